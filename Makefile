@@ -1,0 +1,53 @@
+# cnnc — the whole path in a few targets. Every target works on a fresh clone.
+PY      := .venv/bin/python
+STAMP   := .venv/.installed
+OUT     ?= out
+JOBS    ?= 2
+
+.PHONY: setup demo test test-fast bench lint format asan cross clean
+
+# Create .venv and install cnnc (editable) with its test, plot and dev extras.
+setup: $(STAMP)
+$(STAMP): pyproject.toml
+	python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,plot,dev]'
+	touch $(STAMP)
+
+# Train the three digit models, compile them (float32, int8, binary), build, verify, print the tables.
+demo: $(STAMP)
+	bash scripts/demo.sh $(OUT)
+
+# The whole test suite (includes ARM tests under qemu-user when the toolchains are installed).
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -q tests
+
+# The suite without the slow training and ARM tests.
+test-fast: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -q -m "not slow and not arm" tests
+
+# Benchmarks: each script prints a table (medians of several runs, ratios to a baseline).
+bench: $(STAMP)
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Lint Python with ruff and check formatting.
+lint: $(STAMP)
+	$(PY) -m ruff check compiler models tests bench
+	$(PY) -m ruff format --check compiler models tests bench
+
+# Reformat Python sources.
+format: $(STAMP)
+	$(PY) -m ruff format compiler models tests bench
+
+# Runtime kernel tests again with the C built under AddressSanitizer and UBSan.
+asan: $(STAMP)
+	CNNC_SANITIZE=1 $(PY) -m pytest -q tests/runtime
+
+# ARM tests only (needs gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf, qemu-user).
+cross: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) -q -m arm tests
+
+# Remove build outputs and caches (keeps .venv).
+clean:
+	rm -rf $(OUT) build dist .cnnc_cache .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,121 @@
+"""The IR: a graph of nodes over named tensors, from ONNX import to code generation.
+
+One Graph type serves every stage; what changes between stages is which ops
+appear and which layout the activations have.
+
+Stage 1, imported (``graph.layout == "NCHW"``): nodes carry ONNX op names
+(``Conv``, ``BatchNormalization``, ``Gemm``, ...) and ONNX attributes with
+defaults filled in. Constants (initializers, folded Constant nodes) are
+tensors whose ``data`` is set.
+
+Stage 2, lowered (``graph.layout == "NHWC"``): nodes carry the lowered ops
+listed in ``LOWERED_OPS`` below, activations are NHWC, conv weights are
+``[Cout, KH, KW, Cin/groups]``, dense weights ``[M, K]``. The NumPy
+reference (``cnnc.reference``) is the executable definition of every
+lowered op, and each op has one C emitter (``cnnc.codegen``).
+
+Stage 3, typed: the quantise pass sets ``Tensor.dtype``/``Tensor.quant`` and
+rewrites ops to their int8 forms (``s8_*``), the binarise pass to their
+binary forms (``b1_*``); see those modules for the ops they add. They are
+registered in ``LOWERED_OPS`` by the module that introduces them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Lowered float32 ops (NHWC). Attributes every op may carry:
+#   act: "none" | "relu" | "relu6" | "clip" | "leaky_relu" | "sigmoid" | "elu"
+#   act_min, act_max (floats, for "clip"/"relu6"), act_alpha (leaky_relu, elu)
+LOWERED_OPS: dict[str, str] = {
+    "conv2d": "x[N,H,W,C], w[Co,KH,KW,C/g], b[Co]? -> [N,OH,OW,Co]; "
+    "attrs strides=(sh,sw), pads=(top,left,bottom,right), groups, act",
+    "dense": "x[N,K], w[M,K], b[M]? -> [N,M]; attrs act",
+    "maxpool2d": "x[N,H,W,C] -> [N,OH,OW,C]; attrs kernel=(kh,kw), strides, pads",
+    "avgpool2d": "x[N,H,W,C] -> [N,OH,OW,C]; attrs kernel, strides, pads, count_include_pad",
+    "global_avgpool": "x[N,H,W,C] -> [N,1,1,C]",
+    "add": "a, b (same shape, or b a constant broadcast per channel) -> a+b; attrs act",
+    "mul": "a, b (same shape, or b a constant broadcast per channel) -> a*b; attrs act",
+    "scale_shift": "x[...,C], scale[C], shift[C] -> x*scale+shift (standalone BN); attrs act",
+    "act": "x -> act(x); attrs act (the activation alone)",
+    "concat": "xs[N,H,W,Ci]... -> [N,H,W,sum Ci]; attrs axis (always the last)",
+    "softmax": "x[..., C] -> softmax over the last axis",
+    "reshape": "x -> same data, new shape (row-major order is unchanged)",
+    "transpose": "x -> x.transpose(perm); attrs perm",
+}
+
+
+@dataclass
+class QuantParams:
+    """Affine quantisation real = scale * (q - zero_point).
+
+    Per-tensor: ``scale`` and ``zero_point`` have shape ``()``.
+    Per-channel (weights): shape ``[C]`` along ``axis``.
+    """
+
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int | None = None
+
+
+@dataclass
+class Tensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str = "float32"  # "float32" | "int8" | "int32" | "b1" (bits packed along C)
+    data: np.ndarray | None = None  # set for constants
+    quant: QuantParams | None = None
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+@dataclass
+class Node:
+    op: str
+    name: str
+    inputs: list[str]
+    outputs: list[str]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Graph:
+    """Nodes in a valid execution order (topologically sorted)."""
+
+    tensors: dict[str, Tensor]
+    nodes: list[Node]
+    inputs: list[str]
+    outputs: list[str]
+    layout: str = "NCHW"  # "NCHW" after import, "NHWC" after lowering
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def producer(self, tensor: str) -> Node | None:
+        for node in self.nodes:
+            if tensor in node.outputs:
+                return node
+        return None
+
+    def consumers(self, tensor: str) -> list[Node]:
+        return [n for n in self.nodes if tensor in n.inputs]
+
+    def const(self, tensor: str) -> np.ndarray | None:
+        t = self.tensors.get(tensor)
+        return None if t is None else t.data
+
+    def add_const(self, name: str, data: np.ndarray) -> str:
+        """Adds a constant tensor under a name not used yet; returns that name."""
+        base, k = name, 1
+        while name in self.tensors:
+            name, k = f"{base}_{k}", k + 1
+        data = np.ascontiguousarray(data)
+        self.tensors[name] = Tensor(name, tuple(data.shape), str(data.dtype), data)
+        return name

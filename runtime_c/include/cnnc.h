@@ -1,0 +1,31 @@
+/* cnnc runtime: common definitions shared by every kernel family and by generated models.
+ * C99, libc only, no malloc. Kernel families declare their parameter structs in
+ * cnnc_f32.h (float32), cnnc_s8.h (int8) and cnnc_b1.h (binary). */
+#ifndef CNNC_H
+#define CNNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status codes returned by every public entry point (0 is success). */
+typedef enum {
+    CNNC_OK = 0,
+    CNNC_ERR_NULL_ARG = 1,       /* a required pointer is NULL */
+    CNNC_ERR_BLOB_TRUNCATED = 2, /* weight blob shorter than its header or section table says */
+    CNNC_ERR_BLOB_MAGIC = 3,     /* not a cnnc weight blob */
+    CNNC_ERR_BLOB_VERSION = 4,   /* blob format version this runtime does not read */
+    CNNC_ERR_BLOB_CRC = 5,       /* blob CRC32 mismatch: corrupt bytes */
+    CNNC_ERR_BLOB_MODEL = 6,     /* blob was written for another model (section table differs) */
+    CNNC_ERR_BLOB_ALIGN = 7,     /* blob or one of its sections not aligned to 64 bytes */
+    CNNC_ERR_ARENA = 8           /* arena pointer NULL or misaligned */
+} cnnc_status;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define CNNC_RESTRICT __restrict__
+#define CNNC_INLINE static __inline__
+#else
+#define CNNC_RESTRICT
+#define CNNC_INLINE static
+#endif
+
+#endif /* CNNC_H */
