@@ -45,6 +45,7 @@ LOWERED_OPS: dict[str, str] = {
     "softmax": "x[..., C] -> softmax over the last axis",
     "reshape": "x -> same data, new shape (row-major order is unchanged)",
     "transpose": "x -> x.transpose(perm); attrs perm",
+    "sign": "x -> +1 where x >= 0 else -1 (XNOR-Net binarisation, sign(0) = +1)",
 }
 
 

@@ -1,5 +1,7 @@
 """Shared fixtures: seeded RNGs and a scratch folder per test."""
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -7,5 +9,5 @@ import pytest
 @pytest.fixture
 def rng(request):
     """A NumPy Generator seeded from the test's id, so each case is reproducible."""
-    seed = abs(hash(request.node.nodeid)) % (2**32)
+    seed = zlib.crc32(request.node.nodeid.encode())
     return np.random.default_rng(seed)
