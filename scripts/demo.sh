@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The main job, end to end on the bundled digits data:
+# train three networks, compile each (float32, int8, binary), build the C,
+# verify it against the NumPy reference (host, and ARM under qemu when the
+# cross toolchains are installed), evaluate the compiled C, print the tables.
+set -euo pipefail
+OUT=${1:-out}
+CNNC=${CNNC:-.venv/bin/cnnc}
+PY=${PY:-.venv/bin/python}
+mkdir -p "$OUT"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "train (NumPy) on scikit-learn's digits"
+$CNNC train mobilenetv2 --dataset digits -o "$OUT/mobilenetv2.onnx" \
+    --metrics "$OUT/mobilenetv2.metrics.json" --plot "$OUT/mobilenetv2.png"
+$CNNC train vgg --dataset digits -o "$OUT/vgg.onnx" --metrics "$OUT/vgg.metrics.json"
+$CNNC train xnornet --dataset digits -o "$OUT/xnornet.onnx" --metrics "$OUT/xnornet.metrics.json"
+
+step "a verification batch: the first 200 test images, preprocessed per model"
+for m in mobilenetv2 vgg xnornet; do
+    $PY - "$OUT/$m.onnx" "$OUT/$m.inputs.npz" <<'EOF'
+import sys
+
+import numpy as np
+import onnx
+
+from cnnc.models.data import inputs_for_model
+
+model = onnx.load(sys.argv[1])
+meta = {p.key: p.value for p in model.metadata_props}
+x, _ = inputs_for_model(meta, "digits", "test")
+np.savez(sys.argv[2], x=x[:200])
+EOF
+done
+
+ARM_TARGETS=()
+if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null; then
+    ARM_TARGETS+=(aarch64)
+fi
+if command -v arm-linux-gnueabihf-gcc >/dev/null && command -v qemu-arm >/dev/null; then
+    ARM_TARGETS+=(armv7)
+fi
+if [ ${#ARM_TARGETS[@]} -lt 2 ]; then
+    echo "note: ARM verification needs Debian's gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf" \
+         "and qemu-user; found targets: ${ARM_TARGETS[*]:-none}"
+fi
+
+build() {  # build MODEL PRECISION [compile options...]
+    local m=$1 p=$2; shift 2
+    local dir="$OUT/$m-$p"
+    step "compile $m ($p)"
+    $CNNC compile "$OUT/$m.onnx" -o "$dir" --precision "$p" "$@"
+    $CNNC report "$dir"
+    step "verify $m ($p): C vs NumPy reference"
+    $CNNC verify "$dir" --inputs "$OUT/$m.inputs.npz"
+    for t in "${ARM_TARGETS[@]}"; do
+        $CNNC verify "$dir" --inputs "$OUT/$m.inputs.npz" --target "$t"
+    done
+    step "accuracy of the compiled C on the digits test split: $m ($p)"
+    $CNNC eval "$dir" --dataset digits
+}
+
+build mobilenetv2 float32
+build mobilenetv2 int8 --calibration digits
+build vgg float32
+build vgg int8 --calibration digits
+build xnornet float32
+build xnornet binary
+
+step "done: every output folder above builds alone with 'make' (host) or 'make TARGET=aarch64'"
