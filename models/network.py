@@ -1,0 +1,180 @@
+"""Containers that chain layers into a network, and checkpoints of a network's arrays.
+
+A layer (see ``layers.py``) holds ``params``, ``grads`` and ``state`` dicts of
+arrays and has ``forward(x, train)``, ``backward(dy)`` and
+``output_shape(in_shape)``. The two containers below obey the same protocol, so
+they nest: a MobileNetV2 is a ``Sequential`` whose inverted residual blocks are
+``Residual(Sequential(...))`` when their input and output shapes match.
+
+Every array in a network has a path name, e.g. ``"3.body.1.w"``: the child index
+in a Sequential, ``body`` in a Residual, then the dict key. Checkpoints,
+optimisers and the ONNX exporter all use these names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cnnc.errors import CnncError
+
+
+class Sequential:
+    """Layers applied one after the other."""
+
+    def __init__(self, layers: list[Any]):
+        self.layers = list(layers)
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, train)
+        return x
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        for layer in reversed(self.layers):
+            dy = layer.backward(dy)
+        return dy
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        for layer in self.layers:
+            in_shape = tuple(layer.output_shape(in_shape))
+        return in_shape
+
+    def children(self) -> list[tuple[str, Any]]:
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
+
+
+class Residual:
+    """y = x + body(x); the body must keep the shape (an identity shortcut)."""
+
+    def __init__(self, body: Any):
+        self.body = body
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        return x + self.body.forward(x, train)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        return dy + self.body.backward(dy)
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        out = tuple(self.body.output_shape(in_shape))
+        if out != tuple(in_shape):
+            raise CnncError(f"residual body maps {tuple(in_shape)} to {out}; shapes must match")
+        return out
+
+    def children(self) -> list[tuple[str, Any]]:
+        return [("body", self.body)]
+
+
+CONTAINERS = (Sequential, Residual)
+
+
+def named_layers(module: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(path, layer) for every leaf layer, in forward order; paths end with '.'."""
+    if isinstance(module, CONTAINERS):
+        for name, child in module.children():
+            yield from named_layers(child, f"{prefix}{name}.")
+    else:
+        yield prefix, module
+
+
+def named_params(module: Any) -> Iterator[tuple[str, Any, str]]:
+    """(full name, layer, key) for every trainable array: ``layer.params[key]``."""
+    for path, layer in named_layers(module):
+        for key in layer.params:
+            yield path + key, layer, key
+
+
+def param_count(module: Any) -> int:
+    return sum(int(layer.params[key].size) for _, layer, key in named_params(module))
+
+
+def set_dtype(module: Any, dtype: type) -> None:
+    """Cast every parameter and state array (float64 for gradient checks)."""
+    for _, layer in named_layers(module):
+        for arrays in (layer.params, layer.state):
+            for key, value in arrays.items():
+                if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+                    arrays[key] = value.astype(dtype)
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+def network_arrays(module: Any) -> dict[str, np.ndarray]:
+    """Every parameter and state array under 'param/<name>' and 'state/<name>'."""
+    out = {}
+    for path, layer in named_layers(module):
+        for key, value in layer.params.items():
+            out[f"param/{path}{key}"] = value
+        for key, value in layer.state.items():
+            if isinstance(value, np.ndarray):
+                out[f"state/{path}{key}"] = value
+    return out
+
+
+def load_network_arrays(module: Any, arrays: dict[str, np.ndarray], where: str) -> None:
+    """Copy arrays saved by ``network_arrays`` back into the layers, checking names and shapes."""
+    expected = network_arrays(module)
+    missing = sorted(set(expected) - set(arrays))
+    extra = sorted(set(arrays) - set(expected))
+    if missing or extra:
+        raise CnncError(
+            f"{where}: checkpoint does not fit the network (missing {missing[:3]}, "
+            f"unexpected {extra[:3]})"
+        )
+    for path, layer in named_layers(module):
+        for kind, dct in (("param", layer.params), ("state", layer.state)):
+            for key, value in list(dct.items()):
+                if not isinstance(value, np.ndarray):
+                    continue
+                saved = arrays[f"{kind}/{path}{key}"]
+                if saved.shape != value.shape:
+                    raise CnncError(
+                        f"{where}: {kind} {path}{key} has shape {saved.shape}, "
+                        f"the network expects {value.shape}"
+                    )
+                # copy in place so optimisers holding references keep seeing the same arrays
+                value[...] = saved
+
+
+def save_checkpoint(
+    path: str | Path,
+    module: Any,
+    extra: dict[str, np.ndarray] | None = None,
+    info: dict | None = None,
+) -> None:
+    """Write the network's arrays, optional extra arrays (optimiser state) and JSON info."""
+    arrays = {**network_arrays(module)}
+    for key, value in (extra or {}).items():
+        arrays[f"extra/{key}"] = np.asarray(value)
+    arrays["info"] = np.frombuffer(json.dumps(info or {}).encode(), dtype=np.uint8)
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    tmp.replace(path)  # a crash mid-write never leaves a half checkpoint
+
+
+def load_checkpoint(path: str | Path, module: Any) -> tuple[dict[str, np.ndarray], dict]:
+    """Load arrays into module; returns (extra arrays, info)."""
+    path = Path(path)
+    try:
+        with np.load(path) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError) as err:
+        raise CnncError(f"{path}: cannot read checkpoint ({err})") from None
+    info = json.loads(arrays.pop("info").tobytes().decode()) if "info" in arrays else {}
+    extra = {k[len("extra/") :]: v for k, v in arrays.items() if k.startswith("extra/")}
+    load_network_arrays(
+        module, {k: v for k, v in arrays.items() if not k.startswith("extra/")}, str(path)
+    )
+    return extra, info
