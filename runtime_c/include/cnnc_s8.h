@@ -1,0 +1,85 @@
+/* cnnc int8 kernels: the TFLite/TFLM quantisation scheme, integer-only.
+ *
+ * real = scale * (q - zero_point). Activations: int8, per tensor, asymmetric.
+ * Weights: int8, per output channel, symmetric (zero point 0, values in [-127, 127]).
+ * Bias: int32 at scale s_x * s_w[c]. Accumulation: int32. Requantisation of an
+ * accumulator to the output scale: one function pair below, mirrored bit for bit by
+ * cnnc/requant.py (requant_single / requant_double).
+ *
+ * Every kernel has a params struct (shapes, zero points, clamp bounds, rounding) that
+ * generated code keeps `static const`; tensors (activations, weights, per-channel
+ * bias / multiplier / shift from the weight blob) are passed as arguments.
+ * Layouts: activations NHWC, conv weights [Co][KH][KW][C/groups], dense weights [M][K].
+ * No kernel allocates, none keeps state, none executes a floating-point operation
+ * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary. */
+#ifndef CNNC_S8_H
+#define CNNC_S8_H
+
+#include "cnnc.h"
+
+/* ---------------------------------------------------------------------------------
+ * Requantisation: y = x * M with the real multiplier M = m * 2^(s - 31).
+ *
+ * Contract (checked by the compiler, cnnc.requant.check_multiplier; not re-checked here):
+ *   x: any int32; m: 0 <= m <= 2^31 - 1 (m in [2^30, 2^31) when made by
+ *   quantize_multiplier, or 0); s: -31 <= s <= 30. The result is an int32; every
+ *   intermediate below is exact in int64. Signed right shifts are arithmetic
+ *   (floor), as on gcc, clang and armcc (asserted at compile time below).
+ *
+ * single rounding (TFLITE_SINGLE_ROUNDING):
+ *   y = sat32(floor((x*m + 2^(30-s)) / 2^(31-s)))      round to nearest, ties toward +inf
+ * double rounding (gemmlowp SaturatingRoundingDoublingHighMul + RoundingDivideByPOT,
+ * the TFLM default):
+ *   x' = sat32(x * 2^max(s,0))        saturates (before the multiply) where TFLM overflows
+ *   h  = trunc((x'*m + (x'*m >= 0 ? 2^30 : 1 - 2^30)) / 2^31)
+ *      = floor(x'*m / 2^31 + 1/2)     nearest, ties toward +inf (as ARM VQRDMULH)
+ *   y  = h / 2^max(-s,0)              nearest, ties away from zero
+ * Example, M = 2^-2 (m = 2^30, s = -1), x = -2: single gives 0, double gives -1.
+ * ------------------------------------------------------------------------------- */
+typedef enum { CNNC_ROUND_SINGLE = 0, CNNC_ROUND_DOUBLE = 1 } cnnc_rounding;
+
+/* A negative array size breaks the build where >> on negative values is not arithmetic. */
+typedef char cnnc_s8_arithmetic_shift_check[((-1) >> 1) == -1 ? 1 : -1];
+
+CNNC_INLINE int32_t cnnc_sat32(int64_t v) {
+    return v > INT32_MAX ? INT32_MAX : (v < INT32_MIN ? INT32_MIN : (int32_t)v);
+}
+
+CNNC_INLINE int32_t cnnc_requant_single(int32_t x, int32_t m, int32_t s) {
+    const int total = 31 - s;                      /* 1..62 */
+    const int64_t round = (int64_t)1 << (total - 1); /* <= 2^61 */
+    /* |x*m| <= 2^31 * (2^31 - 1) < 2^62, plus round <= 2^61: no int64 overflow. */
+    return cnnc_sat32(((int64_t)x * m + round) >> total);
+}
+
+CNNC_INLINE int32_t cnnc_requant_double(int32_t x, int32_t m, int32_t s) {
+    const int left = s > 0 ? s : 0;
+    const int right = s > 0 ? 0 : -s;                /* 0..31 */
+    const int64_t xs = cnnc_sat32((int64_t)x * ((int64_t)1 << left)); /* |x|*2^30 < 2^62 */
+    const int64_t ab = xs * m;                       /* |ab| <= 2^62: exact */
+    const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
+    const int64_t h = (ab + nudge) / ((int64_t)1 << 31); /* C division truncates to zero */
+    /* m >= 0, so SaturatingRoundingDoublingHighMul's INT32_MIN*INT32_MIN case cannot occur;
+     * |h| <= 2^31 - 1 after the high multiply. */
+    const int64_t mask = ((int64_t)1 << right) - 1;
+    const int64_t remainder = h & mask;
+    const int64_t threshold = (mask >> 1) + (h < 0 ? 1 : 0);
+    return (int32_t)((h >> right) + (remainder > threshold ? 1 : 0));
+}
+
+/* The requantisation every kernel calls; `rounding` is a cnnc_rounding from the params. */
+CNNC_INLINE int32_t cnnc_requant(int32_t x, int32_t m, int32_t s, int32_t rounding) {
+    return rounding == CNNC_ROUND_DOUBLE ? cnnc_requant_double(x, m, s)
+                                         : cnnc_requant_single(x, m, s);
+}
+
+/* Requantise, add the output zero point, clamp to [lo, hi] (the fused activation's
+ * bounds in the output's int8 domain, -128 <= lo <= hi <= 127). */
+CNNC_INLINE int8_t cnnc_requant_s8(int32_t acc, int32_t m, int32_t s, int32_t rounding,
+                                   int32_t zero_point, int32_t lo, int32_t hi) {
+    int64_t v = (int64_t)cnnc_requant(acc, m, s, rounding) + zero_point;
+    v = v < lo ? lo : (v > hi ? hi : v);
+    return (int8_t)v;
+}
+
+#endif /* CNNC_S8_H */
