@@ -132,7 +132,7 @@ def he_normal(rng: np.random.Generator, shape, fan_in: int, dtype) -> np.ndarray
 def conv2d_forward(x, w, stride, padding):
     """y[n,oh,ow,o] = sum_{i,j,c} xpad[n, oh*sh+i, ow*sw+j, c] * w[i,j,c,o].
 
-    x [N,H,W,Cin], w [KH,KW,Cin,Cout] -> (y [N,OH,OW,Cout], cache for the backward).
+    x [N,H,W,Cin], w [KH,KW,Cin,Cout] -> (y [N,OH,OW,Cout], cache for conv2d_wgrad/dgrad).
     im2col through a strided view, one BLAS matmul. 1x1 unpadded convs skip im2col.
     """
     kh, kw, cin, cout = w.shape
@@ -146,33 +146,36 @@ def conv2d_forward(x, w, stride, padding):
         # copy into [N*OH*OW, KH*KW*Cin], tap-major so it matches w.reshape(-1, Cout)
         cols = win.transpose(0, 1, 2, 4, 5, 3).reshape(-1, kh * kw * cin)
     y = (cols @ w.reshape(-1, cout)).reshape(n, oh, ow, cout)
-    return y, (cols, x.shape)
+    return y, (cols, x.shape, w.shape)
 
 
-def conv2d_backward(dy, cache, w, stride, padding, need_dx: bool = True):
-    """Gradients of conv2d_forward: (dx [N,H,W,Cin] or None, dw [KH,KW,Cin,Cout])."""
-    cols, x_shape = cache
+def conv2d_wgrad(dy, cache) -> np.ndarray:
+    """dL/dw of conv2d_forward: [KH,KW,Cin,Cout] = cols^T @ dy."""
+    cols, _, w_shape = cache
+    return (cols.T @ dy.reshape(-1, w_shape[3])).reshape(w_shape)
+
+
+def conv2d_dgrad(dy, cache, w, stride, padding) -> np.ndarray:
+    """dL/dx of conv2d_forward: [N,H,W,Cin] (col2im of dy @ w^T)."""
+    _, x_shape, _ = cache
     kh, kw, cin, cout = w.shape
     n, h, wd, _ = x_shape
     _, oh, ow, _ = dy.shape
-    dy2 = dy.reshape(-1, cout)
-    dw = (cols.T @ dy2).reshape(kh, kw, cin, cout)
-    if not need_dx:
-        return None, dw
-    dcols = dy2 @ w.reshape(-1, cout).T  # [N*OH*OW, KH*KW*Cin]
+    dcols = dy.reshape(-1, cout) @ w.reshape(-1, cout).T  # [N*OH*OW, KH*KW*Cin]
     if kh == kw == 1 and not any(padding):
         if stride == (1, 1):
-            return dcols.reshape(x_shape), dw
+            return dcols.reshape(x_shape)
         dx = np.zeros(x_shape, dtype=dcols.dtype)
         dx[:, :: stride[0], :: stride[1], :] = dcols.reshape(n, oh, ow, cin)
-        return dx, dw
+        return dx
     # col2im: scatter-add each kernel tap back onto the padded input (KH*KW iterations)
     dcols = dcols.reshape(n, oh, ow, kh, kw, cin)
-    dxp = np.zeros((n, h + padding[0] + padding[2], wd + padding[1] + padding[3], cin), dcols.dtype)
+    hp, wp = h + padding[0] + padding[2], wd + padding[1] + padding[3]
+    dxp = np.zeros((n, hp, wp, cin), dcols.dtype)
     for i in range(kh):
         for j in range(kw):
             tap(dxp, i, j, oh, ow, stride)[...] += dcols[:, :, :, i, j, :]
-    return unpad_nhwc(dxp, padding, h, wd), dw
+    return unpad_nhwc(dxp, padding, h, wd)
 
 
 # ---------------------------------------------------------------------------
@@ -224,8 +227,8 @@ class Conv2D:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = _take(self, "Conv2D")
-        dx, dw = conv2d_backward(dy, cache, self.params["w"], self.stride, self.padding)
-        self.grads["w"][...] = dw
+        self.grads["w"][...] = conv2d_wgrad(dy, cache)
+        dx = conv2d_dgrad(dy, cache, self.params["w"], self.stride, self.padding)
         if self.use_bias:
             self.grads["b"][...] = dy.sum(axis=(0, 1, 2))
         return dx
