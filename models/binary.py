@@ -34,6 +34,7 @@ from .layers import (
     conv_output_hw,
     pair,
     resolve_padding,
+    set_grad,
 )
 
 
@@ -133,7 +134,7 @@ class BinaryConv2D(_BinaryBase):
         cache, s, alpha = _take(self, "BinaryConv2D")
         # W~ = alpha * s: G = dL/dW~ = wgrad(x, dy), dL/dx = dgrad(dy, W~) = dgrad(dy * alpha, s)
         g = conv2d_wgrad(dy, cache)
-        self.grads["w"][...] = latent_grad(self.params["w"], g, alpha)
+        set_grad(self, "w", latent_grad(self.params["w"], g, alpha))
         return conv2d_dgrad(dy * alpha, cache, s, self.stride, self.padding)
 
     def output_shape(self, in_shape: tuple) -> tuple:
@@ -174,7 +175,7 @@ class BinaryDense(_BinaryBase):
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x, s, alpha = _take(self, "BinaryDense")
-        self.grads["w"][...] = latent_grad(self.params["w"], x.T @ dy, alpha)
+        set_grad(self, "w", latent_grad(self.params["w"], x.T @ dy, alpha))
         return (dy * alpha) @ s.T
 
     def output_shape(self, in_shape: tuple) -> tuple:

@@ -227,10 +227,10 @@ class Conv2D:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         cache = _take(self, "Conv2D")
-        self.grads["w"][...] = conv2d_wgrad(dy, cache)
+        set_grad(self, "w", conv2d_wgrad(dy, cache))
         dx = conv2d_dgrad(dy, cache, self.params["w"], self.stride, self.padding)
         if self.use_bias:
-            self.grads["b"][...] = dy.sum(axis=(0, 1, 2))
+            set_grad(self, "b", dy.sum(axis=(0, 1, 2)))
         return dx
 
     def output_shape(self, in_shape: tuple) -> tuple:
@@ -301,14 +301,15 @@ class DepthwiseConv2D:
         _, oh, ow, _ = dy.shape
         kh, kw = self.kernel_size
         dxp = np.zeros(xp.shape, dtype=dy.dtype)
-        dw = self.grads["w"]
+        dw = np.empty(w.shape, dtype=np.result_type(xp, dy))
         for i in range(kh):
             for j in range(kw):
                 t = tap(xp, i, j, oh, ow, self.stride)
                 dw[i, j] = np.einsum("nhwc,nhwc->c", t, dy, optimize=False)
                 tap(dxp, i, j, oh, ow, self.stride)[...] += dy * w[i, j]
+        set_grad(self, "w", dw)
         if self.use_bias:
-            self.grads["b"][...] = dy.sum(axis=(0, 1, 2))
+            set_grad(self, "b", dy.sum(axis=(0, 1, 2)))
         if self.multiplier > 1:
             dxp = dxp.reshape(*dxp.shape[:3], c, self.multiplier).sum(axis=4)
         return unpad_nhwc(dxp, self.padding, h, wd)
@@ -356,9 +357,9 @@ class Dense:
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
         x = _take(self, "Dense")
-        self.grads["w"][...] = x.T @ dy
+        set_grad(self, "w", x.T @ dy)
         if self.use_bias:
-            self.grads["b"][...] = dy.sum(axis=0)
+            set_grad(self, "b", dy.sum(axis=0))
         return dy @ self.params["w"].T
 
     def output_shape(self, in_shape: tuple) -> tuple:
@@ -414,8 +415,8 @@ class BatchNorm:
         count = dy.size // dy.shape[-1]
         dbeta = dy.sum(axis=axes)
         dgamma = np.sum(dy * xhat, axis=axes)
-        self.grads["gamma"][...] = dgamma
-        self.grads["beta"][...] = dbeta
+        set_grad(self, "gamma", dgamma)
+        set_grad(self, "beta", dbeta)
         # d/dx of gamma*xhat with batch mean and variance depending on x:
         # dx = gamma*inv_std/count * (count*dy - sum(dy) - xhat*sum(dy*xhat))
         k = self.params["gamma"] * inv_std / count
@@ -655,6 +656,17 @@ class Dropout(_Stateless):
 
     def backward(self, dy):
         return dy * _take(self, "Dropout")
+
+
+def set_grad(layer, key: str, value: np.ndarray) -> None:
+    """Write a gradient into layer.grads[key] in place, so references held by an optimiser
+    stay valid; reallocate only when the params changed dtype or shape (e.g. cast to float64)."""
+    g = layer.grads.get(key)
+    p = layer.params[key]
+    if g is None or g.shape != p.shape or g.dtype != p.dtype:
+        layer.grads[key] = np.array(value, dtype=p.dtype).reshape(p.shape)
+    else:
+        g[...] = value
 
 
 def _take(layer, name: str):
