@@ -1,0 +1,140 @@
+/* cnnc binary (XNOR-Net) kernels: bit-packed activations and weights, XNOR-popcount.
+ *
+ * Packing convention (mirrored by compiler/bitpack.py): the channel axis (last, NHWC)
+ * is packed into uint32 words; channel c lives in word c / 32, bit c % 32; bit 1 = -1,
+ * bit 0 = +1; tail bits of a last word (C not a multiple of 32) are 0 and never counted.
+ * A packed tensor of logical shape [..., C] occupies [..., CNNC_B1_WORDS(C)] uint32.
+ *
+ * With bit 1 = -1, a*w = +1 exactly when the bits are equal, so over K valid taps
+ *     dot = sum a*w = K - 2 * popcount(a XOR w),   dot in [-K, K].
+ * Zero padding (ONNX Conv pads its +-1 input with 0) contributes nothing: padded taps are
+ * skipped and K counts only the valid ones. One padding (padded taps are +1) is an option.
+ *
+ * Output transforms (computed by the compiler, cnnc/binarize.py; applied here):
+ *   bits: out bit = (dot < thresholds[c])  -> packed output for the next binary layer
+ *   f32:  out = clamp((float)dot * multiplier[c] + bias[c], act_min, act_max)
+ *
+ * Kernels: portable C99 `__ref` versions; SIMD variants sit beside them with the same
+ * signature and are tested bit-exact against them. */
+#ifndef CNNC_B1_H
+#define CNNC_B1_H
+
+#include "cnnc.h"
+
+#define CNNC_B1_BITS 32
+#define CNNC_B1_WORDS(c) (((c) + CNNC_B1_BITS - 1) / CNNC_B1_BITS)
+
+/* Portable popcount (SWAR, Hacker's Delight 5-2): exact for every uint32. */
+CNNC_INLINE int32_t cnnc_b1_popcount32_portable(uint32_t x) {
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return (int32_t)((x * 0x01010101u) >> 24);
+}
+
+/* The one place the popcount is selected: the compiler builtin where it is a single
+ * instruction (x86 with POPCNT, ARM/AArch64 where it maps to NEON cnt or a short
+ * sequence), else the portable SWAR version (plain x86-64 would call libgcc). */
+#if (defined(__GNUC__) || defined(__clang__)) && \
+    (defined(__POPCNT__) || defined(__aarch64__) || defined(__arm__))
+#define CNNC_B1_POPCOUNT32(x) ((int32_t)__builtin_popcount(x))
+#else
+#define CNNC_B1_POPCOUNT32(x) cnnc_b1_popcount32_portable(x)
+#endif
+
+/* ---- pack / unpack -------------------------------------------------------------- */
+
+/* Packs rows of float by sign (x < 0 -> bit 1) along the last axis. */
+typedef struct {
+    int32_t rows;     /* product of all axes but the last (N*H*W), >= 1 */
+    int32_t channels; /* C, >= 1 */
+} cnnc_b1_pack_params;
+
+/* x: [rows, C] float32; y: [rows, WORDS(C)] uint32 (tail bits written 0) */
+void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
+                       uint32_t *CNNC_RESTRICT y);
+/* x: [rows, WORDS(C)] uint32; y: [rows, C] float32 in {-1, +1} */
+void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *CNNC_RESTRICT x,
+                         float *CNNC_RESTRICT y);
+/* Exposed so tests pin the portable popcount against the builtin. */
+int32_t cnnc_b1_popcount32__portable(uint32_t x);
+
+/* ---- output transforms ---------------------------------------------------------- */
+
+typedef struct {
+    const int32_t *thresholds; /* [out_c]; bit = dot < thresholds[c]; in [-K, K+1] */
+} cnnc_b1_bits_transform;
+
+typedef struct {
+    const float *multiplier; /* [out_c]: alpha (times folded BN scale) */
+    const float *bias;       /* [out_c]: folded BN shift (0 without BN) */
+    float act_min;           /* fused activation clamp; -INFINITY/INFINITY for none */
+    float act_max;
+} cnnc_b1_f32_transform;
+
+/* ---- binary convolution ----------------------------------------------------------- */
+
+/* Binary conv2d, NHWC, any kernel size, stride and groups (depthwise: groups = in_c).
+ * Output size follows ONNX: out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1;
+ * pad_bottom/pad_right are implied by out_h/out_w. */
+typedef struct {
+    int32_t batch;                  /* N >= 1 */
+    int32_t in_h, in_w, in_c;       /* logical input channels over all groups */
+    int32_t out_h, out_w, out_c;    /* out_c divisible by groups */
+    int32_t kernel_h, kernel_w;     /* >= 1 */
+    int32_t stride_h, stride_w;     /* >= 1 */
+    int32_t pad_top, pad_left;      /* >= 0 */
+    int32_t groups;                 /* in_c and out_c divisible by it */
+    int32_t pad_one;                /* 0: zero padding (ONNX); 1: padded taps are +1 */
+} cnnc_b1_conv_params;
+
+/* x: [batch, in_h, in_w, WORDS(in_c)] packed
+ * w: [out_c, kernel_h, kernel_w, WORDS(in_c / groups)] packed; each output channel's
+ *    taps hold the in_c/groups channels of its group starting at bit 0
+ * y: bits: [batch, out_h, out_w, WORDS(out_c)] packed; f32: [batch, out_h, out_w, out_c] */
+void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                            const uint32_t *CNNC_RESTRICT w, const cnnc_b1_bits_transform *t,
+                            uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                           const uint32_t *CNNC_RESTRICT w, const cnnc_b1_f32_transform *t,
+                           float *CNNC_RESTRICT y);
+/* Raw dots, for tests and for callers that apply their own transform.
+ * y: [batch, out_h, out_w, out_c] int32 */
+void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                           const uint32_t *CNNC_RESTRICT w, int32_t *CNNC_RESTRICT y);
+
+/* ---- binary dense ------------------------------------------------------------------ */
+
+typedef struct {
+    int32_t batch; /* N >= 1 */
+    int32_t in_k;  /* K >= 1 logical inputs */
+    int32_t out_m; /* M >= 1 outputs */
+} cnnc_b1_dense_params;
+
+/* x: [batch, WORDS(K)] packed; w: [M, WORDS(K)] packed;
+ * y: bits [batch, WORDS(M)] packed; f32 [batch, M] */
+void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
+                             const uint32_t *CNNC_RESTRICT w, const cnnc_b1_bits_transform *t,
+                             uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
+                            const uint32_t *CNNC_RESTRICT w, const cnnc_b1_f32_transform *t,
+                            float *CNNC_RESTRICT y);
+
+/* ---- binary max pooling ------------------------------------------------------------ */
+
+/* Max of +-1 values is -1 only if every value is -1: with bit 1 = -1 that is the AND of
+ * the bits over the window's valid taps (ONNX pads MaxPool with -inf: padding ignored). */
+typedef struct {
+    int32_t batch;
+    int32_t in_h, in_w, channels;
+    int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+} cnnc_b1_maxpool_params;
+
+/* x: [batch, in_h, in_w, WORDS(C)] packed; y: [batch, out_h, out_w, WORDS(C)] packed */
+void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_RESTRICT x,
+                          uint32_t *CNNC_RESTRICT y);
+
+#endif /* CNNC_B1_H */
