@@ -1,0 +1,178 @@
+"""Run a compiled output folder on a target: cross-compile its runner, execute it under qemu-user.
+
+``run(out_dir, target, x)`` builds ``runner.c`` with the model and the runtime
+copied into the folder, using the target's compiler and flags from
+``cnnc.targets.TARGETS``, links it statically (so qemu needs no target
+libraries and the same binary runs on a board), feeds the samples on stdin and
+parses the outputs from stdout. ``host`` runs the same program natively, which
+is how the runner protocol itself is tested against cffi.
+
+Builds are cached by the hash of compiler, flags and every source and header,
+like ``cnnc.cbuild``: a test grid that runs one folder many times compiles once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .cbuild import cache_dir
+from .errors import BlobError, ShapeError, ToolchainError
+from .targets import C_STD, FP_FLAGS, WARNINGS, Target, check_toolchain, target_cc, templates_dir
+
+RUN_TIMEOUT_S = 1800  # qemu runs of a whole data set are slow; a hang still ends
+RUNNER_EXIT = {2: "bad arguments or input", 3: "model init failed", 4: "model run failed"}
+
+
+def model_define(out_dir: str | Path, name: str) -> int:
+    """The integer value of ``#define CNNC_MODEL_<name>`` in the folder's model.h."""
+    header = Path(out_dir) / "model.h"
+    if not header.is_file():
+        raise BlobError(f"{out_dir}: no model.h (is this a cnnc output folder?)")
+    found = re.search(rf"#define\s+CNNC_MODEL_{name}\s+\(?(\d+)", header.read_text())
+    if found is None:
+        raise BlobError(f"{header}: no '#define CNNC_MODEL_{name} <number>'")
+    return int(found.group(1))
+
+
+def model_sources(out_dir: str | Path) -> tuple[list[Path], list[Path]]:
+    """(C sources, include dirs) of the model and its copied runtime, in a stable order."""
+    out = Path(out_dir)
+    runtime = out / "cnnc_runtime"
+    sources = [out / "model.c", *sorted(runtime.glob("*.c")), *sorted(runtime.glob("kernels/*.c"))]
+    includes = [out, runtime, runtime / "include", runtime / "kernels"]
+    return sources, [d for d in includes if d.is_dir()]
+
+
+def program_source(out_dir: str | Path, name: str) -> Path:
+    """The folder's copy of a template program (runner.c, ...), else the packaged template."""
+    local = Path(out_dir) / name
+    return local if local.is_file() else templates_dir() / name
+
+
+def build_flags(target: Target) -> list[str]:
+    flags = [*C_STD, *WARNINGS, "-Werror", *FP_FLAGS, *target.cflags]
+    return flags + (["-static"] if target.qemu else [])
+
+
+def build_program(out_dir: str | Path, target_name: str, program: str = "runner.c") -> Path:
+    """Compiles ``program`` with the folder's model and runtime for the target (cached)."""
+    target = check_toolchain(target_name)
+    cc = target_cc(target)
+    sources, includes = model_sources(out_dir)
+    sources.append(program_source(out_dir, program))
+    includes.append(templates_dir())  # host_io.h when the folder has none (searched last)
+    flags = build_flags(target)
+    key = hashlib.sha256()
+    for part in [cc, *flags]:
+        key.update(part.encode() + b"\0")
+    for src in sources:
+        key.update(src.name.encode() + b"\0" + src.read_bytes())
+    for inc in includes:
+        for header in sorted(inc.glob("*.h")):
+            key.update(header.name.encode() + b"\0" + header.read_bytes())
+    out = cache_dir() / "cross" / f"{Path(program).stem}-{target.name}-{key.hexdigest()[:20]}"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent)
+    os.close(fd)
+    cmd = [cc, *flags, *(f"-I{d}" for d in includes), *map(str, sources), "-o", tmp, "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        os.unlink(tmp)
+        raise ToolchainError(
+            f"{target.name} build of {out_dir} failed: {' '.join(cmd)}\n{proc.stderr.strip()}"
+        )
+    os.replace(tmp, out)
+    return out
+
+
+def runner_command(out_dir: str | Path, target_name: str, args: list[str]) -> list[str]:
+    """The command line that runs the folder's runner on the target (through qemu if needed)."""
+    binary = build_program(out_dir, target_name)
+    target = check_toolchain(target_name, run=True)
+    weights = Path(out_dir) / "weights.bin"
+    cmd = [str(binary), *(["-w", str(weights.resolve())] if weights.is_file() else []), *args]
+    if target.qemu:
+        cmd = [target.qemu, "-L", target.sysroot, *cmd]
+    return cmd
+
+
+def execute(out_dir: str | Path, target_name: str, x: np.ndarray, args: list[str]) -> bytes:
+    """Runs the runner with the samples of ``x`` on stdin; returns its stdout."""
+    size = model_define(out_dir, "INPUT_SIZE")
+    x = np.ascontiguousarray(x, dtype="<f4")
+    if x.size == 0 or x.size % size:
+        raise ShapeError(
+            f"{out_dir}: input of shape {x.shape} is not a whole number of samples of {size} floats"
+        )
+    cmd = runner_command(out_dir, target_name, args)
+    try:
+        proc = subprocess.run(cmd, input=x.tobytes(), capture_output=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{' '.join(cmd)}: no result after {RUN_TIMEOUT_S} s") from None
+    if proc.returncode != 0:
+        why = RUNNER_EXIT.get(proc.returncode, f"exit status {proc.returncode}")
+        if proc.returncode < 0:
+            why = f"killed by signal {-proc.returncode} (crash in the C code)"
+        error = BlobError if proc.returncode == 3 else ToolchainError
+        raise error(
+            f"{out_dir} on {target_name}: {why}: {proc.stderr.decode(errors='replace').strip()}"
+        )
+    return proc.stdout
+
+
+def run(out_dir: str | Path, target: str, x: np.ndarray) -> np.ndarray:
+    """Model outputs for the samples in ``x`` (float32, ONNX layout, any leading batch shape).
+
+    Returns float32 of shape [N, CNNC_MODEL_OUTPUT_SIZE], N = x.size / CNNC_MODEL_INPUT_SIZE.
+    """
+    out_size = model_define(out_dir, "OUTPUT_SIZE")
+    n = np.asarray(x).size // model_define(out_dir, "INPUT_SIZE")
+    raw = execute(out_dir, target, x, [])
+    if len(raw) != n * out_size * 4:
+        raise ToolchainError(
+            f"{out_dir} on {target}: runner wrote {len(raw)} bytes, "
+            f"expected {n} samples x {out_size} floats"
+        )
+    return np.frombuffer(raw, dtype="<f4").reshape(n, out_size).astype(np.float32)
+
+
+def split_records(raw: bytes, count: int, where: str) -> list[bytes]:
+    """Splits the runner's --layers stream (uint64 byte count, then bytes) into records."""
+    records, pos = [], 0
+    for _ in range(count):
+        if pos + 8 > len(raw):
+            raise ToolchainError(f"{where}: layer stream ends at byte {pos}, {count} expected")
+        size = int.from_bytes(raw[pos : pos + 8], "little")
+        records.append(raw[pos + 8 : pos + 8 + size])
+        pos += 8 + size
+    if pos != len(raw) or len(records[-1]) != size:
+        raise ToolchainError(f"{where}: layer stream has {len(raw)} bytes, records end at {pos}")
+    return records
+
+
+def run_layers(out_dir: str | Path, target: str, x: np.ndarray, n: int) -> list[bytes]:
+    """Raw bytes of layer n-1's output (cnnc_model_run_layers(n)), one entry per sample."""
+    samples = np.asarray(x).size // model_define(out_dir, "INPUT_SIZE")
+    raw = execute(out_dir, target, x, ["--layers", str(int(n))])
+    return split_records(raw, samples, f"{out_dir} on {target}, --layers {n}")
+
+
+def run_all_layers(out_dir: str | Path, target: str, x: np.ndarray) -> list[list[bytes]]:
+    """``run_layers`` for n = 1 .. CNNC_MODEL_NUM_LAYERS in one emulator process.
+
+    Returns ``layers[n-1][sample]``: the raw output bytes of layer n-1 for each sample.
+    """
+    samples = np.asarray(x).size // model_define(out_dir, "INPUT_SIZE")
+    layers = model_define(out_dir, "NUM_LAYERS")
+    raw = execute(out_dir, target, x, ["--layers", "all"])
+    records = split_records(raw, samples * layers, f"{out_dir} on {target}, --layers all")
+    return [records[k::layers] for k in range(layers)]

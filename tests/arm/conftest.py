@@ -1,0 +1,84 @@
+"""ARM test helpers: toolchain gating and a hand-written tiny model folder.
+
+Missing cross compilers or qemu FAIL the tests when CNNC_REQUIRE_ARM=1 (CI sets
+it after installing them), and skip them with the Debian packages to install
+otherwise, so a laptop without the toolchains still runs the rest of the suite.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cnnc import targets
+from cnnc.cbuild import runtime_dir
+from cnnc.errors import ToolchainError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REQUIRE_ARM = os.environ.get("CNNC_REQUIRE_ARM") == "1"
+
+# The tiny model's parameters (tests/arm/fixtures/tiny_model/model.c embeds the same):
+# layer 0 dense y = W x + b, layer 1 relu.
+TINY_W = np.array(
+    [[1, -2, 0, 3, 1], [2, 1, -1, 0, -3], [-1, 0, 2, 1, 1]], dtype=np.float32
+)  # [3, 5]
+TINY_B = np.array([0.5, -4, 1], dtype=np.float32)  # [3]
+
+
+def unavailable(reason: str):
+    """Fails under CNNC_REQUIRE_ARM=1 (CI), skips with the reason otherwise."""
+    if REQUIRE_ARM:
+        pytest.fail(f"CNNC_REQUIRE_ARM=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_target(name: str, run: bool = True) -> targets.Target:
+    """The target if its compiler (and with ``run`` its qemu) is installed, else fail/skip."""
+    try:
+        return targets.check_toolchain(name, run=run)
+    except ToolchainError as err:
+        unavailable(str(err))
+
+
+def require_tool(tool: str, package: str) -> str:
+    if shutil.which(tool) is None:
+        unavailable(f"'{tool}' not found; {targets.install_hint((package,))}")
+    return tool
+
+
+def tiny_blob() -> bytes:
+    return b"TINY" + np.concatenate([TINY_W.ravel(), TINY_B]).astype("<f4").tobytes()
+
+
+def tiny_expected(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dense output, relu output) per sample, in float64 (exact: the test inputs are small
+    integers and halves, so every float32 sum in C is exact too)."""
+    dense = x.reshape(-1, 5).astype(np.float64) @ TINY_W.T.astype(np.float64) + TINY_B
+    return dense, np.maximum(dense, 0.0)
+
+
+def make_tiny_folder(folder: Path, weights: bool = True, target: str = "host") -> Path:
+    """An output folder as codegen lays it out, with the hand-written tiny model."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("model.c", "model.h"):
+        shutil.copy(FIXTURES / "tiny_model" / name, folder / name)
+    (folder / "cnnc_runtime" / "include").mkdir(parents=True, exist_ok=True)
+    shutil.copy(runtime_dir() / "include" / "cnnc.h", folder / "cnnc_runtime" / "include")
+    if weights:
+        (folder / "weights.bin").write_bytes(tiny_blob())
+    targets.write_build_files(folder, {"name": "tiny", "input_shape": [1, 5], "target": target})
+    return folder
+
+
+@pytest.fixture
+def tiny_folder(tmp_path) -> Path:
+    return make_tiny_folder(tmp_path / "tiny")
+
+
+@pytest.fixture
+def tiny_inputs(rng) -> np.ndarray:
+    """7 samples of 5 small integers and halves (exact in float32 through the dense layer)."""
+    return (rng.integers(-8, 9, size=(7, 5)) / 2).astype(np.float32)
