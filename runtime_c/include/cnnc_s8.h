@@ -82,4 +82,112 @@ CNNC_INLINE int8_t cnnc_requant_s8(int32_t acc, int32_t m, int32_t s, int32_t ro
     return (int8_t)v;
 }
 
+/* ---------------------------------------------------------------------------------
+ * Kernel parameters. Everything between cffi-begin and cffi-end is plain declarations
+ * that tests hand to cffi's cdef (cnnc.int8_ops.s8_cdef), so keep it macro-free.
+ * Clamp bounds act_min/act_max are in the output's int8 domain,
+ * -128 <= act_min <= act_max <= 127: ReLU gives act_min = y_zero_point, ReLU6 also
+ * act_max = y_zero_point + round(6 / s_y). Zero points are in [-128, 127].
+ * ------------------------------------------------------------------------------- */
+/* cffi-begin */
+/* Convolution: cnnc_s8_conv__ref (any groups), cnnc_s8_dwconv__ref (groups == c == oc),
+ * cnnc_s8_pwconv__ref (1x1, stride 1, no padding, groups 1).
+ *   x[n][h][w][c] int8, w[oc][kh][kw][c/groups] int8 (symmetric, |w| <= 127),
+ *   bias[oc] int32 (scale s_x*s_w[oc]), mult[oc]/shift[oc] (M = s_x*s_w[oc]/s_y),
+ *   y[n][oh][ow][oc] int8. Padding taps read as x_zero_point (real 0). */
+typedef struct {
+    int32_t n, h, w, c;             /* input shape, NHWC */
+    int32_t oh, ow, oc;             /* output shape; oc divisible by groups */
+    int32_t kh, kw;                 /* kernel size */
+    int32_t stride_h, stride_w;     /* >= 1 */
+    int32_t pad_top, pad_left;      /* bottom/right padding is implied by oh/ow */
+    int32_t groups;                 /* c and oc both divisible by groups */
+    int32_t x_zero_point, y_zero_point;
+    int32_t act_min, act_max;
+    int32_t rounding;               /* cnnc_rounding */
+} cnnc_s8_conv_params;
+
+/* Fully connected: x[n][k] int8, w[m][k] int8, bias[m] int32, mult[m]/shift[m], y[n][m]. */
+typedef struct {
+    int32_t n, k, m;
+    int32_t x_zero_point, y_zero_point;
+    int32_t act_min, act_max;
+    int32_t rounding;
+} cnnc_s8_dense_params;
+
+/* Elementwise add of two int8 tensors with their own scales (the TFLite scheme):
+ *   a' = requant((a - a_zp) << left_shift, a_mult, a_shift)   real multiplier s_a / (2 max(s_a,s_b))
+ *   b' likewise, y = y_zp + requant(a' + b', y_mult, y_shift) (2 max(s_a,s_b) / (2^ls s_y)). */
+typedef struct {
+    int32_t size;                   /* elements of a, b and y */
+    int32_t a_zero_point, b_zero_point, y_zero_point;
+    int32_t left_shift;             /* 20: (a - a_zp) << 20 stays below 2^28 */
+    int32_t a_mult, a_shift, b_mult, b_shift, y_mult, y_shift;
+    int32_t act_min, act_max;
+    int32_t rounding;
+} cnnc_s8_add_params;
+
+/* Max and average pooling over x[n][h][w][c] -> y[n][oh][ow][c], same scale and zero point
+ * in and out. Max ignores padding taps (ONNX pads with -inf). Average divides the sum of
+ * (x - zero_point) over the window by the count of valid taps (count_include_pad = 0) or
+ * by kh*kw (1), rounding to nearest with ties away from zero. */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t oh, ow;
+    int32_t kh, kw;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left;
+    int32_t count_include_pad;
+    int32_t zero_point;
+    int32_t act_min, act_max;
+} cnnc_s8_pool_params;
+
+/* Global average pooling x[n][hw][c] -> y[n][c], requantised: M = s_x / (s_y * hw). */
+typedef struct {
+    int32_t n, hw, c;
+    int32_t x_zero_point, y_zero_point;
+    int32_t mult, shift;
+    int32_t act_min, act_max;
+    int32_t rounding;
+} cnnc_s8_global_avgpool_params;
+
+/* Concat along channels, one call per input: x[outer][c_in] is requantised to y's scale
+ * (M = s_x / s_y; M = 1 is exact: m = 2^30, shift = 1) into y[outer][c_out] at c_offset. */
+typedef struct {
+    int32_t outer;                  /* n*h*w */
+    int32_t c_in, c_out, c_offset;
+    int32_t x_zero_point, y_zero_point;
+    int32_t mult, shift;
+    int32_t rounding;
+} cnnc_s8_concat_params;
+
+/* Model boundary (the only floating point in an int8 model):
+ * quantize q = clamp(round_half_even(x / scale) + zero_point, -128, 127) in float32
+ * (NaN -> zero_point); dequantize y = (float)(q - zero_point) * scale. */
+typedef struct {
+    int32_t size;
+    float scale;                    /* > 0 */
+    int32_t zero_point;
+} cnnc_s8_quant_params;
+
+void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
+void cnnc_s8_dwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                         int8_t *y);
+void cnnc_s8_pwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                         int8_t *y);
+void cnnc_s8_dense__ref(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
+void cnnc_s8_add__ref(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+void cnnc_s8_maxpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_avgpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_global_avgpool__ref(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
+                                 int8_t *y);
+void cnnc_s8_concat__ref(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_quantize__ref(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
+void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, float *y);
+/* cffi-end */
+
 #endif /* CNNC_S8_H */

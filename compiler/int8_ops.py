@@ -1,0 +1,484 @@
+"""The int8 ops (``s8_*``): NumPy definitions mirroring runtime_c/kernels/s8_*.c bit for bit.
+
+Each op has three parts (adding one touches all three):
+  1. a params dataclass whose fields are exactly the C params struct in ``cnnc_s8.h``
+     (so tests and emitters fill the struct field by field, by name);
+  2. a NumPy function ``<op>_s8(tensors..., p)`` computing the same integers as the C
+     ``__ref`` kernel (accumulators are exact: integer products summed in float64 stay
+     below 2**53, then checked against the int32 range the C uses);
+  3. a reference-op wrapper registered in ``cnnc.reference.REFERENCE_OPS`` that reads the
+     node's attributes into the params (``params_for(node, graph)``), and a C emitter
+     registered in ``cnnc.codegen.EMITTERS`` (see ``register_emitters``).
+
+Quantisation: real = scale * (q - zero_point); weights symmetric per output channel;
+requantisation by ``cnnc.requant.requantize`` (the one rounding rule). The lowered ops
+added here (documented in ``LOWERED_OPS``) are produced by ``cnnc.quantize``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from . import ir
+from .cbuild import runtime_dir
+from .errors import CnncError
+from .requant import INT32_MAX, INT32_MIN, ROUNDING_CODES, quantize_multiplier, requantize
+
+ADD_LEFT_SHIFT = 20
+
+S8_OPS = {
+    "s8_quantize": "x float32 -> q int8 = clamp(rint(x / scale) + zero_point); attrs scale, "
+    "zero_point (the model input boundary)",
+    "s8_dequantize": "q int8 -> float32 (q - zero_point) * scale; attrs scale, zero_point",
+    "s8_conv2d": "x[N,H,W,C] int8, w[Co,KH,KW,C/g] int8, bias[Co] int32, mult[Co] int32, "
+    "shift[Co] int32 -> [N,OH,OW,Co] int8; attrs strides, pads, groups, x_zero_point, "
+    "y_zero_point, act_min, act_max, rounding",
+    "s8_dense": "x[N,K] int8, w[M,K] int8, bias[M], mult[M], shift[M] int32 -> [N,M] int8; "
+    "attrs x_zero_point, y_zero_point, act_min, act_max, rounding",
+    "s8_add": "a, b int8 (same shape, own scales) -> int8; attrs a/b/y_zero_point, "
+    "left_shift, a_mult, a_shift, b_mult, b_shift, y_mult, y_shift, act_min, act_max, rounding",
+    "s8_maxpool2d": "x[N,H,W,C] int8 -> [N,OH,OW,C] int8 (same scale); attrs kernel, strides, "
+    "pads, zero_point, act_min, act_max",
+    "s8_avgpool2d": "x[N,H,W,C] int8 -> [N,OH,OW,C] int8 (same scale); attrs kernel, strides, "
+    "pads, count_include_pad, zero_point, act_min, act_max",
+    "s8_global_avgpool": "x[N,H,W,C] int8 -> [N,1,1,C] int8; attrs x_zero_point, "
+    "y_zero_point, mult, shift, act_min, act_max, rounding",
+    "s8_concat": "xs[N,H,W,Ci] int8... -> [N,H,W,sum Ci] int8 at one scale; attrs "
+    "x_zero_points, mults, shifts (per input), y_zero_point, rounding",
+    "s8_reshape": "x int8 -> same bytes, new shape",
+}
+
+
+# --- params (field names and order == the C structs in cnnc_s8.h) -------------------------
+
+
+@dataclass
+class ConvParams:
+    n: int
+    h: int
+    w: int
+    c: int
+    oh: int
+    ow: int
+    oc: int
+    kh: int
+    kw: int
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_top: int = 0
+    pad_left: int = 0
+    groups: int = 1
+    x_zero_point: int = 0
+    y_zero_point: int = 0
+    act_min: int = -128
+    act_max: int = 127
+    rounding: int = 0
+
+
+@dataclass
+class DenseParams:
+    n: int
+    k: int
+    m: int
+    x_zero_point: int = 0
+    y_zero_point: int = 0
+    act_min: int = -128
+    act_max: int = 127
+    rounding: int = 0
+
+
+@dataclass
+class AddParams:
+    size: int
+    a_zero_point: int
+    b_zero_point: int
+    y_zero_point: int
+    left_shift: int
+    a_mult: int
+    a_shift: int
+    b_mult: int
+    b_shift: int
+    y_mult: int
+    y_shift: int
+    act_min: int = -128
+    act_max: int = 127
+    rounding: int = 0
+
+
+@dataclass
+class PoolParams:
+    n: int
+    h: int
+    w: int
+    c: int
+    oh: int
+    ow: int
+    kh: int
+    kw: int
+    stride_h: int = 1
+    stride_w: int = 1
+    pad_top: int = 0
+    pad_left: int = 0
+    count_include_pad: int = 0
+    zero_point: int = 0
+    act_min: int = -128
+    act_max: int = 127
+
+
+@dataclass
+class GlobalAvgPoolParams:
+    n: int
+    hw: int
+    c: int
+    x_zero_point: int
+    y_zero_point: int
+    mult: int
+    shift: int
+    act_min: int = -128
+    act_max: int = 127
+    rounding: int = 0
+
+
+@dataclass
+class ConcatParams:
+    outer: int
+    c_in: int
+    c_out: int
+    c_offset: int
+    x_zero_point: int
+    y_zero_point: int
+    mult: int
+    shift: int
+    rounding: int = 0
+
+
+@dataclass
+class QuantParams:
+    size: int
+    scale: float
+    zero_point: int
+
+
+C_STRUCTS = {
+    ConvParams: "cnnc_s8_conv_params",
+    DenseParams: "cnnc_s8_dense_params",
+    AddParams: "cnnc_s8_add_params",
+    PoolParams: "cnnc_s8_pool_params",
+    GlobalAvgPoolParams: "cnnc_s8_global_avgpool_params",
+    ConcatParams: "cnnc_s8_concat_params",
+    QuantParams: "cnnc_s8_quant_params",
+}
+
+
+def s8_cdef() -> str:
+    """The params structs and kernel prototypes of cnnc_s8.h, as cffi cdef text."""
+    text = (runtime_dir() / "include" / "cnnc_s8.h").read_text()
+    match = re.search(r"/\* cffi-begin \*/(.*)/\* cffi-end \*/", text, re.S)
+    return match.group(1)
+
+
+def s8_kernel_sources() -> list:
+    return sorted((runtime_dir() / "kernels").glob("s8_*.c"))
+
+
+def fill_struct(ffi, params) -> object:
+    """A new C params struct (cffi) with every field copied from the dataclass by name."""
+    struct = ffi.new(f"{C_STRUCTS[type(params)]} *")
+    for f in fields(params):
+        setattr(struct, f.name, getattr(params, f.name))
+    return struct
+
+
+# --- arithmetic shared by the ops ---------------------------------------------------------
+
+
+def _exact_int(acc: np.ndarray, where: str) -> np.ndarray:
+    """float64 sums of integer products -> int64, checked against C's int32 accumulator."""
+    acc = np.rint(acc).astype(np.int64)
+    if acc.size and (acc.min() < INT32_MIN or acc.max() > INT32_MAX):
+        raise CnncError(f"{where}: int32 accumulator overflow ({acc.min()}..{acc.max()})")
+    return acc
+
+
+def _out_s8(acc, mult, shift, rounding: int, zero_point: int, lo: int, hi: int) -> np.ndarray:
+    mode = "double" if rounding == ROUNDING_CODES["double"] else "single"
+    y = requantize(acc, mult, shift, mode).astype(np.int64) + zero_point
+    return np.clip(y, lo, hi).astype(np.int8)
+
+
+def _windows(x: np.ndarray, p, fill) -> np.ndarray:
+    """[N,H,W,C] -> [N,OH,OW,C,KH,KW] windows of x padded with ``fill`` (shape from p)."""
+    bottom = max(0, (p.oh - 1) * p.stride_h + p.kh - p.h - p.pad_top)
+    right = max(0, (p.ow - 1) * p.stride_w + p.kw - p.w - p.pad_left)
+    xp = np.pad(x, ((0, 0), (p.pad_top, bottom), (p.pad_left, right), (0, 0)), constant_values=fill)
+    win = sliding_window_view(xp, (p.kh, p.kw), axis=(1, 2))
+    return win[:, :: p.stride_h, :: p.stride_w][:, : p.oh, : p.ow]
+
+
+def add_multipliers(s_a: float, s_b: float, s_y: float) -> dict[str, int]:
+    """The TFLite add scheme's three (multiplier, shift) pairs for AddParams."""
+    twice_max = 2.0 * max(s_a, s_b)
+    a_mult, a_shift = quantize_multiplier(s_a / twice_max)
+    b_mult, b_shift = quantize_multiplier(s_b / twice_max)
+    y_mult, y_shift = quantize_multiplier(twice_max / (2**ADD_LEFT_SHIFT * s_y))
+    return dict(
+        left_shift=ADD_LEFT_SHIFT, a_mult=a_mult, a_shift=a_shift, b_mult=b_mult,
+        b_shift=b_shift, y_mult=y_mult, y_shift=y_shift,
+    )  # fmt: skip
+
+
+# --- the ops ------------------------------------------------------------------------------
+
+
+def conv_s8(x, w, bias, mult, shift, p: ConvParams, where="s8_conv2d") -> np.ndarray:
+    """cnnc_s8_conv__ref / _dwconv / _pwconv: x[N,H,W,C], w[Co,KH,KW,C/g] -> [N,OH,OW,Co]."""
+    g, cg, og = p.groups, p.c // p.groups, p.oc // p.groups
+    xf = x.astype(np.float64) - p.x_zero_point  # padding taps are x_zero_point: 0 here
+    win = _windows(xf, p, 0.0).reshape(p.n, p.oh, p.ow, g, cg, p.kh, p.kw)
+    wg = w.astype(np.float64).reshape(g, og, p.kh, p.kw, cg)
+    acc = np.einsum("nyxgcij,goijc->nyxgo", win, wg, optimize=True)
+    acc = _exact_int(acc.reshape(p.n, p.oh, p.ow, p.oc) + bias, where)
+    return _out_s8(acc, mult, shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def dense_s8(x, w, bias, mult, shift, p: DenseParams, where="s8_dense") -> np.ndarray:
+    """cnnc_s8_dense__ref: x[N,K], w[M,K] -> [N,M]."""
+    acc = (x.astype(np.float64) - p.x_zero_point) @ w.astype(np.float64).T
+    acc = _exact_int(acc + bias, where)
+    return _out_s8(acc, mult, shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def add_s8(a, b, p: AddParams) -> np.ndarray:
+    """cnnc_s8_add__ref: two int8 tensors with their own scales -> int8."""
+    mode = "double" if p.rounding == ROUNDING_CODES["double"] else "single"
+    a_s = requantize((a.astype(np.int64) - p.a_zero_point) << p.left_shift, p.a_mult, p.a_shift,
+                     mode)  # fmt: skip
+    b_s = requantize((b.astype(np.int64) - p.b_zero_point) << p.left_shift, p.b_mult, p.b_shift,
+                     mode)  # fmt: skip
+    total = a_s.astype(np.int64) + b_s
+    return _out_s8(total, p.y_mult, p.y_shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def maxpool_s8(x, p: PoolParams) -> np.ndarray:
+    """cnnc_s8_maxpool__ref: padding never wins (pads are -128, every window has a tap)."""
+    y = _windows(x, p, -128).max(axis=(4, 5)).astype(np.int64)
+    return np.clip(y, p.act_min, p.act_max).astype(np.int8)
+
+
+def avgpool_s8(x, p: PoolParams) -> np.ndarray:
+    """cnnc_s8_avgpool__ref: sum of (x - zp) / count, ties away from zero, + zp."""
+    total = _windows(x.astype(np.int64) - p.zero_point, p, 0).sum(axis=(4, 5))
+    if p.count_include_pad:
+        count = np.int64(p.kh * p.kw)
+    else:
+        ones = np.ones((1, p.h, p.w, 1), np.int64)
+        count = _windows(ones, p, 0).sum(axis=(4, 5))
+    half = count // 2
+    avg = np.where(total >= 0, (total + half) // count, -((-total + half) // count))
+    return np.clip(avg + p.zero_point, p.act_min, p.act_max).astype(np.int8)
+
+
+def global_avgpool_s8(x, p: GlobalAvgPoolParams) -> np.ndarray:
+    """cnnc_s8_global_avgpool__ref: x[N,HW,C] -> [N,C], requantised by M = s_x/(s_y*HW)."""
+    total = (x.reshape(p.n, p.hw, p.c).astype(np.int64) - p.x_zero_point).sum(axis=1)
+    return _out_s8(total, p.mult, p.shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def concat_part_s8(x, p: ConcatParams) -> np.ndarray:
+    """cnnc_s8_concat__ref for one input: x[outer, c_in] requantised to the output scale."""
+    return _out_s8(x.astype(np.int64) - p.x_zero_point, p.mult, p.shift, p.rounding,
+                   p.y_zero_point, -128, 127)  # fmt: skip
+
+
+def quantize_s8(x, p: QuantParams) -> np.ndarray:
+    """cnnc_s8_quantize__ref: float32 division, NaN -> 0, round half to even."""
+    v = np.asarray(x, np.float32) / np.float32(p.scale)
+    v = np.clip(np.nan_to_num(v, nan=0.0, posinf=512.0, neginf=-512.0), -512.0, 512.0)
+    q = np.rint(v).astype(np.int64) + p.zero_point
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+def dequantize_s8(q, p: QuantParams) -> np.ndarray:
+    """cnnc_s8_dequantize__ref: (float)(q - zero_point) * scale in float32."""
+    return (q.astype(np.int32) - p.zero_point).astype(np.float32) * np.float32(p.scale)
+
+
+# --- graph nodes -> params ----------------------------------------------------------------
+
+
+def _rounding(node: ir.Node) -> int:
+    return ROUNDING_CODES[node.attrs.get("rounding", "single")]
+
+
+def conv_params(node: ir.Node, graph: ir.Graph) -> ConvParams:
+    n, h, w, c = graph.tensors[node.inputs[0]].shape
+    oc, kh, kw, _ = graph.tensors[node.inputs[1]].shape
+    _, oh, ow, _ = graph.tensors[node.outputs[0]].shape
+    sh, sw = node.attrs.get("strides", (1, 1))
+    pads = node.attrs.get("pads", (0, 0, 0, 0))
+    a = node.attrs
+    return ConvParams(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, pads[0], pads[1],
+                      a.get("groups", 1), a["x_zero_point"], a["y_zero_point"],
+                      a.get("act_min", -128), a.get("act_max", 127), _rounding(node))  # fmt: skip
+
+
+def dense_params(node: ir.Node, graph: ir.Graph) -> DenseParams:
+    n, k = graph.tensors[node.inputs[0]].shape
+    m = graph.tensors[node.inputs[1]].shape[0]
+    a = node.attrs
+    return DenseParams(n, k, m, a["x_zero_point"], a["y_zero_point"], a.get("act_min", -128),
+                       a.get("act_max", 127), _rounding(node))  # fmt: skip
+
+
+def add_params(node: ir.Node, graph: ir.Graph) -> AddParams:
+    a = dict(node.attrs)
+    names = [f.name for f in fields(AddParams)]
+    a["size"] = graph.tensors[node.outputs[0]].size
+    a["rounding"] = _rounding(node)
+    a.setdefault("act_min", -128)
+    a.setdefault("act_max", 127)
+    return AddParams(**{k: a[k] for k in names})
+
+
+def pool_params(node: ir.Node, graph: ir.Graph) -> PoolParams:
+    n, h, w, c = graph.tensors[node.inputs[0]].shape
+    _, oh, ow, _ = graph.tensors[node.outputs[0]].shape
+    kh, kw = node.attrs["kernel"]
+    sh, sw = node.attrs.get("strides", (1, 1))
+    pads = node.attrs.get("pads", (0, 0, 0, 0))
+    a = node.attrs
+    return PoolParams(n, h, w, c, oh, ow, kh, kw, sh, sw, pads[0], pads[1],
+                      int(a.get("count_include_pad", 0)), a["zero_point"],
+                      a.get("act_min", -128), a.get("act_max", 127))  # fmt: skip
+
+
+def global_avgpool_params(node: ir.Node, graph: ir.Graph) -> GlobalAvgPoolParams:
+    n, h, w, c = graph.tensors[node.inputs[0]].shape
+    a = node.attrs
+    return GlobalAvgPoolParams(n, h * w, c, a["x_zero_point"], a["y_zero_point"], a["mult"],
+                               a["shift"], a.get("act_min", -128), a.get("act_max", 127),
+                               _rounding(node))  # fmt: skip
+
+
+def concat_params(node: ir.Node, graph: ir.Graph) -> list[ConcatParams]:
+    y_shape = graph.tensors[node.outputs[0]].shape
+    outer, c_out = int(np.prod(y_shape[:-1])), y_shape[-1]
+    a, offset, parts = node.attrs, 0, []
+    for i, name in enumerate(node.inputs):
+        c_in = graph.tensors[name].shape[-1]
+        parts.append(ConcatParams(outer, c_in, c_out, offset, a["x_zero_points"][i],
+                                  a["y_zero_point"], a["mults"][i], a["shifts"][i],
+                                  _rounding(node)))  # fmt: skip
+        offset += c_in
+    return parts
+
+
+def quant_params(node: ir.Node, graph: ir.Graph) -> QuantParams:
+    return QuantParams(graph.tensors[node.inputs[0]].size, float(node.attrs["scale"]),
+                       int(node.attrs["zero_point"]))  # fmt: skip
+
+
+# --- reference ops (registered into cnnc.reference.REFERENCE_OPS) -------------------------
+
+
+def _ref_conv(node, graph, inputs):
+    x, w, bias, mult, shift = inputs
+    return [conv_s8(x, w, bias, mult, shift, conv_params(node, graph), f"node {node.name}")]
+
+
+def _ref_dense(node, graph, inputs):
+    x, w, bias, mult, shift = inputs
+    return [dense_s8(x, w, bias, mult, shift, dense_params(node, graph), f"node {node.name}")]
+
+
+def _ref_add(node, graph, inputs):
+    return [add_s8(inputs[0], inputs[1], add_params(node, graph))]
+
+
+def _ref_maxpool(node, graph, inputs):
+    return [maxpool_s8(inputs[0], pool_params(node, graph))]
+
+
+def _ref_avgpool(node, graph, inputs):
+    return [avgpool_s8(inputs[0], pool_params(node, graph))]
+
+
+def _ref_global_avgpool(node, graph, inputs):
+    p = global_avgpool_params(node, graph)
+    return [global_avgpool_s8(inputs[0], p).reshape(p.n, 1, 1, p.c)]
+
+
+def _ref_concat(node, graph, inputs):
+    parts = concat_params(node, graph)
+    outs = [
+        concat_part_s8(x.reshape(p.outer, p.c_in), p) for x, p in zip(inputs, parts, strict=True)
+    ]
+    return [np.concatenate(outs, axis=1).reshape(graph.tensors[node.outputs[0]].shape)]
+
+
+def _ref_quantize(node, graph, inputs):
+    return [quantize_s8(inputs[0], quant_params(node, graph))]
+
+
+def _ref_dequantize(node, graph, inputs):
+    return [dequantize_s8(inputs[0], quant_params(node, graph))]
+
+
+def _ref_reshape(node, graph, inputs):
+    return [inputs[0].reshape(graph.tensors[node.outputs[0]].shape)]
+
+
+S8_REFERENCE_OPS = {
+    "s8_conv2d": _ref_conv,
+    "s8_dense": _ref_dense,
+    "s8_add": _ref_add,
+    "s8_maxpool2d": _ref_maxpool,
+    "s8_avgpool2d": _ref_avgpool,
+    "s8_global_avgpool": _ref_global_avgpool,
+    "s8_concat": _ref_concat,
+    "s8_quantize": _ref_quantize,
+    "s8_dequantize": _ref_dequantize,
+    "s8_reshape": _ref_reshape,
+}
+
+ir.LOWERED_OPS.update(S8_OPS)
+
+
+def register_reference_ops(registry: dict) -> None:
+    registry.update(S8_REFERENCE_OPS)
+
+
+def load_s8_kernels():
+    """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi)."""
+    from .cbuild import build_shared, load_shared
+
+    return load_shared(build_shared(s8_kernel_sources()), s8_cdef())
+
+
+_CTYPES = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int32): "int32_t[]",
+           np.dtype(np.float32): "float[]"}  # fmt: skip
+
+
+def run_s8_kernel(kernel: str, params, *arrays: np.ndarray) -> None:
+    """Calls the C kernel ``kernel`` (e.g. "cnnc_s8_conv__ref") on contiguous NumPy arrays;
+    the last array is the output, written in place. For tests and benchmarks."""
+    ffi, lib = _kernels()
+    buffers = []
+    for a in arrays:
+        if not a.flags.c_contiguous or a.dtype not in _CTYPES:
+            raise CnncError(f"{kernel}: arrays must be C-contiguous int8/int32/float32")
+        buffers.append(ffi.from_buffer(_CTYPES[a.dtype], a, require_writable=False))
+    getattr(lib, kernel)(fill_struct(ffi, params), *buffers)
+
+
+_LIB = {}
+
+
+def _kernels():
+    if "lib" not in _LIB:
+        _LIB["lib"] = load_s8_kernels()
+    return _LIB["lib"]
