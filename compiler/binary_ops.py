@@ -1,0 +1,310 @@
+"""Binary (XNOR-Net) ops: NumPy mirrors of runtime_c/kernels/b1_*.c and their registrations.
+
+Adding a b1 op touches three places: the rewrite in ``binarize.py`` that produces it, a
+reference function here (registered in ``REFERENCE_OPS``) with its C emitter (registered
+in ``EMITTERS``), and a kernel in ``runtime_c/kernels/b1_*.c`` with its test in
+``tests/runtime/test_b1_*.py``.
+
+Packed tensors (``Tensor.dtype == "b1"``) keep their logical NHWC shape in the IR; their
+values in the reference are uint32 arrays ``[..., words(C)]`` (see ``bitpack.py``).
+
+The ops (inputs in order; ``thr`` int32 [Co]; ``mul``/``bias`` float32 [Co]):
+  b1_pack      x[..., C] float32                        -> packed [..., C]   (x < 0 -> -1)
+  b1_unpack    packed [..., C]                          -> float32 {-1, +1}
+  b1_conv2d    x packed [N,H,W,Ci], w packed [Co,KH,KW,words(Ci/g)], thr | mul, bias
+               -> packed [N,OH,OW,Co] (attrs out="b1") or float32 (out="float32")
+               attrs strides, pads (top, left, bottom, right), groups, pad_one,
+               act_min, act_max (float output clamp)
+  b1_dense     x packed [N,K], w packed [M, words(K)], thr | mul, bias -> like b1_conv2d
+  b1_maxpool2d x packed [N,H,W,C] -> packed [N,OH,OW,C]; attrs kernel, strides, pads
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import ir
+from .bitpack import pack_bits, popcount, unpack_bits, words
+from .errors import ShapeError
+
+B1_OPS: dict[str, str] = {
+    "b1_pack": "x[...,C] float32 -> packed bits (x < 0 -> bit 1 = -1)",
+    "b1_unpack": "packed [...,C] -> float32 in {-1,+1}",
+    "b1_conv2d": "x b1[N,H,W,Ci], w packed[Co,KH,KW,words(Ci/g)], thr[Co] | mul[Co], bias[Co] "
+    "-> b1 or float32 [N,OH,OW,Co]; attrs strides, pads, groups, pad_one, out, act_min/max",
+    "b1_dense": "x b1[N,K], w packed[M,words(K)], thr[M] | mul[M], bias[M] -> b1 or float32",
+    "b1_maxpool2d": "x b1[N,H,W,C] -> b1[N,OH,OW,C] (AND of bits over valid taps)",
+}
+ir.LOWERED_OPS.update(B1_OPS)
+
+BATCH_CHUNK = 64  # samples per step of the NumPy conv, bounds the XOR temporaries' memory
+
+
+# ---------------------------------------------------------------- kernels (NumPy mirrors)
+
+
+def _tail_mask(channels: int) -> np.ndarray:
+    """uint32 [words(C)]: all ones, except the unused tail bits of the last word."""
+    mask = np.full(words(channels), 0xFFFFFFFF, dtype=np.uint32)
+    tail = channels - 32 * (words(channels) - 1)
+    if tail < 32:
+        mask[-1] = np.uint32((1 << tail) - 1)
+    return mask
+
+
+def regroup(xp: np.ndarray, channels: int, groups: int) -> np.ndarray:
+    """Packed [..., words(C)] -> [..., groups, words(C/groups)], each group from bit 0.
+
+    The C kernel reads the same bits in place through a shifted window; here we repack.
+    """
+    if groups == 1:
+        return (xp & _tail_mask(channels))[..., None, :]
+    bits = unpack_bits(xp, channels)
+    return pack_bits(bits.reshape(*bits.shape[:-1], groups, channels // groups))
+
+
+def conv_dot(
+    xp: np.ndarray,
+    channels: int,
+    wp: np.ndarray,
+    strides,
+    pads,
+    groups: int = 1,
+    pad_one: bool = False,
+    out_hw: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Binary conv dots: packed x[N,H,W,words(C)], packed w[Co,KH,KW,words(C/g)] -> int32.
+
+    dot = K - 2 * popcount(a XOR w) over the taps that are not padding (zero padding: K
+    counts only valid taps), or over every tap with padded taps +1 (``pad_one``).
+    """
+    n, h, wd, _ = xp.shape
+    co, kh, kw, wg = wp.shape
+    sh, sw = strides
+    top, left, bottom, right = pads
+    cg = channels // groups
+    if cg * groups != channels or co % groups or wg != words(cg):
+        raise ShapeError(
+            f"b1 conv: {channels} input channels, packed weight {list(wp.shape)} and "
+            f"groups={groups} disagree"
+        )
+    oh = (h + top + bottom - kh) // sh + 1 if out_hw is None else out_hw[0]
+    ow = (wd + left + right - kw) // sw + 1 if out_hw is None else out_hw[1]
+    extra_h = max((oh - 1) * sh + kh - (h + top + bottom), 0)
+    extra_w = max((ow - 1) * sw + kw - (wd + left + right), 0)
+    pad_hw = ((top, bottom + extra_h), (left, right + extra_w))
+    valid = np.pad(np.ones((h, wd), np.int32), pad_hw)  # 1 on input pixels, 0 on padding
+    w_g = wp.reshape(groups, co // groups, kh, kw, wg)
+    out = np.empty((n, oh, ow, co), np.int32)
+    for start in range(0, n, BATCH_CHUNK):
+        xg = regroup(xp[start : start + BATCH_CHUNK], channels, groups)  # [b,H,W,g,wg]
+        xg = np.pad(xg, ((0, 0), *pad_hw, (0, 0), (0, 0)))  # padded words are 0 (= +1)
+        acc = np.zeros((xg.shape[0], oh, ow, groups, co // groups), np.int32)
+        k = np.zeros((oh, ow), np.int32)
+        for i in range(kh):  # a loop over kernel taps only; each step is one batched XOR
+            for j in range(kw):
+                rows = slice(i, i + sh * (oh - 1) + 1, sh)
+                cols = slice(j, j + sw * (ow - 1) + 1, sw)
+                xs = xg[:, rows, cols]  # [b,OH,OW,g,wg]
+                tap = popcount(xs[:, :, :, :, None, :] ^ w_g[:, :, i, j, :]).sum(-1)
+                v = np.ones((oh, ow), np.int32) if pad_one else valid[rows, cols]
+                acc += tap * v[None, :, :, None, None]
+                k += v * cg
+        dot = k[None, :, :, None, None] - 2 * acc
+        out[start : start + BATCH_CHUNK] = dot.reshape(-1, oh, ow, co)
+    return out
+
+
+def dense_dot(xp: np.ndarray, in_k: int, wp: np.ndarray) -> np.ndarray:
+    """Binary dense dots: packed x[N,words(K)], packed w[M,words(K)] -> int32 [N,M]."""
+    if xp.shape[-1] != words(in_k) or wp.shape[-1] != words(in_k):
+        raise ShapeError(
+            f"b1 dense: K={in_k} needs {words(in_k)} words, got x {list(xp.shape)} and "
+            f"w {list(wp.shape)}"
+        )
+    xm = xp & _tail_mask(in_k)
+    return (in_k - 2 * popcount(xm[:, None, :] ^ wp[None, :, :]).sum(-1)).astype(np.int32)
+
+
+def bits_transform(dot: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """dot[..., C] -> packed bits: bit 1 (-1) where dot < thresholds[c]."""
+    return pack_bits(dot < thresholds.astype(np.int32))
+
+
+def f32_transform(dot, multiplier, bias, act_min=-np.inf, act_max=np.inf) -> np.ndarray:
+    """dot[..., C] -> float32 clamp(dot * multiplier[c] + bias[c]), rounding as the C does."""
+    y = dot.astype(np.float32) * multiplier.astype(np.float32)  # one float32 rounding
+    y = y + bias.astype(np.float32)  # and one more: the C never fuses them
+    return np.clip(y, np.float32(act_min), np.float32(act_max)).astype(np.float32)
+
+
+def maxpool_bits(xp: np.ndarray, channels: int, kernel, strides, pads, out_hw=None):
+    """Binary max pool on packed x[N,H,W,words(C)]: AND of bits over the valid taps."""
+    n, h, wd, nw = xp.shape
+    kh, kw = kernel
+    sh, sw = strides
+    top, left, bottom, right = pads
+    oh = (h + top + bottom - kh) // sh + 1 if out_hw is None else out_hw[0]
+    ow = (wd + left + right - kw) // sw + 1 if out_hw is None else out_hw[1]
+    extra_h = max((oh - 1) * sh + kh - (h + top + bottom), 0)
+    extra_w = max((ow - 1) * sw + kw - (wd + left + right), 0)
+    pad = ((0, 0), (top, bottom + extra_h), (left, right + extra_w), (0, 0))
+    xpad = np.pad(xp, pad, constant_values=np.uint32(0xFFFFFFFF))  # AND identity = ignored
+    out = np.full((n, oh, ow, nw), 0xFFFFFFFF, np.uint32)
+    for i in range(kh):
+        for j in range(kw):
+            out &= xpad[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+    return out & _tail_mask(channels)
+
+
+# ---------------------------------------------------------------- reference ops
+
+
+def _channels(graph: ir.Graph, name: str) -> int:
+    return int(graph.tensors[name].shape[-1])
+
+
+def _transform(node: ir.Node, dot: np.ndarray, params: list[np.ndarray]) -> np.ndarray:
+    a = node.attrs
+    if a.get("out", "b1") == "b1":
+        return bits_transform(dot, params[0])
+    lo, hi = a.get("act_min", -np.inf), a.get("act_max", np.inf)
+    return f32_transform(dot, params[0], params[1], lo, hi)
+
+
+def ref_b1_pack(node, graph, inputs):
+    return [pack_bits(np.asarray(inputs[0]) < 0)]
+
+
+def ref_b1_unpack(node, graph, inputs):
+    bits = unpack_bits(inputs[0], _channels(graph, node.inputs[0]))
+    return [np.where(bits, np.float32(-1), np.float32(1))]
+
+
+def ref_b1_conv2d(node, graph, inputs):
+    a = node.attrs
+    out_hw = graph.tensors[node.outputs[0]].shape[1:3]
+    dot = conv_dot(
+        inputs[0],
+        _channels(graph, node.inputs[0]),
+        inputs[1],
+        a["strides"],
+        a["pads"],
+        a.get("groups", 1),
+        bool(a.get("pad_one", 0)),
+        out_hw,
+    )
+    return [_transform(node, dot, inputs[2:])]
+
+
+def ref_b1_dense(node, graph, inputs):
+    dot = dense_dot(inputs[0], _channels(graph, node.inputs[0]), inputs[1])
+    return [_transform(node, dot, inputs[2:])]
+
+
+def ref_b1_maxpool2d(node, graph, inputs):
+    a = node.attrs
+    out_hw = graph.tensors[node.outputs[0]].shape[1:3]
+    c = _channels(graph, node.inputs[0])
+    return [maxpool_bits(inputs[0], c, a["kernel"], a["strides"], a["pads"], out_hw)]
+
+
+B1_REFERENCE: dict[str, Callable] = {
+    "b1_pack": ref_b1_pack,
+    "b1_unpack": ref_b1_unpack,
+    "b1_conv2d": ref_b1_conv2d,
+    "b1_dense": ref_b1_dense,
+    "b1_maxpool2d": ref_b1_maxpool2d,
+}
+
+
+# ---------------------------------------------------------------- cost (for the report)
+
+
+@dataclass
+class Cost:
+    macs: int  # float / int8 multiply-accumulates
+    bops: int  # binary operations: one XNOR-popcount lane per weight bit and output
+    weight_bytes: int  # bytes of constants (packed weights and per-channel parameters)
+
+
+def _const_bytes(graph: ir.Graph, names: list[str]) -> int:
+    return sum(graph.tensors[n].data.nbytes for n in names if graph.const(n) is not None)
+
+
+def op_cost(node: ir.Node, graph: ir.Graph) -> tuple[int, int, int]:
+    """(macs, bops, weight_bytes) of a b1_* node, for C's report.
+
+    A binary conv's BOPs are out_elements * KH*KW*Ci/g (one XNOR+popcount lane each),
+    counted apart from MACs; weight bytes are the packed words plus thresholds or
+    multiplier/bias.
+    """
+    wbytes = _const_bytes(graph, node.inputs[1:])
+    if node.op in ("b1_conv2d", "b1_dense"):
+        out = graph.tensors[node.outputs[0]]
+        w = graph.tensors[node.inputs[1]]
+        cin = _channels(graph, node.inputs[0])
+        groups = node.attrs.get("groups", 1)
+        taps = int(np.prod(w.shape[1:-1], dtype=np.int64)) if node.op == "b1_conv2d" else 1
+        per_out = taps * (cin // groups)
+        return 0, int(out.size) * per_out, wbytes
+    return 0, 0, wbytes
+
+
+# ---------------------------------------------------------------- C kernels via cffi
+
+B1_CDEF = """
+typedef struct { int32_t rows; int32_t channels; } cnnc_b1_pack_params;
+void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *x, uint32_t *y);
+void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *x, float *y);
+int32_t cnnc_b1_popcount32__portable(uint32_t x);
+typedef struct { const int32_t *thresholds; } cnnc_b1_bits_transform;
+typedef struct { const float *multiplier; const float *bias; float act_min; float act_max; }
+    cnnc_b1_f32_transform;
+typedef struct {
+    int32_t batch; int32_t in_h, in_w, in_c; int32_t out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
+    int32_t groups; int32_t pad_one;
+} cnnc_b1_conv_params;
+void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const cnnc_b1_bits_transform *t, uint32_t *y);
+void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const cnnc_b1_f32_transform *t, float *y);
+void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, int32_t *y);
+typedef struct { int32_t batch; int32_t in_k; int32_t out_m; } cnnc_b1_dense_params;
+void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
+    const uint32_t *w, const cnnc_b1_bits_transform *t, uint32_t *y);
+void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
+    const uint32_t *w, const cnnc_b1_f32_transform *t, float *y);
+typedef struct {
+    int32_t batch; int32_t in_h, in_w, channels; int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
+} cnnc_b1_maxpool_params;
+void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *x, uint32_t *y);
+"""
+
+
+def kernel_sources() -> list:
+    from .cbuild import runtime_dir
+
+    return sorted((runtime_dir() / "kernels").glob("b1_*.c"))
+
+
+def load_kernels(cflags: tuple[str, ...] = ()):
+    """Builds runtime_c/kernels/b1_*.c on the host (cached) and returns ``(ffi, lib)``."""
+    from .cbuild import build_shared, load_shared
+
+    return load_shared(build_shared(kernel_sources(), cflags=list(cflags)), B1_CDEF)
+
+
+def _register() -> None:
+    from .reference import REFERENCE_OPS
+
+    REFERENCE_OPS.update(B1_REFERENCE)
+
+
+_register()

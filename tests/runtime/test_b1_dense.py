@@ -1,0 +1,65 @@
+"""Binary dense: C == NumPy mirror bit for bit, NumPy == float +-1 matmul exactly."""
+
+import numpy as np
+import pytest
+from cnnc import binary_ops, bitpack
+
+CHANNELS = [1, 3, 31, 32, 33, 63, 64, 65, 128]
+
+
+@pytest.fixture(scope="module")
+def kernels():
+    return binary_ops.load_kernels()
+
+
+def pm1(rng, shape):
+    return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+@pytest.mark.parametrize("k", CHANNELS, ids=[f"K{k}" for k in CHANNELS])
+@pytest.mark.parametrize("m", [1, 17, 33], ids=["M1", "M17", "M33"])
+@pytest.mark.parametrize("out", ["b1", "float32"])
+def test_dense(kernels, rng, k, m, out):
+    ffi, lib = kernels
+    n = 5
+    x, w = pm1(rng, (n, k)), pm1(rng, (m, k))
+    dot = (x.astype(np.float64) @ w.astype(np.float64).T).astype(np.int32)  # the oracle
+    xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(w)
+    np.testing.assert_array_equal(binary_ops.dense_dot(xp, k, wp), dot)
+    p = ffi.new("cnnc_b1_dense_params *", {"batch": n, "in_k": k, "out_m": m})
+    xb, wb = ffi.from_buffer("uint32_t[]", xp), ffi.from_buffer("uint32_t[]", wp)
+    if out == "b1":
+        thr = rng.integers(-k, k + 2, m).astype(np.int32)
+        want = bitpack.pack_bits(dot < thr)
+        np.testing.assert_array_equal(binary_ops.bits_transform(dot, thr), want)
+        t = ffi.new("cnnc_b1_bits_transform *", {"thresholds": ffi.from_buffer("int32_t[]", thr)})
+        got = np.full(want.shape, 0xFFFFFFFF, np.uint32)
+        lib.cnnc_b1_dense_bits__ref(p, xb, wb, t, ffi.from_buffer("uint32_t[]", got))
+    else:
+        mul = rng.uniform(0.01, 1.0, m).astype(np.float32)
+        bias = rng.standard_normal(m).astype(np.float32)
+        want = (dot.astype(np.float32) * mul + bias).astype(np.float32)
+        np.testing.assert_array_equal(binary_ops.f32_transform(dot, mul, bias), want)
+        t = ffi.new(
+            "cnnc_b1_f32_transform *",
+            {
+                "multiplier": ffi.from_buffer("float[]", mul),
+                "bias": ffi.from_buffer("float[]", bias),
+                "act_min": -np.inf,
+                "act_max": np.inf,
+            },
+        )
+        got = np.zeros(want.shape, np.float32)
+        lib.cnnc_b1_dense_f32__ref(p, xb, wb, t, ffi.from_buffer("float[]", got))
+    np.testing.assert_array_equal(got, want)
+
+
+def test_dense_ignores_stray_tail_bits_in_the_input(kernels, rng):
+    """Bits past K in the last input word are not data: neither side may count them."""
+    ffi, lib = kernels
+    k, m = 33, 3
+    x, w = pm1(rng, (1, k)), pm1(rng, (m, k))
+    xp = bitpack.pack_signs(x)
+    xp[:, -1] |= np.uint32(0xFFFFFFFE)  # garbage above bit 0 of word 1
+    want = (x @ w.T).astype(np.int32)
+    np.testing.assert_array_equal(binary_ops.dense_dot(xp, k, bitpack.pack_signs(w)), want)
