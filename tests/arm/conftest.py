@@ -60,16 +60,23 @@ def tiny_expected(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dense, np.maximum(dense, 0.0)
 
 
-def make_tiny_folder(folder: Path, weights: bool = True, target: str = "host") -> Path:
-    """An output folder as codegen lays it out, with the hand-written tiny model."""
+def make_fixture_folder(folder: Path, fixture: str, info: dict) -> Path:
+    """An output folder laid out as codegen does, with a hand-written model from fixtures/."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("model.c", "model.h"):
-        shutil.copy(FIXTURES / "tiny_model" / name, folder / name)
+        shutil.copy(FIXTURES / fixture / name, folder / name)
     (folder / "cnnc_runtime" / "include").mkdir(parents=True, exist_ok=True)
     shutil.copy(runtime_dir() / "include" / "cnnc.h", folder / "cnnc_runtime" / "include")
+    targets.write_build_files(folder, info)
+    return folder
+
+
+def make_tiny_folder(folder: Path, weights: bool = True, target: str = "host") -> Path:
+    """The tiny dense+relu model's folder, with weights.bin or (weights=False) embedded ones."""
+    info = {"name": "tiny", "input_shape": [1, 5], "target": target}
+    make_fixture_folder(folder, "tiny_model", info)
     if weights:
         (folder / "weights.bin").write_bytes(tiny_blob())
-    targets.write_build_files(folder, {"name": "tiny", "input_shape": [1, 5], "target": target})
     return folder
 
 

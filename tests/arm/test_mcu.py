@@ -1,0 +1,44 @@
+"""Cortex-M: the model builds freestanding with embedded weights, calls no heap or stdio,
+and its flash/RAM come from arm-none-eabi-size."""
+
+import pytest
+from cnnc import mcu
+
+from .conftest import make_tiny_folder, require_target
+
+pytestmark = pytest.mark.arm
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7"])
+def test_model_objects_call_no_heap_or_stdio(tmp_path, target):
+    require_target(target, run=False)
+    folder = make_tiny_folder(tmp_path / "mcu", weights=False, target=target)
+    calls = mcu.undefined_symbols(folder, target)
+    assert "00_model.o" in calls
+    for obj, symbols in calls.items():
+        assert not symbols & mcu.FORBIDDEN_SYMBOLS, f"{obj} calls {symbols & mcu.FORBIDDEN_SYMBOLS}"
+
+
+def test_a_model_that_mallocs_is_caught(tmp_path):
+    """The check above can fail: a model.c that calls malloc and printf is reported."""
+    require_target("cortex-m4", run=False)
+    folder = make_tiny_folder(tmp_path / "bad", weights=False, target="cortex-m4")
+    source = (folder / "model.c").read_text()
+    source = source.replace(
+        "#include <string.h>", "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>"
+    )
+    source = source.replace("ctx->blob = NULL;", 'ctx->blob = malloc(4); printf("x");')
+    (folder / "model.c").write_text(source)
+    symbols = mcu.undefined_symbols(folder, "cortex-m4")["00_model.o"]
+    assert {"malloc", "printf"} <= symbols & mcu.FORBIDDEN_SYMBOLS
+
+
+def test_size_counts_embedded_weights_and_arena(tmp_path):
+    require_target("cortex-m4", run=False)
+    folder = make_tiny_folder(tmp_path / "mcu", weights=False, target="cortex-m4")
+    size = mcu.mcu_size(folder, "cortex-m4")
+    assert size["flash"] == size["text"] + size["data"]
+    assert size["ram"] == size["data"] + size["bss"]
+    assert size["arena"] == 64
+    assert size["bss"] >= 64 + 4 * (5 + 3)  # static arena, input and output buffers
+    assert 18 * 4 < size["flash"] < 64 * 1024  # the 18 embedded floats, no stdio pulled in

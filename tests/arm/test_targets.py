@@ -1,0 +1,62 @@
+"""The target table drives the generated Makefile and the toolchain errors."""
+
+import dataclasses
+import re
+
+import pytest
+from cnnc import targets
+from cnnc.errors import ToolchainError
+
+pytestmark = pytest.mark.arm
+
+
+@pytest.mark.parametrize("name", list(targets.TARGETS))
+def test_makefile_block_carries_the_table_flags(tmp_path, name):
+    targets.write_build_files(tmp_path, {"target": name})
+    makefile = (tmp_path / "Makefile").read_text()
+    target = targets.TARGETS[name]
+    block = re.search(rf"ifeq \(\$\(TARGET\),{re.escape(name)}\)\n(.*?)\nendif", makefile, re.S)
+    assert block, f"no block for {name}"
+    assert f"TARGET_CC := {target.cc}" in block.group(1)
+    assert f"TARGET_CFLAGS := {' '.join(target.cflags)}" in block.group(1)
+    assert f"TARGET ?= {name}" in makefile
+    assert "-ffp-contract=off" in makefile
+
+
+def test_pi_flags_are_the_documented_ones():
+    assert targets.TARGETS["armv7"].cflags[1:] == (
+        "-march=armv7-a", "-mtune=cortex-a72", "-mfpu=neon-vfpv4", "-mfloat-abi=hard",
+    )  # fmt: skip
+    assert "-mfloat-abi=hard" in targets.TARGETS["cortex-m4"].cflags
+    assert "-mfpu=fpv4-sp-d16" in targets.TARGETS["cortex-m4"].cflags
+    assert targets.TARGETS["aarch64"].qemu == "qemu-aarch64"
+    assert targets.TARGETS["armv7"].qemu == "qemu-arm"
+
+
+def test_missing_qemu_names_qemu_user(monkeypatch):
+    fake = dataclasses.replace(targets.TARGETS["aarch64"], qemu="no-such-qemu-aarch64")
+    monkeypatch.setitem(targets.TARGETS, "aarch64", fake)
+    monkeypatch.setattr(targets.shutil, "which", lambda tool: None if "no-such" in tool else tool)
+    monkeypatch.setattr(targets.Path, "exists", lambda self: True)
+    with pytest.raises(ToolchainError, match=r"no-such-qemu-aarch64.*apt-get install qemu-user"):
+        targets.check_toolchain("aarch64", run=True)
+
+
+def test_microcontrollers_cannot_be_run_here():
+    with pytest.raises(ToolchainError, match="microcontroller"):
+        targets.check_toolchain("cortex-m4", run=True)
+
+
+def test_compile_help_names_every_target_and_the_guide():
+    for name in targets.TARGETS:
+        assert name in targets.COMPILE_TARGET_HELP
+    assert "docs/deploy.md" in targets.COMPILE_TARGET_HELP
+
+
+def test_demo_config_replicates_a_single_channel_norm(tmp_path):
+    meta = {"cnnc.norm_mean": "[0.5]", "cnnc.norm_std": "[0.25]", "cnnc.model": "xnornet"}
+    text = targets.demo_config({"input_shape": [1, 3, 32, 32], "metadata": meta})
+    assert '#define DEMO_MODEL_NAME "xnornet"' in text
+    assert "#define DEMO_INPUT_C 3 " in text and "#define DEMO_INPUT_W 32" in text
+    assert "#define DEMO_NORM_MEAN {0.5f, 0.5f, 0.5f}" in text
+    assert "#define DEMO_NORM_STD {0.25f, 0.25f, 0.25f}" in text
