@@ -1,0 +1,406 @@
+"""ONNX in: check, infer shapes, and build the imported IR graph (NCHW, ONNX op names).
+
+``load`` is the one door into the compiler. It reads a file or ModelProto,
+converts opsets older than 13 up to 13, runs the ONNX checker and strict shape
+inference (with data propagation, so PyTorch's Shape/Gather/Concat chains in
+front of a Reshape get concrete shapes), and returns an ``ir.Graph`` whose
+nodes keep ONNX op names and carry every attribute with its default filled in.
+``auto_pad`` is resolved into explicit ``pads`` here, so no later stage sees it.
+
+A symbolic batch dimension on a graph input is fixed to 1: the generated C runs
+one sample per call. Any other symbolic dimension is an error.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, shape_inference, version_converter
+
+from . import ir
+from .errors import ModelError, ShapeError, UnsupportedError
+
+MIN_OPSET = 13
+MAX_OPSET = onnx.defs.onnx_opset_version()
+
+# Ops that lower to compute (see passes.lower_layout) ...
+COMPUTE_OPS = (
+    "Conv Gemm MatMul BatchNormalization Relu Clip LeakyRelu Sigmoid Elu Add Sum Sub Mul Div "
+    "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
+    "Softmax Where Less"
+).split()
+# ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
+# only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
+FOLDED_OPS = (
+    "Dropout Identity Constant ConstantOfShape Shape Gather Unsqueeze Squeeze Cast Slice Neg"
+).split()
+SUPPORTED_OPS = tuple(sorted(set(COMPUTE_OPS) | set(FOLDED_OPS)))
+
+_AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def load(model: str | Path | onnx.ModelProto) -> ir.Graph:
+    """Reads an ONNX model and returns the imported (NCHW, ONNX-op) graph."""
+    where = "<ModelProto>"
+    if not isinstance(model, onnx.ModelProto):
+        where = str(model)
+        model = _read(Path(model))
+    model = _upgrade_opset(model, where)
+    model = _fix_batch_dim(model, where)
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as err:
+        raise ModelError(f"{where}: ONNX checker failed: {_first_line(err)}") from None
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise UnsupportedError(
+                f"{where}: node '{node.name}' uses op {node.domain}.{node.op_type}; "
+                f"cnnc supports only the default ONNX domain: {', '.join(SUPPORTED_OPS)}"
+            )
+        if node.op_type not in SUPPORTED_OPS:
+            raise UnsupportedError(
+                f"{where}: unsupported op {node.op_type} (node '{node.name}'); "
+                f"supported: {', '.join(SUPPORTED_OPS)}"
+            )
+    try:
+        model = shape_inference.infer_shapes(
+            model, check_type=True, strict_mode=True, data_prop=True
+        )
+    except shape_inference.InferenceError as err:
+        raise ShapeError(f"{where}: shape inference failed: {_first_line(err)}") from None
+    while _missing_shapes(model) and _fold_shape_chain(model):
+        model = shape_inference.infer_shapes(model, check_type=True, data_prop=True)
+    return _build_graph(model, where)
+
+
+_SHAPE_CHAIN_OPS = (
+    "Constant",
+    "Shape",
+    "Gather",
+    "Unsqueeze",
+    "Squeeze",
+    "Concat",
+    "Cast",
+    "Slice",
+    "Mul",
+    "Add",
+    "Sub",
+    "Div",
+    "ConstantOfShape",
+    "Identity",
+)
+
+
+def _missing_shapes(model: onnx.ModelProto) -> bool:
+    known = {v.name for v in model.graph.value_info if v.type.tensor_type.HasField("shape")}
+    known |= {t.name for t in model.graph.initializer} | {v.name for v in model.graph.input}
+    return any(out and out not in known for node in model.graph.node for out in node.output)
+
+
+def _fold_shape_chain(model: onnx.ModelProto) -> bool:
+    """Evaluates constant shape arithmetic (Shape -> Gather -> ... -> Concat) in place.
+
+    Data propagation in ONNX shape inference misses some of the chains
+    exporters emit in front of a Reshape; folding them into initializers
+    lets a second inference give the Reshape a static shape.
+    """
+    from . import reference  # the reference defines these ops' semantics
+
+    consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    shapes = {}
+    for v in list(model.graph.input) + list(model.graph.value_info):
+        dims = v.type.tensor_type.shape.dim
+        if v.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+            shapes[v.name] = [d.dim_value for d in dims]
+    folded = []
+    for node in model.graph.node:
+        if node.op_type not in _SHAPE_CHAIN_OPS:
+            continue
+        if node.op_type == "Shape" and node.input[0] in shapes:
+            args = [np.empty(shapes[node.input[0]], np.float32)]
+        elif all(not name or name in consts for name in node.input):
+            args = [consts[name] if name else None for name in node.input]
+        else:
+            continue
+        attrs = {a.name: _attr_value(a) for a in node.attribute}
+        if node.op_type in _DEFAULTS:
+            attrs = {**_DEFAULTS[node.op_type], **attrs}
+        ir_node = ir.Node(node.op_type, node.name, list(node.input), list(node.output), attrs)
+        outputs = reference.REFERENCE_OPS[node.op_type](ir_node, None, args)
+        for name, value in zip(node.output, outputs, strict=False):
+            consts[name] = np.asarray(value)
+            model.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+        folded.append(node)
+    for node in folded:
+        model.graph.node.remove(node)
+    return bool(folded)
+
+
+def _read(path: Path) -> onnx.ModelProto:
+    if not path.is_file():
+        raise ModelError(f"{path}: no such file")
+    data = path.read_bytes()
+    if not data:
+        raise ModelError(f"{path}: file is empty, not an ONNX model")
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as err:  # protobuf raises DecodeError, a RuntimeError or ValueError
+        raise ModelError(
+            f"{path}: not a readable ONNX model ({len(data)} bytes; truncated or corrupt: "
+            f"{_first_line(err)})"
+        ) from None
+    if not model.graph.node and not model.graph.output:
+        raise ModelError(f"{path}: parsed as an empty ONNX model (no graph); corrupt file?")
+    return model
+
+
+def _first_line(err: Exception) -> str:
+    text = str(err).strip() or type(err).__name__
+    return " ".join(text.split())[:400]
+
+
+def _upgrade_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    version = _default_opset(model)
+    if version is None:
+        raise ModelError(f"{where}: model imports no default ONNX opset")
+    if version > MAX_OPSET:
+        raise ModelError(
+            f"{where}: opset {version} is newer than the installed onnx knows ({MAX_OPSET})"
+        )
+    if version >= MIN_OPSET:
+        return model
+    try:
+        return version_converter.convert_version(model, MIN_OPSET)
+    except Exception as err:
+        raise ModelError(
+            f"{where}: opset {version} could not be converted to {MIN_OPSET}: {_first_line(err)}"
+        ) from None
+
+
+def _default_opset(model: onnx.ModelProto) -> int | None:
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            return entry.version
+    return None
+
+
+def _fix_batch_dim(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    """Sets a symbolic leading dim of each graph input to 1; other symbolic dims are errors."""
+    model_copy = onnx.ModelProto()
+    model_copy.CopyFrom(model)
+    inits = {t.name for t in model_copy.graph.initializer}
+    for value in model_copy.graph.input:
+        if value.name in inits:
+            continue
+        if not value.type.HasField("tensor_type"):
+            raise ModelError(f"{where}: input '{value.name}' is not a tensor")
+        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
+            if dim.HasField("dim_value") and dim.dim_value > 0:
+                continue
+            if axis == 0:
+                dim.Clear()
+                dim.dim_value = 1
+            else:
+                raise ModelError(
+                    f"{where}: input '{value.name}' has symbolic dimension "
+                    f"'{dim.dim_param or '?'}' at axis {axis}; cnnc needs static shapes "
+                    "(only the batch axis may be symbolic)"
+                )
+    for value in model_copy.graph.output:  # stale symbolic output dims would clash with batch 1
+        for axis, dim in enumerate(value.type.tensor_type.shape.dim):
+            if axis == 0 and not dim.HasField("dim_value"):
+                dim.Clear()
+                dim.dim_value = 1
+    return model_copy
+
+
+def _build_graph(model: onnx.ModelProto, where: str) -> ir.Graph:
+    g = model.graph
+    tensors: dict[str, ir.Tensor] = {}
+    for init in g.initializer:
+        data = numpy_helper.to_array(init)
+        tensors[init.name] = ir.Tensor(init.name, tuple(data.shape), str(data.dtype), data)
+    for value in list(g.input) + list(g.value_info) + list(g.output):
+        if value.name in tensors:
+            continue
+        tensors[value.name] = _tensor_from_value_info(value, where)
+    inputs = [v.name for v in g.input if v.name not in tensors or not tensors[v.name].is_const]
+    nodes = []
+    for index, node in enumerate(g.node):
+        name = node.name or f"{node.op_type}_{index}"
+        for out in node.output:
+            if out and out not in tensors:
+                raise ShapeError(
+                    f"{where}: shape inference left tensor '{out}' (output of node '{name}', "
+                    f"{node.op_type}) without a static shape"
+                )
+        attrs = {a.name: _attr_value(a) for a in node.attribute}
+        ir_node = ir.Node(node.op_type, name, list(node.input), list(node.output), attrs)
+        _fill_defaults(ir_node, tensors, where)
+        nodes.append(ir_node)
+    metadata = {p.key: p.value for p in model.metadata_props}
+    graph = ir.Graph(tensors, nodes, inputs, [v.name for v in g.output], "NCHW", metadata)
+    for name in graph.outputs:
+        if name not in tensors:
+            raise ModelError(f"{where}: graph output '{name}' has no type or shape")
+    return graph
+
+
+def _tensor_from_value_info(value: onnx.ValueInfoProto, where: str) -> ir.Tensor:
+    ttype = value.type.tensor_type
+    if not ttype.HasField("shape"):
+        raise ShapeError(f"{where}: tensor '{value.name}' has no static shape after inference")
+    shape = []
+    for axis, dim in enumerate(ttype.shape.dim):
+        if not dim.HasField("dim_value"):
+            raise ShapeError(
+                f"{where}: tensor '{value.name}' has a symbolic dimension "
+                f"'{dim.dim_param or '?'}' at axis {axis} after shape inference"
+            )
+        shape.append(int(dim.dim_value))
+    dtype = str(helper.tensor_dtype_to_np_dtype(ttype.elem_type))
+    return ir.Tensor(value.name, tuple(shape), dtype)
+
+
+def _attr_value(attr: onnx.AttributeProto):
+    value = helper.get_attribute_value(attr)
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    if isinstance(value, list):
+        return [v.decode() if isinstance(v, bytes) else v for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- attribute defaults
+
+_DEFAULTS: dict[str, dict] = {
+    "Gemm": {"alpha": 1.0, "beta": 1.0, "transA": 0, "transB": 0},
+    "BatchNormalization": {"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0},
+    "LeakyRelu": {"alpha": 0.01},
+    "Elu": {"alpha": 1.0},
+    "Softmax": {"axis": -1},
+    "Flatten": {"axis": 1},
+    "Gather": {"axis": 0},
+    "Reshape": {"allowzero": 0},
+    "Dropout": {},
+}
+
+
+def _fill_defaults(node: ir.Node, tensors: dict[str, ir.Tensor], where: str) -> None:
+    for key, value in _DEFAULTS.get(node.op, {}).items():
+        node.attrs.setdefault(key, value)
+    if node.op in ("Conv", "MaxPool", "AveragePool"):
+        _fill_window_attrs(node, tensors, where)
+    elif node.op == "Transpose" and "perm" not in node.attrs:
+        rank = len(tensors[node.inputs[0]].shape)
+        node.attrs["perm"] = list(range(rank))[::-1]
+    elif node.op == "Concat":
+        rank = len(tensors[node.outputs[0]].shape)
+        node.attrs["axis"] = _norm_axis(node, node.attrs["axis"], rank, where)
+    elif node.op in ("Softmax", "Flatten"):
+        rank = len(tensors[node.inputs[0]].shape)
+        node.attrs["axis"] = _norm_axis(node, node.attrs["axis"], rank, where, node.op == "Flatten")
+    elif node.op == "BatchNormalization" and node.attrs["training_mode"]:
+        raise UnsupportedError(
+            f"{where}: node '{node.name}' (BatchNormalization) has training_mode=1; "
+            "cnnc compiles inference graphs only (training_mode=0)"
+        )
+
+
+def _norm_axis(node: ir.Node, axis: int, rank: int, where: str, allow_rank=False) -> int:
+    hi = rank + 1 if allow_rank else rank
+    if not -rank <= axis < hi:
+        raise ModelError(
+            f"{where}: node '{node.name}' ({node.op}) has axis={axis}, outside [-{rank}, {hi})"
+        )
+    return axis % rank if axis < rank else axis
+
+
+def _fill_window_attrs(node: ir.Node, tensors: dict[str, ir.Tensor], where: str) -> None:
+    """Fills kernel_shape/strides/dilations/pads; resolves auto_pad into explicit pads."""
+    a = node.attrs
+    x_shape = tensors[node.inputs[0]].shape
+    spatial = len(x_shape) - 2
+    if node.op == "Conv":
+        w_shape = tensors[node.inputs[1]].shape
+        a.setdefault("kernel_shape", list(w_shape[2:]))
+        a.setdefault("group", 1)
+        if list(a["kernel_shape"]) != list(w_shape[2:]):
+            raise ModelError(
+                f"{where}: node '{node.name}' (Conv) has kernel_shape={a['kernel_shape']} "
+                f"but its weight '{node.inputs[1]}' has shape {list(w_shape)}"
+            )
+    else:
+        if "kernel_shape" not in a:
+            raise ModelError(f"{where}: node '{node.name}' ({node.op}) has no kernel_shape")
+        a.setdefault("ceil_mode", 0)
+        if node.op == "AveragePool":
+            a.setdefault("count_include_pad", 0)
+        if len(node.outputs) > 1 and node.outputs[1]:
+            raise UnsupportedError(
+                f"{where}: node '{node.name}' (MaxPool) asks for the Indices output; "
+                "cnnc supports MaxPool with one output"
+            )
+    a.setdefault("strides", [1] * spatial)
+    a.setdefault("dilations", [1] * spatial)
+    auto_pad = a.pop("auto_pad", "NOTSET")
+    if auto_pad not in _AUTO_PADS:
+        raise ModelError(
+            f"{where}: node '{node.name}' ({node.op}) has auto_pad='{auto_pad}'; "
+            f"expected one of {', '.join(_AUTO_PADS)}"
+        )
+    kernel, strides, dilations = a["kernel_shape"], a["strides"], a["dilations"]
+    for key in ("kernel_shape", "strides", "dilations"):
+        if len(a[key]) != spatial or min(a[key]) < 1:
+            raise ModelError(
+                f"{where}: node '{node.name}' ({node.op}) has {key}={list(a[key])}; expected "
+                f"{spatial} positive values for its {len(x_shape)}-D input '{node.inputs[0]}'"
+            )
+    if auto_pad == "NOTSET":
+        a.setdefault("pads", [0] * (2 * spatial))
+    elif auto_pad == "VALID":
+        a["pads"] = [0] * (2 * spatial)
+    else:
+        begin, end = [], []
+        for size, k, s, d in zip(x_shape[2:], kernel, strides, dilations, strict=True):
+            out = math.ceil(size / s)
+            total = max((out - 1) * s + (k - 1) * d + 1 - size, 0)
+            small, big = total // 2, total - total // 2
+            begin.append(small if auto_pad == "SAME_UPPER" else big)
+            end.append(big if auto_pad == "SAME_UPPER" else small)
+        a["pads"] = begin + end
+    if len(a["pads"]) != 2 * spatial or min(a["pads"]) < 0:
+        raise ModelError(
+            f"{where}: node '{node.name}' ({node.op}) has pads={list(a['pads'])}; expected "
+            f"{2 * spatial} non-negative values"
+        )
+    a["kernel_shape"], a["strides"] = list(kernel), list(strides)
+    a["dilations"], a["pads"] = list(dilations), list(a["pads"])
+
+
+def supported_ops_text() -> str:
+    return ", ".join(SUPPORTED_OPS)
+
+
+def constant_value(node: ir.Node) -> np.ndarray:
+    """The tensor a Constant node holds (any of its value* attributes)."""
+    a = node.attrs
+    if "value" in a:
+        return np.asarray(a["value"])
+    for key, dtype in (
+        ("value_float", np.float32),
+        ("value_floats", np.float32),
+        ("value_int", np.int64),
+        ("value_ints", np.int64),
+    ):
+        if key in a:
+            return np.asarray(a[key], dtype=dtype)
+    raise UnsupportedError(
+        f"node '{node.name}' (Constant) uses {sorted(a)}; cnnc supports value, value_float(s), "
+        "value_int(s)"
+    )
