@@ -62,7 +62,7 @@ class Target:
 TARGETS: dict[str, Target] = {
     "host": Target(
         name="host",
-        description="this machine, native gcc (also: `make` on any Linux board)",
+        description="this machine's gcc, or `make` on any Linux board",
         cc="gcc",
         cflags=("-O2",),
         packages=("gcc",),
@@ -71,7 +71,7 @@ TARGETS: dict[str, Target] = {
     # scheduling is tuned for the Pi 4. NEON is part of the base ISA.
     "aarch64": Target(
         name="aarch64",
-        description="64-bit Raspberry Pi OS (Pi 3/4/5), ARMv8-A tuned for Cortex-A72",
+        description="64-bit Raspberry Pi OS on a Pi 3/4/5, ARMv8-A tuned for Cortex-A72",
         cc="aarch64-linux-gnu-gcc",
         cflags=("-O2", "-march=armv8-a", "-mtune=cortex-a72"),
         packages=("gcc-aarch64-linux-gnu", "libc6-dev-arm64-cross"),
@@ -82,7 +82,7 @@ TARGETS: dict[str, Target] = {
     # 32-bit Raspberry Pi OS on a Pi 4 (Cortex-A72 in AArch32 state), hard-float ABI, NEON.
     "armv7": Target(
         name="armv7",
-        description="32-bit Raspberry Pi OS (hard-float), ARMv7-A NEON-VFPv4 tuned for Cortex-A72",
+        description="32-bit Raspberry Pi OS, hard-float NEON-VFPv4 tuned for Cortex-A72",
         cc="arm-linux-gnueabihf-gcc",
         cflags=(
             "-O2",
@@ -99,7 +99,7 @@ TARGETS: dict[str, Target] = {
     # Fallback for any ARMv7-A core with NEON (Pi 2 v1.1's Cortex-A7 and older boards).
     "armv7-neon": Target(
         name="armv7-neon",
-        description="generic ARMv7-A with NEON, hard-float (any 32-bit board with NEON)",
+        description="any ARMv7-A board with NEON, hard-float",
         cc="arm-linux-gnueabihf-gcc",
         cflags=("-O2", "-march=armv7-a", "-mfpu=neon", "-mfloat-abi=hard"),
         packages=("gcc-arm-linux-gnueabihf", "libc6-dev-armhf-cross"),
@@ -111,7 +111,7 @@ TARGETS: dict[str, Target] = {
     # Sections per function/object so the linker drops what the model does not call.
     "cortex-m4": Target(
         name="cortex-m4",
-        description="Cortex-M4F microcontroller (single-precision FPU), freestanding",
+        description="Cortex-M4F microcontroller, freestanding, with --embed-weights",
         cc="arm-none-eabi-gcc",
         cflags=(
             "-O2",
@@ -127,7 +127,7 @@ TARGETS: dict[str, Target] = {
     ),
     "cortex-m7": Target(
         name="cortex-m7",
-        description="Cortex-M7 microcontroller (single-precision FPv5), freestanding",
+        description="Cortex-M7 microcontroller, freestanding, with --embed-weights",
         cc="arm-none-eabi-gcc",
         cflags=(
             "-O2",
@@ -149,11 +149,10 @@ MCU_TARGETS = tuple(name for name, t in TARGETS.items() if t.freestanding)
 
 # Help text for `cnnc compile --target` (the CLI uses it verbatim).
 COMPILE_TARGET_HELP = (
-    "board the output folder's Makefile builds for by default: "
-    + ", ".join(f"{name} ({TARGETS[name].description})" for name in TARGETS)
-    + ". Every folder builds for every target: copy it to the board and run `make` "
-    "there (native gcc), or cross-build here with `make TARGET=aarch64`; "
-    "see docs/deploy.md"
+    "the board the output folder's Makefile builds for by default (default: host): "
+    + "; ".join(f"{name} = {TARGETS[name].description}" for name in TARGETS)
+    + ". The folder builds for any target later: copy it to the Pi and run `make` there, "
+    "or cross-build here with `make TARGET=aarch64`; see docs/deploy.md"
 )
 
 
