@@ -22,14 +22,48 @@ import numpy as np
 from cnnc.errors import CnncError
 
 
-class Sequential:
+class Container:
+    """What Sequential and Residual share: the leaves' arrays under their path names.
+
+    ``params``, ``grads`` and ``state`` are built on access from the leaf layers and
+    hold the leaves' own arrays (no copies), so code written for one layer — the
+    gradient checker, an optimiser — also works on a whole block or network. Read
+    ``grads`` after ``backward``: a layer may replace a grad array when its dtype changes.
+    """
+
+    def children(self) -> list[tuple[str, Any]]:
+        raise NotImplementedError
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        return {
+            path + key: layer.params[key]
+            for path, layer in named_layers(self)
+            for key in layer.params
+        }
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return {
+            path + key: layer.grads[key]
+            for path, layer in named_layers(self)
+            for key in layer.grads
+        }
+
+    @property
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            path + key: layer.state[key]
+            for path, layer in named_layers(self)
+            for key in layer.state
+        }
+
+
+class Sequential(Container):
     """Layers applied one after the other."""
 
     def __init__(self, layers: list[Any]):
         self.layers = list(layers)
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        self.state: dict[str, np.ndarray] = {}
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         for layer in self.layers:
@@ -50,14 +84,11 @@ class Sequential:
         return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
 
-class Residual:
+class Residual(Container):
     """y = x + body(x); the body must keep the shape (an identity shortcut)."""
 
     def __init__(self, body: Any):
         self.body = body
-        self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
-        self.state: dict[str, np.ndarray] = {}
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
         return x + self.body.forward(x, train)
@@ -75,12 +106,9 @@ class Residual:
         return [("body", self.body)]
 
 
-CONTAINERS = (Sequential, Residual)
-
-
 def named_layers(module: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """(path, layer) for every leaf layer, in forward order; paths end with '.'."""
-    if isinstance(module, CONTAINERS):
+    if isinstance(module, Container):
         for name, child in module.children():
             yield from named_layers(child, f"{prefix}{name}.")
     else:
