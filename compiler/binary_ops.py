@@ -261,25 +261,23 @@ typedef struct { int32_t rows; int32_t channels; } cnnc_b1_pack_params;
 void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *x, uint32_t *y);
 void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *x, float *y);
 int32_t cnnc_b1_popcount32__portable(uint32_t x);
-typedef struct { const int32_t *thresholds; } cnnc_b1_bits_transform;
-typedef struct { const float *multiplier; const float *bias; float act_min; float act_max; }
-    cnnc_b1_f32_transform;
 typedef struct {
     int32_t batch; int32_t in_h, in_w, in_c; int32_t out_h, out_w, out_c;
     int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
-    int32_t groups; int32_t pad_one;
+    int32_t groups; int32_t pad_one; float act_min, act_max;
 } cnnc_b1_conv_params;
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const cnnc_b1_bits_transform *t, uint32_t *y);
+    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const cnnc_b1_f32_transform *t, float *y);
+    const uint32_t *w, const float *multiplier, const float *bias, float *y);
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
     const uint32_t *w, int32_t *y);
-typedef struct { int32_t batch; int32_t in_k; int32_t out_m; } cnnc_b1_dense_params;
+typedef struct { int32_t batch; int32_t in_k; int32_t out_m; float act_min, act_max; }
+    cnnc_b1_dense_params;
 void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
-    const uint32_t *w, const cnnc_b1_bits_transform *t, uint32_t *y);
+    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
-    const uint32_t *w, const cnnc_b1_f32_transform *t, float *y);
+    const uint32_t *w, const float *multiplier, const float *bias, float *y);
 typedef struct {
     int32_t batch; int32_t in_h, in_w, channels; int32_t out_h, out_w;
     int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;

@@ -10,9 +10,12 @@
  * Zero padding (ONNX Conv pads its +-1 input with 0) contributes nothing: padded taps are
  * skipped and K counts only the valid ones. One padding (padded taps are +1) is an option.
  *
- * Output transforms (computed by the compiler, cnnc/binarize.py; applied here):
- *   bits: out bit = (dot < thresholds[c])  -> packed output for the next binary layer
- *   f32:  out = clamp((float)dot * multiplier[c] + bias[c], act_min, act_max)
+ * Output transforms (parameters computed by the compiler, cnnc/binarize.py; applied here):
+ *   bits: out bit = (dot < thresholds[c])  -> packed output for the next binary layer;
+ *         thresholds int32 [out_c], each in [-K, K+1]
+ *   f32:  out = clamp((float)dot * multiplier[c] + bias[c], act_min, act_max);
+ *         multiplier = alpha (times a folded BN scale), bias = folded BN shift, float [out_c]
+ * The `_bits` and `_f32` kernels differ only in that transform.
  *
  * Kernels: portable C99 `__ref` versions; SIMD variants sit beside them with the same
  * signature and are tested bit-exact against them. */
@@ -59,19 +62,6 @@ void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *CNNC_REST
 /* Exposed so tests pin the portable popcount against the builtin. */
 int32_t cnnc_b1_popcount32__portable(uint32_t x);
 
-/* ---- output transforms ---------------------------------------------------------- */
-
-typedef struct {
-    const int32_t *thresholds; /* [out_c]; bit = dot < thresholds[c]; in [-K, K+1] */
-} cnnc_b1_bits_transform;
-
-typedef struct {
-    const float *multiplier; /* [out_c]: alpha (times folded BN scale) */
-    const float *bias;       /* [out_c]: folded BN shift (0 without BN) */
-    float act_min;           /* fused activation clamp; -INFINITY/INFINITY for none */
-    float act_max;
-} cnnc_b1_f32_transform;
-
 /* ---- binary convolution ----------------------------------------------------------- */
 
 /* Binary conv2d, NHWC, any kernel size, stride and groups (depthwise: groups = in_c).
@@ -86,6 +76,7 @@ typedef struct {
     int32_t pad_top, pad_left;      /* >= 0 */
     int32_t groups;                 /* in_c and out_c divisible by it */
     int32_t pad_one;                /* 0: zero padding (ONNX); 1: padded taps are +1 */
+    float act_min, act_max;         /* f32 output clamp (-INFINITY/INFINITY: none) */
 } cnnc_b1_conv_params;
 
 /* x: [batch, in_h, in_w, WORDS(in_c)] packed
@@ -93,10 +84,12 @@ typedef struct {
  *    taps hold the in_c/groups channels of its group starting at bit 0
  * y: bits: [batch, out_h, out_w, WORDS(out_c)] packed; f32: [batch, out_h, out_w, out_c] */
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
-                            const uint32_t *CNNC_RESTRICT w, const cnnc_b1_bits_transform *t,
+                            const uint32_t *CNNC_RESTRICT w,
+                            const int32_t *CNNC_RESTRICT thresholds,
                             uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
-                           const uint32_t *CNNC_RESTRICT w, const cnnc_b1_f32_transform *t,
+                           const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                           const float *CNNC_RESTRICT bias,
                            float *CNNC_RESTRICT y);
 /* Raw dots, for tests and for callers that apply their own transform.
  * y: [batch, out_h, out_w, out_c] int32 */
@@ -109,15 +102,18 @@ typedef struct {
     int32_t batch; /* N >= 1 */
     int32_t in_k;  /* K >= 1 logical inputs */
     int32_t out_m; /* M >= 1 outputs */
+    float act_min, act_max; /* f32 output clamp (-INFINITY/INFINITY: none) */
 } cnnc_b1_dense_params;
 
 /* x: [batch, WORDS(K)] packed; w: [M, WORDS(K)] packed;
  * y: bits [batch, WORDS(M)] packed; f32 [batch, M] */
 void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
-                             const uint32_t *CNNC_RESTRICT w, const cnnc_b1_bits_transform *t,
+                             const uint32_t *CNNC_RESTRICT w,
+                            const int32_t *CNNC_RESTRICT thresholds,
                              uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
-                            const uint32_t *CNNC_RESTRICT w, const cnnc_b1_f32_transform *t,
+                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                           const float *CNNC_RESTRICT bias,
                             float *CNNC_RESTRICT y);
 
 /* ---- binary max pooling ------------------------------------------------------------ */

@@ -89,7 +89,8 @@ void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
 }
 
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
-                            const uint32_t *CNNC_RESTRICT w, const cnnc_b1_bits_transform *t,
+                            const uint32_t *CNNC_RESTRICT w,
+                            const int32_t *CNNC_RESTRICT thresholds,
                             uint32_t *CNNC_RESTRICT y) {
     const int32_t yw = CNNC_B1_WORDS(p->out_c);
     int32_t n, oy, ox, co;
@@ -101,23 +102,24 @@ void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_R
                 for (j = 0; j < yw; ++j) out[j] = 0u; /* tail bits stay 0 */
                 for (co = 0; co < p->out_c; ++co) {
                     const int32_t dot = b1_conv_dot(p, x, w, n, oy, ox, co);
-                    if (dot < t->thresholds[co]) out[co / CNNC_B1_BITS] |= 1u << (co % CNNC_B1_BITS);
+                    if (dot < thresholds[co]) out[co / CNNC_B1_BITS] |= 1u << (co % CNNC_B1_BITS);
                 }
             }
 }
 
 /* The float transform: one rounding for the product and one for the sum, the same two
  * float32 operations the NumPy mirror does (C99 without FP_CONTRACT does not fuse them). */
-CNNC_INLINE float b1_f32_out(const cnnc_b1_f32_transform *t, int32_t dot, int32_t c) {
-    float v = (float)dot * t->multiplier[c];
-    v = v + t->bias[c];
-    if (v < t->act_min) v = t->act_min;
-    if (v > t->act_max) v = t->act_max;
+CNNC_INLINE float b1_f32_out(int32_t dot, float multiplier, float bias, float lo, float hi) {
+    float v = (float)dot * multiplier;
+    v = v + bias;
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
     return v;
 }
 
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
-                           const uint32_t *CNNC_RESTRICT w, const cnnc_b1_f32_transform *t,
+                           const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                           const float *CNNC_RESTRICT bias,
                            float *CNNC_RESTRICT y) {
     int32_t n, oy, ox, co;
     for (n = 0; n < p->batch; ++n)
@@ -125,7 +127,8 @@ void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
             for (ox = 0; ox < p->out_w; ++ox) {
                 float *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * p->out_c;
                 for (co = 0; co < p->out_c; ++co)
-                    out[co] = b1_f32_out(t, b1_conv_dot(p, x, w, n, oy, ox, co), co);
+                    out[co] = b1_f32_out(b1_conv_dot(p, x, w, n, oy, ox, co), multiplier[co],
+                                         bias[co], p->act_min, p->act_max);
             }
 }
 
@@ -137,7 +140,8 @@ CNNC_INLINE int32_t b1_dense_dot(const cnnc_b1_dense_params *p, const uint32_t *
 }
 
 void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
-                             const uint32_t *CNNC_RESTRICT w, const cnnc_b1_bits_transform *t,
+                             const uint32_t *CNNC_RESTRICT w,
+                            const int32_t *CNNC_RESTRICT thresholds,
                              uint32_t *CNNC_RESTRICT y) {
     const int32_t yw = CNNC_B1_WORDS(p->out_m);
     int32_t n, m, j;
@@ -145,16 +149,18 @@ void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC
         uint32_t *out = y + (size_t)n * yw; /* [WORDS(M)] */
         for (j = 0; j < yw; ++j) out[j] = 0u;
         for (m = 0; m < p->out_m; ++m)
-            if (b1_dense_dot(p, x, w, n, m) < t->thresholds[m])
+            if (b1_dense_dot(p, x, w, n, m) < thresholds[m])
                 out[m / CNNC_B1_BITS] |= 1u << (m % CNNC_B1_BITS);
     }
 }
 
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
-                            const uint32_t *CNNC_RESTRICT w, const cnnc_b1_f32_transform *t,
+                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                           const float *CNNC_RESTRICT bias,
                             float *CNNC_RESTRICT y) {
     int32_t n, m;
     for (n = 0; n < p->batch; ++n)
         for (m = 0; m < p->out_m; ++m)
-            y[(size_t)n * p->out_m + m] = b1_f32_out(t, b1_dense_dot(p, x, w, n, m), m);
+            y[(size_t)n * p->out_m + m] = b1_f32_out(b1_dense_dot(p, x, w, n, m), multiplier[m],
+                                                      bias[m], p->act_min, p->act_max);
 }

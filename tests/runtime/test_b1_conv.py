@@ -36,7 +36,7 @@ def float_conv(x, w, strides, pads, groups, pad_value=0.0):
     return np.einsum("nhwgcij,goijc->nhwgo", win, wg).reshape(n, oh, ow, co)
 
 
-def conv_params(ffi, x_shape, co, k, stride, pads, groups, pad_one, out_hw):
+def conv_params(ffi, x_shape, co, k, stride, pads, groups, pad_one, out_hw, lo=-np.inf, hi=np.inf):
     n, h, w, c = x_shape
     return ffi.new(
         "cnnc_b1_conv_params *",
@@ -56,6 +56,8 @@ def conv_params(ffi, x_shape, co, k, stride, pads, groups, pad_one, out_hw):
             "pad_left": pads[1],
             "groups": groups,
             "pad_one": int(pad_one),
+            "act_min": lo,
+            "act_max": hi,
         },
     )
 
@@ -148,13 +150,12 @@ def test_bits_transform(kernels, rng, c, co):
     node_out = binary_ops.bits_transform(binary_ops.conv_dot(xp, c, wp, (1, 1), pads), thr)
     np.testing.assert_array_equal(node_out, want)
     p = conv_params(ffi, x.shape, co, 3, 1, pads, 1, False, out_hw)
-    t = ffi.new("cnnc_b1_bits_transform *", {"thresholds": ffi.from_buffer("int32_t[]", thr)})
     got = np.full(want.shape, 0xFFFFFFFF, np.uint32)  # the kernel must clear tail bits
     lib.cnnc_b1_conv_bits__ref(
         p,
         ffi.from_buffer("uint32_t[]", xp),
         ffi.from_buffer("uint32_t[]", wp),
-        t,
+        ffi.from_buffer("int32_t[]", thr),
         ffi.from_buffer("uint32_t[]", got),
     )
     assert_equal_at(got, want, "C packed output")
@@ -174,22 +175,14 @@ def test_f32_transform(kernels, rng, c, clamp):
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
     ref = binary_ops.f32_transform(binary_ops.conv_dot(xp, c, wp, (2, 2), pads), mul, bias, lo, hi)
     assert_equal_at(ref, want, "numpy float output")
-    p = conv_params(ffi, x.shape, co, 3, 2, pads, 1, False, out_hw)
-    t = ffi.new(
-        "cnnc_b1_f32_transform *",
-        {
-            "multiplier": ffi.from_buffer("float[]", mul),
-            "bias": ffi.from_buffer("float[]", bias),
-            "act_min": lo,
-            "act_max": hi,
-        },
-    )
+    p = conv_params(ffi, x.shape, co, 3, 2, pads, 1, False, out_hw, lo, hi)
     got = np.zeros(want.shape, np.float32)
     lib.cnnc_b1_conv_f32__ref(
         p,
         ffi.from_buffer("uint32_t[]", xp),
         ffi.from_buffer("uint32_t[]", wp),
-        t,
+        ffi.from_buffer("float[]", mul),
+        ffi.from_buffer("float[]", bias),
         ffi.from_buffer("float[]", got),
     )
     assert_equal_at(got, ref, "C float output")

@@ -26,31 +26,26 @@ def test_dense(kernels, rng, k, m, out):
     dot = (x.astype(np.float64) @ w.astype(np.float64).T).astype(np.int32)  # the oracle
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(w)
     np.testing.assert_array_equal(binary_ops.dense_dot(xp, k, wp), dot)
-    p = ffi.new("cnnc_b1_dense_params *", {"batch": n, "in_k": k, "out_m": m})
+    p = ffi.new(
+        "cnnc_b1_dense_params *",
+        {"batch": n, "in_k": k, "out_m": m, "act_min": -np.inf, "act_max": np.inf},
+    )
     xb, wb = ffi.from_buffer("uint32_t[]", xp), ffi.from_buffer("uint32_t[]", wp)
     if out == "b1":
         thr = rng.integers(-k, k + 2, m).astype(np.int32)
         want = bitpack.pack_bits(dot < thr)
         np.testing.assert_array_equal(binary_ops.bits_transform(dot, thr), want)
-        t = ffi.new("cnnc_b1_bits_transform *", {"thresholds": ffi.from_buffer("int32_t[]", thr)})
         got = np.full(want.shape, 0xFFFFFFFF, np.uint32)
+        t = ffi.from_buffer("int32_t[]", thr)
         lib.cnnc_b1_dense_bits__ref(p, xb, wb, t, ffi.from_buffer("uint32_t[]", got))
     else:
         mul = rng.uniform(0.01, 1.0, m).astype(np.float32)
         bias = rng.standard_normal(m).astype(np.float32)
         want = (dot.astype(np.float32) * mul + bias).astype(np.float32)
         np.testing.assert_array_equal(binary_ops.f32_transform(dot, mul, bias), want)
-        t = ffi.new(
-            "cnnc_b1_f32_transform *",
-            {
-                "multiplier": ffi.from_buffer("float[]", mul),
-                "bias": ffi.from_buffer("float[]", bias),
-                "act_min": -np.inf,
-                "act_max": np.inf,
-            },
-        )
         got = np.zeros(want.shape, np.float32)
-        lib.cnnc_b1_dense_f32__ref(p, xb, wb, t, ffi.from_buffer("float[]", got))
+        mb, bb = ffi.from_buffer("float[]", mul), ffi.from_buffer("float[]", bias)
+        lib.cnnc_b1_dense_f32__ref(p, xb, wb, mb, bb, ffi.from_buffer("float[]", got))
     np.testing.assert_array_equal(got, want)
 
 
