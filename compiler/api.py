@@ -1,0 +1,321 @@
+"""The Python API: ``cnnc.compile(model, out_dir, ...)`` and ``cnnc.load(out_dir)``.
+
+An output folder holds everything needed to build, run and verify the model
+without the original ONNX file:
+
+    model.h, model.c          the generated C (see cnnc.codegen)
+    weights.bin               the weight blob (absent with embed_weights: it is in model.c)
+    cnnc_runtime/             the runtime headers and kernels model.c calls
+    Makefile, demo.c, ...     build files for host and boards (cnnc.targets)
+    report.json               per-layer report (cnnc.report)
+    cnnc.json                 what cnnc needs to reopen the folder: precision, shapes, options
+    graph.json, graph.npz     the final (lowered, typed) graph: the reference the C must match
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import codegen, harness, ir, planner
+from . import report as report_mod
+from .errors import CalibrationError, CnncError, ModelError, UnsupportedError
+
+PRECISIONS = ("float32", "int8", "binary")
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CompiledModel:
+    out_dir: Path
+    graph: ir.Graph  # the final graph the C implements
+    info: dict  # cnnc.json
+    report: dict
+    _host: harness.HostModel | None = field(default=None, repr=False)
+
+    @property
+    def precision(self) -> str:
+        return self.info["precision"]
+
+    def host(self) -> harness.HostModel:
+        if self._host is None:
+            self._host = harness.open_model(self.out_dir)
+        return self._host
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The C on the host (cffi), one call per sample; returns [S, *output_shape[1:]]."""
+        ys = harness.run(self.host(), x)
+        return ys.reshape(len(ys), *sample_shape(self.info["output_shape"]))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        """The NumPy reference of the same graph; returns [S, *output_shape[1:]]."""
+        return run_reference(self.graph, batch_of(x, self.info["input_shape"]))
+
+    def reference_all(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every tensor the reference computes (for per-layer verification)."""
+        from . import reference
+
+        feeds = {self.graph.inputs[0]: batch_of(x, self.info["input_shape"])}
+        return reference.run(self.graph, feeds, keep_all=True)
+
+    def run_layers(self, x: np.ndarray, n: int) -> list[bytes]:
+        """Raw bytes of layer n-1's output from the C, per sample."""
+        return harness.run_layers(self.host(), x, n)
+
+
+def sample_shape(shape: list[int]) -> list[int]:
+    """A model shape without its batch axis (the C runs one sample at a time)."""
+    return list(shape[1:]) if shape and shape[0] == 1 else list(shape)
+
+
+def batch_of(x: np.ndarray, input_shape: list[int]) -> np.ndarray:
+    """x as [S, *input_shape[1:]] float32."""
+    x = np.asarray(x, dtype=np.float32)
+    per = int(np.prod(input_shape))
+    if x.size == 0 or x.size % per:
+        raise CnncError(
+            f"input of shape {list(x.shape)} is not a whole number of samples of shape "
+            f"{list(input_shape)}"
+        )
+    return x.reshape(-1, *sample_shape(input_shape))
+
+
+def run_reference(graph: ir.Graph, x: np.ndarray) -> np.ndarray:
+    from . import reference
+
+    out = reference.run(graph, {graph.inputs[0]: x})[graph.outputs[0]]
+    return np.asarray(out).reshape(
+        len(x), *sample_shape(list(graph.tensors[graph.outputs[0]].shape))
+    )
+
+
+# ---------------------------------------------------------------- front end
+
+
+def lowered_graph(model: Any) -> ir.Graph:
+    """ONNX path/ModelProto -> lowered graph; an ir.Graph already lowered passes through."""
+    if isinstance(model, ir.Graph):
+        if model.layout == "NHWC":
+            return model
+        from . import passes
+
+        return passes.lower(model)
+    from . import onnx_import, passes
+
+    return passes.lower(onnx_import.load(model))
+
+
+def load_calibration(calibration: Any) -> np.ndarray:
+    if isinstance(calibration, str | Path):
+        path = Path(calibration)
+        if not path.is_file():
+            raise CalibrationError(f"calibration file {path} not found")
+        with np.load(path) as data:
+            if "x" not in data:
+                raise CalibrationError(f"{path}: no array named 'x' (keys: {list(data.keys())})")
+            calibration = data["x"]
+    calibration = np.asarray(calibration, dtype=np.float32)
+    if calibration.size == 0:
+        raise CalibrationError("calibration data is empty")
+    return calibration
+
+
+def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: dict) -> ir.Graph:
+    if precision not in PRECISIONS:
+        raise UnsupportedError(f"precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    quant_kwargs = {
+        "method": options.get("calibration_method") or "minmax",
+        "rounding": options.get("rounding") or "single",
+    }
+    if precision == "float32":
+        return graph
+    if precision == "int8":
+        if calibration is None:
+            raise CalibrationError("precision int8 needs calibration data (--calibration)")
+        from . import quantize
+
+        return quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
+    from . import binarize
+
+    graph = binarize.binarize(graph)
+    if calibration is not None:
+        from . import quantize
+
+        graph = quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
+    return graph
+
+
+# ---------------------------------------------------------------- compile / load
+
+
+def compile(  # noqa: A001 - the documented API name
+    model: Any,
+    out_dir: str | Path,
+    precision: str = "float32",
+    calibration: Any = None,
+    embed_weights: bool = False,
+    target: str = "host",
+    **options: Any,
+) -> CompiledModel:
+    """Compiles an ONNX model (path, ModelProto, or a lowered ir.Graph) into ``out_dir``."""
+    graph = apply_precision(lowered_graph(model), precision, calibration, options)
+    return write_output(graph, out_dir, precision, embed_weights, target, options)
+
+
+def write_output(
+    graph: ir.Graph,
+    out_dir: str | Path,
+    precision: str = "float32",
+    embed_weights: bool = False,
+    target: str = "host",
+    options: dict | None = None,
+) -> CompiledModel:
+    """Plans, generates and writes the output folder for a final graph."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = planner.plan(graph)
+    gen = codegen.generate(graph, plan, embed_weights=embed_weights)
+    (out / "model.h").write_text(gen.model_h)
+    (out / "model.c").write_text(gen.model_c)
+    weights = out / "weights.bin"
+    if embed_weights:
+        weights.unlink(missing_ok=True)
+    else:
+        weights.write_bytes(gen.blob)
+    codegen.copy_runtime(out, gen.families)
+    rep = report_mod.build_report(graph, plan, len(gen.blob), precision)
+    report_mod.save(rep, out)
+    save_graph(graph, out)
+    info = model_info(graph, plan, gen, precision, embed_weights, target, options or {})
+    (out / "cnnc.json").write_text(json.dumps(info, indent=1) + "\n")
+    from . import targets
+
+    targets.write_build_files(out, info)
+    return CompiledModel(out, graph, info, rep)
+
+
+def model_info(graph, plan, gen, precision, embed, target, options) -> dict:
+    x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    return {
+        "format": FORMAT_VERSION,
+        "name": graph.metadata.get("cnnc.model", "model"),
+        "precision": precision,
+        "target": target,
+        "embed_weights": bool(embed),
+        "options": {k: v for k, v in options.items() if isinstance(v, str | int | float | bool)},
+        "metadata": dict(graph.metadata),
+        "input_shape": list(x.shape),
+        "output_shape": list(y.shape),
+        "output_dtype": y.dtype,
+        "arena_bytes": plan.arena_bytes,
+        "arena_lower_bound": plan.lower_bound,
+        "weights_bytes": len(gen.blob),
+        "num_layers": len(graph.nodes),
+        "families": gen.families,
+        "layers": [
+            {
+                "index": i,
+                "name": node.name,
+                "op": node.op,
+                "output": node.outputs[0],
+                "output_shape": list(graph.tensors[node.outputs[0]].shape),
+                "output_dtype": graph.tensors[node.outputs[0]].dtype,
+            }
+            for i, node in enumerate(graph.nodes)
+        ],
+    }
+
+
+def load(out_dir: str | Path) -> CompiledModel:
+    """Reopens a compiled folder (no recompilation; the C is built on first ``run``)."""
+    out = Path(out_dir)
+    info_path = out / "cnnc.json"
+    if not info_path.is_file():
+        raise ModelError(f"{out}: not a cnnc output folder (no cnnc.json)")
+    info = json.loads(info_path.read_text())
+    if info.get("format") != FORMAT_VERSION:
+        raise ModelError(f"{info_path}: format {info.get('format')}, this cnnc reads 1")
+    graph = load_graph(out)
+    rep = json.loads((out / "report.json").read_text())
+    return CompiledModel(out, graph, info, rep)
+
+
+# ---------------------------------------------------------------- graph files
+
+
+def encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """JSON form of an attribute value; arrays go to ``arrays`` under a fresh key."""
+    if isinstance(value, np.ndarray):
+        key = f"a{len(arrays)}"
+        arrays[key] = value
+        return {"__array__": key}
+    if isinstance(value, tuple):
+        return {"__tuple__": [encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [encode(v, arrays) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": {str(k): encode(v, arrays) for k, v in value.items()}}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def decode(value: Any, arrays) -> Any:
+    if isinstance(value, list):
+        return [decode(v, arrays) for v in value]
+    if isinstance(value, dict):
+        if "__array__" in value:
+            return arrays[value["__array__"]]
+        if "__tuple__" in value:
+            return tuple(decode(v, arrays) for v in value["__tuple__"])
+        return {k: decode(v, arrays) for k, v in value["__dict__"].items()}
+    return value
+
+
+def save_graph(graph: ir.Graph, out_dir: Path) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    tensors = []
+    for t in graph.tensors.values():
+        quant = None
+        if t.quant is not None:
+            quant = encode({"scale": np.asarray(t.quant.scale),
+                            "zero_point": np.asarray(t.quant.zero_point),
+                            "axis": t.quant.axis}, arrays)  # fmt: skip
+        data = encode(t.data, arrays) if t.data is not None else None
+        tensors.append({"name": t.name, "shape": list(t.shape), "dtype": t.dtype,
+                        "data": data, "quant": quant})  # fmt: skip
+    nodes = [
+        {"op": n.op, "name": n.name, "inputs": n.inputs, "outputs": n.outputs,
+         "attrs": encode(dict(n.attrs), arrays)}
+        for n in graph.nodes
+    ]  # fmt: skip
+    doc = {"layout": graph.layout, "inputs": graph.inputs, "outputs": graph.outputs,
+           "metadata": graph.metadata, "tensors": tensors, "nodes": nodes}  # fmt: skip
+    (out_dir / "graph.json").write_text(json.dumps(doc) + "\n")
+    np.savez(out_dir / "graph.npz", **arrays)
+
+
+def load_graph(out_dir: Path) -> ir.Graph:
+    try:
+        doc = json.loads((out_dir / "graph.json").read_text())
+        with np.load(out_dir / "graph.npz", allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{out_dir}: cannot read graph.json/graph.npz: {err}") from None
+    tensors = {}
+    for t in doc["tensors"]:
+        quant = None
+        if t["quant"] is not None:
+            q = decode(t["quant"], arrays)
+            quant = ir.QuantParams(q["scale"], q["zero_point"], q["axis"])
+        data = decode(t["data"], arrays) if t["data"] is not None else None
+        tensors[t["name"]] = ir.Tensor(t["name"], tuple(t["shape"]), t["dtype"], data, quant)
+    nodes = [
+        ir.Node(n["op"], n["name"], n["inputs"], n["outputs"], decode(n["attrs"], arrays))
+        for n in doc["nodes"]
+    ]
+    return ir.Graph(tensors, nodes, doc["inputs"], doc["outputs"], doc["layout"], doc["metadata"])

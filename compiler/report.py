@@ -1,0 +1,115 @@
+"""The compile report: per layer op, shapes, precision, MACs/BOPs, weight bytes, arena offset.
+
+Work counts are registries: ``MAC_COUNTERS`` (multiply-accumulates of float/int8
+ops) and ``BOP_COUNTERS`` (binary operations of ``b1_*`` ops, filled by
+``cnnc.binary_ops``), each ``fn(node, graph) -> int``. An ``s8_<op>`` without its
+own entry counts like ``<op>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from . import ir
+from .planner import Plan, tensor_bytes
+
+Counter = Callable[[ir.Node, ir.Graph], int]
+
+
+def conv2d_macs(node: ir.Node, graph: ir.Graph) -> int:
+    out = graph.tensors[node.outputs[0]]
+    _, kh, kw, cg = graph.tensors[node.inputs[1]].shape
+    return out.size * kh * kw * cg
+
+
+def dense_macs(node: ir.Node, graph: ir.Graph) -> int:
+    return graph.tensors[node.outputs[0]].size * graph.tensors[node.inputs[1]].shape[1]
+
+
+MAC_COUNTERS: dict[str, Counter] = {"conv2d": conv2d_macs, "dense": dense_macs}
+BOP_COUNTERS: dict[str, Counter] = {}
+
+
+def precision_of(node: ir.Node) -> str:
+    if node.op.startswith("s8_"):
+        return "int8"
+    if node.op.startswith("b1_"):
+        return "binary"
+    return "float32"
+
+
+def count(registry: dict[str, Counter], node: ir.Node, graph: ir.Graph) -> int:
+    fn = registry.get(node.op)
+    if fn is None and node.op.startswith("s8_"):
+        fn = registry.get(node.op[3:])
+    return int(fn(node, graph)) if fn else 0
+
+
+def const_bytes(graph: ir.Graph, name: str) -> int:
+    return int(np.asarray(graph.tensors[name].data).nbytes)
+
+
+def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -> dict:
+    layers, seen = [], set()
+    for i, node in enumerate(graph.nodes):
+        consts = [n for n in node.inputs if n and graph.tensors[n].is_const and n not in seen]
+        seen.update(consts)
+        out = graph.tensors[node.outputs[0]]
+        layers.append({
+            "index": i,
+            "name": node.name,
+            "op": node.op,
+            "precision": precision_of(node),
+            "inputs": [list(graph.tensors[n].shape) for n in node.inputs
+                       if n and not graph.tensors[n].is_const],
+            "output": list(out.shape),
+            "output_dtype": out.dtype,
+            "macs": count(MAC_COUNTERS, node, graph),
+            "bops": count(BOP_COUNTERS, node, graph),
+            "weight_bytes": sum(const_bytes(graph, n) for n in consts),
+            "arena_offset": plan.offsets[node.outputs[0]],
+            "output_bytes": tensor_bytes(out),
+        })  # fmt: skip
+    totals = {
+        "layers": len(layers),
+        "macs": sum(r["macs"] for r in layers),
+        "bops": sum(r["bops"] for r in layers),
+        "weight_bytes": sum(r["weight_bytes"] for r in layers),
+        "flash_weights_bytes": blob_bytes,
+        "arena_bytes": plan.arena_bytes,
+        "arena_lower_bound": plan.lower_bound,
+        "arena_ratio": round(plan.arena_bytes / max(plan.lower_bound, 1), 4),
+    }
+    return {"precision": precision, "layers": layers, "totals": totals}
+
+
+def format_table(report: dict) -> str:
+    head = f"{'#':>3} {'op':<16} {'prec':<7} {'output':<18} {'MACs':>12} {'BOPs':>12} "
+    head += f"{'weights B':>10} {'arena off':>10}  name"
+    lines = [head, "-" * len(head)]
+    for r in report["layers"]:
+        lines.append(
+            f"{r['index']:>3} {r['op']:<16} {r['precision']:<7} {str(r['output']):<18} "
+            f"{r['macs']:>12,} {r['bops']:>12,} {r['weight_bytes']:>10,} "
+            f"{r['arena_offset']:>10,}  {r['name']}"
+        )
+    t = report["totals"]
+    lines += [
+        "-" * len(head),
+        f"total: {t['layers']} layers, {t['macs']:,} MACs, {t['bops']:,} BOPs",
+        f"flash: weights.bin {t['flash_weights_bytes']:,} bytes "
+        f"({t['weight_bytes']:,} bytes of constants)",
+        f"RAM:   arena {t['arena_bytes']:,} bytes, lower bound {t['arena_lower_bound']:,} "
+        f"(ratio {t['arena_ratio']:.3f})",
+    ]
+    return "\n".join(lines)
+
+
+def save(report: dict, out_dir: str | Path) -> Path:
+    path = Path(out_dir) / "report.json"
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    return path

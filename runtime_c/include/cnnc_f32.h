@@ -1,0 +1,198 @@
+/* cnnc float32 kernels: one parameter struct per op, NHWC activations.
+ *
+ * Every kernel has a portable C99 reference version named cnnc_f32_<op>__ref; it is
+ * the specification the NumPy reference (cnnc.reference) mirrors. Kernels never
+ * allocate; all buffers are caller-owned. Shapes below use N batch, H/W spatial,
+ * C input channels, Co output channels, OH/OW output spatial size.
+ *
+ * In-place use: the elementwise kernels (act, add, mul, scale_shift, sign, softmax)
+ * allow out == a (or out == b for add/mul); no other kernel allows overlap.
+ *
+ * Float accumulators: sums are plain float32 in a fixed loop order (taps in
+ * (ky, kx, c) order); float has no overflow concern at these magnitudes, and the
+ * fixed order keeps every variant's rounding identical to the __ref kernel.
+ */
+#ifndef CNNC_F32_H
+#define CNNC_F32_H
+
+#include <math.h>
+
+#include "cnnc.h"
+
+/* ---- fused activation epilogue --------------------------------------------- */
+
+typedef enum {
+    CNNC_ACT_NONE = 0,
+    CNNC_ACT_RELU = 1,       /* max(x, 0) */
+    CNNC_ACT_RELU6 = 2,      /* min(max(x, 0), 6) */
+    CNNC_ACT_CLIP = 3,       /* min(max(x, min), max) */
+    CNNC_ACT_LEAKY_RELU = 4, /* x >= 0 ? x : alpha * x */
+    CNNC_ACT_SIGMOID = 5,    /* 1 / (1 + exp(-x)) */
+    CNNC_ACT_ELU = 6         /* x > 0 ? x : alpha * (exp(x) - 1) */
+} cnnc_act_kind;
+
+typedef struct {
+    int kind;    /* cnnc_act_kind */
+    float min;   /* CLIP lower bound (may be -INFINITY) */
+    float max;   /* CLIP upper bound (may be +INFINITY) */
+    float alpha; /* LEAKY_RELU slope for x < 0; ELU scale */
+} cnnc_f32_act;
+
+CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
+    switch (act->kind) {
+    case CNNC_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case CNNC_ACT_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+    case CNNC_ACT_CLIP: return x < act->min ? act->min : (x > act->max ? act->max : x);
+    case CNNC_ACT_LEAKY_RELU: return x >= 0.0f ? x : act->alpha * x;
+    case CNNC_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case CNNC_ACT_ELU: return x > 0.0f ? x : act->alpha * expm1f(x);
+    default: return x;
+    }
+}
+
+/* ---- conv2d: general, depthwise (3x3 fast path), pointwise ------------------ */
+
+/* x[N,H,W,C], w[Co,KH,KW,C/groups], bias[Co] or NULL -> y[N,OH,OW,Co].
+ * Output pixel (oy, ox) reads input rows oy*sh - pad_top + ky*dh (likewise for
+ * columns); taps outside the input are zero (ONNX zero padding). Bottom/right
+ * padding is implied by OH/OW. Ranges: all sizes >= 1, strides/dilations >= 1,
+ * pads >= 0, groups divides C and Co. Depthwise kernels require groups == C == Co;
+ * the pointwise kernel requires KH == KW == 1, stride 1, no pads, groups 1. */
+typedef struct {
+    int n, h, w, c;    /* input shape */
+    int oh, ow, co;    /* output shape */
+    int kh, kw;        /* kernel size */
+    int sh, sw;        /* strides */
+    int dh, dw;        /* dilations */
+    int pad_top, pad_left;
+    int groups;
+    cnnc_f32_act act;
+} cnnc_f32_conv_params;
+
+void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                        const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                        float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                          float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv3x3__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                             const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                             float *CNNC_RESTRICT y);
+void cnnc_f32_pwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                          float *CNNC_RESTRICT y);
+
+/* ---- dense ------------------------------------------------------------------ */
+
+/* x[N,K], w[M,K], bias[M] or NULL -> y[N,M]. Ranges: N, K, M >= 1. */
+typedef struct {
+    int n, k, m;
+    cnnc_f32_act act;
+} cnnc_f32_dense_params;
+
+void cnnc_f32_dense__ref(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                         const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                         float *CNNC_RESTRICT y);
+
+/* ---- pooling ---------------------------------------------------------------- */
+
+/* x[N,H,W,C] -> y[N,OH,OW,C]. The window of output (oy, ox) starts at input row
+ * oy*sh - pad_top and spans kh rows, clipped to the input. Max pooling ignores
+ * padding (ONNX pads with -inf). Average pooling divides by the number of valid
+ * taps, or with count_include_pad by the taps inside the padded extent
+ * [-pad_top, H + pad_bottom) x [-pad_left, W + pad_right) (ceil_mode taps beyond
+ * it never count), as onnxruntime does. A window with no valid tap gives 0 (avg)
+ * or -INFINITY (max); ONNX shape rules prevent both. */
+typedef struct {
+    int n, h, w, c;
+    int oh, ow;
+    int kh, kw;
+    int sh, sw;
+    int pad_top, pad_left, pad_bottom, pad_right;
+    int count_include_pad; /* 0 or 1, average pooling only */
+} cnnc_f32_pool_params;
+
+void cnnc_f32_maxpool__ref(const cnnc_f32_pool_params *p, const float *CNNC_RESTRICT x,
+                           float *CNNC_RESTRICT y);
+void cnnc_f32_avgpool__ref(const cnnc_f32_pool_params *p, const float *CNNC_RESTRICT x,
+                           float *CNNC_RESTRICT y);
+
+/* x[N,HW,C] -> y[N,C] (mean over the HW pixels). */
+typedef struct {
+    int n, hw, c;
+} cnnc_f32_global_avgpool_params;
+
+void cnnc_f32_global_avgpool__ref(const cnnc_f32_global_avgpool_params *p,
+                                  const float *CNNC_RESTRICT x, float *CNNC_RESTRICT y);
+
+/* ---- elementwise ------------------------------------------------------------ */
+
+/* a[rows,cols] (op) b -> y[rows,cols], then the activation. b is read at
+ * b[r*b_row_stride + i*b_col_stride]: same shape (cols, 1), per channel (0, 1),
+ * scalar (0, 0). y may alias a or b. */
+typedef struct {
+    int rows, cols;
+    int b_row_stride, b_col_stride;
+    cnnc_f32_act act;
+} cnnc_f32_binary_params;
+
+void cnnc_f32_add__ref(const cnnc_f32_binary_params *p, const float *a, const float *b, float *y);
+void cnnc_f32_mul__ref(const cnnc_f32_binary_params *p, const float *a, const float *b, float *y);
+
+/* x[rows,C] * scale[C] + shift[C] -> y[rows,C] (standalone BatchNorm); y may alias x. */
+typedef struct {
+    int rows, c;
+    cnnc_f32_act act;
+} cnnc_f32_scale_shift_params;
+
+void cnnc_f32_scale_shift__ref(const cnnc_f32_scale_shift_params *p, const float *x,
+                               const float *scale, const float *shift, float *y);
+
+/* x[size] -> act(x) (a standalone activation); y may alias x. */
+typedef struct {
+    int size;
+    cnnc_f32_act act;
+} cnnc_f32_act_params;
+
+void cnnc_f32_act__ref(const cnnc_f32_act_params *p, const float *x, float *y);
+
+/* x[size] -> +1 where x >= 0 else -1 (XNOR-Net sign, sign(0) = +1; NaN -> -1);
+ * y may alias x. */
+typedef struct {
+    int size;
+} cnnc_f32_sign_params;
+
+void cnnc_f32_sign__ref(const cnnc_f32_sign_params *p, const float *x, float *y);
+
+/* ---- concat, softmax, transpose --------------------------------------------- */
+
+/* One input of a concat along the last axis: x[outer,ci] is copied into
+ * y[outer,co] at columns [offset, offset+ci). Called once per input. */
+typedef struct {
+    int outer, ci, co, offset;
+} cnnc_f32_concat_params;
+
+void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RESTRICT x,
+                          float *CNNC_RESTRICT y);
+
+/* x[outer,C] -> softmax over C (max-subtracted for range); y may alias x. */
+typedef struct {
+    int outer, c;
+} cnnc_f32_softmax_params;
+
+void cnnc_f32_softmax__ref(const cnnc_f32_softmax_params *p, const float *x, float *y);
+
+#define CNNC_MAX_RANK 6
+
+/* x of shape in_shape[rank] -> y = x.transpose(perm), i.e. y's axis i is x's axis
+ * perm[i]. Ranges: 1 <= rank <= CNNC_MAX_RANK, perm a permutation of [0, rank). */
+typedef struct {
+    int rank;
+    int in_shape[CNNC_MAX_RANK];
+    int perm[CNNC_MAX_RANK];
+} cnnc_f32_transpose_params;
+
+void cnnc_f32_transpose__ref(const cnnc_f32_transpose_params *p, const float *CNNC_RESTRICT x,
+                             float *CNNC_RESTRICT y);
+
+#endif /* CNNC_F32_H */
