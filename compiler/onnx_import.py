@@ -73,7 +73,80 @@ def load(model: str | Path | onnx.ModelProto) -> ir.Graph:
         raise ShapeError(f"{where}: shape inference failed: {_first_line(err)}") from None
     while _missing_shapes(model) and _fold_shape_chain(model):
         model = shape_inference.infer_shapes(model, check_type=True, data_prop=True)
-    return _build_graph(model, where)
+    return _build_graph(_fix_ceil_pool_shapes(model), where)
+
+
+def _fix_ceil_pool_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Corrects shapes after pools whose ceil_mode window would start in the end padding.
+
+    ONNX (and PyTorch, and onnxruntime) drop such a last window; onnx's shape
+    inference does not. Shapes are re-inferred on a copy in which each such pool
+    has ceil_mode=0 and just enough end padding for the same windows; the
+    graph keeps the original attributes (the reference reads the output size
+    from the tensor, so its windows and divisors follow ONNX).
+    """
+    shaped = model
+    for _ in range(len(model.graph.node)):
+        fix = _first_bad_ceil_pool(shaped)
+        if fix is None:
+            break
+        index, pads = fix
+        node = shaped.graph.node[index]
+        probe = onnx.ModelProto()
+        probe.CopyFrom(shaped)
+        del probe.graph.value_info[:]
+        for out in probe.graph.output:
+            out.type.tensor_type.ClearField("shape")
+        pnode = probe.graph.node[index]
+        for attr in pnode.attribute:
+            if attr.name == "ceil_mode":
+                attr.i = 0
+            elif attr.name == "pads":
+                attr.ints[:] = pads
+        if not any(a.name == "pads" for a in pnode.attribute):
+            pnode.attribute.append(helper.make_attribute("pads", pads))
+        shaped = shape_inference.infer_shapes(probe, check_type=True, data_prop=True)
+        assert shaped.graph.node[index].name == node.name
+    if shaped is model:
+        return model
+    result = onnx.ModelProto()
+    result.CopyFrom(model)
+    del result.graph.value_info[:]
+    result.graph.value_info.extend(shaped.graph.value_info)
+    del result.graph.output[:]
+    result.graph.output.extend(shaped.graph.output)
+    return result
+
+
+def _first_bad_ceil_pool(model: onnx.ModelProto) -> tuple[int, list[int]] | None:
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in list(model.graph.input) + list(model.graph.value_info)
+    }
+    for index, node in enumerate(model.graph.node):
+        attrs = {a.name: _attr_value(a) for a in node.attribute}
+        if node.op_type not in ("MaxPool", "AveragePool") or not attrs.get("ceil_mode"):
+            continue
+        if attrs.get("auto_pad", "NOTSET") != "NOTSET" or node.input[0] not in shapes:
+            continue
+        sizes = shapes[node.input[0]][2:]
+        k, n = attrs["kernel_shape"], len(sizes)
+        s = attrs.get("strides", [1] * n)
+        d = attrs.get("dilations", [1] * n)
+        pads = list(attrs.get("pads", [0] * 2 * n))
+        bad = False
+        for i, size in enumerate(sizes):
+            span = size + pads[i] + pads[n + i] - (k[i] - 1) * d[i] - 1
+            out = -(-span // s[i]) + 1
+            if (out - 1) * s[i] >= size + pads[i]:
+                out -= 1
+                bad = True
+            pads[n + i] = max(
+                pads[n + i], (out - 1) * s[i] + (k[i] - 1) * d[i] + 1 - size - pads[i]
+            )
+        if bad:
+            return index, pads
+    return None
 
 
 _SHAPE_CHAIN_OPS = (

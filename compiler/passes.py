@@ -70,6 +70,16 @@ def _bypass(graph: ir.Graph, node: ir.Node, src: str, dst: str) -> bool:
     return True
 
 
+def add_const(graph: ir.Graph, name: str, data: np.ndarray) -> str:
+    """Like ``ir.Graph.add_const`` but keeps a 0-d array 0-d (a scalar operand)."""
+    base, k = name, 1
+    while name in graph.tensors:
+        name, k = f"{base}_{k}", k + 1
+    data = np.array(data, order="C")
+    graph.tensors[name] = ir.Tensor(name, tuple(data.shape), str(data.dtype), data)
+    return name
+
+
 def _single_consumer(graph: ir.Graph, tensor: str) -> ir.Node | None:
     users = graph.consumers(tensor)
     if len(users) != 1 or tensor in graph.outputs:
@@ -101,7 +111,7 @@ def fold_constants(graph: ir.Graph) -> ir.Graph:
             outputs = reference.REFERENCE_OPS[node.op](node, graph, inputs)
             for name, value in zip(node.outputs, outputs, strict=False):
                 if name:
-                    value = np.ascontiguousarray(value)
+                    value = np.array(value)  # a copy; keeps 0-d arrays 0-d
                     graph.tensors[name] = ir.Tensor(name, value.shape, str(value.dtype), value)
             graph.nodes.remove(node)
     return graph
@@ -176,7 +186,7 @@ class _Lowering:
         return name
 
     def add_const(self, name: str, data: np.ndarray) -> str:
-        return self.out.add_const(name, np.asarray(data, dtype=np.float32))
+        return add_const(self.out, name, np.asarray(data, dtype=np.float32))
 
     def emit(self, op: str, name: str, inputs: list[str], outputs: list[str], **attrs) -> None:
         self.out.nodes.append(ir.Node(op, name, inputs, outputs, attrs))
@@ -810,8 +820,8 @@ def fold_batchnorm(graph: ir.Graph) -> ir.Graph:
         bias = graph.const(producer.inputs[2]) if len(producer.inputs) > 2 else None
         bias = np.zeros(w.shape[0], np.float32) if bias is None else bias
         new_b = (bias * scale + shift).astype(np.float32)
-        producer.inputs[1] = graph.add_const(f"{producer.name}.w_bn", new_w)
-        b_name = graph.add_const(f"{producer.name}.b_bn", new_b)
+        producer.inputs[1] = add_const(graph, f"{producer.name}.w_bn", new_w)
+        b_name = add_const(graph, f"{producer.name}.b_bn", new_b)
         producer.inputs[2:] = [b_name]
         _splice_out(graph, node)
     return graph
@@ -879,7 +889,7 @@ def absorb_flatten_transpose(graph: ir.Graph) -> ir.Graph:
         for d in denses:
             wt = graph.const(d.inputs[1])
             wt = wt.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(wt.shape[0], -1)
-            d.inputs[1] = graph.add_const(f"{d.name}.w_nhwc", wt)
+            d.inputs[1] = add_const(graph, f"{d.name}.w_nhwc", wt)
         reshape.inputs[0] = node.inputs[0]
         graph.nodes.remove(node)
     return graph
