@@ -234,9 +234,11 @@ def broadcast_strides(node: ir.Node, a: ir.Tensor, b: ir.Tensor) -> tuple[int, i
         return cols, 0, 1
     if b.size == 1:
         return cols, 0, 0
+    if tuple(b.shape) == tuple(a.shape[:-1]) + (1,):
+        return cols, 1, 0  # one value per pixel, shared by its channels
     raise UnsupportedError(
         f"node {node.name} ({node.op}): cannot broadcast {b.name}{list(b.shape)} against "
-        f"{a.name}{list(a.shape)}; supported: same shape, per channel [C], or a scalar"
+        f"{a.name}{list(a.shape)}; supported: same shape, per channel [C], per pixel [...,1], or a scalar"
     )
 
 
@@ -410,11 +412,11 @@ def render_layer(layer: Layer, graph: ir.Graph) -> str:
         if name:
             lines.append(f"static const {call.params_type} {name} = {c_value(call.params)};")
         body.append(render_call(call, name))
-    text = "\n".join(body)
+    code = re.sub(r"/\*.*?\*/", "", "\n".join(body), flags=re.S)
     unused = [
         f"    (void){arg};"
-        for arg, used in (("ctx", "ctx->"), ("input", "input"), ("arena", "arena"))
-        if not re.search(rf"\b{used}" if used != "ctx->" else r"ctx->", text)
+        for arg in ("ctx", "input", "arena")
+        if not re.search(rf"\b{arg}\b", code)
     ]
     if not body:
         body = ["    /* no code: the output shares the input's bytes in the arena */"]
