@@ -49,7 +49,6 @@ S8_OPS = {
     "y_zero_point, mult, shift, act_min, act_max, rounding",
     "s8_concat": "xs[N,H,W,Ci] int8... -> [N,H,W,sum Ci] int8 at one scale; attrs "
     "x_zero_points, mults, shifts (per input), y_zero_point, rounding",
-    "s8_reshape": "x int8 -> same bytes, new shape",
 }
 
 
@@ -327,8 +326,8 @@ def conv_params(node: ir.Node, graph: ir.Graph) -> ConvParams:
 
 
 def dense_params(node: ir.Node, graph: ir.Graph) -> DenseParams:
-    n, k = graph.tensors[node.inputs[0]].shape
-    m = graph.tensors[node.inputs[1]].shape[0]
+    m, k = graph.tensors[node.inputs[1]].shape
+    n = graph.tensors[node.inputs[0]].size // k
     a = node.attrs
     return DenseParams(n, k, m, a["x_zero_point"], a["y_zero_point"], a.get("act_min", -128),
                        a.get("act_max", 127), _rounding(node))  # fmt: skip
@@ -383,41 +382,56 @@ def quant_params(node: ir.Node, graph: ir.Graph) -> QuantParams:
 
 
 # --- reference ops (registered into cnnc.reference.REFERENCE_OPS) -------------------------
+# The reference runs a batch (any leading N, as cnnc.reference does); the graph's tensors
+# hold one sample, so each wrapper takes N from its input.
 
 
 def _ref_conv(node, graph, inputs):
     x, w, bias, mult, shift = inputs
-    return [conv_s8(x, w, bias, mult, shift, conv_params(node, graph), f"node {node.name}")]
+    p = conv_params(node, graph)
+    p.n = x.shape[0]
+    return [conv_s8(x, w, bias, mult, shift, p, f"node {node.name}")]
 
 
 def _ref_dense(node, graph, inputs):
     x, w, bias, mult, shift = inputs
-    return [dense_s8(x, w, bias, mult, shift, dense_params(node, graph), f"node {node.name}")]
+    p = dense_params(node, graph)
+    p.n = x.shape[0]
+    return [dense_s8(x.reshape(p.n, p.k), w, bias, mult, shift, p, f"node {node.name}")]
 
 
 def _ref_add(node, graph, inputs):
-    return [add_s8(inputs[0], inputs[1], add_params(node, graph))]
+    p = add_params(node, graph)
+    p.size = inputs[0].size
+    return [add_s8(inputs[0], inputs[1], p)]
 
 
 def _ref_maxpool(node, graph, inputs):
-    return [maxpool_s8(inputs[0], pool_params(node, graph))]
+    p = pool_params(node, graph)
+    p.n = inputs[0].shape[0]
+    return [maxpool_s8(inputs[0], p)]
 
 
 def _ref_avgpool(node, graph, inputs):
-    return [avgpool_s8(inputs[0], pool_params(node, graph))]
+    p = pool_params(node, graph)
+    p.n = inputs[0].shape[0]
+    return [avgpool_s8(inputs[0], p)]
 
 
 def _ref_global_avgpool(node, graph, inputs):
     p = global_avgpool_params(node, graph)
+    p.n = inputs[0].shape[0]
     return [global_avgpool_s8(inputs[0], p).reshape(p.n, 1, 1, p.c)]
 
 
 def _ref_concat(node, graph, inputs):
-    parts = concat_params(node, graph)
-    outs = [
-        concat_part_s8(x.reshape(p.outer, p.c_in), p) for x, p in zip(inputs, parts, strict=True)
-    ]
-    return [np.concatenate(outs, axis=1).reshape(graph.tensors[node.outputs[0]].shape)]
+    batch = inputs[0].shape[0]
+    outs = []
+    for x, p in zip(inputs, concat_params(node, graph), strict=True):
+        p.outer = x.size // p.c_in
+        outs.append(concat_part_s8(x.reshape(p.outer, p.c_in), p))
+    shape = (batch, *graph.tensors[node.outputs[0]].shape[1:])
+    return [np.concatenate(outs, axis=1).reshape(shape)]
 
 
 def _ref_quantize(node, graph, inputs):
@@ -426,10 +440,6 @@ def _ref_quantize(node, graph, inputs):
 
 def _ref_dequantize(node, graph, inputs):
     return [dequantize_s8(inputs[0], quant_params(node, graph))]
-
-
-def _ref_reshape(node, graph, inputs):
-    return [inputs[0].reshape(graph.tensors[node.outputs[0]].shape)]
 
 
 S8_REFERENCE_OPS = {
@@ -442,14 +452,75 @@ S8_REFERENCE_OPS = {
     "s8_concat": _ref_concat,
     "s8_quantize": _ref_quantize,
     "s8_dequantize": _ref_dequantize,
-    "s8_reshape": _ref_reshape,
+}
+
+
+# --- C emitters (registered into cnnc.codegen.EMITTERS) -----------------------------------
+
+ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE"}
+
+
+def _c_params(params) -> dict:
+    values = {f.name: getattr(params, f.name) for f in fields(params)}
+    if "rounding" in values:
+        values["rounding"] = ROUNDING_ENUM[values["rounding"]]
+    return values
+
+
+def s8_conv_kernel(p: ConvParams) -> str:
+    """The specialised int8 conv kernel whose preconditions hold, else the general one."""
+    one = p.kh == p.kw == p.stride_h == p.stride_w == 1
+    if p.groups == 1 and one and p.pad_top == p.pad_left == 0:
+        return "cnnc_s8_pwconv__ref"
+    if p.groups == p.c == p.oc:
+        return "cnnc_s8_dwconv__ref"
+    return "cnnc_s8_conv__ref"
+
+
+def _call(fn, args, params):
+    from .codegen import KernelCall
+
+    return KernelCall(fn, args, C_STRUCTS[type(params)], _c_params(params))
+
+
+def _emit_weighted(params_for, kernel_for):
+    def emit(node, em):
+        p = params_for(node, em.graph)
+        args = [em.ptr(name) for name in node.inputs[:5]] + [em.out(node)]
+        return [_call(kernel_for(p), args, p)]
+
+    return emit
+
+
+def _emit_simple(kernel, params_for):
+    def emit(node, em):
+        p = params_for(node, em.graph)
+        args = [em.ptr(name) for name in node.inputs] + [em.out(node)]
+        return [_call(kernel, args, p)]
+
+    return emit
+
+
+def _emit_concat(node, em):
+    return [
+        _call("cnnc_s8_concat__ref", [em.ptr(name), em.out(node)], p)
+        for name, p in zip(node.inputs, concat_params(node, em.graph), strict=True)
+    ]
+
+
+S8_EMITTERS = {
+    "s8_conv2d": _emit_weighted(conv_params, s8_conv_kernel),
+    "s8_dense": _emit_weighted(dense_params, lambda p: "cnnc_s8_dense__ref"),
+    "s8_add": _emit_simple("cnnc_s8_add__ref", add_params),
+    "s8_maxpool2d": _emit_simple("cnnc_s8_maxpool__ref", pool_params),
+    "s8_avgpool2d": _emit_simple("cnnc_s8_avgpool__ref", pool_params),
+    "s8_global_avgpool": _emit_simple("cnnc_s8_global_avgpool__ref", global_avgpool_params),
+    "s8_concat": _emit_concat,
+    "s8_quantize": _emit_simple("cnnc_s8_quantize__ref", quant_params),
+    "s8_dequantize": _emit_simple("cnnc_s8_dequantize__ref", quant_params),
 }
 
 ir.LOWERED_OPS.update(S8_OPS)
-
-
-def register_reference_ops(registry: dict) -> None:
-    registry.update(S8_REFERENCE_OPS)
 
 
 def load_s8_kernels():
@@ -482,3 +553,11 @@ def _kernels():
     if "lib" not in _LIB:
         _LIB["lib"] = load_s8_kernels()
     return _LIB["lib"]
+
+
+# Registration: complete the op registries (reference.py and codegen.py import this module
+# at their end, and importing it first works too).
+from . import codegen, reference  # noqa: E402
+
+reference.REFERENCE_OPS.update(S8_REFERENCE_OPS)
+codegen.EMITTERS.update(S8_EMITTERS)

@@ -1,0 +1,466 @@
+"""Post-training int8 quantisation of a lowered float graph (the TFLite/TFLM scheme).
+
+``quantize(graph, calibration, method, rounding, int8_io)`` returns a new graph whose
+quantisable nodes are ``s8_*`` ops (``cnnc.int8_ops``), with an ``s8_quantize`` where a
+float tensor enters the int8 region and an ``s8_dequantize`` where it leaves it. For the
+CNNs cnnc targets the whole network is one int8 region: no floating-point operation
+runs between the input quantisation and the output dequantisation (``float_ops_inside``
+checks that), and with ``int8_io`` even those two disappear.
+
+Scheme (``real = scale * (q - zero_point)``):
+- activations: int8, per tensor, asymmetric; the range [lo, hi] comes from running the
+  float reference over the calibration set (``collect_ranges``, method "minmax",
+  "percentile" or "mse"), widened to contain 0 so that 0.0 (padding, ReLU) is exact:
+  ``scale = (hi - lo) / 255``, ``zero_point = round(-128 - lo / scale)``;
+- weights: int8, per output channel, symmetric in [-127, 127]: ``s_w[c] = max|w[c]|/127``;
+- bias: int32 at ``s_x * s_w[c]``; accumulation in int32;
+- requantisation ``M[c] = s_x * s_w[c] / s_y`` as a Q31 multiplier and shift
+  (``cnnc.requant``; rounding "single" or gemmlowp "double");
+- fused ReLU / ReLU6 / Clip become clamp bounds in the output's int8 domain;
+- max/avg pooling and reshapes keep their input's scale and zero point; global average
+  pooling, residual add and concat requantise to their own calibrated output scale.
+
+Overflow proof (``check_accumulator``): the accumulator of output channel c is
+``bias_q[c] + sum_k (x_k - zx) * w_q[c,k]`` with ``|x_k - zx| <= xmax = max(127 - zx,
+zx + 128)``, so ``|acc| <= |bias_q[c]| + xmax * sum_k |w_q[c,k]|`` for every input.
+The compiler evaluates that bound per channel and refuses the layer (CnncError naming it)
+when it exceeds 2**31 - 1; the C kernels rely on it (comments at their accumulators).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from . import int8_ops, ir, reference
+from .errors import CalibrationError, CnncError, UnsupportedError
+from .requant import INT32_MAX, ROUNDING_MODES, check_multiplier
+from .requant import quantize_multipliers as _multipliers
+
+METHODS = ("minmax", "percentile", "mse")
+PERCENTILE = 99.99  # "percentile": clip each activation to [p(0.01 %), p(99.99 %)]
+SAMPLE_PER_TENSOR = 200_000  # values kept per tensor for percentile / mse
+CLAMP_ACTS = ("none", "relu", "relu6", "clip")
+BIAS_LIMIT = 2**24  # s_w[c] is raised so that |bias_q[c]| <= 2**24 (dead channels)
+
+
+@dataclass
+class Range:
+    lo: float
+    hi: float
+    sample: np.ndarray | None = None  # a random subset of the values, for percentile / mse
+
+
+# ------------------------------------------------------------------ calibration
+
+
+def collect_ranges(
+    graph: ir.Graph, calibration: np.ndarray, method: str = "minmax", batch: int = 16,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:  # fmt: skip
+    """Runs the float reference over ``calibration`` and returns each float activation's
+    range [lo, hi] (always containing 0) by ``method``."""
+    if method not in METHODS:
+        raise CalibrationError(f"unknown calibration method {method!r}; use one of {METHODS}")
+    x = _check_calibration(graph, calibration)
+    rng = np.random.default_rng(seed)
+    keep = method != "minmax"
+    per_chunk = max(1, SAMPLE_PER_TENSOR * batch // len(x))
+    ranges: dict[str, Range] = {}
+    chunks = range(0, len(x), batch)
+    for start in tqdm(chunks, desc=f"calibrating ({method})", unit="batch", leave=False):
+        values = reference.run(graph, {graph.inputs[0]: x[start : start + batch]}, keep_all=True)
+        for name, v in values.items():
+            t = graph.tensors.get(name)
+            if t is None or t.is_const or v is None or v.dtype != np.float32:
+                continue
+            flat = v.ravel()
+            r = ranges.get(name)
+            lo, hi = float(flat.min()), float(flat.max())
+            picked = rng.choice(flat, min(per_chunk, flat.size), replace=False) if keep else None
+            if r is None:
+                ranges[name] = Range(lo, hi, picked)
+            else:
+                r.lo, r.hi = min(r.lo, lo), max(r.hi, hi)
+                if keep:
+                    r.sample = np.concatenate([r.sample, picked])
+    return {name: _pick_range(r, method) for name, r in ranges.items()}
+
+
+def _check_calibration(graph: ir.Graph, calibration) -> np.ndarray:
+    if calibration is None:
+        raise CalibrationError("int8 quantisation needs calibration data (--calibration)")
+    x = np.asarray(calibration, dtype=np.float32)
+    want = tuple(graph.tensors[graph.inputs[0]].shape[1:])
+    if x.ndim != len(want) + 1 or tuple(x.shape[1:]) != want or len(x) == 0:
+        raise CalibrationError(
+            f"calibration data has shape {list(x.shape)}; the model input "
+            f"'{graph.inputs[0]}' needs [batch, {', '.join(map(str, want))}] with batch >= 1"
+        )
+    if not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise CalibrationError(f"calibration data holds NaN or inf (first at index {list(bad)})")
+    return x
+
+
+def _pick_range(r: Range, method: str) -> tuple[float, float]:
+    lo, hi = r.lo, r.hi
+    if method == "percentile" and r.sample is not None and r.sample.size:
+        lo = float(np.percentile(r.sample, 100.0 - PERCENTILE))
+        hi = float(np.percentile(r.sample, PERCENTILE))
+    elif method == "mse" and r.sample is not None and r.sample.size:
+        lo, hi = _mse_range(r.sample, lo, hi)
+    return min(lo, 0.0), max(hi, 0.0)
+
+
+def _mse_range(sample: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The shrink of [lo, hi] (by one factor, 40 candidates) whose int8 rounding of the
+    sample has the smallest mean squared error."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    best, best_err = (lo, hi), np.inf
+    for f in np.linspace(0.2, 1.0, 40):
+        scale, zp = choose_qparams(lo * f, hi * f)
+        q = np.clip(np.round(sample / scale) + zp, -128, 127)
+        err = float(np.mean((scale * (q - zp) - sample) ** 2))
+        if err < best_err:
+            best, best_err = (lo * f, hi * f), err
+    return best
+
+
+def choose_qparams(lo: float, hi: float) -> tuple[float, int]:
+    """Per-tensor asymmetric int8 parameters for [lo, hi] (widened to contain 0)."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    scale = (hi - lo) / 255.0 if hi - lo > 1e-12 else 1.0
+    scale = float(np.float32(scale))  # the C boundary ops use a float32 scale
+    zp = int(np.clip(np.round(-128.0 - lo / scale), -128, 127))
+    return scale, zp
+
+
+# ------------------------------------------------------------------ the rewrite
+
+
+def quantize(
+    graph: ir.Graph,
+    calibration: np.ndarray,
+    method: str = "minmax",
+    rounding: str = "double",
+    int8_io: bool = False,
+) -> ir.Graph:
+    """A copy of the lowered float ``graph`` with its quantisable nodes in int8."""
+    if graph.layout != "NHWC":
+        raise CnncError("quantize: the graph must be lowered first (cnnc.passes.lower)")
+    if rounding not in ROUNDING_MODES:
+        raise CnncError(f"unknown rounding mode {rounding!r}; use one of {ROUNDING_MODES}")
+    if len(graph.inputs) != 1:
+        raise UnsupportedError(f"quantize: one model input expected, got {graph.inputs}")
+    ranges = collect_ranges(graph, calibration, method)
+    q = _Rewrite(graph, ranges, rounding, int8_io)
+    for node in graph.nodes:
+        q.node(node)
+    q.finish()
+    out = q.out
+    out.metadata.update({
+        "cnnc.precision": "int8", "cnnc.rounding": rounding, "cnnc.calibration": method,
+        "cnnc.int8_io": str(int(int8_io)),
+    })  # fmt: skip
+    return out
+
+
+class _Rewrite:
+    """State of one quantisation rewrite: which float tensors exist in int8 and float."""
+
+    def __init__(self, graph: ir.Graph, ranges, rounding: str, int8_io: bool):
+        self.src, self.ranges, self.rounding, self.int8_io = graph, ranges, rounding, int8_io
+        consts = {k: copy.deepcopy(t) for k, t in graph.tensors.items() if t.is_const}
+        self.out = ir.Graph(consts, [], list(graph.inputs), list(graph.outputs), "NHWC",
+                            dict(graph.metadata))  # fmt: skip
+        self.qp: dict[str, tuple[float, int]] = {}  # float tensor -> (scale, zero point)
+        self.int8_of: dict[str, str] = {}  # float tensor -> its int8 tensor in out
+        self.float_of: dict[str, str] = {}  # float tensor -> its float tensor in out
+        inp = graph.inputs[0]
+        t = graph.tensors[inp]
+        if int8_io:
+            self.qp[inp] = self.params_of(inp)
+            self.add_int8(inp, inp, t.shape)
+        else:
+            self.out.tensors[inp] = copy.deepcopy(t)
+            self.float_of[inp] = inp
+
+    # -- tensors
+    def params_of(self, name: str) -> tuple[float, int]:
+        if name not in self.qp:
+            if name not in self.ranges:
+                raise CalibrationError(f"no calibration range for tensor '{name}'")
+            self.qp[name] = choose_qparams(*self.ranges[name])
+        return self.qp[name]
+
+    def add_int8(self, float_name: str, name: str, shape) -> str:
+        scale, zp = self.params_of(float_name)
+        quant = ir.QuantParams(np.array(scale, np.float32), np.array(zp, np.int32))
+        self.out.tensors[name] = ir.Tensor(name, tuple(shape), "int8", None, quant)
+        self.int8_of[float_name] = name
+        return name
+
+    def add_float(self, float_name: str, name: str) -> str:
+        self.out.tensors[name] = ir.Tensor(name, tuple(self.src.tensors[float_name].shape))
+        self.float_of[float_name] = name
+        return name
+
+    def keep(self, y: str) -> str:
+        """A node left as it is: its output keeps its dtype (float32, or b1 bits)."""
+        self.out.tensors[y] = copy.deepcopy(self.src.tensors[y])
+        self.float_of[y] = y
+        return y
+
+    def need_int8(self, x: str) -> str:
+        if x not in self.int8_of:
+            scale, zp = self.params_of(x)
+            name = self.add_int8(x, f"{x}.q", self.src.tensors[x].shape)
+            self.emit("s8_quantize", f"{x}.quantize", [self.need_float(x)], [name],
+                      scale=scale, zero_point=zp)  # fmt: skip
+        return self.int8_of[x]
+
+    def need_float(self, x: str) -> str:
+        if x not in self.float_of:
+            scale, zp = self.qp[x]
+            name = self.add_float(x, x if x in self.src.outputs else f"{x}.dq")
+            self.emit("s8_dequantize", f"{x}.dequantize", [self.int8_of[x]], [name],
+                      scale=scale, zero_point=zp)  # fmt: skip
+        return self.float_of[x]
+
+    def int8_output(self, node: ir.Node, qp: tuple[float, int] | None = None) -> str:
+        y = node.outputs[0]
+        if qp is not None:
+            self.qp[y] = qp
+        name = f"{y}.q" if y in self.src.outputs else y
+        return self.add_int8(y, name, self.src.tensors[y].shape)
+
+    def emit(self, op: str, name: str, inputs: list[str], outputs: list[str], **attrs) -> None:
+        self.out.nodes.append(ir.Node(op, name, inputs, outputs, attrs))
+
+    def const(self, name: str, data: np.ndarray) -> str:
+        return self.out.add_const(name, data)
+
+    # -- nodes
+    def node(self, node: ir.Node) -> None:
+        rule = RULES.get(node.op)
+        if rule is not None and rule(self, node, check_only=True):
+            rule(self, node, check_only=False)
+            return
+        ins = [self.need_float(x) if x and not self.src.tensors[x].is_const else x
+               for x in node.inputs]  # fmt: skip
+        outs = [self.keep(y) for y in node.outputs]
+        self.out.nodes.append(ir.Node(node.op, node.name, ins, outs, dict(node.attrs)))
+
+    def finish(self) -> None:
+        for i, y in enumerate(self.src.outputs):
+            if self.int8_io:
+                self.out.outputs[i] = self.need_int8(y)
+            else:
+                self.need_float(y)
+
+    def clamp(self, node: ir.Node, scale: float, zp: int) -> dict[str, int]:
+        """The fused activation as int8 clamp bounds in the output domain."""
+        act = node.attrs.get("act", "none") or "none"
+        lo_real = {"relu": 0.0, "relu6": 0.0}.get(act, -np.inf)
+        hi_real = 6.0 if act == "relu6" else np.inf
+        if act in ("relu", "relu6", "clip"):
+            if node.attrs.get("act_min") is not None:
+                lo_real = float(node.attrs["act_min"])
+            if node.attrs.get("act_max") is not None:
+                hi_real = float(node.attrs["act_max"])
+        lo, hi = -128, 127
+        if np.isfinite(lo_real):
+            lo = int(np.clip(np.round(lo_real / scale) + zp, -128, 127))
+        if np.isfinite(hi_real):
+            hi = int(np.clip(np.round(hi_real / scale) + zp, -128, 127))
+        return {"act_min": lo, "act_max": max(lo, hi)}
+
+
+# ------------------------------------------------------------------ per-op rules
+# A rule returns whether the node can be quantised (check_only=True), else rewrites it.
+
+
+def _act_ok(node: ir.Node) -> bool:
+    return (node.attrs.get("act", "none") or "none") in CLAMP_ACTS
+
+
+def _weighted(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    if check_only:
+        dil = tuple(node.attrs.get("dilations", (1, 1)) or (1, 1))
+        return _act_ok(node) and dil == (1, 1) and q.src.tensors[node.inputs[1]].is_const
+    x, w_name = node.inputs[0], node.inputs[1]
+    w = q.src.tensors[w_name].data.astype(np.float64)
+    b_name = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    bias = q.src.tensors[b_name].data.astype(np.float64) if b_name else np.zeros(w.shape[0])
+    xq = q.need_int8(x)
+    s_x, zx = q.qp[x]
+    s_y, zy = q.params_of(node.outputs[0])
+    wq, bq, s_w = quantize_weights(w, bias, s_x)
+    check_accumulator(node.name, wq.reshape(len(wq), -1), bq, zx)
+    mult, shift = _multipliers(s_x * s_w / s_y)
+    check_multiplier(mult, shift)
+    y = q.int8_output(node)
+    consts = [
+        q.const(f"{node.name}.wq", wq),
+        q.const(f"{node.name}.bias_q", bq),
+        q.const(f"{node.name}.mult", mult),
+        q.const(f"{node.name}.shift", shift),
+    ]
+    attrs = dict(x_zero_point=zx, y_zero_point=zy, rounding=q.rounding, **q.clamp(node, s_y, zy))
+    if node.op == "conv2d":
+        attrs.update(strides=list(node.attrs.get("strides", (1, 1))),
+                     pads=list(node.attrs.get("pads", (0, 0, 0, 0))),
+                     groups=int(node.attrs.get("groups", 1)))  # fmt: skip
+    q.emit(f"s8_{node.op}", node.name, [xq, *consts], [y], **attrs)
+    return True
+
+
+def quantize_weights(w: np.ndarray, bias: np.ndarray, s_x: float):
+    """Per-output-channel symmetric int8 weights, int32 bias at s_x * s_w[c]."""
+    flat = np.abs(w.reshape(len(w), -1))
+    s_w = flat.max(axis=1) / 127.0
+    s_w = np.maximum(s_w, np.abs(bias) / (s_x * BIAS_LIMIT))  # keeps |bias_q| <= 2**24
+    s_w = np.where(s_w > 0, s_w, 1.0)
+    shape = (-1,) + (1,) * (w.ndim - 1)
+    wq = np.clip(np.round(w / s_w.reshape(shape)), -127, 127).astype(np.int8)
+    bq = np.round(bias / (s_x * s_w)).astype(np.int64)
+    return wq, bq.astype(np.int32), s_w
+
+
+def check_accumulator(layer: str, wq: np.ndarray, bias_q: np.ndarray, x_zero_point: int):
+    """Proves |bias_q[c] + sum_k (x_k - zx) * wq[c,k]| <= 2**31 - 1 for every int8 input,
+    or raises CnncError naming the layer, the channel and K."""
+    xmax = max(127 - x_zero_point, x_zero_point + 128)
+    bound = np.abs(bias_q.astype(np.int64)) + xmax * np.abs(wq.astype(np.int64)).sum(axis=1)
+    c = int(bound.argmax())
+    if bound[c] > INT32_MAX:
+        raise CnncError(
+            f"layer '{layer}': its int32 accumulator can overflow: output channel {c} has "
+            f"|bias| + {xmax} * sum|w| = {int(bound[c])} > 2**31-1 over K = {wq.shape[1]} "
+            "inputs; split the layer or keep it in float"
+        )
+    return int(bound.max())
+
+
+def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    a, b = node.inputs[:2]
+    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    if check_only:
+        return (_act_ok(node) and not ta.is_const and not tb.is_const
+                and tuple(ta.shape) == tuple(tb.shape))  # fmt: skip
+    aq, bq = q.need_int8(a), q.need_int8(b)
+    (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
+    s_y, zy = q.params_of(node.outputs[0])
+    mults = int8_ops.add_multipliers(s_a, s_b, s_y)
+    y = q.int8_output(node)
+    q.emit("s8_add", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
+           y_zero_point=zy, rounding=q.rounding, **mults, **q.clamp(node, s_y, zy))  # fmt: skip
+    return True
+
+
+def _pool(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    x = node.inputs[0]
+    if check_only:
+        if not _act_ok(node):
+            return False
+        kh, kw = node.attrs["kernel"]
+        if kh * kw > 2**23:
+            return False
+        if node.op == "avgpool2d" and node.attrs.get("count_include_pad"):
+            n, h, w, _ = q.src.tensors[x].shape
+            _, oh, ow, _ = q.src.tensors[node.outputs[0]].shape
+            sh, sw = node.attrs["strides"]
+            t, l_, b, r = node.attrs["pads"]
+            # the int8 kernel divides by kh*kw: windows must stay inside the explicit pads
+            return (oh - 1) * sh + kh <= h + t + b and (ow - 1) * sw + kw <= w + l_ + r
+        return True
+    xq = q.need_int8(x)
+    scale, zp = q.qp[x]
+    y = q.int8_output(node, (scale, zp))
+    attrs = {k: node.attrs[k] for k in ("kernel", "strides", "pads") if k in node.attrs}
+    attrs["count_include_pad"] = int(bool(node.attrs.get("count_include_pad", 0)))
+    q.emit(f"s8_{node.op}", node.name, [xq], [y], zero_point=zp, **attrs,
+           **q.clamp(node, scale, zp))  # fmt: skip
+    return True
+
+
+def _global_avgpool(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    x = node.inputs[0]
+    _, h, w, _ = q.src.tensors[x].shape
+    if check_only:
+        return _act_ok(node) and h * w <= 2**23
+    xq = q.need_int8(x)
+    s_x, zx = q.qp[x]
+    s_y, zy = q.params_of(node.outputs[0])
+    m, s = _multipliers(np.array(s_x / (s_y * h * w)))
+    y = q.int8_output(node)
+    q.emit("s8_global_avgpool", node.name, [xq], [y], x_zero_point=zx, y_zero_point=zy,
+           mult=int(m), shift=int(s), rounding=q.rounding, **q.clamp(node, s_y, zy))  # fmt: skip
+    return True
+
+
+def _concat(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    rank = len(q.src.tensors[node.outputs[0]].shape)
+    if check_only:
+        consts = any(q.src.tensors[x].is_const for x in node.inputs)
+        return node.attrs.get("axis", -1) in (-1, rank - 1) and not consts
+    xs = [q.need_int8(x) for x in node.inputs]
+    s_y, zy = q.params_of(node.outputs[0])
+    m, s = _multipliers(np.array([q.qp[x][0] / s_y for x in node.inputs]))
+    y = q.int8_output(node)
+    q.emit("s8_concat", node.name, xs, [y], x_zero_points=[q.qp[x][1] for x in node.inputs],
+           y_zero_point=zy, mults=m.tolist(), shifts=s.tolist(), rounding=q.rounding,
+           axis=-1)  # fmt: skip
+    return True
+
+
+def _reshape(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """A reshape of an int8 tensor moves no numbers: it stays int8 with the same params."""
+    x = node.inputs[0]
+    if check_only:
+        return x in q.int8_of and x not in q.float_of
+    y = q.int8_output(node, q.qp[x])
+    q.emit("reshape", node.name, [q.int8_of[x]], [y], **dict(node.attrs))
+    return True
+
+
+RULES = {
+    "conv2d": _weighted,
+    "dense": _weighted,
+    "add": _add,
+    "maxpool2d": _pool,
+    "avgpool2d": _pool,
+    "global_avgpool": _global_avgpool,
+    "concat": _concat,
+    "reshape": _reshape,
+}
+
+
+# ------------------------------------------------------------------ checks on the result
+
+
+def float_ops_inside(graph: ir.Graph) -> list[str]:
+    """Nodes that compute in floating point between an s8_quantize and an s8_dequantize
+    (empty for an integer-only model)."""
+    downstream: set[str] = set()  # tensors reachable from a quantize
+    for node in graph.nodes:
+        if node.op == "s8_quantize" or any(x in downstream for x in node.inputs):
+            downstream.update(node.outputs)
+    upstream: set[str] = set()  # tensors that reach a dequantize
+    for node in reversed(graph.nodes):
+        if node.op == "s8_dequantize" or any(y in upstream for y in node.outputs):
+            upstream.update(x for x in node.inputs if x)
+    inside = []
+    for node in graph.nodes:
+        if node.op in ("s8_quantize", "s8_dequantize"):
+            continue
+        between = any(x in downstream for x in node.inputs) and any(
+            y in upstream for y in node.outputs)  # fmt: skip
+        float_out = any(graph.tensors[y].dtype == "float32" for y in node.outputs)
+        if between and float_out:
+            inside.append(node.name)
+    return inside
