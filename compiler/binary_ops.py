@@ -185,8 +185,10 @@ def ref_b1_unpack(node, graph, inputs):
 
 
 def ref_b1_conv2d(node, graph, inputs):
+    """A 2-D output [N, M] is a dense over a flattened NHWC input: one window covering it."""
     a = node.attrs
-    out_hw = graph.tensors[node.outputs[0]].shape[1:3]
+    out_shape = graph.tensors[node.outputs[0]].shape
+    out_hw = out_shape[1:3] if len(out_shape) == 4 else (1, 1)
     dot = conv_dot(
         inputs[0],
         _channels(graph, node.inputs[0]),
@@ -197,6 +199,8 @@ def ref_b1_conv2d(node, graph, inputs):
         bool(a.get("pad_one", 0)),
         out_hw,
     )
+    if len(out_shape) != 4:
+        dot = dot.reshape(dot.shape[0], out_shape[-1])
     return [_transform(node, dot, inputs[2:])]
 
 
@@ -299,10 +303,102 @@ def load_kernels(cflags: tuple[str, ...] = ()):
     return load_shared(build_shared(kernel_sources(), cflags=list(cflags)), B1_CDEF)
 
 
+# ---------------------------------------------------------------- C emitters
+
+
+def _out_hw(shape: tuple[int, ...]) -> tuple[int, int]:
+    return (shape[1], shape[2]) if len(shape) == 4 else (1, 1)
+
+
+def emit_b1_pack(node: ir.Node, em) -> list:
+    from .codegen import KernelCall
+
+    fn = "cnnc_b1_pack__ref" if node.op == "b1_pack" else "cnnc_b1_unpack__ref"
+    x = em.tensor(node.inputs[0])
+    params = {"rows": x.size // x.shape[-1], "channels": x.shape[-1]}
+    args = [em.ptr(node.inputs[0]), em.out(node)]
+    return [KernelCall(fn, args, "cnnc_b1_pack_params", params)]
+
+
+def _transform_args(node: ir.Node, em) -> tuple[str, list[str], dict]:
+    """Kernel suffix, pointer args and clamp fields of the node's output transform."""
+    a = node.attrs
+    if a.get("out", "b1") == "b1":
+        return "bits", [em.ptr(node.inputs[2])], {}
+    clamp = {"act_min": a.get("act_min", -np.inf), "act_max": a.get("act_max", np.inf)}
+    return "f32", [em.ptr(node.inputs[2]), em.ptr(node.inputs[3])], clamp
+
+
+def emit_b1_conv2d(node: ir.Node, em) -> list:
+    from .codegen import KernelCall
+
+    n, h, w, c = em.shape(node.inputs[0])
+    out = em.shape(node.outputs[0])
+    co, kh, kw, _ = em.shape(node.inputs[1])
+    oh, ow = _out_hw(out)
+    a = node.attrs
+    params = {
+        "batch": n, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "kernel_h": kh, "kernel_w": kw, "stride_h": a["strides"][0], "stride_w": a["strides"][1],
+        "pad_top": a["pads"][0], "pad_left": a["pads"][1], "groups": a.get("groups", 1),
+        "pad_one": int(a.get("pad_one", 0)),
+    }  # fmt: skip
+    suffix, targs, clamp = _transform_args(node, em)
+    params.update(clamp or {"act_min": -np.inf, "act_max": np.inf})
+    args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), *targs, em.out(node)]
+    return [KernelCall(f"cnnc_b1_conv_{suffix}__ref", args, "cnnc_b1_conv_params", params)]
+
+
+def emit_b1_dense(node: ir.Node, em) -> list:
+    from .codegen import KernelCall
+
+    k = em.shape(node.inputs[0])[-1]
+    m = em.shape(node.inputs[1])[0]
+    params = {"batch": em.tensor(node.inputs[0]).size // k, "in_k": k, "out_m": m}
+    suffix, targs, clamp = _transform_args(node, em)
+    params.update(clamp or {"act_min": -np.inf, "act_max": np.inf})
+    args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), *targs, em.out(node)]
+    return [KernelCall(f"cnnc_b1_dense_{suffix}__ref", args, "cnnc_b1_dense_params", params)]
+
+
+def emit_b1_maxpool2d(node: ir.Node, em) -> list:
+    from .codegen import KernelCall
+
+    n, h, w, c = em.shape(node.inputs[0])
+    _, oh, ow, _ = em.shape(node.outputs[0])
+    a = node.attrs
+    params = {
+        "batch": n, "in_h": h, "in_w": w, "channels": c, "out_h": oh, "out_w": ow,
+        "kernel_h": a["kernel"][0], "kernel_w": a["kernel"][1],
+        "stride_h": a["strides"][0], "stride_w": a["strides"][1],
+        "pad_top": a["pads"][0], "pad_left": a["pads"][1],
+    }  # fmt: skip
+    args = [em.ptr(node.inputs[0]), em.out(node)]
+    return [KernelCall("cnnc_b1_maxpool__ref", args, "cnnc_b1_maxpool_params", params)]
+
+
+B1_EMITTERS: dict[str, Callable] = {
+    "b1_pack": emit_b1_pack,
+    "b1_unpack": emit_b1_pack,
+    "b1_conv2d": emit_b1_conv2d,
+    "b1_dense": emit_b1_dense,
+    "b1_maxpool2d": emit_b1_maxpool2d,
+}
+
+
+def bops(node: ir.Node, graph: ir.Graph) -> int:
+    """Binary operations of a b1 node (the report's BOP counter): see ``op_cost``."""
+    return op_cost(node, graph)[1]
+
+
 def _register() -> None:
+    """Adds the b1 ops to the reference, codegen and report registries."""
+    from . import codegen, report
     from .reference import REFERENCE_OPS
 
     REFERENCE_OPS.update(B1_REFERENCE)
+    codegen.EMITTERS.update(B1_EMITTERS)
+    report.BOP_COUNTERS.update({"b1_conv2d": bops, "b1_dense": bops})
 
 
 _register()

@@ -655,4 +655,4 @@ def copy_runtime(out_dir: Path, families: list[str]) -> list[Path]:
 # Precisions register their emitters into EMITTERS from their own modules; D and E add
 # their module names here when the modules exist:
 # from . import int8_ops, binary_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
-from . import int8_ops  # noqa: E402,F401  (registers the s8_* ops)
+from . import binary_ops, int8_ops  # noqa: E402,F401  (register s8_* / b1_* ops)

@@ -579,4 +579,4 @@ def ref_onnx_slice(node, graph, inputs):
 
 # Plugin registrations go here, once those modules exist (D and E add their module name):
 # from . import int8_ops, binary_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
-from . import int8_ops  # noqa: E402,F401  (registers the s8_* ops)
+from . import binary_ops, int8_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
