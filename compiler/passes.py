@@ -244,12 +244,23 @@ class _Lowering:
             self.converted[key] = new
         return self.converted[key]
 
+    def natural(self, node: ir.Node, onnx_name: str) -> tuple[str, str]:
+        """A 4-D activation as NHWC, any other in ONNX order: where compute ops read them.
+
+        Converting eagerly keeps the boundary transpose first, so an op such as
+        ``sign`` on the graph input directly feeds the conv after it.
+        """
+        name, layout = self.activation(node, onnx_name)
+        if len(self.out.tensors[name].shape) == 4:
+            return self.nhwc(node, onnx_name), "nhwc"
+        return name, layout
+
     def same_layout(self, node: ir.Node, names: list[str]) -> tuple[list[str], str]:
-        """Lowered names of activations in one common layout (nhwc unless all are onnx)."""
-        layouts = {self.activation(node, n)[1] for n in names}
-        if layouts == {"onnx"}:
-            return [self.where[n][0] for n in names], "onnx"
-        return [self.nhwc(node, n) for n in names], "nhwc"
+        """Lowered names of activations in one common layout (nhwc if any is 4-D)."""
+        ranks = {len(self.out.tensors[self.activation(node, n)[0]].shape) for n in names}
+        if 4 in ranks:
+            return [self.nhwc(node, n) for n in names], "nhwc"
+        return [self.onnx(node, n) for n in names], "onnx"
 
 
 def _permute(shape, perm) -> tuple[int, ...]:
@@ -535,7 +546,7 @@ def _act_attrs(lo: _Lowering, node: ir.Node) -> dict:
 
 @_rule("Relu", "Clip", "LeakyRelu", "Sigmoid", "Elu")
 def _lower_act(lo: _Lowering, node: ir.Node) -> None:
-    x, layout = lo.activation(node, node.inputs[0])
+    x, layout = lo.natural(node, node.inputs[0])
     out = lo.define(node.outputs[0], layout)
     lo.emit("act", node.name, [x], [out], **_act_attrs(lo, node))
 
@@ -556,7 +567,7 @@ def _lower_sign(lo: _Lowering, node: ir.Node) -> None:
             f"node '{node.name}' (Where): cnnc supports Where only as the XNOR sign pattern "
             "Where(Less(x, 0), -1, +1)"
         )
-    x, layout = lo.activation(less, less.inputs[0])
+    x, layout = lo.natural(less, less.inputs[0])
     out = lo.define(node.outputs[0], layout)
     lo.emit("sign", node.name, [x], [out])
 

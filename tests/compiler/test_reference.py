@@ -458,7 +458,9 @@ def test_constant_and_constant_of_shape_fold_into_operands(rng):
         nodes, {"x": [1, 3, 7, 5]}, {"y": None}, {"shape": np.array([1, 3, 7, 5], np.int64)}
     )
     lowered = check(model, {"x": randn(rng, 1, 3, 7, 5)})
-    assert [n.op for n in lowered.nodes] == ["mul", "add"]
+    assert [n.op for n in lowered.nodes] == ["transpose", "mul", "add", "transpose"]
+    mul = lowered.nodes[1]
+    np.testing.assert_array_equal(lowered.const(mul.inputs[1]), [0.5, -1.0, 2.0])
 
 
 @pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
