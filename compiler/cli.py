@@ -1,0 +1,257 @@
+"""The `cnnc` command: train, compile, run, verify, report, eval.
+
+Every ``CnncError`` ends as one line ``cnnc: error: ...`` on stderr and exit
+status 1, never a traceback. ``train`` and ``eval MODEL.onnx`` delegate to
+``cnnc.models.cli`` (the only places, with ``--calibration digits`` and ``eval
+OUTDIR``'s data loading, where the compiler imports ``cnnc.models``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import api, verify
+from . import report as report_mod
+from .errors import CnncError, DataError, ModelError
+
+CALIBRATION_SAMPLES = 512  # digits training images used for --calibration digits
+
+
+def add_target(parser: argparse.ArgumentParser, run: bool) -> None:
+    from . import targets
+
+    choices = list(targets.LINUX_TARGETS) if run else list(targets.TARGETS)
+    help_text = (
+        "where to run the C: host (cffi) or an ARM target under qemu-user"
+        if run
+        else targets.COMPILE_TARGET_HELP
+    )
+    parser.add_argument("--target", default="host", choices=choices, help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnc", description="Compile CNNs from ONNX into dependency-free C99 and verify it."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a zoo model on a data set and export ONNX")
+    from .models import cli as models_cli
+
+    models_cli.add_train_arguments(train)
+
+    comp = sub.add_parser("compile", help="compile an ONNX model into an output folder of C")
+    comp.add_argument("model", help="ONNX file")
+    comp.add_argument("-o", "--output", required=True, help="output folder (created)")
+    comp.add_argument("--precision", default="float32", choices=api.PRECISIONS)
+    comp.add_argument(
+        "--calibration", help="calibration inputs: an .npz holding x (ONNX layout), or 'digits'"
+    )
+    comp.add_argument("--calibration-method", help="int8 range estimation (see cnnc.quantize)")
+    comp.add_argument("--rounding", choices=["single", "double"], help="int8 requantisation")
+    comp.add_argument("--int8-io", action="store_true", help="add an int8 in/out entry point")
+    comp.add_argument(
+        "--embed-weights", action="store_true", help="weights as a const C array in model.c"
+    )
+    add_target(comp, run=False)
+
+    run = sub.add_parser("run", help="run a compiled folder's C on inputs")
+    run.add_argument("out_dir")
+    run.add_argument("--inputs", required=True, help=".npz holding x, a batch in the input layout")
+    run.add_argument("--output", required=True, help=".npy file for the outputs")
+    add_target(run, run=True)
+
+    ver = sub.add_parser("verify", help="check the C against the NumPy reference")
+    ver.add_argument("out_dir")
+    ver.add_argument("--inputs", required=True, help=".npz holding x, a batch in the input layout")
+    ver.add_argument("--per-layer", action="store_true", help="compare every layer's output")
+    add_target(ver, run=True)
+
+    rep = sub.add_parser("report", help="print a compiled folder's per-layer report")
+    rep.add_argument("out_dir")
+
+    ev = sub.add_parser("eval", help="test accuracy of an ONNX model or a compiled folder")
+    ev.add_argument("model", help="ONNX file (onnxruntime) or compiled folder (its C)")
+    ev.add_argument("--dataset", default="digits", help="'digits' or 'mnist:DIR'")
+    add_target(ev, run=True)
+    return parser
+
+
+# ---------------------------------------------------------------- commands
+
+
+def load_inputs(path: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"--inputs {p}: no such file")
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            if "x" not in data:
+                raise DataError(f"--inputs {p}: no array named 'x' (has {list(data.keys())})")
+            return np.asarray(data["x"], dtype=np.float32)
+    except (OSError, ValueError) as err:
+        raise DataError(f"--inputs {p}: not a readable .npz file ({err})") from None
+
+
+def calibration_data(model_path: str, spec: str | None):
+    if spec != "digits":
+        return spec
+    from .models import data as data_mod
+    from .models.cli import load_model
+
+    model = load_model(model_path)
+    meta = {p.key: p.value for p in model.metadata_props}
+    x, _ = data_mod.inputs_for_model(meta, "digits", "train")
+    return x[:CALIBRATION_SAMPLES]
+
+
+def cmd_compile(args) -> int:
+    options = {
+        "calibration_method": args.calibration_method,
+        "rounding": args.rounding,
+        "int8_io": args.int8_io,
+    }
+    model_path = Path(args.model)
+    if not model_path.is_file():
+        raise ModelError(f"{model_path}: no such ONNX file")
+    compiled = api.compile(
+        str(model_path),
+        args.output,
+        precision=args.precision,
+        calibration=calibration_data(args.model, args.calibration),
+        embed_weights=args.embed_weights,
+        target=args.target,
+        **{k: v for k, v in options.items() if v},
+    )
+    print(report_mod.format_table(compiled.report))
+    print(f"wrote {args.output}/ (model.c, model.h, weights, Makefile, report.json)")
+    return 0
+
+
+def run_c(compiled: api.CompiledModel, x: np.ndarray, target: str) -> np.ndarray:
+    if target == "host":
+        return compiled.run(x)
+    from . import cross
+
+    y = cross.run(compiled.out_dir, target, x)
+    return y.reshape(len(y), *api.sample_shape(compiled.info["output_shape"]))
+
+
+def cmd_run(args) -> int:
+    compiled = api.load(args.out_dir)
+    y = run_c(compiled, load_inputs(args.inputs), args.target)
+    np.save(args.output, y)
+    print(f"wrote {args.output}: outputs of shape {list(y.shape)}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    compiled = api.load(args.out_dir)
+    x = load_inputs(args.inputs)
+    graph = compiled.graph
+    exact = verify.is_exact(graph, graph.outputs[0])
+    result = verify.compare(run_c(compiled, x, args.target), compiled.reference(x), exact)
+    where = f"{args.out_dir} on {args.target}, {len(api.batch_of(x, compiled.info['input_shape']))}"
+    print(f"{where} sample(s), precision {compiled.precision}: output {result.describe()}")
+    ok = result.ok
+    if args.per_layer:
+        ok = verify_layers(compiled, x, args.target) and ok
+    return 0 if ok else 1
+
+
+def c_layer_outputs(compiled: api.CompiledModel, x: np.ndarray, target: str) -> list[list[bytes]]:
+    """layers[i][sample]: the raw bytes of layer i's output from the C."""
+    if target == "host":
+        n = compiled.info["num_layers"]
+        return [compiled.run_layers(x, i + 1) for i in range(n)]
+    from . import cross
+
+    return cross.run_all_layers(compiled.out_dir, target, x)
+
+
+def verify_layers(compiled: api.CompiledModel, x: np.ndarray, target: str) -> bool:
+    """Compares each layer's output; prints every layer and names the first that diverges."""
+    graph = compiled.graph
+    ref = compiled.reference_all(x)
+    c_out = c_layer_outputs(compiled, x, target)
+    first_bad = None
+    for i, node in enumerate(graph.nodes):
+        name = node.outputs[0]
+        t = graph.tensors[name]
+        expected = np.asarray(ref[name])
+        if t.dtype == "b1" and expected.dtype != np.uint32:
+            from . import bitpack
+
+            expected = bitpack.pack_signs(expected)
+        actual = np.stack([verify.from_c_bytes(raw, t.dtype, expected[0]) for raw in c_out[i]])
+        result = verify.compare(actual, expected, verify.is_exact(graph, name))
+        status = "ok  " if result.ok else "FAIL"
+        print(f"  {status} layer {i:3d} {node.op:<16} {node.name}: max |C - ref| "
+              f"{result.max_abs:.3g} (rel. {result.rel:.3g})")  # fmt: skip
+        if not result.ok and first_bad is None:
+            first_bad = (i, node, result)
+    if first_bad is None:
+        print(f"all {len(graph.nodes)} layers match")
+        return True
+    i, node, result = first_bad
+    print(f"first diverging layer: {i} ({node.op} '{node.name}'): {result.describe()}")
+    return False
+
+
+def cmd_report(args) -> int:
+    compiled = api.load(args.out_dir)
+    print(report_mod.format_table(compiled.report))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .models import cli as models_cli
+    from .models import data as data_mod
+
+    path = Path(args.model)
+    if path.is_file():
+        acc = models_cli.evaluate_onnx(path, args.dataset)
+        print(f"test accuracy {acc:.4f} ({path}, onnxruntime, {args.dataset})")
+        return 0
+    compiled = api.load(path)
+    x, y = data_mod.inputs_for_model(compiled.info["metadata"], args.dataset, "test")
+    logits = run_c(compiled, x, args.target).reshape(len(x), -1)
+    acc = float(np.mean(logits.argmax(axis=1) == y))
+    print(f"test accuracy {acc:.4f} ({path}, compiled C on {args.target}, {args.dataset}, "
+          f"{len(y)} images)")  # fmt: skip
+    return 0
+
+
+COMMANDS = {
+    "compile": cmd_compile,
+    "run": cmd_run,
+    "verify": cmd_verify,
+    "report": cmd_report,
+    "eval": cmd_eval,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            from .models import cli as models_cli
+
+            return models_cli.run_train(args)
+        return COMMANDS[args.command](args)
+    except CnncError as err:
+        print(f"cnnc: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `cnnc report ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Does the C compute what the NumPy reference computes? Whole model and layer by layer.
+
+The contract (DESIGN.md): float32 outputs agree within a relative error of 1e-4
+of the reference output's range; int8 and binary results are bit-exact. A result
+is held to the exact rule when it is produced by an ``s8_*`` or ``b1_*`` op (the
+final dequantise of an int8 model included: it is integer-exact), or when its
+dtype is not float32.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import ir
+
+FLOAT_RTOL = 1e-4
+PASS_THROUGH_OPS = {"reshape", "transpose"}  # move bytes only: exactness comes from upstream
+C_DTYPES = {"float32": "<f4", "int8": "i1", "uint8": "u1", "int32": "<i4", "uint32": "<u4",
+            "b1": "<u4"}  # fmt: skip
+
+
+@dataclass
+class Comparison:
+    ok: bool
+    exact: bool
+    max_abs: float  # largest |C - reference|
+    rel: float  # max_abs / range of the reference (float rule); 0 or 1 for the exact rule
+    index: tuple[int, ...]  # where the largest difference is
+    expected: float
+    actual: float
+    mismatches: int
+
+    def describe(self) -> str:
+        rule = "bit-exact" if self.exact else f"rel. error <= {FLOAT_RTOL:g} of the output range"
+        head = "matches" if self.ok else "DIFFERS"
+        return (
+            f"{head} ({rule}): {self.mismatches} value(s) differ, max |C - ref| = "
+            f"{self.max_abs:.3g} (rel. {self.rel:.3g}) at index {list(self.index)}: "
+            f"expected {self.expected!r}, C gave {self.actual!r}"
+        )
+
+
+def is_exact(graph: ir.Graph, tensor: str) -> bool:
+    t = graph.tensors[tensor]
+    if t.dtype != "float32":
+        return True
+    node = graph.producer(tensor)
+    while node is not None and node.op in PASS_THROUGH_OPS:
+        node = graph.producer(node.inputs[0])
+    return node is not None and node.op.startswith(("s8_", "b1_"))
+
+
+def compare(actual: np.ndarray, expected: np.ndarray, exact: bool) -> Comparison:
+    a = np.asarray(actual).astype(np.float64).reshape(np.shape(expected))
+    e = np.asarray(expected).astype(np.float64)
+    diff = np.abs(a - e)
+    diff[np.isnan(a) != np.isnan(e)] = np.inf
+    diff[np.isnan(a) & np.isnan(e)] = 0.0
+    index = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
+    max_abs = float(diff[index]) if diff.size else 0.0
+    if exact:
+        bad = (np.asarray(actual).reshape(e.shape) != np.asarray(expected)) & ~(
+            np.isnan(a) & np.isnan(e)
+        )
+        rel = float(bad.any())
+    else:
+        finite = e[np.isfinite(e)]
+        span = float(finite.max() - finite.min()) if finite.size else 0.0
+        span = span if span > 0 else max(float(np.abs(finite).max(initial=0.0)), 1.0)
+        bad = diff > FLOAT_RTOL * span
+        rel = max_abs / span
+    return Comparison(
+        ok=not bool(bad.any()),
+        exact=exact,
+        max_abs=max_abs,
+        rel=rel,
+        index=tuple(int(i) for i in index),
+        expected=float(e[index]) if diff.size else 0.0,
+        actual=float(a[index]) if diff.size else 0.0,
+        mismatches=int(bad.sum()),
+    )
+
+
+def reference_bytes(value: np.ndarray, dtype: str) -> bytes:
+    """A reference tensor (one sample) in the byte layout the C arena holds."""
+    return np.ascontiguousarray(np.asarray(value).astype(C_DTYPES[dtype])).tobytes()
+
+
+def from_c_bytes(raw: bytes, dtype: str, like: np.ndarray) -> np.ndarray:
+    """C bytes of one sample's tensor -> array shaped like the reference value."""
+    values = np.frombuffer(raw, dtype=C_DTYPES[dtype])
+    if values.size != np.size(like):
+        raise ValueError(f"C wrote {values.size} values, the reference has {np.size(like)}")
+    return values.reshape(np.shape(like))
