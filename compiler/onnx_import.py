@@ -65,6 +65,9 @@ def load(model: str | Path | onnx.ModelProto) -> ir.Graph:
                 f"{where}: unsupported op {node.op_type} (node '{node.name}'); "
                 f"supported: {', '.join(SUPPORTED_OPS)}"
             )
+    weight_shapes = {t.name: list(t.dims) for t in model.graph.initializer}
+    for node in model.graph.node:
+        _check_window_attrs(node, weight_shapes, where)
     try:
         model = shape_inference.infer_shapes(
             model, check_type=True, strict_mode=True, data_prop=True
@@ -228,6 +231,28 @@ def _read(path: Path) -> onnx.ModelProto:
     if not model.graph.node and not model.graph.output:
         raise ModelError(f"{path}: parsed as an empty ONNX model (no graph); corrupt file?")
     return model
+
+
+def _check_window_attrs(node: onnx.NodeProto, weight_shapes: dict, where: str) -> None:
+    """Attribute errors shape inference would report confusingly (or not at all)."""
+    if node.op_type not in ("Conv", "MaxPool", "AveragePool"):
+        return
+    attrs = {a.name: _attr_value(a) for a in node.attribute}
+    label = f"{where}: node '{node.name}' ({node.op_type})"
+    auto_pad = attrs.get("auto_pad", "NOTSET")
+    if auto_pad not in _AUTO_PADS:
+        raise ModelError(
+            f"{label} has auto_pad='{auto_pad}'; expected one of {', '.join(_AUTO_PADS)}"
+        )
+    for key, low in (("strides", 1), ("dilations", 1), ("kernel_shape", 1), ("pads", 0)):
+        if key in attrs and min(attrs[key], default=low) < low:
+            raise ModelError(f"{label} has {key}={list(attrs[key])}; values must be >= {low}")
+    w_shape = weight_shapes.get(node.input[1]) if node.op_type == "Conv" else None
+    if w_shape and "kernel_shape" in attrs and list(attrs["kernel_shape"]) != w_shape[2:]:
+        raise ModelError(
+            f"{label} has kernel_shape={list(attrs['kernel_shape'])} but its "
+            f"weight '{node.input[1]}' has shape {w_shape}"
+        )
 
 
 def _first_line(err: Exception) -> str:
@@ -403,6 +428,13 @@ def _fill_window_attrs(node: ir.Node, tensors: dict[str, ir.Tensor], where: str)
         w_shape = tensors[node.inputs[1]].shape
         a.setdefault("kernel_shape", list(w_shape[2:]))
         a.setdefault("group", 1)
+        group = a["group"]
+        if group < 1 or w_shape[0] % group or w_shape[1] * group != x_shape[1]:
+            raise ShapeError(
+                f"{where}: node '{node.name}' (Conv): input '{node.inputs[0]}' has "
+                f"{x_shape[1]} channels but weight '{node.inputs[1]}' {list(w_shape)} with "
+                f"group={group} expects {w_shape[1] * group} (and Cout divisible by group)"
+            )
         if list(a["kernel_shape"]) != list(w_shape[2:]):
             raise ModelError(
                 f"{where}: node '{node.name}' (Conv) has kernel_shape={a['kernel_shape']} "
