@@ -89,3 +89,27 @@ def tiny_folder(tmp_path) -> Path:
 def tiny_inputs(rng) -> np.ndarray:
     """7 samples of 5 small integers and halves (exact in float32 through the dense layer)."""
     return (rng.integers(-8, 9, size=(7, 5)) / 2).astype(np.float32)
+
+
+def assert_bit_exact(expected: np.ndarray, actual: np.ndarray, what: str) -> None:
+    """Equal bit for bit; on failure name the count and the first index, expected, actual."""
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    assert expected.shape == actual.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    assert expected.dtype == actual.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    width = np.dtype(f"u{expected.dtype.itemsize}")
+    bad = np.argwhere(expected.view(width) != actual.view(width))  # bits, not values
+    if bad.size:
+        i = tuple(bad[0])
+        pytest.fail(f"{what}: {len(bad)} mismatches, first at {i}: "
+                    f"expected {expected[i]!r}, actual {actual[i]!r}")  # fmt: skip
+
+
+def assert_float_close(expected: np.ndarray, actual: np.ndarray, what: str) -> None:
+    """DESIGN.md's float32 contract: |error| <= 1e-4 of the reference output range."""
+    expected = np.asarray(expected, dtype=np.float64)
+    tol = 1e-4 * max(float(np.ptp(expected)), 1e-6)
+    err = np.abs(np.asarray(actual, dtype=np.float64) - expected)
+    if err.max() > tol:
+        i = np.unravel_index(err.argmax(), err.shape)
+        pytest.fail(f"{what}: error {err[i]:.3g} > {tol:.3g} (1e-4 of the range) at {i}: "
+                    f"expected {expected[i]!r}, actual {actual[i]!r}")  # fmt: skip
