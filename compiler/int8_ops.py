@@ -49,6 +49,7 @@ S8_OPS = {
     "y_zero_point, mult, shift, act_min, act_max, rounding",
     "s8_concat": "xs[N,H,W,Ci] int8... -> [N,H,W,sum Ci] int8 at one scale; attrs "
     "x_zero_points, mults, shifts (per input), y_zero_point, rounding",
+    "s8_transpose": "x int8 -> x.transpose(perm), same scale; attrs perm",
 }
 
 
@@ -156,6 +157,13 @@ class ConcatParams:
 
 
 @dataclass
+class TransposeParams:
+    rank: int
+    in_shape: list
+    perm: list
+
+
+@dataclass
 class QuantParams:
     size: int
     scale: float
@@ -169,6 +177,7 @@ C_STRUCTS = {
     PoolParams: "cnnc_s8_pool_params",
     GlobalAvgPoolParams: "cnnc_s8_global_avgpool_params",
     ConcatParams: "cnnc_s8_concat_params",
+    TransposeParams: "cnnc_s8_transpose_params",
     QuantParams: "cnnc_s8_quant_params",
 }
 
@@ -376,6 +385,15 @@ def concat_params(node: ir.Node, graph: ir.Graph) -> list[ConcatParams]:
     return parts
 
 
+def transpose_params(node: ir.Node, graph: ir.Graph) -> TransposeParams:
+    shape = list(graph.tensors[node.inputs[0]].shape)
+    perm = [int(a) for a in node.attrs["perm"]]
+    if not 1 <= len(shape) <= 6:
+        raise CnncError(f"node {node.name} (s8_transpose): rank {len(shape)} outside 1..6")
+    pad = 6 - len(shape)
+    return TransposeParams(len(shape), shape + [1] * pad, perm + list(range(len(perm), 6)))
+
+
 def quant_params(node: ir.Node, graph: ir.Graph) -> QuantParams:
     return QuantParams(graph.tensors[node.inputs[0]].size, float(node.attrs["scale"]),
                        int(node.attrs["zero_point"]))  # fmt: skip
@@ -442,7 +460,12 @@ def _ref_dequantize(node, graph, inputs):
     return [dequantize_s8(inputs[0], quant_params(node, graph))]
 
 
+def _ref_transpose(node, graph, inputs):
+    return [np.ascontiguousarray(inputs[0].transpose(node.attrs["perm"]))]
+
+
 S8_REFERENCE_OPS = {
+    "s8_transpose": _ref_transpose,
     "s8_conv2d": _ref_conv,
     "s8_dense": _ref_dense,
     "s8_add": _ref_add,
@@ -462,6 +485,7 @@ ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE"}
 
 def _c_params(params) -> dict:
     values = {f.name: getattr(params, f.name) for f in fields(params)}
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     if "rounding" in values:
         values["rounding"] = ROUNDING_ENUM[values["rounding"]]
     return values
@@ -516,6 +540,7 @@ S8_EMITTERS = {
     "s8_avgpool2d": _emit_simple("cnnc_s8_avgpool__ref", pool_params),
     "s8_global_avgpool": _emit_simple("cnnc_s8_global_avgpool__ref", global_avgpool_params),
     "s8_concat": _emit_concat,
+    "s8_transpose": _emit_simple("cnnc_s8_transpose__ref", transpose_params),
     "s8_quantize": _emit_simple("cnnc_s8_quantize__ref", quant_params),
     "s8_dequantize": _emit_simple("cnnc_s8_dequantize__ref", quant_params),
 }

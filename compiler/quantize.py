@@ -5,7 +5,10 @@ quantisable nodes are ``s8_*`` ops (``cnnc.int8_ops``), with an ``s8_quantize`` 
 float tensor enters the int8 region and an ``s8_dequantize`` where it leaves it. For the
 CNNs cnnc targets the whole network is one int8 region: no floating-point operation
 runs between the input quantisation and the output dequantisation (``float_ops_inside``
-checks that), and with ``int8_io`` even those two disappear.
+checks that), and with ``int8_io`` even those two disappear: the model input is int8
+(quantised with the input tensor's scale and zero point, in the ONNX layout) and the
+output is the int8 tensor before the dequantisation (a trailing softmax is dropped:
+the output is then the int8 logits, same top-1; metadata ``cnnc.int8_io_dropped``).
 
 Scheme (``real = scale * (q - zero_point)``):
 - activations: int8, per tensor, asymmetric; the range [lo, hi] comes from running the
@@ -117,17 +120,24 @@ def _pick_range(r: Range, method: str) -> tuple[float, float]:
 
 
 def _mse_range(sample: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
-    """The shrink of [lo, hi] (by one factor, 40 candidates) whose int8 rounding of the
-    sample has the smallest mean squared error."""
-    lo, hi = min(lo, 0.0), max(hi, 0.0)
-    best, best_err = (lo, hi), np.inf
-    for f in np.linspace(0.2, 1.0, 40):
-        scale, zp = choose_qparams(lo * f, hi * f)
-        q = np.clip(np.round(sample / scale) + zp, -128, 127)
-        err = float(np.mean((scale * (q - zp) - sample) ** 2))
-        if err < best_err:
-            best, best_err = (lo * f, hi * f), err
-    return best
+    """The range [a, b] (a = lo * f, b = hi * g over 64 log-spaced factors each) minimising
+    the expected squared int8 error of the sample: the exact clipping error of the values
+    outside plus s**2 / 12 (uniform rounding error, s = (b - a) / 255) for those inside."""
+    xs = np.sort(np.asarray(sample, np.float64))
+    n = len(xs)
+    s1 = np.concatenate([[0.0], np.cumsum(xs)])
+    s2 = np.concatenate([[0.0], np.cumsum(xs * xs)])
+    factors = np.append(np.geomspace(1e-4, 1.0, 64)[:-1], 1.0)
+    a = (min(lo, 0.0) * factors)[:, None]  # [64, 1]
+    b = (max(hi, 0.0) * factors)[None, :]  # [1, 64]
+    i = np.searchsorted(xs, a)  # values below a: xs[:i]
+    j = np.searchsorted(xs, b, side="right")  # values above b: xs[j:]
+    below = i * a * a - 2 * a * s1[i] + s2[i]
+    above = (n - j) * b * b - 2 * b * (s1[n] - s1[j]) + (s2[n] - s2[j])
+    inside = (j - i) * ((b - a) / 255.0) ** 2 / 12.0
+    err = below + above + inside
+    k = np.unravel_index(np.argmin(err), err.shape)
+    return float(a[k[0], 0]), float(b[0, k[1]])
 
 
 def choose_qparams(lo: float, hi: float) -> tuple[float, int]:
@@ -157,6 +167,9 @@ def quantize(
     if len(graph.inputs) != 1:
         raise UnsupportedError(f"quantize: one model input expected, got {graph.inputs}")
     ranges = collect_ranges(graph, calibration, method)
+    dropped = []
+    if int8_io:
+        graph, dropped = _drop_trailing_softmax(graph)
     q = _Rewrite(graph, ranges, rounding, int8_io)
     for node in graph.nodes:
         q.node(node)
@@ -166,7 +179,24 @@ def quantize(
         "cnnc.precision": "int8", "cnnc.rounding": rounding, "cnnc.calibration": method,
         "cnnc.int8_io": str(int(int8_io)),
     })  # fmt: skip
+    if dropped:
+        out.metadata["cnnc.int8_io_dropped"] = ",".join(dropped)
     return out
+
+
+def _drop_trailing_softmax(graph: ir.Graph) -> tuple[ir.Graph, list[str]]:
+    """int8-out models end at the int8 logits: a final softmax (monotonic, same top-1)
+    would be the only floating point left, so it is dropped and named in the metadata."""
+    nodes, outputs, dropped = list(graph.nodes), list(graph.outputs), []
+    for i, y in enumerate(outputs):
+        node = graph.producer(y)
+        if node is not None and node.op == "softmax" and len(graph.consumers(y)) == 0:
+            nodes.remove(node)
+            outputs[i] = node.inputs[0]
+            dropped.append(node.name)
+    g = ir.Graph(graph.tensors, nodes, list(graph.inputs), outputs, graph.layout,
+                 dict(graph.metadata))  # fmt: skip
+    return g, dropped
 
 
 class _Rewrite:
@@ -418,13 +448,15 @@ def _concat(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     return True
 
 
-def _reshape(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
-    """A reshape of an int8 tensor moves no numbers: it stays int8 with the same params."""
+def _move(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """A reshape or transpose of an int8 tensor moves no numbers: it stays int8 with the
+    same scale and zero point (a float tensor is moved in float, before quantising)."""
     x = node.inputs[0]
     if check_only:
         return x in q.int8_of and x not in q.float_of
     y = q.int8_output(node, q.qp[x])
-    q.emit("reshape", node.name, [q.int8_of[x]], [y], **dict(node.attrs))
+    op = "reshape" if node.op == "reshape" else "s8_transpose"
+    q.emit(op, node.name, [q.int8_of[x]], [y], **dict(node.attrs))
     return True
 
 
@@ -436,7 +468,8 @@ RULES = {
     "avgpool2d": _pool,
     "global_avgpool": _global_avgpool,
     "concat": _concat,
-    "reshape": _reshape,
+    "reshape": _move,
+    "transpose": _move,
 }
 
 

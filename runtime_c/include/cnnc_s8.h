@@ -170,6 +170,14 @@ typedef struct {
     int32_t zero_point;
 } cnnc_s8_quant_params;
 
+/* Transpose of an int8 tensor (the int8-in entry point's NCHW -> NHWC, and back):
+ * x of shape in_shape[rank] -> y = x.transpose(perm); unused trailing entries are 1 / i. */
+typedef struct {
+    int32_t rank;                   /* 1..6 */
+    int32_t in_shape[6];
+    int32_t perm[6];                /* y's axis i is x's axis perm[i] */
+} cnnc_s8_transpose_params;
+
 void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
@@ -186,6 +194,7 @@ void cnnc_s8_avgpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t 
 void cnnc_s8_global_avgpool__ref(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
                                  int8_t *y);
 void cnnc_s8_concat__ref(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_transpose__ref(const cnnc_s8_transpose_params *p, const int8_t *x, int8_t *y);
 void cnnc_s8_quantize__ref(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
 void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, float *y);
 /* cffi-end */

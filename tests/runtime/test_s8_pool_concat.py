@@ -143,3 +143,20 @@ def test_quantize_dequantize_boundary(rng, scale, zp):
     assert_exact(dequantize_s8(q, p), y, "dequantize C vs NumPy")
     inside = (q > -128) & (q < 127) & np.isfinite(x)
     assert np.abs(y[inside] - x[inside]).max() <= scale / 2 * (1 + 1e-6)
+
+
+@pytest.mark.parametrize(
+    "shape, perm",
+    [((1, 3, 7, 5), (0, 2, 3, 1)), ((1, 5, 7, 3), (0, 3, 1, 2)), ((17, 33), (1, 0)),
+     ((2, 3, 1, 4, 5, 2), (5, 3, 1, 0, 4, 2))],
+    ids=["nchw-to-nhwc", "nhwc-to-nchw", "2d", "rank6"],
+)  # fmt: skip
+def test_transpose(rng, shape, perm):
+    from cnnc.int8_ops import TransposeParams
+
+    x = rng.integers(-128, 128, shape).astype(np.int8)
+    pad = 6 - len(shape)
+    p = TransposeParams(len(shape), list(shape) + [1] * pad, list(perm) + list(range(len(perm), 6)))
+    got = np.zeros(x.size, np.int8)
+    run_s8_kernel("cnnc_s8_transpose__ref", p, x, got)
+    assert_exact(x.transpose(perm).ravel(), got, "C vs numpy.transpose")
