@@ -109,15 +109,15 @@ def check_header(blob: bytes) -> int:
         raise BlobError(f"not a cnnc weight blob: magic 0x{magic:08x} at offset 0")
     if version != VERSION or header_bytes != HEADER_BYTES:
         raise BlobError(f"weight blob format version {version}, this cnnc reads {VERSION}")
-    if total > len(blob):
+    if total > len(blob) or total < HEADER_BYTES:
         raise BlobError(f"weight blob truncated: header says {total} bytes, file has {len(blob)}")
-    if total < HEADER_BYTES or n > (total - HEADER_BYTES) // ENTRY_BYTES:
-        raise BlobError(f"weight blob truncated: {n} sections do not fit in {total} bytes")
     actual = zlib.crc32(blob[12:total])
     if actual != crc:
         raise BlobError(
             f"weight blob CRC32 mismatch (stored 0x{crc:08x}, computed 0x{actual:08x}): corrupt"
         )
+    if n > (total - HEADER_BYTES) // ENTRY_BYTES:
+        raise BlobError(f"weight blob truncated: {n} sections do not fit in {total} bytes")
     return n
 
 

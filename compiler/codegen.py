@@ -238,7 +238,8 @@ def broadcast_strides(node: ir.Node, a: ir.Tensor, b: ir.Tensor) -> tuple[int, i
         return cols, 1, 0  # one value per pixel, shared by its channels
     raise UnsupportedError(
         f"node {node.name} ({node.op}): cannot broadcast {b.name}{list(b.shape)} against "
-        f"{a.name}{list(a.shape)}; supported: same shape, per channel [C], per pixel [...,1], or a scalar"
+        f"{a.name}{list(a.shape)}; supported: same shape, per channel [C], per pixel "
+        "[..., 1], or a scalar"
     )
 
 
@@ -404,13 +405,29 @@ def render_call(call: KernelCall, params_name: str | None) -> str:
     return f"    {call.fn}(" + (",\n" + indent).join(args) + ");"
 
 
+def render_params(declaration: str, params: dict[str, Any], width: int = 100) -> str:
+    """``declaration = {.a = 1, ...};`` on one line, or its fields wrapped to ``width``."""
+    fields = [f".{k} = {c_value(v)}" for k, v in params.items()]
+    one_line = f"{declaration} = {{{', '.join(fields)}}};"
+    if len(one_line) <= width:
+        return one_line
+    lines, current = [], "   "
+    for item in fields:
+        if len(current) + len(item) + 2 > width:
+            lines.append(current.rstrip())
+            current = "   "
+        current += f" {item},"
+    lines.append(current.rstrip())
+    return f"{declaration} = {{\n" + "\n".join(lines) + "\n};"
+
+
 def render_layer(layer: Layer, graph: ir.Graph) -> str:
     lines = [layer_comment(layer, graph)]
     body = []
     for k, call in enumerate(layer.calls):
         name = f"layer{layer.index}_p{k}" if call.params_type else None
         if name:
-            lines.append(f"static const {call.params_type} {name} = {c_value(call.params)};")
+            lines.append(render_params(f"static const {call.params_type} {name}", call.params))
         body.append(render_call(call, name))
     code = re.sub(r"/\*.*?\*/", "", "\n".join(body), flags=re.S)
     unused = [

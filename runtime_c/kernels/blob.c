@@ -15,12 +15,11 @@ int cnnc_blob_check_header(const uint8_t *blob, size_t blob_bytes, uint32_t *n_s
     if (read_u32(blob + 12) != CNNC_BLOB_HEADER_BYTES) return CNNC_ERR_BLOB_VERSION;
     n = read_u32(blob + 16);
     total = read_u32(blob + 20);
-    if (total > blob_bytes) return CNNC_ERR_BLOB_TRUNCATED;
-    if (total < CNNC_BLOB_HEADER_BYTES ||
-        n > (total - CNNC_BLOB_HEADER_BYTES) / CNNC_BLOB_ENTRY_BYTES) {
-        return CNNC_ERR_BLOB_TRUNCATED; /* table does not fit: corrupt count or length */
-    }
+    if (total > blob_bytes || total < CNNC_BLOB_HEADER_BYTES) return CNNC_ERR_BLOB_TRUNCATED;
     if (cnnc_crc32(blob + 12, total - 12) != read_u32(blob + 8)) return CNNC_ERR_BLOB_CRC;
+    if (n > (total - CNNC_BLOB_HEADER_BYTES) / CNNC_BLOB_ENTRY_BYTES) {
+        return CNNC_ERR_BLOB_TRUNCATED; /* CRC holds, yet the table does not fit */
+    }
     if ((uintptr_t)blob % CNNC_BLOB_ALIGN != 0) return CNNC_ERR_BLOB_ALIGN;
     *n_sections = n;
     return CNNC_OK;
