@@ -288,6 +288,13 @@ def _rule(*ops: str) -> Callable[[Rule], Rule]:
 
 def lower_layout(graph: ir.Graph) -> ir.Graph:
     """ONNX ops (NCHW) -> LOWERED_OPS (NHWC), with NCHW kept at the graph boundary."""
+    for name in [*graph.inputs, *graph.outputs]:
+        dtype = graph.tensors[name].dtype
+        if dtype != "float32":
+            raise UnsupportedError(
+                f"graph {'input' if name in graph.inputs else 'output'} '{name}' is {dtype}; "
+                "cnnc compiles float32 models (inputs and outputs float32)"
+            )
     lo = _Lowering(graph)
     for node in graph.nodes:
         rule = LOWERING_RULES.get(node.op)
