@@ -1,0 +1,109 @@
+"""A trained XNOR-Net, compiled with --precision binary: the C gives the NumPy model's
+predictions on the whole digits test split, the binary layers equal onnxruntime's float
+execution exactly, and the packed weights are >= 25x smaller than float32."""
+
+import cnnc
+import numpy as np
+import onnx
+import pytest
+from cnnc import bitpack
+from cnnc.models import data, export, train, zoo
+from onnx import helper
+
+pytestmark = pytest.mark.slow  # trains a small XNOR-Net (~20 s on one core)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    ds = data.load_digits(8)
+    net = zoo.xnornet(
+        input_size=8, num_classes=10, channels=(32, 64), pools=(True, True), stem_channels=32,
+        rng=np.random.default_rng(0),
+    )  # fmt: skip
+    _, pre = train.fit(net, ds, train.TrainConfig(epochs=4, seed=0), progress=False)
+    x_test = pre(ds.x_test)  # NHWC, preprocessed as in training
+    meta = export.metadata("xnornet", "digits", 8, pre.mean, pre.std, 10)
+    model = export.to_onnx(net, x_test.shape[1:], meta)
+    return model, x_test.transpose(0, 3, 1, 2).copy(), ds.y_test, train.predict(net, x_test)
+
+
+@pytest.fixture(scope="module")
+def compiled(trained, tmp_path_factory):
+    return cnnc.compile(trained[0], tmp_path_factory.mktemp("xnor") / "out", precision="binary")
+
+
+def sign_outputs(model: onnx.ModelProto) -> list[str]:
+    return [n.output[0] for n in model.graph.node if n.op_type == "Where"]
+
+
+def negated(graph, tensor) -> np.ndarray:
+    node = graph.producer(tensor)
+    while node.op == "b1_maxpool2d":
+        node = graph.producer(node.inputs[0])
+    mask = np.zeros(graph.tensors[tensor].shape[-1], bool)
+    mask[node.attrs.get("negated_channels", [])] = True
+    return mask
+
+
+def test_compiled_predictions_equal_the_numpy_model(trained, compiled):
+    _, x, y, logits = trained
+    c_logits = compiled.run(x).reshape(len(x), -1)
+    # the float tail (classifier) agrees within float tolerance; binary layers: bit tests below
+    ref = compiled.reference(x).reshape(len(x), -1)
+    np.testing.assert_allclose(c_logits, ref, rtol=0, atol=1e-4 * np.abs(ref).max())
+    mismatch = np.flatnonzero(c_logits.argmax(1) != logits.argmax(1))
+    assert not mismatch.size, (
+        f"{len(mismatch)} of {len(x)} predictions differ, first sample {mismatch[0]}: "
+        f"NumPy {logits[mismatch[0]]}, C {c_logits[mismatch[0]]}"
+    )
+    np.testing.assert_allclose(c_logits, logits, rtol=0, atol=1e-4 * np.abs(logits).max())
+    assert np.mean(c_logits.argmax(1) == y) > 0.6, "the trained XNOR-Net should beat chance"
+
+
+def test_binary_layers_equal_onnxruntime_exactly(trained, compiled):
+    model, x, _, _ = trained
+    names = sign_outputs(model)
+    g = compiled.graph
+    packed = [n for n in names if n in g.tensors and g.tensors[n].dtype == "b1"]
+    assert len(packed) == 2, f"both block inputs should be packed: {names}"
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    m.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in packed)
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(packed, {m.graph.input[0].name: x})
+    values = compiled.reference_all(x)
+    for name, w in zip(packed, want, strict=True):
+        c = g.tensors[name].shape[-1]
+        v = bitpack.unpack_signs(values[name], c) * np.where(negated(g, name), -1, 1)
+        bad = np.argwhere(v.transpose(0, 3, 1, 2) != w)
+        assert not bad.size, f"{name}: {len(bad)} of {w.size} signs differ, first {bad[0]}"
+
+
+def test_binary_layers_c_bytes_equal_reference(trained, compiled):
+    x = trained[1][:5]
+    values = compiled.reference_all(x)
+    for n, node in enumerate(compiled.graph.nodes, start=1):
+        if not node.op.startswith("b1_"):
+            continue
+        want = np.asarray(values[node.outputs[0]])
+        for s, raw in enumerate(compiled.run_layers(x, n)):
+            got = np.frombuffer(raw, dtype=want.dtype)
+            bad = np.flatnonzero(got != want[s].ravel())
+            assert not bad.size, f"layer {n} ({node.op}) sample {s}: first diff at {bad[0]}"
+
+
+def test_report_counts_bops_and_packed_weights_25x_smaller(compiled):
+    layers = [r for r in compiled.report["layers"] if r["op"] == "b1_conv2d"]
+    assert len(layers) == 2
+    g = compiled.graph
+    for r in layers:
+        node = g.nodes[r["index"]]
+        co, kh, kw, _ = g.tensors[node.inputs[1]].shape
+        cin = g.tensors[node.inputs[0]].shape[-1]
+        float_bytes = co * kh * kw * cin * 4  # the ±1 weights as float32
+        _, oh, ow, _ = g.tensors[node.outputs[0]].shape
+        assert r["macs"] == 0 and r["bops"] == oh * ow * co * kh * kw * cin
+        assert float_bytes / g.const(node.inputs[1]).nbytes >= 25
+        assert float_bytes / r["weight_bytes"] >= 25, f"{r['name']}: incl. thresholds"
