@@ -193,7 +193,7 @@ def parse_struct_item(item: str) -> tuple[str, int]:
     """'conv_8' -> ('conv', 8), 'FC_64' -> ('fc', 64), 'pool' -> ('pool', 2)."""
     kind, _, arg = item.partition("_")
     kind = kind.lower()
-    if kind == "pool" and not arg:
+    if item.lower() == "pool":
         return "pool", 2
     if kind in ("conv", "fc", "pool") and arg.isdigit() and int(arg) > 0:
         return kind, int(arg)
