@@ -354,64 +354,38 @@ def _check_dilations(node: ir.Node) -> None:
 
 
 def _as_2d_window(lo: _Lowering, node: ir.Node) -> tuple[str, dict, bool]:
-    """The NHWC input of a window op, its 2-D kernel/strides/pads; 1-D ops get H = 1."""
+    """The NHWC input of a window op and its 2-D kernel/strides/pads; 1-D ops get H = 1."""
     shape = lo.shape(node.inputs[0])
-    a = node.attrs
+    k, s, p = node.attrs["kernel_shape"], node.attrs["strides"], node.attrs["pads"]
     if len(shape) == 4:
-        return (
-            lo.nhwc(node, node.inputs[0]),
-            dict(kernel=list(a["kernel_shape"]), strides=list(a["strides"]), pads=list(a["pads"])),
-            False,
-        )
+        window = {"kernel": list(k), "strides": list(s), "pads": list(p)}
+        return lo.nhwc(node, node.inputs[0]), window, False
     if len(shape) != 3:
         raise UnsupportedError(
             f"node '{node.name}' ({node.op}): {len(shape) - 2}-D windows are not supported "
             "(cnnc compiles 1-D and 2-D)"
         )
-    src = lo.onnx(node, node.inputs[0])
     n, c, length = shape
-    as4 = lo.new_tensor(f"{src}.as4d", (n, c, 1, length))
-    lo.emit("reshape", f"{as4}.reshape", [src], [as4])
-    nhwc = lo.new_tensor(f"{src}.nhwc", (n, 1, length, c))
-    lo.emit(
-        "reshape" if c == 1 else "transpose",
-        f"{nhwc}.convert",
-        [as4],
-        [nhwc],
-        **({} if c == 1 else {"perm": list(NCHW_TO_NHWC)}),
-    )
-    return (
-        nhwc,
-        dict(
-            kernel=[1, a["kernel_shape"][0]],
-            strides=[1, a["strides"][0]],
-            pads=[0, a["pads"][0], 0, a["pads"][1]],
-        ),
-        True,
-    )
+    as4d = lo.new_tensor(f"{node.inputs[0]}.as4d", (n, c, 1, length))  # [N,C,L] -> [N,C,1,L]
+    lo.emit("reshape", f"{as4d}.reshape", [lo.onnx(node, node.inputs[0])], [as4d])
+    lo.where[as4d] = (as4d, "onnx")
+    window = {"kernel": [1, k[0]], "strides": [1, s[0]], "pads": [0, p[0], 0, p[1]]}
+    return lo.nhwc(node, as4d), window, True
 
 
 def _define_window_output(lo: _Lowering, node: ir.Node, is_1d: bool) -> str:
-    """The NHWC output of a window op; for 1-D ops also the ONNX [N,C,L] view of it."""
-    onnx_shape = lo.shape(node.outputs[0])
+    """The NHWC output of a window op ([N,1,L,C] for a 1-D op, see ``_finish_1d``)."""
     if not is_1d:
         return lo.define(node.outputs[0], "nhwc")
-    n, c, length = onnx_shape
+    n, c, length = lo.shape(node.outputs[0])
     out = lo.new_tensor(f"{node.outputs[0]}.nhwc", (n, 1, length, c))
-    lo.where[node.outputs[0] + "#4d"] = (out, "nhwc")
+    lo.where[f"{node.outputs[0]}.as4d"] = (out, "nhwc")
     return out
 
 
-def _finish_1d(lo: _Lowering, node: ir.Node, out: str) -> None:
-    n, c, length = lo.shape(node.outputs[0])
-    nchw = lo.new_tensor(f"{out}.nchw", (n, c, 1, length))
-    lo.emit(
-        "reshape" if c == 1 else "transpose",
-        f"{nchw}.convert",
-        [out],
-        [nchw],
-        **({} if c == 1 else {"perm": list(NHWC_TO_NCHW)}),
-    )
+def _finish_1d(lo: _Lowering, node: ir.Node) -> None:
+    """[N,1,L,C] NHWC -> [N,C,1,L] -> the ONNX output [N,C,L]."""
+    nchw = lo.onnx(node, f"{node.outputs[0]}.as4d")
     final = lo.define(node.outputs[0], "onnx")
     lo.emit("reshape", f"{final}.reshape", [nchw], [final])
 
@@ -438,7 +412,7 @@ def _lower_conv(lo: _Lowering, node: ir.Node) -> None:
         act="none",
     )
     if is_1d:
-        _finish_1d(lo, node, out)
+        _finish_1d(lo, node)
 
 
 def _dense(lo: _Lowering, node: ir.Node, x: str, w: np.ndarray, b: np.ndarray | None) -> None:
@@ -500,8 +474,11 @@ def _lower_matmul(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("BatchNormalization")
 def _lower_batchnorm(lo: _Lowering, node: ir.Node) -> None:
-    gamma, beta, mean, var = (_require_const(lo, node, i, "BN parameter") for i in range(1, 5))
-    scale = gamma / np.sqrt(var + np.float32(node.attrs["epsilon"]))
+    # y = (x - mean) / sqrt(var + eps) * gamma + beta = x * scale + shift, computed in float64
+    gamma, beta, mean, var = (
+        _require_const(lo, node, i, "BN parameter").astype(np.float64) for i in range(1, 5)
+    )
+    scale = gamma / np.sqrt(var + node.attrs["epsilon"])
     shift = beta - mean * scale
     rank = len(lo.shape(node.inputs[0]))
     if rank == 4:
@@ -592,7 +569,7 @@ def _const_all(lo: _Lowering, name: str, value: float) -> bool:
 # ---------------------------------------------------------------- rules: elementwise
 
 
-def _const_operand(lo: _Lowering, node: ir.Node, c: np.ndarray, a_shape, layout: str) -> str:
+def _const_operand(lo: _Lowering, node: ir.Node, c: np.ndarray, layout: str) -> str:
     """A constant operand in the lowered layout, as [] (scalar), [C] (per channel) or full."""
     onnx_shape = lo.shape(node.outputs[0])
     if tuple(np.broadcast_shapes(onnx_shape, c.shape)) != tuple(onnx_shape) or (
@@ -648,7 +625,7 @@ def _lower_elementwise(lo: _Lowering, node: ir.Node) -> None:
             c = -c
         elif node.op == "Div":
             c = 1 / c
-        operands.append(_const_operand(lo, node, c, out_shape, layout))
+        operands.append(_const_operand(lo, node, c, layout))
     if len(operands) == 1:
         raise UnsupportedError(f"node '{node.name}' ({node.op}) has a single operand")
     out = lo.define(node.outputs[0], layout)
@@ -745,7 +722,7 @@ def _lower_pool(lo: _Lowering, node: ir.Node) -> None:
             **win,
         )
     if is_1d:
-        _finish_1d(lo, node, out)
+        _finish_1d(lo, node)
 
 
 @_rule("GlobalAveragePool", "GlobalMaxPool")
