@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,67 @@ def assert_float_close(expected: np.ndarray, actual: np.ndarray, what: str) -> N
         i = np.unravel_index(err.argmax(), err.shape)
         pytest.fail(f"{what}: error {err[i]:.3g} > {tol:.3g} (1e-4 of the range) at {i}: "
                     f"expected {expected[i]!r}, actual {actual[i]!r}")  # fmt: skip
+
+
+@dataclass
+class Trained:
+    """A zoo network trained briefly on digits and exported, with inputs preprocessed for it."""
+
+    name: str
+    model: object  # onnx.ModelProto
+    x: np.ndarray  # [8, 1, S, S] test images, NCHW float32
+    calibration: np.ndarray  # [64, 1, S, S] training images
+
+
+# (input size, width multiplier, training steps): small enough for CI, trained enough that
+# weights and activations have realistic, non-random distributions.
+TRAINED = {"mobilenetv2": (16, 0.35, 30), "xnornet": (16, 0.5, 30)}
+
+
+def train_tiny(name: str) -> Trained:
+    from cnnc.models import data, export, train, zoo
+
+    size, width, steps = TRAINED[name]
+    dataset = data.load("digits", size)
+    net = zoo.MODELS[name](size, dataset.num_classes, width, np.random.default_rng(0))
+    config = train.TrainConfig(epochs=1, seed=0)
+    _, pre = train.fit(net, dataset, config, progress=False, max_steps=steps)
+    meta = export.metadata(name, "digits", size, pre.mean, pre.std, dataset.num_classes)
+    model = export.to_onnx(net, (size, size, 1), meta)
+    nchw = lambda x: np.ascontiguousarray(pre(x).transpose(0, 3, 1, 2), dtype=np.float32)  # noqa: E731
+    return Trained(name, model, nchw(dataset.x_test[:8]), nchw(dataset.x_train[:64]))
+
+
+@pytest.fixture(scope="session")
+def trained_models():
+    """Trains each zoo network once per session (a few seconds each), on first use."""
+    cache: dict[str, Trained] = {}
+
+    def get(name: str) -> Trained:
+        if name not in cache:
+            cache[name] = train_tiny(name)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def compiled_models(trained_models, tmp_path_factory):
+    """Compiles (network, precision, calibrated) once per session; returns the CompiledModel.
+
+    Calibrated binary models run their first and last layers in int8 (the whole network is
+    integer, so bit-exact end to end); uncalibrated ones keep those layers in float32."""
+    from cnnc import api
+
+    cache = {}
+
+    def get(name: str, precision: str, calibrated: bool):
+        key = (name, precision, calibrated)
+        if key not in cache:
+            t = trained_models(name)
+            calibration = t.calibration if calibrated else None
+            out = tmp_path_factory.mktemp(f"{name}-{precision}")
+            cache[key] = api.compile(t.model, out, precision, calibration)
+        return cache[key]
+
+    return get
