@@ -127,10 +127,8 @@ def load_calibration(calibration: Any) -> np.ndarray:
 def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: dict) -> ir.Graph:
     if precision not in PRECISIONS:
         raise UnsupportedError(f"precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
-    quant_kwargs = {
-        "method": options.get("calibration_method") or "minmax",
-        "rounding": options.get("rounding") or "single",
-    }
+    names = {"calibration_method": "method", "rounding": "rounding", "int8_io": "int8_io"}
+    quant_kwargs = {arg: options[opt] for opt, arg in names.items() if options.get(opt)}
     if precision == "float32":
         return graph
     if precision == "int8":

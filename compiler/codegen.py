@@ -669,7 +669,5 @@ def copy_runtime(out_dir: Path, families: list[str]) -> list[Path]:
     return copied
 
 
-# Precisions register their emitters into EMITTERS from their own modules; D and E add
-# their module names here when the modules exist:
-# from . import int8_ops, binary_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
+# Precisions register their emitters into EMITTERS from their own modules:
 from . import binary_ops, int8_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
