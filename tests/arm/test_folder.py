@@ -121,3 +121,24 @@ def test_demo_rejects_a_raw_file_of_the_wrong_size(tmp_path):
     proc = subprocess.run(["build/host/demo", "short.f32"], cwd=folder, capture_output=True)
     assert proc.returncode == 3
     assert b"not a P5 PGM, and not 5 raw float32 values" in proc.stderr
+
+
+@pytest.mark.slow
+def test_trained_int8_folder_copied_alone_builds_and_classifies(
+    compiled_models, trained_models, tmp_path
+):
+    """A real compiled folder (trained MobileNetV2, int8), copied away from the checkout:
+    `make` (host) and `make TARGET=aarch64` build it, and both demos print the reference's
+    top-5 for a test image."""
+    require_target("aarch64")
+    m = compiled_models("mobilenetv2", "int8", True)
+    copy = copy_alone(m.out_dir, tmp_path)
+    x = trained_models("mobilenetv2").x[:1]
+    x.astype("<f4").tofile(copy / "x.f32")
+    want_classes, want_scores = expected_top5(m.reference(x).ravel())
+    for target, prefix in (("host", []), ("aarch64", ["qemu-aarch64"])):
+        make(copy, f"TARGET={target}")
+        stdout = run_program([*prefix, f"build/{target}/demo", "-n", "2", "x.f32"], copy)
+        classes, scores = top5(stdout)
+        assert classes == want_classes, stdout.decode()
+        np.testing.assert_allclose(scores, want_scores, rtol=1e-5)

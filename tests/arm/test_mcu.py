@@ -1,8 +1,10 @@
 """Cortex-M: the model builds freestanding with embedded weights, calls no heap or stdio,
 and its flash/RAM come from arm-none-eabi-size."""
 
+import subprocess
+
 import pytest
-from cnnc import mcu
+from cnnc import api, mcu
 
 from .conftest import make_tiny_folder, require_target
 
@@ -42,3 +44,23 @@ def test_size_counts_embedded_weights_and_arena(tmp_path):
     assert size["arena"] == 64
     assert size["bss"] >= 64 + 4 * (5 + 3)  # static arena, input and output buffers
     assert 18 * 4 < size["flash"] < 64 * 1024  # the 18 embedded floats, no stdio pulled in
+
+
+@pytest.mark.slow
+def test_trained_int8_model_builds_for_cortex_m4(trained_models, tmp_path):
+    """A real generated model with --embed-weights: freestanding objects without heap or
+    stdio, the folder's own `make` builds it, and flash holds at least the weights."""
+    require_target("cortex-m4", run=False)
+    t = trained_models("mobilenetv2")
+    m = api.compile(t.model, tmp_path / "m4", "int8", t.calibration, embed_weights=True,
+                    target="cortex-m4")  # fmt: skip
+    assert not (m.out_dir / "weights.bin").exists()
+    for obj, symbols in mcu.undefined_symbols(m.out_dir, "cortex-m4").items():
+        assert not symbols & mcu.FORBIDDEN_SYMBOLS, f"{obj} calls {symbols & mcu.FORBIDDEN_SYMBOLS}"
+    size = mcu.mcu_size(m.out_dir, "cortex-m4")
+    assert size["flash"] > m.info["weights_bytes"]
+    assert size["ram"] > m.info["arena_bytes"] == size["arena"]
+    proc = subprocess.run(["make", "CFLAGS=-Werror"], cwd=m.out_dir, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (m.out_dir / "build" / "cortex-m4" / "libcnnc_model.a").is_file()
+    assert not (m.out_dir / "build" / "cortex-m4" / "demo").exists()
