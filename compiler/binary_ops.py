@@ -274,6 +274,8 @@ void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
     const uint32_t *w, const int32_t *thresholds, uint32_t *y);
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
     const uint32_t *w, const float *multiplier, const float *bias, float *y);
+void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
     const uint32_t *w, int32_t *y);
 typedef struct { int32_t batch; int32_t in_k; int32_t out_m; float act_min, act_max; }
@@ -290,6 +292,13 @@ void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *x, ui
 """
 
 
+# ISA variants beside the __ref kernels: name suffix -> (cflags that compile it in, the
+# /proc/cpuinfo flag the host needs to run it). Tests and the bench read this one list.
+B1_VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "avx512": (("-mavx512f", "-mavx512vpopcntdq"), "avx512_vpopcntdq"),
+}
+
+
 def kernel_sources() -> list:
     from .cbuild import runtime_dir
 
@@ -297,10 +306,26 @@ def kernel_sources() -> list:
 
 
 def load_kernels(cflags: tuple[str, ...] = ()):
-    """Builds runtime_c/kernels/b1_*.c on the host (cached) and returns ``(ffi, lib)``."""
-    from .cbuild import build_shared, load_shared
+    """Builds runtime_c/kernels/b1_*.c on the host (cached) and returns ``(ffi, lib)``.
 
-    return load_shared(build_shared(kernel_sources(), cflags=list(cflags)), B1_CDEF)
+    The kernels folder is passed as an include dir so its private headers
+    (b1_conv_loops.h) are part of the build cache key.
+    """
+    from .cbuild import build_shared, load_shared, runtime_dir
+
+    kernels = runtime_dir() / "kernels"
+    lib = build_shared(kernel_sources(), include_dirs=[kernels], cflags=list(cflags))
+    return load_shared(lib, B1_CDEF)
+
+
+def host_supports(variant: str) -> bool:
+    """True when this machine's CPU runs the given B1_VARIANTS entry."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read().split()
+    except OSError:
+        return False
+    return B1_VARIANTS[variant][1] in flags
 
 
 # ---------------------------------------------------------------- C emitters

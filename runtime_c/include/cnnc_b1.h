@@ -9,6 +9,8 @@
  *     dot = sum a*w = K - 2 * popcount(a XOR w),   dot in [-K, K].
  * Zero padding (ONNX Conv pads its +-1 input with 0) contributes nothing: padded taps are
  * skipped and K counts only the valid ones. One padding (padded taps are +1) is an option.
+ * Kernels rely on zero tail bits in packed inputs (every cnnc producer writes them so)
+ * only where a whole pixel's words are compared (groups == 1); group windows are masked.
  *
  * Output transforms (parameters computed by the compiler, cnnc/binarize.py; applied here):
  *   bits: out bit = (dot < thresholds[c])  -> packed output for the next binary layer;
@@ -35,15 +37,41 @@ CNNC_INLINE int32_t cnnc_b1_popcount32_portable(uint32_t x) {
     return (int32_t)((x * 0x01010101u) >> 24);
 }
 
-/* The one place the popcount is selected: the compiler builtin where it is a single
- * instruction (x86 with POPCNT, ARM/AArch64 where it maps to NEON cnt or a short
- * sequence), else the portable SWAR version (plain x86-64 would call libgcc). */
+/* The one place popcounts are selected. With a single-instruction popcount (x86 with
+ * POPCNT, ARM/AArch64 where the builtin maps to NEON cnt) the builtin is used; otherwise
+ * (plain x86-64, where the builtin would call libgcc) the portable SWAR version, and
+ * runs of words accumulate SWAR byte counts before one horizontal sum, a loop of
+ * shifts, ands and adds the compiler can vectorise with SSE2/NEON. */
 #if (defined(__GNUC__) || defined(__clang__)) && \
     (defined(__POPCNT__) || defined(__aarch64__) || defined(__arm__))
 #define CNNC_B1_POPCOUNT32(x) ((int32_t)__builtin_popcount(x))
+#define CNNC_B1_HW_POPCOUNT 1
 #else
 #define CNNC_B1_POPCOUNT32(x) cnnc_b1_popcount32_portable(x)
+#define CNNC_B1_HW_POPCOUNT 0
 #endif
+
+/* sum over j < n of popcount(a[j] XOR b[j]); result <= 32 * n. */
+CNNC_INLINE int32_t cnnc_b1_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n) {
+    int32_t total = 0, j = 0;
+#if CNNC_B1_HW_POPCOUNT
+    for (; j < n; ++j) total += CNNC_B1_POPCOUNT32(a[j] ^ b[j]);
+#else
+    while (j < n) {
+        const int32_t end = n - j > 31 ? j + 31 : n;
+        uint32_t bytes = 0; /* four byte lanes, each <= 31 words * 8 bits = 248: no carry */
+        for (; j < end; ++j) {
+            uint32_t x = a[j] ^ b[j];
+            x = x - ((x >> 1) & 0x55555555u);
+            x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+            bytes += (x + (x >> 4)) & 0x0F0F0F0Fu;
+        }
+        bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+        total += (int32_t)((bytes & 0xFFFFu) + (bytes >> 16));
+    }
+#endif
+    return total;
+}
 
 /* ---- pack / unpack -------------------------------------------------------------- */
 
@@ -91,6 +119,12 @@ void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
                            const float *CNNC_RESTRICT bias,
                            float *CNNC_RESTRICT y);
+/* AVX-512 VPOPCNTDQ variant (declared always, defined only in builds targeting it:
+ * -mavx512f -mavx512vpopcntdq); bit-exact to cnnc_b1_conv_bits__ref. */
+void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                               const uint32_t *CNNC_RESTRICT w,
+                               const int32_t *CNNC_RESTRICT thresholds,
+                               uint32_t *CNNC_RESTRICT y);
 /* Raw dots, for tests and for callers that apply their own transform.
  * y: [batch, out_h, out_w, out_c] int32 */
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,

@@ -1,0 +1,133 @@
+"""Binary 3x3 conv vs float 3x3 conv of the same shape, both in cnnc's own C runtime.
+
+Builds runtime_c/kernels/b1_*.c and f32_conv.c on the host with cnnc's build flags
+(cbuild: -std=c99 -O2, no -march), runs each layer several times on the same +-1 data
+and prints the median times, the speed-up and the binary operations per second
+(one BOP = one XNOR+popcount lane = one +-1 multiply-accumulate).
+
+    .venv/bin/python bench/bench_binary_conv.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from cnnc import binary_ops, bitpack
+from cnnc.cbuild import build_shared, load_shared, runtime_dir
+
+F32_CDEF = """
+typedef struct { int kind; float min; float max; float alpha; } cnnc_f32_act;
+typedef struct {
+    int n, h, w, c; int oh, ow, co; int kh, kw; int sh, sw; int dh, dw;
+    int pad_top, pad_left; int groups; cnnc_f32_act act;
+} cnnc_f32_conv_params;
+void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *x, const float *w,
+                        const float *bias, float *y);
+"""
+
+# (H = W, Cin, Cout): XNOR-Net-sized 3x3 layers, stride 1, zero padding 1
+SHAPES = [(8, 64, 64), (16, 64, 64), (16, 128, 128), (8, 256, 256)]
+
+
+def median_seconds(fn, runs: int) -> float:
+    fn()  # warm caches and page in the buffers
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
+    (ffi_f, lib_f), (ffi_b, lib_b) = f32, b1
+    x = np.where(rng.random((1, h, h, cin)) < 0.5, -1.0, 1.0).astype(np.float32)
+    w = np.where(rng.random((cout, 3, 3, cin)) < 0.5, -1.0, 1.0).astype(np.float32)
+    y_f = np.zeros((1, h, h, cout), np.float32)
+    pf = ffi_f.new("cnnc_f32_conv_params *", {
+        "n": 1, "h": h, "w": h, "c": cin, "oh": h, "ow": h, "co": cout, "kh": 3, "kw": 3,
+        "sh": 1, "sw": 1, "dh": 1, "dw": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
+        "act": {"kind": 0, "min": -np.inf, "max": np.inf, "alpha": 0.0}})  # fmt: skip
+    xf, wf, yf = (ffi_f.from_buffer("float[]", a) for a in (x, w, y_f))
+
+    xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(w)
+    thr = np.zeros(cout, np.int32)
+    y_b = np.zeros((1, h, h, bitpack.words(cout)), np.uint32)
+    dots = np.zeros((1, h, h, cout), np.int32)
+    pb = ffi_b.new("cnnc_b1_conv_params *", {
+        "batch": 1, "in_h": h, "in_w": h, "in_c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "pad_top": 1,
+        "pad_left": 1, "groups": 1, "pad_one": 0, "act_min": -np.inf, "act_max": np.inf,
+    })  # fmt: skip
+    xb, wb = ffi_b.from_buffer("uint32_t[]", xp), ffi_b.from_buffer("uint32_t[]", wp)
+    tb, yb = ffi_b.from_buffer("int32_t[]", thr), ffi_b.from_buffer("uint32_t[]", y_b)
+
+    # the two layers compute the same thing: check before timing
+    lib_f.cnnc_f32_conv__ref(pf, xf, wf, ffi_f.NULL, yf)
+    lib_b.cnnc_b1_conv_dot__ref(pb, xb, wb, ffi_b.from_buffer("int32_t[]", dots))
+    np.testing.assert_array_equal(dots, y_f.astype(np.int32))
+
+    t_f = median_seconds(lambda: lib_f.cnnc_f32_conv__ref(pf, xf, wf, ffi_f.NULL, yf), runs)
+    t_b = median_seconds(lambda: lib_b.cnnc_b1_conv_bits__ref(pb, xb, wb, tb, yb), runs)
+    t_v = None
+    if simd is not None:  # same buffers through the variant's own build (same layouts)
+        (ffi_v, lib_v), name = simd
+        fn = getattr(lib_v, f"cnnc_b1_conv_bits__{name}")
+        pv = ffi_v.new("cnnc_b1_conv_params *", {k: getattr(pb, k) for k in dir(pb)})
+        args = [ffi_v.from_buffer(t, a) for t, a in
+                [("uint32_t[]", xp), ("uint32_t[]", wp), ("int32_t[]", thr)]]  # fmt: skip
+        y_v = np.zeros_like(y_b)
+        yv = ffi_v.from_buffer("uint32_t[]", y_v)
+        fn(pv, *args, yv)
+        lib_b.cnnc_b1_conv_bits__ref(pb, xb, wb, tb, yb)
+        np.testing.assert_array_equal(y_v, y_b)
+        t_v = median_seconds(lambda: fn(pv, *args, yv), runs)
+    ops = h * h * cout * 9 * cin  # MACs of the float layer = BOPs of the binary one
+    return t_f, t_b, t_v, ops
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per kernel (median)")
+    args = parser.parse_args()
+    kernels = runtime_dir() / "kernels"
+    f32 = load_shared(build_shared([kernels / "f32_conv.c"]), F32_CDEF)
+    b1 = binary_ops.load_kernels()
+    simd = None
+    for name, (cflags, _) in binary_ops.B1_VARIANTS.items():
+        if binary_ops.host_supports(name):
+            simd = (binary_ops.load_kernels(cflags), name)
+            break
+    rng = np.random.default_rng(0)
+    print(f"3x3 conv, stride 1, pad 1, batch 1; median of {args.runs} runs; host C, cnnc flags"
+          " (-std=c99 -O2, no -march): cnnc_f32_conv__ref vs cnnc_b1_conv_bits__ref")  # fmt: skip
+    if simd:
+        flags = " ".join(binary_ops.B1_VARIANTS[simd[1]][0])
+        print(f"plus cnnc_b1_conv_bits__{simd[1]} built with {flags}")
+    head = (f"{'H=W':>4} {'Cin':>5} {'Cout':>5} {'ops (M)':>8} {'float ms':>9} {'b1 ref ms':>10}"
+            f" {'ref x':>6} {'GBOP/s':>7}")  # fmt: skip
+    if simd:
+        head += f" {simd[1] + ' ms':>11} {'x':>6} {'GBOP/s':>7}"
+    print(head)
+    print("-" * len(head))
+    ratios, simd_ratios = [], []
+    for h, cin, cout in SHAPES:
+        t_f, t_b, t_v, ops = bench_shape(f32, b1, simd, h, cin, cout, args.runs, rng)
+        ratios.append(t_f / t_b)
+        line = (f"{h:>4} {cin:>5} {cout:>5} {ops / 1e6:>8.1f} {t_f * 1e3:>9.2f} {t_b * 1e3:>10.3f}"
+                f" {t_f / t_b:>5.1f}x {ops / t_b / 1e9:>7.1f}")  # fmt: skip
+        if t_v is not None:
+            simd_ratios.append(t_f / t_v)
+            line += f" {t_v * 1e3:>11.3f} {t_f / t_v:>5.1f}x {ops / t_v / 1e9:>7.1f}"
+        print(line)
+    print("-" * len(head))
+    summary = f"median speed-up over float: b1 ref {np.median(ratios):.1f}x"
+    if simd_ratios:
+        summary += f", {simd[1]} {np.median(simd_ratios):.1f}x"
+    print(summary + " (target >= 10x); float GMAC/s = ops / float time")
+
+
+if __name__ == "__main__":
+    main()

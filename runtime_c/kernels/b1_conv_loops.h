@@ -1,0 +1,132 @@
+/* Loops shared by the binary conv kernels of every ISA (b1_conv.c: __ref,
+ * b1_conv_x86.c: __popcnt, __avx512). Each variant differs only in the function that
+ * popcounts a run of XORed words, passed as a constant and inlined by the compiler, so
+ * every variant visits taps in the same order and computes identical dots. Private to
+ * the b1 kernels (not a public header). */
+#ifndef CNNC_B1_CONV_LOOPS_H
+#define CNNC_B1_CONV_LOOPS_H
+
+#include "cnnc_b1.h"
+
+/* sum over j < n of popcount(a[j] XOR b[j]) */
+typedef int32_t (*b1_run_popcount_fn)(const uint32_t *a, const uint32_t *b, int32_t n);
+
+/* nbits (1..32) bits of a packed row starting at bit `bit`, higher bits cleared. Reads the
+ * next word only when the window crosses into it, so it never reads past the row. */
+CNNC_INLINE uint32_t b1_window(const uint32_t *row, int32_t bit, int32_t nbits) {
+    const int32_t word = bit / CNNC_B1_BITS;
+    const int32_t shift = bit % CNNC_B1_BITS;
+    uint32_t v = row[word] >> shift;
+    if (shift != 0 && shift + nbits > CNNC_B1_BITS) v |= row[word + 1] << (CNNC_B1_BITS - shift);
+    return nbits == CNNC_B1_BITS ? v : v & ((1u << nbits) - 1u);
+}
+
+/* popcount(a XOR w) over one tap: `cg` channels of the input pixel starting at channel c0
+ * against the tap's packed weights (bit 0 aligned). Bounded by cg. */
+CNNC_INLINE int32_t b1_tap_xor_popcount(const uint32_t *xpix, int32_t c0, int32_t cg,
+                                        const uint32_t *wtap) {
+    const int32_t nw = CNNC_B1_WORDS(cg);
+    int32_t j, acc = 0;
+    if (c0 == 0) {
+        /* groups == 1 (or the first group): words aligned; bits past cg are 0 in the
+         * weights but may belong to the next group in the input, so mask the last word */
+        for (j = 0; j + 1 < nw; ++j) acc += CNNC_B1_POPCOUNT32(xpix[j] ^ wtap[j]);
+        {
+            const int32_t tail = cg - (nw - 1) * CNNC_B1_BITS;
+            const uint32_t mask = tail == CNNC_B1_BITS ? 0xFFFFFFFFu : (1u << tail) - 1u;
+            acc += CNNC_B1_POPCOUNT32((xpix[nw - 1] ^ wtap[nw - 1]) & mask);
+        }
+        return acc;
+    }
+    for (j = 0; j < nw; ++j) {
+        const int32_t left = cg - j * CNNC_B1_BITS;
+        const int32_t nbits = left > CNNC_B1_BITS ? CNNC_B1_BITS : left;
+        acc += CNNC_B1_POPCOUNT32(b1_window(xpix, c0 + j * CNNC_B1_BITS, nbits) ^ wtap[j]);
+    }
+    return acc;
+}
+
+/* Popcount of one tap's weights alone: the XOR with a +1 (all-zero) padded input. */
+CNNC_INLINE int32_t b1_tap_popcount(const uint32_t *wtap, int32_t cg) {
+    int32_t j, acc = 0;
+    for (j = 0; j < CNNC_B1_WORDS(cg); ++j) acc += CNNC_B1_POPCOUNT32(wtap[j]);
+    return acc;
+}
+
+/* groups == 1, zero padding: the valid taps of one kernel row are adjacent pixels, and
+ * a pixel's packed words sit right after the previous pixel's in both the input and the
+ * weights, so each kernel row is one run of (valid taps) * WORDS(in_c) words. XOR of the
+ * zero tail bits is 0, so whole words are compared. */
+CNNC_INLINE int32_t b1_conv_dot_dense(const cnnc_b1_conv_params *p, const uint32_t *x,
+                                      const uint32_t *w, int32_t n, int32_t oy, int32_t ox,
+                                      int32_t co, b1_run_popcount_fn run_popcount) {
+    const int32_t xw = CNNC_B1_WORDS(p->in_c);
+    const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+    const int32_t ky0 = y0 < 0 ? -y0 : 0, kx0 = x0 < 0 ? -x0 : 0;
+    const int32_t ky1 = p->in_h - y0 < p->kernel_h ? p->in_h - y0 : p->kernel_h;
+    const int32_t kx1 = p->in_w - x0 < p->kernel_w ? p->in_w - x0 : p->kernel_w;
+    const int32_t run = (kx1 - kx0) * xw;
+    int32_t ky, acc = 0;
+    for (ky = ky0; ky < ky1; ++ky) {
+        const uint32_t *xrow = x + ((size_t)(n * p->in_h + y0 + ky) * p->in_w + x0 + kx0) * xw;
+        const uint32_t *wrow = w + ((size_t)(co * p->kernel_h + ky) * p->kernel_w + kx0) * xw;
+        acc += run_popcount(xrow, wrow, run);
+    }
+    return (ky1 - ky0) * (kx1 - kx0) * p->in_c - 2 * acc;
+}
+
+/* The dot of output (n, oy, ox, co). Overflow: |dot| <= kernel_h*kernel_w*in_c/groups,
+ * far below 2^31 for any layer that fits in memory; acc and k are bounded the same way. */
+CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x,
+                                const uint32_t *w, int32_t n, int32_t oy, int32_t ox,
+                                int32_t co, b1_run_popcount_fn run_popcount) {
+    const int32_t cg = p->in_c / p->groups;
+    const int32_t c0 = (co / (p->out_c / p->groups)) * cg; /* first input channel of group */
+    const int32_t xw = CNNC_B1_WORDS(p->in_c);
+    const int32_t ww = CNNC_B1_WORDS(cg);
+    int32_t ky, kx, acc = 0, k = 0;
+    if (p->groups == 1 && !p->pad_one) {
+        return b1_conv_dot_dense(p, x, w, n, oy, ox, co, run_popcount);
+    }
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        for (kx = 0; kx < p->kernel_w; ++kx) {
+            const int32_t ix = ox * p->stride_w - p->pad_left + kx;
+            const uint32_t *wtap = w + ((size_t)(co * p->kernel_h + ky) * p->kernel_w + kx) * ww;
+            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+                if (p->pad_one) {
+                    acc += b1_tap_popcount(wtap, cg);
+                    k += cg;
+                }
+                continue; /* zero padding: the tap contributes 0 and is not counted in K */
+            }
+            {
+                const uint32_t *xpix = x + ((size_t)(n * p->in_h + iy) * p->in_w + ix) * xw;
+                acc += b1_tap_xor_popcount(xpix, c0, cg, wtap);
+                k += cg;
+            }
+        }
+    }
+    return k - 2 * acc;
+}
+
+/* The bits kernel's loops; each ISA variant passes its own run popcount. */
+CNNC_INLINE void b1_conv_bits_loops(const cnnc_b1_conv_params *p, const uint32_t *x,
+                                    const uint32_t *w, const int32_t *thresholds, uint32_t *y,
+                                    b1_run_popcount_fn run_popcount) {
+    const int32_t yw = CNNC_B1_WORDS(p->out_c);
+    int32_t n, oy, ox, co;
+    for (n = 0; n < p->batch; ++n)
+        for (oy = 0; oy < p->out_h; ++oy)
+            for (ox = 0; ox < p->out_w; ++ox) {
+                uint32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * yw;
+                int32_t j;
+                for (j = 0; j < yw; ++j) out[j] = 0u; /* tail bits stay 0 */
+                for (co = 0; co < p->out_c; ++co) {
+                    const int32_t dot = b1_conv_dot(p, x, w, n, oy, ox, co, run_popcount);
+                    if (dot < thresholds[co]) out[co / CNNC_B1_BITS] |= 1u << (co % CNNC_B1_BITS);
+                }
+            }
+}
+
+#endif /* CNNC_B1_CONV_LOOPS_H */
