@@ -577,6 +577,5 @@ def ref_onnx_slice(node, graph, inputs):
     return [x[tuple(index)]]
 
 
-# Plugin registrations go here, once those modules exist (D and E add their module name):
-# from . import int8_ops, binary_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
+# Plugin registrations: each precision module adds its ops to REFERENCE_OPS on import.
 from . import binary_ops, int8_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
