@@ -513,3 +513,86 @@ def test_relative_error_and_numeric_grad():
     w = np.array([1.0, -2.0, 3.0])
     g = numeric_grad(lambda: float(np.sum(w**3)), w, 1e-5)
     assert_close(g, 3 * np.array([1.0, 4.0, 9.0]), 1e-8, 0, "d/dw sum w^3")
+
+
+# ---------------------------------------------------------------------------
+# blocks: the gradcheck walks containers through params/grads and children()
+
+
+class Chain:
+    """A minimal container (the protocol B2's Sequential follows), private to these tests."""
+
+    def __init__(self, layers, residual=False):
+        self.layers, self.residual, self.add = layers, residual, L.Add()
+
+    def children(self):
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
+
+    @property
+    def params(self):
+        return {
+            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params.items()
+        }
+
+    @property
+    def grads(self):
+        return {
+            f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads.items()
+        }
+
+    def forward(self, x, train):
+        y = x
+        for layer in self.layers:
+            y = layer.forward(y, train)
+        return self.add.forward2(x, y, train) if self.residual else y
+
+    def backward(self, dy):
+        da, db = self.add.backward2(dy) if self.residual else (0, dy)
+        for layer in reversed(self.layers):
+            db = layer.backward(db)
+        return da + db
+
+
+def inverted_residual_block(c, rng):
+    """MobileNetV2's expand 1x1 -> BN -> ReLU6 -> depthwise -> BN -> ReLU6 -> 1x1 -> BN, + x."""
+    hidden = 3 * c
+    layers = [
+        L.Conv2D(c, hidden, 1, use_bias=False, rng=rng, dtype=F64),
+        L.BatchNorm(hidden, dtype=F64),
+        L.ReLU6(),
+        L.DepthwiseConv2D(hidden, 3, 1, "same", rng=rng, dtype=F64),
+        L.BatchNorm(hidden, dtype=F64),
+        L.ReLU6(),
+        L.Conv2D(hidden, c, 1, use_bias=False, rng=rng, dtype=F64),
+        L.BatchNorm(c, dtype=F64),
+    ]
+    return Chain(layers, residual=True)
+
+
+def test_inverted_residual_block_gradcheck(rng):
+    block = inverted_residual_block(3, rng)
+    errors = gradcheck(block, rng.standard_normal((2, 5, 5, 3)), rng)
+    assert len(errors) == 1 + 3 + 2 * 3  # x, three conv weights, three BN gamma/beta
+    assert max_error(errors) <= GRAD_TOL, errors
+
+
+def test_gradient_floor_only_matters_for_near_zero_arrays():
+    a, n = np.array([1e-6, -2e-6]), np.array([1.1e-6, -2e-6])
+    assert relative_error(a, n) == pytest.approx(0.1e-6 / 2e-6)
+    assert relative_error(a, n, floor=1e-3) == pytest.approx(0.1e-6 / 1e-3)
+    assert relative_error(np.array([5.0]), np.array([5.5]), floor=1e-3) == pytest.approx(0.5 / 5.5)
+
+
+def test_vgg_like_block_gradcheck(rng):
+    x = distinct_values(rng, (2, 6, 6, 2)) * 3
+    block = Chain(
+        [
+            L.Conv2D(2, 3, 3, 1, "same", rng=rng, dtype=F64),
+            L.ELU(),
+            L.MaxPool(2),
+            L.Flatten(),
+            L.Dropout(0.0),
+            L.Dense(27, 4, rng=rng, dtype=F64),
+        ]
+    )
+    assert max_error(gradcheck(block, x, rng)) <= GRAD_TOL
