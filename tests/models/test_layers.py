@@ -596,3 +596,29 @@ def test_vgg_like_block_gradcheck(rng):
         ]
     )
     assert max_error(gradcheck(block, x, rng)) <= GRAD_TOL
+
+
+@pytest.mark.parametrize(
+    "channels", [pytest.param((1, 17), id="c1-17"), pytest.param((17, 3), id="c17-3")]
+)
+@pytest.mark.parametrize(
+    "hw",
+    [
+        pytest.param((1, 1), id="1x1"),
+        pytest.param((1, 17), id="1x17"),
+        pytest.param((17, 3), id="17x3"),
+    ],
+)
+def test_odd_shapes_forward_match_loops(hw, channels, rng):
+    cin, cout = channels
+    x = rng.standard_normal((1, *hw, cin))
+    conv = L.Conv2D(cin, cout, 3, 2, "same", rng=rng, dtype=F64)
+    conv.params["b"][...] = rng.standard_normal(cout)
+    expected = conv_ref(x, conv.params["w"], conv.params["b"], conv.stride, conv.padding)
+    assert_close(conv.forward(x, False), expected, 1e-12, 1e-12, "conv")
+    dw = L.DepthwiseConv2D(cin, 3, 2, "same", rng=rng, dtype=F64)
+    expected = depthwise_ref(x, dw.params["w"], None, dw.stride, dw.padding, 1)
+    assert_close(dw.forward(x, False), expected, 1e-12, 1e-12, "depthwise")
+    pool = L.MaxPool(3, 2, 1)
+    expected = pool_ref(x, pool.kernel_size, pool.stride, pool.padding, "max")
+    assert_close(pool.forward(x, False), expected, 0, 0, "maxpool")
