@@ -206,23 +206,32 @@ def follow_chain(graph: ir.Graph, layer: BinaryLayer, layers: dict[str, BinaryLa
     return Chain(pre, pool, post, None)
 
 
-def _evaluate(graph: ir.Graph, nodes: list[ir.Node], values: np.ndarray) -> np.ndarray:
-    """Runs per-channel float ops of the graph on ``values`` [rows, C] with the reference."""
+GRID_ELEMENTS = 1 << 22  # dots x channels evaluated at once (bounds memory for large K)
+
+
+def _evaluate(graph: ir.Graph, nodes: list[ir.Node], values: np.ndarray, cols: slice):
+    """Runs per-channel float ops of the graph on ``values`` [rows, channels ``cols``] with
+    the reference ops themselves, so the result is the graph's own float32 arithmetic."""
+
+    def operand(name: str) -> np.ndarray:
+        c = graph.const(name)
+        return c if c.size == 1 else c.reshape(-1)[cols]
+
     for node in nodes:
-        current = node.inputs[0] if node.op != "mul" and node.op != "add" else None
+        current = node.inputs[0] if node.op not in ("mul", "add") else None
         if current is None:  # the variable operand of a commutative op
             current = next(n for n in node.inputs[:2] if graph.const(n) is None)
-        args = [values if n == current else graph.const(n) for n in node.inputs]
+        args = [values if n == current else operand(n) for n in node.inputs]
         values = REFERENCE_OPS[node.op](node, graph, args)[0]
     return values
 
 
-def _direction(values: np.ndarray, where: str) -> np.ndarray:
+def _direction(values: np.ndarray, where: str, first_channel: int) -> np.ndarray:
     """+1 where a column is non-decreasing, -1 where strictly non-increasing; raises if neither."""
     d = np.diff(values, axis=0)
     up, down = np.all(d >= 0, axis=0), np.all(d <= 0, axis=0)
     if not np.all(up | down):
-        bad = int(np.flatnonzero(~(up | down))[0])
+        bad = first_channel + int(np.flatnonzero(~(up | down))[0])
         raise UnsupportedError(
             f"{where}: the ops after the binary layer are not monotone in channel {bad}; "
             "they cannot fold into a threshold"
@@ -232,14 +241,22 @@ def _direction(values: np.ndarray, where: str) -> np.ndarray:
 
 def thresholds(graph: ir.Graph, chain: Chain, k: int, where: str):
     """Per output channel: (flip_out, negate, threshold), exact w.r.t. the float32 graph."""
-    dots = np.arange(-k, k + 1, dtype=np.float32)[:, None]  # every reachable dot, [2K+1, 1]
     channels = graph.tensors[chain.pre[0].outputs[0]].shape[-1]
-    grid = np.repeat(dots, channels, axis=1)  # [2K+1, C]
-    pre = _evaluate(graph, chain.pre, grid)
-    y = REFERENCE_OPS["sign"](chain.sign, graph, [_evaluate(graph, chain.post, pre)])[0]
-    flip = _direction(pre if chain.pool else y, where)  # makes pre (or y) non-decreasing
+    step = max(1, GRID_ELEMENTS // (2 * k + 1))
+    parts = [_thresholds(graph, chain, k, where, slice(c, min(c + step, channels)))
+             for c in range(0, channels, step)]  # fmt: skip
+    return tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+
+
+def _thresholds(graph: ir.Graph, chain: Chain, k: int, where: str, cols: slice):
+    dots = np.arange(-k, k + 1, dtype=np.float32)[:, None]  # every reachable dot, [2K+1, 1]
+    grid = np.repeat(dots, cols.stop - cols.start, axis=1)  # [2K+1, channels in cols]
+    pre = _evaluate(graph, chain.pre, grid, cols)
+    post = _evaluate(graph, chain.post, pre, cols)
+    y = REFERENCE_OPS["sign"](chain.sign, graph, [post])[0]
+    flip = _direction(pre if chain.pool else y, where, cols.start)  # pre (or y) non-decreasing
     y = np.where(flip > 0, y, y[::-1])  # y as a function of dot' = flip * dot
-    negate = _direction(y, where) < 0  # only possible with a pool: store -y
+    negate = _direction(y, where, cols.start) < 0  # only possible with a pool: store -y
     y = np.where(negate, -y, y)
     plus = y > 0  # non-decreasing: False... then True
     first = np.where(plus.any(axis=0), plus.argmax(axis=0), 2 * k + 1)

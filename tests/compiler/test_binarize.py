@@ -154,9 +154,13 @@ def test_binary_layers_equal_onnxruntime(rng, blocks, gamma):
     assert ops.count("maxpool2d") == float_pools
 
 
-def test_thresholds_are_exact_at_every_dot(rng):
+@pytest.mark.parametrize("chunked", [False, True], ids=["one_grid", "channel_blocks"])
+def test_thresholds_are_exact_at_every_dot(rng, monkeypatch, chunked):
     """Every reachable dot of a 1x1 layer with K = 65, against BN-like affine constants put
-    exactly on (and one ulp either side of) integer dots: the bits equal onnxruntime's."""
+    exactly on (and one ulp either side of) integer dots: the bits equal onnxruntime's.
+    ``channel_blocks`` evaluates the dot grid 2 channels at a time (as for a large K)."""
+    if chunked:
+        monkeypatch.setattr(binarize, "GRID_ELEMENTS", 2 * (2 * 65 + 1))
     k, co = 65, 24
     w1 = pm1(rng, (co, k, 1, 1))
     alpha = rng.uniform(0.05, 1.0, co).astype(np.float32)
