@@ -46,25 +46,47 @@ class CompiledModel:
             self._host = harness.open_model(self.out_dir)
         return self._host
 
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """The C on the host (cffi), one call per sample; returns [S, *output_shape[1:]]."""
-        ys = harness.run(self.host(), x)
+    def run(self, x) -> np.ndarray:
+        """The C on the host (cffi), one call per sample; returns [S, *output_shape[1:]].
+
+        x: a batch [S, ...] of the model input (or, for a model with several inputs, a
+        list of such batches in graph-input order)."""
+        ys = harness.run(self.host(), pack_inputs(self.graph, x))
         return ys.reshape(len(ys), *sample_shape(self.info["output_shape"]))
 
-    def reference(self, x: np.ndarray) -> np.ndarray:
+    def reference(self, x) -> np.ndarray:
         """The NumPy reference of the same graph; returns [S, *output_shape[1:]]."""
-        return run_reference(self.graph, batch_of(x, self.info["input_shape"]))
+        return run_reference(self.graph, feeds_of(self.graph, x))
 
-    def reference_all(self, x: np.ndarray) -> dict[str, np.ndarray]:
+    def reference_all(self, x) -> dict[str, np.ndarray]:
         """Every tensor the reference computes (for per-layer verification)."""
         from . import reference
 
-        feeds = {self.graph.inputs[0]: batch_of(x, self.info["input_shape"])}
-        return reference.run(self.graph, feeds, keep_all=True)
+        return reference.run(self.graph, feeds_of(self.graph, x), keep_all=True)
 
-    def run_layers(self, x: np.ndarray, n: int) -> list[bytes]:
+    def run_layers(self, x, n: int) -> list[bytes]:
         """Raw bytes of layer n-1's output from the C, per sample."""
-        return harness.run_layers(self.host(), x, n)
+        return harness.run_layers(self.host(), pack_inputs(self.graph, x), n)
+
+
+def feeds_of(graph: ir.Graph, x) -> dict[str, np.ndarray]:
+    """Graph input name -> batch [S, *shape[1:]]; x is one array or a list per input."""
+    xs = list(x) if isinstance(x, list | tuple) else [x]
+    if len(xs) != len(graph.inputs):
+        raise CnncError(f"model has {len(graph.inputs)} inputs {graph.inputs}, got {len(xs)}")
+    pairs = zip(graph.inputs, xs, strict=True)
+    feeds = {n: batch_of(xi, list(graph.tensors[n].shape)) for n, xi in pairs}
+    if len({len(b) for b in feeds.values()}) != 1:
+        raise CnncError(
+            f"inputs hold different numbers of samples: {[len(b) for b in feeds.values()]}"
+        )
+    return feeds
+
+
+def pack_inputs(graph: ir.Graph, x) -> np.ndarray:
+    """[S, CNNC_MODEL_INPUT_SIZE]: each sample's inputs flattened and put back to back."""
+    batches = list(feeds_of(graph, x).values())
+    return np.concatenate([b.reshape(len(b), -1) for b in batches], axis=1)
 
 
 def sample_shape(shape: list[int]) -> list[int]:
@@ -84,10 +106,11 @@ def batch_of(x: np.ndarray, input_shape: list[int]) -> np.ndarray:
     return x.reshape(-1, *sample_shape(input_shape))
 
 
-def run_reference(graph: ir.Graph, x: np.ndarray) -> np.ndarray:
+def run_reference(graph: ir.Graph, feeds: dict[str, np.ndarray]) -> np.ndarray:
     from . import reference
 
-    out = reference.run(graph, {graph.inputs[0]: x})[graph.outputs[0]]
+    x = next(iter(feeds.values()))
+    out = reference.run(graph, feeds)[graph.outputs[0]]
     return np.asarray(out).reshape(
         len(x), *sample_shape(list(graph.tensors[graph.outputs[0]].shape))
     )

@@ -88,7 +88,9 @@ class Emit:
         if t.is_const:
             return f"(const {ctype} *)ctx->weights[{self.sections[name]}] {note}"
         if name in self.graph.inputs:
-            return f"input {note}" if ctype == "float" else f"(const {ctype} *)input {note}"
+            offset = input_offsets(self.graph)[name]
+            where = f"input + {offset}" if offset else "input"
+            return f"{where} {note}" if ctype == "float" else f"(const {ctype} *)input {note}"
         qual = "" if writable else "const "
         return f"({qual}{ctype} *)(arena + {self.plan.offsets[name]}) {note}"
 
@@ -465,16 +467,26 @@ def families_used(layers: list[Layer]) -> list[str]:
     return [f for f in KERNEL_FAMILIES if f in found]
 
 
+def input_offsets(graph: ir.Graph) -> dict[str, int]:
+    """Element offset of each graph input in the C input buffer: inputs back to back."""
+    offsets, at = {}, 0
+    for name in graph.inputs:
+        offsets[name] = at
+        at += graph.tensors[name].size
+    return offsets
+
+
 def check_io(graph: ir.Graph) -> tuple[ir.Tensor, ir.Tensor]:
-    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+    """(first input, output); several inputs share the input buffer, back to back."""
+    if not graph.inputs or len(graph.outputs) != 1:
         raise UnsupportedError(
             f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-            "cnnc compiles models with exactly one input and one output"
+            "cnnc compiles models with one output (and one or more inputs)"
         )
     x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     if y.name in graph.inputs or y.is_const:
         raise UnsupportedError(f"model output {y.name} is not computed by any node")
-    for t in (x, y):
+    for t in [*(graph.tensors[n] for n in graph.inputs), y]:
         if t.dtype != "float32":
             raise UnsupportedError(f"model input/output {t.name} is {t.dtype}; the C API is float")
     if not graph.nodes:
@@ -511,6 +523,7 @@ int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *a
 
 def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int, embed: bool):
     x, y = check_io(graph)
+    input_size = sum(graph.tensors[n].size for n in graph.inputs)
     return "\n".join([
         HEADER,
         f"/* {c_comment(graph.metadata.get('cnnc.model', 'model'))}: "
@@ -525,8 +538,11 @@ def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int
         "",
         f"#define CNNC_MODEL_ARENA_BYTES {plan.arena_bytes} /* bytes, 64-byte aligned arena */",
         f"#define CNNC_MODEL_ARENA_LOWER_BOUND {plan.lower_bound} /* largest sum of live bytes */",
-        f"#define CNNC_MODEL_INPUT_SIZE {x.size} /* float elements per sample, ONNX layout */",
+        f"#define CNNC_MODEL_INPUT_SIZE {input_size} /* float elements per sample, ONNX layout */",
         f"#define CNNC_MODEL_INPUT_SHAPE {{{', '.join(map(str, x.shape))}}}",
+        *([f"/* {len(graph.inputs)} inputs, back to back in the input buffer: "
+           f"{', '.join(f'{n}{list(graph.tensors[n].shape)}' for n in graph.inputs)} */"]
+          if len(graph.inputs) > 1 else []),
         f"#define CNNC_MODEL_OUTPUT_SIZE {y.size}",
         f"#define CNNC_MODEL_OUTPUT_SHAPE {{{', '.join(map(str, y.shape))}}}",
         f"#define CNNC_MODEL_NUM_LAYERS {len(graph.nodes)}",
