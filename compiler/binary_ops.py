@@ -10,7 +10,6 @@ values in the reference are uint32 arrays ``[..., words(C)]`` (see ``bitpack.py`
 
 The ops (inputs in order; ``thr`` int32 [Co]; ``mul``/``bias`` float32 [Co]):
   b1_pack      x[..., C] float32                        -> packed [..., C]   (x < 0 -> -1)
-  b1_unpack    packed [..., C]                          -> float32 {-1, +1}
   b1_conv2d    x packed [N,H,W,Ci], w packed [Co,KH,KW,words(Ci/g)], thr | mul, bias
                -> packed [N,OH,OW,Co] (attrs out="b1") or float32 (out="float32")
                attrs strides, pads (top, left, bottom, right), groups, pad_one,
@@ -32,7 +31,6 @@ from .errors import ShapeError
 
 B1_OPS: dict[str, str] = {
     "b1_pack": "x[...,C] float32 -> packed bits (x < 0 -> bit 1 = -1)",
-    "b1_unpack": "packed [...,C] -> float32 in {-1,+1}",
     "b1_conv2d": "x b1[N,H,W,Ci], w packed[Co,KH,KW,words(Ci/g)], thr[Co] | mul[Co], bias[Co] "
     "-> b1 or float32 [N,OH,OW,Co]; attrs strides, pads, groups, pad_one, out, act_min/max",
     "b1_dense": "x b1[N,K], w packed[M,words(K)], thr[M] | mul[M], bias[M] -> b1 or float32",
@@ -179,11 +177,6 @@ def ref_b1_pack(node, graph, inputs):
     return [pack_bits(np.asarray(inputs[0]) < 0)]
 
 
-def ref_b1_unpack(node, graph, inputs):
-    bits = unpack_bits(inputs[0], _channels(graph, node.inputs[0]))
-    return [np.where(bits, np.float32(-1), np.float32(1))]
-
-
 def ref_b1_conv2d(node, graph, inputs):
     """A 2-D output [N, M] is a dense over a flattened NHWC input: one window covering it."""
     a = node.attrs
@@ -218,7 +211,6 @@ def ref_b1_maxpool2d(node, graph, inputs):
 
 B1_REFERENCE: dict[str, Callable] = {
     "b1_pack": ref_b1_pack,
-    "b1_unpack": ref_b1_unpack,
     "b1_conv2d": ref_b1_conv2d,
     "b1_dense": ref_b1_dense,
     "b1_maxpool2d": ref_b1_maxpool2d,
@@ -338,11 +330,10 @@ def _out_hw(shape: tuple[int, ...]) -> tuple[int, int]:
 def emit_b1_pack(node: ir.Node, em) -> list:
     from .codegen import KernelCall
 
-    fn = "cnnc_b1_pack__ref" if node.op == "b1_pack" else "cnnc_b1_unpack__ref"
     x = em.tensor(node.inputs[0])
     params = {"rows": x.size // x.shape[-1], "channels": x.shape[-1]}
     args = [em.ptr(node.inputs[0]), em.out(node)]
-    return [KernelCall(fn, args, "cnnc_b1_pack_params", params)]
+    return [KernelCall("cnnc_b1_pack__ref", args, "cnnc_b1_pack_params", params)]
 
 
 def _transform_args(node: ir.Node, em) -> tuple[str, list[str], dict]:
@@ -404,7 +395,6 @@ def emit_b1_maxpool2d(node: ir.Node, em) -> list:
 
 B1_EMITTERS: dict[str, Callable] = {
     "b1_pack": emit_b1_pack,
-    "b1_unpack": emit_b1_pack,
     "b1_conv2d": emit_b1_conv2d,
     "b1_dense": emit_b1_dense,
     "b1_maxpool2d": emit_b1_maxpool2d,

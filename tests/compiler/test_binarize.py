@@ -282,3 +282,17 @@ def test_float_layers_stay_float(rng):
     t = b.node("Conv", [t, b.const("w1", rng.standard_normal((4, 6, 1, 1)))], "conv1")
     g = binarize.binarize(passes.lower(onnx_import.load(b.model([1, 3, 5, 5], t))))
     assert not any(n.op.startswith("b1_") for n in g.nodes)
+
+
+def test_non_monotone_ops_before_sign_are_rejected(rng):
+    """LeakyRelu with a negative slope, then -1: sign is -1 near dot 0 and +1 far from it,
+    a band no single threshold can represent."""
+    b = Builder(rng)
+    t = b.bconv(b.sign("x", "s0"), 4, 8, 3, 1, 1, "bconv0")
+    t = b.node("LeakyRelu", [t], "leaky", alpha=-0.5)
+    t = b.node("Add", [t, b.const("minus_one", np.full((1, 8, 1, 1), -1.0))], "offset")
+    t = b.bconv(b.sign(t, "s1"), 8, 8, 3, 1, 1, "bconv1")
+    g = passes.lower(onnx_import.load(b.model([1, 4, 5, 5], t)))
+    with pytest.raises(UnsupportedError, match="not monotone in channel") as err:
+        binarize.binarize(g)
+    assert "bconv0" in str(err.value)
