@@ -21,7 +21,9 @@
                         we permute the columns of the dense weights after it.
 7. ``simplify_layout``  transpose∘transpose and reshape∘reshape merged,
                         identity transposes/reshapes removed.
-8. ``remove_dead_nodes``
+8. ``simplify_channel_shuffle``  the ShuffleNet channel shuffle done in NHWC with one
+                        transpose instead of three.
+9. ``remove_dead_nodes``
 
 XNOR-Net: ``Where(Less(x, 0), -1, +1)`` becomes ``sign``. A ``Mul`` is never
 folded into a conv (the binary conv's ``Mul(conv, alpha)`` must stay so its
@@ -893,6 +895,54 @@ def absorb_flatten_transpose(graph: ir.Graph) -> ir.Graph:
 # ================================================================ 7. layout clean-up
 
 
+def _chain(graph: ir.Graph, first: ir.Node, ops: list[str]) -> list[ir.Node] | None:
+    """``first`` and the nodes after it, each the single consumer of the one before,
+    if their ops are ``ops``; else None."""
+    nodes = [first]
+    for op in ops[1:]:
+        nxt = _single_consumer(graph, nodes[-1].outputs[0])
+        if nxt is None or nxt.op != op:
+            return None
+        nodes.append(nxt)
+    return nodes if first.op == ops[0] else None
+
+
+def simplify_channel_shuffle(graph: ir.Graph) -> ir.Graph:
+    """The channel shuffle between NHWC tensors, done in NHWC with one transpose.
+
+    ONNX's Reshape [N,g,C/g,H,W] -> Transpose(0,2,1,3,4) -> Reshape [N,C,H,W]
+    lowers to five data moves (NHWC->NCHW, reshape, transpose, reshape,
+    NCHW->NHWC). Channel c = i*(C/g) + j goes to j*g + i in both layouts, so in
+    NHWC it is Reshape [N,H,W,g,C/g] -> Transpose(0,1,2,4,3) -> Reshape [N,H,W,C].
+    """
+    pattern = ["transpose", "reshape", "transpose", "reshape", "transpose"]
+    for node in list(graph.nodes):
+        nodes = _chain(graph, node, pattern)
+        if nodes is None:
+            continue
+        t1, r1, t2, r2, t3 = nodes
+        n, c, h, w = graph.tensors[t1.outputs[0]].shape
+        split = graph.tensors[r1.outputs[0]].shape
+        if (
+            tuple(t1.attrs["perm"]) != NHWC_TO_NCHW
+            or tuple(t3.attrs["perm"]) != NCHW_TO_NHWC
+            or tuple(t2.attrs["perm"]) != (0, 2, 1, 3, 4)
+            or len(split) != 5
+            or (split[0], split[1] * split[2], split[3], split[4]) != (n, c, h, w)
+            or graph.tensors[r2.outputs[0]].shape != (n, c, h, w)
+        ):
+            continue
+        g, cg = split[1], split[2]
+        graph.tensors[r1.outputs[0]] = ir.Tensor(r1.outputs[0], (n, h, w, g, cg))
+        graph.tensors[t2.outputs[0]] = ir.Tensor(t2.outputs[0], (n, h, w, cg, g))
+        r1.inputs[0] = t1.inputs[0]
+        t2.attrs["perm"] = [0, 1, 2, 4, 3]
+        r2.outputs[0] = t3.outputs[0]
+        for dead in (t1, t3):
+            graph.nodes.remove(dead)
+    return remove_dead_nodes(graph)
+
+
 def simplify_layout(graph: ir.Graph) -> ir.Graph:
     """Merges transpose->transpose and reshape->reshape; drops identity ones."""
     changed = True
@@ -939,4 +989,5 @@ def lower(graph: ir.Graph) -> ir.Graph:
     graph = fuse_activations(graph)
     graph = absorb_flatten_transpose(graph)
     graph = simplify_layout(graph)
+    graph = simplify_channel_shuffle(graph)
     return remove_dead_nodes(graph)

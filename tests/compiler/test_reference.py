@@ -382,7 +382,9 @@ def test_channel_shuffle(rng, groups):
         }
     )
     model = make_model(nodes, {"x": [1, 3, h, w]}, {"y": None}, consts)
-    check(model, {"x": randn(rng, 1, 3, h, w)}, {"transpose"})
+    lowered = check(model, {"x": randn(rng, 1, 3, h, w)}, {"transpose"})
+    between = [n.op for n in lowered.nodes if n.op != "conv2d"][1:-1]  # inside the boundary
+    assert between == ["reshape", "transpose", "reshape"], between
 
 
 @pytest.mark.parametrize("perm", [[0, 2, 3, 1], [0, 1, 3, 2], [3, 2, 1, 0]], ids=str)
