@@ -18,7 +18,8 @@ from tqdm import tqdm
 
 from . import data as data_mod
 from . import losses, optim
-from .network import load_checkpoint, named_params, save_checkpoint
+from .layers import Dropout
+from .network import load_checkpoint, named_layers, named_params, save_checkpoint
 
 
 @dataclass
@@ -64,6 +65,11 @@ def accuracy(net: Any, x: np.ndarray, y: np.ndarray, batch: int = 256) -> float:
     return float(np.mean(predict(net, x, batch).argmax(axis=1) == y))
 
 
+def dropout_layers(net: Any) -> list[Any]:
+    """Layers drawing random masks; their generators are checkpointed for an exact resume."""
+    return [layer for _, layer in named_layers(net) if isinstance(layer, Dropout)]
+
+
 def lr_at(config: TrainConfig, epoch: int) -> float:
     """Learning rate for a 0-based epoch."""
     return optim.schedule_lr(config.lr_schedule, config.lr, epoch, config.epochs)
@@ -107,6 +113,8 @@ def fit(
         extra, info = load_checkpoint(checkpoint, net)
         opt.load_state(extra)
         rng.bit_generator.state = info["rng"]
+        for layer, state in zip(dropout_layers(net), info["dropout_rng"], strict=True):
+            layer.rng.bit_generator.state = state
         history = History(**info["history"])
         start = info["epoch"] + 1
     n = len(dataset.y_train)
@@ -152,6 +160,7 @@ def fit(
             info = {
                 "epoch": epoch,
                 "rng": rng.bit_generator.state,
+                "dropout_rng": [layer.rng.bit_generator.state for layer in dropout_layers(net)],
                 "history": asdict(history),
                 "config": asdict(config),
             }
