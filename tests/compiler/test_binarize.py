@@ -296,3 +296,40 @@ def test_non_monotone_ops_before_sign_are_rejected(rng):
     with pytest.raises(UnsupportedError, match="not monotone in channel") as err:
         binarize.binarize(g)
     assert "bconv0" in str(err.value)
+
+
+def test_negated_channels_reach_a_binary_dense_after_flatten(rng):
+    """conv -> alpha -> pool -> BN(gamma < 0) -> sign stores negated channels; the binary
+    dense after the flatten must flip its weights for them at every pixel."""
+    b = Builder(rng)
+    t = b.bconv(b.sign("x", "s0"), 3, 33, 3, 1, 1, "bconv0")
+    t = b.maxpool(t, "pool0")
+    t = b.sign(b.bn(t, 33, "bn1", gamma="neg"), "s1")
+    t = b.node("Flatten", [t], "flat")
+    t = b.node("Gemm", [t, b.const("w1", pm1(rng, (17, 33 * 2 * 2)))], "fc1", transB=1)
+    t = b.node("Mul", [t, b.const("a1", rng.uniform(0.1, 1, (1, 17)))], "fc1.mul")
+    model = b.model([1, 3, 5, 5], t)
+    x = rng.standard_normal((8, 3, 5, 5)).astype(np.float32)
+    g = check_against_onnxruntime(model, ["s1"], x)
+    # gamma < 0 after the pool negates every channel whose sign is not constant over dots
+    assert negated_mask(g, "s1").sum() > 16
+    ops = [n.op for n in g.nodes]
+    assert ops.count("b1_conv2d") == 2 and "dense" not in ops
+
+
+def test_sign_read_by_a_float_op_too_is_packed_beside_it(rng):
+    """A sign output that a float op also reads stays float; the binary layer gets a packed
+    copy."""
+    b = Builder(rng)
+    s0 = b.sign("x", "s0")
+    t = b.bconv(s0, 4, 4, 3, 1, 1, "bconv0")
+    t = b.node("Add", [t, s0], "mix")
+    model = b.model([1, 4, 5, 5], t)
+    x = rng.standard_normal((3, 4, 5, 5)).astype(np.float32)
+    g = binarize.binarize(passes.lower(onnx_import.load(model)))
+    assert g.tensors["s0"].dtype == "float32"
+    packed = [n for n in g.nodes if n.op == "b1_pack"]
+    assert len(packed) == 1 and g.tensors[packed[0].outputs[0]].dtype == "b1"
+    got = reference.run(g, {"x": x})[g.outputs[0]]
+    want = ort_per_sample(model, x)[0]
+    np.testing.assert_array_equal(got, want)  # ±1 sums times alpha, plus ±1: exact
