@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from cnnc import onnx_import, passes, reference
 from cnnc.errors import CalibrationError, CnncError
+from cnnc.quant_report import cosine, format_quant_error_table, quant_error_table, snr_db
 from cnnc.quantize import (
     _mse_range,
     check_accumulator,
@@ -331,3 +332,35 @@ def test_every_method_gives_a_working_model(rng, method):
     yq = reference.run(qg, {"x": x})["y"]
     assert np.abs(yf - yq).max() < 0.1
     assert qg.metadata["cnnc.calibration"] == method
+
+
+# ------------------------------------------------------------------ per-layer error table
+
+
+def test_error_metrics_hand_cases():
+    f = np.array([1.0, 0.0, -2.0])
+    assert snr_db(f, f) == float("inf") and cosine(f, f) == pytest.approx(1.0)
+    assert snr_db(f, f + np.array([0.1, 0.0, 0.2])) == pytest.approx(10 * np.log10(5 / 0.05))
+    assert cosine(f, -f) == pytest.approx(-1.0)
+    assert cosine(np.array([1.0, 0.0]), np.array([0.0, 3.0])) == pytest.approx(0.0)
+
+
+def test_error_table_finds_the_broken_layer(rng):
+    g = lowered(branchy_onnx(rng))
+    qg = quantize(g, inputs(rng, g, 48))
+    x = inputs(rng, g, 20)
+    rows = quant_error_table(g, qg, x)
+    layers = [r["layer"] for r in rows]
+    assert {"stem", "dw", "pw", "residual", "side", "concat", "gap", "fc"} <= set(layers)
+    assert all(r["cosine"] > 0.99 and r["snr_db"] > 20 for r in rows), rows
+    # break one layer: halve the multiplier of the depthwise conv's first channel
+    dw = next(n for n in qg.nodes if n.name == "dw")
+    qg.tensors[dw.inputs[3]].data[0] //= 2
+    broken = quant_error_table(g, qg, x)
+    worst = min(broken, key=lambda r: r["snr_db"])
+    drop = {r["layer"]: r["snr_db"] for r in rows}
+    first_bad = next(r for r in broken if r["snr_db"] < drop[r["layer"]] - 10)
+    assert first_bad["layer"] == "dw", broken
+    text = format_quant_error_table(broken)
+    assert "cosine" in text and "SNR dB" in text
+    assert f"{worst['layer']}" in next(line for line in text.splitlines() if "lowest SNR" in line)
