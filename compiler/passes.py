@@ -98,6 +98,12 @@ def fold_constants(graph: ir.Graph) -> ir.Graph:
     """Removes Identity/Dropout and evaluates every node whose inputs are constant."""
     for node in list(graph.nodes):
         if node.op in _REMOVED_OPS:
+            training = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+            if training and not _is_const_false(graph, training):
+                raise UnsupportedError(
+                    f"node '{node.name}' (Dropout): training_mode '{training}' is not a constant "
+                    "false; cnnc compiles inference graphs"
+                )
             if node.op == "Dropout" and len(node.outputs) > 1 and node.outputs[1]:
                 if graph.consumers(node.outputs[1]) or node.outputs[1] in graph.outputs:
                     raise UnsupportedError(
@@ -117,6 +123,11 @@ def fold_constants(graph: ir.Graph) -> ir.Graph:
                     graph.tensors[name] = ir.Tensor(name, value.shape, str(value.dtype), value)
             graph.nodes.remove(node)
     return graph
+
+
+def _is_const_false(graph: ir.Graph, name: str) -> bool:
+    data = graph.const(name)
+    return data is not None and not bool(np.asarray(data).reshape(-1)[0])
 
 
 def _foldable(graph: ir.Graph, node: ir.Node) -> bool:

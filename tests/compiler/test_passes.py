@@ -8,6 +8,7 @@ import copy
 import numpy as np
 import pytest
 from cnnc import ir, onnx_import, passes, reference
+from cnnc.errors import UnsupportedError
 from onnx import helper
 from onnx_builders import make_model, run_onnxruntime, sign_pattern
 
@@ -369,3 +370,39 @@ def test_lower_leaves_the_imported_graph_untouched(rng):
     assert ops(lowered) == ["transpose", "conv2d", "transpose"]
     assert ops(graph) == ops(before) and graph.layout == "NCHW"
     assert set(graph.tensors) == set(before.tensors)
+
+
+def test_simplify_channel_shuffle_alone(rng):
+    c, h, w, g = 6, 5, 7, 3
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], name="conv1"),
+        helper.make_node("Reshape", ["a", "s5"], ["r5"], name="split"),
+        helper.make_node("Transpose", ["r5"], ["t5"], perm=[0, 2, 1, 3, 4], name="shuffle"),
+        helper.make_node("Reshape", ["t5", "s4"], ["r4"], name="merge"),
+        helper.make_node("Conv", ["r4", "w2"], ["y"], name="conv2"),
+    ]
+    consts = {
+        "w1": randn(rng, c, 2, 1, 1),
+        "w2": randn(rng, 4, c, 1, 1),
+        "s5": np.array([1, g, c // g, h, w], np.int64),
+        "s4": np.array([1, c, h, w], np.int64),
+    }
+    graph = passes.simplify_layout(
+        lowered_only(make_model(nodes, {"x": [1, 2, h, w]}, {"y": None}, consts))
+    )
+    assert ops(graph)[2:7] == ["transpose", "reshape", "transpose", "reshape", "transpose"]
+    simple = passes.simplify_channel_shuffle(copy.deepcopy(graph))
+    assert ops(simple)[2:5] == ["reshape", "transpose", "reshape"]
+    shuffle = simple.nodes[3]
+    assert shuffle.attrs["perm"] == [0, 1, 2, 4, 3]
+    assert simple.tensors[shuffle.outputs[0]].shape == (1, h, w, c // g, g)
+    assert_same_outputs(graph, simple, {"x": randn(rng, 1, 2, h, w)}, tol=0)
+
+
+def test_dropout_in_training_mode_is_rejected(rng):
+    node = helper.make_node("Dropout", ["x", "ratio", "train"], ["y"], name="drop")
+    model = make_model(
+        [node], {"x": [2, 3]}, {"y": [2, 3]}, {"ratio": np.float32(0.5), "train": np.array(True)}
+    )
+    with pytest.raises(UnsupportedError, match=r"node 'drop' \(Dropout\): training_mode"):
+        passes.lower(onnx_import.load(model))

@@ -41,9 +41,13 @@ def check(model, feeds: dict[str, np.ndarray], expect_ops: set[str] | None = Non
     if expect_ops is not None:
         assert expect_ops <= {n.op for n in lowered.nodes}, [n.op for n in lowered.nodes]
     for stage, g in (("imported", graph), ("lowered", lowered)):
-        got = reference.run(g, feeds)
+        got = reference.run(g, feeds, keep_all=True)
         for name, exp in zip(g.outputs, expected, strict=True):
             assert_close_range(exp, got[name], TOL, f"{stage} '{name}'")
+        if all(feeds[n].shape == g.tensors[n].shape for n in g.inputs):
+            for name, value in got.items():  # the C sizes its buffers from these shapes
+                want = g.tensors[name].shape
+                assert value.shape == want, f"{stage} tensor '{name}': {value.shape} != {want}"
     return lowered
 
 
