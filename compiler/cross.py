@@ -5,7 +5,10 @@ copied into the folder, using the target's compiler and flags from
 ``cnnc.targets.TARGETS``, links it statically (so qemu needs no target
 libraries and the same binary runs on a board), feeds the samples on stdin and
 parses the outputs from stdout. ``host`` runs the same program natively, which
-is how the runner protocol itself is tested against cffi.
+is how the runner protocol itself is tested against cffi. The Cortex-M targets
+run on an emulated MPS2 board (``qemu-system-arm``) with semihosting: newlib's
+rdimon library serves the runner's files from the host, so the same runner.c
+verifies the freestanding build bit for bit.
 
 Builds are cached by the hash of compiler, flags and every source and header,
 like ``cnnc.cbuild``: a test grid that runs one folder many times compiles once.
@@ -24,10 +27,20 @@ import numpy as np
 
 from .cbuild import cache_dir
 from .errors import BlobError, ShapeError, ToolchainError
-from .targets import C_STD, FP_FLAGS, WARNINGS, Target, check_toolchain, target_cc, templates_dir
+from .targets import (
+    C_STD,
+    FP_FLAGS,
+    QEMU_SYSTEM,
+    WARNINGS,
+    Target,
+    check_toolchain,
+    target_cc,
+    templates_dir,
+)
 
 RUN_TIMEOUT_S = 1800  # qemu runs of a whole data set are slow; a hang still ends
 RUNNER_EXIT = {2: "bad arguments or input", 3: "model init failed", 4: "model run failed"}
+FAULT_EXIT = 70  # mcu_semihost.c's fault handler
 
 
 def model_define(out_dir: str | Path, name: str) -> int:
@@ -61,6 +74,11 @@ def build_flags(target: Target) -> list[str]:
     return flags + (["-static"] if target.qemu else [])
 
 
+# Linking a program for an emulated Cortex-M board: newlib's semihosting library (stdio and
+# files served by the emulator) and the vector table of mcu_semihost.c at address 0.
+SEMIHOST_LINK = ["--specs=rdimon.specs", "-Wl,--section-start=.vectors=0"]
+
+
 def build_program(out_dir: str | Path, target_name: str, program: str = "runner.c") -> Path:
     """Compiles ``program`` with the folder's model and runtime for the target (cached)."""
     target = check_toolchain(target_name)
@@ -69,6 +87,9 @@ def build_program(out_dir: str | Path, target_name: str, program: str = "runner.
     sources.append(program_source(out_dir, program))
     includes.append(templates_dir())  # host_io.h when the folder has none (searched last)
     flags = build_flags(target)
+    if target.freestanding:
+        sources.append(program_source(out_dir, "mcu_semihost.c"))
+        flags += SEMIHOST_LINK
     key = hashlib.sha256()
     for part in [cc, *flags]:
         key.update(part.encode() + b"\0")
@@ -94,39 +115,64 @@ def build_program(out_dir: str | Path, target_name: str, program: str = "runner.
     return out
 
 
-def runner_command(out_dir: str | Path, target_name: str, args: list[str]) -> list[str]:
-    """The command line that runs the folder's runner on the target (through qemu if needed)."""
-    binary = build_program(out_dir, target_name)
-    target = check_toolchain(target_name, run=True)
+def runner_args(out_dir: str | Path, args: list[str]) -> list[str]:
     weights = Path(out_dir) / "weights.bin"
-    cmd = [str(binary), *(["-w", str(weights.resolve())] if weights.is_file() else []), *args]
+    return [*(["-w", str(weights.resolve())] if weights.is_file() else []), *args]
+
+
+def run_linux(binary: Path, target: Target, args: list[str], x: bytes):
+    """The runner natively or under qemu-user, samples on stdin; (status, stdout, messages)."""
+    cmd = [str(binary), *args]
     if target.qemu:
         cmd = [target.qemu, "-L", target.sysroot, *cmd]
-    return cmd
+    try:
+        proc = subprocess.run(cmd, input=x, capture_output=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise ToolchainError(f"{' '.join(cmd)}: no result after {RUN_TIMEOUT_S} s") from None
+    return proc.returncode, proc.stdout, proc.stderr.decode(errors="replace")
+
+
+def run_board(binary: Path, target: Target, args: list[str], x: bytes):
+    """The runner on an emulated Cortex-M board; files through semihosting, in a scratch dir."""
+    with tempfile.TemporaryDirectory(prefix="cnnc-mcu-") as tmp:
+        Path(tmp, "in.f32").write_bytes(x)
+        argv = ["runner", *args, "-i", "in.f32", "-o", "out.bin"]
+        config = ",".join(["enable=on", "target=native",
+                           *(f"arg={a.replace(',', ',,')}" for a in argv)])  # fmt: skip
+        cmd = [QEMU_SYSTEM, "-M", target.board, "-nographic", "-monitor", "none",
+               "-semihosting-config", config, "-kernel", str(binary)]  # fmt: skip
+        try:
+            proc = subprocess.run(cmd, cwd=tmp, stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=RUN_TIMEOUT_S)  # fmt: skip
+        except subprocess.TimeoutExpired:
+            raise ToolchainError(f"{' '.join(cmd)}: no result after {RUN_TIMEOUT_S} s") from None
+        out = Path(tmp, "out.bin")
+        stdout = out.read_bytes() if out.is_file() else b""
+    messages = (proc.stdout + proc.stderr).decode(errors="replace")
+    return proc.returncode, stdout, messages
 
 
 def execute(out_dir: str | Path, target_name: str, x: np.ndarray, args: list[str]) -> bytes:
-    """Runs the runner with the samples of ``x`` on stdin; returns its stdout."""
+    """Runs the folder's runner on the target with the samples of ``x``; returns its output."""
     size = model_define(out_dir, "INPUT_SIZE")
     x = np.ascontiguousarray(x, dtype="<f4")
     if x.size == 0 or x.size % size:
         raise ShapeError(
             f"{out_dir}: input of shape {x.shape} is not a whole number of samples of {size} floats"
         )
-    cmd = runner_command(out_dir, target_name, args)
-    try:
-        proc = subprocess.run(cmd, input=x.tobytes(), capture_output=True, timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise ToolchainError(f"{' '.join(cmd)}: no result after {RUN_TIMEOUT_S} s") from None
-    if proc.returncode != 0:
-        why = RUNNER_EXIT.get(proc.returncode, f"exit status {proc.returncode}")
-        if proc.returncode < 0:
-            why = f"killed by signal {-proc.returncode} (crash in the C code)"
-        error = BlobError if proc.returncode == 3 else ToolchainError
-        raise error(
-            f"{out_dir} on {target_name}: {why}: {proc.stderr.decode(errors='replace').strip()}"
-        )
-    return proc.stdout
+    binary = build_program(out_dir, target_name)
+    target = check_toolchain(target_name, run=True)
+    runner = run_board if target.board else run_linux
+    status, stdout, messages = runner(binary, target, runner_args(out_dir, args), x.tobytes())
+    if status != 0:
+        why = RUNNER_EXIT.get(status, f"exit status {status}")
+        if status < 0:
+            why = f"killed by signal {-status} (crash in the C code)"
+        elif status == FAULT_EXIT:
+            why = "processor fault (crash in the C code)"
+        error = BlobError if status == 3 else ToolchainError
+        raise error(f"{out_dir} on {target_name}: {why}: {messages.strip()}")
+    return stdout
 
 
 def run(out_dir: str | Path, target: str, x: np.ndarray) -> np.ndarray:

@@ -53,6 +53,7 @@ class Target:
     sysroot: str | None = None  # qemu -L prefix (the cross libc), and where libc.a must exist
     native_machines: tuple[str, ...] = ()  # `uname -m` on which the Makefile uses plain gcc
     freestanding: bool = False  # microcontroller: no OS, the Makefile builds the library only
+    board: str | None = None  # qemu-system-arm -M board that runs it with semihosting (MCU)
 
     @property
     def is_cross(self) -> bool:
@@ -124,6 +125,7 @@ TARGETS: dict[str, Target] = {
         ),
         packages=("gcc-arm-none-eabi", "libnewlib-arm-none-eabi"),
         freestanding=True,
+        board="mps2-an386",  # ARM's Cortex-M4 FPGA image
     ),
     "cortex-m7": Target(
         name="cortex-m7",
@@ -140,12 +142,18 @@ TARGETS: dict[str, Target] = {
         ),
         packages=("gcc-arm-none-eabi", "libnewlib-arm-none-eabi"),
         freestanding=True,
+        board="mps2-an500",  # ARM's Cortex-M7 FPGA image
     ),
 }
 
-# The targets `cnnc compile --target` and `cnnc verify --target` accept.
+# Runs the microcontroller targets' boards (the MPS2 FPGA images) with semihosting.
+QEMU_SYSTEM = "qemu-system-arm"
+QEMU_SYSTEM_PACKAGE = "qemu-system-arm"
+
 LINUX_TARGETS = tuple(name for name, t in TARGETS.items() if not t.freestanding)
 MCU_TARGETS = tuple(name for name, t in TARGETS.items() if t.freestanding)
+# What `cnnc verify/run --target` can execute here: natively, qemu-user, or an emulated board.
+RUNNABLE_TARGETS = tuple(n for n, t in TARGETS.items() if not t.freestanding or t.board)
 
 # Help text for `cnnc compile --target` (the CLI uses it verbatim).
 COMPILE_TARGET_HELP = (
@@ -197,8 +205,13 @@ def check_toolchain(name: str, run: bool = False) -> Target:
             f"target {name}: no static C library in {target.sysroot}/lib; "
             f"{install_hint(target.packages[1:])}"
         )
-    if run and target.freestanding:
-        raise ToolchainError(f"target {name} is a microcontroller: cnnc cannot run it here")
+    if run and target.freestanding and target.board is None:
+        raise ToolchainError(f"target {name}: no emulated board to run it on")
+    if run and target.board and shutil.which(QEMU_SYSTEM) is None:
+        raise ToolchainError(
+            f"target {name}: emulator '{QEMU_SYSTEM}' not found; "
+            f"{install_hint((QEMU_SYSTEM_PACKAGE,))}"
+        )
     if run and target.qemu and shutil.which(target.qemu) is None:
         raise ToolchainError(
             f"target {name}: emulator '{target.qemu}' not found; {install_hint(('qemu-user',))}"

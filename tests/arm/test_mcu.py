@@ -1,12 +1,14 @@
 """Cortex-M: the model builds freestanding with embedded weights, calls no heap or stdio,
-and its flash/RAM come from arm-none-eabi-size."""
+its flash/RAM come from arm-none-eabi-size, and it runs bit-exact on an emulated board."""
 
 import subprocess
 
+import numpy as np
 import pytest
-from cnnc import api, mcu
+from cnnc import api, cross, mcu
+from cnnc.errors import ToolchainError
 
-from .conftest import make_tiny_folder, require_target
+from .conftest import assert_bit_exact, make_tiny_folder, require_target, tiny_expected
 
 pytestmark = pytest.mark.arm
 
@@ -64,3 +66,42 @@ def test_trained_int8_model_builds_for_cortex_m4(trained_models, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (m.out_dir / "build" / "cortex-m4" / "libcnnc_model.a").is_file()
     assert not (m.out_dir / "build" / "cortex-m4" / "demo").exists()
+
+
+@pytest.mark.parametrize("target", ["cortex-m4", "cortex-m7"])
+def test_runner_on_emulated_board(tmp_path, tiny_inputs, target):
+    """runner.c on an MPS2 board under qemu-system-arm with semihosting: outputs and
+    per-layer bytes equal the NumPy expectation, from weights.bin and from embedded weights."""
+    require_target(target)
+    dense, relu = tiny_expected(tiny_inputs)
+    for weights in (True, False):
+        folder = make_tiny_folder(tmp_path / f"w{weights}", weights=weights, target=target)
+        got = cross.run(folder, target, tiny_inputs)
+        np.testing.assert_array_equal(got, relu.astype(np.float32), err_msg=f"weights={weights}")
+    records = cross.run_layers(folder, target, tiny_inputs, 1)
+    np.testing.assert_array_equal(
+        np.stack([np.frombuffer(r, "<f4") for r in records]), dense.astype(np.float32)
+    )
+
+
+def test_board_fault_is_reported_not_hung(tmp_path, tiny_inputs):
+    """A crash in model code ends the emulation with a clear error (the fault handler exits)."""
+    require_target("cortex-m4")
+    folder = make_tiny_folder(tmp_path / "crash", weights=False, target="cortex-m4")
+    source = (folder / "model.c").read_text()
+    crash = "ctx->w = (const float *)0x3fffffff; /* unmapped, misaligned */"
+    (folder / "model.c").write_text(source.replace("ctx->w = embedded_params;", crash))
+    with pytest.raises(ToolchainError, match="processor fault"):
+        cross.run(folder, "cortex-m4", tiny_inputs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, precision", [("mobilenetv2", "int8"), ("xnornet", "binary")])
+def test_trained_model_bit_exact_on_emulated_cortex_m4(trained_models, tmp_path, name, precision):
+    require_target("cortex-m4")
+    t = trained_models(name)
+    m = api.compile(t.model, tmp_path / "m4", precision, t.calibration, embed_weights=True,
+                    target="cortex-m4")  # fmt: skip
+    x = t.x[:4]
+    want = m.reference(x).reshape(len(x), -1).astype(np.float32)
+    assert_bit_exact(want, cross.run(m.out_dir, "cortex-m4", x), f"{name} {precision} cortex-m4")

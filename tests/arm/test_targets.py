@@ -42,9 +42,17 @@ def test_missing_qemu_names_qemu_user(monkeypatch):
         targets.check_toolchain("aarch64", run=True)
 
 
-def test_microcontrollers_cannot_be_run_here():
-    with pytest.raises(ToolchainError, match="microcontroller"):
+def test_missing_board_emulator_names_qemu_system_arm(monkeypatch):
+    monkeypatch.setattr(targets, "QEMU_SYSTEM", "no-such-qemu-system-arm")
+    with pytest.raises(ToolchainError, match=r"apt-get install qemu-system-arm"):
         targets.check_toolchain("cortex-m4", run=True)
+
+
+def test_microcontroller_without_board_cannot_run(monkeypatch):
+    fake = dataclasses.replace(targets.TARGETS["cortex-m7"], board=None)
+    monkeypatch.setitem(targets.TARGETS, "cortex-m7", fake)
+    with pytest.raises(ToolchainError, match="no emulated board"):
+        targets.check_toolchain("cortex-m7", run=True)
 
 
 def test_compile_help_names_every_target_and_the_guide():
