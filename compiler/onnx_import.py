@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper, shape_inference, version_converter
+from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
 from . import ir
 from .errors import ModelError, ShapeError, UnsupportedError
@@ -230,6 +231,13 @@ def _read(path: Path) -> onnx.ModelProto:
         ) from None
     if not model.graph.node and not model.graph.output:
         raise ModelError(f"{path}: parsed as an empty ONNX model (no graph); corrupt file?")
+    if any(uses_external_data(t) for t in model.graph.initializer):
+        try:
+            load_external_data_for_model(model, str(path.parent))
+        except Exception as err:  # OSError, or onnx's ValidationError for a missing file
+            raise ModelError(
+                f"{path}: cannot read its external weight data: {_first_line(err)}"
+            ) from None
     return model
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import onnx
 import pytest
 from cnnc import onnx_import, passes, reference
+from cnnc.errors import ModelError
 from onnx import TensorProto, helper, numpy_helper
 from onnx_builders import make_model, mobilenetv2_pytorch_style, run_onnxruntime, single_node
 
@@ -159,3 +160,20 @@ def test_ceil_mode_pool_whose_last_window_starts_in_the_padding(rng):
     want = run_onnxruntime(model, {"x": x})[0]
     assert graph.tensors["y"].shape == want.shape == (1, 2, 3, 3)
     np.testing.assert_array_equal(reference.run(passes.lower(graph), {"x": x})["y"], want)
+
+
+def test_weights_in_an_external_data_file(rng, tmp_path):
+    w = randn(rng, 4, 3, 3, 3)
+    model = single_node("Conv", [1, 3, 7, 7], {"w": w}, pads=[1, 1, 1, 1])
+    onnx.save(
+        model,
+        tmp_path / "m.onnx",
+        save_as_external_data=True,
+        location="m.weights",
+        size_threshold=0,
+    )
+    assert (tmp_path / "m.weights").stat().st_size >= w.nbytes
+    np.testing.assert_array_equal(onnx_import.load(tmp_path / "m.onnx").const("w"), w)
+    (tmp_path / "m.weights").unlink()
+    with pytest.raises(ModelError, match=r"m\.onnx: cannot read its external weight data"):
+        onnx_import.load(tmp_path / "m.onnx")
