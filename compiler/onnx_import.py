@@ -494,26 +494,3 @@ def _fill_window_attrs(node: ir.Node, tensors: dict[str, ir.Tensor], where: str)
         )
     a["kernel_shape"], a["strides"] = list(kernel), list(strides)
     a["dilations"], a["pads"] = list(dilations), list(a["pads"])
-
-
-def supported_ops_text() -> str:
-    return ", ".join(SUPPORTED_OPS)
-
-
-def constant_value(node: ir.Node) -> np.ndarray:
-    """The tensor a Constant node holds (any of its value* attributes)."""
-    a = node.attrs
-    if "value" in a:
-        return np.asarray(a["value"])
-    for key, dtype in (
-        ("value_float", np.float32),
-        ("value_floats", np.float32),
-        ("value_int", np.int64),
-        ("value_ints", np.int64),
-    ):
-        if key in a:
-            return np.asarray(a[key], dtype=dtype)
-    raise UnsupportedError(
-        f"node '{node.name}' (Constant) uses {sorted(a)}; cnnc supports value, value_float(s), "
-        "value_int(s)"
-    )

@@ -518,9 +518,22 @@ def ref_onnx_identity(node, graph, inputs):
 
 @register("Constant")
 def ref_onnx_constant(node, graph, inputs):
-    from .onnx_import import constant_value
-
-    return [constant_value(node)]
+    """The tensor a Constant node holds (any of its value* attributes)."""
+    a = node.attrs
+    if "value" in a:
+        return [np.asarray(a["value"])]
+    for key, dtype in (
+        ("value_float", np.float32),
+        ("value_floats", np.float32),
+        ("value_int", np.int64),
+        ("value_ints", np.int64),
+    ):
+        if key in a:
+            return [np.asarray(a[key], dtype=dtype)]
+    raise UnsupportedError(
+        f"node '{node.name}' (Constant) uses {sorted(a)}; cnnc supports value, value_float(s), "
+        "value_int(s)"
+    )
 
 
 @register("ConstantOfShape")
