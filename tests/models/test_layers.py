@@ -622,3 +622,16 @@ def test_odd_shapes_forward_match_loops(hw, channels, rng):
     pool = L.MaxPool(3, 2, 1)
     expected = pool_ref(x, pool.kernel_size, pool.stride, pool.padding, "max")
     assert_close(pool.forward(x, False), expected, 0, 0, "maxpool")
+
+
+def test_blas_threads_limits_and_restores():
+    from threadpoolctl import threadpool_info  # installed with scikit-learn (test extra)
+
+    def blas():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas()
+    assert before, "numpy's BLAS is not visible to threadpoolctl"
+    with L.blas_threads(1):
+        assert blas() == [1] * len(before)
+    assert blas() == before
