@@ -31,12 +31,12 @@ MAX_OPSET = onnx.defs.onnx_opset_version()
 COMPUTE_OPS = (
     "Conv Gemm MatMul BatchNormalization Relu Clip LeakyRelu Sigmoid Elu Add Sum Sub Mul Div "
     "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
-    "Softmax Where Less"
+    "Softmax Where Less Neg"
 ).split()
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
 FOLDED_OPS = (
-    "Dropout Identity Constant ConstantOfShape Shape Gather Unsqueeze Squeeze Cast Slice Neg"
+    "Dropout Identity Constant ConstantOfShape Shape Gather Unsqueeze Squeeze Cast Slice"
 ).split()
 SUPPORTED_OPS = tuple(sorted(set(COMPUTE_OPS) | set(FOLDED_OPS)))
 

@@ -677,6 +677,15 @@ def _broadcast_activation(
     return new
 
 
+@_rule("Neg")
+def _lower_neg(lo: _Lowering, node: ir.Node) -> None:
+    x, layout = lo.natural(node, node.inputs[0])
+    out = lo.define(node.outputs[0], layout)
+    lo.emit(
+        "mul", node.name, [x, lo.add_const(f"{node.name}.k", np.float32(-1))], [out], act="none"
+    )
+
+
 @_rule("Concat")
 def _lower_concat(lo: _Lowering, node: ir.Node) -> None:
     rank = len(lo.shape(node.outputs[0]))

@@ -280,6 +280,17 @@ def test_broadcast_of_two_activations(rng, op, b_shape):
     check(model, {"x": randn(rng, 2, 3), "b": randn(rng, *b_shape)})
 
 
+@pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
+def test_neg(rng, after_conv):
+    nodes, consts, src = [], {}, "x"
+    if after_conv:
+        nodes, consts = conv_front(rng, 3, 5)
+        src = "x1"
+    nodes.append(helper.make_node("Neg", [src], ["y"], name="neg0"))
+    model = make_model(nodes, {"x": [1, 3, 7, 5]}, {"y": None}, consts)
+    check(model, {"x": randn(rng, 1, 3, 7, 5)}, {"mul"})
+
+
 def test_sum_of_three(rng):
     shape = [1, 3, 7, 7]
     node = helper.make_node("Sum", ["x", "a", "c"], ["y"], name="sum0")
