@@ -307,19 +307,14 @@ def ref_sign(node, graph, inputs):
 
 
 def _onnx_window_2d(x: np.ndarray, a: dict):
-    """Views a 1-D or 2-D ONNX window op's NC... input as NHWC with H=1 for 1-D."""
+    """An ONNX window op's [N,C,H,W] (or 1-D [N,C,L], as H = 1) input as NHWC, with its
+    kernel, strides and (top, left, bottom, right) pads."""
     if x.ndim == 3:
-        return (
-            x[:, :, None, :].transpose(0, 2, 3, 1),
-            [1, *a["kernel_shape"]],
-            [
-                1,
-                *a["strides"],
-            ],
-            [0, a["pads"][0], 0, a["pads"][1]],
-        )
+        x4 = x[:, :, None, :].transpose(0, 2, 3, 1)
+        kernel, strides = [1, *a["kernel_shape"]], [1, *a["strides"]]
+        return x4, kernel, strides, [0, a["pads"][0], 0, a["pads"][1]]
     if x.ndim != 4:
-        raise UnsupportedError(f"reference: {x.ndim}-D window ops are not supported")
+        raise UnsupportedError(f"reference: {x.ndim - 2}-D window ops are not supported")
     return x.transpose(0, 2, 3, 1), a["kernel_shape"], a["strides"], a["pads"]
 
 
