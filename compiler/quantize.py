@@ -322,10 +322,20 @@ def _weighted(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     if check_only:
         dil = tuple(node.attrs.get("dilations", (1, 1)) or (1, 1))
         return _act_ok(node) and dil == (1, 1) and q.src.tensors[node.inputs[1]].is_const
-    x, w_name = node.inputs[0], node.inputs[1]
-    w = q.src.tensors[w_name].data.astype(np.float64)
+    w = q.src.tensors[node.inputs[1]].data.astype(np.float64)
     b_name = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
     bias = q.src.tensors[b_name].data.astype(np.float64) if b_name else np.zeros(w.shape[0])
+    conv = {}
+    if node.op == "conv2d":
+        conv = dict(strides=list(node.attrs.get("strides", (1, 1))),
+                    pads=list(node.attrs.get("pads", (0, 0, 0, 0))),
+                    groups=int(node.attrs.get("groups", 1)))  # fmt: skip
+    _emit_weighted(q, node, f"s8_{node.op}", w, bias, conv)
+    return True
+
+
+def _emit_weighted(q: _Rewrite, node: ir.Node, op: str, w, bias, conv_attrs: dict) -> None:
+    x = node.inputs[0]
     xq = q.need_int8(x)
     s_x, zx = q.qp[x]
     s_y, zy = q.params_of(node.outputs[0])
@@ -341,11 +351,31 @@ def _weighted(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
         q.const(f"{node.name}.shift", shift),
     ]
     attrs = dict(x_zero_point=zx, y_zero_point=zy, rounding=q.rounding, **q.clamp(node, s_y, zy))
-    if node.op == "conv2d":
-        attrs.update(strides=list(node.attrs.get("strides", (1, 1))),
-                     pads=list(node.attrs.get("pads", (0, 0, 0, 0))),
-                     groups=int(node.attrs.get("groups", 1)))  # fmt: skip
-    q.emit(f"s8_{node.op}", node.name, [xq, *consts], [y], **attrs)
+    q.emit(op, node.name, [xq, *consts], [y], **attrs, **conv_attrs)
+
+
+def _channel_affine(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """x * scale[C] + shift[C] on an NHWC activation (standalone BatchNorm, or mul/add by a
+    per-channel constant) is a depthwise 1x1 convolution: int8 weights scale, int32 bias."""
+    x, *rest = node.inputs
+    t = q.src.tensors[x]
+    c = t.shape[-1] if t.shape else 0
+    consts = [q.src.tensors[n].data for n in rest if n]
+    if check_only:
+        if node.op in ("mul", "add") and q.src.tensors[x].is_const:
+            return False  # the constant comes first: leave it in float
+        ok = len(t.shape) == 4 and _act_ok(node) and all(v is not None for v in consts)
+        return ok and all(v.size in (1, c) for v in consts) and not t.is_const
+    full = [np.broadcast_to(np.asarray(v, np.float64).reshape(-1), (c,)) for v in consts]
+    if node.op == "scale_shift":
+        scale, shift = full
+    elif node.op == "mul":
+        scale, shift = full[0], np.zeros(c)
+    else:
+        scale, shift = np.ones(c), full[0]
+    w = scale.reshape(c, 1, 1, 1)
+    _emit_weighted(q, node, "s8_conv2d", w, shift, dict(strides=[1, 1], pads=[0, 0, 0, 0],
+                                                         groups=c))  # fmt: skip
     return True
 
 
@@ -379,6 +409,8 @@ def check_accumulator(layer: str, wq: np.ndarray, bias_q: np.ndarray, x_zero_poi
 def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     a, b = node.inputs[:2]
     ta, tb = q.src.tensors[a], q.src.tensors[b]
+    if tb.is_const:
+        return _channel_affine(q, node, check_only)
     if check_only:
         return (_act_ok(node) and not ta.is_const and not tb.is_const
                 and tuple(ta.shape) == tuple(tb.shape))  # fmt: skip
@@ -464,6 +496,8 @@ RULES = {
     "conv2d": _weighted,
     "dense": _weighted,
     "add": _add,
+    "mul": _channel_affine,
+    "scale_shift": _channel_affine,
     "maxpool2d": _pool,
     "avgpool2d": _pool,
     "global_avgpool": _global_avgpool,

@@ -364,3 +364,39 @@ def test_error_table_finds_the_broken_layer(rng):
     text = format_quant_error_table(broken)
     assert "cosine" in text and "SNR dB" in text
     assert f"{worst['layer']}" in next(line for line in text.splitlines() if "lowest SNR" in line)
+
+
+def test_per_channel_affine_ops_become_depthwise_int8(rng):
+    """Standalone BatchNorm (after a MaxPool it cannot fold) and Mul/Add by a per-channel
+    constant run as depthwise 1x1 int8 convolutions, so the model stays integer-only."""
+    n1, i1 = conv("c1", "x", 3, 7, rng)
+    c = 7
+    nodes = [
+        *n1,
+        helper.make_node(
+            "MaxPool", ["c1"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]
+        ),  # fmt: skip
+        helper.make_node("BatchNormalization", ["p", "g", "b", "m", "v"], ["bn"], name="bn"),
+        helper.make_node("Mul", ["bn", "k"], ["mul"], name="mul"),
+        helper.make_node("Add", ["mul", "s"], ["y"], name="shift"),
+    ]
+    inits = {
+        **i1,
+        "g": rng.uniform(-1.5, 1.5, c),
+        "b": rng.normal(0, 0.3, c),
+        "m": rng.normal(0, 0.3, c),
+        "v": rng.uniform(0.5, 2, c),
+        "k": rng.uniform(0.5, 2, (1, c, 1, 1)),
+        "s": rng.normal(0, 1, (1, c, 1, 1)),
+    }
+    inits = {k: np.asarray(v, np.float32) for k, v in inits.items()}  # fmt: skip
+    g = lowered(make_model(nodes, {"x": [1, 3, 9, 9]}, {"y": [1, c, 4, 4]}, inits))
+    assert {"scale_shift", "mul", "add"} & {n.op for n in g.nodes}, [n.op for n in g.nodes]
+    x = inputs(rng, g, 40)
+    qg = quantize(g, x)
+    assert float_ops_inside(qg) == []
+    depthwise = [n for n in qg.nodes if n.op == "s8_conv2d" and n.attrs["groups"] == c]
+    assert len(depthwise) == sum(n.op in ("scale_shift", "mul", "add") for n in g.nodes)
+    yf = reference.run(g, {"x": x})["y"]
+    yq = reference.run(qg, {"x": x})["y"]
+    assert np.abs(yf - yq).max() < 0.05 * np.abs(yf).max()  # inputs inside the calibration
