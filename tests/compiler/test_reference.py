@@ -505,3 +505,71 @@ def test_batch_of_three_runs_through_a_dynamic_batch_model(rng):
     consts["W"] = randn(rng, 6, 4 * 7 * 5)
     model = make_model(nodes, {"x": ["N", 3, 7, 5]}, {"y": ["N", 6]}, consts)
     check(model, {"x": randn(rng, 3, 3, 7, 5)})
+
+
+# ---------------------------------------------------------------- lowered ops vs plain loops
+# The NHWC definitions the C kernels follow, checked directly against the loop a C
+# reader would write (one output element at a time), including the ceil_mode windows.
+
+
+def conv2d_loops(x, w, b, strides, pads, groups):
+    n, h, wd, c = x.shape
+    co, kh, kw, cg = w.shape
+    top, left, bottom, right = pads
+    oh = (h + top + bottom - kh) // strides[0] + 1
+    ow = (wd + left + right - kw) // strides[1] + 1
+    y = np.zeros((n, oh, ow, co), np.float64)
+    per_group = co // groups
+    for b_, i, j, o in np.ndindex(n, oh, ow, co):
+        g = o // per_group
+        acc = 0.0 if b is None else float(b[o])
+        for di, dj, ci in np.ndindex(kh, kw, cg):
+            r, s = i * strides[0] - top + di, j * strides[1] - left + dj
+            if 0 <= r < h and 0 <= s < wd:
+                acc += float(x[b_, r, s, g * cg + ci]) * float(w[o, di, dj, ci])
+        y[b_, i, j, o] = acc
+    return y
+
+
+def pool2d_loops(x, kernel, strides, pads, out_hw, kind, count_include_pad=False):
+    n, h, w, c = x.shape
+    top, left, bottom, right = pads
+    y = np.zeros((n, *out_hw, c), np.float64)
+    for b_, i, j, ch in np.ndindex(n, *out_hw, c):
+        taps, count = [], 0
+        for di, dj in np.ndindex(*kernel):
+            r, s = i * strides[0] - top + di, j * strides[1] - left + dj
+            if 0 <= r < h and 0 <= s < w:
+                taps.append(float(x[b_, r, s, ch]))
+            if -top <= r < h + bottom and -left <= s < w + right:
+                count += 1
+        if kind == "max":
+            y[b_, i, j, ch] = max(taps)
+        else:
+            y[b_, i, j, ch] = sum(taps) / (count if count_include_pad else len(taps))
+    return y
+
+
+@pytest.mark.parametrize("pads", [(0, 0, 0, 0), (1, 2, 0, 1)], ids=["nopad", "asym"])
+@pytest.mark.parametrize("strides", [(1, 1), (2, 3)], ids=lambda s: f"s{s[0]}{s[1]}")
+@pytest.mark.parametrize("groups,c,co", [(1, 3, 5), (3, 3, 6), (2, 4, 6)], ids=str)
+def test_conv2d_definition_against_loops(rng, groups, c, co, strides, pads):
+    x = randn(rng, 2, 7, 5, c)
+    w = randn(rng, co, 3, 2, c // groups)
+    b = randn(rng, co)
+    got = reference.conv2d_nhwc(x, w, b, strides, pads, groups)
+    want = conv2d_loops(x, w, b, strides, pads, groups)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("count_include_pad", [0, 1], ids=lambda v: f"cip{v}")
+@pytest.mark.parametrize("extra", [0, 1], ids=["floor", "ceil_window"])
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_pool2d_definition_against_loops(rng, kind, extra, count_include_pad):
+    x = randn(rng, 1, 7, 17, 3)
+    kernel, strides, pads = (3, 4), (2, 3), (1, 0, 0, 1)
+    # ceil_mode adds a last window starting inside the input and running past the pads
+    out_hw = ((7 + 1 - 3) // 2 + 1 + extra, (17 + 1 - 4) // 3 + 1 + extra)
+    got = reference.pool2d_nhwc(x, kernel, strides, pads, out_hw, kind, count_include_pad)
+    want = pool2d_loops(x, kernel, strides, pads, out_hw, kind, count_include_pad)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
