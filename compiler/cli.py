@@ -25,9 +25,10 @@ CALIBRATION_SAMPLES = 512  # digits training images used for --calibration digit
 def add_target(parser: argparse.ArgumentParser, run: bool) -> None:
     from . import targets
 
-    choices = list(targets.LINUX_TARGETS) if run else list(targets.TARGETS)
+    choices = list(targets.RUNNABLE_TARGETS) if run else list(targets.TARGETS)
     help_text = (
-        "where to run the C: host (cffi) or an ARM target under qemu-user"
+        "where to run the C: host (cffi), aarch64/armv7 under qemu-user, or cortex-m4/m7 "
+        "on an emulated board (qemu-system-arm, semihosting)"
         if run
         else targets.COMPILE_TARGET_HELP
     )
@@ -206,6 +207,14 @@ def verify_layers(compiled: api.CompiledModel, x: np.ndarray, target: str) -> bo
 def cmd_report(args) -> int:
     compiled = api.load(args.out_dir)
     print(report_mod.format_table(compiled.report))
+    from . import mcu, targets
+
+    target = compiled.info.get("target", "host")
+    if target in targets.MCU_TARGETS:
+        size = mcu.mcu_size(compiled.out_dir, target)
+        print(f"{target} (arm-none-eabi-size of a minimal firmware): flash {size['flash']} B "
+              f"(text {size['text']} + data {size['data']}), RAM {size['ram']} B "
+              f"(data + bss {size['bss']}, arena {size['arena']})")  # fmt: skip
     return 0
 
 
