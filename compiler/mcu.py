@@ -15,8 +15,11 @@ prove that none of them reaches malloc or stdio.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .cbuild import cache_dir
@@ -38,6 +41,20 @@ def run_tool(cmd: list[str], what: str) -> str:
     if proc.returncode != 0:
         raise ToolchainError(f"{what} failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
     return proc.stdout
+
+
+@contextmanager
+def atomic_output(path: Path):
+    """A unique temporary name next to ``path``, renamed onto it on success: parallel test
+    workers building the same cached object never see a half-written file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def binutil(target_name: str, tool: str) -> str:
@@ -72,10 +89,9 @@ def compile_objects(out_dir: str | Path, target_name: str = "cortex-m4") -> list
     for k, src in enumerate(sources):
         obj = folder / f"{k:02d}_{src.stem}.o"
         if not obj.exists():
-            tmp = obj.with_suffix(".tmp")
-            run_tool([target_cc(target), *flags, "-c", str(src), "-o", str(tmp)],
-                     f"{target_name} compile of {src.name}")  # fmt: skip
-            tmp.replace(obj)
+            with atomic_output(obj) as tmp:
+                run_tool([target_cc(target), *flags, "-c", str(src), "-o", str(tmp)],
+                         f"{target_name} compile of {src.name}")  # fmt: skip
         objects.append(obj)
     return objects
 
@@ -89,11 +105,12 @@ def link_firmware(out_dir: str | Path, target_name: str = "cortex-m4") -> Path:
     if not elf.exists():
         main = program_source(out_dir, "mcu_main.c")
         flags = [*build_flags(target), *(f"-I{d}" for d in [*includes, templates_dir()])]
-        run_tool(
-            [target_cc(target), *flags, "--specs=nano.specs", "--specs=nosys.specs",
-             "-Wl,--gc-sections", str(main), *map(str, objects), "-lm", "-o", str(elf)],
-            f"{target_name} link of {out_dir}",
-        )  # fmt: skip
+        with atomic_output(elf) as tmp:
+            run_tool(
+                [target_cc(target), *flags, "--specs=nano.specs", "--specs=nosys.specs",
+                 "-Wl,--gc-sections", str(main), *map(str, objects), "-lm", "-o", str(tmp)],
+                f"{target_name} link of {out_dir}",
+            )  # fmt: skip
     return elf
 
 
