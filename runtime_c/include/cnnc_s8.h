@@ -116,8 +116,9 @@ typedef struct {
 } cnnc_s8_dense_params;
 
 /* Elementwise add of two int8 tensors with their own scales (the TFLite scheme):
- *   a' = requant((a - a_zp) << left_shift, a_mult, a_shift)   real multiplier s_a / (2 max(s_a,s_b))
- *   b' likewise, y = y_zp + requant(a' + b', y_mult, y_shift) (2 max(s_a,s_b) / (2^ls s_y)). */
+ *   a' = requant((a - a_zp) << left_shift, a_mult, a_shift)    M_a = s_a / (2 max(s_a, s_b))
+ *   b' likewise;  y = y_zp + requant(a' + b', y_mult, y_shift)  M_y = 2 max(s_a, s_b) / (2^ls s_y)
+ */
 typedef struct {
     int32_t size;                   /* elements of a, b and y */
     int32_t a_zero_point, b_zero_point, y_zero_point;

@@ -68,8 +68,9 @@ void cnnc_s8_global_avgpool__ref(const cnnc_s8_global_avgpool_params *p, const i
     int32_t b, i, ch;
     for (b = 0; b < p->n; ++b) {
         for (ch = 0; ch < p->c; ++ch) {
+            const int8_t *xc = x + (size_t)b * p->hw * p->c + ch; /* [hw] with stride c */
             int32_t sum = 0;
-            for (i = 0; i < p->hw; ++i) sum += x[((size_t)b * p->hw + i) * p->c + ch] - p->x_zero_point;
+            for (i = 0; i < p->hw; ++i) sum += xc[(size_t)i * p->c] - p->x_zero_point;
             y[(size_t)b * p->c + ch] = cnnc_requant_s8(sum, p->mult, p->shift, p->rounding,
                                                        p->y_zero_point, p->act_min, p->act_max);
         }
