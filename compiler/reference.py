@@ -60,7 +60,16 @@ def run(
                 f"known: {', '.join(sorted(REFERENCE_OPS))}"
             )
         args = [_value(graph, values, name) for name in node.inputs]
-        results = fn(node, graph, args)
+        try:
+            results = fn(node, graph, args)
+        except CnncError:
+            raise
+        except (ValueError, IndexError, TypeError) as err:  # a graph the op cannot run
+            shapes = [None if a is None else list(np.shape(a)) for a in args]
+            raise ShapeError(
+                f"reference: node '{node.name}' ({node.op}) failed on inputs "
+                f"{node.inputs} of shapes {shapes}: {err}"
+            ) from None
         for name, result in zip(node.outputs, results, strict=False):
             if name:
                 values[name] = result

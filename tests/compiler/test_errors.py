@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cnnc import onnx_import, passes, reference
+from cnnc import ir, onnx_import, passes, reference
 from cnnc.errors import CnncError, ModelError, ShapeError, UnsupportedError
 from onnx import helper
 from onnx_builders import make_model, sign_pattern, single_node
@@ -188,4 +188,19 @@ def test_reference_feed_with_wrong_shape(rng):
         r"input 'x' has shape \[1, 3, 7, 5\], the graph expects "
         r"\[1, 3, 7, 7\]",
         lambda: reference.run(graph, {"x": randn(rng, 1, 3, 7, 5)}),
+    )
+
+
+def test_reference_names_the_node_an_inconsistent_graph_fails_in(rng):
+    t = {
+        "x": ir.Tensor("x", (1, 3)),
+        "k": ir.Tensor("k", (4,), data=randn(rng, 4)),
+        "y": ir.Tensor("y", (1, 3)),
+    }
+    graph = ir.Graph(t, [ir.Node("add", "bad_add", ["x", "k"], ["y"])], ["x"], ["y"], "NHWC")
+    raises_one_line(
+        ShapeError,
+        r"node 'bad_add' \(add\) failed on inputs \['x', 'k'\] of "
+        r"shapes \[\[1, 3\], \[4\]\]",
+        lambda: reference.run(graph, {"x": randn(rng, 1, 3)}),
     )
