@@ -122,7 +122,8 @@ def blas_threads(n: int = 1):
     Training here is a stream of small, thin matmuls; on a busy 2-core machine a
     multi-threaded OpenBLAS spends its time spinning and waiting for descheduled
     threads (an epoch of the digits MobileNetV2 measured 36 s with default threads
-    vs 3 s with one, at load average 13). Wrap training loops in `with blas_threads(1):`.
+    vs 3 s with one, at load average 13). Wrap training loops in `with blas_threads(1):`
+    or decorate the training function with `@blas_threads(1)`.
     """
     try:
         from threadpoolctl import threadpool_limits

@@ -635,3 +635,6 @@ def test_blas_threads_limits_and_restores():
     with L.blas_threads(1):
         assert blas() == [1] * len(before)
     assert blas() == before
+    limited = L.blas_threads(1)(blas)  # also a decorator, re-entered on every call
+    assert limited() == limited() == [1] * len(before)
+    assert blas() == before
