@@ -7,6 +7,8 @@ import pytest
 from cnnc.errors import ShapeError
 from cnnc.models import layers as L
 from cnnc.models.gradcheck import gradcheck, max_error, numeric_grad, relative_error
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 F64 = np.float64
 GRAD_TOL = 1e-6
@@ -638,3 +640,39 @@ def test_blas_threads_limits_and_restores():
     limited = L.blas_threads(1)(blas)  # also a decorator, re-entered on every call
     assert limited() == limited() == [1] * len(before)
     assert blas() == before
+
+
+# ---------------------------------------------------------------------------
+# random geometries: every window/stride/padding combination that fits
+
+
+@st.composite
+def geometries(draw):
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    pads = tuple(draw(st.integers(0, 2)) for _ in range(4))
+    h = draw(st.integers(max(1, kh - pads[0] - pads[2]), 7))
+    w = draw(st.integers(max(1, kw - pads[1] - pads[3]), 7))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    return (kh, kw), stride, pads, (h, w)
+
+
+@settings(max_examples=40, deadline=None)
+@given(geom=geometries(), cin=st.integers(1, 3), seed=st.integers(0, 2**31))
+def test_random_geometries_match_loops(geom, cin, seed):
+    kernel, stride, pads, (h, w) = geom
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, h, w, cin))
+    conv = L.Conv2D(cin, 2, kernel, stride, pads, rng=rng, dtype=F64)
+    expected = conv_ref(x, conv.params["w"], conv.params["b"], stride, pads)
+    assert_close(conv.forward(x, False), expected, 1e-12, 1e-12, f"conv {geom}")
+    dw = L.DepthwiseConv2D(cin, kernel, stride, pads, rng=rng, dtype=F64)
+    expected = depthwise_ref(x, dw.params["w"], None, stride, pads, 1)
+    assert_close(dw.forward(x, False), expected, 1e-12, 1e-12, f"depthwise {geom}")
+    if max(pads[0], pads[2]) < kernel[0] and max(pads[1], pads[3]) < kernel[1]:
+        # (ONNX requires pads < kernel for pooling, so no window is all padding)
+        for mode, pool in (
+            ("max", L.MaxPool(kernel, stride, pads)),
+            ("avg", L.AvgPool(kernel, stride, pads)),
+        ):
+            expected = pool_ref(x, kernel, stride, pads, mode)
+            assert_close(pool.forward(x, False), expected, 1e-12, 1e-12, f"{mode}pool {geom}")
