@@ -362,7 +362,9 @@ def emit_b1_conv2d(node: ir.Node, em) -> list:
     suffix, targs, clamp = _transform_args(node, em)
     params.update(clamp or {"act_min": -np.inf, "act_max": np.inf})
     args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), *targs, em.out(node)]
-    return [KernelCall(f"cnnc_b1_conv_{suffix}__ref", args, "cnnc_b1_conv_params", params)]
+    # the bits kernel is the hot one: its ISA variant is picked at compile time (cnnc_b1.h)
+    fn = "cnnc_b1_conv_bits" if suffix == "bits" else f"cnnc_b1_conv_{suffix}__ref"
+    return [KernelCall(fn, args, "cnnc_b1_conv_params", params)]
 
 
 def emit_b1_dense(node: ir.Node, em) -> list:

@@ -125,6 +125,15 @@ void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNN
                                const uint32_t *CNNC_RESTRICT w,
                                const int32_t *CNNC_RESTRICT thresholds,
                                uint32_t *CNNC_RESTRICT y);
+/* The one place a variant is chosen for generated code: builds that target AVX-512
+ * VPOPCNTDQ (e.g. -march=native on such a CPU) call the variant, every other build the
+ * portable kernel. Both give identical bits. */
+#if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+#define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx512
+#else
+#define cnnc_b1_conv_bits cnnc_b1_conv_bits__ref
+#endif
+
 /* Raw dots, for tests and for callers that apply their own transform.
  * y: [batch, out_h, out_w, out_c] int32 */
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
