@@ -34,9 +34,10 @@ class Comparison:
 
     def describe(self) -> str:
         rule = "bit-exact" if self.exact else f"rel. error <= {FLOAT_RTOL:g} of the output range"
-        head = "matches" if self.ok else "DIFFERS"
+        if self.ok:
+            return f"matches ({rule}): max |C - ref| = {self.max_abs:.3g} (rel. {self.rel:.3g})"
         return (
-            f"{head} ({rule}): {self.mismatches} value(s) differ, max |C - ref| = "
+            f"DIFFERS ({rule}): {self.mismatches} value(s) differ, max |C - ref| = "
             f"{self.max_abs:.3g} (rel. {self.rel:.3g}) at index {list(self.index)}: "
             f"expected {self.expected!r}, C gave {self.actual!r}"
         )

@@ -125,6 +125,15 @@ def test_verify_names_the_first_diverging_layer(capsys, tmp_path, model_file):
     assert "DIFFERS" in out
 
 
+def test_int8_with_digits_calibration_verifies_bit_exact(capsys, tmp_path, model_file):
+    out_dir, _ = compiled(capsys, tmp_path, model_file[0], "--precision", "int8",
+                          "--calibration", "digits")  # fmt: skip
+    assert json.loads((out_dir / "cnnc.json").read_text())["precision"] == "int8"
+    code, out, err = cnnc(capsys, "verify", out_dir, "--inputs", tmp_path / "x.npz", "--per-layer")
+    assert code == 0, out + err
+    assert "output matches (bit-exact)" in out and "s8_conv2d" in out
+
+
 def test_report_prints_the_table(capsys, tmp_path, model_file):
     out_dir, _ = compiled(capsys, tmp_path, model_file[0])
     code, out, _ = cnnc(capsys, "report", out_dir)
