@@ -487,12 +487,9 @@ def _lower_matmul(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("BatchNormalization")
 def _lower_batchnorm(lo: _Lowering, node: ir.Node) -> None:
-    # y = (x - mean) / sqrt(var + eps) * gamma + beta = x * scale + shift, computed in float64
-    gamma, beta, mean, var = (
-        _require_const(lo, node, i, "BN parameter").astype(np.float64) for i in range(1, 5)
+    scale, shift = reference.batchnorm_scale_shift(
+        *(_require_const(lo, node, i, "BN parameter") for i in range(1, 5)), node.attrs["epsilon"]
     )
-    scale = gamma / np.sqrt(var + node.attrs["epsilon"])
-    shift = beta - mean * scale
     rank = len(lo.shape(node.inputs[0]))
     if rank == 4:
         x, layout = lo.nhwc(node, node.inputs[0]), "nhwc"

@@ -406,3 +406,19 @@ def test_dropout_in_training_mode_is_rejected(rng):
     )
     with pytest.raises(UnsupportedError, match=r"node 'drop' \(Dropout\): training_mode"):
         passes.lower(onnx_import.load(model))
+
+
+def test_standalone_batchnorm_equals_onnxruntime_bit_for_bit(rng):
+    """So an XNOR sign after BN flips exactly where onnxruntime's does."""
+    c = 33
+    consts = bn_consts(rng, c)
+    consts["bn.v"] = rng.uniform(0.01, 3.0, c).astype(np.float32)
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p"], kernel_shape=[1, 1], name="pool"),
+        bn_node("p", "y"),
+    ]
+    model = make_model(nodes, {"x": [1, c, 17, 7]}, {"y": None}, consts)
+    x = randn(rng, 1, c, 17, 7) * 3
+    want = run_onnxruntime(model, {"x": x})[0]
+    for graph in (onnx_import.load(model), passes.lower(onnx_import.load(model))):
+        np.testing.assert_array_equal(reference.run(graph, {"x": x})["y"], want)
