@@ -405,6 +405,38 @@ def _float_transform(g: ir.Graph, layer: BinaryLayer, chain: Chain, where: str):
     return last.outputs[0], params, {"act_min": float(lo), "act_max": float(hi)}, folded
 
 
+# ================================================================ after quantisation
+
+
+def fuse_int8(graph: ir.Graph) -> ir.Graph:
+    """Runs after ``quantize`` on a binarised graph; two exact fusions at the int8 boundary:
+
+    * ``s8_dequantize -> b1_pack``: the packer reads the int8 tensor, bit = q < zero_point
+      (the sign of (q - zp) * scale for scale > 0), with no float tensor in between;
+    * ``b1_conv2d(out=float32) -> s8_quantize``: the layer writes int8 itself, quantising
+      its float value with the same rounding (``out="int8"``), one pass and no float buffer.
+
+    Both leave every value as it was; the reference of the fused graph equals the unfused.
+    """
+    g = copy.deepcopy(graph)
+    for node in list(g.nodes):
+        p = g.producer(node.inputs[0]) if node.inputs else None
+        if node.op == "b1_pack" and p is not None and p.op == "s8_dequantize":
+            if float(p.attrs["scale"]) > 0:
+                node.inputs[0] = p.inputs[0]
+                node.attrs["zero_point"] = int(p.attrs["zero_point"])
+        users = g.consumers(node.outputs[0])
+        if node.op == "b1_conv2d" and node.attrs.get("out") == "float32" and len(users) == 1:
+            q = users[0]
+            if q.op == "s8_quantize" and node.outputs[0] not in g.outputs:
+                node.attrs.update(out="int8", out_scale=float(q.attrs["scale"]),
+                                  out_zero_point=int(q.attrs["zero_point"]))  # fmt: skip
+                node.outputs = list(q.outputs)
+                g.nodes.remove(q)
+    _remove_dead(g)
+    return g
+
+
 def _apply(g: ir.Graph, rw: Rewrite) -> ir.Graph:
     nodes = []
     for node in g.nodes:

@@ -10,8 +10,10 @@ values in the reference are uint32 arrays ``[..., words(C)]`` (see ``bitpack.py`
 
 The ops (inputs in order; ``thr`` int32 [Co]; ``mul``/``bias`` float32 [Co]):
   b1_pack      x[..., C] float32                        -> packed [..., C]   (x < 0 -> -1)
+               or int8 (attr zero_point, scale > 0): q < zero_point -> -1
   b1_conv2d    x packed [N,H,W,Ci], w packed [Co,KH,KW,words(Ci/g)], thr | mul, bias
-               -> packed [N,OH,OW,Co] (attrs out="b1") or float32 (out="float32")
+               -> packed [N,OH,OW,Co] (attrs out="b1"), float32 (out="float32") or int8
+               (out="int8": the float32 value quantised with out_scale, out_zero_point)
                attrs strides, pads (top, left, bottom, right), groups, pad_one,
                act_min, act_max (float output clamp)
   b1_dense     x packed [N,K], w packed [M, words(K)], thr | mul, bias -> like b1_conv2d
@@ -170,11 +172,19 @@ def _transform(node: ir.Node, dot: np.ndarray, params: list[np.ndarray]) -> np.n
     if a.get("out", "b1") == "b1":
         return bits_transform(dot, params[0])
     lo, hi = a.get("act_min", -np.inf), a.get("act_max", np.inf)
-    return f32_transform(dot, params[0], params[1], lo, hi)
+    y = f32_transform(dot, params[0], params[1], lo, hi)
+    if a["out"] == "int8":  # the int8 boundary's own rounding (cnnc_s8_quantize__ref)
+        from .int8_ops import QuantParams, quantize_s8
+
+        return quantize_s8(y, QuantParams(y.size, a["out_scale"], a["out_zero_point"]))
+    return y
 
 
 def ref_b1_pack(node, graph, inputs):
-    return [pack_bits(np.asarray(inputs[0]) < 0)]
+    x = np.asarray(inputs[0])
+    if graph.tensors[node.inputs[0]].dtype == "int8":
+        return [pack_bits(x.astype(np.int32) < node.attrs["zero_point"])]
+    return [pack_bits(x < 0)]
 
 
 def ref_b1_conv2d(node, graph, inputs):
@@ -253,7 +263,8 @@ def op_cost(node: ir.Node, graph: ir.Graph) -> tuple[int, int, int]:
 # ---------------------------------------------------------------- C kernels via cffi
 
 B1_CDEF = """
-typedef struct { int32_t rows; int32_t channels; } cnnc_b1_pack_params;
+typedef struct { int32_t rows; int32_t channels; int32_t zero_point; } cnnc_b1_pack_params;
+void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *x, uint32_t *y);
 void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *x, uint32_t *y);
 void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *x, float *y);
 int32_t cnnc_b1_popcount32__portable(uint32_t x);
@@ -261,7 +272,10 @@ typedef struct {
     int32_t batch; int32_t in_h, in_w, in_c; int32_t out_h, out_w, out_c;
     int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
     int32_t groups; int32_t pad_one; float act_min, act_max;
+    float out_scale; int32_t out_zero_point;
 } cnnc_b1_conv_params;
+void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const float *multiplier, const float *bias, int8_t *y);
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
     const uint32_t *w, const int32_t *thresholds, uint32_t *y);
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
@@ -292,9 +306,11 @@ B1_VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def kernel_sources() -> list:
+    """The b1 kernels, plus the int8 boundary (s8_quant.c) that the s8 output calls."""
     from .cbuild import runtime_dir
 
-    return sorted((runtime_dir() / "kernels").glob("b1_*.c"))
+    kernels = runtime_dir() / "kernels"
+    return [*sorted(kernels.glob("b1_*.c")), kernels / "s8_quant.c"]
 
 
 def load_kernels(cflags: tuple[str, ...] = ()):
@@ -332,8 +348,11 @@ def emit_b1_pack(node: ir.Node, em) -> list:
 
     x = em.tensor(node.inputs[0])
     params = {"rows": x.size // x.shape[-1], "channels": x.shape[-1]}
+    fn = "cnnc_b1_pack__ref"
+    if x.dtype == "int8":
+        fn, params["zero_point"] = "cnnc_b1_pack_s8__ref", node.attrs["zero_point"]
     args = [em.ptr(node.inputs[0]), em.out(node)]
-    return [KernelCall("cnnc_b1_pack__ref", args, "cnnc_b1_pack_params", params)]
+    return [KernelCall(fn, args, "cnnc_b1_pack_params", params)]
 
 
 def _transform_args(node: ir.Node, em) -> tuple[str, list[str], dict]:
@@ -342,7 +361,10 @@ def _transform_args(node: ir.Node, em) -> tuple[str, list[str], dict]:
     if a.get("out", "b1") == "b1":
         return "bits", [em.ptr(node.inputs[2])], {}
     clamp = {"act_min": a.get("act_min", -np.inf), "act_max": a.get("act_max", np.inf)}
-    return "f32", [em.ptr(node.inputs[2]), em.ptr(node.inputs[3])], clamp
+    if a["out"] == "int8":
+        clamp.update(out_scale=a["out_scale"], out_zero_point=a["out_zero_point"])
+    suffix = "s8" if a["out"] == "int8" else "f32"
+    return suffix, [em.ptr(node.inputs[2]), em.ptr(node.inputs[3])], clamp
 
 
 def emit_b1_conv2d(node: ir.Node, em) -> list:

@@ -17,6 +17,8 @@
  *         thresholds int32 [out_c], each in [-K, K+1]
  *   f32:  out = clamp((float)dot * multiplier[c] + bias[c], act_min, act_max);
  *         multiplier = alpha (times a folded BN scale), bias = folded BN shift, float [out_c]
+ *   s8:   the f32 value quantised exactly as cnnc_s8_quantize__ref does (out_scale,
+ *         out_zero_point): the int8 input of a non-binary successor, in one pass
  * The `_bits` and `_f32` kernels differ only in that transform.
  *
  * Kernels: portable C99 `__ref` versions; SIMD variants sit beside them with the same
@@ -77,13 +79,18 @@ CNNC_INLINE int32_t cnnc_b1_xor_popcount(const uint32_t *a, const uint32_t *b, i
 
 /* Packs rows of float by sign (x < 0 -> bit 1) along the last axis. */
 typedef struct {
-    int32_t rows;     /* product of all axes but the last (N*H*W), >= 1 */
-    int32_t channels; /* C, >= 1 */
+    int32_t rows;       /* product of all axes but the last (N*H*W), >= 1 */
+    int32_t channels;   /* C, >= 1 */
+    int32_t zero_point; /* int8 input only: real value (q - zero_point) * scale, scale > 0 */
 } cnnc_b1_pack_params;
 
 /* x: [rows, C] float32; y: [rows, WORDS(C)] uint32 (tail bits written 0) */
 void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
                        uint32_t *CNNC_RESTRICT y);
+/* x: [rows, C] int8 (quantised, scale > 0): q < zero_point -> bit 1, the sign of the real
+ * value without dequantising; y: [rows, WORDS(C)] uint32 */
+void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTRICT x,
+                          uint32_t *CNNC_RESTRICT y);
 /* x: [rows, WORDS(C)] uint32; y: [rows, C] float32 in {-1, +1} */
 void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *CNNC_RESTRICT x,
                          float *CNNC_RESTRICT y);
@@ -105,6 +112,8 @@ typedef struct {
     int32_t groups;                 /* in_c and out_c divisible by it */
     int32_t pad_one;                /* 0: zero padding (ONNX); 1: padded taps are +1 */
     float act_min, act_max;         /* f32 output clamp (-INFINITY/INFINITY: none) */
+    float out_scale;                /* s8 output only: > 0 */
+    int32_t out_zero_point;         /* s8 output only: -128..127 */
 } cnnc_b1_conv_params;
 
 /* x: [batch, in_h, in_w, WORDS(in_c)] packed
@@ -119,6 +128,11 @@ void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
                            const float *CNNC_RESTRICT bias,
                            float *CNNC_RESTRICT y);
+/* needs runtime_c/kernels/s8_quant.c (cnnc_s8_quantize__ref) linked in; y: [batch,
+ * out_h, out_w, out_c] int8 */
+void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                          const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                          const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
 /* AVX-512 VPOPCNTDQ variant (declared always, defined only in builds targeting it:
  * -mavx512f -mavx512vpopcntdq); bit-exact to cnnc_b1_conv_bits__ref. */
 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,

@@ -2,6 +2,7 @@
  * The compiler (cnnc/binarize.py) folds alpha, BN and sign into the transform parameters;
  * the NumPy mirror is cnnc/binary_ops.py. */
 #include "b1_conv_loops.h"
+#include "cnnc_s8.h"
 
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, int32_t *CNNC_RESTRICT y) {
@@ -44,6 +45,28 @@ void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
                 for (co = 0; co < p->out_c; ++co) {
                     const int32_t dot = b1_conv_dot(p, x, w, n, oy, ox, co, cnnc_b1_xor_popcount);
                     out[co] = b1_f32_out(dot, multiplier[co], bias[co], p->act_min, p->act_max);
+                }
+            }
+}
+
+void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                          const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                          const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y) {
+    cnnc_s8_quant_params q;
+    int32_t n, oy, ox, co;
+    q.size = 1;
+    q.scale = p->out_scale;
+    q.zero_point = p->out_zero_point;
+    for (n = 0; n < p->batch; ++n)
+        for (oy = 0; oy < p->out_h; ++oy)
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int8_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * p->out_c;
+                for (co = 0; co < p->out_c; ++co) {
+                    const int32_t dot = b1_conv_dot(p, x, w, n, oy, ox, co, cnnc_b1_xor_popcount);
+                    const float v =
+                        b1_f32_out(dot, multiplier[co], bias[co], p->act_min, p->act_max);
+                    /* the int8 model boundary's own rounding, so fusing changes no bit */
+                    cnnc_s8_quantize__ref(&q, &v, out + co);
                 }
             }
 }

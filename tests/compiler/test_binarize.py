@@ -333,3 +333,27 @@ def test_sign_read_by_a_float_op_too_is_packed_beside_it(rng):
     got = reference.run(g, {"x": x})[g.outputs[0]]
     want = ort_per_sample(model, x)[0]
     np.testing.assert_array_equal(got, want)  # ±1 sums times alpha, plus ±1: exact
+
+
+def test_fuse_int8_changes_no_value_and_compiles_bit_exact(rng, tmp_path):
+    """After quantize: dequantize -> b1_pack and b1_conv2d -> quantize fuse, the reference
+    is unchanged bit for bit, and the C of the fused graph equals it."""
+    from cnnc import quantize
+
+    model, _ = xnor_model(rng, 7, 9, BLOCKS["pool_before_bn"], "mixed")
+    g = binarize.binarize(passes.lower(onnx_import.load(model)))
+    g8 = quantize.quantize(g, rng.standard_normal((16, 7, 9, 9)).astype(np.float32))
+    fused = binarize.fuse_int8(g8)
+    ops = [n.op for n in fused.nodes]
+    assert "s8_dequantize" not in ops[: ops.index("b1_pack")], "b1_pack should read int8"
+    assert fused.tensors[fused.producer("s1").inputs[0]].dtype == "b1"
+    last = [n for n in fused.nodes if n.op == "b1_conv2d"][-1]
+    assert last.attrs["out"] == "int8" and fused.tensors[last.outputs[0]].dtype == "int8"
+    assert len(ops) == len(g8.nodes) - 2
+    x = rng.standard_normal((5, 7, 9, 9)).astype(np.float32)
+    want = reference.run(g8, {"x": x}, keep_all=True)
+    got = reference.run(fused, {"x": x}, keep_all=True)
+    for name in (last.outputs[0], fused.outputs[0]):
+        np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+    cm = cnnc.compile(fused, tmp_path / "out", precision="float32")  # graph taken as is
+    np.testing.assert_array_equal(cm.run(x), cm.reference(x))

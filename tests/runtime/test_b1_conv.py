@@ -186,3 +186,33 @@ def test_f32_transform(kernels, rng, c, clamp):
         ffi.from_buffer("float[]", got),
     )
     assert_equal_at(got, ref, "C float output")
+
+
+@pytest.mark.parametrize("c", [3, 32, 65], ids=["C3", "C32", "C65"])
+@pytest.mark.parametrize("zero_point", [-128, -5, 17], ids=["zp-128", "zp-5", "zp17"])
+def test_s8_transform(kernels, rng, c, zero_point):
+    """int8 output: the float output quantised as the int8 boundary does (round half to
+    even of v / scale, plus zero point, saturated)."""
+    ffi, lib = kernels
+    co = 17
+    x, wt, pads, out_hw = make_case(rng, c, co, 3, 1, True, 1)
+    dot = float_conv(x, wt, (1, 1), pads, 1)
+    mul = rng.uniform(0.01, 0.5, co).astype(np.float32)
+    bias = rng.standard_normal(co).astype(np.float32)
+    scale = np.float32(0.05)
+    v = (dot.astype(np.float32) * mul + bias).astype(np.float32)
+    want = np.clip(np.rint(v / scale) + zero_point, -128, 127).astype(np.int8)
+    p = conv_params(ffi, x.shape, co, 3, 1, pads, 1, False, out_hw)
+    p.out_scale, p.out_zero_point = scale, zero_point
+    got = np.zeros(want.shape, np.int8)
+    xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
+    lib.cnnc_b1_conv_s8__ref(
+        p,
+        ffi.from_buffer("uint32_t[]", xp),
+        ffi.from_buffer("uint32_t[]", wp),
+        ffi.from_buffer("float[]", mul),
+        ffi.from_buffer("float[]", bias),
+        ffi.from_buffer("int8_t[]", got),
+    )
+    assert_equal_at(got, want, "C int8 output")
+    assert np.unique(got).size > 5, "the case should span many int8 values"

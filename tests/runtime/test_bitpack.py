@@ -82,3 +82,17 @@ def test_portable_popcount_equals_numpy(kernels, rng):
     want = np.array([bin(int(v)).count("1") for v in values])
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(bitpack.popcount(values), want)
+
+
+@pytest.mark.parametrize("c", CHANNELS, ids=[f"C{c}" for c in CHANNELS])
+@pytest.mark.parametrize("zero_point", [-128, -3, 0, 127], ids=["zp-128", "zp-3", "zp0", "zp127"])
+def test_c_pack_of_int8_is_the_sign_of_the_real_value(kernels, rng, c, zero_point):
+    ffi, lib = kernels
+    q = rng.integers(-128, 128, (5, c)).astype(np.int8)
+    q[0, : min(c, 4)] = zero_point  # real value 0 -> +1
+    real = (q.astype(np.float32) - zero_point) * np.float32(0.037)
+    want = expected_words(real)
+    got = np.full(want.shape, 0xFFFFFFFF, np.uint32)
+    p = ffi.new("cnnc_b1_pack_params *", {"rows": 5, "channels": c, "zero_point": zero_point})
+    lib.cnnc_b1_pack_s8__ref(p, ffi.from_buffer("int8_t[]", q), ffi.from_buffer("uint32_t[]", got))
+    np.testing.assert_array_equal(got, want)
