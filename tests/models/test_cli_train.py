@@ -161,3 +161,29 @@ def test_resume_from_checkpoint_through_the_cli(tmp_path):
     ha = json.loads((tmp_path / "a.json").read_text())["history"]
     hb = json.loads((tmp_path / "b.json").read_text())["history"]
     assert ha["train_loss"] == hb["train_loss"] and ha["val_acc"] == hb["val_acc"]
+
+
+def test_train_on_an_mnist_folder(tmp_path, rng):
+    """The mnist:DIR path end to end on a tiny IDX folder (random pixels, so no accuracy)."""
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+
+    def idx(arr):
+        dims = b"".join(int(d).to_bytes(4, "big") for d in arr.shape)
+        return bytes([0, 0, 8, arr.ndim]) + dims + arr.astype(np.uint8).tobytes()
+
+    for part, n in (("train", 50), ("t10k", 17)):
+        images = rng.integers(0, 256, (n, 28, 28))
+        labels = rng.integers(0, 10, n)
+        (folder / f"{part}-images-idx3-ubyte").write_bytes(idx(images))
+        (folder / f"{part}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx(labels)))
+    out = tmp_path / "m.onnx"
+    argv = ["train", "vgg", "--dataset", f"mnist:{folder}", "--epochs", "1", "--width", "0.25",
+            "-o", str(out), "--metrics", str(tmp_path / "m.json"), "--quiet"]  # fmt: skip
+    assert cli.main(argv) == 0
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["dataset"] == "mnist" and metrics["onnx_max_abs_diff"] <= 1e-5
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert props["cnnc.dataset"] == "mnist" and props["cnnc.input_size"] == "16"
+    acc = cli.evaluate_onnx(out, f"mnist:{folder}")
+    assert acc == pytest.approx(metrics["onnx_test_accuracy"])
