@@ -51,7 +51,8 @@ LOWERED_OPS: dict[str, str] = {
     "channel, last axis); [] (scalar); same rank as a with each dim equal or 1 (NumPy "
     "broadcast, rare: only from ONNX broadcasting of two activations); attrs act",
     "mul": "a, b -> a*b; b as for add; attrs act",
-    "scale_shift": "x[...,C], scale[C], shift[C] -> x*scale+shift (standalone BN); attrs act",
+    "scale_shift": "x[...,C], scale[C], shift[C] -> x*scale+shift (standalone BN); attrs act; "
+    "two float32 roundings, no FMA: then it equals onnxruntime's BatchNormalization bit for bit",
     "act": "x -> act(x); attrs act (the activation alone)",
     "concat": "xs[...,Ci]... -> [...,sum Ci]; attrs axis (always the last axis, = rank-1)",
     "softmax": "x[..., C] -> softmax over the last axis",
