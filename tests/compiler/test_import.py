@@ -177,3 +177,20 @@ def test_weights_in_an_external_data_file(rng, tmp_path):
     (tmp_path / "m.weights").unlink()
     with pytest.raises(ModelError, match=r"m\.onnx: cannot read its external weight data"):
         onnx_import.load(tmp_path / "m.onnx")
+
+
+def test_two_ceil_pools_in_a_row_and_a_conv_after_them(rng):
+    """Each corrected pool shape flows into the next pool and the conv after it."""
+    attrs = {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [1, 1, 1, 1], "ceil_mode": 1}
+    nodes = [
+        helper.make_node("MaxPool", ["x"], ["p1"], name="pool1", **attrs),
+        helper.make_node("AveragePool", ["p1"], ["p2"], name="pool2", **attrs),
+        helper.make_node("Conv", ["p2", "w"], ["y"], pads=[1, 1, 1, 1], name="conv"),
+    ]
+    model = make_model(nodes, {"x": [1, 2, 9, 17]}, {"y": None}, {"w": randn(rng, 3, 2, 3, 3)})
+    x = randn(rng, 1, 2, 9, 17)
+    want = run_onnxruntime(model, {"x": x})[0]
+    graph = onnx_import.load(model)
+    assert graph.tensors["p1"].shape == (1, 2, 5, 9) and graph.tensors["y"].shape == want.shape
+    got = reference.run(passes.lower(graph), {"x": x})["y"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.ptp(want))
