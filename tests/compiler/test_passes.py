@@ -422,3 +422,21 @@ def test_standalone_batchnorm_equals_onnxruntime_bit_for_bit(rng):
     want = run_onnxruntime(model, {"x": x})[0]
     for graph in (onnx_import.load(model), passes.lower(onnx_import.load(model))):
         np.testing.assert_array_equal(reference.run(graph, {"x": x})["y"], want)
+
+
+def test_tensorflow_style_nhwc_input_needs_no_data_movement(rng):
+    """Transpose(0,3,1,2) at the input cancels against the lowering's NCHW->NHWC."""
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t"], perm=[0, 3, 1, 2], name="to_nchw"),
+        helper.make_node("Conv", ["t", "w"], ["c"], pads=[1, 1, 1, 1], name="conv"),
+        helper.make_node("Transpose", ["c"], ["y"], perm=[0, 2, 3, 1], name="to_nhwc"),
+    ]
+    model = make_model(nodes, {"x": [1, 7, 17, 3]}, {"y": None}, {"w": randn(rng, 5, 3, 3, 3)})
+    graph = passes.lower(onnx_import.load(model))
+    assert ops(graph) == ["conv2d"]
+    assert graph.nodes[0].inputs[0] == "x" and graph.nodes[0].outputs == ["y"]
+    x = randn(rng, 1, 7, 17, 3)
+    want = run_onnxruntime(model, {"x": x})[0]
+    np.testing.assert_allclose(
+        reference.run(graph, {"x": x})["y"], want, rtol=1e-5, atol=1e-5 * np.ptp(want)
+    )
