@@ -204,12 +204,11 @@ class _Lowering:
     def emit(self, op: str, name: str, inputs: list[str], outputs: list[str], **attrs) -> None:
         self.out.nodes.append(ir.Node(op, name, inputs, outputs, attrs))
 
-    def define(self, onnx_name: str, layout: str, shape=None) -> str:
+    def define(self, onnx_name: str, layout: str) -> str:
         """Creates the lowered tensor for an ONNX tensor, named after it."""
-        if shape is None:
-            shape = self.shape(onnx_name)
-            if layout == "nhwc":
-                shape = _permute(shape, NCHW_TO_NHWC)
+        shape = self.shape(onnx_name)
+        if layout == "nhwc":
+            shape = _permute(shape, NCHW_TO_NHWC)
         name = self.new_tensor(onnx_name, shape)
         self.where[onnx_name] = (name, layout)
         return name
