@@ -464,6 +464,8 @@ def families_used(layers: list[Layer]) -> list[str]:
             m = re.match(r"cnnc_([a-z0-9]+)_", call.fn)
             if m and m.group(1) in KERNEL_FAMILIES:
                 found.add(m.group(1))
+    if "b1" in found:
+        found.add("s8")  # b1_conv.c's int8-output kernel calls cnnc_s8_quantize__ref
     return [f for f in KERNEL_FAMILIES if f in found]
 
 
