@@ -107,7 +107,7 @@ def build_program(out_dir: str | Path, target_name: str, program: str = "runner.
     cmd = [cc, *flags, *(f"-I{d}" for d in includes), *map(str, sources), "-o", tmp, "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)  # gcc removes its output on failure
         raise ToolchainError(
             f"{target.name} build of {out_dir} failed: {' '.join(cmd)}\n{proc.stderr.strip()}"
         )
