@@ -132,6 +132,6 @@ class Graph:
         base, k = name, 1
         while name in self.tensors:
             name, k = f"{base}_{k}", k + 1
-        data = np.ascontiguousarray(data)
+        data = np.array(data, order="C")  # keeps 0-d arrays 0-d, unlike ascontiguousarray
         self.tensors[name] = Tensor(name, tuple(data.shape), str(data.dtype), data)
         return name
