@@ -55,10 +55,6 @@ class Target:
     freestanding: bool = False  # microcontroller: no OS, the Makefile builds the library only
     board: str | None = None  # qemu-system-arm -M board that runs it with semihosting (MCU)
 
-    @property
-    def is_cross(self) -> bool:
-        return self.qemu is not None or self.freestanding
-
 
 TARGETS: dict[str, Target] = {
     "host": Target(
