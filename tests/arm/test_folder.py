@@ -142,3 +142,22 @@ def test_trained_int8_folder_copied_alone_builds_and_classifies(
         classes, scores = top5(stdout)
         assert classes == want_classes, stdout.decode()
         np.testing.assert_allclose(scores, want_scores, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "target, machine", [("aarch64", "aarch64"), ("armv7", "armv7l")], ids=["pi64", "pi32"]
+)
+def test_make_on_the_board_uses_its_own_gcc(tmp_path, target, machine):
+    """On a Pi (`uname -m` = machine) the Makefile calls plain gcc, dynamically linked; on
+    this host the same TARGET calls the cross compiler, statically linked."""
+    require_tool("make", "make")
+    folder = make_tiny_folder(tmp_path / "out", target=target)
+    dry = ["make", "-n", "-B", f"TARGET={target}"]
+    on_board = subprocess.run([*dry, f"MACHINE={machine}"], cwd=folder, capture_output=True,
+                              text=True, check=True).stdout  # fmt: skip
+    here = subprocess.run([*dry, "MACHINE=x86_64"], cwd=folder, capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    cross_cc = {"aarch64": "aarch64-linux-gnu-gcc", "armv7": "arm-linux-gnueabihf-gcc"}[target]
+    assert re.search(r"^gcc .*-c model\.c", on_board, re.M), on_board
+    assert cross_cc not in on_board and "-static" not in on_board
+    assert re.search(rf"^{cross_cc} .*-static .*-o build/{target}/demo", here, re.M), here
