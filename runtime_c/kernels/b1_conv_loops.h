@@ -56,23 +56,43 @@ CNNC_INLINE int32_t b1_tap_popcount(const uint32_t *wtap, int32_t cg) {
 /* groups == 1, zero padding: the valid taps of one kernel row are adjacent pixels, and
  * a pixel's packed words sit right after the previous pixel's in both the input and the
  * weights, so each kernel row is one run of (valid taps) * WORDS(in_c) words. XOR of the
- * zero tail bits is 0, so whole words are compared. */
-CNNC_INLINE int32_t b1_conv_dot_dense(const cnnc_b1_conv_params *p, const uint32_t *x,
-                                      const uint32_t *w, int32_t n, int32_t oy, int32_t ox,
-                                      int32_t co, b1_run_popcount_fn run_popcount) {
+ * zero tail bits is 0, so whole words are compared. The window depends on the output
+ * pixel only, so the loops compute it once for all output channels. */
+typedef struct {
+    const uint32_t *x; /* input words of the window's first valid tap */
+    size_t x_row;      /* words from one input row to the next */
+    int32_t w_off;     /* words from a filter's start to its first valid tap */
+    int32_t w_row;     /* words from one kernel row to the next */
+    int32_t rows, run; /* valid kernel rows; words per row run */
+    int32_t k;         /* valid taps * in_c: the dot's K */
+} b1_conv_window;
+
+CNNC_INLINE b1_conv_window b1_window_at(const cnnc_b1_conv_params *p, const uint32_t *x, int32_t n,
+                                   int32_t oy, int32_t ox) {
     const int32_t xw = CNNC_B1_WORDS(p->in_c);
     const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
     const int32_t ky0 = y0 < 0 ? -y0 : 0, kx0 = x0 < 0 ? -x0 : 0;
     const int32_t ky1 = p->in_h - y0 < p->kernel_h ? p->in_h - y0 : p->kernel_h;
     const int32_t kx1 = p->in_w - x0 < p->kernel_w ? p->in_w - x0 : p->kernel_w;
-    const int32_t run = (kx1 - kx0) * xw;
-    int32_t ky, acc = 0;
-    for (ky = ky0; ky < ky1; ++ky) {
-        const uint32_t *xrow = x + ((size_t)(n * p->in_h + y0 + ky) * p->in_w + x0 + kx0) * xw;
-        const uint32_t *wrow = w + ((size_t)(co * p->kernel_h + ky) * p->kernel_w + kx0) * xw;
-        acc += run_popcount(xrow, wrow, run);
-    }
-    return (ky1 - ky0) * (kx1 - kx0) * p->in_c - 2 * acc;
+    b1_conv_window win;
+    win.x = x + ((size_t)(n * p->in_h + y0 + ky0) * p->in_w + x0 + kx0) * xw;
+    win.x_row = (size_t)p->in_w * xw;
+    win.w_off = (ky0 * p->kernel_w + kx0) * xw;
+    win.w_row = p->kernel_w * xw;
+    win.rows = ky1 - ky0;
+    win.run = (kx1 - kx0) * xw;
+    win.k = win.rows * (kx1 - kx0) * p->in_c;
+    return win;
+}
+
+/* The dot of one filter (wf: [kernel_h, kernel_w, WORDS(in_c)]) over a window. */
+CNNC_INLINE int32_t b1_window_dot(const b1_conv_window *win, const uint32_t *wf,
+                                  b1_run_popcount_fn run_popcount) {
+    const uint32_t *xr = win->x, *wr = wf + win->w_off;
+    int32_t r, acc = 0;
+    for (r = 0; r < win->rows; ++r, xr += win->x_row, wr += win->w_row)
+        acc += run_popcount(xr, wr, win->run);
+    return win->k - 2 * acc;
 }
 
 /* The dot of output (n, oy, ox, co). Overflow: |dot| <= kernel_h*kernel_w*in_c/groups,
@@ -86,7 +106,8 @@ CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x,
     const int32_t ww = CNNC_B1_WORDS(cg);
     int32_t ky, kx, acc = 0, k = 0;
     if (p->groups == 1 && !p->pad_one) {
-        return b1_conv_dot_dense(p, x, w, n, oy, ox, co, run_popcount);
+        const b1_conv_window win = b1_window_at(p, x, n, oy, ox);
+        return b1_window_dot(&win, w + (size_t)co * p->kernel_h * p->kernel_w * xw, run_popcount);
     }
     for (ky = 0; ky < p->kernel_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
@@ -115,6 +136,7 @@ CNNC_INLINE void b1_conv_bits_loops(const cnnc_b1_conv_params *p, const uint32_t
                                     const uint32_t *w, const int32_t *thresholds, uint32_t *y,
                                     b1_run_popcount_fn run_popcount) {
     const int32_t yw = CNNC_B1_WORDS(p->out_c);
+    const size_t filter = (size_t)p->kernel_h * p->kernel_w * CNNC_B1_WORDS(p->in_c);
     int32_t n, oy, ox, co;
     for (n = 0; n < p->batch; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
@@ -122,9 +144,17 @@ CNNC_INLINE void b1_conv_bits_loops(const cnnc_b1_conv_params *p, const uint32_t
                 uint32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * yw;
                 int32_t j;
                 for (j = 0; j < yw; ++j) out[j] = 0u; /* tail bits stay 0 */
+                if (p->groups == 1 && !p->pad_one) {
+                    const b1_conv_window win = b1_window_at(p, x, n, oy, ox);
+                    for (co = 0; co < p->out_c; ++co) {
+                        const int32_t dot = b1_window_dot(&win, w + co * filter, run_popcount);
+                        if (dot < thresholds[co]) out[co / CNNC_B1_BITS] |= 1u << (co % 32);
+                    }
+                    continue;
+                }
                 for (co = 0; co < p->out_c; ++co) {
                     const int32_t dot = b1_conv_dot(p, x, w, n, oy, ox, co, run_popcount);
-                    if (dot < thresholds[co]) out[co / CNNC_B1_BITS] |= 1u << (co % CNNC_B1_BITS);
+                    if (dot < thresholds[co]) out[co / CNNC_B1_BITS] |= 1u << (co % 32);
                 }
             }
 }
