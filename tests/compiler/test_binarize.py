@@ -170,6 +170,10 @@ def test_thresholds_are_exact_at_every_dot(rng, monkeypatch, chunked):
     nudge = rng.choice([-1, 0, 1], co)  # ... or one ulp either way
     shift = np.where(nudge > 0, np.nextafter(shift, np.float32(np.inf)), shift)
     shift = np.where(nudge < 0, np.nextafter(shift, np.float32(-np.inf)), shift)
+    # constant channels: gamma = 0 with y = -1 or y = 0 (sign(0) = +1), and shifts no dot
+    # can overcome in either direction
+    scale[:2], shift[:2] = 0.0, [-1.0, 0.0]
+    shift[2:4] = [1e6, -1e6]
     b = Builder(rng)
     t = b.sign("x", "s0")
     t = b.node("Conv", [t, b.const("w1", w1)], "bconv1")
