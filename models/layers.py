@@ -22,8 +22,6 @@ for training, float64 for gradient checks); inputs should have that dtype too.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import numpy as np
 from cnnc.errors import ShapeError
 from numpy.lib.stride_tricks import sliding_window_view
@@ -113,25 +111,6 @@ def windows(xp: np.ndarray, kernel_size, stride, oh: int, ow: int) -> np.ndarray
     sh, sw = stride
     v = sliding_window_view(xp, (kh, kw), axis=(1, 2))
     return v[:, : sh * (oh - 1) + 1 : sh, : sw * (ow - 1) + 1 : sw]
-
-
-@contextmanager
-def blas_threads(n: int = 1):
-    """Limit BLAS to n threads inside the block (no-op without threadpoolctl).
-
-    Training here is a stream of small, thin matmuls; on a busy 2-core machine a
-    multi-threaded OpenBLAS spends its time spinning and waiting for descheduled
-    threads (an epoch of the digits MobileNetV2 measured 36 s with default threads
-    vs 3 s with one, at load average 13). Wrap training loops in `with blas_threads(1):`
-    or decorate the training function with `@blas_threads(1)`.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
 
 
 def check_input(x: np.ndarray, ndim: int, channels: int | None, layer: str) -> None:

@@ -626,22 +626,6 @@ def test_odd_shapes_forward_match_loops(hw, channels, rng):
     assert_close(pool.forward(x, False), expected, 0, 0, "maxpool")
 
 
-def test_blas_threads_limits_and_restores():
-    from threadpoolctl import threadpool_info  # installed with scikit-learn (test extra)
-
-    def blas():
-        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
-
-    before = blas()
-    assert before, "numpy's BLAS is not visible to threadpoolctl"
-    with L.blas_threads(1):
-        assert blas() == [1] * len(before)
-    assert blas() == before
-    limited = L.blas_threads(1)(blas)  # also a decorator, re-entered on every call
-    assert limited() == limited() == [1] * len(before)
-    assert blas() == before
-
-
 # ---------------------------------------------------------------------------
 # random geometries: every window/stride/padding combination that fits
 
