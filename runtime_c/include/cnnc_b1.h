@@ -40,12 +40,12 @@ CNNC_INLINE int32_t cnnc_b1_popcount32_portable(uint32_t x) {
 }
 
 /* The one place popcounts are selected. With a single-instruction popcount (x86 with
- * POPCNT, ARM/AArch64 where the builtin maps to NEON cnt) the builtin is used; otherwise
- * (plain x86-64, where the builtin would call libgcc) the portable SWAR version, and
+ * POPCNT, AArch64 and ARMv7 with NEON where the builtin maps to cnt) the builtin is used;
+ * otherwise (plain x86-64, Cortex-M: the builtin would call libgcc) the portable SWAR, and
  * runs of words accumulate SWAR byte counts before one horizontal sum, a loop of
  * shifts, ands and adds the compiler can vectorise with SSE2/NEON. */
 #if (defined(__GNUC__) || defined(__clang__)) && \
-    (defined(__POPCNT__) || defined(__aarch64__) || defined(__arm__))
+    (defined(__POPCNT__) || defined(__aarch64__) || defined(__ARM_NEON))
 #define CNNC_B1_POPCOUNT32(x) ((int32_t)__builtin_popcount(x))
 #define CNNC_B1_HW_POPCOUNT 1
 #else
@@ -139,11 +139,19 @@ void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNN
                                const uint32_t *CNNC_RESTRICT w,
                                const int32_t *CNNC_RESTRICT thresholds,
                                uint32_t *CNNC_RESTRICT y);
+/* ARM NEON variant (defined only in builds targeting NEON: aarch64, armv7 -mfpu=neon*). */
+void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                             const uint32_t *CNNC_RESTRICT w,
+                             const int32_t *CNNC_RESTRICT thresholds,
+                             uint32_t *CNNC_RESTRICT y);
+
 /* The one place a variant is chosen for generated code: builds that target AVX-512
- * VPOPCNTDQ (e.g. -march=native on such a CPU) call the variant, every other build the
- * portable kernel. Both give identical bits. */
+ * VPOPCNTDQ (e.g. -march=native on such a CPU) or NEON (every Raspberry Pi target) call
+ * that variant, every other build the portable kernel. All give identical bits. */
 #if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
 #define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx512
+#elif defined(__ARM_NEON)
+#define cnnc_b1_conv_bits cnnc_b1_conv_bits__neon
 #else
 #define cnnc_b1_conv_bits cnnc_b1_conv_bits__ref
 #endif
