@@ -109,7 +109,7 @@ def fit(
     ``max_steps`` stops early (tests).
     """
     with blas_thread_limit(config.blas_threads):
-        return fit_loop(net, dataset, config, checkpoint, resume, progress, max_steps)
+        return fit_epochs(net, dataset, config, checkpoint, resume, progress, max_steps)
 
 
 def blas_thread_limit(threads: int | None):
@@ -123,7 +123,16 @@ def blas_thread_limit(threads: int | None):
     return threadpool_limits(limits=threads, user_api="blas")
 
 
-def fit_loop(net, dataset, config, checkpoint, resume, progress, max_steps):
+def fit_epochs(
+    net: Any,
+    dataset: data_mod.Dataset,
+    config: TrainConfig,
+    checkpoint: str | Path | None,
+    resume: bool,
+    progress: bool,
+    max_steps: int | None,
+) -> tuple[History, Preprocess]:
+    """The body of ``fit`` (which only adds the BLAS thread limit around it)."""
     pre = Preprocess(*data_mod.channel_stats(dataset.x_train))
     x_val = pre(dataset.x_val)
     opt = optim.make(config.optimizer, lr=config.lr)
