@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,7 +137,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-    except OSError as err:  # includes gzip.BadGzipFile and EOFError's OSError cousins
+    except (OSError, zlib.error) as err:  # OSError includes gzip.BadGzipFile (bad CRC)
         raise DataError(f"{path}: cannot read IDX file ({err})") from None
     except EOFError:
         raise DataError(f"{path}: truncated gzip stream") from None

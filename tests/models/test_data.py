@@ -169,6 +169,11 @@ def test_read_idx_round_trip(tmp_path, rng, shape, gz):
     np.testing.assert_array_equal(data.read_idx(path), arr)
 
 
+def flip_middle(raw: bytes) -> bytes:
+    """Invert the bytes after the gzip header so the deflate stream or its CRC is wrong."""
+    return raw[:12] + bytes(b ^ 0xFF for b in raw[12:-8]) + raw[-8:]
+
+
 @pytest.mark.parametrize(
     "corrupt, message",
     [
@@ -177,9 +182,10 @@ def test_read_idx_round_trip(tmp_path, rng, shape, gz):
         (lambda raw: b"\x00\x00\x0d" + raw[3:], "bad IDX magic"),
         (lambda raw: raw[:2], "too short"),
         (lambda raw: raw[:6], "shorter"),
-        (lambda raw: gzip.compress(raw)[:-9], "gzip|IDX"),
+        (lambda raw: gzip.compress(raw)[:-9], "truncated gzip"),
+        (lambda raw: flip_middle(gzip.compress(raw)), "cannot read IDX file"),
     ],
-    ids=["truncated", "trailing", "float-type", "tiny", "header-cut", "gzip-cut"],
+    ids=["truncated", "trailing", "float-type", "tiny", "header-cut", "gzip-cut", "gzip-flipped"],
 )
 def test_read_idx_rejects_corrupt_files(tmp_path, rng, corrupt, message):
     raw = idx_bytes(rng.integers(0, 256, (4, 3, 3)))
