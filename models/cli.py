@@ -138,9 +138,13 @@ def run_train(args: argparse.Namespace) -> int:
     ort_logits = export.run_onnxruntime(model, x_test.transpose(0, 3, 1, 2))
     onnx_acc = float(np.mean(ort_logits.argmax(axis=1) == dataset.y_test))
     max_diff = float(np.max(np.abs(ort_logits - logits)))
+    rel_diff = max_diff / max(float(np.max(np.abs(logits))), 1e-30)
 
     print(f"test accuracy {test_acc:.4f} (NumPy), {onnx_acc:.4f} (onnxruntime on {out})")
-    print(f"onnxruntime vs NumPy max |logit difference| {max_diff:.2e}; trained in {seconds:.1f} s")
+    print(
+        f"onnxruntime vs NumPy max |logit difference| {max_diff:.2e} "
+        f"({rel_diff:.1e} of max |logit|); trained in {seconds:.1f} s"
+    )
     if args.metrics:
         train.write_metrics(
             args.metrics,
@@ -155,6 +159,7 @@ def run_train(args: argparse.Namespace) -> int:
                 "test_accuracy": test_acc,
                 "onnx_test_accuracy": onnx_acc,
                 "onnx_max_abs_diff": max_diff,
+                "onnx_max_rel_diff": rel_diff,
                 "train_seconds": seconds,
                 "median_epoch_seconds": float(np.median(history.epoch_seconds)),
             },
