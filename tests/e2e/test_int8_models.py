@@ -111,8 +111,8 @@ def test_int8_blob_size(tmp_path, name):
 
 @pytest.fixture(scope="module")
 def trained(request):
-    """name -> (float ONNX model, calibration x, test x, test y), trained with the zoo
-    defaults on digits (the settings the project reports)."""
+    """name -> (float ONNX model, calibration x, test x, test y), trained on digits with the
+    zoo defaults (the settings the project reports; about a minute per network)."""
     out = {}
     for name in MODELS:
         d = DEFAULTS[name]
@@ -139,6 +139,6 @@ def test_trained_int8_keeps_float_accuracy(trained, tmp_path, name):
     acc_f, acc_q = np.mean(top_f == y_test), np.mean(top_q == y_test)
     agree = np.mean(top_f == top_q)
     print(f"{name}: float {acc_f:.4f} int8 {acc_q:.4f} top-1 agreement {agree:.4f}")
-    assert acc_f > 0.9, f"{name} did not train: float accuracy {acc_f:.3f}"
+    assert acc_f > 0.95, f"{name} did not train: float accuracy {acc_f:.3f}"
     assert acc_q >= acc_f - 0.005, (acc_f, acc_q)
     assert agree >= 0.99, agree
