@@ -220,3 +220,21 @@ def test_unsupported_layer_is_named(rng):
     net = Sequential([Conv2D(1, 2, 3, rng=rng), Residual(Sequential([Swish()])), Flatten()])
     with pytest.raises(UnsupportedError, match=r"layer 1\.body\.0 \(Swish\) has no ONNX rule"):
         export.to_onnx(net, (3, 3, 1))
+
+
+@pytest.mark.parametrize("name", sorted(zoo.MODELS))
+def test_briefly_trained_default_models_match_onnxruntime_on_digits(name):
+    """Trained weights and BN statistics (not just random ones), real preprocessed digits."""
+    from cnnc.models import cli, data, train
+
+    d = cli.DEFAULTS[name]
+    dataset = data.load("digits", d.input_size)
+    net = zoo.MODELS[name](d.input_size, 10, d.width, np.random.default_rng(0))
+    _, pre = train.fit(net, dataset, train.TrainConfig(epochs=1), progress=False, max_steps=8)
+    x = pre(dataset.x_test[:65])
+    model = export.to_onnx(net, x.shape[1:])
+    expected = net.forward(x, False)
+    actual = export.run_onnxruntime(model, x.transpose(0, 3, 1, 2))
+    err = np.abs(actual - expected)
+    idx = np.unravel_index(err.argmax(), err.shape)
+    assert err.max() <= TOL, f"at {idx}: expected {expected[idx]}, got {actual[idx]}"
