@@ -1,11 +1,13 @@
 """Binary 3x3 conv vs float 3x3 conv of the same shape, both in cnnc's own C runtime.
 
-Builds runtime_c/kernels/b1_*.c and f32_conv.c on the host with cnnc's build flags
+Builds runtime_c/kernels/b1_*.c and f32_*.c on the host with cnnc's build flags
 (cbuild: -std=c99 -O2, no -march), runs each layer several times on the same +-1 data
 and prints the median times, the speed-up and the binary operations per second
-(one BOP = one XNOR+popcount lane = one +-1 multiply-accumulate).
+(one BOP = one XNOR+popcount lane = one +-1 multiply-accumulate). A second table
+compiles a whole XNOR-Net (cnnc.models zoo, untrained weights: timing and sizes do
+not depend on them) with --precision float32 and binary and compares the generated C.
 
-    .venv/bin/python bench/bench_binary_conv.py [--runs 7]
+    .venv/bin/python bench/bench_binary_conv.py [--runs 7] [--no-model]
 """
 
 from __future__ import annotations
@@ -91,9 +93,11 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per kernel (median)")
+    parser.add_argument("--no-model", dest="model", action="store_false",
+                        help="skip the whole-model table")  # fmt: skip
     args = parser.parse_args()
     kernels = runtime_dir() / "kernels"
-    f32 = load_shared(build_shared([kernels / "f32_conv.c"]), F32_CDEF)
+    f32 = load_shared(build_shared(sorted(kernels.glob("f32_*.c"))), F32_CDEF)
     b1 = binary_ops.load_kernels()
     simd = None
     for name, (cflags, _) in binary_ops.B1_VARIANTS.items():
@@ -127,6 +131,42 @@ def main() -> None:
     if simd_ratios:
         summary += f", {simd[1]} {np.median(simd_ratios):.1f}x"
     print(summary + " (target >= 10x); float GMAC/s = ops / float time")
+    if args.model:
+        bench_model(args.runs)
+
+
+def bench_model(runs: int) -> None:
+    """The whole XNOR-Net (32x32 input, blocks 64-64-128-128) in float32 and binary C."""
+    import tempfile
+
+    import cnnc
+    from cnnc.models import export, zoo
+
+    net = zoo.xnornet(input_size=32, rng=np.random.default_rng(0))
+    model = export.to_onnx(net, (32, 32, 1))
+    x = np.random.default_rng(1).standard_normal((1, 1, 32, 32)).astype(np.float32)
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for precision in ("float32", "binary"):
+            cm = cnnc.compile(model, f"{tmp}/{precision}", precision=precision)
+            host = cm.host()
+            rows[precision] = (median_seconds(lambda h=host: harness_run(h, x), runs),
+                               cm.report["totals"])  # fmt: skip
+    (t_f, tot_f), (t_b, tot_b) = rows["float32"], rows["binary"]
+    print(f"\nwhole XNOR-Net 32x32 (zoo default), one sample, median of {runs} runs")
+    print(f"{'precision':<9} {'ms':>8} {'MACs':>12} {'BOPs':>12} {'weights B':>10} {'arena B':>9}")
+    for name, t, tot in (("float32", t_f, tot_f), ("binary", t_b, tot_b)):
+        print(f"{name:<9} {t * 1e3:>8.2f} {tot['macs']:>12,} {tot['bops']:>12,} "
+              f"{tot['weight_bytes']:>10,} {tot['arena_bytes']:>9,}")  # fmt: skip
+    smaller = tot_f["weight_bytes"] / tot_b["weight_bytes"]
+    print(f"binary: {t_f / t_b:.1f}x faster, weights {smaller:.1f}x smaller"
+          " (first conv and classifier stay float32)")  # fmt: skip
+
+
+def harness_run(host, x):
+    from cnnc import harness
+
+    return harness.run(host, x)
 
 
 if __name__ == "__main__":
