@@ -40,8 +40,10 @@ format: $(STAMP)
 	$(PY) -m ruff format compiler models tests bench
 
 # Runtime kernel tests again with the C built under AddressSanitizer and UBSan.
+# (the sanitizer runtime must be loaded before Python dlopens an instrumented library)
 asan: $(STAMP)
-	CNNC_SANITIZE=1 $(PY) -m pytest -q tests/runtime
+	CNNC_SANITIZE=1 LD_PRELOAD=$$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
+		$(PY) -m pytest -q -p no:xdist tests/runtime
 
 # ARM tests only (needs gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf, qemu-user).
 cross: $(STAMP)

@@ -58,9 +58,12 @@ def build_shared(
         key.update(part.encode() + b"\0")
     for src in sources:
         key.update(Path(src).read_bytes())
-    for inc in include_dirs:
-        for header in sorted(Path(inc).glob("*.h")):
-            key.update(header.read_bytes())
+    # Kernel sources include private headers beside them (runtime_c/kernels/*.h), so
+    # every header of the runtime and of the include dirs is part of the key.
+    headers = {h for inc in include_dirs for h in Path(inc).glob("*.h")}
+    headers |= set((runtime_dir() / "kernels").glob("*.h"))
+    for header in sorted(headers):
+        key.update(header.read_bytes())
     out = cache_dir() / f"lib{key.hexdigest()[:20]}.so"
     if out.exists():
         return out
