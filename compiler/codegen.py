@@ -65,12 +65,39 @@ class KernelCall:
 
 
 @dataclass
+class Section:
+    """One weight-blob section: a constant as stored (possibly repacked by an emitter)."""
+
+    key: str  # the constant's name, or "name:layout" for a repacked copy
+    data: np.ndarray
+    label: str  # for the section comment in model.c
+
+
+@dataclass
 class Emit:
-    """What an emitter may ask about the graph: shapes and C pointers to tensors."""
+    """What an emitter may ask about the graph: shapes and C pointers to tensors.
+
+    Weight-blob sections are created on first use, so the blob holds exactly what the
+    generated code reads, in the order it first reads it."""
 
     graph: ir.Graph
     plan: Plan
-    sections: dict[str, int]  # constant tensor -> weight-blob section index
+    sections: list[Section] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)  # Section.key -> section index
+
+    def section(self, key: str, data: np.ndarray, label: str) -> int:
+        if key not in self.index:
+            self.index[key] = len(self.sections)
+            self.sections.append(Section(key, np.ascontiguousarray(data), label))
+        return self.index[key]
+
+    def packed(self, name: str, layout: str, data: np.ndarray) -> str:
+        """C pointer to a copy of constant ``name`` repacked for a kernel (``data``, whose
+        layout ``layout`` is named in the comment); the compiler folds, the kernel reads."""
+        label = f"{c_comment(name)} as {layout} = {list(data.shape)}"
+        i = self.section(f"{name}:{layout}", data, label)
+        ctype = C_TYPES[str(data.dtype)]
+        return f"(const {ctype} *)ctx->weights[{i}] /* {label} */"
 
     def tensor(self, name: str) -> ir.Tensor:
         return self.graph.tensors[name]
@@ -86,7 +113,8 @@ class Emit:
         ctype = C_TYPES[t.dtype]
         note = f"/* {c_comment(name)} {list(t.shape)} {t.dtype} */"
         if t.is_const:
-            return f"(const {ctype} *)ctx->weights[{self.sections[name]}] {note}"
+            i = self.section(name, t.data, f"{c_comment(name)} {list(t.shape)} {t.dtype}")
+            return f"(const {ctype} *)ctx->weights[{i}] {note}"
         if name in self.graph.inputs:
             offset = input_offsets(self.graph)[name]
             where = f"input + {offset}" if offset else "input"
@@ -181,8 +209,20 @@ def emit_conv2d(node: ir.Node, em: Emit) -> list[KernelCall]:
     params.update(dh=dh, dw=dw, pad_top=top, pad_left=left, groups=node.attrs.get("groups", 1))
     params["act"] = act_params(node)
     bias = node.inputs[2] if len(node.inputs) > 2 else None
-    args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), em.ptr(bias), em.out(node)]
-    return [KernelCall(conv_kernel(params), args, "cnnc_f32_conv_params", params)]
+    kernel = conv_kernel(params)
+    args = [em.ptr(node.inputs[0]), conv_weights(em, node.inputs[1], kernel), em.ptr(bias)]
+    return [KernelCall(kernel, [*args, em.out(node)], "cnnc_f32_conv_params", params)]
+
+
+def conv_weights(em: Emit, name: str, kernel: str) -> str:
+    """The weights in the layout the chosen kernel reads (cnnc_f32.h): the IR's
+    [Co,KH,KW,C/g] for the general conv, [KH,KW,C] for depthwise, [C,Co] for pointwise."""
+    w = em.tensor(name).data
+    if kernel.startswith("cnnc_f32_dwconv"):
+        return em.packed(name, "[KH,KW,C]", w[..., 0].transpose(1, 2, 0))
+    if kernel == "cnnc_f32_pwconv__ref":
+        return em.packed(name, "[C,Co]", w[:, 0, 0, :].T)
+    return em.ptr(name)
 
 
 def emit_dense(node: ir.Node, em: Emit) -> list[KernelCall]:
@@ -190,7 +230,8 @@ def emit_dense(node: ir.Node, em: Emit) -> list[KernelCall]:
     n = em.tensor(node.inputs[0]).size // k
     params = {"n": n, "k": k, "m": m, "act": act_params(node)}
     bias = node.inputs[2] if len(node.inputs) > 2 else None
-    args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), em.ptr(bias), em.out(node)]
+    w = em.packed(node.inputs[1], "[K,M]", em.tensor(node.inputs[1]).data.T)
+    args = [em.ptr(node.inputs[0]), w, em.ptr(bias), em.out(node)]
     return [KernelCall("cnnc_f32_dense__ref", args, "cnnc_f32_dense_params", params)]
 
 
@@ -357,19 +398,8 @@ class Layer:
     calls: list[KernelCall]
 
 
-def weight_sections(graph: ir.Graph) -> list[str]:
-    """Constant tensors read by any node, in first-use order: the blob's section order."""
-    order: dict[str, None] = {}
-    for node in graph.nodes:
-        for name in node.inputs:
-            if name and graph.tensors[name].is_const:
-                order.setdefault(name, None)
-    return list(order)
-
-
-def emit_layers(graph: ir.Graph, plan: Plan, sections: dict[str, int]) -> list[Layer]:
-    em = Emit(graph, plan, sections)
-    layers = []
+def emit_layers(em: Emit) -> list[Layer]:
+    graph, layers = em.graph, []
     for i, node in enumerate(graph.nodes):
         emitter = EMITTERS.get(node.op)
         if emitter is None:
@@ -454,7 +484,7 @@ class Generated:
     blob: bytes
     families: list[str]  # kernel families used ("f32", "s8", "b1")
     layers: list[Layer]
-    sections: list[str]
+    sections: list[Section]
 
 
 def families_used(layers: list[Layer]) -> list[str]:
@@ -561,10 +591,10 @@ def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int
     ])  # fmt: skip
 
 
-def render_model_c(graph, plan, layers, section_names, blob, families, embed) -> str:
+def render_model_c(graph, plan, layers, sections, blob, families, embed) -> str:
     x, y = check_io(graph)
     n_layers = len(layers)
-    sizes = [len(blob_mod.section_bytes(graph.tensors[n].data)) for n in section_names]
+    sizes = [len(blob_mod.section_bytes(s.data)) for s in sections]
     outs = [layer.node.outputs[0] for layer in layers]
     out_offsets = [plan.offsets[name] for name in outs]
     out_bytes = [tensor_bytes(graph.tensors[name]) for name in outs]
@@ -572,7 +602,7 @@ def render_model_c(graph, plan, layers, section_names, blob, families, embed) ->
     parts = [
         HEADER,
         f"/* {n_layers} layers; arena {plan.arena_bytes} bytes (lower bound {plan.lower_bound});"
-        f" {len(section_names)} weight sections, {len(blob)} blob bytes. */",
+        f" {len(sections)} weight sections, {len(blob)} blob bytes. */",
         "#include <math.h>",
         "#include <string.h>",
         "",
@@ -585,8 +615,7 @@ def render_model_c(graph, plan, layers, section_names, blob, families, embed) ->
         parts += [blob_mod.c_array(blob), ""]
     parts += [
         "/* byte size of each weight-blob section, in section order: */",
-        *(f"/*   {i}: {c_comment(n)} {list(graph.tensors[n].shape)} */" for i, n in
-          enumerate(section_names)),
+        *(f"/*   {i}: {s.label} */" for i, s in enumerate(sections)),
         f"static const uint32_t section_bytes[{max(len(sizes), 1)}] = {c_value(sizes or [0])};",
         "",
     ]  # fmt: skip
@@ -650,14 +679,13 @@ int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output,
 def generate(graph: ir.Graph, plan: Plan, embed_weights: bool = False) -> Generated:
     """model.h, model.c and the weight blob for a lowered (typed) graph and its plan."""
     check_io(graph)
-    section_names = weight_sections(graph)
-    sections = {name: i for i, name in enumerate(section_names)}
-    layers = emit_layers(graph, plan, sections)
-    blob = blob_mod.write_blob([graph.tensors[n].data for n in section_names])
+    em = Emit(graph, plan)
+    layers = emit_layers(em)
+    blob = blob_mod.write_blob([s.data for s in em.sections])
     families = families_used(layers)
-    model_h = render_model_h(graph, plan, len(section_names), len(blob), embed_weights)
-    model_c = render_model_c(graph, plan, layers, section_names, blob, families, embed_weights)
-    return Generated(model_h, model_c, blob, families, layers, section_names)
+    model_h = render_model_h(graph, plan, len(em.sections), len(blob), embed_weights)
+    model_c = render_model_c(graph, plan, layers, em.sections, blob, families, embed_weights)
+    return Generated(model_h, model_c, blob, families, layers, em.sections)
 
 
 def copy_runtime(out_dir: Path, families: list[str]) -> list[Path]:

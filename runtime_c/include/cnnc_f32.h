@@ -52,7 +52,13 @@ CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
 
 /* ---- conv2d: general, depthwise (3x3 fast path), pointwise ------------------ */
 
-/* x[N,H,W,C], w[Co,KH,KW,C/groups], bias[Co] or NULL -> y[N,OH,OW,Co].
+/* x[N,H,W,C], bias[Co] or NULL -> y[N,OH,OW,Co]. Weight layout per kernel:
+ *   cnnc_f32_conv__ref       w[Co,KH,KW,C/groups]   (the IR layout)
+ *   cnnc_f32_dwconv*__ref    w[KH,KW,C]             (tap-major: contiguous over channels)
+ *   cnnc_f32_pwconv__ref     w[C,Co]                (input-major: contiguous over outputs)
+ * The compiler repacks the IR weights for the fast kernels (codegen's Emit.packed).
+ * Every kernel sums each output as bias, then taps in (ky, kx, c) order, so all of
+ * them give bit-identical results to cnnc_f32_conv__ref on the shapes they accept.
  * Output pixel (oy, ox) reads input rows oy*sh - pad_top + ky*dh (likewise for
  * columns); taps outside the input are zero (ONNX zero padding). Bottom/right
  * padding is implied by OH/OW. Ranges: all sizes >= 1, strides/dilations >= 1,
@@ -84,7 +90,8 @@ void cnnc_f32_pwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTR
 
 /* ---- dense ------------------------------------------------------------------ */
 
-/* x[N,K], w[M,K], bias[M] or NULL -> y[N,M]. Ranges: N, K, M >= 1. */
+/* x[N,K], w[K,M] (the IR's [M,K] transposed by the compiler), bias[M] or NULL -> y[N,M].
+ * Each output sums bias, then k = 0..K-1 in order. Ranges: N, K, M >= 1. */
 typedef struct {
     int n, k, m;
     cnnc_f32_act act;

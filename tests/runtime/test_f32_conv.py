@@ -30,6 +30,15 @@ def numpy_conv(x, w, b, strides, pads, dil, groups):
     return y if b is None else y + b
 
 
+def kernel_layout(kernel, w):
+    """w[Co,KH,KW,C/g] in the layout each kernel reads (cnnc_f32.h)."""
+    if kernel.startswith("dwconv"):
+        return w[..., 0].transpose(1, 2, 0)  # [KH,KW,C]
+    if kernel == "pwconv":
+        return w[:, 0, 0, :].T  # [C,Co]
+    return w
+
+
 def run_conv(kernel, x, w, b, strides, pads, dil, groups, act):
     ffi, lib = kernels()
     n, h, wd, c = x.shape
@@ -42,7 +51,8 @@ def run_conv(kernel, x, w, b, strides, pads, dil, groups, act):
         "pad_top": pads[0], "pad_left": pads[1], "groups": groups, "act": act_struct(**act),
     })  # fmt: skip
     bias = fptr(ffi, b) if b is not None else ffi.NULL
-    getattr(lib, f"cnnc_f32_{kernel}__ref")(params, fptr(ffi, x), fptr(ffi, w), bias, fptr(ffi, y))
+    wk = np.ascontiguousarray(kernel_layout(kernel, w))
+    getattr(lib, f"cnnc_f32_{kernel}__ref")(params, fptr(ffi, x), fptr(ffi, wk), bias, fptr(ffi, y))
     return y, apply_act(expected, **act)
 
 
@@ -117,3 +127,19 @@ def test_pointwise(rng, c, co, spatial, act):
     x, wt, b = rand(rng, 3, h, w, c), rand(rng, co, 1, 1, c), rand(rng, co)
     y, expected = run_conv("pwconv", x, wt, b, (1, 1), (0, 0, 0, 0), (1, 1), 1, ACT_CASES[act])
     assert_close(y, expected)
+
+
+@pytest.mark.parametrize("c,co", [(1, 1), (17, 7), (33, 65)])
+def test_pointwise_identical_to_general_conv(rng, c, co):
+    """Same summation order (bias, then channels in order) as the general kernel: bit-exact,
+    across the 8-output blocks and the tail."""
+    x, wt, b = rand(rng, 1, 7, 5, c), rand(rng, co, 1, 1, c), rand(rng, co)
+    args = (x, wt, b, (1, 1), (0, 0, 0, 0), (1, 1), 1, ACT_CASES["relu6"])
+    np.testing.assert_array_equal(run_conv("pwconv", *args)[0], run_conv("conv", *args)[0])
+
+
+@pytest.mark.parametrize("kernel", ["dwconv", "dwconv3x3"])
+def test_depthwise_identical_to_general_conv(rng, kernel):
+    x, wt, b = rand(rng, 1, 17, 9, 33), rand(rng, 33, 3, 3, 1), rand(rng, 33)
+    args = (x, wt, b, (2, 1), (1, 0, 1, 2), (1, 1), 33, ACT_CASES["none"])
+    np.testing.assert_array_equal(run_conv(kernel, *args)[0], run_conv("conv", *args)[0])

@@ -11,7 +11,7 @@ def rand(rng, *shape):
 
 @pytest.mark.parametrize("bias", [True, False], ids=["bias", "nobias"])
 @pytest.mark.parametrize("act", list(ACT_CASES))
-@pytest.mark.parametrize("n,k,m", [(1, 1, 1), (3, 17, 7), (2, 65, 33)])
+@pytest.mark.parametrize("n,k,m", [(1, 1, 1), (3, 17, 7), (2, 65, 33), (1, 3, 8), (2, 7, 17)])
 def test_dense(rng, n, k, m, act, bias):
     ffi, lib = kernels()
     x, w, b = rand(rng, n, k), rand(rng, m, k), rand(rng, m)
@@ -19,7 +19,8 @@ def test_dense(rng, n, k, m, act, bias):
     y = np.full((n, m), np.nan, dtype=np.float32)
     params = ffi.new("cnnc_f32_dense_params *", {"n": n, "k": k, "m": m,
                                                  "act": act_struct(**ACT_CASES[act])})  # fmt: skip
-    lib.cnnc_f32_dense__ref(params, fptr(ffi, x), fptr(ffi, w),
+    wt = np.ascontiguousarray(w.T)  # the kernel reads w[K,M]
+    lib.cnnc_f32_dense__ref(params, fptr(ffi, x), fptr(ffi, wt),
                             fptr(ffi, b) if bias else ffi.NULL, fptr(ffi, y))  # fmt: skip
     assert_close(y, apply_act(expected, **ACT_CASES[act]))
 

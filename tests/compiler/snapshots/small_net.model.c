@@ -8,11 +8,11 @@
 #include "cnnc_f32.h"
 
 /* byte size of each weight-blob section, in section order: */
-/*   0: w1 [8, 3, 3, 3] */
-/*   1: b1 [8] */
-/*   2: w2 [8, 3, 3, 1] */
-/*   3: wd [5, 8] */
-/*   4: bd [5] */
+/*   0: w1 [8, 3, 3, 3] float32 */
+/*   1: b1 [8] float32 */
+/*   2: w2 as [KH,KW,C] = [3, 3, 8] */
+/*   3: wd as [K,M] = [8, 5] */
+/*   4: bd [5] float32 */
 static const uint32_t section_bytes[5] = {864, 32, 288, 160, 20};
 
 /* layer 0: transpose "transpose_0"
@@ -57,7 +57,7 @@ static void layer2(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena
     (void)input;
     cnnc_f32_dwconv3x3__ref(&layer2_p0,
                             (const float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */,
-                            (const float *)ctx->weights[2] /* w2 [8, 3, 3, 1] float32 */,
+                            (const float *)ctx->weights[2] /* w2 as [KH,KW,C] = [3, 3, 8] */,
                             NULL,
                             (float *)(arena + 0) /* t2 [1, 5, 4, 8] float32 */);
 }
@@ -111,7 +111,7 @@ static void layer6(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena
     (void)input;
     cnnc_f32_dense__ref(&layer6_p0,
                         (const float *)(arena + 640) /* t5 [1, 8] float32 */,
-                        (const float *)ctx->weights[3] /* wd [5, 8] float32 */,
+                        (const float *)ctx->weights[3] /* wd as [K,M] = [8, 5] */,
                         (const float *)ctx->weights[4] /* bd [5] float32 */,
                         (float *)(arena + 0) /* t6 [1, 5] float32 */);
 }
