@@ -469,7 +469,8 @@ def _concat(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     rank = len(q.src.tensors[node.outputs[0]].shape)
     if check_only:
         consts = any(q.src.tensors[x].is_const for x in node.inputs)
-        return node.attrs.get("axis", -1) in (-1, rank - 1) and not consts
+        plain = (node.attrs.get("act", "none") or "none") == "none"  # the kernel has no clamp
+        return node.attrs.get("axis", -1) in (-1, rank - 1) and not consts and plain
     xs = [q.need_int8(x) for x in node.inputs]
     s_y, zy = q.params_of(node.outputs[0])
     m, s = _multipliers(np.array([q.qp[x][0] / s_y for x in node.inputs]))
