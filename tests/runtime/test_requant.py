@@ -21,6 +21,8 @@ from cnnc.requant import (
     quantize_multiplier,
     requantize,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 SHIM = r"""
 #include "cnnc_s8.h"
@@ -197,3 +199,16 @@ def test_contract_violations_are_refused():
         quantize_multiplier(-0.5)
     with pytest.raises(CnncError, match="rounding"):
         requantize(1, 2**30, 0, "banker")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    x=st.integers(INT32_MIN, INT32_MAX),
+    m=st.one_of(st.integers(0, INT32_MAX), st.integers(2**30, INT32_MAX)),
+    s=st.integers(-31, 30),
+    rounding=st.sampled_from(["single", "double"]),
+)
+def test_property_c_equals_numpy_equals_oracle(c_requant, x, m, s, rounding):
+    want = oracle(x, m, s, rounding)
+    assert int(requantize(x, m, s, rounding)) == want
+    assert int(c_requant(x, m, s, rounding)[0]) == want
