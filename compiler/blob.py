@@ -121,9 +121,12 @@ def check_header(blob: bytes) -> int:
     return n
 
 
-def read_table(blob: bytes, n: int) -> list[Section]:
-    """Reads the section table of a checked blob."""
+def read_table(blob: bytes, n: int, expected_bytes: list[int] | None = None) -> list[Section]:
+    """Reads the section table of a checked blob; with ``expected_bytes`` (as the C init
+    does) requires exactly those sections, in that order, for this model."""
     total = struct.unpack_from("<I", blob, 20)[0]
+    if expected_bytes is not None and n != len(expected_bytes):
+        raise BlobError(f"weight blob has {n} sections, the model reads {len(expected_bytes)}")
     sections = []
     for i in range(n):
         offset, nbytes, dtype, _ = struct.unpack_from("<4I", blob, HEADER_BYTES + ENTRY_BYTES * i)
@@ -132,13 +135,17 @@ def read_table(blob: bytes, n: int) -> list[Section]:
             raise BlobError(f"weight blob {where} at offset {offset} is not 64-byte aligned")
         if offset > total or nbytes > total - offset:
             raise BlobError(f"weight blob {where} runs past the end ({offset}+{nbytes} > {total})")
+        if expected_bytes is not None and nbytes != expected_bytes[i]:
+            raise BlobError(
+                f"weight blob {where} holds {nbytes} bytes, the model reads {expected_bytes[i]}"
+            )
         sections.append(Section(offset, nbytes, dtype))
     return sections
 
 
-def open_blob(blob: bytes) -> list[bytes]:
+def open_blob(blob: bytes, expected_bytes: list[int] | None = None) -> list[bytes]:
     """check_header then read_table; returns each section's bytes."""
-    sections = read_table(blob, check_header(blob))
+    sections = read_table(blob, check_header(blob), expected_bytes)
     return [bytes(blob[s.offset : s.offset + s.nbytes]) for s in sections]
 
 

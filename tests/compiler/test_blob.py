@@ -124,6 +124,10 @@ def test_blob_of_another_model(rng, reader):
     sizes = [a.nbytes for a in arrs]
     assert c_open(reader, data, sizes[:-1])[0] == STATUS["model"]
     assert c_open(reader, data, [*sizes[:-1], sizes[-1] + 4])[0] == STATUS["model"]
+    with pytest.raises(BlobError, match="has 4 sections, the model reads 3"):
+        blob.open_blob(data, sizes[:-1])
+    with pytest.raises(BlobError, match="section 3 .* holds 260 bytes, the model reads 264"):
+        blob.open_blob(data, [*sizes[:-1], sizes[-1] + 4])
 
 
 def test_misaligned_blob(rng, reader):
