@@ -1,9 +1,10 @@
 """The `cnnc` command: train, compile, run, verify, report, eval.
 
 Every ``CnncError`` ends as one line ``cnnc: error: ...`` on stderr and exit
-status 1, never a traceback. ``train`` and ``eval MODEL.onnx`` delegate to
-``cnnc.models.cli`` (the only places, with ``--calibration digits`` and ``eval
-OUTDIR``'s data loading, where the compiler imports ``cnnc.models``).
+status 1, never a traceback (an unexpected exception too; ``CNNC_DEBUG=1`` shows
+its traceback). ``train`` and ``eval MODEL.onnx`` delegate to ``cnnc.models.cli``:
+with ``--calibration digits`` and ``eval OUTDIR``'s data loading, the only places
+where the compiler imports ``cnnc.models``.
 """
 
 from __future__ import annotations
@@ -260,6 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `cnnc report ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as err:  # a bug in cnnc: still one line, the traceback on request
+        if os.environ.get("CNNC_DEBUG"):
+            raise
+        what = f"{type(err).__name__}: {' '.join(str(err).split())}"
+        hint = "rerun with CNNC_DEBUG=1 for the traceback and report it"
+        print(f"cnnc: error: internal error ({what}); {hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

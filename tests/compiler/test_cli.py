@@ -208,6 +208,12 @@ def test_bad_inputs_file(capsys, tmp_path, model_file, problem):
     assert_one_line_error(*result, fragment)
 
 
+def test_corrupt_onnx_file(capsys, tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x07garbage")
+    result = cnnc(capsys, "compile", tmp_path / "bad.onnx", "-o", tmp_path / "o")
+    assert_one_line_error(*result, "bad.onnx")
+
+
 def test_not_an_output_folder(capsys, tmp_path):
     result = cnnc(capsys, "report", tmp_path)
     assert_one_line_error(*result, "not a cnnc output folder")
