@@ -68,3 +68,15 @@ def test_demo_config_replicates_a_single_channel_norm(tmp_path):
     assert "#define DEMO_INPUT_C 3 " in text and "#define DEMO_INPUT_W 32" in text
     assert "#define DEMO_NORM_MEAN {0.5f, 0.5f, 0.5f}" in text
     assert "#define DEMO_NORM_STD {0.25f, 0.25f, 0.25f}" in text
+
+
+@pytest.mark.parametrize("required", [True, False], ids=["ci", "laptop"])
+def test_missing_toolchain_fails_in_ci_and_skips_elsewhere(monkeypatch, required):
+    """CNNC_REQUIRE_ARM=1 (set by .ci/run) turns a missing cross tool into a failure."""
+    from . import conftest
+
+    monkeypatch.setattr(conftest, "REQUIRE_ARM", required)
+    monkeypatch.setenv("CNNC_CC_ARMV7", "no-such-arm-gcc")
+    expected = pytest.fail.Exception if required else pytest.skip.Exception
+    with pytest.raises(expected, match="gcc-arm-linux-gnueabihf"):
+        conftest.require_target("armv7")
