@@ -8,16 +8,21 @@ compares them with the float ones:
 - cosine similarity  cos = <f, d> / (|f| |d|)           (1.0: same direction)
 - SNR in dB          10 log10( sum f^2 / sum (f - d)^2 ) (inf: identical)
 
-``format_quant_error_table(rows)`` prints them as a fixed-width table for
-``cnnc report``; the row with the lowest SNR is marked so a user can find the layer
-that breaks accuracy.
+``cnnc.quantize`` stores the table for the first calibration samples in the quantised
+graph's metadata (``table_from_metadata``). ``format_quant_error_table(rows)`` prints
+rows as a fixed-width table for ``cnnc report``; the row with the lowest SNR is marked
+so a user can find the layer that breaks accuracy.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from . import ir, reference
+
+METADATA_KEY = "cnnc.quant_error"  # quantize() stores the table here (JSON rows)
 
 
 def int8_counterpart(qgraph: ir.Graph, name: str) -> ir.Tensor | None:
@@ -75,6 +80,12 @@ def snr_db(f: np.ndarray, d: np.ndarray) -> float:
     if signal == 0:
         return float("-inf")
     return 10.0 * np.log10(signal / noise)
+
+
+def table_from_metadata(metadata: dict[str, str]) -> list[dict]:
+    """The table ``cnnc.quantize`` stored in a quantised graph's metadata ([] if none)."""
+    text = metadata.get(METADATA_KEY)
+    return json.loads(text) if text else []
 
 
 def format_quant_error_table(rows: list[dict]) -> str:

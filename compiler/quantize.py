@@ -23,6 +23,10 @@ Scheme (``real = scale * (q - zero_point)``):
 - max/avg pooling and reshapes keep their input's scale and zero point; global average
   pooling, residual add and concat requantise to their own calibrated output scale.
 
+The result's metadata ``cnnc.quant_error`` holds the per-layer error table (float vs
+int8 at each layer output on the first calibration samples, ``cnnc.quant_report``), so
+``cnnc report`` can print it from the compiled folder alone.
+
 Overflow proof (``check_accumulator``): the accumulator of output channel c is
 ``bias_q[c] + sum_k (x_k - zx) * w_q[c,k]`` with ``|x_k - zx| <= xmax = max(127 - zx,
 zx + 128)``, so ``|acc| <= |bias_q[c]| + xmax * sum_k |w_q[c,k]|`` for every input.
@@ -33,12 +37,13 @@ when it exceeds 2**31 - 1; the C kernels rely on it (comments at their accumulat
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
-from . import int8_ops, ir, reference
+from . import int8_ops, ir, quant_report, reference
 from .errors import CalibrationError, CnncError, UnsupportedError
 from .requant import INT32_MAX, ROUNDING_MODES, check_multiplier
 from .requant import quantize_multipliers as _multipliers
@@ -48,6 +53,7 @@ PERCENTILE = 99.99  # "percentile": clip each activation to [p(0.01 %), p(99.99 
 SAMPLE_PER_TENSOR = 200_000  # values kept per tensor for percentile / mse
 CLAMP_ACTS = ("none", "relu", "relu6", "clip")
 BIAS_LIMIT = 2**24  # s_w[c] is raised so that |bias_q[c]| <= 2**24 (dead channels)
+ERROR_TABLE_SAMPLES = 16  # calibration samples for the per-layer error table in metadata
 
 
 @dataclass
@@ -181,6 +187,9 @@ def quantize(
     })  # fmt: skip
     if dropped:
         out.metadata["cnnc.int8_io_dropped"] = ",".join(dropped)
+    x = _check_calibration(graph, calibration)[:ERROR_TABLE_SAMPLES]
+    rows = quant_report.quant_error_table(graph, out, x)
+    out.metadata[quant_report.METADATA_KEY] = json.dumps(rows)
     return out
 
 

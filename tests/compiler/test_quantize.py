@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 from cnnc import onnx_import, passes, reference
 from cnnc.errors import CalibrationError, CnncError
-from cnnc.quant_report import cosine, format_quant_error_table, quant_error_table, snr_db
+from cnnc.quant_report import (
+    cosine,
+    format_quant_error_table,
+    quant_error_table,
+    snr_db,
+    table_from_metadata,
+)
 from cnnc.quantize import (
     _mse_range,
     check_accumulator,
@@ -400,3 +406,14 @@ def test_per_channel_affine_ops_become_depthwise_int8(rng):
     yf = reference.run(g, {"x": x})["y"]
     yq = reference.run(qg, {"x": x})["y"]
     assert np.abs(yf - yq).max() < 0.05 * np.abs(yf).max()  # inputs inside the calibration
+
+
+def test_error_table_travels_in_the_metadata(rng):
+    g = lowered(vgg_like_onnx(rng))
+    cal = inputs(rng, g, 24)
+    qg = quantize(g, cal)
+    stored = table_from_metadata(qg.metadata)
+    fresh = quant_error_table(g, qg, cal[:16])
+    assert [r["layer"] for r in stored] == [r["layer"] for r in fresh]
+    np.testing.assert_allclose([r["snr_db"] for r in stored], [r["snr_db"] for r in fresh])
+    assert table_from_metadata({}) == []
