@@ -520,7 +520,10 @@ def check_io(graph: ir.Graph) -> tuple[ir.Tensor, ir.Tensor]:
         raise UnsupportedError(f"model output {y.name} is not computed by any node")
     for t in [*(graph.tensors[n] for n in graph.inputs), y]:
         if t.dtype != "float32":
-            raise UnsupportedError(f"model input/output {t.name} is {t.dtype}; the C API is float")
+            raise UnsupportedError(
+                f"model input/output {t.name} is {t.dtype}; the generated C API takes and "
+                "returns float32 (no int8 in/out entry point is generated yet)"
+            )
     if not graph.nodes:
         raise UnsupportedError("model has no nodes left after lowering")
     return x, y

@@ -75,6 +75,8 @@ def open_model(out_dir: str | Path, blob: bytes | None = None, cc: str | None = 
     ffi, lib = cbuild.load_shared(build(out_dir, cc), cdef_for(model_h))
     if blob is None and (out_dir / "weights.bin").is_file():
         blob = (out_dir / "weights.bin").read_bytes()
+    if blob is None and not model_define(model_h, "EMBEDDED_WEIGHTS"):
+        raise BlobError(f"{out_dir}: weights.bin is missing (compiled without --embed-weights)")
     ctx = ffi.new("cnnc_model_ctx *")
     if blob is None:
         blob_owner, status = None, lib.cnnc_model_init(ctx, ffi.NULL, 0)

@@ -148,7 +148,7 @@ def test_embedded_weights_equal_the_file_bytes(rng, tmp_path):
     np.testing.assert_array_equal(embedded.run(x), as_file.run(x))
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "missing"])
 def test_damaged_weights_file_fails_init_with_a_clear_error(rng, tmp_path, damage):
     cnnc.compile(tiny_graphs.small_net(rng), tmp_path)
     path = tmp_path / "weights.bin"
@@ -158,7 +158,10 @@ def test_damaged_weights_file_fails_init_with_a_clear_error(rng, tmp_path, damag
     else:
         data = data[:-64]
     path.write_bytes(bytes(data))
+    if damage == "missing":
+        path.unlink()
     message = {"flip": "returned 5: weight blob CRC32 mismatch",
-               "truncate": "returned 2: weight blob is truncated"}[damage]  # fmt: skip
+               "truncate": "returned 2: weight blob is truncated",
+               "missing": "weights.bin is missing"}[damage]  # fmt: skip
     with pytest.raises(BlobError, match=message):
-        cnnc.load(tmp_path).run(np.zeros((1, 3, 9, 7), np.float32) + 0.5)
+        cnnc.load(tmp_path).run(rng.standard_normal((1, 3, 9, 7)).astype(np.float32))
