@@ -17,9 +17,11 @@ file from the cnnc checkout.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -185,6 +187,13 @@ def target_cc(target: Target) -> str:
     return target.cc
 
 
+@functools.cache
+def has_libc(cc: str, cflags: tuple[str, ...]) -> bool:
+    """Whether the compiler finds a libc.a for these flags (gcc echoes the bare name if not)."""
+    proc = subprocess.run([cc, *cflags, "-print-file-name=libc.a"], capture_output=True, text=True)
+    return proc.returncode == 0 and Path(proc.stdout.strip()).is_absolute()
+
+
 def check_toolchain(name: str, run: bool = False) -> Target:
     """Returns the target if its compiler (and, with ``run``, its emulator) is installed.
 
@@ -200,6 +209,10 @@ def check_toolchain(name: str, run: bool = False) -> Target:
         raise ToolchainError(
             f"target {name}: no static C library in {target.sysroot}/lib; "
             f"{install_hint(target.packages[1:])}"
+        )
+    if target.freestanding and not has_libc(cc, target.cflags):
+        raise ToolchainError(
+            f"target {name}: '{cc}' has no C library (newlib); {install_hint(target.packages[1:])}"
         )
     if run and target.freestanding and target.board is None:
         raise ToolchainError(f"target {name}: no emulated board to run it on")

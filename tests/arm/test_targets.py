@@ -80,3 +80,9 @@ def test_missing_toolchain_fails_in_ci_and_skips_elsewhere(monkeypatch, required
     expected = pytest.fail.Exception if required else pytest.skip.Exception
     with pytest.raises(expected, match="gcc-arm-linux-gnueabihf"):
         conftest.require_target("armv7")
+
+
+def test_cortex_m_without_newlib_names_the_package(monkeypatch):
+    monkeypatch.setattr(targets, "has_libc", lambda cc, cflags: False)
+    with pytest.raises(ToolchainError, match="no C library.*libnewlib-arm-none-eabi"):
+        targets.check_toolchain("cortex-m4")
