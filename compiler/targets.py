@@ -95,7 +95,8 @@ TARGETS: dict[str, Target] = {
         sysroot="/usr/arm-linux-gnueabihf",
         native_machines=("armv7l", "armv8l"),
     ),
-    # Fallback for any ARMv7-A core with NEON (Pi 2 v1.1's Cortex-A7 and older boards).
+    # Fallback for any ARMv7-A core with NEON but without VFPv4 (Cortex-A8/A9 boards);
+    # every Pi with an ARMv7 or ARMv8 core runs the "armv7" entry above.
     "armv7-neon": Target(
         name="armv7-neon",
         description="any ARMv7-A board with NEON, hard-float",
