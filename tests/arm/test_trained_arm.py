@@ -63,12 +63,13 @@ def test_every_layer_identical_to_the_host_build(
                             f"bytes differ from byte {first} ({sizes})")  # fmt: skip
 
 
-@pytest.mark.parametrize("target", ["aarch64", "armv7"])
+@pytest.mark.parametrize("target", ["aarch64", "armv7", "cortex-m4"])
 @pytest.mark.parametrize("name, precision", [("mobilenetv2", "int8"), ("xnornet", "binary")])
 def test_cnnc_verify_command_on_arm(
     compiled_models, trained_models, tmp_path, capsys, name, precision, target
 ):
-    """The user's one command: `cnnc verify OUT --inputs X.npz --target T --per-layer`."""
+    """The user's one command: `cnnc verify OUT --inputs X.npz --target T --per-layer`
+    (cortex-m4: the same runner on an emulated MPS2 board, weights.bin via semihosting)."""
     require_target(target)
     m = compiled_models(name, precision, True)
     np.savez(tmp_path / "x.npz", x=trained_models(name).x[:3])
