@@ -215,7 +215,7 @@ def _exact_int(acc: np.ndarray, where: str) -> np.ndarray:
 def _out_s8(acc, mult, shift, rounding: int, zero_point: int, lo: int, hi: int) -> np.ndarray:
     mode = "double" if rounding == ROUNDING_CODES["double"] else "single"
     y = requantize(acc, mult, shift, mode).astype(np.int64) + zero_point
-    return np.clip(y, lo, hi).astype(np.int8)
+    return np.ascontiguousarray(np.clip(y, lo, hi), dtype=np.int8)
 
 
 def _windows(x: np.ndarray, p, fill) -> np.ndarray:
