@@ -50,7 +50,8 @@ def build_shared(
     if shutil.which(cc) is None:
         raise ToolchainError(f"C compiler '{cc}' not found (install Debian package gcc)")
     include_dirs = [Path(d) for d in include_dirs] + [runtime_dir() / "include"]
-    flags = [*C_STD_FLAGS, "-O2", "-fPIC", "-shared", *cflags]
+    # -z defs: an undefined symbol fails here, as it would in a static build for a board.
+    flags = [*C_STD_FLAGS, "-O2", "-fPIC", "-shared", "-Wl,-z,defs", *cflags]
     if os.environ.get("CNNC_SANITIZE"):
         flags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
     key = hashlib.sha256()
