@@ -12,6 +12,7 @@ accuracy the project reports; change them only with new measurements.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -108,6 +109,10 @@ def run_train(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if not out.parent.is_dir():
         raise CnncError(f"-o {out}: folder {out.parent} does not exist")
+    if getattr(args, "resume", False) and not getattr(args, "checkpoint", None):
+        raise CnncError("--resume needs --checkpoint FILE to resume from")
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise CnncError("--plot needs matplotlib: pip install 'cnnc[plot]'")
     dataset = data_mod.load(args.dataset, size)
     net = zoo.MODELS[args.model](
         size, dataset.num_classes, width, np.random.default_rng(config.seed)

@@ -79,8 +79,18 @@ def corrupt_mnist(folder):
         (["--width", "-1"], "--width must be positive"),
         (["--input-size", "4"], "--input-size must be at least 8"),
         (["--optimizer", "lbfgs"], "unknown optimiser 'lbfgs'"),
+        (["--resume"], "--resume needs --checkpoint"),
     ],
-    ids=["missing-mnist", "corrupt-idx", "bad-dataset", "epochs", "width", "size", "optimizer"],
+    ids=[
+        "missing-mnist",
+        "corrupt-idx",
+        "bad-dataset",
+        "epochs",
+        "width",
+        "size",
+        "optimizer",
+        "resume",
+    ],  # fmt: skip
 )
 def test_train_bad_input_is_one_error_line(tmp_path, capsys, extra, message):
     corrupt_mnist(tmp_path / "corrupt")
