@@ -42,11 +42,14 @@ class TrainConfig:
 
 @dataclass
 class History:
+    """One entry per epoch. Training loss and accuracy are running means over the epoch's
+    (augmented, train-mode) batches; validation accuracy is an eval-mode pass at its end."""
+
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # wall clock, incl. validation
 
 
 @dataclass
