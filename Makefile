@@ -19,12 +19,13 @@ demo: $(STAMP)
 	bash scripts/demo.sh $(OUT)
 
 # The whole test suite (includes ARM tests under qemu-user when the toolchains are installed).
+# (one BLAS thread per worker: two workers with two OpenBLAS threads each oversubscribe 2 cores)
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) -q tests
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) -q tests
 
 # The suite without the slow training and ARM tests.
 test-fast: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) -q -m "not slow and not arm" tests
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) -q -m "not slow and not arm" tests
 
 # Benchmarks: each script prints a table (medians of several runs, ratios to a baseline).
 bench: $(STAMP)
@@ -47,7 +48,7 @@ asan: $(STAMP)
 
 # ARM tests only (needs gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf, qemu-user).
 cross: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) -q -m arm tests
+	OPENBLAS_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) -q -m arm tests
 
 # Remove build outputs and caches (keeps .venv).
 clean:
