@@ -491,6 +491,32 @@ def _c_params(params) -> dict:
     return values
 
 
+# Weight layouts the C kernels read (the IR holds conv [Co,KH,KW,C/g], dense [M,K]); the
+# emitters store these repacked copies in the blob, the NumPy definitions use the IR's.
+PACKED_LAYOUTS = {
+    "cnnc_s8_conv__ref": "[G,KH,KW,C/G,Co/G]",
+    "cnnc_s8_dwconv__ref": "[KH,KW,C]",
+    "cnnc_s8_pwconv__ref": "[C,Co]",
+    "cnnc_s8_dense__ref": "[K,M]",
+}
+
+
+def pack_weights(kernel: str, w: np.ndarray, groups: int = 1) -> np.ndarray:
+    """IR-layout int8 weights -> the layout ``kernel`` reads (PACKED_LAYOUTS)."""
+    if kernel == "cnnc_s8_conv__ref":
+        co, kh, kw, cg = w.shape
+        packed = w.reshape(groups, co // groups, kh, kw, cg).transpose(0, 2, 3, 4, 1)
+    elif kernel == "cnnc_s8_dwconv__ref":
+        packed = w[..., 0].transpose(1, 2, 0)
+    elif kernel == "cnnc_s8_pwconv__ref":
+        packed = w[:, 0, 0, :].T
+    elif kernel == "cnnc_s8_dense__ref":
+        packed = w.T
+    else:
+        raise CnncError(f"pack_weights: no packed layout for kernel {kernel}")
+    return np.ascontiguousarray(packed)
+
+
 def s8_conv_kernel(p: ConvParams) -> str:
     """The specialised int8 conv kernel whose preconditions hold, else the general one."""
     one = p.kh == p.kw == p.stride_h == p.stride_w == 1
@@ -510,8 +536,12 @@ def _call(fn, args, params):
 def _emit_weighted(params_for, kernel_for):
     def emit(node, em):
         p = params_for(node, em.graph)
-        args = [em.ptr(name) for name in node.inputs[:5]] + [em.out(node)]
-        return [_call(kernel_for(p), args, p)]
+        kernel = kernel_for(p)
+        w_name = node.inputs[1]
+        w = pack_weights(kernel, em.tensor(w_name).data, getattr(p, "groups", 1))
+        args = [em.ptr(node.inputs[0]), em.packed(w_name, PACKED_LAYOUTS[kernel], w)]
+        args += [em.ptr(name) for name in node.inputs[2:5]] + [em.out(node)]
+        return [_call(kernel, args, p)]
 
     return emit
 

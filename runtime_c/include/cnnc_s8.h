@@ -9,7 +9,8 @@
  * Every kernel has a params struct (shapes, zero points, clamp bounds, rounding) that
  * generated code keeps `static const`; tensors (activations, weights, per-channel
  * bias / multiplier / shift from the weight blob) are passed as arguments.
- * Layouts: activations NHWC, conv weights [Co][KH][KW][C/groups], dense weights [M][K].
+ * Layouts: activations NHWC; weights as the kernels read them, repacked by the compiler
+ * from the IR's conv [Co][KH][KW][C/groups] / dense [M][K] (cnnc.int8_ops.pack_weights).
  * No kernel allocates, none keeps state, none executes a floating-point operation
  * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary. */
 #ifndef CNNC_S8_H
@@ -37,6 +38,9 @@
  * Example, M = 2^-2 (m = 2^30, s = -1), x = -2: single gives 0, double gives -1.
  * ------------------------------------------------------------------------------- */
 typedef enum { CNNC_ROUND_SINGLE = 0, CNNC_ROUND_DOUBLE = 1 } cnnc_rounding;
+
+/* Output channels accumulated together by the conv/dense kernels (int32 acc[] on the stack). */
+#define CNNC_S8_BLOCK 16
 
 /* A negative array size breaks the build where >> on negative values is not arithmetic. */
 typedef char cnnc_s8_arithmetic_shift_check[((-1) >> 1) == -1 ? 1 : -1];
@@ -92,7 +96,8 @@ CNNC_INLINE int8_t cnnc_requant_s8(int32_t acc, int32_t m, int32_t s, int32_t ro
 /* cffi-begin */
 /* Convolution: cnnc_s8_conv__ref (any groups), cnnc_s8_dwconv__ref (groups == c == oc),
  * cnnc_s8_pwconv__ref (1x1, stride 1, no padding, groups 1).
- *   x[n][h][w][c] int8, w[oc][kh][kw][c/groups] int8 (symmetric, |w| <= 127),
+ *   x[n][h][w][c] int8; w int8 (symmetric, |w| <= 127) as packed for the kernel:
+ *   conv w[groups][kh][kw][c/groups][oc/groups], dwconv w[kh][kw][c], pwconv w[c][oc];
  *   bias[oc] int32 (scale s_x*s_w[oc]), mult[oc]/shift[oc] (M = s_x*s_w[oc]/s_y),
  *   y[n][oh][ow][oc] int8. Padding taps read as x_zero_point (real 0). */
 typedef struct {
@@ -107,7 +112,8 @@ typedef struct {
     int32_t rounding;               /* cnnc_rounding */
 } cnnc_s8_conv_params;
 
-/* Fully connected: x[n][k] int8, w[m][k] int8, bias[m] int32, mult[m]/shift[m], y[n][m]. */
+/* Fully connected: x[n][k] int8, w[k][m] int8 (packed), bias[m] int32, mult[m]/shift[m],
+ * y[n][m]. */
 typedef struct {
     int32_t n, k, m;
     int32_t x_zero_point, y_zero_point;

@@ -4,7 +4,7 @@ of an independent float computation (real-valued conv by shifted slices, then ro
 
 import numpy as np
 import pytest
-from cnnc.int8_ops import ConvParams, conv_s8, run_s8_kernel
+from cnnc.int8_ops import ConvParams, conv_s8, pack_weights, run_s8_kernel
 from cnnc.requant import ROUNDING_CODES, quantize_multipliers
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]
@@ -65,8 +65,9 @@ def assert_bit_exact(expected, actual, what):
 
 
 def run_c(kernel, tensors, p):
+    x, w, *rest = tensors
     y = np.zeros((p.n, p.oh, p.ow, p.oc), np.int8)
-    run_s8_kernel(kernel, p, *tensors, y)
+    run_s8_kernel(kernel, p, x, pack_weights(kernel, w, p.groups), *rest, y)
     return y
 
 

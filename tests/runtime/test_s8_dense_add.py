@@ -39,7 +39,7 @@ def test_dense(rng, k, m, zp, rounding):
     p = DenseParams(3, k, m, zp, -zp // 2, -100, 120, ROUNDING_CODES[rounding])
     want = dense_s8(x, w, bias, mult, shift, p)
     got = np.zeros((3, m), np.int8)
-    run_s8_kernel("cnnc_s8_dense__ref", p, x, w, bias, mult, shift, got)
+    run_s8_kernel("cnnc_s8_dense__ref", p, x, w.T.copy(), bias, mult, shift, got)  # w[K,M]
     assert first_mismatch(want, got) is None, first_mismatch(want, got)
     real = ((x - np.float64(zp)) * s_x) @ (w * s_w[:, None]).T + bias * s_x * s_w
     ref = np.clip(np.round(real / s_y) + p.y_zero_point, -100, 120)

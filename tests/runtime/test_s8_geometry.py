@@ -10,6 +10,7 @@ from cnnc.int8_ops import (
     avgpool_s8,
     conv_s8,
     maxpool_s8,
+    pack_weights,
     run_s8_kernel,
     s8_conv_kernel,
 )
@@ -55,7 +56,7 @@ def test_conv_random_geometry(geo, groups, per_group, multiplier, zps, rounding,
     want = conv_s8(x, wq, bias, mult, shift, p)
     for kernel in {"cnnc_s8_conv__ref", s8_conv_kernel(p)}:
         got = np.zeros(want.shape, np.int8)
-        run_s8_kernel(kernel, p, x, wq, bias, mult, shift, got)
+        run_s8_kernel(kernel, p, x, pack_weights(kernel, wq, groups), bias, mult, shift, got)
         np.testing.assert_array_equal(got, want, err_msg=f"{kernel} {p}")
     # float: pad with real zeros, correlate tap by tap, quantise
     xr = np.pad((x.astype(np.float64) - zps[0]) * s_x,
