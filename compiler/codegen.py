@@ -195,6 +195,8 @@ def conv_kernel(params: dict[str, int]) -> str:
         if p["kh"] == p["kw"] == 3 and p["dh"] == p["dw"] == 1:
             return "cnnc_f32_dwconv3x3__ref"
         return "cnnc_f32_dwconv__ref"
+    if p["groups"] == 1:
+        return "cnnc_f32_conv_oc8__ref"
     return "cnnc_f32_conv__ref"
 
 
@@ -216,8 +218,11 @@ def emit_conv2d(node: ir.Node, em: Emit) -> list[KernelCall]:
 
 def conv_weights(em: Emit, name: str, kernel: str) -> str:
     """The weights in the layout the chosen kernel reads (cnnc_f32.h): the IR's
-    [Co,KH,KW,C/g] for the general conv, [KH,KW,C] for depthwise, [C,Co] for pointwise."""
+    [Co,KH,KW,C/g] for the grouped conv, [KH,KW,C,Co] for groups 1, [KH,KW,C] for
+    depthwise, [C,Co] for pointwise."""
     w = em.tensor(name).data
+    if kernel == "cnnc_f32_conv_oc8__ref":
+        return em.packed(name, "[KH,KW,C,Co]", w.transpose(1, 2, 3, 0))
     if kernel.startswith("cnnc_f32_dwconv"):
         return em.packed(name, "[KH,KW,C]", w[..., 0].transpose(1, 2, 0))
     if kernel == "cnnc_f32_pwconv__ref":

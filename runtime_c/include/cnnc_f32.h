@@ -54,6 +54,7 @@ CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
 
 /* x[N,H,W,C], bias[Co] or NULL -> y[N,OH,OW,Co]. Weight layout per kernel:
  *   cnnc_f32_conv__ref       w[Co,KH,KW,C/groups]   (the IR layout)
+ *   cnnc_f32_conv_oc8__ref   w[KH,KW,C,Co]          (groups 1; output channels in tiles of 8)
  *   cnnc_f32_dwconv*__ref    w[KH,KW,C]             (tap-major: contiguous over channels)
  *   cnnc_f32_pwconv__ref     w[C,Co]                (input-major: contiguous over outputs)
  * The compiler repacks the IR weights for the fast kernels (codegen's Emit.packed).
@@ -78,6 +79,9 @@ typedef struct {
 void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
                         const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                         float *CNNC_RESTRICT y);
+void cnnc_f32_conv_oc8__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                            const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                            float *CNNC_RESTRICT y);
 void cnnc_f32_dwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                           float *CNNC_RESTRICT y);

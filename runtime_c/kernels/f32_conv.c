@@ -36,6 +36,61 @@ void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRIC
     }
 }
 
+#define OC_TILE 8 /* output channels accumulated together by cnnc_f32_conv_oc8__ref */
+
+/* One output pixel's channels [co0, co0 + tile) of a groups-1 conv with w[KH,KW,C,Co]:
+ * the tile's accumulators stay live over all taps (independent add chains), and each
+ * output sums bias, then (ky, kx, c) in order, as cnnc_f32_conv__ref does. */
+static void conv_oc_tile(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                         const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                         float *CNNC_RESTRICT out, int n, int oy, int ox, int co0, int tile) {
+    float acc[OC_TILE]; /* outputs co0 .. co0+tile-1 */
+    int j, ky, kx, ci;
+    for (j = 0; j < tile; ++j) acc[j] = bias ? bias[co0 + j] : 0.0f;
+    for (ky = 0; ky < p->kh; ++ky) {
+        const int iy = oy * p->sh - p->pad_top + ky * p->dh;
+        if (iy < 0 || iy >= p->h) continue;
+        for (kx = 0; kx < p->kw; ++kx) {
+            const int ix = ox * p->sw - p->pad_left + kx * p->dw;
+            const float *xp; /* [C] input pixel (iy, ix) */
+            const float *wt; /* [C,Co] tap (ky, kx) */
+            if (ix < 0 || ix >= p->w) continue;
+            xp = x + (((size_t)n * p->h + iy) * p->w + ix) * p->c;
+            wt = w + ((size_t)ky * p->kw + kx) * p->c * p->co + co0;
+            for (ci = 0; ci < p->c; ++ci) {
+                const float xv = xp[ci];
+                const float *wr = wt + (size_t)ci * p->co; /* [tile] */
+                if (tile == OC_TILE) {
+                    for (j = 0; j < OC_TILE; ++j) acc[j] += xv * wr[j];
+                } else {
+                    for (j = 0; j < tile; ++j) acc[j] += xv * wr[j];
+                }
+            }
+        }
+    }
+    for (j = 0; j < tile; ++j) out[co0 + j] = cnnc_f32_apply_act(&p->act, acc[j]);
+}
+
+/* groups == 1, any kernel, stride, padding and dilation, w[KH,KW,C,Co]: the general
+ * conv with its weights repacked so a tile of 8 output channels reads contiguous
+ * weights; bit-identical to cnnc_f32_conv__ref (same summation order per output). */
+void cnnc_f32_conv_oc8__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                            const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                            float *CNNC_RESTRICT y) {
+    int n, oy, ox, co0;
+    for (n = 0; n < p->n; ++n) {
+        for (oy = 0; oy < p->oh; ++oy) {
+            for (ox = 0; ox < p->ow; ++ox) {
+                float *out = y + (((size_t)n * p->oh + oy) * p->ow + ox) * p->co; /* [Co] */
+                for (co0 = 0; co0 < p->co; co0 += OC_TILE) {
+                    const int tile = p->co - co0 < OC_TILE ? p->co - co0 : OC_TILE;
+                    conv_oc_tile(p, x, w, bias, out, n, oy, ox, co0, tile);
+                }
+            }
+        }
+    }
+}
+
 /* Depthwise (groups == C == Co), any kernel size: w[KH,KW,C]. Each output sums bias,
  * then taps in (ky, kx) order, as cnnc_f32_conv__ref does with cg = 1. */
 void cnnc_f32_dwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,

@@ -112,7 +112,7 @@ def test_generated_files_read_as_a_product(rng, tmp_path):
 def test_conv_variants_pick_their_kernels(rng, tmp_path):
     cnnc.compile(tiny_graphs.every_op_net(rng), tmp_path)
     model_c = (tmp_path / "model.c").read_text()
-    for kernel in ("conv", "dwconv3x3", "dwconv", "pwconv"):
+    for kernel in ("conv", "conv_oc8", "dwconv3x3", "dwconv", "pwconv"):
         assert f"cnnc_f32_{kernel}__ref(" in model_c, kernel
 
 

@@ -36,6 +36,8 @@ def kernel_layout(kernel, w):
         return w[..., 0].transpose(1, 2, 0)  # [KH,KW,C]
     if kernel == "pwconv":
         return w[:, 0, 0, :].T  # [C,Co]
+    if kernel == "conv_oc8":
+        return w.transpose(1, 2, 3, 0)  # [KH,KW,C,Co]
     return w
 
 
@@ -143,3 +145,21 @@ def test_depthwise_identical_to_general_conv(rng, kernel):
     x, wt, b = rand(rng, 1, 17, 9, 33), rand(rng, 33, 3, 3, 1), rand(rng, 33)
     args = (x, wt, b, (2, 1), (1, 0, 1, 2), (1, 1), 33, ACT_CASES["none"])
     np.testing.assert_array_equal(run_conv(kernel, *args)[0], run_conv("conv", *args)[0])
+
+
+@pytest.mark.parametrize("co", [1, 7, 8, 17])
+@pytest.mark.parametrize("k,stride,pads,dil", [
+    (3, (1, 1), (1, 1, 1, 1), (1, 1)),
+    (5, (2, 1), (2, 0, 1, 2), (1, 1)),
+    (3, (1, 2), (0, 2, 2, 0), (2, 1)),
+    (2, (2, 2), (0, 0, 1, 1), (1, 1)),
+], ids=["3x3-s1-p1", "5x5-s21-asym", "3x3-d21", "2x2-s2"])  # fmt: skip
+@pytest.mark.parametrize("c", [1, 3, 17])
+def test_conv_oc8(rng, c, co, k, stride, pads, dil):
+    """The output-channel-tiled groups-1 conv: against NumPy, and bit-identical to the
+    general kernel (same summation order), over full tiles and tails."""
+    x, wt, b = rand(rng, 2, 13, 11, c), rand(rng, co, k, k, c), rand(rng, co)
+    args = (x, wt, b, stride, pads, dil, 1, ACT_CASES["leaky"])
+    y, expected = run_conv("conv_oc8", *args)
+    assert_close(y, expected, atol=1e-4)  # up to 425 float32 terms of size ~1 per output
+    np.testing.assert_array_equal(y, run_conv("conv", *args)[0])

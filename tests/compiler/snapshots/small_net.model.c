@@ -8,7 +8,7 @@
 #include "cnnc_f32.h"
 
 /* byte size of each weight-blob section, in section order: */
-/*   0: w1 [8, 3, 3, 3] float32 */
+/*   0: w1 as [KH,KW,C,Co] = [3, 3, 3, 8] */
 /*   1: b1 [8] float32 */
 /*   2: w2 as [KH,KW,C] = [3, 3, 8] */
 /*   3: wd as [K,M] = [8, 5] */
@@ -38,11 +38,11 @@ static const cnnc_f32_conv_params layer1_p0 = {
 };
 static void layer1(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
     (void)input;
-    cnnc_f32_conv__ref(&layer1_p0,
-                       (const float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */,
-                       (const float *)ctx->weights[0] /* w1 [8, 3, 3, 3] float32 */,
-                       (const float *)ctx->weights[1] /* b1 [8] float32 */,
-                       (float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */);
+    cnnc_f32_conv_oc8__ref(&layer1_p0,
+                           (const float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */,
+                           (const float *)ctx->weights[0] /* w1 as [KH,KW,C,Co] = [3, 3, 3, 8] */,
+                           (const float *)ctx->weights[1] /* b1 [8] float32 */,
+                           (float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */);
 }
 
 /* layer 2: conv2d "conv2d_2"
