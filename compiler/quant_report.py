@@ -56,8 +56,10 @@ def quant_error_table(float_graph: ir.Graph, qgraph: ir.Graph, x: np.ndarray) ->
         f = fvals[name].astype(np.float64).ravel()
         scale, zp = float(t.quant.scale), int(t.quant.zero_point)
         d = (qvals[t.name].astype(np.float64).ravel() - zp) * scale
+        producer = qgraph.producer(t.name)
+        op = node.op if producer is None or producer.op != "s8_quantize" else "s8_quantize"
         rows.append({
-            "layer": node.name, "op": node.op, "tensor": name,
+            "layer": node.name, "op": op, "tensor": name,
             "cosine": cosine(f, d), "snr_db": snr_db(f, d), "scale": scale, "zero_point": zp,
         })  # fmt: skip
     return rows
