@@ -69,23 +69,39 @@ class CompiledModel:
         return harness.run_layers(self.host(), pack_inputs(self.graph, x), n)
 
 
-def feeds_of(graph: ir.Graph, x) -> dict[str, np.ndarray]:
-    """Graph input name -> batch [S, *shape[1:]]; x is one array or a list per input."""
+def float_batches(graph: ir.Graph, x) -> dict[str, np.ndarray]:
+    """Graph input name -> float batch [S, *shape[1:]]; x is one array or a list per input."""
     xs = list(x) if isinstance(x, list | tuple) else [x]
     if len(xs) != len(graph.inputs):
         raise CnncError(f"model has {len(graph.inputs)} inputs {graph.inputs}, got {len(xs)}")
     pairs = zip(graph.inputs, xs, strict=True)
-    feeds = {n: batch_of(xi, list(graph.tensors[n].shape)) for n, xi in pairs}
-    if len({len(b) for b in feeds.values()}) != 1:
-        raise CnncError(
-            f"inputs hold different numbers of samples: {[len(b) for b in feeds.values()]}"
-        )
-    return feeds
+    batches = {n: batch_of(xi, list(graph.tensors[n].shape)) for n, xi in pairs}
+    if len({len(b) for b in batches.values()}) != 1:
+        sizes = [len(b) for b in batches.values()]
+        raise CnncError(f"inputs hold different numbers of samples: {sizes}")
+    return batches
+
+
+def feeds_of(graph: ir.Graph, x) -> dict[str, np.ndarray]:
+    """The reference's feeds: float batches, quantised for an int8-io model's input."""
+    return {n: boundary(graph.tensors[n], b, "in") for n, b in float_batches(graph, x).items()}
+
+
+def boundary(t: ir.Tensor, x: np.ndarray, direction: str) -> np.ndarray:
+    """An int8-io model's boundary as its float C entry points do it: float input ->
+    quantised int8 ("in"), int8 output -> dequantised float ("out"); float is unchanged."""
+    if t.dtype != "int8":
+        return x
+    from .int8_ops import QuantParams, dequantize_s8, quantize_s8
+
+    scale, zero_point = codegen.quant_of(t)
+    params = QuantParams(int(np.prod(x.shape[1:])), scale, zero_point)
+    return quantize_s8(x, params) if direction == "in" else dequantize_s8(x, params)
 
 
 def pack_inputs(graph: ir.Graph, x) -> np.ndarray:
     """[S, CNNC_MODEL_INPUT_SIZE]: each sample's inputs flattened and put back to back."""
-    batches = list(feeds_of(graph, x).values())
+    batches = list(float_batches(graph, x).values())
     return np.concatenate([b.reshape(len(b), -1) for b in batches], axis=1)
 
 
@@ -110,7 +126,8 @@ def run_reference(graph: ir.Graph, feeds: dict[str, np.ndarray]) -> np.ndarray:
     from . import reference
 
     x = next(iter(feeds.values()))
-    out = reference.run(graph, feeds)[graph.outputs[0]]
+    y = graph.tensors[graph.outputs[0]]
+    out = boundary(y, np.asarray(reference.run(graph, feeds)[y.name]), "out")
     return np.asarray(out).reshape(
         len(x), *sample_shape(list(graph.tensors[graph.outputs[0]].shape))
     )

@@ -134,6 +134,15 @@ def test_int8_with_digits_calibration_verifies_bit_exact(capsys, tmp_path, model
     assert "output matches (bit-exact)" in out and "s8_conv2d" in out
 
 
+def test_int8_io_compiles_and_verifies(capsys, tmp_path, model_file):
+    out_dir, _ = compiled(capsys, tmp_path, model_file[0], "--precision", "int8",
+                          "--calibration", "digits", "--int8-io")  # fmt: skip
+    assert "cnnc_model_run_s8(" in (out_dir / "model.h").read_text()
+    code, out, err = cnnc(capsys, "verify", out_dir, "--inputs", tmp_path / "x.npz", "--per-layer")
+    assert code == 0, out + err
+    assert "output matches (bit-exact)" in out and "s8_quantize" not in out
+
+
 def test_report_prints_the_table(capsys, tmp_path, model_file):
     out_dir, _ = compiled(capsys, tmp_path, model_file[0])
     code, out, _ = cnnc(capsys, "report", out_dir)

@@ -159,3 +159,37 @@ def test_snapshot_of_tiny_model(tmp_path):
             "generated model.c differs from the reviewed snapshot; if intended, regenerate "
             f"with CNNC_UPDATE_SNAPSHOTS=1 and review the diff:\n{diff[:4000]}"
         )
+
+
+def test_int8_io_entry_points(rng, tmp_path):
+    """An int8-in/int8-out model (quantize(..., int8_io=True)) gets cnnc_model_run_s8, whose
+    output equals the reference's int8 output bit for bit, and float entry points that
+    quantise/dequantise around it exactly as the reference boundary does."""
+    from cnnc import quantize
+    from cnnc.int8_ops import QuantParams, dequantize_s8, quantize_s8
+
+    graph = tiny_graphs.small_net(rng)
+    calibration = rng.standard_normal((32, 3, 9, 7)).astype(np.float32)
+    q = quantize.quantize(graph, calibration, int8_io=True)
+    m = cnnc.api.write_output(q, tmp_path)
+    model_h = (tmp_path / "model.h").read_text()
+    assert "#define CNNC_MODEL_INT8_IO 1" in model_h and "cnnc_model_run_s8(" in model_h
+    x_t, y_t = q.tensors[q.inputs[0]], q.tensors[q.outputs[0]]
+    xq_params = QuantParams(x_t.size, float(x_t.quant.scale), int(x_t.quant.zero_point))
+    yq_params = QuantParams(y_t.size, float(y_t.quant.scale), int(y_t.quant.zero_point))
+    x = rng.standard_normal((3, 3, 9, 7)).astype(np.float32)
+    xq = quantize_s8(x, xq_params)
+    want = cnnc.reference.run(q, {q.inputs[0]: xq})[q.outputs[0]].reshape(3, -1)
+    host = m.host()
+    got = np.zeros((3, y_t.size), np.int8)
+    for i in range(3):
+        status = host.lib.cnnc_model_run_s8(
+            host.ctx,
+            host.ffi.from_buffer("int8_t[]", xq[i]),
+            host.ffi.from_buffer("int8_t[]", got[i]),
+            host.arena,
+        )
+        assert status == 0
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(m.run(x), dequantize_s8(want, yq_params))
+    np.testing.assert_array_equal(m.run(x), m.reference(x))

@@ -21,10 +21,10 @@ static const uint32_t section_bytes[5] = {864, 32, 288, 160, 20};
 static const cnnc_f32_transpose_params layer0_p0 = {
     .rank = 4, .in_shape = {1, 3, 9, 7, 1, 1}, .perm = {0, 2, 3, 1, 0, 0},
 };
-static void layer0(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
+static void layer0(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)ctx;
     cnnc_f32_transpose__ref(&layer0_p0,
-                            input /* x [1, 3, 9, 7] float32 */,
+                            (const float *)input /* x [1, 3, 9, 7] float32 */,
                             (float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */);
 }
 
@@ -36,7 +36,7 @@ static const cnnc_f32_conv_params layer1_p0 = {
     .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .groups = 1,
     .act = {.kind = CNNC_ACT_RELU6, .min = 0.0f, .max = 6.0f, .alpha = 0.0f},
 };
-static void layer1(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
+static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
     cnnc_f32_conv_oc8__ref(&layer1_p0,
                            (const float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */,
@@ -53,7 +53,7 @@ static const cnnc_f32_conv_params layer2_p0 = {
     .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .groups = 8,
     .act = {.kind = CNNC_ACT_NONE, .min = -INFINITY, .max = INFINITY, .alpha = 0.0f},
 };
-static void layer2(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
+static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
     cnnc_f32_dwconv3x3__ref(&layer2_p0,
                             (const float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */,
@@ -69,7 +69,7 @@ static const cnnc_f32_binary_params layer3_p0 = {
     .rows = 20, .cols = 8, .b_row_stride = 8, .b_col_stride = 1,
     .act = {.kind = CNNC_ACT_RELU, .min = -INFINITY, .max = INFINITY, .alpha = 0.0f},
 };
-static void layer3(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
+static void layer3(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)ctx;
     (void)input;
     cnnc_f32_add__ref(&layer3_p0,
@@ -82,7 +82,7 @@ static void layer3(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena
  *   t3[1, 5, 4, 8] -> t4[1, 1, 1, 8]
  *   no attributes */
 static const cnnc_f32_global_avgpool_params layer4_p0 = {.n = 1, .hw = 20, .c = 8};
-static void layer4(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
+static void layer4(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)ctx;
     (void)input;
     cnnc_f32_global_avgpool__ref(&layer4_p0,
@@ -93,7 +93,7 @@ static void layer4(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena
 /* layer 5: reshape "reshape_5"
  *   t4[1, 1, 1, 8] -> t5[1, 8]
  *   no attributes */
-static void layer5(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
+static void layer5(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)ctx;
     (void)input;
     (void)arena;
@@ -107,7 +107,7 @@ static const cnnc_f32_dense_params layer6_p0 = {
     .n = 1, .k = 8, .m = 5,
     .act = {.kind = CNNC_ACT_NONE, .min = -INFINITY, .max = INFINITY, .alpha = 0.0f},
 };
-static void layer6(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena) {
+static void layer6(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
     cnnc_f32_dense__ref(&layer6_p0,
                         (const float *)(arena + 640) /* t5 [1, 8] float32 */,
@@ -116,7 +116,7 @@ static void layer6(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena
                         (float *)(arena + 0) /* t6 [1, 5] float32 */);
 }
 
-typedef void (*layer_fn)(const cnnc_model_ctx *ctx, const float *input, uint8_t *arena);
+typedef void (*layer_fn)(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena);
 static const layer_fn layers[7] = {layer0, layer1, layer2, layer3, layer4, layer5, layer6};
 /* arena byte offset and byte size of each layer's output */
 static const uint32_t layer_out_offset[7] = {0, 768, 0, 0, 640, 640, 0};
@@ -129,8 +129,9 @@ int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     return cnnc_blob_open(blob, blob_bytes, CNNC_MODEL_NUM_WEIGHTS, section_bytes, ctx->weights);
 }
 
-int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
-                          int n, const void **out, size_t *out_bytes) {
+/* Layers [0, n) on an input in the model's own input type. */
+static int run_layers_from(const cnnc_model_ctx *ctx, const void *input, void *arena, int n,
+                           const void **out, size_t *out_bytes) {
     int i;
     if (ctx == NULL || ctx->blob == NULL || input == NULL || out == NULL || out_bytes == NULL)
         return CNNC_ERR_NULL_ARG;
@@ -142,12 +143,17 @@ int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *a
     return CNNC_OK;
 }
 
+int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
+                          int n, const void **out, size_t *out_bytes) {
+    return run_layers_from(ctx, input, arena, n, out, out_bytes);
+}
+
 int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena) {
     const void *out;
     size_t out_bytes;
     int status;
     if (output == NULL) return CNNC_ERR_NULL_ARG;
-    status = cnnc_model_run_layers(ctx, input, arena, CNNC_MODEL_NUM_LAYERS, &out, &out_bytes);
+    status = run_layers_from(ctx, input, arena, CNNC_MODEL_NUM_LAYERS, &out, &out_bytes);
     if (status != CNNC_OK) return status;
     /* the model output: arena offset 0, 20 bytes */
     memcpy(output, (const uint8_t *)arena + 0, 20);
