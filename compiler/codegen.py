@@ -683,11 +683,16 @@ EMBED_INIT = """\
 """
 
 INIT_AND_CORE = """\
+/* ctx->blob stays NULL unless the blob is valid, so running after a failed init
+ * returns CNNC_ERR_NULL_ARG instead of reading through bad section pointers. */
 int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
+    int status;
     if (ctx == NULL) return CNNC_ERR_NULL_ARG;
+    ctx->blob = NULL;
 @EMBED@    if (blob == NULL) return CNNC_ERR_NULL_ARG;
-    ctx->blob = (const uint8_t *)blob;
-    return cnnc_blob_open(blob, blob_bytes, CNNC_MODEL_NUM_WEIGHTS, section_bytes, ctx->weights);
+    status = cnnc_blob_open(blob, blob_bytes, CNNC_MODEL_NUM_WEIGHTS, section_bytes, ctx->weights);
+    if (status == CNNC_OK) ctx->blob = (const uint8_t *)blob;
+    return status;
 }
 
 /* Layers [0, n) on an input in the model's own input type. */

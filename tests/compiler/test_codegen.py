@@ -95,6 +95,24 @@ def test_misaligned_arena_is_refused(rng, tmp_path):
     assert status == 8  # CNNC_ERR_ARENA
 
 
+def test_run_after_a_failed_init_is_refused(rng, tmp_path):
+    """A corrupt blob fails init; a later run must return a status, never read the blob."""
+    m = cnnc.compile(tiny_graphs.small_net(rng), tmp_path)
+    host = m.host()
+    ffi, lib = host.ffi, host.lib
+    blob = bytearray((tmp_path / "weights.bin").read_bytes())
+    blob[100] ^= 0x40
+    owner, ptr = cnnc.harness.aligned(ffi, len(blob))
+    ffi.memmove(ptr, bytes(blob), len(blob))
+    ctx = ffi.new("cnnc_model_ctx *")
+    assert lib.cnnc_model_init(ctx, ptr, len(blob)) == 5  # CNNC_ERR_BLOB_CRC
+    x = rng.standard_normal((3, 9, 7)).astype(np.float32)
+    out = np.zeros(5, np.float32)
+    status = lib.cnnc_model_run(ctx, ffi.from_buffer("float[]", x),
+                                ffi.from_buffer("float[]", out), host.arena)  # fmt: skip
+    assert status == 1  # CNNC_ERR_NULL_ARG
+
+
 def test_generated_files_read_as_a_product(rng, tmp_path):
     m = cnnc.compile(tiny_graphs.every_op_net(rng), tmp_path)
     model_c = (tmp_path / "model.c").read_text()

@@ -122,11 +122,16 @@ static const layer_fn layers[7] = {layer0, layer1, layer2, layer3, layer4, layer
 static const uint32_t layer_out_offset[7] = {0, 768, 0, 0, 640, 640, 0};
 static const uint32_t layer_out_bytes[7] = {756, 640, 640, 640, 32, 32, 20};
 
+/* ctx->blob stays NULL unless the blob is valid, so running after a failed init
+ * returns CNNC_ERR_NULL_ARG instead of reading through bad section pointers. */
 int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
+    int status;
     if (ctx == NULL) return CNNC_ERR_NULL_ARG;
+    ctx->blob = NULL;
     if (blob == NULL) return CNNC_ERR_NULL_ARG;
-    ctx->blob = (const uint8_t *)blob;
-    return cnnc_blob_open(blob, blob_bytes, CNNC_MODEL_NUM_WEIGHTS, section_bytes, ctx->weights);
+    status = cnnc_blob_open(blob, blob_bytes, CNNC_MODEL_NUM_WEIGHTS, section_bytes, ctx->weights);
+    if (status == CNNC_OK) ctx->blob = (const uint8_t *)blob;
+    return status;
 }
 
 /* Layers [0, n) on an input in the model's own input type. */
