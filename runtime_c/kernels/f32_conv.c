@@ -121,14 +121,43 @@ void cnnc_f32_dwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTR
     }
 }
 
+#define DW_TILE 8 /* channels accumulated together in registers */
+
+/* One interior output pixel of the 3x3 depthwise conv: x0 points at the window's
+ * top-left input pixel. Channels go in tiles of 8 whose accumulators stay in registers
+ * over the nine taps; each output sums bias, then taps 0..8 in order. */
+static void dw3x3_interior(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x0,
+                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                           float *CNNC_RESTRICT out) {
+    const size_t cs = (size_t)p->c, row = (size_t)p->w * cs; /* floats per pixel, per row */
+    size_t tap[9]; /* input offset of tap t = (ky, kx) from x0 */
+    int c0, c, j, t;
+    for (t = 0; t < 9; ++t) tap[t] = (size_t)(t / 3) * row + (size_t)(t % 3) * cs;
+    for (c0 = 0; c0 + DW_TILE <= p->c; c0 += DW_TILE) {
+        float acc[DW_TILE]; /* channels c0 .. c0+7 */
+        for (j = 0; j < DW_TILE; ++j) acc[j] = bias ? bias[c0 + j] : 0.0f;
+        for (t = 0; t < 9; ++t) {
+            const float *xt = x0 + tap[t] + c0;
+            const float *wt = w + (size_t)t * cs + c0; /* [8] of tap t */
+            for (j = 0; j < DW_TILE; ++j) acc[j] += xt[j] * wt[j];
+        }
+        for (j = 0; j < DW_TILE; ++j) out[c0 + j] = cnnc_f32_apply_act(&p->act, acc[j]);
+    }
+    for (c = c0; c < p->c; ++c) {
+        float acc = bias ? bias[c] : 0.0f;
+        for (t = 0; t < 9; ++t) acc += x0[tap[t] + c] * w[(size_t)t * cs + c];
+        out[c] = cnnc_f32_apply_act(&p->act, acc);
+    }
+}
+
 /* Depthwise 3x3, dilation 1, w[3,3,C]: interior pixels (the window inside the input)
- * skip the bounds checks and read nine contiguous channel rows; border pixels take the
- * general path. Tap order (ky, kx) matches cnnc_f32_dwconv__ref: identical results. */
+ * skip the bounds checks (dw3x3_interior); border pixels take the general path. Tap
+ * order (ky, kx) matches cnnc_f32_dwconv__ref: identical results. */
 void cnnc_f32_dwconv3x3__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
                              const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                              float *CNNC_RESTRICT y) {
     const size_t cs = (size_t)p->c; /* floats per pixel and per tap row of w */
-    int n, oy, ox, c, ky, kx, t;
+    int n, oy, ox, c, ky, kx;
     for (n = 0; n < p->n; ++n) {
         for (oy = 0; oy < p->oh; ++oy) {
             const int iy0 = oy * p->sh - p->pad_top;
@@ -136,27 +165,22 @@ void cnnc_f32_dwconv3x3__ref(const cnnc_f32_conv_params *p, const float *CNNC_RE
                 const int ix0 = ox * p->sw - p->pad_left;
                 float *out = y + (((size_t)n * p->oh + oy) * p->ow + ox) * cs; /* [C] */
                 const int interior = iy0 >= 0 && iy0 + 2 < p->h && ix0 >= 0 && ix0 + 2 < p->w;
-                for (c = 0; c < p->c; ++c) out[c] = bias ? bias[c] : 0.0f;
                 if (interior) {
-                    const size_t row = (size_t)p->w * cs; /* floats per input row */
                     const float *x0 = x + (((size_t)n * p->h + iy0) * p->w + ix0) * cs;
-                    for (t = 0; t < 9; ++t) {
-                        const float *xt = x0 + (size_t)(t / 3) * row + (size_t)(t % 3) * cs;
-                        const float *wt = w + (size_t)t * cs; /* [C] tap t */
-                        for (c = 0; c < p->c; ++c) out[c] += xt[c] * wt[c];
-                    }
-                } else {
-                    for (ky = 0; ky < 3; ++ky) {
-                        const int iy = iy0 + ky;
-                        if (iy < 0 || iy >= p->h) continue;
-                        for (kx = 0; kx < 3; ++kx) {
-                            const int ix = ix0 + kx;
-                            const float *xp; /* [C] */
-                            const float *wt = w + (size_t)(ky * 3 + kx) * cs;
-                            if (ix < 0 || ix >= p->w) continue;
-                            xp = x + (((size_t)n * p->h + iy) * p->w + ix) * cs;
-                            for (c = 0; c < p->c; ++c) out[c] += xp[c] * wt[c];
-                        }
+                    dw3x3_interior(p, x0, w, bias, out);
+                    continue;
+                }
+                for (c = 0; c < p->c; ++c) out[c] = bias ? bias[c] : 0.0f;
+                for (ky = 0; ky < 3; ++ky) {
+                    const int iy = iy0 + ky;
+                    if (iy < 0 || iy >= p->h) continue;
+                    for (kx = 0; kx < 3; ++kx) {
+                        const int ix = ix0 + kx;
+                        const float *xp; /* [C] */
+                        const float *wt = w + (size_t)(ky * 3 + kx) * cs;
+                        if (ix < 0 || ix >= p->w) continue;
+                        xp = x + (((size_t)n * p->h + iy) * p->w + ix) * cs;
+                        for (c = 0; c < p->c; ++c) out[c] += xp[c] * wt[c];
                     }
                 }
                 for (c = 0; c < p->c; ++c) out[c] = cnnc_f32_apply_act(&p->act, out[c]);
