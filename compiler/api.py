@@ -184,6 +184,7 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
         from . import quantize
 
         graph = quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
+        graph = binarize.fuse_int8(graph)  # no float tensor left at the int8/binary boundary
     return graph
 
 

@@ -208,7 +208,12 @@ def verify_layers(compiled: api.CompiledModel, x: np.ndarray, target: str) -> bo
 def cmd_report(args) -> int:
     compiled = api.load(args.out_dir)
     print(report_mod.format_table(compiled.report))
-    from . import mcu, targets
+    from . import mcu, quant_report, targets
+
+    rows = quant_report.table_from_metadata(compiled.graph.metadata)
+    if rows:
+        print("\nquantisation error per layer (float vs int8 on the calibration set):")
+        print(quant_report.format_quant_error_table(rows))
 
     target = compiled.info.get("target", "host")
     if target in targets.MCU_TARGETS:

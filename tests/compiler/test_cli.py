@@ -134,6 +134,19 @@ def test_int8_with_digits_calibration_verifies_bit_exact(capsys, tmp_path, model
     assert "output matches (bit-exact)" in out and "s8_conv2d" in out
 
 
+def test_report_of_int8_build_shows_the_quantisation_error_table(capsys, tmp_path, model_file):
+    out_dir, _ = compiled(capsys, tmp_path, model_file[0], "--precision", "int8",
+                          "--calibration", "digits")  # fmt: skip
+    code, out, err = cnnc(capsys, "report", out_dir)
+    assert code == 0, err
+    table = out.split("quantisation error per layer")[1].splitlines()[2:]
+    rows = {line.split()[0]: line.split() for line in table if line.strip()}
+    assert {"conv1", "conv2", "fc"} <= set(rows), out
+    cosines = [float(r[2]) for r in rows.values()]
+    assert all(0.9 < c <= 1.0 for c in cosines), out
+    assert sum("<- lowest SNR" in line for line in table) == 1
+
+
 def test_int8_io_compiles_and_verifies(capsys, tmp_path, model_file):
     out_dir, _ = compiled(capsys, tmp_path, model_file[0], "--precision", "int8",
                           "--calibration", "digits", "--int8-io")  # fmt: skip
