@@ -323,5 +323,8 @@ def run_onnxruntime(model: onnx.ModelProto | str | Path, x_nchw: np.ndarray) -> 
     source = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    # onnxruntime's graph fusions (BN into Conv, ...) round differently and can move a
+    # pre-sign value across zero, flipping an XNOR activation; run the graph as written.
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     return session.run(None, {INPUT_NAME: np.ascontiguousarray(x_nchw, dtype=np.float32)})[0]
