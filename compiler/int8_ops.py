@@ -322,24 +322,35 @@ def _rounding(node: ir.Node) -> int:
     return ROUNDING_CODES[node.attrs.get("rounding", "single")]
 
 
-def conv_params(node: ir.Node, graph: ir.Graph) -> ConvParams:
+def _act_range(node: ir.Node) -> dict[str, int]:
+    return {"act_min": node.attrs.get("act_min", -128), "act_max": node.attrs.get("act_max", 127)}
+
+
+def _window_geometry(node: ir.Node, graph: ir.Graph) -> dict[str, int]:
+    """The fields ConvParams and PoolParams share: NHWC in/out sizes, strides, top/left pads."""
     n, h, w, c = graph.tensors[node.inputs[0]].shape
-    oc, kh, kw, _ = graph.tensors[node.inputs[1]].shape
     _, oh, ow, _ = graph.tensors[node.outputs[0]].shape
     sh, sw = node.attrs.get("strides", (1, 1))
-    pads = node.attrs.get("pads", (0, 0, 0, 0))
+    top, left = node.attrs.get("pads", (0, 0, 0, 0))[:2]
+    return dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, stride_h=sh, stride_w=sw, pad_top=top,
+                pad_left=left)  # fmt: skip
+
+
+def conv_params(node: ir.Node, graph: ir.Graph) -> ConvParams:
+    oc, kh, kw, _ = graph.tensors[node.inputs[1]].shape
     a = node.attrs
-    return ConvParams(n, h, w, c, oh, ow, oc, kh, kw, sh, sw, pads[0], pads[1],
-                      a.get("groups", 1), a["x_zero_point"], a["y_zero_point"],
-                      a.get("act_min", -128), a.get("act_max", 127), _rounding(node))  # fmt: skip
+    return ConvParams(**_window_geometry(node, graph), oc=oc, kh=kh, kw=kw,
+                      groups=a.get("groups", 1), x_zero_point=a["x_zero_point"],
+                      y_zero_point=a["y_zero_point"], **_act_range(node),
+                      rounding=_rounding(node))  # fmt: skip
 
 
 def dense_params(node: ir.Node, graph: ir.Graph) -> DenseParams:
     m, k = graph.tensors[node.inputs[1]].shape
     n = graph.tensors[node.inputs[0]].size // k
     a = node.attrs
-    return DenseParams(n, k, m, a["x_zero_point"], a["y_zero_point"], a.get("act_min", -128),
-                       a.get("act_max", 127), _rounding(node))  # fmt: skip
+    return DenseParams(n, k, m, a["x_zero_point"], a["y_zero_point"], **_act_range(node),
+                       rounding=_rounding(node))  # fmt: skip
 
 
 def add_params(node: ir.Node, graph: ir.Graph) -> AddParams:
@@ -353,23 +364,19 @@ def add_params(node: ir.Node, graph: ir.Graph) -> AddParams:
 
 
 def pool_params(node: ir.Node, graph: ir.Graph) -> PoolParams:
-    n, h, w, c = graph.tensors[node.inputs[0]].shape
-    _, oh, ow, _ = graph.tensors[node.outputs[0]].shape
     kh, kw = node.attrs["kernel"]
-    sh, sw = node.attrs.get("strides", (1, 1))
-    pads = node.attrs.get("pads", (0, 0, 0, 0))
     a = node.attrs
-    return PoolParams(n, h, w, c, oh, ow, kh, kw, sh, sw, pads[0], pads[1],
-                      int(a.get("count_include_pad", 0)), a["zero_point"],
-                      a.get("act_min", -128), a.get("act_max", 127))  # fmt: skip
+    return PoolParams(**_window_geometry(node, graph), kh=kh, kw=kw,
+                      count_include_pad=int(a.get("count_include_pad", 0)),
+                      zero_point=a["zero_point"], **_act_range(node))  # fmt: skip
 
 
 def global_avgpool_params(node: ir.Node, graph: ir.Graph) -> GlobalAvgPoolParams:
     n, h, w, c = graph.tensors[node.inputs[0]].shape
     a = node.attrs
     return GlobalAvgPoolParams(n, h * w, c, a["x_zero_point"], a["y_zero_point"], a["mult"],
-                               a["shift"], a.get("act_min", -128), a.get("act_max", 127),
-                               _rounding(node))  # fmt: skip
+                               a["shift"], **_act_range(node),
+                               rounding=_rounding(node))  # fmt: skip
 
 
 def concat_params(node: ir.Node, graph: ir.Graph) -> list[ConcatParams]:
@@ -424,16 +431,13 @@ def _ref_add(node, graph, inputs):
     return [add_s8(inputs[0], inputs[1], p)]
 
 
-def _ref_maxpool(node, graph, inputs):
-    p = pool_params(node, graph)
-    p.n = inputs[0].shape[0]
-    return [maxpool_s8(inputs[0], p)]
+def _ref_pool(pool_s8):
+    def ref(node, graph, inputs):
+        p = pool_params(node, graph)
+        p.n = inputs[0].shape[0]
+        return [pool_s8(inputs[0], p)]
 
-
-def _ref_avgpool(node, graph, inputs):
-    p = pool_params(node, graph)
-    p.n = inputs[0].shape[0]
-    return [avgpool_s8(inputs[0], p)]
+    return ref
 
 
 def _ref_global_avgpool(node, graph, inputs):
@@ -469,8 +473,8 @@ S8_REFERENCE_OPS = {
     "s8_conv2d": _ref_conv,
     "s8_dense": _ref_dense,
     "s8_add": _ref_add,
-    "s8_maxpool2d": _ref_maxpool,
-    "s8_avgpool2d": _ref_avgpool,
+    "s8_maxpool2d": _ref_pool(maxpool_s8),
+    "s8_avgpool2d": _ref_pool(avgpool_s8),
     "s8_global_avgpool": _ref_global_avgpool,
     "s8_concat": _ref_concat,
     "s8_quantize": _ref_quantize,
