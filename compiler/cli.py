@@ -130,7 +130,7 @@ def cmd_compile(args) -> int:
         target=args.target,
         **{k: v for k, v in options.items() if v},
     )
-    print(report_mod.format_table(compiled.report))
+    print_report(compiled)
     print(f"wrote {args.output}/ (model.c, model.h, weights, Makefile, report.json)")
     return 0
 
@@ -206,7 +206,12 @@ def verify_layers(compiled: api.CompiledModel, x: np.ndarray, target: str) -> bo
 
 
 def cmd_report(args) -> int:
-    compiled = api.load(args.out_dir)
+    print_report(api.load(args.out_dir))
+    return 0
+
+
+def print_report(compiled: api.CompiledModel) -> None:
+    """The per-layer table, then the int8 error table and Cortex-M sizes where they apply."""
     print(report_mod.format_table(compiled.report))
     from . import mcu, quant_report, targets
 
@@ -214,14 +219,12 @@ def cmd_report(args) -> int:
     if rows:
         print("\nquantisation error per layer (float vs int8 on the calibration set):")
         print(quant_report.format_quant_error_table(rows))
-
     target = compiled.info.get("target", "host")
     if target in targets.MCU_TARGETS:
         size = mcu.mcu_size(compiled.out_dir, target)
         print(f"{target} (arm-none-eabi-size of a minimal firmware): flash {size['flash']} B "
               f"(text {size['text']} + data {size['data']}), RAM {size['ram']} B "
               f"(data + bss {size['bss']}, arena {size['arena']})")  # fmt: skip
-    return 0
 
 
 def cmd_eval(args) -> int:

@@ -51,7 +51,6 @@ build() {  # build MODEL PRECISION [compile options...]
     local dir="$OUT/$m-$p"
     step "compile $m ($p)"
     $CNNC compile "$OUT/$m.onnx" -o "$dir" --precision "$p" "$@"
-    $CNNC report "$dir"
     step "verify $m ($p): C vs NumPy reference"
     $CNNC verify "$dir" --inputs "$OUT/$m.inputs.npz"
     for t in "${ARM_TARGETS[@]}"; do
@@ -68,4 +67,36 @@ build vgg int8 --calibration digits
 build xnornet float32
 build xnornet binary
 
-step "done: every output folder above builds alone with 'make' (host) or 'make TARGET=aarch64'"
+step "summary: the compiled C of each model on the 360 digits test images (host)"
+$PY - "$OUT" <<'EOF'
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import cnnc
+from cnnc.models.data import inputs_for_model
+
+out = Path(sys.argv[1])
+head = (f"{'model':<12} {'precision':<9} {'C accuracy':>10} {'weights B':>10} {'arena B':>9} "
+        f"{'MACs':>11} {'BOPs':>11} {'weights vs float32':>18}")
+print(head)
+print("-" * len(head))
+for m in ["mobilenetv2", "vgg", "xnornet"]:
+    float_bytes = None
+    for p in ["float32", "int8", "binary"]:
+        folder = out / f"{m}-{p}"
+        if not folder.is_dir():
+            continue
+        compiled = cnnc.load(folder)
+        x, y = inputs_for_model(compiled.info["metadata"], "digits", "test")
+        acc = float(np.mean(compiled.run(x).reshape(len(x), -1).argmax(axis=1) == y))
+        t = json.loads((folder / "report.json").read_text())["totals"]
+        float_bytes = float_bytes or t["flash_weights_bytes"]
+        ratio = t["flash_weights_bytes"] / float_bytes
+        print(f"{m:<12} {p:<9} {acc:>10.4f} {t['flash_weights_bytes']:>10,} "
+              f"{t['arena_bytes']:>9,} {t['macs']:>11,} {t['bops']:>11,} {ratio:>17.3f}x")
+EOF
+echo
+echo "Every output folder above builds alone: 'make' (host or on the Pi), 'make TARGET=aarch64'."
