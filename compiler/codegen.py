@@ -710,13 +710,9 @@ static int run_layers_from(const cnnc_model_ctx *ctx, const void *input, void *a
 }
 """
 
-FLOAT_API = """
-int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
-                          int n, const void **out, size_t *out_bytes) {
-    return run_layers_from(ctx, input, arena, n, out, out_bytes);
-}
-
-int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena) {
+# The body of an entry point whose output is the last layer's bytes as they are (the
+# float model's float run, the int8-io model's int8 run).
+RUN_AND_COPY_BODY = """\
     const void *out;
     size_t out_bytes;
     int status;
@@ -729,7 +725,20 @@ int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output,
 }
 """
 
-INT8_IO_API = """
+FLOAT_API = (
+    """
+int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
+                          int n, const void **out, size_t *out_bytes) {
+    return run_layers_from(ctx, input, arena, n, out, out_bytes);
+}
+
+int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena) {
+"""
+    + RUN_AND_COPY_BODY
+)
+
+INT8_IO_API = (
+    """
 int cnnc_model_run_layers_s8(const cnnc_model_ctx *ctx, const int8_t *input, void *arena,
                              int n, const void **out, size_t *out_bytes) {
     return run_layers_from(ctx, input, arena, n, out, out_bytes);
@@ -737,17 +746,9 @@ int cnnc_model_run_layers_s8(const cnnc_model_ctx *ctx, const int8_t *input, voi
 
 int cnnc_model_run_s8(const cnnc_model_ctx *ctx, const int8_t *input, int8_t *output,
                       void *arena) {
-    const void *out;
-    size_t out_bytes;
-    int status;
-    if (output == NULL) return CNNC_ERR_NULL_ARG;
-    status = run_layers_from(ctx, input, arena, CNNC_MODEL_NUM_LAYERS, &out, &out_bytes);
-    if (status != CNNC_OK) return status;
-    /* the model output: arena offset @OUT_OFFSET@, @OUT_BYTES@ bytes */
-    memcpy(output, (const uint8_t *)arena + @OUT_OFFSET@, @OUT_BYTES@);
-    return CNNC_OK;
-}
-
+"""
+    + RUN_AND_COPY_BODY
+    + """
 /* Float entry points of the int8 model: the input is quantised into the arena bytes
  * after the planned buffers (offset @STAGING@), the output dequantised. */
 static const cnnc_s8_quant_params input_quant = @INPUT_QUANT@;
@@ -774,6 +775,7 @@ int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output,
     return CNNC_OK;
 }
 """
+)
 
 
 def render_api(graph: ir.Graph, plan: Plan, embed: bool) -> str:
