@@ -31,10 +31,11 @@ from .layers import (
     conv2d_dgrad,
     conv2d_forward,
     conv2d_wgrad,
-    conv_output_hw,
+    he_normal,
     pair,
     resolve_padding,
     set_grad,
+    window_output_shape,
 )
 
 
@@ -50,6 +51,11 @@ def latent_grad(w: np.ndarray, g: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     reduce_axes = tuple(range(w.ndim - 1))
     alpha_term = s * (np.sum(g * s, axis=reduce_axes) / n)
     return (np.abs(w) <= 1) * (alpha * g + alpha_term)
+
+
+def latent_init(rng: np.random.Generator, shape, fan_in: int, dtype) -> np.ndarray:
+    """Latent weights: He-normal, clipped to the [-1, 1] that `clip_latent()` keeps."""
+    return np.clip(he_normal(rng, shape, fan_in, dtype), -1, 1)
 
 
 class Sign:
@@ -115,9 +121,8 @@ class BinaryConv2D(_BinaryBase):
         self.stride = pair(stride, "stride")
         self.padding = resolve_padding(padding, self.kernel_size)
         kh, kw = self.kernel_size
-        fan_in = kh * kw * self.in_channels
-        w = rng.standard_normal((kh, kw, self.in_channels, self.out_channels)) * np.sqrt(2 / fan_in)
-        self.params = {"w": np.clip(w, -1, 1).astype(dtype)}
+        shape = (kh, kw, self.in_channels, self.out_channels)
+        self.params = {"w": latent_init(rng, shape, kh * kw * self.in_channels, dtype)}
         self.grads = {"w": np.zeros_like(self.params["w"])}
         self.state: dict[str, np.ndarray] = {}
         self._cache = None
@@ -138,10 +143,7 @@ class BinaryConv2D(_BinaryBase):
         return conv2d_dgrad(dy * alpha, cache, s, self.stride, self.padding)
 
     def output_shape(self, in_shape: tuple) -> tuple:
-        oh, ow = conv_output_hw(
-            in_shape[0], in_shape[1], self.kernel_size, self.stride, self.padding
-        )
-        return oh, ow, self.out_channels
+        return window_output_shape(self, in_shape, self.out_channels)
 
 
 class BinaryDense(_BinaryBase):
@@ -160,8 +162,8 @@ class BinaryDense(_BinaryBase):
     ):
         rng = rng if rng is not None else np.random.default_rng(0)
         self.in_features, self.out_features = int(in_features), int(out_features)
-        w = rng.standard_normal((self.in_features, self.out_features)) * np.sqrt(2 / in_features)
-        self.params = {"w": np.clip(w, -1, 1).astype(dtype)}
+        shape = (self.in_features, self.out_features)
+        self.params = {"w": latent_init(rng, shape, self.in_features, dtype)}
         self.grads = {"w": np.zeros_like(self.params["w"])}
         self.state: dict[str, np.ndarray] = {}
         self._cache = None

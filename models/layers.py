@@ -87,6 +87,14 @@ def conv_output_hw(
     return (hp - kh) // sh + 1, (wp - kw) // sw + 1
 
 
+def window_output_shape(layer, in_shape: tuple, channels: int) -> tuple[int, int, int]:
+    """(OH, OW, channels) of a sliding-window layer (its kernel_size, stride, padding)."""
+    oh, ow = conv_output_hw(
+        in_shape[0], in_shape[1], layer.kernel_size, layer.stride, layer.padding
+    )
+    return oh, ow, channels
+
+
 def pad_nhwc(x: np.ndarray, padding, value: float = 0.0) -> np.ndarray:
     top, left, bottom, right = padding
     if top == left == bottom == right == 0:
@@ -234,10 +242,7 @@ class Conv2D:
         return dx
 
     def output_shape(self, in_shape: tuple) -> tuple:
-        oh, ow = conv_output_hw(
-            in_shape[0], in_shape[1], self.kernel_size, self.stride, self.padding
-        )
-        return oh, ow, self.out_channels
+        return window_output_shape(self, in_shape, self.out_channels)
 
 
 class DepthwiseConv2D:
@@ -315,10 +320,7 @@ class DepthwiseConv2D:
         return unpad_nhwc(dxp, self.padding, h, wd)
 
     def output_shape(self, in_shape: tuple) -> tuple:
-        oh, ow = conv_output_hw(
-            in_shape[0], in_shape[1], self.kernel_size, self.stride, self.padding
-        )
-        return oh, ow, self.channels * self.multiplier
+        return window_output_shape(self, in_shape, self.channels * self.multiplier)
 
 
 class Dense:
@@ -526,10 +528,7 @@ class MaxPool(_Stateless):
         return unpad_nhwc(dxp, self.padding, x_shape[1], x_shape[2])
 
     def output_shape(self, in_shape):
-        oh, ow = conv_output_hw(
-            in_shape[0], in_shape[1], self.kernel_size, self.stride, self.padding
-        )
-        return oh, ow, in_shape[2]
+        return window_output_shape(self, in_shape, in_shape[2])
 
 
 class AvgPool(_Stateless):
@@ -577,10 +576,7 @@ class AvgPool(_Stateless):
         return unpad_nhwc(dxp, self.padding, x_shape[1], x_shape[2])
 
     def output_shape(self, in_shape):
-        oh, ow = conv_output_hw(
-            in_shape[0], in_shape[1], self.kernel_size, self.stride, self.padding
-        )
-        return oh, ow, in_shape[2]
+        return window_output_shape(self, in_shape, in_shape[2])
 
 
 class GlobalAvgPool(_Stateless):
