@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+from cnnc.models.zoo import IMAGENET_SETTINGS, make_divisible
 from onnx import TensorProto, helper, numpy_helper
 
 OPSET = 13
@@ -92,11 +93,6 @@ def sign_pattern(x: str, y: str, prefix: str = "sign") -> tuple[list, dict]:
 # ---------------------------------------------------------------- MobileNetV2, PyTorch style
 
 
-def _make_divisible(v: float, divisor: int = 8) -> int:
-    new_v = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    return new_v + divisor if new_v < 0.9 * v else new_v
-
-
 class _Builder:
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
@@ -162,21 +158,12 @@ def mobilenetv2_pytorch_style(
     BN statistics near identity, so activations stay in a sane range.
     """
     b = _Builder(np.random.default_rng(seed))
-    settings = [
-        (1, 16, 1, 1),
-        (6, 24, 2, 2),
-        (6, 32, 3, 2),
-        (6, 64, 4, 2),
-        (6, 96, 3, 1),
-        (6, 160, 3, 2),
-        (6, 320, 1, 1),
-    ]
-    cin = _make_divisible(32 * width)
-    last = _make_divisible(1280 * max(1.0, width))
+    cin = make_divisible(32 * width)
+    last = make_divisible(1280 * max(1.0, width))
     x = b.conv_bn("input", 3, cin, 3, 2, 1, "features.0", True)
     index = 1
-    for t, c, n, s in settings:
-        cout = _make_divisible(c * width)
+    for t, c, n, s in IMAGENET_SETTINGS:  # (t, c, n, s) of the paper, as torchvision
+        cout = make_divisible(c * width)
         for i in range(n):
             stride = s if i == 0 else 1
             tag = f"features.{index}.conv"
