@@ -6,14 +6,11 @@ import cnnc
 import numpy as np
 import onnx
 import pytest
-from cnnc import binarize, bitpack, ir, onnx_import, passes, reference
+from b1_helpers import negated_mask, pm1, signs_nchw
+from cnnc import binarize, bitpack, onnx_import, passes, reference
 from cnnc.errors import UnsupportedError
 from onnx import helper
 from onnx_builders import make_model, run_onnxruntime, sign_pattern
-
-
-def pm1(rng, shape):
-    return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
 
 
 class Builder:
@@ -92,23 +89,6 @@ def ort_per_sample(model: onnx.ModelProto, x: np.ndarray) -> list[np.ndarray]:
     """onnxruntime over a batch, one sample per run (the models have batch 1)."""
     runs = [run_onnxruntime(model, {"x": x[i : i + 1]}) for i in range(len(x))]
     return [np.concatenate(outs) for outs in zip(*runs, strict=True)]
-
-
-def negated_mask(graph: ir.Graph, tensor: str) -> np.ndarray:
-    """Channels a packed tensor stores negated (recorded by the b1 layer that wrote it)."""
-    node = graph.producer(tensor)
-    while node.op == "b1_maxpool2d":
-        node = graph.producer(node.inputs[0])
-    mask = np.zeros(graph.tensors[tensor].shape[-1], bool)
-    mask[node.attrs.get("negated_channels", [])] = True
-    return mask
-
-
-def signs_nchw(graph: ir.Graph, values: dict, name: str) -> np.ndarray:
-    """A packed ±1 tensor of the binarised graph as the float values the ONNX graph has."""
-    c = graph.tensors[name].shape[-1]
-    v = bitpack.unpack_signs(values[name], c) * np.where(negated_mask(graph, name), -1, 1)
-    return v.transpose(0, 3, 1, 2)
 
 
 def check_against_onnxruntime(model, signs, x):

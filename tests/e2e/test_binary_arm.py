@@ -4,16 +4,13 @@ qemu (aarch64, armv7) equals the NumPy reference bit for bit in every b1 layer."
 import cnnc
 import numpy as np
 import pytest
+from b1_helpers import pm1
 from cnnc import cross, targets
 from cnnc.errors import ToolchainError
 from onnx import helper
 from onnx_builders import make_model, sign_pattern
 
 pytestmark = pytest.mark.arm
-
-
-def pm1(rng, shape):
-    return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
 
 
 def xnor_block_model(rng):

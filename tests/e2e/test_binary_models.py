@@ -6,7 +6,7 @@ import cnnc
 import numpy as np
 import onnx
 import pytest
-from cnnc import bitpack
+from b1_helpers import signs_nchw
 from cnnc.models import data, export, train, zoo
 from onnx import helper
 
@@ -34,15 +34,6 @@ def compiled(trained, tmp_path_factory):
 
 def sign_outputs(model: onnx.ModelProto) -> list[str]:
     return [n.output[0] for n in model.graph.node if n.op_type == "Where"]
-
-
-def negated(graph, tensor) -> np.ndarray:
-    node = graph.producer(tensor)
-    while node.op == "b1_maxpool2d":
-        node = graph.producer(node.inputs[0])
-    mask = np.zeros(graph.tensors[tensor].shape[-1], bool)
-    mask[node.attrs.get("negated_channels", [])] = True
-    return mask
 
 
 def test_compiled_predictions_equal_the_numpy_model(trained, compiled):
@@ -82,9 +73,7 @@ def test_binary_layers_equal_onnxruntime_exactly(trained, compiled):
     want = sess.run(packed + floats, {m.graph.input[0].name: x})
     values = compiled.reference_all(x)
     for name, w in zip(packed, want, strict=False):
-        c = g.tensors[name].shape[-1]
-        v = bitpack.unpack_signs(values[name], c) * np.where(negated(g, name), -1, 1)
-        bad = np.argwhere(v.transpose(0, 3, 1, 2) != w)
+        bad = np.argwhere(signs_nchw(g, values, name) != w)
         assert not bad.size, f"{name}: {len(bad)} of {w.size} signs differ, first {bad[0]}"
     got = values[floats[0]].transpose(0, 3, 1, 2)
     bad = np.argwhere(got != want[-1])

@@ -3,19 +3,14 @@ bit for bit, and the NumPy mirror == a plain float +-1 convolution exactly."""
 
 import numpy as np
 import pytest
+from b1_helpers import CHANNELS, pm1
 from cnnc import binary_ops, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
-
-CHANNELS = [1, 3, 31, 32, 33, 63, 64, 65, 128]
 
 
 @pytest.fixture(scope="module")
 def kernels():
     return binary_ops.load_kernels()
-
-
-def pm1(rng, shape):
-    return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
 
 
 def float_conv(x, w, strides, pads, groups, pad_value=0.0):

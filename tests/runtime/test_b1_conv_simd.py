@@ -3,9 +3,9 @@ kernel over the same grid of channel counts, kernel sizes, strides and padding."
 
 import numpy as np
 import pytest
+from b1_helpers import CHANNELS
 from cnnc import binary_ops, bitpack
 
-CHANNELS = [1, 3, 31, 32, 33, 63, 64, 65, 128]
 VARIANTS = list(binary_ops.B1_VARIANTS)
 
 

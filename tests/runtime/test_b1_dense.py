@@ -2,18 +2,13 @@
 
 import numpy as np
 import pytest
+from b1_helpers import CHANNELS, pm1
 from cnnc import binary_ops, bitpack
-
-CHANNELS = [1, 3, 31, 32, 33, 63, 64, 65, 128]
 
 
 @pytest.fixture(scope="module")
 def kernels():
     return binary_ops.load_kernels()
-
-
-def pm1(rng, shape):
-    return np.where(rng.random(shape) < 0.5, -1.0, 1.0).astype(np.float32)
 
 
 @pytest.mark.parametrize("k", CHANNELS, ids=[f"K{k}" for k in CHANNELS])

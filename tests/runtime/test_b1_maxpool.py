@@ -3,10 +3,9 @@ max pool (ONNX semantics: -inf padding) of the +-1 values."""
 
 import numpy as np
 import pytest
+from b1_helpers import CHANNELS
 from cnnc import binary_ops, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
-
-CHANNELS = [1, 3, 31, 32, 33, 63, 64, 65, 128]
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,8 @@ tail bits 0; NumPy (cnnc.bitpack) and C (runtime_c/kernels/b1_pack.c) agree bit 
 
 import numpy as np
 import pytest
+from b1_helpers import CHANNELS
 from cnnc import binary_ops, bitpack
-
-CHANNELS = [1, 3, 31, 32, 33, 63, 64, 65, 128]
 
 
 @pytest.fixture(scope="module")
