@@ -531,6 +531,17 @@ def s8_conv_kernel(p: ConvParams) -> str:
     return "cnnc_s8_conv__ref"
 
 
+# Kernels with SIMD variants (runtime_c/kernels/s8_<family>_<isa>.c, same packed weights):
+# generated code calls the name that cnnc_s8.h's selection block maps to the build's ISA.
+SELECTED_KERNELS = {
+    k: k.removesuffix("__ref")
+    for k in ("cnnc_s8_dense__ref", "cnnc_s8_pwconv__ref", "cnnc_s8_dwconv__ref")
+}
+# ISA variants beside the __ref kernels: suffix -> (cflags that compile them in, the
+# /proc/cpuinfo flag a CPU needs to run them). NEON is tested under qemu (tests/arm).
+S8_VARIANTS = {"avx2": (("-mavx2",), "avx2")}
+
+
 def _call(fn, args, params):
     from .codegen import KernelCall
 
@@ -545,7 +556,7 @@ def _emit_weighted(params_for, kernel_for):
         w = pack_weights(kernel, em.tensor(w_name).data, getattr(p, "groups", 1))
         args = [em.ptr(node.inputs[0]), em.packed(w_name, PACKED_LAYOUTS[kernel], w)]
         args += [em.ptr(name) for name in node.inputs[2:5]] + [em.out(node)]
-        return [_call(kernel, args, p)]
+        return [_call(SELECTED_KERNELS.get(kernel, kernel), args, p)]
 
     return emit
 
@@ -582,11 +593,12 @@ S8_EMITTERS = {
 ir.LOWERED_OPS.update(S8_OPS)
 
 
-def load_s8_kernels():
-    """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi)."""
+def load_s8_kernels(cflags: tuple[str, ...] = ()):
+    """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi);
+    ``cflags`` (e.g. S8_VARIANTS' -mavx2) compile the ISA variants in."""
     from .cbuild import build_shared, load_shared
 
-    return load_shared(build_shared(s8_kernel_sources()), s8_cdef())
+    return load_shared(build_shared(s8_kernel_sources(), cflags=list(cflags)), s8_cdef())
 
 
 _CTYPES = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int32): "int32_t[]",

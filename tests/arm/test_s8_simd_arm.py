@@ -1,0 +1,182 @@
+"""The NEON int8 kernels are bit-exact to the __ref kernels on aarch64 and armv7 (NEON and
+NEON-VFPv4) under qemu: a C driver runs both on the same pseudo-random data over a grid
+(output/channel counts across the 8- and 16-wide blocks, row counts across the 4-row
+tile, K across the 8-input steps, 1x1 and odd spatial sizes, strides 1/2, padding on/off,
+3x3 and 5x5 kernels, zero points at the ends of the range, both roundings, clamps) and
+reports the first differing byte of any case. The __ref kernels themselves are pinned to
+the NumPy definitions in tests/runtime. A second test pins the selection block in
+cnnc_s8.h: which variant each target's generated code calls."""
+
+import subprocess
+
+import pytest
+from cnnc import cross, targets
+from cnnc.cbuild import runtime_dir
+
+from .conftest import require_target
+
+pytestmark = pytest.mark.arm
+
+DRIVER = r"""
+#include <stdio.h>
+#include <string.h>
+#include "cnnc_s8.h"
+
+#define GUARD 16
+static uint32_t state = 2463534242u;
+static uint32_t next_word(void) { /* xorshift32 */
+    state ^= state << 13; state ^= state >> 17; state ^= state << 5;
+    return state;
+}
+static int32_t uniform(int32_t lo, int32_t hi) { /* lo..hi */
+    return lo + (int32_t)(next_word() % (uint32_t)(hi - lo + 1));
+}
+static void fill8(int8_t *v, int32_t n, int32_t lo) {
+    int32_t i;
+    for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
+}
+/* bias and multipliers: outputs land inside and outside [-128, 127] (clamped) */
+static void fill_requant(int32_t *bias, int32_t *mult, int32_t *shift, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        bias[i] = uniform(-5000, 5000);
+        mult[i] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+        shift[i] = -uniform(6, 14);
+    }
+}
+
+static int8_t x[2 * 9 * 7 * 65], w[65 * 65], y_ref[2 * 9 * 7 * 65 + GUARD],
+    y_neon[2 * 9 * 7 * 65 + GUARD];
+static int32_t bias[65], mult[65], shift[65];
+static const int32_t chans[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 65};
+static const int32_t zps[2][2] = {{-128, 127}, {127, -128}};
+static int cases = 0, failures = 0;
+
+/* ref's output, then the NEON one into a buffer holding ref's bytes inverted (so an
+ * unwritten byte differs) followed by guard bytes that must survive. */
+static void compare(const char *what, int32_t size, int32_t a, int32_t b, int32_t c) {
+    int32_t i;
+    ++cases;
+    for (i = 0; i < size + GUARD; ++i)
+        if (i >= size ? y_neon[i] != 0x5A : y_ref[i] != y_neon[i]) {
+            printf("MISMATCH %s (%d, %d, %d) byte %d: ref %d neon %d\n", what, (int)a, (int)b,
+                   (int)c, (int)i, i < size ? y_ref[i] : 0x5A, y_neon[i]);
+            ++failures;
+            return;
+        }
+}
+static void prepare_neon(int32_t size) {
+    int32_t i;
+    for (i = 0; i < size; ++i) y_neon[i] = (int8_t)~y_ref[i];
+    memset(y_neon + size, 0x5A, GUARD);
+}
+
+static void dense_cases(void) {
+    static const int32_t ks[] = {1, 3, 8, 17, 65}, ns[] = {1, 5};
+    int mi, ki, ni, z, rnd;
+    for (mi = 0; mi < 11; ++mi) for (ki = 0; ki < 5; ++ki) for (ni = 0; ni < 2; ++ni)
+    for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) {
+        cnnc_s8_dense_params p;
+        p.n = ns[ni]; p.k = ks[ki]; p.m = chans[mi];
+        p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
+        p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
+        p.rounding = rnd;
+        fill8(x, p.n * p.k, -128); fill8(w, p.k * p.m, -127); fill_requant(bias, mult, shift, p.m);
+        cnnc_s8_dense__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(p.n * p.m);
+        cnnc_s8_dense__neon(&p, x, w, bias, mult, shift, y_neon);
+        compare("dense (m, k, n)", p.n * p.m, p.m, p.k, p.n);
+    }
+}
+
+static void pwconv_cases(void) {
+    static const int32_t cs[] = {3, 17};
+    int oi, ci, rnd;
+    for (oi = 0; oi < 11; ++oi) for (ci = 0; ci < 2; ++ci) for (rnd = 0; rnd < 2; ++rnd) {
+        cnnc_s8_conv_params p;
+        memset(&p, 0, sizeof p);
+        p.n = 2; p.h = p.oh = 7; p.w = p.ow = 5; p.c = cs[ci]; p.oc = chans[oi];
+        p.kh = p.kw = p.stride_h = p.stride_w = p.groups = 1;
+        p.x_zero_point = -128; p.y_zero_point = 127; p.act_min = -128; p.act_max = 127;
+        p.rounding = rnd;
+        fill8(x, 2 * 7 * 5 * p.c, -128); fill8(w, p.c * p.oc, -127);
+        fill_requant(bias, mult, shift, p.oc);
+        cnnc_s8_pwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(2 * 7 * 5 * p.oc);
+        cnnc_s8_pwconv__neon(&p, x, w, bias, mult, shift, y_neon);
+        compare("pwconv (oc, c, rounding)", 2 * 7 * 5 * p.oc, p.oc, p.c, rnd);
+    }
+}
+
+static void dwconv_cases(void) {
+    /* h, w, kernel, pad */
+    static const int32_t geo[5][4] = {{1, 1, 3, 1}, {7, 5, 3, 1}, {7, 5, 3, 0}, {8, 6, 3, 1},
+                                      {9, 7, 5, 2}};
+    int ci, g, s, z, rnd;
+    for (ci = 0; ci < 11; ++ci) for (g = 0; g < 5; ++g) for (s = 1; s <= 2; ++s)
+    for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) {
+        cnnc_s8_conv_params p;
+        int32_t out;
+        memset(&p, 0, sizeof p);
+        p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.c = p.oc = p.groups = chans[ci];
+        p.kh = p.kw = geo[g][2]; p.pad_top = p.pad_left = geo[g][3];
+        p.stride_h = p.stride_w = s;
+        p.oh = (p.h + 2 * p.pad_top - p.kh) / s + 1; p.ow = (p.w + 2 * p.pad_left - p.kw) / s + 1;
+        p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
+        p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
+        p.rounding = rnd;
+        out = p.n * p.oh * p.ow * p.c;
+        fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, p.kh * p.kw * p.c, -127);
+        fill_requant(bias, mult, shift, p.c);
+        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        cnnc_s8_dwconv__neon(&p, x, w, bias, mult, shift, y_neon);
+        compare("dwconv (c, geometry, stride)", out, p.c, g, s);
+    }
+}
+
+int main(void) {
+    dense_cases();
+    pwconv_cases();
+    dwconv_cases();
+    printf("%d cases, %d failures\n", cases, failures);
+    return failures != 0;
+}
+"""
+CASES = 11 * 5 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2
+
+
+@pytest.mark.parametrize("target", ["aarch64", "armv7", "armv7-neon"])
+def test_neon_equals_ref_under_qemu(tmp_path, target):
+    t = require_target(target)
+    kernels = runtime_dir() / "kernels"
+    driver = tmp_path / "driver.c"
+    driver.write_text(DRIVER)
+    exe = tmp_path / "driver"
+    sources = [*sorted(kernels.glob("s8_*.c")), driver]
+    cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
+           *map(str, sources), "-o", str(exe), "-lm"]  # fmt: skip
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([t.qemu, "-L", t.sysroot, str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
+
+
+# What the selection block maps the generated code's names to, per target.
+SELECTED = {"aarch64": "neon", "armv7": "neon", "armv7-neon": "neon", "cortex-m4": "ref",
+            "cortex-m7": "ref", "host": "ref"}  # fmt: skip
+
+
+@pytest.mark.parametrize("target", list(SELECTED))
+def test_selection_per_target(tmp_path, target):
+    t = require_target(target, run=False)
+    src = tmp_path / "calls.c"
+    src.write_text('#include "cnnc_s8.h"\nCALLS cnnc_s8_dense cnnc_s8_pwconv cnnc_s8_dwconv\n')
+    cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}", "-E",
+           "-P", str(src)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    line = next(s for s in proc.stdout.splitlines() if s.startswith("CALLS"))
+    isa = SELECTED[target]
+    assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in ("dense", "pwconv", "dwconv")]

@@ -1,0 +1,207 @@
+"""x86 SIMD variants of the int8 kernels (cnnc.int8_ops.S8_VARIANTS; NEON runs under qemu in
+tests/arm/test_s8_simd_arm.py) are bit-exact to the __ref kernels, which are themselves
+checked here against the NumPy definitions (dense_s8 / conv_s8).
+
+Grids hit the tiles' edges: output/channel counts below, equal to, divisible by and above
+the 8- and 16-wide blocks; row counts below and above the 4-row tile; odd and even K (the
+AVX2 kernel pairs rows of K); 1x1 and odd spatial sizes, strides 1/2, padding on/off;
+zero points at both ends of the int8 range; both roundings; fused clamps.
+
+To add a variant: define it beside __ref (runtime_c/kernels/s8_<family>_<isa>.c), declare
+it in cnnc_s8.h, select it there, and add its flags to S8_VARIANTS.
+"""
+
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from cnnc.cbuild import host_cc, runtime_dir
+from cnnc.int8_ops import (
+    S8_VARIANTS,
+    ConvParams,
+    DenseParams,
+    conv_s8,
+    dense_s8,
+    fill_struct,
+    load_s8_kernels,
+    pack_weights,
+)
+from cnnc.requant import ROUNDING_CODES, quantize_multipliers
+
+CHANNELS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 65]
+ROUNDINGS = list(ROUNDING_CODES)
+# (x_zero_point, y_zero_point, clamp): the ends of the range, and a fused ReLU6 / ReLU
+QUANT = {
+    "zp-128:127": (-128, 127, "none"),
+    "zp127:-128-relu6": (127, -128, "relu6"),
+    "zp-3:10-relu": (-3, 10, "relu"),
+}
+GUARD = 16  # int8 bytes after each output, which no kernel may write
+
+
+@pytest.fixture(scope="module", params=list(S8_VARIANTS))
+def variant(request):
+    name = request.param
+    flags, cpu_flag = S8_VARIANTS[name]
+    with open("/proc/cpuinfo") as f:
+        if cpu_flag not in f.read().split():
+            pytest.skip(f"this CPU lacks {cpu_flag}, needed to run the {name} variant")
+    ffi, lib = load_s8_kernels(flags)
+    return name, ffi, lib
+
+
+def clamp_bounds(y_zp: int, clamp: str, s_y: float) -> tuple[int, int]:
+    if clamp == "none":
+        return -128, 127
+    hi = 127 if clamp == "relu" else min(127, y_zp + round(6.0 / s_y))
+    return y_zp, hi
+
+
+def requant_params(rng, k: int, m: int):
+    """Per-output multipliers with real scales: outputs span the int8 range (some clamp),
+    a few channels have M > 1 (positive shifts)."""
+    s_x, s_w = 0.02, rng.uniform(0.001, 0.01, m)
+    s_y = s_x * float(np.median(s_w)) * 255 * 127 * np.sqrt(k) / 300
+    mult, shift = quantize_multipliers(s_x * s_w / s_y * rng.uniform(0.25, 4.0, m))
+    return mult, shift, s_y
+
+
+def call(ffi, lib, fn: str, params, x, w, bias, mult, shift, y_len: int, fill) -> np.ndarray:
+    """Runs kernel ``fn``; returns its output and checks the guard bytes after it."""
+    y = np.concatenate([np.asarray(fill, np.int8).ravel(), np.full(GUARD, 0x5A, np.int8)])
+    assert y.size == y_len + GUARD
+    bufs = [ffi.from_buffer(t, a) for t, a in
+            [("int8_t[]", x), ("int8_t[]", w), ("int32_t[]", bias), ("int32_t[]", mult),
+             ("int32_t[]", shift), ("int8_t[]", y)]]  # fmt: skip
+    getattr(lib, fn)(fill_struct(ffi, params), *bufs)
+    assert (y[y_len:] == 0x5A).all(), f"{fn} wrote past its output"
+    return y[:y_len]
+
+
+def assert_same(expected: np.ndarray, actual: np.ndarray, shape, what: str) -> None:
+    bad = np.flatnonzero(expected != actual)
+    if bad.size:
+        i = bad[0]
+        idx = tuple(int(v) for v in np.unravel_index(i, shape))
+        pytest.fail(f"{what}: {bad.size} of {expected.size} differ; first at {idx}: "
+                    f"expected {expected[i]}, actual {actual[i]}")  # fmt: skip
+
+
+def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, want):
+    """ref == NumPy definition, then the variant == ref over every byte (and no byte of the
+    variant's output left unwritten: its buffer starts as the bitwise NOT of ref's)."""
+    name, ffi, lib = variant
+    size = want.size
+    args = (x, w_packed, bias, mult, shift, size)
+    ref = call(ffi, lib, f"{kernel}__ref", params, *args, np.full(size, 0x33, np.int8))
+    assert_same(want.ravel(), ref, want.shape, f"{kernel}__ref vs NumPy")
+    got = call(ffi, lib, f"{kernel}__{name}", params, *args, ~ref)
+    assert_same(ref, got, want.shape, f"{kernel}__{name} vs __ref")
+
+
+@pytest.mark.parametrize("m", CHANNELS, ids=[f"M{m}" for m in CHANNELS])
+@pytest.mark.parametrize("k", [1, 2, 3, 16, 17, 65], ids=lambda k: f"K{k}")
+@pytest.mark.parametrize("n", [1, 5, 8], ids=lambda n: f"N{n}")
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("quant", list(QUANT))
+def test_dense(variant, rng, m, k, n, rounding, quant):
+    x_zp, y_zp, clamp = QUANT[quant]
+    x = rng.integers(-128, 128, (n, k)).astype(np.int8)
+    w = rng.integers(-127, 128, (m, k)).astype(np.int8)  # IR layout [M, K]
+    bias = rng.integers(-5000, 5000, m).astype(np.int32)
+    mult, shift, s_y = requant_params(rng, k, m)
+    lo, hi = clamp_bounds(y_zp, clamp, s_y)
+    p = DenseParams(n, k, m, x_zp, y_zp, lo, hi, ROUNDING_CODES[rounding])
+    want = dense_s8(x, w, bias, mult, shift, p)
+    packed = pack_weights("cnnc_s8_dense__ref", w)
+    check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift, want)
+
+
+def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding):
+    """A random conv (n = 2) with real scales: (params, x, w in IR layout, bias, mult, shift)."""
+    x_zp, y_zp, clamp = QUANT[quant]
+    h, w_ = spatial
+    oh, ow = (h + 2 * pad - k) // stride + 1, (w_ + 2 * pad - k) // stride + 1
+    x = rng.integers(-128, 128, (2, h, w_, c)).astype(np.int8)
+    w = rng.integers(-127, 128, (oc, k, k, c // groups)).astype(np.int8)
+    bias = rng.integers(-5000, 5000, oc).astype(np.int32)
+    mult, shift, s_y = requant_params(rng, k * k * c // groups, oc)
+    lo, hi = clamp_bounds(y_zp, clamp, s_y)
+    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, x_zp, y_zp,
+                   lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
+    return p, x, w, bias, mult, shift
+
+
+@pytest.mark.parametrize("oc", CHANNELS, ids=[f"Co{c}" for c in CHANNELS])
+@pytest.mark.parametrize("c", [1, 3, 8, 17, 33], ids=lambda c: f"C{c}")
+@pytest.mark.parametrize("spatial", [(1, 1), (7, 5)], ids=["1x1", "7x5"])
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("quant", list(QUANT))
+def test_pwconv(variant, rng, oc, c, spatial, rounding, quant):
+    p, x, w, bias, mult, shift = conv_case(rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding)
+    want = conv_s8(x, w, bias, mult, shift, p)
+    packed = pack_weights("cnnc_s8_pwconv__ref", w)
+    check_variant(variant, "cnnc_s8_pwconv", p, x, packed, bias, mult, shift, want)
+
+
+# (spatial, kernel, padding): 1x1 inputs (every tap but the centre is padding), odd and
+# even sizes, padding on and off, a 5x5 kernel
+DW_GEOMETRY = {
+    "1x1-k3-pad1": ((1, 1), 3, 1),
+    "7x5-k3-pad1": ((7, 5), 3, 1),
+    "7x5-k3-pad0": ((7, 5), 3, 0),
+    "8x6-k3-pad1": ((8, 6), 3, 1),
+    "9x7-k5-pad2": ((9, 7), 5, 2),
+}
+
+
+@pytest.mark.parametrize("c", CHANNELS, ids=[f"C{c}" for c in CHANNELS])
+@pytest.mark.parametrize("geometry", list(DW_GEOMETRY))
+@pytest.mark.parametrize("stride", [1, 2], ids=["s1", "s2"])
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("quant", list(QUANT))
+def test_dwconv(variant, rng, c, geometry, stride, rounding, quant):
+    spatial, k, pad = DW_GEOMETRY[geometry]
+    p, x, w, bias, mult, shift = conv_case(rng, c, c, k, c, spatial, stride, pad, quant, rounding)
+    want = conv_s8(x, w, bias, mult, shift, p)
+    packed = pack_weights("cnnc_s8_dwconv__ref", w)
+    check_variant(variant, "cnnc_s8_dwconv", p, x, packed, bias, mult, shift, want)
+
+
+def test_selection_with_avx2():
+    """cnnc_s8.h's selection block maps the names generated code calls to the AVX2 variants
+    in a -mavx2 build (and to __ref in the default build: tests/arm pins every target)."""
+    src = '#include "cnnc_s8.h"\nCALLS cnnc_s8_dense cnnc_s8_pwconv cnnc_s8_dwconv\n'
+    for flags, isa in ((["-mavx2"], "avx2"), ([], "ref")):
+        cmd = [host_cc(), *flags, f"-I{runtime_dir() / 'include'}", "-E", "-P", "-"]
+        proc = subprocess.run(cmd, input=src, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        line = next(s for s in proc.stdout.splitlines() if s.startswith("CALLS"))
+        assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in ("dense", "pwconv", "dwconv")]
+
+
+@pytest.mark.parametrize("rounding", ROUNDINGS)
+def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
+    """A whole int8 MobileNetV2 (pointwise, depthwise, dense layers), built with the
+    variant's flags so generated code calls it, equals the NumPy reference bit for bit."""
+    import cnnc
+    from cnnc import harness
+    from cnnc.models import export, zoo
+
+    name, _, _ = variant
+    net = zoo.MODELS["mobilenetv2"](16, 10, 0.35, np.random.default_rng(0))
+    model = export.to_onnx(net, (16, 16, 1))
+    x = np.random.default_rng(1).standard_normal((24, 1, 16, 16)).astype(np.float32)
+    cm = cnnc.compile(model, tmp_path / "m", precision="int8", calibration=x[:16],
+                      rounding=rounding)  # fmt: skip
+    model_c = (tmp_path / "m" / "model.c").read_text()
+    calls = set(re.findall(r"cnnc_s8_\w+\(", model_c))
+    assert {"cnnc_s8_pwconv(", "cnnc_s8_dwconv(", "cnnc_s8_dense("} <= calls, calls
+    monkeypatch.setattr(harness, "HOST_CFLAGS", [*harness.HOST_CFLAGS, *S8_VARIANTS[name][0]])
+    symbols = subprocess.run(["nm", "-D", "--defined-only", str(harness.build(tmp_path / "m"))],
+                             capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert f"cnnc_s8_pwconv__{name}" in symbols, "the variant is not compiled into the model"
+    want, got = cm.reference(x), cm.run(x)
+    assert len(np.unique(want.argmax(axis=1))) > 1, "degenerate model: one class everywhere"
+    assert_same(want.ravel(), got.ravel(), want.shape, f"int8 MobileNetV2 with {name} vs NumPy")
