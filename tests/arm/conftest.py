@@ -92,19 +92,6 @@ def tiny_inputs(rng) -> np.ndarray:
     return (rng.integers(-8, 9, size=(7, 5)) / 2).astype(np.float32)
 
 
-def assert_bit_exact(expected: np.ndarray, actual: np.ndarray, what: str) -> None:
-    """Equal bit for bit; on failure name the count and the first index, expected, actual."""
-    expected, actual = np.asarray(expected), np.asarray(actual)
-    assert expected.shape == actual.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    assert expected.dtype == actual.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
-    width = np.dtype(f"u{expected.dtype.itemsize}")
-    bad = np.argwhere(expected.view(width) != actual.view(width))  # bits, not values
-    if bad.size:
-        i = tuple(bad[0])
-        pytest.fail(f"{what}: {len(bad)} mismatches, first at {i}: "
-                    f"expected {expected[i]!r}, actual {actual[i]!r}")  # fmt: skip
-
-
 def assert_float_close(expected: np.ndarray, actual: np.ndarray, what: str) -> None:
     """DESIGN.md's float32 contract: |error| <= 1e-4 of the reference output range."""
     expected = np.asarray(expected, dtype=np.float64)

@@ -10,10 +10,11 @@ and 2, padded and valid, depthwise, pointwise, residual add, pooling.
 
 import numpy as np
 import pytest
+from asserts import assert_bit_exact
 from cnnc import api, cross
 
 from . import onnx_cases as oc
-from .conftest import assert_bit_exact, assert_float_close, require_target
+from .conftest import assert_float_close, require_target
 
 pytestmark = pytest.mark.arm
 

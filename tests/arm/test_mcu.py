@@ -5,10 +5,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from asserts import assert_bit_exact
 from cnnc import api, cross, mcu
 from cnnc.errors import ToolchainError
 
-from .conftest import assert_bit_exact, make_tiny_folder, require_target, tiny_expected
+from .conftest import make_tiny_folder, require_target, tiny_expected
 
 pytestmark = pytest.mark.arm
 

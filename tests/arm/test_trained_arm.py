@@ -4,9 +4,10 @@ the one command a user runs (`cnnc verify --target`)."""
 
 import numpy as np
 import pytest
+from asserts import assert_bit_exact
 from cnnc import cli, cross
 
-from .conftest import assert_bit_exact, assert_float_close, require_target
+from .conftest import assert_float_close, require_target
 
 pytestmark = [pytest.mark.arm, pytest.mark.slow]
 

@@ -3,6 +3,7 @@ bit for bit, and the NumPy mirror == a plain float +-1 convolution exactly."""
 
 import numpy as np
 import pytest
+from asserts import assert_bit_exact
 from b1_helpers import CHANNELS, pm1
 from cnnc import binary_ops, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
@@ -70,15 +71,6 @@ def c_conv_dot(kernels, xp, x_shape, wp, co, k, stride, pads, groups, pad_one, o
     return y
 
 
-def assert_equal_at(got, want, what):
-    bad = np.argwhere(got != want)
-    if bad.size:
-        i = tuple(bad[0])
-        raise AssertionError(
-            f"{what}: {len(bad)} mismatches; first at {i}: expected {want[i]}, got {got[i]}"
-        )
-
-
 def make_case(rng, c, co, k, stride, padded, groups, h=7, w=5):
     x = pm1(rng, (2, h, w, c))
     wt = pm1(rng, (co, k, k, c // groups))
@@ -98,9 +90,9 @@ def test_conv_dot(kernels, rng, c, k, stride, padded):
     want = float_conv(x, wt, (stride, stride), pads, 1)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
     ref = binary_ops.conv_dot(xp, c, wp, (stride, stride), pads, 1)
-    assert_equal_at(ref, want.astype(np.int32), "numpy dot vs float conv")
+    assert_bit_exact(want.astype(np.int32), ref, "numpy dot vs float conv")
     got = c_conv_dot(kernels, xp, x.shape, wp, co, k, stride, pads, 1, False, out_hw)
-    assert_equal_at(got, ref, "C dot vs numpy dot")
+    assert_bit_exact(ref, got, "C dot vs numpy dot")
 
 
 GROUPED = [(3, 3), (32, 32), (33, 33), (64, 64), (65, 65), (64, 2), (66, 3), (128, 4)]
@@ -115,9 +107,9 @@ def test_grouped_and_depthwise_conv_dot(kernels, rng, c, groups, k, stride):
     want = float_conv(x, wt, (stride, stride), pads, groups)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
     ref = binary_ops.conv_dot(xp, c, wp, (stride, stride), pads, groups)
-    assert_equal_at(ref, want.astype(np.int32), "numpy dot vs float conv")
+    assert_bit_exact(want.astype(np.int32), ref, "numpy dot vs float conv")
     got = c_conv_dot(kernels, xp, x.shape, wp, co, k, stride, pads, groups, False, out_hw)
-    assert_equal_at(got, ref, "C dot vs numpy dot")
+    assert_bit_exact(ref, got, "C dot vs numpy dot")
 
 
 @pytest.mark.parametrize("c", [3, 33, 64], ids=["C3", "C33", "C64"])
@@ -127,9 +119,9 @@ def test_one_padding(kernels, rng, c, stride):
     want = float_conv(x, wt, (stride, stride), pads, 1, pad_value=1.0)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
     ref = binary_ops.conv_dot(xp, c, wp, (stride, stride), pads, 1, pad_one=True)
-    assert_equal_at(ref, want.astype(np.int32), "numpy dot vs float conv, one padding")
+    assert_bit_exact(want.astype(np.int32), ref, "numpy dot vs float conv, one padding")
     got = c_conv_dot(kernels, xp, x.shape, wp, 17, 3, stride, pads, 1, True, out_hw)
-    assert_equal_at(got, ref, "C dot vs numpy dot, one padding")
+    assert_bit_exact(ref, got, "C dot vs numpy dot, one padding")
 
 
 @pytest.mark.parametrize("c", [1, 31, 65], ids=["C1", "C31", "C65"])
@@ -153,7 +145,7 @@ def test_bits_transform(kernels, rng, c, co):
         ffi.from_buffer("int32_t[]", thr),
         ffi.from_buffer("uint32_t[]", got),
     )
-    assert_equal_at(got, want, "C packed output")
+    assert_bit_exact(want, got, "C packed output")
 
 
 @pytest.mark.parametrize("c", [3, 32, 65], ids=["C3", "C32", "C65"])
@@ -169,7 +161,7 @@ def test_f32_transform(kernels, rng, c, clamp):
     want = np.clip(dot.astype(np.float32) * mul + bias, lo, hi).astype(np.float32)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
     ref = binary_ops.f32_transform(binary_ops.conv_dot(xp, c, wp, (2, 2), pads), mul, bias, lo, hi)
-    assert_equal_at(ref, want, "numpy float output")
+    assert_bit_exact(want, ref, "numpy float output")
     p = conv_params(ffi, x.shape, co, 3, 2, pads, 1, False, out_hw, lo, hi)
     got = np.zeros(want.shape, np.float32)
     lib.cnnc_b1_conv_f32__ref(
@@ -180,7 +172,7 @@ def test_f32_transform(kernels, rng, c, clamp):
         ffi.from_buffer("float[]", bias),
         ffi.from_buffer("float[]", got),
     )
-    assert_equal_at(got, ref, "C float output")
+    assert_bit_exact(ref, got, "C float output")
 
 
 @pytest.mark.parametrize("c", [3, 32, 65], ids=["C3", "C32", "C65"])
@@ -209,5 +201,5 @@ def test_s8_transform(kernels, rng, c, zero_point):
         ffi.from_buffer("float[]", bias),
         ffi.from_buffer("int8_t[]", got),
     )
-    assert_equal_at(got, want, "C int8 output")
+    assert_bit_exact(want, got, "C int8 output")
     assert np.unique(got).size > 5, "the case should span many int8 values"

@@ -4,6 +4,7 @@ of an independent float computation (real-valued conv by shifted slices, then ro
 
 import numpy as np
 import pytest
+from asserts import assert_bit_exact
 from cnnc.int8_ops import ConvParams, conv_s8, pack_weights, run_s8_kernel
 from cnnc.requant import ROUNDING_CODES, quantize_multipliers
 
@@ -54,14 +55,6 @@ def float_conv_then_round(x, wq, bias, p, scales):
                 y[..., o] += tap[..., g * cg : (g + 1) * cg] @ wr[o, ky, kx]
     q = np.round(y / s_y) + p.y_zero_point
     return np.clip(q, p.act_min, p.act_max)
-
-
-def assert_bit_exact(expected, actual, what):
-    bad = np.argwhere(expected != actual)
-    if bad.size:
-        i = tuple(bad[0])
-        pytest.fail(f"{what}: {len(bad)} mismatches, first at {i}: expected {expected[i]}, "
-                    f"actual {actual[i]}")  # fmt: skip
 
 
 def run_c(kernel, tensors, p):

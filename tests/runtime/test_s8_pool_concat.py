@@ -3,6 +3,7 @@ against independent computations (plain loops over windows, float averages)."""
 
 import numpy as np
 import pytest
+from asserts import assert_bit_exact
 from cnnc.int8_ops import (
     ConcatParams,
     GlobalAvgPoolParams,
@@ -19,14 +20,6 @@ from cnnc.int8_ops import (
 from cnnc.requant import ROUNDING_CODES, quantize_multiplier
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]
-
-
-def assert_exact(want, got, what):
-    bad = np.argwhere(want != got)
-    if bad.size:
-        i = tuple(bad[0])
-        pytest.fail(f"{what}: {len(bad)} mismatches, first at {i}: expected {want[i]}, "
-                    f"actual {got[i]}")  # fmt: skip
 
 
 def pool_case(rng, ch, kernel, stride, pad, zp, include_pad=0):
@@ -58,8 +51,8 @@ def test_maxpool(rng, ch, kernel, stride, pad):
     want = maxpool_s8(x, p)
     got = np.zeros_like(want)
     run_s8_kernel("cnnc_s8_maxpool__ref", p, x, got)
-    assert_exact(want, got, "C vs NumPy")
-    assert_exact(window_loop(x, p, lambda v: v.max(axis=1)).astype(np.int8), want, "loops")
+    assert_bit_exact(want, got, "C vs NumPy")
+    assert_bit_exact(window_loop(x, p, lambda v: v.max(axis=1)).astype(np.int8), want, "loops")
 
 
 @pytest.mark.parametrize("include_pad", [0, 1], ids=["exclude-pad", "include-pad"])
@@ -72,7 +65,7 @@ def test_avgpool(rng, ch, stride, pad, zp, include_pad):
     want = avgpool_s8(x, p)
     got = np.zeros_like(want)
     run_s8_kernel("cnnc_s8_avgpool__ref", p, x, got)
-    assert_exact(want, got, "C vs NumPy")
+    assert_bit_exact(want, got, "C vs NumPy")
 
     def mean(v):
         count = 9 if include_pad else v.shape[1]
@@ -81,7 +74,7 @@ def test_avgpool(rng, ch, stride, pad, zp, include_pad):
     real = window_loop(x, p, mean)
     # ties away from zero, written independently of the kernel's integer formula
     ref = np.clip(np.sign(real) * np.floor(np.abs(real) + 0.5) + zp, -128, 127)
-    assert_exact(ref.astype(np.int8), want, "NumPy vs float average")
+    assert_bit_exact(ref.astype(np.int8), want, "NumPy vs float average")
 
 
 @pytest.mark.parametrize("rounding", ["single", "double"])
@@ -98,7 +91,7 @@ def test_global_avgpool(rng, ch, hw, zps, rounding):
     want = global_avgpool_s8(x, p)
     got = np.zeros((2, ch), np.int8)
     run_s8_kernel("cnnc_s8_global_avgpool__ref", p, x, got)
-    assert_exact(want, got, "C vs NumPy")
+    assert_bit_exact(want, got, "C vs NumPy")
     real = (x - np.float64(zps[0])).mean(axis=1) * s_x
     ref = np.clip(np.round(real / s_y) + zps[1], -128, 127)
     assert np.abs(want - ref).max() <= 1
@@ -116,12 +109,12 @@ def test_concat_requantises_each_input(rng, ch, ratio, rounding):
     got = np.full((outer, ch + other), 77, np.int8)
     run_s8_kernel("cnnc_s8_concat__ref", p, x, got)
     want = concat_part_s8(x, p)
-    assert_exact(want, got[:, other:], "C vs NumPy")
+    assert_bit_exact(want, got[:, other:], "C vs NumPy")
     assert (got[:, :other] == 77).all(), "wrote outside its channel slice"
     ref = np.clip(np.round((x - np.float64(zx)) * s_x / (s_x / ratio)) + zy, -128, 127)
     assert np.abs(want - ref).max() <= 1
     if ratio == 1.0:
-        assert_exact(np.clip(x.astype(np.int64) - zx + zy, -128, 127).astype(np.int8), want,
+        assert_bit_exact(np.clip(x.astype(np.int64) - zx + zy, -128, 127).astype(np.int8), want,
                      "identity requantisation")  # fmt: skip
 
 
@@ -134,13 +127,13 @@ def test_quantize_dequantize_boundary(rng, scale, zp):
     p = QuantParams(n, scale, zp)
     q = np.zeros(n, np.int8)
     run_s8_kernel("cnnc_s8_quantize__ref", p, x, q)
-    assert_exact(quantize_s8(x, p), q, "quantize C vs NumPy")
+    assert_bit_exact(quantize_s8(x, p), q, "quantize C vs NumPy")
     assert q[0] == zp and q[1] == 127 and q[2] == -128
     want = np.clip(np.array([0, 2, -2]) + zp, -128, 127)
-    assert_exact(want.astype(np.int8), q[3:6], "ties to even")
+    assert_bit_exact(want.astype(np.int8), q[3:6], "ties to even")
     y = np.zeros(n, np.float32)
     run_s8_kernel("cnnc_s8_dequantize__ref", p, q, y)
-    assert_exact(dequantize_s8(q, p), y, "dequantize C vs NumPy")
+    assert_bit_exact(dequantize_s8(q, p), y, "dequantize C vs NumPy")
     inside = (q > -128) & (q < 127) & np.isfinite(x)
     assert np.abs(y[inside] - x[inside]).max() <= scale / 2 * (1 + 1e-6)
 
@@ -159,4 +152,4 @@ def test_transpose(rng, shape, perm):
     p = TransposeParams(len(shape), list(shape) + [1] * pad, list(perm) + list(range(len(perm), 6)))
     got = np.zeros(x.size, np.int8)
     run_s8_kernel("cnnc_s8_transpose__ref", p, x, got)
-    assert_exact(x.transpose(perm).ravel(), got, "C vs numpy.transpose")
+    assert_bit_exact(x.transpose(perm).ravel(), got, "C vs numpy.transpose")
