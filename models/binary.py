@@ -32,9 +32,8 @@ from .layers import (
     conv2d_forward,
     conv2d_wgrad,
     he_normal,
-    pair,
-    resolve_padding,
     set_grad,
+    window_attrs,
     window_output_shape,
 )
 
@@ -117,9 +116,7 @@ class BinaryConv2D(_BinaryBase):
     ):
         rng = rng if rng is not None else np.random.default_rng(0)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = resolve_padding(padding, self.kernel_size)
+        self.kernel_size, self.stride, self.padding = window_attrs(kernel_size, stride, padding)
         kh, kw = self.kernel_size
         shape = (kh, kw, self.in_channels, self.out_channels)
         self.params = {"w": latent_init(rng, shape, kh * kw * self.in_channels, dtype)}

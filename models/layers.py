@@ -87,6 +87,13 @@ def conv_output_hw(
     return (hp - kh) // sh + 1, (wp - kw) // sw + 1
 
 
+def window_attrs(kernel_size, stride, padding) -> tuple[tuple, tuple, tuple]:
+    """A sliding-window layer's (kernel_size, stride, padding) attributes from its arguments:
+    (KH, KW), (SH, SW), (top, left, bottom, right)."""
+    kernel_size = pair(kernel_size, "kernel_size")
+    return kernel_size, pair(stride, "stride"), resolve_padding(padding, kernel_size)
+
+
 def window_output_shape(layer, in_shape: tuple, channels: int) -> tuple[int, int, int]:
     """(OH, OW, channels) of a sliding-window layer (its kernel_size, stride, padding)."""
     oh, ow = conv_output_hw(
@@ -212,9 +219,7 @@ class Conv2D:
     ):
         rng = rng if rng is not None else np.random.default_rng(0)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = resolve_padding(padding, self.kernel_size)
+        self.kernel_size, self.stride, self.padding = window_attrs(kernel_size, stride, padding)
         self.use_bias = use_bias
         kh, kw = self.kernel_size
         shape = (kh, kw, self.in_channels, self.out_channels)
@@ -268,9 +273,7 @@ class DepthwiseConv2D:
     ):
         rng = rng if rng is not None else np.random.default_rng(0)
         self.channels, self.multiplier = int(channels), int(multiplier)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = resolve_padding(padding, self.kernel_size)
+        self.kernel_size, self.stride, self.padding = window_attrs(kernel_size, stride, padding)
         self.use_bias = use_bias
         kh, kw = self.kernel_size
         cout = self.channels * self.multiplier
@@ -496,9 +499,8 @@ class MaxPool(_Stateless):
 
     def __init__(self, kernel_size=2, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride if stride is not None else kernel_size, "stride")
-        self.padding = resolve_padding(padding, self.kernel_size)
+        stride = stride if stride is not None else kernel_size
+        self.kernel_size, self.stride, self.padding = window_attrs(kernel_size, stride, padding)
 
     def forward(self, x, train):
         check_input(x, 4, None, "MaxPool")
@@ -538,9 +540,8 @@ class AvgPool(_Stateless):
 
     def __init__(self, kernel_size=2, stride=None, padding=0, count_include_pad: bool = False):
         super().__init__()
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride if stride is not None else kernel_size, "stride")
-        self.padding = resolve_padding(padding, self.kernel_size)
+        stride = stride if stride is not None else kernel_size
+        self.kernel_size, self.stride, self.padding = window_attrs(kernel_size, stride, padding)
         self.count_include_pad = count_include_pad
 
     def _counts(self, h, w, oh, ow, dtype):
