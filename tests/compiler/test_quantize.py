@@ -40,6 +40,24 @@ def conv(name, x, cin, cout, rng, k=3, stride=1, pad=1, group=1):
     return [node], {f"{name}.w": w, f"{name}.b": b}
 
 
+def affine_tail(x, c, rng):
+    """Standalone BatchNorm -> Mul and Add by per-channel constants: x [1, c, H, W] -> "y"."""
+    nodes = [
+        helper.make_node("BatchNormalization", [x, "g", "b", "m", "v"], ["bn"], name="bn"),
+        helper.make_node("Mul", ["bn", "k"], ["mul"], name="mul"),
+        helper.make_node("Add", ["mul", "s"], ["y"], name="shift"),
+    ]
+    inits = {
+        "g": rng.uniform(-1.5, 1.5, c),
+        "b": rng.normal(0, 0.3, c),
+        "m": rng.normal(0, 0.3, c),
+        "v": rng.uniform(0.5, 2, c),
+        "k": rng.uniform(0.5, 2, (1, c, 1, 1)),
+        "s": rng.normal(0, 1, (1, c, 1, 1)),
+    }
+    return nodes, {k: np.asarray(v, np.float32) for k, v in inits.items()}
+
+
 def vgg_like_onnx(rng, c=3, size=9, classes=7):
     """Conv-ReLU, MaxPool, Conv-ReLU6, AveragePool (pads), Flatten, Gemm."""
     n1, i1 = conv("c1", "x", c, 8, rng)
@@ -377,25 +395,10 @@ def test_per_channel_affine_ops_become_depthwise_int8(rng):
     constant run as depthwise 1x1 int8 convolutions, so the model stays integer-only."""
     n1, i1 = conv("c1", "x", 3, 7, rng)
     c = 7
-    nodes = [
-        *n1,
-        helper.make_node(
-            "MaxPool", ["c1"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]
-        ),  # fmt: skip
-        helper.make_node("BatchNormalization", ["p", "g", "b", "m", "v"], ["bn"], name="bn"),
-        helper.make_node("Mul", ["bn", "k"], ["mul"], name="mul"),
-        helper.make_node("Add", ["mul", "s"], ["y"], name="shift"),
-    ]
-    inits = {
-        **i1,
-        "g": rng.uniform(-1.5, 1.5, c),
-        "b": rng.normal(0, 0.3, c),
-        "m": rng.normal(0, 0.3, c),
-        "v": rng.uniform(0.5, 2, c),
-        "k": rng.uniform(0.5, 2, (1, c, 1, 1)),
-        "s": rng.normal(0, 1, (1, c, 1, 1)),
-    }
-    inits = {k: np.asarray(v, np.float32) for k, v in inits.items()}  # fmt: skip
+    pool = helper.make_node("MaxPool", ["c1"], ["p"], name="pool", kernel_shape=[2, 2],
+                            strides=[2, 2])  # fmt: skip
+    n2, i2 = affine_tail("p", c, rng)
+    nodes, inits = [*n1, pool, *n2], {**i1, **i2}
     g = lowered(make_model(nodes, {"x": [1, 3, 9, 9]}, {"y": [1, c, 4, 4]}, inits))
     assert {"scale_shift", "mul", "add"} & {n.op for n in g.nodes}, [n.op for n in g.nodes]
     x = inputs(rng, g, 40)

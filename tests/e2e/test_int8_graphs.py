@@ -33,20 +33,10 @@ def affine_onnx(rng):
             strides=[2, 2],
             pads=[1, 1, 1, 1],
         ),  # fmt: skip
-        helper.make_node("BatchNormalization", ["p", "g", "b", "m", "v"], ["bn"], name="bn"),
-        helper.make_node("Mul", ["bn", "k"], ["mul"], name="mul"),
-        helper.make_node("Add", ["mul", "s"], ["y"], name="shift"),
     ]
     c = 7
-    extra = {
-        "g": rng.uniform(-1.5, 1.5, c),
-        "b": rng.normal(0, 0.3, c),
-        "m": rng.normal(0, 0.3, c),
-        "v": rng.uniform(0.5, 2, c),
-        "k": rng.uniform(0.5, 2, (1, c, 1, 1)),
-        "s": rng.normal(0, 1, (1, c, 1, 1)),
-    }
-    inits.update({k: np.asarray(v, np.float32) for k, v in extra.items()})  # fmt: skip
+    tail, tail_inits = builders.affine_tail("p", c, rng)
+    nodes, inits = [*nodes, *tail], {**inits, **tail_inits}
     return builders.make_model(nodes, {"x": [1, 3, 9, 9]}, {"y": [1, c, 5, 5]}, inits)
 
 
