@@ -4,7 +4,7 @@ bit for bit, and the NumPy mirror == a plain float +-1 convolution exactly."""
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from b1_helpers import CHANNELS, pm1
+from b1_helpers import CHANNELS, call_kernel, pm1
 from cnnc import binary_ops, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -59,15 +59,9 @@ def conv_params(ffi, x_shape, co, k, stride, pads, groups, pad_one, out_hw, lo=-
 
 
 def c_conv_dot(kernels, xp, x_shape, wp, co, k, stride, pads, groups, pad_one, out_hw):
-    ffi, lib = kernels
-    p = conv_params(ffi, x_shape, co, k, stride, pads, groups, pad_one, out_hw)
+    p = conv_params(kernels[0], x_shape, co, k, stride, pads, groups, pad_one, out_hw)
     y = np.zeros((x_shape[0], *out_hw, co), np.int32)
-    lib.cnnc_b1_conv_dot__ref(
-        p,
-        ffi.from_buffer("uint32_t[]", xp),
-        ffi.from_buffer("uint32_t[]", wp),
-        ffi.from_buffer("int32_t[]", y),
-    )
+    call_kernel(kernels, "cnnc_b1_conv_dot__ref", p, xp, wp, y)
     return y
 
 
@@ -127,7 +121,7 @@ def test_one_padding(kernels, rng, c, stride):
 @pytest.mark.parametrize("c", [1, 31, 65], ids=["C1", "C31", "C65"])
 @pytest.mark.parametrize("co", [1, 33, 64], ids=["Co1", "Co33", "Co64"])
 def test_bits_transform(kernels, rng, c, co):
-    ffi, lib = kernels
+    ffi, _ = kernels
     x, wt, pads, out_hw = make_case(rng, c, co, 3, 1, True, 1)
     dot = float_conv(x, wt, (1, 1), pads, 1)
     k = 9 * c
@@ -138,20 +132,14 @@ def test_bits_transform(kernels, rng, c, co):
     np.testing.assert_array_equal(node_out, want)
     p = conv_params(ffi, x.shape, co, 3, 1, pads, 1, False, out_hw)
     got = np.full(want.shape, 0xFFFFFFFF, np.uint32)  # the kernel must clear tail bits
-    lib.cnnc_b1_conv_bits__ref(
-        p,
-        ffi.from_buffer("uint32_t[]", xp),
-        ffi.from_buffer("uint32_t[]", wp),
-        ffi.from_buffer("int32_t[]", thr),
-        ffi.from_buffer("uint32_t[]", got),
-    )
+    call_kernel(kernels, "cnnc_b1_conv_bits__ref", p, xp, wp, thr, got)
     assert_bit_exact(want, got, "C packed output")
 
 
 @pytest.mark.parametrize("c", [3, 32, 65], ids=["C3", "C32", "C65"])
 @pytest.mark.parametrize("clamp", [False, True], ids=["noact", "relu6"])
 def test_f32_transform(kernels, rng, c, clamp):
-    ffi, lib = kernels
+    ffi, _ = kernels
     co = 17
     x, wt, pads, out_hw = make_case(rng, c, co, 3, 2, True, 1)
     dot = float_conv(x, wt, (2, 2), pads, 1)
@@ -164,14 +152,7 @@ def test_f32_transform(kernels, rng, c, clamp):
     assert_bit_exact(want, ref, "numpy float output")
     p = conv_params(ffi, x.shape, co, 3, 2, pads, 1, False, out_hw, lo, hi)
     got = np.zeros(want.shape, np.float32)
-    lib.cnnc_b1_conv_f32__ref(
-        p,
-        ffi.from_buffer("uint32_t[]", xp),
-        ffi.from_buffer("uint32_t[]", wp),
-        ffi.from_buffer("float[]", mul),
-        ffi.from_buffer("float[]", bias),
-        ffi.from_buffer("float[]", got),
-    )
+    call_kernel(kernels, "cnnc_b1_conv_f32__ref", p, xp, wp, mul, bias, got)
     assert_bit_exact(ref, got, "C float output")
 
 
@@ -180,7 +161,7 @@ def test_f32_transform(kernels, rng, c, clamp):
 def test_s8_transform(kernels, rng, c, zero_point):
     """int8 output: the float output quantised as the int8 boundary does (round half to
     even of v / scale, plus zero point, saturated)."""
-    ffi, lib = kernels
+    ffi, _ = kernels
     co = 17
     x, wt, pads, out_hw = make_case(rng, c, co, 3, 1, True, 1)
     dot = float_conv(x, wt, (1, 1), pads, 1)
@@ -193,13 +174,6 @@ def test_s8_transform(kernels, rng, c, zero_point):
     p.out_scale, p.out_zero_point = scale, zero_point
     got = np.zeros(want.shape, np.int8)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
-    lib.cnnc_b1_conv_s8__ref(
-        p,
-        ffi.from_buffer("uint32_t[]", xp),
-        ffi.from_buffer("uint32_t[]", wp),
-        ffi.from_buffer("float[]", mul),
-        ffi.from_buffer("float[]", bias),
-        ffi.from_buffer("int8_t[]", got),
-    )
+    call_kernel(kernels, "cnnc_b1_conv_s8__ref", p, xp, wp, mul, bias, got)
     assert_bit_exact(want, got, "C int8 output")
     assert np.unique(got).size > 5, "the case should span many int8 values"

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from b1_helpers import CHANNELS, pm1
+from b1_helpers import CHANNELS, call_kernel, pm1
 from cnnc import binary_ops, bitpack
 
 
@@ -15,7 +15,7 @@ def kernels():
 @pytest.mark.parametrize("m", [1, 17, 33], ids=["M1", "M17", "M33"])
 @pytest.mark.parametrize("out", ["b1", "float32"])
 def test_dense(kernels, rng, k, m, out):
-    ffi, lib = kernels
+    ffi, _ = kernels
     n = 5
     x, w = pm1(rng, (n, k)), pm1(rng, (m, k))
     dot = (x.astype(np.float64) @ w.astype(np.float64).T).astype(np.int32)  # the oracle
@@ -25,22 +25,19 @@ def test_dense(kernels, rng, k, m, out):
         "cnnc_b1_dense_params *",
         {"batch": n, "in_k": k, "out_m": m, "act_min": -np.inf, "act_max": np.inf},
     )
-    xb, wb = ffi.from_buffer("uint32_t[]", xp), ffi.from_buffer("uint32_t[]", wp)
     if out == "b1":
         thr = rng.integers(-k, k + 2, m).astype(np.int32)
         want = bitpack.pack_bits(dot < thr)
         np.testing.assert_array_equal(binary_ops.bits_transform(dot, thr), want)
         got = np.full(want.shape, 0xFFFFFFFF, np.uint32)
-        t = ffi.from_buffer("int32_t[]", thr)
-        lib.cnnc_b1_dense_bits__ref(p, xb, wb, t, ffi.from_buffer("uint32_t[]", got))
+        call_kernel(kernels, "cnnc_b1_dense_bits__ref", p, xp, wp, thr, got)
     else:
         mul = rng.uniform(0.01, 1.0, m).astype(np.float32)
         bias = rng.standard_normal(m).astype(np.float32)
         want = (dot.astype(np.float32) * mul + bias).astype(np.float32)
         np.testing.assert_array_equal(binary_ops.f32_transform(dot, mul, bias), want)
         got = np.zeros(want.shape, np.float32)
-        mb, bb = ffi.from_buffer("float[]", mul), ffi.from_buffer("float[]", bias)
-        lib.cnnc_b1_dense_f32__ref(p, xb, wb, mb, bb, ffi.from_buffer("float[]", got))
+        call_kernel(kernels, "cnnc_b1_dense_f32__ref", p, xp, wp, mul, bias, got)
     np.testing.assert_array_equal(got, want)
 
 
