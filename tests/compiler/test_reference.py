@@ -63,6 +63,14 @@ def conv_front(rng, c_in: int, c_out: int) -> tuple[list, dict]:
     return [node], {"front.w": randn(rng, c_out, c_in, 1, 1)}
 
 
+def optional_front(rng, after_conv: bool, c_in: int, c_out: int) -> tuple[list, dict, str]:
+    """(nodes, consts, the op's input): conv_front and 'x1' for the after_conv variants,
+    else nothing in front of the graph input 'x'."""
+    if not after_conv:
+        return [], {}, "x"
+    return (*conv_front(rng, c_in, c_out), "x1")
+
+
 # ---------------------------------------------------------------- Conv
 
 
@@ -171,11 +179,8 @@ def test_batchnorm(rng, shape, after_conv):
         "m": randn(rng, c),
         "v": rng.uniform(0.3, 2.0, c).astype(np.float32),
     }
-    nodes, src = [], "x"
-    if after_conv and len(shape) == 4:
-        nodes, front = conv_front(rng, c, c)
-        consts.update(front)
-        src = "x1"
+    nodes, front, src = optional_front(rng, after_conv and len(shape) == 4, c, c)
+    consts.update(front)
     nodes.append(
         helper.make_node(
             "BatchNormalization", [src, "g", "b", "m", "v"], ["y"], epsilon=1e-3, name="bn"
@@ -208,11 +213,8 @@ def test_activation(rng, name, after_conv):
     consts, attrs, act = ACTS[name]
     op = name.split("_")[0]
     shape = [1, 3, 7, 17]
-    nodes, src, all_consts = [], "x", dict(consts)
-    if after_conv:
-        nodes, front = conv_front(rng, 3, 5)
-        all_consts.update(front)
-        src = "x1"
+    nodes, front, src = optional_front(rng, after_conv, 3, 5)
+    all_consts = {**consts, **front}
     inputs = [src, *consts]
     nodes.append(helper.make_node(op, inputs, ["y"], name="act0", **attrs))
     model = make_model(nodes, {"x": shape}, {"y": None}, all_consts)
@@ -256,11 +258,8 @@ def test_elementwise_with_constant(rng, op, const_first, cshape, after_conv):
     c = randn(rng, *CONST_SHAPES[cshape])
     if op == "Div":
         c = np.sign(c) * (np.abs(c) + 0.5)
-    nodes, src, consts = [], "x", {"c": c}
-    if after_conv:
-        nodes, front = conv_front(rng, 5, 5)
-        consts.update(front)
-        src = "x1"
+    nodes, front, src = optional_front(rng, after_conv, 5, 5)
+    consts = {"c": c, **front}
     inputs = ["c", src] if const_first else [src, "c"]
     nodes.append(helper.make_node(op, inputs, ["y"], name="ew0"))
     model = make_model(nodes, {"x": shape}, {"y": None}, consts)
@@ -276,10 +275,7 @@ def test_elementwise_with_constant(rng, op, const_first, cshape, after_conv):
 @pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
 def test_add_of_two_activations_residual(rng, after_conv):
     shape = [1, 5, 7, 7]
-    nodes, consts, src = [], {}, "x"
-    if after_conv:
-        nodes, consts = conv_front(rng, 5, 5)
-        src = "x1"
+    nodes, consts, src = optional_front(rng, after_conv, 5, 5)
     nodes.append(helper.make_node("Add", [src, "x"], ["y"], name="residual"))
     model = make_model(nodes, {"x": shape}, {"y": None}, consts)
     check(model, {"x": randn(rng, *shape)}, {"add"})
@@ -296,10 +292,7 @@ def test_broadcast_of_two_activations(rng, op, b_shape):
 
 @pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
 def test_neg(rng, after_conv):
-    nodes, consts, src = [], {}, "x"
-    if after_conv:
-        nodes, consts = conv_front(rng, 3, 5)
-        src = "x1"
+    nodes, consts, src = optional_front(rng, after_conv, 3, 5)
     nodes.append(helper.make_node("Neg", [src], ["y"], name="neg0"))
     model = make_model(nodes, {"x": [1, 3, 7, 5]}, {"y": None}, consts)
     check(model, {"x": randn(rng, 1, 3, 7, 5)}, {"mul"})
@@ -495,10 +488,7 @@ def test_constant_and_constant_of_shape_fold_into_operands(rng):
 
 @pytest.mark.parametrize("after_conv", [False, True], ids=["input", "after_conv"])
 def test_sign_pattern_lowers_to_sign(rng, after_conv):
-    nodes, consts, src = [], {}, "x"
-    if after_conv:
-        nodes, consts = conv_front(rng, 3, 5)
-        src = "x1"
+    nodes, consts, src = optional_front(rng, after_conv, 3, 5)
     sign_nodes, sign_consts = sign_pattern(src, "y")
     model = make_model(
         nodes + sign_nodes, {"x": [1, 3, 7, 5]}, {"y": None}, {**consts, **sign_consts}
