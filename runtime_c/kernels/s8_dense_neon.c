@@ -1,6 +1,6 @@
 /* ARM NEON variant of the int8 fully connected layer (and, through cnnc_s8_pwconv__neon,
  * the pointwise conv), bit-exact to cnnc_s8_dense__ref: same weights w[K][M], same int32
- * accumulators, same requantisation (cnnc_requant_s8, one call per output). Compiled when
+ * accumulators, same requantised bytes (eight at a time, s8_requant_neon.h). Compiled when
  * the build targets NEON (aarch64; armv7 with -mfpu=neon*); empty otherwise. Only ARMv7
  * NEON intrinsics are used, so one source serves both.
  *
@@ -17,6 +17,7 @@
  * compiler (cnnc.quantize, check_accumulator); integer addition is associative, so the
  * different summation order gives the reference's result exactly. */
 #include "cnnc_s8.h"
+#include "s8_requant_neon.h"
 
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
@@ -88,10 +89,9 @@ static void dense_rows_neon(const cnnc_s8_dense_params *p, const int8_t *x, int3
                 dense_tile_neon(x + (size_t)r * p->k, p->k, 1, p->k, p->x_zero_point, w + o0,
                                 p->m, bias + o0, acc + r * 8);
         for (r = 0; r < rows; ++r)
-            for (j = 0; j < 8; ++j)
-                y[(size_t)r * p->m + o0 + j] =
-                    cnnc_requant_s8(acc[r * 8 + j], mult[o0 + j], shift[o0 + j], p->rounding,
-                                    p->y_zero_point, p->act_min, p->act_max);
+            s8_requant8_neon(vld1q_s32(acc + r * 8), vld1q_s32(acc + r * 8 + 4), mult + o0,
+                             shift + o0, p->rounding, p->y_zero_point, p->act_min, p->act_max,
+                             y + (size_t)r * p->m + o0);
     }
     for (r = 0; r < rows && o0 < p->m; ++r) { /* fewer than 8 outputs left: reference loop */
         const int8_t *xr = x + (size_t)r * p->k; /* [k] */

@@ -1,12 +1,13 @@
 /* AVX2 variant of the int8 fully connected layer (and, through cnnc_s8_pwconv__avx2, the
  * pointwise conv), bit-exact to cnnc_s8_dense__ref: same weights w[K][M], same int32
- * accumulators, same requantisation (cnnc_requant_s8, one call per output). Compiled when
+ * accumulators, same requantisation (cnnc_requant_s8's results). Compiled when
  * the build targets AVX2 (-mavx2, or -march=native on such a CPU); empty otherwise.
  *
  * Tiles of 4 rows of x by 16 (or 8) outputs: two weight rows i, i+1 are interleaved
  * byte-wise and sign-extended to int16 pairs (w[i][o], w[i+1][o]); each x row contributes
  * the broadcast pair (x[i] - zp, x[i+1] - zp), and _mm256_madd_epi16 adds both products
- * into one int32 lane per output. Outputs left over after the 8-wide blocks run the
+ * into one int32 lane per output. Eight outputs are requantised at once (s8_requant_x86.h,
+ * bit-exact to cnnc_requant_s8). Outputs left over after the 8-wide blocks run the
  * reference loop.
  *
  * Overflow: |x - zp| <= 255 fits int16; one madd lane is at most 2 * 255 * 127 = 64770 in
@@ -16,6 +17,7 @@
  * (cnnc.quantize, check_accumulator); integer addition is associative, so the different
  * summation order gives the reference's result exactly. */
 #include "cnnc_s8.h"
+#include "s8_requant_x86.h"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -110,10 +112,10 @@ static void dense_rows_avx2(const cnnc_s8_dense_params *p, const int8_t *x, int3
                                     p->m, 1, bias + o0, acc + r * 16);
             }
         for (r = 0; r < rows; ++r)
-            for (j = 0; j < nb; ++j)
-                y[(size_t)r * p->m + o0 + j] =
-                    cnnc_requant_s8(acc[r * 16 + j], mult[o0 + j], shift[o0 + j], p->rounding,
-                                    p->y_zero_point, p->act_min, p->act_max);
+            for (j = 0; j < nb; j += 8)
+                s8_requant8_avx2(_mm256_loadu_si256((const __m256i *)(acc + r * 16 + j)),
+                                 mult + o0 + j, shift + o0 + j, p->rounding, p->y_zero_point,
+                                 p->act_min, p->act_max, y + (size_t)r * p->m + o0 + j);
         o0 += nb;
     }
     for (r = 0; r < rows && o0 < p->m; ++r) { /* fewer than 8 outputs left: reference loop */

@@ -1,7 +1,8 @@
 /* ARM NEON variant of the int8 depthwise conv, bit-exact to cnnc_s8_dwconv__ref: same
- * weights w[KH][KW][C], same taps skipped at the borders, same int32 accumulators and one
- * cnnc_requant_s8 call per output. Compiled when the build targets NEON (aarch64; armv7
- * with -mfpu=neon*); empty otherwise; ARMv7 NEON intrinsics only.
+ * weights w[KH][KW][C], same taps skipped at the borders, same int32 accumulators, and
+ * cnnc_requant_s8's results, eight at a time (s8_requant_neon.h). Compiled when the build
+ * targets NEON (aarch64; armv7 with -mfpu=neon*); empty otherwise; ARMv7 NEON intrinsics
+ * only.
  *
  * Per output pixel, channel blocks of 16 (then 8) live in four (two) int32x4 registers
  * over all taps: 8 channels of x are widened to int16 minus zp, 8 of w to int16, and
@@ -13,6 +14,7 @@
  * (cnnc.quantize, check_accumulator); integer sums are order-free, so the result is the
  * reference's exactly. */
 #include "cnnc_s8.h"
+#include "s8_requant_neon.h"
 
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
@@ -59,14 +61,11 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                                 a3 = vmlal_s16(a3, vget_high_s16(xv), vget_high_s16(wv));
                             }
                         }
-                    vst1q_s32(acc, a0);
-                    vst1q_s32(acc + 4, a1);
-                    vst1q_s32(acc + 8, a2);
-                    vst1q_s32(acc + 12, a3);
-                    for (j = 0; j < nb; ++j)
-                        yp[c0 + j] = cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j],
-                                                     p->rounding, p->y_zero_point, p->act_min,
-                                                     p->act_max);
+                    s8_requant8_neon(a0, a1, mult + c0, shift + c0, p->rounding,
+                                     p->y_zero_point, p->act_min, p->act_max, yp + c0);
+                    if (nb == 16)
+                        s8_requant8_neon(a2, a3, mult + c0 + 8, shift + c0 + 8, p->rounding,
+                                         p->y_zero_point, p->act_min, p->act_max, yp + c0 + 8);
                     c0 += nb;
                 }
                 if (c0 < p->c) { /* fewer than 8 channels left: reference loop */

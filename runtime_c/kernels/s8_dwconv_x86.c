@@ -1,6 +1,7 @@
 /* AVX2 variant of the int8 depthwise conv, bit-exact to cnnc_s8_dwconv__ref: same weights
- * w[KH][KW][C], same taps skipped at the borders, same int32 accumulators and one
- * cnnc_requant_s8 call per output. Compiled when the build targets AVX2; empty otherwise.
+ * w[KH][KW][C], same taps skipped at the borders, same int32 accumulators, and
+ * cnnc_requant_s8's results, eight at a time (s8_requant_x86.h). Compiled when the build
+ * targets AVX2; empty otherwise.
  *
  * Per output pixel, channel blocks of 16 (then 8) live in two (one) int32x8 registers over
  * all taps: 8 channels of x and of w are sign-extended to int32, x - zp multiplied by w
@@ -12,6 +13,7 @@
  * (cnnc.quantize, check_accumulator); integer sums are order-free, so the result is the
  * reference's exactly. */
 #include "cnnc_s8.h"
+#include "s8_requant_x86.h"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -54,12 +56,11 @@ void cnnc_s8_dwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const i
                             a0 = _mm256_add_epi32(a0, tap8_avx2(xp, wt, zp));
                             if (nb == 16) a1 = _mm256_add_epi32(a1, tap8_avx2(xp + 8, wt + 8, zp));
                         }
-                    _mm256_storeu_si256((__m256i *)acc, a0);
-                    _mm256_storeu_si256((__m256i *)(acc + 8), a1);
-                    for (j = 0; j < nb; ++j)
-                        yp[c0 + j] = cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j],
-                                                     p->rounding, p->y_zero_point, p->act_min,
-                                                     p->act_max);
+                    s8_requant8_avx2(a0, mult + c0, shift + c0, p->rounding, p->y_zero_point,
+                                     p->act_min, p->act_max, yp + c0);
+                    if (nb == 16)
+                        s8_requant8_avx2(a1, mult + c0 + 8, shift + c0 + 8, p->rounding,
+                                         p->y_zero_point, p->act_min, p->act_max, yp + c0 + 8);
                     c0 += nb;
                 }
                 if (c0 < p->c) { /* fewer than 8 channels left: reference loop */

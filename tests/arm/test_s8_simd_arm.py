@@ -2,7 +2,8 @@
 NEON-VFPv4) under qemu: a C driver runs both on the same pseudo-random data over a grid
 (output/channel counts across the 8- and 16-wide blocks, row counts across the 4-row
 tile, K across the 8-input steps, 1x1 and odd spatial sizes, strides 1/2, padding on/off,
-3x3 and 5x5 kernels, zero points at the ends of the range, both roundings, clamps) and
+3x3 and 5x5 kernels, zero points at the ends of the range, both roundings, clamps,
+multipliers from real scales and at the requantisation contract's corners) and
 reports the first differing byte of any case. The __ref kernels themselves are pinned to
 the NumPy definitions in tests/runtime. A second test pins the selection block in
 cnnc_s8.h: which variant each target's generated code calls."""
@@ -35,13 +36,19 @@ static void fill8(int8_t *v, int32_t n, int32_t lo) {
     int32_t i;
     for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
 }
-/* bias and multipliers: outputs land inside and outside [-128, 127] (clamped) */
-static void fill_requant(int32_t *bias, int32_t *mult, int32_t *shift, int32_t n) {
+/* bias and multipliers. edge 0: outputs land inside and outside [-128, 127] (clamped).
+ * edge 1: the contract's corners per channel: m = 2^30 with shifts -8..0 (exact ties),
+ * any m with any shift -31..30, m = 0, m = 2^31 - 1 at the extreme shifts. */
+static void fill_requant(int32_t *bias, int32_t *mult, int32_t *shift, int32_t n, int edge) {
     int32_t i;
     for (i = 0; i < n; ++i) {
+        const int32_t kind = edge ? uniform(0, 3) : 1;
         bias[i] = uniform(-5000, 5000);
         mult[i] = (int32_t)((1u << 30) + next_word() % (1u << 30));
-        shift[i] = -uniform(6, 14);
+        shift[i] = edge ? uniform(-31, 30) : -uniform(6, 14);
+        if (kind == 0) { mult[i] = 1 << 30; shift[i] = -uniform(0, 8); }
+        if (kind == 2) { mult[i] = 0; shift[i] = 0; }
+        if (kind == 3) { mult[i] = INT32_MAX; shift[i] = uniform(0, 1) ? 30 : -31; }
     }
 }
 
@@ -73,15 +80,16 @@ static void prepare_neon(int32_t size) {
 
 static void dense_cases(void) {
     static const int32_t ks[] = {1, 3, 8, 17, 65}, ns[] = {1, 5};
-    int mi, ki, ni, z, rnd;
+    int mi, ki, ni, z, rnd, edge;
     for (mi = 0; mi < 11; ++mi) for (ki = 0; ki < 5; ++ki) for (ni = 0; ni < 2; ++ni)
-    for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) {
+    for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_dense_params p;
         p.n = ns[ni]; p.k = ks[ki]; p.m = chans[mi];
         p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
         p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
         p.rounding = rnd;
-        fill8(x, p.n * p.k, -128); fill8(w, p.k * p.m, -127); fill_requant(bias, mult, shift, p.m);
+        fill8(x, p.n * p.k, -128); fill8(w, p.k * p.m, -127);
+        fill_requant(bias, mult, shift, p.m, edge);
         cnnc_s8_dense__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(p.n * p.m);
         cnnc_s8_dense__neon(&p, x, w, bias, mult, shift, y_neon);
@@ -100,7 +108,7 @@ static void pwconv_cases(void) {
         p.x_zero_point = -128; p.y_zero_point = 127; p.act_min = -128; p.act_max = 127;
         p.rounding = rnd;
         fill8(x, 2 * 7 * 5 * p.c, -128); fill8(w, p.c * p.oc, -127);
-        fill_requant(bias, mult, shift, p.oc);
+        fill_requant(bias, mult, shift, p.oc, rnd);
         cnnc_s8_pwconv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(2 * 7 * 5 * p.oc);
         cnnc_s8_pwconv__neon(&p, x, w, bias, mult, shift, y_neon);
@@ -112,9 +120,9 @@ static void dwconv_cases(void) {
     /* h, w, kernel, pad */
     static const int32_t geo[5][4] = {{1, 1, 3, 1}, {7, 5, 3, 1}, {7, 5, 3, 0}, {8, 6, 3, 1},
                                       {9, 7, 5, 2}};
-    int ci, g, s, z, rnd;
+    int ci, g, s, z, rnd, edge;
     for (ci = 0; ci < 11; ++ci) for (g = 0; g < 5; ++g) for (s = 1; s <= 2; ++s)
-    for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) {
+    for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
         memset(&p, 0, sizeof p);
@@ -127,7 +135,7 @@ static void dwconv_cases(void) {
         p.rounding = rnd;
         out = p.n * p.oh * p.ow * p.c;
         fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, p.kh * p.kw * p.c, -127);
-        fill_requant(bias, mult, shift, p.c);
+        fill_requant(bias, mult, shift, p.c, edge);
         cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(out);
         cnnc_s8_dwconv__neon(&p, x, w, bias, mult, shift, y_neon);
@@ -143,7 +151,7 @@ int main(void) {
     return failures != 0;
 }
 """
-CASES = 11 * 5 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2
+CASES = 11 * 5 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2 * 2
 
 
 @pytest.mark.parametrize("target", ["aarch64", "armv7", "armv7-neon"])

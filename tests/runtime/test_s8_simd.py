@@ -37,6 +37,7 @@ QUANT = {
     "zp127:-128-relu6": (127, -128, "relu6"),
     "zp-3:10-relu": (-3, 10, "relu"),
 }
+MULTS = ["real", "edge"]
 GUARD = 16  # int8 bytes after each output, which no kernel may write
 
 
@@ -58,13 +59,25 @@ def clamp_bounds(y_zp: int, clamp: str, s_y: float) -> tuple[int, int]:
     return y_zp, hi
 
 
-def requant_params(rng, k: int, m: int):
-    """Per-output multipliers with real scales: outputs span the int8 range (some clamp),
-    a few channels have M > 1 (positive shifts)."""
+def requant_params(rng, k: int, m: int, mults: str):
+    """Per-output (multiplier, shift) and the output scale. "real": from real scales, so
+    outputs span the int8 range (some clamp). "edge": the contract's corners per channel:
+    M = 2^-1..2^-9 with m = 2^30 (exact ties in both roundings), any m with any shift
+    -31..30 (saturation), m = 0, m = 2^31 - 1 at the extreme shifts."""
     s_x, s_w = 0.02, rng.uniform(0.001, 0.01, m)
     s_y = s_x * float(np.median(s_w)) * 255 * 127 * np.sqrt(k) / 300
     mult, shift = quantize_multipliers(s_x * s_w / s_y * rng.uniform(0.25, 4.0, m))
-    return mult, shift, s_y
+    if mults == "edge":
+        kind = rng.integers(0, 4, m)
+        mult = np.select(
+            [kind == 0, kind == 1, kind == 2],
+            [np.full(m, 2**30), rng.integers(2**30, 2**31, m), np.zeros(m)],
+            2**31 - 1,
+        )
+        shift = np.select([kind == 0, kind == 1, kind == 2], [
+            rng.integers(-8, 1, m), rng.integers(-31, 31, m), np.zeros(m)],
+            rng.choice([-31, 30], m))  # fmt: skip
+    return mult.astype(np.int32), shift.astype(np.int32), s_y
 
 
 def call(ffi, lib, fn: str, params, x, w, bias, mult, shift, y_len: int, fill) -> np.ndarray:
@@ -105,12 +118,13 @@ def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, 
 @pytest.mark.parametrize("n", [1, 5, 8], ids=lambda n: f"N{n}")
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 @pytest.mark.parametrize("quant", list(QUANT))
-def test_dense(variant, rng, m, k, n, rounding, quant):
+@pytest.mark.parametrize("mults", MULTS, ids=lambda v: f"{v}-M")
+def test_dense(variant, rng, m, k, n, rounding, quant, mults):
     x_zp, y_zp, clamp = QUANT[quant]
     x = rng.integers(-128, 128, (n, k)).astype(np.int8)
     w = rng.integers(-127, 128, (m, k)).astype(np.int8)  # IR layout [M, K]
     bias = rng.integers(-5000, 5000, m).astype(np.int32)
-    mult, shift, s_y = requant_params(rng, k, m)
+    mult, shift, s_y = requant_params(rng, k, m, mults)
     lo, hi = clamp_bounds(y_zp, clamp, s_y)
     p = DenseParams(n, k, m, x_zp, y_zp, lo, hi, ROUNDING_CODES[rounding])
     want = dense_s8(x, w, bias, mult, shift, p)
@@ -118,7 +132,7 @@ def test_dense(variant, rng, m, k, n, rounding, quant):
     check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift, want)
 
 
-def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding):
+def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mults):
     """A random conv (n = 2) with real scales: (params, x, w in IR layout, bias, mult, shift)."""
     x_zp, y_zp, clamp = QUANT[quant]
     h, w_ = spatial
@@ -126,7 +140,7 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding):
     x = rng.integers(-128, 128, (2, h, w_, c)).astype(np.int8)
     w = rng.integers(-127, 128, (oc, k, k, c // groups)).astype(np.int8)
     bias = rng.integers(-5000, 5000, oc).astype(np.int32)
-    mult, shift, s_y = requant_params(rng, k * k * c // groups, oc)
+    mult, shift, s_y = requant_params(rng, k * k * c // groups, oc, mults)
     lo, hi = clamp_bounds(y_zp, clamp, s_y)
     p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, x_zp, y_zp,
                    lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
@@ -138,8 +152,9 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding):
 @pytest.mark.parametrize("spatial", [(1, 1), (7, 5)], ids=["1x1", "7x5"])
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 @pytest.mark.parametrize("quant", list(QUANT))
-def test_pwconv(variant, rng, oc, c, spatial, rounding, quant):
-    p, x, w, bias, mult, shift = conv_case(rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding)
+@pytest.mark.parametrize("mults", MULTS, ids=lambda v: f"{v}-M")
+def test_pwconv(variant, rng, oc, c, spatial, rounding, quant, mults):
+    p, x, w, bias, mult, shift = conv_case(rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding, mults)
     want = conv_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_pwconv__ref", w)
     check_variant(variant, "cnnc_s8_pwconv", p, x, packed, bias, mult, shift, want)
@@ -161,9 +176,12 @@ DW_GEOMETRY = {
 @pytest.mark.parametrize("stride", [1, 2], ids=["s1", "s2"])
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 @pytest.mark.parametrize("quant", list(QUANT))
-def test_dwconv(variant, rng, c, geometry, stride, rounding, quant):
+@pytest.mark.parametrize("mults", MULTS, ids=lambda v: f"{v}-M")
+def test_dwconv(variant, rng, c, geometry, stride, rounding, quant, mults):
     spatial, k, pad = DW_GEOMETRY[geometry]
-    p, x, w, bias, mult, shift = conv_case(rng, c, c, k, c, spatial, stride, pad, quant, rounding)
+    p, x, w, bias, mult, shift = conv_case(
+        rng, c, c, k, c, spatial, stride, pad, quant, rounding, mults
+    )
     want = conv_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_dwconv__ref", w)
     check_variant(variant, "cnnc_s8_dwconv", p, x, packed, bias, mult, shift, want)
