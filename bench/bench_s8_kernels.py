@@ -21,8 +21,13 @@ from cnnc.requant import quantize_multipliers
 
 RUNS, MIN_SECONDS = 7, 0.02
 
-# name -> (kernel, h, w, c, oc, k, stride): MobileNetV2-224 layers (n = 1)
+# name -> (kernel, h, w, c, oc, k, stride): MobileNetV2-224 layers and VGG-like 3x3 convs
+# (n = 1)
 SHAPES = {
+    "conv 224x224 3->32 s2": ("conv", 224, 224, 3, 32, 3, 2),
+    "conv 32x32 32->32": ("conv", 32, 32, 32, 32, 3, 1),
+    "conv 16x16 64->64": ("conv", 16, 16, 64, 64, 3, 1),
+    "conv 8x8 128->128": ("conv", 8, 8, 128, 128, 3, 1),
     "pw 56x56 24->144": ("pwconv", 56, 56, 24, 144, 1, 1),
     "pw 56x56 144->24": ("pwconv", 56, 56, 144, 24, 1, 1),
     "pw 28x28 32->192": ("pwconv", 28, 28, 32, 192, 1, 1),
@@ -64,7 +69,9 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
         p = ConvParams(1, h, w, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, -3, 5,
                        -128, 127, 1)  # fmt: skip
         x = rng.integers(-128, 128, (h, w, c))
-        wt = rng.integers(-127, 128, (k, k, c) if kernel == "dwconv" else (c, oc))
+        wt = rng.integers(
+            -127, 128, {"dwconv": (k, k, c), "pwconv": (c, oc)}.get(kernel, (k, k, c, oc))
+        )  # packed layouts (cnnc.int8_ops.PACKED_LAYOUTS)
         taps = k * k * (c // groups)
         out = oh * ow * oc
         macs = out * taps
@@ -77,7 +84,7 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    print(f"{'shape':<20} {'variant':<8} {'us/call':>9} {'vs ref':>7} {'MAC/ns':>7}")
+    print(f"{'shape':<22} {'variant':<8} {'us/call':>9} {'vs ref':>7} {'MAC/ns':>7}")
     for name, (flags, cpu_flag) in S8_VARIANTS.items():
         with open("/proc/cpuinfo") as f:
             if cpu_flag not in f.read().split():
@@ -95,7 +102,7 @@ def main() -> None:
                 seconds = median_seconds(lambda fn=fn, s=struct, b=bufs: fn(s, *b))
                 outs[variant] = arrays[-1].copy()
                 base = base or seconds
-                print(f"{label:<20} {variant:<8} {seconds * 1e6:9.1f} {base / seconds:7.2f} "
+                print(f"{label:<22} {variant:<8} {seconds * 1e6:9.1f} {base / seconds:7.2f} "
                       f"{macs / seconds * 1e-9:7.2f}")  # fmt: skip
             assert (outs["ref"] == outs[name]).all(), f"{label}: {name} differs from ref"
 

@@ -210,6 +210,8 @@ void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, flo
  * always; each is defined only in builds targeting its ISA (s8_<family>_x86.c with -mavx2,
  * s8_<family>_neon.c on aarch64 and armv7 -mfpu=neon*). Generated code calls them through
  * the selection block below, never by name. */
+void cnnc_s8_conv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__avx2(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y);
@@ -235,18 +237,20 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
  * target: aarch64, armv7 -mfpu=neon*) call that variant; every other build (plain x86-64
  * SSE2, Cortex-M) the portable __ref kernel. All give identical bytes. */
 #if defined(__AVX2__)
+#define cnnc_s8_conv cnnc_s8_conv__avx2
 #define cnnc_s8_dense cnnc_s8_dense__avx2
 #define cnnc_s8_pwconv cnnc_s8_pwconv__avx2
 #define cnnc_s8_dwconv cnnc_s8_dwconv__avx2
 #elif defined(__ARM_NEON)
+#define cnnc_s8_conv cnnc_s8_conv__ref
 #define cnnc_s8_dense cnnc_s8_dense__neon
 #define cnnc_s8_pwconv cnnc_s8_pwconv__neon
 #define cnnc_s8_dwconv cnnc_s8_dwconv__neon
 #else
+#define cnnc_s8_conv cnnc_s8_conv__ref
 #define cnnc_s8_dense cnnc_s8_dense__ref
 #define cnnc_s8_pwconv cnnc_s8_pwconv__ref
 #define cnnc_s8_dwconv cnnc_s8_dwconv__ref
 #endif
-#define cnnc_s8_conv cnnc_s8_conv__ref
 
 #endif /* CNNC_S8_H */

@@ -190,18 +190,19 @@ def test_dwconv(variant, rng, c, geometry, stride, rounding, quant, mults):
 def test_selection_with_avx2():
     """cnnc_s8.h's selection block maps the names generated code calls to the AVX2 variants
     in a -mavx2 build (and to __ref in the default build: tests/arm pins every target)."""
-    src = '#include "cnnc_s8.h"\nCALLS cnnc_s8_dense cnnc_s8_pwconv cnnc_s8_dwconv\n'
+    src = '#include "cnnc_s8.h"\nCALLS cnnc_s8_conv cnnc_s8_dense cnnc_s8_pwconv cnnc_s8_dwconv\n'
+    kernels = ("conv", "dense", "pwconv", "dwconv")
     for flags, isa in ((["-mavx2"], "avx2"), ([], "ref")):
         cmd = [host_cc(), *flags, f"-I{runtime_dir() / 'include'}", "-E", "-P", "-"]
         proc = subprocess.run(cmd, input=src, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
         line = next(s for s in proc.stdout.splitlines() if s.startswith("CALLS"))
-        assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in ("dense", "pwconv", "dwconv")]
+        assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in kernels]
 
 
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
-    """A whole int8 MobileNetV2 (pointwise, depthwise, dense layers), built with the
+    """A whole int8 MobileNetV2 (stem conv, pointwise, depthwise, dense layers), built with the
     variant's flags so generated code calls it, equals the NumPy reference bit for bit."""
     import cnnc
     from cnnc import harness
@@ -215,11 +216,45 @@ def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
                       rounding=rounding)  # fmt: skip
     model_c = (tmp_path / "m" / "model.c").read_text()
     calls = set(re.findall(r"cnnc_s8_\w+\(", model_c))
-    assert {"cnnc_s8_pwconv(", "cnnc_s8_dwconv(", "cnnc_s8_dense("} <= calls, calls
+    assert {"cnnc_s8_conv(", "cnnc_s8_pwconv(", "cnnc_s8_dwconv(", "cnnc_s8_dense("} <= calls, calls
     monkeypatch.setattr(harness, "HOST_CFLAGS", [*harness.HOST_CFLAGS, *S8_VARIANTS[name][0]])
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(harness.build(tmp_path / "m"))],
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
-    assert f"cnnc_s8_pwconv__{name}" in symbols, "the variant is not compiled into the model"
+    for kernel in ("conv", "dense", "pwconv", "dwconv"):
+        assert f"cnnc_s8_{kernel}__{name}" in symbols, f"{kernel}__{name} not in the model"
     want, got = cm.reference(x), cm.run(x)
     assert len(np.unique(want.argmax(axis=1))) > 1, "degenerate model: one class everywhere"
     assert_same(want.ravel(), got.ravel(), want.shape, f"int8 MobileNetV2 with {name} vs NumPy")
+
+
+# (spatial, kernel, padding, stride): 1x1 inputs, odd and even sizes, padding on and off,
+# strides 1/2 (output rows of 1..5 pixels: the 4-pixel tile's edges), a 5x5 kernel and a
+# strided 1x1 (which the pointwise kernel does not take)
+CONV_GEOMETRY = {
+    "1x1-k3-pad1-s1": ((1, 1), 3, 1, 1),
+    "7x5-k3-pad1-s1": ((7, 5), 3, 1, 1),
+    "7x5-k3-pad1-s2": ((7, 5), 3, 1, 2),
+    "8x9-k3-pad0-s2": ((8, 9), 3, 0, 2),
+    "9x7-k5-pad2-s1": ((9, 7), 5, 2, 1),
+    "6x5-k1-pad0-s2": ((6, 5), 1, 0, 2),
+}
+# rounding and multipliers together: the requantisation is the dense kernels' (tested above)
+REQUANT = {"single-real": ("single", "real"), "double-edge": ("double", "edge")}
+
+
+@pytest.mark.parametrize("og", CHANNELS, ids=[f"Co{c}" for c in CHANNELS])
+@pytest.mark.parametrize("cg", [1, 3, 17], ids=lambda c: f"C{c}")
+@pytest.mark.parametrize("groups", [1, 2], ids=lambda g: f"g{g}")
+@pytest.mark.parametrize("geometry", list(CONV_GEOMETRY))
+@pytest.mark.parametrize("requant", list(REQUANT))
+@pytest.mark.parametrize("quant", list(QUANT))
+def test_conv(variant, rng, og, cg, groups, geometry, requant, quant):
+    """The general conv (og/cg: output/input channels per group)."""
+    spatial, k, pad, stride = CONV_GEOMETRY[geometry]
+    rounding, mults = REQUANT[requant]
+    p, x, w, bias, mult, shift = conv_case(
+        rng, cg * groups, og * groups, k, groups, spatial, stride, pad, quant, rounding, mults
+    )
+    want = conv_s8(x, w, bias, mult, shift, p)
+    packed = pack_weights("cnnc_s8_conv__ref", w, groups)
+    check_variant(variant, "cnnc_s8_conv", p, x, packed, bias, mult, shift, want)
