@@ -13,7 +13,7 @@ import pytest
 from asserts import assert_bit_exact
 from cnnc import api, cross
 
-from . import onnx_cases as oc
+from . import layer_models as oc
 from .conftest import assert_float_close, require_target
 
 pytestmark = pytest.mark.arm

@@ -48,5 +48,15 @@ def test_dense_ignores_stray_tail_bits_in_the_input(kernels, rng):
     x, w = pm1(rng, (1, k)), pm1(rng, (m, k))
     xp = bitpack.pack_signs(x)
     xp[:, -1] |= np.uint32(0xFFFFFFFE)  # garbage above bit 0 of word 1
+    wp = bitpack.pack_signs(w)
     want = (x @ w.T).astype(np.int32)
-    np.testing.assert_array_equal(binary_ops.dense_dot(xp, k, bitpack.pack_signs(w)), want)
+    np.testing.assert_array_equal(binary_ops.dense_dot(xp, k, wp), want)
+    # the C kernel: with a float epilogue of 1*dot + 0 its output is the dot itself
+    p = ffi.new(
+        "cnnc_b1_dense_params *",
+        {"batch": 1, "in_k": k, "out_m": m, "act_min": -np.inf, "act_max": np.inf},
+    )
+    got = np.zeros((1, m), np.float32)
+    ones, zeros = np.ones(m, np.float32), np.zeros(m, np.float32)
+    call_kernel(kernels, "cnnc_b1_dense_f32__ref", p, xp, wp, ones, zeros, got)
+    np.testing.assert_array_equal(got, want.astype(np.float32))
