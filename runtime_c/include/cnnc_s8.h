@@ -221,6 +221,8 @@ void cnnc_s8_pwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const i
 void cnnc_s8_dwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y);
+void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y);
@@ -242,7 +244,7 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
 #define cnnc_s8_pwconv cnnc_s8_pwconv__avx2
 #define cnnc_s8_dwconv cnnc_s8_dwconv__avx2
 #elif defined(__ARM_NEON)
-#define cnnc_s8_conv cnnc_s8_conv__ref
+#define cnnc_s8_conv cnnc_s8_conv__neon
 #define cnnc_s8_dense cnnc_s8_dense__neon
 #define cnnc_s8_pwconv cnnc_s8_pwconv__neon
 #define cnnc_s8_dwconv cnnc_s8_dwconv__neon

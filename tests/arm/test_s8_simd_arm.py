@@ -2,11 +2,11 @@
 NEON-VFPv4) under qemu: a C driver runs both on the same pseudo-random data over a grid
 (output/channel counts across the 8- and 16-wide blocks, row counts across the 4-row
 tile, K across the 8-input steps, 1x1 and odd spatial sizes, strides 1/2, padding on/off,
-3x3 and 5x5 kernels, zero points at the ends of the range, both roundings, clamps,
-multipliers from real scales and at the requantisation contract's corners) and
-reports the first differing byte of any case. The __ref kernels themselves are pinned to
-the NumPy definitions in tests/runtime. A second test pins the selection block in
-cnnc_s8.h: which variant each target's generated code calls."""
+3x3, 5x5 and strided 1x1 kernels, groups 1/2, zero points at the ends of the range, both
+roundings, clamps, multipliers from real scales and at the requantisation contract's
+corners) and reports the first differing byte of any case. The __ref kernels themselves
+are pinned to the NumPy definitions in tests/runtime. A second test pins the selection
+block in cnnc_s8.h: which variant each target's generated code calls."""
 
 import subprocess
 
@@ -52,9 +52,9 @@ static void fill_requant(int32_t *bias, int32_t *mult, int32_t *shift, int32_t n
     }
 }
 
-static int8_t x[2 * 9 * 7 * 65], w[65 * 65], y_ref[2 * 9 * 7 * 65 + GUARD],
-    y_neon[2 * 9 * 7 * 65 + GUARD];
-static int32_t bias[65], mult[65], shift[65];
+static int8_t x[2 * 9 * 9 * 65], w[2 * 5 * 5 * 17 * 65], y_ref[2 * 9 * 9 * 130 + GUARD],
+    y_neon[2 * 9 * 9 * 130 + GUARD];
+static int32_t bias[130], mult[130], shift[130];
 static const int32_t chans[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 65};
 static const int32_t zps[2][2] = {{-128, 127}, {127, -128}};
 static int cases = 0, failures = 0;
@@ -143,15 +143,45 @@ static void dwconv_cases(void) {
     }
 }
 
+static void conv_cases(void) {
+    /* h, w, kernel, pad, stride */
+    static const int32_t geo[6][5] = {{1, 1, 3, 1, 1}, {7, 5, 3, 1, 1}, {7, 5, 3, 1, 2},
+                                      {8, 9, 3, 0, 2}, {9, 7, 5, 2, 1}, {6, 5, 1, 0, 2}};
+    static const int32_t cgs[] = {1, 3, 17};
+    int oi, ci, groups, g, z, rnd;
+    for (oi = 0; oi < 11; ++oi) for (ci = 0; ci < 3; ++ci) for (groups = 1; groups <= 2; ++groups)
+    for (g = 0; g < 6; ++g) for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) {
+        cnnc_s8_conv_params p;
+        int32_t out;
+        memset(&p, 0, sizeof p);
+        p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.kh = p.kw = geo[g][2];
+        p.pad_top = p.pad_left = geo[g][3]; p.stride_h = p.stride_w = geo[g][4];
+        p.groups = groups; p.c = cgs[ci] * groups; p.oc = chans[oi] * groups;
+        p.oh = (p.h + 2 * p.pad_top - p.kh) / p.stride_h + 1;
+        p.ow = (p.w + 2 * p.pad_left - p.kw) / p.stride_w + 1;
+        p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
+        p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
+        p.rounding = rnd; /* single with real-like multipliers, double with the edges */
+        out = p.n * p.oh * p.ow * p.oc;
+        fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, p.kh * p.kw * p.c / groups * p.oc, -127);
+        fill_requant(bias, mult, shift, p.oc, rnd);
+        cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        cnnc_s8_conv__neon(&p, x, w, bias, mult, shift, y_neon);
+        compare("conv (oc/g, geometry, groups)", out, chans[oi], g, groups);
+    }
+}
+
 int main(void) {
     dense_cases();
     pwconv_cases();
     dwconv_cases();
+    conv_cases();
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
 """
-CASES = 11 * 5 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2 * 2
+CASES = 11 * 5 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 3 * 2 * 6 * 2 * 2
 
 
 @pytest.mark.parametrize("target", ["aarch64", "armv7", "armv7-neon"])
@@ -172,6 +202,7 @@ def test_neon_equals_ref_under_qemu(tmp_path, target):
 
 
 # What the selection block maps the generated code's names to, per target.
+KERNELS = ("conv", "dense", "pwconv", "dwconv")
 SELECTED = {"aarch64": "neon", "armv7": "neon", "armv7-neon": "neon", "cortex-m4": "ref",
             "cortex-m7": "ref", "host": "ref"}  # fmt: skip
 
@@ -180,11 +211,11 @@ SELECTED = {"aarch64": "neon", "armv7": "neon", "armv7-neon": "neon", "cortex-m4
 def test_selection_per_target(tmp_path, target):
     t = require_target(target, run=False)
     src = tmp_path / "calls.c"
-    src.write_text('#include "cnnc_s8.h"\nCALLS cnnc_s8_dense cnnc_s8_pwconv cnnc_s8_dwconv\n')
+    src.write_text(f'#include "cnnc_s8.h"\nCALLS {" ".join("cnnc_s8_" + k for k in KERNELS)}\n')
     cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}", "-E",
            "-P", str(src)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     line = next(s for s in proc.stdout.splitlines() if s.startswith("CALLS"))
     isa = SELECTED[target]
-    assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in ("dense", "pwconv", "dwconv")]
+    assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in KERNELS]
