@@ -203,7 +203,8 @@ def test_selection_with_avx2():
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
     """A whole int8 MobileNetV2 (stem conv, pointwise, depthwise, dense layers), built with the
-    variant's flags so generated code calls it, equals the NumPy reference bit for bit."""
+    variant's flags so generated code calls it, equals the NumPy reference bit for bit, at
+    the output and at every layer."""
     import cnnc
     from cnnc import harness
     from cnnc.models import export, zoo
@@ -225,6 +226,11 @@ def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
     want, got = cm.reference(x), cm.run(x)
     assert len(np.unique(want.argmax(axis=1))) > 1, "degenerate model: one class everywhere"
     assert_same(want.ravel(), got.ravel(), want.shape, f"int8 MobileNetV2 with {name} vs NumPy")
+    # every layer's raw output bytes, so no difference can hide behind a later clamp
+    values = cm.reference_all(x[:2])
+    for n, node in enumerate(cm.graph.nodes, start=1):
+        ref_bytes = [np.ascontiguousarray(values[node.outputs[0]][s]).tobytes() for s in (0, 1)]
+        assert cm.run_layers(x[:2], n) == ref_bytes, f"layer {n} ({node.name}, {node.op})"
 
 
 # (spatial, kernel, padding, stride): 1x1 inputs, odd and even sizes, padding on and off,
