@@ -1,9 +1,11 @@
 """int8 kernels on the host: __ref vs the SIMD variants (cnnc.int8_ops.S8_VARIANTS) per
-MobileNetV2-224-like layer shape, one library built with the variant's flags holding both.
+MobileNetV2-224-like layer shape, one library built with the variant's flags holding both,
+and the float32 kernel that generated float code calls for the same layer (built with the
+same flags and -ffp-contract=off, as the harness builds models).
 
 Prints, per shape, the median of 7 timed runs (each run repeats the call until it lasts
->= 20 ms) in microseconds per call, the speed-up over __ref measured in the same run,
-and int8 MACs per nanosecond. Both kernels get identical inputs and must produce
+>= 20 ms) in microseconds per call, the speed-up over the int8 __ref measured in the same
+run, and MACs per nanosecond. Both int8 kernels get identical inputs and must produce
 identical bytes (checked once per shape). NEON variants are not timed here (qemu-user
 timings say nothing about a Raspberry Pi); run this script on the board for those.
 
@@ -12,10 +14,12 @@ timings say nothing about a Raspberry Pi); run this script on the board for thos
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 
 import numpy as np
+from cnnc import cbuild
 from cnnc.int8_ops import S8_VARIANTS, ConvParams, DenseParams, fill_struct, load_s8_kernels
 from cnnc.requant import quantize_multipliers
 
@@ -40,6 +44,60 @@ SHAPES = {
     "dw 7x7 960 s1": ("dwconv", 7, 7, 960, 960, 3, 1),
     "dense 1280->1000": ("dense", 1, 1, 1280, 1000, 1, 1),
 }
+
+
+# int8 kernel -> the float32 kernel codegen picks for the same layer (codegen.conv_kernel)
+F32_KERNELS = {"conv": "conv_oc8", "pwconv": "pwconv", "dwconv": "dwconv3x3", "dense": "dense"}
+
+
+def load_f32_kernels(flags):
+    """(ffi, lib) of runtime_c/kernels/f32_*.c; cffi declarations from cnnc_f32.h."""
+    text = (cbuild.runtime_dir() / "include" / "cnnc_f32.h").read_text()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r"CNNC_INLINE .*?\n}\n", "", text, flags=re.S)
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    cdef = text.replace("CNNC_RESTRICT", "").replace("CNNC_MAX_RANK", "6")
+    sources = sorted((cbuild.runtime_dir() / "kernels").glob("f32_*.c"))
+    path = cbuild.build_shared(sources, cflags=["-ffp-contract=off", *flags])
+    return cbuild.load_shared(path, cdef)
+
+
+def f32_call(ffi, lib, p, arrays):
+    """A no-argument call of the float32 kernel for the int8 case's layer (same shapes)."""
+    x, w, bias = (a.astype(np.float32) for a in arrays[:3])
+    act = {"kind": 0, "min": -np.inf, "max": np.inf, "alpha": 0.0}
+    if isinstance(p, DenseParams):
+        fn, params = lib.cnnc_f32_dense__ref, ffi.new("cnnc_f32_dense_params *")
+        params.n, params.k, params.m, params.act = p.n, p.k, p.m, act
+        y = np.zeros((p.n, p.m), np.float32)
+    else:
+        kernel = "pwconv" if p.kh == 1 and p.groups == 1 else "dwconv" if p.groups > 1 else "conv"
+        fn = getattr(lib, f"cnnc_f32_{F32_KERNELS[kernel]}__ref")
+        params = ffi.new(
+            "cnnc_f32_conv_params *",
+            {
+                "n": p.n,
+                "h": p.h,
+                "w": p.w,
+                "c": p.c,
+                "oh": p.oh,
+                "ow": p.ow,
+                "co": p.oc,
+                "kh": p.kh,
+                "kw": p.kw,
+                "sh": p.stride_h,
+                "sw": p.stride_w,
+                "dh": 1,
+                "dw": 1,
+                "pad_top": p.pad_top,
+                "pad_left": p.pad_left,
+                "groups": p.groups,
+                "act": act,
+            },
+        )
+        y = np.zeros((p.n, p.oh, p.ow, p.oc), np.float32)
+    bufs = [ffi.from_buffer("float[]", a) for a in (x, w, bias, y)]
+    return lambda: fn(params, *bufs)
 
 
 def median_seconds(fn) -> float:
@@ -84,25 +142,30 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    print(f"{'shape':<22} {'variant':<8} {'us/call':>9} {'vs ref':>7} {'MAC/ns':>7}")
+    print(f"{'shape':<22} {'kernel':<9} {'us/call':>9} {'vs ref':>7} {'MAC/ns':>7}")
     for name, (flags, cpu_flag) in S8_VARIANTS.items():
         with open("/proc/cpuinfo") as f:
             if cpu_flag not in f.read().split():
                 print(f"(skipping {name}: this CPU lacks {cpu_flag})")
                 continue
         ffi, lib = load_s8_kernels(flags)
+        f32_ffi, f32_lib = load_f32_kernels(flags)
         for label, shape in SHAPES.items():
             p, arrays, macs = make_case(rng, *shape)
             ctypes = ["int8_t[]", "int8_t[]", "int32_t[]", "int32_t[]", "int32_t[]", "int8_t[]"]
             bufs = [ffi.from_buffer(t, a) for t, a in zip(ctypes, arrays, strict=True)]
             struct = fill_struct(ffi, p)
             outs, base = {}, None
-            for variant in ("ref", name):
-                fn = getattr(lib, f"cnnc_s8_{shape[0]}__{variant}")
-                seconds = median_seconds(lambda fn=fn, s=struct, b=bufs: fn(s, *b))
-                outs[variant] = arrays[-1].copy()
+            for variant in ("ref", name, "f32"):
+                if variant == "f32":
+                    seconds = median_seconds(f32_call(f32_ffi, f32_lib, p, arrays))
+                else:
+                    fn = getattr(lib, f"cnnc_s8_{shape[0]}__{variant}")
+                    seconds = median_seconds(lambda fn=fn, s=struct, b=bufs: fn(s, *b))
+                    outs[variant] = arrays[-1].copy()
                 base = base or seconds
-                print(f"{label:<22} {variant:<8} {seconds * 1e6:9.1f} {base / seconds:7.2f} "
+                kernel = f"s8 {variant}" if variant != "f32" else "f32 ref"
+                print(f"{label:<22} {kernel:<9} {seconds * 1e6:9.1f} {base / seconds:7.2f} "
                       f"{macs / seconds * 1e-9:7.2f}")  # fmt: skip
             assert (outs["ref"] == outs[name]).all(), f"{label}: {name} differs from ref"
 
