@@ -3,9 +3,12 @@ tests/arm/test_s8_simd_arm.py) are bit-exact to the __ref kernels, which are the
 checked here against the NumPy definitions (dense_s8 / conv_s8).
 
 Grids hit the tiles' edges: output/channel counts below, equal to, divisible by and above
-the 8- and 16-wide blocks; row counts below and above the 4-row tile; odd and even K (the
-AVX2 kernel pairs rows of K); 1x1 and odd spatial sizes, strides 1/2, padding on/off;
-zero points at both ends of the int8 range; both roundings; fused clamps.
+the 8- and 16-wide blocks; row (pixel) counts below and above the 4-row tile; odd and even
+K (the AVX2 tile pairs rows of K); 1x1 and odd spatial sizes, strides 1/2, padding on/off,
+groups 1/2 for the general conv; zero points at both ends of the int8 range; both
+roundings; fused clamps; multipliers from real scales and at the requantisation
+contract's corners (the variants requantise eight outputs at once). A whole int8
+MobileNetV2 built with the variant's flags is compared layer by layer.
 
 To add a variant: define it beside __ref (runtime_c/kernels/s8_<family>_<isa>.c), declare
 it in cnnc_s8.h, select it there, and add its flags to S8_VARIANTS.
