@@ -19,6 +19,7 @@ import subprocess
 
 import numpy as np
 import pytest
+from asserts import assert_bit_exact
 from cnnc.cbuild import host_cc, runtime_dir
 from cnnc.int8_ops import (
     S8_VARIANTS,
@@ -95,15 +96,6 @@ def call(ffi, lib, fn: str, params, x, w, bias, mult, shift, y_len: int, fill) -
     return y[:y_len]
 
 
-def assert_same(expected: np.ndarray, actual: np.ndarray, shape, what: str) -> None:
-    bad = np.flatnonzero(expected != actual)
-    if bad.size:
-        i = bad[0]
-        idx = tuple(int(v) for v in np.unravel_index(i, shape))
-        pytest.fail(f"{what}: {bad.size} of {expected.size} differ; first at {idx}: "
-                    f"expected {expected[i]}, actual {actual[i]}")  # fmt: skip
-
-
 def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, want):
     """ref == NumPy definition, then the variant == ref over every byte (and no byte of the
     variant's output left unwritten: its buffer starts as the bitwise NOT of ref's)."""
@@ -111,9 +103,9 @@ def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, 
     size = want.size
     args = (x, w_packed, bias, mult, shift, size)
     ref = call(ffi, lib, f"{kernel}__ref", params, *args, np.full(size, 0x33, np.int8))
-    assert_same(want.ravel(), ref, want.shape, f"{kernel}__ref vs NumPy")
+    assert_bit_exact(want, ref.reshape(want.shape), f"{kernel}__ref vs NumPy")
     got = call(ffi, lib, f"{kernel}__{name}", params, *args, ~ref)
-    assert_same(ref, got, want.shape, f"{kernel}__{name} vs __ref")
+    assert_bit_exact(ref.reshape(want.shape), got.reshape(want.shape), f"{kernel}__{name} vs __ref")
 
 
 @pytest.mark.parametrize("m", CHANNELS, ids=[f"M{m}" for m in CHANNELS])
@@ -228,7 +220,7 @@ def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
         assert f"cnnc_s8_{kernel}__{name}" in symbols, f"{kernel}__{name} not in the model"
     want, got = cm.reference(x), cm.run(x)
     assert len(np.unique(want.argmax(axis=1))) > 1, "degenerate model: one class everywhere"
-    assert_same(want.ravel(), got.ravel(), want.shape, f"int8 MobileNetV2 with {name} vs NumPy")
+    assert_bit_exact(want, got, f"int8 MobileNetV2 with {name} vs NumPy")
     # every layer's raw output bytes, so no difference can hide behind a later clamp
     values = cm.reference_all(x[:2])
     for n, node in enumerate(cm.graph.nodes, start=1):
