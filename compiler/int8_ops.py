@@ -535,8 +535,12 @@ def s8_conv_kernel(p: ConvParams) -> str:
 # generated code calls the name that cnnc_s8.h's selection block maps to the build's ISA.
 SELECTED_KERNELS = {
     k: k.removesuffix("__ref")
-    for k in ("cnnc_s8_conv__ref", "cnnc_s8_dense__ref", "cnnc_s8_pwconv__ref",
-              "cnnc_s8_dwconv__ref")
+    for k in (
+        "cnnc_s8_conv__ref",
+        "cnnc_s8_dense__ref",
+        "cnnc_s8_pwconv__ref",
+        "cnnc_s8_dwconv__ref",
+    )
 }
 # ISA variants beside the __ref kernels: suffix -> (cflags that compile them in, the
 # /proc/cpuinfo flag a CPU needs to run them). NEON is tested under qemu (tests/arm).
