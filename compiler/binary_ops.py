@@ -425,6 +425,14 @@ B1_EMITTERS: dict[str, Callable] = {
 }
 
 
+def float32_weight_bytes(node: ir.Node, graph: ir.Graph) -> int:
+    """Bytes the layer's +-1 weights take as float32 (Co * KH*KW*Ci/g * 4), for the report."""
+    if node.op not in ("b1_conv2d", "b1_dense"):
+        return 0
+    out = graph.tensors[node.outputs[0]]
+    return 4 * out.shape[-1] * (op_cost(node, graph)[1] // out.size)
+
+
 def bops(node: ir.Node, graph: ir.Graph) -> int:
     """Binary operations of a b1 node (the report's BOP counter): see ``op_cost``."""
     return op_cost(node, graph)[1]
@@ -438,6 +446,9 @@ def _register() -> None:
     REFERENCE_OPS.update(B1_REFERENCE)
     codegen.EMITTERS.update(B1_EMITTERS)
     report.BOP_COUNTERS.update({"b1_conv2d": bops, "b1_dense": bops})
+    report.FLOAT32_WEIGHT_BYTES.update(
+        {"b1_conv2d": float32_weight_bytes, "b1_dense": float32_weight_bytes}
+    )
 
 
 _register()

@@ -32,6 +32,9 @@ def dense_macs(node: ir.Node, graph: ir.Graph) -> int:
 
 MAC_COUNTERS: dict[str, Counter] = {"conv2d": conv2d_macs, "dense": dense_macs}
 BOP_COUNTERS: dict[str, Counter] = {}
+# Bytes a binary layer's weights would take as float32 (filled by cnnc.binary_ops), so the
+# report can show what packing saved.
+FLOAT32_WEIGHT_BYTES: dict[str, Counter] = {}
 
 
 def precision_of(node: ir.Node) -> str:
@@ -71,6 +74,7 @@ def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -
             "macs": count(MAC_COUNTERS, node, graph),
             "bops": count(BOP_COUNTERS, node, graph),
             "weight_bytes": sum(const_bytes(graph, n) for n in consts),
+            "float32_weight_bytes": count(FLOAT32_WEIGHT_BYTES, node, graph),
             "arena_offset": plan.offsets[node.outputs[0]],
             "output_bytes": tensor_bytes(out),
         })  # fmt: skip
@@ -80,6 +84,10 @@ def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -
         "bops": sum(r["bops"] for r in layers),
         "weight_bytes": sum(r["weight_bytes"] for r in layers),
         "flash_weights_bytes": blob_bytes,
+        "binary_weight_bytes": sum(
+            r["weight_bytes"] for r in layers if r["op"] in FLOAT32_WEIGHT_BYTES
+        ),
+        "binary_float32_weight_bytes": sum(r["float32_weight_bytes"] for r in layers),
         "arena_bytes": plan.arena_bytes,
         "arena_lower_bound": plan.lower_bound,
         "arena_ratio": round(plan.arena_bytes / max(plan.lower_bound, 1), 4),
@@ -106,6 +114,12 @@ def format_table(report: dict) -> str:
         f"RAM:   arena {t['arena_bytes']:,} bytes, lower bound {t['arena_lower_bound']:,} "
         f"(ratio {t['arena_ratio']:.3f})",
     ]
+    if t.get("binary_weight_bytes"):
+        packed, as_float = t["binary_weight_bytes"], t["binary_float32_weight_bytes"]
+        lines.append(
+            f"binary layers: {packed:,} bytes packed (with thresholds/scales) vs "
+            f"{as_float:,} bytes as float32 weights: {as_float / packed:.1f}x smaller"
+        )
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import onnx
 import pytest
 from b1_helpers import signs_nchw
+from cnnc import report
 from cnnc.models import data, export, train, zoo
 from onnx import helper
 
@@ -108,6 +109,12 @@ def test_report_counts_bops_and_packed_weights_25x_smaller(compiled):
         assert r["macs"] == 0 and r["bops"] == oh * ow * co * kh * kw * cin
         assert float_bytes / g.const(node.inputs[1]).nbytes >= 25
         assert float_bytes / r["weight_bytes"] >= 25, f"{r['name']}: incl. thresholds"
+        assert r["float32_weight_bytes"] == float_bytes
+    totals = compiled.report["totals"]
+    assert totals["binary_weight_bytes"] == sum(r["weight_bytes"] for r in layers)
+    ratio = totals["binary_float32_weight_bytes"] / totals["binary_weight_bytes"]
+    assert ratio >= 25
+    assert f"{ratio:.1f}x smaller" in report.format_table(compiled.report)
 
 
 def test_binary_with_int8_calibration_is_bit_exact(trained, tmp_path):
