@@ -7,7 +7,6 @@ otherwise, so a laptop without the toolchains still runs the rest of the suite.
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,9 @@ import numpy as np
 import pytest
 from cnnc import targets
 from cnnc.cbuild import runtime_dir
-from cnnc.errors import ToolchainError
+from toolchains import require_target, unavailable  # noqa: F401  (re-exported to tests/arm)
 
 FIXTURES = Path(__file__).parent / "fixtures"
-REQUIRE_ARM = os.environ.get("CNNC_REQUIRE_ARM") == "1"
 
 # The tiny model's parameters (tests/arm/fixtures/tiny_model/model.c embeds the same):
 # layer 0 dense y = W x + b, layer 1 relu.
@@ -27,21 +25,6 @@ TINY_W = np.array(
     [[1, -2, 0, 3, 1], [2, 1, -1, 0, -3], [-1, 0, 2, 1, 1]], dtype=np.float32
 )  # [3, 5]
 TINY_B = np.array([0.5, -4, 1], dtype=np.float32)  # [3]
-
-
-def unavailable(reason: str):
-    """Fails under CNNC_REQUIRE_ARM=1 (CI), skips with the reason otherwise."""
-    if REQUIRE_ARM:
-        pytest.fail(f"CNNC_REQUIRE_ARM=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def require_target(name: str, run: bool = True) -> targets.Target:
-    """The target if its compiler (and with ``run`` its qemu) is installed, else fail/skip."""
-    try:
-        return targets.check_toolchain(name, run=run)
-    except ToolchainError as err:
-        unavailable(str(err))
 
 
 def require_tool(tool: str, package: str) -> str:

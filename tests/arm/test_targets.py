@@ -73,9 +73,11 @@ def test_demo_config_replicates_a_single_channel_norm(tmp_path):
 @pytest.mark.parametrize("required", [True, False], ids=["ci", "laptop"])
 def test_missing_toolchain_fails_in_ci_and_skips_elsewhere(monkeypatch, required):
     """CNNC_REQUIRE_ARM=1 (set by .ci/run) turns a missing cross tool into a failure."""
+    import toolchains
+
     from . import conftest
 
-    monkeypatch.setattr(conftest, "REQUIRE_ARM", required)
+    monkeypatch.setattr(toolchains, "REQUIRE_ARM", required)
     monkeypatch.setenv("CNNC_CC_ARMV7", "no-such-arm-gcc")
     expected = pytest.fail.Exception if required else pytest.skip.Exception
     with pytest.raises(expected, match="gcc-arm-linux-gnueabihf"):

@@ -5,10 +5,10 @@ import cnnc
 import numpy as np
 import pytest
 from b1_helpers import pm1
-from cnnc import cross, targets
-from cnnc.errors import ToolchainError
+from cnnc import cross
 from onnx import helper
 from onnx_builders import make_model, sign_pattern
+from toolchains import require_target
 
 pytestmark = pytest.mark.arm
 
@@ -59,10 +59,7 @@ def xnor_block_model(rng):
 
 @pytest.mark.parametrize("target", ["aarch64", "armv7"])
 def test_binary_layers_are_bit_exact_under_qemu(rng, tmp_path, target):
-    try:
-        targets.check_toolchain(target, run=True)
-    except ToolchainError as err:
-        pytest.skip(str(err))
+    require_target(target)
     cm = cnnc.compile(xnor_block_model(rng), tmp_path / "out", precision="binary")
     x = rng.standard_normal((3, 5, 9, 9)).astype(np.float32)
     values = cm.reference_all(x)

@@ -1,0 +1,31 @@
+"""Gating of tests that need a cross toolchain or qemu, shared by every test folder.
+
+A missing tool FAILS the test when CNNC_REQUIRE_ARM=1 (.ci/run sets it after installing
+the tools), and skips it with the Debian packages to install otherwise, so a laptop
+without the toolchains still runs the rest of the suite and CI never skips silently.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from cnnc import targets
+from cnnc.errors import ToolchainError
+
+REQUIRE_ARM = os.environ.get("CNNC_REQUIRE_ARM") == "1"
+
+
+def unavailable(reason: str):
+    """Fails under CNNC_REQUIRE_ARM=1 (CI), skips with the reason otherwise."""
+    if REQUIRE_ARM:
+        pytest.fail(f"CNNC_REQUIRE_ARM=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_target(name: str, run: bool = True) -> targets.Target:
+    """The target if its compiler (and with ``run`` its qemu) is installed, else fail/skip."""
+    try:
+        return targets.check_toolchain(name, run=run)
+    except ToolchainError as err:
+        unavailable(str(err))
