@@ -18,7 +18,7 @@ import numpy as np
 
 from . import api, verify
 from . import report as report_mod
-from .errors import CnncError, DataError, ModelError
+from .errors import CnncError, DataError, ModelError, UnsupportedError
 
 CALIBRATION_SAMPLES = 512  # digits training images used for --calibration digits
 
@@ -72,6 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("out_dir")
     ver.add_argument("--inputs", required=True, help=".npz holding x, a batch in the input layout")
     ver.add_argument("--per-layer", action="store_true", help="compare every layer's output")
+    ver.add_argument(
+        "--onnxruntime",
+        action="store_true",
+        help="int8 builds: also run the quantised model exported as QLinear/QDQ ONNX in "
+        "onnxruntime and report how often, and by how many LSB, its int8 results differ "
+        "from cnnc's (whole model, and each layer alone); informative, not a pass/fail",
+    )
     add_target(ver, run=True)
 
     rep = sub.add_parser("report", help="print a compiled folder's per-layer report")
@@ -163,7 +170,27 @@ def cmd_verify(args) -> int:
     ok = result.ok
     if args.per_layer:
         ok = verify_layers(compiled, x, args.target) and ok
+    if args.onnxruntime:
+        print_onnxruntime_comparison(compiled, x)
     return 0 if ok else 1
+
+
+def print_onnxruntime_comparison(compiled: api.CompiledModel, x: np.ndarray) -> None:
+    """onnxruntime's int8 arithmetic (float requantisation) against cnnc's integer one."""
+    if compiled.precision != "int8":
+        raise UnsupportedError(
+            f"--onnxruntime compares int8 builds; {compiled.out_dir} is {compiled.precision}"
+        )
+    from . import qdq_export
+
+    feeds = api.feeds_of(compiled.graph, x)[compiled.graph.inputs[0]]
+    whole = qdq_export.compare_with_onnxruntime(compiled.graph, feeds)
+    print(f"onnxruntime vs cnnc, whole model: {whole['differing']:.2%} of "
+          f"{whole['elements']:,} int8 values differ, at most {whole['max_lsb']} LSB; "
+          f"top-1 agreement {whole['top1_agreement']:.2%}")  # fmt: skip
+    print(f"{'layer':<28} {'op':<18} {'differing':>9} {'max LSB':>7}")
+    for row in qdq_export.compare_layers_with_onnxruntime(compiled.graph, feeds):
+        print(f"{row['layer']:<28} {row['op']:<18} {row['differing']:>9.2%} {row['max_lsb']:>7}")
 
 
 def c_layer_outputs(compiled: api.CompiledModel, x: np.ndarray, target: str) -> list[list[bytes]]:

@@ -147,6 +147,26 @@ def test_report_of_int8_build_shows_the_quantisation_error_table(capsys, tmp_pat
     assert sum("<- lowest SNR" in line for line in table) == 1
 
 
+def test_verify_against_onnxruntime_reports_lsb_differences(capsys, tmp_path, model_file):
+    out_dir, _ = compiled(capsys, tmp_path, model_file[0], "--precision", "int8",
+                          "--calibration", "digits")  # fmt: skip
+    code, out, err = cnnc(capsys, "verify", out_dir, "--inputs", tmp_path / "x.npz",
+                          "--onnxruntime")  # fmt: skip
+    assert code == 0, out + err
+    assert "onnxruntime vs cnnc, whole model:" in out
+    rows = [line.split() for line in out.split("max LSB")[1].splitlines() if line.strip()]
+    assert [r[0] for r in rows] == ["conv1", "pool", "conv2", "gap", "fc"], out
+    # each layer alone, fed cnnc's own int8 inputs: only rounding ties may differ, by 1 LSB
+    assert all(int(r[-1]) <= 1 for r in rows), out
+
+
+def test_verify_against_onnxruntime_refuses_float_builds(capsys, tmp_path, model_file):
+    out_dir, _ = compiled(capsys, tmp_path, model_file[0])
+    code, out, err = cnnc(capsys, "verify", out_dir, "--inputs", tmp_path / "x.npz",
+                          "--onnxruntime")  # fmt: skip
+    assert code == 1 and "--onnxruntime compares int8 builds" in err
+
+
 def test_int8_io_compiles_and_verifies(capsys, tmp_path, model_file):
     out_dir, _ = compiled(capsys, tmp_path, model_file[0], "--precision", "int8",
                           "--calibration", "digits", "--int8-io")  # fmt: skip
