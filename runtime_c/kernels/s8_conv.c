@@ -12,6 +12,7 @@
  * xmax = max(127 - x_zero_point, x_zero_point + 128), before it emits a call; every
  * partial sum below is bounded by the same expression, so no accumulator overflows. */
 #include "cnnc_s8.h"
+#include "s8_conv_loops.h"
 
 void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
@@ -60,18 +61,11 @@ void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8
 }
 
 /* 1x1, stride 1, no padding, groups 1, w[C][Co]: the pixels are the rows of a dense layer
- * x[P][C] -> y[P][Co] with P = n*h*w. Overflow: as for cnnc_s8_conv__ref with K = c. */
+ * x[P][C] -> y[P][Co] with P = n*h*w (s8_pwconv_as_dense). Overflow: as for
+ * cnnc_s8_conv__ref with K = c. */
 void cnnc_s8_pwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
-    cnnc_s8_dense_params dense;
-    dense.n = p->n * p->h * p->w;
-    dense.k = p->c;
-    dense.m = p->oc;
-    dense.x_zero_point = p->x_zero_point;
-    dense.y_zero_point = p->y_zero_point;
-    dense.act_min = p->act_min;
-    dense.act_max = p->act_max;
-    dense.rounding = p->rounding;
+    const cnnc_s8_dense_params dense = s8_pwconv_as_dense(p);
     cnnc_s8_dense__ref(&dense, x, w, bias, mult, shift, y);
 }

@@ -1,7 +1,8 @@
-/* The NEON int8 GEMM tile shared by the dense/pointwise (s8_dense_neon.c) and general conv
- * (s8_conv_neon.c) kernels: up to 4 rows of x by 8 outputs of w[K][ldw], eight int32x4
- * accumulators (fits armv7's 16 q registers with the x rows and one weight row). ARMv7
- * NEON intrinsics only, so one source serves aarch64 too.
+/* The NEON int8 GEMM tile under the dense/pointwise and general conv loops
+ * (s8_dense_loops.h, s8_conv_loops.h; run by s8_dense_neon.c and s8_conv_neon.c): up to 4
+ * rows of x by 8 outputs of w[K][ldw], eight int32x4 accumulators (fits armv7's 16 q
+ * registers with the x rows and one weight row). ARMv7 NEON intrinsics only, so one source
+ * serves aarch64 too.
  *
  * Per step of 8 inputs each x row is widened once to int16 (x - zp), each weight row
  * w[i][o0..o0+8) to int16, and vmlal_lane_s16 adds the int32 products w[i][o] * (x[r][i] -
@@ -17,6 +18,7 @@
 #define CNNC_S8_TILE_NEON_H
 
 #include "cnnc_s8.h"
+#include "s8_requant_neon.h"
 
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
@@ -36,7 +38,7 @@
 /* acc[r][j] = init[r][j] + sum_i (x[r][i] - zp) * w[i][j] for r < rows, j < 8.
  * x: row r at x + r * ldx, k int8 each; w: [k][ldw] int8 from the tile's first output;
  * init: row r at init + r * ld_init (0: one bias row for all rows; init may be acc);
- * acc: [S8_TILE_ROWS][8] int32. Inlined with a constant rows (s8_tile_neon_any). */
+ * acc: [S8_TILE_ROWS][8] int32. Inlined with a constant rows (s8_tile_any). */
 CNNC_INLINE void s8_tile_neon(const int8_t *x, size_t ldx, int32_t rows, int32_t k, int32_t zp,
                               const int8_t *w, size_t ldw, const int32_t *init, size_t ld_init,
                               int32_t *acc) {
@@ -74,17 +76,32 @@ CNNC_INLINE void s8_tile_neon(const int8_t *x, size_t ldx, int32_t rows, int32_t
     }
 }
 
-/* s8_tile_neon for rows 4 (all at once) or fewer (one row at a time); same arguments. */
-static void s8_tile_neon_any(const int8_t *x, size_t ldx, int32_t rows, int32_t k, int32_t zp,
-                             const int8_t *w, size_t ldw, const int32_t *init, size_t ld_init,
-                             int32_t *acc) {
+/* The tile hooks s8_dense_loops.h and s8_conv_loops.h drive (s8_tile_x86.h defines the
+ * same names): blocks of S8_TILE_COLS outputs; acc rows S8_TILE_COLS apart. */
+#define S8_TILE_COLS 8
+
+/* s8_tile_neon for rows 4 (all at once) or fewer (one row at a time); cols is always 8. */
+static void s8_tile_any(const int8_t *x, size_t ldx, int32_t rows, int32_t k, int32_t zp,
+                        const int8_t *w, size_t ldw, int32_t cols, const int32_t *init,
+                        size_t ld_init, int32_t *acc) {
     int32_t r;
+    (void)cols;
     if (rows == S8_TILE_ROWS)
         s8_tile_neon(x, ldx, S8_TILE_ROWS, k, zp, w, ldw, init, ld_init, acc);
     else
         for (r = 0; r < rows; ++r)
             s8_tile_neon(x + (size_t)r * ldx, ldx, 1, k, zp, w, ldw, init + r * ld_init, 0,
                          acc + r * 8);
+}
+
+/* y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], rounding, zero_point, lo, hi), j < 8
+ * (cols), at once (s8_requant_neon.h). */
+CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t cols, const int32_t *mult,
+                                 const int32_t *shift, int32_t rounding, int32_t zero_point,
+                                 int32_t lo, int32_t hi, int8_t *y) {
+    (void)cols;
+    s8_requant8_neon(vld1q_s32(acc), vld1q_s32(acc + 4), mult, shift, rounding, zero_point, lo,
+                     hi, y);
 }
 #endif
 

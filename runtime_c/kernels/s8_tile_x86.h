@@ -1,5 +1,6 @@
-/* The AVX2 int8 GEMM tile shared by the dense/pointwise (s8_dense_x86.c) and general conv
- * (s8_conv_x86.c) kernels: up to 4 rows of x by 16 (or 8) outputs of w[K][ldw].
+/* The AVX2 int8 GEMM tile under the dense/pointwise and general conv loops
+ * (s8_dense_loops.h, s8_conv_loops.h; run by s8_dense_x86.c and s8_conv_x86.c): up to 4
+ * rows of x by 16 (or 8) outputs of w[K][ldw].
  *
  * Two weight rows i, i+1 are interleaved byte-wise and sign-extended to int16 pairs
  * (w[i][o], w[i+1][o]); each x row contributes the broadcast pair (x[i] - zp, x[i+1] - zp),
@@ -15,6 +16,7 @@
 #define CNNC_S8_TILE_X86_H
 
 #include "cnnc_s8.h"
+#include "s8_requant_x86.h"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -30,7 +32,7 @@ CNNC_INLINE __m256i s8_pair16(int32_t a, int32_t b) {
 /* acc[r][j] = init[r][j] + sum_i (x[r][i] - zp) * w[i][j] for r < rows, j < 8 * halves.
  * x: row r at x + r * ldx, k int8 each; w: [k][ldw] int8 from the tile's first output;
  * init: row r at init + r * ld_init (0: one bias row for all rows; init may be acc);
- * acc: [S8_TILE_ROWS][16] int32. Inlined with constant rows/halves (s8_tile_avx2_any). */
+ * acc: [S8_TILE_ROWS][16] int32. Inlined with constant rows/halves (s8_tile_any). */
 CNNC_INLINE void s8_tile_avx2(const int8_t *x, size_t ldx, int32_t rows, int32_t k,
                               int32_t zp, const int8_t *w, size_t ldw, int32_t halves,
                               const int32_t *init, size_t ld_init, int32_t *acc) {
@@ -85,11 +87,16 @@ CNNC_INLINE void s8_tile_avx2(const int8_t *x, size_t ldx, int32_t rows, int32_t
     }
 }
 
-/* s8_tile_avx2 for rows 4 (all of them at once) or fewer (one row at a time), with the
- * constant rows/halves it unrolls for; same arguments. */
-static void s8_tile_avx2_any(const int8_t *x, size_t ldx, int32_t rows, int32_t k, int32_t zp,
-                             const int8_t *w, size_t ldw, int32_t halves, const int32_t *init,
-                             size_t ld_init, int32_t *acc) {
+/* The tile hooks s8_dense_loops.h and s8_conv_loops.h drive (s8_tile_neon.h defines the
+ * same names): blocks of S8_TILE_COLS (then 8) outputs; acc rows S8_TILE_COLS apart. */
+#define S8_TILE_COLS 16
+
+/* s8_tile_avx2 over cols = 8 or 16 outputs, for rows 4 (all of them at once) or fewer (one
+ * row at a time), with the constant rows/halves it unrolls for; otherwise same arguments. */
+static void s8_tile_any(const int8_t *x, size_t ldx, int32_t rows, int32_t k, int32_t zp,
+                        const int8_t *w, size_t ldw, int32_t cols, const int32_t *init,
+                        size_t ld_init, int32_t *acc) {
+    const int32_t halves = cols / 8;
     int32_t r;
     if (rows == S8_TILE_ROWS && halves == 2)
         s8_tile_avx2(x, ldx, S8_TILE_ROWS, k, zp, w, ldw, 2, init, ld_init, acc);
@@ -103,6 +110,17 @@ static void s8_tile_avx2_any(const int8_t *x, size_t ldx, int32_t rows, int32_t 
             else
                 s8_tile_avx2(xr, ldx, 1, k, zp, w, ldw, 1, init + r * ld_init, 0, acc + r * 16);
         }
+}
+
+/* y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], rounding, zero_point, lo, hi), j < cols
+ * (8 or 16), eight at a time (s8_requant_x86.h). */
+CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t cols, const int32_t *mult,
+                                 const int32_t *shift, int32_t rounding, int32_t zero_point,
+                                 int32_t lo, int32_t hi, int8_t *y) {
+    int32_t j;
+    for (j = 0; j < cols; j += 8)
+        s8_requant8_avx2(_mm256_loadu_si256((const __m256i *)(acc + j)), mult + j, shift + j,
+                         rounding, zero_point, lo, hi, y + j);
 }
 #endif
 

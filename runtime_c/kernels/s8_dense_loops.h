@@ -1,0 +1,67 @@
+/* The loops of the int8 fully connected layer shared by its SIMD variants
+ * (s8_dense_x86.c: __avx2, s8_dense_neon.c: __neon; through cnnc_s8_pwconv__<isa> also
+ * the pointwise conv), bit-exact to cnnc_s8_dense__ref: same weights w[K][M], same int32
+ * accumulators, cnnc_requant_s8's results. Private to the s8 kernels (not a public header).
+ *
+ * Tiles of S8_TILE_ROWS rows of x by S8_TILE_COLS (then 8) outputs run on the including
+ * ISA's tile hooks (s8_tile_<isa>.h: s8_tile_any, s8_tile_requant), so this part is
+ * compiled only where such a header defined them (S8_TILE_ROWS). Outputs left over after
+ * the 8-wide blocks run the reference loop.
+ *
+ * Overflow: every int32 lane holds bias[o] plus a subset of the terms of output o,
+ * bounded by |bias[o]| + xmax * sum_i |w[i][o]| <= 2^31 - 1 as proved by the compiler
+ * (cnnc.quantize, check_accumulator); each tile's own bound per step is in its header.
+ * Integer addition is associative, so the different summation order gives the
+ * reference's result exactly. */
+#ifndef CNNC_S8_DENSE_LOOPS_H
+#define CNNC_S8_DENSE_LOOPS_H
+
+#include "cnnc_s8.h"
+
+#if defined(S8_TILE_ROWS)
+/* Rows b0 .. b0 + rows - 1 of x[n][k] -> y[n][m]. */
+static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t *x, int32_t rows,
+                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                          const int32_t *shift, int8_t *y) {
+    int32_t acc[S8_TILE_ROWS * S8_TILE_COLS]; /* [rows][S8_TILE_COLS] */
+    int32_t o0 = 0, r, i, j;
+    while (o0 + 8 <= p->m) {
+        const int32_t nb = p->m - o0 >= S8_TILE_COLS ? S8_TILE_COLS : 8;
+        const int8_t *wb = w + o0; /* [k][m] from output o0 */
+        s8_tile_any(x, p->k, rows, p->k, p->x_zero_point, wb, p->m, nb, bias + o0, 0, acc);
+        for (r = 0; r < rows; ++r)
+            s8_tile_requant(acc + r * S8_TILE_COLS, nb, mult + o0, shift + o0, p->rounding,
+                            p->y_zero_point, p->act_min, p->act_max,
+                            y + (size_t)r * p->m + o0);
+        o0 += nb;
+    }
+    for (r = 0; r < rows && o0 < p->m; ++r) { /* fewer than 8 outputs left: reference loop */
+        const int8_t *xr = x + (size_t)r * p->k; /* [k] */
+        const int32_t nb = p->m - o0;
+        for (j = 0; j < nb; ++j) acc[j] = bias[o0 + j];
+        for (i = 0; i < p->k; ++i) {
+            const int32_t xv = xr[i] - p->x_zero_point;
+            const int8_t *wr = w + (size_t)i * p->m + o0; /* [nb] */
+            for (j = 0; j < nb; ++j) acc[j] += xv * wr[j];
+        }
+        for (j = 0; j < nb; ++j)
+            y[(size_t)r * p->m + o0 + j] =
+                cnnc_requant_s8(acc[j], mult[o0 + j], shift[o0 + j], p->rounding,
+                                p->y_zero_point, p->act_min, p->act_max);
+    }
+}
+
+/* The body of cnnc_s8_dense__<isa>: x[n][k] -> y[n][m], S8_TILE_ROWS rows at a time. */
+CNNC_INLINE void s8_dense_loops(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int8_t *y) {
+    int32_t b0;
+    for (b0 = 0; b0 < p->n; b0 += S8_TILE_ROWS) {
+        const int32_t rows = p->n - b0 < S8_TILE_ROWS ? p->n - b0 : S8_TILE_ROWS;
+        s8_dense_rows(p, x + (size_t)b0 * p->k, rows, w, bias, mult, shift,
+                      y + (size_t)b0 * p->m);
+    }
+}
+#endif
+
+#endif /* CNNC_S8_DENSE_LOOPS_H */
