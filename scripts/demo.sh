@@ -46,17 +46,17 @@ if [ ${#ARM_TARGETS[@]} -lt 2 ]; then
          "and qemu-user; found targets: ${ARM_TARGETS[*]:-none}"
 fi
 
-build() {  # build MODEL PRECISION [compile options...]
+build() {  # build MODEL PRECISION [compile options...]; SUFFIX names a variant's folder
     local m=$1 p=$2; shift 2
-    local dir="$OUT/$m-$p"
-    step "compile $m ($p)"
+    local dir="$OUT/$m-$p${SUFFIX:-}"
+    step "compile $m ($p${SUFFIX:-})"
     $CNNC compile "$OUT/$m.onnx" -o "$dir" --precision "$p" "$@"
-    step "verify $m ($p): C vs NumPy reference"
+    step "verify $m ($p${SUFFIX:-}): C vs NumPy reference"
     $CNNC verify "$dir" --inputs "$OUT/$m.inputs.npz"
     for t in "${ARM_TARGETS[@]}"; do
         $CNNC verify "$dir" --inputs "$OUT/$m.inputs.npz" --target "$t"
     done
-    step "accuracy of the compiled C on the digits test split: $m ($p)"
+    step "accuracy of the compiled C on the digits test split: $m ($p${SUFFIX:-})"
     $CNNC eval "$dir" --dataset digits
 }
 
@@ -66,6 +66,8 @@ build vgg float32
 build vgg int8 --calibration digits
 build xnornet float32
 build xnornet binary
+# binary layers between int8 first/last layers: the whole C is integer and bit-exact
+SUFFIX=-int8 build xnornet binary --calibration digits
 
 step "summary: the compiled C of each model on the 360 digits test images (host)"
 $PY - "$OUT" <<'EOF'
@@ -79,13 +81,13 @@ import cnnc
 from cnnc.models.data import inputs_for_model
 
 out = Path(sys.argv[1])
-head = (f"{'model':<12} {'precision':<9} {'C accuracy':>10} {'weights B':>10} {'arena B':>9} "
+head = (f"{'model':<12} {'precision':<11} {'C accuracy':>10} {'weights B':>10} {'arena B':>9} "
         f"{'MACs':>11} {'BOPs':>11} {'weights vs float32':>18}")
 print(head)
 print("-" * len(head))
 for m in ["mobilenetv2", "vgg", "xnornet"]:
     float_bytes = None
-    for p in ["float32", "int8", "binary"]:
+    for p in ["float32", "int8", "binary", "binary-int8"]:
         folder = out / f"{m}-{p}"
         if not folder.is_dir():
             continue
@@ -95,7 +97,7 @@ for m in ["mobilenetv2", "vgg", "xnornet"]:
         t = json.loads((folder / "report.json").read_text())["totals"]
         float_bytes = float_bytes or t["flash_weights_bytes"]
         ratio = t["flash_weights_bytes"] / float_bytes
-        print(f"{m:<12} {p:<9} {acc:>10.4f} {t['flash_weights_bytes']:>10,} "
+        print(f"{m:<12} {p:<11} {acc:>10.4f} {t['flash_weights_bytes']:>10,} "
               f"{t['arena_bytes']:>9,} {t['macs']:>11,} {t['bops']:>11,} {ratio:>17.3f}x")
 EOF
 echo
