@@ -160,11 +160,34 @@ def test_unsupported_broadcast_is_named(rng, tmp_path):
         cnnc.compile(b.graph(y), tmp_path)
 
 
-def test_snapshot_of_tiny_model(tmp_path):
-    graph = tiny_graphs.small_net(np.random.default_rng(1234))
+def snapshot_graph(kind: str) -> ir.Graph:
+    """The lowered graph each snapshot is generated from (fixed seeds)."""
+    from cnnc import binarize, quantize
+
+    rng = np.random.default_rng(1234)
+    if kind == "binary":
+        return binarize.binarize(tiny_graphs.binary_net(rng))
+    graph = tiny_graphs.small_net(rng)
+    if kind == "float32":
+        return graph
+    calibration = np.random.default_rng(99).standard_normal((16, 3, 9, 7)).astype(np.float32)
+    return quantize.quantize(graph, calibration, int8_io=kind == "int8_io")
+
+
+SNAPSHOT_FILES = {
+    "float32": "small_net.model.c",
+    "int8": "small_net_int8.model.c",
+    "int8_io": "small_net_int8_io.model.c",
+    "binary": "binary_net.model.c",
+}
+
+
+@pytest.mark.parametrize("kind", list(SNAPSHOT_FILES))
+def test_snapshot_of_tiny_model(tmp_path, kind):
+    graph = snapshot_graph(kind)
     plan = cnnc.planner.plan(graph)
     model_c = codegen.generate(graph, plan).model_c
-    snapshot = SNAPSHOTS / "small_net.model.c"
+    snapshot = SNAPSHOTS / SNAPSHOT_FILES[kind]
     if os.environ.get("CNNC_UPDATE_SNAPSHOTS") == "1":
         snapshot.write_text(model_c)
     assert snapshot.is_file(), "no snapshot: run with CNNC_UPDATE_SNAPSHOTS=1 once and review it"
@@ -174,8 +197,9 @@ def test_snapshot_of_tiny_model(tmp_path):
         diff = subprocess.run(["diff", "-u", str(snapshot), str(tmp_path / "model.c")],
                               capture_output=True, text=True).stdout  # fmt: skip
         raise AssertionError(
-            "generated model.c differs from the reviewed snapshot; if intended, regenerate "
-            f"with CNNC_UPDATE_SNAPSHOTS=1 and review the diff:\n{diff[:4000]}"
+            f"generated model.c of the {kind} model differs from the reviewed snapshot; if "
+            "intended, regenerate with CNNC_UPDATE_SNAPSHOTS=1 and review the diff:\n"
+            f"{diff[:4000]}"
         )
 
 
