@@ -16,8 +16,8 @@ import argparse
 import time
 
 import numpy as np
-from cnnc import binary_ops, bitpack
-from cnnc.cbuild import build_shared, load_shared, runtime_dir
+from cnnc.host.cbuild import build_shared, load_shared, runtime_dir
+from cnnc.ops import b1, bitpack
 
 F32_CDEF = """
 typedef struct { int kind; float min; float max; float alpha; } cnnc_f32_act;
@@ -98,17 +98,17 @@ def main() -> None:
     args = parser.parse_args()
     kernels = runtime_dir() / "kernels"
     f32 = load_shared(build_shared(sorted(kernels.glob("f32_*.c"))), F32_CDEF)
-    b1 = binary_ops.load_kernels()
+    b1_lib = b1.load_kernels()
     simd = None
-    for name, (cflags, _) in binary_ops.B1_VARIANTS.items():
-        if binary_ops.host_supports(name):
-            simd = (binary_ops.load_kernels(cflags), name)
+    for name, (cflags, _) in b1.B1_VARIANTS.items():
+        if b1.host_supports(name):
+            simd = (b1.load_kernels(cflags), name)
             break
     rng = np.random.default_rng(0)
     print(f"3x3 conv, stride 1, pad 1, batch 1; median of {args.runs} runs; host C, cnnc flags"
           " (-std=c99 -O2, no -march): cnnc_f32_conv__ref vs cnnc_b1_conv_bits__ref")  # fmt: skip
     if simd:
-        flags = " ".join(binary_ops.B1_VARIANTS[simd[1]][0])
+        flags = " ".join(b1.B1_VARIANTS[simd[1]][0])
         print(f"plus cnnc_b1_conv_bits__{simd[1]} built with {flags}")
     head = (f"{'H=W':>4} {'Cin':>5} {'Cout':>5} {'ops (M)':>8} {'float ms':>9} {'b1 ref ms':>10}"
             f" {'ref x':>6} {'GBOP/s':>7}")  # fmt: skip
@@ -118,7 +118,7 @@ def main() -> None:
     print("-" * len(head))
     ratios, simd_ratios = [], []
     for h, cin, cout in SHAPES:
-        t_f, t_b, t_v, ops = bench_shape(f32, b1, simd, h, cin, cout, args.runs, rng)
+        t_f, t_b, t_v, ops = bench_shape(f32, b1_lib, simd, h, cin, cout, args.runs, rng)
         ratios.append(t_f / t_b)
         line = (f"{h:>4} {cin:>5} {cout:>5} {ops / 1e6:>8.1f} {t_f * 1e3:>9.2f} {t_b * 1e3:>10.3f}"
                 f" {t_f / t_b:>5.1f}x {ops / t_b / 1e9:>7.1f}")  # fmt: skip
@@ -164,7 +164,7 @@ def bench_model(runs: int) -> None:
 
 
 def harness_run(host, x):
-    from cnnc import harness
+    from cnnc.host import harness
 
     return harness.run(host, x)
 

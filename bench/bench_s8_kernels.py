@@ -1,4 +1,4 @@
-"""int8 kernels on the host: __ref vs the SIMD variants (cnnc.int8_ops.S8_VARIANTS) per
+"""int8 kernels on the host: __ref vs the SIMD variants (cnnc.ops.s8.S8_VARIANTS) per
 MobileNetV2-224-like layer shape, one library built with the variant's flags holding both,
 and the float32 kernel that generated float code calls for the same layer (built with the
 same flags and -ffp-contract=off, as the harness builds models).
@@ -19,9 +19,9 @@ import statistics
 import time
 
 import numpy as np
-from cnnc import cbuild
-from cnnc.int8_ops import S8_VARIANTS, ConvParams, DenseParams, fill_struct, load_s8_kernels
-from cnnc.requant import quantize_multipliers
+from cnnc.host import cbuild
+from cnnc.ops.requant import quantize_multipliers
+from cnnc.ops.s8 import S8_VARIANTS, ConvParams, DenseParams, fill_struct, load_s8_kernels
 
 RUNS, MIN_SECONDS = 7, 0.02
 
@@ -129,7 +129,7 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
         x = rng.integers(-128, 128, (h, w, c))
         wt = rng.integers(
             -127, 128, {"dwconv": (k, k, c), "pwconv": (c, oc)}.get(kernel, (k, k, c, oc))
-        )  # packed layouts (cnnc.int8_ops.PACKED_LAYOUTS)
+        )  # packed layouts (cnnc.ops.s8.PACKED_LAYOUTS)
         taps = k * k * (c // groups)
         out = oh * ow * oc
         macs = out * taps

@@ -127,11 +127,72 @@ class Graph:
         t = self.tensors.get(tensor)
         return None if t is None else t.data
 
-    def add_const(self, name: str, data: np.ndarray) -> str:
-        """Adds a constant tensor under a name not used yet; returns that name."""
-        base, k = name, 1
+    # ------------------------------------------------------------ rewriting helpers
+    # (the one copy every pass uses: name uniquing, single consumer, bypass, dead nodes)
+
+    def fresh_name(self, base: str) -> str:
+        """``base``, or ``base_1``, ``base_2``, ... : the first name no tensor uses yet."""
+        name, k = base, 1
         while name in self.tensors:
             name, k = f"{base}_{k}", k + 1
+        return name
+
+    def add_const(self, name: str, data: np.ndarray) -> str:
+        """Adds a constant tensor under a name not used yet; returns that name."""
+        name = self.fresh_name(name)
         data = np.array(data, order="C")  # keeps 0-d arrays 0-d, unlike ascontiguousarray
         self.tensors[name] = Tensor(name, tuple(data.shape), str(data.dtype), data)
         return name
+
+    def single_consumer(self, tensor: str) -> Node | None:
+        """The only node reading ``tensor``; None if several do or it is a graph output."""
+        users = self.consumers(tensor)
+        return users[0] if len(users) == 1 and tensor not in self.outputs else None
+
+    def rename_uses(self, old: str, new: str) -> None:
+        """Every node input and graph output reading ``old`` reads ``new`` instead."""
+        for node in self.nodes:
+            node.inputs = [new if name == old else name for name in node.inputs]
+        self.outputs = [new if name == old else name for name in self.outputs]
+
+    def bypass(self, node: Node, src: str, dst: str) -> bool:
+        """Removes ``node`` that computes ``dst`` as a copy of ``src``; False if it must stay.
+
+        When ``dst`` is a graph output, the producer of ``src`` writes ``dst``
+        directly instead, unless ``src`` is a graph input, constant or output.
+        """
+        if dst in self.outputs:
+            producer = self.producer(src)
+            if producer is None or src in self.outputs or len(self.consumers(src)) > 1:
+                return False
+            self.nodes.remove(node)
+            producer.outputs = [dst if name == src else name for name in producer.outputs]
+            self.tensors[dst] = Tensor(dst, self.tensors[dst].shape, self.tensors[src].dtype)
+            self.rename_uses(src, dst)
+            return True
+        self.nodes.remove(node)
+        self.rename_uses(dst, src)
+        return True
+
+    def splice_out(self, node: Node) -> None:
+        """Removes a node whose producer now computes its output: the producer writes it."""
+        src, dst = node.inputs[0], node.outputs[0]
+        producer = self.producer(src)
+        self.nodes.remove(node)
+        producer.outputs = [dst if n == src else n for n in producer.outputs]
+        self.tensors.pop(src, None)
+
+    def remove_dead_nodes(self) -> Graph:
+        """Drops nodes no graph output depends on, and tensors no node uses; returns self."""
+        live = set(self.outputs)
+        kept = []
+        for node in reversed(self.nodes):
+            if any(name in live for name in node.outputs):
+                kept.append(node)
+                live.update(name for name in node.inputs if name)
+        self.nodes = kept[::-1]
+        used = live | set(self.inputs)
+        for node in self.nodes:
+            used.update(node.outputs)
+        self.tensors = {name: t for name, t in self.tensors.items() if name in used}
+        return self

@@ -609,4 +609,4 @@ def ref_onnx_slice(node, graph, inputs):
 
 
 # Plugin registrations: each precision module adds its ops to REFERENCE_OPS on import.
-from . import binary_ops, int8_ops  # noqa: E402,F401  (register s8_* / b1_* ops)
+from .ops import b1, s8  # noqa: E402,F401  (register s8_* / b1_* ops)

@@ -11,8 +11,8 @@ block in cnnc_s8.h: which variant each target's generated code calls."""
 import subprocess
 
 import pytest
-from cnnc import cross, targets
-from cnnc.cbuild import runtime_dir
+from cnnc.host import cross, targets
+from cnnc.host.cbuild import runtime_dir
 
 from .conftest import require_target
 

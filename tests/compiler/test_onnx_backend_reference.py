@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cnnc import ir, onnx_import, passes, reference
+from cnnc import ir, passes, reference
 from cnnc.errors import UnsupportedError
+from cnnc.frontend import onnx_import
 from onnx_cases import BACKEND_CASES, FLOAT64_CASES, load_case
 
 TOL = 1e-5  # of the output range; the stored outputs are PyTorch float32

@@ -13,8 +13,9 @@ import itertools
 
 import numpy as np
 import pytest
-from cnnc import ir, onnx_import, passes, reference
+from cnnc import ir, passes, reference
 from cnnc.errors import UnsupportedError
+from cnnc.frontend import onnx_import
 from onnx import helper
 from onnx_builders import make_model, run_onnxruntime, sign_pattern, single_node
 

@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import pytest
 from b1_helpers import signs_nchw
-from cnnc import report
+from cnnc.backend import report
 from cnnc.models import data, export, train, zoo
 from onnx import helper
 

@@ -12,7 +12,7 @@ import functools
 import re
 
 import numpy as np
-from cnnc import cbuild
+from cnnc.host import cbuild
 
 ACT = {"none": 0, "relu": 1, "relu6": 2, "clip": 3, "leaky_relu": 4, "sigmoid": 5, "elu": 6}
 

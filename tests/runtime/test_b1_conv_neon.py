@@ -5,8 +5,8 @@ under qemu for each ARM Linux target and reports any differing word."""
 import subprocess
 
 import pytest
-from cnnc import cross, targets
-from cnnc.cbuild import runtime_dir
+from cnnc.host import cross, targets
+from cnnc.host.cbuild import runtime_dir
 from toolchains import require_target
 
 pytestmark = pytest.mark.arm

@@ -1,20 +1,20 @@
-"""ISA variants of the binary conv (binary_ops.B1_VARIANTS) are bit-exact to the __ref
+"""ISA variants of the binary conv (b1.B1_VARIANTS) are bit-exact to the __ref
 kernel over the same grid of channel counts, kernel sizes, strides and padding."""
 
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
-from cnnc import binary_ops, bitpack
+from cnnc.ops import b1, bitpack
 
-VARIANTS = list(binary_ops.B1_VARIANTS)
+VARIANTS = list(b1.B1_VARIANTS)
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
 def variant(request):
     name = request.param
-    if not binary_ops.host_supports(name):
+    if not b1.host_supports(name):
         pytest.skip(f"this CPU cannot run the {name} variant")
-    ffi, lib = binary_ops.load_kernels(binary_ops.B1_VARIANTS[name][0])
+    ffi, lib = b1.load_kernels(b1.B1_VARIANTS[name][0])
     return name, ffi, lib
 
 
@@ -42,7 +42,7 @@ def test_variant_equals_ref(variant, rng, c, k, stride, padded):
             p, ffi.from_buffer("uint32_t[]", x), ffi.from_buffer("uint32_t[]", wt),
             ffi.from_buffer("int32_t[]", thr), ffi.from_buffer("uint32_t[]", y))  # fmt: skip
         outs[kernel] = y
-    dots = binary_ops.conv_dot(x, c, wt, (stride, stride), (pad,) * 4)
-    np.testing.assert_array_equal(outs["ref"], binary_ops.bits_transform(dots, thr))
+    dots = b1.conv_dot(x, c, wt, (stride, stride), (pad,) * 4)
+    np.testing.assert_array_equal(outs["ref"], b1.bits_transform(dots, thr))
     bad = np.argwhere(outs[name] != outs["ref"])
     assert not bad.size, f"{name} != ref at {bad[0]}: {outs[name][tuple(bad[0])]:#x}"

@@ -4,12 +4,12 @@ tail bits 0; NumPy (cnnc.bitpack) and C (runtime_c/kernels/b1_pack.c) agree bit 
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
-from cnnc import binary_ops, bitpack
+from cnnc.ops import b1, bitpack
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return binary_ops.load_kernels()
+    return b1.load_kernels()
 
 
 def signs(rng, shape):

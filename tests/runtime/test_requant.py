@@ -11,9 +11,9 @@ from math import floor
 
 import numpy as np
 import pytest
-from cnnc import cbuild
 from cnnc.errors import CnncError
-from cnnc.requant import (
+from cnnc.host import cbuild
+from cnnc.ops.requant import (
     INT32_MAX,
     INT32_MIN,
     ROUNDING_CODES,

@@ -1,12 +1,12 @@
 """int8 convolutions: C kernels (general, grouped, depthwise, pointwise) equal the NumPy
-definition (cnnc.int8_ops.conv_s8) bit for bit, and the NumPy definition is within 1 LSB
+definition (cnnc.ops.s8.conv_s8) bit for bit, and the NumPy definition is within 1 LSB
 of an independent float computation (real-valued conv by shifted slices, then round)."""
 
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.int8_ops import ConvParams, conv_s8, pack_weights, run_s8_kernel
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import ConvParams, conv_s8, pack_weights, run_s8_kernel
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]
 ZERO_POINTS = {"zp-low": (-128, -128), "zp-high": (127, 127), "zp-mid": (-3, 10)}

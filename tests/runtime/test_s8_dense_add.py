@@ -3,7 +3,8 @@ independent float computation (dequantise, compute in float64, quantise)."""
 
 import numpy as np
 import pytest
-from cnnc.int8_ops import (
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import (
     AddParams,
     DenseParams,
     add_multipliers,
@@ -11,7 +12,6 @@ from cnnc.int8_ops import (
     dense_s8,
     run_s8_kernel,
 )
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
 
 SIZES = [1, 3, 7, 8, 16, 17, 33, 65]
 ZPS = {"zp-low": -128, "zp-high": 127, "zp-mid": 9}

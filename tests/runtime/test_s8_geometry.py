@@ -4,7 +4,8 @@ depth multipliers. The C kernels equal the NumPy definitions bit for bit; the co
 within 1 LSB of a float computation."""
 
 import numpy as np
-from cnnc.int8_ops import (
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import (
     ConvParams,
     PoolParams,
     avgpool_s8,
@@ -14,7 +15,6 @@ from cnnc.int8_ops import (
     run_s8_kernel,
     s8_conv_kernel,
 )
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

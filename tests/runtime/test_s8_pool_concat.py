@@ -4,7 +4,8 @@ against independent computations (plain loops over windows, float averages)."""
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.int8_ops import (
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multiplier
+from cnnc.ops.s8 import (
     ConcatParams,
     GlobalAvgPoolParams,
     PoolParams,
@@ -17,7 +18,6 @@ from cnnc.int8_ops import (
     quantize_s8,
     run_s8_kernel,
 )
-from cnnc.requant import ROUNDING_CODES, quantize_multiplier
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]
 
@@ -145,7 +145,7 @@ def test_quantize_dequantize_boundary(rng, scale, zp):
     ids=["nchw-to-nhwc", "nhwc-to-nchw", "2d", "rank6"],
 )  # fmt: skip
 def test_transpose(rng, shape, perm):
-    from cnnc.int8_ops import TransposeParams
+    from cnnc.ops.s8 import TransposeParams
 
     x = rng.integers(-128, 128, shape).astype(np.int8)
     pad = 6 - len(shape)

@@ -1,4 +1,4 @@
-"""x86 SIMD variants of the int8 kernels (cnnc.int8_ops.S8_VARIANTS; NEON runs under qemu in
+"""x86 SIMD variants of the int8 kernels (cnnc.ops.s8.S8_VARIANTS; NEON runs under qemu in
 tests/arm/test_s8_simd_arm.py) are bit-exact to the __ref kernels, which are themselves
 checked here against the NumPy definitions (dense_s8 / conv_s8).
 
@@ -20,8 +20,9 @@ import subprocess
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.cbuild import host_cc, runtime_dir
-from cnnc.int8_ops import (
+from cnnc.host.cbuild import host_cc, runtime_dir
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import (
     S8_VARIANTS,
     ConvParams,
     DenseParams,
@@ -31,7 +32,6 @@ from cnnc.int8_ops import (
     load_s8_kernels,
     pack_weights,
 )
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
 
 CHANNELS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 65]
 ROUNDINGS = list(ROUNDING_CODES)
@@ -201,7 +201,7 @@ def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
     variant's flags so generated code calls it, equals the NumPy reference bit for bit, at
     the output and at every layer."""
     import cnnc
-    from cnnc import harness
+    from cnnc.host import harness
     from cnnc.models import export, zoo
 
     name, _, _ = variant

@@ -43,10 +43,12 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from . import int8_ops, ir, quant_report, reference
-from .errors import CalibrationError, CnncError, UnsupportedError
-from .requant import INT32_MAX, ROUNDING_MODES, check_multiplier
-from .requant import quantize_multipliers as _multipliers
+from .. import ir, reference
+from ..backend import quant_report
+from ..errors import CalibrationError, CnncError, UnsupportedError
+from ..ops import s8
+from ..ops.requant import INT32_MAX, ROUNDING_MODES, check_multiplier
+from ..ops.requant import quantize_multipliers as _multipliers
 
 METHODS = ("minmax", "percentile", "mse")
 PERCENTILE = 99.99  # "percentile": clip each activation to [p(0.01 %), p(99.99 %)]
@@ -426,7 +428,7 @@ def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
-    mults = int8_ops.add_multipliers(s_a, s_b, s_y)
+    mults = s8.add_multipliers(s_a, s_b, s_y)
     y = q.int8_output(node)
     q.emit("s8_add", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
            y_zero_point=zy, rounding=q.rounding, **mults, **q.clamp(node, s_y, zy))  # fmt: skip

@@ -21,8 +21,8 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference, version_converter
 from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
-from . import ir
-from .errors import ModelError, ShapeError, UnsupportedError
+from .. import ir
+from ..errors import ModelError, ShapeError, UnsupportedError
 
 MIN_OPSET = 13
 MAX_OPSET = onnx.defs.onnx_opset_version()
@@ -182,7 +182,7 @@ def _fold_shape_chain(model: onnx.ModelProto) -> bool:
     exporters emit in front of a Reshape; folding them into initializers
     lets a second inference give the Reshape a static shape.
     """
-    from . import reference  # the reference defines these ops' semantics
+    from .. import reference  # the reference defines these ops' semantics
 
     consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     shapes = {}

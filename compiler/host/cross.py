@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import BlobError, ShapeError, ToolchainError
 from .cbuild import cache_dir
-from .errors import BlobError, ShapeError, ToolchainError
 from .targets import (
     C_STD,
     FP_FLAGS,

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ir
+from .. import ir
+from ..errors import ShapeError
 from .bitpack import pack_bits, popcount, unpack_bits, words
-from .errors import ShapeError
 
 B1_OPS: dict[str, str] = {
     "b1_pack": "x[...,C] float32 -> packed bits (x < 0 -> bit 1 = -1)",
@@ -174,7 +174,7 @@ def _transform(node: ir.Node, dot: np.ndarray, params: list[np.ndarray]) -> np.n
     lo, hi = a.get("act_min", -np.inf), a.get("act_max", np.inf)
     y = f32_transform(dot, params[0], params[1], lo, hi)
     if a["out"] == "int8":  # the int8 boundary's own rounding (cnnc_s8_quantize__ref)
-        from .int8_ops import QuantParams, quantize_s8
+        from .s8 import QuantParams, quantize_s8
 
         return quantize_s8(y, QuantParams(y.size, a["out_scale"], a["out_zero_point"]))
     return y
@@ -307,7 +307,7 @@ B1_VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
 
 def kernel_sources() -> list:
     """The b1 kernels, plus the int8 boundary (s8_quant.c) that the s8 output calls."""
-    from .cbuild import runtime_dir
+    from ..host.cbuild import runtime_dir
 
     kernels = runtime_dir() / "kernels"
     return [*sorted(kernels.glob("b1_*.c")), kernels / "s8_quant.c"]
@@ -319,7 +319,7 @@ def load_kernels(cflags: tuple[str, ...] = ()):
     The kernels folder is passed as an include dir so its private headers
     (b1_conv_loops.h) are part of the build cache key.
     """
-    from .cbuild import build_shared, load_shared, runtime_dir
+    from ..host.cbuild import build_shared, load_shared, runtime_dir
 
     kernels = runtime_dir() / "kernels"
     lib = build_shared(kernel_sources(), include_dirs=[kernels], cflags=list(cflags))
@@ -344,7 +344,7 @@ def _out_hw(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def emit_b1_pack(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
+    from ..backend.codegen import KernelCall
 
     x = em.tensor(node.inputs[0])
     params = {"rows": x.size // x.shape[-1], "channels": x.shape[-1]}
@@ -368,7 +368,7 @@ def _transform_args(node: ir.Node, em) -> tuple[str, list[str], dict]:
 
 
 def emit_b1_conv2d(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
+    from ..backend.codegen import KernelCall
 
     n, h, w, c = em.shape(node.inputs[0])
     out = em.shape(node.outputs[0])
@@ -390,7 +390,7 @@ def emit_b1_conv2d(node: ir.Node, em) -> list:
 
 
 def emit_b1_dense(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
+    from ..backend.codegen import KernelCall
 
     k = em.shape(node.inputs[0])[-1]
     m = em.shape(node.inputs[1])[0]
@@ -402,7 +402,7 @@ def emit_b1_dense(node: ir.Node, em) -> list:
 
 
 def emit_b1_maxpool2d(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
+    from ..backend.codegen import KernelCall
 
     n, h, w, c = em.shape(node.inputs[0])
     _, oh, ow, _ = em.shape(node.outputs[0])
@@ -440,8 +440,8 @@ def bops(node: ir.Node, graph: ir.Graph) -> int:
 
 def _register() -> None:
     """Adds the b1 ops to the reference, codegen and report registries."""
-    from . import codegen, report
-    from .reference import REFERENCE_OPS
+    from ..backend import codegen, report
+    from ..reference import REFERENCE_OPS
 
     REFERENCE_OPS.update(B1_REFERENCE)
     codegen.EMITTERS.update(B1_EMITTERS)

@@ -30,8 +30,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from . import ir, reference
-from .errors import UnsupportedError
+from .. import ir, reference
+from ..errors import UnsupportedError
 
 OPSET = 13
 NHWC_TO_NCHW = [0, 3, 1, 2]

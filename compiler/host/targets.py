@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ToolchainError
+from ..errors import ToolchainError
 
 # Floating-point contraction (a*b+c fused into one FMA instruction) changes the
 # rounding of float32 results, and compilers disagree on when they do it: gcc

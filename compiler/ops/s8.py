@@ -23,9 +23,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import ir
-from .cbuild import runtime_dir
-from .errors import CnncError
+from .. import ir
+from ..errors import CnncError
+from ..host.cbuild import runtime_dir
 from .requant import INT32_MAX, INT32_MIN, ROUNDING_CODES, quantize_multiplier, requantize
 
 ADD_LEFT_SHIFT = 20
@@ -548,7 +548,7 @@ S8_VARIANTS = {"avx2": (("-mavx2",), "avx2")}
 
 
 def _call(fn, args, params):
-    from .codegen import KernelCall
+    from ..backend.codegen import KernelCall
 
     return KernelCall(fn, args, C_STRUCTS[type(params)], _c_params(params))
 
@@ -601,7 +601,7 @@ ir.LOWERED_OPS.update(S8_OPS)
 def load_s8_kernels(cflags: tuple[str, ...] = ()):
     """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi);
     ``cflags`` (e.g. S8_VARIANTS' -mavx2) compile the ISA variants in."""
-    from .cbuild import build_shared, load_shared
+    from ..host.cbuild import build_shared, load_shared
 
     return load_shared(build_shared(s8_kernel_sources(), cflags=list(cflags)), s8_cdef())
 
@@ -633,7 +633,8 @@ def _kernels():
 
 # Registration: complete the op registries (reference.py and codegen.py import this module
 # at their end, and importing it first works too).
-from . import codegen, reference  # noqa: E402
+from .. import reference  # noqa: E402
+from ..backend import codegen  # noqa: E402
 
 reference.REFERENCE_OPS.update(S8_REFERENCE_OPS)
 codegen.EMITTERS.update(S8_EMITTERS)

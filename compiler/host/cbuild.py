@@ -18,7 +18,7 @@ from pathlib import Path
 
 from cffi import FFI
 
-from .errors import ToolchainError
+from ..errors import ToolchainError
 
 C_STD_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 

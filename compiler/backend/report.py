@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import ir
+from .. import ir
 from .planner import Plan, tensor_bytes
 
 Counter = Callable[[ir.Node, ir.Graph], int]

@@ -20,7 +20,7 @@ import json
 
 import numpy as np
 
-from . import ir, reference
+from .. import ir, reference
 
 METADATA_KEY = "cnnc.quant_error"  # quantize() stores the table here (JSON rows)
 
