@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 from cnnc.host.cbuild import build_shared, load_shared, runtime_dir
-from cnnc.ops import b1, bitpack
+from cnnc.ops import bitpack
 
 F32_CDEF = """
 typedef struct { int kind; float min; float max; float alpha; } cnnc_f32_act;
@@ -98,17 +98,17 @@ def main() -> None:
     args = parser.parse_args()
     kernels = runtime_dir() / "kernels"
     f32 = load_shared(build_shared(sorted(kernels.glob("f32_*.c"))), F32_CDEF)
-    b1_lib = b1.load_kernels()
+    b1_lib = kernels.load_b1_kernels()
     simd = None
-    for name, (cflags, _) in b1.B1_VARIANTS.items():
-        if b1.host_supports(name):
-            simd = (b1.load_kernels(cflags), name)
+    for name, (cflags, _) in kernels.B1_VARIANTS.items():
+        if kernels.host_supports("b1", name):
+            simd = (kernels.load_b1_kernels(cflags), name)
             break
     rng = np.random.default_rng(0)
     print(f"3x3 conv, stride 1, pad 1, batch 1; median of {args.runs} runs; host C, cnnc flags"
           " (-std=c99 -O2, no -march): cnnc_f32_conv__ref vs cnnc_b1_conv_bits__ref")  # fmt: skip
     if simd:
-        flags = " ".join(b1.B1_VARIANTS[simd[1]][0])
+        flags = " ".join(kernels.B1_VARIANTS[simd[1]][0])
         print(f"plus cnnc_b1_conv_bits__{simd[1]} built with {flags}")
     head = (f"{'H=W':>4} {'Cin':>5} {'Cout':>5} {'ops (M)':>8} {'float ms':>9} {'b1 ref ms':>10}"
             f" {'ref x':>6} {'GBOP/s':>7}")  # fmt: skip

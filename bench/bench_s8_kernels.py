@@ -20,8 +20,9 @@ import time
 
 import numpy as np
 from cnnc.host import cbuild
+from cnnc.host.kernels import S8_VARIANTS, fill_struct, load_s8_kernels
 from cnnc.ops.requant import quantize_multipliers
-from cnnc.ops.s8 import S8_VARIANTS, ConvParams, DenseParams, fill_struct, load_s8_kernels
+from cnnc.ops.s8 import ConvParams, DenseParams
 
 RUNS, MIN_SECONDS = 7, 0.02
 

@@ -9,15 +9,14 @@ defaults filled in. Constants (initializers, folded Constant nodes) are
 tensors whose ``data`` is set.
 
 Stage 2, lowered (``graph.layout == "NHWC"``): nodes carry the lowered ops
-listed in ``LOWERED_OPS`` below, activations are NHWC, conv weights are
-``[Cout, KH, KW, Cin/groups]``, dense weights ``[M, K]``. The NumPy
-reference (``cnnc.reference``) is the executable definition of every
-lowered op, and each op has one C emitter (``cnnc.codegen``).
+defined in ``cnnc.ops`` (one ``OpDef`` each: contract, NumPy reference, C emitter),
+activations are NHWC, conv weights are ``[Cout, KH, KW, Cin/groups]``, dense weights
+``[M, K]``.
 
 Stage 3, typed: the quantise pass sets ``Tensor.dtype``/``Tensor.quant`` and
 rewrites ops to their int8 forms (``s8_*``), the binarise pass to their
-binary forms (``b1_*``); see those modules for the ops they add. They are
-registered in ``LOWERED_OPS`` by the module that introduces them.
+binary forms (``b1_*``), defined in ``cnnc.ops.s8`` and ``cnnc.ops.b1``. Every
+lowered op of every precision is in ``cnnc.ops.registry.OPS``.
 """
 
 from __future__ import annotations
@@ -26,42 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-# Lowered float32 ops (NHWC). Attributes every op may carry:
-#   act: "none" | "relu" | "relu6" | "clip" | "leaky_relu" | "sigmoid" | "elu"
-#   act_min, act_max (floats, for "clip"/"relu6"; relu6 has 0 and 6), act_alpha (leaky_relu,
-#   default 0.01; elu, default 1.0). The lowering fuses act only into conv2d, dense, add, mul
-#   and scale_shift; a standalone activation is the op "act".
-# cnnc.reference is the executable definition of each op (shapes, padding, rounding).
-# Shapes a kernel cannot see in its inputs (a pool's OH/OW, a reshape's target) are the
-# output tensor's shape; the C runs batch N = 1, the reference any N.
-LOWERED_OPS: dict[str, str] = {
-    "conv2d": "x[N,H,W,C], w[Co,KH,KW,C/g], b[Co]? -> [N,OH,OW,Co]; "
-    "attrs strides=(sh,sw), pads=(top,left,bottom,right) zero padding, groups (1, C for "
-    "depthwise, or any divisor), act; dilation is always 1; OH = (H+top+bottom-KH)//sh + 1",
-    "dense": "x[N,K], w[M,K], b[M]? -> [N,M]; attrs act",
-    "maxpool2d": "x[N,H,W,C] -> [N,OH,OW,C]; attrs kernel=(kh,kw), strides, pads; window "
-    "(oh,ow) covers rows oh*sh-top+[0,kh); OH/OW from the output tensor (ONNX ceil_mode may "
-    "add a last window past the bottom/right pad); taps outside the input are ignored",
-    "avgpool2d": "x[N,H,W,C] -> [N,OH,OW,C]; attrs kernel, strides, pads, count_include_pad; "
-    "windows as maxpool2d; divisor = taps inside the input (count_include_pad=0) or inside "
-    "input+explicit pads (1), never counting taps past the explicit pads",
-    "global_avgpool": "x[N,H,W,C] -> [N,1,1,C]",
-    "add": "a, b -> a+b, shape of a; b is one of: same shape as a; [C] = a.shape[-1] (per "
-    "channel, last axis); [] (scalar); same rank as a with each dim equal or 1 (NumPy "
-    "broadcast, rare: only from ONNX broadcasting of two activations); attrs act",
-    "mul": "a, b -> a*b; b as for add; attrs act",
-    "scale_shift": "x[...,C], scale[C], shift[C] -> x*scale+shift (standalone BN); attrs act; "
-    "two float32 roundings, no FMA: then it equals onnxruntime's BatchNormalization bit for bit",
-    "act": "x -> act(x); attrs act (the activation alone)",
-    "concat": "xs[...,Ci]... -> [...,sum Ci]; attrs axis (always the last axis, = rank-1)",
-    "softmax": "x[..., C] -> softmax over the last axis",
-    "reshape": "x -> same data, new shape (row-major order is unchanged; a copy or an alias); "
-    "also the NCHW<->NHWC conversion when C == 1 or H == W == 1",
-    "transpose": "x -> x.transpose(perm); attrs perm (any rank; NCHW->NHWC at the input is "
-    "perm (0,2,3,1), NHWC->NCHW at 4-D outputs (0,3,1,2))",
-    "sign": "x -> +1 where x >= 0 else -1 (XNOR-Net binarisation, sign(0) = +1)",
-}
 
 
 @dataclass

@@ -1,14 +1,12 @@
 """C code generation: a lowered, planned graph -> model.h / model.c (+ runtime copy).
 
-Code generation is data: ``EMITTERS`` maps each lowered op to a function
-``emit(node, em) -> list[KernelCall]`` that says which runtime kernel to call,
+Code generation is data: each lowered op's ``OpDef.emit`` (``cnnc.ops.registry.OPS``) is
+a function ``emit(node, em) -> list[KernelCall]`` that says which runtime kernel to call,
 with which parameter struct values and which buffers. One renderer turns every
 ``KernelCall`` into C, so no op has its own string template.
 
-Adding an op touches three places: a lowering rule (``cnnc.passes``), an emitter
-registered here (or from a precision's own module: ``cnnc.int8_ops`` and
-``cnnc.binary_ops`` add ``s8_*`` / ``b1_*`` entries), and a runtime kernel with
-its test (``runtime_c/kernels``, ``tests/runtime``).
+The emitters live with their ops (``cnnc.ops.f32``, ``s8``, ``b1``); this module only
+renders. Adding an op: ``docs/adding_an_op.md``.
 
 Generated model.c layout: one ``static const`` parameter struct per kernel call
 and one ``static void layer<i>(ctx, input, arena)`` function per node, a const
@@ -20,7 +18,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +27,7 @@ import numpy as np
 from .. import ir
 from ..errors import UnsupportedError
 from ..host.cbuild import runtime_dir
+from ..ops.registry import OPS, KernelCall
 from . import blob as blob_mod
 from .planner import Plan, align_up, tensor_bytes
 
@@ -43,25 +41,6 @@ C_TYPES = {
     "uint32": "uint32_t",
     "b1": "uint32_t",
 }
-ACT_KINDS = {
-    "none": "CNNC_ACT_NONE",
-    "relu": "CNNC_ACT_RELU",
-    "relu6": "CNNC_ACT_RELU6",
-    "clip": "CNNC_ACT_CLIP",
-    "leaky_relu": "CNNC_ACT_LEAKY_RELU",
-    "sigmoid": "CNNC_ACT_SIGMOID",
-    "elu": "CNNC_ACT_ELU",
-}
-
-
-@dataclass
-class KernelCall:
-    """One call of a runtime kernel: ``fn(&params, *args)`` (``fn(*args)`` without params)."""
-
-    fn: str  # e.g. "cnnc_f32_conv__ref", or "memcpy"
-    args: list[str]  # C expressions, usually from Emit.ptr
-    params_type: str | None = None  # e.g. "cnnc_f32_conv_params"
-    params: dict[str, Any] = field(default_factory=dict)  # field -> int/float/str/list/dict
 
 
 @dataclass
@@ -125,12 +104,12 @@ class Emit:
     def out(self, node: ir.Node, index: int = 0) -> str:
         return self.ptr(node.outputs[index], writable=True)
 
+    def nbytes(self, name: str) -> int:
+        return tensor_bytes(self.graph.tensors[name])
+
     def same_buffer(self, a: str, b: str) -> bool:
         offsets = self.plan.offsets
         return a in offsets and b in offsets and offsets[a] == offsets[b]
-
-
-Emitter = Callable[[ir.Node, Emit], list[KernelCall]]
 
 
 def c_comment(text: str) -> str:
@@ -163,236 +142,6 @@ def c_float(value: float) -> str:
     return text + "f"
 
 
-# ---------------------------------------------------------------- float32 emitters
-
-
-def act_params(node: ir.Node) -> dict[str, Any]:
-    """cnnc_f32_act from the node's fused activation attributes."""
-    kind = node.attrs.get("act", "none") or "none"
-    if kind not in ACT_KINDS:
-        raise UnsupportedError(
-            f"node {node.name} ({node.op}): activation {kind!r} is not supported; "
-            f"supported: {', '.join(ACT_KINDS)}"
-        )
-    default_alpha = {"leaky_relu": 0.01, "elu": 1.0}.get(kind, 0.0)
-    lo, hi = (0.0, 6.0) if kind == "relu6" else (-np.inf, np.inf)
-    attr = lambda key, default: default if node.attrs.get(key) is None else node.attrs[key]  # noqa: E731
-    return {
-        "kind": ACT_KINDS[kind],
-        "min": float(attr("act_min", lo)),
-        "max": float(attr("act_max", hi)),
-        "alpha": float(attr("act_alpha", default_alpha)),
-    }
-
-
-def conv_kernel(params: dict[str, int]) -> str:
-    """The specialised conv kernel whose preconditions hold, else the general one."""
-    p = params
-    one = p["kh"] == p["kw"] == p["sh"] == p["sw"] == p["dh"] == p["dw"] == 1
-    if p["groups"] == 1 and one and p["pad_top"] == p["pad_left"] == 0:
-        return "cnnc_f32_pwconv__ref"
-    if p["groups"] == p["c"] == p["co"]:
-        if p["kh"] == p["kw"] == 3 and p["dh"] == p["dw"] == 1:
-            return "cnnc_f32_dwconv3x3__ref"
-        return "cnnc_f32_dwconv__ref"
-    if p["groups"] == 1:
-        return "cnnc_f32_conv_oc8__ref"
-    return "cnnc_f32_conv__ref"
-
-
-def emit_conv2d(node: ir.Node, em: Emit) -> list[KernelCall]:
-    n, h, w, c = em.shape(node.inputs[0])
-    _, oh, ow, co = em.shape(node.outputs[0])
-    _, kh, kw, _ = em.shape(node.inputs[1])
-    sh, sw = node.attrs.get("strides", (1, 1))
-    dh, dw = node.attrs.get("dilations", (1, 1))
-    top, left = tuple(node.attrs.get("pads", (0, 0, 0, 0)))[:2]
-    params = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, co=co, kh=kh, kw=kw, sh=sh, sw=sw)
-    params.update(dh=dh, dw=dw, pad_top=top, pad_left=left, groups=node.attrs.get("groups", 1))
-    params["act"] = act_params(node)
-    bias = node.inputs[2] if len(node.inputs) > 2 else None
-    kernel = conv_kernel(params)
-    args = [em.ptr(node.inputs[0]), conv_weights(em, node.inputs[1], kernel), em.ptr(bias)]
-    return [KernelCall(kernel, [*args, em.out(node)], "cnnc_f32_conv_params", params)]
-
-
-def conv_weights(em: Emit, name: str, kernel: str) -> str:
-    """The weights in the layout the chosen kernel reads (cnnc_f32.h): the IR's
-    [Co,KH,KW,C/g] for the grouped conv, [KH,KW,C,Co] for groups 1, [KH,KW,C] for
-    depthwise, [C,Co] for pointwise."""
-    w = em.tensor(name).data
-    if kernel == "cnnc_f32_conv_oc8__ref":
-        return em.packed(name, "[KH,KW,C,Co]", w.transpose(1, 2, 3, 0))
-    if kernel.startswith("cnnc_f32_dwconv"):
-        return em.packed(name, "[KH,KW,C]", w[..., 0].transpose(1, 2, 0))
-    if kernel == "cnnc_f32_pwconv__ref":
-        return em.packed(name, "[C,Co]", w[:, 0, 0, :].T)
-    return em.ptr(name)
-
-
-def emit_dense(node: ir.Node, em: Emit) -> list[KernelCall]:
-    m, k = em.shape(node.inputs[1])
-    n = em.tensor(node.inputs[0]).size // k
-    params = {"n": n, "k": k, "m": m, "act": act_params(node)}
-    bias = node.inputs[2] if len(node.inputs) > 2 else None
-    w = em.packed(node.inputs[1], "[K,M]", em.tensor(node.inputs[1]).data.T)
-    args = [em.ptr(node.inputs[0]), w, em.ptr(bias), em.out(node)]
-    return [KernelCall("cnnc_f32_dense__ref", args, "cnnc_f32_dense_params", params)]
-
-
-def pool_params(node: ir.Node, em: Emit) -> dict[str, int]:
-    n, h, w, c = em.shape(node.inputs[0])
-    _, oh, ow, _ = em.shape(node.outputs[0])
-    kh, kw = node.attrs["kernel"]
-    sh, sw = node.attrs.get("strides", (1, 1))
-    top, left, bottom, right = node.attrs.get("pads", (0, 0, 0, 0))
-    params = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, kh=kh, kw=kw, sh=sh, sw=sw)
-    params.update(pad_top=top, pad_left=left, pad_bottom=bottom, pad_right=right)
-    params["count_include_pad"] = int(bool(node.attrs.get("count_include_pad", 0)))
-    return params
-
-
-def emit_pool(kernel: str) -> Emitter:
-    def emit(node: ir.Node, em: Emit) -> list[KernelCall]:
-        args = [em.ptr(node.inputs[0]), em.out(node)]
-        return [KernelCall(kernel, args, "cnnc_f32_pool_params", pool_params(node, em))]
-
-    return emit
-
-
-def emit_global_avgpool(node: ir.Node, em: Emit) -> list[KernelCall]:
-    n, h, w, c = em.shape(node.inputs[0])
-    params = {"n": n, "hw": h * w, "c": c}
-    args = [em.ptr(node.inputs[0]), em.out(node)]
-    return [
-        KernelCall("cnnc_f32_global_avgpool__ref", args, "cnnc_f32_global_avgpool_params", params)
-    ]
-
-
-def broadcast_strides(node: ir.Node, a: ir.Tensor, b: ir.Tensor) -> tuple[int, int, int]:
-    """(cols, b_row_stride, b_col_stride) for b read against a[rows, cols]."""
-    cols = a.shape[-1] if a.shape else 1
-    if b.size == a.size and tuple(b.shape) == tuple(a.shape):
-        return cols, cols, 1
-    if (
-        b.size == cols
-        and all(d == 1 for d in b.shape[:-1])
-        and (not b.shape or b.shape[-1] == cols)
-    ):
-        return cols, 0, 1
-    if b.size == 1:
-        return cols, 0, 0
-    if tuple(b.shape) == tuple(a.shape[:-1]) + (1,):
-        return cols, 1, 0  # one value per pixel, shared by its channels
-    raise UnsupportedError(
-        f"node {node.name} ({node.op}): cannot broadcast {b.name}{list(b.shape)} against "
-        f"{a.name}{list(a.shape)}; supported: same shape, per channel [C], per pixel "
-        "[..., 1], or a scalar"
-    )
-
-
-def emit_binary(kernel: str) -> Emitter:
-    def emit(node: ir.Node, em: Emit) -> list[KernelCall]:
-        a, b = (em.tensor(name) for name in node.inputs[:2])
-        if (a.is_const and not b.is_const) or a.size < b.size:
-            a, b = b, a  # add and mul commute; the kernel broadcasts b only
-        cols, row_stride, col_stride = broadcast_strides(node, a, b)
-        params = {"rows": a.size // cols, "cols": cols, "b_row_stride": row_stride}
-        params.update(b_col_stride=col_stride, act=act_params(node))
-        args = [em.ptr(a.name), em.ptr(b.name), em.out(node)]
-        return [KernelCall(kernel, args, "cnnc_f32_binary_params", params)]
-
-    return emit
-
-
-def emit_scale_shift(node: ir.Node, em: Emit) -> list[KernelCall]:
-    x = em.tensor(node.inputs[0])
-    c = x.shape[-1]
-    params = {"rows": x.size // c, "c": c, "act": act_params(node)}
-    args = [em.ptr(name) for name in node.inputs[:3]] + [em.out(node)]
-    return [KernelCall("cnnc_f32_scale_shift__ref", args, "cnnc_f32_scale_shift_params", params)]
-
-
-def emit_act(node: ir.Node, em: Emit) -> list[KernelCall]:
-    params = {"size": em.tensor(node.inputs[0]).size, "act": act_params(node)}
-    args = [em.ptr(node.inputs[0]), em.out(node)]
-    return [KernelCall("cnnc_f32_act__ref", args, "cnnc_f32_act_params", params)]
-
-
-def emit_sign(node: ir.Node, em: Emit) -> list[KernelCall]:
-    params = {"size": em.tensor(node.inputs[0]).size}
-    args = [em.ptr(node.inputs[0]), em.out(node)]
-    return [KernelCall("cnnc_f32_sign__ref", args, "cnnc_f32_sign_params", params)]
-
-
-def emit_concat(node: ir.Node, em: Emit) -> list[KernelCall]:
-    y = em.tensor(node.outputs[0])
-    axis = node.attrs.get("axis", -1)
-    if axis not in (-1, len(y.shape) - 1):
-        raise UnsupportedError(
-            f"node {node.name} (concat): axis {axis} of {list(y.shape)}; only the last "
-            "(channel) axis is supported after lowering"
-        )
-    co, outer, offset, calls = y.shape[-1], y.size // y.shape[-1], 0, []
-    for name in node.inputs:
-        ci = em.shape(name)[-1]
-        params = {"outer": outer, "ci": ci, "co": co, "offset": offset}
-        args = [em.ptr(name), em.out(node)]
-        calls.append(KernelCall("cnnc_f32_concat__ref", args, "cnnc_f32_concat_params", params))
-        offset += ci
-    return calls
-
-
-def emit_softmax(node: ir.Node, em: Emit) -> list[KernelCall]:
-    x = em.tensor(node.inputs[0])
-    axis = node.attrs.get("axis", -1)
-    if axis not in (-1, len(x.shape) - 1):
-        raise UnsupportedError(
-            f"node {node.name} (softmax): axis {axis} of {list(x.shape)}; only the last axis"
-        )
-    params = {"outer": x.size // x.shape[-1], "c": x.shape[-1]}
-    args = [em.ptr(node.inputs[0]), em.out(node)]
-    return [KernelCall("cnnc_f32_softmax__ref", args, "cnnc_f32_softmax_params", params)]
-
-
-def emit_transpose(node: ir.Node, em: Emit) -> list[KernelCall]:
-    shape = list(em.shape(node.inputs[0]))
-    perm = [int(p) for p in node.attrs["perm"]]
-    if len(shape) > 6:
-        raise UnsupportedError(f"node {node.name} (transpose): rank {len(shape)} > 6")
-    pad = 6 - len(shape)
-    params = {"rank": len(shape), "in_shape": shape + [1] * pad, "perm": perm + [0] * pad}
-    args = [em.ptr(node.inputs[0]), em.out(node)]
-    return [KernelCall("cnnc_f32_transpose__ref", args, "cnnc_f32_transpose_params", params)]
-
-
-def emit_reshape(node: ir.Node, em: Emit) -> list[KernelCall]:
-    """No code when the planner gave the output the input's buffer; else a copy."""
-    src, dst = node.inputs[0], node.outputs[0]
-    if em.same_buffer(src, dst):
-        return []
-    nbytes = tensor_bytes(em.tensor(src))
-    return [KernelCall("memcpy", [em.out(node), em.ptr(src), str(nbytes)])]
-
-
-EMITTERS: dict[str, Emitter] = {
-    "conv2d": emit_conv2d,
-    "dense": emit_dense,
-    "maxpool2d": emit_pool("cnnc_f32_maxpool__ref"),
-    "avgpool2d": emit_pool("cnnc_f32_avgpool__ref"),
-    "global_avgpool": emit_global_avgpool,
-    "add": emit_binary("cnnc_f32_add__ref"),
-    "mul": emit_binary("cnnc_f32_mul__ref"),
-    "scale_shift": emit_scale_shift,
-    "act": emit_act,
-    "sign": emit_sign,
-    "concat": emit_concat,
-    "softmax": emit_softmax,
-    "reshape": emit_reshape,
-    "transpose": emit_transpose,
-}
-
-
 # ---------------------------------------------------------------- rendering
 
 
@@ -406,13 +155,13 @@ class Layer:
 def emit_layers(em: Emit) -> list[Layer]:
     graph, layers = em.graph, []
     for i, node in enumerate(graph.nodes):
-        emitter = EMITTERS.get(node.op)
-        if emitter is None:
+        opdef = OPS.get(node.op)
+        if opdef is None:
             raise UnsupportedError(
                 f"node {node.name}: op {node.op!r} has no C emitter; supported: "
-                f"{', '.join(sorted(EMITTERS))}"
+                f"{', '.join(sorted(OPS))}"
             )
-        layers.append(Layer(i, node, emitter(node, em)))
+        layers.append(Layer(i, node, opdef.emit(node, em)))
     return layers
 
 
@@ -834,7 +583,3 @@ def copy_runtime(out_dir: Path, families: list[str]) -> list[Path]:
         if path.suffix == ".c":
             copied.append(dst / "kernels" / path.name)
     return copied
-
-
-# Precisions register their emitters into EMITTERS from their own modules:
-from ..ops import b1, s8  # noqa: E402,F401  (register s8_* / b1_* ops)

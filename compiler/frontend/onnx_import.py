@@ -23,6 +23,7 @@ from onnx.external_data_helper import load_external_data_for_model, uses_externa
 
 from .. import ir
 from ..errors import ModelError, ShapeError, UnsupportedError
+from .onnx_reference import ONNX_OPS
 
 MIN_OPSET = 13
 MAX_OPSET = onnx.defs.onnx_opset_version()
@@ -182,8 +183,6 @@ def _fold_shape_chain(model: onnx.ModelProto) -> bool:
     exporters emit in front of a Reshape; folding them into initializers
     lets a second inference give the Reshape a static shape.
     """
-    from .. import reference  # the reference defines these ops' semantics
-
     consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     shapes = {}
     for v in list(model.graph.input) + list(model.graph.value_info):
@@ -204,7 +203,7 @@ def _fold_shape_chain(model: onnx.ModelProto) -> bool:
         if node.op_type in _DEFAULTS:
             attrs = {**_DEFAULTS[node.op_type], **attrs}
         ir_node = ir.Node(node.op_type, node.name, list(node.input), list(node.output), attrs)
-        outputs = reference.REFERENCE_OPS[node.op_type](ir_node, None, args)
+        outputs = ONNX_OPS[node.op_type](ir_node, None, args)  # the ops' semantics
         for name, value in zip(node.output, outputs, strict=False):
             consts[name] = np.asarray(value)
             model.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))

@@ -1,23 +1,22 @@
 """The int8 ops (``s8_*``): NumPy definitions mirroring runtime_c/kernels/s8_*.c bit for bit.
 
-Each op has three parts (adding one touches all three):
+Each op has, here:
   1. a params dataclass whose fields are exactly the C params struct in ``cnnc_s8.h``
      (so tests and emitters fill the struct field by field, by name);
   2. a NumPy function ``<op>_s8(tensors..., p)`` computing the same integers as the C
      ``__ref`` kernel (accumulators are exact: integer products summed in float64 stay
      below 2**53, then checked against the int32 range the C uses);
-  3. a reference-op wrapper registered in ``cnnc.reference.REFERENCE_OPS`` that reads the
-     node's attributes into the params (``params_for(node, graph)``), and a C emitter
-     registered in ``cnnc.codegen.EMITTERS`` (see ``register_emitters``).
+  3. a reference wrapper that reads the node's attributes into the params
+     (``params_for(node, graph)``), its C emitter (kernel choice and weight repacking),
+     and its ``OpDef`` row in ``OPS`` at the end. Adding an op: ``docs/adding_an_op.md``.
 
 Quantisation: real = scale * (q - zero_point); weights symmetric per output channel;
-requantisation by ``cnnc.requant.requantize`` (the one rounding rule). The lowered ops
-added here (documented in ``LOWERED_OPS``) are produced by ``cnnc.quantize``.
+requantisation by ``cnnc.ops.requant.requantize`` (the one rounding rule). The lowered ops
+added here (documented in ``S8_OPS``) are produced by ``cnnc.passes.quantize``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -25,7 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import ir
 from ..errors import CnncError
-from ..host.cbuild import runtime_dir
+from .opdef import KernelCall, OpDef, table
 from .requant import INT32_MAX, INT32_MIN, ROUNDING_CODES, quantize_multiplier, requantize
 
 ADD_LEFT_SHIFT = 20
@@ -180,25 +179,6 @@ C_STRUCTS = {
     TransposeParams: "cnnc_s8_transpose_params",
     QuantParams: "cnnc_s8_quant_params",
 }
-
-
-def s8_cdef() -> str:
-    """The params structs and kernel prototypes of cnnc_s8.h, as cffi cdef text."""
-    text = (runtime_dir() / "include" / "cnnc_s8.h").read_text()
-    match = re.search(r"/\* cffi-begin \*/(.*)/\* cffi-end \*/", text, re.S)
-    return match.group(1)
-
-
-def s8_kernel_sources() -> list:
-    return sorted((runtime_dir() / "kernels").glob("s8_*.c"))
-
-
-def fill_struct(ffi, params) -> object:
-    """A new C params struct (cffi) with every field copied from the dataclass by name."""
-    struct = ffi.new(f"{C_STRUCTS[type(params)]} *")
-    for f in fields(params):
-        setattr(struct, f.name, getattr(params, f.name))
-    return struct
 
 
 # --- arithmetic shared by the ops ---------------------------------------------------------
@@ -406,7 +386,7 @@ def quant_params(node: ir.Node, graph: ir.Graph) -> QuantParams:
                        int(node.attrs["zero_point"]))  # fmt: skip
 
 
-# --- reference ops (registered into cnnc.reference.REFERENCE_OPS) -------------------------
+# --- reference ops -----------------------------------------------------------------------
 # The reference runs a batch (any leading N, as cnnc.reference does); the graph's tensors
 # hold one sample, so each wrapper takes N from its input.
 
@@ -482,7 +462,7 @@ S8_REFERENCE_OPS = {
 }
 
 
-# --- C emitters (registered into cnnc.codegen.EMITTERS) -----------------------------------
+# --- C emitters ---------------------------------------------------------------------------
 
 ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE"}
 
@@ -542,14 +522,9 @@ SELECTED_KERNELS = {
         "cnnc_s8_dwconv__ref",
     )
 }
-# ISA variants beside the __ref kernels: suffix -> (cflags that compile them in, the
-# /proc/cpuinfo flag a CPU needs to run them). NEON is tested under qemu (tests/arm).
-S8_VARIANTS = {"avx2": (("-mavx2",), "avx2")}
 
 
 def _call(fn, args, params):
-    from ..backend.codegen import KernelCall
-
     return KernelCall(fn, args, C_STRUCTS[type(params)], _c_params(params))
 
 
@@ -595,46 +570,26 @@ S8_EMITTERS = {
     "s8_dequantize": _emit_simple("cnnc_s8_dequantize__ref", quant_params),
 }
 
-ir.LOWERED_OPS.update(S8_OPS)
+
+# ---------------------------------------------------------------- the table
 
 
-def load_s8_kernels(cflags: tuple[str, ...] = ()):
-    """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi);
-    ``cflags`` (e.g. S8_VARIANTS' -mavx2) compile the ISA variants in."""
-    from ..host.cbuild import build_shared, load_shared
+def _macs_like(op: str):
+    """An int8 op does the multiply-accumulates of its float32 op."""
+    from .f32 import conv2d_macs, dense_macs
 
-    return load_shared(build_shared(s8_kernel_sources(), cflags=list(cflags)), s8_cdef())
-
-
-_CTYPES = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int32): "int32_t[]",
-           np.dtype(np.float32): "float[]"}  # fmt: skip
+    return {"conv2d": conv2d_macs, "dense": dense_macs}[op]
 
 
-def run_s8_kernel(kernel: str, params, *arrays: np.ndarray) -> None:
-    """Calls the C kernel ``kernel`` (e.g. "cnnc_s8_conv__ref") on contiguous NumPy arrays;
-    the last array is the output, written in place. For tests and benchmarks."""
-    ffi, lib = _kernels()
-    buffers = []
-    for a in arrays:
-        if not a.flags.c_contiguous or a.dtype not in _CTYPES:
-            raise CnncError(f"{kernel}: arrays must be C-contiguous int8/int32/float32")
-        buffers.append(ffi.from_buffer(_CTYPES[a.dtype], a, require_writable=False))
-    getattr(lib, kernel)(fill_struct(ffi, params), *buffers)
-
-
-_LIB = {}
-
-
-def _kernels():
-    if "lib" not in _LIB:
-        _LIB["lib"] = load_s8_kernels()
-    return _LIB["lib"]
-
-
-# Registration: complete the op registries (reference.py and codegen.py import this module
-# at their end, and importing it first works too).
-from .. import reference  # noqa: E402
-from ..backend import codegen  # noqa: E402
-
-reference.REFERENCE_OPS.update(S8_REFERENCE_OPS)
-codegen.EMITTERS.update(S8_EMITTERS)
+OPS = table(
+    *(
+        OpDef(
+            name,
+            doc,
+            S8_REFERENCE_OPS[name],
+            S8_EMITTERS[name],
+            macs={"s8_conv2d": _macs_like("conv2d"), "s8_dense": _macs_like("dense")}.get(name),
+        )
+        for name, doc in S8_OPS.items()
+    )
+)

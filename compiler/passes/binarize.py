@@ -50,7 +50,7 @@ the float execution for every reachable dot.
   ((-a)(-w) = a w), so its dots are unchanged. Zero padding keeps this exact (padded
   taps are skipped, not read as +1).
 
-The NumPy mirrors of the b1 ops are ``binary_ops.py``; the C kernels ``runtime_c/kernels/b1_*.c``.
+The NumPy mirrors of the b1 ops are ``cnnc.ops.b1``; the C kernels ``runtime_c/kernels/b1_*.c``.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ import numpy as np
 from .. import ir
 from ..errors import UnsupportedError
 from ..ops.bitpack import pack_signs
-from ..reference import REFERENCE_OPS
+from ..ops.registry import OPS
 
 ELEMENTWISE = ("mul", "add", "scale_shift", "act")  # per-channel ops a transform may fold
 CLAMP_ACTS = ("none", "relu", "relu6", "clip")  # activations the float transform clamps
@@ -217,7 +217,7 @@ def _evaluate(graph: ir.Graph, nodes: list[ir.Node], values: np.ndarray, cols: s
         if current is None:  # the variable operand of a commutative op
             current = next(n for n in node.inputs[:2] if graph.const(n) is None)
         args = [values if n == current else operand(n) for n in node.inputs]
-        values = REFERENCE_OPS[node.op](node, graph, args)[0]
+        values = OPS[node.op].reference(node, graph, args)[0]
     return values
 
 
@@ -248,7 +248,7 @@ def _thresholds(graph: ir.Graph, chain: Chain, k: int, where: str, cols: slice):
     grid = np.repeat(dots, cols.stop - cols.start, axis=1)  # [2K+1, channels in cols]
     pre = _evaluate(graph, chain.pre, grid, cols)
     post = _evaluate(graph, chain.post, pre, cols)
-    y = REFERENCE_OPS["sign"](chain.sign, graph, [post])[0]
+    y = OPS["sign"].reference(chain.sign, graph, [post])[0]
     flip = _direction(pre if chain.pool else y, where, cols.start)  # pre (or y) non-decreasing
     y = np.where(flip > 0, y, y[::-1])  # y as a function of dot' = flip * dot
     negate = _direction(y, where, cols.start) < 0  # only possible with a pool: store -y

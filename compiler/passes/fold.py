@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ir, reference
+from .. import ir
 from ..errors import UnsupportedError
+from ..frontend.onnx_reference import ONNX_OPS
 
 # ================================================================ 1. constant folding
 
@@ -40,7 +41,7 @@ def fold_constants(graph: ir.Graph) -> ir.Graph:
             inputs = [graph.const(name) if name else None for name in node.inputs]
             if node.op == "Shape":
                 inputs = [np.empty(graph.tensors[node.inputs[0]].shape, np.float32)]
-            outputs = reference.REFERENCE_OPS[node.op](node, graph, inputs)
+            outputs = ONNX_OPS[node.op](node, graph, inputs)
             for name, value in zip(node.outputs, outputs, strict=False):
                 if name:
                     value = np.array(value)  # a copy; keeps 0-d arrays 0-d
@@ -57,7 +58,7 @@ def _is_const_false(graph: ir.Graph, name: str) -> bool:
 def _foldable(graph: ir.Graph, node: ir.Node) -> bool:
     if node.op == "Shape":
         return True  # needs the input's static shape only
-    if node.op not in reference.REFERENCE_OPS:
+    if node.op not in ONNX_OPS:
         return False
     return all(name == "" or graph.const(name) is not None for name in node.inputs)
 

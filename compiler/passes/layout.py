@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import ir, reference
+from .. import ir
 from ..errors import UnsupportedError
 from ..frontend.onnx_import import SUPPORTED_OPS
+from ..ops.f32 import batchnorm_scale_shift
 
 # ================================================================ 3. layout lowering
 
@@ -347,7 +348,7 @@ def _lower_matmul(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("BatchNormalization")
 def _lower_batchnorm(lo: _Lowering, node: ir.Node) -> None:
-    scale, shift = reference.batchnorm_scale_shift(
+    scale, shift = batchnorm_scale_shift(
         *(_require_const(lo, node, i, "BN parameter") for i in range(1, 5)), node.attrs["epsilon"]
     )
     rank = len(lo.shape(node.inputs[0]))

@@ -1,7 +1,7 @@
 """Post-training int8 quantisation of a lowered float graph (the TFLite/TFLM scheme).
 
 ``quantize(graph, calibration, method, rounding, int8_io)`` returns a new graph whose
-quantisable nodes are ``s8_*`` ops (``cnnc.int8_ops``), with an ``s8_quantize`` where a
+quantisable nodes are ``s8_*`` ops (``cnnc.ops.s8``), with an ``s8_quantize`` where a
 float tensor enters the int8 region and an ``s8_dequantize`` where it leaves it. For the
 CNNs cnnc targets the whole network is one int8 region: no floating-point operation
 runs between the input quantisation and the output dequantisation (``float_ops_inside``

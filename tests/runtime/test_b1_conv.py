@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 from asserts import assert_bit_exact
 from b1_helpers import CHANNELS, call_kernel, pm1
+from cnnc.host.kernels import load_b1_kernels
 from cnnc.ops import b1, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return b1.load_kernels()
+    return load_b1_kernels()
 
 
 def float_conv(x, w, strides, pads, groups, pad_value=0.0):

@@ -1,20 +1,21 @@
-"""ISA variants of the binary conv (b1.B1_VARIANTS) are bit-exact to the __ref
+"""ISA variants of the binary conv (kernels.B1_VARIANTS) are bit-exact to the __ref
 kernel over the same grid of channel counts, kernel sizes, strides and padding."""
 
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
+from cnnc.host import kernels
 from cnnc.ops import b1, bitpack
 
-VARIANTS = list(b1.B1_VARIANTS)
+VARIANTS = list(kernels.B1_VARIANTS)
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
 def variant(request):
     name = request.param
-    if not b1.host_supports(name):
+    if not kernels.host_supports("b1", name):
         pytest.skip(f"this CPU cannot run the {name} variant")
-    ffi, lib = b1.load_kernels(b1.B1_VARIANTS[name][0])
+    ffi, lib = kernels.load_b1_kernels(kernels.B1_VARIANTS[name][0])
     return name, ffi, lib
 
 

@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS, call_kernel, pm1
+from cnnc.host.kernels import load_b1_kernels
 from cnnc.ops import b1, bitpack
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return b1.load_kernels()
+    return load_b1_kernels()
 
 
 @pytest.mark.parametrize("k", CHANNELS, ids=[f"K{k}" for k in CHANNELS])

@@ -4,13 +4,14 @@ max pool (ONNX semantics: -inf padding) of the +-1 values."""
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
+from cnnc.host.kernels import load_b1_kernels
 from cnnc.ops import b1, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return b1.load_kernels()
+    return load_b1_kernels()
 
 
 def float_maxpool(x, k, s, pads):

@@ -4,12 +4,13 @@ tail bits 0; NumPy (cnnc.bitpack) and C (runtime_c/kernels/b1_pack.c) agree bit 
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
-from cnnc.ops import b1, bitpack
+from cnnc.host.kernels import load_b1_kernels
+from cnnc.ops import bitpack
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return b1.load_kernels()
+    return load_b1_kernels()
 
 
 def signs(rng, shape):

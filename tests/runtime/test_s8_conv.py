@@ -5,8 +5,9 @@ of an independent float computation (real-valued conv by shifted slices, then ro
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
+from cnnc.host.kernels import run_s8_kernel
 from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
-from cnnc.ops.s8 import ConvParams, conv_s8, pack_weights, run_s8_kernel
+from cnnc.ops.s8 import ConvParams, conv_s8, pack_weights
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]
 ZERO_POINTS = {"zp-low": (-128, -128), "zp-high": (127, 127), "zp-mid": (-3, 10)}

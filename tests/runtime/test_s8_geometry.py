@@ -4,6 +4,7 @@ depth multipliers. The C kernels equal the NumPy definitions bit for bit; the co
 within 1 LSB of a float computation."""
 
 import numpy as np
+from cnnc.host.kernels import run_s8_kernel
 from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
 from cnnc.ops.s8 import (
     ConvParams,
@@ -12,7 +13,6 @@ from cnnc.ops.s8 import (
     conv_s8,
     maxpool_s8,
     pack_weights,
-    run_s8_kernel,
     s8_conv_kernel,
 )
 from hypothesis import given, settings

@@ -4,6 +4,7 @@ against independent computations (plain loops over windows, float averages)."""
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
+from cnnc.host.kernels import run_s8_kernel
 from cnnc.ops.requant import ROUNDING_CODES, quantize_multiplier
 from cnnc.ops.s8 import (
     ConcatParams,
@@ -16,7 +17,6 @@ from cnnc.ops.s8 import (
     global_avgpool_s8,
     maxpool_s8,
     quantize_s8,
-    run_s8_kernel,
 )
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]

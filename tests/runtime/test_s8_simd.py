@@ -21,17 +21,9 @@ import numpy as np
 import pytest
 from asserts import assert_bit_exact
 from cnnc.host.cbuild import host_cc, runtime_dir
+from cnnc.host.kernels import S8_VARIANTS, fill_struct, load_s8_kernels
 from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
-from cnnc.ops.s8 import (
-    S8_VARIANTS,
-    ConvParams,
-    DenseParams,
-    conv_s8,
-    dense_s8,
-    fill_struct,
-    load_s8_kernels,
-    pack_weights,
-)
+from cnnc.ops.s8 import ConvParams, DenseParams, conv_s8, dense_s8, pack_weights
 
 CHANNELS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 65]
 ROUNDINGS = list(ROUNDING_CODES)

@@ -1,0 +1,149 @@
+"""The runtime kernels on the host, for tests and benchmarks: build a family's C into a
+shared library and call it through cffi, and the table of ISA variants per family.
+
+Every family header (``runtime_c/include/cnnc_<family>.h``) exposes its parameter structs
+and kernel prototypes to cffi the same way: the plain, macro-free declarations between
+``/* cffi-begin */`` and ``/* cffi-end */`` (``header_cdef``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import fields
+
+import numpy as np
+
+from ..errors import CnncError
+from ..ops.s8 import C_STRUCTS
+from .cbuild import build_shared, load_shared, runtime_dir
+
+# ISA variants beside the __ref kernels, per family: name suffix -> (cflags that compile it
+# in, the /proc/cpuinfo flag the host needs to run it). Dispatch tests and the benchmarks
+# read these rows; NEON is tested under qemu (tests/arm).
+S8_VARIANTS = {"avx2": (("-mavx2",), "avx2")}
+B1_VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "avx512": (("-mavx512f", "-mavx512vpopcntdq"), "avx512_vpopcntdq"),
+}
+VARIANTS = {"s8": S8_VARIANTS, "b1": B1_VARIANTS}
+
+
+def header_cdef(family: str) -> str:
+    """The params structs and kernel prototypes of cnnc_<family>.h, as cffi cdef text."""
+    text = (runtime_dir() / "include" / f"cnnc_{family}.h").read_text()
+    match = re.search(r"/\* cffi-begin \*/(.*)/\* cffi-end \*/", text, re.S)
+    if match is None:
+        raise CnncError(f"cnnc_{family}.h has no /* cffi-begin */ ... /* cffi-end */ block")
+    return match.group(1)
+
+
+def host_supports(family: str, variant: str) -> bool:
+    """True when this machine's CPU runs the given VARIANTS[family] entry."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read().split()
+    except OSError:
+        return False
+    return VARIANTS[family][variant][1] in flags
+
+
+# ---------------------------------------------------------------- int8
+
+
+def s8_kernel_sources() -> list:
+    return sorted((runtime_dir() / "kernels").glob("s8_*.c"))
+
+
+def fill_struct(ffi, params) -> object:
+    """A new C params struct (cffi) with every field copied from the dataclass by name."""
+    struct = ffi.new(f"{C_STRUCTS[type(params)]} *")
+    for f in fields(params):
+        setattr(struct, f.name, getattr(params, f.name))
+    return struct
+
+
+def load_s8_kernels(cflags: tuple[str, ...] = ()):
+    """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi);
+    ``cflags`` (e.g. S8_VARIANTS' -mavx2) compile the ISA variants in."""
+    lib = build_shared(s8_kernel_sources(), cflags=list(cflags))
+    return load_shared(lib, header_cdef("s8"))
+
+
+_CTYPES = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int32): "int32_t[]",
+           np.dtype(np.float32): "float[]"}  # fmt: skip
+
+
+def run_s8_kernel(kernel: str, params, *arrays: np.ndarray) -> None:
+    """Calls the C kernel ``kernel`` (e.g. "cnnc_s8_conv__ref") on contiguous NumPy arrays;
+    the last array is the output, written in place. For tests and benchmarks."""
+    ffi, lib = _s8_kernels()
+    buffers = []
+    for a in arrays:
+        if not a.flags.c_contiguous or a.dtype not in _CTYPES:
+            raise CnncError(f"{kernel}: arrays must be C-contiguous int8/int32/float32")
+        buffers.append(ffi.from_buffer(_CTYPES[a.dtype], a, require_writable=False))
+    getattr(lib, kernel)(fill_struct(ffi, params), *buffers)
+
+
+_LIB = {}
+
+
+def _s8_kernels():
+    if "lib" not in _LIB:
+        _LIB["lib"] = load_s8_kernels()
+    return _LIB["lib"]
+
+
+# ---------------------------------------------------------------- binary
+
+
+def b1_kernel_sources() -> list:
+    """The b1 kernels, plus the int8 boundary (s8_quant.c) that the s8 output calls."""
+    kernels = runtime_dir() / "kernels"
+    return [*sorted(kernels.glob("b1_*.c")), kernels / "s8_quant.c"]
+
+
+def load_b1_kernels(cflags: tuple[str, ...] = ()):
+    """Builds runtime_c/kernels/b1_*.c on the host (cached) and returns ``(ffi, lib)``.
+
+    The kernels folder is passed as an include dir so its private headers
+    (b1_conv_loops.h) are part of the build cache key.
+    """
+    kernels = runtime_dir() / "kernels"
+    lib = build_shared(b1_kernel_sources(), include_dirs=[kernels], cflags=list(cflags))
+    return load_shared(lib, B1_CDEF)
+
+
+B1_CDEF = """
+typedef struct { int32_t rows; int32_t channels; int32_t zero_point; } cnnc_b1_pack_params;
+void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *x, uint32_t *y);
+void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *x, uint32_t *y);
+void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *x, float *y);
+int32_t cnnc_b1_popcount32__portable(uint32_t x);
+typedef struct {
+    int32_t batch; int32_t in_h, in_w, in_c; int32_t out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
+    int32_t groups; int32_t pad_one; float act_min, act_max;
+    float out_scale; int32_t out_zero_point;
+} cnnc_b1_conv_params;
+void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const float *multiplier, const float *bias, int8_t *y);
+void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
+void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const float *multiplier, const float *bias, float *y);
+void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
+void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
+    const uint32_t *w, int32_t *y);
+typedef struct { int32_t batch; int32_t in_k; int32_t out_m; float act_min, act_max; }
+    cnnc_b1_dense_params;
+void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
+    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
+void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
+    const uint32_t *w, const float *multiplier, const float *bias, float *y);
+typedef struct {
+    int32_t batch; int32_t in_h, in_w, channels; int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
+} cnnc_b1_maxpool_params;
+void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *x, uint32_t *y);
+"""
