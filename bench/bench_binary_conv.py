@@ -16,18 +16,8 @@ import argparse
 import time
 
 import numpy as np
-from cnnc.host.cbuild import build_shared, load_shared, runtime_dir
+from cnnc.host import kernels
 from cnnc.ops import bitpack
-
-F32_CDEF = """
-typedef struct { int kind; float min; float max; float alpha; } cnnc_f32_act;
-typedef struct {
-    int n, h, w, c; int oh, ow, co; int kh, kw; int sh, sw; int dh, dw;
-    int pad_top, pad_left; int groups; cnnc_f32_act act;
-} cnnc_f32_conv_params;
-void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *x, const float *w,
-                        const float *bias, float *y);
-"""
 
 # (H = W, Cin, Cout): XNOR-Net-sized 3x3 layers, stride 1, zero padding 1
 SHAPES = [(8, 64, 64), (16, 64, 64), (16, 128, 128), (8, 256, 256)]
@@ -49,8 +39,9 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     w = np.where(rng.random((cout, 3, 3, cin)) < 0.5, -1.0, 1.0).astype(np.float32)
     y_f = np.zeros((1, h, h, cout), np.float32)
     pf = ffi_f.new("cnnc_f32_conv_params *", {
-        "n": 1, "h": h, "w": h, "c": cin, "oh": h, "ow": h, "co": cout, "kh": 3, "kw": 3,
-        "sh": 1, "sw": 1, "dh": 1, "dw": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
+        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "dilation_h": 1,
+        "dilation_w": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
         "act": {"kind": 0, "min": -np.inf, "max": np.inf, "alpha": 0.0}})  # fmt: skip
     xf, wf, yf = (ffi_f.from_buffer("float[]", a) for a in (x, w, y_f))
 
@@ -59,7 +50,7 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     y_b = np.zeros((1, h, h, bitpack.words(cout)), np.uint32)
     dots = np.zeros((1, h, h, cout), np.int32)
     pb = ffi_b.new("cnnc_b1_conv_params *", {
-        "batch": 1, "in_h": h, "in_w": h, "in_c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
         "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "pad_top": 1,
         "pad_left": 1, "groups": 1, "pad_one": 0, "act_min": -np.inf, "act_max": np.inf,
     })  # fmt: skip
@@ -96,8 +87,7 @@ def main() -> None:
     parser.add_argument("--no-model", dest="model", action="store_false",
                         help="skip the whole-model table")  # fmt: skip
     args = parser.parse_args()
-    kernels = runtime_dir() / "kernels"
-    f32 = load_shared(build_shared(sorted(kernels.glob("f32_*.c"))), F32_CDEF)
+    f32 = kernels.load_f32_kernels()
     b1_lib = kernels.load_b1_kernels()
     simd = None
     for name, (cflags, _) in kernels.B1_VARIANTS.items():

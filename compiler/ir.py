@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import UnsupportedError
+
 
 @dataclass
 class QuantParams:
@@ -159,3 +161,30 @@ class Graph:
             used.update(node.outputs)
         self.tensors = {name: t for name, t in self.tensors.items() if name in used}
         return self
+
+
+# ---------------------------------------------------------------- attribute helpers
+
+
+def act_bounds(attrs: dict[str, Any]) -> tuple[float, float]:
+    """The real interval a fused clamp activation keeps: relu [0, inf), relu6 [0, 6],
+    clip and the others (-inf, inf); explicit act_min/act_max of relu, relu6 and clip
+    override. (Non-clamp activations such as sigmoid are not intervals: (-inf, inf).)"""
+    act = attrs.get("act", "none") or "none"
+    lo, hi = {"relu": (0.0, np.inf), "relu6": (0.0, 6.0)}.get(act, (-np.inf, np.inf))
+    if act in ("relu", "relu6", "clip"):
+        if attrs.get("act_min") is not None:
+            lo = float(attrs["act_min"])
+        if attrs.get("act_max") is not None:
+            hi = float(attrs["act_max"])
+    return lo, hi
+
+
+def require_unit_dilations(node: Node) -> None:
+    """Refuses a conv or pool with dilation other than 1 (not implemented yet)."""
+    dilations = node.attrs.get("dilations", [1])
+    if any(d != 1 for d in dilations):
+        raise UnsupportedError(
+            f"node '{node.name}' ({node.op}) has dilations={list(dilations)}; "
+            "cnnc supports dilation 1 only"
+        )

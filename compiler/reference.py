@@ -45,7 +45,7 @@ def run(
         fn = REFERENCE_OPS.get(node.op)
         if fn is None:
             raise UnsupportedError(
-                f"reference: no reference for op {node.op} (node '{node.name}'); "
+                f"reference: node '{node.name}' ({node.op}): no reference for this op; "
                 f"known: {', '.join(sorted(REFERENCE_OPS))}"
             )
         args = [_value(graph, values, name) for name in node.inputs]

@@ -158,7 +158,7 @@ def emit_layers(em: Emit) -> list[Layer]:
         opdef = OPS.get(node.op)
         if opdef is None:
             raise UnsupportedError(
-                f"node {node.name}: op {node.op!r} has no C emitter; supported: "
+                f"node '{node.name}' ({node.op}): no C emitter for this op; supported: "
                 f"{', '.join(sorted(OPS))}"
             )
         layers.append(Layer(i, node, opdef.emit(node, em)))

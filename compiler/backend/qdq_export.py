@@ -234,7 +234,7 @@ def to_onnx(qgraph: ir.Graph, extra_outputs: list[str] = ()) -> onnx.ModelProto:
         fn = EXPORTERS.get(node.op)
         if fn is None:
             raise UnsupportedError(
-                f"qdq export: node {node.name} ({node.op}) has no ONNX form; supported: "
+                f"qdq export: node '{node.name}' ({node.op}) has no ONNX form; supported: "
                 f"{', '.join(sorted(EXPORTERS))}"
             )
         fn(e, node)

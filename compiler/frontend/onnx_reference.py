@@ -54,14 +54,6 @@ def _to_onnx_layout(y: np.ndarray, rank: int) -> np.ndarray:
     return y[:, :, 0, :] if rank == 3 else y
 
 
-def _check_dilations(node: ir.Node) -> None:
-    if any(d != 1 for d in node.attrs.get("dilations", [1])):
-        raise UnsupportedError(
-            f"node '{node.name}' ({node.op}) has dilations={node.attrs['dilations']}; "
-            "cnnc supports dilation 1 only"
-        )
-
-
 def _onnx_out_hw(graph, node, rank):
     shape = graph.tensors[node.outputs[0]].shape
     return (1, shape[2]) if rank == 3 else tuple(shape[2:4])
@@ -69,7 +61,7 @@ def _onnx_out_hw(graph, node, rank):
 
 @register("Conv")
 def ref_onnx_conv(node, graph, inputs):
-    _check_dilations(node)
+    ir.require_unit_dilations(node)
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     xt, _, strides, pads = _onnx_window_2d(x, node.attrs)
@@ -82,7 +74,7 @@ def ref_onnx_conv(node, graph, inputs):
 
 @register("MaxPool", "AveragePool")
 def ref_onnx_pool(node, graph, inputs):
-    _check_dilations(node)
+    ir.require_unit_dilations(node)
     x = inputs[0]
     xt, kernel, strides, pads = _onnx_window_2d(x, node.attrs)
     hw = _onnx_out_hw(graph, node, x.ndim)

@@ -28,12 +28,22 @@ VARIANTS = {"s8": S8_VARIANTS, "b1": B1_VARIANTS}
 
 
 def header_cdef(family: str) -> str:
-    """The params structs and kernel prototypes of cnnc_<family>.h, as cffi cdef text."""
+    """The params structs and kernel prototypes of cnnc_<family>.h, as cffi cdef text.
+
+    The header marks them with ``/* cffi-begin */`` ... ``/* cffi-end */`` (one or more
+    blocks). Inside a block, preprocessor lines are dropped (a variant selection block may
+    sit there), ``CNNC_RESTRICT`` is erased and integer ``#define`` constants of the header
+    (``CNNC_MAX_RANK``) are replaced by their values: cffi reads plain C declarations."""
     text = (runtime_dir() / "include" / f"cnnc_{family}.h").read_text()
-    match = re.search(r"/\* cffi-begin \*/(.*)/\* cffi-end \*/", text, re.S)
-    if match is None:
+    blocks = re.findall(r"/\* cffi-begin \*/(.*?)/\* cffi-end \*/", text, re.S)
+    if not blocks:
         raise CnncError(f"cnnc_{family}.h has no /* cffi-begin */ ... /* cffi-end */ block")
-    return match.group(1)
+    constants = dict(re.findall(r"^#define (CNNC_\w+) (\d+)\s*$", text, re.M))
+    lines = [ln for ln in "\n".join(blocks).splitlines() if not ln.lstrip().startswith("#")]
+    cdef = "\n".join(lines).replace("CNNC_RESTRICT", "")
+    for name, value in constants.items():
+        cdef = re.sub(rf"\b{name}\b", value, cdef)
+    return cdef
 
 
 def host_supports(family: str, variant: str) -> bool:
@@ -110,40 +120,15 @@ def load_b1_kernels(cflags: tuple[str, ...] = ()):
     """
     kernels = runtime_dir() / "kernels"
     lib = build_shared(b1_kernel_sources(), include_dirs=[kernels], cflags=list(cflags))
-    return load_shared(lib, B1_CDEF)
+    return load_shared(lib, header_cdef("b1"))
 
 
-B1_CDEF = """
-typedef struct { int32_t rows; int32_t channels; int32_t zero_point; } cnnc_b1_pack_params;
-void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *x, uint32_t *y);
-void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *x, uint32_t *y);
-void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *x, float *y);
-int32_t cnnc_b1_popcount32__portable(uint32_t x);
-typedef struct {
-    int32_t batch; int32_t in_h, in_w, in_c; int32_t out_h, out_w, out_c;
-    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
-    int32_t groups; int32_t pad_one; float act_min, act_max;
-    float out_scale; int32_t out_zero_point;
-} cnnc_b1_conv_params;
-void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const float *multiplier, const float *bias, int8_t *y);
-void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
-void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const float *multiplier, const float *bias, float *y);
-void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
-void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, int32_t *y);
-typedef struct { int32_t batch; int32_t in_k; int32_t out_m; float act_min, act_max; }
-    cnnc_b1_dense_params;
-void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
-    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
-void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
-    const uint32_t *w, const float *multiplier, const float *bias, float *y);
-typedef struct {
-    int32_t batch; int32_t in_h, in_w, channels; int32_t out_h, out_w;
-    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
-} cnnc_b1_maxpool_params;
-void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *x, uint32_t *y);
-"""
+# ---------------------------------------------------------------- float32
+
+
+def load_f32_kernels(cflags: tuple[str, ...] = ()):
+    """Builds every runtime_c/kernels/f32_*.c into one host library: ``(ffi, lib)`` (cffi);
+    exact float mode (no FMA contraction) unless ``cflags`` say otherwise."""
+    sources = sorted((runtime_dir() / "kernels").glob("f32_*.c"))
+    lib = build_shared(sources, cflags=["-ffp-contract=off", *cflags])
+    return load_shared(lib, header_cdef("f32"))

@@ -258,7 +258,7 @@ def _out_hw(shape: tuple[int, ...]) -> tuple[int, int]:
 
 def emit_b1_pack(node: ir.Node, em) -> list:
     x = em.tensor(node.inputs[0])
-    params = {"rows": x.size // x.shape[-1], "channels": x.shape[-1]}
+    params = {"rows": x.size // x.shape[-1], "c": x.shape[-1]}
     fn = "cnnc_b1_pack__ref"
     if x.dtype == "int8":
         fn, params["zero_point"] = "cnnc_b1_pack_s8__ref", node.attrs["zero_point"]
@@ -285,8 +285,9 @@ def emit_b1_conv2d(node: ir.Node, em) -> list:
     oh, ow = _out_hw(out)
     a = node.attrs
     params = {
-        "batch": n, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
         "kernel_h": kh, "kernel_w": kw, "stride_h": a["strides"][0], "stride_w": a["strides"][1],
+        "dilation_h": 1, "dilation_w": 1,
         "pad_top": a["pads"][0], "pad_left": a["pads"][1], "groups": a.get("groups", 1),
         "pad_one": int(a.get("pad_one", 0)),
     }  # fmt: skip
@@ -301,7 +302,7 @@ def emit_b1_conv2d(node: ir.Node, em) -> list:
 def emit_b1_dense(node: ir.Node, em) -> list:
     k = em.shape(node.inputs[0])[-1]
     m = em.shape(node.inputs[1])[0]
-    params = {"batch": em.tensor(node.inputs[0]).size // k, "in_k": k, "out_m": m}
+    params = {"n": em.tensor(node.inputs[0]).size // k, "k": k, "m": m}
     suffix, targs, clamp = _transform_args(node, em)
     params.update(clamp or {"act_min": -np.inf, "act_max": np.inf})
     args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), *targs, em.out(node)]
@@ -313,7 +314,7 @@ def emit_b1_maxpool2d(node: ir.Node, em) -> list:
     _, oh, ow, _ = em.shape(node.outputs[0])
     a = node.attrs
     params = {
-        "batch": n, "in_h": h, "in_w": w, "channels": c, "out_h": oh, "out_w": ow,
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow,
         "kernel_h": a["kernel"][0], "kernel_w": a["kernel"][1],
         "stride_h": a["strides"][0], "stride_w": a["strides"][1],
         "pad_top": a["pads"][0], "pad_left": a["pads"][1],

@@ -70,15 +70,14 @@ ACT_KINDS = {
 
 
 def apply_act(y: np.ndarray, attrs: dict) -> np.ndarray:
-    """The fused activation named by ``attrs['act']`` (see ``ir.LOWERED_OPS``)."""
+    """The fused activation named by ``attrs['act']`` (see ``DOCS``)."""
     act = attrs.get("act", "none")
     if act == "none":
         return y
     if act == "relu":
         return np.maximum(y, np.float32(0))
     if act in ("relu6", "clip"):
-        lo = attrs.get("act_min", 0.0)
-        hi = attrs.get("act_max", 6.0)
+        lo, hi = ir.act_bounds(attrs)
         return np.clip(y, np.float32(lo), np.float32(hi)).astype(y.dtype, copy=False)
     if act == "leaky_relu":
         alpha = np.float32(attrs.get("act_alpha", 0.01))
@@ -284,16 +283,17 @@ def act_params(node: ir.Node) -> dict[str, Any]:
     kind = node.attrs.get("act", "none") or "none"
     if kind not in ACT_KINDS:
         raise UnsupportedError(
-            f"node {node.name} ({node.op}): activation {kind!r} is not supported; "
+            f"node '{node.name}' ({node.op}): activation {kind!r} is not supported; "
             f"supported: {', '.join(ACT_KINDS)}"
         )
     default_alpha = {"leaky_relu": 0.01, "elu": 1.0}.get(kind, 0.0)
-    lo, hi = (0.0, 6.0) if kind == "relu6" else (-np.inf, np.inf)
+    # relu needs no bounds in C (the kind says it); relu6 and clip carry theirs
+    lo, hi = ir.act_bounds(node.attrs) if kind in ("relu6", "clip") else (-np.inf, np.inf)
     attr = lambda key, default: default if node.attrs.get(key) is None else node.attrs[key]  # noqa: E731
     return {
         "kind": ACT_KINDS[kind],
-        "min": float(attr("act_min", lo)),
-        "max": float(attr("act_max", hi)),
+        "min": float(lo),
+        "max": float(hi),
         "alpha": float(attr("act_alpha", default_alpha)),
     }
 
@@ -301,11 +301,12 @@ def act_params(node: ir.Node) -> dict[str, Any]:
 def conv_kernel(params: dict[str, int]) -> str:
     """The specialised conv kernel whose preconditions hold, else the general one."""
     p = params
-    one = p["kh"] == p["kw"] == p["sh"] == p["sw"] == p["dh"] == p["dw"] == 1
+    one = p["kernel_h"] == p["kernel_w"] == p["stride_h"] == p["stride_w"] == 1
+    one = one and p["dilation_h"] == p["dilation_w"] == 1
     if p["groups"] == 1 and one and p["pad_top"] == p["pad_left"] == 0:
         return "cnnc_f32_pwconv__ref"
-    if p["groups"] == p["c"] == p["co"]:
-        if p["kh"] == p["kw"] == 3 and p["dh"] == p["dw"] == 1:
+    if p["groups"] == p["c"] == p["out_c"]:
+        if p["kernel_h"] == p["kernel_w"] == 3 and p["dilation_h"] == p["dilation_w"] == 1:
             return "cnnc_f32_dwconv3x3__ref"
         return "cnnc_f32_dwconv__ref"
     if p["groups"] == 1:
@@ -320,8 +321,9 @@ def emit_conv2d(node: ir.Node, em) -> list[KernelCall]:
     sh, sw = node.attrs.get("strides", (1, 1))
     dh, dw = node.attrs.get("dilations", (1, 1))
     top, left = tuple(node.attrs.get("pads", (0, 0, 0, 0)))[:2]
-    params = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, co=co, kh=kh, kw=kw, sh=sh, sw=sw)
-    params.update(dh=dh, dw=dw, pad_top=top, pad_left=left, groups=node.attrs.get("groups", 1))
+    params = dict(n=n, h=h, w=w, c=c, out_h=oh, out_w=ow, out_c=co, kernel_h=kh, kernel_w=kw)
+    params.update(stride_h=sh, stride_w=sw, dilation_h=dh, dilation_w=dw)
+    params.update(pad_top=top, pad_left=left, groups=node.attrs.get("groups", 1))
     params["act"] = act_params(node)
     bias = node.inputs[2] if len(node.inputs) > 2 else None
     kernel = conv_kernel(params)
@@ -359,7 +361,8 @@ def pool_params(node: ir.Node, em) -> dict[str, int]:
     kh, kw = node.attrs["kernel"]
     sh, sw = node.attrs.get("strides", (1, 1))
     top, left, bottom, right = node.attrs.get("pads", (0, 0, 0, 0))
-    params = dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, kh=kh, kw=kw, sh=sh, sw=sw)
+    params = dict(n=n, h=h, w=w, c=c, out_h=oh, out_w=ow, kernel_h=kh, kernel_w=kw)
+    params.update(stride_h=sh, stride_w=sw)
     params.update(pad_top=top, pad_left=left, pad_bottom=bottom, pad_right=right)
     params["count_include_pad"] = int(bool(node.attrs.get("count_include_pad", 0)))
     return params
@@ -398,7 +401,7 @@ def broadcast_strides(node: ir.Node, a: ir.Tensor, b: ir.Tensor) -> tuple[int, i
     if tuple(b.shape) == tuple(a.shape[:-1]) + (1,):
         return cols, 1, 0  # one value per pixel, shared by its channels
     raise UnsupportedError(
-        f"node {node.name} ({node.op}): cannot broadcast {b.name}{list(b.shape)} against "
+        f"node '{node.name}' ({node.op}): cannot broadcast {b.name}{list(b.shape)} against "
         f"{a.name}{list(a.shape)}; supported: same shape, per channel [C], per pixel "
         "[..., 1], or a scalar"
     )
@@ -443,13 +446,13 @@ def emit_concat(node: ir.Node, em) -> list[KernelCall]:
     axis = node.attrs.get("axis", -1)
     if axis not in (-1, len(y.shape) - 1):
         raise UnsupportedError(
-            f"node {node.name} (concat): axis {axis} of {list(y.shape)}; only the last "
+            f"node '{node.name}' (concat): axis {axis} of {list(y.shape)}; only the last "
             "(channel) axis is supported after lowering"
         )
     co, outer, offset, calls = y.shape[-1], y.size // y.shape[-1], 0, []
     for name in node.inputs:
         ci = em.shape(name)[-1]
-        params = {"outer": outer, "ci": ci, "co": co, "offset": offset}
+        params = {"outer": outer, "c_in": ci, "c_out": co, "c_offset": offset}
         args = [em.ptr(name), em.out(node)]
         calls.append(KernelCall("cnnc_f32_concat__ref", args, "cnnc_f32_concat_params", params))
         offset += ci
@@ -461,7 +464,7 @@ def emit_softmax(node: ir.Node, em) -> list[KernelCall]:
     axis = node.attrs.get("axis", -1)
     if axis not in (-1, len(x.shape) - 1):
         raise UnsupportedError(
-            f"node {node.name} (softmax): axis {axis} of {list(x.shape)}; only the last axis"
+            f"node '{node.name}' (softmax): axis {axis} of {list(x.shape)}; only the last axis"
         )
     params = {"outer": x.size // x.shape[-1], "c": x.shape[-1]}
     args = [em.ptr(node.inputs[0]), em.out(node)]
@@ -472,7 +475,7 @@ def emit_transpose(node: ir.Node, em) -> list[KernelCall]:
     shape = list(em.shape(node.inputs[0]))
     perm = [int(p) for p in node.attrs["perm"]]
     if len(shape) > 6:
-        raise UnsupportedError(f"node {node.name} (transpose): rank {len(shape)} > 6")
+        raise UnsupportedError(f"node '{node.name}' (transpose): rank {len(shape)} > 6")
     pad = 6 - len(shape)
     params = {"rank": len(shape), "in_shape": shape + [1] * pad, "perm": perm + [0] * pad}
     args = [em.ptr(node.inputs[0]), em.out(node)]

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import ir
-from ..errors import CnncError
+from ..errors import CnncError, UnsupportedError
 from .opdef import KernelCall, OpDef, table
 from .requant import INT32_MAX, INT32_MIN, ROUNDING_CODES, quantize_multiplier, requantize
 
@@ -61,13 +61,15 @@ class ConvParams:
     h: int
     w: int
     c: int
-    oh: int
-    ow: int
-    oc: int
-    kh: int
-    kw: int
+    out_h: int
+    out_w: int
+    out_c: int
+    kernel_h: int
+    kernel_w: int
     stride_h: int = 1
     stride_w: int = 1
+    dilation_h: int = 1  # 1: the import refuses others until dilation is real
+    dilation_w: int = 1
     pad_top: int = 0
     pad_left: int = 0
     groups: int = 1
@@ -114,10 +116,10 @@ class PoolParams:
     h: int
     w: int
     c: int
-    oh: int
-    ow: int
-    kh: int
-    kw: int
+    out_h: int
+    out_w: int
+    kernel_h: int
+    kernel_w: int
     stride_h: int = 1
     stride_w: int = 1
     pad_top: int = 0
@@ -200,11 +202,11 @@ def _out_s8(acc, mult, shift, rounding: int, zero_point: int, lo: int, hi: int) 
 
 def _windows(x: np.ndarray, p, fill) -> np.ndarray:
     """[N,H,W,C] -> [N,OH,OW,C,KH,KW] windows of x padded with ``fill`` (shape from p)."""
-    bottom = max(0, (p.oh - 1) * p.stride_h + p.kh - p.h - p.pad_top)
-    right = max(0, (p.ow - 1) * p.stride_w + p.kw - p.w - p.pad_left)
+    bottom = max(0, (p.out_h - 1) * p.stride_h + p.kernel_h - p.h - p.pad_top)
+    right = max(0, (p.out_w - 1) * p.stride_w + p.kernel_w - p.w - p.pad_left)
     xp = np.pad(x, ((0, 0), (p.pad_top, bottom), (p.pad_left, right), (0, 0)), constant_values=fill)
-    win = sliding_window_view(xp, (p.kh, p.kw), axis=(1, 2))
-    return win[:, :: p.stride_h, :: p.stride_w][:, : p.oh, : p.ow]
+    win = sliding_window_view(xp, (p.kernel_h, p.kernel_w), axis=(1, 2))
+    return win[:, :: p.stride_h, :: p.stride_w][:, : p.out_h, : p.out_w]
 
 
 def add_multipliers(s_a: float, s_b: float, s_y: float) -> dict[str, int]:
@@ -224,12 +226,12 @@ def add_multipliers(s_a: float, s_b: float, s_y: float) -> dict[str, int]:
 
 def conv_s8(x, w, bias, mult, shift, p: ConvParams, where="s8_conv2d") -> np.ndarray:
     """cnnc_s8_conv__ref / _dwconv / _pwconv: x[N,H,W,C], w[Co,KH,KW,C/g] -> [N,OH,OW,Co]."""
-    g, cg, og = p.groups, p.c // p.groups, p.oc // p.groups
+    g, cg, og = p.groups, p.c // p.groups, p.out_c // p.groups
     xf = x.astype(np.float64) - p.x_zero_point  # padding taps are x_zero_point: 0 here
-    win = _windows(xf, p, 0.0).reshape(p.n, p.oh, p.ow, g, cg, p.kh, p.kw)
-    wg = w.astype(np.float64).reshape(g, og, p.kh, p.kw, cg)
+    win = _windows(xf, p, 0.0).reshape(p.n, p.out_h, p.out_w, g, cg, p.kernel_h, p.kernel_w)
+    wg = w.astype(np.float64).reshape(g, og, p.kernel_h, p.kernel_w, cg)
     acc = np.einsum("nyxgcij,goijc->nyxgo", win, wg, optimize=True)
-    acc = _exact_int(acc.reshape(p.n, p.oh, p.ow, p.oc) + bias, where)
+    acc = _exact_int(acc.reshape(p.n, p.out_h, p.out_w, p.out_c) + bias, where)
     return _out_s8(acc, mult, shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
 
 
@@ -261,7 +263,7 @@ def avgpool_s8(x, p: PoolParams) -> np.ndarray:
     """cnnc_s8_avgpool__ref: sum of (x - zp) / count, ties away from zero, + zp."""
     total = _windows(x.astype(np.int64) - p.zero_point, p, 0).sum(axis=(4, 5))
     if p.count_include_pad:
-        count = np.int64(p.kh * p.kw)
+        count = np.int64(p.kernel_h * p.kernel_w)
     else:
         ones = np.ones((1, p.h, p.w, 1), np.int64)
         count = _windows(ones, p, 0).sum(axis=(4, 5))
@@ -312,14 +314,14 @@ def _window_geometry(node: ir.Node, graph: ir.Graph) -> dict[str, int]:
     _, oh, ow, _ = graph.tensors[node.outputs[0]].shape
     sh, sw = node.attrs.get("strides", (1, 1))
     top, left = node.attrs.get("pads", (0, 0, 0, 0))[:2]
-    return dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, stride_h=sh, stride_w=sw, pad_top=top,
+    return dict(n=n, h=h, w=w, c=c, out_h=oh, out_w=ow, stride_h=sh, stride_w=sw, pad_top=top,
                 pad_left=left)  # fmt: skip
 
 
 def conv_params(node: ir.Node, graph: ir.Graph) -> ConvParams:
     oc, kh, kw, _ = graph.tensors[node.inputs[1]].shape
     a = node.attrs
-    return ConvParams(**_window_geometry(node, graph), oc=oc, kh=kh, kw=kw,
+    return ConvParams(**_window_geometry(node, graph), out_c=oc, kernel_h=kh, kernel_w=kw,
                       groups=a.get("groups", 1), x_zero_point=a["x_zero_point"],
                       y_zero_point=a["y_zero_point"], **_act_range(node),
                       rounding=_rounding(node))  # fmt: skip
@@ -346,7 +348,7 @@ def add_params(node: ir.Node, graph: ir.Graph) -> AddParams:
 def pool_params(node: ir.Node, graph: ir.Graph) -> PoolParams:
     kh, kw = node.attrs["kernel"]
     a = node.attrs
-    return PoolParams(**_window_geometry(node, graph), kh=kh, kw=kw,
+    return PoolParams(**_window_geometry(node, graph), kernel_h=kh, kernel_w=kw,
                       count_include_pad=int(a.get("count_include_pad", 0)),
                       zero_point=a["zero_point"], **_act_range(node))  # fmt: skip
 
@@ -376,7 +378,7 @@ def transpose_params(node: ir.Node, graph: ir.Graph) -> TransposeParams:
     shape = list(graph.tensors[node.inputs[0]].shape)
     perm = [int(a) for a in node.attrs["perm"]]
     if not 1 <= len(shape) <= 6:
-        raise CnncError(f"node {node.name} (s8_transpose): rank {len(shape)} outside 1..6")
+        raise UnsupportedError(f"node '{node.name}' (s8_transpose): rank {len(shape)} outside 1..6")
     pad = 6 - len(shape)
     return TransposeParams(len(shape), shape + [1] * pad, perm + list(range(len(perm), 6)))
 
@@ -395,14 +397,14 @@ def _ref_conv(node, graph, inputs):
     x, w, bias, mult, shift = inputs
     p = conv_params(node, graph)
     p.n = x.shape[0]
-    return [conv_s8(x, w, bias, mult, shift, p, f"node {node.name}")]
+    return [conv_s8(x, w, bias, mult, shift, p, f"node '{node.name}'")]
 
 
 def _ref_dense(node, graph, inputs):
     x, w, bias, mult, shift = inputs
     p = dense_params(node, graph)
     p.n = x.shape[0]
-    return [dense_s8(x.reshape(p.n, p.k), w, bias, mult, shift, p, f"node {node.name}")]
+    return [dense_s8(x.reshape(p.n, p.k), w, bias, mult, shift, p, f"node '{node.name}'")]
 
 
 def _ref_add(node, graph, inputs):
@@ -503,10 +505,10 @@ def pack_weights(kernel: str, w: np.ndarray, groups: int = 1) -> np.ndarray:
 
 def s8_conv_kernel(p: ConvParams) -> str:
     """The specialised int8 conv kernel whose preconditions hold, else the general one."""
-    one = p.kh == p.kw == p.stride_h == p.stride_w == 1
+    one = p.kernel_h == p.kernel_w == p.stride_h == p.stride_w == 1
     if p.groups == 1 and one and p.pad_top == p.pad_left == 0:
         return "cnnc_s8_pwconv__ref"
-    if p.groups == p.c == p.oc:
+    if p.groups == p.c == p.out_c:
         return "cnnc_s8_dwconv__ref"
     return "cnnc_s8_conv__ref"
 

@@ -382,9 +382,7 @@ def _float_transform(g: ir.Graph, layer: BinaryLayer, chain: Chain, where: str):
     act = last.attrs.get("act", "none")
     if act not in CLAMP_ACTS:
         raise UnsupportedError(f"{where}: activation {act!r} after alpha cannot be folded")
-    lo, hi = {"relu": (0.0, np.inf), "relu6": (0.0, 6.0)}.get(act, (-np.inf, np.inf))
-    if act == "clip":
-        lo, hi = last.attrs.get("act_min", -np.inf), last.attrs.get("act_max", np.inf)
+    lo, hi = ir.act_bounds(last.attrs)
     params = [
         g.add_const(f"{layer.node.name}.mul", multiplier.astype(np.float32)),
         g.add_const(f"{layer.node.name}.bias", np.broadcast_to(bias, (co,)).astype(np.float32)),

@@ -219,14 +219,6 @@ def _require_const(lo: _Lowering, node: ir.Node, index: int, what: str) -> np.nd
     return np.asarray(data, dtype=np.float32)
 
 
-def _check_dilations(node: ir.Node) -> None:
-    if any(d != 1 for d in node.attrs["dilations"]):
-        raise UnsupportedError(
-            f"node '{node.name}' ({node.op}) has dilations={node.attrs['dilations']}; "
-            "cnnc supports dilation 1 only"
-        )
-
-
 def _as_2d_window(lo: _Lowering, node: ir.Node) -> tuple[str, dict, bool]:
     """The NHWC input of a window op and its 2-D kernel/strides/pads; 1-D ops get H = 1."""
     shape = lo.shape(node.inputs[0])
@@ -266,7 +258,7 @@ def _finish_1d(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("Conv")
 def _lower_conv(lo: _Lowering, node: ir.Node) -> None:
-    _check_dilations(node)
+    ir.require_unit_dilations(node)
     w = _require_const(lo, node, 1, "weight")
     x, win, is_1d = _as_2d_window(lo, node)
     if is_1d:
@@ -587,7 +579,7 @@ def _lower_softmax(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("MaxPool", "AveragePool")
 def _lower_pool(lo: _Lowering, node: ir.Node) -> None:
-    _check_dilations(node)
+    ir.require_unit_dilations(node)
     x, win, is_1d = _as_2d_window(lo, node)
     out = _define_window_output(lo, node, is_1d)
     if node.op == "MaxPool":

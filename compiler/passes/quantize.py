@@ -305,14 +305,7 @@ class _Rewrite:
 
     def clamp(self, node: ir.Node, scale: float, zp: int) -> dict[str, int]:
         """The fused activation as int8 clamp bounds in the output domain."""
-        act = node.attrs.get("act", "none") or "none"
-        lo_real = {"relu": 0.0, "relu6": 0.0}.get(act, -np.inf)
-        hi_real = 6.0 if act == "relu6" else np.inf
-        if act in ("relu", "relu6", "clip"):
-            if node.attrs.get("act_min") is not None:
-                lo_real = float(node.attrs["act_min"])
-            if node.attrs.get("act_max") is not None:
-                hi_real = float(node.attrs["act_max"])
+        lo_real, hi_real = ir.act_bounds(node.attrs)
         lo, hi = -128, 127
         if np.isfinite(lo_real):
             lo = int(np.clip(np.round(lo_real / scale) + zp, -128, 127))

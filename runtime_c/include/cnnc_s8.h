@@ -88,13 +88,13 @@ CNNC_INLINE int8_t cnnc_requant_s8(int32_t acc, int32_t m, int32_t s, int32_t ro
 
 /* ---------------------------------------------------------------------------------
  * Kernel parameters. Everything between cffi-begin and cffi-end is plain declarations
- * that tests hand to cffi's cdef (cnnc.int8_ops.s8_cdef), so keep it macro-free.
+ * that tests hand to cffi's cdef (cnnc.host.kernels.header_cdef, the same for every family).
  * Clamp bounds act_min/act_max are in the output's int8 domain,
  * -128 <= act_min <= act_max <= 127: ReLU gives act_min = y_zero_point, ReLU6 also
  * act_max = y_zero_point + round(6 / s_y). Zero points are in [-128, 127].
  * ------------------------------------------------------------------------------- */
 /* cffi-begin */
-/* Convolution: cnnc_s8_conv__ref (any groups), cnnc_s8_dwconv__ref (groups == c == oc),
+/* Convolution: cnnc_s8_conv__ref (any groups), cnnc_s8_dwconv__ref (groups == c == out_c),
  * cnnc_s8_pwconv__ref (1x1, stride 1, no padding, groups 1).
  *   x[n][h][w][c] int8; w int8 (symmetric, |w| <= 127) as packed for the kernel:
  *   conv w[groups][kh][kw][c/groups][oc/groups], dwconv w[kh][kw][c], pwconv w[c][oc];
@@ -102,11 +102,12 @@ CNNC_INLINE int8_t cnnc_requant_s8(int32_t acc, int32_t m, int32_t s, int32_t ro
  *   y[n][oh][ow][oc] int8. Padding taps read as x_zero_point (real 0). */
 typedef struct {
     int32_t n, h, w, c;             /* input shape, NHWC */
-    int32_t oh, ow, oc;             /* output shape; oc divisible by groups */
-    int32_t kh, kw;                 /* kernel size */
+    int32_t out_h, out_w, out_c;    /* output shape; out_c divisible by groups */
+    int32_t kernel_h, kernel_w;     /* kernel size */
     int32_t stride_h, stride_w;     /* >= 1 */
-    int32_t pad_top, pad_left;      /* bottom/right padding is implied by oh/ow */
-    int32_t groups;                 /* c and oc both divisible by groups */
+    int32_t dilation_h, dilation_w; /* 1 (the import refuses others until dilation is real) */
+    int32_t pad_top, pad_left;      /* bottom/right padding is implied by out_h/out_w */
+    int32_t groups;                 /* c and out_c both divisible by groups */
     int32_t x_zero_point, y_zero_point;
     int32_t act_min, act_max;
     int32_t rounding;               /* cnnc_rounding */
@@ -140,8 +141,8 @@ typedef struct {
  * by kh*kw (1), rounding to nearest with ties away from zero. */
 typedef struct {
     int32_t n, h, w, c;
-    int32_t oh, ow;
-    int32_t kh, kw;
+    int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w;
     int32_t stride_h, stride_w;
     int32_t pad_top, pad_left;
     int32_t count_include_pad;
@@ -234,7 +235,7 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                           int8_t *y);
 /* cffi-end */
 
-/* The one place a variant is chosen for generated code (cnnc.int8_ops emits these names):
+/* The one place a variant is chosen for generated code (cnnc.ops.s8 emits these names):
  * builds targeting AVX2 (-mavx2, -march=native on such a CPU) or NEON (every Raspberry Pi
  * target: aarch64, armv7 -mfpu=neon*) call that variant; every other build (plain x86-64
  * SSE2, Cortex-M) the portable __ref kernel. All give identical bytes. */

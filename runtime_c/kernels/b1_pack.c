@@ -6,7 +6,7 @@ int32_t cnnc_b1_popcount32__portable(uint32_t x) { return cnnc_b1_popcount32_por
 
 void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
                        uint32_t *CNNC_RESTRICT y) {
-    const int32_t c = p->channels;
+    const int32_t c = p->c;
     const int32_t nw = CNNC_B1_WORDS(c);
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {
@@ -23,7 +23,7 @@ void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT 
 
 void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTRICT x,
                           uint32_t *CNNC_RESTRICT y) {
-    const int32_t c = p->channels;
+    const int32_t c = p->c;
     const int32_t nw = CNNC_B1_WORDS(c);
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {
@@ -40,7 +40,7 @@ void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTR
 
 void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *CNNC_RESTRICT x,
                          float *CNNC_RESTRICT y) {
-    const int32_t c = p->channels;
+    const int32_t c = p->c;
     const int32_t nw = CNNC_B1_WORDS(c);
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {

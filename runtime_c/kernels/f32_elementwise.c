@@ -4,7 +4,7 @@
 #include "cnnc_f32.h"
 
 void cnnc_f32_add__ref(const cnnc_f32_binary_params *p, const float *a, const float *b, float *y) {
-    int r, i;
+    int32_t r, i;
     for (r = 0; r < p->rows; ++r) {
         const float *ar = a + (size_t)r * p->cols;              /* [cols] */
         const float *br = b + (size_t)r * p->b_row_stride;     /* [cols] with col stride */
@@ -16,7 +16,7 @@ void cnnc_f32_add__ref(const cnnc_f32_binary_params *p, const float *a, const fl
 }
 
 void cnnc_f32_mul__ref(const cnnc_f32_binary_params *p, const float *a, const float *b, float *y) {
-    int r, i;
+    int32_t r, i;
     for (r = 0; r < p->rows; ++r) {
         const float *ar = a + (size_t)r * p->cols;
         const float *br = b + (size_t)r * p->b_row_stride;
@@ -29,7 +29,7 @@ void cnnc_f32_mul__ref(const cnnc_f32_binary_params *p, const float *a, const fl
 
 void cnnc_f32_scale_shift__ref(const cnnc_f32_scale_shift_params *p, const float *x,
                                const float *scale, const float *shift, float *y) {
-    int r, c;
+    int32_t r, c;
     for (r = 0; r < p->rows; ++r) {
         const float *xr = x + (size_t)r * p->c; /* [C] */
         float *yr = y + (size_t)r * p->c;       /* [C] */
@@ -38,11 +38,11 @@ void cnnc_f32_scale_shift__ref(const cnnc_f32_scale_shift_params *p, const float
 }
 
 void cnnc_f32_act__ref(const cnnc_f32_act_params *p, const float *x, float *y) {
-    int i;
+    int32_t i;
     for (i = 0; i < p->size; ++i) y[i] = cnnc_f32_apply_act(&p->act, x[i]);
 }
 
 void cnnc_f32_sign__ref(const cnnc_f32_sign_params *p, const float *x, float *y) {
-    int i;
+    int32_t i;
     for (i = 0; i < p->size; ++i) y[i] = x[i] >= 0.0f ? 1.0f : -1.0f;
 }

@@ -3,18 +3,18 @@
 
 void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RESTRICT x,
                           float *CNNC_RESTRICT y) {
-    int o, i;
+    int32_t o, i;
     for (o = 0; o < p->outer; ++o) {
-        const float *xo = x + (size_t)o * p->ci;             /* [ci] */
-        float *yo = y + (size_t)o * p->co + p->offset;       /* [ci] slice of [co] */
-        for (i = 0; i < p->ci; ++i) yo[i] = xo[i];
+        const float *xo = x + (size_t)o * p->c_in;             /* [ci] */
+        float *yo = y + (size_t)o * p->c_out + p->c_offset;       /* [ci] slice of [co] */
+        for (i = 0; i < p->c_in; ++i) yo[i] = xo[i];
     }
 }
 
 /* Subtracting the row maximum keeps expf's argument <= 0, so no overflow; the sum
  * is >= 1 (the maximum's term), so the division is safe. */
 void cnnc_f32_softmax__ref(const cnnc_f32_softmax_params *p, const float *x, float *y) {
-    int o, i;
+    int32_t o, i;
     for (o = 0; o < p->outer; ++o) {
         const float *xo = x + (size_t)o * p->c; /* [C] */
         float *yo = y + (size_t)o * p->c;       /* [C] */
@@ -34,10 +34,10 @@ void cnnc_f32_transpose__ref(const cnnc_f32_transpose_params *p, const float *CN
                              float *CNNC_RESTRICT y) {
     size_t in_stride[CNNC_MAX_RANK]; /* x's element stride per x axis */
     size_t step[CNNC_MAX_RANK];      /* x stride along y's axis i */
-    int out_shape[CNNC_MAX_RANK];
-    int idx[CNNC_MAX_RANK] = {0};
+    int32_t out_shape[CNNC_MAX_RANK];
+    int32_t idx[CNNC_MAX_RANK] = {0};
     size_t total = 1, i, src = 0;
-    int a;
+    int32_t a;
     for (a = p->rank - 1; a >= 0; --a) {
         in_stride[a] = total;
         total *= (size_t)p->in_shape[a];

@@ -10,23 +10,23 @@ void cnnc_s8_dwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const in
                          int8_t *y) {
     int32_t b, oy, ox, c0, ky, kx, j;
     for (b = 0; b < p->n; ++b) {
-        for (oy = 0; oy < p->oh; ++oy) {
-            for (ox = 0; ox < p->ow; ++ox) {
-                int8_t *yp = y + (((size_t)b * p->oh + oy) * p->ow + ox) * p->c; /* [c] */
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c; /* [c] */
                 for (c0 = 0; c0 < p->c; c0 += CNNC_S8_BLOCK) {
                     const int32_t nb = p->c - c0 < CNNC_S8_BLOCK ? p->c - c0 : CNNC_S8_BLOCK;
                     int32_t acc[CNNC_S8_BLOCK];
                     for (j = 0; j < nb; ++j) acc[j] = bias[c0 + j];
-                    for (ky = 0; ky < p->kh; ++ky) {
+                    for (ky = 0; ky < p->kernel_h; ++ky) {
                         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
                         if (iy < 0 || iy >= p->h) continue;
-                        for (kx = 0; kx < p->kw; ++kx) {
+                        for (kx = 0; kx < p->kernel_w; ++kx) {
                             const int32_t ix = ox * p->stride_w - p->pad_left + kx;
                             const int8_t *xp; /* [nb] channels c0.. of pixel (iy, ix) */
                             const int8_t *wt; /* [nb] tap (ky, kx) of channels c0.. */
                             if (ix < 0 || ix >= p->w) continue;
                             xp = x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + c0;
-                            wt = w + ((size_t)ky * p->kw + kx) * p->c + c0;
+                            wt = w + ((size_t)ky * p->kernel_w + kx) * p->c + c0;
                             for (j = 0; j < nb; ++j) acc[j] += (xp[j] - p->x_zero_point) * wt[j];
                         }
                     }

@@ -38,10 +38,10 @@ def conv_params(ffi, x_shape, co, k, stride, pads, groups, pad_one, out_hw, lo=-
     return ffi.new(
         "cnnc_b1_conv_params *",
         {
-            "batch": n,
-            "in_h": h,
-            "in_w": w,
-            "in_c": c,
+            "n": n,
+            "h": h,
+            "w": w,
+            "c": c,
             "out_h": out_hw[0],
             "out_w": out_hw[1],
             "out_c": co,

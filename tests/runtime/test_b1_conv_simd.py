@@ -32,7 +32,7 @@ def test_variant_equals_ref(variant, rng, c, k, stride, padded):
     oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
     thr = rng.integers(-3, 4, co).astype(np.int32)  # near 0, where dots are densest
     p = ffi.new("cnnc_b1_conv_params *", {
-        "batch": n, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
         "kernel_h": k, "kernel_w": k, "stride_h": stride, "stride_w": stride,
         "pad_top": pad, "pad_left": pad, "groups": 1, "pad_one": 0,
         "act_min": -np.inf, "act_max": np.inf})  # fmt: skip

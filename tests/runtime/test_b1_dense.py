@@ -24,7 +24,7 @@ def test_dense(kernels, rng, k, m, out):
     np.testing.assert_array_equal(b1.dense_dot(xp, k, wp), dot)
     p = ffi.new(
         "cnnc_b1_dense_params *",
-        {"batch": n, "in_k": k, "out_m": m, "act_min": -np.inf, "act_max": np.inf},
+        {"n": n, "k": k, "m": m, "act_min": -np.inf, "act_max": np.inf},
     )
     if out == "b1":
         thr = rng.integers(-k, k + 2, m).astype(np.int32)
@@ -55,7 +55,7 @@ def test_dense_ignores_stray_tail_bits_in_the_input(kernels, rng):
     # the C kernel: with a float epilogue of 1*dot + 0 its output is the dot itself
     p = ffi.new(
         "cnnc_b1_dense_params *",
-        {"batch": 1, "in_k": k, "out_m": m, "act_min": -np.inf, "act_max": np.inf},
+        {"n": 1, "k": k, "m": m, "act_min": -np.inf, "act_max": np.inf},
     )
     got = np.zeros((1, m), np.float32)
     ones, zeros = np.ones(m, np.float32), np.zeros(m, np.float32)

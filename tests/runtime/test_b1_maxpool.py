@@ -38,10 +38,10 @@ def test_maxpool(kernels, rng, c, k, s, padded):
     p = ffi.new(
         "cnnc_b1_maxpool_params *",
         {
-            "batch": n,
-            "in_h": h,
-            "in_w": w,
-            "channels": c,
+            "n": n,
+            "h": h,
+            "w": w,
+            "c": c,
             "out_h": oh,
             "out_w": ow,
             "kernel_h": k,

@@ -66,7 +66,7 @@ def test_c_pack_equals_numpy(kernels, rng, c, rows):
     x = signs(rng, (rows, c))
     want = expected_words(x)
     got = np.full((rows, bitpack.words(c)), 0xDEADBEEF, np.uint32)  # pack must clear tails
-    p = ffi.new("cnnc_b1_pack_params *", {"rows": rows, "channels": c})
+    p = ffi.new("cnnc_b1_pack_params *", {"rows": rows, "c": c})
     lib.cnnc_b1_pack__ref(p, ffi.from_buffer("float[]", x), ffi.from_buffer("uint32_t[]", got))
     np.testing.assert_array_equal(got, want)
     back = np.zeros((rows, c), np.float32)
@@ -93,6 +93,6 @@ def test_c_pack_of_int8_is_the_sign_of_the_real_value(kernels, rng, c, zero_poin
     real = (q.astype(np.float32) - zero_point) * np.float32(0.037)
     want = expected_words(real)
     got = np.full(want.shape, 0xFFFFFFFF, np.uint32)
-    p = ffi.new("cnnc_b1_pack_params *", {"rows": 5, "channels": c, "zero_point": zero_point})
+    p = ffi.new("cnnc_b1_pack_params *", {"rows": 5, "c": c, "zero_point": zero_point})
     lib.cnnc_b1_pack_s8__ref(p, ffi.from_buffer("int8_t[]", q), ffi.from_buffer("uint32_t[]", got))
     np.testing.assert_array_equal(got, want)

@@ -33,11 +33,13 @@ def pool_case(rng, ch, kernel, stride, pad, zp, include_pad=0):
 
 def window_loop(x, p, reduce):
     """Plain loops over output positions: the window's valid taps and their count."""
-    y = np.zeros((p.n, p.oh, p.ow, p.c))
-    for oy in range(p.oh):
-        for ox in range(p.ow):
+    y = np.zeros((p.n, p.out_h, p.out_w, p.c))
+    for oy in range(p.out_h):
+        for ox in range(p.out_w):
             y0, x0 = oy * p.stride_h - p.pad_top, ox * p.stride_w - p.pad_left
-            win = x[:, max(y0, 0) : y0 + p.kh, max(x0, 0) : x0 + p.kw].astype(np.float64)
+            win = x[:, max(y0, 0) : y0 + p.kernel_h, max(x0, 0) : x0 + p.kernel_w].astype(
+                np.float64
+            )
             y[:, oy, ox] = reduce(win.reshape(p.n, -1, p.c))
     return y
 

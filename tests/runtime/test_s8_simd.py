@@ -129,8 +129,8 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mult
     bias = rng.integers(-5000, 5000, oc).astype(np.int32)
     mult, shift, s_y = requant_params(rng, k * k * c // groups, oc, mults)
     lo, hi = clamp_bounds(y_zp, clamp, s_y)
-    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, x_zp, y_zp,
-                   lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
+    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, 1, 1, pad, pad, groups, x_zp,
+                   y_zp, lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
     return p, x, w, bias, mult, shift
 
 

@@ -38,8 +38,9 @@ static void layer0(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   t0[1, 9, 7, 3], w1[8, 3, 3, 3], b1[8] -> t1[1, 9, 7, 8]
  *   strides=(1, 1) pads=(1, 1, 1, 1) groups=1 act=none */
 static const cnnc_f32_conv_params layer1_p0 = {
-    .n = 1, .h = 9, .w = 7, .c = 3, .oh = 9, .ow = 7, .co = 8, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
-    .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .groups = 1,
+    .n = 1, .h = 9, .w = 7, .c = 3, .out_h = 9, .out_w = 7, .out_c = 8, .kernel_h = 3,
+    .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .pad_top = 1,
+    .pad_left = 1, .groups = 1,
     .act = {.kind = CNNC_ACT_NONE, .min = -INFINITY, .max = INFINITY, .alpha = 0.0f},
 };
 static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
@@ -54,7 +55,7 @@ static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
 /* layer 2: b1_pack "sign_2.b1"
  *   t1[1, 9, 7, 8] -> t2[1, 9, 7, 8]
  *   no attributes */
-static const cnnc_b1_pack_params layer2_p0 = {.rows = 63, .channels = 8};
+static const cnnc_b1_pack_params layer2_p0 = {.rows = 63, .c = 8};
 static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)ctx;
     (void)input;
@@ -67,9 +68,9 @@ static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   t2[1, 9, 7, 8], conv2d_3.w_b1[16, 3, 3, 1], conv2d_3.thr[16] -> t6[1, 9, 7, 16]
  *   out=b1 strides=(1, 1) pads=(1, 1, 1, 1) groups=1 pad_one=0 */
 static const cnnc_b1_conv_params layer3_p0 = {
-    .batch = 1, .in_h = 9, .in_w = 7, .in_c = 8, .out_h = 9, .out_w = 7, .out_c = 16, .kernel_h = 3,
-    .kernel_w = 3, .stride_h = 1, .stride_w = 1, .pad_top = 1, .pad_left = 1, .groups = 1,
-    .pad_one = 0, .act_min = -INFINITY, .act_max = INFINITY,
+    .n = 1, .h = 9, .w = 7, .c = 8, .out_h = 9, .out_w = 7, .out_c = 16, .kernel_h = 3,
+    .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .pad_top = 1,
+    .pad_left = 1, .groups = 1, .pad_one = 0, .act_min = -INFINITY, .act_max = INFINITY,
 };
 static void layer3(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
@@ -84,9 +85,9 @@ static void layer3(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   t6[1, 9, 7, 16], conv2d_7.w_b1[16, 3, 3, 1], conv2d_7.mul[16], conv2d_7.bias[16] -> t8[1, 5, 4, 16]
  *   out=float32 strides=(2, 2) pads=(1, 1, 1, 1) groups=16 pad_one=0 act_min=-inf act_max=inf */
 static const cnnc_b1_conv_params layer4_p0 = {
-    .batch = 1, .in_h = 9, .in_w = 7, .in_c = 16, .out_h = 5, .out_w = 4, .out_c = 16,
-    .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2, .pad_top = 1, .pad_left = 1,
-    .groups = 16, .pad_one = 0, .act_min = -INFINITY, .act_max = INFINITY,
+    .n = 1, .h = 9, .w = 7, .c = 16, .out_h = 5, .out_w = 4, .out_c = 16, .kernel_h = 3,
+    .kernel_w = 3, .stride_h = 2, .stride_w = 2, .dilation_h = 1, .dilation_w = 1, .pad_top = 1,
+    .pad_left = 1, .groups = 16, .pad_one = 0, .act_min = -INFINITY, .act_max = INFINITY,
 };
 static void layer4(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;

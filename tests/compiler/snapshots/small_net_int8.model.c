@@ -52,9 +52,10 @@ static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   t0.q[1, 9, 7, 3], conv2d_1.wq[8, 3, 3, 3], conv2d_1.bias_q[8], conv2d_1.mult[8], conv2d_1.shift[8] -> t1[1, 5, 4, 8]
  *   x_zero_point=4 y_zero_point=-128 rounding=double act_min=-128 act_max=127 strides=[2, 2] pads=[1, 1, 1, 1] groups=1 */
 static const cnnc_s8_conv_params layer2_p0 = {
-    .n = 1, .h = 9, .w = 7, .c = 3, .oh = 5, .ow = 4, .oc = 8, .kh = 3, .kw = 3, .stride_h = 2,
-    .stride_w = 2, .pad_top = 1, .pad_left = 1, .groups = 1, .x_zero_point = 4,
-    .y_zero_point = -128, .act_min = -128, .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
+    .n = 1, .h = 9, .w = 7, .c = 3, .out_h = 5, .out_w = 4, .out_c = 8, .kernel_h = 3,
+    .kernel_w = 3, .stride_h = 2, .stride_w = 2, .dilation_h = 1, .dilation_w = 1, .pad_top = 1,
+    .pad_left = 1, .groups = 1, .x_zero_point = 4, .y_zero_point = -128, .act_min = -128,
+    .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
 };
 static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
@@ -71,9 +72,10 @@ static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   t1[1, 5, 4, 8], conv2d_2.wq[8, 3, 3, 1], conv2d_2.bias_q[8], conv2d_2.mult[8], conv2d_2.shift[8] -> t2[1, 5, 4, 8]
  *   x_zero_point=-128 y_zero_point=28 rounding=double act_min=-128 act_max=127 strides=[1, 1] pads=[1, 1, 1, 1] groups=8 */
 static const cnnc_s8_conv_params layer3_p0 = {
-    .n = 1, .h = 5, .w = 4, .c = 8, .oh = 5, .ow = 4, .oc = 8, .kh = 3, .kw = 3, .stride_h = 1,
-    .stride_w = 1, .pad_top = 1, .pad_left = 1, .groups = 8, .x_zero_point = -128,
-    .y_zero_point = 28, .act_min = -128, .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
+    .n = 1, .h = 5, .w = 4, .c = 8, .out_h = 5, .out_w = 4, .out_c = 8, .kernel_h = 3,
+    .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .pad_top = 1,
+    .pad_left = 1, .groups = 8, .x_zero_point = -128, .y_zero_point = 28, .act_min = -128,
+    .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
 };
 static void layer3(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
