@@ -74,7 +74,8 @@ def fill_struct(ffi, params) -> object:
 def load_s8_kernels(cflags: tuple[str, ...] = ()):
     """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi);
     ``cflags`` (e.g. S8_VARIANTS' -mavx2) compile the ISA variants in."""
-    lib = build_shared(s8_kernel_sources(), cflags=list(cflags))
+    kernels = runtime_dir() / "kernels"  # private headers are part of the build cache key
+    lib = build_shared(s8_kernel_sources(), include_dirs=[kernels], cflags=list(cflags))
     return load_shared(lib, header_cdef("s8"))
 
 
@@ -129,6 +130,7 @@ def load_b1_kernels(cflags: tuple[str, ...] = ()):
 def load_f32_kernels(cflags: tuple[str, ...] = ()):
     """Builds every runtime_c/kernels/f32_*.c into one host library: ``(ffi, lib)`` (cffi);
     exact float mode (no FMA contraction) unless ``cflags`` say otherwise."""
-    sources = sorted((runtime_dir() / "kernels").glob("f32_*.c"))
-    lib = build_shared(sources, cflags=["-ffp-contract=off", *cflags])
+    kernels = runtime_dir() / "kernels"  # private headers are part of the build cache key
+    lib = build_shared(sorted(kernels.glob("f32_*.c")), include_dirs=[kernels],
+                       cflags=["-ffp-contract=off", *cflags])  # fmt: skip
     return load_shared(lib, header_cdef("f32"))
