@@ -32,7 +32,7 @@ MAX_OPSET = onnx.defs.onnx_opset_version()
 COMPUTE_OPS = (
     "Conv Gemm MatMul BatchNormalization Relu Clip LeakyRelu Sigmoid Elu Add Sum Sub Mul Div "
     "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
-    "Softmax Where Less Neg"
+    "Softmax Where Less Neg HardSigmoid"
 ).split()
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
@@ -386,6 +386,7 @@ _DEFAULTS: dict[str, dict] = {
     "BatchNormalization": {"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0},
     "LeakyRelu": {"alpha": 0.01},
     "Elu": {"alpha": 1.0},
+    "HardSigmoid": {"alpha": 0.2, "beta": 0.5},
     "Softmax": {"axis": -1},
     "Flatten": {"axis": 1},
     "Gather": {"axis": 0},

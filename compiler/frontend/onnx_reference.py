@@ -18,6 +18,7 @@ from ..ops.f32 import (
     apply_act,
     batchnorm_scale_shift,
     conv2d_nhwc,
+    hard_sigmoid,
     pool2d_nhwc,
     softmax_last,
 )
@@ -146,6 +147,11 @@ def ref_onnx_leaky(node, graph, inputs):
 @register("Elu")
 def ref_onnx_elu(node, graph, inputs):
     return [apply_act(inputs[0], {"act": "elu", "act_alpha": node.attrs["alpha"]})]
+
+
+@register("HardSigmoid")
+def ref_onnx_hard_sigmoid(node, graph, inputs):
+    return [hard_sigmoid(inputs[0], node.attrs["alpha"], node.attrs["beta"])]
 
 
 @register("Sigmoid")

@@ -52,6 +52,8 @@ DOCS: dict[str, str] = {
     "also the NCHW<->NHWC conversion when C == 1 or H == W == 1",
     "transpose": "x -> x.transpose(perm); attrs perm (any rank; NCHW->NHWC at the input is "
     "perm (0,2,3,1), NHWC->NCHW at 4-D outputs (0,3,1,2))",
+    "hard_sigmoid": "x -> max(0, min(1, alpha * x + beta)) elementwise (ONNX HardSigmoid); "
+    "attrs alpha, beta; two float32 roundings (product, then sum), no FMA",
     "sign": "x -> +1 where x >= 0 else -1 (XNOR-Net binarisation, sign(0) = +1)",
 }
 
@@ -112,6 +114,17 @@ def batchnorm_scale_shift(gamma, beta, mean, var, epsilon) -> tuple[np.ndarray, 
 
 
 # ---------------------------------------------------------------- reference
+
+
+def hard_sigmoid(x: np.ndarray, alpha: float, beta: float) -> np.ndarray:
+    """max(0, min(1, alpha*x + beta)) in float32: the product and the sum each rounded, as the
+    C kernel computes it with -ffp-contract=off."""
+    y = x.astype(np.float32) * np.float32(alpha) + np.float32(beta)
+    return np.clip(y, np.float32(0), np.float32(1)).astype(np.float32)
+
+
+def ref_hard_sigmoid(node, graph, inputs):
+    return [hard_sigmoid(inputs[0], node.attrs["alpha"], node.attrs["beta"])]
 
 
 def conv2d_nhwc(
@@ -441,6 +454,13 @@ def emit_sign(node: ir.Node, em) -> list[KernelCall]:
     return [KernelCall("cnnc_f32_sign__ref", args, "cnnc_f32_sign_params", params)]
 
 
+def emit_hard_sigmoid(node: ir.Node, em) -> list[KernelCall]:
+    params = {"size": em.tensor(node.inputs[0]).size}
+    params.update(alpha=node.attrs["alpha"], beta=node.attrs["beta"])
+    args = [em.ptr(node.inputs[0]), em.out(node)]
+    return [KernelCall("cnnc_f32_hard_sigmoid__ref", args, "cnnc_f32_hard_sigmoid_params", params)]
+
+
 def emit_concat(node: ir.Node, em) -> list[KernelCall]:
     y = em.tensor(node.outputs[0])
     axis = node.attrs.get("axis", -1)
@@ -520,5 +540,6 @@ OPS = table(
     OpDef("softmax", DOCS["softmax"], ref_softmax, emit_softmax),
     OpDef("reshape", DOCS["reshape"], ref_reshape, emit_reshape),
     OpDef("transpose", DOCS["transpose"], ref_transpose, emit_transpose),
+    OpDef("hard_sigmoid", DOCS["hard_sigmoid"], ref_hard_sigmoid, emit_hard_sigmoid),
     OpDef("sign", DOCS["sign"], ref_sign, emit_sign),
 )

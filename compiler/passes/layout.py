@@ -398,6 +398,14 @@ def _lower_act(lo: _Lowering, node: ir.Node) -> None:
     lo.emit("act", node.name, [x], [out], **_act_attrs(lo, node))
 
 
+@_rule("HardSigmoid")
+def _lower_hard_sigmoid(lo: _Lowering, node: ir.Node) -> None:
+    x, layout = lo.natural(node, node.inputs[0])
+    out = lo.define(node.outputs[0], layout)
+    alpha, beta = float(node.attrs["alpha"]), float(node.attrs["beta"])
+    lo.emit("hard_sigmoid", node.name, [x], [out], alpha=alpha, beta=beta)
+
+
 @_rule("Where")
 def _lower_sign(lo: _Lowering, node: ir.Node) -> None:
     """XNOR-Net sign with sign(0) = +1: Where(Less(x, 0), -1, +1)."""

@@ -178,6 +178,14 @@ typedef struct {
 
 void cnnc_f32_sign__ref(const cnnc_f32_sign_params *p, const float *x, float *y);
 
+/* x[size] -> max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid); y may alias x. */
+typedef struct {
+    int32_t size;
+    float alpha, beta;
+} cnnc_f32_hard_sigmoid_params;
+
+void cnnc_f32_hard_sigmoid__ref(const cnnc_f32_hard_sigmoid_params *p, const float *x, float *y);
+
 /* ---- concat, softmax, transpose --------------------------------------------- */
 
 /* One input of a concat along the last axis: x[outer,c_in] is copied into

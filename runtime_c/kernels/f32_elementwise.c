@@ -1,4 +1,4 @@
-/* float32 elementwise kernels: add, mul, scale_shift, standalone activation, sign.
+/* float32 elementwise kernels: add, mul, scale_shift, standalone activation, sign, hard_sigmoid.
  * All allow the output to alias an input (in-place planning relies on it), so no
  * pointer here is restrict. */
 #include "cnnc_f32.h"
@@ -45,4 +45,12 @@ void cnnc_f32_act__ref(const cnnc_f32_act_params *p, const float *x, float *y) {
 void cnnc_f32_sign__ref(const cnnc_f32_sign_params *p, const float *x, float *y) {
     int32_t i;
     for (i = 0; i < p->size; ++i) y[i] = x[i] >= 0.0f ? 1.0f : -1.0f;
+}
+
+void cnnc_f32_hard_sigmoid__ref(const cnnc_f32_hard_sigmoid_params *p, const float *x, float *y) {
+    int32_t i;
+    for (i = 0; i < p->size; ++i) {
+        const float v = p->alpha * x[i] + p->beta; /* two roundings: built without FMA */
+        y[i] = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+    }
 }
