@@ -123,12 +123,10 @@ typedef struct {
  * y: bits: [n, out_h, out_w, WORDS(out_c)] packed; f32: [n, out_h, out_w, out_c] */
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                            uint32_t *CNNC_RESTRICT y);
+                            const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                           float *CNNC_RESTRICT y);
+                           const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
 /* needs runtime_c/kernels/s8_quant.c (cnnc_s8_quantize__ref) linked in; y: [n,
  * out_h, out_w, out_c] int8 */
 void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
@@ -138,13 +136,11 @@ void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RES
  * -mavx512f -mavx512vpopcntdq); bit-exact to cnnc_b1_conv_bits__ref. */
 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                                const uint32_t *CNNC_RESTRICT w,
-                               const int32_t *CNNC_RESTRICT thresholds,
-                               uint32_t *CNNC_RESTRICT y);
+                               const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 /* ARM NEON variant (defined only in builds targeting NEON: aarch64, armv7 -mfpu=neon*). */
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
-                             const int32_t *CNNC_RESTRICT thresholds,
-                             uint32_t *CNNC_RESTRICT y);
+                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 
 /* The one place a variant is chosen for generated code: builds that target AVX-512
  * VPOPCNTDQ (e.g. -march=native on such a CPU) or NEON (every Raspberry Pi target) call
@@ -165,9 +161,9 @@ void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
 /* ---- binary dense ------------------------------------------------------------------ */
 
 typedef struct {
-    int32_t n; /* N >= 1 */
-    int32_t k; /* K >= 1 logical inputs */
-    int32_t m; /* M >= 1 outputs */
+    int32_t n;              /* N >= 1 */
+    int32_t k;              /* K >= 1 logical inputs */
+    int32_t m;              /* M >= 1 outputs */
     float act_min, act_max; /* f32 output clamp (-INFINITY/INFINITY: none) */
 } cnnc_b1_dense_params;
 
@@ -175,12 +171,10 @@ typedef struct {
  * y: bits [n, WORDS(M)] packed; f32 [n, M] */
 void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                             uint32_t *CNNC_RESTRICT y);
+                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                            float *CNNC_RESTRICT y);
+                            const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
 
 /* ---- binary max pooling ------------------------------------------------------------ */
 

@@ -34,21 +34,28 @@ typedef enum {
 /* cffi-begin */
 typedef struct {
     int32_t kind; /* cnnc_act_kind */
-    float min;   /* CLIP lower bound (may be -INFINITY) */
-    float max;   /* CLIP upper bound (may be +INFINITY) */
-    float alpha; /* LEAKY_RELU slope for x < 0; ELU scale */
+    float min;    /* CLIP lower bound (may be -INFINITY) */
+    float max;    /* CLIP upper bound (may be +INFINITY) */
+    float alpha;  /* LEAKY_RELU slope for x < 0; ELU scale */
 } cnnc_f32_act;
 /* cffi-end */
 
 CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
     switch (act->kind) {
-    case CNNC_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case CNNC_ACT_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
-    case CNNC_ACT_CLIP: return x < act->min ? act->min : (x > act->max ? act->max : x);
-    case CNNC_ACT_LEAKY_RELU: return x >= 0.0f ? x : act->alpha * x;
-    case CNNC_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case CNNC_ACT_ELU: return x > 0.0f ? x : act->alpha * expm1f(x);
-    default: return x;
+        case CNNC_ACT_RELU:
+            return x > 0.0f ? x : 0.0f;
+        case CNNC_ACT_RELU6:
+            return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+        case CNNC_ACT_CLIP:
+            return x < act->min ? act->min : (x > act->max ? act->max : x);
+        case CNNC_ACT_LEAKY_RELU:
+            return x >= 0.0f ? x : act->alpha * x;
+        case CNNC_ACT_SIGMOID:
+            return 1.0f / (1.0f + expf(-x));
+        case CNNC_ACT_ELU:
+            return x > 0.0f ? x : act->alpha * expm1f(x);
+        default:
+            return x;
     }
 }
 

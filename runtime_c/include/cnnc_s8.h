@@ -50,7 +50,7 @@ CNNC_INLINE int32_t cnnc_sat32(int64_t v) {
 }
 
 CNNC_INLINE int32_t cnnc_requant_single(int32_t x, int32_t m, int32_t s) {
-    const int total = 31 - s;                      /* 1..62 */
+    const int total = 31 - s;                        /* 1..62 */
     const int64_t round = (int64_t)1 << (total - 1); /* <= 2^61 */
     /* |x*m| <= 2^31 * (2^31 - 1) < 2^62, plus round <= 2^61: no int64 overflow. */
     return cnnc_sat32(((int64_t)x * m + round) >> total);
@@ -58,9 +58,9 @@ CNNC_INLINE int32_t cnnc_requant_single(int32_t x, int32_t m, int32_t s) {
 
 CNNC_INLINE int32_t cnnc_requant_double(int32_t x, int32_t m, int32_t s) {
     const int left = s > 0 ? s : 0;
-    const int right = s > 0 ? 0 : -s;                /* 0..31 */
+    const int right = s > 0 ? 0 : -s;                                 /* 0..31 */
     const int64_t xs = cnnc_sat32((int64_t)x * ((int64_t)1 << left)); /* |x|*2^30 < 2^62 */
-    const int64_t ab = xs * m;                       /* |ab| <= 2^62: exact */
+    const int64_t ab = xs * m;                                        /* |ab| <= 2^62: exact */
     const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
     const int64_t h = (ab + nudge) / ((int64_t)1 << 31); /* C division truncates to zero */
     /* m >= 0, so SaturatingRoundingDoublingHighMul's INT32_MIN*INT32_MIN case cannot occur;
@@ -110,7 +110,7 @@ typedef struct {
     int32_t groups;                 /* c and out_c both divisible by groups */
     int32_t x_zero_point, y_zero_point;
     int32_t act_min, act_max;
-    int32_t rounding;               /* cnnc_rounding */
+    int32_t rounding; /* cnnc_rounding */
 } cnnc_s8_conv_params;
 
 /* Fully connected: x[n][k] int8, w[k][m] int8 (packed), bias[m] int32, mult[m]/shift[m],
@@ -127,9 +127,9 @@ typedef struct {
  *   b' likewise;  y = y_zp + requant(a' + b', y_mult, y_shift)  M_y = 2 max(s_a, s_b) / (2^ls s_y)
  */
 typedef struct {
-    int32_t size;                   /* elements of a, b and y */
+    int32_t size; /* elements of a, b and y */
     int32_t a_zero_point, b_zero_point, y_zero_point;
-    int32_t left_shift;             /* 20: (a - a_zp) << 20 stays below 2^28 */
+    int32_t left_shift; /* 20: (a - a_zp) << 20 stays below 2^28 */
     int32_t a_mult, a_shift, b_mult, b_shift, y_mult, y_shift;
     int32_t act_min, act_max;
     int32_t rounding;
@@ -162,7 +162,7 @@ typedef struct {
 /* Concat along channels, one call per input: x[outer][c_in] is requantised to y's scale
  * (M = s_x / s_y; M = 1 is exact: m = 2^30, shift = 1) into y[outer][c_out] at c_offset. */
 typedef struct {
-    int32_t outer;                  /* n*h*w */
+    int32_t outer; /* n*h*w */
     int32_t c_in, c_out, c_offset;
     int32_t x_zero_point, y_zero_point;
     int32_t mult, shift;
@@ -174,26 +174,24 @@ typedef struct {
  * (NaN -> zero_point); dequantize y = (float)(q - zero_point) * scale. */
 typedef struct {
     int32_t size;
-    float scale;                    /* > 0 */
+    float scale; /* > 0 */
     int32_t zero_point;
 } cnnc_s8_quant_params;
 
 /* Transpose of an int8 tensor (the int8-in entry point's NCHW -> NHWC, and back):
  * x of shape in_shape[rank] -> y = x.transpose(perm); unused trailing entries are 1 / i. */
 typedef struct {
-    int32_t rank;                   /* 1..6 */
+    int32_t rank; /* 1..6 */
     int32_t in_shape[6];
-    int32_t perm[6];                /* y's axis i is x's axis perm[i] */
+    int32_t perm[6]; /* y's axis i is x's axis perm[i] */
 } cnnc_s8_transpose_params;
 
 void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_pwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__ref(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_add__ref(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y);
@@ -214,8 +212,7 @@ void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, flo
 void cnnc_s8_conv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__avx2(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_pwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y);
@@ -225,8 +222,7 @@ void cnnc_s8_dwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const i
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y);

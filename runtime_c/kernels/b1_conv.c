@@ -18,8 +18,7 @@ void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
 
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                            uint32_t *CNNC_RESTRICT y) {
+                            const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
     b1_conv_bits_loops(p, x, w, thresholds, y, cnnc_b1_xor_popcount);
 }
 
@@ -35,8 +34,7 @@ CNNC_INLINE float b1_f32_out(int32_t dot, float multiplier, float bias, float lo
 
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                           float *CNNC_RESTRICT y) {
+                           const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
     int32_t n, oy, ox, co;
     for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
@@ -80,8 +78,7 @@ CNNC_INLINE int32_t b1_dense_dot(const cnnc_b1_dense_params *p, const uint32_t *
 
 void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                             uint32_t *CNNC_RESTRICT y) {
+                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
     const int32_t yw = CNNC_B1_WORDS(p->m);
     int32_t n, m, j;
     for (n = 0; n < p->n; ++n) {
@@ -95,11 +92,10 @@ void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC
 
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                            float *CNNC_RESTRICT y) {
+                            const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
     int32_t n, m;
     for (n = 0; n < p->n; ++n)
         for (m = 0; m < p->m; ++m)
             y[(size_t)n * p->m + m] = b1_f32_out(b1_dense_dot(p, x, w, n, m), multiplier[m],
-                                                      bias[m], p->act_min, p->act_max);
+                                                 bias[m], p->act_min, p->act_max);
 }

@@ -68,7 +68,7 @@ typedef struct {
 } b1_conv_window;
 
 CNNC_INLINE b1_conv_window b1_window_at(const cnnc_b1_conv_params *p, const uint32_t *x, int32_t n,
-                                   int32_t oy, int32_t ox) {
+                                        int32_t oy, int32_t ox) {
     const int32_t xw = CNNC_B1_WORDS(p->c);
     const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
     const int32_t ky0 = y0 < 0 ? -y0 : 0, kx0 = x0 < 0 ? -x0 : 0;
@@ -97,9 +97,9 @@ CNNC_INLINE int32_t b1_window_dot(const b1_conv_window *win, const uint32_t *wf,
 
 /* The dot of output (n, oy, ox, co). Overflow: |dot| <= kernel_h*kernel_w*c/groups,
  * far below 2^31 for any layer that fits in memory; acc and k are bounded the same way. */
-CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x,
-                                const uint32_t *w, int32_t n, int32_t oy, int32_t ox,
-                                int32_t co, b1_run_popcount_fn run_popcount) {
+CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
+                                int32_t n, int32_t oy, int32_t ox, int32_t co,
+                                b1_run_popcount_fn run_popcount) {
     const int32_t cg = p->c / p->groups;
     const int32_t c0 = (co / (p->out_c / p->groups)) * cg; /* first input channel of group */
     const int32_t xw = CNNC_B1_WORDS(p->c);

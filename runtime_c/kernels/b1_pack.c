@@ -10,8 +10,8 @@ void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT 
     const int32_t nw = CNNC_B1_WORDS(c);
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {
-        const float *row = x + (size_t)r * (size_t)c;   /* [C] */
-        uint32_t *out = y + (size_t)r * (size_t)nw;      /* [WORDS(C)] */
+        const float *row = x + (size_t)r * (size_t)c; /* [C] */
+        uint32_t *out = y + (size_t)r * (size_t)nw;   /* [WORDS(C)] */
         int32_t word;
         for (word = 0; word < nw; ++word) out[word] = 0u; /* tail bits stay 0 */
         for (ch = 0; ch < c; ++ch) {
@@ -45,7 +45,7 @@ void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *CNNC_REST
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {
         const uint32_t *row = x + (size_t)r * (size_t)nw; /* [WORDS(C)] */
-        float *out = y + (size_t)r * (size_t)c;            /* [C] */
+        float *out = y + (size_t)r * (size_t)c;           /* [C] */
         for (ch = 0; ch < c; ++ch) {
             out[ch] = ((row[ch / CNNC_B1_BITS] >> (ch % CNNC_B1_BITS)) & 1u) ? -1.0f : 1.0f;
         }

@@ -25,8 +25,8 @@ int cnnc_blob_check_header(const uint8_t *blob, size_t blob_bytes, uint32_t *n_s
     return CNNC_OK;
 }
 
-int cnnc_blob_read_table(const uint8_t *blob, uint32_t n_expected,
-                         const uint32_t *expected_bytes, const void **sections) {
+int cnnc_blob_read_table(const uint8_t *blob, uint32_t n_expected, const uint32_t *expected_bytes,
+                         const void **sections) {
     const uint32_t total = read_u32(blob + 20);
     uint32_t i;
     if (read_u32(blob + 16) != n_expected) return CNNC_ERR_BLOB_MODEL;

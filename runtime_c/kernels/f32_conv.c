@@ -6,13 +6,14 @@
 void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
                         const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                         float *CNNC_RESTRICT y) {
-    const int32_t cg = p->c / p->groups;   /* input channels per group */
+    const int32_t cg = p->c / p->groups;      /* input channels per group */
     const int32_t cog = p->out_c / p->groups; /* output channels per group */
     int32_t n, oy, ox, co, ky, kx, ci;
     for (n = 0; n < p->n; ++n) {
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
-                float *out = y + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->out_c; /* [Co] */
+                float *out =
+                    y + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->out_c; /* [Co] */
                 for (co = 0; co < p->out_c; ++co) {
                     const int32_t g = co / cog;
                     float acc = bias ? bias[co] : 0.0f;
@@ -23,9 +24,11 @@ void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRIC
                             const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
                             if (ix < 0 || ix >= p->w) continue;
                             /* xp[cg]: this group's channels of input pixel (iy, ix) */
-                            const float *xp = x + (((size_t)n * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg;
+                            const float *xp =
+                                x + (((size_t)n * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg;
                             /* wp[cg]: tap (ky, kx) of filter co */
-                            const float *wp = w + (((size_t)co * p->kernel_h + ky) * p->kernel_w + kx) * cg;
+                            const float *wp =
+                                w + (((size_t)co * p->kernel_h + ky) * p->kernel_w + kx) * cg;
                             for (ci = 0; ci < cg; ++ci) acc += xp[ci] * wp[ci];
                         }
                     }
@@ -43,7 +46,8 @@ void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTRIC
  * output sums bias, then (ky, kx, c) in order, as cnnc_f32_conv__ref does. */
 static void conv_oc_tile(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
-                         float *CNNC_RESTRICT out, int32_t n, int32_t oy, int32_t ox, int32_t co0, int32_t tile) {
+                         float *CNNC_RESTRICT out, int32_t n, int32_t oy, int32_t ox, int32_t co0,
+                         int32_t tile) {
     float acc[OC_TILE]; /* outputs co0 .. co0+tile-1 */
     int32_t j, ky, kx, ci;
     for (j = 0; j < tile; ++j) acc[j] = bias ? bias[co0 + j] : 0.0f;
@@ -81,7 +85,8 @@ void cnnc_f32_conv_oc8__ref(const cnnc_f32_conv_params *p, const float *CNNC_RES
     for (n = 0; n < p->n; ++n) {
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
-                float *out = y + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->out_c; /* [Co] */
+                float *out =
+                    y + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->out_c; /* [Co] */
                 for (co0 = 0; co0 < p->out_c; co0 += OC_TILE) {
                     const int32_t tile = p->out_c - co0 < OC_TILE ? p->out_c - co0 : OC_TILE;
                     conv_oc_tile(p, x, w, bias, out, n, oy, ox, co0, tile);

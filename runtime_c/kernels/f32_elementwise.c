@@ -6,9 +6,9 @@
 void cnnc_f32_add__ref(const cnnc_f32_binary_params *p, const float *a, const float *b, float *y) {
     int32_t r, i;
     for (r = 0; r < p->rows; ++r) {
-        const float *ar = a + (size_t)r * p->cols;              /* [cols] */
-        const float *br = b + (size_t)r * p->b_row_stride;     /* [cols] with col stride */
-        float *yr = y + (size_t)r * p->cols;                    /* [cols] */
+        const float *ar = a + (size_t)r * p->cols;         /* [cols] */
+        const float *br = b + (size_t)r * p->b_row_stride; /* [cols] with col stride */
+        float *yr = y + (size_t)r * p->cols;               /* [cols] */
         for (i = 0; i < p->cols; ++i) {
             yr[i] = cnnc_f32_apply_act(&p->act, ar[i] + br[(size_t)i * p->b_col_stride]);
         }

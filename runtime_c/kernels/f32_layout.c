@@ -6,8 +6,8 @@ void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RES
                           float *CNNC_RESTRICT y) {
     int32_t o, i;
     for (o = 0; o < p->outer; ++o) {
-        const float *xo = x + (size_t)o * p->c_in;             /* [ci] */
-        float *yo = y + (size_t)o * p->c_out + p->c_offset;       /* [ci] slice of [co] */
+        const float *xo = x + (size_t)o * p->c_in;          /* [ci] */
+        float *yo = y + (size_t)o * p->c_out + p->c_offset; /* [ci] slice of [co] */
         for (i = 0; i < p->c_in; ++i) yo[i] = xo[i];
     }
 }

@@ -40,8 +40,8 @@ void cnnc_f32_avgpool__ref(const cnnc_f32_pool_params *p, const float *CNNC_REST
                 const int32_t xs = ox * p->stride_w - p->pad_left;
                 const int32_t xe = min_int(xs + p->kernel_w, p->w + p->pad_right);
                 const int32_t x0 = max_int(xs, 0), x1 = min_int(xe, p->w);
-                const int32_t count = p->count_include_pad ? (ye - ys) * (xe - xs)
-                                                       : (y1 - y0) * (x1 - x0);
+                const int32_t count =
+                    p->count_include_pad ? (ye - ys) * (xe - xs) : (y1 - y0) * (x1 - x0);
                 float *out = y + (((size_t)n * p->out_h + oy) * p->out_w + ox) * p->c; /* [C] */
                 for (c = 0; c < p->c; ++c) out[c] = 0.0f;
                 for (iy = y0; iy < y1; ++iy) {

@@ -16,14 +16,15 @@
 
 void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
-    const int32_t cg = p->c / p->groups;  /* input channels per group */
+    const int32_t cg = p->c / p->groups;     /* input channels per group */
     const int32_t og = p->out_c / p->groups; /* output channels per group */
     const size_t group_size = (size_t)p->kernel_h * p->kernel_w * cg * og;
     int32_t b, oy, ox, g, o0, ky, kx, i, j;
     for (b = 0; b < p->n; ++b) {
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
-                int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c; /* [oc] */
+                int8_t *yp =
+                    y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c; /* [oc] */
                 for (g = 0; g < p->groups; ++g) {
                     const int8_t *wg = w + (size_t)g * group_size; /* [kh][kw][cg][og] */
                     for (o0 = 0; o0 < og; o0 += CNNC_S8_BLOCK) {
@@ -49,10 +50,9 @@ void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                             }
                         }
                         for (j = 0; j < nb; ++j)
-                            yp[first + j] = cnnc_requant_s8(acc[j], mult[first + j],
-                                                            shift[first + j], p->rounding,
-                                                            p->y_zero_point, p->act_min,
-                                                            p->act_max);
+                            yp[first + j] = cnnc_requant_s8(
+                                acc[j], mult[first + j], shift[first + j], p->rounding,
+                                p->y_zero_point, p->act_min, p->act_max);
                     }
                 }
             }

@@ -42,9 +42,9 @@ CNNC_INLINE cnnc_s8_dense_params s8_pwconv_as_dense(const cnnc_s8_conv_params *p
 #if defined(S8_TILE_ROWS)
 /* Output pixels (b, oy, ox0 .. ox0 + rows - 1), channels o0 .. o0 + nb - 1 of group g
  * (nb = 8 or S8_TILE_COLS): acc[r][j] = bias + the sum over the taps inside the image. */
-static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *wg,
-                         int32_t b, int32_t oy, int32_t ox0, int32_t rows, int32_t g,
-                         int32_t o0, int32_t nb, const int32_t *bias, int32_t *acc) {
+static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *wg, int32_t b,
+                         int32_t oy, int32_t ox0, int32_t rows, int32_t g, int32_t o0, int32_t nb,
+                         const int32_t *bias, int32_t *acc) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const size_t ldx = (size_t)p->stride_w * p->c; /* between neighbouring output pixels */
     int32_t ky, kx, r, j;
@@ -60,8 +60,8 @@ static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const in
             const int8_t *xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
             const int8_t *wt = wg + ((size_t)ky * p->kernel_w + kx) * cg * og + o0; /* [cg][og] */
             if (ix0 >= 0 && ix_last < p->w) {
-                s8_tile_any(xrow + (size_t)ix0 * p->c, ldx, rows, cg, p->x_zero_point, wt, og,
-                            nb, acc, S8_TILE_COLS, acc);
+                s8_tile_any(xrow + (size_t)ix0 * p->c, ldx, rows, cg, p->x_zero_point, wt, og, nb,
+                            acc, S8_TILE_COLS, acc);
                 continue;
             }
             for (r = 0; r < rows; ++r) {
@@ -125,9 +125,8 @@ CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int8_t *x, co
                         const int32_t first = g * og + o0;
                         s8_conv_tile(p, x, wg, b, oy, ox0, rows, g, o0, nb, bias + first, acc);
                         for (r = 0; r < rows; ++r)
-                            s8_tile_requant(acc + r * S8_TILE_COLS, nb, mult + first,
-                                            shift + first, p->rounding, p->y_zero_point,
-                                            p->act_min, p->act_max,
+                            s8_tile_requant(acc + r * S8_TILE_COLS, nb, mult + first, shift + first,
+                                            p->rounding, p->y_zero_point, p->act_min, p->act_max,
                                             yrow + (size_t)(ox0 + r) * p->out_c + first);
                         o0 += nb;
                     }

@@ -31,9 +31,9 @@ void cnnc_s8_dwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const in
                         }
                     }
                     for (j = 0; j < nb; ++j)
-                        yp[c0 + j] = cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j],
-                                                     p->rounding, p->y_zero_point, p->act_min,
-                                                     p->act_max);
+                        yp[c0 + j] =
+                            cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j], p->rounding,
+                                            p->y_zero_point, p->act_min, p->act_max);
                 }
             }
         }

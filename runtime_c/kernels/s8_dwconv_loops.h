@@ -23,9 +23,9 @@
 #include "cnnc_s8.h"
 
 /* The body of cnnc_s8_dwconv__<isa>. */
-CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
-                                 const int8_t *w, const int32_t *bias, const int32_t *mult,
-                                 const int32_t *shift, int8_t *y) {
+CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                 const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                 int8_t *y) {
     const s8_dw_zp zp = s8_dw_zero_point(p->x_zero_point);
     int32_t b, oy, ox, c0, ky, kx, j;
     for (b = 0; b < p->n; ++b) {
@@ -46,8 +46,9 @@ CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
                     for (ky = ky0; ky < ky1; ++ky)
                         for (kx = kx0; kx < kx1; ++kx) {
                             /* [nb] channels c0.. of pixel (iy0 + ky, ix0 + kx) and of tap */
-                            const int8_t *xp = x + (((size_t)b * p->h + (iy0 + ky)) * p->w +
-                                                    (ix0 + kx)) * p->c + c0;
+                            const int8_t *xp =
+                                x + (((size_t)b * p->h + (iy0 + ky)) * p->w + (ix0 + kx)) * p->c +
+                                c0;
                             const int8_t *wt = w + ((size_t)ky * p->kernel_w + kx) * p->c + c0;
                             s8_dw_tap(&a, xp, wt, zp, nb);
                         }
@@ -59,15 +60,16 @@ CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
                     for (j = 0; j < nb; ++j) acc[j] = bias[c0 + j];
                     for (ky = ky0; ky < ky1; ++ky)
                         for (kx = kx0; kx < kx1; ++kx) {
-                            const int8_t *xp = x + (((size_t)b * p->h + (iy0 + ky)) * p->w +
-                                                    (ix0 + kx)) * p->c + c0;
+                            const int8_t *xp =
+                                x + (((size_t)b * p->h + (iy0 + ky)) * p->w + (ix0 + kx)) * p->c +
+                                c0;
                             const int8_t *wt = w + ((size_t)ky * p->kernel_w + kx) * p->c + c0;
                             for (j = 0; j < nb; ++j) acc[j] += (xp[j] - p->x_zero_point) * wt[j];
                         }
                     for (j = 0; j < nb; ++j)
-                        yp[c0 + j] = cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j],
-                                                     p->rounding, p->y_zero_point, p->act_min,
-                                                     p->act_max);
+                        yp[c0 + j] =
+                            cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j], p->rounding,
+                                            p->y_zero_point, p->act_min, p->act_max);
                 }
             }
         }
