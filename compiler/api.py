@@ -3,11 +3,11 @@
 An output folder holds everything needed to build, run and verify the model
 without the original ONNX file:
 
-    model.h, model.c          the generated C (see cnnc.codegen)
+    model.h, model.c          the generated C (see cnnc.backend.codegen)
     weights.bin               the weight blob (absent with embed_weights: it is in model.c)
     cnnc_runtime/             the runtime headers and kernels model.c calls
-    Makefile, demo.c, ...     build files for host and boards (cnnc.targets)
-    report.json               per-layer report (cnnc.report)
+    Makefile, demo.c, ...     build files for host and boards (cnnc.host.targets)
+    report.json               per-layer report (cnnc.backend.report)
     cnnc.json                 what cnnc needs to reopen the folder: precision, shapes, options
     graph.json, graph.npz     the final (lowered, typed) graph: the reference the C must match
 """

@@ -18,7 +18,7 @@ Scheme (``real = scale * (q - zero_point)``):
 - weights: int8, per output channel, symmetric in [-127, 127]: ``s_w[c] = max|w[c]|/127``;
 - bias: int32 at ``s_x * s_w[c]``; accumulation in int32;
 - requantisation ``M[c] = s_x * s_w[c] / s_y`` as a Q31 multiplier and shift
-  (``cnnc.requant``; rounding "single" or gemmlowp "double");
+  (``cnnc.ops.requant``; rounding "single" or gemmlowp "double");
 - fused ReLU / ReLU6 / Clip become clamp bounds in the output's int8 domain;
 - max/avg pooling and reshapes keep their input's scale and zero point; global average
   pooling, residual add and concat requantise to their own calibrated output scale.

@@ -1,6 +1,6 @@
 /* cnnc binary (XNOR-Net) kernels: bit-packed activations and weights, XNOR-popcount.
  *
- * Packing convention (mirrored by compiler/bitpack.py): the channel axis (last, NHWC)
+ * Packing convention (mirrored by compiler/ops/bitpack.py): the channel axis (last, NHWC)
  * is packed into uint32 words; channel c lives in word c / 32, bit c % 32; bit 1 = -1,
  * bit 0 = +1; tail bits of a last word (C not a multiple of 32) are 0 and never counted.
  * A packed tensor of logical shape [..., C] occupies [..., CNNC_B1_WORDS(C)] uint32.

@@ -1,5 +1,5 @@
-/* cnnc weight blob (weights.bin): the C reader of the format compiler/blob.py writes.
- * Functions mirror compiler/blob.py one for one (check_header, read_table, open).
+/* cnnc weight blob (weights.bin): the C reader of the format compiler/backend/blob.py writes.
+ * Functions mirror compiler/backend/blob.py one for one (check_header, read_table, open).
  *
  * Layout, all integers little-endian uint32:
  *   [0, 64)    header: magic "CNWB" | version | crc32 | header_bytes (64) |

@@ -10,7 +10,7 @@
  * generated code keeps `static const`; tensors (activations, weights, per-channel
  * bias / multiplier / shift from the weight blob) are passed as arguments.
  * Layouts: activations NHWC; weights as the kernels read them, repacked by the compiler
- * from the IR's conv [Co][KH][KW][C/groups] / dense [M][K] (cnnc.int8_ops.pack_weights).
+ * from the IR's conv [Co][KH][KW][C/groups] / dense [M][K] (cnnc.ops.s8.pack_weights).
  * No kernel allocates, none keeps state, none executes a floating-point operation
  * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary. */
 #ifndef CNNC_S8_H
@@ -21,7 +21,7 @@
 /* ---------------------------------------------------------------------------------
  * Requantisation: y = x * M with the real multiplier M = m * 2^(s - 31).
  *
- * Contract (checked by the compiler, cnnc.requant.check_multiplier; not re-checked here):
+ * Contract (checked by the compiler, cnnc.ops.requant.check_multiplier; not re-checked here):
  *   x: any int32; m: 0 <= m <= 2^31 - 1 (m in [2^30, 2^31) when made by
  *   quantize_multiplier, or 0); s: -31 <= s <= 30. The result is an int32; every
  *   intermediate below is exact in int64. Signed right shifts are arithmetic

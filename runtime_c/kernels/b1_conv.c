@@ -1,6 +1,6 @@
 /* Binary conv2d and dense: dot = K_valid - 2 * popcount(a XOR w), then an output transform.
  * The compiler (cnnc/binarize.py) folds alpha, BN and sign into the transform parameters;
- * the NumPy mirror is cnnc/binary_ops.py. */
+ * the NumPy mirror is cnnc.ops.b1. */
 #include "b1_conv_loops.h"
 #include "cnnc_s8.h"
 

@@ -1,5 +1,5 @@
 /* Packing floats into sign bits and back; the convention is stated in cnnc_b1.h and
- * mirrored by compiler/bitpack.py. */
+ * mirrored by compiler/ops/bitpack.py. */
 #include "cnnc_b1.h"
 
 int32_t cnnc_b1_popcount32__portable(uint32_t x) { return cnnc_b1_popcount32_portable(x); }

@@ -1,4 +1,4 @@
-/* Weight blob reader; mirrors compiler/blob.py. Layout in cnnc_blob.h. */
+/* Weight blob reader; mirrors compiler/backend/blob.py. Layout in cnnc_blob.h. */
 #include "cnnc_blob.h"
 
 /* Little-endian read that needs no alignment and works on any host byte order. */

@@ -1,13 +1,13 @@
 /* int8 convolution, general (any groups) and pointwise; params in cnnc_s8.h.
  *
- * Weights are repacked by the compiler (cnnc.int8_ops.pack_weights) so that the inner
+ * Weights are repacked by the compiler (cnnc.ops.s8.pack_weights) so that the inner
  * loop runs over CNNC_S8_BLOCK contiguous output channels with independent int32
  * accumulators: general conv w[G][KH][KW][C/G][Co/G], pointwise w[C][Co] (the dense
  * layout). Integer sums do not depend on their order, so results equal the NumPy
  * definition bit for bit.
  *
  * Overflow: |x - x_zero_point| <= 255 and |w| <= 127, so one tap adds at most 32385 in
- * magnitude. The compiler (cnnc.quantize, check_accumulator) proves
+ * magnitude. The compiler (cnnc.passes.quantize, check_accumulator) proves
  * |bias[o]| + xmax * sum_k |w[o][k]| <= 2^31 - 1 for every output channel o, with
  * xmax = max(127 - x_zero_point, x_zero_point + 128), before it emits a call; every
  * partial sum below is bounded by the same expression, so no accumulator overflows. */

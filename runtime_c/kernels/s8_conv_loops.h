@@ -17,7 +17,7 @@
  * header defined its hooks (S8_TILE_ROWS).
  *
  * Overflow: each lane holds bias[o] plus some of output o's kh*kw*C/G terms, bounded by
- * |bias[o]| + xmax * sum |w[o]| <= 2^31 - 1 as proved by the compiler (cnnc.quantize,
+ * |bias[o]| + xmax * sum |w[o]| <= 2^31 - 1 as proved by the compiler (cnnc.passes.quantize,
  * check_accumulator); each tile's own bound per step is in its header. Integer sums are
  * order-free, so the result is the reference's. */
 #ifndef CNNC_S8_CONV_LOOPS_H

@@ -10,7 +10,7 @@
  *
  * Overflow: every int32 lane holds bias[o] plus a subset of the terms of output o,
  * bounded by |bias[o]| + xmax * sum_i |w[i][o]| <= 2^31 - 1 as proved by the compiler
- * (cnnc.quantize, check_accumulator); each tile's own bound per step is in its header.
+ * (cnnc.passes.quantize, check_accumulator); each tile's own bound per step is in its header.
  * Integer addition is associative, so the different summation order gives the
  * reference's result exactly. */
 #ifndef CNNC_S8_DENSE_LOOPS_H

@@ -1,10 +1,10 @@
 /* int8 depthwise convolution (groups == c == oc); params in cnnc_s8.h. */
 #include "cnnc_s8.h"
 
-/* w[KH][KW][C] (repacked by cnnc.int8_ops.pack_weights): each tap reads CNNC_S8_BLOCK
+/* w[KH][KW][C] (repacked by cnnc.ops.s8.pack_weights): each tap reads CNNC_S8_BLOCK
  * contiguous channels of x and w into independent accumulators. Overflow: at most kh*kw
  * taps of |x'| <= 255 times |w| <= 127 plus the bias, proved to fit int32 per channel by
- * the compiler (cnnc.quantize, check_accumulator); partial sums obey the same bound. */
+ * the compiler (cnnc.passes.quantize, check_accumulator); partial sums obey the same bound. */
 void cnnc_s8_dwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {

@@ -15,7 +15,7 @@
  *
  * Overflow: each lane holds bias[c] plus some of the kh*kw terms of channel c, bounded by
  * |bias[c]| + xmax * sum |w[.][.][c]| <= 2^31 - 1 as proved by the compiler
- * (cnnc.quantize, check_accumulator); integer sums are order-free, so the result is the
+ * (cnnc.passes.quantize, check_accumulator); integer sums are order-free, so the result is the
  * reference's exactly. */
 #ifndef CNNC_S8_DWCONV_LOOPS_H
 #define CNNC_S8_DWCONV_LOOPS_H

@@ -12,7 +12,7 @@
  * Overflow: |x - zp| <= 255 fits int16 and each product is at most 255 * 127 in
  * magnitude, exact in int32. Callers keep each int32 lane at bias[o] plus a subset of
  * output o's terms, bounded by |bias[o]| + xmax * sum |w[.][o]| <= 2^31 - 1 as proved by
- * the compiler (cnnc.quantize, check_accumulator); integer addition is associative, so
+ * the compiler (cnnc.passes.quantize, check_accumulator); integer addition is associative, so
  * any summation order gives the reference kernel's sum exactly. */
 #ifndef CNNC_S8_TILE_NEON_H
 #define CNNC_S8_TILE_NEON_H

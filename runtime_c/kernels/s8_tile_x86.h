@@ -9,7 +9,7 @@
  * Overflow: |x - zp| <= 255 fits int16; one madd lane is at most 2 * 255 * 127 = 64770 in
  * magnitude (far from madd's single overflow case, -32768 * -32768 twice). Callers keep
  * each int32 lane at bias[o] plus a subset of output o's terms, bounded by
- * |bias[o]| + xmax * sum |w[.][o]| <= 2^31 - 1 as proved by the compiler (cnnc.quantize,
+ * |bias[o]| + xmax * sum |w[.][o]| <= 2^31 - 1 as proved by the compiler (cnnc.passes.quantize,
  * check_accumulator); integer addition is associative, so any summation order gives the
  * reference kernel's sum exactly. */
 #ifndef CNNC_S8_TILE_X86_H

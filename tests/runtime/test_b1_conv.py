@@ -1,4 +1,4 @@
-"""Binary conv kernels: C (runtime_c/kernels/b1_conv.c) == NumPy mirror (cnnc.binary_ops)
+"""Binary conv kernels: C (runtime_c/kernels/b1_conv.c) == NumPy mirror (cnnc.ops.b1)
 bit for bit, and the NumPy mirror == a plain float +-1 convolution exactly."""
 
 import numpy as np

@@ -1,5 +1,5 @@
 """The packing convention, pinned: channel c -> word c // 32, bit c % 32, bit 1 = -1,
-tail bits 0; NumPy (cnnc.bitpack) and C (runtime_c/kernels/b1_pack.c) agree bit for bit."""
+tail bits 0; NumPy (cnnc.ops.bitpack) and C (runtime_c/kernels/b1_pack.c) agree bit for bit."""
 
 import numpy as np
 import pytest

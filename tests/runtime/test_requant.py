@@ -1,4 +1,4 @@
-"""The requantisation pair (cnnc_s8.h <-> cnnc.requant), tested before any kernel uses it.
+"""The requantisation pair (cnnc_s8.h <-> cnnc.ops.requant), tested before any kernel uses it.
 
 Three sources must agree exactly: the C inline functions (through a tiny shim built
 with cbuild), the vectorised NumPy functions, and an independent definition in
