@@ -9,7 +9,7 @@ and kernel prototypes to cffi the same way: the plain, macro-free declarations b
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -17,13 +17,47 @@ from ..errors import CnncError
 from ..ops.s8 import C_STRUCTS
 from .cbuild import build_shared, load_shared, runtime_dir
 
-# ISA variants beside the __ref kernels, per family: name suffix -> (cflags that compile it
-# in, the /proc/cpuinfo flag the host needs to run it). Dispatch tests and the benchmarks
-# read these rows; NEON is tested under qemu (tests/arm).
-S8_VARIANTS = {"avx2": (("-mavx2",), "avx2")}
-B1_VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "avx512": (("-mavx512f", "-mavx512vpopcntdq"), "avx512_vpopcntdq"),
-}
+
+@dataclass(frozen=True)
+class Variant:
+    """One ISA variant of a kernel family, beside its ``__ref`` kernels.
+
+    family    "s8" | "b1"
+    isa       the kernel name suffix (``cnnc_s8_conv__avx2``)
+    guard     the C condition under which the header's selection block picks it
+    cflags    what compiles it in on a host build
+    cpu_flag  the /proc/cpuinfo flag the host needs to run it ("" for compile-time-only
+              targets such as NEON, tested under qemu in tests/arm)
+    """
+
+    family: str
+    isa: str
+    guard: str
+    cflags: tuple[str, ...] = ()
+    cpu_flag: str = ""
+
+
+# The variants table: one row per family and ISA. Dispatch (the selection blocks in
+# cnnc_s8.h / cnnc_b1.h), tests and benchmarks read these rows; run-time selection
+# (cpuid, getauxval) will be more columns of the same rows.
+VARIANT_ROWS = (
+    Variant("s8", "avx2", "defined(__AVX2__)", ("-mavx2",), "avx2"),
+    Variant("s8", "neon", "defined(__ARM_NEON)"),
+    Variant("b1", "avx512", "defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)",
+            ("-mavx512f", "-mavx512vpopcntdq"), "avx512_vpopcntdq"),
+    Variant("b1", "neon", "defined(__ARM_NEON)"),
+)  # fmt: skip
+
+
+def host_variants(family: str) -> dict[str, tuple[tuple[str, ...], str]]:
+    """The family's variants a host build can run: isa -> (cflags, cpu_flag)."""
+    return {
+        v.isa: (v.cflags, v.cpu_flag) for v in VARIANT_ROWS if v.family == family and v.cpu_flag
+    }
+
+
+S8_VARIANTS = host_variants("s8")
+B1_VARIANTS = host_variants("b1")
 VARIANTS = {"s8": S8_VARIANTS, "b1": B1_VARIANTS}
 
 
