@@ -49,14 +49,8 @@ class _Lowering:
     def const(self, onnx_name: str) -> np.ndarray | None:
         return self.src.const(onnx_name)
 
-    def unique(self, name: str) -> str:
-        base, k = name, 1
-        while name in self.out.tensors:
-            name, k = f"{base}_{k}", k + 1
-        return name
-
     def new_tensor(self, name: str, shape) -> str:
-        name = self.unique(name)
+        name = self.out.fresh_name(name)
         self.out.tensors[name] = ir.Tensor(name, tuple(int(s) for s in shape))
         return name
 
@@ -193,7 +187,7 @@ def _finish_outputs(lo: _Lowering) -> None:
         lowered = lo.onnx(ir.Node("output", name, [], []), name)
         if lowered != name:
             if name in lo.out.tensors:  # the NHWC tensor holds the ONNX name; move it aside
-                _rename_tensor(lo.out, name, lo.unique(f"{name}.nhwc"))
+                _rename_tensor(lo.out, name, lo.out.fresh_name(f"{name}.nhwc"))
             _rename_tensor(lo.out, lowered, name)
     lo.out.outputs = list(lo.src.outputs)
 
