@@ -31,14 +31,18 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-# Lint Python with ruff and check formatting.
+C_SOURCES = $(shell git ls-files 'runtime_c/*.c' 'runtime_c/*.h')
+
+# Lint Python with ruff and check formatting; check the C runtime against .clang-format.
 lint: $(STAMP)
 	$(PY) -m ruff check compiler models tests bench
 	$(PY) -m ruff format --check compiler models tests bench
+	clang-format --dry-run --Werror $(C_SOURCES)
 
-# Reformat Python sources.
+# Reformat Python sources and the C runtime.
 format: $(STAMP)
 	$(PY) -m ruff format compiler models tests bench
+	clang-format -i $(C_SOURCES)
 
 # Runtime kernel tests again with the C built under AddressSanitizer and UBSan.
 # (the sanitizer runtime must be loaded before Python dlopens an instrumented library)

@@ -16,18 +16,8 @@ import argparse
 import time
 
 import numpy as np
-from cnnc import binary_ops, bitpack
-from cnnc.cbuild import build_shared, load_shared, runtime_dir
-
-F32_CDEF = """
-typedef struct { int kind; float min; float max; float alpha; } cnnc_f32_act;
-typedef struct {
-    int n, h, w, c; int oh, ow, co; int kh, kw; int sh, sw; int dh, dw;
-    int pad_top, pad_left; int groups; cnnc_f32_act act;
-} cnnc_f32_conv_params;
-void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *x, const float *w,
-                        const float *bias, float *y);
-"""
+from cnnc.host import kernels
+from cnnc.ops import bitpack
 
 # (H = W, Cin, Cout): XNOR-Net-sized 3x3 layers, stride 1, zero padding 1
 SHAPES = [(8, 64, 64), (16, 64, 64), (16, 128, 128), (8, 256, 256)]
@@ -49,8 +39,9 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     w = np.where(rng.random((cout, 3, 3, cin)) < 0.5, -1.0, 1.0).astype(np.float32)
     y_f = np.zeros((1, h, h, cout), np.float32)
     pf = ffi_f.new("cnnc_f32_conv_params *", {
-        "n": 1, "h": h, "w": h, "c": cin, "oh": h, "ow": h, "co": cout, "kh": 3, "kw": 3,
-        "sh": 1, "sw": 1, "dh": 1, "dw": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
+        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "dilation_h": 1,
+        "dilation_w": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
         "act": {"kind": 0, "min": -np.inf, "max": np.inf, "alpha": 0.0}})  # fmt: skip
     xf, wf, yf = (ffi_f.from_buffer("float[]", a) for a in (x, w, y_f))
 
@@ -59,7 +50,7 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     y_b = np.zeros((1, h, h, bitpack.words(cout)), np.uint32)
     dots = np.zeros((1, h, h, cout), np.int32)
     pb = ffi_b.new("cnnc_b1_conv_params *", {
-        "batch": 1, "in_h": h, "in_w": h, "in_c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
         "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "pad_top": 1,
         "pad_left": 1, "groups": 1, "pad_one": 0, "act_min": -np.inf, "act_max": np.inf,
     })  # fmt: skip
@@ -96,19 +87,18 @@ def main() -> None:
     parser.add_argument("--no-model", dest="model", action="store_false",
                         help="skip the whole-model table")  # fmt: skip
     args = parser.parse_args()
-    kernels = runtime_dir() / "kernels"
-    f32 = load_shared(build_shared(sorted(kernels.glob("f32_*.c"))), F32_CDEF)
-    b1 = binary_ops.load_kernels()
+    f32 = kernels.load_f32_kernels()
+    b1_lib = kernels.load_b1_kernels()
     simd = None
-    for name, (cflags, _) in binary_ops.B1_VARIANTS.items():
-        if binary_ops.host_supports(name):
-            simd = (binary_ops.load_kernels(cflags), name)
+    for name, (cflags, _) in kernels.B1_VARIANTS.items():
+        if kernels.host_supports("b1", name):
+            simd = (kernels.load_b1_kernels(cflags), name)
             break
     rng = np.random.default_rng(0)
     print(f"3x3 conv, stride 1, pad 1, batch 1; median of {args.runs} runs; host C, cnnc flags"
           " (-std=c99 -O2, no -march): cnnc_f32_conv__ref vs cnnc_b1_conv_bits__ref")  # fmt: skip
     if simd:
-        flags = " ".join(binary_ops.B1_VARIANTS[simd[1]][0])
+        flags = " ".join(kernels.B1_VARIANTS[simd[1]][0])
         print(f"plus cnnc_b1_conv_bits__{simd[1]} built with {flags}")
     head = (f"{'H=W':>4} {'Cin':>5} {'Cout':>5} {'ops (M)':>8} {'float ms':>9} {'b1 ref ms':>10}"
             f" {'ref x':>6} {'GBOP/s':>7}")  # fmt: skip
@@ -118,7 +108,7 @@ def main() -> None:
     print("-" * len(head))
     ratios, simd_ratios = [], []
     for h, cin, cout in SHAPES:
-        t_f, t_b, t_v, ops = bench_shape(f32, b1, simd, h, cin, cout, args.runs, rng)
+        t_f, t_b, t_v, ops = bench_shape(f32, b1_lib, simd, h, cin, cout, args.runs, rng)
         ratios.append(t_f / t_b)
         line = (f"{h:>4} {cin:>5} {cout:>5} {ops / 1e6:>8.1f} {t_f * 1e3:>9.2f} {t_b * 1e3:>10.3f}"
                 f" {t_f / t_b:>5.1f}x {ops / t_b / 1e9:>7.1f}")  # fmt: skip
@@ -164,7 +154,7 @@ def bench_model(runs: int) -> None:
 
 
 def harness_run(host, x):
-    from cnnc import harness
+    from cnnc.host import harness
 
     return harness.run(host, x)
 

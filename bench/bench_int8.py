@@ -21,7 +21,7 @@ from pathlib import Path
 
 import cnnc
 import numpy as np
-from cnnc import harness
+from cnnc.host import harness
 from cnnc.models import data as data_mod
 from cnnc.models import export, zoo
 

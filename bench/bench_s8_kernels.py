@@ -1,4 +1,4 @@
-"""int8 kernels on the host: __ref vs the SIMD variants (cnnc.int8_ops.S8_VARIANTS) per
+"""int8 kernels on the host: __ref vs the SIMD variants (cnnc.ops.s8.S8_VARIANTS) per
 MobileNetV2-224-like layer shape, one library built with the variant's flags holding both,
 and the float32 kernel that generated float code calls for the same layer (built with the
 same flags and -ffp-contract=off, as the harness builds models).
@@ -14,14 +14,14 @@ timings say nothing about a Raspberry Pi); run this script on the board for thos
 
 from __future__ import annotations
 
-import re
 import statistics
 import time
 
 import numpy as np
-from cnnc import cbuild
-from cnnc.int8_ops import S8_VARIANTS, ConvParams, DenseParams, fill_struct, load_s8_kernels
-from cnnc.requant import quantize_multipliers
+from cnnc.host import kernels
+from cnnc.host.kernels import S8_VARIANTS, fill_struct, load_s8_kernels
+from cnnc.ops.requant import quantize_multipliers
+from cnnc.ops.s8 import ConvParams, DenseParams
 
 RUNS, MIN_SECONDS = 7, 0.02
 
@@ -52,14 +52,7 @@ F32_KERNELS = {"conv": "conv_oc8", "pwconv": "pwconv", "dwconv": "dwconv3x3", "d
 
 def load_f32_kernels(flags):
     """(ffi, lib) of runtime_c/kernels/f32_*.c; cffi declarations from cnnc_f32.h."""
-    text = (cbuild.runtime_dir() / "include" / "cnnc_f32.h").read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"CNNC_INLINE .*?\n}\n", "", text, flags=re.S)
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    cdef = text.replace("CNNC_RESTRICT", "").replace("CNNC_MAX_RANK", "6")
-    sources = sorted((cbuild.runtime_dir() / "kernels").glob("f32_*.c"))
-    path = cbuild.build_shared(sources, cflags=["-ffp-contract=off", *flags])
-    return cbuild.load_shared(path, cdef)
+    return kernels.load_f32_kernels(tuple(flags))
 
 
 def f32_call(ffi, lib, p, arrays):
@@ -71,7 +64,9 @@ def f32_call(ffi, lib, p, arrays):
         params.n, params.k, params.m, params.act = p.n, p.k, p.m, act
         y = np.zeros((p.n, p.m), np.float32)
     else:
-        kernel = "pwconv" if p.kh == 1 and p.groups == 1 else "dwconv" if p.groups > 1 else "conv"
+        kernel = (
+            "pwconv" if p.kernel_h == 1 and p.groups == 1 else "dwconv" if p.groups > 1 else "conv"
+        )
         fn = getattr(lib, f"cnnc_f32_{F32_KERNELS[kernel]}__ref")
         params = ffi.new(
             "cnnc_f32_conv_params *",
@@ -80,22 +75,22 @@ def f32_call(ffi, lib, p, arrays):
                 "h": p.h,
                 "w": p.w,
                 "c": p.c,
-                "oh": p.oh,
-                "ow": p.ow,
-                "co": p.oc,
-                "kh": p.kh,
-                "kw": p.kw,
-                "sh": p.stride_h,
-                "sw": p.stride_w,
-                "dh": 1,
-                "dw": 1,
+                "out_h": p.out_h,
+                "out_w": p.out_w,
+                "out_c": p.out_c,
+                "kernel_h": p.kernel_h,
+                "kernel_w": p.kernel_w,
+                "stride_h": p.stride_h,
+                "stride_w": p.stride_w,
+                "dilation_h": 1,
+                "dilation_w": 1,
                 "pad_top": p.pad_top,
                 "pad_left": p.pad_left,
                 "groups": p.groups,
                 "act": act,
             },
         )
-        y = np.zeros((p.n, p.oh, p.ow, p.oc), np.float32)
+        y = np.zeros((p.n, p.out_h, p.out_w, p.out_c), np.float32)
     bufs = [ffi.from_buffer("float[]", a) for a in (x, w, bias, y)]
     return lambda: fn(params, *bufs)
 
@@ -129,7 +124,7 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
         x = rng.integers(-128, 128, (h, w, c))
         wt = rng.integers(
             -127, 128, {"dwconv": (k, k, c), "pwconv": (c, oc)}.get(kernel, (k, k, c, oc))
-        )  # packed layouts (cnnc.int8_ops.PACKED_LAYOUTS)
+        )  # packed layouts (cnnc.ops.s8.PACKED_LAYOUTS)
         taps = k * k * (c // groups)
         out = oh * ow * oc
         macs = out * taps

@@ -3,11 +3,11 @@
 An output folder holds everything needed to build, run and verify the model
 without the original ONNX file:
 
-    model.h, model.c          the generated C (see cnnc.codegen)
+    model.h, model.c          the generated C (see cnnc.backend.codegen)
     weights.bin               the weight blob (absent with embed_weights: it is in model.c)
     cnnc_runtime/             the runtime headers and kernels model.c calls
-    Makefile, demo.c, ...     build files for host and boards (cnnc.targets)
-    report.json               per-layer report (cnnc.report)
+    Makefile, demo.c, ...     build files for host and boards (cnnc.host.targets)
+    report.json               per-layer report (cnnc.backend.report)
     cnnc.json                 what cnnc needs to reopen the folder: precision, shapes, options
     graph.json, graph.npz     the final (lowered, typed) graph: the reference the C must match
 """
@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from . import codegen, harness, ir, planner
-from . import report as report_mod
+from . import ir
+from .backend import codegen, planner
+from .backend import report as report_mod
 from .errors import CalibrationError, CnncError, ModelError, UnsupportedError
+from .host import harness
 
 PRECISIONS = ("float32", "int8", "binary")
 FORMAT_VERSION = 1
@@ -92,7 +94,7 @@ def boundary(t: ir.Tensor, x: np.ndarray, direction: str) -> np.ndarray:
     quantised int8 ("in"), int8 output -> dequantised float ("out"); float is unchanged."""
     if t.dtype != "int8":
         return x
-    from .int8_ops import QuantParams, dequantize_s8, quantize_s8
+    from .ops.s8 import QuantParams, dequantize_s8, quantize_s8
 
     scale, zero_point = codegen.quant_of(t)
     params = QuantParams(int(np.prod(x.shape[1:])), scale, zero_point)
@@ -144,7 +146,8 @@ def lowered_graph(model: Any) -> ir.Graph:
         from . import passes
 
         return passes.lower(model)
-    from . import onnx_import, passes
+    from . import passes
+    from .frontend import onnx_import
 
     return passes.lower(onnx_import.load(model))
 
@@ -174,14 +177,14 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
     if precision == "int8":
         if calibration is None:
             raise CalibrationError("precision int8 needs calibration data (--calibration)")
-        from . import quantize
+        from .passes import quantize
 
         return quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
-    from . import binarize
+    from .passes import binarize
 
     graph = binarize.binarize(graph)
     if calibration is not None:
-        from . import quantize
+        from .passes import quantize
 
         graph = quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
         graph = binarize.fuse_int8(graph)  # no float tensor left at the int8/binary boundary
@@ -231,7 +234,7 @@ def write_output(
     save_graph(graph, out)
     info = model_info(graph, plan, gen, precision, embed_weights, target, options or {})
     (out / "cnnc.json").write_text(json.dumps(info, indent=1) + "\n")
-    from . import targets
+    from .host import targets
 
     targets.write_build_files(out, info)
     return CompiledModel(out, graph, info, rep)

@@ -16,15 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import api, verify
-from . import report as report_mod
+from . import api
+from .backend import report as report_mod
 from .errors import CnncError, DataError, ModelError, UnsupportedError
+from .host import verify
 
 CALIBRATION_SAMPLES = 512  # digits training images used for --calibration digits
 
 
 def add_target(parser: argparse.ArgumentParser, run: bool) -> None:
-    from . import targets
+    from .host import targets
 
     choices = list(targets.RUNNABLE_TARGETS) if run else list(targets.TARGETS)
     help_text = (
@@ -54,7 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument(
         "--calibration", help="calibration inputs: an .npz holding x (ONNX layout), or 'digits'"
     )
-    comp.add_argument("--calibration-method", help="int8 range estimation (see cnnc.quantize)")
+    comp.add_argument(
+        "--calibration-method", help="int8 range estimation (see cnnc.passes.quantize)"
+    )
     comp.add_argument("--rounding", choices=["single", "double"], help="int8 requantisation")
     comp.add_argument("--int8-io", action="store_true", help="add an int8 in/out entry point")
     comp.add_argument(
@@ -145,7 +148,7 @@ def cmd_compile(args) -> int:
 def run_c(compiled: api.CompiledModel, x: np.ndarray, target: str) -> np.ndarray:
     if target == "host":
         return compiled.run(x)
-    from . import cross
+    from .host import cross
 
     y = cross.run(compiled.out_dir, target, x)
     return y.reshape(len(y), *api.sample_shape(compiled.info["output_shape"]))
@@ -181,7 +184,7 @@ def print_onnxruntime_comparison(compiled: api.CompiledModel, x: np.ndarray) -> 
         raise UnsupportedError(
             f"--onnxruntime compares int8 builds; {compiled.out_dir} is {compiled.precision}"
         )
-    from . import qdq_export
+    from .backend import qdq_export
 
     feeds = api.feeds_of(compiled.graph, x)[compiled.graph.inputs[0]]
     whole = qdq_export.compare_with_onnxruntime(compiled.graph, feeds)
@@ -198,7 +201,7 @@ def c_layer_outputs(compiled: api.CompiledModel, x: np.ndarray, target: str) -> 
     if target == "host":
         n = compiled.info["num_layers"]
         return [compiled.run_layers(x, i + 1) for i in range(n)]
-    from . import cross
+    from .host import cross
 
     return cross.run_all_layers(compiled.out_dir, target, x)
 
@@ -214,7 +217,7 @@ def verify_layers(compiled: api.CompiledModel, x: np.ndarray, target: str) -> bo
         t = graph.tensors[name]
         expected = np.asarray(ref[name])
         if t.dtype == "b1" and expected.dtype != np.uint32:
-            from . import bitpack
+            from .ops import bitpack
 
             expected = bitpack.pack_signs(expected)
         actual = np.stack([verify.from_c_bytes(raw, t.dtype, expected[0]) for raw in c_out[i]])
@@ -240,7 +243,8 @@ def cmd_report(args) -> int:
 def print_report(compiled: api.CompiledModel) -> None:
     """The per-layer table, then the int8 error table and Cortex-M sizes where they apply."""
     print(report_mod.format_table(compiled.report))
-    from . import mcu, quant_report, targets
+    from .backend import quant_report
+    from .host import mcu, targets
 
     rows = quant_report.table_from_metadata(compiled.graph.metadata)
     if rows:

@@ -1,4 +1,16 @@
-"""Errors a user can act on. The CLI prints ``str(err)`` as one line and exits 1."""
+"""Errors a user can act on. The CLI prints ``str(err)`` as one line and exits 1.
+
+The one rule for every module:
+
+- Class by cause, not by module: ``UnsupportedError`` for a valid model that uses an op,
+  attribute value or pattern cnnc does not compile; ``ShapeError`` for shapes that do not
+  fit; ``ModelError`` for a file that is not a valid ONNX model; the others for their
+  inputs (calibration data, weight blob, toolchain, data set). ``CnncError`` itself only
+  for broken internal invariants (a cnnc bug, e.g. an accumulator proof that failed).
+- Message: ``<where>: <what is wrong>[; <what is supported or what to do>]``. A node is
+  always written ``node '<name>' (<op>)`` (the name quoted, as it may hold spaces), a
+  tensor ``'<name>'`` with its shape as a list ``[1, 3, 224, 224]``.
+"""
 
 
 class CnncError(Exception):

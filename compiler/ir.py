@@ -9,15 +9,14 @@ defaults filled in. Constants (initializers, folded Constant nodes) are
 tensors whose ``data`` is set.
 
 Stage 2, lowered (``graph.layout == "NHWC"``): nodes carry the lowered ops
-listed in ``LOWERED_OPS`` below, activations are NHWC, conv weights are
-``[Cout, KH, KW, Cin/groups]``, dense weights ``[M, K]``. The NumPy
-reference (``cnnc.reference``) is the executable definition of every
-lowered op, and each op has one C emitter (``cnnc.codegen``).
+defined in ``cnnc.ops`` (one ``OpDef`` each: contract, NumPy reference, C emitter),
+activations are NHWC, conv weights are ``[Cout, KH, KW, Cin/groups]``, dense weights
+``[M, K]``.
 
 Stage 3, typed: the quantise pass sets ``Tensor.dtype``/``Tensor.quant`` and
 rewrites ops to their int8 forms (``s8_*``), the binarise pass to their
-binary forms (``b1_*``); see those modules for the ops they add. They are
-registered in ``LOWERED_OPS`` by the module that introduces them.
+binary forms (``b1_*``), defined in ``cnnc.ops.s8`` and ``cnnc.ops.b1``. Every
+lowered op of every precision is in ``cnnc.ops.registry.OPS``.
 """
 
 from __future__ import annotations
@@ -27,41 +26,7 @@ from typing import Any
 
 import numpy as np
 
-# Lowered float32 ops (NHWC). Attributes every op may carry:
-#   act: "none" | "relu" | "relu6" | "clip" | "leaky_relu" | "sigmoid" | "elu"
-#   act_min, act_max (floats, for "clip"/"relu6"; relu6 has 0 and 6), act_alpha (leaky_relu,
-#   default 0.01; elu, default 1.0). The lowering fuses act only into conv2d, dense, add, mul
-#   and scale_shift; a standalone activation is the op "act".
-# cnnc.reference is the executable definition of each op (shapes, padding, rounding).
-# Shapes a kernel cannot see in its inputs (a pool's OH/OW, a reshape's target) are the
-# output tensor's shape; the C runs batch N = 1, the reference any N.
-LOWERED_OPS: dict[str, str] = {
-    "conv2d": "x[N,H,W,C], w[Co,KH,KW,C/g], b[Co]? -> [N,OH,OW,Co]; "
-    "attrs strides=(sh,sw), pads=(top,left,bottom,right) zero padding, groups (1, C for "
-    "depthwise, or any divisor), act; dilation is always 1; OH = (H+top+bottom-KH)//sh + 1",
-    "dense": "x[N,K], w[M,K], b[M]? -> [N,M]; attrs act",
-    "maxpool2d": "x[N,H,W,C] -> [N,OH,OW,C]; attrs kernel=(kh,kw), strides, pads; window "
-    "(oh,ow) covers rows oh*sh-top+[0,kh); OH/OW from the output tensor (ONNX ceil_mode may "
-    "add a last window past the bottom/right pad); taps outside the input are ignored",
-    "avgpool2d": "x[N,H,W,C] -> [N,OH,OW,C]; attrs kernel, strides, pads, count_include_pad; "
-    "windows as maxpool2d; divisor = taps inside the input (count_include_pad=0) or inside "
-    "input+explicit pads (1), never counting taps past the explicit pads",
-    "global_avgpool": "x[N,H,W,C] -> [N,1,1,C]",
-    "add": "a, b -> a+b, shape of a; b is one of: same shape as a; [C] = a.shape[-1] (per "
-    "channel, last axis); [] (scalar); same rank as a with each dim equal or 1 (NumPy "
-    "broadcast, rare: only from ONNX broadcasting of two activations); attrs act",
-    "mul": "a, b -> a*b; b as for add; attrs act",
-    "scale_shift": "x[...,C], scale[C], shift[C] -> x*scale+shift (standalone BN); attrs act; "
-    "two float32 roundings, no FMA: then it equals onnxruntime's BatchNormalization bit for bit",
-    "act": "x -> act(x); attrs act (the activation alone)",
-    "concat": "xs[...,Ci]... -> [...,sum Ci]; attrs axis (always the last axis, = rank-1)",
-    "softmax": "x[..., C] -> softmax over the last axis",
-    "reshape": "x -> same data, new shape (row-major order is unchanged; a copy or an alias); "
-    "also the NCHW<->NHWC conversion when C == 1 or H == W == 1",
-    "transpose": "x -> x.transpose(perm); attrs perm (any rank; NCHW->NHWC at the input is "
-    "perm (0,2,3,1), NHWC->NCHW at 4-D outputs (0,3,1,2))",
-    "sign": "x -> +1 where x >= 0 else -1 (XNOR-Net binarisation, sign(0) = +1)",
-}
+from .errors import UnsupportedError
 
 
 @dataclass
@@ -127,11 +92,99 @@ class Graph:
         t = self.tensors.get(tensor)
         return None if t is None else t.data
 
-    def add_const(self, name: str, data: np.ndarray) -> str:
-        """Adds a constant tensor under a name not used yet; returns that name."""
-        base, k = name, 1
+    # ------------------------------------------------------------ rewriting helpers
+    # (the one copy every pass uses: name uniquing, single consumer, bypass, dead nodes)
+
+    def fresh_name(self, base: str) -> str:
+        """``base``, or ``base_1``, ``base_2``, ... : the first name no tensor uses yet."""
+        name, k = base, 1
         while name in self.tensors:
             name, k = f"{base}_{k}", k + 1
+        return name
+
+    def add_const(self, name: str, data: np.ndarray) -> str:
+        """Adds a constant tensor under a name not used yet; returns that name."""
+        name = self.fresh_name(name)
         data = np.array(data, order="C")  # keeps 0-d arrays 0-d, unlike ascontiguousarray
         self.tensors[name] = Tensor(name, tuple(data.shape), str(data.dtype), data)
         return name
+
+    def single_consumer(self, tensor: str) -> Node | None:
+        """The only node reading ``tensor``; None if several do or it is a graph output."""
+        users = self.consumers(tensor)
+        return users[0] if len(users) == 1 and tensor not in self.outputs else None
+
+    def rename_uses(self, old: str, new: str) -> None:
+        """Every node input and graph output reading ``old`` reads ``new`` instead."""
+        for node in self.nodes:
+            node.inputs = [new if name == old else name for name in node.inputs]
+        self.outputs = [new if name == old else name for name in self.outputs]
+
+    def bypass(self, node: Node, src: str, dst: str) -> bool:
+        """Removes ``node`` that computes ``dst`` as a copy of ``src``; False if it must stay.
+
+        When ``dst`` is a graph output, the producer of ``src`` writes ``dst``
+        directly instead, unless ``src`` is a graph input, constant or output.
+        """
+        if dst in self.outputs:
+            producer = self.producer(src)
+            if producer is None or src in self.outputs or len(self.consumers(src)) > 1:
+                return False
+            self.nodes.remove(node)
+            producer.outputs = [dst if name == src else name for name in producer.outputs]
+            self.tensors[dst] = Tensor(dst, self.tensors[dst].shape, self.tensors[src].dtype)
+            self.rename_uses(src, dst)
+            return True
+        self.nodes.remove(node)
+        self.rename_uses(dst, src)
+        return True
+
+    def splice_out(self, node: Node) -> None:
+        """Removes a node whose producer now computes its output: the producer writes it."""
+        src, dst = node.inputs[0], node.outputs[0]
+        producer = self.producer(src)
+        self.nodes.remove(node)
+        producer.outputs = [dst if n == src else n for n in producer.outputs]
+        self.tensors.pop(src, None)
+
+    def remove_dead_nodes(self) -> Graph:
+        """Drops nodes no graph output depends on, and tensors no node uses; returns self."""
+        live = set(self.outputs)
+        kept = []
+        for node in reversed(self.nodes):
+            if any(name in live for name in node.outputs):
+                kept.append(node)
+                live.update(name for name in node.inputs if name)
+        self.nodes = kept[::-1]
+        used = live | set(self.inputs)
+        for node in self.nodes:
+            used.update(node.outputs)
+        self.tensors = {name: t for name, t in self.tensors.items() if name in used}
+        return self
+
+
+# ---------------------------------------------------------------- attribute helpers
+
+
+def act_bounds(attrs: dict[str, Any]) -> tuple[float, float]:
+    """The real interval a fused clamp activation keeps: relu [0, inf), relu6 [0, 6],
+    clip and the others (-inf, inf); explicit act_min/act_max of relu, relu6 and clip
+    override. (Non-clamp activations such as sigmoid are not intervals: (-inf, inf).)"""
+    act = attrs.get("act", "none") or "none"
+    lo, hi = {"relu": (0.0, np.inf), "relu6": (0.0, 6.0)}.get(act, (-np.inf, np.inf))
+    if act in ("relu", "relu6", "clip"):
+        if attrs.get("act_min") is not None:
+            lo = float(attrs["act_min"])
+        if attrs.get("act_max") is not None:
+            hi = float(attrs["act_max"])
+    return lo, hi
+
+
+def require_unit_dilations(node: Node) -> None:
+    """Refuses a conv or pool with dilation other than 1 (not implemented yet)."""
+    dilations = node.attrs.get("dilations", [1])
+    if any(d != 1 for d in dilations):
+        raise UnsupportedError(
+            f"node '{node.name}' ({node.op}) has dilations={list(dilations)}; "
+            "cnnc supports dilation 1 only"
+        )

@@ -5,7 +5,8 @@ back as the +-1 values the ONNX graph has."""
 from __future__ import annotations
 
 import numpy as np
-from cnnc import bitpack, ir
+from cnnc import ir
+from cnnc.ops import bitpack
 
 # Channel counts around the 32-bit word edges: one word partly used, exactly full, one bit over.
 CHANNELS = [1, 3, 31, 32, 33, 63, 64, 65, 128]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from cnnc import targets
 from cnnc.errors import ToolchainError
+from cnnc.host import targets
 
 REQUIRE_ARM = os.environ.get("CNNC_REQUIRE_ARM") == "1"
 

@@ -1,6 +1,6 @@
 /* cnnc binary (XNOR-Net) kernels: bit-packed activations and weights, XNOR-popcount.
  *
- * Packing convention (mirrored by compiler/bitpack.py): the channel axis (last, NHWC)
+ * Packing convention (mirrored by compiler/ops/bitpack.py): the channel axis (last, NHWC)
  * is packed into uint32 words; channel c lives in word c / 32, bit c % 32; bit 1 = -1,
  * bit 0 = +1; tail bits of a last word (C not a multiple of 32) are 0 and never counted.
  * A packed tensor of logical shape [..., C] occupies [..., CNNC_B1_WORDS(C)] uint32.
@@ -75,12 +75,13 @@ CNNC_INLINE int32_t cnnc_b1_xor_popcount(const uint32_t *a, const uint32_t *b, i
     return total;
 }
 
+/* cffi-begin */
 /* ---- pack / unpack -------------------------------------------------------------- */
 
 /* Packs rows of float by sign (x < 0 -> bit 1) along the last axis. */
 typedef struct {
     int32_t rows;       /* product of all axes but the last (N*H*W), >= 1 */
-    int32_t channels;   /* C, >= 1 */
+    int32_t c;          /* channels, >= 1 */
     int32_t zero_point; /* int8 input only: real value (q - zero_point) * scale, scale > 0 */
 } cnnc_b1_pack_params;
 
@@ -99,36 +100,34 @@ int32_t cnnc_b1_popcount32__portable(uint32_t x);
 
 /* ---- binary convolution ----------------------------------------------------------- */
 
-/* Binary conv2d, NHWC, any kernel size, stride and groups (depthwise: groups = in_c).
- * Output size follows ONNX: out_h = (in_h + pad_top + pad_bottom - kernel_h) / stride_h + 1;
+/* Binary conv2d, NHWC, any kernel size, stride and groups (depthwise: groups = c).
+ * Output size follows ONNX: out_h = (h + pad_top + pad_bottom - kernel_h) / stride_h + 1;
  * pad_bottom/pad_right are implied by out_h/out_w. */
 typedef struct {
-    int32_t batch;                  /* N >= 1 */
-    int32_t in_h, in_w, in_c;       /* logical input channels over all groups */
+    int32_t n, h, w, c;             /* input shape, NHWC; c logical channels over all groups */
     int32_t out_h, out_w, out_c;    /* out_c divisible by groups */
     int32_t kernel_h, kernel_w;     /* >= 1 */
     int32_t stride_h, stride_w;     /* >= 1 */
+    int32_t dilation_h, dilation_w; /* 1 (the import refuses others until dilation is real) */
     int32_t pad_top, pad_left;      /* >= 0 */
-    int32_t groups;                 /* in_c and out_c divisible by it */
+    int32_t groups;                 /* c and out_c divisible by it */
     int32_t pad_one;                /* 0: zero padding (ONNX); 1: padded taps are +1 */
     float act_min, act_max;         /* f32 output clamp (-INFINITY/INFINITY: none) */
     float out_scale;                /* s8 output only: > 0 */
     int32_t out_zero_point;         /* s8 output only: -128..127 */
 } cnnc_b1_conv_params;
 
-/* x: [batch, in_h, in_w, WORDS(in_c)] packed
- * w: [out_c, kernel_h, kernel_w, WORDS(in_c / groups)] packed; each output channel's
- *    taps hold the in_c/groups channels of its group starting at bit 0
- * y: bits: [batch, out_h, out_w, WORDS(out_c)] packed; f32: [batch, out_h, out_w, out_c] */
+/* x: [n, h, w, WORDS(c)] packed
+ * w: [out_c, kernel_h, kernel_w, WORDS(c / groups)] packed; each output channel's
+ *    taps hold the c/groups channels of its group starting at bit 0
+ * y: bits: [n, out_h, out_w, WORDS(out_c)] packed; f32: [n, out_h, out_w, out_c] */
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                            uint32_t *CNNC_RESTRICT y);
+                            const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                           float *CNNC_RESTRICT y);
-/* needs runtime_c/kernels/s8_quant.c (cnnc_s8_quantize__ref) linked in; y: [batch,
+                           const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+/* needs runtime_c/kernels/s8_quant.c (cnnc_s8_quantize__ref) linked in; y: [n,
  * out_h, out_w, out_c] int8 */
 void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                           const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
@@ -137,13 +136,11 @@ void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RES
  * -mavx512f -mavx512vpopcntdq); bit-exact to cnnc_b1_conv_bits__ref. */
 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                                const uint32_t *CNNC_RESTRICT w,
-                               const int32_t *CNNC_RESTRICT thresholds,
-                               uint32_t *CNNC_RESTRICT y);
+                               const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 /* ARM NEON variant (defined only in builds targeting NEON: aarch64, armv7 -mfpu=neon*). */
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
-                             const int32_t *CNNC_RESTRICT thresholds,
-                             uint32_t *CNNC_RESTRICT y);
+                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 
 /* The one place a variant is chosen for generated code: builds that target AVX-512
  * VPOPCNTDQ (e.g. -march=native on such a CPU) or NEON (every Raspberry Pi target) call
@@ -157,45 +154,44 @@ void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_
 #endif
 
 /* Raw dots, for tests and for callers that apply their own transform.
- * y: [batch, out_h, out_w, out_c] int32 */
+ * y: [n, out_h, out_w, out_c] int32 */
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, int32_t *CNNC_RESTRICT y);
 
 /* ---- binary dense ------------------------------------------------------------------ */
 
 typedef struct {
-    int32_t batch; /* N >= 1 */
-    int32_t in_k;  /* K >= 1 logical inputs */
-    int32_t out_m; /* M >= 1 outputs */
+    int32_t n;              /* N >= 1 */
+    int32_t k;              /* K >= 1 logical inputs */
+    int32_t m;              /* M >= 1 outputs */
     float act_min, act_max; /* f32 output clamp (-INFINITY/INFINITY: none) */
 } cnnc_b1_dense_params;
 
-/* x: [batch, WORDS(K)] packed; w: [M, WORDS(K)] packed;
- * y: bits [batch, WORDS(M)] packed; f32 [batch, M] */
+/* x: [n, WORDS(K)] packed; w: [M, WORDS(K)] packed;
+ * y: bits [n, WORDS(M)] packed; f32 [n, M] */
 void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                             uint32_t *CNNC_RESTRICT y);
+                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                            float *CNNC_RESTRICT y);
+                            const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
 
 /* ---- binary max pooling ------------------------------------------------------------ */
 
 /* Max of +-1 values is -1 only if every value is -1: with bit 1 = -1 that is the AND of
  * the bits over the window's valid taps (ONNX pads MaxPool with -inf: padding ignored). */
 typedef struct {
-    int32_t batch;
-    int32_t in_h, in_w, channels;
+    int32_t n, h, w, c;
     int32_t out_h, out_w;
     int32_t kernel_h, kernel_w;
     int32_t stride_h, stride_w;
     int32_t pad_top, pad_left;
 } cnnc_b1_maxpool_params;
 
-/* x: [batch, in_h, in_w, WORDS(C)] packed; y: [batch, out_h, out_w, WORDS(C)] packed */
+/* x: [n, h, w, WORDS(C)] packed; y: [n, out_h, out_w, WORDS(C)] packed */
 void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_RESTRICT x,
                           uint32_t *CNNC_RESTRICT y);
+
+/* cffi-end */
 
 #endif /* CNNC_B1_H */

@@ -1,5 +1,5 @@
-/* cnnc weight blob (weights.bin): the C reader of the format compiler/blob.py writes.
- * Functions mirror compiler/blob.py one for one (check_header, read_table, open).
+/* cnnc weight blob (weights.bin): the C reader of the format compiler/backend/blob.py writes.
+ * Functions mirror compiler/backend/blob.py one for one (check_header, read_table, open).
  *
  * Layout, all integers little-endian uint32:
  *   [0, 64)    header: magic "CNWB" | version | crc32 | header_bytes (64) |
@@ -37,8 +37,8 @@ int cnnc_blob_check_header(const uint8_t *blob, size_t blob_bytes, uint32_t *n_s
 
 /* Reads the section table of a checked blob into sections[n_expected] (pointers into
  * the blob), requiring exactly n_expected sections of expected_bytes[i] bytes each. */
-int cnnc_blob_read_table(const uint8_t *blob, uint32_t n_expected,
-                         const uint32_t *expected_bytes, const void **sections);
+int cnnc_blob_read_table(const uint8_t *blob, uint32_t n_expected, const uint32_t *expected_bytes,
+                         const void **sections);
 
 /* check_header then read_table: the one call a generated model's init makes. */
 int cnnc_blob_open(const void *blob, size_t blob_bytes, uint32_t n_expected,

@@ -31,25 +31,35 @@ typedef enum {
     CNNC_ACT_ELU = 6         /* x > 0 ? x : alpha * (exp(x) - 1) */
 } cnnc_act_kind;
 
+/* cffi-begin */
 typedef struct {
-    int kind;    /* cnnc_act_kind */
-    float min;   /* CLIP lower bound (may be -INFINITY) */
-    float max;   /* CLIP upper bound (may be +INFINITY) */
-    float alpha; /* LEAKY_RELU slope for x < 0; ELU scale */
+    int32_t kind; /* cnnc_act_kind */
+    float min;    /* CLIP lower bound (may be -INFINITY) */
+    float max;    /* CLIP upper bound (may be +INFINITY) */
+    float alpha;  /* LEAKY_RELU slope for x < 0; ELU scale */
 } cnnc_f32_act;
+/* cffi-end */
 
 CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
     switch (act->kind) {
-    case CNNC_ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case CNNC_ACT_RELU6: return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
-    case CNNC_ACT_CLIP: return x < act->min ? act->min : (x > act->max ? act->max : x);
-    case CNNC_ACT_LEAKY_RELU: return x >= 0.0f ? x : act->alpha * x;
-    case CNNC_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case CNNC_ACT_ELU: return x > 0.0f ? x : act->alpha * expm1f(x);
-    default: return x;
+        case CNNC_ACT_RELU:
+            return x > 0.0f ? x : 0.0f;
+        case CNNC_ACT_RELU6:
+            return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
+        case CNNC_ACT_CLIP:
+            return x < act->min ? act->min : (x > act->max ? act->max : x);
+        case CNNC_ACT_LEAKY_RELU:
+            return x >= 0.0f ? x : act->alpha * x;
+        case CNNC_ACT_SIGMOID:
+            return 1.0f / (1.0f + expf(-x));
+        case CNNC_ACT_ELU:
+            return x > 0.0f ? x : act->alpha * expm1f(x);
+        default:
+            return x;
     }
 }
 
+/* cffi-begin */
 /* ---- conv2d: general, depthwise (3x3 fast path), pointwise ------------------ */
 
 /* x[N,H,W,C], bias[Co] or NULL -> y[N,OH,OW,Co]. Weight layout per kernel:
@@ -66,13 +76,13 @@ CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
  * pads >= 0, groups divides C and Co. Depthwise kernels require groups == C == Co;
  * the pointwise kernel requires KH == KW == 1, stride 1, no pads, groups 1. */
 typedef struct {
-    int n, h, w, c;    /* input shape */
-    int oh, ow, co;    /* output shape */
-    int kh, kw;        /* kernel size */
-    int sh, sw;        /* strides */
-    int dh, dw;        /* dilations */
-    int pad_top, pad_left;
-    int groups;
+    int32_t n, h, w, c;             /* input shape, NHWC */
+    int32_t out_h, out_w, out_c;    /* output shape; out_c divisible by groups */
+    int32_t kernel_h, kernel_w;     /* >= 1 */
+    int32_t stride_h, stride_w;     /* >= 1 */
+    int32_t dilation_h, dilation_w; /* >= 1 */
+    int32_t pad_top, pad_left;      /* bottom/right padding is implied by out_h/out_w */
+    int32_t groups;                 /* c and out_c both divisible by groups */
     cnnc_f32_act act;
 } cnnc_f32_conv_params;
 
@@ -97,7 +107,7 @@ void cnnc_f32_pwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTR
 /* x[N,K], w[K,M] (the IR's [M,K] transposed by the compiler), bias[M] or NULL -> y[N,M].
  * Each output sums bias, then k = 0..K-1 in order. Ranges: N, K, M >= 1. */
 typedef struct {
-    int n, k, m;
+    int32_t n, k, m; /* x[n][k] -> y[n][m] */
     cnnc_f32_act act;
 } cnnc_f32_dense_params;
 
@@ -108,19 +118,19 @@ void cnnc_f32_dense__ref(const cnnc_f32_dense_params *p, const float *CNNC_RESTR
 /* ---- pooling ---------------------------------------------------------------- */
 
 /* x[N,H,W,C] -> y[N,OH,OW,C]. The window of output (oy, ox) starts at input row
- * oy*sh - pad_top and spans kh rows, clipped to the input. Max pooling ignores
+ * oy*stride_h - pad_top and spans kernel_h rows, clipped to the input. Max pooling ignores
  * padding (ONNX pads with -inf). Average pooling divides by the number of valid
  * taps, or with count_include_pad by the taps inside the padded extent
  * [-pad_top, H + pad_bottom) x [-pad_left, W + pad_right) (ceil_mode taps beyond
  * it never count), as onnxruntime does. A window with no valid tap gives 0 (avg)
  * or -INFINITY (max); ONNX shape rules prevent both. */
 typedef struct {
-    int n, h, w, c;
-    int oh, ow;
-    int kh, kw;
-    int sh, sw;
-    int pad_top, pad_left, pad_bottom, pad_right;
-    int count_include_pad; /* 0 or 1, average pooling only */
+    int32_t n, h, w, c;
+    int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_top, pad_left, pad_bottom, pad_right;
+    int32_t count_include_pad; /* 0 or 1, average pooling only */
 } cnnc_f32_pool_params;
 
 void cnnc_f32_maxpool__ref(const cnnc_f32_pool_params *p, const float *CNNC_RESTRICT x,
@@ -130,7 +140,7 @@ void cnnc_f32_avgpool__ref(const cnnc_f32_pool_params *p, const float *CNNC_REST
 
 /* x[N,HW,C] -> y[N,C] (mean over the HW pixels). */
 typedef struct {
-    int n, hw, c;
+    int32_t n, hw, c;
 } cnnc_f32_global_avgpool_params;
 
 void cnnc_f32_global_avgpool__ref(const cnnc_f32_global_avgpool_params *p,
@@ -142,8 +152,8 @@ void cnnc_f32_global_avgpool__ref(const cnnc_f32_global_avgpool_params *p,
  * b[r*b_row_stride + i*b_col_stride]: same shape (cols, 1), per channel (0, 1),
  * scalar (0, 0). y may alias a or b. */
 typedef struct {
-    int rows, cols;
-    int b_row_stride, b_col_stride;
+    int32_t rows, cols;
+    int32_t b_row_stride, b_col_stride;
     cnnc_f32_act act;
 } cnnc_f32_binary_params;
 
@@ -152,7 +162,7 @@ void cnnc_f32_mul__ref(const cnnc_f32_binary_params *p, const float *a, const fl
 
 /* x[rows,C] * scale[C] + shift[C] -> y[rows,C] (standalone BatchNorm); y may alias x. */
 typedef struct {
-    int rows, c;
+    int32_t rows, c;
     cnnc_f32_act act;
 } cnnc_f32_scale_shift_params;
 
@@ -161,7 +171,7 @@ void cnnc_f32_scale_shift__ref(const cnnc_f32_scale_shift_params *p, const float
 
 /* x[size] -> act(x) (a standalone activation); y may alias x. */
 typedef struct {
-    int size;
+    int32_t size;
     cnnc_f32_act act;
 } cnnc_f32_act_params;
 
@@ -170,17 +180,25 @@ void cnnc_f32_act__ref(const cnnc_f32_act_params *p, const float *x, float *y);
 /* x[size] -> +1 where x >= 0 else -1 (XNOR-Net sign, sign(0) = +1; NaN -> -1);
  * y may alias x. */
 typedef struct {
-    int size;
+    int32_t size;
 } cnnc_f32_sign_params;
 
 void cnnc_f32_sign__ref(const cnnc_f32_sign_params *p, const float *x, float *y);
 
+/* x[size] -> max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid); y may alias x. */
+typedef struct {
+    int32_t size;
+    float alpha, beta;
+} cnnc_f32_hard_sigmoid_params;
+
+void cnnc_f32_hard_sigmoid__ref(const cnnc_f32_hard_sigmoid_params *p, const float *x, float *y);
+
 /* ---- concat, softmax, transpose --------------------------------------------- */
 
-/* One input of a concat along the last axis: x[outer,ci] is copied into
- * y[outer,co] at columns [offset, offset+ci). Called once per input. */
+/* One input of a concat along the last axis: x[outer,c_in] is copied into
+ * y[outer,c_out] at columns [c_offset, c_offset+c_in). Called once per input. */
 typedef struct {
-    int outer, ci, co, offset;
+    int32_t outer, c_in, c_out, c_offset;
 } cnnc_f32_concat_params;
 
 void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RESTRICT x,
@@ -188,7 +206,7 @@ void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RES
 
 /* x[outer,C] -> softmax over C (max-subtracted for range); y may alias x. */
 typedef struct {
-    int outer, c;
+    int32_t outer, c;
 } cnnc_f32_softmax_params;
 
 void cnnc_f32_softmax__ref(const cnnc_f32_softmax_params *p, const float *x, float *y);
@@ -198,12 +216,14 @@ void cnnc_f32_softmax__ref(const cnnc_f32_softmax_params *p, const float *x, flo
 /* x of shape in_shape[rank] -> y = x.transpose(perm), i.e. y's axis i is x's axis
  * perm[i]. Ranges: 1 <= rank <= CNNC_MAX_RANK, perm a permutation of [0, rank). */
 typedef struct {
-    int rank;
-    int in_shape[CNNC_MAX_RANK];
-    int perm[CNNC_MAX_RANK];
+    int32_t rank;
+    int32_t in_shape[CNNC_MAX_RANK];
+    int32_t perm[CNNC_MAX_RANK];
 } cnnc_f32_transpose_params;
 
 void cnnc_f32_transpose__ref(const cnnc_f32_transpose_params *p, const float *CNNC_RESTRICT x,
                              float *CNNC_RESTRICT y);
+
+/* cffi-end */
 
 #endif /* CNNC_F32_H */

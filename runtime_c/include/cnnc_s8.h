@@ -10,7 +10,7 @@
  * generated code keeps `static const`; tensors (activations, weights, per-channel
  * bias / multiplier / shift from the weight blob) are passed as arguments.
  * Layouts: activations NHWC; weights as the kernels read them, repacked by the compiler
- * from the IR's conv [Co][KH][KW][C/groups] / dense [M][K] (cnnc.int8_ops.pack_weights).
+ * from the IR's conv [Co][KH][KW][C/groups] / dense [M][K] (cnnc.ops.s8.pack_weights).
  * No kernel allocates, none keeps state, none executes a floating-point operation
  * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary. */
 #ifndef CNNC_S8_H
@@ -21,7 +21,7 @@
 /* ---------------------------------------------------------------------------------
  * Requantisation: y = x * M with the real multiplier M = m * 2^(s - 31).
  *
- * Contract (checked by the compiler, cnnc.requant.check_multiplier; not re-checked here):
+ * Contract (checked by the compiler, cnnc.ops.requant.check_multiplier; not re-checked here):
  *   x: any int32; m: 0 <= m <= 2^31 - 1 (m in [2^30, 2^31) when made by
  *   quantize_multiplier, or 0); s: -31 <= s <= 30. The result is an int32; every
  *   intermediate below is exact in int64. Signed right shifts are arithmetic
@@ -50,7 +50,7 @@ CNNC_INLINE int32_t cnnc_sat32(int64_t v) {
 }
 
 CNNC_INLINE int32_t cnnc_requant_single(int32_t x, int32_t m, int32_t s) {
-    const int total = 31 - s;                      /* 1..62 */
+    const int total = 31 - s;                        /* 1..62 */
     const int64_t round = (int64_t)1 << (total - 1); /* <= 2^61 */
     /* |x*m| <= 2^31 * (2^31 - 1) < 2^62, plus round <= 2^61: no int64 overflow. */
     return cnnc_sat32(((int64_t)x * m + round) >> total);
@@ -58,9 +58,9 @@ CNNC_INLINE int32_t cnnc_requant_single(int32_t x, int32_t m, int32_t s) {
 
 CNNC_INLINE int32_t cnnc_requant_double(int32_t x, int32_t m, int32_t s) {
     const int left = s > 0 ? s : 0;
-    const int right = s > 0 ? 0 : -s;                /* 0..31 */
+    const int right = s > 0 ? 0 : -s;                                 /* 0..31 */
     const int64_t xs = cnnc_sat32((int64_t)x * ((int64_t)1 << left)); /* |x|*2^30 < 2^62 */
-    const int64_t ab = xs * m;                       /* |ab| <= 2^62: exact */
+    const int64_t ab = xs * m;                                        /* |ab| <= 2^62: exact */
     const int64_t nudge = ab >= 0 ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30));
     const int64_t h = (ab + nudge) / ((int64_t)1 << 31); /* C division truncates to zero */
     /* m >= 0, so SaturatingRoundingDoublingHighMul's INT32_MIN*INT32_MIN case cannot occur;
@@ -88,13 +88,13 @@ CNNC_INLINE int8_t cnnc_requant_s8(int32_t acc, int32_t m, int32_t s, int32_t ro
 
 /* ---------------------------------------------------------------------------------
  * Kernel parameters. Everything between cffi-begin and cffi-end is plain declarations
- * that tests hand to cffi's cdef (cnnc.int8_ops.s8_cdef), so keep it macro-free.
+ * that tests hand to cffi's cdef (cnnc.host.kernels.header_cdef, the same for every family).
  * Clamp bounds act_min/act_max are in the output's int8 domain,
  * -128 <= act_min <= act_max <= 127: ReLU gives act_min = y_zero_point, ReLU6 also
  * act_max = y_zero_point + round(6 / s_y). Zero points are in [-128, 127].
  * ------------------------------------------------------------------------------- */
 /* cffi-begin */
-/* Convolution: cnnc_s8_conv__ref (any groups), cnnc_s8_dwconv__ref (groups == c == oc),
+/* Convolution: cnnc_s8_conv__ref (any groups), cnnc_s8_dwconv__ref (groups == c == out_c),
  * cnnc_s8_pwconv__ref (1x1, stride 1, no padding, groups 1).
  *   x[n][h][w][c] int8; w int8 (symmetric, |w| <= 127) as packed for the kernel:
  *   conv w[groups][kh][kw][c/groups][oc/groups], dwconv w[kh][kw][c], pwconv w[c][oc];
@@ -102,14 +102,15 @@ CNNC_INLINE int8_t cnnc_requant_s8(int32_t acc, int32_t m, int32_t s, int32_t ro
  *   y[n][oh][ow][oc] int8. Padding taps read as x_zero_point (real 0). */
 typedef struct {
     int32_t n, h, w, c;             /* input shape, NHWC */
-    int32_t oh, ow, oc;             /* output shape; oc divisible by groups */
-    int32_t kh, kw;                 /* kernel size */
+    int32_t out_h, out_w, out_c;    /* output shape; out_c divisible by groups */
+    int32_t kernel_h, kernel_w;     /* kernel size */
     int32_t stride_h, stride_w;     /* >= 1 */
-    int32_t pad_top, pad_left;      /* bottom/right padding is implied by oh/ow */
-    int32_t groups;                 /* c and oc both divisible by groups */
+    int32_t dilation_h, dilation_w; /* 1 (the import refuses others until dilation is real) */
+    int32_t pad_top, pad_left;      /* bottom/right padding is implied by out_h/out_w */
+    int32_t groups;                 /* c and out_c both divisible by groups */
     int32_t x_zero_point, y_zero_point;
     int32_t act_min, act_max;
-    int32_t rounding;               /* cnnc_rounding */
+    int32_t rounding; /* cnnc_rounding */
 } cnnc_s8_conv_params;
 
 /* Fully connected: x[n][k] int8, w[k][m] int8 (packed), bias[m] int32, mult[m]/shift[m],
@@ -126,9 +127,9 @@ typedef struct {
  *   b' likewise;  y = y_zp + requant(a' + b', y_mult, y_shift)  M_y = 2 max(s_a, s_b) / (2^ls s_y)
  */
 typedef struct {
-    int32_t size;                   /* elements of a, b and y */
+    int32_t size; /* elements of a, b and y */
     int32_t a_zero_point, b_zero_point, y_zero_point;
-    int32_t left_shift;             /* 20: (a - a_zp) << 20 stays below 2^28 */
+    int32_t left_shift; /* 20: (a - a_zp) << 20 stays below 2^28 */
     int32_t a_mult, a_shift, b_mult, b_shift, y_mult, y_shift;
     int32_t act_min, act_max;
     int32_t rounding;
@@ -140,8 +141,8 @@ typedef struct {
  * by kh*kw (1), rounding to nearest with ties away from zero. */
 typedef struct {
     int32_t n, h, w, c;
-    int32_t oh, ow;
-    int32_t kh, kw;
+    int32_t out_h, out_w;
+    int32_t kernel_h, kernel_w;
     int32_t stride_h, stride_w;
     int32_t pad_top, pad_left;
     int32_t count_include_pad;
@@ -161,7 +162,7 @@ typedef struct {
 /* Concat along channels, one call per input: x[outer][c_in] is requantised to y's scale
  * (M = s_x / s_y; M = 1 is exact: m = 2^30, shift = 1) into y[outer][c_out] at c_offset. */
 typedef struct {
-    int32_t outer;                  /* n*h*w */
+    int32_t outer; /* n*h*w */
     int32_t c_in, c_out, c_offset;
     int32_t x_zero_point, y_zero_point;
     int32_t mult, shift;
@@ -173,26 +174,24 @@ typedef struct {
  * (NaN -> zero_point); dequantize y = (float)(q - zero_point) * scale. */
 typedef struct {
     int32_t size;
-    float scale;                    /* > 0 */
+    float scale; /* > 0 */
     int32_t zero_point;
 } cnnc_s8_quant_params;
 
 /* Transpose of an int8 tensor (the int8-in entry point's NCHW -> NHWC, and back):
  * x of shape in_shape[rank] -> y = x.transpose(perm); unused trailing entries are 1 / i. */
 typedef struct {
-    int32_t rank;                   /* 1..6 */
+    int32_t rank; /* 1..6 */
     int32_t in_shape[6];
-    int32_t perm[6];                /* y's axis i is x's axis perm[i] */
+    int32_t perm[6]; /* y's axis i is x's axis perm[i] */
 } cnnc_s8_transpose_params;
 
 void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_pwconv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__ref(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_add__ref(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y);
@@ -213,8 +212,7 @@ void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, flo
 void cnnc_s8_conv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__avx2(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_pwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y);
@@ -224,8 +222,7 @@ void cnnc_s8_dwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const i
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y);
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y);
@@ -234,7 +231,7 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                           int8_t *y);
 /* cffi-end */
 
-/* The one place a variant is chosen for generated code (cnnc.int8_ops emits these names):
+/* The one place a variant is chosen for generated code (cnnc.ops.s8 emits these names):
  * builds targeting AVX2 (-mavx2, -march=native on such a CPU) or NEON (every Raspberry Pi
  * target: aarch64, armv7 -mfpu=neon*) call that variant; every other build (plain x86-64
  * SSE2, Cortex-M) the portable __ref kernel. All give identical bytes. */

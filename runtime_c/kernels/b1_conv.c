@@ -1,13 +1,13 @@
 /* Binary conv2d and dense: dot = K_valid - 2 * popcount(a XOR w), then an output transform.
  * The compiler (cnnc/binarize.py) folds alpha, BN and sign into the transform parameters;
- * the NumPy mirror is cnnc/binary_ops.py. */
+ * the NumPy mirror is cnnc.ops.b1. */
 #include "b1_conv_loops.h"
 #include "cnnc_s8.h"
 
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, int32_t *CNNC_RESTRICT y) {
     int32_t n, oy, ox, co;
-    for (n = 0; n < p->batch; ++n)
+    for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
                 int32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * p->out_c;
@@ -18,8 +18,7 @@ void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
 
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                            uint32_t *CNNC_RESTRICT y) {
+                            const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
     b1_conv_bits_loops(p, x, w, thresholds, y, cnnc_b1_xor_popcount);
 }
 
@@ -35,10 +34,9 @@ CNNC_INLINE float b1_f32_out(int32_t dot, float multiplier, float bias, float lo
 
 void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                           float *CNNC_RESTRICT y) {
+                           const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
     int32_t n, oy, ox, co;
-    for (n = 0; n < p->batch; ++n)
+    for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
                 float *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * p->out_c;
@@ -57,7 +55,7 @@ void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RES
     q.size = 1;
     q.scale = p->out_scale;
     q.zero_point = p->out_zero_point;
-    for (n = 0; n < p->batch; ++n)
+    for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
                 int8_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * p->out_c;
@@ -74,20 +72,19 @@ void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RES
 /* Dense: K inputs, all valid. |dot| <= K. */
 CNNC_INLINE int32_t b1_dense_dot(const cnnc_b1_dense_params *p, const uint32_t *x,
                                  const uint32_t *w, int32_t n, int32_t m) {
-    const int32_t kw = CNNC_B1_WORDS(p->in_k);
-    return p->in_k - 2 * b1_tap_xor_popcount(x + (size_t)n * kw, 0, p->in_k, w + (size_t)m * kw);
+    const int32_t kw = CNNC_B1_WORDS(p->k);
+    return p->k - 2 * b1_tap_xor_popcount(x + (size_t)n * kw, 0, p->k, w + (size_t)m * kw);
 }
 
 void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
-                            const int32_t *CNNC_RESTRICT thresholds,
-                             uint32_t *CNNC_RESTRICT y) {
-    const int32_t yw = CNNC_B1_WORDS(p->out_m);
+                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
+    const int32_t yw = CNNC_B1_WORDS(p->m);
     int32_t n, m, j;
-    for (n = 0; n < p->batch; ++n) {
+    for (n = 0; n < p->n; ++n) {
         uint32_t *out = y + (size_t)n * yw; /* [WORDS(M)] */
         for (j = 0; j < yw; ++j) out[j] = 0u;
-        for (m = 0; m < p->out_m; ++m)
+        for (m = 0; m < p->m; ++m)
             if (b1_dense_dot(p, x, w, n, m) < thresholds[m])
                 out[m / CNNC_B1_BITS] |= 1u << (m % CNNC_B1_BITS);
     }
@@ -95,11 +92,10 @@ void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC
 
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
-                           const float *CNNC_RESTRICT bias,
-                            float *CNNC_RESTRICT y) {
+                            const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
     int32_t n, m;
-    for (n = 0; n < p->batch; ++n)
-        for (m = 0; m < p->out_m; ++m)
-            y[(size_t)n * p->out_m + m] = b1_f32_out(b1_dense_dot(p, x, w, n, m), multiplier[m],
-                                                      bias[m], p->act_min, p->act_max);
+    for (n = 0; n < p->n; ++n)
+        for (m = 0; m < p->m; ++m)
+            y[(size_t)n * p->m + m] = b1_f32_out(b1_dense_dot(p, x, w, n, m), multiplier[m],
+                                                 bias[m], p->act_min, p->act_max);
 }

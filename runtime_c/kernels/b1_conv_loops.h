@@ -1,5 +1,5 @@
 /* Loops shared by the binary conv kernels of every ISA (b1_conv.c: __ref,
- * b1_conv_x86.c: __popcnt, __avx512). Each variant differs only in the function that
+ * b1_conv_x86.c: __avx512, b1_conv_neon.c: __neon). Each variant differs only in the function that
  * popcounts a run of XORed words, passed as a constant and inlined by the compiler, so
  * every variant visits taps in the same order and computes identical dots. Private to
  * the b1 kernels (not a public header). */
@@ -55,7 +55,7 @@ CNNC_INLINE int32_t b1_tap_popcount(const uint32_t *wtap, int32_t cg) {
 
 /* groups == 1, zero padding: the valid taps of one kernel row are adjacent pixels, and
  * a pixel's packed words sit right after the previous pixel's in both the input and the
- * weights, so each kernel row is one run of (valid taps) * WORDS(in_c) words. XOR of the
+ * weights, so each kernel row is one run of (valid taps) * WORDS(c) words. XOR of the
  * zero tail bits is 0, so whole words are compared. The window depends on the output
  * pixel only, so the loops compute it once for all output channels. */
 typedef struct {
@@ -64,28 +64,28 @@ typedef struct {
     int32_t w_off;     /* words from a filter's start to its first valid tap */
     int32_t w_row;     /* words from one kernel row to the next */
     int32_t rows, run; /* valid kernel rows; words per row run */
-    int32_t k;         /* valid taps * in_c: the dot's K */
+    int32_t k;         /* valid taps * c: the dot's K */
 } b1_conv_window;
 
 CNNC_INLINE b1_conv_window b1_window_at(const cnnc_b1_conv_params *p, const uint32_t *x, int32_t n,
-                                   int32_t oy, int32_t ox) {
-    const int32_t xw = CNNC_B1_WORDS(p->in_c);
+                                        int32_t oy, int32_t ox) {
+    const int32_t xw = CNNC_B1_WORDS(p->c);
     const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
     const int32_t ky0 = y0 < 0 ? -y0 : 0, kx0 = x0 < 0 ? -x0 : 0;
-    const int32_t ky1 = p->in_h - y0 < p->kernel_h ? p->in_h - y0 : p->kernel_h;
-    const int32_t kx1 = p->in_w - x0 < p->kernel_w ? p->in_w - x0 : p->kernel_w;
+    const int32_t ky1 = p->h - y0 < p->kernel_h ? p->h - y0 : p->kernel_h;
+    const int32_t kx1 = p->w - x0 < p->kernel_w ? p->w - x0 : p->kernel_w;
     b1_conv_window win;
-    win.x = x + ((size_t)(n * p->in_h + y0 + ky0) * p->in_w + x0 + kx0) * xw;
-    win.x_row = (size_t)p->in_w * xw;
+    win.x = x + ((size_t)(n * p->h + y0 + ky0) * p->w + x0 + kx0) * xw;
+    win.x_row = (size_t)p->w * xw;
     win.w_off = (ky0 * p->kernel_w + kx0) * xw;
     win.w_row = p->kernel_w * xw;
     win.rows = ky1 - ky0;
     win.run = (kx1 - kx0) * xw;
-    win.k = win.rows * (kx1 - kx0) * p->in_c;
+    win.k = win.rows * (kx1 - kx0) * p->c;
     return win;
 }
 
-/* The dot of one filter (wf: [kernel_h, kernel_w, WORDS(in_c)]) over a window. */
+/* The dot of one filter (wf: [kernel_h, kernel_w, WORDS(c)]) over a window. */
 CNNC_INLINE int32_t b1_window_dot(const b1_conv_window *win, const uint32_t *wf,
                                   b1_run_popcount_fn run_popcount) {
     const uint32_t *xr = win->x, *wr = wf + win->w_off;
@@ -95,14 +95,14 @@ CNNC_INLINE int32_t b1_window_dot(const b1_conv_window *win, const uint32_t *wf,
     return win->k - 2 * acc;
 }
 
-/* The dot of output (n, oy, ox, co). Overflow: |dot| <= kernel_h*kernel_w*in_c/groups,
+/* The dot of output (n, oy, ox, co). Overflow: |dot| <= kernel_h*kernel_w*c/groups,
  * far below 2^31 for any layer that fits in memory; acc and k are bounded the same way. */
-CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x,
-                                const uint32_t *w, int32_t n, int32_t oy, int32_t ox,
-                                int32_t co, b1_run_popcount_fn run_popcount) {
-    const int32_t cg = p->in_c / p->groups;
+CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
+                                int32_t n, int32_t oy, int32_t ox, int32_t co,
+                                b1_run_popcount_fn run_popcount) {
+    const int32_t cg = p->c / p->groups;
     const int32_t c0 = (co / (p->out_c / p->groups)) * cg; /* first input channel of group */
-    const int32_t xw = CNNC_B1_WORDS(p->in_c);
+    const int32_t xw = CNNC_B1_WORDS(p->c);
     const int32_t ww = CNNC_B1_WORDS(cg);
     int32_t ky, kx, acc = 0, k = 0;
     if (p->groups == 1 && !p->pad_one) {
@@ -114,7 +114,7 @@ CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x,
         for (kx = 0; kx < p->kernel_w; ++kx) {
             const int32_t ix = ox * p->stride_w - p->pad_left + kx;
             const uint32_t *wtap = w + ((size_t)(co * p->kernel_h + ky) * p->kernel_w + kx) * ww;
-            if (iy < 0 || iy >= p->in_h || ix < 0 || ix >= p->in_w) {
+            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w) {
                 if (p->pad_one) {
                     acc += b1_tap_popcount(wtap, cg);
                     k += cg;
@@ -122,7 +122,7 @@ CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x,
                 continue; /* zero padding: the tap contributes 0 and is not counted in K */
             }
             {
-                const uint32_t *xpix = x + ((size_t)(n * p->in_h + iy) * p->in_w + ix) * xw;
+                const uint32_t *xpix = x + ((size_t)(n * p->h + iy) * p->w + ix) * xw;
                 acc += b1_tap_xor_popcount(xpix, c0, cg, wtap);
                 k += cg;
             }
@@ -136,9 +136,9 @@ CNNC_INLINE void b1_conv_bits_loops(const cnnc_b1_conv_params *p, const uint32_t
                                     const uint32_t *w, const int32_t *thresholds, uint32_t *y,
                                     b1_run_popcount_fn run_popcount) {
     const int32_t yw = CNNC_B1_WORDS(p->out_c);
-    const size_t filter = (size_t)p->kernel_h * p->kernel_w * CNNC_B1_WORDS(p->in_c);
+    const size_t filter = (size_t)p->kernel_h * p->kernel_w * CNNC_B1_WORDS(p->c);
     int32_t n, oy, ox, co;
-    for (n = 0; n < p->batch; ++n)
+    for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
                 uint32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * yw;

@@ -5,23 +5,23 @@
 
 void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_RESTRICT x,
                           uint32_t *CNNC_RESTRICT y) {
-    const int32_t nw = CNNC_B1_WORDS(p->channels);
-    const int32_t tail = p->channels - (nw - 1) * CNNC_B1_BITS;
+    const int32_t nw = CNNC_B1_WORDS(p->c);
+    const int32_t tail = p->c - (nw - 1) * CNNC_B1_BITS;
     const uint32_t tail_mask = tail == CNNC_B1_BITS ? 0xFFFFFFFFu : (1u << tail) - 1u;
     int32_t n, oy, ox, ky, kx, j;
-    for (n = 0; n < p->batch; ++n)
+    for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
                 uint32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * nw;
                 for (j = 0; j < nw; ++j) out[j] = 0xFFFFFFFFu;
                 for (ky = 0; ky < p->kernel_h; ++ky) {
                     const int32_t iy = oy * p->stride_h - p->pad_top + ky;
-                    if (iy < 0 || iy >= p->in_h) continue; /* -inf padding never wins */
+                    if (iy < 0 || iy >= p->h) continue; /* -inf padding never wins */
                     for (kx = 0; kx < p->kernel_w; ++kx) {
                         const int32_t ix = ox * p->stride_w - p->pad_left + kx;
                         const uint32_t *pix;
-                        if (ix < 0 || ix >= p->in_w) continue;
-                        pix = x + ((size_t)(n * p->in_h + iy) * p->in_w + ix) * nw;
+                        if (ix < 0 || ix >= p->w) continue;
+                        pix = x + ((size_t)(n * p->h + iy) * p->w + ix) * nw;
                         for (j = 0; j < nw; ++j) out[j] &= pix[j];
                     }
                 }

@@ -1,17 +1,17 @@
 /* Packing floats into sign bits and back; the convention is stated in cnnc_b1.h and
- * mirrored by compiler/bitpack.py. */
+ * mirrored by compiler/ops/bitpack.py. */
 #include "cnnc_b1.h"
 
 int32_t cnnc_b1_popcount32__portable(uint32_t x) { return cnnc_b1_popcount32_portable(x); }
 
 void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
                        uint32_t *CNNC_RESTRICT y) {
-    const int32_t c = p->channels;
+    const int32_t c = p->c;
     const int32_t nw = CNNC_B1_WORDS(c);
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {
-        const float *row = x + (size_t)r * (size_t)c;   /* [C] */
-        uint32_t *out = y + (size_t)r * (size_t)nw;      /* [WORDS(C)] */
+        const float *row = x + (size_t)r * (size_t)c; /* [C] */
+        uint32_t *out = y + (size_t)r * (size_t)nw;   /* [WORDS(C)] */
         int32_t word;
         for (word = 0; word < nw; ++word) out[word] = 0u; /* tail bits stay 0 */
         for (ch = 0; ch < c; ++ch) {
@@ -23,7 +23,7 @@ void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT 
 
 void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTRICT x,
                           uint32_t *CNNC_RESTRICT y) {
-    const int32_t c = p->channels;
+    const int32_t c = p->c;
     const int32_t nw = CNNC_B1_WORDS(c);
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {
@@ -40,12 +40,12 @@ void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTR
 
 void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *CNNC_RESTRICT x,
                          float *CNNC_RESTRICT y) {
-    const int32_t c = p->channels;
+    const int32_t c = p->c;
     const int32_t nw = CNNC_B1_WORDS(c);
     int32_t r, ch;
     for (r = 0; r < p->rows; ++r) {
         const uint32_t *row = x + (size_t)r * (size_t)nw; /* [WORDS(C)] */
-        float *out = y + (size_t)r * (size_t)c;            /* [C] */
+        float *out = y + (size_t)r * (size_t)c;           /* [C] */
         for (ch = 0; ch < c; ++ch) {
             out[ch] = ((row[ch / CNNC_B1_BITS] >> (ch % CNNC_B1_BITS)) & 1u) ? -1.0f : 1.0f;
         }

@@ -1,4 +1,4 @@
-/* Weight blob reader; mirrors compiler/blob.py. Layout in cnnc_blob.h. */
+/* Weight blob reader; mirrors compiler/backend/blob.py. Layout in cnnc_blob.h. */
 #include "cnnc_blob.h"
 
 /* Little-endian read that needs no alignment and works on any host byte order. */
@@ -25,8 +25,8 @@ int cnnc_blob_check_header(const uint8_t *blob, size_t blob_bytes, uint32_t *n_s
     return CNNC_OK;
 }
 
-int cnnc_blob_read_table(const uint8_t *blob, uint32_t n_expected,
-                         const uint32_t *expected_bytes, const void **sections) {
+int cnnc_blob_read_table(const uint8_t *blob, uint32_t n_expected, const uint32_t *expected_bytes,
+                         const void **sections) {
     const uint32_t total = read_u32(blob + 20);
     uint32_t i;
     if (read_u32(blob + 16) != n_expected) return CNNC_ERR_BLOB_MODEL;

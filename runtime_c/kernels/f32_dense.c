@@ -11,7 +11,7 @@
 void cnnc_f32_dense__ref(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                          float *CNNC_RESTRICT y) {
-    int n, m0, m, k, j;
+    int32_t n, m0, m, k, j;
     for (n = 0; n < p->n; ++n) {
         const float *xn = x + (size_t)n * p->k; /* [K] */
         float *yn = y + (size_t)n * p->m;       /* [M] */

@@ -7,10 +7,10 @@ void cnnc_s8_add__ref(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
     const int32_t scale = (int32_t)1 << p->left_shift;
     int32_t i;
     for (i = 0; i < p->size; ++i) {
-        const int32_t as = cnnc_requant((a[i] - p->a_zero_point) * scale, p->a_mult, p->a_shift,
-                                        p->rounding);
-        const int32_t bs = cnnc_requant((b[i] - p->b_zero_point) * scale, p->b_mult, p->b_shift,
-                                        p->rounding);
+        const int32_t as =
+            cnnc_requant((a[i] - p->a_zero_point) * scale, p->a_mult, p->a_shift, p->rounding);
+        const int32_t bs =
+            cnnc_requant((b[i] - p->b_zero_point) * scale, p->b_mult, p->b_shift, p->rounding);
         y[i] = cnnc_requant_s8(as + bs, p->y_mult, p->y_shift, p->rounding, p->y_zero_point,
                                p->act_min, p->act_max);
     }

@@ -1,13 +1,13 @@
 /* int8 convolution, general (any groups) and pointwise; params in cnnc_s8.h.
  *
- * Weights are repacked by the compiler (cnnc.int8_ops.pack_weights) so that the inner
+ * Weights are repacked by the compiler (cnnc.ops.s8.pack_weights) so that the inner
  * loop runs over CNNC_S8_BLOCK contiguous output channels with independent int32
  * accumulators: general conv w[G][KH][KW][C/G][Co/G], pointwise w[C][Co] (the dense
  * layout). Integer sums do not depend on their order, so results equal the NumPy
  * definition bit for bit.
  *
  * Overflow: |x - x_zero_point| <= 255 and |w| <= 127, so one tap adds at most 32385 in
- * magnitude. The compiler (cnnc.quantize, check_accumulator) proves
+ * magnitude. The compiler (cnnc.passes.quantize, check_accumulator) proves
  * |bias[o]| + xmax * sum_k |w[o][k]| <= 2^31 - 1 for every output channel o, with
  * xmax = max(127 - x_zero_point, x_zero_point + 128), before it emits a call; every
  * partial sum below is bounded by the same expression, so no accumulator overflows. */
@@ -16,14 +16,15 @@
 
 void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
-    const int32_t cg = p->c / p->groups;  /* input channels per group */
-    const int32_t og = p->oc / p->groups; /* output channels per group */
-    const size_t group_size = (size_t)p->kh * p->kw * cg * og;
+    const int32_t cg = p->c / p->groups;     /* input channels per group */
+    const int32_t og = p->out_c / p->groups; /* output channels per group */
+    const size_t group_size = (size_t)p->kernel_h * p->kernel_w * cg * og;
     int32_t b, oy, ox, g, o0, ky, kx, i, j;
     for (b = 0; b < p->n; ++b) {
-        for (oy = 0; oy < p->oh; ++oy) {
-            for (ox = 0; ox < p->ow; ++ox) {
-                int8_t *yp = y + (((size_t)b * p->oh + oy) * p->ow + ox) * p->oc; /* [oc] */
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int8_t *yp =
+                    y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c; /* [oc] */
                 for (g = 0; g < p->groups; ++g) {
                     const int8_t *wg = w + (size_t)g * group_size; /* [kh][kw][cg][og] */
                     for (o0 = 0; o0 < og; o0 += CNNC_S8_BLOCK) {
@@ -31,16 +32,16 @@ void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                         const int32_t first = g * og + o0; /* first output channel */
                         int32_t acc[CNNC_S8_BLOCK];
                         for (j = 0; j < nb; ++j) acc[j] = bias[first + j];
-                        for (ky = 0; ky < p->kh; ++ky) {
+                        for (ky = 0; ky < p->kernel_h; ++ky) {
                             const int32_t iy = oy * p->stride_h - p->pad_top + ky;
                             if (iy < 0 || iy >= p->h) continue;
-                            for (kx = 0; kx < p->kw; ++kx) {
+                            for (kx = 0; kx < p->kernel_w; ++kx) {
                                 const int32_t ix = ox * p->stride_w - p->pad_left + kx;
                                 const int8_t *xp; /* [cg] input pixel (iy, ix) of group g */
                                 const int8_t *wt; /* [cg][og] tap (ky, kx) */
                                 if (ix < 0 || ix >= p->w) continue;
                                 xp = x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + g * cg;
-                                wt = wg + ((size_t)ky * p->kw + kx) * cg * og + o0;
+                                wt = wg + ((size_t)ky * p->kernel_w + kx) * cg * og + o0;
                                 for (i = 0; i < cg; ++i) {
                                     const int32_t xv = xp[i] - p->x_zero_point;
                                     const int8_t *wr = wt + (size_t)i * og; /* [nb] */
@@ -49,10 +50,9 @@ void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                             }
                         }
                         for (j = 0; j < nb; ++j)
-                            yp[first + j] = cnnc_requant_s8(acc[j], mult[first + j],
-                                                            shift[first + j], p->rounding,
-                                                            p->y_zero_point, p->act_min,
-                                                            p->act_max);
+                            yp[first + j] = cnnc_requant_s8(
+                                acc[j], mult[first + j], shift[first + j], p->rounding,
+                                p->y_zero_point, p->act_min, p->act_max);
                     }
                 }
             }

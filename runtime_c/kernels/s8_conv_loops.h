@@ -17,7 +17,7 @@
  * header defined its hooks (S8_TILE_ROWS).
  *
  * Overflow: each lane holds bias[o] plus some of output o's kh*kw*C/G terms, bounded by
- * |bias[o]| + xmax * sum |w[o]| <= 2^31 - 1 as proved by the compiler (cnnc.quantize,
+ * |bias[o]| + xmax * sum |w[o]| <= 2^31 - 1 as proved by the compiler (cnnc.passes.quantize,
  * check_accumulator); each tile's own bound per step is in its header. Integer sums are
  * order-free, so the result is the reference's. */
 #ifndef CNNC_S8_CONV_LOOPS_H
@@ -30,7 +30,7 @@ CNNC_INLINE cnnc_s8_dense_params s8_pwconv_as_dense(const cnnc_s8_conv_params *p
     cnnc_s8_dense_params dense;
     dense.n = p->n * p->h * p->w;
     dense.k = p->c;
-    dense.m = p->oc;
+    dense.m = p->out_c;
     dense.x_zero_point = p->x_zero_point;
     dense.y_zero_point = p->y_zero_point;
     dense.act_min = p->act_min;
@@ -42,26 +42,26 @@ CNNC_INLINE cnnc_s8_dense_params s8_pwconv_as_dense(const cnnc_s8_conv_params *p
 #if defined(S8_TILE_ROWS)
 /* Output pixels (b, oy, ox0 .. ox0 + rows - 1), channels o0 .. o0 + nb - 1 of group g
  * (nb = 8 or S8_TILE_COLS): acc[r][j] = bias + the sum over the taps inside the image. */
-static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *wg,
-                         int32_t b, int32_t oy, int32_t ox0, int32_t rows, int32_t g,
-                         int32_t o0, int32_t nb, const int32_t *bias, int32_t *acc) {
-    const int32_t cg = p->c / p->groups, og = p->oc / p->groups;
+static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *wg, int32_t b,
+                         int32_t oy, int32_t ox0, int32_t rows, int32_t g, int32_t o0, int32_t nb,
+                         const int32_t *bias, int32_t *acc) {
+    const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const size_t ldx = (size_t)p->stride_w * p->c; /* between neighbouring output pixels */
     int32_t ky, kx, r, j;
     for (r = 0; r < rows; ++r)
         for (j = 0; j < nb; ++j) acc[r * S8_TILE_COLS + j] = bias[j];
-    for (ky = 0; ky < p->kh; ++ky) {
+    for (ky = 0; ky < p->kernel_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
         if (iy < 0 || iy >= p->h) continue;
-        for (kx = 0; kx < p->kw; ++kx) {
+        for (kx = 0; kx < p->kernel_w; ++kx) {
             const int32_t ix0 = ox0 * p->stride_w - p->pad_left + kx; /* pixel r: + r*sw */
             const int32_t ix_last = ix0 + (rows - 1) * p->stride_w;
             /* [cg] inputs of group g at pixel (iy, ix) */
             const int8_t *xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
-            const int8_t *wt = wg + ((size_t)ky * p->kw + kx) * cg * og + o0; /* [cg][og] */
+            const int8_t *wt = wg + ((size_t)ky * p->kernel_w + kx) * cg * og + o0; /* [cg][og] */
             if (ix0 >= 0 && ix_last < p->w) {
-                s8_tile_any(xrow + (size_t)ix0 * p->c, ldx, rows, cg, p->x_zero_point, wt, og,
-                            nb, acc, S8_TILE_COLS, acc);
+                s8_tile_any(xrow + (size_t)ix0 * p->c, ldx, rows, cg, p->x_zero_point, wt, og, nb,
+                            acc, S8_TILE_COLS, acc);
                 continue;
             }
             for (r = 0; r < rows; ++r) {
@@ -80,19 +80,19 @@ static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_t *x, cons
                              int32_t b, int32_t oy, int32_t ox, int32_t g, int32_t o0,
                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
                              int8_t *y) {
-    const int32_t cg = p->c / p->groups, og = p->oc / p->groups, nb = og - o0;
+    const int32_t cg = p->c / p->groups, og = p->out_c / p->groups, nb = og - o0;
     const int32_t first = g * og + o0;
     int32_t acc[8], ky, kx, i, j;
     for (j = 0; j < nb; ++j) acc[j] = bias[first + j];
-    for (ky = 0; ky < p->kh; ++ky) {
+    for (ky = 0; ky < p->kernel_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
         if (iy < 0 || iy >= p->h) continue;
-        for (kx = 0; kx < p->kw; ++kx) {
+        for (kx = 0; kx < p->kernel_w; ++kx) {
             const int32_t ix = ox * p->stride_w - p->pad_left + kx;
             const int8_t *xp, *wt; /* [cg] pixel (iy, ix) of group g; [cg][og] tap */
             if (ix < 0 || ix >= p->w) continue;
             xp = x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + g * cg;
-            wt = wg + ((size_t)ky * p->kw + kx) * cg * og + o0;
+            wt = wg + ((size_t)ky * p->kernel_w + kx) * cg * og + o0;
             for (i = 0; i < cg; ++i) {
                 const int32_t xv = xp[i] - p->x_zero_point;
                 for (j = 0; j < nb; ++j) acc[j] += xv * wt[(size_t)i * og + j];
@@ -108,16 +108,16 @@ static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_t *x, cons
 CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                                const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                int8_t *y) {
-    const int32_t cg = p->c / p->groups, og = p->oc / p->groups;
-    const size_t group_size = (size_t)p->kh * p->kw * cg * og;
+    const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
+    const size_t group_size = (size_t)p->kernel_h * p->kernel_w * cg * og;
     int32_t acc[S8_TILE_ROWS * S8_TILE_COLS]; /* [rows][S8_TILE_COLS] */
     int32_t b, oy, ox0, g, o0, r;
     for (b = 0; b < p->n; ++b)
-        for (oy = 0; oy < p->oh; ++oy)
-            for (ox0 = 0; ox0 < p->ow; ox0 += S8_TILE_ROWS) {
-                const int32_t rows = p->ow - ox0 < S8_TILE_ROWS ? p->ow - ox0 : S8_TILE_ROWS;
+        for (oy = 0; oy < p->out_h; ++oy)
+            for (ox0 = 0; ox0 < p->out_w; ox0 += S8_TILE_ROWS) {
+                const int32_t rows = p->out_w - ox0 < S8_TILE_ROWS ? p->out_w - ox0 : S8_TILE_ROWS;
                 /* [ow][oc] output row */
-                int8_t *yrow = y + ((size_t)b * p->oh + oy) * p->ow * p->oc;
+                int8_t *yrow = y + ((size_t)b * p->out_h + oy) * p->out_w * p->out_c;
                 for (g = 0; g < p->groups; ++g) {
                     const int8_t *wg = w + (size_t)g * group_size; /* [kh][kw][cg][og] */
                     for (o0 = 0; o0 + 8 <= og;) {
@@ -125,16 +125,15 @@ CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int8_t *x, co
                         const int32_t first = g * og + o0;
                         s8_conv_tile(p, x, wg, b, oy, ox0, rows, g, o0, nb, bias + first, acc);
                         for (r = 0; r < rows; ++r)
-                            s8_tile_requant(acc + r * S8_TILE_COLS, nb, mult + first,
-                                            shift + first, p->rounding, p->y_zero_point,
-                                            p->act_min, p->act_max,
-                                            yrow + (size_t)(ox0 + r) * p->oc + first);
+                            s8_tile_requant(acc + r * S8_TILE_COLS, nb, mult + first, shift + first,
+                                            p->rounding, p->y_zero_point, p->act_min, p->act_max,
+                                            yrow + (size_t)(ox0 + r) * p->out_c + first);
                         o0 += nb;
                     }
                     if (o0 < og)
                         for (r = 0; r < rows; ++r)
                             s8_conv_tail_ref(p, x, wg, b, oy, ox0 + r, g, o0, bias, mult, shift,
-                                             yrow + (size_t)(ox0 + r) * p->oc);
+                                             yrow + (size_t)(ox0 + r) * p->out_c);
                 }
             }
 }

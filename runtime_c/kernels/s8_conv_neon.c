@@ -17,8 +17,7 @@ void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
 }
 
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                        const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                        int8_t *y) {
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     s8_conv_loops(p, x, w, bias, mult, shift, y);
 }
 #else

@@ -1,13 +1,12 @@
 /* int8 fully connected layer; params in cnnc_s8.h. */
 #include "cnnc_s8.h"
 
-/* w[K][M] (repacked by cnnc.int8_ops.pack_weights): each input feature updates
+/* w[K][M] (repacked by cnnc.ops.s8.pack_weights): each input feature updates
  * CNNC_S8_BLOCK contiguous outputs. Overflow: |bias[o]| + xmax * sum_i |w[i][o]| <= 2^31 - 1
- * is proved per output by the compiler (cnnc.quantize, check_accumulator); K = k taps of
+ * is proved per output by the compiler (cnnc.passes.quantize, check_accumulator); K = k taps of
  * at most 32385 each, and every partial sum obeys the same bound. */
 void cnnc_s8_dense__ref(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                        const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                        int8_t *y) {
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     int32_t b, o0, i, j;
     for (b = 0; b < p->n; ++b) {
         const int8_t *xb = x + (size_t)b * p->k; /* [k] */

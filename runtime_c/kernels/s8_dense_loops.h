@@ -10,7 +10,7 @@
  *
  * Overflow: every int32 lane holds bias[o] plus a subset of the terms of output o,
  * bounded by |bias[o]| + xmax * sum_i |w[i][o]| <= 2^31 - 1 as proved by the compiler
- * (cnnc.quantize, check_accumulator); each tile's own bound per step is in its header.
+ * (cnnc.passes.quantize, check_accumulator); each tile's own bound per step is in its header.
  * Integer addition is associative, so the different summation order gives the
  * reference's result exactly. */
 #ifndef CNNC_S8_DENSE_LOOPS_H
@@ -31,11 +31,10 @@ static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t *x, int32_
         s8_tile_any(x, p->k, rows, p->k, p->x_zero_point, wb, p->m, nb, bias + o0, 0, acc);
         for (r = 0; r < rows; ++r)
             s8_tile_requant(acc + r * S8_TILE_COLS, nb, mult + o0, shift + o0, p->rounding,
-                            p->y_zero_point, p->act_min, p->act_max,
-                            y + (size_t)r * p->m + o0);
+                            p->y_zero_point, p->act_min, p->act_max, y + (size_t)r * p->m + o0);
         o0 += nb;
     }
-    for (r = 0; r < rows && o0 < p->m; ++r) { /* fewer than 8 outputs left: reference loop */
+    for (r = 0; r < rows && o0 < p->m; ++r) {    /* fewer than 8 outputs left: reference loop */
         const int8_t *xr = x + (size_t)r * p->k; /* [k] */
         const int32_t nb = p->m - o0;
         for (j = 0; j < nb; ++j) acc[j] = bias[o0 + j];
@@ -46,8 +45,8 @@ static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t *x, int32_
         }
         for (j = 0; j < nb; ++j)
             y[(size_t)r * p->m + o0 + j] =
-                cnnc_requant_s8(acc[j], mult[o0 + j], shift[o0 + j], p->rounding,
-                                p->y_zero_point, p->act_min, p->act_max);
+                cnnc_requant_s8(acc[j], mult[o0 + j], shift[o0 + j], p->rounding, p->y_zero_point,
+                                p->act_min, p->act_max);
     }
 }
 
@@ -58,8 +57,7 @@ CNNC_INLINE void s8_dense_loops(const cnnc_s8_dense_params *p, const int8_t *x, 
     int32_t b0;
     for (b0 = 0; b0 < p->n; b0 += S8_TILE_ROWS) {
         const int32_t rows = p->n - b0 < S8_TILE_ROWS ? p->n - b0 : S8_TILE_ROWS;
-        s8_dense_rows(p, x + (size_t)b0 * p->k, rows, w, bias, mult, shift,
-                      y + (size_t)b0 * p->m);
+        s8_dense_rows(p, x + (size_t)b0 * p->k, rows, w, bias, mult, shift, y + (size_t)b0 * p->m);
     }
 }
 #endif

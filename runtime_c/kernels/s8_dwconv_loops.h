@@ -15,7 +15,7 @@
  *
  * Overflow: each lane holds bias[c] plus some of the kh*kw terms of channel c, bounded by
  * |bias[c]| + xmax * sum |w[.][.][c]| <= 2^31 - 1 as proved by the compiler
- * (cnnc.quantize, check_accumulator); integer sums are order-free, so the result is the
+ * (cnnc.passes.quantize, check_accumulator); integer sums are order-free, so the result is the
  * reference's exactly. */
 #ifndef CNNC_S8_DWCONV_LOOPS_H
 #define CNNC_S8_DWCONV_LOOPS_H
@@ -23,22 +23,22 @@
 #include "cnnc_s8.h"
 
 /* The body of cnnc_s8_dwconv__<isa>. */
-CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
-                                 const int8_t *w, const int32_t *bias, const int32_t *mult,
-                                 const int32_t *shift, int8_t *y) {
+CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                 const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                 int8_t *y) {
     const s8_dw_zp zp = s8_dw_zero_point(p->x_zero_point);
     int32_t b, oy, ox, c0, ky, kx, j;
     for (b = 0; b < p->n; ++b) {
-        for (oy = 0; oy < p->oh; ++oy) {
+        for (oy = 0; oy < p->out_h; ++oy) {
             /* rows [ky0, ky1) of the kernel fall inside the image */
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
             const int32_t ky0 = iy0 < 0 ? -iy0 : 0;
-            const int32_t ky1 = p->h - iy0 < p->kh ? p->h - iy0 : p->kh;
-            for (ox = 0; ox < p->ow; ++ox) {
+            const int32_t ky1 = p->h - iy0 < p->kernel_h ? p->h - iy0 : p->kernel_h;
+            for (ox = 0; ox < p->out_w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
                 const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = p->w - ix0 < p->kw ? p->w - ix0 : p->kw;
-                int8_t *yp = y + (((size_t)b * p->oh + oy) * p->ow + ox) * p->c; /* [c] */
+                const int32_t kx1 = p->w - ix0 < p->kernel_w ? p->w - ix0 : p->kernel_w;
+                int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c; /* [c] */
                 int32_t acc[16];
                 for (c0 = 0; c0 + 8 <= p->c;) {
                     const int32_t nb = p->c - c0 >= 16 ? 16 : 8;
@@ -46,9 +46,10 @@ CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
                     for (ky = ky0; ky < ky1; ++ky)
                         for (kx = kx0; kx < kx1; ++kx) {
                             /* [nb] channels c0.. of pixel (iy0 + ky, ix0 + kx) and of tap */
-                            const int8_t *xp = x + (((size_t)b * p->h + (iy0 + ky)) * p->w +
-                                                    (ix0 + kx)) * p->c + c0;
-                            const int8_t *wt = w + ((size_t)ky * p->kw + kx) * p->c + c0;
+                            const int8_t *xp =
+                                x + (((size_t)b * p->h + (iy0 + ky)) * p->w + (ix0 + kx)) * p->c +
+                                c0;
+                            const int8_t *wt = w + ((size_t)ky * p->kernel_w + kx) * p->c + c0;
                             s8_dw_tap(&a, xp, wt, zp, nb);
                         }
                     s8_dw_requant(&a, nb, mult + c0, shift + c0, p, yp + c0);
@@ -59,15 +60,16 @@ CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
                     for (j = 0; j < nb; ++j) acc[j] = bias[c0 + j];
                     for (ky = ky0; ky < ky1; ++ky)
                         for (kx = kx0; kx < kx1; ++kx) {
-                            const int8_t *xp = x + (((size_t)b * p->h + (iy0 + ky)) * p->w +
-                                                    (ix0 + kx)) * p->c + c0;
-                            const int8_t *wt = w + ((size_t)ky * p->kw + kx) * p->c + c0;
+                            const int8_t *xp =
+                                x + (((size_t)b * p->h + (iy0 + ky)) * p->w + (ix0 + kx)) * p->c +
+                                c0;
+                            const int8_t *wt = w + ((size_t)ky * p->kernel_w + kx) * p->c + c0;
                             for (j = 0; j < nb; ++j) acc[j] += (xp[j] - p->x_zero_point) * wt[j];
                         }
                     for (j = 0; j < nb; ++j)
-                        yp[c0 + j] = cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j],
-                                                     p->rounding, p->y_zero_point, p->act_min,
-                                                     p->act_max);
+                        yp[c0 + j] =
+                            cnnc_requant_s8(acc[j], mult[c0 + j], shift[c0 + j], p->rounding,
+                                            p->y_zero_point, p->act_min, p->act_max);
                 }
             }
         }

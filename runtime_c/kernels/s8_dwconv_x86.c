@@ -39,8 +39,7 @@ CNNC_INLINE void s8_dw_tap(s8_dw_acc *a, const int8_t *x, const int8_t *w, s8_dw
 
 CNNC_INLINE void s8_dw_requant(const s8_dw_acc *a, int32_t nb, const int32_t *mult,
                                const int32_t *shift, const cnnc_s8_conv_params *p, int8_t *y) {
-    s8_requant8_avx2(a->lo, mult, shift, p->rounding, p->y_zero_point, p->act_min, p->act_max,
-                     y);
+    s8_requant8_avx2(a->lo, mult, shift, p->rounding, p->y_zero_point, p->act_min, p->act_max, y);
     if (nb == 16)
         s8_requant8_avx2(a->hi, mult + 8, shift + 8, p->rounding, p->y_zero_point, p->act_min,
                          p->act_max, y + 8);

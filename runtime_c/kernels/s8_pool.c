@@ -8,14 +8,14 @@ CNNC_INLINE int8_t cnnc_s8_clamp(int32_t v, int32_t lo, int32_t hi) {
 void cnnc_s8_maxpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t *y) {
     int32_t b, oy, ox, ch, ky, kx;
     for (b = 0; b < p->n; ++b) {
-        for (oy = 0; oy < p->oh; ++oy) {
-            for (ox = 0; ox < p->ow; ++ox) {
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
                 for (ch = 0; ch < p->c; ++ch) {
                     int32_t best = -128; /* every window holds at least one valid tap */
-                    for (ky = 0; ky < p->kh; ++ky) {
+                    for (ky = 0; ky < p->kernel_h; ++ky) {
                         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
                         if (iy < 0 || iy >= p->h) continue;
-                        for (kx = 0; kx < p->kw; ++kx) {
+                        for (kx = 0; kx < p->kernel_w; ++kx) {
                             const int32_t ix = ox * p->stride_w - p->pad_left + kx;
                             int32_t v;
                             if (ix < 0 || ix >= p->w) continue;
@@ -23,7 +23,7 @@ void cnnc_s8_maxpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t 
                             best = v > best ? v : best;
                         }
                     }
-                    y[(((size_t)b * p->oh + oy) * p->ow + ox) * p->c + ch] =
+                    y[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c + ch] =
                         cnnc_s8_clamp(best, p->act_min, p->act_max);
                 }
             }
@@ -36,14 +36,14 @@ void cnnc_s8_maxpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t 
 void cnnc_s8_avgpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t *y) {
     int32_t b, oy, ox, ch, ky, kx;
     for (b = 0; b < p->n; ++b) {
-        for (oy = 0; oy < p->oh; ++oy) {
-            for (ox = 0; ox < p->ow; ++ox) {
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
                 for (ch = 0; ch < p->c; ++ch) {
                     int32_t sum = 0, count = 0, avg;
-                    for (ky = 0; ky < p->kh; ++ky) {
+                    for (ky = 0; ky < p->kernel_h; ++ky) {
                         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
                         if (iy < 0 || iy >= p->h) continue;
-                        for (kx = 0; kx < p->kw; ++kx) {
+                        for (kx = 0; kx < p->kernel_w; ++kx) {
                             const int32_t ix = ox * p->stride_w - p->pad_left + kx;
                             if (ix < 0 || ix >= p->w) continue;
                             sum += x[(((size_t)b * p->h + iy) * p->w + ix) * p->c + ch] -
@@ -51,9 +51,9 @@ void cnnc_s8_avgpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t 
                             ++count;
                         }
                     }
-                    if (p->count_include_pad) count = p->kh * p->kw;
+                    if (p->count_include_pad) count = p->kernel_h * p->kernel_w;
                     avg = sum >= 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
-                    y[(((size_t)b * p->oh + oy) * p->ow + ox) * p->c + ch] =
+                    y[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c + ch] =
                         cnnc_s8_clamp(avg + p->zero_point, p->act_min, p->act_max);
                 }
             }

@@ -20,8 +20,7 @@
 #include <arm_neon.h>
 
 /* Four lanes of cnnc_requant (before zero point and clamp). */
-CNNC_INLINE int32x4_t s8_requant4_neon(int32x4_t x, int32x4_t m, int32x4_t s,
-                                       int32_t rounding) {
+CNNC_INLINE int32x4_t s8_requant4_neon(int32x4_t x, int32x4_t m, int32x4_t s, int32_t rounding) {
     const int32x4_t zero = vdupq_n_s32(0);
     if (rounding == CNNC_ROUND_DOUBLE) {
         const int32x4_t one = vdupq_n_s32(1);

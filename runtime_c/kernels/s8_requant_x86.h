@@ -25,8 +25,7 @@
 /* Arithmetic shift right of int64 lanes by per-lane counts 0..63. */
 CNNC_INLINE __m256i s8_srav_epi64(__m256i v, __m256i n) {
     const __m256i b = _mm256_set1_epi64x(INT64_MIN);
-    return _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_xor_si256(v, b), n),
-                            _mm256_srlv_epi64(b, n));
+    return _mm256_sub_epi64(_mm256_srlv_epi64(_mm256_xor_si256(v, b), n), _mm256_srlv_epi64(b, n));
 }
 
 /* int64 lanes clamped to [lo, hi]. */
@@ -44,10 +43,9 @@ CNNC_INLINE __m256i s8_narrow_epi64(__m256i a, __m256i b) {
 
 /* Four lanes (int32 in 64-bit lanes: x sign-, m and counts zero-extended) of
  * single rounding: clamp(floor((x*m + 2^(30-s)) / 2^(31-s)), lo, hi) with total = 31 - s. */
-CNNC_INLINE __m256i s8_single_half(__m256i x, __m256i m, __m256i total, __m256i lo,
-                                   __m256i hi) {
-    const __m256i round = _mm256_sllv_epi64(_mm256_set1_epi64x(1),
-                                            _mm256_sub_epi64(total, _mm256_set1_epi64x(1)));
+CNNC_INLINE __m256i s8_single_half(__m256i x, __m256i m, __m256i total, __m256i lo, __m256i hi) {
+    const __m256i round =
+        _mm256_sllv_epi64(_mm256_set1_epi64x(1), _mm256_sub_epi64(total, _mm256_set1_epi64x(1)));
     const __m256i v = _mm256_add_epi64(_mm256_mul_epi32(x, m), round); /* |v| < 2^62 + 2^61 */
     return s8_clamp_epi64(s8_srav_epi64(v, total), lo, hi);
 }
@@ -56,8 +54,7 @@ CNNC_INLINE __m256i s8_single_half(__m256i x, __m256i m, __m256i total, __m256i 
  * / 2^31) in the low 32 bits of each 64-bit lane. */
 CNNC_INLINE __m256i s8_double_high_half(__m256i x, __m256i m, __m256i left) {
     const __m256i xs = s8_clamp_epi64(_mm256_sllv_epi64(x, left), /* |x|*2^30 < 2^62 */
-                                      _mm256_set1_epi64x(INT32_MIN),
-                                      _mm256_set1_epi64x(INT32_MAX));
+                                      _mm256_set1_epi64x(INT32_MIN), _mm256_set1_epi64x(INT32_MAX));
     const __m256i ab = _mm256_mul_epi32(xs, m); /* |ab| <= 2^62 */
     return _mm256_srli_epi64(_mm256_add_epi64(ab, _mm256_set1_epi64x((int64_t)1 << 30)), 31);
 }
@@ -72,7 +69,8 @@ CNNC_INLINE void s8_requant8_avx2(__m256i acc, const int32_t *mult, const int32_
     const __m256i x0 = _mm256_cvtepi32_epi64(acc_lo), x1 = _mm256_cvtepi32_epi64(acc_hi);
     const __m256i m0 = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(m));
     const __m256i m1 = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(m, 1));
-    const __m256i rlo = _mm256_set1_epi32(lo - zero_point), rhi = _mm256_set1_epi32(hi - zero_point);
+    const __m256i rlo = _mm256_set1_epi32(lo - zero_point),
+                  rhi = _mm256_set1_epi32(hi - zero_point);
     __m256i r;
     __m128i r16;
     if (rounding == CNNC_ROUND_DOUBLE) {
@@ -85,10 +83,9 @@ CNNC_INLINE void s8_requant8_avx2(__m256i acc, const int32_t *mult, const int32_
         /* RoundingDivideByPOT(h, right), as in cnnc_requant_double */
         const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, right), one);
         const __m256i remainder = _mm256_and_si256(h, mask);
-        const __m256i threshold = _mm256_add_epi32(_mm256_srli_epi32(mask, 1),
-                                                   _mm256_srli_epi32(h, 31));
-        r = _mm256_sub_epi32(_mm256_srav_epi32(h, right),
-                             _mm256_cmpgt_epi32(remainder, threshold));
+        const __m256i threshold =
+            _mm256_add_epi32(_mm256_srli_epi32(mask, 1), _mm256_srli_epi32(h, 31));
+        r = _mm256_sub_epi32(_mm256_srav_epi32(h, right), _mm256_cmpgt_epi32(remainder, threshold));
         r = _mm256_min_epi32(_mm256_max_epi32(r, rlo), rhi);
     } else {
         const __m256i total = _mm256_sub_epi32(_mm256_set1_epi32(31), s); /* 1..62 */
@@ -97,8 +94,8 @@ CNNC_INLINE void s8_requant8_avx2(__m256i acc, const int32_t *mult, const int32_
         r = s8_narrow_epi64(
             s8_single_half(x0, m0, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(total)), lo64,
                            hi64),
-            s8_single_half(x1, m1, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(total, 1)),
-                           lo64, hi64));
+            s8_single_half(x1, m1, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(total, 1)), lo64,
+                           hi64));
     }
     r = _mm256_add_epi32(r, _mm256_set1_epi32(zero_point)); /* in [lo, hi] */
     r16 = _mm_packs_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));

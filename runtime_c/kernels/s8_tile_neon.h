@@ -12,7 +12,7 @@
  * Overflow: |x - zp| <= 255 fits int16 and each product is at most 255 * 127 in
  * magnitude, exact in int32. Callers keep each int32 lane at bias[o] plus a subset of
  * output o's terms, bounded by |bias[o]| + xmax * sum |w[.][o]| <= 2^31 - 1 as proved by
- * the compiler (cnnc.quantize, check_accumulator); integer addition is associative, so
+ * the compiler (cnnc.passes.quantize, check_accumulator); integer addition is associative, so
  * any summation order gives the reference kernel's sum exactly. */
 #ifndef CNNC_S8_TILE_NEON_H
 #define CNNC_S8_TILE_NEON_H
@@ -26,13 +26,13 @@
 #define S8_TILE_ROWS 4
 
 /* One input I of the tile: weight row w[I][0..8) times lane LANE of the x vectors XV. */
-#define S8_TILE_STEP_NEON(I, XV, LANE)                                                     \
-    do {                                                                                 \
-        const int16x8_t wv = vmovl_s8(vld1_s8(w + (size_t)(I) * ldw));                   \
-        for (r = 0; r < rows; ++r) {                                                     \
-            a[r][0] = vmlal_lane_s16(a[r][0], vget_low_s16(wv), XV(xr[r]), LANE);         \
-            a[r][1] = vmlal_lane_s16(a[r][1], vget_high_s16(wv), XV(xr[r]), LANE);        \
-        }                                                                                \
+#define S8_TILE_STEP_NEON(I, XV, LANE)                                             \
+    do {                                                                           \
+        const int16x8_t wv = vmovl_s8(vld1_s8(w + (size_t)(I)*ldw));               \
+        for (r = 0; r < rows; ++r) {                                               \
+            a[r][0] = vmlal_lane_s16(a[r][0], vget_low_s16(wv), XV(xr[r]), LANE);  \
+            a[r][1] = vmlal_lane_s16(a[r][1], vget_high_s16(wv), XV(xr[r]), LANE); \
+        }                                                                          \
     } while (0)
 
 /* acc[r][j] = init[r][j] + sum_i (x[r][i] - zp) * w[i][j] for r < rows, j < 8.
@@ -100,8 +100,8 @@ CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t cols, const int32_t
                                  const int32_t *shift, int32_t rounding, int32_t zero_point,
                                  int32_t lo, int32_t hi, int8_t *y) {
     (void)cols;
-    s8_requant8_neon(vld1q_s32(acc), vld1q_s32(acc + 4), mult, shift, rounding, zero_point, lo,
-                     hi, y);
+    s8_requant8_neon(vld1q_s32(acc), vld1q_s32(acc + 4), mult, shift, rounding, zero_point, lo, hi,
+                     y);
 }
 #endif
 

@@ -9,7 +9,7 @@
  * Overflow: |x - zp| <= 255 fits int16; one madd lane is at most 2 * 255 * 127 = 64770 in
  * magnitude (far from madd's single overflow case, -32768 * -32768 twice). Callers keep
  * each int32 lane at bias[o] plus a subset of output o's terms, bounded by
- * |bias[o]| + xmax * sum |w[.][o]| <= 2^31 - 1 as proved by the compiler (cnnc.quantize,
+ * |bias[o]| + xmax * sum |w[.][o]| <= 2^31 - 1 as proved by the compiler (cnnc.passes.quantize,
  * check_accumulator); integer addition is associative, so any summation order gives the
  * reference kernel's sum exactly. */
 #ifndef CNNC_S8_TILE_X86_H
@@ -33,9 +33,9 @@ CNNC_INLINE __m256i s8_pair16(int32_t a, int32_t b) {
  * x: row r at x + r * ldx, k int8 each; w: [k][ldw] int8 from the tile's first output;
  * init: row r at init + r * ld_init (0: one bias row for all rows; init may be acc);
  * acc: [S8_TILE_ROWS][16] int32. Inlined with constant rows/halves (s8_tile_any). */
-CNNC_INLINE void s8_tile_avx2(const int8_t *x, size_t ldx, int32_t rows, int32_t k,
-                              int32_t zp, const int8_t *w, size_t ldw, int32_t halves,
-                              const int32_t *init, size_t ld_init, int32_t *acc) {
+CNNC_INLINE void s8_tile_avx2(const int8_t *x, size_t ldx, int32_t rows, int32_t k, int32_t zp,
+                              const int8_t *w, size_t ldw, int32_t halves, const int32_t *init,
+                              size_t ld_init, int32_t *acc) {
     __m256i a[S8_TILE_ROWS][2];
     int32_t r, i;
     for (r = 0; r < rows; ++r) {
@@ -72,8 +72,8 @@ CNNC_INLINE void s8_tile_avx2(const int8_t *x, size_t ldx, int32_t rows, int32_t
             lo = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(r0, zero));
             hi = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(r0, zero));
         } else {
-            lo = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)w0),
-                                                        zero));
+            lo =
+                _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)w0), zero));
         }
         for (r = 0; r < rows; ++r) {
             const __m256i xp = s8_pair16(x[(size_t)r * ldx + i] - zp, 0);

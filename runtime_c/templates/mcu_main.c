@@ -12,9 +12,9 @@
 #define ALIGN64
 #endif
 
-static float input[CNNC_MODEL_INPUT_SIZE];                  /* ONNX layout */
-static float output[CNNC_MODEL_OUTPUT_SIZE];                /* class scores */
-static uint8_t arena[CNNC_MODEL_ARENA_BYTES + 1] ALIGN64;   /* +1: no zero-size array */
+static float input[CNNC_MODEL_INPUT_SIZE];                /* ONNX layout */
+static float output[CNNC_MODEL_OUTPUT_SIZE];              /* class scores */
+static uint8_t arena[CNNC_MODEL_ARENA_BYTES + 1] ALIGN64; /* +1: no zero-size array */
 
 int main(void) {
     cnnc_model_ctx ctx;

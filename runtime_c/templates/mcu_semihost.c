@@ -23,9 +23,7 @@ void cnnc_semihost_reset(void) {
 }
 
 /* A fault ends the emulation with a status the host reports, instead of a lock-up. */
-void cnnc_semihost_fault(void) {
-    _exit(EXIT_FAULT);
-}
+void cnnc_semihost_fault(void) { _exit(EXIT_FAULT); }
 
 /* Initial stack pointer, reset, then NMI, HardFault, MemManage, BusFault, UsageFault. */
 __attribute__((section(".vectors"), used)) static const uintptr_t vectors[7] = {

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cnnc import targets
-from cnnc.cbuild import runtime_dir
+from cnnc.host import targets
+from cnnc.host.cbuild import runtime_dir
 from toolchains import require_target, unavailable  # noqa: F401  (re-exported to tests/arm)
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,7 +11,8 @@ and 2, padded and valid, depthwise, pointwise, residual add, pooling.
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc import api, cross
+from cnnc import api
+from cnnc.host import cross
 
 from . import layer_models as oc
 from .conftest import assert_float_close, require_target

@@ -6,8 +6,9 @@ import subprocess
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc import api, cross, mcu
+from cnnc import api
 from cnnc.errors import ToolchainError
+from cnnc.host import cross, mcu
 
 from .conftest import make_tiny_folder, require_target, tiny_expected
 

@@ -7,8 +7,8 @@ exact and compared bit for bit on every target.
 
 import numpy as np
 import pytest
-from cnnc import cross
 from cnnc.errors import BlobError, ShapeError, ToolchainError
+from cnnc.host import cross
 
 from .conftest import make_tiny_folder, require_target, tiny_blob, tiny_expected
 

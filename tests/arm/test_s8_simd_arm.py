@@ -11,8 +11,8 @@ block in cnnc_s8.h: which variant each target's generated code calls."""
 import subprocess
 
 import pytest
-from cnnc import cross, targets
-from cnnc.cbuild import runtime_dir
+from cnnc.host import cross, targets
+from cnnc.host.cbuild import runtime_dir
 
 from .conftest import require_target
 
@@ -103,16 +103,16 @@ static void pwconv_cases(void) {
     for (oi = 0; oi < 11; ++oi) for (ci = 0; ci < 2; ++ci) for (rnd = 0; rnd < 2; ++rnd) {
         cnnc_s8_conv_params p;
         memset(&p, 0, sizeof p);
-        p.n = 2; p.h = p.oh = 7; p.w = p.ow = 5; p.c = cs[ci]; p.oc = chans[oi];
-        p.kh = p.kw = p.stride_h = p.stride_w = p.groups = 1;
+        p.n = 2; p.h = p.out_h = 7; p.w = p.out_w = 5; p.c = cs[ci]; p.out_c = chans[oi];
+        p.kernel_h = p.kernel_w = p.stride_h = p.stride_w = p.groups = 1;
         p.x_zero_point = -128; p.y_zero_point = 127; p.act_min = -128; p.act_max = 127;
         p.rounding = rnd;
-        fill8(x, 2 * 7 * 5 * p.c, -128); fill8(w, p.c * p.oc, -127);
-        fill_requant(bias, mult, shift, p.oc, rnd);
+        fill8(x, 2 * 7 * 5 * p.c, -128); fill8(w, p.c * p.out_c, -127);
+        fill_requant(bias, mult, shift, p.out_c, rnd);
         cnnc_s8_pwconv__ref(&p, x, w, bias, mult, shift, y_ref);
-        prepare_neon(2 * 7 * 5 * p.oc);
+        prepare_neon(2 * 7 * 5 * p.out_c);
         cnnc_s8_pwconv__neon(&p, x, w, bias, mult, shift, y_neon);
-        compare("pwconv (oc, c, rounding)", 2 * 7 * 5 * p.oc, p.oc, p.c, rnd);
+        compare("pwconv (oc, c, rounding)", 2 * 7 * 5 * p.out_c, p.out_c, p.c, rnd);
     }
 }
 
@@ -126,15 +126,16 @@ static void dwconv_cases(void) {
         cnnc_s8_conv_params p;
         int32_t out;
         memset(&p, 0, sizeof p);
-        p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.c = p.oc = p.groups = chans[ci];
-        p.kh = p.kw = geo[g][2]; p.pad_top = p.pad_left = geo[g][3];
+        p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.c = p.out_c = p.groups = chans[ci];
+        p.kernel_h = p.kernel_w = geo[g][2]; p.pad_top = p.pad_left = geo[g][3];
         p.stride_h = p.stride_w = s;
-        p.oh = (p.h + 2 * p.pad_top - p.kh) / s + 1; p.ow = (p.w + 2 * p.pad_left - p.kw) / s + 1;
+        p.out_h = (p.h + 2 * p.pad_top - p.kernel_h) / s + 1;
+        p.out_w = (p.w + 2 * p.pad_left - p.kernel_w) / s + 1;
         p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
         p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
         p.rounding = rnd;
-        out = p.n * p.oh * p.ow * p.c;
-        fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, p.kh * p.kw * p.c, -127);
+        out = p.n * p.out_h * p.out_w * p.c;
+        fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, p.kernel_h * p.kernel_w * p.c, -127);
         fill_requant(bias, mult, shift, p.c, edge);
         cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(out);
@@ -154,17 +155,18 @@ static void conv_cases(void) {
         cnnc_s8_conv_params p;
         int32_t out;
         memset(&p, 0, sizeof p);
-        p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.kh = p.kw = geo[g][2];
+        p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.kernel_h = p.kernel_w = geo[g][2];
         p.pad_top = p.pad_left = geo[g][3]; p.stride_h = p.stride_w = geo[g][4];
-        p.groups = groups; p.c = cgs[ci] * groups; p.oc = chans[oi] * groups;
-        p.oh = (p.h + 2 * p.pad_top - p.kh) / p.stride_h + 1;
-        p.ow = (p.w + 2 * p.pad_left - p.kw) / p.stride_w + 1;
+        p.groups = groups; p.c = cgs[ci] * groups; p.out_c = chans[oi] * groups;
+        p.out_h = (p.h + 2 * p.pad_top - p.kernel_h) / p.stride_h + 1;
+        p.out_w = (p.w + 2 * p.pad_left - p.kernel_w) / p.stride_w + 1;
         p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
         p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
         p.rounding = rnd; /* single with real-like multipliers, double with the edges */
-        out = p.n * p.oh * p.ow * p.oc;
-        fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, p.kh * p.kw * p.c / groups * p.oc, -127);
-        fill_requant(bias, mult, shift, p.oc, rnd);
+        out = p.n * p.out_h * p.out_w * p.out_c;
+        fill8(x, p.n * p.h * p.w * p.c, -128);
+        fill8(w, p.kernel_h * p.kernel_w * p.c / groups * p.out_c, -127);
+        fill_requant(bias, mult, shift, p.out_c, rnd);
         cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(out);
         cnnc_s8_conv__neon(&p, x, w, bias, mult, shift, y_neon);

@@ -4,8 +4,8 @@ import dataclasses
 import re
 
 import pytest
-from cnnc import targets
 from cnnc.errors import ToolchainError
+from cnnc.host import targets
 
 pytestmark = pytest.mark.arm
 

@@ -5,7 +5,8 @@ the one command a user runs (`cnnc verify --target`)."""
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc import cli, cross
+from cnnc import cli
+from cnnc.host import cross
 
 from .conftest import assert_float_close, require_target
 

@@ -7,8 +7,11 @@ import numpy as np
 import onnx
 import pytest
 from b1_helpers import negated_mask, pm1, signs_nchw
-from cnnc import binarize, bitpack, onnx_import, passes, reference
+from cnnc import passes, reference
 from cnnc.errors import UnsupportedError
+from cnnc.frontend import onnx_import
+from cnnc.ops import bitpack
+from cnnc.passes import binarize
 from onnx import helper
 from onnx_builders import make_model, run_onnxruntime, sign_pattern
 
@@ -322,7 +325,7 @@ def test_sign_read_by_a_float_op_too_is_packed_beside_it(rng):
 def test_fuse_int8_changes_no_value_and_compiles_bit_exact(rng, tmp_path):
     """After quantize: dequantize -> b1_pack and b1_conv2d -> quantize fuse, the reference
     is unchanged bit for bit, and the C of the fused graph equals it."""
-    from cnnc import quantize
+    from cnnc.passes import quantize
 
     model, _ = xnor_model(rng, 7, 9, BLOCKS["pool_before_bn"], "mixed")
     g = binarize.binarize(passes.lower(onnx_import.load(model)))

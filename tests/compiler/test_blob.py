@@ -10,8 +10,9 @@ import cnnc
 import numpy as np
 import pytest
 import tiny_graphs
-from cnnc import blob, cbuild
+from cnnc.backend import blob
 from cnnc.errors import BlobError
+from cnnc.host import cbuild
 
 CDEF = """
 uint32_t cnnc_crc32(const uint8_t *data, size_t n);

@@ -272,7 +272,7 @@ def test_train_subcommand_takes_the_model_arguments(capsys):
 @pytest.mark.arm
 @pytest.mark.parametrize("target", ["aarch64", "armv7"])
 def test_verify_on_arm_under_qemu(capsys, tmp_path, model_file, target):
-    """The same verify, with the folder cross-built and run under qemu-user (cnnc.cross)."""
+    """The same verify, with the folder cross-built and run under qemu-user (cnnc.host.cross)."""
     out_dir, _ = compiled(capsys, tmp_path, model_file[0])
     code, out, err = cnnc(capsys, "verify", out_dir, "--inputs", tmp_path / "x.npz",
                           "--target", target, "--per-layer")  # fmt: skip

@@ -15,7 +15,8 @@ import cnnc
 import numpy as np
 import pytest
 import tiny_graphs
-from cnnc import codegen, ir
+from cnnc import ir
+from cnnc.backend import codegen
 from cnnc.errors import UnsupportedError
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
@@ -73,7 +74,7 @@ def test_two_arenas_interleaved_give_the_same_answers(rng, tmp_path):
     m = cnnc.compile(tiny_graphs.small_net(rng), tmp_path)
     host = m.host()
     ffi, lib = host.ffi, host.lib
-    owner, arena2 = cnnc.harness.aligned(ffi, m.info["arena_bytes"])
+    owner, arena2 = cnnc.host.harness.aligned(ffi, m.info["arena_bytes"])
     x = rng.standard_normal((2, 3, 9, 7)).astype(np.float32)
     alone = m.run(x)
     out = np.zeros((2, 5), np.float32)
@@ -102,7 +103,7 @@ def test_run_after_a_failed_init_is_refused(rng, tmp_path):
     ffi, lib = host.ffi, host.lib
     blob = bytearray((tmp_path / "weights.bin").read_bytes())
     blob[100] ^= 0x40
-    owner, ptr = cnnc.harness.aligned(ffi, len(blob))
+    owner, ptr = cnnc.host.harness.aligned(ffi, len(blob))
     ffi.memmove(ptr, bytes(blob), len(blob))
     ctx = ffi.new("cnnc_model_ctx *")
     assert lib.cnnc_model_init(ctx, ptr, len(blob)) == 5  # CNNC_ERR_BLOB_CRC
@@ -146,7 +147,7 @@ def test_folder_is_self_contained(rng, tmp_path):
 def test_unsupported_op_names_node_and_supported_ops(rng, tmp_path):
     g = tiny_graphs.small_net(rng)
     g.nodes[3] = ir.Node("gelu", "my_gelu", g.nodes[3].inputs[:1], g.nodes[3].outputs)
-    with pytest.raises(UnsupportedError, match=r"node my_gelu: op 'gelu' has no C emitter.*conv2d"):
+    with pytest.raises(UnsupportedError, match=r"node 'my_gelu' \(gelu\): no C emitter.*conv2d"):
         cnnc.compile(g, tmp_path)
 
 
@@ -155,16 +156,39 @@ def test_unsupported_broadcast_is_named(rng, tmp_path):
     x = b.node("transpose", ["x"], (1, 5, 6, 4), perm=(0, 2, 3, 1))
     y = b.node("add", [x, b.const("odd", 1, 5, 1, 4)], (1, 5, 6, 4))
     with pytest.raises(
-        UnsupportedError, match=r"add_1 \(add\): cannot broadcast odd\[1, 5, 1, 4\]"
+        UnsupportedError, match=r"node 'add_1' \(add\): cannot broadcast odd\[1, 5, 1, 4\]"
     ):
         cnnc.compile(b.graph(y), tmp_path)
 
 
-def test_snapshot_of_tiny_model(tmp_path):
-    graph = tiny_graphs.small_net(np.random.default_rng(1234))
-    plan = cnnc.planner.plan(graph)
+def snapshot_graph(kind: str) -> ir.Graph:
+    """The lowered graph each snapshot is generated from (fixed seeds)."""
+    from cnnc.passes import binarize, quantize
+
+    rng = np.random.default_rng(1234)
+    if kind == "binary":
+        return binarize.binarize(tiny_graphs.binary_net(rng))
+    graph = tiny_graphs.small_net(rng)
+    if kind == "float32":
+        return graph
+    calibration = np.random.default_rng(99).standard_normal((16, 3, 9, 7)).astype(np.float32)
+    return quantize.quantize(graph, calibration, int8_io=kind == "int8_io")
+
+
+SNAPSHOT_FILES = {
+    "float32": "small_net.model.c",
+    "int8": "small_net_int8.model.c",
+    "int8_io": "small_net_int8_io.model.c",
+    "binary": "binary_net.model.c",
+}
+
+
+@pytest.mark.parametrize("kind", list(SNAPSHOT_FILES))
+def test_snapshot_of_tiny_model(tmp_path, kind):
+    graph = snapshot_graph(kind)
+    plan = cnnc.backend.planner.plan(graph)
     model_c = codegen.generate(graph, plan).model_c
-    snapshot = SNAPSHOTS / "small_net.model.c"
+    snapshot = SNAPSHOTS / SNAPSHOT_FILES[kind]
     if os.environ.get("CNNC_UPDATE_SNAPSHOTS") == "1":
         snapshot.write_text(model_c)
     assert snapshot.is_file(), "no snapshot: run with CNNC_UPDATE_SNAPSHOTS=1 once and review it"
@@ -174,8 +198,9 @@ def test_snapshot_of_tiny_model(tmp_path):
         diff = subprocess.run(["diff", "-u", str(snapshot), str(tmp_path / "model.c")],
                               capture_output=True, text=True).stdout  # fmt: skip
         raise AssertionError(
-            "generated model.c differs from the reviewed snapshot; if intended, regenerate "
-            f"with CNNC_UPDATE_SNAPSHOTS=1 and review the diff:\n{diff[:4000]}"
+            f"generated model.c of the {kind} model differs from the reviewed snapshot; if "
+            "intended, regenerate with CNNC_UPDATE_SNAPSHOTS=1 and review the diff:\n"
+            f"{diff[:4000]}"
         )
 
 
@@ -183,8 +208,8 @@ def test_int8_io_entry_points(rng, tmp_path):
     """An int8-in/int8-out model (quantize(..., int8_io=True)) gets cnnc_model_run_s8, whose
     output equals the reference's int8 output bit for bit, and float entry points that
     quantise/dequantise around it exactly as the reference boundary does."""
-    from cnnc import quantize
-    from cnnc.int8_ops import QuantParams, dequantize_s8, quantize_s8
+    from cnnc.ops.s8 import QuantParams, dequantize_s8, quantize_s8
+    from cnnc.passes import quantize
 
     graph = tiny_graphs.small_net(rng)
     calibration = rng.standard_normal((32, 3, 9, 7)).astype(np.float32)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cnnc import ir, onnx_import, passes, reference
+from cnnc import ir, passes, reference
 from cnnc.errors import CnncError, ModelError, ShapeError, UnsupportedError
+from cnnc.frontend import onnx_import
 from onnx import helper
 from onnx_builders import make_model, sign_pattern, single_node
 

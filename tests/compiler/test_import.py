@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from cnnc import onnx_import, passes, reference
+from cnnc import passes, reference
 from cnnc.errors import ModelError
+from cnnc.frontend import onnx_import
 from onnx import TensorProto, helper, numpy_helper
 from onnx_builders import make_model, mobilenetv2_pytorch_style, run_onnxruntime, single_node
 

@@ -6,7 +6,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from cnnc import onnx_import, passes, reference
+from cnnc import passes, reference
+from cnnc.frontend import onnx_import
 from onnx_builders import mobilenetv2_pytorch_style, run_onnxruntime
 
 TOL = 1e-5  # of the output range

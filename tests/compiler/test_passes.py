@@ -7,8 +7,9 @@ import copy
 
 import numpy as np
 import pytest
-from cnnc import ir, onnx_import, passes, reference
+from cnnc import ir, passes, reference
 from cnnc.errors import UnsupportedError
+from cnnc.frontend import onnx_import
 from onnx import helper
 from onnx_builders import make_model, run_onnxruntime, sign_pattern
 
@@ -131,7 +132,7 @@ def test_remove_dead_nodes_drops_unused_branches_and_constants(rng):
         helper.make_node("Sigmoid", ["dead1"], ["dead2"], name="dead_sig"),
     ]
     graph = onnx_import.load(make_model(nodes, {"x": [2, 3]}, {"y": None}, {"k": randn(rng, 3)}))
-    pruned = passes.remove_dead_nodes(copy.deepcopy(graph))
+    pruned = copy.deepcopy(graph).remove_dead_nodes()
     assert ops(pruned) == ["Relu"]
     assert "k" not in pruned.tensors and "dead2" not in pruned.tensors
     assert_same_outputs(graph, pruned, {"x": randn(rng, 2, 3)}, tol=0)

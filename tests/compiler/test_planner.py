@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tiny_graphs
-from cnnc import ir, onnx_import, passes, planner
+from cnnc import ir, passes
+from cnnc.backend import planner
+from cnnc.frontend import onnx_import
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 import onnx_builders  # noqa: E402

@@ -9,17 +9,17 @@ mode (ORT's scheme) agree almost everywhere.
 import numpy as np
 import pytest
 from cnnc import api
-from cnnc.errors import UnsupportedError
-from cnnc.models import data as data_mod
-from cnnc.models import export, zoo
-from cnnc.qdq_export import (
+from cnnc.backend.qdq_export import (
     compare_layers_with_onnxruntime,
     compare_with_onnxruntime,
     format_comparison,
     run_onnxruntime,
     to_onnx,
 )
-from cnnc.quantize import quantize
+from cnnc.errors import UnsupportedError
+from cnnc.models import data as data_mod
+from cnnc.models import export, zoo
+from cnnc.passes.quantize import quantize
 
 SIZES = {"vgg": (16, 1.0), "mobilenetv2": (32, 0.5)}
 

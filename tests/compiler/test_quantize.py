@@ -6,16 +6,18 @@ real front end; expectations are derived by hand or from the float reference.
 
 import numpy as np
 import pytest
-from cnnc import onnx_import, passes, reference
-from cnnc.errors import CalibrationError, CnncError
-from cnnc.quant_report import (
+from cnnc import passes, reference
+from cnnc.backend.quant_report import (
     cosine,
     format_quant_error_table,
     quant_error_table,
     snr_db,
     table_from_metadata,
 )
-from cnnc.quantize import (
+from cnnc.errors import CalibrationError, CnncError
+from cnnc.frontend import onnx_import
+from cnnc.ops.requant import INT32_MAX
+from cnnc.passes.quantize import (
     _mse_range,
     check_accumulator,
     choose_qparams,
@@ -24,7 +26,6 @@ from cnnc.quantize import (
     quantize,
     quantize_weights,
 )
-from cnnc.requant import INT32_MAX
 from onnx import helper
 from onnx_builders import make_model
 

@@ -13,8 +13,11 @@ import itertools
 
 import numpy as np
 import pytest
-from cnnc import ir, onnx_import, passes, reference
+from cnnc import ir, passes, reference
 from cnnc.errors import UnsupportedError
+from cnnc.frontend import onnx_import
+from cnnc.ops import f32
+from cnnc.ops.registry import OPS
 from onnx import helper
 from onnx_builders import make_model, run_onnxruntime, sign_pattern, single_node
 
@@ -38,7 +41,7 @@ def check(model, feeds: dict[str, np.ndarray], expect_ops: set[str] | None = Non
     graph = onnx_import.load(model)
     lowered = passes.lower(graph)
     assert lowered.layout == "NHWC"
-    unknown = {n.op for n in lowered.nodes} - set(ir.LOWERED_OPS)
+    unknown = {n.op for n in lowered.nodes} - set(OPS)
     assert not unknown, f"lowered graph holds non-lowered ops {unknown}"
     if expect_ops is not None:
         assert expect_ops <= {n.op for n in lowered.nodes}, [n.op for n in lowered.nodes]
@@ -560,7 +563,7 @@ def test_conv2d_definition_against_loops(rng, groups, c, co, strides, pads):
     x = randn(rng, 2, 7, 5, c)
     w = randn(rng, co, 3, 2, c // groups)
     b = randn(rng, co)
-    got = reference.conv2d_nhwc(x, w, b, strides, pads, groups)
+    got = f32.conv2d_nhwc(x, w, b, strides, pads, groups)
     want = conv2d_loops(x, w, b, strides, pads, groups)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
@@ -573,6 +576,6 @@ def test_pool2d_definition_against_loops(rng, kind, extra, count_include_pad):
     kernel, strides, pads = (3, 4), (2, 3), (1, 0, 0, 1)
     # ceil_mode adds a last window starting inside the input and running past the pads
     out_hw = ((7 + 1 - 3) // 2 + 1 + extra, (17 + 1 - 4) // 3 + 1 + extra)
-    got = reference.pool2d_nhwc(x, kernel, strides, pads, out_hw, kind, count_include_pad)
+    got = f32.pool2d_nhwc(x, kernel, strides, pads, out_hw, kind, count_include_pad)
     want = pool2d_loops(x, kernel, strides, pads, out_hw, kind, count_include_pad)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

@@ -89,3 +89,28 @@ def every_op_net(rng) -> ir.Graph:
     d = b.node("dense", [f, b.const("wd", 7, 10), b.const("bd", 7)], (1, 7), act="none")
     y = b.node("softmax", [d], (1, 7), axis=-1)
     return b.graph(y)
+
+
+def binary_net(rng) -> ir.Graph:
+    """Float first conv, then two XNOR-Net blocks (sign -> ±1 conv -> alpha mul), a full
+    and a depthwise one, the second behind a per-channel scale_shift (a folded BN with
+    negative gammas), and a float dense head. ``binarize.binarize`` turns it into b1 ops."""
+    b = Builder(rng, (1, 3, 9, 7))
+    x = b.node("transpose", ["x"], (1, 9, 7, 3), perm=(0, 2, 3, 1))
+    c1 = b.conv(x, 8, 3, pad=1)
+    s1 = b.node("sign", [c1], b.shape(c1))
+    w2 = b.tensor("wb2", (16, 3, 3, 8), rng.choice([-1.0, 1.0], (16, 3, 3, 8)))
+    c2 = b.node("conv2d", [s1, w2], (1, 9, 7, 16), strides=(1, 1), pads=(1, 1, 1, 1),
+                groups=1, act="none")  # fmt: skip
+    a2 = b.node("mul", [c2, b.tensor("alpha2", (16,), rng.uniform(0.1, 1.0, 16))], b.shape(c2))
+    gamma = rng.uniform(0.5, 2.0, 16) * rng.choice([-1.0, 1.0], 16)
+    bn = b.node("scale_shift", [a2, b.tensor("g", (16,), gamma), b.const("beta", 16)], b.shape(a2))
+    s2 = b.node("sign", [bn], b.shape(bn))
+    w3 = b.tensor("wb3", (16, 3, 3, 1), rng.choice([-1.0, 1.0], (16, 3, 3, 1)))
+    c3 = b.node("conv2d", [s2, w3], (1, 5, 4, 16), strides=(2, 2), pads=(1, 1, 1, 1),
+                groups=16, act="none")  # fmt: skip
+    a3 = b.node("mul", [c3, b.tensor("alpha3", (16,), rng.uniform(0.1, 1.0, 16))], b.shape(c3))
+    p = b.node("global_avgpool", [a3], (1, 1, 1, 16))
+    f = b.node("reshape", [p], (1, 16))
+    y = b.node("dense", [f, b.const("wd", 5, 16), b.const("bd", 5)], (1, 5))
+    return b.graph(y)

@@ -5,7 +5,7 @@ import cnnc
 import numpy as np
 import pytest
 from b1_helpers import pm1
-from cnnc import cross
+from cnnc.host import cross
 from onnx import helper
 from onnx_builders import make_model, sign_pattern
 from toolchains import require_target

@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import pytest
 from b1_helpers import signs_nchw
-from cnnc import report
+from cnnc.backend import report
 from cnnc.models import data, export, train, zoo
 from onnx import helper
 
@@ -119,7 +119,7 @@ def test_report_counts_bops_and_packed_weights_25x_smaller(compiled):
 
 def test_binary_with_int8_calibration_is_bit_exact(trained, tmp_path):
     """--precision binary with --calibration: the real-valued first and last layers become
-    int8 (cnnc.quantize) around the binary ones, and the whole C is bit-exact."""
+    int8 (cnnc.passes.quantize) around the binary ones, and the whole C is bit-exact."""
     model, x, y, logits = trained
     cm = cnnc.compile(model, tmp_path / "out", precision="binary", calibration=x[:64])
     ops = [n.op for n in cm.graph.nodes]

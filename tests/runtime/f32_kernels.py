@@ -1,7 +1,7 @@
 """Loads the float32 runtime kernels with cffi for the test_f32_* files.
 
-The cffi declarations come from cnnc_f32.h itself (preprocessor lines and the
-inline activation helper stripped), so the tests call exactly the declared API.
+The cffi declarations come from cnnc_f32.h itself (its cffi-begin/end blocks, read by
+cnnc.host.kernels.header_cdef as for every family), so the tests call the declared API.
 Expectations in the tests are plain NumPy written in the test files, never the
 compiler's reference executor.
 """
@@ -9,28 +9,17 @@ compiler's reference executor.
 from __future__ import annotations
 
 import functools
-import re
 
 import numpy as np
-from cnnc import cbuild
+from cnnc.host.kernels import load_f32_kernels
 
 ACT = {"none": 0, "relu": 1, "relu6": 2, "clip": 3, "leaky_relu": 4, "sigmoid": 5, "elu": 6}
 
 
-def header_cdef() -> str:
-    text = (cbuild.runtime_dir() / "include" / "cnnc_f32.h").read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"CNNC_INLINE .*?\n}\n", "", text, flags=re.S)
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    return text.replace("CNNC_RESTRICT", "").replace("CNNC_MAX_RANK", "6")
-
-
 @functools.cache
 def kernels():
-    """(ffi, lib) of every runtime_c/kernels/f32_*.c."""
-    sources = sorted((cbuild.runtime_dir() / "kernels").glob("f32_*.c"))
-    path = cbuild.build_shared(sources, cflags=["-ffp-contract=off"])
-    return cbuild.load_shared(path, header_cdef())
+    """(ffi, lib) of every runtime_c/kernels/f32_*.c (declarations from cnnc_f32.h)."""
+    return load_f32_kernels()
 
 
 def fptr(ffi, array: np.ndarray):

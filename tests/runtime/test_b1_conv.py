@@ -1,17 +1,18 @@
-"""Binary conv kernels: C (runtime_c/kernels/b1_conv.c) == NumPy mirror (cnnc.binary_ops)
+"""Binary conv kernels: C (runtime_c/kernels/b1_conv.c) == NumPy mirror (cnnc.ops.b1)
 bit for bit, and the NumPy mirror == a plain float +-1 convolution exactly."""
 
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
 from b1_helpers import CHANNELS, call_kernel, pm1
-from cnnc import binary_ops, bitpack
+from cnnc.host.kernels import load_b1_kernels
+from cnnc.ops import b1, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return binary_ops.load_kernels()
+    return load_b1_kernels()
 
 
 def float_conv(x, w, strides, pads, groups, pad_value=0.0):
@@ -37,10 +38,10 @@ def conv_params(ffi, x_shape, co, k, stride, pads, groups, pad_one, out_hw, lo=-
     return ffi.new(
         "cnnc_b1_conv_params *",
         {
-            "batch": n,
-            "in_h": h,
-            "in_w": w,
-            "in_c": c,
+            "n": n,
+            "h": h,
+            "w": w,
+            "c": c,
             "out_h": out_hw[0],
             "out_w": out_hw[1],
             "out_c": co,
@@ -83,7 +84,7 @@ def test_conv_dot(kernels, rng, c, k, stride, padded):
     x, wt, pads, out_hw = make_case(rng, c, co, k, stride, padded, 1)
     want = float_conv(x, wt, (stride, stride), pads, 1)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
-    ref = binary_ops.conv_dot(xp, c, wp, (stride, stride), pads, 1)
+    ref = b1.conv_dot(xp, c, wp, (stride, stride), pads, 1)
     assert_bit_exact(want.astype(np.int32), ref, "numpy dot vs float conv")
     got = c_conv_dot(kernels, xp, x.shape, wp, co, k, stride, pads, 1, False, out_hw)
     assert_bit_exact(ref, got, "C dot vs numpy dot")
@@ -100,7 +101,7 @@ def test_grouped_and_depthwise_conv_dot(kernels, rng, c, groups, k, stride):
     x, wt, pads, out_hw = make_case(rng, c, co, k, stride, True, groups, h=9, w=7)
     want = float_conv(x, wt, (stride, stride), pads, groups)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
-    ref = binary_ops.conv_dot(xp, c, wp, (stride, stride), pads, groups)
+    ref = b1.conv_dot(xp, c, wp, (stride, stride), pads, groups)
     assert_bit_exact(want.astype(np.int32), ref, "numpy dot vs float conv")
     got = c_conv_dot(kernels, xp, x.shape, wp, co, k, stride, pads, groups, False, out_hw)
     assert_bit_exact(ref, got, "C dot vs numpy dot")
@@ -112,7 +113,7 @@ def test_one_padding(kernels, rng, c, stride):
     x, wt, pads, out_hw = make_case(rng, c, 17, 3, stride, True, 1)
     want = float_conv(x, wt, (stride, stride), pads, 1, pad_value=1.0)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
-    ref = binary_ops.conv_dot(xp, c, wp, (stride, stride), pads, 1, pad_one=True)
+    ref = b1.conv_dot(xp, c, wp, (stride, stride), pads, 1, pad_one=True)
     assert_bit_exact(want.astype(np.int32), ref, "numpy dot vs float conv, one padding")
     got = c_conv_dot(kernels, xp, x.shape, wp, 17, 3, stride, pads, 1, True, out_hw)
     assert_bit_exact(ref, got, "C dot vs numpy dot, one padding")
@@ -128,7 +129,7 @@ def test_bits_transform(kernels, rng, c, co):
     thr = rng.integers(-k, k + 2, co).astype(np.int32)
     want = bitpack.pack_bits(dot < thr)  # bit 1 (-1) where dot < threshold
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
-    node_out = binary_ops.bits_transform(binary_ops.conv_dot(xp, c, wp, (1, 1), pads), thr)
+    node_out = b1.bits_transform(b1.conv_dot(xp, c, wp, (1, 1), pads), thr)
     np.testing.assert_array_equal(node_out, want)
     p = conv_params(ffi, x.shape, co, 3, 1, pads, 1, False, out_hw)
     got = np.full(want.shape, 0xFFFFFFFF, np.uint32)  # the kernel must clear tail bits
@@ -148,7 +149,7 @@ def test_f32_transform(kernels, rng, c, clamp):
     lo, hi = (0.0, 6.0) if clamp else (-np.inf, np.inf)
     want = np.clip(dot.astype(np.float32) * mul + bias, lo, hi).astype(np.float32)
     xp, wp = bitpack.pack_signs(x), bitpack.pack_signs(wt)
-    ref = binary_ops.f32_transform(binary_ops.conv_dot(xp, c, wp, (2, 2), pads), mul, bias, lo, hi)
+    ref = b1.f32_transform(b1.conv_dot(xp, c, wp, (2, 2), pads), mul, bias, lo, hi)
     assert_bit_exact(want, ref, "numpy float output")
     p = conv_params(ffi, x.shape, co, 3, 2, pads, 1, False, out_hw, lo, hi)
     got = np.zeros(want.shape, np.float32)

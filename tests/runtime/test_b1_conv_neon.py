@@ -5,8 +5,8 @@ under qemu for each ARM Linux target and reports any differing word."""
 import subprocess
 
 import pytest
-from cnnc import cross, targets
-from cnnc.cbuild import runtime_dir
+from cnnc.host import cross, targets
+from cnnc.host.cbuild import runtime_dir
 from toolchains import require_target
 
 pytestmark = pytest.mark.arm
@@ -44,7 +44,7 @@ int main(void) {
                     cnnc_b1_conv_params p;
                     const int32_t c = chans[ci], pd = pad ? k / 2 : 0;
                     memset(&p, 0, sizeof p);
-                    p.batch = 2; p.in_h = 7; p.in_w = 9; p.in_c = c; p.out_c = 65;
+                    p.n = 2; p.h = 7; p.w = 9; p.c = c; p.out_c = 65;
                     p.kernel_h = k; p.kernel_w = k; p.stride_h = s; p.stride_w = s;
                     p.pad_top = pd; p.pad_left = pd; p.groups = 1;
                     p.out_h = (7 + 2 * pd - k) / s + 1; p.out_w = (9 + 2 * pd - k) / s + 1;

@@ -1,20 +1,21 @@
-"""ISA variants of the binary conv (binary_ops.B1_VARIANTS) are bit-exact to the __ref
+"""ISA variants of the binary conv (kernels.B1_VARIANTS) are bit-exact to the __ref
 kernel over the same grid of channel counts, kernel sizes, strides and padding."""
 
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
-from cnnc import binary_ops, bitpack
+from cnnc.host import kernels
+from cnnc.ops import b1, bitpack
 
-VARIANTS = list(binary_ops.B1_VARIANTS)
+VARIANTS = list(kernels.B1_VARIANTS)
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
 def variant(request):
     name = request.param
-    if not binary_ops.host_supports(name):
+    if not kernels.host_supports("b1", name):
         pytest.skip(f"this CPU cannot run the {name} variant")
-    ffi, lib = binary_ops.load_kernels(binary_ops.B1_VARIANTS[name][0])
+    ffi, lib = kernels.load_b1_kernels(kernels.B1_VARIANTS[name][0])
     return name, ffi, lib
 
 
@@ -31,7 +32,7 @@ def test_variant_equals_ref(variant, rng, c, k, stride, padded):
     oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
     thr = rng.integers(-3, 4, co).astype(np.int32)  # near 0, where dots are densest
     p = ffi.new("cnnc_b1_conv_params *", {
-        "batch": n, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
         "kernel_h": k, "kernel_w": k, "stride_h": stride, "stride_w": stride,
         "pad_top": pad, "pad_left": pad, "groups": 1, "pad_one": 0,
         "act_min": -np.inf, "act_max": np.inf})  # fmt: skip
@@ -42,7 +43,7 @@ def test_variant_equals_ref(variant, rng, c, k, stride, padded):
             p, ffi.from_buffer("uint32_t[]", x), ffi.from_buffer("uint32_t[]", wt),
             ffi.from_buffer("int32_t[]", thr), ffi.from_buffer("uint32_t[]", y))  # fmt: skip
         outs[kernel] = y
-    dots = binary_ops.conv_dot(x, c, wt, (stride, stride), (pad,) * 4)
-    np.testing.assert_array_equal(outs["ref"], binary_ops.bits_transform(dots, thr))
+    dots = b1.conv_dot(x, c, wt, (stride, stride), (pad,) * 4)
+    np.testing.assert_array_equal(outs["ref"], b1.bits_transform(dots, thr))
     bad = np.argwhere(outs[name] != outs["ref"])
     assert not bad.size, f"{name} != ref at {bad[0]}: {outs[name][tuple(bad[0])]:#x}"

@@ -4,13 +4,14 @@ max pool (ONNX semantics: -inf padding) of the +-1 values."""
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
-from cnnc import binary_ops, bitpack
+from cnnc.host.kernels import load_b1_kernels
+from cnnc.ops import b1, bitpack
 from numpy.lib.stride_tricks import sliding_window_view
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return binary_ops.load_kernels()
+    return load_b1_kernels()
 
 
 def float_maxpool(x, k, s, pads):
@@ -32,15 +33,15 @@ def test_maxpool(kernels, rng, c, k, s, padded):
     oh, ow = want_f.shape[1:3]
     want = bitpack.pack_signs(want_f)
     xp = bitpack.pack_signs(x)
-    ref = binary_ops.maxpool_bits(xp, c, (k, k), (s, s), pads)
+    ref = b1.maxpool_bits(xp, c, (k, k), (s, s), pads)
     np.testing.assert_array_equal(ref, want)
     p = ffi.new(
         "cnnc_b1_maxpool_params *",
         {
-            "batch": n,
-            "in_h": h,
-            "in_w": w,
-            "channels": c,
+            "n": n,
+            "h": h,
+            "w": w,
+            "c": c,
             "out_h": oh,
             "out_w": ow,
             "kernel_h": k,

@@ -1,15 +1,16 @@
 """The packing convention, pinned: channel c -> word c // 32, bit c % 32, bit 1 = -1,
-tail bits 0; NumPy (cnnc.bitpack) and C (runtime_c/kernels/b1_pack.c) agree bit for bit."""
+tail bits 0; NumPy (cnnc.ops.bitpack) and C (runtime_c/kernels/b1_pack.c) agree bit for bit."""
 
 import numpy as np
 import pytest
 from b1_helpers import CHANNELS
-from cnnc import binary_ops, bitpack
+from cnnc.host.kernels import load_b1_kernels
+from cnnc.ops import bitpack
 
 
 @pytest.fixture(scope="module")
 def kernels():
-    return binary_ops.load_kernels()
+    return load_b1_kernels()
 
 
 def signs(rng, shape):
@@ -65,7 +66,7 @@ def test_c_pack_equals_numpy(kernels, rng, c, rows):
     x = signs(rng, (rows, c))
     want = expected_words(x)
     got = np.full((rows, bitpack.words(c)), 0xDEADBEEF, np.uint32)  # pack must clear tails
-    p = ffi.new("cnnc_b1_pack_params *", {"rows": rows, "channels": c})
+    p = ffi.new("cnnc_b1_pack_params *", {"rows": rows, "c": c})
     lib.cnnc_b1_pack__ref(p, ffi.from_buffer("float[]", x), ffi.from_buffer("uint32_t[]", got))
     np.testing.assert_array_equal(got, want)
     back = np.zeros((rows, c), np.float32)
@@ -92,6 +93,6 @@ def test_c_pack_of_int8_is_the_sign_of_the_real_value(kernels, rng, c, zero_poin
     real = (q.astype(np.float32) - zero_point) * np.float32(0.037)
     want = expected_words(real)
     got = np.full(want.shape, 0xFFFFFFFF, np.uint32)
-    p = ffi.new("cnnc_b1_pack_params *", {"rows": 5, "channels": c, "zero_point": zero_point})
+    p = ffi.new("cnnc_b1_pack_params *", {"rows": 5, "c": c, "zero_point": zero_point})
     lib.cnnc_b1_pack_s8__ref(p, ffi.from_buffer("int8_t[]", q), ffi.from_buffer("uint32_t[]", got))
     np.testing.assert_array_equal(got, want)

@@ -48,8 +48,9 @@ def run_conv(kernel, x, w, b, strides, pads, dil, groups, act):
     expected = numpy_conv(x, w, b, strides, pads, dil, groups)
     y = np.full(expected.shape, np.nan, dtype=np.float32)
     params = ffi.new("cnnc_f32_conv_params *", {
-        "n": n, "h": h, "w": wd, "c": c, "oh": y.shape[1], "ow": y.shape[2], "co": co,
-        "kh": kh, "kw": kw, "sh": strides[0], "sw": strides[1], "dh": dil[0], "dw": dil[1],
+        "n": n, "h": h, "w": wd, "c": c, "out_h": y.shape[1], "out_w": y.shape[2], "out_c": co,
+        "kernel_h": kh, "kernel_w": kw, "stride_h": strides[0], "stride_w": strides[1],
+        "dilation_h": dil[0], "dilation_w": dil[1],
         "pad_top": pads[0], "pad_left": pads[1], "groups": groups, "act": act_struct(**act),
     })  # fmt: skip
     bias = fptr(ffi, b) if b is not None else ffi.NULL

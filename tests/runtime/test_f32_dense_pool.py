@@ -70,8 +70,9 @@ def test_pool(rng, h, w, c, pool, kind, ceil):
     expected = numpy_pool(x, k, s, pads, (oh, ow), kind[:3], include)
     y = np.full(expected.shape, np.nan, dtype=np.float32)
     params = ffi.new("cnnc_f32_pool_params *", {
-        "n": 2, "h": h, "w": w, "c": c, "oh": oh, "ow": ow, "kh": k[0], "kw": k[1],
-        "sh": s[0], "sw": s[1], "pad_top": pads[0], "pad_left": pads[1],
+        "n": 2, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow,
+        "kernel_h": k[0], "kernel_w": k[1],
+        "stride_h": s[0], "stride_w": s[1], "pad_top": pads[0], "pad_left": pads[1],
         "pad_bottom": pads[2], "pad_right": pads[3], "count_include_pad": int(include),
     })  # fmt: skip
     fn = lib.cnnc_f32_maxpool__ref if kind == "max" else lib.cnnc_f32_avgpool__ref
@@ -86,7 +87,8 @@ def test_avgpool_divisor_counts_pads_not_ceil_overhang():
     x = np.array([1, 2, 3], dtype=np.float32).reshape(1, 1, 3, 1)
     y = np.zeros((1, 1, 2, 1), dtype=np.float32)
     params = ffi.new("cnnc_f32_pool_params *", {
-        "n": 1, "h": 1, "w": 3, "c": 1, "oh": 1, "ow": 2, "kh": 1, "kw": 2, "sh": 1, "sw": 2,
+        "n": 1, "h": 1, "w": 3, "c": 1, "out_h": 1, "out_w": 2, "kernel_h": 1, "kernel_w": 2,
+        "stride_h": 1, "stride_w": 2,
         "pad_top": 0, "pad_left": 1, "pad_bottom": 0, "pad_right": 0, "count_include_pad": 1,
     })  # fmt: skip
     lib.cnnc_f32_avgpool__ref(params, fptr(ffi, x), fptr(ffi, y))

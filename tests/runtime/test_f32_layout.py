@@ -21,7 +21,7 @@ def test_concat(rng, outer, widths):
     for x in xs:
         params = ffi.new(
             "cnnc_f32_concat_params *",
-            {"outer": outer, "ci": x.shape[1], "co": y.shape[1], "offset": offset},
+            {"outer": outer, "c_in": x.shape[1], "c_out": y.shape[1], "c_offset": offset},
         )
         lib.cnnc_f32_concat__ref(params, fptr(ffi, x), fptr(ffi, y))
         offset += x.shape[1]

@@ -1,4 +1,4 @@
-"""The requantisation pair (cnnc_s8.h <-> cnnc.requant), tested before any kernel uses it.
+"""The requantisation pair (cnnc_s8.h <-> cnnc.ops.requant), tested before any kernel uses it.
 
 Three sources must agree exactly: the C inline functions (through a tiny shim built
 with cbuild), the vectorised NumPy functions, and an independent definition in
@@ -11,9 +11,9 @@ from math import floor
 
 import numpy as np
 import pytest
-from cnnc import cbuild
 from cnnc.errors import CnncError
-from cnnc.requant import (
+from cnnc.host import cbuild
+from cnnc.ops.requant import (
     INT32_MAX,
     INT32_MIN,
     ROUNDING_CODES,

@@ -1,12 +1,13 @@
 """int8 convolutions: C kernels (general, grouped, depthwise, pointwise) equal the NumPy
-definition (cnnc.int8_ops.conv_s8) bit for bit, and the NumPy definition is within 1 LSB
+definition (cnnc.ops.s8.conv_s8) bit for bit, and the NumPy definition is within 1 LSB
 of an independent float computation (real-valued conv by shifted slices, then round)."""
 
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.int8_ops import ConvParams, conv_s8, pack_weights, run_s8_kernel
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.host.kernels import run_s8_kernel
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import ConvParams, conv_s8, pack_weights
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]
 ZERO_POINTS = {"zp-low": (-128, -128), "zp-high": (127, 127), "zp-mid": (-3, 10)}
@@ -31,8 +32,8 @@ def make_case(rng, kind, ch, stride, pad, spatial, zp, rounding, act=(-128, 127)
     # output scale so that the outputs span roughly the int8 range (some clamp)
     s_y = s_x * float(np.median(s_w)) * 255 * 127 * np.sqrt(k * k * c / groups) / 300
     mult, shift = quantize_multipliers(s_x * s_w / s_y)
-    p = ConvParams(2, h, w, c, oh, ow, oc, k, k, stride, stride, p_, p_, groups, zp[0], zp[1],
-                   act[0], act[1], ROUNDING_CODES[rounding])  # fmt: skip
+    p = ConvParams(2, h, w, c, oh, ow, oc, k, k, stride, stride, 1, 1, p_, p_, groups, zp[0],
+                   zp[1], act[0], act[1], ROUNDING_CODES[rounding])  # fmt: skip
     return (x, wq, bias, mult, shift), p, (s_x, s_w, s_y)
 
 
@@ -40,17 +41,17 @@ def float_conv_then_round(x, wq, bias, p, scales):
     """Independent definition: dequantise, convolve in float64 tap by tap, quantise."""
     s_x, s_w, s_y = scales
     xr = (x.astype(np.float64) - p.x_zero_point) * s_x
-    pb = max(0, (p.oh - 1) * p.stride_h + p.kh - p.h - p.pad_top)
-    pr = max(0, (p.ow - 1) * p.stride_w + p.kw - p.w - p.pad_left)
+    pb = max(0, (p.out_h - 1) * p.stride_h + p.kernel_h - p.h - p.pad_top)
+    pr = max(0, (p.out_w - 1) * p.stride_w + p.kernel_w - p.w - p.pad_left)
     xr = np.pad(xr, ((0, 0), (p.pad_top, pb), (p.pad_left, pr), (0, 0)))
     wr = wq.astype(np.float64) * s_w[:, None, None, None]
-    cg, og = p.c // p.groups, p.oc // p.groups
-    y = np.zeros((p.n, p.oh, p.ow, p.oc)) + bias * s_x * s_w
-    for ky in range(p.kh):
-        for kx in range(p.kw):
-            tap = xr[:, ky : ky + p.stride_h * p.oh : p.stride_h,
-                     kx : kx + p.stride_w * p.ow : p.stride_w]  # fmt: skip
-            for o in range(p.oc):
+    cg, og = p.c // p.groups, p.out_c // p.groups
+    y = np.zeros((p.n, p.out_h, p.out_w, p.out_c)) + bias * s_x * s_w
+    for ky in range(p.kernel_h):
+        for kx in range(p.kernel_w):
+            tap = xr[:, ky : ky + p.stride_h * p.out_h : p.stride_h,
+                     kx : kx + p.stride_w * p.out_w : p.stride_w]  # fmt: skip
+            for o in range(p.out_c):
                 g = o // og
                 y[..., o] += tap[..., g * cg : (g + 1) * cg] @ wr[o, ky, kx]
     q = np.round(y / s_y) + p.y_zero_point
@@ -59,7 +60,7 @@ def float_conv_then_round(x, wq, bias, p, scales):
 
 def run_c(kernel, tensors, p):
     x, w, *rest = tensors
-    y = np.zeros((p.n, p.oh, p.ow, p.oc), np.int8)
+    y = np.zeros((p.n, p.out_h, p.out_w, p.out_c), np.int8)
     run_s8_kernel(kernel, p, x, pack_weights(kernel, w, p.groups), *rest, y)
     return y
 

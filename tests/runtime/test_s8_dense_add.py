@@ -3,15 +3,9 @@ independent float computation (dequantise, compute in float64, quantise)."""
 
 import numpy as np
 import pytest
-from cnnc.int8_ops import (
-    AddParams,
-    DenseParams,
-    add_multipliers,
-    add_s8,
-    dense_s8,
-    run_s8_kernel,
-)
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.host.kernels import run_s8_kernel
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import AddParams, DenseParams, add_multipliers, add_s8, dense_s8
 
 SIZES = [1, 3, 7, 8, 16, 17, 33, 65]
 ZPS = {"zp-low": -128, "zp-high": 127, "zp-mid": 9}

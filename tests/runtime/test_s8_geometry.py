@@ -4,17 +4,17 @@ depth multipliers. The C kernels equal the NumPy definitions bit for bit; the co
 within 1 LSB of a float computation."""
 
 import numpy as np
-from cnnc.int8_ops import (
+from cnnc.host.kernels import run_s8_kernel
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import (
     ConvParams,
     PoolParams,
     avgpool_s8,
     conv_s8,
     maxpool_s8,
     pack_weights,
-    run_s8_kernel,
     s8_conv_kernel,
 )
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,7 +51,7 @@ def test_conv_random_geometry(geo, groups, per_group, multiplier, zps, rounding,
     s_x, s_w = 0.03, rng.uniform(0.002, 0.01, oc)
     s_y = s_x * float(s_w.mean()) * 128 * 60 * np.sqrt(kh * kw * per_group) / 100
     mult, shift = quantize_multipliers(s_x * s_w / s_y)
-    p = ConvParams(1, h, w, c, oh, ow, oc, kh, kw, sh, sw, pads[0], pads[1], groups, zps[0],
+    p = ConvParams(1, h, w, c, oh, ow, oc, kh, kw, sh, sw, 1, 1, pads[0], pads[1], groups, zps[0],
                    zps[1], -128, 127, ROUNDING_CODES[rounding])  # fmt: skip
     want = conv_s8(x, wq, bias, mult, shift, p)
     for kernel in {"cnnc_s8_conv__ref", s8_conv_kernel(p)}:

@@ -4,7 +4,9 @@ against independent computations (plain loops over windows, float averages)."""
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.int8_ops import (
+from cnnc.host.kernels import run_s8_kernel
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multiplier
+from cnnc.ops.s8 import (
     ConcatParams,
     GlobalAvgPoolParams,
     PoolParams,
@@ -15,9 +17,7 @@ from cnnc.int8_ops import (
     global_avgpool_s8,
     maxpool_s8,
     quantize_s8,
-    run_s8_kernel,
 )
-from cnnc.requant import ROUNDING_CODES, quantize_multiplier
 
 CHANNELS = [1, 3, 7, 8, 16, 17, 33]
 
@@ -33,11 +33,13 @@ def pool_case(rng, ch, kernel, stride, pad, zp, include_pad=0):
 
 def window_loop(x, p, reduce):
     """Plain loops over output positions: the window's valid taps and their count."""
-    y = np.zeros((p.n, p.oh, p.ow, p.c))
-    for oy in range(p.oh):
-        for ox in range(p.ow):
+    y = np.zeros((p.n, p.out_h, p.out_w, p.c))
+    for oy in range(p.out_h):
+        for ox in range(p.out_w):
             y0, x0 = oy * p.stride_h - p.pad_top, ox * p.stride_w - p.pad_left
-            win = x[:, max(y0, 0) : y0 + p.kh, max(x0, 0) : x0 + p.kw].astype(np.float64)
+            win = x[:, max(y0, 0) : y0 + p.kernel_h, max(x0, 0) : x0 + p.kernel_w].astype(
+                np.float64
+            )
             y[:, oy, ox] = reduce(win.reshape(p.n, -1, p.c))
     return y
 
@@ -145,7 +147,7 @@ def test_quantize_dequantize_boundary(rng, scale, zp):
     ids=["nchw-to-nhwc", "nhwc-to-nchw", "2d", "rank6"],
 )  # fmt: skip
 def test_transpose(rng, shape, perm):
-    from cnnc.int8_ops import TransposeParams
+    from cnnc.ops.s8 import TransposeParams
 
     x = rng.integers(-128, 128, shape).astype(np.int8)
     pad = 6 - len(shape)

@@ -1,4 +1,4 @@
-"""x86 SIMD variants of the int8 kernels (cnnc.int8_ops.S8_VARIANTS; NEON runs under qemu in
+"""x86 SIMD variants of the int8 kernels (cnnc.ops.s8.S8_VARIANTS; NEON runs under qemu in
 tests/arm/test_s8_simd_arm.py) are bit-exact to the __ref kernels, which are themselves
 checked here against the NumPy definitions (dense_s8 / conv_s8).
 
@@ -20,18 +20,10 @@ import subprocess
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.cbuild import host_cc, runtime_dir
-from cnnc.int8_ops import (
-    S8_VARIANTS,
-    ConvParams,
-    DenseParams,
-    conv_s8,
-    dense_s8,
-    fill_struct,
-    load_s8_kernels,
-    pack_weights,
-)
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.host.cbuild import host_cc, runtime_dir
+from cnnc.host.kernels import S8_VARIANTS, fill_struct, load_s8_kernels
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import ConvParams, DenseParams, conv_s8, dense_s8, pack_weights
 
 CHANNELS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 65]
 ROUNDINGS = list(ROUNDING_CODES)
@@ -137,8 +129,8 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mult
     bias = rng.integers(-5000, 5000, oc).astype(np.int32)
     mult, shift, s_y = requant_params(rng, k * k * c // groups, oc, mults)
     lo, hi = clamp_bounds(y_zp, clamp, s_y)
-    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, x_zp, y_zp,
-                   lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
+    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, 1, 1, pad, pad, groups, x_zp,
+                   y_zp, lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
     return p, x, w, bias, mult, shift
 
 
@@ -201,7 +193,7 @@ def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
     variant's flags so generated code calls it, equals the NumPy reference bit for bit, at
     the output and at every layer."""
     import cnnc
-    from cnnc import harness
+    from cnnc.host import harness
     from cnnc.models import export, zoo
 
     name, _, _ = variant

@@ -32,8 +32,9 @@ static void layer0(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   t0[1, 9, 7, 3], w1[8, 3, 3, 3], b1[8] -> t1[1, 5, 4, 8]
  *   strides=(2, 2) pads=(1, 1, 1, 1) groups=1 act=relu6 act_min=0.0 act_max=6.0 */
 static const cnnc_f32_conv_params layer1_p0 = {
-    .n = 1, .h = 9, .w = 7, .c = 3, .oh = 5, .ow = 4, .co = 8, .kh = 3, .kw = 3, .sh = 2, .sw = 2,
-    .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .groups = 1,
+    .n = 1, .h = 9, .w = 7, .c = 3, .out_h = 5, .out_w = 4, .out_c = 8, .kernel_h = 3,
+    .kernel_w = 3, .stride_h = 2, .stride_w = 2, .dilation_h = 1, .dilation_w = 1, .pad_top = 1,
+    .pad_left = 1, .groups = 1,
     .act = {.kind = CNNC_ACT_RELU6, .min = 0.0f, .max = 6.0f, .alpha = 0.0f},
 };
 static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
@@ -49,8 +50,9 @@ static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   t1[1, 5, 4, 8], w2[8, 3, 3, 1] -> t2[1, 5, 4, 8]
  *   strides=(1, 1) pads=(1, 1, 1, 1) groups=8 act=none */
 static const cnnc_f32_conv_params layer2_p0 = {
-    .n = 1, .h = 5, .w = 4, .c = 8, .oh = 5, .ow = 4, .co = 8, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
-    .dh = 1, .dw = 1, .pad_top = 1, .pad_left = 1, .groups = 8,
+    .n = 1, .h = 5, .w = 4, .c = 8, .out_h = 5, .out_w = 4, .out_c = 8, .kernel_h = 3,
+    .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .pad_top = 1,
+    .pad_left = 1, .groups = 8,
     .act = {.kind = CNNC_ACT_NONE, .min = -INFINITY, .max = INFINITY, .alpha = 0.0f},
 };
 static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {

@@ -2,7 +2,7 @@
 
 ``run(out_dir, target, x)`` builds ``runner.c`` with the model and the runtime
 copied into the folder, using the target's compiler and flags from
-``cnnc.targets.TARGETS``, links it statically (so qemu needs no target
+``cnnc.host.targets.TARGETS``, links it statically (so qemu needs no target
 libraries and the same binary runs on a board), feeds the samples on stdin and
 parses the outputs from stdout. ``host`` runs the same program natively, which
 is how the runner protocol itself is tested against cffi. The Cortex-M targets
@@ -11,7 +11,7 @@ rdimon library serves the runner's files from the host, so the same runner.c
 verifies the freestanding build bit for bit.
 
 Builds are cached by the hash of compiler, flags and every source and header,
-like ``cnnc.cbuild``: a test grid that runs one folder many times compiles once.
+like ``cnnc.host.cbuild``: a test grid that runs one folder many times compiles once.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import BlobError, ShapeError, ToolchainError
 from .cbuild import cache_dir
-from .errors import BlobError, ShapeError, ToolchainError
 from .targets import (
     C_STD,
     FP_FLAGS,

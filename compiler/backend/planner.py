@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import ir
+from .. import ir
 
 ALIGN = 64
 

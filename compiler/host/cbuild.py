@@ -16,9 +16,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from cffi import FFI
-
-from .errors import ToolchainError
+from ..errors import ToolchainError
 
 C_STD_FLAGS = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
@@ -81,6 +79,8 @@ def build_shared(
 
 def load_shared(path: Path, cdef: str):
     """Opens a shared library built by ``build_shared``; returns ``(ffi, lib)``."""
+    from cffi import FFI  # here, not at import: the compiler itself never needs cffi
+
     ffi = FFI()
     ffi.cdef(cdef)
     return ffi, ffi.dlopen(str(path))

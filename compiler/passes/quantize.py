@@ -1,7 +1,7 @@
 """Post-training int8 quantisation of a lowered float graph (the TFLite/TFLM scheme).
 
 ``quantize(graph, calibration, method, rounding, int8_io)`` returns a new graph whose
-quantisable nodes are ``s8_*`` ops (``cnnc.int8_ops``), with an ``s8_quantize`` where a
+quantisable nodes are ``s8_*`` ops (``cnnc.ops.s8``), with an ``s8_quantize`` where a
 float tensor enters the int8 region and an ``s8_dequantize`` where it leaves it. For the
 CNNs cnnc targets the whole network is one int8 region: no floating-point operation
 runs between the input quantisation and the output dequantisation (``float_ops_inside``
@@ -18,7 +18,7 @@ Scheme (``real = scale * (q - zero_point)``):
 - weights: int8, per output channel, symmetric in [-127, 127]: ``s_w[c] = max|w[c]|/127``;
 - bias: int32 at ``s_x * s_w[c]``; accumulation in int32;
 - requantisation ``M[c] = s_x * s_w[c] / s_y`` as a Q31 multiplier and shift
-  (``cnnc.requant``; rounding "single" or gemmlowp "double");
+  (``cnnc.ops.requant``; rounding "single" or gemmlowp "double");
 - fused ReLU / ReLU6 / Clip become clamp bounds in the output's int8 domain;
 - max/avg pooling and reshapes keep their input's scale and zero point; global average
   pooling, residual add and concat requantise to their own calibrated output scale.
@@ -43,10 +43,12 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from . import int8_ops, ir, quant_report, reference
-from .errors import CalibrationError, CnncError, UnsupportedError
-from .requant import INT32_MAX, ROUNDING_MODES, check_multiplier
-from .requant import quantize_multipliers as _multipliers
+from .. import ir, reference
+from ..backend import quant_report
+from ..errors import CalibrationError, CnncError, UnsupportedError
+from ..ops import s8
+from ..ops.requant import INT32_MAX, ROUNDING_MODES, check_multiplier
+from ..ops.requant import quantize_multipliers as _multipliers
 
 METHODS = ("minmax", "percentile", "mse")
 PERCENTILE = 99.99  # "percentile": clip each activation to [p(0.01 %), p(99.99 %)]
@@ -303,14 +305,7 @@ class _Rewrite:
 
     def clamp(self, node: ir.Node, scale: float, zp: int) -> dict[str, int]:
         """The fused activation as int8 clamp bounds in the output domain."""
-        act = node.attrs.get("act", "none") or "none"
-        lo_real = {"relu": 0.0, "relu6": 0.0}.get(act, -np.inf)
-        hi_real = 6.0 if act == "relu6" else np.inf
-        if act in ("relu", "relu6", "clip"):
-            if node.attrs.get("act_min") is not None:
-                lo_real = float(node.attrs["act_min"])
-            if node.attrs.get("act_max") is not None:
-                hi_real = float(node.attrs["act_max"])
+        lo_real, hi_real = ir.act_bounds(node.attrs)
         lo, hi = -128, 127
         if np.isfinite(lo_real):
             lo = int(np.clip(np.round(lo_real / scale) + zp, -128, 127))
@@ -426,7 +421,7 @@ def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
-    mults = int8_ops.add_multipliers(s_a, s_b, s_y)
+    mults = s8.add_multipliers(s_a, s_b, s_y)
     y = q.int8_output(node)
     q.emit("s8_add", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
            y_zero_point=zy, rounding=q.rounding, **mults, **q.clamp(node, s_y, zy))  # fmt: skip

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import BlobError
+from ..errors import BlobError
 
 MAGIC = 0x42574E43  # bytes b"CNWB"
 VERSION = 1

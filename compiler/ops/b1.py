@@ -1,9 +1,6 @@
-"""Binary (XNOR-Net) ops: NumPy mirrors of runtime_c/kernels/b1_*.c and their registrations.
-
-Adding a b1 op touches three places: the rewrite in ``binarize.py`` that produces it, a
-reference function here (registered in ``REFERENCE_OPS``) with its C emitter (registered
-in ``EMITTERS``), and a kernel in ``runtime_c/kernels/b1_*.c`` with its test in
-``tests/runtime/test_b1_*.py``.
+"""Binary (XNOR-Net) ops: NumPy mirrors of runtime_c/kernels/b1_*.c, their C emitters and
+report counters, one ``OpDef`` each in ``OPS`` at the end. The rewrite that produces them
+is ``cnnc.passes.binarize``; adding an op: ``docs/adding_an_op.md``.
 
 Packed tensors (``Tensor.dtype == "b1"``) keep their logical NHWC shape in the IR; their
 values in the reference are uint32 arrays ``[..., words(C)]`` (see ``bitpack.py``).
@@ -23,13 +20,13 @@ The ops (inputs in order; ``thr`` int32 [Co]; ``mul``/``bias`` float32 [Co]):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import ir
+from .. import ir
+from ..errors import ShapeError
 from .bitpack import pack_bits, popcount, unpack_bits, words
-from .errors import ShapeError
+from .opdef import KernelCall, OpDef, table
 
 B1_OPS: dict[str, str] = {
     "b1_pack": "x[...,C] float32 -> packed bits (x < 0 -> bit 1 = -1)",
@@ -38,7 +35,6 @@ B1_OPS: dict[str, str] = {
     "b1_dense": "x b1[N,K], w packed[M,words(K)], thr[M] | mul[M], bias[M] -> b1 or float32",
     "b1_maxpool2d": "x b1[N,H,W,C] -> b1[N,OH,OW,C] (AND of bits over valid taps)",
 }
-ir.LOWERED_OPS.update(B1_OPS)
 
 BATCH_CHUNK = 64  # samples per step of the NumPy conv, bounds the XOR temporaries' memory
 
@@ -174,7 +170,7 @@ def _transform(node: ir.Node, dot: np.ndarray, params: list[np.ndarray]) -> np.n
     lo, hi = a.get("act_min", -np.inf), a.get("act_max", np.inf)
     y = f32_transform(dot, params[0], params[1], lo, hi)
     if a["out"] == "int8":  # the int8 boundary's own rounding (cnnc_s8_quantize__ref)
-        from .int8_ops import QuantParams, quantize_s8
+        from .s8 import QuantParams, quantize_s8
 
         return quantize_s8(y, QuantParams(y.size, a["out_scale"], a["out_zero_point"]))
     return y
@@ -230,13 +226,6 @@ B1_REFERENCE: dict[str, Callable] = {
 # ---------------------------------------------------------------- cost (for the report)
 
 
-@dataclass
-class Cost:
-    macs: int  # float / int8 multiply-accumulates
-    bops: int  # binary operations: one XNOR-popcount lane per weight bit and output
-    weight_bytes: int  # bytes of constants (packed weights and per-channel parameters)
-
-
 def _const_bytes(graph: ir.Graph, names: list[str]) -> int:
     return sum(graph.tensors[n].data.nbytes for n in names if graph.const(n) is not None)
 
@@ -260,82 +249,6 @@ def op_cost(node: ir.Node, graph: ir.Graph) -> tuple[int, int, int]:
     return 0, 0, wbytes
 
 
-# ---------------------------------------------------------------- C kernels via cffi
-
-B1_CDEF = """
-typedef struct { int32_t rows; int32_t channels; int32_t zero_point; } cnnc_b1_pack_params;
-void cnnc_b1_pack_s8__ref(const cnnc_b1_pack_params *p, const int8_t *x, uint32_t *y);
-void cnnc_b1_pack__ref(const cnnc_b1_pack_params *p, const float *x, uint32_t *y);
-void cnnc_b1_unpack__ref(const cnnc_b1_pack_params *p, const uint32_t *x, float *y);
-int32_t cnnc_b1_popcount32__portable(uint32_t x);
-typedef struct {
-    int32_t batch; int32_t in_h, in_w, in_c; int32_t out_h, out_w, out_c;
-    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
-    int32_t groups; int32_t pad_one; float act_min, act_max;
-    float out_scale; int32_t out_zero_point;
-} cnnc_b1_conv_params;
-void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const float *multiplier, const float *bias, int8_t *y);
-void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
-void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const float *multiplier, const float *bias, float *y);
-void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
-void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *x,
-    const uint32_t *w, int32_t *y);
-typedef struct { int32_t batch; int32_t in_k; int32_t out_m; float act_min, act_max; }
-    cnnc_b1_dense_params;
-void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
-    const uint32_t *w, const int32_t *thresholds, uint32_t *y);
-void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *x,
-    const uint32_t *w, const float *multiplier, const float *bias, float *y);
-typedef struct {
-    int32_t batch; int32_t in_h, in_w, channels; int32_t out_h, out_w;
-    int32_t kernel_h, kernel_w; int32_t stride_h, stride_w; int32_t pad_top, pad_left;
-} cnnc_b1_maxpool_params;
-void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *x, uint32_t *y);
-"""
-
-
-# ISA variants beside the __ref kernels: name suffix -> (cflags that compile it in, the
-# /proc/cpuinfo flag the host needs to run it). Tests and the bench read this one list.
-B1_VARIANTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "avx512": (("-mavx512f", "-mavx512vpopcntdq"), "avx512_vpopcntdq"),
-}
-
-
-def kernel_sources() -> list:
-    """The b1 kernels, plus the int8 boundary (s8_quant.c) that the s8 output calls."""
-    from .cbuild import runtime_dir
-
-    kernels = runtime_dir() / "kernels"
-    return [*sorted(kernels.glob("b1_*.c")), kernels / "s8_quant.c"]
-
-
-def load_kernels(cflags: tuple[str, ...] = ()):
-    """Builds runtime_c/kernels/b1_*.c on the host (cached) and returns ``(ffi, lib)``.
-
-    The kernels folder is passed as an include dir so its private headers
-    (b1_conv_loops.h) are part of the build cache key.
-    """
-    from .cbuild import build_shared, load_shared, runtime_dir
-
-    kernels = runtime_dir() / "kernels"
-    lib = build_shared(kernel_sources(), include_dirs=[kernels], cflags=list(cflags))
-    return load_shared(lib, B1_CDEF)
-
-
-def host_supports(variant: str) -> bool:
-    """True when this machine's CPU runs the given B1_VARIANTS entry."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read().split()
-    except OSError:
-        return False
-    return B1_VARIANTS[variant][1] in flags
-
-
 # ---------------------------------------------------------------- C emitters
 
 
@@ -344,10 +257,8 @@ def _out_hw(shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def emit_b1_pack(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
-
     x = em.tensor(node.inputs[0])
-    params = {"rows": x.size // x.shape[-1], "channels": x.shape[-1]}
+    params = {"rows": x.size // x.shape[-1], "c": x.shape[-1]}
     fn = "cnnc_b1_pack__ref"
     if x.dtype == "int8":
         fn, params["zero_point"] = "cnnc_b1_pack_s8__ref", node.attrs["zero_point"]
@@ -368,16 +279,15 @@ def _transform_args(node: ir.Node, em) -> tuple[str, list[str], dict]:
 
 
 def emit_b1_conv2d(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
-
     n, h, w, c = em.shape(node.inputs[0])
     out = em.shape(node.outputs[0])
     co, kh, kw, _ = em.shape(node.inputs[1])
     oh, ow = _out_hw(out)
     a = node.attrs
     params = {
-        "batch": n, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
         "kernel_h": kh, "kernel_w": kw, "stride_h": a["strides"][0], "stride_w": a["strides"][1],
+        "dilation_h": 1, "dilation_w": 1,
         "pad_top": a["pads"][0], "pad_left": a["pads"][1], "groups": a.get("groups", 1),
         "pad_one": int(a.get("pad_one", 0)),
     }  # fmt: skip
@@ -390,11 +300,9 @@ def emit_b1_conv2d(node: ir.Node, em) -> list:
 
 
 def emit_b1_dense(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
-
     k = em.shape(node.inputs[0])[-1]
     m = em.shape(node.inputs[1])[0]
-    params = {"batch": em.tensor(node.inputs[0]).size // k, "in_k": k, "out_m": m}
+    params = {"n": em.tensor(node.inputs[0]).size // k, "k": k, "m": m}
     suffix, targs, clamp = _transform_args(node, em)
     params.update(clamp or {"act_min": -np.inf, "act_max": np.inf})
     args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), *targs, em.out(node)]
@@ -402,13 +310,11 @@ def emit_b1_dense(node: ir.Node, em) -> list:
 
 
 def emit_b1_maxpool2d(node: ir.Node, em) -> list:
-    from .codegen import KernelCall
-
     n, h, w, c = em.shape(node.inputs[0])
     _, oh, ow, _ = em.shape(node.outputs[0])
     a = node.attrs
     params = {
-        "batch": n, "in_h": h, "in_w": w, "channels": c, "out_h": oh, "out_w": ow,
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow,
         "kernel_h": a["kernel"][0], "kernel_w": a["kernel"][1],
         "stride_h": a["strides"][0], "stride_w": a["strides"][1],
         "pad_top": a["pads"][0], "pad_left": a["pads"][1],
@@ -438,17 +344,11 @@ def bops(node: ir.Node, graph: ir.Graph) -> int:
     return op_cost(node, graph)[1]
 
 
-def _register() -> None:
-    """Adds the b1 ops to the reference, codegen and report registries."""
-    from . import codegen, report
-    from .reference import REFERENCE_OPS
-
-    REFERENCE_OPS.update(B1_REFERENCE)
-    codegen.EMITTERS.update(B1_EMITTERS)
-    report.BOP_COUNTERS.update({"b1_conv2d": bops, "b1_dense": bops})
-    report.FLOAT32_WEIGHT_BYTES.update(
-        {"b1_conv2d": float32_weight_bytes, "b1_dense": float32_weight_bytes}
-    )
-
-
-_register()
+OPS = table(
+    OpDef("b1_pack", B1_OPS["b1_pack"], ref_b1_pack, emit_b1_pack),
+    OpDef("b1_conv2d", B1_OPS["b1_conv2d"], ref_b1_conv2d, emit_b1_conv2d, bops=bops,
+          float32_weight_bytes=float32_weight_bytes),
+    OpDef("b1_dense", B1_OPS["b1_dense"], ref_b1_dense, emit_b1_dense, bops=bops,
+          float32_weight_bytes=float32_weight_bytes),
+    OpDef("b1_maxpool2d", B1_OPS["b1_maxpool2d"], ref_b1_maxpool2d, emit_b1_maxpool2d),
+)  # fmt: skip

@@ -8,7 +8,7 @@ compares them with the float ones:
 - cosine similarity  cos = <f, d> / (|f| |d|)           (1.0: same direction)
 - SNR in dB          10 log10( sum f^2 / sum (f - d)^2 ) (inf: identical)
 
-``cnnc.quantize`` stores the table for the first calibration samples in the quantised
+``cnnc.passes.quantize`` stores the table for the first calibration samples in the quantised
 graph's metadata (``table_from_metadata``). ``format_quant_error_table(rows)`` prints
 rows as a fixed-width table for ``cnnc report``; the row with the lowest SNR is marked
 so a user can find the layer that breaks accuracy.
@@ -20,7 +20,7 @@ import json
 
 import numpy as np
 
-from . import ir, reference
+from .. import ir, reference
 
 METADATA_KEY = "cnnc.quant_error"  # quantize() stores the table here (JSON rows)
 
@@ -85,7 +85,7 @@ def snr_db(f: np.ndarray, d: np.ndarray) -> float:
 
 
 def table_from_metadata(metadata: dict[str, str]) -> list[dict]:
-    """The table ``cnnc.quantize`` stored in a quantised graph's metadata ([] if none)."""
+    """The table ``cnnc.passes.quantize`` stored in a quantised graph's metadata ([] if none)."""
     text = metadata.get(METADATA_KEY)
     return json.loads(text) if text else []
 

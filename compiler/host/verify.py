@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import ir
+from .. import ir
 
 FLOAT_RTOL = 1e-4
 PASS_THROUGH_OPS = {"reshape", "transpose"}  # move bytes only: exactness comes from upstream

@@ -1,40 +1,21 @@
 """The compile report: per layer op, shapes, precision, MACs/BOPs, weight bytes, arena offset.
 
-Work counts are registries: ``MAC_COUNTERS`` (multiply-accumulates of float/int8
-ops) and ``BOP_COUNTERS`` (binary operations of ``b1_*`` ops, filled by
-``cnnc.binary_ops``), each ``fn(node, graph) -> int``. An ``s8_<op>`` without its
-own entry counts like ``<op>``.
+Work counts come from each op's ``OpDef`` (``cnnc.ops.registry.OPS``): ``macs``
+(multiply-accumulates of float/int8 ops), ``bops`` (binary operations of ``b1_*`` ops)
+and ``float32_weight_bytes`` (what a binary layer's weights would take as float32, so
+the report can show what packing saved), each ``fn(node, graph) -> int``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from . import ir
+from .. import ir
+from ..ops.registry import OPS
 from .planner import Plan, tensor_bytes
-
-Counter = Callable[[ir.Node, ir.Graph], int]
-
-
-def conv2d_macs(node: ir.Node, graph: ir.Graph) -> int:
-    out = graph.tensors[node.outputs[0]]
-    _, kh, kw, cg = graph.tensors[node.inputs[1]].shape
-    return out.size * kh * kw * cg
-
-
-def dense_macs(node: ir.Node, graph: ir.Graph) -> int:
-    return graph.tensors[node.outputs[0]].size * graph.tensors[node.inputs[1]].shape[1]
-
-
-MAC_COUNTERS: dict[str, Counter] = {"conv2d": conv2d_macs, "dense": dense_macs}
-BOP_COUNTERS: dict[str, Counter] = {}
-# Bytes a binary layer's weights would take as float32 (filled by cnnc.binary_ops), so the
-# report can show what packing saved.
-FLOAT32_WEIGHT_BYTES: dict[str, Counter] = {}
 
 
 def precision_of(node: ir.Node) -> str:
@@ -45,10 +26,14 @@ def precision_of(node: ir.Node) -> str:
     return "float32"
 
 
-def count(registry: dict[str, Counter], node: ir.Node, graph: ir.Graph) -> int:
-    fn = registry.get(node.op)
-    if fn is None and node.op.startswith("s8_"):
-        fn = registry.get(node.op[3:])
+def _counter(op: str, which: str):
+    opdef = OPS.get(op)
+    return None if opdef is None else getattr(opdef, which)
+
+
+def count(which: str, node: ir.Node, graph: ir.Graph) -> int:
+    """The node's ``which`` counter of its OpDef ("macs", "bops", "float32_weight_bytes")."""
+    fn = _counter(node.op, which)
     return int(fn(node, graph)) if fn else 0
 
 
@@ -71,10 +56,10 @@ def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -
                        if n and not graph.tensors[n].is_const],
             "output": list(out.shape),
             "output_dtype": out.dtype,
-            "macs": count(MAC_COUNTERS, node, graph),
-            "bops": count(BOP_COUNTERS, node, graph),
+            "macs": count("macs", node, graph),
+            "bops": count("bops", node, graph),
             "weight_bytes": sum(const_bytes(graph, n) for n in consts),
-            "float32_weight_bytes": count(FLOAT32_WEIGHT_BYTES, node, graph),
+            "float32_weight_bytes": count("float32_weight_bytes", node, graph),
             "arena_offset": plan.offsets[node.outputs[0]],
             "output_bytes": tensor_bytes(out),
         })  # fmt: skip
@@ -85,7 +70,7 @@ def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -
         "weight_bytes": sum(r["weight_bytes"] for r in layers),
         "flash_weights_bytes": blob_bytes,
         "binary_weight_bytes": sum(
-            r["weight_bytes"] for r in layers if r["op"] in FLOAT32_WEIGHT_BYTES
+            r["weight_bytes"] for r in layers if _counter(r["op"], "float32_weight_bytes")
         ),
         "binary_float32_weight_bytes": sum(r["float32_weight_bytes"] for r in layers),
         "arena_bytes": plan.arena_bytes,

@@ -1,31 +1,30 @@
 """The int8 ops (``s8_*``): NumPy definitions mirroring runtime_c/kernels/s8_*.c bit for bit.
 
-Each op has three parts (adding one touches all three):
+Each op has, here:
   1. a params dataclass whose fields are exactly the C params struct in ``cnnc_s8.h``
      (so tests and emitters fill the struct field by field, by name);
   2. a NumPy function ``<op>_s8(tensors..., p)`` computing the same integers as the C
      ``__ref`` kernel (accumulators are exact: integer products summed in float64 stay
      below 2**53, then checked against the int32 range the C uses);
-  3. a reference-op wrapper registered in ``cnnc.reference.REFERENCE_OPS`` that reads the
-     node's attributes into the params (``params_for(node, graph)``), and a C emitter
-     registered in ``cnnc.codegen.EMITTERS`` (see ``register_emitters``).
+  3. a reference wrapper that reads the node's attributes into the params
+     (``params_for(node, graph)``), its C emitter (kernel choice and weight repacking),
+     and its ``OpDef`` row in ``OPS`` at the end. Adding an op: ``docs/adding_an_op.md``.
 
 Quantisation: real = scale * (q - zero_point); weights symmetric per output channel;
-requantisation by ``cnnc.requant.requantize`` (the one rounding rule). The lowered ops
-added here (documented in ``LOWERED_OPS``) are produced by ``cnnc.quantize``.
+requantisation by ``cnnc.ops.requant.requantize`` (the one rounding rule). The lowered ops
+added here (documented in ``S8_OPS``) are produced by ``cnnc.passes.quantize``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import ir
-from .cbuild import runtime_dir
-from .errors import CnncError
+from .. import ir
+from ..errors import CnncError, UnsupportedError
+from .opdef import KernelCall, OpDef, table
 from .requant import INT32_MAX, INT32_MIN, ROUNDING_CODES, quantize_multiplier, requantize
 
 ADD_LEFT_SHIFT = 20
@@ -62,13 +61,15 @@ class ConvParams:
     h: int
     w: int
     c: int
-    oh: int
-    ow: int
-    oc: int
-    kh: int
-    kw: int
+    out_h: int
+    out_w: int
+    out_c: int
+    kernel_h: int
+    kernel_w: int
     stride_h: int = 1
     stride_w: int = 1
+    dilation_h: int = 1  # 1: the import refuses others until dilation is real
+    dilation_w: int = 1
     pad_top: int = 0
     pad_left: int = 0
     groups: int = 1
@@ -115,10 +116,10 @@ class PoolParams:
     h: int
     w: int
     c: int
-    oh: int
-    ow: int
-    kh: int
-    kw: int
+    out_h: int
+    out_w: int
+    kernel_h: int
+    kernel_w: int
     stride_h: int = 1
     stride_w: int = 1
     pad_top: int = 0
@@ -182,25 +183,6 @@ C_STRUCTS = {
 }
 
 
-def s8_cdef() -> str:
-    """The params structs and kernel prototypes of cnnc_s8.h, as cffi cdef text."""
-    text = (runtime_dir() / "include" / "cnnc_s8.h").read_text()
-    match = re.search(r"/\* cffi-begin \*/(.*)/\* cffi-end \*/", text, re.S)
-    return match.group(1)
-
-
-def s8_kernel_sources() -> list:
-    return sorted((runtime_dir() / "kernels").glob("s8_*.c"))
-
-
-def fill_struct(ffi, params) -> object:
-    """A new C params struct (cffi) with every field copied from the dataclass by name."""
-    struct = ffi.new(f"{C_STRUCTS[type(params)]} *")
-    for f in fields(params):
-        setattr(struct, f.name, getattr(params, f.name))
-    return struct
-
-
 # --- arithmetic shared by the ops ---------------------------------------------------------
 
 
@@ -220,11 +202,11 @@ def _out_s8(acc, mult, shift, rounding: int, zero_point: int, lo: int, hi: int) 
 
 def _windows(x: np.ndarray, p, fill) -> np.ndarray:
     """[N,H,W,C] -> [N,OH,OW,C,KH,KW] windows of x padded with ``fill`` (shape from p)."""
-    bottom = max(0, (p.oh - 1) * p.stride_h + p.kh - p.h - p.pad_top)
-    right = max(0, (p.ow - 1) * p.stride_w + p.kw - p.w - p.pad_left)
+    bottom = max(0, (p.out_h - 1) * p.stride_h + p.kernel_h - p.h - p.pad_top)
+    right = max(0, (p.out_w - 1) * p.stride_w + p.kernel_w - p.w - p.pad_left)
     xp = np.pad(x, ((0, 0), (p.pad_top, bottom), (p.pad_left, right), (0, 0)), constant_values=fill)
-    win = sliding_window_view(xp, (p.kh, p.kw), axis=(1, 2))
-    return win[:, :: p.stride_h, :: p.stride_w][:, : p.oh, : p.ow]
+    win = sliding_window_view(xp, (p.kernel_h, p.kernel_w), axis=(1, 2))
+    return win[:, :: p.stride_h, :: p.stride_w][:, : p.out_h, : p.out_w]
 
 
 def add_multipliers(s_a: float, s_b: float, s_y: float) -> dict[str, int]:
@@ -244,12 +226,12 @@ def add_multipliers(s_a: float, s_b: float, s_y: float) -> dict[str, int]:
 
 def conv_s8(x, w, bias, mult, shift, p: ConvParams, where="s8_conv2d") -> np.ndarray:
     """cnnc_s8_conv__ref / _dwconv / _pwconv: x[N,H,W,C], w[Co,KH,KW,C/g] -> [N,OH,OW,Co]."""
-    g, cg, og = p.groups, p.c // p.groups, p.oc // p.groups
+    g, cg, og = p.groups, p.c // p.groups, p.out_c // p.groups
     xf = x.astype(np.float64) - p.x_zero_point  # padding taps are x_zero_point: 0 here
-    win = _windows(xf, p, 0.0).reshape(p.n, p.oh, p.ow, g, cg, p.kh, p.kw)
-    wg = w.astype(np.float64).reshape(g, og, p.kh, p.kw, cg)
+    win = _windows(xf, p, 0.0).reshape(p.n, p.out_h, p.out_w, g, cg, p.kernel_h, p.kernel_w)
+    wg = w.astype(np.float64).reshape(g, og, p.kernel_h, p.kernel_w, cg)
     acc = np.einsum("nyxgcij,goijc->nyxgo", win, wg, optimize=True)
-    acc = _exact_int(acc.reshape(p.n, p.oh, p.ow, p.oc) + bias, where)
+    acc = _exact_int(acc.reshape(p.n, p.out_h, p.out_w, p.out_c) + bias, where)
     return _out_s8(acc, mult, shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
 
 
@@ -281,7 +263,7 @@ def avgpool_s8(x, p: PoolParams) -> np.ndarray:
     """cnnc_s8_avgpool__ref: sum of (x - zp) / count, ties away from zero, + zp."""
     total = _windows(x.astype(np.int64) - p.zero_point, p, 0).sum(axis=(4, 5))
     if p.count_include_pad:
-        count = np.int64(p.kh * p.kw)
+        count = np.int64(p.kernel_h * p.kernel_w)
     else:
         ones = np.ones((1, p.h, p.w, 1), np.int64)
         count = _windows(ones, p, 0).sum(axis=(4, 5))
@@ -332,14 +314,14 @@ def _window_geometry(node: ir.Node, graph: ir.Graph) -> dict[str, int]:
     _, oh, ow, _ = graph.tensors[node.outputs[0]].shape
     sh, sw = node.attrs.get("strides", (1, 1))
     top, left = node.attrs.get("pads", (0, 0, 0, 0))[:2]
-    return dict(n=n, h=h, w=w, c=c, oh=oh, ow=ow, stride_h=sh, stride_w=sw, pad_top=top,
+    return dict(n=n, h=h, w=w, c=c, out_h=oh, out_w=ow, stride_h=sh, stride_w=sw, pad_top=top,
                 pad_left=left)  # fmt: skip
 
 
 def conv_params(node: ir.Node, graph: ir.Graph) -> ConvParams:
     oc, kh, kw, _ = graph.tensors[node.inputs[1]].shape
     a = node.attrs
-    return ConvParams(**_window_geometry(node, graph), oc=oc, kh=kh, kw=kw,
+    return ConvParams(**_window_geometry(node, graph), out_c=oc, kernel_h=kh, kernel_w=kw,
                       groups=a.get("groups", 1), x_zero_point=a["x_zero_point"],
                       y_zero_point=a["y_zero_point"], **_act_range(node),
                       rounding=_rounding(node))  # fmt: skip
@@ -366,7 +348,7 @@ def add_params(node: ir.Node, graph: ir.Graph) -> AddParams:
 def pool_params(node: ir.Node, graph: ir.Graph) -> PoolParams:
     kh, kw = node.attrs["kernel"]
     a = node.attrs
-    return PoolParams(**_window_geometry(node, graph), kh=kh, kw=kw,
+    return PoolParams(**_window_geometry(node, graph), kernel_h=kh, kernel_w=kw,
                       count_include_pad=int(a.get("count_include_pad", 0)),
                       zero_point=a["zero_point"], **_act_range(node))  # fmt: skip
 
@@ -396,7 +378,7 @@ def transpose_params(node: ir.Node, graph: ir.Graph) -> TransposeParams:
     shape = list(graph.tensors[node.inputs[0]].shape)
     perm = [int(a) for a in node.attrs["perm"]]
     if not 1 <= len(shape) <= 6:
-        raise CnncError(f"node {node.name} (s8_transpose): rank {len(shape)} outside 1..6")
+        raise UnsupportedError(f"node '{node.name}' (s8_transpose): rank {len(shape)} outside 1..6")
     pad = 6 - len(shape)
     return TransposeParams(len(shape), shape + [1] * pad, perm + list(range(len(perm), 6)))
 
@@ -406,7 +388,7 @@ def quant_params(node: ir.Node, graph: ir.Graph) -> QuantParams:
                        int(node.attrs["zero_point"]))  # fmt: skip
 
 
-# --- reference ops (registered into cnnc.reference.REFERENCE_OPS) -------------------------
+# --- reference ops -----------------------------------------------------------------------
 # The reference runs a batch (any leading N, as cnnc.reference does); the graph's tensors
 # hold one sample, so each wrapper takes N from its input.
 
@@ -415,14 +397,14 @@ def _ref_conv(node, graph, inputs):
     x, w, bias, mult, shift = inputs
     p = conv_params(node, graph)
     p.n = x.shape[0]
-    return [conv_s8(x, w, bias, mult, shift, p, f"node {node.name}")]
+    return [conv_s8(x, w, bias, mult, shift, p, f"node '{node.name}'")]
 
 
 def _ref_dense(node, graph, inputs):
     x, w, bias, mult, shift = inputs
     p = dense_params(node, graph)
     p.n = x.shape[0]
-    return [dense_s8(x.reshape(p.n, p.k), w, bias, mult, shift, p, f"node {node.name}")]
+    return [dense_s8(x.reshape(p.n, p.k), w, bias, mult, shift, p, f"node '{node.name}'")]
 
 
 def _ref_add(node, graph, inputs):
@@ -482,7 +464,7 @@ S8_REFERENCE_OPS = {
 }
 
 
-# --- C emitters (registered into cnnc.codegen.EMITTERS) -----------------------------------
+# --- C emitters ---------------------------------------------------------------------------
 
 ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE"}
 
@@ -523,10 +505,10 @@ def pack_weights(kernel: str, w: np.ndarray, groups: int = 1) -> np.ndarray:
 
 def s8_conv_kernel(p: ConvParams) -> str:
     """The specialised int8 conv kernel whose preconditions hold, else the general one."""
-    one = p.kh == p.kw == p.stride_h == p.stride_w == 1
+    one = p.kernel_h == p.kernel_w == p.stride_h == p.stride_w == 1
     if p.groups == 1 and one and p.pad_top == p.pad_left == 0:
         return "cnnc_s8_pwconv__ref"
-    if p.groups == p.c == p.oc:
+    if p.groups == p.c == p.out_c:
         return "cnnc_s8_dwconv__ref"
     return "cnnc_s8_conv__ref"
 
@@ -542,14 +524,9 @@ SELECTED_KERNELS = {
         "cnnc_s8_dwconv__ref",
     )
 }
-# ISA variants beside the __ref kernels: suffix -> (cflags that compile them in, the
-# /proc/cpuinfo flag a CPU needs to run them). NEON is tested under qemu (tests/arm).
-S8_VARIANTS = {"avx2": (("-mavx2",), "avx2")}
 
 
 def _call(fn, args, params):
-    from .codegen import KernelCall
-
     return KernelCall(fn, args, C_STRUCTS[type(params)], _c_params(params))
 
 
@@ -595,45 +572,26 @@ S8_EMITTERS = {
     "s8_dequantize": _emit_simple("cnnc_s8_dequantize__ref", quant_params),
 }
 
-ir.LOWERED_OPS.update(S8_OPS)
+
+# ---------------------------------------------------------------- the table
 
 
-def load_s8_kernels(cflags: tuple[str, ...] = ()):
-    """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi);
-    ``cflags`` (e.g. S8_VARIANTS' -mavx2) compile the ISA variants in."""
-    from .cbuild import build_shared, load_shared
+def _macs_like(op: str):
+    """An int8 op does the multiply-accumulates of its float32 op."""
+    from .f32 import conv2d_macs, dense_macs
 
-    return load_shared(build_shared(s8_kernel_sources(), cflags=list(cflags)), s8_cdef())
-
-
-_CTYPES = {np.dtype(np.int8): "int8_t[]", np.dtype(np.int32): "int32_t[]",
-           np.dtype(np.float32): "float[]"}  # fmt: skip
+    return {"conv2d": conv2d_macs, "dense": dense_macs}[op]
 
 
-def run_s8_kernel(kernel: str, params, *arrays: np.ndarray) -> None:
-    """Calls the C kernel ``kernel`` (e.g. "cnnc_s8_conv__ref") on contiguous NumPy arrays;
-    the last array is the output, written in place. For tests and benchmarks."""
-    ffi, lib = _kernels()
-    buffers = []
-    for a in arrays:
-        if not a.flags.c_contiguous or a.dtype not in _CTYPES:
-            raise CnncError(f"{kernel}: arrays must be C-contiguous int8/int32/float32")
-        buffers.append(ffi.from_buffer(_CTYPES[a.dtype], a, require_writable=False))
-    getattr(lib, kernel)(fill_struct(ffi, params), *buffers)
-
-
-_LIB = {}
-
-
-def _kernels():
-    if "lib" not in _LIB:
-        _LIB["lib"] = load_s8_kernels()
-    return _LIB["lib"]
-
-
-# Registration: complete the op registries (reference.py and codegen.py import this module
-# at their end, and importing it first works too).
-from . import codegen, reference  # noqa: E402
-
-reference.REFERENCE_OPS.update(S8_REFERENCE_OPS)
-codegen.EMITTERS.update(S8_EMITTERS)
+OPS = table(
+    *(
+        OpDef(
+            name,
+            doc,
+            S8_REFERENCE_OPS[name],
+            S8_EMITTERS[name],
+            macs={"s8_conv2d": _macs_like("conv2d"), "s8_dense": _macs_like("dense")}.get(name),
+        )
+        for name, doc in S8_OPS.items()
+    )
+)

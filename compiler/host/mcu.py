@@ -22,9 +22,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..errors import ToolchainError
 from .cbuild import cache_dir
 from .cross import build_flags, model_define, model_sources, program_source
-from .errors import ToolchainError
 from .targets import MCU_TARGETS, check_toolchain, install_hint, target_cc, templates_dir
 
 # Calls that must never appear in model or runtime objects built for a microcontroller.

@@ -21,8 +21,9 @@ import onnx
 from onnx import helper, numpy_helper, shape_inference, version_converter
 from onnx.external_data_helper import load_external_data_for_model, uses_external_data
 
-from . import ir
-from .errors import ModelError, ShapeError, UnsupportedError
+from .. import ir
+from ..errors import ModelError, ShapeError, UnsupportedError
+from .onnx_reference import ONNX_OPS
 
 MIN_OPSET = 13
 MAX_OPSET = onnx.defs.onnx_opset_version()
@@ -31,7 +32,7 @@ MAX_OPSET = onnx.defs.onnx_opset_version()
 COMPUTE_OPS = (
     "Conv Gemm MatMul BatchNormalization Relu Clip LeakyRelu Sigmoid Elu Add Sum Sub Mul Div "
     "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
-    "Softmax Where Less Neg"
+    "Softmax Where Less Neg HardSigmoid"
 ).split()
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
@@ -182,8 +183,6 @@ def _fold_shape_chain(model: onnx.ModelProto) -> bool:
     exporters emit in front of a Reshape; folding them into initializers
     lets a second inference give the Reshape a static shape.
     """
-    from . import reference  # the reference defines these ops' semantics
-
     consts = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     shapes = {}
     for v in list(model.graph.input) + list(model.graph.value_info):
@@ -204,7 +203,7 @@ def _fold_shape_chain(model: onnx.ModelProto) -> bool:
         if node.op_type in _DEFAULTS:
             attrs = {**_DEFAULTS[node.op_type], **attrs}
         ir_node = ir.Node(node.op_type, node.name, list(node.input), list(node.output), attrs)
-        outputs = reference.REFERENCE_OPS[node.op_type](ir_node, None, args)
+        outputs = ONNX_OPS[node.op_type](ir_node, None, args)  # the ops' semantics
         for name, value in zip(node.output, outputs, strict=False):
             consts[name] = np.asarray(value)
             model.graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
@@ -387,6 +386,7 @@ _DEFAULTS: dict[str, dict] = {
     "BatchNormalization": {"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0},
     "LeakyRelu": {"alpha": 0.01},
     "Elu": {"alpha": 1.0},
+    "HardSigmoid": {"alpha": 0.2, "beta": 0.5},
     "Softmax": {"axis": -1},
     "Flatten": {"axis": 1},
     "Gather": {"axis": 0},

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..backend.blob import STATUS_MESSAGES
+from ..errors import BlobError, ShapeError, ToolchainError
 from . import cbuild
-from .blob import STATUS_MESSAGES
-from .errors import BlobError, ShapeError, ToolchainError
 
 # Generated float code is verified against NumPy, which rounds each multiply and add:
 # no fused multiply-add contraction (the cross targets use the same flag).

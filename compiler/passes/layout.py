@@ -1,34 +1,10 @@
-"""Graph passes: from the imported ONNX graph (NCHW) to the lowered float graph (NHWC).
+"""Layout lowering: ONNX ops (NCHW) -> ``ir.LOWERED_OPS`` with NHWC activations.
 
-``lower(graph)`` runs, in order:
-
-1. ``fold_constants``   Identity/Dropout removed; every node whose inputs are
-                        all constant (Constant, ConstantOfShape, the
-                        Shape/Gather/Unsqueeze/Concat chains PyTorch emits in
-                        front of a Reshape) is evaluated with the reference.
-2. ``remove_dead_nodes``
-3. ``lower_layout``     ONNX ops -> ``ir.LOWERED_OPS``; 4-D activations become
-                        NHWC. The graph input keeps the ONNX layout (the C entry
-                        point takes NCHW), so the first node is a ``transpose``
-                        (a ``reshape`` when C == 1 or H == W == 1, where NCHW
-                        and NHWC hold the same bytes); 4-D outputs get the
-                        inverse at the end. BatchNormalization becomes
-                        ``scale_shift``, activations become ``act`` nodes.
-4. ``fold_batchnorm``   ``scale_shift`` folded into the conv2d/dense before it.
-5. ``fuse_activations`` ``act`` folded into its producer's ``act`` attribute.
-6. ``absorb_flatten_transpose``  a Flatten of an NHWC tensor needs the NCHW
-                        element order; instead of transposing the activations
-                        we permute the columns of the dense weights after it.
-7. ``simplify_layout``  transpose∘transpose and reshape∘reshape merged,
-                        identity transposes/reshapes removed.
-8. ``simplify_channel_shuffle``  the ShuffleNet channel shuffle done in NHWC with one
-                        transpose instead of three.
-9. ``remove_dead_nodes``
-
-XNOR-Net: ``Where(Less(x, 0), -1, +1)`` becomes ``sign``. A ``Mul`` is never
-folded into a conv (the binary conv's ``Mul(conv, alpha)`` must stay so its
-weights stay ±1), and BatchNorm after a Mul or MaxPool stays a standalone
-``scale_shift``; nor is BN folded into a conv fed by ``sign`` with ±1 weights.
+The graph input keeps the ONNX layout (the C entry point takes NCHW), so the first
+node is a ``transpose`` (a ``reshape`` when C == 1 or H == W == 1, where NCHW and NHWC
+hold the same bytes); 4-D outputs get the inverse at the end. BatchNormalization
+becomes ``scale_shift``, activations become ``act`` nodes. XNOR-Net's
+``Where(Less(x, 0), -1, +1)`` becomes ``sign``. One rule per ONNX op (``_rule``).
 """
 
 from __future__ import annotations
@@ -38,124 +14,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import ir, reference
-from .errors import ShapeError, UnsupportedError
-from .onnx_import import SUPPORTED_OPS
-
-# ================================================================ small graph helpers
-
-
-def _rename_uses(graph: ir.Graph, old: str, new: str) -> None:
-    """Every node input and graph output reading ``old`` reads ``new`` instead."""
-    for node in graph.nodes:
-        node.inputs = [new if name == old else name for name in node.inputs]
-    graph.outputs = [new if name == old else name for name in graph.outputs]
-
-
-def _bypass(graph: ir.Graph, node: ir.Node, src: str, dst: str) -> bool:
-    """Removes ``node`` that computes ``dst`` as a copy of ``src``; False if it must stay.
-
-    When ``dst`` is a graph output, the producer of ``src`` writes ``dst``
-    directly instead, unless ``src`` is a graph input, constant or output.
-    """
-    if dst in graph.outputs:
-        producer = graph.producer(src)
-        if producer is None or src in graph.outputs or len(graph.consumers(src)) > 1:
-            return False
-        graph.nodes.remove(node)
-        producer.outputs = [dst if name == src else name for name in producer.outputs]
-        graph.tensors[dst] = ir.Tensor(dst, graph.tensors[dst].shape, graph.tensors[src].dtype)
-        _rename_uses(graph, src, dst)
-        return True
-    graph.nodes.remove(node)
-    _rename_uses(graph, dst, src)
-    return True
-
-
-def add_const(graph: ir.Graph, name: str, data: np.ndarray) -> str:
-    """Like ``ir.Graph.add_const`` but keeps a 0-d array 0-d (a scalar operand)."""
-    base, k = name, 1
-    while name in graph.tensors:
-        name, k = f"{base}_{k}", k + 1
-    data = np.array(data, order="C")
-    graph.tensors[name] = ir.Tensor(name, tuple(data.shape), str(data.dtype), data)
-    return name
-
-
-def _single_consumer(graph: ir.Graph, tensor: str) -> ir.Node | None:
-    users = graph.consumers(tensor)
-    if len(users) != 1 or tensor in graph.outputs:
-        return None
-    return users[0]
-
-
-# ================================================================ 1. constant folding
-
-_REMOVED_OPS = ("Identity", "Dropout")
-
-
-def fold_constants(graph: ir.Graph) -> ir.Graph:
-    """Removes Identity/Dropout and evaluates every node whose inputs are constant."""
-    for node in list(graph.nodes):
-        if node.op in _REMOVED_OPS:
-            training = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
-            if training and not _is_const_false(graph, training):
-                raise UnsupportedError(
-                    f"node '{node.name}' (Dropout): training_mode '{training}' is not a constant "
-                    "false; cnnc compiles inference graphs"
-                )
-            if node.op == "Dropout" and len(node.outputs) > 1 and node.outputs[1]:
-                if graph.consumers(node.outputs[1]) or node.outputs[1] in graph.outputs:
-                    raise UnsupportedError(
-                        f"node '{node.name}' (Dropout): its mask output is used; "
-                        "cnnc removes Dropout and supports only its first output"
-                    )
-            _bypass(graph, node, node.inputs[0], node.outputs[0])
-            continue
-        if _foldable(graph, node):
-            inputs = [graph.const(name) if name else None for name in node.inputs]
-            if node.op == "Shape":
-                inputs = [np.empty(graph.tensors[node.inputs[0]].shape, np.float32)]
-            outputs = reference.REFERENCE_OPS[node.op](node, graph, inputs)
-            for name, value in zip(node.outputs, outputs, strict=False):
-                if name:
-                    value = np.array(value)  # a copy; keeps 0-d arrays 0-d
-                    graph.tensors[name] = ir.Tensor(name, value.shape, str(value.dtype), value)
-            graph.nodes.remove(node)
-    return graph
-
-
-def _is_const_false(graph: ir.Graph, name: str) -> bool:
-    data = graph.const(name)
-    return data is not None and not bool(np.asarray(data).reshape(-1)[0])
-
-
-def _foldable(graph: ir.Graph, node: ir.Node) -> bool:
-    if node.op == "Shape":
-        return True  # needs the input's static shape only
-    if node.op not in reference.REFERENCE_OPS:
-        return False
-    return all(name == "" or graph.const(name) is not None for name in node.inputs)
-
-
-# ================================================================ 2. dead nodes
-
-
-def remove_dead_nodes(graph: ir.Graph) -> ir.Graph:
-    """Drops nodes no graph output depends on, and tensors no node uses."""
-    live = set(graph.outputs)
-    kept = []
-    for node in reversed(graph.nodes):
-        if any(name in live for name in node.outputs):
-            kept.append(node)
-            live.update(name for name in node.inputs if name)
-    graph.nodes = kept[::-1]
-    used = live | set(graph.inputs)
-    for node in graph.nodes:
-        used.update(node.outputs)
-    graph.tensors = {name: t for name, t in graph.tensors.items() if name in used}
-    return graph
-
+from .. import ir
+from ..errors import UnsupportedError
+from ..frontend.onnx_import import SUPPORTED_OPS
+from ..ops.f32 import batchnorm_scale_shift
 
 # ================================================================ 3. layout lowering
 
@@ -187,19 +49,13 @@ class _Lowering:
     def const(self, onnx_name: str) -> np.ndarray | None:
         return self.src.const(onnx_name)
 
-    def unique(self, name: str) -> str:
-        base, k = name, 1
-        while name in self.out.tensors:
-            name, k = f"{base}_{k}", k + 1
-        return name
-
     def new_tensor(self, name: str, shape) -> str:
-        name = self.unique(name)
+        name = self.out.fresh_name(name)
         self.out.tensors[name] = ir.Tensor(name, tuple(int(s) for s in shape))
         return name
 
     def add_const(self, name: str, data: np.ndarray) -> str:
-        return add_const(self.out, name, np.asarray(data, dtype=np.float32))
+        return self.out.add_const(name, np.asarray(data, dtype=np.float32))
 
     def emit(self, op: str, name: str, inputs: list[str], outputs: list[str], **attrs) -> None:
         self.out.nodes.append(ir.Node(op, name, inputs, outputs, attrs))
@@ -331,7 +187,7 @@ def _finish_outputs(lo: _Lowering) -> None:
         lowered = lo.onnx(ir.Node("output", name, [], []), name)
         if lowered != name:
             if name in lo.out.tensors:  # the NHWC tensor holds the ONNX name; move it aside
-                _rename_tensor(lo.out, name, lo.unique(f"{name}.nhwc"))
+                _rename_tensor(lo.out, name, lo.out.fresh_name(f"{name}.nhwc"))
             _rename_tensor(lo.out, lowered, name)
     lo.out.outputs = list(lo.src.outputs)
 
@@ -355,14 +211,6 @@ def _require_const(lo: _Lowering, node: ir.Node, index: int, what: str) -> np.nd
             "(an initializer); cnnc compiles weights into the model"
         )
     return np.asarray(data, dtype=np.float32)
-
-
-def _check_dilations(node: ir.Node) -> None:
-    if any(d != 1 for d in node.attrs["dilations"]):
-        raise UnsupportedError(
-            f"node '{node.name}' ({node.op}) has dilations={node.attrs['dilations']}; "
-            "cnnc supports dilation 1 only"
-        )
 
 
 def _as_2d_window(lo: _Lowering, node: ir.Node) -> tuple[str, dict, bool]:
@@ -404,7 +252,7 @@ def _finish_1d(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("Conv")
 def _lower_conv(lo: _Lowering, node: ir.Node) -> None:
-    _check_dilations(node)
+    ir.require_unit_dilations(node)
     w = _require_const(lo, node, 1, "weight")
     x, win, is_1d = _as_2d_window(lo, node)
     if is_1d:
@@ -486,7 +334,7 @@ def _lower_matmul(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("BatchNormalization")
 def _lower_batchnorm(lo: _Lowering, node: ir.Node) -> None:
-    scale, shift = reference.batchnorm_scale_shift(
+    scale, shift = batchnorm_scale_shift(
         *(_require_const(lo, node, i, "BN parameter") for i in range(1, 5)), node.attrs["epsilon"]
     )
     rank = len(lo.shape(node.inputs[0]))
@@ -542,6 +390,14 @@ def _lower_act(lo: _Lowering, node: ir.Node) -> None:
     x, layout = lo.natural(node, node.inputs[0])
     out = lo.define(node.outputs[0], layout)
     lo.emit("act", node.name, [x], [out], **_act_attrs(lo, node))
+
+
+@_rule("HardSigmoid")
+def _lower_hard_sigmoid(lo: _Lowering, node: ir.Node) -> None:
+    x, layout = lo.natural(node, node.inputs[0])
+    out = lo.define(node.outputs[0], layout)
+    alpha, beta = float(node.attrs["alpha"]), float(node.attrs["beta"])
+    lo.emit("hard_sigmoid", node.name, [x], [out], alpha=alpha, beta=beta)
 
 
 @_rule("Where")
@@ -725,7 +581,7 @@ def _lower_softmax(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("MaxPool", "AveragePool")
 def _lower_pool(lo: _Lowering, node: ir.Node) -> None:
-    _check_dilations(node)
+    ir.require_unit_dilations(node)
     x, win, is_1d = _as_2d_window(lo, node)
     out = _define_window_output(lo, node, is_1d)
     if node.op == "MaxPool":
@@ -790,220 +646,3 @@ def _lower_transpose(lo: _Lowering, node: ir.Node) -> None:
     x = lo.onnx(node, node.inputs[0])
     out = lo.define(node.outputs[0], "onnx")
     lo.emit("transpose", node.name, [x], [out], perm=[int(p) for p in node.attrs["perm"]])
-
-
-# ================================================================ 4. BN folding
-
-
-def _is_binary_conv(graph: ir.Graph, node: ir.Node) -> bool:
-    """A conv2d/dense fed by ``sign`` with ±1 weights: XNOR's binary layer, left intact."""
-    producer = graph.producer(node.inputs[0])
-    w = graph.const(node.inputs[1])
-    return (
-        producer is not None
-        and producer.op == "sign"
-        and w is not None
-        and bool(np.all(np.abs(w) == 1))
-    )
-
-
-def fold_batchnorm(graph: ir.Graph) -> ir.Graph:
-    """scale_shift after a conv2d/dense (sole consumer, no act) goes into its weights.
-
-    y = (x*w + b) * s + t  =  x*(w*s) + (b*s + t), with s, t per output
-    channel = axis 0 of w ([Co,KH,KW,Ci] or [M,K]).
-    """
-    for node in list(graph.nodes):
-        if node.op != "scale_shift" or node.attrs.get("act", "none") != "none":
-            continue
-        producer = graph.producer(node.inputs[0])
-        if producer is None or producer.op not in ("conv2d", "dense"):
-            continue
-        if producer.attrs.get("act", "none") != "none" or _is_binary_conv(graph, producer):
-            continue
-        if _single_consumer(graph, node.inputs[0]) is not node:
-            continue
-        scale, shift = graph.const(node.inputs[1]), graph.const(node.inputs[2])
-        if scale is None or shift is None or scale.ndim != 1:
-            continue
-        w = graph.const(producer.inputs[1])
-        if w is None or w.shape[0] != scale.shape[0]:
-            continue
-        new_w = (w * scale.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32)
-        bias = graph.const(producer.inputs[2]) if len(producer.inputs) > 2 else None
-        bias = np.zeros(w.shape[0], np.float32) if bias is None else bias
-        new_b = (bias * scale + shift).astype(np.float32)
-        producer.inputs[1] = add_const(graph, f"{producer.name}.w_bn", new_w)
-        b_name = add_const(graph, f"{producer.name}.b_bn", new_b)
-        producer.inputs[2:] = [b_name]
-        _splice_out(graph, node)
-    return graph
-
-
-def _splice_out(graph: ir.Graph, node: ir.Node) -> None:
-    """Removes a node whose producer now computes its output: the producer writes it."""
-    src, dst = node.inputs[0], node.outputs[0]
-    producer = graph.producer(src)
-    graph.nodes.remove(node)
-    producer.outputs = [dst if n == src else n for n in producer.outputs]
-    graph.tensors.pop(src, None)
-
-
-# ================================================================ 5. activation fusion
-
-FUSABLE_PRODUCERS = ("conv2d", "dense", "add", "mul", "scale_shift")
-
-
-def fuse_activations(graph: ir.Graph) -> ir.Graph:
-    """An ``act`` node goes into its producer's ``act`` attribute when nothing else reads
-    the producer's output."""
-    for node in list(graph.nodes):
-        if node.op != "act":
-            continue
-        producer = graph.producer(node.inputs[0])
-        if producer is None or producer.op not in FUSABLE_PRODUCERS:
-            continue
-        if producer.attrs.get("act", "none") != "none":
-            continue
-        if _single_consumer(graph, node.inputs[0]) is not node:
-            continue
-        producer.attrs.update({k: v for k, v in node.attrs.items() if k.startswith("act")})
-        _splice_out(graph, node)
-    return graph
-
-
-# ================================================================ 6. flatten into dense
-
-
-def absorb_flatten_transpose(graph: ir.Graph) -> ir.Graph:
-    """transpose(NHWC->NCHW) -> reshape [N, C*H*W] -> dense: permute the dense weights.
-
-    Row k of the flattened NCHW vector is (c, h, w) with k = c*H*W + h*W + w;
-    the NHWC tensor flattens to k' = h*W*C + w*C + c. So
-    w_nhwc[m, :] = w[m, :].reshape(C, H, W).transpose(1, 2, 0).ravel().
-    """
-    for node in list(graph.nodes):
-        if node.op != "transpose" or tuple(node.attrs["perm"]) != NHWC_TO_NCHW:
-            continue
-        reshape = _single_consumer(graph, node.outputs[0])
-        if reshape is None or reshape.op != "reshape":
-            continue
-        flat_shape = graph.tensors[reshape.outputs[0]].shape
-        n, c, h, w = graph.tensors[node.outputs[0]].shape
-        if len(flat_shape) != 2 or flat_shape != (n, c * h * w):
-            continue
-        denses = graph.consumers(reshape.outputs[0])
-        if reshape.outputs[0] in graph.outputs or not denses:
-            continue
-        if any(d.op != "dense" or d.inputs[0] != reshape.outputs[0] for d in denses):
-            continue
-        if any(graph.const(d.inputs[1]) is None for d in denses):
-            continue
-        for d in denses:
-            wt = graph.const(d.inputs[1])
-            wt = wt.reshape(-1, c, h, w).transpose(0, 2, 3, 1).reshape(wt.shape[0], -1)
-            d.inputs[1] = add_const(graph, f"{d.name}.w_nhwc", wt)
-        reshape.inputs[0] = node.inputs[0]
-        graph.nodes.remove(node)
-    return graph
-
-
-# ================================================================ 7. layout clean-up
-
-
-def _chain(graph: ir.Graph, first: ir.Node, ops: list[str]) -> list[ir.Node] | None:
-    """``first`` and the nodes after it, each the single consumer of the one before,
-    if their ops are ``ops``; else None."""
-    nodes = [first]
-    for op in ops[1:]:
-        nxt = _single_consumer(graph, nodes[-1].outputs[0])
-        if nxt is None or nxt.op != op:
-            return None
-        nodes.append(nxt)
-    return nodes if first.op == ops[0] else None
-
-
-def simplify_channel_shuffle(graph: ir.Graph) -> ir.Graph:
-    """The channel shuffle between NHWC tensors, done in NHWC with one transpose.
-
-    ONNX's Reshape [N,g,C/g,H,W] -> Transpose(0,2,1,3,4) -> Reshape [N,C,H,W]
-    lowers to five data moves (NHWC->NCHW, reshape, transpose, reshape,
-    NCHW->NHWC). Channel c = i*(C/g) + j goes to j*g + i in both layouts, so in
-    NHWC it is Reshape [N,H,W,g,C/g] -> Transpose(0,1,2,4,3) -> Reshape [N,H,W,C].
-    """
-    pattern = ["transpose", "reshape", "transpose", "reshape", "transpose"]
-    for node in list(graph.nodes):
-        nodes = _chain(graph, node, pattern)
-        if nodes is None:
-            continue
-        t1, r1, t2, r2, t3 = nodes
-        n, c, h, w = graph.tensors[t1.outputs[0]].shape
-        split = graph.tensors[r1.outputs[0]].shape
-        if (
-            tuple(t1.attrs["perm"]) != NHWC_TO_NCHW
-            or tuple(t3.attrs["perm"]) != NCHW_TO_NHWC
-            or tuple(t2.attrs["perm"]) != (0, 2, 1, 3, 4)
-            or len(split) != 5
-            or (split[0], split[1] * split[2], split[3], split[4]) != (n, c, h, w)
-            or graph.tensors[r2.outputs[0]].shape != (n, c, h, w)
-        ):
-            continue
-        g, cg = split[1], split[2]
-        graph.tensors[r1.outputs[0]] = ir.Tensor(r1.outputs[0], (n, h, w, g, cg))
-        graph.tensors[t2.outputs[0]] = ir.Tensor(t2.outputs[0], (n, h, w, cg, g))
-        r1.inputs[0] = t1.inputs[0]
-        t2.attrs["perm"] = [0, 1, 2, 4, 3]
-        r2.outputs[0] = t3.outputs[0]
-        for dead in (t1, t3):
-            graph.nodes.remove(dead)
-    return remove_dead_nodes(graph)
-
-
-def simplify_layout(graph: ir.Graph) -> ir.Graph:
-    """Merges transpose->transpose and reshape->reshape; drops identity ones."""
-    changed = True
-    while changed:
-        changed = False
-        for node in list(graph.nodes):
-            if node.op not in ("transpose", "reshape"):
-                continue
-            nxt = _single_consumer(graph, node.outputs[0])
-            if nxt is not None and nxt.op == node.op:
-                if node.op == "transpose":
-                    nxt.attrs["perm"] = [node.attrs["perm"][p] for p in nxt.attrs["perm"]]
-                nxt.inputs[0] = node.inputs[0]
-                graph.nodes.remove(node)
-                changed = True
-                continue
-            if node.op == "transpose" and _is_noop_transpose(
-                graph.tensors[node.inputs[0]].shape, node.attrs["perm"]
-            ):
-                node.op, node.attrs = "reshape", {}
-                changed = True
-                continue
-            same = graph.tensors[node.inputs[0]].shape == graph.tensors[node.outputs[0]].shape
-            identity = node.op == "reshape" or list(node.attrs["perm"]) == sorted(
-                node.attrs["perm"]
-            )
-            if same and identity and _bypass(graph, node, node.inputs[0], node.outputs[0]):
-                changed = True
-    return remove_dead_nodes(graph)
-
-
-# ================================================================ all of it
-
-
-def lower(graph: ir.Graph) -> ir.Graph:
-    """Imported graph (NCHW, ONNX ops) -> lowered float graph (NHWC, LOWERED_OPS)."""
-    if graph.layout != "NCHW":
-        raise ShapeError(f"passes.lower: expects an imported (NCHW) graph, got {graph.layout}")
-    graph = copy.deepcopy(graph)
-    graph = fold_constants(graph)
-    graph = remove_dead_nodes(graph)
-    graph = lower_layout(graph)
-    graph = fold_batchnorm(graph)
-    graph = fuse_activations(graph)
-    graph = absorb_flatten_transpose(graph)
-    graph = simplify_layout(graph)
-    graph = simplify_channel_shuffle(graph)
-    return remove_dead_nodes(graph)

@@ -30,8 +30,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from . import ir, reference
-from .errors import UnsupportedError
+from .. import ir, reference
+from ..errors import UnsupportedError
 
 OPSET = 13
 NHWC_TO_NCHW = [0, 3, 1, 2]
@@ -234,7 +234,7 @@ def to_onnx(qgraph: ir.Graph, extra_outputs: list[str] = ()) -> onnx.ModelProto:
         fn = EXPORTERS.get(node.op)
         if fn is None:
             raise UnsupportedError(
-                f"qdq export: node {node.name} ({node.op}) has no ONNX form; supported: "
+                f"qdq export: node '{node.name}' ({node.op}) has no ONNX form; supported: "
                 f"{', '.join(sorted(EXPORTERS))}"
             )
         fn(e, node)

@@ -51,7 +51,7 @@ import math
 
 import numpy as np
 
-from .errors import CnncError
+from ..errors import CnncError
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1

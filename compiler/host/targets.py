@@ -4,8 +4,8 @@ Everything that differs between the machines cnnc builds for lives in ``TARGETS`
 the compiler command, its flags, the qemu-user binary that runs the result on
 this host, the sysroot qemu needs, the Debian packages to name when a tool is
 missing, and the ``uname -m`` values on which the generated Makefile uses the
-board's own gcc instead of the cross compiler. ``cnnc.cross`` (run under
-qemu), ``cnnc.mcu`` (Cortex-M size) and the generated Makefile all read it, so
+board's own gcc instead of the cross compiler. ``cnnc.host.cross`` (run under
+qemu), ``cnnc.host.mcu`` (Cortex-M size) and the generated Makefile all read it, so
 adding a board is one entry here.
 
 ``write_build_files(out_dir, info)`` writes the parts of an output folder that
@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .errors import ToolchainError
+from ..errors import ToolchainError
 
 # Floating-point contraction (a*b+c fused into one FMA instruction) changes the
 # rounding of float32 results, and compilers disagree on when they do it: gcc

@@ -50,7 +50,7 @@ the float execution for every reachable dot.
   ((-a)(-w) = a w), so its dots are unchanged. Zero padding keeps this exact (padded
   taps are skipped, not read as +1).
 
-The NumPy mirrors of the b1 ops are ``binary_ops.py``; the C kernels ``runtime_c/kernels/b1_*.c``.
+The NumPy mirrors of the b1 ops are ``cnnc.ops.b1``; the C kernels ``runtime_c/kernels/b1_*.c``.
 """
 
 from __future__ import annotations
@@ -60,10 +60,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ir
-from .bitpack import pack_signs
-from .errors import UnsupportedError
-from .reference import REFERENCE_OPS
+from .. import ir
+from ..errors import UnsupportedError
+from ..ops.bitpack import pack_signs
+from ..ops.registry import OPS
 
 ELEMENTWISE = ("mul", "add", "scale_shift", "act")  # per-channel ops a transform may fold
 CLAMP_ACTS = ("none", "relu", "relu6", "clip")  # activations the float transform clamps
@@ -88,11 +88,6 @@ class Rewrite:
 
 
 # ================================================================ recognising binary layers
-
-
-def _single_consumer(graph: ir.Graph, tensor: str) -> ir.Node | None:
-    users = graph.consumers(tensor)
-    return users[0] if len(users) == 1 and tensor not in graph.outputs else None
 
 
 def binary_valued(graph: ir.Graph, tensor: str) -> bool:
@@ -132,7 +127,7 @@ def find_layer(graph: ir.Graph, node: ir.Node) -> BinaryLayer | None:
     if any(d != 1 for d in node.attrs.get("dilations", (1, 1))):
         raise UnsupportedError(f"{where}: dilations {node.attrs['dilations']} (only 1)")
     co = graph.tensors[node.outputs[0]].shape[-1]
-    mul = _single_consumer(graph, node.outputs[0])
+    mul = graph.single_consumer(node.outputs[0])
     alpha = _const_operand(graph, mul, node.outputs[0]) if mul and mul.op == "mul" else None
     if alpha is None or alpha.size not in (1, co):
         found = "nothing" if mul is None else f"'{mul.name}' ({mul.op})"
@@ -189,7 +184,7 @@ def follow_chain(graph: ir.Graph, layer: BinaryLayer, layers: dict[str, BinaryLa
     channels = graph.tensors[layer.node.outputs[0]].shape[-1]
     pre, pool, post = [layer.mul], None, []
     t = layer.mul.outputs[0]
-    while (nxt := _single_consumer(graph, t)) is not None:
+    while (nxt := graph.single_consumer(t)) is not None:
         if nxt.op == "sign":
             users = graph.consumers(nxt.outputs[0])
             ok = users and nxt.outputs[0] not in graph.outputs
@@ -222,7 +217,7 @@ def _evaluate(graph: ir.Graph, nodes: list[ir.Node], values: np.ndarray, cols: s
         if current is None:  # the variable operand of a commutative op
             current = next(n for n in node.inputs[:2] if graph.const(n) is None)
         args = [values if n == current else operand(n) for n in node.inputs]
-        values = REFERENCE_OPS[node.op](node, graph, args)[0]
+        values = OPS[node.op].reference(node, graph, args)[0]
     return values
 
 
@@ -253,7 +248,7 @@ def _thresholds(graph: ir.Graph, chain: Chain, k: int, where: str, cols: slice):
     grid = np.repeat(dots, cols.stop - cols.start, axis=1)  # [2K+1, channels in cols]
     pre = _evaluate(graph, chain.pre, grid, cols)
     post = _evaluate(graph, chain.post, pre, cols)
-    y = REFERENCE_OPS["sign"](chain.sign, graph, [post])[0]
+    y = OPS["sign"].reference(chain.sign, graph, [post])[0]
     flip = _direction(pre if chain.pool else y, where, cols.start)  # pre (or y) non-decreasing
     y = np.where(flip > 0, y, y[::-1])  # y as a function of dot' = flip * dot
     negate = _direction(y, where, cols.start) < 0  # only possible with a pool: store -y
@@ -291,7 +286,7 @@ def _packed(g: ir.Graph, tensor: str, layers, rw: Rewrite) -> tuple[str, np.ndar
     t = g.tensors[tensor]
     sole = all(binary_consumer(g, u, layers) for u in g.consumers(tensor))
     sole = sole and tensor not in g.outputs
-    name = tensor if sole else _fresh_name(g, f"{tensor}.b1")
+    name = tensor if sole else g.fresh_name(f"{tensor}.b1")
     g.tensors[name] = ir.Tensor(name, t.shape, "b1")
     if p.op == "sign":
         neg = np.zeros(t.shape[-1], bool)
@@ -307,13 +302,6 @@ def _packed(g: ir.Graph, tensor: str, layers, rw: Rewrite) -> tuple[str, np.ndar
         rw.after.setdefault(p.name, []).append(new)
     rw.packed[tensor] = (name, neg)
     return name, neg
-
-
-def _fresh_name(g: ir.Graph, base: str) -> str:
-    name, k = base, 1
-    while name in g.tensors:
-        name, k = f"{base}_{k}", k + 1
-    return name
 
 
 def _pool_attrs(node: ir.Node) -> dict:
@@ -358,7 +346,7 @@ def _rewrite_layer(g: ir.Graph, layer: BinaryLayer, layers, rw: Rewrite) -> None
         out = chain.sign.outputs[0]
         if chain.pool:
             out_shape = g.tensors[chain.pool.inputs[0]].shape
-            pre_pool = _fresh_name(g, f"{out}.prepool")
+            pre_pool = g.fresh_name(f"{out}.prepool")
             g.tensors[pre_pool] = ir.Tensor(pre_pool, out_shape, "b1")
             pool = ir.Node(
                 "b1_maxpool2d", f"{chain.pool.name}.b1", [pre_pool], [out], _pool_attrs(chain.pool)
@@ -394,9 +382,7 @@ def _float_transform(g: ir.Graph, layer: BinaryLayer, chain: Chain, where: str):
     act = last.attrs.get("act", "none")
     if act not in CLAMP_ACTS:
         raise UnsupportedError(f"{where}: activation {act!r} after alpha cannot be folded")
-    lo, hi = {"relu": (0.0, np.inf), "relu6": (0.0, 6.0)}.get(act, (-np.inf, np.inf))
-    if act == "clip":
-        lo, hi = last.attrs.get("act_min", -np.inf), last.attrs.get("act_max", np.inf)
+    lo, hi = ir.act_bounds(last.attrs)
     params = [
         g.add_const(f"{layer.node.name}.mul", multiplier.astype(np.float32)),
         g.add_const(f"{layer.node.name}.bias", np.broadcast_to(bias, (co,)).astype(np.float32)),
@@ -433,7 +419,7 @@ def fuse_int8(graph: ir.Graph) -> ir.Graph:
                                   out_zero_point=int(q.attrs["zero_point"]))  # fmt: skip
                 node.outputs = list(q.outputs)
                 g.nodes.remove(q)
-    _remove_dead(g)
+    g.remove_dead_nodes()
     return g
 
 
@@ -446,17 +432,5 @@ def _apply(g: ir.Graph, rw: Rewrite) -> ir.Graph:
             nodes.append(node)
         nodes += rw.after.get(node.name, [])
     g.nodes = nodes
-    _remove_dead(g)
+    g.remove_dead_nodes()
     return g
-
-
-def _remove_dead(g: ir.Graph) -> None:
-    """Drops nodes whose outputs nobody reads (the float ops a b1 layer replaced)."""
-    while True:
-        used = {n for node in g.nodes for n in node.inputs} | set(g.outputs)
-        dead = [node for node in g.nodes if not any(o in used for o in node.outputs)]
-        if not dead:
-            break
-        g.nodes = [node for node in g.nodes if node not in dead]
-    used = {n for node in g.nodes for n in node.inputs + node.outputs} | set(g.inputs)
-    g.tensors = {k: v for k, v in g.tensors.items() if k in used or k in g.outputs}
