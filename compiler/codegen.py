@@ -133,8 +133,51 @@ class Emit:
 Emitter = Callable[[ir.Node, Emit], list[KernelCall]]
 
 
+# ---------------------------------------------------------------- escaping
+#
+# A model file is untrusted: every string from it (graph, node and tensor names, the
+# model name, attribute text) reaches C only through one of these functions, one per
+# context. C identifiers are always generated (layer17, layer17_p0), never taken from
+# the model.
+
+COMMENT_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"\\"}
+
+
 def c_comment(text: str) -> str:
-    return str(text).replace("*/", "* /").replace("/*", "/ *")
+    """Text that is inert inside a ``/* ... */`` comment, on one line.
+
+    Neutralised: ``*/`` (ends the comment) and ``/*`` (-Wcomment) by a space between
+    the two characters; ``??`` (trigraphs such as ``??/``, a backslash) by a space
+    between the question marks; every backslash, control character (newline, NUL, ...)
+    and non-ASCII byte becomes the text ``\\xNN`` (per UTF-8 byte), so no backslash
+    can end a line and no line break can leave the comment."""
+    out = []
+    for ch in str(text):
+        if ch in COMMENT_SAFE:
+            out.append(ch)
+        else:
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+    s = "".join(out)
+    s = re.sub(r"\*(?=/)", "* ", s)
+    s = re.sub(r"/(?=\*)", "/ ", s)
+    return re.sub(r"\?(?=\?)", "? ", s)
+
+
+STRING_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"\\", '"', "?"}
+
+
+def c_string(text: str) -> str:
+    """A C string literal (with its quotes) holding ``text``'s UTF-8 bytes: printable
+    ASCII as itself, everything else (quote, backslash, ``?`` against trigraphs,
+    control characters, NUL, non-ASCII) as a three-digit octal escape, which, unlike
+    ``\\x``, cannot swallow the characters after it. Safe on a preprocessor line."""
+    out = []
+    for ch in str(text):
+        if ch in STRING_SAFE:
+            out.append(ch)
+        else:
+            out.extend(f"\\{b:03o}" for b in ch.encode("utf-8", "surrogatepass"))
+    return '"' + "".join(out) + '"'
 
 
 def c_value(value: Any) -> str:
@@ -581,8 +624,10 @@ def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int
     input_size = sum(graph.tensors[n].size for n in graph.inputs)
     return "\n".join([
         HEADER,
-        f"/* {c_comment(graph.metadata.get('cnnc.model', 'model'))}: "
-        f"input {x.name}{list(x.shape)} -> output {y.name}{list(y.shape)} (ONNX layout) */",
+        "/* " + c_comment(
+            f"{graph.metadata.get('cnnc.model', 'model')}: input {x.name}{list(x.shape)} "
+            f"-> output {y.name}{list(y.shape)} (ONNX layout)"
+        ) + " */",
         "#ifndef CNNC_MODEL_H",
         "#define CNNC_MODEL_H",
         "",
@@ -596,8 +641,8 @@ def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int
         f"#define CNNC_MODEL_ARENA_LOWER_BOUND {plan.lower_bound} /* largest sum of live bytes */",
         f"#define CNNC_MODEL_INPUT_SIZE {input_size} /* float elements per sample, ONNX layout */",
         f"#define CNNC_MODEL_INPUT_SHAPE {{{', '.join(map(str, x.shape))}}}",
-        *([f"/* {len(graph.inputs)} inputs, back to back in the input buffer: "
-           f"{', '.join(f'{n}{list(graph.tensors[n].shape)}' for n in graph.inputs)} */"]
+        *(["/* " + c_comment(f"{len(graph.inputs)} inputs, back to back in the input buffer: "
+           f"{', '.join(f'{n}{list(graph.tensors[n].shape)}' for n in graph.inputs)}") + " */"]
           if len(graph.inputs) > 1 else []),
         f"#define CNNC_MODEL_OUTPUT_SIZE {y.size}",
         f"#define CNNC_MODEL_OUTPUT_SHAPE {{{', '.join(map(str, y.shape))}}}",
