@@ -267,3 +267,41 @@ def test_sizes_over_2_31_are_refused_at_compile_time(rng, tmp_path):
     g.tensors[y] = ir.Tensor(y, (1, 3, 2**15, 2**15), "float32")
     with pytest.raises(UnsupportedError, match="below 2\\*\\*31"):
         cnnc.compile(g, tmp_path)
+
+
+def nan_net(rng, act: str, **act_attrs) -> ir.Graph:
+    """transpose -> act -> maxpool -> (act) -> reshape: NaN must reach the output."""
+    b = tiny_graphs.Builder(rng, (1, 3, 9, 7))
+    x = b.node("transpose", ["x"], (1, 9, 7, 3), perm=(0, 2, 3, 1))
+    a = b.node("act", [x], (1, 9, 7, 3), act=act, **act_attrs)
+    p = b.node("maxpool2d", [a], (1, 4, 3, 3), kernel=(3, 3), strides=(2, 2), pads=(0, 0, 0, 0))
+    c = b.node("act", [p], (1, 4, 3, 3), act="clip", act_min=-0.5, act_max=0.5)
+    return b.graph(b.node("reshape", [c], (1, 36)))
+
+
+@pytest.mark.parametrize(
+    "act, attrs",
+    [("relu", {}), ("relu6", {"act_min": 0.0, "act_max": 6.0}),
+     ("clip", {"act_min": 1.0, "act_max": -1.0}), ("leaky_relu", {"act_alpha": 0.1}),
+     ("elu", {"act_alpha": 1.0}), ("sigmoid", {})],
+    ids=["relu", "relu6", "clip_min_gt_max", "leaky_relu", "elu", "sigmoid"],
+)  # fmt: skip
+def test_float_c_propagates_nan_like_the_reference(rng, tmp_path, act, attrs):
+    """NaN in -> NaN out wherever NumPy gives NaN (np.maximum/np.clip/max propagate it),
+    and Clip with min > max gives max (ONNX min(max(x, lo), hi)) in C and reference."""
+    m = cnnc.compile(nan_net(rng, act, **attrs), tmp_path)
+    x = rng.standard_normal((3, 3, 9, 7)).astype(np.float32) * 3
+    x[0, 0, 0, 0] = np.nan  # first element of a pooling window
+    x[1, 2, 4, 5] = np.nan  # inside a window
+    x[2, 1, 8, 6] = np.nan  # in no window (pooling drops the last row/column)
+    y_c, y_ref = m.run(x).reshape(3, -1), m.reference(x).reshape(3, -1)
+    nan_c, nan_ref = np.isnan(y_c), np.isnan(y_ref)
+    assert nan_ref[:2].any(), "the test must put NaN into the output"
+    bad = np.argwhere(nan_c != nan_ref)
+    assert len(bad) == 0, (
+        f"NaN differs at {bad[:5].tolist()}: C {y_c[tuple(bad[0])]}, ref {y_ref[tuple(bad[0])]}"
+    )
+    np.testing.assert_allclose(y_c[~nan_c], y_ref[~nan_ref], rtol=0, atol=1e-5)
+    if act == "clip":
+        a = np.minimum(np.maximum(x[~np.isnan(x)], 1.0), -1.0)
+        assert np.all(a == -1.0) and np.all(y_ref[~nan_ref] == -0.5)
