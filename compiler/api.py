@@ -15,6 +15,9 @@ without the original ONNX file:
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,11 +204,55 @@ def compile(  # noqa: A001 - the documented API name
     calibration: Any = None,
     embed_weights: bool = False,
     target: str = "host",
+    force: bool = False,
     **options: Any,
 ) -> CompiledModel:
-    """Compiles an ONNX model (path, ModelProto, or a lowered ir.Graph) into ``out_dir``."""
+    """Compiles an ONNX model (path, ModelProto, or a lowered ir.Graph) into ``out_dir``.
+
+    ``out_dir`` must be missing, empty or an earlier cnnc output (it holds cnnc.json);
+    ``force`` allows any other folder (cnnc's files replace theirs, the rest stays)."""
+    check_out_dir(Path(out_dir), force)
     graph = apply_precision(lowered_graph(model), precision, calibration, options)
-    return write_output(graph, out_dir, precision, embed_weights, target, options)
+    return write_output(graph, out_dir, precision, embed_weights, target, options, force)
+
+
+MARKER = "cnnc.json"  # an output folder holds it; its absence marks a folder as not ours
+
+
+def check_out_dir(out: Path, force: bool = False) -> None:
+    """Refuses an output path that is a file, or a non-empty folder that is not a cnnc
+    output (no regular cnnc.json), unless ``force``."""
+    if out.is_symlink() and not out.exists():
+        raise CnncError(f"output folder {out} is a dangling symbolic link")
+    if out.exists() and not out.is_dir():
+        raise CnncError(f"output folder {out} exists and is not a folder")
+    if not out.exists() or force:
+        return
+    marker = out / MARKER
+    ours = marker.is_file() and not marker.is_symlink()
+    foreign = [p.name for p in out.iterdir() if not p.name.startswith(".cnnc-tmp-")]
+    if foreign and not ours:
+        raise CnncError(
+            f"output folder {out} is not empty and is not a cnnc output (no {MARKER}): "
+            f"{len(foreign)} entries, e.g. {sorted(foreign)[0]!r}; choose another folder "
+            "or pass --force to write cnnc's files into it"
+        )
+
+
+def install(stage: Path, out: Path) -> None:
+    """Moves every entry of the freshly written ``stage`` folder into ``out`` by rename.
+
+    rename(2) replaces a symbolic link planted in ``out`` instead of writing through it,
+    and each file appears whole or not at all. Folders (cnnc_runtime/) replace the old
+    folder; an old symlink in their place is removed, never followed."""
+    for src in sorted(stage.iterdir(), key=lambda p: p.name == MARKER):  # cnnc.json last
+        dst = out / src.name
+        if dst.is_symlink() or (dst.exists() and not dst.is_dir()):
+            if src.is_dir():
+                dst.unlink()
+        elif dst.is_dir():
+            shutil.rmtree(dst)
+        os.replace(src, dst)
 
 
 def write_output(
@@ -215,28 +262,41 @@ def write_output(
     embed_weights: bool = False,
     target: str = "host",
     options: dict | None = None,
+    force: bool = False,
 ) -> CompiledModel:
-    """Plans, generates and writes the output folder for a final graph."""
+    """Plans, generates and writes the output folder for a final graph.
+
+    Every file is first written into a fresh private folder inside ``out_dir`` and then
+    renamed into place (``install``): no symlink in ``out_dir`` is written through."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out, force)
     plan = planner.plan(graph)
     gen = codegen.generate(graph, plan, embed_weights=embed_weights)
-    (out / "model.h").write_text(gen.model_h)
-    (out / "model.c").write_text(gen.model_c)
-    weights = out / "weights.bin"
-    if embed_weights:
-        weights.unlink(missing_ok=True)
-    else:
-        weights.write_bytes(gen.blob)
-    codegen.copy_runtime(out, gen.families)
-    rep = report_mod.build_report(graph, plan, len(gen.blob), precision)
-    report_mod.save(rep, out)
-    save_graph(graph, out)
-    info = model_info(graph, plan, gen, precision, embed_weights, target, options or {})
-    (out / "cnnc.json").write_text(json.dumps(info, indent=1) + "\n")
-    from .host import targets
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CnncError(f"cannot create output folder {out}: {err.strerror}") from None
+    stage = Path(tempfile.mkdtemp(prefix=".cnnc-tmp-", dir=out))
+    try:
+        (stage / "model.h").write_text(gen.model_h)
+        (stage / "model.c").write_text(gen.model_c)
+        if not embed_weights:
+            (stage / "weights.bin").write_bytes(gen.blob)
+        codegen.copy_runtime(stage, gen.families)
+        rep = report_mod.build_report(graph, plan, len(gen.blob), precision)
+        report_mod.save(rep, stage)
+        save_graph(graph, stage)
+        info = model_info(graph, plan, gen, precision, embed_weights, target, options or {})
+        (stage / MARKER).write_text(json.dumps(info, indent=1) + "\n")
+        from .host import targets
 
-    targets.write_build_files(out, info)
+        targets.write_build_files(stage, info)
+        weights = out / "weights.bin"
+        if embed_weights and (weights.is_symlink() or weights.exists()):
+            weights.unlink()  # a link is removed, its target untouched
+        install(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return CompiledModel(out, graph, info, rep)
 
 

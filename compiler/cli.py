@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp = sub.add_parser("compile", help="compile an ONNX model into an output folder of C")
     comp.add_argument("model", help="ONNX file")
     comp.add_argument("-o", "--output", required=True, help="output folder (created)")
+    comp.add_argument(
+        "--force", action="store_true", help="write into a non-empty folder that is no cnnc output"
+    )
     comp.add_argument("--precision", default="float32", choices=api.PRECISIONS)
     comp.add_argument(
         "--calibration", help="calibration inputs: an .npz holding x (ONNX layout), or 'digits'"
@@ -138,6 +141,7 @@ def cmd_compile(args) -> int:
         calibration=calibration_data(args.model, args.calibration),
         embed_weights=args.embed_weights,
         target=args.target,
+        force=args.force,
         **{k: v for k, v in options.items() if v},
     )
     print_report(compiled)

@@ -112,8 +112,51 @@ class Emit:
         return a in offsets and b in offsets and offsets[a] == offsets[b]
 
 
+# ---------------------------------------------------------------- escaping
+#
+# A model file is untrusted: every string from it (graph, node and tensor names, the
+# model name, attribute text) reaches C only through one of these functions, one per
+# context. C identifiers are always generated (layer17, layer17_p0), never taken from
+# the model.
+
+COMMENT_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"\\"}
+
+
 def c_comment(text: str) -> str:
-    return str(text).replace("*/", "* /").replace("/*", "/ *")
+    """Text that is inert inside a ``/* ... */`` comment, on one line.
+
+    Neutralised: ``*/`` (ends the comment) and ``/*`` (-Wcomment) by a space between
+    the two characters; ``??`` (trigraphs such as ``??/``, a backslash) by a space
+    between the question marks; every backslash, control character (newline, NUL, ...)
+    and non-ASCII byte becomes the text ``\\xNN`` (per UTF-8 byte), so no backslash
+    can end a line and no line break can leave the comment."""
+    out = []
+    for ch in str(text):
+        if ch in COMMENT_SAFE:
+            out.append(ch)
+        else:
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+    s = "".join(out)
+    s = re.sub(r"\*(?=/)", "* ", s)
+    s = re.sub(r"/(?=\*)", "/ ", s)
+    return re.sub(r"\?(?=\?)", "? ", s)
+
+
+STRING_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F)) - {"\\", '"', "?"}
+
+
+def c_string(text: str) -> str:
+    """A C string literal (with its quotes) holding ``text``'s UTF-8 bytes: printable
+    ASCII as itself, everything else (quote, backslash, ``?`` against trigraphs,
+    control characters, NUL, non-ASCII) as a three-digit octal escape, which, unlike
+    ``\\x``, cannot swallow the characters after it. Safe on a preprocessor line."""
+    out = []
+    for ch in str(text):
+        if ch in STRING_SAFE:
+            out.append(ch)
+        else:
+            out.extend(f"\\{b:03o}" for b in ch.encode("utf-8", "surrogatepass"))
+    return '"' + "".join(out) + '"'
 
 
 def c_value(value: Any) -> str:
@@ -301,28 +344,61 @@ def quant_of(t: ir.Tensor) -> tuple[float, int]:
 def ctx_typedef(n_sections: int) -> str:
     return (
         "typedef struct {\n"
+        "    uint32_t state; /* set by a successful init, cleared by reset (stale ctx guard) */\n"
         "    const uint8_t *blob; /* the weight blob given to init (or the embedded one) */\n"
+        "    size_t blob_bytes; /* its size, for cnnc_model_check_blob */\n"
         f"    const void *weights[{max(n_sections, 1)}]; /* section i of the blob */\n"
         "} cnnc_model_ctx;"
     )
 
 
 API_PROTOTYPES = """\
-/* Validates the weight blob (magic, version, CRC32, section table) and points ctx at
- * its sections. blob == NULL selects the embedded weights (if compiled with them).
- * Returns CNNC_OK or a cnnc_status (cnnc.h). The blob must outlive ctx. */
+/* Validates the weight blob and points ctx at its sections. blob == NULL selects the
+ * embedded weights (if compiled with them). Returns CNNC_OK or a cnnc_status (cnnc.h):
+ * size, magic, version, CRC32, section table and offsets, the range of every stored
+ * value kernels trust (CNNC_ERR_BLOB_VALUE), and that it is this build's blob
+ * (CNNC_ERR_BLOB_MODEL). The blob must outlive ctx and stay 64-byte aligned.
+ * Compile model.c with -DCNNC_MODEL_ANY_WEIGHTS to accept another blob of the same
+ * structure (over-the-air weight updates), with -DCNNC_MODEL_BLOB_IN_PARTITION to
+ * accept a buffer larger than the blob (a flash partition). A ctx that init never
+ * touched holds garbage: using it is undefined (state is only a guard against stale or
+ * reset contexts), so check init's status. */
 int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes);
 
+/* Clears ctx: every entry point then returns CNNC_ERR_NOT_INIT until the next init. */
+int cnnc_model_reset(cnnc_model_ctx *ctx);
+
+/* Re-verifies the blob ctx was initialised with (CRC32, table, values, hashes), e.g.
+ * periodically on a long-running device whose weights sit in flash. */
+int cnnc_model_check_blob(const cnnc_model_ctx *ctx);
+
 /* Runs the model on one sample: input[CNNC_MODEL_INPUT_SIZE] (ONNX layout) ->
- * output[CNNC_MODEL_OUTPUT_SIZE]. arena: CNNC_MODEL_ARENA_BYTES bytes, 64-byte aligned,
- * owned by the caller (one arena per concurrent call). */
-int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena);
+ * output[CNNC_MODEL_OUTPUT_SIZE]. arena: arena_bytes >= CNNC_MODEL_ARENA_BYTES bytes,
+ * 64-byte aligned, owned by the caller (one arena per concurrent call); a NULL,
+ * misaligned or short arena returns CNNC_ERR_ARENA. */
+int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena,
+                   size_t arena_bytes);
 
 /* Per-layer verification: runs layers [0, n) and returns in *out a pointer to layer
  * n-1's output inside the arena (raw bytes: float32, int8 or packed bits) and in
  * *out_bytes its size. 1 <= n <= CNNC_MODEL_NUM_LAYERS, else CNNC_ERR_NULL_ARG. */
 int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
-                          int n, const void **out, size_t *out_bytes);"""
+                          size_t arena_bytes, int n, const void **out, size_t *out_bytes);"""
+
+# Sizes the C stores in uint32_t / int: every one must stay below 2^31.
+SIZE_LIMIT = 2**31
+
+
+def check_sizes(graph: ir.Graph, plan: Plan, blob_bytes: int) -> None:
+    """Refuses a model whose arena, blob or any tensor does not fit the C's 32-bit sizes."""
+    arena = plan.arena_bytes + staging_bytes(graph)
+    sizes = {"CNNC_MODEL_ARENA_BYTES": arena, "weight blob bytes": blob_bytes}
+    sizes |= {f"tensor {t.name}": tensor_bytes(t) for t in graph.tensors.values()}
+    for what, value in sizes.items():
+        if value >= SIZE_LIMIT:
+            raise UnsupportedError(
+                f"{what} is {value} bytes; generated C stores sizes in 32 bits (below 2**31)"
+            )
 
 
 def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int, embed: bool):
@@ -330,8 +406,10 @@ def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int
     input_size = sum(graph.tensors[n].size for n in graph.inputs)
     return "\n".join([
         HEADER,
-        f"/* {c_comment(graph.metadata.get('cnnc.model', 'model'))}: "
-        f"input {x.name}{list(x.shape)} -> output {y.name}{list(y.shape)} (ONNX layout) */",
+        "/* " + c_comment(
+            f"{graph.metadata.get('cnnc.model', 'model')}: input {x.name}{list(x.shape)} "
+            f"-> output {y.name}{list(y.shape)} (ONNX layout)"
+        ) + " */",
         "#ifndef CNNC_MODEL_H",
         "#define CNNC_MODEL_H",
         "",
@@ -345,8 +423,8 @@ def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int
         f"#define CNNC_MODEL_ARENA_LOWER_BOUND {plan.lower_bound} /* largest sum of live bytes */",
         f"#define CNNC_MODEL_INPUT_SIZE {input_size} /* float elements per sample, ONNX layout */",
         f"#define CNNC_MODEL_INPUT_SHAPE {{{', '.join(map(str, x.shape))}}}",
-        *([f"/* {len(graph.inputs)} inputs, back to back in the input buffer: "
-           f"{', '.join(f'{n}{list(graph.tensors[n].shape)}' for n in graph.inputs)} */"]
+        *(["/* " + c_comment(f"{len(graph.inputs)} inputs, back to back in the input buffer: "
+           f"{', '.join(f'{n}{list(graph.tensors[n].shape)}' for n in graph.inputs)}") + " */"]
           if len(graph.inputs) > 1 else []),
         f"#define CNNC_MODEL_OUTPUT_SIZE {y.size}",
         f"#define CNNC_MODEL_OUTPUT_SHAPE {{{', '.join(map(str, y.shape))}}}",
@@ -377,20 +455,95 @@ def int8_io_header(x: ir.Tensor, y: ir.Tensor) -> list[str]:
         f"#define CNNC_MODEL_OUTPUT_SCALE {c_float(ys)}",
         f"#define CNNC_MODEL_OUTPUT_ZERO_POINT {yz}",
         "int cnnc_model_run_s8(const cnnc_model_ctx *ctx, const int8_t *input, int8_t *output,",
-        "                      void *arena);",
+        "                      void *arena, size_t arena_bytes);",
         "int cnnc_model_run_layers_s8(const cnnc_model_ctx *ctx, const int8_t *input, void *arena,",
-        "                             int n, const void **out, size_t *out_bytes);",
+        "                             size_t arena_bytes, int n, const void **out,",
+        "                             size_t *out_bytes);",
     ]
 
 
-def render_model_c(graph, plan, layers, sections, blob, families, embed) -> str:
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+SHIFT_RANGE = (-31, 30)  # cnnc_s8.h requantisation contract
+MULT_RANGE = (0, INT32_MAX)
+
+
+def trusted_ranges(graph: ir.Graph) -> dict[str, tuple[int, int]]:
+    """Constant name -> [lo, hi] the kernels assume without checking: the requantisation
+    multipliers (input 3) and shifts (input 4) of every int8 conv/dense (cnnc_s8.h)."""
+    ranges = {}
+    for node in graph.nodes:
+        if node.op.startswith("s8_") and len(node.inputs) >= 5:
+            ranges[node.inputs[3]] = MULT_RANGE
+            ranges[node.inputs[4]] = SHIFT_RANGE
+    return ranges
+
+
+def section_spec(section: Section, ranges: dict[str, tuple[int, int]]) -> list[int]:
+    """{bytes, dtype, lo, hi} of cnnc_blob_section_spec. int8 sections (weights, tables)
+    stay in [-127, 127] as the symmetric weight contract says, unless the compiled values
+    use -128; int32 ones in their contract range (multipliers, shifts), else any."""
+    data = section.data
+    lo, hi = INT32_MIN, INT32_MAX
+    if data.dtype == np.int8:
+        lo, hi = min(-127, int(data.min(initial=0))), 127
+    elif data.dtype == np.int32:
+        lo, hi = ranges.get(section.key.split(":", 1)[0], (INT32_MIN, INT32_MAX))
+        if data.size and (int(data.min()) < lo or int(data.max()) > hi):
+            raise UnsupportedError(
+                f"constant {section.key}: values {int(data.min())}..{int(data.max())} outside "
+                f"the kernel contract [{lo}, {hi}]"
+            )
+    nbytes = len(blob_mod.section_bytes(data))
+    return [nbytes, blob_mod.dtype_code(data), lo, hi]
+
+
+def strip_comments(code: str) -> str:
+    return re.sub(r"/\*.*?\*/", "", code, flags=re.S)
+
+
+def structure_hash(graph: ir.Graph, plan: Plan, layers: list[Layer], specs: list) -> int:
+    """64 bits of SHA-256 over what model.c bakes in (every layer's code and parameter
+    structs: ops, shapes, precisions, quantisation parameters, arena offsets; the API
+    constants) and each section's size, dtype and range; comments (names) excluded."""
+    import hashlib
+
+    text = "\n".join(
+        [f"cnnc blob v{blob_mod.VERSION}", repr(specs)]
+        + [strip_comments(render_layer(layer, graph)) for layer in layers]
+        + [strip_comments(render_api(graph, plan, embed=False))]
+    )
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+
+
+def c_u64(value: int) -> str:
+    return f"UINT64_C(0x{value:016x})"
+
+
+BLOB_FLAGS = """\
+/* -DCNNC_MODEL_ANY_WEIGHTS: accept any blob of this structure (over-the-air weight
+ * updates: same graph, shapes, precisions, quantisation parameters, other weights);
+ * -DCNNC_MODEL_BLOB_IN_PARTITION: accept a buffer larger than the blob. */
+#ifdef CNNC_MODEL_ANY_WEIGHTS
+#define MODEL_BLOB_ANY CNNC_BLOB_ANY_CONTENT
+#else
+#define MODEL_BLOB_ANY 0u
+#endif
+#ifdef CNNC_MODEL_BLOB_IN_PARTITION
+#define MODEL_BLOB_LARGER CNNC_BLOB_LARGER_BUFFER
+#else
+#define MODEL_BLOB_LARGER 0u
+#endif
+"""
+
+
+def render_model_c(graph, plan, layers, sections, specs, blob, families, embed, hashes) -> str:
     x, y = check_io(graph)
     n_layers = len(layers)
-    sizes = [len(blob_mod.section_bytes(s.data)) for s in sections]
     outs = [layer.node.outputs[0] for layer in layers]
     out_offsets = [plan.offsets[name] for name in outs]
     out_bytes = [tensor_bytes(graph.tensors[name]) for name in outs]
     layer_names = [f"layer{i}" for i in range(n_layers)]
+    content, structure = hashes
     parts = [
         HEADER,
         f"/* {n_layers} layers; arena {plan.arena_bytes} bytes (lower bound {plan.lower_bound});"
@@ -406,9 +559,15 @@ def render_model_c(graph, plan, layers, sections, blob, families, embed) -> str:
     if embed:
         parts += [blob_mod.c_array(blob), ""]
     parts += [
-        "/* byte size of each weight-blob section, in section order: */",
+        "/* each weight-blob section, in section order: {bytes, dtype, lo, hi} (cnnc_blob.h) */",
         *(f"/*   {i}: {s.label} */" for i, s in enumerate(sections)),
-        f"static const uint32_t section_bytes[{max(len(sizes), 1)}] = {c_value(sizes or [0])};",
+        f"static const cnnc_blob_section_spec section_specs[{max(len(specs), 1)}] = "
+        f"{c_value(specs or [[0, 0, 0, 0]])};",
+        "",
+        BLOB_FLAGS,
+        "/* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */",
+        f"static const cnnc_blob_spec blob_spec = {{{len(specs)}, section_specs, "
+        f"{c_u64(content)}, {c_u64(structure)}, MODEL_BLOB_ANY | MODEL_BLOB_LARGER}};",
         "",
     ]  # fmt: skip
     parts += [render_layer(layer, graph) + "\n" for layer in layers]
@@ -432,25 +591,52 @@ EMBED_INIT = """\
 """
 
 INIT_AND_CORE = """\
-/* ctx->blob stays NULL unless the blob is valid, so running after a failed init
- * returns CNNC_ERR_NULL_ARG instead of reading through bad section pointers. */
+#define MODEL_CTX_READY 0x59444552u /* "REDY": ctx->state after a successful init */
+
+/* ctx->state is MODEL_CTX_READY only once the blob is valid, so running after a failed
+ * init (or a reset) returns CNNC_ERR_NOT_INIT instead of reading bad section pointers. */
 int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     int status;
     if (ctx == NULL) return CNNC_ERR_NULL_ARG;
-    ctx->blob = NULL;
+    memset(ctx, 0, sizeof *ctx);
 @EMBED@    if (blob == NULL) return CNNC_ERR_NULL_ARG;
-    status = cnnc_blob_open(blob, blob_bytes, CNNC_MODEL_NUM_WEIGHTS, section_bytes, ctx->weights);
-    if (status == CNNC_OK) ctx->blob = (const uint8_t *)blob;
-    return status;
+    status = cnnc_blob_open(blob, blob_bytes, &blob_spec, ctx->weights);
+    if (status != CNNC_OK) return status;
+    ctx->blob = (const uint8_t *)blob;
+    ctx->blob_bytes = blob_bytes;
+    ctx->state = MODEL_CTX_READY;
+    return CNNC_OK;
+}
+
+int cnnc_model_reset(cnnc_model_ctx *ctx) {
+    if (ctx == NULL) return CNNC_ERR_NULL_ARG;
+    memset(ctx, 0, sizeof *ctx);
+    return CNNC_OK;
+}
+
+int cnnc_model_check_blob(const cnnc_model_ctx *ctx) {
+    if (ctx == NULL) return CNNC_ERR_NULL_ARG;
+    if (ctx->state != MODEL_CTX_READY) return CNNC_ERR_NOT_INIT;
+    return cnnc_blob_open(ctx->blob, ctx->blob_bytes, &blob_spec, NULL);
+}
+
+/* The checks every entry point makes before it touches input or arena. */
+static int check_call(const cnnc_model_ctx *ctx, const void *input, void *arena,
+                      size_t arena_bytes) {
+    if (ctx == NULL || input == NULL) return CNNC_ERR_NULL_ARG;
+    if (ctx->state != MODEL_CTX_READY) return CNNC_ERR_NOT_INIT;
+    if (arena == NULL || (uintptr_t)arena % 64 != 0 || arena_bytes < CNNC_MODEL_ARENA_BYTES)
+        return CNNC_ERR_ARENA;
+    return CNNC_OK;
 }
 
 /* Layers [0, n) on an input in the model's own input type. */
-static int run_layers_from(const cnnc_model_ctx *ctx, const void *input, void *arena, int n,
-                           const void **out, size_t *out_bytes) {
+static int run_layers_from(const cnnc_model_ctx *ctx, const void *input, void *arena,
+                           size_t arena_bytes, int n, const void **out, size_t *out_bytes) {
     int i;
-    if (ctx == NULL || ctx->blob == NULL || input == NULL || out == NULL || out_bytes == NULL)
-        return CNNC_ERR_NULL_ARG;
-    if (arena == NULL || (uintptr_t)arena % 64 != 0) return CNNC_ERR_ARENA;
+    int status = check_call(ctx, input, arena, arena_bytes);
+    if (status != CNNC_OK) return status;
+    if (out == NULL || out_bytes == NULL) return CNNC_ERR_NULL_ARG;
     if (n < 1 || n > CNNC_MODEL_NUM_LAYERS) return CNNC_ERR_NULL_ARG; /* no layer n-1 */
     for (i = 0; i < n; ++i) layers[i](ctx, input, (uint8_t *)arena);
     *out = (const uint8_t *)arena + layer_out_offset[n - 1];
@@ -466,7 +652,8 @@ RUN_AND_COPY_BODY = """\
     size_t out_bytes;
     int status;
     if (output == NULL) return CNNC_ERR_NULL_ARG;
-    status = run_layers_from(ctx, input, arena, CNNC_MODEL_NUM_LAYERS, &out, &out_bytes);
+    status = run_layers_from(ctx, input, arena, arena_bytes, CNNC_MODEL_NUM_LAYERS, &out,
+                             &out_bytes);
     if (status != CNNC_OK) return status;
     /* the model output: arena offset @OUT_OFFSET@, @OUT_BYTES@ bytes */
     memcpy(output, (const uint8_t *)arena + @OUT_OFFSET@, @OUT_BYTES@);
@@ -477,11 +664,12 @@ RUN_AND_COPY_BODY = """\
 FLOAT_API = (
     """
 int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
-                          int n, const void **out, size_t *out_bytes) {
-    return run_layers_from(ctx, input, arena, n, out, out_bytes);
+                          size_t arena_bytes, int n, const void **out, size_t *out_bytes) {
+    return run_layers_from(ctx, input, arena, arena_bytes, n, out, out_bytes);
 }
 
-int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena) {
+int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena,
+                   size_t arena_bytes) {
 """
     + RUN_AND_COPY_BODY
 )
@@ -489,12 +677,13 @@ int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output,
 INT8_IO_API = (
     """
 int cnnc_model_run_layers_s8(const cnnc_model_ctx *ctx, const int8_t *input, void *arena,
-                             int n, const void **out, size_t *out_bytes) {
-    return run_layers_from(ctx, input, arena, n, out, out_bytes);
+                             size_t arena_bytes, int n, const void **out,
+                             size_t *out_bytes) {
+    return run_layers_from(ctx, input, arena, arena_bytes, n, out, out_bytes);
 }
 
 int cnnc_model_run_s8(const cnnc_model_ctx *ctx, const int8_t *input, int8_t *output,
-                      void *arena) {
+                      void *arena, size_t arena_bytes) {
 """
     + RUN_AND_COPY_BODY
     + """
@@ -504,21 +693,23 @@ static const cnnc_s8_quant_params input_quant = @INPUT_QUANT@;
 static const cnnc_s8_quant_params output_quant = @OUTPUT_QUANT@;
 
 int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
-                          int n, const void **out, size_t *out_bytes) {
+                          size_t arena_bytes, int n, const void **out, size_t *out_bytes) {
     int8_t *staged;
-    if (input == NULL) return CNNC_ERR_NULL_ARG;
-    if (arena == NULL || (uintptr_t)arena % 64 != 0) return CNNC_ERR_ARENA;
+    int status = check_call(ctx, input, arena, arena_bytes);
+    if (status != CNNC_OK) return status;
     staged = (int8_t *)arena + @STAGING@; /* [CNNC_MODEL_INPUT_SIZE] */
     cnnc_s8_quantize__ref(&input_quant, input, staged);
-    return run_layers_from(ctx, staged, arena, n, out, out_bytes);
+    return run_layers_from(ctx, staged, arena, arena_bytes, n, out, out_bytes);
 }
 
-int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena) {
+int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena,
+                   size_t arena_bytes) {
     const void *out;
     size_t out_bytes;
     int status;
     if (output == NULL) return CNNC_ERR_NULL_ARG;
-    status = cnnc_model_run_layers(ctx, input, arena, CNNC_MODEL_NUM_LAYERS, &out, &out_bytes);
+    status = cnnc_model_run_layers(ctx, input, arena, arena_bytes, CNNC_MODEL_NUM_LAYERS, &out,
+                                   &out_bytes);
     if (status != CNNC_OK) return status;
     cnnc_s8_dequantize__ref(&output_quant, (const int8_t *)arena + @OUT_OFFSET@, output);
     return CNNC_OK;
@@ -551,10 +742,17 @@ def generate(graph: ir.Graph, plan: Plan, embed_weights: bool = False) -> Genera
     check_io(graph)
     em = Emit(graph, plan)
     layers = emit_layers(em)
-    blob = blob_mod.write_blob([s.data for s in em.sections])
+    ranges = trusted_ranges(graph)
+    specs = [section_spec(s, ranges) for s in em.sections]
+    structure = structure_hash(graph, plan, layers, specs)
+    blob = blob_mod.write_blob([s.data for s in em.sections], structure)
+    check_sizes(graph, plan, len(blob))
+    hashes = (blob_mod.content_hash(blob), structure)
     families = families_used(layers)
     model_h = render_model_h(graph, plan, len(em.sections), len(blob), embed_weights)
-    model_c = render_model_c(graph, plan, layers, em.sections, blob, families, embed_weights)
+    model_c = render_model_c(
+        graph, plan, layers, em.sections, specs, blob, families, embed_weights, hashes
+    )
     return Generated(model_h, model_c, blob, families, layers, em.sections)
 
 

@@ -31,6 +31,7 @@ class HostModel:
     blob: Any  # keeps the aligned blob buffer alive while ctx points into it
     arena: Any  # uint8_t * into an over-allocated buffer, 64-byte aligned
     arena_owner: Any
+    arena_bytes: int
     input_size: int
     output_size: int
     num_layers: int
@@ -89,9 +90,10 @@ def open_model(out_dir: str | Path, blob: bytes | None = None, cc: str | None = 
             f"{out_dir}/weights.bin: cnnc_model_init returned {status}: "
             f"{STATUS_MESSAGES.get(status, 'unknown status')}"
         )
-    arena_owner, arena = aligned(ffi, model_define(model_h, "ARENA_BYTES"))
+    arena_bytes = model_define(model_h, "ARENA_BYTES")
+    arena_owner, arena = aligned(ffi, arena_bytes)
     return HostModel(
-        ffi, lib, ctx, blob_owner, arena, arena_owner,
+        ffi, lib, ctx, blob_owner, arena, arena_owner, arena_bytes,
         model_define(model_h, "INPUT_SIZE"), model_define(model_h, "OUTPUT_SIZE"),
         model_define(model_h, "NUM_LAYERS"),
     )  # fmt: skip
@@ -121,7 +123,7 @@ def run(model: HostModel, x: np.ndarray) -> np.ndarray:
     for i, sample in enumerate(xs):
         status = model.lib.cnnc_model_run(
             model.ctx, ffi.from_buffer("float[]", sample), ffi.from_buffer("float[]", ys[i]),
-            model.arena,
+            model.arena, model.arena_bytes,
         )  # fmt: skip
         check(status, "cnnc_model_run")
     return ys
@@ -133,8 +135,9 @@ def run_layers(model: HostModel, x: np.ndarray, n: int) -> list[bytes]:
     out, out_bytes = ffi.new("const void **"), ffi.new("size_t *")
     for sample in samples(model, x):
         status = model.lib.cnnc_model_run_layers(
-            model.ctx, ffi.from_buffer("float[]", sample), model.arena, n, out, out_bytes
-        )
+            model.ctx, ffi.from_buffer("float[]", sample), model.arena, model.arena_bytes, n,
+            out, out_bytes,
+        )  # fmt: skip
         check(status, f"cnnc_model_run_layers(n={n})")
         result.append(bytes(ffi.buffer(ffi.cast("const uint8_t *", out[0]), out_bytes[0])))
     return result

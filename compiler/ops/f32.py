@@ -80,7 +80,8 @@ def apply_act(y: np.ndarray, attrs: dict) -> np.ndarray:
         return np.maximum(y, np.float32(0))
     if act in ("relu6", "clip"):
         lo, hi = ir.act_bounds(attrs)
-        return np.clip(y, np.float32(lo), np.float32(hi)).astype(y.dtype, copy=False)
+        # min(max(y, lo), hi) as ONNX Clip: lo > hi gives hi; NaN propagates
+        return np.minimum(np.maximum(y, np.float32(lo)), np.float32(hi)).astype(y.dtype, copy=False)
     if act == "leaky_relu":
         alpha = np.float32(attrs.get("act_alpha", 0.01))
         return np.where(y >= 0, y, y * alpha)

@@ -42,12 +42,17 @@ typedef struct {
 
 CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
     switch (act->kind) {
+        /* NaN passes through every clamp, as np.maximum / np.minimum propagate it: each
+         * comparison with NaN is false, so x is kept. Clip is min(max(x, lo), hi) as in
+         * ONNX, so lo > hi gives hi. */
         case CNNC_ACT_RELU:
-            return x > 0.0f ? x : 0.0f;
+            return x > 0.0f || x != x ? x : 0.0f; /* -0 -> +0 as np.maximum */
         case CNNC_ACT_RELU6:
             return x < 0.0f ? 0.0f : (x > 6.0f ? 6.0f : x);
-        case CNNC_ACT_CLIP:
-            return x < act->min ? act->min : (x > act->max ? act->max : x);
+        case CNNC_ACT_CLIP: {
+            const float lifted = x < act->min ? act->min : x;
+            return lifted > act->max ? act->max : lifted;
+        }
         case CNNC_ACT_LEAKY_RELU:
             return x >= 0.0f ? x : act->alpha * x;
         case CNNC_ACT_SIGMOID:

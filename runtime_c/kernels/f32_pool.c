@@ -20,7 +20,10 @@ void cnnc_f32_maxpool__ref(const cnnc_f32_pool_params *p, const float *CNNC_REST
                 for (iy = y0; iy < y1; ++iy) {
                     for (ix = x0; ix < x1; ++ix) {
                         const float *xp = x + (((size_t)n * p->h + iy) * p->w + ix) * p->c;
-                        for (c = 0; c < p->c; ++c) out[c] = xp[c] > out[c] ? xp[c] : out[c];
+                        /* a NaN input wins and then stays, as NumPy's max propagates it */
+                        for (c = 0; c < p->c; ++c) {
+                            if (xp[c] > out[c] || xp[c] != xp[c]) out[c] = xp[c];
+                        }
                     }
                 }
             }

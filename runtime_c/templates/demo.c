@@ -188,10 +188,11 @@ int main(int argc, char **argv) {
     if (arena == NULL) {
         return 3;
     }
-    status = cnnc_model_run(&ctx, input, output, arena); /* warm-up, and the result shown */
+    /* warm-up, and the result shown */
+    status = cnnc_model_run(&ctx, input, output, arena, CNNC_MODEL_ARENA_BYTES);
     for (i = 0, total = 0.0; i < runs && status == 0; i++) {
         start = now_ms();
-        status = cnnc_model_run(&ctx, input, output, arena);
+        status = cnnc_model_run(&ctx, input, output, arena, CNNC_MODEL_ARENA_BYTES);
         elapsed = now_ms() - start;
         total += elapsed;
         best = elapsed < best ? elapsed : best;

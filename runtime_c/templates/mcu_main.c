@@ -22,5 +22,5 @@ int main(void) {
     if (status != 0) {
         return status;
     }
-    return cnnc_model_run(&ctx, input, output, arena);
+    return cnnc_model_run(&ctx, input, output, arena, sizeof arena);
 }

@@ -25,7 +25,8 @@ static int write_layer(const cnnc_model_ctx *ctx, const float *input, void *aren
     const void *out = NULL;
     size_t out_bytes = 0;
     uint64_t count;
-    int status = cnnc_model_run_layers(ctx, input, arena, n, &out, &out_bytes);
+    int status =
+        cnnc_model_run_layers(ctx, input, arena, CNNC_MODEL_ARENA_BYTES, n, &out, &out_bytes);
     if (status != 0) {
         fprintf(stderr, "runner: cnnc_model_run_layers(%d) failed with status %d\n", n, status);
         return 4;
@@ -111,7 +112,8 @@ int main(int argc, char **argv) {
             for (n = 1; n <= CNNC_MODEL_NUM_LAYERS && rc == 0; n++) {
                 rc = write_layer(&ctx, input, arena, n);
             }
-        } else if ((rc = cnnc_model_run(&ctx, input, output, arena)) != 0) {
+        } else if ((rc = cnnc_model_run(&ctx, input, output, arena,
+                                        CNNC_MODEL_ARENA_BYTES)) != 0) {
             fprintf(stderr, "runner: cnnc_model_run failed with status %d\n", rc);
             rc = 4;
         } else {

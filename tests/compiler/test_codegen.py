@@ -80,7 +80,8 @@ def test_two_arenas_interleaved_give_the_same_answers(rng, tmp_path):
     out = np.zeros((2, 5), np.float32)
     for i, arena in enumerate([host.arena, arena2]):
         status = lib.cnnc_model_run(host.ctx, ffi.from_buffer("float[]", x[i]),
-                                    ffi.from_buffer("float[]", out[i]), arena)  # fmt: skip
+                                    ffi.from_buffer("float[]", out[i]), arena,
+                                    host.arena_bytes)  # fmt: skip
         assert status == 0
     np.testing.assert_array_equal(out, alone)
 
@@ -92,7 +93,8 @@ def test_misaligned_arena_is_refused(rng, tmp_path):
     out = np.zeros(5, np.float32)
     ffi = host.ffi
     status = host.lib.cnnc_model_run(host.ctx, ffi.from_buffer("float[]", x),
-                                     ffi.from_buffer("float[]", out), host.arena + 4)  # fmt: skip
+                                     ffi.from_buffer("float[]", out), host.arena + 4,
+                                     host.arena_bytes)  # fmt: skip
     assert status == 8  # CNNC_ERR_ARENA
 
 
@@ -110,8 +112,9 @@ def test_run_after_a_failed_init_is_refused(rng, tmp_path):
     x = rng.standard_normal((3, 9, 7)).astype(np.float32)
     out = np.zeros(5, np.float32)
     status = lib.cnnc_model_run(ctx, ffi.from_buffer("float[]", x),
-                                ffi.from_buffer("float[]", out), host.arena)  # fmt: skip
-    assert status == 1  # CNNC_ERR_NULL_ARG
+                                ffi.from_buffer("float[]", out), host.arena,
+                                host.arena_bytes)  # fmt: skip
+    assert status == 9  # CNNC_ERR_NOT_INIT
 
 
 def test_generated_files_read_as_a_product(rng, tmp_path):
@@ -231,8 +234,99 @@ def test_int8_io_entry_points(rng, tmp_path):
             host.ffi.from_buffer("int8_t[]", xq[i]),
             host.ffi.from_buffer("int8_t[]", got[i]),
             host.arena,
+            host.arena_bytes,
         )
         assert status == 0
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(m.run(x), dequantize_s8(want, yq_params))
     np.testing.assert_array_equal(m.run(x), m.reference(x))
+
+
+@pytest.mark.parametrize("short_by", [1, 64, None], ids=["1_byte", "64_bytes", "zero"])
+def test_short_arena_is_a_status_not_an_overflow(rng, tmp_path, short_by):
+    """run and run_layers get the arena's size: one byte short is CNNC_ERR_ARENA."""
+    m = cnnc.compile(tiny_graphs.small_net(rng), tmp_path)
+    host = m.host()
+    ffi, lib = host.ffi, host.lib
+    size = 0 if short_by is None else host.arena_bytes - short_by
+    x, y = ffi.new("float[]", host.input_size), ffi.new("float[]", host.output_size)
+    out, out_bytes = ffi.new("const void **"), ffi.new("size_t *")
+    assert lib.cnnc_model_run(host.ctx, x, y, host.arena, size) == 8
+    assert lib.cnnc_model_run_layers(host.ctx, x, host.arena, size, 1, out, out_bytes) == 8
+    assert lib.cnnc_model_run(host.ctx, x, y, host.arena, host.arena_bytes) == 0
+
+
+def test_null_arguments_are_statuses(rng, tmp_path):
+    m = cnnc.compile(tiny_graphs.small_net(rng), tmp_path)
+    host = m.host()
+    ffi, lib, n = host.ffi, host.lib, host.arena_bytes
+    x, y = ffi.new("float[]", host.input_size), ffi.new("float[]", host.output_size)
+    assert lib.cnnc_model_run(ffi.NULL, x, y, host.arena, n) == 1
+    assert lib.cnnc_model_run(host.ctx, ffi.NULL, y, host.arena, n) == 1
+    assert lib.cnnc_model_run(host.ctx, x, ffi.NULL, host.arena, n) == 1
+    assert lib.cnnc_model_run(host.ctx, x, y, ffi.NULL, n) == 8
+    assert lib.cnnc_model_init(ffi.NULL, ffi.NULL, 0) == 1
+    assert lib.cnnc_model_check_blob(ffi.NULL) == 1
+
+
+def test_int8_io_entry_points_check_the_arena_size(rng, tmp_path):
+    from cnnc.passes import quantize
+
+    calibration = rng.standard_normal((8, 3, 9, 7)).astype(np.float32)
+    q = quantize.quantize(tiny_graphs.small_net(rng), calibration, int8_io=True)
+    host = cnnc.api.write_output(q, tmp_path).host()
+    ffi, lib, n = host.ffi, host.lib, host.arena_bytes
+    xq, yq = ffi.new("int8_t[]", host.input_size), ffi.new("int8_t[]", host.output_size)
+    x, y = ffi.new("float[]", host.input_size), ffi.new("float[]", host.output_size)
+    assert lib.cnnc_model_run_s8(host.ctx, xq, yq, host.arena, n - 1) == 8
+    assert lib.cnnc_model_run(host.ctx, x, y, host.arena, n - 1) == 8  # before staging
+    assert lib.cnnc_model_run_s8(host.ctx, xq, yq, host.arena, n) == 0
+    assert lib.cnnc_model_run(host.ctx, x, y, host.arena, n) == 0
+
+
+def test_sizes_over_2_31_are_refused_at_compile_time(rng, tmp_path):
+    b = tiny_graphs.Builder(rng, (1, 3, 9, 7))
+    y = b.node("act", ["x"], (1, 3, 9, 7), act="relu")
+    g = b.graph(y)
+    g.tensors["x"] = ir.Tensor("x", (1, 3, 2**15, 2**15), "float32")
+    g.tensors[y] = ir.Tensor(y, (1, 3, 2**15, 2**15), "float32")
+    with pytest.raises(UnsupportedError, match="below 2\\*\\*31"):
+        cnnc.compile(g, tmp_path)
+
+
+def nan_net(rng, act: str, **act_attrs) -> ir.Graph:
+    """transpose -> act -> maxpool -> (act) -> reshape: NaN must reach the output."""
+    b = tiny_graphs.Builder(rng, (1, 3, 9, 7))
+    x = b.node("transpose", ["x"], (1, 9, 7, 3), perm=(0, 2, 3, 1))
+    a = b.node("act", [x], (1, 9, 7, 3), act=act, **act_attrs)
+    p = b.node("maxpool2d", [a], (1, 4, 3, 3), kernel=(3, 3), strides=(2, 2), pads=(0, 0, 0, 0))
+    c = b.node("act", [p], (1, 4, 3, 3), act="clip", act_min=-0.5, act_max=0.5)
+    return b.graph(b.node("reshape", [c], (1, 36)))
+
+
+@pytest.mark.parametrize(
+    "act, attrs",
+    [("relu", {}), ("relu6", {"act_min": 0.0, "act_max": 6.0}),
+     ("clip", {"act_min": 1.0, "act_max": -1.0}), ("leaky_relu", {"act_alpha": 0.1}),
+     ("elu", {"act_alpha": 1.0}), ("sigmoid", {})],
+    ids=["relu", "relu6", "clip_min_gt_max", "leaky_relu", "elu", "sigmoid"],
+)  # fmt: skip
+def test_float_c_propagates_nan_like_the_reference(rng, tmp_path, act, attrs):
+    """NaN in -> NaN out wherever NumPy gives NaN (np.maximum/np.clip/max propagate it),
+    and Clip with min > max gives max (ONNX min(max(x, lo), hi)) in C and reference."""
+    m = cnnc.compile(nan_net(rng, act, **attrs), tmp_path)
+    x = rng.standard_normal((3, 3, 9, 7)).astype(np.float32) * 3
+    x[0, 0, 0, 0] = np.nan  # first element of a pooling window
+    x[1, 2, 4, 5] = np.nan  # inside a window
+    x[2, 1, 8, 6] = np.nan  # in no window (pooling drops the last row/column)
+    y_c, y_ref = m.run(x).reshape(3, -1), m.reference(x).reshape(3, -1)
+    nan_c, nan_ref = np.isnan(y_c), np.isnan(y_ref)
+    assert nan_ref[:2].any(), "the test must put NaN into the output"
+    bad = np.argwhere(nan_c != nan_ref)
+    assert len(bad) == 0, (
+        f"NaN differs at {bad[:5].tolist()}: C {y_c[tuple(bad[0])]}, ref {y_ref[tuple(bad[0])]}"
+    )
+    np.testing.assert_allclose(y_c[~nan_c], y_ref[~nan_ref], rtol=0, atol=1e-5)
+    if act == "clip":
+        a = np.minimum(np.maximum(x[~np.isnan(x)], 1.0), -1.0)
+        assert np.all(a == -1.0) and np.all(y_ref[~nan_ref] == -0.5)

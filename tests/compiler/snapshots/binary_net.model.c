@@ -9,7 +9,7 @@
 #include "cnnc_s8.h"
 #include "cnnc_b1.h"
 
-/* byte size of each weight-blob section, in section order: */
+/* each weight-blob section, in section order: {bytes, dtype, lo, hi} (cnnc_blob.h) */
 /*   0: w1 as [KH,KW,C,Co] = [3, 3, 3, 8] */
 /*   1: b1 [8] float32 */
 /*   2: conv2d_3.thr [16] int32 */
@@ -19,7 +19,24 @@
 /*   6: conv2d_7.w_b1 [16, 3, 3, 1] uint32 */
 /*   7: wd as [K,M] = [16, 5] */
 /*   8: bd [5] float32 */
-static const uint32_t section_bytes[9] = {864, 32, 64, 576, 64, 64, 576, 320, 20};
+static const cnnc_blob_section_spec section_specs[9] = {{864, 1, -2147483648, 2147483647}, {32, 1, -2147483648, 2147483647}, {64, 3, -2147483648, 2147483647}, {576, 5, -2147483648, 2147483647}, {64, 1, -2147483648, 2147483647}, {64, 1, -2147483648, 2147483647}, {576, 5, -2147483648, 2147483647}, {320, 1, -2147483648, 2147483647}, {20, 1, -2147483648, 2147483647}};
+
+/* -DCNNC_MODEL_ANY_WEIGHTS: accept any blob of this structure (over-the-air weight
+ * updates: same graph, shapes, precisions, quantisation parameters, other weights);
+ * -DCNNC_MODEL_BLOB_IN_PARTITION: accept a buffer larger than the blob. */
+#ifdef CNNC_MODEL_ANY_WEIGHTS
+#define MODEL_BLOB_ANY CNNC_BLOB_ANY_CONTENT
+#else
+#define MODEL_BLOB_ANY 0u
+#endif
+#ifdef CNNC_MODEL_BLOB_IN_PARTITION
+#define MODEL_BLOB_LARGER CNNC_BLOB_LARGER_BUFFER
+#else
+#define MODEL_BLOB_LARGER 0u
+#endif
+
+/* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
+static const cnnc_blob_spec blob_spec = {9, section_specs, UINT64_C(0x9ff1b77d7ad521bf), UINT64_C(0xe5cba0fcc78ae2e2), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
 
 /* layer 0: transpose "transpose_0"
  *   x[1, 3, 9, 7] -> t0[1, 9, 7, 3]
@@ -143,25 +160,52 @@ static const layer_fn layers[8] = {layer0, layer1, layer2, layer3, layer4, layer
 static const uint32_t layer_out_offset[8] = {2048, 0, 2048, 1280, 0, 1280, 1280, 0};
 static const uint32_t layer_out_bytes[8] = {756, 2016, 252, 252, 1280, 64, 64, 20};
 
-/* ctx->blob stays NULL unless the blob is valid, so running after a failed init
- * returns CNNC_ERR_NULL_ARG instead of reading through bad section pointers. */
+#define MODEL_CTX_READY 0x59444552u /* "REDY": ctx->state after a successful init */
+
+/* ctx->state is MODEL_CTX_READY only once the blob is valid, so running after a failed
+ * init (or a reset) returns CNNC_ERR_NOT_INIT instead of reading bad section pointers. */
 int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     int status;
     if (ctx == NULL) return CNNC_ERR_NULL_ARG;
-    ctx->blob = NULL;
+    memset(ctx, 0, sizeof *ctx);
     if (blob == NULL) return CNNC_ERR_NULL_ARG;
-    status = cnnc_blob_open(blob, blob_bytes, CNNC_MODEL_NUM_WEIGHTS, section_bytes, ctx->weights);
-    if (status == CNNC_OK) ctx->blob = (const uint8_t *)blob;
-    return status;
+    status = cnnc_blob_open(blob, blob_bytes, &blob_spec, ctx->weights);
+    if (status != CNNC_OK) return status;
+    ctx->blob = (const uint8_t *)blob;
+    ctx->blob_bytes = blob_bytes;
+    ctx->state = MODEL_CTX_READY;
+    return CNNC_OK;
+}
+
+int cnnc_model_reset(cnnc_model_ctx *ctx) {
+    if (ctx == NULL) return CNNC_ERR_NULL_ARG;
+    memset(ctx, 0, sizeof *ctx);
+    return CNNC_OK;
+}
+
+int cnnc_model_check_blob(const cnnc_model_ctx *ctx) {
+    if (ctx == NULL) return CNNC_ERR_NULL_ARG;
+    if (ctx->state != MODEL_CTX_READY) return CNNC_ERR_NOT_INIT;
+    return cnnc_blob_open(ctx->blob, ctx->blob_bytes, &blob_spec, NULL);
+}
+
+/* The checks every entry point makes before it touches input or arena. */
+static int check_call(const cnnc_model_ctx *ctx, const void *input, void *arena,
+                      size_t arena_bytes) {
+    if (ctx == NULL || input == NULL) return CNNC_ERR_NULL_ARG;
+    if (ctx->state != MODEL_CTX_READY) return CNNC_ERR_NOT_INIT;
+    if (arena == NULL || (uintptr_t)arena % 64 != 0 || arena_bytes < CNNC_MODEL_ARENA_BYTES)
+        return CNNC_ERR_ARENA;
+    return CNNC_OK;
 }
 
 /* Layers [0, n) on an input in the model's own input type. */
-static int run_layers_from(const cnnc_model_ctx *ctx, const void *input, void *arena, int n,
-                           const void **out, size_t *out_bytes) {
+static int run_layers_from(const cnnc_model_ctx *ctx, const void *input, void *arena,
+                           size_t arena_bytes, int n, const void **out, size_t *out_bytes) {
     int i;
-    if (ctx == NULL || ctx->blob == NULL || input == NULL || out == NULL || out_bytes == NULL)
-        return CNNC_ERR_NULL_ARG;
-    if (arena == NULL || (uintptr_t)arena % 64 != 0) return CNNC_ERR_ARENA;
+    int status = check_call(ctx, input, arena, arena_bytes);
+    if (status != CNNC_OK) return status;
+    if (out == NULL || out_bytes == NULL) return CNNC_ERR_NULL_ARG;
     if (n < 1 || n > CNNC_MODEL_NUM_LAYERS) return CNNC_ERR_NULL_ARG; /* no layer n-1 */
     for (i = 0; i < n; ++i) layers[i](ctx, input, (uint8_t *)arena);
     *out = (const uint8_t *)arena + layer_out_offset[n - 1];
@@ -170,16 +214,18 @@ static int run_layers_from(const cnnc_model_ctx *ctx, const void *input, void *a
 }
 
 int cnnc_model_run_layers(const cnnc_model_ctx *ctx, const float *input, void *arena,
-                          int n, const void **out, size_t *out_bytes) {
-    return run_layers_from(ctx, input, arena, n, out, out_bytes);
+                          size_t arena_bytes, int n, const void **out, size_t *out_bytes) {
+    return run_layers_from(ctx, input, arena, arena_bytes, n, out, out_bytes);
 }
 
-int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena) {
+int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output, void *arena,
+                   size_t arena_bytes) {
     const void *out;
     size_t out_bytes;
     int status;
     if (output == NULL) return CNNC_ERR_NULL_ARG;
-    status = run_layers_from(ctx, input, arena, CNNC_MODEL_NUM_LAYERS, &out, &out_bytes);
+    status = run_layers_from(ctx, input, arena, arena_bytes, CNNC_MODEL_NUM_LAYERS, &out,
+                             &out_bytes);
     if (status != CNNC_OK) return status;
     /* the model output: arena offset 0, 20 bytes */
     memcpy(output, (const uint8_t *)arena + 0, 20);
