@@ -466,7 +466,7 @@ def _check_parameters(model: onnx.ModelProto, consts: dict, where: str) -> None:
         if node.op_type == "BatchNormalization":
             eps = float(attrs.get("epsilon", _DEFAULTS["BatchNormalization"]["epsilon"]))
             if not math.isfinite(eps) or eps < 0:
-                raise ModelError(f"{label} has epsilon={eps}; it must be finite and >= 0")
+                raise ModelError(f"{label} has epsilon={eps:g}; it must be finite and >= 0")
             var = consts.get(node.input[4]) if len(node.input) > 4 else None
             if var is not None and np.size(var) and (var < 0).any() | (var + eps <= 0).any():
                 channel = int(np.argmax((np.ravel(var) < 0) | (np.ravel(var) + eps <= 0)))
