@@ -249,6 +249,13 @@ def load_calibration(calibration: Any) -> np.ndarray:
     calibration = as_real_array(calibration, "calibration data", CalibrationError)
     if calibration.size == 0:
         raise CalibrationError("calibration data is empty")
+    bad = ~np.isfinite(calibration)
+    if bad.any():
+        index = [int(i) for i in np.argwhere(bad)[0]]
+        raise CalibrationError(
+            f"calibration data holds NaN or inf ({calibration[tuple(index)]} at index {index}, "
+            f"{int(bad.sum())} such value(s)); int8 ranges need finite samples"
+        )
     return calibration
 
 
