@@ -61,9 +61,7 @@ class CompiledModel:
 
     def reference_all(self, x) -> dict[str, np.ndarray]:
         """Every tensor the reference computes (for per-layer verification)."""
-        from . import reference
-
-        return reference.run(self.graph, feeds_of(self.graph, x), keep_all=True)
+        return reference_by_sample(self.graph, feeds_of(self.graph, x), keep_all=True)
 
     def run_layers(self, x, n: int) -> list[bytes]:
         """Raw bytes of layer n-1's output from the C, per sample."""
@@ -197,12 +195,26 @@ def load_npz_x(path: str | Path, what: str, error=DataError) -> np.ndarray:
     return as_real_array(x, f"{what} {p}: array 'x'", error)
 
 
-def run_reference(graph: ir.Graph, feeds: dict[str, np.ndarray]) -> np.ndarray:
+def reference_by_sample(
+    graph: ir.Graph, feeds: dict[str, np.ndarray], keep_all: bool = False
+) -> dict[str, np.ndarray]:
+    """reference.run over feeds of [S, *sample_shape]. Its leading axis is the batch, so a
+    model whose input does not start with a batch of 1 runs one sample per call (as the
+    C does), each value then stacked as [S, *tensor_shape]."""
     from . import reference
 
+    if all(graph.tensors[n].shape[:1] == (1,) for n in graph.inputs):
+        return reference.run(graph, feeds, keep_all=keep_all)
+    samples = len(next(iter(feeds.values())))
+    runs = [reference.run(graph, {n: b[i] for n, b in feeds.items()}, keep_all=keep_all)
+            for i in range(samples)]  # fmt: skip
+    return {name: np.stack([np.asarray(r[name]) for r in runs]) for name in runs[0]}
+
+
+def run_reference(graph: ir.Graph, feeds: dict[str, np.ndarray]) -> np.ndarray:
     x = next(iter(feeds.values()))
     y = graph.tensors[graph.outputs[0]]
-    out = boundary(y, np.asarray(reference.run(graph, feeds)[y.name]), "out")
+    out = boundary(y, np.asarray(reference_by_sample(graph, feeds)[y.name]), "out")
     return np.asarray(out).reshape(
         len(x), *sample_shape(list(graph.tensors[graph.outputs[0]].shape))
     )

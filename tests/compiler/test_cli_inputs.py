@@ -326,3 +326,21 @@ def test_numpy_warnings_never_print_before_the_error(capsys, tmp_path, folders):
     code, _, err = cnnc(capsys, *argv, "--calibration", path)
     assert_one_line_error(code, err, ["calibration", "beyond float32's range"])
     assert "Warning" not in err
+
+
+@pytest.mark.parametrize("shape", [[2, 3], [5, 2, 3]], ids=["one_sample", "batch_of_5"])
+def test_verify_accepts_what_run_accepts_when_the_leading_dim_is_not_1(capsys, tmp_path, shape):
+    """A [2, 3] model input is one sample (its 2 is not a batch): run and verify both take
+    one sample [2, 3] or a batch [N, 2, 3], and the reference runs each sample alone."""
+    w = np.random.default_rng(11).standard_normal((4, 3)).astype(np.float32)
+    gemm = helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)
+    model = onnx_builders.make_model([gemm], {"x": [2, 3]}, {"y": [2, 4]}, {"w": w})
+    (tmp_path / "m.onnx").write_bytes(model.SerializeToString())
+    assert cnnc(capsys, "compile", tmp_path / "m.onnx", "-o", tmp_path / "out")[0] == 0
+    path = write_npz(tmp_path / "x.npz", x=np.random.default_rng(2).standard_normal(shape))
+    code, out, err = cnnc(capsys, "run", tmp_path / "out", "--inputs", path,
+                          "--output", tmp_path / "y.npy")  # fmt: skip
+    samples = 1 if len(shape) == 2 else shape[0]
+    assert code == 0 and np.load(tmp_path / "y.npy").shape == (samples, 2, 4), err
+    code, out, err = cnnc(capsys, "verify", tmp_path / "out", "--inputs", path, "--per-layer")
+    assert code == 0 and f"{samples} sample(s)" in out and "all 1 layers match" in out, (out, err)
