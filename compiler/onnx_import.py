@@ -239,11 +239,18 @@ def _fold_shape_chain(model: onnx.ModelProto, where: str) -> bool:
         if node.op_type not in _SHAPE_CHAIN_OPS:
             continue
         if node.op_type == "Shape" and node.input[0] in shapes:
-            args = [np.empty(shapes[node.input[0]], np.float32)]
+            dims = shapes[node.input[0]]
+            _check_dims(dims, f"{where}: tensor '{node.input[0]}' (input of '{node.name}')")
+            args = [np.broadcast_to(np.float32(0), dims)]  # only its shape is read: no memory
         elif all(not name or name in consts for name in node.input):
             args = [consts[name] if name else None for name in node.input]
         else:
             continue
+        if node.op_type == "ConstantOfShape" and args[0] is not None:
+            dims = [int(d) for d in np.ravel(args[0])]
+            label = f"{where}: node '{node.name}' (ConstantOfShape) output"
+            _check_dims(dims, label)
+            _check_size(math.prod(dims), 8, dims, label)
         attrs = {a.name: _attr_value(a) for a in node.attribute}
         if node.op_type in _DEFAULTS:
             attrs = {**_DEFAULTS[node.op_type], **attrs}
@@ -739,6 +746,33 @@ def _fill_defaults(node: ir.Node, tensors: dict[str, ir.Tensor], where: str) -> 
             f"{where}: node '{node.name}' (BatchNormalization) has training_mode=1; "
             "cnnc compiles inference graphs only (training_mode=0)"
         )
+    if node.op == "BatchNormalization":
+        x_shape = tensors[node.inputs[0]].shape
+        channels = x_shape[1] if len(x_shape) > 1 else None
+        for role, name in zip(("scale", "bias", "mean", "var"), node.inputs[1:5], strict=False):
+            shape = tensors[name].shape if name in tensors else None
+            if channels is None or shape != (channels,):
+                raise ShapeError(
+                    f"{where}: node '{node.name}' (BatchNormalization): {role} '{name}' has "
+                    f"shape {list(shape or [])}; input '{node.inputs[0]}' {list(x_shape)} needs "
+                    f"[{channels}]"
+                )
+    elif node.op == "Gemm" and len(node.inputs) > 2 and node.inputs[2]:
+        _check_gemm_bias(node, tensors, where)
+
+
+def _check_gemm_bias(node: ir.Node, tensors: dict[str, ir.Tensor], where: str) -> None:
+    """Gemm's C must broadcast to [M, N] one way (shape inference does not check it)."""
+    out = tensors[node.outputs[0]].shape
+    c = tensors[node.inputs[2]].shape
+    fits = len(c) <= len(out) and all(
+        cd in (1, od) for cd, od in zip(c[::-1], out[::-1], strict=False)
+    )
+    if not fits:
+        raise ShapeError(
+            f"{where}: node '{node.name}' (Gemm): bias '{node.inputs[2]}' has shape {list(c)}, "
+            f"which does not broadcast to the output {list(out)}"
+        )
 
 
 def _norm_axis(node: ir.Node, axis: int, rank: int, where: str, allow_rank=False) -> int:
@@ -765,6 +799,12 @@ def _fill_window_attrs(node: ir.Node, tensors: dict[str, ir.Tensor], where: str)
                 f"{where}: node '{node.name}' (Conv): input '{node.inputs[0]}' has "
                 f"{x_shape[1]} channels but weight '{node.inputs[1]}' {list(w_shape)} with "
                 f"group={group} expects {w_shape[1] * group} (and Cout divisible by group)"
+            )
+        bias = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+        if bias is not None and tensors[bias].shape != (w_shape[0],):
+            raise ShapeError(
+                f"{where}: node '{node.name}' (Conv): bias '{bias}' has shape "
+                f"{list(tensors[bias].shape)}; its weight {list(w_shape)} needs [{w_shape[0]}]"
             )
         if list(a["kernel_shape"]) != list(w_shape[2:]):
             raise ModelError(

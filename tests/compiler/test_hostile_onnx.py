@@ -79,6 +79,11 @@ def set_attr(model: onnx.ModelProto, node_name: str, **attrs) -> onnx.ModelProto
     return model
 
 
+def rewire(model: onnx.ModelProto, node_name: str, index: int, tensor: str) -> onnx.ModelProto:
+    node(model, node_name).input[index] = tensor
+    return model
+
+
 def with_raw_bytes(model: onnx.ModelProto, name: str, delta: int) -> onnx.ModelProto:
     t = initializer(model, name)
     raw = t.raw_data
@@ -269,6 +274,18 @@ CASES = {
     "clip_min_above_max": (
         lambda: set_values(base_model(), "lo", lambda v: v.fill(7.0)),
         ["node 'clip'", "min=7.0 > max=6.0"],
+    ),
+    "conv_bias_shape": (
+        lambda: rewire(base_model(), "conv", 2, "wd"),
+        ["node 'conv'", "bias 'wd' has shape [5, 75]", "needs [3]"],
+    ),
+    "gemm_bias_not_broadcastable": (
+        lambda: rewire(base_model(), "fc", 2, "mean"),
+        ["node 'fc'", "bias 'mean' has shape [3]", "output [1, 5]"],
+    ),
+    "bn_param_shape": (
+        lambda: rewire(base_model(), "bn", 1, "bd"),
+        ["node 'bn'", "scale 'bd' has shape [5]", "needs [3]"],
     ),
     "gemm_k_mismatch_after_folding": (
         gemm_k_mismatch,
