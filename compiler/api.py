@@ -399,9 +399,19 @@ def load(out_dir: str | Path) -> CompiledModel:
         raise ModelError(f"{out}: incomplete cnnc output folder, missing {', '.join(missing)}; "
                          "compile it again")  # fmt: skip
     graph = load_graph(out)
+    for key, name in (("input_shape", graph.inputs[0]), ("output_shape", graph.outputs[0])):
+        if list(graph.tensors[name].shape) != info[key]:
+            raise ModelError(f"{info_path}: {key} {info[key]} disagrees with graph.json's "
+                             f"{list(graph.tensors[name].shape)}; compile again")  # fmt: skip
     rep = read_json(out / "report.json")
     if not isinstance(rep, dict) or not isinstance(rep.get("layers"), list):
         raise ModelError(f"{out / 'report.json'}: not a cnnc report (no 'layers' list)")
+    try:
+        report_mod.format_table(rep)  # the one reader of report.json: any damage shows here
+    except Exception as err:
+        detail = " ".join(str(err).split())[:200]
+        raise ModelError(f"{out / 'report.json'}: not a valid cnnc report "
+                         f"({type(err).__name__}: {detail}); compile again") from None  # fmt: skip
     return CompiledModel(out, graph, info, rep)
 
 
@@ -491,11 +501,7 @@ def save_graph(graph: ir.Graph, out_dir: Path) -> None:
 
 def load_graph(out_dir: Path) -> ir.Graph:
     try:
-        graph = decode_graph(out_dir)
-        for name in graph.inputs + graph.outputs:
-            if name not in graph.tensors:
-                raise ModelError(f"{out_dir}: graph.json names tensor {name!r} but defines none")
-        return graph
+        return decode_graph(out_dir)
     except CnncError:
         raise
     except Exception as err:  # any damage to graph.json / graph.npz: KeyError, BadZipFile, ...
@@ -506,8 +512,63 @@ def load_graph(out_dir: Path) -> ir.Graph:
         ) from None
 
 
+def check_graph_doc(doc: Any, path: Path) -> None:
+    """graph.json's structure, as save_graph writes it: field types, known ops and dtypes,
+    and every tensor a node or the graph names defined (semantics stay trusted)."""
+    from . import reference
+
+    def fail(what: str) -> None:
+        raise ModelError(f"{path}: {what}; compile again")
+
+    def names(v) -> bool:
+        return isinstance(v, list) and all(isinstance(n, str) for n in v)
+
+    if not isinstance(doc, dict):
+        fail(f"holds a {type(doc).__name__}, not a graph")
+    for key, ok in (("layout", lambda v: v in ("NCHW", "NHWC")), ("inputs", names),
+                    ("outputs", names), ("tensors", lambda v: isinstance(v, list)),
+                    ("nodes", lambda v: isinstance(v, list)),
+                    ("metadata", lambda v: isinstance(v, dict))):  # fmt: skip
+        if key not in doc or not ok(doc[key]):
+            fail(f"field {key!r} is missing or invalid")
+    defined = set()
+    for i, t in enumerate(doc["tensors"]):
+        ok = isinstance(t, dict) and isinstance(t.get("name"), str)
+        ok = ok and isinstance(t.get("shape"), list)
+        ok = ok and all(type(d) is int and 0 <= d < 2**31 for d in t["shape"])
+        ok = ok and isinstance(t.get("dtype"), str) and known_dtype(t["dtype"])
+        ok = ok and all(k in t for k in ("data", "quant"))
+        if not ok:
+            fail(f"tensor {i} ({str(t)[:80]}) is malformed")
+        defined.add(t["name"])
+    for i, n in enumerate(doc["nodes"]):
+        ok = isinstance(n, dict) and n.get("op") in reference.REFERENCE_OPS
+        ok = ok and isinstance(n.get("name"), str) and isinstance(n.get("attrs"), dict)
+        ok = ok and names(n.get("inputs")) and names(n.get("outputs")) and bool(n["outputs"])
+        if not ok:
+            fail(f"node {i} ({str(n)[:80]}) is malformed or has an unknown op")
+        unknown = [x for x in n["inputs"] + n["outputs"] if x and x not in defined]
+        if unknown:
+            fail(f"node {i} ({n['name']}) names undefined tensors {unknown}")
+    if not doc["inputs"] or not doc["outputs"]:
+        fail("the graph has no inputs or no outputs")
+    unknown = [x for x in doc["inputs"] + doc["outputs"] if x not in defined]
+    if unknown:
+        fail(f"graph.json names tensor {unknown[0]!r} but defines none")
+
+
+def known_dtype(dtype: str) -> bool:
+    if dtype == "b1":
+        return True
+    try:
+        return np.dtype(dtype).kind in "biuf"
+    except TypeError:
+        return False
+
+
 def decode_graph(out_dir: Path) -> ir.Graph:
     doc = read_json(out_dir / "graph.json")
+    check_graph_doc(doc, out_dir / "graph.json")
     with warnings.catch_warnings(), np.load(out_dir / "graph.npz", allow_pickle=False) as npz:
         warnings.simplefilter("ignore")
         arrays = {k: npz[k] for k in npz.files}
@@ -518,6 +579,8 @@ def decode_graph(out_dir: Path) -> ir.Graph:
             q = decode(t["quant"], arrays)
             quant = ir.QuantParams(q["scale"], q["zero_point"], q["axis"])
         data = decode(t["data"], arrays) if t["data"] is not None else None
+        if data is not None and not isinstance(data, np.ndarray):
+            raise ModelError(f"{out_dir}: graph.json tensor {t['name']!r} has no array data")
         tensors[t["name"]] = ir.Tensor(t["name"], tuple(t["shape"]), t["dtype"], data, quant)
     nodes = [
         ir.Node(n["op"], n["name"], n["inputs"], n["outputs"], decode(n["attrs"], arrays))

@@ -258,6 +258,15 @@ def _edit_graph(edit):
     return damage
 
 
+def _edit_report(edit):
+    def damage(out: Path) -> None:
+        doc = json.loads((out / "report.json").read_text())
+        edit(doc)
+        (out / "report.json").write_text(json.dumps(doc))
+
+    return damage
+
+
 BROKEN_FOLDERS = {
     "no_cnnc_json": (_remove("cnnc.json"), ["not a cnnc output folder", "no cnnc.json"]),
     "cnnc_json_not_json": (_write("cnnc.json", "{oops"), ["cnnc.json", "corrupt"]),
@@ -273,10 +282,26 @@ BROKEN_FOLDERS = {
     "graph_npz_not_zip": (_write("graph.npz", b"PK\x03\x04junk"), ["graph.npz", "BadZipFile"]),
     "graph_npz_empty": (_write("graph.npz", b""), ["graph.json/graph.npz"]),
     "no_graph_json": (_remove("graph.json"), ["incomplete", "graph.json"]),
-    "graph_json_missing_key": (_edit_graph(lambda d: d.pop("nodes")), ["KeyError", "nodes"]),
+    "graph_json_missing_key": (_edit_graph(lambda d: d.pop("nodes")), ["field 'nodes'"]),
     "graph_json_unknown_input": (
         _edit_graph(lambda d: d.__setitem__("inputs", ["ghost"])),
         ["'ghost'", "defines none"],
+    ),
+    "graph_json_unknown_op": (
+        _edit_graph(lambda d: d["nodes"][0].__setitem__("op", "launch_missiles")),
+        ["node 0", "unknown op"],
+    ),
+    "graph_json_bad_dtype": (
+        _edit_graph(lambda d: d["tensors"][0].__setitem__("dtype", "complex64")),
+        ["tensor 0", "malformed"],
+    ),
+    "graph_json_undefined_tensor": (
+        _edit_graph(lambda d: d["nodes"][0]["inputs"].__setitem__(0, "nowhere")),
+        ["node 0", "undefined tensors ['nowhere']"],
+    ),
+    "report_json_bad_field": (
+        _edit_report(lambda r: r["layers"][0].__setitem__("macs", [1])),
+        ["report.json", "not a valid cnnc report"],
     ),
     "no_model_c": (_remove("model.c"), ["incomplete", "model.c"]),
     "no_weights_bin": (_remove("weights.bin"), ["incomplete", "weights.bin"]),
