@@ -393,3 +393,35 @@ def test_var_zero_with_positive_eps_is_accepted(capsys, tmp_path):
     path.write_bytes(model.SerializeToString())
     code, _, err = cnnc(capsys, "compile", path, "-o", tmp_path / "out")
     assert code == 0, err
+
+
+# finite weights whose arithmetic overflows float32: refused after lowering or calibration
+OVERFLOW_CASES = {
+    "bn_fold_overflows_float32": (
+        "float32",
+        lambda v: v.__setitem__(0, 3e38),
+        "gamma",
+        ["constant 'conv.", "inf", "after folding", "overflow float32"],
+    ),
+    "calibration_overflows_float32": (
+        "int8",
+        lambda v: v.__setitem__((0, 0, 0, 0), 3e38),
+        "wd_conv_only",
+        ["calibration: tensor", "overflow float32", "no int8 range"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(OVERFLOW_CASES))
+def test_finite_weights_that_overflow_float32(capsys, tmp_path, calibration, case):
+    precision, edit, tensor, fragments = OVERFLOW_CASES[case]
+    if tensor == "wd_conv_only":  # a conv alone: nothing clamps its overflowing output
+        w = np.random.default_rng(3).standard_normal((3, 2, 3, 3)).astype(np.float32)
+        edit(w)
+        model = onnx_builders.single_node("Conv", [1, 2, 7, 7], {"w": w})
+    else:
+        model = set_values(base_model(), tensor, edit)
+    path = tmp_path / f"{case}.onnx"
+    path.write_bytes(model.SerializeToString())
+    code, _, err = cnnc(capsys, *compile_args(path, tmp_path / "out", precision, calibration))
+    assert_one_line_error(code, err, fragments)
