@@ -369,3 +369,18 @@ def test_verify_accepts_what_run_accepts_when_the_leading_dim_is_not_1(capsys, t
     assert code == 0 and np.load(tmp_path / "y.npy").shape == (samples, 2, 4), err
     code, out, err = cnnc(capsys, "verify", tmp_path / "out", "--inputs", path, "--per-layer")
     assert code == 0 and f"{samples} sample(s)" in out and "all 1 layers match" in out, (out, err)
+
+
+@pytest.mark.parametrize("exact", [False, True], ids=["float_rule", "exact_rule"])
+def test_compare_holds_nan_and_infinities_to_the_reference(exact):
+    """NaN where the reference has NaN and the same infinity where it has one match;
+    a finite value where the reference has NaN, or the other infinity, differs."""
+    from cnnc import verify
+
+    expected = np.array([[1.0, np.nan, np.inf, -np.inf]], np.float32)
+    assert verify.compare(expected.copy(), expected, exact).ok
+    for index, wrong in ((1, 0.5), (2, -np.inf), (3, 3.0)):
+        actual = expected.copy()
+        actual[0, index] = wrong
+        result = verify.compare(actual, expected, exact)
+        assert not result.ok and result.mismatches == 1, (index, wrong, result)
