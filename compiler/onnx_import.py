@@ -365,17 +365,17 @@ def _check_strings(message, path: str, where: str) -> None:
     """
     is_attr = isinstance(message, onnx.AttributeProto)
     for field, value in message.ListFields():
+        nested = field.type == FieldDescriptor.TYPE_MESSAGE
+        text = field.type == FieldDescriptor.TYPE_STRING
+        if not (nested or text or (is_attr and field.name in ("s", "strings"))):
+            continue  # numbers and raw bytes: nothing to decode (and maybe millions of them)
         repeated = _is_repeated(field)
-        items = list(value) if repeated else [value]
+        items = value if repeated else [value]
         for i, item in enumerate(items):
             here = f"{path}{field.name}" + (f"[{i}]" if repeated else "")
-            if field.type == FieldDescriptor.TYPE_MESSAGE:
+            if nested:
                 _check_strings(item, here + ".", where)
-                continue
-            text = field.type == FieldDescriptor.TYPE_STRING
-            if not (text or (is_attr and field.name in ("s", "strings"))):
-                continue
-            if isinstance(item, bytes):
+            elif isinstance(item, bytes):
                 try:
                     item.decode("utf-8")
                 except UnicodeDecodeError:

@@ -425,3 +425,15 @@ def test_finite_weights_that_overflow_float32(capsys, tmp_path, calibration, cas
     path.write_bytes(model.SerializeToString())
     code, _, err = cnnc(capsys, *compile_args(path, tmp_path / "out", precision, calibration))
     assert_one_line_error(code, err, fragments)
+
+
+def test_external_data_of_an_in_memory_model_is_refused(tmp_path):
+    """A ModelProto has no folder: its external data is refused, never read relative to
+    the current directory."""
+    from cnnc import onnx_import
+    from cnnc.errors import ModelError
+
+    path = external_model(tmp_path, "wd.bin")
+    model = onnx.load_model_from_string(path.read_bytes())
+    with pytest.raises(ModelError, match=r"initializer 'wd' keeps its data in an external file"):
+        onnx_import.load(model)
