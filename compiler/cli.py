@@ -163,7 +163,7 @@ def run_c(compiled: api.CompiledModel, x: np.ndarray, target: str) -> np.ndarray
         return compiled.run(x)
     from . import cross
 
-    y = cross.run(compiled.out_dir, target, x)
+    y = cross.run(compiled.out_dir, target, api.pack_inputs(compiled.graph, x))  # as on the host
     return y.reshape(len(y), *api.sample_shape(compiled.info["output_shape"]))
 
 
@@ -219,7 +219,7 @@ def c_layer_outputs(compiled: api.CompiledModel, x: np.ndarray, target: str) -> 
         return [compiled.run_layers(x, i + 1) for i in range(n)]
     from . import cross
 
-    return cross.run_all_layers(compiled.out_dir, target, x)
+    return cross.run_all_layers(compiled.out_dir, target, api.pack_inputs(compiled.graph, x))
 
 
 def verify_layers(compiled: api.CompiledModel, x: np.ndarray, target: str) -> bool:

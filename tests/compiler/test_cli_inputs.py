@@ -384,3 +384,14 @@ def test_compare_holds_nan_and_infinities_to_the_reference(exact):
         actual[0, index] = wrong
         result = verify.compare(actual, expected, exact)
         assert not result.ok and result.mismatches == 1, (index, wrong, result)
+
+
+@pytest.mark.parametrize("command", ["run", "verify"])
+def test_cross_targets_check_input_shapes_like_the_host(capsys, tmp_path, folders, command):
+    """--target aarch64 gets the same shape check before any emulator starts: [1, 3, 5, 5]
+    for a [1, 1, 5, 5] model is refused, not run as 3 samples."""
+    path = write_npz(tmp_path / "x.npz", x=sample(shape=[1, 3, 5, 5]))
+    extra = ["--output", tmp_path / "y.npy"] if command == "run" else []
+    argv = [command, folders["float32"], "--inputs", path, "--target", "aarch64", *extra]
+    code, _, err = cnnc(capsys, *argv)
+    assert_one_line_error(code, err, ["input 'x'", "shape [1, 3, 5, 5]"])
