@@ -406,12 +406,21 @@ def load(out_dir: str | Path) -> CompiledModel:
     rep = read_json(out / "report.json")
     if not isinstance(rep, dict) or not isinstance(rep.get("layers"), list):
         raise ModelError(f"{out / 'report.json'}: not a cnnc report (no 'layers' list)")
-    try:
-        report_mod.format_table(rep)  # the one reader of report.json: any damage shows here
-    except Exception as err:
-        detail = " ".join(str(err).split())[:200]
-        raise ModelError(f"{out / 'report.json'}: not a valid cnnc report "
-                         f"({type(err).__name__}: {detail}); compile again") from None  # fmt: skip
+    from . import quant_report
+
+    readers = (  # the one reader of each: any damage shows here, not later
+        ("report.json", lambda: report_mod.format_table(rep)),
+        ("graph.json metadata cnnc.quant_error",
+         lambda: quant_report.format_quant_error_table(
+             quant_report.table_from_metadata(graph.metadata) or [])),
+    )  # fmt: skip
+    for what, read in readers:
+        try:
+            read()
+        except Exception as err:
+            detail = " ".join(str(err).split())[:200]
+            raise ModelError(f"{out}: {what} is not valid ({type(err).__name__}: {detail}); "
+                             "compile again") from None  # fmt: skip
     return CompiledModel(out, graph, info, rep)
 
 
@@ -550,11 +559,26 @@ def check_graph_doc(doc: Any, path: Path) -> None:
         unknown = [x for x in n["inputs"] + n["outputs"] if x and x not in defined]
         if unknown:
             fail(f"node {i} ({n['name']}) names undefined tensors {unknown}")
+        big = [v for v in json_ints(n["attrs"]) if not -(2**31) <= v < 2**31]
+        if big:  # every C parameter is an int32_t
+            fail(f"node {i} ({n['name']}) has attribute value {big[0]} outside int32")
     if not doc["inputs"] or not doc["outputs"]:
         fail("the graph has no inputs or no outputs")
     unknown = [x for x in doc["inputs"] + doc["outputs"] if x not in defined]
     if unknown:
         fail(f"graph.json names tensor {unknown[0]!r} but defines none")
+
+
+def json_ints(value: Any):
+    """Every int inside a decoded JSON value (bools excluded)."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from json_ints(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from json_ints(v)
+    elif type(value) is int:
+        yield value
 
 
 def known_dtype(dtype: str) -> bool:

@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     except CnncError as err:
         print(f"cnnc: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
+    except MemoryError as err:  # a size cnnc's checks let through: a resource, not a bug
+        print(f"cnnc: error: out of memory ({' '.join(str(err).split())[:200]})", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # `cnnc report ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -299,9 +299,17 @@ BROKEN_FOLDERS = {
         _edit_graph(lambda d: d["nodes"][0]["inputs"].__setitem__(0, "nowhere")),
         ["node 0", "undefined tensors ['nowhere']"],
     ),
+    "graph_json_attr_outside_int32": (
+        _edit_graph(lambda d: d["nodes"][1]["attrs"]["__dict__"].__setitem__("groups", 2**40)),
+        ["node 1", "1099511627776 outside int32"],
+    ),
+    "graph_json_bad_quant_table": (
+        _edit_graph(lambda d: d["metadata"].__setitem__("cnnc.quant_error", "[{")),
+        ["metadata cnnc.quant_error is not valid"],
+    ),
     "report_json_bad_field": (
         _edit_report(lambda r: r["layers"][0].__setitem__("macs", [1])),
-        ["report.json", "not a valid cnnc report"],
+        ["report.json is not valid", "TypeError"],
     ),
     "no_model_c": (_remove("model.c"), ["incomplete", "model.c"]),
     "no_weights_bin": (_remove("weights.bin"), ["incomplete", "weights.bin"]),
