@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 from . import ir
 from .backend import codegen, planner
 from .backend import report as report_mod
-from .errors import CalibrationError, CnncError, ModelError, UnsupportedError
+from .errors import CalibrationError, CnncError, DataError, ModelError, UnsupportedError
 from .host import harness
 
 PRECISIONS = ("float32", "int8", "binary")
@@ -65,9 +66,7 @@ class CompiledModel:
 
     def reference_all(self, x) -> dict[str, np.ndarray]:
         """Every tensor the reference computes (for per-layer verification)."""
-        from . import reference
-
-        return reference.run(self.graph, feeds_of(self.graph, x), keep_all=True)
+        return reference_by_sample(self.graph, feeds_of(self.graph, x), keep_all=True)
 
     def run_layers(self, x, n: int) -> list[bytes]:
         """Raw bytes of layer n-1's output from the C, per sample."""
@@ -75,16 +74,34 @@ class CompiledModel:
 
 
 def float_batches(graph: ir.Graph, x) -> dict[str, np.ndarray]:
-    """Graph input name -> float batch [S, *shape[1:]]; x is one array or a list per input."""
+    """Graph input name -> float batch [S, *shape[1:]]; x is one array or a list per input.
+
+    NaN policy: a float32 build takes NaN and Inf inputs and propagates them as IEEE
+    arithmetic does (the reference is the spec); a build with int8 or binary layers
+    refuses them, since quantising NaN has no defined int8 value.
+    """
     xs = list(x) if isinstance(x, list | tuple) else [x]
     if len(xs) != len(graph.inputs):
         raise CnncError(f"model has {len(graph.inputs)} inputs {graph.inputs}, got {len(xs)}")
     pairs = zip(graph.inputs, xs, strict=True)
-    batches = {n: batch_of(xi, list(graph.tensors[n].shape)) for n, xi in pairs}
+    batches = {n: batch_of(xi, list(graph.tensors[n].shape), n) for n, xi in pairs}
     if len({len(b) for b in batches.values()}) != 1:
         sizes = [len(b) for b in batches.values()]
         raise CnncError(f"inputs hold different numbers of samples: {sizes}")
+    if not is_float_only(graph):
+        for name, b in batches.items():
+            bad = ~np.isfinite(b)
+            if bad.any():
+                index = [int(i) for i in np.argwhere(bad)[0]]
+                raise DataError(
+                    f"input '{name}' holds {b[tuple(index)]} at [sample, ...] index {index}; "
+                    "int8 and binary builds need finite inputs (float32 builds propagate NaN)"
+                )
     return batches
+
+
+def is_float_only(graph: ir.Graph) -> bool:
+    return not any(node.op.startswith(("s8_", "b1_")) for node in graph.nodes)
 
 
 def feeds_of(graph: ir.Graph, x) -> dict[str, np.ndarray]:
@@ -115,24 +132,94 @@ def sample_shape(shape: list[int]) -> list[int]:
     return list(shape[1:]) if shape and shape[0] == 1 else list(shape)
 
 
-def batch_of(x: np.ndarray, input_shape: list[int]) -> np.ndarray:
-    """x as [S, *input_shape[1:]] float32."""
-    x = np.asarray(x, dtype=np.float32)
-    per = int(np.prod(input_shape))
-    if x.size == 0 or x.size % per:
-        raise CnncError(
-            f"input of shape {list(x.shape)} is not a whole number of samples of shape "
-            f"{list(input_shape)}"
+def batch_of(x: np.ndarray, input_shape: list[int], name: str = "x") -> np.ndarray:
+    """x as [S, *sample_shape] float32: one sample shaped exactly like the model input, or
+    a batch of S samples in front of the sample shape. Nothing else is reshaped."""
+    x = as_real_array(x, f"input '{name}'", DataError)
+    shape, sample = list(input_shape), sample_shape(list(input_shape))
+    if list(x.shape) == shape:
+        return x.reshape(1, *sample)
+    if x.ndim == len(sample) + 1 and list(x.shape[1:]) == sample and len(x) > 0:
+        return x
+    raise DataError(
+        f"input '{name}' has shape {list(x.shape)}; the model input is {shape}: give one "
+        f"sample of that shape or a batch [N, {', '.join(map(str, sample))}] with N >= 1"
+    )
+
+
+def as_real_array(x, what: str, error=DataError) -> np.ndarray:
+    """x as a float32 array; complex, object, string and out-of-float32-range values refused."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise error(
+            f"{what} has dtype {x.dtype}; cnnc takes real numbers (float, int or bool), "
+            "not complex, text or objects"
         )
-    return x.reshape(-1, *sample_shape(input_shape))
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore")
+        y = x.astype(np.float32)
+    overflow = np.isinf(y) & np.isfinite(x) if x.dtype.kind == "f" else np.isinf(y)
+    if overflow.any():
+        index = [int(i) for i in np.argwhere(overflow)[0]]
+        raise error(f"{what} holds {x[tuple(index)]} at index {index}, beyond float32's range")
+    return y
+
+
+def load_npz_x(path: str | Path, what: str, error=DataError) -> np.ndarray:
+    """The array 'x' of an .npz archive (np.savez(path, x=...)), never unpickling anything;
+    .npy, pickle, empty and non-zip files each get a message naming what they are."""
+    p = Path(path)
+    how = "save it with np.savez(path, x=array)"
+    if p.is_dir():
+        raise error(f"{what} {p}: is a folder; expected an .npz archive holding x ({how})")
+    if not p.is_file():
+        raise error(f"{what} {p}: no such file")
+    with open(p, "rb") as f:
+        head = f.read(8)
+    if not head:
+        raise error(f"{what} {p}: file is empty; expected an .npz archive holding x ({how})")
+    if head.startswith(b"\x93NUMPY"):
+        raise error(f"{what} {p}: is an .npy file; cnnc reads an .npz archive holding x ({how})")
+    if head[:1] == b"\x80":
+        raise error(f"{what} {p}: is a Python pickle; cnnc never unpickles inputs ({how})")
+    if not head.startswith(b"PK"):
+        raise error(f"{what} {p}: not an .npz (zip) archive ({how})")
+    try:
+        with warnings.catch_warnings(), np.load(p, allow_pickle=False) as data:
+            warnings.simplefilter("ignore")
+            if "x" not in data.files:
+                raise error(f"{what} {p}: no array named 'x' (has {data.files})")
+            x = data["x"]
+    except CnncError:
+        raise
+    except Exception as err:  # zipfile, numpy's header parser and zlib raise many kinds
+        detail = " ".join(str(err).split())[:200]
+        raise error(
+            f"{what} {p}: not a readable .npz file ({type(err).__name__}: {detail})"
+        ) from None
+    return as_real_array(x, f"{what} {p}: array 'x'", error)
+
+
+def reference_by_sample(
+    graph: ir.Graph, feeds: dict[str, np.ndarray], keep_all: bool = False
+) -> dict[str, np.ndarray]:
+    """reference.run over feeds of [S, *sample_shape]. Its leading axis is the batch, so a
+    model whose input does not start with a batch of 1 runs one sample per call (as the
+    C does), each value then stacked as [S, *tensor_shape]."""
+    from . import reference
+
+    if all(graph.tensors[n].shape[:1] == (1,) for n in graph.inputs):
+        return reference.run(graph, feeds, keep_all=keep_all)
+    samples = len(next(iter(feeds.values())))
+    runs = [reference.run(graph, {n: b[i] for n, b in feeds.items()}, keep_all=keep_all)
+            for i in range(samples)]  # fmt: skip
+    return {name: np.stack([np.asarray(r[name]) for r in runs]) for name in runs[0]}
 
 
 def run_reference(graph: ir.Graph, feeds: dict[str, np.ndarray]) -> np.ndarray:
-    from . import reference
-
     x = next(iter(feeds.values()))
     y = graph.tensors[graph.outputs[0]]
-    out = boundary(y, np.asarray(reference.run(graph, feeds)[y.name]), "out")
+    out = boundary(y, np.asarray(reference_by_sample(graph, feeds)[y.name]), "out")
     return np.asarray(out).reshape(
         len(x), *sample_shape(list(graph.tensors[graph.outputs[0]].shape))
     )
@@ -152,21 +239,41 @@ def lowered_graph(model: Any) -> ir.Graph:
     from . import passes
     from .frontend import onnx_import
 
-    return passes.lower(onnx_import.load(model))
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below, by tensor name
+        graph = passes.lower(onnx_import.load(model))
+    check_finite_constants(graph)
+    return graph
+
+
+def check_finite_constants(graph: ir.Graph) -> None:
+    """Folding (BatchNormalization into a conv, constant arithmetic) can overflow float32
+    even when every stored weight is finite; such a constant is refused by name."""
+    for t in graph.tensors.values():
+        data = t.data if t.is_const else None
+        if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
+            continue
+        bad = ~np.isfinite(data)
+        if bad.any():
+            index = [int(i) for i in np.argwhere(bad)[0]]
+            raise ModelError(
+                f"constant '{t.name}' holds {data[tuple(index)]} at index {index} after "
+                "folding (e.g. BatchNormalization into its conv): the weights overflow float32"
+            )
 
 
 def load_calibration(calibration: Any) -> np.ndarray:
     if isinstance(calibration, str | Path):
-        path = Path(calibration)
-        if not path.is_file():
-            raise CalibrationError(f"calibration file {path} not found")
-        with np.load(path) as data:
-            if "x" not in data:
-                raise CalibrationError(f"{path}: no array named 'x' (keys: {list(data.keys())})")
-            calibration = data["x"]
-    calibration = np.asarray(calibration, dtype=np.float32)
+        calibration = load_npz_x(calibration, "calibration", CalibrationError)
+    calibration = as_real_array(calibration, "calibration data", CalibrationError)
     if calibration.size == 0:
         raise CalibrationError("calibration data is empty")
+    bad = ~np.isfinite(calibration)
+    if bad.any():
+        index = [int(i) for i in np.argwhere(bad)[0]]
+        raise CalibrationError(
+            f"calibration data holds NaN or inf ({calibration[tuple(index)]} at index {index}, "
+            f"{int(bad.sum())} such value(s)); int8 ranges need finite samples"
+        )
     return calibration
 
 
@@ -333,17 +440,80 @@ def model_info(graph, plan, gen, precision, embed, target, options) -> dict:
 
 
 def load(out_dir: str | Path) -> CompiledModel:
-    """Reopens a compiled folder (no recompilation; the C is built on first ``run``)."""
+    """Reopens a compiled folder (no recompilation; the C is built on first ``run``).
+
+    A missing, corrupt or incomplete folder is one ModelError naming the file."""
     out = Path(out_dir)
+    if not out.is_dir():
+        what = "is a file" if out.exists() else "no such folder"
+        raise ModelError(f"{out}: {what}; expected a cnnc output folder (cnnc compile -o)")
     info_path = out / "cnnc.json"
     if not info_path.is_file():
         raise ModelError(f"{out}: not a cnnc output folder (no cnnc.json)")
-    info = json.loads(info_path.read_text())
-    if info.get("format") != FORMAT_VERSION:
-        raise ModelError(f"{info_path}: format {info.get('format')}, this cnnc reads 1")
+    info = read_json(info_path)
+    if not isinstance(info, dict) or info.get("format") != FORMAT_VERSION:
+        found = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise ModelError(f"{info_path}: format {found}, this cnnc reads {FORMAT_VERSION}")
+    check_info(info, info_path)
+    needed = ["model.c", "model.h", "report.json", "graph.json", "graph.npz"]
+    needed += [] if info.get("embed_weights") else ["weights.bin"]
+    missing = [name for name in needed if not (out / name).is_file()]
+    if missing:
+        raise ModelError(f"{out}: incomplete cnnc output folder, missing {', '.join(missing)}; "
+                         "compile it again")  # fmt: skip
     graph = load_graph(out)
-    rep = json.loads((out / "report.json").read_text())
+    for key, name in (("input_shape", graph.inputs[0]), ("output_shape", graph.outputs[0])):
+        if list(graph.tensors[name].shape) != info[key]:
+            raise ModelError(f"{info_path}: {key} {info[key]} disagrees with graph.json's "
+                             f"{list(graph.tensors[name].shape)}; compile again")  # fmt: skip
+    rep = read_json(out / "report.json")
+    if not isinstance(rep, dict) or not isinstance(rep.get("layers"), list):
+        raise ModelError(f"{out / 'report.json'}: not a cnnc report (no 'layers' list)")
+    from .backend import quant_report
+
+    readers = (  # the one reader of each: any damage shows here, not later
+        ("report.json", lambda: report_mod.format_table(rep)),
+        ("graph.json metadata cnnc.quant_error",
+         lambda: quant_report.format_quant_error_table(
+             quant_report.table_from_metadata(graph.metadata) or [])),
+    )  # fmt: skip
+    for what, read in readers:
+        try:
+            read()
+        except Exception as err:
+            detail = " ".join(str(err).split())[:200]
+            raise ModelError(f"{out}: {what} is not valid ({type(err).__name__}: {detail}); "
+                             "compile again") from None  # fmt: skip
     return CompiledModel(out, graph, info, rep)
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
+        detail = " ".join(str(err).split())[:200]
+        raise ModelError(
+            f"{path}: corrupt ({type(err).__name__}: {detail}); compile again"
+        ) from None
+
+
+def check_info(info: dict, path: Path) -> None:
+    """The cnnc.json fields run/verify rely on, with their types."""
+
+    def shape(v) -> bool:
+        return isinstance(v, list) and all(type(d) is int and d > 0 for d in v)
+
+    checks = {
+        "precision": lambda v: v in PRECISIONS,
+        "input_shape": shape,
+        "output_shape": shape,
+        "num_layers": lambda v: type(v) is int and v >= 0,
+        "metadata": lambda v: isinstance(v, dict),
+    }
+    for key, ok in checks.items():
+        if key not in info or not ok(info[key]):
+            raise ModelError(f"{path}: field {key!r} is missing or invalid "
+                             f"({str(info.get(key))[:80]}); compile again")  # fmt: skip
 
 
 # ---------------------------------------------------------------- graph files
@@ -403,11 +573,92 @@ def save_graph(graph: ir.Graph, out_dir: Path) -> None:
 
 def load_graph(out_dir: Path) -> ir.Graph:
     try:
-        doc = json.loads((out_dir / "graph.json").read_text())
-        with np.load(out_dir / "graph.npz", allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as err:
-        raise ModelError(f"{out_dir}: cannot read graph.json/graph.npz: {err}") from None
+        return decode_graph(out_dir)
+    except CnncError:
+        raise
+    except Exception as err:  # any damage to graph.json / graph.npz: KeyError, BadZipFile, ...
+        detail = " ".join(str(err).split())[:200]
+        raise ModelError(
+            f"{out_dir}: cannot read graph.json/graph.npz ({type(err).__name__}: {detail}); "
+            "compile again"
+        ) from None
+
+
+def check_graph_doc(doc: Any, path: Path) -> None:
+    """graph.json's structure, as save_graph writes it: field types, known ops and dtypes,
+    and every tensor a node or the graph names defined (semantics stay trusted)."""
+    from . import reference
+
+    def fail(what: str) -> None:
+        raise ModelError(f"{path}: {what}; compile again")
+
+    def names(v) -> bool:
+        return isinstance(v, list) and all(isinstance(n, str) for n in v)
+
+    if not isinstance(doc, dict):
+        fail(f"holds a {type(doc).__name__}, not a graph")
+    for key, ok in (("layout", lambda v: v in ("NCHW", "NHWC")), ("inputs", names),
+                    ("outputs", names), ("tensors", lambda v: isinstance(v, list)),
+                    ("nodes", lambda v: isinstance(v, list)),
+                    ("metadata", lambda v: isinstance(v, dict))):  # fmt: skip
+        if key not in doc or not ok(doc[key]):
+            fail(f"field {key!r} is missing or invalid")
+    defined = set()
+    for i, t in enumerate(doc["tensors"]):
+        ok = isinstance(t, dict) and isinstance(t.get("name"), str)
+        ok = ok and isinstance(t.get("shape"), list)
+        ok = ok and all(type(d) is int and 0 <= d < 2**31 for d in t["shape"])
+        ok = ok and isinstance(t.get("dtype"), str) and known_dtype(t["dtype"])
+        ok = ok and all(k in t for k in ("data", "quant"))
+        if not ok:
+            fail(f"tensor {i} ({str(t)[:80]}) is malformed")
+        defined.add(t["name"])
+    for i, n in enumerate(doc["nodes"]):
+        ok = isinstance(n, dict) and n.get("op") in reference.REFERENCE_OPS
+        ok = ok and isinstance(n.get("name"), str) and isinstance(n.get("attrs"), dict)
+        ok = ok and names(n.get("inputs")) and names(n.get("outputs")) and bool(n["outputs"])
+        if not ok:
+            fail(f"node {i} ({str(n)[:80]}) is malformed or has an unknown op")
+        unknown = [x for x in n["inputs"] + n["outputs"] if x and x not in defined]
+        if unknown:
+            fail(f"node {i} ({n['name']}) names undefined tensors {unknown}")
+        big = [v for v in json_ints(n["attrs"]) if not -(2**31) <= v < 2**31]
+        if big:  # every C parameter is an int32_t
+            fail(f"node {i} ({n['name']}) has attribute value {big[0]} outside int32")
+    if not doc["inputs"] or not doc["outputs"]:
+        fail("the graph has no inputs or no outputs")
+    unknown = [x for x in doc["inputs"] + doc["outputs"] if x not in defined]
+    if unknown:
+        fail(f"graph.json names tensor {unknown[0]!r} but defines none")
+
+
+def json_ints(value: Any):
+    """Every int inside a decoded JSON value (bools excluded)."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from json_ints(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from json_ints(v)
+    elif type(value) is int:
+        yield value
+
+
+def known_dtype(dtype: str) -> bool:
+    if dtype == "b1":
+        return True
+    try:
+        return np.dtype(dtype).kind in "biuf"
+    except TypeError:
+        return False
+
+
+def decode_graph(out_dir: Path) -> ir.Graph:
+    doc = read_json(out_dir / "graph.json")
+    check_graph_doc(doc, out_dir / "graph.json")
+    with warnings.catch_warnings(), np.load(out_dir / "graph.npz", allow_pickle=False) as npz:
+        warnings.simplefilter("ignore")
+        arrays = {k: npz[k] for k in npz.files}
     tensors = {}
     for t in doc["tensors"]:
         quant = None
@@ -415,6 +666,8 @@ def load_graph(out_dir: Path) -> ir.Graph:
             q = decode(t["quant"], arrays)
             quant = ir.QuantParams(q["scale"], q["zero_point"], q["axis"])
         data = decode(t["data"], arrays) if t["data"] is not None else None
+        if data is not None and not isinstance(data, np.ndarray):
+            raise ModelError(f"{out_dir}: graph.json tensor {t['name']!r} has no array data")
         tensors[t["name"]] = ir.Tensor(t["name"], tuple(t["shape"]), t["dtype"], data, quant)
     nodes = [
         ir.Node(n["op"], n["name"], n["inputs"], n["outputs"], decode(n["attrs"], arrays))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -101,16 +102,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_inputs(path: str) -> np.ndarray:
+    return api.load_npz_x(path, "--inputs", DataError)
+
+
+def output_file(path: str) -> Path:
+    """The .npy file `run --output` writes: the path given, '.npy' added when missing
+    (the path printed is always the path written)."""
     p = Path(path)
-    if not p.is_file():
-        raise DataError(f"--inputs {p}: no such file")
-    try:
-        with np.load(p, allow_pickle=False) as data:
-            if "x" not in data:
-                raise DataError(f"--inputs {p}: no array named 'x' (has {list(data.keys())})")
-            return np.asarray(data["x"], dtype=np.float32)
-    except (OSError, ValueError) as err:
-        raise DataError(f"--inputs {p}: not a readable .npz file ({err})") from None
+    if p.suffix != ".npy":
+        p = p.with_name(p.name + ".npy")
+    if p.is_dir():
+        raise DataError(f"--output {p}: is a folder; give a file name ending in .npy")
+    if not p.parent.is_dir():
+        raise DataError(f"--output {p}: folder {p.parent} does not exist")
+    return p
+
+
+def check_output_folder(path: str) -> None:
+    """`compile -o`: the folder (created if missing) needs an existing parent folder."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ModelError(f"-o {p}: exists and is not a folder")
+    if not p.exists() and not p.parent.is_dir():
+        what = "is not a folder" if p.parent.exists() else "does not exist"
+        raise ModelError(f"-o {p}: parent folder {p.parent} {what}; create it first")
 
 
 def calibration_data(model_path: str, spec: str | None):
@@ -134,6 +149,7 @@ def cmd_compile(args) -> int:
     model_path = Path(args.model)
     if not model_path.is_file():
         raise ModelError(f"{model_path}: no such ONNX file")
+    check_output_folder(args.output)
     compiled = api.compile(
         str(model_path),
         args.output,
@@ -154,15 +170,17 @@ def run_c(compiled: api.CompiledModel, x: np.ndarray, target: str) -> np.ndarray
         return compiled.run(x)
     from .host import cross
 
-    y = cross.run(compiled.out_dir, target, x)
+    y = cross.run(compiled.out_dir, target, api.pack_inputs(compiled.graph, x))  # as on the host
     return y.reshape(len(y), *api.sample_shape(compiled.info["output_shape"]))
 
 
 def cmd_run(args) -> int:
     compiled = api.load(args.out_dir)
+    out = output_file(args.output)
     y = run_c(compiled, load_inputs(args.inputs), args.target)
-    np.save(args.output, y)
-    print(f"wrote {args.output}: outputs of shape {list(y.shape)}")
+    with open(out, "wb") as f:  # a file object: np.save adds no suffix of its own
+        np.save(f, y)
+    print(f"wrote {out}: outputs of shape {list(y.shape)}")
     return 0
 
 
@@ -171,8 +189,9 @@ def cmd_verify(args) -> int:
     x = load_inputs(args.inputs)
     graph = compiled.graph
     exact = verify.is_exact(graph, graph.outputs[0])
+    samples = len(next(iter(api.float_batches(graph, x).values())))
     result = verify.compare(run_c(compiled, x, args.target), compiled.reference(x), exact)
-    where = f"{args.out_dir} on {args.target}, {len(api.batch_of(x, compiled.info['input_shape']))}"
+    where = f"{args.out_dir} on {args.target}, {samples}"
     print(f"{where} sample(s), precision {compiled.precision}: output {result.describe()}")
     ok = result.ok
     if args.per_layer:
@@ -207,7 +226,7 @@ def c_layer_outputs(compiled: api.CompiledModel, x: np.ndarray, target: str) -> 
         return [compiled.run_layers(x, i + 1) for i in range(n)]
     from .host import cross
 
-    return cross.run_all_layers(compiled.out_dir, target, x)
+    return cross.run_all_layers(compiled.out_dir, target, api.pack_inputs(compiled.graph, x))
 
 
 def verify_layers(compiled: api.CompiledModel, x: np.ndarray, target: str) -> bool:
@@ -293,13 +312,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "train":
-            from .models import cli as models_cli
+        with warnings.catch_warnings():
+            if not os.environ.get("CNNC_DEBUG"):  # nothing may print before `cnnc: error:`
+                warnings.simplefilter("ignore")
+            if args.command == "train":
+                from .models import cli as models_cli
 
-            return models_cli.run_train(args)
-        return COMMANDS[args.command](args)
+                return models_cli.run_train(args)
+            return COMMANDS[args.command](args)
     except CnncError as err:
         print(f"cnnc: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    except MemoryError as err:  # a size cnnc's checks let through: a resource, not a bug
+        print(f"cnnc: error: out of memory ({' '.join(str(err).split())[:200]})", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `cnnc report ... | head`: the reader left; not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

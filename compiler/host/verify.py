@@ -56,9 +56,10 @@ def is_exact(graph: ir.Graph, tensor: str) -> bool:
 def compare(actual: np.ndarray, expected: np.ndarray, exact: bool) -> Comparison:
     a = np.asarray(actual).astype(np.float64).reshape(np.shape(expected))
     e = np.asarray(expected).astype(np.float64)
-    diff = np.abs(a - e)
+    with np.errstate(invalid="ignore"):  # inf - inf: equal infinities are set to 0 below
+        diff = np.abs(a - e)
     diff[np.isnan(a) != np.isnan(e)] = np.inf
-    diff[np.isnan(a) & np.isnan(e)] = 0.0
+    diff[(np.isnan(a) & np.isnan(e)) | (a == e)] = 0.0  # NaN where NaN, the same infinity
     index = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
     max_abs = float(diff[index]) if diff.size else 0.0
     if exact:

@@ -82,7 +82,8 @@ def collect_ranges(
     per_chunk = max(1, SAMPLE_PER_TENSOR * batch // len(x))
     ranges: dict[str, Range] = {}
     chunks = range(0, len(x), batch)
-    for start in tqdm(chunks, desc=f"calibrating ({method})", unit="batch", leave=False):
+    bar = tqdm(chunks, desc=f"calibrating ({method})", unit="batch", leave=False, disable=None)
+    for start in bar:  # disable=None: no bar when stderr is not a terminal
         values = reference.run(graph, {graph.inputs[0]: x[start : start + batch]}, keep_all=True)
         for name, v in values.items():
             t = graph.tensors.get(name)
@@ -98,6 +99,13 @@ def collect_ranges(
                 r.lo, r.hi = min(r.lo, lo), max(r.hi, hi)
                 if keep:
                     r.sample = np.concatenate([r.sample, picked])
+    for name, r in ranges.items():
+        if not (np.isfinite(r.lo) and np.isfinite(r.hi)):
+            raise CalibrationError(
+                f"calibration: tensor '{name}' reaches [{r.lo}, {r.hi}] in the float32 "
+                "reference; weights or calibration values overflow float32, so it has no "
+                "int8 range"
+            )
     return {name: _pick_range(r, method) for name, r in ranges.items()}
 
 

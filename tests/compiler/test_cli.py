@@ -246,7 +246,7 @@ def test_bad_inputs_file(capsys, tmp_path, model_file, problem):
         np.savez(bad, x=np.linspace(0, 1, 65, dtype=np.float32))
     result = cnnc(capsys, "verify", out_dir, "--inputs", bad)
     fragment = {"missing-file": "no such file", "no-x-key": "no array named 'x'",
-                "wrong-size": "not a whole number of samples"}[problem]  # fmt: skip
+                "wrong-size": "has shape [65]; the model input is"}[problem]  # fmt: skip
     assert_one_line_error(*result, fragment)
 
 
