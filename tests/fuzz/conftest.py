@@ -33,12 +33,13 @@ def seed_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def folders(seed_dir) -> dict[str, Path]:
-    """Compiled folders: int8, int8_other_weights, int8_other_calibration, binary,
+    """Compiled folders: float32, int8, int8_other_weights, int8_other_calibration, binary,
     binary_other_weights."""
     rng = np.random.default_rng(15)
     cal = np.load(seed_dir / "cal.npz")["x"]
     tiny = onnx.load(seed_dir / "tiny.onnx")
     builds = {
+        "float32": (tiny, "float32", None),
         "int8": (tiny, "int8", cal),
         "int8_other_weights": (seeds.tiny_onnx(rng), "int8", cal),
         "int8_other_calibration": (tiny, "int8", cal * 3 + 1),
