@@ -345,7 +345,13 @@ def mutate_onnx(model: onnx.ModelProto, pick, kinds=None) -> tuple[onnx.ModelPro
     out = onnx.ModelProto()
     out.CopyFrom(model)
     names = list(kinds or ONNX_EDITS)
-    what = [ONNX_EDITS[pick.choice(names)](out, pick) for _ in range(pick.int(1, 3))]
+    what = []
+    for _ in range(pick.int(1, 3)):
+        edit = pick.choice(names)
+        try:
+            what.append(ONNX_EDITS[edit](out, pick))
+        except (ValueError, IndexError, TypeError, AttributeError):
+            what.append(f"{edit} skipped (an earlier edit left nothing it applies to)")
     return out, "; ".join(what)
 
 
