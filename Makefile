@@ -34,12 +34,12 @@ bench: $(STAMP)
 
 # Lint Python with ruff and check formatting.
 lint: $(STAMP)
-	$(PY) -m ruff check compiler models tests bench
-	$(PY) -m ruff format --check compiler models tests bench
+	$(PY) -m ruff check compiler models tests bench fuzz
+	$(PY) -m ruff format --check compiler models tests bench fuzz
 
 # Reformat Python sources.
 format: $(STAMP)
-	$(PY) -m ruff format compiler models tests bench
+	$(PY) -m ruff format compiler models tests bench fuzz
 
 # Runtime kernel tests again with the C built under AddressSanitizer and UBSan, then whole
 # generated models (float32, int8, binary: init and run on ordinary and hostile inputs),
