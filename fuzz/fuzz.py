@@ -104,9 +104,8 @@ def seed_corpus(target: str, build: Path, folder: Path | None) -> Path:
     return work
 
 
-def run_target(exe: Path, corpus: Path, findings: Path, seconds: int, keep_going: bool) -> dict:
-    """One libFuzzer run. keep_going: -fork=1 -ignore_crashes=1, so a known finding does
-    not end the run (each crash is still saved to findings/)."""
+def run_target(exe: Path, corpus: Path, findings: Path, seconds: int) -> dict:
+    """One libFuzzer run; it stops at the first finding (saved to findings/)."""
     findings.mkdir(parents=True, exist_ok=True)
     before = set(findings.iterdir())
     cmd = [
@@ -118,14 +117,11 @@ def run_target(exe: Path, corpus: Path, findings: Path, seconds: int, keep_going
         f"-artifact_prefix={findings}/{exe.name}-",
         "-timeout=10",
     ]
-    if keep_going:
-        cmd += ["-fork=1", "-ignore_crashes=1"]
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     log = proc.stderr
     (findings.parent / f"{exe.name}.log").write_text(log)
     stat = dict(re.findall(r"stat::(\w+):\s+(\d+)", log))
     last = re.findall(r"#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)", log)
-    last += re.findall(r"#(\d+): cov: (\d+) ft: (\d+) corp: (\d+)", log)  # fork mode
     execs, cov, ft, corp = max(last, key=lambda r: int(r[0])) if last else ("0",) * 4
     new = sorted(set(findings.iterdir()) - before)
     return {
@@ -145,7 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="per target")
     parser.add_argument("--targets", nargs="+", default=TARGETS, choices=TARGETS)
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "fuzz")
-    parser.add_argument("--keep-going", action="store_true", help="fuzz on after a crash")
     args = parser.parse_args(argv)
     if shutil.which("clang") is None:
         sys.exit("fuzz: clang not found (install Debian packages clang libclang-rt-14-dev)")
@@ -157,9 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         exe = build_target(target, build, folder)
         corpus = seed_corpus(target, build, folder)
         print(f"fuzzing {target} for {args.seconds} s ...", flush=True)
-        rows.append(
-            (target, run_target(exe, corpus, build / "findings", args.seconds, args.keep_going))
-        )
+        rows.append((target, run_target(exe, corpus, build / "findings", args.seconds)))
     print(f"\n{'target':<14} {'executions':>11} {'exec/s':>7} {'cov':>6} {'ft':>6} "
           f"{'corpus':>6} {'findings':>8}")  # fmt: skip
     for target, r in rows:
