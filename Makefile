@@ -3,8 +3,9 @@ PY      := .venv/bin/python
 STAMP   := .venv/.installed
 OUT     ?= out
 JOBS    ?= 2
+FUZZ_SECONDS ?= 60
 
-.PHONY: setup demo test test-fast bench lint format asan cross clean
+.PHONY: setup demo test test-fast bench lint format asan fuzz cross clean
 
 # Create .venv and install cnnc (editable) with its test, plot and dev extras.
 setup: $(STAMP)
@@ -35,20 +36,30 @@ C_SOURCES = $(shell git ls-files 'runtime_c/*.c' 'runtime_c/*.h')
 
 # Lint Python with ruff and check formatting; check the C runtime against .clang-format.
 lint: $(STAMP)
-	$(PY) -m ruff check compiler models tests bench
-	$(PY) -m ruff format --check compiler models tests bench
+	$(PY) -m ruff check compiler models tests bench fuzz
+	$(PY) -m ruff format --check compiler models tests bench fuzz
 	clang-format --dry-run --Werror $(C_SOURCES)
 
 # Reformat Python sources and the C runtime.
 format: $(STAMP)
-	$(PY) -m ruff format compiler models tests bench
+	$(PY) -m ruff format compiler models tests bench fuzz
 	clang-format -i $(C_SOURCES)
 
-# Runtime kernel tests again with the C built under AddressSanitizer and UBSan.
+# Runtime kernel tests again with the C built under AddressSanitizer and UBSan, then whole
+# generated models (float32, int8, binary: init and run on ordinary and hostile inputs),
+# where a UBSan report stops the run (halt_on_error) instead of scrolling past.
 # (the sanitizer runtime must be loaded before Python dlopens an instrumented library)
+ASAN_ENV := CNNC_SANITIZE=1 LD_PRELOAD=$$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0
 asan: $(STAMP)
-	CNNC_SANITIZE=1 LD_PRELOAD=$$(gcc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 \
-		$(PY) -m pytest -q -p no:xdist tests/runtime
+	$(ASAN_ENV) $(PY) -m pytest -q -p no:xdist tests/runtime
+	$(ASAN_ENV) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		$(PY) -m pytest -q -p no:xdist tests/fuzz/test_sanitized_models.py
+
+# libFuzzer (clang, ASan + UBSan) on the blob reader and on init+run of an int8 and a binary
+# model compiled at fuzz time, FUZZ_SECONDS per target; seeds in fuzz/corpus/, findings in
+# build/fuzz/findings/ (needs clang and libclang-rt-14-dev). See docs/robustness.md.
+fuzz: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(PY) fuzz/fuzz.py --seconds $(FUZZ_SECONDS)
 
 # ARM tests only (needs gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf, qemu-user).
 cross: $(STAMP)
