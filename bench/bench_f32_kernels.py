@@ -14,13 +14,14 @@ __ref row is gcc's autovectorised SSE (4 lanes, mul + add). Exact variants must 
 __ref's bits (checked once per shape), fast ones stay within 1e-4 of the output range.
 Variants whose CPU features /proc/cpuinfo lacks are left out, named.
 
-    .venv/bin/python bench/bench_f32_kernels.py
+    .venv/bin/python bench/bench_f32_kernels.py [LAYER_SUBSTRING ...]
 """
 
 from __future__ import annotations
 
 import re
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -147,12 +148,14 @@ def main() -> None:
           f"{'MAC/cyc':>8} {'% peak':>7}")  # fmt: skip
     rng = np.random.default_rng(0)
     for label, (kernel, *shape) in SHAPES.items():
+        if sys.argv[1:] and not any(part in label for part in sys.argv[1:]):
+            continue
         params, arrays, macs = make_case(ffi, rng, kernel, *shape)
         bufs = [ffi.from_buffer("float[]", a) for a in arrays]
         calls = {}
         for name in names:
             fn = getattr(lib, f"cnnc_f32_{kernel}_{VARIANTS[name][0]}")
-            calls[name] = lambda fn=fn: fn(params, *bufs)
+            calls[name] = lambda fn=fn, p=params, b=bufs: fn(p, *b)
         outs = {}
         for name in names:
             arrays[-1][:] = np.nan
@@ -168,7 +171,8 @@ def main() -> None:
         for name in names:
             t = statistics.median(times[name])
             per_cycle = macs / (t * mhz * 1e6)
-            print(f"{label:<24} {name:<12} {t * 1e3:8.3f} {base / t:7.2f} {2 * macs / t * 1e-9:8.2f} "
+            gflops = 2 * macs / t * 1e-9
+            print(f"{label:<24} {name:<12} {t * 1e3:8.3f} {base / t:7.2f} {gflops:8.2f} "
                   f"{per_cycle:8.2f} {100 * per_cycle / peak(name):6.0f}%")  # fmt: skip
 
 

@@ -147,12 +147,56 @@ F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int np
     }
 }
 
-/* x[P,K] w[K,M] -> y[P,M]: pixel blocks of ~32 KiB of x (reused from L1 by every strip). */
+/* One row of a dense layer with few rows (a classifier): w is streamed row by row, which
+ * the prefetcher follows, instead of down 2-vector columns 4*M bytes apart. The running
+ * sums live in y between blocks of F32_DENSE_KB rows of w; storing and reloading a float
+ * is exact, so each output still sums bias, then k = 0..K-1 in order, and the activation
+ * runs once all K are in. */
+#define F32_DENSE_KB 8
+
+F32_INLINE void dense_row_block(const int n, f32m msk, int kb, const float *CNNC_RESTRICT xk,
+                                const float *CNNC_RESTRICT wk, size_t m, float *CNNC_RESTRICT yv) {
+    f32v acc = f32v_load_n(yv, n, msk);
+    int kk;
+    for (kk = 0; kk < kb; ++kk) {
+        acc = f32v_mac(acc, f32v_set1(xk[kk]), f32v_load_n(wk + kk * m, n, msk));
+    }
+    f32v_store_n(yv, n, msk, acc);
+}
+
+F32_TARGET static void f32_dense_row(int k, int m, const cnnc_f32_act *act,
+                                     const float *CNNC_RESTRICT x, const float *CNNC_RESTRICT w,
+                                     const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
+    const int tail = m % F32_LANES, body = m - tail;
+    const f32m full = f32m_first(F32_LANES), tmask = f32m_first(tail ? tail : F32_LANES);
+    int j, k0;
+    for (j = 0; j < m; ++j) y[j] = bias ? bias[j] : 0.0f;
+    for (k0 = 0; k0 < k; k0 += F32_DENSE_KB) {
+        const int kb = k - k0 < F32_DENSE_KB ? k - k0 : F32_DENSE_KB;
+        const float *wk = w + (size_t)k0 * m; /* [kb,M] */
+        for (j = 0; j < body; j += F32_LANES) {
+            dense_row_block(F32_LANES, full, kb, x + k0, wk + j, (size_t)m, y + j);
+        }
+        if (tail) dense_row_block(tail, tmask, kb, x + k0, wk + body, (size_t)m, y + body);
+    }
+    for (j = 0; j < body; j += F32_LANES) f32v_store(y + j, f32v_act(act, f32v_load(y + j)));
+    if (tail) f32v_storem(y + body, tmask, f32v_act(act, f32v_loadm(y + body, tmask)));
+}
+
+/* x[P,K] w[K,M] -> y[P,M]. Fewer rows than a tile: row streaming (f32_dense_row). Else
+ * if x fits in L2 (<= 128 KiB) one block, so each strip of w is read once; otherwise
+ * blocks of ~32 KiB of x, reused from L1 by every strip. */
 F32_TARGET static void f32_dense_loops(int rows, int k, int m, const cnnc_f32_act *act,
                                        const float *CNNC_RESTRICT x, const float *CNNC_RESTRICT w,
                                        const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
     int block = 8192 / k / F32_MR * F32_MR, p0;
     f32_geom g;
+    if (rows < F32_MR) {
+        for (p0 = 0; p0 < rows; ++p0) {
+            f32_dense_row(k, m, act, x + (size_t)p0 * k, w, bias, y + (size_t)p0 * m);
+        }
+        return;
+    }
     g.x = x;
     g.xstep = k;
     g.kyoff = 0;
@@ -160,6 +204,7 @@ F32_TARGET static void f32_dense_loops(int rows, int k, int m, const cnnc_f32_ac
     g.c = k;
     g.kw = 1;
     g.co = m;
+    if ((size_t)rows * (size_t)k <= 32768) block = rows;
     if (block < F32_MR) block = F32_MR;
     for (p0 = 0; p0 < rows; p0 += block) {
         const int npix = rows - p0 < block ? rows - p0 : block;
@@ -284,9 +329,18 @@ F32_TARGET static void f32_dw_loops(const cnnc_f32_conv_params *p, const float *
             float *row = y + ((size_t)n * p->oh + oy) * p->ow * c; /* [OW,C] */
             const ptrdiff_t xrow = (((ptrdiff_t)n * p->h + iy0) * p->w - p->pad_left) * p->c;
             int ky0, ky1;
+            int full3x3;
             f32_valid_taps(iy0, p->dh, p->h, p->kh, &ky0, &ky1);
+            full3x3 = p->kh == 3 && p->kw == 3 && ky0 == 0 && ky1 == 3;
             for (ox = 0; ox < p->ow; ++ox) {
                 int kx0, kx1;
+                if (ox >= lo && ox + F32_DW_PX <= hi && full3x3) {
+                    /* constant tap bounds: the nine taps unroll */
+                    dw_channels(F32_DW_PX, &g, xrow + ox * g.xstep, 0, 3, 0, 3, w, bias,
+                                row + ox * c, &p->act);
+                    ox += F32_DW_PX - 1;
+                    continue;
+                }
                 if (ox >= lo && ox + F32_DW_PX <= hi) {
                     dw_channels(F32_DW_PX, &g, xrow + ox * g.xstep, ky0, ky1, 0, p->kw, w, bias,
                                 row + ox * c, &p->act);
