@@ -5,7 +5,8 @@ One library holds every variant, built as the tests build it (plain -O2 -std=c99
 -ffp-contract=off, no -m flags: the SIMD files carry target attributes). Per shape the
 variants are timed interleaved: each of RUNS rounds times every variant once (each timing
 repeats the call until it lasts >= MIN_SECONDS), and the table shows the median per
-variant in ms per call, GFLOP/s (2 FLOPs per MAC), and MACs per cycle against the ISA's
+variant in ms of this thread's CPU time per call (time.thread_time: on a shared machine the
+time slices of other processes are not counted; a busy hyperthread sibling still is), GFLOP/s (2 FLOPs per MAC), and MACs per cycle against the ISA's
 peak. The clock is "cpu MHz" from /proc/cpuinfo (the nominal clock the kernel reports; a
 turbo clock would lower the achieved MACs/cycle). Peaks assume two vector FP ports (Intel
 since Haswell; Xeons with one AVX-512 FMA unit halve the AVX-512 rows): fast = 2 FMAs of
@@ -106,15 +107,15 @@ def make_case(ffi, rng, kernel, h, w, c, co, k, stride):
 
 
 def seconds_per_call(fn, reps: int) -> float:
-    t0 = time.perf_counter()
+    t0 = time.thread_time()
     for _ in range(reps):
         fn()
-    return (time.perf_counter() - t0) / reps
+    return (time.thread_time() - t0) / reps
 
 
 def reps_for(fn) -> int:
-    reps, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < MIN_SECONDS:
+    reps, t0 = 0, time.thread_time()
+    while time.thread_time() - t0 < MIN_SECONDS:
         fn()
         reps += 1
     return reps
