@@ -1,7 +1,7 @@
 /* AVX2 exact-mode float32 kernels, bit-identical to their __ref kernels (separate mul and add, the
  * __ref order, no FMA): the loops of f32_simd_loops.h on the hooks of f32_simd_x86.h. Compiled into
  * every x86-64 build (each function carries CNNC_TARGET_AVX2, so no -m flag is needed); a caller
- * runs them only on a CPU with the feature. Empty on other targets. Register tile: 4 pixels x 2
+ * runs them only on a CPU with the feature. Empty on other targets. Register tile: 6 pixels x 2
  * vectors of output channels. */
 #include "cnnc_f32.h"
 
@@ -9,7 +9,7 @@
 #define F32_AVX512 0
 #define F32_FAST 0
 #define F32_TARGET CNNC_TARGET_AVX2
-#define F32_MR 4
+#define F32_MR 6
 #include "f32_simd_loops.h"
 
 F32_TARGET void cnnc_f32_dense__avx2(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,

@@ -138,8 +138,16 @@ def conv_geom(n, h, w, c, co, k, stride, pad, dil=(1, 1), pads_br=None):
     }  # fmt: skip
 
 
-# (n, h, w) pixel grids: one pixel, fewer than a tile, several tiles plus a tail
-PIXELS = {"1x1x1": (1, 1, 1), "1x3x5": (1, 3, 5), "2x7x3": (2, 7, 3), "1x5x9": (1, 5, 9)}
+# (n, h, w) pixel grids: one pixel, fewer than a tile, and counts whose remainder after the
+# 6-, 8- and 12-pixel tiles takes the 4-pixel tile and single pixels (11, 13, 17, 45)
+PIXELS = {
+    "1x1x1": (1, 1, 1),
+    "1x1x11": (1, 1, 11),
+    "1x1x13": (1, 1, 13),
+    "1x1x17": (1, 1, 17),
+    "2x7x3": (2, 7, 3),
+    "1x5x9": (1, 5, 9),
+}
 
 
 @pytest.mark.parametrize("act", ACTS)
