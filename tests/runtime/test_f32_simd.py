@@ -43,7 +43,10 @@ VARIANTS = {
     "fast_avx512": ("fast__avx512", ("avx512f", "avx512bw", "avx512dq", "avx512vl"), False),
 }
 CHANNELS = [1, 3, 7, 8, 9, 15, 16, 17, 33, 64]
-ACTS = ["none", "relu", "relu6", "clip", "leaky"]
+# the shared activation cases, plus a clip whose bounds cross (lo > hi: __ref gives lo for
+# x < lo and hi for every other x, where max(lo, min(hi, x)) would give lo throughout)
+ACT_CASES = {**ACT_CASES, "clip-crossed": dict(kind="clip", lo=0.5, hi=-0.25)}
+ACTS = ["none", "relu", "relu6", "clip", "clip-crossed", "leaky"]
 GUARD = 19  # floats after each output that no kernel may write
 SENTINEL = np.float32(-12345.5)
 
