@@ -4,16 +4,19 @@ exact and fast float modes) per MobileNetV2-1.0@224 layer shape.
 One library holds every variant, built as the tests build it (plain -O2 -std=c99
 -ffp-contract=off, no -m flags: the SIMD files carry target attributes). Per shape the
 variants are timed interleaved: each of RUNS rounds times every variant once (each timing
-repeats the call until it lasts >= MIN_SECONDS), and the table shows the median per
-variant in ms of this thread's CPU time per call (time.thread_time: on a shared machine the
-time slices of other processes are not counted; a busy hyperthread sibling still is), GFLOP/s (2 FLOPs per MAC), and MACs per cycle against the ISA's
-peak. The clock is "cpu MHz" from /proc/cpuinfo (the nominal clock the kernel reports; a
-turbo clock would lower the achieved MACs/cycle). Peaks assume two vector FP ports (Intel
-since Haswell; Xeons with one AVX-512 FMA unit halve the AVX-512 rows): fast = 2 FMAs of
-`lanes` MACs per cycle; exact = half (a mul and an add per MAC share the two ports); the
-__ref row is gcc's autovectorised SSE (4 lanes, mul + add). Exact variants must give the
-__ref's bits (checked once per shape), fast ones stay within 1e-4 of the output range.
-Variants whose CPU features /proc/cpuinfo lacks are left out, named.
+repeats the call until it lasts >= MIN_SECONDS), and the table shows the median per variant:
+ms of this thread's CPU time per call (time.thread_time, so on a shared machine the time
+slices of other processes are not counted; a busy hyperthread sibling still is), GFLOP/s
+(2 FLOPs per MAC), and MACs per cycle against the ISA's peak.
+
+The clock is "cpu MHz" from /proc/cpuinfo (the nominal clock the kernel reports; a turbo
+clock would lower the achieved MACs/cycle). Peaks assume two vector FP ports (Intel since
+Haswell; Xeons with one AVX-512 FMA unit halve the AVX-512 rows): fast = 2 FMAs of `lanes`
+MACs per cycle; exact = half (a mul and an add per MAC share the two ports); the __ref row
+is gcc's autovectorised SSE (4 lanes, mul + add). Exact variants must give the __ref's bits
+(NaNs as one value; checked once per shape), fast ones stay within 1e-4 of the output
+range. The variants are cnnc.f32_variants.F32_SIMD_VARIANTS; those whose CPU features
+/proc/cpuinfo lacks are left out, named.
 
     .venv/bin/python bench/bench_f32_kernels.py [LAYER_SUBSTRING ...]
 """
@@ -27,17 +30,11 @@ import time
 
 import numpy as np
 from cnnc import cbuild
+from cnnc.f32_variants import F32_SIMD_VARIANTS, F32Variant
 
 RUNS, MIN_SECONDS = 7, 0.02
-AVX512 = ("avx512f", "avx512bw", "avx512dq", "avx512vl")
-# name -> (C suffix, CPU flags, lanes, exact)
-VARIANTS = {
-    "ref": ("_ref", (), 4, True),
-    "avx2": ("_avx2", ("avx2",), 8, True),
-    "avx2 fast": ("fast__avx2", ("avx2", "fma"), 8, False),
-    "avx512": ("_avx512", AVX512, 16, True),
-    "avx512 fast": ("fast__avx512", AVX512, 16, False),
-}
+# the timed variants: __ref (gcc's autovectorised SSE: 4 lanes, mul + add), then the table
+VARIANTS = {"ref": F32Variant("_ref", (), 4, True), **F32_SIMD_VARIANTS}
 # label -> (kernel, h, w, c, co, k, stride): MobileNetV2-1.0@224 layers (n = 1, pads k//2)
 SHAPES = {
     "stem 224x224x3->32 s2": ("conv_oc8", 224, 224, 3, 32, 3, 2),
@@ -137,8 +134,8 @@ def main() -> None:
     flags, mhz = cpu_info()
     ffi, lib = load_kernels()
     names = []
-    for name, (_, needs, _, _) in VARIANTS.items():
-        missing = [f for f in needs if f not in flags]
+    for name, variant in VARIANTS.items():
+        missing = [f for f in variant.cpu_flags if f not in flags]
         if missing:
             print(f"(leaving out {name}: this CPU lacks {', '.join(missing)})")
         else:
@@ -155,14 +152,14 @@ def main() -> None:
         bufs = [ffi.from_buffer("float[]", a) for a in arrays]
         calls = {}
         for name in names:
-            fn = getattr(lib, f"cnnc_f32_{kernel}_{VARIANTS[name][0]}")
+            fn = getattr(lib, f"cnnc_f32_{kernel}_{VARIANTS[name].suffix}")
             calls[name] = lambda fn=fn, p=params, b=bufs: fn(p, *b)
         outs = {}
         for name in names:
             arrays[-1][:] = np.nan
             calls[name]()
             outs[name] = arrays[-1].copy()
-            check(label, name, VARIANTS[name][3], outs["ref"], outs[name])
+            check(label, name, VARIANTS[name].exact, outs["ref"], outs[name])
         reps = {name: reps_for(calls[name]) for name in names}
         times = {name: [] for name in names}
         for _ in range(RUNS):
@@ -179,8 +176,7 @@ def main() -> None:
 
 def peak(name: str) -> float:
     """MACs per cycle: two vector ports; a MAC is one FMA (fast) or a mul and an add."""
-    _, _, lanes, exact = VARIANTS[name]
-    return 2 * lanes / (2 if exact else 1)
+    return 2 * VARIANTS[name].lanes / (2 if VARIANTS[name].exact else 1)
 
 
 if __name__ == "__main__":

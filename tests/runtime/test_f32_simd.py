@@ -1,7 +1,7 @@
 """x86-64 SIMD float32 kernels (runtime_c/kernels/f32_conv_<mode>_<isa>.c) against their __ref.
 
-Every variant in VARIANTS runs on the same inputs and weight layout as the __ref kernel it
-mirrors (KERNELS) and is compared with it:
+Every variant of cnnc.f32_variants.F32_SIMD_VARIANTS runs on the same inputs and weight
+layout as the __ref kernel it mirrors and is compared with it:
   * exact variants (__avx2, __avx512): bit for bit (inf and -0 included); every NaN counts
     as one value, because C leaves a NaN's sign and payload open: when both operands of an
     add are NaN, x86 returns the first source operand's, and which one that is in the
@@ -20,7 +20,8 @@ output is followed by guard floats no kernel may write. A separate test feeds Na
 and -0 through the exact variants; another disassembles the exact objects (gcc and clang)
 and fails on any FMA instruction.
 
-To add a variant: write it beside the others, declare it in cnnc_f32.h, add a VARIANTS row.
+To add a variant: write it beside the others, declare it in cnnc_f32.h, add a row to
+cnnc.f32_variants.F32_SIMD_VARIANTS.
 """
 
 from __future__ import annotations
@@ -33,15 +34,9 @@ import numpy as np
 import pytest
 from asserts import assert_bit_exact
 from cnnc.cbuild import C_STD_FLAGS, runtime_dir
+from cnnc.f32_variants import F32_SIMD_VARIANTS, c_name
 from f32_kernels import ACT_CASES, act_struct, fptr, kernels
 
-# name -> (C suffix, /proc/cpuinfo flags it needs, exact)
-VARIANTS = {
-    "avx2": ("_avx2", ("avx2",), True),
-    "fast_avx2": ("fast__avx2", ("avx2", "fma"), False),
-    "avx512": ("_avx512", ("avx512f", "avx512bw", "avx512dq", "avx512vl"), True),
-    "fast_avx512": ("fast__avx512", ("avx512f", "avx512bw", "avx512dq", "avx512vl"), False),
-}
 CHANNELS = [1, 3, 7, 8, 9, 15, 16, 17, 33, 64]
 # the shared activation cases, plus a clip whose bounds cross (lo > hi: __ref gives lo for
 # x < lo and hi for every other x, where max(lo, min(hi, x)) would give lo throughout)
@@ -59,15 +54,15 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-@pytest.fixture(scope="module", params=list(VARIANTS))
+@pytest.fixture(scope="module", params=list(F32_SIMD_VARIANTS))
 def variant(request):
     name = request.param
-    suffix, needs, exact = VARIANTS[name]
+    needs, exact = F32_SIMD_VARIANTS[name].cpu_flags, F32_SIMD_VARIANTS[name].exact
     missing = [flag for flag in needs if flag not in cpu_flags()]
     if missing:
         pytest.skip(f"this CPU lacks {', '.join(missing)}, needed to run the {name} variant")
     ffi, lib = kernels()
-    return suffix, exact, ffi, lib
+    return name, exact, ffi, lib
 
 
 def rand(rng, *shape):
@@ -76,23 +71,21 @@ def rand(rng, *shape):
 
 def compare(variant, kernel, call):
     """Runs `call(fn, y)` for the __ref kernel and the variant into guarded outputs."""
-    suffix, exact, ffi, lib = variant
-    outs = []
-    for name in (f"cnnc_f32_{kernel}__ref", f"cnnc_f32_{kernel}_{suffix}"):
-        y = call(getattr(lib, name))
-        outs.append(y)
-    expected, actual = outs
+    name, exact, ffi, lib = variant
+    expected = call(getattr(lib, c_name(kernel, "ref")))
+    actual = call(getattr(lib, c_name(kernel, name)))
+    what = c_name(kernel, name)
     size = expected.size - GUARD
     guard = actual[size:]
     assert (guard.view(np.uint32) == SENTINEL.view(np.uint32)).all(), (
-        f"{kernel}_{suffix} wrote past its output: guard {guard}"
+        f"{what} wrote past its output: guard {guard}"
     )
     expected, actual = expected[:size], actual[:size]
     if exact:
-        assert_bit_exact(one_nan(expected), one_nan(actual), f"{kernel}_{suffix}")
+        assert_bit_exact(one_nan(expected), one_nan(actual), what)
         return
     finite = np.isfinite(expected)
-    assert (finite == np.isfinite(actual)).all(), f"{kernel}_{suffix}: non-finite pattern differs"
+    assert (finite == np.isfinite(actual)).all(), f"{what}: non-finite pattern differs"
     e, a = expected[finite].astype(np.float64), actual[finite].astype(np.float64)
     if e.size == 0:
         return
@@ -101,7 +94,7 @@ def compare(variant, kernel, call):
     if (err > tol).any():
         i = int(np.argmax(err))
         pytest.fail(
-            f"{kernel}_{suffix}: {int((err > tol).sum())} values beyond {tol:.3g}; "
+            f"{what}: {int((err > tol).sum())} values beyond {tol:.3g}; "
             f"worst at {i}: expected {e[i]!r}, actual {a[i]!r}"
         )
 
