@@ -107,6 +107,67 @@ void cnnc_f32_pwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTR
                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                           float *CNNC_RESTRICT y);
 
+
+/* x86-64 SIMD siblings of the kernels above (runtime_c/kernels/f32_conv_avx2.c,
+ * f32_conv_fast_avx2.c, f32_conv_avx512.c, f32_conv_fast_avx512.c; listed in
+ * cnnc.f32_variants), same signatures and weight layouts, compiled into every x86-64 build
+ * (target attributes, no -m flags) and declared everywhere; call one only on a CPU with
+ * its ISA (AVX2: avx2; fast AVX2: avx2 + fma; AVX-512: avx512f/bw/dq/vl). Vector lanes run
+ * over output channels. __<isa> (exact mode, the default contract): each output sums bias,
+ * then taps in (ky, kx, c) order, one rounded multiply and one rounded add per tap, no
+ * FMA, so the results are bit-identical to the __ref kernel, inf, -0 and the activations'
+ * NaN rules included (a NaN's sign and payload are the compiler's choice in __ref too).
+ * _fast__<isa> (--float-mode fast): FMA in the same order; contract 1e-4 of the output
+ * range. The SIMD dwconv3x3 and dwconv share one loop nest. */
+void cnnc_f32_conv_oc8__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                             const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                             float *CNNC_RESTRICT y);
+void cnnc_f32_conv_oc8_fast__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                  const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                  float *CNNC_RESTRICT y);
+void cnnc_f32_conv_oc8__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                               const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                               float *CNNC_RESTRICT y);
+void cnnc_f32_conv_oc8_fast__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                    const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                    float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                           float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv_fast__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                             const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                             float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv_fast__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                  const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                  float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv3x3__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                              const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                              float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv3x3_fast__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                   const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                   float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv3x3__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv3x3_fast__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                     const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                     float *CNNC_RESTRICT y);
+void cnnc_f32_pwconv__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                           float *CNNC_RESTRICT y);
+void cnnc_f32_pwconv_fast__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                float *CNNC_RESTRICT y);
+void cnnc_f32_pwconv__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                             const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                             float *CNNC_RESTRICT y);
+void cnnc_f32_pwconv_fast__avx512(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                  const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                  float *CNNC_RESTRICT y);
+
 /* ---- dense ------------------------------------------------------------------ */
 
 /* x[N,K], w[K,M] (the IR's [M,K] transposed by the compiler), bias[M] or NULL -> y[N,M].
@@ -119,6 +180,20 @@ typedef struct {
 void cnnc_f32_dense__ref(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                          float *CNNC_RESTRICT y);
+
+/* x86-64 SIMD siblings (see the conv ones above for the modes and ISAs). */
+void cnnc_f32_dense__avx2(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                          float *CNNC_RESTRICT y);
+void cnnc_f32_dense_fast__avx2(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                               const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                               float *CNNC_RESTRICT y);
+void cnnc_f32_dense__avx512(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                            const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                            float *CNNC_RESTRICT y);
+void cnnc_f32_dense_fast__avx512(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                                 const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                 float *CNNC_RESTRICT y);
 
 /* ---- pooling ---------------------------------------------------------------- */
 
