@@ -90,8 +90,9 @@ def make_case(ffi, rng, kernel, h, w, c, co, k, stride):
     else:
         pad = k // 2
         oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
-        geom = {"n": 1, "h": h, "w": w, "c": c, "oh": oh, "ow": ow, "co": co, "kh": k, "kw": k,
-                "sh": stride, "sw": stride, "dh": 1, "dw": 1, "pad_top": pad, "pad_left": pad,
+        geom = {"n": 1, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
+                "kernel_h": k, "kernel_w": k, "stride_h": stride, "stride_w": stride,
+                "dilation_h": 1, "dilation_w": 1, "pad_top": pad, "pad_left": pad,
                 "groups": c if kernel == "dwconv3x3" else 1, "act": act}  # fmt: skip
         params = ffi.new("cnnc_f32_conv_params *", geom)
         wshape = {"dwconv3x3": (k, k, c), "pwconv": (c, co)}.get(kernel, (k, k, c, co))

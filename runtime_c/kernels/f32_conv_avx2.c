@@ -22,7 +22,7 @@ F32_TARGET void cnnc_f32_dense__avx2(const cnnc_f32_dense_params *p, const float
 F32_TARGET void cnnc_f32_pwconv__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
                                       const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                                       float *CNNC_RESTRICT y) {
-    f32_dense_loops(p->n * p->h * p->w, p->c, p->co, &p->act, x, w, bias, y);
+    f32_dense_loops(p->n * p->h * p->w, p->c, p->out_c, &p->act, x, w, bias, y);
 }
 
 F32_TARGET void cnnc_f32_conv_oc8__avx2(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,

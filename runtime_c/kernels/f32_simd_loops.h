@@ -36,9 +36,9 @@ typedef struct {
     ptrdiff_t xstep; /* input floats between the tile's neighbouring output pixels */
     ptrdiff_t kyoff; /* input floats per ky step (dilation_h rows) */
     ptrdiff_t kxoff; /* input floats per kx step (dilation_w pixels) */
-    int c;           /* input channels per tap (dense: K) */
-    int kw;          /* taps per kernel row */
-    int co;          /* output channels: w's row length and the output pixel stride */
+    int32_t c;        /* input channels per tap (dense: K) */
+    int32_t kernel_w; /* taps per kernel row */
+    int32_t out_c;    /* output channels: w's row length and the output pixel stride */
 } f32_geom;
 
 /* [t0, t1): the taps t < k whose input index i0 + t*d lies in [0, size). */
@@ -62,7 +62,7 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                           float *CNNC_RESTRICT out, const cnnc_f32_act *act) {
     f32v acc[F32_MR][F32_NV]; /* pixel i, channels [v*LANES, (v+1)*LANES) */
-    const size_t co = (size_t)g->co;
+    const size_t co = (size_t)g->out_c;
     int i, v, ky, kx, ci;
 #pragma GCC unroll 16
     for (i = 0; i < mr; ++i) {
@@ -75,7 +75,7 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
     for (ky = ky0; ky < ky1; ++ky) {
         for (kx = kx0; kx < kx1; ++kx) {
             /* wt[C,Co] tap (ky, kx); xt[C] pixel 0's input at that tap */
-            const float *wt = w + ((size_t)ky * g->kw + kx) * g->c * co;
+            const float *wt = w + ((size_t)ky * g->kernel_w + kx) * g->c * co;
             const float *xt = g->x + (xpix + ky * g->kyoff + kx * g->kxoff);
             for (ci = 0; ci < g->c; ++ci) {
                 f32v wv[F32_NV];
@@ -108,7 +108,7 @@ F32_INLINE void conv_run(const int nv, const int last, f32m m, const f32_geom *g
                          int npix, int ky0, int ky1, int kx0, int kx1, const float *CNNC_RESTRICT w,
                          const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT out,
                          const cnnc_f32_act *act) {
-    const size_t co = (size_t)g->co;
+    const size_t co = (size_t)g->out_c;
     int i = 0;
     for (; i + F32_MR <= npix; i += F32_MR) {
         conv_tile(F32_MR, nv, last, m, g, xpix + i * g->xstep, ky0, ky1, kx0, kx1, w, bias,
@@ -133,11 +133,11 @@ F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int np
     const int strip = F32_NV * F32_LANES;
     const f32m full = f32m_first(F32_LANES);
     int m0 = 0, rest;
-    for (; m0 + strip <= g->co; m0 += strip) {
+    for (; m0 + strip <= g->out_c; m0 += strip) {
         conv_run(F32_NV, F32_LANES, full, g, xpix, npix, ky0, ky1, kx0, kx1, w + m0,
                  bias ? bias + m0 : NULL, out + m0, act);
     }
-    rest = g->co - m0;
+    rest = g->out_c - m0;
     if (rest > F32_LANES) {
         conv_run(2, rest - F32_LANES, f32m_first(rest - F32_LANES), g, xpix, npix, ky0, ky1, kx0,
                  kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act);
@@ -202,8 +202,8 @@ F32_TARGET static void f32_dense_loops(int rows, int k, int m, const cnnc_f32_ac
     g.kyoff = 0;
     g.kxoff = 0;
     g.c = k;
-    g.kw = 1;
-    g.co = m;
+    g.kernel_w = 1;
+    g.out_c = m;
     if ((size_t)rows * (size_t)k <= 32768) block = rows;
     if (block < F32_MR) block = F32_MR;
     for (p0 = 0; p0 < rows; p0 += block) {
@@ -229,34 +229,34 @@ F32_TARGET static void f32_interior(int out_size, int in_size, int stride, int p
 F32_TARGET static void f32_conv_loops(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
                                       const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                                       float *CNNC_RESTRICT y) {
-    const size_t co = (size_t)p->co;
+    const size_t co = (size_t)p->out_c;
     int n, oy, ox, lo, hi;
     f32_geom g;
     g.x = x;
-    g.xstep = (ptrdiff_t)p->sw * p->c;
-    g.kyoff = (ptrdiff_t)p->dh * p->w * p->c;
-    g.kxoff = (ptrdiff_t)p->dw * p->c;
+    g.xstep = (ptrdiff_t)p->stride_w * p->c;
+    g.kyoff = (ptrdiff_t)p->dilation_h * p->w * p->c;
+    g.kxoff = (ptrdiff_t)p->dilation_w * p->c;
     g.c = p->c;
-    g.kw = p->kw;
-    g.co = p->co;
-    f32_interior(p->ow, p->w, p->sw, p->pad_left, p->kw, p->dw, &lo, &hi);
+    g.kernel_w = p->kernel_w;
+    g.out_c = p->out_c;
+    f32_interior(p->out_w, p->w, p->stride_w, p->pad_left, p->kernel_w, p->dilation_w, &lo, &hi);
     for (n = 0; n < p->n; ++n) {
-        for (oy = 0; oy < p->oh; ++oy) {
-            const int iy0 = oy * p->sh - p->pad_top;
-            float *row = y + ((size_t)n * p->oh + oy) * p->ow * co; /* [OW,Co] */
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int iy0 = oy * p->stride_h - p->pad_top;
+            float *row = y + ((size_t)n * p->out_h + oy) * p->out_w * co; /* [OW,Co] */
             /* input offset of output pixel ox's tap (0, 0) */
             const ptrdiff_t xrow = (((ptrdiff_t)n * p->h + iy0) * p->w - p->pad_left) * p->c;
             int ky0, ky1;
-            f32_valid_taps(iy0, p->dh, p->h, p->kh, &ky0, &ky1);
-            for (ox = 0; ox < p->ow; ++ox) {
+            f32_valid_taps(iy0, p->dilation_h, p->h, p->kernel_h, &ky0, &ky1);
+            for (ox = 0; ox < p->out_w; ++ox) {
                 int kx0, kx1;
                 if (ox == lo && hi > lo) {
-                    conv_run_strips(&g, xrow + ox * g.xstep, hi - lo, ky0, ky1, 0, p->kw, w, bias,
+                    conv_run_strips(&g, xrow + ox * g.xstep, hi - lo, ky0, ky1, 0, p->kernel_w, w, bias,
                                     row + ox * co, &p->act);
                     ox = hi - 1;
                     continue;
                 }
-                f32_valid_taps(ox * p->sw - p->pad_left, p->dw, p->w, p->kw, &kx0, &kx1);
+                f32_valid_taps(ox * p->stride_w - p->pad_left, p->dilation_w, p->w, p->kernel_w, &kx0, &kx1);
                 conv_run_strips(&g, xrow + ox * g.xstep, 1, ky0, ky1, kx0, kx1, w, bias,
                                 row + ox * co, &p->act);
             }
@@ -277,7 +277,7 @@ F32_INLINE void dw_tile(const int px, const int n, f32m m, const f32_geom *g, pt
     for (i = 0; i < px; ++i) acc[i] = bias ? f32v_load_n(bias, n, m) : f32v_zero();
     for (ky = ky0; ky < ky1; ++ky) {
         for (kx = kx0; kx < kx1; ++kx) {
-            const f32v wv = f32v_load_n(w + ((size_t)ky * g->kw + kx) * g->c, n, m);
+            const f32v wv = f32v_load_n(w + ((size_t)ky * g->kernel_w + kx) * g->c, n, m);
             const float *xt = g->x + (xpix + ky * g->kyoff + kx * g->kxoff);
 #pragma GCC unroll 8
             for (i = 0; i < px; ++i) {
@@ -316,23 +316,23 @@ F32_TARGET static void f32_dw_loops(const cnnc_f32_conv_params *p, const float *
     int n, oy, ox, lo, hi;
     f32_geom g;
     g.x = x;
-    g.xstep = (ptrdiff_t)p->sw * p->c;
-    g.kyoff = (ptrdiff_t)p->dh * p->w * p->c;
-    g.kxoff = (ptrdiff_t)p->dw * p->c;
+    g.xstep = (ptrdiff_t)p->stride_w * p->c;
+    g.kyoff = (ptrdiff_t)p->dilation_h * p->w * p->c;
+    g.kxoff = (ptrdiff_t)p->dilation_w * p->c;
     g.c = p->c;
-    g.kw = p->kw;
-    g.co = p->c;
-    f32_interior(p->ow, p->w, p->sw, p->pad_left, p->kw, p->dw, &lo, &hi);
+    g.kernel_w = p->kernel_w;
+    g.out_c = p->c;
+    f32_interior(p->out_w, p->w, p->stride_w, p->pad_left, p->kernel_w, p->dilation_w, &lo, &hi);
     for (n = 0; n < p->n; ++n) {
-        for (oy = 0; oy < p->oh; ++oy) {
-            const int iy0 = oy * p->sh - p->pad_top;
-            float *row = y + ((size_t)n * p->oh + oy) * p->ow * c; /* [OW,C] */
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int iy0 = oy * p->stride_h - p->pad_top;
+            float *row = y + ((size_t)n * p->out_h + oy) * p->out_w * c; /* [OW,C] */
             const ptrdiff_t xrow = (((ptrdiff_t)n * p->h + iy0) * p->w - p->pad_left) * p->c;
             int ky0, ky1;
             int full3x3;
-            f32_valid_taps(iy0, p->dh, p->h, p->kh, &ky0, &ky1);
-            full3x3 = p->kh == 3 && p->kw == 3 && ky0 == 0 && ky1 == 3;
-            for (ox = 0; ox < p->ow; ++ox) {
+            f32_valid_taps(iy0, p->dilation_h, p->h, p->kernel_h, &ky0, &ky1);
+            full3x3 = p->kernel_h == 3 && p->kernel_w == 3 && ky0 == 0 && ky1 == 3;
+            for (ox = 0; ox < p->out_w; ++ox) {
                 int kx0, kx1;
                 if (ox >= lo && ox + F32_DW_PX <= hi && full3x3) {
                     /* constant tap bounds: the nine taps unroll */
@@ -342,12 +342,12 @@ F32_TARGET static void f32_dw_loops(const cnnc_f32_conv_params *p, const float *
                     continue;
                 }
                 if (ox >= lo && ox + F32_DW_PX <= hi) {
-                    dw_channels(F32_DW_PX, &g, xrow + ox * g.xstep, ky0, ky1, 0, p->kw, w, bias,
+                    dw_channels(F32_DW_PX, &g, xrow + ox * g.xstep, ky0, ky1, 0, p->kernel_w, w, bias,
                                 row + ox * c, &p->act);
                     ox += F32_DW_PX - 1;
                     continue;
                 }
-                f32_valid_taps(ox * p->sw - p->pad_left, p->dw, p->w, p->kw, &kx0, &kx1);
+                f32_valid_taps(ox * p->stride_w - p->pad_left, p->dilation_w, p->w, p->kernel_w, &kx0, &kx1);
                 dw_channels(1, &g, xrow + ox * g.xstep, ky0, ky1, kx0, kx1, w, bias, row + ox * c,
                             &p->act);
             }

@@ -112,7 +112,7 @@ def conv_call(ffi, x, w, bias, geom, act):
     """A call(fn) for compare(): the conv kernel over x[N,H,W,C] with params `geom`."""
 
     def call(fn):
-        y = guarded(geom["n"] * geom["oh"] * geom["ow"] * geom["co"])
+        y = guarded(geom["n"] * geom["out_h"] * geom["out_w"] * geom["out_c"])
         params = ffi.new("cnnc_f32_conv_params *", {**geom, "act": act_struct(**ACT_CASES[act])})
         b = fptr(ffi, bias) if bias is not None else ffi.NULL
         fn(params, fptr(ffi, x), fptr(ffi, w), b, fptr(ffi, y))
@@ -128,8 +128,9 @@ def conv_geom(n, h, w, c, co, k, stride, pad, dil=(1, 1), pads_br=None):
     oh = (h + pad[0] + bottom - dil[0] * (kh - 1) - 1) // stride[0] + 1
     ow = (w + pad[1] + right - dil[1] * (kw - 1) - 1) // stride[1] + 1
     return {
-        "n": n, "h": h, "w": w, "c": c, "oh": oh, "ow": ow, "co": co, "kh": kh, "kw": kw,
-        "sh": stride[0], "sw": stride[1], "dh": dil[0], "dw": dil[1],
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "kernel_h": kh, "kernel_w": kw, "stride_h": stride[0], "stride_w": stride[1],
+        "dilation_h": dil[0], "dilation_w": dil[1],
         "pad_top": pad[0], "pad_left": pad[1], "groups": 1,
     }  # fmt: skip
 
