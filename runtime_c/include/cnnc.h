@@ -28,4 +28,17 @@ typedef enum {
 #define CNNC_INLINE static
 #endif
 
+/* x86-64 ISA tiers. Each SIMD kernel and every helper it inlines carries its tier's target
+ * attribute, so every tier compiles under the default flags (plain x86-64) and a run-time
+ * check of the CPU picks one; a function may only be called on a CPU with its features. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CNNC_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#define CNNC_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
+#define CNNC_TARGET_AVX512VNNI \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+#define CNNC_TARGET_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
+#define CNNC_TARGET_VPOPCNT \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq")))
+#endif
+
 #endif /* CNNC_H */
