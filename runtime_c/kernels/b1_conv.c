@@ -20,7 +20,7 @@ void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_R
                             const uint32_t *CNNC_RESTRICT w,
                             const int32_t *CNNC_RESTRICT thresholds,
                             uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, cnnc_b1_xor_popcount);
+    b1_conv_bits_loops(p, x, w, thresholds, y, cnnc_b1_xor_popcount, NULL);
 }
 
 /* The float transform: one rounding for the product and one for the sum, the same two

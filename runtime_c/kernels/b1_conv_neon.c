@@ -27,7 +27,7 @@ void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_
                              const uint32_t *CNNC_RESTRICT w,
                              const int32_t *CNNC_RESTRICT thresholds,
                              uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_neon);
+    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_neon, NULL);
 }
 #else
 typedef int cnnc_b1_conv_neon_empty; /* ISO C forbids an empty translation unit */
