@@ -36,45 +36,53 @@ CNNC_TARGET_AVX512 CNNC_INLINE __m512i b1_load_tail_avx512(const uint32_t *a, in
 #define B1_XOR_BYTES_AVX512(XV, WP) \
     b1_popcount_bytes_avx512(_mm512_xor_si512((XV), _mm512_loadu_si512((const void *)(WP))))
 
-/* B1_FILTERS filters against one run of x. Overflow: a byte lane of b[f] grows by at most 8
- * per step and is widened every 31 steps (31 * 8 = 248 <= 255); the uint64 totals hold at
- * most 32 * n, and that fits the int32 result as b1_conv_dot's bound does. */
-CNNC_TARGET_AVX512 static void b1_run_popcount4_avx512(const uint32_t *x, const uint32_t *w,
-                                                       size_t ws, int32_t n, int32_t *acc) {
-    __m512i t0 = _mm512_setzero_si512(), t1 = t0, t2 = t0, t3 = t0;
-    int32_t j = 0;
-    while (j + 16 <= n) {
-        const int32_t stop = n - j >= 16 * 31 ? j + 16 * 31 : n;
-        __m512i b0 = _mm512_setzero_si512(), b1 = b0, b2 = b0, b3 = b0;
-        for (; j + 16 <= stop; j += 16) {
-            const __m512i xv = _mm512_loadu_si512((const void *)(x + j));
-            const uint32_t *wj = w + j;
-            b0 = _mm512_add_epi8(b0, B1_XOR_BYTES_AVX512(xv, wj));
-            b1 = _mm512_add_epi8(b1, B1_XOR_BYTES_AVX512(xv, wj + ws));
-            b2 = _mm512_add_epi8(b2, B1_XOR_BYTES_AVX512(xv, wj + 2 * ws));
-            b3 = _mm512_add_epi8(b3, B1_XOR_BYTES_AVX512(xv, wj + 3 * ws));
+/* B1_FILTERS filters against a window's runs (b1_window_popcount4_fn). Overflow: a byte
+ * lane of b0..b3 grows by at most 8 per step and is widened every 31 steps
+ * (31 * 8 = 248 <= 255); the uint64 totals hold at most 32 * rows * run, which fits the
+ * int32 result as b1_conv_dot's bound does. */
+CNNC_TARGET_AVX512 static void b1_window_popcount4_avx512(const b1_conv_window *win,
+                                                      const uint32_t *w, size_t ws,
+                                                      int32_t *acc) {
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i t0 = zero, t1 = zero, t2 = zero, t3 = zero, b0 = zero, b1 = zero, b2 = zero;
+    __m512i b3 = zero;
+    const uint32_t *xr = win->x, *wr = w;
+    int32_t r, j, steps = 0;
+    for (r = 0; r < win->rows; ++r, xr += win->x_row, wr += win->w_row)
+        for (j = 0; j < win->run; j += 16, ++steps) {
+            const int32_t left = win->run - j;
+            const uint32_t *wj = wr + j;
+            __m512i xv, v0, v1, v2, v3;
+            if (steps == 31) {
+                t0 = b1_add_bytes_avx512(t0, b0);
+                t1 = b1_add_bytes_avx512(t1, b1);
+                t2 = b1_add_bytes_avx512(t2, b2);
+                t3 = b1_add_bytes_avx512(t3, b3);
+                b0 = b1 = b2 = b3 = zero;
+                steps = 0;
+            }
+            if (left >= 16) {
+                xv = _mm512_loadu_si512((const void *)(xr + j));
+                v0 = _mm512_loadu_si512((const void *)wj);
+                v1 = _mm512_loadu_si512((const void *)(wj + ws));
+                v2 = _mm512_loadu_si512((const void *)(wj + 2 * ws));
+                v3 = _mm512_loadu_si512((const void *)(wj + 3 * ws));
+            } else {
+                xv = b1_load_tail_avx512(xr + j, left);
+                v0 = b1_load_tail_avx512(wj, left);
+                v1 = b1_load_tail_avx512(wj + ws, left);
+                v2 = b1_load_tail_avx512(wj + 2 * ws, left);
+                v3 = b1_load_tail_avx512(wj + 3 * ws, left);
+            }
+            b0 = _mm512_add_epi8(b0, b1_popcount_bytes_avx512(_mm512_xor_si512(xv, v0)));
+            b1 = _mm512_add_epi8(b1, b1_popcount_bytes_avx512(_mm512_xor_si512(xv, v1)));
+            b2 = _mm512_add_epi8(b2, b1_popcount_bytes_avx512(_mm512_xor_si512(xv, v2)));
+            b3 = _mm512_add_epi8(b3, b1_popcount_bytes_avx512(_mm512_xor_si512(xv, v3)));
         }
-        t0 = b1_add_bytes_avx512(t0, b0);
-        t1 = b1_add_bytes_avx512(t1, b1);
-        t2 = b1_add_bytes_avx512(t2, b2);
-        t3 = b1_add_bytes_avx512(t3, b3);
-    }
-    if (j < n) {
-        const __m512i xv = b1_load_tail_avx512(x + j, n - j);
-        const uint32_t *wj = w + j;
-        t0 = b1_add_bytes_avx512(t0, b1_popcount_bytes_avx512(
-                                         _mm512_xor_si512(xv, b1_load_tail_avx512(wj, n - j))));
-        t1 = b1_add_bytes_avx512(t1, b1_popcount_bytes_avx512(_mm512_xor_si512(
-                                         xv, b1_load_tail_avx512(wj + ws, n - j))));
-        t2 = b1_add_bytes_avx512(t2, b1_popcount_bytes_avx512(_mm512_xor_si512(
-                                         xv, b1_load_tail_avx512(wj + 2 * ws, n - j))));
-        t3 = b1_add_bytes_avx512(t3, b1_popcount_bytes_avx512(_mm512_xor_si512(
-                                         xv, b1_load_tail_avx512(wj + 3 * ws, n - j))));
-    }
-    acc[0] += (int32_t)_mm512_reduce_add_epi64(t0);
-    acc[1] += (int32_t)_mm512_reduce_add_epi64(t1);
-    acc[2] += (int32_t)_mm512_reduce_add_epi64(t2);
-    acc[3] += (int32_t)_mm512_reduce_add_epi64(t3);
+    acc[0] = (int32_t)_mm512_reduce_add_epi64(b1_add_bytes_avx512(t0, b0));
+    acc[1] = (int32_t)_mm512_reduce_add_epi64(b1_add_bytes_avx512(t1, b1));
+    acc[2] = (int32_t)_mm512_reduce_add_epi64(b1_add_bytes_avx512(t2, b2));
+    acc[3] = (int32_t)_mm512_reduce_add_epi64(b1_add_bytes_avx512(t3, b3));
 }
 
 /* One filter (channels left after the blocks of B1_FILTERS, and the pad_one path). */
@@ -102,7 +110,8 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p,
                                                   const uint32_t *CNNC_RESTRICT w,
                                                   const int32_t *CNNC_RESTRICT thresholds,
                                                   uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx512, b1_run_popcount4_avx512);
+    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx512,
+                       b1_window_popcount4_avx512);
 }
 #else
 typedef int cnnc_b1_conv_avx512_empty; /* ISO C forbids an empty translation unit */

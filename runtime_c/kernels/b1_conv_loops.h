@@ -1,7 +1,7 @@
 /* Loops shared by the binary conv kernels of every ISA (b1_conv.c: __ref, b1_conv_<isa>.c:
  * __avx2, __avx512, __avx512vpopcnt, __neon). Each variant differs only in the functions
- * that popcount runs of XORed words (one filter, or B1_FILTERS filters against the same
- * input run), passed as constants and inlined by the compiler, so every variant visits
+ * that popcount runs of XORed words (one filter, or a window's runs for B1_FILTERS
+ * filters against the same input words), passed as constants and inlined by the compiler, so every variant visits
  * taps in the same order and computes identical dots (integer sums of popcounts, exact in
  * any order). Private to the b1 kernels (not a public header). */
 #ifndef CNNC_B1_CONV_LOOPS_H
@@ -14,11 +14,6 @@ typedef int32_t (*b1_run_popcount_fn)(const uint32_t *a, const uint32_t *b, int3
 
 /* Output channels whose popcounts one pass computes against the same input run. */
 #define B1_FILTERS 4
-
-/* acc[f] += sum over j < n of popcount(x[j] XOR w[f * w_stride + j]), f < B1_FILTERS: the
- * input words are loaded once for all filters. */
-typedef void (*b1_run_popcount4_fn)(const uint32_t *x, const uint32_t *w, size_t w_stride,
-                                    int32_t n, int32_t *acc);
 
 /* nbits (1..32) bits of a packed row starting at bit `bit`, higher bits cleared. Reads the
  * next word only when the window crosses into it, so it never reads past the row. */
@@ -140,24 +135,29 @@ CNNC_INLINE int32_t b1_conv_dot(const cnnc_b1_conv_params *p, const uint32_t *x,
     return k - 2 * acc;
 }
 
-/* The dots of filters co .. co + B1_FILTERS - 1 over a window, by run_popcount4.
+/* acc[f] = popcount of the window's runs XOR filter f's, f < B1_FILTERS: over rows r <
+ * win->rows, words j < win->run of win->x + r * win->x_row against
+ * w + f * w_stride + r * win->w_row (w: the first filter's first valid tap). The input
+ * words are loaded once for all filters. */
+typedef void (*b1_window_popcount4_fn)(const b1_conv_window *win, const uint32_t *w,
+                                       size_t w_stride, int32_t *acc);
+
+/* The dots of filters co .. co + B1_FILTERS - 1 (wf: filter co) over a window.
  * Overflow: as b1_conv_dot. */
 CNNC_INLINE void b1_window_dot4(const b1_conv_window *win, const uint32_t *wf, size_t filter,
-                                b1_run_popcount4_fn run_popcount4, int32_t *dot) {
-    const uint32_t *xr = win->x, *wr = wf + win->w_off;
-    int32_t r, f, acc[B1_FILTERS] = {0};
-    for (r = 0; r < win->rows; ++r, xr += win->x_row, wr += win->w_row)
-        run_popcount4(xr, wr, filter, win->run, acc);
+                                b1_window_popcount4_fn window_popcount4, int32_t *dot) {
+    int32_t f, acc[B1_FILTERS];
+    window_popcount4(win, wf + win->w_off, filter, acc);
     for (f = 0; f < B1_FILTERS; ++f) dot[f] = win->k - 2 * acc[f];
 }
 
 /* The bits kernel's loops; each ISA variant passes its own run popcount, and optionally
- * (non-NULL) one for B1_FILTERS filters at once, used where groups == 1 with zero
+ * (non-NULL) a window popcount for B1_FILTERS filters at once, used where groups == 1 with zero
  * padding for every full block of B1_FILTERS output channels. */
 CNNC_INLINE void b1_conv_bits_loops(const cnnc_b1_conv_params *p, const uint32_t *x,
                                     const uint32_t *w, const int32_t *thresholds, uint32_t *y,
                                     b1_run_popcount_fn run_popcount,
-                                    b1_run_popcount4_fn run_popcount4) {
+                                    b1_window_popcount4_fn window_popcount4) {
     const int32_t yw = CNNC_B1_WORDS(p->out_c);
     const size_t filter = (size_t)p->kernel_h * p->kernel_w * CNNC_B1_WORDS(p->in_c);
     int32_t n, oy, ox, co;
@@ -170,10 +170,10 @@ CNNC_INLINE void b1_conv_bits_loops(const cnnc_b1_conv_params *p, const uint32_t
                 if (p->groups == 1 && !p->pad_one) {
                     const b1_conv_window win = b1_window_at(p, x, n, oy, ox);
                     co = 0;
-                    if (run_popcount4 != NULL)
+                    if (window_popcount4 != NULL)
                         for (; co + B1_FILTERS <= p->out_c; co += B1_FILTERS) {
                             int32_t dot[B1_FILTERS], f;
-                            b1_window_dot4(&win, w + co * filter, filter, run_popcount4, dot);
+                            b1_window_dot4(&win, w + co * filter, filter, window_popcount4, dot);
                             for (f = 0; f < B1_FILTERS; ++f)
                                 if (dot[f] < thresholds[co + f])
                                     out[(co + f) / CNNC_B1_BITS] |= 1u << ((co + f) % 32);
