@@ -24,6 +24,16 @@ TIERS: dict[str, tuple[str, ...]] = {
     "avx512vpopcnt": ("avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_vpopcntdq"),
 }
 
+# tier -> compiler flags of a build that targets it (e.g. -march=native on such a CPU), for
+# tests of cnnc_s8.h / cnnc_b1.h's compile-time selection block
+TIER_CFLAGS: dict[str, list[str]] = {
+    "avx2": ["-mavx2", "-mfma"],
+    "avx512": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl"],
+    "avx512vnni": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx512vnni"],
+    "avxvnni": ["-mavx2", "-mfma", "-mavxvnni"],
+    "avx512vpopcnt": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx512vpopcntdq"],
+}
+
 INCLUDE = Path(__file__).resolve().parents[1] / "runtime_c" / "include"
 
 

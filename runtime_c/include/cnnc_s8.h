@@ -224,6 +224,18 @@ void cnnc_s8_pwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const i
 void cnnc_s8_dwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y);
+void cnnc_s8_conv__avx512(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                          int8_t *y);
+void cnnc_s8_dense__avx512(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int8_t *y);
+void cnnc_s8_pwconv__avx512(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int8_t *y);
+void cnnc_s8_dwconv__avx512(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int8_t *y);
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
@@ -237,11 +249,18 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                           int8_t *y);
 /* cffi-end */
 
-/* The one place a variant is chosen for generated code (cnnc.int8_ops emits these names):
- * builds targeting AVX2 (-mavx2, -march=native on such a CPU) or NEON (every Raspberry Pi
- * target: aarch64, armv7 -mfpu=neon*) call that variant; every other build (plain x86-64
- * SSE2, Cortex-M) the portable __ref kernel. All give identical bytes. */
-#if defined(__AVX2__)
+/* The one place a variant is chosen for generated code (cnnc.int8_ops emits these names),
+ * until x86-64 builds select at run time: builds whose flags target an x86 tier (-mavx2,
+ * -march=native on such a CPU) call the best of those tiers, builds targeting NEON (every
+ * Raspberry Pi target: aarch64, armv7 -mfpu=neon*) the NEON variant; every other build
+ * (plain x86-64, Cortex-M) the portable __ref kernel. All give identical bytes. */
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VL__)
+#define cnnc_s8_conv cnnc_s8_conv__avx512
+#define cnnc_s8_dense cnnc_s8_dense__avx512
+#define cnnc_s8_pwconv cnnc_s8_pwconv__avx512
+#define cnnc_s8_dwconv cnnc_s8_dwconv__avx512
+#elif defined(__x86_64__) && defined(__AVX2__)
 #define cnnc_s8_conv cnnc_s8_conv__avx2
 #define cnnc_s8_dense cnnc_s8_dense__avx2
 #define cnnc_s8_pwconv cnnc_s8_pwconv__avx2
