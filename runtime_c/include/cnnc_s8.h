@@ -208,7 +208,8 @@ void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, flo
 /* SIMD variants of the hot kernels, same signatures and packed weights as __ref and
  * bit-exact to it (tests/runtime/test_s8_simd.py, tests/arm/test_s8_simd_arm.py). Declared
  * always. The x86-64 tiers (s8_<family>_<tier>.c: __avx2, __avx512 = AVX-512 F/BW/DQ/VL,
- * __avx512vnni, __avxvnni) are defined in every x86-64 build, each function carrying its
+ * __avx512vnni and __avxvnni: vpdpbusd, conv/dense/pwconv only) are defined in every
+ * x86-64 build, each function carrying its
  * tier's CNNC_TARGET_* attribute (cnnc.h), and may only run on a CPU with those features;
  * the NEON ones (s8_<family>_neon.c) in builds targeting NEON (aarch64, armv7
  * -mfpu=neon*). Generated code calls them through the selection block below, never by
@@ -236,6 +237,24 @@ void cnnc_s8_pwconv__avx512(const cnnc_s8_conv_params *p, const int8_t *x, const
 void cnnc_s8_dwconv__avx512(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
                             int8_t *y);
+void cnnc_s8_conv__avx512vnni(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                              int8_t *y);
+void cnnc_s8_dense__avx512vnni(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                               const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                               int8_t *y);
+void cnnc_s8_pwconv__avx512vnni(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                int8_t *y);
+void cnnc_s8_conv__avxvnni(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int8_t *y);
+void cnnc_s8_dense__avxvnni(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int8_t *y);
+void cnnc_s8_pwconv__avxvnni(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int8_t *y);
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,

@@ -14,8 +14,8 @@
 
 /* Bit counts 0..8 of each byte of v. */
 CNNC_TARGET_AVX2 CNNC_INLINE __m256i b1_popcount_bytes_avx2(__m256i v) {
-    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1,
-                                         2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
+    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2,
+                                         1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     const __m256i nibble = _mm256_set1_epi8(0x0F);
     const __m256i lo = _mm256_and_si256(v, nibble);
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
@@ -43,9 +43,8 @@ CNNC_TARGET_AVX2 CNNC_INLINE __m256i b1_load_tail_avx2(const uint32_t *a, int32_
  * lane of b0..b3 grows by at most 8 per step and is widened every 31 steps
  * (31 * 8 = 248 <= 255); the uint64 totals hold at most 32 * rows * run, which fits the
  * int32 result as b1_conv_dot's bound does. */
-CNNC_TARGET_AVX2 static void b1_window_popcount4_avx2(const b1_conv_window *win,
-                                                      const uint32_t *w, size_t ws,
-                                                      int32_t *acc) {
+CNNC_TARGET_AVX2 static void b1_window_popcount4_avx2(const b1_conv_window *win, const uint32_t *w,
+                                                      size_t ws, int32_t *acc) {
     const __m256i zero = _mm256_setzero_si256();
     __m256i t0 = zero, t1 = zero, t2 = zero, t3 = zero, b0 = zero, b1 = zero, b2 = zero;
     __m256i b3 = zero;
@@ -97,16 +96,15 @@ CNNC_TARGET_AVX2 static int32_t b1_run_popcount_avx2(const uint32_t *a, const ui
         const int32_t stop = n - j >= 8 * 31 ? j + 8 * 31 : n;
         __m256i bytes = _mm256_setzero_si256();
         for (; j + 8 <= stop; j += 8)
-            bytes = _mm256_add_epi8(
-                bytes, b1_popcount_bytes_avx2(
-                           _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(a + j)),
-                                            _mm256_loadu_si256((const __m256i *)(b + j)))));
+            bytes = _mm256_add_epi8(bytes, b1_popcount_bytes_avx2(_mm256_xor_si256(
+                                               _mm256_loadu_si256((const __m256i *)(a + j)),
+                                               _mm256_loadu_si256((const __m256i *)(b + j)))));
         total = b1_add_bytes_avx2(total, bytes);
     }
     if (j < n)
-        total = b1_add_bytes_avx2(total, b1_popcount_bytes_avx2(_mm256_xor_si256(
-                                             b1_load_tail_avx2(a + j, n - j),
-                                             b1_load_tail_avx2(b + j, n - j))));
+        total = b1_add_bytes_avx2(
+            total, b1_popcount_bytes_avx2(_mm256_xor_si256(b1_load_tail_avx2(a + j, n - j),
+                                                           b1_load_tail_avx2(b + j, n - j))));
     return b1_sum_epi64_avx2(total);
 }
 
@@ -115,8 +113,7 @@ CNNC_TARGET_AVX2 void cnnc_b1_conv_bits__avx2(const cnnc_b1_conv_params *p,
                                               const uint32_t *CNNC_RESTRICT w,
                                               const int32_t *CNNC_RESTRICT thresholds,
                                               uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx2,
-                       b1_window_popcount4_avx2);
+    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx2, b1_window_popcount4_avx2);
 }
 #else
 typedef int cnnc_b1_conv_avx2_empty; /* ISO C forbids an empty translation unit */

@@ -15,8 +15,8 @@
 
 /* Bit counts 0..8 of each byte of v. */
 CNNC_TARGET_AVX512 CNNC_INLINE __m512i b1_popcount_bytes_avx512(__m512i v) {
-    const __m512i lut = _mm512_broadcast_i32x4(
-        _mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
+    const __m512i lut =
+        _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
     const __m512i nibble = _mm512_set1_epi8(0x0F);
     const __m512i lo = _mm512_and_si512(v, nibble);
     const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
@@ -41,8 +41,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE __m512i b1_load_tail_avx512(const uint32_t *a, in
  * (31 * 8 = 248 <= 255); the uint64 totals hold at most 32 * rows * run, which fits the
  * int32 result as b1_conv_dot's bound does. */
 CNNC_TARGET_AVX512 static void b1_window_popcount4_avx512(const b1_conv_window *win,
-                                                      const uint32_t *w, size_t ws,
-                                                      int32_t *acc) {
+                                                          const uint32_t *w, size_t ws,
+                                                          int32_t *acc) {
     const __m512i zero = _mm512_setzero_si512();
     __m512i t0 = zero, t1 = zero, t2 = zero, t3 = zero, b0 = zero, b1 = zero, b2 = zero;
     __m512i b3 = zero;
@@ -99,9 +99,9 @@ CNNC_TARGET_AVX512 static int32_t b1_run_popcount_avx512(const uint32_t *a, cons
         total = b1_add_bytes_avx512(total, bytes);
     }
     if (j < n)
-        total = b1_add_bytes_avx512(total, b1_popcount_bytes_avx512(_mm512_xor_si512(
-                                               b1_load_tail_avx512(a + j, n - j),
-                                               b1_load_tail_avx512(b + j, n - j))));
+        total = b1_add_bytes_avx512(
+            total, b1_popcount_bytes_avx512(_mm512_xor_si512(b1_load_tail_avx512(a + j, n - j),
+                                                             b1_load_tail_avx512(b + j, n - j))));
     return (int32_t)_mm512_reduce_add_epi64(total);
 }
 
@@ -110,8 +110,7 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p,
                                                   const uint32_t *CNNC_RESTRICT w,
                                                   const int32_t *CNNC_RESTRICT thresholds,
                                                   uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx512,
-                       b1_window_popcount4_avx512);
+    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx512, b1_window_popcount4_avx512);
 }
 #else
 typedef int cnnc_b1_conv_avx512_empty; /* ISO C forbids an empty translation unit */

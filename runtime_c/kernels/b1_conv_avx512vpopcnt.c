@@ -70,10 +70,11 @@ CNNC_TARGET_VPOPCNT static int32_t b1_run_popcount_vpopcnt(const uint32_t *a, co
     return (int32_t)_mm512_reduce_add_epi64(total);
 }
 
-CNNC_TARGET_VPOPCNT void cnnc_b1_conv_bits__avx512vpopcnt(
-    const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
-    const uint32_t *CNNC_RESTRICT w, const int32_t *CNNC_RESTRICT thresholds,
-    uint32_t *CNNC_RESTRICT y) {
+CNNC_TARGET_VPOPCNT void cnnc_b1_conv_bits__avx512vpopcnt(const cnnc_b1_conv_params *p,
+                                                          const uint32_t *CNNC_RESTRICT x,
+                                                          const uint32_t *CNNC_RESTRICT w,
+                                                          const int32_t *CNNC_RESTRICT thresholds,
+                                                          uint32_t *CNNC_RESTRICT y) {
     b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_vpopcnt,
                        b1_window_popcount4_vpopcnt);
 }

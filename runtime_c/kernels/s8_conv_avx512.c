@@ -6,6 +6,7 @@
  * CPUs with AVX-512 F/BW/DQ/VL. */
 #include "cnnc_s8.h"
 #include "s8_tile_avx512.h"
+/* after the tile: the loops are built on its hooks */
 #include "s8_conv_loops.h"
 
 #if defined(__x86_64__)
@@ -19,8 +20,7 @@ CNNC_TARGET_AVX512 void cnnc_s8_pwconv__avx512(const cnnc_s8_conv_params *p, con
 
 CNNC_TARGET_AVX512 void cnnc_s8_conv__avx512(const cnnc_s8_conv_params *p, const int8_t *x,
                                              const int8_t *w, const int32_t *bias,
-                                             const int32_t *mult, const int32_t *shift,
-                                             int8_t *y) {
+                                             const int32_t *mult, const int32_t *shift, int8_t *y) {
     s8_conv_loops(p, x, w, bias, mult, shift, y);
 }
 #else

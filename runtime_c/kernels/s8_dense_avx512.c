@@ -6,6 +6,7 @@
  * (CNNC_TARGET_AVX512); run only on CPUs with AVX-512 F/BW/DQ/VL. */
 #include "cnnc_s8.h"
 #include "s8_tile_avx512.h"
+/* after the tile: the loops are built on its hooks */
 #include "s8_dense_loops.h"
 
 #if defined(__x86_64__)

@@ -35,12 +35,12 @@ CNNC_TARGET_AVX512 CNNC_INLINE s8_dw_acc s8_dw_init(const int32_t *bias, int32_t
 }
 
 /* x - zp and w of 16 channels (8: the low lanes, the rest 0) as int32 lanes, multiplied. */
-CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_dw_tap16(const int8_t *x, const int8_t *w,
-                                                   __m512i zp, int32_t nb) {
-    const __m128i xb = nb == 8 ? _mm_loadl_epi64((const __m128i *)x)
-                               : _mm_loadu_si128((const __m128i *)x);
-    const __m128i wb = nb == 8 ? _mm_loadl_epi64((const __m128i *)w)
-                               : _mm_loadu_si128((const __m128i *)w);
+CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_dw_tap16(const int8_t *x, const int8_t *w, __m512i zp,
+                                                   int32_t nb) {
+    const __m128i xb =
+        nb == 8 ? _mm_loadl_epi64((const __m128i *)x) : _mm_loadu_si128((const __m128i *)x);
+    const __m128i wb =
+        nb == 8 ? _mm_loadl_epi64((const __m128i *)w) : _mm_loadu_si128((const __m128i *)w);
     return _mm512_mullo_epi32(_mm512_sub_epi32(_mm512_cvtepi8_epi32(xb), zp),
                               _mm512_cvtepi8_epi32(wb));
 }
@@ -54,11 +54,11 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_dw_tap(s8_dw_acc *a, const int8_t *x, con
 CNNC_TARGET_AVX512 CNNC_INLINE void s8_dw_requant(const s8_dw_acc *a, int32_t nb,
                                                   const int32_t *mult, const int32_t *shift,
                                                   const cnnc_s8_conv_params *p, int8_t *y) {
-    s8_requant16_avx512(a->lo, mult, shift, p->rounding, p->y_zero_point, p->act_min,
-                        p->act_max, y, s8_dw_live(nb));
+    s8_requant16_avx512(a->lo, mult, shift, p->rounding, p->y_zero_point, p->act_min, p->act_max, y,
+                        s8_dw_live(nb));
     if (nb == 32)
-        s8_requant16_avx512(a->hi, mult + 16, shift + 16, p->rounding, p->y_zero_point,
-                            p->act_min, p->act_max, y + 16, 0xFFFF);
+        s8_requant16_avx512(a->hi, mult + 16, shift + 16, p->rounding, p->y_zero_point, p->act_min,
+                            p->act_max, y + 16, 0xFFFF);
 }
 
 #include "s8_dwconv_loops.h"

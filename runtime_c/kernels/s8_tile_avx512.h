@@ -30,10 +30,10 @@
  * (w[i][o], w[i+1][o]); lanes past eight outputs are 0. */
 CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_wpair16_avx512(const int8_t *w0, const int8_t *w1,
                                                          int32_t eight) {
-    const __m128i r0 = eight ? _mm_loadl_epi64((const __m128i *)w0)
-                             : _mm_loadu_si128((const __m128i *)w0);
-    const __m128i r1 = eight ? _mm_loadl_epi64((const __m128i *)w1)
-                             : _mm_loadu_si128((const __m128i *)w1);
+    const __m128i r0 =
+        eight ? _mm_loadl_epi64((const __m128i *)w0) : _mm_loadu_si128((const __m128i *)w0);
+    const __m128i r1 =
+        eight ? _mm_loadl_epi64((const __m128i *)w1) : _mm_loadu_si128((const __m128i *)w1);
     const __m256i pairs = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_unpacklo_epi8(r0, r1)),
                                                   _mm_unpackhi_epi8(r0, r1), 1);
     return _mm512_cvtepi8_epi16(pairs);
@@ -51,9 +51,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_pair16_avx512(int32_t a, int32_t b) {
  * acc: [S8_TILE_ROWS][32] int32. Inlined with constant rows/cols (s8_tile_any). */
 CNNC_TARGET_AVX512 CNNC_INLINE void s8_tile_avx512(const int8_t *x, size_t ldx, int32_t rows,
                                                    int32_t k, int32_t zp, const int8_t *w,
-                                                   size_t ldw, int32_t cols,
-                                                   const int32_t *init, size_t ld_init,
-                                                   int32_t *acc) {
+                                                   size_t ldw, int32_t cols, const int32_t *init,
+                                                   size_t ld_init, int32_t *acc) {
     const __mmask16 live = cols == 8 ? 0x00FF : 0xFFFF; /* lanes of the first zmm */
     const int32_t eight = cols == 8, two = cols == 32;
     __m512i a[S8_TILE_ROWS][2];
@@ -97,9 +96,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_tile_avx512(const int8_t *x, size_t ldx, 
  * S8_TILE_COLS apart. s8_tile_avx512 with constant rows (4 at once, or one at a time) and
  * cols, otherwise the same arguments. */
 CNNC_TARGET_AVX512 static void s8_tile_any(const int8_t *x, size_t ldx, int32_t rows, int32_t k,
-                                           int32_t zp, const int8_t *w, size_t ldw,
-                                           int32_t cols, const int32_t *init, size_t ld_init,
-                                           int32_t *acc) {
+                                           int32_t zp, const int8_t *w, size_t ldw, int32_t cols,
+                                           const int32_t *init, size_t ld_init, int32_t *acc) {
     int32_t r;
     if (rows == S8_TILE_ROWS && cols == 32)
         s8_tile_avx512(x, ldx, S8_TILE_ROWS, k, zp, w, ldw, 32, init, ld_init, acc);
@@ -128,8 +126,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t 
     int32_t j;
     for (j = 0; j < cols; j += 16) {
         const __mmask16 live = cols - j >= 16 ? 0xFFFF : 0x00FF;
-        s8_requant16_avx512(_mm512_maskz_loadu_epi32(live, acc + j), mult + j, shift + j,
-                            rounding, zero_point, lo, hi, y + j, live);
+        s8_requant16_avx512(_mm512_maskz_loadu_epi32(live, acc + j), mult + j, shift + j, rounding,
+                            zero_point, lo, hi, y + j, live);
     }
 }
 #endif
