@@ -255,6 +255,16 @@ void cnnc_s8_dense__avxvnni(const cnnc_s8_dense_params *p, const int8_t *x, cons
 void cnnc_s8_pwconv__avxvnni(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
                              int8_t *y);
+/* AVX2 variants of the other int8 layers (s8_pool_avx2.c, s8_add_avx2.c: add, concat,
+ * quantize, dequantize), same contract. */
+void cnnc_s8_add__avx2(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+void cnnc_s8_maxpool__avx2(const cnnc_s8_pool_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_avgpool__avx2(const cnnc_s8_pool_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_global_avgpool__avx2(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
+                                  int8_t *y);
+void cnnc_s8_concat__avx2(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_quantize__avx2(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
+void cnnc_s8_dequantize__avx2(const cnnc_s8_quant_params *p, const int8_t *x, float *y);
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
@@ -294,6 +304,26 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
 #define cnnc_s8_dense cnnc_s8_dense__ref
 #define cnnc_s8_pwconv cnnc_s8_pwconv__ref
 #define cnnc_s8_dwconv cnnc_s8_dwconv__ref
+#endif
+
+/* The other int8 layers (generated code still calls their __ref names; the lead's dispatch
+ * takes these): AVX2 where the build targets AVX2 or AVX-512, else __ref. */
+#if defined(__x86_64__) && defined(__AVX2__)
+#define cnnc_s8_add cnnc_s8_add__avx2
+#define cnnc_s8_maxpool cnnc_s8_maxpool__avx2
+#define cnnc_s8_avgpool cnnc_s8_avgpool__avx2
+#define cnnc_s8_global_avgpool cnnc_s8_global_avgpool__avx2
+#define cnnc_s8_concat cnnc_s8_concat__avx2
+#define cnnc_s8_quantize cnnc_s8_quantize__avx2
+#define cnnc_s8_dequantize cnnc_s8_dequantize__avx2
+#else
+#define cnnc_s8_add cnnc_s8_add__ref
+#define cnnc_s8_maxpool cnnc_s8_maxpool__ref
+#define cnnc_s8_avgpool cnnc_s8_avgpool__ref
+#define cnnc_s8_global_avgpool cnnc_s8_global_avgpool__ref
+#define cnnc_s8_concat cnnc_s8_concat__ref
+#define cnnc_s8_quantize cnnc_s8_quantize__ref
+#define cnnc_s8_dequantize cnnc_s8_dequantize__ref
 #endif
 
 #endif /* CNNC_S8_H */
