@@ -77,7 +77,8 @@ def load_b1_tiers():
     from cnnc.cbuild import build_shared, load_shared, runtime_dir
 
     text = (INCLUDE / "cnnc_b1.h").read_text()
-    section = re.search(r"cffi-variants-begin \*/(.*)/\* cffi-variants-end", text, re.S)[1]
+    sections = re.findall(r"cffi-variants-begin \*/(.*?)/\* cffi-variants-end", text, re.S)
+    section = "".join(sections)
     protos = [p.strip() + ";" for p in section.replace("CNNC_RESTRICT", "").split(";")]
     extra = [p for p in protos if p != ";"]
     extra = [p for p in extra if re.search(r"(\w+)\(", p)[1] not in binary_ops.B1_CDEF]

@@ -203,6 +203,23 @@ void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_
                            const float *CNNC_RESTRICT bias,
                             float *CNNC_RESTRICT y);
 
+/* x86 tiers of the dense bits kernel (b1_conv_<tier>.c), as the conv's above. */
+/* cffi-variants-begin */
+void cnnc_b1_dense_bits__avx2(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
+                             const uint32_t *CNNC_RESTRICT w,
+                             const int32_t *CNNC_RESTRICT thresholds,
+                             uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_dense_bits__avx512(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
+                             const uint32_t *CNNC_RESTRICT w,
+                             const int32_t *CNNC_RESTRICT thresholds,
+                             uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_dense_bits__avx512vpopcnt(const cnnc_b1_dense_params *p,
+                                       const uint32_t *CNNC_RESTRICT x,
+                                       const uint32_t *CNNC_RESTRICT w,
+                             const int32_t *CNNC_RESTRICT thresholds,
+                             uint32_t *CNNC_RESTRICT y);
+/* cffi-variants-end */
+
 /* ---- binary max pooling ------------------------------------------------------------ */
 
 /* Max of +-1 values is -1 only if every value is -1: with bit 1 = -1 that is the AND of

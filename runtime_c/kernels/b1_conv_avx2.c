@@ -1,4 +1,4 @@
-/* AVX2 variant of the binary conv (bits output), bit-exact to cnnc_b1_conv_bits__ref: the
+/* AVX2 variant of the binary conv and dense (bits output), bit-exact to cnnc_b1_conv_bits__ref: the
  * loops of b1_conv_loops.h with popcounts of 256-bit XORed runs by nibble table (vpshufb
  * looks up the bit count of each 4-bit half of every byte), for B1_FILTERS output
  * channels against each input load. Compiled on every x86-64 build (CNNC_TARGET_AVX2);
@@ -114,6 +114,14 @@ CNNC_TARGET_AVX2 void cnnc_b1_conv_bits__avx2(const cnnc_b1_conv_params *p,
                                               const int32_t *CNNC_RESTRICT thresholds,
                                               uint32_t *CNNC_RESTRICT y) {
     b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx2, b1_window_popcount4_avx2);
+}
+
+CNNC_TARGET_AVX2 void cnnc_b1_dense_bits__avx2(const cnnc_b1_dense_params *p,
+                                        const uint32_t *CNNC_RESTRICT x,
+                                        const uint32_t *CNNC_RESTRICT w,
+                                        const int32_t *CNNC_RESTRICT thresholds,
+                                        uint32_t *CNNC_RESTRICT y) {
+    b1_dense_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx2, b1_window_popcount4_avx2);
 }
 #else
 typedef int cnnc_b1_conv_avx2_empty; /* ISO C forbids an empty translation unit */

@@ -1,4 +1,4 @@
-/* AVX-512 (F/BW/DQ/VL, no VPOPCNTDQ) variant of the binary conv (bits output), bit-exact
+/* AVX-512 (F/BW/DQ/VL, no VPOPCNTDQ) variant of the binary conv and dense (bits output), bit-exact
  * to cnnc_b1_conv_bits__ref: the loops of b1_conv_loops.h with popcounts of 512-bit XORed
  * runs by nibble table (vpshufb on zmm), for B1_FILTERS output channels against each input
  * load; tails by masked loads. Compiled on every x86-64 build (CNNC_TARGET_AVX512); run
@@ -111,6 +111,14 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p,
                                                   const int32_t *CNNC_RESTRICT thresholds,
                                                   uint32_t *CNNC_RESTRICT y) {
     b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx512, b1_window_popcount4_avx512);
+}
+
+CNNC_TARGET_AVX512 void cnnc_b1_dense_bits__avx512(const cnnc_b1_dense_params *p,
+                                        const uint32_t *CNNC_RESTRICT x,
+                                        const uint32_t *CNNC_RESTRICT w,
+                                        const int32_t *CNNC_RESTRICT thresholds,
+                                        uint32_t *CNNC_RESTRICT y) {
+    b1_dense_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx512, b1_window_popcount4_avx512);
 }
 #else
 typedef int cnnc_b1_conv_avx512_empty; /* ISO C forbids an empty translation unit */

@@ -1,4 +1,4 @@
-/* AVX-512 VPOPCNTDQ variant of the binary conv (bits output), bit-exact to
+/* AVX-512 VPOPCNTDQ variant of the binary conv and dense (bits output), bit-exact to
  * cnnc_b1_conv_bits__ref: the loops of b1_conv_loops.h with 512-bit XOR and a per-lane
  * popcount (vpopcntq), for B1_FILTERS output channels against each input load; tails by
  * masked loads. Compiled on every x86-64 build (CNNC_TARGET_VPOPCNT); run only on CPUs
@@ -77,6 +77,14 @@ CNNC_TARGET_VPOPCNT void cnnc_b1_conv_bits__avx512vpopcnt(const cnnc_b1_conv_par
                                                           uint32_t *CNNC_RESTRICT y) {
     b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_vpopcnt,
                        b1_window_popcount4_vpopcnt);
+}
+
+CNNC_TARGET_VPOPCNT void cnnc_b1_dense_bits__avx512vpopcnt(const cnnc_b1_dense_params *p,
+                                        const uint32_t *CNNC_RESTRICT x,
+                                        const uint32_t *CNNC_RESTRICT w,
+                                        const int32_t *CNNC_RESTRICT thresholds,
+                                        uint32_t *CNNC_RESTRICT y) {
+    b1_dense_bits_loops(p, x, w, thresholds, y, b1_run_popcount_vpopcnt, b1_window_popcount4_vpopcnt);
 }
 #else
 typedef int cnnc_b1_conv_avx512vpopcnt_empty; /* ISO C forbids an empty translation unit */

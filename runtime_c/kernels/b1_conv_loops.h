@@ -191,4 +191,38 @@ CNNC_INLINE void b1_conv_bits_loops(const cnnc_b1_conv_params *p, const uint32_t
             }
 }
 
+/* The binary dense layer's bits output on an ISA's popcounts, bit-exact to
+ * cnnc_b1_dense_bits__ref: a dense layer is one window of one run (the sample's WORDS(K)
+ * words, compared whole: the zero tail bits of x and w XOR to 0), so blocks of
+ * B1_FILTERS outputs go through window_popcount4 and the rest through run_popcount.
+ * Overflow: |dot| <= K. */
+CNNC_INLINE void b1_dense_bits_loops(const cnnc_b1_dense_params *p, const uint32_t *x,
+                                     const uint32_t *w, const int32_t *thresholds, uint32_t *y,
+                                     b1_run_popcount_fn run_popcount,
+                                     b1_window_popcount4_fn window_popcount4) {
+    const int32_t kw = CNNC_B1_WORDS(p->in_k), yw = CNNC_B1_WORDS(p->out_m);
+    int32_t n, m, j, f;
+    for (n = 0; n < p->batch; ++n) {
+        uint32_t *out = y + (size_t)n * yw; /* [WORDS(M)] */
+        b1_conv_window win;
+        win.x = x + (size_t)n * kw;
+        win.x_row = 0;
+        win.w_off = 0;
+        win.w_row = 0;
+        win.rows = 1;
+        win.run = kw;
+        win.k = p->in_k;
+        for (j = 0; j < yw; ++j) out[j] = 0u; /* tail bits stay 0 */
+        for (m = 0; m + B1_FILTERS <= p->out_m; m += B1_FILTERS) {
+            int32_t dot[B1_FILTERS];
+            b1_window_dot4(&win, w + (size_t)m * kw, (size_t)kw, window_popcount4, dot);
+            for (f = 0; f < B1_FILTERS; ++f)
+                if (dot[f] < thresholds[m + f]) out[(m + f) / CNNC_B1_BITS] |= 1u << ((m + f) % 32);
+        }
+        for (; m < p->out_m; ++m)
+            if (p->in_k - 2 * run_popcount(win.x, w + (size_t)m * kw, kw) < thresholds[m])
+                out[m / CNNC_B1_BITS] |= 1u << (m % CNNC_B1_BITS);
+    }
+}
+
 #endif /* CNNC_B1_CONV_LOOPS_H */

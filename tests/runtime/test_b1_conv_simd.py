@@ -17,6 +17,7 @@ TIERS = x86_tiers.declared("cnnc_b1.h", "cnnc_b1_")["conv_bits"]
 
 @pytest.fixture(scope="module", params=TIERS)
 def tier(request):
+    """(tier, ffi, lib); parametrised over TIERS, or indirectly by a test."""
     reason = x86_tiers.skip_reason(request.param)
     if reason:
         pytest.skip(reason)
@@ -77,3 +78,34 @@ def test_tier_per_channel_paths(tier, rng, c, path):
     """The paths that popcount one channel at a time (grouped conv, one padding)."""
     groups, pad_one = (2, 0) if path == "groups2" else (1, 1)
     check_tier(tier, rng, 1, 5, 6, c, 6, 3, 1, 1, groups, pad_one)
+
+
+DENSE_TIERS = x86_tiers.declared("cnnc_b1.h", "cnnc_b1_")["dense_bits"]
+
+
+@pytest.mark.parametrize("tier", DENSE_TIERS, indirect=True)
+@pytest.mark.parametrize("k", [*CHANNELS, 1000, 8000], ids=lambda k: f"K{k}")
+@pytest.mark.parametrize("m", [1, 3, 4, 5, 33, 65], ids=lambda m: f"M{m}")
+def test_dense_tier_equals_ref(tier, rng, k, m):
+    """The dense bits kernel: output counts around the 4-filter block, K around word edges
+    and past the byte-counter flush (8000 bits = 250 words)."""
+    name, ffi, lib = tier
+    n = 3
+    x = bitpack.pack_signs(rng.standard_normal((n, k)))
+    wt = bitpack.pack_signs(rng.standard_normal((m, k)))
+    thr = rng.integers(-3, 4, m).astype(np.int32)
+    p = ffi.new("cnnc_b1_dense_params *", {"batch": n, "in_k": k, "out_m": m,
+                                           "act_min": -np.inf, "act_max": np.inf})  # fmt: skip
+    outs = {}
+    for kernel in ("ref", name):
+        y = np.empty((n, bitpack.words(m)), np.uint32)
+        y[...] = 0xA5A5A5A5 if kernel == "ref" else ~outs["ref"]
+        getattr(lib, f"cnnc_b1_dense_bits__{kernel}")(
+            p, ffi.from_buffer("uint32_t[]", x), ffi.from_buffer("uint32_t[]", wt),
+            ffi.from_buffer("int32_t[]", thr), ffi.from_buffer("uint32_t[]", y))  # fmt: skip
+        outs[kernel] = y
+    bad = np.argwhere(outs[name] != outs["ref"])
+    assert not bad.size, (
+        f"dense {name} != ref at {tuple(bad[0])}: expected {outs['ref'][tuple(bad[0])]:#010x}, "
+        f"got {outs[name][tuple(bad[0])]:#010x}"
+    )
