@@ -117,10 +117,10 @@ CNNC_TARGET_AVX2 void cnnc_b1_conv_bits__avx2(const cnnc_b1_conv_params *p,
 }
 
 CNNC_TARGET_AVX2 void cnnc_b1_dense_bits__avx2(const cnnc_b1_dense_params *p,
-                                        const uint32_t *CNNC_RESTRICT x,
-                                        const uint32_t *CNNC_RESTRICT w,
-                                        const int32_t *CNNC_RESTRICT thresholds,
-                                        uint32_t *CNNC_RESTRICT y) {
+                                               const uint32_t *CNNC_RESTRICT x,
+                                               const uint32_t *CNNC_RESTRICT w,
+                                               const int32_t *CNNC_RESTRICT thresholds,
+                                               uint32_t *CNNC_RESTRICT y) {
     b1_dense_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx2, b1_window_popcount4_avx2);
 }
 #else

@@ -80,11 +80,12 @@ CNNC_TARGET_VPOPCNT void cnnc_b1_conv_bits__avx512vpopcnt(const cnnc_b1_conv_par
 }
 
 CNNC_TARGET_VPOPCNT void cnnc_b1_dense_bits__avx512vpopcnt(const cnnc_b1_dense_params *p,
-                                        const uint32_t *CNNC_RESTRICT x,
-                                        const uint32_t *CNNC_RESTRICT w,
-                                        const int32_t *CNNC_RESTRICT thresholds,
-                                        uint32_t *CNNC_RESTRICT y) {
-    b1_dense_bits_loops(p, x, w, thresholds, y, b1_run_popcount_vpopcnt, b1_window_popcount4_vpopcnt);
+                                                           const uint32_t *CNNC_RESTRICT x,
+                                                           const uint32_t *CNNC_RESTRICT w,
+                                                           const int32_t *CNNC_RESTRICT thresholds,
+                                                           uint32_t *CNNC_RESTRICT y) {
+    b1_dense_bits_loops(p, x, w, thresholds, y, b1_run_popcount_vpopcnt,
+                        b1_window_popcount4_vpopcnt);
 }
 #else
 typedef int cnnc_b1_conv_avx512vpopcnt_empty; /* ISO C forbids an empty translation unit */

@@ -48,6 +48,9 @@ QUANT = {
 }
 MULTS = ["real", "edge"]
 GUARD = 16  # int8 bytes after each output, which no kernel may write
+# rounding and multipliers together, where the requantisation is the dense kernels' (tested
+# over the whole grid by test_dense)
+REQUANT = {"single-real": ("single", "real"), "double-edge": ("double", "edge")}
 
 
 @pytest.fixture(scope="module")
@@ -156,10 +159,12 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mult
 @pytest.mark.parametrize("oc", CHANNELS, ids=[f"Co{c}" for c in CHANNELS])
 @pytest.mark.parametrize("c", [1, 3, 8, 17, 33], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("spatial", [(1, 1), (7, 5)], ids=["1x1", "7x5"])
-@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("requant", list(REQUANT))
 @pytest.mark.parametrize("quant", list(QUANT))
-@pytest.mark.parametrize("mults", MULTS, ids=lambda v: f"{v}-M")
-def test_pwconv(variant, rng, oc, c, spatial, rounding, quant, mults):
+def test_pwconv(variant, rng, oc, c, spatial, requant, quant):
+    """The pointwise conv is the dense kernel on n*h*w rows, whose requantisation grid is
+    test_dense's; here the pairs of REQUANT."""
+    rounding, mults = REQUANT[requant]
     p, x, w, bias, mult, shift = conv_case(rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding, mults)
     want = conv_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_pwconv__ref", w)
@@ -255,8 +260,6 @@ CONV_GEOMETRY = {
     "9x7-k5-pad2-s1": ((9, 7), 5, 2, 1),
     "6x5-k1-pad0-s2": ((6, 5), 1, 0, 2),
 }
-# rounding and multipliers together: the requantisation is the dense kernels' (tested above)
-REQUANT = {"single-real": ("single", "real"), "double-edge": ("double", "edge")}
 
 
 @tiers_of("conv")
@@ -276,3 +279,28 @@ def test_conv(variant, rng, og, cg, groups, geometry, requant, quant):
     want = conv_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_conv__ref", w, groups)
     check_variant(variant, "cnnc_s8_conv", p, x, packed, bias, mult, shift, want)
+
+
+@pytest.mark.parametrize("variant", sorted(set(DECLARED["dense"])), indirect=True)
+@pytest.mark.parametrize("sign", ["pos", "neg", "mixed"])
+@pytest.mark.parametrize("zp", [-128, 127], ids=lambda z: f"zp{z}")
+def test_dense_extreme_operands(variant, sign, zp):
+    """Every product at its largest magnitude, 255 * 127: x - zp = +-255 (x = 127 with
+    zp = -128, x = -128 with zp = 127) times w = +-127, over K = 1001 (odd: the pair/quad
+    tails too). A madd pair then reaches 2 * 255 * 127 = 64770, past int16 (where a
+    vpmaddubsw path would saturate); the sums stay within int32."""
+    k, m, n = 1001, 40, 5
+    x = np.full((n, k), 127 if zp == -128 else -128, np.int8)
+    w = np.full((m, k), 127, np.int8)
+    if sign == "neg":
+        w = -w
+    elif sign == "mixed":
+        w[:, ::3] = -127
+        x[1::2] = ~x[1::2]  # some rows at x - zp = 0 .. the other end
+    bias = np.zeros(m, np.int32)
+    mult, shift = quantize_multipliers(np.full(m, 100.0 / (255 * 127 * k)))
+    p = DenseParams(n, k, m, zp, 0, -128, 127, ROUNDING_CODES["single"])
+    want = dense_s8(x, w, bias, mult, shift, p)
+    assert np.abs(want).max() > 20, "the case should not round to ~0"
+    packed = pack_weights("cnnc_s8_dense__ref", w)
+    check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift, want)

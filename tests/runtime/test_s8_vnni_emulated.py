@@ -12,6 +12,7 @@ import subprocess
 
 import numpy as np
 import pytest
+import test_s8_simd
 import x86_tiers
 from cnnc import cbuild
 from cnnc.int8_ops import (
@@ -105,3 +106,12 @@ def test_pwconv(variant, rng, oc, c):
     want = conv_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_pwconv__ref", w)
     check_variant(variant, "cnnc_s8_pwconv", p, x, packed, bias, mult, shift, want)
+
+
+@pytest.mark.parametrize("sign", ["pos", "neg", "mixed"])
+@pytest.mark.parametrize("zp", [-128, 127], ids=lambda z: f"zp{z}")
+def test_dense_extreme_operands(variant, sign, zp):
+    """test_s8_simd's largest-product case on the emulated tiles: with x + 128 = 255 or 0
+    and w = +-127, the biased sums leave int32 only modulo 2^32 when K is large; here
+    K = 1001 exercises the quad tail and the (zp + 128) correction at both zero points."""
+    test_s8_simd.test_dense_extreme_operands(variant, sign, zp)
