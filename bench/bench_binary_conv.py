@@ -1,9 +1,14 @@
 """Binary 3x3 conv vs float 3x3 conv of the same shape, both in cnnc's own C runtime.
 
 Builds runtime_c/kernels/b1_*.c and f32_*.c on the host with cnnc's build flags
-(cbuild: -std=c99 -O2, no -march), runs each layer several times on the same +-1 data
-and prints the median times, the speed-up and the binary operations per second
-(one BOP = one XNOR+popcount lane = one +-1 multiply-accumulate). A second table
+(cbuild: -std=c99 -O2, no -march; every x86 tier is compiled in by target attributes),
+runs each layer several times on the same +-1 data and prints the median times, the
+speed-up and the binary operations per second (one BOP = one XNOR+popcount lane = one
++-1 multiply-accumulate). A second table gives, for each x86 tier this CPU runs
+(tests/x86_tiers.py), GBOP/s against the tier's popcount peak: BOP/cycle as derived in
+the tier's source (AVX2 nibble table 96, AVX-512BW nibble table 128, VPOPCNTDQ 341)
+times the clock, taken as /proc/cpuinfo's "cpu MHz" (stated in the output; the real
+clock under turbo may be higher, which would lower the % of peak). A second table
 compiles a whole XNOR-Net (cnnc.models zoo, untrained weights: timing and sizes do
 not depend on them) with --precision float32 and binary and compares the generated C.
 
@@ -13,14 +18,38 @@ not depend on them) with --precision float32 and binary and compares the generat
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from cnnc.host import kernels
-from cnnc.ops import bitpack
+from cnnc import binary_ops, bitpack
+from cnnc.cbuild import build_shared, load_shared, runtime_dir
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import x86_tiers  # noqa: E402  (the tier table, until the variants table lands in host/)
+
+F32_CDEF = """
+typedef struct { int kind; float min; float max; float alpha; } cnnc_f32_act;
+typedef struct {
+    int n, h, w, c; int oh, ow, co; int kh, kw; int sh, sw; int dh, dw;
+    int pad_top, pad_left; int groups; cnnc_f32_act act;
+} cnnc_f32_conv_params;
+void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *x, const float *w,
+                        const float *bias, float *y);
+"""
 
 # (H = W, Cin, Cout): XNOR-Net-sized 3x3 layers, stride 1, zero padding 1
-SHAPES = [(8, 64, 64), (16, 64, 64), (16, 128, 128), (8, 256, 256)]
+SHAPES = [(8, 64, 64), (16, 64, 64), (16, 128, 128), (8, 256, 256), (14, 256, 256)]
+# binary MACs per cycle each tier's popcount can sustain (derivation in b1_conv_<tier>.c)
+PEAK_BOP_PER_CYCLE = {"avx2": 96, "avx512": 128, "avx512vpopcnt": 341}
+
+
+def clock_hz() -> float:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("cpu MHz"):
+            return float(line.split(":")[1]) * 1e6
+    return 2.0e9
 
 
 def median_seconds(fn, runs: int) -> float:
@@ -39,9 +68,8 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     w = np.where(rng.random((cout, 3, 3, cin)) < 0.5, -1.0, 1.0).astype(np.float32)
     y_f = np.zeros((1, h, h, cout), np.float32)
     pf = ffi_f.new("cnnc_f32_conv_params *", {
-        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
-        "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "dilation_h": 1,
-        "dilation_w": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
+        "n": 1, "h": h, "w": h, "c": cin, "oh": h, "ow": h, "co": cout, "kh": 3, "kw": 3,
+        "sh": 1, "sw": 1, "dh": 1, "dw": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
         "act": {"kind": 0, "min": -np.inf, "max": np.inf, "alpha": 0.0}})  # fmt: skip
     xf, wf, yf = (ffi_f.from_buffer("float[]", a) for a in (x, w, y_f))
 
@@ -50,7 +78,7 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     y_b = np.zeros((1, h, h, bitpack.words(cout)), np.uint32)
     dots = np.zeros((1, h, h, cout), np.int32)
     pb = ffi_b.new("cnnc_b1_conv_params *", {
-        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "batch": 1, "in_h": h, "in_w": h, "in_c": cin, "out_h": h, "out_w": h, "out_c": cout,
         "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "pad_top": 1,
         "pad_left": 1, "groups": 1, "pad_one": 0, "act_min": -np.inf, "act_max": np.inf,
     })  # fmt: skip
@@ -87,19 +115,19 @@ def main() -> None:
     parser.add_argument("--no-model", dest="model", action="store_false",
                         help="skip the whole-model table")  # fmt: skip
     args = parser.parse_args()
-    f32 = kernels.load_f32_kernels()
-    b1_lib = kernels.load_b1_kernels()
+    kernels = runtime_dir() / "kernels"
+    f32 = load_shared(build_shared(sorted(kernels.glob("f32_*.c"))), F32_CDEF)
+    b1 = binary_ops.load_kernels()
+    tiers = [t for t in x86_tiers.declared("cnnc_b1.h", "cnnc_b1_")["conv_bits"]
+             if not x86_tiers.missing(t)]  # fmt: skip
     simd = None
-    for name, (cflags, _) in kernels.B1_VARIANTS.items():
-        if kernels.host_supports("b1", name):
-            simd = (kernels.load_b1_kernels(cflags), name)
-            break
+    if tiers:  # the best tier this CPU runs, in the speed-up table
+        simd = (x86_tiers.load_b1_tiers(), tiers[-1])
     rng = np.random.default_rng(0)
     print(f"3x3 conv, stride 1, pad 1, batch 1; median of {args.runs} runs; host C, cnnc flags"
           " (-std=c99 -O2, no -march): cnnc_f32_conv__ref vs cnnc_b1_conv_bits__ref")  # fmt: skip
     if simd:
-        flags = " ".join(kernels.B1_VARIANTS[simd[1]][0])
-        print(f"plus cnnc_b1_conv_bits__{simd[1]} built with {flags}")
+        print(f"plus cnnc_b1_conv_bits__{simd[1]}, the best x86 tier this CPU runs")
     head = (f"{'H=W':>4} {'Cin':>5} {'Cout':>5} {'ops (M)':>8} {'float ms':>9} {'b1 ref ms':>10}"
             f" {'ref x':>6} {'GBOP/s':>7}")  # fmt: skip
     if simd:
@@ -108,7 +136,7 @@ def main() -> None:
     print("-" * len(head))
     ratios, simd_ratios = [], []
     for h, cin, cout in SHAPES:
-        t_f, t_b, t_v, ops = bench_shape(f32, b1_lib, simd, h, cin, cout, args.runs, rng)
+        t_f, t_b, t_v, ops = bench_shape(f32, b1, simd, h, cin, cout, args.runs, rng)
         ratios.append(t_f / t_b)
         line = (f"{h:>4} {cin:>5} {cout:>5} {ops / 1e6:>8.1f} {t_f * 1e3:>9.2f} {t_b * 1e3:>10.3f}"
                 f" {t_f / t_b:>5.1f}x {ops / t_b / 1e9:>7.1f}")  # fmt: skip
@@ -121,8 +149,53 @@ def main() -> None:
     if simd_ratios:
         summary += f", {simd[1]} {np.median(simd_ratios):.1f}x"
     print(summary + " (target >= 10x); float GMAC/s = ops / float time")
+    if tiers:
+        bench_tiers(tiers, args.runs, rng)
     if args.model:
         bench_model(args.runs)
+
+
+def bench_tiers(tiers, runs: int, rng) -> None:
+    """Every x86 tier this CPU runs, per shape: ms, GBOP/s and % of the tier's peak."""
+    ffi, lib = x86_tiers.load_b1_tiers()
+    hz = clock_hz()
+    lacking = [t for t in PEAK_BOP_PER_CYCLE if x86_tiers.missing(t)]
+    print(f"\nx86 tiers, clock taken as {hz / 1e9:.2f} GHz (/proc/cpuinfo); peak GBOP/s ="
+          " BOP/cycle x clock: " + ", ".join(
+              f"{t} {PEAK_BOP_PER_CYCLE[t]} ({PEAK_BOP_PER_CYCLE[t] * hz / 1e9:.0f})"
+              for t in PEAK_BOP_PER_CYCLE))  # fmt: skip
+    if lacking:
+        print("not run (this CPU lacks them): " + ", ".join(
+            f"{t} ({', '.join(x86_tiers.missing(t))})" for t in lacking))  # fmt: skip
+    head = f"{'H=W':>4} {'Cin':>5} {'Cout':>5} " + " ".join(
+        f"{t + ' ms':>13} {'GBOP/s':>7} {'%peak':>6}" for t in tiers
+    )
+    print(head)
+    print("-" * len(head))
+    for h, cin, cout in SHAPES:
+        xp = bitpack.pack_signs(rng.standard_normal((1, h, h, cin)))
+        wp = bitpack.pack_signs(rng.standard_normal((cout, 3, 3, cin)))
+        thr = np.zeros(cout, np.int32)
+        p = ffi.new("cnnc_b1_conv_params *", {
+            "batch": 1, "in_h": h, "in_w": h, "in_c": cin, "out_h": h, "out_w": h,
+            "out_c": cout, "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1,
+            "pad_top": 1, "pad_left": 1, "groups": 1, "pad_one": 0})  # fmt: skip
+        args = [ffi.from_buffer(t, a) for t, a in
+                [("uint32_t[]", xp), ("uint32_t[]", wp), ("int32_t[]", thr)]]  # fmt: skip
+        ref = np.zeros((1, h, h, bitpack.words(cout)), np.uint32)
+        lib.cnnc_b1_conv_bits__ref(p, *args, ffi.from_buffer("uint32_t[]", ref))
+        ops = h * h * cout * 9 * cin
+        line = f"{h:>4} {cin:>5} {cout:>5} "
+        for t in tiers:
+            y = np.zeros_like(ref)
+            fn, yb = getattr(lib, f"cnnc_b1_conv_bits__{t}"), ffi.from_buffer("uint32_t[]", y)
+            fn(p, *args, yb)
+            np.testing.assert_array_equal(y, ref)
+            sec = median_seconds(lambda fn=fn, p=p, a=args, yb=yb: fn(p, *a, yb), runs)
+            gbops = ops / sec / 1e9
+            peak = PEAK_BOP_PER_CYCLE[t] * hz / 1e9
+            line += f"{sec * 1e3:>13.3f} {gbops:>7.1f} {100 * gbops / peak:>5.0f}% "
+        print(line)
 
 
 def bench_model(runs: int) -> None:
@@ -154,7 +227,7 @@ def bench_model(runs: int) -> None:
 
 
 def harness_run(host, x):
-    from cnnc.host import harness
+    from cnnc import harness
 
     return harness.run(host, x)
 

@@ -1,27 +1,34 @@
-"""int8 kernels on the host: __ref vs the SIMD variants (cnnc.ops.s8.S8_VARIANTS) per
-MobileNetV2-224-like layer shape, one library built with the variant's flags holding both,
-and the float32 kernel that generated float code calls for the same layer (built with the
-same flags and -ffp-contract=off, as the harness builds models).
+"""int8 kernels on the host: __ref vs every x86 tier this CPU runs (cnnc_s8_<kernel>__<tier>
+declared in cnnc_s8.h; tiers in tests/x86_tiers.py), per MobileNetV2-224-like layer shape,
+all from one library built with cnnc's default flags (every tier is compiled in by target
+attributes), and the float32 kernel that generated float code calls for the same layer
+(default flags and -ffp-contract=off, as the harness builds models).
 
-Prints, per shape, the median of 7 timed runs (each run repeats the call until it lasts
->= 20 ms) in microseconds per call, the speed-up over the int8 __ref measured in the same
-run, and MACs per nanosecond. Both int8 kernels get identical inputs and must produce
-identical bytes (checked once per shape). NEON variants are not timed here (qemu-user
-timings say nothing about a Raspberry Pi); run this script on the board for those.
+Prints, per shape, one column per kernel: the median of 7 timed runs (each run repeats
+the call until it lasts >= 20 ms) in microseconds per call and the speed-up over the int8
+__ref measured in the same run; the last column is the best tier's MACs per ns. Every
+tier gets identical inputs and must produce __ref's bytes (checked once per shape). NEON
+variants are not timed here (qemu-user timings say nothing about a Raspberry Pi); run
+this script on the board for those.
 
     .venv/bin/python bench/bench_s8_kernels.py
 """
 
 from __future__ import annotations
 
+import re
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from cnnc.host import kernels
-from cnnc.host.kernels import S8_VARIANTS, fill_struct, load_s8_kernels
-from cnnc.ops.requant import quantize_multipliers
-from cnnc.ops.s8 import ConvParams, DenseParams
+from cnnc import cbuild
+from cnnc.int8_ops import ConvParams, DenseParams, fill_struct, load_s8_kernels
+from cnnc.requant import quantize_multipliers
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import x86_tiers  # noqa: E402  (the tier table, until the variants table lands in host/)
 
 RUNS, MIN_SECONDS = 7, 0.02
 
@@ -52,7 +59,14 @@ F32_KERNELS = {"conv": "conv_oc8", "pwconv": "pwconv", "dwconv": "dwconv3x3", "d
 
 def load_f32_kernels(flags):
     """(ffi, lib) of runtime_c/kernels/f32_*.c; cffi declarations from cnnc_f32.h."""
-    return kernels.load_f32_kernels(tuple(flags))
+    text = (cbuild.runtime_dir() / "include" / "cnnc_f32.h").read_text()
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r"CNNC_INLINE .*?\n}\n", "", text, flags=re.S)
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    cdef = text.replace("CNNC_RESTRICT", "").replace("CNNC_MAX_RANK", "6")
+    sources = sorted((cbuild.runtime_dir() / "kernels").glob("f32_*.c"))
+    path = cbuild.build_shared(sources, cflags=["-ffp-contract=off", *flags])
+    return cbuild.load_shared(path, cdef)
 
 
 def f32_call(ffi, lib, p, arrays):
@@ -64,9 +78,7 @@ def f32_call(ffi, lib, p, arrays):
         params.n, params.k, params.m, params.act = p.n, p.k, p.m, act
         y = np.zeros((p.n, p.m), np.float32)
     else:
-        kernel = (
-            "pwconv" if p.kernel_h == 1 and p.groups == 1 else "dwconv" if p.groups > 1 else "conv"
-        )
+        kernel = "pwconv" if p.kh == 1 and p.groups == 1 else "dwconv" if p.groups > 1 else "conv"
         fn = getattr(lib, f"cnnc_f32_{F32_KERNELS[kernel]}__ref")
         params = ffi.new(
             "cnnc_f32_conv_params *",
@@ -75,22 +87,22 @@ def f32_call(ffi, lib, p, arrays):
                 "h": p.h,
                 "w": p.w,
                 "c": p.c,
-                "out_h": p.out_h,
-                "out_w": p.out_w,
-                "out_c": p.out_c,
-                "kernel_h": p.kernel_h,
-                "kernel_w": p.kernel_w,
-                "stride_h": p.stride_h,
-                "stride_w": p.stride_w,
-                "dilation_h": 1,
-                "dilation_w": 1,
+                "oh": p.oh,
+                "ow": p.ow,
+                "co": p.oc,
+                "kh": p.kh,
+                "kw": p.kw,
+                "sh": p.stride_h,
+                "sw": p.stride_w,
+                "dh": 1,
+                "dw": 1,
                 "pad_top": p.pad_top,
                 "pad_left": p.pad_left,
                 "groups": p.groups,
                 "act": act,
             },
         )
-        y = np.zeros((p.n, p.out_h, p.out_w, p.out_c), np.float32)
+        y = np.zeros((p.n, p.oh, p.ow, p.oc), np.float32)
     bufs = [ffi.from_buffer("float[]", a) for a in (x, w, bias, y)]
     return lambda: fn(params, *bufs)
 
@@ -124,7 +136,7 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
         x = rng.integers(-128, 128, (h, w, c))
         wt = rng.integers(
             -127, 128, {"dwconv": (k, k, c), "pwconv": (c, oc)}.get(kernel, (k, k, c, oc))
-        )  # packed layouts (cnnc.ops.s8.PACKED_LAYOUTS)
+        )  # packed layouts (cnnc.int8_ops.PACKED_LAYOUTS)
         taps = k * k * (c // groups)
         out = oh * ow * oc
         macs = out * taps
@@ -137,32 +149,37 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    print(f"{'shape':<22} {'kernel':<9} {'us/call':>9} {'vs ref':>7} {'MAC/ns':>7}")
-    for name, (flags, cpu_flag) in S8_VARIANTS.items():
-        with open("/proc/cpuinfo") as f:
-            if cpu_flag not in f.read().split():
-                print(f"(skipping {name}: this CPU lacks {cpu_flag})")
-                continue
-        ffi, lib = load_s8_kernels(flags)
-        f32_ffi, f32_lib = load_f32_kernels(flags)
-        for label, shape in SHAPES.items():
-            p, arrays, macs = make_case(rng, *shape)
-            ctypes = ["int8_t[]", "int8_t[]", "int32_t[]", "int32_t[]", "int32_t[]", "int8_t[]"]
-            bufs = [ffi.from_buffer(t, a) for t, a in zip(ctypes, arrays, strict=True)]
-            struct = fill_struct(ffi, p)
-            outs, base = {}, None
-            for variant in ("ref", name, "f32"):
-                if variant == "f32":
-                    seconds = median_seconds(f32_call(f32_ffi, f32_lib, p, arrays))
-                else:
-                    fn = getattr(lib, f"cnnc_s8_{shape[0]}__{variant}")
-                    seconds = median_seconds(lambda fn=fn, s=struct, b=bufs: fn(s, *b))
-                    outs[variant] = arrays[-1].copy()
-                base = base or seconds
-                kernel = f"s8 {variant}" if variant != "f32" else "f32 ref"
-                print(f"{label:<22} {kernel:<9} {seconds * 1e6:9.1f} {base / seconds:7.2f} "
-                      f"{macs / seconds * 1e-9:7.2f}")  # fmt: skip
-            assert (outs["ref"] == outs[name]).all(), f"{label}: {name} differs from ref"
+    declared = x86_tiers.declared("cnnc_s8.h", "cnnc_s8_")
+    tiers = [t for t in x86_tiers.TIERS if t in declared["conv"] and not x86_tiers.missing(t)]
+    for t in x86_tiers.TIERS:
+        if t in declared["conv"] and t not in tiers:
+            print(f"(not run: {x86_tiers.skip_reason(t)})")
+    ffi, lib = load_s8_kernels()
+    f32_ffi, f32_lib = load_f32_kernels([])
+    cols = ["s8 ref", *(f"s8 {t}" for t in tiers), "f32 ref"]
+    print(f"{'shape':<22} " + " ".join(f"{c + ' us':>11} {'x':>5}" for c in cols) + " MAC/ns")
+    for label, shape in SHAPES.items():
+        p, arrays, macs = make_case(rng, *shape)
+        ctypes = ["int8_t[]", "int8_t[]", "int32_t[]", "int32_t[]", "int32_t[]", "int8_t[]"]
+        bufs = [ffi.from_buffer(t, a) for t, a in zip(ctypes, arrays, strict=True)]
+        struct = fill_struct(ffi, p)
+        line, base, best, ref_out = f"{label:<22} ", None, None, None
+        for variant in ["ref", *tiers, "f32"]:
+            if variant == "f32":
+                seconds = median_seconds(f32_call(f32_ffi, f32_lib, p, arrays))
+            else:
+                fn = getattr(lib, f"cnnc_s8_{shape[0]}__{variant}")
+                arrays[-1][:] = 0
+                fn(struct, *bufs)
+                if ref_out is None:
+                    ref_out = arrays[-1].copy()
+                assert (arrays[-1] == ref_out).all(), f"{label}: {variant} differs from ref"
+                seconds = median_seconds(lambda fn=fn, s=struct, b=bufs: fn(s, *b))
+                if variant != "ref":
+                    best = seconds if best is None else min(best, seconds)
+            base = base or seconds
+            line += f"{seconds * 1e6:11.1f} {base / seconds:5.2f} "
+        print(line + f"{macs / (best or base) * 1e-9:6.2f}")
 
 
 if __name__ == "__main__":

@@ -35,19 +35,28 @@ typedef enum {
 #endif
 
 /* x86-64 SIMD kernels are compiled into every x86-64 build, whatever its -m flags, so that
- * a run-time cpuid check can pick them: each function of an ISA's file (static helpers too)
- * carries that ISA's target attribute. The exact-mode float kernels use CNNC_TARGET_AVX2
- * (no "fma": the compiler cannot emit an FMA there even if contraction were on); the
- * fast-mode ones CNNC_TARGET_AVX2_FMA. AVX-512F implies FMA, so the exact AVX-512 kernels
- * rely on -ffp-contract=off (and ISO -std=c99, whose default is off) instead. */
+ * the run-time CPU check at model init (cnnc_cpu.h) can pick them: each function of an
+ * ISA's file (static helpers too) carries that ISA's target attribute, and may only run on
+ * a CPU with those features. The exact-mode float kernels use CNNC_TARGET_AVX2 (no "fma":
+ * the compiler cannot emit an FMA there even if contraction were on); the fast-mode ones
+ * CNNC_TARGET_AVX2_FMA. AVX-512F implies FMA, so the exact AVX-512 float kernels rely on
+ * -ffp-contract=off (and ISO -std=c99, whose default is off) instead. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CNNC_TARGET_AVX2 __attribute__((target("avx2")))
 #define CNNC_TARGET_AVX2_FMA __attribute__((target("avx2,fma")))
 #define CNNC_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma")))
+#define CNNC_TARGET_AVX512VNNI \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni")))
+#define CNNC_TARGET_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
+#define CNNC_TARGET_VPOPCNT \
+    __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vpopcntdq")))
 #else
 #define CNNC_TARGET_AVX2
 #define CNNC_TARGET_AVX2_FMA
 #define CNNC_TARGET_AVX512
+#define CNNC_TARGET_AVX512VNNI
+#define CNNC_TARGET_AVXVNNI
+#define CNNC_TARGET_VPOPCNT
 #endif
 
 #endif /* CNNC_H */

@@ -132,21 +132,39 @@ void cnnc_b1_conv_f32__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
 void cnnc_b1_conv_s8__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                           const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
                           const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
-/* AVX-512 VPOPCNTDQ variant (declared always, defined only in builds targeting it:
- * -mavx512f -mavx512vpopcntdq); bit-exact to cnnc_b1_conv_bits__ref. */
+/* SIMD variants, same signature as cnnc_b1_conv_bits__ref and bit-exact to it
+ * (tests/runtime/test_b1_conv_simd.py, tests/arm/test_b1_conv_neon.py). Declared always.
+ * The x86-64 tiers (b1_conv_<tier>.c) are defined in every x86-64 build, each function
+ * carrying its tier's CNNC_TARGET_* attribute (cnnc.h), and may only run on a CPU with
+ * those features: __avx2 (AVX2, nibble-table vpshufb popcount), __avx512 (AVX-512
+ * F/BW/DQ/VL, vpshufb on zmm), __avx512vpopcnt (also VPOPCNTDQ). NEON is defined only in
+ * builds targeting NEON (aarch64, armv7 -mfpu=neon*). */
+void cnnc_b1_conv_bits__avx2(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                             const uint32_t *CNNC_RESTRICT w,
+                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                                const uint32_t *CNNC_RESTRICT w,
                                const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
-/* ARM NEON variant (defined only in builds targeting NEON: aarch64, armv7 -mfpu=neon*). */
+void cnnc_b1_conv_bits__avx512vpopcnt(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                                      const uint32_t *CNNC_RESTRICT w,
+                                      const int32_t *CNNC_RESTRICT thresholds,
+                                      uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 
-/* The one place a variant is chosen for generated code: builds that target AVX-512
- * VPOPCNTDQ (e.g. -march=native on such a CPU) or NEON (every Raspberry Pi target) call
- * that variant, every other build the portable kernel. All give identical bits. */
-#if defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)
+/* The one place a variant is chosen for generated code (until x86-64 builds select at run
+ * time): builds whose flags target an x86 tier (e.g. -march=native) call the best of
+ * those tiers, NEON builds (every Raspberry Pi target) the NEON variant, every other build
+ * the portable kernel. All give identical bits. */
+#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__AVX512VPOPCNTDQ__)
+#define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx512vpopcnt
+#elif defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VL__)
 #define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx512
+#elif defined(__x86_64__) && defined(__AVX2__)
+#define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx2
 #elif defined(__ARM_NEON)
 #define cnnc_b1_conv_bits cnnc_b1_conv_bits__neon
 #else
@@ -175,6 +193,19 @@ void cnnc_b1_dense_bits__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC
 void cnnc_b1_dense_f32__ref(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
                             const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+
+/* x86 tiers of the dense bits kernel (b1_conv_<tier>.c), as the conv's above. */
+void cnnc_b1_dense_bits__avx2(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
+                              const uint32_t *CNNC_RESTRICT w,
+                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_dense_bits__avx512(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
+                                const uint32_t *CNNC_RESTRICT w,
+                                const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_dense_bits__avx512vpopcnt(const cnnc_b1_dense_params *p,
+                                       const uint32_t *CNNC_RESTRICT x,
+                                       const uint32_t *CNNC_RESTRICT w,
+                                       const int32_t *CNNC_RESTRICT thresholds,
+                                       uint32_t *CNNC_RESTRICT y);
 
 /* ---- binary max pooling ------------------------------------------------------------ */
 

@@ -107,7 +107,6 @@ void cnnc_f32_pwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTR
                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                           float *CNNC_RESTRICT y);
 
-
 /* x86-64 SIMD siblings of the kernels above (runtime_c/kernels/f32_conv_avx2.c,
  * f32_conv_fast_avx2.c, f32_conv_avx512.c, f32_conv_fast_avx512.c; listed in
  * cnnc.f32_variants), same signatures and weight layouts, compiled into every x86-64 build

@@ -1,6 +1,6 @@
 /* Binary conv2d and dense: dot = K_valid - 2 * popcount(a XOR w), then an output transform.
  * The compiler (cnnc/binarize.py) folds alpha, BN and sign into the transform parameters;
- * the NumPy mirror is cnnc.ops.b1. */
+ * the NumPy mirror is cnnc/binary_ops.py. */
 #include "b1_conv_loops.h"
 #include "cnnc_s8.h"
 
@@ -19,7 +19,7 @@ void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RE
 void cnnc_b1_conv_bits__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                             const uint32_t *CNNC_RESTRICT w,
                             const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, cnnc_b1_xor_popcount);
+    b1_conv_bits_loops(p, x, w, thresholds, y, cnnc_b1_xor_popcount, NULL);
 }
 
 /* The float transform: one rounding for the product and one for the sum, the same two

@@ -26,7 +26,7 @@ static int32_t b1_run_popcount_neon(const uint32_t *a, const uint32_t *b, int32_
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_neon);
+    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_neon, NULL);
 }
 #else
 typedef int cnnc_b1_conv_neon_empty; /* ISO C forbids an empty translation unit */

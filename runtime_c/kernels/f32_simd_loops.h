@@ -32,10 +32,10 @@
 
 /* Geometry of a conv seen by one tile; dense and pwconv are the 1x1 case. */
 typedef struct {
-    const float *x;  /* input [N,H,W,C] (dense: [P,K]) */
-    ptrdiff_t xstep; /* input floats between the tile's neighbouring output pixels */
-    ptrdiff_t kyoff; /* input floats per ky step (dilation_h rows) */
-    ptrdiff_t kxoff; /* input floats per kx step (dilation_w pixels) */
+    const float *x;   /* input [N,H,W,C] (dense: [P,K]) */
+    ptrdiff_t xstep;  /* input floats between the tile's neighbouring output pixels */
+    ptrdiff_t kyoff;  /* input floats per ky step (dilation_h rows) */
+    ptrdiff_t kxoff;  /* input floats per kx step (dilation_w pixels) */
     int32_t c;        /* input channels per tap (dense: K) */
     int32_t kernel_w; /* taps per kernel row */
     int32_t out_c;    /* output channels: w's row length and the output pixel stride */
@@ -251,12 +251,13 @@ F32_TARGET static void f32_conv_loops(const cnnc_f32_conv_params *p, const float
             for (ox = 0; ox < p->out_w; ++ox) {
                 int kx0, kx1;
                 if (ox == lo && hi > lo) {
-                    conv_run_strips(&g, xrow + ox * g.xstep, hi - lo, ky0, ky1, 0, p->kernel_w, w, bias,
-                                    row + ox * co, &p->act);
+                    conv_run_strips(&g, xrow + ox * g.xstep, hi - lo, ky0, ky1, 0, p->kernel_w, w,
+                                    bias, row + ox * co, &p->act);
                     ox = hi - 1;
                     continue;
                 }
-                f32_valid_taps(ox * p->stride_w - p->pad_left, p->dilation_w, p->w, p->kernel_w, &kx0, &kx1);
+                f32_valid_taps(ox * p->stride_w - p->pad_left, p->dilation_w, p->w, p->kernel_w,
+                               &kx0, &kx1);
                 conv_run_strips(&g, xrow + ox * g.xstep, 1, ky0, ky1, kx0, kx1, w, bias,
                                 row + ox * co, &p->act);
             }
@@ -342,12 +343,13 @@ F32_TARGET static void f32_dw_loops(const cnnc_f32_conv_params *p, const float *
                     continue;
                 }
                 if (ox >= lo && ox + F32_DW_PX <= hi) {
-                    dw_channels(F32_DW_PX, &g, xrow + ox * g.xstep, ky0, ky1, 0, p->kernel_w, w, bias,
-                                row + ox * c, &p->act);
+                    dw_channels(F32_DW_PX, &g, xrow + ox * g.xstep, ky0, ky1, 0, p->kernel_w, w,
+                                bias, row + ox * c, &p->act);
                     ox += F32_DW_PX - 1;
                     continue;
                 }
-                f32_valid_taps(ox * p->stride_w - p->pad_left, p->dilation_w, p->w, p->kernel_w, &kx0, &kx1);
+                f32_valid_taps(ox * p->stride_w - p->pad_left, p->dilation_w, p->w, p->kernel_w,
+                               &kx0, &kx1);
                 dw_channels(1, &g, xrow + ox * g.xstep, ky0, ky1, kx0, kx1, w, bias, row + ox * c,
                             &p->act);
             }

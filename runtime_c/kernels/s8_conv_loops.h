@@ -6,8 +6,8 @@
  * to each SIMD variant.
  *
  * conv (any groups, w[G][KH][KW][C/G][Co/G]), the body of cnnc_s8_conv__<isa>
- * (s8_conv_x86.c, s8_conv_neon.c), bit-exact to cnnc_s8_conv__ref: per output row, tiles
- * of S8_TILE_ROWS neighbouring output pixels by S8_TILE_COLS (then 8) output channels of a
+ * (s8_conv_<isa>.c), bit-exact to cnnc_s8_conv__ref: per output row, tiles
+ * of S8_TILE_ROWS neighbouring output pixels by S8_BLOCK_COLS output channels of a
  * group. For each tap (ky, kx), the pixels' inputs sit at a constant stride
  * (stride_w * C), so the tap is one GEMM tile (the including ISA's s8_tile_any,
  * s8_tile_<isa>.h) over the group's C/G inputs, accumulating into the tile's int32 sums;
@@ -17,7 +17,7 @@
  * header defined its hooks (S8_TILE_ROWS).
  *
  * Overflow: each lane holds bias[o] plus some of output o's kh*kw*C/G terms, bounded by
- * |bias[o]| + xmax * sum |w[o]| <= 2^31 - 1 as proved by the compiler (cnnc.passes.quantize,
+ * |bias[o]| + xmax * sum |w[o]| <= 2^31 - 1 as proved by the compiler (cnnc.quantize,
  * check_accumulator); each tile's own bound per step is in its header. Integer sums are
  * order-free, so the result is the reference's. */
 #ifndef CNNC_S8_CONV_LOOPS_H
@@ -40,11 +40,17 @@ CNNC_INLINE cnnc_s8_dense_params s8_pwconv_as_dense(const cnnc_s8_conv_params *p
 }
 
 #if defined(S8_TILE_ROWS)
+/* The width of the next block of outputs with `left` (>= 8) to go: the tile's widest,
+ * then 16 where the tile is wider, then 8. */
+#ifndef S8_BLOCK_COLS
+#define S8_BLOCK_COLS(left) ((left) >= S8_TILE_COLS ? S8_TILE_COLS : ((left) >= 16 ? 16 : 8))
+#endif
+
 /* Output pixels (b, oy, ox0 .. ox0 + rows - 1), channels o0 .. o0 + nb - 1 of group g
- * (nb = 8 or S8_TILE_COLS): acc[r][j] = bias + the sum over the taps inside the image. */
-static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *wg, int32_t b,
-                         int32_t oy, int32_t ox0, int32_t rows, int32_t g, int32_t o0, int32_t nb,
-                         const int32_t *bias, int32_t *acc) {
+ * (nb = 8, 16 or S8_TILE_COLS): acc[r][j] = bias + the sum over the taps inside the image. */
+S8_TARGET static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *wg,
+                                   int32_t b, int32_t oy, int32_t ox0, int32_t rows, int32_t g,
+                                   int32_t o0, int32_t nb, const int32_t *bias, int32_t *acc) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const size_t ldx = (size_t)p->stride_w * p->c; /* between neighbouring output pixels */
     int32_t ky, kx, r, j;
@@ -76,10 +82,10 @@ static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x, const in
 }
 
 /* Output channels o0 .. og - 1 (fewer than 8) of group g at pixel (b, oy, ox): __ref's loop. */
-static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *wg,
-                             int32_t b, int32_t oy, int32_t ox, int32_t g, int32_t o0,
-                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                             int8_t *y) {
+S8_TARGET static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_t *x,
+                                       const int8_t *wg, int32_t b, int32_t oy, int32_t ox,
+                                       int32_t g, int32_t o0, const int32_t *bias,
+                                       const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups, nb = og - o0;
     const int32_t first = g * og + o0;
     int32_t acc[8], ky, kx, i, j;
@@ -105,9 +111,9 @@ static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_t *x, cons
 }
 
 /* The body of cnnc_s8_conv__<isa>. */
-CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                               const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                               int8_t *y) {
+S8_TARGET CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
+                                         const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                         const int32_t *shift, int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const size_t group_size = (size_t)p->kernel_h * p->kernel_w * cg * og;
     int32_t acc[S8_TILE_ROWS * S8_TILE_COLS]; /* [rows][S8_TILE_COLS] */
@@ -121,7 +127,7 @@ CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int8_t *x, co
                 for (g = 0; g < p->groups; ++g) {
                     const int8_t *wg = w + (size_t)g * group_size; /* [kh][kw][cg][og] */
                     for (o0 = 0; o0 + 8 <= og;) {
-                        const int32_t nb = og - o0 >= S8_TILE_COLS ? S8_TILE_COLS : 8;
+                        const int32_t nb = S8_BLOCK_COLS(og - o0);
                         const int32_t first = g * og + o0;
                         s8_conv_tile(p, x, wg, b, oy, ox0, rows, g, o0, nb, bias + first, acc);
                         for (r = 0; r < rows; ++r)

@@ -1,12 +1,14 @@
 /* The loops of the int8 fully connected layer shared by its SIMD variants
- * (s8_dense_x86.c: __avx2, s8_dense_neon.c: __neon; through cnnc_s8_pwconv__<isa> also
- * the pointwise conv), bit-exact to cnnc_s8_dense__ref: same weights w[K][M], same int32
- * accumulators, cnnc_requant_s8's results. Private to the s8 kernels (not a public header).
+ * (s8_dense_<isa>.c: __avx2, __avx512, __avx512vnni, __avxvnni, __neon; through
+ * cnnc_s8_pwconv__<isa> also the pointwise conv), bit-exact to cnnc_s8_dense__ref: same weights
+ * w[K][M], same int32 accumulators, cnnc_requant_s8's results. Private to the s8 kernels (not a
+ * public header).
  *
- * Tiles of S8_TILE_ROWS rows of x by S8_TILE_COLS (then 8) outputs run on the including
- * ISA's tile hooks (s8_tile_<isa>.h: s8_tile_any, s8_tile_requant), so this part is
- * compiled only where such a header defined them (S8_TILE_ROWS). Outputs left over after
- * the 8-wide blocks run the reference loop.
+ * Tiles of S8_TILE_ROWS rows of x by S8_TILE_COLS (then 16, then 8: S8_BLOCK_COLS) outputs
+ * run on the including ISA's tile hooks (s8_tile_<isa>.h: s8_tile_any, s8_tile_requant,
+ * and S8_TARGET, the target attribute every function here carries so that the hooks
+ * inline), so this part is compiled only where such a header defined them
+ * (S8_TILE_ROWS). Outputs left over after the 8-wide blocks run the reference loop.
  *
  * Overflow: every int32 lane holds bias[o] plus a subset of the terms of output o,
  * bounded by |bias[o]| + xmax * sum_i |w[i][o]| <= 2^31 - 1 as proved by the compiler
@@ -19,14 +21,20 @@
 #include "cnnc_s8.h"
 
 #if defined(S8_TILE_ROWS)
+/* The width of the next block of outputs with `left` (>= 8) to go: the tile's widest,
+ * then 16 where the tile is wider, then 8. */
+#ifndef S8_BLOCK_COLS
+#define S8_BLOCK_COLS(left) ((left) >= S8_TILE_COLS ? S8_TILE_COLS : ((left) >= 16 ? 16 : 8))
+#endif
+
 /* Rows b0 .. b0 + rows - 1 of x[n][k] -> y[n][m]. */
-static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t *x, int32_t rows,
-                          const int8_t *w, const int32_t *bias, const int32_t *mult,
-                          const int32_t *shift, int8_t *y) {
+S8_TARGET static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t *x, int32_t rows,
+                                    const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                    const int32_t *shift, int8_t *y) {
     int32_t acc[S8_TILE_ROWS * S8_TILE_COLS]; /* [rows][S8_TILE_COLS] */
     int32_t o0 = 0, r, i, j;
     while (o0 + 8 <= p->m) {
-        const int32_t nb = p->m - o0 >= S8_TILE_COLS ? S8_TILE_COLS : 8;
+        const int32_t nb = S8_BLOCK_COLS(p->m - o0);
         const int8_t *wb = w + o0; /* [k][m] from output o0 */
         s8_tile_any(x, p->k, rows, p->k, p->x_zero_point, wb, p->m, nb, bias + o0, 0, acc);
         for (r = 0; r < rows; ++r)
@@ -51,9 +59,9 @@ static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t *x, int32_
 }
 
 /* The body of cnnc_s8_dense__<isa>: x[n][k] -> y[n][m], S8_TILE_ROWS rows at a time. */
-CNNC_INLINE void s8_dense_loops(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                                const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                int8_t *y) {
+S8_TARGET CNNC_INLINE void s8_dense_loops(const cnnc_s8_dense_params *p, const int8_t *x,
+                                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                          const int32_t *shift, int8_t *y) {
     int32_t b0;
     for (b0 = 0; b0 < p->n; b0 += S8_TILE_ROWS) {
         const int32_t rows = p->n - b0 < S8_TILE_ROWS ? p->n - b0 : S8_TILE_ROWS;

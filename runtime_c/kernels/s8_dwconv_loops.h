@@ -1,13 +1,15 @@
-/* The loops of the int8 depthwise conv shared by its SIMD variants (s8_dwconv_x86.c:
- * __avx2, s8_dwconv_neon.c: __neon), bit-exact to cnnc_s8_dwconv__ref: same weights
+/* The loops of the int8 depthwise conv shared by its SIMD variants (s8_dwconv_<isa>.c:
+ * __avx2, __avx512, __neon), bit-exact to cnnc_s8_dwconv__ref: same weights
  * w[KH][KW][C], same taps skipped at the borders, same int32 accumulators, and
  * cnnc_requant_s8's results. Private to the s8 kernels (not a public header).
  *
- * Per output pixel, channel blocks of 16 (then 8) stay in the ISA's registers over all
- * taps; channels left over after the 8-wide blocks run the reference loop. The including
- * file defines, before including this header, its hooks for one block of nb (8 or 16)
- * channels:
- *   s8_dw_acc   int32 accumulators of 16 channels;
+ * Per output pixel, channel blocks of S8_DW_COLS (then 16, then 8) stay in the ISA's
+ * registers over all taps; channels left over after the 8-wide blocks run the reference
+ * loop. The including file defines, before including this header, its hooks for one block
+ * of nb (8, 16 or S8_DW_COLS) channels:
+ *   S8_DW_COLS  the widest block (16 or 32);
+ *   S8_TARGET   the target attribute of its functions (empty where the build has the ISA);
+ *   s8_dw_acc   int32 accumulators of S8_DW_COLS channels;
  *   s8_dw_zp    the input zero point as its tap operand, from s8_dw_zero_point(zp);
  *   s8_dw_init(bias, nb) -> s8_dw_acc, the block's bias;
  *   s8_dw_tap(&acc, x, w, zp, nb): acc[j] += (x[j] - zp) * w[j], j < nb;
@@ -15,7 +17,7 @@
  *
  * Overflow: each lane holds bias[c] plus some of the kh*kw terms of channel c, bounded by
  * |bias[c]| + xmax * sum |w[.][.][c]| <= 2^31 - 1 as proved by the compiler
- * (cnnc.passes.quantize, check_accumulator); integer sums are order-free, so the result is the
+ * (cnnc.quantize, check_accumulator); integer sums are order-free, so the result is the
  * reference's exactly. */
 #ifndef CNNC_S8_DWCONV_LOOPS_H
 #define CNNC_S8_DWCONV_LOOPS_H
@@ -23,9 +25,9 @@
 #include "cnnc_s8.h"
 
 /* The body of cnnc_s8_dwconv__<isa>. */
-CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                                 const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                                 int8_t *y) {
+S8_TARGET CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias,
+                                           const int32_t *mult, const int32_t *shift, int8_t *y) {
     const s8_dw_zp zp = s8_dw_zero_point(p->x_zero_point);
     int32_t b, oy, ox, c0, ky, kx, j;
     for (b = 0; b < p->n; ++b) {
@@ -41,7 +43,8 @@ CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x, 
                 int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c; /* [c] */
                 int32_t acc[16];
                 for (c0 = 0; c0 + 8 <= p->c;) {
-                    const int32_t nb = p->c - c0 >= 16 ? 16 : 8;
+                    const int32_t nb =
+                        p->c - c0 >= S8_DW_COLS ? S8_DW_COLS : (p->c - c0 >= 16 ? 16 : 8);
                     s8_dw_acc a = s8_dw_init(bias + c0, nb);
                     for (ky = ky0; ky < ky1; ++ky)
                         for (kx = kx0; kx < kx1; ++kx) {

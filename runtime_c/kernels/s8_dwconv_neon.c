@@ -10,6 +10,9 @@
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
 
+#define S8_DW_COLS 16
+#define S8_TARGET /* the build targets NEON: no attribute needed */
+
 typedef struct {
     int32x4_t v[4]; /* channels c0 + 4i .. c0 + 4i + 3 (v[2], v[3] unused when nb = 8) */
 } s8_dw_acc;

@@ -76,9 +76,11 @@ CNNC_INLINE void s8_tile_neon(const int8_t *x, size_t ldx, int32_t rows, int32_t
     }
 }
 
-/* The tile hooks s8_dense_loops.h and s8_conv_loops.h drive (s8_tile_x86.h defines the
- * same names): blocks of S8_TILE_COLS outputs; acc rows S8_TILE_COLS apart. */
+/* The tile hooks s8_dense_loops.h and s8_conv_loops.h drive (s8_tile_avx2.h and
+ * s8_tile_avx512.h define the same names): blocks of S8_TILE_COLS outputs; acc rows S8_TILE_COLS
+ * apart. */
 #define S8_TILE_COLS 8
+#define S8_TARGET /* the build targets NEON: no attribute needed */
 
 /* s8_tile_neon for rows 4 (all at once) or fewer (one row at a time); cols is always 8. */
 static void s8_tile_any(const int8_t *x, size_t ldx, int32_t rows, int32_t k, int32_t zp,

@@ -112,8 +112,7 @@ int main(int argc, char **argv) {
             for (n = 1; n <= CNNC_MODEL_NUM_LAYERS && rc == 0; n++) {
                 rc = write_layer(&ctx, input, arena, n);
             }
-        } else if ((rc = cnnc_model_run(&ctx, input, output, arena,
-                                        CNNC_MODEL_ARENA_BYTES)) != 0) {
+        } else if ((rc = cnnc_model_run(&ctx, input, output, arena, CNNC_MODEL_ARENA_BYTES)) != 0) {
             fprintf(stderr, "runner: cnnc_model_run failed with status %d\n", rc);
             rc = 4;
         } else {

@@ -1,17 +1,20 @@
-"""x86 SIMD variants of the int8 kernels (cnnc.ops.s8.S8_VARIANTS; NEON runs under qemu in
+"""x86 SIMD tiers of the int8 kernels (cnnc_s8_<kernel>__<tier> as declared in cnnc_s8.h;
+tiers and their CPU flags in tests/x86_tiers.py; NEON runs under qemu in
 tests/arm/test_s8_simd_arm.py) are bit-exact to the __ref kernels, which are themselves
-checked here against the NumPy definitions (dense_s8 / conv_s8).
+checked here against the NumPy definitions (dense_s8 / conv_s8). Every tier is compiled
+into one default-flags library (target attributes); a tier this CPU lacks skips, naming
+the missing CPU flags.
 
 Grids hit the tiles' edges: output/channel counts below, equal to, divisible by and above
-the 8- and 16-wide blocks; row (pixel) counts below and above the 4-row tile; odd and even
+the 8-, 16- and 32-wide blocks; row (pixel) counts below and above the 4-row tile; odd and even
 K (the AVX2 tile pairs rows of K); 1x1 and odd spatial sizes, strides 1/2, padding on/off,
 groups 1/2 for the general conv; zero points at both ends of the int8 range; both
 roundings; fused clamps; multipliers from real scales and at the requantisation
 contract's corners (the variants requantise eight outputs at once). A whole int8
 MobileNetV2 built with the variant's flags is compared layer by layer.
 
-To add a variant: define it beside __ref (runtime_c/kernels/s8_<family>_<isa>.c), declare
-it in cnnc_s8.h, select it there, and add its flags to S8_VARIANTS.
+To add a variant: define it beside __ref (runtime_c/kernels/s8_<family>_<tier>.c), declare
+it in cnnc_s8.h (which makes these tests run it), and select it there.
 """
 
 import re
@@ -19,13 +22,23 @@ import subprocess
 
 import numpy as np
 import pytest
+import x86_tiers
 from asserts import assert_bit_exact
-from cnnc.host.cbuild import host_cc, runtime_dir
-from cnnc.host.kernels import S8_VARIANTS, fill_struct, load_s8_kernels
-from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
-from cnnc.ops.s8 import ConvParams, DenseParams, conv_s8, dense_s8, pack_weights
+from cnnc.cbuild import host_cc, runtime_dir
+from cnnc.int8_ops import (
+    ConvParams,
+    DenseParams,
+    conv_s8,
+    dense_s8,
+    fill_struct,
+    load_s8_kernels,
+    pack_weights,
+)
+from cnnc.requant import ROUNDING_CODES, quantize_multipliers
 
-CHANNELS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 65]
+CHANNELS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 128]
+# kernel -> the x86 tiers cnnc_s8.h declares for it
+DECLARED = x86_tiers.declared("cnnc_s8.h", "cnnc_s8_")
 ROUNDINGS = list(ROUNDING_CODES)
 # (x_zero_point, y_zero_point, clamp): the ends of the range, and a fused ReLU6 / ReLU
 QUANT = {
@@ -35,17 +48,24 @@ QUANT = {
 }
 MULTS = ["real", "edge"]
 GUARD = 16  # int8 bytes after each output, which no kernel may write
+# rounding and multipliers together, where the requantisation is the dense kernels' (tested
+# over the whole grid by test_dense)
+REQUANT = {"single-real": ("single", "real"), "double-edge": ("double", "edge")}
 
 
-@pytest.fixture(scope="module", params=list(S8_VARIANTS))
+@pytest.fixture(scope="module")
 def variant(request):
+    """(tier, ffi, lib) for an indirect `variant` parameter naming the tier."""
     name = request.param
-    flags, cpu_flag = S8_VARIANTS[name]
-    with open("/proc/cpuinfo") as f:
-        if cpu_flag not in f.read().split():
-            pytest.skip(f"this CPU lacks {cpu_flag}, needed to run the {name} variant")
-    ffi, lib = load_s8_kernels(flags)
+    reason = x86_tiers.skip_reason(name)
+    if reason:
+        pytest.skip(reason)
+    ffi, lib = load_s8_kernels()
     return name, ffi, lib
+
+
+def tiers_of(kernel: str):
+    return pytest.mark.parametrize("variant", DECLARED[kernel], indirect=True)
 
 
 def clamp_bounds(y_zp: int, clamp: str, s_y: float) -> tuple[int, int]:
@@ -100,6 +120,7 @@ def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, 
     assert_bit_exact(ref.reshape(want.shape), got.reshape(want.shape), f"{kernel}__{name} vs __ref")
 
 
+@tiers_of("dense")
 @pytest.mark.parametrize("m", CHANNELS, ids=[f"M{m}" for m in CHANNELS])
 @pytest.mark.parametrize("k", [1, 2, 3, 16, 17, 65], ids=lambda k: f"K{k}")
 @pytest.mark.parametrize("n", [1, 5, 8], ids=lambda n: f"N{n}")
@@ -129,18 +150,21 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mult
     bias = rng.integers(-5000, 5000, oc).astype(np.int32)
     mult, shift, s_y = requant_params(rng, k * k * c // groups, oc, mults)
     lo, hi = clamp_bounds(y_zp, clamp, s_y)
-    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, 1, 1, pad, pad, groups, x_zp,
-                   y_zp, lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
+    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, x_zp, y_zp,
+                   lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
     return p, x, w, bias, mult, shift
 
 
+@tiers_of("pwconv")
 @pytest.mark.parametrize("oc", CHANNELS, ids=[f"Co{c}" for c in CHANNELS])
 @pytest.mark.parametrize("c", [1, 3, 8, 17, 33], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("spatial", [(1, 1), (7, 5)], ids=["1x1", "7x5"])
-@pytest.mark.parametrize("rounding", ROUNDINGS)
+@pytest.mark.parametrize("requant", list(REQUANT))
 @pytest.mark.parametrize("quant", list(QUANT))
-@pytest.mark.parametrize("mults", MULTS, ids=lambda v: f"{v}-M")
-def test_pwconv(variant, rng, oc, c, spatial, rounding, quant, mults):
+def test_pwconv(variant, rng, oc, c, spatial, requant, quant):
+    """The pointwise conv is the dense kernel on n*h*w rows, whose requantisation grid is
+    test_dense's; here the pairs of REQUANT."""
+    rounding, mults = REQUANT[requant]
     p, x, w, bias, mult, shift = conv_case(rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding, mults)
     want = conv_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_pwconv__ref", w)
@@ -158,6 +182,7 @@ DW_GEOMETRY = {
 }
 
 
+@tiers_of("dwconv")
 @pytest.mark.parametrize("c", CHANNELS, ids=[f"C{c}" for c in CHANNELS])
 @pytest.mark.parametrize("geometry", list(DW_GEOMETRY))
 @pytest.mark.parametrize("stride", [1, 2], ids=["s1", "s2"])
@@ -174,12 +199,14 @@ def test_dwconv(variant, rng, c, geometry, stride, rounding, quant, mults):
     check_variant(variant, "cnnc_s8_dwconv", p, x, packed, bias, mult, shift, want)
 
 
-def test_selection_with_avx2():
-    """cnnc_s8.h's selection block maps the names generated code calls to the AVX2 variants
-    in a -mavx2 build (and to __ref in the default build: tests/arm pins every target)."""
+def test_selection_by_build_flags():
+    """cnnc_s8.h's selection block maps the names generated code calls to the tier the build
+    flags target (and to __ref in the default build: tests/arm pins every target)."""
     src = '#include "cnnc_s8.h"\nCALLS cnnc_s8_conv cnnc_s8_dense cnnc_s8_pwconv cnnc_s8_dwconv\n'
     kernels = ("conv", "dense", "pwconv", "dwconv")
-    for flags, isa in ((["-mavx2"], "avx2"), ([], "ref")):
+    cases = [(x86_tiers.TIER_CFLAGS["avx2"], "avx2"), ([], "ref")]
+    cases.append((x86_tiers.TIER_CFLAGS["avx512"], "avx512"))
+    for flags, isa in cases:
         cmd = [host_cc(), *flags, f"-I{runtime_dir() / 'include'}", "-E", "-P", "-"]
         proc = subprocess.run(cmd, input=src, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
@@ -187,13 +214,14 @@ def test_selection_with_avx2():
         assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in kernels]
 
 
+@pytest.mark.parametrize("variant", ["avx2", "avx512"], indirect=True)
 @pytest.mark.parametrize("rounding", ROUNDINGS)
 def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
     """A whole int8 MobileNetV2 (stem conv, pointwise, depthwise, dense layers), built with the
     variant's flags so generated code calls it, equals the NumPy reference bit for bit, at
     the output and at every layer."""
     import cnnc
-    from cnnc.host import harness
+    from cnnc import harness
     from cnnc.models import export, zoo
 
     name, _, _ = variant
@@ -205,7 +233,8 @@ def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
     model_c = (tmp_path / "m" / "model.c").read_text()
     calls = set(re.findall(r"cnnc_s8_\w+\(", model_c))
     assert {"cnnc_s8_conv(", "cnnc_s8_pwconv(", "cnnc_s8_dwconv(", "cnnc_s8_dense("} <= calls, calls
-    monkeypatch.setattr(harness, "HOST_CFLAGS", [*harness.HOST_CFLAGS, *S8_VARIANTS[name][0]])
+    flags = x86_tiers.TIER_CFLAGS[name]
+    monkeypatch.setattr(harness, "HOST_CFLAGS", [*harness.HOST_CFLAGS, *flags])
     symbols = subprocess.run(["nm", "-D", "--defined-only", str(harness.build(tmp_path / "m"))],
                              capture_output=True, text=True, check=True).stdout  # fmt: skip
     for kernel in ("conv", "dense", "pwconv", "dwconv"):
@@ -231,10 +260,9 @@ CONV_GEOMETRY = {
     "9x7-k5-pad2-s1": ((9, 7), 5, 2, 1),
     "6x5-k1-pad0-s2": ((6, 5), 1, 0, 2),
 }
-# rounding and multipliers together: the requantisation is the dense kernels' (tested above)
-REQUANT = {"single-real": ("single", "real"), "double-edge": ("double", "edge")}
 
 
+@tiers_of("conv")
 @pytest.mark.parametrize("og", CHANNELS, ids=[f"Co{c}" for c in CHANNELS])
 @pytest.mark.parametrize("cg", [1, 3, 17], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("groups", [1, 2], ids=lambda g: f"g{g}")
@@ -251,3 +279,28 @@ def test_conv(variant, rng, og, cg, groups, geometry, requant, quant):
     want = conv_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_conv__ref", w, groups)
     check_variant(variant, "cnnc_s8_conv", p, x, packed, bias, mult, shift, want)
+
+
+@pytest.mark.parametrize("variant", sorted(set(DECLARED["dense"])), indirect=True)
+@pytest.mark.parametrize("sign", ["pos", "neg", "mixed"])
+@pytest.mark.parametrize("zp", [-128, 127], ids=lambda z: f"zp{z}")
+def test_dense_extreme_operands(variant, sign, zp):
+    """Every product at its largest magnitude, 255 * 127: x - zp = +-255 (x = 127 with
+    zp = -128, x = -128 with zp = 127) times w = +-127, over K = 1001 (odd: the pair/quad
+    tails too). A madd pair then reaches 2 * 255 * 127 = 64770, past int16 (where a
+    vpmaddubsw path would saturate); the sums stay within int32."""
+    k, m, n = 1001, 40, 5
+    x = np.full((n, k), 127 if zp == -128 else -128, np.int8)
+    w = np.full((m, k), 127, np.int8)
+    if sign == "neg":
+        w = -w
+    elif sign == "mixed":
+        w[:, ::3] = -127
+        x[1::2] = ~x[1::2]  # some rows at x - zp = 0 .. the other end
+    bias = np.zeros(m, np.int32)
+    mult, shift = quantize_multipliers(np.full(m, 100.0 / (255 * 127 * k)))
+    p = DenseParams(n, k, m, zp, 0, -128, 127, ROUNDING_CODES["single"])
+    want = dense_s8(x, w, bias, mult, shift, p)
+    assert np.abs(want).max() > 20, "the case should not round to ~0"
+    packed = pack_weights("cnnc_s8_dense__ref", w)
+    check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift, want)

@@ -1,0 +1,25 @@
+/* AVX2 variants of the int8 convolutions, bit-exact to their __ref kernels (same packed
+ * weights, same int32 sums, cnnc_requant_s8's results): the loops of s8_conv_loops.h on
+ * the AVX2 tile (s8_tile_avx2.h; tiles of 4 output pixels by 16 or 8 channels). The
+ * pointwise conv runs as a dense layer on cnnc_s8_dense__avx2 (s8_dense_avx2.c). Compiled on
+ * every x86-64 build (CNNC_TARGET_AVX2); run only on CPUs with AVX2 and FMA. */
+#include "cnnc_s8.h"
+#include "s8_tile_avx2.h"
+#include "s8_conv_loops.h"
+
+#if defined(__x86_64__)
+CNNC_TARGET_AVX2 void cnnc_s8_pwconv__avx2(const cnnc_s8_conv_params *p, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias,
+                                           const int32_t *mult, const int32_t *shift, int8_t *y) {
+    const cnnc_s8_dense_params dense = s8_pwconv_as_dense(p);
+    cnnc_s8_dense__avx2(&dense, x, w, bias, mult, shift, y);
+}
+
+CNNC_TARGET_AVX2 void cnnc_s8_conv__avx2(const cnnc_s8_conv_params *p, const int8_t *x,
+                                         const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                         const int32_t *shift, int8_t *y) {
+    s8_conv_loops(p, x, w, bias, mult, shift, y);
+}
+#else
+typedef int cnnc_s8_conv_avx2_empty; /* ISO C forbids an empty translation unit */
+#endif

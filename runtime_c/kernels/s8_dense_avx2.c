@@ -1,0 +1,19 @@
+/* AVX2 variant of the int8 fully connected layer (and, through cnnc_s8_pwconv__avx2, the
+ * pointwise conv), bit-exact to cnnc_s8_dense__ref: the loops of s8_dense_loops.h on the
+ * AVX2 tile (s8_tile_avx2.h: int16 pairs of weights times pairs of x - zp,
+ * _mm256_madd_epi16 into int32 lanes; 16 or 8 outputs per tile) and eight requantisations
+ * at once (s8_requant_avx2.h). Compiled on every x86-64
+ * build (CNNC_TARGET_AVX2); run only on CPUs with AVX2 and FMA. */
+#include "cnnc_s8.h"
+#include "s8_tile_avx2.h"
+#include "s8_dense_loops.h"
+
+#if defined(__x86_64__)
+CNNC_TARGET_AVX2 void cnnc_s8_dense__avx2(const cnnc_s8_dense_params *p, const int8_t *x,
+                                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                          const int32_t *shift, int8_t *y) {
+    s8_dense_loops(p, x, w, bias, mult, shift, y);
+}
+#else
+typedef int cnnc_s8_dense_avx2_empty; /* ISO C forbids an empty translation unit */
+#endif

@@ -1,0 +1,98 @@
+/* Sixteen requantisations at once with AVX-512 (F/BW/DQ/VL), bit-exact to cnnc_requant_s8
+ * (cnnc_s8.h) for every int32 accumulator and every multiplier/shift within the header's
+ * contract, in both roundings; included by the AVX-512 kernels (s8_*_avx512.c, every
+ * function carrying CNNC_TARGET_AVX512). The steps are s8_requant_avx2.h's, on native
+ * instructions where AVX2 needed substitutes (64-bit arithmetic shift, min/max, narrowing):
+ *
+ * - products x * m are int64 (vpmuldq on sign-extended x, 0 <= m <= 2^31 - 1), on two
+ *   halves of eight lanes;
+ * - single: sat32 then clamp to [act_min, act_max] - zp is one clamp to that range (it
+ *   lies inside int32), done on the int64 value;
+ * - double: h = floor((x'm + 2^30) / 2^31) equals the scalar trunc((x'm + nudge) / 2^31)
+ *   for both signs of x'm, and |h| < 2^31, so narrowing keeps it;
+ * - clamp(r + zp, lo, hi) = clamp(r, lo - zp, hi - zp) + zp without int32 overflow.
+ * Lanes outside `live` are neither loaded nor stored. */
+#ifndef CNNC_S8_REQUANT_AVX512_H
+#define CNNC_S8_REQUANT_AVX512_H
+
+#include "cnnc_s8.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+/* Two halves of eight int64 lanes (each within int32) as sixteen int32 lanes. */
+CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_narrow_epi64_avx512(__m512i a, __m512i b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(a)),
+                              _mm512_cvtepi64_epi32(b), 1);
+}
+
+/* r[j] = clamp(cnnc_requant(acc[j], m[j], s[j], rounding), lo, hi), j < 16, for any
+ * INT32_MIN <= lo <= hi <= INT32_MAX (lo = INT32_MIN, hi = INT32_MAX: plain requant). */
+CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_requant16_i32_avx512(__m512i acc, __m512i m, __m512i s,
+                                                               int32_t rounding, int32_t lo,
+                                                               int32_t hi) {
+    const __m512i x0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc));
+    const __m512i x1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1));
+    const __m512i m0 = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(m));
+    const __m512i m1 = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(m, 1));
+    if (rounding == CNNC_ROUND_DOUBLE) {
+        const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+        const __m512i left = _mm512_max_epi32(s, zero);
+        const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero); /* 0..31 */
+        const __m512i lo32 = _mm512_set1_epi64(INT32_MIN), hi32 = _mm512_set1_epi64(INT32_MAX);
+        const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
+        /* x' = sat32(x * 2^left), |x| * 2^30 < 2^62; |x' m| <= 2^62 */
+        const __m512i xs0 = _mm512_min_epi64(
+            _mm512_max_epi64(
+                _mm512_sllv_epi64(x0, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(left))), lo32),
+            hi32);
+        const __m512i xs1 = _mm512_min_epi64(
+            _mm512_max_epi64(
+                _mm512_sllv_epi64(x1, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(left, 1))),
+                lo32),
+            hi32);
+        const __m512i h = s8_narrow_epi64_avx512(
+            _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(xs0, m0), nudge), 31),
+            _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(xs1, m1), nudge), 31));
+        /* RoundingDivideByPOT(h, right), as in cnnc_requant_double */
+        const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+        const __m512i remainder = _mm512_and_si512(h, mask);
+        const __m512i threshold =
+            _mm512_add_epi32(_mm512_srli_epi32(mask, 1), _mm512_srli_epi32(h, 31));
+        __m512i r = _mm512_srav_epi32(h, right);
+        r = _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(remainder, threshold), r, one);
+        return _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
+    } else {
+        const __m512i total = _mm512_sub_epi32(_mm512_set1_epi32(31), s); /* 1..62 */
+        const __m512i t0 = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(total));
+        const __m512i t1 = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(total, 1));
+        const __m512i one = _mm512_set1_epi64(1);
+        const __m512i lo64 = _mm512_set1_epi64(lo), hi64 = _mm512_set1_epi64(hi);
+        /* |x m| < 2^62, plus the rounding term <= 2^61: exact in int64 */
+        const __m512i v0 = _mm512_add_epi64(_mm512_mul_epi32(x0, m0),
+                                            _mm512_sllv_epi64(one, _mm512_sub_epi64(t0, one)));
+        const __m512i v1 = _mm512_add_epi64(_mm512_mul_epi32(x1, m1),
+                                            _mm512_sllv_epi64(one, _mm512_sub_epi64(t1, one)));
+        return s8_narrow_epi64_avx512(
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v0, t0), lo64), hi64),
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v1, t1), lo64), hi64));
+    }
+}
+
+/* y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], rounding, zero_point, lo, hi) for the
+ * lanes j < 16 set in live; other lanes of mult, shift and y are not touched. */
+CNNC_TARGET_AVX512 CNNC_INLINE void s8_requant16_avx512(__m512i acc, const int32_t *mult,
+                                                        const int32_t *shift, int32_t rounding,
+                                                        int32_t zero_point, int32_t lo, int32_t hi,
+                                                        int8_t *y, __mmask16 live) {
+    const __m512i m = _mm512_maskz_loadu_epi32(live, mult);
+    const __m512i s = _mm512_maskz_loadu_epi32(live, shift);
+    const __m512i r =
+        s8_requant16_i32_avx512(acc, m, s, rounding, lo - zero_point, hi - zero_point);
+    /* in [lo, hi] after adding zp, so the saturating narrowing is exact */
+    _mm_mask_storeu_epi8(y, live,
+                         _mm512_cvtsepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(zero_point))));
+}
+#endif
+
+#endif /* CNNC_S8_REQUANT_AVX512_H */
