@@ -9,5 +9,6 @@ Usage::
 """
 
 from .api import CompiledModel, compile, load  # noqa: A004
+from .ops.variants import FLOAT_MODES
 
-__all__ = ["CompiledModel", "compile", "load"]
+__all__ = ["FLOAT_MODES", "CompiledModel", "compile", "load"]

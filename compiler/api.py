@@ -378,7 +378,8 @@ def write_output(
     out = Path(out_dir)
     check_out_dir(out, force)
     plan = planner.plan(graph)
-    gen = codegen.generate(graph, plan, embed_weights=embed_weights)
+    float_mode = (options or {}).get("float_mode") or "exact"
+    gen = codegen.generate(graph, plan, embed_weights=embed_weights, float_mode=float_mode)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:

@@ -65,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--rounding", choices=["single", "double"], help="int8 requantisation")
     comp.add_argument("--int8-io", action="store_true", help="add an int8 in/out entry point")
     comp.add_argument(
+        "--float-mode",
+        choices=["exact", "fast"],
+        help="float32 kernels: exact (default: identical on every target) or fast (FMA, any "
+        "order; within 1e-4 of the output range)",
+    )
+    comp.add_argument(
         "--embed-weights", action="store_true", help="weights as a const C array in model.c"
     )
     add_target(comp, run=False)
@@ -145,6 +151,7 @@ def cmd_compile(args) -> int:
         "calibration_method": args.calibration_method,
         "rounding": args.rounding,
         "int8_io": args.int8_io,
+        "float_mode": args.float_mode,
     }
     model_path = Path(args.model)
     if not model_path.is_file():

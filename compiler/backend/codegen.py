@@ -27,6 +27,7 @@ import numpy as np
 from .. import ir
 from ..errors import UnsupportedError
 from ..host.cbuild import runtime_dir
+from ..ops import variants
 from ..ops.registry import OPS, KernelCall
 from . import blob as blob_mod
 from .planner import Plan, align_up, tensor_bytes
@@ -228,10 +229,27 @@ def layer_comment(layer: Layer, graph: ir.Graph) -> str:
     return "/* " + "\n *   ".join(c_comment(line) for line in lines) + " */"
 
 
-def render_call(call: KernelCall, params_name: str | None) -> str:
+def kernel_slots(layers: list[Layer], float_mode: str) -> dict[str, int]:
+    """The kernels with ISA variants that the layers call (cnnc.ops.variants), each with
+    its slot in ``ctx->kernels``, in the order they are first called."""
+    slots: dict[str, int] = {}
+    for layer in layers:
+        for call in layer.calls:
+            if call.fn not in slots and variants.variants_of(call.fn, float_mode):
+                slots[call.fn] = len(slots)
+    return slots
+
+
+def slot_macro(kernel: str) -> str:
+    """``cnnc_s8_pwconv__ref`` -> ``kernel_s8_pwconv``: the accessor model.c calls."""
+    return "kernel_" + kernel.removeprefix("cnnc_").removesuffix("__ref")
+
+
+def render_call(call: KernelCall, params_name: str | None, slots: dict[str, int]) -> str:
     args = ([f"&{params_name}"] if params_name else []) + call.args
-    indent = " " * (4 + len(call.fn) + 1)
-    return f"    {call.fn}(" + (",\n" + indent).join(args) + ");"
+    fn = f"{slot_macro(call.fn)}(ctx)" if call.fn in slots else call.fn
+    indent = " " * (4 + len(fn) + 1)
+    return f"    {fn}(" + (",\n" + indent).join(args) + ");"
 
 
 def render_params(declaration: str, params: dict[str, Any], width: int = 100) -> str:
@@ -250,14 +268,14 @@ def render_params(declaration: str, params: dict[str, Any], width: int = 100) ->
     return f"{declaration} = {{\n" + "\n".join(lines) + "\n};"
 
 
-def render_layer(layer: Layer, graph: ir.Graph) -> str:
+def render_layer(layer: Layer, graph: ir.Graph, slots: dict[str, int]) -> str:
     lines = [layer_comment(layer, graph)]
     body = []
     for k, call in enumerate(layer.calls):
         name = f"layer{layer.index}_p{k}" if call.params_type else None
         if name:
             lines.append(render_params(f"static const {call.params_type} {name}", call.params))
-        body.append(render_call(call, name))
+        body.append(render_call(call, name, slots))
     code = re.sub(r"/\*.*?\*/", "", "\n".join(body), flags=re.S)
     unused = [
         f"    (void){arg};"
@@ -341,13 +359,15 @@ def quant_of(t: ir.Tensor) -> tuple[float, int]:
     return float(np.asarray(t.quant.scale)), int(np.asarray(t.quant.zero_point))
 
 
-def ctx_typedef(n_sections: int) -> str:
+def ctx_typedef(n_sections: int, n_slots: int) -> str:
     return (
         "typedef struct {\n"
         "    uint32_t state; /* set by a successful init, cleared by reset (stale ctx guard) */\n"
         "    const uint8_t *blob; /* the weight blob given to init (or the embedded one) */\n"
         "    size_t blob_bytes; /* its size, for cnnc_model_check_blob */\n"
         f"    const void *weights[{max(n_sections, 1)}]; /* section i of the blob */\n"
+        "    uint32_t cpu; /* CNNC_CPU_* features the kernels were selected for (cnnc_cpu.h) */\n"
+        f"    void (*kernels[{max(n_slots, 1)}])(void); /* the variant init picked per kernel */\n"
         "} cnnc_model_ctx;"
     )
 
@@ -364,6 +384,10 @@ API_PROTOTYPES = """\
  * touched holds garbage: using it is undefined (state is only a guard against stale or
  * reset contexts), so check init's status. */
 int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes);
+
+/* The kernel tier init selected for this CPU ("ref", "avx2", "avx512", "neon", ...; the
+ * environment variable CNNC_ISA=<tier> caps it on hosted builds), "none" before init. */
+const char *cnnc_model_kernels(const cnnc_model_ctx *ctx);
 
 /* Clears ctx: every entry point then returns CNNC_ERR_NOT_INIT until the next init. */
 int cnnc_model_reset(cnnc_model_ctx *ctx);
@@ -401,7 +425,9 @@ def check_sizes(graph: ir.Graph, plan: Plan, blob_bytes: int) -> None:
             )
 
 
-def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int, embed: bool):
+def render_model_h(
+    graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int, embed: bool, n_slots: int
+):
     x, y = check_io(graph)
     input_size = sum(graph.tensors[n].size for n in graph.inputs)
     return "\n".join([
@@ -433,7 +459,7 @@ def render_model_h(graph: ir.Graph, plan: Plan, n_sections: int, blob_bytes: int
         f"#define CNNC_MODEL_WEIGHTS_BYTES {blob_bytes} /* size of weights.bin */",
         f"#define CNNC_MODEL_EMBEDDED_WEIGHTS {int(embed)} /* 1: init(ctx, NULL, 0) works */",
         "",
-        ctx_typedef(n_sections),
+        ctx_typedef(n_sections, n_slots),
         "",
         API_PROTOTYPES,
         *(int8_io_header(x, y) if is_int8_io(graph) else []),
@@ -501,7 +527,7 @@ def strip_comments(code: str) -> str:
     return re.sub(r"/\*.*?\*/", "", code, flags=re.S)
 
 
-def structure_hash(graph: ir.Graph, plan: Plan, layers: list[Layer], specs: list) -> int:
+def structure_hash(graph: ir.Graph, plan: Plan, layers: list[Layer], specs: list, slots) -> int:
     """64 bits of SHA-256 over what model.c bakes in (every layer's code and parameter
     structs: ops, shapes, precisions, quantisation parameters, arena offsets; the API
     constants) and each section's size, dtype and range; comments (names) excluded."""
@@ -509,7 +535,7 @@ def structure_hash(graph: ir.Graph, plan: Plan, layers: list[Layer], specs: list
 
     text = "\n".join(
         [f"cnnc blob v{blob_mod.VERSION}", repr(specs)]
-        + [strip_comments(render_layer(layer, graph)) for layer in layers]
+        + [strip_comments(render_layer(layer, graph, slots)) for layer in layers]
         + [strip_comments(render_api(graph, plan, embed=False))]
     )
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
@@ -536,7 +562,38 @@ BLOB_FLAGS = """\
 """
 
 
-def render_model_c(graph, plan, layers, sections, specs, blob, families, embed, hashes) -> str:
+def render_kernel_selection(slots: dict[str, int], float_mode: str) -> list[str]:
+    """``kernel_<name>(ctx)`` accessors and ``select_kernels``: at init, each slot gets the
+    kernel's ``__ref``, then every variant row (cnnc.ops.variants, worst to best) that the
+    build defines (guard) and the CPU runs (cpu bits): the last one that applies stays."""
+    if not slots:
+        return ["static void select_kernels(cnnc_model_ctx *ctx) {",
+                "    ctx->cpu = cnnc_cpu_features();", "}", ""]  # fmt: skip
+    lines = [
+        "/* Kernels with ISA variants (cnnc.ops.variants): select_kernels, run by init, keeps",
+        f"   in ctx->kernels[i] the best one this build has and this CPU runs ({float_mode}"
+        " float mode). */",
+    ]
+    for kernel, i in slots.items():
+        fn_type = variants.FN_TYPES[kernel]
+        lines.append(f"#define {slot_macro(kernel)}(ctx) (({fn_type} *)(ctx)->kernels[{i}])")
+    lines += ["", "static void select_kernels(cnnc_model_ctx *ctx) {",
+              "    const uint32_t cpu = cnnc_cpu_features();", "    ctx->cpu = cpu;"]  # fmt: skip
+    for kernel, i in slots.items():
+        lines.append(f"    ctx->kernels[{i}] = (cnnc_kernel_fn){kernel};")
+        for guard in dict.fromkeys(v.guard for v in variants.variants_of(kernel, float_mode)):
+            lines.append(f"#if {guard}")
+            for v in variants.variants_of(kernel, float_mode):
+                if v.guard == guard:
+                    need = " | ".join(v.cpu)
+                    lines.append(f"    if ((cpu & ({need})) == ({need})) "
+                                 f"ctx->kernels[{i}] = (cnnc_kernel_fn){v.name};")  # fmt: skip
+            lines.append("#endif")
+    return [*lines, "}", ""]
+
+
+def render_model_c(graph, plan, layers, sections, specs, blob, families, embed, hashes, slots,
+                   float_mode) -> str:  # fmt: skip
     x, y = check_io(graph)
     n_layers = len(layers)
     outs = [layer.node.outputs[0] for layer in layers]
@@ -553,6 +610,7 @@ def render_model_c(graph, plan, layers, sections, specs, blob, families, embed, 
         "",
         '#include "model.h"',
         '#include "cnnc_blob.h"',
+        '#include "cnnc_cpu.h"',
         *(f'#include "cnnc_{f}.h"' for f in families),
         "",
     ]
@@ -570,7 +628,8 @@ def render_model_c(graph, plan, layers, sections, specs, blob, families, embed, 
         f"{c_u64(content)}, {c_u64(structure)}, MODEL_BLOB_ANY | MODEL_BLOB_LARGER}};",
         "",
     ]  # fmt: skip
-    parts += [render_layer(layer, graph) + "\n" for layer in layers]
+    parts += render_kernel_selection(slots, float_mode)
+    parts += [render_layer(layer, graph, slots) + "\n" for layer in layers]
     parts += [
         "typedef void (*layer_fn)(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena);",
         f"static const layer_fn layers[{n_layers}] = {c_value(layer_names)};",
@@ -604,8 +663,13 @@ int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     if (status != CNNC_OK) return status;
     ctx->blob = (const uint8_t *)blob;
     ctx->blob_bytes = blob_bytes;
+    select_kernels(ctx);
     ctx->state = MODEL_CTX_READY;
     return CNNC_OK;
+}
+
+const char *cnnc_model_kernels(const cnnc_model_ctx *ctx) {
+    return ctx == NULL || ctx->state != MODEL_CTX_READY ? "none" : cnnc_cpu_tier_name(ctx->cpu);
 }
 
 int cnnc_model_reset(cnnc_model_ctx *ctx) {
@@ -737,21 +801,41 @@ def render_api(graph: ir.Graph, plan: Plan, embed: bool) -> str:
     return text
 
 
-def generate(graph: ir.Graph, plan: Plan, embed_weights: bool = False) -> Generated:
-    """model.h, model.c and the weight blob for a lowered (typed) graph and its plan."""
+def generate(
+    graph: ir.Graph, plan: Plan, embed_weights: bool = False, float_mode: str = "exact"
+) -> Generated:
+    """model.h, model.c and the weight blob for a lowered (typed) graph and its plan.
+
+    ``float_mode`` "exact" keeps float32 identical on every target (only exact SIMD
+    variants are selectable); "fast" lets float32 kernels take their FMA variants."""
+    if float_mode not in variants.FLOAT_MODES:
+        raise UnsupportedError(
+            f"float mode {float_mode!r}; choose one of {', '.join(variants.FLOAT_MODES)}"
+        )
     check_io(graph)
     em = Emit(graph, plan)
     layers = emit_layers(em)
+    slots = kernel_slots(layers, float_mode)
     ranges = trusted_ranges(graph)
     specs = [section_spec(s, ranges) for s in em.sections]
-    structure = structure_hash(graph, plan, layers, specs)
+    structure = structure_hash(graph, plan, layers, specs, slots)
     blob = blob_mod.write_blob([s.data for s in em.sections], structure)
     check_sizes(graph, plan, len(blob))
     hashes = (blob_mod.content_hash(blob), structure)
     families = families_used(layers)
-    model_h = render_model_h(graph, plan, len(em.sections), len(blob), embed_weights)
+    model_h = render_model_h(graph, plan, len(em.sections), len(blob), embed_weights, len(slots))
     model_c = render_model_c(
-        graph, plan, layers, em.sections, specs, blob, families, embed_weights, hashes
+        graph,
+        plan,
+        layers,
+        em.sections,
+        specs,
+        blob,
+        families,
+        embed_weights,
+        hashes,
+        slots,
+        float_mode,
     )
     return Generated(model_h, model_c, blob, families, layers, em.sections)
 

@@ -44,37 +44,78 @@ def build_shared(
     cc: str | None = None,
 ) -> Path:
     """Compiles ``sources`` into a shared library and returns its path (cached)."""
+    return link_shared(compile_objects(sources, include_dirs, cflags, cc), cflags, cc)
+
+
+def _compiler(cc: str | None) -> str:
     cc = cc or host_cc()
     if shutil.which(cc) is None:
         raise ToolchainError(f"C compiler '{cc}' not found (install Debian package gcc)")
-    include_dirs = [Path(d) for d in include_dirs] + [runtime_dir() / "include"]
-    # -z defs: an undefined symbol fails here, as it would in a static build for a board.
-    flags = [*C_STD_FLAGS, "-O2", "-fPIC", "-shared", "-Wl,-z,defs", *cflags]
+    return cc
+
+
+def _sanitize_flags() -> list[str]:
     if os.environ.get("CNNC_SANITIZE"):
-        flags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
-    key = hashlib.sha256()
-    for part in [cc, *flags, *map(str, include_dirs)]:
-        key.update(part.encode() + b"\0")
-    for src in sources:
-        key.update(Path(src).read_bytes())
-    # Kernel sources include private headers beside them (runtime_c/kernels/*.h), so
-    # every header of the runtime and of the include dirs is part of the key.
-    headers = {h for inc in include_dirs for h in Path(inc).glob("*.h")}
-    headers |= set((runtime_dir() / "kernels").glob("*.h"))
-    for header in sorted(headers):
-        key.update(header.read_bytes())
-    out = cache_dir() / f"lib{key.hexdigest()[:20]}.so"
+        return ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+    return []
+
+
+def _cached(key: hashlib._Hash, suffix: str, cmd_for) -> Path:
+    """The cache entry for ``key``, built by running ``cmd_for(tmp_path)`` if missing
+    (written to a temporary name and renamed: safe under pytest-xdist)."""
+    out = cache_dir() / f"{key.hexdigest()[:24]}{suffix}"
     if out.exists():
         return out
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=out.parent)
+    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=out.parent)
     os.close(fd)
-    cmd = [cc, *flags, *(f"-I{d}" for d in include_dirs), *map(str, sources), "-o", tmp, "-lm"]
+    cmd = cmd_for(tmp)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         os.unlink(tmp)
         raise ToolchainError(f"C build failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
     os.replace(tmp, out)
     return out
+
+
+def compile_objects(
+    sources: list[Path],
+    include_dirs: list[Path] = (),
+    cflags: list[str] = (),
+    cc: str | None = None,
+) -> list[Path]:
+    """Compiles each source into a position-independent object (cached per source).
+
+    An object's key is the compiler, the flags, the source and the contents of every header
+    it could include (the include dirs', its own folder's and the runtime kernels' private
+    ones), not their paths: the runtime copied into two output folders compiles once."""
+    cc = _compiler(cc)
+    include_dirs = [Path(d) for d in include_dirs] + [runtime_dir() / "include"]
+    flags = [*C_STD_FLAGS, "-O2", "-fPIC", *cflags, *_sanitize_flags()]
+    common = {h for inc in include_dirs for h in Path(inc).glob("*.h")}
+    common |= set((runtime_dir() / "kernels").glob("*.h"))
+    objects = []
+    for src in map(Path, sources):
+        key = hashlib.sha256()
+        for part in [cc, *flags, src.suffix]:
+            key.update(part.encode() + b"\0")
+        key.update(src.read_bytes())
+        for header in sorted(common | set(src.parent.glob("*.h")), key=lambda h: h.name):
+            key.update(header.name.encode() + b"\0" + header.read_bytes())
+        cmd = [cc, *flags, *(f"-I{d}" for d in [src.parent, *include_dirs]), "-c", str(src)]
+        objects.append(_cached(key, ".o", lambda tmp, cmd=cmd: [*cmd, "-o", tmp]))
+    return objects
+
+
+def link_shared(objects: list[Path], cflags: list[str] = (), cc: str | None = None) -> Path:
+    """Links objects into a shared library (cached by the objects' names, which are their
+    content keys). -z defs: an undefined symbol fails here, as it would in a static build
+    for a board."""
+    cc = _compiler(cc)
+    flags = ["-shared", "-Wl,-z,defs", *cflags, *_sanitize_flags()]
+    key = hashlib.sha256()
+    for part in [cc, *flags, *(o.name for o in objects)]:
+        key.update(part.encode() + b"\0")
+    return _cached(key, ".so", lambda tmp: [cc, *flags, *map(str, objects), "-o", tmp, "-lm"])
 
 
 def load_shared(path: Path, cdef: str):

@@ -47,7 +47,7 @@ def model_define(model_h: str, name: str) -> int:
 def cdef_for(model_h: str) -> str:
     """The cffi declarations: model.h's ctx typedef and prototypes (no preprocessor lines)."""
     typedef = re.search(r"typedef struct \{.*?\} cnnc_model_ctx;", model_h, re.S).group(0)
-    protos = re.findall(r"^int cnnc_model_\w+\(.*?\);", model_h, re.S | re.M)
+    protos = re.findall(r"^(?:int |const char \*)cnnc_model_\w+\(.*?\);", model_h, re.S | re.M)
     return typedef + "\n" + "\n".join(protos)
 
 
@@ -59,7 +59,12 @@ def sources(out_dir: Path) -> list[Path]:
 def build(out_dir: str | Path, cc: str | None = None) -> Path:
     out_dir = Path(out_dir)
     includes = [out_dir, out_dir / "cnnc_runtime" / "include"]
-    return cbuild.build_shared(sources(out_dir), includes, HOST_CFLAGS, cc=cc)
+    runtime = out_dir / "cnnc_runtime"
+    # the runtime's objects are keyed without model.h, so every model shares them
+    kernels = sorted((runtime / "kernels").glob("*.c"))
+    objects = cbuild.compile_objects(kernels, [runtime / "include"], HOST_CFLAGS, cc=cc)
+    objects += cbuild.compile_objects([out_dir / "model.c"], includes, HOST_CFLAGS, cc=cc)
+    return cbuild.link_shared(objects, HOST_CFLAGS, cc=cc)
 
 
 def aligned(ffi, nbytes: int, align: int = 64):

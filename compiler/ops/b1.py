@@ -295,7 +295,7 @@ def emit_b1_conv2d(node: ir.Node, em) -> list:
     params.update(clamp or {"act_min": -np.inf, "act_max": np.inf})
     args = [em.ptr(node.inputs[0]), em.ptr(node.inputs[1]), *targs, em.out(node)]
     # the bits kernel is the hot one: its ISA variant is picked at compile time (cnnc_b1.h)
-    fn = "cnnc_b1_conv_bits" if suffix == "bits" else f"cnnc_b1_conv_{suffix}__ref"
+    fn = f"cnnc_b1_conv_{suffix}__ref"
     return [KernelCall(fn, args, "cnnc_b1_conv_params", params)]
 
 

@@ -513,19 +513,6 @@ def s8_conv_kernel(p: ConvParams) -> str:
     return "cnnc_s8_conv__ref"
 
 
-# Kernels with SIMD variants (runtime_c/kernels/s8_<family>_<isa>.c, same packed weights):
-# generated code calls the name that cnnc_s8.h's selection block maps to the build's ISA.
-SELECTED_KERNELS = {
-    k: k.removesuffix("__ref")
-    for k in (
-        "cnnc_s8_conv__ref",
-        "cnnc_s8_dense__ref",
-        "cnnc_s8_pwconv__ref",
-        "cnnc_s8_dwconv__ref",
-    )
-}
-
-
 def _call(fn, args, params):
     return KernelCall(fn, args, C_STRUCTS[type(params)], _c_params(params))
 
@@ -538,7 +525,7 @@ def _emit_weighted(params_for, kernel_for):
         w = pack_weights(kernel, em.tensor(w_name).data, getattr(p, "groups", 1))
         args = [em.ptr(node.inputs[0]), em.packed(w_name, PACKED_LAYOUTS[kernel], w)]
         args += [em.ptr(name) for name in node.inputs[2:5]] + [em.out(node)]
-        return [_call(SELECTED_KERNELS.get(kernel, kernel), args, p)]
+        return [_call(kernel, args, p)]
 
     return emit
 

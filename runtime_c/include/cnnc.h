@@ -26,6 +26,10 @@ typedef enum {
                                     with CNNC_MODEL_BLOB_IN_PARTITION) */
 } cnnc_status;
 
+/* A kernel pointer as a model's ctx stores it; model.c casts it back to the kernel's own
+ * type (cnnc_s8_conv_fn, ...) before calling. */
+typedef void (*cnnc_kernel_fn)(void);
+
 #if defined(__GNUC__) || defined(__clang__)
 #define CNNC_RESTRICT __restrict__
 #define CNNC_INLINE static __inline__

@@ -153,24 +153,6 @@ void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_
                              const uint32_t *CNNC_RESTRICT w,
                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 
-/* The one place a variant is chosen for generated code (until x86-64 builds select at run
- * time): builds whose flags target an x86 tier (e.g. -march=native) call the best of
- * those tiers, NEON builds (every Raspberry Pi target) the NEON variant, every other build
- * the portable kernel. All give identical bits. */
-#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
-    defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__AVX512VPOPCNTDQ__)
-#define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx512vpopcnt
-#elif defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
-    defined(__AVX512DQ__) && defined(__AVX512VL__)
-#define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx512
-#elif defined(__x86_64__) && defined(__AVX2__)
-#define cnnc_b1_conv_bits cnnc_b1_conv_bits__avx2
-#elif defined(__ARM_NEON)
-#define cnnc_b1_conv_bits cnnc_b1_conv_bits__neon
-#else
-#define cnnc_b1_conv_bits cnnc_b1_conv_bits__ref
-#endif
-
 /* Raw dots, for tests and for callers that apply their own transform.
  * y: [n, out_h, out_w, out_c] int32 */
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
@@ -224,5 +206,15 @@ void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_
                           uint32_t *CNNC_RESTRICT y);
 
 /* cffi-end */
+
+/* Kernel types: generated code keeps the variant model init picked (cnnc.ops.variants). */
+typedef void cnnc_b1_conv_bits_fn(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                                  const uint32_t *CNNC_RESTRICT w,
+                                  const int32_t *CNNC_RESTRICT thresholds,
+                                  uint32_t *CNNC_RESTRICT y);
+typedef void cnnc_b1_dense_bits_fn(const cnnc_b1_dense_params *p, const uint32_t *CNNC_RESTRICT x,
+                                   const uint32_t *CNNC_RESTRICT w,
+                                   const int32_t *CNNC_RESTRICT thresholds,
+                                   uint32_t *CNNC_RESTRICT y);
 
 #endif /* CNNC_B1_H */

@@ -305,4 +305,12 @@ void cnnc_f32_transpose__ref(const cnnc_f32_transpose_params *p, const float *CN
 
 /* cffi-end */
 
+/* Kernel types: generated code keeps the variant model init picked (cnnc.ops.variants). */
+typedef void cnnc_f32_conv_fn(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                              const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                              float *CNNC_RESTRICT y);
+typedef void cnnc_f32_dense_fn(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                               const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                               float *CNNC_RESTRICT y);
+
 #endif /* CNNC_F32_H */

@@ -211,8 +211,7 @@ void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, flo
  * x86-64 build, each function carrying its
  * tier's CNNC_TARGET_* attribute (cnnc.h), and may only run on a CPU with those features;
  * the NEON ones (s8_<family>_neon.c) in builds targeting NEON (aarch64, armv7
- * -mfpu=neon*). Generated code calls them through the selection block below, never by
- * name. */
+ * -mfpu=neon*). Generated code picks one at model init (cnnc.ops.variants), never by name. */
 void cnnc_s8_conv__avx2(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__avx2(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
@@ -275,52 +274,21 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                           int8_t *y);
 /* cffi-end */
 
-/* The one place a variant is chosen for generated code (cnnc.int8_ops emits these names),
- * until x86-64 builds select at run time: builds whose flags target an x86 tier (-mavx2,
- * -march=native on such a CPU) call the best of those tiers, builds targeting NEON (every
- * Raspberry Pi target: aarch64, armv7 -mfpu=neon*) the NEON variant; every other build
- * (plain x86-64, Cortex-M) the portable __ref kernel. All give identical bytes. */
-#if defined(__x86_64__) && defined(__AVX512F__) && defined(__AVX512BW__) && \
-    defined(__AVX512DQ__) && defined(__AVX512VL__)
-#define cnnc_s8_conv cnnc_s8_conv__avx512
-#define cnnc_s8_dense cnnc_s8_dense__avx512
-#define cnnc_s8_pwconv cnnc_s8_pwconv__avx512
-#define cnnc_s8_dwconv cnnc_s8_dwconv__avx512
-#elif defined(__x86_64__) && defined(__AVX2__)
-#define cnnc_s8_conv cnnc_s8_conv__avx2
-#define cnnc_s8_dense cnnc_s8_dense__avx2
-#define cnnc_s8_pwconv cnnc_s8_pwconv__avx2
-#define cnnc_s8_dwconv cnnc_s8_dwconv__avx2
-#elif defined(__ARM_NEON)
-#define cnnc_s8_conv cnnc_s8_conv__neon
-#define cnnc_s8_dense cnnc_s8_dense__neon
-#define cnnc_s8_pwconv cnnc_s8_pwconv__neon
-#define cnnc_s8_dwconv cnnc_s8_dwconv__neon
-#else
-#define cnnc_s8_conv cnnc_s8_conv__ref
-#define cnnc_s8_dense cnnc_s8_dense__ref
-#define cnnc_s8_pwconv cnnc_s8_pwconv__ref
-#define cnnc_s8_dwconv cnnc_s8_dwconv__ref
-#endif
-
-/* The other int8 layers (generated code still calls their __ref names; the lead's dispatch
- * takes these): AVX2 where the build targets AVX2 or AVX-512, else __ref. */
-#if defined(__x86_64__) && defined(__AVX2__)
-#define cnnc_s8_add cnnc_s8_add__avx2
-#define cnnc_s8_maxpool cnnc_s8_maxpool__avx2
-#define cnnc_s8_avgpool cnnc_s8_avgpool__avx2
-#define cnnc_s8_global_avgpool cnnc_s8_global_avgpool__avx2
-#define cnnc_s8_concat cnnc_s8_concat__avx2
-#define cnnc_s8_quantize cnnc_s8_quantize__avx2
-#define cnnc_s8_dequantize cnnc_s8_dequantize__avx2
-#else
-#define cnnc_s8_add cnnc_s8_add__ref
-#define cnnc_s8_maxpool cnnc_s8_maxpool__ref
-#define cnnc_s8_avgpool cnnc_s8_avgpool__ref
-#define cnnc_s8_global_avgpool cnnc_s8_global_avgpool__ref
-#define cnnc_s8_concat cnnc_s8_concat__ref
-#define cnnc_s8_quantize cnnc_s8_quantize__ref
-#define cnnc_s8_dequantize cnnc_s8_dequantize__ref
-#endif
+/* Kernel types: generated code keeps the variant of each kernel that model init picked
+ * (cnnc.ops.variants, cnnc_cpu.h) as a pointer of one of these types. */
+typedef void cnnc_s8_conv_fn(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int8_t *y);
+typedef void cnnc_s8_dense_fn(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                              int8_t *y);
+typedef void cnnc_s8_add_fn(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b,
+                            int8_t *y);
+typedef void cnnc_s8_pool_fn(const cnnc_s8_pool_params *p, const int8_t *x, int8_t *y);
+typedef void cnnc_s8_global_avgpool_fn(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
+                                       int8_t *y);
+typedef void cnnc_s8_concat_fn(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
+typedef void cnnc_s8_quantize_fn(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
+typedef void cnnc_s8_dequantize_fn(const cnnc_s8_quant_params *p, const int8_t *x, float *y);
 
 #endif /* CNNC_S8_H */

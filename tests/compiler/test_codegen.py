@@ -134,8 +134,21 @@ def test_generated_files_read_as_a_product(rng, tmp_path):
 def test_conv_variants_pick_their_kernels(rng, tmp_path):
     cnnc.compile(tiny_graphs.every_op_net(rng), tmp_path)
     model_c = (tmp_path / "model.c").read_text()
-    for kernel in ("conv", "conv_oc8", "dwconv3x3", "dwconv", "pwconv"):
-        assert f"cnnc_f32_{kernel}__ref(" in model_c, kernel
+    # conv (grouped) has no SIMD variant and is called by name; the others go through the
+    # slot select_kernels fills at init, starting from their __ref
+    assert "    cnnc_f32_conv__ref(" in model_c
+    for kernel in ("conv_oc8", "dwconv3x3", "dwconv", "pwconv"):
+        assert f"    kernel_f32_{kernel}(ctx)(" in model_c, kernel
+        assert f"= (cnnc_kernel_fn)cnnc_f32_{kernel}__ref;" in model_c, kernel
+        assert f"(cnnc_kernel_fn)cnnc_f32_{kernel}__avx2;" in model_c, kernel
+        assert f"(cnnc_kernel_fn)cnnc_f32_{kernel}_fast__avx2;" not in model_c, kernel
+
+
+def test_fast_float_mode_selects_fma_variants(rng, tmp_path):
+    cnnc.compile(tiny_graphs.every_op_net(rng), tmp_path, float_mode="fast")
+    model_c = (tmp_path / "model.c").read_text()
+    assert "(cnnc_kernel_fn)cnnc_f32_pwconv_fast__avx512;" in model_c
+    assert "(cnnc_kernel_fn)cnnc_f32_pwconv__avx512;" not in model_c
 
 
 def test_folder_is_self_contained(rng, tmp_path):

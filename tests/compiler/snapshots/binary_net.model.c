@@ -5,6 +5,7 @@
 
 #include "model.h"
 #include "cnnc_blob.h"
+#include "cnnc_cpu.h"
 #include "cnnc_f32.h"
 #include "cnnc_s8.h"
 #include "cnnc_b1.h"
@@ -36,7 +37,37 @@ static const cnnc_blob_section_spec section_specs[9] = {{864, 1, -2147483648, 21
 #endif
 
 /* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
-static const cnnc_blob_spec blob_spec = {9, section_specs, UINT64_C(0x9ff1b77d7ad521bf), UINT64_C(0xe5cba0fcc78ae2e2), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+static const cnnc_blob_spec blob_spec = {9, section_specs, UINT64_C(0x1427b475dce23896), UINT64_C(0xce347a11cf3f813d), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+
+/* Kernels with ISA variants (cnnc.ops.variants): select_kernels, run by init, keeps
+   in ctx->kernels[i] the best one this build has and this CPU runs (exact float mode). */
+#define kernel_f32_conv_oc8(ctx) ((cnnc_f32_conv_fn *)(ctx)->kernels[0])
+#define kernel_b1_conv_bits(ctx) ((cnnc_b1_conv_bits_fn *)(ctx)->kernels[1])
+#define kernel_f32_dense(ctx) ((cnnc_f32_dense_fn *)(ctx)->kernels[2])
+
+static void select_kernels(cnnc_model_ctx *ctx) {
+    const uint32_t cpu = cnnc_cpu_features();
+    ctx->cpu = cpu;
+    ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx512;
+#endif
+    ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512vpopcnt;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__neon;
+#endif
+    ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx512;
+#endif
+}
 
 /* layer 0: transpose "transpose_0"
  *   x[1, 3, 9, 7] -> t0[1, 9, 7, 3]
@@ -62,11 +93,11 @@ static const cnnc_f32_conv_params layer1_p0 = {
 };
 static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_f32_conv_oc8__ref(&layer1_p0,
-                           (const float *)(arena + 2048) /* t0 [1, 9, 7, 3] float32 */,
-                           (const float *)ctx->weights[0] /* w1 as [KH,KW,C,Co] = [3, 3, 3, 8] */,
-                           (const float *)ctx->weights[1] /* b1 [8] float32 */,
-                           (float *)(arena + 0) /* t1 [1, 9, 7, 8] float32 */);
+    kernel_f32_conv_oc8(ctx)(&layer1_p0,
+                             (const float *)(arena + 2048) /* t0 [1, 9, 7, 3] float32 */,
+                             (const float *)ctx->weights[0] /* w1 as [KH,KW,C,Co] = [3, 3, 3, 8] */,
+                             (const float *)ctx->weights[1] /* b1 [8] float32 */,
+                             (float *)(arena + 0) /* t1 [1, 9, 7, 8] float32 */);
 }
 
 /* layer 2: b1_pack "sign_2.b1"
@@ -91,11 +122,11 @@ static const cnnc_b1_conv_params layer3_p0 = {
 };
 static void layer3(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_b1_conv_bits(&layer3_p0,
-                      (const uint32_t *)(arena + 2048) /* t2 [1, 9, 7, 8] b1 */,
-                      (const uint32_t *)ctx->weights[3] /* conv2d_3.w_b1 [16, 3, 3, 1] uint32 */,
-                      (const int32_t *)ctx->weights[2] /* conv2d_3.thr [16] int32 */,
-                      (uint32_t *)(arena + 1280) /* t6 [1, 9, 7, 16] b1 */);
+    kernel_b1_conv_bits(ctx)(&layer3_p0,
+                             (const uint32_t *)(arena + 2048) /* t2 [1, 9, 7, 8] b1 */,
+                             (const uint32_t *)ctx->weights[3] /* conv2d_3.w_b1 [16, 3, 3, 1] uint32 */,
+                             (const int32_t *)ctx->weights[2] /* conv2d_3.thr [16] int32 */,
+                             (uint32_t *)(arena + 1280) /* t6 [1, 9, 7, 16] b1 */);
 }
 
 /* layer 4: b1_conv2d "conv2d_7"
@@ -147,11 +178,11 @@ static const cnnc_f32_dense_params layer7_p0 = {
 };
 static void layer7(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_f32_dense__ref(&layer7_p0,
-                        (const float *)(arena + 1280) /* t10 [1, 16] float32 */,
-                        (const float *)ctx->weights[7] /* wd as [K,M] = [16, 5] */,
-                        (const float *)ctx->weights[8] /* bd [5] float32 */,
-                        (float *)(arena + 0) /* t11 [1, 5] float32 */);
+    kernel_f32_dense(ctx)(&layer7_p0,
+                          (const float *)(arena + 1280) /* t10 [1, 16] float32 */,
+                          (const float *)ctx->weights[7] /* wd as [K,M] = [16, 5] */,
+                          (const float *)ctx->weights[8] /* bd [5] float32 */,
+                          (float *)(arena + 0) /* t11 [1, 5] float32 */);
 }
 
 typedef void (*layer_fn)(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena);
@@ -173,8 +204,13 @@ int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     if (status != CNNC_OK) return status;
     ctx->blob = (const uint8_t *)blob;
     ctx->blob_bytes = blob_bytes;
+    select_kernels(ctx);
     ctx->state = MODEL_CTX_READY;
     return CNNC_OK;
+}
+
+const char *cnnc_model_kernels(const cnnc_model_ctx *ctx) {
+    return ctx == NULL || ctx->state != MODEL_CTX_READY ? "none" : cnnc_cpu_tier_name(ctx->cpu);
 }
 
 int cnnc_model_reset(cnnc_model_ctx *ctx) {

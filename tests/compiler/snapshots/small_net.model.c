@@ -5,6 +5,7 @@
 
 #include "model.h"
 #include "cnnc_blob.h"
+#include "cnnc_cpu.h"
 #include "cnnc_f32.h"
 
 /* each weight-blob section, in section order: {bytes, dtype, lo, hi} (cnnc_blob.h) */
@@ -30,7 +31,33 @@ static const cnnc_blob_section_spec section_specs[5] = {{864, 1, -2147483648, 21
 #endif
 
 /* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
-static const cnnc_blob_spec blob_spec = {5, section_specs, UINT64_C(0x46e58dfc503cfc6d), UINT64_C(0xd3072f07ed0a95da), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+static const cnnc_blob_spec blob_spec = {5, section_specs, UINT64_C(0x85d98fd4e21571e7), UINT64_C(0x97fe52c9679ca6f5), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+
+/* Kernels with ISA variants (cnnc.ops.variants): select_kernels, run by init, keeps
+   in ctx->kernels[i] the best one this build has and this CPU runs (exact float mode). */
+#define kernel_f32_conv_oc8(ctx) ((cnnc_f32_conv_fn *)(ctx)->kernels[0])
+#define kernel_f32_dwconv3x3(ctx) ((cnnc_f32_conv_fn *)(ctx)->kernels[1])
+#define kernel_f32_dense(ctx) ((cnnc_f32_dense_fn *)(ctx)->kernels[2])
+
+static void select_kernels(cnnc_model_ctx *ctx) {
+    const uint32_t cpu = cnnc_cpu_features();
+    ctx->cpu = cpu;
+    ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx512;
+#endif
+    ctx->kernels[1] = (cnnc_kernel_fn)cnnc_f32_dwconv3x3__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_f32_dwconv3x3__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_f32_dwconv3x3__avx512;
+#endif
+    ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx512;
+#endif
+}
 
 /* layer 0: transpose "transpose_0"
  *   x[1, 3, 9, 7] -> t0[1, 9, 7, 3]
@@ -56,11 +83,11 @@ static const cnnc_f32_conv_params layer1_p0 = {
 };
 static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_f32_conv_oc8__ref(&layer1_p0,
-                           (const float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */,
-                           (const float *)ctx->weights[0] /* w1 as [KH,KW,C,Co] = [3, 3, 3, 8] */,
-                           (const float *)ctx->weights[1] /* b1 [8] float32 */,
-                           (float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */);
+    kernel_f32_conv_oc8(ctx)(&layer1_p0,
+                             (const float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */,
+                             (const float *)ctx->weights[0] /* w1 as [KH,KW,C,Co] = [3, 3, 3, 8] */,
+                             (const float *)ctx->weights[1] /* b1 [8] float32 */,
+                             (float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */);
 }
 
 /* layer 2: conv2d "conv2d_2"
@@ -74,11 +101,11 @@ static const cnnc_f32_conv_params layer2_p0 = {
 };
 static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_f32_dwconv3x3__ref(&layer2_p0,
-                            (const float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */,
-                            (const float *)ctx->weights[2] /* w2 as [KH,KW,C] = [3, 3, 8] */,
-                            NULL,
-                            (float *)(arena + 0) /* t2 [1, 5, 4, 8] float32 */);
+    kernel_f32_dwconv3x3(ctx)(&layer2_p0,
+                              (const float *)(arena + 768) /* t1 [1, 5, 4, 8] float32 */,
+                              (const float *)ctx->weights[2] /* w2 as [KH,KW,C] = [3, 3, 8] */,
+                              NULL,
+                              (float *)(arena + 0) /* t2 [1, 5, 4, 8] float32 */);
 }
 
 /* layer 3: add "add_3"
@@ -128,11 +155,11 @@ static const cnnc_f32_dense_params layer6_p0 = {
 };
 static void layer6(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_f32_dense__ref(&layer6_p0,
-                        (const float *)(arena + 640) /* t5 [1, 8] float32 */,
-                        (const float *)ctx->weights[3] /* wd as [K,M] = [8, 5] */,
-                        (const float *)ctx->weights[4] /* bd [5] float32 */,
-                        (float *)(arena + 0) /* t6 [1, 5] float32 */);
+    kernel_f32_dense(ctx)(&layer6_p0,
+                          (const float *)(arena + 640) /* t5 [1, 8] float32 */,
+                          (const float *)ctx->weights[3] /* wd as [K,M] = [8, 5] */,
+                          (const float *)ctx->weights[4] /* bd [5] float32 */,
+                          (float *)(arena + 0) /* t6 [1, 5] float32 */);
 }
 
 typedef void (*layer_fn)(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena);
@@ -154,8 +181,13 @@ int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     if (status != CNNC_OK) return status;
     ctx->blob = (const uint8_t *)blob;
     ctx->blob_bytes = blob_bytes;
+    select_kernels(ctx);
     ctx->state = MODEL_CTX_READY;
     return CNNC_OK;
+}
+
+const char *cnnc_model_kernels(const cnnc_model_ctx *ctx) {
+    return ctx == NULL || ctx->state != MODEL_CTX_READY ? "none" : cnnc_cpu_tier_name(ctx->cpu);
 }
 
 int cnnc_model_reset(cnnc_model_ctx *ctx) {

@@ -5,6 +5,7 @@
 
 #include "model.h"
 #include "cnnc_blob.h"
+#include "cnnc_cpu.h"
 #include "cnnc_f32.h"
 #include "cnnc_s8.h"
 
@@ -38,7 +39,66 @@ static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {3
 #endif
 
 /* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
-static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0x22f3366274ba261b), UINT64_C(0xff5a1c37381514a1), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0x1749376595367d02), UINT64_C(0x65f46f357345b349), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+
+/* Kernels with ISA variants (cnnc.ops.variants): select_kernels, run by init, keeps
+   in ctx->kernels[i] the best one this build has and this CPU runs (exact float mode). */
+#define kernel_s8_quantize(ctx) ((cnnc_s8_quantize_fn *)(ctx)->kernels[0])
+#define kernel_s8_conv(ctx) ((cnnc_s8_conv_fn *)(ctx)->kernels[1])
+#define kernel_s8_dwconv(ctx) ((cnnc_s8_conv_fn *)(ctx)->kernels[2])
+#define kernel_s8_add(ctx) ((cnnc_s8_add_fn *)(ctx)->kernels[3])
+#define kernel_s8_global_avgpool(ctx) ((cnnc_s8_global_avgpool_fn *)(ctx)->kernels[4])
+#define kernel_s8_dense(ctx) ((cnnc_s8_dense_fn *)(ctx)->kernels[5])
+#define kernel_s8_dequantize(ctx) ((cnnc_s8_dequantize_fn *)(ctx)->kernels[6])
+
+static void select_kernels(cnnc_model_ctx *ctx) {
+    const uint32_t cpu = cnnc_cpu_features();
+    ctx->cpu = cpu;
+    ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_quantize__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_quantize__avx2;
+#endif
+    ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__avxvnni;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__avx512;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__avx512vnni;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__neon;
+#endif
+    ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_dwconv__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_dwconv__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_dwconv__avx512;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_dwconv__neon;
+#endif
+    ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_add__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_add__avx2;
+#endif
+    ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__avx2;
+#endif
+    ctx->kernels[5] = (cnnc_kernel_fn)cnnc_s8_dense__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[5] = (cnnc_kernel_fn)cnnc_s8_dense__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) ctx->kernels[5] = (cnnc_kernel_fn)cnnc_s8_dense__avxvnni;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[5] = (cnnc_kernel_fn)cnnc_s8_dense__avx512;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) ctx->kernels[5] = (cnnc_kernel_fn)cnnc_s8_dense__avx512vnni;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[5] = (cnnc_kernel_fn)cnnc_s8_dense__neon;
+#endif
+    ctx->kernels[6] = (cnnc_kernel_fn)cnnc_s8_dequantize__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[6] = (cnnc_kernel_fn)cnnc_s8_dequantize__avx2;
+#endif
+}
 
 /* layer 0: transpose "transpose_0"
  *   x[1, 3, 9, 7] -> t0[1, 9, 7, 3]
@@ -58,11 +118,10 @@ static void layer0(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   scale=0.027132368 zero_point=4 */
 static const cnnc_s8_quant_params layer1_p0 = {.size = 189, .scale = 0.027132368f, .zero_point = 4};
 static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
-    (void)ctx;
     (void)input;
-    cnnc_s8_quantize__ref(&layer1_p0,
-                          (const float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */,
-                          (int8_t *)(arena + 768) /* t0.q [1, 9, 7, 3] int8 */);
+    kernel_s8_quantize(ctx)(&layer1_p0,
+                            (const float *)(arena + 0) /* t0 [1, 9, 7, 3] float32 */,
+                            (int8_t *)(arena + 768) /* t0.q [1, 9, 7, 3] int8 */);
 }
 
 /* layer 2: s8_conv2d "conv2d_1"
@@ -76,13 +135,13 @@ static const cnnc_s8_conv_params layer2_p0 = {
 };
 static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_s8_conv(&layer2_p0,
-                 (const int8_t *)(arena + 768) /* t0.q [1, 9, 7, 3] int8 */,
-                 (const int8_t *)ctx->weights[0] /* conv2d_1.wq as [G,KH,KW,C/G,Co/G] = [1, 3, 3, 3, 8] */,
-                 (const int32_t *)ctx->weights[1] /* conv2d_1.bias_q [8] int32 */,
-                 (const int32_t *)ctx->weights[2] /* conv2d_1.mult [8] int32 */,
-                 (const int32_t *)ctx->weights[3] /* conv2d_1.shift [8] int32 */,
-                 (int8_t *)(arena + 0) /* t1 [1, 5, 4, 8] int8 */);
+    kernel_s8_conv(ctx)(&layer2_p0,
+                        (const int8_t *)(arena + 768) /* t0.q [1, 9, 7, 3] int8 */,
+                        (const int8_t *)ctx->weights[0] /* conv2d_1.wq as [G,KH,KW,C/G,Co/G] = [1, 3, 3, 3, 8] */,
+                        (const int32_t *)ctx->weights[1] /* conv2d_1.bias_q [8] int32 */,
+                        (const int32_t *)ctx->weights[2] /* conv2d_1.mult [8] int32 */,
+                        (const int32_t *)ctx->weights[3] /* conv2d_1.shift [8] int32 */,
+                        (int8_t *)(arena + 0) /* t1 [1, 5, 4, 8] int8 */);
 }
 
 /* layer 3: s8_conv2d "conv2d_2"
@@ -96,13 +155,13 @@ static const cnnc_s8_conv_params layer3_p0 = {
 };
 static void layer3(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_s8_dwconv(&layer3_p0,
-                   (const int8_t *)(arena + 0) /* t1 [1, 5, 4, 8] int8 */,
-                   (const int8_t *)ctx->weights[4] /* conv2d_2.wq as [KH,KW,C] = [3, 3, 8] */,
-                   (const int32_t *)ctx->weights[5] /* conv2d_2.bias_q [8] int32 */,
-                   (const int32_t *)ctx->weights[6] /* conv2d_2.mult [8] int32 */,
-                   (const int32_t *)ctx->weights[7] /* conv2d_2.shift [8] int32 */,
-                   (int8_t *)(arena + 192) /* t2 [1, 5, 4, 8] int8 */);
+    kernel_s8_dwconv(ctx)(&layer3_p0,
+                          (const int8_t *)(arena + 0) /* t1 [1, 5, 4, 8] int8 */,
+                          (const int8_t *)ctx->weights[4] /* conv2d_2.wq as [KH,KW,C] = [3, 3, 8] */,
+                          (const int32_t *)ctx->weights[5] /* conv2d_2.bias_q [8] int32 */,
+                          (const int32_t *)ctx->weights[6] /* conv2d_2.mult [8] int32 */,
+                          (const int32_t *)ctx->weights[7] /* conv2d_2.shift [8] int32 */,
+                          (int8_t *)(arena + 192) /* t2 [1, 5, 4, 8] int8 */);
 }
 
 /* layer 4: s8_add "add_3"
@@ -114,12 +173,11 @@ static const cnnc_s8_add_params layer4_p0 = {
     .y_shift = -18, .act_min = -128, .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
 };
 static void layer4(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
-    (void)ctx;
     (void)input;
-    cnnc_s8_add__ref(&layer4_p0,
-                     (const int8_t *)(arena + 192) /* t2 [1, 5, 4, 8] int8 */,
-                     (const int8_t *)(arena + 0) /* t1 [1, 5, 4, 8] int8 */,
-                     (int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */);
+    kernel_s8_add(ctx)(&layer4_p0,
+                       (const int8_t *)(arena + 192) /* t2 [1, 5, 4, 8] int8 */,
+                       (const int8_t *)(arena + 0) /* t1 [1, 5, 4, 8] int8 */,
+                       (int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */);
 }
 
 /* layer 5: s8_global_avgpool "global_avgpool_4"
@@ -130,11 +188,10 @@ static const cnnc_s8_global_avgpool_params layer5_p0 = {
     .shift = -2, .act_min = -128, .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
 };
 static void layer5(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
-    (void)ctx;
     (void)input;
-    cnnc_s8_global_avgpool__ref(&layer5_p0,
-                                (const int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */,
-                                (int8_t *)(arena + 0) /* t4 [1, 1, 1, 8] int8 */);
+    kernel_s8_global_avgpool(ctx)(&layer5_p0,
+                                  (const int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */,
+                                  (int8_t *)(arena + 0) /* t4 [1, 1, 1, 8] int8 */);
 }
 
 /* layer 6: reshape "reshape_5"
@@ -156,13 +213,13 @@ static const cnnc_s8_dense_params layer7_p0 = {
 };
 static void layer7(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_s8_dense(&layer7_p0,
-                  (const int8_t *)(arena + 0) /* t5 [1, 8] int8 */,
-                  (const int8_t *)ctx->weights[8] /* dense_6.wq as [K,M] = [8, 5] */,
-                  (const int32_t *)ctx->weights[9] /* dense_6.bias_q [5] int32 */,
-                  (const int32_t *)ctx->weights[10] /* dense_6.mult [5] int32 */,
-                  (const int32_t *)ctx->weights[11] /* dense_6.shift [5] int32 */,
-                  (int8_t *)(arena + 64) /* t6.q [1, 5] int8 */);
+    kernel_s8_dense(ctx)(&layer7_p0,
+                         (const int8_t *)(arena + 0) /* t5 [1, 8] int8 */,
+                         (const int8_t *)ctx->weights[8] /* dense_6.wq as [K,M] = [8, 5] */,
+                         (const int32_t *)ctx->weights[9] /* dense_6.bias_q [5] int32 */,
+                         (const int32_t *)ctx->weights[10] /* dense_6.mult [5] int32 */,
+                         (const int32_t *)ctx->weights[11] /* dense_6.shift [5] int32 */,
+                         (int8_t *)(arena + 64) /* t6.q [1, 5] int8 */);
 }
 
 /* layer 8: s8_dequantize "t6.dequantize"
@@ -170,11 +227,10 @@ static void layer7(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   scale=0.033269696 zero_point=-5 */
 static const cnnc_s8_quant_params layer8_p0 = {.size = 5, .scale = 0.033269696f, .zero_point = -5};
 static void layer8(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
-    (void)ctx;
     (void)input;
-    cnnc_s8_dequantize__ref(&layer8_p0,
-                            (const int8_t *)(arena + 64) /* t6.q [1, 5] int8 */,
-                            (float *)(arena + 0) /* t6 [1, 5] float32 */);
+    kernel_s8_dequantize(ctx)(&layer8_p0,
+                              (const int8_t *)(arena + 64) /* t6.q [1, 5] int8 */,
+                              (float *)(arena + 0) /* t6 [1, 5] float32 */);
 }
 
 typedef void (*layer_fn)(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena);
@@ -196,8 +252,13 @@ int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     if (status != CNNC_OK) return status;
     ctx->blob = (const uint8_t *)blob;
     ctx->blob_bytes = blob_bytes;
+    select_kernels(ctx);
     ctx->state = MODEL_CTX_READY;
     return CNNC_OK;
+}
+
+const char *cnnc_model_kernels(const cnnc_model_ctx *ctx) {
+    return ctx == NULL || ctx->state != MODEL_CTX_READY ? "none" : cnnc_cpu_tier_name(ctx->cpu);
 }
 
 int cnnc_model_reset(cnnc_model_ctx *ctx) {

@@ -5,6 +5,7 @@
 
 #include "model.h"
 #include "cnnc_blob.h"
+#include "cnnc_cpu.h"
 #include "cnnc_f32.h"
 #include "cnnc_s8.h"
 
@@ -38,7 +39,56 @@ static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {3
 #endif
 
 /* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
-static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0x30e936cde7a88c93), UINT64_C(0xa402a2036f42f429), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0x4ddc36d39d3bb2c6), UINT64_C(0x1547b5b58d5a0b67), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+
+/* Kernels with ISA variants (cnnc.ops.variants): select_kernels, run by init, keeps
+   in ctx->kernels[i] the best one this build has and this CPU runs (exact float mode). */
+#define kernel_s8_conv(ctx) ((cnnc_s8_conv_fn *)(ctx)->kernels[0])
+#define kernel_s8_dwconv(ctx) ((cnnc_s8_conv_fn *)(ctx)->kernels[1])
+#define kernel_s8_add(ctx) ((cnnc_s8_add_fn *)(ctx)->kernels[2])
+#define kernel_s8_global_avgpool(ctx) ((cnnc_s8_global_avgpool_fn *)(ctx)->kernels[3])
+#define kernel_s8_dense(ctx) ((cnnc_s8_dense_fn *)(ctx)->kernels[4])
+
+static void select_kernels(cnnc_model_ctx *ctx) {
+    const uint32_t cpu = cnnc_cpu_features();
+    ctx->cpu = cpu;
+    ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__avxvnni;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__avx512;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__avx512vnni;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__neon;
+#endif
+    ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__avx512;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__neon;
+#endif
+    ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__avx2;
+#endif
+    ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__avx2;
+#endif
+    ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVXVNNI)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__avxvnni;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__avx512;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_AVX512VNNI)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__avx512vnni;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__neon;
+#endif
+}
 
 /* layer 0: s8_transpose "transpose_0"
  *   x[1, 3, 9, 7] -> t0[1, 9, 7, 3]
@@ -64,13 +114,13 @@ static const cnnc_s8_conv_params layer1_p0 = {
 };
 static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_s8_conv(&layer1_p0,
-                 (const int8_t *)(arena + 0) /* t0 [1, 9, 7, 3] int8 */,
-                 (const int8_t *)ctx->weights[0] /* conv2d_1.wq as [G,KH,KW,C/G,Co/G] = [1, 3, 3, 3, 8] */,
-                 (const int32_t *)ctx->weights[1] /* conv2d_1.bias_q [8] int32 */,
-                 (const int32_t *)ctx->weights[2] /* conv2d_1.mult [8] int32 */,
-                 (const int32_t *)ctx->weights[3] /* conv2d_1.shift [8] int32 */,
-                 (int8_t *)(arena + 192) /* t1 [1, 5, 4, 8] int8 */);
+    kernel_s8_conv(ctx)(&layer1_p0,
+                        (const int8_t *)(arena + 0) /* t0 [1, 9, 7, 3] int8 */,
+                        (const int8_t *)ctx->weights[0] /* conv2d_1.wq as [G,KH,KW,C/G,Co/G] = [1, 3, 3, 3, 8] */,
+                        (const int32_t *)ctx->weights[1] /* conv2d_1.bias_q [8] int32 */,
+                        (const int32_t *)ctx->weights[2] /* conv2d_1.mult [8] int32 */,
+                        (const int32_t *)ctx->weights[3] /* conv2d_1.shift [8] int32 */,
+                        (int8_t *)(arena + 192) /* t1 [1, 5, 4, 8] int8 */);
 }
 
 /* layer 2: s8_conv2d "conv2d_2"
@@ -84,13 +134,13 @@ static const cnnc_s8_conv_params layer2_p0 = {
 };
 static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_s8_dwconv(&layer2_p0,
-                   (const int8_t *)(arena + 192) /* t1 [1, 5, 4, 8] int8 */,
-                   (const int8_t *)ctx->weights[4] /* conv2d_2.wq as [KH,KW,C] = [3, 3, 8] */,
-                   (const int32_t *)ctx->weights[5] /* conv2d_2.bias_q [8] int32 */,
-                   (const int32_t *)ctx->weights[6] /* conv2d_2.mult [8] int32 */,
-                   (const int32_t *)ctx->weights[7] /* conv2d_2.shift [8] int32 */,
-                   (int8_t *)(arena + 0) /* t2 [1, 5, 4, 8] int8 */);
+    kernel_s8_dwconv(ctx)(&layer2_p0,
+                          (const int8_t *)(arena + 192) /* t1 [1, 5, 4, 8] int8 */,
+                          (const int8_t *)ctx->weights[4] /* conv2d_2.wq as [KH,KW,C] = [3, 3, 8] */,
+                          (const int32_t *)ctx->weights[5] /* conv2d_2.bias_q [8] int32 */,
+                          (const int32_t *)ctx->weights[6] /* conv2d_2.mult [8] int32 */,
+                          (const int32_t *)ctx->weights[7] /* conv2d_2.shift [8] int32 */,
+                          (int8_t *)(arena + 0) /* t2 [1, 5, 4, 8] int8 */);
 }
 
 /* layer 3: s8_add "add_3"
@@ -102,12 +152,11 @@ static const cnnc_s8_add_params layer3_p0 = {
     .y_shift = -18, .act_min = -128, .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
 };
 static void layer3(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
-    (void)ctx;
     (void)input;
-    cnnc_s8_add__ref(&layer3_p0,
-                     (const int8_t *)(arena + 0) /* t2 [1, 5, 4, 8] int8 */,
-                     (const int8_t *)(arena + 192) /* t1 [1, 5, 4, 8] int8 */,
-                     (int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */);
+    kernel_s8_add(ctx)(&layer3_p0,
+                       (const int8_t *)(arena + 0) /* t2 [1, 5, 4, 8] int8 */,
+                       (const int8_t *)(arena + 192) /* t1 [1, 5, 4, 8] int8 */,
+                       (int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */);
 }
 
 /* layer 4: s8_global_avgpool "global_avgpool_4"
@@ -118,11 +167,10 @@ static const cnnc_s8_global_avgpool_params layer4_p0 = {
     .shift = -2, .act_min = -128, .act_max = 127, .rounding = CNNC_ROUND_DOUBLE,
 };
 static void layer4(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
-    (void)ctx;
     (void)input;
-    cnnc_s8_global_avgpool__ref(&layer4_p0,
-                                (const int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */,
-                                (int8_t *)(arena + 0) /* t4 [1, 1, 1, 8] int8 */);
+    kernel_s8_global_avgpool(ctx)(&layer4_p0,
+                                  (const int8_t *)(arena + 384) /* t3 [1, 5, 4, 8] int8 */,
+                                  (int8_t *)(arena + 0) /* t4 [1, 1, 1, 8] int8 */);
 }
 
 /* layer 5: reshape "reshape_5"
@@ -144,13 +192,13 @@ static const cnnc_s8_dense_params layer6_p0 = {
 };
 static void layer6(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_s8_dense(&layer6_p0,
-                  (const int8_t *)(arena + 0) /* t5 [1, 8] int8 */,
-                  (const int8_t *)ctx->weights[8] /* dense_6.wq as [K,M] = [8, 5] */,
-                  (const int32_t *)ctx->weights[9] /* dense_6.bias_q [5] int32 */,
-                  (const int32_t *)ctx->weights[10] /* dense_6.mult [5] int32 */,
-                  (const int32_t *)ctx->weights[11] /* dense_6.shift [5] int32 */,
-                  (int8_t *)(arena + 64) /* t6.q [1, 5] int8 */);
+    kernel_s8_dense(ctx)(&layer6_p0,
+                         (const int8_t *)(arena + 0) /* t5 [1, 8] int8 */,
+                         (const int8_t *)ctx->weights[8] /* dense_6.wq as [K,M] = [8, 5] */,
+                         (const int32_t *)ctx->weights[9] /* dense_6.bias_q [5] int32 */,
+                         (const int32_t *)ctx->weights[10] /* dense_6.mult [5] int32 */,
+                         (const int32_t *)ctx->weights[11] /* dense_6.shift [5] int32 */,
+                         (int8_t *)(arena + 64) /* t6.q [1, 5] int8 */);
 }
 
 typedef void (*layer_fn)(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena);
@@ -172,8 +220,13 @@ int cnnc_model_init(cnnc_model_ctx *ctx, const void *blob, size_t blob_bytes) {
     if (status != CNNC_OK) return status;
     ctx->blob = (const uint8_t *)blob;
     ctx->blob_bytes = blob_bytes;
+    select_kernels(ctx);
     ctx->state = MODEL_CTX_READY;
     return CNNC_OK;
+}
+
+const char *cnnc_model_kernels(const cnnc_model_ctx *ctx) {
+    return ctx == NULL || ctx->state != MODEL_CTX_READY ? "none" : cnnc_cpu_tier_name(ctx->cpu);
 }
 
 int cnnc_model_reset(cnnc_model_ctx *ctx) {
