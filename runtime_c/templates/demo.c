@@ -205,6 +205,8 @@ int main(int argc, char **argv) {
     print_top_k(output, CNNC_MODEL_OUTPUT_SIZE);
     printf("time per inference: %.3f ms (mean of %d runs, min %.3f ms)\n", total / runs, runs,
            best);
+    printf("kernels: %s (the CPU tier init selected; CNNC_ISA=ref|avx2|avx512|... caps it)\n",
+           cnnc_model_kernels(&ctx));
     free(arena_base);
     free(blob_base);
     return 0;
