@@ -390,7 +390,7 @@ def write_output(
         (stage / "model.c").write_text(gen.model_c)
         if not embed_weights:
             (stage / "weights.bin").write_bytes(gen.blob)
-        codegen.copy_runtime(stage, gen.families)
+        codegen.copy_runtime(stage, gen.families, gen.variant_names)
         rep = report_mod.build_report(graph, plan, len(gen.blob), precision)
         report_mod.save(rep, stage)
         save_graph(graph, stage)

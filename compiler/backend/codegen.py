@@ -300,6 +300,7 @@ class Generated:
     families: list[str]  # kernel families used ("f32", "s8", "b1")
     layers: list[Layer]
     sections: list[Section]
+    variant_names: list[str]  # the ISA variants select_kernels may pick (cnnc.ops.variants)
 
 
 def families_used(layers: list[Layer]) -> list[str]:
@@ -837,15 +838,23 @@ def generate(
         slots,
         float_mode,
     )
-    return Generated(model_h, model_c, blob, families, layers, em.sections)
+    names = [v.name for kernel in slots for v in variants.variants_of(kernel, float_mode)]
+    return Generated(model_h, model_c, blob, families, layers, em.sections, names)
 
 
-def copy_runtime(out_dir: Path, families: list[str]) -> list[Path]:
+ISA_FILE = re.compile(r"_(avx2|avx512|avx512vnni|avxvnni|avx512vpopcnt|neon)\.c$")
+
+
+def copy_runtime(out_dir: Path, families: list[str], variant_names: list[str] = ()) -> list[Path]:
     """Copies the headers and the kernel files the model needs into OUTDIR/cnnc_runtime/.
 
     Kernel files named ``<family>_*.c`` are copied only for the families the model
-    calls; files of no family (blob reader, CRC32) always. Returns the copied .c files.
+    calls, an ISA variant's file (``s8_dense_avx2.c``) only when the model's
+    select_kernels names a variant of that family and ISA (a tier's files call each other:
+    pwconv runs as dense); files of no family (blob reader, CRC32, CPU features) always.
+    Returns the copied .c files.
     """
+    tiers = {(name.split("_")[1], name.rsplit("__", 1)[1]) for name in variant_names}
     src = runtime_dir()
     dst = Path(out_dir) / "cnnc_runtime"
     if dst.exists():
@@ -860,6 +869,9 @@ def copy_runtime(out_dir: Path, families: list[str]) -> list[Path]:
             continue
         family = path.name.split("_", 1)[0]
         if family in KERNEL_FAMILIES and family not in families:
+            continue
+        isa = ISA_FILE.search(path.name)
+        if isa and (family, isa.group(1)) not in tiers:
             continue
         shutil.copy2(path, dst / "kernels" / path.name)
         if path.suffix == ".c":

@@ -71,7 +71,7 @@ def _cached(key: hashlib._Hash, suffix: str, cmd_for) -> Path:
     cmd = cmd_for(tmp)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)  # the compiler may have removed it
         raise ToolchainError(f"C build failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
     os.replace(tmp, out)
     return out
