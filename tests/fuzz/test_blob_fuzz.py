@@ -12,7 +12,6 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 MODELS = ["int8", "binary"]
-BLOB_V2 = "robc (blob v2): init binds the blob to its model and validates stored values"
 
 
 def assert_refused(harness, data: bytes, what: str) -> None:
@@ -53,9 +52,8 @@ def test_splices_and_overwrites_are_refused(blob_harnesses, model, data):
     assert_refused(harness, blob, what)
 
 
-@pytest.mark.xfail(strict=True, reason=f"bytes past total_bytes are ignored; {BLOB_V2}")
 @pytest.mark.parametrize("model", MODELS)
-@seeds.fuzz_settings(10, shrink=False)
+@seeds.fuzz_settings(10)
 @given(data=st.data())
 def test_bytes_past_total_are_refused(blob_harnesses, model, data):
     harness = blob_harnesses[model]
@@ -63,9 +61,8 @@ def test_bytes_past_total_are_refused(blob_harnesses, model, data):
     assert_refused(harness, blob, what)
 
 
-@pytest.mark.xfail(strict=True, reason=f"CRC-valid payload edits are accepted; {BLOB_V2}")
 @pytest.mark.parametrize("model", MODELS)
-@seeds.fuzz_settings(100, shrink=False)
+@seeds.fuzz_settings(100)
 @given(data=st.data())
 def test_crc_valid_payload_edits_are_refused(blob_harnesses, model, data):
     harness = blob_harnesses[model]
@@ -73,9 +70,8 @@ def test_crc_valid_payload_edits_are_refused(blob_harnesses, model, data):
     assert_refused(harness, blob, what)
 
 
-@pytest.mark.xfail(strict=True, reason=f"CRC-valid header/table edits are accepted; {BLOB_V2}")
 @pytest.mark.parametrize("model", MODELS)
-@seeds.fuzz_settings(150, shrink=False)
+@seeds.fuzz_settings(150)
 @given(data=st.data())
 def test_crc_valid_header_edits_are_refused(blob_harnesses, model, data):
     harness = blob_harnesses[model]
@@ -88,14 +84,11 @@ def test_crc_valid_header_edits_are_refused(blob_harnesses, model, data):
     [
         ("int8", "binary"),
         ("binary", "int8"),
-        pytest.param("int8", "int8_other_weights", marks=pytest.mark.xfail(
-            strict=True, reason=f"same-architecture blob is accepted; {BLOB_V2}")),
-        pytest.param("int8", "int8_other_calibration", marks=pytest.mark.xfail(
-            strict=True, reason=f"same-architecture blob is accepted; {BLOB_V2}")),
-        pytest.param("binary", "binary_other_weights", marks=pytest.mark.xfail(
-            strict=True, reason=f"same-architecture blob is accepted; {BLOB_V2}")),
+        ("int8", "int8_other_weights"),
+        ("int8", "int8_other_calibration"),
+        ("binary", "binary_other_weights"),
     ],
-)  # fmt: skip
+)
 def test_another_models_blob_is_refused(blob_harnesses, folders, model, other):
     other_blob = (folders[other] / "weights.bin").read_bytes()
     assert other_blob != blob_harnesses[model].blob
