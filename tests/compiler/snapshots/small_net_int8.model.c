@@ -21,7 +21,7 @@
 /*   9: dense_6.bias_q [5] int32 */
 /*   10: dense_6.mult [5] int32 */
 /*   11: dense_6.shift [5] int32 */
-static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {32, 3, -2147483648, 2147483647}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {72, 2, -127, 127}, {32, 3, -2147483648, 2147483647}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {40, 2, -127, 127}, {20, 3, -2147483648, 2147483647}, {20, 3, 0, 2147483647}, {20, 3, -31, 30}};
+static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {32, 3, -2146602367, 2146602367}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {72, 2, -127, 127}, {32, 3, -2147189887, 2147189887}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {40, 2, -127, 127}, {20, 3, -2147222527, 2147222527}, {20, 3, 0, 2147483647}, {20, 3, -31, 30}};
 
 /* -DCNNC_MODEL_ANY_WEIGHTS: accept any blob of this structure (over-the-air weight
  * updates: same graph, shapes, precisions, quantisation parameters, other weights);
@@ -38,7 +38,7 @@ static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {3
 #endif
 
 /* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
-static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0x22f3366274ba261b), UINT64_C(0xff5a1c37381514a1), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0xaa76371bd401c686), UINT64_C(0x66f1a9c91f0e5b16), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
 
 /* layer 0: transpose "transpose_0"
  *   x[1, 3, 9, 7] -> t0[1, 9, 7, 3]
