@@ -303,18 +303,18 @@ def print_tables(onnx_rows, blob_rows, t_onnx: float, t_blobs: float) -> None:
         f"\nBlobs: {len(blob_rows)} mutated blobs through init (+ run when accepted), "
         f"ASan + UBSan ({t_blobs:.0f} s)"
     )
-    print(f"{'model':<13} {'mutation':<29} {'cases':>6} {'accepted':>8} {'sanitizer':>9} "
+    print(f"{'model':<15} {'mutation':<29} {'cases':>6} {'accepted':>8} {'sanitizer':>9} "
           f"{'crash':>5}")  # fmt: skip
     groups = defaultdict(list)
     for r in blob_rows:
         groups[(r["model"], r["kind"])].append(r)
     for (model, kind), rs in sorted(groups.items()):
         print(
-            f"{model:<13} {kind:<29} {len(rs):>6} {sum(r['accepted'] for r in rs):>8} "
+            f"{model:<15} {kind:<29} {len(rs):>6} {sum(r['accepted'] for r in rs):>8} "
             f"{sum(bool(r['report']) for r in rs):>9} {sum(r['crash'] for r in rs):>5}"
         )
     print(
-        f"{'all':<13} {'':<29} {len(blob_rows):>6} "
+        f"{'all':<15} {'':<29} {len(blob_rows):>6} "
         f"{sum(r['accepted'] for r in blob_rows):>8} "
         f"{sum(bool(r['report']) for r in blob_rows):>9} {sum(r['crash'] for r in blob_rows):>5}"
     )
