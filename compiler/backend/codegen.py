@@ -469,7 +469,8 @@ MULT_RANGE = (0, INT32_MAX)
 
 def trusted_ranges(graph: ir.Graph) -> dict[str, tuple[int, int]]:
     """Constant name -> [lo, hi] the kernels assume without checking: the requantisation
-    multipliers (input 3) and shifts (input 4) of every int8 conv/dense (cnnc_s8.h)."""
+    multipliers (input 3) and shifts (input 4) of every int8 conv/dense (cnnc_s8.h), and
+    their biases (input 2: see bias_range)."""
     ranges = {}
     for node in graph.nodes:
         if node.op.startswith("s8_") and len(node.inputs) >= 5:
