@@ -55,8 +55,9 @@ asan: $(STAMP)
 	$(ASAN_ENV) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		$(PY) -m pytest -q -p no:xdist tests/fuzz/test_sanitized_models.py
 
-# libFuzzer (clang, ASan + UBSan) on the blob reader and on init+run of an int8 and a binary
-# model compiled at fuzz time, FUZZ_SECONDS per target; seeds in fuzz/corpus/, findings in
+# libFuzzer (clang, ASan + UBSan) on the blob reader and on init+run of an int8 model (also
+# built -DCNNC_MODEL_ANY_WEIGHTS) and a binary model compiled at fuzz time, FUZZ_SECONDS per
+# target (4 targets); seeds in fuzz/corpus/, findings in
 # build/fuzz/findings/ (needs clang and libclang-rt-14-dev). See docs/robustness.md.
 fuzz: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) fuzz/fuzz.py --seconds $(FUZZ_SECONDS)

@@ -184,8 +184,8 @@ def load_npz_x(path: str | Path, what: str, error=DataError) -> np.ndarray:
         raise error(f"{what} {p}: is a Python pickle; cnnc never unpickles inputs ({how})")
     if not head.startswith(b"PK"):
         raise error(f"{what} {p}: not an .npz (zip) archive ({how})")
-    try:
-        with warnings.catch_warnings(), np.load(p, allow_pickle=False) as data:
+    try:  # cnnc owns the file: np.load(path) leaks its handle when the zip is unreadable
+        with open(p, "rb") as f, warnings.catch_warnings(), np.load(f, allow_pickle=False) as data:
             warnings.simplefilter("ignore")
             if "x" not in data.files:
                 raise error(f"{what} {p}: no array named 'x' (has {data.files})")

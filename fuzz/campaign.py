@@ -8,9 +8,12 @@ process restarted after a crash. Each case is counted as compiled, refused clean
 (`cnnc: error:` only), internal error, dirty stderr (a traceback, warning or other
 line), injected C (a hostile name reached the compiler) or crash.
 
-Blobs: --blobs cases per model (int8 and binary, compiled from tests/fuzz/seeds.py): bit
-flips, truncations, splices, appended bytes, CRC-valid payload and header edits, and
-other models' blobs, fed to a replay build of fuzz/fuzz_model.c (clang, ASan + UBSan,
+Blobs: --blobs cases per model (int8 and binary, compiled from tests/fuzz/seeds.py; the
+int8 one twice: as compiled, and as model_int8_ota with -DCNNC_MODEL_ANY_WEIGHTS, the
+over-the-air opt-out without the content hash, where CRC-valid payload edits pass init
+and reach the kernels unless a stored-value range check refuses them): bit flips,
+truncations, splices, appended bytes, CRC-valid payload and header edits, and other
+models' blobs, fed to a replay build of fuzz/fuzz_model.c (clang, ASan + UBSan,
 recovering) that runs the model whenever init accepts the blob. Every accepted case is
 replayed again alone, so sanitizer reports are counted per case. Counted: accepted (init
 returned CNNC_OK), sanitizer reports, crashes, and silent acceptance of another model's
@@ -258,14 +261,15 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     folders = prepare(build)
     blob_rows = []
-    for model, others in (("model_int8", ["int8_other_weights", "int8_other_calibration",
-                                          "model_binary"]),
-                          ("model_binary", ["binary_other_weights", "model_int8"])):  # fmt: skip
-        exe = fuzz.build_target(model, build, folders[model], replay=True)
+    int8_others = ["int8_other_weights", "int8_other_calibration", "model_binary"]
+    for name, others in (("model_int8", int8_others), ("model_int8_ota", int8_others),
+                         ("model_binary", ["binary_other_weights", "model_int8"])):  # fmt: skip
+        model = name.removesuffix("_ota")  # _ota: model.c built -DCNNC_MODEL_ANY_WEIGHTS
+        exe = fuzz.build_target(model, build, folders[model], replay=True, name=name)
         blob = (folders[model] / "weights.bin").read_bytes()
         other_blobs = {o: (folders[o] / "weights.bin").read_bytes() for o in others}
         cases = blob_cases(blob, other_blobs, args.blobs, args.seed)
-        blob_rows += [dict(r, model=model) for r in run_blobs(exe, cases)]
+        blob_rows += [dict(r, model=name) for r in run_blobs(exe, cases)]
     t_blobs = time.time() - t0
     (build / "blob_results.json").write_text(json.dumps(blob_rows, indent=0))
     onnx_rows = run_onnx(args.onnx, args.seed, build)
@@ -299,18 +303,18 @@ def print_tables(onnx_rows, blob_rows, t_onnx: float, t_blobs: float) -> None:
         f"\nBlobs: {len(blob_rows)} mutated blobs through init (+ run when accepted), "
         f"ASan + UBSan ({t_blobs:.0f} s)"
     )
-    print(f"{'model':<13} {'mutation':<29} {'cases':>6} {'accepted':>8} {'sanitizer':>9} "
+    print(f"{'model':<15} {'mutation':<29} {'cases':>6} {'accepted':>8} {'sanitizer':>9} "
           f"{'crash':>5}")  # fmt: skip
     groups = defaultdict(list)
     for r in blob_rows:
         groups[(r["model"], r["kind"])].append(r)
     for (model, kind), rs in sorted(groups.items()):
         print(
-            f"{model:<13} {kind:<29} {len(rs):>6} {sum(r['accepted'] for r in rs):>8} "
+            f"{model:<15} {kind:<29} {len(rs):>6} {sum(r['accepted'] for r in rs):>8} "
             f"{sum(bool(r['report']) for r in rs):>9} {sum(r['crash'] for r in rs):>5}"
         )
     print(
-        f"{'all':<13} {'':<29} {len(blob_rows):>6} "
+        f"{'all':<15} {'':<29} {len(blob_rows):>6} "
         f"{sum(r['accepted'] for r in blob_rows):>8} "
         f"{sum(bool(r['report']) for r in blob_rows):>9} {sum(r['crash'] for r in blob_rows):>5}"
     )

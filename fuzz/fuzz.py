@@ -5,6 +5,8 @@ records them as crashes):
 
     blob          runtime_c/kernels/blob.c on any bytes (fuzz_blob.c)
     model_int8    init + run of the tiny conv net compiled --precision int8 (fuzz_model.c)
+    model_int8_ota  the same with -DCNNC_MODEL_ANY_WEIGHTS (no content hash: CRC-valid
+                  edits pass init unless a stored-value range check refuses them, and run)
     model_binary  init + run of a small XNOR-Net compiled --precision binary
 
 The two models are compiled at fuzz time from tests/fuzz/seeds.py into BUILD/ (default
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
 sys.path.insert(0, str(ROOT / "tests" / "fuzz"))
 
-TARGETS = ["blob", "model_int8", "model_binary"]
+TARGETS = ["blob", "model_int8", "model_int8_ota", "model_binary"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1"]
 CFLAGS = ["-std=gnu99", "-ffp-contract=off", "-I" + str(FUZZ)]
 
@@ -74,11 +76,18 @@ def target_sources(target: str, folder: Path | None) -> tuple[list[str], list[st
     return srcs, flags
 
 
-def build_target(target: str, build: Path, folder: Path | None, replay: bool = False) -> Path:
+def build_target(
+    target: str, build: Path, folder: Path | None, replay: bool = False, name: str = ""
+) -> Path:
     """clang the target: a libFuzzer binary, or (replay) a stdin-driven one for campaign.py
-    whose sanitizer reports do not stop it (-fsanitize-recover, halt_on_error=0)."""
+    whose sanitizer reports do not stop it (-fsanitize-recover, halt_on_error=0). A target
+    name ending in _ota builds model.c with -DCNNC_MODEL_ANY_WEIGHTS (the documented
+    over-the-air opt-out: no content hash, so CRC-valid edits reach the range checks)."""
     srcs, flags = target_sources(target, folder)
-    exe = build / "bin" / (f"{target}_replay" if replay else f"fuzz_{target}")
+    name = name or target
+    if name.endswith("_ota"):
+        flags = [*flags, "-DCNNC_MODEL_ANY_WEIGHTS"]
+    exe = build / "bin" / (f"{name}_replay" if replay else f"fuzz_{name}")
     exe.parent.mkdir(parents=True, exist_ok=True)
     if replay:
         mode = ["-DCNNC_FUZZ_REPLAY", "-fsanitize-recover=address,undefined"]
@@ -91,9 +100,9 @@ def build_target(target: str, build: Path, folder: Path | None, replay: bool = F
     return exe
 
 
-def seed_corpus(target: str, build: Path, folder: Path | None) -> Path:
-    """BUILD/corpus/<target>: the repo's seeds, plus a model's current weights.bin."""
-    work = build / "corpus" / target
+def seed_corpus(target: str, build: Path, folder: Path | None, name: str = "") -> Path:
+    """BUILD/corpus/<name>: the repo's seeds of target, plus a model's current weights.bin."""
+    work = build / "corpus" / (name or target)
     work.mkdir(parents=True, exist_ok=True)
     for seed in sorted((FUZZ / "corpus" / target).glob("*")):
         shutil.copy(seed, work / seed.name)
@@ -148,9 +157,10 @@ def main(argv: list[str] | None = None) -> int:
     folders = compile_models(build) if any(t != "blob" for t in args.targets) else {}
     rows = []
     for target in args.targets:
-        folder = folders.get(target)
-        exe = build_target(target, build, folder)
-        corpus = seed_corpus(target, build, folder)
+        model = target.removesuffix("_ota")
+        folder = folders.get(model)
+        exe = build_target(model, build, folder, name=target)
+        corpus = seed_corpus(model, build, folder, name=target)
         print(f"fuzzing {target} for {args.seconds} s ...", flush=True)
         rows.append((target, run_target(exe, corpus, build / "findings", args.seconds)))
     print(f"\n{'target':<14} {'executions':>11} {'exec/s':>7} {'cov':>6} {'ft':>6} "

@@ -496,13 +496,31 @@ MULT_RANGE = (0, INT32_MAX)
 
 def trusted_ranges(graph: ir.Graph) -> dict[str, tuple[int, int]]:
     """Constant name -> [lo, hi] the kernels assume without checking: the requantisation
-    multipliers (input 3) and shifts (input 4) of every int8 conv/dense (cnnc_s8.h)."""
+    multipliers (input 3) and shifts (input 4) of every int8 conv/dense (cnnc_s8.h), and
+    their biases (input 2: see bias_range)."""
     ranges = {}
     for node in graph.nodes:
         if node.op.startswith("s8_") and len(node.inputs) >= 5:
             ranges[node.inputs[3]] = MULT_RANGE
             ranges[node.inputs[4]] = SHIFT_RANGE
+            if node.op in ("s8_conv2d", "s8_dense"):
+                ranges[node.inputs[2]] = bias_range(graph, node.inputs[1], node.inputs[2])
     return ranges
+
+
+def bias_range(graph: ir.Graph, weight: str, bias: str) -> tuple[int, int]:
+    """The int32 bias range for which the accumulator bias + sum over K taps of
+    (x - x_zero_point) * w cannot overflow whatever the stored weights are: |x - zp| <= 255,
+    |w| <= 128, so |acc| <= |bias| + 255 * 128 * K. Init checks it, so a blob loaded under
+    CNNC_MODEL_ANY_WEIGHTS (no content hash) cannot make the kernels overflow. Widened to
+    the compiled biases should they exceed it (that model's own proof still holds)."""
+    data = graph.tensors[bias].data
+    taps = graph.tensors[weight].size // max(graph.tensors[bias].size, 1)
+    bound = max(INT32_MAX - 255 * 128 * taps, 0)
+    lo, hi = -bound, bound
+    if data is not None and data.size:
+        lo, hi = min(lo, int(data.min())), max(hi, int(data.max()))
+    return lo, hi
 
 
 def section_spec(section: Section, ranges: dict[str, tuple[int, int]]) -> list[int]:

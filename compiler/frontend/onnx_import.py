@@ -10,7 +10,7 @@ nodes keep ONNX op names and carry every attribute with its default filled in.
 A symbolic batch dimension on a graph input is fixed to 1: the generated C runs
 one sample per call. Any other symbolic dimension is an error.
 
-A model file is untrusted input (docs/robustness_frontend.md lists what is
+A model file is untrusted input (docs/robustness.md lists what is
 refused and why). Before anything else reads it, ``load`` checks that every
 string field is UTF-8, that external data stays inside the model's folder,
 and that every stored tensor is well formed: a supported real dtype, dims and

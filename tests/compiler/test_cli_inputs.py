@@ -1,7 +1,7 @@
 """Hostile and careless inputs to `cnnc run`, `verify` and `compile --calibration`, and
 damaged output folders: each class ends in one `cnnc: error:` line, exit 1, naming the
 file and the problem, never an internal error; nothing is silently reinterpreted
-(issue 14; docs/robustness_frontend.md lists the classes).
+(issue 14; docs/robustness.md lists the classes).
 """
 
 from __future__ import annotations

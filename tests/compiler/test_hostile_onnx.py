@@ -1,6 +1,6 @@
 """Hostile and broken ONNX files given to `cnnc compile`: each class of bad input ends in
 exactly one `cnnc: error:` line, exit status 1, naming the tensor or node and the value,
-never an internal error (issue 14; docs/robustness_frontend.md lists the classes).
+never an internal error (issue 14; docs/robustness.md lists the classes).
 
 Each case mutates one valid model (Conv -> BatchNormalization -> Clip -> Flatten -> Gemm)
 and is run in float32 and in int8, where non-finite values used to crash the quantiser.

@@ -157,8 +157,10 @@ def payload_edit(blob: bytes, pick) -> tuple[bytes, str]:
     return fix_crc(bytes(out)), f"section {i}: change {n} bytes at {at}, CRC recomputed"
 
 
+# blob v2 (compiler/backend/blob.py): a uint64 structure hash at byte 24, zeros from 32 to 64
 HEADER_FIELDS = {"magic": 0, "version": 4, "header_bytes": 12, "n_sections": 16,
-                 "total_bytes": 20, "reserved": 24}  # fmt: skip
+                 "total_bytes": 20, "structure_hash_lo": 24, "structure_hash_hi": 28,
+                 "reserved": 32}  # fmt: skip
 
 
 def header_edit(blob: bytes, pick) -> tuple[bytes, str]:
@@ -373,8 +375,9 @@ def input_array(sample_shape: tuple[int, ...], pick) -> tuple[object, str]:
         x.reshape(-1)[pick.int(0, x.size - 1)] = np.nan
     elif kind == "inf":
         x.reshape(-1)[:: pick.int(1, 7)] = pick.choice([np.inf, -np.inf])
-    elif kind == "huge":
-        x *= 3e38
+    elif kind == "huge":  # overflows to inf on purpose (values > 1.13): no warning here
+        with np.errstate(over="ignore"):
+            x *= 3e38
     elif kind == "int":
         x = (x * 50).astype(np.int32)
     elif kind == "bool":

@@ -147,10 +147,14 @@ class BlobHarness:
         return int(self.lib.cnnc_model_init(ctx, ptr, len(data)))
 
 
-def blob_harness(out_dir: Path) -> BlobHarness:
+def blob_harness(out_dir: Path, defines: tuple[str, ...] = ()) -> BlobHarness:
+    """defines: extra -D flags for model.c, e.g. -DCNNC_MODEL_ANY_WEIGHTS (the OTA opt-out)."""
     out_dir = Path(out_dir)
     model_h = (out_dir / "model.h").read_text()
-    ffi, lib = cbuild.load_shared(harness.build(out_dir), harness.cdef_for(model_h))
+    includes = [out_dir, out_dir / "cnnc_runtime" / "include"]
+    flags = [*harness.HOST_CFLAGS, *defines]
+    library = cbuild.build_shared(harness.sources(out_dir), includes, flags)
+    ffi, lib = cbuild.load_shared(library, harness.cdef_for(model_h))
     return BlobHarness(out_dir, (out_dir / "weights.bin").read_bytes(), ffi, lib)
 
 

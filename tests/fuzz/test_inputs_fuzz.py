@@ -11,7 +11,6 @@ import seeds
 from hypothesis import given
 from hypothesis import strategies as st
 
-ROBFRONT = "robfront (CLI input validation)"
 SAMPLE = seeds.INPUT_SHAPE[1:]
 
 
@@ -36,11 +35,8 @@ def check(result, path, what: str) -> None:
     assert not problems, f"{what}: {problems}\nstderr: {result.stderr[-500:]}"
 
 
-@pytest.mark.xfail(
-    strict=True, reason=f"empty or truncated .npz: EOFError internal error; {ROBFRONT}"
-)
 @pytest.mark.parametrize("command", ["run", "verify"])
-@seeds.fuzz_settings(25, shrink=False)
+@seeds.fuzz_settings(25)
 @given(data=st.data())
 def test_inputs_files(tmp_path_factory, folders, command, data):
     work = tmp_path_factory.mktemp("inputs")
@@ -51,8 +47,7 @@ def test_inputs_files(tmp_path_factory, folders, command, data):
     check(result, path, f"cnnc {command} --inputs ({what})")
 
 
-@pytest.mark.xfail(strict=True, reason=f"object array in the .npz: internal error; {ROBFRONT}")
-@seeds.fuzz_settings(25, shrink=False)
+@seeds.fuzz_settings(25)
 @given(data=st.data())
 def test_calibration_files(tmp_path_factory, seed_dir, data):
     work = tmp_path_factory.mktemp("calibration")

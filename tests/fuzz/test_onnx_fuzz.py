@@ -12,9 +12,6 @@ import seeds
 from hypothesis import given
 from hypothesis import strategies as st
 
-ROBFRONT = "robfront (ONNX validation at import)"
-ROBC = "robc (codegen escaping)"
-
 
 def compile_argv(path, out, precision, seed_dir):
     argv = ["compile", str(path), "-o", str(out), "--precision", precision]
@@ -41,12 +38,6 @@ def test_protobuf_byte_mutations(tmp_path_factory, seed_dir, data):
     check_compile(tmp_path_factory, seed_dir, mutated, "float32", what)
 
 
-def known(kind, precision, reason):
-    """A case that fails on this branch until the named engineer's fix is merged."""
-    mark = pytest.mark.xfail(strict=True, reason=reason)
-    return pytest.param(kind, precision, marks=mark, id=f"{kind}-{precision}")
-
-
 def case(kind, precision):
     return pytest.param(kind, precision, id=f"{kind}-{precision}")
 
@@ -55,19 +46,18 @@ CASES = [
     case("attribute", "float32"),
     case("op_type", "float32"),
     case("poison", "float32"),
-    known("dim", "float32", f"initializer dims that disagree with its data; {ROBFRONT}"),
-    known("dtype", "float32", f"elem_type outside TensorProto.DataType; {ROBFRONT}"),
-    known("metadata", "float32", f"malformed cnnc.norm_mean/norm_std metadata; {ROBFRONT}"),
-    known("raw_data", "float32", f"raw_data longer or shorter than dims; {ROBFRONT}"),
-    known("poison", "int8", f"NaN/Inf weights in int8 ('cannot convert NaN'); {ROBFRONT}"),
-    known("attribute", "int8", f"pads of 2**31 (MemoryError at calibration); {ROBFRONT}"),
-    known("hostile_name", "float32", f"'*/' in a graph input name reaches model.h; {ROBC}"),
+    case("dim", "float32"),
+    case("dtype", "float32"),
+    case("metadata", "float32"),
+    case("raw_data", "float32"),
+    case("poison", "int8"),
+    case("attribute", "int8"),
+    case("hostile_name", "float32"),
 ]
 
 
-# no shrinking: a known failure is not minimised on every run, and the message names the edit
 @pytest.mark.parametrize("kind, precision", CASES)
-@seeds.fuzz_settings(30, shrink=False)
+@seeds.fuzz_settings(30)
 @given(data=st.data())
 def test_structured_edits(tmp_path_factory, seed_dir, kind, precision, data):
     model = onnx.load(seed_dir / "tiny.onnx")

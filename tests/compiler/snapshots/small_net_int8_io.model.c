@@ -22,7 +22,7 @@
 /*   9: dense_6.bias_q [5] int32 */
 /*   10: dense_6.mult [5] int32 */
 /*   11: dense_6.shift [5] int32 */
-static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {32, 3, -2147483648, 2147483647}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {72, 2, -127, 127}, {32, 3, -2147483648, 2147483647}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {40, 2, -127, 127}, {20, 3, -2147483648, 2147483647}, {20, 3, 0, 2147483647}, {20, 3, -31, 30}};
+static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {32, 3, -2146602367, 2146602367}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {72, 2, -127, 127}, {32, 3, -2147189887, 2147189887}, {32, 3, 0, 2147483647}, {32, 3, -31, 30}, {40, 2, -127, 127}, {20, 3, -2147222527, 2147222527}, {20, 3, 0, 2147483647}, {20, 3, -31, 30}};
 
 /* -DCNNC_MODEL_ANY_WEIGHTS: accept any blob of this structure (over-the-air weight
  * updates: same graph, shapes, precisions, quantisation parameters, other weights);
@@ -39,7 +39,7 @@ static const cnnc_blob_section_spec section_specs[12] = {{216, 2, -127, 127}, {3
 #endif
 
 /* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
-static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0x4ddc36d39d3bb2c6), UINT64_C(0x1547b5b58d5a0b67), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+static const cnnc_blob_spec blob_spec = {12, section_specs, UINT64_C(0x29a438055748dd25), UINT64_C(0x5182d1235ca1a8e5), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
 
 /* Kernels with ISA variants (cnnc.ops.variants): select_kernels, run by init, keeps
    in ctx->kernels[i] the best one this build has and this CPU runs (exact float mode). */
