@@ -1,7 +1,7 @@
 """x86-64 SIMD float32 kernels (runtime_c/kernels/f32_conv_<mode>_<isa>.c) against their __ref.
 
-Every variant of cnnc.f32_variants.F32_SIMD_VARIANTS runs on the same inputs and weight
-layout as the __ref kernel it mirrors and is compared with it:
+Every x86 float32 row of cnnc.ops.variants.VARIANTS (grouped by tier and float mode) runs
+on the same inputs and weight layout as the __ref kernel it mirrors and is compared with it:
   * exact variants (__avx2, __avx512): bit for bit (inf and -0 included); every NaN counts
     as one value, because C leaves a NaN's sign and payload open: when both operands of an
     add are NaN, x86 returns the first source operand's, and which one that is in the
@@ -20,8 +20,8 @@ output is followed by guard floats no kernel may write. A separate test feeds Na
 and -0 through the exact variants; another disassembles the exact objects (gcc and clang)
 and fails on any FMA instruction.
 
-To add a variant: write it beside the others, declare it in cnnc_f32.h, add a row to
-cnnc.f32_variants.F32_SIMD_VARIANTS.
+To add a variant: write it beside the others, declare it in cnnc_f32.h, add its row to
+cnnc.ops.variants.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ import subprocess
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.cbuild import C_STD_FLAGS, runtime_dir
-from cnnc.f32_variants import F32_SIMD_VARIANTS, c_name
+from cnnc.host.cbuild import C_STD_FLAGS, runtime_dir
+from cnnc.host.kernels import host_runs, x86_variants
 from f32_kernels import ACT_CASES, act_struct, fptr, kernels
 
 CHANNELS = [1, 3, 7, 8, 9, 15, 16, 17, 33, 64]
@@ -46,23 +46,35 @@ GUARD = 19  # floats after each output that no kernel may write
 SENTINEL = np.float32(-12345.5)
 
 
-def cpu_flags() -> set[str]:
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    return set()
+# (tier, fast) -> {kernel ("pwconv"): its cnnc.ops.variants row}
+MODES: dict[tuple[str, bool], dict] = {}
+for _row in x86_variants("f32"):
+    MODES.setdefault((_row.isa, _row.fast), {})[_row.kernel[len("cnnc_f32_") : -len("__ref")]] = (
+        _row
+    )
 
 
-@pytest.fixture(scope="module", params=list(F32_SIMD_VARIANTS))
+def mode_id(mode) -> str:
+    return f"{'fast_' if mode[1] else ''}{mode[0]}"
+
+
+@pytest.fixture(scope="module", params=list(MODES), ids=mode_id)
 def variant(request):
-    name = request.param
-    needs, exact = F32_SIMD_VARIANTS[name].cpu_flags, F32_SIMD_VARIANTS[name].exact
-    missing = [flag for flag in needs if flag not in cpu_flags()]
-    if missing:
-        pytest.skip(f"this CPU lacks {', '.join(missing)}, needed to run the {name} variant")
+    """(rows by kernel, exact, ffi, lib) of one tier and float mode."""
+    rows = MODES[request.param]
+    reason = host_runs(next(iter(rows.values())))
+    if reason:
+        pytest.skip(reason)
     ffi, lib = kernels()
-    return name, exact, ffi, lib
+    return rows, not request.param[1], ffi, lib
+
+
+def c_name(kernel: str, rows) -> str:
+    """The C name of ``kernel``'s row (``cnnc_f32_pwconv_fast__avx2``), or its __ref."""
+    if rows == "ref":
+        return f"cnnc_f32_{kernel}__ref"
+    assert kernel in rows, f"cnnc.ops.variants has no row for cnnc_f32_{kernel}__ref here"
+    return rows[kernel].name
 
 
 def rand(rng, *shape):
@@ -71,10 +83,10 @@ def rand(rng, *shape):
 
 def compare(variant, kernel, call):
     """Runs `call(fn, y)` for the __ref kernel and the variant into guarded outputs."""
-    name, exact, ffi, lib = variant
+    rows, exact, ffi, lib = variant
     expected = call(getattr(lib, c_name(kernel, "ref")))
-    actual = call(getattr(lib, c_name(kernel, name)))
-    what = c_name(kernel, name)
+    actual = call(getattr(lib, c_name(kernel, rows)))
+    what = c_name(kernel, rows)
     size = expected.size - GUARD
     guard = actual[size:]
     assert (guard.view(np.uint32) == SENTINEL.view(np.uint32)).all(), (
