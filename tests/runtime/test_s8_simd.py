@@ -8,10 +8,12 @@ operand case here checks NumPy too). Every tier is compiled into one default-fla
 Grids hit the tiles' edges: output/channel counts below, equal to, divisible by and above
 the 8-, 16- and 32-wide blocks; row (pixel) counts below and above the 4-row tile; odd and
 even K (the AVX2 tile pairs rows of K, VNNI quads); 1x1 and odd spatial sizes, strides 1/2,
-padding on/off, groups 1/2 for the general conv. Each grid point runs every requantisation
-case in one loop (REQUANT_CASES: zero points at both ends of the int8 range, both roundings,
-fused clamps, multipliers from real scales and at the requantisation contract's corners:
-the variants requantise eight outputs at once), so the pytest grid holds the geometry only.
+padding on/off, groups 1/2 for the general conv. The requantisation cases (zero points at
+both ends of the int8 range, both roundings, fused clamps, multipliers from real scales and
+at the requantisation contract's corners: the variants requantise eight outputs at once)
+run in a loop inside each grid point, a third of them per point, rotating with the channel
+count (``rotated``): every channel count meets every case over the other axes, and the
+pytest grid holds the geometry only.
 Whole models under each run-time tier: tests/e2e/test_dispatch.py.
 
 To add a variant: define it beside __ref (runtime_c/kernels/s8_<family>_<tier>.c), declare
@@ -42,6 +44,12 @@ REQUANT = {"single-real": ("single", "real"), "double-edge": ("double", "edge")}
 
 # every (rounding, quant, mults) combination, run in one loop per grid point
 REQUANT_CASES = [(r, q, m) for r in ROUNDINGS for q in QUANT for m in MULTS]
+
+
+def rotated(cases: list, key: int, share: int = 3) -> list:
+    """Every ``share``-th of ``cases``, starting at ``key % share``: grid points with
+    different keys (channel counts) together run all of them."""
+    return cases[key % share :: share]
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +143,7 @@ def test_dense(variant, rng, m, k, n):
     w = rng.integers(-127, 128, (m, k)).astype(np.int8)  # IR layout [M, K]
     bias = rng.integers(-5000, 5000, m).astype(np.int32)
     packed = pack_weights("cnnc_s8_dense__ref", w)
-    for rounding, quant, mults in REQUANT_CASES:
+    for rounding, quant, mults in rotated(REQUANT_CASES, m + k):
         x_zp, y_zp, clamp = QUANT[quant]
         mult, shift, s_y = requant_params(rng, k, m, mults)
         lo, hi = clamp_bounds(y_zp, clamp, s_y)
@@ -166,7 +174,7 @@ def test_pwconv(variant, rng, oc, c, spatial):
     """The pointwise conv is the dense kernel on n*h*w rows, whose requantisation grid is
     test_dense's; here the pairs of REQUANT."""
     for rounding, mults in REQUANT.values():
-        for quant in QUANT:
+        for quant in rotated(list(QUANT), oc + c):
             p, x, w, bias, mult, shift = conv_case(
                 rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding, mults
             )
@@ -191,7 +199,7 @@ DW_GEOMETRY = {
 @pytest.mark.parametrize("stride", [1, 2], ids=["s1", "s2"])
 def test_dwconv(variant, rng, c, geometry, stride):
     spatial, k, pad = DW_GEOMETRY[geometry]
-    for rounding, quant, mults in REQUANT_CASES:
+    for rounding, quant, mults in rotated(REQUANT_CASES, c + list(DW_GEOMETRY).index(geometry)):
         p, x, w, bias, mult, shift = conv_case(
             rng, c, c, k, c, spatial, stride, pad, quant, rounding, mults
         )
@@ -221,7 +229,7 @@ def test_conv(variant, rng, og, cg, groups, geometry):
     """The general conv (og/cg: output/input channels per group), the pairs of REQUANT."""
     spatial, k, pad, stride = CONV_GEOMETRY[geometry]
     for rounding, mults in REQUANT.values():
-        for quant in QUANT:
+        for quant in rotated(list(QUANT), og + cg + groups):
             p, x, w, bias, mult, shift = conv_case(
                 rng, cg * groups, og * groups, k, groups, spatial, stride, pad, quant, rounding,
                 mults,
