@@ -4,8 +4,9 @@ runtime_c/kernels file, with the signature of its kernel's FN_TYPES entry; every
 kernel that has rows has an FN_TYPES entry whose typedef the header declares.
 
 x86-64 rows: a probe that assigns every row (and its __ref) to a pointer of the FN_TYPES
-type is compiled with gcc against the headers and linked with every runtime_c/kernels/*.c
-(so a missing or mis-typed definition fails the build). NEON rows: the definition is found
+type is compiled with gcc against the headers and linked with the objects of every
+runtime_c/kernels/*.c (cnnc's per-source object cache; a missing or mis-typed definition
+fails the build). NEON rows: the definition is found
 by its text in a kernels file whose code sits under the row's guard (qemu runs them in
 tests/arm)."""
 
@@ -13,7 +14,7 @@ import re
 import subprocess
 
 import pytest
-from cnnc.host.cbuild import runtime_dir
+from cnnc.host.cbuild import compile_objects, runtime_dir
 from cnnc.ops.variants import FN_TYPES, NEON, VARIANTS, X86
 
 KERNELS = runtime_dir() / "kernels"
@@ -63,10 +64,10 @@ def test_x86_rows_are_defined_with_their_kernel_type(tmp_path):
     lines.append("    return 0;\n}")
     probe = tmp_path / "probe.c"
     probe.write_text("\n".join(lines) + "\n")
-    sources = [str(p) for p in sorted(KERNELS.glob("*.c"))]
-    cmd = ["gcc", "-std=c99", "-O0", "-Werror=incompatible-pointer-types",
+    objects = [str(p) for p in compile_objects(sorted(KERNELS.glob("*.c")), [KERNELS], [])]
+    cmd = ["gcc", "-std=c99", "-Werror=incompatible-pointer-types",
            "-Werror=implicit-function-declaration", f"-I{INCLUDE}", f"-I{KERNELS}",
-           str(probe), *sources, "-o", str(tmp_path / "probe"), "-lm"]  # fmt: skip
+           str(probe), *objects, "-o", str(tmp_path / "probe"), "-lm"]  # fmt: skip
     build = subprocess.run(cmd, capture_output=True, text=True)
     assert build.returncode == 0, f"probe of {len(X86_ROWS)} x86 rows:\n{build.stderr[-4000:]}"
     assert subprocess.run([str(tmp_path / "probe")]).returncode == 0
