@@ -5,8 +5,9 @@ Builds runtime_c/kernels/b1_*.c and f32_*.c on the host with cnnc's build flags
 runs each layer several times on the same +-1 data and prints the median times, the
 speed-up and the binary operations per second (one BOP = one XNOR+popcount lane = one
 +-1 multiply-accumulate). A second table gives, for each x86 tier this CPU runs
-(tests/x86_tiers.py), GBOP/s against the tier's popcount peak: BOP/cycle as derived in
-the tier's source (AVX2 nibble table 96, AVX-512BW nibble table 128, VPOPCNTDQ 341)
+(the cnnc_b1_conv_bits__ref rows of cnnc.ops.variants), GBOP/s against the tier's
+popcount peak: BOP/cycle as derived in the tier's source (AVX2 nibble table 96, AVX-512BW
+nibble table 128, VPOPCNTDQ 341)
 times the clock, taken as /proc/cpuinfo's "cpu MHz" (stated in the output; the real
 clock under turbo may be higher, which would lower the % of peak). A second table
 compiles a whole XNOR-Net (cnnc.models zoo, untrained weights: timing and sizes do
@@ -18,26 +19,14 @@ not depend on them) with --precision float32 and binary and compares the generat
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from cnnc import binary_ops, bitpack
-from cnnc.cbuild import build_shared, load_shared, runtime_dir
+from cnnc.host.kernels import host_runs, load_b1_kernels, load_f32_kernels, x86_variants
+from cnnc.ops import bitpack
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-import x86_tiers  # noqa: E402  (the tier table, until the variants table lands in host/)
-
-F32_CDEF = """
-typedef struct { int kind; float min; float max; float alpha; } cnnc_f32_act;
-typedef struct {
-    int n, h, w, c; int oh, ow, co; int kh, kw; int sh, sw; int dh, dw;
-    int pad_top, pad_left; int groups; cnnc_f32_act act;
-} cnnc_f32_conv_params;
-void cnnc_f32_conv__ref(const cnnc_f32_conv_params *p, const float *x, const float *w,
-                        const float *bias, float *y);
-"""
+CONV_ROWS = [v for v in x86_variants("b1") if v.kernel == "cnnc_b1_conv_bits__ref"]
 
 # (H = W, Cin, Cout): XNOR-Net-sized 3x3 layers, stride 1, zero padding 1
 SHAPES = [(8, 64, 64), (16, 64, 64), (16, 128, 128), (8, 256, 256), (14, 256, 256)]
@@ -68,8 +57,9 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     w = np.where(rng.random((cout, 3, 3, cin)) < 0.5, -1.0, 1.0).astype(np.float32)
     y_f = np.zeros((1, h, h, cout), np.float32)
     pf = ffi_f.new("cnnc_f32_conv_params *", {
-        "n": 1, "h": h, "w": h, "c": cin, "oh": h, "ow": h, "co": cout, "kh": 3, "kw": 3,
-        "sh": 1, "sw": 1, "dh": 1, "dw": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
+        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "dilation_h": 1,
+        "dilation_w": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
         "act": {"kind": 0, "min": -np.inf, "max": np.inf, "alpha": 0.0}})  # fmt: skip
     xf, wf, yf = (ffi_f.from_buffer("float[]", a) for a in (x, w, y_f))
 
@@ -78,8 +68,9 @@ def bench_shape(f32, b1, simd, h, cin, cout, runs, rng):
     y_b = np.zeros((1, h, h, bitpack.words(cout)), np.uint32)
     dots = np.zeros((1, h, h, cout), np.int32)
     pb = ffi_b.new("cnnc_b1_conv_params *", {
-        "batch": 1, "in_h": h, "in_w": h, "in_c": cin, "out_h": h, "out_w": h, "out_c": cout,
-        "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "pad_top": 1,
+        "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h, "out_c": cout,
+        "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1, "dilation_h": 1,
+        "dilation_w": 1, "pad_top": 1,
         "pad_left": 1, "groups": 1, "pad_one": 0, "act_min": -np.inf, "act_max": np.inf,
     })  # fmt: skip
     xb, wb = ffi_b.from_buffer("uint32_t[]", xp), ffi_b.from_buffer("uint32_t[]", wp)
@@ -115,14 +106,12 @@ def main() -> None:
     parser.add_argument("--no-model", dest="model", action="store_false",
                         help="skip the whole-model table")  # fmt: skip
     args = parser.parse_args()
-    kernels = runtime_dir() / "kernels"
-    f32 = load_shared(build_shared(sorted(kernels.glob("f32_*.c"))), F32_CDEF)
-    b1 = binary_ops.load_kernels()
-    tiers = [t for t in x86_tiers.declared("cnnc_b1.h", "cnnc_b1_")["conv_bits"]
-             if not x86_tiers.missing(t)]  # fmt: skip
+    f32 = load_f32_kernels()
+    b1 = load_b1_kernels()
+    tiers = [v.isa for v in CONV_ROWS if host_runs(v) is None]
     simd = None
     if tiers:  # the best tier this CPU runs, in the speed-up table
-        simd = (x86_tiers.load_b1_tiers(), tiers[-1])
+        simd = (b1, tiers[-1])
     rng = np.random.default_rng(0)
     print(f"3x3 conv, stride 1, pad 1, batch 1; median of {args.runs} runs; host C, cnnc flags"
           " (-std=c99 -O2, no -march): cnnc_f32_conv__ref vs cnnc_b1_conv_bits__ref")  # fmt: skip
@@ -157,16 +146,15 @@ def main() -> None:
 
 def bench_tiers(tiers, runs: int, rng) -> None:
     """Every x86 tier this CPU runs, per shape: ms, GBOP/s and % of the tier's peak."""
-    ffi, lib = x86_tiers.load_b1_tiers()
+    ffi, lib = load_b1_kernels()
     hz = clock_hz()
-    lacking = [t for t in PEAK_BOP_PER_CYCLE if x86_tiers.missing(t)]
+    lacking = [v for v in CONV_ROWS if host_runs(v) is not None]
     print(f"\nx86 tiers, clock taken as {hz / 1e9:.2f} GHz (/proc/cpuinfo); peak GBOP/s ="
           " BOP/cycle x clock: " + ", ".join(
               f"{t} {PEAK_BOP_PER_CYCLE[t]} ({PEAK_BOP_PER_CYCLE[t] * hz / 1e9:.0f})"
               for t in PEAK_BOP_PER_CYCLE))  # fmt: skip
     if lacking:
-        print("not run (this CPU lacks them): " + ", ".join(
-            f"{t} ({', '.join(x86_tiers.missing(t))})" for t in lacking))  # fmt: skip
+        print("not run: " + "; ".join(host_runs(v) for v in lacking))
     head = f"{'H=W':>4} {'Cin':>5} {'Cout':>5} " + " ".join(
         f"{t + ' ms':>13} {'GBOP/s':>7} {'%peak':>6}" for t in tiers
     )
@@ -177,9 +165,10 @@ def bench_tiers(tiers, runs: int, rng) -> None:
         wp = bitpack.pack_signs(rng.standard_normal((cout, 3, 3, cin)))
         thr = np.zeros(cout, np.int32)
         p = ffi.new("cnnc_b1_conv_params *", {
-            "batch": 1, "in_h": h, "in_w": h, "in_c": cin, "out_h": h, "out_w": h,
+            "n": 1, "h": h, "w": h, "c": cin, "out_h": h, "out_w": h,
             "out_c": cout, "kernel_h": 3, "kernel_w": 3, "stride_h": 1, "stride_w": 1,
-            "pad_top": 1, "pad_left": 1, "groups": 1, "pad_one": 0})  # fmt: skip
+            "dilation_h": 1, "dilation_w": 1, "pad_top": 1, "pad_left": 1, "groups": 1,
+            "pad_one": 0})  # fmt: skip
         args = [ffi.from_buffer(t, a) for t, a in
                 [("uint32_t[]", xp), ("uint32_t[]", wp), ("int32_t[]", thr)]]  # fmt: skip
         ref = np.zeros((1, h, h, bitpack.words(cout)), np.uint32)
@@ -227,7 +216,7 @@ def bench_model(runs: int) -> None:
 
 
 def harness_run(host, x):
-    from cnnc import harness
+    from cnnc.host import harness
 
     return harness.run(host, x)
 

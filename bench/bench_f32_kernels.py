@@ -15,26 +15,29 @@ Haswell; Xeons with one AVX-512 FMA unit halve the AVX-512 rows): fast = 2 FMAs 
 MACs per cycle; exact = half (a mul and an add per MAC share the two ports); the __ref row
 is gcc's autovectorised SSE (4 lanes, mul + add). Exact variants must give the __ref's bits
 (NaNs as one value; checked once per shape), fast ones stay within 1e-4 of the output
-range. The variants are cnnc.f32_variants.F32_SIMD_VARIANTS; those whose CPU features
-/proc/cpuinfo lacks are left out, named.
+range. The variants are the x86 float32 rows of cnnc.ops.variants.VARIANTS; those whose CPU
+features /proc/cpuinfo lacks are left out, named.
 
     .venv/bin/python bench/bench_f32_kernels.py [LAYER_SUBSTRING ...]
 """
 
 from __future__ import annotations
 
-import re
 import statistics
 import sys
 import time
 
 import numpy as np
-from cnnc import cbuild
-from cnnc.f32_variants import F32_SIMD_VARIANTS, F32Variant
+from cnnc.host.kernels import host_runs, load_f32_kernels, x86_variants
 
 RUNS, MIN_SECONDS = 7, 0.02
-# the timed variants: __ref (gcc's autovectorised SSE: 4 lanes, mul + add), then the table
-VARIANTS = {"ref": F32Variant("_ref", (), 4, True), **F32_SIMD_VARIANTS}
+# float lanes per vector of each tier; __ref is gcc's autovectorised SSE (4 lanes, mul + add)
+LANES = {"ref": 4, "avx2": 8, "avx512": 16}
+# the timed variants: name ("ref", "avx2", "fast_avx2", ...) -> {kernel: its row}
+VARIANTS: dict[str, dict] = {"ref": {}}
+for _row in x86_variants("f32"):
+    _name = f"{'fast_' if _row.fast else ''}{_row.isa}"
+    VARIANTS.setdefault(_name, {})[_row.kernel.removeprefix("cnnc_f32_")[:-5]] = _row
 # label -> (kernel, h, w, c, co, k, stride): MobileNetV2-1.0@224 layers (n = 1, pads k//2)
 SHAPES = {
     "stem 224x224x3->32 s2": ("conv_oc8", 224, 224, 3, 32, 3, 2),
@@ -56,28 +59,21 @@ SHAPES = {
 }
 
 
-def load_kernels():
-    """(ffi, lib) of runtime_c/kernels/f32_*.c; cffi declarations from cnnc_f32.h."""
-    text = (cbuild.runtime_dir() / "include" / "cnnc_f32.h").read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"CNNC_INLINE .*?\n}\n", "", text, flags=re.S)
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    cdef = text.replace("CNNC_RESTRICT", "").replace("CNNC_MAX_RANK", "6")
-    sources = sorted((cbuild.runtime_dir() / "kernels").glob("f32_*.c"))
-    path = cbuild.build_shared(sources, cflags=["-ffp-contract=off"])
-    return cbuild.load_shared(path, cdef)
-
-
-def cpu_info() -> tuple[set[str], float]:
-    """(/proc/cpuinfo flags, "cpu MHz" of the first CPU)."""
-    flags, mhz = set(), 0.0
+def clock_mhz() -> float:
+    """ "cpu MHz" of the first CPU in /proc/cpuinfo."""
     with open("/proc/cpuinfo") as f:
         for line in f:
-            if line.startswith("flags") and not flags:
-                flags = set(line.split(":", 1)[1].split())
-            if line.startswith("cpu MHz") and not mhz:
-                mhz = float(line.split(":", 1)[1])
-    return flags, mhz
+            if line.startswith("cpu MHz"):
+                return float(line.split(":", 1)[1])
+    return 0.0
+
+
+def exact(name: str) -> bool:
+    return not name.startswith("fast_")
+
+
+def c_name(name: str, kernel: str) -> str:
+    return f"cnnc_f32_{kernel}__ref" if name == "ref" else VARIANTS[name][kernel].name
 
 
 def make_case(ffi, rng, kernel, h, w, c, co, k, stride):
@@ -132,13 +128,13 @@ def check(label, name, exact, expected, actual) -> None:
 
 
 def main() -> None:
-    flags, mhz = cpu_info()
-    ffi, lib = load_kernels()
+    mhz = clock_mhz()
+    ffi, lib = load_f32_kernels()
     names = []
-    for name, variant in VARIANTS.items():
-        missing = [f for f in variant.cpu_flags if f not in flags]
-        if missing:
-            print(f"(leaving out {name}: this CPU lacks {', '.join(missing)})")
+    for name, rows in VARIANTS.items():
+        reason = host_runs(next(iter(rows.values()))) if rows else None
+        if reason:
+            print(f"(leaving out {name}: {reason})")
         else:
             names.append(name)
     print(f"clock {mhz:.0f} MHz (/proc/cpuinfo 'cpu MHz'); peak MACs/cycle: "
@@ -153,14 +149,14 @@ def main() -> None:
         bufs = [ffi.from_buffer("float[]", a) for a in arrays]
         calls = {}
         for name in names:
-            fn = getattr(lib, f"cnnc_f32_{kernel}_{VARIANTS[name].suffix}")
+            fn = getattr(lib, c_name(name, kernel))
             calls[name] = lambda fn=fn, p=params, b=bufs: fn(p, *b)
         outs = {}
         for name in names:
             arrays[-1][:] = np.nan
             calls[name]()
             outs[name] = arrays[-1].copy()
-            check(label, name, VARIANTS[name].exact, outs["ref"], outs[name])
+            check(label, name, exact(name), outs["ref"], outs[name])
         reps = {name: reps_for(calls[name]) for name in names}
         times = {name: [] for name in names}
         for _ in range(RUNS):
@@ -177,7 +173,7 @@ def main() -> None:
 
 def peak(name: str) -> float:
     """MACs per cycle: two vector ports; a MAC is one FMA (fast) or a mul and an add."""
-    return 2 * VARIANTS[name].lanes / (2 if VARIANTS[name].exact else 1)
+    return 2 * LANES[name.removeprefix("fast_")] / (2 if exact(name) else 1)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""int8 kernels on the host: __ref vs every x86 tier this CPU runs (cnnc_s8_<kernel>__<tier>
-declared in cnnc_s8.h; tiers in tests/x86_tiers.py), per MobileNetV2-224-like layer shape,
+"""int8 kernels on the host: __ref vs every x86 tier this CPU runs (the rows of
+cnnc.ops.variants.VARIANTS for the kernel), per MobileNetV2-224-like layer shape,
 all from one library built with cnnc's default flags (every tier is compiled in by target
 attributes), and the float32 kernel that generated float code calls for the same layer
 (default flags and -ffp-contract=off, as the harness builds models).
@@ -16,19 +16,19 @@ this script on the board for those.
 
 from __future__ import annotations
 
-import re
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-from cnnc import cbuild
-from cnnc.int8_ops import ConvParams, DenseParams, fill_struct, load_s8_kernels
-from cnnc.requant import quantize_multipliers
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-import x86_tiers  # noqa: E402  (the tier table, until the variants table lands in host/)
+from cnnc.host.kernels import (
+    fill_struct,
+    host_runs,
+    load_f32_kernels,
+    load_s8_kernels,
+    x86_variants,
+)
+from cnnc.ops.requant import quantize_multipliers
+from cnnc.ops.s8 import ConvParams, DenseParams
 
 RUNS, MIN_SECONDS = 7, 0.02
 
@@ -57,18 +57,6 @@ SHAPES = {
 F32_KERNELS = {"conv": "conv_oc8", "pwconv": "pwconv", "dwconv": "dwconv3x3", "dense": "dense"}
 
 
-def load_f32_kernels(flags):
-    """(ffi, lib) of runtime_c/kernels/f32_*.c; cffi declarations from cnnc_f32.h."""
-    text = (cbuild.runtime_dir() / "include" / "cnnc_f32.h").read_text()
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"CNNC_INLINE .*?\n}\n", "", text, flags=re.S)
-    text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-    cdef = text.replace("CNNC_RESTRICT", "").replace("CNNC_MAX_RANK", "6")
-    sources = sorted((cbuild.runtime_dir() / "kernels").glob("f32_*.c"))
-    path = cbuild.build_shared(sources, cflags=["-ffp-contract=off", *flags])
-    return cbuild.load_shared(path, cdef)
-
-
 def f32_call(ffi, lib, p, arrays):
     """A no-argument call of the float32 kernel for the int8 case's layer (same shapes)."""
     x, w, bias = (a.astype(np.float32) for a in arrays[:3])
@@ -78,7 +66,9 @@ def f32_call(ffi, lib, p, arrays):
         params.n, params.k, params.m, params.act = p.n, p.k, p.m, act
         y = np.zeros((p.n, p.m), np.float32)
     else:
-        kernel = "pwconv" if p.kh == 1 and p.groups == 1 else "dwconv" if p.groups > 1 else "conv"
+        kernel = (
+            "pwconv" if p.kernel_h == 1 and p.groups == 1 else "dwconv" if p.groups > 1 else "conv"
+        )
         fn = getattr(lib, f"cnnc_f32_{F32_KERNELS[kernel]}__ref")
         params = ffi.new(
             "cnnc_f32_conv_params *",
@@ -87,22 +77,22 @@ def f32_call(ffi, lib, p, arrays):
                 "h": p.h,
                 "w": p.w,
                 "c": p.c,
-                "oh": p.oh,
-                "ow": p.ow,
-                "co": p.oc,
-                "kh": p.kh,
-                "kw": p.kw,
-                "sh": p.stride_h,
-                "sw": p.stride_w,
-                "dh": 1,
-                "dw": 1,
+                "out_h": p.out_h,
+                "out_w": p.out_w,
+                "out_c": p.out_c,
+                "kernel_h": p.kernel_h,
+                "kernel_w": p.kernel_w,
+                "stride_h": p.stride_h,
+                "stride_w": p.stride_w,
+                "dilation_h": 1,
+                "dilation_w": 1,
                 "pad_top": p.pad_top,
                 "pad_left": p.pad_left,
                 "groups": p.groups,
                 "act": act,
             },
         )
-        y = np.zeros((p.n, p.oh, p.ow, p.oc), np.float32)
+        y = np.zeros((p.n, p.out_h, p.out_w, p.out_c), np.float32)
     bufs = [ffi.from_buffer("float[]", a) for a in (x, w, bias, y)]
     return lambda: fn(params, *bufs)
 
@@ -131,12 +121,12 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
         pad = k // 2
         oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
         groups = c if kernel == "dwconv" else 1
-        p = ConvParams(1, h, w, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, -3, 5,
-                       -128, 127, 1)  # fmt: skip
+        p = ConvParams(1, h, w, c, oh, ow, oc, k, k, stride, stride, 1, 1, pad, pad, groups, -3,
+                       5, -128, 127, 1)  # fmt: skip
         x = rng.integers(-128, 128, (h, w, c))
         wt = rng.integers(
             -127, 128, {"dwconv": (k, k, c), "pwconv": (c, oc)}.get(kernel, (k, k, c, oc))
-        )  # packed layouts (cnnc.int8_ops.PACKED_LAYOUTS)
+        )  # packed layouts (cnnc.ops.s8.PACKED_LAYOUTS)
         taps = k * k * (c // groups)
         out = oh * ow * oc
         macs = out * taps
@@ -149,13 +139,15 @@ def make_case(rng, kernel, h, w, c, oc, k, stride):
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    declared = x86_tiers.declared("cnnc_s8.h", "cnnc_s8_")
-    tiers = [t for t in x86_tiers.TIERS if t in declared["conv"] and not x86_tiers.missing(t)]
-    for t in x86_tiers.TIERS:
-        if t in declared["conv"] and t not in tiers:
-            print(f"(not run: {x86_tiers.skip_reason(t)})")
+    kernels = {shape[0] for shape in SHAPES.values()}
+    rows = [v for v in x86_variants("s8") if v.kernel.removeprefix("cnnc_s8_")[:-5] in kernels]
+    runnable = {(v.kernel, v.isa) for v in rows if host_runs(v) is None}
+    tiers = list(dict.fromkeys(v.isa for v in rows if (v.kernel, v.isa) in runnable))
+    for v in rows:
+        if (v.kernel, v.isa) not in runnable:
+            print(f"(not run: {host_runs(v)})")
     ffi, lib = load_s8_kernels()
-    f32_ffi, f32_lib = load_f32_kernels([])
+    f32_ffi, f32_lib = load_f32_kernels()
     cols = ["s8 ref", *(f"s8 {t}" for t in tiers), "f32 ref"]
     print(f"{'shape':<22} " + " ".join(f"{c + ' us':>11} {'x':>5}" for c in cols) + " MAC/ns")
     for label, shape in SHAPES.items():
@@ -167,6 +159,9 @@ def main() -> None:
         for variant in ["ref", *tiers, "f32"]:
             if variant == "f32":
                 seconds = median_seconds(f32_call(f32_ffi, f32_lib, p, arrays))
+            elif variant != "ref" and (f"cnnc_s8_{shape[0]}__ref", variant) not in runnable:
+                line += f"{'-':>11} {'':>5} "  # no such row for this kernel
+                continue
             else:
                 fn = getattr(lib, f"cnnc_s8_{shape[0]}__{variant}")
                 arrays[-1][:] = 0

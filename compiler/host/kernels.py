@@ -1,5 +1,6 @@
 """The runtime kernels on the host, for tests and benchmarks: build a family's C into a
-shared library and call it through cffi, and the table of ISA variants per family.
+shared library and call it through cffi, and which rows of the one variants table
+(``cnnc.ops.variants.VARIANTS``) this host can run.
 
 Every family header (``runtime_c/include/cnnc_<family>.h``) exposes its parameter structs
 and kernel prototypes to cffi the same way: the plain, macro-free declarations between
@@ -9,56 +10,43 @@ and kernel prototypes to cffi the same way: the plain, macro-free declarations b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import fields
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import CnncError
 from ..ops.s8 import C_STRUCTS
+from ..ops.variants import VARIANTS, X86, Variant
 from .cbuild import build_shared, load_shared, runtime_dir
 
 
-@dataclass(frozen=True)
-class Variant:
-    """One ISA variant of a kernel family, beside its ``__ref`` kernels.
-
-    family    "s8" | "b1"
-    isa       the kernel name suffix (``cnnc_s8_conv__avx2``)
-    guard     the C condition under which the header's selection block picks it
-    cflags    what compiles it in on a host build
-    cpu_flag  the /proc/cpuinfo flag the host needs to run it ("" for compile-time-only
-              targets such as NEON, tested under qemu in tests/arm)
-    """
-
-    family: str
-    isa: str
-    guard: str
-    cflags: tuple[str, ...] = ()
-    cpu_flag: str = ""
+@cache
+def cpu_flags() -> frozenset[str]:
+    """This machine's /proc/cpuinfo flags (empty off Linux or off x86-64)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    line = next((s for s in text.splitlines() if s.startswith("flags")), "")
+    return frozenset(line.split(":", 1)[-1].split())
 
 
-# The variants table: one row per family and ISA. Dispatch (the selection blocks in
-# cnnc_s8.h / cnnc_b1.h), tests and benchmarks read these rows; run-time selection
-# (cpuid, getauxval) will be more columns of the same rows.
-VARIANT_ROWS = (
-    Variant("s8", "avx2", "defined(__AVX2__)", ("-mavx2",), "avx2"),
-    Variant("s8", "neon", "defined(__ARM_NEON)"),
-    Variant("b1", "avx512", "defined(__AVX512F__) && defined(__AVX512VPOPCNTDQ__)",
-            ("-mavx512f", "-mavx512vpopcntdq"), "avx512_vpopcntdq"),
-    Variant("b1", "neon", "defined(__ARM_NEON)"),
-)  # fmt: skip
+def host_runs(variant: Variant) -> str | None:
+    """None when this host's CPU can run the cnnc.ops.variants row, else why not (the
+    missing /proc/cpuinfo flags; ARM rows run under qemu in tests/arm), for a test's skip."""
+    if not variant.cpu_flags:
+        return f"{variant.name} is an ARM variant (tested under qemu in tests/arm)"
+    lacks = [f for f in variant.cpu_flags if f not in cpu_flags()]
+    if lacks:
+        return f"this CPU lacks {', '.join(lacks)} (needed by {variant.name})"
+    return None
 
 
-def host_variants(family: str) -> dict[str, tuple[tuple[str, ...], str]]:
-    """The family's variants a host build can run: isa -> (cflags, cpu_flag)."""
-    return {
-        v.isa: (v.cflags, v.cpu_flag) for v in VARIANT_ROWS if v.family == family and v.cpu_flag
-    }
-
-
-S8_VARIANTS = host_variants("s8")
-B1_VARIANTS = host_variants("b1")
-VARIANTS = {"s8": S8_VARIANTS, "b1": B1_VARIANTS}
+def x86_variants(family: str) -> list[Variant]:
+    """The x86-64 rows of cnnc.ops.variants.VARIANTS of one family ("s8", "b1", "f32")."""
+    return [v for v in VARIANTS if v.family == family and v.guard == X86]
 
 
 def header_cdef(family: str) -> str:
@@ -80,16 +68,6 @@ def header_cdef(family: str) -> str:
     return cdef
 
 
-def host_supports(family: str, variant: str) -> bool:
-    """True when this machine's CPU runs the given VARIANTS[family] entry."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read().split()
-    except OSError:
-        return False
-    return VARIANTS[family][variant][1] in flags
-
-
 # ---------------------------------------------------------------- int8
 
 
@@ -107,7 +85,8 @@ def fill_struct(ffi, params) -> object:
 
 def load_s8_kernels(cflags: tuple[str, ...] = ()):
     """Builds every runtime_c/kernels/s8_*.c into one host library: ``(ffi, lib)`` (cffi);
-    ``cflags`` (e.g. S8_VARIANTS' -mavx2) compile the ISA variants in."""
+    every x86-64 tier is compiled in by its target attributes;
+    ``cflags`` add test-only switches (CNNC_S8_EMULATE_VNNI)."""
     kernels = runtime_dir() / "kernels"  # private headers are part of the build cache key
     lib = build_shared(s8_kernel_sources(), include_dirs=[kernels], cflags=list(cflags))
     return load_shared(lib, header_cdef("s8"))

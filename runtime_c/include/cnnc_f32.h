@@ -109,7 +109,7 @@ void cnnc_f32_pwconv__ref(const cnnc_f32_conv_params *p, const float *CNNC_RESTR
 
 /* x86-64 SIMD siblings of the kernels above (runtime_c/kernels/f32_conv_avx2.c,
  * f32_conv_fast_avx2.c, f32_conv_avx512.c, f32_conv_fast_avx512.c; listed in
- * cnnc.f32_variants), same signatures and weight layouts, compiled into every x86-64 build
+ * cnnc.ops.variants), same signatures and weight layouts, compiled into every x86-64 build
  * (target attributes, no -m flags) and declared everywhere; call one only on a CPU with
  * its ISA (AVX2: avx2; fast AVX2: avx2 + fma; AVX-512: avx512f/bw/dq/vl). Vector lanes run
  * over output channels. __<isa> (exact mode, the default contract): each output sums bias,

@@ -10,10 +10,11 @@
  *
  * The activation epilogue reproduces cnnc_f32_apply_act bit for bit, NaN and -0 included.
  * MAXPS(a, b) is "a > b ? a : b" and MINPS(a, b) "a < b ? a : b" (the second operand when
- * unordered, so NaN in x survives when x is the second operand):
- *   relu  x > 0 || x != x ? x : 0           = MAXPS(x, 0), NaN lanes kept (and -0 -> +0)
- *   relu6 x < 0 ? 0 : (x > 6 ? 6 : x)       = MAXPS(0, MINPS(6, x)) (x < 0 <=> t < 0)
- *   clip  t = x < lo ? lo : x; t > hi ? hi : t = MINPS(hi, MAXPS(lo, x)) (lo > hi gives hi)
+ * unordered), so with t = MINPS(hi, x):
+ *   relu  x > 0 || x != x ? x : 0       = blend(MAXPS(x, 0), x, x unordered)
+ *   relu6 x < 0 ? 0 : (x > 6 ? 6 : x)    = MAXPS(0, t) (x < 0 <=> t < 0, as 6 > 0)
+ *   clip  l = x < lo ? lo : x; l > hi ? hi : l = MINPS(hi, blend(x, lo, x < lo))
+ *         (ONNX's min(max(x, lo), hi): lo > hi gives hi; NaN passes)
  * Other activations call the scalar cnnc_f32_apply_act lane by lane. */
 #ifndef F32_SIMD_X86_H
 #define F32_SIMD_X86_H
@@ -39,9 +40,13 @@ F32_INLINE void f32v_store(float *p, f32v v) { _mm512_storeu_ps(p, v); }
 F32_INLINE void f32v_storem(float *p, f32m m, f32v v) { _mm512_mask_storeu_ps(p, m, v); }
 F32_INLINE f32v f32v_max(f32v a, f32v b) { return _mm512_max_ps(a, b); }
 F32_INLINE f32v f32v_min(f32v a, f32v b) { return _mm512_min_ps(a, b); }
-/* r, but x in the lanes where x is NaN */
-F32_INLINE f32v f32v_keep_nan(f32v r, f32v x) {
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), r, x);
+/* lanes where x < lo take lo */
+F32_INLINE f32v f32v_below(f32v t, f32v x, f32v lo) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), t, lo);
+}
+/* lanes where x is NaN take x */
+F32_INLINE f32v f32v_keep_nan(f32v t, f32v x) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), t, x);
 }
 #if F32_FAST
 F32_INLINE f32v f32v_mac(f32v acc, f32v x, f32v w) { return _mm512_fmadd_ps(x, w, acc); }
@@ -68,8 +73,12 @@ F32_INLINE void f32v_store(float *p, f32v v) { _mm256_storeu_ps(p, v); }
 F32_INLINE void f32v_storem(float *p, f32m m, f32v v) { _mm256_maskstore_ps(p, m, v); }
 F32_INLINE f32v f32v_max(f32v a, f32v b) { return _mm256_max_ps(a, b); }
 F32_INLINE f32v f32v_min(f32v a, f32v b) { return _mm256_min_ps(a, b); }
-F32_INLINE f32v f32v_keep_nan(f32v r, f32v x) {
-    return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+F32_INLINE f32v f32v_below(f32v t, f32v x, f32v lo) {
+    return _mm256_blendv_ps(t, lo, _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+}
+/* lanes where x is NaN take x */
+F32_INLINE f32v f32v_keep_nan(f32v t, f32v x) {
+    return _mm256_blendv_ps(t, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 #if F32_FAST
 F32_INLINE f32v f32v_mac(f32v acc, f32v x, f32v w) { return _mm256_fmadd_ps(x, w, acc); }
@@ -103,7 +112,7 @@ F32_INLINE f32v f32v_act(const cnnc_f32_act *act, f32v x) {
         case CNNC_ACT_RELU6:
             return f32v_max(f32v_zero(), f32v_min(f32v_set1(6.0f), x));
         case CNNC_ACT_CLIP:
-            return f32v_min(f32v_set1(act->max), f32v_max(f32v_set1(act->min), x));
+            return f32v_min(f32v_set1(act->max), f32v_below(x, x, f32v_set1(act->min)));
         default: {
             float lane[F32_LANES];
             int j;

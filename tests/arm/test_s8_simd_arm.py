@@ -8,11 +8,13 @@ corners) and reports the first differing byte of any case. The __ref kernels the
 are pinned to the NumPy definitions in tests/runtime. A second test pins the selection
 block in cnnc_s8.h: which variant each target's generated code calls."""
 
+import re
 import subprocess
 
 import pytest
 from cnnc.host import cross, targets
 from cnnc.host.cbuild import runtime_dir
+from cnnc.ops.variants import NEON, VARIANTS
 
 from .conftest import require_target
 
@@ -203,21 +205,29 @@ def test_neon_equals_ref_under_qemu(tmp_path, target):
     assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
 
 
-# What the selection block maps the generated code's names to, per target.
-KERNELS = ("conv", "dense", "pwconv", "dwconv")
-SELECTED = {"aarch64": "neon", "armv7": "neon", "armv7-neon": "neon", "cortex-m4": "ref",
-            "cortex-m7": "ref", "host": "ref"}  # fmt: skip
+# Whether a target's build compiles the NEON rows of cnnc.ops.variants in (their guard,
+# defined(__ARM_NEON), holds): select_kernels then picks them at init on a NEON CPU.
+NEON_BUILD = {"aarch64": True, "armv7": True, "armv7-neon": True, "cortex-m4": False,
+              "cortex-m7": False, "host": False}  # fmt: skip
 
 
-@pytest.mark.parametrize("target", list(SELECTED))
-def test_selection_per_target(tmp_path, target):
+@pytest.mark.parametrize("target", list(NEON_BUILD))
+def test_neon_rows_compiled_in_per_target(tmp_path, target):
+    """Each s8 NEON row's definition survives the target's preprocessor exactly when the
+    target has NEON (the row's guard), so dispatch on ARM has the kernels it lists."""
     t = require_target(target, run=False)
-    src = tmp_path / "calls.c"
-    src.write_text(f'#include "cnnc_s8.h"\nCALLS {" ".join("cnnc_s8_" + k for k in KERNELS)}\n')
-    cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}", "-E",
-           "-P", str(src)]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    line = next(s for s in proc.stdout.splitlines() if s.startswith("CALLS"))
-    isa = SELECTED[target]
-    assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in KERNELS]
+    rows = [v for v in VARIANTS if v.family == "s8" and v.guard == NEON]
+    assert rows, "cnnc.ops.variants has no s8 NEON row"
+    kernels = runtime_dir() / "kernels"
+    text = ""
+    for src in sorted(kernels.glob("s8_*_neon.c")):
+        cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
+               f"-I{kernels}", "-E", "-P", str(src)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        text += proc.stdout
+    for v in rows:
+        defined = re.search(rf"\b{v.name}\([^;]*\)\s*{{", text) is not None
+        assert defined == NEON_BUILD[target], (
+            f"{target}: {v.name} {'defined' if defined else 'not defined'} by the build"
+        )

@@ -1,28 +1,32 @@
-"""x86 ISA tiers of the binary conv (cnnc_b1_conv_bits__<tier>, declared in cnnc_b1.h; the
-tiers and their CPU flags in tests/x86_tiers.py) are bit-exact to the __ref kernel over
-one grid: channel counts around the word edges, output channel counts around the
-4-filter block (1, 3, 4, 5, 65), kernel sizes, strides, padding, runs longer than the
+"""x86 ISA tiers of the binary conv and dense (the x86 rows of cnnc.ops.variants.VARIANTS for
+cnnc_b1_conv_bits__ref / cnnc_b1_dense_bits__ref, with their CPU flags) are bit-exact to
+the __ref kernel over one grid: channel counts around the word edges, output channel counts
+around the 4-filter block (1, 3, 4, 5, 65), kernel sizes, strides, padding, runs longer than the
 byte-counter flush (AVX2: 248 words, AVX-512: 496), and the per-channel paths (groups 2,
 one padding). All tiers are compiled into one default-flags library; a tier this CPU
 lacks skips, naming the missing flags. NEON: tests/arm/test_b1_conv_neon.py."""
 
 import numpy as np
 import pytest
-import x86_tiers
 from b1_helpers import CHANNELS
-from cnnc import binary_ops, bitpack
+from cnnc.host.kernels import host_runs, load_b1_kernels, x86_variants
+from cnnc.ops import b1, bitpack
 
-TIERS = x86_tiers.declared("cnnc_b1.h", "cnnc_b1_")["conv_bits"]
+
+def rows_of(kernel: str) -> list:
+    rows = [v for v in x86_variants("b1") if v.kernel == kernel]
+    assert rows, f"cnnc.ops.variants has no x86 row for {kernel}"
+    return [pytest.param(v, id=v.isa) for v in rows]
 
 
-@pytest.fixture(scope="module", params=TIERS)
+@pytest.fixture(scope="module", params=rows_of("cnnc_b1_conv_bits__ref"))
 def tier(request):
-    """(tier, ffi, lib); parametrised over TIERS, or indirectly by a test."""
-    reason = x86_tiers.skip_reason(request.param)
+    """(tier, ffi, lib) of a cnnc.ops.variants row; the conv rows, or indirectly a test's."""
+    reason = host_runs(request.param)
     if reason:
         pytest.skip(reason)
-    ffi, lib = x86_tiers.load_b1_tiers()
-    return request.param, ffi, lib
+    ffi, lib = load_b1_kernels()
+    return request.param.isa, ffi, lib
 
 
 def check_tier(tier, rng, n, h, w, c, co, k, stride, pad, groups=1, pad_one=0):
@@ -32,8 +36,9 @@ def check_tier(tier, rng, n, h, w, c, co, k, stride, pad, groups=1, pad_one=0):
     oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
     thr = rng.integers(-3, 4, co).astype(np.int32)  # near 0, where dots are densest
     p = ffi.new("cnnc_b1_conv_params *", {
-        "batch": n, "in_h": h, "in_w": w, "in_c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
         "kernel_h": k, "kernel_w": k, "stride_h": stride, "stride_w": stride,
+        "dilation_h": 1, "dilation_w": 1,
         "pad_top": pad, "pad_left": pad, "groups": groups, "pad_one": pad_one,
         "act_min": -np.inf, "act_max": np.inf})  # fmt: skip
     outs = {}
@@ -47,8 +52,8 @@ def check_tier(tier, rng, n, h, w, c, co, k, stride, pad, groups=1, pad_one=0):
             ffi.from_buffer("int32_t[]", thr), ffi.from_buffer("uint32_t[]", y))  # fmt: skip
         outs[kernel] = y
     if groups == 1 and not pad_one:
-        dots = binary_ops.conv_dot(x, c, wt, (stride, stride), (pad,) * 4)
-        np.testing.assert_array_equal(outs["ref"], binary_ops.bits_transform(dots, thr))
+        dots = b1.conv_dot(x, c, wt, (stride, stride), (pad,) * 4)
+        np.testing.assert_array_equal(outs["ref"], b1.bits_transform(dots, thr))
     bad = np.argwhere(outs[name] != outs["ref"])
     assert not bad.size, (
         f"{name} != ref at {tuple(bad[0])}: expected {outs['ref'][tuple(bad[0])]:#010x}, "
@@ -59,10 +64,11 @@ def check_tier(tier, rng, n, h, w, c, co, k, stride, pad, groups=1, pad_one=0):
 @pytest.mark.parametrize("c", CHANNELS, ids=[f"C{c}" for c in CHANNELS])
 @pytest.mark.parametrize("co", [1, 3, 4, 5, 65], ids=lambda c: f"Co{c}")
 @pytest.mark.parametrize("k", [1, 3], ids=["k1", "k3"])
-@pytest.mark.parametrize("stride", [1, 2], ids=["s1", "s2"])
-@pytest.mark.parametrize("padded", [False, True], ids=["valid", "pad"])
-def test_tier_equals_ref(tier, rng, c, co, k, stride, padded):
-    check_tier(tier, rng, 2, 7, 9, c, co, k, stride, k // 2 if padded else 0)
+def test_tier_equals_ref(tier, rng, c, co, k):
+    """Strides 1/2 and padding off/on, in one loop per grid point."""
+    for stride in (1, 2):
+        for pad in sorted({0, k // 2}):
+            check_tier(tier, rng, 2, 7, 9, c, co, k, stride, pad)
 
 
 # runs of kernel_w * WORDS(c) words past the AVX2 (248) and AVX-512 (496) byte-counter
@@ -80,10 +86,7 @@ def test_tier_per_channel_paths(tier, rng, c, path):
     check_tier(tier, rng, 1, 5, 6, c, 6, 3, 1, 1, groups, pad_one)
 
 
-DENSE_TIERS = x86_tiers.declared("cnnc_b1.h", "cnnc_b1_")["dense_bits"]
-
-
-@pytest.mark.parametrize("tier", DENSE_TIERS, indirect=True)
+@pytest.mark.parametrize("tier", rows_of("cnnc_b1_dense_bits__ref"), indirect=True)
 @pytest.mark.parametrize("k", [*CHANNELS, 1000, 8000], ids=lambda k: f"K{k}")
 @pytest.mark.parametrize("m", [1, 3, 4, 5, 33, 65], ids=lambda m: f"M{m}")
 def test_dense_tier_equals_ref(tier, rng, k, m):
@@ -94,7 +97,7 @@ def test_dense_tier_equals_ref(tier, rng, k, m):
     x = bitpack.pack_signs(rng.standard_normal((n, k)))
     wt = bitpack.pack_signs(rng.standard_normal((m, k)))
     thr = rng.integers(-3, 4, m).astype(np.int32)
-    p = ffi.new("cnnc_b1_dense_params *", {"batch": n, "in_k": k, "out_m": m,
+    p = ffi.new("cnnc_b1_dense_params *", {"n": n, "k": k, "m": m,
                                            "act_min": -np.inf, "act_max": np.inf})  # fmt: skip
     outs = {}
     for kernel in ("ref", name):

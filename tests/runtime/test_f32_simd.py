@@ -1,7 +1,7 @@
 """x86-64 SIMD float32 kernels (runtime_c/kernels/f32_conv_<mode>_<isa>.c) against their __ref.
 
-Every variant of cnnc.f32_variants.F32_SIMD_VARIANTS runs on the same inputs and weight
-layout as the __ref kernel it mirrors and is compared with it:
+Every x86 float32 row of cnnc.ops.variants.VARIANTS (grouped by tier and float mode) runs
+on the same inputs and weight layout as the __ref kernel it mirrors and is compared with it:
   * exact variants (__avx2, __avx512): bit for bit (inf and -0 included); every NaN counts
     as one value, because C leaves a NaN's sign and payload open: when both operands of an
     add are NaN, x86 returns the first source operand's, and which one that is in the
@@ -20,8 +20,8 @@ output is followed by guard floats no kernel may write. A separate test feeds Na
 and -0 through the exact variants; another disassembles the exact objects (gcc and clang)
 and fails on any FMA instruction.
 
-To add a variant: write it beside the others, declare it in cnnc_f32.h, add a row to
-cnnc.f32_variants.F32_SIMD_VARIANTS.
+To add a variant: write it beside the others, declare it in cnnc_f32.h, add its row to
+cnnc.ops.variants.
 """
 
 from __future__ import annotations
@@ -33,36 +33,48 @@ import subprocess
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
-from cnnc.cbuild import C_STD_FLAGS, runtime_dir
-from cnnc.f32_variants import F32_SIMD_VARIANTS, c_name
+from cnnc.host.cbuild import C_STD_FLAGS, runtime_dir
+from cnnc.host.kernels import host_runs, x86_variants
 from f32_kernels import ACT_CASES, act_struct, fptr, kernels
 
 CHANNELS = [1, 3, 7, 8, 9, 15, 16, 17, 33, 64]
-# the shared activation cases, plus a clip whose bounds cross (lo > hi: __ref gives lo for
-# x < lo and hi for every other x, where max(lo, min(hi, x)) would give lo throughout)
+# the shared activation cases, plus a clip whose bounds cross (lo > hi: __ref is ONNX's
+# min(max(x, lo), hi), hi throughout except NaN, where max(lo, min(hi, x)) would give lo)
 ACT_CASES = {**ACT_CASES, "clip-crossed": dict(kind="clip", lo=0.5, hi=-0.25)}
 ACTS = ["none", "relu", "relu6", "clip", "clip-crossed", "leaky"]
 GUARD = 19  # floats after each output that no kernel may write
 SENTINEL = np.float32(-12345.5)
 
 
-def cpu_flags() -> set[str]:
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    return set()
+# (tier, fast) -> {kernel ("pwconv"): its cnnc.ops.variants row}
+MODES: dict[tuple[str, bool], dict] = {}
+for _row in x86_variants("f32"):
+    MODES.setdefault((_row.isa, _row.fast), {})[_row.kernel[len("cnnc_f32_") : -len("__ref")]] = (
+        _row
+    )
 
 
-@pytest.fixture(scope="module", params=list(F32_SIMD_VARIANTS))
+def mode_id(mode) -> str:
+    return f"{'fast_' if mode[1] else ''}{mode[0]}"
+
+
+@pytest.fixture(scope="module", params=list(MODES), ids=mode_id)
 def variant(request):
-    name = request.param
-    needs, exact = F32_SIMD_VARIANTS[name].cpu_flags, F32_SIMD_VARIANTS[name].exact
-    missing = [flag for flag in needs if flag not in cpu_flags()]
-    if missing:
-        pytest.skip(f"this CPU lacks {', '.join(missing)}, needed to run the {name} variant")
+    """(rows by kernel, exact, ffi, lib) of one tier and float mode."""
+    rows = MODES[request.param]
+    reason = host_runs(next(iter(rows.values())))
+    if reason:
+        pytest.skip(reason)
     ffi, lib = kernels()
-    return name, exact, ffi, lib
+    return rows, not request.param[1], ffi, lib
+
+
+def c_name(kernel: str, rows) -> str:
+    """The C name of ``kernel``'s row (``cnnc_f32_pwconv_fast__avx2``), or its __ref."""
+    if rows == "ref":
+        return f"cnnc_f32_{kernel}__ref"
+    assert kernel in rows, f"cnnc.ops.variants has no row for cnnc_f32_{kernel}__ref here"
+    return rows[kernel].name
 
 
 def rand(rng, *shape):
@@ -71,10 +83,10 @@ def rand(rng, *shape):
 
 def compare(variant, kernel, call):
     """Runs `call(fn, y)` for the __ref kernel and the variant into guarded outputs."""
-    name, exact, ffi, lib = variant
+    rows, exact, ffi, lib = variant
     expected = call(getattr(lib, c_name(kernel, "ref")))
-    actual = call(getattr(lib, c_name(kernel, name)))
-    what = c_name(kernel, name)
+    actual = call(getattr(lib, c_name(kernel, rows)))
+    what = c_name(kernel, rows)
     size = expected.size - GUARD
     guard = actual[size:]
     assert (guard.view(np.uint32) == SENTINEL.view(np.uint32)).all(), (
@@ -147,12 +159,18 @@ PIXELS = {
 }
 
 
-@pytest.mark.parametrize("act", ACTS)
+def rotated(acts: list, key: int, count: int) -> list:
+    """``count`` activations from ``acts``, starting at ``key``: grid points with different
+    keys (channel counts) together run every activation on every pixel grid."""
+    return [acts[(key + i) % len(acts)] for i in range(count)]
+
+
 @pytest.mark.parametrize("c", [1, 7, 16, 33])
 @pytest.mark.parametrize("co", CHANNELS)
-def test_pwconv(variant, rng, co, c, act):
+def test_pwconv(variant, rng, co, c):
+    """Every pixel grid, each with one activation rotating with the channel counts."""
     ffi = variant[2]
-    for pix in PIXELS.values():
+    for pix, act in zip(PIXELS.values(), rotated(ACTS, co + c, len(PIXELS)), strict=True):
         n, h, w = pix
         x, wt = rand(rng, n, h, w, c), rand(rng, c, co)
         bias = rand(rng, co) if (co + c) % 2 else None
@@ -163,9 +181,9 @@ def test_pwconv(variant, rng, co, c, act):
 @pytest.mark.parametrize("act", ["none", "clip"])
 @pytest.mark.parametrize("k", [1, 9, 33, 64])
 @pytest.mark.parametrize("m", CHANNELS)
-@pytest.mark.parametrize("rows", [1, 13])
-def test_dense(variant, rng, rows, m, k, act):
+def test_dense(variant, rng, m, k, act):
     ffi = variant[2]
+    rows = 1 if (m + k) % 2 else 13  # one row and a 13-row batch, alternating with M and K
     x, w, bias = rand(rng, rows, k), rand(rng, k, m), rand(rng, m)
 
     def call(fn):
@@ -185,14 +203,15 @@ DW_SPATIAL = {"1x1": (1, 1), "3x2": (3, 2), "7x9": (7, 9), "12x11": (12, 11)}
 DW_PADS = {"pad0": ((0, 0), (0, 0)), "pad1": ((1, 1), (1, 1)), "pad-asym": ((0, 2), (1, 0))}
 
 
-@pytest.mark.parametrize("act", ["none", "relu6", "clip", "leaky"])
 @pytest.mark.parametrize("pads", list(DW_PADS))
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("c", CHANNELS)
-def test_dwconv3x3(variant, rng, c, stride, pads, act):
+def test_dwconv3x3(variant, rng, c, stride, pads):
+    """Every spatial size, each with one activation rotating with c and the stride."""
     ffi = variant[2]
     (top, left), (bottom, right) = DW_PADS[pads]
-    for h, w in DW_SPATIAL.values():
+    acts = rotated(["none", "relu6", "clip", "leaky"], c + stride, len(DW_SPATIAL))
+    for (h, w), act in zip(DW_SPATIAL.values(), acts, strict=True):
         if h + top + bottom < 3 or w + left + right < 3:
             continue
         geom = conv_geom(
@@ -214,13 +233,13 @@ DW_GEOMS = {
 }
 
 
-@pytest.mark.parametrize("act", ["none", "relu"])
 @pytest.mark.parametrize("geom_id", list(DW_GEOMS))
 @pytest.mark.parametrize("c", CHANNELS)
-def test_dwconv(variant, rng, c, geom_id, act):
+def test_dwconv(variant, rng, c, geom_id):
     ffi = variant[2]
     kh, kw, sh, sw, dh, dw, top, left, bottom, right = DW_GEOMS[geom_id]
-    for n, h, w in [(1, 1, 1), (2, 6, 5), (1, 11, 13)]:
+    sizes = [(1, 1, 1), (2, 6, 5), (1, 11, 13)]
+    for (n, h, w), act in zip(sizes, rotated(["none", "relu"], c, 3), strict=True):
         if h + top + bottom < dh * (kh - 1) + 1 or w + left + right < dw * (kw - 1) + 1:
             continue
         geom = conv_geom(n, h, w, c, c, (kh, kw), (sh, sw), (top, left), (dh, dw), (bottom, right))
@@ -238,14 +257,14 @@ CONV_GEOMS = {
 }
 
 
-@pytest.mark.parametrize("act", ["none", "relu6"])
 @pytest.mark.parametrize("geom_id", list(CONV_GEOMS))
 @pytest.mark.parametrize("c", [1, 3, 17])
 @pytest.mark.parametrize("co", CHANNELS)
-def test_conv_oc8(variant, rng, co, c, geom_id, act):
+def test_conv_oc8(variant, rng, co, c, geom_id):
     ffi = variant[2]
     kh, kw, sh, sw, dh, dw, top, left, bottom, right = CONV_GEOMS[geom_id]
-    for n, h, w in [(1, 1, 1), (1, 5, 7), (2, 9, 16)]:
+    sizes = [(1, 1, 1), (1, 5, 7), (2, 9, 16)]
+    for (n, h, w), act in zip(sizes, rotated(["none", "relu6"], co + c, 3), strict=True):
         if h + top + bottom < dh * (kh - 1) + 1 or w + left + right < dw * (kw - 1) + 1:
             continue
         geom = conv_geom(n, h, w, c, co, (kh, kw), (sh, sw), (top, left), (dh, dw), (bottom, right))
@@ -261,7 +280,7 @@ SPECIALS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0, 6.0, -6.0, 1e38, -1e-45
 @pytest.mark.parametrize("kernel", ["pwconv", "dwconv3x3", "conv_oc8"])
 def test_special_values(variant, rng, kernel, act):
     """NaN, inf, -0, huge and denormal values in x, w and bias: the exact variants keep
-    __ref's bits (relu maps NaN to 0, relu6/clip keep it); fast ones keep its NaN/inf
+    __ref's bits (every activation passes NaN through); fast ones keep its NaN/inf
     pattern (without the huge value: an FMA does not overflow where mul then add does)."""
     ffi, exact = variant[2], variant[1]
     specials = SPECIALS if exact else SPECIALS[np.abs(SPECIALS) != np.float32(1e38)]

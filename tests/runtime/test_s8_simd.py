@@ -1,44 +1,33 @@
-"""x86 SIMD tiers of the int8 kernels (cnnc_s8_<kernel>__<tier> as declared in cnnc_s8.h;
-tiers and their CPU flags in tests/x86_tiers.py; NEON runs under qemu in
-tests/arm/test_s8_simd_arm.py) are bit-exact to the __ref kernels, which are themselves
-checked here against the NumPy definitions (dense_s8 / conv_s8). Every tier is compiled
-into one default-flags library (target attributes); a tier this CPU lacks skips, naming
-the missing CPU flags.
+"""x86 SIMD tiers of the int8 kernels (every x86-64 row of cnnc.ops.variants.VARIANTS for
+cnnc_s8_{dense,pwconv,dwconv,conv}__ref; NEON runs under qemu in
+tests/arm/test_s8_simd_arm.py) are bit-exact to their __ref kernels, which test_s8_conv.py
+and test_s8_dense_add.py pin to the NumPy definitions (dense_s8 / conv_s8; the extreme
+operand case here checks NumPy too). Every tier is compiled into one default-flags library
+(target attributes); a tier this CPU lacks skips, naming the missing CPU flags.
 
 Grids hit the tiles' edges: output/channel counts below, equal to, divisible by and above
-the 8-, 16- and 32-wide blocks; row (pixel) counts below and above the 4-row tile; odd and even
-K (the AVX2 tile pairs rows of K); 1x1 and odd spatial sizes, strides 1/2, padding on/off,
-groups 1/2 for the general conv; zero points at both ends of the int8 range; both
-roundings; fused clamps; multipliers from real scales and at the requantisation
-contract's corners (the variants requantise eight outputs at once). A whole int8
-MobileNetV2 built with the variant's flags is compared layer by layer.
+the 8-, 16- and 32-wide blocks; row (pixel) counts below and above the 4-row tile; odd and
+even K (the AVX2 tile pairs rows of K, VNNI quads); 1x1 and odd spatial sizes, strides 1/2,
+padding on/off, groups 1/2 for the general conv. The requantisation cases (zero points at
+both ends of the int8 range, both roundings, fused clamps, multipliers from real scales and
+at the requantisation contract's corners: the variants requantise eight outputs at once)
+run in a loop inside each grid point, a third of them per point, rotating with the channel
+count (``rotated``): every channel count meets every case over the other axes, and the
+pytest grid holds the geometry only.
+Whole models under each run-time tier: tests/e2e/test_dispatch.py.
 
 To add a variant: define it beside __ref (runtime_c/kernels/s8_<family>_<tier>.c), declare
-it in cnnc_s8.h (which makes these tests run it), and select it there.
+it in cnnc_s8.h and add its row to cnnc.ops.variants (which makes these tests run it).
 """
-
-import re
-import subprocess
 
 import numpy as np
 import pytest
-import x86_tiers
 from asserts import assert_bit_exact
-from cnnc.cbuild import host_cc, runtime_dir
-from cnnc.int8_ops import (
-    ConvParams,
-    DenseParams,
-    conv_s8,
-    dense_s8,
-    fill_struct,
-    load_s8_kernels,
-    pack_weights,
-)
-from cnnc.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.host.kernels import fill_struct, host_runs, load_s8_kernels, x86_variants
+from cnnc.ops.requant import ROUNDING_CODES, quantize_multipliers
+from cnnc.ops.s8 import ConvParams, DenseParams, dense_s8, pack_weights
 
 CHANNELS = [1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 128]
-# kernel -> the x86 tiers cnnc_s8.h declares for it
-DECLARED = x86_tiers.declared("cnnc_s8.h", "cnnc_s8_")
 ROUNDINGS = list(ROUNDING_CODES)
 # (x_zero_point, y_zero_point, clamp): the ends of the range, and a fused ReLU6 / ReLU
 QUANT = {
@@ -53,19 +42,35 @@ GUARD = 16  # int8 bytes after each output, which no kernel may write
 REQUANT = {"single-real": ("single", "real"), "double-edge": ("double", "edge")}
 
 
+# every (rounding, quant, mults) combination, run in one loop per grid point
+REQUANT_CASES = [(r, q, m) for r in ROUNDINGS for q in QUANT for m in MULTS]
+
+
+def rotated(cases: list, key: int, share: int = 3) -> list:
+    """Every ``share``-th of ``cases``, starting at ``key % share``: grid points with
+    different keys (channel counts) together run all of them."""
+    return cases[key % share :: share]
+
+
 @pytest.fixture(scope="module")
 def variant(request):
-    """(tier, ffi, lib) for an indirect `variant` parameter naming the tier."""
-    name = request.param
-    reason = x86_tiers.skip_reason(name)
+    """(tier, ffi, lib) for an indirect `variant` parameter holding a cnnc.ops.variants row."""
+    reason = host_runs(request.param)
     if reason:
         pytest.skip(reason)
     ffi, lib = load_s8_kernels()
-    return name, ffi, lib
+    return request.param.isa, ffi, lib
+
+
+def rows_of(kernel: str) -> list:
+    """The x86 rows of cnnc_s8_<kernel>__ref, as pytest params named by their tier."""
+    rows = [v for v in x86_variants("s8") if v.kernel == f"cnnc_s8_{kernel}__ref"]
+    assert rows, f"cnnc.ops.variants has no x86 row for cnnc_s8_{kernel}__ref"
+    return [pytest.param(v, id=v.isa) for v in rows]
 
 
 def tiers_of(kernel: str):
-    return pytest.mark.parametrize("variant", DECLARED[kernel], indirect=True)
+    return pytest.mark.parametrize("variant", rows_of(kernel), indirect=True)
 
 
 def clamp_bounds(y_zp: int, clamp: str, s_y: float) -> tuple[int, int]:
@@ -108,36 +113,42 @@ def call(ffi, lib, fn: str, params, x, w, bias, mult, shift, y_len: int, fill) -
     return y[:y_len]
 
 
-def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, want):
-    """ref == NumPy definition, then the variant == ref over every byte (and no byte of the
-    variant's output left unwritten: its buffer starts as the bitwise NOT of ref's)."""
+def out_size(p) -> int:
+    if isinstance(p, DenseParams):
+        return p.n * p.m
+    return p.n * p.out_h * p.out_w * p.out_c
+
+
+def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, want=None):
+    """The variant == ref over every byte (and no byte of the variant's output left
+    unwritten: its buffer starts as the bitwise NOT of ref's); ref == ``want`` (the NumPy
+    definition) when given."""
     name, ffi, lib = variant
-    size = want.size
+    size = out_size(params)
     args = (x, w_packed, bias, mult, shift, size)
     ref = call(ffi, lib, f"{kernel}__ref", params, *args, np.full(size, 0x33, np.int8))
-    assert_bit_exact(want, ref.reshape(want.shape), f"{kernel}__ref vs NumPy")
+    if want is not None:
+        assert_bit_exact(want.reshape(-1), ref, f"{kernel}__ref vs NumPy")
     got = call(ffi, lib, f"{kernel}__{name}", params, *args, ~ref)
-    assert_bit_exact(ref.reshape(want.shape), got.reshape(want.shape), f"{kernel}__{name} vs __ref")
+    what = f"{kernel}__{name} vs __ref ({params})"
+    assert_bit_exact(ref, got, what)
 
 
 @tiers_of("dense")
 @pytest.mark.parametrize("m", CHANNELS, ids=[f"M{m}" for m in CHANNELS])
 @pytest.mark.parametrize("k", [1, 2, 3, 16, 17, 65], ids=lambda k: f"K{k}")
 @pytest.mark.parametrize("n", [1, 5, 8], ids=lambda n: f"N{n}")
-@pytest.mark.parametrize("rounding", ROUNDINGS)
-@pytest.mark.parametrize("quant", list(QUANT))
-@pytest.mark.parametrize("mults", MULTS, ids=lambda v: f"{v}-M")
-def test_dense(variant, rng, m, k, n, rounding, quant, mults):
-    x_zp, y_zp, clamp = QUANT[quant]
+def test_dense(variant, rng, m, k, n):
     x = rng.integers(-128, 128, (n, k)).astype(np.int8)
     w = rng.integers(-127, 128, (m, k)).astype(np.int8)  # IR layout [M, K]
     bias = rng.integers(-5000, 5000, m).astype(np.int32)
-    mult, shift, s_y = requant_params(rng, k, m, mults)
-    lo, hi = clamp_bounds(y_zp, clamp, s_y)
-    p = DenseParams(n, k, m, x_zp, y_zp, lo, hi, ROUNDING_CODES[rounding])
-    want = dense_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_dense__ref", w)
-    check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift, want)
+    for rounding, quant, mults in rotated(REQUANT_CASES, m + k):
+        x_zp, y_zp, clamp = QUANT[quant]
+        mult, shift, s_y = requant_params(rng, k, m, mults)
+        lo, hi = clamp_bounds(y_zp, clamp, s_y)
+        p = DenseParams(n, k, m, x_zp, y_zp, lo, hi, ROUNDING_CODES[rounding])
+        check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift)
 
 
 def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mults):
@@ -150,8 +161,8 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mult
     bias = rng.integers(-5000, 5000, oc).astype(np.int32)
     mult, shift, s_y = requant_params(rng, k * k * c // groups, oc, mults)
     lo, hi = clamp_bounds(y_zp, clamp, s_y)
-    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, pad, pad, groups, x_zp, y_zp,
-                   lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
+    p = ConvParams(2, h, w_, c, oh, ow, oc, k, k, stride, stride, 1, 1, pad, pad, groups, x_zp,
+                   y_zp, lo, hi, ROUNDING_CODES[rounding])  # fmt: skip
     return p, x, w, bias, mult, shift
 
 
@@ -159,16 +170,16 @@ def conv_case(rng, c, oc, k, groups, spatial, stride, pad, quant, rounding, mult
 @pytest.mark.parametrize("oc", CHANNELS, ids=[f"Co{c}" for c in CHANNELS])
 @pytest.mark.parametrize("c", [1, 3, 8, 17, 33], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("spatial", [(1, 1), (7, 5)], ids=["1x1", "7x5"])
-@pytest.mark.parametrize("requant", list(REQUANT))
-@pytest.mark.parametrize("quant", list(QUANT))
-def test_pwconv(variant, rng, oc, c, spatial, requant, quant):
+def test_pwconv(variant, rng, oc, c, spatial):
     """The pointwise conv is the dense kernel on n*h*w rows, whose requantisation grid is
     test_dense's; here the pairs of REQUANT."""
-    rounding, mults = REQUANT[requant]
-    p, x, w, bias, mult, shift = conv_case(rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding, mults)
-    want = conv_s8(x, w, bias, mult, shift, p)
-    packed = pack_weights("cnnc_s8_pwconv__ref", w)
-    check_variant(variant, "cnnc_s8_pwconv", p, x, packed, bias, mult, shift, want)
+    for rounding, mults in REQUANT.values():
+        for quant in rotated(list(QUANT), oc + c):
+            p, x, w, bias, mult, shift = conv_case(
+                rng, c, oc, 1, 1, spatial, 1, 0, quant, rounding, mults
+            )
+            packed = pack_weights("cnnc_s8_pwconv__ref", w)
+            check_variant(variant, "cnnc_s8_pwconv", p, x, packed, bias, mult, shift)
 
 
 # (spatial, kernel, padding): 1x1 inputs (every tap but the centre is padding), odd and
@@ -186,67 +197,14 @@ DW_GEOMETRY = {
 @pytest.mark.parametrize("c", CHANNELS, ids=[f"C{c}" for c in CHANNELS])
 @pytest.mark.parametrize("geometry", list(DW_GEOMETRY))
 @pytest.mark.parametrize("stride", [1, 2], ids=["s1", "s2"])
-@pytest.mark.parametrize("rounding", ROUNDINGS)
-@pytest.mark.parametrize("quant", list(QUANT))
-@pytest.mark.parametrize("mults", MULTS, ids=lambda v: f"{v}-M")
-def test_dwconv(variant, rng, c, geometry, stride, rounding, quant, mults):
+def test_dwconv(variant, rng, c, geometry, stride):
     spatial, k, pad = DW_GEOMETRY[geometry]
-    p, x, w, bias, mult, shift = conv_case(
-        rng, c, c, k, c, spatial, stride, pad, quant, rounding, mults
-    )
-    want = conv_s8(x, w, bias, mult, shift, p)
-    packed = pack_weights("cnnc_s8_dwconv__ref", w)
-    check_variant(variant, "cnnc_s8_dwconv", p, x, packed, bias, mult, shift, want)
-
-
-def test_selection_by_build_flags():
-    """cnnc_s8.h's selection block maps the names generated code calls to the tier the build
-    flags target (and to __ref in the default build: tests/arm pins every target)."""
-    src = '#include "cnnc_s8.h"\nCALLS cnnc_s8_conv cnnc_s8_dense cnnc_s8_pwconv cnnc_s8_dwconv\n'
-    kernels = ("conv", "dense", "pwconv", "dwconv")
-    cases = [(x86_tiers.TIER_CFLAGS["avx2"], "avx2"), ([], "ref")]
-    cases.append((x86_tiers.TIER_CFLAGS["avx512"], "avx512"))
-    for flags, isa in cases:
-        cmd = [host_cc(), *flags, f"-I{runtime_dir() / 'include'}", "-E", "-P", "-"]
-        proc = subprocess.run(cmd, input=src, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        line = next(s for s in proc.stdout.splitlines() if s.startswith("CALLS"))
-        assert line.split()[1:] == [f"cnnc_s8_{k}__{isa}" for k in kernels]
-
-
-@pytest.mark.parametrize("variant", ["avx2", "avx512"], indirect=True)
-@pytest.mark.parametrize("rounding", ROUNDINGS)
-def test_int8_model_with_simd_kernels(variant, tmp_path, monkeypatch, rounding):
-    """A whole int8 MobileNetV2 (stem conv, pointwise, depthwise, dense layers), built with the
-    variant's flags so generated code calls it, equals the NumPy reference bit for bit, at
-    the output and at every layer."""
-    import cnnc
-    from cnnc import harness
-    from cnnc.models import export, zoo
-
-    name, _, _ = variant
-    net = zoo.MODELS["mobilenetv2"](16, 10, 0.35, np.random.default_rng(0))
-    model = export.to_onnx(net, (16, 16, 1))
-    x = np.random.default_rng(1).standard_normal((24, 1, 16, 16)).astype(np.float32)
-    cm = cnnc.compile(model, tmp_path / "m", precision="int8", calibration=x[:16],
-                      rounding=rounding)  # fmt: skip
-    model_c = (tmp_path / "m" / "model.c").read_text()
-    calls = set(re.findall(r"cnnc_s8_\w+\(", model_c))
-    assert {"cnnc_s8_conv(", "cnnc_s8_pwconv(", "cnnc_s8_dwconv(", "cnnc_s8_dense("} <= calls, calls
-    flags = x86_tiers.TIER_CFLAGS[name]
-    monkeypatch.setattr(harness, "HOST_CFLAGS", [*harness.HOST_CFLAGS, *flags])
-    symbols = subprocess.run(["nm", "-D", "--defined-only", str(harness.build(tmp_path / "m"))],
-                             capture_output=True, text=True, check=True).stdout  # fmt: skip
-    for kernel in ("conv", "dense", "pwconv", "dwconv"):
-        assert f"cnnc_s8_{kernel}__{name}" in symbols, f"{kernel}__{name} not in the model"
-    want, got = cm.reference(x), cm.run(x)
-    assert len(np.unique(want.argmax(axis=1))) > 1, "degenerate model: one class everywhere"
-    assert_bit_exact(want, got, f"int8 MobileNetV2 with {name} vs NumPy")
-    # every layer's raw output bytes, so no difference can hide behind a later clamp
-    values = cm.reference_all(x[:2])
-    for n, node in enumerate(cm.graph.nodes, start=1):
-        ref_bytes = [np.ascontiguousarray(values[node.outputs[0]][s]).tobytes() for s in (0, 1)]
-        assert cm.run_layers(x[:2], n) == ref_bytes, f"layer {n} ({node.name}, {node.op})"
+    for rounding, quant, mults in rotated(REQUANT_CASES, c + list(DW_GEOMETRY).index(geometry)):
+        p, x, w, bias, mult, shift = conv_case(
+            rng, c, c, k, c, spatial, stride, pad, quant, rounding, mults
+        )
+        packed = pack_weights("cnnc_s8_dwconv__ref", w)
+        check_variant(variant, "cnnc_s8_dwconv", p, x, packed, bias, mult, shift)
 
 
 # (spatial, kernel, padding, stride): 1x1 inputs, odd and even sizes, padding on and off,
@@ -267,21 +225,20 @@ CONV_GEOMETRY = {
 @pytest.mark.parametrize("cg", [1, 3, 17], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("groups", [1, 2], ids=lambda g: f"g{g}")
 @pytest.mark.parametrize("geometry", list(CONV_GEOMETRY))
-@pytest.mark.parametrize("requant", list(REQUANT))
-@pytest.mark.parametrize("quant", list(QUANT))
-def test_conv(variant, rng, og, cg, groups, geometry, requant, quant):
-    """The general conv (og/cg: output/input channels per group)."""
+def test_conv(variant, rng, og, cg, groups, geometry):
+    """The general conv (og/cg: output/input channels per group), the pairs of REQUANT."""
     spatial, k, pad, stride = CONV_GEOMETRY[geometry]
-    rounding, mults = REQUANT[requant]
-    p, x, w, bias, mult, shift = conv_case(
-        rng, cg * groups, og * groups, k, groups, spatial, stride, pad, quant, rounding, mults
-    )
-    want = conv_s8(x, w, bias, mult, shift, p)
-    packed = pack_weights("cnnc_s8_conv__ref", w, groups)
-    check_variant(variant, "cnnc_s8_conv", p, x, packed, bias, mult, shift, want)
+    for rounding, mults in REQUANT.values():
+        for quant in rotated(list(QUANT), og + cg + groups):
+            p, x, w, bias, mult, shift = conv_case(
+                rng, cg * groups, og * groups, k, groups, spatial, stride, pad, quant, rounding,
+                mults,
+            )  # fmt: skip
+            packed = pack_weights("cnnc_s8_conv__ref", w, groups)
+            check_variant(variant, "cnnc_s8_conv", p, x, packed, bias, mult, shift)
 
 
-@pytest.mark.parametrize("variant", sorted(set(DECLARED["dense"])), indirect=True)
+@tiers_of("dense")
 @pytest.mark.parametrize("sign", ["pos", "neg", "mixed"])
 @pytest.mark.parametrize("zp", [-128, 127], ids=lambda z: f"zp{z}")
 def test_dense_extreme_operands(variant, sign, zp):

@@ -1,6 +1,6 @@
 """x86 SIMD tiers of the int8 layers around the convolutions (pooling, residual add,
-concat's requantisation, the model boundary's quantise/dequantise; cnnc_s8_<kernel>__<tier>
-as declared in cnnc_s8.h) are bit-exact to their __ref kernels (which
+concat's requantisation, the model boundary's quantise/dequantise: the x86 rows of
+cnnc.ops.variants.VARIANTS) are bit-exact to their __ref kernels (which
 test_s8_pool_concat.py / test_s8_dense_add.py pin to NumPy). Grids: channel and element
 counts around the 8- and 32-lane blocks, windows with padding (valid-tap counts that
 change per pixel), both count_include_pad values, zero points at the ends of int8, fused
@@ -9,11 +9,11 @@ CPU lacks skips, naming the missing flags."""
 
 import numpy as np
 import pytest
-import x86_tiers
-from cnnc.int8_ops import add_multipliers, load_s8_kernels
-from cnnc.requant import quantize_multiplier
+from cnnc.host.kernels import host_runs, load_s8_kernels
+from cnnc.ops.requant import quantize_multiplier
+from cnnc.ops.s8 import add_multipliers
+from test_s8_simd import tiers_of
 
-DECLARED = x86_tiers.declared("cnnc_s8.h", "cnnc_s8_")
 CHANNELS = [1, 3, 8, 15, 16, 31, 32, 33, 63, 64, 65, 128]
 ZERO_POINTS = {"zp-128": -128, "zp5": 5, "zp127": 127}
 GUARD = 16
@@ -21,15 +21,12 @@ GUARD = 16
 
 @pytest.fixture(scope="module")
 def variant(request):
-    reason = x86_tiers.skip_reason(request.param)
+    """(tier, ffi, lib) for an indirect `variant` parameter holding a cnnc.ops.variants row."""
+    reason = host_runs(request.param)
     if reason:
         pytest.skip(reason)
     ffi, lib = load_s8_kernels()
-    return request.param, ffi, lib
-
-
-def tiers_of(kernel: str):
-    return pytest.mark.parametrize("variant", DECLARED[kernel], indirect=True)
+    return request.param.isa, ffi, lib
 
 
 CTYPES = {"int8": "int8_t[]", "float32": "float[]"}
@@ -76,7 +73,8 @@ def pool_fields(geometry, c, zp, clamp, include_pad=0):
     h, w, k, s, pad = POOL_GEOMETRY[geometry]
     oh, ow = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
     lo, hi = CLAMPS[clamp]
-    fields = dict(n=2, h=h, w=w, c=c, oh=oh, ow=ow, kh=k, kw=k, stride_h=s, stride_w=s,
+    fields = dict(n=2, h=h, w=w, c=c, out_h=oh, out_w=ow, kernel_h=k, kernel_w=k, stride_h=s,
+                  stride_w=s,
                   pad_top=pad, pad_left=pad, count_include_pad=include_pad, zero_point=zp,
                   act_min=lo, act_max=hi)  # fmt: skip
     return fields, (2, oh, ow, c)

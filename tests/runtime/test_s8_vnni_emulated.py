@@ -13,17 +13,10 @@ import subprocess
 import numpy as np
 import pytest
 import test_s8_simd
-import x86_tiers
-from cnnc import cbuild
-from cnnc.int8_ops import (
-    DenseParams,
-    conv_s8,
-    dense_s8,
-    load_s8_kernels,
-    pack_weights,
-    s8_kernel_sources,
-)
-from cnnc.requant import ROUNDING_CODES
+from cnnc.host import cbuild
+from cnnc.host.kernels import host_runs, load_s8_kernels, s8_kernel_sources, x86_variants
+from cnnc.ops.requant import ROUNDING_CODES
+from cnnc.ops.s8 import DenseParams, conv_s8, pack_weights
 from test_s8_simd import (
     CONV_GEOMETRY,
     QUANT,
@@ -39,10 +32,14 @@ EMULATE = ("-DCNNC_S8_EMULATE_VNNI",)
 EMULATED_ON = {"avx512vnni": "avx512", "avxvnni": "avx2"}
 
 
+def row(kernel: str, isa: str):
+    return next(v for v in x86_variants("s8") if v.kernel == kernel and v.isa == isa)
+
+
 @pytest.fixture(scope="module", params=list(EMULATED_ON))
 def variant(request):
     name = request.param
-    reason = x86_tiers.skip_reason(EMULATED_ON[name])
+    reason = host_runs(row("cnnc_s8_dense__ref", EMULATED_ON[name]))
     if reason:
         pytest.skip(reason)
     ffi, lib = load_s8_kernels(EMULATE)
@@ -67,34 +64,31 @@ CHANNELS = [1, 3, 8, 17, 31, 32, 33, 65]
 @pytest.mark.parametrize("m", CHANNELS, ids=[f"M{m}" for m in CHANNELS])
 @pytest.mark.parametrize("k", [1, 3, 4, 5, 17, 65], ids=lambda k: f"K{k}")
 @pytest.mark.parametrize("n", [1, 5], ids=lambda n: f"N{n}")
-@pytest.mark.parametrize("rounding", ROUNDINGS)
-@pytest.mark.parametrize("quant", list(QUANT))
-def test_dense(variant, rng, m, k, n, rounding, quant):
-    x_zp, y_zp, clamp = QUANT[quant]
+def test_dense(variant, rng, m, k, n):
     x = rng.integers(-128, 128, (n, k)).astype(np.int8)
     w = rng.integers(-127, 128, (m, k)).astype(np.int8)
     bias = rng.integers(-5000, 5000, m).astype(np.int32)
-    mult, shift, s_y = requant_params(rng, k, m, "real")
-    lo, hi = clamp_bounds(y_zp, clamp, s_y)
-    p = DenseParams(n, k, m, x_zp, y_zp, lo, hi, ROUNDING_CODES[rounding])
-    want = dense_s8(x, w, bias, mult, shift, p)
     packed = pack_weights("cnnc_s8_dense__ref", w)
-    check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift, want)
+    for rounding in ROUNDINGS:
+        for x_zp, y_zp, clamp in QUANT.values():
+            mult, shift, s_y = requant_params(rng, k, m, "real")
+            lo, hi = clamp_bounds(y_zp, clamp, s_y)
+            p = DenseParams(n, k, m, x_zp, y_zp, lo, hi, ROUNDING_CODES[rounding])
+            check_variant(variant, "cnnc_s8_dense", p, x, packed, bias, mult, shift)
 
 
 @pytest.mark.parametrize("og", [1, 8, 17, 33], ids=lambda c: f"Co{c}")
 @pytest.mark.parametrize("cg", [3, 17], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("groups", [1, 2], ids=lambda g: f"g{g}")
 @pytest.mark.parametrize("geometry", list(CONV_GEOMETRY))
-@pytest.mark.parametrize("quant", list(QUANT))
-def test_conv(variant, rng, og, cg, groups, geometry, quant):
+def test_conv(variant, rng, og, cg, groups, geometry):
     spatial, k, pad, stride = CONV_GEOMETRY[geometry]
-    p, x, w, bias, mult, shift = conv_case(
-        rng, cg * groups, og * groups, k, groups, spatial, stride, pad, quant, "double", "edge"
-    )
-    want = conv_s8(x, w, bias, mult, shift, p)
-    packed = pack_weights("cnnc_s8_conv__ref", w, groups)
-    check_variant(variant, "cnnc_s8_conv", p, x, packed, bias, mult, shift, want)
+    for quant in QUANT:
+        p, x, w, bias, mult, shift = conv_case(
+            rng, cg * groups, og * groups, k, groups, spatial, stride, pad, quant, "double", "edge"
+        )
+        packed = pack_weights("cnnc_s8_conv__ref", w, groups)
+        check_variant(variant, "cnnc_s8_conv", p, x, packed, bias, mult, shift)
 
 
 @pytest.mark.parametrize("oc", [3, 16, 33], ids=lambda c: f"Co{c}")
