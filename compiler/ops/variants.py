@@ -5,7 +5,7 @@ Generated code (``cnnc.backend.codegen``) reads it to write ``select_kernels``, 
 ``cnnc_model_init``: each dispatched kernel starts as its ``__ref`` and is replaced by every
 later row whose ``guard`` holds in the build and whose ``cpu`` bits the running CPU has
 (``cnnc_cpu_features``, capped by ``CNNC_ISA``), so the last matching row wins and rows are
-listed worst to best. Tests (every row this host can run, bit for bit against ``__ref``)
+listed slowest to fastest (by measurement, not vector width). Tests (every row this host can run, bit for bit against ``__ref``)
 and benchmarks read the same rows. A new ISA variant is one row here plus its C.
 
 Columns:
@@ -85,9 +85,12 @@ VARIANTS: tuple[Variant, ...] = tuple(
         *_x86_tiers("cnnc_s8_dwconv__ref", ("avx2", "avx512")),
         *_neon("cnnc_s8_dwconv__ref"),
         *(v for k in _S8_LAYERS for v in _x86_tiers(f"cnnc_s8_{k}__ref", ("avx2",))),
-        *_x86_tiers("cnnc_b1_conv_bits__ref", ("avx2", "avx512", "avx512vpopcnt")),
+        # AVX-512BW's nibble-table popcount measured slower than AVX2's on every shape
+        # tried (bench_binary_conv.py: 63 vs 89 GBOP/s at 256 channels; XNOR-Net 4.9 vs
+        # 3.7 ms), so it comes first and AVX2 wins where both run; VPOPCNTDQ beats both.
+        *_x86_tiers("cnnc_b1_conv_bits__ref", ("avx512", "avx2", "avx512vpopcnt")),
         *_neon("cnnc_b1_conv_bits__ref"),
-        *_x86_tiers("cnnc_b1_dense_bits__ref", ("avx2", "avx512", "avx512vpopcnt")),
+        *_x86_tiers("cnnc_b1_dense_bits__ref", ("avx512", "avx2", "avx512vpopcnt")),
         *(
             v
             for k in _F32_CONV

@@ -55,8 +55,8 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #endif
     ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__ref;
 #if defined(__x86_64__)
-    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx2;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512;
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx2;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512vpopcnt;
 #endif
 #if defined(__ARM_NEON)
