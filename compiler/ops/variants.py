@@ -5,8 +5,9 @@ Generated code (``cnnc.backend.codegen``) reads it to write ``select_kernels``, 
 ``cnnc_model_init``: each dispatched kernel starts as its ``__ref`` and is replaced by every
 later row whose ``guard`` holds in the build and whose ``cpu`` bits the running CPU has
 (``cnnc_cpu_features``, capped by ``CNNC_ISA``), so the last matching row wins and rows are
-listed slowest to fastest (by measurement, not vector width). Tests (every row this host can run, bit for bit against ``__ref``)
-and benchmarks read the same rows. A new ISA variant is one row here plus its C.
+listed slowest to fastest (by measurement, not vector width). Tests (every row this host
+can run, bit for bit against ``__ref``) and benchmarks read the same rows. A new ISA
+variant is one row here plus its C.
 
 Columns:
   kernel     the portable kernel it stands in for (same signature, same packed weights)
