@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument(
         "--calibration-method", help="int8 range estimation (see cnnc.passes.quantize)"
     )
-    comp.add_argument("--rounding", choices=["single", "double"], help="int8 requantisation")
+    comp.add_argument(
+        "--rounding",
+        choices=["single", "double", "onnxruntime"],
+        help="int8 requantisation (onnxruntime: pre-quantised models only)",
+    )
     comp.add_argument("--int8-io", action="store_true", help="add an int8 in/out entry point")
     comp.add_argument(
         "--float-mode",

@@ -86,6 +86,7 @@ def load(model: str | Path | onnx.ModelProto) -> ir.Graph:
         _refuse_external_data(model, where)
     _check_strings(model, "", where)
     consts = _check_stored_tensors(model, where)
+    model = _prequantised_hook(model, where)
     model = _upgrade_opset(model, where)
     model = _fix_batch_dim(model, where)
     try:
@@ -857,3 +858,18 @@ def _fill_window_attrs(node: ir.Node, tensors: dict[str, ir.Tensor], where: str)
         )
     a["kernel_shape"], a["strides"] = list(kernel), list(strides)
     a["dilations"], a["pads"] = list(dilations), list(a["pads"])
+
+
+def _prequantised_hook(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    """A QDQ/QOperator model becomes its float graph plus its recorded quantisation
+    (cnnc.frontend.qdq_import); a float model may not bring that record itself."""
+    from . import qdq_import
+
+    if qdq_import.is_prequantised(model):
+        return qdq_import.strip(model, where)
+    if any(p.key == qdq_import.METADATA_KEY for p in model.metadata_props):
+        raise ModelError(
+            f"{where}: metadata key {qdq_import.METADATA_KEY} is reserved for cnnc's "
+            "pre-quantised import; remove it from the model"
+        )
+    return model

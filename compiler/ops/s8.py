@@ -195,7 +195,7 @@ def _exact_int(acc: np.ndarray, where: str) -> np.ndarray:
 
 
 def _out_s8(acc, mult, shift, rounding: int, zero_point: int, lo: int, hi: int) -> np.ndarray:
-    mode = "double" if rounding == ROUNDING_CODES["double"] else "single"
+    mode = {code: name for name, code in ROUNDING_CODES.items()}.get(rounding, "single")
     y = requantize(acc, mult, shift, mode).astype(np.int64) + zero_point
     return np.ascontiguousarray(np.clip(y, lo, hi), dtype=np.int8)
 
@@ -244,6 +244,8 @@ def dense_s8(x, w, bias, mult, shift, p: DenseParams, where="s8_dense") -> np.nd
 
 def add_s8(a, b, p: AddParams) -> np.ndarray:
     """cnnc_s8_add__ref: two int8 tensors with their own scales -> int8."""
+    if p.rounding == ROUNDING_CODES["onnxruntime"]:
+        return add_s8_onnxruntime(a, b, p)
     mode = "double" if p.rounding == ROUNDING_CODES["double"] else "single"
     a_s = requantize((a.astype(np.int64) - p.a_zero_point) << p.left_shift, p.a_mult, p.a_shift,
                      mode)  # fmt: skip
@@ -251,6 +253,21 @@ def add_s8(a, b, p: AddParams) -> np.ndarray:
                      mode)  # fmt: skip
     total = a_s.astype(np.int64) + b_s
     return _out_s8(total, p.y_mult, p.y_shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def add_s8_onnxruntime(a, b, p: AddParams) -> np.ndarray:
+    """QLinearAdd as onnxruntime computes it: a_mult/b_mult hold the float32 bits of
+    M_a = s_a / s_y and M_b = s_b / s_y; y = rne(M_a * (a - za) + M_b * (b - zb)) + zy,
+    every operation in float32 (no fused multiply-add), then clamped."""
+    ma = np.array(p.a_mult, np.int32).view(np.float32)
+    mb = np.array(p.b_mult, np.int32).view(np.float32)
+    va = (a.astype(np.int32) - p.a_zero_point).astype(np.float32) * ma
+    vb = (b.astype(np.int32) - p.b_zero_point).astype(np.float32) * mb
+    v = va + vb
+    v = np.where(v > np.float32(-32768), v, np.float32(-32768))  # as cnnc_rne_f32 (NaN too)
+    v = np.where(v < np.float32(32767), v, np.float32(32767))
+    y = np.rint(v).astype(np.int64) + p.y_zero_point
+    return np.clip(y, p.act_min, p.act_max).astype(np.int8)
 
 
 def maxpool_s8(x, p: PoolParams) -> np.ndarray:
@@ -466,7 +483,7 @@ S8_REFERENCE_OPS = {
 
 # --- C emitters ---------------------------------------------------------------------------
 
-ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE"}
+ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE", 2: "CNNC_ROUND_ONNXRUNTIME"}
 
 
 def _c_params(params) -> dict:

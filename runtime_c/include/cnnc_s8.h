@@ -37,7 +37,11 @@
  *   y  = h / 2^max(-s,0)              nearest, ties away from zero
  * Example, M = 2^-2 (m = 2^30, s = -1), x = -2: single gives 0, double gives -1.
  * ------------------------------------------------------------------------------- */
-typedef enum { CNNC_ROUND_SINGLE = 0, CNNC_ROUND_DOUBLE = 1 } cnnc_rounding;
+typedef enum {
+    CNNC_ROUND_SINGLE = 0,
+    CNNC_ROUND_DOUBLE = 1,
+    CNNC_ROUND_ONNXRUNTIME = 2 /* pre-quantised models only: see cnnc_requant_onnxruntime */
+} cnnc_rounding;
 
 /* Output channels accumulated together by the conv/dense kernels (int32 acc[] on the stack). */
 #define CNNC_S8_BLOCK 16
@@ -71,8 +75,44 @@ CNNC_INLINE int32_t cnnc_requant_double(int32_t x, int32_t m, int32_t s) {
     return (int32_t)((h >> right) + (remainder > threshold ? 1 : 0));
 }
 
+/* onnxruntime rounding (cnnc/requant.py requant_onnxruntime; `cnnc compile --rounding
+ * onnxruntime` of a pre-quantised model): m holds the bits of a float32 multiplier M > 0
+ * (s is 0 and unused), y = rne(float(x) * M) in IEEE float32 as onnxruntime's MLAS does,
+ * clamped to [-32768, 32767] before rounding (NaN to -32768): no int8 result changes, as
+ * y + zero_point is clamped to [-128, 127] after. The one floating-point operation in
+ * the int8 kernels, deterministic on every target (one multiply: nothing to contract);
+ * the rounding below is exact integer logic, independent of the FPU's rounding mode. */
+CNNC_INLINE float cnnc_f32_from_bits(int32_t bits) {
+    union {
+        int32_t i;
+        float f;
+    } u;
+    u.i = bits;
+    return u.f;
+}
+
+CNNC_INLINE int32_t cnnc_rne_f32(float v) {
+    int32_t t;
+    float frac;
+    if (!(v > -32768.0f)) v = -32768.0f; /* also NaN */
+    if (!(v < 32767.0f)) v = 32767.0f;
+    t = (int32_t)v;      /* truncates toward zero; exact in range */
+    frac = v - (float)t; /* exact: |v| < 2^15 */
+    if (frac > 0.5f || (frac == 0.5f && (t & 1))) {
+        ++t;
+    } else if (frac < -0.5f || (frac == -0.5f && (t & 1))) {
+        --t;
+    }
+    return t;
+}
+
+CNNC_INLINE int32_t cnnc_requant_onnxruntime(int32_t x, int32_t m) {
+    return cnnc_rne_f32((float)x * cnnc_f32_from_bits(m));
+}
+
 /* The requantisation every kernel calls; `rounding` is a cnnc_rounding from the params. */
 CNNC_INLINE int32_t cnnc_requant(int32_t x, int32_t m, int32_t s, int32_t rounding) {
+    if (rounding == CNNC_ROUND_ONNXRUNTIME) return cnnc_requant_onnxruntime(x, m);
     return rounding == CNNC_ROUND_DOUBLE ? cnnc_requant_double(x, m, s)
                                          : cnnc_requant_single(x, m, s);
 }

@@ -1,0 +1,367 @@
+"""int8 lowering of a pre-quantised model with its own scales and zero points (no calibration).
+
+``quantize(graph, rounding, int8_io)`` takes the lowered float graph of a QDQ/QOperator
+model (``cnnc.frontend.qdq_import`` recorded the model's quantisation in the metadata) and
+produces the same int8 IR the calibrating pass does (``s8_conv2d``, ``s8_dense``,
+``s8_add``, pools, ``s8_global_avgpool``, ``s8_concat``): it is ``passes.quantize``'s
+rewrite with two things replaced:
+
+- every activation's (scale, zero point) is the model's (``params_of``), never a
+  calibrated range; a tensor the model does not quantise where cnnc needs it in int8 is
+  refused by name;
+- Conv/Gemm/MatMul weights are the model's integers (recovered exactly from the
+  dequantised float weights and the model's per-channel scales), the bias the model's
+  int32 where it stores one at scale ``s_x * s_w[c]`` (else the float bias rounded to it).
+
+Rounding (``--rounding``):
+- ``single`` / ``double``: the real multiplier ``s_x * s_w[c] / s_y`` (float64) becomes a
+  Q31 multiplier and shift. The Q31 form approximates the ratio to 2**-31 relative; the
+  metadata ``cnnc.prequant_requant_error`` lists, per layer, the largest relative error of
+  the multiplier and the bound it implies on the output error in LSB (``max|acc| * |dM|``
+  over the accumulator bound ``check_accumulator`` proves);
+- ``onnxruntime``: requantises as onnxruntime's CPU kernels (MLAS) do: the multiplier is
+  the float32 ``(s_x * s_w[c]) / s_y`` computed in float32, stored bit for bit in the
+  ``mult`` array (``shift`` 0), and every kernel computes ``rne(float(acc) * M)`` in
+  float32, saturated (``cnnc.ops.requant.requant_onnxruntime``). ``s8_add`` computes
+  ``rne(M_a * (a - za) + M_b * (b - zb))`` in float32 with ``M_a = s_a / s_y``, as
+  QLinearAdd; ``s8_global_avgpool`` uses ``M = s_x / (s_y * float(hw))`` as
+  QLinearGlobalAveragePool.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+
+from .. import ir
+from ..errors import CnncError, UnsupportedError
+from ..frontend.qdq_import import METADATA_KEY, read_record
+from ..ops import s8
+from ..ops.requant import INT32_MAX, check_multiplier, quantize_multipliers
+from ..ops.requant import PREQUANT_ROUNDING_MODES as ROUNDING_MODES
+from . import quantize as qz
+
+ERROR_KEY = "cnnc.prequant_requant_error"
+MOVE_OPS = ("reshape", "transpose")
+
+
+def is_prequantised(graph: ir.Graph) -> bool:
+    return METADATA_KEY in graph.metadata
+
+
+def ort_multiplier(real32: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 multipliers -> (their bits as int32, zero shifts): the onnxruntime mode."""
+    real32 = np.asarray(real32, np.float32)
+    if not np.all(np.isfinite(real32)) or np.any(real32 < 0):
+        raise UnsupportedError(f"requantisation multiplier {real32.min()} is not finite/positive")
+    return real32.view(np.int32).copy(), np.zeros(real32.shape, np.int32)
+
+
+def q31_error(real: np.ndarray, mult: np.ndarray, shift: np.ndarray) -> float:
+    """Largest relative error of the Q31 (mult, shift) against the real multipliers."""
+    real = np.asarray(real, np.float64)
+    approx = mult.astype(np.float64) * np.exp2(shift.astype(np.float64) - 31)
+    rel = np.abs(approx - real) / np.where(real > 0, real, 1.0)
+    return float(rel.max()) if rel.size else 0.0
+
+
+class _PreRewrite(qz._Rewrite):
+    def __init__(self, graph: ir.Graph, record: dict, rounding: str, int8_io: bool):
+        self.record = record
+        self.model_qp = _lowered_qparams(graph, record)
+        self.errors: list[dict] = []
+        super().__init__(graph, {}, rounding, int8_io)
+
+    @property
+    def ort(self) -> bool:
+        return self.rounding == "onnxruntime"
+
+    def params_of(self, name: str) -> tuple[float, int]:
+        if name not in self.qp:
+            if name not in self.model_qp:
+                producer = self.src.producer(name)
+                what = f"output of node '{producer.name}' ({producer.op})" if producer else "input"
+                raise UnsupportedError(
+                    f"pre-quantised model: tensor '{name}' ({what}) has no quantisation "
+                    "parameters in the model (no QuantizeLinear -> DequantizeLinear on it), "
+                    "but cnnc needs it in int8; quantise it in the model"
+                )
+            self.qp[name] = self.model_qp[name]
+        return self.qp[name]
+
+    def node(self, node: ir.Node) -> None:
+        rule = RULES.get(node.op)
+        if rule is not None and rule(self, node, check_only=True):
+            rule(self, node, check_only=False)
+            return
+        super().node(node)
+
+    def multipliers(self, layer: str, real64, real32):
+        """(mult, shift) per the rounding mode; records the Q31 error for single/double."""
+        if self.ort:
+            return ort_multiplier(real32)
+        m, s = quantize_multipliers(np.asarray(real64, np.float64))
+        check_multiplier(m, s)
+        self.errors.append({"layer": layer, "q31_rel_error": q31_error(real64, m, s)})
+        return m, s
+
+    def requant_to(self, src: str, qp_src, y: str) -> None:
+        """An int8 tensor at qp_src requantised to y's model parameters (s8_concat of one
+        input is exactly that: y = zy + requant(x - zx, s_x / s_y))."""
+        s_y, zy = self.params_of(y)
+        out = self.add_int8(y, f"{y}.q" if y in self.src.outputs else y, self.src.tensors[y].shape)
+        m, s = self.multipliers(
+            y, np.array([qp_src[0] / s_y]), np.array([np.float32(qp_src[0]) / np.float32(s_y)])
+        )
+        self.emit(
+            "s8_concat",
+            f"{y}.requant",
+            [src],
+            [out],
+            x_zero_points=[qp_src[1]],
+            y_zero_point=zy,
+            mults=m.tolist(),
+            shifts=s.tolist(),
+            rounding=self.rounding,
+            axis=-1,
+        )
+
+
+def _lowered_qparams(graph: ir.Graph, record: dict) -> dict[str, tuple[float, int]]:
+    """The model's activation parameters by lowered tensor name: the ONNX names, carried
+    through the layout moves (transpose/reshape) the lowering inserted."""
+    qp = {name: (float(s), int(z)) for name, (s, z) in record["act"].items()}
+    for node in graph.nodes:
+        if node.op in MOVE_OPS and node.inputs[0] in qp and node.outputs[0] not in qp:
+            qp[node.outputs[0]] = qp[node.inputs[0]]
+    return qp
+
+
+# ------------------------------------------------------------------ rules
+
+
+def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    rec = q.record["weights"].get(node.name)
+    if check_only:
+        dil = tuple(node.attrs.get("dilations", (1, 1)) or (1, 1))
+        ok = rec is not None and qz._act_ok(node) and dil == (1, 1)
+        return ok and q.src.tensors[node.inputs[1]].is_const
+    w = np.asarray(q.src.tensors[node.inputs[1]].data, np.float32)
+    s_w = np.asarray(rec["scale"], np.float32)
+    if len(s_w) != w.shape[0]:
+        raise CnncError(f"node '{node.name}': {len(s_w)} weight scales for {w.shape[0]} channels")
+    shape = (-1,) + (1,) * (w.ndim - 1)
+    wq = np.rint(w.astype(np.float64) / s_w.reshape(shape).astype(np.float64))
+    if not np.array_equal((wq.astype(np.float32) * s_w.reshape(shape)), w):
+        raise CnncError(
+            f"node '{node.name}': weights are not the model's integers times its "
+            "scales after lowering"
+        )
+    wq = wq.astype(np.int8)
+    x = node.inputs[0]
+    xq = q.need_int8(x)
+    s_x, zx = q.qp[x]
+    s_y, zy = q.params_of(node.outputs[0])
+    s_b32 = np.float32(s_x) * s_w  # onnxruntime's bias scale, float32
+    b_name = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    if "bias_q" in rec:
+        bq = np.asarray(rec["bias_q"], np.int64)
+        bs = np.asarray(rec["bias_scale"], np.float32)
+        if not np.array_equal(bs, s_b32):  # another bias scale: re-expressed at s_x * s_w
+            bq = np.rint(bq * bs.astype(np.float64) / s_b32.astype(np.float64)).astype(np.int64)
+    elif b_name:
+        bias = np.asarray(q.src.tensors[b_name].data, np.float64)
+        bq = np.rint(bias / s_b32.astype(np.float64)).astype(np.int64)
+    else:
+        bq = np.zeros(len(s_w), np.int64)
+    if np.any(np.abs(bq) > INT32_MAX):
+        raise UnsupportedError(f"node '{node.name}': int32 bias overflows at scale s_x*s_w")
+    bq = bq.astype(np.int32)
+    qz.check_accumulator(node.name, wq.reshape(len(wq), -1), bq, zx)
+    real64 = s_x * s_w.astype(np.float64) / s_y
+    mult, shift = q.multipliers(node.name, real64, s_b32 / np.float32(s_y))
+    y = q.int8_output(node)
+    consts = [
+        q.const(f"{node.name}.wq", wq),
+        q.const(f"{node.name}.bias_q", bq),
+        q.const(f"{node.name}.mult", mult),
+        q.const(f"{node.name}.shift", shift),
+    ]
+    conv = {}
+    if node.op == "conv2d":
+        conv = dict(
+            strides=list(node.attrs.get("strides", (1, 1))),
+            pads=list(node.attrs.get("pads", (0, 0, 0, 0))),
+            groups=int(node.attrs.get("groups", 1)),
+        )
+    attrs = dict(x_zero_point=zx, y_zero_point=zy, rounding=q.rounding, **q.clamp(node, s_y, zy))
+    q.emit(f"s8_{node.op}", node.name, [xq, *consts], [y], **attrs, **conv)
+    return True
+
+
+def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    if not q.ort:
+        return qz._add(q, node, check_only)
+    a, b = node.inputs[:2]
+    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    if check_only:
+        return (
+            qz._act_ok(node)
+            and not ta.is_const
+            and not tb.is_const
+            and tuple(ta.shape) == tuple(tb.shape)
+        )
+    aq, bq = q.need_int8(a), q.need_int8(b)
+    (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
+    s_y, zy = q.params_of(node.outputs[0])
+    (ma, mb), _ = ort_multiplier(
+        np.array([np.float32(s_a) / np.float32(s_y), np.float32(s_b) / np.float32(s_y)])
+    )
+    y = q.int8_output(node)
+    q.emit(
+        "s8_add",
+        node.name,
+        [aq, bq],
+        [y],
+        a_zero_point=za,
+        b_zero_point=zb,
+        y_zero_point=zy,
+        rounding=q.rounding,
+        left_shift=0,
+        a_mult=int(ma),
+        a_shift=0,
+        b_mult=int(mb),
+        b_shift=0,
+        y_mult=0,
+        y_shift=0,
+        **q.clamp(node, s_y, zy),
+    )
+    return True
+
+
+def _global_avgpool(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    x = node.inputs[0]
+    _, h, w, _ = q.src.tensors[x].shape
+    if check_only:
+        return qz._act_ok(node) and h * w <= 2**23
+    xq = q.need_int8(x)
+    s_x, zx = q.qp[x]
+    s_y, zy = q.params_of(node.outputs[0])
+    real32 = np.float32(s_x) / (np.float32(s_y) * np.float32(h * w))
+    m, s = q.multipliers(node.name, np.array(s_x / (s_y * h * w)), np.array(real32))
+    y = q.int8_output(node)
+    q.emit(
+        "s8_global_avgpool",
+        node.name,
+        [xq],
+        [y],
+        x_zero_point=zx,
+        y_zero_point=zy,
+        mult=int(m),
+        shift=int(s),
+        rounding=q.rounding,
+        **q.clamp(node, s_y, zy),
+    )
+    return True
+
+
+def _concat(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    if check_only:
+        return qz._concat(q, node, True)
+    xs = [q.need_int8(x) for x in node.inputs]
+    s_y, zy = q.params_of(node.outputs[0])
+    real64 = np.array([q.qp[x][0] / s_y for x in node.inputs])
+    real32 = np.array([np.float32(q.qp[x][0]) / np.float32(s_y) for x in node.inputs])
+    m, s = q.multipliers(node.name, real64, real32)
+    y = q.int8_output(node)
+    q.emit(
+        "s8_concat",
+        node.name,
+        xs,
+        [y],
+        x_zero_points=[q.qp[x][1] for x in node.inputs],
+        y_zero_point=zy,
+        mults=m.tolist(),
+        shifts=s.tolist(),
+        rounding=q.rounding,
+        axis=-1,
+    )
+    return True
+
+
+def _same_scale(rule):
+    """Pools and moves keep their input's parameters; where the model gives the output
+    other ones, the result is requantised to them."""
+
+    def apply(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+        if check_only:
+            return rule(q, node, True)
+        y = node.outputs[0]
+        want = q.model_qp.get(y)
+        have = q.qp.get(node.inputs[0]) or q.params_of(node.inputs[0])
+        if want is None or want == have:
+            return rule(q, node, False)
+        tmp = q.src.fresh_name(f"{y}.same_scale")
+        q.src.tensors[tmp] = ir.Tensor(tmp, q.src.tensors[y].shape)
+        inner = ir.Node(node.op, node.name, list(node.inputs), [tmp], dict(node.attrs))
+        rule(q, inner, False)
+        q.requant_to(q.int8_of[tmp], q.qp[tmp], y)
+        return True
+
+    return apply
+
+
+RULES = {
+    "conv2d": _weighted,
+    "dense": _weighted,
+    "add": _add,
+    "global_avgpool": _global_avgpool,
+    "concat": _concat,
+    "maxpool2d": _same_scale(qz._pool),
+    "avgpool2d": _same_scale(qz._pool),
+    "reshape": _same_scale(qz._move),
+    "transpose": _same_scale(qz._move),
+}
+
+
+def quantize(graph: ir.Graph, rounding: str = "double", int8_io: bool = False) -> ir.Graph:
+    """The int8 graph of a lowered pre-quantised model, with the model's parameters."""
+    if graph.layout != "NHWC":
+        raise CnncError("prequant.quantize: the graph must be lowered first")
+    if rounding not in ROUNDING_MODES:
+        raise CnncError(f"unknown rounding mode {rounding!r}; use one of {ROUNDING_MODES}")
+    record = read_record(graph.metadata)
+    if record is None:
+        raise CnncError("prequant.quantize: the graph is not from a pre-quantised model")
+    if len(graph.inputs) != 1:
+        raise UnsupportedError(f"pre-quantised model: one input expected, got {graph.inputs}")
+    graph = copy.deepcopy(graph)
+    graph.metadata.pop(METADATA_KEY)
+    q = _PreRewrite(graph, record, rounding, int8_io)
+    for node in graph.nodes:
+        q.node(node)
+    q.finish()
+    out = q.out
+    floats = qz.float_ops_inside(out)
+    if floats:
+        node = next(n for n in out.nodes if n.name == floats[0])
+        raise UnsupportedError(
+            f"pre-quantised model: node '{node.name}' ({node.op}) would compute in float "
+            f"between int8 tensors ({len(floats)} such node(s)); cnnc compiles it only where "
+            "the model quantises its inputs and output and cnnc has an int8 kernel for it"
+        )
+    out.metadata.update(
+        {
+            "cnnc.precision": "int8",
+            "cnnc.rounding": rounding,
+            "cnnc.calibration": "model",
+            "cnnc.int8_io": str(int(int8_io)),
+            ERROR_KEY: json.dumps(q.errors),
+        }
+    )
+    return out
+
+
+__all__ = ["is_prequantised", "quantize", "s8"]
