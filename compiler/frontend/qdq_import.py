@@ -40,6 +40,7 @@ from onnx import helper, numpy_helper
 from ..errors import ModelError, UnsupportedError
 
 METADATA_KEY = "cnnc.prequant"
+EXPORT_REQUANT_KEY = "cnnc.qlinear_requant"  # cnnc.backend.qdq_export's exact multipliers
 QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 QOPERATOR_OPS = (
     "QLinearConv",
@@ -167,7 +168,14 @@ def qoperator_to_qdq(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
         return model
     consts = _Consts(model, where)
     w = _QDQWriter(model, consts)
+    users: dict[str, list[onnx.NodeProto]] = {}
     for node in model.graph.node:
+        for i in node.input:
+            users.setdefault(i, []).append(node)
+    merged: set[str] = set()  # outputs of Min nodes already written as part of a Clip
+    for node in model.graph.node:
+        if node.output and node.output[0] in merged:
+            continue
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         ins = list(node.input) + [""] * 12
         op, out = node.op_type, node.output[0]
@@ -210,6 +218,20 @@ def qoperator_to_qdq(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
             xs = [w.dq(ins[i], ins[i + 1], ins[i + 2]) for i in range(2, len(node.input), 3)]
             y = w.add("Concat", xs, node.name or out, **attrs)
             w.q(y, ins[0], ins[1], out)
+        elif op in ("Max", "Min") and node.input[0] in w.qparams and len(node.input) == 2:
+            # a clamp on a quantised tensor (cnnc's own export writes fused ReLU so): one
+            # Clip, also for Max followed by Min (ReLU6)
+            s, z = w.qparams[node.input[0]]
+            x = w.dq(node.input[0], s, z)
+            args = [x, "", ""]
+            args[1 if op == "Max" else 2] = w.dq(node.input[1], s, z)
+            nxt = users.get(out, [])
+            if op == "Max" and len(nxt) == 1 and nxt[0].op_type == "Min" and len(nxt[0].input) == 2:
+                args[2] = w.dq(nxt[0].input[1], s, z)
+                merged.add(nxt[0].output[0])
+                out = nxt[0].output[0]
+            y = w.add("Clip", args, node.name or out)
+            w.q(y, s, z, out)
         elif op in MOVE_OPS and node.input and node.input[0] in w.qparams:
             s, z = w.qparams[node.input[0]]
             x = w.dq(node.input[0], s, z)
@@ -292,6 +314,12 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
             )
     act: dict[str, list] = {}
     weights: dict[str, dict] = {}
+    meta = {p.key: p.value for p in model.metadata_props}
+    try:
+        exact = json.loads(meta.get(EXPORT_REQUANT_KEY, "{}"))
+    except ValueError:
+        exact = {}
+    exact = exact if isinstance(exact, dict) else {}
     rename: dict[str, str] = {}  # DQ output -> the float tensor it stands for
     new_inits: list[onnx.TensorProto] = []
     drop: set[int] = set()
@@ -366,6 +394,10 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
         if n.op_type in WEIGHTED_OPS:
             info = _weight_record(n, dq_consts, act, rename, where)
             if info is not None:
+                q_out = [u.output[0] for u in consumers.get(n.output[0], [])
+                         if u.op_type == "QuantizeLinear"]  # fmt: skip
+                if q_out and q_out[0] in exact and isinstance(exact[q_out[0]], dict):
+                    info["exact"] = exact[q_out[0]]  # checked against the scales later
                 weights[n.name] = info
     outputs = []
     for o in g.output:
@@ -379,7 +411,8 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     graph = helper.make_graph(nodes, g.name, list(g.input), outputs, inits)
     out = helper.make_model(graph, opset_imports=list(model.opset_import))
     out.ir_version = model.ir_version
-    out.metadata_props.extend(p for p in model.metadata_props if p.key != METADATA_KEY)
+    drop_keys = (METADATA_KEY, EXPORT_REQUANT_KEY)
+    out.metadata_props.extend(p for p in model.metadata_props if p.key not in drop_keys)
     entry = out.metadata_props.add()
     entry.key = METADATA_KEY
     entry.value = json.dumps({"act": act, "weights": weights})

@@ -181,7 +181,9 @@ def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     bq = bq.astype(np.int32)
     qz.check_accumulator(node.name, wq.reshape(len(wq), -1), bq, zx)
     real64 = s_x * s_w.astype(np.float64) / s_y
-    mult, shift = q.multipliers(node.name, real64, s_b32 / np.float32(s_y))
+    mult, shift = _exported_multipliers(q, rec, s_x, s_y, s_w)
+    if mult is None:
+        mult, shift = q.multipliers(node.name, real64, s_b32 / np.float32(s_y))
     y = q.int8_output(node)
     consts = [
         q.const(f"{node.name}.wq", wq),
@@ -199,6 +201,33 @@ def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     attrs = dict(x_zero_point=zx, y_zero_point=zy, rounding=q.rounding, **q.clamp(node, s_y, zy))
     q.emit(f"s8_{node.op}", node.name, [xq, *consts], [y], **attrs, **conv)
     return True
+
+
+def _exported_multipliers(q: _PreRewrite, rec: dict, s_x: float, s_y: float, s_w: np.ndarray):
+    """cnnc's own QDQ export stores each layer's exact Q31 multipliers (its weight scales
+    are their float32 images, which lose bits): used when the rounding matches and they
+    reproduce the model's weight scales exactly, else (None, None)."""
+    ex = rec.get("exact")
+    if not isinstance(ex, dict) or ex.get("rounding") != q.rounding or q.ort:
+        return None, None
+    try:
+        m = np.asarray(ex["mult"], np.int64)
+        s = np.asarray(ex["shift"], np.int64)
+    except (KeyError, TypeError, ValueError):
+        return None, None
+    if m.shape != s_w.shape or s.shape != s_w.shape:
+        return None, None
+    try:
+        check_multiplier(m, s)
+    except CnncError:
+        return None, None
+    real = m.astype(np.float64) * np.exp2(s.astype(np.float64) - 31)
+    eff = (real * s_y / s_x).astype(np.float32)
+    eff = np.where(eff > 0, eff, np.float32(1.0))
+    if not np.array_equal(eff, s_w):
+        return None, None
+    q.errors.append({"layer": "exported", "q31_rel_error": 0.0})
+    return m.astype(np.int32), s.astype(np.int32)
 
 
 def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
