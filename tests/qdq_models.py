@@ -80,3 +80,32 @@ def quantize_static(
             per_channel=per_channel, **extra,
         )  # fmt: skip
         return onnx.load(dst)
+
+
+def tiny_pool_concat_matmul(seed: int = 0) -> onnx.ModelProto:
+    """Conv+Relu, MaxPool, a 1x1 Conv branch, Concat, AveragePool, GlobalAveragePool,
+    Flatten and MatMul + Add: the QDQ ops the MobileNetV2-like model lacks."""
+    rng = np.random.default_rng(seed)
+    inits = {
+        "w1": rng.normal(0, 0.3, (8, 4, 3, 3)),
+        "b1": rng.normal(0, 0.1, 8),
+        "w2": rng.normal(0, 0.3, (8, 8, 1, 1)),
+        "w3": rng.normal(0, 0.3, (16, 10)),
+        "b3": rng.normal(0, 0.1, 10),
+    }
+    inits = {k: np.asarray(v, np.float32) for k, v in inits.items()}
+    n = helper.make_node
+    nodes = [
+        n("Conv", ["input", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+        n("Relu", ["c1"], ["r1"], name="relu1"),
+        n("MaxPool", ["r1"], ["p1"], name="maxpool", kernel_shape=[2, 2], strides=[2, 2]),
+        n("Conv", ["p1", "w2"], ["c2"], name="conv2"),
+        n("Relu", ["c2"], ["r2"], name="relu2"),
+        n("Concat", ["p1", "r2"], ["cat"], name="concat", axis=1),
+        n("AveragePool", ["cat"], ["ap"], name="avgpool", kernel_shape=[2, 2], strides=[2, 2]),
+        n("GlobalAveragePool", ["ap"], ["gap"], name="gap"),
+        n("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
+        n("MatMul", ["flat", "w3"], ["mm"], name="matmul"),
+        n("Add", ["mm", "b3"], ["output"], name="bias_add"),
+    ]
+    return make_model(nodes, {"input": [1, 4, 8, 8]}, {"output": [1, 10]}, inits)

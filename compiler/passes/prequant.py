@@ -96,15 +96,39 @@ class _PreRewrite(qz._Rewrite):
         if rule is not None and rule(self, node, check_only=True):
             rule(self, node, check_only=False)
             return
-        super().node(node)
+        first = len(self.out.nodes)
+        super().node(node)  # passes.quantize's rules: Q31 multipliers
+        if self.ort:
+            for emitted in self.out.nodes[first:]:
+                self.q31_to_float32(emitted)
 
-    def multipliers(self, layer: str, real64, real32):
-        """(mult, shift) per the rounding mode; records the Q31 error for single/double."""
+    def q31_to_float32(self, node: ir.Node) -> None:
+        """A node passes.quantize emitted with Q31 (mult, shift), requantising in the
+        onnxruntime mode: its multipliers become the float32 images of the same reals."""
+        if node.attrs.get("rounding") != "onnxruntime":
+            return
+        if node.op in ("s8_conv2d", "s8_dense"):
+            m, s = (self.out.tensors[n].data for n in node.inputs[3:5])
+            real = m.astype(np.float64) * np.exp2(s.astype(np.float64) - 31)
+            bits, zero = ort_multiplier(real.astype(np.float32))
+            self.out.tensors[node.inputs[3]].data = bits
+            self.out.tensors[node.inputs[4]].data = zero
+        elif node.op.startswith("s8_") and any(k in node.attrs for k in ("mult", "mults")):
+            raise CnncError(f"node '{node.name}' ({node.op}): no onnxruntime multipliers")
+
+    def multipliers(self, layer: str, real64, real32, acc_bound: int = 255):
+        """(mult, shift) per the rounding mode; records, for single/double, the Q31 form's
+        largest relative error and the output error it can cause: |acc| * |M - M_q31| LSB
+        at most, over the accumulator bound ``acc_bound`` (before rounding adds its own)."""
         if self.ort:
             return ort_multiplier(real32)
-        m, s = quantize_multipliers(np.asarray(real64, np.float64))
+        real64 = np.asarray(real64, np.float64)
+        m, s = quantize_multipliers(real64)
         check_multiplier(m, s)
-        self.errors.append({"layer": layer, "q31_rel_error": q31_error(real64, m, s)})
+        approx = m.astype(np.float64) * np.exp2(s.astype(np.float64) - 31)
+        lsb = float(np.max(np.abs(approx - real64))) * acc_bound if real64.size else 0.0
+        self.errors.append({"layer": layer, "q31_rel_error": q31_error(real64, m, s),
+                            "max_lsb_error": lsb})  # fmt: skip
         return m, s
 
     def requant_to(self, src: str, qp_src, y: str) -> None:
@@ -179,11 +203,11 @@ def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     if np.any(np.abs(bq) > INT32_MAX):
         raise UnsupportedError(f"node '{node.name}': int32 bias overflows at scale s_x*s_w")
     bq = bq.astype(np.int32)
-    qz.check_accumulator(node.name, wq.reshape(len(wq), -1), bq, zx)
+    bound = qz.check_accumulator(node.name, wq.reshape(len(wq), -1), bq, zx)
     real64 = s_x * s_w.astype(np.float64) / s_y
     mult, shift = _exported_multipliers(q, rec, s_x, s_y, s_w)
     if mult is None:
-        mult, shift = q.multipliers(node.name, real64, s_b32 / np.float32(s_y))
+        mult, shift = q.multipliers(node.name, real64, s_b32 / np.float32(s_y), bound)
     y = q.int8_output(node)
     consts = [
         q.const(f"{node.name}.wq", wq),
@@ -226,11 +250,40 @@ def _exported_multipliers(q: _PreRewrite, rec: dict, s_x: float, s_y: float, s_w
     eff = np.where(eff > 0, eff, np.float32(1.0))
     if not np.array_equal(eff, s_w):
         return None, None
-    q.errors.append({"layer": "exported", "q31_rel_error": 0.0})
     return m.astype(np.int32), s.astype(np.int32)
 
 
+def _affine_2d(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    """Add/Mul of a per-channel constant on a 2-D [N, C] tensor (MatMul + Add, torch's
+    Linear): reshaped to [N, 1, 1, C] int8 for the channel-affine rule (a depthwise 1x1
+    s8_conv2d, its weight scale chosen by cnnc), and back."""
+    x, c = node.inputs[:2]
+    tx, tc = q.src.tensors[x], q.src.tensors[c]
+    if check_only:
+        per_channel = tc.is_const and tc.size in (1, tx.shape[1]) if len(tx.shape) == 2 else False
+        return per_channel and not tx.is_const and x in q.int8_of and qz._act_ok(node)
+    y = node.outputs[0]
+    n_, ch = tx.shape
+    x4, y4 = q.src.fresh_name(f"{x}.nhwc1x1"), q.src.fresh_name(f"{y}.nhwc1x1")
+    for name in (x4, y4):
+        q.src.tensors[name] = ir.Tensor(name, (n_, 1, 1, ch))
+    q.qp[x4] = q.qp[x]
+    q.add_int8(x4, x4, (n_, 1, 1, ch))
+    q.emit("reshape", f"{x4}.reshape", [q.int8_of[x]], [x4])
+    q.model_qp[y4] = q.params_of(y)
+    first = len(q.out.nodes)
+    qz._channel_affine(q, ir.Node(node.op, node.name, [x4, c], [y4], dict(node.attrs)), False)
+    if q.ort:
+        for emitted in q.out.nodes[first:]:
+            q.q31_to_float32(emitted)
+    out = q.int8_output(node, q.qp[y4])
+    q.emit("reshape", f"{y}.reshape", [q.int8_of[y4]], [out])
+    return True
+
+
 def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    if _affine_2d(q, node, True):
+        return _affine_2d(q, node, check_only)
     if not q.ort:
         return qz._add(q, node, check_only)
     a, b = node.inputs[:2]
@@ -279,7 +332,7 @@ def _global_avgpool(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     s_x, zx = q.qp[x]
     s_y, zy = q.params_of(node.outputs[0])
     real32 = np.float32(s_x) / (np.float32(s_y) * np.float32(h * w))
-    m, s = q.multipliers(node.name, np.array(s_x / (s_y * h * w)), np.array(real32))
+    m, s = q.multipliers(node.name, np.array(s_x / (s_y * h * w)), np.array(real32), 255 * h * w)
     y = q.int8_output(node)
     q.emit(
         "s8_global_avgpool",
@@ -293,6 +346,38 @@ def _global_avgpool(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
         rounding=q.rounding,
         **q.clamp(node, s_y, zy),
     )
+    return True
+
+
+def _avgpool(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    """onnxruntime rounding: average pooling whose windows all hold kh*kw taps (no padding,
+    or count_include_pad) is a depthwise conv with unit weights requantised by
+    M = s_x / (s_y * kh * kw), rounding half to even in float32 as onnxruntime does (the
+    integer s8_avgpool rounds ties away from zero); otherwise the integer pool."""
+    x = node.inputs[0]
+    kh, kw = node.attrs["kernel"]
+    pads = tuple(node.attrs.get("pads", (0, 0, 0, 0)))
+    whole = not any(pads) or bool(node.attrs.get("count_include_pad"))
+    if not (q.ort and whole):
+        return _same_scale(qz._pool)(q, node, check_only)
+    if check_only:
+        return qz._act_ok(node)
+    c = q.src.tensors[x].shape[-1]
+    xq = q.need_int8(x)
+    s_x, zx = q.qp[x]
+    s_y, zy = q.params_of(node.outputs[0])
+    real32 = np.float32(s_x) / (np.float32(s_y) * np.float32(kh * kw))
+    m, s = q.multipliers(node.name, np.full(c, s_x / (s_y * kh * kw)), np.full(c, real32))
+    y = q.int8_output(node)
+    consts = [
+        q.const(f"{node.name}.wq", np.ones((c, kh, kw, 1), np.int8)),
+        q.const(f"{node.name}.bias_q", np.zeros(c, np.int32)),
+        q.const(f"{node.name}.mult", m),
+        q.const(f"{node.name}.shift", s),
+    ]
+    q.emit("s8_conv2d", node.name, [xq, *consts], [y], x_zero_point=zx, y_zero_point=zy,
+           rounding=q.rounding, strides=list(node.attrs.get("strides", (1, 1))),
+           pads=list(pads), groups=c, **q.clamp(node, s_y, zy))  # fmt: skip
     return True
 
 
@@ -346,10 +431,13 @@ RULES = {
     "conv2d": _weighted,
     "dense": _weighted,
     "add": _add,
+    "mul": lambda q, node, check_only: (
+        _affine_2d(q, node, check_only) if _affine_2d(q, node, True) else False
+    ),
     "global_avgpool": _global_avgpool,
     "concat": _concat,
     "maxpool2d": _same_scale(qz._pool),
-    "avgpool2d": _same_scale(qz._pool),
+    "avgpool2d": _avgpool,
     "reshape": _same_scale(qz._move),
     "transpose": _same_scale(qz._move),
 }
@@ -373,6 +461,16 @@ def quantize(graph: ir.Graph, rounding: str = "double", int8_io: bool = False) -
         q.node(node)
     q.finish()
     out = q.out
+    for node in out.nodes:
+        if node.op.startswith("s8_") or node.op in MOVE_OPS:
+            continue
+        quantised = [y for y in node.outputs if y in q.model_qp]
+        if quantised:
+            raise UnsupportedError(
+                f"pre-quantised model: node '{node.name}' ({node.op}) has no int8 form in "
+                f"cnnc here, but the model quantises its output '{quantised[0]}'; computing "
+                "it in float would ignore the model's quantisation"
+            )
     floats = qz.float_ops_inside(out)
     if floats:
         node = next(n for n in out.nodes if n.name == floats[0])
