@@ -284,6 +284,12 @@ def print_report(compiled: api.CompiledModel) -> None:
     if rows:
         print("\nquantisation error per layer (float vs int8 on the calibration set):")
         print(quant_report.format_quant_error_table(rows))
+    from .passes import prequant
+
+    requant = prequant.format_requant_error_table(compiled.graph.metadata)
+    if requant:
+        print("\npre-quantised model: the model's scales as Q31 multipliers (error they add):")
+        print(requant)
     target = compiled.info.get("target", "host")
     if target in targets.MCU_TARGETS:
         size = mcu.mcu_size(compiled.out_dir, target)

@@ -157,7 +157,8 @@ def requant_onnxruntime(x, m, s=0) -> np.ndarray:
     clamp changes no int8 result: y + zero point is clamped to [-128, 127] after it."""
     x = np.asarray(x, np.int64)
     scale = np.asarray(m, np.int32).view(np.float32)
-    v = x.astype(np.float32) * scale  # one float32 multiply, round to nearest even
+    with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN patterns: clamped below
+        v = x.astype(np.float32) * scale  # one float32 multiply, round to nearest even
     v = np.where(v > -ORT_LIMIT - 1, v, -ORT_LIMIT - 1)  # NaN -> -32768
     v = np.where(v < ORT_LIMIT, v, ORT_LIMIT)
     return np.rint(v).astype(np.int32)  # rint: round half to even

@@ -491,4 +491,23 @@ def quantize(graph: ir.Graph, rounding: str = "double", int8_io: bool = False) -
     return out
 
 
+def format_requant_error_table(metadata: dict) -> str | None:
+    """The Q31 requantisation error table of a pre-quantised build (None if there is
+    none): per layer, the multiplier's largest relative error and the output error in LSB
+    it can add at most (the onnxruntime mode has none: it keeps the float32 multipliers)."""
+    try:
+        rows = json.loads(metadata.get(ERROR_KEY, "[]"))
+    except ValueError:
+        return None
+    rows = [r for r in rows if isinstance(r, dict) and "layer" in r]
+    if not rows:
+        return None
+    width = max(len(str(r["layer"])) for r in rows)
+    lines = [f"{'layer':<{width}}  rel. error of Q31 multiplier  max output error (LSB)"]
+    for r in rows:
+        lines.append(f"{str(r['layer']):<{width}}  {float(r.get('q31_rel_error', 0)):28.3g}"
+                     f"  {float(r.get('max_lsb_error', 0)):23.3g}")  # fmt: skip
+    return "\n".join(lines)
+
+
 __all__ = ["is_prequantised", "quantize", "s8"]
