@@ -314,6 +314,7 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
             )
     act: dict[str, list] = {}
     weights: dict[str, dict] = {}
+    const_qp: dict[str, list] = {}  # Add/Mul node -> its constant operand's (scale, zp)
     meta = {p.key: p.value for p in model.metadata_props}
     try:
         exact = json.loads(meta.get(EXPORT_REQUANT_KEY, "{}"))
@@ -391,6 +392,16 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
             if name in rename:
                 m.input[i] = rename[name]
         nodes.append(m)
+        if n.op_type in ("Add", "Mul"):  # a constant operand with its own quantisation
+            for i in n.input:
+                if (
+                    i in dq_consts
+                    and dq_consts[i][1].size == 1
+                    and dq_consts[i][3] in (np.int8, np.uint8)
+                ):
+                    q, scale, zp, dtype, _ = dq_consts[i]
+                    z = int(zp.ravel()[0]) - (128 if dtype == np.uint8 else 0)
+                    const_qp[n.name] = [float(scale.ravel()[0]), z]
         if n.op_type in WEIGHTED_OPS:
             info = _weight_record(n, dq_consts, act, rename, where)
             if info is not None:
@@ -415,7 +426,7 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     out.metadata_props.extend(p for p in model.metadata_props if p.key not in drop_keys)
     entry = out.metadata_props.add()
     entry.key = METADATA_KEY
-    entry.value = json.dumps({"act": act, "weights": weights})
+    entry.value = json.dumps({"act": act, "weights": weights, "const_qp": const_qp})
     return out
 
 

@@ -24,8 +24,8 @@ Rounding (``--rounding``):
   ``mult`` array (``shift`` 0), and every kernel computes ``rne(float(acc) * M)`` in
   float32, saturated (``cnnc.ops.requant.requant_onnxruntime``). ``s8_add`` computes
   ``rne(M_a * (a - za) + M_b * (b - zb))`` in float32 with ``M_a = s_a / s_y``, as
-  QLinearAdd; ``s8_global_avgpool`` uses ``M = s_x / (s_y * float(hw))`` as
-  QLinearGlobalAveragePool.
+  QLinearAdd; ``s8_global_avgpool`` uses ``M = (s_x / float(hw)) / s_y`` as
+  QLinearGlobalAveragePool (MLAS) does.
 """
 
 from __future__ import annotations
@@ -281,7 +281,45 @@ def _affine_2d(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     return True
 
 
+def _add_quantised_const(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    """Add of a constant the model quantised itself (per tensor): an s8_add whose second
+    operand is that int8 constant, broadcast to the activation's shape, exactly as
+    onnxruntime's QLinearAdd adds it."""
+    qp_c = q.record.get("const_qp", {}).get(node.name)
+    a, c = node.inputs[:2]
+    ta, tc = q.src.tensors[a], q.src.tensors[c]
+    if check_only:
+        if qp_c is None or node.op != "add" or ta.is_const or not tc.is_const:
+            return False
+        fits = np.broadcast_shapes(tc.shape, ta.shape) == tuple(ta.shape)
+        return fits and qz._act_ok(node) and ta.size <= 2**24
+    s_c, z_c = float(qp_c[0]), int(qp_c[1])
+    data = np.asarray(tc.data, np.float64)
+    cq = np.rint(data / np.float64(np.float32(s_c))) + z_c
+    if np.any(cq < -128) or np.any(cq > 127):
+        raise CnncError(f"node '{node.name}': constant outside int8 at its own scale")
+    cq = np.ascontiguousarray(np.broadcast_to(cq.astype(np.int8), ta.shape))
+    aq = q.need_int8(a)
+    s_a, za = q.qp[a]
+    s_y, zy = q.params_of(node.outputs[0])
+    if q.ort:
+        (ma, mb), _ = ort_multiplier(
+            np.array([np.float32(s_a) / np.float32(s_y), np.float32(s_c) / np.float32(s_y)])
+        )
+        mults = dict(left_shift=0, a_mult=int(ma), a_shift=0, b_mult=int(mb), b_shift=0,
+                     y_mult=0, y_shift=0)  # fmt: skip
+    else:
+        mults = s8.add_multipliers(s_a, np.float32(s_c), s_y)
+    y = q.int8_output(node)
+    const = q.const(f"{node.name}.const_q", cq)
+    q.emit("s8_add", node.name, [aq, const], [y], a_zero_point=za, b_zero_point=z_c,
+           y_zero_point=zy, rounding=q.rounding, **mults, **q.clamp(node, s_y, zy))  # fmt: skip
+    return True
+
+
 def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
+    if _add_quantised_const(q, node, True):
+        return _add_quantised_const(q, node, check_only)
     if _affine_2d(q, node, True):
         return _affine_2d(q, node, check_only)
     if not q.ort:
@@ -331,7 +369,7 @@ def _global_avgpool(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     xq = q.need_int8(x)
     s_x, zx = q.qp[x]
     s_y, zy = q.params_of(node.outputs[0])
-    real32 = np.float32(s_x) / (np.float32(s_y) * np.float32(h * w))
+    real32 = np.float32(s_x) / np.float32(h * w) / np.float32(s_y)  # MLAS's order
     m, s = q.multipliers(node.name, np.array(s_x / (s_y * h * w)), np.array(real32), 255 * h * w)
     y = q.int8_output(node)
     q.emit(
