@@ -308,6 +308,9 @@ def test_refuses_unfolded_batchnorm_and_forged_metadata(float_model, calibration
     entry.key, entry.value = "cnnc.prequant", '{"act": {}, "weights": {}}'
     with pytest.raises(ModelError, match=r"cnnc.prequant is reserved"):
         api.lowered_graph(forged)
+    with pytest.raises(UnsupportedError, match=r"onnxruntime applies to pre-quantised"):
+        api.apply_precision(api.lowered_graph(float_model), "int8", calibration,
+                            {"rounding": "onnxruntime"})  # fmt: skip
 
 
 def test_requant_onnxruntime_rounds_half_to_even_in_float32():
