@@ -863,10 +863,19 @@ def _fill_window_attrs(node: ir.Node, tensors: dict[str, ir.Tensor], where: str)
 def _prequantised_hook(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     """A QDQ/QOperator model becomes its float graph plus its recorded quantisation
     (cnnc.frontend.qdq_import); a float model may not bring that record itself."""
+    from ..errors import CnncError
     from . import qdq_import
 
     if qdq_import.is_prequantised(model):
-        return qdq_import.strip(model, where)
+        try:
+            return qdq_import.strip(model, where)
+        except CnncError:
+            raise
+        except Exception as err:  # a malformed graph the checker has not seen yet
+            detail = " ".join(str(err).split())[:200]
+            raise ModelError(
+                f"{where}: malformed pre-quantised graph ({type(err).__name__}: {detail})"
+            ) from None
     if any(p.key == qdq_import.METADATA_KEY for p in model.metadata_props):
         raise ModelError(
             f"{where}: metadata key {qdq_import.METADATA_KEY} is reserved for cnnc's "

@@ -91,6 +91,8 @@ class _Consts:
 
 def _scale_zp(consts: _Consts, node: onnx.NodeProto, s_in: int, z_in: int):
     """(scale float32 array, zero point int64 array, dtype of the quantised values)."""
+    if len(node.input) <= s_in:
+        raise ModelError(f"{consts.where}: {_node_label(node)}: has no scale input")
     scale = np.asarray(consts.get(node.input[s_in], node, "scale"))
     if scale.dtype != np.float32:
         raise UnsupportedError(
@@ -331,6 +333,18 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
             scale, zp, _ = _scale_zp(consts, n, 1, 2)
             axis = next((helper.get_attribute_value(a) for a in n.attribute if a.name == "axis"), 1)
             axis = axis + q.ndim if axis < 0 else axis
+            if q.dtype not in (np.int8, np.uint8, np.int32) or not 0 <= axis < max(q.ndim, 1):
+                raise UnsupportedError(
+                    f"{where}: {_node_label(n)}: dequantises {q.dtype} values of shape "
+                    f"{list(q.shape)} along axis {axis}; cnnc reads int8/uint8 weights and "
+                    "int32 biases, per tensor or along an existing axis"
+                )
+            for what, v in (("scale", scale), ("zero point", zp)):
+                if v.size != 1 and (q.ndim == 0 or v.size != q.shape[axis]):
+                    raise ModelError(
+                        f"{where}: {_node_label(n)}: {what} has {v.size} values for axis "
+                        f"{axis} of '{n.input[0]}' {list(q.shape)}"
+                    )
             shape = [1] * q.ndim
             if scale.size > 1:
                 shape[axis] = scale.size

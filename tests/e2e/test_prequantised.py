@@ -326,3 +326,41 @@ def test_requant_onnxruntime_rounds_half_to_even_in_float32():
     x = np.arange(-3000, 3000)
     want = np.rint(x.astype(np.float32) * np.float32(1 / 3)).astype(np.int32)
     np.testing.assert_array_equal(requant_onnxruntime(x, third), want)
+
+
+def _axis_out_of_range(model):
+    n = next(n for n in model.graph.node if n.op_type == "DequantizeLinear"
+             and "weight" in n.input[0])  # fmt: skip
+    n.attribute.append(helper.make_attribute("axis", 5))
+    del n.attribute[0]
+
+
+def _no_scale(model):
+    del next(n for n in model.graph.node if n.op_type == "QuantizeLinear").input[1:]
+
+
+def _negative_scale(model):
+    t = next(t for t in model.graph.initializer if t.name.endswith("_scale"))
+    t.CopyFrom(numpy_helper.from_array(-np.abs(numpy_helper.to_array(t)), t.name))
+
+
+def _float_weights_under_dq(model):
+    t = next(t for t in model.graph.initializer if t.name.endswith("weight_quantized"))
+    t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t).astype(np.float32), t.name))
+
+
+@pytest.mark.parametrize(
+    "mutate,message",
+    [
+        (_axis_out_of_range, r"DequantizeLinear\): dequantises int8 .* axis 5"),
+        (_no_scale, r"QuantizeLinear\): has no scale input"),
+        (_negative_scale, r"scale -[0-9.e-]+ is not positive"),
+        (_float_weights_under_dq, r"dequantises float32 values"),
+    ],
+)
+def test_hostile_quantisation_parameters_are_named_errors(quantised, mutate, message):
+    model = onnx.ModelProto()
+    model.CopyFrom(quantised("QDQ", "QInt8", True))
+    mutate(model)
+    with pytest.raises((ModelError, UnsupportedError), match=message):
+        lower(model)
