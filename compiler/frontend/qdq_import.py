@@ -333,7 +333,10 @@ def strip(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
             scale, zp, _ = _scale_zp(consts, n, 1, 2)
             axis = next((helper.get_attribute_value(a) for a in n.attribute if a.name == "axis"), 1)
             axis = axis + q.ndim if axis < 0 else axis
-            if q.dtype not in (np.int8, np.uint8, np.int32) or not 0 <= axis < max(q.ndim, 1):
+            per_axis = scale.size > 1 or zp.size > 1  # the axis only matters then
+            if q.dtype not in (np.int8, np.uint8, np.int32) or (
+                per_axis and not 0 <= axis < q.ndim
+            ):
                 raise UnsupportedError(
                     f"{where}: {_node_label(n)}: dequantises {q.dtype} values of shape "
                     f"{list(q.shape)} along axis {axis}; cnnc reads int8/uint8 weights and "
