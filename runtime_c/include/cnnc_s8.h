@@ -12,7 +12,9 @@
  * Layouts: activations NHWC; weights as the kernels read them, repacked by the compiler
  * from the IR's conv [Co][KH][KW][C/groups] / dense [M][K] (cnnc.ops.s8.pack_weights).
  * No kernel allocates, none keeps state, none executes a floating-point operation
- * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary. */
+ * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary, and the
+ * one float32 multiply of the onnxruntime rounding (CNNC_ROUND_ONNXRUNTIME, pre-quantised
+ * models compiled with --rounding onnxruntime only). */
 #ifndef CNNC_S8_H
 #define CNNC_S8_H
 
