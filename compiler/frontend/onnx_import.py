@@ -46,6 +46,7 @@ COMPUTE_OPS = (
     "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
     "Softmax Where Less Neg HardSigmoid"
 ).split()
+COMPUTE_OPS += "Pad Resize ConvTranspose".split()  # spatial ops of segmentation heads
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
 FOLDED_OPS = (
@@ -724,6 +725,8 @@ _DEFAULTS: dict[str, dict] = {
     "Gather": {"axis": 0},
     "Reshape": {"allowzero": 0},
     "Dropout": {},
+    "Pad": {"mode": "constant"},
+    "ConvTranspose": {"group": 1},
 }
 
 
