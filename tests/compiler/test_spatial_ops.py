@@ -302,3 +302,16 @@ def test_resize_kernels_equal_numpy(rng, case):
     assert_bit_exact(want_q, got_q, f"s8 resize {case}")
     real = spatial.resize_nhwc(xq.astype(np.float32), ytab, xtab, wy2, wx2, mode)
     assert np.abs(real - want_q).max() <= 0.5 + 255 * 2.0 / spatial.Q11, case
+
+
+@pytest.mark.parametrize("scales", [[1, 1, 2, 2], [1, 1, 1.5, 3]], ids=["x2", "x1.5-x3"])
+@pytest.mark.parametrize("mode", ["nearest", "linear"])
+def test_upsample_opset9_keeps_its_asymmetric_coordinates(rng, mode, scales):
+    """onnx's version converter turns Upsample into a half_pixel Resize; the importer
+    restores Upsample's asymmetric/floor semantics (onnxruntime runs the opset-9 op)."""
+    node = helper.make_node("Upsample", ["x", "s"], ["y"], name="up", mode=mode)
+    out = [1, 2, int(5 * scales[2]), int(6 * scales[3])]
+    model = make_model([node], {"x": [1, 2, 5, 6]}, {"y": out},
+                       {"s": np.array(scales, np.float32)}, opset=9)  # fmt: skip
+    check_against_onnxruntime(model, rng.standard_normal((1, 2, 5, 6)).astype(np.float32),
+                              ["resize2d"])  # fmt: skip
