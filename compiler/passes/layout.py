@@ -794,6 +794,11 @@ def _lower_resize(lo: _Lowering, node: ir.Node) -> None:
         scale_h, scale_w = np.float32(oh) / np.float32(h), np.float32(ow) / np.float32(w)
     else:
         raise UnsupportedError(f"node '{node.name}' (Resize): needs constant scales or sizes")
+    if min(oh, ow) < 1 or not (scale_h > 0 and scale_w > 0):
+        raise UnsupportedError(
+            f"node '{node.name}' (Resize): scales ({scale_h}, {scale_w}) give an output of "
+            f"{oh}x{ow}; scales must be positive and the output non-empty"
+        )
     (y0, y1, wy), (x0, x1, wx) = (
         resize_axis(oh, h, scale_h, mode, coord, nearest),
         resize_axis(ow, w, scale_w, mode, coord, nearest),
@@ -826,6 +831,14 @@ def _lower_conv_transpose(lo: _Lowering, node: ir.Node) -> None:
     x = _spatial_input(lo, node)
     cin, cout_g, kh, kw = w.shape
     g = int(a.get("group", 1))
+    channels = lo.shape(node.inputs[0])[1]
+    bias = lo.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    if g < 1 or cin != channels or cin % g or (bias is not None and bias.size != g * cout_g):
+        raise UnsupportedError(
+            f"node '{node.name}' (ConvTranspose): weight {list(w.shape)}, group={g} and "
+            f"bias {None if bias is None else list(bias.shape)} do not fit the input's "
+            f"{channels} channels (weight [C, Cout/group, KH, KW], bias [Cout])"
+        )
     sh, sw = (int(v) for v in a.get("strides", [1, 1]))
     dh, dw = (int(v) for v in a.get("dilations", [1, 1]))
     pt, pl, pb, pr = (int(v) for v in a.get("pads", [0, 0, 0, 0]))

@@ -315,3 +315,16 @@ def test_upsample_opset9_keeps_its_asymmetric_coordinates(rng, mode, scales):
                        {"s": np.array(scales, np.float32)}, opset=9)  # fmt: skip
     check_against_onnxruntime(model, rng.standard_normal((1, 2, 5, 6)).astype(np.float32),
                               ["resize2d"])  # fmt: skip
+
+
+def test_hostile_spatial_attributes_are_refused_naming_the_node():
+    resize0 = helper.make_node("Resize", ["x", "", "s"], ["y"], name="zero_resize")
+    model = make_model([resize0], {"x": [1, 3, 5, 5]}, {"y": None},
+                       {"s": np.array([1, 1, 0, 0], np.float32)})  # fmt: skip
+    with pytest.raises(CnncError, match="zero_resize.*must be positive"):
+        passes.lower(onnx_import.load(model))
+    convt = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="bad_convT")
+    model = make_model([convt], {"x": [1, 3, 5, 5]}, {"y": None},
+                       {"w": np.ones((4, 2, 3, 3), np.float32)})  # fmt: skip
+    with pytest.raises(CnncError, match="bad_convT.*do not fit the input's 3 channels"):
+        passes.lower(onnx_import.load(model))
