@@ -139,7 +139,8 @@ def _conv(e: _Export, node: ir.Node) -> None:
     y = _qlinear_conv(e, node, e.as_nchw(node.inputs[0]), np.ascontiguousarray(w),
                       kernel_shape=list(w.shape[2:]), strides=[int(sh), int(sw)],
                       pads=[int(p) for p in node.attrs.get("pads", (0, 0, 0, 0))],
-                      group=int(node.attrs.get("groups", 1)))  # fmt: skip
+                      group=int(node.attrs.get("groups", 1)),
+                      dilations=[int(d) for d in node.attrs.get("dilations", (1, 1))])  # fmt: skip
     e.define(node, e.clamp(y, node), True)
 
 

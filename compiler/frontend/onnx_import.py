@@ -46,6 +46,7 @@ COMPUTE_OPS = (
     "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
     "Softmax Where Less Neg HardSigmoid"
 ).split()
+COMPUTE_OPS += "Pad Resize ConvTranspose".split()  # spatial ops of segmentation heads
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
 FOLDED_OPS = (
@@ -87,7 +88,7 @@ def load(model: str | Path | onnx.ModelProto) -> ir.Graph:
     _check_strings(model, "", where)
     consts = _check_stored_tensors(model, where)
     model = _prequantised_hook(model, where)
-    model = _upgrade_opset(model, where)
+    model = _keep_upsample_semantics(model, _upgrade_opset(model, where))
     model = _fix_batch_dim(model, where)
     try:
         onnx.checker.check_model(model)
@@ -575,6 +576,24 @@ def _first_line(err: Exception) -> str:
     return " ".join(text.split())[:400]
 
 
+def _keep_upsample_semantics(old: onnx.ModelProto, new: onnx.ModelProto) -> onnx.ModelProto:
+    """Upsample (opset < 10) maps output x to input x / scale (asymmetric; nearest takes the
+    floor), but onnx's version converter turns it into a Resize with Resize's defaults
+    (half_pixel, round_prefer_floor): a silently different model. The converted Resize
+    nodes (same outputs) get Upsample's modes back."""
+    upsampled = {n.output[0] for n in old.graph.node if n.op_type == "Upsample"}
+    for node in new.graph.node:
+        if node.op_type == "Resize" and node.output[0] in upsampled:
+            keep = [a for a in node.attribute if a.name == "mode"]
+            del node.attribute[:]
+            node.attribute.extend(keep)
+            node.attribute.append(
+                helper.make_attribute("coordinate_transformation_mode", "asymmetric")
+            )
+            node.attribute.append(helper.make_attribute("nearest_mode", "floor"))
+    return new
+
+
 def _upgrade_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     version = _default_opset(model)
     if version is None:
@@ -725,6 +744,8 @@ _DEFAULTS: dict[str, dict] = {
     "Gather": {"axis": 0},
     "Reshape": {"allowzero": 0},
     "Dropout": {},
+    "Pad": {"mode": "constant"},
+    "ConvTranspose": {"group": 1},
 }
 
 

@@ -147,7 +147,7 @@ typedef struct {
     int32_t out_h, out_w, out_c;    /* output shape; out_c divisible by groups */
     int32_t kernel_h, kernel_w;     /* kernel size */
     int32_t stride_h, stride_w;     /* >= 1 */
-    int32_t dilation_h, dilation_w; /* 1 (the import refuses others until dilation is real) */
+    int32_t dilation_h, dilation_w; /* >= 1 (every variant honours it) */
     int32_t pad_top, pad_left;      /* bottom/right padding is implied by out_h/out_w */
     int32_t groups;                 /* c and out_c both divisible by groups */
     int32_t x_zero_point, y_zero_point;
@@ -332,5 +332,32 @@ typedef void cnnc_s8_global_avgpool_fn(const cnnc_s8_global_avgpool_params *p, c
 typedef void cnnc_s8_concat_fn(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
 typedef void cnnc_s8_quantize_fn(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
 typedef void cnnc_s8_dequantize_fn(const cnnc_s8_quant_params *p, const int8_t *x, float *y);
+
+/* ---- spatial ops of segmentation heads (s8_spatial.c, cnnc.ops.spatial) -------- */
+/* cffi-begin */
+/* Pad: as cnnc_f32_pad_params, int8 at the input's scale; value is the int8 pad value. */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t out_h, out_w;
+    int32_t pad_top, pad_left;
+    int32_t stride_h, stride_w;
+    int32_t mode;  /* CNNC_PAD_* */
+    int32_t value; /* -128..127 */
+} cnnc_s8_pad_params;
+
+void cnnc_s8_pad__ref(const cnnc_s8_pad_params *p, const int8_t *x, int8_t *y);
+
+/* Resize at the input's scale: ytab[OH][3], xtab[OW][3] = (index 0, index 1, Q11 weight
+ * of index 1 in 0..2048), indices and weights clamped by the kernel. Bilinear in integers
+ * (overflow bound at the accumulator in s8_spatial.c). mode: CNNC_RESIZE_*. */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t out_h, out_w;
+    int32_t mode;
+} cnnc_s8_resize_params;
+
+void cnnc_s8_resize__ref(const cnnc_s8_resize_params *p, const int8_t *x, const int32_t *ytab,
+                         const int32_t *xtab, int8_t *y);
+/* cffi-end */
 
 #endif /* CNNC_S8_H */
