@@ -23,6 +23,8 @@
 #define B1PX_MAX_TAPS 31 /* byte counters gain <= 8 per tap: 31 * 8 = 248 <= 255 */
 
 #define B1PX_ALWAYS_INLINE __attribute__((always_inline)) inline
+/* the loops over channels and vectors unrolled, so the accumulators stay in registers */
+#define B1PX_UNROLL _Pragma("GCC unroll 8")
 
 /* groups == 1 and zero padding (one window run per kernel row), stride_w 1 and no
  * dilation (adjacent output pixels read adjacent input pixels), 1, 2 or 4 words a pixel,
@@ -112,6 +114,7 @@ CNNC_TARGET_AVX2 B1PX_ALWAYS_INLINE static __m256i b1px_pixel_counts(const __m25
     const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     __m256i d[4];
     int v;
+    B1PX_UNROLL
     for (v = 0; v < xw; ++v) d[v] = _mm256_madd_epi16(_mm256_maddubs_epi16(acc[v], ones8), ones16);
     if (xw == 1) return d[0];
     if (xw == 2) /* [p0 p1 p4 p5 | p2 p3 p6 p7] -> pixel order */
@@ -134,9 +137,11 @@ CNNC_TARGET_AVX2 B1PX_ALWAYS_INLINE static void b1px_dots(const cnnc_b1_conv_par
     const uint32_t *wf[8];
     __m256i acc[8][4];
     int32_t o, v, ky, kx;
+    B1PX_UNROLL
     for (o = 0; o < ocb; ++o) {
         const int32_t c = co + o < p->out_c ? co + o : p->out_c - 1;
         wf[o] = w + (size_t)c * filter;
+        B1PX_UNROLL
         for (v = 0; v < xw; ++v) acc[o][v] = _mm256_setzero_si256();
     }
     for (ky = b->ky0; ky < b->ky1; ++ky) {
@@ -144,22 +149,23 @@ CNNC_TARGET_AVX2 B1PX_ALWAYS_INLINE static void b1px_dots(const cnnc_b1_conv_par
         const uint32_t *mr = masked ? b->m + (size_t)(ky - b->ky0) * b->row : NULL;
         for (kx = 0; kx < p->kernel_w; ++kx) {
             const size_t tap = (size_t)(ky * p->kernel_w + kx) * xw;
-            __m256i xv[4], mv[4];
+            /* one input vector (and mask) live at a time, the weights re-broadcast from
+               L1 for each: 8 accumulators and no spill even with the border mask */
+            B1PX_UNROLL
             for (v = 0; v < xw; ++v) {
-                xv[v] = _mm256_loadu_si256((const __m256i *)(xr + (size_t)(kx + v * pix) * xw));
-                if (masked)
-                    mv[v] = _mm256_loadu_si256((const __m256i *)(mr + (size_t)(kx + v * pix) * xw));
-            }
-            for (o = 0; o < ocb; ++o) {
-                const __m256i wv = b1px_bcast(wf[o] + tap, xw);
-                for (v = 0; v < xw; ++v) {
-                    __m256i t = _mm256_xor_si256(xv[v], wv);
-                    if (masked) t = _mm256_and_si256(t, mv[v]);
+                const size_t at = (size_t)(kx + v * pix) * xw;
+                const __m256i xv = _mm256_loadu_si256((const __m256i *)(xr + at));
+                const __m256i mv = masked ? _mm256_loadu_si256((const __m256i *)(mr + at)) : xv;
+                B1PX_UNROLL
+                for (o = 0; o < ocb; ++o) {
+                    __m256i t = _mm256_xor_si256(xv, b1px_bcast(wf[o] + tap, xw));
+                    if (masked) t = _mm256_and_si256(t, mv);
                     acc[o][v] = _mm256_add_epi8(acc[o][v], b1px_popcount_bytes(t));
                 }
             }
         }
     }
+    B1PX_UNROLL
     for (o = 0; o < ocb; ++o)
         dots[o] = _mm256_sub_epi32(b->k, _mm256_slli_epi32(b1px_pixel_counts(acc[o], xw), 1));
 }
@@ -179,13 +185,17 @@ CNNC_TARGET_AVX2 CNNC_INLINE void b1px_dots_any(const cnnc_b1_conv_params *p, co
             b1px_dots(p, b, w, co, dots, 2, 4, 0);
         else
             b1px_dots(p, b, w, co, dots, 4, 2, 0);
-    } else {
-        if (xw == 1)
-            b1px_dots(p, b, w, co, dots, 1, 8, 1);
-        else if (xw == 2)
-            b1px_dots(p, b, w, co, dots, 2, 4, 1);
-        else
-            b1px_dots(p, b, w, co, dots, 4, 2, 1);
+    } else { /* the mask takes registers: two passes of half the channels, no spill */
+        if (xw == 1) {
+            b1px_dots(p, b, w, co, dots, 1, 4, 1);
+            b1px_dots(p, b, w, co + 4, dots + 4, 1, 4, 1);
+        } else if (xw == 2) {
+            b1px_dots(p, b, w, co, dots, 2, 2, 1);
+            b1px_dots(p, b, w, co + 2, dots + 2, 2, 2, 1);
+        } else {
+            b1px_dots(p, b, w, co, dots, 4, 1, 1);
+            b1px_dots(p, b, w, co + 1, dots + 1, 4, 1, 1);
+        }
     }
 }
 
