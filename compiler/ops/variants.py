@@ -92,6 +92,13 @@ VARIANTS: tuple[Variant, ...] = tuple(
         *_x86_tiers("cnnc_b1_conv_bits__ref", ("avx512", "avx2", "avx512vpopcnt")),
         *_neon("cnnc_b1_conv_bits__ref"),
         *_x86_tiers("cnnc_b1_dense_bits__ref", ("avx512", "avx2", "avx512vpopcnt")),
+        # lanes over output pixels (b1_conv_px_avx2.h) for the int8 / float output convs,
+        # and the sign packing (b1_out_avx2.c)
+        *(
+            v
+            for k in ("conv_s8", "conv_f32", "pack_s8", "pack")
+            for v in _x86_tiers(f"cnnc_b1_{k}__ref", ("avx2",))
+        ),
         *(
             v
             for k in _F32_CONV
@@ -114,6 +121,7 @@ FN_TYPES = {
     "cnnc_s8_dequantize__ref": "cnnc_s8_dequantize_fn",
     "cnnc_b1_conv_bits__ref": "cnnc_b1_conv_bits_fn",
     "cnnc_b1_dense_bits__ref": "cnnc_b1_dense_bits_fn",
+    **{f"cnnc_b1_{k}__ref": f"cnnc_b1_{k}_fn" for k in ("conv_s8", "conv_f32", "pack_s8", "pack")},
     **{f"cnnc_f32_{k}__ref": "cnnc_f32_conv_fn" for k in _F32_CONV if k != "dense"},
     "cnnc_f32_dense__ref": "cnnc_f32_dense_fn",
 }

@@ -153,6 +153,19 @@ void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_
                              const uint32_t *CNNC_RESTRICT w,
                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 
+/* AVX2 tiers of the float / int8 output convs and of the packing (b1_out_avx2.c), bit-exact
+ * to their __ref: defined in every x86-64 build, run only on CPUs with AVX2. */
+void cnnc_b1_conv_f32__avx2(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                            const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+void cnnc_b1_conv_s8__avx2(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                           const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                           const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
+void cnnc_b1_pack__avx2(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
+                        uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_pack_s8__avx2(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTRICT x,
+                           uint32_t *CNNC_RESTRICT y);
+
 /* Raw dots, for tests and for callers that apply their own transform.
  * y: [n, out_h, out_w, out_c] int32 */
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
@@ -216,5 +229,18 @@ typedef void cnnc_b1_dense_bits_fn(const cnnc_b1_dense_params *p, const uint32_t
                                    const uint32_t *CNNC_RESTRICT w,
                                    const int32_t *CNNC_RESTRICT thresholds,
                                    uint32_t *CNNC_RESTRICT y);
+
+typedef void cnnc_b1_conv_f32_fn(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                                 const uint32_t *CNNC_RESTRICT w,
+                                 const float *CNNC_RESTRICT multiplier,
+                                 const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+typedef void cnnc_b1_conv_s8_fn(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                                const uint32_t *CNNC_RESTRICT w,
+                                const float *CNNC_RESTRICT multiplier,
+                                const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
+typedef void cnnc_b1_pack_fn(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
+                             uint32_t *CNNC_RESTRICT y);
+typedef void cnnc_b1_pack_s8_fn(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTRICT x,
+                                uint32_t *CNNC_RESTRICT y);
 
 #endif /* CNNC_B1_H */

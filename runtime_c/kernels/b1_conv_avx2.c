@@ -6,8 +6,10 @@
  *
  * Cost per 256 bits and filter: xor, shift, 2 and, 2 vpshufb, 2 byte adds = 8 vector µops
  * (the vpsadbw that widens the byte counts runs once per 31 steps), so on three vector
- * ports the tier's peak is 256 / (8 / 3) = 96 binary MACs per cycle. */
+ * ports the tier's peak is 256 / (8 / 3) = 96 binary MACs per cycle. Convs of 1, 2 or 4
+ * words a pixel with stride 1 take b1_conv_px_avx2.h's lanes over output pixels instead. */
 #include "b1_conv_loops.h"
+#include "b1_conv_px_avx2.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -113,6 +115,10 @@ CNNC_TARGET_AVX2 void cnnc_b1_conv_bits__avx2(const cnnc_b1_conv_params *p,
                                               const uint32_t *CNNC_RESTRICT w,
                                               const int32_t *CNNC_RESTRICT thresholds,
                                               uint32_t *CNNC_RESTRICT y) {
+    if (b1px_applies(p)) { /* <= 128 channels: lanes over output pixels */
+        b1px_conv_bits(p, x, w, thresholds, y);
+        return;
+    }
     b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx2, b1_window_popcount4_avx2);
 }
 

@@ -60,6 +60,20 @@ S8_TARGET static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x
     for (ky = 0; ky < p->kernel_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
         if (iy < 0 || iy >= p->h) continue;
+        if (p->groups == 1) {
+            /* every tap of the kernel row inside the image for every pixel: the row's
+               kernel_w pixels of c inputs are adjacent in x and its weights
+               ([kernel_w][c][out_c]) are adjacent too, so the row is one tile of
+               K = kernel_w * c (the same terms, fewer and longer tiles: c = 1 or 3 stems) */
+            const int32_t ix0 = ox0 * p->stride_w - p->pad_left;
+            if (ix0 >= 0 && ix0 + (rows - 1) * p->stride_w + p->kernel_w - 1 < p->w) {
+                s8_tile_any(x + (((size_t)b * p->h + iy) * p->w + ix0) * p->c, ldx, rows,
+                            p->kernel_w * cg, p->x_zero_point,
+                            wg + (size_t)ky * p->kernel_w * cg * og + o0, og, nb, acc, S8_TILE_COLS,
+                            acc);
+                continue;
+            }
+        }
         for (kx = 0; kx < p->kernel_w; ++kx) {
             const int32_t ix0 =
                 ox0 * p->stride_w - p->pad_left + kx * p->dilation_w; /* r: + r*sw */
