@@ -60,7 +60,7 @@ S8_TARGET static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x
     for (ky = 0; ky < p->kernel_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
         if (iy < 0 || iy >= p->h) continue;
-        if (p->groups == 1) {
+        if (p->groups == 1 && p->dilation_w == 1) {
             /* every tap of the kernel row inside the image for every pixel: the row's
                kernel_w pixels of c inputs are adjacent in x and its weights
                ([kernel_w][c][out_c]) are adjacent too, so the row is one tile of
