@@ -71,6 +71,20 @@ def body_nodes(node: ir.Node) -> list[ir.Node]:
     ]
 
 
+def flat_nodes(nodes: list[ir.Node]) -> list[ir.Node]:
+    """The nodes with every group replaced by its body (what the kernels actually run)."""
+    out = []
+    for node in nodes:
+        out += body_nodes(node) if node.op == OP else [node]
+    return out
+
+
+def unfused_graph(graph: ir.Graph) -> ir.Graph:
+    """The layer-by-layer graph of a scheduled one (its groups' bodies put back)."""
+    return ir.Graph(dict(graph.tensors), flat_nodes(graph.nodes), list(graph.inputs),
+                    list(graph.outputs), graph.layout, dict(graph.metadata))  # fmt: skip
+
+
 def node_record(node: ir.Node) -> dict:
     """A node as a body entry (plain data graph.json can store)."""
     return {"op": node.op, "name": node.name, "inputs": list(node.inputs),

@@ -143,15 +143,6 @@ def apply(graph: ir.Graph, groups: list[tuple[int, int, int]]) -> ir.Graph:
                     graph.layout, dict(graph.metadata))  # fmt: skip
 
 
-def unfuse(graph: ir.Graph) -> ir.Graph:
-    """The layer-by-layer graph of a scheduled one (its groups' bodies put back)."""
-    nodes = []
-    for node in graph.nodes:
-        nodes += fused.body_nodes(node) if node.op == fused.OP else [node]
-    return ir.Graph(dict(graph.tensors), nodes, list(graph.inputs), list(graph.outputs),
-                    graph.layout, dict(graph.metadata))  # fmt: skip
-
-
 # ---------------------------------------------------------------- footprints
 
 
