@@ -5,7 +5,7 @@ with and without the residual add; and ``--memory min`` shrinks the planned aren
 
 import numpy as np
 import pytest
-from cnnc import reference
+from cnnc import api, reference
 from cnnc.backend import planner
 from cnnc.errors import UnsupportedError
 from cnnc.ops import fused
@@ -103,3 +103,33 @@ def test_memory_min_shrinks_the_arena_within_the_budget(net):
 def test_bad_memory_mode_is_refused(net):
     with pytest.raises(UnsupportedError, match="memory mode 'small'"):
         schedule.schedule(net[0], "small")
+
+
+def test_compile_memory_min_reports_bound_arena_recompute_and_bands(tmp_path, capsys):
+    """`cnnc compile --memory min --max-recompute 0.5`: the report's schedule section."""
+    from cnnc import cli
+    from fused_nets import tiny_ir_onnx
+
+    rng = np.random.default_rng(3)
+    onnx_path, calib = tmp_path / "net.onnx", tmp_path / "calib.npz"
+    onnx_path.write_bytes(tiny_ir_onnx(rng, 19).SerializeToString())
+    np.savez(calib, x=rng.standard_normal((8, 3, 19, 19)).astype(np.float32))
+    argv = ["compile", str(onnx_path), "-o", str(tmp_path / "out"), "--precision", "int8",
+            "--calibration", str(calib), "--int8-io", "--memory", "min",
+            "--max-recompute", "0.5"]  # fmt: skip
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    s = api.load(tmp_path / "out").report["schedule"]
+    assert s["memory"] == "min" and s["groups"], s
+    assert s["arena_bytes"] < s["layer_by_layer_bound"]
+    assert 0 < s["recompute_macs"] <= 0.5 * s["macs_unfused"]
+    assert s["recompute_ratio"] == round(s["recompute_macs"] / s["macs_unfused"], 4)
+    assert f"layer-by-layer bound {s['layer_by_layer_bound']:,}" in printed
+    assert f"band_h {s['groups'][0]['band_h']:>3}" in printed
+
+
+def test_bad_max_recompute_is_refused(net):
+    with pytest.raises(UnsupportedError, match="max recompute -1"):
+        schedule.schedule(net[0], "min", -1)
+    with pytest.raises(UnsupportedError, match="give a number"):
+        api.apply_schedule(net[0], {"memory": "min", "max_recompute": "lots"})
