@@ -1,15 +1,16 @@
 """C for a ``fused_bands`` node (cnnc.ops.fused): a loop over row bands calling the kernels.
 
 Each body node is emitted by its own op's emitter (same kernel choice, same packed
-weights, same params struct), with internal tensors pointing at their band buffers
-(the planner's offsets). The band loop then calls each kernel on a row window: for
-every band a const table row gives, per body node, ``{x_row, h, pad_top, y_row, out_h}``
-(a window op: input rows from ``x_row`` of its buffer, ``h`` of them, ``pad_top`` rows of
-top padding, output rows written from ``y_row``) or ``{a_row, b_row, 0, y_row, rows}`` (the
-residual add). NHWC makes a row window a pointer offset of ``row * w * c`` bytes; the
-kernel sees a params copy with ``h``, ``out_h`` and ``pad_top`` (``size`` for the add)
-replaced, exactly as ``cnnc.ops.fused.band_conv`` does in the reference. So every ISA
-variant of a kernel serves the banded schedule unchanged.
+weights, same params struct), with internal tensors pointing at their band buffers (the
+planner's offsets). The band loop then calls each kernel on a row window: for every band
+a const table row gives, per body node, ``{x_row, h, pad_top, y_row, out_h}`` (a window
+op: input rows from ``x_row`` of its buffer, ``h`` of them, ``pad_top`` rows of top
+padding, output rows written from ``y_row``) or ``{a_row, b_row, 0, y_row, rows}`` (the
+residual add); the NCHW -> NHWC input transpose reads its rows with
+``cnnc_s8_transpose_rows__ref``. NHWC makes a row window a pointer offset of ``row*w*c``
+bytes; the kernel sees a params copy with ``h``, ``out_h`` and ``pad_top`` (``size``
+for the add) replaced, exactly as ``cnnc.ops.fused.band_conv`` does in the reference. So
+every ISA variant of a kernel serves the banded schedule unchanged.
 
 Rows in the table are relative to the buffer a tensor lives in: the band's first held
 row for an internal tensor, row 0 for the group's outer tensors (full tensors).
@@ -54,7 +55,7 @@ def band_rows(node: ir.Node, graph: ir.Graph) -> list[list[int]]:
         row = []
         for bn, step in zip(body, band.steps, strict=True):
             y_row = step.out_lo - base(bn.outputs[0])
-            if fused.BAND_KINDS[bn.op] == "window":
+            if fused.BAND_KINDS[bn.op] in ("window", "nchw_rows"):
                 x = bn.inputs[0]
                 row += [step.in_lo - base(x), step.in_hi - step.in_lo, step.pad_top]
             else:
@@ -75,11 +76,16 @@ def offset(arg: str, field: int, elems: int) -> str:
     return f"({arg}) + (size_t)r[{field}] * {elems}"
 
 
-def band_call(bn: ir.Node, call: KernelCall, k: int, graph: ir.Graph) -> tuple[list[str], list]:
-    """(lines setting the params copy ``p``, the call's narrowed args) for body node k."""
+def band_call(bn: ir.Node, call: KernelCall, k: int, graph: ir.Graph) -> tuple[list, KernelCall]:
+    """(lines setting the params copy ``p``, the call narrowed to the band) for body node k."""
     base, args = k * ROW_FIELDS, list(call.args)
     y_elems = row_elems(graph, bn.outputs[0])
-    if fused.BAND_KINDS[bn.op] == "window":
+    y = offset(args[-1], base + 3, y_elems)
+    kind = fused.BAND_KINDS[bn.op]
+    if kind == "nchw_rows":  # the input transpose: its own band kernel takes the rows
+        args = [args[0], f"r[{base}]", f"r[{base + 4}]", y]
+        return [], KernelCall("cnnc_s8_transpose_rows__ref", args, call.params_type, call.params)
+    if kind == "window":
         sets = [f"p.h = r[{base + 1}];", f"p.pad_top = r[{base + 2}];",
                 f"p.out_h = r[{base + 4}];"]  # fmt: skip
         args[0] = offset(args[0], base, row_elems(graph, bn.inputs[0]))
@@ -87,8 +93,8 @@ def band_call(bn: ir.Node, call: KernelCall, k: int, graph: ir.Graph) -> tuple[l
         sets = [f"p.size = r[{base + 4}] * {y_elems};"]
         args[0] = offset(args[0], base, row_elems(graph, bn.inputs[0]))
         args[1] = offset(args[1], base + 1, row_elems(graph, bn.inputs[1]))
-    args[-1] = offset(args[-1], base + 3, y_elems)
-    return sets, args
+    args[-1] = y
+    return sets, KernelCall(call.fn, args, call.params_type, call.params)
 
 
 def render_group(layer, graph: ir.Graph, slots: dict, render_call, render_params, c_comment):
@@ -115,8 +121,7 @@ def render_group(layer, graph: ir.Graph, slots: dict, render_call, render_params
     lines.append("};")
     loop = []
     for k, (bn, call) in enumerate(zip(body, layer.calls, strict=True)):
-        sets, args = band_call(bn, call, k, graph)
-        narrowed = KernelCall(call.fn, args, call.params_type, call.params)
+        sets, narrowed = band_call(bn, call, k, graph)
         text = render_call(narrowed, "p", slots)
         loop += ["        {", f"            {call.params_type} p = layer{index}_p{k};"]
         loop += [f"            {s}" for s in sets]

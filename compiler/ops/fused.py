@@ -42,8 +42,10 @@ from .opdef import OpDef, table
 OP = "fused_bands"
 
 # body ops a band can run: "window" ops map output rows to input rows through kernel,
-# stride and pad; "rows" ops are elementwise (output row r reads input row r).
-BAND_KINDS = {"s8_conv2d": "window", "s8_add": "rows"}
+# stride and pad; "rows" ops are elementwise (output row r reads input row r);
+# "nchw_rows" is the model input's NCHW -> NHWC transpose (output row r reads row r of
+# every channel plane; only as a group's first op, reading the whole graph input).
+BAND_KINDS = {"s8_conv2d": "window", "s8_add": "rows", "s8_transpose": "nchw_rows"}
 
 
 @dataclass
@@ -98,7 +100,7 @@ def internal_tensors(node: ir.Node) -> list[str]:
 
 def activation_inputs(bn: ir.Node, graph: ir.Graph) -> list[str]:
     """The activation (non-constant) inputs a body node reads: a window op its first."""
-    if BAND_KINDS[bn.op] == "window":
+    if BAND_KINDS[bn.op] in ("window", "nchw_rows"):
         return [bn.inputs[0]]
     return [n for n in bn.inputs if n and not graph.tensors[n].is_const]
 
@@ -217,6 +219,9 @@ def run_fused(node: ir.Node, graph: ir.Graph, inputs: list[np.ndarray]) -> list[
                 x = rows(bn.inputs[0], step.in_lo, step.in_hi)
                 consts = [values.get(n, graph.const(n)) for n in bn.inputs[1:5]]
                 result = band_conv(bn, graph, x, consts, step)
+            elif BAND_KINDS[bn.op] == "nchw_rows":
+                x = values[bn.inputs[0]][:, :, step.in_lo : step.in_hi]
+                result = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
             else:
                 a, b = (rows(n, step.in_lo, step.in_hi) for n in bn.inputs)
                 result = band_add(bn, graph, a, b)

@@ -6,12 +6,14 @@ the banded schedule was measured slower (bench/bench_vs_onnxruntime.py, fused ro
 tensors of these models already fit the caches. ``memory="min"`` picks the fused groups
 and band heights that minimise the peak arena under a recompute budget.
 
-Units. ``find_units`` reads the lowered graph as a sequence of units: an inverted-residual
-block (``s8_conv2d`` 1x1 expand, if any -> depthwise ``s8_conv2d`` (stride 1 or 2) ->
-1x1 project, if any -> ``s8_add`` residual, if any), or any other single ``s8_conv2d``
-(the stem, the last 1x1). A group is a run of consecutive units whose inner tensors
-nobody outside reads; it becomes one ``fused_bands`` node (``cnnc.ops.fused``), run over
-bands of its output rows with halo rows recomputed.
+Units. ``find_units`` reads the lowered graph as a sequence of units: an
+inverted-residual block (``s8_conv2d`` 1x1 expand, if any -> depthwise ``s8_conv2d``
+(stride 1 or 2) -> 1x1 project, if any -> ``s8_add`` residual, if any), any other single
+``s8_conv2d`` (the stem, the last 1x1), or the NCHW -> NHWC transpose of an int8 model
+input (banded, it never holds the whole NHWC copy of the input). A group is a run of
+consecutive units whose inner tensors nobody outside reads; it becomes one
+``fused_bands`` node (``cnnc.ops.fused``), run over bands of its output rows with halo
+rows recomputed.
 
 Choice (``memory="min"``). Each step's footprint is what must be alive while it runs:
 every arena tensor made before it and read at or after it, plus its outputs; for a
@@ -66,6 +68,16 @@ def kernel_h(node: ir.Node, graph: ir.Graph) -> int:
     return graph.tensors[node.inputs[1]].shape[1]
 
 
+def is_input_transpose(node: ir.Node, graph: ir.Graph) -> bool:
+    """The int8 model input's NCHW -> NHWC transpose (a band reads its rows directly)."""
+    return (
+        node.op == "s8_transpose"
+        and list(node.attrs.get("perm", ())) == [0, 2, 3, 1]
+        and node.inputs[0] in graph.inputs
+        and len(graph.tensors[node.inputs[0]].shape) == 4
+    )
+
+
 def find_units(graph: ir.Graph) -> list[tuple[int, int]]:
     """[start, end) node ranges of the blocks and single convs, in graph order."""
     nodes, units, i = graph.nodes, [], 0
@@ -74,6 +86,10 @@ def find_units(graph: ir.Graph) -> list[tuple[int, int]]:
         return graph.single_consumer(nodes[a].outputs[0]) is nodes[b]
 
     while i < len(nodes):
+        if is_input_transpose(nodes[i], graph):
+            units.append((i, i + 1))
+            i += 1
+            continue
         if not is_conv(nodes[i]):
             i += 1
             continue
@@ -113,6 +129,8 @@ def group_is_valid(graph: ir.Graph, start: int, end: int, made, last) -> bool:
     for step in range(start, end):
         node = graph.nodes[step]
         if node.op not in fused.BAND_KINDS or len(node.outputs) != 1:
+            return False
+        if node.op == "s8_transpose" and (step != start or not is_input_transpose(node, graph)):
             return False
         if graph.tensors[node.outputs[0]].shape[0] != 1:
             return False

@@ -21,13 +21,16 @@ def net(request):
     return graph, x, reference.run(graph, {graph.inputs[0]: x}, keep_all=True)
 
 
+KINDS = ["transpose", "stem", "no_expand", "block", "residual"]
+
+
 def units_by_kind(graph):
-    """{"stem": unit, "no_expand": unit, "block": unit, "residual": unit} of tiny_ir_net."""
+    """{"transpose": unit, "stem": ..., "residual": unit} of tiny_ir_net (int8 input)."""
     units = schedule.find_units(graph)
     ops = [[graph.nodes[i].op for i in range(a, b)] for a, b in units]
-    assert [len(o) for o in ops] == [1, 2, 3, 4], ops
-    assert ops[3][-1] == "s8_add"
-    return dict(zip(["stem", "no_expand", "block", "residual"], units, strict=True))
+    assert [len(o) for o in ops] == [1, 1, 2, 3, 4], ops
+    assert ops[0] == ["s8_transpose"] and ops[4][-1] == "s8_add"
+    return dict(zip(KINDS, units, strict=True))
 
 
 def check_equal(graph, x, expected, groups):
@@ -45,28 +48,30 @@ def check_equal(graph, x, expected, groups):
 
 
 @pytest.mark.parametrize("band_h", [1, 2, 3, 40], ids=lambda h: f"h{h}")
-@pytest.mark.parametrize("which", ["stem", "no_expand", "block", "residual"])
+@pytest.mark.parametrize("which", KINDS)
 def test_one_unit_fused_equals_unfused(net, which, band_h):
     graph, x, expected = net
-    a, b = units_by_kind(graph)[which]
-    if b - a < 2:  # a lone conv is banded together with the block after it
-        b = units_by_kind(graph)["no_expand"][1]
+    units = units_by_kind(graph)
+    a, b = units[which]
+    if b - a < 2:  # a lone transpose or conv is banded together with the next unit
+        b = units[KINDS[KINDS.index(which) + 1]][1]
     check_equal(graph, x, expected, [(a, b, band_h)])
 
 
 @pytest.mark.parametrize("band_h", [1, 3], ids=lambda h: f"h{h}")
 def test_whole_chain_in_one_group_equals_unfused(net, band_h):
-    """Stem and three blocks in one group: halos grow through two stride-2 convs."""
+    """Input transpose, stem and three blocks in one group: halos grow through two
+    stride-2 convs."""
     graph, x, expected = net
     units = units_by_kind(graph)
-    check_equal(graph, x, expected, [(units["stem"][0], units["residual"][1], band_h)])
+    check_equal(graph, x, expected, [(units["transpose"][0], units["residual"][1], band_h)])
 
 
 def test_two_groups_with_different_heights(net):
     graph, x, expected = net
     units = units_by_kind(graph)
     check_equal(graph, x, expected,
-                [(units["stem"][0], units["no_expand"][1], 2),
+                [(units["transpose"][0], units["no_expand"][1], 2),
                  (units["block"][0], units["residual"][1], 3)])  # fmt: skip
 
 
@@ -74,13 +79,14 @@ def test_band_geometry_covers_every_row_once(net):
     """The bands' output rows tile the group output; every step reads inside its input."""
     graph, _, _ = net
     units = units_by_kind(graph)
-    group = schedule.make_group(graph, units["stem"][0], units["residual"][1], 2)
+    group = schedule.make_group(graph, units["transpose"][0], units["residual"][1], 2)
     bands = fused.band_geometry(group, graph)
     rows = [r for b in bands for r in range(*b.rows[group.outputs[0]])]
     assert rows == list(range(graph.tensors[group.outputs[0]].shape[1]))
     for band in bands:
         for bn, step in zip(fused.body_nodes(group), band.steps, strict=True):
-            height = graph.tensors[bn.inputs[0]].shape[1]
+            x_shape = graph.tensors[bn.inputs[0]].shape
+            height = x_shape[2] if bn.op == "s8_transpose" else x_shape[1]  # NCHW input
             assert 0 <= step.in_lo < step.in_hi <= height
             assert step.out_lo < step.out_hi
     assert fused.executed_macs(group, graph, bands) > fused.unfused_macs(group, graph)

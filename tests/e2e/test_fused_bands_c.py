@@ -25,12 +25,13 @@ TIERS = {"ref": (), "avx2": variants.FLAGS_AVX2, "avx512": variants.FLAGS_AVX512
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
-    """The tiny stride-2 net with two groups: stem + t=1 block in bands of 3 rows (odd),
-    the stride-2 block + the residual block in bands of 1 row."""
+    """The tiny stride-2 net with two groups: input transpose + stem + t=1 block in bands
+    of 3 rows (odd), the stride-2 block + the residual block in bands of 1 row."""
     rng = np.random.default_rng(11)
     graph = tiny_ir_graph(rng, size=19, stride2=True)
     units = schedule.find_units(graph)
-    groups = [(units[0][0], units[1][1], 3), (units[2][0], units[3][1], 1)]
+    assert graph.nodes[units[0][0]].op == "s8_transpose"
+    groups = [(units[0][0], units[2][1], 3), (units[3][0], units[4][1], 1)]
     fused_graph = schedule.apply(graph, groups)
     cm = api.write_output(fused_graph, tmp_path_factory.mktemp("fused") / "out", "int8")
     x = rng.standard_normal((4, 3, 19, 19)).astype(np.float32) * 1.5
@@ -44,6 +45,7 @@ def test_model_c_has_the_band_loops(built):
     assert sum(n.op == fused.OP for n in cm.graph.nodes) == 2
     assert text.count("for (band = 0; band < ") == 2
     assert "p.pad_top = r[" in text and "p.size = r[" in text
+    assert "cnnc_s8_transpose_rows__ref(" in text
 
 
 @pytest.mark.parametrize("tier", list(TIERS))
