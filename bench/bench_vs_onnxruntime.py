@@ -15,6 +15,11 @@ input and reads its printed minimum; an onnxruntime round takes the minimum of R
 The table shows the minimum over rounds and the ratio cnnc / onnxruntime (below 1.0:
 cnnc is faster), plus the kernel tier the demo reports it selected.
 
+Fused rows: int8 is also compiled with `--memory min` (inverted-residual blocks run over
+row bands, cnnc.passes.schedule), timed in the same interleaved rounds; a last row per
+model gives fused / unfused (below 1.0: the fused schedule is faster), the measurement
+that decides whether `--memory fast` should fuse.
+
     .venv/bin/python bench/bench_vs_onnxruntime.py [--quick]
 """
 
@@ -102,6 +107,9 @@ def compile_variants(model, precision: str, calib: np.ndarray, tmp: Path) -> dic
         out = tmp / "int8"
         cnnc.compile(model, out, precision="int8", calibration=calib)
         outs["int8"] = out
+        fused = tmp / "int8-fused"
+        cnnc.compile(model, fused, precision="int8", calibration=calib, memory="min")
+        outs["int8 fused"] = fused
         return outs
     for mode in getattr(cnnc, "FLOAT_MODES", ("exact",)):
         out = tmp / f"f32-{mode}"
@@ -136,6 +144,7 @@ def main() -> None:
                 "int8": ort_session(ort_qdq(model, calib, tmp)),
             }
             for precision, session in sessions.items():
+                best = {}
                 for name, out in compile_variants(model, precision, calib, tmp).items():
                     demo = build_folder(out)
                     ort_ms, c_ms, tier = float("inf"), float("inf"), "n/a"
@@ -145,6 +154,11 @@ def main() -> None:
                         c_ms = min(c_ms, ms)
                     print(f"{label:<14} {name:<15} {tier:<10} {ort_ms:>8.2f} {c_ms:>8.2f} "
                           f"{c_ms / ort_ms:>9.2f}", flush=True)  # fmt: skip
+                    best[name] = c_ms
+                if "int8 fused" in best:
+                    ratio = best["int8 fused"] / best["int8"]
+                    print(f"{label:<14} {'fused/unfused':<15} {'':<10} {'':>8} {'':>8} "
+                          f"{ratio:>9.2f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
