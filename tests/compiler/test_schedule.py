@@ -47,7 +47,7 @@ def check_equal(graph, x, expected, groups):
         )
 
 
-@pytest.mark.parametrize("band_h", [1, 2, 3, 40], ids=lambda h: f"h{h}")
+@pytest.mark.parametrize("band_h", [1, 3, 40], ids=lambda h: f"h{h}")
 @pytest.mark.parametrize("which", KINDS)
 def test_one_unit_fused_equals_unfused(net, which, band_h):
     graph, x, expected = net
@@ -58,7 +58,7 @@ def test_one_unit_fused_equals_unfused(net, which, band_h):
     check_equal(graph, x, expected, [(a, b, band_h)])
 
 
-@pytest.mark.parametrize("band_h", [1, 3], ids=lambda h: f"h{h}")
+@pytest.mark.parametrize("band_h", [1, 2], ids=lambda h: f"h{h}")
 def test_whole_chain_in_one_group_equals_unfused(net, band_h):
     """Input transpose, stem and three blocks in one group: halos grow through two
     stride-2 convs."""
