@@ -70,6 +70,7 @@ def test_every_layer_bytes_equal_the_reference(built):
             assert got[s] == want, f"sample {s}: layer {n} {node.op} '{node.name}' differs"
 
 
+@pytest.mark.arm
 def test_fused_c_bit_exact_on_aarch64(built):
     require_target("aarch64")
     cm, x, want, _ = built
