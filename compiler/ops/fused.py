@@ -106,8 +106,10 @@ def activation_inputs(bn: ir.Node, graph: ir.Graph) -> list[str]:
 
 
 def window(bn: ir.Node, graph: ir.Graph) -> tuple[int, int, int, int]:
-    """(kernel_h, stride_h, pad_top, input height) of a window op."""
+    """(rows one output row spans, stride_h, pad_top, input height) of a window op: the
+    kernel's rows, (kernel_h - 1) * dilation_h + 1 where the conv is dilated."""
     kh = graph.tensors[bn.inputs[1]].shape[1]
+    kh = (kh - 1) * int(bn.attrs.get("dilations", (1, 1))[0]) + 1
     sh = bn.attrs.get("strides", (1, 1))[0]
     top = bn.attrs.get("pads", (0, 0, 0, 0))[0]
     return kh, sh, top, graph.tensors[bn.inputs[0]].shape[1]
