@@ -15,6 +15,12 @@ input and reads its printed minimum; an onnxruntime round takes the minimum of R
 The table shows the minimum over rounds and the ratio cnnc / onnxruntime (below 1.0:
 cnnc is faster), plus the kernel tier the demo reports it selected.
 
+Fused rows: int8 is also compiled with `--memory min` (inverted-residual blocks run over
+row bands, cnnc.passes.schedule), timed in the same interleaved rounds; a last row per
+model gives fused / unfused (below 1.0: the fused schedule is faster), the measurement
+that decides whether `--memory fast` should fuse. All builds of a precision are timed
+in the same rounds (onnxruntime, then each cnnc build, round after round).
+
     .venv/bin/python bench/bench_vs_onnxruntime.py [--quick]
 """
 
@@ -102,6 +108,9 @@ def compile_variants(model, precision: str, calib: np.ndarray, tmp: Path) -> dic
         out = tmp / "int8"
         cnnc.compile(model, out, precision="int8", calibration=calib)
         outs["int8"] = out
+        fused = tmp / "int8-fused"
+        cnnc.compile(model, fused, precision="int8", calibration=calib, memory="min")
+        outs["int8 fused"] = fused
         return outs
     for mode in getattr(cnnc, "FLOAT_MODES", ("exact",)):
         out = tmp / f"f32-{mode}"
@@ -136,15 +145,21 @@ def main() -> None:
                 "int8": ort_session(ort_qdq(model, calib, tmp)),
             }
             for precision, session in sessions.items():
-                for name, out in compile_variants(model, precision, calib, tmp).items():
-                    demo = build_folder(out)
-                    ort_ms, c_ms, tier = float("inf"), float("inf"), "n/a"
-                    for _ in range(rounds):
-                        ort_ms = min(ort_ms, time_ort(session, x, args.runs))
+                outs = compile_variants(model, precision, calib, tmp)
+                demos = {name: build_folder(out) for name, out in outs.items()}
+                ort_ms, best = float("inf"), {name: (float("inf"), "n/a") for name in demos}
+                for _ in range(rounds):  # onnxruntime, then every cnnc build, interleaved
+                    ort_ms = min(ort_ms, time_ort(session, x, args.runs))
+                    for name, demo in demos.items():
                         ms, tier = time_demo(demo, x_path, args.runs)
-                        c_ms = min(c_ms, ms)
+                        best[name] = (min(best[name][0], ms), tier)
+                for name, (c_ms, tier) in best.items():
                     print(f"{label:<14} {name:<15} {tier:<10} {ort_ms:>8.2f} {c_ms:>8.2f} "
                           f"{c_ms / ort_ms:>9.2f}", flush=True)  # fmt: skip
+                if "int8 fused" in best:
+                    ratio = best["int8 fused"][0] / best["int8"][0]
+                    print(f"{label:<14} {'fused/unfused':<15} {'':<10} {'':>8} {'':>8} "
+                          f"{ratio:>9.2f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

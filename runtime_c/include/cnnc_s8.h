@@ -243,6 +243,10 @@ void cnnc_s8_global_avgpool__ref(const cnnc_s8_global_avgpool_params *p, const i
                                  int8_t *y);
 void cnnc_s8_concat__ref(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
 void cnnc_s8_transpose__ref(const cnnc_s8_transpose_params *p, const int8_t *x, int8_t *y);
+/* One row band of the NCHW -> NHWC input transpose (p: rank 4, perm {0, 2, 3, 1}, n = 1):
+ * rows [row0, row0 + rows) of x[c][h][w] -> y[rows][w][c]. 0 <= row0, row0 + rows <= h. */
+void cnnc_s8_transpose_rows__ref(const cnnc_s8_transpose_params *p, const int8_t *x, int32_t row0,
+                                 int32_t rows, int8_t *y);
 void cnnc_s8_quantize__ref(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
 void cnnc_s8_dequantize__ref(const cnnc_s8_quant_params *p, const int8_t *x, float *y);
 
