@@ -77,7 +77,8 @@ def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -
         "arena_lower_bound": plan.lower_bound,
         "arena_ratio": round(plan.arena_bytes / max(plan.lower_bound, 1), 4),
     }
-    return {"precision": precision, "layers": layers, "totals": totals}
+    float_ops = [n for n in graph.metadata.get("cnnc.float_ops", "").split(",") if n]
+    return {"precision": precision, "layers": layers, "totals": totals, "float_ops": float_ops}
 
 
 def format_table(report: dict) -> str:
@@ -99,6 +100,13 @@ def format_table(report: dict) -> str:
         f"RAM:   arena {t['arena_bytes']:,} bytes, lower bound {t['arena_lower_bound']:,} "
         f"(ratio {t['arena_ratio']:.3f})",
     ]
+    if report.get("float_ops"):
+        lines.append(
+            f"float ops in the int8 graph (--allow-float-ops; not bit-exact): "
+            f"{', '.join(report['float_ops'])}"
+        )
+    elif report.get("precision") == "int8":
+        lines.append("float ops in the int8 graph: none (integer-only)")
     if t.get("binary_weight_bytes"):
         packed, as_float = t["binary_weight_bytes"], t["binary_float32_weight_bytes"]
         lines.append(

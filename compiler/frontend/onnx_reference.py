@@ -159,6 +159,16 @@ def ref_onnx_sigmoid(node, graph, inputs):
     return [_sigmoid(inputs[0])]
 
 
+@register("Tanh")
+def ref_onnx_tanh(node, graph, inputs):
+    return [apply_act(inputs[0], {"act": "tanh"})]
+
+
+@register("HardSwish")
+def ref_onnx_hard_swish(node, graph, inputs):
+    return [apply_act(inputs[0], {"act": "hard_swish"})]
+
+
 def _binary(fn):
     def ref(node, graph, inputs):
         return [np.asarray(fn(inputs[0], inputs[1]))]

@@ -49,6 +49,9 @@ S8_OPS = {
     "s8_concat": "xs[N,H,W,Ci] int8... -> [N,H,W,sum Ci] int8 at one scale; attrs "
     "x_zero_points, mults, shifts (per input), y_zero_point, rounding",
     "s8_transpose": "x int8 -> x.transpose(perm), same scale; attrs perm",
+    "s8_lut": "x int8, table[256] int8 -> y[i] = table[x[i] + 128] (any elementwise "
+    "non-linearity: sigmoid, tanh, silu, hard_swish, hard_sigmoid, ...); attrs fn (what the "
+    "table computes, for the report)",
 }
 
 
@@ -171,7 +174,13 @@ class QuantParams:
     zero_point: int
 
 
+@dataclass
+class LutParams:
+    size: int
+
+
 C_STRUCTS = {
+    LutParams: "cnnc_s8_lut_params",
     ConvParams: "cnnc_s8_conv_params",
     DenseParams: "cnnc_s8_dense_params",
     AddParams: "cnnc_s8_add_params",
@@ -295,6 +304,22 @@ def quantize_s8(x, p: QuantParams) -> np.ndarray:
 def dequantize_s8(q, p: QuantParams) -> np.ndarray:
     """cnnc_s8_dequantize__ref: (float)(q - zero_point) * scale in float32."""
     return (q.astype(np.int32) - p.zero_point).astype(np.float32) * np.float32(p.scale)
+
+
+def lut_s8(x, table) -> np.ndarray:
+    """cnnc_s8_lut__ref: y = table[x + 128]."""
+    return np.ascontiguousarray(np.asarray(table, np.int8)[x.astype(np.int64) + 128])
+
+
+def lut_table(fn, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int):
+    """The 256-entry table of ``fn`` (float32 in, float32 out: the float reference of the
+    op) between two int8 domains: table[q + 128] = clamp(rint(fn(s_x (q - z_x)) / s_y) + z_y).
+    Built once at compile time; the C and the reference both only read it."""
+    q = np.arange(-128, 128, dtype=np.int64)
+    x = ((q - x_zero_point).astype(np.float32) * np.float32(x_scale)).astype(np.float32)
+    y = np.asarray(fn(x), np.float64)
+    v = np.rint(np.nan_to_num(y / y_scale, nan=0.0, posinf=512.0, neginf=-512.0))
+    return np.clip(np.clip(v, -512, 512).astype(np.int64) + y_zero_point, -128, 127).astype(np.int8)
 
 
 # --- graph nodes -> params ----------------------------------------------------------------
@@ -450,7 +475,12 @@ def _ref_transpose(node, graph, inputs):
     return [np.ascontiguousarray(inputs[0].transpose(node.attrs["perm"]))]
 
 
+def _ref_lut(node, graph, inputs):
+    return [lut_s8(inputs[0], inputs[1])]
+
+
 S8_REFERENCE_OPS = {
+    "s8_lut": _ref_lut,
     "s8_transpose": _ref_transpose,
     "s8_conv2d": _ref_conv,
     "s8_dense": _ref_dense,
@@ -547,6 +577,9 @@ def _emit_concat(node, em):
 
 
 S8_EMITTERS = {
+    "s8_lut": _emit_simple(
+        "cnnc_s8_lut__ref", lambda node, g: LutParams(g.tensors[node.inputs[0]].size)
+    ),
     "s8_conv2d": _emit_weighted(conv_params, s8_conv_kernel),
     "s8_dense": _emit_weighted(dense_params, lambda p: "cnnc_s8_dense__ref"),
     "s8_add": _emit_simple("cnnc_s8_add__ref", add_params),

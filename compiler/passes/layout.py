@@ -392,6 +392,14 @@ def _lower_act(lo: _Lowering, node: ir.Node) -> None:
     lo.emit("act", node.name, [x], [out], **_act_attrs(lo, node))
 
 
+@_rule("Tanh", "HardSwish")
+def _lower_smooth_act(lo: _Lowering, node: ir.Node) -> None:
+    """Tanh and HardSwish become ``act`` nodes (fusable, and LUTs in int8)."""
+    x, layout = lo.natural(node, node.inputs[0])
+    out = lo.define(node.outputs[0], layout)
+    lo.emit("act", node.name, [x], [out], act={"Tanh": "tanh", "HardSwish": "hard_swish"}[node.op])
+
+
 @_rule("HardSigmoid")
 def _lower_hard_sigmoid(lo: _Lowering, node: ir.Node) -> None:
     x, layout = lo.natural(node, node.inputs[0])

@@ -46,7 +46,7 @@ from tqdm import tqdm
 from .. import ir, reference
 from ..backend import quant_report
 from ..errors import CalibrationError, CnncError, UnsupportedError
-from ..ops import s8
+from ..ops import f32, s8
 from ..ops.requant import INT32_MAX, ROUNDING_MODES, check_multiplier
 from ..ops.requant import quantize_multipliers as _multipliers
 
@@ -182,6 +182,7 @@ def quantize(
         raise CnncError(f"unknown rounding mode {rounding!r}; use one of {ROUNDING_MODES}")
     if len(graph.inputs) != 1:
         raise UnsupportedError(f"quantize: one model input expected, got {graph.inputs}")
+    graph = unfuse_table_acts(graph)
     ranges = collect_ranges(graph, calibration, method)
     dropped = []
     if int8_io:
@@ -191,6 +192,7 @@ def quantize(
         q.node(node)
     q.finish()
     out = q.out
+    out.metadata["cnnc.float_ops"] = ",".join(float_ops_inside(out))
     out.metadata.update({
         "cnnc.precision": "int8", "cnnc.rounding": rounding, "cnnc.calibration": method,
         "cnnc.int8_io": str(int(int8_io)),
@@ -505,7 +507,57 @@ def _move(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     return True
 
 
+def unfuse_table_acts(graph: ir.Graph) -> ir.Graph:
+    """A copy of ``graph`` in which every fused activation that is not a clamp (sigmoid,
+    tanh, silu, hard_swish, leaky_relu, elu) is a standalone ``act`` node again, so that
+    calibration sees the tensor before it and int8 computes it with a lookup table."""
+    if all(_act_ok(n) for n in graph.nodes):
+        return graph
+    g = copy.deepcopy(graph)
+    nodes = []
+    for node in g.nodes:
+        nodes.append(node)
+        if node.op == "act" or _act_ok(node):
+            continue
+        y = node.outputs[0]
+        pre = g.fresh_name(f"{y}.pre_act")
+        g.tensors[pre] = ir.Tensor(pre, g.tensors[y].shape)
+        act = {k: v for k, v in node.attrs.items() if k.startswith("act")}
+        for k in act:
+            node.attrs.pop(k)
+        node.attrs["act"] = "none"
+        node.outputs[0] = pre
+        nodes.append(ir.Node("act", f"{node.name}.act", [pre], [y], act))
+    g.nodes = nodes
+    return g
+
+
+def _table_fn(node: ir.Node):
+    """The float32 reference of an elementwise op (what its int8 lookup table tabulates)."""
+    if node.op == "hard_sigmoid":
+        return lambda v: f32.hard_sigmoid(v, node.attrs["alpha"], node.attrs["beta"])
+    return lambda v: f32.apply_act(v, node.attrs)
+
+
+def _lut(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """An elementwise function of one int8 tensor is a 256-entry int8 table built here from
+    the input's and the output's (calibrated) scales: no float at run time."""
+    x = node.inputs[0]
+    if check_only:
+        return not q.src.tensors[x].is_const and q.src.tensors[x].dtype == "float32"
+    xq = q.need_int8(x)
+    s_x, zx = q.qp[x]
+    s_y, zy = q.params_of(node.outputs[0])
+    table = s8.lut_table(_table_fn(node), s_x, zx, s_y, zy)
+    y = q.int8_output(node)
+    fn = node.attrs.get("act", "none") if node.op == "act" else node.op
+    q.emit("s8_lut", node.name, [xq, q.const(f"{node.name}.table", table)], [y], fn=fn)
+    return True
+
+
 RULES = {
+    "act": _lut,
+    "hard_sigmoid": _lut,
     "conv2d": _weighted,
     "dense": _weighted,
     "add": _add,

@@ -274,6 +274,20 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                           int8_t *y);
 /* cffi-end */
 
+/* cffi-begin */
+/* Lookup table: y[i] = table[x[i] + 128], x and y int8 [size], table int8 [256] built by
+ * the compiler (cnnc.passes.quantize) from the input and output scales and zero points:
+ * table[q + 128] = quantise(f(dequantise(q))). Every elementwise non-linearity of an int8
+ * graph (sigmoid, tanh, SiLU, HardSwish, HardSigmoid, ...) runs as this one kernel, so
+ * the C and the NumPy reference compute the same integers by construction (TFLite
+ * builds its LOGISTIC / HARD_SWISH tables the same way). y may alias x. */
+typedef struct {
+    int32_t size;
+} cnnc_s8_lut_params;
+
+void cnnc_s8_lut__ref(const cnnc_s8_lut_params *p, const int8_t *x, const int8_t *table, int8_t *y);
+/* cffi-end */
+
 /* Kernel types: generated code keeps the variant of each kernel that model init picked
  * (cnnc.ops.variants, cnnc_cpu.h) as a pointer of one of these types. */
 typedef void cnnc_s8_conv_fn(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
