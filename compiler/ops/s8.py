@@ -49,6 +49,9 @@ S8_OPS = {
     "s8_concat": "xs[N,H,W,Ci] int8... -> [N,H,W,sum Ci] int8 at one scale; attrs "
     "x_zero_points, mults, shifts (per input), y_zero_point, rounding",
     "s8_transpose": "x int8 -> x.transpose(perm), same scale; attrs perm",
+    "s8_mul": "a int8, b int8 (same shape, or broadcast per channel [..,1,1,C], per pixel or "
+    "scalar) -> int8 requant((a - a_zp)(b - b_zp), s_a s_b / s_y); attrs a/b/y_zero_point, "
+    "mult, shift, act_min, act_max, rounding",
     "s8_lut": "x int8, table[256] int8 -> y[i] = table[x[i] + 128] (any elementwise "
     "non-linearity: sigmoid, tanh, silu, hard_swish, hard_sigmoid, ...); attrs fn (what the "
     "table computes, for the report)",
@@ -179,8 +182,25 @@ class LutParams:
     size: int
 
 
+@dataclass
+class MulParams:
+    rows: int
+    cols: int
+    b_row_stride: int
+    b_col_stride: int
+    a_zero_point: int
+    b_zero_point: int
+    y_zero_point: int
+    mult: int
+    shift: int
+    act_min: int = -128
+    act_max: int = 127
+    rounding: int = 0
+
+
 C_STRUCTS = {
     LutParams: "cnnc_s8_lut_params",
+    MulParams: "cnnc_s8_mul_params",
     ConvParams: "cnnc_s8_conv_params",
     DenseParams: "cnnc_s8_dense_params",
     AddParams: "cnnc_s8_add_params",
@@ -309,6 +329,24 @@ def dequantize_s8(q, p: QuantParams) -> np.ndarray:
 def lut_s8(x, table) -> np.ndarray:
     """cnnc_s8_lut__ref: y = table[x + 128]."""
     return np.ascontiguousarray(np.asarray(table, np.int8)[x.astype(np.int64) + 128])
+
+
+def mul_s8(a, b, p: MulParams) -> np.ndarray:
+    """cnnc_s8_mul__ref, with b broadcast against a by NumPy's rules (the strides in p
+    are the C's view of the same broadcast)."""
+    prod = (a.astype(np.int64) - p.a_zero_point) * (b.astype(np.int64) - p.b_zero_point)
+    return _out_s8(prod, p.mult, p.shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def mul_params(node: ir.Node, graph: ir.Graph) -> MulParams:
+    from .f32 import broadcast_strides
+
+    a, b = (graph.tensors[n] for n in node.inputs[:2])
+    cols, row_stride, col_stride = broadcast_strides(node, a, b)
+    at = node.attrs
+    return MulParams(a.size // cols, cols, row_stride, col_stride, at["a_zero_point"],
+                     at["b_zero_point"], at["y_zero_point"], at["mult"], at["shift"],
+                     **_act_range(node), rounding=_rounding(node))  # fmt: skip
 
 
 def lut_table(fn, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int):
@@ -479,7 +517,15 @@ def _ref_lut(node, graph, inputs):
     return [lut_s8(inputs[0], inputs[1])]
 
 
+def _ref_mul(node, graph, inputs):
+    a, b = inputs
+    if b.ndim == a.ndim - 1 or b.ndim <= 1:  # [C] or scalar: broadcast over the batch too
+        b = b.reshape((1,) * (a.ndim - b.ndim) + b.shape)
+    return [mul_s8(a, b, mul_params(node, graph))]
+
+
 S8_REFERENCE_OPS = {
+    "s8_mul": _ref_mul,
     "s8_lut": _ref_lut,
     "s8_transpose": _ref_transpose,
     "s8_conv2d": _ref_conv,
@@ -577,6 +623,7 @@ def _emit_concat(node, em):
 
 
 S8_EMITTERS = {
+    "s8_mul": _emit_simple("cnnc_s8_mul__ref", mul_params),
     "s8_lut": _emit_simple(
         "cnnc_s8_lut__ref", lambda node, g: LutParams(g.tensors[node.inputs[0]].size)
     ),

@@ -555,13 +555,42 @@ def _lut(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     return True
 
 
+def _mul(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """mul by a constant: a depthwise 1x1 conv (``_channel_affine``); mul of two
+    activations (squeeze-excitation x * gate, broadcast per channel): ``s8_mul``."""
+    a, b = node.inputs[:2]
+    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    if ta.is_const or tb.is_const:
+        return _channel_affine(q, node, check_only)
+    if ta.size < tb.size:
+        a, b, ta, tb = b, a, tb, ta
+    if check_only:
+        if not _act_ok(node) or ta.dtype != "float32" or tb.dtype != "float32":
+            return False
+        try:
+            f32.broadcast_strides(node, ta, tb)
+        except UnsupportedError:
+            return False
+        return True
+    aq, bq = q.need_int8(a), q.need_int8(b)
+    (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
+    s_y, zy = q.params_of(node.outputs[0])
+    m, s = _multipliers(np.array(s_a * s_b / s_y))
+    check_multiplier(m, s)
+    y = q.int8_output(node)
+    q.emit("s8_mul", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
+           y_zero_point=zy, mult=int(m), shift=int(s), rounding=q.rounding,
+           **q.clamp(node, s_y, zy))  # fmt: skip
+    return True
+
+
 RULES = {
     "act": _lut,
     "hard_sigmoid": _lut,
     "conv2d": _weighted,
     "dense": _weighted,
     "add": _add,
-    "mul": _channel_affine,
+    "mul": _mul,
     "scale_shift": _channel_affine,
     "maxpool2d": _pool,
     "avgpool2d": _pool,

@@ -286,6 +286,22 @@ typedef struct {
 } cnnc_s8_lut_params;
 
 void cnnc_s8_lut__ref(const cnnc_s8_lut_params *p, const int8_t *x, const int8_t *table, int8_t *y);
+
+/* Product of two int8 activations (squeeze-excitation x * gate): a and y [rows, cols], b
+ * read at b[r * b_row_stride + i * b_col_stride] (same shape: cols, 1; per channel [C]:
+ * 0, 1; per pixel [..., 1]: 1, 0; scalar: 0, 0).
+ * y = clamp(requant((a - a_zp) * (b - b_zp), mult, shift) + y_zp, act_min, act_max) with
+ * mult/shift the Q31 form of s_a * s_b / s_y. |a - a_zp|, |b - b_zp| <= 255, so the
+ * product is below 2^16 in magnitude: no int32 overflow. y may alias a. */
+typedef struct {
+    int32_t rows, cols, b_row_stride, b_col_stride;
+    int32_t a_zero_point, b_zero_point, y_zero_point;
+    int32_t mult, shift;
+    int32_t act_min, act_max;
+    int32_t rounding; /* cnnc_rounding */
+} cnnc_s8_mul_params;
+
+void cnnc_s8_mul__ref(const cnnc_s8_mul_params *p, const int8_t *a, const int8_t *b, int8_t *y);
 /* cffi-end */
 
 /* Kernel types: generated code keeps the variant of each kernel that model init picked
