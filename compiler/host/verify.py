@@ -44,8 +44,8 @@ class Comparison:
     def describe(self) -> str:
         rule = "bit-exact" if self.exact else f"rel. error <= {FLOAT_RTOL:g} of the output range"
         if self.atol is not None:
-            rule = (f"|C - ref| <= {self.atol:.3g} = {FLOAT_OPS_STEPS} int8 steps: the build "
-                    "keeps float ops, so it is not bit-exact")  # fmt: skip
+            rule = (f"tolerance |C - ref| <= {self.atol:.3g} = {FLOAT_OPS_STEPS} int8 steps, "
+                    "as the build keeps float ops")  # fmt: skip
         if self.ok:
             return f"matches ({rule}): max |C - ref| = {self.max_abs:.3g} (rel. {self.rel:.3g})"
         return (
