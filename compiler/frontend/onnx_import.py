@@ -45,7 +45,7 @@ COMPUTE_OPS = (
     "Conv Gemm MatMul BatchNormalization Relu Clip LeakyRelu Sigmoid Elu Add Sum Sub Mul Div "
     "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
     "Softmax Where Less Neg HardSigmoid"
-).split() + ["HardSwish", "Tanh"]
+).split() + ["HardSwish", "Tanh", "ReduceMean", "ReduceMax"]
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
 FOLDED_OPS = (
@@ -724,6 +724,8 @@ _DEFAULTS: dict[str, dict] = {
     "Gather": {"axis": 0},
     "Reshape": {"allowzero": 0},
     "Dropout": {},
+    "ReduceMean": {"keepdims": 1, "noop_with_empty_axes": 0},
+    "ReduceMax": {"keepdims": 1, "noop_with_empty_axes": 0},
 }
 
 
