@@ -52,6 +52,8 @@ S8_OPS = {
     "s8_mul": "a int8, b int8 (same shape, or broadcast per channel [..,1,1,C], per pixel or "
     "scalar) -> int8 requant((a - a_zp)(b - b_zp), s_a s_b / s_y); attrs a/b/y_zero_point, "
     "mult, shift, act_min, act_max, rounding",
+    "s8_softmax": "x[outer, C] int8, exp_table[256] int32 -> softmax over the last axis, "
+    "int8 at scale 1/256, zero point -128 (integer only: exp by table, see cnnc_s8.h)",
     "s8_lut": "x int8, table[256] int8 -> y[i] = table[x[i] + 128] (any elementwise "
     "non-linearity: sigmoid, tanh, silu, hard_swish, hard_sigmoid, ...); attrs fn (what the "
     "table computes, for the report)",
@@ -183,6 +185,16 @@ class LutParams:
 
 
 @dataclass
+class SoftmaxParams:
+    outer: int
+    c: int
+
+
+SOFTMAX_SCALE, SOFTMAX_ZERO_POINT = 1.0 / 256, -128
+SOFTMAX_MAX_C = 32767  # keeps the row's sum of exp-table entries (each <= 2**16) in int32
+
+
+@dataclass
 class MulParams:
     rows: int
     cols: int
@@ -201,6 +213,7 @@ class MulParams:
 C_STRUCTS = {
     LutParams: "cnnc_s8_lut_params",
     MulParams: "cnnc_s8_mul_params",
+    SoftmaxParams: "cnnc_s8_softmax_params",
     ConvParams: "cnnc_s8_conv_params",
     DenseParams: "cnnc_s8_dense_params",
     AddParams: "cnnc_s8_add_params",
@@ -347,6 +360,22 @@ def mul_params(node: ir.Node, graph: ir.Graph) -> MulParams:
     return MulParams(a.size // cols, cols, row_stride, col_stride, at["a_zero_point"],
                      at["b_zero_point"], at["y_zero_point"], at["mult"], at["shift"],
                      **_act_range(node), rounding=_rounding(node))  # fmt: skip
+
+
+def softmax_exp_table(x_scale: float) -> np.ndarray:
+    """exp_table[i] = round(65536 * exp(s_x * (i - 255))), int32 [256] (cnnc_s8.h)."""
+    d = np.arange(-255, 1, dtype=np.float64)
+    return np.rint(65536.0 * np.exp(x_scale * d)).astype(np.int32)
+
+
+def softmax_s8(x, table, p: SoftmaxParams) -> np.ndarray:
+    """cnnc_s8_softmax__ref over x[outer, c]: the same integers (C's / truncates toward
+    zero; every operand here is >= 0, so it is floor division)."""
+    x = x.reshape(p.outer, p.c).astype(np.int64)
+    e = np.asarray(table, np.int64)[255 + x - x.max(axis=1, keepdims=True)]
+    total = e.sum(axis=1, keepdims=True)
+    q = (e * 256 + total // 2) // total
+    return (np.minimum(q, 255) - 128).astype(np.int8)
 
 
 def lut_table(fn, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int):
@@ -517,6 +546,12 @@ def _ref_lut(node, graph, inputs):
     return [lut_s8(inputs[0], inputs[1])]
 
 
+def _ref_softmax(node, graph, inputs):
+    x, table = inputs
+    c = x.shape[-1]
+    return [softmax_s8(x, table, SoftmaxParams(x.size // c, c)).reshape(x.shape)]
+
+
 def _ref_mul(node, graph, inputs):
     a, b = inputs
     if b.ndim == a.ndim - 1 or b.ndim <= 1:  # [C] or scalar: broadcast over the batch too
@@ -525,6 +560,7 @@ def _ref_mul(node, graph, inputs):
 
 
 S8_REFERENCE_OPS = {
+    "s8_softmax": _ref_softmax,
     "s8_mul": _ref_mul,
     "s8_lut": _ref_lut,
     "s8_transpose": _ref_transpose,
@@ -623,6 +659,13 @@ def _emit_concat(node, em):
 
 
 S8_EMITTERS = {
+    "s8_softmax": _emit_simple(
+        "cnnc_s8_softmax__ref",
+        lambda node, g: SoftmaxParams(
+            g.tensors[node.inputs[0]].size // g.tensors[node.inputs[0]].shape[-1],
+            g.tensors[node.inputs[0]].shape[-1],
+        ),
+    ),
     "s8_mul": _emit_simple("cnnc_s8_mul__ref", mul_params),
     "s8_lut": _emit_simple(
         "cnnc_s8_lut__ref", lambda node, g: LutParams(g.tensors[node.inputs[0]].size)

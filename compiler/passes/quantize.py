@@ -584,7 +584,27 @@ def _mul(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     return True
 
 
+def _softmax(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """A softmax between int8 layers: ``s8_softmax`` (exp by an int32 table built here from
+    the input scale, output at scale 1/256, zero point -128 as TFLite). A softmax whose
+    output is a model output stays float after the dequantise, as before: it is no island,
+    and keeps the probabilities' float resolution."""
+    x, y = node.inputs[0], node.outputs[0]
+    if check_only:
+        t = q.src.tensors[x]
+        rank = len(t.shape)
+        last = node.attrs.get("axis", -1) in (-1, rank - 1)
+        inside = y not in q.src.outputs and x in q.int8_of
+        return last and inside and 0 < t.shape[-1] <= s8.SOFTMAX_MAX_C
+    xq = q.need_int8(x)
+    table = s8.softmax_exp_table(q.qp[x][0])
+    out = q.int8_output(node, (s8.SOFTMAX_SCALE, s8.SOFTMAX_ZERO_POINT))
+    q.emit("s8_softmax", node.name, [xq, q.const(f"{node.name}.exp_table", table)], [out])
+    return True
+
+
 RULES = {
+    "softmax": _softmax,
     "act": _lut,
     "hard_sigmoid": _lut,
     "conv2d": _weighted,

@@ -302,6 +302,20 @@ typedef struct {
 } cnnc_s8_mul_params;
 
 void cnnc_s8_mul__ref(const cnnc_s8_mul_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+
+/* Softmax over the last axis of x[outer, c] int8 -> y int8 at scale 1/256, zero point -128
+ * (TFLite's fixed output quantisation). exp_table[i] = round(65536 * exp(s_x * (i - 255)))
+ * for i in [0, 255] (int32, built by the compiler; exp_table[255] = 65536): with
+ * d = x - max(row) in [-255, 0], e = exp_table[255 + d], sum = sum of e over the row and
+ * y = min(255, (e * 256 + sum / 2) / sum) - 128. Bounds: e <= 2^16 and c <= 32767, so
+ * sum < 2^31; e * 256 <= 2^24 and sum / 2 < 2^30: the numerator fits int32. sum >= 65536
+ * (the maximum's term), so the division is safe. y may not alias x. */
+typedef struct {
+    int32_t outer, c;
+} cnnc_s8_softmax_params;
+
+void cnnc_s8_softmax__ref(const cnnc_s8_softmax_params *p, const int8_t *x,
+                          const int32_t *exp_table, int8_t *y);
 /* cffi-end */
 
 /* Kernel types: generated code keeps the variant of each kernel that model init picked

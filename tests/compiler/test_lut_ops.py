@@ -192,26 +192,62 @@ def test_silu_pattern_fuses_into_one_op(rng):
     assert not any(n.attrs.get("act") == "sigmoid" and n.op == "act" for n in g.nodes)
 
 
-def channel_softmax_model(rng):
+def between_convs_model(rng, *middle):
     nodes = [
         helper.make_node("Conv", ["x", "w0"], ["c0"], name="c0", pads=[1, 1, 1, 1]),
-        helper.make_node("Softmax", ["c0"], ["s"], name="channel_softmax", axis=1),
-        helper.make_node("Conv", ["s", "w1"], ["y"], name="c1"),
+        *middle,
+        helper.make_node("Conv", ["m", "w1"], ["y"], name="c1"),
     ]
-    inits = {"w0": conv_w(rng, C, 3, 3), "w1": conv_w(rng, 4, C, 1)}
+    inits = {"w0": conv_w(rng, C, 3, 3) * 2, "w1": conv_w(rng, 4, C, 1)}
     return make_model(nodes, {"x": [1, 3, 5, 5]}, {"y": None}, inits, opset=OPSET)
 
 
 def test_float_op_in_int8_needs_allow_float_ops(rng, tmp_path, capsys):
-    model = channel_softmax_model(rng)
+    model = between_convs_model(  # an add broadcasting [N,C,1,1]: no int8 form yet
+        rng,
+        helper.make_node("GlobalAveragePool", ["c0"], ["g"], name="gap"),
+        helper.make_node("Add", ["c0", "g"], ["m"], name="broadcast_add"),
+    )
     x = rng.standard_normal((16, 3, 5, 5)).astype(np.float32)
-    with pytest.raises(UnsupportedError, match=r"'channel_softmax' \(softmax\).*--allow-float"):
+    with pytest.raises(UnsupportedError, match=r"'broadcast_add' \(add\).*--allow-float"):
         api.compile(model, tmp_path / "refused", precision="int8", calibration=x)
     q = api.compile(model, tmp_path / "q", precision="int8", calibration=x,
                     allow_float_ops=True)  # fmt: skip
-    assert q.report["float_ops"] == ["channel_softmax"]
-    assert "channel_softmax" in report.format_table(q.report)
+    assert q.report["float_ops"] == ["broadcast_add"]
+    assert "broadcast_add" in report.format_table(q.report)
     np.savez(tmp_path / "x.npz", x=x)
     assert cli.main(["verify", str(tmp_path / "q"), "--inputs", str(tmp_path / "x.npz")]) == 0
     said = capsys.readouterr().out
     assert "bit-exact" not in said and "int8 steps" in said, said
+
+
+def test_channel_softmax_int8_is_integer_and_bit_exact(rng, tmp_path):
+    model = between_convs_model(
+        rng, helper.make_node("Softmax", ["c0"], ["m"], name="channel_softmax", axis=1)
+    )
+    x = rng.standard_normal((16, 3, 5, 5)).astype(np.float32)
+    q = api.compile(model, tmp_path / "q", precision="int8", calibration=x)
+    assert "s8_softmax" in [n.op for n in q.graph.nodes]
+    assert q.graph.metadata["cnnc.float_ops"] == ""
+    y = q.run(x)
+    np.testing.assert_array_equal(y, q.reference(x))
+    want = onnxruntime_batch(model, x)
+    cos = np.sum(want * y) / np.linalg.norm(want) / np.linalg.norm(y)
+    assert cos > 0.98, f"int8 cosine to onnxruntime {cos:.4f}"
+
+
+@pytest.mark.parametrize("c", [1, 3, 17, 300])
+def test_s8_softmax_kernel_equals_reference_and_float(rng, c):
+    outer, scale = 9, 0.07
+    x = rng.integers(-128, 128, (outer, c), dtype=np.int8)
+    x[0] = -128
+    x[1, 0] = 127  # one dominant entry: probability 1 saturates at 255 - 128
+    table = s8.softmax_exp_table(scale)
+    p = s8.SoftmaxParams(outer, c)
+    y = np.empty_like(x)
+    run_s8_kernel("cnnc_s8_softmax__ref", p, x, table, y)
+    np.testing.assert_array_equal(y, s8.softmax_s8(x, table, p))
+    xi = x.astype(np.int64)
+    real = np.exp(scale * (xi - xi.max(axis=1, keepdims=True)))
+    want = np.clip(np.rint(256 * real / real.sum(axis=1, keepdims=True)), 0, 255) - 128
+    assert np.abs(y.astype(np.int64) - want).max() <= 1

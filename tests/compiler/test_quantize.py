@@ -210,11 +210,10 @@ def test_sigmoid_becomes_a_table_and_a_float_only_op_is_reported(rng):
     assert float_ops_inside(qg) == [] and qg.metadata["cnnc.float_ops"] == ""
     model2 = vgg_like_onnx(rng)
     clip = next(n for n in model2.graph.node if n.op_type == "Clip")
-    model2.graph.node.insert(
-        list(model2.graph.node).index(clip),
-        helper.make_node("Softmax", ["c2"], ["sm"], name="sm", axis=1),
-    )
-    clip.input[0] = "sm"  # a channel softmax between int8 layers has no int8 form here
+    at = list(model2.graph.node).index(clip)
+    model2.graph.node.insert(at, helper.make_node("GlobalAveragePool", ["c2"], ["g2"], name="gap"))
+    model2.graph.node.insert(at + 1, helper.make_node("Add", ["c2", "g2"], ["sm"], name="sm"))
+    clip.input[0] = "sm"  # an add broadcasting [N,C,1,1] into [N,C,H,W]: no int8 form yet
     g2 = lowered(model2)
     qg2 = quantize(g2, inputs(rng, g2, 30))
     assert float_ops_inside(qg2) == ["sm"], "a float op between int8 layers is reported"
