@@ -284,6 +284,16 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
     quant_kwargs = {arg: options[opt] for opt, arg in names.items() if options.get(opt)}
     if precision == "float32":
         return graph
+    if precision == "int8" and graph.metadata.get("cnnc.prequant") is not None:
+        from .passes import prequant  # a QDQ/QOperator model: its own scales, no calibration
+
+        kwargs = {k: v for k, v in quant_kwargs.items() if k in ("rounding", "int8_io")}
+        return prequant.quantize(graph, **kwargs)
+    if options.get("rounding") == "onnxruntime":
+        raise UnsupportedError(
+            "--rounding onnxruntime applies to pre-quantised (QDQ/QOperator) int8 models; "
+            "a calibrated build rounds single or double"
+        )
     if precision == "int8":
         if calibration is None:
             raise CalibrationError("precision int8 needs calibration data (--calibration)")

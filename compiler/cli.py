@@ -62,7 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument(
         "--calibration-method", help="int8 range estimation (see cnnc.passes.quantize)"
     )
-    comp.add_argument("--rounding", choices=["single", "double"], help="int8 requantisation")
+    comp.add_argument(
+        "--rounding",
+        choices=["single", "double", "onnxruntime"],
+        help="int8 requantisation (onnxruntime: pre-quantised models only)",
+    )
     comp.add_argument("--int8-io", action="store_true", help="add an int8 in/out entry point")
     comp.add_argument(
         "--allow-float-ops",
@@ -289,6 +293,12 @@ def print_report(compiled: api.CompiledModel) -> None:
     if rows:
         print("\nquantisation error per layer (float vs int8 on the calibration set):")
         print(quant_report.format_quant_error_table(rows))
+    from .passes import prequant
+
+    requant = prequant.format_requant_error_table(compiled.graph.metadata)
+    if requant:
+        print("\npre-quantised model: the model's scales as Q31 multipliers (error they add):")
+        print(requant)
     target = compiled.info.get("target", "host")
     if target in targets.MCU_TARGETS:
         size = mcu.mcu_size(compiled.out_dir, target)

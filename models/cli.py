@@ -41,6 +41,8 @@ class ModelDefaults:
 
 DEFAULTS: dict[str, ModelDefaults] = {
     "mobilenetv2": ModelDefaults(input_size=32, width=0.5, epochs=20, lr=3e-3),
+    "se_mobilenet": ModelDefaults(input_size=32, width=0.5, epochs=8, lr=3e-3),
+    "resnet": ModelDefaults(input_size=16, width=1.0, epochs=10, lr=3e-3),
     "xnornet": ModelDefaults(input_size=16, width=1.0, epochs=20, lr=3e-3, shift=1),
     "vgg": ModelDefaults(input_size=16, width=1.0, epochs=15, lr=3e-3),
 }

@@ -13,7 +13,11 @@ NHWC, so weights are transposed on the way out:
                      of an NCHW tensor (C, H, W), so the rows of the Dense that
                      follows are permuted to match; if no Dense follows, a
                      Transpose to NHWC precedes the Flatten instead
-    Residual         Add(x, body(x))
+    Residual         Add(shortcut(x) or x, body(x))
+    Sigmoid          Sigmoid; HardSigmoid -> HardSigmoid(alpha = 1/6, beta = 0.5)
+    SqueezeExcite    GlobalAveragePool (kept 4-D) -> each Dense as a 1x1 Conv W [M,K,1,1]
+                     with its bias -> activations -> Mul(x, gates [N,C,1,1]), as torch
+                     exports torchvision's SqueezeExcitation
 
 XNOR-Net binarisation, the encoding fixed for the whole project (sign(0) = +1,
 which ONNX Sign does not give):
@@ -41,7 +45,7 @@ import onnx
 from cnnc.errors import UnsupportedError
 from onnx import TensorProto, helper, numpy_helper
 
-from .network import Container, Residual, Sequential, named_layers
+from .network import Container, Residual, Sequential, SqueezeExcite, named_layers
 
 OPSET = 13
 IR_VERSION = 8  # the IR of opset 13's release; every onnxruntime since 1.10 reads it
@@ -180,6 +184,40 @@ def export_flatten(b: Builder, layer, x: str, shape, name: str) -> str:
     return b.node("Flatten", [nhwc], name, axis=1)
 
 
+def export_sigmoid(b: Builder, layer, x: str, shape, name: str) -> str:
+    return b.node("Sigmoid", [x], name)
+
+
+def export_hard_sigmoid(b: Builder, layer, x: str, shape, name: str) -> str:
+    return b.node("HardSigmoid", [x], name, alpha=1.0 / 6.0, beta=0.5)
+
+
+SE_GATE_LAYERS = ("ReLU", "ReLU6", "Sigmoid", "HardSigmoid")
+
+
+def export_squeeze_excite(b: Builder, se: SqueezeExcite, x: str, prefix: str) -> str:
+    """The gates on the 4-D pooled tensor (Dense as 1x1 Conv), then Mul(x, gates)."""
+    layers = se.squeeze.layers if isinstance(se.squeeze, Sequential) else [se.squeeze]
+    kinds = [type(layer).__name__ for layer in layers]
+    if kinds[:1] != ["GlobalAvgPool"] or any(
+        k not in ("Dense", *SE_GATE_LAYERS) for k in kinds[1:]
+    ):
+        raise UnsupportedError(
+            f"export: squeeze-excitation {prefix.rstrip('.')} must be GlobalAvgPool followed "
+            f"by Dense and {'/'.join(SE_GATE_LAYERS)} layers; got {', '.join(kinds)}"
+        )
+    g = b.node("GlobalAveragePool", [x], f"{prefix}squeeze.0")
+    for i, (layer, kind) in enumerate(zip(layers[1:], kinds[1:], strict=True), 1):
+        name = f"{prefix}squeeze.{i}"
+        if kind == "Dense":
+            w = b.const(f"{name}.w", layer.params["w"].T[:, :, None, None])
+            bias = [b.const(f"{name}.b", layer.params["b"])] if layer.use_bias else []
+            g = b.node("Conv", [g, w, *bias], name, kernel_shape=[1, 1])
+        else:
+            g = EXPORTERS[kind](b, layer, g, None, name)
+    return b.node("Mul", [x, g], f"{prefix}excite")
+
+
 def export_dropout(b: Builder, layer, x: str, shape, name: str) -> str:
     return x
 
@@ -219,6 +257,8 @@ EXPORTERS: dict[str, Callable[..., str]] = {
     "GlobalAvgPool": export_global_avgpool,
     "Flatten": export_flatten,
     "Dropout": export_dropout,
+    "Sigmoid": export_sigmoid,
+    "HardSigmoid": export_hard_sigmoid,
     "Sign": export_sign,
     "BinaryConv2D": export_binary_conv,
     "BinaryDense": export_binary_dense,
@@ -233,7 +273,11 @@ def export_module(b: Builder, module: Any, x: str, shape: tuple, prefix: str) ->
         return x, shape
     if isinstance(module, Residual):
         y, out_shape = export_module(b, module.body, x, shape, f"{prefix}body.")
+        if module.shortcut is not None:
+            x, _ = export_module(b, module.shortcut, x, shape, f"{prefix}shortcut.")
         return b.node("Add", [x, y], f"{prefix}add"), out_shape
+    if isinstance(module, SqueezeExcite):
+        return export_squeeze_excite(b, module, x, prefix), tuple(module.output_shape(shape))
     if isinstance(module, Container):
         raise UnsupportedError(f"export: container {type(module).__name__} has no ONNX rule")
     kind = type(module).__name__

@@ -468,6 +468,33 @@ class ReLU6(_Stateless):
         return dy * _take(self, "ReLU6")
 
 
+class Sigmoid(_Stateless):
+    """1 / (1 + exp(-x)); gradient y (1 - y) (ONNX: Sigmoid)."""
+
+    def forward(self, x, train):
+        # exp of a non-positive argument only: no overflow warning for large |x|
+        e = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        self._cache = y if train else None
+        return y
+
+    def backward(self, dy):
+        y = _take(self, "Sigmoid")
+        return dy * y * (1 - y)
+
+
+class HardSigmoid(_Stateless):
+    """relu6(x + 3) / 6, as torch's hardsigmoid; gradient 1/6 where -3 < x < 3
+    (ONNX: HardSigmoid with alpha = 1/6, beta = 0.5)."""
+
+    def forward(self, x, train):
+        self._cache = ((x > -3) & (x < 3)) if train else None
+        return np.clip(x / 6 + 0.5, 0, 1).astype(x.dtype, copy=False)
+
+    def backward(self, dy):
+        return dy * _take(self, "HardSigmoid") / 6
+
+
 class ELU(_Stateless):
     """x if x > 0 else alpha * (exp(x) - 1); attr `alpha` (1.0)."""
 

@@ -85,25 +85,71 @@ class Sequential(Container):
 
 
 class Residual(Container):
-    """y = x + body(x); the body must keep the shape (an identity shortcut)."""
+    """y = shortcut(x) + body(x): an identity shortcut by default (MobileNetV2), or a
+    projection such as ResNet's strided 1x1 conv + BN when the body changes the shape."""
 
-    def __init__(self, body: Any):
+    def __init__(self, body: Any, shortcut: Any = None):
         self.body = body
+        self.shortcut = shortcut
 
     def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
-        return x + self.body.forward(x, train)
+        skip = x if self.shortcut is None else self.shortcut.forward(x, train)
+        return skip + self.body.forward(x, train)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:
-        return dy + self.body.backward(dy)
+        skip = dy if self.shortcut is None else self.shortcut.backward(dy)
+        return skip + self.body.backward(dy)
 
     def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         out = tuple(self.body.output_shape(in_shape))
-        if out != tuple(in_shape):
-            raise CnncError(f"residual body maps {tuple(in_shape)} to {out}; shapes must match")
+        skip = tuple(in_shape) if self.shortcut is None else self.shortcut.output_shape(in_shape)
+        if out != tuple(skip):
+            what = "input" if self.shortcut is None else "shortcut"
+            raise CnncError(
+                f"residual body maps {tuple(in_shape)} to {out}, the {what} to {tuple(skip)}; "
+                "shapes must match"
+            )
         return out
 
     def children(self) -> list[tuple[str, Any]]:
-        return [("body", self.body)]
+        kids = [("body", self.body)]
+        return kids if self.shortcut is None else [*kids, ("shortcut", self.shortcut)]
+
+
+class SqueezeExcite(Container):
+    """Squeeze-and-excitation (Hu et al., SENet): y = x * s, s = squeeze(x) per channel.
+
+    ``squeeze`` maps [N, H, W, C] to gates [N, C] in (0, 1): global average pool, a
+    bottleneck Dense + ReLU, a Dense back to C channels and a Sigmoid (or HardSigmoid).
+    Backward: dx = dy * s + squeeze.backward(sum over H, W of dy * x).
+    """
+
+    def __init__(self, squeeze: Any):
+        self.squeeze = squeeze
+        self._cache = None
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        s = self.squeeze.forward(x, train)[:, None, None, :]
+        self._cache = (x, s) if train else None
+        return x * s
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        if self._cache is None:
+            raise RuntimeError("SqueezeExcite.backward called without forward(x, train=True)")
+        x, s = self._cache
+        return dy * s + self.squeeze.backward((dy * x).sum(axis=(1, 2)))
+
+    def output_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
+        gates = tuple(self.squeeze.output_shape(in_shape))
+        if gates != (in_shape[-1],):
+            raise CnncError(
+                f"squeeze-excitation maps {tuple(in_shape)} to gates {gates}; it must give "
+                f"one gate per channel, ({in_shape[-1]},)"
+            )
+        return tuple(in_shape)
+
+    def children(self) -> list[tuple[str, Any]]:
+        return [("squeeze", self.squeeze)]
 
 
 def named_layers(module: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:

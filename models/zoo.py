@@ -1,4 +1,5 @@
-"""The model zoo: MobileNetV2, an XNOR-Net style binary CNN, and the seed's VGG-like net.
+"""The model zoo: MobileNetV2 (also with squeeze-excitation), a small ResNet, an XNOR-Net
+style binary CNN, and the seed's VGG-like net.
 
 Each builder returns a ``Sequential`` (NHWC in, logits out) and records how it was
 built in ``net.spec`` (a JSON-able dict) so the exporter can write it to metadata.
@@ -26,8 +27,9 @@ from .layers import (
     MaxPool,
     ReLU,
     ReLU6,
+    Sigmoid,
 )
-from .network import Residual, Sequential
+from .network import Residual, Sequential, SqueezeExcite
 
 # ---------------------------------------------------------------------------- MobileNetV2
 
@@ -74,8 +76,25 @@ def conv_bn(cin: int, cout: int, kernel: int, stride: int, rng, act: bool = True
     return layers + [ReLU6()] if act else layers
 
 
-def inverted_residual(cin: int, cout: int, stride: int, expansion: int, rng):
-    """Expand 1x1 -> depthwise 3x3 -> linear 1x1 projection, BN after every conv.
+def squeeze_excite(channels: int, rng, reduction: int = 4) -> SqueezeExcite:
+    """SENet's gate: pool -> Dense(C/reduction) -> ReLU -> Dense(C) -> Sigmoid, times x."""
+    squeeze = make_divisible(channels / reduction)
+    return SqueezeExcite(
+        Sequential(
+            [
+                GlobalAvgPool(),
+                Dense(channels, squeeze, rng=rng),
+                ReLU(),
+                Dense(squeeze, channels, rng=rng),
+                Sigmoid(),
+            ]
+        )
+    )
+
+
+def inverted_residual(cin: int, cout: int, stride: int, expansion: int, rng, se: bool = False):
+    """Expand 1x1 -> depthwise 3x3 [-> squeeze-excitation] -> linear 1x1 projection, BN
+    after every conv.
 
     An identity shortcut joins input and output when stride is 1 and channels match.
     """
@@ -86,6 +105,8 @@ def inverted_residual(cin: int, cout: int, stride: int, expansion: int, rng):
         BatchNorm(hidden),
         ReLU6(),
     ]
+    if se:
+        layers.append(squeeze_excite(hidden, rng))
     layers += conv_bn(hidden, cout, 1, 1, rng, act=False)  # linear bottleneck
     body = Sequential(layers)
     return Residual(body) if stride == 1 and cin == cout else body
@@ -101,8 +122,11 @@ def mobilenetv2(
     in_channels: int = 1,
     dropout: float = 0.0,
     rng: np.random.Generator | None = None,
+    se: bool = False,
 ) -> Sequential:
-    """MobileNetV2 (Sandler et al. 2018) for NHWC inputs [N, S, S, in_channels].
+    """MobileNetV2 (Sandler et al. 2018) for NHWC inputs [N, S, S, in_channels]; with
+    ``se``, every inverted residual block gates its depthwise output by
+    squeeze-excitation (SENet; as MobileNetV3 does).
 
     Stem conv 3x3 (32 x width) -> inverted residual stages -> 1x1 conv to
     ``last_channel`` (scaled up, never down, by width_mult > 1) -> global average
@@ -119,7 +143,7 @@ def mobilenetv2(
     for t, c, n, s in settings:
         cout = make_divisible(c * width_mult)
         for i in range(n):
-            layers.append(inverted_residual(cin, cout, s if i == 0 else 1, t, rng))
+            layers.append(inverted_residual(cin, cout, s if i == 0 else 1, t, rng, se=se))
             cin = cout
     last = make_divisible(last_channel * max(1.0, width_mult))
     layers += conv_bn(cin, last, 1, 1, rng)
@@ -129,13 +153,56 @@ def mobilenetv2(
     layers.append(Dense(last, num_classes, rng=rng))
     net = Sequential(layers)
     net.spec = {
-        "model": "mobilenetv2",
+        "model": "se_mobilenet" if se else "mobilenetv2",
         "width_mult": width_mult,
         "input_size": input_size,
         "num_classes": num_classes,
         "stem_stride": stem_stride,
         "last_channel": last_channel,
     }
+    _check_fits(net, input_size, in_channels)
+    return net
+
+
+# ---------------------------------------------------------------------------- ResNet
+
+
+def basic_block(cin: int, cout: int, stride: int, rng) -> Sequential:
+    """ResNet's basic block: relu(conv3x3-BN-ReLU-conv3x3-BN (x) + shortcut(x)), the
+    shortcut a strided 1x1 conv + BN where the shape changes, else the identity."""
+    body = Sequential(
+        [*conv_bn_relu(cin, cout, 3, stride, rng), *conv_bn_relu(cout, cout, 3, 1, rng, False)]
+    )
+    shortcut = None
+    if stride != 1 or cin != cout:
+        shortcut = Sequential(conv_bn_relu(cin, cout, 1, stride, rng, act=False))
+    return Sequential([Residual(body, shortcut), ReLU()])
+
+
+def conv_bn_relu(cin: int, cout: int, kernel: int, stride: int, rng, act: bool = True) -> list:
+    layers = [Conv2D(cin, cout, kernel, stride, "same", use_bias=False, rng=rng), BatchNorm(cout)]
+    return layers + [ReLU()] if act else layers
+
+
+def resnet(
+    input_size: int = 8,
+    num_classes: int = 10,
+    widths: tuple[int, ...] = (16, 32, 64),
+    in_channels: int = 1,
+    rng: np.random.Generator | None = None,
+) -> Sequential:
+    """A small ResNet (He et al. 2016): conv stem, one basic block per width (the first at
+    stride 1, the others at stride 2), global average pool, classifier."""
+    rng = rng if rng is not None else np.random.default_rng(0)
+    layers: list = conv_bn_relu(in_channels, widths[0], 3, 1, rng)
+    cin = widths[0]
+    for i, w in enumerate(widths):
+        layers.append(basic_block(cin, w, 1 if i == 0 else 2, rng))
+        cin = w
+    layers += [GlobalAvgPool(), Dense(cin, num_classes, rng=rng)]
+    net = Sequential(layers)
+    net.spec = {"model": "resnet", "widths": list(widths), "input_size": input_size,
+                "num_classes": num_classes}  # fmt: skip
     _check_fits(net, input_size, in_channels)
     return net
 
@@ -269,6 +336,17 @@ def build_mobilenetv2(input_size: int, num_classes: int, width: float, rng) -> S
     return mobilenetv2(width, input_size, num_classes, stem_stride=2, last_channel=256, rng=rng)
 
 
+def build_se_mobilenet(input_size: int, num_classes: int, width: float, rng) -> Sequential:
+    return mobilenetv2(
+        width, input_size, num_classes, stem_stride=2, last_channel=256, rng=rng, se=True
+    )
+
+
+def build_resnet(input_size: int, num_classes: int, width: float, rng) -> Sequential:
+    widths = tuple(make_divisible(c * width) for c in (16, 32, 64))
+    return resnet(input_size, num_classes, widths, rng=rng)
+
+
 def build_xnornet(input_size: int, num_classes: int, width: float, rng) -> Sequential:
     channels = tuple(make_divisible(c * width) for c in (64, 64, 128, 128))
     return xnornet(input_size, num_classes, channels=channels, rng=rng)
@@ -284,6 +362,8 @@ def build_vgg(input_size: int, num_classes: int, width: float, rng) -> Sequentia
 
 MODELS: dict[str, Callable[..., Sequential]] = {
     "mobilenetv2": build_mobilenetv2,
+    "se_mobilenet": build_se_mobilenet,
+    "resnet": build_resnet,
     "xnornet": build_xnornet,
     "vgg": build_vgg,
 }

@@ -24,6 +24,7 @@ many LSB.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ from .. import ir, reference
 from ..errors import UnsupportedError
 
 OPSET = 13
+REQUANT_KEY = "cnnc.qlinear_requant"  # read by cnnc.frontend.qdq_import (same literal)
 NHWC_TO_NCHW = [0, 3, 1, 2]
 NCHW_TO_NHWC = [0, 2, 3, 1]
 
@@ -51,6 +53,7 @@ class _Export:
         self.inits: list[onnx.TensorProto] = []
         self.values: dict[str, _Value] = {}
         self.names: set[str] = set()
+        self.requant: dict[str, dict] = {}  # QLinearConv output -> cnnc's exact mult/shift
 
     def fresh(self, base: str) -> str:
         name, k = base, 1
@@ -124,7 +127,10 @@ def _qlinear_conv(e: _Export, node: ir.Node, x: str, w: np.ndarray, **attrs) -> 
     inputs = [x, xs, xz, e.init(f"{node.name}.w", w), e.init(f"{node.name}.w_scale", s_w),
               e.init(f"{node.name}.w_zp", np.zeros(len(w), np.int8)), ys, yz,
               e.init(f"{node.name}.b", bias.astype(np.int32))]  # fmt: skip
-    return e.node("QLinearConv", inputs, node.name, **attrs)
+    out = e.node("QLinearConv", inputs, node.name, **attrs)
+    e.requant[out] = {"mult": [int(v) for v in mult], "shift": [int(v) for v in shift],
+                      "rounding": str(node.attrs.get("rounding", "single"))}  # fmt: skip
+    return out
 
 
 def _conv(e: _Export, node: ir.Node) -> None:
@@ -133,7 +139,8 @@ def _conv(e: _Export, node: ir.Node) -> None:
     y = _qlinear_conv(e, node, e.as_nchw(node.inputs[0]), np.ascontiguousarray(w),
                       kernel_shape=list(w.shape[2:]), strides=[int(sh), int(sw)],
                       pads=[int(p) for p in node.attrs.get("pads", (0, 0, 0, 0))],
-                      group=int(node.attrs.get("groups", 1)))  # fmt: skip
+                      group=int(node.attrs.get("groups", 1)),
+                      dilations=[int(d) for d in node.attrs.get("dilations", (1, 1))])  # fmt: skip
     e.define(node, e.clamp(y, node), True)
 
 
@@ -253,6 +260,9 @@ def to_onnx(qgraph: ir.Graph, extra_outputs: list[str] = ()) -> onnx.ModelProto:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8
     helper.set_model_props(model, {k: str(v) for k, v in qgraph.metadata.items()})
+    if e.requant:  # lets cnnc's pre-quantised import rebuild the same integers (round trip)
+        entry = model.metadata_props.add()
+        entry.key, entry.value = REQUANT_KEY, json.dumps(e.requant)
     onnx.checker.check_model(model)
     return model
 

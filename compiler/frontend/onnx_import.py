@@ -45,7 +45,9 @@ COMPUTE_OPS = (
     "Conv Gemm MatMul BatchNormalization Relu Clip LeakyRelu Sigmoid Elu Add Sum Sub Mul Div "
     "MaxPool AveragePool GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Concat "
     "Softmax Where Less Neg HardSigmoid"
-).split() + ["HardSwish", "Tanh", "ReduceMean", "ReduceMax"]
+).split()
+COMPUTE_OPS += "Pad Resize ConvTranspose".split()  # spatial ops of segmentation heads
+COMPUTE_OPS += "HardSwish Tanh ReduceMean ReduceMax".split()  # edge-CNN activations, reductions
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
 FOLDED_OPS = (
@@ -86,7 +88,8 @@ def load(model: str | Path | onnx.ModelProto) -> ir.Graph:
         _refuse_external_data(model, where)
     _check_strings(model, "", where)
     consts = _check_stored_tensors(model, where)
-    model = _upgrade_opset(model, where)
+    model = _prequantised_hook(model, where)
+    model = _keep_upsample_semantics(model, _upgrade_opset(model, where))
     model = _fix_batch_dim(model, where)
     try:
         onnx.checker.check_model(model)
@@ -574,6 +577,24 @@ def _first_line(err: Exception) -> str:
     return " ".join(text.split())[:400]
 
 
+def _keep_upsample_semantics(old: onnx.ModelProto, new: onnx.ModelProto) -> onnx.ModelProto:
+    """Upsample (opset < 10) maps output x to input x / scale (asymmetric; nearest takes the
+    floor), but onnx's version converter turns it into a Resize with Resize's defaults
+    (half_pixel, round_prefer_floor): a silently different model. The converted Resize
+    nodes (same outputs) get Upsample's modes back."""
+    upsampled = {n.output[0] for n in old.graph.node if n.op_type == "Upsample"}
+    for node in new.graph.node:
+        if node.op_type == "Resize" and node.output[0] in upsampled:
+            keep = [a for a in node.attribute if a.name == "mode"]
+            del node.attribute[:]
+            node.attribute.extend(keep)
+            node.attribute.append(
+                helper.make_attribute("coordinate_transformation_mode", "asymmetric")
+            )
+            node.attribute.append(helper.make_attribute("nearest_mode", "floor"))
+    return new
+
+
 def _upgrade_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
     version = _default_opset(model)
     if version is None:
@@ -724,6 +745,8 @@ _DEFAULTS: dict[str, dict] = {
     "Gather": {"axis": 0},
     "Reshape": {"allowzero": 0},
     "Dropout": {},
+    "Pad": {"mode": "constant"},
+    "ConvTranspose": {"group": 1},
     "ReduceMean": {"keepdims": 1, "noop_with_empty_axes": 0},
     "ReduceMax": {"keepdims": 1, "noop_with_empty_axes": 0},
 }
@@ -859,3 +882,27 @@ def _fill_window_attrs(node: ir.Node, tensors: dict[str, ir.Tensor], where: str)
         )
     a["kernel_shape"], a["strides"] = list(kernel), list(strides)
     a["dilations"], a["pads"] = list(dilations), list(a["pads"])
+
+
+def _prequantised_hook(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    """A QDQ/QOperator model becomes its float graph plus its recorded quantisation
+    (cnnc.frontend.qdq_import); a float model may not bring that record itself."""
+    from ..errors import CnncError
+    from . import qdq_import
+
+    if qdq_import.is_prequantised(model):
+        try:
+            return qdq_import.strip(model, where)
+        except CnncError:
+            raise
+        except Exception as err:  # a malformed graph the checker has not seen yet
+            detail = " ".join(str(err).split())[:200]
+            raise ModelError(
+                f"{where}: malformed pre-quantised graph ({type(err).__name__}: {detail})"
+            ) from None
+    if any(p.key == qdq_import.METADATA_KEY for p in model.metadata_props):
+        raise ModelError(
+            f"{where}: metadata key {qdq_import.METADATA_KEY} is reserved for cnnc's "
+            "pre-quantised import; remove it from the model"
+        )
+    return model

@@ -22,6 +22,7 @@ from ..ops.f32 import (
     pool2d_nhwc,
     softmax_last,
 )
+from ..ops.spatial import float_weights, resize_axis, resize_nhwc
 
 RefFn = Callable[[ir.Node, ir.Graph, list[np.ndarray]], list[np.ndarray]]
 ONNX_OPS: dict[str, RefFn] = {}
@@ -62,14 +63,15 @@ def _onnx_out_hw(graph, node, rank):
 
 @register("Conv")
 def ref_onnx_conv(node, graph, inputs):
-    ir.require_unit_dilations(node)
     x, w = inputs[0], inputs[1]
     b = inputs[2] if len(inputs) > 2 else None
     xt, _, strides, pads = _onnx_window_2d(x, node.attrs)
     wt = w[:, :, None, :] if w.ndim == 3 else w
     wt = wt.transpose(0, 2, 3, 1)
     hw = _onnx_out_hw(graph, node, x.ndim)
-    y = conv2d_nhwc(xt, wt, b, strides, pads, node.attrs["group"], hw)
+    dilations = node.attrs.get("dilations", [1] * (x.ndim - 2))
+    dilations = [1, *dilations] if x.ndim == 3 else dilations
+    y = conv2d_nhwc(xt, wt, b, strides, pads, node.attrs["group"], hw, dilations)
     return [_to_onnx_layout(y, x.ndim)]
 
 
@@ -350,3 +352,82 @@ def ref_onnx_slice(node, graph, inputs):
     for s, e, a, st in zip(starts, ends, axes, steps, strict=False):
         index[int(a)] = slice(int(s), int(e), int(st))
     return [x[tuple(index)]]
+
+
+# ---------------------------------------------------------------- spatial ops (heads)
+
+
+@register("Pad")
+def ref_onnx_pad(node, graph, inputs):
+    """ONNX Pad with NumPy's own np.pad (independent of the lowered pad2d)."""
+    x, pads = inputs[0], [int(p) for p in inputs[1]]
+    axes = list(range(x.ndim))
+    if len(inputs) > 3 and inputs[3] is not None:
+        axes = [int(a) % x.ndim for a in inputs[3]]
+    width = [(0, 0)] * x.ndim
+    for k, axis in enumerate(axes):
+        width[axis] = (pads[k], pads[k + len(axes)])
+    if min(min(w) for w in width) < 0:
+        raise UnsupportedError(f"node '{node.name}' (Pad): negative pads {pads}")
+    mode = node.attrs.get("mode", "constant")
+    if mode == "constant":
+        value = inputs[2].reshape(-1)[0] if len(inputs) > 2 and inputs[2] is not None else 0
+        return [np.pad(x, width, mode="constant", constant_values=value)]
+    if mode not in ("edge", "reflect"):
+        raise UnsupportedError(f"node '{node.name}' (Pad): mode '{mode}'")
+    return [np.pad(x, width, mode=mode)]
+
+
+@register("Resize")
+def ref_onnx_resize(node, graph, inputs):
+    a = node.attrs
+    x = inputs[0]
+    out_shape = graph.tensors[node.outputs[0]].shape
+    (oh, ow), (h, w) = out_shape[2:], x.shape[2:]
+    scales = inputs[2] if len(inputs) > 2 and inputs[2] is not None else None
+    if scales is not None and scales.size:
+        sh, sw = float(scales[2]), float(scales[3])
+    else:
+        sh, sw = np.float32(oh) / np.float32(h), np.float32(ow) / np.float32(w)
+    args = (a.get("mode", "nearest"), a.get("coordinate_transformation_mode", "half_pixel"),
+            a.get("nearest_mode", "round_prefer_floor"))  # fmt: skip
+    y0, y1, wy = resize_axis(oh, h, sh, *args)
+    x0, x1, wx = resize_axis(ow, w, sw, *args)
+    y = resize_nhwc(
+        x.transpose(0, 2, 3, 1).astype(np.float32),
+        np.stack([y0, y1], 1),
+        np.stack([x0, x1], 1),
+        float_weights(wy),
+        float_weights(wx),
+        args[0],
+    )
+    return [np.ascontiguousarray(y.transpose(0, 3, 1, 2))]  # fmt: skip
+
+
+@register("ConvTranspose")
+def ref_onnx_conv_transpose(node, graph, inputs):
+    """Scatter form: input pixel i adds x[i] * w[k] to output i*s - pad + k*d (float64)."""
+    a = node.attrs
+    x, w = inputs[0].astype(np.float64), inputs[1].astype(np.float64)
+    n, cin, h, wd = x.shape
+    _, cout_g, kh, kw = w.shape
+    g = int(a.get("group", 1))
+    sh, sw = a.get("strides", [1, 1])
+    dh, dw = a.get("dilations", [1, 1])
+    pt, pl = a.get("pads", [0, 0, 0, 0])[:2]
+    oh, ow = graph.tensors[node.outputs[0]].shape[2:]
+    size_h, size_w = pt + oh + (h - 1) * sh + dh * kh, pl + ow + (wd - 1) * sw + dw * kw
+    full = np.zeros((n, g * cout_g, size_h, size_w))
+    cg = cin // g
+    for ky in range(kh):
+        for kx in range(kw):
+            for gi in range(g):
+                xs = x[:, gi * cg : (gi + 1) * cg]
+                contrib = np.einsum("nchw,co->nohw", xs, w[gi * cg : (gi + 1) * cg, :, ky, kx])
+                full[:, gi * cout_g : (gi + 1) * cout_g,
+                     ky * dh : ky * dh + (h - 1) * sh + 1 : sh,
+                     kx * dw : kx * dw + (wd - 1) * sw + 1 : sw] += contrib  # fmt: skip
+    y = full[:, :, pt : pt + oh, pl : pl + ow]
+    if len(inputs) > 2 and inputs[2] is not None:
+        y = y + inputs[2].reshape(1, -1, 1, 1)
+    return [y.astype(np.float32)]

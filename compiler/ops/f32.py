@@ -32,7 +32,8 @@ from .opdef import Emitter, KernelCall, OpDef, table
 DOCS: dict[str, str] = {
     "conv2d": "x[N,H,W,C], w[Co,KH,KW,C/g], b[Co]? -> [N,OH,OW,Co]; "
     "attrs strides=(sh,sw), pads=(top,left,bottom,right) zero padding, groups (1, C for "
-    "depthwise, or any divisor), act; dilation is always 1; OH = (H+top+bottom-KH)//sh + 1",
+    "depthwise, or any divisor), dilations=(dh,dw) (default 1), act; "
+    "OH = (H+top+bottom-(KH-1)*dh-1)//sh + 1",
     "dense": "x[N,K], w[M,K], b[M]? -> [N,M]; attrs act",
     "maxpool2d": "x[N,H,W,C] -> [N,OH,OW,C]; attrs kernel=(kh,kw), strides, pads; window "
     "(oh,ow) covers rows oh*sh-top+[0,kh); OH/OW from the output tensor (ONNX ceil_mode may "
@@ -157,18 +158,21 @@ def conv2d_nhwc(
     pads,
     groups: int,
     out_hw: tuple[int, int] | None = None,
+    dilations=(1, 1),
 ) -> np.ndarray:
-    """x[N,H,W,C] * w[Co,KH,KW,C/g] (+ b[Co]) -> [N,OH,OW,Co], zero padding, cross-correlation."""
+    """x[N,H,W,C] * w[Co,KH,KW,C/g] (+ b[Co]) -> [N,OH,OW,Co], zero padding, cross-correlation;
+    tap (i, j) of output (oy, ox) reads input (oy*sh - top + i*dh, ox*sw - left + j*dw)."""
     n, h, wd, c = x.shape
     co, kh, kw, cg = w.shape
     sh, sw = strides
+    dh, dw = dilations
     top, left, bottom, right = pads
     if cg * groups != c or co % groups:
         raise ShapeError(
             f"conv2d: input channels {c}, weight {list(w.shape)} and groups={groups} disagree"
         )
-    oh = (h + top + bottom - kh) // sh + 1
-    ow = (wd + left + right - kw) // sw + 1
+    oh = (h + top + bottom - (kh - 1) * dh - 1) // sh + 1
+    ow = (wd + left + right - (kw - 1) * dw - 1) // sw + 1
     if out_hw is not None:
         oh, ow = out_hw
     xp = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
@@ -177,7 +181,8 @@ def conv2d_nhwc(
     acc = np.zeros((n, oh, ow, groups, co // groups), dtype=np.float32)
     for i in range(kh):  # a loop over the kernel taps only; each step is one batched product
         for j in range(kw):
-            xs = xg[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw]
+            y0, x0 = i * dh, j * dw
+            xs = xg[:, y0 : y0 + sh * (oh - 1) + 1 : sh, x0 : x0 + sw * (ow - 1) + 1 : sw]
             wt = wg[:, :, i, j, :]  # [g,Co/g,C/g]
             if groups == 1:
                 acc[..., 0, :] += np.tensordot(xs[..., 0, :], wt[0].T, axes=1)
@@ -196,7 +201,8 @@ def ref_conv2d(node, graph, inputs):
     b = inputs[2] if len(inputs) > 2 else None
     a = node.attrs
     out_hw = graph.tensors[node.outputs[0]].shape[1:3]
-    y = conv2d_nhwc(x, w, b, a["strides"], a["pads"], a.get("groups", 1), out_hw)
+    dilations = a.get("dilations", (1, 1))
+    y = conv2d_nhwc(x, w, b, a["strides"], a["pads"], a.get("groups", 1), out_hw, dilations)
     return [apply_act(y, a)]
 
 

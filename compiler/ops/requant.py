@@ -58,8 +58,11 @@ INT32_MAX = 2**31 - 1
 SHIFT_MIN = -31
 SHIFT_MAX = 30
 ROUNDING_MODES = ("single", "double")
+# Pre-quantised models may also requantise as onnxruntime does (cnnc.passes.prequant).
+PREQUANT_ROUNDING_MODES = ROUNDING_MODES + ("onnxruntime",)
 # The C side's enum values for the ``rounding`` field of every s8 params struct.
-ROUNDING_CODES = {"single": 0, "double": 1}
+ROUNDING_CODES = {"single": 0, "double": 1, "onnxruntime": 2}
+ROUNDING_NAMES = {code: name for name, code in ROUNDING_CODES.items()}
 
 
 def quantize_multiplier(real: float) -> tuple[int, int]:
@@ -144,11 +147,34 @@ def requant_double(x, m, s) -> np.ndarray:
     )
 
 
-REQUANT = {"single": requant_single, "double": requant_double}
+ORT_LIMIT = np.float32(32767.0)  # |rne(v)| beyond this saturates any int8 output anyway
+
+
+def requant_onnxruntime(x, m, s=0) -> np.ndarray:
+    """onnxruntime's (MLAS) requantisation: ``m`` holds the bits of a float32 multiplier
+    M (``shift`` unused, 0); y = rne(float32(x) * M) computed in float32, clamped to
+    [-32768, 32767] before rounding (NaN, impossible for a finite M, to -32768). The
+    clamp changes no int8 result: y + zero point is clamped to [-128, 127] after it."""
+    x = np.asarray(x, np.int64)
+    scale = np.asarray(m, np.int32).view(np.float32)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN patterns: clamped below
+        v = x.astype(np.float32) * scale  # one float32 multiply, round to nearest even
+    v = np.where(v > -ORT_LIMIT - 1, v, -ORT_LIMIT - 1)  # NaN -> -32768
+    v = np.where(v < ORT_LIMIT, v, ORT_LIMIT)
+    return np.rint(v).astype(np.int32)  # rint: round half to even
+
+
+REQUANT = {
+    "single": requant_single,
+    "double": requant_double,
+    "onnxruntime": requant_onnxruntime,
+}
 
 
 def requantize(x, m, s, rounding: str) -> np.ndarray:
     """The requantisation of the int8 path: ``x * m * 2**(s-31)`` rounded per ``rounding``."""
     if rounding not in REQUANT:
-        raise CnncError(f"unknown rounding mode {rounding!r}; expected one of {ROUNDING_MODES}")
+        raise CnncError(
+            f"unknown rounding mode {rounding!r}; expected one of {PREQUANT_ROUNDING_MODES}"
+        )
     return REQUANT[rounding](x, m, s)

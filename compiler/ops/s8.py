@@ -34,8 +34,8 @@ S8_OPS = {
     "zero_point (the model input boundary)",
     "s8_dequantize": "q int8 -> float32 (q - zero_point) * scale; attrs scale, zero_point",
     "s8_conv2d": "x[N,H,W,C] int8, w[Co,KH,KW,C/g] int8, bias[Co] int32, mult[Co] int32, "
-    "shift[Co] int32 -> [N,OH,OW,Co] int8; attrs strides, pads, groups, x_zero_point, "
-    "y_zero_point, act_min, act_max, rounding",
+    "shift[Co] int32 -> [N,OH,OW,Co] int8; attrs strides, pads, groups, dilations (default "
+    "1), x_zero_point, y_zero_point, act_min, act_max, rounding",
     "s8_dense": "x[N,K] int8, w[M,K] int8, bias[M], mult[M], shift[M] int32 -> [N,M] int8; "
     "attrs x_zero_point, y_zero_point, act_min, act_max, rounding",
     "s8_add": "a, b int8 (same shape, own scales) -> int8; attrs a/b/y_zero_point, "
@@ -76,7 +76,7 @@ class ConvParams:
     kernel_w: int
     stride_h: int = 1
     stride_w: int = 1
-    dilation_h: int = 1  # 1: the import refuses others until dilation is real
+    dilation_h: int = 1
     dilation_w: int = 1
     pad_top: int = 0
     pad_left: int = 0
@@ -237,17 +237,20 @@ def _exact_int(acc: np.ndarray, where: str) -> np.ndarray:
 
 
 def _out_s8(acc, mult, shift, rounding: int, zero_point: int, lo: int, hi: int) -> np.ndarray:
-    mode = "double" if rounding == ROUNDING_CODES["double"] else "single"
+    mode = {code: name for name, code in ROUNDING_CODES.items()}.get(rounding, "single")
     y = requantize(acc, mult, shift, mode).astype(np.int64) + zero_point
     return np.ascontiguousarray(np.clip(y, lo, hi), dtype=np.int8)
 
 
 def _windows(x: np.ndarray, p, fill) -> np.ndarray:
-    """[N,H,W,C] -> [N,OH,OW,C,KH,KW] windows of x padded with ``fill`` (shape from p)."""
-    bottom = max(0, (p.out_h - 1) * p.stride_h + p.kernel_h - p.h - p.pad_top)
-    right = max(0, (p.out_w - 1) * p.stride_w + p.kernel_w - p.w - p.pad_left)
+    """[N,H,W,C] -> [N,OH,OW,C,KH,KW] windows of x padded with ``fill`` (shape from p); tap
+    (i, j) is input row oy*sh - top + i*dh (dilation 1 where p has no dilation fields)."""
+    dh, dw = getattr(p, "dilation_h", 1), getattr(p, "dilation_w", 1)
+    span_h, span_w = (p.kernel_h - 1) * dh + 1, (p.kernel_w - 1) * dw + 1
+    bottom = max(0, (p.out_h - 1) * p.stride_h + span_h - p.h - p.pad_top)
+    right = max(0, (p.out_w - 1) * p.stride_w + span_w - p.w - p.pad_left)
     xp = np.pad(x, ((0, 0), (p.pad_top, bottom), (p.pad_left, right), (0, 0)), constant_values=fill)
-    win = sliding_window_view(xp, (p.kernel_h, p.kernel_w), axis=(1, 2))
+    win = sliding_window_view(xp, (span_h, span_w), axis=(1, 2))[..., ::dh, ::dw]
     return win[:, :: p.stride_h, :: p.stride_w][:, : p.out_h, : p.out_w]
 
 
@@ -286,6 +289,8 @@ def dense_s8(x, w, bias, mult, shift, p: DenseParams, where="s8_dense") -> np.nd
 
 def add_s8(a, b, p: AddParams) -> np.ndarray:
     """cnnc_s8_add__ref: two int8 tensors with their own scales -> int8."""
+    if p.rounding == ROUNDING_CODES["onnxruntime"]:
+        return add_s8_onnxruntime(a, b, p)
     mode = "double" if p.rounding == ROUNDING_CODES["double"] else "single"
     a_s = requantize((a.astype(np.int64) - p.a_zero_point) << p.left_shift, p.a_mult, p.a_shift,
                      mode)  # fmt: skip
@@ -293,6 +298,21 @@ def add_s8(a, b, p: AddParams) -> np.ndarray:
                      mode)  # fmt: skip
     total = a_s.astype(np.int64) + b_s
     return _out_s8(total, p.y_mult, p.y_shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def add_s8_onnxruntime(a, b, p: AddParams) -> np.ndarray:
+    """QLinearAdd as onnxruntime computes it: a_mult/b_mult hold the float32 bits of
+    M_a = s_a / s_y and M_b = s_b / s_y; y = rne(M_a * (a - za) + M_b * (b - zb)) + zy,
+    every operation in float32 (no fused multiply-add), then clamped."""
+    ma = np.array(p.a_mult, np.int32).view(np.float32)
+    mb = np.array(p.b_mult, np.int32).view(np.float32)
+    va = (a.astype(np.int32) - p.a_zero_point).astype(np.float32) * ma
+    vb = (b.astype(np.int32) - p.b_zero_point).astype(np.float32) * mb
+    v = va + vb
+    v = np.where(v > np.float32(-32768), v, np.float32(-32768))  # as cnnc_rne_f32 (NaN too)
+    v = np.where(v < np.float32(32767), v, np.float32(32767))
+    y = np.rint(v).astype(np.int64) + p.y_zero_point
+    return np.clip(y, p.act_min, p.act_max).astype(np.int8)
 
 
 def maxpool_s8(x, p: PoolParams) -> np.ndarray:
@@ -413,7 +433,9 @@ def _window_geometry(node: ir.Node, graph: ir.Graph) -> dict[str, int]:
 def conv_params(node: ir.Node, graph: ir.Graph) -> ConvParams:
     oc, kh, kw, _ = graph.tensors[node.inputs[1]].shape
     a = node.attrs
+    dh, dw = a.get("dilations", (1, 1))
     return ConvParams(**_window_geometry(node, graph), out_c=oc, kernel_h=kh, kernel_w=kw,
+                      dilation_h=int(dh), dilation_w=int(dw),
                       groups=a.get("groups", 1), x_zero_point=a["x_zero_point"],
                       y_zero_point=a["y_zero_point"], **_act_range(node),
                       rounding=_rounding(node))  # fmt: skip
@@ -578,7 +600,7 @@ S8_REFERENCE_OPS = {
 
 # --- C emitters ---------------------------------------------------------------------------
 
-ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE"}
+ROUNDING_ENUM = {0: "CNNC_ROUND_SINGLE", 1: "CNNC_ROUND_DOUBLE", 2: "CNNC_ROUND_ONNXRUNTIME"}
 
 
 def _c_params(params) -> dict:
@@ -618,7 +640,7 @@ def pack_weights(kernel: str, w: np.ndarray, groups: int = 1) -> np.ndarray:
 def s8_conv_kernel(p: ConvParams) -> str:
     """The specialised int8 conv kernel whose preconditions hold, else the general one."""
     one = p.kernel_h == p.kernel_w == p.stride_h == p.stride_w == 1
-    if p.groups == 1 and one and p.pad_top == p.pad_left == 0:
+    if p.groups == 1 and one and p.pad_top == p.pad_left == 0 and p.dilation_h == p.dilation_w == 1:
         return "cnnc_s8_pwconv__ref"
     if p.groups == p.c == p.out_c:
         return "cnnc_s8_dwconv__ref"

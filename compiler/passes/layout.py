@@ -18,6 +18,14 @@ from .. import ir
 from ..errors import UnsupportedError
 from ..frontend.onnx_import import SUPPORTED_OPS
 from ..ops.f32 import batchnorm_scale_shift
+from ..ops.spatial import (
+    COORD_MODES,
+    NEAREST_MODES,
+    PAD_MODES,
+    RESIZE_MODES,
+    float_weights,
+    resize_axis,
+)
 
 # ================================================================ 3. layout lowering
 
@@ -252,11 +260,16 @@ def _finish_1d(lo: _Lowering, node: ir.Node) -> None:
 
 @_rule("Conv")
 def _lower_conv(lo: _Lowering, node: ir.Node) -> None:
-    ir.require_unit_dilations(node)
     w = _require_const(lo, node, 1, "weight")
     x, win, is_1d = _as_2d_window(lo, node)
+    if not is_1d:
+        x = fold_pad_into_conv(lo, node, x, win)
+    dilations = [int(d) for d in node.attrs.get("dilations", [1] * (len(w.shape) - 2))]
     if is_1d:
         w = w[:, :, None, :]
+        dilations = [1, *dilations]
+    # a dilation along an axis of kernel size 1 moves no tap: 1 keeps the 1x1 fast path
+    dilations = [d if k > 1 else 1 for d, k in zip(dilations, w.shape[2:], strict=True)]
     inputs = [x, lo.add_const(f"{node.name}.w", w.transpose(0, 2, 3, 1))]  # OIHW -> OHWI
     if len(node.inputs) > 2 and node.inputs[2]:
         inputs.append(lo.add_const(f"{node.name}.b", _require_const(lo, node, 2, "bias")))
@@ -270,6 +283,7 @@ def _lower_conv(lo: _Lowering, node: ir.Node) -> None:
         pads=win["pads"],
         groups=int(node.attrs["group"]),
         act="none",
+        **({"dilations": dilations} if dilations != [1, 1] else {}),
     )
     if is_1d:
         _finish_1d(lo, node)
@@ -692,3 +706,211 @@ def _lower_transpose(lo: _Lowering, node: ir.Node) -> None:
     x = lo.onnx(node, node.inputs[0])
     out = lo.define(node.outputs[0], "onnx")
     lo.emit("transpose", node.name, [x], [out], perm=[int(p) for p in node.attrs["perm"]])
+
+
+# ---------------------------------------------------------------- rules: spatial (heads)
+# Pad, Resize and ConvTranspose lower onto pad2d / resize2d (cnnc.ops.spatial) and conv2d.
+
+
+def _spatial_input(lo: _Lowering, node: ir.Node) -> str:
+    shape = lo.shape(node.inputs[0])
+    if len(shape) != 4:
+        raise UnsupportedError(
+            f"node '{node.name}' ({node.op}): input '{node.inputs[0]}' has shape "
+            f"{list(shape)}; cnnc supports {node.op} on 4-D NCHW activations"
+        )
+    return lo.nhwc(node, node.inputs[0])
+
+
+def _int_const(lo: _Lowering, node: ir.Node, index: int, what: str) -> list[int]:
+    data = lo.const(node.inputs[index])
+    if data is None:
+        raise UnsupportedError(
+            f"node '{node.name}' ({node.op}): {what} '{node.inputs[index]}' must be a constant"
+        )
+    return [int(v) for v in np.asarray(data).reshape(-1)]
+
+
+def onnx_pads(lo: _Lowering, node: ir.Node) -> list[int]:
+    """A Pad node's pads as [begin..., end...] over all 4 axes (opset 13 input, 18 axes)."""
+    pads = _int_const(lo, node, 1, "pads")
+    has_axes = len(node.inputs) > 3 and node.inputs[3]
+    axes = _int_const(lo, node, 3, "axes") if has_axes else list(range(4))
+    if len(pads) != 2 * len(axes):
+        raise UnsupportedError(f"node '{node.name}' (Pad): {len(pads)} pads for {len(axes)} axes")
+    full = [0] * 8
+    for k, axis in enumerate(axes):
+        full[axis % 4], full[axis % 4 + 4] = pads[k], pads[k + len(axes)]
+    return full
+
+
+@_rule("Pad")
+def _lower_pad(lo: _Lowering, node: ir.Node) -> None:
+    x = _spatial_input(lo, node)
+    mode = node.attrs.get("mode", "constant")
+    if mode not in PAD_MODES:
+        raise UnsupportedError(
+            f"node '{node.name}' (Pad): mode '{mode}'; cnnc supports {', '.join(PAD_MODES)}"
+        )
+    pads = onnx_pads(lo, node)
+    if any(pads[i] for i in (0, 1, 4, 5)):
+        raise UnsupportedError(
+            f"node '{node.name}' (Pad): pads {pads} pad the batch or channel axis; cnnc "
+            "supports spatial padding only (H and W)"
+        )
+    if min(pads) < 0:
+        raise UnsupportedError(
+            f"node '{node.name}' (Pad): negative pads {pads} (cropping) are not supported"
+        )
+    _, _, h, w = lo.shape(node.inputs[0])
+    top, left, bottom, right = pads[2], pads[3], pads[6], pads[7]
+    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+        raise UnsupportedError(
+            f"node '{node.name}' (Pad): reflect pads {[top, left, bottom, right]} must be "
+            f"smaller than the input's H={h} and W={w}"
+        )
+    value = 0.0
+    if mode == "constant" and len(node.inputs) > 2 and node.inputs[2]:
+        value = float(_require_const(lo, node, 2, "constant_value").reshape(-1)[0])
+    out = lo.define(node.outputs[0], "nhwc")
+    lo.emit("pad2d", node.name, [x], [out], pads=[top, left, bottom, right], mode=mode,
+            value=value, strides=[1, 1])  # fmt: skip
+
+
+def fold_pad_into_conv(lo: _Lowering, node: ir.Node, x: str, win: dict) -> str:
+    """A Conv reading a zero constant Pad (its only reader) pads by itself: the pad2d node
+    goes and its pads add to the conv's. Returns the conv's input."""
+    producer = lo.out.producer(x)
+    src_pad = lo.src.producer(node.inputs[0])
+    foldable = (
+        producer is not None
+        and producer.op == "pad2d"
+        and src_pad is not None
+        and lo.src.single_consumer(node.inputs[0]) is node
+        and producer.attrs["mode"] == "constant"
+        and producer.attrs["value"] == 0.0
+        and list(producer.attrs["strides"]) == [1, 1]
+        and len(lo.out.consumers(x)) == 0
+    )
+    if not foldable:
+        return x
+    lo.out.nodes.remove(producer)
+    win["pads"] = [a + b for a, b in zip(win["pads"], producer.attrs["pads"], strict=True)]
+    return producer.inputs[0]
+
+
+@_rule("Resize")
+def _lower_resize(lo: _Lowering, node: ir.Node) -> None:
+    a = node.attrs
+    mode = a.get("mode", "nearest")
+    coord = a.get("coordinate_transformation_mode", "half_pixel")
+    nearest = a.get("nearest_mode", "round_prefer_floor")
+    problems = [
+        (mode not in RESIZE_MODES, f"mode '{mode}' (supported: {', '.join(RESIZE_MODES)})"),
+        (coord not in COORD_MODES,
+         f"coordinate_transformation_mode '{coord}' (supported: {', '.join(COORD_MODES)})"),
+        (nearest not in NEAREST_MODES,
+         f"nearest_mode '{nearest}' (supported: {', '.join(NEAREST_MODES)})"),
+        (bool(a.get("antialias", 0)), "antialias=1"),
+        (a.get("axes") is not None, "the axes attribute"),
+        (a.get("keep_aspect_ratio_policy", "stretch") != "stretch",
+         f"keep_aspect_ratio_policy '{a.get('keep_aspect_ratio_policy')}'"),
+    ]  # fmt: skip
+    for bad, what in problems:
+        if bad:
+            raise UnsupportedError(f"node '{node.name}' (Resize): {what} is not supported")
+    x = _spatial_input(lo, node)
+    n, c, h, w = lo.shape(node.inputs[0])
+    _, _, oh, ow = lo.shape(node.outputs[0])
+    scales = lo.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    if scales is not None and np.asarray(scales).size:
+        scales = [float(s) for s in np.asarray(scales).reshape(-1)]
+        if len(scales) != 4 or scales[0] != 1 or scales[1] != 1:
+            raise UnsupportedError(
+                f"node '{node.name}' (Resize): scales {scales}; cnnc resizes H and W only "
+                "(scales [1, 1, sh, sw])"
+            )
+        scale_h, scale_w = scales[2], scales[3]
+    elif len(node.inputs) > 3 and node.inputs[3] and lo.const(node.inputs[3]) is not None:
+        sizes = _int_const(lo, node, 3, "sizes")
+        if len(sizes) != 4 or sizes[:2] != [n, c]:
+            raise UnsupportedError(
+                f"node '{node.name}' (Resize): sizes {sizes}; cnnc resizes H and W only"
+            )
+        scale_h, scale_w = np.float32(oh) / np.float32(h), np.float32(ow) / np.float32(w)
+    else:
+        raise UnsupportedError(f"node '{node.name}' (Resize): needs constant scales or sizes")
+    if min(oh, ow) < 1 or not (scale_h > 0 and scale_w > 0):
+        raise UnsupportedError(
+            f"node '{node.name}' (Resize): scales ({scale_h}, {scale_w}) give an output of "
+            f"{oh}x{ow}; scales must be positive and the output non-empty"
+        )
+    (y0, y1, wy), (x0, x1, wx) = (
+        resize_axis(oh, h, scale_h, mode, coord, nearest),
+        resize_axis(ow, w, scale_w, mode, coord, nearest),
+    )
+    tables = [
+        lo.out.add_const(f"{node.name}.ytab", np.stack([y0, y1], axis=1).astype(np.int32)),
+        lo.out.add_const(f"{node.name}.xtab", np.stack([x0, x1], axis=1).astype(np.int32)),
+        lo.out.add_const(f"{node.name}.wy", float_weights(wy)),
+        lo.out.add_const(f"{node.name}.wx", float_weights(wx)),
+    ]
+    out = lo.define(node.outputs[0], "nhwc")
+    lo.emit("resize2d", node.name, [x, *tables], [out], mode=mode, coord=coord,
+            nearest=nearest)  # fmt: skip
+
+
+@_rule("ConvTranspose")
+def _lower_conv_transpose(lo: _Lowering, node: ir.Node) -> None:
+    """ConvTranspose = zero insertion (pad2d with strides, value 0) + a stride-1 conv2d with
+    the spatially flipped, transposed weights and pads d*(k-1) - pad (+ output_padding at
+    the end): y[o] = sum over taps of x[i] w[k] where o = i*s - pad + k*d."""
+    a = node.attrs
+    w = _require_const(lo, node, 1, "weight")
+    if w.ndim != 4:
+        raise UnsupportedError(f"node '{node.name}' (ConvTranspose): only 2-D (4-D weights)")
+    if a.get("auto_pad", "NOTSET") != "NOTSET" or a.get("output_shape") is not None:
+        raise UnsupportedError(
+            f"node '{node.name}' (ConvTranspose): auto_pad/output_shape are not supported; "
+            "give explicit pads and output_padding"
+        )
+    x = _spatial_input(lo, node)
+    cin, cout_g, kh, kw = w.shape
+    g = int(a.get("group", 1))
+    channels = lo.shape(node.inputs[0])[1]
+    bias = lo.const(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] else None
+    if g < 1 or cin != channels or cin % g or (bias is not None and bias.size != g * cout_g):
+        raise UnsupportedError(
+            f"node '{node.name}' (ConvTranspose): weight {list(w.shape)}, group={g} and "
+            f"bias {None if bias is None else list(bias.shape)} do not fit the input's "
+            f"{channels} channels (weight [C, Cout/group, KH, KW], bias [Cout])"
+        )
+    sh, sw = (int(v) for v in a.get("strides", [1, 1]))
+    dh, dw = (int(v) for v in a.get("dilations", [1, 1]))
+    pt, pl, pb, pr = (int(v) for v in a.get("pads", [0, 0, 0, 0]))
+    oph, opw = (int(v) for v in a.get("output_padding", [0, 0]))
+    pads = [dh * (kh - 1) - pt, dw * (kw - 1) - pl, dh * (kh - 1) - pb + oph,
+            dw * (kw - 1) - pr + opw]  # fmt: skip
+    if min(pads) < 0 or min(sh, sw, dh, dw) < 1 or min(oph, opw) < 0:
+        raise UnsupportedError(
+            f"node '{node.name}' (ConvTranspose): pads {[pt, pl, pb, pr]} larger than "
+            f"dilation*(kernel-1) = {[dh * (kh - 1), dw * (kw - 1)]}, or strides/dilations/"
+            "output_padding out of range; not supported"
+        )
+    n, c, h, wd = lo.shape(node.inputs[0])
+    if sh > 1 or sw > 1:
+        zeros = lo.new_tensor(
+            f"{node.name}.zero_inserted", (n, (h - 1) * sh + 1, (wd - 1) * sw + 1, c)
+        )
+        lo.emit("pad2d", f"{node.name}.zero_insert", [x], [zeros], pads=[0, 0, 0, 0],
+                mode="constant", value=0.0, strides=[sh, sw])  # fmt: skip
+        x = zeros
+    wg = w.reshape(g, cin // g, cout_g, kh, kw).transpose(0, 2, 3, 4, 1)  # [g,Co/g,KH,KW,C/g]
+    wc = np.ascontiguousarray(wg[:, :, ::-1, ::-1, :]).reshape(g * cout_g, kh, kw, cin // g)
+    inputs = [x, lo.add_const(f"{node.name}.w", wc)]
+    if len(node.inputs) > 2 and node.inputs[2]:
+        inputs.append(lo.add_const(f"{node.name}.b", _require_const(lo, node, 2, "bias")))
+    out = lo.define(node.outputs[0], "nhwc")
+    dil = {"dilations": [dh if kh > 1 else 1, dw if kw > 1 else 1]}
+    lo.emit("conv2d", node.name, inputs, [out], strides=[1, 1], pads=pads, groups=g, act="none",
+            **(dil if dil["dilations"] != [1, 1] else {}))  # fmt: skip

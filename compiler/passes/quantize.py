@@ -46,7 +46,7 @@ from tqdm import tqdm
 from .. import ir, reference
 from ..backend import quant_report
 from ..errors import CalibrationError, CnncError, UnsupportedError
-from ..ops import f32, s8
+from ..ops import f32, s8, spatial
 from ..ops.requant import INT32_MAX, ROUNDING_MODES, check_multiplier
 from ..ops.requant import quantize_multipliers as _multipliers
 
@@ -334,8 +334,7 @@ def _act_ok(node: ir.Node) -> bool:
 
 def _weighted(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     if check_only:
-        dil = tuple(node.attrs.get("dilations", (1, 1)) or (1, 1))
-        return _act_ok(node) and dil == (1, 1) and q.src.tensors[node.inputs[1]].is_const
+        return _act_ok(node) and q.src.tensors[node.inputs[1]].is_const
     w = q.src.tensors[node.inputs[1]].data.astype(np.float64)
     b_name = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
     bias = q.src.tensors[b_name].data.astype(np.float64) if b_name else np.zeros(w.shape[0])
@@ -344,6 +343,8 @@ def _weighted(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
         conv = dict(strides=list(node.attrs.get("strides", (1, 1))),
                     pads=list(node.attrs.get("pads", (0, 0, 0, 0))),
                     groups=int(node.attrs.get("groups", 1)))  # fmt: skip
+        if "dilations" in node.attrs:
+            conv["dilations"] = [int(d) for d in node.attrs["dilations"]]
     _emit_weighted(q, node, f"s8_{node.op}", w, bias, conv)
     return True
 
@@ -645,3 +646,50 @@ def float_ops_inside(graph: ir.Graph) -> list[str]:
         if between and float_out:
             inside.append(node.name)
     return inside
+
+
+# ------------------------------------------------------------------ spatial ops (heads)
+# pad2d and resize2d stay at their input's scale and zero point (cnnc.ops.spatial).
+
+
+def _pad(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    x = node.inputs[0]
+    if check_only:
+        return not q.src.tensors[x].is_const
+    xq = q.need_int8(x)
+    scale, zp = q.qp[x]
+    value = zp
+    if node.attrs["mode"] == "constant":
+        real = float(node.attrs.get("value", 0.0))
+        value = int(np.clip(np.round(real / scale) + zp, -128, 127))
+        if not np.isclose(scale * (value - zp), real, rtol=1e-6, atol=0.0):
+            raise UnsupportedError(
+                f"node '{node.name}' (Pad): constant value {real!r} is not representable in "
+                f"int8 at the input's scale {scale:.6g} and zero point {zp} (nearest "
+                f"{scale * (value - zp):.6g}); pad with 0 or compile this model in float32"
+            )
+    y = q.int8_output(node, (scale, zp))
+    attrs = {k: node.attrs[k] for k in ("pads", "mode", "strides")}
+    q.emit("s8_pad2d", node.name, [xq], [y], value=value, **attrs)
+    return True
+
+
+def _resize(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    x, ytab, xtab, wy, wx = node.inputs
+    if check_only:
+        return not q.src.tensors[x].is_const
+    xq = q.need_int8(x)
+    y = q.int8_output(node, q.qp[x])
+    tables = []
+    for name, idx, weights in (
+        (f"{node.name}.ytab_q11", ytab, wy),
+        (f"{node.name}.xtab_q11", xtab, wx),
+    ):
+        i = q.src.tensors[idx].data
+        w1 = q.src.tensors[weights].data[:, 1]
+        tables.append(q.const(name, spatial.q11_table(i[:, 0], i[:, 1], w1)))
+    q.emit("s8_resize2d", node.name, [xq, *tables], [y], mode=node.attrs["mode"])
+    return True
+
+
+RULES.update(pad2d=_pad, resize2d=_resize)

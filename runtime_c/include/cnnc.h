@@ -30,6 +30,10 @@ typedef enum {
  * type (cnnc_s8_conv_fn, ...) before calling. */
 typedef void (*cnnc_kernel_fn)(void);
 
+/* Modes of the spatial ops (cnnc.ops.spatial), shared by the f32 and s8 pad/resize params. */
+enum { CNNC_PAD_CONSTANT = 0, CNNC_PAD_EDGE = 1, CNNC_PAD_REFLECT = 2 };
+enum { CNNC_RESIZE_NEAREST = 0, CNNC_RESIZE_LINEAR = 1 };
+
 #if defined(__GNUC__) || defined(__clang__)
 #define CNNC_RESTRICT __restrict__
 #define CNNC_INLINE static __inline__

@@ -330,4 +330,37 @@ typedef void cnnc_f32_dense_fn(const cnnc_f32_dense_params *p, const float *CNNC
                                const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                                float *CNNC_RESTRICT y);
 
+/* ---- spatial ops of segmentation heads (f32_spatial.c, cnnc.ops.spatial) ------- */
+/* cffi-begin */
+/* Pad x[N][H][W][C] -> y[N][OH][OW][C]: input pixel (iy, ix) lands at output
+ * (pad_top + iy*stride_h, pad_left + ix*stride_w); other outputs are value (mode
+ * CNNC_PAD_CONSTANT; stride > 1 is a transposed conv's zero insertion), or the nearest
+ * edge pixel (CNNC_PAD_EDGE), or the mirror image without the edge (CNNC_PAD_REFLECT,
+ * pads < H, W). Ranges: sizes >= 1, pads >= 0, strides >= 1 (1 unless constant). */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t out_h, out_w;
+    int32_t pad_top, pad_left; /* bottom/right padding is implied by out_h/out_w */
+    int32_t stride_h, stride_w;
+    int32_t mode; /* CNNC_PAD_* */
+    float value;  /* CNNC_PAD_CONSTANT */
+} cnnc_f32_pad_params;
+
+void cnnc_f32_pad__ref(const cnnc_f32_pad_params *p, const float *CNNC_RESTRICT x,
+                       float *CNNC_RESTRICT y);
+
+/* Resize x[N][H][W][C] -> y[N][OH][OW][C] by tables the compiler computed:
+ * ytab[OH][2], xtab[OW][2] source indices (clamped into the input by the kernel),
+ * wy[OH][2], wx[OW][2] their weights (linear only). mode: CNNC_RESIZE_*. */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t out_h, out_w;
+    int32_t mode;
+} cnnc_f32_resize_params;
+
+void cnnc_f32_resize__ref(const cnnc_f32_resize_params *p, const float *CNNC_RESTRICT x,
+                          const int32_t *ytab, const int32_t *xtab, const float *wy,
+                          const float *wx, float *CNNC_RESTRICT y);
+/* cffi-end */
+
 #endif /* CNNC_F32_H */

@@ -12,7 +12,9 @@
  * Layouts: activations NHWC; weights as the kernels read them, repacked by the compiler
  * from the IR's conv [Co][KH][KW][C/groups] / dense [M][K] (cnnc.ops.s8.pack_weights).
  * No kernel allocates, none keeps state, none executes a floating-point operation
- * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary. */
+ * except cnnc_s8_quantize__ref / cnnc_s8_dequantize__ref at the model boundary, and the
+ * one float32 multiply of the onnxruntime rounding (CNNC_ROUND_ONNXRUNTIME, pre-quantised
+ * models compiled with --rounding onnxruntime only). */
 #ifndef CNNC_S8_H
 #define CNNC_S8_H
 
@@ -37,7 +39,11 @@
  *   y  = h / 2^max(-s,0)              nearest, ties away from zero
  * Example, M = 2^-2 (m = 2^30, s = -1), x = -2: single gives 0, double gives -1.
  * ------------------------------------------------------------------------------- */
-typedef enum { CNNC_ROUND_SINGLE = 0, CNNC_ROUND_DOUBLE = 1 } cnnc_rounding;
+typedef enum {
+    CNNC_ROUND_SINGLE = 0,
+    CNNC_ROUND_DOUBLE = 1,
+    CNNC_ROUND_ONNXRUNTIME = 2 /* pre-quantised models only: see cnnc_requant_onnxruntime */
+} cnnc_rounding;
 
 /* Output channels accumulated together by the conv/dense kernels (int32 acc[] on the stack). */
 #define CNNC_S8_BLOCK 16
@@ -71,8 +77,44 @@ CNNC_INLINE int32_t cnnc_requant_double(int32_t x, int32_t m, int32_t s) {
     return (int32_t)((h >> right) + (remainder > threshold ? 1 : 0));
 }
 
+/* onnxruntime rounding (cnnc/requant.py requant_onnxruntime; `cnnc compile --rounding
+ * onnxruntime` of a pre-quantised model): m holds the bits of a float32 multiplier M > 0
+ * (s is 0 and unused), y = rne(float(x) * M) in IEEE float32 as onnxruntime's MLAS does,
+ * clamped to [-32768, 32767] before rounding (NaN to -32768): no int8 result changes, as
+ * y + zero_point is clamped to [-128, 127] after. The one floating-point operation in
+ * the int8 kernels, deterministic on every target (one multiply: nothing to contract);
+ * the rounding below is exact integer logic, independent of the FPU's rounding mode. */
+CNNC_INLINE float cnnc_f32_from_bits(int32_t bits) {
+    union {
+        int32_t i;
+        float f;
+    } u;
+    u.i = bits;
+    return u.f;
+}
+
+CNNC_INLINE int32_t cnnc_rne_f32(float v) {
+    int32_t t;
+    float frac;
+    if (!(v > -32768.0f)) v = -32768.0f; /* also NaN */
+    if (!(v < 32767.0f)) v = 32767.0f;
+    t = (int32_t)v;      /* truncates toward zero; exact in range */
+    frac = v - (float)t; /* exact: |v| < 2^15 */
+    if (frac > 0.5f || (frac == 0.5f && (t & 1))) {
+        ++t;
+    } else if (frac < -0.5f || (frac == -0.5f && (t & 1))) {
+        --t;
+    }
+    return t;
+}
+
+CNNC_INLINE int32_t cnnc_requant_onnxruntime(int32_t x, int32_t m) {
+    return cnnc_rne_f32((float)x * cnnc_f32_from_bits(m));
+}
+
 /* The requantisation every kernel calls; `rounding` is a cnnc_rounding from the params. */
 CNNC_INLINE int32_t cnnc_requant(int32_t x, int32_t m, int32_t s, int32_t rounding) {
+    if (rounding == CNNC_ROUND_ONNXRUNTIME) return cnnc_requant_onnxruntime(x, m);
     return rounding == CNNC_ROUND_DOUBLE ? cnnc_requant_double(x, m, s)
                                          : cnnc_requant_single(x, m, s);
 }
@@ -105,7 +147,7 @@ typedef struct {
     int32_t out_h, out_w, out_c;    /* output shape; out_c divisible by groups */
     int32_t kernel_h, kernel_w;     /* kernel size */
     int32_t stride_h, stride_w;     /* >= 1 */
-    int32_t dilation_h, dilation_w; /* 1 (the import refuses others until dilation is real) */
+    int32_t dilation_h, dilation_w; /* >= 1 (every variant honours it) */
     int32_t pad_top, pad_left;      /* bottom/right padding is implied by out_h/out_w */
     int32_t groups;                 /* c and out_c both divisible by groups */
     int32_t x_zero_point, y_zero_point;
@@ -334,5 +376,32 @@ typedef void cnnc_s8_global_avgpool_fn(const cnnc_s8_global_avgpool_params *p, c
 typedef void cnnc_s8_concat_fn(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
 typedef void cnnc_s8_quantize_fn(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
 typedef void cnnc_s8_dequantize_fn(const cnnc_s8_quant_params *p, const int8_t *x, float *y);
+
+/* ---- spatial ops of segmentation heads (s8_spatial.c, cnnc.ops.spatial) -------- */
+/* cffi-begin */
+/* Pad: as cnnc_f32_pad_params, int8 at the input's scale; value is the int8 pad value. */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t out_h, out_w;
+    int32_t pad_top, pad_left;
+    int32_t stride_h, stride_w;
+    int32_t mode;  /* CNNC_PAD_* */
+    int32_t value; /* -128..127 */
+} cnnc_s8_pad_params;
+
+void cnnc_s8_pad__ref(const cnnc_s8_pad_params *p, const int8_t *x, int8_t *y);
+
+/* Resize at the input's scale: ytab[OH][3], xtab[OW][3] = (index 0, index 1, Q11 weight
+ * of index 1 in 0..2048), indices and weights clamped by the kernel. Bilinear in integers
+ * (overflow bound at the accumulator in s8_spatial.c). mode: CNNC_RESIZE_*. */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t out_h, out_w;
+    int32_t mode;
+} cnnc_s8_resize_params;
+
+void cnnc_s8_resize__ref(const cnnc_s8_resize_params *p, const int8_t *x, const int32_t *ytab,
+                         const int32_t *xtab, int8_t *y);
+/* cffi-end */
 
 #endif /* CNNC_S8_H */

@@ -6,6 +6,17 @@
 void cnnc_s8_add__ref(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
     const int32_t scale = (int32_t)1 << p->left_shift;
     int32_t i;
+    if (p->rounding == CNNC_ROUND_ONNXRUNTIME) { /* QLinearAdd: float32, no FMA */
+        const float ma = cnnc_f32_from_bits(p->a_mult), mb = cnnc_f32_from_bits(p->b_mult);
+        for (i = 0; i < p->size; ++i) {
+            const float va = (float)(a[i] - p->a_zero_point) * ma;
+            const float vb = (float)(b[i] - p->b_zero_point) * mb;
+            int32_t v = cnnc_rne_f32(va + vb) + p->y_zero_point;
+            v = v < p->act_min ? p->act_min : (v > p->act_max ? p->act_max : v);
+            y[i] = (int8_t)v;
+        }
+        return;
+    }
     for (i = 0; i < p->size; ++i) {
         const int32_t as =
             cnnc_requant((a[i] - p->a_zero_point) * scale, p->a_mult, p->a_shift, p->rounding);

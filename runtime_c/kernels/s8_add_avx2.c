@@ -26,6 +26,10 @@ CNNC_TARGET_AVX2 void cnnc_s8_add__avx2(const cnnc_s8_add_params *p, const int8_
     const __m256i ym = _mm256_set1_epi32(p->y_mult), ys = _mm256_set1_epi32(p->y_shift);
     const int32_t lo = p->act_min - p->y_zero_point, hi = p->act_max - p->y_zero_point;
     int32_t i;
+    if (p->rounding == CNNC_ROUND_ONNXRUNTIME) { /* float32 QLinearAdd: __ref's loop */
+        cnnc_s8_add__ref(p, a, b, y);
+        return;
+    }
     for (i = 0; i + 8 <= p->size; i += 8) {
         const __m256i av = _mm256_sll_epi32(s8_load8_minus(a + i, azp), ls);
         const __m256i bv = _mm256_sll_epi32(s8_load8_minus(b + i, bzp), ls);

@@ -33,10 +33,11 @@ void cnnc_s8_conv__ref(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                         int32_t acc[CNNC_S8_BLOCK];
                         for (j = 0; j < nb; ++j) acc[j] = bias[first + j];
                         for (ky = 0; ky < p->kernel_h; ++ky) {
-                            const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+                            const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
                             if (iy < 0 || iy >= p->h) continue;
                             for (kx = 0; kx < p->kernel_w; ++kx) {
-                                const int32_t ix = ox * p->stride_w - p->pad_left + kx;
+                                const int32_t ix =
+                                    ox * p->stride_w - p->pad_left + kx * p->dilation_w;
                                 const int8_t *xp; /* [cg] input pixel (iy, ix) of group g */
                                 const int8_t *wt; /* [cg][og] tap (ky, kx) */
                                 if (ix < 0 || ix >= p->w) continue;

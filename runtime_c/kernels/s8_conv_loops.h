@@ -8,7 +8,8 @@
  * conv (any groups, w[G][KH][KW][C/G][Co/G]), the body of cnnc_s8_conv__<isa>
  * (s8_conv_<isa>.c), bit-exact to cnnc_s8_conv__ref: per output row, tiles
  * of S8_TILE_ROWS neighbouring output pixels by S8_BLOCK_COLS output channels of a
- * group. For each tap (ky, kx), the pixels' inputs sit at a constant stride
+ * group. For each tap (ky, kx) (input offset ky*dilation_h, kx*dilation_w), the pixels'
+ * inputs sit at a constant stride
  * (stride_w * C), so the tap is one GEMM tile (the including ISA's s8_tile_any,
  * s8_tile_<isa>.h) over the group's C/G inputs, accumulating into the tile's int32 sums;
  * where the tap is padding for some of the pixels, each pixel inside the image gets a
@@ -57,10 +58,11 @@ S8_TARGET static void s8_conv_tile(const cnnc_s8_conv_params *p, const int8_t *x
     for (r = 0; r < rows; ++r)
         for (j = 0; j < nb; ++j) acc[r * S8_TILE_COLS + j] = bias[j];
     for (ky = 0; ky < p->kernel_h; ++ky) {
-        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
         if (iy < 0 || iy >= p->h) continue;
         for (kx = 0; kx < p->kernel_w; ++kx) {
-            const int32_t ix0 = ox0 * p->stride_w - p->pad_left + kx; /* pixel r: + r*sw */
+            const int32_t ix0 =
+                ox0 * p->stride_w - p->pad_left + kx * p->dilation_w; /* r: + r*sw */
             const int32_t ix_last = ix0 + (rows - 1) * p->stride_w;
             /* [cg] inputs of group g at pixel (iy, ix) */
             const int8_t *xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
@@ -91,10 +93,10 @@ S8_TARGET static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_
     int32_t acc[8], ky, kx, i, j;
     for (j = 0; j < nb; ++j) acc[j] = bias[first + j];
     for (ky = 0; ky < p->kernel_h; ++ky) {
-        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
         if (iy < 0 || iy >= p->h) continue;
         for (kx = 0; kx < p->kernel_w; ++kx) {
-            const int32_t ix = ox * p->stride_w - p->pad_left + kx;
+            const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
             const int8_t *xp, *wt; /* [cg] pixel (iy, ix) of group g; [cg][og] tap */
             if (ix < 0 || ix >= p->w) continue;
             xp = x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + g * cg;

@@ -29,17 +29,20 @@ S8_TARGET CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const i
                                            const int8_t *w, const int32_t *bias,
                                            const int32_t *mult, const int32_t *shift, int8_t *y) {
     const s8_dw_zp zp = s8_dw_zero_point(p->x_zero_point);
+    const int32_t dh = p->dilation_h, dw = p->dilation_w;
     int32_t b, oy, ox, c0, ky, kx, j;
     for (b = 0; b < p->n; ++b) {
         for (oy = 0; oy < p->out_h; ++oy) {
-            /* rows [ky0, ky1) of the kernel fall inside the image */
+            /* rows [ky0, ky1) of the kernel fall inside the image: 0 <= iy0 + ky*dh < h */
             const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            const int32_t ky0 = iy0 < 0 ? -iy0 : 0;
-            const int32_t ky1 = p->h - iy0 < p->kernel_h ? p->h - iy0 : p->kernel_h;
+            const int32_t ky0 = iy0 < 0 ? (-iy0 + dh - 1) / dh : 0;
+            const int32_t ky_end = (p->h - iy0 + dh - 1) / dh; /* <= 0 when iy0 >= h */
+            const int32_t ky1 = ky_end < p->kernel_h ? ky_end : p->kernel_h;
             for (ox = 0; ox < p->out_w; ++ox) {
                 const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = p->w - ix0 < p->kernel_w ? p->w - ix0 : p->kernel_w;
+                const int32_t kx0 = ix0 < 0 ? (-ix0 + dw - 1) / dw : 0;
+                const int32_t kx_end = (p->w - ix0 + dw - 1) / dw;
+                const int32_t kx1 = kx_end < p->kernel_w ? kx_end : p->kernel_w;
                 int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c; /* [c] */
                 int32_t acc[16];
                 for (c0 = 0; c0 + 8 <= p->c;) {
@@ -50,7 +53,9 @@ S8_TARGET CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const i
                         for (kx = kx0; kx < kx1; ++kx) {
                             /* [nb] channels c0.. of pixel (iy0 + ky, ix0 + kx) and of tap */
                             const int8_t *xp =
-                                x + (((size_t)b * p->h + (iy0 + ky)) * p->w + (ix0 + kx)) * p->c +
+                                x +
+                                (((size_t)b * p->h + (iy0 + ky * dh)) * p->w + (ix0 + kx * dw)) *
+                                    p->c +
                                 c0;
                             const int8_t *wt = w + ((size_t)ky * p->kernel_w + kx) * p->c + c0;
                             s8_dw_tap(&a, xp, wt, zp, nb);
@@ -64,7 +69,9 @@ S8_TARGET CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const i
                     for (ky = ky0; ky < ky1; ++ky)
                         for (kx = kx0; kx < kx1; ++kx) {
                             const int8_t *xp =
-                                x + (((size_t)b * p->h + (iy0 + ky)) * p->w + (ix0 + kx)) * p->c +
+                                x +
+                                (((size_t)b * p->h + (iy0 + ky * dh)) * p->w + (ix0 + kx * dw)) *
+                                    p->c +
                                 c0;
                             const int8_t *wt = w + ((size_t)ky * p->kernel_w + kx) * p->c + c0;
                             for (j = 0; j < nb; ++j) acc[j] += (xp[j] - p->x_zero_point) * wt[j];

@@ -72,6 +72,16 @@ CNNC_TARGET_AVX2 CNNC_INLINE __m256i s8_requant8_i32_avx2(__m256i acc, __m256i m
     const __m256i m0 = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(m));
     const __m256i m1 = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(m, 1));
     __m256i r;
+    if (rounding == CNNC_ROUND_ONNXRUNTIME) { /* float32 requantisation: scalar, as __ref */
+        int32_t a[8], mm[8], j;
+        _mm256_storeu_si256((__m256i *)a, acc);
+        _mm256_storeu_si256((__m256i *)mm, m);
+        for (j = 0; j < 8; ++j) {
+            const int32_t v = cnnc_requant_onnxruntime(a[j], mm[j]);
+            a[j] = v < lo ? lo : (v > hi ? hi : v);
+        }
+        return _mm256_loadu_si256((const __m256i *)a);
+    }
     if (rounding == CNNC_ROUND_DOUBLE) {
         const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
         const __m256i left = _mm256_max_epi32(s, zero);

@@ -35,6 +35,16 @@ CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_requant16_i32_avx512(__m512i acc, __m5
     const __m512i x1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1));
     const __m512i m0 = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(m));
     const __m512i m1 = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(m, 1));
+    if (rounding == CNNC_ROUND_ONNXRUNTIME) { /* float32 requantisation: scalar, as __ref */
+        int32_t a[16], mm[16], j;
+        _mm512_storeu_si512((void *)a, acc);
+        _mm512_storeu_si512((void *)mm, m);
+        for (j = 0; j < 16; ++j) {
+            const int32_t v = cnnc_requant_onnxruntime(a[j], mm[j]);
+            a[j] = v < lo ? lo : (v > hi ? hi : v);
+        }
+        return _mm512_loadu_si512((const void *)a);
+    }
     if (rounding == CNNC_ROUND_DOUBLE) {
         const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
         const __m512i left = _mm512_max_epi32(s, zero);

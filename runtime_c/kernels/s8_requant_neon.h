@@ -22,6 +22,13 @@
 /* Four lanes of cnnc_requant (before zero point and clamp). */
 CNNC_INLINE int32x4_t s8_requant4_neon(int32x4_t x, int32x4_t m, int32x4_t s, int32_t rounding) {
     const int32x4_t zero = vdupq_n_s32(0);
+    if (rounding == CNNC_ROUND_ONNXRUNTIME) { /* float32 requantisation: scalar, as __ref */
+        int32_t a[4], mm[4], j;
+        vst1q_s32(a, x);
+        vst1q_s32(mm, m);
+        for (j = 0; j < 4; ++j) a[j] = cnnc_requant_onnxruntime(a[j], mm[j]);
+        return vld1q_s32(a);
+    }
     if (rounding == CNNC_ROUND_DOUBLE) {
         const int32x4_t one = vdupq_n_s32(1);
         const int32x4_t right = vmaxq_s32(vnegq_s32(s), zero); /* 0..31 */

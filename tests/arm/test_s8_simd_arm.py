@@ -2,8 +2,8 @@
 NEON-VFPv4) under qemu: a C driver runs both on the same pseudo-random data over a grid
 (output/channel counts across the 8- and 16-wide blocks, row counts across the 4-row
 tile, K across the 8-input steps, 1x1 and odd spatial sizes, strides 1/2, padding on/off,
-3x3, 5x5 and strided 1x1 kernels, groups 1/2, zero points at the ends of the range, both
-roundings, clamps, multipliers from real scales and at the requantisation contract's
+3x3, 5x5 and strided 1x1 kernels, dilations 1..3, groups 1/2, zero points at the ends of
+the range, both roundings, clamps, multipliers from real scales and at the requantisation contract's
 corners) and reports the first differing byte of any case. The __ref kernels themselves
 are pinned to the NumPy definitions in tests/runtime. A second test pins the selection
 block in cnnc_s8.h: which variant each target's generated code calls."""
@@ -127,12 +127,13 @@ static void dwconv_cases(void) {
     for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
+        const int32_t d = 1 + edge + z; /* dilation 1..3, pads scaled to keep the size */
         memset(&p, 0, sizeof p);
         p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.c = p.out_c = p.groups = chans[ci];
-        p.kernel_h = p.kernel_w = geo[g][2]; p.pad_top = p.pad_left = geo[g][3];
-        p.stride_h = p.stride_w = s;
-        p.out_h = (p.h + 2 * p.pad_top - p.kernel_h) / s + 1;
-        p.out_w = (p.w + 2 * p.pad_left - p.kernel_w) / s + 1;
+        p.kernel_h = p.kernel_w = geo[g][2]; p.pad_top = p.pad_left = geo[g][3] * d;
+        p.stride_h = p.stride_w = s; p.dilation_h = p.dilation_w = d;
+        p.out_h = (p.h + 2 * p.pad_top - (p.kernel_h - 1) * d - 1) / s + 1;
+        p.out_w = (p.w + 2 * p.pad_left - (p.kernel_w - 1) * d - 1) / s + 1;
         p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
         p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
         p.rounding = rnd;
@@ -156,12 +157,14 @@ static void conv_cases(void) {
     for (g = 0; g < 6; ++g) for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) {
         cnnc_s8_conv_params p;
         int32_t out;
+        const int32_t d = 1 + (oi + g) % 3; /* dilation 1..3, pads scaled to keep the size */
         memset(&p, 0, sizeof p);
         p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.kernel_h = p.kernel_w = geo[g][2];
-        p.pad_top = p.pad_left = geo[g][3]; p.stride_h = p.stride_w = geo[g][4];
+        p.pad_top = p.pad_left = geo[g][3] * d; p.stride_h = p.stride_w = geo[g][4];
+        p.dilation_h = p.dilation_w = d;
         p.groups = groups; p.c = cgs[ci] * groups; p.out_c = chans[oi] * groups;
-        p.out_h = (p.h + 2 * p.pad_top - p.kernel_h) / p.stride_h + 1;
-        p.out_w = (p.w + 2 * p.pad_left - p.kernel_w) / p.stride_w + 1;
+        p.out_h = (p.h + 2 * p.pad_top - (p.kernel_h - 1) * d - 1) / p.stride_h + 1;
+        p.out_w = (p.w + 2 * p.pad_left - (p.kernel_w - 1) * d - 1) / p.stride_w + 1;
         p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
         p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
         p.rounding = rnd; /* single with real-like multipliers, double with the edges */

@@ -137,9 +137,10 @@ def test_conv1d_runs_as_conv2d_with_height_one(rng):
     check(model, {"x": randn(rng, 1, 3, 17)}, {"conv2d"})
 
 
-def test_conv_dilation_is_rejected_naming_the_node(rng):
-    model = single_node("Conv", [1, 3, 7, 7], {"w": randn(rng, 4, 3, 3, 3)}, dilations=[2, 2])
-    with pytest.raises(UnsupportedError, match=r"conv0.*dilations=\[2, 2\].*dilation 1 only"):
+def test_pool_dilation_is_rejected_naming_the_node(rng):
+    """Dilated convs compile (tests/compiler/test_spatial_ops.py); dilated pools do not."""
+    model = single_node("MaxPool", [1, 3, 7, 7], kernel_shape=[3, 3], dilations=[2, 2])
+    with pytest.raises(UnsupportedError, match=r"maxpool0.*dilations=\[2, 2\].*dilation 1 only"):
         passes.lower(onnx_import.load(model))
 
 

@@ -212,3 +212,25 @@ def test_property_c_equals_numpy_equals_oracle(c_requant, x, m, s, rounding):
     want = oracle(x, m, s, rounding)
     assert int(requantize(x, m, s, rounding)) == want
     assert int(c_requant(x, m, s, rounding)[0]) == want
+
+
+def test_onnxruntime_mode_c_equals_numpy_on_ties_edges_and_any_bits(c_requant, rng):
+    """CNNC_ROUND_ONNXRUNTIME (pre-quantised models): m holds float32 bits, y = rne(float(x)
+    * M) in float32, clamped to [-32768, 32767]; C and NumPy agree on exact ties (M = 2^-k),
+    the float32 rounding of x (|x| > 2^24), and on every bit pattern, NaN and inf included."""
+    ties = np.arange(-4096, 4097, dtype=np.int64)
+    for k in range(1, 6):
+        m = np.float32(2.0**-k).view(np.int32)
+        want = np.rint(ties.astype(np.float64) / 2**k).astype(np.int32)  # half to even
+        np.testing.assert_array_equal(requantize(ties, m, 0, "onnxruntime"), want)
+        np.testing.assert_array_equal(c_requant(ties, m, 0, "onnxruntime"), want)
+    x = np.concatenate([rng.integers(INT32_MIN, INT32_MAX, 4000, endpoint=True),
+                        [INT32_MIN, INT32_MAX, 0, 2**24 + 1, -(2**24) - 1]])  # fmt: skip
+    bits = rng.integers(INT32_MIN, INT32_MAX, x.size, endpoint=True)
+    bits[:8] = [0x7F800000, 0x7FC00000, 0x3F800000, 0x00000001, 0x33800000, 0x3EAAAAAB, 0, 1]
+    s = np.zeros_like(x)
+    np.testing.assert_array_equal(c_requant(x, bits, s, "onnxruntime"),
+                                  requantize(x, bits, s, "onnxruntime"))  # fmt: skip
+    small = np.float32(1e-3).view(np.int32)
+    np.testing.assert_array_equal(c_requant(x, small, 0, "onnxruntime"),
+                                  requantize(x, small, 0, "onnxruntime"))  # fmt: skip

@@ -1,0 +1,114 @@
+"""Today's edge CNN families compile and compute what they should, float32 and int8.
+
+The graphs are the ones torch.onnx writes for torchvision's models (tests/model_families.py
+builds them with onnx.helper), at small widths and resolutions so the suite stays in its
+budget. Each family:
+- float32 C within 1e-4 of the output range of onnxruntime;
+- int8 C equal to the NumPy reference bit for bit, 20 random inputs per seed, 3 seeds;
+- int8 (dequantised) against the float reference: cosine >= 0.98;
+- an int8 graph has no float op between its input quantise and output dequantise;
+- the same int8 and float32 folders under qemu aarch64: bit-exact and identical to the host.
+"""
+
+from __future__ import annotations
+
+import cnnc
+import numpy as np
+import pytest
+from cnnc.host import cross
+from model_families import FAMILIES
+from onnx_builders import run_onnxruntime
+from toolchains import require_target
+
+TOL = 1e-4  # float32: of the output range
+COSINE = 0.98
+SEEDS = (0, 1, 2)
+PER_SEED = 20
+
+# (builder keyword arguments, input size): the smallest settings that keep every block.
+CASES = {
+    "mobilenetv3_small": ({"width": 0.5}, 64),
+    "mobilenetv3_large": ({"width": 0.35}, 64),
+    "efficientnet_b0": ({"width": 0.35, "depth": 2}, 64),
+    "shufflenetv2": ({"width": 0.5, "depth": 2}, 64),
+    "mnasnet": ({"width": 0.35, "depth": 2}, 64),
+    "resnet18": ({"width": 0.25, "depth": 1}, 64),
+    "regnet_x": ({"depth": 2}, 64),
+    "seg_head": ({}, 64),
+}
+
+# Boundary ops of an int8 graph: everything between them must be integer.
+BOUNDARY = {"s8_quantize", "s8_dequantize", "transpose", "reshape"}
+
+
+def model_of(name: str):
+    kwargs, size = CASES[name]
+    return FAMILIES[name](size=size, seed=7, **kwargs), size
+
+
+def calibration(size: int) -> np.ndarray:
+    return np.random.default_rng(123).normal(0, 1, (32, 3, size, size)).astype(np.float32)
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def family(request, tmp_path_factory):
+    name = request.param
+    model, size = model_of(name)
+    out = tmp_path_factory.mktemp(name)
+    f32 = cnnc.compile(model, out / "float32", precision="float32")
+    s8 = cnnc.compile(model, out / "int8", precision="int8", calibration=calibration(size))
+    return name, model, size, f32, s8
+
+
+def inputs(seed: int, size: int, n: int = PER_SEED) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 1, (n, 3, size, size)).astype(np.float32)
+
+
+def test_float32_c_matches_onnxruntime(family):
+    name, model, size, f32, _ = family
+    x = inputs(0, size, 4)
+    want = np.concatenate([run_onnxruntime(model, {"input": x[i : i + 1]})[0] for i in range(4)])
+    got = f32.run(x).reshape(want.shape)
+    span = float(np.ptp(want))
+    err = np.abs(got - want)
+    worst = np.unravel_index(int(np.argmax(err)), err.shape)
+    assert err[worst] <= TOL * span, (
+        f"{name} at {worst}: onnxruntime {want[worst]}, C {got[worst]} (range {span:.3g})"
+    )
+
+
+def test_int8_is_integer_throughout(family):
+    name, _, _, _, s8 = family
+    floats = [
+        f"{n.name} ({n.op})"
+        for n in s8.graph.nodes
+        if not n.op.startswith(("s8_", "b1_")) and n.op not in BOUNDARY
+    ]
+    assert not floats, f"{name}: float ops inside the int8 graph: {floats}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_int8_c_is_bit_exact_and_close_to_float(family, seed):
+    name, _, size, f32, s8 = family
+    x = inputs(seed + 10, size)
+    y_c, y_ref = s8.run(x), s8.reference(x)
+    bad = np.argwhere(y_c != y_ref)
+    assert not bad.size, f"{name} seed {seed}: {len(bad)} values differ, first at {bad[0]}"
+    want = f32.reference(x).reshape(len(x), -1).astype(np.float64)
+    got = y_ref.reshape(len(x), -1).astype(np.float64)
+    cos = (want * got).sum(1) / (np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1))
+    assert cos.min() >= COSINE, f"{name} seed {seed}: int8 vs float cosine {cos.min():.4f}"
+
+
+@pytest.mark.arm
+def test_aarch64_equals_host(family):
+    require_target("aarch64")
+    name, _, size, f32, s8 = family
+    x = inputs(99, size, 2)
+    got = cross.run(s8.out_dir, "aarch64", x).reshape(len(x), -1)
+    want = s8.reference(x).reshape(len(x), -1)
+    assert (got == want).all(), f"{name}: int8 under qemu aarch64 differs from the reference"
+    got = cross.run(f32.out_dir, "aarch64", x).reshape(len(x), -1)
+    host = f32.run(x).reshape(len(x), -1)
+    # float32 exact mode: identical on every target
+    assert (got == host).all(), f"{name}: float32 under qemu aarch64 differs from the host"
