@@ -299,7 +299,9 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
             raise CalibrationError("precision int8 needs calibration data (--calibration)")
         from .passes import quantize
 
-        return quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
+        graph = quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
+        check_float_ops(graph, bool(options.get("allow_float_ops")))
+        return graph
     from .passes import binarize
 
     graph = binarize.binarize(graph)
@@ -309,6 +311,21 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
         graph = quantize.quantize(graph, load_calibration(calibration), **quant_kwargs)
         graph = binarize.fuse_int8(graph)  # no float tensor left at the int8/binary boundary
     return graph
+
+
+def check_float_ops(graph: ir.Graph, allowed: bool) -> None:
+    """An int8 build computes in integers only (DESIGN.md, "No float islands in int8"): a
+    node that stayed float between int8 layers is refused unless the user allowed it
+    (--allow-float-ops); the report then lists it and verify states its tolerance."""
+    names = [n for n in graph.metadata.get("cnnc.float_ops", "").split(",") if n]
+    if names and not allowed:
+        ops = {n.name: n.op for n in graph.nodes}
+        listed = ", ".join(f"'{n}' ({ops.get(n, '?')})" for n in names)
+        raise UnsupportedError(
+            f"int8: {len(names)} node(s) have no integer form and would run in float32 between "
+            f"int8 layers: {listed}; the int8 build would then not be bit-exact. Pass "
+            "--allow-float-ops (allow_float_ops=True) to keep them in float"
+        )
 
 
 # ---------------------------------------------------------------- compile / load

@@ -79,7 +79,8 @@ def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -
         "arena_lower_bound": plan.lower_bound,
         "arena_ratio": round(plan.arena_bytes / max(plan.lower_bound, 1), 4),
     }
-    rep = {"precision": precision, "layers": layers, "totals": totals}
+    float_ops = [n for n in graph.metadata.get("cnnc.float_ops", "").split(",") if n]
+    rep = {"precision": precision, "layers": layers, "totals": totals, "float_ops": float_ops}
     rep["schedule"] = schedule_report(graph, plan)
     return rep
 
@@ -158,6 +159,13 @@ def format_table(report: dict) -> str:
     if report.get("schedule") and (report["schedule"]["groups"] or
                                    report["schedule"]["memory"] != "fast"):  # fmt: skip
         lines += format_schedule(report["schedule"])
+    if report.get("float_ops"):
+        lines.append(
+            f"float ops in the int8 graph (--allow-float-ops; not bit-exact): "
+            f"{', '.join(report['float_ops'])}"
+        )
+    elif report.get("precision") == "int8":
+        lines.append("float ops in the int8 graph: none (integer-only)")
     if t.get("binary_weight_bytes"):
         packed, as_float = t["binary_weight_bytes"], t["binary_float32_weight_bytes"]
         lines.append(

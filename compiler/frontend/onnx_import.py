@@ -47,6 +47,7 @@ COMPUTE_OPS = (
     "Softmax Where Less Neg HardSigmoid"
 ).split()
 COMPUTE_OPS += "Pad Resize ConvTranspose".split()  # spatial ops of segmentation heads
+COMPUTE_OPS += "HardSwish Tanh ReduceMean ReduceMax".split()  # edge-CNN activations, reductions
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
 FOLDED_OPS = (
@@ -746,6 +747,8 @@ _DEFAULTS: dict[str, dict] = {
     "Dropout": {},
     "Pad": {"mode": "constant"},
     "ConvTranspose": {"group": 1},
+    "ReduceMean": {"keepdims": 1, "noop_with_empty_axes": 0},
+    "ReduceMax": {"keepdims": 1, "noop_with_empty_axes": 0},
 }
 
 

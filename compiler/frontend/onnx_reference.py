@@ -98,6 +98,35 @@ def ref_onnx_gmp(node, graph, inputs):
     return [x.max(axis=tuple(range(2, x.ndim)), keepdims=True)]
 
 
+def reduce_axes(node, graph, rank: int) -> tuple[int, ...]:
+    """A ReduceMean/ReduceMax node's axes, normalised: the ``axes`` attribute (opset < 18)
+    or the constant second input (opset 18); none given reduces every axis (unless
+    noop_with_empty_axes)."""
+    axes = node.attrs.get("axes")
+    if axes is None and len(node.inputs) > 1 and node.inputs[1]:
+        data = graph.const(node.inputs[1])
+        if data is None:
+            raise UnsupportedError(
+                f"node '{node.name}' ({node.op}): axes '{node.inputs[1]}' must be a constant"
+            )
+        axes = [int(a) for a in np.asarray(data).reshape(-1)]
+    if not axes:
+        return () if node.attrs.get("noop_with_empty_axes") else tuple(range(rank))
+    if any(not -rank <= int(a) < rank for a in axes):
+        raise UnsupportedError(f"node '{node.name}' ({node.op}): axes {list(axes)} for rank {rank}")
+    return tuple(sorted({int(a) % rank for a in axes}))
+
+
+@register("ReduceMean", "ReduceMax")
+def ref_onnx_reduce(node, graph, inputs):
+    x = inputs[0]
+    axes = reduce_axes(node, graph, x.ndim)
+    keep = bool(node.attrs.get("keepdims", 1))
+    if node.op == "ReduceMean":
+        return [np.asarray(x.mean(axis=axes, keepdims=keep, dtype=np.float32), np.float32)]
+    return [np.asarray(x.max(axis=axes, keepdims=keep))]
+
+
 @register("Gemm")
 def ref_onnx_gemm(node, graph, inputs):
     a_, b_ = inputs[0], inputs[1]
@@ -159,6 +188,16 @@ def ref_onnx_hard_sigmoid(node, graph, inputs):
 @register("Sigmoid")
 def ref_onnx_sigmoid(node, graph, inputs):
     return [_sigmoid(inputs[0])]
+
+
+@register("Tanh")
+def ref_onnx_tanh(node, graph, inputs):
+    return [apply_act(inputs[0], {"act": "tanh"})]
+
+
+@register("HardSwish")
+def ref_onnx_hard_swish(node, graph, inputs):
+    return [apply_act(inputs[0], {"act": "hard_swish"})]
 
 
 def _binary(fn):

@@ -17,10 +17,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import ir
 from ..errors import ShapeError, UnsupportedError
+from . import fmath
 from .opdef import Emitter, KernelCall, OpDef, table
 
 # Lowered float32 ops (NHWC). Attributes every op may carry:
-#   act: "none" | "relu" | "relu6" | "clip" | "leaky_relu" | "sigmoid" | "elu"
+#   act: "none" | "relu" | "relu6" | "clip" | "leaky_relu" | "sigmoid" | "elu" | "tanh"
+#        | "silu" | "hard_swish" (sigmoid, tanh and silu with cnnc.ops.fmath's exp, not libm's)
 #   act_min, act_max (floats, for "clip"/"relu6"; relu6 has 0 and 6), act_alpha (leaky_relu,
 #   default 0.01; elu, default 1.0). The lowering fuses act only into conv2d, dense, add, mul
 #   and scale_shift; a standalone activation is the op "act".
@@ -66,6 +68,9 @@ ACT_KINDS = {
     "leaky_relu": "CNNC_ACT_LEAKY_RELU",
     "sigmoid": "CNNC_ACT_SIGMOID",
     "elu": "CNNC_ACT_ELU",
+    "tanh": "CNNC_ACT_TANH",
+    "silu": "CNNC_ACT_SILU",
+    "hard_swish": "CNNC_ACT_HARD_SWISH",
 }
 
 
@@ -91,13 +96,29 @@ def apply_act(y: np.ndarray, attrs: dict) -> np.ndarray:
     if act == "elu":
         alpha = np.float32(attrs.get("act_alpha", 1.0))
         return np.where(y > 0, y, alpha * np.expm1(np.minimum(y, 0))).astype(y.dtype)
+    if act == "tanh":
+        return fmath.tanhf(y)
+    if act == "silu":
+        with np.errstate(invalid="ignore"):  # -inf * 0 is NaN, as in the C
+            return (y.astype(np.float32) * fmath.sigmoidf(y)).astype(np.float32)
+    if act == "hard_swish":
+        return hard_swish(y)
     raise UnsupportedError(f"reference: unknown activation act={act!r}")
 
 
 def _sigmoid(y: np.ndarray) -> np.ndarray:
-    # Split by sign so exp never overflows; float32 in, float32 out.
-    e = np.exp(-np.abs(y))
-    return np.where(y >= 0, 1 / (1 + e), e / (1 + e)).astype(y.dtype)
+    """1 / (1 + exp(-y)) with cnnc's own exp (cnnc.ops.fmath == cnnc_math.h bit for bit)."""
+    return fmath.sigmoidf(y)
+
+
+def hard_swish(y: np.ndarray) -> np.ndarray:
+    """ONNX HardSwish y * max(0, min(1, y/6 + 1/2)) as the C computes it: float32(1/6) * y,
+    + 0.5, clamp, * y (three roundings, no FMA)."""
+    y = np.asarray(y, np.float32)
+    v = y * np.float32(1 / 6) + np.float32(0.5)
+    g = np.where(v < 0, np.float32(0), np.where(v > 1, np.float32(1), v))
+    with np.errstate(invalid="ignore"):  # -inf * 0 is NaN, as in the C
+        return (y * g).astype(np.float32)
 
 
 def batchnorm_scale_shift(gamma, beta, mean, var, epsilon) -> tuple[np.ndarray, np.ndarray]:
@@ -269,8 +290,11 @@ def ref_concat(node, graph, inputs):
 
 
 def softmax_last(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return (e / e.sum(axis=-1, keepdims=True)).astype(x.dtype)
+    """As cnnc_f32_softmax__ref: cnnc's exp of x - max, summed left to right in float32."""
+    x = np.asarray(x, np.float32)
+    e = fmath.expf(x - x.max(axis=-1, keepdims=True))
+    total = np.cumsum(e, axis=-1, dtype=np.float32)[..., -1:]  # sequential, as the C loop
+    return (e / total).astype(np.float32)
 
 
 def ref_softmax(node, graph, inputs):

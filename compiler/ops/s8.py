@@ -49,6 +49,14 @@ S8_OPS = {
     "s8_concat": "xs[N,H,W,Ci] int8... -> [N,H,W,sum Ci] int8 at one scale; attrs "
     "x_zero_points, mults, shifts (per input), y_zero_point, rounding",
     "s8_transpose": "x int8 -> x.transpose(perm), same scale; attrs perm",
+    "s8_mul": "a int8, b int8 (same shape, or broadcast per channel [..,1,1,C], per pixel or "
+    "scalar) -> int8 requant((a - a_zp)(b - b_zp), s_a s_b / s_y); attrs a/b/y_zero_point, "
+    "mult, shift, act_min, act_max, rounding",
+    "s8_softmax": "x[outer, C] int8, exp_table[256] int32 -> softmax over the last axis, "
+    "int8 at scale 1/256, zero point -128 (integer only: exp by table, see cnnc_s8.h)",
+    "s8_lut": "x int8, table[256] int8 -> y[i] = table[x[i] + 128] (any elementwise "
+    "non-linearity: sigmoid, tanh, silu, hard_swish, hard_sigmoid, ...); attrs fn (what the "
+    "table computes, for the report)",
 }
 
 
@@ -171,7 +179,41 @@ class QuantParams:
     zero_point: int
 
 
+@dataclass
+class LutParams:
+    size: int
+
+
+@dataclass
+class SoftmaxParams:
+    outer: int
+    c: int
+
+
+SOFTMAX_SCALE, SOFTMAX_ZERO_POINT = 1.0 / 256, -128
+SOFTMAX_MAX_C = 32767  # keeps the row's sum of exp-table entries (each <= 2**16) in int32
+
+
+@dataclass
+class MulParams:
+    rows: int
+    cols: int
+    b_row_stride: int
+    b_col_stride: int
+    a_zero_point: int
+    b_zero_point: int
+    y_zero_point: int
+    mult: int
+    shift: int
+    act_min: int = -128
+    act_max: int = 127
+    rounding: int = 0
+
+
 C_STRUCTS = {
+    LutParams: "cnnc_s8_lut_params",
+    MulParams: "cnnc_s8_mul_params",
+    SoftmaxParams: "cnnc_s8_softmax_params",
     ConvParams: "cnnc_s8_conv_params",
     DenseParams: "cnnc_s8_dense_params",
     AddParams: "cnnc_s8_add_params",
@@ -315,6 +357,56 @@ def quantize_s8(x, p: QuantParams) -> np.ndarray:
 def dequantize_s8(q, p: QuantParams) -> np.ndarray:
     """cnnc_s8_dequantize__ref: (float)(q - zero_point) * scale in float32."""
     return (q.astype(np.int32) - p.zero_point).astype(np.float32) * np.float32(p.scale)
+
+
+def lut_s8(x, table) -> np.ndarray:
+    """cnnc_s8_lut__ref: y = table[x + 128]."""
+    return np.ascontiguousarray(np.asarray(table, np.int8)[x.astype(np.int64) + 128])
+
+
+def mul_s8(a, b, p: MulParams) -> np.ndarray:
+    """cnnc_s8_mul__ref, with b broadcast against a by NumPy's rules (the strides in p
+    are the C's view of the same broadcast)."""
+    prod = (a.astype(np.int64) - p.a_zero_point) * (b.astype(np.int64) - p.b_zero_point)
+    return _out_s8(prod, p.mult, p.shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+
+
+def mul_params(node: ir.Node, graph: ir.Graph) -> MulParams:
+    from .f32 import broadcast_strides
+
+    a, b = (graph.tensors[n] for n in node.inputs[:2])
+    cols, row_stride, col_stride = broadcast_strides(node, a, b)
+    at = node.attrs
+    return MulParams(a.size // cols, cols, row_stride, col_stride, at["a_zero_point"],
+                     at["b_zero_point"], at["y_zero_point"], at["mult"], at["shift"],
+                     **_act_range(node), rounding=_rounding(node))  # fmt: skip
+
+
+def softmax_exp_table(x_scale: float) -> np.ndarray:
+    """exp_table[i] = round(65536 * exp(s_x * (i - 255))), int32 [256] (cnnc_s8.h)."""
+    d = np.arange(-255, 1, dtype=np.float64)
+    return np.rint(65536.0 * np.exp(x_scale * d)).astype(np.int32)
+
+
+def softmax_s8(x, table, p: SoftmaxParams) -> np.ndarray:
+    """cnnc_s8_softmax__ref over x[outer, c]: the same integers (C's / truncates toward
+    zero; every operand here is >= 0, so it is floor division)."""
+    x = x.reshape(p.outer, p.c).astype(np.int64)
+    e = np.asarray(table, np.int64)[255 + x - x.max(axis=1, keepdims=True)]
+    total = e.sum(axis=1, keepdims=True)
+    q = (e * 256 + total // 2) // total
+    return (np.minimum(q, 255) - 128).astype(np.int8)
+
+
+def lut_table(fn, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int):
+    """The 256-entry table of ``fn`` (float32 in, float32 out: the float reference of the
+    op) between two int8 domains: table[q + 128] = clamp(rint(fn(s_x (q - z_x)) / s_y) + z_y).
+    Built once at compile time; the C and the reference both only read it."""
+    q = np.arange(-128, 128, dtype=np.int64)
+    x = ((q - x_zero_point).astype(np.float32) * np.float32(x_scale)).astype(np.float32)
+    y = np.asarray(fn(x), np.float64)
+    v = np.rint(np.nan_to_num(y / y_scale, nan=0.0, posinf=512.0, neginf=-512.0))
+    return np.clip(np.clip(v, -512, 512).astype(np.int64) + y_zero_point, -128, 127).astype(np.int8)
 
 
 # --- graph nodes -> params ----------------------------------------------------------------
@@ -472,7 +564,27 @@ def _ref_transpose(node, graph, inputs):
     return [np.ascontiguousarray(inputs[0].transpose(node.attrs["perm"]))]
 
 
+def _ref_lut(node, graph, inputs):
+    return [lut_s8(inputs[0], inputs[1])]
+
+
+def _ref_softmax(node, graph, inputs):
+    x, table = inputs
+    c = x.shape[-1]
+    return [softmax_s8(x, table, SoftmaxParams(x.size // c, c)).reshape(x.shape)]
+
+
+def _ref_mul(node, graph, inputs):
+    a, b = inputs
+    if b.ndim == a.ndim - 1 or b.ndim <= 1:  # [C] or scalar: broadcast over the batch too
+        b = b.reshape((1,) * (a.ndim - b.ndim) + b.shape)
+    return [mul_s8(a, b, mul_params(node, graph))]
+
+
 S8_REFERENCE_OPS = {
+    "s8_softmax": _ref_softmax,
+    "s8_mul": _ref_mul,
+    "s8_lut": _ref_lut,
     "s8_transpose": _ref_transpose,
     "s8_conv2d": _ref_conv,
     "s8_dense": _ref_dense,
@@ -569,6 +681,17 @@ def _emit_concat(node, em):
 
 
 S8_EMITTERS = {
+    "s8_softmax": _emit_simple(
+        "cnnc_s8_softmax__ref",
+        lambda node, g: SoftmaxParams(
+            g.tensors[node.inputs[0]].size // g.tensors[node.inputs[0]].shape[-1],
+            g.tensors[node.inputs[0]].shape[-1],
+        ),
+    ),
+    "s8_mul": _emit_simple("cnnc_s8_mul__ref", mul_params),
+    "s8_lut": _emit_simple(
+        "cnnc_s8_lut__ref", lambda node, g: LutParams(g.tensors[node.inputs[0]].size)
+    ),
     "s8_conv2d": _emit_weighted(conv_params, s8_conv_kernel),
     "s8_dense": _emit_weighted(dense_params, lambda p: "cnnc_s8_dense__ref"),
     "s8_add": _emit_simple("cnnc_s8_add__ref", add_params),

@@ -15,7 +15,8 @@
                         inverse at the end. BatchNormalization becomes
                         ``scale_shift``, activations become ``act`` nodes.
 4. ``fold_batchnorm``   ``scale_shift`` folded into the conv2d/dense before it.
-5. ``fuse_activations`` ``act`` folded into its producer's ``act`` attribute.
+5. ``fuse_silu``        ``mul(x, sigmoid(x))`` becomes one ``act`` (silu) node;
+   ``fuse_activations`` ``act`` folded into its producer's ``act`` attribute.
 6. ``absorb_flatten_transpose``  a Flatten of an NHWC tensor needs the NCHW
                         element order; instead of transposing the activations
                         we permute the columns of the dense weights after it.
@@ -41,6 +42,7 @@ from .fold import fold_batchnorm, fold_constants
 from .fuse import (
     absorb_flatten_transpose,
     fuse_activations,
+    fuse_silu,
     simplify_channel_shuffle,
     simplify_layout,
 )
@@ -51,6 +53,7 @@ __all__ = [
     "fold_batchnorm",
     "fold_constants",
     "fuse_activations",
+    "fuse_silu",
     "lower",
     "lower_layout",
     "simplify_channel_shuffle",
@@ -67,6 +70,7 @@ def lower(graph: ir.Graph) -> ir.Graph:
     graph = graph.remove_dead_nodes()
     graph = lower_layout(graph)
     graph = fold_batchnorm(graph)
+    graph = fuse_silu(graph)
     graph = fuse_activations(graph)
     graph = absorb_flatten_transpose(graph)
     graph = simplify_layout(graph)

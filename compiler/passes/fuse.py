@@ -30,6 +30,30 @@ def fuse_activations(graph: ir.Graph) -> ir.Graph:
     return graph
 
 
+def fuse_silu(graph: ir.Graph) -> ir.Graph:
+    """``mul(x, act_sigmoid(x))`` (SiLU / swish, as torch exports it) becomes one
+    ``act`` node with act="silu" when the sigmoid's only reader is that mul: one op, and
+    in int8 one lookup table instead of a sigmoid table and an int8 multiply."""
+    for node in list(graph.nodes):
+        if node.op != "mul" or (node.attrs.get("act", "none") or "none") != "none":
+            continue
+        if len(node.inputs) != 2:
+            continue
+        for x, s in (node.inputs, node.inputs[::-1]):
+            sig = graph.producer(s)
+            if sig is None or sig.op != "act" or sig.attrs.get("act") != "sigmoid":
+                continue
+            if sig.inputs[0] != x or graph.single_consumer(s) is not node:
+                continue
+            if graph.tensors[x].shape != graph.tensors[node.outputs[0]].shape:
+                continue
+            node.op, node.inputs, node.attrs = "act", [x], {"act": "silu"}
+            graph.nodes.remove(sig)
+            graph.tensors.pop(s, None)
+            break
+    return graph
+
+
 # ================================================================ 6. flatten into dense
 
 

@@ -406,6 +406,14 @@ def _lower_act(lo: _Lowering, node: ir.Node) -> None:
     lo.emit("act", node.name, [x], [out], **_act_attrs(lo, node))
 
 
+@_rule("Tanh", "HardSwish")
+def _lower_smooth_act(lo: _Lowering, node: ir.Node) -> None:
+    """Tanh and HardSwish become ``act`` nodes (fusable, and LUTs in int8)."""
+    x, layout = lo.natural(node, node.inputs[0])
+    out = lo.define(node.outputs[0], layout)
+    lo.emit("act", node.name, [x], [out], act={"Tanh": "tanh", "HardSwish": "hard_swish"}[node.op])
+
+
 @_rule("HardSigmoid")
 def _lower_hard_sigmoid(lo: _Lowering, node: ir.Node) -> None:
     x, layout = lo.natural(node, node.inputs[0])
@@ -629,6 +637,44 @@ def _lower_global_pool(lo: _Lowering, node: ir.Node) -> None:
         lo.emit(
             "maxpool2d", node.name, [x], [out], kernel=[h, w], strides=[1, 1], pads=[0, 0, 0, 0]
         )
+
+
+@_rule("ReduceMean", "ReduceMax")
+def _lower_reduce(lo: _Lowering, node: ir.Node) -> None:
+    """ReduceMean/ReduceMax of a 4-D NCHW activation over H, W (torch's ``x.mean([2, 3])``):
+    global average pooling / a full-window max pool, then a reshape when keepdims=0 (NHWC
+    [N,1,1,C] and [N,C] hold the same bytes). ReduceMean over channels: a 1x1 conv whose
+    weights are all 1/C (in int8 all equal, so the mean stays exact up to requantisation)."""
+    from ..frontend.onnx_reference import reduce_axes
+
+    shape = lo.shape(node.inputs[0])
+    axes = reduce_axes(node, lo.src, len(shape))
+    keep = bool(node.attrs.get("keepdims", 1))
+    if len(shape) != 4 or axes not in ((2, 3), (1,)) or (axes == (1,) and node.op != "ReduceMean"):
+        raise UnsupportedError(
+            f"node '{node.name}' ({node.op}): axes {list(axes)} of a rank-{len(shape)} input; "
+            "cnnc supports ReduceMean/ReduceMax over H, W (axes [2, 3]) of NCHW and "
+            "ReduceMean over channels (axes [1])"
+        )
+    x = lo.nhwc(node, node.inputs[0])
+    n, c, h, w = shape
+    pooled_shape = (n, 1, 1, c) if axes == (2, 3) else (n, h, w, 1)
+    if keep:
+        out = lo.define(node.outputs[0], "nhwc")
+    else:
+        out = lo.new_tensor(f"{node.outputs[0]}.nhwc", pooled_shape)
+    if axes == (1,):
+        weight = np.full((1, 1, 1, c), 1.0 / c, np.float32)
+        lo.emit("conv2d", node.name, [x, lo.add_const(f"{node.name}.w", weight)], [out],
+                strides=[1, 1], pads=[0, 0, 0, 0], groups=1, act="none")  # fmt: skip
+    elif node.op == "ReduceMean":
+        lo.emit("global_avgpool", node.name, [x], [out])
+    else:
+        lo.emit("maxpool2d", node.name, [x], [out], kernel=[h, w], strides=[1, 1],
+                pads=[0, 0, 0, 0])  # fmt: skip
+    if not keep:  # NHWC [N,1,1,C] holds [N,C]'s bytes, NHWC [N,H,W,1] [N,H,W]'s
+        final = lo.define(node.outputs[0], "onnx")
+        lo.emit("reshape", f"{final}.reshape", [out], [final])
 
 
 # ---------------------------------------------------------------- rules: data movement

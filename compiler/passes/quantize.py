@@ -46,7 +46,7 @@ from tqdm import tqdm
 from .. import ir, reference
 from ..backend import quant_report
 from ..errors import CalibrationError, CnncError, UnsupportedError
-from ..ops import s8, spatial
+from ..ops import f32, s8, spatial
 from ..ops.requant import INT32_MAX, ROUNDING_MODES, check_multiplier
 from ..ops.requant import quantize_multipliers as _multipliers
 
@@ -182,6 +182,7 @@ def quantize(
         raise CnncError(f"unknown rounding mode {rounding!r}; use one of {ROUNDING_MODES}")
     if len(graph.inputs) != 1:
         raise UnsupportedError(f"quantize: one model input expected, got {graph.inputs}")
+    graph = unfuse_table_acts(graph)
     ranges = collect_ranges(graph, calibration, method)
     dropped = []
     if int8_io:
@@ -191,6 +192,7 @@ def quantize(
         q.node(node)
     q.finish()
     out = q.out
+    out.metadata["cnnc.float_ops"] = ",".join(float_ops_inside(out))
     out.metadata.update({
         "cnnc.precision": "int8", "cnnc.rounding": rounding, "cnnc.calibration": method,
         "cnnc.int8_io": str(int(int8_io)),
@@ -506,11 +508,110 @@ def _move(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     return True
 
 
+def unfuse_table_acts(graph: ir.Graph) -> ir.Graph:
+    """A copy of ``graph`` in which every fused activation that is not a clamp (sigmoid,
+    tanh, silu, hard_swish, leaky_relu, elu) is a standalone ``act`` node again, so that
+    calibration sees the tensor before it and int8 computes it with a lookup table."""
+    if all(_act_ok(n) for n in graph.nodes):
+        return graph
+    g = copy.deepcopy(graph)
+    nodes = []
+    for node in g.nodes:
+        nodes.append(node)
+        if node.op == "act" or _act_ok(node):
+            continue
+        y = node.outputs[0]
+        pre = g.fresh_name(f"{y}.pre_act")
+        g.tensors[pre] = ir.Tensor(pre, g.tensors[y].shape)
+        act = {k: v for k, v in node.attrs.items() if k.startswith("act")}
+        for k in act:
+            node.attrs.pop(k)
+        node.attrs["act"] = "none"
+        node.outputs[0] = pre
+        nodes.append(ir.Node("act", f"{node.name}.act", [pre], [y], act))
+    g.nodes = nodes
+    return g
+
+
+def _table_fn(node: ir.Node):
+    """The float32 reference of an elementwise op (what its int8 lookup table tabulates)."""
+    if node.op == "hard_sigmoid":
+        return lambda v: f32.hard_sigmoid(v, node.attrs["alpha"], node.attrs["beta"])
+    return lambda v: f32.apply_act(v, node.attrs)
+
+
+def _lut(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """An elementwise function of one int8 tensor is a 256-entry int8 table built here from
+    the input's and the output's (calibrated) scales: no float at run time."""
+    x = node.inputs[0]
+    if check_only:
+        return not q.src.tensors[x].is_const and q.src.tensors[x].dtype == "float32"
+    xq = q.need_int8(x)
+    s_x, zx = q.qp[x]
+    s_y, zy = q.params_of(node.outputs[0])
+    table = s8.lut_table(_table_fn(node), s_x, zx, s_y, zy)
+    y = q.int8_output(node)
+    fn = node.attrs.get("act", "none") if node.op == "act" else node.op
+    q.emit("s8_lut", node.name, [xq, q.const(f"{node.name}.table", table)], [y], fn=fn)
+    return True
+
+
+def _mul(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """mul by a constant: a depthwise 1x1 conv (``_channel_affine``); mul of two
+    activations (squeeze-excitation x * gate, broadcast per channel): ``s8_mul``."""
+    a, b = node.inputs[:2]
+    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    if ta.is_const or tb.is_const:
+        return _channel_affine(q, node, check_only)
+    if ta.size < tb.size:
+        a, b, ta, tb = b, a, tb, ta
+    if check_only:
+        if not _act_ok(node) or ta.dtype != "float32" or tb.dtype != "float32":
+            return False
+        try:
+            f32.broadcast_strides(node, ta, tb)
+        except UnsupportedError:
+            return False
+        return True
+    aq, bq = q.need_int8(a), q.need_int8(b)
+    (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
+    s_y, zy = q.params_of(node.outputs[0])
+    m, s = _multipliers(np.array(s_a * s_b / s_y))
+    check_multiplier(m, s)
+    y = q.int8_output(node)
+    q.emit("s8_mul", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
+           y_zero_point=zy, mult=int(m), shift=int(s), rounding=q.rounding,
+           **q.clamp(node, s_y, zy))  # fmt: skip
+    return True
+
+
+def _softmax(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """A softmax between int8 layers: ``s8_softmax`` (exp by an int32 table built here from
+    the input scale, output at scale 1/256, zero point -128 as TFLite). A softmax whose
+    output is a model output stays float after the dequantise, as before: it is no island,
+    and keeps the probabilities' float resolution."""
+    x, y = node.inputs[0], node.outputs[0]
+    if check_only:
+        t = q.src.tensors[x]
+        rank = len(t.shape)
+        last = node.attrs.get("axis", -1) in (-1, rank - 1)
+        inside = y not in q.src.outputs and x in q.int8_of
+        return last and inside and 0 < t.shape[-1] <= s8.SOFTMAX_MAX_C
+    xq = q.need_int8(x)
+    table = s8.softmax_exp_table(q.qp[x][0])
+    out = q.int8_output(node, (s8.SOFTMAX_SCALE, s8.SOFTMAX_ZERO_POINT))
+    q.emit("s8_softmax", node.name, [xq, q.const(f"{node.name}.exp_table", table)], [out])
+    return True
+
+
 RULES = {
+    "softmax": _softmax,
+    "act": _lut,
+    "hard_sigmoid": _lut,
     "conv2d": _weighted,
     "dense": _weighted,
     "add": _add,
-    "mul": _channel_affine,
+    "mul": _mul,
     "scale_shift": _channel_affine,
     "maxpool2d": _pool,
     "avgpool2d": _pool,

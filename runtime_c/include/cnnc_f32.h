@@ -18,6 +18,7 @@
 #include <math.h>
 
 #include "cnnc.h"
+#include "cnnc_math.h"
 
 /* ---- fused activation epilogue --------------------------------------------- */
 
@@ -28,8 +29,13 @@ typedef enum {
     CNNC_ACT_CLIP = 3,       /* min(max(x, min), max) */
     CNNC_ACT_LEAKY_RELU = 4, /* x >= 0 ? x : alpha * x */
     CNNC_ACT_SIGMOID = 5,    /* 1 / (1 + exp(-x)) */
-    CNNC_ACT_ELU = 6         /* x > 0 ? x : alpha * (exp(x) - 1) */
+    CNNC_ACT_ELU = 6,        /* x > 0 ? x : alpha * (exp(x) - 1) */
+    CNNC_ACT_TANH = 7,       /* tanh(x) */
+    CNNC_ACT_SILU = 8,       /* x * sigmoid(x) (SiLU, swish) */
+    CNNC_ACT_HARD_SWISH = 9  /* x * min(max(x * (1/6) + 0.5, 0), 1) (ONNX HardSwish) */
 } cnnc_act_kind;
+/* SIGMOID, TANH and SILU use cnnc_math.h (cnnc's own exp, mirrored by cnnc.ops.fmath), never
+ * libm: the results are the same bits on every target. */
 
 /* cffi-begin */
 typedef struct {
@@ -56,7 +62,18 @@ CNNC_INLINE float cnnc_f32_apply_act(const cnnc_f32_act *act, float x) {
         case CNNC_ACT_LEAKY_RELU:
             return x >= 0.0f ? x : act->alpha * x;
         case CNNC_ACT_SIGMOID:
-            return 1.0f / (1.0f + expf(-x));
+            return cnnc_sigmoidf(x);
+        case CNNC_ACT_TANH:
+            return cnnc_tanhf(x);
+        case CNNC_ACT_SILU: {
+            const float s = cnnc_sigmoidf(x);
+            return x * s;
+        }
+        case CNNC_ACT_HARD_SWISH: {
+            const float v = x * 0x1.555556p-3f + 0.5f; /* float32(1/6); two roundings */
+            const float g = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+            return x * g;
+        }
         case CNNC_ACT_ELU:
             return x > 0.0f ? x : act->alpha * expm1f(x);
         default:

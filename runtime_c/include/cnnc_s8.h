@@ -320,6 +320,50 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                           int8_t *y);
 /* cffi-end */
 
+/* cffi-begin */
+/* Lookup table: y[i] = table[x[i] + 128], x and y int8 [size], table int8 [256] built by
+ * the compiler (cnnc.passes.quantize) from the input and output scales and zero points:
+ * table[q + 128] = quantise(f(dequantise(q))). Every elementwise non-linearity of an int8
+ * graph (sigmoid, tanh, SiLU, HardSwish, HardSigmoid, ...) runs as this one kernel, so
+ * the C and the NumPy reference compute the same integers by construction (TFLite
+ * builds its LOGISTIC / HARD_SWISH tables the same way). y may alias x. */
+typedef struct {
+    int32_t size;
+} cnnc_s8_lut_params;
+
+void cnnc_s8_lut__ref(const cnnc_s8_lut_params *p, const int8_t *x, const int8_t *table, int8_t *y);
+
+/* Product of two int8 activations (squeeze-excitation x * gate): a and y [rows, cols], b
+ * read at b[r * b_row_stride + i * b_col_stride] (same shape: cols, 1; per channel [C]:
+ * 0, 1; per pixel [..., 1]: 1, 0; scalar: 0, 0).
+ * y = clamp(requant((a - a_zp) * (b - b_zp), mult, shift) + y_zp, act_min, act_max) with
+ * mult/shift the Q31 form of s_a * s_b / s_y. |a - a_zp|, |b - b_zp| <= 255, so the
+ * product is below 2^16 in magnitude: no int32 overflow. y may alias a. */
+typedef struct {
+    int32_t rows, cols, b_row_stride, b_col_stride;
+    int32_t a_zero_point, b_zero_point, y_zero_point;
+    int32_t mult, shift;
+    int32_t act_min, act_max;
+    int32_t rounding; /* cnnc_rounding */
+} cnnc_s8_mul_params;
+
+void cnnc_s8_mul__ref(const cnnc_s8_mul_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+
+/* Softmax over the last axis of x[outer, c] int8 -> y int8 at scale 1/256, zero point -128
+ * (TFLite's fixed output quantisation). exp_table[i] = round(65536 * exp(s_x * (i - 255)))
+ * for i in [0, 255] (int32, built by the compiler; exp_table[255] = 65536): with
+ * d = x - max(row) in [-255, 0], e = exp_table[255 + d], sum = sum of e over the row and
+ * y = min(255, (e * 256 + sum / 2) / sum) - 128. Bounds: e <= 2^16 and c <= 32767, so
+ * sum < 2^31; e * 256 <= 2^24 and sum / 2 < 2^30: the numerator fits int32. sum >= 65536
+ * (the maximum's term), so the division is safe. y may not alias x. */
+typedef struct {
+    int32_t outer, c;
+} cnnc_s8_softmax_params;
+
+void cnnc_s8_softmax__ref(const cnnc_s8_softmax_params *p, const int8_t *x,
+                          const int32_t *exp_table, int8_t *y);
+/* cffi-end */
+
 /* Kernel types: generated code keeps the variant of each kernel that model init picked
  * (cnnc.ops.variants, cnnc_cpu.h) as a pointer of one of these types. */
 typedef void cnnc_s8_conv_fn(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,

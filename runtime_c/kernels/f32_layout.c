@@ -12,8 +12,9 @@ void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RES
     }
 }
 
-/* Subtracting the row maximum keeps expf's argument <= 0, so no overflow; the sum
- * is >= 1 (the maximum's term), so the division is safe. */
+/* Subtracting the row maximum keeps exp's argument <= 0, so no overflow; the sum
+ * is >= 1 (the maximum's term), so the division is safe. exp is cnnc_expf (cnnc_math.h),
+ * mirrored bit for bit by cnnc.ops.fmath.expf. */
 void cnnc_f32_softmax__ref(const cnnc_f32_softmax_params *p, const float *x, float *y) {
     int32_t o, i;
     for (o = 0; o < p->outer; ++o) {
@@ -22,7 +23,7 @@ void cnnc_f32_softmax__ref(const cnnc_f32_softmax_params *p, const float *x, flo
         float max = xo[0], sum = 0.0f;
         for (i = 1; i < p->c; ++i) max = xo[i] > max ? xo[i] : max;
         for (i = 0; i < p->c; ++i) {
-            yo[i] = expf(xo[i] - max);
+            yo[i] = cnnc_expf(xo[i] - max);
             sum += yo[i];
         }
         for (i = 0; i < p->c; ++i) yo[i] /= sum;

@@ -199,22 +199,25 @@ def test_pools_and_reshapes_keep_their_input_scale(rng):
             assert (float(a.scale), int(a.zero_point)) == (float(b.scale), int(b.zero_point))
 
 
-def test_float_only_op_stays_float_and_is_reported(rng):
+def test_sigmoid_becomes_a_table_and_a_float_only_op_is_reported(rng):
     model = vgg_like_onnx(rng)
     relu = next(n for n in model.graph.node if n.op_type == "Relu")
-    relu.op_type = "Sigmoid"  # not a clamp: conv c1 stays float with its sigmoid
+    relu.op_type = "Sigmoid"  # not a clamp: unfused from c1, then an int8 lookup table
     g = lowered(model)
+    assert [n.attrs.get("act") for n in g.nodes if n.name == "c1"] == ["sigmoid"]
     qg = quantize(g, inputs(rng, g, 30))
-    assert "c1" in [n.name for n in qg.nodes if n.op == "conv2d"]
-    assert float_ops_inside(qg) == []  # the float conv runs before the input quantise
+    assert [n.op for n in qg.nodes if n.name.startswith("c1")] == ["s8_conv2d", "s8_lut"]
+    assert float_ops_inside(qg) == [] and qg.metadata["cnnc.float_ops"] == ""
     model2 = vgg_like_onnx(rng)
-    next(n for n in model2.graph.node if n.op_type == "Clip").op_type = "Sigmoid"
-    model2.graph.node.remove(next(n for n in model2.graph.node if n.name == "relu6"))
-    sig = helper.make_node("Sigmoid", ["c2"], ["r2"], name="sig")
-    model2.graph.node.insert(4, sig)
+    clip = next(n for n in model2.graph.node if n.op_type == "Clip")
+    at = list(model2.graph.node).index(clip)
+    model2.graph.node.insert(at, helper.make_node("GlobalAveragePool", ["c2"], ["g2"], name="gap"))
+    model2.graph.node.insert(at + 1, helper.make_node("Add", ["c2", "g2"], ["sm"], name="sm"))
+    clip.input[0] = "sm"  # an add broadcasting [N,C,1,1] into [N,C,H,W]: no int8 form yet
     g2 = lowered(model2)
     qg2 = quantize(g2, inputs(rng, g2, 30))
-    assert float_ops_inside(qg2) == ["c2"], "a float layer between int8 layers is reported"
+    assert float_ops_inside(qg2) == ["sm"], "a float op between int8 layers is reported"
+    assert qg2.metadata["cnnc.float_ops"] == "sm"
     x = inputs(rng, g2, 5)
     assert reference.run(qg2, {"x": x})["y"].shape == (5, 7)
 
