@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import fcntl
 import os
 import re
 import shutil
@@ -45,10 +46,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import ToolchainError
 
 LOG_FLAGS = "in_asm,exec,nochain"
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ, named in the module only from Python 3.10 on Linux
 CHUNK_BYTES = 1 << 22
+LAYER_SEGMENTS = rb"layer[0-9]+"  # model.c's static per-layer functions
 UNKNOWN = "?"  # instructions outside every ELF symbol (e.g. the vDSO, a PLT stub)
 
 TRACE_RE = re.compile(rb"^Trace (\d+): (0x[0-9a-f]+) \[[0-9a-f]+/([0-9a-f]+)/")
@@ -63,6 +68,10 @@ class Symbols:
     starts: list[int]
     ends: list[int]
     names: list[str]
+
+    def span(self, name: str) -> tuple[int, int]:
+        k = self.names.index(name)
+        return self.starts[k], self.ends[k]
 
     def find(self, addr: int) -> str:
         k = bisect.bisect_right(self.starts, addr) - 1
@@ -118,6 +127,8 @@ class Count:
     """Executed instructions of one run: per symbol, and per symbol for each CPU (thread)."""
 
     per_cpu: dict[int, Counter] = field(default_factory=dict)
+    # with a segment pattern: segment label (the marker symbol that opened it) -> symbols
+    per_segment: dict[str, Counter] = field(default_factory=dict)
 
     @property
     def symbols(self) -> Counter:
@@ -141,15 +152,29 @@ def difference(more: Count, fewer: Count) -> Count:
         diff = Counter(more.per_cpu.get(cpu, Counter()))
         diff.subtract(fewer.per_cpu.get(cpu, Counter()))
         out.per_cpu[cpu] = Counter({k: v for k, v in diff.items() if v})
+    for label in set(more.per_segment) | set(fewer.per_segment):
+        diff = Counter(more.per_segment.get(label, Counter()))
+        diff.subtract(fewer.per_segment.get(label, Counter()))
+        out.per_segment[label] = Counter({k: v for k, v in diff.items() if v})
     return out
 
 
 class LogParser:
-    """Consumes qemu's in_asm/exec log in chunks; ``result()`` gives the Count."""
+    """Consumes qemu's in_asm/exec log in chunks; ``result()`` gives the Count.
 
-    def __init__(self, symbols: Symbols):
+    ``segment`` (a regex on symbol names, e.g. ``rb"layer[0-9]+"``) cuts the stream at each
+    TB whose qemu symbol matches: everything until the next such TB is counted under that
+    symbol's name too (a per-layer breakdown when each layer is a function that calls its
+    kernels). Segments follow the stream order, so use it on single-threaded runs.
+    """
+
+    def __init__(self, symbols: Symbols, segment: bytes | None = None):
         self.symbols = symbols
-        self.lines: Counter = Counter()  # Trace / Stopped line -> times seen
+        self.marker = None
+        if segment is not None:
+            self.marker = re.compile(rb"^Trace \d+: [^\n]* (" + segment + rb")$", re.M)
+        self.segments: dict[bytes, Counter] = {b"": Counter()}  # label -> Trace/Stopped lines
+        self.lines = self.segments[b""]  # the current segment's lines
         self.bound: dict[bytes, Counter] = {}  # Trace line (without cpu) -> symbol counts of its TB
         self.pending: dict[int, Counter] = {}  # pc -> symbol counts of its newest translation
         self.unbound: dict[int, Counter] = {}  # pc -> translation not yet seen running
@@ -166,7 +191,7 @@ class LogParser:
             return
         translating = b"IN:" in chunk
         if self.block is None and not self.pending and not translating:
-            self.lines.update(chunk.split(b"\n"))
+            self.count_lines(chunk)
             return
         for line in chunk[:-1].split(b"\n"):  # chunk ends with a newline: no empty last line
             self.feed_line(line)
@@ -174,6 +199,15 @@ class LogParser:
             # translated, yet not run in the chunk after: bind by pc alone at the end
             self.unbound.update(self.pending)
             self.pending.clear()
+
+    def count_lines(self, chunk: bytes) -> None:
+        """Counts a chunk of Trace lines (no translation in it), cut at segment markers."""
+        pos = 0
+        for found in self.marker.finditer(chunk) if self.marker else ():
+            self.lines.update(chunk[pos : found.start()].split(b"\n"))
+            self.lines = self.segments.setdefault(found.group(1), Counter())
+            pos = found.start()
+        self.lines.update(chunk[pos:].split(b"\n"))
 
     def feed_line(self, line: bytes) -> None:
         if self.block is not None:
@@ -192,6 +226,8 @@ class LogParser:
             self.block, self.block_pc = Counter(), None
             return
         if line.startswith(b"Trace "):
+            if self.marker and (found := self.marker.match(line)):
+                self.lines = self.segments.setdefault(found.group(1), Counter())
             self.lines[line] += 1
             key = trace_key(line)
             if key is not None and key[1] in self.pending:
@@ -203,12 +239,24 @@ class LogParser:
         if self.rest:
             self.feed(b"\n")
         out = Count()
+        for label, lines in self.segments.items():
+            segment = out.per_segment.setdefault(label.decode(), Counter())
+            for cpu, counts in self.count_segment(lines).items():
+                out.per_cpu.setdefault(cpu, Counter()).update(counts)
+                segment.update(counts)
+        if self.marker is None:
+            out.per_segment.clear()
+        return out
+
+    def count_segment(self, lines: Counter) -> dict[int, Counter]:
+        """Per CPU, the symbols' instructions of one segment's Trace lines."""
+        out: dict[int, Counter] = {}
         stopped = Counter()  # (host ptr, pc) -> TB entries that did not run
-        for line, times in self.lines.items():
+        for line, times in lines.items():
             found = STOPPED_RE.match(line)
             if found:
                 stopped[(found.group(1), int(found.group(2), 16))] += times
-        for line, times in self.lines.items():
+        for line, times in lines.items():
             found = TRACE_RE.match(line)
             if not found:
                 continue
@@ -217,7 +265,7 @@ class LogParser:
             tb = self.bound.get(trace_key(line)[0]) or self.unbound.get(pc)
             if tb is None:
                 raise ToolchainError(f"qemu log: TB at pc 0x{pc:x} executed but never translated")
-            counts = out.per_cpu.setdefault(cpu, Counter())
+            counts = out.setdefault(cpu, Counter())
             for name, n in tb.items():
                 counts[name] += n * times
         return out
@@ -231,9 +279,26 @@ def trace_key(line: bytes) -> tuple[bytes, int] | None:
     return line[line.index(b":") :], int(found.group(3), 16)
 
 
+def dfilter(symbols: Symbols, exclude: list[str]) -> str:
+    """A qemu ``-dfilter`` of every address except the named functions': their TBs are
+    neither logged nor counted (e.g. the weight blob's CRC, 10^8 instructions at start-up)."""
+    spans = sorted(symbols.span(name) for name in exclude if name in symbols.names)
+    ranges, pos = [], 0
+    for start, end in spans:
+        if start > pos:
+            ranges.append(f"0x{pos:x}..0x{start - 1:x}")
+        pos = max(pos, end)
+    ranges.append(f"0x{pos:x}..0x{(1 << 64) - 1:x}")
+    return ",".join(ranges)
+
+
 def _drain(fifo: str, parser: LogParser, errors: list) -> None:
     try:
         with open(fifo, "rb", buffering=0) as log:
+            try:  # a bigger pipe: fewer wake-ups of this thread and of qemu
+                fcntl.fcntl(log.fileno(), F_SETPIPE_SZ, 1 << 20)
+            except OSError:
+                pass
             while data := log.read(CHUNK_BYTES):
                 parser.feed(data)
     except Exception as err:  # reported by count() after the run
@@ -246,22 +311,27 @@ def count(
     stdin: bytes | None = None,
     cwd: str | Path | None = None,
     timeout: float | None = None,
+    segment: bytes | None = None,
+    exclude: list[str] = (),
 ) -> tuple[Count, bytes]:
     """Runs ``cmd`` (``cmd[0]`` a qemu binary: qemu-aarch64, qemu-arm, qemu-system-arm) with
     in_asm/exec logging into a FIFO; returns (instruction counts per symbol of ``elf``, stdout).
 
+    ``segment``: see ``LogParser``; ``exclude``: functions left out of the log and the count.
     Raises ToolchainError if the program fails (non-zero exit) or qemu cannot be found.
     """
     if shutil.which(cmd[0]) is None:
         raise ToolchainError(f"'{cmd[0]}' not found; install Debian package qemu-user")
-    parser = LogParser(read_symbols(elf))
+    symbols = read_symbols(elf)
+    parser = LogParser(symbols, segment)
+    log_filter = ["-dfilter", dfilter(symbols, list(exclude))] if exclude else []
     errors: list = []
     with tempfile.TemporaryDirectory(prefix="cnnc-icount-") as tmp:
         fifo = os.path.join(tmp, "qemu.log")
         os.mkfifo(fifo)
         reader = threading.Thread(target=_drain, args=(fifo, parser, errors), daemon=True)
         reader.start()
-        full = [cmd[0], "-d", LOG_FLAGS, "-D", fifo, *cmd[1:]]
+        full = [cmd[0], "-d", LOG_FLAGS, "-D", fifo, *log_filter, *cmd[1:]]
         proc = subprocess.Popen(full, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=cwd)  # fmt: skip
         try:
@@ -308,26 +378,49 @@ def runner_command(out_dir: str | Path, target_name: str, binary: Path, args: li
     return [target.qemu, "-L", target.sysroot, str(binary), *args], False
 
 
-def count_runner(out_dir: str | Path, target_name: str, x, args: list[str] = ()) -> Count:
+def count_runner(out_dir: str | Path, target_name: str, x, args=(), **kwargs) -> Count:
     """Instructions of one inference of the folder's runner on sample ``x`` (one sample):
     the run on two copies of ``x`` minus the run on one, so start-up and weight loading
-    cancel out. ``args`` go to the runner (e.g. ``["--layers", "3"]``)."""
-    import numpy as np
+    cancel out. ``args`` go to the runner (e.g. ``["--layers", "3"]``); ``kwargs`` to
+    ``count`` (``segment``, ``exclude``)."""
+    one = np.ascontiguousarray(x, dtype="<f4").tobytes()
+    two = run_counted(out_dir, target_name, one * 2, args, **kwargs)
+    return difference(two, run_counted(out_dir, target_name, one, args, **kwargs))
 
+
+def run_counted(out_dir, target_name: str, samples: bytes, args=(), **kwargs) -> Count:
+    """One counted run of the folder's runner on ``samples`` (see ``count`` for kwargs)."""
     from .cross import build_program
 
-    one = np.ascontiguousarray(x, dtype="<f4").tobytes()
     binary = build_program(out_dir, target_name)
     cmd, on_board = runner_command(out_dir, target_name, binary, list(args))
-    counts = []
-    for samples in (one * 2, one):
-        if on_board:
-            with tempfile.TemporaryDirectory(prefix="cnnc-mcu-") as tmp:
-                Path(tmp, "in.f32").write_bytes(samples)
-                counts.append(count(cmd, binary, cwd=tmp)[0])
-        else:
-            counts.append(count(cmd, binary, stdin=samples)[0])
-    return difference(*counts)
+    if not on_board:
+        return count(cmd, binary, stdin=samples, **kwargs)[0]
+    with tempfile.TemporaryDirectory(prefix="cnnc-mcu-") as tmp:
+        Path(tmp, "in.f32").write_bytes(samples)
+        return count(cmd, binary, cwd=tmp, **kwargs)[0]
+
+
+# The runner enters cnnc_model_run, which calls layer0 .. layerN-1 from a loop: a segment
+# per layer function, and one for the run function's own code (before, between, after).
+RUN_SEGMENTS = rb"layer[0-9]+|cnnc_model_run"
+STARTUP_SKIP = ("cnnc_crc32",)  # weight blob check at init: not part of an inference
+
+
+def count_layers(out_dir: str | Path, target_name: str, x) -> dict[int, Counter]:
+    """Instructions of one inference per layer: {layer index: symbols}, from one run.
+
+    The stream is cut where a generated ``layerN`` function starts; the layer's kernels and
+    everything they call count under N. The run function's loop between layers (a few
+    instructions each) and start-up are left out; so is the blob's CRC, not even logged.
+    """
+    one = np.ascontiguousarray(x, dtype="<f4").tobytes()
+    counted = run_counted(out_dir, target_name, one, segment=RUN_SEGMENTS, exclude=STARTUP_SKIP)
+    layers = {}
+    for label, counts in counted.per_segment.items():
+        if label.startswith("layer"):
+            layers[int(label[5:])] = counts
+    return dict(sorted(layers.items()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,6 +430,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--elf", help="the ELF to take symbols from (default: first file in cmd)")
     ap.add_argument("--top", type=int, default=25, help="print the N biggest symbols")
+    ap.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="SYMBOL",
+        help="leave this function out of the log and the count (repeatable)",
+    )
+    ap.add_argument(
+        "--segment",
+        metavar="REGEX",
+        help="also count per segment, cut where a function matching REGEX starts",
+    )
     ap.add_argument("cmd", nargs=argparse.REMAINDER, help="-- qemu-aarch64 ./program args...")
     opts = ap.parse_args(argv)
     cmd = opts.cmd[1:] if opts.cmd[:1] == ["--"] else opts.cmd
@@ -345,11 +450,15 @@ def main(argv: list[str] | None = None) -> int:
     elf = opts.elf or next((a for a in cmd[1:] if Path(a).is_file()), None)
     if elf is None:
         ap.error("no ELF found in the command; pass --elf")
-    result, out = count(cmd, elf, stdin=None if sys.stdin.isatty() else sys.stdin.buffer.read())
+    stdin = None if sys.stdin.isatty() else sys.stdin.buffer.read()
+    segment = opts.segment.encode() if opts.segment else None
+    result, _ = count(cmd, elf, stdin=stdin, segment=segment, exclude=opts.exclude)
     total = result.total
-    print(f"{total} instructions executed ({len(result.per_cpu)} cpu)")
+    print(f"{total} instructions executed; per cpu: {result.cpu_totals()}")
     for name, n in result.symbols.most_common(opts.top):
         print(f"{n:>14} {100 * n / max(total, 1):6.2f}%  {name}")
+    for label, counts in result.per_segment.items():
+        print(f"{sum(counts.values()):>14}          segment {label or '(start)'}")
     return 0
 
 

@@ -128,3 +128,32 @@ def test_parser_is_independent_of_chunking(chunk):
     assert counts.per_cpu[0] == Counter({"f": 4 * 3 + 4, "g": 4})
     assert counts.per_cpu[1] == Counter({"f": 1, "g": 1})
     assert counts.total == 22
+
+
+def test_excluded_function_is_not_counted(loop_program):
+    """``exclude`` keeps a function out of qemu's log (-dfilter): the total drops by exactly
+    its instructions and nothing else moves."""
+    target, binary, insns = loop_program
+    cmd = [target.qemu, "-L", target.sysroot, str(binary)]
+    full, _ = icount.count(cmd, binary)
+    skipped, _ = icount.count(cmd, binary, exclude=["count_loop"])
+    assert skipped.symbols["count_loop"] == 0
+    assert full.total - skipped.total == expected_count(insns, TRIPS_PER_ARG)
+
+
+def test_segments_cut_at_marker_symbols():
+    """Every TB from a TB of a marker symbol on counts under that marker's segment."""
+    log = b"\n".join(
+        line[:-2] + b" g" if line.startswith(b"Trace 0: 0x7f0000000200") else line
+        for line in SYNTHETIC_LOG.split(b"\n")
+    )  # TB2's Trace lines name 'g': each opens a segment 'g' until TB1 ('f') runs again
+    symbols = icount.Symbols(starts=[0x1000, 0x1010], ends=[0x1010, 0x1020], names=["f", "g"])
+    parser = icount.LogParser(symbols, segment=rb"f|g")
+    for k in range(0, len(log), 5):
+        parser.feed(log[k : k + 5])
+    counts = parser.result()
+    # segment g: TB2's 4 runs on cpu 0 (2 instructions each); segment f: TB1's 4 runs
+    # (3 each) and TB2 on cpu 1, whose Trace line still names 'f'
+    assert sum(counts.per_segment["g"].values()) == 4 * 2
+    assert sum(counts.per_segment["f"].values()) == 4 * 3 + 2
+    assert counts.total == 22
