@@ -129,6 +129,8 @@ class Count:
     per_cpu: dict[int, Counter] = field(default_factory=dict)
     # with a segment pattern: segment label (the marker symbol that opened it) -> symbols
     per_segment: dict[str, Counter] = field(default_factory=dict)
+    # TB start pc -> [instructions in the TB, times it ran] (all CPUs): the hot loops
+    blocks: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def symbols(self) -> Counter:
@@ -241,14 +243,14 @@ class LogParser:
         out = Count()
         for label, lines in self.segments.items():
             segment = out.per_segment.setdefault(label.decode(), Counter())
-            for cpu, counts in self.count_segment(lines).items():
+            for cpu, counts in self.count_segment(lines, out.blocks).items():
                 out.per_cpu.setdefault(cpu, Counter()).update(counts)
                 segment.update(counts)
         if self.marker is None:
             out.per_segment.clear()
         return out
 
-    def count_segment(self, lines: Counter) -> dict[int, Counter]:
+    def count_segment(self, lines: Counter, blocks: dict) -> dict[int, Counter]:
         """Per CPU, the symbols' instructions of one segment's Trace lines."""
         out: dict[int, Counter] = {}
         stopped = Counter()  # (host ptr, pc) -> TB entries that did not run
@@ -266,6 +268,8 @@ class LogParser:
             if tb is None:
                 raise ToolchainError(f"qemu log: TB at pc 0x{pc:x} executed but never translated")
             counts = out.setdefault(cpu, Counter())
+            block = blocks.setdefault(pc, [sum(tb.values()), 0])
+            block[1] += times
             for name, n in tb.items():
                 counts[name] += n * times
         return out
@@ -415,7 +419,13 @@ def count_layers(out_dir: str | Path, target_name: str, x) -> dict[int, Counter]
     instructions each) and start-up are left out; so is the blob's CRC, not even logged.
     """
     one = np.ascontiguousarray(x, dtype="<f4").tobytes()
-    counted = run_counted(out_dir, target_name, one, segment=RUN_SEGMENTS, exclude=STARTUP_SKIP)
+    return split_layers(
+        run_counted(out_dir, target_name, one, segment=RUN_SEGMENTS, exclude=STARTUP_SKIP)
+    )
+
+
+def split_layers(counted: Count) -> dict[int, Counter]:
+    """{layer index: symbols} of a run counted with ``segment=RUN_SEGMENTS``."""
     layers = {}
     for label, counts in counted.per_segment.items():
         if label.startswith("layer"):
