@@ -53,8 +53,9 @@ def main() -> None:
     args = ap.parse_args()
     configs = {k: v for k, v in CONFIGS.items() if ("0.35" in k) == args.quick}
     rng = np.random.default_rng(0)
+    tail = "  instr per thread" if args.balance else ""
     print(f"{'model':<14} {'precision':<9} {'1 thread ms':>12} {'2 threads ms':>13} "
-          f"{'speed-up':>9} {'identical':>9}" + ("  instr per thread" if args.balance else ""))  # fmt: skip
+          f"{'speed-up':>9} {'identical':>9}{tail}")  # fmt: skip
     for label, (size, width) in configs.items():
         model = onnx_builders.mobilenetv2_pytorch_style(1000, size, width)
         calib = rng.standard_normal((8, 3, size, size)).astype(np.float32)
