@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ir
+from . import golden, ir
 from .backend import codegen, planner
 from .backend import report as report_mod
 from .errors import CalibrationError, CnncError, DataError, ModelError, UnsupportedError
@@ -389,6 +389,7 @@ def write_output(
         (stage / "model.h").write_text(gen.model_h)
         (stage / "model.c").write_text(gen.model_c)
         write_threads_files(stage, gen, float_mode)
+        golden.write_check_files(stage, graph, lambda x: run_reference(graph, feeds_of(graph, x)))
         if not embed_weights:
             (stage / "weights.bin").write_bytes(gen.blob)
         codegen.copy_runtime(stage, gen.families, gen.variant_names)
