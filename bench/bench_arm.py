@@ -16,8 +16,10 @@ loop: int8 SMLAL/SMLAL2 into int32 lanes 0.25; float32 FMUL+FADD (exact mode) 0.
 
 Then llvm-mca (LLVM 14) on the hottest translation block of each hot kernel of the aarch64
 build (its inner loop, taken from `objdump -d` by the block's address range): cycles per
-iteration and MACs per cycle for -mcpu=cortex-a72 and cortex-a76, with the scheduling model
-llvm-mca really used (read from its resource names), and an advisory single-thread Pi 4 /
+iteration and MACs per cycle (the function's MACs per instruction x the loop's size /
+its cycles) for -mcpu=cortex-a72 and cortex-a76, with the scheduling model
+llvm-mca really used (read from its resource names; LLVM 14 runs cortex-a72 and -a76 on its
+Cortex-A57 model, so both give the same cycles), and an advisory single-thread Pi 4 /
 Pi 5 latency whose method is printed beside it.
 
     .venv/bin/python bench/bench_arm.py [--quick] [--models ...] [--targets aarch64 armv7]
@@ -54,6 +56,8 @@ FLOORS = {
     ("float32", "pwconv"): (0.5, 0.6),
     ("float32", "dense"): (0.5, None),
     ("float32", "dwconv"): (0.5, None),
+    ("float32", "dwconv3x3"): (0.5, None),
+    ("float32", "conv_oc8"): (0.5, None),
     ("binary", "conv"): (3 / 128, 6.4 / 128),
 }
 WHOLE_GOALS = {("mnv2 1.0@224", "int8"): 0.4, ("mnv2 0.35@96", "int8"): 0.5}
@@ -224,12 +228,15 @@ def hot_loops(out: Path, counted, layers, macs, symbols, total, tool: str):
         asm = block_asm(listing, pc, size)
         if asm is None:
             continue
+        # MACs per iteration: the function's MACs per instruction times the loop's size
+        # (assumes the MACs are spread like the instructions; advisory)
         kernel_macs = sum(macs.get(k, 0) for k, c in layers.items() if c.get(name))
+        macs_per_iter = kernel_macs * size / n
         row = f"{name[:30]:<30} {size:>10} "
         for cpu, _ in CPUS.values():
             cycles, model = mca(asm, cpu, tool)
             ipc[cpu][name] = size / cycles
-            row += f"{cycles:>11.2f} {kernel_macs / runs / cycles:>7.2f} {model:>6} "
+            row += f"{cycles:>11.2f} {macs_per_iter / cycles:>7.2f} {model:>6} "
         print(row)
     for board, (cpu, hz) in CPUS.items():
         cycles = sum(n / ipc[cpu].get(name, 1.0) for name, n in symbols.items())
