@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ir
+from . import golden, ir
 from .backend import codegen, planner
 from .backend import report as report_mod
 from .errors import CalibrationError, CnncError, DataError, ModelError, UnsupportedError
@@ -428,6 +428,8 @@ def write_output(
     try:
         (stage / "model.h").write_text(gen.model_h)
         (stage / "model.c").write_text(gen.model_c)
+        write_threads_files(stage, gen, float_mode)
+        golden.write_check_files(stage, graph, lambda x: run_reference(graph, feeds_of(graph, x)))
         if not embed_weights:
             (stage / "weights.bin").write_bytes(gen.blob)
         codegen.copy_runtime(stage, gen.families, gen.variant_names)
@@ -446,6 +448,17 @@ def write_output(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return CompiledModel(out, graph, info, rep)
+
+
+def write_threads_files(stage: Path, gen, float_mode: str) -> None:
+    """model_threads.c/.h: cnnc_model_run_threads for Linux targets (backend/threads.py)."""
+    from .backend import threads
+
+    slots = codegen.kernel_slots(gen.layers, float_mode)
+    text = threads.render_threads_c(gen.model_c, gen.layers, slots, codegen.slot_macro)
+    if text is not None:
+        (stage / "model_threads.c").write_text(text)
+        (stage / "model_threads.h").write_text(threads.THREADS_H)
 
 
 def model_info(graph, plan, gen, precision, embed, target, options) -> dict:
