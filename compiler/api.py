@@ -388,6 +388,7 @@ def write_output(
     try:
         (stage / "model.h").write_text(gen.model_h)
         (stage / "model.c").write_text(gen.model_c)
+        write_threads_files(stage, gen, float_mode)
         if not embed_weights:
             (stage / "weights.bin").write_bytes(gen.blob)
         codegen.copy_runtime(stage, gen.families, gen.variant_names)
@@ -406,6 +407,17 @@ def write_output(
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return CompiledModel(out, graph, info, rep)
+
+
+def write_threads_files(stage: Path, gen, float_mode: str) -> None:
+    """model_threads.c/.h: cnnc_model_run_threads for Linux targets (backend/threads.py)."""
+    from .backend import threads
+
+    slots = codegen.kernel_slots(gen.layers, float_mode)
+    text = threads.render_threads_c(gen.model_c, gen.layers, slots, codegen.slot_macro)
+    if text is not None:
+        (stage / "model_threads.c").write_text(text)
+        (stage / "model_threads.h").write_text(threads.THREADS_H)
 
 
 def model_info(graph, plan, gen, precision, embed, target, options) -> dict:
