@@ -45,8 +45,10 @@
 
 #if defined(__GNUC__)
 #define S8G_ALWAYS_INLINE static __inline__ __attribute__((always_inline))
+#define S8G_MAYBE_UNUSED __attribute__((unused)) /* s8_dwconv_neon.c uses the requant only */
 #else
 #define S8G_ALWAYS_INLINE static
+#define S8G_MAYBE_UNUSED
 #endif
 
 /* Requantisation parameters of one layer and x's zero point. */
@@ -55,7 +57,8 @@ typedef struct {
 } s8g_out;
 
 /* panel[i][j] = w[i * ldw + j] as int16, i < k, j < 8 * nh (the panel's row length). */
-static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, int32_t nh, int16_t *panel) {
+S8G_MAYBE_UNUSED static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, int32_t nh,
+                                       int16_t *panel) {
     int32_t i;
     for (i = 0; i < k; ++i) {
         const int8_t *wr = w + (size_t)i * ldw;
@@ -275,7 +278,7 @@ S8G_ALWAYS_INLINE void s8g_kernel(const int8_t *const *x, int32_t rows, int32_t 
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-schedule-insns")))
 #endif
-static void
+S8G_MAYBE_UNUSED static void
 s8g_tile(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k, const int16_t *wp,
          const int8_t *w8, size_t ldw, const int32_t *bias, const int32_t *mult,
          const int32_t *shift, const s8g_out *o, int8_t *const *y) {
@@ -299,9 +302,9 @@ s8g_tile(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k, const int1
 }
 
 /* Outputs 0 .. nb-1 (fewer than 8) of one row: __ref's loop. */
-static void s8g_tail(const int8_t *x, int32_t k, const int8_t *w, size_t ldw, int32_t nb,
-                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                     const s8g_out *o, int8_t *y) {
+S8G_MAYBE_UNUSED static void s8g_tail(const int8_t *x, int32_t k, const int8_t *w, size_t ldw,
+                                      int32_t nb, const int32_t *bias, const int32_t *mult,
+                                      const int32_t *shift, const s8g_out *o, int8_t *y) {
     int32_t i, j;
     for (j = 0; j < nb; ++j) {
         int32_t acc = bias[j];
