@@ -65,10 +65,15 @@ CNNC_INLINE void s8_dw_requant(const s8_dw_acc *a, int32_t nb, const int32_t *mu
  * row. The zero point is folded into the start value, init = bias - zp * sum_taps w
  * (modulo 2^32, as NEON adds wrap), so each tap is one load and widening of x and two
  * vmlal_s16: the sum equals __ref's modulo 2^32 and __ref's is an int32 within the
- * compiler's proven bound, so the two are equal. */
-static void s8_dw3x3_row(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y,
-                         int32_t b, int32_t oy, int32_t ox0, int32_t ox1, int32_t c0) {
+ * compiler's proven bound, so the two are equal. GCC's pre-RA scheduling is off as for
+ * s8g_tile (it spills the weights otherwise). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-schedule-insns")))
+#endif
+static void
+s8_dw3x3_row(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+             const int32_t *mult, const int32_t *shift, int8_t *y, int32_t b, int32_t oy,
+             int32_t ox0, int32_t ox1, int32_t c0) {
     const size_t c = (size_t)p->c, row = (size_t)p->w * c, step = (size_t)p->stride_w * c;
     const int8_t *x0 = x + ((size_t)b * p->h + (oy * p->stride_h - p->pad_top)) * row + c0 +
                        (size_t)(ox0 * p->stride_w - p->pad_left) * c; /* tap (0, 0) of ox0 */
@@ -92,12 +97,21 @@ static void s8_dw3x3_row(const cnnc_s8_conv_params *p, const int8_t *x, const in
     o.lo = p->act_min;
     o.hi = p->act_max;
     s8g_rq_init(&q, mult + c0, shift + c0, &o, p->rounding);
+#if defined(__aarch64__) /* SMLAL2 reads the high halves in place */
+#define S8_DW3_TAP(T, OFF)                                         \
+    do {                                                           \
+        const int16x8_t xv = vmovl_s8(vld1_s8(xp + (OFF)));        \
+        a0 = vmlal_s16(a0, vget_low_s16(xv), vget_low_s16(wv[T])); \
+        a1 = vmlal_high_s16(a1, xv, wv[T]);                        \
+    } while (0)
+#else
 #define S8_DW3_TAP(T, OFF)                                           \
     do {                                                             \
         const int16x8_t xv = vmovl_s8(vld1_s8(xp + (OFF)));          \
         a0 = vmlal_s16(a0, vget_low_s16(xv), vget_low_s16(wv[T]));   \
         a1 = vmlal_s16(a1, vget_high_s16(xv), vget_high_s16(wv[T])); \
     } while (0)
+#endif
 #define S8_DW3_ROW(RND)                                   \
     for (ox = ox0; ox < ox1; ++ox, x0 += step, yp += c) { \
         const int8_t *xp = x0;                            \
