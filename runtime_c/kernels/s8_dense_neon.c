@@ -5,6 +5,7 @@
  * run __ref's loop. Compiled when the build targets NEON (aarch64; armv7 with
  * -mfpu=neon*); empty otherwise. */
 #include "cnnc_s8.h"
+#define S8G_TILE_DEFINITION /* the one copy of cnnc_s8g_tile_neon */
 #include "s8_gemm_neon.h"
 
 #if defined(__ARM_NEON)

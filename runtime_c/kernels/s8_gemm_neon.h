@@ -275,13 +275,21 @@ S8G_ALWAYS_INLINE void s8g_kernel(const int8_t *const *x, int32_t rows, int32_t 
 /* s8g_kernel specialised per row count, block width and weight source. GCC's scheduling
  * before register allocation hoists the weight loads of later steps and spills
  * accumulators to make room (4 rows by 16 outputs on aarch64), so it is off here. */
+/* One copy for the whole runtime (its 16 specialisations are most of the NEON build
+ * time): defined where S8G_TILE_DEFINITION is set (s8_dense_neon.c), called by the conv. */
+void cnnc_s8g_tile_neon(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k,
+                        const int16_t *wp, const int8_t *w8, size_t ldw, const int32_t *bias,
+                        const int32_t *mult, const int32_t *shift, const s8g_out *o,
+                        int8_t *const *y);
+#define s8g_tile cnnc_s8g_tile_neon
+#if defined(S8G_TILE_DEFINITION)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-schedule-insns")))
 #endif
-S8G_MAYBE_UNUSED static void
-s8g_tile(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k, const int16_t *wp,
-         const int8_t *w8, size_t ldw, const int32_t *bias, const int32_t *mult,
-         const int32_t *shift, const s8g_out *o, int8_t *const *y) {
+void cnnc_s8g_tile_neon(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k,
+                        const int16_t *wp, const int8_t *w8, size_t ldw, const int32_t *bias,
+                        const int32_t *mult, const int32_t *shift, const s8g_out *o,
+                        int8_t *const *y) {
 #if S8G_HALVES == 2
     if (nh == 2) {
         if (wp) {
@@ -300,6 +308,7 @@ s8g_tile(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k, const int1
         S8G_CASES(1, 0)
     }
 }
+#endif
 
 /* Outputs 0 .. nb-1 (fewer than 8) of one row: __ref's loop. */
 S8G_MAYBE_UNUSED static void s8g_tail(const int8_t *x, int32_t k, const int8_t *w, size_t ldw,
