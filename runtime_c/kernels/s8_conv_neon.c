@@ -1,14 +1,19 @@
 /* ARM NEON variants of the int8 convolutions, bit-exact to their __ref kernels (same
- * packed weights, same int32 sums, cnnc_requant_s8's results): the loops of
- * s8_conv_loops.h on the NEON tile (s8_tile_neon.h; tiles of 4 output pixels by 8
- * channels). The pointwise conv runs as a dense layer on cnnc_s8_dense__neon
- * (s8_dense_neon.c). Compiled when the build targets NEON (aarch64; armv7 with
- * -mfpu=neon*); empty otherwise. */
+ * packed weights, same int32 sums, cnnc_requant_s8's results). The pointwise conv runs as
+ * a dense layer on cnnc_s8_dense__neon (s8_dense_neon.c). The general conv gathers the
+ * inputs of 4 output pixels (im2col, padding taps as x's zero point) and runs the
+ * register-blocked GEMM of s8_gemm_neon.h over K = kernel_h * kernel_w * C/G with the
+ * group's weights widened once into a stack panel; a conv whose K exceeds the gather
+ * buffer runs the tap-by-tap loops of s8_conv_loops.h on the NEON tile (s8_tile_neon.h).
+ * Compiled when the build targets NEON (aarch64; armv7 with -mfpu=neon*); empty otherwise. */
 #include "cnnc_s8.h"
+#include "s8_gemm_neon.h"
 #include "s8_tile_neon.h"
 #include "s8_conv_loops.h"
 
 #if defined(__ARM_NEON)
+#define S8G_GATHER 4096 /* inputs per pixel gathered on the stack (4 pixels: 16 KiB) */
+
 void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y) {
@@ -16,9 +21,86 @@ void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
     cnnc_s8_dense__neon(&dense, x, w, bias, mult, shift, y);
 }
 
+/* row[(ky * kernel_w + kx) * cg + i] = input i of group g at tap (ky, kx) of output pixel
+ * pix (b, oy, ox flattened), x's zero point where the tap is padding. */
+static void s8g_gather(const cnnc_s8_conv_params *p, const int8_t *x, int32_t pix, int32_t g,
+                       int8_t *row) {
+    const int32_t cg = p->c / p->groups, span = p->kernel_w * cg;
+    const int32_t ox = pix % p->out_w, oy = pix / p->out_w % p->out_h;
+    const int32_t b = pix / p->out_w / p->out_h;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        int8_t *dst = row + (size_t)ky * span;
+        const int8_t *xrow; /* [w][c] from group g's first input */
+        if (iy < 0 || iy >= p->h) {
+            memset(dst, p->x_zero_point, (size_t)span);
+            continue;
+        }
+        xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
+        if (p->groups == 1 && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
+            memcpy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
+            continue;
+        }
+        for (kx = 0; kx < p->kernel_w; ++kx) {
+            const int32_t ix = ix0 + kx;
+            if (ix < 0 || ix >= p->w)
+                memset(dst + kx * cg, p->x_zero_point, (size_t)cg);
+            else
+                memcpy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
+        }
+    }
+}
+
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
-    s8_conv_loops(p, x, w, bias, mult, shift, y);
+    const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
+    const int32_t k = p->kernel_h * p->kernel_w * cg;
+    const int32_t pixels = p->n * p->out_h * p->out_w;
+    const size_t group_size = (size_t)k * og;
+    int8_t cols[S8G_ROWS][S8G_GATHER];
+    int16_t panel[S8G_PANEL];
+    s8g_out o;
+    int packed;
+    int32_t g, pix0, o0, r;
+    if (k > S8G_GATHER) {
+        s8_conv_loops(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    /* all of a group's 8-wide blocks widened at once, when they fit and pixels reuse them */
+    packed = pixels > 1 && (size_t)k * (size_t)(og & ~7) <= S8G_PANEL;
+    o.x_zero_point = p->x_zero_point;
+    o.rounding = p->rounding;
+    o.zero_point = p->y_zero_point;
+    o.lo = p->act_min;
+    o.hi = p->act_max;
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *wg = w + (size_t)g * group_size; /* [k][og] */
+        if (packed)
+            for (o0 = 0; o0 + 8 <= og; o0 += 8 * S8G_NH(og - o0))
+                s8g_panel(wg + o0, (size_t)og, k, S8G_NH(og - o0), panel + (size_t)k * o0);
+        for (pix0 = 0; pix0 < pixels; pix0 += S8G_ROWS) {
+            const int32_t rows = pixels - pix0 < S8G_ROWS ? pixels - pix0 : S8G_ROWS;
+            const int8_t *xr[S8G_ROWS];
+            int8_t *yr[S8G_ROWS];
+            for (r = 0; r < rows; ++r) s8g_gather(p, x, pix0 + r, g, cols[r]);
+            for (r = 0; r < S8G_ROWS; ++r) xr[r] = cols[r < rows ? r : 0];
+            for (o0 = 0; o0 + 8 <= og;) {
+                const int32_t nh = S8G_NH(og - o0), first = g * og + o0;
+                for (r = 0; r < S8G_ROWS; ++r)
+                    yr[r] = y + (size_t)(pix0 + (r < rows ? r : 0)) * p->out_c + first;
+                s8g_tile(xr, rows, nh, k, packed ? panel + (size_t)k * o0 : 0, wg + o0, (size_t)og,
+                         bias + first, mult + first, shift + first, &o, yr);
+                o0 += 8 * nh;
+            }
+            if (o0 < og)
+                for (r = 0; r < rows; ++r)
+                    s8g_tail(cols[r], k, wg + o0, (size_t)og, og - o0, bias + g * og + o0,
+                             mult + g * og + o0, shift + g * og + o0, &o,
+                             y + (size_t)(pix0 + r) * p->out_c + g * og + o0);
+        }
+    }
 }
 #else
 typedef int cnnc_s8_conv_neon_empty; /* ISO C forbids an empty translation unit */

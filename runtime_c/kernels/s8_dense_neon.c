@@ -1,18 +1,48 @@
 /* ARM NEON variant of the int8 fully connected layer (and, through cnnc_s8_pwconv__neon,
- * the pointwise conv), bit-exact to cnnc_s8_dense__ref: the loops of s8_dense_loops.h on
- * the NEON tile (s8_tile_neon.h: x - zp and w widened to int16, vmlal_lane_s16 into int32
- * lanes; 8 outputs per tile) and eight requantisations at once (s8_requant_neon.h).
- * Compiled when the build targets NEON (aarch64; armv7 with -mfpu=neon*); empty otherwise.
- * Only ARMv7 NEON intrinsics are used, so one source serves both. */
+ * the pointwise conv), bit-exact to cnnc_s8_dense__ref: the register-blocked GEMM of
+ * s8_gemm_neon.h, blocks of 16 outputs (aarch64) or 8 (armv7) whose weights are widened
+ * once into a stack panel shared by all rows, tiles of 4 rows. Fewer than 8 outputs left
+ * run __ref's loop. Compiled when the build targets NEON (aarch64; armv7 with
+ * -mfpu=neon*); empty otherwise. */
 #include "cnnc_s8.h"
-#include "s8_tile_neon.h"
-#include "s8_dense_loops.h"
+#define S8G_TILE_DEFINITION /* the one copy of cnnc_s8g_tile_neon */
+#include "s8_gemm_neon.h"
 
 #if defined(__ARM_NEON)
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
-    s8_dense_loops(p, x, w, bias, mult, shift, y);
+    int16_t panel[S8G_PANEL];
+    s8g_out o;
+    int32_t o0 = 0, b0, r;
+    /* the panel pays when rows reuse it and it holds a whole block */
+    const int packed = p->n > 1 && (size_t)p->k * S8G_COLS <= S8G_PANEL;
+    o.x_zero_point = p->x_zero_point;
+    o.rounding = p->rounding;
+    o.zero_point = p->y_zero_point;
+    o.lo = p->act_min;
+    o.hi = p->act_max;
+    while (o0 + 8 <= p->m) {
+        const int32_t nh = S8G_NH(p->m - o0);
+        if (packed) s8g_panel(w + o0, (size_t)p->m, p->k, nh, panel);
+        for (b0 = 0; b0 < p->n; b0 += S8G_ROWS) {
+            const int32_t rows = p->n - b0 < S8G_ROWS ? p->n - b0 : S8G_ROWS;
+            const int8_t *xr[S8G_ROWS];
+            int8_t *yr[S8G_ROWS];
+            for (r = 0; r < S8G_ROWS; ++r) {
+                const int32_t row = b0 + (r < rows ? r : 0);
+                xr[r] = x + (size_t)row * p->k;
+                yr[r] = y + (size_t)row * p->m + o0;
+            }
+            s8g_tile(xr, rows, nh, p->k, packed ? panel : 0, w + o0, (size_t)p->m, bias + o0,
+                     mult + o0, shift + o0, &o, yr);
+        }
+        o0 += 8 * nh;
+    }
+    if (o0 < p->m)
+        for (b0 = 0; b0 < p->n; ++b0)
+            s8g_tail(x + (size_t)b0 * p->k, p->k, w + o0, (size_t)p->m, p->m - o0, bias + o0,
+                     mult + o0, shift + o0, &o, y + (size_t)b0 * p->m + o0);
 }
 #else
 typedef int cnnc_s8_dense_neon_empty; /* ISO C forbids an empty translation unit */

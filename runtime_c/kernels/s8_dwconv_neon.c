@@ -57,11 +57,135 @@ CNNC_INLINE void s8_dw_requant(const s8_dw_acc *a, int32_t nb, const int32_t *mu
 }
 
 #include "s8_dwconv_loops.h"
+#include "s8_gemm_neon.h"
+
+/* 3x3 depthwise, output row (b, oy) whose three input rows are inside the image, output
+ * pixels ox0 .. ox1 - 1 whose three input columns are too, channels c0 .. c0 + 7: the nine
+ * widened weight vectors and the requantisation constants stay in registers across the
+ * row. The zero point is folded into the start value, init = bias - zp * sum_taps w
+ * (modulo 2^32, as NEON adds wrap), so each tap is one load and widening of x and two
+ * vmlal_s16: the sum equals __ref's modulo 2^32 and __ref's is an int32 within the
+ * compiler's proven bound, so the two are equal. GCC's pre-RA scheduling is off as for
+ * s8g_tile (it spills the weights otherwise). */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-schedule-insns")))
+#endif
+static void
+s8_dw3x3_row(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+             const int32_t *mult, const int32_t *shift, int8_t *y, int32_t b, int32_t oy,
+             int32_t ox0, int32_t ox1, int32_t c0) {
+    const size_t c = (size_t)p->c, row = (size_t)p->w * c, step = (size_t)p->stride_w * c;
+    const int8_t *x0 = x + ((size_t)b * p->h + (oy * p->stride_h - p->pad_top)) * row + c0 +
+                       (size_t)(ox0 * p->stride_w - p->pad_left) * c; /* tap (0, 0) of ox0 */
+    int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox0) * c + c0;
+    int16x8_t wv[9];
+    int32x4_t init0, init1;
+    s8g_out o;
+    s8g_rq q;
+    int32_t t, ox;
+    int32x4_t sum0 = vdupq_n_s32(0), sum1 = vdupq_n_s32(0);
+    for (t = 0; t < 9; ++t) {
+        wv[t] = vmovl_s8(vld1_s8(w + (size_t)t * c + c0));
+        sum0 = vaddw_s16(sum0, vget_low_s16(wv[t]));
+        sum1 = vaddw_s16(sum1, vget_high_s16(wv[t]));
+    }
+    init0 = vmlsq_s32(vld1q_s32(bias + c0), sum0, vdupq_n_s32(p->x_zero_point));
+    init1 = vmlsq_s32(vld1q_s32(bias + c0 + 4), sum1, vdupq_n_s32(p->x_zero_point));
+    o.x_zero_point = p->x_zero_point;
+    o.rounding = p->rounding;
+    o.zero_point = p->y_zero_point;
+    o.lo = p->act_min;
+    o.hi = p->act_max;
+    s8g_rq_init(&q, mult + c0, shift + c0, &o, p->rounding);
+#if defined(__aarch64__) /* SMLAL2 reads the high halves in place */
+#define S8_DW3_TAP(T, OFF)                                         \
+    do {                                                           \
+        const int16x8_t xv = vmovl_s8(vld1_s8(xp + (OFF)));        \
+        a0 = vmlal_s16(a0, vget_low_s16(xv), vget_low_s16(wv[T])); \
+        a1 = vmlal_high_s16(a1, xv, wv[T]);                        \
+    } while (0)
+#else
+#define S8_DW3_TAP(T, OFF)                                           \
+    do {                                                             \
+        const int16x8_t xv = vmovl_s8(vld1_s8(xp + (OFF)));          \
+        a0 = vmlal_s16(a0, vget_low_s16(xv), vget_low_s16(wv[T]));   \
+        a1 = vmlal_s16(a1, vget_high_s16(xv), vget_high_s16(wv[T])); \
+    } while (0)
+#endif
+#define S8_DW3_ROW(RND)                                   \
+    for (ox = ox0; ox < ox1; ++ox, x0 += step, yp += c) { \
+        const int8_t *xp = x0;                            \
+        int32x4_t a0 = init0, a1 = init1;                 \
+        S8_DW3_TAP(0, 0);                                 \
+        S8_DW3_TAP(1, c);                                 \
+        S8_DW3_TAP(2, 2 * c);                             \
+        xp += row;                                        \
+        S8_DW3_TAP(3, 0);                                 \
+        S8_DW3_TAP(4, c);                                 \
+        S8_DW3_TAP(5, 2 * c);                             \
+        xp += row;                                        \
+        S8_DW3_TAP(6, 0);                                 \
+        S8_DW3_TAP(7, c);                                 \
+        S8_DW3_TAP(8, 2 * c);                             \
+        s8g_rq8(&q, a0, a1, RND, yp);                     \
+    }
+    if (p->rounding == CNNC_ROUND_DOUBLE) {
+        S8_DW3_ROW(CNNC_ROUND_DOUBLE)
+    } else {
+        S8_DW3_ROW(CNNC_ROUND_SINGLE)
+    }
+#undef S8_DW3_ROW
+#undef S8_DW3_TAP
+}
+
+/* Output pixels (b, oy, ox0 .. ox1 - 1), all channels: the loops of s8_dwconv_loops.h
+ * (taps inside the image, reference loop for fewer than 8 channels left). */
+static void s8_dw_pixels(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y,
+                         int32_t b, int32_t oy, int32_t ox0, int32_t ox1) {
+    cnnc_s8_conv_params q = *p;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top;
+    /* one output row and column range as a conv of its own: input rows cut to the
+     * kernel's window keep the kernel's offsets through pad_top */
+    q.n = 1;
+    q.out_h = 1;
+    q.out_w = ox1 - ox0;
+    q.pad_top = p->pad_top - oy * p->stride_h;
+    q.pad_left = p->pad_left - ox0 * p->stride_w;
+    (void)iy0;
+    s8_dwconv_loops(&q, x + (size_t)b * p->h * p->w * p->c, w, bias, mult, shift,
+                    y + (((size_t)b * p->out_h + oy) * p->out_w + ox0) * p->c);
+}
 
 void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y) {
-    s8_dwconv_loops(p, x, w, bias, mult, shift, y);
+    int32_t b, oy, c0;
+    if (p->kernel_h != 3 || p->kernel_w != 3 || p->c < 8) {
+        s8_dwconv_loops(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    for (b = 0; b < p->n; ++b)
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            /* interior columns: ix0 = ox * stride_w - pad_left >= 0 and ix0 + 2 < w */
+            int32_t ox0 = (p->pad_left + p->stride_w - 1) / p->stride_w;
+            int32_t ox1 =
+                p->w - 3 + p->pad_left < 0 ? 0 : (p->w - 3 + p->pad_left) / p->stride_w + 1;
+            if (ox1 > p->out_w) ox1 = p->out_w;
+            if (iy0 < 0 || iy0 + 3 > p->h || ox0 >= ox1) {
+                s8_dw_pixels(p, x, w, bias, mult, shift, y, b, oy, 0, p->out_w);
+                continue;
+            }
+            if (ox0 > 0) s8_dw_pixels(p, x, w, bias, mult, shift, y, b, oy, 0, ox0);
+            for (c0 = 0; c0 + 8 <= p->c; c0 += 8)
+                s8_dw3x3_row(p, x, w, bias, mult, shift, y, b, oy, ox0, ox1, c0);
+            if (c0 < p->c) { /* the last channels: an 8-wide block ending at c (c >= 8) */
+                c0 = p->c - 8;
+                s8_dw3x3_row(p, x, w, bias, mult, shift, y, b, oy, ox0, ox1, c0);
+            }
+            if (ox1 < p->out_w) s8_dw_pixels(p, x, w, bias, mult, shift, y, b, oy, ox1, p->out_w);
+        }
 }
 #else
 typedef int cnnc_s8_dwconv_neon_empty; /* ISO C forbids an empty translation unit */

@@ -19,8 +19,17 @@
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
 
+/* Inlined into every caller: as calls they cost more than their own instructions (the
+ * register-blocked GEMM, s8_gemm_neon.h, requantises 8 rows of 8 lanes per tile). */
+#if defined(__GNUC__)
+#define S8_REQUANT_INLINE static __inline__ __attribute__((always_inline))
+#else
+#define S8_REQUANT_INLINE CNNC_INLINE
+#endif
+
 /* Four lanes of cnnc_requant (before zero point and clamp). */
-CNNC_INLINE int32x4_t s8_requant4_neon(int32x4_t x, int32x4_t m, int32x4_t s, int32_t rounding) {
+S8_REQUANT_INLINE int32x4_t s8_requant4_neon(int32x4_t x, int32x4_t m, int32x4_t s,
+                                             int32_t rounding) {
     const int32x4_t zero = vdupq_n_s32(0);
     if (rounding == CNNC_ROUND_ONNXRUNTIME) { /* float32 requantisation: scalar, as __ref */
         int32_t a[4], mm[4], j;
@@ -51,9 +60,9 @@ CNNC_INLINE int32x4_t s8_requant4_neon(int32x4_t x, int32x4_t m, int32x4_t s, in
 
 /* y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], rounding, zero_point, lo, hi), j < 8;
  * acc[0..4) in a0, acc[4..8) in a1. */
-CNNC_INLINE void s8_requant8_neon(int32x4_t a0, int32x4_t a1, const int32_t *mult,
-                                  const int32_t *shift, int32_t rounding, int32_t zero_point,
-                                  int32_t lo, int32_t hi, int8_t *y) {
+S8_REQUANT_INLINE void s8_requant8_neon(int32x4_t a0, int32x4_t a1, const int32_t *mult,
+                                        const int32_t *shift, int32_t rounding, int32_t zero_point,
+                                        int32_t lo, int32_t hi, int8_t *y) {
     const int32x4_t rlo = vdupq_n_s32(lo - zero_point), rhi = vdupq_n_s32(hi - zero_point);
     const int32x4_t zp = vdupq_n_s32(zero_point);
     int32x4_t r0 = s8_requant4_neon(a0, vld1q_s32(mult), vld1q_s32(shift), rounding);

@@ -179,7 +179,43 @@ static void conv_cases(void) {
     }
 }
 
+/* Inner dimensions past the NEON GEMM's stack buffers (s8_gemm_neon.h): a dense layer
+ * whose weights do not fit the int16 panel, a conv whose K = 3 * 3 * C/G exceeds the
+ * gather buffer (its tap-by-tap fallback). */
+static void big_k_cases(void) {
+    int rnd, groups;
+    for (rnd = 0; rnd < 2; ++rnd) {
+        cnnc_s8_dense_params d;
+        d.n = 5; d.k = 2100; d.m = 17; d.x_zero_point = -7; d.y_zero_point = 3;
+        d.act_min = -128; d.act_max = 127; d.rounding = rnd;
+        fill8(x, d.n * d.k, -128); fill8(w, d.k * d.m, -127);
+        fill_requant(bias, mult, shift, d.m, rnd);
+        cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+        prepare_neon(d.n * d.m);
+        cnnc_s8_dense__neon(&d, x, w, bias, mult, shift, y_neon);
+        compare("dense (m, k, n)", d.n * d.m, d.m, d.k, d.n);
+    }
+    for (groups = 1; groups <= 2; ++groups) {
+        cnnc_s8_conv_params p;
+        int32_t out;
+        memset(&p, 0, sizeof p);
+        p.n = 1; p.h = p.w = p.out_h = p.out_w = 2; p.kernel_h = p.kernel_w = 3;
+        p.pad_top = p.pad_left = 1; p.stride_h = p.stride_w = 1; p.groups = groups;
+        p.c = 460 * groups; p.out_c = 5 * groups;
+        p.x_zero_point = 5; p.y_zero_point = -2; p.act_min = -128; p.act_max = 127;
+        p.rounding = groups - 1;
+        out = p.out_h * p.out_w * p.out_c;
+        fill8(x, p.h * p.w * p.c, -128); fill8(w, 9 * 460 * 5 * groups, -127);
+        fill_requant(bias, mult, shift, p.out_c, 0);
+        cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        cnnc_s8_conv__neon(&p, x, w, bias, mult, shift, y_neon);
+        compare("conv (c, oc, groups)", out, p.c, p.out_c, groups);
+    }
+}
+
 int main(void) {
+    big_k_cases();
     dense_cases();
     pwconv_cases();
     dwconv_cases();
@@ -188,7 +224,7 @@ int main(void) {
     return failures != 0;
 }
 """
-CASES = 11 * 5 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 3 * 2 * 6 * 2 * 2
+CASES = 4 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 3 * 2 * 6 * 2 * 2
 
 
 @pytest.mark.parametrize("target", ["aarch64", "armv7", "armv7-neon"])

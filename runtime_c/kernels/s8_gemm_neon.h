@@ -1,0 +1,329 @@
+/* The register-blocked NEON int8 GEMM under cnnc_s8_dense__neon, cnnc_s8_pwconv__neon and
+ * cnnc_s8_conv__neon (s8_dense_neon.c, s8_conv_neon.c): y[r][o] = requant(init[o] +
+ * sum_i x[r][i] * w[i][o]) for S8G_ROWS rows of x by 8 * S8G_HALVES outputs, the
+ * accumulators living in registers from the first input to the requantisation (16 int32x4
+ * on aarch64: 4 rows by 16 outputs; 8 on armv7, whose NEON has 16 q registers: 4 rows by
+ * 8 outputs). ARMv7 NEON intrinsics only, so one source serves both.
+ *
+ * Weights are read in the layout the compiler packs for __ref (w[K][ldw], K inputs by the
+ * outputs, cnnc.ops.s8.pack_weights; the blob is unchanged): a block of 8 or 16 outputs is
+ * widened once to int16 into a panel on the stack (s8g_panel) and reused by every row of x,
+ * so the inner loop is, per input, one load of widened weights per 8 outputs and one
+ * vmlal_lane_s16 per 4 outputs and row (4 MACs), plus per 8 inputs and row one load,
+ * widening and zero-point subtraction of x. Where no panel fits or there is no row to
+ * reuse it, the weights are widened in the loop instead.
+ *
+ * Exactness: |x - zp| <= 255 fits int16 and each product is at most 255 * 127 in
+ * magnitude, exact in int32. Each lane holds bias[o] plus a subset of output o's terms,
+ * bounded by |bias[o]| + xmax * sum |w[.][o]| <= 2^31 - 1 as proved by the compiler
+ * (cnnc.passes.quantize, check_accumulator); integer sums are order-free, so the result is
+ * __ref's.
+ *
+ * General conv: the inputs of S8G_ROWS output pixels are gathered (s8_conv_neon.c) into
+ * rows [kh][kw][cg] of a stack buffer, padding taps filled with zp, which then add
+ * (zp - zp) * w = 0, as __ref skips them. The group's weights w[kh][kw][cg][og] are the
+ * [K][og] matrix of that row order. */
+#ifndef CNNC_S8_GEMM_NEON_H
+#define CNNC_S8_GEMM_NEON_H
+
+#include <string.h>
+
+#include "cnnc_s8.h"
+#include "s8_requant_neon.h"
+
+#if defined(__ARM_NEON)
+#include <arm_neon.h>
+
+#define S8G_ROWS 4
+#if defined(__aarch64__)
+#define S8G_HALVES 2 /* up to 16 outputs per block: 16 accumulators of the 32 v registers */
+#else
+#define S8G_HALVES 1 /* 8 outputs per block: 8 accumulators of armv7's 16 q registers */
+#endif
+#define S8G_COLS (8 * S8G_HALVES)
+#define S8G_PANEL 16384 /* int16 weights widened on the stack (32 KiB) */
+
+#if defined(__GNUC__)
+#define S8G_ALWAYS_INLINE static __inline__ __attribute__((always_inline))
+#define S8G_MAYBE_UNUSED __attribute__((unused)) /* s8_dwconv_neon.c uses the requant only */
+#else
+#define S8G_ALWAYS_INLINE static
+#define S8G_MAYBE_UNUSED
+#endif
+
+/* Requantisation parameters of one layer and x's zero point. */
+typedef struct {
+    int32_t x_zero_point, rounding, zero_point, lo, hi;
+} s8g_out;
+
+/* panel[i][j] = w[i * ldw + j] as int16, i < k, j < 8 * nh (the panel's row length). */
+S8G_MAYBE_UNUSED static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, int32_t nh,
+                                       int16_t *panel) {
+    int32_t i;
+    for (i = 0; i < k; ++i) {
+        const int8_t *wr = w + (size_t)i * ldw;
+        int16_t *pr = panel + (size_t)i * 8 * nh;
+        vst1q_s16(pr, vmovl_s8(vld1_s8(wr)));
+        if (nh > 1) vst1q_s16(pr + 8, vmovl_s8(vld1_s8(wr + 8)));
+    }
+}
+
+/* Weight row I (8 * nh int16) into w0, w1: from the panel wp, or widened from w8. */
+#define S8G_WROW(I)                                              \
+    if (packed) {                                                \
+        w0 = vld1q_s16(wp + (size_t)(I)*8 * nh);                 \
+        if (nh > 1) w1 = vld1q_s16(wp + (size_t)(I)*8 * nh + 8); \
+    } else if (nh > 1) {                                         \
+        const int8x16_t wv = vld1q_s8(w8 + (size_t)(I)*ldw);     \
+        w0 = vmovl_s8(vget_low_s8(wv));                          \
+        w1 = vmovl_s8(vget_high_s8(wv));                         \
+    } else {                                                     \
+        w0 = vmovl_s8(vld1_s8(w8 + (size_t)(I)*ldw));            \
+    }
+
+/* Row R's accumulators += weight row (w0, w1) times lane L of xv[R] (L < 8; XV(v) and
+ * LANE are the same lane as an int16x4 half for ARMv7). On aarch64 the high halves of the
+ * weights feed SMLAL2 and the lane is read from the whole x vector, so no half is copied
+ * out to a register of its own. */
+#if defined(__aarch64__)
+#define S8G_MAC(R, XV, LANE, L)                                             \
+    if (rows > (R)) {                                                       \
+        a[R][0] = vmlal_laneq_s16(a[R][0], vget_low_s16(w0), xv[R], L);     \
+        a[R][1] = vmlal_high_laneq_s16(a[R][1], w0, xv[R], L);              \
+        if (nh > 1) {                                                       \
+            a[R][2] = vmlal_laneq_s16(a[R][2], vget_low_s16(w1), xv[R], L); \
+            a[R][3] = vmlal_high_laneq_s16(a[R][3], w1, xv[R], L);          \
+        }                                                                   \
+    }
+#else /* ARMv7: blocks of 8 outputs only (nh == 1) */
+#define S8G_MAC(R, XV, LANE, L)                                                \
+    if (rows > (R)) {                                                          \
+        a[R][0] = vmlal_lane_s16(a[R][0], vget_low_s16(w0), XV(xv[R]), LANE);  \
+        a[R][1] = vmlal_lane_s16(a[R][1], vget_high_s16(w0), XV(xv[R]), LANE); \
+    }
+#endif
+#define S8G_MACS(XV, LANE, L) \
+    S8G_MAC(0, XV, LANE, L) S8G_MAC(1, XV, LANE, L) S8G_MAC(2, XV, LANE, L) S8G_MAC(3, XV, LANE, L)
+#define S8G_STEP(I, XV, LANE, L) \
+    do {                         \
+        S8G_WROW(I)              \
+        S8G_MACS(XV, LANE, L)    \
+    } while (0)
+
+/* xv[R] = x[R][i .. i + 8) - zp in int16 (|x - zp| <= 255). */
+#define S8G_XLOAD(R) \
+    if (rows > (R)) xv[R] = vsubq_s16(vmovl_s8(vld1_s8(x[R] + i)), vzp);
+
+/* The requantisation of 8 outputs with per-lane constants derived once per tile and
+ * shared by its rows: s8_requant4_neon's arithmetic (s8_requant_neon.h, which states why
+ * it is cnnc_requant's), then clamp(r + zp, lo, hi) in int16: r saturated to int16
+ * first, which changes nothing after the clamp, since |zp| <= 128 and a saturated
+ * r +- zp stays outside [-128, 127] on the same side. */
+typedef struct {
+    int32x4_t m[2], left[2], nright[2], mask[2], half[2];
+    int64x2_t ns[4]; /* single: -(31 - shift) per lane, widened */
+    int16x8_t zp, lo, hi;
+} s8g_rq;
+
+S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t *shift,
+                                   const s8g_out *o, int32_t rounding) {
+    const int32x4_t zero = vdupq_n_s32(0), one = vdupq_n_s32(1);
+    int32_t j;
+    for (j = 0; j < 2; ++j) {
+        const int32x4_t s = vld1q_s32(shift + 4 * j);
+        q->m[j] = vld1q_s32(mult + 4 * j);
+        if (rounding == CNNC_ROUND_DOUBLE) {
+            const int32x4_t right = vmaxq_s32(vnegq_s32(s), zero); /* 0..31 */
+            q->left[j] = vmaxq_s32(s, zero);
+            q->nright[j] = vnegq_s32(right);
+            q->mask[j] = vsubq_s32(vshlq_s32(one, right), one);
+            q->half[j] = vshrq_n_s32(q->mask[j], 1);
+        } else {
+            const int32x4_t neg_total = vsubq_s32(s, vdupq_n_s32(31)); /* -62..-1 */
+            q->ns[2 * j] = vmovl_s32(vget_low_s32(neg_total));
+            q->ns[2 * j + 1] = vmovl_s32(vget_high_s32(neg_total));
+        }
+    }
+    q->zp = vdupq_n_s16((int16_t)o->zero_point);
+    q->lo = vdupq_n_s16((int16_t)o->lo);
+    q->hi = vdupq_n_s16((int16_t)o->hi);
+}
+
+/* Lanes j of requant(x) for the constants' lanes j of half J. */
+S8G_ALWAYS_INLINE int32x4_t s8g_rq4(const s8g_rq *q, int32x4_t x, int32_t j, int32_t rounding) {
+    if (rounding == CNNC_ROUND_DOUBLE) {
+        const int32x4_t h = vqrdmulhq_s32(vqshlq_s32(x, q->left[j]), q->m[j]);
+        const int32x4_t remainder = vandq_s32(h, q->mask[j]);
+        const int32x4_t threshold = vsubq_s32(q->half[j], vshrq_n_s32(h, 31));
+        const int32x4_t r = vshlq_s32(h, q->nright[j]);
+        return vsubq_s32(r, vreinterpretq_s32_u32(vcgtq_s32(remainder, threshold)));
+    } else {
+        const int64x2_t lo =
+            vrshlq_s64(vmull_s32(vget_low_s32(x), vget_low_s32(q->m[j])), q->ns[2 * j]);
+        const int64x2_t hi =
+            vrshlq_s64(vmull_s32(vget_high_s32(x), vget_high_s32(q->m[j])), q->ns[2 * j + 1]);
+        return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));
+    }
+}
+
+/* y[0..8) = clamp(requant(a0, a1) + zp, lo, hi). */
+S8G_ALWAYS_INLINE void s8g_rq8(const s8g_rq *q, int32x4_t a0, int32x4_t a1, int32_t rounding,
+                               int8_t *y) {
+    const int16x8_t r = vcombine_s16(vqmovn_s32(s8g_rq4(q, a0, 0, rounding)),
+                                     vqmovn_s32(s8g_rq4(q, a1, 1, rounding)));
+    vst1_s8(y, vmovn_s16(vminq_s16(vmaxq_s16(vqaddq_s16(r, q->zp), q->lo), q->hi)));
+}
+
+/* y[R][8H .. 8H + 8) = requant(a[R][2H], a[R][2H + 1]). */
+#define S8G_STORE(R, H, RND) \
+    if (rows > (R)) s8g_rq8(&q, a[R][2 * (H)], a[R][2 * (H) + 1], RND, y##R + 8 * (H));
+/* All rows' outputs with rounding RND (a constant): the code is straight-line, the output
+ * pointers read before the first int8 store (which may alias anything). */
+#if S8G_HALVES == 2
+#define S8G_STORES_HI(RND)                                                                  \
+    if (nh > 1) {                                                                           \
+        s8g_rq_init(&q, mult + 8, shift + 8, o, RND);                                       \
+        S8G_STORE(0, 1, RND) S8G_STORE(1, 1, RND) S8G_STORE(2, 1, RND) S8G_STORE(3, 1, RND) \
+    }
+#else
+#define S8G_STORES_HI(RND)
+#endif
+#define S8G_STORES(RND)                                                                   \
+    do {                                                                                  \
+        s8g_rq_init(&q, mult, shift, o, RND);                                             \
+        S8G_STORE(0, 0, RND)                                                              \
+        S8G_STORE(1, 0, RND) S8G_STORE(2, 0, RND) S8G_STORE(3, 0, RND) S8G_STORES_HI(RND) \
+    } while (0)
+
+/* One tile of rows (1..S8G_ROWS) rows x[r][0..k) by 8 * nh (nh <= S8G_HALVES) outputs,
+ * weights from the panel wp ([k][8 * nh] int16) when packed, else w8[i * ldw + j]:
+ * y[r][j] = requant(bias[j] + sum_i (x[r][i] - zp) * w[i][j]). rows, nh and packed are
+ * constants once inlined (s8g_tile), so the accumulators are registers. */
+S8G_ALWAYS_INLINE void s8g_kernel(const int8_t *const *x, int32_t rows, int32_t nh, int packed,
+                                  int32_t k, const int16_t *wp, const int8_t *w8, size_t ldw,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                  const s8g_out *o, int8_t *const *y) {
+    const int16x8_t vzp = vdupq_n_s16((int16_t)o->x_zero_point);
+    int32x4_t a[S8G_ROWS][2 * S8G_HALVES];
+    int16x8_t xv[S8G_ROWS], w0, w1;
+    int8_t *const y0 = y[0], *const y1 = y[1], *const y2 = y[2], *const y3 = y[3];
+    s8g_rq q;
+    int32_t r, h, i, t;
+    w1 = vdupq_n_s16(0);
+    (void)w1; /* only the aarch64 blocks of 16 read it */
+    for (r = 0; r < rows; ++r)
+        for (h = 0; h < 2 * nh; ++h) a[r][h] = vld1q_s32(bias + 4 * h);
+    for (i = 0; i + 8 <= k; i += 8) {
+        S8G_XLOAD(0) S8G_XLOAD(1) S8G_XLOAD(2) S8G_XLOAD(3) S8G_STEP(i + 0, vget_low_s16, 0, 0);
+        S8G_STEP(i + 1, vget_low_s16, 1, 1);
+        S8G_STEP(i + 2, vget_low_s16, 2, 2);
+        S8G_STEP(i + 3, vget_low_s16, 3, 3);
+        S8G_STEP(i + 4, vget_high_s16, 0, 4);
+        S8G_STEP(i + 5, vget_high_s16, 1, 5);
+        S8G_STEP(i + 6, vget_high_s16, 2, 6);
+        S8G_STEP(i + 7, vget_high_s16, 3, 7);
+    }
+    if (i < k) { /* 1..7 inputs left: x padded to 8 lanes, the first k - i steps */
+        for (r = 0; r < rows; ++r) {
+            int8_t tail[8];
+            memset(tail, o->x_zero_point, sizeof tail);
+            for (t = 0; t < k - i; ++t) tail[t] = x[r][i + t];
+            xv[r] = vsubq_s16(vmovl_s8(vld1_s8(tail)), vzp);
+        }
+        for (t = 0; t < k - i; ++t) {
+            S8G_WROW(i + t)
+            switch (t) {
+                case 0:
+                    S8G_MACS(vget_low_s16, 0, 0) break;
+                case 1:
+                    S8G_MACS(vget_low_s16, 1, 1) break;
+                case 2:
+                    S8G_MACS(vget_low_s16, 2, 2) break;
+                case 3:
+                    S8G_MACS(vget_low_s16, 3, 3) break;
+                case 4:
+                    S8G_MACS(vget_high_s16, 0, 4) break;
+                case 5:
+                    S8G_MACS(vget_high_s16, 1, 5) break;
+                default:
+                    S8G_MACS(vget_high_s16, 2, 6) break;
+            }
+        }
+    }
+    if (o->rounding == CNNC_ROUND_DOUBLE)
+        S8G_STORES(CNNC_ROUND_DOUBLE);
+    else
+        S8G_STORES(CNNC_ROUND_SINGLE);
+}
+
+#define S8G_CASES(NH, PACKED)                                                      \
+    switch (rows) {                                                                \
+        case 4:                                                                    \
+            s8g_kernel(x, 4, NH, PACKED, k, wp, w8, ldw, bias, mult, shift, o, y); \
+            break;                                                                 \
+        case 3:                                                                    \
+            s8g_kernel(x, 3, NH, PACKED, k, wp, w8, ldw, bias, mult, shift, o, y); \
+            break;                                                                 \
+        case 2:                                                                    \
+            s8g_kernel(x, 2, NH, PACKED, k, wp, w8, ldw, bias, mult, shift, o, y); \
+            break;                                                                 \
+        default:                                                                   \
+            s8g_kernel(x, 1, NH, PACKED, k, wp, w8, ldw, bias, mult, shift, o, y); \
+            break;                                                                 \
+    }
+
+/* s8g_kernel specialised per row count, block width and weight source. GCC's scheduling
+ * before register allocation hoists the weight loads of later steps and spills
+ * accumulators to make room (4 rows by 16 outputs on aarch64), so it is off here. */
+/* One copy for the whole runtime (its 16 specialisations are most of the NEON build
+ * time): defined where S8G_TILE_DEFINITION is set (s8_dense_neon.c), called by the conv. */
+void cnnc_s8g_tile_neon(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k,
+                        const int16_t *wp, const int8_t *w8, size_t ldw, const int32_t *bias,
+                        const int32_t *mult, const int32_t *shift, const s8g_out *o,
+                        int8_t *const *y);
+#define s8g_tile cnnc_s8g_tile_neon
+#if defined(S8G_TILE_DEFINITION)
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-schedule-insns")))
+#endif
+void cnnc_s8g_tile_neon(const int8_t *const *x, int32_t rows, int32_t nh, int32_t k,
+                        const int16_t *wp, const int8_t *w8, size_t ldw, const int32_t *bias,
+                        const int32_t *mult, const int32_t *shift, const s8g_out *o,
+                        int8_t *const *y) {
+#if S8G_HALVES == 2
+    if (nh == 2) {
+        if (wp) {
+            S8G_CASES(2, 1)
+        } else {
+            S8G_CASES(2, 0)
+        }
+        return;
+    }
+#else
+    (void)nh;
+#endif
+    if (wp) {
+        S8G_CASES(1, 1)
+    } else {
+        S8G_CASES(1, 0)
+    }
+}
+#endif
+
+/* Outputs 0 .. nb-1 (fewer than 8) of one row: __ref's loop. */
+S8G_MAYBE_UNUSED static void s8g_tail(const int8_t *x, int32_t k, const int8_t *w, size_t ldw,
+                                      int32_t nb, const int32_t *bias, const int32_t *mult,
+                                      const int32_t *shift, const s8g_out *o, int8_t *y) {
+    int32_t i, j;
+    for (j = 0; j < nb; ++j) {
+        int32_t acc = bias[j];
+        for (i = 0; i < k; ++i) acc += (x[i] - o->x_zero_point) * w[(size_t)i * ldw + j];
+        y[j] = cnnc_requant_s8(acc, mult[j], shift[j], o->rounding, o->zero_point, o->lo, o->hi);
+    }
+}
+
+/* The width in halves (8 outputs) of the next block with left >= 8 outputs to go. */
+#define S8G_NH(left) ((left) >= S8G_COLS ? S8G_HALVES : 1)
+#endif
+
+#endif /* CNNC_S8_GEMM_NEON_H */
