@@ -48,6 +48,7 @@ COMPUTE_OPS = (
 ).split()
 COMPUTE_OPS += "Pad Resize ConvTranspose".split()  # spatial ops of segmentation heads
 COMPUTE_OPS += "HardSwish Tanh ReduceMean ReduceMax".split()  # edge-CNN activations, reductions
+COMPUTE_OPS += ["Split"]  # ShuffleNetV2's chunk: along channels or the last axis
 # ... ops removed or folded away (Less/Where only as the XNOR sign pattern; the shape ops
 # only when their inputs are constant, as in the chains PyTorch emits before a Reshape).
 FOLDED_OPS = (

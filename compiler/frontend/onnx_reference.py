@@ -255,6 +255,25 @@ def ref_onnx_reshape(node, graph, inputs):
     return [x.reshape(shape)]
 
 
+def split_sizes(node, graph, inputs) -> list[int]:
+    """Split's part sizes: the 'split' input (opset 13+), else equal parts (num_outputs in
+    opset 18, the output count before), the last one smaller when the axis does not divide."""
+    x = inputs[0]
+    axis = int(node.attrs.get("axis", 0)) % x.ndim
+    if len(inputs) > 1 and inputs[1] is not None and np.size(inputs[1]):
+        return [int(s) for s in np.ravel(inputs[1])]
+    n = len(node.outputs)
+    part = -(-x.shape[axis] // n)
+    return [min(part, x.shape[axis] - i * part) for i in range(n)]
+
+
+@register("Split")
+def ref_onnx_split(node, graph, inputs):
+    axis = int(node.attrs.get("axis", 0)) % inputs[0].ndim
+    cuts = np.cumsum(split_sizes(node, graph, inputs))[:-1]
+    return [np.ascontiguousarray(p) for p in np.split(inputs[0], cuts, axis=axis)]
+
+
 @register("Transpose")
 def ref_onnx_transpose(node, graph, inputs):
     return [np.ascontiguousarray(inputs[0].transpose(node.attrs["perm"]))]

@@ -50,6 +50,8 @@ DOCS: dict[str, str] = {
     "two float32 roundings, no FMA: then it equals onnxruntime's BatchNormalization bit for bit",
     "act": "x -> act(x); attrs act (the activation alone)",
     "concat": "xs[...,Ci]... -> [...,sum Ci]; attrs axis (always the last axis, = rank-1)",
+    "channel_slice": "x[...,C] -> x[..., c_offset:c_offset+C_out] (one output of a Split "
+    "along channels); attrs c_offset",
     "softmax": "x[..., C] -> softmax over the last axis",
     "reshape": "x -> same data, new shape (row-major order is unchanged; a copy or an alias); "
     "also the NCHW<->NHWC conversion when C == 1 or H == W == 1",
@@ -287,6 +289,28 @@ def ref_act(node, graph, inputs):
 
 def ref_concat(node, graph, inputs):
     return [np.concatenate(inputs, axis=node.attrs.get("axis", -1))]
+
+
+def ref_channel_slice(node, graph, inputs):
+    c0, c = node.attrs["c_offset"], graph.tensors[node.outputs[0]].shape[-1]
+    return [np.ascontiguousarray(inputs[0][..., c0 : c0 + c])]
+
+
+def slice_params(node: ir.Node, em) -> dict:
+    x, y = em.tensor(node.inputs[0]), em.tensor(node.outputs[0])
+    c_off, c_out = int(node.attrs["c_offset"]), y.shape[-1]
+    if not 0 <= c_off <= x.shape[-1] - c_out:
+        raise UnsupportedError(
+            f"node '{node.name}' (channel_slice): channels [{c_off}, {c_off + c_out}) of "
+            f"{list(x.shape)}"
+        )
+    return {"outer": y.size // c_out, "c_in": x.shape[-1], "c_out": c_out, "c_offset": c_off}
+
+
+def emit_channel_slice(node: ir.Node, em) -> list[KernelCall]:
+    args = [em.ptr(node.inputs[0]), em.out(node)]
+    params = slice_params(node, em)
+    return [KernelCall("cnnc_f32_slice__ref", args, "cnnc_f32_slice_params", params)]
 
 
 def softmax_last(x: np.ndarray) -> np.ndarray:
@@ -568,6 +592,7 @@ OPS = table(
     OpDef("scale_shift", DOCS["scale_shift"], ref_scale_shift, emit_scale_shift),
     OpDef("act", DOCS["act"], ref_act, emit_act),
     OpDef("concat", DOCS["concat"], ref_concat, emit_concat),
+    OpDef("channel_slice", DOCS["channel_slice"], ref_channel_slice, emit_channel_slice),
     OpDef("softmax", DOCS["softmax"], ref_softmax, emit_softmax),
     OpDef("reshape", DOCS["reshape"], ref_reshape, emit_reshape),
     OpDef("transpose", DOCS["transpose"], ref_transpose, emit_transpose),

@@ -49,6 +49,8 @@ S8_OPS = {
     "s8_concat": "xs[N,H,W,Ci] int8... -> [N,H,W,sum Ci] int8 at one scale; attrs "
     "x_zero_points, mults, shifts (per input), y_zero_point, rounding",
     "s8_transpose": "x int8 -> x.transpose(perm), same scale; attrs perm",
+    "s8_channel_slice": "x[...,C] int8 -> x[..., c_offset:c_offset+C_out], same scale (one "
+    "output of a Split along channels); attrs c_offset",
     "s8_mul": "a int8, b int8 (same shape, or broadcast per channel [..,1,1,C], per pixel or "
     "scalar) -> int8 requant((a - a_zp)(b - b_zp), s_a s_b / s_y); attrs a/b/y_zero_point, "
     "mult, shift, act_min, act_max, rounding",
@@ -581,7 +583,21 @@ def _ref_mul(node, graph, inputs):
     return [mul_s8(a, b, mul_params(node, graph))]
 
 
+def _ref_channel_slice(node, graph, inputs):
+    c0, c = node.attrs["c_offset"], graph.tensors[node.outputs[0]].shape[-1]
+    return [np.ascontiguousarray(inputs[0][..., c0 : c0 + c])]
+
+
+def _emit_channel_slice(node, em):
+    from .f32 import slice_params  # the same copy of bytes, one byte per value
+
+    args = [em.ptr(node.inputs[0]), em.out(node)]
+    params = slice_params(node, em)
+    return [KernelCall("cnnc_s8_slice__ref", args, "cnnc_s8_slice_params", params)]
+
+
 S8_REFERENCE_OPS = {
+    "s8_channel_slice": _ref_channel_slice,
     "s8_softmax": _ref_softmax,
     "s8_mul": _ref_mul,
     "s8_lut": _ref_lut,
@@ -681,6 +697,7 @@ def _emit_concat(node, em):
 
 
 S8_EMITTERS = {
+    "s8_channel_slice": _emit_channel_slice,
     "s8_softmax": _emit_simple(
         "cnnc_s8_softmax__ref",
         lambda node, g: SoftmaxParams(

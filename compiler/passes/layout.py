@@ -15,8 +15,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import ir
-from ..errors import UnsupportedError
+from ..errors import ShapeError, UnsupportedError
 from ..frontend.onnx_import import SUPPORTED_OPS
+from ..frontend.onnx_reference import split_sizes
 from ..ops.f32 import batchnorm_scale_shift
 from ..ops.spatial import (
     COORD_MODES,
@@ -699,6 +700,40 @@ def _lower_copy(lo: _Lowering, node: ir.Node) -> None:
     x, layout = lo.activation(node, node.inputs[0])
     out = lo.define(node.outputs[0], layout)
     lo.emit("reshape", node.name, [x], [out])
+
+
+@_rule("Split")
+def _lower_split(lo: _Lowering, node: ir.Node) -> None:
+    """Split along channels (axis 1 of a 4-D NCHW tensor, sliced in NHWC) or the last axis:
+    one channel_slice per output."""
+    shape = lo.shape(node.inputs[0])
+    axis = int(node.attrs.get("axis", 0)) % len(shape)
+    split = lo.const(node.inputs[1]) if len(node.inputs) > 1 and node.inputs[1] else None
+    if len(node.inputs) > 1 and node.inputs[1] and split is None:
+        raise UnsupportedError(
+            f"node '{node.name}' (Split): split sizes '{node.inputs[1]}' are not constant"
+        )
+    x_info = [np.zeros(shape, np.float32), split]
+    sizes = split_sizes(node, lo.src, x_info)
+    if len(sizes) != len(node.outputs) or sum(sizes) != shape[axis] or min(sizes) < 1:
+        raise ShapeError(
+            f"node '{node.name}' (Split): sizes {sizes} do not split axis {axis} of "
+            f"{list(shape)} into {len(node.outputs)} non-empty parts"
+        )
+    if len(shape) == 4 and axis == 1:
+        x, layout = lo.nhwc(node, node.inputs[0]), "nhwc"
+    elif axis == len(shape) - 1:
+        x, layout = lo.onnx(node, node.inputs[0]), "onnx"
+    else:
+        raise UnsupportedError(
+            f"node '{node.name}' (Split): axis={axis} on rank {len(shape)}; cnnc splits along "
+            "channels (axis 1 of NCHW) or the last axis"
+        )
+    offset = 0
+    for name, size in zip(node.outputs, sizes, strict=True):
+        out = lo.define(name, layout)
+        lo.emit("channel_slice", f"{node.name}.{offset}", [x], [out], c_offset=offset)
+        offset += size
 
 
 @_rule("Transpose")

@@ -604,7 +604,18 @@ def _softmax(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     return True
 
 
+def _channel_slice(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
+    """A Split part of an int8 tensor keeps its scale and zero point: a copy of bytes."""
+    x = node.inputs[0]
+    if check_only:
+        return x in q.int8_of and x not in q.float_of
+    y = q.int8_output(node, q.qp[x])
+    q.emit("s8_channel_slice", node.name, [q.int8_of[x]], [y], **dict(node.attrs))
+    return True
+
+
 RULES = {
+    "channel_slice": _channel_slice,
     "softmax": _softmax,
     "act": _lut,
     "hard_sigmoid": _lut,

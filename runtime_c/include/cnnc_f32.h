@@ -300,6 +300,15 @@ typedef struct {
 void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RESTRICT x,
                           float *CNNC_RESTRICT y);
 
+/* One output of a Split along the last axis: y[outer,c_out] is x[outer,c_in] at columns
+ * [c_offset, c_offset+c_out). */
+typedef struct {
+    int32_t outer, c_in, c_out, c_offset;
+} cnnc_f32_slice_params;
+
+void cnnc_f32_slice__ref(const cnnc_f32_slice_params *p, const float *CNNC_RESTRICT x,
+                         float *CNNC_RESTRICT y);
+
 /* x[outer,C] -> softmax over C (max-subtracted for range); y may alias x. */
 typedef struct {
     int32_t outer, c;

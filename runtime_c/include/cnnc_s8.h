@@ -211,6 +211,12 @@ typedef struct {
     int32_t rounding;
 } cnnc_s8_concat_params;
 
+/* One output of a Split along channels: y[outer][c_out] = x[outer][c_offset + i], the
+ * same scale and zero point (no requantisation). */
+typedef struct {
+    int32_t outer, c_in, c_out, c_offset;
+} cnnc_s8_slice_params;
+
 /* Model boundary (the only floating point in an int8 model):
  * quantize q = clamp(round_half_even(x / scale) + zero_point, -128, 127) in float32
  * (NaN -> zero_point); dequantize y = (float)(q - zero_point) * scale. */
@@ -242,6 +248,7 @@ void cnnc_s8_avgpool__ref(const cnnc_s8_pool_params *p, const int8_t *x, int8_t 
 void cnnc_s8_global_avgpool__ref(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
                                  int8_t *y);
 void cnnc_s8_concat__ref(const cnnc_s8_concat_params *p, const int8_t *x, int8_t *y);
+void cnnc_s8_slice__ref(const cnnc_s8_slice_params *p, const int8_t *x, int8_t *y);
 void cnnc_s8_transpose__ref(const cnnc_s8_transpose_params *p, const int8_t *x, int8_t *y);
 /* One row band of the NCHW -> NHWC input transpose (p: rank 4, perm {0, 2, 3, 1}, n = 1):
  * rows [row0, row0 + rows) of x[c][h][w] -> y[rows][w][c]. 0 <= row0, row0 + rows <= h. */

@@ -12,6 +12,16 @@ void cnnc_f32_concat__ref(const cnnc_f32_concat_params *p, const float *CNNC_RES
     }
 }
 
+void cnnc_f32_slice__ref(const cnnc_f32_slice_params *p, const float *CNNC_RESTRICT x,
+                         float *CNNC_RESTRICT y) {
+    int32_t o, i;
+    for (o = 0; o < p->outer; ++o) {
+        const float *xo = x + (size_t)o * p->c_in + p->c_offset; /* [c_out] slice of [c_in] */
+        float *yo = y + (size_t)o * p->c_out;
+        for (i = 0; i < p->c_out; ++i) yo[i] = xo[i];
+    }
+}
+
 /* Subtracting the row maximum keeps exp's argument <= 0, so no overflow; the sum
  * is >= 1 (the maximum's term), so the division is safe. exp is cnnc_expf (cnnc_math.h),
  * mirrored bit for bit by cnnc.ops.fmath.expf. */

@@ -12,3 +12,12 @@ void cnnc_s8_concat__ref(const cnnc_s8_concat_params *p, const int8_t *x, int8_t
                                      p->y_zero_point, -128, 127);
     }
 }
+
+void cnnc_s8_slice__ref(const cnnc_s8_slice_params *p, const int8_t *x, int8_t *y) {
+    int32_t i, ch;
+    for (i = 0; i < p->outer; ++i) {
+        const int8_t *xp = x + (size_t)i * p->c_in + p->c_offset; /* [c_out] of [c_in] */
+        int8_t *yp = y + (size_t)i * p->c_out;
+        for (ch = 0; ch < p->c_out; ++ch) yp[ch] = xp[ch];
+    }
+}
