@@ -39,7 +39,8 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const int32_t k = p->kernel_h * p->kernel_w * cg;
-    dsp_block blk;             /* 4.3 KB of stack */
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    dsp_block blk;             /* 5 KB of stack */
     int8_t col[DSP_MAX_K + 4]; /* one im2col row */
     int32_t g, o0, b, oy, ox, per;
     if (k > DSP_MAX_K) {
@@ -51,15 +52,15 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
         const int8_t *wg = w + (size_t)g * k * og; /* [K][og] */
         for (o0 = 0; o0 < og; o0 += per) {
             const int32_t count = og - o0 < per ? og - o0 : per;
-            dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, p->x_zero_point);
+            dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
+                       p->rounding, p->x_zero_point);
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
                     for (ox = 0; ox < p->out_w; ++ox) {
                         int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
                                      (size_t)g * og; /* [og] */
                         dsp_im2col(p, x, b, oy, ox, g, col);
-                        dsp_block_row(&blk, col, o0, mult + g * og, shift + g * og, p->rounding,
-                                      p->y_zero_point, p->act_min, p->act_max, yp);
+                        dsp_block_row(&blk, col, o0, &out, yp);
                     }
                 }
             }

@@ -46,8 +46,9 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                          int8_t *y) {
     const int32_t taps = p->kernel_h * p->kernel_w, c4 = p->c & ~3;
     const uint32_t pad = dsp_splat4(p->x_zero_point); /* a padding tap's four inputs */
-    const size_t row = (size_t)p->w * p->c;           /* bytes per input row */
-    uint32_t w4[DSP_MAX_TAPS][2];                     /* [tap][even, odd channel lanes] */
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    const size_t row = (size_t)p->w * p->c; /* bytes per input row */
+    uint32_t w4[DSP_MAX_TAPS][2];           /* [tap][even, odd channel lanes] */
     int32_t c0, t, b, oy, ox, ky, kx, j;
     if (taps > DSP_MAX_TAPS) {
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
@@ -55,7 +56,11 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t corr[4];
-        for (j = 0; j < 4; ++j) corr[j] = (uint32_t)bias[c0 + j];
+        dsp_rq rq[4];
+        for (j = 0; j < 4; ++j) {
+            corr[j] = (uint32_t)bias[c0 + j];
+            rq[j] = dsp_rq_make(mult[c0 + j], shift[c0 + j], p->rounding);
+        }
         for (t = 0; t < taps; ++t) {
             const uint32_t ww = dsp_load4(w + (size_t)t * p->c + c0);
             w4[t][0] = (uint32_t)dsp_even(ww);
@@ -104,14 +109,10 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                             }
                         }
                     }
-                    yp[0] = dsp_requant_s8(a0, mult[c0], shift[c0], p->rounding, p->y_zero_point,
-                                           p->act_min, p->act_max);
-                    yp[1] = dsp_requant_s8(a1, mult[c0 + 1], shift[c0 + 1], p->rounding,
-                                           p->y_zero_point, p->act_min, p->act_max);
-                    yp[2] = dsp_requant_s8(a2, mult[c0 + 2], shift[c0 + 2], p->rounding,
-                                           p->y_zero_point, p->act_min, p->act_max);
-                    yp[3] = dsp_requant_s8(a3, mult[c0 + 3], shift[c0 + 3], p->rounding,
-                                           p->y_zero_point, p->act_min, p->act_max);
+                    yp[0] = dsp_requant(a0, &rq[0], &out);
+                    yp[1] = dsp_requant(a1, &rq[1], &out);
+                    yp[2] = dsp_requant(a2, &rq[2], &out);
+                    yp[3] = dsp_requant(a3, &rq[3], &out);
                 }
             }
         }
