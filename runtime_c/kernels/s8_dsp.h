@@ -59,19 +59,36 @@ CNNC_INLINE uint32_t dsp_pack16(int32_t lo, int32_t hi) {
 /* The byte b repeated in the four lanes of a word: a padding tap's input (x = zp). */
 CNNC_INLINE uint32_t dsp_splat4(int32_t b) { return ((uint32_t)b & 0xFFu) * 0x01010101u; }
 
-/* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same result bit for bit:
- *   single, s <= -1 (total = 31 - s >= 32): floor((x m + 2^(total-1)) / 2^total) is the high
- *     word of the 64-bit sum (one SMLAL onto the rounding term) shifted right by e = -1 - s;
- *     |x m| < 2^62, so it cannot saturate.
- *   double, s <= 0: h = floor((x m + 2^30) / 2^31) (the nudged truncation of cnnc_s8.h is
- *     this floor), |h| < 2^31; then the rounding right shift by e = -s, ties away from zero.
- * Other shifts (multipliers of 1 or more: e = -1) take the portable function. The clamp to
- * [lo - zp, hi - zp] comes before the zero point is added, so the sum stays in int32. */
+/* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same result bit for bit,
+ * with one SMLAL (x m onto a 64-bit rounding term) at its core:
+ *   single, s <= -1 (total = 31 - s >= 32): floor((x m + 2^(total-1)) / 2^total) is the
+ *     high word of the sum shifted right by e = total - 32; |x m| < 2^62: no saturation.
+ *   single, s >= 0 (total 1..31): the 64-bit sum shifted by total, saturated to int32.
+ *   double: x' = sat32(x 2^left) by comparing x with the limits INT32_MAX >> left and
+ *     INT32_MIN >> left; h = floor((x' m + 2^30) / 2^31) (the nudged truncation of
+ *     cnnc_s8.h is this floor), |h| < 2^31; then the rounding right shift by e = right,
+ *     ties away from zero.
+ * The clamp to [lo - zp, hi - zp] comes before the zero point is added, so the sum stays
+ * in int32. */
 typedef struct {
-    int64_t round; /* single: 2^(30 - s); double: 2^30 */
-    int32_t m, s;  /* the channel's multiplier and shift */
-    int32_t e;     /* the final right shift; -1: cnnc_requant_s8 */
+    uint32_t round_lo; /* the 64-bit rounding term: single 2^(total - 1), double 2^30 */
+    int32_t round_hi;
+    int32_t m;            /* the channel's multiplier */
+    int32_t kind;         /* DSP_RQ_* */
+    int32_t e;            /* single: the shift of the high word or of the sum; double: right */
+    int32_t left;         /* double: left shift of x */
+    int32_t x_min, x_max; /* double: the x that x 2^left keeps in int32 */
+    uint32_t mask, half;  /* double: 2^e - 1 and its half (the ties threshold) */
 } dsp_rq;
+
+/* c + a * b in 64 bits: one SMLAL (gcc widens through a generic 64-bit multiply where a
+ * comes out of a select). */
+CNNC_INLINE int64_t dsp_smlal(int32_t a, int32_t b, uint32_t c_lo, int32_t c_hi) {
+    __asm__("smlal %0, %1, %2, %3" : "+r"(c_lo), "+r"(c_hi) : "r"(a), "r"(b));
+    return (int64_t)(((uint64_t)(uint32_t)c_hi << 32) | c_lo);
+}
+
+enum { DSP_RQ_SINGLE_HIGH = 0, DSP_RQ_SINGLE_LOW = 1, DSP_RQ_DOUBLE = 2 };
 
 /* The layer-wide part: rounding, output zero point, clamp bounds minus the zero point. */
 typedef struct {
@@ -90,31 +107,45 @@ CNNC_INLINE dsp_out dsp_out_make(int32_t rounding, int32_t zero_point, int32_t a
 
 CNNC_INLINE dsp_rq dsp_rq_make(int32_t m, int32_t s, int32_t rounding) {
     dsp_rq q;
+    int64_t round;
     q.m = m;
-    q.s = s;
-    q.e = -1;
-    q.round = 0;
-    if (rounding == CNNC_ROUND_SINGLE && s <= -1) {
-        q.round = (int64_t)1 << (30 - s);
-        q.e = -1 - s;
-    } else if (rounding == CNNC_ROUND_DOUBLE && s <= 0) {
-        q.round = (int64_t)1 << 30;
-        q.e = -s;
+    q.left = 0;
+    q.x_min = INT32_MIN;
+    q.x_max = INT32_MAX;
+    q.mask = q.half = 0;
+    if (rounding == CNNC_ROUND_DOUBLE) {
+        q.kind = DSP_RQ_DOUBLE;
+        round = (int64_t)1 << 30;
+        q.left = s > 0 ? s : 0;
+        q.e = s > 0 ? 0 : -s;
+        q.x_min = INT32_MIN >> q.left;
+        q.x_max = INT32_MAX >> q.left;
+        q.mask = (uint32_t)(((uint64_t)1 << q.e) - 1u); /* e <= 31 */
+        q.half = q.mask >> 1;
+    } else {
+        const int32_t total = 31 - s; /* 1..62 */
+        round = (int64_t)1 << (total - 1);
+        q.kind = total >= 32 ? DSP_RQ_SINGLE_HIGH : DSP_RQ_SINGLE_LOW;
+        q.e = total >= 32 ? total - 32 : total;
     }
+    q.round_lo = (uint32_t)round;
+    q.round_hi = (int32_t)(round >> 32);
     return q;
 }
 
 CNNC_INLINE int8_t dsp_requant(int32_t acc, const dsp_rq *q, const dsp_out *o) {
     int32_t v;
-    if (q->e < 0)
-        return cnnc_requant_s8(acc, q->m, q->s, o->rounding, o->zero_point, o->lo + o->zero_point,
-                               o->hi + o->zero_point);
-    if (o->rounding == CNNC_ROUND_SINGLE) {
-        v = (int32_t)(((int64_t)acc * q->m + q->round) >> 32) >> q->e;
+    if (q->kind == DSP_RQ_DOUBLE) {
+        const int32_t xs = acc > q->x_max   ? INT32_MAX
+                           : acc < q->x_min ? INT32_MIN
+                                            : (int32_t)((uint32_t)acc << q->left);
+        const int64_t t = dsp_smlal(xs, q->m, q->round_lo, q->round_hi);
+        const int32_t h = (int32_t)(((uint32_t)t >> 31) | ((uint32_t)(t >> 32) << 1));
+        v = (h >> q->e) + (((uint32_t)h & q->mask) > q->half + ((uint32_t)h >> 31) ? 1 : 0);
+    } else if (q->kind == DSP_RQ_SINGLE_HIGH) {
+        v = (int32_t)(dsp_smlal(acc, q->m, q->round_lo, q->round_hi) >> 32) >> q->e;
     } else {
-        const int32_t h = (int32_t)(((int64_t)acc * q->m + q->round) >> 31);
-        const uint32_t mask = (1u << q->e) - 1u; /* e <= 31 */
-        v = (h >> q->e) + (((uint32_t)h & mask) > (mask >> 1) + ((uint32_t)h >> 31) ? 1 : 0);
+        v = cnnc_sat32(dsp_smlal(acc, q->m, q->round_lo, q->round_hi) >> q->e);
     }
     v = v < o->lo ? o->lo : (v > o->hi ? o->hi : v);
     return (int8_t)(v + o->zero_point);
@@ -136,7 +167,7 @@ typedef struct {
     int32_t k, quads;             /* K, ceil(K / 4) */
     int32_t count;                /* outputs in the block, <= DSP_BLOCK_MAX */
     uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
-    uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32 */
+    uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32; 0 past count */
     dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
 } dsp_block;
 
@@ -160,6 +191,7 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
     blk->k = k;
     blk->quads = (k + 3) / 4;
     blk->count = count;
+    for (j = count; j < DSP_BLOCK_MAX; ++j) blk->corr[j] = 0;
     for (j = 0; j < count; ++j) {
         blk->corr[j] = (uint32_t)bias[o0 + j];
         blk->rq[j] = dsp_rq_make(mult[o0 + j], shift[o0 + j], rounding);
@@ -234,7 +266,7 @@ CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0
     for (g = 0; g < blk->count; g += 4) {
         uint32_t acc[4];
         const int32_t nb = blk->count - g < 4 ? blk->count - g : 4;
-        for (j = 0; j < 4; ++j) acc[j] = j < nb ? blk->corr[g + j] : 0u;
+        memcpy(acc, blk->corr + g, sizeof acc);
         dsp_dot4(blk->w + (size_t)(g / 4) * blk->quads * 8, x, blk->k, acc);
         for (j = 0; j < nb; ++j) y[o0 + g + j] = dsp_requant((int32_t)acc[j], &blk->rq[g + j], out);
     }
