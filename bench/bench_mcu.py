@@ -25,6 +25,7 @@ the 0.35@96 network (11 M MACs) is counted only with --count-all.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import tempfile
@@ -68,8 +69,10 @@ MODELS = {
 }
 
 
-def layer_macs(info) -> dict[int, int]:
-    return {layer["index"]: layer["macs"] + layer.get("bops", 0) for layer in info["layers"]}
+def layer_macs(out_dir: Path) -> dict[int, int]:
+    """MACs (int8) or binary ops of each layer, from the output folder's report.json."""
+    layers = json.loads((Path(out_dir) / "report.json").read_text())["layers"]
+    return {layer["index"]: layer["macs"] + layer.get("bops", 0) for layer in layers}
 
 
 def per_mac(count, macs: dict[int, int], pointwise: bool = False) -> float:
@@ -110,7 +113,7 @@ def main() -> None:
                 sample = x[:1]  # the float entry point (an int8-io model's shares the layers)
                 ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
                 dsp = mcu_trace.count_instructions(m.out_dir, TARGET, sample)
-            macs = layer_macs(info)
+            macs = layer_macs(m.out_dir)
             cells = ["-"] * 4
             if ref and dsp:
                 cells = [f"{per_mac(ref, macs):.2f}", f"{per_mac(dsp, macs):.2f}",
