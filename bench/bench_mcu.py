@@ -116,8 +116,7 @@ def main() -> None:
             macs = layer_macs(m.out_dir)
             cells = ["-"] * 4
             if ref and dsp:
-                cells = [f"{per_mac(ref, macs):.2f}", f"{per_mac(dsp, macs):.2f}",
-                         f"{per_mac(ref, macs, True):.2f}", f"{per_mac(dsp, macs, True):.2f}"]  # fmt: skip
+                cells = [f"{per_mac(c, macs, pw):.2f}" for pw in (False, True) for c in (ref, dsp)]
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{'-':>6} {o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
                   f"{weights:>8} {o2['ram']:>7} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7} "
