@@ -41,6 +41,24 @@ static void dsp_dwconv_tail(const cnnc_s8_conv_params *p, const int8_t *x, const
                 }
 }
 
+/* acc[0..3] += the kh x kw taps of a window inside the image, top-left input xr. */
+CNNC_INLINE void dsp_dw_taps(const int8_t *xr, size_t row, int32_t c, int32_t kh, int32_t kw,
+                             const uint32_t *w4, int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], ky, kx;
+    for (ky = 0; ky < kh; ++ky, xr += row) {
+        for (kx = 0; kx < kw; ++kx) {
+            const uint32_t xw = dsp_load4(xr + (size_t)kx * c);
+            const uint32_t *wt = w4 + 2 * (ky * kw + kx);
+            const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
+            a0 = __smlabb(xe, (int32_t)wt[0], a0);
+            a2 = __smlatt(xe, (int32_t)wt[0], a2);
+            a1 = __smlabb(xo, (int32_t)wt[1], a1);
+            a3 = __smlatt(xo, (int32_t)wt[1], a3);
+        }
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
 void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
@@ -81,17 +99,13 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                     const uint32_t *wt = w4[0];
                     if (rows_inside && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
                         const int8_t *xr = xb + (size_t)iy0 * row + (size_t)ix0 * p->c;
-                        for (ky = 0; ky < p->kernel_h; ++ky, xr += row) {
-                            const int8_t *xp = xr;
-                            for (kx = 0; kx < p->kernel_w; ++kx, xp += p->c, wt += 2) {
-                                const uint32_t xw = dsp_load4(xp);
-                                const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
-                                a0 = __smlabb(xe, (int32_t)wt[0], a0);
-                                a2 = __smlatt(xe, (int32_t)wt[0], a2);
-                                a1 = __smlabb(xo, (int32_t)wt[1], a1);
-                                a3 = __smlatt(xo, (int32_t)wt[1], a3);
-                            }
-                        }
+                        int32_t acc[4];
+                        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+                        if (p->kernel_h == 3 && p->kernel_w == 3) /* unrolled by the compiler */
+                            dsp_dw_taps(xr, row, p->c, 3, 3, w4[0], acc);
+                        else
+                            dsp_dw_taps(xr, row, p->c, p->kernel_h, p->kernel_w, w4[0], acc);
+                        a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
                     } else {
                         for (ky = 0; ky < p->kernel_h; ++ky) {
                             const int32_t iy = iy0 + ky;
