@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from asserts import assert_bit_exact
 from cnnc import api
+from cnnc import errors as cnnc_errors
 from cnnc.host import cross, mcu_trace, targets
 from cnnc.host.cbuild import runtime_dir
 from cnnc.ops.variants import DSP, VARIANTS
@@ -46,7 +47,8 @@ def test_dsp_equals_ref_on_emulated_cortex_m4(tmp_path):
 
 
 # Whether a target's build defines the DSP rows (their guard, defined(__ARM_FEATURE_DSP)).
-DSP_BUILD = {"cortex-m4": True, "cortex-m7": True, "aarch64": False, "host": False}
+DSP_BUILD = {"cortex-m4": True, "cortex-m7": True, "cortex-m33": True, "cortex-m0plus": False,
+             "aarch64": False, "host": False}  # fmt: skip
 
 
 @pytest.mark.parametrize("target", list(DSP_BUILD))
@@ -91,3 +93,18 @@ def test_model_picks_dsp_runs_bit_exact_and_is_counted_per_layer(trained_models,
     for layer in json.loads((m.out_dir / "report.json").read_text())["layers"]:
         if layer["op"] == "s8_conv2d":
             assert count.layers[layer["index"]] >= layer["macs"] / 2, layer
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m33"])
+def test_build_only_targets_size_a_model(tmp_path, target):
+    """The boards qemu cannot run here still build a model freestanding and report its size."""
+    from cnnc.host import mcu
+
+    from .conftest import make_tiny_folder
+
+    require_target(target, run=False)
+    folder = make_tiny_folder(tmp_path / "m", weights=False, target=target)
+    size = mcu.mcu_size(folder, target)
+    assert size["flash"] == size["text"] + size["data"] > 18 * 4
+    with pytest.raises(cnnc_errors.ToolchainError, match="no emulated board"):
+        targets.check_toolchain(target, run=True)
