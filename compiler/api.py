@@ -320,7 +320,20 @@ def compile(  # noqa: A001 - the documented API name
     ``force`` allows any other folder (cnnc's files replace theirs, the rest stays)."""
     check_out_dir(Path(out_dir), force)
     graph = apply_precision(lowered_graph(model), precision, calibration, options)
+    graph = apply_schedule(graph, options)
     return write_output(graph, out_dir, precision, embed_weights, target, options, force)
+
+
+def apply_schedule(graph: ir.Graph, options: dict) -> ir.Graph:
+    """``memory="min"`` fuses int8 blocks into row bands under ``max_recompute``
+    (cnnc.passes.schedule); ``"fast"`` (default) keeps the graph."""
+    from .passes import schedule
+
+    budget = options.get("max_recompute", 0.15)
+    if isinstance(budget, bool) or not isinstance(budget, int | float):
+        raise UnsupportedError(f"max_recompute {budget!r}: give a number (a fraction, 0.15)")
+    memory = options.get("memory") or "fast"
+    return schedule.schedule(graph, memory, budget, planner.tensor_bytes)
 
 
 MARKER = "cnnc.json"  # an output folder holds it; its absence marks a folder as not ours

@@ -73,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument(
         "--embed-weights", action="store_true", help="weights as a const C array in model.c"
     )
+    comp.add_argument(
+        "--memory",
+        choices=["fast", "min"],
+        help="schedule: fast (default: the fastest) or min (int8 blocks fused into row bands "
+        "that minimise the arena; see cnnc.passes.schedule)",
+    )
+    comp.add_argument(
+        "--max-recompute",
+        type=float,
+        help="with --memory min: halo MACs recomputed, as a fraction of the model's (0.15)",
+    )
     add_target(comp, run=False)
 
     run = sub.add_parser("run", help="run a compiled folder's C on inputs")
@@ -152,6 +163,8 @@ def cmd_compile(args) -> int:
         "rounding": args.rounding,
         "int8_io": args.int8_io,
         "float_mode": args.float_mode,
+        "memory": args.memory,
+        "max_recompute": args.max_recompute,
     }
     model_path = Path(args.model)
     if not model_path.is_file():
@@ -165,7 +178,7 @@ def cmd_compile(args) -> int:
         embed_weights=args.embed_weights,
         target=args.target,
         force=args.force,
-        **{k: v for k, v in options.items() if v},
+        **{k: v for k, v in options.items() if v is not None and v is not False},
     )
     print_report(compiled)
     print(f"wrote {args.output}/ (model.c, model.h, weights, Makefile, report.json)")

@@ -15,6 +15,11 @@ beside the arena size is the largest, over steps, sum of the bytes of buffers
 live at that step (a step's inputs and outputs are both live) — no placement of
 these buffers can use less.
 
+A ``fused_bands`` node (cnnc.ops.fused: a chain run over row bands) takes one sub-step
+per body node, so the timeline counts sub-steps: its outer tensors live over all of them,
+each internal tensor gets a buffer of its largest band, alive from the body node that
+writes it to the last that reads it (every band rewrites it: nothing carries over).
+
 Graph inputs are not in the arena (the caller's input pointer); constants are in
 the weight blob. A precision that adds ops registers them here: in-place input
 indices in ``INPLACE_OPS``, byte sizes of a new dtype in ``tensor_bytes``.
@@ -25,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import ir
+from ..ops import fused
 
 ALIGN = 64
 
@@ -77,14 +83,24 @@ def align_up(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
+def spans(graph: ir.Graph) -> list[tuple[int, int]]:
+    """Each node's first and last sub-step on the timeline (a group: one per body node)."""
+    out, at = [], 0
+    for node in graph.nodes:
+        k = len(node.attrs["body"]) if node.op == fused.OP else 1
+        out.append((at, at + k - 1))
+        at += k
+    return out
+
+
 def last_uses(graph: ir.Graph) -> dict[str, int]:
-    last = {}
+    last, span = {}, spans(graph)
     for step, node in enumerate(graph.nodes):
         for name in node.inputs:
             if name:
-                last[name] = step
+                last[name] = span[step][1]
     for name in graph.outputs:
-        last[name] = len(graph.nodes)
+        last[name] = span[-1][1] + 1 if span else 0
     return last
 
 
@@ -97,7 +113,7 @@ def build_buffers(graph: ir.Graph) -> dict[str, Buffer]:
     """Assigns every arena tensor to a buffer (shared by aliases and in-place ops)."""
     last = last_uses(graph)
     owner: dict[str, Buffer] = {}
-    for step, node in enumerate(graph.nodes):
+    for (step, _), node in zip(spans(graph), graph.nodes, strict=True):
         for out in node.outputs:
             t = graph.tensors[out]
             nbytes = tensor_bytes(t)
@@ -107,10 +123,29 @@ def build_buffers(graph: ir.Graph) -> dict[str, Buffer]:
             shared.tensors.append(out)
             shared.end = max(shared.end, last.get(out, step))
             owner[out] = shared
+        if node.op == fused.OP:
+            owner.update(band_buffers(graph, node, step))
     return owner
 
 
+def band_buffers(graph: ir.Graph, node: ir.Node, first: int) -> dict[str, Buffer]:
+    """A group's internal tensors: one buffer each, of its largest band, alive from the body
+    node that writes it to the last body node that reads it."""
+    sizes = fused.band_buffer_bytes(node, graph)
+    bufs: dict[str, Buffer] = {}
+    for j, bn in enumerate(fused.body_nodes(node)):
+        for name in bn.inputs:
+            if name in bufs:
+                bufs[name].end = first + j
+        name = bn.outputs[0]
+        if name in sizes:
+            bufs[name] = Buffer([name], sizes[name], first + j, first + j)
+    return bufs
+
+
 def pick_shared_buffer(graph, node, step, nbytes, owner, last) -> Buffer | None:
+    if node.op == fused.OP:
+        return None
     if node.op in ALIAS_OPS and node.inputs[0] in owner:
         return owner[node.inputs[0]]
     for index in INPLACE_OPS.get(node.op, ()):
@@ -160,4 +195,5 @@ def plan(graph: ir.Graph) -> Plan:
     buffers = list({id(b): b for b in owner.values()}.values())
     arena = place(buffers)
     offsets = {name: buf.offset for name, buf in owner.items()}
-    return Plan(offsets, arena, lower_bound(buffers, len(graph.nodes)), buffers)
+    steps = spans(graph)[-1][1] + 1 if graph.nodes else 0
+    return Plan(offsets, arena, lower_bound(buffers, steps), buffers)

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import ir
+from ..ops import fused
 from ..ops.registry import OPS
+from . import planner
 from .planner import Plan, tensor_bytes
 
 
@@ -77,7 +79,61 @@ def build_report(graph: ir.Graph, plan: Plan, blob_bytes: int, precision: str) -
         "arena_lower_bound": plan.lower_bound,
         "arena_ratio": round(plan.arena_bytes / max(plan.lower_bound, 1), 4),
     }
-    return {"precision": precision, "layers": layers, "totals": totals}
+    rep = {"precision": precision, "layers": layers, "totals": totals}
+    rep["schedule"] = schedule_report(graph, plan)
+    return rep
+
+
+def schedule_report(graph: ir.Graph, plan: Plan) -> dict:
+    """The memory schedule: the layer-by-layer bound (the planner's lower bound of the
+    graph without fused groups), the arena achieved, the MACs recomputed for band halos,
+    and per fused group its band height (cnnc.ops.fused, cnnc.passes.schedule)."""
+    flat = fused.unfused_graph(graph)
+    macs = sum(count("macs", n, flat) for n in flat.nodes)
+    groups = []
+    for node in graph.nodes:
+        if node.op != fused.OP:
+            continue
+        bands = fused.band_geometry(node, graph)
+        extra = fused.executed_macs(node, graph, bands) - fused.unfused_macs(node, graph)
+        groups.append({
+            "name": node.name,
+            "ops": len(node.attrs["body"]),
+            "output": list(graph.tensors[node.outputs[0]].shape),
+            "band_h": int(node.attrs["band_h"]),
+            "bands": len(bands),
+            "band_buffer_bytes": sum(fused.band_buffer_bytes(node, graph, bands).values()),
+            "recompute_macs": extra,
+        })  # fmt: skip
+    extra = sum(g["recompute_macs"] for g in groups)
+    meta = graph.metadata.get("cnnc.schedule")
+    memory = json.loads(meta).get("memory", "fast") if meta else "fast"
+    return {
+        "memory": memory,
+        "layer_by_layer_bound": planner.plan(flat).lower_bound if groups else plan.lower_bound,
+        "arena_bytes": plan.arena_bytes,
+        "macs_unfused": macs,
+        "recompute_macs": extra,
+        "recompute_ratio": round(extra / max(macs, 1), 4),
+        "groups": groups,
+    }
+
+
+def format_schedule(s: dict) -> list[str]:
+    bound = s["layer_by_layer_bound"]
+    lines = [
+        f"memory {s['memory']}: arena {s['arena_bytes']:,} bytes vs layer-by-layer bound "
+        f"{bound:,} ({s['arena_bytes'] / max(bound, 1):.3f}x); recompute "
+        f"{s['recompute_macs']:,} MACs ({100 * s['recompute_ratio']:.1f} % of "
+        f"{s['macs_unfused']:,})"
+    ]
+    for g in s["groups"]:
+        lines.append(
+            f"  fused {g['ops']:>2} ops -> {str(g['output']):<16} band_h {g['band_h']:>3} "
+            f"({g['bands']:>3} bands), band buffers {g['band_buffer_bytes']:>8,} B, "
+            f"recompute {g['recompute_macs']:>10,} MACs  {g['name']}"
+        )
+    return lines
 
 
 def format_table(report: dict) -> str:
@@ -99,6 +155,9 @@ def format_table(report: dict) -> str:
         f"RAM:   arena {t['arena_bytes']:,} bytes, lower bound {t['arena_lower_bound']:,} "
         f"(ratio {t['arena_ratio']:.3f})",
     ]
+    if report.get("schedule") and (report["schedule"]["groups"] or
+                                   report["schedule"]["memory"] != "fast"):  # fmt: skip
+        lines += format_schedule(report["schedule"])
     if t.get("binary_weight_bytes"):
         packed, as_float = t["binary_weight_bytes"], t["binary_float32_weight_bytes"]
         lines.append(

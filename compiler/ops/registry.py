@@ -8,12 +8,12 @@ being imported. Adding an op: ``docs/adding_an_op.md``.
 
 from __future__ import annotations
 
-from . import b1, f32, s8
+from . import b1, f32, fused, s8
 from .opdef import KernelCall, OpDef, merge
 
 __all__ = ["OPS", "KernelCall", "OpDef", "lowered_op"]
 
-OPS: dict[str, OpDef] = merge(f32.OPS, s8.OPS, b1.OPS)
+OPS: dict[str, OpDef] = merge(f32.OPS, s8.OPS, b1.OPS, fused.OPS)
 
 
 def lowered_op(name: str) -> OpDef | None:
