@@ -7,10 +7,11 @@ requantisation path taken), all compiled with --embed-weights for cortex-m4:
   digits mnv2    the zoo MobileNetV2 (32x32, width 0.5: 0.95 M MACs), int8, digits data
   xnornet        the zoo XNOR-Net (32x32, width 0.5), binary with int8 first/last layers
 
-Columns: the layer-by-layer arena bound and the planned arena (bytes; `--memory min` is
-another branch's work and is shown as "-" until it lands), flash of the firmware at -O2
-(the target's flags) and at -Os split into code (flash minus the embedded weights) and
-weights, RAM (data + bss: arena, I/O buffers, statics), and instructions per MAC of one
+Columns: the layer-by-layer arena bound and the planned arena (bytes), the arena of the
+same model compiled with `--memory min` (int8 blocks fused into row bands,
+cnnc.passes.schedule, recompute budget 0.15) and its recomputed halo MACs, flash of the
+firmware at -O2 (the target's flags) and at -Os split into code (flash minus the embedded
+weights) and weights, RAM (data + bss: arena, I/O buffers, statics), and instructions per MAC of one
 inference counted under qemu-system-arm on MPS2-AN386 (cnnc.host.mcu_trace), built with
 the DSP kernels (__ARM_FEATURE_DSP, the default) and with them capped off
 (-DCNNC_CPU_MASK=0: the __ref kernels on the same core); "pw" is the pointwise/dense
@@ -96,7 +97,7 @@ def main() -> None:
     from cnnc import api
     from cnnc.host import mcu, mcu_trace
 
-    print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>6} {'code O2':>8} "
+    print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
           f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'i/MAC ref':>9} {'i/MAC dsp':>9} "
           f"{'pw ref':>7} {'pw dsp':>7}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cnnc-bench-mcu-") as tmp:
@@ -105,6 +106,9 @@ def main() -> None:
             m = api.compile(model, Path(tmp, name), precision, x, embed_weights=True,
                             target=TARGET, **opts)  # fmt: skip
             info = m.info
+            low = api.compile(model, Path(tmp, name + "-min"), precision, x, embed_weights=True,
+                              target=TARGET, memory="min", **opts)  # fmt: skip
+            sched = json.loads((low.out_dir / "report.json").read_text())["schedule"]
             o2 = mcu.mcu_size(m.out_dir, TARGET)
             os_ = mcu.mcu_size(m.out_dir, TARGET, ("-Os",))
             weights = info["weights_bytes"]
@@ -118,7 +122,8 @@ def main() -> None:
             if ref and dsp:
                 cells = [f"{per_mac(c, macs, pw):.2f}" for pw in (False, True) for c in (ref, dsp)]
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
-                  f"{'-':>6} {o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
+                  f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
+                  f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
                   f"{weights:>8} {o2['ram']:>7} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7} "
                   f"{cells[3]:>7}", flush=True)  # fmt: skip
             if dsp:
