@@ -56,6 +56,19 @@ CNNC_INLINE uint32_t dsp_pack16(int32_t lo, int32_t hi) {
     return ((uint32_t)hi << 16) | ((uint32_t)lo & 0xFFFFu);
 }
 
+/* PKHBT: (lo half of a, lo half of b); PKHTB: (hi half of b, hi half of a) as (lo, hi)
+ * lanes (gcc builds them from masks and ORs in two instructions each otherwise). */
+CNNC_INLINE uint32_t dsp_pkhbt(uint32_t a, uint32_t b) {
+    uint32_t r;
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+CNNC_INLINE uint32_t dsp_pkhtb(uint32_t b, uint32_t a) {
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+}
+
 /* The byte b repeated in the four lanes of a word: a padding tap's input (x = zp). */
 CNNC_INLINE uint32_t dsp_splat4(int32_t b) { return ((uint32_t)b & 0xFFu) * 0x01010101u; }
 
