@@ -20,7 +20,7 @@ layers alone. Instruction counts are exact and board-independent; no cycle estim
 Counting traces every executed block, a few minutes per model and build on this machine;
 the 0.35@96 network (11 M MACs) is counted only with --count-all.
 
-    .venv/bin/python bench/bench_mcu.py [--count-all] [--models digits,xnornet]
+    .venv/bin/python bench/bench_mcu.py [--count-all] [--layers] [--models digits,xnornet]
 """
 
 from __future__ import annotations
@@ -86,10 +86,25 @@ def per_mac(count, macs: dict[int, int], pointwise: bool = False) -> float:
     return sum(count.layers[i] for i in layers) / total if total else float("nan")
 
 
+def print_layers(out_dir: Path, ref, dsp) -> None:
+    """Per layer: MACs (or binary ops), instructions __ref and DSP, per MAC, its kernel."""
+    layers = json.loads((Path(out_dir) / "report.json").read_text())["layers"]
+    print(f"  {'layer':>5} {'op':<18} {'MACs':>9} {'ref':>9} {'dsp':>9} {'ref/MAC':>7} "
+          f"{'dsp/MAC':>7}  kernel (DSP build)")  # fmt: skip
+    for layer in layers:
+        i, ops = layer["index"], layer["macs"] + layer.get("bops", 0)
+        r, d = ref.layers.get(i, 0), dsp.layers.get(i, 0)
+        top = dsp.layer_symbols.get(i)
+        kernel = top.most_common(1)[0][0] if top else "-"
+        per = f"{r / ops:>7.2f} {d / ops:>7.2f}" if ops else f"{'-':>7} {'-':>7}"
+        print(f"  {i:>5} {layer['op']:<18} {ops:>9} {r:>9} {d:>9} {per}  {kernel}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count-all", action="store_true", help="also count mnv2-0.35@96")
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
+    ap.add_argument("--layers", action="store_true", help="also a per-layer instructions table")
     args = ap.parse_args()
     if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
         print("bench_mcu: arm-none-eabi-gcc or qemu-system-arm not installed; skipped")
@@ -126,6 +141,8 @@ def main() -> None:
                   f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
                   f"{weights:>8} {o2['ram']:>7} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7} "
                   f"{cells[3]:>7}", flush=True)  # fmt: skip
+            if dsp and args.layers:
+                print_layers(m.out_dir, ref, dsp)
             if dsp:
                 print(f"  {sum(macs.values())} MACs; {ref.inference} instructions __ref, "
                       f"{dsp.inference} DSP; DSP split: " + ", ".join(
