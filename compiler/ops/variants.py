@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 X86 = "defined(__x86_64__)"
 NEON = "defined(__ARM_NEON)"
-DSP = "defined(__ARM_FEATURE_DSP)"  # Cortex-M4/M7/M33 with the DSP extension
+# Cortex-M4/M7/M33 with the DSP extension (ARMv7-A also defines __ARM_FEATURE_DSP; its
+# builds keep NEON, and the kernels' inline asm assumes Thumb-2 M-profile register rules).
+DSP = "defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'"
 
 AVX2 = ("CNNC_CPU_AVX2",)
 AVX512 = ("CNNC_CPU_AVX2", "CNNC_CPU_AVX512")

@@ -275,7 +275,7 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
 /* cffi-end */
 
 /* Cortex-M DSP variants (s8_<family>_dsp.c: SXTB16, SMLAD, SMLABB/SMLATT), same contract,
- * defined in builds targeting the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with
+ * defined in M-profile builds with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with
  * DSP); outside the cffi block, as no host build defines them. */
 void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);

@@ -8,7 +8,7 @@
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_DIRECT_MAX_K 2048 /* x pairs of one row on the stack: 4 KB */
 
 /* Few rows (the classifier's one): no repacking, each weight is read once. For inputs

@@ -23,7 +23,7 @@
 
 #include "cnnc_s8.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #include <arm_acle.h>
 
 /* Four int8 at p, any alignment (ARMv7-M LDR allows unaligned word loads from RAM and

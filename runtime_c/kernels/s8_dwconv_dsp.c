@@ -11,7 +11,7 @@
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP)
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_MAX_TAPS 64
 
 /* The reference loop for channels c_begin .. c-1 (a copy of cnnc_s8_dwconv__ref's body). */
