@@ -867,7 +867,7 @@ def generate(
     return Generated(model_h, model_c, blob, families, layers, em.sections, names)
 
 
-ISA_FILE = re.compile(r"_(avx2|avx512|avx512vnni|avxvnni|avx512vpopcnt|neon)\.c$")
+ISA_FILE = re.compile(r"_(avx2|avx512|avx512vnni|avxvnni|avx512vpopcnt|neon|dsp)\.c$")
 
 
 def copy_runtime(out_dir: Path, families: list[str], variant_names: list[str] = ()) -> list[Path]:

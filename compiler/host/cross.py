@@ -79,14 +79,16 @@ def build_flags(target: Target) -> list[str]:
 SEMIHOST_LINK = ["--specs=rdimon.specs", "-Wl,--section-start=.vectors=0"]
 
 
-def build_program(out_dir: str | Path, target_name: str, program: str = "runner.c") -> Path:
-    """Compiles ``program`` with the folder's model and runtime for the target (cached)."""
+def build_program(out_dir: str | Path, target_name: str, program: str = "runner.c",
+                  extra_flags: tuple[str, ...] = ()) -> Path:  # fmt: skip
+    """Compiles ``program`` with the folder's model and runtime for the target (cached);
+    ``extra_flags`` go after the target's (e.g. -DCNNC_CPU_MASK=0 to measure __ref)."""
     target = check_toolchain(target_name)
     cc = target_cc(target)
     sources, includes = model_sources(out_dir)
     sources.append(program_source(out_dir, program))
     includes.append(templates_dir())  # host_io.h when the folder has none (searched last)
-    flags = build_flags(target)
+    flags = [*build_flags(target), *extra_flags]
     if target.freestanding:
         sources.append(program_source(out_dir, "mcu_semihost.c"))
         flags += SEMIHOST_LINK

@@ -66,25 +66,27 @@ def binutil(target_name: str, tool: str) -> str:
     return path
 
 
-def build_dir(out_dir: str | Path, target_name: str) -> Path:
+def build_dir(out_dir: str | Path, target_name: str, extra_flags: tuple[str, ...] = ()) -> Path:
     """A cache folder keyed by the target, flags and every model/runtime source and header."""
     sources, includes = model_sources(out_dir)
-    flags = build_flags(check_toolchain(target_name))
+    flags = [*build_flags(check_toolchain(target_name)), *extra_flags]
     key = hashlib.sha256(" ".join([target_name, *flags]).encode())
     for path in [*sources, *(h for d in includes for h in sorted(d.glob("*.h")))]:
         key.update(path.name.encode() + b"\0" + path.read_bytes())
     return cache_dir() / "mcu" / f"{target_name}-{key.hexdigest()[:20]}"
 
 
-def compile_objects(out_dir: str | Path, target_name: str = "cortex-m4") -> list[Path]:
-    """Compiles model.c and the runtime freestanding for the target; returns the objects."""
+def compile_objects(out_dir: str | Path, target_name: str = "cortex-m4",
+                    extra_flags: tuple[str, ...] = ()) -> list[Path]:  # fmt: skip
+    """Compiles model.c and the runtime freestanding for the target; returns the objects.
+    ``extra_flags`` follow the target's (``("-Os",)`` measures a size-optimised build)."""
     if target_name not in MCU_TARGETS:
         raise ToolchainError(f"{target_name} is not a microcontroller target ({MCU_TARGETS})")
     target = check_toolchain(target_name)
     sources, includes = model_sources(out_dir)
-    folder = build_dir(out_dir, target_name)
+    folder = build_dir(out_dir, target_name, extra_flags)
     folder.mkdir(parents=True, exist_ok=True)
-    flags = [*build_flags(target), "-ffreestanding", *(f"-I{d}" for d in includes)]
+    flags = [*build_flags(target), *extra_flags, "-ffreestanding", *(f"-I{d}" for d in includes)]
     objects = []
     for k, src in enumerate(sources):
         obj = folder / f"{k:02d}_{src.stem}.o"
@@ -96,15 +98,17 @@ def compile_objects(out_dir: str | Path, target_name: str = "cortex-m4") -> list
     return objects
 
 
-def link_firmware(out_dir: str | Path, target_name: str = "cortex-m4") -> Path:
+def link_firmware(out_dir: str | Path, target_name: str = "cortex-m4",
+                  extra_flags: tuple[str, ...] = ()) -> Path:  # fmt: skip
     """Links the objects with mcu_main.c into an ELF image (nosys start-up, unused code dropped)."""
-    objects = compile_objects(out_dir, target_name)
+    objects = compile_objects(out_dir, target_name, extra_flags)
     target = check_toolchain(target_name)
     _, includes = model_sources(out_dir)
     elf = objects[0].parent / "firmware.elf"
     if not elf.exists():
         main = program_source(out_dir, "mcu_main.c")
-        flags = [*build_flags(target), *(f"-I{d}" for d in [*includes, templates_dir()])]
+        flags = [*build_flags(target), *extra_flags,
+                 *(f"-I{d}" for d in [*includes, templates_dir()])]  # fmt: skip
         with atomic_output(elf) as tmp:
             run_tool(
                 [target_cc(target), *flags, "--specs=nano.specs", "--specs=nosys.specs",
@@ -114,13 +118,14 @@ def link_firmware(out_dir: str | Path, target_name: str = "cortex-m4") -> Path:
     return elf
 
 
-def mcu_size(out_dir: str | Path, target: str = "cortex-m4") -> dict[str, int]:
+def mcu_size(out_dir: str | Path, target: str = "cortex-m4",
+             extra_flags: tuple[str, ...] = ()) -> dict[str, int]:  # fmt: skip
     """Flash and RAM in bytes of the model as Cortex-M firmware (see the module docstring).
 
     Also returns text, data, bss and the arena size; the firmware includes newlib's
     small start-up code, so flash is what a board really needs.
     """
-    elf = link_firmware(out_dir, target)
+    elf = link_firmware(out_dir, target, extra_flags)
     lines = run_tool([binutil(target, "size"), str(elf)], "arm-none-eabi-size").splitlines()
     text, data, bss = (int(v) for v in lines[1].split()[:3])
     return {

@@ -144,6 +144,42 @@ TARGETS: dict[str, Target] = {
         freestanding=True,
         board="mps2-an500",  # ARM's Cortex-M7 FPGA image
     ),
+    # ARMv6-M: no DSP extension, no FPU, so the portable __ref kernels (and soft float at the
+    # model boundary). qemu has no Cortex-M0/M0+ board: build and size only.
+    "cortex-m0plus": Target(
+        name="cortex-m0plus",
+        description="Cortex-M0+ microcontroller (no DSP, no FPU), freestanding, build only",
+        cc="arm-none-eabi-gcc",
+        cflags=(
+            "-O2",
+            "-mcpu=cortex-m0plus",
+            "-mthumb",
+            "-mfloat-abi=soft",
+            "-ffunction-sections",
+            "-fdata-sections",
+        ),
+        packages=("gcc-arm-none-eabi", "libnewlib-arm-none-eabi"),
+        freestanding=True,
+    ),
+    # ARMv8-M Mainline with the DSP extension and single-precision FPU: the DSP kernels.
+    # qemu's mps2-an505 is a Cortex-M33 board, but it boots in the Secure state with another
+    # memory map than the M4/M7 images this start-up code assumes: build and size only.
+    "cortex-m33": Target(
+        name="cortex-m33",
+        description="Cortex-M33 microcontroller with DSP and FPU, freestanding, build only",
+        cc="arm-none-eabi-gcc",
+        cflags=(
+            "-O2",
+            "-mcpu=cortex-m33",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv5-sp-d16",
+            "-ffunction-sections",
+            "-fdata-sections",
+        ),
+        packages=("gcc-arm-none-eabi", "libnewlib-arm-none-eabi"),
+        freestanding=True,
+    ),
 }
 
 # Runs the microcontroller targets' boards (the MPS2 FPGA images) with semihosting.

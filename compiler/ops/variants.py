@@ -30,6 +30,9 @@ from dataclasses import dataclass
 
 X86 = "defined(__x86_64__)"
 NEON = "defined(__ARM_NEON)"
+# Cortex-M4/M7/M33 with the DSP extension (ARMv7-A also defines __ARM_FEATURE_DSP; its
+# builds keep NEON, and the kernels' inline asm assumes Thumb-2 M-profile register rules).
+DSP = "defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'"
 
 AVX2 = ("CNNC_CPU_AVX2",)
 AVX512 = ("CNNC_CPU_AVX2", "CNNC_CPU_AVX512")
@@ -72,6 +75,10 @@ def _neon(kernel: str) -> list[Variant]:
     return [Variant(kernel, "neon", NEON, ("CNNC_CPU_NEON",))]
 
 
+def _dsp(kernel: str) -> list[Variant]:
+    return [Variant(kernel, "dsp", DSP, ("CNNC_CPU_DSP",))]
+
+
 _S8_GEMM = ("avx2", "avxvnni", "avx512", "avx512vnni")  # vpdpbusd tiles where the CPU has it
 _S8_LAYERS = ("add", "maxpool", "avgpool", "global_avgpool", "concat", "quantize", "dequantize")
 _F32_CONV = ("pwconv", "dense", "conv_oc8", "dwconv", "dwconv3x3")
@@ -85,6 +92,7 @@ VARIANTS: tuple[Variant, ...] = tuple(
         ),
         *_x86_tiers("cnnc_s8_dwconv__ref", ("avx2", "avx512")),
         *_neon("cnnc_s8_dwconv__ref"),
+        *(v for k in ("conv", "dense", "pwconv", "dwconv") for v in _dsp(f"cnnc_s8_{k}__ref")),
         *(v for k in _S8_LAYERS for v in _x86_tiers(f"cnnc_s8_{k}__ref", ("avx2",))),
         # AVX-512BW's nibble-table popcount measured slower than AVX2's on every shape
         # tried (bench_binary_conv.py: 63 vs 89 GBOP/s at 256 channels; XNOR-Net 4.9 vs

@@ -137,5 +137,8 @@ uint32_t cnnc_cpu_features(void) {
 #if defined(CNNC_CPU_HOSTED)
     f &= cnnc_cpu_tier_mask(getenv("CNNC_ISA"));
 #endif
+#if defined(CNNC_CPU_MASK) /* a build-time cap where there is no environment: -DCNNC_CPU_MASK=0 */
+    f &= (uint32_t)(CNNC_CPU_MASK);
+#endif
     return f;
 }

@@ -15,12 +15,13 @@ import subprocess
 
 import pytest
 from cnnc.host.cbuild import compile_objects, runtime_dir
-from cnnc.ops.variants import FN_TYPES, NEON, VARIANTS, X86
+from cnnc.ops.variants import DSP, FN_TYPES, NEON, VARIANTS, X86
 
 KERNELS = runtime_dir() / "kernels"
 INCLUDE = runtime_dir() / "include"
 X86_ROWS = [v for v in VARIANTS if v.guard == X86]
 NEON_ROWS = [v for v in VARIANTS if v.guard == NEON]
+DSP_ROWS = [v for v in VARIANTS if v.guard == DSP]  # Cortex-M: qemu-system-arm runs them
 
 
 def header(family: str) -> str:
@@ -28,7 +29,7 @@ def header(family: str) -> str:
 
 
 def test_table_has_only_known_guards():
-    assert {v.guard for v in VARIANTS} <= {X86, NEON}, {v.guard for v in VARIANTS}
+    assert {v.guard for v in VARIANTS} <= {X86, NEON, DSP}, {v.guard for v in VARIANTS}
     names = [v.name for v in VARIANTS]
     assert len(names) == len(set(names)), "a variant is listed twice"
 
@@ -83,7 +84,7 @@ def guarded_definition_file(name: str, guard: str):
     return None
 
 
-@pytest.mark.parametrize("row", NEON_ROWS, ids=lambda v: v.name)
+@pytest.mark.parametrize("row", NEON_ROWS + DSP_ROWS, ids=lambda v: v.name)
 def test_neon_row_is_defined_under_its_guard(row):
     assert guarded_definition_file(row.name, row.guard), (
         f"no runtime_c/kernels/*.c defines {row.name} under #if {row.guard}"

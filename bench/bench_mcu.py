@@ -1,0 +1,154 @@
+"""Microcontroller table: memory, flash and instructions per MAC on Cortex-M4, __ref vs DSP.
+
+Models (untrained weights: sizes and instruction counts do not depend on them beyond the
+requantisation path taken), all compiled with --embed-weights for cortex-m4:
+  mnv2 0.35@96   MobileNetV2 as torch exports torchvision's graph (the project's builder),
+                 1000 classes, int8 with --int8-io, calibrated on 8 random images
+  digits mnv2    the zoo MobileNetV2 (32x32, width 0.5: 0.95 M MACs), int8, digits data
+  xnornet        the zoo XNOR-Net (32x32, width 0.5), binary with int8 first/last layers
+
+Columns: the layer-by-layer arena bound and the planned arena (bytes), the arena of the
+same model compiled with `--memory min` (int8 blocks fused into row bands,
+cnnc.passes.schedule, recompute budget 0.15) and its recomputed halo MACs, flash of the
+firmware at -O2 (the target's flags) and at -Os split into code (flash minus the embedded
+weights) and weights, RAM (data + bss: arena, I/O buffers, statics), and instructions per MAC of one
+inference counted under qemu-system-arm on MPS2-AN386 (cnnc.host.mcu_trace), built with
+the DSP kernels (__ARM_FEATURE_DSP, the default) and with them capped off
+(-DCNNC_CPU_MASK=0: the __ref kernels on the same core); "pw" is the pointwise/dense
+layers alone. Instruction counts are exact and board-independent; no cycle estimate.
+
+Counting traces every executed block, a few minutes per model and build on this machine;
+the 0.35@96 network (11 M MACs) is counted only with --count-all.
+
+    .venv/bin/python bench/bench_mcu.py [--count-all] [--layers] [--models digits,xnornet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+TARGET = "cortex-m4"
+REF_FLAGS = ("-DCNNC_CPU_MASK=0",)
+POINTWISE = ("cnnc_s8_pwconv__", "cnnc_s8_dense__")
+
+
+def digits_model(name: str, precision: str):
+    from cnnc.models import data as data_mod
+    from cnnc.models import export, zoo
+
+    size, width = 32, 0.5
+    ds = data_mod.load("digits", size)
+    net = zoo.MODELS[name](size, ds.num_classes, width, np.random.default_rng(0))
+    mean, std = data_mod.channel_stats(ds.x_train)
+    meta = export.metadata(name, "digits", size, mean, std, ds.num_classes)
+    model = export.to_onnx(net, (size, size, 1), meta)
+    x = data_mod.normalize(ds.x_train[:32], mean, std).transpose(0, 3, 1, 2)
+    return model, precision, np.ascontiguousarray(x, dtype=np.float32), {}
+
+
+def mnv2_035_96():
+    import onnx_builders
+
+    model = onnx_builders.mobilenetv2_pytorch_style(1000, 96, 0.35)
+    x = np.random.default_rng(0).standard_normal((8, 3, 96, 96)).astype(np.float32)
+    return model, "int8", x, {"int8_io": True}
+
+
+MODELS = {
+    "mnv2-0.35@96": mnv2_035_96,
+    "digits": lambda: digits_model("mobilenetv2", "int8"),
+    "xnornet": lambda: digits_model("xnornet", "binary"),
+}
+
+
+def layer_macs(out_dir: Path) -> dict[int, int]:
+    """MACs (int8) or binary ops of each layer, from the output folder's report.json."""
+    layers = json.loads((Path(out_dir) / "report.json").read_text())["layers"]
+    return {layer["index"]: layer["macs"] + layer.get("bops", 0) for layer in layers}
+
+
+def per_mac(count, macs: dict[int, int], pointwise: bool = False) -> float:
+    if pointwise:
+        layers = [i for i, syms in count.layer_symbols.items()
+                  if any(s.startswith(POINTWISE) for s in syms)]  # fmt: skip
+    else:
+        layers = list(count.layers)
+    total = sum(macs.get(i, 0) for i in layers)
+    return sum(count.layers[i] for i in layers) / total if total else float("nan")
+
+
+def print_layers(out_dir: Path, ref, dsp) -> None:
+    """Per layer: MACs (or binary ops), instructions __ref and DSP, per MAC, its kernel."""
+    layers = json.loads((Path(out_dir) / "report.json").read_text())["layers"]
+    print(f"  {'layer':>5} {'op':<18} {'MACs':>9} {'ref':>9} {'dsp':>9} {'ref/MAC':>7} "
+          f"{'dsp/MAC':>7}  kernel (DSP build)")  # fmt: skip
+    for layer in layers:
+        i, ops = layer["index"], layer["macs"] + layer.get("bops", 0)
+        r, d = ref.layers.get(i, 0), dsp.layers.get(i, 0)
+        top = dsp.layer_symbols.get(i)
+        kernel = top.most_common(1)[0][0] if top else "-"
+        per = f"{r / ops:>7.2f} {d / ops:>7.2f}" if ops else f"{'-':>7} {'-':>7}"
+        print(f"  {i:>5} {layer['op']:<18} {ops:>9} {r:>9} {d:>9} {per}  {kernel}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count-all", action="store_true", help="also count mnv2-0.35@96")
+    ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
+    ap.add_argument("--layers", action="store_true", help="also a per-layer instructions table")
+    args = ap.parse_args()
+    if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
+        print("bench_mcu: arm-none-eabi-gcc or qemu-system-arm not installed; skipped")
+        return
+    from cnnc import api
+    from cnnc.host import mcu, mcu_trace
+
+    print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
+          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'i/MAC ref':>9} {'i/MAC dsp':>9} "
+          f"{'pw ref':>7} {'pw dsp':>7}")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="cnnc-bench-mcu-") as tmp:
+        for name in args.models.split(","):
+            model, precision, x, opts = MODELS[name]()
+            m = api.compile(model, Path(tmp, name), precision, x, embed_weights=True,
+                            target=TARGET, **opts)  # fmt: skip
+            info = m.info
+            low = api.compile(model, Path(tmp, name + "-min"), precision, x, embed_weights=True,
+                              target=TARGET, memory="min", **opts)  # fmt: skip
+            sched = json.loads((low.out_dir / "report.json").read_text())["schedule"]
+            o2 = mcu.mcu_size(m.out_dir, TARGET)
+            os_ = mcu.mcu_size(m.out_dir, TARGET, ("-Os",))
+            weights = info["weights_bytes"]
+            ref = dsp = None
+            if args.count_all or name != "mnv2-0.35@96":
+                sample = x[:1]  # the float entry point (an int8-io model's shares the layers)
+                ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
+                dsp = mcu_trace.count_instructions(m.out_dir, TARGET, sample)
+            macs = layer_macs(m.out_dir)
+            cells = ["-"] * 4
+            if ref and dsp:
+                cells = [f"{per_mac(c, macs, pw):.2f}" for pw in (False, True) for c in (ref, dsp)]
+            print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
+                  f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
+                  f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
+                  f"{weights:>8} {o2['ram']:>7} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7} "
+                  f"{cells[3]:>7}", flush=True)  # fmt: skip
+            if dsp and args.layers:
+                print_layers(m.out_dir, ref, dsp)
+            if dsp:
+                print(f"  {sum(macs.values())} MACs; {ref.inference} instructions __ref, "
+                      f"{dsp.inference} DSP; DSP split: " + ", ".join(
+                          f"{s} {100 * n / dsp.inference:.1f}%"
+                          for s, n in dsp.symbols.most_common(5)), flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

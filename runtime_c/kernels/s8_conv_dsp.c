@@ -1,0 +1,72 @@
+/* Cortex-M DSP variants of the int8 convolutions, bit-exact to their __ref kernels (same
+ * packed weights, same int32 sums modulo 2^32, the same requantised bytes). The pointwise
+ * conv runs as a dense layer on cnnc_s8_dense__dsp. The general conv is, per group, a GEMM
+ * over im2col rows of K = kh*kw*C/G inputs (padding taps hold x_zero_point, which the
+ * corrected bias cancels: s8_dsp.h) against w[KH][KW][C/G][Co/G], the layout dense reads
+ * as w[K][Co/G]. K above DSP_MAX_K runs the reference loop. Compiled when the build
+ * targets the DSP extension (__ARM_FEATURE_DSP); empty otherwise. */
+#include "cnnc_s8.h"
+#include "s8_conv_loops.h"
+#include "s8_dsp.h"
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+void cnnc_s8_pwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                         int8_t *y) {
+    const cnnc_s8_dense_params dense = s8_pwconv_as_dense(p);
+    cnnc_s8_dense__dsp(&dense, x, w, bias, mult, shift, y);
+}
+
+/* col[K]: the inputs of output pixel (b, oy, ox) in group g, in the weights' tap order. */
+static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
+                       int32_t ox, int32_t g, int8_t *col) {
+    const int32_t cg = p->c / p->groups;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        for (kx = 0; kx < p->kernel_w; ++kx, col += cg) {
+            const int32_t ix = ox * p->stride_w - p->pad_left + kx;
+            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
+                memset(col, p->x_zero_point, (size_t)cg);
+            else
+                memcpy(col, x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg,
+                       (size_t)cg);
+        }
+    }
+}
+
+void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                       const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
+    const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
+    const int32_t k = p->kernel_h * p->kernel_w * cg;
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    dsp_block blk;             /* 5 KB of stack */
+    int8_t col[DSP_MAX_K + 4]; /* one im2col row */
+    int32_t g, o0, b, oy, ox, per;
+    if (k > DSP_MAX_K) {
+        cnnc_s8_conv__ref(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    per = dsp_block_outputs(k);
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *wg = w + (size_t)g * k * og; /* [K][og] */
+        for (o0 = 0; o0 < og; o0 += per) {
+            const int32_t count = og - o0 < per ? og - o0 : per;
+            dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
+                       p->rounding, p->x_zero_point);
+            for (b = 0; b < p->n; ++b) {
+                for (oy = 0; oy < p->out_h; ++oy) {
+                    for (ox = 0; ox < p->out_w; ++ox) {
+                        int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
+                                     (size_t)g * og; /* [og] */
+                        dsp_im2col(p, x, b, oy, ox, g, col);
+                        dsp_block_row(&blk, col, o0, &out, yp);
+                    }
+                }
+            }
+        }
+    }
+}
+#else
+typedef int cnnc_s8_conv_dsp_empty; /* ISO C forbids an empty translation unit */
+#endif

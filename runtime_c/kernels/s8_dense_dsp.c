@@ -1,0 +1,97 @@
+/* Cortex-M DSP variant of the int8 fully connected layer (and, through
+ * cnnc_s8_pwconv__dsp in s8_conv_dsp.c, the pointwise conv), bit-exact to
+ * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
+ * row through them, 4 MACs per two SMLADs (s8_dsp.h). Rows fewer than DSP_MIN_ROWS, or K
+ * above DSP_MAX_K, read the weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K
+ * runs the reference loop. Compiled when the build targets the DSP extension
+ * (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP); empty otherwise. */
+#include "cnnc_s8.h"
+#include "s8_dsp.h"
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define DSP_DIRECT_MAX_K 2048 /* x pairs of one row on the stack: 4 KB */
+
+/* Few rows (the classifier's one): no repacking, each weight is read once. For inputs
+ * k, k+1 the pair (x[k] - zp, x[k+1] - zp) is formed once per row; the weights of 4
+ * outputs in rows k and k+1 are two words, which SXTB16 and PKHBT/PKHTB turn into the
+ * four (w[k][o], w[k+1][o]) pairs of one SMLAD each. Outputs past the last multiple of
+ * 4 take the reference loop's sum. Overflow: the reference's partial sums, in another
+ * order (bounded as in cnnc_s8_dense__ref). */
+static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int8_t *y) {
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    const int32_t m4 = p->m & ~3, pairs = (p->k + 1) / 2;
+    uint32_t xp[DSP_DIRECT_MAX_K / 2]; /* [pairs] (x[2i] - zp, x[2i+1] - zp), 0 past K */
+    int32_t b, o, i;
+    for (b = 0; b < p->n; ++b) {
+        const int8_t *xb = x + (size_t)b * p->k;
+        int8_t *yb = y + (size_t)b * p->m;
+        for (i = 0; i < pairs; ++i) {
+            const int32_t hi = 2 * i + 1 < p->k ? xb[2 * i + 1] - p->x_zero_point : 0;
+            xp[i] = dsp_pack16(xb[2 * i] - p->x_zero_point, hi);
+        }
+        for (o = 0; o < m4; o += 4) {
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
+            const int8_t *wr = w + o; /* row k of outputs o..o+3 */
+            dsp_rq rq;
+            for (i = 0; i < p->k / 2; ++i, wr += 2 * (size_t)p->m) {
+                const uint32_t wa = dsp_load4(wr), wb = dsp_load4(wr + p->m);
+                const uint32_t ae = (uint32_t)dsp_even(wa), ao = (uint32_t)dsp_odd(wa);
+                const uint32_t be = (uint32_t)dsp_even(wb), bo = (uint32_t)dsp_odd(wb);
+                const int32_t xv = (int32_t)xp[i];
+                a0 = __smlad(xv, (int32_t)dsp_pkhbt(ae, be), a0);
+                a1 = __smlad(xv, (int32_t)dsp_pkhbt(ao, bo), a1);
+                a2 = __smlad(xv, (int32_t)dsp_pkhtb(be, ae), a2);
+                a3 = __smlad(xv, (int32_t)dsp_pkhtb(bo, ao), a3);
+            }
+            if (p->k & 1) { /* the last input alone: w[k][o] in the low lanes */
+                const uint32_t wa = dsp_load4(wr);
+                const uint32_t ae = (uint32_t)dsp_even(wa), ao = (uint32_t)dsp_odd(wa);
+                const int32_t xv = (int32_t)xp[pairs - 1];
+                a0 = __smlad(xv, (int32_t)(ae & 0xFFFFu), a0);
+                a1 = __smlad(xv, (int32_t)(ao & 0xFFFFu), a1);
+                a2 = __smlad(xv, (int32_t)(ae >> 16), a2);
+                a3 = __smlad(xv, (int32_t)(ao >> 16), a3);
+            }
+            rq = dsp_rq_make(mult[o], shift[o], p->rounding);
+            yb[o] = dsp_requant(a0, &rq, &out);
+            rq = dsp_rq_make(mult[o + 1], shift[o + 1], p->rounding);
+            yb[o + 1] = dsp_requant(a1, &rq, &out);
+            rq = dsp_rq_make(mult[o + 2], shift[o + 2], p->rounding);
+            yb[o + 2] = dsp_requant(a2, &rq, &out);
+            rq = dsp_rq_make(mult[o + 3], shift[o + 3], p->rounding);
+            yb[o + 3] = dsp_requant(a3, &rq, &out);
+        }
+        for (o = m4; o < p->m; ++o) {
+            int32_t acc = bias[o];
+            for (i = 0; i < p->k; ++i) acc += (xb[i] - p->x_zero_point) * w[(size_t)i * p->m + o];
+            yb[o] = cnnc_requant_s8(acc, mult[o], shift[o], p->rounding, p->y_zero_point,
+                                    p->act_min, p->act_max);
+        }
+    }
+}
+
+void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    dsp_block blk; /* on the stack: 5 KB */
+    int32_t o0, b, per;
+    if (p->k > DSP_MAX_K || p->n < DSP_MIN_ROWS) {
+        if (p->k <= DSP_DIRECT_MAX_K)
+            dsp_dense_direct(p, x, w, bias, mult, shift, y);
+        else
+            cnnc_s8_dense__ref(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    per = dsp_block_outputs(p->k);
+    for (o0 = 0; o0 < p->m; o0 += per) {
+        const int32_t count = p->m - o0 < per ? p->m - o0 : per;
+        dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, p->rounding, p->x_zero_point);
+        for (b = 0; b < p->n; ++b)
+            dsp_block_row(&blk, x + (size_t)b * p->k, o0, &out, y + (size_t)b * p->m);
+    }
+}
+#else
+typedef int cnnc_s8_dense_dsp_empty; /* ISO C forbids an empty translation unit */
+#endif

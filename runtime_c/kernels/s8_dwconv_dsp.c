@@ -1,0 +1,138 @@
+/* Cortex-M DSP variant of the int8 depthwise convolution, bit-exact to cnnc_s8_dwconv__ref.
+ *
+ * Four channels at a time: SXTB16 widens the input word of channels c..c+3 at one tap into
+ * (c, c+2) and (c+1, c+3) int16 lanes, the tap's weights were widened the same way once per
+ * call (w4[][2] on the stack), and SMLABB / SMLATT add one product per channel into four
+ * accumulators that start at the corrected bias (s8_dsp.h: padding taps read
+ * x_zero_point). Output pixels whose window lies inside the image skip the bounds checks.
+ * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
+ * the reference loop. Compiled when the build targets the DSP extension
+ * (__ARM_FEATURE_DSP); empty otherwise. */
+#include "cnnc_s8.h"
+#include "s8_dsp.h"
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#define DSP_MAX_TAPS 64
+
+/* The reference loop for channels c_begin .. c-1 (a copy of cnnc_s8_dwconv__ref's body). */
+static void dsp_dwconv_tail(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int8_t *y, int32_t c_begin) {
+    int32_t b, oy, ox, ky, kx, j;
+    for (b = 0; b < p->n; ++b)
+        for (oy = 0; oy < p->out_h; ++oy)
+            for (ox = 0; ox < p->out_w; ++ox)
+                for (j = c_begin; j < p->c; ++j) {
+                    int32_t acc = bias[j];
+                    for (ky = 0; ky < p->kernel_h; ++ky) {
+                        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+                        if (iy < 0 || iy >= p->h) continue;
+                        for (kx = 0; kx < p->kernel_w; ++kx) {
+                            const int32_t ix = ox * p->stride_w - p->pad_left + kx;
+                            if (ix < 0 || ix >= p->w) continue;
+                            acc += (x[(((size_t)b * p->h + iy) * p->w + ix) * p->c + j] -
+                                    p->x_zero_point) *
+                                   w[((size_t)ky * p->kernel_w + kx) * p->c + j];
+                        }
+                    }
+                    y[(((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c + j] =
+                        cnnc_requant_s8(acc, mult[j], shift[j], p->rounding, p->y_zero_point,
+                                        p->act_min, p->act_max);
+                }
+}
+
+/* acc[0..3] += the kh x kw taps of a window inside the image, top-left input xr. */
+CNNC_INLINE void dsp_dw_taps(const int8_t *xr, size_t row, int32_t c, int32_t kh, int32_t kw,
+                             const uint32_t *w4, int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], ky, kx;
+    for (ky = 0; ky < kh; ++ky, xr += row) {
+        for (kx = 0; kx < kw; ++kx) {
+            const uint32_t xw = dsp_load4(xr + (size_t)kx * c);
+            const uint32_t *wt = w4 + 2 * (ky * kw + kx);
+            const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
+            a0 = __smlabb(xe, (int32_t)wt[0], a0);
+            a2 = __smlatt(xe, (int32_t)wt[0], a2);
+            a1 = __smlabb(xo, (int32_t)wt[1], a1);
+            a3 = __smlatt(xo, (int32_t)wt[1], a3);
+        }
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                         int8_t *y) {
+    const int32_t taps = p->kernel_h * p->kernel_w, c4 = p->c & ~3;
+    const uint32_t pad = dsp_splat4(p->x_zero_point); /* a padding tap's four inputs */
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    const size_t row = (size_t)p->w * p->c; /* bytes per input row */
+    uint32_t w4[DSP_MAX_TAPS][2];           /* [tap][even, odd channel lanes] */
+    int32_t c0, t, b, oy, ox, ky, kx, j;
+    if (taps > DSP_MAX_TAPS) {
+        cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t corr[4];
+        dsp_rq rq[4];
+        for (j = 0; j < 4; ++j) {
+            corr[j] = (uint32_t)bias[c0 + j];
+            rq[j] = dsp_rq_make(mult[c0 + j], shift[c0 + j], p->rounding);
+        }
+        for (t = 0; t < taps; ++t) {
+            const uint32_t ww = dsp_load4(w + (size_t)t * p->c + c0);
+            w4[t][0] = (uint32_t)dsp_even(ww);
+            w4[t][1] = (uint32_t)dsp_odd(ww);
+            for (j = 0; j < 4; ++j)
+                corr[j] -= (uint32_t)p->x_zero_point * (uint32_t)w[(size_t)t * p->c + c0 + j];
+        }
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
+            for (oy = 0; oy < p->out_h; ++oy) {
+                const int32_t iy0 = oy * p->stride_h - p->pad_top;
+                const int rows_inside = iy0 >= 0 && iy0 + p->kernel_h <= p->h;
+                for (ox = 0; ox < p->out_w; ++ox) {
+                    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                    int32_t a0 = (int32_t)corr[0], a1 = (int32_t)corr[1], a2 = (int32_t)corr[2],
+                            a3 = (int32_t)corr[3];
+                    int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c + c0;
+                    const uint32_t *wt = w4[0];
+                    if (rows_inside && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
+                        const int8_t *xr = xb + (size_t)iy0 * row + (size_t)ix0 * p->c;
+                        int32_t acc[4];
+                        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+                        if (p->kernel_h == 3 && p->kernel_w == 3) /* unrolled by the compiler */
+                            dsp_dw_taps(xr, row, p->c, 3, 3, w4[0], acc);
+                        else
+                            dsp_dw_taps(xr, row, p->c, p->kernel_h, p->kernel_w, w4[0], acc);
+                        a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+                    } else {
+                        for (ky = 0; ky < p->kernel_h; ++ky) {
+                            const int32_t iy = iy0 + ky;
+                            for (kx = 0; kx < p->kernel_w; ++kx, wt += 2) {
+                                const int32_t ix = ix0 + kx;
+                                const uint32_t xw =
+                                    iy < 0 || iy >= p->h || ix < 0 || ix >= p->w
+                                        ? pad
+                                        : dsp_load4(xb + (size_t)iy * row + (size_t)ix * p->c);
+                                const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
+                                a0 = __smlabb(xe, (int32_t)wt[0], a0);
+                                a2 = __smlatt(xe, (int32_t)wt[0], a2);
+                                a1 = __smlabb(xo, (int32_t)wt[1], a1);
+                                a3 = __smlatt(xo, (int32_t)wt[1], a3);
+                            }
+                        }
+                    }
+                    yp[0] = dsp_requant(a0, &rq[0], &out);
+                    yp[1] = dsp_requant(a1, &rq[1], &out);
+                    yp[2] = dsp_requant(a2, &rq[2], &out);
+                    yp[3] = dsp_requant(a3, &rq[3], &out);
+                }
+            }
+        }
+    }
+    if (c4 < p->c) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+}
+#else
+typedef int cnnc_s8_dwconv_dsp_empty; /* ISO C forbids an empty translation unit */
+#endif
