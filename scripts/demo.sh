@@ -14,11 +14,14 @@ step() { printf '\n== %s\n' "$*"; }
 step "train (NumPy) on scikit-learn's digits"
 $CNNC train mobilenetv2 --dataset digits -o "$OUT/mobilenetv2.onnx" \
     --metrics "$OUT/mobilenetv2.metrics.json" --plot "$OUT/mobilenetv2.png"
+# MobileNetV2 with squeeze-excitation (SENet): Sigmoid gates and x*gate run as integers in int8
+$CNNC train se_mobilenet --dataset digits -o "$OUT/se_mobilenet.onnx" \
+    --metrics "$OUT/se_mobilenet.metrics.json"
 $CNNC train vgg --dataset digits -o "$OUT/vgg.onnx" --metrics "$OUT/vgg.metrics.json"
 $CNNC train xnornet --dataset digits -o "$OUT/xnornet.onnx" --metrics "$OUT/xnornet.metrics.json"
 
 step "a verification batch: the first 200 test images, preprocessed per model"
-for m in mobilenetv2 vgg xnornet; do
+for m in mobilenetv2 se_mobilenet vgg xnornet; do
     $PY - "$OUT/$m.onnx" "$OUT/$m.inputs.npz" <<'EOF'
 import sys
 
@@ -62,6 +65,8 @@ build() {  # build MODEL PRECISION [compile options...]; SUFFIX names a variant'
 
 build mobilenetv2 float32
 build mobilenetv2 int8 --calibration digits
+build se_mobilenet float32
+build se_mobilenet int8 --calibration digits
 build vgg float32
 build vgg int8 --calibration digits
 build xnornet float32
@@ -85,7 +90,7 @@ head = (f"{'model':<12} {'precision':<11} {'C accuracy':>10} {'weights B':>10} {
         f"{'MACs':>11} {'BOPs':>11} {'weights vs float32':>18}")
 print(head)
 print("-" * len(head))
-for m in ["mobilenetv2", "vgg", "xnornet"]:
+for m in ["mobilenetv2", "se_mobilenet", "vgg", "xnornet"]:
     float_bytes = None
     for p in ["float32", "int8", "binary", "binary-int8"]:
         folder = out / f"{m}-{p}"
