@@ -92,6 +92,8 @@ def cache_key(cc: str, args: list[str], src: Path, obj: Path) -> str:
     for i, arg in enumerate(args):
         if i == skip:
             continue
+        if arg.startswith("-I") and len(arg) > 2:
+            arg = "-I"  # where the folder is: only what the headers found there hold counts
         key.update((src.name if arg == str(src) else arg).encode() + b"\0")
     key.update(src.read_bytes())
     dirs = include_dirs(args, src)[1:]
