@@ -8,12 +8,19 @@ without the toolchains still runs the rest of the suite and CI never skips silen
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from cnnc.errors import ToolchainError
 from cnnc.host import targets
 
 REQUIRE_ARM = os.environ.get("CNNC_REQUIRE_ARM") == "1"
+
+# Put in front of a compile command (or passed to a folder's make as MAKE_CCWRAP): objects are
+# cached by content (tests/ccwrap.py), so the runtime every test folder copies compiles once.
+CCWRAP = [sys.executable, "-S", str(Path(__file__).with_name("ccwrap.py"))]
+MAKE_CCWRAP = "CCWRAP=" + " ".join(CCWRAP)
 
 
 def unavailable(reason: str):

@@ -3,11 +3,13 @@
 Every caller that needs C on the host (tests of single kernels, the model
 harness, benchmarks) goes through ``build_shared``. Builds are cached by the
 hash of the sources, flags and compiler, so a test grid compiles a kernel
-once; the cache is safe under pytest-xdist (atomic rename).
+once; the cache is safe under pytest-xdist (atomic rename; a lock per entry, so two
+workers needing the same object compile it once).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -66,14 +68,18 @@ def _cached(key: hashlib._Hash, suffix: str, cmd_for) -> Path:
     out = cache_dir() / f"{key.hexdigest()[:24]}{suffix}"
     if out.exists():
         return out
-    fd, tmp = tempfile.mkstemp(suffix=suffix, dir=out.parent)
-    os.close(fd)
-    cmd = cmd_for(tmp)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        Path(tmp).unlink(missing_ok=True)  # the compiler may have removed it
-        raise ToolchainError(f"C build failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
-    os.replace(tmp, out)
+    with open(f"{out}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other xdist worker building it: wait, reuse
+        if out.exists():
+            return out
+        fd, tmp = tempfile.mkstemp(suffix=suffix, dir=out.parent)
+        os.close(fd)
+        cmd = cmd_for(tmp)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            Path(tmp).unlink(missing_ok=True)  # the compiler may have removed it
+            raise ToolchainError(f"C build failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
+        os.replace(tmp, out)
     return out
 
 

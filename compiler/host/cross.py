@@ -10,12 +10,14 @@ run on an emulated MPS2 board (``qemu-system-arm``) with semihosting: newlib's
 rdimon library serves the runner's files from the host, so the same runner.c
 verifies the freestanding build bit for bit.
 
-Builds are cached by the hash of compiler, flags and every source and header,
-like ``cnnc.host.cbuild``: a test grid that runs one folder many times compiles once.
+Builds are cached like ``cnnc.host.cbuild``: one object per source, keyed by compiler, flags,
+the source and every header, so a test grid that runs one folder many times compiles once,
+and the runtime that every folder copies compiles once per target.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -103,17 +105,69 @@ def build_program(out_dir: str | Path, target_name: str, program: str = "runner.
     out = cache_dir() / "cross" / f"{Path(program).stem}-{target.name}-{key.hexdigest()[:20]}"
     if out.exists():
         return out
+    compile_flags = [f for f in flags if f != "-static" and not f.startswith("-Wl,")]
+    objects = [compile_object(cc, compile_flags, includes, src, target.name) for src in sources]
+    return _cached_build(
+        out, [cc, *flags, *map(str, objects), "-lm"], f"{target.name} build of {out_dir}"
+    )
+
+
+INCLUDE = re.compile(rb"^\s*#\s*include\s*(.*)$", re.M)
+
+
+def included_headers(src: Path, includes: list[Path]) -> list[Path]:
+    """Every header ``src`` can reach through ``includes`` (each #include line followed,
+    conditional or not: over-approximating is safe); every header in ``includes`` when an
+    #include names a macro. Headers found in no folder are the compiler's own."""
+    found, stack = {}, [src]
+    while stack:
+        current = stack.pop()
+        for spec in INCLUDE.findall(current.read_bytes()):
+            spec = spec.strip()
+            if spec[:1] not in (b'"', b"<"):
+                return sorted({h for inc in includes for h in inc.glob("*.h")})
+            name = spec[1:].split(b'"' if spec[:1] == b'"' else b">")[0].decode(errors="replace")
+            for folder in ([current.parent] if spec[:1] == b'"' else []) + includes:
+                path = folder / name
+                if path.is_file():
+                    if path.resolve() not in found:
+                        found[path.resolve()] = path
+                        stack.append(path)
+                    break
+    return sorted(found.values())
+
+
+def compile_object(cc: str, flags: list[str], includes: list[Path], src: Path, target: str) -> Path:
+    """One source's object, cached by compiler, flags, the source and the headers it includes:
+    the runtime files every folder copies compile once per target, not once per model."""
+    key = hashlib.sha256()
+    for part in [cc, *flags]:
+        key.update(part.encode() + b"\0")
+    key.update(src.name.encode() + b"\0" + src.read_bytes())
+    for header in included_headers(src, includes):
+        key.update(b"\1" + header.name.encode() + b"\0" + header.read_bytes())
+    out = cache_dir() / "cross" / f"{src.stem}-{target}-{key.hexdigest()[:20]}.o"
+    cmd = [cc, *flags, *(f"-I{d}" for d in includes), "-c", str(src)]
+    return _cached_build(out, cmd, f"{target} build of {src}")
+
+
+def _cached_build(out: Path, cmd: list[str], what: str) -> Path:
+    """``out``, made by running ``cmd`` + ``-o tmp`` if missing (temporary name, renamed; a lock
+    per entry so pytest-xdist workers needing the same file build it once)."""
+    if out.exists():
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent)
-    os.close(fd)
-    cmd = [cc, *flags, *(f"-I{d}" for d in includes), *map(str, sources), "-o", tmp, "-lm"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        Path(tmp).unlink(missing_ok=True)  # gcc removes its output on failure
-        raise ToolchainError(
-            f"{target.name} build of {out_dir} failed: {' '.join(cmd)}\n{proc.stderr.strip()}"
-        )
-    os.replace(tmp, out)
+    with open(f"{out}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if out.exists():
+            return out
+        fd, tmp = tempfile.mkstemp(dir=out.parent)
+        os.close(fd)
+        proc = subprocess.run([*cmd, "-o", tmp], capture_output=True, text=True)
+        if proc.returncode != 0:
+            Path(tmp).unlink(missing_ok=True)  # gcc removes its output on failure
+            raise ToolchainError(f"{what} failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
+        os.replace(tmp, out)
     return out
 
 

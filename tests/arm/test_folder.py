@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cnnc.models.data import resize
+from toolchains import MAKE_CCWRAP
 
 from .conftest import (
     make_fixture_folder,
@@ -28,7 +29,7 @@ TOP_LINE = re.compile(r"^\s+(\d)\. class (\d+)\s+score (\S+)$", re.M)
 def make(folder: Path, *args: str) -> None:
     require_tool("make", "make")
     proc = subprocess.run(
-        ["make", "CFLAGS=-Werror", *args], cwd=folder, capture_output=True, text=True
+        ["make", "CFLAGS=-Werror", MAKE_CCWRAP, *args], cwd=folder, capture_output=True, text=True
     )
     assert proc.returncode == 0, f"make {' '.join(args)} in {folder}:\n{proc.stdout}{proc.stderr}"
 

@@ -9,6 +9,7 @@ from asserts import assert_bit_exact
 from cnnc import api
 from cnnc.errors import ToolchainError
 from cnnc.host import cross, mcu
+from toolchains import MAKE_CCWRAP
 
 from .conftest import make_tiny_folder, require_target, tiny_expected
 
@@ -64,7 +65,9 @@ def test_trained_int8_model_builds_for_cortex_m4(trained_models, tmp_path):
     size = mcu.mcu_size(m.out_dir, "cortex-m4")
     assert size["flash"] > m.info["weights_bytes"]
     assert size["ram"] > m.info["arena_bytes"] == size["arena"]
-    proc = subprocess.run(["make", "CFLAGS=-Werror"], cwd=m.out_dir, capture_output=True, text=True)
+    proc = subprocess.run(
+        ["make", "CFLAGS=-Werror", MAKE_CCWRAP], cwd=m.out_dir, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (m.out_dir / "build" / "cortex-m4" / "libcnnc_model.a").is_file()
     assert not (m.out_dir / "build" / "cortex-m4" / "demo").exists()

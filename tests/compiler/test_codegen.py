@@ -18,6 +18,7 @@ import tiny_graphs
 from cnnc import ir
 from cnnc.backend import codegen
 from cnnc.errors import UnsupportedError
+from toolchains import CCWRAP, MAKE_CCWRAP
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -29,7 +30,8 @@ def compile_objects(out_dir: Path, cc: str) -> list[Path]:
     objects = []
     for src in sources:
         obj = out_dir / f"{src.stem}.{cc}.o"
-        cmd = [cc, *STRICT, "-O1", f"-I{out_dir}", f"-I{out_dir / 'cnnc_runtime' / 'include'}",
+        include = out_dir / "cnnc_runtime" / "include"
+        cmd = [*CCWRAP, cc, *STRICT, "-O1", f"-I{out_dir}", f"-I{include}",
                "-c", str(src), "-o", str(obj)]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
@@ -156,7 +158,7 @@ def test_folder_is_self_contained(rng, tmp_path):
     cnnc.compile(tiny_graphs.small_net(rng), tmp_path / "out")
     alone = tmp_path / "elsewhere"
     shutil.copytree(tmp_path / "out", alone)
-    proc = subprocess.run(["make", "-C", str(alone)], capture_output=True, text=True)
+    proc = subprocess.run(["make", "-C", str(alone), MAKE_CCWRAP], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 

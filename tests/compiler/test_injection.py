@@ -16,6 +16,7 @@ import pytest
 import tiny_graphs
 from cnnc import ir
 from cnnc.backend import codegen
+from toolchains import CCWRAP, MAKE_CCWRAP
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
@@ -59,7 +60,8 @@ def strict_objects(out_dir: Path, cc: str) -> list[Path]:
     objects = []
     for src in sources:
         obj = out_dir / f"{src.stem}.{cc}.o"
-        cmd = [cc, *STRICT, "-O0", f"-I{out_dir}", f"-I{out_dir / 'cnnc_runtime' / 'include'}",
+        include = out_dir / "cnnc_runtime" / "include"
+        cmd = [*CCWRAP, cc, *STRICT, "-O0", f"-I{out_dir}", f"-I{include}",
                "-c", str(src), "-o", str(obj)]  # fmt: skip
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stderr}"
@@ -73,8 +75,8 @@ def assert_inert(out_dir: Path, objects: list[Path]) -> None:
 
 
 def make_folder(out_dir: Path) -> None:
-    proc = subprocess.run(["make", "-C", str(out_dir), "TARGET=host", "CFLAGS=-Werror"],
-                          capture_output=True, text=True)  # fmt: skip
+    cmd = ["make", "-C", str(out_dir), "TARGET=host", "CFLAGS=-Werror", MAKE_CCWRAP]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, f"make failed in {out_dir}:\n{proc.stdout}\n{proc.stderr}"
 
 
