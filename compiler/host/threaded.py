@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ToolchainError
 from .cbuild import cache_dir
-from .cross import build_flags, model_define, model_sources
+from .cross import build_flags, compile_object, model_define, model_sources
 from .targets import check_toolchain, target_cc
 
 DRIVER_C = r"""/* threads driver: stdin samples -> stdout outputs of cnnc_model_run_threads.
@@ -104,8 +104,12 @@ def build_driver(out_dir: str | Path, target_name: str) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         driver = Path(tmp, "threads_driver.c")
         driver.write_text(DRIVER_C)
-        cmd = [target_cc(target), *flags, *(f"-I{d}" for d in includes), str(driver),
-               *map(str, sources), "-o", str(Path(tmp, "driver")), "-lm"]  # fmt: skip
+        cc = target_cc(target)
+        compile_flags = [f for f in flags if f != "-static" and not f.startswith("-Wl,")]
+        # the runtime's objects come from the per-source cache every folder shares
+        objects = [compile_object(cc, compile_flags, includes, src, target.name)
+                   for src in [driver, *sources]]  # fmt: skip
+        cmd = [cc, *flags, *map(str, objects), "-o", str(Path(tmp, "driver")), "-lm"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise ToolchainError(f"threads driver build failed: {proc.stderr.strip()[:2000]}")

@@ -10,6 +10,7 @@ import numpy as np
 import onnx_builders
 import pytest
 from cnnc import golden
+from toolchains import MAKE_CCWRAP
 
 from .conftest import require_target, require_tool
 
@@ -31,7 +32,7 @@ def compiled(tmp_path_factory):
 
 def make_check(folder, *args) -> subprocess.CompletedProcess:
     require_tool("make", "make")
-    return subprocess.run(["make", "-s", "-j2", "-C", str(folder), "check", *args],
+    return subprocess.run(["make", "-s", "-j2", "-C", str(folder), MAKE_CCWRAP, "check", *args],
                           capture_output=True, text=True)  # fmt: skip
 
 
