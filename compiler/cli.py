@@ -346,6 +346,9 @@ def cmd_eval(args) -> int:
         print(f"test accuracy {acc:.4f} ({path}, onnxruntime, {args.dataset})")
         return 0
     compiled = api.load(path)
+    if len(compiled.graph.outputs) > 1:
+        raise UnsupportedError(f"eval scores a classifier's one output; {path} has "
+                               f"{len(compiled.graph.outputs)} outputs")  # fmt: skip
     x, y = data_mod.inputs_for_model(compiled.info["metadata"], args.dataset, "test")
     logits = run_c(compiled, x, args.target).reshape(len(x), -1)
     acc = float(np.mean(logits.argmax(axis=1) == y))

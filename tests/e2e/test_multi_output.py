@@ -152,3 +152,37 @@ def test_multi_output_c_compiles_strict(float_build, cc):
            f"-I{d}", f"-I{d / 'cnnc_runtime' / 'include'}", str(d / "model.c")]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_cli_run_writes_each_output(float_build, x, tmp_path, capsys):
+    np.savez(tmp_path / "x.npz", x=x)
+    assert cli.main(["run", str(float_build.out_dir), "--inputs", str(tmp_path / "x.npz"),
+                     "--output", str(tmp_path / "y.npy")]) == 0  # fmt: skip
+    assert "2 outputs" in capsys.readouterr().out
+    with np.load(tmp_path / "y.npz") as saved:
+        for i, ref in enumerate(float_build.reference(x)):
+            within(saved[f"output{i}"], ref, f"cnnc run output{i}")
+
+
+def test_cli_eval_refuses_several_outputs(float_build, capsys):
+    assert cli.main(["eval", str(float_build.out_dir), "--dataset", "digits"]) != 0
+    assert "eval scores a classifier's one output" in capsys.readouterr().err
+
+
+def test_an_output_read_by_later_layers_is_kept(model, x, tmp_path):
+    """Outputs that later layers also read (c1 before its ReLU, feat before two heads):
+    no fusion or in-place reuse may swallow them. float32 vs onnxruntime, int8 exact."""
+    from onnx import TensorProto
+
+    m = type(model)()
+    m.CopyFrom(model)
+    m.graph.output.insert(0, helper.make_tensor_value_info("c1", TensorProto.FLOAT, [1, 8, 12, 12]))
+    m.graph.output.append(helper.make_tensor_value_info("feat", TensorProto.FLOAT, [1, 8, 12, 12]))
+    ys = cnnc.compile(m, tmp_path / "f").run(x)
+    assert [y.shape for y in ys] == [(6, 8, 12, 12), (6, 5), (6, 4, 12, 12), (6, 8, 12, 12)]
+    for i, y in enumerate(ys):
+        within(y, np.concatenate([run_onnxruntime(m, {"x": s[None]})[i] for s in x]), f"out {i}")
+    cal = np.random.default_rng(2).standard_normal((16, 3, 12, 12)).astype(np.float32)
+    q = cnnc.compile(m, tmp_path / "q", precision="int8", calibration=cal)
+    for i, (y, ref) in enumerate(zip(q.run(x), q.reference(x), strict=True)):
+        np.testing.assert_array_equal(y, ref, err_msg=f"int8 output {i}")
