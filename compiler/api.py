@@ -58,10 +58,15 @@ class CompiledModel:
         x: a batch [S, ...] of the model input (or, for a model with several inputs, a
         list of such batches in graph-input order)."""
         ys = harness.run(self.host(), pack_inputs(self.graph, x))
+        if len(self.graph.outputs) > 1:
+            return split_outputs(self.graph, ys)
         return ys.reshape(len(ys), *sample_shape(self.info["output_shape"]))
 
     def reference(self, x) -> np.ndarray:
-        """The NumPy reference of the same graph; returns [S, *output_shape[1:]]."""
+        """The NumPy reference of the same graph; returns [S, *output_shape[1:]].
+
+        A model with several outputs returns (here and in ``run``) a list of such arrays,
+        one per output in graph-output order."""
         return run_reference(self.graph, feeds_of(self.graph, x))
 
     def reference_all(self, x) -> dict[str, np.ndarray]:
@@ -216,8 +221,23 @@ def reference_by_sample(
     return {name: np.stack([np.asarray(r[name]) for r in runs]) for name in runs[0]}
 
 
+def split_outputs(graph: ir.Graph, ys: np.ndarray) -> list[np.ndarray]:
+    """[S, CNNC_MODEL_OUTPUT_SIZE] of a model with several outputs (back to back in
+    graph-output order) -> one [S, *shape[1:]] array per output."""
+    parts, offset = [], 0
+    for name in graph.outputs:
+        t = graph.tensors[name]
+        parts.append(ys[:, offset : offset + t.size].reshape(len(ys), *sample_shape(list(t.shape))))
+        offset += t.size
+    return parts
+
+
 def run_reference(graph: ir.Graph, feeds: dict[str, np.ndarray]) -> np.ndarray:
     x = next(iter(feeds.values()))
+    if len(graph.outputs) > 1:
+        values = reference_by_sample(graph, feeds)
+        return [np.asarray(values[n]).reshape(len(x), *sample_shape(list(graph.tensors[n].shape)))
+                for n in graph.outputs]  # fmt: skip
     y = graph.tensors[graph.outputs[0]]
     out = boundary(y, np.asarray(reference_by_sample(graph, feeds)[y.name]), "out")
     return np.asarray(out).reshape(

@@ -202,6 +202,8 @@ def run_c(compiled: api.CompiledModel, x: np.ndarray, target: str) -> np.ndarray
     from .host import cross
 
     y = cross.run(compiled.out_dir, target, api.pack_inputs(compiled.graph, x))  # as on the host
+    if len(compiled.graph.outputs) > 1:
+        return api.split_outputs(compiled.graph, y)
     return y.reshape(len(y), *api.sample_shape(compiled.info["output_shape"]))
 
 
@@ -209,16 +211,52 @@ def cmd_run(args) -> int:
     compiled = api.load(args.out_dir)
     out = output_file(args.output)
     y = run_c(compiled, load_inputs(args.inputs), args.target)
+    if len(compiled.graph.outputs) > 1:
+        return save_outputs(compiled, out, y)
     with open(out, "wb") as f:  # a file object: np.save adds no suffix of its own
         np.save(f, y)
     print(f"wrote {out}: outputs of shape {list(y.shape)}")
     return 0
 
 
+def save_outputs(compiled: api.CompiledModel, out: Path, ys: list[np.ndarray]) -> int:
+    """`run` of a model with several outputs: one .npz, arrays output0, output1, ... in
+    graph-output order (names in a model file are hostile: indices, not names, are keys)."""
+    out = out.with_suffix(".npz")
+    with open(out, "wb") as f:
+        np.savez(f, **{f"output{i}": y for i, y in enumerate(ys)})
+    pairs = enumerate(zip(compiled.graph.outputs, ys, strict=True))
+    names = ", ".join(f"output{i} {list(y.shape)} ({n!r})" for i, (n, y) in pairs)
+    print(f"wrote {out}: {len(ys)} outputs: {names}")
+    return 0
+
+
+def verify_outputs(compiled: api.CompiledModel, x: np.ndarray, target: str, where: str) -> bool:
+    """verify of a model with several outputs: each compared under its own rule."""
+    graph, ok = compiled.graph, True
+    ys, refs = run_c(compiled, x, target), compiled.reference(x)
+    for i, (name, y, ref) in enumerate(zip(graph.outputs, ys, refs, strict=True)):
+        result = verify.compare(y, ref, verify.is_exact(graph, name))
+        print(f"{where}: output {i} {name!r} {result.describe()}")
+        ok = ok and result.ok
+    return ok
+
+
 def cmd_verify(args) -> int:
     compiled = api.load(args.out_dir)
     x = load_inputs(args.inputs)
     graph = compiled.graph
+    if len(graph.outputs) > 1:
+        samples = len(next(iter(api.float_batches(graph, x).values())))
+        where = f"{args.out_dir} on {args.target}, {samples} sample(s)"
+        where += f", precision {compiled.precision}"
+        ok = verify_outputs(compiled, x, args.target, where)
+        if args.per_layer:
+            ok = verify_layers(compiled, x, args.target) and ok
+        if args.onnxruntime:
+            raise UnsupportedError(f"--onnxruntime compares models with one output; "
+                                   f"{args.out_dir} has {len(graph.outputs)}")  # fmt: skip
+        return 0 if ok else 1
     exact = verify.is_exact(graph, graph.outputs[0])
     samples = len(next(iter(api.float_batches(graph, x).values())))
     atol = verify.float_ops_tolerance(graph, graph.outputs[0])
@@ -330,6 +368,9 @@ def cmd_eval(args) -> int:
         print(f"test accuracy {acc:.4f} ({path}, onnxruntime, {args.dataset})")
         return 0
     compiled = api.load(path)
+    if len(compiled.graph.outputs) > 1:
+        raise UnsupportedError(f"eval scores a classifier's one output; {path} has "
+                               f"{len(compiled.graph.outputs)} outputs")  # fmt: skip
     x, y = data_mod.inputs_for_model(compiled.info["metadata"], args.dataset, "test")
     logits = run_c(compiled, x, args.target).reshape(len(x), -1)
     acc = float(np.mean(logits.argmax(axis=1) == y))

@@ -332,17 +332,27 @@ def input_offsets(graph: ir.Graph) -> dict[str, int]:
 
 
 def check_io(graph: ir.Graph) -> tuple[ir.Tensor, ir.Tensor]:
-    """(first input, output); several inputs share the input buffer, back to back."""
-    if not graph.inputs or len(graph.outputs) != 1:
+    """(first input, first output); several inputs share the input buffer, back to back,
+    several outputs the output buffer (float32, graph-output order: output_layout)."""
+    if not graph.inputs or not graph.outputs:
         raise UnsupportedError(
             f"model has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
-            "cnnc compiles models with one output (and one or more inputs)"
+            "cnnc compiles models with one or more inputs and outputs"
         )
     x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
-    if y.name in graph.inputs or y.is_const:
-        raise UnsupportedError(f"model output {y.name} is not computed by any node")
-    io = [*(graph.tensors[n] for n in graph.inputs), y]
+    ys = [graph.tensors[n] for n in graph.outputs]
+    for t in ys:
+        if t.name in graph.inputs or t.is_const:
+            raise UnsupportedError(f"model output {t.name} is not computed by any node")
+    if len(set(graph.outputs)) != len(graph.outputs):
+        raise UnsupportedError(f"model lists an output twice: {graph.outputs}")
+    io = [*(graph.tensors[n] for n in graph.inputs), *ys]
     int8_io = len(graph.inputs) == 1 and all(t.dtype == "int8" and t.quant for t in io)
+    if int8_io and len(ys) > 1:
+        raise UnsupportedError(
+            f"--int8-io takes a model with one output; this one has {len(ys)} "
+            f"({', '.join(graph.outputs)}): compile it without --int8-io (float32 outputs)"
+        )
     if not int8_io and any(t.dtype != "float32" for t in io):
         raise UnsupportedError(
             f"model inputs/outputs {[f'{t.name}: {t.dtype}' for t in io]}: the C API takes "
@@ -351,6 +361,36 @@ def check_io(graph: ir.Graph) -> tuple[ir.Tensor, ir.Tensor]:
     if not graph.nodes:
         raise UnsupportedError("model has no nodes left after lowering")
     return x, y
+
+
+def output_layout(graph: ir.Graph) -> list[tuple[ir.Tensor, int]]:
+    """(output tensor, float offset in the output buffer) in graph-output order: a model
+    with several outputs writes them back to back into run's one output buffer."""
+    layout, offset = [], 0
+    for name in graph.outputs:
+        layout.append((graph.tensors[name], offset))
+        offset += graph.tensors[name].size
+    return layout
+
+
+def multi_output_header(graph: ir.Graph) -> list[str]:
+    """model.h defines of a model with several outputs (none for one output)."""
+    if len(graph.outputs) == 1:
+        return []
+    lines = [
+        "/* " + c_comment(f"{len(graph.outputs)} outputs, float32, back to back in the output "
+                          "buffer in graph-output order: output i is output[OUTPUT<i>_OFFSET] .. "
+                          "+ OUTPUT<i>_SIZE") + " */",
+        f"#define CNNC_MODEL_OUTPUTS {len(graph.outputs)}",
+    ]  # fmt: skip
+    for i, (t, offset) in enumerate(output_layout(graph)):
+        lines += [
+            "/* " + c_comment(f"output {i}: {t.name}{list(t.shape)}") + " */",
+            f"#define CNNC_MODEL_OUTPUT{i}_SIZE {t.size}",
+            f"#define CNNC_MODEL_OUTPUT{i}_OFFSET {offset}",
+            f"#define CNNC_MODEL_OUTPUT{i}_SHAPE {{{', '.join(map(str, t.shape))}}}",
+        ]
+    return lines
 
 
 def is_int8_io(graph: ir.Graph) -> bool:
@@ -460,8 +500,13 @@ def render_model_h(
         *(["/* " + c_comment(f"{len(graph.inputs)} inputs, back to back in the input buffer: "
            f"{', '.join(f'{n}{list(graph.tensors[n].shape)}' for n in graph.inputs)}") + " */"]
           if len(graph.inputs) > 1 else []),
-        f"#define CNNC_MODEL_OUTPUT_SIZE {y.size}",
-        f"#define CNNC_MODEL_OUTPUT_SHAPE {{{', '.join(map(str, y.shape))}}}",
+        *([f"#define CNNC_MODEL_OUTPUT_SIZE {y.size}",
+           f"#define CNNC_MODEL_OUTPUT_SHAPE {{{', '.join(map(str, y.shape))}}}"]
+          if len(graph.outputs) == 1 else
+          [f"#define CNNC_MODEL_OUTPUT_SIZE {sum(t.size for t, _ in output_layout(graph))}"
+           " /* float elements per sample, all outputs */",
+           "#define CNNC_MODEL_OUTPUT_SHAPE {CNNC_MODEL_OUTPUT_SIZE}",
+           *multi_output_header(graph)]),
         f"#define CNNC_MODEL_NUM_LAYERS {len(graph.nodes)}",
         f"#define CNNC_MODEL_NUM_WEIGHTS {n_sections} /* sections in the weight blob */",
         f"#define CNNC_MODEL_WEIGHTS_BYTES {blob_bytes} /* size of weights.bin */",
@@ -808,10 +853,30 @@ int cnnc_model_run(const cnnc_model_ctx *ctx, const float *input, float *output,
 )
 
 
+ONE_OUTPUT_COPY = """\
+    /* the model output: arena offset @OUT_OFFSET@, @OUT_BYTES@ bytes */
+    memcpy(output, (const uint8_t *)arena + @OUT_OFFSET@, @OUT_BYTES@);
+"""
+
+
+def multi_output_copies(graph: ir.Graph, plan: Plan) -> str:
+    """The copies that put each of several float32 outputs at its offset in ``output``."""
+    lines = ["    /* the model outputs, back to back in graph-output order (model.h) */"]
+    for i, (t, _) in enumerate(output_layout(graph)):
+        lines += [
+            f"    memcpy(output + CNNC_MODEL_OUTPUT{i}_OFFSET, (const uint8_t *)arena + "
+            f"{plan.offsets[t.name]},",
+            f"           {tensor_bytes(t)}); /* output {i}: {tensor_bytes(t)} bytes */",
+        ]
+    return "\n".join(lines) + "\n"
+
+
 def render_api(graph: ir.Graph, plan: Plan, embed: bool) -> str:
     """The public entry points: float models get FLOAT_API, int8-io models INT8_IO_API."""
     x, y = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
     text = INIT_AND_CORE + (INT8_IO_API if is_int8_io(graph) else FLOAT_API)
+    if len(graph.outputs) > 1:  # check_io: float32 outputs, no int8-io
+        text = text.replace(ONE_OUTPUT_COPY, multi_output_copies(graph, plan))
     values = {
         "@EMBED@": EMBED_INIT if embed else "",
         "@OUT_OFFSET@": str(plan.offsets[y.name]),
