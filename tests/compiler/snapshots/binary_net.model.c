@@ -37,13 +37,15 @@ static const cnnc_blob_section_spec section_specs[9] = {{864, 1, -2147483648, 21
 #endif
 
 /* this build's blob: content hash (Adler-32 << 32 | CRC-32) and structure hash */
-static const cnnc_blob_spec blob_spec = {9, section_specs, UINT64_C(0x1427b475dce23896), UINT64_C(0xce347a11cf3f813d), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
+static const cnnc_blob_spec blob_spec = {9, section_specs, UINT64_C(0xc9f8b4df1d2ae4dc), UINT64_C(0x6fdbe36c12e32114), MODEL_BLOB_ANY | MODEL_BLOB_LARGER};
 
 /* Kernels with ISA variants (cnnc.ops.variants): select_kernels, run by init, keeps
    in ctx->kernels[i] the best one this build has and this CPU runs (exact float mode). */
 #define kernel_f32_conv_oc8(ctx) ((cnnc_f32_conv_fn *)(ctx)->kernels[0])
-#define kernel_b1_conv_bits(ctx) ((cnnc_b1_conv_bits_fn *)(ctx)->kernels[1])
-#define kernel_f32_dense(ctx) ((cnnc_f32_dense_fn *)(ctx)->kernels[2])
+#define kernel_b1_pack(ctx) ((cnnc_b1_pack_fn *)(ctx)->kernels[1])
+#define kernel_b1_conv_bits(ctx) ((cnnc_b1_conv_bits_fn *)(ctx)->kernels[2])
+#define kernel_b1_conv_f32(ctx) ((cnnc_b1_conv_f32_fn *)(ctx)->kernels[3])
+#define kernel_f32_dense(ctx) ((cnnc_f32_dense_fn *)(ctx)->kernels[4])
 
 static void select_kernels(cnnc_model_ctx *ctx) {
     const uint32_t cpu = cnnc_cpu_features();
@@ -53,19 +55,27 @@ static void select_kernels(cnnc_model_ctx *ctx) {
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx2;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx512;
 #endif
-    ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__ref;
+    ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_pack__ref;
 #if defined(__x86_64__)
-    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512;
-    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx2;
-    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512vpopcnt;
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_pack__avx2;
+#endif
+    ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512;
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512vpopcnt;
 #endif
 #if defined(__ARM_NEON)
-    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_b1_conv_bits__neon;
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__neon;
 #endif
-    ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__ref;
+    ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__ref;
 #if defined(__x86_64__)
-    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx2;
-    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx512;
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__avx2;
+#endif
+    ctx->kernels[4] = (cnnc_kernel_fn)cnnc_f32_dense__ref;
+#if defined(__x86_64__)
+    if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_f32_dense__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_f32_dense__avx512;
 #endif
 }
 
@@ -105,11 +115,10 @@ static void layer1(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena)
  *   no attributes */
 static const cnnc_b1_pack_params layer2_p0 = {.rows = 63, .c = 8};
 static void layer2(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
-    (void)ctx;
     (void)input;
-    cnnc_b1_pack__ref(&layer2_p0,
-                      (const float *)(arena + 0) /* t1 [1, 9, 7, 8] float32 */,
-                      (uint32_t *)(arena + 2048) /* t2 [1, 9, 7, 8] b1 */);
+    kernel_b1_pack(ctx)(&layer2_p0,
+                        (const float *)(arena + 0) /* t1 [1, 9, 7, 8] float32 */,
+                        (uint32_t *)(arena + 2048) /* t2 [1, 9, 7, 8] b1 */);
 }
 
 /* layer 3: b1_conv2d "conv2d_3"
@@ -139,12 +148,12 @@ static const cnnc_b1_conv_params layer4_p0 = {
 };
 static void layer4(const cnnc_model_ctx *ctx, const void *input, uint8_t *arena) {
     (void)input;
-    cnnc_b1_conv_f32__ref(&layer4_p0,
-                          (const uint32_t *)(arena + 1280) /* t6 [1, 9, 7, 16] b1 */,
-                          (const uint32_t *)ctx->weights[6] /* conv2d_7.w_b1 [16, 3, 3, 1] uint32 */,
-                          (const float *)ctx->weights[4] /* conv2d_7.mul [16] float32 */,
-                          (const float *)ctx->weights[5] /* conv2d_7.bias [16] float32 */,
-                          (float *)(arena + 0) /* t8 [1, 5, 4, 16] float32 */);
+    kernel_b1_conv_f32(ctx)(&layer4_p0,
+                            (const uint32_t *)(arena + 1280) /* t6 [1, 9, 7, 16] b1 */,
+                            (const uint32_t *)ctx->weights[6] /* conv2d_7.w_b1 [16, 3, 3, 1] uint32 */,
+                            (const float *)ctx->weights[4] /* conv2d_7.mul [16] float32 */,
+                            (const float *)ctx->weights[5] /* conv2d_7.bias [16] float32 */,
+                            (float *)(arena + 0) /* t8 [1, 5, 4, 16] float32 */);
 }
 
 /* layer 5: global_avgpool "global_avgpool_9"
