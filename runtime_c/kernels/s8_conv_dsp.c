@@ -40,8 +40,12 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    dsp_block blk;             /* 5 KB of stack */
-    int8_t col[DSP_MAX_K + 4]; /* one im2col row */
+    dsp_block blk;                                  /* 5 KB of stack */
+    int8_t col[DSP_MAX_K + 4];                      /* one im2col row */
+    if (p->dilation_h != 1 || p->dilation_w != 1) { /* the im2col reads adjacent taps */
+        cnnc_s8_conv__ref(p, x, w, bias, mult, shift, y);
+        return;
+    }
     int32_t g, o0, b, oy, ox, per;
     if (k > DSP_MAX_K) {
         cnnc_s8_conv__ref(p, x, w, bias, mult, shift, y);

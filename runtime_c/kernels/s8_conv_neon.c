@@ -64,7 +64,8 @@ void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int
     s8g_out o;
     int packed;
     int32_t g, pix0, o0, r;
-    if (k > S8G_GATHER) {
+    if (k > S8G_GATHER || p->dilation_h != 1 || p->dilation_w != 1) {
+        /* the gather reads adjacent taps; the tap loops honour dilation */
         s8_conv_loops(p, x, w, bias, mult, shift, y);
         return;
     }

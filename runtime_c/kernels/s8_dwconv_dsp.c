@@ -65,8 +65,12 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
     const int32_t taps = p->kernel_h * p->kernel_w, c4 = p->c & ~3;
     const uint32_t pad = dsp_splat4(p->x_zero_point); /* a padding tap's four inputs */
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    const size_t row = (size_t)p->w * p->c; /* bytes per input row */
-    uint32_t w4[DSP_MAX_TAPS][2];           /* [tap][even, odd channel lanes] */
+    const size_t row = (size_t)p->w * p->c;         /* bytes per input row */
+    if (p->dilation_h != 1 || p->dilation_w != 1) { /* the windows read adjacent taps */
+        cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    uint32_t w4[DSP_MAX_TAPS][2]; /* [tap][even, odd channel lanes] */
     int32_t c0, t, b, oy, ox, ky, kx, j;
     if (taps > DSP_MAX_TAPS) {
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);

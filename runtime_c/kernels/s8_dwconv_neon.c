@@ -161,7 +161,8 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y) {
     int32_t b, oy, c0;
-    if (p->kernel_h != 3 || p->kernel_w != 3 || p->c < 8) {
+    if (p->kernel_h != 3 || p->kernel_w != 3 || p->c < 8 || p->dilation_h != 1 ||
+        p->dilation_w != 1) { /* the 3x3 rows read adjacent taps; the loops honour dilation */
         s8_dwconv_loops(p, x, w, bias, mult, shift, y);
         return;
     }
