@@ -4,7 +4,6 @@ picked by a generated model, which then runs bit-exact and in fewer instructions
 per layer by cnnc.host.mcu_trace) than the same firmware capped to __ref."""
 
 import json
-import re
 import subprocess
 
 import numpy as np
@@ -17,7 +16,7 @@ from cnnc.host.cbuild import runtime_dir
 from cnnc.ops.variants import DSP, VARIANTS
 
 from .conftest import require_target
-from .test_s8_simd_arm import CASES, DRIVER
+from .test_s8_simd_arm import CASES, DRIVER, defined_by_build
 
 pytestmark = pytest.mark.arm
 
@@ -57,16 +56,8 @@ def test_dsp_rows_compiled_in_per_target(target):
     rows = [v for v in VARIANTS if v.guard == DSP]
     assert {v.name for v in rows} == {f"cnnc_s8_{k}__dsp" for k in ("conv", "dense", "pwconv",
                                                                     "dwconv")}  # fmt: skip
-    kernels = runtime_dir() / "kernels"
-    text = ""
-    for src in sorted(kernels.glob("s8_*_dsp.c")):
-        cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
-               f"-I{kernels}", "-E", "-P", str(src)]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        text += proc.stdout
     for v in rows:
-        defined = re.search(rf"\b{v.name}\([^;]*\)\s*{{", text) is not None
+        defined = defined_by_build(t, "s8_*_dsp.c", v.name)
         assert defined == DSP_BUILD[target], f"{target}: {v.name} defined: {defined}"
 
 

@@ -250,6 +250,20 @@ NEON_BUILD = {"aarch64": True, "armv7": True, "armv7-neon": True, "cortex-m4": F
               "cortex-m7": False, "host": False}  # fmt: skip
 
 
+def defined_by_build(t, pattern: str, name: str) -> bool:
+    """Whether function ``name`` keeps its definition after target ``t``'s preprocessor runs
+    over the runtime kernel files matching ``pattern``."""
+    kernels = runtime_dir() / "kernels"
+    for src in sorted(kernels.glob(pattern)):
+        cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
+               f"-I{kernels}", "-E", "-P", str(src)]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        if re.search(rf"\b{name}\([^;]*\)\s*{{", proc.stdout):
+            return True
+    return False
+
+
 @pytest.mark.parametrize("target", list(NEON_BUILD))
 def test_neon_rows_compiled_in_per_target(tmp_path, target):
     """Each s8 NEON row's definition survives the target's preprocessor exactly when the
@@ -257,16 +271,8 @@ def test_neon_rows_compiled_in_per_target(tmp_path, target):
     t = require_target(target, run=False)
     rows = [v for v in VARIANTS if v.family == "s8" and v.guard == NEON]
     assert rows, "cnnc.ops.variants has no s8 NEON row"
-    kernels = runtime_dir() / "kernels"
-    text = ""
-    for src in sorted(kernels.glob("s8_*_neon.c")):
-        cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
-               f"-I{kernels}", "-E", "-P", str(src)]  # fmt: skip
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        text += proc.stdout
     for v in rows:
-        defined = re.search(rf"\b{v.name}\([^;]*\)\s*{{", text) is not None
+        defined = defined_by_build(t, "s8_*_neon.c", v.name)
         assert defined == NEON_BUILD[target], (
             f"{target}: {v.name} {'defined' if defined else 'not defined'} by the build"
         )
