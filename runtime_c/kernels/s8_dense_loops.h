@@ -18,6 +18,8 @@
 #ifndef CNNC_S8_DENSE_LOOPS_H
 #define CNNC_S8_DENSE_LOOPS_H
 
+#include <string.h>
+
 #include "cnnc_s8.h"
 
 #if defined(S8_TILE_ROWS)
@@ -58,11 +60,57 @@ S8_TARGET static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t 
     }
 }
 
-/* The body of cnnc_s8_dense__<isa>: x[n][k] -> y[n][m], S8_TILE_ROWS rows at a time. */
+#if defined(S8_PANEL_COLS)
+/* K up to this runs on the panel GEMM (its panel and converted rows live on the stack:
+ * 64 KiB and 32 KiB at the AVX-512 sizes); longer rows take the tiles above. */
+#define S8_PANEL_KMAX 2048
+
+/* x[n][k] -> y[n][m] on the including ISA's panel hooks (s8_panel_pack, s8_panel_rows,
+ * s8_panel_tile_any, s8_panel_requant): for each panel of S8_PANEL_COLS outputs, the
+ * weights are repacked once into int8 pairs, then each block of S8_PANEL_ROWS rows of x is
+ * converted to int16 x - zp and multiplied in registers. Every output gets bias plus all of
+ * its k terms, as __ref: the same int32 sum. */
+S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_t *x,
+                                      const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                      const int32_t *shift, int8_t *y) {
+    int8_t wp[S8_PANEL_KMAX * S8_PANEL_COLS] __attribute__((aligned(64)));
+    int16_t xs[S8_PANEL_ROWS * S8_PANEL_KMAX] __attribute__((aligned(64)));
+    int32_t acc[S8_PANEL_ROWS * S8_PANEL_COLS] __attribute__((aligned(64)));
+    int32_t init[S8_PANEL_COLS] __attribute__((aligned(64)));
+    const int32_t kp = (p->k + 1) / 2;
+    int32_t o0, r0, r, j;
+    for (o0 = 0; o0 < p->m; o0 += S8_PANEL_COLS) {
+        const int32_t cols = p->m - o0 < S8_PANEL_COLS ? p->m - o0 : S8_PANEL_COLS;
+        s8_panel_pack(w + o0, p->k, (size_t)p->m, cols, wp);
+        for (j = 0; j < S8_PANEL_COLS; ++j) init[j] = j < cols ? bias[o0 + j] : 0;
+        for (r0 = 0; r0 < p->n; r0 += S8_PANEL_ROWS) {
+            const int32_t rows = p->n - r0 < S8_PANEL_ROWS ? p->n - r0 : S8_PANEL_ROWS;
+            s8_panel_rows(x + (size_t)r0 * p->k, (size_t)p->k, rows, p->k, p->x_zero_point, 2 * kp,
+                          xs);
+            for (r = rows; r < S8_PANEL_ROWS; ++r) /* rows the tile runs but nobody reads */
+                memset(xs + (size_t)r * 2 * kp, 0, (size_t)kp * 4);
+            s8_panel_tile_any(xs, kp, wp, init, acc, rows);
+            for (r = 0; r < rows; ++r)
+                s8_panel_requant(acc + r * S8_PANEL_COLS, cols, mult + o0, shift + o0, p->rounding,
+                                 p->y_zero_point, p->act_min, p->act_max,
+                                 y + (size_t)(r0 + r) * p->m + o0);
+        }
+    }
+}
+#endif
+
+/* The body of cnnc_s8_dense__<isa>: x[n][k] -> y[n][m], S8_TILE_ROWS rows at a time
+ * (on the panel GEMM where the ISA has one, 4 rows or more and k <= S8_PANEL_KMAX). */
 S8_TARGET CNNC_INLINE void s8_dense_loops(const cnnc_s8_dense_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias, const int32_t *mult,
                                           const int32_t *shift, int8_t *y) {
     int32_t b0;
+#if defined(S8_PANEL_COLS)
+    if (p->n >= 4 && p->k <= S8_PANEL_KMAX) {
+        s8_dense_panels(p, x, w, bias, mult, shift, y);
+        return;
+    }
+#endif
     for (b0 = 0; b0 < p->n; b0 += S8_TILE_ROWS) {
         const int32_t rows = p->n - b0 < S8_TILE_ROWS ? p->n - b0 : S8_TILE_ROWS;
         s8_dense_rows(p, x + (size_t)b0 * p->k, rows, w, bias, mult, shift, y + (size_t)b0 * p->m);

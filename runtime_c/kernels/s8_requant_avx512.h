@@ -20,21 +20,37 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* Two halves of eight int64 lanes (each within int32) as sixteen int32 lanes. */
-CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_narrow_epi64_avx512(__m512i a, __m512i b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(a)),
-                              _mm512_cvtepi64_epi32(b), 1);
+/* The int64 products x[j] * m[j] of the even lanes j (as int64 lanes) and of the odd
+ * lanes (moved down), from sixteen int32 x and m: _mm512_mul_epi32 reads the low 32 bits
+ * of each 64-bit lane as signed, so no widening shuffle is needed. */
+#define S8_RQ_EVEN(x, m) _mm512_mul_epi32((x), (m))
+#define S8_RQ_ODD(x, m) _mm512_mul_epi32(_mm512_srli_epi64((x), 32), _mm512_srli_epi64((m), 32))
+
+/* Sixteen int32 lanes from the low halves of the int64 lanes of even (lanes 0, 2, ..) and
+ * odd (lanes 1, 3, ..). */
+CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_rq_join_avx512(__m512i even, __m512i odd) {
+    return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+/* sat32(x * 2^left) per lane, left in 0..31 (cnnc_requant_double's first step): the
+ * shifted value where shifting back gives x, otherwise INT32_MIN or INT32_MAX by sign. */
+CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_sat_shl_avx512(__m512i x, __m512i left) {
+    const __m512i shifted = _mm512_sllv_epi32(x, left);
+    const __mmask16 over = _mm512_cmpneq_epi32_mask(_mm512_srav_epi32(shifted, left), x);
+    const __m512i limit =
+        _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(x, _mm512_setzero_si512()),
+                                _mm512_set1_epi32(INT32_MAX), _mm512_set1_epi32(INT32_MIN));
+    return _mm512_mask_blend_epi32(over, shifted, limit);
 }
 
 /* r[j] = clamp(cnnc_requant(acc[j], m[j], s[j], rounding), lo, hi), j < 16, for any
- * INT32_MIN <= lo <= hi <= INT32_MAX (lo = INT32_MIN, hi = INT32_MAX: plain requant). */
+ * INT32_MIN <= lo <= hi <= INT32_MAX (lo = INT32_MIN, hi = INT32_MAX: plain requant).
+ * The products are formed as int64 in even and odd halves (S8_RQ_EVEN/ODD), exactly as the
+ * scalar code's int64 arithmetic; the left shift runs only when some lane has one. */
 CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_requant16_i32_avx512(__m512i acc, __m512i m, __m512i s,
                                                                int32_t rounding, int32_t lo,
                                                                int32_t hi) {
-    const __m512i x0 = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(acc));
-    const __m512i x1 = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(acc, 1));
-    const __m512i m0 = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(m));
-    const __m512i m1 = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(m, 1));
+    const __m512i zero = _mm512_setzero_si512();
     if (rounding == CNNC_ROUND_ONNXRUNTIME) { /* float32 requantisation: scalar, as __ref */
         int32_t a[16], mm[16], j;
         _mm512_storeu_si512((void *)a, acc);
@@ -46,24 +62,18 @@ CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_requant16_i32_avx512(__m512i acc, __m5
         return _mm512_loadu_si512((const void *)a);
     }
     if (rounding == CNNC_ROUND_DOUBLE) {
-        const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
-        const __m512i left = _mm512_max_epi32(s, zero);
+        const __m512i one = _mm512_set1_epi32(1);
         const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero); /* 0..31 */
-        const __m512i lo32 = _mm512_set1_epi64(INT32_MIN), hi32 = _mm512_set1_epi64(INT32_MAX);
         const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
-        /* x' = sat32(x * 2^left), |x| * 2^30 < 2^62; |x' m| <= 2^62 */
-        const __m512i xs0 = _mm512_min_epi64(
-            _mm512_max_epi64(
-                _mm512_sllv_epi64(x0, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(left))), lo32),
-            hi32);
-        const __m512i xs1 = _mm512_min_epi64(
-            _mm512_max_epi64(
-                _mm512_sllv_epi64(x1, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(left, 1))),
-                lo32),
-            hi32);
-        const __m512i h = s8_narrow_epi64_avx512(
-            _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(xs0, m0), nudge), 31),
-            _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(xs1, m1), nudge), 31));
+        /* x' = sat32(x * 2^left); m >= 0 and |x' m| <= 2^62, so (x' m + 2^30) >> 31 is
+           cnnc_requant_double's h (its truncating division of ab + nudge equals this floor
+           for both signs of ab), within int32 */
+        const __m512i xs = _mm512_cmpgt_epi32_mask(s, zero)
+                               ? s8_sat_shl_avx512(acc, _mm512_max_epi32(s, zero))
+                               : acc;
+        const __m512i h =
+            s8_rq_join_avx512(_mm512_srai_epi64(_mm512_add_epi64(S8_RQ_EVEN(xs, m), nudge), 31),
+                              _mm512_srai_epi64(_mm512_add_epi64(S8_RQ_ODD(xs, m), nudge), 31));
         /* RoundingDivideByPOT(h, right), as in cnnc_requant_double */
         const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
         const __m512i remainder = _mm512_and_si512(h, mask);
@@ -74,18 +84,19 @@ CNNC_TARGET_AVX512 CNNC_INLINE __m512i s8_requant16_i32_avx512(__m512i acc, __m5
         return _mm512_min_epi32(_mm512_max_epi32(r, _mm512_set1_epi32(lo)), _mm512_set1_epi32(hi));
     } else {
         const __m512i total = _mm512_sub_epi32(_mm512_set1_epi32(31), s); /* 1..62 */
-        const __m512i t0 = _mm512_cvtepu32_epi64(_mm512_castsi512_si256(total));
-        const __m512i t1 = _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(total, 1));
+        const __m512i t_even = _mm512_and_si512(total, _mm512_set1_epi64(0xFFFFFFFF));
+        const __m512i t_odd = _mm512_srli_epi64(total, 32);
         const __m512i one = _mm512_set1_epi64(1);
         const __m512i lo64 = _mm512_set1_epi64(lo), hi64 = _mm512_set1_epi64(hi);
-        /* |x m| < 2^62, plus the rounding term <= 2^61: exact in int64 */
-        const __m512i v0 = _mm512_add_epi64(_mm512_mul_epi32(x0, m0),
-                                            _mm512_sllv_epi64(one, _mm512_sub_epi64(t0, one)));
-        const __m512i v1 = _mm512_add_epi64(_mm512_mul_epi32(x1, m1),
-                                            _mm512_sllv_epi64(one, _mm512_sub_epi64(t1, one)));
-        return s8_narrow_epi64_avx512(
-            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v0, t0), lo64), hi64),
-            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v1, t1), lo64), hi64));
+        /* |x m| < 2^62, plus the rounding term <= 2^61: exact in int64; the clamp to
+           [lo, hi] (within int32) before taking the low halves */
+        const __m512i v0 = _mm512_add_epi64(S8_RQ_EVEN(acc, m),
+                                            _mm512_sllv_epi64(one, _mm512_sub_epi64(t_even, one)));
+        const __m512i v1 = _mm512_add_epi64(S8_RQ_ODD(acc, m),
+                                            _mm512_sllv_epi64(one, _mm512_sub_epi64(t_odd, one)));
+        return s8_rq_join_avx512(
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v0, t_even), lo64), hi64),
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v1, t_odd), lo64), hi64));
     }
 }
 

@@ -138,6 +138,122 @@ CNNC_TARGET_AVX2 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t co
         s8_requant8_avx2(_mm256_loadu_si256((const __m256i *)(acc + j)), mult + j, shift + j,
                          rounding, zero_point, lo, hi, y + j);
 }
+
+/* The panel GEMM of s8_dense_loops.h (s8_dense_panels) on AVX2: panels of 16 outputs
+ * repacked per call into int8 pairs, x rows converted to int16 x - zp, and a register tile
+ * of S8_PANEL_ROWS rows by 16 outputs (12 ymm accumulators) whose inner step is two
+ * vpmovsxbw of the panel and, per row, a broadcast of the x pair and two vpmaddwd and
+ * vpaddd. Same pairs and bounds as s8_tile_avx2 (|x - zp| <= 255, |w| <= 127). */
+#define S8_PANEL_COLS 16
+#define S8_PANEL_ROWS 6
+#define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
+
+/* wp[i][j] = (w[2i][j], w[2i+1][j]) for i < ceil(k / 2), j < 16: int8 pairs, zero for
+ * j >= cols (cols <= 16 outputs from w's first column) and for row k when k is odd. */
+CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k, size_t ldw,
+                                                    int32_t cols, int8_t *wp) {
+    int32_t i = 0, j;
+    if (cols == 16)
+        for (; i + 1 < k; i += 2) {
+            const __m128i r0 = _mm_loadu_si128((const __m128i *)(w + (size_t)i * ldw));
+            const __m128i r1 = _mm_loadu_si128((const __m128i *)(w + (size_t)(i + 1) * ldw));
+            _mm_storeu_si128((__m128i *)(wp + (size_t)i * 16), _mm_unpacklo_epi8(r0, r1));
+            _mm_storeu_si128((__m128i *)(wp + (size_t)i * 16 + 16), _mm_unpackhi_epi8(r0, r1));
+        }
+    for (; i < k; i += 2) /* a partial panel, or the odd last row */
+        for (j = 0; j < 16; ++j) {
+            wp[(size_t)i * 16 + 2 * j] = j < cols ? w[(size_t)i * ldw + j] : 0;
+            wp[(size_t)i * 16 + 2 * j + 1] =
+                j < cols && i + 1 < k ? w[(size_t)(i + 1) * ldw + j] : 0;
+        }
+}
+
+/* xs[r][i] = x[r][i] - zp as int16 for r < rows, i < k, then 0 up to kp2 (k rounded up to
+ * even); rows of x ldx apart, of xs kp2 apart. */
+CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ldx, int32_t rows,
+                                                    int32_t k, int32_t zp, int32_t kp2,
+                                                    int16_t *xs) {
+    const __m256i zp16 = _mm256_set1_epi16((int16_t)zp);
+    int32_t r, i;
+    for (r = 0; r < rows; ++r) {
+        const int8_t *xr = x + (size_t)r * ldx;
+        int16_t *xo = xs + (size_t)r * kp2;
+        for (i = 0; i + 16 <= k; i += 16)
+            _mm256_storeu_si256(
+                (__m256i *)(xo + i),
+                _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(xr + i))),
+                                 zp16));
+        if (i + 8 <= k) {
+            _mm_storeu_si128(
+                (__m128i *)(xo + i),
+                _mm_sub_epi16(_mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(xr + i))),
+                              _mm256_castsi256_si128(zp16)));
+            i += 8;
+        }
+        for (; i < k; ++i) xo[i] = (int16_t)(xr[i] - zp);
+        for (; i < kp2; ++i) xo[i] = 0;
+    }
+}
+
+/* acc[r][j] = init[j] + sum_i madd(wp[i][j], xs[r][2i .. 2i+1]) for r < ROWS, j < 16:
+ * xs rows 2 * kp int16 apart, acc rows 16 apart. One function per row count (6, 3), each
+ * row's two accumulators a named variable (S8Q_*), so that they stay in registers. */
+#define S8Q_DECL(r) __m256i a##r##0 = i0, a##r##1 = i1;
+#define S8Q_STEP(r)                                                     \
+    {                                                                   \
+        const __m256i xv = _mm256_set1_epi32(xp[(size_t)(r)*kp + i]);   \
+        a##r##0 = _mm256_add_epi32(a##r##0, _mm256_madd_epi16(w0, xv)); \
+        a##r##1 = _mm256_add_epi32(a##r##1, _mm256_madd_epi16(w1, xv)); \
+    }
+#define S8Q_STORE(r)                                         \
+    _mm256_storeu_si256((__m256i *)(acc + (r)*16), a##r##0); \
+    _mm256_storeu_si256((__m256i *)(acc + (r)*16 + 8), a##r##1);
+#define S8Q_TILE(name, ROWS_OF)                                                             \
+    CNNC_TARGET_AVX2 static void name(const int16_t *xs, int32_t kp, const int8_t *wp,      \
+                                      const int32_t *init, int32_t *acc) {                  \
+        const int32_t *xp = (const int32_t *)(const void *)xs; /* pairs */                  \
+        const __m256i i0 = _mm256_loadu_si256((const __m256i *)init);                       \
+        const __m256i i1 = _mm256_loadu_si256((const __m256i *)(init + 8));                 \
+        int32_t i;                                                                          \
+        ROWS_OF(S8Q_DECL)                                                                   \
+        for (i = 0; i < kp; ++i) {                                                          \
+            const __m256i w0 =                                                              \
+                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp + 32 * i)));      \
+            const __m256i w1 =                                                              \
+                _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(wp + 32 * i + 16))); \
+            ROWS_OF(S8Q_STEP)                                                               \
+        }                                                                                   \
+        ROWS_OF(S8Q_STORE)                                                                  \
+    }
+#define S8Q_ROWS3(f) f(0) f(1) f(2)
+#define S8Q_ROWS6(f) S8Q_ROWS3(f) f(3) f(4) f(5)
+S8Q_TILE(s8_panel_tile3, S8Q_ROWS3)
+S8Q_TILE(s8_panel_tile6, S8Q_ROWS6)
+
+/* The tile of 3 or S8_PANEL_ROWS = 6 rows that covers `rows` (rows of xs past `rows` are
+ * zero and their sums unused). */
+CNNC_TARGET_AVX2 CNNC_INLINE void s8_panel_tile_any(const int16_t *xs, int32_t kp, const int8_t *wp,
+                                                    const int32_t *init, int32_t *acc,
+                                                    int32_t rows) {
+    if (rows > 3)
+        s8_panel_tile6(xs, kp, wp, init, acc);
+    else
+        s8_panel_tile3(xs, kp, wp, init, acc);
+}
+
+/* y[j] = cnnc_requant_s8(acc[j], ...) for j < cols (1 .. 16): eight at a time, the last
+ * cols % 8 one by one. */
+CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_requant(const int32_t *acc, int32_t cols,
+                                                       const int32_t *mult, const int32_t *shift,
+                                                       int32_t rounding, int32_t zero_point,
+                                                       int32_t lo, int32_t hi, int8_t *y) {
+    int32_t j;
+    for (j = 0; j + 8 <= cols; j += 8)
+        s8_requant8_avx2(_mm256_loadu_si256((const __m256i *)(acc + j)), mult + j, shift + j,
+                         rounding, zero_point, lo, hi, y + j);
+    for (; j < cols; ++j)
+        y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], rounding, zero_point, lo, hi);
+}
 #endif
 
 #endif /* CNNC_S8_TILE_AVX2_H */

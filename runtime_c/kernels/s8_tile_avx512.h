@@ -130,6 +130,126 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t 
                             zero_point, lo, hi, y + j, live);
     }
 }
+
+/* The panel GEMM of s8_dense_loops.h (s8_dense_panels): weights repacked per call into
+ * panels of S8_PANEL_COLS outputs, x rows converted to int16 once per panel, and a
+ * register tile of S8_PANEL_ROWS rows by 32 outputs (24 zmm accumulators) whose inner step
+ * is two vpmovsxbw of the panel and, per row, two vpmaddwd with the broadcast x pair and
+ * two vpaddd: no shuffles and no scalar work per multiply. Same pairs and bounds as
+ * s8_tile_avx512 (|x - zp| <= 255, |w| <= 127, one madd lane <= 64770). */
+#define S8_PANEL_COLS 32
+#define S8_PANEL_ROWS 12
+#define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
+
+/* wp[i][j] = (w[2i][j], w[2i+1][j]) for i < kp = ceil(k / 2), j < 32: int8 pairs, zero
+ * for j >= cols (cols <= 32 outputs from w's first column) and for row k when k is odd. */
+CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k, size_t ldw,
+                                                      int32_t cols, int8_t *wp) {
+    int32_t i, j;
+    if (cols == 32) {
+        for (i = 0; i + 1 < k; i += 2) {
+            const __m256i r0 = _mm256_loadu_si256((const __m256i *)(w + (size_t)i * ldw));
+            const __m256i r1 = _mm256_loadu_si256((const __m256i *)(w + (size_t)(i + 1) * ldw));
+            const __m256i lo = _mm256_unpacklo_epi8(r0, r1), hi = _mm256_unpackhi_epi8(r0, r1);
+            /* lo: outputs 0-7 | 16-23, hi: 8-15 | 24-31 */
+            _mm256_storeu_si256((__m256i *)(wp + (size_t)i * 32),
+                                _mm256_permute2x128_si256(lo, hi, 0x20));
+            _mm256_storeu_si256((__m256i *)(wp + (size_t)i * 32 + 32),
+                                _mm256_permute2x128_si256(lo, hi, 0x31));
+        }
+    } else {
+        i = 0;
+    }
+    for (; i < k; i += 2) /* a partial panel, or the odd last row */
+        for (j = 0; j < 32; ++j) {
+            wp[(size_t)i * 32 + 2 * j] = j < cols ? w[(size_t)i * ldw + j] : 0;
+            wp[(size_t)i * 32 + 2 * j + 1] =
+                j < cols && i + 1 < k ? w[(size_t)(i + 1) * ldw + j] : 0;
+        }
+}
+
+/* xs[r][i] = x[r][i] - zp as int16 for r < rows, i < k, then 0 up to kp2 (k rounded up to
+ * even); rows of x ldx apart, of xs kp2 apart. */
+CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ldx, int32_t rows,
+                                                      int32_t k, int32_t zp, int32_t kp2,
+                                                      int16_t *xs) {
+    const __m512i zp16 = _mm512_set1_epi16((int16_t)zp);
+    int32_t r, i;
+    for (r = 0; r < rows; ++r) {
+        const int8_t *xr = x + (size_t)r * ldx;
+        int16_t *xo = xs + (size_t)r * kp2;
+        for (i = 0; i < kp2; i += 32) { /* the last step masked: x - zp to k, 0 to kp2 */
+            const __mmask32 in = k - i >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (k - i)) - 1);
+            const __mmask32 out = kp2 - i >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (kp2 - i)) - 1);
+            const __m512i v = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(in, xr + i));
+            _mm512_mask_storeu_epi16(xo + i, out, _mm512_maskz_sub_epi16(in, v, zp16));
+        }
+    }
+}
+
+/* acc[r][j] = init[j] + sum_i madd(wp[i][j], xs[r][2i .. 2i+1]) for r < ROWS, j < 32:
+ * xs rows 2 * kp int16 apart, acc rows 32 apart. One function per row count (12, 8, 4),
+ * each row's two accumulators a named variable (S8P_*), so that they stay in registers. */
+#define S8P_DECL(r) __m512i a##r##0 = i0, a##r##1 = i1;
+#define S8P_STEP(r)                                                     \
+    {                                                                   \
+        const __m512i xv = _mm512_set1_epi32(xp[(size_t)(r)*kp + i]);   \
+        a##r##0 = _mm512_add_epi32(a##r##0, _mm512_madd_epi16(w0, xv)); \
+        a##r##1 = _mm512_add_epi32(a##r##1, _mm512_madd_epi16(w1, xv)); \
+    }
+#define S8P_STORE(r)                                      \
+    _mm512_storeu_si512((void *)(acc + (r)*32), a##r##0); \
+    _mm512_storeu_si512((void *)(acc + (r)*32 + 16), a##r##1);
+#define S8P_TILE(name, ROWS_OF)                                                                \
+    CNNC_TARGET_AVX512 static void name(const int16_t *xs, int32_t kp, const int8_t *wp,       \
+                                        const int32_t *init, int32_t *acc) {                   \
+        const int32_t *xp = (const int32_t *)(const void *)xs; /* pairs */                     \
+        const __m512i i0 = _mm512_loadu_si512((const void *)init);                             \
+        const __m512i i1 = _mm512_loadu_si512((const void *)(init + 16));                      \
+        int32_t i;                                                                             \
+        ROWS_OF(S8P_DECL)                                                                      \
+        for (i = 0; i < kp; ++i) {                                                             \
+            const __m512i w0 =                                                                 \
+                _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(wp + 64 * i)));      \
+            const __m512i w1 =                                                                 \
+                _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(wp + 64 * i + 32))); \
+            ROWS_OF(S8P_STEP)                                                                  \
+        }                                                                                      \
+        ROWS_OF(S8P_STORE)                                                                     \
+    }
+#define S8P_ROWS4(f) f(0) f(1) f(2) f(3)
+#define S8P_ROWS8(f) S8P_ROWS4(f) f(4) f(5) f(6) f(7)
+#define S8P_ROWS12(f) S8P_ROWS8(f) f(8) f(9) f(10) f(11)
+S8P_TILE(s8_panel_tile4, S8P_ROWS4)
+S8P_TILE(s8_panel_tile8, S8P_ROWS8)
+S8P_TILE(s8_panel_tile12, S8P_ROWS12)
+
+/* The tile of 4, 8 or S8_PANEL_ROWS = 12 rows that covers `rows` (rows of xs past `rows`
+ * are zero and their sums unused). */
+CNNC_TARGET_AVX512 CNNC_INLINE void s8_panel_tile_any(const int16_t *xs, int32_t kp,
+                                                      const int8_t *wp, const int32_t *init,
+                                                      int32_t *acc, int32_t rows) {
+    if (rows > 8)
+        s8_panel_tile12(xs, kp, wp, init, acc);
+    else if (rows > 4)
+        s8_panel_tile8(xs, kp, wp, init, acc);
+    else
+        s8_panel_tile4(xs, kp, wp, init, acc);
+}
+
+/* y[j] = cnnc_requant_s8(acc[j], ...) for j < cols (1 .. 32). */
+CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_requant(const int32_t *acc, int32_t cols,
+                                                         const int32_t *mult, const int32_t *shift,
+                                                         int32_t rounding, int32_t zero_point,
+                                                         int32_t lo, int32_t hi, int8_t *y) {
+    int32_t j;
+    for (j = 0; j < cols; j += 16) {
+        const int32_t left = cols - j;
+        const __mmask16 live = left >= 16 ? 0xFFFF : (__mmask16)((1u << left) - 1);
+        s8_requant16_avx512(_mm512_loadu_si512((const void *)(acc + j)), mult + j, shift + j,
+                            rounding, zero_point, lo, hi, y + j, live);
+    }
+}
 #endif
 
 #endif /* CNNC_S8_TILE_AVX512_H */

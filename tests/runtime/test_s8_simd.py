@@ -6,7 +6,8 @@ operand case here checks NumPy too). Every tier is compiled into one default-fla
 (target attributes); a tier this CPU lacks skips, naming the missing CPU flags.
 
 Grids hit the tiles' edges: output/channel counts below, equal to, divisible by and above
-the 8-, 16- and 32-wide blocks; row (pixel) counts below and above the 4-row tile; odd and
+the 8-, 16- and 32-wide blocks; row (pixel) counts below and above the 4-row tile and, for
+the dense layer, 15 rows: the panel GEMM's 12 + 4 (AVX-512) and 6 + 6 + 3 (AVX2) tiles; odd and
 even K (the AVX2 tile pairs rows of K, VNNI quads); 1x1 and odd spatial sizes, strides 1/2,
 padding on/off, groups 1/2 for the general conv. The requantisation cases (zero points at
 both ends of the int8 range, both roundings, fused clamps, multipliers from real scales and
@@ -137,7 +138,7 @@ def check_variant(variant, kernel: str, params, x, w_packed, bias, mult, shift, 
 @tiers_of("dense")
 @pytest.mark.parametrize("m", CHANNELS, ids=[f"M{m}" for m in CHANNELS])
 @pytest.mark.parametrize("k", [1, 2, 3, 16, 17, 65], ids=lambda k: f"K{k}")
-@pytest.mark.parametrize("n", [1, 5, 8], ids=lambda n: f"N{n}")
+@pytest.mark.parametrize("n", [1, 5, 15], ids=lambda n: f"N{n}")
 def test_dense(variant, rng, m, k, n):
     x = rng.integers(-128, 128, (n, k)).astype(np.int8)
     w = rng.integers(-127, 128, (m, k)).astype(np.int8)  # IR layout [M, K]
