@@ -66,9 +66,9 @@ S8_TARGET static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t 
 #define S8_PANEL_KMAX 2048
 
 /* x[n][k] -> y[n][m] on the including ISA's panel hooks (s8_panel_pack, s8_panel_rows,
- * s8_panel_tile_any, s8_panel_requant): for each panel of S8_PANEL_COLS outputs, the
- * weights are repacked once into int8 pairs, then each block of S8_PANEL_ROWS rows of x is
- * converted to int16 x - zp and multiplied in registers. Every output gets bias plus all of
+ * s8_panel_tile_any, s8_panel_rq_prepare, s8_panel_requant): for each panel of S8_PANEL_COLS
+ * outputs, the weights are repacked once into int8 pairs, then each block of S8_PANEL_ROWS rows of
+ * x is converted to int16 x - zp and multiplied in registers. Every output gets bias plus all of
  * its k terms, as __ref: the same int32 sum. */
 S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_t *x,
                                       const int8_t *w, const int32_t *bias, const int32_t *mult,
@@ -81,7 +81,10 @@ S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_
     int32_t o0, r0, r, j;
     for (o0 = 0; o0 < p->m; o0 += S8_PANEL_COLS) {
         const int32_t cols = p->m - o0 < S8_PANEL_COLS ? p->m - o0 : S8_PANEL_COLS;
+        s8_panel_rq rq;
         s8_panel_pack(w + o0, p->k, (size_t)p->m, cols, wp);
+        s8_panel_rq_prepare(&rq, cols, mult + o0, shift + o0, p->rounding, p->y_zero_point,
+                            p->act_min, p->act_max);
         for (j = 0; j < S8_PANEL_COLS; ++j) init[j] = j < cols ? bias[o0 + j] : 0;
         for (r0 = 0; r0 < p->n; r0 += S8_PANEL_ROWS) {
             const int32_t rows = p->n - r0 < S8_PANEL_ROWS ? p->n - r0 : S8_PANEL_ROWS;
@@ -91,9 +94,7 @@ S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_
                 memset(xs + (size_t)r * 2 * kp, 0, (size_t)kp * 4);
             s8_panel_tile_any(xs, kp, wp, init, acc, rows);
             for (r = 0; r < rows; ++r)
-                s8_panel_requant(acc + r * S8_PANEL_COLS, cols, mult + o0, shift + o0, p->rounding,
-                                 p->y_zero_point, p->act_min, p->act_max,
-                                 y + (size_t)(r0 + r) * p->m + o0);
+                s8_panel_requant(&rq, acc + r * S8_PANEL_COLS, y + (size_t)(r0 + r) * p->m + o0);
         }
     }
 }

@@ -114,10 +114,15 @@ CNNC_TARGET_AVX512 static void s8_dw3x3_avx512(const cnnc_s8_conv_params *p, con
                 const __m512i bh = _mm512_maskz_loadu_epi32(m1, bias + c0 + 16);
                 __m512i sl = _mm512_setzero_si512(), sh = _mm512_setzero_si512();
                 __m512i il, ih; /* bias - zp * sum(w): the interior pixels' start */
+                s8_rq16_avx512 q0, q1;
                 S8_DW3_TAPS(S8_DW3_W)
                 S8_DW3_TAPS(S8_DW3_SUM)
                 il = _mm512_sub_epi32(bl, _mm512_mullo_epi32(zp, sl));
                 ih = _mm512_sub_epi32(bh, _mm512_mullo_epi32(zp, sh));
+                s8_rq16_prepare(&q0, mult + c0, shift + c0, m0, p->rounding, p->y_zero_point,
+                                p->act_min, p->act_max);
+                s8_rq16_prepare(&q1, mult + c0 + 16, shift + c0 + 16, m1, p->rounding,
+                                p->y_zero_point, p->act_min, p->act_max);
                 for (ox = 0; ox < p->out_w; ++ox) {
                     const int32_t ix0 = ox * p->stride_w - p->pad_left;
                     int8_t *yp = yrow + (size_t)ox * p->c + c0;
@@ -155,11 +160,8 @@ CNNC_TARGET_AVX512 static void s8_dw3x3_avx512(const cnnc_s8_conv_params *p, con
                                             wth));
                             }
                     }
-                    s8_requant16_avx512(al, mult + c0, shift + c0, p->rounding, p->y_zero_point,
-                                        p->act_min, p->act_max, yp, m0);
-                    if (m1)
-                        s8_requant16_avx512(ah, mult + c0 + 16, shift + c0 + 16, p->rounding,
-                                            p->y_zero_point, p->act_min, p->act_max, yp + 16, m1);
+                    s8_rq16_store(&q0, al, yp, m0);
+                    if (m1) s8_rq16_store(&q1, ah, yp + 16, m1);
                 }
             }
         }

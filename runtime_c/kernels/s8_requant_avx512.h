@@ -114,6 +114,94 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_requant16_avx512(__m512i acc, const int32
     _mm_mask_storeu_epi8(y, live,
                          _mm512_cvtsepi32_epi8(_mm512_add_epi32(r, _mm512_set1_epi32(zero_point))));
 }
+
+/* Sixteen outputs' requantisation with everything that depends only on the channel
+ * (multiplier halves, shifts, masks, rounding terms, clamp bounds) computed once by
+ * s8_rq16_prepare, for kernels that requantise many pixels of the same channels;
+ * s8_rq16_store then gives s8_requant16_avx512's results.
+ *   double rounding: a = right shift, b = its mask, c = left shift (left: some lane > 0);
+ *   single rounding: a, b = the total shift of the even and odd lanes (as int64 lanes),
+ *                    c, d = their rounding terms 2^(total - 1);
+ *   onnxruntime: s8_requant16_avx512 on mult, shift. */
+typedef struct {
+    __m512i m, m_odd, a, b, c, d, lo, hi, zp;
+    int32_t rounding, left;
+    const int32_t *mult, *shift;
+    int32_t zero_point, act_min, act_max;
+} s8_rq16_avx512;
+
+CNNC_TARGET_AVX512 CNNC_INLINE void s8_rq16_prepare(s8_rq16_avx512 *q, const int32_t *mult,
+                                                    const int32_t *shift, __mmask16 live,
+                                                    int32_t rounding, int32_t zero_point,
+                                                    int32_t lo, int32_t hi) {
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    const __m512i one64 = _mm512_set1_epi64(1);
+    const __m512i s = _mm512_maskz_loadu_epi32(live, shift);
+    q->m = _mm512_maskz_loadu_epi32(live, mult);
+    q->m_odd = _mm512_srli_epi64(q->m, 32);
+    q->rounding = rounding;
+    q->left = 0;
+    q->mult = mult;
+    q->shift = shift;
+    q->zero_point = zero_point;
+    q->act_min = lo;
+    q->act_max = hi;
+    q->zp = _mm512_set1_epi32(zero_point);
+    if (rounding == CNNC_ROUND_DOUBLE) {
+        q->a = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);   /* right, 0..31 */
+        q->b = _mm512_sub_epi32(_mm512_sllv_epi32(one, q->a), one); /* its mask */
+        q->c = _mm512_max_epi32(s, zero);                           /* left */
+        q->d = zero;
+        q->left = _mm512_cmpgt_epi32_mask(s, zero) != 0;
+        q->lo = _mm512_set1_epi32(lo - zero_point);
+        q->hi = _mm512_set1_epi32(hi - zero_point);
+    } else {
+        const __m512i total = _mm512_sub_epi32(_mm512_set1_epi32(31), s); /* 1..62 */
+        q->a = _mm512_and_si512(total, _mm512_set1_epi64(0xFFFFFFFF));
+        q->b = _mm512_srli_epi64(total, 32);
+        q->c = _mm512_sllv_epi64(one64, _mm512_sub_epi64(q->a, one64));
+        q->d = _mm512_sllv_epi64(one64, _mm512_sub_epi64(q->b, one64));
+        q->lo = _mm512_set1_epi64(lo - zero_point);
+        q->hi = _mm512_set1_epi64(hi - zero_point);
+    }
+}
+
+/* y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], ...) for the lanes j set in live. */
+CNNC_TARGET_AVX512 CNNC_INLINE void s8_rq16_store(const s8_rq16_avx512 *q, __m512i acc, int8_t *y,
+                                                  __mmask16 live) {
+    __m512i r;
+    if (q->rounding == CNNC_ROUND_DOUBLE) {
+        /* as s8_requant16_i32_avx512 */
+        const __m512i one = _mm512_set1_epi32(1);
+        const __m512i nudge = _mm512_set1_epi64((int64_t)1 << 30);
+        const __m512i xs = q->left ? s8_sat_shl_avx512(acc, q->c) : acc;
+        const __m512i h = s8_rq_join_avx512(
+            _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(xs, q->m), nudge), 31),
+            _mm512_srai_epi64(
+                _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(xs, 32), q->m_odd), nudge),
+                31));
+        const __m512i threshold =
+            _mm512_add_epi32(_mm512_srli_epi32(q->b, 1), _mm512_srli_epi32(h, 31));
+        r = _mm512_srav_epi32(h, q->a);
+        r = _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(_mm512_and_si512(h, q->b), threshold),
+                                  r, one);
+        r = _mm512_min_epi32(_mm512_max_epi32(r, q->lo), q->hi);
+    } else if (q->rounding != CNNC_ROUND_ONNXRUNTIME) {
+        const __m512i v0 = _mm512_add_epi64(_mm512_mul_epi32(acc, q->m), q->c);
+        const __m512i v1 =
+            _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(acc, 32), q->m_odd), q->d);
+        r = s8_rq_join_avx512(
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v0, q->a), q->lo), q->hi),
+            _mm512_min_epi64(_mm512_max_epi64(_mm512_srav_epi64(v1, q->b), q->lo), q->hi));
+    } else {
+        s8_requant16_avx512(acc, q->mult, q->shift, q->rounding, q->zero_point, q->act_min,
+                            q->act_max, y, live);
+        return;
+    }
+    /* in [lo, hi] after adding zp, so the saturating narrowing is exact */
+    _mm_mask_storeu_epi8(y, live, _mm512_cvtsepi32_epi8(_mm512_add_epi32(r, q->zp)));
+}
+
 #endif
 
 #endif /* CNNC_S8_REQUANT_AVX512_H */

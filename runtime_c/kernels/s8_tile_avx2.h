@@ -241,18 +241,36 @@ CNNC_TARGET_AVX2 CNNC_INLINE void s8_panel_tile_any(const int16_t *xs, int32_t k
         s8_panel_tile3(xs, kp, wp, init, acc);
 }
 
-/* y[j] = cnnc_requant_s8(acc[j], ...) for j < cols (1 .. 16): eight at a time, the last
- * cols % 8 one by one. */
-CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_requant(const int32_t *acc, int32_t cols,
-                                                       const int32_t *mult, const int32_t *shift,
-                                                       int32_t rounding, int32_t zero_point,
-                                                       int32_t lo, int32_t hi, int8_t *y) {
+/* The requantisation of one panel's cols (1 .. 16) outputs: its parameters. */
+typedef struct {
+    int32_t cols, rounding, zero_point, lo, hi;
+    const int32_t *mult, *shift;
+} s8_panel_rq;
+
+CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_rq_prepare(s8_panel_rq *q, int32_t cols,
+                                                          const int32_t *mult, const int32_t *shift,
+                                                          int32_t rounding, int32_t zero_point,
+                                                          int32_t lo, int32_t hi) {
+    q->cols = cols;
+    q->mult = mult;
+    q->shift = shift;
+    q->rounding = rounding;
+    q->zero_point = zero_point;
+    q->lo = lo;
+    q->hi = hi;
+}
+
+/* y[j] = cnnc_requant_s8(acc[j], ...) for j < cols: eight at a time, the last cols % 8 one
+ * by one. */
+CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_requant(const s8_panel_rq *q, const int32_t *acc,
+                                                       int8_t *y) {
     int32_t j;
-    for (j = 0; j + 8 <= cols; j += 8)
-        s8_requant8_avx2(_mm256_loadu_si256((const __m256i *)(acc + j)), mult + j, shift + j,
-                         rounding, zero_point, lo, hi, y + j);
-    for (; j < cols; ++j)
-        y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], rounding, zero_point, lo, hi);
+    for (j = 0; j + 8 <= q->cols; j += 8)
+        s8_requant8_avx2(_mm256_loadu_si256((const __m256i *)(acc + j)), q->mult + j, q->shift + j,
+                         q->rounding, q->zero_point, q->lo, q->hi, y + j);
+    for (; j < q->cols; ++j)
+        y[j] = cnnc_requant_s8(acc[j], q->mult[j], q->shift[j], q->rounding, q->zero_point, q->lo,
+                               q->hi);
 }
 #endif
 
