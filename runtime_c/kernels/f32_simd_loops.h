@@ -184,8 +184,8 @@ F32_TARGET static void f32_dense_row(int k, int m, const cnnc_f32_act *act,
 }
 
 /* x[P,K] w[K,M] -> y[P,M]. Fewer rows than a tile: row streaming (f32_dense_row). Else
- * if x fits in L2 (<= 128 KiB) one block, so each strip of w is read once; otherwise
- * blocks of ~32 KiB of x, reused from L1 by every strip. */
+ * if x fits in L2 (<= 128 KiB) or w is larger than x, one block, so each strip of w is
+ * read once; otherwise blocks of ~32 KiB of x, reused from L1 by every strip. */
 F32_TARGET static void f32_dense_loops(int rows, int k, int m, const cnnc_f32_act *act,
                                        const float *CNNC_RESTRICT x, const float *CNNC_RESTRICT w,
                                        const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
@@ -204,7 +204,9 @@ F32_TARGET static void f32_dense_loops(int rows, int k, int m, const cnnc_f32_ac
     g.c = k;
     g.kernel_w = 1;
     g.out_c = m;
-    if ((size_t)rows * (size_t)k <= 32768) block = rows;
+    /* one block when x fits in L2, or when w is the larger operand (m >= rows: the last
+       layers' few pixels by many channels), so that w is read once, not once per block */
+    if ((size_t)rows * (size_t)k <= 32768 || m >= rows) block = rows;
     if (block < F32_MR) block = F32_MR;
     for (p0 = 0; p0 < rows; p0 += block) {
         const int npix = rows - p0 < block ? rows - p0 : block;
