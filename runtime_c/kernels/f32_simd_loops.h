@@ -29,6 +29,7 @@
 
 #define F32_NV 2    /* output-channel vectors per conv/dense tile */
 #define F32_DW_PX 4 /* output pixels per depthwise tile */
+#define F32_PF 8    /* rows of w prefetched ahead in conv_tile */
 
 /* Geometry of a conv seen by one tile; dense and pwconv are the 1x1 case. */
 typedef struct {
@@ -79,6 +80,12 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
             const float *xt = g->x + (xpix + ky * g->kyoff + kx * g->kxoff);
             for (ci = 0; ci < g->c; ++ci) {
                 f32v wv[F32_NV];
+                /* w's rows are 4 * Co bytes apart, a new page each when Co is large: the
+                   hardware prefetcher does not follow, so fetch F32_PF rows ahead */
+                if (ci + F32_PF < g->c) {
+                    __builtin_prefetch(wt + (ci + F32_PF) * co);
+                    if (nv > 1) __builtin_prefetch(wt + (ci + F32_PF) * co + F32_LANES);
+                }
 #pragma GCC unroll 2
                 for (v = 0; v < nv; ++v) {
                     const int n = v == nv - 1 ? last : F32_LANES;

@@ -139,6 +139,7 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t 
  * s8_tile_avx512 (|x - zp| <= 255, |w| <= 127, one madd lane <= 64770). */
 #define S8_PANEL_COLS 32
 #define S8_PANEL_ROWS 12
+#define S8_PANEL_PF 16 /* rows of w prefetched ahead by s8_panel_pack */
 #define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
 
 /* wp[i][j] = (w[2i][j], w[2i+1][j]) for i < kp = ceil(k / 2), j < 32: int8 pairs, zero
@@ -149,6 +150,10 @@ CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k
     if (cols == 32) {
         for (i = 0; i + 1 < k; i += 2) {
             const __m256i r0 = _mm256_loadu_si256((const __m256i *)(w + (size_t)i * ldw));
+            if (i + S8_PANEL_PF + 1 < k) { /* rows ldw bytes apart: prefetch ahead */
+                _mm_prefetch((const char *)(w + (size_t)(i + S8_PANEL_PF) * ldw), _MM_HINT_T0);
+                _mm_prefetch((const char *)(w + (size_t)(i + S8_PANEL_PF + 1) * ldw), _MM_HINT_T0);
+            }
             const __m256i r1 = _mm256_loadu_si256((const __m256i *)(w + (size_t)(i + 1) * ldw));
             const __m256i lo = _mm256_unpacklo_epi8(r0, r1), hi = _mm256_unpackhi_epi8(r0, r1);
             /* lo: outputs 0-7 | 16-23, hi: 8-15 | 24-31 */
