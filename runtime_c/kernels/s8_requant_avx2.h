@@ -124,6 +124,64 @@ CNNC_TARGET_AVX2 CNNC_INLINE void s8_requant8_avx2(__m256i acc, const int32_t *m
     const __m256i r = s8_requant8_i32_avx2(acc, m, s, rounding, lo - zero_point, hi - zero_point);
     s8_store8_avx2(_mm256_add_epi32(r, _mm256_set1_epi32(zero_point)), y); /* in [lo, hi] */
 }
+
+/* Eight outputs' requantisation with what depends only on the channel computed once by
+ * s8_rq8_prepare, for kernels that requantise many pixels of the same channels. The
+ * double rounding without left shifts (the usual case: every multiplier below 1) takes the
+ * short form below: the int64 products of the even lanes and of the odd lanes (moved down)
+ * come from _mm256_mul_epi32 directly, with no widening or narrowing shuffles; h's low 32
+ * bits out of a logical shift as in s8_double_high_half. Other cases call
+ * s8_requant8_i32_avx2 with the channel's mult and shift. */
+typedef struct {
+    __m256i m, m_odd, right, mask, lo, hi, zp;
+    int32_t fast; /* double rounding, every shift <= 0 */
+    int32_t rounding, act_lo, act_hi;
+    const int32_t *mult, *shift;
+} s8_rq8_avx2;
+
+/* mult, shift: 8 readable int32 each (the caller pads partial blocks). */
+CNNC_TARGET_AVX2 CNNC_INLINE void s8_rq8_prepare(s8_rq8_avx2 *q, const int32_t *mult,
+                                                 const int32_t *shift, int32_t rounding,
+                                                 int32_t zero_point, int32_t lo, int32_t hi) {
+    const __m256i zero = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+    const __m256i s = _mm256_loadu_si256((const __m256i *)shift);
+    q->m = _mm256_loadu_si256((const __m256i *)mult);
+    q->m_odd = _mm256_srli_epi64(q->m, 32);
+    q->right = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero); /* 0..31 */
+    q->mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, q->right), one);
+    q->lo = _mm256_set1_epi32(lo - zero_point);
+    q->hi = _mm256_set1_epi32(hi - zero_point);
+    q->zp = _mm256_set1_epi32(zero_point);
+    q->fast =
+        rounding == CNNC_ROUND_DOUBLE && _mm256_movemask_epi8(_mm256_cmpgt_epi32(s, zero)) == 0;
+    q->rounding = rounding;
+    q->act_lo = lo - zero_point;
+    q->act_hi = hi - zero_point;
+    q->mult = mult;
+    q->shift = shift;
+}
+
+/* r[j] = clamp(cnnc_requant(acc[j], mult[j], shift[j], rounding), lo - zp, hi - zp), so
+ * that r[j] + zp is cnnc_requant_s8's y[j] (as s8_requant8_i32_avx2 with those bounds). */
+CNNC_TARGET_AVX2 CNNC_INLINE __m256i s8_rq8_run(const s8_rq8_avx2 *q, __m256i acc) {
+    if (q->fast) {
+        const __m256i nudge = _mm256_set1_epi64x((int64_t)1 << 30);
+        const __m256i even =
+            _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(acc, q->m), nudge), 31);
+        const __m256i odd = _mm256_srli_epi64(
+            _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(acc, 32), q->m_odd), nudge), 31);
+        const __m256i h = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+        const __m256i threshold =
+            _mm256_add_epi32(_mm256_srli_epi32(q->mask, 1), _mm256_srli_epi32(h, 31));
+        const __m256i r =
+            _mm256_sub_epi32(_mm256_srav_epi32(h, q->right),
+                             _mm256_cmpgt_epi32(_mm256_and_si256(h, q->mask), threshold));
+        return _mm256_min_epi32(_mm256_max_epi32(r, q->lo), q->hi);
+    }
+    return s8_requant8_i32_avx2(acc, _mm256_loadu_si256((const __m256i *)q->mult),
+                                _mm256_loadu_si256((const __m256i *)q->shift), q->rounding,
+                                q->act_lo, q->act_hi);
+}
 #endif
 
 #endif /* CNNC_S8_REQUANT_AVX2_H */

@@ -25,6 +25,8 @@
 #ifndef CNNC_S8_TILE_AVX2_H
 #define CNNC_S8_TILE_AVX2_H
 
+#include <string.h>
+
 #include "cnnc_s8.h"
 #include "s8_requant_avx2.h"
 
@@ -241,36 +243,43 @@ CNNC_TARGET_AVX2 CNNC_INLINE void s8_panel_tile_any(const int16_t *xs, int32_t k
         s8_panel_tile3(xs, kp, wp, init, acc);
 }
 
-/* The requantisation of one panel's cols (1 .. 16) outputs: its parameters. */
+/* The requantisation of one panel's cols (1 .. 16) outputs, prepared once per panel
+ * (s8_rq8_prepare) from copies of mult and shift padded to 16. */
 typedef struct {
-    int32_t cols, rounding, zero_point, lo, hi;
-    const int32_t *mult, *shift;
+    s8_rq8_avx2 q[2];
+    int32_t cols, mult[16], shift[16];
 } s8_panel_rq;
 
 CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_rq_prepare(s8_panel_rq *q, int32_t cols,
                                                           const int32_t *mult, const int32_t *shift,
                                                           int32_t rounding, int32_t zero_point,
                                                           int32_t lo, int32_t hi) {
+    int32_t j;
     q->cols = cols;
-    q->mult = mult;
-    q->shift = shift;
-    q->rounding = rounding;
-    q->zero_point = zero_point;
-    q->lo = lo;
-    q->hi = hi;
+    for (j = 0; j < 16; ++j) {
+        q->mult[j] = j < cols ? mult[j] : 0;
+        q->shift[j] = j < cols ? shift[j] : 0;
+    }
+    s8_rq8_prepare(&q->q[0], q->mult, q->shift, rounding, zero_point, lo, hi);
+    s8_rq8_prepare(&q->q[1], q->mult + 8, q->shift + 8, rounding, zero_point, lo, hi);
 }
 
-/* y[j] = cnnc_requant_s8(acc[j], ...) for j < cols: eight at a time, the last cols % 8 one
- * by one. */
+/* y[j] = cnnc_requant_s8(acc[j], mult[j], shift[j], ...) for j < cols: eight at a time,
+ * the last cols % 8 through a buffer. */
 CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_requant(const s8_panel_rq *q, const int32_t *acc,
                                                        int8_t *y) {
-    int32_t j;
-    for (j = 0; j + 8 <= q->cols; j += 8)
-        s8_requant8_avx2(_mm256_loadu_si256((const __m256i *)(acc + j)), q->mult + j, q->shift + j,
-                         q->rounding, q->zero_point, q->lo, q->hi, y + j);
-    for (; j < q->cols; ++j)
-        y[j] = cnnc_requant_s8(acc[j], q->mult[j], q->shift[j], q->rounding, q->zero_point, q->lo,
-                               q->hi);
+    int32_t h;
+    for (h = 0; h < 2 && 8 * h < q->cols; ++h) {
+        const __m256i r = _mm256_add_epi32(
+            s8_rq8_run(&q->q[h], _mm256_loadu_si256((const __m256i *)(acc + 8 * h))), q->q[h].zp);
+        if (q->cols - 8 * h >= 8) {
+            s8_store8_avx2(r, y + 8 * h); /* in [lo, hi] */
+        } else {
+            int8_t part[8];
+            s8_store8_avx2(r, part);
+            memcpy(y + 8 * h, part, (size_t)(q->cols - 8 * h));
+        }
+    }
 }
 #endif
 
