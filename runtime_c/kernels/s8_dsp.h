@@ -72,40 +72,44 @@ CNNC_INLINE uint32_t dsp_pkhtb(uint32_t b, uint32_t a) {
 /* The byte b repeated in the four lanes of a word: a padding tap's input (x = zp). */
 CNNC_INLINE uint32_t dsp_splat4(int32_t b) { return ((uint32_t)b & 0xFFu) * 0x01010101u; }
 
-/* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same result bit for bit,
- * with one SMLAL (x m onto a 64-bit rounding term) at its core:
- *   single, s <= -1 (total = 31 - s >= 32): floor((x m + 2^(total-1)) / 2^total) is the
- *     high word of the sum shifted right by e = total - 32; |x m| < 2^62: no saturation.
- *   single, s >= 0 (total 1..31): the 64-bit sum shifted by total, saturated to int32.
- *   double: x' = sat32(x 2^left) by comparing x with the limits INT32_MAX >> left and
- *     INT32_MIN >> left; h = floor((x' m + 2^30) / 2^31) (the nudged truncation of
- *     cnnc_s8.h is this floor), |h| < 2^31; then the rounding right shift by e = right,
- *     ties away from zero.
- * The clamp to [lo - zp, hi - zp] comes before the zero point is added, so the sum stays
- * in int32. */
-typedef struct {
-    uint32_t round_lo; /* the 64-bit rounding term: single 2^(total - 1), double 2^30 */
-    int32_t round_hi;
-    int32_t m;            /* the channel's multiplier */
-    int32_t kind;         /* DSP_RQ_* */
-    int32_t e;            /* single: the shift of the high word or of the sum; double: right */
-    int32_t left;         /* double: left shift of x */
-    int32_t x_min, x_max; /* double: the x that x 2^left keeps in int32 */
-    uint32_t mask, half;  /* double: 2^e - 1 and its half (the ties threshold) */
-} dsp_rq;
-
-/* c + a * b in 64 bits: one SMLAL (gcc widens through a generic 64-bit multiply where a
- * comes out of a select). */
-CNNC_INLINE int64_t dsp_smlal(int32_t a, int32_t b, uint32_t c_lo, int32_t c_hi) {
-    __asm__("smlal %0, %1, %2, %3" : "+r"(c_lo), "+r"(c_hi) : "r"(a), "r"(b));
-    return (int64_t)(((uint64_t)(uint32_t)c_hi << 32) | c_lo);
+/* SMMULR Rd = (Rn * Rm + 2^31) >> 32; SMMLA Rd = Ra + ((Rn * Rm) >> 32) (64-bit product,
+ * arithmetic shift; not in arm_acle.h). */
+CNNC_INLINE int32_t dsp_smmulr(int32_t a, int32_t b) {
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+CNNC_INLINE int32_t dsp_smmla(int32_t a, int32_t b, int32_t c) {
+    int32_t r;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
 }
 
-enum { DSP_RQ_SINGLE_HIGH = 0, DSP_RQ_SINGLE_LOW = 1, DSP_RQ_DOUBLE = 2 };
+/* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same bytes bit for bit.
+ * Two fast forms cover the multipliers quantize_multiplier makes for real layers; every
+ * other channel (and the onnxruntime rounding) calls cnnc_requant_s8 itself.
+ *   DSP_RQ_SINGLE, single rounding with s <= -2 (total = 31 - s = 32 + e, e = -1 - s in
+ *     1..30): floor((x m + 2^(31+e)) / 2^(32+e)) = floor((H + 2^(e-1)) / 2^e) with
+ *     H = floor(x m / 2^32) (2^(31+e) is a multiple of 2^32), so v = SMMLA(x, m, 2^(e-1))
+ *     >> e; |H| < 2^30, no overflow.
+ *   DSP_RQ_DOUBLE, double rounding with 2^30 <= m and -20 <= s <= -1 (left 0, right e = -s
+ *     in 1..20): h = floor((x m + 2^30) / 2^31) = SMMULR(2x, m) when |x| < 2^30; the
+ *     rounding divide by 2^e, ties away from zero, is floor((h + 2^(e-1) - [h < 0]) / 2^e)
+ *     (|h| <= 2^30: no overflow). 2x is formed by QADD (saturating): for |x| >= 2^30 both the
+ *     true h and the saturated one have |h| >= 2^29 with x's sign (m >= 2^30), so both
+ *     results have magnitude >= 2^(29-e) >= 512 and clamp to the same bound (the bounds
+ *     minus the zero point lie in [-255, 255]).
+ * The clamp to [lo - zp, hi - zp] comes before the zero point is added (|v| < 2^30). */
+enum { DSP_RQ_SLOW = 0, DSP_RQ_SINGLE = 1, DSP_RQ_DOUBLE = 2 };
 
-/* The layer-wide part: rounding, output zero point, clamp bounds minus the zero point. */
 typedef struct {
-    int32_t rounding, zero_point, lo, hi;
+    int32_t m, c, e; /* multiplier, rounding term 2^(e-1), right shift (fast forms) */
+    int32_t s;       /* the channel's shift, for the slow form */
+} dsp_rq;
+
+/* The layer-wide part: rounding, output zero point, clamp bounds (and minus the zero point). */
+typedef struct {
+    int32_t rounding, zero_point, lo, hi, act_min, act_max;
 } dsp_out;
 
 CNNC_INLINE dsp_out dsp_out_make(int32_t rounding, int32_t zero_point, int32_t act_min,
@@ -115,53 +119,66 @@ CNNC_INLINE dsp_out dsp_out_make(int32_t rounding, int32_t zero_point, int32_t a
     o.zero_point = zero_point;
     o.lo = act_min - zero_point;
     o.hi = act_max - zero_point;
+    o.act_min = act_min;
+    o.act_max = act_max;
     return o;
 }
 
-CNNC_INLINE dsp_rq dsp_rq_make(int32_t m, int32_t s, int32_t rounding) {
-    dsp_rq q;
-    int64_t round;
-    q.m = m;
-    q.left = 0;
-    q.x_min = INT32_MIN;
-    q.x_max = INT32_MAX;
-    q.mask = q.half = 0;
-    if (rounding == CNNC_ROUND_DOUBLE) {
-        q.kind = DSP_RQ_DOUBLE;
-        round = (int64_t)1 << 30;
-        q.left = s > 0 ? s : 0;
-        q.e = s > 0 ? 0 : -s;
-        q.x_min = INT32_MIN >> q.left;
-        q.x_max = INT32_MAX >> q.left;
-        q.mask = (uint32_t)(((uint64_t)1 << q.e) - 1u); /* e <= 31 */
-        q.half = q.mask >> 1;
-    } else {
-        const int32_t total = 31 - s; /* 1..62 */
-        round = (int64_t)1 << (total - 1);
-        q.kind = total >= 32 ? DSP_RQ_SINGLE_HIGH : DSP_RQ_SINGLE_LOW;
-        q.e = total >= 32 ? total - 32 : total;
+/* Fills q for multiplier m, shift s; returns its form (DSP_RQ_*). */
+CNNC_INLINE int32_t dsp_rq_make(dsp_rq *q, int32_t m, int32_t s, int32_t rounding) {
+    q->m = m;
+    q->s = s;
+    q->e = 0;
+    q->c = 0;
+    if (rounding == CNNC_ROUND_SINGLE && s <= -2) {
+        q->e = -1 - s;
+        q->c = (int32_t)1 << (q->e - 1);
+        return DSP_RQ_SINGLE;
     }
-    q.round_lo = (uint32_t)round;
-    q.round_hi = (int32_t)(round >> 32);
-    return q;
+    if (rounding == CNNC_ROUND_DOUBLE && m >= ((int32_t)1 << 30) && s <= -1 && s >= -20) {
+        q->e = -s;
+        q->c = (int32_t)1 << (q->e - 1);
+        return DSP_RQ_DOUBLE;
+    }
+    return DSP_RQ_SLOW;
 }
 
-CNNC_INLINE int8_t dsp_requant(int32_t acc, const dsp_rq *q, const dsp_out *o) {
-    int32_t v;
-    if (q->kind == DSP_RQ_DOUBLE) {
-        const int32_t xs = acc > q->x_max   ? INT32_MAX
-                           : acc < q->x_min ? INT32_MIN
-                                            : (int32_t)((uint32_t)acc << q->left);
-        const int64_t t = dsp_smlal(xs, q->m, q->round_lo, q->round_hi);
-        const int32_t h = (int32_t)(((uint32_t)t >> 31) | ((uint32_t)(t >> 32) << 1));
-        v = (h >> q->e) + (((uint32_t)h & q->mask) > q->half + ((uint32_t)h >> 31) ? 1 : 0);
-    } else if (q->kind == DSP_RQ_SINGLE_HIGH) {
-        v = (int32_t)(dsp_smlal(acc, q->m, q->round_lo, q->round_hi) >> 32) >> q->e;
-    } else {
-        v = cnnc_sat32(dsp_smlal(acc, q->m, q->round_lo, q->round_hi) >> q->e);
+/* Fills q[0..n-1]; returns the form all of them share, or DSP_RQ_SLOW. */
+CNNC_INLINE int32_t dsp_rq_make_n(dsp_rq *q, const int32_t *mult, const int32_t *shift, int32_t n,
+                                  int32_t rounding) {
+    int32_t j, form = -1;
+    for (j = 0; j < n; ++j) {
+        const int32_t f = dsp_rq_make(&q[j], mult[j], shift[j], rounding);
+        form = form < 0 || form == f ? f : DSP_RQ_SLOW;
     }
+    return form < 0 ? DSP_RQ_SLOW : form;
+}
+
+CNNC_INLINE int8_t dsp_clamp_zp(int32_t v, const dsp_out *o) {
     v = v < o->lo ? o->lo : (v > o->hi ? o->hi : v);
     return (int8_t)(v + o->zero_point);
+}
+
+CNNC_INLINE int8_t dsp_rq_single(int32_t acc, const dsp_rq *q, const dsp_out *o) {
+    return dsp_clamp_zp(dsp_smmla(acc, q->m, q->c) >> q->e, o);
+}
+
+CNNC_INLINE int8_t dsp_rq_double(int32_t acc, const dsp_rq *q, const dsp_out *o) {
+    const int32_t h = dsp_smmulr(__qadd(acc, acc), q->m);
+    return dsp_clamp_zp((h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e, o);
+}
+
+/* The slow form, out of line (rare: keeps the callers' registers for the fast ones). */
+static __attribute__((noinline, unused)) int8_t dsp_rq_slow(int32_t acc, const dsp_rq *q,
+                                                            const dsp_out *o) {
+    return cnnc_requant_s8(acc, q->m, q->s, o->rounding, o->zero_point, o->act_min, o->act_max);
+}
+
+/* Any form. */
+CNNC_INLINE int8_t dsp_requant(int32_t acc, int32_t form, const dsp_rq *q, const dsp_out *o) {
+    if (form == DSP_RQ_DOUBLE) return dsp_rq_double(acc, q, o);
+    if (form == DSP_RQ_SINGLE) return dsp_rq_single(acc, q, o);
+    return dsp_rq_slow(acc, q, o);
 }
 
 /* ---------------------------------------------------------------------------------
@@ -179,6 +196,7 @@ CNNC_INLINE int8_t dsp_requant(int32_t acc, const dsp_rq *q, const dsp_out *o) {
 typedef struct {
     int32_t k, quads;             /* K, ceil(K / 4) */
     int32_t count;                /* outputs in the block, <= DSP_BLOCK_MAX */
+    int32_t form;                 /* the requantisation form all outputs share, or DSP_RQ_SLOW */
     uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
     uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32; 0 past count */
     dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
@@ -194,23 +212,53 @@ CNNC_INLINE int32_t dsp_w_at(const int8_t *w, int32_t k, int32_t m, int32_t kk, 
     return kk < k ? w[(size_t)kk * m + o] : 0;
 }
 
+/* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row,
+ * SXTB16 splits each into outputs (o, o+2) and (o+1, o+3), PKHBT/PKHTB pair rows 4q with
+ * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. Returns via wsum[j] += the
+ * sum of the four weights of output o+j (SMLAD against lanes (1, 1)). */
+CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int32_t wsum[4]) {
+    const uint32_t r0 = dsp_load4(w0), r1 = dsp_load4(w0 + m), r2 = dsp_load4(w0 + 2 * (size_t)m),
+                   r3 = dsp_load4(w0 + 3 * (size_t)m);
+    const uint32_t e0 = (uint32_t)dsp_even(r0), o0 = (uint32_t)dsp_odd(r0);
+    const uint32_t e1 = (uint32_t)dsp_even(r1), o1 = (uint32_t)dsp_odd(r1);
+    const uint32_t e2 = (uint32_t)dsp_even(r2), o2 = (uint32_t)dsp_odd(r2);
+    const uint32_t e3 = (uint32_t)dsp_even(r3), o3 = (uint32_t)dsp_odd(r3);
+    const int32_t ones = 0x00010001;
+    wp[0] = dsp_pkhbt(e0, e2); /* output o */
+    wp[1] = dsp_pkhbt(e1, e3);
+    wp[2] = dsp_pkhbt(o0, o2); /* o + 1 */
+    wp[3] = dsp_pkhbt(o1, o3);
+    wp[4] = dsp_pkhtb(e2, e0); /* o + 2 */
+    wp[5] = dsp_pkhtb(e3, e1);
+    wp[6] = dsp_pkhtb(o2, o0); /* o + 3 */
+    wp[7] = dsp_pkhtb(o3, o1);
+    wsum[0] = __smlad((int32_t)wp[1], ones, __smlad((int32_t)wp[0], ones, wsum[0]));
+    wsum[1] = __smlad((int32_t)wp[3], ones, __smlad((int32_t)wp[2], ones, wsum[1]));
+    wsum[2] = __smlad((int32_t)wp[5], ones, __smlad((int32_t)wp[4], ones, wsum[2]));
+    wsum[3] = __smlad((int32_t)wp[7], ones, __smlad((int32_t)wp[6], ones, wsum[3]));
+}
+
 /* Repacks outputs o0 .. o0+count-1 of w[K][M] (their corrected biases and requantisation)
- * into blk. */
+ * into blk. Whole groups of 4 outputs and whole quads of inputs go through
+ * dsp_repack_quad; the rest byte by byte. */
 CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t m, int32_t o0,
                             int32_t count, const int32_t *bias, const int32_t *mult,
                             const int32_t *shift, int32_t rounding, int32_t x_zero_point) {
     uint32_t *wp = blk->w;
+    const int32_t full = k / 4;
     int32_t g, q, j;
     blk->k = k;
     blk->quads = (k + 3) / 4;
     blk->count = count;
+    blk->form = dsp_rq_make_n(blk->rq, mult + o0, shift + o0, count, rounding);
     for (j = count; j < DSP_BLOCK_MAX; ++j) blk->corr[j] = 0;
-    for (j = 0; j < count; ++j) {
-        blk->corr[j] = (uint32_t)bias[o0 + j];
-        blk->rq[j] = dsp_rq_make(mult[o0 + j], shift[o0 + j], rounding);
-    }
     for (g = 0; g < count; g += 4) {
-        for (q = 0; q < blk->quads; ++q) {
+        int32_t wsum[4] = {0, 0, 0, 0};
+        q = 0;
+        if (g + 4 <= count)
+            for (; q < full; ++q, wp += 8)
+                dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m, wsum);
+        for (; q < blk->quads; ++q) {
             for (j = 0; j < 4; ++j, wp += 2) {
                 const int32_t o = o0 + g + j;
                 int32_t w0 = 0, w1 = 0, w2 = 0, w3 = 0;
@@ -219,12 +267,15 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
                     w1 = dsp_w_at(w, k, m, 4 * q + 1, o);
                     w2 = dsp_w_at(w, k, m, 4 * q + 2, o);
                     w3 = dsp_w_at(w, k, m, 4 * q + 3, o);
-                    blk->corr[g + j] -= (uint32_t)x_zero_point * (uint32_t)(w0 + w1 + w2 + w3);
+                    wsum[j] += w0 + w1 + w2 + w3;
                 }
                 wp[0] = dsp_pack16(w0, w2);
                 wp[1] = dsp_pack16(w1, w3);
             }
         }
+        for (j = 0; j < 4 && g + j < count; ++j)
+            blk->corr[g + j] =
+                (uint32_t)bias[o0 + g + j] - (uint32_t)x_zero_point * (uint32_t)wsum[j];
     }
 }
 
@@ -276,12 +327,27 @@ CNNC_INLINE void dsp_dot4(const uint32_t *wp, const int8_t *x, int32_t k, uint32
 CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0,
                                const dsp_out *out, int8_t *y) {
     int32_t g, j;
+    y += o0;
     for (g = 0; g < blk->count; g += 4) {
         uint32_t acc[4];
         const int32_t nb = blk->count - g < 4 ? blk->count - g : 4;
+        const dsp_rq *rq = blk->rq + g;
         memcpy(acc, blk->corr + g, sizeof acc);
         dsp_dot4(blk->w + (size_t)(g / 4) * blk->quads * 8, x, blk->k, acc);
-        for (j = 0; j < nb; ++j) y[o0 + g + j] = dsp_requant((int32_t)acc[j], &blk->rq[g + j], out);
+        if (nb == 4 && blk->form == DSP_RQ_DOUBLE) {
+            y[g] = dsp_rq_double((int32_t)acc[0], &rq[0], out);
+            y[g + 1] = dsp_rq_double((int32_t)acc[1], &rq[1], out);
+            y[g + 2] = dsp_rq_double((int32_t)acc[2], &rq[2], out);
+            y[g + 3] = dsp_rq_double((int32_t)acc[3], &rq[3], out);
+        } else if (nb == 4 && blk->form == DSP_RQ_SINGLE) {
+            y[g] = dsp_rq_single((int32_t)acc[0], &rq[0], out);
+            y[g + 1] = dsp_rq_single((int32_t)acc[1], &rq[1], out);
+            y[g + 2] = dsp_rq_single((int32_t)acc[2], &rq[2], out);
+            y[g + 3] = dsp_rq_single((int32_t)acc[3], &rq[3], out);
+        } else {
+            for (j = 0; j < nb; ++j)
+                y[g + j] = dsp_requant((int32_t)acc[j], blk->form, &rq[j], out);
+        }
     }
 }
 

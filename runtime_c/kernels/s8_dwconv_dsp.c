@@ -13,6 +13,7 @@
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_MAX_TAPS 64
+#define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 1024 pixels */
 
 /* The reference loop for channels c_begin .. c-1 (a copy of cnnc_s8_dwconv__ref's body). */
 static void dsp_dwconv_tail(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
@@ -59,6 +60,73 @@ CNNC_INLINE void dsp_dw_taps(const int8_t *xr, size_t row, int32_t c, int32_t kh
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
+/* acc[0..3] += the kh x kw taps of the window at xr in a padded buffer of words (four
+ * channels each), rows of pw words. */
+CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int32_t kw,
+                                 const uint32_t *w4, int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], ky, kx;
+    for (ky = 0; ky < kh; ++ky, xr += pw) {
+        for (kx = 0; kx < kw; ++kx) {
+            const uint32_t xw = xr[kx];
+            const uint32_t *wt = w4 + 2 * (ky * kw + kx);
+            const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
+            a0 = __smlabb(xe, (int32_t)wt[0], a0);
+            a2 = __smlatt(xe, (int32_t)wt[0], a2);
+            a1 = __smlabb(xo, (int32_t)wt[1], a1);
+            a3 = __smlatt(xo, (int32_t)wt[1], a3);
+        }
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* Requantises four channels' sums into yp[0..3]. */
+CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, const dsp_rq *rq,
+                               const dsp_out *out) {
+    if (form == DSP_RQ_DOUBLE) {
+        yp[0] = dsp_rq_double(acc[0], &rq[0], out);
+        yp[1] = dsp_rq_double(acc[1], &rq[1], out);
+        yp[2] = dsp_rq_double(acc[2], &rq[2], out);
+        yp[3] = dsp_rq_double(acc[3], &rq[3], out);
+    } else {
+        yp[0] = dsp_requant(acc[0], form, &rq[0], out);
+        yp[1] = dsp_requant(acc[1], form, &rq[1], out);
+        yp[2] = dsp_requant(acc[2], form, &rq[2], out);
+        yp[3] = dsp_requant(acc[3], form, &rq[3], out);
+    }
+}
+
+/* Channels c0..c0+3 of image b when the padded image (ph x pw words) fits buf: the input
+ * words are copied once into buf with x_zero_point bytes around them, then every output
+ * window reads buf without bounds checks. */
+static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t *yb,
+                          const uint32_t *w4, const uint32_t corr[4], int32_t form,
+                          const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
+                          int32_t pw) {
+    const uint32_t pad = dsp_splat4(p->x_zero_point);
+    const size_t row = (size_t)p->w * p->c;
+    int32_t i, iy, ix, oy, ox;
+    for (i = 0; i < ph * pw; ++i) buf[i] = pad;
+    for (iy = 0; iy < p->h; ++iy) {
+        uint32_t *br = buf + (size_t)(iy + p->pad_top) * pw + p->pad_left;
+        const int8_t *xr = xb + (size_t)iy * row;
+        for (ix = 0; ix < p->w; ++ix, xr += p->c) br[ix] = dsp_load4(xr);
+    }
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const uint32_t *br = buf + (size_t)oy * p->stride_h * pw;
+        int8_t *yp = yb + (size_t)oy * p->out_w * p->c;
+        for (ox = 0; ox < p->out_w; ++ox, br += p->stride_w, yp += p->c) {
+            int32_t acc[4];
+            acc[0] = (int32_t)corr[0], acc[1] = (int32_t)corr[1], acc[2] = (int32_t)corr[2],
+            acc[3] = (int32_t)corr[3];
+            if (p->kernel_h == 3 && p->kernel_w == 3) /* unrolled by the compiler */
+                dsp_dw_taps_buf(br, pw, 3, 3, w4, acc);
+            else
+                dsp_dw_taps_buf(br, pw, p->kernel_h, p->kernel_w, w4, acc);
+            dsp_dw_store4(yp, acc, form, rq, out);
+        }
+    }
+}
+
 void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
@@ -70,7 +138,14 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
-    uint32_t w4[DSP_MAX_TAPS][2]; /* [tap][even, odd channel lanes] */
+    uint32_t w4[DSP_MAX_TAPS][2];   /* [tap][even, odd channel lanes] */
+    uint32_t buf[DSP_DW_BUF_WORDS]; /* the padded image of four channels */
+    /* rows and columns of the padded image the windows read (at least the image's) */
+    const int32_t ph_need = (p->out_h - 1) * p->stride_h + p->kernel_h,
+                  pw_need = (p->out_w - 1) * p->stride_w + p->kernel_w;
+    const int32_t ph = ph_need > p->pad_top + p->h ? ph_need : p->pad_top + p->h,
+                  pw = pw_need > p->pad_left + p->w ? pw_need : p->pad_left + p->w;
+    const int padded = (int64_t)ph * pw <= DSP_DW_BUF_WORDS;
     int32_t c0, t, b, oy, ox, ky, kx, j;
     if (taps > DSP_MAX_TAPS) {
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
@@ -79,10 +154,8 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t corr[4];
         dsp_rq rq[4];
-        for (j = 0; j < 4; ++j) {
-            corr[j] = (uint32_t)bias[c0 + j];
-            rq[j] = dsp_rq_make(mult[c0 + j], shift[c0 + j], p->rounding);
-        }
+        const int32_t form = dsp_rq_make_n(rq, mult + c0, shift + c0, 4, p->rounding);
+        for (j = 0; j < 4; ++j) corr[j] = (uint32_t)bias[c0 + j];
         for (t = 0; t < taps; ++t) {
             const uint32_t ww = dsp_load4(w + (size_t)t * p->c + c0);
             w4[t][0] = (uint32_t)dsp_even(ww);
@@ -92,6 +165,11 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         }
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
+            if (padded) {
+                dsp_dw_padded(p, xb, y + (size_t)b * p->out_h * p->out_w * p->c + c0, w4[0], corr,
+                              form, rq, &out, buf, ph, pw);
+                continue;
+            }
             for (oy = 0; oy < p->out_h; ++oy) {
                 const int32_t iy0 = oy * p->stride_h - p->pad_top;
                 const int rows_inside = iy0 >= 0 && iy0 + p->kernel_h <= p->h;
@@ -127,10 +205,17 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                             }
                         }
                     }
-                    yp[0] = dsp_requant(a0, &rq[0], &out);
-                    yp[1] = dsp_requant(a1, &rq[1], &out);
-                    yp[2] = dsp_requant(a2, &rq[2], &out);
-                    yp[3] = dsp_requant(a3, &rq[3], &out);
+                    if (form == DSP_RQ_DOUBLE) {
+                        yp[0] = dsp_rq_double(a0, &rq[0], &out);
+                        yp[1] = dsp_rq_double(a1, &rq[1], &out);
+                        yp[2] = dsp_rq_double(a2, &rq[2], &out);
+                        yp[3] = dsp_rq_double(a3, &rq[3], &out);
+                    } else {
+                        yp[0] = dsp_requant(a0, form, &rq[0], &out);
+                        yp[1] = dsp_requant(a1, form, &rq[1], &out);
+                        yp[2] = dsp_requant(a2, form, &rq[2], &out);
+                        yp[3] = dsp_requant(a3, form, &rq[3], &out);
+                    }
                 }
             }
         }
