@@ -4,7 +4,9 @@
  * (c, c+2) and (c+1, c+3) int16 lanes, the tap's weights were widened the same way once per
  * call (w4[][2] on the stack), and SMLABB / SMLATT add one product per channel into four
  * accumulators that start at the corrected bias (s8_dsp.h: padding taps read
- * x_zero_point). Output pixels whose window lies inside the image skip the bounds checks.
+ * x_zero_point). When the padded image of four channels fits DSP_DW_BUF_WORDS it is copied
+ * once per image into a stack buffer (padding words hold x_zero_point) and every window
+ * reads it without bounds checks; otherwise windows inside the image skip the checks.
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
