@@ -1,6 +1,7 @@
 """The Cortex-M DSP kernels' requantisation (s8_dsp.h: the SMMLA single-rounding form, the
 QADD + SMMULR double-rounding form, the out-of-line reference form) equals cnnc_requant_s8
-byte for byte on an emulated Cortex-M4, over every rounding the int8 kernels take and the
+byte for byte on an emulated Cortex-M4, over every rounding the int8 kernels take
+(single, double, and onnxruntime's float32 multiplier, which takes the reference form) and the
 multiplier/shift contract's whole range: real-like multipliers, m = 2^30 with small
 accumulators (ties of both roundings), m = 0, m = 2^31 - 1, shifts -31..30, accumulators
 at and around the int32 ends and +-2^30 (where the double form saturates 2x), zero points
@@ -20,6 +21,7 @@ CASES = 150_000
 
 DRIVER = r"""
 #include <stdio.h>
+#include <string.h>
 #include "s8_dsp.h"
 
 static uint32_t state = 2463534242u;
@@ -46,7 +48,8 @@ static int32_t pick_acc(void) {
 int main(void) {
     int32_t i, failures = 0, forms[3] = {0, 0, 0};
     for (i = 0; i < CASES; ++i) {
-        const int32_t rounding = uniform(0, 1), kind = uniform(0, 4);
+        const int32_t rounding = uniform(0, 5) == 0 ? CNNC_ROUND_ONNXRUNTIME : uniform(0, 1);
+        const int32_t kind = uniform(0, 4);
         int32_t m = (int32_t)((1u << 30) + next_word() % (1u << 30)), s = -uniform(1, 22);
         const int32_t acc = pick_acc(), zp = uniform(-128, 127);
         int32_t lo = uniform(-128, 127), hi = uniform(-128, 127), form;
@@ -61,6 +64,11 @@ int main(void) {
             if (uniform(0, 1)) m = (int32_t)(next_word() >> 1);
         }
         if (kind == 3) { m = uniform(0, 1) ? INT32_MAX : 0; s = uniform(-31, 30); }
+        if (rounding == CNNC_ROUND_ONNXRUNTIME) { /* m: the bits of a float32 multiplier */
+            const float f = (float)uniform(1, 1000000) * 1e-6f;
+            memcpy(&m, &f, sizeof m);
+            s = 0;
+        }
         form = dsp_rq_make(&q, m, s, rounding);
         o = dsp_out_make(rounding, zp, lo, hi);
         want = cnnc_requant_s8(acc, m, s, rounding, zp, lo, hi);
