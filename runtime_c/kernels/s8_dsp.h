@@ -181,6 +181,29 @@ CNNC_INLINE int8_t dsp_requant(int32_t acc, int32_t form, const dsp_rq *q, const
     return dsp_rq_slow(acc, q, o);
 }
 
+#define DSP_ALWAYS_INLINE static __inline__ __attribute__((always_inline))
+
+/* dsp_requant for a form and clamp known where it is inlined: full (act_min -128, act_max
+ * 127) clamps by one SSAT #8 after adding the zero point (|v| < 2^30 in the fast forms:
+ * no overflow). */
+DSP_ALWAYS_INLINE int8_t dsp_requant_as(int32_t acc, const dsp_rq *q, const dsp_out *o,
+                                        int32_t form, int full) {
+    int32_t v;
+    if (form == DSP_RQ_DOUBLE) {
+        const int32_t h = dsp_smmulr(__qadd(acc, acc), q->m);
+        v = (h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e;
+    } else if (form == DSP_RQ_SINGLE) {
+        v = dsp_smmla(acc, q->m, q->c) >> q->e;
+    } else {
+        return dsp_rq_slow(acc, q, o);
+    }
+    if (full) return (int8_t)__ssat(v + o->zero_point, 8);
+    return dsp_clamp_zp(v, o);
+}
+
+/* Whether the clamp is the whole int8 range (dsp_requant_as's full). */
+CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o->act_max == 127; }
+
 /* ---------------------------------------------------------------------------------
  * GEMM core of the dense, pointwise and general conv kernels: y[r][o] for rows r of K int8
  * inputs (a pixel, or an im2col row) and weights w[K][M] as packed for __ref (row stride M).
@@ -294,61 +317,68 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
         a3 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a3)); \
     } while (0)
 
-/* acc[0..3] += sum_k x[k] * w[k][o] for the 4 outputs whose repacked quads start at wp;
- * two quads per iteration. */
-CNNC_INLINE void dsp_dot4(const uint32_t *wp, const int8_t *x, int32_t k, uint32_t acc[4]) {
-    int32_t a0 = (int32_t)acc[0], a1 = (int32_t)acc[1], a2 = (int32_t)acc[2], a3 = (int32_t)acc[3];
+/* One row x[K] through the whole block, for a requantisation form and clamp known where
+ * it is inlined: y[j] for j < blk->count. The weight words are read in order (group after
+ * group), the four accumulators of a group stay in registers, two input quads per loop
+ * step; the inputs past the last whole quad (K mod 4 of them) are read once per row into
+ * one word with zeros above (their weights are zero too). */
+DSP_ALWAYS_INLINE void dsp_block_row_as(const dsp_block *blk, const int8_t *x, const dsp_out *out,
+                                        int8_t *y, int32_t form, int full) {
+    const uint32_t *wp = blk->w;
+    const int32_t k = blk->k, rest = k & 3;
     const int8_t *end2 = x + (k & ~7), *end = x + (k & ~3);
-    const int32_t rest = k & 3;
-    for (; x < end2; x += 8, wp += 16) {
-        const uint32_t x0 = dsp_load4(x), x1 = dsp_load4(x + 4);
-        DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-        DSP_QUAD(x1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
-    }
-    if (x < end) {
-        const uint32_t x0 = dsp_load4(x);
-        DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-        x += 4;
-        wp += 8;
-    }
+    uint32_t xtail = 0;
+    int32_t g, j;
     if (rest) {
-        const uint32_t xw = ((uint32_t)(uint8_t)x[0]) |
-                            (rest > 1 ? (uint32_t)(uint8_t)x[1] << 8 : 0u) |
-                            (rest > 2 ? (uint32_t)(uint8_t)x[2] << 16 : 0u);
-        DSP_QUAD(xw, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+        xtail = (uint32_t)(uint8_t)end[0];
+        if (rest > 1) xtail |= (uint32_t)(uint8_t)end[1] << 8;
+        if (rest > 2) xtail |= (uint32_t)(uint8_t)end[2] << 16;
     }
-    acc[0] = (uint32_t)a0;
-    acc[1] = (uint32_t)a1;
-    acc[2] = (uint32_t)a2;
-    acc[3] = (uint32_t)a3;
+    for (g = 0; g < blk->count; g += 4, y += 4) {
+        int32_t a0 = (int32_t)blk->corr[g], a1 = (int32_t)blk->corr[g + 1],
+                a2 = (int32_t)blk->corr[g + 2], a3 = (int32_t)blk->corr[g + 3];
+        const dsp_rq *rq = blk->rq + g;
+        const int8_t *xp = x;
+        for (; xp < end2; xp += 8, wp += 16) {
+            const uint32_t x0 = dsp_load4(xp), x1 = dsp_load4(xp + 4);
+            DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+            DSP_QUAD(x1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
+        }
+        if (xp < end) {
+            const uint32_t x0 = dsp_load4(xp);
+            DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+            wp += 8;
+        }
+        if (rest) {
+            DSP_QUAD(xtail, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+            wp += 8;
+        }
+        if (g + 4 <= blk->count) {
+            y[0] = dsp_requant_as(a0, &rq[0], out, form, full);
+            y[1] = dsp_requant_as(a1, &rq[1], out, form, full);
+            y[2] = dsp_requant_as(a2, &rq[2], out, form, full);
+            y[3] = dsp_requant_as(a3, &rq[3], out, form, full);
+        } else {
+            const int32_t acc[4] = {a0, a1, a2, a3};
+            for (j = 0; g + j < blk->count; ++j) y[j] = dsp_requant(acc[j], blk->form, &rq[j], out);
+        }
+    }
 }
 
 /* One row x[K] through the whole block: y[o0 + j] for j < blk->count. */
 CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0,
                                const dsp_out *out, int8_t *y) {
-    int32_t g, j;
-    y += o0;
-    for (g = 0; g < blk->count; g += 4) {
-        uint32_t acc[4];
-        const int32_t nb = blk->count - g < 4 ? blk->count - g : 4;
-        const dsp_rq *rq = blk->rq + g;
-        memcpy(acc, blk->corr + g, sizeof acc);
-        dsp_dot4(blk->w + (size_t)(g / 4) * blk->quads * 8, x, blk->k, acc);
-        if (nb == 4 && blk->form == DSP_RQ_DOUBLE) {
-            y[g] = dsp_rq_double((int32_t)acc[0], &rq[0], out);
-            y[g + 1] = dsp_rq_double((int32_t)acc[1], &rq[1], out);
-            y[g + 2] = dsp_rq_double((int32_t)acc[2], &rq[2], out);
-            y[g + 3] = dsp_rq_double((int32_t)acc[3], &rq[3], out);
-        } else if (nb == 4 && blk->form == DSP_RQ_SINGLE) {
-            y[g] = dsp_rq_single((int32_t)acc[0], &rq[0], out);
-            y[g + 1] = dsp_rq_single((int32_t)acc[1], &rq[1], out);
-            y[g + 2] = dsp_rq_single((int32_t)acc[2], &rq[2], out);
-            y[g + 3] = dsp_rq_single((int32_t)acc[3], &rq[3], out);
-        } else {
-            for (j = 0; j < nb; ++j)
-                y[g + j] = dsp_requant((int32_t)acc[j], blk->form, &rq[j], out);
-        }
-    }
+    const int full = dsp_out_full(out);
+    if (blk->form == DSP_RQ_DOUBLE && full)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1);
+    else if (blk->form == DSP_RQ_DOUBLE)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0);
+    else if (blk->form == DSP_RQ_SINGLE && full)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 1);
+    else if (blk->form == DSP_RQ_SINGLE)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 0);
+    else
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SLOW, 0);
 }
 
 #endif /* __ARM_FEATURE_DSP */

@@ -81,10 +81,16 @@ CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* Requantises four channels' sums into yp[0..3]. */
+/* Requantises four channels' sums into yp[0..3] (DSP_RQ_DOUBLE, the default rounding's
+ * form, inlined with both clamps; the others through dsp_requant). */
 CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, const dsp_rq *rq,
                                const dsp_out *out) {
-    if (form == DSP_RQ_DOUBLE) {
+    if (form == DSP_RQ_DOUBLE && dsp_out_full(out)) {
+        yp[0] = dsp_requant_as(acc[0], &rq[0], out, DSP_RQ_DOUBLE, 1);
+        yp[1] = dsp_requant_as(acc[1], &rq[1], out, DSP_RQ_DOUBLE, 1);
+        yp[2] = dsp_requant_as(acc[2], &rq[2], out, DSP_RQ_DOUBLE, 1);
+        yp[3] = dsp_requant_as(acc[3], &rq[3], out, DSP_RQ_DOUBLE, 1);
+    } else if (form == DSP_RQ_DOUBLE) {
         yp[0] = dsp_rq_double(acc[0], &rq[0], out);
         yp[1] = dsp_rq_double(acc[1], &rq[1], out);
         yp[2] = dsp_rq_double(acc[2], &rq[2], out);
