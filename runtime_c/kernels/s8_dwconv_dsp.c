@@ -81,6 +81,37 @@ CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
+/* The 3 x 3 window of dsp_dw_taps_buf written out (gcc keeps the kx loop otherwise): per
+ * tap one input word, SXTB16 twice, one LDRD of the tap's weights, four SMLAxy. */
+#define DSP_DW_TAP(xw_, t_)                                \
+    do {                                                   \
+        const uint32_t v_ = (xw_);                         \
+        const int32_t e_ = dsp_even(v_), o_ = dsp_odd(v_); \
+        uint32_t we_, wo_;                                 \
+        DSP_LOAD2W(w4, 2 * (t_), we_, wo_);                \
+        a0 = __smlabb(e_, (int32_t)we_, a0);               \
+        a2 = __smlatt(e_, (int32_t)we_, a2);               \
+        a1 = __smlabb(o_, (int32_t)wo_, a1);               \
+        a3 = __smlatt(o_, (int32_t)wo_, a3);               \
+    } while (0)
+
+CNNC_INLINE void dsp_dw_taps3x3(const uint32_t *xr, int32_t pw, const uint32_t *w4,
+                                int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    DSP_DW_TAP(xr[0], 0);
+    DSP_DW_TAP(xr[1], 1);
+    DSP_DW_TAP(xr[2], 2);
+    xr += pw;
+    DSP_DW_TAP(xr[0], 3);
+    DSP_DW_TAP(xr[1], 4);
+    DSP_DW_TAP(xr[2], 5);
+    xr += pw;
+    DSP_DW_TAP(xr[0], 6);
+    DSP_DW_TAP(xr[1], 7);
+    DSP_DW_TAP(xr[2], 8);
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
 /* Requantises four channels' sums into yp[0..3] (DSP_RQ_DOUBLE, the default rounding's
  * form, inlined with both clamps; the others through dsp_requant). */
 CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, const dsp_rq *rq,
@@ -126,8 +157,8 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
             int32_t acc[4];
             acc[0] = (int32_t)corr[0], acc[1] = (int32_t)corr[1], acc[2] = (int32_t)corr[2],
             acc[3] = (int32_t)corr[3];
-            if (p->kernel_h == 3 && p->kernel_w == 3) /* unrolled by the compiler */
-                dsp_dw_taps_buf(br, pw, 3, 3, w4, acc);
+            if (p->kernel_h == 3 && p->kernel_w == 3)
+                dsp_dw_taps3x3(br, pw, w4, acc);
             else
                 dsp_dw_taps_buf(br, pw, p->kernel_h, p->kernel_w, w4, acc);
             dsp_dw_store4(yp, acc, form, rq, out);
@@ -164,12 +195,20 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         dsp_rq rq[4];
         const int32_t form = dsp_rq_make_n(rq, mult + c0, shift + c0, 4, p->rounding);
         for (j = 0; j < 4; ++j) corr[j] = (uint32_t)bias[c0 + j];
-        for (t = 0; t < taps; ++t) {
-            const uint32_t ww = dsp_load4(w + (size_t)t * p->c + c0);
-            w4[t][0] = (uint32_t)dsp_even(ww);
-            w4[t][1] = (uint32_t)dsp_odd(ww);
-            for (j = 0; j < 4; ++j)
-                corr[j] -= (uint32_t)p->x_zero_point * (uint32_t)w[(size_t)t * p->c + c0 + j];
+        {
+            /* per-channel weight sums in int16 lanes (SADD16): |sum| <= 64 * 127 */
+            int32_t se = 0, so = 0;
+            for (t = 0; t < taps; ++t) {
+                const uint32_t ww = dsp_load4(w + (size_t)t * p->c + c0);
+                w4[t][0] = (uint32_t)dsp_even(ww);
+                w4[t][1] = (uint32_t)dsp_odd(ww);
+                se = __sadd16(se, (int32_t)w4[t][0]);
+                so = __sadd16(so, (int32_t)w4[t][1]);
+            }
+            corr[0] -= (uint32_t)p->x_zero_point * (uint32_t)(int32_t)(int16_t)(se & 0xFFFF);
+            corr[1] -= (uint32_t)p->x_zero_point * (uint32_t)(int32_t)(int16_t)(so & 0xFFFF);
+            corr[2] -= (uint32_t)p->x_zero_point * (uint32_t)(se >> 16);
+            corr[3] -= (uint32_t)p->x_zero_point * (uint32_t)(so >> 16);
         }
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
