@@ -317,40 +317,63 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
         a3 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a3)); \
     } while (0)
 
+/* Input quad q as SXTB16 lanes (xe, xo) = words 2q, 2q+1 of xw, into 4 outputs: 8 SMLADs on
+ * the weight words i0 .. i7 of wp. */
+#define DSP_QUADW(xe, xo, wp, i0, i1, i2, i3, i4, i5, i6, i7)                                \
+    do {                                                                                     \
+        uint32_t we_, wo_;                                                                   \
+        DSP_LOAD2W(wp, i0, we_, wo_);                                                        \
+        a0 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a0)); \
+        DSP_LOAD2W(wp, i2, we_, wo_);                                                        \
+        a1 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a1)); \
+        DSP_LOAD2W(wp, i4, we_, wo_);                                                        \
+        a2 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a2)); \
+        DSP_LOAD2W(wp, i6, we_, wo_);                                                        \
+        a3 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a3)); \
+    } while (0)
+
 /* One row x[K] through the whole block, for a requantisation form and clamp known where
- * it is inlined: y[j] for j < blk->count. The weight words are read in order (group after
- * group), the four accumulators of a group stay in registers, two input quads per loop
- * step; the inputs past the last whole quad (K mod 4 of them) are read once per row into
- * one word with zeros above (their weights are zero too). */
+ * it is inlined: y[j] for j < blk->count. The row is widened once into xw (per input quad
+ * the SXTB16 even and odd lanes; the K mod 4 inputs past the last whole quad with zeros
+ * above, their weights are zero too), then every group of 4 outputs reads xw and its
+ * weight words in order (LDRD pairs), two quads per loop step, the four accumulators in
+ * registers. */
 DSP_ALWAYS_INLINE void dsp_block_row_as(const dsp_block *blk, const int8_t *x, const dsp_out *out,
                                         int8_t *y, int32_t form, int full) {
     const uint32_t *wp = blk->w;
-    const int32_t k = blk->k, rest = k & 3;
-    const int8_t *end2 = x + (k & ~7), *end = x + (k & ~3);
-    uint32_t xtail = 0;
-    int32_t g, j;
+    const int32_t k = blk->k, rest = k & 3, quads = blk->quads;
+    uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
+    const uint32_t *xend2 = xw + 4 * (quads >> 1);
+    int32_t g, j, q;
+    for (q = 0; q < k / 4; ++q) {
+        const uint32_t v = dsp_load4(x + 4 * q);
+        xw[2 * q] = (uint32_t)dsp_even(v);
+        xw[2 * q + 1] = (uint32_t)dsp_odd(v);
+    }
     if (rest) {
-        xtail = (uint32_t)(uint8_t)end[0];
-        if (rest > 1) xtail |= (uint32_t)(uint8_t)end[1] << 8;
-        if (rest > 2) xtail |= (uint32_t)(uint8_t)end[2] << 16;
+        const int8_t *end = x + 4 * q;
+        uint32_t v = (uint32_t)(uint8_t)end[0];
+        if (rest > 1) v |= (uint32_t)(uint8_t)end[1] << 8;
+        if (rest > 2) v |= (uint32_t)(uint8_t)end[2] << 16;
+        xw[2 * q] = (uint32_t)dsp_even(v);
+        xw[2 * q + 1] = (uint32_t)dsp_odd(v);
     }
     for (g = 0; g < blk->count; g += 4, y += 4) {
         int32_t a0 = (int32_t)blk->corr[g], a1 = (int32_t)blk->corr[g + 1],
                 a2 = (int32_t)blk->corr[g + 2], a3 = (int32_t)blk->corr[g + 3];
         const dsp_rq *rq = blk->rq + g;
-        const int8_t *xp = x;
-        for (; xp < end2; xp += 8, wp += 16) {
-            const uint32_t x0 = dsp_load4(xp), x1 = dsp_load4(xp + 4);
-            DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-            DSP_QUAD(x1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
+        const uint32_t *xp = xw;
+        for (; xp < xend2; xp += 4, wp += 16) {
+            uint32_t xe0, xo0, xe1, xo1;
+            DSP_LOAD2W(xp, 0, xe0, xo0);
+            DSP_LOAD2W(xp, 2, xe1, xo1);
+            DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+            DSP_QUADW(xe1, xo1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
         }
-        if (xp < end) {
-            const uint32_t x0 = dsp_load4(xp);
-            DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-            wp += 8;
-        }
-        if (rest) {
-            DSP_QUAD(xtail, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+        if (quads & 1) {
+            uint32_t xe0, xo0;
+            DSP_LOAD2W(xp, 0, xe0, xo0);
+            DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
             wp += 8;
         }
         if (g + 4 <= blk->count) {
