@@ -388,10 +388,15 @@ DSP_ALWAYS_INLINE void dsp_block_row_as(const dsp_block *blk, const int8_t *x, c
     }
 }
 
-/* One row x[K] through the whole block: y[o0 + j] for j < blk->count. */
+/* One row x[K] through the whole block: y[o0 + j] for j < blk->count. A copy of the row
+ * per requantisation form and clamp, except when optimising for size (-Os: one copy that
+ * tests them per output). */
 CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0,
                                const dsp_out *out, int8_t *y) {
     const int full = dsp_out_full(out);
+#if defined(__OPTIMIZE_SIZE__)
+    dsp_block_row_as(blk, x, out, y + o0, blk->form, full);
+#else
     if (blk->form == DSP_RQ_DOUBLE && full)
         dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1);
     else if (blk->form == DSP_RQ_DOUBLE)
@@ -402,6 +407,7 @@ CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0
         dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 0);
     else
         dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SLOW, 0);
+#endif
 }
 
 #endif /* __ARM_FEATURE_DSP */
