@@ -71,7 +71,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
         for (o0 = 0; o0 < og; o0 += per) {
             const int32_t count = og - o0 < per ? og - o0 : per;
             dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
-                       p->rounding, p->x_zero_point);
+                       &out, p->x_zero_point);
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
                     for (ox = 0; ox < p->out_w; ++ox) {

@@ -55,7 +55,7 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 a2 = __smlad(xv, (int32_t)(ae >> 16), a2);
                 a3 = __smlad(xv, (int32_t)(ao >> 16), a3);
             }
-            form = dsp_rq_make_n(rq, mult + o, shift + o, 4, p->rounding);
+            form = dsp_rq_make_n(rq, mult + o, shift + o, 4, &out);
             yb[o] = dsp_requant(a0, form, &rq[0], &out);
             yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
             yb[o + 2] = dsp_requant(a2, form, &rq[2], &out);
@@ -85,7 +85,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     per = dsp_block_outputs(p->k);
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
-        dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, p->rounding, p->x_zero_point);
+        dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
         for (b = 0; b < p->n; ++b)
             dsp_block_row(&blk, x + (size_t)b * p->k, o0, &out, y + (size_t)b * p->m);
     }

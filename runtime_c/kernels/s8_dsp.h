@@ -88,10 +88,10 @@ CNNC_INLINE int32_t dsp_smmla(int32_t a, int32_t b, int32_t c) {
 /* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same bytes bit for bit.
  * Two fast forms cover the multipliers quantize_multiplier makes for real layers; every
  * other channel (and the onnxruntime rounding) calls cnnc_requant_s8 itself.
- *   DSP_RQ_SINGLE, single rounding with s <= -2 (total = 31 - s = 32 + e, e = -1 - s in
- *     1..30): floor((x m + 2^(31+e)) / 2^(32+e)) = floor((H + 2^(e-1)) / 2^e) with
+ *   DSP_RQ_SINGLE, single rounding with -23 <= s <= -2 (total = 31 - s = 32 + e, e = -1 - s
+ *     in 1..22): floor((x m + 2^(31+e)) / 2^(32+e)) = floor((H + 2^(e-1)) / 2^e) with
  *     H = floor(x m / 2^32) (2^(31+e) is a multiple of 2^32), so v = SMMLA(x, m, 2^(e-1))
- *     >> e; |H| < 2^30, no overflow.
+ *     >> e; |H| <= 2^30.
  *   DSP_RQ_DOUBLE, double rounding with 2^30 <= m and -20 <= s <= -1 (left 0, right e = -s
  *     in 1..20): h = floor((x m + 2^30) / 2^31) = SMMULR(2x, m) when |x| < 2^30; the
  *     rounding divide by 2^e, ties away from zero, is floor((h + 2^(e-1) - [h < 0]) / 2^e)
@@ -99,7 +99,9 @@ CNNC_INLINE int32_t dsp_smmla(int32_t a, int32_t b, int32_t c) {
  *     true h and the saturated one have |h| >= 2^29 with x's sign (m >= 2^30), so both
  *     results have magnitude >= 2^(29-e) >= 512 and clamp to the same bound (the bounds
  *     minus the zero point lie in [-255, 255]).
- * The clamp to [lo - zp, hi - zp] comes before the zero point is added (|v| < 2^30). */
+ * Both add the output zero point inside the shift: c = 2^(e-1) + zp 2^e gives v + zp
+ * exactly (|c| <= 2^21 + 2^29 for single, 2^19 + 2^27 for double: no overflow next to
+ * |H|, |h| <= 2^30), then the clamp to [act_min, act_max]. */
 enum { DSP_RQ_SLOW = 0, DSP_RQ_SINGLE = 1, DSP_RQ_DOUBLE = 2 };
 
 typedef struct {
@@ -107,9 +109,9 @@ typedef struct {
     int32_t s;       /* the channel's shift, for the slow form */
 } dsp_rq;
 
-/* The layer-wide part: rounding, output zero point, clamp bounds (and minus the zero point). */
+/* The layer-wide part: rounding, output zero point, clamp bounds. */
 typedef struct {
-    int32_t rounding, zero_point, lo, hi, act_min, act_max;
+    int32_t rounding, zero_point, act_min, act_max;
 } dsp_out;
 
 CNNC_INLINE dsp_out dsp_out_make(int32_t rounding, int32_t zero_point, int32_t act_min,
@@ -117,27 +119,26 @@ CNNC_INLINE dsp_out dsp_out_make(int32_t rounding, int32_t zero_point, int32_t a
     dsp_out o;
     o.rounding = rounding;
     o.zero_point = zero_point;
-    o.lo = act_min - zero_point;
-    o.hi = act_max - zero_point;
     o.act_min = act_min;
     o.act_max = act_max;
     return o;
 }
 
 /* Fills q for multiplier m, shift s; returns its form (DSP_RQ_*). */
-CNNC_INLINE int32_t dsp_rq_make(dsp_rq *q, int32_t m, int32_t s, int32_t rounding) {
+CNNC_INLINE int32_t dsp_rq_make(dsp_rq *q, int32_t m, int32_t s, const dsp_out *o) {
+    const int32_t rounding = o->rounding;
     q->m = m;
     q->s = s;
     q->e = 0;
     q->c = 0;
-    if (rounding == CNNC_ROUND_SINGLE && s <= -2) {
+    if (rounding == CNNC_ROUND_SINGLE && s <= -2 && s >= -23) {
         q->e = -1 - s;
-        q->c = (int32_t)1 << (q->e - 1);
+        q->c = (int32_t)(((uint32_t)1 << (q->e - 1)) + (uint32_t)o->zero_point * (1u << q->e));
         return DSP_RQ_SINGLE;
     }
     if (rounding == CNNC_ROUND_DOUBLE && m >= ((int32_t)1 << 30) && s <= -1 && s >= -20) {
         q->e = -s;
-        q->c = (int32_t)1 << (q->e - 1);
+        q->c = (int32_t)(((uint32_t)1 << (q->e - 1)) + (uint32_t)o->zero_point * (1u << q->e));
         return DSP_RQ_DOUBLE;
     }
     return DSP_RQ_SLOW;
@@ -145,27 +146,27 @@ CNNC_INLINE int32_t dsp_rq_make(dsp_rq *q, int32_t m, int32_t s, int32_t roundin
 
 /* Fills q[0..n-1]; returns the form all of them share, or DSP_RQ_SLOW. */
 CNNC_INLINE int32_t dsp_rq_make_n(dsp_rq *q, const int32_t *mult, const int32_t *shift, int32_t n,
-                                  int32_t rounding) {
+                                  const dsp_out *o) {
     int32_t j, form = -1;
     for (j = 0; j < n; ++j) {
-        const int32_t f = dsp_rq_make(&q[j], mult[j], shift[j], rounding);
+        const int32_t f = dsp_rq_make(&q[j], mult[j], shift[j], o);
         form = form < 0 || form == f ? f : DSP_RQ_SLOW;
     }
     return form < 0 ? DSP_RQ_SLOW : form;
 }
 
-CNNC_INLINE int8_t dsp_clamp_zp(int32_t v, const dsp_out *o) {
-    v = v < o->lo ? o->lo : (v > o->hi ? o->hi : v);
-    return (int8_t)(v + o->zero_point);
+/* v already holds the zero point (the fast forms' c). */
+CNNC_INLINE int8_t dsp_clamp(int32_t v, const dsp_out *o) {
+    return (int8_t)(v < o->act_min ? o->act_min : (v > o->act_max ? o->act_max : v));
 }
 
 CNNC_INLINE int8_t dsp_rq_single(int32_t acc, const dsp_rq *q, const dsp_out *o) {
-    return dsp_clamp_zp(dsp_smmla(acc, q->m, q->c) >> q->e, o);
+    return dsp_clamp(dsp_smmla(acc, q->m, q->c) >> q->e, o);
 }
 
 CNNC_INLINE int8_t dsp_rq_double(int32_t acc, const dsp_rq *q, const dsp_out *o) {
     const int32_t h = dsp_smmulr(__qadd(acc, acc), q->m);
-    return dsp_clamp_zp((h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e, o);
+    return dsp_clamp((h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e, o);
 }
 
 /* The slow form, out of line (rare: keeps the callers' registers for the fast ones). */
@@ -184,8 +185,7 @@ CNNC_INLINE int8_t dsp_requant(int32_t acc, int32_t form, const dsp_rq *q, const
 #define DSP_ALWAYS_INLINE static __inline__ __attribute__((always_inline))
 
 /* dsp_requant for a form and clamp known where it is inlined: full (act_min -128, act_max
- * 127) clamps by one SSAT #8 after adding the zero point (|v| < 2^30 in the fast forms:
- * no overflow). */
+ * 127) clamps by one SSAT #8. */
 DSP_ALWAYS_INLINE int8_t dsp_requant_as(int32_t acc, const dsp_rq *q, const dsp_out *o,
                                         int32_t form, int full) {
     int32_t v;
@@ -197,8 +197,8 @@ DSP_ALWAYS_INLINE int8_t dsp_requant_as(int32_t acc, const dsp_rq *q, const dsp_
     } else {
         return dsp_rq_slow(acc, q, o);
     }
-    if (full) return (int8_t)__ssat(v + o->zero_point, 8);
-    return dsp_clamp_zp(v, o);
+    if (full) return (int8_t)__ssat(v, 8);
+    return dsp_clamp(v, o);
 }
 
 /* Whether the clamp is the whole int8 range (dsp_requant_as's full). */
@@ -266,14 +266,14 @@ CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int3
  * dsp_repack_quad; the rest byte by byte. */
 CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t m, int32_t o0,
                             int32_t count, const int32_t *bias, const int32_t *mult,
-                            const int32_t *shift, int32_t rounding, int32_t x_zero_point) {
+                            const int32_t *shift, const dsp_out *out, int32_t x_zero_point) {
     uint32_t *wp = blk->w;
     const int32_t full = k / 4;
     int32_t g, q, j;
     blk->k = k;
     blk->quads = (k + 3) / 4;
     blk->count = count;
-    blk->form = dsp_rq_make_n(blk->rq, mult + o0, shift + o0, count, rounding);
+    blk->form = dsp_rq_make_n(blk->rq, mult + o0, shift + o0, count, out);
     for (j = count; j < DSP_BLOCK_MAX; ++j) blk->corr[j] = 0;
     for (g = 0; g < count; g += 4) {
         int32_t wsum[4] = {0, 0, 0, 0};

@@ -193,7 +193,7 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t corr[4];
         dsp_rq rq[4];
-        const int32_t form = dsp_rq_make_n(rq, mult + c0, shift + c0, 4, p->rounding);
+        const int32_t form = dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
         for (j = 0; j < 4; ++j) corr[j] = (uint32_t)bias[c0 + j];
         {
             /* per-channel weight sums in int16 lanes (SADD16): |sum| <= 64 * 127 */

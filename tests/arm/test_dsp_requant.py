@@ -69,8 +69,8 @@ int main(void) {
             memcpy(&m, &f, sizeof m);
             s = 0;
         }
-        form = dsp_rq_make(&q, m, s, rounding);
         o = dsp_out_make(rounding, zp, lo, hi);
+        form = dsp_rq_make(&q, m, s, &o);
         want = cnnc_requant_s8(acc, m, s, rounding, zp, lo, hi);
         got = dsp_requant(acc, form, &q, &o);
         ++forms[form];
