@@ -237,28 +237,27 @@ CNNC_INLINE int32_t dsp_w_at(const int8_t *w, int32_t k, int32_t m, int32_t kk, 
 
 /* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row,
  * SXTB16 splits each into outputs (o, o+2) and (o+1, o+3), PKHBT/PKHTB pair rows 4q with
- * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. Returns via wsum[j] += the
- * sum of the four weights of output o+j (SMLAD against lanes (1, 1)). */
-CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int32_t wsum[4]) {
+ * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. Adds to *s0 .. *s3 the sums
+ * of the four weights of outputs o .. o+3 (SMLAD against lanes (1, 1)). */
+CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int32_t *s0,
+                                 int32_t *s1, int32_t *s2, int32_t *s3) {
     const uint32_t r0 = dsp_load4(w0), r1 = dsp_load4(w0 + m), r2 = dsp_load4(w0 + 2 * (size_t)m),
                    r3 = dsp_load4(w0 + 3 * (size_t)m);
     const uint32_t e0 = (uint32_t)dsp_even(r0), o0 = (uint32_t)dsp_odd(r0);
     const uint32_t e1 = (uint32_t)dsp_even(r1), o1 = (uint32_t)dsp_odd(r1);
     const uint32_t e2 = (uint32_t)dsp_even(r2), o2 = (uint32_t)dsp_odd(r2);
     const uint32_t e3 = (uint32_t)dsp_even(r3), o3 = (uint32_t)dsp_odd(r3);
+    const uint32_t p0 = dsp_pkhbt(e0, e2), p1 = dsp_pkhbt(e1, e3); /* output o */
+    const uint32_t p2 = dsp_pkhbt(o0, o2), p3 = dsp_pkhbt(o1, o3); /* o + 1 */
+    const uint32_t p4 = dsp_pkhtb(e2, e0), p5 = dsp_pkhtb(e3, e1); /* o + 2 */
+    const uint32_t p6 = dsp_pkhtb(o2, o0), p7 = dsp_pkhtb(o3, o1); /* o + 3 */
     const int32_t ones = 0x00010001;
-    wp[0] = dsp_pkhbt(e0, e2); /* output o */
-    wp[1] = dsp_pkhbt(e1, e3);
-    wp[2] = dsp_pkhbt(o0, o2); /* o + 1 */
-    wp[3] = dsp_pkhbt(o1, o3);
-    wp[4] = dsp_pkhtb(e2, e0); /* o + 2 */
-    wp[5] = dsp_pkhtb(e3, e1);
-    wp[6] = dsp_pkhtb(o2, o0); /* o + 3 */
-    wp[7] = dsp_pkhtb(o3, o1);
-    wsum[0] = __smlad((int32_t)wp[1], ones, __smlad((int32_t)wp[0], ones, wsum[0]));
-    wsum[1] = __smlad((int32_t)wp[3], ones, __smlad((int32_t)wp[2], ones, wsum[1]));
-    wsum[2] = __smlad((int32_t)wp[5], ones, __smlad((int32_t)wp[4], ones, wsum[2]));
-    wsum[3] = __smlad((int32_t)wp[7], ones, __smlad((int32_t)wp[6], ones, wsum[3]));
+    wp[0] = p0, wp[1] = p1, wp[2] = p2, wp[3] = p3;
+    wp[4] = p4, wp[5] = p5, wp[6] = p6, wp[7] = p7;
+    *s0 = __smlad((int32_t)p1, ones, __smlad((int32_t)p0, ones, *s0));
+    *s1 = __smlad((int32_t)p3, ones, __smlad((int32_t)p2, ones, *s1));
+    *s2 = __smlad((int32_t)p5, ones, __smlad((int32_t)p4, ones, *s2));
+    *s3 = __smlad((int32_t)p7, ones, __smlad((int32_t)p6, ones, *s3));
 }
 
 /* Repacks outputs o0 .. o0+count-1 of w[K][M] (their corrected biases and requantisation)
@@ -278,9 +277,12 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
     for (g = 0; g < count; g += 4) {
         int32_t wsum[4] = {0, 0, 0, 0};
         q = 0;
-        if (g + 4 <= count)
+        if (g + 4 <= count) {
+            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* scalars: stores to wp cannot alias them */
             for (; q < full; ++q, wp += 8)
-                dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m, wsum);
+                dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m, &s0, &s1, &s2, &s3);
+            wsum[0] = s0, wsum[1] = s1, wsum[2] = s2, wsum[3] = s3;
+        }
         for (; q < blk->quads; ++q) {
             for (j = 0; j < 4; ++j, wp += 2) {
                 const int32_t o = o0 + g + j;
