@@ -15,7 +15,11 @@ weights) and weights, RAM (data + bss: arena, I/O buffers, statics), and instruc
 inference counted under qemu-system-arm on MPS2-AN386 (cnnc.host.mcu_trace), built with
 the DSP kernels (__ARM_FEATURE_DSP, the default) and with them capped off
 (-DCNNC_CPU_MASK=0: the __ref kernels on the same core); "pw" is the pointwise/dense
-layers alone. Instruction counts are exact and board-independent; no cycle estimate.
+layers alone. Instruction counts are exact and board-independent. "cyc/MAC" is an
+estimate, not a measurement: the DSP build's executed instructions priced by the
+Cortex-M4 TRM's cycle counts per instruction class with zero wait states
+(cnnc.host.mcu_trace states the model: loads 2, LDRD 3, multiplies and DSP 1, taken
+branches 1 + 2, ...).
 
 Counting traces every executed block, a few minutes per model and build on this machine;
 the 0.35@96 network (11 M MACs) is counted only with --count-all.
@@ -76,27 +80,30 @@ def layer_macs(out_dir: Path) -> dict[int, int]:
     return {layer["index"]: layer["macs"] + layer.get("bops", 0) for layer in layers}
 
 
-def per_mac(count, macs: dict[int, int], pointwise: bool = False) -> float:
+def per_mac(count, macs: dict[int, int], pointwise: bool = False, cycles: bool = False) -> float:
     if pointwise:
         layers = [i for i, syms in count.layer_symbols.items()
                   if any(s.startswith(POINTWISE) for s in syms)]  # fmt: skip
     else:
         layers = list(count.layers)
     total = sum(macs.get(i, 0) for i in layers)
-    return sum(count.layers[i] for i in layers) / total if total else float("nan")
+    per_layer = count.cycles if cycles else count.layers
+    return sum(per_layer.get(i, 0) for i in layers) / total if total else float("nan")
 
 
 def print_layers(out_dir: Path, ref, dsp) -> None:
     """Per layer: MACs (or binary ops), instructions __ref and DSP, per MAC, its kernel."""
     layers = json.loads((Path(out_dir) / "report.json").read_text())["layers"]
     print(f"  {'layer':>5} {'op':<18} {'MACs':>9} {'ref':>9} {'dsp':>9} {'ref/MAC':>7} "
-          f"{'dsp/MAC':>7}  kernel (DSP build)")  # fmt: skip
+          f"{'dsp/MAC':>7} {'cyc/MAC':>7}  kernel (DSP build)")  # fmt: skip
     for layer in layers:
         i, ops = layer["index"], layer["macs"] + layer.get("bops", 0)
         r, d = ref.layers.get(i, 0), dsp.layers.get(i, 0)
         top = dsp.layer_symbols.get(i)
         kernel = top.most_common(1)[0][0] if top else "-"
-        per = f"{r / ops:>7.2f} {d / ops:>7.2f}" if ops else f"{'-':>7} {'-':>7}"
+        cyc = dsp.cycles.get(i, 0)
+        per = (f"{r / ops:>7.2f} {d / ops:>7.2f} {cyc / ops:>7.2f}" if ops
+               else f"{'-':>7} {'-':>7} {'-':>7}")  # fmt: skip
         print(f"  {i:>5} {layer['op']:<18} {ops:>9} {r:>9} {d:>9} {per}  {kernel}")
 
 
@@ -114,7 +121,7 @@ def main() -> None:
 
     print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
           f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'i/MAC ref':>9} {'i/MAC dsp':>9} "
-          f"{'pw ref':>7} {'pw dsp':>7}")  # fmt: skip
+          f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cnnc-bench-mcu-") as tmp:
         for name in args.models.split(","):
             model, precision, x, opts = MODELS[name]()
@@ -133,14 +140,15 @@ def main() -> None:
                 ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
                 dsp = mcu_trace.count_instructions(m.out_dir, TARGET, sample)
             macs = layer_macs(m.out_dir)
-            cells = ["-"] * 4
+            cells = ["-"] * 6
             if ref and dsp:
                 cells = [f"{per_mac(c, macs, pw):.2f}" for pw in (False, True) for c in (ref, dsp)]
+                cells += [f"{per_mac(dsp, macs, pw, cycles=True):.2f}" for pw in (False, True)]
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
                   f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
                   f"{weights:>8} {o2['ram']:>7} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7} "
-                  f"{cells[3]:>7}", flush=True)  # fmt: skip
+                  f"{cells[3]:>7} {cells[4]:>7} {cells[5]:>7}", flush=True)  # fmt: skip
             if dsp and args.layers:
                 print_layers(m.out_dir, ref, dsp)
             if dsp:

@@ -17,20 +17,34 @@ void cnnc_s8_pwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
     cnnc_s8_dense__dsp(&dense, x, w, bias, mult, shift, y);
 }
 
+/* n <= 4 bytes from src to dst without a call (the stem's 1 or 3 channels per tap). */
+CNNC_INLINE void dsp_copy_small(int8_t *dst, const int8_t *src, int32_t n) {
+    dst[0] = src[0];
+    if (n > 1) dst[1] = src[1];
+    if (n > 2) dst[2] = src[2];
+    if (n > 3) dst[3] = src[3];
+}
+
 /* col[K]: the inputs of output pixel (b, oy, ox) in group g, in the weights' tap order. */
 static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
                        int32_t ox, int32_t g, int8_t *col) {
     const int32_t cg = p->c / p->groups;
+    const int8_t zp[4] = {(int8_t)p->x_zero_point, (int8_t)p->x_zero_point, (int8_t)p->x_zero_point,
+                          (int8_t)p->x_zero_point};
     int32_t ky, kx;
     for (ky = 0; ky < p->kernel_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
         for (kx = 0; kx < p->kernel_w; ++kx, col += cg) {
             const int32_t ix = ox * p->stride_w - p->pad_left + kx;
-            if (iy < 0 || iy >= p->h || ix < 0 || ix >= p->w)
-                memset(col, p->x_zero_point, (size_t)cg);
+            const int inside = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w;
+            const int8_t *src =
+                inside ? x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg : zp;
+            if (cg <= 4)
+                dsp_copy_small(col, src, cg);
+            else if (inside)
+                memcpy(col, src, (size_t)cg);
             else
-                memcpy(col, x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg,
-                       (size_t)cg);
+                memset(col, p->x_zero_point, (size_t)cg);
         }
     }
 }
@@ -57,7 +71,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
         for (o0 = 0; o0 < og; o0 += per) {
             const int32_t count = og - o0 < per ? og - o0 : per;
             dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
-                       p->rounding, p->x_zero_point);
+                       &out, p->x_zero_point);
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
                     for (ox = 0; ox < p->out_w; ++ox) {

@@ -34,7 +34,8 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
         for (o = 0; o < m4; o += 4) {
             int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
             const int8_t *wr = w + o; /* row k of outputs o..o+3 */
-            dsp_rq rq;
+            dsp_rq rq[4];
+            int32_t form;
             for (i = 0; i < p->k / 2; ++i, wr += 2 * (size_t)p->m) {
                 const uint32_t wa = dsp_load4(wr), wb = dsp_load4(wr + p->m);
                 const uint32_t ae = (uint32_t)dsp_even(wa), ao = (uint32_t)dsp_odd(wa);
@@ -54,14 +55,11 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 a2 = __smlad(xv, (int32_t)(ae >> 16), a2);
                 a3 = __smlad(xv, (int32_t)(ao >> 16), a3);
             }
-            rq = dsp_rq_make(mult[o], shift[o], p->rounding);
-            yb[o] = dsp_requant(a0, &rq, &out);
-            rq = dsp_rq_make(mult[o + 1], shift[o + 1], p->rounding);
-            yb[o + 1] = dsp_requant(a1, &rq, &out);
-            rq = dsp_rq_make(mult[o + 2], shift[o + 2], p->rounding);
-            yb[o + 2] = dsp_requant(a2, &rq, &out);
-            rq = dsp_rq_make(mult[o + 3], shift[o + 3], p->rounding);
-            yb[o + 3] = dsp_requant(a3, &rq, &out);
+            form = dsp_rq_make_n(rq, mult + o, shift + o, 4, &out);
+            yb[o] = dsp_requant(a0, form, &rq[0], &out);
+            yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
+            yb[o + 2] = dsp_requant(a2, form, &rq[2], &out);
+            yb[o + 3] = dsp_requant(a3, form, &rq[3], &out);
         }
         for (o = m4; o < p->m; ++o) {
             int32_t acc = bias[o];
@@ -87,7 +85,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     per = dsp_block_outputs(p->k);
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
-        dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, p->rounding, p->x_zero_point);
+        dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
         for (b = 0; b < p->n; ++b)
             dsp_block_row(&blk, x + (size_t)b * p->k, o0, &out, y + (size_t)b * p->m);
     }

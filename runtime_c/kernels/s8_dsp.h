@@ -72,40 +72,46 @@ CNNC_INLINE uint32_t dsp_pkhtb(uint32_t b, uint32_t a) {
 /* The byte b repeated in the four lanes of a word: a padding tap's input (x = zp). */
 CNNC_INLINE uint32_t dsp_splat4(int32_t b) { return ((uint32_t)b & 0xFFu) * 0x01010101u; }
 
-/* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same result bit for bit,
- * with one SMLAL (x m onto a 64-bit rounding term) at its core:
- *   single, s <= -1 (total = 31 - s >= 32): floor((x m + 2^(total-1)) / 2^total) is the
- *     high word of the sum shifted right by e = total - 32; |x m| < 2^62: no saturation.
- *   single, s >= 0 (total 1..31): the 64-bit sum shifted by total, saturated to int32.
- *   double: x' = sat32(x 2^left) by comparing x with the limits INT32_MAX >> left and
- *     INT32_MIN >> left; h = floor((x' m + 2^30) / 2^31) (the nudged truncation of
- *     cnnc_s8.h is this floor), |h| < 2^31; then the rounding right shift by e = right,
- *     ties away from zero.
- * The clamp to [lo - zp, hi - zp] comes before the zero point is added, so the sum stays
- * in int32. */
-typedef struct {
-    uint32_t round_lo; /* the 64-bit rounding term: single 2^(total - 1), double 2^30 */
-    int32_t round_hi;
-    int32_t m;            /* the channel's multiplier */
-    int32_t kind;         /* DSP_RQ_* */
-    int32_t e;            /* single: the shift of the high word or of the sum; double: right */
-    int32_t left;         /* double: left shift of x */
-    int32_t x_min, x_max; /* double: the x that x 2^left keeps in int32 */
-    uint32_t mask, half;  /* double: 2^e - 1 and its half (the ties threshold) */
-} dsp_rq;
-
-/* c + a * b in 64 bits: one SMLAL (gcc widens through a generic 64-bit multiply where a
- * comes out of a select). */
-CNNC_INLINE int64_t dsp_smlal(int32_t a, int32_t b, uint32_t c_lo, int32_t c_hi) {
-    __asm__("smlal %0, %1, %2, %3" : "+r"(c_lo), "+r"(c_hi) : "r"(a), "r"(b));
-    return (int64_t)(((uint64_t)(uint32_t)c_hi << 32) | c_lo);
+/* SMMULR Rd = (Rn * Rm + 2^31) >> 32; SMMLA Rd = Ra + ((Rn * Rm) >> 32) (64-bit product,
+ * arithmetic shift; not in arm_acle.h). */
+CNNC_INLINE int32_t dsp_smmulr(int32_t a, int32_t b) {
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+CNNC_INLINE int32_t dsp_smmla(int32_t a, int32_t b, int32_t c) {
+    int32_t r;
+    __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
 }
 
-enum { DSP_RQ_SINGLE_HIGH = 0, DSP_RQ_SINGLE_LOW = 1, DSP_RQ_DOUBLE = 2 };
+/* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same bytes bit for bit.
+ * Two fast forms cover the multipliers quantize_multiplier makes for real layers; every
+ * other channel (and the onnxruntime rounding) calls cnnc_requant_s8 itself.
+ *   DSP_RQ_SINGLE, single rounding with -23 <= s <= -2 (total = 31 - s = 32 + e, e = -1 - s
+ *     in 1..22): floor((x m + 2^(31+e)) / 2^(32+e)) = floor((H + 2^(e-1)) / 2^e) with
+ *     H = floor(x m / 2^32) (2^(31+e) is a multiple of 2^32), so v = SMMLA(x, m, 2^(e-1))
+ *     >> e; |H| <= 2^30.
+ *   DSP_RQ_DOUBLE, double rounding with 2^30 <= m and -20 <= s <= -1 (left 0, right e = -s
+ *     in 1..20): h = floor((x m + 2^30) / 2^31) = SMMULR(2x, m) when |x| < 2^30; the
+ *     rounding divide by 2^e, ties away from zero, is floor((h + 2^(e-1) - [h < 0]) / 2^e)
+ *     (|h| <= 2^30: no overflow). 2x is formed by QADD (saturating): for |x| >= 2^30 both the
+ *     true h and the saturated one have |h| >= 2^29 with x's sign (m >= 2^30), so both
+ *     results have magnitude >= 2^(29-e) >= 512 and clamp to the same bound (the bounds
+ *     minus the zero point lie in [-255, 255]).
+ * Both add the output zero point inside the shift: c = 2^(e-1) + zp 2^e gives v + zp
+ * exactly (|c| <= 2^21 + 2^29 for single, 2^19 + 2^27 for double: no overflow next to
+ * |H|, |h| <= 2^30), then the clamp to [act_min, act_max]. */
+enum { DSP_RQ_SLOW = 0, DSP_RQ_SINGLE = 1, DSP_RQ_DOUBLE = 2 };
 
-/* The layer-wide part: rounding, output zero point, clamp bounds minus the zero point. */
 typedef struct {
-    int32_t rounding, zero_point, lo, hi;
+    int32_t m, c, e; /* multiplier, rounding term 2^(e-1), right shift (fast forms) */
+    int32_t s;       /* the channel's shift, for the slow form */
+} dsp_rq;
+
+/* The layer-wide part: rounding, output zero point, clamp bounds. */
+typedef struct {
+    int32_t rounding, zero_point, act_min, act_max;
 } dsp_out;
 
 CNNC_INLINE dsp_out dsp_out_make(int32_t rounding, int32_t zero_point, int32_t act_min,
@@ -113,56 +119,90 @@ CNNC_INLINE dsp_out dsp_out_make(int32_t rounding, int32_t zero_point, int32_t a
     dsp_out o;
     o.rounding = rounding;
     o.zero_point = zero_point;
-    o.lo = act_min - zero_point;
-    o.hi = act_max - zero_point;
+    o.act_min = act_min;
+    o.act_max = act_max;
     return o;
 }
 
-CNNC_INLINE dsp_rq dsp_rq_make(int32_t m, int32_t s, int32_t rounding) {
-    dsp_rq q;
-    int64_t round;
-    q.m = m;
-    q.left = 0;
-    q.x_min = INT32_MIN;
-    q.x_max = INT32_MAX;
-    q.mask = q.half = 0;
-    if (rounding == CNNC_ROUND_DOUBLE) {
-        q.kind = DSP_RQ_DOUBLE;
-        round = (int64_t)1 << 30;
-        q.left = s > 0 ? s : 0;
-        q.e = s > 0 ? 0 : -s;
-        q.x_min = INT32_MIN >> q.left;
-        q.x_max = INT32_MAX >> q.left;
-        q.mask = (uint32_t)(((uint64_t)1 << q.e) - 1u); /* e <= 31 */
-        q.half = q.mask >> 1;
-    } else {
-        const int32_t total = 31 - s; /* 1..62 */
-        round = (int64_t)1 << (total - 1);
-        q.kind = total >= 32 ? DSP_RQ_SINGLE_HIGH : DSP_RQ_SINGLE_LOW;
-        q.e = total >= 32 ? total - 32 : total;
+/* Fills q for multiplier m, shift s; returns its form (DSP_RQ_*). */
+CNNC_INLINE int32_t dsp_rq_make(dsp_rq *q, int32_t m, int32_t s, const dsp_out *o) {
+    const int32_t rounding = o->rounding;
+    q->m = m;
+    q->s = s;
+    q->e = 0;
+    q->c = 0;
+    if (rounding == CNNC_ROUND_SINGLE && s <= -2 && s >= -23) {
+        q->e = -1 - s;
+        q->c = (int32_t)(((uint32_t)1 << (q->e - 1)) + (uint32_t)o->zero_point * (1u << q->e));
+        return DSP_RQ_SINGLE;
     }
-    q.round_lo = (uint32_t)round;
-    q.round_hi = (int32_t)(round >> 32);
-    return q;
+    if (rounding == CNNC_ROUND_DOUBLE && m >= ((int32_t)1 << 30) && s <= -1 && s >= -20) {
+        q->e = -s;
+        q->c = (int32_t)(((uint32_t)1 << (q->e - 1)) + (uint32_t)o->zero_point * (1u << q->e));
+        return DSP_RQ_DOUBLE;
+    }
+    return DSP_RQ_SLOW;
 }
 
-CNNC_INLINE int8_t dsp_requant(int32_t acc, const dsp_rq *q, const dsp_out *o) {
-    int32_t v;
-    if (q->kind == DSP_RQ_DOUBLE) {
-        const int32_t xs = acc > q->x_max   ? INT32_MAX
-                           : acc < q->x_min ? INT32_MIN
-                                            : (int32_t)((uint32_t)acc << q->left);
-        const int64_t t = dsp_smlal(xs, q->m, q->round_lo, q->round_hi);
-        const int32_t h = (int32_t)(((uint32_t)t >> 31) | ((uint32_t)(t >> 32) << 1));
-        v = (h >> q->e) + (((uint32_t)h & q->mask) > q->half + ((uint32_t)h >> 31) ? 1 : 0);
-    } else if (q->kind == DSP_RQ_SINGLE_HIGH) {
-        v = (int32_t)(dsp_smlal(acc, q->m, q->round_lo, q->round_hi) >> 32) >> q->e;
-    } else {
-        v = cnnc_sat32(dsp_smlal(acc, q->m, q->round_lo, q->round_hi) >> q->e);
+/* Fills q[0..n-1]; returns the form all of them share, or DSP_RQ_SLOW. */
+CNNC_INLINE int32_t dsp_rq_make_n(dsp_rq *q, const int32_t *mult, const int32_t *shift, int32_t n,
+                                  const dsp_out *o) {
+    int32_t j, form = -1;
+    for (j = 0; j < n; ++j) {
+        const int32_t f = dsp_rq_make(&q[j], mult[j], shift[j], o);
+        form = form < 0 || form == f ? f : DSP_RQ_SLOW;
     }
-    v = v < o->lo ? o->lo : (v > o->hi ? o->hi : v);
-    return (int8_t)(v + o->zero_point);
+    return form < 0 ? DSP_RQ_SLOW : form;
 }
+
+/* v already holds the zero point (the fast forms' c). */
+CNNC_INLINE int8_t dsp_clamp(int32_t v, const dsp_out *o) {
+    return (int8_t)(v < o->act_min ? o->act_min : (v > o->act_max ? o->act_max : v));
+}
+
+CNNC_INLINE int8_t dsp_rq_single(int32_t acc, const dsp_rq *q, const dsp_out *o) {
+    return dsp_clamp(dsp_smmla(acc, q->m, q->c) >> q->e, o);
+}
+
+CNNC_INLINE int8_t dsp_rq_double(int32_t acc, const dsp_rq *q, const dsp_out *o) {
+    const int32_t h = dsp_smmulr(__qadd(acc, acc), q->m);
+    return dsp_clamp((h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e, o);
+}
+
+/* The slow form, out of line (rare: keeps the callers' registers for the fast ones). */
+static __attribute__((noinline, unused)) int8_t dsp_rq_slow(int32_t acc, const dsp_rq *q,
+                                                            const dsp_out *o) {
+    return cnnc_requant_s8(acc, q->m, q->s, o->rounding, o->zero_point, o->act_min, o->act_max);
+}
+
+/* Any form. */
+CNNC_INLINE int8_t dsp_requant(int32_t acc, int32_t form, const dsp_rq *q, const dsp_out *o) {
+    if (form == DSP_RQ_DOUBLE) return dsp_rq_double(acc, q, o);
+    if (form == DSP_RQ_SINGLE) return dsp_rq_single(acc, q, o);
+    return dsp_rq_slow(acc, q, o);
+}
+
+#define DSP_ALWAYS_INLINE static __inline__ __attribute__((always_inline))
+
+/* dsp_requant for a form and clamp known where it is inlined: full (act_min -128, act_max
+ * 127) clamps by one SSAT #8. */
+DSP_ALWAYS_INLINE int8_t dsp_requant_as(int32_t acc, const dsp_rq *q, const dsp_out *o,
+                                        int32_t form, int full) {
+    int32_t v;
+    if (form == DSP_RQ_DOUBLE) {
+        const int32_t h = dsp_smmulr(__qadd(acc, acc), q->m);
+        v = (h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e;
+    } else if (form == DSP_RQ_SINGLE) {
+        v = dsp_smmla(acc, q->m, q->c) >> q->e;
+    } else {
+        return dsp_rq_slow(acc, q, o);
+    }
+    if (full) return (int8_t)__ssat(v, 8);
+    return dsp_clamp(v, o);
+}
+
+/* Whether the clamp is the whole int8 range (dsp_requant_as's full). */
+CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o->act_max == 127; }
 
 /* ---------------------------------------------------------------------------------
  * GEMM core of the dense, pointwise and general conv kernels: y[r][o] for rows r of K int8
@@ -179,6 +219,7 @@ CNNC_INLINE int8_t dsp_requant(int32_t acc, const dsp_rq *q, const dsp_out *o) {
 typedef struct {
     int32_t k, quads;             /* K, ceil(K / 4) */
     int32_t count;                /* outputs in the block, <= DSP_BLOCK_MAX */
+    int32_t form;                 /* the requantisation form all outputs share, or DSP_RQ_SLOW */
     uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
     uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32; 0 past count */
     dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
@@ -194,23 +235,55 @@ CNNC_INLINE int32_t dsp_w_at(const int8_t *w, int32_t k, int32_t m, int32_t kk, 
     return kk < k ? w[(size_t)kk * m + o] : 0;
 }
 
+/* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row,
+ * SXTB16 splits each into outputs (o, o+2) and (o+1, o+3), PKHBT/PKHTB pair rows 4q with
+ * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. Adds to *s0 .. *s3 the sums
+ * of the four weights of outputs o .. o+3 (SMLAD against lanes (1, 1)). */
+CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int32_t *s0,
+                                 int32_t *s1, int32_t *s2, int32_t *s3) {
+    const uint32_t r0 = dsp_load4(w0), r1 = dsp_load4(w0 + m), r2 = dsp_load4(w0 + 2 * (size_t)m),
+                   r3 = dsp_load4(w0 + 3 * (size_t)m);
+    const uint32_t e0 = (uint32_t)dsp_even(r0), o0 = (uint32_t)dsp_odd(r0);
+    const uint32_t e1 = (uint32_t)dsp_even(r1), o1 = (uint32_t)dsp_odd(r1);
+    const uint32_t e2 = (uint32_t)dsp_even(r2), o2 = (uint32_t)dsp_odd(r2);
+    const uint32_t e3 = (uint32_t)dsp_even(r3), o3 = (uint32_t)dsp_odd(r3);
+    const uint32_t p0 = dsp_pkhbt(e0, e2), p1 = dsp_pkhbt(e1, e3); /* output o */
+    const uint32_t p2 = dsp_pkhbt(o0, o2), p3 = dsp_pkhbt(o1, o3); /* o + 1 */
+    const uint32_t p4 = dsp_pkhtb(e2, e0), p5 = dsp_pkhtb(e3, e1); /* o + 2 */
+    const uint32_t p6 = dsp_pkhtb(o2, o0), p7 = dsp_pkhtb(o3, o1); /* o + 3 */
+    const int32_t ones = 0x00010001;
+    wp[0] = p0, wp[1] = p1, wp[2] = p2, wp[3] = p3;
+    wp[4] = p4, wp[5] = p5, wp[6] = p6, wp[7] = p7;
+    *s0 = __smlad((int32_t)p1, ones, __smlad((int32_t)p0, ones, *s0));
+    *s1 = __smlad((int32_t)p3, ones, __smlad((int32_t)p2, ones, *s1));
+    *s2 = __smlad((int32_t)p5, ones, __smlad((int32_t)p4, ones, *s2));
+    *s3 = __smlad((int32_t)p7, ones, __smlad((int32_t)p6, ones, *s3));
+}
+
 /* Repacks outputs o0 .. o0+count-1 of w[K][M] (their corrected biases and requantisation)
- * into blk. */
+ * into blk. Whole groups of 4 outputs and whole quads of inputs go through
+ * dsp_repack_quad; the rest byte by byte. */
 CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t m, int32_t o0,
                             int32_t count, const int32_t *bias, const int32_t *mult,
-                            const int32_t *shift, int32_t rounding, int32_t x_zero_point) {
+                            const int32_t *shift, const dsp_out *out, int32_t x_zero_point) {
     uint32_t *wp = blk->w;
+    const int32_t full = k / 4;
     int32_t g, q, j;
     blk->k = k;
     blk->quads = (k + 3) / 4;
     blk->count = count;
+    blk->form = dsp_rq_make_n(blk->rq, mult + o0, shift + o0, count, out);
     for (j = count; j < DSP_BLOCK_MAX; ++j) blk->corr[j] = 0;
-    for (j = 0; j < count; ++j) {
-        blk->corr[j] = (uint32_t)bias[o0 + j];
-        blk->rq[j] = dsp_rq_make(mult[o0 + j], shift[o0 + j], rounding);
-    }
     for (g = 0; g < count; g += 4) {
-        for (q = 0; q < blk->quads; ++q) {
+        int32_t wsum[4] = {0, 0, 0, 0};
+        q = 0;
+        if (g + 4 <= count) {
+            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* scalars: stores to wp cannot alias them */
+            for (; q < full; ++q, wp += 8)
+                dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m, &s0, &s1, &s2, &s3);
+            wsum[0] = s0, wsum[1] = s1, wsum[2] = s2, wsum[3] = s3;
+        }
+        for (; q < blk->quads; ++q) {
             for (j = 0; j < 4; ++j, wp += 2) {
                 const int32_t o = o0 + g + j;
                 int32_t w0 = 0, w1 = 0, w2 = 0, w3 = 0;
@@ -219,12 +292,15 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
                     w1 = dsp_w_at(w, k, m, 4 * q + 1, o);
                     w2 = dsp_w_at(w, k, m, 4 * q + 2, o);
                     w3 = dsp_w_at(w, k, m, 4 * q + 3, o);
-                    blk->corr[g + j] -= (uint32_t)x_zero_point * (uint32_t)(w0 + w1 + w2 + w3);
+                    wsum[j] += w0 + w1 + w2 + w3;
                 }
                 wp[0] = dsp_pack16(w0, w2);
                 wp[1] = dsp_pack16(w1, w3);
             }
         }
+        for (j = 0; j < 4 && g + j < count; ++j)
+            blk->corr[g + j] =
+                (uint32_t)bias[o0 + g + j] - (uint32_t)x_zero_point * (uint32_t)wsum[j];
     }
 }
 
@@ -243,46 +319,97 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
         a3 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a3)); \
     } while (0)
 
-/* acc[0..3] += sum_k x[k] * w[k][o] for the 4 outputs whose repacked quads start at wp;
- * two quads per iteration. */
-CNNC_INLINE void dsp_dot4(const uint32_t *wp, const int8_t *x, int32_t k, uint32_t acc[4]) {
-    int32_t a0 = (int32_t)acc[0], a1 = (int32_t)acc[1], a2 = (int32_t)acc[2], a3 = (int32_t)acc[3];
-    const int8_t *end2 = x + (k & ~7), *end = x + (k & ~3);
-    const int32_t rest = k & 3;
-    for (; x < end2; x += 8, wp += 16) {
-        const uint32_t x0 = dsp_load4(x), x1 = dsp_load4(x + 4);
-        DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-        DSP_QUAD(x1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
-    }
-    if (x < end) {
-        const uint32_t x0 = dsp_load4(x);
-        DSP_QUAD(x0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-        x += 4;
-        wp += 8;
+/* Input quad q as SXTB16 lanes (xe, xo) = words 2q, 2q+1 of xw, into 4 outputs: 8 SMLADs on
+ * the weight words i0 .. i7 of wp. */
+#define DSP_QUADW(xe, xo, wp, i0, i1, i2, i3, i4, i5, i6, i7)                                \
+    do {                                                                                     \
+        uint32_t we_, wo_;                                                                   \
+        DSP_LOAD2W(wp, i0, we_, wo_);                                                        \
+        a0 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a0)); \
+        DSP_LOAD2W(wp, i2, we_, wo_);                                                        \
+        a1 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a1)); \
+        DSP_LOAD2W(wp, i4, we_, wo_);                                                        \
+        a2 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a2)); \
+        DSP_LOAD2W(wp, i6, we_, wo_);                                                        \
+        a3 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a3)); \
+    } while (0)
+
+/* One row x[K] through the whole block, for a requantisation form and clamp known where
+ * it is inlined: y[j] for j < blk->count. The row is widened once into xw (per input quad
+ * the SXTB16 even and odd lanes; the K mod 4 inputs past the last whole quad with zeros
+ * above, their weights are zero too), then every group of 4 outputs reads xw and its
+ * weight words in order (LDRD pairs), two quads per loop step, the four accumulators in
+ * registers. */
+DSP_ALWAYS_INLINE void dsp_block_row_as(const dsp_block *blk, const int8_t *x, const dsp_out *out,
+                                        int8_t *y, int32_t form, int full) {
+    const uint32_t *wp = blk->w;
+    const int32_t k = blk->k, rest = k & 3, quads = blk->quads;
+    uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
+    const uint32_t *xend2 = xw + 4 * (quads >> 1);
+    int32_t g, j, q;
+    for (q = 0; q < k / 4; ++q) {
+        const uint32_t v = dsp_load4(x + 4 * q);
+        xw[2 * q] = (uint32_t)dsp_even(v);
+        xw[2 * q + 1] = (uint32_t)dsp_odd(v);
     }
     if (rest) {
-        const uint32_t xw = ((uint32_t)(uint8_t)x[0]) |
-                            (rest > 1 ? (uint32_t)(uint8_t)x[1] << 8 : 0u) |
-                            (rest > 2 ? (uint32_t)(uint8_t)x[2] << 16 : 0u);
-        DSP_QUAD(xw, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+        const int8_t *end = x + 4 * q;
+        uint32_t v = (uint32_t)(uint8_t)end[0];
+        if (rest > 1) v |= (uint32_t)(uint8_t)end[1] << 8;
+        if (rest > 2) v |= (uint32_t)(uint8_t)end[2] << 16;
+        xw[2 * q] = (uint32_t)dsp_even(v);
+        xw[2 * q + 1] = (uint32_t)dsp_odd(v);
     }
-    acc[0] = (uint32_t)a0;
-    acc[1] = (uint32_t)a1;
-    acc[2] = (uint32_t)a2;
-    acc[3] = (uint32_t)a3;
+    for (g = 0; g < blk->count; g += 4, y += 4) {
+        int32_t a0 = (int32_t)blk->corr[g], a1 = (int32_t)blk->corr[g + 1],
+                a2 = (int32_t)blk->corr[g + 2], a3 = (int32_t)blk->corr[g + 3];
+        const dsp_rq *rq = blk->rq + g;
+        const uint32_t *xp = xw;
+        for (; xp < xend2; xp += 4, wp += 16) {
+            uint32_t xe0, xo0, xe1, xo1;
+            DSP_LOAD2W(xp, 0, xe0, xo0);
+            DSP_LOAD2W(xp, 2, xe1, xo1);
+            DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+            DSP_QUADW(xe1, xo1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
+        }
+        if (quads & 1) {
+            uint32_t xe0, xo0;
+            DSP_LOAD2W(xp, 0, xe0, xo0);
+            DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+            wp += 8;
+        }
+        if (g + 4 <= blk->count) {
+            y[0] = dsp_requant_as(a0, &rq[0], out, form, full);
+            y[1] = dsp_requant_as(a1, &rq[1], out, form, full);
+            y[2] = dsp_requant_as(a2, &rq[2], out, form, full);
+            y[3] = dsp_requant_as(a3, &rq[3], out, form, full);
+        } else {
+            const int32_t acc[4] = {a0, a1, a2, a3};
+            for (j = 0; g + j < blk->count; ++j) y[j] = dsp_requant(acc[j], blk->form, &rq[j], out);
+        }
+    }
 }
 
-/* One row x[K] through the whole block: y[o0 + j] for j < blk->count. */
+/* One row x[K] through the whole block: y[o0 + j] for j < blk->count. A copy of the row
+ * per requantisation form and clamp, except when optimising for size (-Os: one copy that
+ * tests them per output). */
 CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0,
                                const dsp_out *out, int8_t *y) {
-    int32_t g, j;
-    for (g = 0; g < blk->count; g += 4) {
-        uint32_t acc[4];
-        const int32_t nb = blk->count - g < 4 ? blk->count - g : 4;
-        memcpy(acc, blk->corr + g, sizeof acc);
-        dsp_dot4(blk->w + (size_t)(g / 4) * blk->quads * 8, x, blk->k, acc);
-        for (j = 0; j < nb; ++j) y[o0 + g + j] = dsp_requant((int32_t)acc[j], &blk->rq[g + j], out);
-    }
+    const int full = dsp_out_full(out);
+#if defined(__OPTIMIZE_SIZE__)
+    dsp_block_row_as(blk, x, out, y + o0, blk->form, full);
+#else
+    if (blk->form == DSP_RQ_DOUBLE && full)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1);
+    else if (blk->form == DSP_RQ_DOUBLE)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0);
+    else if (blk->form == DSP_RQ_SINGLE && full)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 1);
+    else if (blk->form == DSP_RQ_SINGLE)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 0);
+    else
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SLOW, 0);
+#endif
 }
 
 #endif /* __ARM_FEATURE_DSP */

@@ -4,7 +4,9 @@
  * (c, c+2) and (c+1, c+3) int16 lanes, the tap's weights were widened the same way once per
  * call (w4[][2] on the stack), and SMLABB / SMLATT add one product per channel into four
  * accumulators that start at the corrected bias (s8_dsp.h: padding taps read
- * x_zero_point). Output pixels whose window lies inside the image skip the bounds checks.
+ * x_zero_point). When the padded image of four channels fits DSP_DW_BUF_WORDS it is copied
+ * once per image into a stack buffer (padding words hold x_zero_point) and every window
+ * reads it without bounds checks; otherwise windows inside the image skip the checks.
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
@@ -13,6 +15,7 @@
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_MAX_TAPS 64
+#define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 1024 pixels */
 
 /* The reference loop for channels c_begin .. c-1 (a copy of cnnc_s8_dwconv__ref's body). */
 static void dsp_dwconv_tail(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
@@ -59,6 +62,110 @@ CNNC_INLINE void dsp_dw_taps(const int8_t *xr, size_t row, int32_t c, int32_t kh
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
+/* acc[0..3] += the kh x kw taps of the window at xr in a padded buffer of words (four
+ * channels each), rows of pw words. */
+CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int32_t kw,
+                                 const uint32_t *w4, int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], ky, kx;
+    for (ky = 0; ky < kh; ++ky, xr += pw) {
+        for (kx = 0; kx < kw; ++kx) {
+            const uint32_t xw = xr[kx];
+            const uint32_t *wt = w4 + 2 * (ky * kw + kx);
+            const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
+            a0 = __smlabb(xe, (int32_t)wt[0], a0);
+            a2 = __smlatt(xe, (int32_t)wt[0], a2);
+            a1 = __smlabb(xo, (int32_t)wt[1], a1);
+            a3 = __smlatt(xo, (int32_t)wt[1], a3);
+        }
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* The 3 x 3 window of dsp_dw_taps_buf written out (gcc keeps the kx loop otherwise): per
+ * tap one input word, SXTB16 twice, one LDRD of the tap's weights, four SMLAxy. */
+#define DSP_DW_TAP(xw_, t_)                                \
+    do {                                                   \
+        const uint32_t v_ = (xw_);                         \
+        const int32_t e_ = dsp_even(v_), o_ = dsp_odd(v_); \
+        uint32_t we_, wo_;                                 \
+        DSP_LOAD2W(w4, 2 * (t_), we_, wo_);                \
+        a0 = __smlabb(e_, (int32_t)we_, a0);               \
+        a2 = __smlatt(e_, (int32_t)we_, a2);               \
+        a1 = __smlabb(o_, (int32_t)wo_, a1);               \
+        a3 = __smlatt(o_, (int32_t)wo_, a3);               \
+    } while (0)
+
+CNNC_INLINE void dsp_dw_taps3x3(const uint32_t *xr, int32_t pw, const uint32_t *w4,
+                                int32_t acc[4]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    DSP_DW_TAP(xr[0], 0);
+    DSP_DW_TAP(xr[1], 1);
+    DSP_DW_TAP(xr[2], 2);
+    xr += pw;
+    DSP_DW_TAP(xr[0], 3);
+    DSP_DW_TAP(xr[1], 4);
+    DSP_DW_TAP(xr[2], 5);
+    xr += pw;
+    DSP_DW_TAP(xr[0], 6);
+    DSP_DW_TAP(xr[1], 7);
+    DSP_DW_TAP(xr[2], 8);
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* Requantises four channels' sums into yp[0..3] (DSP_RQ_DOUBLE, the default rounding's
+ * form, inlined with both clamps; the others through dsp_requant). */
+CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, const dsp_rq *rq,
+                               const dsp_out *out) {
+    if (form == DSP_RQ_DOUBLE && dsp_out_full(out)) {
+        yp[0] = dsp_requant_as(acc[0], &rq[0], out, DSP_RQ_DOUBLE, 1);
+        yp[1] = dsp_requant_as(acc[1], &rq[1], out, DSP_RQ_DOUBLE, 1);
+        yp[2] = dsp_requant_as(acc[2], &rq[2], out, DSP_RQ_DOUBLE, 1);
+        yp[3] = dsp_requant_as(acc[3], &rq[3], out, DSP_RQ_DOUBLE, 1);
+    } else if (form == DSP_RQ_DOUBLE) {
+        yp[0] = dsp_rq_double(acc[0], &rq[0], out);
+        yp[1] = dsp_rq_double(acc[1], &rq[1], out);
+        yp[2] = dsp_rq_double(acc[2], &rq[2], out);
+        yp[3] = dsp_rq_double(acc[3], &rq[3], out);
+    } else {
+        yp[0] = dsp_requant(acc[0], form, &rq[0], out);
+        yp[1] = dsp_requant(acc[1], form, &rq[1], out);
+        yp[2] = dsp_requant(acc[2], form, &rq[2], out);
+        yp[3] = dsp_requant(acc[3], form, &rq[3], out);
+    }
+}
+
+/* Channels c0..c0+3 of image b when the padded image (ph x pw words) fits buf: the input
+ * words are copied once into buf with x_zero_point bytes around them, then every output
+ * window reads buf without bounds checks. */
+static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t *yb,
+                          const uint32_t *w4, const uint32_t corr[4], int32_t form,
+                          const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
+                          int32_t pw) {
+    const uint32_t pad = dsp_splat4(p->x_zero_point);
+    const size_t row = (size_t)p->w * p->c;
+    int32_t i, iy, ix, oy, ox;
+    for (i = 0; i < ph * pw; ++i) buf[i] = pad;
+    for (iy = 0; iy < p->h; ++iy) {
+        uint32_t *br = buf + (size_t)(iy + p->pad_top) * pw + p->pad_left;
+        const int8_t *xr = xb + (size_t)iy * row;
+        for (ix = 0; ix < p->w; ++ix, xr += p->c) br[ix] = dsp_load4(xr);
+    }
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const uint32_t *br = buf + (size_t)oy * p->stride_h * pw;
+        int8_t *yp = yb + (size_t)oy * p->out_w * p->c;
+        for (ox = 0; ox < p->out_w; ++ox, br += p->stride_w, yp += p->c) {
+            int32_t acc[4];
+            acc[0] = (int32_t)corr[0], acc[1] = (int32_t)corr[1], acc[2] = (int32_t)corr[2],
+            acc[3] = (int32_t)corr[3];
+            if (p->kernel_h == 3 && p->kernel_w == 3)
+                dsp_dw_taps3x3(br, pw, w4, acc);
+            else
+                dsp_dw_taps_buf(br, pw, p->kernel_h, p->kernel_w, w4, acc);
+            dsp_dw_store4(yp, acc, form, rq, out);
+        }
+    }
+}
+
 void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
@@ -70,7 +177,14 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
-    uint32_t w4[DSP_MAX_TAPS][2]; /* [tap][even, odd channel lanes] */
+    uint32_t w4[DSP_MAX_TAPS][2];   /* [tap][even, odd channel lanes] */
+    uint32_t buf[DSP_DW_BUF_WORDS]; /* the padded image of four channels */
+    /* rows and columns of the padded image the windows read (at least the image's) */
+    const int32_t ph_need = (p->out_h - 1) * p->stride_h + p->kernel_h,
+                  pw_need = (p->out_w - 1) * p->stride_w + p->kernel_w;
+    const int32_t ph = ph_need > p->pad_top + p->h ? ph_need : p->pad_top + p->h,
+                  pw = pw_need > p->pad_left + p->w ? pw_need : p->pad_left + p->w;
+    const int padded = (int64_t)ph * pw <= DSP_DW_BUF_WORDS;
     int32_t c0, t, b, oy, ox, ky, kx, j;
     if (taps > DSP_MAX_TAPS) {
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
@@ -79,19 +193,30 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t corr[4];
         dsp_rq rq[4];
-        for (j = 0; j < 4; ++j) {
-            corr[j] = (uint32_t)bias[c0 + j];
-            rq[j] = dsp_rq_make(mult[c0 + j], shift[c0 + j], p->rounding);
-        }
-        for (t = 0; t < taps; ++t) {
-            const uint32_t ww = dsp_load4(w + (size_t)t * p->c + c0);
-            w4[t][0] = (uint32_t)dsp_even(ww);
-            w4[t][1] = (uint32_t)dsp_odd(ww);
-            for (j = 0; j < 4; ++j)
-                corr[j] -= (uint32_t)p->x_zero_point * (uint32_t)w[(size_t)t * p->c + c0 + j];
+        const int32_t form = dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
+        for (j = 0; j < 4; ++j) corr[j] = (uint32_t)bias[c0 + j];
+        {
+            /* per-channel weight sums in int16 lanes (SADD16): |sum| <= 64 * 127 */
+            int32_t se = 0, so = 0;
+            for (t = 0; t < taps; ++t) {
+                const uint32_t ww = dsp_load4(w + (size_t)t * p->c + c0);
+                w4[t][0] = (uint32_t)dsp_even(ww);
+                w4[t][1] = (uint32_t)dsp_odd(ww);
+                se = __sadd16(se, (int32_t)w4[t][0]);
+                so = __sadd16(so, (int32_t)w4[t][1]);
+            }
+            corr[0] -= (uint32_t)p->x_zero_point * (uint32_t)(int32_t)(int16_t)(se & 0xFFFF);
+            corr[1] -= (uint32_t)p->x_zero_point * (uint32_t)(int32_t)(int16_t)(so & 0xFFFF);
+            corr[2] -= (uint32_t)p->x_zero_point * (uint32_t)(se >> 16);
+            corr[3] -= (uint32_t)p->x_zero_point * (uint32_t)(so >> 16);
         }
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
+            if (padded) {
+                dsp_dw_padded(p, xb, y + (size_t)b * p->out_h * p->out_w * p->c + c0, w4[0], corr,
+                              form, rq, &out, buf, ph, pw);
+                continue;
+            }
             for (oy = 0; oy < p->out_h; ++oy) {
                 const int32_t iy0 = oy * p->stride_h - p->pad_top;
                 const int rows_inside = iy0 >= 0 && iy0 + p->kernel_h <= p->h;
@@ -127,10 +252,17 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                             }
                         }
                     }
-                    yp[0] = dsp_requant(a0, &rq[0], &out);
-                    yp[1] = dsp_requant(a1, &rq[1], &out);
-                    yp[2] = dsp_requant(a2, &rq[2], &out);
-                    yp[3] = dsp_requant(a3, &rq[3], &out);
+                    if (form == DSP_RQ_DOUBLE) {
+                        yp[0] = dsp_rq_double(a0, &rq[0], &out);
+                        yp[1] = dsp_rq_double(a1, &rq[1], &out);
+                        yp[2] = dsp_rq_double(a2, &rq[2], &out);
+                        yp[3] = dsp_rq_double(a3, &rq[3], &out);
+                    } else {
+                        yp[0] = dsp_requant(a0, form, &rq[0], &out);
+                        yp[1] = dsp_requant(a1, form, &rq[1], &out);
+                        yp[2] = dsp_requant(a2, form, &rq[2], &out);
+                        yp[3] = dsp_requant(a3, form, &rq[3], &out);
+                    }
                 }
             }
         }

@@ -21,17 +21,19 @@ from .test_s8_simd_arm import CASES, DRIVER, defined_by_build
 pytestmark = pytest.mark.arm
 
 
-def test_dsp_equals_ref_on_emulated_cortex_m4(tmp_path):
+@pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
+def test_dsp_equals_ref_on_emulated_cortex_m4(tmp_path, opt):
     """The NEON test's C driver (same grid: tile edges, odd sizes, strides, padding,
     groups, zero points at the range ends, both roundings, requantisation corners) with
-    the __dsp kernels in place of __neon, on MPS2-AN386 with semihosting."""
+    the __dsp kernels in place of __neon, on MPS2-AN386 with semihosting; also at -Os,
+    where the GEMM row keeps one copy that picks the requantisation per output."""
     t = require_target("cortex-m4")
     kernels = runtime_dir() / "kernels"
     driver = tmp_path / "driver.c"
     driver.write_text(DRIVER.replace("__neon", "__dsp"))
     elf = tmp_path / "driver.elf"
     sources = [*sorted(kernels.glob("s8_*.c")), driver, targets.templates_dir() / "mcu_semihost.c"]
-    cmd = [targets.target_cc(t), *cross.build_flags(t), *cross.SEMIHOST_LINK,
+    cmd = [targets.target_cc(t), *cross.build_flags(t), *opt, *cross.SEMIHOST_LINK,
            f"-I{runtime_dir() / 'include'}", f"-I{kernels}", *map(str, sources), "-o", str(elf),
            "-lm"]  # fmt: skip
     build = subprocess.run(cmd, capture_output=True, text=True)
