@@ -62,36 +62,38 @@ S8_TARGET static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t 
 
 #if defined(S8_PANEL_COLS)
 /* K up to this runs on the panel GEMM (its panel and converted rows live on the stack:
- * 64 KiB and 32 KiB at the AVX-512 sizes); longer rows take the tiles above. */
+ * 64 KiB and 48 KiB at the AVX-512 sizes); longer rows take the tiles above. */
 #define S8_PANEL_KMAX 2048
 
-/* x[n][k] -> y[n][m] on the including ISA's panel hooks (s8_panel_pack, s8_panel_rows,
- * s8_panel_tile_any, s8_panel_rq_prepare, s8_panel_requant): for each panel of S8_PANEL_COLS
- * outputs, the weights are repacked once into int8 pairs, then each block of S8_PANEL_ROWS rows of
- * x is converted to int16 x - zp and multiplied in registers. Every output gets bias plus all of
- * its k terms, as __ref: the same int32 sum. */
+/* x[n][k] -> y[n][m] on the including ISA's panel hooks: S8_PANEL_UNIT, the k elements
+ * one int32 of a converted row holds (2: int16 pairs for vpmaddwd, 4: u8 quads for
+ * vpdpbusd); s8_panel_pack, s8_panel_init (the panel's starting sums from the bias),
+ * s8_panel_rows, s8_panel_tile_any, s8_panel_rq_prepare, s8_panel_requant. For each panel
+ * of S8_PANEL_COLS outputs the weights are repacked once, then each block of
+ * S8_PANEL_ROWS rows of x is converted once and multiplied in registers. Every output
+ * gets its bias plus all of its k terms: __ref's int32 sum (each tile header argues its
+ * arithmetic). */
 S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_t *x,
                                       const int8_t *w, const int32_t *bias, const int32_t *mult,
                                       const int32_t *shift, int8_t *y) {
     int8_t wp[S8_PANEL_KMAX * S8_PANEL_COLS] __attribute__((aligned(64)));
-    int16_t xs[S8_PANEL_ROWS * S8_PANEL_KMAX] __attribute__((aligned(64)));
+    int32_t xs[S8_PANEL_ROWS * S8_PANEL_KMAX / 2] __attribute__((aligned(64)));
     int32_t acc[S8_PANEL_ROWS * S8_PANEL_COLS] __attribute__((aligned(64)));
     int32_t init[S8_PANEL_COLS] __attribute__((aligned(64)));
-    const int32_t kp = (p->k + 1) / 2;
-    int32_t o0, r0, r, j;
+    const int32_t kp = (p->k + S8_PANEL_UNIT - 1) / S8_PANEL_UNIT; /* int32 steps per row */
+    int32_t o0, r0, r;
     for (o0 = 0; o0 < p->m; o0 += S8_PANEL_COLS) {
         const int32_t cols = p->m - o0 < S8_PANEL_COLS ? p->m - o0 : S8_PANEL_COLS;
         s8_panel_rq rq;
         s8_panel_pack(w + o0, p->k, (size_t)p->m, cols, wp);
         s8_panel_rq_prepare(&rq, cols, mult + o0, shift + o0, p->rounding, p->y_zero_point,
                             p->act_min, p->act_max);
-        for (j = 0; j < S8_PANEL_COLS; ++j) init[j] = j < cols ? bias[o0 + j] : 0;
+        s8_panel_init(bias + o0, cols, p->x_zero_point, wp, kp, init);
         for (r0 = 0; r0 < p->n; r0 += S8_PANEL_ROWS) {
             const int32_t rows = p->n - r0 < S8_PANEL_ROWS ? p->n - r0 : S8_PANEL_ROWS;
-            s8_panel_rows(x + (size_t)r0 * p->k, (size_t)p->k, rows, p->k, p->x_zero_point, 2 * kp,
-                          xs);
+            s8_panel_rows(x + (size_t)r0 * p->k, (size_t)p->k, rows, p->k, p->x_zero_point, kp, xs);
             for (r = rows; r < S8_PANEL_ROWS; ++r) /* rows the tile runs but nobody reads */
-                memset(xs + (size_t)r * 2 * kp, 0, (size_t)kp * 4);
+                memset(xs + (size_t)r * kp, 0, (size_t)kp * 4);
             s8_panel_tile_any(xs, kp, wp, init, acc, rows);
             for (r = 0; r < rows; ++r)
                 s8_panel_requant(&rq, acc + r * S8_PANEL_COLS, y + (size_t)(r0 + r) * p->m + o0);

@@ -147,6 +147,7 @@ CNNC_TARGET_AVX2 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t co
  * vpmovsxbw of the panel and, per row, a broadcast of the x pair and two vpmaddwd and
  * vpaddd. Same pairs and bounds as s8_tile_avx2 (|x - zp| <= 255, |w| <= 127). */
 #define S8_PANEL_COLS 16
+#define S8_PANEL_UNIT 2 /* int16 pairs */
 #define S8_PANEL_ROWS 6
 #define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
 
@@ -170,11 +171,23 @@ CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k, 
         }
 }
 
-/* xs[r][i] = x[r][i] - zp as int16 for r < rows, i < k, then 0 up to kp2 (k rounded up to
- * even); rows of x ldx apart, of xs kp2 apart. */
+/* init[j] = bias[j] for j < cols, 0 up to S8_PANEL_COLS (the pairs need no correction). */
+CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_init(const int32_t *bias, int32_t cols, int32_t zp,
+                                                    const int8_t *wp, int32_t kp, int32_t *init) {
+    int32_t j;
+    (void)zp;
+    (void)wp;
+    (void)kp;
+    for (j = 0; j < S8_PANEL_COLS; ++j) init[j] = j < cols ? bias[j] : 0;
+}
+
+/* xs[r][i] = x[r][i] - zp as int16 for r < rows, i < k, then 0 up to 2 * kp (k rounded up
+ * to even); rows of x ldx apart, of xs kp int32 (2 * kp int16) apart. */
 CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ldx, int32_t rows,
-                                                    int32_t k, int32_t zp, int32_t kp2,
-                                                    int16_t *xs) {
+                                                    int32_t k, int32_t zp, int32_t kp,
+                                                    int32_t *xs32) {
+    int16_t *xs = (int16_t *)(void *)xs32;
+    const int32_t kp2 = 2 * kp;
     const __m256i zp16 = _mm256_set1_epi16((int16_t)zp);
     int32_t r, i;
     for (r = 0; r < rows; ++r) {
@@ -211,9 +224,8 @@ CNNC_TARGET_AVX2 S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ldx,
     _mm256_storeu_si256((__m256i *)(acc + (r)*16), a##r##0); \
     _mm256_storeu_si256((__m256i *)(acc + (r)*16 + 8), a##r##1);
 #define S8Q_TILE(name, ROWS_OF)                                                             \
-    CNNC_TARGET_AVX2 static void name(const int16_t *xs, int32_t kp, const int8_t *wp,      \
+    CNNC_TARGET_AVX2 static void name(const int32_t *xp, int32_t kp, const int8_t *wp,      \
                                       const int32_t *init, int32_t *acc) {                  \
-        const int32_t *xp = (const int32_t *)(const void *)xs; /* pairs */                  \
         const __m256i i0 = _mm256_loadu_si256((const __m256i *)init);                       \
         const __m256i i1 = _mm256_loadu_si256((const __m256i *)(init + 8));                 \
         int32_t i;                                                                          \
@@ -234,7 +246,7 @@ S8Q_TILE(s8_panel_tile6, S8Q_ROWS6)
 
 /* The tile of 3 or S8_PANEL_ROWS = 6 rows that covers `rows` (rows of xs past `rows` are
  * zero and their sums unused). */
-CNNC_TARGET_AVX2 CNNC_INLINE void s8_panel_tile_any(const int16_t *xs, int32_t kp, const int8_t *wp,
+CNNC_TARGET_AVX2 CNNC_INLINE void s8_panel_tile_any(const int32_t *xs, int32_t kp, const int8_t *wp,
                                                     const int32_t *init, int32_t *acc,
                                                     int32_t rows) {
     if (rows > 3)

@@ -138,6 +138,7 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t 
  * two vpaddd: no shuffles and no scalar work per multiply. Same pairs and bounds as
  * s8_tile_avx512 (|x - zp| <= 255, |w| <= 127, one madd lane <= 64770). */
 #define S8_PANEL_COLS 32
+#define S8_PANEL_UNIT 2 /* int16 pairs */
 #define S8_PANEL_ROWS 12
 #define S8_PANEL_PF 16 /* rows of w prefetched ahead by s8_panel_pack */
 #define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
@@ -173,11 +174,23 @@ CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k
         }
 }
 
-/* xs[r][i] = x[r][i] - zp as int16 for r < rows, i < k, then 0 up to kp2 (k rounded up to
- * even); rows of x ldx apart, of xs kp2 apart. */
+/* init[j] = bias[j] for j < cols, 0 up to S8_PANEL_COLS (the pairs need no correction). */
+CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_init(const int32_t *bias, int32_t cols, int32_t zp,
+                                                      const int8_t *wp, int32_t kp, int32_t *init) {
+    int32_t j;
+    (void)zp;
+    (void)wp;
+    (void)kp;
+    for (j = 0; j < S8_PANEL_COLS; ++j) init[j] = j < cols ? bias[j] : 0;
+}
+
+/* xs[r][i] = x[r][i] - zp as int16 for r < rows, i < k, then 0 up to 2 * kp (k rounded up
+ * to even); rows of x ldx apart, of xs kp int32 (2 * kp int16) apart. */
 CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ldx, int32_t rows,
-                                                      int32_t k, int32_t zp, int32_t kp2,
-                                                      int16_t *xs) {
+                                                      int32_t k, int32_t zp, int32_t kp,
+                                                      int32_t *xs32) {
+    int16_t *xs = (int16_t *)(void *)xs32;
+    const int32_t kp2 = 2 * kp;
     const __m512i zp16 = _mm512_set1_epi16((int16_t)zp);
     int32_t r, i;
     for (r = 0; r < rows; ++r) {
@@ -206,9 +219,8 @@ CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ld
     _mm512_storeu_si512((void *)(acc + (r)*32), a##r##0); \
     _mm512_storeu_si512((void *)(acc + (r)*32 + 16), a##r##1);
 #define S8P_TILE(name, ROWS_OF)                                                                \
-    CNNC_TARGET_AVX512 static void name(const int16_t *xs, int32_t kp, const int8_t *wp,       \
+    CNNC_TARGET_AVX512 static void name(const int32_t *xp, int32_t kp, const int8_t *wp,       \
                                         const int32_t *init, int32_t *acc) {                   \
-        const int32_t *xp = (const int32_t *)(const void *)xs; /* pairs */                     \
         const __m512i i0 = _mm512_loadu_si512((const void *)init);                             \
         const __m512i i1 = _mm512_loadu_si512((const void *)(init + 16));                      \
         int32_t i;                                                                             \
@@ -231,7 +243,7 @@ S8P_TILE(s8_panel_tile12, S8P_ROWS12)
 
 /* The tile of 4, 8 or S8_PANEL_ROWS = 12 rows that covers `rows` (rows of xs past `rows`
  * are zero and their sums unused). */
-CNNC_TARGET_AVX512 CNNC_INLINE void s8_panel_tile_any(const int16_t *xs, int32_t kp,
+CNNC_TARGET_AVX512 CNNC_INLINE void s8_panel_tile_any(const int32_t *xs, int32_t kp,
                                                       const int8_t *wp, const int32_t *init,
                                                       int32_t *acc, int32_t rows) {
     if (rows > 8)

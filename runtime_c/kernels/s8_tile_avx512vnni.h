@@ -184,6 +184,149 @@ CNNC_TARGET_AVX512VNNI CNNC_INLINE void s8_tile_requant(const int32_t *acc, int3
                             zero_point, lo, hi, y + j, live);
     }
 }
+
+/* The panel GEMM of s8_dense_loops.h (s8_dense_panels) with vpdpbusd: weights repacked
+ * per call into quads (w[4q][j], .., w[4q+3][j]) of 32 outputs (zero past K and past
+ * cols), x rows as bytes x + 128 (zero past K), and a register tile of S8_PANEL_ROWS rows
+ * by 32 outputs (24 zmm accumulators) whose inner step is two weight loads and, per row,
+ * two vpdpbusd with the broadcast x quad. The panel's sums start from
+ * bias - (zp + 128) * sum_i w[i][j], as in s8_tile_avx512vnni (same overflow argument:
+ * everything modulo 2^32, and the true final value lies within int32). */
+#define S8_PANEL_COLS 32
+#define S8_PANEL_UNIT 4 /* u8 quads */
+#define S8_PANEL_ROWS 12
+#define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
+
+CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k, size_t ldw,
+                                                          int32_t cols, int8_t *wp) {
+    static const int8_t zeros[32] = {0};
+    int32_t i, j, t;
+    for (i = 0; i < k; i += 4) {
+        int8_t *q = wp + (size_t)i * 32; /* quad i / 4: [32][4] */
+        if (cols == 32) {
+            const int8_t *rows[4];
+            for (t = 0; t < 4; ++t) rows[t] = i + t < k ? w + (size_t)(i + t) * ldw : zeros;
+            _mm512_storeu_si512((void *)q, s8_wquad16_avx512vnni(rows, 0));
+            for (t = 0; t < 4; ++t) rows[t] += 16;
+            _mm512_storeu_si512((void *)(q + 64), s8_wquad16_avx512vnni(rows, 0));
+        } else {
+            for (j = 0; j < 32; ++j)
+                for (t = 0; t < 4; ++t)
+                    q[4 * j + t] = j < cols && i + t < k ? w[(size_t)(i + t) * ldw + j] : 0;
+        }
+    }
+}
+
+CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_init(const int32_t *bias, int32_t cols,
+                                                          int32_t zp, const int8_t *wp, int32_t kp,
+                                                          int32_t *init) {
+    const __m512i ones = _mm512_set1_epi8(1), c = _mm512_set1_epi32(zp + 128);
+    const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+    const __mmask16 m1 =
+        cols >= 32 ? 0xFFFF : (cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0);
+    __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
+    int32_t q;
+    for (q = 0; q < kp; ++q) { /* the weight sums, |sum| <= 127 K */
+        s0 = s8_dpbusd_avx512vnni(s0, ones, _mm512_loadu_si512((const void *)(wp + 128 * q)));
+        s1 = s8_dpbusd_avx512vnni(s1, ones, _mm512_loadu_si512((const void *)(wp + 128 * q + 64)));
+    }
+    _mm512_storeu_si512((void *)init, _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m0, bias),
+                                                       _mm512_mullo_epi32(c, s0)));
+    _mm512_storeu_si512(
+        (void *)(init + 16),
+        _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m1, bias + 16), _mm512_mullo_epi32(c, s1)));
+}
+
+/* xs[r] = the bytes x[r][i] + 128 (x XOR 0x80) for i < k, then 0 up to 4 * kp; rows of xs
+ * kp int32 apart. */
+CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ldx, int32_t rows,
+                                                          int32_t k, int32_t zp, int32_t kp,
+                                                          int32_t *xs) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const int32_t kb = 4 * kp;
+    int32_t r, i;
+    (void)zp;
+    for (r = 0; r < rows; ++r) {
+        const int8_t *xr = x + (size_t)r * ldx;
+        uint8_t *xo = (uint8_t *)(void *)(xs + (size_t)r * kp);
+        for (i = 0; i < kb; i += 64) {
+            const __mmask64 in = k - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (k - i)) - 1);
+            const __mmask64 out = kb - i >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (kb - i)) - 1);
+            _mm512_mask_storeu_epi8(
+                xo + i, out,
+                _mm512_maskz_xor_epi32(0xFFFF, _mm512_maskz_loadu_epi8(in, xr + i),
+                                       _mm512_maskz_mov_epi8(in, flip)));
+        }
+    }
+}
+
+#define S8V_DECL(r) __m512i a##r##0 = i0, a##r##1 = i1;
+#define S8V_STEP(r)                                                   \
+    {                                                                 \
+        const __m512i xv = _mm512_set1_epi32(xp[(size_t)(r)*kp + i]); \
+        a##r##0 = s8_dpbusd_avx512vnni(a##r##0, xv, w0);              \
+        a##r##1 = s8_dpbusd_avx512vnni(a##r##1, xv, w1);              \
+    }
+#define S8V_STORE(r)                                      \
+    _mm512_storeu_si512((void *)(acc + (r)*32), a##r##0); \
+    _mm512_storeu_si512((void *)(acc + (r)*32 + 16), a##r##1);
+#define S8V_TILE(name, ROWS_OF)                                                              \
+    CNNC_TARGET_AVX512VNNI static void name(const int32_t *xp, int32_t kp, const int8_t *wp, \
+                                            const int32_t *init, int32_t *acc) {             \
+        const __m512i i0 = _mm512_loadu_si512((const void *)init);                           \
+        const __m512i i1 = _mm512_loadu_si512((const void *)(init + 16));                    \
+        int32_t i;                                                                           \
+        ROWS_OF(S8V_DECL)                                                                    \
+        for (i = 0; i < kp; ++i) {                                                           \
+            const __m512i w0 = _mm512_loadu_si512((const void *)(wp + 128 * i));             \
+            const __m512i w1 = _mm512_loadu_si512((const void *)(wp + 128 * i + 64));        \
+            ROWS_OF(S8V_STEP)                                                                \
+        }                                                                                    \
+        ROWS_OF(S8V_STORE)                                                                   \
+    }
+#define S8V_ROWS4(f) f(0) f(1) f(2) f(3)
+#define S8V_ROWS8(f) S8V_ROWS4(f) f(4) f(5) f(6) f(7)
+#define S8V_ROWS12(f) S8V_ROWS8(f) f(8) f(9) f(10) f(11)
+S8V_TILE(s8_panel_tile4, S8V_ROWS4)
+S8V_TILE(s8_panel_tile8, S8V_ROWS8)
+S8V_TILE(s8_panel_tile12, S8V_ROWS12)
+
+CNNC_TARGET_AVX512VNNI CNNC_INLINE void s8_panel_tile_any(const int32_t *xs, int32_t kp,
+                                                          const int8_t *wp, const int32_t *init,
+                                                          int32_t *acc, int32_t rows) {
+    if (rows > 8)
+        s8_panel_tile12(xs, kp, wp, init, acc);
+    else if (rows > 4)
+        s8_panel_tile8(xs, kp, wp, init, acc);
+    else
+        s8_panel_tile4(xs, kp, wp, init, acc);
+}
+
+/* The requantisation of one panel's cols (1 .. 32) outputs, prepared once per panel, as in
+ * s8_tile_avx512.h. */
+typedef struct {
+    s8_rq16_avx512 q[2];
+    __mmask16 live[2];
+} s8_panel_rq;
+
+CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_rq_prepare(
+    s8_panel_rq *q, int32_t cols, const int32_t *mult, const int32_t *shift, int32_t rounding,
+    int32_t zero_point, int32_t lo, int32_t hi) {
+    int32_t h;
+    for (h = 0; h < 2; ++h) {
+        const int32_t left = cols - 16 * h;
+        q->live[h] = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
+        s8_rq16_prepare(&q->q[h], mult + 16 * h, shift + 16 * h, q->live[h], rounding, zero_point,
+                        lo, hi);
+    }
+}
+
+CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_requant(const s8_panel_rq *q,
+                                                             const int32_t *acc, int8_t *y) {
+    s8_rq16_store(&q->q[0], _mm512_loadu_si512((const void *)acc), y, q->live[0]);
+    if (q->live[1])
+        s8_rq16_store(&q->q[1], _mm512_loadu_si512((const void *)(acc + 16)), y + 16, q->live[1]);
+}
 #endif
 
 #endif /* CNNC_S8_TILE_AVX512VNNI_H */
