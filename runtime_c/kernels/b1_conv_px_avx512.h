@@ -24,25 +24,31 @@
 #ifndef CNNC_B1_CONV_PX_AVX512_H
 #define CNNC_B1_CONV_PX_AVX512_H
 
-#include "b1_conv_px_avx2.h" /* b1px_applies, B1PX_MAX_K, B1PX_ALWAYS_INLINE, B1PX_UNROLL */
+#include "b1_conv_px_avx2.h" /* b1px_applies, B1PX_MAX_K, B1PX_ALWAYS_INLINE */
+
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 
 #define B1PZ_PIX 16 /* output pixels per block at most (one int32 lane each) */
 #define B1PZ_COLS (B1PZ_PIX + B1PX_MAX_K - 1)
+/* the loops over channels and vectors fully unrolled (16 channels a pass), so the
+   accumulators stay in registers */
+#define B1PZ_UNROLL _Pragma("GCC unroll 16")
 
 /* One block: up to 16 output pixels (n, oy, ox0 ..) and where their windows' words are. */
 typedef struct {
     const uint32_t *x; /* words of input row (valid kernel row ky0), column ox0 - pad_left */
-    const uint32_t *m; /* same layout, all-ones words where the column is inside the
-                          input, else 0; NULL when every column is inside (no mask) */
-    size_t row;        /* words from one kernel row to the next in x and m */
+    const uint32_t *m; /* one row of that layout (every kernel row has the same columns):
+                          all-ones words where the column is inside the input, else 0;
+                          NULL when every column is inside (no mask) */
+    size_t row;        /* words from one kernel row to the next in x */
     int32_t ky0, ky1;  /* valid kernel rows */
     __m512i k;         /* each pixel's K: valid taps * c (int32 lanes, pixel order) */
     /* the border copy: rows ky0..ky1-1, kernel_w + pix - 1 columns of up to 4 words */
     uint32_t buf[B1PX_MAX_K * B1PZ_COLS * 4];
-    uint32_t mask[B1PX_MAX_K * B1PZ_COLS * 4];
+    uint32_t mask[B1PZ_COLS * 4];
 } b1pz_block;
 
 /* Pixels per block: 16, or 8 for rows of <= 8 output pixels when a vector holds <= 8. */
@@ -59,7 +65,7 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_block_at(const cnnc_b1_conv_params *p, 
     const int32_t xw = CNNC_B1_WORDS(p->c);
     const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox0 - p->pad_left;
     const int32_t cols = pix + p->kernel_w - 1;
-    int32_t ky, col, i, j, rows_valid;
+    int32_t ky, i, rows_valid, lo, hi;
     int32_t kl[B1PZ_PIX];
     b->ky0 = y0 < 0 ? -y0 : 0;
     b->ky1 = p->h - y0 < p->kernel_h ? p->h - y0 : p->kernel_h;
@@ -77,19 +83,18 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_block_at(const cnnc_b1_conv_params *p, 
         b->row = (size_t)p->w * xw;
         return;
     }
+    /* columns lo .. hi - 1 of the copy are inside the input */
+    lo = x0 < 0 ? -x0 : 0;
+    hi = p->w - x0 < cols ? p->w - x0 : cols;
+    hi = hi > lo ? hi : lo;
     b->row = (size_t)cols * xw;
+    memset(b->mask, 0, b->row * sizeof(uint32_t));
+    memset(b->mask + (size_t)lo * xw, 0xFF, (size_t)(hi - lo) * xw * sizeof(uint32_t));
     for (ky = b->ky0; ky < b->ky1; ++ky) {
-        const uint32_t *src = x + (size_t)(n * p->h + y0 + ky) * p->w * xw;
+        const uint32_t *src = x + ((size_t)(n * p->h + y0 + ky) * p->w + x0 + lo) * xw;
         uint32_t *dst = b->buf + (size_t)(ky - b->ky0) * b->row;
-        uint32_t *msk = b->mask + (size_t)(ky - b->ky0) * b->row;
-        for (col = 0; col < cols; ++col) {
-            const int32_t ix = x0 + col;
-            const int inside = ix >= 0 && ix < p->w;
-            for (j = 0; j < xw; ++j) {
-                dst[col * xw + j] = inside ? src[(size_t)ix * xw + j] : 0u;
-                msk[col * xw + j] = inside ? 0xFFFFFFFFu : 0u;
-            }
-        }
+        memset(dst, 0, b->row * sizeof(uint32_t));
+        memcpy(dst + (size_t)lo * xw, src, (size_t)(hi - lo) * xw * sizeof(uint32_t));
     }
     b->x = b->buf;
     b->m = b->mask;
@@ -139,7 +144,7 @@ CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static __m512i b1pz_pixel_counts(const __m
             _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 4, 8, 12, 16, 20, 24, 28);
         __m512i s[4], r;
         int v;
-        B1PX_UNROLL
+        B1PZ_UNROLL
         for (v = 0; v < nv; ++v) {
             s[v] = _mm512_sad_epu8(acc[v], zero);
             s[v] = _mm512_add_epi64(s[v], _mm512_shuffle_epi32(s[v], _MM_PERM_BADC));
@@ -169,19 +174,19 @@ CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static void b1pz_dots(const cnnc_b1_conv_p
     const uint32_t *wf[16];
     __m512i acc[16][4];
     int32_t o, v, ky, kx;
-    B1PX_UNROLL
+    B1PZ_UNROLL
     for (o = 0; o < ocb; ++o) {
         const int32_t c = co + o < p->out_c ? co + o : p->out_c - 1;
         wf[o] = w + (size_t)c * filter;
-        B1PX_UNROLL
+        B1PZ_UNROLL
         for (v = 0; v < nv; ++v) acc[o][v] = _mm512_setzero_si512();
     }
     for (ky = b->ky0; ky < b->ky1; ++ky) {
         const uint32_t *xr = b->x + (size_t)(ky - b->ky0) * b->row;
-        const uint32_t *mr = masked ? b->m + (size_t)(ky - b->ky0) * b->row : xr;
+        const uint32_t *mr = masked ? b->m : xr;
         for (kx = 0; kx + 3 <= p->kernel_w; kx += 3) { /* three taps, carry-save */
             const size_t tap = (size_t)(ky * p->kernel_w + kx) * xw;
-            B1PX_UNROLL
+            B1PZ_UNROLL
             for (v = 0; v < nv; ++v) {
                 const size_t at = (size_t)(kx + v * pix) * xw;
                 const __m512i x0 = _mm512_loadu_si512((const void *)(xr + at));
@@ -191,7 +196,7 @@ CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static void b1pz_dots(const cnnc_b1_conv_p
                 const __m512i m1 = masked ? _mm512_loadu_si512((const void *)(mr + at + xw)) : x0;
                 const __m512i m2 =
                     masked ? _mm512_loadu_si512((const void *)(mr + at + 2 * xw)) : x0;
-                B1PX_UNROLL
+                B1PZ_UNROLL
                 for (o = 0; o < ocb; ++o) {
                     const __m512i a0 = b1pz_xor(x0, b1pz_bcast(wf[o] + tap, xw), m0, masked);
                     const __m512i a1 = b1pz_xor(x1, b1pz_bcast(wf[o] + tap + xw, xw), m1, masked);
@@ -205,19 +210,19 @@ CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static void b1pz_dots(const cnnc_b1_conv_p
         }
         for (; kx < p->kernel_w; ++kx) { /* taps left over: one at a time */
             const size_t tap = (size_t)(ky * p->kernel_w + kx) * xw;
-            B1PX_UNROLL
+            B1PZ_UNROLL
             for (v = 0; v < nv; ++v) {
                 const size_t at = (size_t)(kx + v * pix) * xw;
                 const __m512i x0 = _mm512_loadu_si512((const void *)(xr + at));
                 const __m512i m0 = masked ? _mm512_loadu_si512((const void *)(mr + at)) : x0;
-                B1PX_UNROLL
+                B1PZ_UNROLL
                 for (o = 0; o < ocb; ++o)
                     acc[o][v] = b1pz_add_pop(
                         acc[o][v], b1pz_xor(x0, b1pz_bcast(wf[o] + tap, xw), m0, masked), lut1);
             }
         }
     }
-    B1PX_UNROLL
+    B1PZ_UNROLL
     for (o = 0; o < ocb; ++o)
         dots[o] = _mm512_sub_epi32(b->k, _mm512_slli_epi32(b1pz_pixel_counts(acc[o], xw, nv), 1));
 }
