@@ -91,11 +91,13 @@ def check_conv(lib, rng, n, h, w, c, co, k, stride, pad, stride_w=None):
 @pytest.mark.parametrize("c", [1, 31, 32, 33, 64, 65, 100, 128], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("co", [1, 7, 8, 13, 32, 40], ids=lambda c: f"Co{c}")
 def test_px_conv_equals_ref(lib, rng, c, co):
-    """Widths 5 (one partial block), 8 (AVX-512's 8-pixel rows), 9, 17 and 33 (blocks and
-    a one-pixel tail), kernels 1, 3 and 5 with and without padding, row strides 1 and 2."""
+    """Widths 5 (one partial block), 8 and 10 (AVX-512's 8-pixel rows, border and
+    interior), 9, 17 and 33 (blocks, an interior block and a one-pixel tail), kernels 1, 3
+    (AVX-512: the nine-tap tree where all rows are inside) and 5 with and without padding,
+    row strides 1 and 2."""
     ones = zeros = False
     for w, k, stride, pad in ((9, 3, 1, 1), (17, 3, 1, 0), (5, 5, 2, 2), (9, 1, 1, 0),
-                              (17, 5, 1, 2), (9, 3, 2, 1), (8, 3, 1, 1),
+                              (17, 5, 1, 2), (9, 3, 2, 1), (8, 3, 1, 1), (10, 3, 1, 0),
                               (33, 3, 1, 1)):  # fmt: skip
         bits = check_conv(lib, rng, 2, 6, w, c, co, k, stride, pad)
         ones, zeros = ones or bool(bits.any()), zeros or bool((~bits).any())
