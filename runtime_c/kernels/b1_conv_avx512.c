@@ -4,7 +4,7 @@
  * load; tails by masked loads. Compiled on every x86-64 build (CNNC_TARGET_AVX512); run
  * only on CPUs with AVX-512 F/BW/DQ/VL. CPUs with VPOPCNTDQ run
  * b1_conv_avx512vpopcnt.c instead. The conv takes b1_conv_px_avx512.h's lanes over output
- * pixels where they apply (<= 128 channels, stride_w 1) and otherwise b1_conv_avx2.c's
+ * pixels where they apply (<= 256 channels, stride_w 1) and otherwise b1_conv_avx2.c's
  * word loops, which measured faster than this file's (bench_binary_conv.py: 93 vs 64
  * GBOP/s at 256 channels); dense keeps this file's loops.
  *
@@ -114,7 +114,7 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p,
                                                   const uint32_t *CNNC_RESTRICT w,
                                                   const int32_t *CNNC_RESTRICT thresholds,
                                                   uint32_t *CNNC_RESTRICT y) {
-    if (b1px_applies(p)) { /* <= 128 channels: lanes over output pixels */
+    if (b1pz_applies(p)) { /* <= 256 channels: lanes over output pixels */
         b1pz_conv_bits(p, x, w, thresholds, y);
         return;
     }

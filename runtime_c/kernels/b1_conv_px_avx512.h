@@ -1,11 +1,11 @@
 /* Binary conv for small channel counts on AVX-512BW, vectorised over output pixels as
- * b1_conv_px_avx2.h is (same applicability, b1px_applies), with three changes that the
- * wider register file and vpternlogd allow:
+ * b1_conv_px_avx2.h is (same applicability, b1pz_applies, plus 8 words a pixel: <= 256
+ * channels), with changes that the wider register file and vpternlogd allow:
  *
  * - Blocks of 16 output pixels (8 when the output row has <= 8 pixels and a pixel takes
- *   2 or 4 words, so an 8x8 layer fills its vectors): one 512-bit load holds 16 / XW
- *   pixels, NV = block / (16 / XW) loads cover the block, and 16 / NV output channels run
- *   against each load (16 zmm accumulators of the 32).
+ *   2 or 4 words, so an 8x8 layer fills its vectors, and always 8 at 8 words a pixel): one 512-bit
+ * load holds 16 / XW pixels, NV = block / (16 / XW) loads cover the block, and 16 / NV output
+ * channels run against each load (16 zmm accumulators of the 32).
  * - Carry-save popcount over three adjacent taps: with a, b, c the three XORed vectors,
  *   popcount(a) + popcount(b) + popcount(c) = popcount(a ^ b ^ c) + 2 popcount(maj(a, b,
  *   c)), two vpternlogd (0x96, 0xE8); the doubled count is a second nibble table with
@@ -23,7 +23,7 @@
  * Bit-exact to __ref: each dot is K_valid - 2 * (sum of popcounts of the valid taps' XORed
  * words), integers in any order; a padded tap is masked to zero bits and not in K, exactly
  * as b1_conv_dot skips it. Byte counters: every tap adds at most 8 to a byte (ones + 2 *
- * twos of three taps <= 24), b1px_applies bounds the taps by 31, so bytes stay <= 248.
+ * twos of three taps <= 24), b1pz_applies bounds the taps by 31, so bytes stay <= 248.
  * Private to the b1 AVX-512 kernels. */
 #ifndef CNNC_B1_CONV_PX_AVX512_H
 #define CNNC_B1_CONV_PX_AVX512_H
@@ -53,13 +53,23 @@ typedef struct {
     int32_t ky0, ky1;  /* valid kernel rows */
     __m512i k;         /* each pixel's K: valid taps * c (int32 lanes, pixel order) */
     /* the border copy: rows ky0..ky1-1, kernel_w + pix - 1 columns of up to 4 words */
-    uint32_t buf[B1PX_MAX_K * B1PZ_COLS * 4];
-    uint32_t mask[B1PZ_COLS * 4];
+    uint32_t buf[B1PX_MAX_K * B1PZ_COLS * 8];
+    uint32_t mask[B1PZ_COLS * 8];
 } b1pz_block;
+
+/* b1px_applies with 8 words a pixel (<= 256 channels) too. */
+CNNC_INLINE int b1pz_applies(const cnnc_b1_conv_params *p) {
+    const int32_t xw = CNNC_B1_WORDS(p->c);
+    return p->groups == 1 && !p->pad_one && p->stride_w == 1 && p->dilation_h == 1 &&
+           p->dilation_w == 1 && (xw == 1 || xw == 2 || xw == 4 || xw == 8) &&
+           p->kernel_h <= B1PX_MAX_K && p->kernel_w <= B1PX_MAX_K &&
+           p->kernel_h * p->kernel_w <= B1PX_MAX_TAPS;
+}
 
 /* Pixels per block: 16, or 8 for rows of <= 8 output pixels when a vector holds <= 8. */
 CNNC_INLINE int32_t b1pz_block_pixels(const cnnc_b1_conv_params *p) {
-    return CNNC_B1_WORDS(p->c) >= 2 && p->out_w <= 8 ? 8 : 16;
+    const int32_t xw = CNNC_B1_WORDS(p->c);
+    return xw == 8 || (xw >= 2 && p->out_w <= 8) ? 8 : 16;
 }
 
 /* Sets up the block of pix pixels at (n, oy, ox0): interior blocks point into x, border
@@ -110,7 +120,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_block_at(const cnnc_b1_conv_params *p, 
 CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static __m512i b1pz_bcast(const uint32_t *w, int xw) {
     if (xw == 1) return _mm512_set1_epi32((int)w[0]);
     if (xw == 2) return _mm512_broadcastq_epi64(_mm_loadl_epi64((const __m128i *)w));
-    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)w));
+    if (xw == 4) return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)w));
+    return _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)w));
 }
 
 /* x ^ w, with the border mask m: (x ^ w) & m. */
@@ -144,6 +155,22 @@ CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static __m512i b1pz_pixel_counts(const __m
         return nv == 1
                    ? r
                    : _mm512_inserti64x4(r, _mm512_cvtepi64_epi32(_mm512_sad_epu8(acc[1], zero)), 1);
+    }
+    if (xw == 8) { /* four qwords a pixel (nv == 4): sum them, keep dwords 0 and 8 */
+        const __m512i pick =
+            _mm512_setr_epi32(0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24, 0, 8, 16, 24);
+        const __m512i join =
+            _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 0, 1, 2, 3, 16, 17, 18, 19);
+        __m512i s[4];
+        int v;
+        B1PZ_UNROLL
+        for (v = 0; v < 4; ++v) {
+            s[v] = _mm512_sad_epu8(acc[v], zero);
+            s[v] = _mm512_add_epi64(s[v], _mm512_shuffle_epi32(s[v], _MM_PERM_BADC));
+            s[v] = _mm512_add_epi64(s[v], _mm512_shuffle_i64x2(s[v], s[v], 0xB1)); /* 1032 */
+        }
+        return _mm512_permutex2var_epi32(_mm512_permutex2var_epi32(s[0], pick, s[1]), join,
+                                         _mm512_permutex2var_epi32(s[2], pick, s[3]));
     }
     { /* xw == 4, two qwords a pixel: add the pair, keep dword 0 of each 128-bit lane */
         const __m512i pick =
@@ -311,6 +338,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_dots_any(const cnnc_b1_conv_params *p, 
                 b1pz_dots9(p, b, w, co, dots, 2, 1, 0);
             else if (xw == 2)
                 b1pz_dots9(p, b, w, co, dots, 2, 2, 0);
+            else if (xw == 8)
+                b1pz_dots9(p, b, w, co, dots, 8, 4, 0);
             else if (nv == 2)
                 b1pz_dots9(p, b, w, co, dots, 4, 2, 0);
             else
@@ -322,6 +351,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_dots_any(const cnnc_b1_conv_params *p, 
                 b1pz_dots9(p, b, w, co, dots, 2, 1, 1);
             else if (xw == 2)
                 b1pz_dots9(p, b, w, co, dots, 2, 2, 1);
+            else if (xw == 8)
+                b1pz_dots9(p, b, w, co, dots, 8, 4, 1);
             else if (nv == 2)
                 b1pz_dots9(p, b, w, co, dots, 4, 2, 1);
             else
@@ -336,6 +367,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_dots_any(const cnnc_b1_conv_params *p, 
             b1pz_dots(p, b, w, co, dots, 2, 1, 0);
         else if (xw == 2)
             b1pz_dots(p, b, w, co, dots, 2, 2, 0);
+        else if (xw == 8)
+            b1pz_dots(p, b, w, co, dots, 8, 4, 0);
         else if (nv == 2)
             b1pz_dots(p, b, w, co, dots, 4, 2, 0);
         else
@@ -347,6 +380,8 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_dots_any(const cnnc_b1_conv_params *p, 
             b1pz_dots(p, b, w, co, dots, 2, 1, 1);
         else if (xw == 2)
             b1pz_dots(p, b, w, co, dots, 2, 2, 1);
+        else if (xw == 8)
+            b1pz_dots(p, b, w, co, dots, 8, 4, 1);
         else if (nv == 2)
             b1pz_dots(p, b, w, co, dots, 4, 2, 1);
         else

@@ -1,13 +1,13 @@
-"""Binary convs of <= 128 channels on lanes over output pixels (b1_conv_px_avx2.h and
-b1_conv_px_avx512.h: the bits output of cnnc_b1_conv_bits__avx2 / __avx512, the int8 /
-float outputs of cnnc_b1_conv_s8__* and cnnc_b1_conv_f32__*) and the AVX2 sign packing are
-bit-exact to their __ref kernels: 1, 2 and 4 words a pixel at and around word edges,
-output channel counts around the per-pass blocks (8 / words on AVX2, 16 / vectors on
-AVX-512) and the 32-channel word, widths around the 8- and 16-pixel blocks (the border
-blocks copy and mask their window; AVX-512 takes 8-pixel blocks for rows of <= 8), kernels
-1/3/5 (taps in threes and left over) with and without padding, row strides 1/2, and shapes
-the pixel path declines (stride_w 2, 160 channels) through their fallbacks. A tier this
-CPU lacks skips, naming the missing flags."""
+"""Binary convs of <= 128 (AVX2) / 256 (AVX-512) channels on lanes over output pixels
+(b1_conv_px_avx2.h and b1_conv_px_avx512.h: the bits output of cnnc_b1_conv_bits__avx2 /
+__avx512, the int8 / float outputs of cnnc_b1_conv_s8__* and cnnc_b1_conv_f32__*) and the
+AVX2 sign packing are bit-exact to their __ref kernels: 1, 2, 4 and 8 words a pixel at and
+around word edges, output channel counts around the per-pass blocks (8 / words on AVX2, 16 /
+vectors on AVX-512) and the 32-channel word, widths around the 8- and 16-pixel blocks (the
+border blocks copy and mask their window; AVX-512 takes 8-pixel blocks for rows of <= 8),
+kernels 1/3/5 (taps in threes and left over) with and without padding, row strides 1/2, and
+shapes the pixel path declines (stride_w 2, 160 channels: 5 words) through their fallbacks.
+A tier this CPU lacks skips, naming the missing flags."""
 
 import numpy as np
 import pytest
@@ -88,7 +88,7 @@ def check_conv(lib, rng, n, h, w, c, co, k, stride, pad, stride_w=None):
     return bits
 
 
-@pytest.mark.parametrize("c", [1, 31, 32, 33, 64, 65, 100, 128], ids=lambda c: f"C{c}")
+@pytest.mark.parametrize("c", [1, 31, 32, 33, 64, 65, 100, 128, 225, 256], ids=lambda c: f"C{c}")
 @pytest.mark.parametrize("co", [1, 7, 8, 13, 32, 40], ids=lambda c: f"Co{c}")
 def test_px_conv_equals_ref(lib, rng, c, co):
     """Widths 5 (one partial block), 8 and 10 (AVX-512's 8-pixel rows, border and
