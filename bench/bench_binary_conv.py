@@ -7,8 +7,9 @@ speed-up and the binary operations per second (one BOP = one XNOR+popcount lane 
 +-1 multiply-accumulate). A second table gives, for each x86 tier this CPU runs
 (the cnnc_b1_conv_bits__ref rows of cnnc.ops.variants), GBOP/s against the tier's
 popcount peak: BOP/cycle as derived in the tier's source (AVX2 nibble table 96, AVX-512BW
-nibble table 128, VPOPCNTDQ 341)
-times the clock, taken as /proc/cpuinfo's "cpu MHz" (stated in the output; the real
+nibble table 128, VPOPCNTDQ 341; AVX-512's pixel lanes for <= 256 channels add carry-save
+trees that need fewer popcounts than taps, up to 188 by their own count, so their % can pass
+100) times the clock, taken as /proc/cpuinfo's "cpu MHz" (stated in the output; the real
 clock under turbo may be higher, which would lower the % of peak). A second table
 compiles a whole XNOR-Net (cnnc.models zoo, untrained weights: timing and sizes do
 not depend on them) with --precision float32 and binary and compares the generated C.

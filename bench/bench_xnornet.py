@@ -2,11 +2,13 @@
 build, both cnnc output folders built by their own default `make`, in the same run.
 
 The network is the zoo's XNOR-Net at 32x32 (untrained: speed does not depend on the
-weights), exported to ONNX, compiled with `--precision float32` (the default exact float
-mode) and with `--precision binary --calibration` (int8 first and last layers: the whole
-C is integer). Each build's demo runs `-n RUNS` per round and prints its minimum; the
-rounds alternate between the two builds and the table keeps the minimum over rounds. The
-tier column is what the demo says init selected for this CPU.
+weights), exported to ONNX, compiled with `--precision float32 --float-mode exact` (the
+default exact float mode, named explicitly) and with `--precision binary --calibration`
+(int8 first and last layers: the whole C is integer). Each build's demo runs `-n RUNS` per
+round and prints its minimum; the rounds alternate between the two builds and the table
+keeps the minimum over rounds. The tier column is what the demo says init selected for this
+CPU; the load average before and after the timing is printed (the machine may be shared:
+minima are the signal).
 
     .venv/bin/python bench/bench_xnornet.py [--rounds 5] [--runs 50]
 """
@@ -14,6 +16,7 @@ tier column is what the demo says init selected for this CPU.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -39,7 +42,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         model = export.to_onnx(net, (32, 32, 1))
         builds = {
-            "float32": cnnc.compile(model, tmp / "f32"),
+            "float32": cnnc.compile(model, tmp / "f32", float_mode="exact"),
             "binary-int8": cnnc.compile(model, tmp / "b1", precision="binary", calibration=calib),
         }
         x_path = tmp / "x.f32"
@@ -47,10 +50,14 @@ def main() -> None:
         demos = {name: build_folder(m.out_dir) for name, m in builds.items()}
         best = {name: float("inf") for name in builds}
         tiers = {}
+        load_before = os.getloadavg()[0]
         for _ in range(args.rounds):
             for name, demo in demos.items():
                 ms, tiers[name] = time_demo(demo, x_path, args.runs)
                 best[name] = min(best[name], ms)
+        load_after = os.getloadavg()[0]
+        print(f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after; "
+              f"minimum of {args.rounds} interleaved rounds x {args.runs} runs")  # fmt: skip
         print(f"{'build':<12} {'tier':<8} {'MMACs':>7} {'MBOPs':>7} {'ms':>8} {'vs float32':>10}")
         for name, m in builds.items():
             t = m.report["totals"]

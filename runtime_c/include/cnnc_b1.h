@@ -161,6 +161,14 @@ void cnnc_b1_conv_f32__avx2(const cnnc_b1_conv_params *p, const uint32_t *CNNC_R
 void cnnc_b1_conv_s8__avx2(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
                            const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
+/* AVX-512BW (b1_out_avx512.c, b1_conv_px_avx512.h): the same on 16-pixel blocks */
+void cnnc_b1_conv_f32__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                              const uint32_t *CNNC_RESTRICT w,
+                              const float *CNNC_RESTRICT multiplier,
+                              const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+void cnnc_b1_conv_s8__avx512(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                             const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                             const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
 void cnnc_b1_pack__avx2(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
                         uint32_t *CNNC_RESTRICT y);
 void cnnc_b1_pack_s8__avx2(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTRICT x,

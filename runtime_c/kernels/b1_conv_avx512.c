@@ -3,12 +3,16 @@
  * runs by nibble table (vpshufb on zmm), for B1_FILTERS output channels against each input
  * load; tails by masked loads. Compiled on every x86-64 build (CNNC_TARGET_AVX512); run
  * only on CPUs with AVX-512 F/BW/DQ/VL. CPUs with VPOPCNTDQ run
- * b1_conv_avx512vpopcnt.c instead.
+ * b1_conv_avx512vpopcnt.c instead. The conv takes b1_conv_px_avx512.h's lanes over output
+ * pixels where they apply (<= 256 channels, stride_w 1) and otherwise b1_conv_avx2.c's
+ * word loops, which measured faster than this file's (bench_binary_conv.py: 93 vs 64
+ * GBOP/s at 256 channels); dense keeps this file's loops.
  *
  * Cost per 512 bits and filter: xor, shift, 2 and, 2 vpshufb, 2 byte adds = 8 zmm µops
  * (vpsadbw once per 31 steps); 512-bit µops issue on two ports, so the tier's peak is
  * 512 / (8 / 2) = 128 binary MACs per cycle. */
 #include "b1_conv_loops.h"
+#include "b1_conv_px_avx512.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -110,7 +114,12 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p,
                                                   const uint32_t *CNNC_RESTRICT w,
                                                   const int32_t *CNNC_RESTRICT thresholds,
                                                   uint32_t *CNNC_RESTRICT y) {
-    b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_avx512, b1_window_popcount4_avx512);
+    if (b1pz_applies(p)) { /* <= 256 channels: lanes over output pixels */
+        b1pz_conv_bits(p, x, w, thresholds, y);
+        return;
+    }
+    /* the word loops of b1_conv_avx2.c: measured faster than this file's zmm ones */
+    cnnc_b1_conv_bits__avx2(p, x, w, thresholds, y);
 }
 
 CNNC_TARGET_AVX512 void cnnc_b1_dense_bits__avx512(const cnnc_b1_dense_params *p,

@@ -61,8 +61,8 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #endif
     ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__ref;
 #if defined(__x86_64__)
-    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512;
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512 | CNNC_CPU_VPOPCNTDQ)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_b1_conv_bits__avx512vpopcnt;
 #endif
 #if defined(__ARM_NEON)
@@ -71,6 +71,7 @@ static void select_kernels(cnnc_model_ctx *ctx) {
     ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__avx2;
+    if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__avx512;
 #endif
     ctx->kernels[4] = (cnnc_kernel_fn)cnnc_f32_dense__ref;
 #if defined(__x86_64__)
