@@ -25,6 +25,7 @@
 #define CNNC_S8_CONV_LOOPS_H
 
 #include "cnnc_s8.h"
+#include "s8_dense_loops.h" /* s8_dense_panels, for the im2col path */
 
 /* The dense layer x[P][C] -> y[P][Co], P = n*h*w, that a pointwise conv p is. */
 CNNC_INLINE cnnc_s8_dense_params s8_pwconv_as_dense(const cnnc_s8_conv_params *p) {
@@ -126,6 +127,60 @@ S8_TARGET static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_
                                        p->y_zero_point, p->act_min, p->act_max);
 }
 
+#if defined(S8_PANEL_COLS)
+#define S8_IM2COL_PIXELS 64 /* output pixels per patch block */
+#define S8_IM2COL_KMAX 256  /* kernel_h * kernel_w * c up to this: patches */
+
+/* A conv with few input channels (the stem: c = 1 or 3) as a dense layer on the panel GEMM
+ * (s8_dense_panels, s8_dense_loops.h): for a block of output pixels, the patches
+ * x[iy][ix][ci] over (ky, kx, ci) are copied into rows of K = kernel_h * kernel_w * c, taps
+ * in the padding as x_zero_point (x - zp = 0, so they add nothing, as __ref skips them),
+ * and w[KH][KW][C][Co] is already the dense layer's w[K][Co]. Same terms, same int32 sums. */
+S8_TARGET static void s8_conv_im2col(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                     const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                     int8_t *y) {
+    int8_t patch[S8_IM2COL_PIXELS * S8_IM2COL_KMAX];
+    const int8_t pad[4] = {(int8_t)p->x_zero_point, (int8_t)p->x_zero_point,
+                           (int8_t)p->x_zero_point, (int8_t)p->x_zero_point};
+    const int32_t kk = p->kernel_h * p->kernel_w * p->c, pixels = p->out_h * p->out_w;
+    cnnc_s8_dense_params d;
+    int32_t b, q0, q, ky, kx;
+    d.k = kk;
+    d.m = p->out_c;
+    d.x_zero_point = p->x_zero_point;
+    d.y_zero_point = p->y_zero_point;
+    d.act_min = p->act_min;
+    d.act_max = p->act_max;
+    d.rounding = p->rounding;
+    for (b = 0; b < p->n; ++b)
+        for (q0 = 0; q0 < pixels; q0 += S8_IM2COL_PIXELS) {
+            d.n = pixels - q0 < S8_IM2COL_PIXELS ? pixels - q0 : S8_IM2COL_PIXELS;
+            for (q = 0; q < d.n; ++q) {
+                const int32_t oy = (q0 + q) / p->out_w, ox = (q0 + q) % p->out_w;
+                int8_t *row = patch + (size_t)q * kk; /* [kh][kw][c] */
+                for (ky = 0; ky < p->kernel_h; ++ky) {
+                    const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+                    for (kx = 0; kx < p->kernel_w; ++kx) {
+                        const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
+                        int8_t *t = row + ((size_t)ky * p->kernel_w + kx) * p->c;
+                        const int32_t inside = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w;
+                        const int8_t *xp =
+                            inside ? x + (((size_t)b * p->h + iy) * p->w + ix) * p->c : pad;
+                        /* c <= 4 channels: four conditional moves, not a copy loop (which
+                           compilers turn into a memcpy call per tap) */
+                        if (p->c > 0) t[0] = xp[0];
+                        if (p->c > 1) t[1] = xp[1];
+                        if (p->c > 2) t[2] = xp[2];
+                        if (p->c > 3) t[3] = xp[3];
+                    }
+                }
+            }
+            s8_dense_panels(&d, patch, w, bias, mult, shift,
+                            y + ((size_t)b * pixels + q0) * p->out_c);
+        }
+}
+#endif
+
 /* The body of cnnc_s8_conv__<isa>. */
 S8_TARGET CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
                                          const int8_t *w, const int32_t *bias, const int32_t *mult,
@@ -134,6 +189,12 @@ S8_TARGET CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int
     const size_t group_size = (size_t)p->kernel_h * p->kernel_w * cg * og;
     int32_t acc[S8_TILE_ROWS * S8_TILE_COLS]; /* [rows][S8_TILE_COLS] */
     int32_t b, oy, ox0, g, o0, r;
+#if defined(S8_PANEL_COLS)
+    if (p->groups == 1 && p->c <= 4 && p->kernel_h * p->kernel_w * p->c <= S8_IM2COL_KMAX) {
+        s8_conv_im2col(p, x, w, bias, mult, shift, y);
+        return;
+    }
+#endif
     for (b = 0; b < p->n; ++b)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox0 = 0; ox0 < p->out_w; ox0 += S8_TILE_ROWS) {

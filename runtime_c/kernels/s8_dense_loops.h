@@ -103,13 +103,13 @@ S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_
 #endif
 
 /* The body of cnnc_s8_dense__<isa>: x[n][k] -> y[n][m], S8_TILE_ROWS rows at a time
- * (on the panel GEMM where the ISA has one, 4 rows or more and k <= S8_PANEL_KMAX). */
+ * (on the panel GEMM where the ISA has one and k <= S8_PANEL_KMAX). */
 S8_TARGET CNNC_INLINE void s8_dense_loops(const cnnc_s8_dense_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias, const int32_t *mult,
                                           const int32_t *shift, int8_t *y) {
     int32_t b0;
 #if defined(S8_PANEL_COLS)
-    if (p->n >= 4 && p->k <= S8_PANEL_KMAX) {
+    if (p->k <= S8_PANEL_KMAX) {
         s8_dense_panels(p, x, w, bias, mult, shift, y);
         return;
     }
