@@ -1,16 +1,18 @@
 """Today's edge CNN families quantised by onnxruntime's quantize_static compile without
 calibration, and with ``--rounding onnxruntime`` equal onnxruntime's CPU execution.
 
-Per family (tests/model_families.py at the sizes of test_model_families.py, BN folded,
-per-channel 7-bit weights so onnxruntime's u8s8 kernels cannot saturate on a non-VNNI
-CPU): the C equals cnnc's reference bit for bit, and every output equals onnxruntime's
-(measured 100 %; bench/bench_prequantised.py prints the whole table and the full-range
-residue). The cases cover what the families added to the import:
+Per family (tests/model_families.py at the sizes of test_model_families.py, EfficientNet
+at depth 1, BN folded, per-channel 7-bit weights so onnxruntime's u8s8 kernels cannot
+saturate on a non-VNNI CPU): the C equals cnnc's reference bit for bit, and every output
+equals onnxruntime's (measured 100 %; bench/bench_prequantised.py prints the whole table
+and the full-range residue). The cases cover what the families added to the import:
 - MobileNetV3-Small, QDQ int8: HardSwish/HardSigmoid tables at the model's scales and
   the squeeze-excitation Mul (s8_mul with QLinearMul's float32 multiplier);
 - ShuffleNetV2, QOperator uint8: Split and the channel shuffle on uint8 tensors, and
-  ReduceMean (its keepdims=0 reshape carries the model's parameters back);
-- MnasNet, QDQ int8: ReduceMean in QDQ form.
+  ReduceMean (its keepdims=0 reshape carries the model's parameters back; MnasNet's QDQ
+  ReduceMean takes the same path and is in the bench only);
+- EfficientNet-B0, QOperator uint8: SiLU as QLinearSigmoid and QLinearMul, which the
+  lowering keeps apart (the model quantises the sigmoid's output).
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from qdq_models import fold_batchnorm, quantize_static
 SIZES = {  # builder keyword arguments, input size (as test_model_families.CASES)
     "mobilenetv3_small": ({"width": 0.5}, 64),
     "shufflenetv2": ({"width": 0.5, "depth": 2}, 64),
-    "mnasnet": ({"width": 0.35, "depth": 2}, 64),
+    "efficientnet_b0": ({"width": 0.35, "depth": 1}, 64),
 }
 CASES = [("mobilenetv3_small", "QDQ", "QInt8"), ("shufflenetv2", "QOperator", "QUInt8"),
-         ("mnasnet", "QDQ", "QInt8")]  # fmt: skip
+         ("efficientnet_b0", "QOperator", "QUInt8")]  # fmt: skip
 SAMPLES = 8
 
 
