@@ -55,7 +55,7 @@ QOPERATOR_OPS = (
     "QLinearSigmoid",
     "QLinearLeakyRelu",
 )
-WEIGHTED_OPS = ("Conv", "Gemm", "MatMul")
+WEIGHTED_OPS = ("Conv", "Gemm", "MatMul", "ConvTranspose")
 # ops that only move or select int8 values: in QOperator graphs they read quantised tensors
 MOVE_OPS = ("Flatten", "Reshape", "Transpose", "MaxPool", "Squeeze", "Unsqueeze", "Identity")
 MS_DOMAIN = "com.microsoft"
@@ -476,8 +476,8 @@ def _only_for_qdq(name: str, drop: set[int], g) -> bool:
 
 
 def _weight_record(n, dq_consts, act, rename, where) -> dict | None:
-    """Per-output-channel weight scales (and int32 bias) of a Conv/Gemm/MatMul whose
-    weights are DequantizeLinear'd constants; None if the weights are float."""
+    """Per-output-channel weight scales (and int32 bias) of a Conv/Gemm/MatMul/ConvTranspose
+    whose weights are DequantizeLinear'd constants; None if the weights are float."""
     if len(n.input) < 2 or n.input[1] not in dq_consts:
         return None
     q, scale, zp, dtype, axis = dq_consts[n.input[1]]
@@ -516,6 +516,14 @@ def _weight_record(n, dq_consts, act, rename, where) -> dict | None:
             "transA; cnnc reads alpha = 1, transA = 0"
         )
     channels = q.shape[out_axis]
+    if n.op_type == "ConvTranspose":  # weights [C_in, C_out / group, kh, kw]
+        out_axis, group = 1, int(attrs.get("group", 1))
+        channels = q.shape[1] * group
+        if group != 1 and scale.size > 1:
+            raise UnsupportedError(
+                f"{where}: {label}: a grouped ConvTranspose with per-channel weight scales; "
+                "cnnc reads those per tensor"
+            )
     if scale.size > 1 and axis != out_axis:
         raise UnsupportedError(
             f"{where}: {label}: weight scales per axis {axis}; cnnc reads per-tensor or "

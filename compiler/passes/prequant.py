@@ -183,8 +183,7 @@ def _lowered_qparams(graph: ir.Graph, record: dict) -> dict[str, tuple[float, in
 def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     rec = q.record["weights"].get(node.name)
     if check_only:
-        dil = tuple(node.attrs.get("dilations", (1, 1)) or (1, 1))
-        ok = rec is not None and qz._act_ok(node) and dil == (1, 1)
+        ok = rec is not None and qz._act_ok(node)
         return ok and q.src.tensors[node.inputs[1]].is_const
     w = np.asarray(q.src.tensors[node.inputs[1]].data, np.float32)
     s_w = np.asarray(rec["scale"], np.float32)
@@ -236,6 +235,8 @@ def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
             pads=list(node.attrs.get("pads", (0, 0, 0, 0))),
             groups=int(node.attrs.get("groups", 1)),
         )
+        if "dilations" in node.attrs:  # a dilated conv keeps the model's weights too
+            conv["dilations"] = [int(d) for d in node.attrs["dilations"]]
     attrs = dict(x_zero_point=zx, y_zero_point=zy, rounding=q.rounding, **q.clamp(node, s_y, zy))
     q.emit(f"s8_{node.op}", node.name, [xq, *consts], [y], **attrs, **conv)
     return True
