@@ -62,3 +62,33 @@ def test_family_compiles_and_equals_onnxruntime(tmp_path, name, fmt, act):
     same = ref.reshape(theirs.shape) == theirs
     print(f"{name} {fmt}/{act}: {same.mean():.2%} identical to onnxruntime")
     assert same.all(), f"{name} {fmt}: {int((~same).sum())} of {same.size} outputs differ"
+
+
+def test_dilated_conv_and_conv_transpose_keep_the_models_weights():
+    """The segmentation head's dilated Conv and stride-2 ConvTranspose compile with the
+    model's own int8 weights (per output channel, the same integers; the ConvTranspose's
+    are transposed and flipped into a conv), not re-quantised by cnnc."""
+    from onnx import numpy_helper
+
+    size = 64
+    calib = np.random.default_rng(0).standard_normal((2, 3, size, size)).astype(np.float32)
+    qm = quantize_static(fold_batchnorm(FAMILIES["seg_head"](size=size, seed=7)), calib,
+                         "QDQ", "QInt8", reduce_range=True)  # fmt: skip
+    inits = {t.name: numpy_helper.to_array(t) for t in qm.graph.initializer}
+    dq = {n.output[0]: inits[n.input[0]] for n in qm.graph.node
+          if n.op_type == "DequantizeLinear" and n.input[0] in inits}  # fmt: skip
+    graph = api.apply_precision(api.lowered_graph(qm), "int8", None, {})
+    weighted = {n.name: n for n in graph.nodes if n.op == "s8_conv2d"}
+    checked = []
+    for node in qm.graph.node:
+        dilated = any(a.name == "dilations" and max(a.ints) > 1 for a in node.attribute)
+        if not (node.op_type == "ConvTranspose" or (node.op_type == "Conv" and dilated)):
+            continue
+        theirs = dq[node.input[1]].astype(int)
+        if node.op_type == "ConvTranspose":
+            theirs = theirs.swapaxes(0, 1)  # [C_out, C_in, kh, kw]
+        ours = graph.tensors[weighted[node.name].inputs[1]].data.astype(int)
+        for c in range(len(theirs)):
+            np.testing.assert_array_equal(np.sort(ours[c].ravel()), np.sort(theirs[c].ravel()))
+        checked.append(node.op_type)
+    assert sorted(checked) == ["Conv", "ConvTranspose"], checked
