@@ -10,7 +10,7 @@ Reshape, and a small segmentation head with a dilated conv, a reflect Pad, a
 ConvTranspose and a bilinear Resize. ``width`` scales every channel count (the
 torchvision width multiplier) and ``depth`` caps the blocks per stage, so tests can run
 the same graph shapes at a fraction of the cost; weights are random with Kaiming scale and
-BN statistics near identity, so activations stay in a sane range.
+BN of unit mean-square gain (``Net.bn``), so activations keep their scale through depth.
 """
 
 from __future__ import annotations
@@ -78,11 +78,19 @@ class Net:
         )
 
     def bn(self, x: str, c: int) -> str:
+        """BN whose per-channel gain gamma / sqrt(var) has mean square 1, as a trained BN
+        keeps activations at a constant scale through depth. (Drawing gamma and var each from
+        U(0.5, 1.5) gives a mean square gain of 13/12 * ln 3 = 1.19 per layer: MobileNetV3-
+        Large's activations then grew 80-fold over its 45 BNs, its SE gates saturated and
+        the float net turned chaotic: input noise at 40 dB SNR moved its logits to cosine
+        0.97.)"""
+        var = self.rng.uniform(0.5, 1.5, c)
+        gain = self.rng.uniform(0.5, 1.5, c) / np.sqrt(13 / 12)  # E[gain**2] = 1
         params = [
-            self.const("bn.weight", self.rng.uniform(0.5, 1.5, c)),
+            self.const("bn.weight", gain * np.sqrt(var + 1e-5)),
             self.const("bn.bias", self.rng.normal(0, 0.1, c)),
             self.const("bn.running_mean", self.rng.normal(0, 0.1, c)),
-            self.const("bn.running_var", self.rng.uniform(0.5, 1.5, c)),
+            self.const("bn.running_var", var),
         ]
         return self.node("BatchNormalization", [x, *params], epsilon=1e-5, momentum=0.9)
 

@@ -14,7 +14,8 @@ and records in the model's metadata (key ``METADATA_KEY``, JSON) what the model 
 
 ``cnnc.passes.prequant`` then builds the int8 graph from that record instead of from
 calibrated ranges. QOperator nodes (QLinearConv, QLinearMatMul, QGemm, QLinearAdd,
-QLinearMul, QLinearGlobalAveragePool, QLinearAveragePool, QLinearConcat) are first
+QLinearMul, QLinearGlobalAveragePool, QLinearAveragePool, QLinearConcat, QLinearSigmoid,
+QLinearLeakyRelu; Split, Pad and Resize of a quantised tensor) are first
 rewritten into the QDQ form they stand for (``qoperator_to_qdq``), so both formats share
 one path.
 
@@ -51,8 +52,10 @@ QOPERATOR_OPS = (
     "QLinearGlobalAveragePool",
     "QLinearAveragePool",
     "QLinearConcat",
+    "QLinearSigmoid",
+    "QLinearLeakyRelu",
 )
-WEIGHTED_OPS = ("Conv", "Gemm", "MatMul")
+WEIGHTED_OPS = ("Conv", "Gemm", "MatMul", "ConvTranspose")
 # ops that only move or select int8 values: in QOperator graphs they read quantised tensors
 MOVE_OPS = ("Flatten", "Reshape", "Transpose", "MaxPool", "Squeeze", "Unsqueeze", "Identity")
 MS_DOMAIN = "com.microsoft"
@@ -234,7 +237,27 @@ def qoperator_to_qdq(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
                 out = nxt[0].output[0]
             y = w.add("Clip", args, node.name or out)
             w.q(y, s, z, out)
-        elif op in MOVE_OPS and node.input and node.input[0] in w.qparams:
+        elif op in ("QLinearSigmoid", "QLinearLeakyRelu"):  # X, X_s, X_zp, Y_s, Y_zp
+            x = w.dq(ins[0], ins[1], ins[2])
+            y = w.add(op[len("QLinear") :], [x], node.name or out, **attrs)
+            w.q(y, ins[3], ins[4], out)
+        elif op == "Split" and node.input[0] in w.qparams:  # every part keeps the parameters
+            s, z = w.qparams[node.input[0]]
+            x = w.dq(node.input[0], s, z)
+            parts = [w.fresh(f"{o}.f") for o in node.output]
+            w.add(op, [x, *node.input[1:]], node.name or out, outputs=parts, **attrs)
+            for part, o in zip(parts, node.output, strict=True):
+                w.q(part, s, z, o)
+        elif op == "Pad" and node.input[0] in w.qparams:  # its constant value is quantised too
+            s, z = w.qparams[node.input[0]]
+            x = w.dq(node.input[0], s, z)
+            value = [w.dq(ins[2], s, z)] if ins[2] else []
+            axes = [ins[3]] if ins[3] else []
+            y = w.add(op, [x, ins[1], *(value or ([""] if axes else [])), *axes],
+                      node.name or out, **attrs)  # fmt: skip
+            w.q(y, s, z, out)
+        elif (op in MOVE_OPS or op == "Resize") and node.input and node.input[0] in w.qparams:
+            # Resize reads uint8 in a QOperator graph and keeps its input's parameters
             s, z = w.qparams[node.input[0]]
             x = w.dq(node.input[0], s, z)
             y = w.add(op, [x, *node.input[1:]], node.name or out, **attrs)
@@ -453,8 +476,8 @@ def _only_for_qdq(name: str, drop: set[int], g) -> bool:
 
 
 def _weight_record(n, dq_consts, act, rename, where) -> dict | None:
-    """Per-output-channel weight scales (and int32 bias) of a Conv/Gemm/MatMul whose
-    weights are DequantizeLinear'd constants; None if the weights are float."""
+    """Per-output-channel weight scales (and int32 bias) of a Conv/Gemm/MatMul/ConvTranspose
+    whose weights are DequantizeLinear'd constants; None if the weights are float."""
     if len(n.input) < 2 or n.input[1] not in dq_consts:
         return None
     q, scale, zp, dtype, axis = dq_consts[n.input[1]]
@@ -493,6 +516,14 @@ def _weight_record(n, dq_consts, act, rename, where) -> dict | None:
             "transA; cnnc reads alpha = 1, transA = 0"
         )
     channels = q.shape[out_axis]
+    if n.op_type == "ConvTranspose":  # weights [C_in, C_out / group, kh, kw]
+        out_axis, group = 1, int(attrs.get("group", 1))
+        channels = q.shape[1] * group
+        if group != 1 and scale.size > 1:
+            raise UnsupportedError(
+                f"{where}: {label}: a grouped ConvTranspose with per-channel weight scales; "
+                "cnnc reads those per tensor"
+            )
     if scale.size > 1 and axis != out_axis:
         raise UnsupportedError(
             f"{where}: {label}: weight scales per axis {axis}; cnnc reads per-tensor or "

@@ -10,6 +10,15 @@ from .layout import NCHW_TO_NHWC, NHWC_TO_NCHW, _is_noop_transpose
 # ================================================================ 5. activation fusion
 
 FUSABLE_PRODUCERS = ("conv2d", "dense", "add", "mul", "scale_shift")
+PREQUANT_KEY = "cnnc.prequant"  # cnnc.frontend.qdq_import.METADATA_KEY
+CLAMPS = ("none", "relu", "relu6", "clip")  # activations int8 applies as clamp bounds
+
+
+def _keeps_quantised_input(graph: ir.Graph, node: ir.Node) -> bool:
+    """In a pre-quantised model a non-clamp activation (sigmoid, hard_swish, ...) reads a
+    tensor the model quantises (its producer's int8 output, the table's input): it stays
+    a node of its own, so int8 computes it as a table between the model's parameters."""
+    return PREQUANT_KEY in graph.metadata and node.attrs.get("act", "none") not in CLAMPS
 
 
 def fuse_activations(graph: ir.Graph) -> ir.Graph:
@@ -20,6 +29,8 @@ def fuse_activations(graph: ir.Graph) -> ir.Graph:
             continue
         producer = graph.producer(node.inputs[0])
         if producer is None or producer.op not in FUSABLE_PRODUCERS:
+            continue
+        if _keeps_quantised_input(graph, node):
             continue
         if producer.attrs.get("act", "none") != "none":
             continue
@@ -34,6 +45,8 @@ def fuse_silu(graph: ir.Graph) -> ir.Graph:
     """``mul(x, act_sigmoid(x))`` (SiLU / swish, as torch exports it) becomes one
     ``act`` node with act="silu" when the sigmoid's only reader is that mul: one op, and
     in int8 one lookup table instead of a sigmoid table and an int8 multiply."""
+    if PREQUANT_KEY in graph.metadata:  # the model quantises the sigmoid's output
+        return graph
     for node in list(graph.nodes):
         if node.op != "mul" or (node.attrs.get("act", "none") or "none") != "none":
             continue

@@ -113,6 +113,11 @@ class _PreRewrite(qz._Rewrite):
             bits, zero = ort_multiplier(real.astype(np.float32))
             self.out.tensors[node.inputs[3]].data = bits
             self.out.tensors[node.inputs[4]].data = zero
+        elif node.op == "s8_mul":  # QLinearMul's float32 (s_a * s_b) / s_y
+            s_a, s_b, s_y = (float(self.out.tensors[t].quant.scale)
+                             for t in (*node.inputs[:2], node.outputs[0]))  # fmt: skip
+            bits, zero = ort_multiplier(np.float32(s_a) * np.float32(s_b) / np.float32(s_y))
+            node.attrs["mult"], node.attrs["shift"] = int(bits), int(zero)
         elif node.op.startswith("s8_") and any(k in node.attrs for k in ("mult", "mults")):
             raise CnncError(f"node '{node.name}' ({node.op}): no onnxruntime multipliers")
 
@@ -160,6 +165,15 @@ def _lowered_qparams(graph: ir.Graph, record: dict) -> dict[str, tuple[float, in
     for node in graph.nodes:
         if node.op in MOVE_OPS and node.inputs[0] in qp and node.outputs[0] not in qp:
             qp[node.outputs[0]] = qp[node.inputs[0]]
+    # and backwards: a move the lowering appended to a quantised op (ReduceMean's
+    # keepdims=0 reshape, a layout transpose) holds the same values as its input, so the
+    # op's own output has the model's parameters of the moved tensor
+    for node in reversed(graph.nodes):
+        x = node.inputs[0] if node.inputs else None
+        if node.op in MOVE_OPS and node.outputs[0] in qp and x not in qp:
+            t = graph.tensors.get(x)
+            if t is not None and not t.is_const and len(graph.consumers(x)) == 1:
+                qp[x] = qp[node.outputs[0]]
     return qp
 
 
@@ -169,8 +183,7 @@ def _lowered_qparams(graph: ir.Graph, record: dict) -> dict[str, tuple[float, in
 def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     rec = q.record["weights"].get(node.name)
     if check_only:
-        dil = tuple(node.attrs.get("dilations", (1, 1)) or (1, 1))
-        ok = rec is not None and qz._act_ok(node) and dil == (1, 1)
+        ok = rec is not None and qz._act_ok(node)
         return ok and q.src.tensors[node.inputs[1]].is_const
     w = np.asarray(q.src.tensors[node.inputs[1]].data, np.float32)
     s_w = np.asarray(rec["scale"], np.float32)
@@ -222,6 +235,8 @@ def _weighted(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
             pads=list(node.attrs.get("pads", (0, 0, 0, 0))),
             groups=int(node.attrs.get("groups", 1)),
         )
+        if "dilations" in node.attrs:  # a dilated conv keeps the model's weights too
+            conv["dilations"] = [int(d) for d in node.attrs["dilations"]]
     attrs = dict(x_zero_point=zx, y_zero_point=zy, rounding=q.rounding, **q.clamp(node, s_y, zy))
     q.emit(f"s8_{node.op}", node.name, [xq, *consts], [y], **attrs, **conv)
     return True

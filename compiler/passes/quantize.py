@@ -183,7 +183,7 @@ def quantize(
     if len(graph.inputs) != 1:
         raise UnsupportedError(f"quantize: one model input expected, got {graph.inputs}")
     graph = unfuse_table_acts(graph)
-    ranges = collect_ranges(graph, calibration, method)
+    ranges = narrow_to_lut_domain(graph, collect_ranges(graph, calibration, method))
     dropped = []
     if int8_io:
         graph, dropped = _drop_trailing_softmax(graph)
@@ -540,6 +540,54 @@ def _table_fn(node: ir.Node):
     return lambda v: f32.apply_act(v, node.attrs)
 
 
+# Table functions that are exactly constant beyond some input (and monotone up to it):
+# hard_sigmoid below -beta/alpha and above (1-beta)/alpha, hard_swish below -3, tanh and
+# sigmoid where float32 saturates, elu where expm1 reaches -1.
+FLAT_TAIL_FUNCTIONS = ("hard_sigmoid", "hard_swish", "tanh", "sigmoid", "elu")
+FLAT_TAIL_GRID = 8193  # float32 points over [lo, hi] on which a tail is found flat
+
+
+def _table_name(node: ir.Node) -> str:
+    return node.attrs.get("act", "none") if node.op == "act" else node.op
+
+
+def flat_domain(node: ir.Node, lo: float, hi: float) -> tuple[float, float]:
+    """The part [a, b] of [lo, hi] outside which the table function of ``node`` is constant:
+    the grid points below a (above b) all give exactly f(lo) (f(hi)) in float32."""
+    xs = np.linspace(lo, hi, FLAT_TAIL_GRID).astype(np.float32)
+    with np.errstate(all="ignore"):
+        ys = _table_fn(node)(xs)
+    left = np.flatnonzero(ys != ys[0])  # first grid point that leaves f(lo)
+    right = np.flatnonzero(ys != ys[-1])  # last grid point before f(hi)
+    if not left.size:  # constant over the whole range: keep it (0 stays inside anyway)
+        return lo, hi
+    return float(xs[left[0] - 1]), float(xs[right[-1] + 1])
+
+
+def narrow_to_lut_domain(graph: ir.Graph, ranges: dict) -> dict:
+    """An activation read only by lookup tables whose function is flat in a tail needs no
+    int8 levels there: every input beyond the tail's start gives the same output, so the
+    range stops where the function does (the int8 input saturates at that start, and the
+    table maps it to the flat value). HardSwish ignores everything below -3 and HardSigmoid
+    everything outside [-3, 3]: a pre-activation calibrated at [-40, 90] quantises with a
+    third finer steps, a squeeze-excitation gate input at [-140, 130] with 45 times finer
+    ones."""
+    out = dict(ranges)
+    for name, (lo, hi) in ranges.items():
+        users = graph.consumers(name)
+        if not users or name in graph.outputs:
+            continue
+        luts = all(
+            n.op in RULES and RULES[n.op] is _lut and _table_name(n) in FLAT_TAIL_FUNCTIONS
+            and n.inputs[0] == name for n in users
+        )  # fmt: skip
+        if not luts:
+            continue
+        doms = [flat_domain(n, lo, hi) for n in users]
+        out[name] = (max(lo, min(a for a, _ in doms)), min(hi, max(b for _, b in doms)))
+    return out
+
+
 def _lut(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     """An elementwise function of one int8 tensor is a 256-entry int8 table built here from
     the input's and the output's (calibrated) scales: no float at run time."""
@@ -551,7 +599,7 @@ def _lut(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     s_y, zy = q.params_of(node.outputs[0])
     table = s8.lut_table(_table_fn(node), s_x, zx, s_y, zy)
     y = q.int8_output(node)
-    fn = node.attrs.get("act", "none") if node.op == "act" else node.op
+    fn = _table_name(node)
     q.emit("s8_lut", node.name, [xq, q.const(f"{node.name}.table", table)], [y], fn=fn)
     return True
 

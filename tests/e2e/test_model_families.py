@@ -5,8 +5,8 @@ builds them with onnx.helper), at small widths and resolutions so the suite stay
 budget. Each family:
 - float32 C within 1e-4 of the output range of onnxruntime;
 - int8 C equal to the NumPy reference bit for bit, 20 random inputs per seed, 3 seeds;
-- int8 (dequantised) against the float reference: cosine >= 0.98 per input (MobileNetV3
-  misses it: see COSINE_MISSED);
+- int8 (dequantised) against the float reference: cosine >= 0.98 per input (MobileNetV3-
+  Large misses it by a little: see COSINE_MISSED);
 - an int8 graph has no float op between its input quantise and output dequantise;
 - the same int8 and float32 folders under qemu aarch64: bit-exact and identical to the host.
 """
@@ -23,12 +23,14 @@ from toolchains import require_target
 
 TOL = 1e-4  # float32: of the output range
 COSINE = 0.98
-# MobileNetV3 misses the issue's 0.98: post-training int8 of its random-weight graphs
-# reaches a per-input cosine of 0.85 (Small) and 0.34 (Large) at worst over these inputs,
-# while every layer alone stays above 0.99 (the error compounds over HardSwish blocks whose
-# activations grow to the hundreds). These bounds guard the measured values (Small 0.847,
-# Large 0.339 at seed 1) against regressions; they are not the goal.
-COSINE_MISSED = {"mobilenetv3_small": 0.84, "mobilenetv3_large": 0.33}
+# MobileNetV3-Large misses the issue's 0.98 by a little: 0.971 at worst over these inputs
+# (seed 0; 0.978 and 0.975 at seeds 1, 2), with minmax, percentile and mse calibration alike.
+# Its float net is well-conditioned (input noise at the int8 input's own rounding, 40 dB,
+# keeps its logits at cosine 0.998); what is lost is per-tensor int8 noise adding up over
+# 60 layers whose activations have a range of 20 standard deviations (SE products,
+# HardSwish outputs). MobileNetV3-Small, 0.998, meets the goal. The bound guards the
+# measured value; it is not the goal.
+COSINE_MISSED = {"mobilenetv3_large": 0.965}
 SEEDS = (0, 1, 2)
 PER_SEED = 20
 
