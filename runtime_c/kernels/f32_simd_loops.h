@@ -1,7 +1,9 @@
 /* The float32 SIMD conv/dense driver loops, written once over the vector hooks of
  * f32_simd_x86.h (f32v, f32v_mac, f32v_act, ...), so a fix to the loops reaches every ISA
  * and both float modes. The including file sets F32_AVX512, F32_FAST, F32_TARGET and the
- * register tile F32_MR (output pixels per tile; channels per tile are F32_NV = 2 vectors).
+ * register tile F32_MR (output pixels per tile; channels per tile are F32_NV = 2 vectors);
+ * ARM sets F32_NEON 1 for f32_simd_neon.h's hooks instead, and its conv tile loads 4 input
+ * channels per pixel at once and multiplies by lane.
  *
  * Vector lanes run over output channels (channels for depthwise), never over the sum:
  * each lane owns one output and sums bias, then taps in (ky, kx, c) order, as __ref does.
@@ -25,7 +27,11 @@
 
 #include <stddef.h>
 
+#if defined(F32_NEON) && F32_NEON
+#include "f32_simd_neon.h"
+#else
 #include "f32_simd_x86.h"
+#endif
 
 #define F32_NV 2    /* output-channel vectors per conv/dense tile */
 #define F32_DW_PX 4 /* output pixels per depthwise tile */
@@ -78,7 +84,33 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
             /* wt[C,Co] tap (ky, kx); xt[C] pixel 0's input at that tap */
             const float *wt = w + ((size_t)ky * g->kernel_w + kx) * g->c * co;
             const float *xt = g->x + (xpix + ky * g->kyoff + kx * g->kxoff);
-            for (ci = 0; ci < g->c; ++ci) {
+            ci = 0;
+#if defined(F32_NEON) && F32_NEON
+            /* 4 input channels of each pixel in one load, multiplied by lane: channel
+             * ci + l of every pixel still adds to each output in the order above */
+            for (; ci + 4 <= g->c; ci += 4) {
+                f32v xv[F32_MR];
+                int l;
+#pragma GCC unroll 16
+                for (i = 0; i < mr; ++i) xv[i] = f32v_load(xt + i * g->xstep + ci);
+#pragma GCC unroll 4
+                for (l = 0; l < 4; ++l) {
+                    f32v wv[F32_NV];
+#pragma GCC unroll 2
+                    for (v = 0; v < nv; ++v) {
+                        const int n = v == nv - 1 ? last : F32_LANES;
+                        wv[v] = f32v_load_n(wt + (ci + l) * co + v * F32_LANES, n, m);
+                    }
+#pragma GCC unroll 16
+                    for (i = 0; i < mr; ++i) {
+#pragma GCC unroll 2
+                        for (v = 0; v < nv; ++v)
+                            acc[i][v] = f32v_mac_lane_n(acc[i][v], wv[v], xv[i], l);
+                    }
+                }
+            }
+#endif
+            for (; ci < g->c; ++ci) {
                 f32v wv[F32_NV];
                 /* w's rows are 4 * Co bytes apart, a new page each when Co is large: the
                    hardware prefetcher does not follow, so fetch F32_PF rows ahead */
