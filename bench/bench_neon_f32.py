@@ -46,8 +46,8 @@ int main(int argc, char **argv) {
     (void)argc;
     memset(&p, 0, sizeof p);
     memset(&d, 0, sizeof d);
-    for (i = 0; i < (int)(sizeof x / sizeof x[0]); ++i) x[i] = (float)((i * 7) % 251) / 125.0f - 1.0f;
-    for (i = 0; i < (int)(sizeof w / sizeof w[0]); ++i) w[i] = (float)((i * 13) % 255) / 127.0f - 1.0f;
+    for (i = 0; i < (int)(sizeof x / sizeof x[0]); ++i) x[i] = (float)((i * 7) % 251) / 125.0f;
+    for (i = 0; i < (int)(sizeof w / sizeof w[0]); ++i) w[i] = (float)((i * 13) % 255) / 127.0f;
     for (i = 0; i < 1280; ++i) bias[i] = (float)i / 1280.0f;
     p.n = 1; p.act.kind = CNNC_ACT_RELU6; p.act.max = 6.0f;
     p.groups = 1; p.kernel_h = p.kernel_w = p.stride_h = p.stride_w = 1;
@@ -112,7 +112,8 @@ int main(int argc, char **argv) {
     /* "<c>to<out_c>_<h>": 3x3, stride 1, zero padding 1 */
     if (sscanf(k, "b%dto%d_%d", &p.c, &p.out_c, &p.h) != 3) return 2;
     p.w = p.out_h = p.out_w = p.h;
-    for (i = 0; i < reps; ++i) (v ? cnnc_b1_conv_bits__neon : cnnc_b1_conv_bits__ref)(&p, x, w, thr, y);
+    for (i = 0; i < reps; ++i)
+        (v ? cnnc_b1_conv_bits__neon : cnnc_b1_conv_bits__ref)(&p, x, w, thr, y);
     printf("%ld\n", (long)p.out_h * p.out_w * p.out_c * 9 * p.c);
     return 0;
 }

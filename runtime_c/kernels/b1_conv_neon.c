@@ -98,47 +98,55 @@ static inline __attribute__((always_inline)) void b1n_counts(const int nf, const
     }
 }
 
-/* Out bits of filters co .. co+3 against the gathered window. */
-static inline __attribute__((always_inline)) void b1n_block4(const int masked, const uint32_t *xg,
-                                                             const uint32_t *mg, const uint32_t *w,
-                                                             int32_t kw, int32_t k, int32_t co,
-                                                             const int32_t *thresholds,
-                                                             uint32_t *out) {
-    static const uint32_t bit[4] = {1u, 2u, 4u, 8u};
+/* The out bits (bit f: dot < threshold) of filters co .. co+3 against the gathered window;
+ * kv: K_valid in every lane, bit: {1, 2, 4, 8}. */
+static inline __attribute__((always_inline)) uint32_t b1n_block4(
+    const int masked, const uint32_t *xg, const uint32_t *mg, const uint32_t *w, int32_t kw,
+    int32x4_t kv, uint32x4_t bit, const int32_t *thresholds) {
     uint16x8_t acc[4];
-    uint32x4_t count, below;
+    uint32x4_t count;
     int32x4_t dot;
-    b1n_counts(4, masked, xg, mg, w + (size_t)co * kw, kw, acc);
+    b1n_counts(4, masked, xg, mg, w, kw, acc);
     count = vpaddlq_u16(b1n_padd_u16(b1n_padd_u16(acc[0], acc[1]), b1n_padd_u16(acc[2], acc[3])));
-    dot = vsubq_s32(vdupq_n_s32(k), vreinterpretq_s32_u32(vshlq_n_u32(count, 1)));
-    below = vcltq_s32(dot, vld1q_s32(thresholds + co));
-    out[co / CNNC_B1_BITS] |= b1n_sum_u32(vandq_u32(below, vld1q_u32(bit))) << (co % 32);
+    dot = vsubq_s32(kv, vreinterpretq_s32_u32(vshlq_n_u32(count, 1)));
+    return b1n_sum_u32(vandq_u32(vcltq_s32(dot, vld1q_s32(thresholds)), bit));
 }
 
-/* Out bit of filter co alone (the out_c % 4 last ones). */
-static inline __attribute__((always_inline)) void b1n_one(const int masked, const uint32_t *xg,
-                                                          const uint32_t *mg, const uint32_t *w,
-                                                          int32_t kw, int32_t k, int32_t co,
-                                                          const int32_t *thresholds,
-                                                          uint32_t *out) {
+/* The out bit of one filter (the out_c % 4 last ones). */
+static inline __attribute__((always_inline)) uint32_t b1n_one(const int masked, const uint32_t *xg,
+                                                              const uint32_t *mg, const uint32_t *w,
+                                                              int32_t kw, int32_t k,
+                                                              int32_t threshold) {
     uint16x8_t acc[1];
-    int32_t dot;
-    b1n_counts(1, masked, xg, mg, w + (size_t)co * kw, kw, acc);
-    dot = k - 2 * (int32_t)b1n_sum_u32(vpaddlq_u16(acc[0]));
-    if (dot < thresholds[co]) out[co / CNNC_B1_BITS] |= 1u << (co % 32);
+    b1n_counts(1, masked, xg, mg, w, kw, acc);
+    return k - 2 * (int32_t)b1n_sum_u32(vpaddlq_u16(acc[0])) < threshold;
 }
 
+/* One output pixel's words: 32 filters' bits gathered in a register, then stored. */
 static inline __attribute__((always_inline)) void b1n_pixel(
-    const int masked, const cnnc_b1_conv_params *p, const uint32_t *xg, const uint32_t *mg,
-    const uint32_t *w, int32_t kw, int32_t k, const int32_t *thresholds, uint32_t *out) {
-    int32_t co = 0;
-    for (; co + 4 <= p->out_c; co += 4) b1n_block4(masked, xg, mg, w, kw, k, co, thresholds, out);
-    for (; co < p->out_c; ++co) b1n_one(masked, xg, mg, w, kw, k, co, thresholds, out);
+    const int masked, int32_t out_c, const uint32_t *xg, const uint32_t *mg, const uint32_t *w,
+    int32_t kw, int32_t k, uint32x4_t bit, const int32_t *thresholds, uint32_t *out) {
+    const int32x4_t kv = vdupq_n_s32(k);
+    int32_t co0, co;
+    for (co0 = 0; co0 < out_c; co0 += CNNC_B1_BITS) {
+        const int32_t end = out_c - co0 < CNNC_B1_BITS ? out_c : co0 + CNNC_B1_BITS;
+        uint32_t bits = 0u; /* tail bits stay 0 */
+        for (co = co0; co + 4 <= end; co += 4)
+            bits |= b1n_block4(masked, xg, mg, w + (size_t)co * kw, kw, kv, bit, thresholds + co)
+                    << (co - co0);
+        for (; co < end; ++co)
+            bits |= b1n_one(masked, xg, mg, w + (size_t)co * kw, kw, k, thresholds[co])
+                    << (co - co0);
+        out[co0 / CNNC_B1_BITS] = bits;
+    }
 }
 
 /* groups 1, zero padding, K <= B1N_MAX_WORDS. */
 static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
                           const int32_t *thresholds, uint32_t *y) {
+    static const uint32_t bits[4] = {1u, 2u, 4u, 8u};
+    const uint32x4_t bit = vld1q_u32(bits);
+    const int32_t out_c = p->out_c;
     uint32_t xg[B1N_MAX_WORDS + 4], mg[B1N_MAX_WORDS + 4];
     const int32_t xw = CNNC_B1_WORDS(p->c), yw = CNNC_B1_WORDS(p->out_c);
     const int32_t kw = p->kernel_h * p->kernel_w * xw; /* words per filter */
@@ -151,7 +159,6 @@ static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const
                 const int32_t y0 = oy * p->stride_h - p->pad_top;
                 const int32_t x0 = ox * p->stride_w - p->pad_left;
                 int32_t ky, kx, taps = 0, i = 0;
-                for (j = 0; j < yw; ++j) out[j] = 0u; /* tail bits stay 0 */
                 for (ky = 0; ky < p->kernel_h; ++ky)
                     for (kx = 0; kx < p->kernel_w; ++kx, i += xw) {
                         const int32_t iy = y0 + ky, ix = x0 + kx;
@@ -165,9 +172,9 @@ static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const
                         }
                     }
                 if (taps == p->kernel_h * p->kernel_w)
-                    b1n_pixel(0, p, xg, mg, w, kw, taps * p->c, thresholds, out);
+                    b1n_pixel(0, out_c, xg, mg, w, kw, taps * p->c, bit, thresholds, out);
                 else
-                    b1n_pixel(1, p, xg, mg, w, kw, taps * p->c, thresholds, out);
+                    b1n_pixel(1, out_c, xg, mg, w, kw, taps * p->c, bit, thresholds, out);
             }
 }
 

@@ -13,8 +13,8 @@ strips; input channels across the 4-channel lane steps (1, 3, 4, 5, 9, 17); pixe
 below and above the 8- and 4-pixel tiles; strides 1/2; pads 0/1/asymmetric; dilations 1/2;
 kernels 1x1 to 5x5; with and without bias; every vector activation (and leaky ReLU's
 scalar fallback). A special-values pass sprinkles NaN, inf, -0, 6, huge and subnormal
-values. Every output is followed by guard floats no kernel may write. A second test checks
-that the exact object holds no fused multiply-add and the fast one does."""
+values. Every output is followed by guard floats no kernel may write. The same test
+disassembles the kernel objects it links: no fused multiply-add in the exact one."""
 
 import re
 import subprocess
@@ -243,7 +243,8 @@ static void conv_cases(void) {
 
 /* NaN, inf, -0, 6, huge and subnormal values in x, w and bias, every activation. */
 static void special_cases(void) {
-    static const int32_t s2[10] = {3, 3, 2, 2, 1, 1, 1, 1, 1, 1}, d1[10] = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const int32_t s2[10] = {3, 3, 2, 2, 1, 1, 1, 1, 1, 1};
+    static const int32_t d1[10] = {3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
     int a, mode;
     for (mode = 1; mode <= 2; ++mode) for (a = 0; a < 6; ++a) {
         cnnc_f32_conv_params p;
@@ -284,50 +285,46 @@ int main(void) {
 
 
 KERNEL_FILES = ("f32_conv.c", "f32_dense.c", "f32_conv_neon.c", "f32_conv_fast_neon.c")
-
-
-def build(tmp_path, t, source: str, name: str):
-    kernels = runtime_dir() / "kernels"
-    driver = tmp_path / f"{name}.c"
-    driver.write_text(source)
-    exe = tmp_path / name
-    sources = [*(kernels / f for f in KERNEL_FILES), driver]
-    cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
-           *map(str, sources), "-o", str(exe), "-lm"]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return exe
+# fused multiply-add in a disassembly (AArch64 FMLA/FMLS/FMADD..., ARMv7 VFMA/VFMS)
+FMA = {"aarch64": re.compile(r"\bfml[as]\b|\bfn?m(add|sub)\b"), "arm": re.compile(r"\bvfm[as]")}
 
 
 @pytest.mark.parametrize("target", ["aarch64", "armv7", "armv7-neon"])
 def test_f32_neon_equals_ref_under_qemu(tmp_path, target):
+    """The grid above under qemu; the kernel objects it links are also disassembled: the
+    exact one holds no fused multiply-add, the fast one does where the target has FMA
+    (aarch64, armv7's VFPv4; plain armv7 NEON chains VMLA), so the check can see one."""
     t = require_target(target)
-    exe = build(tmp_path, t, DRIVER, "driver")
+    kernels = runtime_dir() / "kernels"
+    cc = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}"]
+    objects = {}
+    for name in KERNEL_FILES:
+        objects[name] = tmp_path / f"{name}.o"
+        proc = subprocess.run([*cc, "-c", str(kernels / name), "-o", str(objects[name])],
+                              capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    driver = tmp_path / "driver.c"
+    driver.write_text(DRIVER)
+    exe = tmp_path / "driver"
+    proc = subprocess.run([*cc, *map(str, objects.values()), str(driver), "-o", str(exe), "-lm"],
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+
+    objdump = targets.target_cc(t).replace("gcc", "objdump")
+    fma = FMA["aarch64" if target == "aarch64" else "arm"]
+    asm = {name: subprocess.run([objdump, "-d", str(objects[name])], capture_output=True,
+                                text=True, check=True).stdout
+           for name in ("f32_conv_neon.c", "f32_conv_fast_neon.c")}  # fmt: skip
+    assert not fma.search(asm["f32_conv_neon.c"]), "FMA in the exact NEON kernels"
+    assert bool(fma.search(asm["f32_conv_fast_neon.c"])) == (target != "armv7-neon"), (
+        "fast NEON kernels: FMA expected exactly where the target has it"
+    )
+    if target == "aarch64":
+        assert "fmul" in asm["f32_conv_neon.c"], "the exact NEON kernels were not compiled in"
+
     run = subprocess.run([t.qemu, "-L", t.sysroot, str(exe)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     m = re.search(r"(\d+) cases, 0 failures", run.stdout)
     assert m, run.stdout
     # every grid point ran (exact and fast on aarch64, fast only on armv7)
     assert int(m.group(1)) > (2500 if target == "aarch64" else 1300), run.stdout
-
-
-FMA = {"aarch64": re.compile(r"\bfml[as]\b|\bfn?m(add|sub)\b"), "armv7": re.compile(r"\bvfm[as]")}
-
-
-@pytest.mark.parametrize("target", ["aarch64", "armv7"])
-def test_exact_object_holds_no_fma(tmp_path, target):
-    """The exact NEON object (built with the project's flags) holds no fused multiply-add,
-    the fast one does (so the check can see one). armv7's exact file is empty by design."""
-    t = require_target(target, run=False)
-    objdump = targets.target_cc(t).replace("gcc", "objdump")
-    kernels = runtime_dir() / "kernels"
-    asm = {}
-    for name in ("f32_conv_neon.c", "f32_conv_fast_neon.c"):
-        obj = tmp_path / f"{name}.o"
-        cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}"]
-        subprocess.run([*cmd, "-c", str(kernels / name), "-o", str(obj)], check=True)
-        asm[name] = subprocess.run([objdump, "-d", str(obj)], capture_output=True, text=True).stdout
-    assert not FMA[target].search(asm["f32_conv_neon.c"]), "FMA in the exact NEON kernels"
-    assert FMA[target].search(asm["f32_conv_fast_neon.c"]), "no FMA found in the fast kernels"
-    if target == "aarch64":
-        assert "fmul" in asm["f32_conv_neon.c"], "the exact NEON kernels were not compiled in"
