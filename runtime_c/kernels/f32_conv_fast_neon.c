@@ -1,7 +1,7 @@
 /* NEON fast-mode (--float-mode fast) float32 kernels, not bit-exact: multiply-add in the
  * __ref order (FMLA on AArch64 and VFPv4; the chained VMLA on older ARMv7 NEON; ARMv7 NEON
  * also flushes subnormals), held to the 1e-4 contract: the loops of f32_simd_loops.h on the
- * hooks of f32_simd_neon.h. Empty without NEON. Register tile: 8 pixels (AArch64) or 4
+ * hooks of f32_simd_neon.h. Empty without NEON. Register tile: 6 pixels (AArch64) or 4
  * (ARMv7) x 2 vectors of output channels. */
 #include "cnnc_f32.h"
 
@@ -10,7 +10,7 @@
 #define F32_FAST 1
 #define F32_TARGET
 #if defined(__aarch64__)
-#define F32_MR 8
+#define F32_MR 6
 #else
 #define F32_MR 4 /* 16 q registers: 8 accumulate, 4 hold x, 2 weights */
 #endif

@@ -86,26 +86,32 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
             const float *xt = g->x + (xpix + ky * g->kyoff + kx * g->kxoff);
             ci = 0;
 #if defined(F32_NEON) && F32_NEON
-            /* 4 input channels of each pixel in one load, multiplied by lane: channel
-             * ci + l of every pixel still adds to each output in the order above */
-            for (; ci + 4 <= g->c; ci += 4) {
-                f32v xv[F32_MR];
-                int l;
+            { /* 4 input channels of each pixel in one load, multiplied by lane: channel
+               * ci + l of every pixel still adds to each output in the order above */
+                const float *xp[F32_MR];                  /* pixel i's input at this tap */
+                const float *wr = wt, *wr2 = wt + 2 * co; /* rows ci, ci + 2 of wt */
 #pragma GCC unroll 16
-                for (i = 0; i < mr; ++i) xv[i] = f32v_load(xt + i * g->xstep + ci);
+                for (i = 0; i < mr; ++i) xp[i] = xt + i * g->xstep;
+                for (; ci + 4 <= g->c; ci += 4, wr += 4 * co, wr2 += 4 * co) {
+                    f32v xv[F32_MR];
+                    int l;
+#pragma GCC unroll 16
+                    for (i = 0; i < mr; ++i) xv[i] = f32v_load(xp[i] + ci);
 #pragma GCC unroll 4
-                for (l = 0; l < 4; ++l) {
-                    f32v wv[F32_NV];
+                    for (l = 0; l < 4; ++l) {
+                        const float *wl = (l < 2 ? wr : wr2) + (l & 1) * co; /* row ci + l */
+                        f32v wv[F32_NV];
 #pragma GCC unroll 2
-                    for (v = 0; v < nv; ++v) {
-                        const int n = v == nv - 1 ? last : F32_LANES;
-                        wv[v] = f32v_load_n(wt + (ci + l) * co + v * F32_LANES, n, m);
-                    }
+                        for (v = 0; v < nv; ++v) {
+                            const int n = v == nv - 1 ? last : F32_LANES;
+                            wv[v] = f32v_load_n(wl + v * F32_LANES, n, m);
+                        }
 #pragma GCC unroll 16
-                    for (i = 0; i < mr; ++i) {
+                        for (i = 0; i < mr; ++i) {
 #pragma GCC unroll 2
-                        for (v = 0; v < nv; ++v)
-                            acc[i][v] = f32v_mac_lane_n(acc[i][v], wv[v], xv[i], l);
+                            for (v = 0; v < nv; ++v)
+                                acc[i][v] = f32v_mac_lane_n(acc[i][v], wv[v], xv[i], l);
+                        }
                     }
                 }
             }
@@ -196,8 +202,17 @@ F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int np
 F32_INLINE void dense_row_block(const int n, f32m msk, int kb, const float *CNNC_RESTRICT xk,
                                 const float *CNNC_RESTRICT wk, size_t m, float *CNNC_RESTRICT yv) {
     f32v acc = f32v_load_n(yv, n, msk);
-    int kk;
-    for (kk = 0; kk < kb; ++kk) {
+    int kk = 0;
+#if defined(F32_NEON) && F32_NEON
+    for (; kk + 4 <= kb; kk += 4) { /* 4 inputs in one load, multiplied by lane, in order */
+        const f32v xv = f32v_load(xk + kk);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + kk * m, n, msk), xv, 0);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + (kk + 1) * m, n, msk), xv, 1);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + (kk + 2) * m, n, msk), xv, 2);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + (kk + 3) * m, n, msk), xv, 3);
+    }
+#endif
+    for (; kk < kb; ++kk) {
         acc = f32v_mac(acc, f32v_set1(xk[kk]), f32v_load_n(wk + kk * m, n, msk));
     }
     f32v_store_n(yv, n, msk, acc);
