@@ -141,6 +141,49 @@ static inline __attribute__((always_inline)) void b1n_pixel(
     }
 }
 
+/* dst[j] = v for j in [lo, hi). */
+static inline void b1n_set(uint32_t *dst, int32_t lo, int32_t hi, uint32_t v) {
+    int32_t j;
+    for (j = lo; j < hi; ++j) dst[j] = v;
+}
+
+/* The window of the output pixel whose tap (0, 0) is input (y0, x0) of sample n, gathered
+ * into xg in the filter's word order (absent taps zero); with `border` also its mask mg
+ * (all-ones words for valid taps). Each kernel row's valid taps are one contiguous run of
+ * input words, copied 4 at a time. Returns the number of valid taps. */
+static int32_t b1n_gather(const cnnc_b1_conv_params *p, const uint32_t *x, int32_t n, int32_t y0,
+                          int32_t x0, int border, uint32_t *xg, uint32_t *mg) {
+    const int32_t xw = CNNC_B1_WORDS(p->c), row = p->kernel_w * xw;
+    const int32_t kx0 = x0 < 0 ? -x0 : 0;
+    const int32_t kx1 = p->w - x0 < p->kernel_w ? p->w - x0 : p->kernel_w;
+    const int32_t lo = kx0 * xw, hi = kx1 > kx0 ? kx1 * xw : lo;
+    int32_t ky, j, taps = 0;
+    for (ky = 0; ky < p->kernel_h; ++ky, xg += row, mg += row) {
+        const int32_t iy = y0 + ky;
+        if (iy < 0 || iy >= p->h || hi == lo) {
+            b1n_set(xg, 0, row, 0u);
+            b1n_set(mg, 0, row, 0u);
+            continue;
+        }
+        { /* input words of taps kx0 .. kx1 - 1 to xg[lo, hi) */
+            const uint32_t *src = x + ((size_t)(n * p->h + iy) * p->w + (x0 + kx0)) * xw;
+            uint32_t *dst = xg + lo;
+            const int32_t len = hi - lo;
+            for (j = 0; j + 4 <= len; j += 4) vst1q_u32(dst + j, vld1q_u32(src + j));
+            for (; j < len; ++j) dst[j] = src[j];
+        }
+        taps += kx1 - kx0;
+        if (border) {
+            b1n_set(xg, 0, lo, 0u);
+            b1n_set(xg, hi, row, 0u);
+            b1n_set(mg, 0, lo, 0u);
+            b1n_set(mg, lo, hi, 0xFFFFFFFFu);
+            b1n_set(mg, hi, row, 0u);
+        }
+    }
+    return taps;
+}
+
 /* groups 1, zero padding, K <= B1N_MAX_WORDS. */
 static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
                           const int32_t *thresholds, uint32_t *y) {
@@ -158,23 +201,13 @@ static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const
                 uint32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * yw;
                 const int32_t y0 = oy * p->stride_h - p->pad_top;
                 const int32_t x0 = ox * p->stride_w - p->pad_left;
-                int32_t ky, kx, taps = 0, i = 0;
-                for (ky = 0; ky < p->kernel_h; ++ky)
-                    for (kx = 0; kx < p->kernel_w; ++kx, i += xw) {
-                        const int32_t iy = y0 + ky, ix = x0 + kx;
-                        if (iy >= 0 && iy < p->h && ix >= 0 && ix < p->w) {
-                            const uint32_t *src = x + ((size_t)(n * p->h + iy) * p->w + ix) * xw;
-                            for (j = 0; j < xw; ++j) xg[i + j] = src[j];
-                            for (j = 0; j < xw; ++j) mg[i + j] = 0xFFFFFFFFu;
-                            ++taps;
-                        } else {
-                            for (j = 0; j < xw; ++j) xg[i + j] = mg[i + j] = 0u;
-                        }
-                    }
-                if (taps == p->kernel_h * p->kernel_w)
-                    b1n_pixel(0, out_c, xg, mg, w, kw, taps * p->c, bit, thresholds, out);
+                const int border =
+                    y0 < 0 || y0 + p->kernel_h > p->h || x0 < 0 || x0 + p->kernel_w > p->w;
+                const int32_t k = b1n_gather(p, x, n, y0, x0, border, xg, mg) * p->c;
+                if (border)
+                    b1n_pixel(1, out_c, xg, mg, w, kw, k, bit, thresholds, out);
                 else
-                    b1n_pixel(1, out_c, xg, mg, w, kw, taps * p->c, bit, thresholds, out);
+                    b1n_pixel(0, out_c, xg, mg, w, kw, k, bit, thresholds, out);
             }
 }
 
