@@ -68,7 +68,7 @@ int main(int argc, char **argv) {
         fn[1] = cnnc_f32_conv_oc8__neon;
 #endif
     } else if (!strcmp(k, "dw3x3s1") || !strcmp(k, "dw3x3s2")) {
-        if (k[5] == '1') { p.h = p.w = p.out_h = p.out_w = 12; }
+        if (k[6] == '1') { p.h = p.w = p.out_h = p.out_w = 12; }
         else { p.h = p.w = 24; p.out_h = p.out_w = 12; p.stride_h = p.stride_w = 2; }
         p.c = p.out_c = p.groups = 96; p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1;
         fn[0] = cnnc_f32_dwconv3x3__ref; fn[2] = cnnc_f32_dwconv3x3_fast__neon;

@@ -94,7 +94,9 @@ int main(void) {
 CASES = 6 * 6 * 4 + 2 * 2 * 6 * 3 + 2
 
 
-@pytest.mark.parametrize("target", ["aarch64", "armv7"])
+# aarch64 only (the time budget): tests/runtime/test_b1_conv_neon.py runs the same code
+# paths on armv7 and armv7-neon over its smaller grid.
+@pytest.mark.parametrize("target", ["aarch64"])
 def test_b1_conv_neon_window_path_equals_ref(tmp_path, target):
     t = require_target(target)
     kernels = runtime_dir() / "kernels"
