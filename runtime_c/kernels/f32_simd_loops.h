@@ -228,9 +228,16 @@ F32_TARGET static void f32_dense_row(int k, int m, const cnnc_f32_act *act,
     for (k0 = 0; k0 < k; k0 += F32_DENSE_KB) {
         const int kb = k - k0 < F32_DENSE_KB ? k - k0 : F32_DENSE_KB;
         const float *wk = w + (size_t)k0 * m; /* [kb,M] */
-        for (j = 0; j < body; j += F32_LANES) {
-            dense_row_block(F32_LANES, full, kb, x + k0, wk + j, (size_t)m, y + j);
-        }
+#if defined(F32_NEON) && F32_NEON
+        if (kb == F32_DENSE_KB) { /* a constant block: its taps unroll */
+            for (j = 0; j < body; j += F32_LANES) {
+                dense_row_block(F32_LANES, full, F32_DENSE_KB, x + k0, wk + j, (size_t)m, y + j);
+            }
+        } else
+#endif
+            for (j = 0; j < body; j += F32_LANES) {
+                dense_row_block(F32_LANES, full, kb, x + k0, wk + j, (size_t)m, y + j);
+            }
         if (tail) dense_row_block(tail, tmask, kb, x + k0, wk + body, (size_t)m, y + body);
     }
     for (j = 0; j < body; j += F32_LANES) f32v_store(y + j, f32v_act(act, f32v_load(y + j)));
