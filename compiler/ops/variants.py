@@ -32,6 +32,9 @@ X86 = "defined(__x86_64__)"
 NEON = "defined(__ARM_NEON)"
 # Cortex-M4/M7/M33 with the DSP extension (ARMv7-A also defines __ARM_FEATURE_DSP; its
 # builds keep NEON, and the kernels' inline asm assumes Thumb-2 M-profile register rules).
+# AArch64 NEON only: the float32 exact rows (ARMv7's Advanced SIMD flushes subnormals to
+# zero, so only AArch64's IEEE vector unit can match the scalar __ref bit for bit).
+NEON_A64 = "defined(__ARM_NEON) && defined(__aarch64__)"
 DSP = "defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'"
 
 AVX2 = ("CNNC_CPU_AVX2",)
@@ -115,6 +118,16 @@ VARIANTS: tuple[Variant, ...] = tuple(
         ),
         # 16-pixel lanes (b1_conv_px_avx512.h) for the int8 / float output convs
         *(v for k in ("conv_s8", "conv_f32") for v in _x86_tiers(f"cnnc_b1_{k}__ref", ("avx512",))),
+        # NEON float32 (f32_conv_neon.c, f32_conv_fast_neon.c): exact on AArch64, fast on
+        # every NEON build
+        *(
+            Variant(f"cnnc_f32_{k}__ref", "neon", NEON_A64, ("CNNC_CPU_NEON",), fast=False)
+            for k in _F32_CONV
+        ),
+        *(
+            Variant(f"cnnc_f32_{k}__ref", "neon", NEON, ("CNNC_CPU_NEON",), fast=True)
+            for k in _F32_CONV
+        ),
     ]
 )
 

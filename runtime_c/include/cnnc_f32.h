@@ -211,6 +211,41 @@ void cnnc_f32_dense_fast__avx512(const cnnc_f32_dense_params *p, const float *CN
                                  const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                                  float *CNNC_RESTRICT y);
 
+/* ARM NEON siblings (runtime_c/kernels/f32_conv_neon.c, f32_conv_fast_neon.c; listed in
+ * cnnc.ops.variants), same signatures, modes and weight layouts as the x86-64 ones above,
+ * declared everywhere. __neon (exact) is defined only in AArch64 builds (ARMv7's NEON
+ * flushes subnormals, so it cannot be bit-identical); _fast__neon in every NEON build. */
+void cnnc_f32_conv_oc8__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                             const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                             float *CNNC_RESTRICT y);
+void cnnc_f32_conv_oc8_fast__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                  const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                  float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                           float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv_fast__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv3x3__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                              const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                              float *CNNC_RESTRICT y);
+void cnnc_f32_dwconv3x3_fast__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                   const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                   float *CNNC_RESTRICT y);
+void cnnc_f32_pwconv__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                           float *CNNC_RESTRICT y);
+void cnnc_f32_pwconv_fast__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                                const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                                float *CNNC_RESTRICT y);
+void cnnc_f32_dense__neon(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                          float *CNNC_RESTRICT y);
+void cnnc_f32_dense_fast__neon(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                               const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                               float *CNNC_RESTRICT y);
+
 /* ---- pooling ---------------------------------------------------------------- */
 
 /* x[N,H,W,C] -> y[N,OH,OW,C]. The window of output (oy, ox) starts at input row

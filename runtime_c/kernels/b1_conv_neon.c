@@ -1,10 +1,28 @@
-/* ARM NEON variant of the binary conv (bits output), bit-exact to cnnc_b1_conv_bits__ref:
- * the same loops (b1_conv_loops.h) with a 128-bit popcount of the XORed runs. Compiled
- * when the build targets NEON (aarch64; armv7 with -mfpu=neon*); empty otherwise. */
+/* ARM NEON variant of the binary conv (bits output), bit-exact to cnnc_b1_conv_bits__ref.
+ * Compiled when the build targets NEON (aarch64; armv7 with -mfpu=neon*); empty otherwise.
+ *
+ * groups 1, zero padding (every XNOR-Net conv): per output pixel the window's valid taps
+ * are gathered once into a contiguous stack buffer in the filter's own word order
+ * ([kernel_h, kernel_w, WORDS(c)], absent taps as zero words, followed by 3 zero words), so
+ * each filter's dot is one run of K = kernel_h * kernel_w * WORDS(c) words against the
+ * filter's contiguous words: 128-bit vectors (EOR, CNT per byte, UADALP pairwise into
+ * uint16 lanes) for 4 filters per pass against one load of the window. Border pixels also
+ * gather a mask (all-ones words for valid taps, zero for padded ones) and AND it in, so a
+ * padded tap counts 0 and is not in K, exactly as b1_conv_dot skips it. The last K % 4
+ * words load lane by lane (never past the filter). The 4 filters' counts reduce by
+ * pairwise adds to one uint32 vector; dot = K_valid - 2 * count is compared with the 4
+ * thresholds in one vector compare and the 4 bits go into the output word together.
+ * Dots are integer sums of popcounts: exact in any order.
+ *
+ * Overflow: a uint16 lane gains at most 16 per vector; K is at most B1N_MAX_WORDS = 2048
+ * words (512 vectors): 8192 < 65535. Layers with groups > 1, one padding or larger
+ * windows take the shared loops (b1_conv_loops.h) with a vector run popcount. */
 #include "b1_conv_loops.h"
 
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
+
+#define B1N_MAX_WORDS 2048 /* window words on the stack: 8 KiB, 3x3 up to 7280 channels */
 
 /* 4 words per step: XOR, per-byte count (vcnt), pairwise widening adds into u32 lanes
  * (each lane grows by <= 32 per step: no overflow below 2^27 steps); the tail word by word.
@@ -23,9 +41,184 @@ static int32_t b1_run_popcount_neon(const uint32_t *a, const uint32_t *b, int32_
     return total;
 }
 
+/* [a0+a1, a2+a3, .., a6+a7, b0+b1, .., b6+b7] */
+static inline uint16x8_t b1n_padd_u16(uint16x8_t a, uint16x8_t b) {
+#if defined(__aarch64__)
+    return vpaddq_u16(a, b);
+#else
+    return vcombine_u16(vpadd_u16(vget_low_u16(a), vget_high_u16(a)),
+                        vpadd_u16(vget_low_u16(b), vget_high_u16(b)));
+#endif
+}
+
+static inline uint32_t b1n_sum_u32(uint32x4_t v) {
+#if defined(__aarch64__)
+    return vaddvq_u32(v);
+#else
+    const uint32x2_t s = vpadd_u32(vget_low_u32(v), vget_high_u32(v));
+    return vget_lane_u32(vpadd_u32(s, s), 0);
+#endif
+}
+
+/* Words [0, t) of p (t = 1..3), the other lanes 0; reads nothing past p + t. */
+static inline uint32x4_t b1n_load_tail(const uint32_t *p, int32_t t) {
+    const uint32x2_t lo = t == 1 ? vld1_lane_u32(p, vdup_n_u32(0), 0) : vld1_u32(p);
+    const uint32x2_t hi = t == 3 ? vld1_lane_u32(p + 2, vdup_n_u32(0), 0) : vdup_n_u32(0);
+    return vcombine_u32(lo, hi);
+}
+
+/* popcount(window XOR filter), masked when `masked`, accumulated per filter into nf
+ * uint16x8 lanes; w: filter 0's words, filter f at w + f * kw. */
+static inline __attribute__((always_inline)) void b1n_counts(const int nf, const int masked,
+                                                             const uint32_t *xg, const uint32_t *mg,
+                                                             const uint32_t *w, int32_t kw,
+                                                             uint16x8_t *acc) {
+    const int32_t body = kw & ~3, t = kw & 3;
+    int32_t j, f;
+    for (f = 0; f < nf; ++f) acc[f] = vdupq_n_u16(0);
+    for (j = 0; j < body; j += 4) {
+        const uint32x4_t xv = vld1q_u32(xg + j);
+        const uint32x4_t mv = masked ? vld1q_u32(mg + j) : xv;
+#pragma GCC unroll 4
+        for (f = 0; f < nf; ++f) {
+            uint32x4_t v = veorq_u32(xv, vld1q_u32(w + (size_t)f * kw + j));
+            if (masked) v = vandq_u32(v, mv);
+            acc[f] = vpadalq_u8(acc[f], vcntq_u8(vreinterpretq_u8_u32(v)));
+        }
+    }
+    if (t) {
+        const uint32x4_t xv = vld1q_u32(xg + body); /* zero past kw */
+        const uint32x4_t mv = masked ? vld1q_u32(mg + body) : xv;
+#pragma GCC unroll 4
+        for (f = 0; f < nf; ++f) {
+            uint32x4_t v = veorq_u32(xv, b1n_load_tail(w + (size_t)f * kw + body, t));
+            if (masked) v = vandq_u32(v, mv);
+            acc[f] = vpadalq_u8(acc[f], vcntq_u8(vreinterpretq_u8_u32(v)));
+        }
+    }
+}
+
+/* The out bits (bit f: dot < threshold) of filters co .. co+3 against the gathered window;
+ * kv: K_valid in every lane, bit: {1, 2, 4, 8}. */
+static inline __attribute__((always_inline)) uint32_t b1n_block4(
+    const int masked, const uint32_t *xg, const uint32_t *mg, const uint32_t *w, int32_t kw,
+    int32x4_t kv, uint32x4_t bit, const int32_t *thresholds) {
+    uint16x8_t acc[4];
+    uint32x4_t count;
+    int32x4_t dot;
+    b1n_counts(4, masked, xg, mg, w, kw, acc);
+    count = vpaddlq_u16(b1n_padd_u16(b1n_padd_u16(acc[0], acc[1]), b1n_padd_u16(acc[2], acc[3])));
+    dot = vsubq_s32(kv, vreinterpretq_s32_u32(vshlq_n_u32(count, 1)));
+    return b1n_sum_u32(vandq_u32(vcltq_s32(dot, vld1q_s32(thresholds)), bit));
+}
+
+/* The out bit of one filter (the out_c % 4 last ones). */
+static inline __attribute__((always_inline)) uint32_t b1n_one(const int masked, const uint32_t *xg,
+                                                              const uint32_t *mg, const uint32_t *w,
+                                                              int32_t kw, int32_t k,
+                                                              int32_t threshold) {
+    uint16x8_t acc[1];
+    b1n_counts(1, masked, xg, mg, w, kw, acc);
+    return k - 2 * (int32_t)b1n_sum_u32(vpaddlq_u16(acc[0])) < threshold;
+}
+
+/* One output pixel's words: 32 filters' bits gathered in a register, then stored. */
+static inline __attribute__((always_inline)) void b1n_pixel(
+    const int masked, int32_t out_c, const uint32_t *xg, const uint32_t *mg, const uint32_t *w,
+    int32_t kw, int32_t k, uint32x4_t bit, const int32_t *thresholds, uint32_t *out) {
+    const int32x4_t kv = vdupq_n_s32(k);
+    int32_t co0, co;
+    for (co0 = 0; co0 < out_c; co0 += CNNC_B1_BITS) {
+        const int32_t end = out_c - co0 < CNNC_B1_BITS ? out_c : co0 + CNNC_B1_BITS;
+        uint32_t bits = 0u; /* tail bits stay 0 */
+        for (co = co0; co + 4 <= end; co += 4)
+            bits |= b1n_block4(masked, xg, mg, w + (size_t)co * kw, kw, kv, bit, thresholds + co)
+                    << (co - co0);
+        for (; co < end; ++co)
+            bits |= b1n_one(masked, xg, mg, w + (size_t)co * kw, kw, k, thresholds[co])
+                    << (co - co0);
+        out[co0 / CNNC_B1_BITS] = bits;
+    }
+}
+
+/* dst[j] = v for j in [lo, hi). */
+static inline void b1n_set(uint32_t *dst, int32_t lo, int32_t hi, uint32_t v) {
+    int32_t j;
+    for (j = lo; j < hi; ++j) dst[j] = v;
+}
+
+/* The window of the output pixel whose tap (0, 0) is input (y0, x0) of sample n, gathered
+ * into xg in the filter's word order (absent taps zero); with `border` also its mask mg
+ * (all-ones words for valid taps). Each kernel row's valid taps are one contiguous run of
+ * input words, copied 4 at a time. Returns the number of valid taps. */
+static int32_t b1n_gather(const cnnc_b1_conv_params *p, const uint32_t *x, int32_t n, int32_t y0,
+                          int32_t x0, int border, uint32_t *xg, uint32_t *mg) {
+    const int32_t xw = CNNC_B1_WORDS(p->c), row = p->kernel_w * xw;
+    const int32_t kx0 = x0 < 0 ? -x0 : 0;
+    const int32_t kx1 = p->w - x0 < p->kernel_w ? p->w - x0 : p->kernel_w;
+    const int32_t lo = kx0 * xw, hi = kx1 > kx0 ? kx1 * xw : lo;
+    int32_t ky, j, taps = 0;
+    for (ky = 0; ky < p->kernel_h; ++ky, xg += row, mg += row) {
+        const int32_t iy = y0 + ky;
+        if (iy < 0 || iy >= p->h || hi == lo) {
+            b1n_set(xg, 0, row, 0u);
+            b1n_set(mg, 0, row, 0u);
+            continue;
+        }
+        { /* input words of taps kx0 .. kx1 - 1 to xg[lo, hi) */
+            const uint32_t *src = x + ((size_t)(n * p->h + iy) * p->w + (x0 + kx0)) * xw;
+            uint32_t *dst = xg + lo;
+            const int32_t len = hi - lo;
+            for (j = 0; j + 4 <= len; j += 4) vst1q_u32(dst + j, vld1q_u32(src + j));
+            for (; j < len; ++j) dst[j] = src[j];
+        }
+        taps += kx1 - kx0;
+        if (border) {
+            b1n_set(xg, 0, lo, 0u);
+            b1n_set(xg, hi, row, 0u);
+            b1n_set(mg, 0, lo, 0u);
+            b1n_set(mg, lo, hi, 0xFFFFFFFFu);
+            b1n_set(mg, hi, row, 0u);
+        }
+    }
+    return taps;
+}
+
+/* groups 1, zero padding, K <= B1N_MAX_WORDS. */
+static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
+                          const int32_t *thresholds, uint32_t *y) {
+    static const uint32_t bits[4] = {1u, 2u, 4u, 8u};
+    const uint32x4_t bit = vld1q_u32(bits);
+    const int32_t out_c = p->out_c;
+    uint32_t xg[B1N_MAX_WORDS + 4], mg[B1N_MAX_WORDS + 4];
+    const int32_t xw = CNNC_B1_WORDS(p->c), yw = CNNC_B1_WORDS(p->out_c);
+    const int32_t kw = p->kernel_h * p->kernel_w * xw; /* words per filter */
+    int32_t n, oy, ox, j;
+    for (j = 0; j < 4; ++j) xg[kw + j] = mg[kw + j] = 0u;
+    for (n = 0; n < p->n; ++n)
+        for (oy = 0; oy < p->out_h; ++oy)
+            for (ox = 0; ox < p->out_w; ++ox) {
+                uint32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * yw;
+                const int32_t y0 = oy * p->stride_h - p->pad_top;
+                const int32_t x0 = ox * p->stride_w - p->pad_left;
+                const int border =
+                    y0 < 0 || y0 + p->kernel_h > p->h || x0 < 0 || x0 + p->kernel_w > p->w;
+                const int32_t k = b1n_gather(p, x, n, y0, x0, border, xg, mg) * p->c;
+                if (border)
+                    b1n_pixel(1, out_c, xg, mg, w, kw, k, bit, thresholds, out);
+                else
+                    b1n_pixel(0, out_c, xg, mg, w, kw, k, bit, thresholds, out);
+            }
+}
+
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                              const uint32_t *CNNC_RESTRICT w,
                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
+    if (p->groups == 1 && !p->pad_one &&
+        (int64_t)p->kernel_h * p->kernel_w * CNNC_B1_WORDS(p->c) <= B1N_MAX_WORDS) {
+        b1n_conv_bits(p, x, w, thresholds, y);
+        return;
+    }
     b1_conv_bits_loops(p, x, w, thresholds, y, b1_run_popcount_neon, NULL);
 }
 #else

@@ -1,7 +1,9 @@
 /* The float32 SIMD conv/dense driver loops, written once over the vector hooks of
  * f32_simd_x86.h (f32v, f32v_mac, f32v_act, ...), so a fix to the loops reaches every ISA
  * and both float modes. The including file sets F32_AVX512, F32_FAST, F32_TARGET and the
- * register tile F32_MR (output pixels per tile; channels per tile are F32_NV = 2 vectors).
+ * register tile F32_MR (output pixels per tile; channels per tile are F32_NV = 2 vectors);
+ * ARM sets F32_NEON 1 for f32_simd_neon.h's hooks instead, and its conv tile loads 4 input
+ * channels per pixel at once and multiplies by lane.
  *
  * Vector lanes run over output channels (channels for depthwise), never over the sum:
  * each lane owns one output and sums bias, then taps in (ky, kx, c) order, as __ref does.
@@ -25,7 +27,11 @@
 
 #include <stddef.h>
 
+#if defined(F32_NEON) && F32_NEON
+#include "f32_simd_neon.h"
+#else
 #include "f32_simd_x86.h"
+#endif
 
 #define F32_NV 2    /* output-channel vectors per conv/dense tile */
 #define F32_DW_PX 4 /* output pixels per depthwise tile */
@@ -78,7 +84,39 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
             /* wt[C,Co] tap (ky, kx); xt[C] pixel 0's input at that tap */
             const float *wt = w + ((size_t)ky * g->kernel_w + kx) * g->c * co;
             const float *xt = g->x + (xpix + ky * g->kyoff + kx * g->kxoff);
-            for (ci = 0; ci < g->c; ++ci) {
+            ci = 0;
+#if defined(F32_NEON) && F32_NEON
+            { /* 4 input channels of each pixel in one load, multiplied by lane: channel
+               * ci + l of every pixel still adds to each output in the order above */
+                const float *xp[F32_MR];                  /* pixel i's input at this tap */
+                const float *wr = wt, *wr2 = wt + 2 * co; /* rows ci, ci + 2 of wt */
+#pragma GCC unroll 16
+                for (i = 0; i < mr; ++i) xp[i] = xt + i * g->xstep;
+                for (; ci + 4 <= g->c; ci += 4, wr += 4 * co, wr2 += 4 * co) {
+                    f32v xv[F32_MR];
+                    int l;
+#pragma GCC unroll 16
+                    for (i = 0; i < mr; ++i) xv[i] = f32v_load(xp[i] + ci);
+#pragma GCC unroll 4
+                    for (l = 0; l < 4; ++l) {
+                        const float *wl = (l < 2 ? wr : wr2) + (l & 1) * co; /* row ci + l */
+                        f32v wv[F32_NV];
+#pragma GCC unroll 2
+                        for (v = 0; v < nv; ++v) {
+                            const int n = v == nv - 1 ? last : F32_LANES;
+                            wv[v] = f32v_load_n(wl + v * F32_LANES, n, m);
+                        }
+#pragma GCC unroll 16
+                        for (i = 0; i < mr; ++i) {
+#pragma GCC unroll 2
+                            for (v = 0; v < nv; ++v)
+                                acc[i][v] = f32v_mac_lane_n(acc[i][v], wv[v], xv[i], l);
+                        }
+                    }
+                }
+            }
+#endif
+            for (; ci < g->c; ++ci) {
                 f32v wv[F32_NV];
                 /* w's rows are 4 * Co bytes apart, a new page each when Co is large: the
                    hardware prefetcher does not follow, so fetch F32_PF rows ahead */
@@ -164,8 +202,17 @@ F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int np
 F32_INLINE void dense_row_block(const int n, f32m msk, int kb, const float *CNNC_RESTRICT xk,
                                 const float *CNNC_RESTRICT wk, size_t m, float *CNNC_RESTRICT yv) {
     f32v acc = f32v_load_n(yv, n, msk);
-    int kk;
-    for (kk = 0; kk < kb; ++kk) {
+    int kk = 0;
+#if defined(F32_NEON) && F32_NEON
+    for (; kk + 4 <= kb; kk += 4) { /* 4 inputs in one load, multiplied by lane, in order */
+        const f32v xv = f32v_load(xk + kk);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + kk * m, n, msk), xv, 0);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + (kk + 1) * m, n, msk), xv, 1);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + (kk + 2) * m, n, msk), xv, 2);
+        acc = f32v_mac_lane(acc, f32v_load_n(wk + (kk + 3) * m, n, msk), xv, 3);
+    }
+#endif
+    for (; kk < kb; ++kk) {
         acc = f32v_mac(acc, f32v_set1(xk[kk]), f32v_load_n(wk + kk * m, n, msk));
     }
     f32v_store_n(yv, n, msk, acc);
@@ -181,9 +228,16 @@ F32_TARGET static void f32_dense_row(int k, int m, const cnnc_f32_act *act,
     for (k0 = 0; k0 < k; k0 += F32_DENSE_KB) {
         const int kb = k - k0 < F32_DENSE_KB ? k - k0 : F32_DENSE_KB;
         const float *wk = w + (size_t)k0 * m; /* [kb,M] */
-        for (j = 0; j < body; j += F32_LANES) {
-            dense_row_block(F32_LANES, full, kb, x + k0, wk + j, (size_t)m, y + j);
-        }
+#if defined(F32_NEON) && F32_NEON
+        if (kb == F32_DENSE_KB) { /* a constant block: its taps unroll */
+            for (j = 0; j < body; j += F32_LANES) {
+                dense_row_block(F32_LANES, full, F32_DENSE_KB, x + k0, wk + j, (size_t)m, y + j);
+            }
+        } else
+#endif
+            for (j = 0; j < body; j += F32_LANES) {
+                dense_row_block(F32_LANES, full, kb, x + k0, wk + j, (size_t)m, y + j);
+            }
         if (tail) dense_row_block(tail, tmask, kb, x + k0, wk + body, (size_t)m, y + body);
     }
     for (j = 0; j < body; j += F32_LANES) f32v_store(y + j, f32v_act(act, f32v_load(y + j)));

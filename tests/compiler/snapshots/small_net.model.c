@@ -47,15 +47,24 @@ static void select_kernels(cnnc_model_ctx *ctx) {
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx2;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__avx512;
 #endif
+#if defined(__ARM_NEON) && defined(__aarch64__)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_f32_conv_oc8__neon;
+#endif
     ctx->kernels[1] = (cnnc_kernel_fn)cnnc_f32_dwconv3x3__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_f32_dwconv3x3__avx2;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_f32_dwconv3x3__avx512;
 #endif
+#if defined(__ARM_NEON) && defined(__aarch64__)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_f32_dwconv3x3__neon;
+#endif
     ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx2;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__avx512;
+#endif
+#if defined(__ARM_NEON) && defined(__aarch64__)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_f32_dense__neon;
 #endif
 }
 

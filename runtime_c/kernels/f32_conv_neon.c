@@ -1,0 +1,50 @@
+/* AArch64 NEON exact-mode float32 kernels, bit-identical to their __ref kernels (separate
+ * FMUL and FADD, the __ref order, no FMA; needs -ffp-contract=off, see f32_simd_neon.h): the
+ * loops of f32_simd_loops.h on the hooks of f32_simd_neon.h. Empty on other targets, armv7
+ * included (its NEON flushes subnormals: no exact variant there). Register tile: 6 pixels x
+ * 2 vectors of output channels: 12 accumulators, 6 input vectors, 8 weight vectors of the 32
+ * registers (8 pixels spill, measured slower by bench/bench_neon_f32.py). */
+#include "cnnc_f32.h"
+
+#if defined(__ARM_NEON) && defined(__aarch64__)
+#define F32_NEON 1
+#define F32_FAST 0
+#define F32_TARGET
+#define F32_MR 6
+#include "f32_simd_loops.h"
+
+void cnnc_f32_dense__neon(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
+                          const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                          float *CNNC_RESTRICT y) {
+    f32_dense_loops(p->n, p->k, p->m, &p->act, x, w, bias, y);
+}
+
+/* The pixels are the rows of a dense layer, as in cnnc_f32_pwconv__ref. */
+void cnnc_f32_pwconv__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                           float *CNNC_RESTRICT y) {
+    f32_dense_loops(p->n * p->h * p->w, p->c, p->out_c, &p->act, x, w, bias, y);
+}
+
+void cnnc_f32_conv_oc8__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                             const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                             float *CNNC_RESTRICT y) {
+    f32_conv_loops(p, x, w, bias, y);
+}
+
+void cnnc_f32_dwconv__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                           const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                           float *CNNC_RESTRICT y) {
+    f32_dw_loops(p, x, w, bias, y);
+}
+
+/* The general depthwise loops: their interior tiles already run the nine taps without
+ * bounds checks, which is all cnnc_f32_dwconv3x3__ref adds over cnnc_f32_dwconv__ref. */
+void cnnc_f32_dwconv3x3__neon(const cnnc_f32_conv_params *p, const float *CNNC_RESTRICT x,
+                              const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
+                              float *CNNC_RESTRICT y) {
+    f32_dw_loops(p, x, w, bias, y);
+}
+#else
+typedef int cnnc_f32_conv_neon_empty; /* ISO C forbids an empty translation unit */
+#endif

@@ -1,0 +1,114 @@
+"""The NEON binary conv's window path (b1_conv_neon.c: the window gathered once per pixel,
+4 filters per pass, masked border windows, the K % 4 tail words) and its fallbacks are
+bit-exact to cnnc_b1_conv_bits__ref under qemu, past tests/runtime/test_b1_conv_neon.py's
+grid: output channels 1..33 (below, at and past the 4-filter blocks), filter lengths whose
+word count leaves each tail 0..3 (32, 33, 96, 300 channels), kernels 1x1, 3x3, 5x5 and 3x5
+with asymmetric padding and strides, groups 2 and one padding (the shared loops), and
+windows just inside and just past the 2048-word stack buffer."""
+
+import subprocess
+
+import pytest
+from cnnc.host import cross, targets
+from cnnc.host.cbuild import runtime_dir
+
+from .conftest import require_target
+
+pytestmark = pytest.mark.arm
+
+DRIVER = r"""
+#include <stdio.h>
+#include <string.h>
+#include "cnnc_b1.h"
+
+static uint32_t state = 2463534242u;
+static uint32_t next_word(void) { /* xorshift32 */
+    state ^= state << 13; state ^= state >> 17; state ^= state << 5;
+    return state;
+}
+/* packed pixels of `channels` channels, the last word's tail bits zero */
+static void fill(uint32_t *v, int32_t pixels, int32_t channels) {
+    const int32_t nw = CNNC_B1_WORDS(channels), tail = channels % 32;
+    int32_t i, j;
+    for (i = 0; i < pixels; ++i)
+        for (j = 0; j < nw; ++j) {
+            uint32_t word = next_word();
+            if (j == nw - 1 && tail) word &= (1u << tail) - 1u;
+            v[i * nw + j] = word;
+        }
+}
+
+static uint32_t x[4096], w[16384], y_ref[2 * 9 * 11 * 2 + 4], y_neon[2 * 9 * 11 * 2 + 4];
+static int32_t thr[64];
+static int cases = 0, failures = 0;
+
+/* geometry g: kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right */
+static void run(int32_t n, int32_t h, int32_t wd, int32_t c, int32_t oc, const int32_t *g,
+                int32_t groups, int32_t pad_one) {
+    cnnc_b1_conv_params p;
+    int32_t i, words;
+    memset(&p, 0, sizeof p);
+    p.n = n; p.h = h; p.w = wd; p.c = c; p.out_c = oc;
+    p.kernel_h = g[0]; p.kernel_w = g[1]; p.stride_h = g[2]; p.stride_w = g[3];
+    p.pad_top = g[4]; p.pad_left = g[5]; p.dilation_h = p.dilation_w = 1;
+    p.groups = groups; p.pad_one = pad_one;
+    p.out_h = (h + g[4] + g[6] - g[0]) / g[2] + 1;
+    p.out_w = (wd + g[5] + g[7] - g[1]) / g[3] + 1;
+    fill(x, n * h * wd, c);
+    fill(w, oc * g[0] * g[1], c / groups);
+    for (i = 0; i < oc; ++i) thr[i] = (int32_t)(next_word() % 17u) - 8; /* dots spread ~0 */
+    words = n * p.out_h * p.out_w * CNNC_B1_WORDS(oc);
+    memset(y_ref, 0xA5, sizeof y_ref);
+    memset(y_neon, 0x5A, sizeof y_neon);
+    cnnc_b1_conv_bits__ref(&p, x, w, thr, y_ref);
+    cnnc_b1_conv_bits__neon(&p, x, w, thr, y_neon);
+    ++cases;
+    for (i = 0; i < words + 4; ++i)
+        if (i < words ? y_ref[i] != y_neon[i] : y_neon[i] != 0x5A5A5A5Au) {
+            printf("MISMATCH c=%d oc=%d k=%dx%d s=%d groups=%d pad_one=%d word %d: %08x %08x\n",
+                   (int)c, (int)oc, (int)g[0], (int)g[1], (int)g[2], (int)groups, (int)pad_one,
+                   (int)i, (unsigned)y_ref[i], (unsigned)y_neon[i]);
+            ++failures;
+            return;
+        }
+}
+
+int main(void) {
+    static const int32_t geos[6][8] = {
+        {3, 3, 1, 1, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0, 0},
+        {5, 5, 1, 1, 2, 2, 2, 2}, {3, 5, 2, 1, 0, 2, 1, 1}, {3, 3, 1, 1, 0, 0, 0, 0}};
+    static const int32_t ocs[] = {1, 3, 4, 5, 8, 33}, cs[] = {32, 33, 96, 300};
+    static const int32_t big[8] = {3, 3, 1, 1, 1, 1, 1, 1};
+    int gi, oi, ci, groups, pad_one;
+    for (gi = 0; gi < 6; ++gi) for (oi = 0; oi < 6; ++oi) for (ci = 0; ci < 4; ++ci)
+        run(2, 9, 11, cs[ci], ocs[oi], geos[gi], 1, 0);
+    for (groups = 1; groups <= 2; ++groups) for (pad_one = 0; pad_one <= 1; ++pad_one)
+    for (gi = 0; gi < 6; ++gi) for (ci = 0; ci < 3; ++ci)
+        run(1, 7, 5, cs[ci] * groups, 6 * groups, geos[gi], groups, pad_one);
+    run(1, 2, 2, 7200, 5, big, 1, 0); /* 9 * 225 = 2025 words: the window path */
+    run(1, 2, 2, 7300, 5, big, 1, 0); /* 9 * 229 = 2061 words: past the buffer */
+    printf("%d cases, %d failures\n", cases, failures);
+    return failures != 0;
+}
+"""
+CASES = 6 * 6 * 4 + 2 * 2 * 6 * 3 + 2
+
+
+# aarch64 only (the time budget): tests/runtime/test_b1_conv_neon.py runs the same code
+# paths on armv7 and armv7-neon over its smaller grid.
+@pytest.mark.parametrize("target", ["aarch64"])
+def test_b1_conv_neon_window_path_equals_ref(tmp_path, target):
+    t = require_target(target)
+    kernels = runtime_dir() / "kernels"
+    driver = tmp_path / "driver.c"
+    driver.write_text(DRIVER)
+    exe = tmp_path / "driver"
+    sources = [kernels / "b1_conv.c", kernels / "b1_conv_neon.c", kernels / "s8_quant.c", driver]
+    includes = [f"-I{runtime_dir() / 'include'}", f"-I{kernels}"]
+    cmd = [targets.target_cc(t), *cross.build_flags(t), *includes, *map(str, sources), "-o",
+           str(exe), "-lm"]  # fmt: skip
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run([t.qemu, "-L", t.sysroot, str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
