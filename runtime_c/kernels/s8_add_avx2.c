@@ -21,23 +21,27 @@ CNNC_TARGET_AVX2 void cnnc_s8_add__avx2(const cnnc_s8_add_params *p, const int8_
     const __m256i azp = _mm256_set1_epi32(p->a_zero_point),
                   bzp = _mm256_set1_epi32(p->b_zero_point);
     const __m128i ls = _mm_cvtsi32_si128(p->left_shift);
-    const __m256i am = _mm256_set1_epi32(p->a_mult), as = _mm256_set1_epi32(p->a_shift);
-    const __m256i bm = _mm256_set1_epi32(p->b_mult), bs = _mm256_set1_epi32(p->b_shift);
-    const __m256i ym = _mm256_set1_epi32(p->y_mult), ys = _mm256_set1_epi32(p->y_shift);
-    const int32_t lo = p->act_min - p->y_zero_point, hi = p->act_max - p->y_zero_point;
-    int32_t i;
+    int32_t mv[3][8], sv[3][8], i, j;
+    s8_rq8_avx2 qa, qb, qy;
     if (p->rounding == CNNC_ROUND_ONNXRUNTIME) { /* float32 QLinearAdd: __ref's loop */
         cnnc_s8_add__ref(p, a, b, y);
         return;
     }
+    /* the three requantisations prepared once (s8_rq8_prepare: one multiplier each) */
+    for (j = 0; j < 8; ++j) {
+        mv[0][j] = p->a_mult, sv[0][j] = p->a_shift;
+        mv[1][j] = p->b_mult, sv[1][j] = p->b_shift;
+        mv[2][j] = p->y_mult, sv[2][j] = p->y_shift;
+    }
+    s8_rq8_prepare(&qa, mv[0], sv[0], p->rounding, 0, INT32_MIN, INT32_MAX);
+    s8_rq8_prepare(&qb, mv[1], sv[1], p->rounding, 0, INT32_MIN, INT32_MAX);
+    s8_rq8_prepare(&qy, mv[2], sv[2], p->rounding, p->y_zero_point, p->act_min, p->act_max);
     for (i = 0; i + 8 <= p->size; i += 8) {
         const __m256i av = _mm256_sll_epi32(s8_load8_minus(a + i, azp), ls);
         const __m256i bv = _mm256_sll_epi32(s8_load8_minus(b + i, bzp), ls);
-        const __m256i ar = s8_requant8_i32_avx2(av, am, as, p->rounding, INT32_MIN, INT32_MAX);
-        const __m256i br = s8_requant8_i32_avx2(bv, bm, bs, p->rounding, INT32_MIN, INT32_MAX);
         const __m256i r =
-            s8_requant8_i32_avx2(_mm256_add_epi32(ar, br), ym, ys, p->rounding, lo, hi);
-        s8_store8_avx2(_mm256_add_epi32(r, _mm256_set1_epi32(p->y_zero_point)), y + i);
+            s8_rq8_run(&qy, _mm256_add_epi32(s8_rq8_run(&qa, av), s8_rq8_run(&qb, bv)));
+        s8_store8_avx2(_mm256_add_epi32(r, qy.zp), y + i);
     }
     if (i < p->size) {
         cnnc_s8_add_params rest = *p;
