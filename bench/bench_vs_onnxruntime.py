@@ -22,6 +22,13 @@ that decides whether `--memory fast` should fuse. All builds of a precision are 
 in the same rounds (onnxruntime, then each cnnc build, round after round).
 
     .venv/bin/python bench/bench_vs_onnxruntime.py [--quick]
+
+On a shared machine the minimum still moves with the neighbours' load (memory bandwidth
+as much as CPU). Running the whole script on one core at real-time priority, which both
+sides inherit (onnxruntime runs in this process, cnnc's demo is its child), removes most
+of it without favouring either:
+
+    chrt -f 50 taskset -c 1 .venv/bin/python bench/bench_vs_onnxruntime.py
 """
 
 from __future__ import annotations
