@@ -322,6 +322,39 @@ S8G_MAYBE_UNUSED static void s8g_tail(const int8_t *x, int32_t k, const int8_t *
     }
 }
 
+/* row[(ky * kernel_w + kx) * cg + i] = input i of group g at tap (ky, kx) of output pixel
+ * pix (b, oy, ox flattened), x's zero point where the tap is padding (dilation 1; the
+ * general conv variants s8_conv_neon.c, s8_dot_neon.c). */
+S8G_MAYBE_UNUSED static void s8g_gather(const cnnc_s8_conv_params *p, const int8_t *x, int32_t pix,
+                                        int32_t g, int8_t *row) {
+    const int32_t cg = p->c / p->groups, span = p->kernel_w * cg;
+    const int32_t ox = pix % p->out_w, oy = pix / p->out_w % p->out_h;
+    const int32_t b = pix / p->out_w / p->out_h;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        int8_t *dst = row + (size_t)ky * span;
+        const int8_t *xrow; /* [w][c] from group g's first input */
+        if (iy < 0 || iy >= p->h) {
+            memset(dst, p->x_zero_point, (size_t)span);
+            continue;
+        }
+        xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
+        if (p->groups == 1 && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
+            memcpy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
+            continue;
+        }
+        for (kx = 0; kx < p->kernel_w; ++kx) {
+            const int32_t ix = ix0 + kx;
+            if (ix < 0 || ix >= p->w)
+                memset(dst + kx * cg, p->x_zero_point, (size_t)cg);
+            else
+                memcpy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
+        }
+    }
+}
+
 /* The width in halves (8 outputs) of the next block with left >= 8 outputs to go. */
 #define S8G_NH(left) ((left) >= S8G_COLS ? S8G_HALVES : 1)
 #endif

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from cnnc.host import cross, targets
 from cnnc.host.cbuild import runtime_dir
-from cnnc.ops.variants import NEON, VARIANTS
+from cnnc.ops.variants import NEON, NEONDOT, VARIANTS
 
 from .conftest import require_target
 
@@ -25,6 +25,15 @@ DRIVER = r"""
 #include <string.h>
 #include "cnnc_s8.h"
 
+/* The variant under test: __neon, or with -DDOT the dot-product one (which has no dwconv:
+ * its cases then run __neon again). */
+#if defined(DOT)
+#define V(k) cnnc_s8_##k##__neondot
+#define DOT_BUILD 1
+#else
+#define V(k) cnnc_s8_##k##__neon
+#define DOT_BUILD 0
+#endif
 #define GUARD 16
 static uint32_t state = 2463534242u;
 static uint32_t next_word(void) { /* xorshift32 */
@@ -81,9 +90,9 @@ static void prepare_neon(int32_t size) {
 }
 
 static void dense_cases(void) {
-    static const int32_t ks[] = {1, 3, 8, 17, 65}, ns[] = {1, 5};
+    static const int32_t ks[] = {1, 3, 8, 17, 46, 65}, ns[] = {1, 5};
     int mi, ki, ni, z, rnd, edge;
-    for (mi = 0; mi < 11; ++mi) for (ki = 0; ki < 5; ++ki) for (ni = 0; ni < 2; ++ni)
+    for (mi = 0; mi < 11; ++mi) for (ki = 0; ki < 6; ++ki) for (ni = 0; ni < 2; ++ni)
     for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_dense_params p;
         p.n = ns[ni]; p.k = ks[ki]; p.m = chans[mi];
@@ -94,7 +103,7 @@ static void dense_cases(void) {
         fill_requant(bias, mult, shift, p.m, edge);
         cnnc_s8_dense__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(p.n * p.m);
-        cnnc_s8_dense__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(dense)(&p, x, w, bias, mult, shift, y_neon);
         compare("dense (m, k, n)", p.n * p.m, p.m, p.k, p.n);
     }
 }
@@ -113,7 +122,7 @@ static void pwconv_cases(void) {
         fill_requant(bias, mult, shift, p.out_c, rnd);
         cnnc_s8_pwconv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(2 * 7 * 5 * p.out_c);
-        cnnc_s8_pwconv__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(pwconv)(&p, x, w, bias, mult, shift, y_neon);
         compare("pwconv (oc, c, rounding)", 2 * 7 * 5 * p.out_c, p.out_c, p.c, rnd);
     }
 }
@@ -174,7 +183,7 @@ static void conv_cases(void) {
         fill_requant(bias, mult, shift, p.out_c, rnd);
         cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(out);
-        cnnc_s8_conv__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(conv)(&p, x, w, bias, mult, shift, y_neon);
         compare("conv (oc/g, geometry, groups)", out, chans[oi], g, groups);
     }
 }
@@ -192,7 +201,7 @@ static void big_k_cases(void) {
         fill_requant(bias, mult, shift, d.m, rnd);
         cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
         prepare_neon(d.n * d.m);
-        cnnc_s8_dense__neon(&d, x, w, bias, mult, shift, y_neon);
+        V(dense)(&d, x, w, bias, mult, shift, y_neon);
         compare("dense (m, k, n)", d.n * d.m, d.m, d.k, d.n);
     }
     for (groups = 1; groups <= 2; ++groups) {
@@ -209,7 +218,7 @@ static void big_k_cases(void) {
         fill_requant(bias, mult, shift, p.out_c, 0);
         cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(out);
-        cnnc_s8_conv__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(conv)(&p, x, w, bias, mult, shift, y_neon);
         compare("conv (c, oc, groups)", out, p.c, p.out_c, groups);
     }
 }
@@ -218,30 +227,36 @@ int main(void) {
     big_k_cases();
     dense_cases();
     pwconv_cases();
-    dwconv_cases();
+    if (!DOT_BUILD) dwconv_cases();
     conv_cases();
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
 """
-CASES = 4 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 3 * 2 * 6 * 2 * 2
+DW_CASES = 11 * 5 * 2 * 2 * 2 * 2
+CASES = 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + DW_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
-@pytest.mark.parametrize("target", ["aarch64", "armv7", "armv7-neon"])
+# aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
+# default aarch64 CPU ("max", which has the dot product), named with -cpu max.
+@pytest.mark.parametrize("target", ["aarch64", "aarch64-dot", "armv7", "armv7-neon"])
 def test_neon_equals_ref_under_qemu(tmp_path, target):
-    t = require_target(target)
+    dot = target.endswith("-dot")
+    t = require_target(target.removesuffix("-dot"))
     kernels = runtime_dir() / "kernels"
     driver = tmp_path / "driver.c"
     driver.write_text(DRIVER)
     exe = tmp_path / "driver"
     sources = [*sorted(kernels.glob("s8_*.c")), driver]
     cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
-           *map(str, sources), "-o", str(exe), "-lm"]  # fmt: skip
+           *(["-DDOT"] if dot else []), *map(str, sources), "-o", str(exe), "-lm"]  # fmt: skip
     build = subprocess.run(cmd, capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
-    run = subprocess.run([t.qemu, "-L", t.sysroot, str(exe)], capture_output=True, text=True)
+    qemu = [t.qemu, *(["-cpu", "max"] if dot else []), "-L", t.sysroot, str(exe)]
+    run = subprocess.run(qemu, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
+    cases = CASES - (DW_CASES if dot else 0)
+    assert f"{cases} cases, 0 failures" in run.stdout, run.stdout
 
 
 # Whether a target's build compiles the NEON rows of cnnc.ops.variants in (their guard,
@@ -274,5 +289,22 @@ def test_neon_rows_compiled_in_per_target(tmp_path, target):
     for v in rows:
         defined = defined_by_build(t, "s8_*_neon.c", v.name)
         assert defined == NEON_BUILD[target], (
+            f"{target}: {v.name} {'defined' if defined else 'not defined'} by the build"
+        )
+
+
+# The dot-product rows: GCC compiles them into every aarch64 build (target attribute), no
+# 32-bit or Cortex-M build has them.
+DOT_BUILD = {**{name: False for name in NEON_BUILD}, "aarch64": True}
+
+
+@pytest.mark.parametrize("target", list(DOT_BUILD))
+def test_dot_rows_compiled_in_per_target(target):
+    t = require_target(target, run=False)
+    rows = [v for v in VARIANTS if v.family == "s8" and v.guard == NEONDOT]
+    assert {v.kernel for v in rows} == {f"cnnc_s8_{k}__ref" for k in ("conv", "dense", "pwconv")}
+    for v in rows:
+        defined = defined_by_build(t, "s8_dot_neon.c", v.name)
+        assert defined == DOT_BUILD[target], (
             f"{target}: {v.name} {'defined' if defined else 'not defined'} by the build"
         )
