@@ -154,6 +154,23 @@ static void dwconv_cases(void) {
         cnnc_s8_dwconv__neon(&p, x, w, bias, mult, shift, y_neon);
         compare("dwconv (c, geometry, stride)", out, p.c, g, s);
     }
+    { /* a weight of -128 (outside the symmetric range, which the 3x3 path's int16 pair
+       * sums need): the layer runs the tap loops */
+        cnnc_s8_conv_params p;
+        memset(&p, 0, sizeof p);
+        p.n = 1; p.h = p.w = p.out_h = p.out_w = 5; p.c = p.out_c = p.groups = 16;
+        p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1;
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+        p.x_zero_point = 127; p.y_zero_point = 0; p.act_min = -128; p.act_max = 127;
+        fill8(x, 5 * 5 * 16, -128); fill8(w, 9 * 16, -127);
+        for (ci = 0; ci < 9 * 16; ci += 3) w[ci] = -128;
+        for (ci = 0; ci < 5 * 5 * 16; ci += 2) x[ci] = -128;
+        fill_requant(bias, mult, shift, 16, 0);
+        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(5 * 5 * 16);
+        cnnc_s8_dwconv__neon(&p, x, w, bias, mult, shift, y_neon);
+        compare("dwconv (c, w = -128, -)", 5 * 5 * 16, 16, 0, 0);
+    }
 }
 
 static void conv_cases(void) {
@@ -233,7 +250,7 @@ int main(void) {
     return failures != 0;
 }
 """
-DW_CASES = 11 * 5 * 2 * 2 * 2 * 2
+DW_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1
 CASES = 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + DW_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
