@@ -25,8 +25,8 @@ DRIVER = r"""
 #include <string.h>
 #include "cnnc_s8.h"
 
-/* The variant under test: __neon, or with -DDOT the dot-product one (which has no dwconv:
- * its cases then run __neon again). */
+/* The variant under test: __neon, or with -DDOT the dot-product one (which has no dwconv
+ * or add: those cases run only in the __neon build). */
 #if defined(DOT)
 #define V(k) cnnc_s8_##k##__neondot
 #define DOT_BUILD 1
@@ -240,7 +240,34 @@ static void big_k_cases(void) {
     }
 }
 
+/* The elementwise add: sizes across the 8-wide steps, zero points at the ends of the range,
+ * both roundings, multipliers as the compiler makes them for scales within 4x of each
+ * other (left shift 20), clamps. */
+static void add_cases(void) {
+    static const int32_t sizes[] = {1, 7, 8, 17, 64};
+    int si, z, rnd, k;
+    for (si = 0; si < 5; ++si) for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd)
+    for (k = 0; k < 3; ++k) {
+        cnnc_s8_add_params p;
+        const int32_t n = sizes[si];
+        p.size = n; p.a_zero_point = zps[z][0]; p.b_zero_point = zps[z][1];
+        p.y_zero_point = uniform(-128, 127); p.left_shift = 20;
+        p.a_mult = (int32_t)((1u << 30) + next_word() % (1u << 30)); p.a_shift = -uniform(0, 2);
+        p.b_mult = (int32_t)((1u << 30) + next_word() % (1u << 30)); p.b_shift = -uniform(0, 2);
+        p.y_mult = (int32_t)((1u << 30) + next_word() % (1u << 30)); p.y_shift = -uniform(17, 21);
+        p.act_min = k == 1 ? p.y_zero_point : -128; p.act_max = k == 2 ? 100 : 127;
+        if (p.act_max < p.act_min) p.act_max = p.act_min;
+        p.rounding = rnd;
+        fill8(x, n, -128); fill8(w, n, -128);
+        cnnc_s8_add__ref(&p, x, w, y_ref);
+        prepare_neon(n);
+        cnnc_s8_add__neon(&p, x, w, y_neon);
+        compare("add (size, zero points, clamp)", n, n, z, k);
+    }
+}
+
 int main(void) {
+    if (!DOT_BUILD) add_cases();
     big_k_cases();
     dense_cases();
     pwconv_cases();
@@ -250,8 +277,8 @@ int main(void) {
     return failures != 0;
 }
 """
-DW_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1
-CASES = 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + DW_CASES + 11 * 3 * 2 * 6 * 2 * 2
+NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3  # dwconv and add: no dot variant
+CASES = 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
 # aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
@@ -272,7 +299,7 @@ def test_neon_equals_ref_under_qemu(tmp_path, target):
     qemu = [t.qemu, *(["-cpu", "max"] if dot else []), "-L", t.sysroot, str(exe)]
     run = subprocess.run(qemu, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    cases = CASES - (DW_CASES if dot else 0)
+    cases = CASES - (NEON_ONLY_CASES if dot else 0)
     assert f"{cases} cases, 0 failures" in run.stdout, run.stdout
 
 
