@@ -116,18 +116,19 @@ S8G_MAYBE_UNUSED static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, i
 
 /* The requantisation of 8 outputs with per-lane constants derived once per tile and
  * shared by its rows: s8_requant4_neon's arithmetic (s8_requant_neon.h, which states why
- * it is cnnc_requant's), then clamp(r + zp, lo, hi) in int16: r saturated to int16
+ * it is cnnc_requant's; the double rounding's last division as SRSHL, see s8g_rq4), then
+ * clamp(r + zp, lo, hi) in int16: r saturated to int16
  * first, which changes nothing after the clamp, since |zp| <= 128 and a saturated
  * r +- zp stays outside [-128, 127] on the same side. */
 typedef struct {
-    int32x4_t m[2], left[2], nright[2], mask[2], half[2];
+    int32x4_t m[2], left[2], nright[2];
     int64x2_t ns[4]; /* single: -(31 - shift) per lane, widened */
     int16x8_t zp, lo, hi;
 } s8g_rq;
 
 S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t *shift,
                                    const s8g_out *o, int32_t rounding) {
-    const int32x4_t zero = vdupq_n_s32(0), one = vdupq_n_s32(1);
+    const int32x4_t zero = vdupq_n_s32(0);
     int32_t j;
     for (j = 0; j < 2; ++j) {
         const int32x4_t s = vld1q_s32(shift + 4 * j);
@@ -136,8 +137,6 @@ S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t
             const int32x4_t right = vmaxq_s32(vnegq_s32(s), zero); /* 0..31 */
             q->left[j] = vmaxq_s32(s, zero);
             q->nright[j] = vnegq_s32(right);
-            q->mask[j] = vsubq_s32(vshlq_s32(one, right), one);
-            q->half[j] = vshrq_n_s32(q->mask[j], 1);
         } else {
             const int32x4_t neg_total = vsubq_s32(s, vdupq_n_s32(31)); /* -62..-1 */
             q->ns[2 * j] = vmovl_s32(vget_low_s32(neg_total));
@@ -152,16 +151,22 @@ S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t
 /* Lanes j of requant(x) for the constants' lanes j of half J. */
 S8G_ALWAYS_INLINE int32x4_t s8g_rq4(const s8g_rq *q, int32x4_t x, int32_t j, int32_t rounding) {
     if (rounding == CNNC_ROUND_DOUBLE) {
+        /* RoundingDivideByPOT(h, right), ties away from zero, as SRSHL (ties up) of h - 1
+         * for h < 0 and right > 0: with d = 2^right, ceil((h - d/2) / d) = floor((h - 1 +
+         * d/2) / d). The sign bit of h & -right says h < 0 and right > 0; the saturating
+         * add only changes h = INT32_MIN, a multiple of d, which SRSHL divides exactly. */
         const int32x4_t h = vqrdmulhq_s32(vqshlq_s32(x, q->left[j]), q->m[j]);
-        const int32x4_t remainder = vandq_s32(h, q->mask[j]);
-        const int32x4_t threshold = vsubq_s32(q->half[j], vshrq_n_s32(h, 31));
-        const int32x4_t r = vshlq_s32(h, q->nright[j]);
-        return vsubq_s32(r, vreinterpretq_s32_u32(vcgtq_s32(remainder, threshold)));
+        const int32x4_t fixup = vshrq_n_s32(vandq_s32(h, q->nright[j]), 31);
+        return vrshlq_s32(vqaddq_s32(h, fixup), q->nright[j]);
     } else {
         const int64x2_t lo =
             vrshlq_s64(vmull_s32(vget_low_s32(x), vget_low_s32(q->m[j])), q->ns[2 * j]);
+#if defined(__aarch64__) /* SMULL2 reads the high halves in place */
+        const int64x2_t hi = vrshlq_s64(vmull_high_s32(x, q->m[j]), q->ns[2 * j + 1]);
+#else
         const int64x2_t hi =
             vrshlq_s64(vmull_s32(vget_high_s32(x), vget_high_s32(q->m[j])), q->ns[2 * j + 1]);
+#endif
         return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));
     }
 }
