@@ -147,6 +147,8 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         if (nb == S8D_COLS) {                             \
             s8g_rq8(q0, a[R][0], a[R][1], RND, y##R);     \
             s8g_rq8(q1, a[R][2], a[R][3], RND, y##R + 8); \
+        } else if (nb == 8) {                             \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, y##R);     \
         } else {                                          \
             int8_t t[S8D_COLS];                           \
             s8g_rq8(q0, a[R][0], a[R][1], RND, t);        \
@@ -159,6 +161,26 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         const s8g_rq *const q0 = &b->q[0], *const q1 = &b->q[1]; /* s8d_pack's */ \
         S8D_STORE(0, RND) S8D_STORE(1, RND) S8D_STORE(2, RND) S8D_STORE(3, RND)   \
     } while (0)
+
+/* x[0..n) (1 <= n <= 15) and zeros: fixed-size copies, no call to memcpy for the few bytes
+ * of a short K (pointwise layers of 8 or 12 inputs). */
+S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
+    int8_t t[16];
+    int32_t j = 0;
+    memset(t, 0, sizeof t);
+    if (n >= 8) {
+        memcpy(t, x, 8);
+        j = 8;
+    }
+    if (n - j >= 4) {
+        memcpy(t + j, x + j, 4);
+        j += 4;
+    }
+    if (n - j >= 1) t[j] = x[j];
+    if (n - j >= 2) t[j + 1] = x[j + 1];
+    if (n - j >= 3) t[j + 2] = x[j + 2];
+    return vld1q_s8(t);
+}
 
 /* y[r][0..nb) = requant(init + sum_i x[r][i] * w[i][.]), r < rows (a constant once
  * inlined, so the accumulators are registers). */
@@ -180,12 +202,7 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *const *x, int32_t row
         S8D_STEP(wp + 192, 3);
     }
     if (i < k) { /* 1..15 inputs left: x padded with zeros (the panel's weights are 0) */
-        for (r = 0; r < rows; ++r) {
-            int8_t t[16];
-            memset(t, 0, sizeof t);
-            memcpy(t, x[r] + i, (size_t)(k - i));
-            xv[r] = vld1q_s8(t);
-        }
+        for (r = 0; r < rows; ++r) xv[r] = s8d_xtail(x[r] + i, k - i);
         S8D_STEP(wp, 0);
         if (k - i > 4) S8D_STEP(wp + 64, 1);
         if (k - i > 8) S8D_STEP(wp + 128, 2);
