@@ -124,6 +124,7 @@ VARIANTS: tuple[Variant, ...] = tuple(
         # SDOT tiles (s8_dot_neon.c), after the SMLAL rows they beat on a dot-product CPU
         *(v for k in ("conv", "dense", "pwconv") for v in _neondot(f"cnnc_s8_{k}__ref")),
         *_neon("cnnc_s8_add__ref"),
+        *_neon("cnnc_s8_quantize__ref"),
     ]
 )
 

@@ -25,8 +25,8 @@ DRIVER = r"""
 #include <string.h>
 #include "cnnc_s8.h"
 
-/* The variant under test: __neon, or with -DDOT the dot-product one (which has no dwconv
- * or add: those cases run only in the __neon build). */
+/* The variant under test: __neon, or with -DDOT the dot-product one (which has no dwconv,
+ * add or quantize: those cases run only in the __neon build). */
 #if defined(DOT)
 #define V(k) cnnc_s8_##k##__neondot
 #define DOT_BUILD 1
@@ -266,7 +266,34 @@ static void add_cases(void) {
     }
 }
 
+/* float32 -> int8 at the model boundary: ties of x / scale at every half, NaN, infinities,
+ * values past the clamp, sizes across the 8-wide steps, zero points at the ends. */
+static void quantize_cases(void) {
+    static const int32_t sizes[] = {1, 7, 8, 17, 64};
+    static float xf[64];
+    int si, z, k;
+    int32_t i;
+    for (si = 0; si < 5; ++si) for (z = 0; z < 3; ++z) for (k = 0; k < 2; ++k) {
+        cnnc_s8_quant_params p;
+        const int32_t n = sizes[si];
+        p.size = n; p.scale = k ? 0.0375f : 0.5f; p.zero_point = z == 0 ? -128 : (z == 1 ? 127 : 3);
+        for (i = 0; i < n; ++i) {
+            const int32_t kind = uniform(0, 5);
+            xf[i] = (float)uniform(-300, 300) * 0.5f * p.scale; /* halves of the scale */
+            if (kind == 1) xf[i] = (float)uniform(-100000, 100000) * 1e-3f;
+            if (kind == 2) xf[i] = (float)uniform(-2, 2) * 1e30f;
+            if (kind == 3) xf[i] = uniform(0, 1) ? 1.0f / 0.0f : -1.0f / 0.0f;
+            if (kind == 4) xf[i] = 0.0f / 0.0f;
+        }
+        cnnc_s8_quantize__ref(&p, xf, y_ref);
+        prepare_neon(n);
+        cnnc_s8_quantize__neon(&p, xf, y_neon);
+        compare("quantize (size, zero point, scale)", n, n, z, k);
+    }
+}
+
 int main(void) {
+    if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
     big_k_cases();
     dense_cases();
@@ -277,7 +304,7 @@ int main(void) {
     return failures != 0;
 }
 """
-NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3  # dwconv and add: no dot variant
+NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2  # dwconv, add, quantize
 CASES = 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 

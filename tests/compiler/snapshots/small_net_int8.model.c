@@ -58,6 +58,9 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_quantize__avx2;
 #endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_quantize__neon;
+#endif
     ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_conv__avx2;
