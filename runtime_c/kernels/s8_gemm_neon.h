@@ -255,10 +255,20 @@ S8G_ALWAYS_INLINE void s8g_kernel(const int8_t *const *x, int32_t rows, int32_t 
             }
         }
     }
-    if (o->rounding == CNNC_ROUND_DOUBLE)
+    if (o->rounding == CNNC_ROUND_DOUBLE) {
         S8G_STORES(CNNC_ROUND_DOUBLE);
-    else
+    } else if (o->rounding == CNNC_ROUND_SINGLE) {
         S8G_STORES(CNNC_ROUND_SINGLE);
+    } else { /* the onnxruntime rounding (float32): cnnc_requant_s8 lane by lane, as __ref */
+        int8_t *const yr[S8G_ROWS] = {y0, y1, y2, y3};
+        int32_t acc[4 * 2 * S8G_HALVES];
+        for (r = 0; r < rows; ++r) {
+            for (h = 0; h < 2 * nh; ++h) vst1q_s32(acc + 4 * h, a[r][h]);
+            for (t = 0; t < 8 * nh; ++t)
+                yr[r][t] = cnnc_requant_s8(acc[t], mult[t], shift[t], o->rounding, o->zero_point,
+                                           o->lo, o->hi);
+        }
+    }
 }
 
 #define S8G_CASES(NH, PACKED)                                                      \

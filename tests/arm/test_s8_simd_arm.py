@@ -292,7 +292,45 @@ static void quantize_cases(void) {
     }
 }
 
+/* The onnxruntime rounding (pre-quantised models): float32 multipliers as bits. */
+static void onnxruntime_cases(void) {
+    int i, groups;
+    for (i = 0; i < 130; ++i) {
+        const float f = 0.0003f + 0.0001f * (float)uniform(0, 40);
+        memcpy(&mult[i], &f, sizeof f);
+        shift[i] = 0;
+        bias[i] = uniform(-5000, 5000);
+    }
+    {
+        cnnc_s8_dense_params d;
+        d.n = 9; d.k = 40; d.m = 33; d.x_zero_point = 3; d.y_zero_point = -5;
+        d.act_min = -128; d.act_max = 127; d.rounding = CNNC_ROUND_ONNXRUNTIME;
+        fill8(x, d.n * d.k, -128); fill8(w, d.k * d.m, -127);
+        cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+        prepare_neon(d.n * d.m);
+        V(dense)(&d, x, w, bias, mult, shift, y_neon);
+        compare("dense onnxruntime (m, k, n)", d.n * d.m, d.m, d.k, d.n);
+    }
+    for (groups = 1; groups <= 2; ++groups) {
+        cnnc_s8_conv_params p;
+        int32_t out;
+        memset(&p, 0, sizeof p);
+        p.n = 1; p.h = p.w = p.out_h = p.out_w = 5; p.kernel_h = p.kernel_w = 3;
+        p.pad_top = p.pad_left = 1; p.stride_h = p.stride_w = 1;
+        p.dilation_h = p.dilation_w = 1; p.groups = groups;
+        p.c = 8 * groups; p.out_c = 17 * groups; p.x_zero_point = -4; p.y_zero_point = 2;
+        p.act_min = -128; p.act_max = 127; p.rounding = CNNC_ROUND_ONNXRUNTIME;
+        out = p.out_h * p.out_w * p.out_c;
+        fill8(x, p.h * p.w * p.c, -128); fill8(w, 9 * 8 * p.out_c, -127);
+        cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        V(conv)(&p, x, w, bias, mult, shift, y_neon);
+        compare("conv onnxruntime (c, oc, groups)", out, p.c, p.out_c, groups);
+    }
+}
+
 int main(void) {
+    onnxruntime_cases();
     if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
     big_k_cases();
@@ -305,7 +343,7 @@ int main(void) {
 }
 """
 NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2  # dwconv, add, quantize
-CASES = 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
+CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
 # aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
