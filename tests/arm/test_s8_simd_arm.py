@@ -240,6 +240,7 @@ static void big_k_cases(void) {
     }
 }
 
+#if defined(__ARM_NEON) /* NEON only: the Cortex-M DSP test reuses this driver */
 /* The elementwise add: sizes across the 8-wide steps, zero points at the ends of the range,
  * both roundings, multipliers as the compiler makes them for scales within 4x of each
  * other (left shift 20), clamps. */
@@ -329,10 +330,14 @@ static void onnxruntime_cases(void) {
     }
 }
 
+#endif
+
 int main(void) {
+#if defined(__ARM_NEON)
     onnxruntime_cases();
     if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
+#endif
     big_k_cases();
     dense_cases();
     pwconv_cases();
@@ -342,7 +347,10 @@ int main(void) {
     return failures != 0;
 }
 """
-NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2  # dwconv, add, quantize
+# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime
+NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3
+# cases the dot-product build skips: dwconv, add, quantize (no dot variant)
+NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2
 CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
