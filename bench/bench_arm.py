@@ -23,11 +23,17 @@ Cortex-A57 model, so both give the same cycles), and an advisory single-thread P
 Pi 5 latency whose method is printed beside it.
 
     .venv/bin/python bench/bench_arm.py [--quick] [--models ...] [--targets aarch64 armv7]
+        [--precisions int8 ...] [--isa neon]
+
+qemu-aarch64's default CPU ("max") has the ARMv8.2 dot product, so int8 builds run the
+SDOT kernels (__neondot) there; --isa neon measures the SMLAL ones (CNNC_ISA caps the
+run-time selection).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -250,7 +256,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     ap.add_argument("--models", nargs="*", choices=list(MODELS), help="default: all")
     ap.add_argument("--targets", nargs="*", default=["aarch64", "armv7"])
+    ap.add_argument("--precisions", nargs="*", help="default: each model's (int8, float32, ...)")
+    ap.add_argument("--isa", help="CNNC_ISA for the runs, e.g. neon: the SMLAL int8 kernels on "
+                    "qemu's default CPU, which has the dot product (default: native)")  # fmt: skip
     args = ap.parse_args()
+    if args.isa:  # qemu-user hands its environment to the program
+        os.environ["CNNC_ISA"] = args.isa
+        print(f"CNNC_ISA={args.isa}")
     try:
         for target in args.targets:
             check_toolchain(target, run=True)
@@ -266,6 +278,8 @@ def main() -> None:
         calib = rng.standard_normal((CALIB, *shape)).astype(np.float32)
         x = calib[:1]
         for precision in precisions:
+            if args.precisions and precision not in args.precisions:
+                continue
             with tempfile.TemporaryDirectory() as tmp:
                 kwargs = {} if precision == "float32" else {"calibration": calib}
                 cm = cnnc.compile(model, Path(tmp) / "out", precision=precision, **kwargs)

@@ -30,6 +30,10 @@ from dataclasses import dataclass
 
 X86 = "defined(__x86_64__)"
 NEON = "defined(__ARM_NEON)"
+# ARMv8.2 dot product (s8_dot_neon.c): aarch64 builds whose -march has it, and every GCC
+# aarch64 build (the file's target attribute); run only where the CPU reports it.
+# (clang reports __GNUC__ 4: its arm_neon.h needs the -march)
+NEONDOT = "defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >= 10)"
 # Cortex-M4/M7/M33 with the DSP extension (ARMv7-A also defines __ARM_FEATURE_DSP; its
 # builds keep NEON, and the kernels' inline asm assumes Thumb-2 M-profile register rules).
 # AArch64 NEON only: the float32 exact rows (ARMv7's Advanced SIMD flushes subnormals to
@@ -76,6 +80,10 @@ def _x86_tiers(kernel: str, tiers: tuple[str, ...], fast: bool = False) -> list[
 
 def _neon(kernel: str) -> list[Variant]:
     return [Variant(kernel, "neon", NEON, ("CNNC_CPU_NEON",))]
+
+
+def _neondot(kernel: str) -> list[Variant]:
+    return [Variant(kernel, "neondot", NEONDOT, ("CNNC_CPU_NEON", "CNNC_CPU_DOTPROD"))]
 
 
 def _dsp(kernel: str) -> list[Variant]:
@@ -128,6 +136,10 @@ VARIANTS: tuple[Variant, ...] = tuple(
             Variant(f"cnnc_f32_{k}__ref", "neon", NEON, ("CNNC_CPU_NEON",), fast=True)
             for k in _F32_CONV
         ),
+        # SDOT tiles (s8_dot_neon.c), after the SMLAL rows they beat on a dot-product CPU
+        *(v for k in ("conv", "dense", "pwconv") for v in _neondot(f"cnnc_s8_{k}__ref")),
+        *_neon("cnnc_s8_add__ref"),
+        *_neon("cnnc_s8_quantize__ref"),
     ]
 )
 

@@ -325,6 +325,20 @@ void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
 void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y);
+/* NEON elementwise add (s8_add_neon.c), same contract as cnnc_s8_add__ref. */
+void cnnc_s8_add__neon(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+/* NEON float32 -> int8 quantisation (s8_quant_neon.c; armv7 runs __ref inside). */
+void cnnc_s8_quantize__neon(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
+/* ARMv8.2 dot-product variants (s8_dot_neon.c: aarch64, GCC or -march=...+dotprod). */
+void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int8_t *y);
+void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int8_t *y);
+void cnnc_s8_pwconv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int8_t *y);
 /* cffi-end */
 
 /* cffi-begin */

@@ -21,38 +21,6 @@ void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
     cnnc_s8_dense__neon(&dense, x, w, bias, mult, shift, y);
 }
 
-/* row[(ky * kernel_w + kx) * cg + i] = input i of group g at tap (ky, kx) of output pixel
- * pix (b, oy, ox flattened), x's zero point where the tap is padding. */
-static void s8g_gather(const cnnc_s8_conv_params *p, const int8_t *x, int32_t pix, int32_t g,
-                       int8_t *row) {
-    const int32_t cg = p->c / p->groups, span = p->kernel_w * cg;
-    const int32_t ox = pix % p->out_w, oy = pix / p->out_w % p->out_h;
-    const int32_t b = pix / p->out_w / p->out_h;
-    const int32_t ix0 = ox * p->stride_w - p->pad_left;
-    int32_t ky, kx;
-    for (ky = 0; ky < p->kernel_h; ++ky) {
-        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
-        int8_t *dst = row + (size_t)ky * span;
-        const int8_t *xrow; /* [w][c] from group g's first input */
-        if (iy < 0 || iy >= p->h) {
-            memset(dst, p->x_zero_point, (size_t)span);
-            continue;
-        }
-        xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
-        if (p->groups == 1 && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
-            memcpy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
-            continue;
-        }
-        for (kx = 0; kx < p->kernel_w; ++kx) {
-            const int32_t ix = ix0 + kx;
-            if (ix < 0 || ix >= p->w)
-                memset(dst + kx * cg, p->x_zero_point, (size_t)cg);
-            else
-                memcpy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
-        }
-    }
-}
-
 void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;

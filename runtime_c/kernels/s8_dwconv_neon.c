@@ -59,35 +59,65 @@ CNNC_INLINE void s8_dw_requant(const s8_dw_acc *a, int32_t nb, const int32_t *mu
 #include "s8_dwconv_loops.h"
 #include "s8_gemm_neon.h"
 
-/* 3x3 depthwise, output row (b, oy) whose three input rows are inside the image, output
- * pixels ox0 .. ox1 - 1 whose three input columns are too, channels c0 .. c0 + 7: the nine
- * widened weight vectors and the requantisation constants stay in registers across the
- * row. The zero point is folded into the start value, init = bias - zp * sum_taps w
- * (modulo 2^32, as NEON adds wrap), so each tap is one load and widening of x and two
- * vmlal_s16: the sum equals __ref's modulo 2^32 and __ref's is an int32 within the
- * compiler's proven bound, so the two are equal. GCC's pre-RA scheduling is off as for
- * s8g_tile (it spills the weights otherwise). */
+/* 3x3 depthwise, dilation 1, channels c0 .. c0 + 7 of every output pixel: the nine weight
+ * vectors (int8x8), the start values and the requantisation constants stay in registers
+ * across the whole image.
+ *
+ * Arithmetic. x enters raw and x's zero point is folded into the start value, init = bias
+ * - zp * sum_taps w (modulo 2^32: NEON adds wrap). Pairs of taps multiply int8 by int8
+ * into int16 lanes (SMULL, SMLAL .8h): |x| <= 128 and |w| <= 127, so a pair is at most
+ * 2 * 128 * 127 = 32512 < 2^15 in magnitude, exact (a weight of -128 could reach 32768:
+ * s8_dw3_weights_fit checks the layer's weights once and sends such a layer to the tap
+ * loops). Five int16 partial sums (four pairs and the ninth tap) widen into the int32
+ * lanes (SADDW). Taps in the padding read a vector of x's zero point, adding zp * w, which
+ * init removes: the total is bias + sum over the taps inside the image of (x - zp) * w,
+ * __ref's sum, modulo 2^32; __ref's sum is an int32 within the compiler's proven bound
+ * (check_accumulator), so the two are equal. */
+#if defined(__aarch64__) /* SADDW2 reads the high half in place */
+#define S8_DW3_WIDEN(A0, A1, P)              \
+    do {                                     \
+        A0 = vaddw_s16(A0, vget_low_s16(P)); \
+        A1 = vaddw_high_s16(A1, P);          \
+    } while (0)
+#else
+#define S8_DW3_WIDEN(A0, A1, P)               \
+    do {                                      \
+        A0 = vaddw_s16(A0, vget_low_s16(P));  \
+        A1 = vaddw_s16(A1, vget_high_s16(P)); \
+    } while (0)
+#endif
+
+/* Whether every weight is above -128 (the int16 pair sums above need it). */
+static int s8_dw3_weights_fit(const int8_t *w, size_t count) {
+    const int8x8_t lowest = vdup_n_s8(-128);
+    uint8x8_t any = vdup_n_u8(0);
+    size_t i;
+    for (i = 0; i + 8 <= count; i += 8) any = vorr_u8(any, vceq_s8(vld1_s8(w + i), lowest));
+    for (; i < count; ++i)
+        if (w[i] == -128) return 0;
+    return vget_lane_u64(vreinterpret_u64_u8(any), 0) == 0;
+}
+
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-schedule-insns")))
 #endif
 static void
-s8_dw3x3_row(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
-             const int32_t *mult, const int32_t *shift, int8_t *y, int32_t b, int32_t oy,
-             int32_t ox0, int32_t ox1, int32_t c0) {
-    const size_t c = (size_t)p->c, row = (size_t)p->w * c, step = (size_t)p->stride_w * c;
-    const int8_t *x0 = x + ((size_t)b * p->h + (oy * p->stride_h - p->pad_top)) * row + c0 +
-                       (size_t)(ox0 * p->stride_w - p->pad_left) * c; /* tap (0, 0) of ox0 */
-    int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox0) * c + c0;
-    int16x8_t wv[9];
-    int32x4_t init0, init1;
+s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+               const int32_t *mult, const int32_t *shift, int8_t *y, int32_t c0) {
+    const size_t c = (size_t)p->c, step = (size_t)p->stride_w * c;
+    int8_t *yp;
+    const int8_t *rows[3]; /* channel c0 of column 0 of input rows iy0 .. iy0 + 2, or 0 */
+    int8_t zpv[8];         /* the padding taps' input */
+    int8x8_t wv[9];
+    int32x4_t init0, init1, sum0 = vdupq_n_s32(0), sum1 = vdupq_n_s32(0);
     s8g_out o;
     s8g_rq q;
-    int32_t t, ox;
-    int32x4_t sum0 = vdupq_n_s32(0), sum1 = vdupq_n_s32(0);
+    int32_t t, ox, ky, ox0, ox1, b, oy, in0, in1;
+    memset(zpv, p->x_zero_point, sizeof zpv);
     for (t = 0; t < 9; ++t) {
-        wv[t] = vmovl_s8(vld1_s8(w + (size_t)t * c + c0));
-        sum0 = vaddw_s16(sum0, vget_low_s16(wv[t]));
-        sum1 = vaddw_s16(sum1, vget_high_s16(wv[t]));
+        const int16x8_t wt = vmovl_s8(wv[t] = vld1_s8(w + (size_t)t * c + c0));
+        sum0 = vaddw_s16(sum0, vget_low_s16(wt));
+        sum1 = vaddw_s16(sum1, vget_high_s16(wt));
     }
     init0 = vmlsq_s32(vld1q_s32(bias + c0), sum0, vdupq_n_s32(p->x_zero_point));
     init1 = vmlsq_s32(vld1q_s32(bias + c0 + 4), sum1, vdupq_n_s32(p->x_zero_point));
@@ -97,96 +127,100 @@ s8_dw3x3_row(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, con
     o.lo = p->act_min;
     o.hi = p->act_max;
     s8g_rq_init(&q, mult + c0, shift + c0, &o, p->rounding);
-#if defined(__aarch64__) /* SMLAL2 reads the high halves in place */
-#define S8_DW3_TAP(T, OFF)                                         \
-    do {                                                           \
-        const int16x8_t xv = vmovl_s8(vld1_s8(xp + (OFF)));        \
-        a0 = vmlal_s16(a0, vget_low_s16(xv), vget_low_s16(wv[T])); \
-        a1 = vmlal_high_s16(a1, xv, wv[T]);                        \
+    /* interior columns [in0, in1): ix0 = ox * stride_w - pad_left >= 0 and ix0 + 2 < w;
+     * those of a row whose three input rows are inside the image read x directly, the
+     * others take the padding vector for the taps outside */
+    in0 = (p->pad_left + p->stride_w - 1) / p->stride_w;
+    in1 = p->w - 3 + p->pad_left < 0 ? 0 : (p->w - 3 + p->pad_left) / p->stride_w + 1;
+    if (in1 > p->out_w) in1 = p->out_w;
+    if (in0 > in1) in0 = in1;
+        /* one pixel from tap pointers T(0..8) into its output at yo */
+#define S8_DW3_PIXEL(T, yo, RND)                             \
+    do {                                                     \
+        int32x4_t a0 = init0, a1 = init1;                    \
+        int16x8_t p0 = vmull_s8(vld1_s8(T(0)), wv[0]);       \
+        int16x8_t p1 = vmull_s8(vld1_s8(T(2)), wv[2]);       \
+        int16x8_t p2 = vmull_s8(vld1_s8(T(4)), wv[4]);       \
+        int16x8_t p3 = vmull_s8(vld1_s8(T(6)), wv[6]);       \
+        const int16x8_t p4 = vmull_s8(vld1_s8(T(8)), wv[8]); \
+        p0 = vmlal_s8(p0, vld1_s8(T(1)), wv[1]);             \
+        p1 = vmlal_s8(p1, vld1_s8(T(3)), wv[3]);             \
+        p2 = vmlal_s8(p2, vld1_s8(T(5)), wv[5]);             \
+        p3 = vmlal_s8(p3, vld1_s8(T(7)), wv[7]);             \
+        S8_DW3_WIDEN(a0, a1, p0);                            \
+        S8_DW3_WIDEN(a0, a1, p1);                            \
+        S8_DW3_WIDEN(a0, a1, p2);                            \
+        S8_DW3_WIDEN(a0, a1, p3);                            \
+        S8_DW3_WIDEN(a0, a1, p4);                            \
+        s8g_rq8(&q, a0, a1, RND, yo);                        \
     } while (0)
-#else
-#define S8_DW3_TAP(T, OFF)                                           \
-    do {                                                             \
-        const int16x8_t xv = vmovl_s8(vld1_s8(xp + (OFF)));          \
-        a0 = vmlal_s16(a0, vget_low_s16(xv), vget_low_s16(wv[T]));   \
-        a1 = vmlal_s16(a1, vget_high_s16(xv), vget_high_s16(wv[T])); \
-    } while (0)
-#endif
-#define S8_DW3_ROW(RND)                                   \
-    for (ox = ox0; ox < ox1; ++ox, x0 += step, yp += c) { \
-        const int8_t *xp = x0;                            \
-        int32x4_t a0 = init0, a1 = init1;                 \
-        S8_DW3_TAP(0, 0);                                 \
-        S8_DW3_TAP(1, c);                                 \
-        S8_DW3_TAP(2, 2 * c);                             \
-        xp += row;                                        \
-        S8_DW3_TAP(3, 0);                                 \
-        S8_DW3_TAP(4, c);                                 \
-        S8_DW3_TAP(5, 2 * c);                             \
-        xp += row;                                        \
-        S8_DW3_TAP(6, 0);                                 \
-        S8_DW3_TAP(7, c);                                 \
-        S8_DW3_TAP(8, 2 * c);                             \
-        s8g_rq8(&q, a0, a1, RND, yp);                     \
+        /* tap t of a border pixel: inside the image, or the padding vector */
+#define S8_DW3_EDGE(T)                                 \
+    (rows[(T) / 3] && ((T) % 3 == 0   ? ok0            \
+                       : (T) % 3 == 1 ? ok1            \
+                                      : ok2)           \
+         ? rows[(T) / 3] + (size_t)(ix0 + (T) % 3) * c \
+         : zpv)
+        /* tap t of an interior pixel: row t / 3, column t % 3 from xp's */
+#define S8_DW3_INNER(T) (xr[(T) / 3] + ((T) % 3) * c)
+#define S8_DW3_ROW(RND)                                                                   \
+    for (ox = 0; ox < p->out_w; ++ox) {                                                   \
+        if (ox == ox0) { /* the interior in one run */                                    \
+            const int8_t *xr[3];                                                          \
+            for (ky = 0; ky < 3; ++ky)                                                    \
+                xr[ky] = rows[ky] + (size_t)(ox0 * p->stride_w - p->pad_left) * c;        \
+            for (; ox < ox1; ++ox, xr[0] += step, xr[1] += step, xr[2] += step)           \
+                S8_DW3_PIXEL(S8_DW3_INNER, yp + (size_t)ox * c, RND);                     \
+            if (ox >= p->out_w) break;                                                    \
+        }                                                                                 \
+        {                                                                                 \
+            const int32_t ix0 = ox * p->stride_w - p->pad_left;                           \
+            const int ok0 = ix0 >= 0 && ix0 < p->w, ok1 = ix0 + 1 >= 0 && ix0 + 1 < p->w; \
+            const int ok2 = ix0 + 2 >= 0 && ix0 + 2 < p->w;                               \
+            S8_DW3_PIXEL(S8_DW3_EDGE, yp + (size_t)ox * c, RND);                          \
+        }                                                                                 \
     }
+#define S8_DW3_IMAGE(RND)                                                           \
+    for (b = 0; b < p->n; ++b)                                                      \
+        for (oy = 0; oy < p->out_h; ++oy) {                                         \
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;                      \
+            yp = y + ((size_t)b * p->out_h + oy) * p->out_w * c + c0;               \
+            for (ky = 0; ky < 3; ++ky)                                              \
+                rows[ky] = iy0 + ky < 0 || iy0 + ky >= p->h                         \
+                               ? 0                                                  \
+                               : x + ((size_t)b * p->h + iy0 + ky) * p->w * c + c0; \
+            ox0 = in0;                                                              \
+            ox1 = in1;                                                              \
+            if (!rows[0] || !rows[1] || !rows[2]) ox0 = ox1 = p->out_w;             \
+            S8_DW3_ROW(RND)                                                         \
+        }
     if (p->rounding == CNNC_ROUND_DOUBLE) {
-        S8_DW3_ROW(CNNC_ROUND_DOUBLE)
+        S8_DW3_IMAGE(CNNC_ROUND_DOUBLE)
     } else {
-        S8_DW3_ROW(CNNC_ROUND_SINGLE)
+        S8_DW3_IMAGE(CNNC_ROUND_SINGLE)
     }
+#undef S8_DW3_IMAGE
 #undef S8_DW3_ROW
-#undef S8_DW3_TAP
-}
-
-/* Output pixels (b, oy, ox0 .. ox1 - 1), all channels: the loops of s8_dwconv_loops.h
- * (taps inside the image, reference loop for fewer than 8 channels left). */
-static void s8_dw_pixels(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y,
-                         int32_t b, int32_t oy, int32_t ox0, int32_t ox1) {
-    cnnc_s8_conv_params q = *p;
-    const int32_t iy0 = oy * p->stride_h - p->pad_top;
-    /* one output row and column range as a conv of its own: input rows cut to the
-     * kernel's window keep the kernel's offsets through pad_top */
-    q.n = 1;
-    q.out_h = 1;
-    q.out_w = ox1 - ox0;
-    q.pad_top = p->pad_top - oy * p->stride_h;
-    q.pad_left = p->pad_left - ox0 * p->stride_w;
-    (void)iy0;
-    s8_dwconv_loops(&q, x + (size_t)b * p->h * p->w * p->c, w, bias, mult, shift,
-                    y + (((size_t)b * p->out_h + oy) * p->out_w + ox0) * p->c);
+#undef S8_DW3_INNER
+#undef S8_DW3_EDGE
+#undef S8_DW3_PIXEL
 }
 
 void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y) {
-    int32_t b, oy, c0;
+    int32_t c0;
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->c < 8 || p->dilation_h != 1 ||
-        p->dilation_w != 1) { /* the 3x3 rows read adjacent taps; the loops honour dilation */
+        p->dilation_w != 1 || p->rounding == CNNC_ROUND_ONNXRUNTIME ||
+        !s8_dw3_weights_fit(w, (size_t)9 * p->c)) {
+        /* the 3x3 rows read adjacent taps and requantise in the integer roundings; the
+         * loops honour dilation and every rounding */
         s8_dwconv_loops(p, x, w, bias, mult, shift, y);
         return;
     }
-    for (b = 0; b < p->n; ++b)
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
-            /* interior columns: ix0 = ox * stride_w - pad_left >= 0 and ix0 + 2 < w */
-            int32_t ox0 = (p->pad_left + p->stride_w - 1) / p->stride_w;
-            int32_t ox1 =
-                p->w - 3 + p->pad_left < 0 ? 0 : (p->w - 3 + p->pad_left) / p->stride_w + 1;
-            if (ox1 > p->out_w) ox1 = p->out_w;
-            if (iy0 < 0 || iy0 + 3 > p->h || ox0 >= ox1) {
-                s8_dw_pixels(p, x, w, bias, mult, shift, y, b, oy, 0, p->out_w);
-                continue;
-            }
-            if (ox0 > 0) s8_dw_pixels(p, x, w, bias, mult, shift, y, b, oy, 0, ox0);
-            for (c0 = 0; c0 + 8 <= p->c; c0 += 8)
-                s8_dw3x3_row(p, x, w, bias, mult, shift, y, b, oy, ox0, ox1, c0);
-            if (c0 < p->c) { /* the last channels: an 8-wide block ending at c (c >= 8) */
-                c0 = p->c - 8;
-                s8_dw3x3_row(p, x, w, bias, mult, shift, y, b, oy, ox0, ox1, c0);
-            }
-            if (ox1 < p->out_w) s8_dw_pixels(p, x, w, bias, mult, shift, y, b, oy, ox1, p->out_w);
-        }
+    for (c0 = 0; c0 + 8 <= p->c; c0 += 8) s8_dw3x3_block(p, x, w, bias, mult, shift, y, c0);
+    if (c0 < p->c) /* the last channels: an 8-wide block ending at c (c >= 8) */
+        s8_dw3x3_block(p, x, w, bias, mult, shift, y, p->c - 8);
 }
 #else
 typedef int cnnc_s8_dwconv_neon_empty; /* ISO C forbids an empty translation unit */

@@ -116,18 +116,19 @@ S8G_MAYBE_UNUSED static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, i
 
 /* The requantisation of 8 outputs with per-lane constants derived once per tile and
  * shared by its rows: s8_requant4_neon's arithmetic (s8_requant_neon.h, which states why
- * it is cnnc_requant's), then clamp(r + zp, lo, hi) in int16: r saturated to int16
+ * it is cnnc_requant's; the double rounding's last division as SRSHL, see s8g_rq4), then
+ * clamp(r + zp, lo, hi) in int16: r saturated to int16
  * first, which changes nothing after the clamp, since |zp| <= 128 and a saturated
  * r +- zp stays outside [-128, 127] on the same side. */
 typedef struct {
-    int32x4_t m[2], left[2], nright[2], mask[2], half[2];
+    int32x4_t m[2], left[2], nright[2];
     int64x2_t ns[4]; /* single: -(31 - shift) per lane, widened */
     int16x8_t zp, lo, hi;
 } s8g_rq;
 
 S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t *shift,
                                    const s8g_out *o, int32_t rounding) {
-    const int32x4_t zero = vdupq_n_s32(0), one = vdupq_n_s32(1);
+    const int32x4_t zero = vdupq_n_s32(0);
     int32_t j;
     for (j = 0; j < 2; ++j) {
         const int32x4_t s = vld1q_s32(shift + 4 * j);
@@ -136,8 +137,6 @@ S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t
             const int32x4_t right = vmaxq_s32(vnegq_s32(s), zero); /* 0..31 */
             q->left[j] = vmaxq_s32(s, zero);
             q->nright[j] = vnegq_s32(right);
-            q->mask[j] = vsubq_s32(vshlq_s32(one, right), one);
-            q->half[j] = vshrq_n_s32(q->mask[j], 1);
         } else {
             const int32x4_t neg_total = vsubq_s32(s, vdupq_n_s32(31)); /* -62..-1 */
             q->ns[2 * j] = vmovl_s32(vget_low_s32(neg_total));
@@ -152,16 +151,22 @@ S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t
 /* Lanes j of requant(x) for the constants' lanes j of half J. */
 S8G_ALWAYS_INLINE int32x4_t s8g_rq4(const s8g_rq *q, int32x4_t x, int32_t j, int32_t rounding) {
     if (rounding == CNNC_ROUND_DOUBLE) {
+        /* RoundingDivideByPOT(h, right), ties away from zero, as SRSHL (ties up) of h - 1
+         * for h < 0 and right > 0: with d = 2^right, ceil((h - d/2) / d) = floor((h - 1 +
+         * d/2) / d). The sign bit of h & -right says h < 0 and right > 0; the saturating
+         * add only changes h = INT32_MIN, a multiple of d, which SRSHL divides exactly. */
         const int32x4_t h = vqrdmulhq_s32(vqshlq_s32(x, q->left[j]), q->m[j]);
-        const int32x4_t remainder = vandq_s32(h, q->mask[j]);
-        const int32x4_t threshold = vsubq_s32(q->half[j], vshrq_n_s32(h, 31));
-        const int32x4_t r = vshlq_s32(h, q->nright[j]);
-        return vsubq_s32(r, vreinterpretq_s32_u32(vcgtq_s32(remainder, threshold)));
+        const int32x4_t fixup = vshrq_n_s32(vandq_s32(h, q->nright[j]), 31);
+        return vrshlq_s32(vqaddq_s32(h, fixup), q->nright[j]);
     } else {
         const int64x2_t lo =
             vrshlq_s64(vmull_s32(vget_low_s32(x), vget_low_s32(q->m[j])), q->ns[2 * j]);
+#if defined(__aarch64__) /* SMULL2 reads the high halves in place */
+        const int64x2_t hi = vrshlq_s64(vmull_high_s32(x, q->m[j]), q->ns[2 * j + 1]);
+#else
         const int64x2_t hi =
             vrshlq_s64(vmull_s32(vget_high_s32(x), vget_high_s32(q->m[j])), q->ns[2 * j + 1]);
+#endif
         return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));
     }
 }
@@ -250,10 +255,20 @@ S8G_ALWAYS_INLINE void s8g_kernel(const int8_t *const *x, int32_t rows, int32_t 
             }
         }
     }
-    if (o->rounding == CNNC_ROUND_DOUBLE)
+    if (o->rounding == CNNC_ROUND_DOUBLE) {
         S8G_STORES(CNNC_ROUND_DOUBLE);
-    else
+    } else if (o->rounding == CNNC_ROUND_SINGLE) {
         S8G_STORES(CNNC_ROUND_SINGLE);
+    } else { /* the onnxruntime rounding (float32): cnnc_requant_s8 lane by lane, as __ref */
+        int8_t *const yr[S8G_ROWS] = {y0, y1, y2, y3};
+        int32_t acc[4 * 2 * S8G_HALVES];
+        for (r = 0; r < rows; ++r) {
+            for (h = 0; h < 2 * nh; ++h) vst1q_s32(acc + 4 * h, a[r][h]);
+            for (t = 0; t < 8 * nh; ++t)
+                yr[r][t] = cnnc_requant_s8(acc[t], mult[t], shift[t], o->rounding, o->zero_point,
+                                           o->lo, o->hi);
+        }
+    }
 }
 
 #define S8G_CASES(NH, PACKED)                                                      \
@@ -319,6 +334,39 @@ S8G_MAYBE_UNUSED static void s8g_tail(const int8_t *x, int32_t k, const int8_t *
         int32_t acc = bias[j];
         for (i = 0; i < k; ++i) acc += (x[i] - o->x_zero_point) * w[(size_t)i * ldw + j];
         y[j] = cnnc_requant_s8(acc, mult[j], shift[j], o->rounding, o->zero_point, o->lo, o->hi);
+    }
+}
+
+/* row[(ky * kernel_w + kx) * cg + i] = input i of group g at tap (ky, kx) of output pixel
+ * pix (b, oy, ox flattened), x's zero point where the tap is padding (dilation 1; the
+ * general conv variants s8_conv_neon.c, s8_dot_neon.c). */
+S8G_MAYBE_UNUSED static void s8g_gather(const cnnc_s8_conv_params *p, const int8_t *x, int32_t pix,
+                                        int32_t g, int8_t *row) {
+    const int32_t cg = p->c / p->groups, span = p->kernel_w * cg;
+    const int32_t ox = pix % p->out_w, oy = pix / p->out_w % p->out_h;
+    const int32_t b = pix / p->out_w / p->out_h;
+    const int32_t ix0 = ox * p->stride_w - p->pad_left;
+    int32_t ky, kx;
+    for (ky = 0; ky < p->kernel_h; ++ky) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        int8_t *dst = row + (size_t)ky * span;
+        const int8_t *xrow; /* [w][c] from group g's first input */
+        if (iy < 0 || iy >= p->h) {
+            memset(dst, p->x_zero_point, (size_t)span);
+            continue;
+        }
+        xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
+        if (p->groups == 1 && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
+            memcpy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
+            continue;
+        }
+        for (kx = 0; kx < p->kernel_w; ++kx) {
+            const int32_t ix = ix0 + kx;
+            if (ix < 0 || ix >= p->w)
+                memset(dst + kx * cg, p->x_zero_point, (size_t)cg);
+            else
+                memcpy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
+        }
     }
 }
 

@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from cnnc.host import cross, targets
 from cnnc.host.cbuild import runtime_dir
-from cnnc.ops.variants import NEON, VARIANTS
+from cnnc.ops.variants import NEON, NEONDOT, VARIANTS
 
 from .conftest import require_target
 
@@ -25,6 +25,15 @@ DRIVER = r"""
 #include <string.h>
 #include "cnnc_s8.h"
 
+/* The variant under test: __neon, or with -DDOT the dot-product one (which has no dwconv,
+ * add or quantize: those cases run only in the __neon build). */
+#if defined(DOT)
+#define V(k) cnnc_s8_##k##__neondot
+#define DOT_BUILD 1
+#else
+#define V(k) cnnc_s8_##k##__neon
+#define DOT_BUILD 0
+#endif
 #define GUARD 16
 static uint32_t state = 2463534242u;
 static uint32_t next_word(void) { /* xorshift32 */
@@ -81,9 +90,9 @@ static void prepare_neon(int32_t size) {
 }
 
 static void dense_cases(void) {
-    static const int32_t ks[] = {1, 3, 8, 17, 65}, ns[] = {1, 5};
+    static const int32_t ks[] = {1, 3, 8, 17, 46, 65}, ns[] = {1, 5};
     int mi, ki, ni, z, rnd, edge;
-    for (mi = 0; mi < 11; ++mi) for (ki = 0; ki < 5; ++ki) for (ni = 0; ni < 2; ++ni)
+    for (mi = 0; mi < 11; ++mi) for (ki = 0; ki < 6; ++ki) for (ni = 0; ni < 2; ++ni)
     for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_dense_params p;
         p.n = ns[ni]; p.k = ks[ki]; p.m = chans[mi];
@@ -94,7 +103,7 @@ static void dense_cases(void) {
         fill_requant(bias, mult, shift, p.m, edge);
         cnnc_s8_dense__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(p.n * p.m);
-        cnnc_s8_dense__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(dense)(&p, x, w, bias, mult, shift, y_neon);
         compare("dense (m, k, n)", p.n * p.m, p.m, p.k, p.n);
     }
 }
@@ -113,7 +122,7 @@ static void pwconv_cases(void) {
         fill_requant(bias, mult, shift, p.out_c, rnd);
         cnnc_s8_pwconv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(2 * 7 * 5 * p.out_c);
-        cnnc_s8_pwconv__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(pwconv)(&p, x, w, bias, mult, shift, y_neon);
         compare("pwconv (oc, c, rounding)", 2 * 7 * 5 * p.out_c, p.out_c, p.c, rnd);
     }
 }
@@ -145,6 +154,23 @@ static void dwconv_cases(void) {
         cnnc_s8_dwconv__neon(&p, x, w, bias, mult, shift, y_neon);
         compare("dwconv (c, geometry, stride)", out, p.c, g, s);
     }
+    { /* a weight of -128 (outside the symmetric range, which the 3x3 path's int16 pair
+       * sums need): the layer runs the tap loops */
+        cnnc_s8_conv_params p;
+        memset(&p, 0, sizeof p);
+        p.n = 1; p.h = p.w = p.out_h = p.out_w = 5; p.c = p.out_c = p.groups = 16;
+        p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1;
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+        p.x_zero_point = 127; p.y_zero_point = 0; p.act_min = -128; p.act_max = 127;
+        fill8(x, 5 * 5 * 16, -128); fill8(w, 9 * 16, -127);
+        for (ci = 0; ci < 9 * 16; ci += 3) w[ci] = -128;
+        for (ci = 0; ci < 5 * 5 * 16; ci += 2) x[ci] = -128;
+        fill_requant(bias, mult, shift, 16, 0);
+        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(5 * 5 * 16);
+        cnnc_s8_dwconv__neon(&p, x, w, bias, mult, shift, y_neon);
+        compare("dwconv (c, w = -128, -)", 5 * 5 * 16, 16, 0, 0);
+    }
 }
 
 static void conv_cases(void) {
@@ -174,7 +200,7 @@ static void conv_cases(void) {
         fill_requant(bias, mult, shift, p.out_c, rnd);
         cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(out);
-        cnnc_s8_conv__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(conv)(&p, x, w, bias, mult, shift, y_neon);
         compare("conv (oc/g, geometry, groups)", out, chans[oi], g, groups);
     }
 }
@@ -192,7 +218,7 @@ static void big_k_cases(void) {
         fill_requant(bias, mult, shift, d.m, rnd);
         cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
         prepare_neon(d.n * d.m);
-        cnnc_s8_dense__neon(&d, x, w, bias, mult, shift, y_neon);
+        V(dense)(&d, x, w, bias, mult, shift, y_neon);
         compare("dense (m, k, n)", d.n * d.m, d.m, d.k, d.n);
     }
     for (groups = 1; groups <= 2; ++groups) {
@@ -209,39 +235,145 @@ static void big_k_cases(void) {
         fill_requant(bias, mult, shift, p.out_c, 0);
         cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
         prepare_neon(out);
-        cnnc_s8_conv__neon(&p, x, w, bias, mult, shift, y_neon);
+        V(conv)(&p, x, w, bias, mult, shift, y_neon);
         compare("conv (c, oc, groups)", out, p.c, p.out_c, groups);
     }
 }
 
+#if defined(__ARM_NEON) /* NEON only: the Cortex-M DSP test reuses this driver */
+/* The elementwise add: sizes across the 8-wide steps, zero points at the ends of the range,
+ * both roundings, multipliers as the compiler makes them for scales within 4x of each
+ * other (left shift 20), clamps. */
+static void add_cases(void) {
+    static const int32_t sizes[] = {1, 7, 8, 17, 64};
+    int si, z, rnd, k;
+    for (si = 0; si < 5; ++si) for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd)
+    for (k = 0; k < 3; ++k) {
+        cnnc_s8_add_params p;
+        const int32_t n = sizes[si];
+        p.size = n; p.a_zero_point = zps[z][0]; p.b_zero_point = zps[z][1];
+        p.y_zero_point = uniform(-128, 127); p.left_shift = 20;
+        p.a_mult = (int32_t)((1u << 30) + next_word() % (1u << 30)); p.a_shift = -uniform(0, 2);
+        p.b_mult = (int32_t)((1u << 30) + next_word() % (1u << 30)); p.b_shift = -uniform(0, 2);
+        p.y_mult = (int32_t)((1u << 30) + next_word() % (1u << 30)); p.y_shift = -uniform(17, 21);
+        p.act_min = k == 1 ? p.y_zero_point : -128; p.act_max = k == 2 ? 100 : 127;
+        if (p.act_max < p.act_min) p.act_max = p.act_min;
+        p.rounding = rnd;
+        fill8(x, n, -128); fill8(w, n, -128);
+        cnnc_s8_add__ref(&p, x, w, y_ref);
+        prepare_neon(n);
+        cnnc_s8_add__neon(&p, x, w, y_neon);
+        compare("add (size, zero points, clamp)", n, n, z, k);
+    }
+}
+
+/* float32 -> int8 at the model boundary: ties of x / scale at every half, NaN, infinities,
+ * values past the clamp, sizes across the 8-wide steps, zero points at the ends. */
+static void quantize_cases(void) {
+    static const int32_t sizes[] = {1, 7, 8, 17, 64};
+    static float xf[64];
+    int si, z, k;
+    int32_t i;
+    for (si = 0; si < 5; ++si) for (z = 0; z < 3; ++z) for (k = 0; k < 2; ++k) {
+        cnnc_s8_quant_params p;
+        const int32_t n = sizes[si];
+        p.size = n; p.scale = k ? 0.0375f : 0.5f; p.zero_point = z == 0 ? -128 : (z == 1 ? 127 : 3);
+        for (i = 0; i < n; ++i) {
+            const int32_t kind = uniform(0, 5);
+            xf[i] = (float)uniform(-300, 300) * 0.5f * p.scale; /* halves of the scale */
+            if (kind == 1) xf[i] = (float)uniform(-100000, 100000) * 1e-3f;
+            if (kind == 2) xf[i] = (float)uniform(-2, 2) * 1e30f;
+            if (kind == 3) xf[i] = uniform(0, 1) ? 1.0f / 0.0f : -1.0f / 0.0f;
+            if (kind == 4) xf[i] = 0.0f / 0.0f;
+        }
+        cnnc_s8_quantize__ref(&p, xf, y_ref);
+        prepare_neon(n);
+        cnnc_s8_quantize__neon(&p, xf, y_neon);
+        compare("quantize (size, zero point, scale)", n, n, z, k);
+    }
+}
+
+/* The onnxruntime rounding (pre-quantised models): float32 multipliers as bits. */
+static void onnxruntime_cases(void) {
+    int i, groups;
+    for (i = 0; i < 130; ++i) {
+        const float f = 0.0003f + 0.0001f * (float)uniform(0, 40);
+        memcpy(&mult[i], &f, sizeof f);
+        shift[i] = 0;
+        bias[i] = uniform(-5000, 5000);
+    }
+    {
+        cnnc_s8_dense_params d;
+        d.n = 9; d.k = 40; d.m = 33; d.x_zero_point = 3; d.y_zero_point = -5;
+        d.act_min = -128; d.act_max = 127; d.rounding = CNNC_ROUND_ONNXRUNTIME;
+        fill8(x, d.n * d.k, -128); fill8(w, d.k * d.m, -127);
+        cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+        prepare_neon(d.n * d.m);
+        V(dense)(&d, x, w, bias, mult, shift, y_neon);
+        compare("dense onnxruntime (m, k, n)", d.n * d.m, d.m, d.k, d.n);
+    }
+    for (groups = 1; groups <= 2; ++groups) {
+        cnnc_s8_conv_params p;
+        int32_t out;
+        memset(&p, 0, sizeof p);
+        p.n = 1; p.h = p.w = p.out_h = p.out_w = 5; p.kernel_h = p.kernel_w = 3;
+        p.pad_top = p.pad_left = 1; p.stride_h = p.stride_w = 1;
+        p.dilation_h = p.dilation_w = 1; p.groups = groups;
+        p.c = 8 * groups; p.out_c = 17 * groups; p.x_zero_point = -4; p.y_zero_point = 2;
+        p.act_min = -128; p.act_max = 127; p.rounding = CNNC_ROUND_ONNXRUNTIME;
+        out = p.out_h * p.out_w * p.out_c;
+        fill8(x, p.h * p.w * p.c, -128); fill8(w, 9 * 8 * p.out_c, -127);
+        cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        V(conv)(&p, x, w, bias, mult, shift, y_neon);
+        compare("conv onnxruntime (c, oc, groups)", out, p.c, p.out_c, groups);
+    }
+}
+
+#endif
+
 int main(void) {
+#if defined(__ARM_NEON)
+    onnxruntime_cases();
+    if (!DOT_BUILD) quantize_cases();
+    if (!DOT_BUILD) add_cases();
+#endif
     big_k_cases();
     dense_cases();
     pwconv_cases();
-    dwconv_cases();
+    if (!DOT_BUILD) dwconv_cases();
     conv_cases();
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
 """
-CASES = 4 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + 11 * 5 * 2 * 2 * 2 * 2 + 11 * 3 * 2 * 6 * 2 * 2
+# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime
+NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3
+# cases the dot-product build skips: dwconv, add, quantize (no dot variant)
+NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2
+CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
-@pytest.mark.parametrize("target", ["aarch64", "armv7", "armv7-neon"])
+# aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
+# default aarch64 CPU ("max", which has the dot product), named with -cpu max.
+@pytest.mark.parametrize("target", ["aarch64", "aarch64-dot", "armv7", "armv7-neon"])
 def test_neon_equals_ref_under_qemu(tmp_path, target):
-    t = require_target(target)
+    dot = target.endswith("-dot")
+    t = require_target(target.removesuffix("-dot"))
     kernels = runtime_dir() / "kernels"
     driver = tmp_path / "driver.c"
     driver.write_text(DRIVER)
     exe = tmp_path / "driver"
     sources = [*sorted(kernels.glob("s8_*.c")), driver]
     cmd = [targets.target_cc(t), *cross.build_flags(t), f"-I{runtime_dir() / 'include'}",
-           *map(str, sources), "-o", str(exe), "-lm"]  # fmt: skip
+           *(["-DDOT"] if dot else []), *map(str, sources), "-o", str(exe), "-lm"]  # fmt: skip
     build = subprocess.run(cmd, capture_output=True, text=True)
     assert build.returncode == 0, build.stderr
-    run = subprocess.run([t.qemu, "-L", t.sysroot, str(exe)], capture_output=True, text=True)
+    qemu = [t.qemu, *(["-cpu", "max"] if dot else []), "-L", t.sysroot, str(exe)]
+    run = subprocess.run(qemu, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
+    cases = CASES - (NEON_ONLY_CASES if dot else 0)
+    assert f"{cases} cases, 0 failures" in run.stdout, run.stdout
 
 
 # Whether a target's build compiles the NEON rows of cnnc.ops.variants in (their guard,
@@ -274,5 +406,22 @@ def test_neon_rows_compiled_in_per_target(tmp_path, target):
     for v in rows:
         defined = defined_by_build(t, "s8_*_neon.c", v.name)
         assert defined == NEON_BUILD[target], (
+            f"{target}: {v.name} {'defined' if defined else 'not defined'} by the build"
+        )
+
+
+# The dot-product rows: GCC compiles them into every aarch64 build (target attribute), no
+# 32-bit or Cortex-M build has them.
+DOT_BUILD = {**{name: False for name in NEON_BUILD}, "aarch64": True}
+
+
+@pytest.mark.parametrize("target", list(DOT_BUILD))
+def test_dot_rows_compiled_in_per_target(target):
+    t = require_target(target, run=False)
+    rows = [v for v in VARIANTS if v.family == "s8" and v.guard == NEONDOT]
+    assert {v.kernel for v in rows} == {f"cnnc_s8_{k}__ref" for k in ("conv", "dense", "pwconv")}
+    for v in rows:
+        defined = defined_by_build(t, "s8_dot_neon.c", v.name)
+        assert defined == DOT_BUILD[target], (
             f"{target}: {v.name} {'defined' if defined else 'not defined'} by the build"
         )

@@ -65,6 +65,9 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
     if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__dsp;
 #endif
+#if defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >= 10)
+    if ((cpu & (CNNC_CPU_NEON | CNNC_CPU_DOTPROD)) == (CNNC_CPU_NEON | CNNC_CPU_DOTPROD)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__neondot;
+#endif
     ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__avx2;
@@ -79,6 +82,9 @@ static void select_kernels(cnnc_model_ctx *ctx) {
     ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__avx2;
+#endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__neon;
 #endif
     ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__ref;
 #if defined(__x86_64__)
@@ -96,6 +102,9 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #endif
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
     if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__dsp;
+#endif
+#if defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >= 10)
+    if ((cpu & (CNNC_CPU_NEON | CNNC_CPU_DOTPROD)) == (CNNC_CPU_NEON | CNNC_CPU_DOTPROD)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__neondot;
 #endif
 }
 

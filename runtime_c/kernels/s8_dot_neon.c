@@ -1,0 +1,336 @@
+/* ARMv8.2 dot-product (SDOT) variants of the int8 dense, pointwise and general conv
+ * (cnnc_s8_*__neondot), bit-exact to their __ref kernels, for cores with the dot product
+ * (Cortex-A55/A76: Raspberry Pi 5). Selected at run time where the CPU reports it
+ * (cnnc_cpu.h: CNNC_CPU_DOTPROD from getauxval(AT_HWCAP) & HWCAP_ASIMDDP on Linux), or
+ * always where the build targets it (__ARM_FEATURE_DOTPROD). GCC compiles the functions
+ * for armv8.2-a+dotprod through the target attribute whatever the build's -march; clang 14's
+ * arm_neon.h offers the dot intrinsics only where the build targets them, so there the file
+ * is empty unless -march has +dotprod (the row's guard in cnnc.ops.variants says the same).
+ *
+ * Tile: 4 rows of x (pixels) by 16 outputs, 16 int32x4 accumulators. SDOT by element adds
+ * to each int32 lane the dot product of 4 weights (4 consecutive inputs of one output) with
+ * 4 bytes of x (the same 4 inputs of one row): per 16 inputs and row one load of x, per 4
+ * inputs one load of 4 weight vectors shared by the rows, and 4 SDOT per row (64 MACs).
+ * The weights (blob layout w[K][ldw], unchanged) are transposed per block of 16 outputs
+ * into a panel on the stack, [K/4][16 outputs][4 inputs], zero past K and past the block's
+ * outputs, reused by every row.
+ *
+ * Exactness. SDOT multiplies int8 by int8, so x enters raw (x - zp spans [-255, 255]):
+ * the kernel computes init[o] + sum_i x[i] * w[i][o] with init[o] = bias[o] - zp * sum_i
+ * w[i][o], every addition modulo 2^32 (NEON integer adds wrap; each SDOT's 4 products are
+ * at most 4 * 128 * 127 in magnitude). Modulo 2^32 that equals bias[o] + sum_i (x[i] - zp) *
+ * w[i][o], __ref's sum, which the compiler proved to lie in int32 (cnnc.passes.quantize,
+ * check_accumulator). Two int32 values congruent modulo 2^32 are equal, so the accumulator
+ * is __ref's exactly whatever the intermediate wrap-arounds. Conv padding taps gather x's
+ * zero point (s8g_gather), which adds zp * w here and - zp * w through init: 0, as __ref
+ * skips them. Zero weights past K or past the outputs add nothing.
+ *
+ * Dilated convs, those whose K does not fit the panel or gather buffers, and dense layers of
+ * fewer than 4 rows (the transposition would cost more than it saves) run
+ * cnnc_s8_conv__neon / cnnc_s8_dense__neon. */
+#include "cnnc_s8.h"
+#include "s8_conv_loops.h" /* s8_pwconv_as_dense only: no tile hooks defined */
+#include "s8_gemm_neon.h"
+
+/* the row's guard, cnnc.ops.variants.NEONDOT (clang reports __GNUC__ 4) */
+#if defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >= 10)
+#include <arm_neon.h>
+
+#if defined(__ARM_FEATURE_DOTPROD)
+#define S8D_TARGET
+#else
+#define S8D_TARGET __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
+
+#define S8D_ROWS 4
+#define S8D_COLS 16
+#define S8D_PANEL 32768 /* bytes: K up to 2048 per block of 16 outputs */
+#define S8D_GATHER 2048 /* inputs per pixel gathered on the stack (4 pixels: 8 KiB) */
+
+/* One block of up to 16 outputs: its zero-point-folded start values and requantisation
+ * constants (derived once per block, s8g_rq_init), padded to 16 lanes. */
+typedef struct {
+    int32_t init[S8D_COLS], mult[S8D_COLS], shift[S8D_COLS];
+    s8g_rq q[2]; /* lanes 0..7 and 8..15, for the block's rounding (single or double) */
+} s8d_block;
+
+/* 4 weight rows of 16 outputs -> the panel's 16 outputs of 4 inputs (bytes interleaved, then
+ * byte pairs), stored at pp; sum[j] += the 4 inputs' weights of outputs 4j .. 4j + 3. */
+#define S8D_TRANSPOSE(R0, R1, R2, R3)                                      \
+    do {                                                                   \
+        const int16x8_t lo01 = vreinterpretq_s16_s8(vzip1q_s8(R0, R1));    \
+        const int16x8_t hi01 = vreinterpretq_s16_s8(vzip2q_s8(R0, R1));    \
+        const int16x8_t lo23 = vreinterpretq_s16_s8(vzip1q_s8(R2, R3));    \
+        const int16x8_t hi23 = vreinterpretq_s16_s8(vzip2q_s8(R2, R3));    \
+        const int8x16_t q0 = vreinterpretq_s8_s16(vzip1q_s16(lo01, lo23)); \
+        const int8x16_t q1 = vreinterpretq_s8_s16(vzip2q_s16(lo01, lo23)); \
+        const int8x16_t q2 = vreinterpretq_s8_s16(vzip1q_s16(hi01, hi23)); \
+        const int8x16_t q3 = vreinterpretq_s8_s16(vzip2q_s16(hi01, hi23)); \
+        vst1q_s8(pp, q0);                                                  \
+        vst1q_s8(pp + 16, q1);                                             \
+        vst1q_s8(pp + 32, q2);                                             \
+        vst1q_s8(pp + 48, q3);                                             \
+        sum0 = vdotq_s32(sum0, q0, ones); /* |sum| <= 2048 * 127 */        \
+        sum1 = vdotq_s32(sum1, q1, ones);                                  \
+        sum2 = vdotq_s32(sum2, q2, ones);                                  \
+        sum3 = vdotq_s32(sum3, q3, ones);                                  \
+    } while (0)
+
+/* Row i of a short block (nb < 16 outputs) or past k: zeros where there is no weight. */
+S8D_TARGET static int8x16_t s8d_row(const int8_t *w, size_t ldw, int32_t i, int32_t k, int32_t nb) {
+    int8_t t[S8D_COLS];
+    memset(t, 0, sizeof t);
+    if (i < k) memcpy(t, w + (size_t)i * ldw, (size_t)nb);
+    return vld1q_s8(t);
+}
+
+/* panel[(i / 4) * 64 + o * 4 + i % 4] = w[i * ldw + o] (0 past k or nb), i < round4(k),
+ * o < 16; b->init[o] = bias[o] - zp * sum_i w[i][o] modulo 2^32 (0 past nb). */
+S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t nb,
+                                const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                const s8g_out *o, int8_t *panel, s8d_block *b) {
+    const int8x16_t ones = vdupq_n_s8(1);
+    const int32x4_t zp = vdupq_n_s32(o->x_zero_point);
+    int32x4_t sum0 = vdupq_n_s32(0), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+    int8_t *pp = panel;
+    int32_t i = 0, j;
+    if (nb == S8D_COLS)
+        for (; i + 4 <= k; i += 4, pp += 64) {
+            const int8_t *wr = w + (size_t)i * ldw;
+            const int8x16_t r0 = vld1q_s8(wr), r1 = vld1q_s8(wr + ldw);
+            const int8x16_t r2 = vld1q_s8(wr + 2 * ldw), r3 = vld1q_s8(wr + 3 * ldw);
+            S8D_TRANSPOSE(r0, r1, r2, r3);
+        }
+    for (; i < k; i += 4, pp += 64) {
+        const int8x16_t r0 = s8d_row(w, ldw, i, k, nb), r1 = s8d_row(w, ldw, i + 1, k, nb);
+        const int8x16_t r2 = s8d_row(w, ldw, i + 2, k, nb), r3 = s8d_row(w, ldw, i + 3, k, nb);
+        S8D_TRANSPOSE(r0, r1, r2, r3);
+    }
+    for (j = 0; j < S8D_COLS; ++j) {
+        b->init[j] = j < nb ? bias[j] : 0;
+        b->mult[j] = j < nb ? mult[j] : 0;
+        b->shift[j] = j < nb ? shift[j] : 0;
+    }
+    vst1q_s32(b->init, vmlsq_s32(vld1q_s32(b->init), sum0, zp)); /* wraps: see above */
+    vst1q_s32(b->init + 4, vmlsq_s32(vld1q_s32(b->init + 4), sum1, zp));
+    vst1q_s32(b->init + 8, vmlsq_s32(vld1q_s32(b->init + 8), sum2, zp));
+    vst1q_s32(b->init + 12, vmlsq_s32(vld1q_s32(b->init + 12), sum3, zp));
+    if (o->rounding == CNNC_ROUND_DOUBLE || o->rounding == CNNC_ROUND_SINGLE) {
+        s8g_rq_init(&b->q[0], b->mult, b->shift, o, o->rounding);
+        s8g_rq_init(&b->q[1], b->mult + 8, b->shift + 8, o, o->rounding);
+    }
+}
+
+/* Lane L of the x vectors (inputs 4L .. 4L + 3 of the current 16) against the panel's
+ * group at wp: four weight vectors, four SDOT per row. */
+#define S8D_ROW(R, L)                                     \
+    if (rows > (R)) {                                     \
+        a[R][0] = vdotq_laneq_s32(a[R][0], w0, xv[R], L); \
+        a[R][1] = vdotq_laneq_s32(a[R][1], w1, xv[R], L); \
+        a[R][2] = vdotq_laneq_s32(a[R][2], w2, xv[R], L); \
+        a[R][3] = vdotq_laneq_s32(a[R][3], w3, xv[R], L); \
+    }
+#define S8D_STEP(WP, L)                           \
+    do {                                          \
+        const int8_t *wq = (WP);                  \
+        w0 = vld1q_s8(wq);                        \
+        w1 = vld1q_s8(wq + 16);                   \
+        w2 = vld1q_s8(wq + 32);                   \
+        w3 = vld1q_s8(wq + 48);                   \
+        S8D_ROW(0, L)                             \
+        S8D_ROW(1, L) S8D_ROW(2, L) S8D_ROW(3, L) \
+    } while (0)
+
+/* Row R's 16 (nb) outputs from its accumulators. */
+#define S8D_STORE(R, RND)                                 \
+    if (rows > (R)) {                                     \
+        if (nb == S8D_COLS) {                             \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, y##R);     \
+            s8g_rq8(q1, a[R][2], a[R][3], RND, y##R + 8); \
+        } else if (nb == 8) {                             \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, y##R);     \
+        } else {                                          \
+            int8_t t[S8D_COLS];                           \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, t);        \
+            s8g_rq8(q1, a[R][2], a[R][3], RND, t + 8);    \
+            memcpy(y##R, t, (size_t)nb);                  \
+        }                                                 \
+    }
+#define S8D_STORES(RND)                                                           \
+    do {                                                                          \
+        const s8g_rq *const q0 = &b->q[0], *const q1 = &b->q[1]; /* s8d_pack's */ \
+        S8D_STORE(0, RND) S8D_STORE(1, RND) S8D_STORE(2, RND) S8D_STORE(3, RND)   \
+    } while (0)
+
+/* x[0..n) (1 <= n <= 15) and zeros: fixed-size copies, no call to memcpy for the few bytes
+ * of a short K (pointwise layers of 8 or 12 inputs). */
+S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
+    int8_t t[16];
+    int32_t j = 0;
+    memset(t, 0, sizeof t);
+    if (n >= 8) {
+        memcpy(t, x, 8);
+        j = 8;
+    }
+    if (n - j >= 4) {
+        memcpy(t + j, x + j, 4);
+        j += 4;
+    }
+    if (n - j >= 1) t[j] = x[j];
+    if (n - j >= 2) t[j + 1] = x[j + 1];
+    if (n - j >= 3) t[j + 2] = x[j + 2];
+    return vld1q_s8(t);
+}
+
+/* y[r][0..nb) = requant(init + sum_i x[r][i] * w[i][.]), r < rows (a constant once
+ * inlined, so the accumulators are registers). */
+S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *const *x, int32_t rows, int32_t k,
+                                             const int8_t *panel, const s8d_block *b, int32_t nb,
+                                             const s8g_out *o, int8_t *const *y) {
+    int32x4_t a[S8D_ROWS][4];
+    int8x16_t xv[S8D_ROWS], w0, w1, w2, w3;
+    int8_t *const y0 = y[0], *const y1 = y[1], *const y2 = y[2], *const y3 = y[3];
+    const int8_t *wp = panel;
+    int32_t r, j, i;
+    for (r = 0; r < rows; ++r)
+        for (j = 0; j < 4; ++j) a[r][j] = vld1q_s32(b->init + 4 * j);
+    for (i = 0; i + 16 <= k; i += 16, wp += 4 * 64) {
+        for (r = 0; r < rows; ++r) xv[r] = vld1q_s8(x[r] + i);
+        S8D_STEP(wp, 0);
+        S8D_STEP(wp + 64, 1);
+        S8D_STEP(wp + 128, 2);
+        S8D_STEP(wp + 192, 3);
+    }
+    if (i < k) { /* 1..15 inputs left: x padded with zeros (the panel's weights are 0) */
+        for (r = 0; r < rows; ++r) xv[r] = s8d_xtail(x[r] + i, k - i);
+        S8D_STEP(wp, 0);
+        if (k - i > 4) S8D_STEP(wp + 64, 1);
+        if (k - i > 8) S8D_STEP(wp + 128, 2);
+        if (k - i > 12) S8D_STEP(wp + 192, 3);
+    }
+    if (o->rounding == CNNC_ROUND_DOUBLE) {
+        S8D_STORES(CNNC_ROUND_DOUBLE);
+    } else if (o->rounding == CNNC_ROUND_SINGLE) {
+        S8D_STORES(CNNC_ROUND_SINGLE);
+    } else { /* the onnxruntime rounding: scalar, as __ref */
+        int32_t acc[S8D_COLS];
+        int8_t *const yr[S8D_ROWS] = {y0, y1, y2, y3};
+        for (r = 0; r < rows; ++r) {
+            for (j = 0; j < 4; ++j) vst1q_s32(acc + 4 * j, a[r][j]);
+            for (j = 0; j < nb; ++j)
+                yr[r][j] = cnnc_requant_s8(acc[j], b->mult[j], b->shift[j], o->rounding,
+                                           o->zero_point, o->lo, o->hi);
+        }
+    }
+}
+
+/* s8d_kernel specialised per row count (1..4). */
+S8D_TARGET static void s8d_tile(const int8_t *const *x, int32_t rows, int32_t k,
+                                const int8_t *panel, const s8d_block *b, int32_t nb,
+                                const s8g_out *o, int8_t *const *y) {
+    switch (rows) {
+        case 4:
+            s8d_kernel(x, 4, k, panel, b, nb, o, y);
+            break;
+        case 3:
+            s8d_kernel(x, 3, k, panel, b, nb, o, y);
+            break;
+        case 2:
+            s8d_kernel(x, 2, k, panel, b, nb, o, y);
+            break;
+        default:
+            s8d_kernel(x, 1, k, panel, b, nb, o, y);
+            break;
+    }
+}
+
+static s8g_out s8d_out(int32_t x_zero_point, int32_t rounding, int32_t zero_point, int32_t lo,
+                       int32_t hi) {
+    s8g_out o;
+    o.x_zero_point = x_zero_point;
+    o.rounding = rounding;
+    o.zero_point = zero_point;
+    o.lo = lo;
+    o.hi = hi;
+    return o;
+}
+
+void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int8_t *y) {
+    int8_t panel[S8D_PANEL];
+    s8d_block blk;
+    const s8g_out o =
+        s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    int32_t o0, b0, r;
+    /* the transposed panel pays only when rows reuse it */
+    if (p->n < S8D_ROWS || (size_t)p->k * S8D_COLS + 3 * S8D_COLS > S8D_PANEL) {
+        cnnc_s8_dense__neon(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    for (o0 = 0; o0 < p->m; o0 += S8D_COLS) {
+        const int32_t nb = p->m - o0 < S8D_COLS ? p->m - o0 : S8D_COLS;
+        s8d_pack(w + o0, (size_t)p->m, p->k, nb, bias + o0, mult + o0, shift + o0, &o, panel, &blk);
+        for (b0 = 0; b0 < p->n; b0 += S8D_ROWS) {
+            const int32_t rows = p->n - b0 < S8D_ROWS ? p->n - b0 : S8D_ROWS;
+            const int8_t *xr[S8D_ROWS];
+            int8_t *yr[S8D_ROWS];
+            for (r = 0; r < S8D_ROWS; ++r) {
+                const int32_t row = b0 + (r < rows ? r : 0);
+                xr[r] = x + (size_t)row * p->k;
+                yr[r] = y + (size_t)row * p->m + o0;
+            }
+            s8d_tile(xr, rows, p->k, panel, &blk, nb, &o, yr);
+        }
+    }
+}
+
+void cnnc_s8_pwconv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int8_t *y) {
+    const cnnc_s8_dense_params dense = s8_pwconv_as_dense(p);
+    cnnc_s8_dense__neondot(&dense, x, w, bias, mult, shift, y);
+}
+
+void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                           int8_t *y) {
+    const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
+    const int32_t k = p->kernel_h * p->kernel_w * cg;
+    const int32_t pixels = p->n * p->out_h * p->out_w;
+    const size_t group_size = (size_t)k * og;
+    int8_t cols[S8D_ROWS][S8D_GATHER];
+    int8_t panel[S8D_PANEL];
+    s8d_block blk;
+    const s8g_out o =
+        s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    int32_t g, pix0, o0, r;
+    if (k > S8D_GATHER || (size_t)k * S8D_COLS + 3 * S8D_COLS > S8D_PANEL || p->dilation_h != 1 ||
+        p->dilation_w != 1) {
+        /* the gather reads adjacent taps; __neon's tap loops honour dilation */
+        cnnc_s8_conv__neon(p, x, w, bias, mult, shift, y);
+        return;
+    }
+    for (g = 0; g < p->groups; ++g) {
+        const int8_t *wg = w + (size_t)g * group_size; /* [k][og] */
+        for (o0 = 0; o0 < og; o0 += S8D_COLS) {
+            const int32_t nb = og - o0 < S8D_COLS ? og - o0 : S8D_COLS, first = g * og + o0;
+            s8d_pack(wg + o0, (size_t)og, k, nb, bias + first, mult + first, shift + first, &o,
+                     panel, &blk);
+            for (pix0 = 0; pix0 < pixels; pix0 += S8D_ROWS) {
+                const int32_t rows = pixels - pix0 < S8D_ROWS ? pixels - pix0 : S8D_ROWS;
+                const int8_t *xr[S8D_ROWS];
+                int8_t *yr[S8D_ROWS];
+                for (r = 0; r < rows; ++r) s8g_gather(p, x, pix0 + r, g, cols[r]);
+                for (r = 0; r < S8D_ROWS; ++r) {
+                    xr[r] = cols[r < rows ? r : 0];
+                    yr[r] = y + (size_t)(pix0 + (r < rows ? r : 0)) * p->out_c + first;
+                }
+                s8d_tile(xr, rows, k, panel, &blk, nb, &o, yr);
+            }
+        }
+    }
+}
+#else
+typedef int cnnc_s8_dot_neon_empty; /* ISO C forbids an empty translation unit */
+#endif
