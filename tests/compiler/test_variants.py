@@ -15,12 +15,12 @@ import subprocess
 
 import pytest
 from cnnc.host.cbuild import compile_objects, runtime_dir
-from cnnc.ops.variants import DSP, FN_TYPES, NEON, NEONDOT, VARIANTS, X86
+from cnnc.ops.variants import DSP, FN_TYPES, NEON, NEON_A64, NEONDOT, VARIANTS, X86
 
 KERNELS = runtime_dir() / "kernels"
 INCLUDE = runtime_dir() / "include"
 X86_ROWS = [v for v in VARIANTS if v.guard == X86]
-NEON_ROWS = [v for v in VARIANTS if v.guard in (NEON, NEONDOT)]
+NEON_ROWS = [v for v in VARIANTS if v.guard in (NEON, NEON_A64, NEONDOT)]
 DSP_ROWS = [v for v in VARIANTS if v.guard == DSP]  # Cortex-M: qemu-system-arm runs them
 
 
@@ -29,7 +29,9 @@ def header(family: str) -> str:
 
 
 def test_table_has_only_known_guards():
-    assert {v.guard for v in VARIANTS} <= {X86, NEON, NEONDOT, DSP}, {v.guard for v in VARIANTS}
+    assert {v.guard for v in VARIANTS} <= {X86, NEON, NEON_A64, NEONDOT, DSP}, {
+        v.guard for v in VARIANTS
+    }
     names = [v.name for v in VARIANTS]
     assert len(names) == len(set(names)), "a variant is listed twice"
 
