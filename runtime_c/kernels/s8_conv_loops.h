@@ -143,8 +143,15 @@ S8_TARGET static void s8_conv_im2col(const cnnc_s8_conv_params *p, const int8_t 
     const int8_t pad[4] = {(int8_t)p->x_zero_point, (int8_t)p->x_zero_point,
                            (int8_t)p->x_zero_point, (int8_t)p->x_zero_point};
     const int32_t kk = p->kernel_h * p->kernel_w * p->c, pixels = p->out_h * p->out_w;
+    ptrdiff_t off[S8_IM2COL_KMAX]; /* tap t's input offset from the window's corner */
     cnnc_s8_dense_params d;
-    int32_t b, q0, q, ky, kx;
+    int32_t b, q0, q, ky, kx, ci, t;
+    for (ky = 0; ky < p->kernel_h; ++ky)
+        for (kx = 0; kx < p->kernel_w; ++kx)
+            for (ci = 0; ci < p->c; ++ci)
+                off[(ky * p->kernel_w + kx) * p->c + ci] =
+                    ((ptrdiff_t)ky * p->dilation_h * p->w + (ptrdiff_t)kx * p->dilation_w) * p->c +
+                    ci;
     d.k = kk;
     d.m = p->out_c;
     d.x_zero_point = p->x_zero_point;
@@ -157,21 +164,30 @@ S8_TARGET static void s8_conv_im2col(const cnnc_s8_conv_params *p, const int8_t 
             d.n = pixels - q0 < S8_IM2COL_PIXELS ? pixels - q0 : S8_IM2COL_PIXELS;
             for (q = 0; q < d.n; ++q) {
                 const int32_t oy = (q0 + q) / p->out_w, ox = (q0 + q) % p->out_w;
+                const int32_t iy0 = oy * p->stride_h - p->pad_top;
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
                 int8_t *row = patch + (size_t)q * kk; /* [kh][kw][c] */
+                if (iy0 >= 0 && iy0 + (p->kernel_h - 1) * p->dilation_h < p->h && ix0 >= 0 &&
+                    ix0 + (p->kernel_w - 1) * p->dilation_w < p->w) {
+                    /* the whole window inside: a gather by the precomputed offsets */
+                    const int8_t *base = x + (((size_t)b * p->h + iy0) * p->w + ix0) * p->c;
+                    for (t = 0; t < kk; ++t) row[t] = base[off[t]];
+                    continue;
+                }
                 for (ky = 0; ky < p->kernel_h; ++ky) {
-                    const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+                    const int32_t iy = iy0 + ky * p->dilation_h;
                     for (kx = 0; kx < p->kernel_w; ++kx) {
-                        const int32_t ix = ox * p->stride_w - p->pad_left + kx * p->dilation_w;
-                        int8_t *t = row + ((size_t)ky * p->kernel_w + kx) * p->c;
+                        const int32_t ix = ix0 + kx * p->dilation_w;
+                        int8_t *tp = row + ((size_t)ky * p->kernel_w + kx) * p->c;
                         const int32_t inside = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w;
                         const int8_t *xp =
                             inside ? x + (((size_t)b * p->h + iy) * p->w + ix) * p->c : pad;
                         /* c <= 4 channels: four conditional moves, not a copy loop (which
                            compilers turn into a memcpy call per tap) */
-                        if (p->c > 0) t[0] = xp[0];
-                        if (p->c > 1) t[1] = xp[1];
-                        if (p->c > 2) t[2] = xp[2];
-                        if (p->c > 3) t[3] = xp[3];
+                        if (p->c > 0) tp[0] = xp[0];
+                        if (p->c > 1) tp[1] = xp[1];
+                        if (p->c > 2) tp[2] = xp[2];
+                        if (p->c > 3) tp[3] = xp[3];
                     }
                 }
             }
