@@ -302,31 +302,10 @@ CNNC_TARGET_AVX512VNNI CNNC_INLINE void s8_panel_tile_any(const int32_t *xs, int
         s8_panel_tile4(xs, kp, wp, init, acc);
 }
 
-/* The requantisation of one panel's cols (1 .. 32) outputs, prepared once per panel, as in
- * s8_tile_avx512.h. */
-typedef struct {
-    s8_rq16_avx512 q[2];
-    __mmask16 live[2];
-} s8_panel_rq;
-
-CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_rq_prepare(
-    s8_panel_rq *q, int32_t cols, const int32_t *mult, const int32_t *shift, int32_t rounding,
-    int32_t zero_point, int32_t lo, int32_t hi) {
-    int32_t h;
-    for (h = 0; h < 2; ++h) {
-        const int32_t left = cols - 16 * h;
-        q->live[h] = left >= 16 ? 0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1) : 0);
-        s8_rq16_prepare(&q->q[h], mult + 16 * h, shift + 16 * h, q->live[h], rounding, zero_point,
-                        lo, hi);
-    }
-}
-
-CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_requant(const s8_panel_rq *q,
-                                                             const int32_t *acc, int8_t *y) {
-    s8_rq16_store(&q->q[0], _mm512_loadu_si512((const void *)acc), y, q->live[0]);
-    if (q->live[1])
-        s8_rq16_store(&q->q[1], _mm512_loadu_si512((const void *)(acc + 16)), y + 16, q->live[1]);
-}
+/* The panel's requantisation: 32 outputs prepared once (s8_requant_avx512.h). */
+typedef s8_rq32_avx512 s8_panel_rq;
+#define s8_panel_rq_prepare s8_rq32_prepare
+#define s8_panel_requant s8_rq32_store
 #endif
 
 #endif /* CNNC_S8_TILE_AVX512VNNI_H */
