@@ -67,12 +67,39 @@ S8_TARGET static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t 
 
 /* x[n][k] -> y[n][m] on the including ISA's panel hooks: S8_PANEL_UNIT, the k elements
  * one int32 of a converted row holds (2: int16 pairs for vpmaddwd, 4: u8 quads for
- * vpdpbusd); s8_panel_pack, s8_panel_init (the panel's starting sums from the bias),
+ * vpdpbusd); s8_panel_pack (full panels; s8_panel_pack_rest below does the rest),
+ * s8_panel_init (the panel's starting sums from the bias; a plain copy below by default),
  * s8_panel_rows, s8_panel_tile_any, s8_panel_rq_prepare, s8_panel_requant. For each panel
  * of S8_PANEL_COLS outputs the weights are repacked once, then each block of
  * S8_PANEL_ROWS rows of x is converted once and multiplied in registers. Every output
  * gets its bias plus all of its k terms: __ref's int32 sum (each tile header argues its
  * arithmetic). */
+/* The rows of the panel s8_panel_pack left (a partial panel: all of them; otherwise an
+ * odd last row), from row i0 (a multiple of S8_PANEL_UNIT): wp group i / UNIT holds, for
+ * j < S8_PANEL_COLS, the UNIT bytes w[i + t][j] (zero for j >= cols or i + t >= k). */
+S8_TARGET static void s8_panel_pack_rest(const int8_t *w, int32_t k, size_t ldw, int32_t cols,
+                                         int32_t i0, int8_t *wp) {
+    int32_t i, j, t;
+    for (i = i0; i < k; i += S8_PANEL_UNIT)
+        for (j = 0; j < S8_PANEL_COLS; ++j)
+            for (t = 0; t < S8_PANEL_UNIT; ++t)
+                wp[(size_t)i * S8_PANEL_COLS + S8_PANEL_UNIT * j + t] =
+                    j < cols && i + t < k ? w[(size_t)(i + t) * ldw + j] : 0;
+}
+
+#if !defined(S8_PANEL_INIT)
+/* init[j] = bias[j] for j < cols, 0 up to S8_PANEL_COLS: the int16 pairs of x - zp need no
+ * correction (tiers whose sums do, the VNNI one, define S8_PANEL_INIT and their own). */
+S8_TARGET CNNC_INLINE void s8_panel_init(const int32_t *bias, int32_t cols, int32_t zp,
+                                         const int8_t *wp, int32_t kp, int32_t *init) {
+    int32_t j;
+    (void)zp;
+    (void)wp;
+    (void)kp;
+    for (j = 0; j < S8_PANEL_COLS; ++j) init[j] = j < cols ? bias[j] : 0;
+}
+#endif
+
 S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_t *x,
                                       const int8_t *w, const int32_t *bias, const int32_t *mult,
                                       const int32_t *shift, int8_t *y) {
@@ -85,7 +112,8 @@ S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_
     for (o0 = 0; o0 < p->m; o0 += S8_PANEL_COLS) {
         const int32_t cols = p->m - o0 < S8_PANEL_COLS ? p->m - o0 : S8_PANEL_COLS;
         s8_panel_rq rq;
-        s8_panel_pack(w + o0, p->k, (size_t)p->m, cols, wp);
+        s8_panel_pack_rest(w + o0, p->k, (size_t)p->m, cols,
+                           s8_panel_pack(w + o0, p->k, (size_t)p->m, cols, wp), wp);
         s8_panel_rq_prepare(&rq, cols, mult + o0, shift + o0, p->rounding, p->y_zero_point,
                             p->act_min, p->act_max);
         s8_panel_init(bias + o0, cols, p->x_zero_point, wp, kp, init);

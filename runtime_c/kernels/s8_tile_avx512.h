@@ -143,11 +143,11 @@ CNNC_TARGET_AVX512 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t 
 #define S8_PANEL_PF 16 /* rows of w prefetched ahead by s8_panel_pack */
 #define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
 
-/* wp[i][j] = (w[2i][j], w[2i+1][j]) for i < kp = ceil(k / 2), j < 32: int8 pairs, zero
- * for j >= cols (cols <= 32 outputs from w's first column) and for row k when k is odd. */
-CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k, size_t ldw,
-                                                      int32_t cols, int8_t *wp) {
-    int32_t i, j;
+/* wp[i][j] = (w[2i][j], w[2i+1][j]), j < 32: int8 pairs of full panels (cols = 32), for
+ * rows 0 .. the returned count (even); s8_panel_pack_rest packs the rest. */
+CNNC_TARGET_AVX512 S8_PANEL_INLINE int32_t s8_panel_pack(const int8_t *w, int32_t k, size_t ldw,
+                                                         int32_t cols, int8_t *wp) {
+    int32_t i;
     if (cols == 32) {
         for (i = 0; i + 1 < k; i += 2) {
             const __m256i r0 = _mm256_loadu_si256((const __m256i *)(w + (size_t)i * ldw));
@@ -166,22 +166,7 @@ CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k
     } else {
         i = 0;
     }
-    for (; i < k; i += 2) /* a partial panel, or the odd last row */
-        for (j = 0; j < 32; ++j) {
-            wp[(size_t)i * 32 + 2 * j] = j < cols ? w[(size_t)i * ldw + j] : 0;
-            wp[(size_t)i * 32 + 2 * j + 1] =
-                j < cols && i + 1 < k ? w[(size_t)(i + 1) * ldw + j] : 0;
-        }
-}
-
-/* init[j] = bias[j] for j < cols, 0 up to S8_PANEL_COLS (the pairs need no correction). */
-CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_init(const int32_t *bias, int32_t cols, int32_t zp,
-                                                      const int8_t *wp, int32_t kp, int32_t *init) {
-    int32_t j;
-    (void)zp;
-    (void)wp;
-    (void)kp;
-    for (j = 0; j < S8_PANEL_COLS; ++j) init[j] = j < cols ? bias[j] : 0;
+    return i;
 }
 
 /* xs[r][i] = x[r][i] - zp as int16 for r < rows, i < k, then 0 up to 2 * kp (k rounded up

@@ -197,26 +197,26 @@ CNNC_TARGET_AVX512VNNI CNNC_INLINE void s8_tile_requant(const int32_t *acc, int3
 #define S8_PANEL_ROWS 12
 #define S8_PANEL_INLINE static __inline__ __attribute__((always_inline))
 
-CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_pack(const int8_t *w, int32_t k, size_t ldw,
-                                                          int32_t cols, int8_t *wp) {
+/* Full panels (cols = 32): wp quad q = (w[4q][j], .., w[4q+3][j]) for j < 32 and every
+ * q < ceil(k / 4) (zero past K); returns k rounded up to 4 (s8_panel_pack_rest packs
+ * partial panels). */
+CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE int32_t s8_panel_pack(const int8_t *w, int32_t k, size_t ldw,
+                                                             int32_t cols, int8_t *wp) {
     static const int8_t zeros[32] = {0};
-    int32_t i, j, t;
+    const int8_t *rows[4];
+    int32_t i, t;
+    if (cols != 32) return 0;
     for (i = 0; i < k; i += 4) {
         int8_t *q = wp + (size_t)i * 32; /* quad i / 4: [32][4] */
-        if (cols == 32) {
-            const int8_t *rows[4];
-            for (t = 0; t < 4; ++t) rows[t] = i + t < k ? w + (size_t)(i + t) * ldw : zeros;
-            _mm512_storeu_si512((void *)q, s8_wquad16_avx512vnni(rows, 0));
-            for (t = 0; t < 4; ++t) rows[t] += 16;
-            _mm512_storeu_si512((void *)(q + 64), s8_wquad16_avx512vnni(rows, 0));
-        } else {
-            for (j = 0; j < 32; ++j)
-                for (t = 0; t < 4; ++t)
-                    q[4 * j + t] = j < cols && i + t < k ? w[(size_t)(i + t) * ldw + j] : 0;
-        }
+        for (t = 0; t < 4; ++t) rows[t] = i + t < k ? w + (size_t)(i + t) * ldw : zeros;
+        _mm512_storeu_si512((void *)q, s8_wquad16_avx512vnni(rows, 0));
+        for (t = 0; t < 4; ++t) rows[t] += 16;
+        _mm512_storeu_si512((void *)(q + 64), s8_wquad16_avx512vnni(rows, 0));
     }
+    return i;
 }
 
+#define S8_PANEL_INIT /* the sums start from bias - (zp + 128) * sum w */
 CNNC_TARGET_AVX512VNNI S8_PANEL_INLINE void s8_panel_init(const int32_t *bias, int32_t cols,
                                                           int32_t zp, const int8_t *wp, int32_t kp,
                                                           int32_t *init) {
