@@ -13,6 +13,16 @@ void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
                 uint32_t *out = y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * nw;
+                const int32_t iy0 = oy * p->stride_h - p->pad_top;
+                const int32_t ix0 = ox * p->stride_w - p->pad_left;
+                if (p->kernel_h == 2 && p->kernel_w == 2 && iy0 >= 0 && iy0 + 1 < p->h &&
+                    ix0 >= 0 && ix0 + 1 < p->w) {
+                    /* the usual 2x2 window, inside: no per-tap checks (tails are 0 in x) */
+                    const uint32_t *a = x + ((size_t)(n * p->h + iy0) * p->w + ix0) * nw;
+                    const uint32_t *b = a + (size_t)p->w * nw;
+                    for (j = 0; j < nw; ++j) out[j] = a[j] & a[nw + j] & b[j] & b[nw + j];
+                    continue;
+                }
                 for (j = 0; j < nw; ++j) out[j] = 0xFFFFFFFFu;
                 for (ky = 0; ky < p->kernel_h; ++ky) {
                     const int32_t iy = oy * p->stride_h - p->pad_top + ky;

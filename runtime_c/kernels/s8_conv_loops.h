@@ -128,30 +128,48 @@ S8_TARGET static void s8_conv_tail_ref(const cnnc_s8_conv_params *p, const int8_
 }
 
 #if defined(S8_PANEL_COLS)
-#define S8_IM2COL_PIXELS 64 /* output pixels per patch block */
-#define S8_IM2COL_KMAX 256  /* kernel_h * kernel_w * c up to this: patches */
+#define S8_IM2COL_PIXELS 64  /* output pixels per patch block */
+#define S8_IM2COL_KMAX 256   /* kernel_h * kernel_w * c up to this: patches */
+#define S8_IM2COL_ROWS 16384 /* bytes of the zero-point padded input rows of one output row */
+#define S8_IM2COL_COPY 16    /* a kernel row of up to this many bytes: one fixed-size copy */
 
-/* A conv with few input channels (the stem: c = 1 or 3) as a dense layer on the panel GEMM
- * (s8_dense_panels, s8_dense_loops.h): for a block of output pixels, the patches
- * x[iy][ix][ci] over (ky, kx, ci) are copied into rows of K = kernel_h * kernel_w * c, taps
- * in the padding as x_zero_point (x - zp = 0, so they add nothing, as __ref skips them),
- * and w[KH][KW][C][Co] is already the dense layer's w[K][Co]. Same terms, same int32 sums. */
+/* Whether s8_conv_im2col runs p: few input channels (the stem: c = 1 or 3), and the
+ * padded input rows of an output row fit S8_IM2COL_ROWS. */
+CNNC_INLINE int s8_conv_im2col_applies(const cnnc_s8_conv_params *p) {
+    const int64_t span =
+        (int64_t)(p->out_w - 1) * p->stride_w + (int64_t)(p->kernel_w - 1) * p->dilation_w + 1;
+    return p->groups == 1 && p->c <= 4 && p->kernel_h * p->kernel_w * p->c <= S8_IM2COL_KMAX &&
+           (int64_t)p->kernel_h * span * p->c + S8_IM2COL_COPY <= S8_IM2COL_ROWS;
+}
+
+/* A conv with few input channels as a dense layer on the panel GEMM (s8_dense_panels,
+ * s8_dense_loops.h): for a block of output pixels, the patches x[iy][ix][ci] over
+ * (ky, kx, ci) are copied into rows of K = kernel_h * kernel_w * c, and w[KH][KW][C][Co] is
+ * already the dense layer's w[K][Co]. The patches come from a copy of the kernel_h input
+ * rows an output row reads, padded with x_zero_point where a tap is outside the image
+ * (x - zp = 0 adds nothing, as __ref skips the tap), so every window is inside the copy:
+ * with dilation_w 1 a kernel row is kernel_w * c adjacent bytes, one fixed-size copy. Same
+ * terms, same int32 sums. */
 S8_TARGET static void s8_conv_im2col(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                                      const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                      int8_t *y) {
-    int8_t patch[S8_IM2COL_PIXELS * S8_IM2COL_KMAX];
-    const int8_t pad[4] = {(int8_t)p->x_zero_point, (int8_t)p->x_zero_point,
-                           (int8_t)p->x_zero_point, (int8_t)p->x_zero_point};
+    /* slack: a row's fixed-size copy may run past the patch and past the padded rows */
+    int8_t patch[S8_IM2COL_PIXELS * S8_IM2COL_KMAX + S8_IM2COL_COPY];
+    int8_t rows[S8_IM2COL_ROWS];
     const int32_t kk = p->kernel_h * p->kernel_w * p->c, pixels = p->out_h * p->out_w;
-    ptrdiff_t off[S8_IM2COL_KMAX]; /* tap t's input offset from the window's corner */
+    const int32_t run = p->kernel_w * p->c; /* bytes of a kernel row (dilation_w 1) */
+    const int32_t span = (p->out_w - 1) * p->stride_w + (p->kernel_w - 1) * p->dilation_w + 1;
+    const size_t row_bytes = (size_t)span * p->c, step = (size_t)p->stride_w * p->c;
+    ptrdiff_t off[S8_IM2COL_KMAX]; /* tap t's offset in the padded rows */
     cnnc_s8_dense_params d;
-    int32_t b, q0, q, ky, kx, ci, t;
+    int32_t b, q0, q, oy, ox, ky, kx, ci, t;
     for (ky = 0; ky < p->kernel_h; ++ky)
         for (kx = 0; kx < p->kernel_w; ++kx)
             for (ci = 0; ci < p->c; ++ci)
-                off[(ky * p->kernel_w + kx) * p->c + ci] =
-                    ((ptrdiff_t)ky * p->dilation_h * p->w + (ptrdiff_t)kx * p->dilation_w) * p->c +
-                    ci;
+                off[(ky * p->kernel_w + kx) * p->c + ci] = (ptrdiff_t)ky * (ptrdiff_t)row_bytes +
+                                                           (ptrdiff_t)kx * p->dilation_w * p->c +
+                                                           ci;
+    memset(rows + (size_t)p->kernel_h * row_bytes, 0, S8_IM2COL_COPY);
     d.k = kk;
     d.m = p->out_c;
     d.x_zero_point = p->x_zero_point;
@@ -159,41 +177,41 @@ S8_TARGET static void s8_conv_im2col(const cnnc_s8_conv_params *p, const int8_t 
     d.act_min = p->act_min;
     d.act_max = p->act_max;
     d.rounding = p->rounding;
-    for (b = 0; b < p->n; ++b)
+    for (b = 0; b < p->n; ++b) {
+        const int8_t *xb = x + (size_t)b * p->h * p->w * p->c;
+        oy = ox = 0; /* of pixel q0 + q */
         for (q0 = 0; q0 < pixels; q0 += S8_IM2COL_PIXELS) {
             d.n = pixels - q0 < S8_IM2COL_PIXELS ? pixels - q0 : S8_IM2COL_PIXELS;
             for (q = 0; q < d.n; ++q) {
-                const int32_t oy = (q0 + q) / p->out_w, ox = (q0 + q) % p->out_w;
-                const int32_t iy0 = oy * p->stride_h - p->pad_top;
-                const int32_t ix0 = ox * p->stride_w - p->pad_left;
-                int8_t *row = patch + (size_t)q * kk; /* [kh][kw][c] */
-                if (iy0 >= 0 && iy0 + (p->kernel_h - 1) * p->dilation_h < p->h && ix0 >= 0 &&
-                    ix0 + (p->kernel_w - 1) * p->dilation_w < p->w) {
-                    /* the whole window inside: a gather by the precomputed offsets */
-                    const int8_t *base = x + (((size_t)b * p->h + iy0) * p->w + ix0) * p->c;
-                    for (t = 0; t < kk; ++t) row[t] = base[off[t]];
-                    continue;
-                }
-                for (ky = 0; ky < p->kernel_h; ++ky) {
-                    const int32_t iy = iy0 + ky * p->dilation_h;
-                    for (kx = 0; kx < p->kernel_w; ++kx) {
-                        const int32_t ix = ix0 + kx * p->dilation_w;
-                        int8_t *tp = row + ((size_t)ky * p->kernel_w + kx) * p->c;
-                        const int32_t inside = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w;
-                        const int8_t *xp =
-                            inside ? x + (((size_t)b * p->h + iy) * p->w + ix) * p->c : pad;
-                        /* c <= 4 channels: four conditional moves, not a copy loop (which
-                           compilers turn into a memcpy call per tap) */
-                        if (p->c > 0) tp[0] = xp[0];
-                        if (p->c > 1) tp[1] = xp[1];
-                        if (p->c > 2) tp[2] = xp[2];
-                        if (p->c > 3) tp[3] = xp[3];
+                const int8_t *win = rows + (size_t)ox * step; /* the window's corner */
+                int8_t *row = patch + (size_t)q * kk;         /* [kh][kw][c] */
+                if (ox == 0) { /* a new output row: its padded input rows */
+                    const int32_t ix0 = -p->pad_left;
+                    const int32_t lo = ix0 < 0 ? -ix0 : 0; /* columns lo .. hi - 1 inside */
+                    const int32_t hi = p->w - ix0 < span ? p->w - ix0 : span;
+                    for (ky = 0; ky < p->kernel_h; ++ky) {
+                        const int32_t iy = oy * p->stride_h - p->pad_top + ky * p->dilation_h;
+                        int8_t *dst = rows + (size_t)ky * row_bytes;
+                        memset(dst, p->x_zero_point, row_bytes);
+                        if (iy >= 0 && iy < p->h && hi > lo)
+                            memcpy(dst + (size_t)lo * p->c,
+                                   xb + ((size_t)iy * p->w + ix0 + lo) * p->c,
+                                   (size_t)(hi - lo) * p->c);
                     }
                 }
+                if (p->dilation_w == 1 && run <= S8_IM2COL_COPY) {
+                    /* the bytes past run are overwritten by the next copy or are slack */
+                    for (ky = 0; ky < p->kernel_h; ++ky)
+                        memcpy(row + ky * run, win + (size_t)ky * row_bytes, S8_IM2COL_COPY);
+                } else {
+                    for (t = 0; t < kk; ++t) row[t] = win[off[t]];
+                }
+                if (++ox == p->out_w) ox = 0, ++oy;
             }
             s8_dense_panels(&d, patch, w, bias, mult, shift,
                             y + ((size_t)b * pixels + q0) * p->out_c);
         }
+    }
 }
 #endif
 
@@ -206,7 +224,7 @@ S8_TARGET CNNC_INLINE void s8_conv_loops(const cnnc_s8_conv_params *p, const int
     int32_t acc[S8_TILE_ROWS * S8_TILE_COLS]; /* [rows][S8_TILE_COLS] */
     int32_t b, oy, ox0, g, o0, r;
 #if defined(S8_PANEL_COLS)
-    if (p->groups == 1 && p->c <= 4 && p->kernel_h * p->kernel_w * p->c <= S8_IM2COL_KMAX) {
+    if (s8_conv_im2col_applies(p)) {
         s8_conv_im2col(p, x, w, bias, mult, shift, y);
         return;
     }

@@ -175,17 +175,23 @@ CNNC_TARGET_AVX512 S8_PANEL_INLINE void s8_panel_rows(const int8_t *x, size_t ld
                                                       int32_t k, int32_t zp, int32_t kp,
                                                       int32_t *xs32) {
     int16_t *xs = (int16_t *)(void *)xs32;
-    const int32_t kp2 = 2 * kp;
+    const int32_t kp2 = 2 * kp, full = k / 32 * 32; /* steps before `full`: unmasked */
+    /* the last step's masks, once: x - zp to k, 0 to kp2 */
+    const __mmask32 in = (__mmask32)((1u << (k - full)) - 1);
+    const __mmask32 out = kp2 - full >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (kp2 - full)) - 1);
     const __m512i zp16 = _mm512_set1_epi16((int16_t)zp);
     int32_t r, i;
     for (r = 0; r < rows; ++r) {
         const int8_t *xr = x + (size_t)r * ldx;
         int16_t *xo = xs + (size_t)r * kp2;
-        for (i = 0; i < kp2; i += 32) { /* the last step masked: x - zp to k, 0 to kp2 */
-            const __mmask32 in = k - i >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (k - i)) - 1);
-            const __mmask32 out = kp2 - i >= 32 ? 0xFFFFFFFFu : (__mmask32)((1u << (kp2 - i)) - 1);
-            const __m512i v = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(in, xr + i));
-            _mm512_mask_storeu_epi16(xo + i, out, _mm512_maskz_sub_epi16(in, v, zp16));
+        for (i = 0; i < full; i += 32)
+            _mm512_storeu_si512((void *)(xo + i),
+                                _mm512_sub_epi16(_mm512_cvtepi8_epi16(_mm256_loadu_si256(
+                                                     (const __m256i *)(const void *)(xr + i))),
+                                                 zp16));
+        if (full < kp2) {
+            const __m512i v = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(in, xr + full));
+            _mm512_mask_storeu_epi16(xo + full, out, _mm512_maskz_sub_epi16(in, v, zp16));
         }
     }
 }
