@@ -427,17 +427,49 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_bits(const cnnc_b1_conv_params *p,
 
 /* The float transform of b1_conv.c's b1_f32_out on 16 dots: one float32 product, one sum
  * (no FMA), then the clamps as __ref's compares (a NaN stays NaN, as there). */
-CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static __m512 b1pz_f32_out(__m512i dot, float multiplier,
-                                                                 float bias, __m512 lo, __m512 hi) {
-    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), _mm512_set1_ps(multiplier));
-    v = _mm512_add_ps(v, _mm512_set1_ps(bias));
+CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static __m512 b1pz_f32_out(__m512i dot, __m512 multiplier,
+                                                                 __m512 bias, __m512 lo,
+                                                                 __m512 hi) {
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(dot), multiplier);
+    v = _mm512_add_ps(v, bias);
     v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, lo, _CMP_LT_OQ), v, lo);
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), v, hi);
 }
 
+/* t[c] = column c of the 16 x 16 int32 matrix whose rows are r[0 .. 15]: unpacks of 32-
+ * and 64-bit elements transpose the 4 x 4 blocks inside each 128-bit lane, then two rounds
+ * of 128-bit lane shuffles put the blocks in place (64 shuffles). */
+CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static void b1pz_transpose16(const __m512i *r, __m512i *t) {
+    __m512i a[16], b[16];
+    int i;
+    for (i = 0; i < 16; i += 2) {
+        a[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        a[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (i = 0; i < 16; i += 4) { /* b[i + k], lane L: column 4L + k of rows i .. i + 3 */
+        b[i] = _mm512_unpacklo_epi64(a[i], a[i + 2]);
+        b[i + 1] = _mm512_unpackhi_epi64(a[i], a[i + 2]);
+        b[i + 2] = _mm512_unpacklo_epi64(a[i + 1], a[i + 3]);
+        b[i + 3] = _mm512_unpackhi_epi64(a[i + 1], a[i + 3]);
+    }
+    for (i = 0; i < 4; ++i) { /* columns i, 4 + i, 8 + i, 12 + i from b[i], b[4 + i], ... */
+        const __m512i e0 = _mm512_shuffle_i32x4(b[i], b[4 + i], 0x88);
+        const __m512i o0 = _mm512_shuffle_i32x4(b[i], b[4 + i], 0xDD);
+        const __m512i e1 = _mm512_shuffle_i32x4(b[8 + i], b[12 + i], 0x88);
+        const __m512i o1 = _mm512_shuffle_i32x4(b[8 + i], b[12 + i], 0xDD);
+        t[i] = _mm512_shuffle_i32x4(e0, e1, 0x88);
+        t[8 + i] = _mm512_shuffle_i32x4(e0, e1, 0xDD);
+        t[4 + i] = _mm512_shuffle_i32x4(o0, o1, 0x88);
+        t[12 + i] = _mm512_shuffle_i32x4(o0, o1, 0xDD);
+    }
+}
+
 /* Float (kind 0: y float32) or int8 (kind 1: y int8, the model boundary's
  * cnnc_s8_quantize__ref rounding: v / scale, NaN -> 0, clamp to [-512, 512], round half
- * to even, + zero point, clamp to int8) outputs, [n, out_h, out_w, out_c]. */
+ * to even, + zero point, clamp to int8) outputs, [n, out_h, out_w, out_c]. The dots of
+ * 16 channels (vectors over the block's pixels) are transposed to vectors over channels,
+ * so the transform takes the channels' multipliers and biases as vectors and each pixel's
+ * 16 outputs are one contiguous store. */
 CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_values(const cnnc_b1_conv_params *p,
                                                      const uint32_t *x, const uint32_t *w,
                                                      const float *multiplier, const float *bias,
@@ -448,7 +480,7 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_values(const cnnc_b1_conv_params *
     const __m512 qlo = _mm512_set1_ps(-512.0f), qhi = _mm512_set1_ps(512.0f);
     const __m512i zp = _mm512_set1_epi32(p->out_zero_point);
     const __m512i i8lo = _mm512_set1_epi32(-128), i8hi = _mm512_set1_epi32(127);
-    int32_t n, oy, ox0, co, o, i;
+    int32_t n, oy, ox0, g, c, i;
     b1pz_block b;
     for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
@@ -456,20 +488,22 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_values(const cnnc_b1_conv_params *
                 const int32_t npix = p->out_w - ox0 < pix ? p->out_w - ox0 : pix;
                 const size_t first = ((size_t)(n * p->out_h + oy) * p->out_w + ox0) * p->out_c;
                 b1pz_block_at(p, x, n, oy, ox0, pix, &b);
-                for (co = 0; co < p->out_c; co += ocb) {
-                    __m512i dots[16];
-                    b1pz_dots_any(p, &b, w, co, pix, dots);
-                    for (o = 0; o < ocb && co + o < p->out_c; ++o) {
-                        const __m512 v =
-                            b1pz_f32_out(dots[o], multiplier[co + o], bias[co + o], lo, hi);
+                for (g = 0; g < p->out_c; g += 16) {
+                    /* channels g .. g + 15 (past out_c: repeats of the last, not stored) */
+                    const __mmask16 live = p->out_c - g >= 16
+                                               ? (__mmask16)0xFFFF
+                                               : (__mmask16)((1u << (p->out_c - g)) - 1);
+                    const __m512 mul = _mm512_maskz_loadu_ps(live, multiplier + g);
+                    const __m512 add = _mm512_maskz_loadu_ps(live, bias + g);
+                    __m512i dots[16], t[16];
+                    for (c = 0; c < 16; c += ocb) b1pz_dots_any(p, &b, w, g + c, pix, dots + c);
+                    b1pz_transpose16(dots, t);
+                    for (i = 0; i < npix; ++i) {
+                        const __m512 v = b1pz_f32_out(t[i], mul, add, lo, hi);
+                        const size_t at = first + (size_t)i * p->out_c + g;
                         if (kind == 0) {
-                            float f[B1PZ_PIX];
-                            float *out = (float *)y + first + co + o;
-                            _mm512_storeu_ps(f, v);
-                            for (i = 0; i < npix; ++i) out[(size_t)i * p->out_c] = f[i];
+                            _mm512_mask_storeu_ps((float *)y + at, live, v);
                         } else {
-                            int8_t q8[B1PZ_PIX];
-                            int8_t *out = (int8_t *)y + first + co + o;
                             __m512 s = _mm512_div_ps(v, scale);
                             __m512i q;
                             s = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, s, _CMP_ORD_Q), s);
@@ -478,8 +512,7 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_values(const cnnc_b1_conv_params *
                                 s, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
                             q = _mm512_add_epi32(q, zp);
                             q = _mm512_min_epi32(_mm512_max_epi32(q, i8lo), i8hi);
-                            _mm_storeu_si128((__m128i *)q8, _mm512_cvtepi32_epi8(q));
-                            for (i = 0; i < npix; ++i) out[(size_t)i * p->out_c] = q8[i];
+                            _mm_mask_storeu_epi8((int8_t *)y + at, live, _mm512_cvtepi32_epi8(q));
                         }
                     }
                 }
