@@ -17,6 +17,7 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <string.h>
 
 #define B1PX_PIX 8       /* output pixels per block (one int32 lane each) */
 #define B1PX_MAX_K 7     /* kernel_h, kernel_w bound of the block buffer */
@@ -240,17 +241,40 @@ CNNC_TARGET_AVX2 CNNC_INLINE void b1px_conv_bits(const cnnc_b1_conv_params *p, c
 
 /* The float transform of b1_conv.c's b1_f32_out on 8 dots: one float32 product, one sum
  * (no FMA), then the clamps as __ref's compares (a NaN stays NaN, as there). */
-CNNC_TARGET_AVX2 B1PX_ALWAYS_INLINE static __m256 b1px_f32_out(__m256i dot, float multiplier,
-                                                               float bias, __m256 lo, __m256 hi) {
-    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(multiplier));
-    v = _mm256_add_ps(v, _mm256_set1_ps(bias));
+CNNC_TARGET_AVX2 B1PX_ALWAYS_INLINE static __m256 b1px_f32_out(__m256i dot, __m256 multiplier,
+                                                               __m256 bias, __m256 lo, __m256 hi) {
+    __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(dot), multiplier);
+    v = _mm256_add_ps(v, bias);
     v = _mm256_blendv_ps(v, lo, _mm256_cmp_ps(v, lo, _CMP_LT_OQ));
     return _mm256_blendv_ps(v, hi, _mm256_cmp_ps(v, hi, _CMP_GT_OQ));
 }
 
+/* t[c] = column c of the 8 x 8 int32 matrix whose rows are r[0 .. 7] (24 shuffles). */
+CNNC_TARGET_AVX2 B1PX_ALWAYS_INLINE static void b1px_transpose8(const __m256i *r, __m256i *t) {
+    __m256i a[8], b[8];
+    int i;
+    for (i = 0; i < 8; i += 2) {
+        a[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+        a[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (i = 0; i < 8; i += 4) { /* b[i + k], lane L: column 4L + k of rows i .. i + 3 */
+        b[i] = _mm256_unpacklo_epi64(a[i], a[i + 2]);
+        b[i + 1] = _mm256_unpackhi_epi64(a[i], a[i + 2]);
+        b[i + 2] = _mm256_unpacklo_epi64(a[i + 1], a[i + 3]);
+        b[i + 3] = _mm256_unpackhi_epi64(a[i + 1], a[i + 3]);
+    }
+    for (i = 0; i < 4; ++i) {
+        t[i] = _mm256_permute2x128_si256(b[i], b[4 + i], 0x20);
+        t[4 + i] = _mm256_permute2x128_si256(b[i], b[4 + i], 0x31);
+    }
+}
+
 /* Float (kind 0: y float32) or int8 (kind 1: y int8, the model boundary's
  * cnnc_s8_quantize__ref rounding: v / scale, NaN -> 0, clamp to [-512, 512], round half
- * to even, + zero point, clamp to int8) outputs, [n, out_h, out_w, out_c]. */
+ * to even, + zero point, clamp to int8) outputs, [n, out_h, out_w, out_c]. The dots of 8
+ * channels (vectors over the block's pixels) are transposed to vectors over channels, so
+ * the transform takes the channels' multipliers and biases as vectors and each pixel's 8
+ * outputs are one store. */
 CNNC_TARGET_AVX2 CNNC_INLINE void b1px_conv_values(const cnnc_b1_conv_params *p, const uint32_t *x,
                                                    const uint32_t *w, const float *multiplier,
                                                    const float *bias, void *y, int kind) {
@@ -260,7 +284,7 @@ CNNC_TARGET_AVX2 CNNC_INLINE void b1px_conv_values(const cnnc_b1_conv_params *p,
     const __m256 qlo = _mm256_set1_ps(-512.0f), qhi = _mm256_set1_ps(512.0f);
     const __m256i zp = _mm256_set1_epi32(p->out_zero_point);
     const __m256i i8lo = _mm256_set1_epi32(-128), i8hi = _mm256_set1_epi32(127);
-    int32_t n, oy, ox0, co, o, i;
+    int32_t n, oy, ox0, g, c, i;
     b1px_block b;
     for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
@@ -268,30 +292,50 @@ CNNC_TARGET_AVX2 CNNC_INLINE void b1px_conv_values(const cnnc_b1_conv_params *p,
                 const int32_t npix = p->out_w - ox0 < B1PX_PIX ? p->out_w - ox0 : B1PX_PIX;
                 const size_t first = ((size_t)(n * p->out_h + oy) * p->out_w + ox0) * p->out_c;
                 b1px_block_at(p, x, n, oy, ox0, &b);
-                for (co = 0; co < p->out_c; co += ocb) {
-                    __m256i dots[8];
-                    b1px_dots_any(p, &b, w, co, dots);
-                    for (o = 0; o < ocb && co + o < p->out_c; ++o) {
-                        const __m256 v =
-                            b1px_f32_out(dots[o], multiplier[co + o], bias[co + o], lo, hi);
+                for (g = 0; g < p->out_c; g += 8) {
+                    /* channels g .. g + 7 (past out_c: repeats of the last, not stored) */
+                    const int32_t live = p->out_c - g < 8 ? p->out_c - g : 8;
+                    float mb[16] = {0};
+                    __m256 mul, add;
+                    __m256i dots[8], t[8];
+                    memcpy(mb, multiplier + g, (size_t)live * sizeof(float));
+                    memcpy(mb + 8, bias + g, (size_t)live * sizeof(float));
+                    mul = _mm256_loadu_ps(mb);
+                    add = _mm256_loadu_ps(mb + 8);
+                    for (c = 0; c < 8; c += ocb) b1px_dots_any(p, &b, w, g + c, dots + c);
+                    b1px_transpose8(dots, t);
+                    for (i = 0; i < npix; ++i) {
+                        const __m256 v = b1px_f32_out(t[i], mul, add, lo, hi);
+                        const size_t at = first + (size_t)i * p->out_c + g;
                         if (kind == 0) {
-                            float f[B1PX_PIX];
-                            float *out = (float *)y + first + co + o;
-                            _mm256_storeu_ps(f, v);
-                            for (i = 0; i < npix; ++i) out[(size_t)i * p->out_c] = f[i];
+                            if (live == 8) {
+                                _mm256_storeu_ps((float *)y + at, v);
+                            } else {
+                                float f[8];
+                                _mm256_storeu_ps(f, v);
+                                memcpy((float *)y + at, f, (size_t)live * sizeof(float));
+                            }
                         } else {
-                            int32_t q8[B1PX_PIX];
-                            int8_t *out = (int8_t *)y + first + co + o;
                             __m256 s = _mm256_div_ps(v, scale);
                             __m256i q;
+                            __m128i q16;
                             s = _mm256_and_ps(s, _mm256_cmp_ps(s, s, _CMP_ORD_Q)); /* NaN -> 0 */
                             s = _mm256_min_ps(_mm256_max_ps(s, qlo), qhi);
                             q = _mm256_cvtps_epi32(
                                 _mm256_round_ps(s, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
                             q = _mm256_add_epi32(q, zp);
                             q = _mm256_min_epi32(_mm256_max_epi32(q, i8lo), i8hi);
-                            _mm256_storeu_si256((__m256i *)q8, q);
-                            for (i = 0; i < npix; ++i) out[(size_t)i * p->out_c] = (int8_t)q8[i];
+                            /* in [-128, 127]: the saturating packs are exact */
+                            q16 = _mm_packs_epi32(_mm256_castsi256_si128(q),
+                                                  _mm256_extracti128_si256(q, 1));
+                            q16 = _mm_packs_epi16(q16, q16);
+                            if (live == 8) {
+                                _mm_storel_epi64((__m128i *)(void *)((int8_t *)y + at), q16);
+                            } else {
+                                int8_t q8[16];
+                                _mm_storeu_si128((__m128i *)(void *)q8, q16);
+                                memcpy((int8_t *)y + at, q8, (size_t)live);
+                            }
                         }
                     }
                 }
