@@ -2,8 +2,9 @@
 
 ``run_threads(out_dir, target, x, n_threads)`` compiles a small driver with model_threads.c
 (instead of model.c) and the runtime, with -pthread (static for qemu-user targets), runs
-it natively or under qemu-user, and returns the outputs of cnnc_model_run_threads for the
-samples of ``x``; ``repeat`` > 1 also returns the per-run times in ms (for benchmarks).
+it natively or under qemu-user, and returns the outputs of cnnc_model_run_threads (or, with
+``pool=True``, of cnnc_model_threads_run on one pool kept for all runs) for the samples of
+``x``; ``repeat`` > 1 also returns the per-run times in ms (for benchmarks).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from .cross import build_flags, compile_object, model_define, model_sources
 from .targets import check_toolchain, target_cc
 
 DRIVER_C = r"""/* threads driver: stdin samples -> stdout outputs of cnnc_model_run_threads.
- * usage: threads_driver [-w weights.bin] -t N [-r repeats]; times (ms) on stderr. */
+ * usage: threads_driver [-w weights.bin] -t N [-r repeats] [-p 1]; times (ms) on stderr.
+ * -p 1: one cnnc_model_threads pool for every run, else cnnc_model_run_threads per run. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,16 +55,18 @@ static void *read_file(const char *path, size_t *bytes) {
 
 int main(int argc, char **argv) {
     static cnnc_model_ctx ctx;
+    static cnnc_model_threads pool;
     static float x[CNNC_MODEL_INPUT_SIZE], y[CNNC_MODEL_OUTPUT_SIZE];
     const void *blob = NULL;
     size_t blob_bytes = 0;
-    int i, k, threads = 1, repeats = 1;
+    int i, k, threads = 1, repeats = 1, use_pool = 0, status;
     char *raw = (char *)malloc(CNNC_MODEL_ARENA_BYTES + 64);
     void *arena = raw + (64 - (size_t)raw % 64) % 64;
     for (i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "-w") == 0) blob = read_file(argv[i + 1], &blob_bytes);
         if (strcmp(argv[i], "-t") == 0) threads = atoi(argv[i + 1]);
         if (strcmp(argv[i], "-r") == 0) repeats = atoi(argv[i + 1]);
+        if (strcmp(argv[i], "-p") == 0) use_pool = atoi(argv[i + 1]);
     }
 #if CNNC_MODEL_EMBEDDED_WEIGHTS
     if (blob == NULL) {
@@ -71,15 +75,20 @@ int main(int argc, char **argv) {
     }
 #endif
     if (raw == NULL || cnnc_model_init(&ctx, blob, blob_bytes) != CNNC_OK) return 3;
+    if (use_pool && cnnc_model_threads_start(&pool, threads) != CNNC_OK) return 5;
     while (fread(x, sizeof x, 1, stdin) == 1) {
         for (k = 0; k < repeats; ++k) {
             double t0 = now_ms();
-            if (cnnc_model_run_threads(&ctx, x, y, arena, CNNC_MODEL_ARENA_BYTES, threads) != 0)
-                return 4;
+            status = use_pool
+                         ? cnnc_model_threads_run(&pool, &ctx, x, y, arena, CNNC_MODEL_ARENA_BYTES)
+                         : cnnc_model_run_threads(&ctx, x, y, arena, CNNC_MODEL_ARENA_BYTES,
+                                                  threads);
+            if (status != 0) return 4;
             fprintf(stderr, "time_ms %.4f\n", now_ms() - t0);
         }
         fwrite(y, sizeof y, 1, stdout);
     }
+    if (use_pool) cnnc_model_threads_stop(&pool);
     return 0;
 }
 """
@@ -117,13 +126,16 @@ def build_driver(out_dir: str | Path, target_name: str) -> Path:
     return binary
 
 
-def run_threads(out_dir, target_name: str, x: np.ndarray, n_threads: int, repeat: int = 1):
-    """(outputs [N, OUTPUT_SIZE] float32, times in ms) of cnnc_model_run_threads."""
+def run_threads(
+    out_dir, target_name: str, x: np.ndarray, n_threads: int, repeat: int = 1, pool: bool = False
+):
+    """(outputs [N, OUTPUT_SIZE] float32, times in ms) of cnnc_model_run_threads, or with
+    ``pool`` of cnnc_model_threads_run on one pool of n_threads for every run."""
     target = check_toolchain(target_name, run=True)
     binary = build_driver(out_dir, target_name)
     weights = Path(out_dir) / "weights.bin"
     cmd = [str(binary), *(["-w", str(weights)] if weights.is_file() else []),
-           "-t", str(n_threads), "-r", str(repeat)]  # fmt: skip
+           "-t", str(n_threads), "-r", str(repeat), "-p", str(int(pool))]  # fmt: skip
     if target.qemu:
         cmd = [target.qemu, "-L", target.sysroot, *cmd]
     data = np.ascontiguousarray(x, dtype="<f4").tobytes()
