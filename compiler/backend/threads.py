@@ -16,6 +16,12 @@ single-threaded and pthread-free.
 
 How a layer is split (part p of P works on a contiguous range, a barrier after each layer):
 
+- int8 dense and pointwise calls where model.c picked an x86 panel GEMM (AVX2, AVX-512,
+  AVX512-VNNI) at init: output columns [c0, c1) on panel bounds, through the kernel's
+  column-range twin (cnnc_s8_dense_cols__<isa>): each thread packs only its own panels of
+  weights (a split by pixels would make every thread pack all of them: the cost of the
+  7x7 and 14x14 layers and of the classifier). Pointwise layers only below
+  COLS_MAX_PIXELS pixels and with at least two panels per thread; otherwise:
 - pointwise calls (1x1, stride 1, no padding, n == 1): output pixels [q0, q1) as a 1-row
   image of q1 - q0 pixels (the kernel is a dense layer over the pixels), which divides a
   7x7 layer 24/25 where its rows divide 21/28;
@@ -28,8 +34,9 @@ How a layer is split (part p of P works on a contiguous range, a barrier after e
 - element-wise calls (params with a ``size`` and only activation pointers): [s0, s1);
 - the NCHW -> NHWC transpose of the model input (n == 1): output rows, by a copy loop in
   this file (a copy: the same values as the kernel's);
-- anything else (dense, global pooling, binary packed layers, several calls in one layer,
-  an output overlapping its input): the whole call on part 0.
+- anything else (float dense, global pooling, binary packed layers, several calls in one
+  layer, an output overlapping its input, an int8 dense without a column twin): the whole
+  call on part 0.
 
 No reduction is ever split, so every output value is computed by the same code on the same
 data as in cnnc_model_run: results are identical for every N.
@@ -88,6 +95,29 @@ def is_pointwise(call) -> bool:
     )
 
 
+S8_COLS = {"cnnc_s8_dense__ref", "cnnc_s8_pwconv__ref"}  # args x, w, bias, mult, shift, y
+COLS_ISAS = ("avx2", "avx512", "avx512vnni")  # the tiers with a cnnc_s8_dense_cols__<isa>
+PANEL = 32  # column ranges start on multiples of the widest panel (AVX2's 16 divides it)
+PANEL_KMAX = 2048  # S8_PANEL_KMAX: longer rows do not run on the panel GEMM
+COLS_MAX_PIXELS = 1024  # pointwise layers with more pixels split by pixels
+
+
+def cols_split(call, slots: dict[str, int]) -> bool:
+    """True for an int8 dense/pointwise call the column twins can split (if model.c picks
+    an x86 panel kernel at init; the part function checks that at run time)."""
+    params = call.params or {}
+    if call.fn not in S8_COLS or call.fn not in slots or len(call.args) != 6:
+        return False
+    x, y = arena_span(call.args[0]), arena_span(call.args[-1])
+    if x is None or y is None or not (x[1] <= y[0] or y[1] <= x[0]):
+        return False
+    if call.fn == "cnnc_s8_dense__ref":
+        return int(params["k"]) <= PANEL_KMAX
+    pixels = int(params["n"]) * int(params["h"]) * int(params["w"])
+    return (is_pointwise(call) and int(params["c"]) <= PANEL_KMAX
+            and pixels <= COLS_MAX_PIXELS and int(params["out_c"]) >= 4 * PANEL)  # fmt: skip
+
+
 def split_kind(call, node: ir.Node) -> str | None:
     """'pixels', 'rows', 'binary_rows', 'size', 'transpose' or None (not split) for a layer's
     single kernel call."""
@@ -130,12 +160,46 @@ def render_part(layer, slots: dict[str, int], slot_macro) -> tuple[str, bool]:
         return "\n".join(whole), False
     call = layer.calls[0]
     kind = split_kind(call, layer.node)
-    if kind is None:
+    cols = cols_split(call, slots)
+    if kind is None and not cols:
         return "\n".join(whole), False
     fn = f"{slot_macro(call.fn)}(ctx)" if call.fn in slots else call.fn
     ptype, pname = call.params_type, f"layer{layer.index}_p0"
     lines = [head, "    (void)ctx;", "    (void)input;", "    (void)arena;",
              f"    {ptype} p = {pname};"]  # fmt: skip
+    if cols:
+        x, w, bias, mult, shift, y = call.args
+        if call.fn == "cnnc_s8_dense__ref":
+            dense = ["    const cnnc_s8_dense_params d = p;"]
+        else:
+            dense = [
+                "    cnnc_s8_dense_params d; /* a 1x1 stride-1 conv is a dense layer */",
+                "    d.n = p.n * p.h * p.w;",
+                "    d.k = p.c;",
+                "    d.m = p.out_c;",
+                "    d.x_zero_point = p.x_zero_point;",
+                "    d.y_zero_point = p.y_zero_point;",
+                "    d.act_min = p.act_min;",
+                "    d.act_max = p.act_max;",
+                "    d.rounding = p.rounding;",
+            ]
+        lines += [
+            f"    s8_dense_cols_fn *cols = s8_cols_twin((cnnc_kernel_fn){fn});",
+            *dense,
+            "    if (cols != NULL && parts > 1) { /* output columns on panel bounds */",
+            f"        const int32_t panels = (d.m + {PANEL - 1}) / {PANEL};",
+            f"        const int32_t c0 = split_at(panels, part, parts) * {PANEL};",
+            "        const int32_t c1 = part + 1 == parts ? d.m"
+            f" : split_at(panels, part + 1, parts) * {PANEL};",
+            "        if (c0 < c1)",
+            f"            cols(&d, c0, c1, {x}, {w},",
+            f"                 {bias}, {mult}, {shift}, {y});",
+            "        return;",
+            "    }",
+        ]  # fmt: skip
+        if kind is None:  # the dense without a twin: the whole call on part 0
+            lines += [f"    if (part == 0) layer{layer.index}(ctx, input, arena);", "}"]
+            return "\n".join(lines), True
     if kind == "pixels":
         lines += [
             "    const int32_t pixels = p.h * p.w;",
@@ -197,6 +261,35 @@ def render_part(layer, slots: dict[str, int], slot_macro) -> tuple[str, bool]:
         ]
     lines.append("}")
     return "\n".join(lines), True
+
+
+def cols_twins(model_c: str) -> list[str]:
+    """s8_cols_twin: the column-range twin of the x86 dense/pointwise kernel model.c picked
+    (only the tiers model.c names: their files are in the build), or NULL."""
+    tests = []
+    for isa in COLS_ISAS:
+        names = [
+            f"cnnc_s8_{k}__{isa}" for k in ("dense", "pwconv") if f"cnnc_s8_{k}__{isa};" in model_c
+        ]
+        if names:
+            same = " || ".join(f"k == (cnnc_kernel_fn){n}" for n in names)
+            tests.append(f"    if ({same}) return cnnc_s8_dense_cols__{isa};")
+    return [
+        "typedef void s8_dense_cols_fn(const cnnc_s8_dense_params *p, int32_t c0, int32_t c1,",
+        "                              const int8_t *x, const int8_t *w, const int32_t *bias,",
+        "                              const int32_t *mult, const int32_t *shift, int8_t *y);",
+        "",
+        "/* The column-range twin (cnnc_s8_dense_cols__<isa>) of the int8 dense or pointwise",
+        " * kernel model.c picked at init, or NULL (no twin: the layer splits otherwise). */",
+        "static s8_dense_cols_fn *s8_cols_twin(cnnc_kernel_fn k) {",
+        "#if defined(__x86_64__)",
+        *tests,
+        "#endif",
+        "    (void)k;",
+        "    return NULL;",
+        "}",
+        "",
+    ]
 
 
 HELPERS_C = r"""/* start of part k of n over [0, total): contiguous ranges, sizes differ by <= 1 */
@@ -385,6 +478,7 @@ def render_threads_c(model_c: str, layers, slots: dict[str, int], slot_macro) ->
         text, did = render_part(layer, slots, slot_macro)
         parts.append(text)
         split += did
+    twins = cols_twins(model_c) if any("s8_cols_twin(" in p for p in parts) else []
     table = ", ".join(f"layer{layer.index}_part" for layer in layers)
     return "\n".join([
         "/* generated by cnnc — do not edit.",
@@ -400,6 +494,7 @@ def render_threads_c(model_c: str, layers, slots: dict[str, int], slot_macro) ->
         '#include "model_threads.h"',
         "",
         HELPERS_C,
+        *twins,
         *[p + "\n" for p in parts],
         "typedef void (*layer_part_fn)(const cnnc_model_ctx *ctx, const void *input, "
         "uint8_t *arena, int part, int parts);",
