@@ -34,9 +34,11 @@ How a layer is split (part p of P works on a contiguous range, a barrier after e
 - element-wise calls (params with a ``size`` and only activation pointers): [s0, s1);
 - the NCHW -> NHWC transpose of the model input (n == 1): output rows, by a copy loop in
   this file (a copy: the same values as the kernel's);
-- anything else (float dense, global pooling, binary packed layers, several calls in one
-  layer, an output overlapping its input, an int8 dense without a column twin): the whole
-  call on part 0.
+- float32 dense calls where model.c picked an exact x86 kernel (AVX2, AVX-512): output
+  columns on vector bounds through cnnc_f32_dense_cols__<isa> (f32_dense_cols.h: the row
+  path's sums, bias then k = 0..K-1 in order);
+- anything else (global pooling, binary packed layers, several calls in one layer, an
+  output overlapping its input, a dense without a column twin): the whole call on part 0.
 
 No reduction is ever split, so every output value is computed by the same code on the same
 data as in cnnc_model_run: results are identical for every N.
@@ -102,15 +104,26 @@ PANEL_KMAX = 2048  # S8_PANEL_KMAX: longer rows do not run on the panel GEMM
 COLS_MAX_PIXELS = 1024  # pointwise layers with more pixels split by pixels
 
 
+F32_COLS = "cnnc_f32_dense__ref"  # args x, w, bias, y
+F32_COLS_ISAS = ("avx2", "avx512")  # the exact tiers with a cnnc_f32_dense_cols__<isa>
+F32_GROUP = 16  # float column ranges start on multiples of an AVX-512 vector
+
+
 def cols_split(call, slots: dict[str, int]) -> bool:
-    """True for an int8 dense/pointwise call the column twins can split (if model.c picks
-    an x86 panel kernel at init; the part function checks that at run time)."""
+    """True for an int8 dense/pointwise or float32 dense call the column twins can split
+    (if model.c picks an x86 kernel with a twin at init; the part function checks that at
+    run time)."""
     params = call.params or {}
-    if call.fn not in S8_COLS or call.fn not in slots or len(call.args) != 6:
+    if call.fn not in slots or (call.fn, len(call.args)) not in (
+        *((f, 6) for f in S8_COLS),
+        (F32_COLS, 4),
+    ):
         return False
     x, y = arena_span(call.args[0]), arena_span(call.args[-1])
     if x is None or y is None or not (x[1] <= y[0] or y[1] <= x[0]):
         return False
+    if call.fn == F32_COLS:
+        return True
     if call.fn == "cnnc_s8_dense__ref":
         return int(params["k"]) <= PANEL_KMAX
     pixels = int(params["n"]) * int(params["h"]) * int(params["w"])
@@ -167,6 +180,24 @@ def render_part(layer, slots: dict[str, int], slot_macro) -> tuple[str, bool]:
     ptype, pname = call.params_type, f"layer{layer.index}_p0"
     lines = [head, "    (void)ctx;", "    (void)input;", "    (void)arena;",
              f"    {ptype} p = {pname};"]  # fmt: skip
+    if cols and call.fn == F32_COLS:
+        x, w, bias, y = call.args
+        lines += [
+            f"    f32_dense_cols_fn *cols = f32_cols_twin((cnnc_kernel_fn){fn});",
+            "    if (cols != NULL && parts > 1) { /* output columns on vector bounds */",
+            f"        const int32_t groups = (p.m + {F32_GROUP - 1}) / {F32_GROUP};",
+            f"        const int32_t c0 = split_at(groups, part, parts) * {F32_GROUP};",
+            "        const int32_t c1 = part + 1 == parts ? p.m"
+            f" : split_at(groups, part + 1, parts) * {F32_GROUP};",
+            "        if (c0 < c1)",
+            f"            cols(&p, c0, c1, {x}, {w},",
+            f"                 {bias}, {y});",
+            "        return;",
+            "    }",
+            f"    if (part == 0) layer{layer.index}(ctx, input, arena);",
+            "}",
+        ]  # fmt: skip
+        return "\n".join(lines), True
     if cols:
         x, w, bias, mult, shift, y = call.args
         if call.fn == "cnnc_s8_dense__ref":
@@ -261,6 +292,32 @@ def render_part(layer, slots: dict[str, int], slot_macro) -> tuple[str, bool]:
         ]
     lines.append("}")
     return "\n".join(lines), True
+
+
+def f32_cols_twins(model_c: str) -> list[str]:
+    """f32_cols_twin: the column-range twin of the x86 exact float dense kernel model.c
+    picked (only the tiers model.c names), or NULL (a fast-mode kernel has none)."""
+    tests = [
+        f"    if (k == (cnnc_kernel_fn)cnnc_f32_dense__{isa}) return cnnc_f32_dense_cols__{isa};"
+        for isa in F32_COLS_ISAS
+        if f"cnnc_f32_dense__{isa};" in model_c
+    ]
+    return [
+        "typedef void f32_dense_cols_fn(const cnnc_f32_dense_params *p, int32_t c0, int32_t c1,",
+        "                               const float *x, const float *w, const float *bias,",
+        "                               float *y);",
+        "",
+        "/* The column-range twin (cnnc_f32_dense_cols__<isa>) of the float32 dense kernel",
+        " * model.c picked at init, or NULL (no twin: the layer runs whole on part 0). */",
+        "static f32_dense_cols_fn *f32_cols_twin(cnnc_kernel_fn k) {",
+        "#if defined(__x86_64__)",
+        *tests,
+        "#endif",
+        "    (void)k;",
+        "    return NULL;",
+        "}",
+        "",
+    ]
 
 
 def cols_twins(model_c: str) -> list[str]:
@@ -479,6 +536,8 @@ def render_threads_c(model_c: str, layers, slots: dict[str, int], slot_macro) ->
         parts.append(text)
         split += did
     twins = cols_twins(model_c) if any("s8_cols_twin(" in p for p in parts) else []
+    if any("f32_cols_twin(" in p for p in parts):
+        twins += f32_cols_twins(model_c)
     table = ", ".join(f"layer{layer.index}_part" for layer in layers)
     return "\n".join([
         "/* generated by cnnc — do not edit.",

@@ -48,11 +48,13 @@ def test_threads_identical_for_every_count(folders, target, precision):
     cm = compiled[precision]
     threads_c = (cm.out_dir / "model_threads.c").read_text()
     split, total = map(int, re.search(r"\((\d+) of (\d+) layers split", threads_c).groups())
-    # only the global pool, the flatten and (float32) the classifier run whole on thread 0
-    assert total - split == (2 if precision == "int8" else 3), threads_c[:400]
+    # only the global pool and the flatten run whole on thread 0
+    assert total - split == 2, threads_c[:400]
     assert "p.w = p.out_w = q1 - q0;" in threads_c  # pointwise layers split by pixels
     if precision == "int8":  # the classifier and small pointwise layers by output columns
         assert "cols(&d, c0, c1," in threads_c and "cnnc_s8_dense_cols__avx512;" in threads_c
+    else:  # the classifier by output columns on x86
+        assert "cols(&p, c0, c1," in threads_c and "cnnc_f32_dense_cols__avx512;" in threads_c
     if precision == "float32":  # the residual add in place and the input transpose, by rows
         assert "p.b_row_stride" in threads_c and "nchw_to_nhwc_rows(p.in_shape[1]" in threads_c
     expected = cm.reference(x).reshape(len(x), -1)
