@@ -24,7 +24,8 @@ How a layer is split (part p of P works on a contiguous range, a barrier after e
   COLS_MAX_PIXELS pixels and with at least two panels per thread; otherwise:
 - pointwise calls (1x1, stride 1, no padding, n == 1): output pixels [q0, q1) as a 1-row
   image of q1 - q0 pixels (the kernel is a dense layer over the pixels), which divides a
-  7x7 layer 24/25 where its rows divide 21/28;
+  7x7 layer 24/25 where its rows divide 21/28 (float32: whole on part 0 when a part would
+  get fewer than 8 pixels, below the kernels' register tile);
 - other conv-like calls (params with n == 1, h, w, c, out_h, out_w, out_c, stride_h, pad_top:
   conv, depthwise, pooling): output rows [r0, r1). The part sees the input from
   row max(0, r0*stride_h - pad_top) on, with pad_top and h shrunk to match, so every
@@ -105,6 +106,9 @@ COLS_MAX_PIXELS = 1024  # pointwise layers with more pixels split by pixels
 
 
 F32_COLS = "cnnc_f32_dense__ref"  # args x, w, bias, y
+# the float pointwise kernels run pixels in tiles of F32_MR (<= 8); a part with fewer takes
+# the row path, which streams all weights per pixel: such layers run whole on part 0
+F32_TILE_PIXELS = 8
 F32_COLS_ISAS = ("avx2", "avx512")  # the exact tiers with a cnnc_f32_dense_cols__<isa>
 F32_GROUP = 16  # float column ranges start on multiples of an AVX-512 vector
 
@@ -232,7 +236,16 @@ def render_part(layer, slots: dict[str, int], slot_macro) -> tuple[str, bool]:
             lines += [f"    if (part == 0) layer{layer.index}(ctx, input, arena);", "}"]
             return "\n".join(lines), True
     if kind == "pixels":
+        few = []
+        if "f32" in call.fn:  # fewer than a register tile's 8 pixels per part: the row path
+            few = [
+                f"    if (p.h * p.w < {F32_TILE_PIXELS} * parts) {{ /* too few pixels to share */",
+                f"        if (part == 0) layer{layer.index}(ctx, input, arena);",
+                "        return;",
+                "    }",
+            ]
         lines += [
+            *few,
             "    const int32_t pixels = p.h * p.w;",
             "    const int32_t q0 = split_at(pixels, part, parts);",
             "    const int32_t q1 = split_at(pixels, part + 1, parts);",
