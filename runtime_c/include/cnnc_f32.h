@@ -211,6 +211,15 @@ void cnnc_f32_dense_fast__avx512(const cnnc_f32_dense_params *p, const float *CN
                                  const float *CNNC_RESTRICT w, const float *CNNC_RESTRICT bias,
                                  float *CNNC_RESTRICT y);
 
+/* Outputs [c0, c1) of every row of cnnc_f32_dense__<isa> (0 <= c0 <= c1 <= m), for the
+ * threaded entry point's column split (model_threads.c). */
+void cnnc_f32_dense_cols__avx2(const cnnc_f32_dense_params *p, int32_t c0, int32_t c1,
+                               const float *CNNC_RESTRICT x, const float *CNNC_RESTRICT w,
+                               const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+void cnnc_f32_dense_cols__avx512(const cnnc_f32_dense_params *p, int32_t c0, int32_t c1,
+                                 const float *CNNC_RESTRICT x, const float *CNNC_RESTRICT w,
+                                 const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+
 /* ARM NEON siblings (runtime_c/kernels/f32_conv_neon.c, f32_conv_fast_neon.c; listed in
  * cnnc.ops.variants), same signatures, modes and weight layouts as the x86-64 ones above,
  * declared everywhere. __neon (exact) is defined only in AArch64 builds (ARMv7's NEON

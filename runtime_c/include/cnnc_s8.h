@@ -296,6 +296,17 @@ void cnnc_s8_dense__avx512vnni(const cnnc_s8_dense_params *p, const int8_t *x, c
 void cnnc_s8_pwconv__avx512vnni(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                                 const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                 int8_t *y);
+/* Outputs [c0, c1) of every row of cnnc_s8_dense__<isa> (0 <= c0 <= c1 <= m), for the
+ * threaded entry point's column split (model_threads.c); k <= 2048 (the panel GEMM's). */
+void cnnc_s8_dense_cols__avx2(const cnnc_s8_dense_params *p, int32_t c0, int32_t c1,
+                              const int8_t *x, const int8_t *w, const int32_t *bias,
+                              const int32_t *mult, const int32_t *shift, int8_t *y);
+void cnnc_s8_dense_cols__avx512(const cnnc_s8_dense_params *p, int32_t c0, int32_t c1,
+                                const int8_t *x, const int8_t *w, const int32_t *bias,
+                                const int32_t *mult, const int32_t *shift, int8_t *y);
+void cnnc_s8_dense_cols__avx512vnni(const cnnc_s8_dense_params *p, int32_t c0, int32_t c1,
+                                    const int8_t *x, const int8_t *w, const int32_t *bias,
+                                    const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_conv__avxvnni(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
                            int8_t *y);

@@ -11,6 +11,7 @@
 #define F32_TARGET CNNC_TARGET_AVX512
 #define F32_MR 8
 #include "f32_simd_loops.h"
+#include "f32_dense_cols.h"
 
 F32_TARGET void cnnc_f32_dense__avx512(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,
                                        const float *CNNC_RESTRICT w,
@@ -46,6 +47,15 @@ F32_TARGET void cnnc_f32_dwconv3x3__avx512(const cnnc_f32_conv_params *p,
                                            const float *CNNC_RESTRICT bias,
                                            float *CNNC_RESTRICT y) {
     f32_dw_loops(p, x, w, bias, y);
+}
+
+/* Outputs [c0, c1) of every row (model_threads.c's column split; f32_dense_cols.h). */
+F32_TARGET void cnnc_f32_dense_cols__avx512(const cnnc_f32_dense_params *p, int32_t c0, int32_t c1,
+                                            const float *CNNC_RESTRICT x,
+                                            const float *CNNC_RESTRICT w,
+                                            const float *CNNC_RESTRICT bias,
+                                            float *CNNC_RESTRICT y) {
+    f32_dense_cols_loops(p, c0, c1, x, w, bias, y);
 }
 #else
 typedef int cnnc_f32_conv_avx512_empty; /* ISO C forbids an empty translation unit */

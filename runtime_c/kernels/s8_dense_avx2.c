@@ -14,6 +14,14 @@ CNNC_TARGET_AVX2 void cnnc_s8_dense__avx2(const cnnc_s8_dense_params *p, const i
                                           const int32_t *shift, int8_t *y) {
     s8_dense_loops(p, x, w, bias, mult, shift, y);
 }
+
+/* Outputs [c0, c1) (model_threads.c's column split): the same panels, from column c0. */
+CNNC_TARGET_AVX2 void cnnc_s8_dense_cols__avx2(const cnnc_s8_dense_params *p, int32_t c0,
+                                               int32_t c1, const int8_t *x, const int8_t *w,
+                                               const int32_t *bias, const int32_t *mult,
+                                               const int32_t *shift, int8_t *y) {
+    s8_dense_panels_cols(p, c0, c1, x, w, bias, mult, shift, y);
+}
 #else
 typedef int cnnc_s8_dense_avx2_empty; /* ISO C forbids an empty translation unit */
 #endif

@@ -100,17 +100,18 @@ S8_TARGET CNNC_INLINE void s8_panel_init(const int32_t *bias, int32_t cols, int3
 }
 #endif
 
-S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_t *x,
-                                      const int8_t *w, const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, int8_t *y) {
+/* Outputs [c0, c1) of every row (0 <= c0 <= c1 <= m; all of them: s8_dense_panels below). */
+S8_TARGET static void s8_dense_panels_cols(const cnnc_s8_dense_params *p, int32_t c0, int32_t c1,
+                                           const int8_t *x, const int8_t *w, const int32_t *bias,
+                                           const int32_t *mult, const int32_t *shift, int8_t *y) {
     int8_t wp[S8_PANEL_KMAX * S8_PANEL_COLS] __attribute__((aligned(64)));
     int32_t xs[S8_PANEL_ROWS * S8_PANEL_KMAX / 2] __attribute__((aligned(64)));
     int32_t acc[S8_PANEL_ROWS * S8_PANEL_COLS] __attribute__((aligned(64)));
     int32_t init[S8_PANEL_COLS] __attribute__((aligned(64)));
     const int32_t kp = (p->k + S8_PANEL_UNIT - 1) / S8_PANEL_UNIT; /* int32 steps per row */
     int32_t o0, r0, r;
-    for (o0 = 0; o0 < p->m; o0 += S8_PANEL_COLS) {
-        const int32_t cols = p->m - o0 < S8_PANEL_COLS ? p->m - o0 : S8_PANEL_COLS;
+    for (o0 = c0; o0 < c1; o0 += S8_PANEL_COLS) {
+        const int32_t cols = c1 - o0 < S8_PANEL_COLS ? c1 - o0 : S8_PANEL_COLS;
         s8_panel_rq rq;
         s8_panel_pack_rest(w + o0, p->k, (size_t)p->m, cols,
                            s8_panel_pack(w + o0, p->k, (size_t)p->m, cols, wp), wp);
@@ -127,6 +128,12 @@ S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_
                 s8_panel_requant(&rq, acc + r * S8_PANEL_COLS, y + (size_t)(r0 + r) * p->m + o0);
         }
     }
+}
+
+S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_t *x,
+                                      const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                      const int32_t *shift, int8_t *y) {
+    s8_dense_panels_cols(p, 0, p->m, x, w, bias, mult, shift, y);
 }
 #endif
 
