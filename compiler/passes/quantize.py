@@ -426,15 +426,28 @@ def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     ta, tb = q.src.tensors[a], q.src.tensors[b]
     if tb.is_const:
         return _channel_affine(q, node, check_only)
+    op = "s8_add"
+    if tuple(ta.shape) != tuple(tb.shape) and not ta.is_const:
+        # two activations of different shapes (x + per-channel or per-pixel activation):
+        # s8_add_broadcast reads the smaller one, b, with s8_mul's strides
+        if ta.size < tb.size:
+            a, b, ta, tb = b, a, tb, ta
+        if check_only:
+            try:
+                f32.broadcast_strides(node, ta, tb)
+            except UnsupportedError:
+                return False
+            if tuple(q.src.tensors[node.outputs[0]].shape) != tuple(ta.shape):
+                return False
+        op = "s8_add_broadcast"
     if check_only:
-        return (_act_ok(node) and not ta.is_const and not tb.is_const
-                and tuple(ta.shape) == tuple(tb.shape))  # fmt: skip
+        return _act_ok(node) and not ta.is_const and not tb.is_const
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
     mults = s8.add_multipliers(s_a, s_b, s_y)
     y = q.int8_output(node)
-    q.emit("s8_add", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
+    q.emit(op, node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
            y_zero_point=zy, rounding=q.rounding, **mults, **q.clamp(node, s_y, zy))  # fmt: skip
     return True
 
