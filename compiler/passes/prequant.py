@@ -339,15 +339,10 @@ def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
         return _affine_2d(q, node, check_only)
     if not q.ort:
         return qz._add(q, node, check_only)
-    a, b = node.inputs[:2]
-    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    operands = qz.add_operands(q, node)  # s8_add, or s8_add_broadcast for x + gate
     if check_only:
-        return (
-            qz._act_ok(node)
-            and not ta.is_const
-            and not tb.is_const
-            and tuple(ta.shape) == tuple(tb.shape)
-        )
+        return operands is not None and qz._act_ok(node)
+    op, a, b = operands
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
@@ -356,7 +351,7 @@ def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     )
     y = q.int8_output(node)
     q.emit(
-        "s8_add",
+        op,
         node.name,
         [aq, bq],
         [y],

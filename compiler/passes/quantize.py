@@ -426,22 +426,10 @@ def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     ta, tb = q.src.tensors[a], q.src.tensors[b]
     if tb.is_const:
         return _channel_affine(q, node, check_only)
-    op = "s8_add"
-    if tuple(ta.shape) != tuple(tb.shape) and not ta.is_const:
-        # two activations of different shapes (x + per-channel or per-pixel activation):
-        # s8_add_broadcast reads the smaller one, b, with s8_mul's strides
-        if ta.size < tb.size:
-            a, b, ta, tb = b, a, tb, ta
-        if check_only:
-            try:
-                f32.broadcast_strides(node, ta, tb)
-            except UnsupportedError:
-                return False
-            if tuple(q.src.tensors[node.outputs[0]].shape) != tuple(ta.shape):
-                return False
-        op = "s8_add_broadcast"
+    operands = add_operands(q, node)
     if check_only:
-        return _act_ok(node) and not ta.is_const and not tb.is_const
+        return operands is not None and _act_ok(node) and not ta.is_const
+    op, a, b = operands
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
@@ -450,6 +438,27 @@ def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     q.emit(op, node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
            y_zero_point=zy, rounding=q.rounding, **mults, **q.clamp(node, s_y, zy))  # fmt: skip
     return True
+
+
+def add_operands(q: _Rewrite, node: ir.Node) -> tuple[str, str, str] | None:
+    """(op, a, b) of an add of two activations: ``s8_add`` for equal shapes; for different
+    shapes (x + a per-channel or per-pixel activation) ``s8_add_broadcast`` with a the larger
+    input and b read with s8_mul's strides; None when b cannot be read that way."""
+    a, b = node.inputs[:2]
+    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    if ta.is_const or tb.is_const:
+        return None
+    if tuple(ta.shape) == tuple(tb.shape):
+        return "s8_add", a, b
+    if ta.size < tb.size:
+        a, b, ta, tb = b, a, tb, ta
+    try:
+        f32.broadcast_strides(node, ta, tb)
+    except UnsupportedError:
+        return None
+    if tuple(q.src.tensors[node.outputs[0]].shape) != tuple(ta.shape):
+        return None
+    return "s8_add_broadcast", a, b
 
 
 def _pool(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:

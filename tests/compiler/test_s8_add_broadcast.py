@@ -10,6 +10,7 @@ import pytest
 from cnnc import api
 from cnnc.host.kernels import run_s8_kernel
 from cnnc.ops import requant, s8
+from cnnc.passes.quantize import float_ops_inside
 from onnx import helper
 from onnx_builders import make_model, run_onnxruntime
 
@@ -92,3 +93,25 @@ def test_s8_add_broadcast_kernel_equals_reference(rng, case, rounding):
     assert not bad.size, f"at {bad[0]}: reference {want[tuple(bad[0])]}, C {y[tuple(bad[0])]}"
     real = ((a + 3.0) * s_a + (np.broadcast_to(b, a.shape) - 17.0) * s_b) / s_y + 9
     assert np.abs(np.clip(np.rint(real), -100, 120) - y).max() <= 1
+
+
+def test_prequantised_broadcast_add_equals_onnxruntime(tmp_path):
+    """The same graph quantised by onnxruntime's quantize_static (QDQ, int8, 7-bit weights)
+    compiles without calibration; with --rounding onnxruntime its broadcast adds are
+    s8_add_broadcast in onnxruntime's float32 arithmetic, and the output equals
+    onnxruntime's CPU execution."""
+    from qdq_models import quantize_static
+
+    rng = np.random.default_rng(31)
+    model = broadcast_add_model(rng)
+    calib = rng.standard_normal((8, 3, 9, 7)).astype(np.float32)
+    x = rng.standard_normal((16, 3, 9, 7)).astype(np.float32)
+    qm = quantize_static(model, calib, "QDQ", "QInt8", reduce_range=True)
+    cm = api.compile(qm, tmp_path / "out", precision="int8", rounding="onnxruntime")
+    assert [n.op for n in cm.graph.nodes].count("s8_add_broadcast") == 3
+    assert not float_ops_inside(cm.graph)
+    ref = cm.reference(x)
+    np.testing.assert_array_equal(cm.run(x), ref)
+    theirs = np.concatenate([run_onnxruntime(qm, {"x": xi[None]})[0] for xi in x])
+    same = ref.reshape(theirs.shape) == theirs
+    assert same.all(), f"{int((~same).sum())} of {same.size} outputs differ from onnxruntime"
