@@ -21,6 +21,20 @@ On an x86 CPU without VNNI onnxruntime's fused int8 conv runs u8s8 ``vpmaddubsw`
 saturates a pair of u8*s8 products at int16: with full-range weights its results are not
 the exact integer convolution; with ``--reduce-range`` no pair can saturate.
 
+Below a QDQ row whose ``--rounding onnxruntime`` build is not 100 % identical, ``trace:``
+names the first node whose int8 output differs from onnxruntime's (its QuantizeLinear
+outputs exposed, run unfused), how onnxruntime's optimised graph runs that node, and, for
+a conv or dense layer, the exact value of the first differing output. Measured with
+onnxruntime 1.32 on this x86 machine, 7-bit weights: EfficientNet-B0 QDQ differs at one
+input of 8, first at ``/Conv_122`` (1x1 conv, 1 of 3072 outputs, by 1): onnxruntime keeps
+that conv as DequantizeLinear -> float Conv -> QuantizeLinear (its optimised graph has 19
+QLinearConv and 42 float Conv), and the output's exact value ``s_x s_w acc / s_y`` is
+24.49999935, 6.5e-7 below a rounding boundary. cnnc's integer accumulator is exact and
+``rne(float(acc) * M)`` gives 24.499998 -> 24; onnxruntime's float32 convolution (MLAS
+summation order and FMA, rounding error ~1e-6 of the value) lands above 24.5 -> 25. No
+integer kernel can reproduce that: it is float rounding in onnxruntime, and cnnc's value is
+the correctly rounded one. The one differing value then moves a few logits (max 4 LSB).
+
     .venv/bin/python bench/bench_prequantised.py [--reduce-range] [--no-c] [--models a,b]
 """
 
@@ -125,9 +139,110 @@ def main() -> None:
             row["seconds"] = time.time() - t0
             rows.append(row)
             print_row(row, flush=True)
+            if fmt == "QDQ" and "ort" in row and row["ort"][0] < 1.0:
+                print(f"    trace: {trace_difference(qm, build(qm, None, 'onnxruntime')[0], x)}")
     print()
     print(f"{len(rows)} builds, {SAMPLES} inputs each; weights "
           f"{'7-bit (reduce_range)' if args.reduce_range else 'full-range int8'}")  # fmt: skip
+
+
+def trace_difference(qm, cm, x) -> str:
+    """The first node of ``cm`` (onnxruntime rounding) whose int8 output differs from
+    onnxruntime's on the first input where the model outputs differ (QDQ models: the
+    QuantizeLinear outputs are exposed as graph outputs and run unfused, which equals the
+    fused run where the final outputs agree)."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    ref, theirs = cm.reference(x), ort_run(qm, x)
+    bad = [i for i in range(len(x)) if not (ref[i].ravel() == theirs[i].ravel()).all()]
+    if not bad:
+        return "no input differs"
+    i = bad[0]
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(qm)
+    q_of = {}
+    for n in exposed.graph.node:
+        if n.op_type == "QuantizeLinear":
+            q_of[n.input[0]] = n.output[0]
+            exposed.graph.output.append(helper.make_tensor_value_info(n.output[0],
+                                        TensorProto.INT8, None))  # fmt: skip
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads, opts.log_severity_level = 1, 3
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(exposed.SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])  # fmt: skip
+    names = [o.name for o in sess.get_outputs()]
+    got = dict(zip(names, sess.run(None, {sess.get_inputs()[0].name: x[i : i + 1]}), strict=True))
+    ours = cm.reference_all(x[i : i + 1])
+    for node in cm.graph.nodes:
+        y = node.outputs[0]
+        base = y[:-2] if y.endswith(".q") else y
+        if base not in q_of or y not in ours:
+            continue
+        t = got[q_of[base]]
+        t = t.transpose(0, 2, 3, 1) if t.ndim == 4 else t
+        o = np.asarray(ours[y]).reshape(t.shape)
+        if (o == t).all():
+            continue
+        pos = tuple(int(v) for v in np.argwhere(o != t)[0])
+        text = (f"input {i}: first at node '{node.name}' ({node.op}), {int((o != t).sum())} of "
+                f"{o.size} outputs differ (max {int(np.abs(o.astype(int) - t).max())}); at "
+                f"{list(pos)} cnnc {o[pos]}, onnxruntime {t[pos]}; onnxruntime runs it as "
+                f"{ort_kind(qm, node.name)}")  # fmt: skip
+        if node.op == "s8_conv2d":
+            text += f"; exact s_x*s_w*acc/s_y = {exact_conv_value(qm, cm, node, ours, pos):.8f}"
+        return text
+    return f"input {i}: no exposed int8 tensor differs (the difference is after the last one)"
+
+
+def ort_kind(qm, node_name: str) -> str:
+    """How onnxruntime's optimised graph runs the ONNX node ``node_name``."""
+    import onnx
+    import onnxruntime as ort
+
+    path = Path(tempfile.mkdtemp(prefix="cnnc-ort-opt-")) / "optimised.onnx"
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    opts.optimized_model_filepath = str(path)
+    ort.InferenceSession(qm.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    om = onnx.load(str(path))
+    kinds = sorted({n.op_type for n in om.graph.node if n.name == node_name})
+    counts = {k: sum(n.op_type == k for n in om.graph.node) for k in ("QLinearConv", "Conv")}
+    where = ", ".join(kinds) if kinds else "a fused node"
+    return (
+        f"{where} (its optimised graph: {counts['QLinearConv']} QLinearConv, "
+        f"{counts['Conv']} float Conv)"
+    )
+
+
+def exact_conv_value(qm, cm, node, values, pos) -> float:
+    """s_x * s_w[c] * acc / s_y in float64 at output ``pos`` [n, y, x, c] of an s8_conv2d."""
+    from onnx import numpy_helper
+
+    inits = {t.name: numpy_helper.to_array(t) for t in qm.graph.initializer}
+    made = {o: n for n in qm.graph.node for o in n.output}
+    conv = next(n for n in qm.graph.node if n.name == node.name)
+    s_x, s_w = (inits[made[name].input[1]].ravel() for name in conv.input[:2])
+    y_q = next(n for n in qm.graph.node if n.op_type == "QuantizeLinear"
+               and n.input[0] == conv.output[0])  # fmt: skip
+    s_y = float(inits[y_q.input[1]])
+    x = values[node.inputs[0]][0].astype(np.int64) - node.attrs["x_zero_point"]
+    w, bias = (cm.graph.const(name) for name in node.inputs[1:3])
+    _, oy, ox, co = pos
+    groups = node.attrs.get("groups", 1)
+    (sh, sw), (top, left) = node.attrs["strides"], node.attrs["pads"][:2]
+    dh, dw = node.attrs.get("dilations", (1, 1))
+    cg = w.shape[3]
+    c0 = co // (w.shape[0] // groups) * cg
+    acc = int(bias[co])
+    for ky in range(w.shape[1]):
+        for kx in range(w.shape[2]):
+            iy, ix = oy * sh - top + ky * dh, ox * sw - left + kx * dw
+            if 0 <= iy < x.shape[0] and 0 <= ix < x.shape[1]:
+                acc += int(x[iy, ix, c0 : c0 + cg] @ w[co, ky, kx].astype(np.int64))
+    return float(s_x[0]) * float(s_w[co if s_w.size > 1 else 0]) * acc / s_y
 
 
 HEADER = False

@@ -40,6 +40,9 @@ S8_OPS = {
     "attrs x_zero_point, y_zero_point, act_min, act_max, rounding",
     "s8_add": "a, b int8 (same shape, own scales) -> int8; attrs a/b/y_zero_point, "
     "left_shift, a_mult, a_shift, b_mult, b_shift, y_mult, y_shift, act_min, act_max, rounding",
+    "s8_add_broadcast": "a int8, b int8 broadcast against a (per channel [..,1,1,C], per "
+    "pixel [..,1] or scalar; own scales) -> int8 of a's shape, s8_add's arithmetic; attrs "
+    "as s8_add",
     "s8_maxpool2d": "x[N,H,W,C] int8 -> [N,OH,OW,C] int8 (same scale); attrs kernel, strides, "
     "pads, zero_point, act_min, act_max",
     "s8_avgpool2d": "x[N,H,W,C] int8 -> [N,OH,OW,C] int8 (same scale); attrs kernel, strides, "
@@ -105,6 +108,27 @@ class DenseParams:
 @dataclass
 class AddParams:
     size: int
+    a_zero_point: int
+    b_zero_point: int
+    y_zero_point: int
+    left_shift: int
+    a_mult: int
+    a_shift: int
+    b_mult: int
+    b_shift: int
+    y_mult: int
+    y_shift: int
+    act_min: int = -128
+    act_max: int = 127
+    rounding: int = 0
+
+
+@dataclass
+class AddBroadcastParams:
+    rows: int
+    cols: int
+    b_row_stride: int
+    b_col_stride: int
     a_zero_point: int
     b_zero_point: int
     y_zero_point: int
@@ -219,6 +243,7 @@ C_STRUCTS = {
     ConvParams: "cnnc_s8_conv_params",
     DenseParams: "cnnc_s8_dense_params",
     AddParams: "cnnc_s8_add_params",
+    AddBroadcastParams: "cnnc_s8_add_broadcast_params",
     PoolParams: "cnnc_s8_pool_params",
     GlobalAvgPoolParams: "cnnc_s8_global_avgpool_params",
     ConcatParams: "cnnc_s8_concat_params",
@@ -461,6 +486,17 @@ def add_params(node: ir.Node, graph: ir.Graph) -> AddParams:
     return AddParams(**{k: a[k] for k in names})
 
 
+def add_broadcast_params(node: ir.Node, graph: ir.Graph) -> AddBroadcastParams:
+    """s8_add_broadcast: a is the larger input, b is read with the strides of s8_mul."""
+    from .f32 import broadcast_strides
+
+    a, b = (graph.tensors[n] for n in node.inputs[:2])
+    cols, row_stride, col_stride = broadcast_strides(node, a, b)
+    p = add_params(node, graph)
+    values = {f.name: getattr(p, f.name) for f in fields(AddParams) if f.name != "size"}
+    return AddBroadcastParams(a.size // cols, cols, row_stride, col_stride, **values)
+
+
 def pool_params(node: ir.Node, graph: ir.Graph) -> PoolParams:
     kh, kw = node.attrs["kernel"]
     a = node.attrs
@@ -527,6 +563,15 @@ def _ref_add(node, graph, inputs):
     p = add_params(node, graph)
     p.size = inputs[0].size
     return [add_s8(inputs[0], inputs[1], p)]
+
+
+def _ref_add_broadcast(node, graph, inputs):
+    a, b = inputs
+    if b.ndim == a.ndim - 1 or b.ndim <= 1:  # [C] or scalar: broadcast over the batch too
+        b = b.reshape((1,) * (a.ndim - b.ndim) + b.shape)
+    p = add_params(node, graph)
+    p.size = a.size
+    return [np.ascontiguousarray(np.broadcast_to(add_s8(a, b, p), a.shape))]
 
 
 def _ref_pool(pool_s8):
@@ -605,6 +650,7 @@ S8_REFERENCE_OPS = {
     "s8_conv2d": _ref_conv,
     "s8_dense": _ref_dense,
     "s8_add": _ref_add,
+    "s8_add_broadcast": _ref_add_broadcast,
     "s8_maxpool2d": _ref_pool(maxpool_s8),
     "s8_avgpool2d": _ref_pool(avgpool_s8),
     "s8_global_avgpool": _ref_global_avgpool,
@@ -712,6 +758,7 @@ S8_EMITTERS = {
     "s8_conv2d": _emit_weighted(conv_params, s8_conv_kernel),
     "s8_dense": _emit_weighted(dense_params, lambda p: "cnnc_s8_dense__ref"),
     "s8_add": _emit_simple("cnnc_s8_add__ref", add_params),
+    "s8_add_broadcast": _emit_simple("cnnc_s8_add_broadcast__ref", add_broadcast_params),
     "s8_maxpool2d": _emit_simple("cnnc_s8_maxpool__ref", pool_params),
     "s8_avgpool2d": _emit_simple("cnnc_s8_avgpool__ref", pool_params),
     "s8_global_avgpool": _emit_simple("cnnc_s8_global_avgpool__ref", global_avgpool_params),

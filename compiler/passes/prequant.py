@@ -121,14 +121,22 @@ class _PreRewrite(qz._Rewrite):
         elif node.op.startswith("s8_") and any(k in node.attrs for k in ("mult", "mults")):
             raise CnncError(f"node '{node.name}' ({node.op}): no onnxruntime multipliers")
 
-    def multipliers(self, layer: str, real64, real32, acc_bound: int = 255):
+    def multipliers(self, layer: str, real64, real32, acc_bound: int = 255, once=False):
         """(mult, shift) per the rounding mode; records, for single/double, the Q31 form's
         largest relative error and the output error it can cause: |acc| * |M - M_q31| LSB
-        at most, over the accumulator bound ``acc_bound`` (before rounding adds its own)."""
+        at most, over the accumulator bound ``acc_bound`` (before rounding adds its own).
+        ``once``: the form that rounds once in "double" mode, as passes.quantize gives
+        global average pooling (``once_rounded_multiplier``), so that cnnc's own QDQ
+        export compiles back to the same integers."""
         if self.ort:
             return ort_multiplier(real32)
         real64 = np.asarray(real64, np.float64)
         m, s = quantize_multipliers(real64)
+        if once:
+            pairs = [qz.once_rounded_multiplier(float(r), acc_bound, self.rounding)
+                     for r in real64.ravel()]  # fmt: skip
+            m = np.array([p[0] for p in pairs], np.int32).reshape(real64.shape)
+            s = np.array([p[1] for p in pairs], np.int32).reshape(real64.shape)
         check_multiplier(m, s)
         approx = m.astype(np.float64) * np.exp2(s.astype(np.float64) - 31)
         lsb = float(np.max(np.abs(approx - real64))) * acc_bound if real64.size else 0.0
@@ -339,15 +347,10 @@ def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
         return _affine_2d(q, node, check_only)
     if not q.ort:
         return qz._add(q, node, check_only)
-    a, b = node.inputs[:2]
-    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    operands = qz.add_operands(q, node)  # s8_add, or s8_add_broadcast for x + gate
     if check_only:
-        return (
-            qz._act_ok(node)
-            and not ta.is_const
-            and not tb.is_const
-            and tuple(ta.shape) == tuple(tb.shape)
-        )
+        return operands is not None and qz._act_ok(node)
+    op, a, b = operands
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
@@ -356,7 +359,7 @@ def _add(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     )
     y = q.int8_output(node)
     q.emit(
-        "s8_add",
+        op,
         node.name,
         [aq, bq],
         [y],
@@ -385,7 +388,8 @@ def _global_avgpool(q: _PreRewrite, node: ir.Node, check_only: bool) -> bool:
     s_x, zx = q.qp[x]
     s_y, zy = q.params_of(node.outputs[0])
     real32 = np.float32(s_x) / np.float32(h * w) / np.float32(s_y)  # MLAS's order
-    m, s = q.multipliers(node.name, np.array(s_x / (s_y * h * w)), np.array(real32), 255 * h * w)
+    m, s = q.multipliers(node.name, np.array(s_x / (s_y * h * w)), np.array(real32), 255 * h * w,
+                         once=True)  # fmt: skip
     y = q.int8_output(node)
     q.emit(
         "s8_global_avgpool",

@@ -426,17 +426,39 @@ def _add(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     ta, tb = q.src.tensors[a], q.src.tensors[b]
     if tb.is_const:
         return _channel_affine(q, node, check_only)
+    operands = add_operands(q, node)
     if check_only:
-        return (_act_ok(node) and not ta.is_const and not tb.is_const
-                and tuple(ta.shape) == tuple(tb.shape))  # fmt: skip
+        return operands is not None and _act_ok(node) and not ta.is_const
+    op, a, b = operands
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
     mults = s8.add_multipliers(s_a, s_b, s_y)
     y = q.int8_output(node)
-    q.emit("s8_add", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
+    q.emit(op, node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,
            y_zero_point=zy, rounding=q.rounding, **mults, **q.clamp(node, s_y, zy))  # fmt: skip
     return True
+
+
+def add_operands(q: _Rewrite, node: ir.Node) -> tuple[str, str, str] | None:
+    """(op, a, b) of an add of two activations: ``s8_add`` for equal shapes; for different
+    shapes (x + a per-channel or per-pixel activation) ``s8_add_broadcast`` with a the larger
+    input and b read with s8_mul's strides; None when b cannot be read that way."""
+    a, b = node.inputs[:2]
+    ta, tb = q.src.tensors[a], q.src.tensors[b]
+    if ta.is_const or tb.is_const:
+        return None
+    if tuple(ta.shape) == tuple(tb.shape):
+        return "s8_add", a, b
+    if ta.size < tb.size:
+        a, b, ta, tb = b, a, tb, ta
+    try:
+        f32.broadcast_strides(node, ta, tb)
+    except UnsupportedError:
+        return None
+    if tuple(q.src.tensors[node.outputs[0]].shape) != tuple(ta.shape):
+        return None
+    return "s8_add_broadcast", a, b
 
 
 def _pool(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
@@ -473,11 +495,38 @@ def _global_avgpool(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     xq = q.need_int8(x)
     s_x, zx = q.qp[x]
     s_y, zy = q.params_of(node.outputs[0])
-    m, s = _multipliers(np.array(s_x / (s_y * h * w)))
+    m, s = once_rounded_multiplier(s_x / (s_y * h * w), h * w * 255, q.rounding)
     y = q.int8_output(node)
     q.emit("s8_global_avgpool", node.name, [xq], [y], x_zero_point=zx, y_zero_point=zy,
            mult=int(m), shift=int(s), rounding=q.rounding, **q.clamp(node, s_y, zy))  # fmt: skip
     return True
+
+
+ONCE_ROUNDED_MAX_INPUT = 2**24  # |x| / 2**32 <= 2**-8 of an output step (see below)
+
+
+def once_rounded_multiplier(real: float, max_input: int, rounding: str) -> tuple[int, int]:
+    """The (m, s) of a real multiplier 0 < M < 1 for an op whose int32 input is small
+    (|x| <= max_input): in "double" rounding, M = m * 2**-31 with s = 0 instead of the
+    normalised m in [2**30, 2**31) and s < 0, so the kernel rounds once.
+
+    Why: gemmlowp's double rounding first rounds x * m / 2**31 to an integer h, then
+    h / 2**-s. When -s is small the first rounding is coarse: global average pooling's
+    M = s_x / (s_y * H * W) is ~0.1 (s = -3), h carries 3 bits below the output step,
+    and every x * M within 1/16 below a half rounds up. MobileNetV3-Large's pools came out
+    one step high on 4 to 40 % of their outputs (never low), a bias the squeeze-excitation
+    gates and the classifier then add up. With s = 0 the right shift is by 0 and h is
+    the result: x * m / 2**31 rounded once (ties toward +inf, as "single"). m = round(M *
+    2**31) is exact to 2**-32 of M, so the result is off x * M by at most |x| / 2**32
+    before rounding: below 2**-8 of a step for |x| <= 2**24 (the contract of
+    cnnc_s8.h allows any m in [0, 2**31 - 1]). Larger inputs, M >= 1, and "single"
+    rounding keep the normalised form."""
+    m, s = _multipliers(np.array(real))
+    m, s = int(m), int(s)
+    if rounding != "double" or s >= 0 or max_input > ONCE_ROUNDED_MAX_INPUT:
+        return m, s
+    m0 = int(np.round(real * 2.0**31))
+    return (m0, 0) if 0 < m0 <= INT32_MAX else (m, s)
 
 
 def _concat(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
@@ -624,7 +673,7 @@ def _mul(q: _Rewrite, node: ir.Node, check_only: bool) -> bool:
     aq, bq = q.need_int8(a), q.need_int8(b)
     (s_a, za), (s_b, zb) = q.qp[a], q.qp[b]
     s_y, zy = q.params_of(node.outputs[0])
-    m, s = _multipliers(np.array(s_a * s_b / s_y))
+    m, s = once_rounded_multiplier(s_a * s_b / s_y, 255 * 255, q.rounding)
     check_multiplier(m, s)
     y = q.int8_output(node)
     q.emit("s8_mul", node.name, [aq, bq], [y], a_zero_point=za, b_zero_point=zb,

@@ -381,6 +381,22 @@ typedef struct {
 
 void cnnc_s8_mul__ref(const cnnc_s8_mul_params *p, const int8_t *a, const int8_t *b, int8_t *y);
 
+/* Add of two int8 activations of different shapes (x + per-channel gate [1,1,1,C], or a
+ * per-pixel map [N,H,W,1]): cnnc_s8_add__ref's arithmetic (and its overflow bound, per
+ * element), with a and y [rows, cols] and b read at b[r * b_row_stride + i * b_col_stride]
+ * (strides as cnnc_s8_mul_params). y may alias a. */
+typedef struct {
+    int32_t rows, cols, b_row_stride, b_col_stride;
+    int32_t a_zero_point, b_zero_point, y_zero_point;
+    int32_t left_shift;
+    int32_t a_mult, a_shift, b_mult, b_shift, y_mult, y_shift;
+    int32_t act_min, act_max;
+    int32_t rounding; /* cnnc_rounding */
+} cnnc_s8_add_broadcast_params;
+
+void cnnc_s8_add_broadcast__ref(const cnnc_s8_add_broadcast_params *p, const int8_t *a,
+                                const int8_t *b, int8_t *y);
+
 /* Softmax over the last axis of x[outer, c] int8 -> y int8 at scale 1/256, zero point -128
  * (TFLite's fixed output quantisation). exp_table[i] = round(65536 * exp(s_x * (i - 255)))
  * for i in [0, 255] (int32, built by the compiler; exp_table[255] = 65536): with

@@ -192,29 +192,37 @@ def test_silu_pattern_fuses_into_one_op(rng):
     assert not any(n.attrs.get("act") == "sigmoid" and n.op == "act" for n in g.nodes)
 
 
-def between_convs_model(rng, *middle):
+def between_convs_model(rng, *middle, extra=None):
     nodes = [
         helper.make_node("Conv", ["x", "w0"], ["c0"], name="c0", pads=[1, 1, 1, 1]),
         *middle,
         helper.make_node("Conv", ["m", "w1"], ["y"], name="c1"),
     ]
-    inits = {"w0": conv_w(rng, C, 3, 3) * 2, "w1": conv_w(rng, 4, C, 1)}
+    inits = {"w0": conv_w(rng, C, 3, 3) * 2, "w1": conv_w(rng, 4, C, 1), **(extra or {})}
     return make_model(nodes, {"x": [1, 3, 5, 5]}, {"y": None}, inits, opset=OPSET)
 
 
 def test_float_op_in_int8_needs_allow_float_ops(rng, tmp_path, capsys):
-    model = between_convs_model(  # an add broadcasting [N,C,1,1]: no int8 form yet
-        rng,
-        helper.make_node("GlobalAveragePool", ["c0"], ["g"], name="gap"),
-        helper.make_node("Add", ["c0", "g"], ["m"], name="broadcast_add"),
+    model = between_convs_model(  # the last window of a ceil-mode pool with count_include_pad
+        rng,  # reaches past the explicit pads: the int8 pool (divides by kh*kw) cannot run it
+        helper.make_node(
+            "AveragePool",
+            ["c0"],
+            ["m"],
+            name="ceil_pool",
+            kernel_shape=[2, 2],
+            strides=[2, 2],
+            ceil_mode=1,
+            count_include_pad=1,
+        ),  # fmt: skip
     )
     x = rng.standard_normal((16, 3, 5, 5)).astype(np.float32)
-    with pytest.raises(UnsupportedError, match=r"'broadcast_add' \(add\).*--allow-float"):
+    with pytest.raises(UnsupportedError, match=r"'ceil_pool' \(avgpool2d\).*--allow-float"):
         api.compile(model, tmp_path / "refused", precision="int8", calibration=x)
     q = api.compile(model, tmp_path / "q", precision="int8", calibration=x,
                     allow_float_ops=True)  # fmt: skip
-    assert q.report["float_ops"] == ["broadcast_add"]
-    assert "broadcast_add" in report.format_table(q.report)
+    assert q.report["float_ops"] == ["ceil_pool"]
+    assert "ceil_pool" in report.format_table(q.report)
     np.savez(tmp_path / "x.npz", x=x)
     assert cli.main(["verify", str(tmp_path / "q"), "--inputs", str(tmp_path / "x.npz")]) == 0
     said = capsys.readouterr().out

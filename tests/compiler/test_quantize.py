@@ -26,7 +26,7 @@ from cnnc.passes.quantize import (
     quantize,
     quantize_weights,
 )
-from onnx import helper
+from onnx import helper, numpy_helper
 from onnx_builders import make_model
 
 # ------------------------------------------------------------------ model builders
@@ -211,9 +211,13 @@ def test_sigmoid_becomes_a_table_and_a_float_only_op_is_reported(rng):
     model2 = vgg_like_onnx(rng)
     clip = next(n for n in model2.graph.node if n.op_type == "Clip")
     at = list(model2.graph.node).index(clip)
-    model2.graph.node.insert(at, helper.make_node("GlobalAveragePool", ["c2"], ["g2"], name="gap"))
-    model2.graph.node.insert(at + 1, helper.make_node("Add", ["c2", "g2"], ["sm"], name="sm"))
-    clip.input[0] = "sm"  # an add broadcasting [N,C,1,1] into [N,C,H,W]: no int8 form yet
+    cols = helper.make_node("Conv", ["c2", "cols.w"], ["cols"], name="cols", kernel_shape=[4, 1])
+    model2.graph.node.insert(at, cols)  # c2 [1,17,4,4] -> one value per column [1,1,1,4]
+    model2.graph.node.insert(at + 1, helper.make_node("Add", ["c2", "cols"], ["sm"], name="sm"))
+    model2.graph.initializer.append(
+        numpy_helper.from_array(rng.normal(0, 0.3, (1, 17, 4, 1)).astype(np.float32), "cols.w")
+    )
+    clip.input[0] = "sm"  # x + a per-column activation: neither per channel nor per pixel
     g2 = lowered(model2)
     qg2 = quantize(g2, inputs(rng, g2, 30))
     assert float_ops_inside(qg2) == ["sm"], "a float op between int8 layers is reported"

@@ -23,14 +23,20 @@ from toolchains import require_target
 
 TOL = 1e-4  # float32: of the output range
 COSINE = 0.98
-# MobileNetV3-Large misses the 0.98 by a little: 0.971 at worst over these inputs
-# (seed 0; 0.978 and 0.975 at seeds 1, 2), with minmax, percentile and mse calibration alike.
-# Its float net is well-conditioned (input noise at the int8 input's own rounding, 40 dB,
-# keeps its logits at cosine 0.998); what is lost is per-tensor int8 noise adding up over
-# 60 layers whose activations have a range of 20 standard deviations (SE products,
-# HardSwish outputs). MobileNetV3-Small, 0.998, meets the goal. The bound guards the
-# measured value; it is not the goal.
-COSINE_MISSED = {"mobilenetv3_large": 0.965}
+# MobileNetV3-Large misses the 0.98 by a little: 0.9785, 0.9780, 0.9834 at worst
+# per seed (0, 1, 2) over these inputs. It was 0.971: the global average pools rounded twice
+# (gemmlowp's "double" with a shift of -3) and came out one step high on 4 to 40 % of their
+# outputs, a bias the squeeze-excitation gates and the classifier added up; they now round
+# once (cnnc.passes.quantize.once_rounded_multiplier). What is left is the per-tensor int8
+# noise itself, not the integer arithmetic: a float simulation that rounds every weight
+# (per channel) and every activation (per tensor, at the same scales) to int8 and computes
+# exactly in between reaches 0.982, 0.973, 0.981 on the same inputs; its 1 - cosine is
+# spread over ~90 quantised tensors (project-conv outputs, residual sums, ReLU and
+# HardSwish outputs, SE products, each 10-30 % of it), so no single layer is to blame.
+# Wider ranges (x1.1, x1.25, or calibrated on the test inputs themselves), percentile and
+# MSE ranges, and empirical bias correction each measured worse or equal. MobileNetV3-
+# Small, 0.998, meets the goal. The bound guards the measured value; it is not the goal.
+COSINE_MISSED = {"mobilenetv3_large": 0.975}
 SEEDS = (0, 1, 2)
 PER_SEED = 20
 
