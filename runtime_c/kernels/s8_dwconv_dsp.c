@@ -4,9 +4,11 @@
  * (c, c+2) and (c+1, c+3) int16 lanes, the tap's weights were widened the same way once per
  * call (w4[][2] on the stack), and SMLABB / SMLATT add one product per channel into four
  * accumulators that start at the corrected bias (s8_dsp.h: padding taps read
- * x_zero_point). When the padded image of four channels fits DSP_DW_BUF_WORDS it is copied
- * once per image into a stack buffer (padding words hold x_zero_point) and every window
- * reads it without bounds checks; otherwise windows inside the image skip the checks.
+ * x_zero_point). When the padded image of four channels fits DSP_DW_BUF_WORDS it is
+ * widened once per image into a stack buffer (two words per pixel, the SXTB16 lanes;
+ * padding pixels hold x_zero_point) and every window reads it without bounds checks or
+ * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
+ * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
@@ -15,7 +17,7 @@
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_MAX_TAPS 64
-#define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 1024 pixels */
+#define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 512 pixels */
 
 /* The reference loop for channels c_begin .. c-1 (a copy of cnnc_s8_dwconv__ref's body). */
 static void dsp_dwconv_tail(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
@@ -62,16 +64,15 @@ CNNC_INLINE void dsp_dw_taps(const int8_t *xr, size_t row, int32_t c, int32_t kh
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* acc[0..3] += the kh x kw taps of the window at xr in a padded buffer of words (four
- * channels each), rows of pw words. */
+/* acc[0..3] += the kh x kw taps of the window at xr in a padded buffer of widened pixels
+ * (four channels each as the SXTB16 words (even, odd)), rows of pw pixels. */
 CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int32_t kw,
                                  const uint32_t *w4, int32_t acc[4]) {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], ky, kx;
-    for (ky = 0; ky < kh; ++ky, xr += pw) {
+    for (ky = 0; ky < kh; ++ky, xr += 2 * pw) {
         for (kx = 0; kx < kw; ++kx) {
-            const uint32_t xw = xr[kx];
             const uint32_t *wt = w4 + 2 * (ky * kw + kx);
-            const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
+            const int32_t xe = (int32_t)xr[2 * kx], xo = (int32_t)xr[2 * kx + 1];
             a0 = __smlabb(xe, (int32_t)wt[0], a0);
             a2 = __smlatt(xe, (int32_t)wt[0], a2);
             a1 = __smlabb(xo, (int32_t)wt[1], a1);
@@ -82,33 +83,33 @@ CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int
 }
 
 /* The 3 x 3 window of dsp_dw_taps_buf written out (gcc keeps the kx loop otherwise): per
- * tap one input word, SXTB16 twice, one LDRD of the tap's weights, four SMLAxy. */
-#define DSP_DW_TAP(xw_, t_)                                \
-    do {                                                   \
-        const uint32_t v_ = (xw_);                         \
-        const int32_t e_ = dsp_even(v_), o_ = dsp_odd(v_); \
-        uint32_t we_, wo_;                                 \
-        DSP_LOAD2W(w4, 2 * (t_), we_, wo_);                \
-        a0 = __smlabb(e_, (int32_t)we_, a0);               \
-        a2 = __smlatt(e_, (int32_t)we_, a2);               \
-        a1 = __smlabb(o_, (int32_t)wo_, a1);               \
-        a3 = __smlatt(o_, (int32_t)wo_, a3);               \
+ * tap one LDRD of the widened pixel (words i, i + 1 of xr), one of the tap's weights, four
+ * SMLAxy. */
+#define DSP_DW_TAP(i_, t_)                            \
+    do {                                              \
+        uint32_t e_, o_, we_, wo_;                    \
+        DSP_LOAD2W(xr, i_, e_, o_);                   \
+        DSP_LOAD2W(w4, 2 * (t_), we_, wo_);           \
+        a0 = __smlabb((int32_t)e_, (int32_t)we_, a0); \
+        a2 = __smlatt((int32_t)e_, (int32_t)we_, a2); \
+        a1 = __smlabb((int32_t)o_, (int32_t)wo_, a1); \
+        a3 = __smlatt((int32_t)o_, (int32_t)wo_, a3); \
     } while (0)
 
 CNNC_INLINE void dsp_dw_taps3x3(const uint32_t *xr, int32_t pw, const uint32_t *w4,
                                 int32_t acc[4]) {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    DSP_DW_TAP(xr[0], 0);
-    DSP_DW_TAP(xr[1], 1);
-    DSP_DW_TAP(xr[2], 2);
-    xr += pw;
-    DSP_DW_TAP(xr[0], 3);
-    DSP_DW_TAP(xr[1], 4);
-    DSP_DW_TAP(xr[2], 5);
-    xr += pw;
-    DSP_DW_TAP(xr[0], 6);
-    DSP_DW_TAP(xr[1], 7);
-    DSP_DW_TAP(xr[2], 8);
+    DSP_DW_TAP(0, 0);
+    DSP_DW_TAP(2, 1);
+    DSP_DW_TAP(4, 2);
+    xr += 2 * pw;
+    DSP_DW_TAP(0, 3);
+    DSP_DW_TAP(2, 4);
+    DSP_DW_TAP(4, 5);
+    xr += 2 * pw;
+    DSP_DW_TAP(0, 6);
+    DSP_DW_TAP(2, 7);
+    DSP_DW_TAP(4, 8);
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
@@ -134,26 +135,30 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
     }
 }
 
-/* Channels c0..c0+3 of image b when the padded image (ph x pw words) fits buf: the input
- * words are copied once into buf with x_zero_point bytes around them, then every output
- * window reads buf without bounds checks. */
+/* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
+ * fits buf: the input words are widened into buf's interior (SXTB16 even and odd lanes;
+ * the caller filled buf with x_zero_point pixels once, and the border is never written),
+ * then every output window reads buf without bounds checks or widening. */
 static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t *yb,
                           const uint32_t *w4, const uint32_t corr[4], int32_t form,
                           const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
                           int32_t pw) {
-    const uint32_t pad = dsp_splat4(p->x_zero_point);
     const size_t row = (size_t)p->w * p->c;
-    int32_t i, iy, ix, oy, ox;
-    for (i = 0; i < ph * pw; ++i) buf[i] = pad;
+    int32_t iy, ix, oy, ox;
+    (void)ph;
     for (iy = 0; iy < p->h; ++iy) {
-        uint32_t *br = buf + (size_t)(iy + p->pad_top) * pw + p->pad_left;
+        uint32_t *br = buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left);
         const int8_t *xr = xb + (size_t)iy * row;
-        for (ix = 0; ix < p->w; ++ix, xr += p->c) br[ix] = dsp_load4(xr);
+        for (ix = 0; ix < p->w; ++ix, xr += p->c, br += 2) {
+            const uint32_t v = dsp_load4(xr);
+            br[0] = (uint32_t)dsp_even(v);
+            br[1] = (uint32_t)dsp_odd(v);
+        }
     }
     for (oy = 0; oy < p->out_h; ++oy) {
-        const uint32_t *br = buf + (size_t)oy * p->stride_h * pw;
+        const uint32_t *br = buf + 2 * (size_t)oy * p->stride_h * pw;
         int8_t *yp = yb + (size_t)oy * p->out_w * p->c;
-        for (ox = 0; ox < p->out_w; ++ox, br += p->stride_w, yp += p->c) {
+        for (ox = 0; ox < p->out_w; ++ox, br += 2 * p->stride_w, yp += p->c) {
             int32_t acc[4];
             acc[0] = (int32_t)corr[0], acc[1] = (int32_t)corr[1], acc[2] = (int32_t)corr[2],
             acc[3] = (int32_t)corr[3];
@@ -344,7 +349,7 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                   pw_need = (p->out_w - 1) * p->stride_w + p->kernel_w;
     const int32_t ph = ph_need > p->pad_top + p->h ? ph_need : p->pad_top + p->h,
                   pw = pw_need > p->pad_left + p->w ? pw_need : p->pad_left + p->w;
-    const int padded = (int64_t)ph * pw <= DSP_DW_BUF_WORDS;
+    const int padded = (int64_t)ph * pw * 2 <= DSP_DW_BUF_WORDS;
     int32_t c0, t, b, oy, ox, ky, kx, j;
     if (taps > DSP_MAX_TAPS) {
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
@@ -357,6 +362,10 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
             dsp_dw3x3_planar(p, x, w, bias, mult, shift, y, buf, plane_h, plane_w);
             return;
         }
+    }
+    if (padded) { /* the border's x_zero_point pixels, (zp, zp) in both words */
+        const uint32_t pad2 = (uint32_t)dsp_even(pad);
+        for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t corr[4];
