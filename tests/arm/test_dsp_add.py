@@ -15,7 +15,7 @@ from .conftest import require_target
 
 pytestmark = pytest.mark.arm
 
-SETS = 60
+SETS = 36
 
 DRIVER = r"""
 #include <stdio.h>
