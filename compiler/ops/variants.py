@@ -140,6 +140,7 @@ VARIANTS: tuple[Variant, ...] = tuple(
         *(v for k in ("conv", "dense", "pwconv") for v in _neondot(f"cnnc_s8_{k}__ref")),
         *_neon("cnnc_s8_add__ref"),
         *_neon("cnnc_s8_quantize__ref"),
+        *_dsp("cnnc_s8_add__ref"),
     ]
 )
 

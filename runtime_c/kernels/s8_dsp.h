@@ -339,11 +339,12 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
  * the SXTB16 even and odd lanes; the K mod 4 inputs past the last whole quad with zeros
  * above, their weights are zero too), then every group of 4 outputs reads xw and its
  * weight words in order (LDRD pairs), two quads per loop step, the four accumulators in
- * registers. */
+ * registers. nq > 0: the block has exactly nq quads (a small even K, the inner loop
+ * unrolled whole: no loop control per group); 0: any. */
 DSP_ALWAYS_INLINE void dsp_block_row_as(const dsp_block *blk, const int8_t *x, const dsp_out *out,
-                                        int8_t *y, int32_t form, int full) {
+                                        int8_t *y, int32_t form, int full, int32_t nq) {
     const uint32_t *wp = blk->w;
-    const int32_t k = blk->k, rest = k & 3, quads = blk->quads;
+    const int32_t k = blk->k, rest = k & 3, quads = nq ? nq : blk->quads, count = blk->count;
     uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
     const uint32_t *xend2 = xw + 4 * (quads >> 1);
     int32_t g, j, q;
@@ -360,55 +361,80 @@ DSP_ALWAYS_INLINE void dsp_block_row_as(const dsp_block *blk, const int8_t *x, c
         xw[2 * q] = (uint32_t)dsp_even(v);
         xw[2 * q + 1] = (uint32_t)dsp_odd(v);
     }
-    for (g = 0; g < blk->count; g += 4, y += 4) {
+    for (g = 0; g < count; g += 4, y += 4) {
         int32_t a0 = (int32_t)blk->corr[g], a1 = (int32_t)blk->corr[g + 1],
                 a2 = (int32_t)blk->corr[g + 2], a3 = (int32_t)blk->corr[g + 3];
         const dsp_rq *rq = blk->rq + g;
         const uint32_t *xp = xw;
-        for (; xp < xend2; xp += 4, wp += 16) {
+        if (nq) {
             uint32_t xe0, xo0, xe1, xo1;
-            DSP_LOAD2W(xp, 0, xe0, xo0);
-            DSP_LOAD2W(xp, 2, xe1, xo1);
+            DSP_LOAD2W(xw, 0, xe0, xo0);
+            DSP_LOAD2W(xw, 2, xe1, xo1);
             DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
             DSP_QUADW(xe1, xo1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
+            if (nq == 4) {
+                DSP_LOAD2W(xw, 4, xe0, xo0);
+                DSP_LOAD2W(xw, 6, xe1, xo1);
+                DSP_QUADW(xe0, xo0, wp, 16, 17, 18, 19, 20, 21, 22, 23);
+                DSP_QUADW(xe1, xo1, wp, 24, 25, 26, 27, 28, 29, 30, 31);
+            }
+            wp += 8 * nq;
+        } else {
+            for (; xp < xend2; xp += 4, wp += 16) {
+                uint32_t xe0, xo0, xe1, xo1;
+                DSP_LOAD2W(xp, 0, xe0, xo0);
+                DSP_LOAD2W(xp, 2, xe1, xo1);
+                DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+                DSP_QUADW(xe1, xo1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
+            }
+            if (quads & 1) {
+                uint32_t xe0, xo0;
+                DSP_LOAD2W(xp, 0, xe0, xo0);
+                DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
+                wp += 8;
+            }
         }
-        if (quads & 1) {
-            uint32_t xe0, xo0;
-            DSP_LOAD2W(xp, 0, xe0, xo0);
-            DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-            wp += 8;
-        }
-        if (g + 4 <= blk->count) {
+        if (g + 4 <= count) {
             y[0] = dsp_requant_as(a0, &rq[0], out, form, full);
             y[1] = dsp_requant_as(a1, &rq[1], out, form, full);
             y[2] = dsp_requant_as(a2, &rq[2], out, form, full);
             y[3] = dsp_requant_as(a3, &rq[3], out, form, full);
         } else {
             const int32_t acc[4] = {a0, a1, a2, a3};
-            for (j = 0; g + j < blk->count; ++j) y[j] = dsp_requant(acc[j], blk->form, &rq[j], out);
+            for (j = 0; g + j < count; ++j) y[j] = dsp_requant(acc[j], blk->form, &rq[j], out);
         }
     }
 }
 
 /* One row x[K] through the whole block: y[o0 + j] for j < blk->count. A copy of the row
- * per requantisation form and clamp, except when optimising for size (-Os: one copy that
- * tests them per output). */
+ * per requantisation form and clamp (and, for the double rounding, K of 8 and 16, the
+ * expansions of the small MobileNet blocks), except when optimising for size (-Os: one
+ * copy that tests them per output). */
 CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0,
                                const dsp_out *out, int8_t *y) {
     const int full = dsp_out_full(out);
 #if defined(__OPTIMIZE_SIZE__)
-    dsp_block_row_as(blk, x, out, y + o0, blk->form, full);
+    dsp_block_row_as(blk, x, out, y + o0, blk->form, full, 0);
 #else
-    if (blk->form == DSP_RQ_DOUBLE && full)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1);
+    const int32_t nq = blk->k == 8 ? 2 : (blk->k == 16 ? 4 : 0);
+    if (blk->form == DSP_RQ_DOUBLE && full && nq == 2)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1, 2);
+    else if (blk->form == DSP_RQ_DOUBLE && full && nq == 4)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1, 4);
+    else if (blk->form == DSP_RQ_DOUBLE && nq == 2)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0, 2);
+    else if (blk->form == DSP_RQ_DOUBLE && nq == 4)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0, 4);
+    else if (blk->form == DSP_RQ_DOUBLE && full)
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1, 0);
     else if (blk->form == DSP_RQ_DOUBLE)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0);
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0, 0);
     else if (blk->form == DSP_RQ_SINGLE && full)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 1);
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 1, 0);
     else if (blk->form == DSP_RQ_SINGLE)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 0);
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 0, 0);
     else
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SLOW, 0);
+        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SLOW, 0, 0);
 #endif
 }
 

@@ -4,9 +4,11 @@
  * (c, c+2) and (c+1, c+3) int16 lanes, the tap's weights were widened the same way once per
  * call (w4[][2] on the stack), and SMLABB / SMLATT add one product per channel into four
  * accumulators that start at the corrected bias (s8_dsp.h: padding taps read
- * x_zero_point). When the padded image of four channels fits DSP_DW_BUF_WORDS it is copied
- * once per image into a stack buffer (padding words hold x_zero_point) and every window
- * reads it without bounds checks; otherwise windows inside the image skip the checks.
+ * x_zero_point). When the padded image of four channels fits DSP_DW_BUF_WORDS it is
+ * widened once per image into a stack buffer (two words per pixel, the SXTB16 lanes;
+ * padding pixels hold x_zero_point) and every window reads it without bounds checks or
+ * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
+ * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
@@ -15,7 +17,7 @@
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_MAX_TAPS 64
-#define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 1024 pixels */
+#define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 512 pixels */
 
 /* The reference loop for channels c_begin .. c-1 (a copy of cnnc_s8_dwconv__ref's body). */
 static void dsp_dwconv_tail(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
@@ -62,16 +64,15 @@ CNNC_INLINE void dsp_dw_taps(const int8_t *xr, size_t row, int32_t c, int32_t kh
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* acc[0..3] += the kh x kw taps of the window at xr in a padded buffer of words (four
- * channels each), rows of pw words. */
+/* acc[0..3] += the kh x kw taps of the window at xr in a padded buffer of widened pixels
+ * (four channels each as the SXTB16 words (even, odd)), rows of pw pixels. */
 CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int32_t kw,
                                  const uint32_t *w4, int32_t acc[4]) {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3], ky, kx;
-    for (ky = 0; ky < kh; ++ky, xr += pw) {
+    for (ky = 0; ky < kh; ++ky, xr += 2 * pw) {
         for (kx = 0; kx < kw; ++kx) {
-            const uint32_t xw = xr[kx];
             const uint32_t *wt = w4 + 2 * (ky * kw + kx);
-            const int32_t xe = dsp_even(xw), xo = dsp_odd(xw);
+            const int32_t xe = (int32_t)xr[2 * kx], xo = (int32_t)xr[2 * kx + 1];
             a0 = __smlabb(xe, (int32_t)wt[0], a0);
             a2 = __smlatt(xe, (int32_t)wt[0], a2);
             a1 = __smlabb(xo, (int32_t)wt[1], a1);
@@ -82,33 +83,33 @@ CNNC_INLINE void dsp_dw_taps_buf(const uint32_t *xr, int32_t pw, int32_t kh, int
 }
 
 /* The 3 x 3 window of dsp_dw_taps_buf written out (gcc keeps the kx loop otherwise): per
- * tap one input word, SXTB16 twice, one LDRD of the tap's weights, four SMLAxy. */
-#define DSP_DW_TAP(xw_, t_)                                \
-    do {                                                   \
-        const uint32_t v_ = (xw_);                         \
-        const int32_t e_ = dsp_even(v_), o_ = dsp_odd(v_); \
-        uint32_t we_, wo_;                                 \
-        DSP_LOAD2W(w4, 2 * (t_), we_, wo_);                \
-        a0 = __smlabb(e_, (int32_t)we_, a0);               \
-        a2 = __smlatt(e_, (int32_t)we_, a2);               \
-        a1 = __smlabb(o_, (int32_t)wo_, a1);               \
-        a3 = __smlatt(o_, (int32_t)wo_, a3);               \
+ * tap one LDRD of the widened pixel (words i, i + 1 of xr), one of the tap's weights, four
+ * SMLAxy. */
+#define DSP_DW_TAP(i_, t_)                            \
+    do {                                              \
+        uint32_t e_, o_, we_, wo_;                    \
+        DSP_LOAD2W(xr, i_, e_, o_);                   \
+        DSP_LOAD2W(w4, 2 * (t_), we_, wo_);           \
+        a0 = __smlabb((int32_t)e_, (int32_t)we_, a0); \
+        a2 = __smlatt((int32_t)e_, (int32_t)we_, a2); \
+        a1 = __smlabb((int32_t)o_, (int32_t)wo_, a1); \
+        a3 = __smlatt((int32_t)o_, (int32_t)wo_, a3); \
     } while (0)
 
 CNNC_INLINE void dsp_dw_taps3x3(const uint32_t *xr, int32_t pw, const uint32_t *w4,
                                 int32_t acc[4]) {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    DSP_DW_TAP(xr[0], 0);
-    DSP_DW_TAP(xr[1], 1);
-    DSP_DW_TAP(xr[2], 2);
-    xr += pw;
-    DSP_DW_TAP(xr[0], 3);
-    DSP_DW_TAP(xr[1], 4);
-    DSP_DW_TAP(xr[2], 5);
-    xr += pw;
-    DSP_DW_TAP(xr[0], 6);
-    DSP_DW_TAP(xr[1], 7);
-    DSP_DW_TAP(xr[2], 8);
+    DSP_DW_TAP(0, 0);
+    DSP_DW_TAP(2, 1);
+    DSP_DW_TAP(4, 2);
+    xr += 2 * pw;
+    DSP_DW_TAP(0, 3);
+    DSP_DW_TAP(2, 4);
+    DSP_DW_TAP(4, 5);
+    xr += 2 * pw;
+    DSP_DW_TAP(0, 6);
+    DSP_DW_TAP(2, 7);
+    DSP_DW_TAP(4, 8);
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
@@ -134,26 +135,30 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
     }
 }
 
-/* Channels c0..c0+3 of image b when the padded image (ph x pw words) fits buf: the input
- * words are copied once into buf with x_zero_point bytes around them, then every output
- * window reads buf without bounds checks. */
+/* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
+ * fits buf: the input words are widened into buf's interior (SXTB16 even and odd lanes;
+ * the caller filled buf with x_zero_point pixels once, and the border is never written),
+ * then every output window reads buf without bounds checks or widening. */
 static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t *yb,
                           const uint32_t *w4, const uint32_t corr[4], int32_t form,
                           const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
                           int32_t pw) {
-    const uint32_t pad = dsp_splat4(p->x_zero_point);
     const size_t row = (size_t)p->w * p->c;
-    int32_t i, iy, ix, oy, ox;
-    for (i = 0; i < ph * pw; ++i) buf[i] = pad;
+    int32_t iy, ix, oy, ox;
+    (void)ph;
     for (iy = 0; iy < p->h; ++iy) {
-        uint32_t *br = buf + (size_t)(iy + p->pad_top) * pw + p->pad_left;
+        uint32_t *br = buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left);
         const int8_t *xr = xb + (size_t)iy * row;
-        for (ix = 0; ix < p->w; ++ix, xr += p->c) br[ix] = dsp_load4(xr);
+        for (ix = 0; ix < p->w; ++ix, xr += p->c, br += 2) {
+            const uint32_t v = dsp_load4(xr);
+            br[0] = (uint32_t)dsp_even(v);
+            br[1] = (uint32_t)dsp_odd(v);
+        }
     }
     for (oy = 0; oy < p->out_h; ++oy) {
-        const uint32_t *br = buf + (size_t)oy * p->stride_h * pw;
+        const uint32_t *br = buf + 2 * (size_t)oy * p->stride_h * pw;
         int8_t *yp = yb + (size_t)oy * p->out_w * p->c;
-        for (ox = 0; ox < p->out_w; ++ox, br += p->stride_w, yp += p->c) {
+        for (ox = 0; ox < p->out_w; ++ox, br += 2 * p->stride_w, yp += p->c) {
             int32_t acc[4];
             acc[0] = (int32_t)corr[0], acc[1] = (int32_t)corr[1], acc[2] = (int32_t)corr[2],
             acc[3] = (int32_t)corr[3];
@@ -162,6 +167,166 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
             else
                 dsp_dw_taps_buf(br, pw, p->kernel_h, p->kernel_w, w4, acc);
             dsp_dw_store4(yp, acc, form, rq, out);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------------
+ * 3 x 3, stride 1, one channel at a time over an int16 plane (dsp_dw3x3_planar).
+ * The channel's padded image is widened once into plane[ph][pw] int16 (padding holds
+ * x_zero_point, written once per call; the interior is rewritten per channel), so a word
+ * of the plane is two horizontally adjacent inputs (x[2j], x[2j+1]) as int16 lanes. Per
+ * kernel row the weights are two words, W01 = (w0, w1) and W21 = (w2, w1), and with
+ * A = (x0, x1), B = (x2, x3) the words at the left edge of outputs ox (even) and ox + 1:
+ *     x0 w0 + x1 w1 + x2 w2 = SMLAD(A, W01) + SMLABB(B, W21)
+ *     x1 w0 + x2 w1 + x3 w2 = SMLATB(A, W01) + SMLADX(B, W21)
+ * so a kernel row costs one LDRD and 4 multiplies for 6 MACs. Four channels are widened
+ * together (dsp_dw_widen4: one word load per pixel, SXTB16 and PKHBT/PKHTB), the last
+ * c mod 4 channels one input at a time. Sums are exact modulo 2^32 as in s8_dsp.h.
+ * The last output of an odd row is computed as the pair's first and its partner (reading
+ * the plane's padding columns) dropped. */
+#define DSP_DW_PLANE_WORDS 1024 /* 4 KB of stack: the int16 planes of four channels */
+/* Narrower rows, and stride 2 (whose plane would widen four inputs per output), run the
+ * four-channel windows below, which measured fewer instructions there (bench_mcu --layers:
+ * the per-channel set-up outweighs the cheaper windows on 4x4 and 2x2 outputs). */
+#define DSP_DW_PLANE_MIN_W 8
+
+/* The plane's geometry for p (int16 columns pw, even; rows ph), or 0 if it does not fit. */
+static int dsp_dw_plane_size(const cnnc_s8_conv_params *p, int32_t *ph, int32_t *pw) {
+    int32_t rows = p->out_h + 2, cols = p->out_w + 4; /* stride 1: the pairs' reads */
+    if (rows < p->pad_top + p->h) rows = p->pad_top + p->h;
+    if (cols < p->pad_left + p->w) cols = p->pad_left + p->w;
+    cols = (cols + 1) & ~1;
+    *ph = rows;
+    *pw = cols;
+    return (int64_t)rows * (cols / 2) * 4 <= DSP_DW_PLANE_WORDS;
+}
+
+CNNC_INLINE void dsp_dw_put16(uint32_t *plane, int32_t i, int32_t v) {
+    const int16_t h = (int16_t)v;
+    memcpy((char *)plane + 2 * (size_t)i, &h, sizeof h); /* any type may alias char */
+}
+
+/* One channel's outputs (channel c of image b): y at stride c_step per pixel; wt[3][2]
+ * the rows' (W01, W21). */
+DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uint32_t *plane,
+                                         int32_t pww, const uint32_t *wt, int32_t corr,
+                                         const dsp_rq *rq, const dsp_out *out, int8_t *y,
+                                         int32_t form, int full) {
+    const int32_t c_step = p->c, last = p->out_w - 1;
+    const int32_t wa0 = (int32_t)wt[0], wa1 = (int32_t)wt[2], wa2 = (int32_t)wt[4];
+    const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
+    int32_t oy, ox;
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const uint32_t *r0 = plane + (size_t)oy * p->stride_h * pww;
+        int8_t *yp = y + (size_t)oy * p->out_w * c_step;
+        for (ox = 0; ox <= last; ox += 2, yp += 2 * (size_t)c_step) {
+            int32_t a0, a1;
+            const uint32_t *r = r0 + (ox >> 1);
+            uint32_t xa, xb;
+            DSP_LOAD2W(r, 0, xa, xb);
+            a0 = __smlabb((int32_t)xb, wb0, __smlad((int32_t)xa, wa0, corr));
+            a1 = __smladx((int32_t)xb, wb0, __smlatb((int32_t)xa, wa0, corr));
+            r += pww;
+            DSP_LOAD2W(r, 0, xa, xb);
+            a0 = __smlabb((int32_t)xb, wb1, __smlad((int32_t)xa, wa1, a0));
+            a1 = __smladx((int32_t)xb, wb1, __smlatb((int32_t)xa, wa1, a1));
+            r += pww;
+            DSP_LOAD2W(r, 0, xa, xb);
+            a0 = __smlabb((int32_t)xb, wb2, __smlad((int32_t)xa, wa2, a0));
+            a1 = __smladx((int32_t)xb, wb2, __smlatb((int32_t)xa, wa2, a1));
+            yp[0] = dsp_requant_as(a0, rq, out, form, full);
+            if (ox < last) yp[c_step] = dsp_requant_as(a1, rq, out, form, full);
+        }
+    }
+}
+
+/* Plane words j of planes 0..3 from pixels va (column 2j) and vb (2j + 1), four channels
+ * each. */
+CNNC_INLINE void dsp_dw_pair4(uint32_t *dst, int32_t psz, uint32_t va, uint32_t vb) {
+    const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
+    const uint32_t eb = (uint32_t)dsp_even(vb), ob = (uint32_t)dsp_odd(vb);
+    dst[0] = dsp_pkhbt(ea, eb);
+    dst[psz] = dsp_pkhbt(oa, ob);
+    dst[2 * psz] = dsp_pkhtb(eb, ea);
+    dst[3 * psz] = dsp_pkhtb(ob, oa);
+}
+
+/* Channels c0..c0+3 of image b (xb: its first byte) widened into planes 0..3 (psz words
+ * apart): per plane word the column pair (2j, 2j+1), that is inputs ix = 2j - pad_left and
+ * ix + 1; one word load per pixel gives the four channels, SXTB16 splits them into lanes
+ * (c0, c0+2) and (c0+1, c0+3), PKHBT/PKHTB pair the two pixels per channel. Columns
+ * outside the image keep the plane's padding except in a pair that straddles the
+ * image's edge, which takes the padding word x_zero_point there. */
+static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32_t *plane,
+                          int32_t psz, int32_t pww, uint32_t pad4) {
+    const int32_t j0 = p->pad_left / 2, j1 = (p->pad_left + p->w - 1) / 2;
+    const int32_t c_step = p->c, first = p->pad_left & 1, last = (p->pad_left + p->w) & 1;
+    int32_t iy, j;
+    for (iy = 0; iy < p->h; ++iy) {
+        const int8_t *xr = xb + (size_t)iy * p->w * c_step;
+        uint32_t *dst = plane + (size_t)(iy + p->pad_top) * pww + j0;
+        const int8_t *xp = xr + (first ? c_step : 0); /* the first whole pair's left pixel */
+        j = j0;
+        if (first) { /* column 2 j0 is padding, 2 j0 + 1 is pixel 0 */
+            dsp_dw_pair4(dst++, psz, pad4, dsp_load4(xr));
+            ++j;
+        }
+        for (; j < j1 + 1 - last; ++j, xp += 2 * c_step)
+            dsp_dw_pair4(dst++, psz, dsp_load4(xp), dsp_load4(xp + c_step));
+        if (last) dsp_dw_pair4(dst, psz, dsp_load4(xp), pad4); /* the last pixel alone */
+    }
+}
+
+/* Every channel of every image through the planes; plane[4][ph * pw / 2] words. */
+static void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                             int8_t *y, uint32_t *plane, int32_t ph, int32_t pw) {
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    const int32_t pww = pw / 2, full = dsp_out_full(&out), psz = ph * pww, c4 = p->c & ~3;
+    const size_t in_px = (size_t)p->h * p->w, out_px = (size_t)p->out_h * p->out_w;
+    const uint32_t pad = ((uint32_t)p->x_zero_point << 16) | ((uint32_t)p->x_zero_point & 0xFFFFu);
+    int32_t i, b, c, iy, ix, ky;
+    for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
+    for (b = 0; b < p->n; ++b) {
+        for (c = 0; c < p->c; ++c) {
+            const int8_t *xc = x + (size_t)b * in_px * p->c + c;
+            int8_t *yc = y + (size_t)b * out_px * p->c + c;
+            const uint32_t *plane_c = plane;
+            uint32_t wt[6]; /* per kernel row (W01, W21) */
+            int32_t wsum = 0, corr, form;
+            dsp_rq rq;
+            for (ky = 0; ky < 3; ++ky) {
+                const int32_t v0 = w[(ky * 3) * p->c + c], v1 = w[(ky * 3 + 1) * p->c + c],
+                              v2 = w[(ky * 3 + 2) * p->c + c];
+                wt[2 * ky] = dsp_pack16(v0, v1);
+                wt[2 * ky + 1] = dsp_pack16(v2, v1);
+                wsum += v0 + v1 + v2;
+            }
+            corr = (int32_t)((uint32_t)bias[c] - (uint32_t)p->x_zero_point * (uint32_t)wsum);
+            form = dsp_rq_make(&rq, mult[c], shift[c], &out);
+            if (c < c4) { /* a group of four, widened at its first channel */
+                if ((c & 3) == 0)
+                    dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
+                plane_c = plane + (size_t)(c & 3) * psz;
+            } else {
+                for (iy = 0; iy < p->h; ++iy) {
+                    const int32_t row = (iy + p->pad_top) * pw + p->pad_left;
+                    const int8_t *xr = xc + (size_t)iy * p->w * p->c;
+                    for (ix = 0; ix < p->w; ++ix)
+                        dsp_dw_put16(plane, row + ix, xr[(size_t)ix * p->c]);
+                }
+            }
+#if defined(__OPTIMIZE_SIZE__)
+            dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, form, full);
+#else
+            if (form == DSP_RQ_DOUBLE && full)
+                dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, DSP_RQ_DOUBLE, 1);
+            else if (form == DSP_RQ_DOUBLE)
+                dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, DSP_RQ_DOUBLE, 0);
+            else
+                dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, form, full);
+#endif
         }
     }
 }
@@ -184,11 +349,23 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                   pw_need = (p->out_w - 1) * p->stride_w + p->kernel_w;
     const int32_t ph = ph_need > p->pad_top + p->h ? ph_need : p->pad_top + p->h,
                   pw = pw_need > p->pad_left + p->w ? pw_need : p->pad_left + p->w;
-    const int padded = (int64_t)ph * pw <= DSP_DW_BUF_WORDS;
+    const int padded = (int64_t)ph * pw * 2 <= DSP_DW_BUF_WORDS;
     int32_t c0, t, b, oy, ox, ky, kx, j;
     if (taps > DSP_MAX_TAPS) {
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
         return;
+    }
+    if (p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
+        p->out_w >= DSP_DW_PLANE_MIN_W) {
+        int32_t plane_h, plane_w;
+        if (dsp_dw_plane_size(p, &plane_h, &plane_w)) {
+            dsp_dw3x3_planar(p, x, w, bias, mult, shift, y, buf, plane_h, plane_w);
+            return;
+        }
+    }
+    if (padded) { /* the border's x_zero_point pixels, (zp, zp) in both words */
+        const uint32_t pad2 = (uint32_t)dsp_even(pad);
+        for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t corr[4];

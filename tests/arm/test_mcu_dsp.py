@@ -57,7 +57,7 @@ def test_dsp_rows_compiled_in_per_target(target):
     t = require_target(target, run=False)
     rows = [v for v in VARIANTS if v.guard == DSP]
     assert {v.name for v in rows} == {f"cnnc_s8_{k}__dsp" for k in ("conv", "dense", "pwconv",
-                                                                    "dwconv")}  # fmt: skip
+                                                                    "dwconv", "add")}  # fmt: skip
     for v in rows:
         defined = defined_by_build(t, "s8_*_dsp.c", v.name)
         assert defined == DSP_BUILD[target], f"{target}: {v.name} defined: {defined}"

@@ -1,0 +1,109 @@
+"""The Cortex-M DSP depthwise conv's int16-plane path (s8_dwconv_dsp.c, dsp_dw3x3_planar:
+3x3, stride 1, rows of at least DSP_DW_PLANE_MIN_W outputs) equals cnnc_s8_dwconv__ref
+byte for byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1,
+channel counts around the groups of four (the widened four and the one-at-a-time rest),
+two images, zero points at the range ends, both roundings, requantisation corners (the
+reference form), weights of -128, clamps; at the target's flags and at -Os. The shared
+grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
+
+import subprocess
+
+import pytest
+from cnnc.host import cross, targets
+from cnnc.host.cbuild import runtime_dir
+
+from .conftest import require_target
+
+pytestmark = pytest.mark.arm
+
+CASES = 4 * 2 * 6 * 2 * 2
+
+DRIVER = r"""
+#include <stdio.h>
+#include <string.h>
+#include "cnnc_s8.h"
+
+static uint32_t state = 2463534242u;
+static uint32_t next_word(void) { /* xorshift32 */
+    state ^= state << 13; state ^= state >> 17; state ^= state << 5;
+    return state;
+}
+static int32_t uniform(int32_t lo, int32_t hi) { /* lo..hi */
+    return lo + (int32_t)(next_word() % (uint32_t)(hi - lo + 1));
+}
+static void fill8(int8_t *v, int32_t n, int32_t lo) {
+    int32_t i;
+    for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
+}
+#define MAX_X (2 * 17 * 17 * 17)
+static int8_t x[MAX_X], w[9 * 17], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
+static int32_t bias[17], mult[17], shift[17];
+
+int main(void) {
+    static const int32_t sizes[4][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}}; /* h, w */
+    static const int32_t chans[6] = {1, 3, 4, 5, 8, 17};
+    static const int32_t zps[2][2] = {{-128, 127}, {127, -128}};
+    int32_t si, pad, ci, z, edge, i, cases = 0, failures = 0;
+    for (si = 0; si < 4; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
+    for (z = 0; z < 2; ++z) for (edge = 0; edge < 2; ++edge) {
+        cnnc_s8_conv_params p;
+        int32_t out;
+        memset(&p, 0, sizeof p);
+        p.n = 2; p.h = sizes[si][0]; p.w = sizes[si][1] + 2 - 2 * pad;
+        p.c = p.out_c = p.groups = chans[ci];
+        p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = pad;
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+        p.out_h = p.h + 2 * pad - 2; p.out_w = p.w + 2 * pad - 2;
+        p.x_zero_point = edge ? uniform(-128, 127) : zps[z][0];
+        p.y_zero_point = edge ? uniform(-128, 127) : zps[z][1];
+        p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? 100 : 127;
+        if (p.act_max < p.act_min) p.act_max = p.act_min;
+        p.rounding = (si + ci + z) & 1;
+        out = p.n * p.out_h * p.out_w * p.c;
+        fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, 9 * p.c, edge ? -128 : -127);
+        for (i = 0; i < p.c; ++i) {
+            bias[i] = uniform(-5000, 5000);
+            mult[i] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+            shift[i] = edge && uniform(0, 2) == 0 ? uniform(-31, 3) : -uniform(6, 12);
+        }
+        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
+        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        cnnc_s8_dwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
+        ++cases;
+        for (i = 0; i < out; ++i)
+            if (y_ref[i] != y_dsp[i]) {
+                printf("h %d w %d c %d pad %d z %d edge %d: byte %d ref %d dsp %d\n", (int)p.h,
+                       (int)p.w, (int)p.c, (int)pad, (int)z, (int)edge, (int)i, y_ref[i],
+                       y_dsp[i]);
+                ++failures;
+                break;
+            }
+        if (y_dsp[out] != 0x2a) { printf("wrote past the output\n"); ++failures; }
+    }
+    printf("%d cases, %d failures\n", (int)cases, (int)failures);
+    return failures != 0;
+}
+"""
+
+
+@pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
+def test_dsp_dwconv_plane_equals_ref_on_emulated_cortex_m4(tmp_path, opt):
+    t = require_target("cortex-m4")
+    kernels = runtime_dir() / "kernels"
+    driver = tmp_path / "driver.c"
+    driver.write_text(DRIVER)
+    elf = tmp_path / "driver.elf"
+    sources = [kernels / "s8_dwconv.c", kernels / "s8_dwconv_dsp.c", driver,
+               targets.templates_dir() / "mcu_semihost.c"]  # fmt: skip
+    cmd = [targets.target_cc(t), *cross.build_flags(t), *opt, *cross.SEMIHOST_LINK,
+           f"-I{runtime_dir() / 'include'}", f"-I{kernels}", *map(str, sources), "-o", str(elf),
+           "-lm"]  # fmt: skip
+    build = subprocess.run(cmd, capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr
+    run = subprocess.run(
+        [targets.QEMU_SYSTEM, "-M", t.board, "-nographic", "-monitor", "none",
+         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
