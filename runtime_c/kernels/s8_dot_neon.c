@@ -160,6 +160,19 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         }                                                                  \
     }
 
+/* Row R's start values (row 0's), its 16 inputs from i, its last 1..15 inputs. */
+#define S8D_INIT(R)        \
+    if (rows > (R)) {      \
+        a[R][0] = a[0][0]; \
+        a[R][1] = a[0][1]; \
+        a[R][2] = a[0][2]; \
+        a[R][3] = a[0][3]; \
+    }
+#define S8D_XLOAD(R) \
+    if (rows > (R)) xv[R] = vld1q_s8(x + (R)*ldx + i);
+#define S8D_XTAIL(R) \
+    if (rows > (R)) xv[R] = s8d_xtail(x + (R)*ldx + i, k - i);
+
 /* x[0..n) (1 <= n <= 15) and zeros: eight bytes as one load (the pointwise layers of 8 or
  * 24 inputs), other lengths by fixed-size copies (no call to memcpy for the few bytes). */
 S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
@@ -191,18 +204,20 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_
     int8x16x4_t w;
     const int8_t *wp = panel;
     int32_t r, j, i;
-    for (j = 0; j < 4; ++j) a[0][j] = vld1q_s32(b->init + 4 * j);
-    for (r = 1; r < rows; ++r)
-        for (j = 0; j < 4; ++j) a[r][j] = a[0][j];
+    a[0][0] = vld1q_s32(b->init);
+    a[0][1] = vld1q_s32(b->init + 4);
+    a[0][2] = vld1q_s32(b->init + 8);
+    a[0][3] = vld1q_s32(b->init + 12);
+    S8D_INIT(1) S8D_INIT(2) S8D_INIT(3);
     for (i = 0; i + 16 <= k; i += 16, wp += 4 * 64) {
-        for (r = 0; r < rows; ++r) xv[r] = vld1q_s8(x + r * ldx + i);
+        S8D_XLOAD(0) S8D_XLOAD(1) S8D_XLOAD(2) S8D_XLOAD(3);
         S8D_STEP(wp, 0);
         S8D_STEP(wp + 64, 1);
         S8D_STEP(wp + 128, 2);
         S8D_STEP(wp + 192, 3);
     }
     if (i < k) { /* 1..15 inputs left: x padded with zeros (the panel's weights are 0) */
-        for (r = 0; r < rows; ++r) xv[r] = s8d_xtail(x + r * ldx + i, k - i);
+        S8D_XTAIL(0) S8D_XTAIL(1) S8D_XTAIL(2) S8D_XTAIL(3);
         S8D_STEP(wp, 0);
         if (k - i > 4) S8D_STEP(wp + 64, 1);
         if (k - i > 8) S8D_STEP(wp + 128, 2);
@@ -238,10 +253,15 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t 
         s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd);
 }
 
-/* s8d_rows specialised per rounding (the block's rnd). */
-S8D_TARGET static void s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k,
-                                const int8_t *panel, const s8d_block *b, int32_t nb,
-                                const s8g_out *o, int8_t *y, size_t ldy) {
+/* s8d_rows specialised per rounding (the block's rnd). GCC's scheduling before register
+ * allocation hoists the weight loads of later steps and spills accumulators to make room
+ * (as in s8_gemm_neon.h), so it is off here. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-schedule-insns")))
+#endif
+S8D_TARGET static void
+s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
+         int32_t nb, const s8g_out *o, int8_t *y, size_t ldy) {
     switch (b->rnd) {
         case S8G_ROUND_DOUBLE_NEG:
             s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG);
