@@ -104,6 +104,7 @@ __attribute__((optimize("no-schedule-insns")))
 static void
 s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
                const int32_t *mult, const int32_t *shift, int8_t *y, int32_t c0) {
+
     const size_t c = (size_t)p->c;
     int8_t *yp;
     const int8_t *rows[3]; /* channel c0 of column 0 of input rows iy0 .. iy0 + 2, or zpv */
@@ -111,10 +112,11 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
     int8_t zpv[8];         /* the padding taps' input */
     int8x8_t wv[9];
     int32x4_t init0, init1, sum0 = vdupq_n_s32(0), sum1 = vdupq_n_s32(0);
+    int32x4_t initl0, initl1, initr0, initr1; /* init with column 0 / 2's taps skipped */
     s8g_out o;
     s8g_rq q;
     const int32_t rnd = s8g_rounding(p->rounding, shift + c0, 8);
-    int32_t t, ox, ky, b, oy, in0, in1;
+    int32_t t, ox, b, oy, in0, in1;
     memset(zpv, p->x_zero_point, sizeof zpv);
     for (t = 0; t < 9; ++t) {
         const int16x8_t wt = vmovl_s8(wv[t] = vld1_s8(w + (size_t)t * c + c0));
@@ -123,6 +125,16 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
     }
     init0 = vmlsq_s32(vld1q_s32(bias + c0), sum0, vdupq_n_s32(p->x_zero_point));
     init1 = vmlsq_s32(vld1q_s32(bias + c0 + 4), sum1, vdupq_n_s32(p->x_zero_point));
+    { /* a border pixel whose column 0 (2) is padding skips those taps (which would add
+       * zp * w) and starts from init + zp * their weights' sum instead: the same total */
+        const int16x8_t wl = vaddq_s16(vaddl_s8(wv[0], wv[3]), vmovl_s8(wv[6]));
+        const int16x8_t wr = vaddq_s16(vaddl_s8(wv[2], wv[5]), vmovl_s8(wv[8]));
+        const int32x4_t zp = vdupq_n_s32(p->x_zero_point);
+        initl0 = vmlaq_s32(init0, vmovl_s16(vget_low_s16(wl)), zp);
+        initl1 = vmlaq_s32(init1, vmovl_s16(vget_high_s16(wl)), zp);
+        initr0 = vmlaq_s32(init0, vmovl_s16(vget_low_s16(wr)), zp);
+        initr1 = vmlaq_s32(init1, vmovl_s16(vget_high_s16(wr)), zp);
+    }
     o.x_zero_point = p->x_zero_point;
     o.rounding = p->rounding;
     o.zero_point = p->y_zero_point;
@@ -153,6 +165,19 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
         S8_DW3_WIDEN(a0, a1, p2);                   \
         S8_DW3_WIDEN(a0, a1, p3);                   \
         S8_DW3_WIDEN(a0, a1, p4);                   \
+    } while (0)
+        /* a0, a1 += six taps' products (A .. F), V(t) the int8x8 input of tap t */
+#define S8_DW3_SUM6(V, a0, a1, A, B, C, D, E, F) \
+    do {                                         \
+        int16x8_t p0 = vmull_s8(V(A), wv[A]);    \
+        int16x8_t p1 = vmull_s8(V(C), wv[C]);    \
+        int16x8_t p2 = vmull_s8(V(E), wv[E]);    \
+        p0 = vmlal_s8(p0, V(B), wv[B]);          \
+        p1 = vmlal_s8(p1, V(D), wv[D]);          \
+        p2 = vmlal_s8(p2, V(F), wv[F]);          \
+        S8_DW3_WIDEN(a0, a1, p0);                \
+        S8_DW3_WIDEN(a0, a1, p1);                \
+        S8_DW3_WIDEN(a0, a1, p2);                \
     } while (0)
         /* one pixel from tap inputs V(0..8) into its output at yo */
 #define S8_DW3_PIXEL(V, yo, RND)          \
@@ -195,41 +220,62 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
 #define S8_DW3_INNER(T) (xr[(T) / 3] + ((T) % 3) * cs[(T) / 3])
 #define S8_DW3_LD_INNER(T) vld1_s8(S8_DW3_INNER(T))
 #define S8_DW3_LD_EDGE(T) vld1_s8(S8_DW3_EDGE(T))
-#define S8_DW3_ROW(RND)                                                                   \
-    for (ox = 0; ox < p->out_w; ++ox) {                                                   \
-        if (ox == in0) { /* the interior in one run */                                    \
+        /* tap t (column 1 or 2) of a pixel whose column 0 is padding (ix0 = -1) */
+#define S8_DW3_LD_LEFT(T) vld1_s8(rows[(T) / 3] + ((T) % 3 == 2 ? cs[(T) / 3] : 0))
+        /* the pixel ox outside the interior run */
+#define S8_DW3_BORDER(RND)                                                                \
+    {                                                                                     \
+        const int32_t ix0 = ox * p->stride_w - p->pad_left;                               \
+        if (ix0 == -1 && p->w >= 2) { /* column 0 is padding */                           \
+            int32x4_t a0 = initl0, a1 = initl1;                                           \
+            S8_DW3_SUM6(S8_DW3_LD_LEFT, a0, a1, 1, 2, 4, 5, 7, 8);                        \
+            s8g_rq8(&q, a0, a1, RND, yp + (size_t)ox * c);                                \
+        } else if (ix0 >= 0 && ix0 + 2 == p->w) { /* column 2 is padding */               \
             const int8_t *xr[3];                                                          \
-            const size_t st0 = cs[0] * p->stride_w, st1 = cs[1] * p->stride_w;            \
-            const size_t st2 = cs[2] * p->stride_w;                                       \
-            for (ky = 0; ky < 3; ++ky)                                                    \
-                xr[ky] = rows[ky] + (size_t)(in0 * p->stride_w - p->pad_left) * cs[ky];   \
-            if (p->stride_w == 1) {                                                       \
-                S8_DW3_PAIRS(1, RND)                                                      \
-            } else if (p->stride_w == 2) {                                                \
-                S8_DW3_PAIRS(2, RND)                                                      \
-            }                                                                             \
-            for (; ox < in1; ++ox, xr[0] += st0, xr[1] += st1, xr[2] += st2)              \
-                S8_DW3_PIXEL(S8_DW3_LD_INNER, yp + (size_t)ox * c, RND);                  \
-            if (ox >= p->out_w) break;                                                    \
-        }                                                                                 \
-        {                                                                                 \
-            const int32_t ix0 = ox * p->stride_w - p->pad_left;                           \
+            int32x4_t a0 = initr0, a1 = initr1;                                           \
+            xr[0] = rows[0] + (size_t)ix0 * cs[0];                                        \
+            xr[1] = rows[1] + (size_t)ix0 * cs[1];                                        \
+            xr[2] = rows[2] + (size_t)ix0 * cs[2];                                        \
+            S8_DW3_SUM6(S8_DW3_LD_INNER, a0, a1, 0, 1, 3, 4, 6, 7);                       \
+            s8g_rq8(&q, a0, a1, RND, yp + (size_t)ox * c);                                \
+        } else {                                                                          \
             const int ok0 = ix0 >= 0 && ix0 < p->w, ok1 = ix0 + 1 >= 0 && ix0 + 1 < p->w; \
             const int ok2 = ix0 + 2 >= 0 && ix0 + 2 < p->w;                               \
             S8_DW3_PIXEL(S8_DW3_LD_EDGE, yp + (size_t)ox * c, RND);                       \
         }                                                                                 \
     }
-#define S8_DW3_IMAGE(RND)                                                                 \
-    for (b = 0; b < p->n; ++b)                                                            \
-        for (oy = 0; oy < p->out_h; ++oy) {                                               \
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;                            \
-            yp = y + ((size_t)b * p->out_h + oy) * p->out_w * c + c0;                     \
-            for (ky = 0; ky < 3; ++ky) {                                                  \
-                const int pad = iy0 + ky < 0 || iy0 + ky >= p->h;                         \
-                rows[ky] = pad ? zpv : x + ((size_t)b * p->h + iy0 + ky) * p->w * c + c0; \
-                cs[ky] = pad ? 0 : c;                                                     \
-            }                                                                             \
-            S8_DW3_ROW(RND)                                                               \
+        /* one output row: the border pixels left of the interior run, the run, the rest */
+#define S8_DW3_ROW(RND)                                                        \
+    for (ox = 0; ox < in0; ++ox) S8_DW3_BORDER(RND) {                          \
+            const int8_t *xr[3];                                               \
+            const size_t st0 = cs[0] * p->stride_w, st1 = cs[1] * p->stride_w; \
+            const size_t st2 = cs[2] * p->stride_w;                            \
+            const size_t off = (size_t)(in0 * p->stride_w - p->pad_left);      \
+            xr[0] = rows[0] + off * cs[0];                                     \
+            xr[1] = rows[1] + off * cs[1];                                     \
+            xr[2] = rows[2] + off * cs[2];                                     \
+            if (p->stride_w == 1) {                                            \
+                S8_DW3_PAIRS(1, RND)                                           \
+            } else if (p->stride_w == 2) {                                     \
+                S8_DW3_PAIRS(2, RND)                                           \
+            }                                                                  \
+            for (; ox < in1; ++ox, xr[0] += st0, xr[1] += st1, xr[2] += st2)   \
+                S8_DW3_PIXEL(S8_DW3_LD_INNER, yp + (size_t)ox * c, RND);       \
+        }                                                                      \
+    for (; ox < p->out_w; ++ox) S8_DW3_BORDER(RND)
+        /* rows[ky], cs[ky] for input row iy of image b */
+#define S8_DW3_INROW(KY, iy)                                                  \
+    {                                                                         \
+        const int pad = (iy) < 0 || (iy) >= p->h;                             \
+        rows[KY] = pad ? zpv : x + ((size_t)b * p->h + (iy)) * p->w * c + c0; \
+        cs[KY] = pad ? 0 : c;                                                 \
+    }
+#define S8_DW3_IMAGE(RND)                                                                          \
+    for (b = 0; b < p->n; ++b)                                                                     \
+        for (oy = 0; oy < p->out_h; ++oy) {                                                        \
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;                                     \
+            yp = y + ((size_t)b * p->out_h + oy) * p->out_w * c + c0;                              \
+            S8_DW3_INROW(0, iy0) S8_DW3_INROW(1, iy0 + 1) S8_DW3_INROW(2, iy0 + 2) S8_DW3_ROW(RND) \
         }
     if (rnd == S8G_ROUND_DOUBLE_NEG) {
         S8_DW3_IMAGE(S8G_ROUND_DOUBLE_NEG)
@@ -242,6 +288,8 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
     }
 #undef S8_DW3_IMAGE
 #undef S8_DW3_ROW
+#undef S8_DW3_BORDER
+#undef S8_DW3_INROW
 #undef S8_DW3_INNER
 #undef S8_DW3_EDGE
 #undef S8_DW3_PIXEL
@@ -253,7 +301,9 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
 #undef S8_DW3_COL
 #undef S8_DW3_LD_INNER
 #undef S8_DW3_LD_EDGE
+#undef S8_DW3_LD_LEFT
 #undef S8_DW3_SUM
+#undef S8_DW3_SUM6
 }
 
 void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
