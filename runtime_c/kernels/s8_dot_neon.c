@@ -171,7 +171,7 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
 #define S8D_XLOAD(R) \
     if (rows > (R)) xv[R] = vld1q_s8(x + (R)*ldx + i);
 #define S8D_XTAIL(R) \
-    if (rows > (R)) xv[R] = s8d_xtail(x + (R)*ldx + i, k - i);
+    if (rows > (R)) xv[R] = padded ? vld1q_s8(x + (R)*ldx + i) : s8d_xtail(x + (R)*ldx + i, k - i);
 
 /* x[0..n) (1 <= n <= 15) and zeros: eight bytes as one load (the pointwise layers of 8 or
  * 24 inputs), other lengths by fixed-size copies (no call to memcpy for the few bytes). */
@@ -198,7 +198,8 @@ S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
  * constant once inlined, so the accumulators are registers), rounding RND (a constant). */
 S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_t rows, int32_t k,
                                              const int8_t *panel, const s8d_block *b, int32_t nb,
-                                             const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd) {
+                                             const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
+                                             int padded) {
     int32x4_t a[S8D_ROWS][4];
     int8x16_t xv[S8D_ROWS];
     int8x16x4_t w;
@@ -242,15 +243,16 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_
 /* n rows of x (ldx apart) into n rows of y (ldy apart): tiles of 4 rows, then the rest. */
 S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t n, int32_t k,
                                            const int8_t *panel, const s8d_block *b, int32_t nb,
-                                           const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd) {
+                                           const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
+                                           int padded) {
     for (; n >= S8D_ROWS; n -= S8D_ROWS, x += S8D_ROWS * ldx, y += S8D_ROWS * ldy)
-        s8d_kernel(x, ldx, S8D_ROWS, k, panel, b, nb, o, y, ldy, rnd);
+        s8d_kernel(x, ldx, S8D_ROWS, k, panel, b, nb, o, y, ldy, rnd, padded);
     if (n == 3)
-        s8d_kernel(x, ldx, 3, k, panel, b, nb, o, y, ldy, rnd);
+        s8d_kernel(x, ldx, 3, k, panel, b, nb, o, y, ldy, rnd, padded);
     else if (n == 2)
-        s8d_kernel(x, ldx, 2, k, panel, b, nb, o, y, ldy, rnd);
+        s8d_kernel(x, ldx, 2, k, panel, b, nb, o, y, ldy, rnd, padded);
     else if (n == 1)
-        s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd);
+        s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd, padded);
 }
 
 /* s8d_rows specialised per rounding (the block's rnd). GCC's scheduling before register
@@ -261,22 +263,22 @@ __attribute__((optimize("no-schedule-insns")))
 #endif
 S8D_TARGET static void
 s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
-         int32_t nb, const s8g_out *o, int8_t *y, size_t ldy) {
+         int32_t nb, const s8g_out *o, int8_t *y, size_t ldy, int padded) {
     switch (b->rnd) {
         case S8G_ROUND_DOUBLE_NEG:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG);
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, padded);
             break;
         case S8G_ROUND_SINGLE_NEG:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG);
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, padded);
             break;
         case CNNC_ROUND_DOUBLE:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE);
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, padded);
             break;
         case CNNC_ROUND_SINGLE:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE);
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, padded);
             break;
         default:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME);
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, padded);
             break;
     }
 }
@@ -308,7 +310,7 @@ void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, cons
     for (o0 = 0; o0 < p->m; o0 += S8D_COLS) {
         const int32_t nb = p->m - o0 < S8D_COLS ? p->m - o0 : S8D_COLS;
         s8d_pack(w + o0, (size_t)p->m, p->k, nb, bias + o0, mult + o0, shift + o0, &o, panel, &blk);
-        s8d_tile(x, (size_t)p->k, p->n, p->k, panel, &blk, nb, &o, y + o0, (size_t)p->m);
+        s8d_tile(x, (size_t)p->k, p->n, p->k, panel, &blk, nb, &o, y + o0, (size_t)p->m, 0);
     }
 }
 
@@ -338,6 +340,9 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
         cnnc_s8_conv__neon(p, x, w, bias, mult, shift, y);
         return;
     }
+    /* the gathered rows padded with zeros to a multiple of 16 inputs, read whole by the
+     * tile (the panel's weights there are 0 anyway): the gather writes only [0, k) */
+    for (r = 0; r < S8D_ROWS; ++r) memset(cols[r] + k, 0, (size_t)(-k & 15));
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * group_size; /* [k][og] */
         for (o0 = 0; o0 < og; o0 += S8D_COLS) {
@@ -348,7 +353,7 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
                 const int32_t rows = pixels - pix0 < S8D_ROWS ? pixels - pix0 : S8D_ROWS;
                 for (r = 0; r < rows; ++r) s8g_gather(p, x, pix0 + r, g, cols[r]);
                 s8d_tile(cols[0], S8D_GATHER, rows, k, panel, &blk, nb, &o,
-                         y + (size_t)pix0 * p->out_c + first, (size_t)p->out_c);
+                         y + (size_t)pix0 * p->out_c + first, (size_t)p->out_c, 1);
             }
         }
     }

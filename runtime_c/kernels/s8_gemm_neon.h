@@ -395,6 +395,28 @@ S8G_MAYBE_UNUSED static void s8g_tail(const int8_t *x, int32_t k, const int8_t *
     }
 }
 
+/* dst[0..n) = src[0..n) with fixed-size (inlined) copies: two overlapping ones for
+ * n <= 16 (no call to memcpy for the few bytes of a small conv's kernel row), blocks of 16
+ * and an overlapping last block above; nothing outside [0, n) is read or written. */
+S8G_ALWAYS_INLINE void s8g_copy(int8_t *dst, const int8_t *src, size_t n) {
+    size_t i;
+    if (n >= 16) {
+        for (i = 0; i + 16 <= n; i += 16) vst1q_s8(dst + i, vld1q_s8(src + i));
+        if (i < n) vst1q_s8(dst + n - 16, vld1q_s8(src + n - 16));
+    } else if (n >= 8) {
+        vst1_s8(dst, vld1_s8(src));
+        vst1_s8(dst + n - 8, vld1_s8(src + n - 8));
+    } else if (n >= 4) {
+        int32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else {
+        for (i = 0; i < n; ++i) dst[i] = src[i];
+    }
+}
+
 /* row[(ky * kernel_w + kx) * cg + i] = input i of group g at tap (ky, kx) of output pixel
  * pix (b, oy, ox flattened), x's zero point where the tap is padding (dilation 1; the
  * general conv variants s8_conv_neon.c, s8_dot_neon.c). */
@@ -415,7 +437,7 @@ S8G_MAYBE_UNUSED static void s8g_gather(const cnnc_s8_conv_params *p, const int8
         }
         xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
         if (p->groups == 1 && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
-            memcpy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
+            s8g_copy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
             continue;
         }
         for (kx = 0; kx < p->kernel_w; ++kx) {
@@ -423,7 +445,7 @@ S8G_MAYBE_UNUSED static void s8g_gather(const cnnc_s8_conv_params *p, const int8
             if (ix < 0 || ix >= p->w)
                 memset(dst + kx * cg, p->x_zero_point, (size_t)cg);
             else
-                memcpy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
+                s8g_copy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
         }
     }
 }
