@@ -57,10 +57,12 @@ void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int
             for (r = 0; r < S8G_ROWS; ++r) xr[r] = cols[r < rows ? r : 0];
             for (o0 = 0; o0 + 8 <= og;) {
                 const int32_t nh = S8G_NH(og - o0), first = g * og + o0;
+                s8g_out ob = o; /* the block's shortest requantisation (s8g_tail keeps o's) */
+                ob.rounding = s8g_rounding(o.rounding, shift + first, 8 * nh);
                 for (r = 0; r < S8G_ROWS; ++r)
                     yr[r] = y + (size_t)(pix0 + (r < rows ? r : 0)) * p->out_c + first;
                 s8g_tile(xr, rows, nh, k, packed ? panel + (size_t)k * o0 : 0, wg + o0, (size_t)og,
-                         bias + first, mult + first, shift + first, &o, yr);
+                         bias + first, mult + first, shift + first, &ob, yr);
                 o0 += 8 * nh;
             }
             if (o0 < og)

@@ -24,6 +24,8 @@ void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const i
     o.hi = p->act_max;
     while (o0 + 8 <= p->m) {
         const int32_t nh = S8G_NH(p->m - o0);
+        s8g_out ob = o; /* the block's shortest requantisation (s8g_tail keeps o's) */
+        ob.rounding = s8g_rounding(o.rounding, shift + o0, 8 * nh);
         if (packed) s8g_panel(w + o0, (size_t)p->m, p->k, nh, panel);
         for (b0 = 0; b0 < p->n; b0 += S8G_ROWS) {
             const int32_t rows = p->n - b0 < S8G_ROWS ? p->n - b0 : S8G_ROWS;
@@ -35,7 +37,7 @@ void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const i
                 yr[r] = y + (size_t)row * p->m + o0;
             }
             s8g_tile(xr, rows, nh, p->k, packed ? panel : 0, w + o0, (size_t)p->m, bias + o0,
-                     mult + o0, shift + o0, &o, yr);
+                     mult + o0, shift + o0, &ob, yr);
         }
         o0 += 8 * nh;
     }

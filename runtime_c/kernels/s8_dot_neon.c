@@ -51,7 +51,8 @@
  * constants (derived once per block, s8g_rq_init), padded to 16 lanes. */
 typedef struct {
     int32_t init[S8D_COLS], mult[S8D_COLS], shift[S8D_COLS];
-    s8g_rq q[2]; /* lanes 0..7 and 8..15, for the block's rounding (single or double) */
+    s8g_rq q[2]; /* lanes 0..7 and 8..15, for the block's rounding rnd */
+    int32_t rnd; /* the rounding, or the shorter form its shifts allow (s8g_rounding) */
 } s8d_block;
 
 /* 4 weight rows of 16 outputs -> the panel's 16 outputs of 4 inputs (bytes interleaved, then
@@ -115,58 +116,69 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
     vst1q_s32(b->init + 4, vmlsq_s32(vld1q_s32(b->init + 4), sum1, zp));
     vst1q_s32(b->init + 8, vmlsq_s32(vld1q_s32(b->init + 8), sum2, zp));
     vst1q_s32(b->init + 12, vmlsq_s32(vld1q_s32(b->init + 12), sum3, zp));
-    if (o->rounding == CNNC_ROUND_DOUBLE || o->rounding == CNNC_ROUND_SINGLE) {
-        s8g_rq_init(&b->q[0], b->mult, b->shift, o, o->rounding);
-        s8g_rq_init(&b->q[1], b->mult + 8, b->shift + 8, o, o->rounding);
+    b->rnd = s8g_rounding(o->rounding, b->shift, nb);
+    if (b->rnd == S8G_ROUND_DOUBLE_NEG) { /* the constants of lanes past nb: any shift < 0 */
+        s8g_rq_init(&b->q[0], b->mult, b->shift, o, S8G_ROUND_DOUBLE_NEG);
+        s8g_rq_init(&b->q[1], b->mult + 8, b->shift + 8, o, S8G_ROUND_DOUBLE_NEG);
+    } else if (b->rnd == S8G_ROUND_SINGLE_NEG) {
+        s8g_rq_init(&b->q[0], b->mult, b->shift, o, S8G_ROUND_SINGLE_NEG);
+        s8g_rq_init(&b->q[1], b->mult + 8, b->shift + 8, o, S8G_ROUND_SINGLE_NEG);
+    } else if (b->rnd == CNNC_ROUND_DOUBLE || b->rnd == CNNC_ROUND_SINGLE) {
+        s8g_rq_init(&b->q[0], b->mult, b->shift, o, b->rnd);
+        s8g_rq_init(&b->q[1], b->mult + 8, b->shift + 8, o, b->rnd);
     }
 }
 
 /* Lane L of the x vectors (inputs 4L .. 4L + 3 of the current 16) against the panel's
- * group at wp: four weight vectors, four SDOT per row. */
-#define S8D_ROW(R, L)                                     \
-    if (rows > (R)) {                                     \
-        a[R][0] = vdotq_laneq_s32(a[R][0], w0, xv[R], L); \
-        a[R][1] = vdotq_laneq_s32(a[R][1], w1, xv[R], L); \
-        a[R][2] = vdotq_laneq_s32(a[R][2], w2, xv[R], L); \
-        a[R][3] = vdotq_laneq_s32(a[R][3], w3, xv[R], L); \
+ * group at wp: four weight vectors (one LD1 of four registers), four SDOT per row. */
+#define S8D_ROW(R, L)                                           \
+    if (rows > (R)) {                                           \
+        a[R][0] = vdotq_laneq_s32(a[R][0], w.val[0], xv[R], L); \
+        a[R][1] = vdotq_laneq_s32(a[R][1], w.val[1], xv[R], L); \
+        a[R][2] = vdotq_laneq_s32(a[R][2], w.val[2], xv[R], L); \
+        a[R][3] = vdotq_laneq_s32(a[R][3], w.val[3], xv[R], L); \
     }
 #define S8D_STEP(WP, L)                           \
     do {                                          \
-        const int8_t *wq = (WP);                  \
-        w0 = vld1q_s8(wq);                        \
-        w1 = vld1q_s8(wq + 16);                   \
-        w2 = vld1q_s8(wq + 32);                   \
-        w3 = vld1q_s8(wq + 48);                   \
+        w = vld1q_s8_x4(WP);                      \
         S8D_ROW(0, L)                             \
         S8D_ROW(1, L) S8D_ROW(2, L) S8D_ROW(3, L) \
     } while (0)
 
 /* Row R's 16 (nb) outputs from its accumulators. */
-#define S8D_STORE(R, RND)                                 \
-    if (rows > (R)) {                                     \
-        if (nb == S8D_COLS) {                             \
-            s8g_rq8(q0, a[R][0], a[R][1], RND, y##R);     \
-            s8g_rq8(q1, a[R][2], a[R][3], RND, y##R + 8); \
-        } else if (nb == 8) {                             \
-            s8g_rq8(q0, a[R][0], a[R][1], RND, y##R);     \
-        } else {                                          \
-            int8_t t[S8D_COLS];                           \
-            s8g_rq8(q0, a[R][0], a[R][1], RND, t);        \
-            s8g_rq8(q1, a[R][2], a[R][3], RND, t + 8);    \
-            memcpy(y##R, t, (size_t)nb);                  \
-        }                                                 \
+#define S8D_STORE(R, RND)                                                  \
+    if (rows > (R)) {                                                      \
+        int8_t *const yo = y + (R)*ldy;                                    \
+        if (nb == S8D_COLS) {                                              \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo); \
+        } else if (nb == 8) {                                              \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, yo);                        \
+        } else {                                                           \
+            int8_t t[S8D_COLS];                                            \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, t);  \
+            memcpy(yo, t, (size_t)nb);                                     \
+        }                                                                  \
     }
-#define S8D_STORES(RND)                                                           \
-    do {                                                                          \
-        const s8g_rq *const q0 = &b->q[0], *const q1 = &b->q[1]; /* s8d_pack's */ \
-        S8D_STORE(0, RND) S8D_STORE(1, RND) S8D_STORE(2, RND) S8D_STORE(3, RND)   \
-    } while (0)
 
-/* x[0..n) (1 <= n <= 15) and zeros: fixed-size copies, no call to memcpy for the few bytes
- * of a short K (pointwise layers of 8 or 12 inputs). */
+/* Row R's start values (row 0's), its 16 inputs from i, its last 1..15 inputs. */
+#define S8D_INIT(R)        \
+    if (rows > (R)) {      \
+        a[R][0] = a[0][0]; \
+        a[R][1] = a[0][1]; \
+        a[R][2] = a[0][2]; \
+        a[R][3] = a[0][3]; \
+    }
+#define S8D_XLOAD(R) \
+    if (rows > (R)) xv[R] = vld1q_s8(x + (R)*ldx + i);
+#define S8D_XTAIL(R) \
+    if (rows > (R)) xv[R] = padded ? vld1q_s8(x + (R)*ldx + i) : s8d_xtail(x + (R)*ldx + i, k - i);
+
+/* x[0..n) (1 <= n <= 15) and zeros: eight bytes as one load (the pointwise layers of 8 or
+ * 24 inputs), other lengths by fixed-size copies (no call to memcpy for the few bytes). */
 S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
     int8_t t[16];
     int32_t j = 0;
+    if (n == 8) return vcombine_s8(vld1_s8(x), vdup_n_s8(0));
     memset(t, 0, sizeof t);
     if (n >= 8) {
         memcpy(t, x, 8);
@@ -182,64 +194,91 @@ S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
     return vld1q_s8(t);
 }
 
-/* y[r][0..nb) = requant(init + sum_i x[r][i] * w[i][.]), r < rows (a constant once
- * inlined, so the accumulators are registers). */
-S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *const *x, int32_t rows, int32_t k,
+/* y[r * ldy + 0..nb) = requant(init + sum_i x[r * ldx + i] * w[i][.]), r < rows (a
+ * constant once inlined, so the accumulators are registers), rounding RND (a constant). */
+S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_t rows, int32_t k,
                                              const int8_t *panel, const s8d_block *b, int32_t nb,
-                                             const s8g_out *o, int8_t *const *y) {
+                                             const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
+                                             int padded) {
     int32x4_t a[S8D_ROWS][4];
-    int8x16_t xv[S8D_ROWS], w0, w1, w2, w3;
-    int8_t *const y0 = y[0], *const y1 = y[1], *const y2 = y[2], *const y3 = y[3];
+    int8x16_t xv[S8D_ROWS];
+    int8x16x4_t w;
     const int8_t *wp = panel;
     int32_t r, j, i;
-    for (r = 0; r < rows; ++r)
-        for (j = 0; j < 4; ++j) a[r][j] = vld1q_s32(b->init + 4 * j);
+    a[0][0] = vld1q_s32(b->init);
+    a[0][1] = vld1q_s32(b->init + 4);
+    a[0][2] = vld1q_s32(b->init + 8);
+    a[0][3] = vld1q_s32(b->init + 12);
+    S8D_INIT(1) S8D_INIT(2) S8D_INIT(3);
     for (i = 0; i + 16 <= k; i += 16, wp += 4 * 64) {
-        for (r = 0; r < rows; ++r) xv[r] = vld1q_s8(x[r] + i);
+        S8D_XLOAD(0) S8D_XLOAD(1) S8D_XLOAD(2) S8D_XLOAD(3);
         S8D_STEP(wp, 0);
         S8D_STEP(wp + 64, 1);
         S8D_STEP(wp + 128, 2);
         S8D_STEP(wp + 192, 3);
     }
     if (i < k) { /* 1..15 inputs left: x padded with zeros (the panel's weights are 0) */
-        for (r = 0; r < rows; ++r) xv[r] = s8d_xtail(x[r] + i, k - i);
+        S8D_XTAIL(0) S8D_XTAIL(1) S8D_XTAIL(2) S8D_XTAIL(3);
         S8D_STEP(wp, 0);
         if (k - i > 4) S8D_STEP(wp + 64, 1);
         if (k - i > 8) S8D_STEP(wp + 128, 2);
         if (k - i > 12) S8D_STEP(wp + 192, 3);
     }
-    if (o->rounding == CNNC_ROUND_DOUBLE) {
-        S8D_STORES(CNNC_ROUND_DOUBLE);
-    } else if (o->rounding == CNNC_ROUND_SINGLE) {
-        S8D_STORES(CNNC_ROUND_SINGLE);
+    if (rnd != CNNC_ROUND_ONNXRUNTIME) {
+        /* s8d_pack's constants as locals: the int8 stores may alias *b */
+        const s8g_rq q0v = b->q[0], q1v = b->q[1];
+        const s8g_rq *const q0 = &q0v, *const q1 = &q1v;
+        S8D_STORE(0, rnd) S8D_STORE(1, rnd) S8D_STORE(2, rnd) S8D_STORE(3, rnd)
     } else { /* the onnxruntime rounding: scalar, as __ref */
         int32_t acc[S8D_COLS];
-        int8_t *const yr[S8D_ROWS] = {y0, y1, y2, y3};
         for (r = 0; r < rows; ++r) {
             for (j = 0; j < 4; ++j) vst1q_s32(acc + 4 * j, a[r][j]);
             for (j = 0; j < nb; ++j)
-                yr[r][j] = cnnc_requant_s8(acc[j], b->mult[j], b->shift[j], o->rounding,
-                                           o->zero_point, o->lo, o->hi);
+                y[r * ldy + j] = cnnc_requant_s8(acc[j], b->mult[j], b->shift[j], o->rounding,
+                                                 o->zero_point, o->lo, o->hi);
         }
     }
 }
 
-/* s8d_kernel specialised per row count (1..4). */
-S8D_TARGET static void s8d_tile(const int8_t *const *x, int32_t rows, int32_t k,
-                                const int8_t *panel, const s8d_block *b, int32_t nb,
-                                const s8g_out *o, int8_t *const *y) {
-    switch (rows) {
-        case 4:
-            s8d_kernel(x, 4, k, panel, b, nb, o, y);
+/* n rows of x (ldx apart) into n rows of y (ldy apart): tiles of 4 rows, then the rest. */
+S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t n, int32_t k,
+                                           const int8_t *panel, const s8d_block *b, int32_t nb,
+                                           const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
+                                           int padded) {
+    for (; n >= S8D_ROWS; n -= S8D_ROWS, x += S8D_ROWS * ldx, y += S8D_ROWS * ldy)
+        s8d_kernel(x, ldx, S8D_ROWS, k, panel, b, nb, o, y, ldy, rnd, padded);
+    if (n == 3)
+        s8d_kernel(x, ldx, 3, k, panel, b, nb, o, y, ldy, rnd, padded);
+    else if (n == 2)
+        s8d_kernel(x, ldx, 2, k, panel, b, nb, o, y, ldy, rnd, padded);
+    else if (n == 1)
+        s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd, padded);
+}
+
+/* s8d_rows specialised per rounding (the block's rnd). GCC's scheduling before register
+ * allocation hoists the weight loads of later steps and spills accumulators to make room
+ * (as in s8_gemm_neon.h), so it is off here. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-schedule-insns")))
+#endif
+S8D_TARGET static void
+s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
+         int32_t nb, const s8g_out *o, int8_t *y, size_t ldy, int padded) {
+    switch (b->rnd) {
+        case S8G_ROUND_DOUBLE_NEG:
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, padded);
             break;
-        case 3:
-            s8d_kernel(x, 3, k, panel, b, nb, o, y);
+        case S8G_ROUND_SINGLE_NEG:
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, padded);
             break;
-        case 2:
-            s8d_kernel(x, 2, k, panel, b, nb, o, y);
+        case CNNC_ROUND_DOUBLE:
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, padded);
+            break;
+        case CNNC_ROUND_SINGLE:
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, padded);
             break;
         default:
-            s8d_kernel(x, 1, k, panel, b, nb, o, y);
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, padded);
             break;
     }
 }
@@ -262,7 +301,7 @@ void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, cons
     s8d_block blk;
     const s8g_out o =
         s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    int32_t o0, b0, r;
+    int32_t o0;
     /* the transposed panel pays only when rows reuse it */
     if (p->n < S8D_ROWS || (size_t)p->k * S8D_COLS + 3 * S8D_COLS > S8D_PANEL) {
         cnnc_s8_dense__neon(p, x, w, bias, mult, shift, y);
@@ -271,17 +310,7 @@ void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, cons
     for (o0 = 0; o0 < p->m; o0 += S8D_COLS) {
         const int32_t nb = p->m - o0 < S8D_COLS ? p->m - o0 : S8D_COLS;
         s8d_pack(w + o0, (size_t)p->m, p->k, nb, bias + o0, mult + o0, shift + o0, &o, panel, &blk);
-        for (b0 = 0; b0 < p->n; b0 += S8D_ROWS) {
-            const int32_t rows = p->n - b0 < S8D_ROWS ? p->n - b0 : S8D_ROWS;
-            const int8_t *xr[S8D_ROWS];
-            int8_t *yr[S8D_ROWS];
-            for (r = 0; r < S8D_ROWS; ++r) {
-                const int32_t row = b0 + (r < rows ? r : 0);
-                xr[r] = x + (size_t)row * p->k;
-                yr[r] = y + (size_t)row * p->m + o0;
-            }
-            s8d_tile(xr, rows, p->k, panel, &blk, nb, &o, yr);
-        }
+        s8d_tile(x, (size_t)p->k, p->n, p->k, panel, &blk, nb, &o, y + o0, (size_t)p->m, 0);
     }
 }
 
@@ -311,6 +340,9 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
         cnnc_s8_conv__neon(p, x, w, bias, mult, shift, y);
         return;
     }
+    /* the gathered rows padded with zeros to a multiple of 16 inputs, read whole by the
+     * tile (the panel's weights there are 0 anyway): the gather writes only [0, k) */
+    for (r = 0; r < S8D_ROWS; ++r) memset(cols[r] + k, 0, (size_t)(-k & 15));
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * group_size; /* [k][og] */
         for (o0 = 0; o0 < og; o0 += S8D_COLS) {
@@ -319,14 +351,9 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
                      panel, &blk);
             for (pix0 = 0; pix0 < pixels; pix0 += S8D_ROWS) {
                 const int32_t rows = pixels - pix0 < S8D_ROWS ? pixels - pix0 : S8D_ROWS;
-                const int8_t *xr[S8D_ROWS];
-                int8_t *yr[S8D_ROWS];
                 for (r = 0; r < rows; ++r) s8g_gather(p, x, pix0 + r, g, cols[r]);
-                for (r = 0; r < S8D_ROWS; ++r) {
-                    xr[r] = cols[r < rows ? r : 0];
-                    yr[r] = y + (size_t)(pix0 + (r < rows ? r : 0)) * p->out_c + first;
-                }
-                s8d_tile(xr, rows, k, panel, &blk, nb, &o, yr);
+                s8d_tile(cols[0], S8D_GATHER, rows, k, panel, &blk, nb, &o,
+                         y + (size_t)pix0 * p->out_c + first, (size_t)p->out_c, 1);
             }
         }
     }

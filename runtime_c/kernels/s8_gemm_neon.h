@@ -51,7 +51,8 @@
 #define S8G_MAYBE_UNUSED
 #endif
 
-/* Requantisation parameters of one layer and x's zero point. */
+/* Requantisation parameters of one layer and x's zero point (for s8g_tile, rounding may be
+ * an S8G_ROUND_*_NEG code the block's shifts allow, s8g_rounding). */
 typedef struct {
     int32_t x_zero_point, rounding, zero_point, lo, hi;
 } s8g_out;
@@ -117,14 +118,39 @@ S8G_MAYBE_UNUSED static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, i
 /* The requantisation of 8 outputs with per-lane constants derived once per tile and
  * shared by its rows: s8_requant4_neon's arithmetic (s8_requant_neon.h, which states why
  * it is cnnc_requant's; the double rounding's last division as SRSHL, see s8g_rq4), then
- * clamp(r + zp, lo, hi) in int16: r saturated to int16
- * first, which changes nothing after the clamp, since |zp| <= 128 and a saturated
- * r +- zp stays outside [-128, 127] on the same side. */
+ * clamp(r + zp, lo, hi): r saturated to int16, zp added with saturation, the sum
+ * saturated to int8, then clamped: the saturations change nothing after the clamp, since
+ * |zp| <= 128, -128 <= lo <= hi <= 127 and a saturated value stays outside [lo, hi] on
+ * the same side.
+ *
+ * Two more codes than cnnc_rounding select shorter forms where every lane's shift s is
+ * negative (a real multiplier below 1/2, nearly every conv; s8g_rounding picks them once
+ * per block of outputs):
+ * - S8G_ROUND_SINGLE_NEG: with q = SQDMULH(x, m) = floor(x*m / 2^31) (exact: it saturates
+ *   only for x = m = INT32_MIN) and n = -s >= 1, x*m = q*2^31 + e with 0 <= e < 2^31, so
+ *   floor((x*m + 2^(30-s)) / 2^(31-s)) = floor((q + 2^(n-1) + e/2^31) / 2^n) = floor((q +
+ *   2^(n-1)) / 2^n), which is SRSHL(q, s): two instructions per 4 lanes.
+ * - S8G_ROUND_DOUBLE_NEG: left = 0, right = -s > 0 in every lane, so the fixup of s8g_rq4
+ *   is h >> 31 itself, added by SSRA (no saturation needed: m <= 2^31 - 1 bounds h =
+ *   round(x*m / 2^31) below by -(2^31 - 1), so h - 1 does not wrap). */
+#define S8G_ROUND_SINGLE_NEG 3
+#define S8G_ROUND_DOUBLE_NEG 4
 typedef struct {
-    int32x4_t m[2], left[2], nright[2];
-    int64x2_t ns[4]; /* single: -(31 - shift) per lane, widened */
-    int16x8_t zp, lo, hi;
+    int32x4_t m[2], left[2], nright[2]; /* nright: the shift itself for the _NEG codes */
+    int64x2_t ns[4];                    /* single: -(31 - shift) per lane, widened */
+    int16x8_t zp;
+    int8x16_t lo, hi;
 } s8g_rq;
+
+/* The code s8g_rq_init and s8g_rq4 take for a block of n outputs' shifts in `rounding`
+ * (CNNC_ROUND_SINGLE or _DOUBLE; others unchanged). */
+S8G_MAYBE_UNUSED static int32_t s8g_rounding(int32_t rounding, const int32_t *shift, int32_t n) {
+    int32_t j;
+    if (rounding != CNNC_ROUND_SINGLE && rounding != CNNC_ROUND_DOUBLE) return rounding;
+    for (j = 0; j < n; ++j)
+        if (shift[j] >= 0) return rounding;
+    return rounding == CNNC_ROUND_SINGLE ? S8G_ROUND_SINGLE_NEG : S8G_ROUND_DOUBLE_NEG;
+}
 
 S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t *shift,
                                    const s8g_out *o, int32_t rounding) {
@@ -133,7 +159,9 @@ S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t
     for (j = 0; j < 2; ++j) {
         const int32x4_t s = vld1q_s32(shift + 4 * j);
         q->m[j] = vld1q_s32(mult + 4 * j);
-        if (rounding == CNNC_ROUND_DOUBLE) {
+        if (rounding == S8G_ROUND_SINGLE_NEG || rounding == S8G_ROUND_DOUBLE_NEG) {
+            q->nright[j] = s;
+        } else if (rounding == CNNC_ROUND_DOUBLE) {
             const int32x4_t right = vmaxq_s32(vnegq_s32(s), zero); /* 0..31 */
             q->left[j] = vmaxq_s32(s, zero);
             q->nright[j] = vnegq_s32(right);
@@ -144,13 +172,18 @@ S8G_ALWAYS_INLINE void s8g_rq_init(s8g_rq *q, const int32_t *mult, const int32_t
         }
     }
     q->zp = vdupq_n_s16((int16_t)o->zero_point);
-    q->lo = vdupq_n_s16((int16_t)o->lo);
-    q->hi = vdupq_n_s16((int16_t)o->hi);
+    q->lo = vdupq_n_s8((int8_t)o->lo);
+    q->hi = vdupq_n_s8((int8_t)o->hi);
 }
 
 /* Lanes j of requant(x) for the constants' lanes j of half J. */
 S8G_ALWAYS_INLINE int32x4_t s8g_rq4(const s8g_rq *q, int32x4_t x, int32_t j, int32_t rounding) {
-    if (rounding == CNNC_ROUND_DOUBLE) {
+    if (rounding == S8G_ROUND_SINGLE_NEG) {
+        return vrshlq_s32(vqdmulhq_s32(x, q->m[j]), q->nright[j]);
+    } else if (rounding == S8G_ROUND_DOUBLE_NEG) {
+        const int32x4_t h = vqrdmulhq_s32(x, q->m[j]);
+        return vrshlq_s32(vsraq_n_s32(h, h, 31), q->nright[j]);
+    } else if (rounding == CNNC_ROUND_DOUBLE) {
         /* RoundingDivideByPOT(h, right), ties away from zero, as SRSHL (ties up) of h - 1
          * for h < 0 and right > 0: with d = 2^right, ceil((h - d/2) / d) = floor((h - 1 +
          * d/2) / d). The sign bit of h & -right says h < 0 and right > 0; the saturating
@@ -171,33 +204,53 @@ S8G_ALWAYS_INLINE int32x4_t s8g_rq4(const s8g_rq *q, int32x4_t x, int32_t j, int
     }
 }
 
+/* requant(a0, a1) + zp, saturated to int16 (8 lanes). */
+S8G_ALWAYS_INLINE int16x8_t s8g_rq8z(const s8g_rq *q, int32x4_t a0, int32x4_t a1,
+                                     int32_t rounding) {
+    return vqaddq_s16(vcombine_s16(vqmovn_s32(s8g_rq4(q, a0, 0, rounding)),
+                                   vqmovn_s32(s8g_rq4(q, a1, 1, rounding))),
+                      q->zp);
+}
+
 /* y[0..8) = clamp(requant(a0, a1) + zp, lo, hi). */
 S8G_ALWAYS_INLINE void s8g_rq8(const s8g_rq *q, int32x4_t a0, int32x4_t a1, int32_t rounding,
                                int8_t *y) {
-    const int16x8_t r = vcombine_s16(vqmovn_s32(s8g_rq4(q, a0, 0, rounding)),
-                                     vqmovn_s32(s8g_rq4(q, a1, 1, rounding)));
-    vst1_s8(y, vmovn_s16(vminq_s16(vmaxq_s16(vqaddq_s16(r, q->zp), q->lo), q->hi)));
+    const int8x8_t r = vqmovn_s16(s8g_rq8z(q, a0, a1, rounding));
+    vst1_s8(y, vmin_s8(vmax_s8(r, vget_low_s8(q->lo)), vget_low_s8(q->hi)));
 }
 
-/* y[R][8H .. 8H + 8) = requant(a[R][2H], a[R][2H + 1]). */
-#define S8G_STORE(R, H, RND) \
-    if (rows > (R)) s8g_rq8(&q, a[R][2 * (H)], a[R][2 * (H) + 1], RND, y##R + 8 * (H));
+/* y[0..16) = clamp(requant + zp, lo, hi) of a0..a3, lanes 0..7 with q0's constants and
+ * 8..15 with q1's (same zero point and clamp): one narrowing, clamp and store for 16. */
+S8G_ALWAYS_INLINE void s8g_rq16(const s8g_rq *q0, const s8g_rq *q1, int32x4_t a0, int32x4_t a1,
+                                int32x4_t a2, int32x4_t a3, int32_t rounding, int8_t *y) {
+    const int8x16_t r = vcombine_s8(vqmovn_s16(s8g_rq8z(q0, a0, a1, rounding)),
+                                    vqmovn_s16(s8g_rq8z(q1, a2, a3, rounding)));
+    vst1q_s8(y, vminq_s8(vmaxq_s8(r, q0->lo), q0->hi));
+}
+
+/* Row R's outputs: 8, or 16 in one narrowing and store (q2: the second 8's constants). */
+#if S8G_HALVES == 2
+#define S8G_STORE(R, RND)                                                     \
+    if (rows > (R)) {                                                         \
+        if (nh > 1)                                                           \
+            s8g_rq16(&q, &q2, a[R][0], a[R][1], a[R][2], a[R][3], RND, y##R); \
+        else                                                                  \
+            s8g_rq8(&q, a[R][0], a[R][1], RND, y##R);                         \
+    }
+#define S8G_INIT_HI(RND) \
+    if (nh > 1) s8g_rq_init(&q2, mult + 8, shift + 8, o, RND);
+#else
+#define S8G_STORE(R, RND) \
+    if (rows > (R)) s8g_rq8(&q, a[R][0], a[R][1], RND, y##R);
+#define S8G_INIT_HI(RND)
+#endif
 /* All rows' outputs with rounding RND (a constant): the code is straight-line, the output
  * pointers read before the first int8 store (which may alias anything). */
-#if S8G_HALVES == 2
-#define S8G_STORES_HI(RND)                                                                  \
-    if (nh > 1) {                                                                           \
-        s8g_rq_init(&q, mult + 8, shift + 8, o, RND);                                       \
-        S8G_STORE(0, 1, RND) S8G_STORE(1, 1, RND) S8G_STORE(2, 1, RND) S8G_STORE(3, 1, RND) \
-    }
-#else
-#define S8G_STORES_HI(RND)
-#endif
-#define S8G_STORES(RND)                                                                   \
-    do {                                                                                  \
-        s8g_rq_init(&q, mult, shift, o, RND);                                             \
-        S8G_STORE(0, 0, RND)                                                              \
-        S8G_STORE(1, 0, RND) S8G_STORE(2, 0, RND) S8G_STORE(3, 0, RND) S8G_STORES_HI(RND) \
+#define S8G_STORES(RND)                                                         \
+    do {                                                                        \
+        s8g_rq_init(&q, mult, shift, o, RND);                                   \
+        S8G_INIT_HI(RND)                                                        \
+        S8G_STORE(0, RND) S8G_STORE(1, RND) S8G_STORE(2, RND) S8G_STORE(3, RND) \
     } while (0)
 
 /* One tile of rows (1..S8G_ROWS) rows x[r][0..k) by 8 * nh (nh <= S8G_HALVES) outputs,
@@ -212,8 +265,9 @@ S8G_ALWAYS_INLINE void s8g_kernel(const int8_t *const *x, int32_t rows, int32_t 
     int32x4_t a[S8G_ROWS][2 * S8G_HALVES];
     int16x8_t xv[S8G_ROWS], w0, w1;
     int8_t *const y0 = y[0], *const y1 = y[1], *const y2 = y[2], *const y3 = y[3];
-    s8g_rq q;
+    s8g_rq q, q2;
     int32_t r, h, i, t;
+    (void)q2; /* only the aarch64 blocks of 16 use it */
     w1 = vdupq_n_s16(0);
     (void)w1; /* only the aarch64 blocks of 16 read it */
     for (r = 0; r < rows; ++r)
@@ -259,6 +313,10 @@ S8G_ALWAYS_INLINE void s8g_kernel(const int8_t *const *x, int32_t rows, int32_t 
         S8G_STORES(CNNC_ROUND_DOUBLE);
     } else if (o->rounding == CNNC_ROUND_SINGLE) {
         S8G_STORES(CNNC_ROUND_SINGLE);
+    } else if (o->rounding == S8G_ROUND_DOUBLE_NEG) {
+        S8G_STORES(S8G_ROUND_DOUBLE_NEG);
+    } else if (o->rounding == S8G_ROUND_SINGLE_NEG) {
+        S8G_STORES(S8G_ROUND_SINGLE_NEG);
     } else { /* the onnxruntime rounding (float32): cnnc_requant_s8 lane by lane, as __ref */
         int8_t *const yr[S8G_ROWS] = {y0, y1, y2, y3};
         int32_t acc[4 * 2 * S8G_HALVES];
@@ -337,6 +395,28 @@ S8G_MAYBE_UNUSED static void s8g_tail(const int8_t *x, int32_t k, const int8_t *
     }
 }
 
+/* dst[0..n) = src[0..n) with fixed-size (inlined) copies: two overlapping ones for
+ * n <= 16 (no call to memcpy for the few bytes of a small conv's kernel row), blocks of 16
+ * and an overlapping last block above; nothing outside [0, n) is read or written. */
+S8G_ALWAYS_INLINE void s8g_copy(int8_t *dst, const int8_t *src, size_t n) {
+    size_t i;
+    if (n >= 16) {
+        for (i = 0; i + 16 <= n; i += 16) vst1q_s8(dst + i, vld1q_s8(src + i));
+        if (i < n) vst1q_s8(dst + n - 16, vld1q_s8(src + n - 16));
+    } else if (n >= 8) {
+        vst1_s8(dst, vld1_s8(src));
+        vst1_s8(dst + n - 8, vld1_s8(src + n - 8));
+    } else if (n >= 4) {
+        int32_t a, b;
+        memcpy(&a, src, 4);
+        memcpy(&b, src + n - 4, 4);
+        memcpy(dst, &a, 4);
+        memcpy(dst + n - 4, &b, 4);
+    } else {
+        for (i = 0; i < n; ++i) dst[i] = src[i];
+    }
+}
+
 /* row[(ky * kernel_w + kx) * cg + i] = input i of group g at tap (ky, kx) of output pixel
  * pix (b, oy, ox flattened), x's zero point where the tap is padding (dilation 1; the
  * general conv variants s8_conv_neon.c, s8_dot_neon.c). */
@@ -357,7 +437,7 @@ S8G_MAYBE_UNUSED static void s8g_gather(const cnnc_s8_conv_params *p, const int8
         }
         xrow = x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg;
         if (p->groups == 1 && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
-            memcpy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
+            s8g_copy(dst, xrow + (size_t)ix0 * p->c, (size_t)span); /* the taps are adjacent */
             continue;
         }
         for (kx = 0; kx < p->kernel_w; ++kx) {
@@ -365,7 +445,7 @@ S8G_MAYBE_UNUSED static void s8g_gather(const cnnc_s8_conv_params *p, const int8
             if (ix < 0 || ix >= p->w)
                 memset(dst + kx * cg, p->x_zero_point, (size_t)cg);
             else
-                memcpy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
+                s8g_copy(dst + kx * cg, xrow + (size_t)ix * p->c, (size_t)cg);
         }
     }
 }
