@@ -14,9 +14,11 @@
  * thresholds in one vector compare and the 4 bits go into the output word together.
  * Dots are integer sums of popcounts: exact in any order.
  *
- * Overflow: a uint16 lane gains at most 16 per vector; K is at most B1N_MAX_WORDS = 2048
- * words (512 vectors): 8192 < 65535. Layers with groups > 1, one padding or larger
- * windows take the shared loops (b1_conv_loops.h) with a vector run popcount. */
+ * Overflow: a uint8 lane gains at most 8 per vector over a chunk of 16 vectors (128), then
+ * a uint16 lane gains at most 2 * 128 per chunk; K is at most B1N_MAX_WORDS = 2048 words
+ * (32 chunks): 8192 < 65535. The 4-filter tail vector adds at most 64 per uint16 lane.
+ * Layers with groups > 1, one padding or larger windows take the shared loops
+ * (b1_conv_loops.h) with a vector run popcount. */
 #include "b1_conv_loops.h"
 
 #if defined(__ARM_NEON)
@@ -68,25 +70,55 @@ static inline uint32x4_t b1n_load_tail(const uint32_t *p, int32_t t) {
 }
 
 /* popcount(window XOR filter), masked when `masked`, accumulated per filter into nf
- * uint16x8 lanes; w: filter 0's words, filter f at w + f * kw. */
+ * uint16x8 lanes; w: filter 0's words, filter f at w + f * kw. Whole vectors: the per-byte
+ * counts (CNT, <= 8 each) add up in uint8 lanes over chunks of B1N_CHUNK vectors (<= 8 *
+ * 16 = 128 per byte), then one UADALP per chunk widens them into the uint16 lanes. With 4
+ * filters the last kw % 4 words of all 4 go in one vector per word (lane f: filter f),
+ * counted into *tail (lane pair 2f, 2f+1: filter f); with 1 filter they load lane by lane
+ * into acc (never past the filter). kw is a constant for the common window sizes
+ * (b1n_conv_bits), so the loops unroll. */
+#define B1N_CHUNK 16
 static inline __attribute__((always_inline)) void b1n_counts(const int nf, const int masked,
                                                              const uint32_t *xg, const uint32_t *mg,
-                                                             const uint32_t *w, int32_t kw,
-                                                             uint16x8_t *acc) {
+                                                             const uint32_t *w, const int32_t kw,
+                                                             uint16x8_t *acc, uint16x8_t *tail) {
     const int32_t body = kw & ~3, t = kw & 3;
-    int32_t j, f;
-    for (f = 0; f < nf; ++f) acc[f] = vdupq_n_u16(0);
-    for (j = 0; j < body; j += 4) {
-        const uint32x4_t xv = vld1q_u32(xg + j);
-        const uint32x4_t mv = masked ? vld1q_u32(mg + j) : xv;
+    int32_t j = 0, f;
 #pragma GCC unroll 4
-        for (f = 0; f < nf; ++f) {
-            uint32x4_t v = veorq_u32(xv, vld1q_u32(w + (size_t)f * kw + j));
-            if (masked) v = vandq_u32(v, mv);
-            acc[f] = vpadalq_u8(acc[f], vcntq_u8(vreinterpretq_u8_u32(v)));
+    for (f = 0; f < nf; ++f) acc[f] = vdupq_n_u16(0);
+    *tail = vdupq_n_u16(0);
+    while (j < body) {
+        const int32_t end = body - j > 4 * B1N_CHUNK ? j + 4 * B1N_CHUNK : body;
+        uint8x16_t c8[4];
+#pragma GCC unroll 4
+        for (f = 0; f < nf; ++f) c8[f] = vdupq_n_u8(0);
+#pragma GCC unroll 16
+        for (; j < end; j += 4) {
+            const uint32x4_t xv = vld1q_u32(xg + j);
+            const uint32x4_t mv = masked ? vld1q_u32(mg + j) : xv;
+#pragma GCC unroll 4
+            for (f = 0; f < nf; ++f) {
+                uint32x4_t v = veorq_u32(xv, vld1q_u32(w + (size_t)f * kw + j));
+                if (masked) v = vandq_u32(v, mv);
+                c8[f] = vaddq_u8(c8[f], vcntq_u8(vreinterpretq_u8_u32(v)));
+            }
         }
+#pragma GCC unroll 4
+        for (f = 0; f < nf; ++f) acc[f] = vpadalq_u8(acc[f], c8[f]);
     }
-    if (t) {
+    if (t && nf == 4) {
+#pragma GCC unroll 3
+        for (j = body; j < kw; ++j) {
+            uint32x4_t wv = vld1q_lane_u32(w + j, vdupq_n_u32(0), 0);
+            uint32x4_t v;
+            wv = vld1q_lane_u32(w + (size_t)kw + j, wv, 1);
+            wv = vld1q_lane_u32(w + (size_t)2 * kw + j, wv, 2);
+            wv = vld1q_lane_u32(w + (size_t)3 * kw + j, wv, 3);
+            v = veorq_u32(vld1q_dup_u32(xg + j), wv);
+            if (masked) v = vandq_u32(v, vld1q_dup_u32(mg + j));
+            *tail = vpadalq_u8(*tail, vcntq_u8(vreinterpretq_u8_u32(v)));
+        }
+    } else if (t) {
         const uint32x4_t xv = vld1q_u32(xg + body); /* zero past kw */
         const uint32x4_t mv = masked ? vld1q_u32(mg + body) : xv;
 #pragma GCC unroll 4
@@ -103,11 +135,12 @@ static inline __attribute__((always_inline)) void b1n_counts(const int nf, const
 static inline __attribute__((always_inline)) uint32_t b1n_block4(
     const int masked, const uint32_t *xg, const uint32_t *mg, const uint32_t *w, int32_t kw,
     int32x4_t kv, uint32x4_t bit, const int32_t *thresholds) {
-    uint16x8_t acc[4];
+    uint16x8_t acc[4], tail;
     uint32x4_t count;
     int32x4_t dot;
-    b1n_counts(4, masked, xg, mg, w, kw, acc);
+    b1n_counts(4, masked, xg, mg, w, kw, acc, &tail);
     count = vpaddlq_u16(b1n_padd_u16(b1n_padd_u16(acc[0], acc[1]), b1n_padd_u16(acc[2], acc[3])));
+    count = vaddq_u32(count, vpaddlq_u16(tail));
     dot = vsubq_s32(kv, vreinterpretq_s32_u32(vshlq_n_u32(count, 1)));
     return b1n_sum_u32(vandq_u32(vcltq_s32(dot, vld1q_s32(thresholds)), bit));
 }
@@ -117,8 +150,8 @@ static inline __attribute__((always_inline)) uint32_t b1n_one(const int masked, 
                                                               const uint32_t *mg, const uint32_t *w,
                                                               int32_t kw, int32_t k,
                                                               int32_t threshold) {
-    uint16x8_t acc[1];
-    b1n_counts(1, masked, xg, mg, w, kw, acc);
+    uint16x8_t acc[1], tail;
+    b1n_counts(1, masked, xg, mg, w, kw, acc, &tail);
     return k - 2 * (int32_t)b1n_sum_u32(vpaddlq_u16(acc[0])) < threshold;
 }
 
@@ -184,17 +217,17 @@ static int32_t b1n_gather(const cnnc_b1_conv_params *p, const uint32_t *x, int32
     return taps;
 }
 
-/* groups 1, zero padding, K <= B1N_MAX_WORDS. */
-static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
-                          const int32_t *thresholds, uint32_t *y) {
+/* The output pixels of rows [oy0, oy1) of sample n; kw (words per filter) a constant at
+ * the calls of b1n_conv_bits for the usual window sizes. */
+static inline __attribute__((always_inline)) void b1n_rows(const cnnc_b1_conv_params *p,
+                                                           const uint32_t *x, const uint32_t *w,
+                                                           const int32_t *thresholds, uint32_t *y,
+                                                           const int32_t kw, uint32_t *xg,
+                                                           uint32_t *mg) {
     static const uint32_t bits[4] = {1u, 2u, 4u, 8u};
     const uint32x4_t bit = vld1q_u32(bits);
-    const int32_t out_c = p->out_c;
-    uint32_t xg[B1N_MAX_WORDS + 4], mg[B1N_MAX_WORDS + 4];
-    const int32_t xw = CNNC_B1_WORDS(p->c), yw = CNNC_B1_WORDS(p->out_c);
-    const int32_t kw = p->kernel_h * p->kernel_w * xw; /* words per filter */
-    int32_t n, oy, ox, j;
-    for (j = 0; j < 4; ++j) xg[kw + j] = mg[kw + j] = 0u;
+    const int32_t out_c = p->out_c, yw = CNNC_B1_WORDS(p->out_c);
+    int32_t n, oy, ox;
     for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
@@ -209,6 +242,34 @@ static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const
                 else
                     b1n_pixel(0, out_c, xg, mg, w, kw, k, bit, thresholds, out);
             }
+}
+
+/* groups 1, zero padding, K <= B1N_MAX_WORDS. 3x3 windows of 32, 64, 96 or 128 channels
+ * (XNOR-Net's) get their own copies with the filter length a constant. */
+static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
+                          const int32_t *thresholds, uint32_t *y) {
+    uint32_t xg[B1N_MAX_WORDS + 4], mg[B1N_MAX_WORDS + 4];
+    const int32_t xw = CNNC_B1_WORDS(p->c);
+    const int32_t kw = p->kernel_h * p->kernel_w * xw; /* words per filter */
+    int32_t j;
+    for (j = 0; j < 4; ++j) xg[kw + j] = mg[kw + j] = 0u;
+    switch (kw) {
+        case 9:
+            b1n_rows(p, x, w, thresholds, y, 9, xg, mg);
+            break;
+        case 18:
+            b1n_rows(p, x, w, thresholds, y, 18, xg, mg);
+            break;
+        case 27:
+            b1n_rows(p, x, w, thresholds, y, 27, xg, mg);
+            break;
+        case 36:
+            b1n_rows(p, x, w, thresholds, y, 36, xg, mg);
+            break;
+        default:
+            b1n_rows(p, x, w, thresholds, y, kw, xg, mg);
+            break;
+    }
 }
 
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
