@@ -100,6 +100,10 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
                     f32_neon_tile44(acc, xp, &wp, co, g->c / 4);
                     ci = g->c / 4 * 4;
                 }
+                if (mr == 4 && nv == 2 && last == F32_LANES && F32_NV == 4 && g->c >= 4) {
+                    f32_neon_tile42(acc, xp, &wp, co, g->c / 4);
+                    ci = g->c / 4 * 4;
+                }
 #endif
                 for (; ci + 4 <= g->c; ci += 4) {
                     f32v xv[F32_MR];

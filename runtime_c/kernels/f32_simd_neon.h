@@ -237,6 +237,69 @@ F32_INLINE void f32_neon_tile44(f32v (*acc)[4], const float **xp, const float **
     xp[3] = x3;
     *wp = w;
 }
+/* The same k loop for a 4-pixel x 8-channel tile (a strip of 2 vectors: out_c = 8 mod 16):
+ * acc keeps its [4][4] layout (pixel i's 2 vectors at acc[i][0..1]), v0-v7 accumulate,
+ * one weight row is v20-v21. Per 4 input channels: 4 LDR, 4 LD1, 32 FMLA or 32 FMUL + 32
+ * FADD, SUBS, B.NE. */
+#define F32N_MUL2(xr, t0, t1)         \
+    "fmul v" #t0 ".4s, v20.4s, v" #xr \
+    ".s[\\l]\n\t"                     \
+    "fmul v" #t1 ".4s, v21.4s, v" #xr ".s[\\l]\n\t"
+#define F32N_ADD2(a0, a1, t0, t1)          \
+    "fadd v" #a0 ".4s, v" #a0 ".4s, v" #t0 \
+    ".4s\n\t"                              \
+    "fadd v" #a1 ".4s, v" #a1 ".4s, v" #t1 ".4s\n\t"
+#define F32N_EXACT_LANE2                                                                 \
+    "ld1 {v20.4s-v21.4s}, [%[w]], %[ws]\n\t" F32N_MUL2(16, 24, 25) F32N_MUL2(17, 26, 27) \
+        F32N_MUL2(18, 28, 29) F32N_MUL2(19, 30, 31) F32N_ADD2(0, 1, 24, 25)              \
+            F32N_ADD2(2, 3, 26, 27) F32N_ADD2(4, 5, 28, 29) F32N_ADD2(6, 7, 30, 31)
+#define F32N_FMA2(a0, a1, xr)         \
+    "fmla v" #a0 ".4s, v20.4s, v" #xr \
+    ".s[\\l]\n\t"                     \
+    "fmla v" #a1 ".4s, v21.4s, v" #xr ".s[\\l]\n\t"
+#define F32N_FAST_LANE2                                                              \
+    "ld1 {v20.4s-v21.4s}, [%[w]], %[ws]\n\t" F32N_FMA2(0, 1, 16) F32N_FMA2(2, 3, 17) \
+        F32N_FMA2(4, 5, 18) F32N_FMA2(6, 7, 19)
+#if F32_FAST
+#define F32N_LANE2 F32N_FAST_LANE2
+#else
+#define F32N_LANE2 F32N_EXACT_LANE2
+#endif
+
+F32_INLINE void f32_neon_tile42(f32v (*acc)[4], const float **xp, const float **wp, size_t co,
+                                int nblk) {
+    const float *x0 = xp[0], *x1 = xp[1], *x2 = xp[2], *x3 = xp[3], *w = *wp;
+    const size_t ws = co * sizeof(float); /* bytes from one weight row to the next */
+    size_t n = (size_t)nblk;
+    float *a = (float *)acc;
+    __asm__ volatile(
+        "ldp q0, q1, [%[a]]\n\t"
+        "ldp q2, q3, [%[a], #64]\n\t"
+        "ldp q4, q5, [%[a], #128]\n\t"
+        "ldp q6, q7, [%[a], #192]\n\t"
+        "1:\n\t"
+        "ldr q16, [%[x0]], #16\n\t"
+        "ldr q17, [%[x1]], #16\n\t"
+        "ldr q18, [%[x2]], #16\n\t"
+        "ldr q19, [%[x3]], #16\n\t"
+        ".irp l, 0, 1, 2, 3\n\t" F32N_LANE2
+        ".endr\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "b.ne 1b\n\t"
+        "stp q0, q1, [%[a]]\n\t"
+        "stp q2, q3, [%[a], #64]\n\t"
+        "stp q4, q5, [%[a], #128]\n\t"
+        "stp q6, q7, [%[a], #192]\n\t"
+        : [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w] "+r"(w), [n] "+r"(n)
+        : [a] "r"(a), [ws] "r"(ws)
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18",
+          "v19", "v20", "v21", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+    xp[0] = x0;
+    xp[1] = x1;
+    xp[2] = x2;
+    xp[3] = x3;
+    *wp = w;
+}
 #endif
 
 /* cnnc_f32_apply_act on every lane, bit for bit. A comparison with NaN is false in both
