@@ -14,9 +14,11 @@
  * thresholds in one vector compare and the 4 bits go into the output word together.
  * Dots are integer sums of popcounts: exact in any order.
  *
- * Overflow: a uint16 lane gains at most 16 per vector; K is at most B1N_MAX_WORDS = 2048
- * words (512 vectors): 8192 < 65535. Layers with groups > 1, one padding or larger
- * windows take the shared loops (b1_conv_loops.h) with a vector run popcount. */
+ * Overflow: a uint8 lane gains at most 8 per vector over a chunk of 16 vectors (128), then
+ * a uint16 lane gains at most 2 * 128 per chunk; K is at most B1N_MAX_WORDS = 2048 words
+ * (32 chunks): 8192 < 65535. The 4-filter tail vector adds at most 64 per uint16 lane.
+ * Layers with groups > 1, one padding or larger windows take the shared loops
+ * (b1_conv_loops.h) with a vector run popcount. */
 #include "b1_conv_loops.h"
 
 #if defined(__ARM_NEON)
@@ -60,6 +62,29 @@ static inline uint32_t b1n_sum_u32(uint32x4_t v) {
 #endif
 }
 
+/* {p[0], p[kw], p[2 kw], p[3 kw]}: one word of each of 4 consecutive filters. On AArch64
+ * four lane loads post-indexed by the filter stride (C leaves an address add per lane). */
+static inline uint32x4_t b1n_load_col4(const uint32_t *p, int32_t kw) {
+#if defined(__aarch64__)
+    uint32x4_t v;
+    const uint32_t *q = p;
+    __asm__(
+        "ld1 {%0.s}[0], [%1], %2\n\t"
+        "ld1 {%0.s}[1], [%1], %2\n\t"
+        "ld1 {%0.s}[2], [%1], %2\n\t"
+        "ld1 {%0.s}[3], [%1]"
+        : "=&w"(v), "+r"(q)
+        : "r"((size_t)kw * sizeof(uint32_t)),
+          "m"(*(const uint32_t(*)[3 * kw + 1]) p)); /* reads p[0 .. 3 kw] */
+    return v;
+#else
+    uint32x4_t v = vld1q_lane_u32(p, vdupq_n_u32(0), 0);
+    v = vld1q_lane_u32(p + kw, v, 1);
+    v = vld1q_lane_u32(p + 2 * (size_t)kw, v, 2);
+    return vld1q_lane_u32(p + 3 * (size_t)kw, v, 3);
+#endif
+}
+
 /* Words [0, t) of p (t = 1..3), the other lanes 0; reads nothing past p + t. */
 static inline uint32x4_t b1n_load_tail(const uint32_t *p, int32_t t) {
     const uint32x2_t lo = t == 1 ? vld1_lane_u32(p, vdup_n_u32(0), 0) : vld1_u32(p);
@@ -68,25 +93,68 @@ static inline uint32x4_t b1n_load_tail(const uint32_t *p, int32_t t) {
 }
 
 /* popcount(window XOR filter), masked when `masked`, accumulated per filter into nf
- * uint16x8 lanes; w: filter 0's words, filter f at w + f * kw. */
+ * uint16x8 lanes; w: filter 0's words, filter f at w + f * kw. Whole vectors: the per-byte
+ * counts (CNT, <= 8 each) add up in uint8 lanes over chunks of B1N_CHUNK vectors (<= 8 *
+ * 16 = 128 per byte), then one UADALP per chunk widens them into the uint16 lanes. With 4
+ * filters the last kw % 4 words of all 4 go in one vector per word (lane f: filter f),
+ * counted into *tail (lane pair 2f, 2f+1: filter f); with 1 filter they load lane by lane
+ * into acc (never past the filter). kw is a constant for the common window sizes
+ * (b1n_conv_bits), so the loops unroll. */
+#define B1N_CHUNK 16
+/* c8[f] += the per-byte counts of words [j, j + 4) of the window XOR filter f */
+static inline __attribute__((always_inline)) void b1n_step(const int nf, const int masked,
+                                                           const uint32_t *xg, const uint32_t *mg,
+                                                           const uint32_t *w, const int32_t kw,
+                                                           int32_t j, uint8x16_t *c8) {
+    const uint32x4_t xv = vld1q_u32(xg + j);
+    const uint32x4_t mv = masked ? vld1q_u32(mg + j) : xv;
+    int f;
+#pragma GCC unroll 4
+    for (f = 0; f < nf; ++f) {
+        uint32x4_t v = veorq_u32(xv, vld1q_u32(w + (size_t)f * kw + j));
+        if (masked) v = vandq_u32(v, mv);
+        c8[f] = vaddq_u8(c8[f], vcntq_u8(vreinterpretq_u8_u32(v)));
+    }
+}
+
 static inline __attribute__((always_inline)) void b1n_counts(const int nf, const int masked,
                                                              const uint32_t *xg, const uint32_t *mg,
-                                                             const uint32_t *w, int32_t kw,
-                                                             uint16x8_t *acc) {
+                                                             const uint32_t *w, const int32_t kw,
+                                                             uint16x8_t *acc, uint16x8_t *tail) {
     const int32_t body = kw & ~3, t = kw & 3;
-    int32_t j, f;
-    for (f = 0; f < nf; ++f) acc[f] = vdupq_n_u16(0);
-    for (j = 0; j < body; j += 4) {
-        const uint32x4_t xv = vld1q_u32(xg + j);
-        const uint32x4_t mv = masked ? vld1q_u32(mg + j) : xv;
+    int32_t j = 0, f, first = 1;
 #pragma GCC unroll 4
-        for (f = 0; f < nf; ++f) {
-            uint32x4_t v = veorq_u32(xv, vld1q_u32(w + (size_t)f * kw + j));
-            if (masked) v = vandq_u32(v, mv);
-            acc[f] = vpadalq_u8(acc[f], vcntq_u8(vreinterpretq_u8_u32(v)));
+    for (f = 0; f < nf; ++f) acc[f] = vdupq_n_u16(0);
+    *tail = vdupq_n_u16(0);
+    while (j < body) {
+        /* one chunk of vectors; a whole filter of one chunk (kw a constant <= 64 words)
+         * unrolls fully, longer ones by 4 */
+        const int32_t end = body - j > 4 * B1N_CHUNK ? j + 4 * B1N_CHUNK : body;
+        uint8x16_t c8[4];
+#pragma GCC unroll 4
+        for (f = 0; f < nf; ++f) c8[f] = vdupq_n_u8(0);
+        if (body <= 4 * B1N_CHUNK) {
+#pragma GCC unroll 16
+            for (; j < end; j += 4) b1n_step(nf, masked, xg, mg, w, kw, j, c8);
+        } else {
+#pragma GCC unroll 4
+            for (; j < end; j += 4) b1n_step(nf, masked, xg, mg, w, kw, j, c8);
         }
+#pragma GCC unroll 4
+        for (f = 0; f < nf; ++f) acc[f] = first ? vpaddlq_u8(c8[f]) : vpadalq_u8(acc[f], c8[f]);
+        first = 0;
     }
-    if (t) {
+    if (t && nf == 4) {
+#pragma GCC unroll 3
+        for (j = body; j < kw; ++j) {
+            const uint32x4_t wv = b1n_load_col4(w + j, kw);
+            uint32x4_t v = veorq_u32(vld1q_dup_u32(xg + j), wv);
+            uint8x16_t c;
+            if (masked) v = vandq_u32(v, vld1q_dup_u32(mg + j));
+            c = vcntq_u8(vreinterpretq_u8_u32(v));
+            *tail = j == body ? vpaddlq_u8(c) : vpadalq_u8(*tail, c);
+        }
+    } else if (t) {
         const uint32x4_t xv = vld1q_u32(xg + body); /* zero past kw */
         const uint32x4_t mv = masked ? vld1q_u32(mg + body) : xv;
 #pragma GCC unroll 4
@@ -100,16 +168,18 @@ static inline __attribute__((always_inline)) void b1n_counts(const int nf, const
 
 /* The out bits (bit f: dot < threshold) of filters co .. co+3 against the gathered window;
  * kv: K_valid in every lane, bit: {1, 2, 4, 8}. */
-static inline __attribute__((always_inline)) uint32_t b1n_block4(
+static inline __attribute__((always_inline)) uint32x4_t b1n_block4(
     const int masked, const uint32_t *xg, const uint32_t *mg, const uint32_t *w, int32_t kw,
-    int32x4_t kv, uint32x4_t bit, const int32_t *thresholds) {
-    uint16x8_t acc[4];
+    int32x4_t kv, const int32_t *thresholds) {
+    uint16x8_t acc[4], tail;
     uint32x4_t count;
     int32x4_t dot;
-    b1n_counts(4, masked, xg, mg, w, kw, acc);
-    count = vpaddlq_u16(b1n_padd_u16(b1n_padd_u16(acc[0], acc[1]), b1n_padd_u16(acc[2], acc[3])));
-    dot = vsubq_s32(kv, vreinterpretq_s32_u32(vshlq_n_u32(count, 1)));
-    return b1n_sum_u32(vandq_u32(vcltq_s32(dot, vld1q_s32(thresholds)), bit));
+    b1n_counts(4, masked, xg, mg, w, kw, acc, &tail);
+    /* the tail's uint16 lane pairs are per filter, as in the reduced acc */
+    count = vpaddlq_u16(
+        vaddq_u16(b1n_padd_u16(b1n_padd_u16(acc[0], acc[1]), b1n_padd_u16(acc[2], acc[3])), tail));
+    dot = vmlsq_n_s32(kv, vreinterpretq_s32_u32(count), 2); /* K - 2 * count */
+    return vcltq_s32(dot, vld1q_s32(thresholds));
 }
 
 /* The out bit of one filter (the out_c % 4 last ones). */
@@ -117,24 +187,38 @@ static inline __attribute__((always_inline)) uint32_t b1n_one(const int masked, 
                                                               const uint32_t *mg, const uint32_t *w,
                                                               int32_t kw, int32_t k,
                                                               int32_t threshold) {
-    uint16x8_t acc[1];
-    b1n_counts(1, masked, xg, mg, w, kw, acc);
+    uint16x8_t acc[1], tail;
+    b1n_counts(1, masked, xg, mg, w, kw, acc, &tail);
     return k - 2 * (int32_t)b1n_sum_u32(vpaddlq_u16(acc[0])) < threshold;
 }
 
-/* One output pixel's words: 32 filters' bits gathered in a register, then stored. */
+/* One output pixel's words. A full word's 8 blocks of 4 filters gather their compare masks
+ * in one vector: each block's masked bits go in at bits 28..31 of the lanes (bit28 =
+ * {1, 2, 4, 8} << 28) after the earlier blocks shift down by 4 (USRA), so block b ends at
+ * bits 4b..4b+3 and one horizontal add (the lanes' bits are disjoint) gives the word. */
 static inline __attribute__((always_inline)) void b1n_pixel(
     const int masked, int32_t out_c, const uint32_t *xg, const uint32_t *mg, const uint32_t *w,
-    int32_t kw, int32_t k, uint32x4_t bit, const int32_t *thresholds, uint32_t *out) {
+    int32_t kw, int32_t k, uint32x4_t bit, uint32x4_t bit28, const int32_t *thresholds,
+    uint32_t *out) {
     const int32x4_t kv = vdupq_n_s32(k);
     int32_t co0, co;
-    for (co0 = 0; co0 < out_c; co0 += CNNC_B1_BITS) {
-        const int32_t end = out_c - co0 < CNNC_B1_BITS ? out_c : co0 + CNNC_B1_BITS;
+    for (co0 = 0; co0 + CNNC_B1_BITS <= out_c; co0 += CNNC_B1_BITS) {
+        uint32x4_t acc = vdupq_n_u32(0);
+        for (co = co0; co < co0 + CNNC_B1_BITS; co += 4) {
+            const uint32x4_t lt =
+                b1n_block4(masked, xg, mg, w + (size_t)co * kw, kw, kv, thresholds + co);
+            acc = vsraq_n_u32(vandq_u32(lt, bit28), acc, 4);
+        }
+        out[co0 / CNNC_B1_BITS] = b1n_sum_u32(acc);
+    }
+    if (co0 < out_c) {
         uint32_t bits = 0u; /* tail bits stay 0 */
-        for (co = co0; co + 4 <= end; co += 4)
-            bits |= b1n_block4(masked, xg, mg, w + (size_t)co * kw, kw, kv, bit, thresholds + co)
-                    << (co - co0);
-        for (; co < end; ++co)
+        for (co = co0; co + 4 <= out_c; co += 4)
+            bits |=
+                b1n_sum_u32(vandq_u32(
+                    b1n_block4(masked, xg, mg, w + (size_t)co * kw, kw, kv, thresholds + co), bit))
+                << (co - co0);
+        for (; co < out_c; ++co)
             bits |= b1n_one(masked, xg, mg, w + (size_t)co * kw, kw, k, thresholds[co])
                     << (co - co0);
         out[co0 / CNNC_B1_BITS] = bits;
@@ -170,7 +254,11 @@ static int32_t b1n_gather(const cnnc_b1_conv_params *p, const uint32_t *x, int32
             uint32_t *dst = xg + lo;
             const int32_t len = hi - lo;
             for (j = 0; j + 4 <= len; j += 4) vst1q_u32(dst + j, vld1q_u32(src + j));
-            for (; j < len; ++j) dst[j] = src[j];
+            if (j + 2 <= len) { /* the last 1..3 words: 2 then 1 */
+                vst1_u32(dst + j, vld1_u32(src + j));
+                j += 2;
+            }
+            if (j < len) dst[j] = src[j];
         }
         taps += kx1 - kx0;
         if (border) {
@@ -184,17 +272,17 @@ static int32_t b1n_gather(const cnnc_b1_conv_params *p, const uint32_t *x, int32
     return taps;
 }
 
-/* groups 1, zero padding, K <= B1N_MAX_WORDS. */
-static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
-                          const int32_t *thresholds, uint32_t *y) {
+/* The output pixels of rows [oy0, oy1) of sample n; kw (words per filter) a constant at
+ * the calls of b1n_conv_bits for the usual window sizes. */
+static inline __attribute__((always_inline)) void b1n_rows(const cnnc_b1_conv_params *p,
+                                                           const uint32_t *x, const uint32_t *w,
+                                                           const int32_t *thresholds, uint32_t *y,
+                                                           const int32_t kw, uint32_t *xg,
+                                                           uint32_t *mg) {
     static const uint32_t bits[4] = {1u, 2u, 4u, 8u};
-    const uint32x4_t bit = vld1q_u32(bits);
-    const int32_t out_c = p->out_c;
-    uint32_t xg[B1N_MAX_WORDS + 4], mg[B1N_MAX_WORDS + 4];
-    const int32_t xw = CNNC_B1_WORDS(p->c), yw = CNNC_B1_WORDS(p->out_c);
-    const int32_t kw = p->kernel_h * p->kernel_w * xw; /* words per filter */
-    int32_t n, oy, ox, j;
-    for (j = 0; j < 4; ++j) xg[kw + j] = mg[kw + j] = 0u;
+    const uint32x4_t bit = vld1q_u32(bits), bit28 = vshlq_n_u32(bit, 28);
+    const int32_t out_c = p->out_c, yw = CNNC_B1_WORDS(p->out_c);
+    int32_t n, oy, ox;
     for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
@@ -205,10 +293,41 @@ static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const
                     y0 < 0 || y0 + p->kernel_h > p->h || x0 < 0 || x0 + p->kernel_w > p->w;
                 const int32_t k = b1n_gather(p, x, n, y0, x0, border, xg, mg) * p->c;
                 if (border)
-                    b1n_pixel(1, out_c, xg, mg, w, kw, k, bit, thresholds, out);
+                    b1n_pixel(1, out_c, xg, mg, w, kw, k, bit, bit28, thresholds, out);
                 else
-                    b1n_pixel(0, out_c, xg, mg, w, kw, k, bit, thresholds, out);
+                    b1n_pixel(0, out_c, xg, mg, w, kw, k, bit, bit28, thresholds, out);
             }
+}
+
+/* groups 1, zero padding, K <= B1N_MAX_WORDS. 3x3 windows of 32, 64, 96, 128 or 256
+ * channels (XNOR-Net's) get their own copies with the filter length a constant. */
+static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
+                          const int32_t *thresholds, uint32_t *y) {
+    uint32_t xg[B1N_MAX_WORDS + 4], mg[B1N_MAX_WORDS + 4];
+    const int32_t xw = CNNC_B1_WORDS(p->c);
+    const int32_t kw = p->kernel_h * p->kernel_w * xw; /* words per filter */
+    int32_t j;
+    for (j = 0; j < 4; ++j) xg[kw + j] = mg[kw + j] = 0u;
+    switch (kw) {
+        case 9:
+            b1n_rows(p, x, w, thresholds, y, 9, xg, mg);
+            break;
+        case 18:
+            b1n_rows(p, x, w, thresholds, y, 18, xg, mg);
+            break;
+        case 27:
+            b1n_rows(p, x, w, thresholds, y, 27, xg, mg);
+            break;
+        case 36:
+            b1n_rows(p, x, w, thresholds, y, 36, xg, mg);
+            break;
+        case 72:
+            b1n_rows(p, x, w, thresholds, y, 72, xg, mg);
+            break;
+        default:
+            b1n_rows(p, x, w, thresholds, y, kw, xg, mg);
+            break;
+    }
 }
 
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,

@@ -1,8 +1,9 @@
 /* NEON fast-mode (--float-mode fast) float32 kernels, not bit-exact: multiply-add in the
  * __ref order (FMLA on AArch64 and VFPv4; the chained VMLA on older ARMv7 NEON; ARMv7 NEON
  * also flushes subnormals), held to the 1e-4 contract: the loops of f32_simd_loops.h on the
- * hooks of f32_simd_neon.h. Empty without NEON. Register tile: 6 pixels (AArch64) or 4
- * (ARMv7) x 2 vectors of output channels. */
+ * hooks of f32_simd_neon.h. Empty without NEON. Register tile: 4 pixels x 4 vectors of
+ * output channels with an FMLA k loop in assembly (AArch64, f32_neon_tile44), or 4 pixels
+ * x 2 vectors (ARMv7). */
 #include "cnnc_f32.h"
 
 #if defined(__ARM_NEON)
@@ -10,7 +11,8 @@
 #define F32_FAST 1
 #define F32_TARGET
 #if defined(__aarch64__)
-#define F32_MR 6
+#define F32_MR 4
+#define F32_NV 4
 #else
 #define F32_MR 4 /* 16 q registers: 8 accumulate, 4 hold x, 2 weights */
 #endif

@@ -1,16 +1,18 @@
 /* AArch64 NEON exact-mode float32 kernels, bit-identical to their __ref kernels (separate
  * FMUL and FADD, the __ref order, no FMA; needs -ffp-contract=off, see f32_simd_neon.h): the
  * loops of f32_simd_loops.h on the hooks of f32_simd_neon.h. Empty on other targets, armv7
- * included (its NEON flushes subnormals: no exact variant there). Register tile: 6 pixels x
- * 2 vectors of output channels: 12 accumulators, 6 input vectors, 8 weight vectors of the 32
- * registers (8 pixels spill, measured slower by bench/bench_neon_f32.py). */
+ * included (its NEON flushes subnormals: no exact variant there). Register tile: 4 pixels x
+ * 4 vectors (16 channels) of output channels, its k loop in assembly (f32_neon_tile44 in
+ * f32_simd_neon.h: 16 accumulators, 4 input vectors, 4 weight vectors, 8 product
+ * temporaries; from C the tile spilled). */
 #include "cnnc_f32.h"
 
 #if defined(__ARM_NEON) && defined(__aarch64__)
 #define F32_NEON 1
 #define F32_FAST 0
 #define F32_TARGET
-#define F32_MR 6
+#define F32_MR 4
+#define F32_NV 4
 #include "f32_simd_loops.h"
 
 void cnnc_f32_dense__neon(const cnnc_f32_dense_params *p, const float *CNNC_RESTRICT x,

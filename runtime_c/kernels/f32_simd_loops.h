@@ -33,7 +33,9 @@
 #include "f32_simd_x86.h"
 #endif
 
-#define F32_NV 2    /* output-channel vectors per conv/dense tile */
+#ifndef F32_NV
+#define F32_NV 2 /* output-channel vectors per conv/dense tile (NEON AArch64: 4) */
+#endif
 #define F32_DW_PX 4 /* output pixels per depthwise tile */
 #define F32_PF 8    /* rows of w prefetched ahead in conv_tile */
 
@@ -73,7 +75,7 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
     int i, v, ky, kx, ci;
 #pragma GCC unroll 16
     for (i = 0; i < mr; ++i) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (v = 0; v < nv; ++v) {
             const int n = v == nv - 1 ? last : F32_LANES;
             acc[i][v] = bias ? f32v_load_n(bias + v * F32_LANES, n, m) : f32v_zero();
@@ -87,28 +89,38 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
             ci = 0;
 #if defined(F32_NEON) && F32_NEON
             { /* 4 input channels of each pixel in one load, multiplied by lane: channel
-               * ci + l of every pixel still adds to each output in the order above */
-                const float *xp[F32_MR];                  /* pixel i's input at this tap */
-                const float *wr = wt, *wr2 = wt + 2 * co; /* rows ci, ci + 2 of wt */
+               * ci + l of every pixel still adds to each output in the order above. One
+               * pointer walks the rows of wt, each row's nv vectors one multi-register load */
+                const float *xp[F32_MR]; /* pixel i's input at this tap */
+                const float *wp = wt;    /* row ci of wt */
 #pragma GCC unroll 16
                 for (i = 0; i < mr; ++i) xp[i] = xt + i * g->xstep;
-                for (; ci + 4 <= g->c; ci += 4, wr += 4 * co, wr2 += 4 * co) {
+#if defined(F32_NEON_TILE44)
+                if (mr == 4 && nv == 4 && last == F32_LANES && g->c >= 4) {
+                    f32_neon_tile44(acc, xp, &wp, co, g->c / 4);
+                    ci = g->c / 4 * 4;
+                }
+                if (mr == 4 && nv == 2 && last == F32_LANES && F32_NV == 4 && g->c >= 4) {
+                    f32_neon_tile42(acc, xp, &wp, co, g->c / 4);
+                    ci = g->c / 4 * 4;
+                }
+#endif
+                for (; ci + 4 <= g->c; ci += 4) {
                     f32v xv[F32_MR];
                     int l;
 #pragma GCC unroll 16
-                    for (i = 0; i < mr; ++i) xv[i] = f32v_load(xp[i] + ci);
+                    for (i = 0; i < mr; ++i) {
+                        xv[i] = f32v_load(xp[i]);
+                        xp[i] += 4;
+                    }
 #pragma GCC unroll 4
                     for (l = 0; l < 4; ++l) {
-                        const float *wl = (l < 2 ? wr : wr2) + (l & 1) * co; /* row ci + l */
                         f32v wv[F32_NV];
-#pragma GCC unroll 2
-                        for (v = 0; v < nv; ++v) {
-                            const int n = v == nv - 1 ? last : F32_LANES;
-                            wv[v] = f32v_load_n(wl + v * F32_LANES, n, m);
-                        }
+                        f32v_load_row(wp, nv, last, m, wv);
+                        wp += co;
 #pragma GCC unroll 16
                         for (i = 0; i < mr; ++i) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
                             for (v = 0; v < nv; ++v)
                                 acc[i][v] = f32v_mac_lane_n(acc[i][v], wv[v], xv[i], l);
                         }
@@ -124,15 +136,19 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
                     __builtin_prefetch(wt + (ci + F32_PF) * co);
                     if (nv > 1) __builtin_prefetch(wt + (ci + F32_PF) * co + F32_LANES);
                 }
+#if defined(F32_NEON) && F32_NEON
+                f32v_load_row(wt + ci * co, nv, last, m, wv);
+#else
 #pragma GCC unroll 2
                 for (v = 0; v < nv; ++v) {
                     const int n = v == nv - 1 ? last : F32_LANES;
                     wv[v] = f32v_load_n(wt + ci * co + v * F32_LANES, n, m);
                 }
+#endif
 #pragma GCC unroll 16
                 for (i = 0; i < mr; ++i) {
                     const f32v xb = f32v_set1(xt[i * g->xstep + ci]);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
                     for (v = 0; v < nv; ++v) acc[i][v] = f32v_mac(acc[i][v], xb, wv[v]);
                 }
             }
@@ -140,7 +156,7 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
     }
 #pragma GCC unroll 16
     for (i = 0; i < mr; ++i) {
-#pragma GCC unroll 2
+#pragma GCC unroll 4
         for (v = 0; v < nv; ++v) {
             const int n = v == nv - 1 ? last : F32_LANES;
             f32v_store_n(out + i * co + v * F32_LANES, n, m, f32v_act(act, acc[i][v]));
@@ -170,11 +186,11 @@ F32_INLINE void conv_run(const int nv, const int last, f32m m, const f32_geom *g
 }
 
 /* conv_run over every output-channel strip: full strips of F32_NV vectors, then the tail
- * (one or two vectors, the last masked). */
-F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int npix, int ky0,
-                                       int ky1, int kx0, int kx1, const float *CNNC_RESTRICT w,
-                                       const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT out,
-                                       const cnnc_f32_act *act) {
+ * (1 .. F32_NV vectors, the last masked). */
+F32_INLINE void conv_run_strips_body(const f32_geom *g, ptrdiff_t xpix, int npix, int ky0, int ky1,
+                                     int kx0, int kx1, const float *CNNC_RESTRICT w,
+                                     const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT out,
+                                     const cnnc_f32_act *act) {
     const int strip = F32_NV * F32_LANES;
     const f32m full = f32m_first(F32_LANES);
     int m0 = 0, rest;
@@ -183,6 +199,20 @@ F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int np
                  bias ? bias + m0 : NULL, out + m0, act);
     }
     rest = g->out_c - m0;
+#if F32_NV > 3
+    if (rest > 3 * F32_LANES) {
+        conv_run(4, rest - 3 * F32_LANES, f32m_first(rest - 3 * F32_LANES), g, xpix, npix, ky0, ky1,
+                 kx0, kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act);
+        return;
+    }
+#endif
+#if F32_NV > 2
+    if (rest > 2 * F32_LANES) {
+        conv_run(3, rest - 2 * F32_LANES, f32m_first(rest - 2 * F32_LANES), g, xpix, npix, ky0, ky1,
+                 kx0, kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act);
+        return;
+    }
+#endif
     if (rest > F32_LANES) {
         conv_run(2, rest - F32_LANES, f32m_first(rest - F32_LANES), g, xpix, npix, ky0, ky1, kx0,
                  kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act);
@@ -190,6 +220,25 @@ F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int np
         conv_run(1, rest, f32m_first(rest), g, xpix, npix, ky0, ky1, kx0, kx1, w + m0,
                  bias ? bias + m0 : NULL, out + m0, act);
     }
+}
+
+F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int npix, int ky0,
+                                       int ky1, int kx0, int kx1, const float *CNNC_RESTRICT w,
+                                       const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT out,
+                                       const cnnc_f32_act *act) {
+    conv_run_strips_body(g, xpix, npix, ky0, ky1, kx0, kx1, w, bias, out, act);
+}
+
+/* The 1x1 case (dense, pwconv): constant tap bounds, so the tiles have no tap loops. */
+F32_TARGET static void conv_run_strips_1x1(const f32_geom *g, ptrdiff_t xpix, int npix,
+                                           const float *CNNC_RESTRICT w,
+                                           const float *CNNC_RESTRICT bias,
+                                           float *CNNC_RESTRICT out, const cnnc_f32_act *act) {
+#if defined(F32_NEON) && F32_NEON
+    conv_run_strips_body(g, xpix, npix, 0, 1, 0, 1, w, bias, out, act);
+#else
+    conv_run_strips(g, xpix, npix, 0, 1, 0, 1, w, bias, out, act);
+#endif
 }
 
 /* One row of a dense layer with few rows (a classifier): w is streamed row by row, which
@@ -271,7 +320,7 @@ F32_TARGET static void f32_dense_loops(int rows, int k, int m, const cnnc_f32_ac
     if (block < F32_MR) block = F32_MR;
     for (p0 = 0; p0 < rows; p0 += block) {
         const int npix = rows - p0 < block ? rows - p0 : block;
-        conv_run_strips(&g, (ptrdiff_t)p0 * k, npix, 0, 1, 0, 1, w, bias, y + (size_t)p0 * m, act);
+        conv_run_strips_1x1(&g, (ptrdiff_t)p0 * k, npix, w, bias, y + (size_t)p0 * m, act);
     }
 }
 

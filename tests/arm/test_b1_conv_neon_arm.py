@@ -2,7 +2,8 @@
 4 filters per pass, masked border windows, the K % 4 tail words) and its fallbacks are
 bit-exact to cnnc_b1_conv_bits__ref under qemu, past tests/runtime/test_b1_conv_neon.py's
 grid: output channels 1..33 (below, at and past the 4-filter blocks), filter lengths whose
-word count leaves each tail 0..3 (32, 33, 96, 300 channels), kernels 1x1, 3x3, 5x5 and 3x5
+word count leaves each tail 0..3 (32, 33, 96, 300 channels), the constant-length copies
+of 3x3 windows (32, 64, 96, 128, 256 channels), kernels 1x1, 3x3, 5x5 and 3x5
 with asymmetric padding and strides, groups 2 and one padding (the shared loops), and
 windows just inside and just past the 2048-word stack buffer."""
 
@@ -78,20 +79,23 @@ int main(void) {
         {3, 3, 1, 1, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0, 0},
         {5, 5, 1, 1, 2, 2, 2, 2}, {3, 5, 2, 1, 0, 2, 1, 1}, {3, 3, 1, 1, 0, 0, 0, 0}};
     static const int32_t ocs[] = {1, 3, 4, 5, 8, 33}, cs[] = {32, 33, 96, 300};
-    static const int32_t big[8] = {3, 3, 1, 1, 1, 1, 1, 1};
+    static const int32_t big[8] = {3, 3, 1, 1, 1, 1, 1, 1}, wide[2] = {128, 256};
     int gi, oi, ci, groups, pad_one;
     for (gi = 0; gi < 6; ++gi) for (oi = 0; oi < 6; ++oi) for (ci = 0; ci < 4; ++ci)
         run(2, 9, 11, cs[ci], ocs[oi], geos[gi], 1, 0);
     for (groups = 1; groups <= 2; ++groups) for (pad_one = 0; pad_one <= 1; ++pad_one)
     for (gi = 0; gi < 6; ++gi) for (ci = 0; ci < 3; ++ci)
         run(1, 7, 5, cs[ci] * groups, 6 * groups, geos[gi], groups, pad_one);
+    /* 3x3 at 128 and 256 channels: the window path's constant filter lengths 36, 72 */
+    for (gi = 0; gi < 6; gi += 5) for (ci = 0; ci < 2; ++ci)
+        run(1, 6, 7, wide[ci], 37, geos[gi], 1, 0);
     run(1, 2, 2, 7200, 5, big, 1, 0); /* 9 * 225 = 2025 words: the window path */
     run(1, 2, 2, 7300, 5, big, 1, 0); /* 9 * 229 = 2061 words: past the buffer */
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
 """
-CASES = 6 * 6 * 4 + 2 * 2 * 6 * 3 + 2
+CASES = 6 * 6 * 4 + 2 * 2 * 6 * 3 + 2 * 2 + 2
 
 
 # aarch64 only (the time budget): tests/runtime/test_b1_conv_neon.py runs the same code

@@ -186,6 +186,14 @@ static void pwconv_cases(void) {
                    EXACT(cnnc_f32_pwconv__neon), cnnc_f32_pwconv_fast__neon, &p, (oi + pi) % 2,
                    p.out_c, p.c, pi);
     }
+    { /* 24 = a 16-channel strip then an 8-channel one, both in assembly tiles (AArch64) */
+        cnnc_f32_conv_params p = geom(1, 5, 9, 17, 24, one);
+        p.act = act_of(2);
+        fill(x, p.n * p.h * p.w * p.c); fill(w, p.c * p.out_c); fill(bias, p.out_c);
+        check_conv("pwconv (oc, c, pixels)", cnnc_f32_pwconv__ref,
+                   EXACT(cnnc_f32_pwconv__neon), cnnc_f32_pwconv_fast__neon, &p, 1,
+                   p.out_c, p.c, 4);
+    }
 }
 
 static void dwconv_cases(void) {
