@@ -5,31 +5,23 @@ form's range, left shifts 0..22, output multipliers and shifts inside and outsid
 fast form (DSP_RQ_DOUBLE), zero points at the range ends, clamps, both roundings (single
 runs __ref inside), at the target's flags and at -Os."""
 
-import subprocess
-
 import pytest
-from cnnc.host import cross, targets
-from cnnc.host.cbuild import runtime_dir
 
-from .conftest import require_target
+from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
 SETS = 36
 
-DRIVER = r"""
+DRIVER = (
+    r"""
 #include <stdio.h>
 #include <string.h>
 #include "cnnc_s8.h"
 
-static uint32_t state = 2463534242u;
-static uint32_t next_word(void) { /* xorshift32 */
-    state ^= state << 13; state ^= state >> 17; state ^= state << 5;
-    return state;
-}
-static int32_t uniform(int32_t lo, int32_t hi) { /* lo..hi */
-    return lo + (int32_t)(next_word() % (uint32_t)(hi - lo + 1));
-}
+"""
+    + C_RANDOM
+    + r"""
 static int32_t real_mult(void) { return (int32_t)((1u << 30) + next_word() % (1u << 30)); }
 static int32_t pick_zp(void) {
     static const int32_t ends[] = {-128, 127, 0};
@@ -76,26 +68,10 @@ int main(void) {
     return failures != 0;
 }
 """
+)
 
 
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_add_equals_ref_on_emulated_cortex_m4(tmp_path, opt):
-    t = require_target("cortex-m4")
-    kernels = runtime_dir() / "kernels"
-    driver = tmp_path / "driver.c"
-    driver.write_text(f"#define SETS {SETS}\n" + DRIVER)
-    elf = tmp_path / "driver.elf"
-    sources = [kernels / "s8_add.c", kernels / "s8_add_dsp.c", driver,
-               targets.templates_dir() / "mcu_semihost.c"]  # fmt: skip
-    cmd = [targets.target_cc(t), *cross.build_flags(t), *opt, *cross.SEMIHOST_LINK,
-           f"-I{runtime_dir() / 'include'}", f"-I{kernels}", *map(str, sources), "-o", str(elf),
-           "-lm"]  # fmt: skip
-    build = subprocess.run(cmd, capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    run = subprocess.run(
-        [targets.QEMU_SYSTEM, "-M", t.board, "-nographic", "-monitor", "none",
-         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{SETS} cases, 0 failures" in run.stdout, run.stdout
+    out = run_driver(tmp_path, f"#define SETS {SETS}\n" + DRIVER, ["s8_add.c", "s8_add_dsp.c"], opt)
+    assert f"{SETS} cases, 0 failures" in out, out

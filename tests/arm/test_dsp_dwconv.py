@@ -6,31 +6,23 @@ two images, zero points at the range ends, both roundings, requantisation corner
 reference form), weights of -128, clamps; at the target's flags and at -Os. The shared
 grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
 
-import subprocess
-
 import pytest
-from cnnc.host import cross, targets
-from cnnc.host.cbuild import runtime_dir
 
-from .conftest import require_target
+from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
 CASES = 4 * 2 * 6 * 2 * 2
 
-DRIVER = r"""
+DRIVER = (
+    r"""
 #include <stdio.h>
 #include <string.h>
 #include "cnnc_s8.h"
 
-static uint32_t state = 2463534242u;
-static uint32_t next_word(void) { /* xorshift32 */
-    state ^= state << 13; state ^= state >> 17; state ^= state << 5;
-    return state;
-}
-static int32_t uniform(int32_t lo, int32_t hi) { /* lo..hi */
-    return lo + (int32_t)(next_word() % (uint32_t)(hi - lo + 1));
-}
+"""
+    + C_RANDOM
+    + r"""
 static void fill8(int8_t *v, int32_t n, int32_t lo) {
     int32_t i;
     for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
@@ -84,26 +76,10 @@ int main(void) {
     return failures != 0;
 }
 """
+)
 
 
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_dwconv_plane_equals_ref_on_emulated_cortex_m4(tmp_path, opt):
-    t = require_target("cortex-m4")
-    kernels = runtime_dir() / "kernels"
-    driver = tmp_path / "driver.c"
-    driver.write_text(DRIVER)
-    elf = tmp_path / "driver.elf"
-    sources = [kernels / "s8_dwconv.c", kernels / "s8_dwconv_dsp.c", driver,
-               targets.templates_dir() / "mcu_semihost.c"]  # fmt: skip
-    cmd = [targets.target_cc(t), *cross.build_flags(t), *opt, *cross.SEMIHOST_LINK,
-           f"-I{runtime_dir() / 'include'}", f"-I{kernels}", *map(str, sources), "-o", str(elf),
-           "-lm"]  # fmt: skip
-    build = subprocess.run(cmd, capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    run = subprocess.run(
-        [targets.QEMU_SYSTEM, "-M", t.board, "-nographic", "-monitor", "none",
-         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
+    out = run_driver(tmp_path, DRIVER, ["s8_dwconv.c", "s8_dwconv_dsp.c"], opt)
+    assert f"{CASES} cases, 0 failures" in out, out

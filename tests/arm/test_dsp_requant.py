@@ -7,31 +7,23 @@ accumulators (ties of both roundings), m = 0, m = 2^31 - 1, shifts -31..30, accu
 at and around the int32 ends and +-2^30 (where the double form saturates 2x), zero points
 and clamp bounds across [-128, 127]."""
 
-import subprocess
-
 import pytest
-from cnnc.host import cross, targets
-from cnnc.host.cbuild import runtime_dir
 
-from .conftest import require_target
+from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
 CASES = 150_000
 
-DRIVER = r"""
+DRIVER = (
+    r"""
 #include <stdio.h>
 #include <string.h>
 #include "s8_dsp.h"
 
-static uint32_t state = 2463534242u;
-static uint32_t next_word(void) { /* xorshift32 */
-    state ^= state << 13; state ^= state >> 17; state ^= state << 5;
-    return state;
-}
-static int32_t uniform(int32_t lo, int32_t hi) { /* lo..hi */
-    return lo + (int32_t)(next_word() % (uint32_t)(hi - lo + 1));
-}
+"""
+    + C_RANDOM
+    + r"""
 static int32_t pick_acc(void) {
     static const int32_t ends[] = {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1,
                                    1 << 30, (1 << 30) - 1, -(1 << 30), -(1 << 30) - 1,
@@ -87,27 +79,13 @@ int main(void) {
     return failures != 0;
 }
 """
+)
 
 
 def test_dsp_requant_equals_reference_on_emulated_cortex_m4(tmp_path):
-    t = require_target("cortex-m4")
-    kernels = runtime_dir() / "kernels"
-    driver = tmp_path / "driver.c"
-    driver.write_text(DRIVER.replace("CASES", str(CASES)))
-    elf = tmp_path / "driver.elf"
-    cmd = [targets.target_cc(t), *cross.build_flags(t), *cross.SEMIHOST_LINK,
-           f"-I{runtime_dir() / 'include'}", f"-I{kernels}", str(driver),
-           str(targets.templates_dir() / "mcu_semihost.c"), "-o", str(elf), "-lm"]  # fmt: skip
-    build = subprocess.run(cmd, capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    run = subprocess.run(
-        [targets.QEMU_SYSTEM, "-M", t.board, "-nographic", "-monitor", "none",
-         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
+    out = run_driver(tmp_path, DRIVER.replace("CASES", str(CASES)), [], timeout=300)
+    assert f"{CASES} cases, 0 failures" in out, out
     # each form ran on a good share of the cases (the fast ones are what this pins)
-    words = run.stdout.split("forms ")[1].split()
+    words = out.split("forms ")[1].split()
     counts = {name: int(words[2 * i + 1]) for i, name in enumerate(("slow", "single", "double"))}
     assert min(counts.values()) > CASES // 10, counts

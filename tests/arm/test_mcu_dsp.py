@@ -4,7 +4,6 @@ picked by a generated model, which then runs bit-exact and in fewer instructions
 per layer by cnnc.host.mcu_trace) than the same firmware capped to __ref."""
 
 import json
-import subprocess
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from cnnc.host.cbuild import runtime_dir
 from cnnc.ops.variants import DSP, VARIANTS
 
 from .conftest import require_target
+from .mcu_run import run_driver
 from .test_s8_simd_arm import CASES, DRIVER, NEON_LAYER_CASES, defined_by_build
 
 pytestmark = pytest.mark.arm
@@ -27,24 +27,9 @@ def test_dsp_equals_ref_on_emulated_cortex_m4(tmp_path, opt):
     groups, zero points at the range ends, both roundings, requantisation corners) with
     the __dsp kernels in place of __neon, on MPS2-AN386 with semihosting; also at -Os,
     where the GEMM row keeps one copy that picks the requantisation per output."""
-    t = require_target("cortex-m4")
-    kernels = runtime_dir() / "kernels"
-    driver = tmp_path / "driver.c"
-    driver.write_text(DRIVER.replace("__neon", "__dsp"))
-    elf = tmp_path / "driver.elf"
-    sources = [*sorted(kernels.glob("s8_*.c")), driver, targets.templates_dir() / "mcu_semihost.c"]
-    cmd = [targets.target_cc(t), *cross.build_flags(t), *opt, *cross.SEMIHOST_LINK,
-           f"-I{runtime_dir() / 'include'}", f"-I{kernels}", *map(str, sources), "-o", str(elf),
-           "-lm"]  # fmt: skip
-    build = subprocess.run(cmd, capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
-    run = subprocess.run(
-        [targets.QEMU_SYSTEM, "-M", t.board, "-nographic", "-monitor", "none",
-         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{CASES - NEON_LAYER_CASES} cases, 0 failures" in run.stdout, run.stdout
+    kernels = sorted(k.name for k in (runtime_dir() / "kernels").glob("s8_*.c"))
+    out = run_driver(tmp_path, DRIVER.replace("__neon", "__dsp"), kernels, opt)
+    assert f"{CASES - NEON_LAYER_CASES} cases, 0 failures" in out, out
 
 
 # Whether a target's build defines the DSP rows (their guard, defined(__ARM_FEATURE_DSP)).
