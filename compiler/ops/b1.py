@@ -15,6 +15,9 @@ The ops (inputs in order; ``thr`` int32 [Co]; ``mul``/``bias`` float32 [Co]):
                act_min, act_max (float output clamp)
   b1_dense     x packed [N,K], w packed [M, words(K)], thr | mul, bias -> like b1_conv2d
   b1_maxpool2d x packed [N,H,W,C] -> packed [N,OH,OW,C]; attrs kernel, strides, pads
+  b1_s8conv2d  x int8 [N,H,W,C], w int8 [Co,KH,KW,C], thr int32 [Co] -> packed [N,OH,OW,Co]:
+               bit 1 where sum (x - x_zero_point) * w < thr (an int8 conv and the sign of
+               its output in one, ``binarize.fuse_int8``); attrs strides, pads, x_zero_point
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ B1_OPS: dict[str, str] = {
     "-> b1 or float32 [N,OH,OW,Co]; attrs strides, pads, groups, pad_one, out, act_min/max",
     "b1_dense": "x b1[N,K], w packed[M,words(K)], thr[M] | mul[M], bias[M] -> b1 or float32",
     "b1_maxpool2d": "x b1[N,H,W,C] -> b1[N,OH,OW,C] (AND of bits over valid taps)",
+    "b1_s8conv2d": "x int8[N,H,W,C], w int8[Co,KH,KW,C], thr[Co] -> b1[N,OH,OW,Co]: bit 1 "
+    "where sum (x - x_zero_point) * w < thr; attrs strides, pads, x_zero_point",
 }
 
 BATCH_CHUNK = 64  # samples per step of the NumPy conv, bounds the XOR temporaries' memory
@@ -215,11 +220,44 @@ def ref_b1_maxpool2d(node, graph, inputs):
     return [maxpool_bits(inputs[0], c, a["kernel"], a["strides"], a["pads"], out_hw)]
 
 
+def s8conv_params(node: ir.Node, graph: ir.Graph) -> dict:
+    """The fields of cnnc_b1_s8conv_params (groups and dilation 1: fuse_int8's condition)."""
+    n, h, w, c = graph.tensors[node.inputs[0]].shape
+    co, kh, kw, _ = graph.tensors[node.inputs[1]].shape
+    _, oh, ow, _ = graph.tensors[node.outputs[0]].shape
+    a = node.attrs
+    return {
+        "n": n, "h": h, "w": w, "c": c, "out_h": oh, "out_w": ow, "out_c": co,
+        "kernel_h": kh, "kernel_w": kw, "stride_h": a["strides"][0], "stride_w": a["strides"][1],
+        "dilation_h": 1, "dilation_w": 1, "pad_top": a["pads"][0], "pad_left": a["pads"][1],
+        "groups": 1, "x_zero_point": int(a["x_zero_point"]),
+    }  # fmt: skip
+
+
+def s8conv_dot(x: np.ndarray, w: np.ndarray, p: dict) -> np.ndarray:
+    """int32 [N,OH,OW,Co]: sum over taps of (x - x_zero_point) * w, padded taps 0 (exact:
+    integer products summed in float64 stay far below 2**53)."""
+    from .s8 import ConvParams, _windows
+
+    cp = ConvParams(**{k: v for k, v in p.items() if k != "x_zero_point"})
+    cp.n = x.shape[0]
+    win = _windows(x.astype(np.float64) - p["x_zero_point"], cp, 0.0)  # [N,OH,OW,C,KH,KW]
+    acc = np.einsum("nyxcij,oijc->nyxo", win, w.astype(np.float64), optimize=True)
+    return np.rint(acc).astype(np.int64)
+
+
+def ref_b1_s8conv2d(node, graph, inputs):
+    x, w, thr = inputs
+    dot = s8conv_dot(np.asarray(x), w, s8conv_params(node, graph))
+    return [pack_bits(dot < thr.astype(np.int64))]
+
+
 B1_REFERENCE: dict[str, Callable] = {
     "b1_pack": ref_b1_pack,
     "b1_conv2d": ref_b1_conv2d,
     "b1_dense": ref_b1_dense,
     "b1_maxpool2d": ref_b1_maxpool2d,
+    "b1_s8conv2d": ref_b1_s8conv2d,
 }
 
 
@@ -323,11 +361,43 @@ def emit_b1_maxpool2d(node: ir.Node, em) -> list:
     return [KernelCall("cnnc_b1_maxpool__ref", args, "cnnc_b1_maxpool_params", params)]
 
 
+def s8conv_packed(w: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """IR weights [Co,KH,KW,C] and thresholds [Co] -> the layouts cnnc_b1_s8conv_bits reads:
+    [KH, PAIRS, OC16, 2] int8 (each kernel row's KW*C values in pairs, zero-padded) and
+    [OC16] int32 (INT32_MIN past Co: those bits stay 0)."""
+    co, kh, kw, c = w.shape
+    oc16, pairs = -(-co // 16) * 16, (kw * c + 1) // 2
+    rows = np.zeros((oc16, kh, 2 * pairs), np.int8)
+    rows[:co, :, : kw * c] = w.reshape(co, kh, kw * c)
+    packed = rows.reshape(oc16, kh, pairs, 2).transpose(1, 2, 0, 3)
+    t = np.full(oc16, np.iinfo(np.int32).min, np.int32)
+    t[:co] = thr
+    return np.ascontiguousarray(packed), t
+
+
+def emit_b1_s8conv2d(node: ir.Node, em) -> list:
+    params = s8conv_params(node, em.graph)
+    w, thr = s8conv_packed(em.tensor(node.inputs[1]).data, em.tensor(node.inputs[2]).data)
+    args = [
+        em.ptr(node.inputs[0]),
+        em.packed(node.inputs[1], "[KH,PAIRS,OC16,2]", w),
+        em.packed(node.inputs[2], "[OC16]", thr),
+        em.out(node),
+    ]
+    return [KernelCall("cnnc_b1_s8conv_bits__ref", args, "cnnc_b1_s8conv_params", params)]
+
+
+def s8conv_macs(node: ir.Node, graph: ir.Graph) -> int:
+    _, kh, kw, c = graph.tensors[node.inputs[1]].shape
+    return graph.tensors[node.outputs[0]].size * kh * kw * c
+
+
 B1_EMITTERS: dict[str, Callable] = {
     "b1_pack": emit_b1_pack,
     "b1_conv2d": emit_b1_conv2d,
     "b1_dense": emit_b1_dense,
     "b1_maxpool2d": emit_b1_maxpool2d,
+    "b1_s8conv2d": emit_b1_s8conv2d,
 }
 
 
@@ -351,4 +421,6 @@ OPS = table(
     OpDef("b1_dense", B1_OPS["b1_dense"], ref_b1_dense, emit_b1_dense, bops=bops,
           float32_weight_bytes=float32_weight_bytes),
     OpDef("b1_maxpool2d", B1_OPS["b1_maxpool2d"], ref_b1_maxpool2d, emit_b1_maxpool2d),
+    OpDef("b1_s8conv2d", B1_OPS["b1_s8conv2d"], ref_b1_s8conv2d, emit_b1_s8conv2d,
+          macs=s8conv_macs),
 )  # fmt: skip

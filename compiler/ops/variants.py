@@ -140,6 +140,8 @@ VARIANTS: tuple[Variant, ...] = tuple(
         *(v for k in ("conv", "dense", "pwconv") for v in _neondot(f"cnnc_s8_{k}__ref")),
         *_neon("cnnc_s8_add__ref"),
         *_neon("cnnc_s8_quantize__ref"),
+        # the int8 first layer and sign packing of a binary network in one (b1_s8conv_*.c)
+        *_x86_tiers("cnnc_b1_s8conv_bits__ref", ("avx2", "avx512")),
         *_dsp("cnnc_s8_add__ref"),
     ]
 )
@@ -157,6 +159,7 @@ FN_TYPES = {
     "cnnc_s8_dequantize__ref": "cnnc_s8_dequantize_fn",
     "cnnc_b1_conv_bits__ref": "cnnc_b1_conv_bits_fn",
     "cnnc_b1_dense_bits__ref": "cnnc_b1_dense_bits_fn",
+    "cnnc_b1_s8conv_bits__ref": "cnnc_b1_s8conv_bits_fn",
     **{f"cnnc_b1_{k}__ref": f"cnnc_b1_{k}_fn" for k in ("conv_s8", "conv_f32", "pack_s8", "pack")},
     **{f"cnnc_f32_{k}__ref": "cnnc_f32_conv_fn" for k in _F32_CONV if k != "dense"},
     "cnnc_f32_dense__ref": "cnnc_f32_dense_fn",

@@ -62,6 +62,7 @@ import numpy as np
 
 from .. import ir
 from ..errors import UnsupportedError
+from ..ops import s8
 from ..ops.bitpack import pack_signs
 from ..ops.registry import OPS
 
@@ -400,9 +401,12 @@ def fuse_int8(graph: ir.Graph) -> ir.Graph:
     * ``s8_dequantize -> b1_pack``: the packer reads the int8 tensor, bit = q < zero_point
       (the sign of (q - zp) * scale for scale > 0), with no float tensor in between;
     * ``b1_conv2d(out=float32) -> s8_quantize``: the layer writes int8 itself, quantising
-      its float value with the same rounding (``out="int8"``), one pass and no float buffer.
+      its float value with the same rounding (``out="int8"``), one pass and no float buffer;
+    * ``s8_conv2d -> b1_pack`` (the int8 first layer feeding the first binary one): one
+      ``b1_s8conv2d`` whose bit is ``dot < thr`` (``sign_thresholds``), so the conv's
+      requantisation, its int8 tensor and the packing pass disappear.
 
-    Both leave every value as it was; the reference of the fused graph equals the unfused.
+    All leave every value as it was; the reference of the fused graph equals the unfused.
     """
     g = copy.deepcopy(graph)
     for node in list(g.nodes):
@@ -419,8 +423,76 @@ def fuse_int8(graph: ir.Graph) -> ir.Graph:
                                   out_zero_point=int(q.attrs["zero_point"]))  # fmt: skip
                 node.outputs = list(q.outputs)
                 g.nodes.remove(q)
+    g.remove_dead_nodes()  # the dequantize nodes bypassed above
+    for node in list(g.nodes):
+        p = g.producer(node.inputs[0]) if node.op == "b1_pack" else None
+        if p is not None and p.op == "s8_conv2d" and _sign_fusable(g, p, node):
+            x, w, bias, mult, shift = p.inputs
+            cp = s8.conv_params(p, g)
+            zp = int(node.attrs["zero_point"])
+            consts = [g.const(name) for name in (bias, mult, shift)]
+            thr = sign_thresholds(*consts, cp, zp, _dot_bound(g.const(w)))
+            attrs = {
+                "strides": list(p.attrs.get("strides", (1, 1))),
+                "pads": list(p.attrs.get("pads", (0, 0, 0, 0))),
+                "x_zero_point": int(cp.x_zero_point),
+            }
+            thr_name = g.add_const(f"{p.name}.thr", thr)
+            fused = ir.Node("b1_s8conv2d", p.name, [x, w, thr_name], list(node.outputs), attrs)
+            g.nodes[g.nodes.index(p)] = fused
+            g.nodes.remove(node)
     g.remove_dead_nodes()
     return g
+
+
+def _dot_bound(w: np.ndarray) -> int:
+    """max |sum over a filter's taps of (x - x_zero_point) * w| over int8 x and zero points."""
+    return int(np.abs(w.astype(np.int64)).reshape(w.shape[0], -1).sum(-1).max(initial=0)) * 255
+
+
+def _sign_fusable(g: ir.Graph, conv: ir.Node, pack: ir.Node) -> bool:
+    """The conv's int8 output is read by this pack only; its weights, bias and
+    requantisation are constants, mult >= 0 (requantisation non-decreasing), groups and
+    dilation 1, and every dot and dot + bias fits int32 (cnnc_b1_s8conv_bits' conditions)."""
+    if pack.inputs[0] in g.outputs or len(g.consumers(pack.inputs[0])) != 1:
+        return False
+    if g.tensors[pack.inputs[0]].dtype != "int8" or len(conv.inputs) != 5:
+        return False
+    consts = [g.const(name) for name in conv.inputs[1:]]
+    if any(c is None for c in consts) or consts[0].ndim != 4 or consts[0].dtype != np.int8:
+        return False
+    a = conv.attrs
+    if a.get("groups", 1) != 1 or tuple(a.get("dilations", (1, 1))) != (1, 1):
+        return False
+    taps = int(np.prod(consts[0].shape[1:]))
+    bias_max = int(np.abs(consts[1].astype(np.int64)).max(initial=0))
+    return (
+        bool(np.all(consts[2] >= 0))
+        and 255 * 128 * taps < 2**31  # the C kernel's dot (cnnc_b1.h)
+        and bias_max + _dot_bound(consts[0]) < 2**31  # every d + bias is an int32 accumulator
+    )
+
+
+def sign_thresholds(bias, mult, shift, p: s8.ConvParams, zero_point: int, bound: int):
+    """int32 [Co]: thr[c] = min{d : y_c(d) >= zero_point} over dots d in [-bound, bound]
+    (bound + 1 if there is none), y_c(d) the conv's int8 output for accumulator d + bias[c].
+    y_c is non-decreasing in d (every rounding mode of ``requantize`` is, for m >= 0, and
+    so is the clamp), so "y_c(d) < zero_point", the packed sign, is exactly "d < thr[c]".
+    A binary search per channel, on the int8 path's own requantisation."""
+    bias = np.asarray(bias, np.int64)
+    lo = np.full(bias.shape, -bound, np.int64)
+    hi = np.full(bias.shape, bound + 1, np.int64)  # hi = bound + 1 stands for "none"
+
+    def at_least_zp(d):
+        y = s8._out_s8(d + bias, mult, shift, p.rounding, p.y_zero_point, p.act_min, p.act_max)
+        return y.astype(np.int64) >= zero_point
+
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2  # < hi <= bound + 1 where lo < hi: a reachable dot
+        ok, open_ = at_least_zp(mid), lo < hi
+        hi = np.where(open_ & ok, mid, hi)
+        lo = np.where(open_ & ~ok, mid + 1, lo)
+    return lo.astype(np.int32)
 
 
 def _apply(g: ir.Graph, rw: Rewrite) -> ir.Graph:

@@ -179,6 +179,48 @@ void cnnc_b1_pack_s8__avx2(const cnnc_b1_pack_params *p, const int8_t *CNNC_REST
 void cnnc_b1_conv_dot__ref(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
                            const uint32_t *CNNC_RESTRICT w, int32_t *CNNC_RESTRICT y);
 
+/* ---- int8 conv with sign-bit output (a binary network's first layer) ------------- */
+
+/* The packed signs of an int8 conv's outputs, without writing them: bit 1 (-1) where
+ *     dot = sum over taps of (x - x_zero_point) * w   <   thresholds[co],
+ * padded taps contributing 0 (ONNX pads the quantised input with its zero point). The
+ * compiler (cnnc/passes/binarize.py, fuse_int8) folds bias, requantisation, clamp and the
+ * sign test "y < y_zero_point" of s8_conv2d -> b1_pack into one int32 threshold per
+ * channel, exact because requantisation is non-decreasing in the accumulator.
+ * groups 1, dilation 1; |dot| <= 255 * 128 * kernel_h * kernel_w * c < 2^31. */
+typedef struct {
+    int32_t n, h, w, c;
+    int32_t out_h, out_w, out_c;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w; /* 1 */
+    int32_t pad_top, pad_left;
+    int32_t groups;       /* 1 */
+    int32_t x_zero_point; /* -128..127 */
+} cnnc_b1_s8conv_params;
+
+/* Weights in tap pairs: a kernel row reads kernel_w * c adjacent int8 values of one input
+ * row (NHWC), taken two at a time; CNNC_B1_S8CONV_PAIRS(p) pairs a row (the last padded
+ * with a zero weight) and output channels rounded up to 16 (zero weights):
+ *   w: [kernel_h, PAIRS, OC16, 2] int8, OC16 = CNNC_B1_S8CONV_OC16(out_c)
+ *   thresholds: [OC16] int32 (channels past out_c hold INT32_MIN: their bits stay 0)
+ * x: [n, h, w, c] int8; y: [n, out_h, out_w, WORDS(out_c)] packed. */
+#define CNNC_B1_S8CONV_PAIRS(p) (((p)->kernel_w * (p)->c + 1) / 2)
+#define CNNC_B1_S8CONV_OC16(out_c) (((out_c) + 15) / 16 * 16)
+void cnnc_b1_s8conv_bits__ref(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
+                              const int8_t *CNNC_RESTRICT w,
+                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
+/* x86 tiers (b1_s8conv_avx2.c, b1_s8conv_avx512.c): vpmaddwd over 8 / 16 output channels
+ * per vector, bit-exact to __ref; defined in every x86-64 build, run only on CPUs with the
+ * tier's features. */
+void cnnc_b1_s8conv_bits__avx2(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
+                               const int8_t *CNNC_RESTRICT w,
+                               const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
+void cnnc_b1_s8conv_bits__avx512(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
+                                 const int8_t *CNNC_RESTRICT w,
+                                 const int32_t *CNNC_RESTRICT thresholds,
+                                 uint32_t *CNNC_RESTRICT y);
+
 /* ---- binary dense ------------------------------------------------------------------ */
 
 typedef struct {
@@ -246,6 +288,10 @@ typedef void cnnc_b1_conv_s8_fn(const cnnc_b1_conv_params *p, const uint32_t *CN
                                 const uint32_t *CNNC_RESTRICT w,
                                 const float *CNNC_RESTRICT multiplier,
                                 const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
+typedef void cnnc_b1_s8conv_bits_fn(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
+                                    const int8_t *CNNC_RESTRICT w,
+                                    const int32_t *CNNC_RESTRICT thresholds,
+                                    uint32_t *CNNC_RESTRICT y);
 typedef void cnnc_b1_pack_fn(const cnnc_b1_pack_params *p, const float *CNNC_RESTRICT x,
                              uint32_t *CNNC_RESTRICT y);
 typedef void cnnc_b1_pack_s8_fn(const cnnc_b1_pack_params *p, const int8_t *CNNC_RESTRICT x,
