@@ -306,6 +306,270 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
 #undef S8_DW3_SUM6
 }
 
+#if defined(__aarch64__)
+/* aarch64: 3x3 depthwise, dilation 1, in blocks of 16 channels over tiles of the image.
+ *
+ * Per block, the 16 channels of an input tile (rows and columns the tile's outputs read,
+ * padding included) are copied into a stack buffer, 16 bytes per pixel, with x's zero point
+ * in the padding: every output pixel then reads its three input rows as three runs of
+ * three adjacent 16-byte columns (one LD1 of three registers each), borders and interior
+ * alike, and the block's nine weight vectors and requantisation constants stay in registers
+ * across the whole image. The arithmetic is s8_dw3x3_block's (above): raw x times w in
+ * int16 pairs, init = bias - zp * sum_taps w, padding taps reading zp. */
+#if defined(__GNUC__)
+#define S8_DW16_INLINE static __inline__ __attribute__((always_inline))
+#else
+#define S8_DW16_INLINE static
+#endif
+#define S8_DW16_BUF_PIXELS 1024 /* the tile buffer: 16 KiB of 16-byte pixels */
+#define S8_DW16_MAX_COLS 128    /* input columns of a tile: at least 8 rows fit */
+/* Shorter requantisations where every lane's shift is negative (s8_gemm_neon.h states
+ * why they equal cnnc_requant's): the codes s8_dw16_rounding returns. */
+#define S8_DW16_SINGLE_NEG 3
+#define S8_DW16_DOUBLE_NEG 4
+
+typedef struct {
+    int32x4_t m[4], left[4], nright[4];
+    int64x2_t ns[8];
+    int16x8_t zp;
+    int8x16_t lo, hi;
+} s8_dw16_rq;
+
+static int32_t s8_dw16_rounding(int32_t rounding, const int32_t *shift) {
+    const int32x4x4_t s = vld1q_s32_x4(shift);
+    const int32x4_t top = vmaxq_s32(vmaxq_s32(s.val[0], s.val[1]), vmaxq_s32(s.val[2], s.val[3]));
+    if (vmaxvq_s32(top) >= 0) return rounding;
+    return rounding == CNNC_ROUND_SINGLE ? S8_DW16_SINGLE_NEG : S8_DW16_DOUBLE_NEG;
+}
+
+S8_DW16_INLINE void s8_dw16_rq_init(s8_dw16_rq *q, const int32_t *mult, const int32_t *shift,
+                                    const cnnc_s8_conv_params *p, int32_t rnd) {
+    const int32x4_t zero = vdupq_n_s32(0);
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        const int32x4_t s = vld1q_s32(shift + 4 * j);
+        q->m[j] = vld1q_s32(mult + 4 * j);
+        if (rnd == S8_DW16_SINGLE_NEG || rnd == S8_DW16_DOUBLE_NEG) {
+            q->nright[j] = s;
+        } else if (rnd == CNNC_ROUND_DOUBLE) {
+            q->left[j] = vmaxq_s32(s, zero);
+            q->nright[j] = vnegq_s32(vmaxq_s32(vnegq_s32(s), zero));
+        } else {
+            const int32x4_t neg_total = vsubq_s32(s, vdupq_n_s32(31)); /* -62..-1 */
+            q->ns[2 * j] = vmovl_s32(vget_low_s32(neg_total));
+            q->ns[2 * j + 1] = vmovl_high_s32(neg_total);
+        }
+    }
+    q->zp = vdupq_n_s16((int16_t)p->y_zero_point);
+    q->lo = vdupq_n_s8((int8_t)p->act_min);
+    q->hi = vdupq_n_s8((int8_t)p->act_max);
+}
+
+/* requant(x) for lanes 4j .. 4j + 3: s8g_rq4's arithmetic (s8_gemm_neon.h). */
+S8_DW16_INLINE int32x4_t s8_dw16_rq4(const s8_dw16_rq *q, int32x4_t x, int32_t j, int32_t rnd) {
+    if (rnd == S8_DW16_SINGLE_NEG) {
+        return vrshlq_s32(vqdmulhq_s32(x, q->m[j]), q->nright[j]);
+    } else if (rnd == S8_DW16_DOUBLE_NEG) {
+        const int32x4_t h = vqrdmulhq_s32(x, q->m[j]);
+        return vrshlq_s32(vsraq_n_s32(h, h, 31), q->nright[j]);
+    } else if (rnd == CNNC_ROUND_DOUBLE) {
+        const int32x4_t h = vqrdmulhq_s32(vqshlq_s32(x, q->left[j]), q->m[j]);
+        const int32x4_t fixup = vshrq_n_s32(vandq_s32(h, q->nright[j]), 31);
+        return vrshlq_s32(vqaddq_s32(h, fixup), q->nright[j]);
+    } else {
+        const int64x2_t lo =
+            vrshlq_s64(vmull_s32(vget_low_s32(x), vget_low_s32(q->m[j])), q->ns[2 * j]);
+        const int64x2_t hi = vrshlq_s64(vmull_high_s32(x, q->m[j]), q->ns[2 * j + 1]);
+        return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));
+    }
+}
+
+/* acc[0..4) += the 16 int16 lanes of pl (channels 0..7) and ph (8..15), widened */
+#define S8_DW16_WIDEN(acc, pl, ph)                            \
+    do {                                                      \
+        acc.val[0] = vaddw_s16(acc.val[0], vget_low_s16(pl)); \
+        acc.val[1] = vaddw_high_s16(acc.val[1], pl);          \
+        acc.val[2] = vaddw_s16(acc.val[2], vget_low_s16(ph)); \
+        acc.val[3] = vaddw_high_s16(acc.val[3], ph);          \
+    } while (0)
+/* acc += xa * wa + xb * wb: two taps' products summed in int16 (|sum| <= 2 * 128 * 127) */
+#define S8_DW16_PAIR(acc, xa, wa, xb, wb)                          \
+    do {                                                           \
+        int16x8_t pl = vmull_s8(vget_low_s8(xa), vget_low_s8(wa)); \
+        int16x8_t ph = vmull_high_s8(xa, wa);                      \
+        pl = vmlal_s8(pl, vget_low_s8(xb), vget_low_s8(wb));       \
+        ph = vmlal_high_s8(ph, xb, wb);                            \
+        S8_DW16_WIDEN(acc, pl, ph);                                \
+    } while (0)
+
+typedef struct {
+    int8x16_t w0, w1, w2, w3, w4, w5, w6, w7, w8; /* tap t's 16 weights */
+} s8_dw16_w;
+
+/* One output pixel of 16 channels at y from the three 3-column runs r0, r1, r2. */
+S8_DW16_INLINE void s8_dw16_pixel(s8_dw16_w *k, const int32_t *init, const s8_dw16_rq *q,
+                                  const int8_t *r0, const int8_t *r1, const int8_t *r2, int8_t *y,
+                                  int32_t rnd) {
+    int32x4x4_t acc = vld1q_s32_x4(init);
+    int8x16x3_t v = vld1q_s8_x3(r0); /* each row loaded just before its taps */
+    int8x16_t carry;
+    int16x8_t z0, z1;
+    int8x16_t r;
+#if defined(__GNUC__)
+    /* no code: the weights count as changed by each pixel, so that GCC does not hoist their
+     * low halves (SMULL's operands) out of the loop as nine more live registers */
+    __asm__ volatile("" : "+w"(k->w0), "+w"(k->w1), "+w"(k->w2), "+w"(k->w3), "+w"(k->w4));
+    __asm__ volatile("" : "+w"(k->w5), "+w"(k->w6), "+w"(k->w7), "+w"(k->w8));
+#endif
+    S8_DW16_PAIR(acc, v.val[0], k->w0, v.val[1], k->w1);
+    carry = v.val[2];
+    v = vld1q_s8_x3(r1);
+    S8_DW16_PAIR(acc, carry, k->w2, v.val[0], k->w3);
+    S8_DW16_PAIR(acc, v.val[1], k->w4, v.val[2], k->w5);
+    v = vld1q_s8_x3(r2);
+    S8_DW16_PAIR(acc, v.val[0], k->w6, v.val[1], k->w7);
+    {
+        const int16x8_t pl = vmull_s8(vget_low_s8(v.val[2]), vget_low_s8(k->w8));
+        const int16x8_t ph = vmull_high_s8(v.val[2], k->w8);
+        S8_DW16_WIDEN(acc, pl, ph);
+    }
+    z0 = vqmovn_high_s32(vqmovn_s32(s8_dw16_rq4(q, acc.val[0], 0, rnd)),
+                         s8_dw16_rq4(q, acc.val[1], 1, rnd));
+    z1 = vqmovn_high_s32(vqmovn_s32(s8_dw16_rq4(q, acc.val[2], 2, rnd)),
+                         s8_dw16_rq4(q, acc.val[3], 3, rnd));
+    r = vqmovn_high_s16(vqmovn_s16(vqaddq_s16(z0, q->zp)), vqaddq_s16(z1, q->zp));
+    vst1q_s8(y, vminq_s8(vmaxq_s8(r, q->lo), q->hi));
+}
+
+/* dst[0 .. n) = the 16-byte pixels src, src + step, ..., n >= 0 */
+S8_DW16_INLINE int8_t *s8_dw16_copy(int8_t *dst, const int8_t *src, size_t step, int32_t n) {
+    int32_t i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        const int8x16_t v0 = vld1q_s8(src), v1 = vld1q_s8(src + step);
+        const int8x16_t v2 = vld1q_s8(src + 2 * step), v3 = vld1q_s8(src + 3 * step);
+        vst1q_s8(dst, v0);
+        vst1q_s8(dst + 16, v1);
+        vst1q_s8(dst + 32, v2);
+        vst1q_s8(dst + 48, v3);
+        src += 4 * step;
+        dst += 64;
+    }
+    for (; i < n; ++i, src += step, dst += 16) vst1q_s8(dst, vld1q_s8(src));
+    return dst;
+}
+
+S8_DW16_INLINE int8_t *s8_dw16_fill(int8_t *dst, int8x16_t v, int32_t n) {
+    int32_t i;
+    for (i = 0; i < n; ++i, dst += 16) vst1q_s8(dst, v);
+    return dst;
+}
+
+S8_DW16_INLINE void s8_dw16_image(const cnnc_s8_conv_params *p, const int8_t *x, s8_dw16_w k,
+                                  const int32_t *init, const s8_dw16_rq *q, int8_t *y, int32_t c0,
+                                  int8_t *buf, int32_t rnd) {
+    const size_t c = (size_t)p->c;
+    const int32_t sh = p->stride_h, sw = p->stride_w;
+    const int8x16_t zpv = vdupq_n_s8((int8_t)p->x_zero_point);
+    /* output tiles of tw columns and th rows whose input fits the buffer */
+    int32_t tw = (S8_DW16_MAX_COLS - 3) / sw + 1, th, b, oya, oxa, oy, ox;
+    if (tw > p->out_w) tw = p->out_w;
+    th = (S8_DW16_BUF_PIXELS / ((tw - 1) * sw + 3) - 3) / sh + 1;
+    if (th > p->out_h) th = p->out_h;
+    for (b = 0; b < p->n; ++b)
+        for (oya = 0; oya < p->out_h; oya += th)
+            for (oxa = 0; oxa < p->out_w; oxa += tw) {
+                const int32_t oyb = oya + th < p->out_h ? oya + th : p->out_h;
+                const int32_t oxb = oxa + tw < p->out_w ? oxa + tw : p->out_w;
+                const int32_t iya = oya * sh - p->pad_top, iyb = (oyb - 1) * sh - p->pad_top + 3;
+                const int32_t ixa = oxa * sw - p->pad_left, ixb = (oxb - 1) * sw - p->pad_left + 3;
+                const int32_t ncols = ixb - ixa;
+                /* columns [ixa, ixb) split into padding, image, padding */
+                const int32_t left = ixa < 0 ? (-ixa < ncols ? -ixa : ncols) : 0;
+                const int32_t right =
+                    ixb > p->w ? (ixb - p->w < ncols - left ? ixb - p->w : ncols - left) : 0;
+                const size_t pitch = (size_t)ncols * 16;
+                int8_t *dst = buf;
+                int32_t iy;
+                for (iy = iya; iy < iyb; ++iy) {
+                    if (iy < 0 || iy >= p->h) {
+                        dst = s8_dw16_fill(dst, zpv, ncols);
+                    } else {
+                        const int8_t *src =
+                            x + (((size_t)b * p->h + iy) * p->w + (ixa + left)) * c + c0;
+                        dst = s8_dw16_fill(dst, zpv, left);
+                        dst = s8_dw16_copy(dst, src, c, ncols - left - right);
+                        dst = s8_dw16_fill(dst, zpv, right);
+                    }
+                }
+                for (oy = oya; oy < oyb; ++oy) {
+                    const int8_t *r0 = buf + (size_t)(oy - oya) * sh * pitch;
+                    int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + oxa) * c + c0;
+                    const size_t step = (size_t)sw * 16;
+                    for (ox = oxa; ox < oxb; ++ox, r0 += step, yp += c)
+                        s8_dw16_pixel(&k, init, q, r0, r0 + pitch, r0 + 2 * pitch, yp, rnd);
+                }
+            }
+}
+
+/* Channels c0 .. c0 + 15 of the whole output. (GCC's first scheduling pass would hoist
+ * the pixel's nine input loads and spill the weights.) */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-schedule-insns", "no-move-loop-invariants")))
+#endif
+static void
+s8_dw16_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+              const int32_t *mult, const int32_t *shift, int8_t *y, int32_t c0, int8_t *buf) {
+    const size_t c = (size_t)p->c;
+    const int32_t rnd = s8_dw16_rounding(p->rounding, shift + c0);
+    const int16x8_t zp = vdupq_n_s16((int16_t)p->x_zero_point);
+    s8_dw16_w k;
+    int32_t init[16];
+    s8_dw16_rq q;
+    int16x8_t sl, sh;
+    int32x4x4_t b = vld1q_s32_x4(bias + c0);
+    k.w0 = vld1q_s8(w + c0);
+    k.w1 = vld1q_s8(w + c + c0);
+    k.w2 = vld1q_s8(w + 2 * c + c0);
+    k.w3 = vld1q_s8(w + 3 * c + c0);
+    k.w4 = vld1q_s8(w + 4 * c + c0);
+    k.w5 = vld1q_s8(w + 5 * c + c0);
+    k.w6 = vld1q_s8(w + 6 * c + c0);
+    k.w7 = vld1q_s8(w + 7 * c + c0);
+    k.w8 = vld1q_s8(w + 8 * c + c0);
+    /* init = bias - zp * sum_taps w (modulo 2^32, as the NEON adds wrap); the sum of nine
+     * int8 fits int16 */
+    sl = vaddl_s8(vget_low_s8(k.w0), vget_low_s8(k.w1));
+    sh = vaddl_high_s8(k.w0, k.w1);
+#define S8_DW16_WSUM(W)                \
+    sl = vaddw_s8(sl, vget_low_s8(W)); \
+    sh = vaddw_high_s8(sh, W);
+    S8_DW16_WSUM(k.w2)
+    S8_DW16_WSUM(k.w3)
+    S8_DW16_WSUM(k.w4) S8_DW16_WSUM(k.w5) S8_DW16_WSUM(k.w6) S8_DW16_WSUM(k.w7) S8_DW16_WSUM(k.w8)
+#undef S8_DW16_WSUM
+        b.val[0] = vmlsl_s16(b.val[0], vget_low_s16(sl), vget_low_s16(zp));
+    b.val[1] = vmlsl_high_s16(b.val[1], sl, zp);
+    b.val[2] = vmlsl_s16(b.val[2], vget_low_s16(sh), vget_low_s16(zp));
+    b.val[3] = vmlsl_high_s16(b.val[3], sh, zp);
+    vst1q_s32_x4(init, b);
+    if (rnd == S8_DW16_DOUBLE_NEG) {
+        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, S8_DW16_DOUBLE_NEG);
+        s8_dw16_image(p, x, k, init, &q, y, c0, buf, S8_DW16_DOUBLE_NEG);
+    } else if (rnd == S8_DW16_SINGLE_NEG) {
+        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, S8_DW16_SINGLE_NEG);
+        s8_dw16_image(p, x, k, init, &q, y, c0, buf, S8_DW16_SINGLE_NEG);
+    } else if (rnd == CNNC_ROUND_DOUBLE) {
+        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, CNNC_ROUND_DOUBLE);
+        s8_dw16_image(p, x, k, init, &q, y, c0, buf, CNNC_ROUND_DOUBLE);
+    } else {
+        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, CNNC_ROUND_SINGLE);
+        s8_dw16_image(p, x, k, init, &q, y, c0, buf, CNNC_ROUND_SINGLE);
+    }
+}
+#undef S8_DW16_PAIR
+#undef S8_DW16_WIDEN
+#endif
+
 void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y) {
@@ -318,6 +582,16 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
         s8_dwconv_loops(p, x, w, bias, mult, shift, y);
         return;
     }
+#if defined(__aarch64__)
+    if (p->c >= 16) {
+        int8_t buf[S8_DW16_BUF_PIXELS * 16];
+        for (c0 = 0; c0 + 16 <= p->c; c0 += 16)
+            s8_dw16_block(p, x, w, bias, mult, shift, y, c0, buf);
+        if (c0 < p->c) /* the last channels: a 16-wide block ending at c */
+            s8_dw16_block(p, x, w, bias, mult, shift, y, p->c - 16, buf);
+        return;
+    }
+#endif
     for (c0 = 0; c0 + 8 <= p->c; c0 += 8) s8_dw3x3_block(p, x, w, bias, mult, shift, y, c0);
     if (c0 < p->c) /* the last channels: an 8-wide block ending at c (c >= 8) */
         s8_dw3x3_block(p, x, w, bias, mult, shift, y, p->c - 8);
