@@ -91,8 +91,16 @@ CNNC_INLINE void s8_dw_requant(const s8_dw_acc *a, int32_t nb, const int32_t *mu
 static int s8_dw3_weights_fit(const int8_t *w, size_t count) {
     const int8x8_t lowest = vdup_n_s8(-128);
     uint8x8_t any = vdup_n_u8(0);
-    size_t i;
-    for (i = 0; i + 8 <= count; i += 8) any = vorr_u8(any, vceq_s8(vld1_s8(w + i), lowest));
+    size_t i = 0;
+#if defined(__aarch64__) /* the lowest of 64 weights at a time */
+    int8x16_t low = vdupq_n_s8(0);
+    for (; i + 64 <= count; i += 64) {
+        const int8x16x4_t v = vld1q_s8_x4(w + i);
+        low = vminq_s8(low, vminq_s8(vminq_s8(v.val[0], v.val[1]), vminq_s8(v.val[2], v.val[3])));
+    }
+    if (vminvq_s8(low) == -128) return 0;
+#endif
+    for (; i + 8 <= count; i += 8) any = vorr_u8(any, vceq_s8(vld1_s8(w + i), lowest));
     for (; i < count; ++i)
         if (w[i] == -128) return 0;
     return vget_lane_u64(vreinterpret_u64_u8(any), 0) == 0;
@@ -443,70 +451,81 @@ S8_DW16_INLINE void s8_dw16_pixel(s8_dw16_w *k, const int32_t *init, const s8_dw
 
 /* dst[0 .. n) = the 16-byte pixels src, src + step, ..., n >= 0 */
 S8_DW16_INLINE int8_t *s8_dw16_copy(int8_t *dst, const int8_t *src, size_t step, int32_t n) {
-    int32_t i;
-    for (i = 0; i + 4 <= n; i += 4) {
+    int8_t *const end8 = dst + (size_t)(n & ~7) * 16, *const end = dst + (size_t)n * 16;
+    while (dst != end8) {
         const int8x16_t v0 = vld1q_s8(src), v1 = vld1q_s8(src + step);
         const int8x16_t v2 = vld1q_s8(src + 2 * step), v3 = vld1q_s8(src + 3 * step);
+        const int8x16_t v4 = vld1q_s8(src + 4 * step), v5 = vld1q_s8(src + 5 * step);
+        const int8x16_t v6 = vld1q_s8(src + 6 * step), v7 = vld1q_s8(src + 7 * step);
         vst1q_s8(dst, v0);
         vst1q_s8(dst + 16, v1);
         vst1q_s8(dst + 32, v2);
         vst1q_s8(dst + 48, v3);
-        src += 4 * step;
-        dst += 64;
+        vst1q_s8(dst + 64, v4);
+        vst1q_s8(dst + 80, v5);
+        vst1q_s8(dst + 96, v6);
+        vst1q_s8(dst + 112, v7);
+        src += 8 * step;
+        dst += 128;
     }
-    for (; i < n; ++i, src += step, dst += 16) vst1q_s8(dst, vld1q_s8(src));
+    for (; dst != end; src += step, dst += 16) vst1q_s8(dst, vld1q_s8(src));
     return dst;
 }
 
 S8_DW16_INLINE int8_t *s8_dw16_fill(int8_t *dst, int8x16_t v, int32_t n) {
-    int32_t i;
-    for (i = 0; i < n; ++i, dst += 16) vst1q_s8(dst, v);
+    int8_t *const end = dst + (size_t)n * 16;
+    for (; dst != end; dst += 16) vst1q_s8(dst, v);
     return dst;
 }
 
 S8_DW16_INLINE void s8_dw16_image(const cnnc_s8_conv_params *p, const int8_t *x, s8_dw16_w k,
                                   const int32_t *init, const s8_dw16_rq *q, int8_t *y, int32_t c0,
                                   int8_t *buf, int32_t rnd) {
+    /* the parameters in locals: the int8 stores below may alias *p */
     const size_t c = (size_t)p->c;
-    const int32_t sh = p->stride_h, sw = p->stride_w;
+    const int32_t n = p->n, h = p->h, w = p->w, out_h = p->out_h, out_w = p->out_w;
+    const int32_t sh = p->stride_h, sw = p->stride_w, pad_top = p->pad_top;
+    const int32_t pad_left = p->pad_left;
     const int8x16_t zpv = vdupq_n_s8((int8_t)p->x_zero_point);
+    const size_t step = (size_t)sw * 16;
     /* output tiles of tw columns and th rows whose input fits the buffer */
-    int32_t tw = (S8_DW16_MAX_COLS - 3) / sw + 1, th, b, oya, oxa, oy, ox;
-    if (tw > p->out_w) tw = p->out_w;
+    int32_t tw = (S8_DW16_MAX_COLS - 3) / sw + 1, th, b, oya, oxa, oy;
+    if (tw > out_w) tw = out_w;
     th = (S8_DW16_BUF_PIXELS / ((tw - 1) * sw + 3) - 3) / sh + 1;
-    if (th > p->out_h) th = p->out_h;
-    for (b = 0; b < p->n; ++b)
-        for (oya = 0; oya < p->out_h; oya += th)
-            for (oxa = 0; oxa < p->out_w; oxa += tw) {
-                const int32_t oyb = oya + th < p->out_h ? oya + th : p->out_h;
-                const int32_t oxb = oxa + tw < p->out_w ? oxa + tw : p->out_w;
-                const int32_t iya = oya * sh - p->pad_top, iyb = (oyb - 1) * sh - p->pad_top + 3;
-                const int32_t ixa = oxa * sw - p->pad_left, ixb = (oxb - 1) * sw - p->pad_left + 3;
+    if (th > out_h) th = out_h;
+    for (b = 0; b < n; ++b)
+        for (oya = 0; oya < out_h; oya += th)
+            for (oxa = 0; oxa < out_w; oxa += tw) {
+                const int32_t oyb = oya + th < out_h ? oya + th : out_h;
+                const int32_t oxb = oxa + tw < out_w ? oxa + tw : out_w;
+                const int32_t iya = oya * sh - pad_top, iyb = (oyb - 1) * sh - pad_top + 3;
+                const int32_t ixa = oxa * sw - pad_left, ixb = (oxb - 1) * sw - pad_left + 3;
                 const int32_t ncols = ixb - ixa;
                 /* columns [ixa, ixb) split into padding, image, padding */
                 const int32_t left = ixa < 0 ? (-ixa < ncols ? -ixa : ncols) : 0;
                 const int32_t right =
-                    ixb > p->w ? (ixb - p->w < ncols - left ? ixb - p->w : ncols - left) : 0;
+                    ixb > w ? (ixb - w < ncols - left ? ixb - w : ncols - left) : 0;
+                const int32_t mid = ncols - left - right;
                 const size_t pitch = (size_t)ncols * 16;
+                const int8_t *src = x + ((size_t)b * h * w + (size_t)(ixa + left)) * c + c0;
                 int8_t *dst = buf;
                 int32_t iy;
                 for (iy = iya; iy < iyb; ++iy) {
-                    if (iy < 0 || iy >= p->h) {
+                    if (iy < 0 || iy >= h) {
                         dst = s8_dw16_fill(dst, zpv, ncols);
                     } else {
-                        const int8_t *src =
-                            x + (((size_t)b * p->h + iy) * p->w + (ixa + left)) * c + c0;
                         dst = s8_dw16_fill(dst, zpv, left);
-                        dst = s8_dw16_copy(dst, src, c, ncols - left - right);
+                        dst = s8_dw16_copy(dst, src + (size_t)iy * w * c, c, mid);
                         dst = s8_dw16_fill(dst, zpv, right);
                     }
                 }
                 for (oy = oya; oy < oyb; ++oy) {
                     const int8_t *r0 = buf + (size_t)(oy - oya) * sh * pitch;
-                    int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + oxa) * c + c0;
-                    const size_t step = (size_t)sw * 16;
-                    for (ox = oxa; ox < oxb; ++ox, r0 += step, yp += c)
-                        s8_dw16_pixel(&k, init, q, r0, r0 + pitch, r0 + 2 * pitch, yp, rnd);
+                    const int8_t *r1 = r0 + pitch, *r2 = r1 + pitch;
+                    int8_t *yp = y + (((size_t)b * out_h + oy) * out_w + oxa) * c + c0;
+                    int8_t *const yend = yp + (size_t)(oxb - oxa) * c;
+                    for (; yp != yend; r0 += step, r1 += step, r2 += step, yp += c)
+                        s8_dw16_pixel(&k, init, q, r0, r1, r2, yp, rnd);
                 }
             }
 }
@@ -545,7 +564,10 @@ s8_dw16_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, co
     sh = vaddw_high_s8(sh, W);
     S8_DW16_WSUM(k.w2)
     S8_DW16_WSUM(k.w3)
-    S8_DW16_WSUM(k.w4) S8_DW16_WSUM(k.w5) S8_DW16_WSUM(k.w6) S8_DW16_WSUM(k.w7) S8_DW16_WSUM(k.w8)
+    S8_DW16_WSUM(k.w4)
+    S8_DW16_WSUM(k.w5)
+    S8_DW16_WSUM(k.w6)
+    S8_DW16_WSUM(k.w7) S8_DW16_WSUM(k.w8)
 #undef S8_DW16_WSUM
         b.val[0] = vmlsl_s16(b.val[0], vget_low_s16(sl), vget_low_s16(zp));
     b.val[1] = vmlsl_high_s16(b.val[1], sl, zp);
