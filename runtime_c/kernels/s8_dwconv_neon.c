@@ -343,9 +343,14 @@ typedef struct {
     int8x16_t lo, hi;
 } s8_dw16_rq;
 
-static int32_t s8_dw16_rounding(int32_t rounding, const int32_t *shift) {
-    const int32x4x4_t s = vld1q_s32_x4(shift);
-    const int32x4_t top = vmaxq_s32(vmaxq_s32(s.val[0], s.val[1]), vmaxq_s32(s.val[2], s.val[3]));
+/* The code for the whole layer: a _NEG one when every channel's shift is negative. */
+static int32_t s8_dw16_rounding(int32_t rounding, const int32_t *shift, int32_t c) {
+    int32x4_t top = vdupq_n_s32(-1);
+    int32_t j = 0;
+    if (rounding != CNNC_ROUND_SINGLE && rounding != CNNC_ROUND_DOUBLE) return rounding;
+    for (; j + 4 <= c; j += 4) top = vmaxq_s32(top, vld1q_s32(shift + j));
+    for (; j < c; ++j)
+        if (shift[j] >= 0) return rounding;
     if (vmaxvq_s32(top) >= 0) return rounding;
     return rounding == CNNC_ROUND_SINGLE ? S8_DW16_SINGLE_NEG : S8_DW16_DOUBLE_NEG;
 }
@@ -468,6 +473,16 @@ S8_DW16_INLINE int8_t *s8_dw16_copy(int8_t *dst, const int8_t *src, size_t step,
         src += 8 * step;
         dst += 128;
     }
+    if (n & 4) {
+        const int8x16_t v0 = vld1q_s8(src), v1 = vld1q_s8(src + step);
+        const int8x16_t v2 = vld1q_s8(src + 2 * step), v3 = vld1q_s8(src + 3 * step);
+        vst1q_s8(dst, v0);
+        vst1q_s8(dst + 16, v1);
+        vst1q_s8(dst + 32, v2);
+        vst1q_s8(dst + 48, v3);
+        src += 4 * step;
+        dst += 64;
+    }
     for (; dst != end; src += step, dst += 16) vst1q_s8(dst, vld1q_s8(src));
     return dst;
 }
@@ -478,114 +493,136 @@ S8_DW16_INLINE int8_t *s8_dw16_fill(int8_t *dst, int8x16_t v, int32_t n) {
     return dst;
 }
 
-S8_DW16_INLINE void s8_dw16_image(const cnnc_s8_conv_params *p, const int8_t *x, s8_dw16_w k,
-                                  const int32_t *init, const s8_dw16_rq *q, int8_t *y, int32_t c0,
-                                  int8_t *buf, int32_t rnd) {
+/* The 16-channel blocks at c0 = 0, 16, ..., and the last one ending at c (c >= 16), with
+ * requantisation code rnd for all of them. */
+/* The padding of a tile buffer of input rows [iya, iyb), ncols columns: whole rows outside
+ * the image, and the left and right columns of the others. */
+S8_DW16_INLINE void s8_dw16_pad(int8_t *buf, int8x16_t zpv, int32_t iya, int32_t iyb, int32_t h,
+                                int32_t ncols, int32_t left, int32_t right) {
+    const size_t pitch = (size_t)ncols * 16;
+    int32_t iy;
+    for (iy = iya; iy < iyb; ++iy, buf += pitch) {
+        if (iy < 0 || iy >= h) {
+            s8_dw16_fill(buf, zpv, ncols);
+        } else {
+            s8_dw16_fill(buf, zpv, left);
+            s8_dw16_fill(buf + pitch - (size_t)right * 16, zpv, right);
+        }
+    }
+}
+
+S8_DW16_INLINE void s8_dw16_layer(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                  int8_t *y, int8_t *buf, int32_t rnd) {
     /* the parameters in locals: the int8 stores below may alias *p */
     const size_t c = (size_t)p->c;
-    const int32_t n = p->n, h = p->h, w = p->w, out_h = p->out_h, out_w = p->out_w;
+    const int32_t n = p->n, h = p->h, wd = p->w, out_h = p->out_h, out_w = p->out_w;
     const int32_t sh = p->stride_h, sw = p->stride_w, pad_top = p->pad_top;
     const int32_t pad_left = p->pad_left;
     const int8x16_t zpv = vdupq_n_s8((int8_t)p->x_zero_point);
+    const int16x8_t xzp = vdupq_n_s16((int16_t)p->x_zero_point);
     const size_t step = (size_t)sw * 16;
     /* output tiles of tw columns and th rows whose input fits the buffer */
-    int32_t tw = (S8_DW16_MAX_COLS - 3) / sw + 1, th, b, oya, oxa, oy;
+    int32_t tw = (S8_DW16_MAX_COLS - 3) / sw + 1, th, b, oya, oxa, oy, c0, single;
+    s8_dw16_rq q;
     if (tw > out_w) tw = out_w;
     th = (S8_DW16_BUF_PIXELS / ((tw - 1) * sw + 3) - 3) / sh + 1;
     if (th > out_h) th = out_h;
-    for (b = 0; b < n; ++b)
-        for (oya = 0; oya < out_h; oya += th)
-            for (oxa = 0; oxa < out_w; oxa += tw) {
-                const int32_t oyb = oya + th < out_h ? oya + th : out_h;
-                const int32_t oxb = oxa + tw < out_w ? oxa + tw : out_w;
-                const int32_t iya = oya * sh - pad_top, iyb = (oyb - 1) * sh - pad_top + 3;
-                const int32_t ixa = oxa * sw - pad_left, ixb = (oxb - 1) * sw - pad_left + 3;
-                const int32_t ncols = ixb - ixa;
-                /* columns [ixa, ixb) split into padding, image, padding */
-                const int32_t left = ixa < 0 ? (-ixa < ncols ? -ixa : ncols) : 0;
-                const int32_t right =
-                    ixb > w ? (ixb - w < ncols - left ? ixb - w : ncols - left) : 0;
-                const int32_t mid = ncols - left - right;
-                const size_t pitch = (size_t)ncols * 16;
-                const int8_t *src = x + ((size_t)b * h * w + (size_t)(ixa + left)) * c + c0;
-                int8_t *dst = buf;
-                int32_t iy;
-                for (iy = iya; iy < iyb; ++iy) {
-                    if (iy < 0 || iy >= h) {
-                        dst = s8_dw16_fill(dst, zpv, ncols);
-                    } else {
-                        dst = s8_dw16_fill(dst, zpv, left);
-                        dst = s8_dw16_copy(dst, src + (size_t)iy * w * c, c, mid);
-                        dst = s8_dw16_fill(dst, zpv, right);
+    /* one tile per image: its buffer's padding, x's zero point, is the same for every
+     * block and image, written once here */
+    single = th == out_h && tw == out_w;
+    if (single) {
+        const int32_t ncols = (out_w - 1) * sw + 3;
+        const int32_t right = ncols - pad_left - wd;
+        s8_dw16_pad(buf, zpv, -pad_top, (out_h - 1) * sh - pad_top + 3, h, ncols,
+                    pad_left < ncols ? pad_left : ncols, right < 0 ? 0 : right);
+    }
+    for (c0 = 0; c0 < p->c; c0 += 16) {
+        s8_dw16_w k;
+        int32_t init[16];
+        int16x8_t sl, shi;
+        int32x4x4_t ib;
+        if (c0 + 16 > p->c) c0 = p->c - 16; /* the last block overlaps the one before */
+        ib = vld1q_s32_x4(bias + c0);
+        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, rnd);
+        k.w0 = vld1q_s8(w + c0);
+        k.w1 = vld1q_s8(w + c + c0);
+        k.w2 = vld1q_s8(w + 2 * c + c0);
+        k.w3 = vld1q_s8(w + 3 * c + c0);
+        k.w4 = vld1q_s8(w + 4 * c + c0);
+        k.w5 = vld1q_s8(w + 5 * c + c0);
+        k.w6 = vld1q_s8(w + 6 * c + c0);
+        k.w7 = vld1q_s8(w + 7 * c + c0);
+        k.w8 = vld1q_s8(w + 8 * c + c0);
+        /* init = bias - zp * sum_taps w (modulo 2^32, as the NEON adds wrap); the sum of
+         * nine int8 fits int16 */
+        sl = vaddl_s8(vget_low_s8(k.w0), vget_low_s8(k.w1));
+        shi = vaddl_high_s8(k.w0, k.w1);
+#define S8_DW16_WSUM(W)                \
+    sl = vaddw_s8(sl, vget_low_s8(W)); \
+    shi = vaddw_high_s8(shi, W);
+        S8_DW16_WSUM(k.w2)
+        S8_DW16_WSUM(k.w3)
+        S8_DW16_WSUM(k.w4)
+        S8_DW16_WSUM(k.w5)
+        S8_DW16_WSUM(k.w6) S8_DW16_WSUM(k.w7) S8_DW16_WSUM(k.w8)
+#undef S8_DW16_WSUM
+            ib.val[0] = vmlsl_s16(ib.val[0], vget_low_s16(sl), vget_low_s16(xzp));
+        ib.val[1] = vmlsl_high_s16(ib.val[1], sl, xzp);
+        ib.val[2] = vmlsl_s16(ib.val[2], vget_low_s16(shi), vget_low_s16(xzp));
+        ib.val[3] = vmlsl_high_s16(ib.val[3], shi, xzp);
+        vst1q_s32_x4(init, ib);
+        for (b = 0; b < n; ++b)
+            for (oya = 0; oya < out_h; oya += th)
+                for (oxa = 0; oxa < out_w; oxa += tw) {
+                    const int32_t oyb = oya + th < out_h ? oya + th : out_h;
+                    const int32_t oxb = oxa + tw < out_w ? oxa + tw : out_w;
+                    const int32_t iya = oya * sh - pad_top, iyb = (oyb - 1) * sh - pad_top + 3;
+                    const int32_t ixa = oxa * sw - pad_left, ixb = (oxb - 1) * sw - pad_left + 3;
+                    const int32_t ncols = ixb - ixa;
+                    /* columns [ixa, ixb) split into padding, image, padding */
+                    const int32_t left = ixa < 0 ? (-ixa < ncols ? -ixa : ncols) : 0;
+                    const int32_t right =
+                        ixb > wd ? (ixb - wd < ncols - left ? ixb - wd : ncols - left) : 0;
+                    const int32_t mid = ncols - left - right;
+                    const size_t pitch = (size_t)ncols * 16;
+                    const int8_t *src = x + ((size_t)b * h * wd + (size_t)(ixa + left)) * c + c0;
+                    const int32_t iy0 = iya < 0 ? 0 : iya, iy1 = iyb < h ? iyb : h;
+                    int32_t iy;
+                    if (!single) s8_dw16_pad(buf, zpv, iya, iyb, h, ncols, left, right);
+                    for (iy = iy0; iy < iy1; ++iy)
+                        s8_dw16_copy(buf + (size_t)(iy - iya) * pitch + (size_t)left * 16,
+                                     src + (size_t)iy * wd * c, c, mid);
+                    for (oy = oya; oy < oyb; ++oy) {
+                        const int8_t *r0 = buf + (size_t)(oy - oya) * sh * pitch;
+                        const int8_t *r1 = r0 + pitch, *r2 = r1 + pitch;
+                        int8_t *yp = y + (((size_t)b * out_h + oy) * out_w + oxa) * c + c0;
+                        int8_t *const yend = yp + (size_t)(oxb - oxa) * c;
+                        for (; yp != yend; r0 += step, r1 += step, r2 += step, yp += c)
+                            s8_dw16_pixel(&k, init, &q, r0, r1, r2, yp, rnd);
                     }
                 }
-                for (oy = oya; oy < oyb; ++oy) {
-                    const int8_t *r0 = buf + (size_t)(oy - oya) * sh * pitch;
-                    const int8_t *r1 = r0 + pitch, *r2 = r1 + pitch;
-                    int8_t *yp = y + (((size_t)b * out_h + oy) * out_w + oxa) * c + c0;
-                    int8_t *const yend = yp + (size_t)(oxb - oxa) * c;
-                    for (; yp != yend; r0 += step, r1 += step, r2 += step, yp += c)
-                        s8_dw16_pixel(&k, init, q, r0, r1, r2, yp, rnd);
-                }
-            }
+    }
 }
 
-/* Channels c0 .. c0 + 15 of the whole output. (GCC's first scheduling pass would hoist
- * the pixel's nine input loads and spill the weights.) */
+/* All channels (c >= 16). (GCC's first scheduling pass would hoist a pixel's nine input
+ * loads and spill the weights.) */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-schedule-insns", "no-move-loop-invariants")))
 #endif
 static void
-s8_dw16_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
-              const int32_t *mult, const int32_t *shift, int8_t *y, int32_t c0, int8_t *buf) {
-    const size_t c = (size_t)p->c;
-    const int32_t rnd = s8_dw16_rounding(p->rounding, shift + c0);
-    const int16x8_t zp = vdupq_n_s16((int16_t)p->x_zero_point);
-    s8_dw16_w k;
-    int32_t init[16];
-    s8_dw16_rq q;
-    int16x8_t sl, sh;
-    int32x4x4_t b = vld1q_s32_x4(bias + c0);
-    k.w0 = vld1q_s8(w + c0);
-    k.w1 = vld1q_s8(w + c + c0);
-    k.w2 = vld1q_s8(w + 2 * c + c0);
-    k.w3 = vld1q_s8(w + 3 * c + c0);
-    k.w4 = vld1q_s8(w + 4 * c + c0);
-    k.w5 = vld1q_s8(w + 5 * c + c0);
-    k.w6 = vld1q_s8(w + 6 * c + c0);
-    k.w7 = vld1q_s8(w + 7 * c + c0);
-    k.w8 = vld1q_s8(w + 8 * c + c0);
-    /* init = bias - zp * sum_taps w (modulo 2^32, as the NEON adds wrap); the sum of nine
-     * int8 fits int16 */
-    sl = vaddl_s8(vget_low_s8(k.w0), vget_low_s8(k.w1));
-    sh = vaddl_high_s8(k.w0, k.w1);
-#define S8_DW16_WSUM(W)                \
-    sl = vaddw_s8(sl, vget_low_s8(W)); \
-    sh = vaddw_high_s8(sh, W);
-    S8_DW16_WSUM(k.w2)
-    S8_DW16_WSUM(k.w3)
-    S8_DW16_WSUM(k.w4)
-    S8_DW16_WSUM(k.w5)
-    S8_DW16_WSUM(k.w6)
-    S8_DW16_WSUM(k.w7) S8_DW16_WSUM(k.w8)
-#undef S8_DW16_WSUM
-        b.val[0] = vmlsl_s16(b.val[0], vget_low_s16(sl), vget_low_s16(zp));
-    b.val[1] = vmlsl_high_s16(b.val[1], sl, zp);
-    b.val[2] = vmlsl_s16(b.val[2], vget_low_s16(sh), vget_low_s16(zp));
-    b.val[3] = vmlsl_high_s16(b.val[3], sh, zp);
-    vst1q_s32_x4(init, b);
+s8_dw16(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+        const int32_t *mult, const int32_t *shift, int8_t *y) {
+    int8_t buf[S8_DW16_BUF_PIXELS * 16];
+    const int32_t rnd = s8_dw16_rounding(p->rounding, shift, p->c);
     if (rnd == S8_DW16_DOUBLE_NEG) {
-        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, S8_DW16_DOUBLE_NEG);
-        s8_dw16_image(p, x, k, init, &q, y, c0, buf, S8_DW16_DOUBLE_NEG);
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8_DW16_DOUBLE_NEG);
     } else if (rnd == S8_DW16_SINGLE_NEG) {
-        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, S8_DW16_SINGLE_NEG);
-        s8_dw16_image(p, x, k, init, &q, y, c0, buf, S8_DW16_SINGLE_NEG);
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8_DW16_SINGLE_NEG);
     } else if (rnd == CNNC_ROUND_DOUBLE) {
-        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, CNNC_ROUND_DOUBLE);
-        s8_dw16_image(p, x, k, init, &q, y, c0, buf, CNNC_ROUND_DOUBLE);
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, CNNC_ROUND_DOUBLE);
     } else {
-        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, CNNC_ROUND_SINGLE);
-        s8_dw16_image(p, x, k, init, &q, y, c0, buf, CNNC_ROUND_SINGLE);
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, CNNC_ROUND_SINGLE);
     }
 }
 #undef S8_DW16_PAIR
@@ -606,11 +643,7 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
     }
 #if defined(__aarch64__)
     if (p->c >= 16) {
-        int8_t buf[S8_DW16_BUF_PIXELS * 16];
-        for (c0 = 0; c0 + 16 <= p->c; c0 += 16)
-            s8_dw16_block(p, x, w, bias, mult, shift, y, c0, buf);
-        if (c0 < p->c) /* the last channels: a 16-wide block ending at c */
-            s8_dw16_block(p, x, w, bias, mult, shift, y, p->c - 16, buf);
+        s8_dw16(p, x, w, bias, mult, shift, y);
         return;
     }
 #endif
