@@ -394,12 +394,15 @@ int main(void) {
 """
 # dw3_tile_cases: the small maps whose padded size admits the 3x3 kernel (3 channel counts,
 # 2 strides), then the 4 big maps
-DW3_TILE_CASES = sum(
-    3 * 2
-    for h, w in [(1, 1), (2, 2), (3, 3), (2, 3), (3, 1), (5, 4)]
-    for pad in range(3)
-    if h + 2 * pad >= 3 and w + 2 * pad >= 3
-) + 4
+DW3_TILE_CASES = (
+    sum(
+        3 * 2
+        for h, w in [(1, 1), (2, 2), (3, 3), (2, 3), (3, 1), (5, 4)]
+        for pad in range(3)
+        if h + 2 * pad >= 3 and w + 2 * pad >= 3
+    )
+    + 4
+)
 # cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime,
 # dw3 tiles
 NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3 + DW3_TILE_CASES
