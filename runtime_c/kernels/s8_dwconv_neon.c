@@ -558,16 +558,20 @@ S8_DW16_INLINE void s8_dw16_layer(const cnnc_s8_conv_params *p, const int8_t *x,
          * nine int8 fits int16 */
         sl = vaddl_s8(vget_low_s8(k.w0), vget_low_s8(k.w1));
         shi = vaddl_high_s8(k.w0, k.w1);
-#define S8_DW16_WSUM(W)                \
-    sl = vaddw_s8(sl, vget_low_s8(W)); \
-    shi = vaddw_high_s8(shi, W);
-        S8_DW16_WSUM(k.w2)
-        S8_DW16_WSUM(k.w3)
-        S8_DW16_WSUM(k.w4)
-        S8_DW16_WSUM(k.w5)
-        S8_DW16_WSUM(k.w6) S8_DW16_WSUM(k.w7) S8_DW16_WSUM(k.w8)
+#define S8_DW16_WSUM(W)                    \
+    do {                                   \
+        sl = vaddw_s8(sl, vget_low_s8(W)); \
+        shi = vaddw_high_s8(shi, W);       \
+    } while (0)
+        S8_DW16_WSUM(k.w2);
+        S8_DW16_WSUM(k.w3);
+        S8_DW16_WSUM(k.w4);
+        S8_DW16_WSUM(k.w5);
+        S8_DW16_WSUM(k.w6);
+        S8_DW16_WSUM(k.w7);
+        S8_DW16_WSUM(k.w8);
 #undef S8_DW16_WSUM
-            ib.val[0] = vmlsl_s16(ib.val[0], vget_low_s16(sl), vget_low_s16(xzp));
+        ib.val[0] = vmlsl_s16(ib.val[0], vget_low_s16(sl), vget_low_s16(xzp));
         ib.val[1] = vmlsl_high_s16(ib.val[1], sl, xzp);
         ib.val[2] = vmlsl_s16(ib.val[2], vget_low_s16(shi), vget_low_s16(xzp));
         ib.val[3] = vmlsl_high_s16(ib.val[3], shi, xzp);
