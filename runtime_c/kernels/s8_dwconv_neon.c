@@ -646,7 +646,7 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
         return;
     }
 #if defined(__aarch64__)
-    if (p->c >= 16) {
+    if (p->c >= 16 && p->out_h > 0 && p->out_w > 0) {
         s8_dw16(p, x, w, bias, mult, shift, y);
         return;
     }
