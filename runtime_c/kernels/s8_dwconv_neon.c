@@ -315,15 +315,23 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
 }
 
 #if defined(__aarch64__)
-/* aarch64: 3x3 depthwise, dilation 1, in blocks of 16 channels over tiles of the image.
+/* aarch64: 3x3 depthwise, dilation 1, c >= 16, in blocks of 16 channels over tiles of the
+ * image (armv7, whose 16 q registers cannot hold nine 16-byte weight vectors, and c < 16
+ * keep s8_dw3x3_block above).
  *
- * Per block, the 16 channels of an input tile (rows and columns the tile's outputs read,
- * padding included) are copied into a stack buffer, 16 bytes per pixel, with x's zero point
- * in the padding: every output pixel then reads its three input rows as three runs of
- * three adjacent 16-byte columns (one LD1 of three registers each), borders and interior
- * alike, and the block's nine weight vectors and requantisation constants stay in registers
- * across the whole image. The arithmetic is s8_dw3x3_block's (above): raw x times w in
- * int16 pairs, init = bias - zp * sum_taps w, padding taps reading zp. */
+ * Per block, the 16 channels of an input tile (the rows and columns the tile's outputs
+ * read, padding included) are copied into a stack buffer, 16 bytes per pixel, x's zero
+ * point in the padding: every output pixel then reads its three input rows as three runs
+ * of three adjacent 16-byte columns (one LD1 of three registers each), borders and
+ * interior alike, and the block's nine weight vectors and requantisation constants stay in
+ * registers across the whole image. When the image is one tile (its padded input, at most
+ * 128 columns, fits the 1024-pixel buffer) the padding is written once per layer and each
+ * block copies only the image's pixels. The arithmetic is s8_dw3x3_block's: raw x
+ * times w in int16 pairs (SMULL/SMLAL and their high-half forms), five partial sums
+ * widened into the int32 lanes (SADDW/SADDW2), init = bias - zp * sum_taps w, padding taps
+ * reading zp. Per pixel of 16 channels: 3 + 1 loads, 38 multiply/widen, 19 (SINGLE_NEG) or
+ * 23 (DOUBLE_NEG) requantisation and store, a few for the loop; the copy adds about 2 per
+ * copied input pixel. */
 #if defined(__GNUC__)
 #define S8_DW16_INLINE static __inline__ __attribute__((always_inline))
 #else
