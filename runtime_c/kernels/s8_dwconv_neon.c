@@ -91,8 +91,16 @@ CNNC_INLINE void s8_dw_requant(const s8_dw_acc *a, int32_t nb, const int32_t *mu
 static int s8_dw3_weights_fit(const int8_t *w, size_t count) {
     const int8x8_t lowest = vdup_n_s8(-128);
     uint8x8_t any = vdup_n_u8(0);
-    size_t i;
-    for (i = 0; i + 8 <= count; i += 8) any = vorr_u8(any, vceq_s8(vld1_s8(w + i), lowest));
+    size_t i = 0;
+#if defined(__aarch64__) /* the lowest of 64 weights at a time */
+    int8x16_t low = vdupq_n_s8(0);
+    for (; i + 64 <= count; i += 64) {
+        const int8x16x4_t v = vld1q_s8_x4(w + i);
+        low = vminq_s8(low, vminq_s8(vminq_s8(v.val[0], v.val[1]), vminq_s8(v.val[2], v.val[3])));
+    }
+    if (vminvq_s8(low) == -128) return 0;
+#endif
+    for (; i + 8 <= count; i += 8) any = vorr_u8(any, vceq_s8(vld1_s8(w + i), lowest));
     for (; i < count; ++i)
         if (w[i] == -128) return 0;
     return vget_lane_u64(vreinterpret_u64_u8(any), 0) == 0;
@@ -306,6 +314,333 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
 #undef S8_DW3_SUM6
 }
 
+#if defined(__aarch64__)
+/* aarch64: 3x3 depthwise, dilation 1, c >= 16, in blocks of 16 channels over tiles of the
+ * image (armv7, whose 16 q registers cannot hold nine 16-byte weight vectors, and c < 16
+ * keep s8_dw3x3_block above).
+ *
+ * Per block, the 16 channels of an input tile (the rows and columns the tile's outputs
+ * read, padding included) are copied into a stack buffer, 16 bytes per pixel, x's zero
+ * point in the padding: every output pixel then reads its three input rows as three runs
+ * of three adjacent 16-byte columns (one LD1 of three registers each), borders and
+ * interior alike, and the block's nine weight vectors and requantisation constants stay in
+ * registers across the whole image. When the image is one tile (its padded input, at most
+ * 128 columns, fits the 1024-pixel buffer) the padding is written once per layer and each
+ * block copies only the image's pixels. The arithmetic is s8_dw3x3_block's: raw x
+ * times w in int16 pairs (SMULL/SMLAL and their high-half forms), five partial sums
+ * widened into the int32 lanes (SADDW/SADDW2), init = bias - zp * sum_taps w, padding taps
+ * reading zp. Per pixel of 16 channels: 3 + 1 loads, 38 multiply/widen, 19 (SINGLE_NEG) or
+ * 23 (DOUBLE_NEG) requantisation and store, a few for the loop; the copy adds about 2 per
+ * copied input pixel. */
+#if defined(__GNUC__)
+#define S8_DW16_INLINE static __inline__ __attribute__((always_inline))
+#else
+#define S8_DW16_INLINE static
+#endif
+#define S8_DW16_BUF_PIXELS 1024 /* the tile buffer: 16 KiB of 16-byte pixels */
+#define S8_DW16_MAX_COLS 128    /* input columns of a tile: at least 8 rows fit */
+/* Shorter requantisations where every lane's shift is negative (s8_gemm_neon.h states
+ * why they equal cnnc_requant's): the codes s8_dw16_rounding returns. */
+#define S8_DW16_SINGLE_NEG 3
+#define S8_DW16_DOUBLE_NEG 4
+
+typedef struct {
+    int32x4_t m[4], left[4], nright[4];
+    int64x2_t ns[8];
+    int16x8_t zp;
+    int8x16_t lo, hi;
+} s8_dw16_rq;
+
+/* The code for the whole layer: a _NEG one when every channel's shift is negative. */
+static int32_t s8_dw16_rounding(int32_t rounding, const int32_t *shift, int32_t c) {
+    int32x4_t top = vdupq_n_s32(-1);
+    int32_t j = 0;
+    if (rounding != CNNC_ROUND_SINGLE && rounding != CNNC_ROUND_DOUBLE) return rounding;
+    for (; j + 4 <= c; j += 4) top = vmaxq_s32(top, vld1q_s32(shift + j));
+    for (; j < c; ++j)
+        if (shift[j] >= 0) return rounding;
+    if (vmaxvq_s32(top) >= 0) return rounding;
+    return rounding == CNNC_ROUND_SINGLE ? S8_DW16_SINGLE_NEG : S8_DW16_DOUBLE_NEG;
+}
+
+S8_DW16_INLINE void s8_dw16_rq_init(s8_dw16_rq *q, const int32_t *mult, const int32_t *shift,
+                                    const cnnc_s8_conv_params *p, int32_t rnd) {
+    const int32x4_t zero = vdupq_n_s32(0);
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        const int32x4_t s = vld1q_s32(shift + 4 * j);
+        q->m[j] = vld1q_s32(mult + 4 * j);
+        if (rnd == S8_DW16_SINGLE_NEG || rnd == S8_DW16_DOUBLE_NEG) {
+            q->nright[j] = s;
+        } else if (rnd == CNNC_ROUND_DOUBLE) {
+            q->left[j] = vmaxq_s32(s, zero);
+            q->nright[j] = vnegq_s32(vmaxq_s32(vnegq_s32(s), zero));
+        } else {
+            const int32x4_t neg_total = vsubq_s32(s, vdupq_n_s32(31)); /* -62..-1 */
+            q->ns[2 * j] = vmovl_s32(vget_low_s32(neg_total));
+            q->ns[2 * j + 1] = vmovl_high_s32(neg_total);
+        }
+    }
+    q->zp = vdupq_n_s16((int16_t)p->y_zero_point);
+    q->lo = vdupq_n_s8((int8_t)p->act_min);
+    q->hi = vdupq_n_s8((int8_t)p->act_max);
+}
+
+/* requant(x) for lanes 4j .. 4j + 3: s8g_rq4's arithmetic (s8_gemm_neon.h). */
+S8_DW16_INLINE int32x4_t s8_dw16_rq4(const s8_dw16_rq *q, int32x4_t x, int32_t j, int32_t rnd) {
+    if (rnd == S8_DW16_SINGLE_NEG) {
+        return vrshlq_s32(vqdmulhq_s32(x, q->m[j]), q->nright[j]);
+    } else if (rnd == S8_DW16_DOUBLE_NEG) {
+        const int32x4_t h = vqrdmulhq_s32(x, q->m[j]);
+        return vrshlq_s32(vsraq_n_s32(h, h, 31), q->nright[j]);
+    } else if (rnd == CNNC_ROUND_DOUBLE) {
+        const int32x4_t h = vqrdmulhq_s32(vqshlq_s32(x, q->left[j]), q->m[j]);
+        const int32x4_t fixup = vshrq_n_s32(vandq_s32(h, q->nright[j]), 31);
+        return vrshlq_s32(vqaddq_s32(h, fixup), q->nright[j]);
+    } else {
+        const int64x2_t lo =
+            vrshlq_s64(vmull_s32(vget_low_s32(x), vget_low_s32(q->m[j])), q->ns[2 * j]);
+        const int64x2_t hi = vrshlq_s64(vmull_high_s32(x, q->m[j]), q->ns[2 * j + 1]);
+        return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));
+    }
+}
+
+/* acc[0..4) += the 16 int16 lanes of pl (channels 0..7) and ph (8..15), widened */
+#define S8_DW16_WIDEN(acc, pl, ph)                            \
+    do {                                                      \
+        acc.val[0] = vaddw_s16(acc.val[0], vget_low_s16(pl)); \
+        acc.val[1] = vaddw_high_s16(acc.val[1], pl);          \
+        acc.val[2] = vaddw_s16(acc.val[2], vget_low_s16(ph)); \
+        acc.val[3] = vaddw_high_s16(acc.val[3], ph);          \
+    } while (0)
+/* acc += xa * wa + xb * wb: two taps' products summed in int16 (|sum| <= 2 * 128 * 127) */
+#define S8_DW16_PAIR(acc, xa, wa, xb, wb)                          \
+    do {                                                           \
+        int16x8_t pl = vmull_s8(vget_low_s8(xa), vget_low_s8(wa)); \
+        int16x8_t ph = vmull_high_s8(xa, wa);                      \
+        pl = vmlal_s8(pl, vget_low_s8(xb), vget_low_s8(wb));       \
+        ph = vmlal_high_s8(ph, xb, wb);                            \
+        S8_DW16_WIDEN(acc, pl, ph);                                \
+    } while (0)
+
+typedef struct {
+    int8x16_t w0, w1, w2, w3, w4, w5, w6, w7, w8; /* tap t's 16 weights */
+} s8_dw16_w;
+
+/* One output pixel of 16 channels at y from the three 3-column runs r0, r1, r2. */
+S8_DW16_INLINE void s8_dw16_pixel(s8_dw16_w *k, const int32_t *init, const s8_dw16_rq *q,
+                                  const int8_t *r0, const int8_t *r1, const int8_t *r2, int8_t *y,
+                                  int32_t rnd) {
+    int32x4x4_t acc = vld1q_s32_x4(init);
+    int8x16x3_t v = vld1q_s8_x3(r0); /* each row loaded just before its taps */
+    int8x16_t carry;
+    int16x8_t z0, z1;
+    int8x16_t r;
+#if defined(__GNUC__)
+    /* no code: the weights count as changed by each pixel, so that GCC does not hoist their
+     * low halves (SMULL's operands) out of the loop as nine more live registers */
+    __asm__ volatile("" : "+w"(k->w0), "+w"(k->w1), "+w"(k->w2), "+w"(k->w3), "+w"(k->w4));
+    __asm__ volatile("" : "+w"(k->w5), "+w"(k->w6), "+w"(k->w7), "+w"(k->w8));
+#endif
+    S8_DW16_PAIR(acc, v.val[0], k->w0, v.val[1], k->w1);
+    carry = v.val[2];
+    v = vld1q_s8_x3(r1);
+    S8_DW16_PAIR(acc, carry, k->w2, v.val[0], k->w3);
+    S8_DW16_PAIR(acc, v.val[1], k->w4, v.val[2], k->w5);
+    v = vld1q_s8_x3(r2);
+    S8_DW16_PAIR(acc, v.val[0], k->w6, v.val[1], k->w7);
+    {
+        const int16x8_t pl = vmull_s8(vget_low_s8(v.val[2]), vget_low_s8(k->w8));
+        const int16x8_t ph = vmull_high_s8(v.val[2], k->w8);
+        S8_DW16_WIDEN(acc, pl, ph);
+    }
+    z0 = vqmovn_high_s32(vqmovn_s32(s8_dw16_rq4(q, acc.val[0], 0, rnd)),
+                         s8_dw16_rq4(q, acc.val[1], 1, rnd));
+    z1 = vqmovn_high_s32(vqmovn_s32(s8_dw16_rq4(q, acc.val[2], 2, rnd)),
+                         s8_dw16_rq4(q, acc.val[3], 3, rnd));
+    r = vqmovn_high_s16(vqmovn_s16(vqaddq_s16(z0, q->zp)), vqaddq_s16(z1, q->zp));
+    vst1q_s8(y, vminq_s8(vmaxq_s8(r, q->lo), q->hi));
+}
+
+/* dst[0 .. n) = the 16-byte pixels src, src + step, ..., n >= 0 */
+S8_DW16_INLINE int8_t *s8_dw16_copy(int8_t *dst, const int8_t *src, size_t step, int32_t n) {
+    int8_t *const end8 = dst + (size_t)(n & ~7) * 16, *const end = dst + (size_t)n * 16;
+    while (dst != end8) {
+        const int8x16_t v0 = vld1q_s8(src), v1 = vld1q_s8(src + step);
+        const int8x16_t v2 = vld1q_s8(src + 2 * step), v3 = vld1q_s8(src + 3 * step);
+        const int8x16_t v4 = vld1q_s8(src + 4 * step), v5 = vld1q_s8(src + 5 * step);
+        const int8x16_t v6 = vld1q_s8(src + 6 * step), v7 = vld1q_s8(src + 7 * step);
+        vst1q_s8(dst, v0);
+        vst1q_s8(dst + 16, v1);
+        vst1q_s8(dst + 32, v2);
+        vst1q_s8(dst + 48, v3);
+        vst1q_s8(dst + 64, v4);
+        vst1q_s8(dst + 80, v5);
+        vst1q_s8(dst + 96, v6);
+        vst1q_s8(dst + 112, v7);
+        src += 8 * step;
+        dst += 128;
+    }
+    if (n & 4) {
+        const int8x16_t v0 = vld1q_s8(src), v1 = vld1q_s8(src + step);
+        const int8x16_t v2 = vld1q_s8(src + 2 * step), v3 = vld1q_s8(src + 3 * step);
+        vst1q_s8(dst, v0);
+        vst1q_s8(dst + 16, v1);
+        vst1q_s8(dst + 32, v2);
+        vst1q_s8(dst + 48, v3);
+        src += 4 * step;
+        dst += 64;
+    }
+    for (; dst != end; src += step, dst += 16) vst1q_s8(dst, vld1q_s8(src));
+    return dst;
+}
+
+S8_DW16_INLINE int8_t *s8_dw16_fill(int8_t *dst, int8x16_t v, int32_t n) {
+    int8_t *const end = dst + (size_t)n * 16;
+    for (; dst != end; dst += 16) vst1q_s8(dst, v);
+    return dst;
+}
+
+/* The 16-channel blocks at c0 = 0, 16, ..., and the last one ending at c (c >= 16), with
+ * requantisation code rnd for all of them. */
+/* The padding of a tile buffer of input rows [iya, iyb), ncols columns: whole rows outside
+ * the image, and the left and right columns of the others. */
+S8_DW16_INLINE void s8_dw16_pad(int8_t *buf, int8x16_t zpv, int32_t iya, int32_t iyb, int32_t h,
+                                int32_t ncols, int32_t left, int32_t right) {
+    const size_t pitch = (size_t)ncols * 16;
+    int32_t iy;
+    for (iy = iya; iy < iyb; ++iy, buf += pitch) {
+        if (iy < 0 || iy >= h) {
+            s8_dw16_fill(buf, zpv, ncols);
+        } else {
+            s8_dw16_fill(buf, zpv, left);
+            s8_dw16_fill(buf + pitch - (size_t)right * 16, zpv, right);
+        }
+    }
+}
+
+S8_DW16_INLINE void s8_dw16_layer(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                  int8_t *y, int8_t *buf, int32_t rnd) {
+    /* the parameters in locals: the int8 stores below may alias *p */
+    const size_t c = (size_t)p->c;
+    const int32_t n = p->n, h = p->h, wd = p->w, out_h = p->out_h, out_w = p->out_w;
+    const int32_t sh = p->stride_h, sw = p->stride_w, pad_top = p->pad_top;
+    const int32_t pad_left = p->pad_left;
+    const int8x16_t zpv = vdupq_n_s8((int8_t)p->x_zero_point);
+    const int16x8_t xzp = vdupq_n_s16((int16_t)p->x_zero_point);
+    const size_t step = (size_t)sw * 16;
+    /* output tiles of tw columns and th rows whose input fits the buffer */
+    int32_t tw = (S8_DW16_MAX_COLS - 3) / sw + 1, th, b, oya, oxa, oy, c0, single;
+    s8_dw16_rq q;
+    if (tw > out_w) tw = out_w;
+    th = (S8_DW16_BUF_PIXELS / ((tw - 1) * sw + 3) - 3) / sh + 1;
+    if (th > out_h) th = out_h;
+    /* one tile per image: its buffer's padding, x's zero point, is the same for every
+     * block and image, written once here */
+    single = th == out_h && tw == out_w;
+    if (single) {
+        const int32_t ncols = (out_w - 1) * sw + 3;
+        const int32_t right = ncols - pad_left - wd;
+        s8_dw16_pad(buf, zpv, -pad_top, (out_h - 1) * sh - pad_top + 3, h, ncols,
+                    pad_left < ncols ? pad_left : ncols, right < 0 ? 0 : right);
+    }
+    for (c0 = 0; c0 < p->c; c0 += 16) {
+        s8_dw16_w k;
+        int32_t init[16];
+        int16x8_t sl, shi;
+        int32x4x4_t ib;
+        if (c0 + 16 > p->c) c0 = p->c - 16; /* the last block overlaps the one before */
+        ib = vld1q_s32_x4(bias + c0);
+        s8_dw16_rq_init(&q, mult + c0, shift + c0, p, rnd);
+        k.w0 = vld1q_s8(w + c0);
+        k.w1 = vld1q_s8(w + c + c0);
+        k.w2 = vld1q_s8(w + 2 * c + c0);
+        k.w3 = vld1q_s8(w + 3 * c + c0);
+        k.w4 = vld1q_s8(w + 4 * c + c0);
+        k.w5 = vld1q_s8(w + 5 * c + c0);
+        k.w6 = vld1q_s8(w + 6 * c + c0);
+        k.w7 = vld1q_s8(w + 7 * c + c0);
+        k.w8 = vld1q_s8(w + 8 * c + c0);
+        /* init = bias - zp * sum_taps w (modulo 2^32, as the NEON adds wrap); the sum of
+         * nine int8 fits int16 */
+        sl = vaddl_s8(vget_low_s8(k.w0), vget_low_s8(k.w1));
+        shi = vaddl_high_s8(k.w0, k.w1);
+#define S8_DW16_WSUM(W)                    \
+    do {                                   \
+        sl = vaddw_s8(sl, vget_low_s8(W)); \
+        shi = vaddw_high_s8(shi, W);       \
+    } while (0)
+        S8_DW16_WSUM(k.w2);
+        S8_DW16_WSUM(k.w3);
+        S8_DW16_WSUM(k.w4);
+        S8_DW16_WSUM(k.w5);
+        S8_DW16_WSUM(k.w6);
+        S8_DW16_WSUM(k.w7);
+        S8_DW16_WSUM(k.w8);
+#undef S8_DW16_WSUM
+        ib.val[0] = vmlsl_s16(ib.val[0], vget_low_s16(sl), vget_low_s16(xzp));
+        ib.val[1] = vmlsl_high_s16(ib.val[1], sl, xzp);
+        ib.val[2] = vmlsl_s16(ib.val[2], vget_low_s16(shi), vget_low_s16(xzp));
+        ib.val[3] = vmlsl_high_s16(ib.val[3], shi, xzp);
+        vst1q_s32_x4(init, ib);
+        for (b = 0; b < n; ++b)
+            for (oya = 0; oya < out_h; oya += th)
+                for (oxa = 0; oxa < out_w; oxa += tw) {
+                    const int32_t oyb = oya + th < out_h ? oya + th : out_h;
+                    const int32_t oxb = oxa + tw < out_w ? oxa + tw : out_w;
+                    const int32_t iya = oya * sh - pad_top, iyb = (oyb - 1) * sh - pad_top + 3;
+                    const int32_t ixa = oxa * sw - pad_left, ixb = (oxb - 1) * sw - pad_left + 3;
+                    const int32_t ncols = ixb - ixa;
+                    /* columns [ixa, ixb) split into padding, image, padding */
+                    const int32_t left = ixa < 0 ? (-ixa < ncols ? -ixa : ncols) : 0;
+                    const int32_t right =
+                        ixb > wd ? (ixb - wd < ncols - left ? ixb - wd : ncols - left) : 0;
+                    const int32_t mid = ncols - left - right;
+                    const size_t pitch = (size_t)ncols * 16;
+                    const int8_t *src = x + ((size_t)b * h * wd + (size_t)(ixa + left)) * c + c0;
+                    const int32_t iy0 = iya < 0 ? 0 : iya, iy1 = iyb < h ? iyb : h;
+                    int32_t iy;
+                    if (!single) s8_dw16_pad(buf, zpv, iya, iyb, h, ncols, left, right);
+                    for (iy = iy0; iy < iy1; ++iy)
+                        s8_dw16_copy(buf + (size_t)(iy - iya) * pitch + (size_t)left * 16,
+                                     src + (size_t)iy * wd * c, c, mid);
+                    for (oy = oya; oy < oyb; ++oy) {
+                        const int8_t *r0 = buf + (size_t)(oy - oya) * sh * pitch;
+                        const int8_t *r1 = r0 + pitch, *r2 = r1 + pitch;
+                        int8_t *yp = y + (((size_t)b * out_h + oy) * out_w + oxa) * c + c0;
+                        int8_t *const yend = yp + (size_t)(oxb - oxa) * c;
+                        for (; yp != yend; r0 += step, r1 += step, r2 += step, yp += c)
+                            s8_dw16_pixel(&k, init, &q, r0, r1, r2, yp, rnd);
+                    }
+                }
+    }
+}
+
+/* All channels (c >= 16). (GCC's first scheduling pass would hoist a pixel's nine input
+ * loads and spill the weights.) */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-schedule-insns", "no-move-loop-invariants")))
+#endif
+static void
+s8_dw16(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+        const int32_t *mult, const int32_t *shift, int8_t *y) {
+    int8_t buf[S8_DW16_BUF_PIXELS * 16];
+    const int32_t rnd = s8_dw16_rounding(p->rounding, shift, p->c);
+    if (rnd == S8_DW16_DOUBLE_NEG) {
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8_DW16_DOUBLE_NEG);
+    } else if (rnd == S8_DW16_SINGLE_NEG) {
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8_DW16_SINGLE_NEG);
+    } else if (rnd == CNNC_ROUND_DOUBLE) {
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, CNNC_ROUND_DOUBLE);
+    } else {
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, CNNC_ROUND_SINGLE);
+    }
+}
+#undef S8_DW16_PAIR
+#undef S8_DW16_WIDEN
+#endif
+
 void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                           const int32_t *bias, const int32_t *mult, const int32_t *shift,
                           int8_t *y) {
@@ -318,6 +653,12 @@ void cnnc_s8_dwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
         s8_dwconv_loops(p, x, w, bias, mult, shift, y);
         return;
     }
+#if defined(__aarch64__)
+    if (p->c >= 16 && p->out_h > 0 && p->out_w > 0) {
+        s8_dw16(p, x, w, bias, mult, shift, y);
+        return;
+    }
+#endif
     for (c0 = 0; c0 + 8 <= p->c; c0 += 8) s8_dw3x3_block(p, x, w, bias, mult, shift, y, c0);
     if (c0 < p->c) /* the last channels: an 8-wide block ending at c (c >= 8) */
         s8_dw3x3_block(p, x, w, bias, mult, shift, y, p->c - 8);

@@ -173,6 +173,50 @@ static void dwconv_cases(void) {
     }
 }
 
+#if defined(__ARM_NEON)
+/* 3x3 depthwise maps the NEON 16-channel tile path (aarch64) meets at the edges: maps of
+ * 1x1 to 5x4 with paddings 0..2 and strides 1, 2 (c not a multiple of 16 included), and
+ * maps whose input does not fit one tile buffer (several tiles across and down). */
+static int8_t tx[56000];
+static void dw3_tile_cases(void) {
+    static const int32_t small[6][2] = {{1, 1}, {2, 2}, {3, 3}, {2, 3}, {3, 1}, {5, 4}};
+    static const int32_t cs[3] = {16, 24, 40};
+    /* h, w, c, stride, pad */
+    static const int32_t big[4][5] = {{8, 130, 16, 1, 1}, {9, 260, 16, 2, 1},
+                                      {250, 3, 17, 1, 1}, {420, 4, 33, 2, 1}};
+    int g, ci, s, pd, idx = 0;
+    for (g = 0; g < 6 + 4; ++g) for (ci = 0; ci < 3; ++ci) for (s = 1; s <= 2; ++s)
+    for (pd = 0; pd <= 2; ++pd) {
+        cnnc_s8_conv_params p;
+        int32_t out;
+        const int z = idx % 2;
+        if (g >= 6 && (ci > 0 || s > 1 || pd > 0)) continue; /* one case per big map */
+        memset(&p, 0, sizeof p);
+        p.n = g < 6 ? 2 : 1;
+        p.h = g < 6 ? small[g][0] : big[g - 6][0];
+        p.w = g < 6 ? small[g][1] : big[g - 6][1];
+        p.c = p.out_c = p.groups = g < 6 ? cs[ci] : big[g - 6][2];
+        p.stride_h = p.stride_w = g < 6 ? s : big[g - 6][3];
+        p.pad_top = p.pad_left = g < 6 ? pd : big[g - 6][4];
+        p.kernel_h = p.kernel_w = 3; p.dilation_h = p.dilation_w = 1;
+        p.out_h = (p.h + 2 * p.pad_top - 3) / p.stride_h + 1;
+        p.out_w = (p.w + 2 * p.pad_left - 3) / p.stride_w + 1;
+        if (p.h + 2 * p.pad_top < 3 || p.w + 2 * p.pad_left < 3) continue;
+        p.x_zero_point = zps[z][0]; p.y_zero_point = zps[z][1];
+        p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? p.y_zero_point + 100 : 127;
+        p.rounding = (idx / 2) % 2;
+        out = p.n * p.out_h * p.out_w * p.c;
+        fill8(tx, p.n * p.h * p.w * p.c, -128); fill8(w, 9 * p.c, -127);
+        fill_requant(bias, mult, shift, p.c, (idx / 4) % 2);
+        cnnc_s8_dwconv__ref(&p, tx, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        cnnc_s8_dwconv__neon(&p, tx, w, bias, mult, shift, y_neon);
+        compare("dw3 tiles (h, w, c)", out, p.h, p.w, p.c);
+        ++idx;
+    }
+}
+#endif
+
 static void conv_cases(void) {
     /* h, w, kernel, pad, stride */
     static const int32_t geo[6][5] = {{1, 1, 3, 1, 1}, {7, 5, 3, 1, 1}, {7, 5, 3, 1, 2},
@@ -337,6 +381,7 @@ int main(void) {
     onnxruntime_cases();
     if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
+    if (!DOT_BUILD) dw3_tile_cases();
 #endif
     big_k_cases();
     dense_cases();
@@ -347,10 +392,22 @@ int main(void) {
     return failures != 0;
 }
 """
-# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime
-NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3
-# cases the dot-product build skips: dwconv, add, quantize (no dot variant)
-NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2
+# dw3_tile_cases: the small maps whose padded size admits the 3x3 kernel (3 channel counts,
+# 2 strides), then the 4 big maps
+DW3_TILE_CASES = (
+    sum(
+        3 * 2
+        for h, w in [(1, 1), (2, 2), (3, 3), (2, 3), (3, 1), (5, 4)]
+        for pad in range(3)
+        if h + 2 * pad >= 3 and w + 2 * pad >= 3
+    )
+    + 4
+)
+# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime,
+# dw3 tiles
+NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3 + DW3_TILE_CASES
+# cases the dot-product build skips: dwconv, add, quantize, dw3 tiles (no dot variant)
+NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2 + DW3_TILE_CASES
 CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
