@@ -4,8 +4,10 @@ bit-exact to cnnc_b1_conv_bits__ref under qemu, past tests/runtime/test_b1_conv_
 grid: output channels 1..33 (below, at and past the 4-filter blocks), filter lengths whose
 word count leaves each tail 0..3 (32, 33, 96, 300 channels), the constant-length copies
 of 3x3 windows (32, 64, 96, 128, 256 channels), kernels 1x1, 3x3, 5x5 and 3x5
-with asymmetric padding and strides, groups 2 and one padding (the shared loops), and
-windows just inside and just past the 2048-word stack buffer."""
+with asymmetric padding and strides, groups 2 and one padding (the shared loops), AArch64's
+short-window path for 3x3 at <= 64 channels (out_c past its 128-filter chunk, one-sided
+padding, thresholds past the ends of the dot's range), and windows just inside and just
+past the 2048-word stack buffer."""
 
 import subprocess
 
@@ -19,6 +21,7 @@ pytestmark = pytest.mark.arm
 
 DRIVER = r"""
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include "cnnc_b1.h"
 
@@ -40,8 +43,8 @@ static void fill(uint32_t *v, int32_t pixels, int32_t channels) {
 }
 
 static uint32_t x[4096], w[16384], y_ref[2 * 9 * 11 * 2 + 4], y_neon[2 * 9 * 11 * 2 + 4];
-static int32_t thr[64];
-static int cases = 0, failures = 0;
+static int32_t thr[256];
+static int cases = 0, failures = 0, thr_extreme = 0;
 
 /* geometry g: kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right */
 static void run(int32_t n, int32_t h, int32_t wd, int32_t c, int32_t oc, const int32_t *g,
@@ -58,6 +61,12 @@ static void run(int32_t n, int32_t h, int32_t wd, int32_t c, int32_t oc, const i
     fill(x, n * h * wd, c);
     fill(w, oc * g[0] * g[1], c / groups);
     for (i = 0; i < oc; ++i) thr[i] = (int32_t)(next_word() % 17u) - 8; /* dots spread ~0 */
+    if (thr_extreme) { /* past both ends of the dot's range [-K, K], and around them */
+        const int32_t kb = g[0] * g[1] * c;
+        for (i = 0; i < oc; ++i)
+            thr[i] = i % 6 == 0 ? INT32_MIN : i % 6 == 1 ? INT32_MAX
+                   : (int32_t)(next_word() % (uint32_t)(4 * kb + 5)) - 2 * kb - 2;
+    }
     words = n * p.out_h * p.out_w * CNNC_B1_WORDS(oc);
     memset(y_ref, 0xA5, sizeof y_ref);
     memset(y_neon, 0x5A, sizeof y_neon);
@@ -80,6 +89,7 @@ int main(void) {
         {5, 5, 1, 1, 2, 2, 2, 2}, {3, 5, 2, 1, 0, 2, 1, 1}, {3, 3, 1, 1, 0, 0, 0, 0}};
     static const int32_t ocs[] = {1, 3, 4, 5, 8, 33}, cs[] = {32, 33, 96, 300};
     static const int32_t big[8] = {3, 3, 1, 1, 1, 1, 1, 1}, wide[2] = {128, 256};
+    static const int32_t asym[8] = {3, 3, 1, 1, 0, 1, 1, 0}, s2[8] = {3, 3, 2, 2, 1, 0, 0, 1};
     int gi, oi, ci, groups, pad_one;
     for (gi = 0; gi < 6; ++gi) for (oi = 0; oi < 6; ++oi) for (ci = 0; ci < 4; ++ci)
         run(2, 9, 11, cs[ci], ocs[oi], geos[gi], 1, 0);
@@ -89,13 +99,23 @@ int main(void) {
     /* 3x3 at 128 and 256 channels: the window path's constant filter lengths 36, 72 */
     for (gi = 0; gi < 6; gi += 5) for (ci = 0; ci < 2; ++ci)
         run(1, 6, 7, wide[ci], 37, geos[gi], 1, 0);
+    /* AArch64's 3x3 windows of 9 or 18 words (b1x_conv): 64 and 48 channels, out_c past
+     * one 128-filter chunk and not a multiple of 8, one-sided padding, stride 2, and
+     * thresholds at and past the ends of the dot's range (the int16 clamps) */
+    run(1, 7, 7, 64, 136, big, 1, 0);
+    run(1, 7, 6, 48, 130, asym, 1, 0);
+    run(2, 8, 7, 20, 35, s2, 1, 0);
+    thr_extreme = 1;
+    for (ci = 0; ci < 3; ++ci) run(1, 5, 4, ci == 0 ? 32 : ci == 1 ? 64 : 128, 41, big, 1, 0);
+    run(1, 6, 5, 64, 36, s2, 1, 0);
+    thr_extreme = 0;
     run(1, 2, 2, 7200, 5, big, 1, 0); /* 9 * 225 = 2025 words: the window path */
     run(1, 2, 2, 7300, 5, big, 1, 0); /* 9 * 229 = 2061 words: past the buffer */
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
 """
-CASES = 6 * 6 * 4 + 2 * 2 * 6 * 3 + 2 * 2 + 2
+CASES = 6 * 6 * 4 + 2 * 2 * 6 * 3 + 2 * 2 + 3 + 4 + 2
 
 
 # aarch64 only (the time budget): tests/runtime/test_b1_conv_neon.py runs the same code
