@@ -25,6 +25,7 @@
  * Layers with groups > 1, one padding or larger windows take the shared loops
  * (b1_conv_loops.h) with a vector run popcount. */
 #include "b1_conv_loops.h"
+#include "cnnc_s8.h"
 
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
@@ -497,6 +498,126 @@ static void b1n_conv_bits(const cnnc_b1_conv_params *p, const uint32_t *x, const
             b1n_rows(p, x, w, thresholds, y, kw, xg, mg);
             break;
     }
+}
+
+/* ---- int8 / float outputs: the same dots (b1n_counts), then the __ref's transform ---- */
+
+#define B1N_OUT_CHUNK 256 /* output channels whose dots one pass keeps on the stack */
+
+/* dots[f] = k - 2 * popcount(window XOR filter f) for filters f < nf (w: filter 0) */
+static inline __attribute__((always_inline)) void b1n_dots(const int masked, const uint32_t *xg,
+                                                           const uint32_t *mg, const uint32_t *w,
+                                                           const int32_t kw, int32_t k, int32_t nf,
+                                                           int32_t *dots) {
+    const int32x4_t kv = vdupq_n_s32(k);
+    int32_t co;
+    for (co = 0; co + 4 <= nf; co += 4) {
+        uint16x8_t acc[4], tail;
+        uint32x4_t count;
+        b1n_counts(4, masked, xg, mg, w + (size_t)co * kw, kw, acc, &tail);
+        count = vpaddlq_u16(vaddq_u16(
+            b1n_padd_u16(b1n_padd_u16(acc[0], acc[1]), b1n_padd_u16(acc[2], acc[3])), tail));
+        vst1q_s32(dots + co, vmlsq_n_s32(kv, vreinterpretq_s32_u32(count), 2));
+    }
+    for (; co < nf; ++co) {
+        uint16x8_t acc[1], tail;
+        b1n_counts(1, masked, xg, mg, w + (size_t)co * kw, kw, acc, &tail);
+        dots[co] = k - 2 * (int32_t)b1n_sum_u32(vpaddlq_u16(acc[0]));
+    }
+}
+
+/* The float transform of cnnc_b1_conv_f32__ref / _s8__ref (b1_conv.c's b1_f32_out): one
+ * rounding for the product and one for the sum (scalar C without FP_CONTRACT: never fused,
+ * and IEEE on armv7 too, whose NEON flushes subnormals), then the clamp's two compares. */
+static inline float b1n_f32_out(int32_t dot, float multiplier, float bias, float lo, float hi) {
+    float v = (float)dot * multiplier;
+    v = v + bias;
+    if (v < lo) v = lo;
+    if (v > hi) v = hi;
+    return v;
+}
+
+/* groups 1, zero padding, K <= B1N_MAX_WORDS: y_f32 or (y_s8 non-NULL) y_s8 outputs. */
+static inline __attribute__((always_inline)) void b1n_conv_out_rows(
+    const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w, const float *multiplier,
+    const float *bias, float *y_f32, int8_t *y_s8, const int32_t kw, uint32_t *xg, uint32_t *mg) {
+    int32_t dots[B1N_OUT_CHUNK];
+    float vals[B1N_OUT_CHUNK];
+    cnnc_s8_quant_params q;
+    int32_t n, oy, ox, co0, f;
+    q.scale = p->out_scale;
+    q.zero_point = p->out_zero_point;
+    for (n = 0; n < p->n; ++n)
+        for (oy = 0; oy < p->out_h; ++oy)
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const size_t pix = (size_t)(n * p->out_h + oy) * p->out_w + ox;
+                const int32_t y0 = oy * p->stride_h - p->pad_top;
+                const int32_t x0 = ox * p->stride_w - p->pad_left;
+                const int border =
+                    y0 < 0 || y0 + p->kernel_h > p->h || x0 < 0 || x0 + p->kernel_w > p->w;
+                const int32_t k = b1n_gather(p, x, n, y0, x0, border, xg, mg) * p->c;
+                for (co0 = 0; co0 < p->out_c; co0 += B1N_OUT_CHUNK) {
+                    const int32_t nf =
+                        p->out_c - co0 < B1N_OUT_CHUNK ? p->out_c - co0 : B1N_OUT_CHUNK;
+                    float *out = y_s8 ? vals : y_f32 + pix * p->out_c + co0;
+                    if (border)
+                        b1n_dots(1, xg, mg, w + (size_t)co0 * kw, kw, k, nf, dots);
+                    else
+                        b1n_dots(0, xg, mg, w + (size_t)co0 * kw, kw, k, nf, dots);
+                    for (f = 0; f < nf; ++f)
+                        out[f] = b1n_f32_out(dots[f], multiplier[co0 + f], bias[co0 + f],
+                                             p->act_min, p->act_max);
+                    if (y_s8) {
+                        q.size = nf; /* elementwise: the same rounding as one at a time */
+                        cnnc_s8_quantize__ref(&q, vals, y_s8 + pix * p->out_c + co0);
+                    }
+                }
+            }
+}
+
+static void b1n_conv_out(const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w,
+                         const float *multiplier, const float *bias, float *y_f32, int8_t *y_s8) {
+    uint32_t xg[B1N_MAX_WORDS + 4], mg[B1N_MAX_WORDS + 4];
+    const int32_t kw = p->kernel_h * p->kernel_w * CNNC_B1_WORDS(p->c);
+    int32_t j;
+    for (j = 0; j < 4; ++j) xg[kw + j] = mg[kw + j] = 0u;
+    switch (kw) { /* 3x3 at 64, 128 and 256 channels unroll */
+        case 18:
+            b1n_conv_out_rows(p, x, w, multiplier, bias, y_f32, y_s8, 18, xg, mg);
+            break;
+        case 36:
+            b1n_conv_out_rows(p, x, w, multiplier, bias, y_f32, y_s8, 36, xg, mg);
+            break;
+        case 72:
+            b1n_conv_out_rows(p, x, w, multiplier, bias, y_f32, y_s8, 72, xg, mg);
+            break;
+        default:
+            b1n_conv_out_rows(p, x, w, multiplier, bias, y_f32, y_s8, kw, xg, mg);
+            break;
+    }
+}
+
+static int b1n_out_window_path(const cnnc_b1_conv_params *p) {
+    return p->groups == 1 && !p->pad_one &&
+           (int64_t)p->kernel_h * p->kernel_w * CNNC_B1_WORDS(p->c) <= B1N_MAX_WORDS;
+}
+
+void cnnc_b1_conv_f32__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                            const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y) {
+    if (b1n_out_window_path(p))
+        b1n_conv_out(p, x, w, multiplier, bias, y, NULL);
+    else
+        cnnc_b1_conv_f32__ref(p, x, w, multiplier, bias, y);
+}
+
+void cnnc_b1_conv_s8__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                           const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                           const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y) {
+    if (b1n_out_window_path(p))
+        b1n_conv_out(p, x, w, multiplier, bias, NULL, y);
+    else
+        cnnc_b1_conv_s8__ref(p, x, w, multiplier, bias, y);
 }
 
 void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
