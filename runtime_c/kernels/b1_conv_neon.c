@@ -537,6 +537,51 @@ static inline float b1n_f32_out(int32_t dot, float multiplier, float bias, float
     return v;
 }
 
+#if defined(__aarch64__)
+/* b1n_f32_out of 4 dots on AArch64's IEEE vector unit, the same operations: SCVTF, FMUL
+ * then FADD (intrinsics, not contracted under the build's -ffp-contract=off), and the two
+ * compares as selects (a NaN or -0.0 stays as the scalar ifs leave it). */
+static inline float32x4_t b1n_f32_out4(const int32_t *dots, const float *multiplier,
+                                       const float *bias, float32x4_t lo, float32x4_t hi) {
+    float32x4_t v = vmulq_f32(vcvtq_f32_s32(vld1q_s32(dots)), vld1q_f32(multiplier));
+    v = vaddq_f32(v, vld1q_f32(bias));
+    v = vbslq_f32(vcltq_f32(v, lo), lo, v);
+    return vbslq_f32(vcgtq_f32(v, hi), hi, v);
+}
+
+/* cnnc_s8_quantize__ref of 4 values, as s8_quant_neon.c does it bit-exactly: FDIV, NaN ->
+ * 0, the clamp to +-512, FCVTNS (ties to even), + zero point. */
+static inline int32x4_t b1n_quant4(float32x4_t v, float32x4_t scale, int32x4_t zp) {
+    v = vdivq_f32(v, scale);
+    v = vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), vceqq_f32(v, v)));
+    v = vminq_f32(vmaxq_f32(v, vdupq_n_f32(-512.0f)), vdupq_n_f32(512.0f));
+    return vaddq_s32(vcvtnq_s32_f32(v), zp);
+}
+
+/* Outputs [0, f) of the nf dots (the float values to out, or with s8 non-NULL the int8
+ * ones to s8, 8 at a time, the saturating narrowings clamping to [-128, 127]); returns f. */
+static int32_t b1n_out_vec(const cnnc_b1_conv_params *p, const int32_t *dots,
+                           const float *multiplier, const float *bias, int32_t nf, float *out,
+                           int8_t *s8) {
+    const float32x4_t lo = vdupq_n_f32(p->act_min), hi = vdupq_n_f32(p->act_max);
+    const float32x4_t scale = vdupq_n_f32(p->out_scale);
+    const int32x4_t zp = vdupq_n_s32(p->out_zero_point);
+    int32_t f = 0;
+    if (s8)
+        for (; f + 8 <= nf; f += 8) {
+            const int32x4_t q0 =
+                b1n_quant4(b1n_f32_out4(dots + f, multiplier + f, bias + f, lo, hi), scale, zp);
+            const int32x4_t q1 = b1n_quant4(
+                b1n_f32_out4(dots + f + 4, multiplier + f + 4, bias + f + 4, lo, hi), scale, zp);
+            vst1_s8(s8 + f, vqmovn_s16(vcombine_s16(vqmovn_s32(q0), vqmovn_s32(q1))));
+        }
+    else
+        for (; f + 4 <= nf; f += 4)
+            vst1q_f32(out + f, b1n_f32_out4(dots + f, multiplier + f, bias + f, lo, hi));
+    return f;
+}
+#endif
+
 /* groups 1, zero padding, K <= B1N_MAX_WORDS: y_f32 or (y_s8 non-NULL) y_s8 outputs. */
 static inline __attribute__((always_inline)) void b1n_conv_out_rows(
     const cnnc_b1_conv_params *p, const uint32_t *x, const uint32_t *w, const float *multiplier,
@@ -544,7 +589,7 @@ static inline __attribute__((always_inline)) void b1n_conv_out_rows(
     int32_t dots[B1N_OUT_CHUNK];
     float vals[B1N_OUT_CHUNK];
     cnnc_s8_quant_params q;
-    int32_t n, oy, ox, co0, f;
+    int32_t n, oy, ox, co0, f, f0;
     q.scale = p->out_scale;
     q.zero_point = p->out_zero_point;
     for (n = 0; n < p->n; ++n)
@@ -564,12 +609,17 @@ static inline __attribute__((always_inline)) void b1n_conv_out_rows(
                         b1n_dots(1, xg, mg, w + (size_t)co0 * kw, kw, k, nf, dots);
                     else
                         b1n_dots(0, xg, mg, w + (size_t)co0 * kw, kw, k, nf, dots);
-                    for (f = 0; f < nf; ++f)
+                    f0 = 0;
+#if defined(__aarch64__)
+                    f0 = b1n_out_vec(p, dots, multiplier + co0, bias + co0, nf, out,
+                                     y_s8 ? y_s8 + pix * p->out_c + co0 : NULL);
+#endif
+                    for (f = f0; f < nf; ++f)
                         out[f] = b1n_f32_out(dots[f], multiplier[co0 + f], bias[co0 + f],
                                              p->act_min, p->act_max);
-                    if (y_s8) {
-                        q.size = nf; /* elementwise: the same rounding as one at a time */
-                        cnnc_s8_quantize__ref(&q, vals, y_s8 + pix * p->out_c + co0);
+                    if (y_s8 && nf > f0) { /* elementwise: as one at a time */
+                        q.size = nf - f0;
+                        cnnc_s8_quantize__ref(&q, vals + f0, y_s8 + pix * p->out_c + co0 + f0);
                     }
                 }
             }
