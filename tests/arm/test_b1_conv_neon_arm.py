@@ -7,7 +7,10 @@ of 3x3 windows (32, 64, 96, 128, 256 channels), kernels 1x1, 3x3, 5x5 and 3x5
 with asymmetric padding and strides, groups 2 and one padding (the shared loops), AArch64's
 short-window path for 3x3 at <= 64 channels (out_c past its 128-filter chunk, one-sided
 padding, thresholds past the ends of the dot's range), and windows just inside and just
-past the 2048-word stack buffer."""
+past the 2048-word stack buffer. The int8 and float outputs (cnnc_b1_conv_s8/_f32__neon:
+the same popcounts, the transform 4 or 8 at a time on AArch64 and its scalar rest) are
+compared byte for byte on 5 and 33 output channels of the first grid and on every case
+after it (both clamps and the int8 saturation are hit)."""
 
 import subprocess
 
