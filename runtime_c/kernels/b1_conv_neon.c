@@ -138,12 +138,13 @@ static inline __attribute__((always_inline)) void b1n_counts(const int nf, const
     *tail = vdupq_n_u16(0);
     while (j < body) {
         /* one chunk of vectors; with 4 filters a whole filter of one chunk (kw a constant
-         * <= 4 * B1N_CHUNK words) unrolls fully, the rest by 4 */
+         * <= 4 * B1N_CHUNK words) unrolls fully, the rest by 4 (a run-time kw never takes
+         * the full unroll: 31 copies of a loop body with a run-time count are only code) */
         const int32_t end = body - j > 4 * B1N_CHUNK ? j + 4 * B1N_CHUNK : body;
         uint8x16_t c8[4];
 #pragma GCC unroll 4
         for (f = 0; f < nf; ++f) c8[f] = vdupq_n_u8(0);
-        if (body <= 4 * B1N_CHUNK && nf == 4) {
+        if (__builtin_constant_p(body) && body <= 4 * B1N_CHUNK && nf == 4) {
 #pragma GCC unroll 31
             for (; j < end; j += 4) b1n_step(nf, masked, xg, mg, w, kw, j, c8);
         } else {
