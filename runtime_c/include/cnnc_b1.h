@@ -153,6 +153,15 @@ void cnnc_b1_conv_bits__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_
                              const uint32_t *CNNC_RESTRICT w,
                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 
+/* NEON variants of the float / int8 output convs (b1_conv_neon.c), bit-exact to their
+ * __ref: defined only in builds targeting NEON. */
+void cnnc_b1_conv_f32__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                            const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                            const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT y);
+void cnnc_b1_conv_s8__neon(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
+                           const uint32_t *CNNC_RESTRICT w, const float *CNNC_RESTRICT multiplier,
+                           const float *CNNC_RESTRICT bias, int8_t *CNNC_RESTRICT y);
+
 /* AVX2 tiers of the float / int8 output convs and of the packing (b1_out_avx2.c), bit-exact
  * to their __ref: defined in every x86-64 build, run only on CPUs with AVX2. */
 void cnnc_b1_conv_f32__avx2(const cnnc_b1_conv_params *p, const uint32_t *CNNC_RESTRICT x,
