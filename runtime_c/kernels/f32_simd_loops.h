@@ -171,6 +171,12 @@ F32_INLINE void conv_run(const int nv, const int last, f32m m, const f32_geom *g
                          const cnnc_f32_act *act) {
     const size_t co = (size_t)g->out_c;
     int i = 0;
+#if defined(F32_NEON_RUN)
+    /* AArch64: a 1x1 tap interval's tiles of 4 pixels in one assembly loop */
+    if (ky0 == 0 && ky1 == 1 && kx0 == 0 && kx1 == 1 && last == F32_LANES && (nv == 4 || nv == 2)) {
+        i = f32_neon_run(nv, g->x + xpix, g->xstep, g->c, co, npix, w, bias, out, act);
+    }
+#endif
     for (; i + F32_MR <= npix; i += F32_MR) {
         conv_tile(F32_MR, nv, last, m, g, xpix + i * g->xstep, ky0, ky1, kx0, kx1, w, bias,
                   out + i * co, act);
