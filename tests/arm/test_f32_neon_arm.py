@@ -12,11 +12,11 @@ Grids hit the tile edges: output channels 1..33 across the 4-lane vectors and 2-
 strips; input channels across the 4-channel lane steps (1, 3, 4, 5, 9, 17); pixel counts
 below and above the 8- and 4-pixel tiles; AArch64's assembly runs of 1x1 taps (16- and
 8-channel strips: out_c 8/16/24/40, input channels 4/8/48, pixel counts off the 4-pixel
-tile, strided 1x1 too); strides 1/2; pads 0/1/asymmetric; dilations 1/2; kernels 1x1 to
-5x5; with and without bias; every vector activation (and leaky ReLU's scalar fallback). A
-special-values pass sprinkles NaN, inf, -0, 6, huge and subnormal values. Every output is
-followed by guard floats no kernel may write. The same test disassembles the kernel
-objects it links: no fused multiply-add in the exact one."""
+tile; the same as strided 1x1 convs); strides 1/2; pads 0/1/asymmetric; dilations 1/2;
+kernels 1x1 to 5x5; with and without bias; every vector activation (and leaky ReLU's scalar
+fallback). A special-values pass sprinkles NaN, inf, -0, 6, huge and subnormal values. Every
+output is followed by guard floats no kernel may write. The same test disassembles the
+kernel objects it links: no fused multiply-add in the exact one."""
 
 import re
 import subprocess
@@ -200,8 +200,8 @@ static void pwconv_cases(void) {
 
 /* The AArch64 assembly runs of 1x1 taps (f32_neon_run): 16- and 8-channel strips
  * (out_c 8, 16, 24, 40), input channels a multiple of 4 up to 48 (a long k loop), pixel
- * counts below, at and off the 4-pixel tiles, every activation; also reached by a strided
- * 1x1 conv through conv_oc8. */
+ * counts below, at and off the 4-pixel tiles, every activation; and the same shapes as a
+ * strided 1x1 conv through conv_oc8 (its C tiles). */
 static void run_cases(void) {
     static const int32_t ocs[] = {8, 16, 24, 40}, cs[] = {4, 8, 48};
     static const int32_t px[4][3] = {{1, 1, 4}, {1, 1, 7}, {1, 3, 3}, {2, 3, 5}};
