@@ -307,7 +307,7 @@ F32_INLINE void f32_neon_tile42(f32v (*acc)[4], const float **xp, const float **
  * activation on the registers and one ST1 per pixel; nothing goes through memory but x,
  * w and the outputs. (Through conv_tile, acc went through the stack around the k loop:
  * ~235 instructions per 4x16 tile besides the k loop, 0.077 per MAC at 48 input channels;
- * here 17 plus the activation's 0-64.)
+ * here 17, plus 17 (relu) to 66 (clip) for the activation.)
  *
  * Activations, bit for bit as cnnc_f32_apply_act (a NaN stays a NaN):
  *   relu   FMAX(x, +0): +0 for -0, x < 0 and +0, x for x > 0, NaN for NaN;
