@@ -3,7 +3,8 @@
  * also flushes subnormals), held to the 1e-4 contract: the loops of f32_simd_loops.h on the
  * hooks of f32_simd_neon.h. Empty without NEON. Register tile: 4 pixels x 4 vectors of
  * output channels with an FMLA k loop in assembly (AArch64, f32_neon_tile44), or 4 pixels
- * x 2 vectors (ARMv7). */
+ * x 2 vectors (ARMv7). AArch64 1x1 taps (dense, pwconv): whole strips of 16 or 8 channels
+ * by 4-pixel tiles in one assembly loop, bias and activation included (f32_neon_run). */
 #include "cnnc_f32.h"
 
 #if defined(__ARM_NEON)

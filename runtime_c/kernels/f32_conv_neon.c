@@ -4,7 +4,9 @@
  * included (its NEON flushes subnormals: no exact variant there). Register tile: 4 pixels x
  * 4 vectors (16 channels) of output channels, its k loop in assembly (f32_neon_tile44 in
  * f32_simd_neon.h: 16 accumulators, 4 input vectors, 4 weight vectors, 8 product
- * temporaries; from C the tile spilled). */
+ * temporaries; from C the tile spilled); 1x1 taps (dense, pwconv) run whole strips of
+ * 16 or 8 channels by 4-pixel tiles in one assembly loop, bias and activation included
+ * (f32_neon_run). */
 #include "cnnc_f32.h"
 
 #if defined(__ARM_NEON) && defined(__aarch64__)

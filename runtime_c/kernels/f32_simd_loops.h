@@ -164,13 +164,22 @@ F32_INLINE void conv_tile(const int mr, const int nv, const int last, f32m m, co
     }
 }
 
-/* npix neighbouring output pixels sharing one tap interval, in tiles of F32_MR, 4, 1. */
+/* npix neighbouring output pixels sharing one tap interval, in tiles of F32_MR, 4, 1.
+ * pw: a constant, 1 for the 1x1 case (dense, pwconv: taps [0, 1) x [0, 1)). */
 F32_INLINE void conv_run(const int nv, const int last, f32m m, const f32_geom *g, ptrdiff_t xpix,
                          int npix, int ky0, int ky1, int kx0, int kx1, const float *CNNC_RESTRICT w,
                          const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT out,
-                         const cnnc_f32_act *act) {
+                         const cnnc_f32_act *act, const int pw) {
     const size_t co = (size_t)g->out_c;
     int i = 0;
+#if defined(F32_NEON_RUN)
+    /* AArch64: the 1x1 case's tiles of 4 pixels in one assembly loop */
+    if (pw && last == F32_LANES && (nv == 4 || nv == 2)) {
+        i = f32_neon_run(nv, g->x + xpix, g->xstep, g->c, co, npix, w, bias, out, act);
+    }
+#else
+    (void)pw;
+#endif
     for (; i + F32_MR <= npix; i += F32_MR) {
         conv_tile(F32_MR, nv, last, m, g, xpix + i * g->xstep, ky0, ky1, kx0, kx1, w, bias,
                   out + i * co, act);
@@ -186,39 +195,39 @@ F32_INLINE void conv_run(const int nv, const int last, f32m m, const f32_geom *g
 }
 
 /* conv_run over every output-channel strip: full strips of F32_NV vectors, then the tail
- * (1 .. F32_NV vectors, the last masked). */
+ * (1 .. F32_NV vectors, the last masked). pw as in conv_run. */
 F32_INLINE void conv_run_strips_body(const f32_geom *g, ptrdiff_t xpix, int npix, int ky0, int ky1,
                                      int kx0, int kx1, const float *CNNC_RESTRICT w,
                                      const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT out,
-                                     const cnnc_f32_act *act) {
+                                     const cnnc_f32_act *act, const int pw) {
     const int strip = F32_NV * F32_LANES;
     const f32m full = f32m_first(F32_LANES);
     int m0 = 0, rest;
     for (; m0 + strip <= g->out_c; m0 += strip) {
         conv_run(F32_NV, F32_LANES, full, g, xpix, npix, ky0, ky1, kx0, kx1, w + m0,
-                 bias ? bias + m0 : NULL, out + m0, act);
+                 bias ? bias + m0 : NULL, out + m0, act, pw);
     }
     rest = g->out_c - m0;
 #if F32_NV > 3
     if (rest > 3 * F32_LANES) {
         conv_run(4, rest - 3 * F32_LANES, f32m_first(rest - 3 * F32_LANES), g, xpix, npix, ky0, ky1,
-                 kx0, kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act);
+                 kx0, kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act, pw);
         return;
     }
 #endif
 #if F32_NV > 2
     if (rest > 2 * F32_LANES) {
         conv_run(3, rest - 2 * F32_LANES, f32m_first(rest - 2 * F32_LANES), g, xpix, npix, ky0, ky1,
-                 kx0, kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act);
+                 kx0, kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act, pw);
         return;
     }
 #endif
     if (rest > F32_LANES) {
         conv_run(2, rest - F32_LANES, f32m_first(rest - F32_LANES), g, xpix, npix, ky0, ky1, kx0,
-                 kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act);
+                 kx1, w + m0, bias ? bias + m0 : NULL, out + m0, act, pw);
     } else if (rest > 0) {
         conv_run(1, rest, f32m_first(rest), g, xpix, npix, ky0, ky1, kx0, kx1, w + m0,
-                 bias ? bias + m0 : NULL, out + m0, act);
+                 bias ? bias + m0 : NULL, out + m0, act, pw);
     }
 }
 
@@ -226,7 +235,7 @@ F32_TARGET static void conv_run_strips(const f32_geom *g, ptrdiff_t xpix, int np
                                        int ky1, int kx0, int kx1, const float *CNNC_RESTRICT w,
                                        const float *CNNC_RESTRICT bias, float *CNNC_RESTRICT out,
                                        const cnnc_f32_act *act) {
-    conv_run_strips_body(g, xpix, npix, ky0, ky1, kx0, kx1, w, bias, out, act);
+    conv_run_strips_body(g, xpix, npix, ky0, ky1, kx0, kx1, w, bias, out, act, 0);
 }
 
 /* The 1x1 case (dense, pwconv): constant tap bounds, so the tiles have no tap loops. */
@@ -235,7 +244,7 @@ F32_TARGET static void conv_run_strips_1x1(const f32_geom *g, ptrdiff_t xpix, in
                                            const float *CNNC_RESTRICT bias,
                                            float *CNNC_RESTRICT out, const cnnc_f32_act *act) {
 #if defined(F32_NEON) && F32_NEON
-    conv_run_strips_body(g, xpix, npix, 0, 1, 0, 1, w, bias, out, act);
+    conv_run_strips_body(g, xpix, npix, 0, 1, 0, 1, w, bias, out, act, 1);
 #else
     conv_run_strips(g, xpix, npix, 0, 1, 0, 1, w, bias, out, act);
 #endif

@@ -300,6 +300,152 @@ F32_INLINE void f32_neon_tile42(f32v (*acc)[4], const float **xp, const float **
     xp[3] = x3;
     *wp = w;
 }
+
+/* A whole run of 4-pixel tiles of a 1x1 conv (dense, pwconv) over one strip of 16 or 8
+ * output channels, in one assembly loop: per tile the 4 pixels' pointers, the bias into
+ * the accumulators (one LD1 per pixel), the k loop above (F32N_LANE / F32N_LANE2), the
+ * activation on the registers and one ST1 per pixel; nothing goes through memory but x,
+ * w and the outputs. (Through conv_tile, acc went through the stack around the k loop:
+ * ~235 instructions per 4x16 tile besides the k loop, 0.077 per MAC at 48 input channels;
+ * here 17, plus 17 (relu) to 66 (clip) for the activation.)
+ *
+ * Activations, bit for bit as cnnc_f32_apply_act (a NaN stays a NaN):
+ *   relu   FMAX(x, +0): +0 for -0, x < 0 and +0, x for x > 0, NaN for NaN;
+ *   relu6  FMIN(x, 6) (NaN stays, -0 stays -0), then the lanes where x < 0 cleared to +0
+ *          (FCMLT #0 is false for -0 and NaN);
+ *   clip   two compare-and-selects (BSL), the scalar code's x < min ? min : x, then
+ *          l > max ? max : l (crossed bounds give max).
+ * FMAX/FMIN are not used against min/max themselves: they order -0 below +0, which the
+ * scalar comparisons do not. Other activations stay on the C tiles. */
+#define F32_NEON_RUN 1
+/* m(a, t) for each accumulator a of the 4x16 (v0-v15) or 4x8 (v0-v7) tile, with a
+ * scratch register t (v18-v31: v16, v17 hold the activation's constants) */
+#define F32N_ACC8(m) m(0, 18) m(1, 19) m(2, 20) m(3, 21) m(4, 22) m(5, 23) m(6, 24) m(7, 25)
+#define F32N_ACC16(m) \
+    F32N_ACC8(m) m(8, 26) m(9, 27) m(10, 28) m(11, 29) m(12, 30) m(13, 31) m(14, 18) m(15, 19)
+#define F32N_RELU(a, t) "fmax v" #a ".4s, v" #a ".4s, v16.4s\n\t"
+#define F32N_RELU6(a, t)     \
+    "fcmlt v" #t ".4s, v" #a \
+    ".4s, #0.0\n\t"          \
+    "fmin v" #a ".4s, v" #a  \
+    ".4s, v16.4s\n\t"        \
+    "bic v" #a ".16b, v" #a ".16b, v" #t ".16b\n\t"
+#define F32N_CLIP(a, t)              \
+    "fcmgt v" #t ".4s, v16.4s, v" #a \
+    ".4s\n\t"                        \
+    "bsl v" #t ".16b, v16.16b, v" #a \
+    ".16b\n\t"                       \
+    "fcmgt v" #a ".4s, v" #t         \
+    ".4s, v17.4s\n\t"                \
+    "bsl v" #a ".16b, v17.16b, v" #t ".16b\n\t"
+/* The tile loop; INIT, LANE and STORE depend on the strip (16 or 8 channels), ACT_SET
+ * loads the activation's constants after the k loop (v16-v17 carry x until then). */
+#define F32N_RUN_LOOP(INIT, LANE, ACT_SET, ACT, STORE)                                         \
+    __asm__ volatile(                                                                          \
+        "1:\n\t"                                                                               \
+        "mov %[p0], %[x]\n\t"                                                                  \
+        "add %[p1], %[x], %[xs]\n\t"                                                           \
+        "add %[p2], %[p1], %[xs]\n\t"                                                          \
+        "add %[p3], %[p2], %[xs]\n\t"                                                          \
+        "add %[x], %[p3], %[xs]\n\t"                                                           \
+        "mov %[w], %[w0]\n\t"                                                                  \
+        "mov %[n], %[nblk]\n\t" INIT                                                           \
+        "2:\n\t"                                                                               \
+        "ldr q16, [%[p0]], #16\n\t"                                                            \
+        "ldr q17, [%[p1]], #16\n\t"                                                            \
+        "ldr q18, [%[p2]], #16\n\t"                                                            \
+        "ldr q19, [%[p3]], #16\n\t"                                                            \
+        ".irp l, 0, 1, 2, 3\n\t" LANE                                                          \
+        ".endr\n\t"                                                                            \
+        "subs %[n], %[n], #1\n\t"                                                              \
+        "b.ne 2b\n\t" ACT_SET ACT STORE                                                        \
+        "subs %[nt], %[nt], #1\n\t"                                                            \
+        "b.ne 1b\n\t"                                                                          \
+        : [x] "+r"(x), [o] "+r"(out), [nt] "+r"(nt), [p0] "=&r"(p0), [p1] "=&r"(p1),           \
+          [p2] "=&r"(p2), [p3] "=&r"(p3), [w] "=&r"(wp), [n] "=&r"(n)                          \
+        : [xs] "r"(xs), [w0] "r"(w), [ws] "r"(ws), [b] "r"(b), [os] "r"(os), [nblk] "r"(nblk), \
+          [lo] "r"(&act->min), [hi] "r"(&act->max)                                             \
+        : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",   \
+          "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22",  \
+          "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31")
+#define F32N_INIT16                  \
+    "ld1 {v0.4s-v3.4s}, [%[b]]\n\t"  \
+    "ld1 {v4.4s-v7.4s}, [%[b]]\n\t"  \
+    "ld1 {v8.4s-v11.4s}, [%[b]]\n\t" \
+    "ld1 {v12.4s-v15.4s}, [%[b]]\n\t"
+#define F32N_STORE16                        \
+    "st1 {v0.4s-v3.4s}, [%[o]], %[os]\n\t"  \
+    "st1 {v4.4s-v7.4s}, [%[o]], %[os]\n\t"  \
+    "st1 {v8.4s-v11.4s}, [%[o]], %[os]\n\t" \
+    "st1 {v12.4s-v15.4s}, [%[o]], %[os]\n\t"
+#define F32N_INIT8                  \
+    "ld1 {v0.4s-v1.4s}, [%[b]]\n\t" \
+    "ld1 {v2.4s-v3.4s}, [%[b]]\n\t" \
+    "ld1 {v4.4s-v5.4s}, [%[b]]\n\t" \
+    "ld1 {v6.4s-v7.4s}, [%[b]]\n\t"
+#define F32N_STORE8                        \
+    "st1 {v0.4s-v1.4s}, [%[o]], %[os]\n\t" \
+    "st1 {v2.4s-v3.4s}, [%[o]], %[os]\n\t" \
+    "st1 {v4.4s-v5.4s}, [%[o]], %[os]\n\t" \
+    "st1 {v6.4s-v7.4s}, [%[o]], %[os]\n\t"
+
+/* The run's first npix / 4 * 4 pixels of a 1x1 conv: x at pixel 0's first input channel
+ * (pixel i at x + i * xstep), c input channels, w[c][co] and bias (or NULL) at the strip's
+ * first channel, out at pixel 0's; nv 4 (16 channels) or 2 (8). Returns the pixels done:
+ * 0 if this shape or activation is left to the C tiles (c not a multiple of 4, fewer than
+ * 4 pixels, an activation other than none, relu, relu6, clip). */
+static __attribute__((unused)) int f32_neon_run(int nv, const float *x, ptrdiff_t xstep, int c,
+                                                size_t co, int npix, const float *w,
+                                                const float *bias, float *out,
+                                                const cnnc_f32_act *act) {
+    static const float zero[16] = {0.0f};
+    const size_t xs = (size_t)xstep * sizeof(float), ws = co * sizeof(float), os = ws;
+    const size_t nblk = (size_t)(c / 4);
+    const float *b = bias ? bias : zero;
+    const float *p0, *p1, *p2, *p3, *wp;
+    size_t nt = (size_t)(npix / 4), n;
+    if (nt == 0 || c < 4 || c % 4 != 0 || act->kind > CNNC_ACT_CLIP || (nv != 4 && nv != 2)) {
+        return 0;
+    }
+    if (nv == 4) {
+#define F32N_RUN_ASM(set, a) F32N_RUN_LOOP(F32N_INIT16, F32N_LANE, set, a, F32N_STORE16)
+        switch (act->kind) {
+            case CNNC_ACT_NONE:
+                F32N_RUN_ASM("", "");
+                break;
+            case CNNC_ACT_RELU:
+                F32N_RUN_ASM("movi v16.4s, #0\n\t", F32N_ACC16(F32N_RELU));
+                break;
+            case CNNC_ACT_RELU6:
+                F32N_RUN_ASM("fmov v16.4s, #6.0\n\t", F32N_ACC16(F32N_RELU6));
+                break;
+            default:
+                F32N_RUN_ASM("ld1r {v16.4s}, [%[lo]]\n\tld1r {v17.4s}, [%[hi]]\n\t",
+                             F32N_ACC16(F32N_CLIP));
+                break;
+        }
+#undef F32N_RUN_ASM
+    } else {
+#define F32N_RUN_ASM(set, a) F32N_RUN_LOOP(F32N_INIT8, F32N_LANE2, set, a, F32N_STORE8)
+        switch (act->kind) {
+            case CNNC_ACT_NONE:
+                F32N_RUN_ASM("", "");
+                break;
+            case CNNC_ACT_RELU:
+                F32N_RUN_ASM("movi v16.4s, #0\n\t", F32N_ACC8(F32N_RELU));
+                break;
+            case CNNC_ACT_RELU6:
+                F32N_RUN_ASM("fmov v16.4s, #6.0\n\t", F32N_ACC8(F32N_RELU6));
+                break;
+            default:
+                F32N_RUN_ASM("ld1r {v16.4s}, [%[lo]]\n\tld1r {v17.4s}, [%[hi]]\n\t",
+                             F32N_ACC8(F32N_CLIP));
+                break;
+        }
+#undef F32N_RUN_ASM
+    }
+    return npix / 4 * 4;
+}
 #endif
 
 /* cnnc_f32_apply_act on every lane, bit for bit. A comparison with NaN is false in both

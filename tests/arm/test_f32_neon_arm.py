@@ -10,11 +10,13 @@ reports the first differing output of any case.
 
 Grids hit the tile edges: output channels 1..33 across the 4-lane vectors and 2-vector
 strips; input channels across the 4-channel lane steps (1, 3, 4, 5, 9, 17); pixel counts
-below and above the 8- and 4-pixel tiles; strides 1/2; pads 0/1/asymmetric; dilations 1/2;
-kernels 1x1 to 5x5; with and without bias; every vector activation (and leaky ReLU's
-scalar fallback). A special-values pass sprinkles NaN, inf, -0, 6, huge and subnormal
-values. Every output is followed by guard floats no kernel may write. The same test
-disassembles the kernel objects it links: no fused multiply-add in the exact one."""
+below and above the 8- and 4-pixel tiles; AArch64's assembly runs of 1x1 taps (16- and
+8-channel strips: out_c 8/16/24/40, input channels 4/8/48, pixel counts off the 4-pixel
+tile; the same as strided 1x1 convs); strides 1/2; pads 0/1/asymmetric; dilations 1/2;
+kernels 1x1 to 5x5; with and without bias; every vector activation (and leaky ReLU's scalar
+fallback). A special-values pass sprinkles NaN, inf, -0, 6, huge and subnormal values. Every
+output is followed by guard floats no kernel may write. The same test disassembles the
+kernel objects it links: no fused multiply-add in the exact one."""
 
 import re
 import subprocess
@@ -196,6 +198,31 @@ static void pwconv_cases(void) {
     }
 }
 
+/* The AArch64 assembly runs of 1x1 taps (f32_neon_run): 16- and 8-channel strips
+ * (out_c 8, 16, 24, 40), input channels a multiple of 4 up to 48 (a long k loop), pixel
+ * counts below, at and off the 4-pixel tiles, every activation; and the same shapes as a
+ * strided 1x1 conv through conv_oc8 (its C tiles). */
+static void run_cases(void) {
+    static const int32_t ocs[] = {8, 16, 24, 40}, cs[] = {4, 8, 48};
+    static const int32_t px[4][3] = {{1, 1, 4}, {1, 1, 7}, {1, 3, 3}, {2, 3, 5}};
+    static const int32_t s2[10] = {1, 1, 2, 2, 1, 1, 0, 0, 0, 0};
+    int oi, ci, pi;
+    for (oi = 0; oi < 4; ++oi) for (ci = 0; ci < 3; ++ci) for (pi = 0; pi < 4; ++pi) {
+        cnnc_f32_conv_params p = geom(px[pi][0], px[pi][1], px[pi][2], cs[ci], ocs[oi], one);
+        p.act = act_of(oi + ci + pi);
+        fill(x, p.n * p.h * p.w * p.c); fill(w, p.c * p.out_c); fill(bias, p.out_c);
+        check_conv("run pwconv (oc, c, pixels)", cnnc_f32_pwconv__ref,
+                   EXACT(cnnc_f32_pwconv__neon), cnnc_f32_pwconv_fast__neon, &p, (oi + pi) % 2,
+                   p.out_c, p.c, pi);
+        p = geom(px[pi][0], 2 * px[pi][1], 2 * px[pi][2] + 1, cs[ci], ocs[oi], s2);
+        p.act = act_of(oi + ci + pi + 1);
+        fill(x, p.n * p.h * p.w * p.c);
+        check_conv("run conv 1x1/2 (oc, c, pixels)", cnnc_f32_conv_oc8__ref,
+                   EXACT(cnnc_f32_conv_oc8__neon), cnnc_f32_conv_oc8_fast__neon, &p, oi % 2,
+                   p.out_c, p.c, pi);
+    }
+}
+
 static void dwconv_cases(void) {
     static const int32_t geos[7][10] = {
         {3, 3, 1, 1, 1, 1, 1, 1, 1, 1}, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1},
@@ -270,6 +297,9 @@ static void special_cases(void) {
         p = geom(1, 6, 7, 17, 17, one); p.act = act_of(a);
         fill(x, 6 * 7 * 17); fill(w, 17 * 17); fill(bias, 17);
         RUN(cnnc_f32_pwconv__ref, cnnc_f32_pwconv__neon, cnnc_f32_pwconv_fast__neon);
+        p = geom(1, 6, 7, 16, 24, one); p.act = act_of(a); /* the assembly runs */
+        fill(x, 6 * 7 * 16); fill(w, 16 * 24); fill(bias, 24);
+        RUN(cnnc_f32_pwconv__ref, cnnc_f32_pwconv__neon, cnnc_f32_pwconv_fast__neon);
         p = geom(1, 6, 7, 17, 17, d1); p.groups = 17; p.act = act_of(a);
         fill(x, 6 * 7 * 17); fill(w, 9 * 17); fill(bias, 17);
         RUN(cnnc_f32_dwconv3x3__ref, cnnc_f32_dwconv3x3__neon, cnnc_f32_dwconv3x3_fast__neon);
@@ -280,12 +310,31 @@ static void special_cases(void) {
     special = 0;
 }
 
+/* Outputs of +0 and -0 (bias -0, x all signed zeros: an output is -0 when every product
+ * is), where max/min instructions and the scalar comparisons could differ, through every
+ * activation and a clip to [0, 6]; 16- and 8-channel strips, 3 tiles and 3 pixels. */
+static void zero_cases(void) {
+    int a, i;
+    for (a = 0; a < 7; ++a) {
+        cnnc_f32_conv_params p = geom(1, 3, 5, 4, 24, one);
+        p.act = act_of(a);
+        if (a == 6) { p.act.kind = CNNC_ACT_CLIP; p.act.min = 0.0f; p.act.max = 6.0f; }
+        for (i = 0; i < 3 * 5 * 4; ++i) x[i] = i % 7 ? -0.0f : 0.0f;
+        fill(w, 4 * 24);
+        for (i = 0; i < 24; ++i) bias[i] = -0.0f;
+        check_conv("signed zeros (act)", cnnc_f32_pwconv__ref, EXACT(cnnc_f32_pwconv__neon),
+                   cnnc_f32_pwconv_fast__neon, &p, 1, a, 0, 0);
+    }
+}
+
 int main(void) {
     dense_cases();
     pwconv_cases();
+    run_cases();
     dwconv_cases();
     conv_cases();
     special_cases();
+    zero_cases();
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
