@@ -293,6 +293,26 @@ static void quantize_cases(void) {
     }
 }
 
+/* A weight of -128, outside the weight contract ([-127, 127]): the aarch64 16-bit partial
+ * sums of cnnc_s8_dense__neon would overflow an int16 lane with it, so the blocks from the
+ * first one holding it run the int32 GEMM instead; the result is still __ref's. */
+static void weight_min_cases(void) {
+    int rnd;
+    for (rnd = 0; rnd < 2; ++rnd) {
+        cnnc_s8_dense_params d;
+        d.n = 6; d.k = 37; d.m = 40; d.x_zero_point = 9; d.y_zero_point = -4;
+        d.act_min = -128; d.act_max = 127; d.rounding = rnd;
+        fill8(x, d.n * d.k, -128); fill8(w, d.k * d.m, -128);
+        w[5 * d.m + 20] = -128; /* output 20: the second block of 16 */
+        memset(x, -128, 8);     /* with x = -128: two products of 16384 per int16 lane */
+        fill_requant(bias, mult, shift, d.m, rnd);
+        cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+        prepare_neon(d.n * d.m);
+        V(dense)(&d, x, w, bias, mult, shift, y_neon);
+        compare("dense w = -128 (m, k, rounding)", d.n * d.m, d.m, d.k, rnd);
+    }
+}
+
 /* The onnxruntime rounding (pre-quantised models): float32 multipliers as bits. */
 static void onnxruntime_cases(void) {
     int i, groups;
@@ -337,6 +357,7 @@ int main(void) {
     onnxruntime_cases();
     if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
+    weight_min_cases();
 #endif
     big_k_cases();
     dense_cases();
@@ -347,11 +368,12 @@ int main(void) {
     return failures != 0;
 }
 """
-# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime
-NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3
+# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime,
+# weights of -128
+NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3 + 2
 # cases the dot-product build skips: dwconv, add, quantize (no dot variant)
 NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2
-CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
+CASES = 3 + 2 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 
 # aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
