@@ -84,6 +84,7 @@ typedef struct {
     int32_t init[S8H_COLS], mult[S8H_COLS], shift[S8H_COLS];
     s8g_rq q[2]; /* lanes 0..7 and 8..15, for rnd */
     int32_t rnd; /* the rounding, or the shorter form its shifts allow (s8g_rounding) */
+    int clamp;   /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
 } s8h_block;
 
 /* Row i of a short block (nb < 16 outputs) or past k: zeros where there is no weight. */
@@ -132,6 +133,7 @@ static int s8h_pack(const int8_t *w, size_t ldw, int32_t k, int32_t nb, const in
         s3 = vaddw_high_s16(s3, hi);
     }
     if (vminvq_s8(least) == -128) return 0;
+    b->clamp = o->lo != -128 || o->hi != 127;
     for (j = 0; j < S8H_COLS; ++j) {
         b->init[j] = j < nb ? bias[j] : 0;
         b->mult[j] = j < nb ? mult[j] : 0;
@@ -193,22 +195,24 @@ static int s8h_pack(const int8_t *w, size_t ldw, int32_t k, int32_t nb, const in
     } while (0)
 
 /* Row R's 16 (nb) outputs from its accumulators. */
-#define S8H_STORE(R, RND)                                                  \
-    if (rows > (R)) {                                                      \
-        int8_t *const yo = y + (R)*ldy;                                    \
-        if (nb == S8H_COLS) {                                              \
-            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo); \
-        } else if (nb == 8) {                                              \
-            s8g_rq8(q0, a[R][0], a[R][1], RND, yo);                        \
-        } else if (nh == 1) {                                              \
-            int8_t t[8];                                                   \
-            s8g_rq8(q0, a[R][0], a[R][1], RND, t);                         \
-            memcpy(yo, t, (size_t)nb);                                     \
-        } else {                                                           \
-            int8_t t[S8H_COLS];                                            \
-            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, t);  \
-            memcpy(yo, t, (size_t)nb);                                     \
-        }                                                                  \
+#define S8H_STORE(R, RND)                                                   \
+    if (rows > (R)) {                                                       \
+        int8_t *const yo = y + (R)*ldy;                                     \
+        if (nb == S8H_COLS && !clamp) {                                     \
+            s8g_rq16n(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo); \
+        } else if (nb == S8H_COLS) {                                        \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo);  \
+        } else if (nb == 8) {                                               \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, yo);                         \
+        } else if (nh == 1) {                                               \
+            int8_t t[8];                                                    \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, t);                          \
+            memcpy(yo, t, (size_t)nb);                                      \
+        } else {                                                            \
+            int8_t t[S8H_COLS];                                             \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, t);   \
+            memcpy(yo, t, (size_t)nb);                                      \
+        }                                                                   \
     }
 #define S8H_INIT(R)                                  \
     if (rows > (R)) {                                \
@@ -243,7 +247,7 @@ S8G_ALWAYS_INLINE int8x16_t s8h_xtail(const int8_t *x, int32_t n) {
  * constant once inlined, so the accumulators are registers), rounding RND (a constant). */
 S8G_ALWAYS_INLINE void s8h_kernel(const int8_t *x, size_t ldx, int32_t rows, int32_t nh, int32_t k,
                                   const int8_t *panel, const s8h_block *b, int32_t nb,
-                                  const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd) {
+                                  const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd, int clamp) {
     int32x4_t a[S8H_ROWS][4];
     int8x16_t xv[S8H_ROWS];
     int8x16x4_t w;
@@ -284,38 +288,39 @@ S8G_ALWAYS_INLINE void s8h_kernel(const int8_t *x, size_t ldx, int32_t rows, int
 /* n rows of x (ldx apart) into n rows of y (ldy apart): tiles of 4 rows, then the rest. */
 S8G_ALWAYS_INLINE void s8h_rows(const int8_t *x, size_t ldx, int32_t n, int32_t nh, int32_t k,
                                 const int8_t *panel, const s8h_block *b, int32_t nb,
-                                const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd) {
+                                const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd, int clamp) {
     for (; n >= S8H_ROWS; n -= S8H_ROWS, x += S8H_ROWS * ldx, y += S8H_ROWS * ldy)
-        s8h_kernel(x, ldx, S8H_ROWS, nh, k, panel, b, nb, o, y, ldy, rnd);
+        s8h_kernel(x, ldx, S8H_ROWS, nh, k, panel, b, nb, o, y, ldy, rnd, clamp);
     if (n == 3)
-        s8h_kernel(x, ldx, 3, nh, k, panel, b, nb, o, y, ldy, rnd);
+        s8h_kernel(x, ldx, 3, nh, k, panel, b, nb, o, y, ldy, rnd, clamp);
     else if (n == 2)
-        s8h_kernel(x, ldx, 2, nh, k, panel, b, nb, o, y, ldy, rnd);
+        s8h_kernel(x, ldx, 2, nh, k, panel, b, nb, o, y, ldy, rnd, clamp);
     else if (n == 1)
-        s8h_kernel(x, ldx, 1, nh, k, panel, b, nb, o, y, ldy, rnd);
+        s8h_kernel(x, ldx, 1, nh, k, panel, b, nb, o, y, ldy, rnd, clamp);
 }
 
-/* The switch over the block's rounding rnd, blocks of NH halves (8 outputs). */
-#define S8H_ROUNDINGS(NH)                                                                \
-    switch (b->rnd) {                                                                    \
-        case S8G_ROUND_DOUBLE_NEG:                                                       \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG);   \
-            break;                                                                       \
-        case S8G_ROUND_SINGLE_NEG:                                                       \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG);   \
-            break;                                                                       \
-        case CNNC_ROUND_DOUBLE:                                                          \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE);      \
-            break;                                                                       \
-        case CNNC_ROUND_SINGLE:                                                          \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE);      \
-            break;                                                                       \
-        default:                                                                         \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME); \
-            break;                                                                       \
+/* The switch over the block's rounding rnd, blocks of NH halves (8 outputs), clamp CL. */
+#define S8H_ROUNDINGS(NH, CL)                                                                \
+    switch (b->rnd) {                                                                        \
+        case S8G_ROUND_DOUBLE_NEG:                                                           \
+            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, CL);   \
+            break;                                                                           \
+        case S8G_ROUND_SINGLE_NEG:                                                           \
+            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, CL);   \
+            break;                                                                           \
+        case CNNC_ROUND_DOUBLE:                                                              \
+            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, CL);      \
+            break;                                                                           \
+        case CNNC_ROUND_SINGLE:                                                              \
+            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, CL);      \
+            break;                                                                           \
+        default:                                                                             \
+            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, CL); \
+            break;                                                                           \
     }
 
-/* s8h_rows specialised per block width (16 outputs, or 1..8: half the work) and rounding;
+/* s8h_rows specialised per block width (16 outputs, or 1..8: half the work), rounding and
+ * whether the clamp is needed;
  * GCC's scheduling before register allocation off, as in s8_gemm_neon.h. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-schedule-insns")))
@@ -323,10 +328,12 @@ __attribute__((optimize("no-schedule-insns")))
 static void
 s8h_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8h_block *b,
          int32_t nb, const s8g_out *o, int8_t *y, size_t ldy) {
-    if (nb > 8) {
-        S8H_ROUNDINGS(2)
+    if (nb > 8 && b->clamp) {
+        S8H_ROUNDINGS(2, 1)
+    } else if (nb > 8) {
+        S8H_ROUNDINGS(2, 0)
     } else {
-        S8H_ROUNDINGS(1)
+        S8H_ROUNDINGS(1, 1) /* blocks of 1..8: the clamp is always applied */
     }
 }
 #endif

@@ -53,6 +53,7 @@ typedef struct {
     int32_t init[S8D_COLS], mult[S8D_COLS], shift[S8D_COLS];
     s8g_rq q[2]; /* lanes 0..7 and 8..15, for the block's rounding rnd */
     int32_t rnd; /* the rounding, or the shorter form its shifts allow (s8g_rounding) */
+    int clamp;   /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
 } s8d_block;
 
 /* 4 weight rows of 16 outputs -> the panel's 16 outputs of 4 inputs (bytes interleaved, then
@@ -107,11 +108,18 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         const int8x16_t r2 = s8d_row(w, ldw, i + 2, k, nb), r3 = s8d_row(w, ldw, i + 3, k, nb);
         S8D_TRANSPOSE(r0, r1, r2, r3);
     }
-    for (j = 0; j < S8D_COLS; ++j) {
-        b->init[j] = j < nb ? bias[j] : 0;
-        b->mult[j] = j < nb ? mult[j] : 0;
-        b->shift[j] = j < nb ? shift[j] : 0;
+    if (nb == S8D_COLS) {
+        memcpy(b->init, bias, sizeof b->init);
+        memcpy(b->mult, mult, sizeof b->mult);
+        memcpy(b->shift, shift, sizeof b->shift);
+    } else {
+        for (j = 0; j < S8D_COLS; ++j) {
+            b->init[j] = j < nb ? bias[j] : 0;
+            b->mult[j] = j < nb ? mult[j] : 0;
+            b->shift[j] = j < nb ? shift[j] : 0;
+        }
     }
+    b->clamp = o->lo != -128 || o->hi != 127;
     vst1q_s32(b->init, vmlsq_s32(vld1q_s32(b->init), sum0, zp)); /* wraps: see above */
     vst1q_s32(b->init + 4, vmlsq_s32(vld1q_s32(b->init + 4), sum1, zp));
     vst1q_s32(b->init + 8, vmlsq_s32(vld1q_s32(b->init + 8), sum2, zp));
@@ -146,27 +154,33 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
     } while (0)
 
 /* Row R's 16 (nb) outputs from its accumulators. */
-#define S8D_STORE(R, RND)                                                  \
-    if (rows > (R)) {                                                      \
-        int8_t *const yo = y + (R)*ldy;                                    \
-        if (nb == S8D_COLS) {                                              \
-            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo); \
-        } else if (nb == 8) {                                              \
-            s8g_rq8(q0, a[R][0], a[R][1], RND, yo);                        \
-        } else {                                                           \
-            int8_t t[S8D_COLS];                                            \
-            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, t);  \
-            memcpy(yo, t, (size_t)nb);                                     \
-        }                                                                  \
+#define S8D_STORE(R, RND)                                                   \
+    if (rows > (R)) {                                                       \
+        int8_t *const yo = y + (R)*ldy;                                     \
+        if (nb == S8D_COLS && !clamp) {                                     \
+            s8g_rq16n(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo); \
+        } else if (nb == S8D_COLS) {                                        \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo);  \
+        } else if (nb == 8) {                                               \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, yo);                         \
+        } else {                                                            \
+            int8_t t[S8D_COLS];                                             \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, t);   \
+            memcpy(yo, t, (size_t)nb);                                      \
+        }                                                                   \
     }
 
-/* Row R's start values (row 0's), its 16 inputs from i, its last 1..15 inputs. */
-#define S8D_INIT(R)        \
-    if (rows > (R)) {      \
-        a[R][0] = a[0][0]; \
-        a[R][1] = a[0][1]; \
-        a[R][2] = a[0][2]; \
-        a[R][3] = a[0][3]; \
+/* Row R's start values, loaded for every row (two LDP; the empty volatile asm keeps GCC
+ * from loading them once and copying them to every row, a MOV per register), its 16
+ * inputs from i, its last 1..15 inputs. */
+#define S8D_INIT(R)                          \
+    if (rows > (R)) {                        \
+        const int32_t *ip = b->init;         \
+        __asm__ __volatile__("" : "+r"(ip)); \
+        a[R][0] = vld1q_s32(ip);             \
+        a[R][1] = vld1q_s32(ip + 4);         \
+        a[R][2] = vld1q_s32(ip + 8);         \
+        a[R][3] = vld1q_s32(ip + 12);        \
     }
 #define S8D_XLOAD(R) \
     if (rows > (R)) xv[R] = vld1q_s8(x + (R)*ldx + i);
@@ -199,17 +213,13 @@ S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
 S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_t rows, int32_t k,
                                              const int8_t *panel, const s8d_block *b, int32_t nb,
                                              const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
-                                             int padded) {
+                                             int padded, int clamp) {
     int32x4_t a[S8D_ROWS][4];
     int8x16_t xv[S8D_ROWS];
     int8x16x4_t w;
     const int8_t *wp = panel;
     int32_t r, j, i;
-    a[0][0] = vld1q_s32(b->init);
-    a[0][1] = vld1q_s32(b->init + 4);
-    a[0][2] = vld1q_s32(b->init + 8);
-    a[0][3] = vld1q_s32(b->init + 12);
-    S8D_INIT(1) S8D_INIT(2) S8D_INIT(3);
+    S8D_INIT(0) S8D_INIT(1) S8D_INIT(2) S8D_INIT(3);
     for (i = 0; i + 16 <= k; i += 16, wp += 4 * 64) {
         S8D_XLOAD(0) S8D_XLOAD(1) S8D_XLOAD(2) S8D_XLOAD(3);
         S8D_STEP(wp, 0);
@@ -244,42 +254,50 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_
 S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t n, int32_t k,
                                            const int8_t *panel, const s8d_block *b, int32_t nb,
                                            const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
-                                           int padded) {
+                                           int padded, int clamp) {
     for (; n >= S8D_ROWS; n -= S8D_ROWS, x += S8D_ROWS * ldx, y += S8D_ROWS * ldy)
-        s8d_kernel(x, ldx, S8D_ROWS, k, panel, b, nb, o, y, ldy, rnd, padded);
+        s8d_kernel(x, ldx, S8D_ROWS, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
     if (n == 3)
-        s8d_kernel(x, ldx, 3, k, panel, b, nb, o, y, ldy, rnd, padded);
+        s8d_kernel(x, ldx, 3, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
     else if (n == 2)
-        s8d_kernel(x, ldx, 2, k, panel, b, nb, o, y, ldy, rnd, padded);
+        s8d_kernel(x, ldx, 2, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
     else if (n == 1)
-        s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd, padded);
+        s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
 }
 
-/* s8d_rows specialised per rounding (the block's rnd). GCC's scheduling before register
- * allocation hoists the weight loads of later steps and spills accumulators to make room
- * (as in s8_gemm_neon.h), so it is off here. */
+/* The switch over the block's rounding rnd, clamp CL (a constant). */
+#define S8D_ROUNDINGS(CL)                                                                        \
+    switch (b->rnd) {                                                                            \
+        case S8G_ROUND_DOUBLE_NEG:                                                               \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, padded, CL);   \
+            break;                                                                               \
+        case S8G_ROUND_SINGLE_NEG:                                                               \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, padded, CL);   \
+            break;                                                                               \
+        case CNNC_ROUND_DOUBLE:                                                                  \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, padded, CL);      \
+            break;                                                                               \
+        case CNNC_ROUND_SINGLE:                                                                  \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, padded, CL);      \
+            break;                                                                               \
+        default:                                                                                 \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, padded, CL); \
+            break;                                                                               \
+    }
+
+/* s8d_rows specialised per rounding (the block's rnd) and whether the clamp is needed.
+ * GCC's scheduling before register allocation hoists the weight loads of later steps and
+ * spills accumulators to make room (as in s8_gemm_neon.h), so it is off here. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-schedule-insns")))
 #endif
 S8D_TARGET static void
 s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
          int32_t nb, const s8g_out *o, int8_t *y, size_t ldy, int padded) {
-    switch (b->rnd) {
-        case S8G_ROUND_DOUBLE_NEG:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, padded);
-            break;
-        case S8G_ROUND_SINGLE_NEG:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, padded);
-            break;
-        case CNNC_ROUND_DOUBLE:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, padded);
-            break;
-        case CNNC_ROUND_SINGLE:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, padded);
-            break;
-        default:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, padded);
-            break;
+    if (b->clamp) {
+        S8D_ROUNDINGS(1)
+    } else {
+        S8D_ROUNDINGS(0)
     }
 }
 
