@@ -13,10 +13,11 @@
 #include "s8_gemm_neon.h"
 
 #if defined(__ARM_NEON)
-/* Outputs o0 .. m-1 of every row on the s8g GEMM (s8_gemm_neon.h). */
-static void s8g_dense(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                      const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y,
-                      int32_t o0) {
+/* Outputs o0 .. m-1 of every row on the s8g GEMM (s8_gemm_neon.h); inlined into its one
+ * caller (a call of its own costs a single-row dense layer 30 instructions). */
+S8G_ALWAYS_INLINE void s8g_dense(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                                 const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                 int8_t *y, int32_t o0) {
     int16_t panel[S8G_PANEL];
     s8g_out o;
     int32_t b0, r;
@@ -338,31 +339,44 @@ s8h_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel,
 }
 #endif
 
+#if defined(__aarch64__)
+/* The outputs of all rows by blocks of 16 on the 16-bit partial sums; returns the first
+ * output left to s8g_dense (m when none: a block holding a weight of -128 and the rest). */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* its panel not in the caller's frame */
+#endif
+static int32_t
+s8h_dense(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+          const int32_t *mult, const int32_t *shift, int8_t *y) {
+    int8_t panel[S8H_PANEL];
+    s8h_block blk;
+    s8g_out o;
+    int32_t o0;
+    o.x_zero_point = p->x_zero_point;
+    o.rounding = p->rounding;
+    o.zero_point = p->y_zero_point;
+    o.lo = p->act_min;
+    o.hi = p->act_max;
+    for (o0 = 0; o0 < p->m; o0 += S8H_COLS) {
+        const int32_t nb = p->m - o0 < S8H_COLS ? p->m - o0 : S8H_COLS;
+        if (!s8h_pack(w + o0, (size_t)p->m, p->k, nb, bias + o0, mult + o0, shift + o0, &o, panel,
+                      &blk))
+            break; /* a weight of -128: this block and the rest on s8g_dense */
+        s8h_tile(x, (size_t)p->k, p->n, p->k, panel, &blk, nb, &o, y + o0, (size_t)p->m);
+    }
+    return o0;
+}
+#endif
+
 void cnnc_s8_dense__neon(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
     int32_t o0 = 0;
 #if defined(__aarch64__) /* the 16-bit partial sums pay when rows reuse the panel */
-    if (p->n >= S8H_ROWS && (size_t)p->k * S8H_COLS + 3 * S8H_COLS <= S8H_PANEL) {
-        int8_t panel[S8H_PANEL];
-        s8h_block blk;
-        s8g_out o;
-        o.x_zero_point = p->x_zero_point;
-        o.rounding = p->rounding;
-        o.zero_point = p->y_zero_point;
-        o.lo = p->act_min;
-        o.hi = p->act_max;
-        for (; o0 < p->m; o0 += S8H_COLS) {
-            const int32_t nb = p->m - o0 < S8H_COLS ? p->m - o0 : S8H_COLS;
-            if (!s8h_pack(w + o0, (size_t)p->m, p->k, nb, bias + o0, mult + o0, shift + o0, &o,
-                          panel, &blk))
-                break; /* a weight of -128: this block and the rest on s8g_dense */
-            s8h_tile(x, (size_t)p->k, p->n, p->k, panel, &blk, nb, &o, y + o0, (size_t)p->m);
-        }
-        if (o0 >= p->m) return;
-    }
+    if (p->n >= S8H_ROWS && (size_t)p->k * S8H_COLS + 3 * S8H_COLS <= S8H_PANEL)
+        o0 = s8h_dense(p, x, w, bias, mult, shift, y);
 #endif
-    s8g_dense(p, x, w, bias, mult, shift, y, o0);
+    if (o0 < p->m) s8g_dense(p, x, w, bias, mult, shift, y, o0);
 }
 #else
 typedef int cnnc_s8_dense_neon_empty; /* ISO C forbids an empty translation unit */
