@@ -355,9 +355,9 @@ static void onnxruntime_cases(void) {
 int main(void) {
 #if defined(__ARM_NEON)
     onnxruntime_cases();
+    weight_min_cases();
     if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
-    weight_min_cases();
 #endif
     big_k_cases();
     dense_cases();
@@ -368,12 +368,17 @@ int main(void) {
     return failures != 0;
 }
 """
-# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime,
-# weights of -128
-NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3 + 2
+# cases the Cortex-M DSP build (test_mcu_dsp.py, same driver) skips: add, quantize, onnxruntime
+NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3
 # cases the dot-product build skips: dwconv, add, quantize (no dot variant)
 NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2
-CASES = 3 + 2 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
+CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
+
+# weight_min_cases: dense layers holding a weight of -128, in every NEON build (the dot
+# product's included), none in the Cortex-M DSP one
+WEIGHT_MIN_CASES = 2
+NEON_LAYER_CASES += WEIGHT_MIN_CASES
+CASES += WEIGHT_MIN_CASES
 
 
 # aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
