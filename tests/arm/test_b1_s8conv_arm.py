@@ -1,10 +1,13 @@
-"""The NEON int8 conv with sign-bit outputs (cnnc_b1_s8conv_bits__neon, b1_s8conv_neon.c) is
-bit-exact to cnnc_b1_s8conv_bits__ref under qemu on aarch64 and armv7: a C driver runs both on
+"""The ARM variants of the int8 conv with sign-bit outputs are bit-exact to
+cnnc_b1_s8conv_bits__ref: NEON (b1_s8conv_neon.c) under qemu-user on aarch64 and armv7, the
+Cortex-M DSP one (b1_s8conv_dsp.c) on an emulated Cortex-M4. A C driver runs both on
 the same random data over input channels 1-4, output channels 1/16/17/32/40/64/65/100/130
 (below, at and past the 16-channel blocks, a word's high half alone, the 64-channel groups),
 kernels 1/3/5/7 and 3x5 with strides, padding (one-sided too) and zero points -128..127, the
 3x3 constant-length paths (one and three input channels), inputs and weights at their extremes
-(the largest dots), and rows too wide for the stack copy (the fallback). Each channel's
+(the largest dots), and rows too wide for NEON's stack copy (its fallback); 7x7 kernels on
+2-4 channels and 5x5 on 3-4 (more than 32 tap pairs) take the DSP variant's fallback, 3x3 on
+4 channels past 32 output channels its chunks of 32 (whole words). Each channel's
 threshold is one of its real dots plus -1, 0 or 1 (an off-by-one shows); channels past out_c
 carry nonzero weights and INT32_MIN thresholds (their bits must stay 0), and the words past the
 output must stay untouched."""
@@ -16,6 +19,7 @@ from cnnc.host import cross, targets
 from cnnc.host.cbuild import runtime_dir
 
 from .conftest import require_target
+from .mcu_run import run_driver
 
 pytestmark = pytest.mark.arm
 
@@ -24,6 +28,7 @@ DRIVER = r"""
 #include <stdint.h>
 #include <string.h>
 #include "cnnc_b1.h"
+#define VARIANT(name) name##__neon
 
 static uint32_t state = 2463534242u;
 static uint32_t next_word(void) { /* xorshift32 */
@@ -33,7 +38,7 @@ static uint32_t next_word(void) { /* xorshift32 */
 static int8_t rnd8(void) { return (int8_t)(next_word() >> 24); }
 
 #define MAXX 8192
-#define MAXW 65536
+#define MAXW 32768
 #define MAXY 4096
 static int8_t x[MAXX], wl[MAXW], wp[MAXW];
 static int32_t thr[256];
@@ -90,7 +95,7 @@ static void run(int32_t n, int32_t h, int32_t wd, int32_t c, int32_t oc, const i
     memset(y_ref, 0xA5, sizeof y_ref);
     memset(y_neon, 0x5A, sizeof y_neon);
     cnnc_b1_s8conv_bits__ref(&p, x, wp, thr, y_ref);
-    cnnc_b1_s8conv_bits__neon(&p, x, wp, thr, y_neon);
+    VARIANT(cnnc_b1_s8conv_bits)(&p, x, wp, thr, y_neon);
     ++cases;
     for (i = 0; i < words + 4; ++i)
         if (i < words ? y_ref[i] != y_neon[i] : y_neon[i] != 0x5A5A5A5Au) {
@@ -147,3 +152,9 @@ def test_b1_s8conv_neon_equals_ref(tmp_path, target):
     run = subprocess.run([t.qemu, "-L", t.sysroot, str(exe)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
     assert f"{CASES} cases, 0 failures" in run.stdout, run.stdout
+
+
+def test_b1_s8conv_dsp_equals_ref_on_emulated_cortex_m4(tmp_path):
+    driver = DRIVER.replace("name##__neon", "name##__dsp")
+    out = run_driver(tmp_path, driver, ["b1_s8conv.c", "b1_s8conv_dsp.c"])
+    assert f"{CASES} cases, 0 failures" in out, out
