@@ -19,6 +19,7 @@
 
 #define B1SD_WORDS 1024 /* widened weight words on the stack (4 KiB) */
 #define B1SD_TAPS 32    /* kernel_h * pairs at most: at least one 32-channel word a chunk */
+#define B1SD_UNROLL _Pragma("GCC unroll 16") /* whole where the tap count is a constant */
 
 /* Two int16 lanes (lo, hi) in one word. */
 CNNC_INLINE uint32_t b1sd_pack(int32_t lo, int32_t hi) {
@@ -73,6 +74,7 @@ static inline __attribute__((always_inline)) void b1sd_pixel(const uint32_t *xw,
         for (o = 0; o < end; ++o) {
             const uint32_t *wo = wv + (size_t)(o0 + o) * taps;
             int32_t acc = 0;
+            B1SD_UNROLL
             for (t = 0; t < taps; ++t) acc = __smlad((int32_t)xw[t], (int32_t)wo[t], acc);
             word |= (uint32_t)(acc < thr[o0 + o]) << o;
         }
