@@ -28,14 +28,18 @@ CNNC_INLINE uint32_t b1sd_pack(int32_t lo, int32_t hi) {
 
 /* xw[ky * pairs + k]: the window's values 2k and 2k + 1 of kernel row ky at output pixel
  * (n, oy, ox) as (x - x_zero_point) int16 lanes, 0 where the tap is padding or past the
- * row's run of kernel_w * c values. */
-static void b1sd_window(const cnnc_b1_s8conv_params *p, const int8_t *x, int32_t n, int32_t oy,
-                        int32_t ox, uint32_t *xw) {
-    const int32_t pairs = CNNC_B1_S8CONV_PAIRS(p), run = p->kernel_w * p->c;
+ * row's RUN = kernel_w * c values; KH = kernel_h. Both constants where the caller makes
+ * them so (the interior windows' loops then unroll). */
+static inline __attribute__((always_inline)) void b1sd_window(const cnnc_b1_s8conv_params *p,
+                                                              const int8_t *x, int32_t n,
+                                                              int32_t oy, int32_t ox, uint32_t *xw,
+                                                              const int32_t kh, const int32_t run) {
+    const int32_t pairs = (run + 1) / 2;
     const int32_t zp = p->x_zero_point, ix0 = ox * p->stride_w - p->pad_left;
     const int inside = ix0 >= 0 && ix0 + p->kernel_w <= p->w;
     int32_t ky, k;
-    for (ky = 0; ky < p->kernel_h; ++ky) {
+    B1SD_UNROLL
+    for (ky = 0; ky < kh; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
         uint32_t *d = xw + ky * pairs;
         const int8_t *row;
@@ -46,8 +50,9 @@ static void b1sd_window(const cnnc_b1_s8conv_params *p, const int8_t *x, int32_t
         row = x + (size_t)(n * p->h + iy) * p->w * p->c;
         if (inside) { /* the run is contiguous: NHWC */
             const int8_t *s = row + (size_t)ix0 * p->c;
-            for (k = 0; k + 1 < pairs; ++k) d[k] = b1sd_pack(s[2 * k] - zp, s[2 * k + 1] - zp);
-            d[k] = b1sd_pack(s[2 * k] - zp, 2 * k + 1 < run ? s[2 * k + 1] - zp : 0);
+            B1SD_UNROLL
+            for (k = 0; 2 * k + 1 < run; ++k) d[k] = b1sd_pack(s[2 * k] - zp, s[2 * k + 1] - zp);
+            if (run % 2) d[k] = b1sd_pack(s[run - 1] - zp, 0);
         } else {
             for (k = 0; k < pairs; ++k) {
                 int32_t v[2], h;
@@ -87,6 +92,7 @@ void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC
                               const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
     const int32_t oc16 = CNNC_B1_S8CONV_OC16(p->out_c), pairs = CNNC_B1_S8CONV_PAIRS(p);
     const int32_t taps = p->kernel_h * pairs, yw = CNNC_B1_WORDS(p->out_c);
+    const int32_t run = p->kernel_w * p->c;
     uint32_t wv[B1SD_WORDS], xw[B1SD_TAPS];
     int32_t chunk, c0;
     if (p->groups != 1 || p->dilation_h != 1 || p->dilation_w != 1 || taps > B1SD_TAPS) {
@@ -107,13 +113,16 @@ void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC
                 for (ox = 0; ox < p->out_w; ++ox) {
                     uint32_t *out =
                         y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * yw + c0 / 32;
-                    b1sd_window(p, x, n, oy, ox, xw);
-                    if (taps == 6) /* 3x3 on one input channel */
+                    if (p->kernel_h == 3 && run == 3) { /* 3x3 on one input channel */
+                        b1sd_window(p, x, n, oy, ox, xw, 3, 3);
                         b1sd_pixel(xw, wv, thresholds + c0, nc, out, 6);
-                    else if (taps == 15) /* 3x3 on three */
+                    } else if (p->kernel_h == 3 && run == 9) { /* 3x3 on three */
+                        b1sd_window(p, x, n, oy, ox, xw, 3, 9);
                         b1sd_pixel(xw, wv, thresholds + c0, nc, out, 15);
-                    else
+                    } else {
+                        b1sd_window(p, x, n, oy, ox, xw, p->kernel_h, run);
                         b1sd_pixel(xw, wv, thresholds + c0, nc, out, taps);
+                    }
                 }
     }
 }
