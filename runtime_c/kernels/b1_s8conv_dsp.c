@@ -75,13 +75,14 @@ static inline __attribute__((always_inline)) void b1sd_pixel(const uint32_t *xw,
     for (o0 = 0; o0 < nc; o0 += 32) {
         const int32_t end = nc - o0 < 32 ? nc - o0 : 32;
         uint32_t word = 0u;
+        uint32_t bit = 1u;
         int32_t o, t;
-        for (o = 0; o < end; ++o) {
+        for (o = 0; o < end; ++o, bit <<= 1) {
             const uint32_t *wo = wv + (size_t)(o0 + o) * taps;
-            int32_t acc = 0;
+            int32_t acc = __smuad((int32_t)xw[0], (int32_t)wo[0]);
             B1SD_UNROLL
-            for (t = 0; t < taps; ++t) acc = __smlad((int32_t)xw[t], (int32_t)wo[t], acc);
-            word |= (uint32_t)(acc < thr[o0 + o]) << o;
+            for (t = 1; t < taps; ++t) acc = __smlad((int32_t)xw[t], (int32_t)wo[t], acc);
+            if (acc < thr[o0 + o]) word |= bit;
         }
         out[o0 / 32] = word;
     }
