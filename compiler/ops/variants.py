@@ -142,6 +142,8 @@ VARIANTS: tuple[Variant, ...] = tuple(
         *_neon("cnnc_s8_quantize__ref"),
         # the int8 first layer and sign packing of a binary network in one (b1_s8conv_*.c)
         *_x86_tiers("cnnc_b1_s8conv_bits__ref", ("avx2", "avx512")),
+        *_neon("cnnc_b1_s8conv_bits__ref"),
+        *_dsp("cnnc_b1_s8conv_bits__ref"),
         *_dsp("cnnc_s8_add__ref"),
         # the binary conv's int8 / float outputs on NEON (b1_conv_neon.c: its popcounts, the
         # __ref's scalar transform)

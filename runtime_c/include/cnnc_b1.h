@@ -229,6 +229,16 @@ void cnnc_b1_s8conv_bits__avx512(const cnnc_b1_s8conv_params *p, const int8_t *C
                                  const int8_t *CNNC_RESTRICT w,
                                  const int32_t *CNNC_RESTRICT thresholds,
                                  uint32_t *CNNC_RESTRICT y);
+/* NEON (b1_s8conv_neon.c): SMLAL by lane over 16 output channels, bit-exact to __ref;
+ * defined in builds targeting NEON. */
+void cnnc_b1_s8conv_bits__neon(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
+                               const int8_t *CNNC_RESTRICT w,
+                               const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
+/* Cortex-M DSP extension (b1_s8conv_dsp.c): one SMLAD per tap pair and channel, bit-exact
+ * to __ref; defined in M-profile builds with __ARM_FEATURE_DSP. */
+void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
+                              const int8_t *CNNC_RESTRICT w,
+                              const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 
 /* ---- binary dense ------------------------------------------------------------------ */
 

@@ -1,6 +1,6 @@
-/* Shared by the x86 tiers of cnnc_b1_s8conv_bits (b1_s8conv_avx2.c, b1_s8conv_avx512.c):
+/* Shared by the SIMD variants of cnnc_b1_s8conv_bits (b1_s8conv_avx2.c, _avx512.c, _neon.c):
  * one output row's input rows as int16 (x - x_zero_point), so each kernel row of a window
- * is one run of adjacent values read two at a time by vpmaddwd. Private to those files. */
+ * is one run of adjacent values (read two at a time by vpmaddwd). Private to those files. */
 #ifndef CNNC_B1_S8CONV_H
 #define CNNC_B1_S8CONV_H
 

@@ -42,9 +42,10 @@ def test_dsp_rows_compiled_in_per_target(target):
     t = require_target(target, run=False)
     rows = [v for v in VARIANTS if v.guard == DSP]
     assert {v.name for v in rows} == {f"cnnc_s8_{k}__dsp" for k in ("conv", "dense", "pwconv",
-                                                                    "dwconv", "add")}  # fmt: skip
+                                                                    "dwconv", "add")} | {
+        "cnnc_b1_s8conv_bits__dsp"}  # fmt: skip
     for v in rows:
-        defined = defined_by_build(t, "s8_*_dsp.c", v.name)
+        defined = defined_by_build(t, f"{v.family}_*_dsp.c", v.name)
         assert defined == DSP_BUILD[target], f"{target}: {v.name} defined: {defined}"
 
 
