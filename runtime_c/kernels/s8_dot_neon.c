@@ -7,7 +7,9 @@
  * arm_neon.h offers the dot intrinsics only where the build targets them, so there the file
  * is empty unless -march has +dotprod (the row's guard in cnnc.ops.variants says the same).
  *
- * Tile: 4 rows of x (pixels) by 16 outputs, 16 int32x4 accumulators. SDOT by element adds
+ * Tile: 5 rows of x (pixels) by 16 outputs, 20 int32x4 accumulators (4 weight and 5 x
+ * registers besides: 29 of the 32; a fifth row shares the weight loads and the block's
+ * constants among more outputs than 4 rows did). SDOT by element adds
  * to each int32 lane the dot product of 4 weights (4 consecutive inputs of one output) with
  * 4 bytes of x (the same 4 inputs of one row): per 16 inputs and row one load of x, per 4
  * inputs one load of 4 weight vectors shared by the rows, and 4 SDOT per row (64 MACs).
@@ -42,10 +44,10 @@
 #define S8D_TARGET __attribute__((target("arch=armv8.2-a+dotprod")))
 #endif
 
-#define S8D_ROWS 4
+#define S8D_ROWS 5
 #define S8D_COLS 16
 #define S8D_PANEL 32768 /* bytes: K up to 2048 per block of 16 outputs */
-#define S8D_GATHER 2048 /* inputs per pixel gathered on the stack (4 pixels: 8 KiB) */
+#define S8D_GATHER 2048 /* inputs per pixel gathered on the stack (5 pixels: 10 KiB) */
 
 /* One block of up to 16 outputs: its zero-point-folded start values and requantisation
  * constants (derived once per block, s8g_rq_init), padded to 16 lanes. */
@@ -53,6 +55,7 @@ typedef struct {
     int32_t init[S8D_COLS], mult[S8D_COLS], shift[S8D_COLS];
     s8g_rq q[2]; /* lanes 0..7 and 8..15, for the block's rounding rnd */
     int32_t rnd; /* the rounding, or the shorter form its shifts allow (s8g_rounding) */
+    int clamp;   /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
 } s8d_block;
 
 /* 4 weight rows of 16 outputs -> the panel's 16 outputs of 4 inputs (bytes interleaved, then
@@ -107,11 +110,18 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         const int8x16_t r2 = s8d_row(w, ldw, i + 2, k, nb), r3 = s8d_row(w, ldw, i + 3, k, nb);
         S8D_TRANSPOSE(r0, r1, r2, r3);
     }
-    for (j = 0; j < S8D_COLS; ++j) {
-        b->init[j] = j < nb ? bias[j] : 0;
-        b->mult[j] = j < nb ? mult[j] : 0;
-        b->shift[j] = j < nb ? shift[j] : 0;
+    if (nb == S8D_COLS) {
+        memcpy(b->init, bias, sizeof b->init);
+        memcpy(b->mult, mult, sizeof b->mult);
+        memcpy(b->shift, shift, sizeof b->shift);
+    } else {
+        for (j = 0; j < S8D_COLS; ++j) {
+            b->init[j] = j < nb ? bias[j] : 0;
+            b->mult[j] = j < nb ? mult[j] : 0;
+            b->shift[j] = j < nb ? shift[j] : 0;
+        }
     }
+    b->clamp = o->lo != -128 || o->hi != 127;
     vst1q_s32(b->init, vmlsq_s32(vld1q_s32(b->init), sum0, zp)); /* wraps: see above */
     vst1q_s32(b->init + 4, vmlsq_s32(vld1q_s32(b->init + 4), sum1, zp));
     vst1q_s32(b->init + 8, vmlsq_s32(vld1q_s32(b->init + 8), sum2, zp));
@@ -138,35 +148,41 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         a[R][2] = vdotq_laneq_s32(a[R][2], w.val[2], xv[R], L); \
         a[R][3] = vdotq_laneq_s32(a[R][3], w.val[3], xv[R], L); \
     }
-#define S8D_STEP(WP, L)                           \
-    do {                                          \
-        w = vld1q_s8_x4(WP);                      \
-        S8D_ROW(0, L)                             \
-        S8D_ROW(1, L) S8D_ROW(2, L) S8D_ROW(3, L) \
+#define S8D_STEP(WP, L)                                         \
+    do {                                                        \
+        w = vld1q_s8_x4(WP);                                    \
+        S8D_ROW(0, L)                                           \
+        S8D_ROW(1, L) S8D_ROW(2, L) S8D_ROW(3, L) S8D_ROW(4, L) \
     } while (0)
 
 /* Row R's 16 (nb) outputs from its accumulators. */
-#define S8D_STORE(R, RND)                                                  \
-    if (rows > (R)) {                                                      \
-        int8_t *const yo = y + (R)*ldy;                                    \
-        if (nb == S8D_COLS) {                                              \
-            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo); \
-        } else if (nb == 8) {                                              \
-            s8g_rq8(q0, a[R][0], a[R][1], RND, yo);                        \
-        } else {                                                           \
-            int8_t t[S8D_COLS];                                            \
-            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, t);  \
-            memcpy(yo, t, (size_t)nb);                                     \
-        }                                                                  \
+#define S8D_STORE(R, RND)                                                   \
+    if (rows > (R)) {                                                       \
+        int8_t *const yo = y + (R)*ldy;                                     \
+        if (nb == S8D_COLS && !clamp) {                                     \
+            s8g_rq16n(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo); \
+        } else if (nb == S8D_COLS) {                                        \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, yo);  \
+        } else if (nb == 8) {                                               \
+            s8g_rq8(q0, a[R][0], a[R][1], RND, yo);                         \
+        } else {                                                            \
+            int8_t t[S8D_COLS];                                             \
+            s8g_rq16(q0, q1, a[R][0], a[R][1], a[R][2], a[R][3], RND, t);   \
+            memcpy(yo, t, (size_t)nb);                                      \
+        }                                                                   \
     }
 
-/* Row R's start values (row 0's), its 16 inputs from i, its last 1..15 inputs. */
-#define S8D_INIT(R)        \
-    if (rows > (R)) {      \
-        a[R][0] = a[0][0]; \
-        a[R][1] = a[0][1]; \
-        a[R][2] = a[0][2]; \
-        a[R][3] = a[0][3]; \
+/* Row R's start values, loaded for every row (two LDP; the empty volatile asm keeps GCC
+ * from loading them once and copying them to every row, a MOV per register), its 16
+ * inputs from i, its last 1..15 inputs. */
+#define S8D_INIT(R)                          \
+    if (rows > (R)) {                        \
+        const int32_t *ip = b->init;         \
+        __asm__ __volatile__("" : "+r"(ip)); \
+        a[R][0] = vld1q_s32(ip);             \
+        a[R][1] = vld1q_s32(ip + 4);         \
+        a[R][2] = vld1q_s32(ip + 8);         \
+        a[R][3] = vld1q_s32(ip + 12);        \
     }
 #define S8D_XLOAD(R) \
     if (rows > (R)) xv[R] = vld1q_s8(x + (R)*ldx + i);
@@ -199,26 +215,22 @@ S8G_ALWAYS_INLINE int8x16_t s8d_xtail(const int8_t *x, int32_t n) {
 S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_t rows, int32_t k,
                                              const int8_t *panel, const s8d_block *b, int32_t nb,
                                              const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
-                                             int padded) {
+                                             int padded, int clamp) {
     int32x4_t a[S8D_ROWS][4];
     int8x16_t xv[S8D_ROWS];
     int8x16x4_t w;
     const int8_t *wp = panel;
     int32_t r, j, i;
-    a[0][0] = vld1q_s32(b->init);
-    a[0][1] = vld1q_s32(b->init + 4);
-    a[0][2] = vld1q_s32(b->init + 8);
-    a[0][3] = vld1q_s32(b->init + 12);
-    S8D_INIT(1) S8D_INIT(2) S8D_INIT(3);
+    S8D_INIT(0) S8D_INIT(1) S8D_INIT(2) S8D_INIT(3) S8D_INIT(4);
     for (i = 0; i + 16 <= k; i += 16, wp += 4 * 64) {
-        S8D_XLOAD(0) S8D_XLOAD(1) S8D_XLOAD(2) S8D_XLOAD(3);
+        S8D_XLOAD(0) S8D_XLOAD(1) S8D_XLOAD(2) S8D_XLOAD(3) S8D_XLOAD(4);
         S8D_STEP(wp, 0);
         S8D_STEP(wp + 64, 1);
         S8D_STEP(wp + 128, 2);
         S8D_STEP(wp + 192, 3);
     }
     if (i < k) { /* 1..15 inputs left: x padded with zeros (the panel's weights are 0) */
-        S8D_XTAIL(0) S8D_XTAIL(1) S8D_XTAIL(2) S8D_XTAIL(3);
+        S8D_XTAIL(0) S8D_XTAIL(1) S8D_XTAIL(2) S8D_XTAIL(3) S8D_XTAIL(4);
         S8D_STEP(wp, 0);
         if (k - i > 4) S8D_STEP(wp + 64, 1);
         if (k - i > 8) S8D_STEP(wp + 128, 2);
@@ -228,7 +240,7 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_
         /* s8d_pack's constants as locals: the int8 stores may alias *b */
         const s8g_rq q0v = b->q[0], q1v = b->q[1];
         const s8g_rq *const q0 = &q0v, *const q1 = &q1v;
-        S8D_STORE(0, rnd) S8D_STORE(1, rnd) S8D_STORE(2, rnd) S8D_STORE(3, rnd)
+        S8D_STORE(0, rnd) S8D_STORE(1, rnd) S8D_STORE(2, rnd) S8D_STORE(3, rnd) S8D_STORE(4, rnd)
     } else { /* the onnxruntime rounding: scalar, as __ref */
         int32_t acc[S8D_COLS];
         for (r = 0; r < rows; ++r) {
@@ -240,46 +252,56 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_kernel(const int8_t *x, size_t ldx, int32_
     }
 }
 
-/* n rows of x (ldx apart) into n rows of y (ldy apart): tiles of 4 rows, then the rest. */
+/* n rows of x (ldx apart) into n rows of y (ldy apart): tiles of 5 rows, then the rest. */
 S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t n, int32_t k,
                                            const int8_t *panel, const s8d_block *b, int32_t nb,
                                            const s8g_out *o, int8_t *y, size_t ldy, int32_t rnd,
-                                           int padded) {
+                                           int padded, int clamp) {
     for (; n >= S8D_ROWS; n -= S8D_ROWS, x += S8D_ROWS * ldx, y += S8D_ROWS * ldy)
-        s8d_kernel(x, ldx, S8D_ROWS, k, panel, b, nb, o, y, ldy, rnd, padded);
-    if (n == 3)
-        s8d_kernel(x, ldx, 3, k, panel, b, nb, o, y, ldy, rnd, padded);
+        s8d_kernel(x, ldx, S8D_ROWS, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
+    if (n == 4)
+        s8d_kernel(x, ldx, 4, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
+    else if (n == 3)
+        s8d_kernel(x, ldx, 3, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
     else if (n == 2)
-        s8d_kernel(x, ldx, 2, k, panel, b, nb, o, y, ldy, rnd, padded);
+        s8d_kernel(x, ldx, 2, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
     else if (n == 1)
-        s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd, padded);
+        s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
 }
 
-/* s8d_rows specialised per rounding (the block's rnd). GCC's scheduling before register
- * allocation hoists the weight loads of later steps and spills accumulators to make room
- * (as in s8_gemm_neon.h), so it is off here. */
+/* The switch over the block's rounding rnd, clamp CL (a constant). */
+#define S8D_ROUNDINGS(CL)                                                                        \
+    switch (b->rnd) {                                                                            \
+        case S8G_ROUND_DOUBLE_NEG:                                                               \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, padded, CL);   \
+            break;                                                                               \
+        case S8G_ROUND_SINGLE_NEG:                                                               \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, padded, CL);   \
+            break;                                                                               \
+        case CNNC_ROUND_DOUBLE:                                                                  \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, padded, CL);      \
+            break;                                                                               \
+        case CNNC_ROUND_SINGLE:                                                                  \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, padded, CL);      \
+            break;                                                                               \
+        default:                                                                                 \
+            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, padded, CL); \
+            break;                                                                               \
+    }
+
+/* s8d_rows specialised per rounding (the block's rnd) and whether the clamp is needed.
+ * GCC's scheduling before register allocation hoists the weight loads of later steps and
+ * spills accumulators to make room (as in s8_gemm_neon.h), so it is off here. */
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-schedule-insns")))
 #endif
 S8D_TARGET static void
 s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
          int32_t nb, const s8g_out *o, int8_t *y, size_t ldy, int padded) {
-    switch (b->rnd) {
-        case S8G_ROUND_DOUBLE_NEG:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, padded);
-            break;
-        case S8G_ROUND_SINGLE_NEG:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, padded);
-            break;
-        case CNNC_ROUND_DOUBLE:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, padded);
-            break;
-        case CNNC_ROUND_SINGLE:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, padded);
-            break;
-        default:
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, padded);
-            break;
+    if (b->clamp) {
+        S8D_ROUNDINGS(1)
+    } else {
+        S8D_ROUNDINGS(0)
     }
 }
 
@@ -302,8 +324,8 @@ void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, cons
     const s8g_out o =
         s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
     int32_t o0;
-    /* the transposed panel pays only when rows reuse it */
-    if (p->n < S8D_ROWS || (size_t)p->k * S8D_COLS + 3 * S8D_COLS > S8D_PANEL) {
+    /* the transposed panel pays only when rows reuse it (4 or more) */
+    if (p->n < 4 || (size_t)p->k * S8D_COLS + 3 * S8D_COLS > S8D_PANEL) {
         cnnc_s8_dense__neon(p, x, w, bias, mult, shift, y);
         return;
     }

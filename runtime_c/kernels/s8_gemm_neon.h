@@ -228,6 +228,19 @@ S8G_ALWAYS_INLINE void s8g_rq16(const s8g_rq *q0, const s8g_rq *q1, int32x4_t a0
     vst1q_s8(y, vminq_s8(vmaxq_s8(r, q0->lo), q0->hi));
 }
 
+/* s8g_rq16 without the clamp, for layers whose clamp is the int8 range (lo = -128, hi =
+ * 127), which the saturating narrowing to int8 already applies; q0's zero point for both
+ * halves (the same value: one register). */
+S8G_ALWAYS_INLINE void s8g_rq16n(const s8g_rq *q0, const s8g_rq *q1, int32x4_t a0, int32x4_t a1,
+                                 int32x4_t a2, int32x4_t a3, int32_t rounding, int8_t *y) {
+    const int16x8_t lo = vcombine_s16(vqmovn_s32(s8g_rq4(q0, a0, 0, rounding)),
+                                      vqmovn_s32(s8g_rq4(q0, a1, 1, rounding)));
+    const int16x8_t hi = vcombine_s16(vqmovn_s32(s8g_rq4(q1, a2, 0, rounding)),
+                                      vqmovn_s32(s8g_rq4(q1, a3, 1, rounding)));
+    vst1q_s8(y,
+             vcombine_s8(vqmovn_s16(vqaddq_s16(lo, q0->zp)), vqmovn_s16(vqaddq_s16(hi, q0->zp))));
+}
+
 /* Row R's outputs: 8, or 16 in one narrowing and store (q2: the second 8's constants). */
 #if S8G_HALVES == 2
 #define S8G_STORE(R, RND)                                                     \

@@ -337,6 +337,26 @@ static void quantize_cases(void) {
     }
 }
 
+/* A weight of -128, outside the weight contract ([-127, 127]): the aarch64 16-bit partial
+ * sums of cnnc_s8_dense__neon would overflow an int16 lane with it, so the blocks from the
+ * first one holding it run the int32 GEMM instead; the result is still __ref's. */
+static void weight_min_cases(void) {
+    int rnd;
+    for (rnd = 0; rnd < 2; ++rnd) {
+        cnnc_s8_dense_params d;
+        d.n = 6; d.k = 37; d.m = 40; d.x_zero_point = 9; d.y_zero_point = -4;
+        d.act_min = -128; d.act_max = 127; d.rounding = rnd;
+        fill8(x, d.n * d.k, -128); fill8(w, d.k * d.m, -128);
+        w[5 * d.m + 20] = -128; /* output 20: the second block of 16 */
+        memset(x, -128, 8);     /* with x = -128: two products of 16384 per int16 lane */
+        fill_requant(bias, mult, shift, d.m, rnd);
+        cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+        prepare_neon(d.n * d.m);
+        V(dense)(&d, x, w, bias, mult, shift, y_neon);
+        compare("dense w = -128 (m, k, rounding)", d.n * d.m, d.m, d.k, rnd);
+    }
+}
+
 /* The onnxruntime rounding (pre-quantised models): float32 multipliers as bits. */
 static void onnxruntime_cases(void) {
     int i, groups;
@@ -379,6 +399,7 @@ static void onnxruntime_cases(void) {
 int main(void) {
 #if defined(__ARM_NEON)
     onnxruntime_cases();
+    weight_min_cases();
     if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
     if (!DOT_BUILD) dw3_tile_cases();
@@ -409,6 +430,12 @@ NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3 + DW3_TILE_CASES
 # cases the dot-product build skips: dwconv, add, quantize, dw3 tiles (no dot variant)
 NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2 + DW3_TILE_CASES
 CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
+
+# weight_min_cases: dense layers holding a weight of -128, in every NEON build (the dot
+# product's included), none in the Cortex-M DSP one
+WEIGHT_MIN_CASES = 2
+NEON_LAYER_CASES += WEIGHT_MIN_CASES
+CASES += WEIGHT_MIN_CASES
 
 
 # aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
