@@ -9,6 +9,19 @@ void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_
     const int32_t tail = p->c - (nw - 1) * CNNC_B1_BITS;
     const uint32_t tail_mask = tail == CNNC_B1_BITS ? 0xFFFFFFFFu : (1u << tail) - 1u;
     int32_t n, oy, ox, ky, kx, j;
+    if (p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 && p->stride_w == 2 &&
+        p->pad_top == 0 && p->pad_left == 0 && 2 * p->out_h <= p->h && 2 * p->out_w <= p->w) {
+        /* the usual 2x2 / 2 pool without padding: every window inside, rows of words */
+        for (n = 0; n < p->n; ++n)
+            for (oy = 0; oy < p->out_h; ++oy) {
+                const uint32_t *a = x + (size_t)(n * p->h + 2 * oy) * p->w * nw;
+                const uint32_t *b = a + (size_t)p->w * nw;
+                uint32_t *out = y + (size_t)(n * p->out_h + oy) * p->out_w * nw;
+                for (ox = 0; ox < p->out_w; ++ox, a += 2 * nw, b += 2 * nw, out += nw)
+                    for (j = 0; j < nw; ++j) out[j] = a[j] & a[nw + j] & b[j] & b[nw + j];
+            }
+        return;
+    }
     for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {

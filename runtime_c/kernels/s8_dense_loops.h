@@ -76,15 +76,20 @@ S8_TARGET static void s8_dense_rows(const cnnc_s8_dense_params *p, const int8_t 
  * arithmetic). */
 /* The rows of the panel s8_panel_pack left (a partial panel: all of them; otherwise an
  * odd last row), from row i0 (a multiple of S8_PANEL_UNIT): wp group i / UNIT holds, for
- * j < S8_PANEL_COLS, the UNIT bytes w[i + t][j] (zero for j >= cols or i + t >= k). */
+ * j < S8_PANEL_COLS, the UNIT bytes w[i + t][j] (zero for j >= cols or i + t >= k). The
+ * groups are zeroed first, then each weight row's cols bytes are spread into them (no
+ * per-byte condition: a 10-output classifier's pack was most of its time). */
 S8_TARGET static void s8_panel_pack_rest(const int8_t *w, int32_t k, size_t ldw, int32_t cols,
                                          int32_t i0, int8_t *wp) {
-    int32_t i, j, t;
-    for (i = i0; i < k; i += S8_PANEL_UNIT)
-        for (j = 0; j < S8_PANEL_COLS; ++j)
-            for (t = 0; t < S8_PANEL_UNIT; ++t)
-                wp[(size_t)i * S8_PANEL_COLS + S8_PANEL_UNIT * j + t] =
-                    j < cols && i + t < k ? w[(size_t)(i + t) * ldw + j] : 0;
+    const int32_t kr = (k + S8_PANEL_UNIT - 1) / S8_PANEL_UNIT * S8_PANEL_UNIT;
+    int32_t i, j;
+    if (i0 >= kr) return;
+    memset(wp + (size_t)i0 * S8_PANEL_COLS, 0, (size_t)(kr - i0) * S8_PANEL_COLS);
+    for (i = i0; i < k; ++i) {
+        const int8_t *src = w + (size_t)i * ldw;
+        int8_t *dst = wp + (size_t)(i - i % S8_PANEL_UNIT) * S8_PANEL_COLS + i % S8_PANEL_UNIT;
+        for (j = 0; j < cols; ++j) dst[(size_t)S8_PANEL_UNIT * j] = src[j];
+    }
 }
 
 #if !defined(S8_PANEL_INIT)
