@@ -76,6 +76,9 @@ static void select_kernels(cnnc_model_ctx *ctx) {
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__avx2;
     if ((cpu & (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) == (CNNC_CPU_AVX2 | CNNC_CPU_AVX512)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__avx512;
 #endif
+#if defined(__ARM_NEON)
+    if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_b1_conv_f32__neon;
+#endif
     ctx->kernels[4] = (cnnc_kernel_fn)cnnc_f32_dense__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_f32_dense__avx2;
