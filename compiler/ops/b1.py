@@ -239,9 +239,9 @@ def s8conv_dot(x: np.ndarray, w: np.ndarray, p: dict) -> np.ndarray:
     integer products summed in float64 stay far below 2**53)."""
     from .s8 import ConvParams, _windows
 
-    cp = ConvParams(**{k: v for k, v in p.items() if k != "x_zero_point"})
+    cp = ConvParams(**p)  # the geometry fields and x_zero_point are ConvParams fields too
     cp.n = x.shape[0]
-    win = _windows(x.astype(np.float64) - p["x_zero_point"], cp, 0.0)  # [N,OH,OW,C,KH,KW]
+    win = _windows(x.astype(np.float64) - cp.x_zero_point, cp, 0.0)  # [N,OH,OW,C,KH,KW]
     acc = np.einsum("nyxcij,oijc->nyxo", win, w.astype(np.float64), optimize=True)
     return np.rint(acc).astype(np.int64)
 
