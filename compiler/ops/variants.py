@@ -105,9 +105,10 @@ VARIANTS: tuple[Variant, ...] = tuple(
         *_neon("cnnc_s8_dwconv__ref"),
         *(v for k in ("conv", "dense", "pwconv", "dwconv") for v in _dsp(f"cnnc_s8_{k}__ref")),
         *(v for k in _S8_LAYERS for v in _x86_tiers(f"cnnc_s8_{k}__ref", ("avx2",))),
-        # AVX-512BW's conv runs 16-pixel lanes with a carry-save popcount for <= 128
-        # channels (b1_conv_px_avx512.h) and AVX2's word loops above that, so it comes
-        # after AVX2; VPOPCNTDQ beats both.
+        # AVX-512BW's conv runs 16-pixel lanes with a carry-save popcount for <= 256
+        # channels (b1_conv_px_avx512.h; 3x3 at 64/128 channels with word-planar lanes,
+        # b1_conv_pq_avx512.h) and AVX2's word loops above that, so it comes after AVX2;
+        # VPOPCNTDQ beats both.
         *_x86_tiers("cnnc_b1_conv_bits__ref", ("avx2", "avx512", "avx512vpopcnt")),
         *_neon("cnnc_b1_conv_bits__ref"),
         *_x86_tiers("cnnc_b1_dense_bits__ref", ("avx512", "avx2", "avx512vpopcnt")),
@@ -124,7 +125,8 @@ VARIANTS: tuple[Variant, ...] = tuple(
             for fast in (False, True)
             for v in _x86_tiers(f"cnnc_f32_{k}__ref", ("avx2", "avx512"), fast)
         ),
-        # 16-pixel lanes (b1_conv_px_avx512.h) for the int8 / float output convs
+        # 16-pixel lanes (b1_conv_px_avx512.h, b1_conv_pq_avx512.h) for the int8 / float
+        # output convs
         *(v for k in ("conv_s8", "conv_f32") for v in _x86_tiers(f"cnnc_b1_{k}__ref", ("avx512",))),
         # NEON float32 (f32_conv_neon.c, f32_conv_fast_neon.c): exact on AArch64, fast on
         # every NEON build

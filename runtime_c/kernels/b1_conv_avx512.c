@@ -3,7 +3,8 @@
  * runs by nibble table (vpshufb on zmm), for B1_FILTERS output channels against each input
  * load; tails by masked loads. Compiled on every x86-64 build (CNNC_TARGET_AVX512); run
  * only on CPUs with AVX-512 F/BW/DQ/VL. CPUs with VPOPCNTDQ run
- * b1_conv_avx512vpopcnt.c instead. The conv takes b1_conv_px_avx512.h's lanes over output
+ * b1_conv_avx512vpopcnt.c instead. The conv takes b1_conv_pq_avx512.h's word-planar lanes
+ * for 3x3 kernels at 2 or 4 words a pixel, else b1_conv_px_avx512.h's lanes over output
  * pixels where they apply (<= 256 channels, stride_w 1) and otherwise b1_conv_avx2.c's
  * word loops, which measured faster than this file's (bench_binary_conv.py: 93 vs 64
  * GBOP/s at 256 channels); dense keeps this file's loops.
@@ -12,6 +13,7 @@
  * (vpsadbw once per 31 steps); 512-bit µops issue on two ports, so the tier's peak is
  * 512 / (8 / 2) = 128 binary MACs per cycle. */
 #include "b1_conv_loops.h"
+#include "b1_conv_pq_avx512.h"
 #include "b1_conv_px_avx512.h"
 
 #if defined(__x86_64__)
@@ -114,6 +116,10 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_bits__avx512(const cnnc_b1_conv_params *p,
                                                   const uint32_t *CNNC_RESTRICT w,
                                                   const int32_t *CNNC_RESTRICT thresholds,
                                                   uint32_t *CNNC_RESTRICT y) {
+    if (b1pq_applies(p)) { /* 3x3, 64 or 128 channels: planar words */
+        b1pq_conv_bits(p, x, w, thresholds, y);
+        return;
+    }
     if (b1pz_applies(p)) { /* <= 256 channels: lanes over output pixels */
         b1pz_conv_bits(p, x, w, thresholds, y);
         return;

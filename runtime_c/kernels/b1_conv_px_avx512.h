@@ -436,6 +436,22 @@ CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static __m512 b1pz_f32_out(__m512i dot, __
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, hi, _CMP_GT_OQ), v, hi);
 }
 
+/* The live lanes of v (16 channels' float outputs) as int8 at y: the model boundary's
+ * cnnc_s8_quantize__ref rounding (v / scale, NaN -> 0, clamp to [-512, 512], round half
+ * to even, + zero point, clamp to int8). */
+CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static void b1pz_store_s8(const cnnc_b1_conv_params *p,
+                                                                int8_t *y, __mmask16 live,
+                                                                __m512 v) {
+    __m512 s = _mm512_div_ps(v, _mm512_set1_ps(p->out_scale));
+    __m512i q;
+    s = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, s, _CMP_ORD_Q), s);
+    s = _mm512_min_ps(_mm512_max_ps(s, _mm512_set1_ps(-512.0f)), _mm512_set1_ps(512.0f));
+    q = _mm512_cvtps_epi32(_mm512_roundscale_ps(s, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    q = _mm512_add_epi32(q, _mm512_set1_epi32(p->out_zero_point));
+    q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_set1_epi32(-128)), _mm512_set1_epi32(127));
+    _mm_mask_storeu_epi8(y, live, _mm512_cvtepi32_epi8(q));
+}
+
 /* t[c] = column c of the 16 x 16 int32 matrix whose rows are r[0 .. 15]: unpacks of 32-
  * and 64-bit elements transpose the 4 x 4 blocks inside each 128-bit lane, then two rounds
  * of 128-bit lane shuffles put the blocks in place (64 shuffles). */
@@ -476,10 +492,6 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_values(const cnnc_b1_conv_params *
                                                      void *y, int kind) {
     const int32_t pix = b1pz_block_pixels(p), ocb = b1pz_ocb(p, pix);
     const __m512 lo = _mm512_set1_ps(p->act_min), hi = _mm512_set1_ps(p->act_max);
-    const __m512 scale = _mm512_set1_ps(p->out_scale);
-    const __m512 qlo = _mm512_set1_ps(-512.0f), qhi = _mm512_set1_ps(512.0f);
-    const __m512i zp = _mm512_set1_epi32(p->out_zero_point);
-    const __m512i i8lo = _mm512_set1_epi32(-128), i8hi = _mm512_set1_epi32(127);
     int32_t n, oy, ox0, g, c, i;
     b1pz_block b;
     for (n = 0; n < p->n; ++n)
@@ -501,19 +513,10 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_values(const cnnc_b1_conv_params *
                     for (i = 0; i < npix; ++i) {
                         const __m512 v = b1pz_f32_out(t[i], mul, add, lo, hi);
                         const size_t at = first + (size_t)i * p->out_c + g;
-                        if (kind == 0) {
+                        if (kind == 0)
                             _mm512_mask_storeu_ps((float *)y + at, live, v);
-                        } else {
-                            __m512 s = _mm512_div_ps(v, scale);
-                            __m512i q;
-                            s = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, s, _CMP_ORD_Q), s);
-                            s = _mm512_min_ps(_mm512_max_ps(s, qlo), qhi);
-                            q = _mm512_cvtps_epi32(_mm512_roundscale_ps(
-                                s, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-                            q = _mm512_add_epi32(q, zp);
-                            q = _mm512_min_epi32(_mm512_max_epi32(q, i8lo), i8hi);
-                            _mm_mask_storeu_epi8((int8_t *)y + at, live, _mm512_cvtepi32_epi8(q));
-                        }
+                        else
+                            b1pz_store_s8(p, (int8_t *)y + at, live, v);
                     }
                 }
             }

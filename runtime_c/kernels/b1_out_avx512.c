@@ -4,7 +4,7 @@
  * zero padding, stride_w 1, <= 256 channels), else the AVX2 variants (which take __ref).
  * Compiled on every x86-64 build (CNNC_TARGET_AVX512); run only on CPUs with AVX-512
  * F/BW/DQ/VL. */
-#include "b1_conv_px_avx512.h"
+#include "b1_conv_pq_avx512.h"
 #include "cnnc_s8.h"
 
 #if defined(__x86_64__)
@@ -15,7 +15,9 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_f32__avx512(const cnnc_b1_conv_params *p,
                                                  const float *CNNC_RESTRICT multiplier,
                                                  const float *CNNC_RESTRICT bias,
                                                  float *CNNC_RESTRICT y) {
-    if (b1pz_applies(p))
+    if (b1pq_applies(p))
+        b1pq_conv_values(p, x, w, multiplier, bias, y, 0);
+    else if (b1pz_applies(p))
         b1pz_conv_values(p, x, w, multiplier, bias, y, 0);
     else
         cnnc_b1_conv_f32__avx2(p, x, w, multiplier, bias, y);
@@ -27,7 +29,9 @@ CNNC_TARGET_AVX512 void cnnc_b1_conv_s8__avx512(const cnnc_b1_conv_params *p,
                                                 const float *CNNC_RESTRICT multiplier,
                                                 const float *CNNC_RESTRICT bias,
                                                 int8_t *CNNC_RESTRICT y) {
-    if (b1pz_applies(p))
+    if (b1pq_applies(p))
+        b1pq_conv_values(p, x, w, multiplier, bias, y, 1);
+    else if (b1pz_applies(p))
         b1pz_conv_values(p, x, w, multiplier, bias, y, 1);
     else
         cnnc_b1_conv_s8__avx2(p, x, w, multiplier, bias, y);

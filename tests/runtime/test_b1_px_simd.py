@@ -1,13 +1,15 @@
 """Binary convs of <= 128 (AVX2) / 256 (AVX-512) channels on lanes over output pixels
-(b1_conv_px_avx2.h and b1_conv_px_avx512.h: the bits output of cnnc_b1_conv_bits__avx2 /
-__avx512, the int8 / float outputs of cnnc_b1_conv_s8__* and cnnc_b1_conv_f32__*) and the
-AVX2 sign packing are bit-exact to their __ref kernels: 1, 2, 4 and 8 words a pixel at and
-around word edges, output channel counts around the per-pass blocks (8 / words on AVX2, 16 /
-vectors on AVX-512) and the 32-channel word, widths around the 8- and 16-pixel blocks (the
-border blocks copy and mask their window; AVX-512 takes 8-pixel blocks for rows of <= 8),
-kernels 1/3/5 (taps in threes and left over) with and without padding, row strides 1/2, and
-shapes the pixel path declines (stride_w 2, 160 channels: 5 words) through their fallbacks.
-A tier this CPU lacks skips, naming the missing flags."""
+(b1_conv_px_avx2.h, b1_conv_px_avx512.h, and b1_conv_pq_avx512.h for 3x3 kernels at 33-128
+channels, whose blocks take two output rows of <= 8 pixels: the bits output of
+cnnc_b1_conv_bits__avx2 / __avx512, the int8 / float outputs of cnnc_b1_conv_s8__* and
+cnnc_b1_conv_f32__*) and the AVX2 sign packing are bit-exact to their __ref kernels: 1, 2, 4
+and 8 words a pixel at and around word edges, output channel counts around the per-pass
+blocks (8 / words on AVX2, 16 / vectors on AVX-512) and the 32-channel word, widths around
+the 8- and 16-pixel blocks (the border blocks copy and mask their window; AVX-512 takes
+8-pixel blocks for rows of <= 8), kernels 1/3/5 (taps in threes and left over) with and
+without padding, row strides 1/2, and shapes the pixel path declines (stride_w 2, 160
+channels: 5 words) through their fallbacks. A tier this CPU lacks skips, naming the missing
+flags."""
 
 import numpy as np
 import pytest
