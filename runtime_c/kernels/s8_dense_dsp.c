@@ -74,7 +74,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_block blk; /* on the stack: 5 KB */
-    int32_t o0, b, per;
+    int32_t o0, per;
     if (p->k > DSP_MAX_K || p->n < DSP_MIN_ROWS) {
         if (p->k <= DSP_DIRECT_MAX_K)
             dsp_dense_direct(p, x, w, bias, mult, shift, y);
@@ -86,8 +86,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
         dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
-        for (b = 0; b < p->n; ++b)
-            dsp_block_row(&blk, x + (size_t)b * p->k, o0, &out, y + (size_t)b * p->m);
+        dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
     }
 }
 #else
