@@ -449,60 +449,48 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
  * (e, e', m, c, m', c') into xe, xo (r4, r5) and w0..w3, and per output the fast form's
  * requantisation, SSAT #8 (the full clamp) and STRB with post-increment. The LDMs fix the
  * registers (a register list loads in ascending order), bound by local register variables;
- * the pointers wp, xp, gq, y take the four left (r6, r7, r12, lr). */
-#define DSP_ASM_QUAD(xoff)                         \
-    "ldrd %[xe], %[xo], [%[xp], #" xoff            \
-    "]\n\t"                                        \
-    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" \
-    "smlad %[a0], %[xe], %[w0], %[a0]\n\t"         \
-    "smlad %[a0], %[xo], %[w1], %[a0]\n\t"         \
-    "smlad %[a1], %[xe], %[w2], %[a1]\n\t"         \
-    "smlad %[a1], %[xo], %[w3], %[a1]\n\t"         \
-    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t" \
-    "smlad %[a2], %[xe], %[w0], %[a2]\n\t"         \
-    "smlad %[a2], %[xo], %[w1], %[a2]\n\t"         \
-    "smlad %[a3], %[xe], %[w2], %[a3]\n\t"         \
+ * the pointers wp, xp, gq, y take registers gcc leaves. */
+/* clang-format off */
+#define DSP_ASM_QUAD(xoff)                                 \
+    "ldrd %[xe], %[xo], [%[xp], #" xoff "]\n\t"           \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"        \
+    "smlad %[a0], %[xe], %[w0], %[a0]\n\t"                \
+    "smlad %[a0], %[xo], %[w1], %[a0]\n\t"                \
+    "smlad %[a1], %[xe], %[w2], %[a1]\n\t"                \
+    "smlad %[a1], %[xo], %[w3], %[a1]\n\t"                \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"        \
+    "smlad %[a2], %[xe], %[w0], %[a2]\n\t"                \
+    "smlad %[a2], %[xo], %[w1], %[a2]\n\t"                \
+    "smlad %[a3], %[xe], %[w2], %[a3]\n\t"                \
     "smlad %[a3], %[xo], %[w3], %[a3]\n\t"
 
 /* Output a with (m, c) in registers m, c and the shift in e. DOUBLE2: c += a >> 31,
  * a = SMMLAR(a, m, c); DOUBLE: the same on QADD(a, a); SINGLE: a = SMMLA(a, m, c). Then
  * a >> e, SSAT #8, STRB. */
-#define DSP_ASM_RQ_DOUBLE2(a, m, c, e)          \
-    "add %[" c "], %[" c "], %[" a              \
-    "], asr #31\n\t"                            \
-    "smmlar %[" a "], %[" a "], %[" m "], %[" c \
-    "]\n\t"                                     \
-    "asr %[" a "], %[" a "], %[" e              \
-    "]\n\t"                                     \
-    "ssat %[" a "], #8, %[" a                   \
-    "]\n\t"                                     \
+#define DSP_ASM_RQ_DOUBLE2(a, m, c, e)                     \
+    "add %[" c "], %[" c "], %[" a "], asr #31\n\t"        \
+    "smmlar %[" a "], %[" a "], %[" m "], %[" c "]\n\t"    \
+    "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
+    "ssat %[" a "], #8, %[" a "]\n\t"                      \
     "strb %[" a "], [%[y]], #1\n\t"
-#define DSP_ASM_RQ_DOUBLE(a, m, c, e)           \
-    "add %[" c "], %[" c "], %[" a              \
-    "], asr #31\n\t"                            \
-    "qadd %[" a "], %[" a "], %[" a             \
-    "]\n\t"                                     \
-    "smmlar %[" a "], %[" a "], %[" m "], %[" c \
-    "]\n\t"                                     \
-    "asr %[" a "], %[" a "], %[" e              \
-    "]\n\t"                                     \
-    "ssat %[" a "], #8, %[" a                   \
-    "]\n\t"                                     \
+#define DSP_ASM_RQ_DOUBLE(a, m, c, e)                      \
+    "add %[" c "], %[" c "], %[" a "], asr #31\n\t"        \
+    "qadd %[" a "], %[" a "], %[" a "]\n\t"                \
+    "smmlar %[" a "], %[" a "], %[" m "], %[" c "]\n\t"    \
+    "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
+    "ssat %[" a "], #8, %[" a "]\n\t"                      \
     "strb %[" a "], [%[y]], #1\n\t"
-#define DSP_ASM_RQ_SINGLE(a, m, c, e)          \
-    "smmla %[" a "], %[" a "], %[" m "], %[" c \
-    "]\n\t"                                    \
-    "asr %[" a "], %[" a "], %[" e             \
-    "]\n\t"                                    \
-    "ssat %[" a "], #8, %[" a                  \
-    "]\n\t"                                    \
+#define DSP_ASM_RQ_SINGLE(a, m, c, e)                      \
+    "smmla %[" a "], %[" a "], %[" m "], %[" c "]\n\t"     \
+    "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
+    "ssat %[" a "], #8, %[" a "]\n\t"                      \
     "strb %[" a "], [%[y]], #1\n\t"
-#define DSP_ASM_STORE4(RQ)                                                                         \
-    "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t" RQ("a0", "w0", "w1", "xe")        \
-        RQ("a1", "w2", "w3",                                                                       \
-           "xo") "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t" RQ("a2", "w0", "w1", \
-                                                                                 "xe")             \
-            RQ("a3", "w2", "w3", "xo")
+#define DSP_ASM_STORE4(RQ)                                         \
+    "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t"   \
+    RQ("a0", "w0", "w1", "xe") RQ("a1", "w2", "w3", "xo")          \
+    "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t"   \
+    RQ("a2", "w0", "w1", "xe") RQ("a3", "w2", "w3", "xo")
+/* clang-format on */
 
 /* The three steps of a group as separate statements (one statement holding all of them
  * would need 15 registers with the pointers), the accumulators carried between them in
@@ -549,8 +537,12 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
                 DSP_ASM_QUAD_AT("24");
             }
         } else {
-            const uint32_t *xp = xw, *const xend = xw + 2 * quads;
-            for (; xp < xend; xp += 2) DSP_ASM_QUAD_AT("0");
+            const uint32_t *xp = xw, *const xend = xw + 2 * (quads & ~1);
+            for (; xp < xend; xp += 4) {
+                DSP_ASM_QUAD_AT("0");
+                DSP_ASM_QUAD_AT("8");
+            }
+            if (quads & 1) DSP_ASM_QUAD_AT("0");
         }
         if (form == DSP_RQ_DOUBLE2)
             DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
