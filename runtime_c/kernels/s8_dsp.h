@@ -287,6 +287,21 @@ CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int3
     *s3 = __smlad((int32_t)p7, ones, __smlad((int32_t)p6, ones, *s3));
 }
 
+/* The record of a group of four outputs (dsp_block.gq, read by the asm groups): corr[j]
+ * at j; e of outputs 0, 1 at 4, 5 and of 2, 3 at 10, 11; (m, c) of output j at 6 + 2j
+ * for j < 2 and 8 + 2j for j >= 2. Outputs from count on get zeros. */
+CNNC_INLINE void dsp_gq_fill(int32_t gq[16], const uint32_t *corr, const dsp_rq *rq,
+                             int32_t count) {
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        const int32_t base = 6 * (j >> 1) + (j & 1), live = j < count;
+        gq[j] = live ? (int32_t)corr[j] : 0;
+        gq[4 + base] = live ? rq[j].e : 0;
+        gq[6 + base + (j & 1)] = live ? rq[j].m : 0;
+        gq[7 + base + (j & 1)] = live ? rq[j].c : 0;
+    }
+}
+
 /* Repacks outputs o0 .. o0+count-1 of w[K][M] (their corrected biases and requantisation)
  * into blk. Whole groups of 4 outputs and whole quads of inputs go through
  * dsp_repack_quad; the rest byte by byte. */
@@ -338,30 +353,9 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
         blk->form = DSP_RQ_DOUBLE2;
         for (j = 0; j < count; ++j) blk->corr[j] *= 2u;
     }
-    for (j = 0; j < DSP_BLOCK_MAX; ++j) {
-        int32_t *gq = blk->gq[j / 4] + (j & 3);
-        gq[0] = (int32_t)blk->corr[j];
-        const int32_t at = 4 + 6 * ((j & 3) >> 1) - (j & 3); /* gq[at]: e, gq[at + 2 + 2 (j & 1)] */
-        gq[at + (j & 1)] = j < count ? blk->rq[j].e : 0;
-        gq[at + 2 + 2 * (j & 1)] = j < count ? blk->rq[j].m : 0;
-        gq[at + 3 + 2 * (j & 1)] = j < count ? blk->rq[j].c : 0;
-    }
+    for (g = 0; g < DSP_BLOCK_MAX; g += 4)
+        dsp_gq_fill(blk->gq[g / 4], blk->corr + g, blk->rq + g, count - g);
 }
-
-/* One input quad xw (x[4q..4q+3]) into 4 outputs: 8 SMLADs on words i .. i+7 of wp. */
-#define DSP_QUAD(xw, wp, i0, i1, i2, i3, i4, i5, i6, i7)                 \
-    do {                                                                 \
-        const int32_t xe_ = dsp_even(xw), xo_ = dsp_odd(xw);             \
-        uint32_t we_, wo_;                                               \
-        DSP_LOAD2W(wp, i0, we_, wo_);                                    \
-        a0 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a0)); \
-        DSP_LOAD2W(wp, i2, we_, wo_);                                    \
-        a1 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a1)); \
-        DSP_LOAD2W(wp, i4, we_, wo_);                                    \
-        a2 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a2)); \
-        DSP_LOAD2W(wp, i6, we_, wo_);                                    \
-        a3 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a3)); \
-    } while (0)
 
 /* Input quad q as SXTB16 lanes (xe, xo) = words 2q, 2q+1 of xw, into 4 outputs: 8 SMLADs on
  * the weight words i0 .. i7 of wp. */
