@@ -104,7 +104,8 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                                      (size_t)g * og; /* [rows][out_c] */
                         for (i = 0; i < rows; ++i)
                             dsp_im2col(p, x, b, oy, ox + i, g, col + (size_t)i * k);
-                        dsp_block_rows(&blk, col, (size_t)k, rows, o0, &out, yp, (size_t)p->out_c);
+                        cnnc_s8_dsp_block_rows(&blk, col, (size_t)k, rows, o0, &out, yp,
+                                               (size_t)p->out_c);
                     }
                 }
             }

@@ -593,37 +593,9 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
 }
 
 /* n rows x[r * x_stride][K] through the whole block: y[r * y_stride + o0 + j] for
- * j < blk->count. A copy of the loop per fast requantisation form with the full clamp
- * (and, for the doubled form, K of 8 and 16 written out: the expansions of the small
- * MobileNet blocks), one for the rest; at -Os one copy that picks per group. */
-CNNC_INLINE void dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stride, int32_t n,
-                                int32_t o0, const dsp_out *out, int8_t *y, size_t y_stride) {
-    const int full = dsp_out_full(out);
-    y += o0;
-#if defined(__OPTIMIZE_SIZE__)
-    dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, blk->form, full, 0);
-#else
-    const int32_t nq = blk->quads == 2 ? 2 : (blk->quads == 4 ? 4 : 0);
-    if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 2)
-        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 2);
-    else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 4)
-        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 4);
-    else if (blk->form == DSP_RQ_DOUBLE2 && full)
-        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 0);
-    else if (blk->form == DSP_RQ_DOUBLE && full)
-        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE, 1, 0);
-    else if (blk->form == DSP_RQ_SINGLE && full)
-        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_SINGLE, 1, 0);
-    else
-        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, blk->form, full, 0);
-#endif
-}
-
-/* One row x[K] through the whole block: y[o0 + j] for j < blk->count. */
-CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0,
-                               const dsp_out *out, int8_t *y) {
-    dsp_block_rows(blk, x, 0, 1, o0, out, y, 0);
-}
+ * j < blk->count (s8_dense_dsp.c: one copy for the dense, pointwise and general conv). */
+void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stride, int32_t n,
+                            int32_t o0, const dsp_out *out, int8_t *y, size_t y_stride);
 
 #endif /* __ARM_FEATURE_DSP */
 #endif /* CNNC_S8_DSP_H */

@@ -18,6 +18,16 @@
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_MAX_TAPS 64
 #define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 512 pixels */
+/* The asm windows and pairs and the doubled sums, left out at -Os (2 KB of flash; the C
+ * forms compute the same bytes). */
+#if defined(__OPTIMIZE_SIZE__)
+#define DSP_DW_FAST 0
+#define DSP_DW_PLANAR_INLINE
+#else
+#define DSP_DW_FAST 1
+/* out of line: gcc's register allocation of the caller suffers from it inlined */
+#define DSP_DW_PLANAR_INLINE __attribute__((noinline))
+#endif
 /* Output pixels per call from which doubling a group's weights (one QADD less per output)
  * repays its set-up */
 #define DSP_DW_DOUBLE_MIN_PX 32
@@ -165,14 +175,19 @@ DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, co
     register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
     const uint32_t *wp = w4;
     DSP_ASM_ACC_INIT();
-    int32_t ky;
-    for (ky = 0; ky < 3; ++ky, xr = (const uint32_t *)((const char *)xr + rowb))
-        __asm__ __volatile__(DSP_ASM_DW_ROW3
-                             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),
-                               [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),
-                               [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp)
-                             : [xr] "r"(xr)
-                             : "memory");
+#define DSP_DW_ROW_ASM()                                                                   \
+    __asm__ __volatile__(DSP_ASM_DW_ROW3                                                   \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp)                   \
+                         : [xr] "r"(xr)                                                    \
+                         : "memory")
+    DSP_DW_ROW_ASM();
+    xr = (const uint32_t *)((const char *)xr + rowb);
+    DSP_DW_ROW_ASM();
+    xr = (const uint32_t *)((const char *)xr + rowb);
+    DSP_DW_ROW_ASM();
+#undef DSP_DW_ROW_ASM
     if (form == DSP_RQ_DOUBLE2)
         DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
     else if (form == DSP_RQ_DOUBLE)
@@ -190,8 +205,8 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
                           const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
                           int32_t pw, const uint32_t *gq) {
     const size_t row = (size_t)p->w * p->c;
-    const int fast =
-        p->kernel_h == 3 && p->kernel_w == 3 && form != DSP_RQ_SLOW && dsp_out_full(out);
+    const int fast = DSP_DW_FAST && p->kernel_h == 3 && p->kernel_w == 3 && form != DSP_RQ_SLOW &&
+                     dsp_out_full(out);
     int32_t iy, ix, oy, ox;
     (void)ph;
     for (iy = 0; iy < p->h; ++iy) {
@@ -345,7 +360,7 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wa0 = (int32_t)wt[0], wa1 = (int32_t)wt[2], wa2 = (int32_t)wt[4];
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
-    if (full && form != DSP_RQ_SLOW) {
+    if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
         uint32_t rec[11]; /* dsp_dw3x3_pair_asm's */
         rec[0] = rec[1] = (uint32_t)corr;
         memcpy(rec + 2, wt, 6 * sizeof *wt);
@@ -421,11 +436,11 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 }
 
 /* Every channel of every image through the planes; plane[4][ph * pw / 2] words. */
-static __attribute__((noinline)) void dsp_dw3x3_planar(const cnnc_s8_conv_params *p,
-                                                       const int8_t *x, const int8_t *w,
-                                                       const int32_t *bias, const int32_t *mult,
-                                                       const int32_t *shift, int8_t *y,
-                                                       uint32_t *plane, int32_t ph, int32_t pw) {
+static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                  const int8_t *w, const int32_t *bias,
+                                                  const int32_t *mult, const int32_t *shift,
+                                                  int8_t *y, uint32_t *plane, int32_t ph,
+                                                  int32_t pw) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t pww = pw / 2, full = dsp_out_full(&out), psz = ph * pww, c4 = p->c & ~3;
     const size_t in_px = (size_t)p->h * p->w, out_px = (size_t)p->out_h * p->out_w;
@@ -449,7 +464,8 @@ static __attribute__((noinline)) void dsp_dw3x3_planar(const cnnc_s8_conv_params
             }
             corr = (int32_t)((uint32_t)bias[c] - (uint32_t)p->x_zero_point * (uint32_t)wsum);
             form = dsp_rq_make(&rq, mult[c], shift[c], &out);
-            if (form == DSP_RQ_DOUBLE) { /* doubled where |sum| < 2^30 (DSP_RQ_DOUBLE2) */
+            if (DSP_DW_FAST &&
+                form == DSP_RQ_DOUBLE) { /* doubled where |sum| < 2^30 (DSP_RQ_DOUBLE2) */
                 const int64_t c64 = (int64_t)bias[c] - (int64_t)p->x_zero_point * wsum;
                 const int64_t limit = ((int64_t)1 << 30) - ((int64_t)9 << 14);
                 if (c64 < limit && c64 > -limit) {
@@ -544,7 +560,8 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
             corr[2] -= (uint32_t)p->x_zero_point * (uint32_t)(se >> 16);
             corr[3] -= (uint32_t)p->x_zero_point * (uint32_t)(so >> 16);
         }
-        if (form == DSP_RQ_DOUBLE && p->n * p->out_h * p->out_w >= DSP_DW_DOUBLE_MIN_PX) {
+        if (DSP_DW_FAST && form == DSP_RQ_DOUBLE &&
+            p->n * p->out_h * p->out_w >= DSP_DW_DOUBLE_MIN_PX) {
             /* the sums doubled where |sum| <= |corr| + 2^14 taps < 2^30 for every channel
              * (s8_dsp.h, DSP_RQ_DOUBLE2): weights 2w (SADD16: |2w| <= 256), corr 2 corr */
             const int64_t limit = ((int64_t)1 << 30) - ((int64_t)taps << 14);
@@ -563,7 +580,7 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                 }
             }
         }
-        dsp_gq_fill(gq, corr, rq, 4);
+        if (DSP_DW_FAST) dsp_gq_fill(gq, corr, rq, 4);
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
             if (padded) {
