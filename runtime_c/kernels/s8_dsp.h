@@ -241,9 +241,10 @@ CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o-
 #define DSP_MIN_ROWS 4      /* fewer rows than this: repacking costs more than it saves */
 
 typedef struct {
-    int32_t k, quads;             /* K, ceil(K / 4) */
-    int32_t count;                /* outputs in the block, <= DSP_BLOCK_MAX */
-    int32_t form;                 /* the requantisation form all outputs share, or DSP_RQ_SLOW */
+    int32_t k, quads; /* K, ceil(K / 4) */
+    int32_t count;    /* outputs in the block, <= DSP_BLOCK_MAX */
+    int32_t form;     /* the requantisation form all outputs share, or DSP_RQ_SLOW; DSP_RQ_DOUBLE2:
+                         corr (and the widened rows) doubled */
     uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
     uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32; 0 past count */
     dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
@@ -548,13 +549,11 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
     *wpp = wp, *gqp = gq, *yp = y;
 }
 
-/* Rows x[K] through the whole block, for a requantisation form and clamp known where
- * it is inlined: y[j] for j < blk->count. The row is widened once into xw
- * (dsp_widen_row), then every group of 4 outputs reads xw and its weight words in order
- * (LDRD pairs), two quads per loop step, the four accumulators in registers. nq > 0: the
- * block has exactly nq quads (a small K, the inner loop unrolled whole: no loop control
- * per group; for nq = 2 the widened row stays in four registers across the groups);
- * 0: any. */
+/* n rows x[K] (x_stride apart) through the whole block, for a requantisation form and
+ * clamp known where it is inlined: y[j] for j < blk->count (rows y_stride apart). Each row
+ * is widened once into xw (dsp_widen_row); then the whole groups of 4 outputs run in asm
+ * for the fast forms with the full clamp (dsp_row_groups_asm; nq = 2 or 4: that many quads
+ * written out, 0: any) and in C otherwise; the last count mod 4 outputs in C. */
 DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, size_t x_stride,
                                          int32_t n, const dsp_out *out, int8_t *y, size_t y_stride,
                                          int32_t form, int full, int32_t nq) {
@@ -579,13 +578,10 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
         }
         if (count4 < count) { /* the last 1 to 3 outputs (their padding weights are zero) */
             int32_t a0 = (int32_t)gq[0], a1 = (int32_t)gq[1], a2 = (int32_t)gq[2],
-                    a3 = (int32_t)gq[3];
-            const int32_t *acc = &a0;
-            int32_t accs[4];
+                    a3 = (int32_t)gq[3], accs[4];
             for (q = 0; q < quads; ++q, wp += 8)
                 DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
             accs[0] = a0, accs[1] = a1, accs[2] = a2, accs[3] = a3;
-            (void)acc;
             for (j = 0; count4 + j < count; ++j)
                 yr[j] = dsp_requant(accs[j], form, &blk->rq[count4 + j], out);
         }
