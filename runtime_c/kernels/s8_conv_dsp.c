@@ -25,17 +25,38 @@ CNNC_INLINE void dsp_copy_small(int8_t *dst, const int8_t *src, int32_t n) {
     if (n > 3) dst[3] = src[3];
 }
 
-/* col[K]: the inputs of output pixel (b, oy, ox) in group g, in the weights' tap order. */
+/* n bytes from src to dst: whole words (unaligned LDR/STR), then the last n mod 4 bytes. */
+CNNC_INLINE void dsp_copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
+    int32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t v = dsp_load4(src + i);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; ++i) dst[i] = src[i];
+}
+
+/* col[K]: the inputs of output pixel (b, oy, ox) in group g, in the weights' tap order. A
+ * window inside the image with one group copies each kernel row's kw * C contiguous
+ * bytes at once. */
 static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
                        int32_t ox, int32_t g, int8_t *col) {
     const int32_t cg = p->c / p->groups;
     const int8_t zp[4] = {(int8_t)p->x_zero_point, (int8_t)p->x_zero_point, (int8_t)p->x_zero_point,
                           (int8_t)p->x_zero_point};
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, ix0 = ox * p->stride_w - p->pad_left;
     int32_t ky, kx;
+    if (p->groups == 1 && iy0 >= 0 && iy0 + p->kernel_h <= p->h && ix0 >= 0 &&
+        ix0 + p->kernel_w <= p->w) {
+        const int32_t row = p->kernel_w * p->c;
+        const int8_t *src = x + (((size_t)b * p->h + iy0) * p->w + ix0) * p->c;
+        for (ky = 0; ky < p->kernel_h; ++ky, col += row, src += (size_t)p->w * p->c)
+            dsp_copy_bytes(col, src, row);
+        return;
+    }
     for (ky = 0; ky < p->kernel_h; ++ky) {
-        const int32_t iy = oy * p->stride_h - p->pad_top + ky;
+        const int32_t iy = iy0 + ky;
         for (kx = 0; kx < p->kernel_w; ++kx, col += cg) {
-            const int32_t ix = ox * p->stride_w - p->pad_left + kx;
+            const int32_t ix = ix0 + kx;
             const int inside = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w;
             const int8_t *src =
                 inside ? x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg : zp;
@@ -49,23 +70,26 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
     }
 }
 
+#define DSP_COL_BYTES 2048 /* im2col rows of a batch of output pixels */
+
 void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_block blk;                                  /* 5 KB of stack */
-    int8_t col[DSP_MAX_K + 4];                      /* one im2col row */
+    int8_t col[DSP_COL_BYTES];                      /* [batch][K]: im2col rows */
     if (p->dilation_h != 1 || p->dilation_w != 1) { /* the im2col reads adjacent taps */
         cnnc_s8_conv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
-    int32_t g, o0, b, oy, ox, per;
+    int32_t g, o0, b, oy, ox, per, batch, i;
     if (k > DSP_MAX_K) {
         cnnc_s8_conv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
     per = dsp_block_outputs(k);
+    batch = DSP_COL_BYTES / k < p->out_w ? DSP_COL_BYTES / k : p->out_w; /* >= 4 */
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * k * og; /* [K][og] */
         for (o0 = 0; o0 < og; o0 += per) {
@@ -74,11 +98,14 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                        &out, p->x_zero_point);
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
-                    for (ox = 0; ox < p->out_w; ++ox) {
+                    for (ox = 0; ox < p->out_w; ox += batch) {
+                        const int32_t rows = p->out_w - ox < batch ? p->out_w - ox : batch;
                         int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
-                                     (size_t)g * og; /* [og] */
-                        dsp_im2col(p, x, b, oy, ox, g, col);
-                        dsp_block_row(&blk, col, o0, &out, yp);
+                                     (size_t)g * og; /* [rows][out_c] */
+                        for (i = 0; i < rows; ++i)
+                            dsp_im2col(p, x, b, oy, ox + i, g, col + (size_t)i * k);
+                        cnnc_s8_dsp_block_rows(&blk, col, (size_t)k, rows, o0, &out, yp,
+                                               (size_t)p->out_c);
                     }
                 }
             }

@@ -70,11 +70,38 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
     }
 }
 
+/* n rows x[r * x_stride][K] through the whole block: y[r * y_stride + o0 + j] for
+ * j < blk->count. A copy of the loop per fast requantisation form with the full clamp
+ * (and, for the doubled form, K of 8 and 16 written out: the expansions of the small
+ * MobileNet blocks), one for the rest; at -Os one copy that picks per group. */
+void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stride, int32_t n,
+                            int32_t o0, const dsp_out *out, int8_t *y, size_t y_stride) {
+    const int full = dsp_out_full(out);
+    y += o0;
+#if defined(__OPTIMIZE_SIZE__)
+    dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, blk->form, full, 0);
+#else
+    const int32_t nq = blk->quads == 2 ? 2 : (blk->quads == 4 ? 4 : 0);
+    if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 2)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 2);
+    else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 4)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 4);
+    else if (blk->form == DSP_RQ_DOUBLE2 && full)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 0);
+    else if (blk->form == DSP_RQ_DOUBLE && full)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE, 1, 0);
+    else if (blk->form == DSP_RQ_SINGLE && full)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_SINGLE, 1, 0);
+    else
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, blk->form, full, 0);
+#endif
+}
+
 void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_block blk; /* on the stack: 5 KB */
-    int32_t o0, b, per;
+    int32_t o0, per;
     if (p->k > DSP_MAX_K || p->n < DSP_MIN_ROWS) {
         if (p->k <= DSP_DIRECT_MAX_K)
             dsp_dense_direct(p, x, w, bias, mult, shift, y);
@@ -86,8 +113,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
         dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
-        for (b = 0; b < p->n; ++b)
-            dsp_block_row(&blk, x + (size_t)b * p->k, o0, &out, y + (size_t)b * p->m);
+        cnnc_s8_dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
     }
 }
 #else

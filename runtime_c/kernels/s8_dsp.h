@@ -84,6 +84,12 @@ CNNC_INLINE int32_t dsp_smmla(int32_t a, int32_t b, int32_t c) {
     __asm__("smmla %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
     return r;
 }
+/* SMMLAR Rd = (Ra * 2^32 + Rn * Rm + 2^31) >> 32 (64-bit, arithmetic shift). */
+CNNC_INLINE int32_t dsp_smmlar(int32_t a, int32_t b, int32_t c) {
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
 
 /* cnnc_requant_s8 (cnnc_s8.h) prepared per output channel, the same bytes bit for bit.
  * Two fast forms cover the multipliers quantize_multiplier makes for real layers; every
@@ -93,16 +99,25 @@ CNNC_INLINE int32_t dsp_smmla(int32_t a, int32_t b, int32_t c) {
  *     H = floor(x m / 2^32) (2^(31+e) is a multiple of 2^32), so v = SMMLA(x, m, 2^(e-1))
  *     >> e; |H| <= 2^30.
  *   DSP_RQ_DOUBLE, double rounding with 2^30 <= m and -20 <= s <= -1 (left 0, right e = -s
- *     in 1..20): h = floor((x m + 2^30) / 2^31) = SMMULR(2x, m) when |x| < 2^30; the
- *     rounding divide by 2^e, ties away from zero, is floor((h + 2^(e-1) - [h < 0]) / 2^e)
- *     (|h| <= 2^30: no overflow). 2x is formed by QADD (saturating): for |x| >= 2^30 both the
- *     true h and the saturated one have |h| >= 2^29 with x's sign (m >= 2^30), so both
- *     results have magnitude >= 2^(29-e) >= 512 and clamp to the same bound (the bounds
- *     minus the zero point lie in [-255, 255]).
+ *     in 1..20): h = floor((x m + 2^30) / 2^31) = floor((2x m + 2^31) / 2^32) when
+ *     |x| < 2^30; the rounding divide by 2^e, ties away from zero, is
+ *     floor((h + 2^(e-1) - [h < 0]) / 2^e) (|h| <= 2^30: no overflow). [h < 0] may be read
+ *     as [x < 0]: h < 0 implies x < 0, and x < 0 with h = 0 (x = -1, m = 2^30) gives
+ *     floor((2^(e-1) - 1) / 2^e) = 0 = floor(2^(e-1) / 2^e). So with t = c + (x >> 31)
+ *     (one ADD with a shifted operand), SMMLAR(2x, m, t) = t + h in one instruction and
+ *     v = that >> e. 2x is formed by QADD (saturating): for |x| >= 2^30 both the true h and
+ *     the saturated one have |h| >= 2^29 with x's sign (m >= 2^30), so both results have
+ *     magnitude >= 2^(29-e) >= 512 and clamp to the same bound (the bounds minus the zero
+ *     point lie in [-255, 255]).
+ *   DSP_RQ_DOUBLE2, the GEMM core's DSP_RQ_DOUBLE when the accumulator arrives doubled:
+ *     the inputs were widened as 2x_k (|2 x_k| <= 256 fits the int16 lanes) and the
+ *     corrected bias doubled, which dsp_repack allows only where it proved |x| < 2^30 for
+ *     every input (|corr| + 128 sum_k |w_k| < 2^30), so the doubled sum is exact and the
+ *     QADD goes.
  * Both add the output zero point inside the shift: c = 2^(e-1) + zp 2^e gives v + zp
  * exactly (|c| <= 2^21 + 2^29 for single, 2^19 + 2^27 for double: no overflow next to
  * |H|, |h| <= 2^30), then the clamp to [act_min, act_max]. */
-enum { DSP_RQ_SLOW = 0, DSP_RQ_SINGLE = 1, DSP_RQ_DOUBLE = 2 };
+enum { DSP_RQ_SLOW = 0, DSP_RQ_SINGLE = 1, DSP_RQ_DOUBLE = 2, DSP_RQ_DOUBLE2 = 3 };
 
 typedef struct {
     int32_t m, c, e; /* multiplier, rounding term 2^(e-1), right shift (fast forms) */
@@ -164,9 +179,16 @@ CNNC_INLINE int8_t dsp_rq_single(int32_t acc, const dsp_rq *q, const dsp_out *o)
     return dsp_clamp(dsp_smmla(acc, q->m, q->c) >> q->e, o);
 }
 
+/* v + zero point of DSP_RQ_DOUBLE (acc = x) and DSP_RQ_DOUBLE2 (acc = 2x), before the clamp. */
+CNNC_INLINE int32_t dsp_rq_double_v(int32_t acc, const dsp_rq *q) {
+    return dsp_smmlar(__qadd(acc, acc), q->m, q->c + (acc >> 31)) >> q->e;
+}
+CNNC_INLINE int32_t dsp_rq_double2_v(int32_t acc2, const dsp_rq *q) {
+    return dsp_smmlar(acc2, q->m, q->c + (acc2 >> 31)) >> q->e;
+}
+
 CNNC_INLINE int8_t dsp_rq_double(int32_t acc, const dsp_rq *q, const dsp_out *o) {
-    const int32_t h = dsp_smmulr(__qadd(acc, acc), q->m);
-    return dsp_clamp((h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e, o);
+    return dsp_clamp(dsp_rq_double_v(acc, q), o);
 }
 
 /* The slow form, out of line (rare: keeps the callers' registers for the fast ones). */
@@ -177,6 +199,7 @@ static __attribute__((noinline, unused)) int8_t dsp_rq_slow(int32_t acc, const d
 
 /* Any form. */
 CNNC_INLINE int8_t dsp_requant(int32_t acc, int32_t form, const dsp_rq *q, const dsp_out *o) {
+    if (form == DSP_RQ_DOUBLE2) return dsp_clamp(dsp_rq_double2_v(acc, q), o);
     if (form == DSP_RQ_DOUBLE) return dsp_rq_double(acc, q, o);
     if (form == DSP_RQ_SINGLE) return dsp_rq_single(acc, q, o);
     return dsp_rq_slow(acc, q, o);
@@ -189,9 +212,10 @@ CNNC_INLINE int8_t dsp_requant(int32_t acc, int32_t form, const dsp_rq *q, const
 DSP_ALWAYS_INLINE int8_t dsp_requant_as(int32_t acc, const dsp_rq *q, const dsp_out *o,
                                         int32_t form, int full) {
     int32_t v;
-    if (form == DSP_RQ_DOUBLE) {
-        const int32_t h = dsp_smmulr(__qadd(acc, acc), q->m);
-        v = (h + q->c - (int32_t)((uint32_t)h >> 31)) >> q->e;
+    if (form == DSP_RQ_DOUBLE2) {
+        v = dsp_rq_double2_v(acc, q);
+    } else if (form == DSP_RQ_DOUBLE) {
+        v = dsp_rq_double_v(acc, q);
     } else if (form == DSP_RQ_SINGLE) {
         v = dsp_smmla(acc, q->m, q->c) >> q->e;
     } else {
@@ -217,12 +241,16 @@ CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o-
 #define DSP_MIN_ROWS 4      /* fewer rows than this: repacking costs more than it saves */
 
 typedef struct {
-    int32_t k, quads;             /* K, ceil(K / 4) */
-    int32_t count;                /* outputs in the block, <= DSP_BLOCK_MAX */
-    int32_t form;                 /* the requantisation form all outputs share, or DSP_RQ_SLOW */
+    int32_t k, quads; /* K, ceil(K / 4) */
+    int32_t count;    /* outputs in the block, <= DSP_BLOCK_MAX */
+    int32_t form;     /* the requantisation form all outputs share, or DSP_RQ_SLOW; DSP_RQ_DOUBLE2:
+                         corr (and the widened rows) doubled */
     uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
     uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32; 0 past count */
     dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
+    /* per group of 4 outputs: corr 0..3, e 0, e 1, (m, c) 0, (m, c) 1, e 2, e 3, (m, c) 2,
+     * (m, c) 3 of rq, in the order the group's LDMs read them (dsp_row_groups_asm) */
+    int32_t gq[DSP_BLOCK_MAX / 4][16];
 } dsp_block;
 
 /* Outputs per block for K inputs: a multiple of 4 (at least 4 when K <= DSP_MAX_K). */
@@ -260,6 +288,21 @@ CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int3
     *s3 = __smlad((int32_t)p7, ones, __smlad((int32_t)p6, ones, *s3));
 }
 
+/* The record of a group of four outputs (dsp_block.gq, read by the asm groups): corr[j]
+ * at j; e of outputs 0, 1 at 4, 5 and of 2, 3 at 10, 11; (m, c) of output j at 6 + 2j
+ * for j < 2 and 8 + 2j for j >= 2. Outputs from count on get zeros. */
+CNNC_INLINE void dsp_gq_fill(int32_t gq[16], const uint32_t *corr, const dsp_rq *rq,
+                             int32_t count) {
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        const int32_t base = 6 * (j >> 1) + (j & 1), live = j < count;
+        gq[j] = live ? (int32_t)corr[j] : 0;
+        gq[4 + base] = live ? rq[j].e : 0;
+        gq[6 + base + (j & 1)] = live ? rq[j].m : 0;
+        gq[7 + base + (j & 1)] = live ? rq[j].c : 0;
+    }
+}
+
 /* Repacks outputs o0 .. o0+count-1 of w[K][M] (their corrected biases and requantisation)
  * into blk. Whole groups of 4 outputs and whole quads of inputs go through
  * dsp_repack_quad; the rest byte by byte. */
@@ -268,6 +311,8 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
                             const int32_t *shift, const dsp_out *out, int32_t x_zero_point) {
     uint32_t *wp = blk->w;
     const int32_t full = k / 4;
+    const int64_t limit = ((int64_t)1 << 30) - ((int64_t)k << 14);
+    int fits = 1;
     int32_t g, q, j;
     blk->k = k;
     blk->quads = (k + 3) / 4;
@@ -298,26 +343,20 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
                 wp[1] = dsp_pack16(w1, w3);
             }
         }
-        for (j = 0; j < 4 && g + j < count; ++j)
-            blk->corr[g + j] =
-                (uint32_t)bias[o0 + g + j] - (uint32_t)x_zero_point * (uint32_t)wsum[j];
+        for (j = 0; j < 4 && g + j < count; ++j) {
+            const int64_t corr = (int64_t)bias[o0 + g + j] - (int64_t)x_zero_point * wsum[j];
+            /* |sum| <= |corr| + 128 * 128 * K: below 2^30, the doubled sum is exact */
+            fits = fits && corr < limit && corr > -limit;
+            blk->corr[g + j] = (uint32_t)corr;
+        }
     }
+    if (blk->form == DSP_RQ_DOUBLE && fits) {
+        blk->form = DSP_RQ_DOUBLE2;
+        for (j = 0; j < count; ++j) blk->corr[j] *= 2u;
+    }
+    for (g = 0; g < DSP_BLOCK_MAX; g += 4)
+        dsp_gq_fill(blk->gq[g / 4], blk->corr + g, blk->rq + g, count - g);
 }
-
-/* One input quad xw (x[4q..4q+3]) into 4 outputs: 8 SMLADs on words i .. i+7 of wp. */
-#define DSP_QUAD(xw, wp, i0, i1, i2, i3, i4, i5, i6, i7)                 \
-    do {                                                                 \
-        const int32_t xe_ = dsp_even(xw), xo_ = dsp_odd(xw);             \
-        uint32_t we_, wo_;                                               \
-        DSP_LOAD2W(wp, i0, we_, wo_);                                    \
-        a0 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a0)); \
-        DSP_LOAD2W(wp, i2, we_, wo_);                                    \
-        a1 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a1)); \
-        DSP_LOAD2W(wp, i4, we_, wo_);                                    \
-        a2 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a2)); \
-        DSP_LOAD2W(wp, i6, we_, wo_);                                    \
-        a3 = __smlad(xo_, (int32_t)wo_, __smlad(xe_, (int32_t)we_, a3)); \
-    } while (0)
 
 /* Input quad q as SXTB16 lanes (xe, xo) = words 2q, 2q+1 of xw, into 4 outputs: 8 SMLADs on
  * the weight words i0 .. i7 of wp. */
@@ -334,109 +373,225 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
         a3 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a3)); \
     } while (0)
 
-/* One row x[K] through the whole block, for a requantisation form and clamp known where
- * it is inlined: y[j] for j < blk->count. The row is widened once into xw (per input quad
- * the SXTB16 even and odd lanes; the K mod 4 inputs past the last whole quad with zeros
- * above, their weights are zero too), then every group of 4 outputs reads xw and its
- * weight words in order (LDRD pairs), two quads per loop step, the four accumulators in
- * registers. nq > 0: the block has exactly nq quads (a small even K, the inner loop
- * unrolled whole: no loop control per group); 0: any. */
-DSP_ALWAYS_INLINE void dsp_block_row_as(const dsp_block *blk, const int8_t *x, const dsp_out *out,
-                                        int8_t *y, int32_t form, int full, int32_t nq) {
-    const uint32_t *wp = blk->w;
-    const int32_t k = blk->k, rest = k & 3, quads = nq ? nq : blk->quads, count = blk->count;
-    uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
-    const uint32_t *xend2 = xw + 4 * (quads >> 1);
-    int32_t g, j, q;
+/* Row x[K] widened into xw[2 * quads]: per input quad the SXTB16 even and odd lanes,
+ * doubled for DSP_RQ_DOUBLE2 (SADD16, exact: |2 x_k| <= 256); the K mod 4 inputs past the
+ * last whole quad with zeros above (their weights are zero too). */
+DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, int dbl) {
+    const int32_t rest = k & 3;
+    int32_t q;
     for (q = 0; q < k / 4; ++q) {
         const uint32_t v = dsp_load4(x + 4 * q);
-        xw[2 * q] = (uint32_t)dsp_even(v);
-        xw[2 * q + 1] = (uint32_t)dsp_odd(v);
+        uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+        if (dbl)
+            e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
+            o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
+        xw[2 * q] = e;
+        xw[2 * q + 1] = o;
     }
     if (rest) {
         const int8_t *end = x + 4 * q;
-        uint32_t v = (uint32_t)(uint8_t)end[0];
+        uint32_t v = (uint32_t)(uint8_t)end[0], e, o;
         if (rest > 1) v |= (uint32_t)(uint8_t)end[1] << 8;
         if (rest > 2) v |= (uint32_t)(uint8_t)end[2] << 16;
-        xw[2 * q] = (uint32_t)dsp_even(v);
-        xw[2 * q + 1] = (uint32_t)dsp_odd(v);
+        e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+        if (dbl)
+            e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
+            o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
+        xw[2 * q] = e;
+        xw[2 * q + 1] = o;
     }
-    for (g = 0; g < count; g += 4, y += 4) {
-        int32_t a0 = (int32_t)blk->corr[g], a1 = (int32_t)blk->corr[g + 1],
-                a2 = (int32_t)blk->corr[g + 2], a3 = (int32_t)blk->corr[g + 3];
-        const dsp_rq *rq = blk->rq + g;
-        const uint32_t *xp = xw;
-        if (nq) {
-            uint32_t xe0, xo0, xe1, xo1;
-            DSP_LOAD2W(xw, 0, xe0, xo0);
-            DSP_LOAD2W(xw, 2, xe1, xo1);
-            DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-            DSP_QUADW(xe1, xo1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+
+/* y[0..3] from the sums a0..a3 of a group (dsp_block's gq record: corr, m, c, e) for a
+ * fast form known where inlined (the slow one reads rq). */
+/* y[0..3] from the sums a0..a3 of a group (dsp_block's gq record) for a form and clamp
+ * known where inlined (the C form of dsp_row_groups_asm, for the other clamps). */
+#define DSP_GQ_STORE4(gq, rq, y, out, form, full)                           \
+    do {                                                                    \
+        if ((form) == DSP_RQ_SLOW) {                                        \
+            y[0] = dsp_rq_slow(a0, &(rq)[0], out);                          \
+            y[1] = dsp_rq_slow(a1, &(rq)[1], out);                          \
+            y[2] = dsp_rq_slow(a2, &(rq)[2], out);                          \
+            y[3] = dsp_rq_slow(a3, &(rq)[3], out);                          \
+        } else {                                                            \
+            y[0] = dsp_gq_one(a0, gq[6], gq[7], gq[4], out, form, full);    \
+            y[1] = dsp_gq_one(a1, gq[8], gq[9], gq[5], out, form, full);    \
+            y[2] = dsp_gq_one(a2, gq[12], gq[13], gq[10], out, form, full); \
+            y[3] = dsp_gq_one(a3, gq[14], gq[15], gq[11], out, form, full); \
+        }                                                                   \
+    } while (0)
+
+/* dsp_requant_as on a fast form's m, c, e (dsp_rq's fields). */
+DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_t e,
+                                    const dsp_out *o, int32_t form, int full) {
+    int32_t v;
+    if (form == DSP_RQ_DOUBLE2)
+        v = dsp_smmlar(acc, (int32_t)m, (int32_t)c + (acc >> 31)) >> e;
+    else if (form == DSP_RQ_DOUBLE)
+        v = dsp_smmlar(__qadd(acc, acc), (int32_t)m, (int32_t)c + (acc >> 31)) >> e;
+    else
+        v = dsp_smmla(acc, (int32_t)m, (int32_t)c) >> e;
+    if (full) return (int8_t)__ssat(v, 8);
+    return dsp_clamp(v, o);
+}
+
+/* ---------------------------------------------------------------------------------
+ * The GEMM row's groups in asm (gcc's allocation of the C form spills and recomputes
+ * stack addresses around the loads). Per group of 4 outputs: LDM of the record's corr
+ * into the accumulators a0..a3 (r0..r3); per input quad, LDRD of the widened row's
+ * (xe, xo) and two LDMs of the group's weight words, (even, odd) of outputs 0, 1 and of
+ * 2, 3, into w0..w3 (r8..r11), 8 SMLADs; then per pair of outputs one LDM of their
+ * (e, e', m, c, m', c') into xe, xo (r4, r5) and w0..w3, and per output the fast form's
+ * requantisation, SSAT #8 (the full clamp) and STRB with post-increment. The LDMs fix the
+ * registers (a register list loads in ascending order), bound by local register variables;
+ * the pointers wp, xp, gq, y take registers gcc leaves. */
+/* clang-format off */
+#define DSP_ASM_QUAD(xoff)                                 \
+    "ldrd %[xe], %[xo], [%[xp], #" xoff "]\n\t"           \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"        \
+    "smlad %[a0], %[xe], %[w0], %[a0]\n\t"                \
+    "smlad %[a0], %[xo], %[w1], %[a0]\n\t"                \
+    "smlad %[a1], %[xe], %[w2], %[a1]\n\t"                \
+    "smlad %[a1], %[xo], %[w3], %[a1]\n\t"                \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"        \
+    "smlad %[a2], %[xe], %[w0], %[a2]\n\t"                \
+    "smlad %[a2], %[xo], %[w1], %[a2]\n\t"                \
+    "smlad %[a3], %[xe], %[w2], %[a3]\n\t"                \
+    "smlad %[a3], %[xo], %[w3], %[a3]\n\t"
+
+/* Output a with (m, c) in registers m, c and the shift in e. DOUBLE2: c += a >> 31,
+ * a = SMMLAR(a, m, c); DOUBLE: the same on QADD(a, a); SINGLE: a = SMMLA(a, m, c). Then
+ * a >> e, SSAT #8, STRB. */
+#define DSP_ASM_RQ_DOUBLE2(a, m, c, e)                     \
+    "add %[" c "], %[" c "], %[" a "], asr #31\n\t"        \
+    "smmlar %[" a "], %[" a "], %[" m "], %[" c "]\n\t"    \
+    "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
+    "ssat %[" a "], #8, %[" a "]\n\t"                      \
+    "strb %[" a "], [%[y]], #1\n\t"
+#define DSP_ASM_RQ_DOUBLE(a, m, c, e)                      \
+    "add %[" c "], %[" c "], %[" a "], asr #31\n\t"        \
+    "qadd %[" a "], %[" a "], %[" a "]\n\t"                \
+    "smmlar %[" a "], %[" a "], %[" m "], %[" c "]\n\t"    \
+    "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
+    "ssat %[" a "], #8, %[" a "]\n\t"                      \
+    "strb %[" a "], [%[y]], #1\n\t"
+#define DSP_ASM_RQ_SINGLE(a, m, c, e)                      \
+    "smmla %[" a "], %[" a "], %[" m "], %[" c "]\n\t"     \
+    "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
+    "ssat %[" a "], #8, %[" a "]\n\t"                      \
+    "strb %[" a "], [%[y]], #1\n\t"
+#define DSP_ASM_STORE4(RQ)                                         \
+    "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t"   \
+    RQ("a0", "w0", "w1", "xe") RQ("a1", "w2", "w3", "xo")          \
+    "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t"   \
+    RQ("a2", "w0", "w1", "xe") RQ("a3", "w2", "w3", "xo")
+/* clang-format on */
+
+/* The three steps of a group as separate statements (one statement holding all of them
+ * would need 15 registers with the pointers), the accumulators carried between them in
+ * their registers. */
+#define DSP_ASM_ACC_INIT()                                                          \
+    __asm__ __volatile__(                                                           \
+        "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"                                  \
+        : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(gq) \
+        :                                                                           \
+        : "memory")
+#define DSP_ASM_QUAD_AT(xoff)                                                              \
+    __asm__ __volatile__(DSP_ASM_QUAD(xoff)                                                \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp)                   \
+                         : [xp] "r"(xp)                                                    \
+                         : "memory")
+#define DSP_ASM_STORE(RQ)                                                                  \
+    __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(gq), [y] "+r"(y)      \
+                         :                                                                 \
+                         : "memory")
+
+/* Whole groups of a row (count4 outputs) for a fast form with the full clamp; moves
+ * *wpp, *gqp, *yp past them. nq = 2 or 4: that many quads written out; 0: quads, looped. */
+DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
+                                          const uint32_t *xw, int32_t count4, int32_t quads,
+                                          int32_t form, int32_t nq) {
+    const uint32_t *wp = *wpp, *gq = *gqp;
+    int8_t *y = *yp, *const yend = *yp + count4;
+    while (y < yend) {
+        register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+        register uint32_t xe __asm__("r4"), xo __asm__("r5");
+        register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+        DSP_ASM_ACC_INIT();
+        if (nq == 2 || nq == 4) {
+            const uint32_t *xp = xw;
+            DSP_ASM_QUAD_AT("0");
+            DSP_ASM_QUAD_AT("8");
             if (nq == 4) {
-                DSP_LOAD2W(xw, 4, xe0, xo0);
-                DSP_LOAD2W(xw, 6, xe1, xo1);
-                DSP_QUADW(xe0, xo0, wp, 16, 17, 18, 19, 20, 21, 22, 23);
-                DSP_QUADW(xe1, xo1, wp, 24, 25, 26, 27, 28, 29, 30, 31);
+                DSP_ASM_QUAD_AT("16");
+                DSP_ASM_QUAD_AT("24");
             }
-            wp += 8 * nq;
         } else {
-            for (; xp < xend2; xp += 4, wp += 16) {
-                uint32_t xe0, xo0, xe1, xo1;
-                DSP_LOAD2W(xp, 0, xe0, xo0);
-                DSP_LOAD2W(xp, 2, xe1, xo1);
-                DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-                DSP_QUADW(xe1, xo1, wp, 8, 9, 10, 11, 12, 13, 14, 15);
+            const uint32_t *xp = xw, *const xend = xw + 2 * (quads & ~1);
+            for (; xp < xend; xp += 4) {
+                DSP_ASM_QUAD_AT("0");
+                DSP_ASM_QUAD_AT("8");
             }
-            if (quads & 1) {
-                uint32_t xe0, xo0;
-                DSP_LOAD2W(xp, 0, xe0, xo0);
-                DSP_QUADW(xe0, xo0, wp, 0, 1, 2, 3, 4, 5, 6, 7);
-                wp += 8;
+            if (quads & 1) DSP_ASM_QUAD_AT("0");
+        }
+        if (form == DSP_RQ_DOUBLE2)
+            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
+        else if (form == DSP_RQ_DOUBLE)
+            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE);
+        else
+            DSP_ASM_STORE(DSP_ASM_RQ_SINGLE);
+    }
+    *wpp = wp, *gqp = gq, *yp = y;
+}
+
+/* n rows x[K] (x_stride apart) through the whole block, for a requantisation form and
+ * clamp known where it is inlined: y[j] for j < blk->count (rows y_stride apart). Each row
+ * is widened once into xw (dsp_widen_row); then the whole groups of 4 outputs run in asm
+ * for the fast forms with the full clamp (dsp_row_groups_asm; nq = 2 or 4: that many quads
+ * written out, 0: any) and in C otherwise; the last count mod 4 outputs in C. */
+DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, size_t x_stride,
+                                         int32_t n, const dsp_out *out, int8_t *y, size_t y_stride,
+                                         int32_t form, int full, int32_t nq) {
+    const int32_t quads = nq ? nq : blk->quads, count = blk->count, count4 = count & ~3;
+    uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
+    int32_t r, g, j, q;
+    for (r = 0; r < n; ++r, x += x_stride, y += y_stride) {
+        const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
+        int8_t *yr = y;
+        dsp_widen_row(x, blk->k, xw, form == DSP_RQ_DOUBLE2);
+        if (full && form != DSP_RQ_SLOW) {
+            dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
+        } else {
+            const dsp_rq *rq = blk->rq;
+            for (g = 0; g < count4; g += 4, yr += 4, rq += 4, gq += 16) {
+                int32_t a0 = (int32_t)gq[0], a1 = (int32_t)gq[1], a2 = (int32_t)gq[2],
+                        a3 = (int32_t)gq[3];
+                for (q = 0; q < quads; ++q, wp += 8)
+                    DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
+                DSP_GQ_STORE4(gq, rq, yr, out, form, full);
             }
         }
-        if (g + 4 <= count) {
-            y[0] = dsp_requant_as(a0, &rq[0], out, form, full);
-            y[1] = dsp_requant_as(a1, &rq[1], out, form, full);
-            y[2] = dsp_requant_as(a2, &rq[2], out, form, full);
-            y[3] = dsp_requant_as(a3, &rq[3], out, form, full);
-        } else {
-            const int32_t acc[4] = {a0, a1, a2, a3};
-            for (j = 0; g + j < count; ++j) y[j] = dsp_requant(acc[j], blk->form, &rq[j], out);
+        if (count4 < count) { /* the last 1 to 3 outputs (their padding weights are zero) */
+            int32_t a0 = (int32_t)gq[0], a1 = (int32_t)gq[1], a2 = (int32_t)gq[2],
+                    a3 = (int32_t)gq[3], accs[4];
+            for (q = 0; q < quads; ++q, wp += 8)
+                DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
+            accs[0] = a0, accs[1] = a1, accs[2] = a2, accs[3] = a3;
+            for (j = 0; count4 + j < count; ++j)
+                yr[j] = dsp_requant(accs[j], form, &blk->rq[count4 + j], out);
         }
     }
 }
 
-/* One row x[K] through the whole block: y[o0 + j] for j < blk->count. A copy of the row
- * per requantisation form and clamp (and, for the double rounding, K of 8 and 16, the
- * expansions of the small MobileNet blocks), except when optimising for size (-Os: one
- * copy that tests them per output). */
-CNNC_INLINE void dsp_block_row(const dsp_block *blk, const int8_t *x, int32_t o0,
-                               const dsp_out *out, int8_t *y) {
-    const int full = dsp_out_full(out);
-#if defined(__OPTIMIZE_SIZE__)
-    dsp_block_row_as(blk, x, out, y + o0, blk->form, full, 0);
-#else
-    const int32_t nq = blk->k == 8 ? 2 : (blk->k == 16 ? 4 : 0);
-    if (blk->form == DSP_RQ_DOUBLE && full && nq == 2)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1, 2);
-    else if (blk->form == DSP_RQ_DOUBLE && full && nq == 4)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1, 4);
-    else if (blk->form == DSP_RQ_DOUBLE && nq == 2)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0, 2);
-    else if (blk->form == DSP_RQ_DOUBLE && nq == 4)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0, 4);
-    else if (blk->form == DSP_RQ_DOUBLE && full)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 1, 0);
-    else if (blk->form == DSP_RQ_DOUBLE)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_DOUBLE, 0, 0);
-    else if (blk->form == DSP_RQ_SINGLE && full)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 1, 0);
-    else if (blk->form == DSP_RQ_SINGLE)
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SINGLE, 0, 0);
-    else
-        dsp_block_row_as(blk, x, out, y + o0, DSP_RQ_SLOW, 0, 0);
-#endif
-}
+/* n rows x[r * x_stride][K] through the whole block: y[r * y_stride + o0 + j] for
+ * j < blk->count (s8_dense_dsp.c: one copy for the dense, pointwise and general conv). */
+void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stride, int32_t n,
+                            int32_t o0, const dsp_out *out, int8_t *y, size_t y_stride);
 
 #endif /* __ARM_FEATURE_DSP */
 #endif /* CNNC_S8_DSP_H */

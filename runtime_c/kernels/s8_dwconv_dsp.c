@@ -18,6 +18,19 @@
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
 #define DSP_MAX_TAPS 64
 #define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 512 pixels */
+/* The asm windows and pairs and the doubled sums, left out at -Os (2 KB of flash; the C
+ * forms compute the same bytes). */
+#if defined(__OPTIMIZE_SIZE__)
+#define DSP_DW_FAST 0
+#define DSP_DW_PLANAR_INLINE
+#else
+#define DSP_DW_FAST 1
+/* out of line: gcc's register allocation of the caller suffers from it inlined */
+#define DSP_DW_PLANAR_INLINE __attribute__((noinline))
+#endif
+/* Output pixels per call from which doubling a group's weights (one QADD less per output)
+ * repays its set-up */
+#define DSP_DW_DOUBLE_MIN_PX 32
 
 /* The reference loop for channels c_begin .. c-1 (a copy of cnnc_s8_dwconv__ref's body). */
 static void dsp_dwconv_tail(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
@@ -135,6 +148,54 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
     }
 }
 
+/* One 3 x 3 window of the padded buffer and its four outputs in asm (s8_dsp.h's asm
+ * GEMM groups: accumulators r0..r3 from the record gq, gcc's C form of the window spills):
+ * per kernel row, three taps of one LDRD of the widened pixel (xe, xo) and four SMLAxy
+ * against the tap's weight words (LDM and LDRD into w0..w3); rowb bytes per buffer row. Then
+ * the fast form's requantisation with the full clamp into y[0..3] (DSP_ASM_STORE4). */
+/* clang-format off */
+#define DSP_ASM_DW_TAP(xoff, we, wo)                        \
+    "ldrd %[xe], %[xo], [%[xr], #" xoff "]\n\t"            \
+    "smlabb %[a0], %[xe], %[" we "], %[a0]\n\t"            \
+    "smlatt %[a2], %[xe], %[" we "], %[a2]\n\t"            \
+    "smlabb %[a1], %[xo], %[" wo "], %[a1]\n\t"            \
+    "smlatt %[a3], %[xo], %[" wo "], %[a3]\n\t"
+#define DSP_ASM_DW_ROW3                                     \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"          \
+    DSP_ASM_DW_TAP("0", "w0", "w1")                         \
+    DSP_ASM_DW_TAP("8", "w2", "w3")                         \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
+    DSP_ASM_DW_TAP("16", "w0", "w1")
+/* clang-format on */
+
+DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, const uint32_t *w4,
+                                            const uint32_t *gq, int8_t *y, int32_t form) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t xe __asm__("r4"), xo __asm__("r5");
+    register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    const uint32_t *wp = w4;
+    DSP_ASM_ACC_INIT();
+#define DSP_DW_ROW_ASM()                                                                   \
+    __asm__ __volatile__(DSP_ASM_DW_ROW3                                                   \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp)                   \
+                         : [xr] "r"(xr)                                                    \
+                         : "memory")
+    DSP_DW_ROW_ASM();
+    xr = (const uint32_t *)((const char *)xr + rowb);
+    DSP_DW_ROW_ASM();
+    xr = (const uint32_t *)((const char *)xr + rowb);
+    DSP_DW_ROW_ASM();
+#undef DSP_DW_ROW_ASM
+    if (form == DSP_RQ_DOUBLE2)
+        DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
+    else if (form == DSP_RQ_DOUBLE)
+        DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE);
+    else
+        DSP_ASM_STORE(DSP_ASM_RQ_SINGLE);
+}
+
 /* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
  * fits buf: the input words are widened into buf's interior (SXTB16 even and odd lanes;
  * the caller filled buf with x_zero_point pixels once, and the border is never written),
@@ -142,8 +203,10 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
 static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t *yb,
                           const uint32_t *w4, const uint32_t corr[4], int32_t form,
                           const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
-                          int32_t pw) {
+                          int32_t pw, const uint32_t *gq) {
     const size_t row = (size_t)p->w * p->c;
+    const int fast = DSP_DW_FAST && p->kernel_h == 3 && p->kernel_w == 3 && form != DSP_RQ_SLOW &&
+                     dsp_out_full(out);
     int32_t iy, ix, oy, ox;
     (void)ph;
     for (iy = 0; iy < p->h; ++iy) {
@@ -158,6 +221,11 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
     for (oy = 0; oy < p->out_h; ++oy) {
         const uint32_t *br = buf + 2 * (size_t)oy * p->stride_h * pw;
         int8_t *yp = yb + (size_t)oy * p->out_w * p->c;
+        if (fast) {
+            for (ox = 0; ox < p->out_w; ++ox, br += 2 * p->stride_w, yp += p->c)
+                dsp_dw_window3x3_asm(br, 8 * pw, w4, gq, yp, form);
+            continue;
+        }
         for (ox = 0; ox < p->out_w; ++ox, br += 2 * p->stride_w, yp += p->c) {
             int32_t acc[4];
             acc[0] = (int32_t)corr[0], acc[1] = (int32_t)corr[1], acc[2] = (int32_t)corr[2],
@@ -207,6 +275,81 @@ CNNC_INLINE void dsp_dw_put16(uint32_t *plane, int32_t i, int32_t v) {
     memcpy((char *)plane + 2 * (size_t)i, &h, sizeof h); /* any type may alias char */
 }
 
+/* Outputs ox, ox + 1 of one channel in asm (gcc's C form spills the channel's ten
+ * constants): rec[11] = corr, corr, (W01, W21) per kernel row, m, c, e; the accumulators
+ * a0, a1 (r0, r1) and the first row's weights (r2, r3) come in one LDM. Per kernel row one
+ * LDRD of the plane words (A, B) and the four multiplies of dsp_dw3x3_channel; then the
+ * fast form's requantisation with the full clamp, y[0] and (two) y[c_step]. */
+/* clang-format off */
+#define DSP_ASM_PAIR_ROW(wo)                                \
+    "ldrd %[wa], %[wb], [%[rec], #" wo "]\n\t"              \
+    "ldrd %[xa], %[xb], [%[t]]\n\t"                         \
+    "smlad %[a0], %[xa], %[wa], %[a0]\n\t"                  \
+    "smlabb %[a0], %[xb], %[wb], %[a0]\n\t"                 \
+    "smlatb %[a1], %[xa], %[wa], %[a1]\n\t"                 \
+    "smladx %[a1], %[xb], %[wb], %[a1]\n\t"
+#define DSP_ASM_PAIR_TAPS                                   \
+    "ldm %[rec], {%[a0], %[a1], %[wa], %[wb]}\n\t"          \
+    "ldrd %[xa], %[xb], [%[r]]\n\t"                         \
+    "smlad %[a0], %[xa], %[wa], %[a0]\n\t"                  \
+    "smlabb %[a0], %[xb], %[wb], %[a0]\n\t"                 \
+    "smlatb %[a1], %[xa], %[wa], %[a1]\n\t"                 \
+    "smladx %[a1], %[xb], %[wb], %[a1]\n\t"                 \
+    "add %[t], %[r], %[rowb]\n\t"                           \
+    DSP_ASM_PAIR_ROW("16")                                  \
+    "add %[t], %[t], %[rowb]\n\t"                           \
+    DSP_ASM_PAIR_ROW("24")                                  \
+    "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
+    "ldr %[xa], [%[rec], #40]\n\t"
+#define DSP_ASM_PAIR_RQ(RQ) RQ("a0", "wa", "wb", "xa")
+/* clang-format on */
+/* The requantisation of DSP_ASM_RQ_* without the store (the pair stores at c_step). */
+#define DSP_ASM_RQ_NOSTORE_DOUBLE2(a, m, c, e) \
+    "add %[xb], %[" c "], %[" a                \
+    "], asr #31\n\t"                           \
+    "smmlar %[" a "], %[" a "], %[" m          \
+    "], %[xb]\n\t"                             \
+    "asr %[" a "], %[" a "], %[" e             \
+    "]\n\t"                                    \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+#define DSP_ASM_RQ_NOSTORE_DOUBLE(a, m, c, e) \
+    "add %[xb], %[" c "], %[" a               \
+    "], asr #31\n\t"                          \
+    "qadd %[" a "], %[" a "], %[" a           \
+    "]\n\t"                                   \
+    "smmlar %[" a "], %[" a "], %[" m         \
+    "], %[xb]\n\t"                            \
+    "asr %[" a "], %[" a "], %[" e            \
+    "]\n\t"                                   \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+#define DSP_ASM_RQ_NOSTORE_SINGLE(a, m, c, e)  \
+    "smmla %[" a "], %[" a "], %[" m "], %[" c \
+    "]\n\t"                                    \
+    "asr %[" a "], %[" a "], %[" e             \
+    "]\n\t"                                    \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+#define DSP_ASM_PAIR(RQ)                                                                   \
+    __asm__ __volatile__(DSP_ASM_PAIR_TAPS RQ("a0", "wa", "wb", "xa")                      \
+                             RQ("a1", "wa", "wb", "xa") "strb %[a0], [%[y]]\n\t"           \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [wa] "=&r"(wa), [wb] "=&r"(wb), \
+                           [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t)                    \
+                         : [r] "r"(r), [rowb] "r"(rowb), [rec] "r"(rec), [y] "r"(y)        \
+                         : "memory")
+
+DSP_ALWAYS_INLINE int32_t dsp_dw3x3_pair_asm(const uint32_t *r, int32_t rowb, const uint32_t *rec,
+                                             int8_t *y, int32_t form) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1");
+    register uint32_t wa __asm__("r2"), wb __asm__("r3");
+    uint32_t xa, xb, t;
+    if (form == DSP_RQ_DOUBLE2)
+        DSP_ASM_PAIR(DSP_ASM_RQ_NOSTORE_DOUBLE2);
+    else if (form == DSP_RQ_DOUBLE)
+        DSP_ASM_PAIR(DSP_ASM_RQ_NOSTORE_DOUBLE);
+    else
+        DSP_ASM_PAIR(DSP_ASM_RQ_NOSTORE_SINGLE);
+    return a1; /* the second output, saturated to int8 */
+}
+
 /* One channel's outputs (channel c of image b): y at stride c_step per pixel; wt[3][2]
  * the rows' (W01, W21). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uint32_t *plane,
@@ -217,6 +360,20 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wa0 = (int32_t)wt[0], wa1 = (int32_t)wt[2], wa2 = (int32_t)wt[4];
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
+    if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
+        uint32_t rec[11]; /* dsp_dw3x3_pair_asm's */
+        rec[0] = rec[1] = (uint32_t)corr;
+        memcpy(rec + 2, wt, 6 * sizeof *wt);
+        rec[8] = (uint32_t)rq->m, rec[9] = (uint32_t)rq->c, rec[10] = (uint32_t)rq->e;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const uint32_t *r = plane + (size_t)oy * pww;
+            int8_t *yp = y + (size_t)oy * p->out_w * c_step;
+            for (ox = 0; ox < last; ox += 2, yp += 2 * (size_t)c_step, ++r)
+                yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, 4 * pww, rec, yp, form);
+            if (ox == last) (void)dsp_dw3x3_pair_asm(r, 4 * pww, rec, yp, form);
+        }
+        return;
+    }
     for (oy = 0; oy < p->out_h; ++oy) {
         const uint32_t *r0 = plane + (size_t)oy * p->stride_h * pww;
         int8_t *yp = y + (size_t)oy * p->out_w * c_step;
@@ -279,9 +436,11 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 }
 
 /* Every channel of every image through the planes; plane[4][ph * pw / 2] words. */
-static void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                             int8_t *y, uint32_t *plane, int32_t ph, int32_t pw) {
+static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                  const int8_t *w, const int32_t *bias,
+                                                  const int32_t *mult, const int32_t *shift,
+                                                  int8_t *y, uint32_t *plane, int32_t ph,
+                                                  int32_t pw) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t pww = pw / 2, full = dsp_out_full(&out), psz = ph * pww, c4 = p->c & ~3;
     const size_t in_px = (size_t)p->h * p->w, out_px = (size_t)p->out_h * p->out_w;
@@ -305,6 +464,17 @@ static void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x, cons
             }
             corr = (int32_t)((uint32_t)bias[c] - (uint32_t)p->x_zero_point * (uint32_t)wsum);
             form = dsp_rq_make(&rq, mult[c], shift[c], &out);
+            if (DSP_DW_FAST &&
+                form == DSP_RQ_DOUBLE) { /* doubled where |sum| < 2^30 (DSP_RQ_DOUBLE2) */
+                const int64_t c64 = (int64_t)bias[c] - (int64_t)p->x_zero_point * wsum;
+                const int64_t limit = ((int64_t)1 << 30) - ((int64_t)9 << 14);
+                if (c64 < limit && c64 > -limit) {
+                    form = DSP_RQ_DOUBLE2;
+                    corr = (int32_t)((uint32_t)corr * 2u);
+                    for (ky = 0; ky < 6; ++ky)
+                        wt[ky] = (uint32_t)__sadd16((int32_t)wt[ky], (int32_t)wt[ky]);
+                }
+            }
             if (c < c4) { /* a group of four, widened at its first channel */
                 if ((c & 3) == 0)
                     dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
@@ -320,7 +490,9 @@ static void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x, cons
 #if defined(__OPTIMIZE_SIZE__)
             dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, form, full);
 #else
-            if (form == DSP_RQ_DOUBLE && full)
+            if (form == DSP_RQ_DOUBLE2 && full)
+                dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, DSP_RQ_DOUBLE2, 1);
+            else if (form == DSP_RQ_DOUBLE && full)
                 dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, DSP_RQ_DOUBLE, 1);
             else if (form == DSP_RQ_DOUBLE)
                 dsp_dw3x3_channel(p, plane_c, pww, wt, corr, &rq, &out, yc, DSP_RQ_DOUBLE, 0);
@@ -370,7 +542,8 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t corr[4];
         dsp_rq rq[4];
-        const int32_t form = dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
+        int32_t form = dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
+        int32_t gq[16]; /* the group's record (s8_dsp.h, dsp_gq_fill) */
         for (j = 0; j < 4; ++j) corr[j] = (uint32_t)bias[c0 + j];
         {
             /* per-channel weight sums in int16 lanes (SADD16): |sum| <= 64 * 127 */
@@ -387,11 +560,32 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
             corr[2] -= (uint32_t)p->x_zero_point * (uint32_t)(se >> 16);
             corr[3] -= (uint32_t)p->x_zero_point * (uint32_t)(so >> 16);
         }
+        if (DSP_DW_FAST && form == DSP_RQ_DOUBLE &&
+            p->n * p->out_h * p->out_w >= DSP_DW_DOUBLE_MIN_PX) {
+            /* the sums doubled where |sum| <= |corr| + 2^14 taps < 2^30 for every channel
+             * (s8_dsp.h, DSP_RQ_DOUBLE2): weights 2w (SADD16: |2w| <= 256), corr 2 corr */
+            const int64_t limit = ((int64_t)1 << 30) - ((int64_t)taps << 14);
+            int fits = 1;
+            for (j = 0; j < 4; ++j) { /* corr - bias = -zp sum w: |.| <= 2^20, no wrap */
+                const int64_t v =
+                    (int64_t)bias[c0 + j] + (int32_t)(corr[j] - (uint32_t)bias[c0 + j]);
+                fits = fits && v < limit && v > -limit;
+            }
+            if (fits) {
+                form = DSP_RQ_DOUBLE2;
+                for (j = 0; j < 4; ++j) corr[j] *= 2u;
+                for (t = 0; t < taps; ++t) {
+                    w4[t][0] = (uint32_t)__sadd16((int32_t)w4[t][0], (int32_t)w4[t][0]);
+                    w4[t][1] = (uint32_t)__sadd16((int32_t)w4[t][1], (int32_t)w4[t][1]);
+                }
+            }
+        }
+        if (DSP_DW_FAST) dsp_gq_fill(gq, corr, rq, 4);
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
             if (padded) {
                 dsp_dw_padded(p, xb, y + (size_t)b * p->out_h * p->out_w * p->c + c0, w4[0], corr,
-                              form, rq, &out, buf, ph, pw);
+                              form, rq, &out, buf, ph, pw, (const uint32_t *)gq);
                 continue;
             }
             for (oy = 0; oy < p->out_h; ++oy) {
@@ -429,7 +623,8 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                             }
                         }
                     }
-                    if (form == DSP_RQ_DOUBLE) {
+                    if (form == DSP_RQ_DOUBLE &&
+                        p->n * p->out_h * p->out_w >= DSP_DW_DOUBLE_MIN_PX) {
                         yp[0] = dsp_rq_double(a0, &rq[0], &out);
                         yp[1] = dsp_rq_double(a1, &rq[1], &out);
                         yp[2] = dsp_rq_double(a2, &rq[2], &out);

@@ -1,0 +1,132 @@
+"""The Cortex-M DSP GEMM rows (s8_dsp.h: dsp_block_rows, its asm groups of four outputs and
+the C form for the other clamps) behind cnnc_s8_dense__dsp and cnnc_s8_pwconv__dsp equal
+their __ref byte for byte on an emulated Cortex-M4: K around the quads and the written-out
+K of 8 and 16 (1..9, 15, 16, 17, 31, 33), outputs around the groups of four and the blocks
+of 32 (1..5, 7, 31, 33, 48), rows at and past DSP_MIN_ROWS, every rounding (single, double,
+onnxruntime), the extreme values (all inputs -128 or 127 against weights of -128 or 127),
+biases near 2^30 that the doubled accumulator must refuse (its QADD form then runs),
+multipliers and shifts outside the fast forms (the reference form), full and narrow clamps,
+zero points at the range ends; at the target's flags and at -Os."""
+
+import pytest
+
+from .mcu_run import C_RANDOM, run_driver
+
+pytestmark = pytest.mark.arm
+
+KS = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33)
+MS = (1, 2, 3, 4, 5, 7, 31, 33, 48)
+CASES = len(KS) * len(MS) * 2 * 3
+
+DRIVER = (
+    r"""
+#include <stdio.h>
+#include <string.h>
+#include "cnnc_s8.h"
+
+"""
+    + C_RANDOM
+    + r"""
+static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST};
+#define MAX_N 9
+#define GUARD 16
+static int8_t x[MAX_N * 33], w[33 * 48], y_ref[MAX_N * 48 + GUARD], y_dsp[MAX_N * 48 + GUARD];
+static int32_t bias[48], mult[48], shift[48];
+static int cases = 0, failures = 0;
+
+/* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
+ * +-2^30; 3: multipliers/shifts across the whole contract (the reference form) */
+static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
+    int32_t i, j;
+    for (i = 0; i < n * k; ++i) x[i] = (int8_t)uniform(-128, 127);
+    for (i = 0; i < k * m; ++i) w[i] = (int8_t)uniform(-128, 127);
+    if (kind == 1) {
+        const int8_t xv = uniform(0, 1) ? 127 : -128;
+        for (i = 0; i < n * k; ++i) x[i] = xv;
+        for (j = 0; j < m; ++j)
+            for (i = 0; i < k; ++i) w[i * m + j] = (j & 1) ? 127 : -128;
+    }
+    for (j = 0; j < m; ++j) {
+        bias[j] = uniform(-20000, 20000);
+        mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+        shift[j] = -uniform(1, 14);
+        if (kind == 1) shift[j] = -uniform(1, 3);
+        if (kind == 2) bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
+        if (kind == 3) {
+            shift[j] = uniform(-31, 30);
+            if (uniform(0, 1)) mult[j] = (int32_t)(next_word() >> 1);
+        }
+        if (rounding == CNNC_ROUND_ONNXRUNTIME) {
+            const float f = (float)uniform(1, 100000) * 1e-7f;
+            memcpy(&mult[j], &f, sizeof f);
+            shift[j] = 0;
+        }
+    }
+}
+
+static void compare(const char *what, int32_t size, int32_t k, int32_t m, int32_t n,
+                    int32_t kind, int32_t rounding) {
+    int32_t i;
+    ++cases;
+    for (i = 0; i < size + GUARD; ++i)
+        if (i >= size ? y_dsp[i] != 0x5A : y_ref[i] != y_dsp[i]) {
+            if (++failures <= 20)
+                printf("MISMATCH %s k %d m %d n %d kind %d rounding %d byte %d: ref %d dsp %d\n",
+                       what, (int)k, (int)m, (int)n, (int)kind, (int)rounding, (int)i,
+                       i < size ? y_ref[i] : 0x5A, y_dsp[i]);
+            return;
+        }
+}
+
+int main(void) {
+    int32_t ki, mi, pw, rep;
+    for (ki = 0; ki < (int32_t)(sizeof ks / sizeof ks[0]); ++ki)
+    for (mi = 0; mi < (int32_t)(sizeof ms / sizeof ms[0]); ++mi)
+    for (pw = 0; pw < 2; ++pw)
+    for (rep = 0; rep < 3; ++rep) {
+        const int32_t k = ks[ki], m = ms[mi], n = pw ? uniform(4, MAX_N) : uniform(1, MAX_N);
+        const int32_t kind = uniform(0, 3), rounding = uniform(0, 4) == 0 ? 2 : uniform(0, 1);
+        const int32_t zx = uniform(0, 2) ? uniform(-128, 127) : (uniform(0, 1) ? 127 : -128);
+        const int32_t zy = uniform(-128, 127), narrow = uniform(0, 3) == 0;
+        int32_t i;
+        fill(n, k, m, kind, rounding);
+        for (i = 0; i < n * m; ++i) y_dsp[i] = (int8_t)~0x3C;
+        memset(y_dsp + n * m, 0x5A, GUARD);
+        if (pw) {
+            cnnc_s8_conv_params p;
+            memset(&p, 0, sizeof p);
+            p.n = 1; p.h = 1; p.w = n; p.c = k; p.out_h = 1; p.out_w = n; p.out_c = m;
+            p.kernel_h = p.kernel_w = 1; p.stride_h = p.stride_w = 1;
+            p.dilation_h = p.dilation_w = 1; p.groups = 1;
+            p.x_zero_point = zx; p.y_zero_point = zy; p.rounding = rounding;
+            p.act_min = narrow ? zy : -128; p.act_max = narrow ? (zy < 27 ? zy + 100 : 127) : 127;
+            cnnc_s8_pwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+            cnnc_s8_pwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
+            compare("pwconv", n * m, k, m, n, kind, rounding);
+        } else {
+            cnnc_s8_dense_params d;
+            d.n = n; d.k = k; d.m = m; d.x_zero_point = zx; d.y_zero_point = zy;
+            d.rounding = rounding;
+            d.act_min = narrow ? zy : -128; d.act_max = narrow ? (zy < 27 ? zy + 100 : 127) : 127;
+            cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+            cnnc_s8_dense__dsp(&d, x, w, bias, mult, shift, y_dsp);
+            compare("dense", n * m, k, m, n, kind, rounding);
+        }
+    }
+    printf("%d cases, %d failures\n", cases, failures);
+    return failures != 0;
+}
+"""
+)
+
+KERNELS = ["s8_conv.c", "s8_dense.c", "s8_dense_dsp.c", "s8_conv_dsp.c"]
+
+
+@pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
+def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
+    lists = {"KS_LIST": KS, "MS_LIST": MS}
+    driver = DRIVER
+    for name, values in lists.items():
+        driver = driver.replace(name, ", ".join(map(str, values)))
+    out = run_driver(tmp_path, driver, KERNELS, opt)
+    assert f"{CASES} cases, 0 failures" in out, out
