@@ -53,8 +53,8 @@ typedef struct {
     int32_t ky0, ky1;  /* valid kernel rows */
     __m512i k;         /* each pixel's K: valid taps * c (int32 lanes, pixel order) */
     /* the border copy: rows ky0..ky1-1, kernel_w + pix - 1 columns of up to 4 words */
-    uint32_t buf[B1PX_MAX_K * B1PZ_COLS * 8];
-    uint32_t mask[B1PZ_COLS * 8];
+    uint32_t buf[B1PX_MAX_K * B1PZ_COLS * 8 + 16];
+    uint32_t mask[B1PZ_COLS * 8 + 16];
 } b1pz_block;
 
 /* b1px_applies with 8 words a pixel (<= 256 channels) too. */
@@ -70,6 +70,13 @@ CNNC_INLINE int b1pz_applies(const cnnc_b1_conv_params *p) {
 CNNC_INLINE int32_t b1pz_block_pixels(const cnnc_b1_conv_params *p) {
     const int32_t xw = CNNC_B1_WORDS(p->c);
     return xw == 8 || (xw >= 2 && p->out_w <= 8) ? 8 : 16;
+}
+
+/* Lanes lo .. hi - 1 of 16 (none when hi <= lo). */
+CNNC_INLINE __mmask16 b1pz_span(int32_t lo, int32_t hi) {
+    lo = lo < 0 ? 0 : lo;
+    hi = hi > 16 ? 16 : hi;
+    return (__mmask16)(hi > lo ? ((1u << hi) - 1u) & ~((1u << lo) - 1u) : 0u);
 }
 
 /* Sets up the block of pix pixels at (n, oy, ox0): interior blocks point into x, border
@@ -104,13 +111,23 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_block_at(const cnnc_b1_conv_params *p, 
     hi = p->w - x0 < cols ? p->w - x0 : cols;
     hi = hi > lo ? hi : lo;
     b->row = (size_t)cols * xw;
-    memset(b->mask, 0, b->row * sizeof(uint32_t));
-    memset(b->mask + (size_t)lo * xw, 0xFF, (size_t)(hi - lo) * xw * sizeof(uint32_t));
-    for (ky = b->ky0; ky < b->ky1; ++ky) {
-        const uint32_t *src = x + ((size_t)(n * p->h + y0 + ky) * p->w + x0 + lo) * xw;
-        uint32_t *dst = b->buf + (size_t)(ky - b->ky0) * b->row;
-        memset(dst, 0, b->row * sizeof(uint32_t));
-        memcpy(dst + (size_t)lo * xw, src, (size_t)(hi - lo) * xw * sizeof(uint32_t));
+    { /* words wlo .. whi - 1 of a copied row are inside; 16-word chunks (the arrays have a
+         chunk of slack), each by one expanding load of only the words inside */
+        const int32_t wlo = lo * xw, whi = hi * xw, row = (int32_t)b->row;
+        int32_t i;
+        for (i = 0; i < row; i += 16)
+            _mm512_storeu_si512((void *)(b->mask + i),
+                                _mm512_movm_epi32(b1pz_span(wlo - i, whi - i)));
+        for (ky = b->ky0; ky < b->ky1; ++ky) {
+            const uint32_t *src = x + ((size_t)(n * p->h + y0 + ky) * p->w + x0 + lo) * xw;
+            uint32_t *dst = b->buf + (size_t)(ky - b->ky0) * b->row;
+            for (i = 0; i < row; i += 16) {
+                const int32_t skip = i <= wlo ? 0 : i - wlo < whi - wlo ? i - wlo : whi - wlo;
+                _mm512_storeu_si512(
+                    (void *)(dst + i),
+                    _mm512_maskz_expandloadu_epi32(b1pz_span(wlo - i, whi - i), src + skip));
+            }
+        }
     }
     b->x = b->buf;
     b->m = b->mask;
