@@ -30,6 +30,8 @@
  * Dilated convs, those whose K does not fit the panel or gather buffers, and dense layers of
  * fewer than 4 rows (the transposition would cost more than it saves) run
  * cnnc_s8_conv__neon / cnnc_s8_dense__neon. */
+#include <stddef.h>
+
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h" /* s8_pwconv_as_dense only: no tile hooks defined */
 #include "s8_gemm_neon.h"
@@ -289,6 +291,227 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t 
             break;                                                                               \
     }
 
+/* ---- The 5-row tile in one inline-assembly block (GCC and clang) ----
+ * The C kernel above leaves GCC to allocate 29 of the 32 vector registers and schedule
+ * around them; its loop costs a few moves and address computations per 16 inputs, its
+ * start values and constants are loaded pairwise, and per tile it re-derives pointers. This
+ * block runs every whole 5-row tile of one block of 16 outputs with the registers named:
+ * v12..v31 the accumulators (row r, outputs 4j..4j+3: v(12 + 4r + j)), v4..v8 the x rows,
+ * v0..v3 the weight group, and after the inputs v0..v10 the requantisation constants. Per 16
+ * inputs: 5 loads of x (row 0's post-indexed, the others at register offsets from it), 4
+ * loads of 4 weight vectors (post-indexed), 80 SDOT, 2 instructions of loop; per tile one
+ * LD1 of 4 registers per row's start values (init is contiguous in s8d_block), one per
+ * 16 multipliers and 16 shifts, and the requantisation in place in the accumulators: the
+ * _NEG forms of s8g_rq4 (s8_gemm_neon.h states why they are cnnc_requant's), narrowed to
+ * int16 with saturation, the zero point added with saturation, narrowed to int8, clamped
+ * where the clamp is not the int8 range: the same instructions as s8g_rq16 / s8g_rq16n.
+ *
+ * Operands: only the argument block's address (s8da_args, read with fixed offsets checked
+ * below) and the compile-time selectors; every other register is named and clobbered.
+ * The last 1..15 inputs (k % 16, the `tail` selector) run ceil((k % 16) / 4) lane steps of
+ * one more 16-byte load per row: the bytes of x read past k are the next row's (or the
+ * zero padding of a gathered row) and meet zero weights (the panel is 0 from k to a multiple
+ * of 4); the caller runs a tile here only where those 16 bytes lie inside x. */
+typedef struct {
+    const int8_t *x;       /* 0: row 0 of the first tile */
+    int64_t ldx;           /* 8 */
+    int8_t *y;             /* 16 */
+    int64_t ldy;           /* 24 */
+    const int8_t *panel;   /* 32 */
+    const int32_t *init;   /* 40: s8d_block.init; .mult and .shift follow, 64 and 128 on */
+    int64_t tiles;         /* 48: >= 1 */
+    int64_t full;          /* 56: bytes of the panel's whole groups of 16 inputs (> 0) */
+    int64_t steps;         /* 64: lane steps of the tail, 1..4 (if any) */
+    int64_t xstep;         /* 72: 5 * ldx - bytes of x read per row */
+    int16_t zp[8];         /* 80 */
+    int8_t lo[16], hi[16]; /* 96, 112 */
+} s8da_args;
+/* the offsets the assembly reads (a negative array size breaks the build otherwise) */
+typedef char
+    s8da_layout_check[(offsetof(s8da_args, xstep) == 72 && offsetof(s8da_args, zp) == 80 &&
+                       offsetof(s8da_args, lo) == 96 && offsetof(s8da_args, hi) == 112 &&
+                       offsetof(s8d_block, mult) == 64 && offsetof(s8d_block, shift) == 128)
+                          ? 1
+                          : -1];
+
+#define S8DA_DOT(A, W, X, L) "sdot v" #A ".4s, v" #W ".16b, v" #X ".4b[" #L "]\n\t"
+#define S8DA_DOTS(A0, A1, A2, A3, X, L) \
+    S8DA_DOT(A0, 0, X, L) S8DA_DOT(A1, 1, X, L) S8DA_DOT(A2, 2, X, L) S8DA_DOT(A3, 3, X, L)
+/* lane L of the x rows against the next 4 weight vectors (16 outputs of 4 inputs) */
+#define S8DA_STEP(L)                                                                       \
+    "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [x11], #64\n\t" S8DA_DOTS(12, 13, 14, 15, 4, L) \
+        S8DA_DOTS(16, 17, 18, 19, 5, L) S8DA_DOTS(20, 21, 22, 23, 6, L)                    \
+            S8DA_DOTS(24, 25, 26, 27, 7, L) S8DA_DOTS(28, 29, 30, 31, 8, L)
+/* the 5 rows' next 16 bytes of x; row 0's pointer x0 moves on by 16 */
+#define S8DA_XLOAD                                                                     \
+    "ldr q5, [x0, x1]\n\tldr q6, [x0, x2]\n\tldr q7, [x0, x3]\n\tldr q8, [x0, x4]\n\t" \
+    "ldr q4, [x0], #16\n\t"
+/* row A..A+3 requantised (rounding: the `dbl` selector), stored at [x5 OFF] */
+#define S8DA_RQ(A, B, C, D, OFF)                                          \
+    ".if %c[dbl]\n\t"                                                     \
+    "sqrdmulh v" #A ".4s, v" #A ".4s, v0.4s\n\tsqrdmulh v" #B ".4s, v" #B \
+    ".4s, v1.4s\n\t"                                                      \
+    "sqrdmulh v" #C ".4s, v" #C ".4s, v2.4s\n\tsqrdmulh v" #D ".4s, v" #D \
+    ".4s, v3.4s\n\t"                                                      \
+    "ssra v" #A ".4s, v" #A ".4s, #31\n\tssra v" #B ".4s, v" #B           \
+    ".4s, #31\n\t"                                                        \
+    "ssra v" #C ".4s, v" #C ".4s, #31\n\tssra v" #D ".4s, v" #D           \
+    ".4s, #31\n\t"                                                        \
+    ".else\n\t"                                                           \
+    "sqdmulh v" #A ".4s, v" #A ".4s, v0.4s\n\tsqdmulh v" #B ".4s, v" #B   \
+    ".4s, v1.4s\n\t"                                                      \
+    "sqdmulh v" #C ".4s, v" #C ".4s, v2.4s\n\tsqdmulh v" #D ".4s, v" #D   \
+    ".4s, v3.4s\n\t"                                                      \
+    ".endif\n\t"                                                          \
+    "srshl v" #A ".4s, v" #A ".4s, v4.4s\n\tsrshl v" #B ".4s, v" #B       \
+    ".4s, v5.4s\n\t"                                                      \
+    "srshl v" #C ".4s, v" #C ".4s, v6.4s\n\tsrshl v" #D ".4s, v" #D       \
+    ".4s, v7.4s\n\t"                                                      \
+    "sqxtn v" #A ".4h, v" #A ".4s\n\tsqxtn2 v" #A ".8h, v" #B             \
+    ".4s\n\t"                                                             \
+    "sqxtn v" #C ".4h, v" #C ".4s\n\tsqxtn2 v" #C ".8h, v" #D             \
+    ".4s\n\t"                                                             \
+    "sqadd v" #A ".8h, v" #A ".8h, v8.8h\n\tsqadd v" #C ".8h, v" #C       \
+    ".8h, v8.8h\n\t"                                                      \
+    "sqxtn v" #A ".8b, v" #A ".8h\n\tsqxtn2 v" #A ".16b, v" #C            \
+    ".8h\n\t"                                                             \
+    ".if %c[clamp]\n\t"                                                   \
+    "smax v" #A ".16b, v" #A ".16b, v9.16b\n\tsmin v" #A ".16b, v" #A     \
+    ".16b, v10.16b\n\t"                                                   \
+    ".endif\n\t"                                                          \
+    "str q" #A ", [x5" OFF "]\n\t"
+
+/* args->tiles whole tiles; dbl: S8G_ROUND_DOUBLE_NEG (else _SINGLE_NEG), clamp: the clamp
+ * is not the int8 range, tail: k % 16 != 0 (constants once inlined). */
+S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const s8da_args *args, int dbl, int clamp, int tail) {
+    __asm__ __volatile__(
+        "ldr x0, [%[a]]\n\t"
+        "ldr x1, [%[a], #8]\n\t"
+        "add x2, x1, x1\n\t"
+        "add x3, x2, x1\n\t"
+        "add x4, x2, x2\n\t"
+        "ldr x5, [%[a], #16]\n\t"
+        "ldr x6, [%[a], #24]\n\t"
+        "add x7, x6, x6\n\t"
+        "add x8, x7, x6\n\t"
+        "add x9, x7, x7\n\t"
+        "add x19, x9, x6\n\t"
+        "ldr x10, [%[a], #32]\n\t"
+        "ldr x12, [%[a], #40]\n\t"
+        "add x13, x12, #64\n\t"
+        "add x14, x12, #128\n\t"
+        "ldr x15, [%[a], #48]\n\t"
+        "ldr x16, [%[a], #56]\n\t"
+        "add x16, x16, x10\n\t" /* the end of the whole groups */
+        "ldr x20, [%[a], #64]\n\t"
+        "ldr x17, [%[a], #72]\n\t"
+        "1:\n\t"
+        "ld1 {v12.4s, v13.4s, v14.4s, v15.4s}, [x12]\n\t"
+        "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [x12]\n\t"
+        "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [x12]\n\t"
+        "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [x12]\n\t"
+        "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [x12]\n\t"
+        "mov x11, x10\n\t"
+        "2:\n\t" S8DA_XLOAD S8DA_STEP(0) S8DA_STEP(1) S8DA_STEP(2) S8DA_STEP(3)
+        "cmp x11, x16\n\t"
+        "b.ne 2b\n\t"
+        ".if %c[tail]\n\t" S8DA_XLOAD S8DA_STEP(0)
+        "cmp x20, #1\n\t"
+        "b.eq 3f\n\t" S8DA_STEP(1)
+        "cmp x20, #2\n\t"
+        "b.eq 3f\n\t" S8DA_STEP(2)
+        "cmp x20, #3\n\t"
+        "b.eq 3f\n\t" S8DA_STEP(3)
+        "3:\n\t"
+        ".endif\n\t"
+        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [x13]\n\t"
+        "ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x14]\n\t"
+        "ldr q8, [%[a], #80]\n\t"
+        ".if %c[clamp]\n\t"
+        "ldr q9, [%[a], #96]\n\t"
+        "ldr q10, [%[a], #112]\n\t"
+        ".endif\n\t" S8DA_RQ(12, 13, 14, 15, "") S8DA_RQ(16, 17, 18, 19, ", x6")
+            S8DA_RQ(20, 21, 22, 23, ", x7") S8DA_RQ(24, 25, 26, 27, ", x8")
+                S8DA_RQ(28, 29, 30, 31, ", x9")
+        "add x0, x0, x17\n\t"
+        "add x5, x5, x19\n\t"
+        "subs x15, x15, #1\n\t"
+        "b.ne 1b\n\t"
+        :
+        : [a] "r"(args), [dbl] "i"(dbl), [clamp] "i"(clamp), [tail] "i"(tail)
+        : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
+          "x14", "x15", "x16", "x17", "x19", "x20", "v0", "v1", "v2", "v3", "v4", "v5", "v6",
+          "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19",
+          "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31",
+          "cc", "memory");
+}
+
+/* The whole 5-row tiles of rows [0, n) s8da_tiles can run (0 if none): a block of 16
+ * outputs with a _NEG rounding and at least 16 inputs; unless the rows are padded (the
+ * gathered conv rows), only tiles whose last row's read, up to k rounded up to 16, ends
+ * inside x (n rows of ldx). */
+static int32_t s8da_count(int32_t n, int32_t k, size_t ldx, const s8d_block *b, int32_t nb,
+                          int padded) {
+    const size_t read = ((size_t)k + 15) / 16 * 16;
+    int32_t tiles = n / S8D_ROWS;
+    if (nb != S8D_COLS || k < 16 ||
+        (b->rnd != S8G_ROUND_SINGLE_NEG && b->rnd != S8G_ROUND_DOUBLE_NEG))
+        return 0;
+    if (!padded)
+        while (tiles > 0 && ((size_t)S8D_ROWS * tiles - 1) * ldx + read > (size_t)n * ldx) --tiles;
+    return tiles;
+}
+
+/* s8da_tiles over `tiles` tiles from x, y, specialised per rounding, clamp and tail. */
+S8D_TARGET static void s8da_run(const int8_t *x, size_t ldx, int32_t tiles, int32_t k,
+                                const int8_t *panel, const s8d_block *b, const s8g_out *o,
+                                int8_t *y, size_t ldy) {
+    s8da_args a;
+    const int32_t whole = k / 16, steps = (k % 16 + 3) / 4;
+    const int dbl = b->rnd == S8G_ROUND_DOUBLE_NEG;
+    int j;
+    a.x = x;
+    a.ldx = (int64_t)ldx;
+    a.y = y;
+    a.ldy = (int64_t)ldy;
+    a.panel = panel;
+    a.init = b->init;
+    a.tiles = tiles;
+    a.full = (int64_t)whole * 256;
+    a.steps = steps;
+    a.xstep = (int64_t)(S8D_ROWS * ldx) - 16 * (whole + (steps > 0));
+    for (j = 0; j < 8; ++j) a.zp[j] = (int16_t)o->zero_point;
+    for (j = 0; j < 16; ++j) {
+        a.lo[j] = (int8_t)o->lo;
+        a.hi[j] = (int8_t)o->hi;
+    }
+    if (dbl) {
+        if (b->clamp) {
+            if (steps)
+                s8da_tiles(&a, 1, 1, 1);
+            else
+                s8da_tiles(&a, 1, 1, 0);
+        } else {
+            if (steps)
+                s8da_tiles(&a, 1, 0, 1);
+            else
+                s8da_tiles(&a, 1, 0, 0);
+        }
+    } else {
+        if (b->clamp) {
+            if (steps)
+                s8da_tiles(&a, 0, 1, 1);
+            else
+                s8da_tiles(&a, 0, 1, 0);
+        } else {
+            if (steps)
+                s8da_tiles(&a, 0, 0, 1);
+            else
+                s8da_tiles(&a, 0, 0, 0);
+        }
+    }
+}
+
 /* s8d_rows specialised per rounding (the block's rnd) and whether the clamp is needed.
  * GCC's scheduling before register allocation hoists the weight loads of later steps and
  * spills accumulators to make room (as in s8_gemm_neon.h), so it is off here. */
@@ -298,6 +521,14 @@ __attribute__((optimize("no-schedule-insns")))
 S8D_TARGET static void
 s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
          int32_t nb, const s8g_out *o, int8_t *y, size_t ldy, int padded) {
+    const int32_t tiles = s8da_count(n, k, ldx, b, nb, padded);
+    if (tiles > 0) {
+        s8da_run(x, ldx, tiles, k, panel, b, o, y, ldy);
+        x += (size_t)S8D_ROWS * tiles * ldx;
+        y += (size_t)S8D_ROWS * tiles * ldy;
+        n -= S8D_ROWS * tiles;
+        if (n == 0) return;
+    }
     if (b->clamp) {
         S8D_ROUNDINGS(1)
     } else {
