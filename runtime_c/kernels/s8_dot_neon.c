@@ -55,62 +55,57 @@
  * constants (derived once per block, s8g_rq_init), padded to 16 lanes. */
 typedef struct {
     int32_t init[S8D_COLS], mult[S8D_COLS], shift[S8D_COLS];
-    s8g_rq q[2]; /* lanes 0..7 and 8..15, for the block's rounding rnd */
-    int32_t rnd; /* the rounding, or the shorter form its shifts allow (s8g_rounding) */
+    int16_t zp[8];                     /* the output zero point, for the assembly (s8da_tiles) */
+    int8_t lo[S8D_COLS], hi[S8D_COLS]; /* the clamp bounds, likewise */
+    s8g_rq q[2];                       /* lanes 0..7 and 8..15, for the block's rounding rnd */
+    int32_t rnd; /* the rounding, or the shorter form its shifts allow (as s8g_rounding) */
     int clamp;   /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
 } s8d_block;
 
-/* 4 weight rows of 16 outputs -> the panel's 16 outputs of 4 inputs (bytes interleaved, then
- * byte pairs), stored at pp; sum[j] += the 4 inputs' weights of outputs 4j .. 4j + 3. */
-#define S8D_TRANSPOSE(R0, R1, R2, R3)                                      \
-    do {                                                                   \
-        const int16x8_t lo01 = vreinterpretq_s16_s8(vzip1q_s8(R0, R1));    \
-        const int16x8_t hi01 = vreinterpretq_s16_s8(vzip2q_s8(R0, R1));    \
-        const int16x8_t lo23 = vreinterpretq_s16_s8(vzip1q_s8(R2, R3));    \
-        const int16x8_t hi23 = vreinterpretq_s16_s8(vzip2q_s8(R2, R3));    \
-        const int8x16_t q0 = vreinterpretq_s8_s16(vzip1q_s16(lo01, lo23)); \
-        const int8x16_t q1 = vreinterpretq_s8_s16(vzip2q_s16(lo01, lo23)); \
-        const int8x16_t q2 = vreinterpretq_s8_s16(vzip1q_s16(hi01, hi23)); \
-        const int8x16_t q3 = vreinterpretq_s8_s16(vzip2q_s16(hi01, hi23)); \
-        vst1q_s8(pp, q0);                                                  \
-        vst1q_s8(pp + 16, q1);                                             \
-        vst1q_s8(pp + 32, q2);                                             \
-        vst1q_s8(pp + 48, q3);                                             \
-        sum0 = vdotq_s32(sum0, q0, ones); /* |sum| <= 2048 * 127 */        \
-        sum1 = vdotq_s32(sum1, q1, ones);                                  \
-        sum2 = vdotq_s32(sum2, q2, ones);                                  \
-        sum3 = vdotq_s32(sum3, q3, ones);                                  \
-    } while (0)
-
-/* Row i of a short block (nb < 16 outputs) or past k: zeros where there is no weight. */
+/* Weight row i of a block of nb outputs, zeros past nb or past k. */
 S8D_TARGET static int8x16_t s8d_row(const int8_t *w, size_t ldw, int32_t i, int32_t k, int32_t nb) {
     int8_t t[S8D_COLS];
+    if (nb == S8D_COLS && i < k) return vld1q_s8(w + (size_t)i * ldw);
     memset(t, 0, sizeof t);
     if (i < k) memcpy(t, w + (size_t)i * ldw, (size_t)nb);
     return vld1q_s8(t);
 }
 
 /* panel[(i / 4) * 64 + o * 4 + i % 4] = w[i * ldw + o] (0 past k or nb), i < round4(k),
- * o < 16; b->init[o] = bias[o] - zp * sum_i w[i][o] modulo 2^32 (0 past nb). */
+ * o < 16: 4 rows at a time, interleaved by ST4; then b->init[o] = bias[o] - zp * sum_i
+ * w[i][o] modulo 2^32 (0 past nb), the sums by SDOT of the panel with ones, 4 outputs per
+ * vector; the block's constants. */
 S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t nb,
                                 const int32_t *bias, const int32_t *mult, const int32_t *shift,
                                 const s8g_out *o, int8_t *panel, s8d_block *b) {
     const int8x16_t ones = vdupq_n_s8(1);
     const int32x4_t zp = vdupq_n_s32(o->x_zero_point);
     int32x4_t sum0 = vdupq_n_s32(0), sum1 = sum0, sum2 = sum0, sum3 = sum0;
-    int8_t *pp = panel;
+    int8_t *pp = panel, *const end = panel + (size_t)(k + 3) / 4 * 64;
     int32_t i = 0, j;
+    int8x16x4_t r;
     if (nb == S8D_COLS)
         for (; i + 4 <= k; i += 4, pp += 64) {
             const int8_t *wr = w + (size_t)i * ldw;
-            const int8x16_t r0 = vld1q_s8(wr), r1 = vld1q_s8(wr + ldw);
-            const int8x16_t r2 = vld1q_s8(wr + 2 * ldw), r3 = vld1q_s8(wr + 3 * ldw);
-            S8D_TRANSPOSE(r0, r1, r2, r3);
+            r.val[0] = vld1q_s8(wr);
+            r.val[1] = vld1q_s8(wr + ldw);
+            r.val[2] = vld1q_s8(wr + 2 * ldw);
+            r.val[3] = vld1q_s8(wr + 3 * ldw);
+            vst4q_s8(pp, r);
         }
     for (; i < k; i += 4, pp += 64) {
-        const int8x16_t r0 = s8d_row(w, ldw, i, k, nb), r1 = s8d_row(w, ldw, i + 1, k, nb);
-        const int8x16_t r2 = s8d_row(w, ldw, i + 2, k, nb), r3 = s8d_row(w, ldw, i + 3, k, nb);
-        S8D_TRANSPOSE(r0, r1, r2, r3);
+        r.val[0] = s8d_row(w, ldw, i, k, nb);
+        r.val[1] = s8d_row(w, ldw, i + 1, k, nb);
+        r.val[2] = s8d_row(w, ldw, i + 2, k, nb);
+        r.val[3] = s8d_row(w, ldw, i + 3, k, nb);
+        vst4q_s8(pp, r);
+    }
+    for (pp = panel; pp < end; pp += 64) { /* |sum| <= 2048 * 128 */
+        r = vld1q_s8_x4(pp);
+        sum0 = vdotq_s32(sum0, r.val[0], ones);
+        sum1 = vdotq_s32(sum1, r.val[1], ones);
+        sum2 = vdotq_s32(sum2, r.val[2], ones);
+        sum3 = vdotq_s32(sum3, r.val[3], ones);
     }
     if (nb == S8D_COLS) {
         memcpy(b->init, bias, sizeof b->init);
@@ -120,7 +115,7 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         for (j = 0; j < S8D_COLS; ++j) {
             b->init[j] = j < nb ? bias[j] : 0;
             b->mult[j] = j < nb ? mult[j] : 0;
-            b->shift[j] = j < nb ? shift[j] : 0;
+            b->shift[j] = j < nb ? shift[j] : -1; /* any shift < 0: no output */
         }
     }
     b->clamp = o->lo != -128 || o->hi != 127;
@@ -128,7 +123,15 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
     vst1q_s32(b->init + 4, vmlsq_s32(vld1q_s32(b->init + 4), sum1, zp));
     vst1q_s32(b->init + 8, vmlsq_s32(vld1q_s32(b->init + 8), sum2, zp));
     vst1q_s32(b->init + 12, vmlsq_s32(vld1q_s32(b->init + 12), sum3, zp));
-    b->rnd = s8g_rounding(o->rounding, b->shift, nb);
+    vst1q_s16(b->zp, vdupq_n_s16((int16_t)o->zero_point));
+    vst1q_s8(b->lo, vdupq_n_s8((int8_t)o->lo));
+    vst1q_s8(b->hi, vdupq_n_s8((int8_t)o->hi));
+    if ((o->rounding == CNNC_ROUND_SINGLE || o->rounding == CNNC_ROUND_DOUBLE) &&
+        vmaxvq_s32(vmaxq_s32(vmaxq_s32(vld1q_s32(b->shift), vld1q_s32(b->shift + 4)),
+                             vmaxq_s32(vld1q_s32(b->shift + 8), vld1q_s32(b->shift + 12)))) < 0)
+        b->rnd = o->rounding == CNNC_ROUND_SINGLE ? S8G_ROUND_SINGLE_NEG : S8G_ROUND_DOUBLE_NEG;
+    else
+        b->rnd = o->rounding;
     if (b->rnd == S8G_ROUND_DOUBLE_NEG) { /* the constants of lanes past nb: any shift < 0 */
         s8g_rq_init(&b->q[0], b->mult, b->shift, o, S8G_ROUND_DOUBLE_NEG);
         s8g_rq_init(&b->q[1], b->mult + 8, b->shift + 8, o, S8G_ROUND_DOUBLE_NEG);
@@ -313,78 +316,83 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t 
  * zero padding of a gathered row) and meet zero weights (the panel is 0 from k to a multiple
  * of 4); the caller runs a tile here only where those 16 bytes lie inside x. */
 typedef struct {
-    const int8_t *x;       /* 0: row 0 of the first tile */
-    int64_t ldx;           /* 8 */
-    int8_t *y;             /* 16 */
-    int64_t ldy;           /* 24 */
-    const int8_t *panel;   /* 32 */
-    const int32_t *init;   /* 40: s8d_block.init; .mult and .shift follow, 64 and 128 on */
-    int64_t tiles;         /* 48: >= 1 */
-    int64_t full;          /* 56: bytes of the panel's whole groups of 16 inputs (> 0) */
-    int64_t steps;         /* 64: lane steps of the tail, 1..4 (if any) */
-    int64_t xstep;         /* 72: 5 * ldx - bytes of x read per row */
-    int16_t zp[8];         /* 80 */
-    int8_t lo[16], hi[16]; /* 96, 112 */
+    const int8_t *x;     /* 0: row 0 of the first tile */
+    int64_t ldx;         /* 8 */
+    int8_t *y;           /* 16 */
+    int64_t ldy;         /* 24 */
+    const int8_t *panel; /* 32 */
+    const s8d_block *b;  /* 40: init, mult, shift, zp, lo, hi at 0, 64, 128, 192, 208, 224 */
+    int64_t tiles;       /* 48: >= 1 */
+    int64_t full;        /* 56: bytes of the panel's whole groups of 16 inputs (> 0) */
+    int64_t steps;       /* 64: lane steps of the last 1..15 inputs (0 if none) */
+    int64_t xstep;       /* 72: 5 * ldx - bytes of x read per row */
 } s8da_args;
 /* the offsets the assembly reads (a negative array size breaks the build otherwise) */
 typedef char
-    s8da_layout_check[(offsetof(s8da_args, xstep) == 72 && offsetof(s8da_args, zp) == 80 &&
-                       offsetof(s8da_args, lo) == 96 && offsetof(s8da_args, hi) == 112 &&
-                       offsetof(s8d_block, mult) == 64 && offsetof(s8d_block, shift) == 128)
+    s8da_layout_check[(offsetof(s8da_args, xstep) == 72 && offsetof(s8d_block, mult) == 64 &&
+                       offsetof(s8d_block, shift) == 128 && offsetof(s8d_block, zp) == 192 &&
+                       offsetof(s8d_block, lo) == 208 && offsetof(s8d_block, hi) == 224)
                           ? 1
                           : -1];
 
-#define S8DA_DOT(A, W, X, L) "sdot v" #A ".4s, v" #W ".16b, v" #X ".4b[" #L "]\n\t"
-#define S8DA_DOTS(A0, A1, A2, A3, X, L) \
-    S8DA_DOT(A0, 0, X, L) S8DA_DOT(A1, 1, X, L) S8DA_DOT(A2, 2, X, L) S8DA_DOT(A3, 3, X, L)
-/* lane L of the x rows against the next 4 weight vectors (16 outputs of 4 inputs) */
-#define S8DA_STEP(L)                                                                       \
-    "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [x11], #64\n\t" S8DA_DOTS(12, 13, 14, 15, 4, L) \
-        S8DA_DOTS(16, 17, 18, 19, 5, L) S8DA_DOTS(20, 21, 22, 23, 6, L)                    \
-            S8DA_DOTS(24, 25, 26, 27, 7, L) S8DA_DOTS(28, 29, 30, 31, 8, L)
-/* the 5 rows' next 16 bytes of x; row 0's pointer x0 moves on by 16 */
-#define S8DA_XLOAD                                                                     \
-    "ldr q5, [x0, x1]\n\tldr q6, [x0, x2]\n\tldr q7, [x0, x3]\n\tldr q8, [x0, x4]\n\t" \
-    "ldr q4, [x0], #16\n\t"
-/* row A..A+3 requantised (rounding: the `dbl` selector), stored at [x5 OFF] */
-#define S8DA_RQ(A, B, C, D, OFF)                                          \
-    ".if %c[dbl]\n\t"                                                     \
-    "sqrdmulh v" #A ".4s, v" #A ".4s, v0.4s\n\tsqrdmulh v" #B ".4s, v" #B \
-    ".4s, v1.4s\n\t"                                                      \
-    "sqrdmulh v" #C ".4s, v" #C ".4s, v2.4s\n\tsqrdmulh v" #D ".4s, v" #D \
-    ".4s, v3.4s\n\t"                                                      \
-    "ssra v" #A ".4s, v" #A ".4s, #31\n\tssra v" #B ".4s, v" #B           \
-    ".4s, #31\n\t"                                                        \
-    "ssra v" #C ".4s, v" #C ".4s, #31\n\tssra v" #D ".4s, v" #D           \
-    ".4s, #31\n\t"                                                        \
-    ".else\n\t"                                                           \
-    "sqdmulh v" #A ".4s, v" #A ".4s, v0.4s\n\tsqdmulh v" #B ".4s, v" #B   \
-    ".4s, v1.4s\n\t"                                                      \
-    "sqdmulh v" #C ".4s, v" #C ".4s, v2.4s\n\tsqdmulh v" #D ".4s, v" #D   \
-    ".4s, v3.4s\n\t"                                                      \
-    ".endif\n\t"                                                          \
-    "srshl v" #A ".4s, v" #A ".4s, v4.4s\n\tsrshl v" #B ".4s, v" #B       \
-    ".4s, v5.4s\n\t"                                                      \
-    "srshl v" #C ".4s, v" #C ".4s, v6.4s\n\tsrshl v" #D ".4s, v" #D       \
-    ".4s, v7.4s\n\t"                                                      \
-    "sqxtn v" #A ".4h, v" #A ".4s\n\tsqxtn2 v" #A ".8h, v" #B             \
-    ".4s\n\t"                                                             \
-    "sqxtn v" #C ".4h, v" #C ".4s\n\tsqxtn2 v" #C ".8h, v" #D             \
-    ".4s\n\t"                                                             \
-    "sqadd v" #A ".8h, v" #A ".8h, v8.8h\n\tsqadd v" #C ".8h, v" #C       \
-    ".8h, v8.8h\n\t"                                                      \
-    "sqxtn v" #A ".8b, v" #A ".8h\n\tsqxtn2 v" #A ".16b, v" #C            \
-    ".8h\n\t"                                                             \
-    ".if %c[clamp]\n\t"                                                   \
-    "smax v" #A ".16b, v" #A ".16b, v9.16b\n\tsmin v" #A ".16b, v" #A     \
-    ".16b, v10.16b\n\t"                                                   \
-    ".endif\n\t"                                                          \
-    "str q" #A ", [x5" OFF "]\n\t"
+/* The assembly's macros (GAS syntax, which clang's integrated assembler reads too), defined
+ * and purged inside each block so that several blocks can share a translation unit: a row's
+ * 4 SDOT (accumulators A0..A3, x register X, lane L), a lane step of every row with 4 new
+ * weight vectors, the rows' next 16 bytes of x (row 0's pointer x0 moves on by 16, the
+ * others are register offsets from it), and a row's requantisation in place, up to the
+ * int8 vector in its first register. %c[rows], %c[dbl] and %c[clamp] are the selectors. */
+#define S8DA_MACROS                                                                            \
+    ".macro s8da_dots a0, a1, a2, a3, x, l\n\t"                                                \
+    "sdot v\\a0\\().4s, v0.16b, v\\x\\().4b[\\l]\n\t"                                          \
+    "sdot v\\a1\\().4s, v1.16b, v\\x\\().4b[\\l]\n\t"                                          \
+    "sdot v\\a2\\().4s, v2.16b, v\\x\\().4b[\\l]\n\t"                                          \
+    "sdot v\\a3\\().4s, v3.16b, v\\x\\().4b[\\l]\n\t"                                          \
+    ".endm\n\t"                                                                                \
+    ".macro s8da_step l\n\t"                                                                   \
+    "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [x11], #64\n\t"                                     \
+    "s8da_dots 12, 13, 14, 15, 4, \\l\n\t"                                                     \
+    ".if %c[rows] > 1\n\ts8da_dots 16, 17, 18, 19, 5, \\l\n\t.endif\n\t"                       \
+    ".if %c[rows] > 2\n\ts8da_dots 20, 21, 22, 23, 6, \\l\n\t.endif\n\t"                       \
+    ".if %c[rows] > 3\n\ts8da_dots 24, 25, 26, 27, 7, \\l\n\t.endif\n\t"                       \
+    ".if %c[rows] > 4\n\ts8da_dots 28, 29, 30, 31, 8, \\l\n\t.endif\n\t"                       \
+    ".endm\n\t"                                                                                \
+    ".macro s8da_x\n\t"                                                                        \
+    ".if %c[rows] > 1\n\tldr q5, [x0, x1]\n\t.endif\n\t"                                       \
+    ".if %c[rows] > 2\n\tldr q6, [x0, x2]\n\t.endif\n\t"                                       \
+    ".if %c[rows] > 3\n\tldr q7, [x0, x3]\n\t.endif\n\t"                                       \
+    ".if %c[rows] > 4\n\tldr q8, [x0, x4]\n\t.endif\n\t"                                       \
+    "ldr q4, [x0], #16\n\t"                                                                    \
+    ".endm\n\t"                                                                                \
+    ".macro s8da_rq a, b, c, d\n\t"                                                            \
+    ".if %c[dbl]\n\t"                                                                          \
+    "sqrdmulh v\\a\\().4s, v\\a\\().4s, v0.4s\n\tsqrdmulh v\\b\\().4s, v\\b\\().4s, v1.4s\n\t" \
+    "sqrdmulh v\\c\\().4s, v\\c\\().4s, v2.4s\n\tsqrdmulh v\\d\\().4s, v\\d\\().4s, v3.4s\n\t" \
+    "ssra v\\a\\().4s, v\\a\\().4s, #31\n\tssra v\\b\\().4s, v\\b\\().4s, #31\n\t"             \
+    "ssra v\\c\\().4s, v\\c\\().4s, #31\n\tssra v\\d\\().4s, v\\d\\().4s, #31\n\t"             \
+    ".else\n\t"                                                                                \
+    "sqdmulh v\\a\\().4s, v\\a\\().4s, v0.4s\n\tsqdmulh v\\b\\().4s, v\\b\\().4s, v1.4s\n\t"   \
+    "sqdmulh v\\c\\().4s, v\\c\\().4s, v2.4s\n\tsqdmulh v\\d\\().4s, v\\d\\().4s, v3.4s\n\t"   \
+    ".endif\n\t"                                                                               \
+    "srshl v\\a\\().4s, v\\a\\().4s, v4.4s\n\tsrshl v\\b\\().4s, v\\b\\().4s, v5.4s\n\t"       \
+    "srshl v\\c\\().4s, v\\c\\().4s, v6.4s\n\tsrshl v\\d\\().4s, v\\d\\().4s, v7.4s\n\t"       \
+    "sqxtn v\\a\\().4h, v\\a\\().4s\n\tsqxtn2 v\\a\\().8h, v\\b\\().4s\n\t"                    \
+    "sqxtn v\\c\\().4h, v\\c\\().4s\n\tsqxtn2 v\\c\\().8h, v\\d\\().4s\n\t"                    \
+    "sqadd v\\a\\().8h, v\\a\\().8h, v8.8h\n\tsqadd v\\c\\().8h, v\\c\\().8h, v8.8h\n\t"       \
+    "sqxtn v\\a\\().8b, v\\a\\().8h\n\tsqxtn2 v\\a\\().16b, v\\c\\().8h\n\t"                   \
+    ".if %c[clamp]\n\t"                                                                        \
+    "smax v\\a\\().16b, v\\a\\().16b, v9.16b\n\tsmin v\\a\\().16b, v\\a\\().16b, v10.16b\n\t"  \
+    ".endif\n\t"                                                                               \
+    ".endm\n\t"
+#define S8DA_PURGE                                                 \
+    ".purgem s8da_dots\n\t.purgem s8da_step\n\t.purgem s8da_x\n\t" \
+    ".purgem s8da_rq\n\t"
+#define S8DA_IF_ROWS(R, TEXT) ".if %c[rows] > " #R "\n\t" TEXT ".endif\n\t"
 
-/* args->tiles whole tiles; dbl: S8G_ROUND_DOUBLE_NEG (else _SINGLE_NEG), clamp: the clamp
- * is not the int8 range, tail: k % 16 != 0 (constants once inlined). */
-S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const s8da_args *args, int dbl, int clamp, int tail) {
+/* args->tiles tiles of `rows` rows (5, or 1..4 for one last tile); dbl: the rounding is
+ * S8G_ROUND_DOUBLE_NEG (else _SINGLE_NEG); clamp: the clamp is not the int8 range. */
+S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const s8da_args *args, int rows, int dbl, int clamp) {
     __asm__ __volatile__(
+        S8DA_MACROS
         "ldr x0, [%[a]]\n\t"
         "ldr x1, [%[a], #8]\n\t"
         "add x2, x1, x1\n\t"
@@ -402,43 +410,51 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const s8da_args *args, int dbl, int
         "add x14, x12, #128\n\t"
         "ldr x15, [%[a], #48]\n\t"
         "ldr x16, [%[a], #56]\n\t"
-        "add x16, x16, x10\n\t" /* the end of the whole groups */
+        "add x16, x16, x10\n\t" /* the end of the whole groups of 16 inputs */
         "ldr x20, [%[a], #64]\n\t"
         "ldr x17, [%[a], #72]\n\t"
         "1:\n\t"
         "ld1 {v12.4s, v13.4s, v14.4s, v15.4s}, [x12]\n\t"
-        "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [x12]\n\t"
-        "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [x12]\n\t"
-        "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [x12]\n\t"
-        "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [x12]\n\t"
+        S8DA_IF_ROWS(1, "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [x12]\n\t")
+        S8DA_IF_ROWS(2, "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [x12]\n\t")
+        S8DA_IF_ROWS(3, "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [x12]\n\t")
+        S8DA_IF_ROWS(4, "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [x12]\n\t")
         "mov x11, x10\n\t"
-        "2:\n\t" S8DA_XLOAD S8DA_STEP(0) S8DA_STEP(1) S8DA_STEP(2) S8DA_STEP(3)
+        "2:\n\t"
+        "s8da_x\n\ts8da_step 0\n\ts8da_step 1\n\ts8da_step 2\n\ts8da_step 3\n\t"
         "cmp x11, x16\n\t"
         "b.ne 2b\n\t"
-        ".if %c[tail]\n\t" S8DA_XLOAD S8DA_STEP(0)
-        "cmp x20, #1\n\t"
-        "b.eq 3f\n\t" S8DA_STEP(1)
+        "cbz x20, 3f\n\t" /* the last 1..15 inputs: 1..4 lane steps */
+        "s8da_x\n\ts8da_step 0\n\t"
         "cmp x20, #2\n\t"
-        "b.eq 3f\n\t" S8DA_STEP(2)
-        "cmp x20, #3\n\t"
-        "b.eq 3f\n\t" S8DA_STEP(3)
+        "b.lt 3f\n\t"
+        "s8da_step 1\n\t"
+        "b.eq 3f\n\t"
+        "s8da_step 2\n\t"
+        "cmp x20, #4\n\t"
+        "b.lt 3f\n\t"
+        "s8da_step 3\n\t"
         "3:\n\t"
-        ".endif\n\t"
         "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [x13]\n\t"
         "ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x14]\n\t"
-        "ldr q8, [%[a], #80]\n\t"
+        "ldr q8, [x12, #192]\n\t"
         ".if %c[clamp]\n\t"
-        "ldr q9, [%[a], #96]\n\t"
-        "ldr q10, [%[a], #112]\n\t"
-        ".endif\n\t" S8DA_RQ(12, 13, 14, 15, "") S8DA_RQ(16, 17, 18, 19, ", x6")
-            S8DA_RQ(20, 21, 22, 23, ", x7") S8DA_RQ(24, 25, 26, 27, ", x8")
-                S8DA_RQ(28, 29, 30, 31, ", x9")
+        "ldr q9, [x12, #208]\n\t"
+        "ldr q10, [x12, #224]\n\t"
+        ".endif\n\t"
+        "s8da_rq 12, 13, 14, 15\n\t"
+        "str q12, [x5]\n\t"
+        S8DA_IF_ROWS(1, "s8da_rq 16, 17, 18, 19\n\tstr q16, [x5, x6]\n\t")
+        S8DA_IF_ROWS(2, "s8da_rq 20, 21, 22, 23\n\tstr q20, [x5, x7]\n\t")
+        S8DA_IF_ROWS(3, "s8da_rq 24, 25, 26, 27\n\tstr q24, [x5, x8]\n\t")
+        S8DA_IF_ROWS(4, "s8da_rq 28, 29, 30, 31\n\tstr q28, [x5, x9]\n\t")
         "add x0, x0, x17\n\t"
         "add x5, x5, x19\n\t"
         "subs x15, x15, #1\n\t"
         "b.ne 1b\n\t"
+        S8DA_PURGE
         :
-        : [a] "r"(args), [dbl] "i"(dbl), [clamp] "i"(clamp), [tail] "i"(tail)
+        : [a] "r"(args), [rows] "i"(rows), [dbl] "i"(dbl), [clamp] "i"(clamp)
         : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
           "x14", "x15", "x16", "x17", "x19", "x20", "v0", "v1", "v2", "v3", "v4", "v5", "v6",
           "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19",
@@ -446,69 +462,49 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const s8da_args *args, int dbl, int
           "cc", "memory");
 }
 
-/* The whole 5-row tiles of rows [0, n) s8da_tiles can run (0 if none): a block of 16
- * outputs with a _NEG rounding and at least 16 inputs; unless the rows are padded (the
- * gathered conv rows), only tiles whose last row's read, up to k rounded up to 16, ends
- * inside x (n rows of ldx). */
-static int32_t s8da_count(int32_t n, int32_t k, size_t ldx, const s8d_block *b, int32_t nb,
-                          int padded) {
+/* Whether s8da_tiles can run a tile of `rows` rows of x from row t of n (ldx apart; padded:
+ * the gathered conv rows, zero to a multiple of 16 inputs inside their buffer): a block of
+ * 16 outputs with a _NEG rounding and at least 16 inputs, and unless padded, its last row's
+ * read (k rounded up to 16 bytes) inside x. */
+static int s8da_fits(int32_t t, int32_t rows, int32_t n, int32_t k, size_t ldx, const s8d_block *b,
+                     int32_t nb, int padded) {
     const size_t read = ((size_t)k + 15) / 16 * 16;
-    int32_t tiles = n / S8D_ROWS;
     if (nb != S8D_COLS || k < 16 ||
         (b->rnd != S8G_ROUND_SINGLE_NEG && b->rnd != S8G_ROUND_DOUBLE_NEG))
         return 0;
-    if (!padded)
-        while (tiles > 0 && ((size_t)S8D_ROWS * tiles - 1) * ldx + read > (size_t)n * ldx) --tiles;
-    return tiles;
+    return padded || (size_t)(t + rows - 1) * ldx + read <= (size_t)n * ldx;
 }
 
-/* s8da_tiles over `tiles` tiles from x, y, specialised per rounding, clamp and tail. */
-S8D_TARGET static void s8da_run(const int8_t *x, size_t ldx, int32_t tiles, int32_t k,
-                                const int8_t *panel, const s8d_block *b, const s8g_out *o,
-                                int8_t *y, size_t ldy) {
+#define S8DA_CASE(R, D, C)         \
+    case 20 * (R) + 2 * (D) + (C): \
+        s8da_tiles(&a, R, D, C);   \
+        break;
+#define S8DA_CASES(R) S8DA_CASE(R, 0, 0) S8DA_CASE(R, 0, 1) S8DA_CASE(R, 1, 0) S8DA_CASE(R, 1, 1)
+
+/* s8da_tiles over `tiles` tiles of `rows` rows from x, y, specialised per row count,
+ * rounding and clamp. */
+S8D_TARGET static void s8da_run(const int8_t *x, size_t ldx, int32_t tiles, int32_t rows, int32_t k,
+                                const int8_t *panel, const s8d_block *b, int8_t *y, size_t ldy) {
     s8da_args a;
     const int32_t whole = k / 16, steps = (k % 16 + 3) / 4;
-    const int dbl = b->rnd == S8G_ROUND_DOUBLE_NEG;
-    int j;
     a.x = x;
     a.ldx = (int64_t)ldx;
     a.y = y;
     a.ldy = (int64_t)ldy;
     a.panel = panel;
-    a.init = b->init;
+    a.b = b;
     a.tiles = tiles;
     a.full = (int64_t)whole * 256;
     a.steps = steps;
     a.xstep = (int64_t)(S8D_ROWS * ldx) - 16 * (whole + (steps > 0));
-    for (j = 0; j < 8; ++j) a.zp[j] = (int16_t)o->zero_point;
-    for (j = 0; j < 16; ++j) {
-        a.lo[j] = (int8_t)o->lo;
-        a.hi[j] = (int8_t)o->hi;
-    }
-    if (dbl) {
-        if (b->clamp) {
-            if (steps)
-                s8da_tiles(&a, 1, 1, 1);
-            else
-                s8da_tiles(&a, 1, 1, 0);
-        } else {
-            if (steps)
-                s8da_tiles(&a, 1, 0, 1);
-            else
-                s8da_tiles(&a, 1, 0, 0);
-        }
-    } else {
-        if (b->clamp) {
-            if (steps)
-                s8da_tiles(&a, 0, 1, 1);
-            else
-                s8da_tiles(&a, 0, 1, 0);
-        } else {
-            if (steps)
-                s8da_tiles(&a, 0, 0, 1);
-            else
-                s8da_tiles(&a, 0, 0, 0);
-        }
+    switch (20 * rows + 2 * (b->rnd == S8G_ROUND_DOUBLE_NEG) + b->clamp) {
+        S8DA_CASES(1)
+        S8DA_CASES(2)
+        S8DA_CASES(3)
+        S8DA_CASES(4)
+        S8DA_CASES(5)
+        default: /* rows is 1..5 */
+            break;
     }
 }
 
@@ -521,13 +517,19 @@ __attribute__((optimize("no-schedule-insns")))
 S8D_TARGET static void
 s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
          int32_t nb, const s8g_out *o, int8_t *y, size_t ldy, int padded) {
-    const int32_t tiles = s8da_count(n, k, ldx, b, nb, padded);
+    int32_t tiles = n / S8D_ROWS;
+    while (tiles > 0 && !s8da_fits(S8D_ROWS * (tiles - 1), S8D_ROWS, n, k, ldx, b, nb, padded))
+        --tiles;
     if (tiles > 0) {
-        s8da_run(x, ldx, tiles, k, panel, b, o, y, ldy);
+        s8da_run(x, ldx, tiles, S8D_ROWS, k, panel, b, y, ldy);
         x += (size_t)S8D_ROWS * tiles * ldx;
         y += (size_t)S8D_ROWS * tiles * ldy;
         n -= S8D_ROWS * tiles;
         if (n == 0) return;
+    }
+    if (n < S8D_ROWS && s8da_fits(0, n, n, k, ldx, b, nb, padded)) {
+        s8da_run(x, ldx, 1, n, k, panel, b, y, ldy);
+        return;
     }
     if (b->clamp) {
         S8D_ROUNDINGS(1)
