@@ -52,14 +52,18 @@
 #define S8D_GATHER 2048 /* inputs per pixel gathered on the stack (5 pixels: 10 KiB) */
 
 /* One block of up to 16 outputs: its zero-point-folded start values and requantisation
- * constants (derived once per block, s8g_rq_init), padded to 16 lanes. */
+ * constants (derived once per block, s8g_rq_init where the C kernel runs), padded to 16 lanes. */
 typedef struct {
     int32_t init[S8D_COLS], mult[S8D_COLS], shift[S8D_COLS];
     int16_t zp[8];                     /* the output zero point, for the assembly (s8da_tiles) */
     int8_t lo[S8D_COLS], hi[S8D_COLS]; /* the clamp bounds, likewise */
-    s8g_rq q[2];                       /* lanes 0..7 and 8..15, for the block's rounding rnd */
-    int32_t rnd; /* the rounding, or the shorter form its shifts allow (as s8g_rounding) */
-    int clamp;   /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
+    int64_t full;  /* bytes of the panel's whole groups of 16 inputs (k / 16 * 256) */
+    int64_t steps; /* lane steps of the last k % 16 inputs: ceil(k % 16 / 4) */
+    int64_t read;  /* bytes of x read per row: k rounded up to 16 */
+    s8g_rq q[2];   /* lanes 0..7 and 8..15, for the block's rounding rnd */
+    int32_t rnd;   /* the rounding, or the shorter form its shifts allow (as s8g_rounding) */
+    int clamp;     /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
+    int q_ready;   /* q made (s8d_block_q) */
 } s8d_block;
 
 /* Weight row i of a block of nb outputs, zeros past nb or past k. */
@@ -119,6 +123,9 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         }
     }
     b->clamp = o->lo != -128 || o->hi != 127;
+    b->full = (int64_t)(k / 16) * 256;
+    b->steps = (k % 16 + 3) / 4;
+    b->read = ((int64_t)k + 15) / 16 * 16;
     vst1q_s32(b->init, vmlsq_s32(vld1q_s32(b->init), sum0, zp)); /* wraps: see above */
     vst1q_s32(b->init + 4, vmlsq_s32(vld1q_s32(b->init + 4), sum1, zp));
     vst1q_s32(b->init + 8, vmlsq_s32(vld1q_s32(b->init + 8), sum2, zp));
@@ -132,7 +139,15 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         b->rnd = o->rounding == CNNC_ROUND_SINGLE ? S8G_ROUND_SINGLE_NEG : S8G_ROUND_DOUBLE_NEG;
     else
         b->rnd = o->rounding;
-    if (b->rnd == S8G_ROUND_DOUBLE_NEG) { /* the constants of lanes past nb: any shift < 0 */
+    b->q_ready = 0; /* s8d_block_q, where the C kernel runs */
+}
+
+/* The C kernel's requantisation constants of the block, made once (lanes past nb: the
+ * shift -1 s8d_pack gives them suits every code). */
+S8D_TARGET static void s8d_block_q(s8d_block *b, const s8g_out *o) {
+    if (b->q_ready) return;
+    b->q_ready = 1;
+    if (b->rnd == S8G_ROUND_DOUBLE_NEG) {
         s8g_rq_init(&b->q[0], b->mult, b->shift, o, S8G_ROUND_DOUBLE_NEG);
         s8g_rq_init(&b->q[1], b->mult + 8, b->shift + 8, o, S8G_ROUND_DOUBLE_NEG);
     } else if (b->rnd == S8G_ROUND_SINGLE_NEG) {
@@ -294,53 +309,44 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t 
             break;                                                                               \
     }
 
-/* ---- The 5-row tile in one inline-assembly block (GCC and clang) ----
+/* ---- Whole tiles in one inline-assembly block (GCC and clang) ----
  * The C kernel above leaves GCC to allocate 29 of the 32 vector registers and schedule
  * around them; its loop costs a few moves and address computations per 16 inputs, its
  * start values and constants are loaded pairwise, and per tile it re-derives pointers. This
- * block runs every whole 5-row tile of one block of 16 outputs with the registers named:
- * v12..v31 the accumulators (row r, outputs 4j..4j+3: v(12 + 4r + j)), v4..v8 the x rows,
- * v0..v3 the weight group, and after the inputs v0..v10 the requantisation constants. Per 16
- * inputs: 5 loads of x (row 0's post-indexed, the others at register offsets from it), 4
- * loads of 4 weight vectors (post-indexed), 80 SDOT, 2 instructions of loop; per tile one
- * LD1 of 4 registers per row's start values (init is contiguous in s8d_block), one per
- * 16 multipliers and 16 shifts, and the requantisation in place in the accumulators: the
- * _NEG forms of s8g_rq4 (s8_gemm_neon.h states why they are cnnc_requant's), narrowed to
- * int16 with saturation, the zero point added with saturation, narrowed to int8, clamped
- * where the clamp is not the int8 range: the same instructions as s8g_rq16 / s8g_rq16n.
+ * block runs every tile of a block of 16 outputs (5 rows each, then one of 1..4 rows) with
+ * the registers named: v12..v31 the accumulators (row r, outputs 4j..4j+3: v(12 + 4r + j)),
+ * v4..v8 the x rows, v0..v3 the weight group, and after the inputs v0..v10 the
+ * requantisation constants. Per 16 inputs: 5 loads of x (row 0's post-indexed, the others
+ * at register offsets from it), 4 loads of 4 weight vectors (post-indexed), 80 SDOT, 2
+ * instructions of loop; per tile one LD1 of 4 registers per row's start values (init is
+ * contiguous in s8d_block), one per 16 multipliers and 16 shifts, and the requantisation in
+ * place in the accumulators: the _NEG forms of s8g_rq4 (s8_gemm_neon.h states why they are
+ * cnnc_requant's), narrowed to int16 with saturation, the zero point added with saturation,
+ * narrowed to int8, clamped where the clamp is not the int8 range: the instructions of
+ * s8g_rq16 / s8g_rq16n.
  *
- * Operands: only the argument block's address (s8da_args, read with fixed offsets checked
- * below) and the compile-time selectors; every other register is named and clobbered.
- * The last 1..15 inputs (k % 16, the `tail` selector) run ceil((k % 16) / 4) lane steps of
- * one more 16-byte load per row: the bytes of x read past k are the next row's (or the
- * zero padding of a gathered row) and meet zero weights (the panel is 0 from k to a multiple
- * of 4); the caller runs a tile here only where those 16 bytes lie inside x. */
-typedef struct {
-    const int8_t *x;     /* 0: row 0 of the first tile */
-    int64_t ldx;         /* 8 */
-    int8_t *y;           /* 16 */
-    int64_t ldy;         /* 24 */
-    const int8_t *panel; /* 32 */
-    const s8d_block *b;  /* 40: init, mult, shift, zp, lo, hi at 0, 64, 128, 192, 208, 224 */
-    int64_t tiles;       /* 48: >= 1 */
-    int64_t full;        /* 56: bytes of the panel's whole groups of 16 inputs (> 0) */
-    int64_t steps;       /* 64: lane steps of the last 1..15 inputs (0 if none) */
-    int64_t xstep;       /* 72: 5 * ldx - bytes of x read per row */
-} s8da_args;
-/* the offsets the assembly reads (a negative array size breaks the build otherwise) */
+ * Operands: the pointers and counts, bound to the registers the text names (local register
+ * variables, which GCC and clang honour for asm operands), the block (fixed offsets,
+ * checked below) and compile-time selectors; every other register is named and clobbered.
+ * The last 1..15 inputs (k % 16) run ceil((k % 16) / 4) lane steps of one more 16-byte
+ * load per row: the bytes of x read past k are the next row's (or the zero padding of a
+ * gathered row) and meet zero weights (the panel is 0 from k to a multiple of 4); the
+ * caller runs a tile here only where those 16 bytes lie inside x (s8da_fits). */
+/* the block's offsets the assembly reads (a negative array size breaks the build otherwise) */
 typedef char
-    s8da_layout_check[(offsetof(s8da_args, xstep) == 72 && offsetof(s8d_block, mult) == 64 &&
-                       offsetof(s8d_block, shift) == 128 && offsetof(s8d_block, zp) == 192 &&
-                       offsetof(s8d_block, lo) == 208 && offsetof(s8d_block, hi) == 224)
+    s8da_layout_check[(offsetof(s8d_block, mult) == 64 && offsetof(s8d_block, shift) == 128 &&
+                       offsetof(s8d_block, zp) == 192 && offsetof(s8d_block, lo) == 208 &&
+                       offsetof(s8d_block, hi) == 224 && offsetof(s8d_block, full) == 240 &&
+                       offsetof(s8d_block, steps) == 248 && offsetof(s8d_block, read) == 256)
                           ? 1
                           : -1];
 
 /* The assembly's macros (GAS syntax, which clang's integrated assembler reads too), defined
  * and purged inside each block so that several blocks can share a translation unit: a row's
- * 4 SDOT (accumulators A0..A3, x register X, lane L), a lane step of every row with 4 new
+ * 4 SDOT (accumulators A0..A3, x register X, lane L), a lane step of `rows` rows with 4 new
  * weight vectors, the rows' next 16 bytes of x (row 0's pointer x0 moves on by 16, the
- * others are register offsets from it), and a row's requantisation in place, up to the
- * int8 vector in its first register. %c[rows], %c[dbl] and %c[clamp] are the selectors. */
+ * others are register offsets from it), a row's requantisation in place (up to the int8
+ * vector in its first register; %c[dbl] and %c[clamp] select), and a whole tile. */
 #define S8DA_MACROS                                                                            \
     ".macro s8da_dots a0, a1, a2, a3, x, l\n\t"                                                \
     "sdot v\\a0\\().4s, v0.16b, v\\x\\().4b[\\l]\n\t"                                          \
@@ -348,20 +354,25 @@ typedef char
     "sdot v\\a2\\().4s, v2.16b, v\\x\\().4b[\\l]\n\t"                                          \
     "sdot v\\a3\\().4s, v3.16b, v\\x\\().4b[\\l]\n\t"                                          \
     ".endm\n\t"                                                                                \
-    ".macro s8da_step l\n\t"                                                                   \
+    ".macro s8da_step rows, l\n\t"                                                             \
     "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [x11], #64\n\t"                                     \
     "s8da_dots 12, 13, 14, 15, 4, \\l\n\t"                                                     \
-    ".if %c[rows] > 1\n\ts8da_dots 16, 17, 18, 19, 5, \\l\n\t.endif\n\t"                       \
-    ".if %c[rows] > 2\n\ts8da_dots 20, 21, 22, 23, 6, \\l\n\t.endif\n\t"                       \
-    ".if %c[rows] > 3\n\ts8da_dots 24, 25, 26, 27, 7, \\l\n\t.endif\n\t"                       \
-    ".if %c[rows] > 4\n\ts8da_dots 28, 29, 30, 31, 8, \\l\n\t.endif\n\t"                       \
+    ".if \\rows > 1\n\ts8da_dots 16, 17, 18, 19, 5, \\l\n\t.endif\n\t"                         \
+    ".if \\rows > 2\n\ts8da_dots 20, 21, 22, 23, 6, \\l\n\t.endif\n\t"                         \
+    ".if \\rows > 3\n\ts8da_dots 24, 25, 26, 27, 7, \\l\n\t.endif\n\t"                         \
+    ".if \\rows > 4\n\ts8da_dots 28, 29, 30, 31, 8, \\l\n\t.endif\n\t"                         \
     ".endm\n\t"                                                                                \
-    ".macro s8da_x\n\t"                                                                        \
-    ".if %c[rows] > 1\n\tldr q5, [x0, x1]\n\t.endif\n\t"                                       \
-    ".if %c[rows] > 2\n\tldr q6, [x0, x2]\n\t.endif\n\t"                                       \
-    ".if %c[rows] > 3\n\tldr q7, [x0, x3]\n\t.endif\n\t"                                       \
-    ".if %c[rows] > 4\n\tldr q8, [x0, x4]\n\t.endif\n\t"                                       \
+    ".macro s8da_x rows\n\t"                                                                   \
+    ".if \\rows > 1\n\tldr q5, [x0, x1]\n\t.endif\n\t"                                         \
+    ".if \\rows > 2\n\tldr q6, [x0, x2]\n\t.endif\n\t"                                         \
+    ".if \\rows > 3\n\tldr q7, [x0, x3]\n\t.endif\n\t"                                         \
+    ".if \\rows > 4\n\tldr q8, [x0, x4]\n\t.endif\n\t"                                         \
     "ldr q4, [x0], #16\n\t"                                                                    \
+    ".endm\n\t"                                                                                \
+    ".macro s8da_group rows\n\t"                                                               \
+    "s8da_x \\rows\n\t"                                                                        \
+    "s8da_step \\rows, 0\n\ts8da_step \\rows, 1\n\t"                                           \
+    "s8da_step \\rows, 2\n\ts8da_step \\rows, 3\n\t"                                           \
     ".endm\n\t"                                                                                \
     ".macro s8da_rq a, b, c, d\n\t"                                                            \
     ".if %c[dbl]\n\t"                                                                          \
@@ -377,135 +388,142 @@ typedef char
     "srshl v\\c\\().4s, v\\c\\().4s, v6.4s\n\tsrshl v\\d\\().4s, v\\d\\().4s, v7.4s\n\t"       \
     "sqxtn v\\a\\().4h, v\\a\\().4s\n\tsqxtn2 v\\a\\().8h, v\\b\\().4s\n\t"                    \
     "sqxtn v\\c\\().4h, v\\c\\().4s\n\tsqxtn2 v\\c\\().8h, v\\d\\().4s\n\t"                    \
-    "sqadd v\\a\\().8h, v\\a\\().8h, v8.8h\n\tsqadd v\\c\\().8h, v\\c\\().8h, v8.8h\n\t"       \
+    "sqadd v\\a\\().8h, v\\a\\().8h, v11.8h\n\tsqadd v\\c\\().8h, v\\c\\().8h, v11.8h\n\t"     \
     "sqxtn v\\a\\().8b, v\\a\\().8h\n\tsqxtn2 v\\a\\().16b, v\\c\\().8h\n\t"                   \
     ".if %c[clamp]\n\t"                                                                        \
     "smax v\\a\\().16b, v\\a\\().16b, v9.16b\n\tsmin v\\a\\().16b, v\\a\\().16b, v10.16b\n\t"  \
     ".endif\n\t"                                                                               \
+    ".endm\n\t"                                                                                \
+    ".macro s8da_tile rows\n\t"                                                                \
+    "ld1 {v12.4s, v13.4s, v14.4s, v15.4s}, [x12]\n\t"                                          \
+    ".if \\rows > 1\n\tld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [x12]\n\t.endif\n\t"              \
+    ".if \\rows > 2\n\tld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [x12]\n\t.endif\n\t"              \
+    ".if \\rows > 3\n\tld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [x12]\n\t.endif\n\t"              \
+    ".if \\rows > 4\n\tld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [x12]\n\t.endif\n\t"              \
+    "mov x11, x10\n\t"                                                                         \
+    ".if \\rows == 5\n\t" /* 4 groups a round, entered at the first of k / 16 (x21) */         \
+    "br x21\n\t"                                                                               \
+    "6:\n\ts8da_group 5\n\t7:\n\ts8da_group 5\n\ts8da_group 5\n\ts8da_group 5\n\t"             \
+    "cmp x11, x16\n\tb.ne 6b\n\t"                                                              \
+    ".else\n\t"                                                                                \
+    "2:\n\ts8da_group \\rows\n\tcmp x11, x16\n\tb.ne 2b\n\t"                                   \
+    ".endif\n\t"                                                                               \
+    "cbz x20, 3f\n\t" /* the last 1..15 inputs: 1..4 lane steps */                             \
+    "s8da_x \\rows\n\ts8da_step \\rows, 0\n\t"                                                 \
+    "cmp x20, #2\n\tb.lt 3f\n\t"                                                               \
+    "s8da_step \\rows, 1\n\tb.eq 3f\n\t"                                                       \
+    "s8da_step \\rows, 2\n\tcmp x20, #4\n\tb.lt 3f\n\t"                                        \
+    "s8da_step \\rows, 3\n\t"                                                                  \
+    "3:\n\t"                                                                                   \
+    "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [x13]\n\t"                                              \
+    "ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x14]\n\t"                                              \
+    "s8da_rq 12, 13, 14, 15\n\tstr q12, [x5]\n\t"                                              \
+    ".if \\rows > 1\n\ts8da_rq 16, 17, 18, 19\n\tstr q16, [x5, x6]\n\t.endif\n\t"              \
+    ".if \\rows > 2\n\ts8da_rq 20, 21, 22, 23\n\tstr q20, [x5, x7]\n\t.endif\n\t"              \
+    ".if \\rows > 3\n\ts8da_rq 24, 25, 26, 27\n\tstr q24, [x5, x8]\n\t.endif\n\t"              \
+    ".if \\rows > 4\n\ts8da_rq 28, 29, 30, 31\n\tstr q28, [x5, x9]\n\t.endif\n\t"              \
     ".endm\n\t"
-#define S8DA_PURGE                                                 \
-    ".purgem s8da_dots\n\t.purgem s8da_step\n\t.purgem s8da_x\n\t" \
-    ".purgem s8da_rq\n\t"
-#define S8DA_IF_ROWS(R, TEXT) ".if %c[rows] > " #R "\n\t" TEXT ".endif\n\t"
+#define S8DA_PURGE                                                                       \
+    ".purgem s8da_dots\n\t.purgem s8da_step\n\t.purgem s8da_x\n\t.purgem s8da_group\n\t" \
+    ".purgem s8da_rq\n\t"                                                                \
+    ".purgem s8da_tile\n\t"
 
-/* args->tiles tiles of `rows` rows (5, or 1..4 for one last tile); dbl: the rounding is
- * S8G_ROUND_DOUBLE_NEG (else _SINGLE_NEG); clamp: the clamp is not the int8 range. */
-S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const s8da_args *args, int rows, int dbl, int clamp) {
+/* `tiles` tiles of 5 rows (x rows ldx apart, y rows ldy apart), then one of `last` rows
+ * (0..4); dbl: the rounding is S8G_ROUND_DOUBLE_NEG (else _SINGLE_NEG), clamp: the clamp is
+ * not the int8 range (the last three constants once inlined). */
+S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const int8_t *x, size_t ldx, int8_t *y, size_t ldy,
+                                             int64_t tiles, const int8_t *panel, const s8d_block *b,
+                                             int last, int dbl, int clamp) {
+    register const int8_t *x0 __asm__("x0") = x;
+    register size_t x1 __asm__("x1") = ldx;
+    register int8_t *x5 __asm__("x5") = y;
+    register size_t x6 __asm__("x6") = ldy;
+    register const int8_t *x10 __asm__("x10") = panel;
+    register const s8d_block *x12 __asm__("x12") = b;
+    register int64_t x15 __asm__("x15") = tiles;
     __asm__ __volatile__(
         S8DA_MACROS
-        "ldr x0, [%[a]]\n\t"
-        "ldr x1, [%[a], #8]\n\t"
         "add x2, x1, x1\n\t"
         "add x3, x2, x1\n\t"
         "add x4, x2, x2\n\t"
-        "ldr x5, [%[a], #16]\n\t"
-        "ldr x6, [%[a], #24]\n\t"
         "add x7, x6, x6\n\t"
         "add x8, x7, x6\n\t"
         "add x9, x7, x7\n\t"
-        "add x19, x9, x6\n\t"
-        "ldr x10, [%[a], #32]\n\t"
-        "ldr x12, [%[a], #40]\n\t"
-        "add x13, x12, #64\n\t"
-        "add x14, x12, #128\n\t"
-        "ldr x15, [%[a], #48]\n\t"
-        "ldr x16, [%[a], #56]\n\t"
+        "add x19, x9, x6\n\t"    /* 5 * ldy */
+        "add x13, x12, #64\n\t"  /* the multipliers */
+        "add x14, x12, #128\n\t" /* the shifts */
+        "ldr x16, [x12, #240]\n\t"
+        "adr x21, 6f\n\t" /* the 5-row tiles' entry: group 4 - k / 16 % 4 of the round */
+        "adr x22, 7f\n\t"
+        "sub x22, x22, x21\n\t"
+        "neg x23, x16, lsr #8\n\t"
+        "and x23, x23, #3\n\t"
+        "madd x21, x23, x22, x21\n\t"
         "add x16, x16, x10\n\t" /* the end of the whole groups of 16 inputs */
-        "ldr x20, [%[a], #64]\n\t"
-        "ldr x17, [%[a], #72]\n\t"
+        "ldr x20, [x12, #248]\n\t"
+        "ldr x17, [x12, #256]\n\t"
+        "add x22, x4, x1\n\t"
+        "sub x17, x22, x17\n\t"    /* 5 * ldx - the bytes read per row */
+        "ldr q11, [x12, #192]\n\t" /* the zero point and clamp: v9..v11, which no tile uses */
+        ".if %c[clamp]\n\tldr q9, [x12, #208]\n\tldr q10, [x12, #224]\n\t.endif\n\t"
+        "cbz x15, 5f\n\t"
         "1:\n\t"
-        "ld1 {v12.4s, v13.4s, v14.4s, v15.4s}, [x12]\n\t"
-        S8DA_IF_ROWS(1, "ld1 {v16.4s, v17.4s, v18.4s, v19.4s}, [x12]\n\t")
-        S8DA_IF_ROWS(2, "ld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [x12]\n\t")
-        S8DA_IF_ROWS(3, "ld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [x12]\n\t")
-        S8DA_IF_ROWS(4, "ld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [x12]\n\t")
-        "mov x11, x10\n\t"
-        "2:\n\t"
-        "s8da_x\n\ts8da_step 0\n\ts8da_step 1\n\ts8da_step 2\n\ts8da_step 3\n\t"
-        "cmp x11, x16\n\t"
-        "b.ne 2b\n\t"
-        "cbz x20, 3f\n\t" /* the last 1..15 inputs: 1..4 lane steps */
-        "s8da_x\n\ts8da_step 0\n\t"
-        "cmp x20, #2\n\t"
-        "b.lt 3f\n\t"
-        "s8da_step 1\n\t"
-        "b.eq 3f\n\t"
-        "s8da_step 2\n\t"
-        "cmp x20, #4\n\t"
-        "b.lt 3f\n\t"
-        "s8da_step 3\n\t"
-        "3:\n\t"
-        "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [x13]\n\t"
-        "ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x14]\n\t"
-        "ldr q8, [x12, #192]\n\t"
-        ".if %c[clamp]\n\t"
-        "ldr q9, [x12, #208]\n\t"
-        "ldr q10, [x12, #224]\n\t"
-        ".endif\n\t"
-        "s8da_rq 12, 13, 14, 15\n\t"
-        "str q12, [x5]\n\t"
-        S8DA_IF_ROWS(1, "s8da_rq 16, 17, 18, 19\n\tstr q16, [x5, x6]\n\t")
-        S8DA_IF_ROWS(2, "s8da_rq 20, 21, 22, 23\n\tstr q20, [x5, x7]\n\t")
-        S8DA_IF_ROWS(3, "s8da_rq 24, 25, 26, 27\n\tstr q24, [x5, x8]\n\t")
-        S8DA_IF_ROWS(4, "s8da_rq 28, 29, 30, 31\n\tstr q28, [x5, x9]\n\t")
+        "s8da_tile 5\n\t"
         "add x0, x0, x17\n\t"
         "add x5, x5, x19\n\t"
         "subs x15, x15, #1\n\t"
         "b.ne 1b\n\t"
-        S8DA_PURGE
-        :
-        : [a] "r"(args), [rows] "i"(rows), [dbl] "i"(dbl), [clamp] "i"(clamp)
-        : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13",
-          "x14", "x15", "x16", "x17", "x19", "x20", "v0", "v1", "v2", "v3", "v4", "v5", "v6",
-          "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19",
-          "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31",
-          "cc", "memory");
+        "5:\n\t"
+        ".if %c[last]\n\ts8da_tile %c[last]\n\t.endif\n\t" S8DA_PURGE
+        : "+r"(x0), "+r"(x5), "+r"(x15)
+        : "r"(x1), "r"(x6), "r"(x10), "r"(x12), [last] "i"(last), [dbl] "i"(dbl), [clamp] "i"(clamp)
+        : "x2", "x3", "x4", "x7", "x8", "x9", "x11", "x13", "x14", "x16", "x17", "x19", "x20",
+          "x21", "x22", "x23", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
+          "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23",
+          "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
 }
 
 /* Whether s8da_tiles can run a tile of `rows` rows of x from row t of n (ldx apart; padded:
  * the gathered conv rows, zero to a multiple of 16 inputs inside their buffer): a block of
  * 16 outputs with a _NEG rounding and at least 16 inputs, and unless padded, its last row's
  * read (k rounded up to 16 bytes) inside x. */
-static int s8da_fits(int32_t t, int32_t rows, int32_t n, int32_t k, size_t ldx, const s8d_block *b,
-                     int32_t nb, int padded) {
-    const size_t read = ((size_t)k + 15) / 16 * 16;
-    if (nb != S8D_COLS || k < 16 ||
+static int s8da_fits(int32_t t, int32_t rows, int32_t n, size_t ldx, const s8d_block *b, int32_t nb,
+                     int padded) {
+    if (nb != S8D_COLS || b->full == 0 ||
         (b->rnd != S8G_ROUND_SINGLE_NEG && b->rnd != S8G_ROUND_DOUBLE_NEG))
         return 0;
-    return padded || (size_t)(t + rows - 1) * ldx + read <= (size_t)n * ldx;
+    return padded || (size_t)(t + rows - 1) * ldx + (size_t)b->read <= (size_t)n * ldx;
 }
 
-#define S8DA_CASE(R, D, C)         \
-    case 20 * (R) + 2 * (D) + (C): \
-        s8da_tiles(&a, R, D, C);   \
+#define S8DA_CASE(L, D, C)                                    \
+    case 4 * (L) + 2 * (D) + (C):                             \
+        s8da_tiles(x, ldx, y, ldy, tiles, panel, b, L, D, C); \
         break;
-#define S8DA_CASES(R) S8DA_CASE(R, 0, 0) S8DA_CASE(R, 0, 1) S8DA_CASE(R, 1, 0) S8DA_CASE(R, 1, 1)
+#define S8DA_CASES(L) S8DA_CASE(L, 0, 0) S8DA_CASE(L, 0, 1) S8DA_CASE(L, 1, 0) S8DA_CASE(L, 1, 1)
 
-/* s8da_tiles over `tiles` tiles of `rows` rows from x, y, specialised per row count,
- * rounding and clamp. */
-S8D_TARGET static void s8da_run(const int8_t *x, size_t ldx, int32_t tiles, int32_t rows, int32_t k,
-                                const int8_t *panel, const s8d_block *b, int8_t *y, size_t ldy) {
-    s8da_args a;
-    const int32_t whole = k / 16, steps = (k % 16 + 3) / 4;
-    a.x = x;
-    a.ldx = (int64_t)ldx;
-    a.y = y;
-    a.ldy = (int64_t)ldy;
-    a.panel = panel;
-    a.b = b;
-    a.tiles = tiles;
-    a.full = (int64_t)whole * 256;
-    a.steps = steps;
-    a.xstep = (int64_t)(S8D_ROWS * ldx) - 16 * (whole + (steps > 0));
-    switch (20 * rows + 2 * (b->rnd == S8G_ROUND_DOUBLE_NEG) + b->clamp) {
+/* The rows [0, done) of n that the assembly runs (s8da_tiles), done returned: whole tiles
+ * while they fit, then the last 1..4 rows if they do. */
+S8D_TARGET static int32_t s8da_rows(const int8_t *x, size_t ldx, int32_t n, const int8_t *panel,
+                                    const s8d_block *b, int32_t nb, int8_t *y, size_t ldy,
+                                    int padded) {
+    int32_t tiles = n / S8D_ROWS, last = n % S8D_ROWS;
+    if (!s8da_fits(0, 1, n, ldx, b, nb, padded)) return 0;
+    if (!s8da_fits(S8D_ROWS * tiles, last, n, ldx, b, nb, padded)) {
+        last = 0;
+        while (tiles > 0 && !s8da_fits(S8D_ROWS * (tiles - 1), S8D_ROWS, n, ldx, b, nb, padded))
+            --tiles;
+    }
+    if (tiles == 0 && last == 0) return 0;
+    switch (4 * last + 2 * (b->rnd == S8G_ROUND_DOUBLE_NEG) + b->clamp) {
+        S8DA_CASES(0)
         S8DA_CASES(1)
         S8DA_CASES(2)
         S8DA_CASES(3)
         S8DA_CASES(4)
-        S8DA_CASES(5)
-        default: /* rows is 1..5 */
+        default: /* last is 0..4 */
             break;
     }
+    return S8D_ROWS * tiles + last;
 }
 
 /* s8d_rows specialised per rounding (the block's rnd) and whether the clamp is needed.
@@ -517,20 +535,6 @@ __attribute__((optimize("no-schedule-insns")))
 S8D_TARGET static void
 s8d_tile(const int8_t *x, size_t ldx, int32_t n, int32_t k, const int8_t *panel, const s8d_block *b,
          int32_t nb, const s8g_out *o, int8_t *y, size_t ldy, int padded) {
-    int32_t tiles = n / S8D_ROWS;
-    while (tiles > 0 && !s8da_fits(S8D_ROWS * (tiles - 1), S8D_ROWS, n, k, ldx, b, nb, padded))
-        --tiles;
-    if (tiles > 0) {
-        s8da_run(x, ldx, tiles, S8D_ROWS, k, panel, b, y, ldy);
-        x += (size_t)S8D_ROWS * tiles * ldx;
-        y += (size_t)S8D_ROWS * tiles * ldy;
-        n -= S8D_ROWS * tiles;
-        if (n == 0) return;
-    }
-    if (n < S8D_ROWS && s8da_fits(0, n, n, k, ldx, b, nb, padded)) {
-        s8da_run(x, ldx, 1, n, k, panel, b, y, ldy);
-        return;
-    }
     if (b->clamp) {
         S8D_ROUNDINGS(1)
     } else {
@@ -565,7 +569,13 @@ void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, cons
     for (o0 = 0; o0 < p->m; o0 += S8D_COLS) {
         const int32_t nb = p->m - o0 < S8D_COLS ? p->m - o0 : S8D_COLS;
         s8d_pack(w + o0, (size_t)p->m, p->k, nb, bias + o0, mult + o0, shift + o0, &o, panel, &blk);
-        s8d_tile(x, (size_t)p->k, p->n, p->k, panel, &blk, nb, &o, y + o0, (size_t)p->m, 0);
+        const int32_t done =
+            s8da_rows(x, (size_t)p->k, p->n, panel, &blk, nb, y + o0, (size_t)p->m, 0);
+        if (done < p->n) {
+            s8d_block_q(&blk, &o);
+            s8d_tile(x + (size_t)done * p->k, (size_t)p->k, p->n - done, p->k, panel, &blk, nb, &o,
+                     y + (size_t)done * p->m + o0, (size_t)p->m, 0);
+        }
     }
 }
 
@@ -606,9 +616,15 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
                      panel, &blk);
             for (pix0 = 0; pix0 < pixels; pix0 += S8D_ROWS) {
                 const int32_t rows = pixels - pix0 < S8D_ROWS ? pixels - pix0 : S8D_ROWS;
+                int8_t *const yt = y + (size_t)pix0 * p->out_c + first;
                 for (r = 0; r < rows; ++r) s8g_gather(p, x, pix0 + r, g, cols[r]);
-                s8d_tile(cols[0], S8D_GATHER, rows, k, panel, &blk, nb, &o,
-                         y + (size_t)pix0 * p->out_c + first, (size_t)p->out_c, 1);
+                const int32_t done =
+                    s8da_rows(cols[0], S8D_GATHER, rows, panel, &blk, nb, yt, (size_t)p->out_c, 1);
+                if (done < rows) {
+                    s8d_block_q(&blk, &o);
+                    s8d_tile(cols[done], S8D_GATHER, rows - done, k, panel, &blk, nb, &o,
+                             yt + (size_t)done * p->out_c, (size_t)p->out_c, 1);
+                }
             }
         }
     }
