@@ -48,7 +48,9 @@
 
 #define S8D_ROWS 5
 #define S8D_COLS 16
-#define S8D_PANEL 32768 /* bytes: K up to 2048 per block of 16 outputs */
+#define S8D_PANEL 32768 /* bytes: K up to 2039 per block of 16 outputs */
+/* past k * 16 bytes: the weights to a multiple of 4 inputs (48), the multipliers and shifts */
+#define S8D_PANEL_EXTRA (3 * S8D_COLS + 128)
 #define S8D_GATHER 2048 /* inputs per pixel gathered on the stack (5 pixels: 10 KiB) */
 
 /* One block of up to 16 outputs: its zero-point-folded start values and requantisation
@@ -57,13 +59,14 @@ typedef struct {
     int32_t init[S8D_COLS], mult[S8D_COLS], shift[S8D_COLS];
     int16_t zp[8];                     /* the output zero point, for the assembly (s8da_tiles) */
     int8_t lo[S8D_COLS], hi[S8D_COLS]; /* the clamp bounds, likewise */
-    int64_t full;  /* bytes of the panel's whole groups of 16 inputs (k / 16 * 256) */
-    int64_t steps; /* lane steps of the last k % 16 inputs: ceil(k % 16 / 4) */
-    int64_t read;  /* bytes of x read per row: k rounded up to 16 */
-    s8g_rq q[2];   /* lanes 0..7 and 8..15, for the block's rounding rnd */
-    int32_t rnd;   /* the rounding, or the shorter form its shifts allow (as s8g_rounding) */
-    int clamp;     /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
-    int q_ready;   /* q made (s8d_block_q) */
+    int64_t full;   /* bytes of the panel's whole groups of 16 inputs (k / 16 * 256) */
+    int64_t steps;  /* lane steps of the last k % 16 inputs: ceil(k % 16 / 4) */
+    int64_t read;   /* bytes of x read per row: k rounded up to 16 */
+    int64_t rewind; /* -(the panel's bytes + 64): back to its start from its multipliers */
+    s8g_rq q[2];    /* lanes 0..7 and 8..15, for the block's rounding rnd */
+    int32_t rnd;    /* the rounding, or the shorter form its shifts allow (as s8g_rounding) */
+    int clamp;      /* 0: the clamp is the int8 range, which the narrowing to int8 applies */
+    int q_ready;    /* q made (s8d_block_q) */
 } s8d_block;
 
 /* Weight row i of a block of nb outputs, zeros past nb or past k. */
@@ -88,6 +91,15 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
     int8_t *pp = panel, *const end = panel + (size_t)(k + 3) / 4 * 64;
     int32_t i = 0, j;
     int8x16x4_t r;
+/* the group just stored at pp, read back as 4 vectors of 4 outputs: their weight sums */
+#define S8D_SUMS                                                          \
+    do {                                                                  \
+        const int8x16x4_t q = vld1q_s8_x4(pp);                            \
+        sum0 = vdotq_s32(sum0, q.val[0], ones);                           \
+        sum1 = vdotq_s32(sum1, q.val[1], ones);                           \
+        sum2 = vdotq_s32(sum2, q.val[2], ones);                           \
+        sum3 = vdotq_s32(sum3, q.val[3], ones); /* |sum| <= 2048 * 128 */ \
+    } while (0)
     if (nb == S8D_COLS)
         for (; i + 4 <= k; i += 4, pp += 64) {
             const int8_t *wr = w + (size_t)i * ldw;
@@ -96,6 +108,7 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
             r.val[2] = vld1q_s8(wr + 2 * ldw);
             r.val[3] = vld1q_s8(wr + 3 * ldw);
             vst4q_s8(pp, r);
+            S8D_SUMS;
         }
     for (; i < k; i += 4, pp += 64) {
         r.val[0] = s8d_row(w, ldw, i, k, nb);
@@ -103,14 +116,9 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
         r.val[2] = s8d_row(w, ldw, i + 2, k, nb);
         r.val[3] = s8d_row(w, ldw, i + 3, k, nb);
         vst4q_s8(pp, r);
+        S8D_SUMS;
     }
-    for (pp = panel; pp < end; pp += 64) { /* |sum| <= 2048 * 128 */
-        r = vld1q_s8_x4(pp);
-        sum0 = vdotq_s32(sum0, r.val[0], ones);
-        sum1 = vdotq_s32(sum1, r.val[1], ones);
-        sum2 = vdotq_s32(sum2, r.val[2], ones);
-        sum3 = vdotq_s32(sum3, r.val[3], ones);
-    }
+#undef S8D_SUMS
     if (nb == S8D_COLS) {
         memcpy(b->init, bias, sizeof b->init);
         memcpy(b->mult, mult, sizeof b->mult);
@@ -126,6 +134,9 @@ S8D_TARGET static void s8d_pack(const int8_t *w, size_t ldw, int32_t k, int32_t 
     b->full = (int64_t)(k / 16) * 256;
     b->steps = (k % 16 + 3) / 4;
     b->read = ((int64_t)k + 15) / 16 * 16;
+    b->rewind = -(int64_t)(end - panel) - 64;
+    memcpy(end, b->mult, sizeof b->mult); /* for the assembly, which reads them in its stream */
+    memcpy(end + sizeof b->mult, b->shift, sizeof b->shift);
     vst1q_s32(b->init, vmlsq_s32(vld1q_s32(b->init), sum0, zp)); /* wraps: see above */
     vst1q_s32(b->init + 4, vmlsq_s32(vld1q_s32(b->init + 4), sum1, zp));
     vst1q_s32(b->init + 8, vmlsq_s32(vld1q_s32(b->init + 8), sum2, zp));
@@ -337,7 +348,8 @@ typedef char
     s8da_layout_check[(offsetof(s8d_block, mult) == 64 && offsetof(s8d_block, shift) == 128 &&
                        offsetof(s8d_block, zp) == 192 && offsetof(s8d_block, lo) == 208 &&
                        offsetof(s8d_block, hi) == 224 && offsetof(s8d_block, full) == 240 &&
-                       offsetof(s8d_block, steps) == 248 && offsetof(s8d_block, read) == 256)
+                       offsetof(s8d_block, steps) == 248 && offsetof(s8d_block, read) == 256 &&
+                       offsetof(s8d_block, rewind) == 264)
                           ? 1
                           : -1];
 
@@ -400,7 +412,6 @@ typedef char
     ".if \\rows > 2\n\tld1 {v20.4s, v21.4s, v22.4s, v23.4s}, [x12]\n\t.endif\n\t"              \
     ".if \\rows > 3\n\tld1 {v24.4s, v25.4s, v26.4s, v27.4s}, [x12]\n\t.endif\n\t"              \
     ".if \\rows > 4\n\tld1 {v28.4s, v29.4s, v30.4s, v31.4s}, [x12]\n\t.endif\n\t"              \
-    "mov x11, x10\n\t"                                                                         \
     ".if \\rows == 5\n\t" /* 4 groups a round, entered at the first of k / 16 (x21) */         \
     "br x21\n\t"                                                                               \
     "6:\n\ts8da_group 5\n\t7:\n\ts8da_group 5\n\ts8da_group 5\n\ts8da_group 5\n\t"             \
@@ -415,8 +426,8 @@ typedef char
     "s8da_step \\rows, 2\n\tcmp x20, #4\n\tb.lt 3f\n\t"                                        \
     "s8da_step \\rows, 3\n\t"                                                                  \
     "3:\n\t"                                                                                   \
-    "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [x13]\n\t"                                              \
-    "ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x14]\n\t"                                              \
+    "ld1 {v0.4s, v1.4s, v2.4s, v3.4s}, [x11], #64\n\t" /* past the panel: mult, shift */       \
+    "ld1 {v4.4s, v5.4s, v6.4s, v7.4s}, [x11], x24\n\t" /* and back to the panel's start */     \
     "s8da_rq 12, 13, 14, 15\n\tstr q12, [x5]\n\t"                                              \
     ".if \\rows > 1\n\ts8da_rq 16, 17, 18, 19\n\tstr q16, [x5, x6]\n\t.endif\n\t"              \
     ".if \\rows > 2\n\ts8da_rq 20, 21, 22, 23\n\tstr q20, [x5, x7]\n\t.endif\n\t"              \
@@ -449,9 +460,9 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const int8_t *x, size_t ldx, int8_t
         "add x7, x6, x6\n\t"
         "add x8, x7, x6\n\t"
         "add x9, x7, x7\n\t"
-        "add x19, x9, x6\n\t"    /* 5 * ldy */
-        "add x13, x12, #64\n\t"  /* the multipliers */
-        "add x14, x12, #128\n\t" /* the shifts */
+        "add x19, x9, x6\n\t" /* 5 * ldy */
+        "mov x11, x10\n\t"
+        "ldr x24, [x12, #264]\n\t"
         "ldr x16, [x12, #240]\n\t"
         "adr x21, 6f\n\t" /* the 5-row tiles' entry: group 4 - k / 16 % 4 of the round */
         "adr x22, 7f\n\t"
@@ -477,10 +488,10 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8da_tiles(const int8_t *x, size_t ldx, int8_t
         ".if %c[last]\n\ts8da_tile %c[last]\n\t.endif\n\t" S8DA_PURGE
         : "+r"(x0), "+r"(x5), "+r"(x15)
         : "r"(x1), "r"(x6), "r"(x10), "r"(x12), [last] "i"(last), [dbl] "i"(dbl), [clamp] "i"(clamp)
-        : "x2", "x3", "x4", "x7", "x8", "x9", "x11", "x13", "x14", "x16", "x17", "x19", "x20",
-          "x21", "x22", "x23", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10",
-          "v11", "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23",
-          "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
+        : "x2", "x3", "x4", "x7", "x8", "x9", "x11", "x16", "x17", "x19", "x20", "x24", "x21",
+          "x22", "x23", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11",
+          "v12", "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24",
+          "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
 }
 
 /* Whether s8da_tiles can run a tile of `rows` rows of x from row t of n (ldx apart; padded:
@@ -562,7 +573,7 @@ void cnnc_s8_dense__neondot(const cnnc_s8_dense_params *p, const int8_t *x, cons
         s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
     int32_t o0;
     /* the transposed panel pays only when rows reuse it (4 or more) */
-    if (p->n < 4 || (size_t)p->k * S8D_COLS + 3 * S8D_COLS > S8D_PANEL) {
+    if (p->n < 4 || (size_t)p->k * S8D_COLS + S8D_PANEL_EXTRA > S8D_PANEL) {
         cnnc_s8_dense__neon(p, x, w, bias, mult, shift, y);
         return;
     }
@@ -599,8 +610,8 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
     const s8g_out o =
         s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
     int32_t g, pix0, o0, r;
-    if (k > S8D_GATHER || (size_t)k * S8D_COLS + 3 * S8D_COLS > S8D_PANEL || p->dilation_h != 1 ||
-        p->dilation_w != 1) {
+    if (k > S8D_GATHER || (size_t)k * S8D_COLS + S8D_PANEL_EXTRA > S8D_PANEL ||
+        p->dilation_h != 1 || p->dilation_w != 1) {
         /* the gather reads adjacent taps; __neon's tap loops honour dilation */
         cnnc_s8_conv__neon(p, x, w, bias, mult, shift, y);
         return;
