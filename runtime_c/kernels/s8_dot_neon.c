@@ -54,6 +54,7 @@
 /* past k * 16 bytes: the weights to a multiple of 4 inputs (48), the multipliers and shifts */
 #define S8D_PANEL_EXTRA (3 * S8D_COLS + 128)
 #define S8D_GATHER 2048 /* inputs per pixel gathered on the stack (5 pixels: 10 KiB) */
+#define S8D_BLOCKS 4    /* blocks of 16 outputs a conv's gathered pixels serve at once */
 
 /* One block of up to 16 outputs: its zero-point-folded start values and requantisation
  * constants (derived once per block, s8g_rq_init where the C kernel runs), padded to 16 lanes. */
@@ -611,37 +612,50 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const int32_t pixels = p->n * p->out_h * p->out_w;
     const size_t group_size = (size_t)k * og;
+    const size_t stride = (size_t)k * S8D_COLS + S8D_PANEL_EXTRA; /* one block's panel */
     int8_t cols[S8D_ROWS][S8D_GATHER];
     int8_t panel[S8D_PANEL];
-    s8d_block blk;
+    s8d_block blk[S8D_BLOCKS];
     const s8g_out o =
         s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    int32_t g, pix0, o0, r;
-    if (k > S8D_GATHER || (size_t)k * S8D_COLS + S8D_PANEL_EXTRA > S8D_PANEL ||
-        p->dilation_h != 1 || p->dilation_w != 1) {
+    int32_t g, pix0, o0, r, nblk, j;
+    if (k > S8D_GATHER || stride > S8D_PANEL || p->dilation_h != 1 || p->dilation_w != 1) {
         /* the gather reads adjacent taps; __neon's tap loops honour dilation */
         cnnc_s8_conv__neon(p, x, w, bias, mult, shift, y);
         return;
     }
+    /* blocks of 16 outputs packed side by side, as many as the panel holds (up to
+     * S8D_BLOCKS): each tile of gathered pixels serves them all */
+    nblk = (int32_t)(S8D_PANEL / stride) < S8D_BLOCKS ? (int32_t)(S8D_PANEL / stride) : S8D_BLOCKS;
     /* the gathered rows padded with zeros to a multiple of 16 inputs, read whole by the
      * tile (the panel's weights there are 0 anyway): the gather writes only [0, k) */
     for (r = 0; r < S8D_ROWS; ++r) memset(cols[r] + k, 0, (size_t)(-k & 15));
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * group_size; /* [k][og] */
-        for (o0 = 0; o0 < og; o0 += S8D_COLS) {
-            const int32_t nb = og - o0 < S8D_COLS ? og - o0 : S8D_COLS, first = g * og + o0;
-            s8d_pack(wg + o0, (size_t)og, k, nb, bias + first, mult + first, shift + first, &o,
-                     panel, &blk);
+        for (o0 = 0; o0 < og; o0 += S8D_COLS * nblk) {
+            const int32_t span = og - o0 < S8D_COLS * nblk ? og - o0 : S8D_COLS * nblk;
+            const int32_t blocks = (span + S8D_COLS - 1) / S8D_COLS;
+            for (j = 0; j < blocks; ++j) {
+                const int32_t first = g * og + o0 + S8D_COLS * j, oj = o0 + S8D_COLS * j;
+                const int32_t nb = og - oj < S8D_COLS ? og - oj : S8D_COLS;
+                s8d_pack(wg + oj, (size_t)og, k, nb, bias + first, mult + first, shift + first, &o,
+                         panel + stride * j, &blk[j]);
+            }
             for (pix0 = 0; pix0 < pixels; pix0 += S8D_ROWS) {
                 const int32_t rows = pixels - pix0 < S8D_ROWS ? pixels - pix0 : S8D_ROWS;
-                int8_t *const yt = y + (size_t)pix0 * p->out_c + first;
                 for (r = 0; r < rows; ++r) s8g_gather(p, x, pix0 + r, g, cols[r]);
-                const int32_t done =
-                    s8da_rows(cols[0], S8D_GATHER, rows, panel, &blk, nb, yt, (size_t)p->out_c, 1);
-                if (done < rows) {
-                    s8d_block_q(&blk, &o);
-                    s8d_tile(cols[done], S8D_GATHER, rows - done, k, panel, &blk, nb, &o,
-                             yt + (size_t)done * p->out_c, (size_t)p->out_c, 1);
+                for (j = 0; j < blocks; ++j) {
+                    const int32_t oj = o0 + S8D_COLS * j;
+                    const int32_t nb = og - oj < S8D_COLS ? og - oj : S8D_COLS;
+                    int8_t *const yt = y + (size_t)pix0 * p->out_c + g * og + oj;
+                    const int8_t *const pj = panel + stride * j;
+                    const int32_t done = s8da_rows(cols[0], S8D_GATHER, rows, pj, &blk[j], nb, yt,
+                                                   (size_t)p->out_c, 1);
+                    if (done < rows) {
+                        s8d_block_q(&blk[j], &o);
+                        s8d_tile(cols[done], S8D_GATHER, rows - done, k, pj, &blk[j], nb, &o,
+                                 yt + (size_t)done * p->out_c, (size_t)p->out_c, 1);
+                    }
                 }
             }
         }
