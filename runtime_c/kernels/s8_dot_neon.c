@@ -335,9 +335,9 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t 
  * the clamp bounds and zero point. Per 16 inputs: 5 loads of x (row 0's post-indexed, the
  * others at register offsets from it), 4 loads of 4 weight vectors (post-indexed), 80 SDOT;
  * the groups of 16 inputs run in rounds of 4 (2 instructions of loop a round), the first
- * round entered part-way by a computed branch (BR; the build enables no branch target
- * identification) so that k / 16 groups run; per tile one LD1 of 4 registers per row's start
- * values (init is contiguous in s8d_block) and the requantisation in place in the
+ * round entered part-way by a computed branch (BR; a landing pad per group where the build
+ * enables branch target identification) so that k / 16 groups run; per tile one LD1 of 4 registers
+ * per row's start values (init is contiguous in s8d_block) and the requantisation in place in the
  * accumulators: the _NEG forms of s8g_rq4 (s8_gemm_neon.h states why they are
  * cnnc_requant's), narrowed to int16 with saturation, the zero point added with saturation,
  * narrowed to int8, clamped where the clamp is not the int8 range: the instructions of
@@ -360,6 +360,14 @@ typedef char
                        offsetof(s8d_block, rewind) == 264)
                           ? 1
                           : -1];
+
+/* Builds with branch target identification (-mbranch-protection) get a landing pad (BTI j,
+ * a hint: a no-op elsewhere) at each group, where the computed entry may land. */
+#if defined(__ARM_FEATURE_BTI_DEFAULT)
+#define S8DA_BTI "hint #36\n\t"
+#else
+#define S8DA_BTI
+#endif
 
 /* The assembly's macros (GAS syntax, which clang's integrated assembler reads too), defined
  * and purged inside each block so that several blocks can share a translation unit: a row's
@@ -389,7 +397,7 @@ typedef char
     ".if \\rows > 4\n\tldr q8, [x0, x4]\n\t.endif\n\t"                                         \
     "ldr q4, [x0], #16\n\t"                                                                    \
     ".endm\n\t"                                                                                \
-    ".macro s8da_group rows\n\t"                                                               \
+    ".macro s8da_group rows\n\t" S8DA_BTI                                                      \
     "s8da_x \\rows\n\t"                                                                        \
     "s8da_step \\rows, 0\n\ts8da_step \\rows, 1\n\t"                                           \
     "s8da_step \\rows, 2\n\ts8da_step \\rows, 3\n\t"                                           \
