@@ -357,6 +357,47 @@ static void weight_min_cases(void) {
     }
 }
 
+/* The dot product's assembly tiles (s8_dot_neon.c), in the dot-product build: rows across
+ * several 5-row tiles and a last tile of 1..4, K across its groups of 16 inputs (1, 3, 5,
+ * 7: each entry into its rounds of 4 groups) and the 1..15 inputs past them, blocks of 16
+ * and 8 outputs, both roundings with negative shifts (its forms) or one shift >= 0 (the C
+ * kernel), the clamp on and off, weights of -128; a conv whose panels fit 3 blocks at once. */
+static void dot_tile_cases(void) {
+    static const int32_t ns[] = {9, 14, 23}, ks[] = {16, 20, 48, 80, 112, 61};
+    int ni, ki, mi, rnd, z;
+    for (ni = 0; ni < 3; ++ni) for (ki = 0; ki < 6; ++ki) for (mi = 0; mi < 2; ++mi)
+    for (rnd = 0; rnd < 2; ++rnd) for (z = 0; z < 2; ++z) {
+        cnnc_s8_dense_params d;
+        d.n = ns[ni]; d.k = ks[ki]; d.m = mi ? 40 : 16;
+        d.x_zero_point = zps[z][0]; d.y_zero_point = zps[z][1];
+        d.act_min = z ? d.y_zero_point : -128; d.act_max = z ? d.y_zero_point + 100 : 127;
+        d.rounding = rnd;
+        fill8(x, d.n * d.k, -128); fill8(w, d.k * d.m, -128);
+        fill_requant(bias, mult, shift, d.m, 0);
+        if (ni == 1 && ki == 2) shift[d.m - 1] = 2;
+        cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+        prepare_neon(d.n * d.m);
+        V(dense)(&d, x, w, bias, mult, shift, y_neon);
+        compare("dot tiles (n, k, m)", d.n * d.m, d.n, d.k, d.m);
+    }
+    for (rnd = 0; rnd < 2; ++rnd) { /* a conv whose K = 576 leaves room for 3 blocks' panels */
+        cnnc_s8_conv_params p;
+        const int32_t out = 3 * 4 * 70;
+        memset(&p, 0, sizeof p);
+        p.n = 1; p.h = p.out_h = 3; p.w = p.out_w = 4; p.c = 64; p.out_c = 70;
+        p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1;
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = p.groups = 1;
+        p.x_zero_point = -5; p.y_zero_point = 4; p.act_min = -100; p.act_max = 127;
+        p.rounding = rnd;
+        fill8(x, 3 * 4 * 64, -128); fill8(w, 9 * 64 * 70, -128);
+        fill_requant(bias, mult, shift, 70, 0);
+        cnnc_s8_conv__ref(&p, x, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        V(conv)(&p, x, w, bias, mult, shift, y_neon);
+        compare("dot conv (c, oc, rounding)", out, p.c, p.out_c, rnd);
+    }
+}
+
 /* The onnxruntime rounding (pre-quantised models): float32 multipliers as bits. */
 static void onnxruntime_cases(void) {
     int i, groups;
@@ -403,6 +444,7 @@ int main(void) {
     if (!DOT_BUILD) quantize_cases();
     if (!DOT_BUILD) add_cases();
     if (!DOT_BUILD) dw3_tile_cases();
+    if (DOT_BUILD) dot_tile_cases();
 #endif
     big_k_cases();
     dense_cases();
@@ -436,6 +478,10 @@ CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 *
 WEIGHT_MIN_CASES = 2
 NEON_LAYER_CASES += WEIGHT_MIN_CASES
 CASES += WEIGHT_MIN_CASES
+# dot_tile_cases: the dot-product build only
+DOT_TILE_CASES = 3 * 6 * 2 * 2 * 2 + 2
+NEON_LAYER_CASES += DOT_TILE_CASES
+CASES += DOT_TILE_CASES
 
 
 # aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
@@ -456,7 +502,7 @@ def test_neon_equals_ref_under_qemu(tmp_path, target):
     qemu = [t.qemu, *(["-cpu", "max"] if dot else []), "-L", t.sysroot, str(exe)]
     run = subprocess.run(qemu, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    cases = CASES - (NEON_ONLY_CASES if dot else 0)
+    cases = CASES - (NEON_ONLY_CASES if dot else DOT_TILE_CASES)
     assert f"{cases} cases, 0 failures" in run.stdout, run.stdout
 
 
