@@ -335,32 +335,17 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pq_conv_values(const cnnc_b1_conv_params *
                                                      const float *multiplier, const float *bias,
                                                      void *y, int kind) {
     const int32_t pw = b1pq_row_lanes(p), rows = 16 / pw;
-    const __m512 lo = _mm512_set1_ps(p->act_min), hi = _mm512_set1_ps(p->act_max);
-    int32_t n, oy0, ox0, g, c, i;
+    int32_t n, oy0, ox0, g, c;
     b1pq_block b;
     for (n = 0; n < p->n; ++n)
         for (oy0 = 0; oy0 < p->out_h; oy0 += rows)
             for (ox0 = 0; ox0 < p->out_w; ox0 += pw) {
                 b1pq_block_at(p, x, n, oy0, ox0, &b);
                 for (g = 0; g < p->out_c; g += 16) {
-                    const __mmask16 live = p->out_c - g >= 16
-                                               ? (__mmask16)0xFFFF
-                                               : (__mmask16)((1u << (p->out_c - g)) - 1);
-                    const __m512 mul = _mm512_maskz_loadu_ps(live, multiplier + g);
-                    const __m512 add = _mm512_maskz_loadu_ps(live, bias + g);
-                    __m512i dots[16], t[16];
+                    __m512i dots[16];
                     for (c = 0; c < 16; ++c)
                         dots[c] = b1pq_dot_any(p, &b, w, g + c < p->out_c ? g + c : p->out_c - 1);
-                    b1pz_transpose16(dots, t);
-                    for (i = 0; i < 16; ++i) {
-                        const ptrdiff_t px = b.px[i];
-                        const __m512 v = b1pz_f32_out(t[i], mul, add, lo, hi);
-                        if (px < 0) continue;
-                        if (kind == 0)
-                            _mm512_mask_storeu_ps((float *)y + (size_t)px * p->out_c + g, live, v);
-                        else
-                            b1pz_store_s8(p, (int8_t *)y + (size_t)px * p->out_c + g, live, v);
-                    }
+                    b1pz_values_out(p, dots, b.px, g, multiplier, bias, y, kind);
                 }
             }
 }

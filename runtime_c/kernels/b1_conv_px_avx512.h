@@ -497,6 +497,33 @@ CNNC_TARGET_AVX512 B1PX_ALWAYS_INLINE static void b1pz_transpose16(const __m512i
     }
 }
 
+/* The outputs of channels g .. g + 15 (past out_c: repeats of the last, not stored) from
+ * their dots over a block's 16 lanes: transposed to vectors over channels, so the
+ * transform takes the channels' multipliers and biases as vectors and each lane's 16
+ * outputs are one store at output pixel px[lane] (none where px is -1). kind 0: float32,
+ * 1: int8. */
+CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_values_out(const cnnc_b1_conv_params *p,
+                                                    const __m512i *dots, const ptrdiff_t *px,
+                                                    int32_t g, const float *multiplier,
+                                                    const float *bias, void *y, int kind) {
+    const __mmask16 live =
+        p->out_c - g >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (p->out_c - g)) - 1);
+    const __m512 mul = _mm512_maskz_loadu_ps(live, multiplier + g);
+    const __m512 add = _mm512_maskz_loadu_ps(live, bias + g);
+    const __m512 lo = _mm512_set1_ps(p->act_min), hi = _mm512_set1_ps(p->act_max);
+    __m512i t[16];
+    int32_t i;
+    b1pz_transpose16(dots, t);
+    for (i = 0; i < 16; ++i) {
+        const size_t at = (size_t)px[i] * p->out_c + g;
+        if (px[i] < 0) continue;
+        if (kind == 0)
+            _mm512_mask_storeu_ps((float *)y + at, live, b1pz_f32_out(t[i], mul, add, lo, hi));
+        else
+            b1pz_store_s8(p, (int8_t *)y + at, live, b1pz_f32_out(t[i], mul, add, lo, hi));
+    }
+}
+
 /* Float (kind 0: y float32) or int8 (kind 1: y int8, the model boundary's
  * cnnc_s8_quantize__ref rounding: v / scale, NaN -> 0, clamp to [-512, 512], round half
  * to even, + zero point, clamp to int8) outputs, [n, out_h, out_w, out_c]. The dots of
@@ -508,33 +535,20 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pz_conv_values(const cnnc_b1_conv_params *
                                                      const float *multiplier, const float *bias,
                                                      void *y, int kind) {
     const int32_t pix = b1pz_block_pixels(p), ocb = b1pz_ocb(p, pix);
-    const __m512 lo = _mm512_set1_ps(p->act_min), hi = _mm512_set1_ps(p->act_max);
     int32_t n, oy, ox0, g, c, i;
     b1pz_block b;
     for (n = 0; n < p->n; ++n)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox0 = 0; ox0 < p->out_w; ox0 += pix) {
                 const int32_t npix = p->out_w - ox0 < pix ? p->out_w - ox0 : pix;
-                const size_t first = ((size_t)(n * p->out_h + oy) * p->out_w + ox0) * p->out_c;
+                const ptrdiff_t first = ((ptrdiff_t)n * p->out_h + oy) * p->out_w + ox0;
                 b1pz_block_at(p, x, n, oy, ox0, pix, &b);
                 for (g = 0; g < p->out_c; g += 16) {
-                    /* channels g .. g + 15 (past out_c: repeats of the last, not stored) */
-                    const __mmask16 live = p->out_c - g >= 16
-                                               ? (__mmask16)0xFFFF
-                                               : (__mmask16)((1u << (p->out_c - g)) - 1);
-                    const __m512 mul = _mm512_maskz_loadu_ps(live, multiplier + g);
-                    const __m512 add = _mm512_maskz_loadu_ps(live, bias + g);
-                    __m512i dots[16], t[16];
+                    __m512i dots[16];
+                    ptrdiff_t px[16];
                     for (c = 0; c < 16; c += ocb) b1pz_dots_any(p, &b, w, g + c, pix, dots + c);
-                    b1pz_transpose16(dots, t);
-                    for (i = 0; i < npix; ++i) {
-                        const __m512 v = b1pz_f32_out(t[i], mul, add, lo, hi);
-                        const size_t at = first + (size_t)i * p->out_c + g;
-                        if (kind == 0)
-                            _mm512_mask_storeu_ps((float *)y + at, live, v);
-                        else
-                            b1pz_store_s8(p, (int8_t *)y + at, live, v);
-                    }
+                    for (i = 0; i < 16; ++i) px[i] = i < npix ? first + i : -1;
+                    b1pz_values_out(p, dots, px, g, multiplier, bias, y, kind);
                 }
             }
 }
