@@ -93,9 +93,9 @@ CNNC_TARGET_AVX512 CNNC_INLINE void b1pq_block_at(const cnnc_b1_conv_params *p, 
             uint32_t(*dst)[B1PQ_COLS] = b->row[r * 3 + ky];
             for (j = 0; j < xw; ++j) memset(dst[j], 0, sizeof dst[j]);
             if (row_in) {
-                const uint32_t *src = x + ((size_t)(n * p->h + iy) * p->w + x0) * xw;
+                const uint32_t *src = x + ((size_t)(n * p->h + iy) * p->w + x0 + lo) * xw;
                 for (col = lo; col < hi; ++col)
-                    for (j = 0; j < xw; ++j) dst[j][col] = src[(size_t)col * xw + j];
+                    for (j = 0; j < xw; ++j) dst[j][col] = src[(size_t)(col - lo) * xw + j];
                 for (kx = 0; kx < 3; ++kx)
                     valid[ky * 3 + kx] |= (b1pq_lanes(lo - kx, hi - kx) & b1pq_lanes(0, pw))
                                           << (r * pw);
