@@ -510,6 +510,15 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(gq), [y] "+r"(y)      \
                          :                                                                 \
                          : "memory")
+/* STMT(RQ<form>) for the requantisation form FORM (RQ: a macro prefix ending in _, e.g.
+ * DSP_ASM_RQ_ for DSP_ASM_RQ_DOUBLE2 / DSP_ASM_RQ_DOUBLE / DSP_ASM_RQ_SINGLE). */
+#define DSP_ASM_BY_FORM(FORM, STMT, RQ) \
+    if ((FORM) == DSP_RQ_DOUBLE2)       \
+        STMT(RQ##DOUBLE2);              \
+    else if ((FORM) == DSP_RQ_DOUBLE)   \
+        STMT(RQ##DOUBLE);               \
+    else                                \
+        STMT(RQ##SINGLE)
 
 /* Whole groups of a row (count4 outputs) for a fast form with the full clamp; moves
  * *wpp, *gqp, *yp past them. nq = 2 or 4: that many quads written out; 0: quads, looped. */
@@ -539,12 +548,7 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
             }
             if (quads & 1) DSP_ASM_QUAD_AT("0");
         }
-        if (form == DSP_RQ_DOUBLE2)
-            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
-        else if (form == DSP_RQ_DOUBLE)
-            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE);
-        else
-            DSP_ASM_STORE(DSP_ASM_RQ_SINGLE);
+        DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
     }
     *wpp = wp, *gqp = gq, *yp = y;
 }

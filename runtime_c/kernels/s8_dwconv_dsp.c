@@ -188,12 +188,7 @@ DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, co
     xr = (const uint32_t *)((const char *)xr + rowb);
     DSP_DW_ROW_ASM();
 #undef DSP_DW_ROW_ASM
-    if (form == DSP_RQ_DOUBLE2)
-        DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
-    else if (form == DSP_RQ_DOUBLE)
-        DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE);
-    else
-        DSP_ASM_STORE(DSP_ASM_RQ_SINGLE);
+    DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
 }
 
 /* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
@@ -341,12 +336,7 @@ DSP_ALWAYS_INLINE int32_t dsp_dw3x3_pair_asm(const uint32_t *r, int32_t rowb, co
     register int32_t a0 __asm__("r0"), a1 __asm__("r1");
     register uint32_t wa __asm__("r2"), wb __asm__("r3");
     uint32_t xa, xb, t;
-    if (form == DSP_RQ_DOUBLE2)
-        DSP_ASM_PAIR(DSP_ASM_RQ_NOSTORE_DOUBLE2);
-    else if (form == DSP_RQ_DOUBLE)
-        DSP_ASM_PAIR(DSP_ASM_RQ_NOSTORE_DOUBLE);
-    else
-        DSP_ASM_PAIR(DSP_ASM_RQ_NOSTORE_SINGLE);
+    DSP_ASM_BY_FORM(form, DSP_ASM_PAIR, DSP_ASM_RQ_NOSTORE_);
     return a1; /* the second output, saturated to int8 */
 }
 
