@@ -300,25 +300,10 @@ S8G_ALWAYS_INLINE void s8h_rows(const int8_t *x, size_t ldx, int32_t n, int32_t 
         s8h_kernel(x, ldx, 1, nh, k, panel, b, nb, o, y, ldy, rnd, clamp);
 }
 
-/* The switch over the block's rounding rnd, blocks of NH halves (8 outputs), clamp CL. */
-#define S8H_ROUNDINGS(NH, CL)                                                                \
-    switch (b->rnd) {                                                                        \
-        case S8G_ROUND_DOUBLE_NEG:                                                           \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, CL);   \
-            break;                                                                           \
-        case S8G_ROUND_SINGLE_NEG:                                                           \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, CL);   \
-            break;                                                                           \
-        case CNNC_ROUND_DOUBLE:                                                              \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, CL);      \
-            break;                                                                           \
-        case CNNC_ROUND_SINGLE:                                                              \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, CL);      \
-            break;                                                                           \
-        default:                                                                             \
-            s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, CL); \
-            break;                                                                           \
-    }
+/* s8h_rows for blocks of NH halves (8 outputs), clamp CL, rounding code R (a constant). */
+#define S8H_ROWS_AT(NH, CL, R) s8h_rows(x, ldx, n, NH, k, panel, b, nb, o, y, ldy, R, CL)
+/* The switch over the block's rounding b->rnd. */
+#define S8H_ROUNDINGS(NH, CL) S8G_BY_ROUNDING(b->rnd, S8H_ROWS_AT, NH, CL)
 
 /* s8h_rows specialised per block width (16 outputs, or 1..8: half the work), rounding and
  * whether the clamp is needed;

@@ -303,25 +303,10 @@ S8D_TARGET S8G_ALWAYS_INLINE void s8d_rows(const int8_t *x, size_t ldx, int32_t 
         s8d_kernel(x, ldx, 1, k, panel, b, nb, o, y, ldy, rnd, padded, clamp);
 }
 
-/* The switch over the block's rounding rnd, clamp CL (a constant). */
-#define S8D_ROUNDINGS(CL)                                                                        \
-    switch (b->rnd) {                                                                            \
-        case S8G_ROUND_DOUBLE_NEG:                                                               \
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_DOUBLE_NEG, padded, CL);   \
-            break;                                                                               \
-        case S8G_ROUND_SINGLE_NEG:                                                               \
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, S8G_ROUND_SINGLE_NEG, padded, CL);   \
-            break;                                                                               \
-        case CNNC_ROUND_DOUBLE:                                                                  \
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_DOUBLE, padded, CL);      \
-            break;                                                                               \
-        case CNNC_ROUND_SINGLE:                                                                  \
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_SINGLE, padded, CL);      \
-            break;                                                                               \
-        default:                                                                                 \
-            s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, CNNC_ROUND_ONNXRUNTIME, padded, CL); \
-            break;                                                                               \
-    }
+/* s8d_rows for clamp CL and rounding code R (constants). */
+#define S8D_ROWS_AT(CL, R) s8d_rows(x, ldx, n, k, panel, b, nb, o, y, ldy, R, padded, CL)
+/* The switch over the block's rounding b->rnd. */
+#define S8D_ROUNDINGS(CL) S8G_BY_ROUNDING(b->rnd, S8D_ROWS_AT, CL)
 
 /* ---- Whole tiles in one inline-assembly block (GCC and clang) ----
  * The C kernel above leaves GCC to allocate 29 of the 32 vector registers and schedule

@@ -135,6 +135,26 @@ S8G_MAYBE_UNUSED static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, i
  *   round(x*m / 2^31) below by -(2^31 - 1), so h - 1 does not wrap). */
 #define S8G_ROUND_SINGLE_NEG 3
 #define S8G_ROUND_DOUBLE_NEG 4
+/* A switch over the rounding code RND (s8g_rounding's) calling CALL(..., code) with the
+ * code as a constant, so each case runs a body specialised for it. */
+#define S8G_BY_ROUNDING(RND, CALL, ...)                \
+    switch (RND) {                                     \
+        case S8G_ROUND_DOUBLE_NEG:                     \
+            CALL(__VA_ARGS__, S8G_ROUND_DOUBLE_NEG);   \
+            break;                                     \
+        case S8G_ROUND_SINGLE_NEG:                     \
+            CALL(__VA_ARGS__, S8G_ROUND_SINGLE_NEG);   \
+            break;                                     \
+        case CNNC_ROUND_DOUBLE:                        \
+            CALL(__VA_ARGS__, CNNC_ROUND_DOUBLE);      \
+            break;                                     \
+        case CNNC_ROUND_SINGLE:                        \
+            CALL(__VA_ARGS__, CNNC_ROUND_SINGLE);      \
+            break;                                     \
+        default:                                       \
+            CALL(__VA_ARGS__, CNNC_ROUND_ONNXRUNTIME); \
+            break;                                     \
+    }
 typedef struct {
     int32x4_t m[2], left[2], nright[2]; /* nright: the shift itself for the _NEG codes */
     int64x2_t ns[4];                    /* single: -(31 - shift) per lane, widened */
