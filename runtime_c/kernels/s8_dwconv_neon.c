@@ -339,16 +339,10 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
 #endif
 #define S8_DW16_BUF_PIXELS 1024 /* the tile buffer: 16 KiB of 16-byte pixels */
 #define S8_DW16_MAX_COLS 128    /* input columns of a tile: at least 8 rows fit */
-/* Shorter requantisations where every lane's shift is negative (s8_gemm_neon.h states
- * why they equal cnnc_requant's): the codes s8_dw16_rounding returns. */
-#define S8_DW16_SINGLE_NEG 3
-#define S8_DW16_DOUBLE_NEG 4
-
+/* The requantisation of 16 channels: two of s8_gemm_neon.h's 8-lane ones (with its
+ * shorter _NEG forms where every channel's shift is negative). */
 typedef struct {
-    int32x4_t m[4], left[4], nright[4];
-    int64x2_t ns[8];
-    int16x8_t zp;
-    int8x16_t lo, hi;
+    s8g_rq half[2];
 } s8_dw16_rq;
 
 /* The code for the whole layer: a _NEG one when every channel's shift is negative. */
@@ -360,49 +354,24 @@ static int32_t s8_dw16_rounding(int32_t rounding, const int32_t *shift, int32_t 
     for (; j < c; ++j)
         if (shift[j] >= 0) return rounding;
     if (vmaxvq_s32(top) >= 0) return rounding;
-    return rounding == CNNC_ROUND_SINGLE ? S8_DW16_SINGLE_NEG : S8_DW16_DOUBLE_NEG;
+    return rounding == CNNC_ROUND_SINGLE ? S8G_ROUND_SINGLE_NEG : S8G_ROUND_DOUBLE_NEG;
 }
 
 S8_DW16_INLINE void s8_dw16_rq_init(s8_dw16_rq *q, const int32_t *mult, const int32_t *shift,
                                     const cnnc_s8_conv_params *p, int32_t rnd) {
-    const int32x4_t zero = vdupq_n_s32(0);
-    int32_t j;
-    for (j = 0; j < 4; ++j) {
-        const int32x4_t s = vld1q_s32(shift + 4 * j);
-        q->m[j] = vld1q_s32(mult + 4 * j);
-        if (rnd == S8_DW16_SINGLE_NEG || rnd == S8_DW16_DOUBLE_NEG) {
-            q->nright[j] = s;
-        } else if (rnd == CNNC_ROUND_DOUBLE) {
-            q->left[j] = vmaxq_s32(s, zero);
-            q->nright[j] = vnegq_s32(vmaxq_s32(vnegq_s32(s), zero));
-        } else {
-            const int32x4_t neg_total = vsubq_s32(s, vdupq_n_s32(31)); /* -62..-1 */
-            q->ns[2 * j] = vmovl_s32(vget_low_s32(neg_total));
-            q->ns[2 * j + 1] = vmovl_high_s32(neg_total);
-        }
-    }
-    q->zp = vdupq_n_s16((int16_t)p->y_zero_point);
-    q->lo = vdupq_n_s8((int8_t)p->act_min);
-    q->hi = vdupq_n_s8((int8_t)p->act_max);
+    s8g_out o;
+    o.x_zero_point = p->x_zero_point;
+    o.rounding = p->rounding;
+    o.zero_point = p->y_zero_point;
+    o.lo = p->act_min;
+    o.hi = p->act_max;
+    s8g_rq_init(&q->half[0], mult, shift, &o, rnd);
+    s8g_rq_init(&q->half[1], mult + 8, shift + 8, &o, rnd);
 }
 
-/* requant(x) for lanes 4j .. 4j + 3: s8g_rq4's arithmetic (s8_gemm_neon.h). */
+/* requant(x) for lanes 4j .. 4j + 3 of the 16. */
 S8_DW16_INLINE int32x4_t s8_dw16_rq4(const s8_dw16_rq *q, int32x4_t x, int32_t j, int32_t rnd) {
-    if (rnd == S8_DW16_SINGLE_NEG) {
-        return vrshlq_s32(vqdmulhq_s32(x, q->m[j]), q->nright[j]);
-    } else if (rnd == S8_DW16_DOUBLE_NEG) {
-        const int32x4_t h = vqrdmulhq_s32(x, q->m[j]);
-        return vrshlq_s32(vsraq_n_s32(h, h, 31), q->nright[j]);
-    } else if (rnd == CNNC_ROUND_DOUBLE) {
-        const int32x4_t h = vqrdmulhq_s32(vqshlq_s32(x, q->left[j]), q->m[j]);
-        const int32x4_t fixup = vshrq_n_s32(vandq_s32(h, q->nright[j]), 31);
-        return vrshlq_s32(vqaddq_s32(h, fixup), q->nright[j]);
-    } else {
-        const int64x2_t lo =
-            vrshlq_s64(vmull_s32(vget_low_s32(x), vget_low_s32(q->m[j])), q->ns[2 * j]);
-        const int64x2_t hi = vrshlq_s64(vmull_high_s32(x, q->m[j]), q->ns[2 * j + 1]);
-        return vcombine_s32(vqmovn_s64(lo), vqmovn_s64(hi));
-    }
+    return s8g_rq4(&q->half[j >> 1], x, j & 1, rnd);
 }
 
 /* acc[0..4) += the 16 int16 lanes of pl (channels 0..7) and ph (8..15), widened */
@@ -458,8 +427,8 @@ S8_DW16_INLINE void s8_dw16_pixel(s8_dw16_w *k, const int32_t *init, const s8_dw
                          s8_dw16_rq4(q, acc.val[1], 1, rnd));
     z1 = vqmovn_high_s32(vqmovn_s32(s8_dw16_rq4(q, acc.val[2], 2, rnd)),
                          s8_dw16_rq4(q, acc.val[3], 3, rnd));
-    r = vqmovn_high_s16(vqmovn_s16(vqaddq_s16(z0, q->zp)), vqaddq_s16(z1, q->zp));
-    vst1q_s8(y, vminq_s8(vmaxq_s8(r, q->lo), q->hi));
+    r = vqmovn_high_s16(vqmovn_s16(vqaddq_s16(z0, q->half[0].zp)), vqaddq_s16(z1, q->half[0].zp));
+    vst1q_s8(y, vminq_s8(vmaxq_s8(r, q->half[0].lo), q->half[0].hi));
 }
 
 /* dst[0 .. n) = the 16-byte pixels src, src + step, ..., n >= 0 */
@@ -627,10 +596,10 @@ s8_dw16(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const in
         const int32_t *mult, const int32_t *shift, int8_t *y) {
     int8_t buf[S8_DW16_BUF_PIXELS * 16];
     const int32_t rnd = s8_dw16_rounding(p->rounding, shift, p->c);
-    if (rnd == S8_DW16_DOUBLE_NEG) {
-        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8_DW16_DOUBLE_NEG);
-    } else if (rnd == S8_DW16_SINGLE_NEG) {
-        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8_DW16_SINGLE_NEG);
+    if (rnd == S8G_ROUND_DOUBLE_NEG) {
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8G_ROUND_DOUBLE_NEG);
+    } else if (rnd == S8G_ROUND_SINGLE_NEG) {
+        s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, S8G_ROUND_SINGLE_NEG);
     } else if (rnd == CNNC_ROUND_DOUBLE) {
         s8_dw16_layer(p, x, w, bias, mult, shift, y, buf, CNNC_ROUND_DOUBLE);
     } else {
