@@ -28,27 +28,40 @@ CNNC_INLINE int b1s_applies(const cnnc_b1_s8conv_params *p) {
            (size_t)b1s_cols(p) * (size_t)p->c + 2 <= B1S_ROW;
 }
 
+/* The including file's target attribute (its B1S_WIDEN inlines into b1s_rows) and its
+ * widening of len int8 values minus zp to int16; the portable loop by default. */
+#ifndef B1S_TARGET
+#define B1S_TARGET
+#endif
+#ifndef B1S_WIDEN
+#define B1S_WIDEN(dst, src, len, zp) b1s_widen_values(dst, src, len, zp)
+CNNC_INLINE void b1s_widen_values(int16_t *dst, const int8_t *src, int32_t len, int16_t zp) {
+    int32_t t;
+    for (t = 0; t < len; ++t) dst[t] = (int16_t)(src[t] - zp);
+}
+#endif
+
 /* rows[ky * B1S_ROW + col * c + ch] = x(n, iy, col - pad_left, ch) - x_zero_point with iy =
  * oy * stride_h - pad_top + ky, 0 where (iy, col - pad_left) is outside the input: the
- * padding value x_zero_point, minus itself. */
-CNNC_INLINE void b1s_rows(const cnnc_b1_s8conv_params *p, const int8_t *x, int32_t n, int32_t oy,
-                          int16_t *rows) {
+ * padding value x_zero_point, minus itself. A pass calls it for its output rows in order
+ * from oy = 0, which zeroes the copies whole; later rows convert the columns inside the
+ * input only, as their padding columns (and the two values past the last column) are
+ * still 0. Zeroing every copy for every output row cost as much as the conversion. */
+B1S_TARGET CNNC_INLINE void b1s_rows(const cnnc_b1_s8conv_params *p, const int8_t *x, int32_t n,
+                                     int32_t oy, int16_t *rows) {
     const int32_t cols = b1s_cols(p);
     const int32_t lo = p->pad_left < cols ? p->pad_left : cols; /* first column inside */
     const int32_t hi = p->w + p->pad_left < cols ? p->w + p->pad_left : cols;
-    const int16_t zp = (int16_t)p->x_zero_point;
-    int32_t ky, t;
+    const size_t end = (size_t)cols * p->c + 2; /* values a row copy holds */
+    int32_t ky;
     for (ky = 0; ky < p->kernel_h; ++ky) {
         const int32_t iy = oy * p->stride_h - p->pad_top + ky;
         int16_t *r = rows + (size_t)ky * B1S_ROW;
-        memset(r, 0, ((size_t)cols * p->c + 2) * sizeof(int16_t));
-        if (iy < 0 || iy >= p->h || hi <= lo) continue;
-        {
-            const int8_t *src = x + ((size_t)(n * p->h + iy) * p->w + (lo - p->pad_left)) * p->c;
-            int16_t *dst = r + (size_t)lo * p->c;
-            const int32_t len = (hi - lo) * p->c;
-            for (t = 0; t < len; ++t) dst[t] = (int16_t)(src[t] - zp);
-        }
+        if (oy == 0 || iy < 0 || iy >= p->h || hi <= lo) memset(r, 0, end * sizeof(int16_t));
+        if (iy >= 0 && iy < p->h && lo < hi)
+            B1S_WIDEN(r + (size_t)lo * p->c,
+                      x + ((size_t)(n * p->h + iy) * p->w + (lo - p->pad_left)) * p->c,
+                      (hi - lo) * p->c, (int16_t)p->x_zero_point);
     }
 }
 

@@ -2,10 +2,30 @@
  * 8-channel vectors (vpmaddwd on ymm, up to eight vectors a pass), the bits of a vector
  * from vpcmpgtd + vmovmskps. Compiled on every x86-64 build (CNNC_TARGET_AVX2); run only on
  * CPUs with AVX2. */
-#include "b1_s8conv.h"
+#include "cnnc.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+/* dst[t] = src[t] - zp as int16 for t < len: 16 values a step, then one at a time
+ * (b1s_rows' row copies). */
+CNNC_TARGET_AVX2 static inline void b1s_widen_avx2(int16_t *dst, const int8_t *src, int32_t len,
+                                                   int16_t zp) {
+    const __m256i z = _mm256_set1_epi16(zp);
+    int32_t t;
+    for (t = 0; t + 16 <= len; t += 16)
+        _mm256_storeu_si256(
+            (__m256i *)(dst + t),
+            _mm256_sub_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(src + t))), z));
+    for (; t < len; ++t) dst[t] = (int16_t)(src[t] - zp);
+}
+#define B1S_TARGET CNNC_TARGET_AVX2
+#define B1S_WIDEN b1s_widen_avx2
+#endif
+
+#include "b1_s8conv.h"
+
+#if defined(__x86_64__)
 
 CNNC_TARGET_AVX2 static inline __attribute__((always_inline)) void b1s_pass_avx2(
     const cnnc_b1_s8conv_params *p, const int8_t *x, const int16_t *wv, const int32_t *thr,

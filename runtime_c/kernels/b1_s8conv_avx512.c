@@ -6,10 +6,36 @@
  * input channel: 6 + 6 µops for 144 MACs). Overflow: each vpmaddwd lane sums two products
  * |v * w| <= 255 * 128, the accumulators stay within cnnc_b1.h's bound. Compiled on every
  * x86-64 build (CNNC_TARGET_AVX512); run only on CPUs with AVX-512 F/BW/DQ/VL. */
-#include "b1_s8conv.h"
+#include "cnnc.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+/* dst[t] = src[t] - zp as int16 for t < len: 32 values a step, the rest by masked load
+ * and store (b1s_rows' row copies). */
+CNNC_TARGET_AVX512 static inline void b1s_widen_avx512(int16_t *dst, const int8_t *src, int32_t len,
+                                                       int16_t zp) {
+    const __m512i z = _mm512_set1_epi16(zp);
+    int32_t t;
+    for (t = 0; t + 32 <= len; t += 32)
+        _mm512_storeu_si512(
+            (void *)(dst + t),
+            _mm512_sub_epi16(_mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(src + t))),
+                             z));
+    if (t < len) {
+        const __mmask32 m = (__mmask32)((1ull << (len - t)) - 1);
+        _mm512_mask_storeu_epi16(
+            dst + t, m,
+            _mm512_sub_epi16(_mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, src + t)), z));
+    }
+}
+#define B1S_TARGET CNNC_TARGET_AVX512
+#define B1S_WIDEN b1s_widen_avx512
+#endif
+
+#include "b1_s8conv.h"
+
+#if defined(__x86_64__)
 
 /* The bits of 16 * NB channels from their accumulators, as words (two vectors a word). */
 #define B1S_STORE_AVX512(out, acc, t, nb)                                                  \

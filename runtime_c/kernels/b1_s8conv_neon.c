@@ -15,10 +15,25 @@
  * the 18 weight vectors of a block stay in registers over the row on AArch64.
  * Overflow: |v * w| <= 255 * 128 per product, the int32 sums stay within cnnc_b1.h's bound.
  * Falls back to __ref where the stack copies don't fit (b1s_applies). */
-#include "b1_s8conv.h"
+#include "cnnc.h"
 
 #if defined(__ARM_NEON)
 #include <arm_neon.h>
+
+/* dst[t] = src[t] - zp as int16 for t < len: 8 values a step, then one at a time
+ * (b1s_rows' row copies). */
+static inline void b1s_widen_neon(int16_t *dst, const int8_t *src, int32_t len, int16_t zp) {
+    const int16x8_t z = vdupq_n_s16(zp);
+    int32_t t;
+    for (t = 0; t + 8 <= len; t += 8) vst1q_s16(dst + t, vsubq_s16(vmovl_s8(vld1_s8(src + t)), z));
+    for (; t < len; ++t) dst[t] = (int16_t)(src[t] - zp);
+}
+#define B1S_WIDEN b1s_widen_neon
+#endif
+
+#include "b1_s8conv.h"
+
+#if defined(__ARM_NEON)
 
 #define B1SN_VALUES (2 * B1S_TAPS) /* kernel_h * kernel_w * c at most (b1s_applies) */
 
