@@ -41,30 +41,54 @@ CNNC_TARGET_AVX2 CNNC_INLINE void s8_store32(int8_t *y, __m256i v, int32_t nb, i
     memcpy(y, buf, (size_t)nb);
 }
 
-/* Max over the valid taps, 32 channels per step; every window holds a valid tap. */
+/* Max over the valid taps of a window (x0: its first valid tap, nky x nkx of them, rows
+ * `row` bytes apart), 32 channels from x0 (nb <= 32 of them read, the rest 0). */
+CNNC_TARGET_AVX2 CNNC_INLINE __m256i s8_window_max32(const int8_t *x0, int32_t nky, int32_t nkx,
+                                                     size_t row, int32_t c, int32_t nb) {
+    __m256i best = _mm256_set1_epi8(-128);
+    int8_t buf[32];
+    int32_t ky, kx;
+    for (ky = 0; ky < nky; ++ky)
+        for (kx = 0; kx < nkx; ++kx) {
+            const int8_t *xp = x0 + ky * row + (size_t)kx * c; /* [nb] */
+            best = _mm256_max_epi8(
+                best, nb == 32 ? _mm256_loadu_si256((const __m256i *)xp) : s8_load32(xp, nb, buf));
+        }
+    return best;
+}
+
+/* Max over the valid taps, 32 channels per step; every window holds a valid tap. The full
+ * blocks of 32 channels load and store whole vectors (nb a constant 32 there). */
 CNNC_TARGET_AVX2 void cnnc_s8_maxpool__avx2(const cnnc_s8_pool_params *p, const int8_t *x,
                                             int8_t *y) {
     const __m256i lo = _mm256_set1_epi8((int8_t)p->act_min);
     const __m256i hi = _mm256_set1_epi8((int8_t)p->act_max);
+    const size_t row = (size_t)p->w * p->c;
+    const int32_t full = p->c & ~31;
     int8_t buf[32];
-    int32_t b, oy, ox, c0, ky, kx, iy0, ix0, ky0, ky1, kx0, kx1;
+    int32_t b, oy, ox, c0, iy0, ix0, ky0, ky1, kx0, kx1;
     for (b = 0; b < p->n; ++b)
         for (oy = 0; oy < p->out_h; ++oy)
             for (ox = 0; ox < p->out_w; ++ox) {
                 int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->c; /* [c] */
+                const int8_t *x0;
                 s8_pool_window(p, oy, ox, &iy0, &ix0, &ky0, &ky1, &kx0, &kx1);
-                for (c0 = 0; c0 < p->c; c0 += 32) {
-                    const int32_t nb = p->c - c0 < 32 ? p->c - c0 : 32;
-                    __m256i best = _mm256_set1_epi8(-128);
-                    for (ky = ky0; ky < ky1; ++ky)
-                        for (kx = kx0; kx < kx1; ++kx) {
-                            const int8_t *xp =
-                                x + (((size_t)b * p->h + iy0 + ky) * p->w + ix0 + kx) * p->c +
-                                c0; /* [nb] */
-                            best = _mm256_max_epi8(best, s8_load32(xp, nb, buf));
-                        }
-                    s8_store32(yp + c0, _mm256_min_epi8(_mm256_max_epi8(best, lo), hi), nb, buf);
-                }
+                x0 = x + (((size_t)b * p->h + iy0 + ky0) * p->w + ix0 + kx0) * p->c;
+                for (c0 = 0; c0 < full; c0 += 32)
+                    _mm256_storeu_si256(
+                        (__m256i *)(yp + c0),
+                        _mm256_min_epi8(
+                            _mm256_max_epi8(
+                                s8_window_max32(x0 + c0, ky1 - ky0, kx1 - kx0, row, p->c, 32), lo),
+                            hi));
+                if (full < p->c)
+                    s8_store32(yp + full,
+                               _mm256_min_epi8(
+                                   _mm256_max_epi8(s8_window_max32(x0 + full, ky1 - ky0, kx1 - kx0,
+                                                                   row, p->c, p->c - full),
+                                                   lo),
+                                   hi),
+                               p->c - full, buf);
             }
 }
 
@@ -138,7 +162,9 @@ CNNC_TARGET_AVX2 void cnnc_s8_avgpool__avx2(const cnnc_s8_pool_params *p, const 
 }
 
 /* Overflow: the sum holds hw values of magnitude <= 255; hw <= 2^23 is checked by the
- * compiler, so |sum| < 2^31 (as __ref). 32 channels per pass over the pixels. */
+ * compiler, so |sum| < 2^31 (as __ref). 32 channels per pass over the pixels; a full pass
+ * sums x and subtracts hw * zp at the end (the same integer: |sum of x| <= 128 * hw and
+ * |hw * zp| <= 128 * hw stay below 2^31 as well). */
 CNNC_TARGET_AVX2 void cnnc_s8_global_avgpool__avx2(const cnnc_s8_global_avgpool_params *p,
                                                    const int8_t *x, int8_t *y) {
     const __m256i zp = _mm256_set1_epi32(p->x_zero_point);
@@ -151,12 +177,25 @@ CNNC_TARGET_AVX2 void cnnc_s8_global_avgpool__avx2(const cnnc_s8_global_avgpool_
             const int8_t *xc = x + (size_t)b * p->hw * p->c + c0; /* [hw] rows of c */
             __m256i sum[4];
             for (j = 0; j < 4; ++j) sum[j] = _mm256_setzero_si256();
-            for (i = 0; i < p->hw; ++i)
-                for (j = 0; j * 8 < nb; ++j) {
-                    const int32_t left = nb - j * 8 < 8 ? nb - j * 8 : 8;
-                    sum[j] = _mm256_add_epi32(
-                        sum[j], s8_load8_i32(xc + (size_t)i * p->c + j * 8, left, zp));
+            if (nb == 32) /* whole vectors, the zero point subtracted once: hw * zp */
+                for (i = 0; i < p->hw; ++i) {
+                    const int8_t *xp = xc + (size_t)i * p->c; /* [32] */
+                    for (j = 0; j < 4; ++j)
+                        sum[j] = _mm256_add_epi32(
+                            sum[j],
+                            _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(xp + 8 * j))));
                 }
+            else
+                for (i = 0; i < p->hw; ++i)
+                    for (j = 0; j * 8 < nb; ++j) {
+                        const int32_t left = nb - j * 8 < 8 ? nb - j * 8 : 8;
+                        sum[j] = _mm256_add_epi32(
+                            sum[j], s8_load8_i32(xc + (size_t)i * p->c + j * 8, left, zp));
+                    }
+            if (nb == 32)
+                for (j = 0; j < 4; ++j)
+                    sum[j] =
+                        _mm256_sub_epi32(sum[j], _mm256_mullo_epi32(zp, _mm256_set1_epi32(p->hw)));
             for (j = 0; j * 8 < nb; ++j) {
                 const int32_t left = nb - j * 8 < 8 ? nb - j * 8 : 8;
                 const __m256i r = s8_requant8_i32_avx2(sum[j], m, s, p->rounding, lo, hi);
