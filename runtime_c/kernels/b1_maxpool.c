@@ -1,7 +1,26 @@
 /* Binary max pooling on packed bits: the max of +-1 values is -1 only when all are -1,
  * i.e. (bit 1 = -1) the AND of the bits over the window's valid taps. Tail bits stay 0
  * because they are 0 in every input word. */
+#include <string.h>
+
 #include "cnnc_b1.h"
+
+/* One output row of the 2x2 / 2 pool on pixels of nq 64-bit words (input rows a, b). */
+static void b1_maxpool_row64(const uint32_t *a, const uint32_t *b, uint32_t *out, int32_t out_w,
+                             int32_t nq) {
+    const size_t n = (size_t)out_w * nq;
+    size_t i, q;
+    for (i = 0; i < n; i += (size_t)nq) /* output pixel i / nq: input pixels 2i / nq, +1 */
+        for (q = 0; q < (size_t)nq; ++q) {
+            uint64_t v[4];
+            memcpy(&v[0], a + 2 * (2 * i + q), 8);
+            memcpy(&v[1], a + 2 * (2 * i + nq + q), 8);
+            memcpy(&v[2], b + 2 * (2 * i + q), 8);
+            memcpy(&v[3], b + 2 * (2 * i + nq + q), 8);
+            v[0] &= v[1] & v[2] & v[3];
+            memcpy(out + 2 * (i + q), &v[0], 8);
+        }
+}
 
 void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_RESTRICT x,
                           uint32_t *CNNC_RESTRICT y) {
@@ -11,14 +30,19 @@ void cnnc_b1_maxpool__ref(const cnnc_b1_maxpool_params *p, const uint32_t *CNNC_
     int32_t n, oy, ox, ky, kx, j;
     if (p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 && p->stride_w == 2 &&
         p->pad_top == 0 && p->pad_left == 0 && 2 * p->out_h <= p->h && 2 * p->out_w <= p->w) {
-        /* the usual 2x2 / 2 pool without padding: every window inside, rows of words */
+        /* the usual 2x2 / 2 pool without padding: every window inside, rows of words (64
+           bits at a time where a pixel holds an even number of words) */
+        const size_t row = (size_t)p->w * nw, px = (size_t)p->out_w * nw;
         for (n = 0; n < p->n; ++n)
             for (oy = 0; oy < p->out_h; ++oy) {
-                const uint32_t *a = x + (size_t)(n * p->h + 2 * oy) * p->w * nw;
-                const uint32_t *b = a + (size_t)p->w * nw;
-                uint32_t *out = y + (size_t)(n * p->out_h + oy) * p->out_w * nw;
-                for (ox = 0; ox < p->out_w; ++ox, a += 2 * nw, b += 2 * nw, out += nw)
-                    for (j = 0; j < nw; ++j) out[j] = a[j] & a[nw + j] & b[j] & b[nw + j];
+                const uint32_t *a = x + (size_t)(n * p->h + 2 * oy) * row;
+                const uint32_t *b = a + row;
+                uint32_t *out = y + (size_t)(n * p->out_h + oy) * px;
+                if (nw % 2 == 0)
+                    b1_maxpool_row64(a, b, out, p->out_w, nw / 2);
+                else
+                    for (ox = 0; ox < p->out_w; ++ox, a += 2 * nw, b += 2 * nw, out += nw)
+                        for (j = 0; j < nw; ++j) out[j] = a[j] & a[nw + j] & b[j] & b[nw + j];
             }
         return;
     }
