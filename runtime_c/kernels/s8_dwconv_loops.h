@@ -24,6 +24,32 @@
 
 #include "cnnc_s8.h"
 
+/* A 1x1 depthwise conv at stride 1 without padding (a BatchNorm after pooling: one scale
+ * per channel): every pixel in turn, no window to clip (the general loops' per-pixel
+ * window arithmetic cost more than the multiply). */
+S8_TARGET static void s8_dw_scale(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                  int8_t *y) {
+    const s8_dw_zp zp = s8_dw_zero_point(p->x_zero_point);
+    const size_t pixels = (size_t)p->n * p->h * p->w;
+    size_t i;
+    int32_t c0, j;
+    for (i = 0; i < pixels; ++i) {
+        const int8_t *xp = x + i * p->c; /* [c] */
+        int8_t *yp = y + i * p->c;
+        for (c0 = 0; c0 + 8 <= p->c;) {
+            const int32_t nb = p->c - c0 >= S8_DW_COLS ? S8_DW_COLS : (p->c - c0 >= 16 ? 16 : 8);
+            s8_dw_acc a = s8_dw_init(bias + c0, nb);
+            s8_dw_tap(&a, xp + c0, w + c0, zp, nb);
+            s8_dw_requant(&a, nb, mult + c0, shift + c0, p, yp + c0);
+            c0 += nb;
+        }
+        for (j = c0; j < p->c; ++j) /* fewer than 8 channels left: reference loop */
+            yp[j] = cnnc_requant_s8(bias[j] + (xp[j] - p->x_zero_point) * w[j], mult[j], shift[j],
+                                    p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    }
+}
+
 /* The body of cnnc_s8_dwconv__<isa>. */
 S8_TARGET CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const int8_t *x,
                                            const int8_t *w, const int32_t *bias,
@@ -31,6 +57,11 @@ S8_TARGET CNNC_INLINE void s8_dwconv_loops(const cnnc_s8_conv_params *p, const i
     const s8_dw_zp zp = s8_dw_zero_point(p->x_zero_point);
     const int32_t dh = p->dilation_h, dw = p->dilation_w;
     int32_t b, oy, ox, c0, ky, kx, j;
+    if (p->kernel_h == 1 && p->kernel_w == 1 && p->stride_h == 1 && p->stride_w == 1 &&
+        p->pad_top == 0 && p->pad_left == 0 && p->out_h == p->h && p->out_w == p->w) {
+        s8_dw_scale(p, x, w, bias, mult, shift, y);
+        return;
+    }
     for (b = 0; b < p->n; ++b) {
         for (oy = 0; oy < p->out_h; ++oy) {
             /* rows [ky0, ky1) of the kernel fall inside the image: 0 <= iy0 + ky*dh < h */

@@ -129,10 +129,10 @@ static void pwconv_cases(void) {
 
 static void dwconv_cases(void) {
     /* h, w, kernel, pad */
-    static const int32_t geo[5][4] = {{1, 1, 3, 1}, {7, 5, 3, 1}, {7, 5, 3, 0}, {8, 6, 3, 1},
-                                      {9, 7, 5, 2}};
+    static const int32_t geo[6][4] = {{1, 1, 3, 1}, {7, 5, 3, 1}, {7, 5, 3, 0}, {8, 6, 3, 1},
+                                      {9, 7, 5, 2}, {7, 5, 1, 0}}; /* 1x1: s8_dw_scale */
     int ci, g, s, z, rnd, edge;
-    for (ci = 0; ci < 11; ++ci) for (g = 0; g < 5; ++g) for (s = 1; s <= 2; ++s)
+    for (ci = 0; ci < 11; ++ci) for (g = 0; g < 6; ++g) for (s = 1; s <= 2; ++s)
     for (z = 0; z < 2; ++z) for (rnd = 0; rnd < 2; ++rnd) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
@@ -470,7 +470,7 @@ DW3_TILE_CASES = (
 # dw3 tiles
 NEON_LAYER_CASES = 5 * 2 * 2 * 3 + 5 * 3 * 2 + 3 + DW3_TILE_CASES
 # cases the dot-product build skips: dwconv, add, quantize, dw3 tiles (no dot variant)
-NEON_ONLY_CASES = 11 * 5 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2 + DW3_TILE_CASES
+NEON_ONLY_CASES = 11 * 6 * 2 * 2 * 2 * 2 + 1 + 5 * 2 * 2 * 3 + 5 * 3 * 2 + DW3_TILE_CASES
 CASES = 3 + 4 + 11 * 6 * 2 * 2 * 2 * 2 + 11 * 2 * 2 + NEON_ONLY_CASES + 11 * 3 * 2 * 6 * 2 * 2
 
 # weight_min_cases: dense layers holding a weight of -128, in every NEON build (the dot

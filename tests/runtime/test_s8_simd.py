@@ -191,6 +191,7 @@ DW_GEOMETRY = {
     "7x5-k3-pad0": ((7, 5), 3, 0),
     "8x6-k3-pad1": ((8, 6), 3, 1),
     "9x7-k5-pad2": ((9, 7), 5, 2),
+    "7x5-k1-pad0": ((7, 5), 1, 0),  # at stride 1, the per-channel scale loop (s8_dw_scale)
 }
 
 
