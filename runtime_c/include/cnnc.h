@@ -34,12 +34,16 @@ typedef void (*cnnc_kernel_fn)(void);
 enum { CNNC_PAD_CONSTANT = 0, CNNC_PAD_EDGE = 1, CNNC_PAD_REFLECT = 2 };
 enum { CNNC_RESIZE_NEAREST = 0, CNNC_RESIZE_LINEAR = 1 };
 
+/* CNNC_NOINLINE keeps a small hot loop out of a large caller, whose live values would
+ * otherwise push the loop's pointers onto the stack. */
 #if defined(__GNUC__) || defined(__clang__)
 #define CNNC_RESTRICT __restrict__
 #define CNNC_INLINE static __inline__
+#define CNNC_NOINLINE __attribute__((noinline))
 #else
 #define CNNC_RESTRICT
 #define CNNC_INLINE static
+#define CNNC_NOINLINE
 #endif
 
 /* x86-64 SIMD kernels are compiled into every x86-64 build, whatever its -m flags, so that

@@ -6,19 +6,18 @@
 #include "cnnc_b1.h"
 
 /* One output row of the 2x2 / 2 pool on pixels of nq 64-bit words (input rows a, b). */
-static void b1_maxpool_row64(const uint32_t *a, const uint32_t *b, uint32_t *out, int32_t out_w,
-                             int32_t nq) {
-    const size_t n = (size_t)out_w * nq;
-    size_t i, q;
-    for (i = 0; i < n; i += (size_t)nq) /* output pixel i / nq: input pixels 2i / nq, +1 */
-        for (q = 0; q < (size_t)nq; ++q) {
-            uint64_t v[4];
-            memcpy(&v[0], a + 2 * (2 * i + q), 8);
-            memcpy(&v[1], a + 2 * (2 * i + nq + q), 8);
-            memcpy(&v[2], b + 2 * (2 * i + q), 8);
-            memcpy(&v[3], b + 2 * (2 * i + nq + q), 8);
-            v[0] &= v[1] & v[2] & v[3];
-            memcpy(out + 2 * (i + q), &v[0], 8);
+CNNC_NOINLINE static void b1_maxpool_row64(const uint32_t *a, const uint32_t *b, uint32_t *out,
+                                           int32_t out_w, int32_t nq) {
+    int32_t o, q;
+    for (o = 0; o < out_w; ++o, a += 4 * nq, b += 4 * nq, out += 2 * nq)
+        for (q = 0; q < nq; ++q) {
+            uint64_t v0, v1, v2, v3; /* scalars, not an array: kept in registers */
+            memcpy(&v0, a + 2 * q, 8);
+            memcpy(&v1, a + 2 * (nq + q), 8);
+            memcpy(&v2, b + 2 * q, 8);
+            memcpy(&v3, b + 2 * (nq + q), 8);
+            v0 &= v1 & v2 & v3;
+            memcpy(out + 2 * q, &v0, 8);
         }
 }
 
