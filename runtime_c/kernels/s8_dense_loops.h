@@ -142,15 +142,62 @@ S8_TARGET static void s8_dense_panels(const cnnc_s8_dense_params *p, const int8_
 }
 #endif
 
+#if defined(S8_GEMV_COLS)
+/* Outputs a one-row layer's GEMV holds (its int32 sums live on the stack: 16 KiB). */
+#define S8_GEMV_MMAX 4096
+
+/* x[k] -> y[m] for one row (a classifier), m >= S8_GEMV_COLS: the weight rows are read once,
+ * in order, two at a time (the broadcast pair x[i] - zp, x[i + 1] - zp against blocks of
+ * S8_GEMV_COLS outputs, the ISA's s8_gemv_step), into sums that stay in L1; then each
+ * block's sums are put in output order (s8_gemv_order), the bias added and requantised. A
+ * last partial block runs as a whole block ending at output m (its own sums), of which the
+ * outputs past the full blocks are kept. Each sum is bias[o] plus all of output o's terms:
+ * __ref's int32 sum (the tile header argues the pairs' arithmetic). */
+S8_TARGET static void s8_gemv(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                              int8_t *y) {
+    static const int8_t zeros[S8_GEMV_COLS] = {0}; /* the row after an odd k's last */
+    int32_t acc[S8_GEMV_MMAX + S8_GEMV_COLS] __attribute__((aligned(64)));
+    int8_t out[S8_GEMV_COLS];
+    const int32_t m = p->m, full = m / S8_GEMV_COLS * S8_GEMV_COLS, last = m - S8_GEMV_COLS;
+    const int32_t blocks = full + (full < m ? S8_GEMV_COLS : 0); /* sums, the last's included */
+    int32_t i, o;
+    memset(acc, 0, (size_t)blocks * sizeof(int32_t));
+    for (i = 0; i < p->k; i += 2) {
+        const int8_t *w0 = w + (size_t)i * m, *w1 = i + 1 < p->k ? w0 + m : 0;
+        const int32_t a = x[i] - p->x_zero_point, b = i + 1 < p->k ? x[i + 1] - p->x_zero_point : 0;
+        for (o = 0; o < full; o += S8_GEMV_COLS)
+            s8_gemv_step(acc + o, w0 + o, w1 ? w1 + o : zeros, a, b);
+        if (full < m) s8_gemv_step(acc + full, w0 + last, w1 ? w1 + last : zeros, a, b);
+    }
+    for (o = 0; o < blocks; o += S8_GEMV_COLS) {
+        const int32_t first = o < full ? o : last; /* the block's first output */
+        int32_t j;
+        s8_gemv_order(acc + o);
+        for (j = 0; j < S8_GEMV_COLS; ++j) acc[o + j] += bias[first + j];
+        s8_tile_requant(acc + o, S8_GEMV_COLS, mult + first, shift + first, p->rounding,
+                        p->y_zero_point, p->act_min, p->act_max, o < full ? y + o : out);
+    }
+    if (full < m) memcpy(y + full, out + (full - last), (size_t)(m - full));
+}
+#endif
+
 /* The body of cnnc_s8_dense__<isa>: x[n][k] -> y[n][m], S8_TILE_ROWS rows at a time
  * (on the panel GEMM where the ISA has one, k <= S8_PANEL_KMAX and there are two rows or
  * more: a single row, a classifier's, would pay the panels' repacking of every weight
  * for one use; AVX-512, 1280 -> 1000: 300 us with panels, 234 us on the tiles; 128 -> 10:
- * 2.9 us, 1.3 us). */
+ * 2.9 us, 1.3 us). A single row of at least S8_GEMV_COLS outputs runs on s8_gemv where
+ * the ISA has it. */
 S8_TARGET CNNC_INLINE void s8_dense_loops(const cnnc_s8_dense_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias, const int32_t *mult,
                                           const int32_t *shift, int8_t *y) {
     int32_t b0;
+#if defined(S8_GEMV_COLS)
+    if (p->n == 1 && p->m >= S8_GEMV_COLS && p->m <= S8_GEMV_MMAX) {
+        s8_gemv(p, x, w, bias, mult, shift, y);
+        return;
+    }
+#endif
 #if defined(S8_PANEL_COLS)
     if (p->k <= S8_PANEL_KMAX && p->n > 1) {
         s8_dense_panels(p, x, w, bias, mult, shift, y);

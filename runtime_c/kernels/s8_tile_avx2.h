@@ -141,6 +141,33 @@ CNNC_TARGET_AVX2 CNNC_INLINE void s8_tile_requant(const int32_t *acc, int32_t co
                          rounding, zero_point, lo, hi, y + j);
 }
 
+/* The one-row GEMV of s8_dense_loops.h (s8_gemv): acc (S8_GEMV_COLS int32, 32-byte
+ * aligned, in the step's order) += the int16 pairs (w0[j], w1[j]) of 16 outputs times the
+ * broadcast pair (a, b): rows sign-extended whole (vpmovsxbw) and interleaved by vpunpck*wd,
+ * so lane 4L + t of the first vector holds output 8L + t and of the second 8L + 4 + t;
+ * s8_gemv_order puts them back. Same pairs and bounds as the tile above. */
+#define S8_GEMV_COLS 16
+CNNC_TARGET_AVX2 CNNC_INLINE void s8_gemv_step(int32_t *acc, const int8_t *w0, const int8_t *w1,
+                                               int32_t a, int32_t b) {
+    const __m256i xp = s8_pair16(a, b);
+    const __m256i r0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w0));
+    const __m256i r1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w1));
+    _mm256_store_si256((__m256i *)acc,
+                       _mm256_add_epi32(_mm256_load_si256((const __m256i *)acc),
+                                        _mm256_madd_epi16(_mm256_unpacklo_epi16(r0, r1), xp)));
+    _mm256_store_si256((__m256i *)(acc + 8),
+                       _mm256_add_epi32(_mm256_load_si256((const __m256i *)(acc + 8)),
+                                        _mm256_madd_epi16(_mm256_unpackhi_epi16(r0, r1), xp)));
+}
+
+/* acc's 16 sums from s8_gemv_step's order to the outputs' (in place). */
+CNNC_TARGET_AVX2 CNNC_INLINE void s8_gemv_order(int32_t *acc) {
+    const __m256i lo = _mm256_load_si256((const __m256i *)acc);
+    const __m256i hi = _mm256_load_si256((const __m256i *)(acc + 8));
+    _mm256_store_si256((__m256i *)acc, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_store_si256((__m256i *)(acc + 8), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
 /* The panel GEMM of s8_dense_loops.h (s8_dense_panels) on AVX2: panels of 16 outputs
  * repacked per call into int8 pairs, x rows converted to int16 x - zp, and a register tile
  * of S8_PANEL_ROWS rows by 16 outputs (12 ymm accumulators) whose inner step is two
