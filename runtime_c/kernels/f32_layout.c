@@ -43,14 +43,5 @@ void cnnc_f32_softmax__ref(const cnnc_f32_softmax_params *p, const float *x, flo
 /* The walk is transpose_walk.h's, shared with cnnc_s8_transpose__ref. */
 void cnnc_f32_transpose__ref(const cnnc_f32_transpose_params *p, const float *CNNC_RESTRICT x,
                              float *CNNC_RESTRICT y) {
-    cnnc_transpose_walk t;
-    size_t i, j, run, step;
-    cnnc_transpose_walk_init(&t, p->rank, p->in_shape, p->perm);
-    run = (size_t)t.out_shape[t.rank - 1]; /* y's rows: x elements `step` apart */
-    step = t.step[t.rank - 1];
-    for (i = 0; i < t.total; i += run) {
-        const float *xr = x + t.src;
-        for (j = 0; j < run; ++j) y[i + j] = xr[j * step];
-        cnnc_transpose_walk_next_row(&t);
-    }
+    CNNC_TRANSPOSE_COPY(float, p, x, y);
 }

@@ -4,16 +4,7 @@
 #include "transpose_walk.h"
 
 void cnnc_s8_transpose__ref(const cnnc_s8_transpose_params *p, const int8_t *x, int8_t *y) {
-    cnnc_transpose_walk t;
-    size_t k, j, run, step;
-    cnnc_transpose_walk_init(&t, p->rank, p->in_shape, p->perm);
-    run = (size_t)t.out_shape[t.rank - 1]; /* y's rows: x elements `step` apart */
-    step = t.step[t.rank - 1];
-    for (k = 0; k < t.total; k += run) {
-        const int8_t *xr = x + t.src;
-        for (j = 0; j < run; ++j) y[k + j] = xr[j * step];
-        cnnc_transpose_walk_next_row(&t);
-    }
+    CNNC_TRANSPOSE_COPY(int8_t, p, x, y);
 }
 
 void cnnc_s8_transpose_rows__ref(const cnnc_s8_transpose_params *p, const int8_t *x, int32_t row0,
