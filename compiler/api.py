@@ -301,6 +301,7 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
     if precision not in PRECISIONS:
         raise UnsupportedError(f"precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     names = {"calibration_method": "method", "rounding": "rounding", "int8_io": "int8_io"}
+    names["bias_correction"] = "bias_correction"  # none|weights|empirical (passes.bias_correction)
     quant_kwargs = {arg: options[opt] for opt, arg in names.items() if options.get(opt)}
     if precision == "float32":
         return graph
