@@ -49,7 +49,7 @@ def mean_errors(graph: ir.Graph, qg: ir.Graph, cal: np.ndarray, mode: str):
         args = (node.attrs["strides"], node.attrs["pads"], node.attrs["groups"])
         x = want_all[node.inputs[0]].astype(np.float64)
         want = f32.conv2d_nhwc(x, w, b, *args)
-        xin = s_x * (got_all[qn.inputs[0]] - zx) if mode == "empirical" else x
+        xin = s_x * (got_all[qn.inputs[0]].astype(np.float64) - zx) if mode == "empirical" else x
         got = f32.conv2d_nhwc(xin, wq * s_w.reshape(-1, 1, 1, 1), bq * s_x * s_w, *args)
         err = (got - want).reshape(-1, want.shape[-1]).mean(axis=0)
         out.append((np.abs(err), 0.5 * s_x * s_w))
