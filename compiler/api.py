@@ -309,6 +309,11 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
         from .passes import prequant  # a QDQ/QOperator model: its own scales, no calibration
 
         kwargs = {k: v for k, v in quant_kwargs.items() if k in ("rounding", "int8_io")}
+        if options.get("bias_correction") not in (None, "none"):
+            raise UnsupportedError(
+                "--bias-correction applies to calibrated int8 builds; a pre-quantised model "
+                "keeps its own biases"
+            )
         return prequant.quantize(graph, **kwargs)
     if options.get("rounding") == "onnxruntime":
         raise UnsupportedError(

@@ -114,6 +114,9 @@ def test_bias_correction_option_reaches_the_quantiser_and_bad_names_are_refused(
     assert g.metadata["cnnc.bias_correction"] == "weights"
     with pytest.raises(CnncError, match="unknown bias correction 'mean'"):
         quantize(graph, cal, bias_correction="mean")
+    graph.metadata["cnnc.prequant"] = "qdq"  # a pre-quantised model keeps its own biases
+    with pytest.raises(CnncError, match="--bias-correction applies to calibrated"):
+        api.apply_precision(graph, "int8", None, {"bias_correction": "empirical"})
     from cnnc import cli
 
     args = cli.build_parser().parse_args(
