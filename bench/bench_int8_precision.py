@@ -54,14 +54,14 @@ def cosines(want: np.ndarray, got: np.ndarray) -> np.ndarray:
 
 
 def header() -> str:
-    return (f"{'':<24} {'test worst per seed':<22} | {'mean':>8} {'p95':>7} {'max':>7} "
+    return (f"{'':<28} {'test worst per seed':<22} | {'mean':>8} {'p95':>7} {'max':>7} "
             f"{'<0.98 %':>7}  (1 - cos, fresh)")  # fmt: skip
 
 
 def row(label: str, test: np.ndarray, fresh: np.ndarray) -> str:
     worst = " / ".join(f"{test[i : i + 20].min():.4f}" for i in range(0, len(test), 20))
     r = 1 - fresh
-    return (f"{label:<24} {worst:<22} | {r.mean():8.5f} {np.percentile(r, 95):7.4f} "
+    return (f"{label:<28} {worst:<22} | {r.mean():8.5f} {np.percentile(r, 95):7.4f} "
             f"{r.max():7.4f} {100 * np.mean(fresh < GOAL):7.2f}")  # fmt: skip
 
 
