@@ -24,6 +24,12 @@ Both compare pre-activation values (a fused clamp is applied after). The correct
 clipped where it would break the accumulator bound of ``quantize.check_accumulator``
 (``|bias_q| + xmax * sum|w_q| <= 2**31 - 1``), with a warning naming the layer; a bias
 that broke it before the correction is left for check_accumulator to refuse.
+
+Cost: one more float run over the calibration batch (and, "empirical", one int8 run, node
+by node as the rewrite emits them), with every activation of the batch held in memory;
+MobileNetV3-Large 0.35 at 64 px with 32 samples quantises in ~7 s ("weights") or ~9 s
+("empirical") instead of ~5 s. It changes only bias integers: the C stays bit-exact to
+the reference by the same kernels.
 """
 
 from __future__ import annotations
