@@ -13,7 +13,10 @@ float reference's output and the dequantised int8 output, per input. Prints:
    ``--inputs`` fresh inputs (rng 4242), the distribution of 1 - cosine and the share of
    inputs below 0.98. The worst of 60 inputs is a noisy statistic (one input can move it
    by 0.02 between options of equal mean error): judge an option by the fresh columns.
-   The last row equalises the residual stream's channels first (``equalize_stream``).
+   The "CLE" row equalises the residual stream's channels first (``equalize_stream``);
+   the "BC" rows correct the conv/dense biases for int8's mean output error on the
+   calibration data (``bias_correction`` "weights" or "empirical",
+   ``cnnc.passes.bias_correction``).
 2. a float simulation with the quantiser's scales: every weight rounded to int8 per
    output channel, every activation rounded to int8 per tensor (the input too), exact
    arithmetic in between; then per channel (each channel's step scaled by its share of
@@ -51,14 +54,14 @@ def cosines(want: np.ndarray, got: np.ndarray) -> np.ndarray:
 
 
 def header() -> str:
-    return (f"{'':<24} {'test worst per seed':<22} | {'mean':>8} {'p95':>7} {'max':>7} "
+    return (f"{'':<28} {'test worst per seed':<22} | {'mean':>8} {'p95':>7} {'max':>7} "
             f"{'<0.98 %':>7}  (1 - cos, fresh)")  # fmt: skip
 
 
 def row(label: str, test: np.ndarray, fresh: np.ndarray) -> str:
     worst = " / ".join(f"{test[i : i + 20].min():.4f}" for i in range(0, len(test), 20))
     r = 1 - fresh
-    return (f"{label:<24} {worst:<22} | {r.mean():8.5f} {np.percentile(r, 95):7.4f} "
+    return (f"{label:<28} {worst:<22} | {r.mean():8.5f} {np.percentile(r, 95):7.4f} "
             f"{r.max():7.4f} {100 * np.mean(fresh < GOAL):7.2f}")  # fmt: skip
 
 
@@ -88,10 +91,13 @@ def main() -> None:
     print(f"{args.family} at {size} px, {len(test)} test inputs, {args.inputs} fresh inputs")
     print("\ncnnc int8 (NumPy reference = C), per calibration method and rounding:")
     print(header())
-    builds = [(f"{m} {r}", graph, m, r) for m, r in OPTIONS]
-    builds.append(("minmax double, CLE", equalize_stream(graph, cal), "minmax", "double"))
-    for label, source, method, rounding in builds:
-        g = quantize.quantize(source, cal, method=method, rounding=rounding)
+    builds = [(f"{m} {r}", graph, m, r, "none") for m, r in OPTIONS]
+    builds.append(("minmax double, CLE", equalize_stream(graph, cal), "minmax", "double", "none"))
+    for bc in ("weights", "empirical"):  # --bias-correction
+        builds.append((f"minmax double, BC {bc}", graph, "minmax", "double", bc))
+    builds.append(("mse double, BC empirical", graph, "mse", "double", "empirical"))
+    for label, source, method, rounding, bc in builds:
+        g = quantize.quantize(source, cal, method=method, rounding=rounding, bias_correction=bc)
         print(row(label, cosines(want_test, run(g, test)), cosines(want_fresh, run(g, fresh))),
               flush=True)  # fmt: skip
     if not args.no_simulate:

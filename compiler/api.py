@@ -301,6 +301,7 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
     if precision not in PRECISIONS:
         raise UnsupportedError(f"precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     names = {"calibration_method": "method", "rounding": "rounding", "int8_io": "int8_io"}
+    names["bias_correction"] = "bias_correction"  # none|weights|empirical (passes.bias_correction)
     quant_kwargs = {arg: options[opt] for opt, arg in names.items() if options.get(opt)}
     if precision == "float32":
         return graph
@@ -308,6 +309,11 @@ def apply_precision(graph: ir.Graph, precision: str, calibration: Any, options: 
         from .passes import prequant  # a QDQ/QOperator model: its own scales, no calibration
 
         kwargs = {k: v for k, v in quant_kwargs.items() if k in ("rounding", "int8_io")}
+        if options.get("bias_correction") not in (None, "none"):
+            raise UnsupportedError(
+                "--bias-correction applies to calibrated int8 builds; a pre-quantised model "
+                "keeps its own biases"
+            )
         return prequant.quantize(graph, **kwargs)
     if options.get("rounding") == "onnxruntime":
         raise UnsupportedError(

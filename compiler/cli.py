@@ -69,6 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     comp.add_argument("--int8-io", action="store_true", help="add an int8 in/out entry point")
     comp.add_argument(
+        "--bias-correction",
+        choices=["none", "weights", "empirical"],
+        help="int8: correct each conv/dense bias for the mean output error int8 adds on the "
+        "calibration data, measured with float inputs (weights) or with the int8 model's own "
+        "inputs (empirical); default none (see cnnc.passes.bias_correction)",
+    )
+    comp.add_argument(
         "--allow-float-ops",
         action="store_true",
         help="int8: keep ops that have no integer form in float32 (listed in the report; "
@@ -176,6 +183,7 @@ def cmd_compile(args) -> int:
         "memory": args.memory,
         "max_recompute": args.max_recompute,
         "allow_float_ops": args.allow_float_ops,
+        "bias_correction": args.bias_correction,
     }
     model_path = Path(args.model)
     if not model_path.is_file():

@@ -49,6 +49,7 @@ from ..errors import CalibrationError, CnncError, UnsupportedError
 from ..ops import f32, s8, spatial
 from ..ops.requant import INT32_MAX, ROUNDING_MODES, check_multiplier
 from ..ops.requant import quantize_multipliers as _multipliers
+from . import bias_correction as bias_correction_mod
 
 METHODS = ("minmax", "percentile", "mse")
 PERCENTILE = 99.99  # "percentile": clip each activation to [p(0.01 %), p(99.99 %)]
@@ -174,20 +175,29 @@ def quantize(
     method: str = "minmax",
     rounding: str = "double",
     int8_io: bool = False,
+    bias_correction: str = "none",
 ) -> ir.Graph:
-    """A copy of the lowered float ``graph`` with its quantisable nodes in int8."""
+    """A copy of the lowered float ``graph`` with its quantisable nodes in int8.
+
+    ``bias_correction`` "weights" or "empirical" corrects each conv/dense bias for the
+    mean error that int8 adds to its output on the calibration data
+    (``cnnc.passes.bias_correction``); "none" (default) does not."""
     if graph.layout != "NHWC":
         raise CnncError("quantize: the graph must be lowered first (cnnc.passes.lower)")
     if rounding not in ROUNDING_MODES:
         raise CnncError(f"unknown rounding mode {rounding!r}; use one of {ROUNDING_MODES}")
     if len(graph.inputs) != 1:
         raise UnsupportedError(f"quantize: one model input expected, got {graph.inputs}")
+    bias_correction = bias_correction_mod.check_mode(bias_correction)
     graph = unfuse_table_acts(graph)
     ranges = narrow_to_lut_domain(graph, collect_ranges(graph, calibration, method))
     dropped = []
     if int8_io:
         graph, dropped = _drop_trailing_softmax(graph)
     q = _Rewrite(graph, ranges, rounding, int8_io)
+    if bias_correction != "none":
+        x = _check_calibration(graph, calibration)
+        q.corrector = bias_correction_mod.BiasCorrector(graph, q.out, x, bias_correction, q.qp)
     for node in graph.nodes:
         q.node(node)
     q.finish()
@@ -197,6 +207,8 @@ def quantize(
         "cnnc.precision": "int8", "cnnc.rounding": rounding, "cnnc.calibration": method,
         "cnnc.int8_io": str(int(int8_io)),
     })  # fmt: skip
+    if bias_correction != "none":
+        out.metadata["cnnc.bias_correction"] = bias_correction
     if dropped:
         out.metadata["cnnc.int8_io_dropped"] = ",".join(dropped)
     x = _check_calibration(graph, calibration)[:ERROR_TABLE_SAMPLES]
@@ -231,6 +243,7 @@ class _Rewrite:
         self.qp: dict[str, tuple[float, int]] = {}  # float tensor -> (scale, zero point)
         self.int8_of: dict[str, str] = {}  # float tensor -> its int8 tensor in out
         self.float_of: dict[str, str] = {}  # float tensor -> its float tensor in out
+        self.corrector = None  # a bias_correction.BiasCorrector, when asked for
         inp = graph.inputs[0]
         t = graph.tensors[inp]
         if int8_io:
@@ -355,6 +368,8 @@ def _emit_weighted(q: _Rewrite, node: ir.Node, op: str, w, bias, conv_attrs: dic
     s_x, zx = q.qp[x]
     s_y, zy = q.params_of(node.outputs[0])
     wq, bq, s_w = quantize_weights(w, bias, s_x)
+    if q.corrector is not None:
+        bq = q.corrector.correct(node, xq, w, bias, conv_attrs, wq, bq, s_w, s_x, zx)
     check_accumulator(node.name, wq.reshape(len(wq), -1), bq, zx)
     mult, shift = _multipliers(s_x * s_w / s_y)
     check_multiplier(mult, shift)

@@ -36,6 +36,10 @@ COSINE = 0.98
 # seeds. In a float simulation of ideal rounding at these scales, per-channel activation
 # scales leave 4 % below 0.98; an int16 residual stream with int16 HardSwish
 # pre-activations 1 % (worst here 0.976); 10-bit activations everywhere none (worst 0.990).
+# Bias correction (--bias-correction, cnnc.passes.bias_correction: each conv/dense bias
+# absorbs int8's mean output error on the calibration data) lowers the mean 1 - cosine on
+# 600 fresh inputs by 5-8 % and the share below 0.98 from 7.7 % to 5.5-6.3 %, but draws
+# 0.969 ("weights") or 0.976 ("empirical") on these seeds: the error is noise, not bias.
 # The goal needs wider activations (TFLite's 16x8 scheme), not better int8 scales.
 # MobileNetV3-Small, 0.998, meets it. The bound guards the measured value; it is not the goal.
 COSINE_MISSED = {"mobilenetv3_large": 0.975}
