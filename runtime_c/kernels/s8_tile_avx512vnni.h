@@ -185,6 +185,10 @@ CNNC_TARGET_AVX512VNNI CNNC_INLINE void s8_tile_requant(const int32_t *acc, int3
     }
 }
 
+/* The one-row GEMV of s8_dense_loops.h (s8_gemv_step, s8_gemv_order): the AVX-512 tier's
+ * vpmaddwd pairs (no vpdpbusd GEMV is written). */
+#include "s8_gemv_avx512.h"
+
 /* The panel GEMM of s8_dense_loops.h (s8_dense_panels) with vpdpbusd: weights repacked
  * per call into quads (w[4q][j], .., w[4q+3][j]) of 32 outputs (zero past K and past
  * cols), x rows as bytes x + 128 (zero past K), and a register tile of S8_PANEL_ROWS rows
