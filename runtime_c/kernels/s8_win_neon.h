@@ -79,33 +79,41 @@ S8G_MAYBE_UNUSED static size_t s8w_fill(const cnnc_s8_conv_params *p, const int8
     return pitch;
 }
 
-/* dst[0..n) = src[0..n): blocks of 64 bytes (aarch64: one LD1 and one ST1 of four registers
- * each), then 32 and 16, then an overlapping last 16 (n >= 16), or s8g_copy's short copies. */
-S8G_ALWAYS_INLINE void s8w_copy(int8_t *dst, const int8_t *src, size_t n) {
-    size_t i = 0;
-    if (n < 16) {
-        s8g_copy(dst, src, n);
-        return;
-    }
-#if defined(__aarch64__)
-    for (; i + 64 <= n; i += 64) vst1q_s8_x4(dst + i, vld1q_s8_x4(src + i));
-    if (i + 32 <= n) {
-        vst1q_s8_x2(dst + i, vld1q_s8_x2(src + i));
-        i += 32;
-    }
-#else
-    for (; i + 32 <= n; i += 32) {
-        const int8x16_t a = vld1q_s8(src + i), b = vld1q_s8(src + i + 16);
-        vst1q_s8(dst + i, a);
-        vst1q_s8(dst + i + 16, b);
-    }
-#endif
-    if (i + 16 <= n) {
-        vst1q_s8(dst + i, vld1q_s8(src + i));
-        i += 16;
-    }
+/* dst[0..n) = src[0..n) for n >= 16: blocks of 16, the last one overlapping. */
+S8G_ALWAYS_INLINE void s8w_copy16(int8_t *dst, const int8_t *src, size_t n) {
+    size_t i;
+    for (i = 0; i + 16 <= n; i += 16) vst1q_s8(dst + i, vld1q_s8(src + i));
     if (i < n) vst1q_s8(dst + n - 16, vld1q_s8(src + n - 16));
 }
+
+/* dst[0..n) = src[0..n) for n >= 64: blocks of 64 bytes (aarch64: one LD1 and one ST1 of
+ * four registers each), the last one overlapping the one before where n is no multiple of
+ * 64 (its bytes written twice, with the same values); s8w_copy16 on ARMv7. */
+S8G_ALWAYS_INLINE void s8w_copy64(int8_t *dst, const int8_t *src, size_t n) {
+    size_t i;
+#if defined(__aarch64__)
+    for (i = 0; i + 64 <= n; i += 64) vst1q_s8_x4(dst + i, vld1q_s8_x4(src + i));
+    if (i < n) vst1q_s8_x4(dst + n - 64, vld1q_s8_x4(src + n - 64));
+#else
+    (void)i;
+    s8w_copy16(dst, src, n);
+#endif
+}
+
+/* The gather's loop over n pixels with the run copy COPY (the length's case chosen once per
+ * call, outside the loop): each pixel's taps runs of `span` bytes, kernel rows ky_step
+ * apart in the window, taps (taps per row) kx_step apart. */
+#define S8W_GATHER_LOOP(COPY)                                                          \
+    for (r = 0; r < n; ++r) {                                                          \
+        const int8_t *sr = s + (size_t)oxl * x_step;                                   \
+        int8_t *d = dst + (size_t)r * ldx;                                             \
+        for (ky = 0; ky < kh; ++ky, sr += ky_step)                                     \
+            for (kx = 0; kx < taps; ++kx, d += span) COPY(d, sr + kx * kx_step, span); \
+        if (++oxl == ow) {                                                             \
+            oxl = 0;                                                                   \
+            s += y_step;                                                               \
+        }                                                                              \
+    }
 
 /* Rows dst[r * ldx + 0..k) of pixels first .. first + n - 1 of a band ow pixels wide
  * (window win of the given pitch), group g: K = kernel_h * kernel_w * cg inputs each. The
@@ -121,15 +129,12 @@ S8G_MAYBE_UNUSED static void s8w_gather(const cnnc_s8_conv_params *p, const int8
     const int32_t taps = merged ? 1 : kw;
     int32_t oyl = first / ow, oxl = first % ow, r, ky, kx;
     const int8_t *s = win + (size_t)oyl * y_step + (size_t)g * cg;
-    for (r = 0; r < n; ++r) {
-        const int8_t *sr = s + (size_t)oxl * x_step;
-        int8_t *d = dst + (size_t)r * ldx;
-        for (ky = 0; ky < kh; ++ky, sr += ky_step)
-            for (kx = 0; kx < taps; ++kx, d += span) s8w_copy(d, sr + kx * kx_step, span);
-        if (++oxl == ow) {
-            oxl = 0;
-            s += y_step;
-        }
+    if (span >= 64) {
+        S8W_GATHER_LOOP(s8w_copy64)
+    } else if (span >= 16) {
+        S8W_GATHER_LOOP(s8w_copy16)
+    } else {
+        S8W_GATHER_LOOP(s8g_copy)
     }
 }
 #endif
