@@ -26,12 +26,14 @@
  * w[i][o], __ref's sum, which the compiler proved to lie in int32 (cnnc.passes.quantize,
  * check_accumulator). Two int32 values congruent modulo 2^32 are equal, so the accumulator
  * is __ref's exactly whatever the intermediate wrap-arounds. Conv padding taps gather x's
- * zero point (s8g_gather), which adds zp * w here and - zp * w through init: 0, as __ref
- * skips them. Zero weights past K or past the outputs add nothing.
+ * zero point (from the padded input window, s8_win_neon.h), which adds zp * w here and
+ * - zp * w through init: 0, as __ref skips them. Zero weights past K or past the outputs add
+ * nothing. The conv gathers its pixels band by band from that window, in batches of rows
+ * that every packed block of outputs then reads.
  *
- * Dilated convs, those whose K does not fit the panel or gather buffers, and dense layers of
- * fewer than 4 rows (the transposition would cost more than it saves) run
- * cnnc_s8_conv__neon / cnnc_s8_dense__neon. */
+ * Convs whose K does not fit the panel or gather buffers or whose pixel's window does not
+ * fit its buffer, and dense layers of fewer than 4 rows (the transposition would cost more
+ * than it saves) run cnnc_s8_conv__neon / cnnc_s8_dense__neon. */
 #include <stddef.h>
 
 #include "cnnc_s8.h"

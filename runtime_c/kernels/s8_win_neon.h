@@ -90,12 +90,11 @@ S8G_ALWAYS_INLINE void s8w_copy16(int8_t *dst, const int8_t *src, size_t n) {
  * four registers each), the last one overlapping the one before where n is no multiple of
  * 64 (its bytes written twice, with the same values); s8w_copy16 on ARMv7. */
 S8G_ALWAYS_INLINE void s8w_copy64(int8_t *dst, const int8_t *src, size_t n) {
-    size_t i;
 #if defined(__aarch64__)
-    for (i = 0; i + 64 <= n; i += 64) vst1q_s8_x4(dst + i, vld1q_s8_x4(src + i));
-    if (i < n) vst1q_s8_x4(dst + n - 64, vld1q_s8_x4(src + n - 64));
+    const int8_t *const last = src + n - 64;
+    for (; src < last; src += 64, dst += 64) vst1q_s8_x4(dst, vld1q_s8_x4(src));
+    vst1q_s8_x4(dst + (last - src), vld1q_s8_x4(last));
 #else
-    (void)i;
     s8w_copy16(dst, src, n);
 #endif
 }
@@ -115,6 +114,18 @@ S8G_ALWAYS_INLINE void s8w_copy64(int8_t *dst, const int8_t *src, size_t n) {
         }                                                                              \
     }
 
+/* S8W_GATHER_LOOP for one tap per kernel row (taps == 1). */
+#define S8W_GATHER_ROWS(COPY)                                                    \
+    for (r = 0; r < n; ++r) {                                                    \
+        const int8_t *sr = s + (size_t)oxl * x_step;                             \
+        int8_t *d = dst + (size_t)r * ldx;                                       \
+        for (ky = 0; ky < kh; ++ky, sr += ky_step, d += span) COPY(d, sr, span); \
+        if (++oxl == ow) {                                                       \
+            oxl = 0;                                                             \
+            s += y_step;                                                         \
+        }                                                                        \
+    }
+
 /* Rows dst[r * ldx + 0..k) of pixels first .. first + n - 1 of a band ow pixels wide
  * (window win of the given pitch), group g: K = kernel_h * kernel_w * cg inputs each. The
  * parameters are read into locals first: the int8 stores may alias *p. */
@@ -129,7 +140,9 @@ S8G_MAYBE_UNUSED static void s8w_gather(const cnnc_s8_conv_params *p, const int8
     const int32_t taps = merged ? 1 : kw;
     int32_t oyl = first / ow, oxl = first % ow, r, ky, kx;
     const int8_t *s = win + (size_t)oyl * y_step + (size_t)g * cg;
-    if (span >= 64) {
+    if (span >= 64 && taps == 1) { /* whole kernel rows: no loop over taps */
+        S8W_GATHER_ROWS(s8w_copy64)
+    } else if (span >= 64) {
         S8W_GATHER_LOOP(s8w_copy64)
     } else if (span >= 16) {
         S8W_GATHER_LOOP(s8w_copy16)
