@@ -142,8 +142,13 @@ S8G_ALWAYS_INLINE void s8g_conv_pixels(const cnnc_s8_conv_params *p, const int8_
     }
 }
 
-void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
+/* The conv on the int32 GEMM (s8_gemm_neon.h). */
+#if defined(__GNUC__)
+__attribute__((noinline)) /* its buffers not in a frame below s8h_conv's */
+#endif
+static void
+s8g_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
+         const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const int32_t pixels = p->n * p->out_h * p->out_w;
@@ -154,9 +159,6 @@ void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int
     s8g_out o;
     int packed, windowed;
     int32_t g, o0, b, oy0, ox0;
-#if defined(__aarch64__)
-    if (p->n * p->out_h * p->out_w >= S8H_ROWS && s8h_conv(p, x, w, bias, mult, shift, y)) return;
-#endif
     /* pixels gathered band by band from the padded input window where one fits (any
      * dilation), else tap by tap with bounds tests (s8g_gather: adjacent taps) */
     windowed = s8w_plan_for(p, S8N_WINDOW, &pl);
@@ -193,6 +195,14 @@ void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int
                                     yb, cols);
                 }
     }
+}
+
+void cnnc_s8_conv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
+#if defined(__aarch64__)
+    if (p->n * p->out_h * p->out_w >= S8H_ROWS && s8h_conv(p, x, w, bias, mult, shift, y)) return;
+#endif
+    s8g_conv(p, x, w, bias, mult, shift, y);
 }
 #else
 typedef int cnnc_s8_conv_neon_empty; /* ISO C forbids an empty translation unit */
