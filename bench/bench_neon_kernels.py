@@ -52,6 +52,8 @@ int main(int argc, char **argv) {
         p.pad_top = p.pad_left = 1; }
     else if (!strcmp(k, "conv3x3")) { p.h = p.w = p.out_h = p.out_w = 8; p.c = 32; p.out_c = 32;
         p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1; }
+    else if (!strcmp(k, "conv3x3_28")) { p.h = p.w = p.out_h = p.out_w = 28; p.c = 32;
+        p.out_c = 32; p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1; }
     else if (!strcmp(k, "dw3x3s1")) { p.h = p.w = p.out_h = p.out_w = 12;
         p.c = p.out_c = p.groups = 96; p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1; }
     else if (!strcmp(k, "dw3x3s2")) { p.h = p.w = 24; p.out_h = p.out_w = 12;
@@ -79,7 +81,7 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
-KERNELS = ("pw", "pw_k96", "stem3x3s2", "conv3x3", "dw3x3s1", "dw3x3s2", "dense")
+KERNELS = ("pw", "pw_k96", "stem3x3s2", "conv3x3", "conv3x3_28", "dw3x3s1", "dw3x3s2", "dense")
 
 
 def build(target: str, tmp: Path) -> tuple[targets.Target, Path]:

@@ -26,17 +26,20 @@
  * w[i][o], __ref's sum, which the compiler proved to lie in int32 (cnnc.passes.quantize,
  * check_accumulator). Two int32 values congruent modulo 2^32 are equal, so the accumulator
  * is __ref's exactly whatever the intermediate wrap-arounds. Conv padding taps gather x's
- * zero point (s8g_gather), which adds zp * w here and - zp * w through init: 0, as __ref
- * skips them. Zero weights past K or past the outputs add nothing.
+ * zero point (from the padded input window, s8_win_neon.h), which adds zp * w here and
+ * - zp * w through init: 0, as __ref skips them. Zero weights past K or past the outputs add
+ * nothing. The conv gathers its pixels band by band from that window, in batches of rows
+ * that every packed block of outputs then reads.
  *
- * Dilated convs, those whose K does not fit the panel or gather buffers, and dense layers of
- * fewer than 4 rows (the transposition would cost more than it saves) run
- * cnnc_s8_conv__neon / cnnc_s8_dense__neon. */
+ * Convs whose K does not fit the panel or gather buffers or whose pixel's window does not
+ * fit its buffer, and dense layers of fewer than 4 rows (the transposition would cost more
+ * than it saves) run cnnc_s8_conv__neon / cnnc_s8_dense__neon. */
 #include <stddef.h>
 
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h" /* s8_pwconv_as_dense only: no tile hooks defined */
 #include "s8_gemm_neon.h"
+#include "s8_win_neon.h"
 
 /* the row's guard, cnnc.ops.variants.NEONDOT (clang reports __GNUC__ 4) */
 #if defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >= 10)
@@ -53,8 +56,9 @@
 #define S8D_PANEL 32768 /* bytes: K up to 2037 per block of 16 outputs */
 /* past k * 16 bytes: the weights to a multiple of 4 inputs (48), the multipliers and shifts */
 #define S8D_PANEL_EXTRA (3 * S8D_COLS + 128)
-#define S8D_GATHER 2048 /* inputs per pixel gathered on the stack (5 pixels: 10 KiB) */
-#define S8D_BLOCKS 4    /* blocks of 16 outputs a conv's gathered pixels serve at once */
+#define S8D_GATHER 16384 /* bytes of gathered pixels (rows of K rounded up to 16) */
+#define S8D_WINDOW 16384 /* bytes of the padded input window (s8_win_neon.h) */
+#define S8D_BLOCKS 4     /* blocks of 16 outputs a conv's gathered pixels serve at once */
 
 /* One block of up to 16 outputs: its zero-point-folded start values and requantisation
  * constants (derived once per block, s8g_rq_init where the C kernel runs), padded to 16 lanes. */
@@ -603,54 +607,67 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
                            int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const int32_t k = p->kernel_h * p->kernel_w * cg;
-    const int32_t pixels = p->n * p->out_h * p->out_w;
     const size_t group_size = (size_t)k * og;
     const size_t stride = (size_t)k * S8D_COLS + S8D_PANEL_EXTRA; /* one block's panel */
-    int8_t cols[S8D_ROWS][S8D_GATHER];
+    const size_t ldx = ((size_t)k + 15) / 16 * 16;                /* a gathered row, zero past k */
+    int8_t cols[S8D_GATHER], win[S8D_WINDOW];
     int8_t panel[S8D_PANEL];
     s8d_block blk[S8D_BLOCKS];
     const s8g_out o =
         s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    int32_t g, pix0, o0, r, nblk, j;
-    if (k > S8D_GATHER || stride > S8D_PANEL || p->dilation_h != 1 || p->dilation_w != 1) {
-        /* the gather reads adjacent taps; __neon's tap loops honour dilation */
+    s8w_plan pl;
+    int32_t g, o0, r, nblk, j, batch, b, oy0, ox0, first;
+    if (ldx * S8D_ROWS > S8D_GATHER || stride > S8D_PANEL || !s8w_plan_for(p, S8D_WINDOW, &pl)) {
         cnnc_s8_conv__neon(p, x, w, bias, mult, shift, y);
         return;
     }
     /* blocks of 16 outputs packed side by side, as many as the panel holds (up to
-     * S8D_BLOCKS): each tile of gathered pixels serves them all */
+     * S8D_BLOCKS): each batch of gathered pixels serves them all */
     nblk = (int32_t)(S8D_PANEL / stride) < S8D_BLOCKS ? (int32_t)(S8D_PANEL / stride) : S8D_BLOCKS;
+    batch = (int32_t)(S8D_GATHER / ldx) / S8D_ROWS * S8D_ROWS;
     /* the gathered rows padded with zeros to a multiple of 16 inputs, read whole by the
      * tile (the panel's weights there are 0 anyway): the gather writes only [0, k) */
-    for (r = 0; r < S8D_ROWS; ++r) memset(cols[r] + k, 0, (size_t)(-k & 15));
+    for (r = 0; r < batch; ++r) memset(cols + r * ldx + k, 0, ldx - (size_t)k);
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * group_size; /* [k][og] */
         for (o0 = 0; o0 < og; o0 += S8D_COLS * nblk) {
             const int32_t span = og - o0 < S8D_COLS * nblk ? og - o0 : S8D_COLS * nblk;
             const int32_t blocks = (span + S8D_COLS - 1) / S8D_COLS;
             for (j = 0; j < blocks; ++j) {
-                const int32_t first = g * og + o0 + S8D_COLS * j, oj = o0 + S8D_COLS * j;
+                const int32_t first_o = g * og + o0 + S8D_COLS * j, oj = o0 + S8D_COLS * j;
                 const int32_t nb = og - oj < S8D_COLS ? og - oj : S8D_COLS;
-                s8d_pack(wg + oj, (size_t)og, k, nb, bias + first, mult + first, shift + first, &o,
-                         panel + stride * j, &blk[j]);
+                s8d_pack(wg + oj, (size_t)og, k, nb, bias + first_o, mult + first_o,
+                         shift + first_o, &o, panel + stride * j, &blk[j]);
             }
-            for (pix0 = 0; pix0 < pixels; pix0 += S8D_ROWS) {
-                const int32_t rows = pixels - pix0 < S8D_ROWS ? pixels - pix0 : S8D_ROWS;
-                for (r = 0; r < rows; ++r) s8g_gather(p, x, pix0 + r, g, cols[r]);
-                for (j = 0; j < blocks; ++j) {
-                    const int32_t oj = o0 + S8D_COLS * j;
-                    const int32_t nb = og - oj < S8D_COLS ? og - oj : S8D_COLS;
-                    int8_t *const yt = y + (size_t)pix0 * p->out_c + g * og + oj;
-                    const int8_t *const pj = panel + stride * j;
-                    const int32_t done = s8da_rows(cols[0], S8D_GATHER, rows, pj, &blk[j], nb, yt,
-                                                   (size_t)p->out_c, 1);
-                    if (done < rows) {
-                        s8d_block_q(&blk[j], &o);
-                        s8d_tile(cols[done], S8D_GATHER, rows - done, k, pj, &blk[j], nb, &o,
-                                 yt + (size_t)done * p->out_c, (size_t)p->out_c, 1);
+            for (b = 0; b < p->n; ++b)
+                for (oy0 = 0; oy0 < p->out_h; oy0 += pl.oh)
+                    for (ox0 = 0; ox0 < p->out_w; ox0 += pl.ow) {
+                        const int32_t oh = p->out_h - oy0 < pl.oh ? p->out_h - oy0 : pl.oh;
+                        const int32_t ow = p->out_w - ox0 < pl.ow ? p->out_w - ox0 : pl.ow;
+                        const size_t pitch = s8w_fill(p, x, b, oy0, ox0, oh, ow, win);
+                        /* the band's pixels are consecutive in y */
+                        int8_t *const yb =
+                            y + (((size_t)b * p->out_h + oy0) * p->out_w + ox0) * p->out_c +
+                            (size_t)g * og;
+                        for (first = 0; first < oh * ow; first += batch) {
+                            const int32_t n = oh * ow - first < batch ? oh * ow - first : batch;
+                            s8w_gather(p, win, pitch, ow, first, n, g, cols, ldx);
+                            for (j = 0; j < blocks; ++j) {
+                                const int32_t oj = o0 + S8D_COLS * j;
+                                const int32_t nb = og - oj < S8D_COLS ? og - oj : S8D_COLS;
+                                int8_t *const yt = yb + (size_t)first * p->out_c + oj;
+                                const int8_t *const pj = panel + stride * j;
+                                const int32_t done = s8da_rows(cols, ldx, n, pj, &blk[j], nb, yt,
+                                                               (size_t)p->out_c, 1);
+                                if (done < n) {
+                                    s8d_block_q(&blk[j], &o);
+                                    s8d_tile(cols + (size_t)done * ldx, ldx, n - done, k, pj,
+                                             &blk[j], nb, &o, yt + (size_t)done * p->out_c,
+                                             (size_t)p->out_c, 1);
+                                }
+                            }
+                        }
                     }
-                }
-            }
         }
     }
 }

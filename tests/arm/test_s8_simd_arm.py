@@ -4,7 +4,8 @@ NEON-VFPv4) under qemu: a C driver runs both on the same pseudo-random data over
 tile, K across the 8-input steps, 1x1 and odd spatial sizes, strides 1/2, padding on/off,
 3x3, 5x5 and strided 1x1 kernels, dilations 1..3, groups 1/2, zero points at the ends of
 the range, both roundings, clamps, multipliers from real scales and at the requantisation contract's
-corners) and reports the first differing byte of any case. The __ref kernels themselves
+corners; general convs whose padded input window holds part of the map, s8_win_neon.h)
+and reports the first differing byte of any case. The __ref kernels themselves
 are pinned to the NumPy definitions in tests/runtime. A second test pins the selection
 block in cnnc_s8.h: which variant each target's generated code calls."""
 
@@ -398,6 +399,49 @@ static void dot_tile_cases(void) {
     }
 }
 
+/* The general conv's padded input window and gathered batches (s8_win_neon.h; aarch64's
+ * 16-bit partial sums and the dot product): maps whose window holds only some output rows
+ * (several bands, stride and dilation 2 included) or only part of one row (column chunks),
+ * K = 576 whose pixels span several gathered batches and 3 blocks of outputs, and a weight
+ * of -128 in the second group only (the 16-bit sums give the whole layer back to the
+ * int32 GEMM after writing group 0; the dot product takes it). Both roundings. */
+static void window_cases(void) {
+    /* n, h, w, c, out_c, kernel, pad, stride, dilation, groups, -128 weights */
+    static const int32_t geo[6][11] = {
+        {1, 40, 30, 16, 12, 3, 1, 1, 1, 1, 0}, {1, 60, 30, 16, 12, 3, 2, 2, 2, 1, 0},
+        {1, 3, 400, 16, 20, 3, 1, 2, 1, 1, 0}, {1, 8, 8, 64, 40, 3, 1, 1, 1, 1, 0},
+        {2, 7, 6, 32, 36, 3, 1, 1, 1, 2, 1},   {1, 9, 11, 5, 17, 3, 0, 1, 1, 1, 0}};
+    int gi, rnd;
+    int32_t i;
+    for (gi = 0; gi < 6; ++gi) for (rnd = 0; rnd < 2; ++rnd) {
+        const int32_t *q = geo[gi];
+        cnnc_s8_conv_params p;
+        int32_t out, wn;
+        memset(&p, 0, sizeof p);
+        p.n = q[0]; p.h = q[1]; p.w = q[2]; p.c = q[3]; p.out_c = q[4];
+        p.kernel_h = p.kernel_w = q[5]; p.pad_top = p.pad_left = q[6];
+        p.stride_h = p.stride_w = q[7]; p.dilation_h = p.dilation_w = q[8]; p.groups = q[9];
+        p.out_h = (p.h + 2 * p.pad_top - (p.kernel_h - 1) * p.dilation_h - 1) / p.stride_h + 1;
+        p.out_w = (p.w + 2 * p.pad_left - (p.kernel_w - 1) * p.dilation_w - 1) / p.stride_w + 1;
+        p.x_zero_point = zps[rnd][0]; p.y_zero_point = zps[rnd][1];
+        p.act_min = rnd ? p.y_zero_point : -128; p.act_max = rnd ? p.y_zero_point + 100 : 127;
+        p.rounding = rnd;
+        out = p.n * p.out_h * p.out_w * p.out_c;
+        wn = p.kernel_h * p.kernel_w * p.c / p.groups * p.out_c;
+        fill8(tx, p.n * p.h * p.w * p.c, -128);
+        fill8(w, wn, -127);
+        if (q[10]) {
+            for (i = wn / 2; i < wn; i += 7) w[i] = -128; /* the second group's weights */
+            for (i = 0; i < p.n * p.h * p.w * p.c; i += 3) tx[i] = -128;
+        }
+        fill_requant(bias, mult, shift, p.out_c, rnd);
+        cnnc_s8_conv__ref(&p, tx, w, bias, mult, shift, y_ref);
+        prepare_neon(out);
+        V(conv)(&p, tx, w, bias, mult, shift, y_neon);
+        compare("conv window (geometry, rounding, -)", out, gi, rnd, 0);
+    }
+}
+
 /* The onnxruntime rounding (pre-quantised models): float32 multipliers as bits. */
 static void onnxruntime_cases(void) {
     int i, groups;
@@ -445,6 +489,7 @@ int main(void) {
     if (!DOT_BUILD) add_cases();
     if (!DOT_BUILD) dw3_tile_cases();
     if (DOT_BUILD) dot_tile_cases();
+    window_cases();
 #endif
     big_k_cases();
     dense_cases();
@@ -482,6 +527,10 @@ CASES += WEIGHT_MIN_CASES
 DOT_TILE_CASES = 3 * 6 * 2 * 2 * 2 + 2
 NEON_LAYER_CASES += DOT_TILE_CASES
 CASES += DOT_TILE_CASES
+# window_cases: the general conv's input window and batches, in every NEON build
+WINDOW_CASES = 6 * 2
+NEON_LAYER_CASES += WINDOW_CASES
+CASES += WINDOW_CASES
 
 
 # aarch64-dot: the ARMv8.2 dot-product variants (__neondot, s8_dot_neon.c) on qemu's
