@@ -52,7 +52,8 @@ s8h_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const i
     s8h_block blk[S8C_BLOCKS];
     s8w_plan pl;
     s8g_out o;
-    int32_t g, o0, j, b, oy0, ox0, first, nblk, batch;
+    int32_t g, o0, j, first, nblk, batch;
+    s8w_band bd;
     if (ldx * S8H_ROWS > S8C_COLS || stride > S8C_PANELS || !s8w_plan_for(p, S8C_WINDOW, &pl))
         return 0;
     nblk =
@@ -75,27 +76,22 @@ s8h_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const i
                               shift + first_o, &o, panel + stride * j, &blk[j]))
                     return 0; /* a weight of -128 */
             }
-            for (b = 0; b < p->n; ++b)
-                for (oy0 = 0; oy0 < p->out_h; oy0 += pl.oh)
-                    for (ox0 = 0; ox0 < p->out_w; ox0 += pl.ow) {
-                        const int32_t oh = p->out_h - oy0 < pl.oh ? p->out_h - oy0 : pl.oh;
-                        const int32_t ow = p->out_w - ox0 < pl.ow ? p->out_w - ox0 : pl.ow;
-                        const size_t pitch = s8w_fill(p, x, b, oy0, ox0, oh, ow, win);
-                        /* the band's pixels are consecutive in y */
-                        int8_t *const yb =
-                            y + (((size_t)b * p->out_h + oy0) * p->out_w + ox0) * p->out_c +
-                            (size_t)g * og;
-                        for (first = 0; first < oh * ow; first += batch) {
-                            const int32_t n = oh * ow - first < batch ? oh * ow - first : batch;
-                            s8w_gather(p, win, pitch, ow, first, n, g, cols, ldx);
-                            for (j = 0; j < blocks; ++j) {
-                                const int32_t oj = o0 + S8H_COLS * j;
-                                const int32_t nb = og - oj < S8H_COLS ? og - oj : S8H_COLS;
-                                s8h_tile(cols, ldx, n, k, panel + stride * j, &blk[j], nb, &o,
-                                         yb + (size_t)first * p->out_c + oj, (size_t)p->out_c);
-                            }
-                        }
+            bd = S8W_FIRST;
+            while (s8w_next(p, &pl, &bd)) {
+                const size_t pitch = s8w_fill(p, x, bd.b, bd.oy0, bd.ox0, bd.oh, bd.ow, win);
+                int8_t *const yb = y + s8w_out(p, &bd) + (size_t)g * og;
+                const int32_t pixels = bd.oh * bd.ow;
+                for (first = 0; first < pixels; first += batch) {
+                    const int32_t n = pixels - first < batch ? pixels - first : batch;
+                    s8w_gather(p, win, pitch, bd.ow, first, n, g, cols, ldx);
+                    for (j = 0; j < blocks; ++j) {
+                        const int32_t oj = o0 + S8H_COLS * j;
+                        const int32_t nb = og - oj < S8H_COLS ? og - oj : S8H_COLS;
+                        s8h_tile(cols, ldx, n, k, panel + stride * j, &blk[j], nb, &o,
+                                 yb + (size_t)first * p->out_c + oj, (size_t)p->out_c);
                     }
+                }
+            }
         }
     }
     return 1;
@@ -158,7 +154,8 @@ s8g_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const i
     s8w_plan pl;
     s8g_out o;
     int packed, windowed;
-    int32_t g, o0, b, oy0, ox0;
+    int32_t g, o0;
+    s8w_band bd;
     /* pixels gathered band by band from the padded input window where one fits (any
      * dilation), else tap by tap with bounds tests (s8g_gather: adjacent taps) */
     windowed = s8w_plan_for(p, S8N_WINDOW, &pl);
@@ -183,17 +180,12 @@ s8g_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const i
             s8g_conv_pixels(p, x, 0, 0, 0, pixels, g, wg, pg, bias, mult, shift, &o, y, cols);
             continue;
         }
-        for (b = 0; b < p->n; ++b)
-            for (oy0 = 0; oy0 < p->out_h; oy0 += pl.oh)
-                for (ox0 = 0; ox0 < p->out_w; ox0 += pl.ow) {
-                    const int32_t oh = p->out_h - oy0 < pl.oh ? p->out_h - oy0 : pl.oh;
-                    const int32_t ow = p->out_w - ox0 < pl.ow ? p->out_w - ox0 : pl.ow;
-                    const size_t pitch = s8w_fill(p, x, b, oy0, ox0, oh, ow, win);
-                    int8_t *const yb =
-                        y + (((size_t)b * p->out_h + oy0) * p->out_w + ox0) * p->out_c;
-                    s8g_conv_pixels(p, x, win, pitch, ow, oh * ow, g, wg, pg, bias, mult, shift, &o,
-                                    yb, cols);
-                }
+        bd = S8W_FIRST;
+        while (s8w_next(p, &pl, &bd)) {
+            const size_t pitch = s8w_fill(p, x, bd.b, bd.oy0, bd.ox0, bd.oh, bd.ow, win);
+            s8g_conv_pixels(p, x, win, pitch, bd.ow, bd.oh * bd.ow, g, wg, pg, bias, mult, shift,
+                            &o, y + s8w_out(p, &bd), cols);
+        }
     }
 }
 

@@ -616,7 +616,8 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
     const s8g_out o =
         s8d_out(p->x_zero_point, p->rounding, p->y_zero_point, p->act_min, p->act_max);
     s8w_plan pl;
-    int32_t g, o0, r, nblk, j, batch, b, oy0, ox0, first;
+    int32_t g, o0, r, nblk, j, batch, first;
+    s8w_band bd;
     if (ldx * S8D_ROWS > S8D_GATHER || stride > S8D_PANEL || !s8w_plan_for(p, S8D_WINDOW, &pl)) {
         cnnc_s8_conv__neon(p, x, w, bias, mult, shift, y);
         return;
@@ -639,35 +640,29 @@ void cnnc_s8_conv__neondot(const cnnc_s8_conv_params *p, const int8_t *x, const 
                 s8d_pack(wg + oj, (size_t)og, k, nb, bias + first_o, mult + first_o,
                          shift + first_o, &o, panel + stride * j, &blk[j]);
             }
-            for (b = 0; b < p->n; ++b)
-                for (oy0 = 0; oy0 < p->out_h; oy0 += pl.oh)
-                    for (ox0 = 0; ox0 < p->out_w; ox0 += pl.ow) {
-                        const int32_t oh = p->out_h - oy0 < pl.oh ? p->out_h - oy0 : pl.oh;
-                        const int32_t ow = p->out_w - ox0 < pl.ow ? p->out_w - ox0 : pl.ow;
-                        const size_t pitch = s8w_fill(p, x, b, oy0, ox0, oh, ow, win);
-                        /* the band's pixels are consecutive in y */
-                        int8_t *const yb =
-                            y + (((size_t)b * p->out_h + oy0) * p->out_w + ox0) * p->out_c +
-                            (size_t)g * og;
-                        for (first = 0; first < oh * ow; first += batch) {
-                            const int32_t n = oh * ow - first < batch ? oh * ow - first : batch;
-                            s8w_gather(p, win, pitch, ow, first, n, g, cols, ldx);
-                            for (j = 0; j < blocks; ++j) {
-                                const int32_t oj = o0 + S8D_COLS * j;
-                                const int32_t nb = og - oj < S8D_COLS ? og - oj : S8D_COLS;
-                                int8_t *const yt = yb + (size_t)first * p->out_c + oj;
-                                const int8_t *const pj = panel + stride * j;
-                                const int32_t done = s8da_rows(cols, ldx, n, pj, &blk[j], nb, yt,
-                                                               (size_t)p->out_c, 1);
-                                if (done < n) {
-                                    s8d_block_q(&blk[j], &o);
-                                    s8d_tile(cols + (size_t)done * ldx, ldx, n - done, k, pj,
-                                             &blk[j], nb, &o, yt + (size_t)done * p->out_c,
-                                             (size_t)p->out_c, 1);
-                                }
-                            }
+            bd = S8W_FIRST;
+            while (s8w_next(p, &pl, &bd)) {
+                const size_t pitch = s8w_fill(p, x, bd.b, bd.oy0, bd.ox0, bd.oh, bd.ow, win);
+                int8_t *const yb = y + s8w_out(p, &bd) + (size_t)g * og;
+                const int32_t pixels = bd.oh * bd.ow;
+                for (first = 0; first < pixels; first += batch) {
+                    const int32_t n = pixels - first < batch ? pixels - first : batch;
+                    s8w_gather(p, win, pitch, bd.ow, first, n, g, cols, ldx);
+                    for (j = 0; j < blocks; ++j) {
+                        const int32_t oj = o0 + S8D_COLS * j;
+                        const int32_t nb = og - oj < S8D_COLS ? og - oj : S8D_COLS;
+                        int8_t *const yt = yb + (size_t)first * p->out_c + oj;
+                        const int8_t *const pj = panel + stride * j;
+                        const int32_t done =
+                            s8da_rows(cols, ldx, n, pj, &blk[j], nb, yt, (size_t)p->out_c, 1);
+                        if (done < n) {
+                            s8d_block_q(&blk[j], &o);
+                            s8d_tile(cols + (size_t)done * ldx, ldx, n - done, k, pj, &blk[j], nb,
+                                     &o, yt + (size_t)done * p->out_c, (size_t)p->out_c, 1);
                         }
                     }
+                }
+            }
         }
     }
 }

@@ -28,6 +28,11 @@ typedef struct {
     int32_t oh, ow;
 } s8w_plan;
 
+/* One band of a plan: image b, output rows [oy0, oy0 + oh), columns [ox0, ox0 + ow). */
+typedef struct {
+    int32_t b, oy0, ox0, oh, ow;
+} s8w_band;
+
 /* Input rows (columns) spanned by n output rows (columns) of stride s, kernel extent
  * kn, dilation d. */
 #define S8W_SPAN(n, s, kn, d) (((int64_t)(n)-1) * (s) + ((int64_t)(kn)-1) * (d) + 1)
@@ -49,6 +54,34 @@ S8G_MAYBE_UNUSED static int s8w_plan_for(const cnnc_s8_conv_params *p, size_t by
     pl->oh = 1;
     pl->ow = (int32_t)n;
     return 1;
+}
+
+/* Before the first band (ox0 = -1). */
+#define S8W_FIRST ((s8w_band){0, 0, -1, 0, 0})
+
+/* The bands of plan pl in order, from S8W_FIRST: moves bd to the next one and returns 1,
+ * or returns 0 after the last. */
+S8G_MAYBE_UNUSED static int s8w_next(const cnnc_s8_conv_params *p, const s8w_plan *pl,
+                                     s8w_band *bd) {
+    if (bd->ox0 < 0) {
+        if (p->n <= 0 || p->out_h <= 0 || p->out_w <= 0) return 0;
+        bd->ox0 = 0;
+    } else if ((bd->ox0 += pl->ow) >= p->out_w) {
+        bd->ox0 = 0;
+        if ((bd->oy0 += pl->oh) >= p->out_h) {
+            bd->oy0 = 0;
+            if (++bd->b >= p->n) return 0;
+        }
+    }
+    bd->oh = p->out_h - bd->oy0 < pl->oh ? p->out_h - bd->oy0 : pl->oh;
+    bd->ow = p->out_w - bd->ox0 < pl->ow ? p->out_w - bd->ox0 : pl->ow;
+    return 1;
+}
+
+/* The offset in y of band bd's first output pixel (its pixels are consecutive in y:
+ * ow == out_w, or oh == 1). */
+S8G_MAYBE_UNUSED static size_t s8w_out(const cnnc_s8_conv_params *p, const s8w_band *bd) {
+    return (((size_t)bd->b * p->out_h + bd->oy0) * p->out_w + bd->ox0) * p->out_c;
 }
 
 /* The window of the band of oh x ow output pixels from (oy0, ox0) of image b: rows
