@@ -39,12 +39,10 @@ void cnnc_s8_pwconv__neon(const cnnc_s8_conv_params *p, const int8_t *x, const i
  * pixels gathered in batches and each batch run against every packed block, tiles of 4
  * pixels. Returns 0, having maybe written part of y, when it cannot run the layer (K past
  * its buffers, no window fits, a weight of -128): the caller then runs the whole layer. */
-#if defined(__GNUC__)
-__attribute__((noinline)) /* its buffers not in the caller's frame */
-#endif
-static int
-s8h_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
-         const int32_t *mult, const int32_t *shift, int8_t *y) {
+/* noinline: its buffers not in the caller's frame */
+CNNC_NOINLINE static int s8h_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                  const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                  int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const size_t ldx = ((size_t)k + 15) / 16 * 16, stride = ((size_t)k + 3) / 4 * 64;
@@ -139,12 +137,10 @@ S8G_ALWAYS_INLINE void s8g_conv_pixels(const cnnc_s8_conv_params *p, const int8_
 }
 
 /* The conv on the int32 GEMM (s8_gemm_neon.h). */
-#if defined(__GNUC__)
-__attribute__((noinline)) /* its buffers not in a frame below s8h_conv's */
-#endif
-static void
-s8g_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, const int32_t *bias,
-         const int32_t *mult, const int32_t *shift, int8_t *y) {
+/* noinline: its buffers not in a frame below s8h_conv's */
+CNNC_NOINLINE static void s8g_conv(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                                   const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                                   int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const int32_t pixels = p->n * p->out_h * p->out_w;
