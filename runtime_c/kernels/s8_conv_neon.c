@@ -57,11 +57,7 @@ CNNC_NOINLINE static int s8h_conv(const cnnc_s8_conv_params *p, const int8_t *x,
     nblk =
         (int32_t)(S8C_PANELS / stride) < S8C_BLOCKS ? (int32_t)(S8C_PANELS / stride) : S8C_BLOCKS;
     batch = (int32_t)(S8C_COLS / ldx) / S8H_ROWS * S8H_ROWS;
-    o.x_zero_point = p->x_zero_point;
-    o.rounding = p->rounding;
-    o.zero_point = p->y_zero_point;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
+    o = S8G_OUT_OF(p);
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * k * og; /* [k][og] */
         for (o0 = 0; o0 < og; o0 += S8H_COLS * nblk) {
@@ -161,11 +157,7 @@ CNNC_NOINLINE static void s8g_conv(const cnnc_s8_conv_params *p, const int8_t *x
     }
     /* all of a group's 8-wide blocks widened at once, when they fit and pixels reuse them */
     packed = pixels > 1 && (size_t)k * (size_t)(og & ~7) <= S8G_PANEL;
-    o.x_zero_point = p->x_zero_point;
-    o.rounding = p->rounding;
-    o.zero_point = p->y_zero_point;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
+    o = S8G_OUT_OF(p);
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * group_size; /* [k][og] */
         const int16_t *pg = packed ? panel : 0;

@@ -24,11 +24,7 @@ S8G_ALWAYS_INLINE void s8g_dense(const cnnc_s8_dense_params *p, const int8_t *x,
     int32_t b0, r;
     /* the panel pays when rows reuse it and it holds a whole block */
     const int packed = p->n > 1 && (size_t)p->k * S8G_COLS <= S8G_PANEL;
-    o.x_zero_point = p->x_zero_point;
-    o.rounding = p->rounding;
-    o.zero_point = p->y_zero_point;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
+    o = S8G_OUT_OF(p);
     while (o0 + 8 <= p->m) {
         const int32_t nh = S8G_NH(p->m - o0);
         s8g_out ob = o; /* the block's shortest requantisation (s8g_tail keeps o's) */
@@ -69,11 +65,7 @@ s8h_dense(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w, const
     s8h_block blk;
     s8g_out o;
     int32_t o0;
-    o.x_zero_point = p->x_zero_point;
-    o.rounding = p->rounding;
-    o.zero_point = p->y_zero_point;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
+    o = S8G_OUT_OF(p);
     for (o0 = 0; o0 < p->m; o0 += S8H_COLS) {
         const int32_t nb = p->m - o0 < S8H_COLS ? p->m - o0 : S8H_COLS;
         if (!s8h_pack(w + o0, (size_t)p->m, p->k, nb, bias + o0, mult + o0, shift + o0, &o, panel,

@@ -143,11 +143,7 @@ s8_dw3x3_block(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w, c
         initr0 = vmlaq_s32(init0, vmovl_s16(vget_low_s16(wr)), zp);
         initr1 = vmlaq_s32(init1, vmovl_s16(vget_high_s16(wr)), zp);
     }
-    o.x_zero_point = p->x_zero_point;
-    o.rounding = p->rounding;
-    o.zero_point = p->y_zero_point;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
+    o = S8G_OUT_OF(p);
     s8g_rq_init(&q, mult + c0, shift + c0, &o, rnd);
     /* interior columns [in0, in1): ix0 = ox * stride_w - pad_left >= 0 and ix0 + 2 < w;
      * their taps read x directly (the padding vector 0 bytes apart for rows outside the
@@ -360,11 +356,7 @@ static int32_t s8_dw16_rounding(int32_t rounding, const int32_t *shift, int32_t 
 S8_DW16_INLINE void s8_dw16_rq_init(s8_dw16_rq *q, const int32_t *mult, const int32_t *shift,
                                     const cnnc_s8_conv_params *p, int32_t rnd) {
     s8g_out o;
-    o.x_zero_point = p->x_zero_point;
-    o.rounding = p->rounding;
-    o.zero_point = p->y_zero_point;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
+    o = S8G_OUT_OF(p);
     s8g_rq_init(&q->half[0], mult, shift, &o, rnd);
     s8g_rq_init(&q->half[1], mult + 8, shift + 8, &o, rnd);
 }

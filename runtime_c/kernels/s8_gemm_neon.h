@@ -57,6 +57,10 @@ typedef struct {
     int32_t x_zero_point, rounding, zero_point, lo, hi;
 } s8g_out;
 
+/* The s8g_out of a layer's parameters (cnnc_s8_conv_params or cnnc_s8_dense_params). */
+#define S8G_OUT_OF(p) \
+    ((s8g_out){(p)->x_zero_point, (p)->rounding, (p)->y_zero_point, (p)->act_min, (p)->act_max})
+
 /* panel[i][j] = w[i * ldw + j] as int16, i < k, j < 8 * nh (the panel's row length). */
 S8G_MAYBE_UNUSED static void s8g_panel(const int8_t *w, size_t ldw, int32_t k, int32_t nh,
                                        int16_t *panel) {
