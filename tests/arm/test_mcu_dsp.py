@@ -42,7 +42,7 @@ def test_dsp_rows_compiled_in_per_target(target):
     t = require_target(target, run=False)
     rows = [v for v in VARIANTS if v.guard == DSP]
     assert {v.name for v in rows} == {f"cnnc_s8_{k}__dsp" for k in ("conv", "dense", "pwconv",
-                                                                    "dwconv", "add")} | {
+                                                                    "dwconv", "add", "quantize", "global_avgpool")} | {
         "cnnc_b1_s8conv_bits__dsp"}  # fmt: skip
     for v in rows:
         defined = defined_by_build(t, f"{v.family}_*_dsp.c", v.name)
