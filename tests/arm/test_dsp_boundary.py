@@ -105,8 +105,13 @@ static void gap_sets(void) {
         if (p.shift > 0) p.shift = 0;
         if (kind == 1) p.shift = -uniform(0, 31);              /* outside the fast forms too */
         if (kind == 2) p.mult = (int32_t)(next_word() >> 2); /* below 2^30 */
+        if (set % 6 == 4) { /* once rounded: double, shift 0, M = m 2^-31 (global pools) */
+            p.mult = (int32_t)(next_word() >> (1 + i + uniform(-1, 2) + (i > 0 ? 0 : 1)));
+            p.shift = 0;
+        }
         p.rounding = set % 3 == 0 ? CNNC_ROUND_SINGLE
                                   : (set % 3 == 1 ? CNNC_ROUND_DOUBLE : CNNC_ROUND_ONNXRUNTIME);
+        if (set % 6 == 4) p.rounding = CNNC_ROUND_DOUBLE;
         p.act_min = set % 4 == 1 ? p.y_zero_point : -128;
         p.act_max = set % 4 == 2 ? uniform(p.act_min, 127) : 127;
         if (kind >= 3) { /* all -128 or all 127: sums at the int16 lanes' ends, seen whole */
