@@ -493,6 +493,50 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     }
 }
 
+/* Output rows per band such that a band's padded image (and, for the planes, its plane)
+ * fits the stack buffer, or 0 when the whole image fits, or when not even one row does. */
+static int32_t dsp_dw_band_rows(const cnnc_s8_conv_params *p) {
+    const int32_t pw_need = (p->out_w - 1) * p->stride_w + p->kernel_w;
+    int32_t cols = pw_need > p->pad_left + p->w ? pw_need : p->pad_left + p->w, rows, band;
+    if (cols < p->out_w + 5) cols = p->out_w + 5; /* the plane's columns, rounded up */
+    rows = DSP_DW_BUF_WORDS / (2 * cols);         /* padded rows that fit */
+    band = rows < p->kernel_h ? 0 : (rows - p->kernel_h) / p->stride_h + 1;
+    return band > 0 && band < p->out_h ? band : 0;
+}
+
+/* A layer whose padded image does not fit the buffer, as bands of output rows, each a
+ * layer of its own: the input rows its windows read (the halo read twice), the real
+ * image's top padding where the band starts above it, the bottom implied by its output
+ * rows; the same sums, so the same bytes. Returns 0 (nothing done) if bands cannot help. */
+static int dsp_dw_bands(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
+    const int32_t band = dsp_dw_band_rows(p);
+    const size_t row = (size_t)p->w * p->c, out_row = (size_t)p->out_w * p->c;
+    int32_t b, oy0;
+    if (!band) return 0;
+    for (oy0 = 0; oy0 < p->out_h; oy0 += band) { /* every band must read a real row */
+        const int32_t oy1 = oy0 + band < p->out_h ? oy0 + band : p->out_h;
+        const int32_t first = oy0 * p->stride_h - p->pad_top;
+        const int32_t end = (oy1 - 1) * p->stride_h - p->pad_top + p->kernel_h;
+        if ((end < p->h ? end : p->h) <= (first > 0 ? first : 0)) return 0;
+    }
+    for (b = 0; b < p->n; ++b)
+        for (oy0 = 0; oy0 < p->out_h; oy0 += band) {
+            cnnc_s8_conv_params q = *p;
+            const int32_t oy1 = oy0 + band < p->out_h ? oy0 + band : p->out_h;
+            const int32_t first = oy0 * p->stride_h - p->pad_top;
+            const int32_t end = (oy1 - 1) * p->stride_h - p->pad_top + p->kernel_h;
+            const int32_t lo = first > 0 ? first : 0, hi = end < p->h ? end : p->h;
+            q.n = 1;
+            q.h = hi - lo;
+            q.pad_top = lo - first;
+            q.out_h = oy1 - oy0;
+            cnnc_s8_dwconv__dsp(&q, x + ((size_t)b * p->h + lo) * row, w, bias, mult, shift,
+                                y + ((size_t)b * p->out_h + oy0) * out_row);
+        }
+    return 1;
+}
+
 void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
@@ -517,6 +561,7 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
+    if (!padded && dsp_dw_bands(p, x, w, bias, mult, shift, y)) return;
     if (p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
         p->out_w >= DSP_DW_PLANE_MIN_W) {
         int32_t plane_h, plane_w;
