@@ -24,7 +24,8 @@ branches 1 + 2, ...).
 Counting traces every executed block, a few minutes per model and build on this machine;
 the 0.35@96 network (11 M MACs) is counted only with --count-all.
 
-    .venv/bin/python bench/bench_mcu.py [--count-all] [--layers] [--models digits,xnornet]
+    .venv/bin/python bench/bench_mcu.py [--count-all] [--layers] [--no-ref]
+                                        [--models digits,xnornet]
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def print_layers(out_dir: Path, ref, dsp) -> None:
           f"{'dsp/MAC':>7} {'cyc/MAC':>7}  kernel (DSP build)")  # fmt: skip
     for layer in layers:
         i, ops = layer["index"], layer["macs"] + layer.get("bops", 0)
-        r, d = ref.layers.get(i, 0), dsp.layers.get(i, 0)
+        r, d = ref.layers.get(i, 0) if ref else 0, dsp.layers.get(i, 0)
         top = dsp.layer_symbols.get(i)
         kernel = top.most_common(1)[0][0] if top else "-"
         cyc = dsp.cycles.get(i, 0)
@@ -112,6 +113,8 @@ def main() -> None:
     ap.add_argument("--count-all", action="store_true", help="also count mnv2-0.35@96")
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
     ap.add_argument("--layers", action="store_true", help="also a per-layer instructions table")
+    ap.add_argument("--no-ref", action="store_true",
+                    help="count the DSP build only (__ref of 0.35@96: ~40 min)")  # fmt: skip
     args = ap.parse_args()
     if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
         print("bench_mcu: arm-none-eabi-gcc or qemu-system-arm not installed; skipped")
@@ -137,12 +140,14 @@ def main() -> None:
             ref = dsp = None
             if args.count_all or name != "mnv2-0.35@96":
                 sample = x[:1]  # the float entry point (an int8-io model's shares the layers)
-                ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
+                if not args.no_ref:
+                    ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
                 dsp = mcu_trace.count_instructions(m.out_dir, TARGET, sample)
             macs = layer_macs(m.out_dir)
             cells = ["-"] * 6
-            if ref and dsp:
-                cells = [f"{per_mac(c, macs, pw):.2f}" for pw in (False, True) for c in (ref, dsp)]
+            if dsp:
+                cells = [f"{per_mac(c, macs, pw):.2f}" if c else "-"
+                         for pw in (False, True) for c in (ref, dsp)]  # fmt: skip
                 cells += [f"{per_mac(dsp, macs, pw, cycles=True):.2f}" for pw in (False, True)]
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
@@ -152,7 +157,8 @@ def main() -> None:
             if dsp and args.layers:
                 print_layers(m.out_dir, ref, dsp)
             if dsp:
-                print(f"  {sum(macs.values())} MACs; {ref.inference} instructions __ref, "
+                print(f"  {sum(macs.values())} MACs; {ref.inference if ref else '-'} "
+                      "instructions __ref, "
                       f"{dsp.inference} DSP; DSP split: " + ", ".join(
                           f"{s} {100 * n / dsp.inference:.1f}%"
                           for s, n in dsp.symbols.most_common(5)), flush=True)  # fmt: skip
