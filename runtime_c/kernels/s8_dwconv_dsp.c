@@ -493,13 +493,20 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     }
 }
 
+static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias,
+                                           const int32_t *mult, const int32_t *shift, int8_t *y);
+
 /* Output rows per band such that a band's padded image (and, for the planes, its plane)
  * fits the stack buffer, or 0 when the whole image fits, or when not even one row does. */
 static int32_t dsp_dw_band_rows(const cnnc_s8_conv_params *p) {
     const int32_t pw_need = (p->out_w - 1) * p->stride_w + p->kernel_w;
+    const int32_t ph_need = (p->out_h - 1) * p->stride_h + p->kernel_h;
+    const int32_t ph = ph_need > p->pad_top + p->h ? ph_need : p->pad_top + p->h;
     int32_t cols = pw_need > p->pad_left + p->w ? pw_need : p->pad_left + p->w, rows, band;
-    if (cols < p->out_w + 5) cols = p->out_w + 5; /* the plane's columns, rounded up */
-    rows = DSP_DW_BUF_WORDS / (2 * cols);         /* padded rows that fit */
+    if ((int64_t)ph * cols * 2 <= DSP_DW_BUF_WORDS) return 0; /* it fits whole */
+    if (cols < p->out_w + 5) cols = p->out_w + 5;             /* the plane's columns, rounded up */
+    rows = DSP_DW_BUF_WORDS / (2 * cols);                     /* padded rows that fit */
     band = rows < p->kernel_h ? 0 : (rows - p->kernel_h) / p->stride_h + 1;
     return band > 0 && band < p->out_h ? band : 0;
 }
@@ -531,15 +538,16 @@ static int dsp_dw_bands(const cnnc_s8_conv_params *p, const int8_t *x, const int
             q.h = hi - lo;
             q.pad_top = lo - first;
             q.out_h = oy1 - oy0;
-            cnnc_s8_dwconv__dsp(&q, x + ((size_t)b * p->h + lo) * row, w, bias, mult, shift,
-                                y + ((size_t)b * p->out_h + oy0) * out_row);
+            dsp_dwconv_image(&q, x + ((size_t)b * p->h + lo) * row, w, bias, mult, shift,
+                             y + ((size_t)b * p->out_h + oy0) * out_row);
         }
     return 1;
 }
 
-void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y) {
+/* A layer (or a band of one) with its stack buffers: the kernel proper. */
+static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias,
+                                           const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t taps = p->kernel_h * p->kernel_w, c4 = p->c & ~3;
     const uint32_t pad = dsp_splat4(p->x_zero_point); /* a padding tap's four inputs */
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -561,7 +569,6 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
-    if (!padded && dsp_dw_bands(p, x, w, bias, mult, shift, y)) return;
     if (p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
         p->out_w >= DSP_DW_PLANE_MIN_W) {
         int32_t plane_h, plane_w;
@@ -675,6 +682,16 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         }
     }
     if (c4 < p->c) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+}
+
+/* Bands call dsp_dwconv_image, not this entry point, so the stack holds one set of
+ * buffers whether or not a layer is banded. */
+void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                         int8_t *y) {
+    if (p->dilation_h != 1 || p->dilation_w != 1 || p->kernel_h * p->kernel_w > DSP_MAX_TAPS ||
+        !dsp_dw_bands(p, x, w, bias, mult, shift, y))
+        dsp_dwconv_image(p, x, w, bias, mult, shift, y);
 }
 #else
 typedef int cnnc_s8_dwconv_dsp_empty; /* ISO C forbids an empty translation unit */

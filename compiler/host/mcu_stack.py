@@ -1,0 +1,120 @@
+"""Worst-case stack of a microcontroller build, from GCC's call-graph information.
+
+The model and its runtime are compiled for the target with ``-fcallgraph-info=su``: per
+function its static frame in bytes, per call site an edge. The worst case is the deepest
+path from the model's entry points (``cnnc_model_init``, ``cnnc_model_run`` and the
+others of model.h) summed over frames. Two things the graph cannot say are filled in:
+- the layer kernels are called through the pointers ``select_kernels`` chose, which the
+  graph shows as an indirect call: it stands for every kernel model.c names (a global
+  function ``cnnc_<family>_<op>__<isa>``), so the worst one counts;
+- a call back into a function already on the path is the DSP depthwise kernel running a
+  band of its own image (``dsp_dw_bands``, one level deep by construction): its frames
+  count once more and the search stops there.
+Library calls (memcpy, memset, the compiler's division helpers) have no frame in the
+graph and count 0; a frame GCC marks dynamic (a variable-length array) is reported, not
+guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ToolchainError
+from .cross import build_flags, model_sources
+from .targets import MCU_TARGETS, check_toolchain, target_cc
+
+ENTRY_POINTS = (
+    "cnnc_model_init",
+    "cnnc_model_check_blob",
+    "cnnc_model_run",
+    "cnnc_model_run_s8",
+    "cnnc_model_run_layers",
+    "cnnc_model_run_layers_s8",
+)
+KERNEL = re.compile(r"^cnnc_(s8|b1|f32)_\w+__\w+$")
+_NODE = re.compile(
+    r'node: \{ title: "([^"]+)" label: "[^"]*?\\n[^"]*?(?:\\n(\d+) bytes \(([^)]*)\))?"'
+)
+_EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
+
+
+@dataclass
+class StackReport:
+    bytes: int  # the deepest path's frames
+    path: list[str]  # its functions, entry point first
+    dynamic: list[str] = field(default_factory=list)  # functions with a dynamic frame
+
+
+def parse_callgraph(text: str, frames: dict[str, int], calls: dict[str, set[str]],
+                    dynamic: set[str]) -> None:  # fmt: skip
+    """Adds one .ci file's nodes (frame sizes) and edges (calls) to the maps."""
+    for name, size, kind in _NODE.findall(text):
+        if size:
+            frames[name] = max(frames.get(name, 0), int(size))
+            if "dynamic" in kind:
+                dynamic.add(name)
+    for src, dst in _EDGE.findall(text):
+        calls.setdefault(src, set()).add(dst)
+
+
+def deepest(frames: dict[str, int], calls: dict[str, set[str]],
+            kernels: list[str]) -> tuple[int, list[str]]:  # fmt: skip
+    """The deepest path from the entry points, an indirect call standing for any of
+    ``kernels`` (see the module docstring)."""
+    memo: dict[str, tuple[int, list[str]]] = {}
+
+    def visit(f: str, on_path: tuple[str, ...]) -> tuple[int, list[str]]:
+        if f in on_path:  # a band of the same kernel: its frames once more, no deeper
+            i = on_path.index(f)
+            loop = list(on_path[i:])
+            return sum(frames.get(g, 0) for g in loop), loop
+        if f in memo and not on_path:
+            return memo[f]
+        best, best_path = 0, []
+        for g in sorted(calls.get(f, ())):
+            for h in kernels if g == "__indirect_call" else [g]:
+                size, path = visit(h, (*on_path, f))
+                if size > best:
+                    best, best_path = size, path
+        result = (frames.get(f, 0) + best, [f, *best_path])
+        if not on_path:
+            memo[f] = result
+        return result
+
+    found = [visit(e, ()) for e in ENTRY_POINTS if e in frames]
+    if not found:
+        raise ToolchainError("stack: none of the entry points " + ", ".join(ENTRY_POINTS)
+                             + " is in the call graph")  # fmt: skip
+    return max(found, key=lambda r: r[0])
+
+
+def stack_usage(out_dir: str | Path, target_name: str = "cortex-m4",
+                extra_flags: tuple[str, ...] = ()) -> StackReport:  # fmt: skip
+    """Compiles the folder's model and runtime for the target with call-graph information
+    and returns the worst-case stack of an inference or of init (module docstring)."""
+    if target_name not in MCU_TARGETS:
+        raise ToolchainError(f"{target_name} is not a microcontroller target ({MCU_TARGETS})")
+    target = check_toolchain(target_name)
+    sources, includes = model_sources(out_dir)
+    flags = [*build_flags(target), *extra_flags, "-ffreestanding", "-fcallgraph-info=su",
+             *(f"-I{d}" for d in includes)]  # fmt: skip
+    frames: dict[str, int] = {}
+    calls: dict[str, set[str]] = {}
+    dynamic: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="cnnc-stack-") as tmp:
+        for k, src in enumerate(sources):
+            obj = Path(tmp, f"{k:02d}_{src.stem}.o")
+            proc = subprocess.run([target_cc(target), *flags, "-c", str(src), "-o", str(obj)],
+                                  capture_output=True, text=True)  # fmt: skip
+            if proc.returncode != 0:
+                raise ToolchainError(f"{target_name} compile of {src.name} failed:\n"
+                                     + proc.stderr.strip())  # fmt: skip
+            parse_callgraph(obj.with_suffix(".ci").read_text(), frames, calls, dynamic)
+    named = set(re.findall(r"\bcnnc_\w+__\w+\b", sources[0].read_text()))  # model.c
+    kernels = sorted(f for f in frames if KERNEL.match(f) and f in named)
+    size, path = deepest(frames, calls, kernels)
+    return StackReport(size, [p.rsplit(":", 1)[-1] for p in path], sorted(dynamic))
