@@ -1,6 +1,7 @@
 """Worst-case stack of a microcontroller build, from GCC's call-graph information.
 
-The model and its runtime are compiled for the target with ``-fcallgraph-info=su``: per
+The model and its runtime are compiled for the target (cnnc.host.mcu.compile_objects, the
+objects the size and firmware come from) with ``-fcallgraph-info=su``: per
 function its static frame in bytes, per call site an edge. The worst case is the deepest
 path from the model's entry points (``cnnc_model_init``, ``cnnc_model_run`` and the
 others of model.h) summed over frames. Two things the graph cannot say are filled in:
@@ -18,14 +19,12 @@ guessed.
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ToolchainError
-from .cross import build_flags, model_sources
-from .targets import MCU_TARGETS, check_toolchain, target_cc
+from .cross import model_sources
+from .mcu import CALLGRAPH_FLAGS, compile_objects
 
 ENTRY_POINTS = (
     "cnnc_model_init",
@@ -94,26 +93,18 @@ def deepest(frames: dict[str, int], calls: dict[str, set[str]],
 
 def stack_usage(out_dir: str | Path, target_name: str = "cortex-m4",
                 extra_flags: tuple[str, ...] = ()) -> StackReport:  # fmt: skip
-    """Compiles the folder's model and runtime for the target with call-graph information
-    and returns the worst-case stack of an inference or of init (module docstring)."""
-    if target_name not in MCU_TARGETS:
-        raise ToolchainError(f"{target_name} is not a microcontroller target ({MCU_TARGETS})")
-    target = check_toolchain(target_name)
-    sources, includes = model_sources(out_dir)
-    flags = [*build_flags(target), *extra_flags, "-ffreestanding", "-fcallgraph-info=su",
-             *(f"-I{d}" for d in includes)]  # fmt: skip
+    """The worst-case stack of an inference or of init of the folder's model built for the
+    target (module docstring), from the call graph its objects were compiled with."""
     frames: dict[str, int] = {}
     calls: dict[str, set[str]] = {}
     dynamic: set[str] = set()
-    with tempfile.TemporaryDirectory(prefix="cnnc-stack-") as tmp:
-        for k, src in enumerate(sources):
-            obj = Path(tmp, f"{k:02d}_{src.stem}.o")
-            proc = subprocess.run([target_cc(target), *flags, "-c", str(src), "-o", str(obj)],
-                                  capture_output=True, text=True)  # fmt: skip
-            if proc.returncode != 0:
-                raise ToolchainError(f"{target_name} compile of {src.name} failed:\n"
-                                     + proc.stderr.strip())  # fmt: skip
-            parse_callgraph(obj.with_suffix(".ci").read_text(), frames, calls, dynamic)
+    for obj in compile_objects(out_dir, target_name, extra_flags):
+        graph = obj.with_suffix(".ci")
+        if not graph.is_file():
+            raise ToolchainError(f"stack: {graph.name} missing (the object was built without "
+                                 f"{' '.join(CALLGRAPH_FLAGS)})")  # fmt: skip
+        parse_callgraph(graph.read_text(), frames, calls, dynamic)
+    sources, _ = model_sources(out_dir)
     named = set(re.findall(r"\bcnnc_\w+__\w+\b", sources[0].read_text()))  # model.c
     kernels = sorted(f for f in frames if KERNEL.match(f) and f in named)
     size, path = deepest(frames, calls, kernels)
