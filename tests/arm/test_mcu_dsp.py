@@ -41,9 +41,9 @@ DSP_BUILD = {"cortex-m4": True, "cortex-m7": True, "cortex-m33": True, "cortex-m
 def test_dsp_rows_compiled_in_per_target(target):
     t = require_target(target, run=False)
     rows = [v for v in VARIANTS if v.guard == DSP]
-    assert {v.name for v in rows} == {f"cnnc_s8_{k}__dsp" for k in ("conv", "dense", "pwconv",
-                                                                    "dwconv", "add", "quantize", "global_avgpool")} | {
-        "cnnc_b1_s8conv_bits__dsp"}  # fmt: skip
+    kernels = ("conv", "dense", "pwconv", "dwconv", "add", "quantize", "global_avgpool")
+    want = {f"cnnc_s8_{k}__dsp" for k in kernels} | {"cnnc_b1_s8conv_bits__dsp"}
+    assert {v.name for v in rows} == want
     for v in rows:
         defined = defined_by_build(t, f"{v.family}_*_dsp.c", v.name)
         assert defined == DSP_BUILD[target], f"{target}: {v.name} defined: {defined}"
