@@ -355,12 +355,16 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
         rec[0] = rec[1] = (uint32_t)corr;
         memcpy(rec + 2, wt, 6 * sizeof *wt);
         rec[8] = (uint32_t)rq->m, rec[9] = (uint32_t)rq->c, rec[10] = (uint32_t)rq->e;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const uint32_t *r = plane + (size_t)oy * pww;
-            int8_t *yp = y + (size_t)oy * p->out_w * c_step;
-            for (ox = 0; ox < last; ox += 2, yp += 2 * (size_t)c_step, ++r)
-                yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, 4 * pww, rec, yp, form);
-            if (ox == last) (void)dsp_dw3x3_pair_asm(r, 4 * pww, rec, yp, form);
+        const int32_t rowb = 4 * pww, odd = p->out_w & 1;
+        const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
+        int8_t *yr = y, *const y_end = y + (size_t)p->out_h * y_row;
+        /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled */
+        for (; yr < y_end; yr += y_row, plane += pww) {
+            const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
+            int8_t *yp = yr;
+            for (; r < r_end; ++r, yp += y_pair)
+                yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
+            if (odd) (void)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
         }
         return;
     }
@@ -493,6 +497,165 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     }
 }
 
+/* ---------------------------------------------------------------------------------
+ * 3 x 3 layers whose padded image fits the buffer, with the full clamp and the single or
+ * double rounding (dsp_dw3x3_groups): the four-channel windows of dsp_dw_padded with a
+ * lighter set-up per group, which the layers of few outputs (4x4, 2x2 with 96-192
+ * channels) pay once per four channels: the group's record (dsp_gq_fill's layout) comes
+ * straight from mult and shift (dsp_dw_gq_fast; dsp_rq only for a group without a fast
+ * form), the weights are widened (and doubled for DSP_RQ_DOUBLE2) in one pass that also
+ * sums them, and the windows run in asm in loops specialised by form. */
+#if DSP_DW_FAST
+/* |bias| below which the doubled sums of a 3 x 3 window are exact (s8_dsp.h,
+ * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30. */
+#define DSP_DW3_DOUBLE_BIAS (((int32_t)1 << 30) - 9 * ((int32_t)1 << 14) - 9 * 128 * 128)
+
+/* The record gq (corr left to the caller) of four channels from mult[0..3], shift[0..3];
+ * returns the form they share (DSP_RQ_SINGLE or DSP_RQ_DOUBLE as dsp_rq_make picks it),
+ * or DSP_RQ_SLOW when a channel has no fast form. rounding: single or double. */
+DSP_ALWAYS_INLINE int dsp_dw_gq_one(int32_t *e_at, int32_t *mc_at, int32_t m, int32_t s, int dbl,
+                                    int32_t zero_point) {
+    const int32_t e = dbl ? -s : -1 - s; /* right shift: 1..20 (double), 1..22 */
+    if (dbl ? m < ((int32_t)1 << 30) || e < 1 || e > 20 : e < 1 || e > 22) return 0;
+    *e_at = e;
+    mc_at[0] = m;
+    mc_at[1] = (int32_t)((1u << (e - 1)) + (uint32_t)zero_point * (1u << e));
+    return 1;
+}
+CNNC_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, const int32_t *shift,
+                                   int32_t rounding, int32_t zero_point) {
+    const int dbl = rounding == CNNC_ROUND_DOUBLE;
+    if (dsp_dw_gq_one(gq + 4, gq + 6, mult[0], shift[0], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 5, gq + 8, mult[1], shift[1], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 10, gq + 12, mult[2], shift[2], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 11, gq + 14, mult[3], shift[3], dbl, zero_point))
+        return dbl ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
+    return DSP_RQ_SLOW;
+}
+
+/* Image b's windows of one group from the padded buffer (filled), in asm for form FORM.
+ * rec[34]: corr[4], the widened weights w4[9][2], then the group record's words 4..15
+ * (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's LDMs in order (the
+ * accumulators, three kernel rows, the requantisation). */
+DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
+                                         int32_t pw, const uint32_t *rec, int8_t *yb,
+                                         int32_t form) {
+    const int32_t rowb = 8 * pw, stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
+    const size_t stepy = 2 * (size_t)p->stride_h * pw, y_row = (size_t)out_w * c_step;
+    int32_t oy;
+    for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row) {
+        const uint32_t *br = buf;
+        int8_t *yp = yb, *const y_end = yb + y_row;
+        for (; yp < y_end; br += stepx, yp += c_step) {
+            register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+            register uint32_t xe __asm__("r4"), xo __asm__("r5");
+            register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"),
+                w3 __asm__("r11");
+            const uint32_t *rp = rec, *xr = br;
+            int8_t *y = yp;
+            __asm__ __volatile__(
+                "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
+                : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
+                :
+                : "memory");
+#define DSP_DW_ROW_REC()                                                                   \
+    __asm__ __volatile__(DSP_ASM_DW_ROW3                                                   \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp)                   \
+                         : [xr] "r"(xr)                                                    \
+                         : "memory")
+#define DSP_DW_STORE_REC(RQ)                                                               \
+    __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
+                         :                                                                 \
+                         : "memory")
+            DSP_DW_ROW_REC();
+            xr = (const uint32_t *)((const char *)xr + rowb);
+            DSP_DW_ROW_REC();
+            xr = (const uint32_t *)((const char *)xr + rowb);
+            DSP_DW_ROW_REC();
+            DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
+#undef DSP_DW_ROW_REC
+#undef DSP_DW_STORE_REC
+        }
+    }
+}
+
+static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params *p,
+                                                       const int8_t *x, const int8_t *w,
+                                                       const int32_t *bias, const int32_t *mult,
+                                                       const int32_t *shift, int8_t *y,
+                                                       uint32_t *buf, int32_t ph, int32_t pw) {
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    const int32_t c_step = p->c, c4 = c_step & ~3, zp = p->x_zero_point;
+    const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
+                 out_img = (size_t)p->out_h * p->out_w * c_step;
+    const int may_double = p->n * p->out_h * p->out_w >= DSP_DW_DOUBLE_MIN_PX;
+    const uint32_t pad2 = (uint32_t)dsp_even(dsp_splat4(zp)); /* (zp, zp) */
+    int32_t t, c0, b, iy, j;
+    for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t rec[34];             /* corr[4], w4[9][2], gq[4..15]: dsp_dw3x3_windows */
+        uint32_t *const w4 = rec + 4; /* [tap][even, odd channel lanes] */
+        int32_t gq[16], se = 0, so = 0, dbl;
+        int32_t form = dsp_dw_gq_fast(gq, mult + c0, shift + c0, p->rounding, p->y_zero_point);
+        const int8_t *wt = w + c0;
+        dbl = form == DSP_RQ_DOUBLE && may_double;
+        for (j = 0; j < 4; ++j)
+            dbl = dbl && bias[c0 + j] < DSP_DW3_DOUBLE_BIAS && bias[c0 + j] > -DSP_DW3_DOUBLE_BIAS;
+        for (t = 0; t < 18; t += 2, wt += c_step) {
+            const uint32_t v = dsp_load4(wt);
+            int32_t e = dsp_even(v), o = dsp_odd(v);
+            if (dbl) e = __sadd16(e, e), o = __sadd16(o, o); /* |2 w| <= 256 */
+            w4[t] = (uint32_t)e, w4[t + 1] = (uint32_t)o;
+            se = __sadd16(se, e), so = __sadd16(so, o); /* |sum| <= 9 * 256 */
+        }
+        /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w), modulo 2^32 */
+        gq[0] = (int32_t)((uint32_t)bias[c0] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)se);
+        gq[1] = (int32_t)((uint32_t)bias[c0 + 1] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)so);
+        gq[2] = (int32_t)((uint32_t)bias[c0 + 2] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(se >> 16));
+        gq[3] = (int32_t)((uint32_t)bias[c0 + 3] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(so >> 16));
+        if (dbl) form = DSP_RQ_DOUBLE2;
+        memcpy(rec, gq, 4 * sizeof *gq);
+        memcpy(rec + 22, gq + 4, 12 * sizeof *gq);
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *xb = x + b * in_img + c0;
+            int8_t *yb = y + b * out_img + c0;
+            if (form == DSP_RQ_SLOW) { /* the C windows with dsp_rq */
+                dsp_rq rq[4];
+                (void)dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
+                dsp_dw_padded(p, xb, yb, w4, (const uint32_t *)gq, DSP_RQ_SLOW, rq, &out, buf, ph,
+                              pw, (const uint32_t *)gq);
+                continue;
+            }
+            for (iy = 0; iy < p->h; ++iy) { /* the group's pixels widened into the interior */
+                uint32_t *br = buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left);
+                const int8_t *xr = xb + iy * row, *const xr_end = xr + row;
+                for (; xr < xr_end; xr += c_step, br += 2) {
+                    const uint32_t v = dsp_load4(xr);
+                    br[0] = (uint32_t)dsp_even(v);
+                    br[1] = (uint32_t)dsp_odd(v);
+                }
+            }
+            if (form == DSP_RQ_DOUBLE2)
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2);
+            else if (form == DSP_RQ_DOUBLE)
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE);
+            else
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_SINGLE);
+        }
+    }
+    if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+}
+#endif
+
 void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
@@ -525,6 +688,13 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
             return;
         }
     }
+#if DSP_DW_FAST
+    if (padded && c4 > 0 && p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
+        (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE)) {
+        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph, pw);
+        return;
+    }
+#endif
     if (padded) { /* the border's x_zero_point pixels, (zp, zp) in both words */
         const uint32_t pad2 = (uint32_t)dsp_even(pad);
         for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
