@@ -195,9 +195,10 @@ def test_dsp_dwconv_grid_equals_ref(tmp_path, opt):
     and 2, odd sizes, paddings 0-2, channel counts not a multiple of 4, two images, every
     rounding, fast, slow and mixed requantisation forms, sums that may or may not be
     doubled, full and narrow clamps; output bytes past the tensor must stay untouched."""
-    driver = (DW_DRIVER.replace("@GEO", c_rows(DW_GEOMETRIES))
-              .replace("@CHANS", ", ".join(map(str, DW_CHANNELS)))
-              .replace("@OUTS", c_rows(DW_OUTS)).replace("@REQUANTS", c_rows(DW_REQUANTS)))  # fmt: skip
+    driver = DW_DRIVER
+    for name, rows in (("@GEO", DW_GEOMETRIES), ("@OUTS", DW_OUTS), ("@REQUANTS", DW_REQUANTS)):
+        driver = driver.replace(name, c_rows(rows))
+    driver = driver.replace("@CHANS", ", ".join(map(str, DW_CHANNELS)))
     kernels = ["s8_dwconv.c", "s8_dwconv_dsp.c"]
     out = run_driver(tmp_path, driver, kernels, opt)
     assert f"{DW_CASES} cases, 0 failures" in out, out
