@@ -522,8 +522,8 @@ DSP_ALWAYS_INLINE int dsp_dw_gq_one(int32_t *e_at, int32_t *mc_at, int32_t m, in
     mc_at[1] = (int32_t)((1u << (e - 1)) + (uint32_t)zero_point * (1u << e));
     return 1;
 }
-CNNC_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, const int32_t *shift,
-                                   int32_t rounding, int32_t zero_point) {
+DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, const int32_t *shift,
+                                         int32_t rounding, int32_t zero_point) {
     const int dbl = rounding == CNNC_ROUND_DOUBLE;
     if (dsp_dw_gq_one(gq + 4, gq + 6, mult[0], shift[0], dbl, zero_point) &&
         dsp_dw_gq_one(gq + 5, gq + 8, mult[1], shift[1], dbl, zero_point) &&
@@ -654,6 +654,100 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
     }
     if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
 }
+/* ---------------------------------------------------------------------------------
+ * Layers whose every window covers the whole image (a 2x2 image under a 3x3 kernel with
+ * padding 1: the last stage of a network at 32x32 input), with the full clamp and a fast
+ * form: a window's padding taps, most of its taps there, are skipped rather than read as
+ * x_zero_point. The image's pixels are widened once per group as x - zp (SXTB16, SSUB16:
+ * |x - zp| <= 255 fits the int16 lanes), so a window's sum starts at the bias and adds
+ * (x - zp) w over its image taps only, the reference's sum exactly (modulo 2^32 on the way,
+ * as in s8_dsp.h). */
+#define DSP_DW_WHOLE_MAX_PX 16 /* pixels per image (widened on the stack) */
+
+/* Whether every output window of p holds the whole image. */
+static int dsp_dw_whole_image(const cnnc_s8_conv_params *p) {
+    return p->h * p->w <= DSP_DW_WHOLE_MAX_PX && p->pad_top >= (p->out_h - 1) * p->stride_h &&
+           p->pad_left >= (p->out_w - 1) * p->stride_w && p->kernel_h - p->pad_top >= p->h &&
+           p->kernel_w - p->pad_left >= p->w;
+}
+
+/* Image xb's windows for the group of record gq (dsp_gq_fill's layout),
+ * h x w pixels (literals where inlined for the 2x2 image). */
+DSP_ALWAYS_INLINE void dsp_dw_whole_windows(const cnnc_s8_conv_params *p, const int8_t *xb,
+                                            const uint32_t *w4, const int32_t *bias,
+                                            const uint32_t *gq, int8_t *yb, int32_t form, int32_t h,
+                                            int32_t w) {
+    const uint32_t zp2 = (uint32_t)dsp_even(dsp_splat4(p->x_zero_point)); /* (zp, zp) */
+    const int32_t c_step = p->c, kw = p->kernel_w;
+    uint32_t xw[2 * DSP_DW_WHOLE_MAX_PX]; /* [pixel][even, odd lanes] of x - zp */
+    int32_t i, j, oy, ox;
+    for (i = 0; i < h * w; ++i) {
+        const uint32_t v = dsp_load4(xb + (size_t)i * c_step);
+        xw[2 * i] = (uint32_t)__ssub16(dsp_even(v), (int32_t)zp2);
+        xw[2 * i + 1] = (uint32_t)__ssub16(dsp_odd(v), (int32_t)zp2);
+    }
+    for (oy = 0; oy < p->out_h; ++oy) {
+        for (ox = 0; ox < p->out_w; ++ox, yb += c_step) {
+            /* pixel (iy, ix) meets tap (iy + pad_top - oy s, ix + pad_left - ox s) */
+            const uint32_t *wr =
+                w4 + 2 * ((p->pad_top - oy * p->stride_h) * kw + p->pad_left - ox * p->stride_w);
+            const uint32_t *xp = xw;
+            int32_t s0 = bias[0], s1 = bias[1], s2 = bias[2], s3 = bias[3];
+            for (i = 0; i < h; ++i, wr += 2 * kw) {
+                for (j = 0; j < w; ++j, xp += 2) {
+                    const int32_t xe = (int32_t)xp[0], xo = (int32_t)xp[1];
+                    const int32_t we = (int32_t)wr[2 * j], wo = (int32_t)wr[2 * j + 1];
+                    s0 = __smlabb(xe, we, s0);
+                    s2 = __smlatt(xe, we, s2);
+                    s1 = __smlabb(xo, wo, s1);
+                    s3 = __smlatt(xo, wo, s3);
+                }
+            }
+            /* in C: the asm's fixed registers and memory clobber would spill the loops */
+            yb[0] = dsp_gq_one(s0, gq[6], gq[7], gq[4], NULL, form, 1);
+            yb[1] = dsp_gq_one(s1, gq[8], gq[9], gq[5], NULL, form, 1);
+            yb[2] = dsp_gq_one(s2, gq[12], gq[13], gq[10], NULL, form, 1);
+            yb[3] = dsp_gq_one(s3, gq[14], gq[15], gq[11], NULL, form, 1);
+        }
+    }
+}
+
+/* Every group of four channels of p (dsp_dw_whole_image) whose requantisation has a fast
+ * form; returns the first channel it left (a group without one, or c mod 4 channels). */
+static __attribute__((noinline)) int32_t dsp_dw_whole(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                      const int8_t *w, const int32_t *bias,
+                                                      const int32_t *mult, const int32_t *shift,
+                                                      int8_t *y) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, taps = p->kernel_h * p->kernel_w;
+    const size_t in_img = (size_t)p->h * p->w * c_step,
+                 out_img = (size_t)p->out_h * p->out_w * c_step;
+    int32_t c0, t, b;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t w4[2 * DSP_MAX_TAPS]; /* [tap][even, odd channel lanes] */
+        int32_t gq[16];
+        const int32_t form =
+            dsp_dw_gq_fast(gq, mult + c0, shift + c0, p->rounding, p->y_zero_point);
+        const int8_t *wt = w + c0;
+        uint32_t *wp = w4;
+        if (form == DSP_RQ_SLOW) return c0;
+        for (t = 0; t < taps; ++t, wt += c_step, wp += 2) {
+            const uint32_t v = dsp_load4(wt);
+            wp[0] = (uint32_t)dsp_even(v), wp[1] = (uint32_t)dsp_odd(v);
+        }
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *xb = x + b * in_img + c0;
+            int8_t *yb = y + b * out_img + c0;
+            const uint32_t *rq = (const uint32_t *)gq;
+            if (p->h == 2 && p->w == 2 && form == DSP_RQ_DOUBLE)
+                dsp_dw_whole_windows(p, xb, w4, bias + c0, rq, yb, DSP_RQ_DOUBLE, 2, 2);
+            else if (form == DSP_RQ_DOUBLE)
+                dsp_dw_whole_windows(p, xb, w4, bias + c0, rq, yb, DSP_RQ_DOUBLE, p->h, p->w);
+            else
+                dsp_dw_whole_windows(p, xb, w4, bias + c0, rq, yb, DSP_RQ_SINGLE, p->h, p->w);
+        }
+    }
+    return c4;
+}
 #endif
 
 void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
@@ -680,6 +774,18 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
+#if DSP_DW_FAST
+    if (dsp_out_full(&out) &&
+        (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE) &&
+        dsp_dw_whole_image(p)) {
+        const int32_t done = dsp_dw_whole(p, x, w, bias, mult, shift, y);
+        if (done == p->c) return;
+        if (done == c4) {
+            dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+            return;
+        }
+    }
+#endif
     if (p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
         p->out_w >= DSP_DW_PLANE_MIN_W) {
         int32_t plane_h, plane_w;

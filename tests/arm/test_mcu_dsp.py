@@ -91,11 +91,13 @@ def test_build_only_targets_size_a_model(tmp_path, target):
 
 # h, w, kernel, stride, pad of the depthwise grid below, and the DSP path each one takes
 DW_GEOMETRIES = [
-    (2, 2, 3, 1, 1),  # 2x2 outputs, stride 1: dsp_dw3x3_groups (the digits model's 2x2x192)
+    (2, 2, 3, 1, 1),  # 2x2 outputs, stride 1: dsp_dw_whole (the digits model's 2x2x192)
     (4, 4, 3, 2, 1),  # 2x2 outputs, stride 2 (4x4x96)
     (3, 3, 3, 2, 1),  # 2x2 outputs from an odd image
     (1, 1, 3, 1, 1),  # 1x1 output, stride 1
     (1, 1, 3, 2, 1),  # 1x1 output, stride 2
+    (2, 2, 3, 2, 1),  # 1x1 output of a 2x2 image (every window holds the image: dsp_dw_whole)
+    (3, 3, 5, 1, 2),  # 3x3 outputs, each window the whole 3x3 image
     (4, 4, 3, 1, 1),  # 4x4 outputs, stride 1 (too narrow for the planes)
     (8, 8, 3, 2, 1),  # 4x4 outputs, stride 2
     (7, 5, 3, 2, 0),  # odd sizes, no padding
