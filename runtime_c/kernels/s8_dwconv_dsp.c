@@ -533,6 +533,24 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, co
     return DSP_RQ_SLOW;
 }
 
+/* n pixels from xr (c_step bytes apart) as the SXTB16 words (even, odd) into br[2n]: two
+ * pixels per step, each pair of words one STRD with post-increment (which gcc does not
+ * form from the two stores). */
+CNNC_INLINE void dsp_dw_widen_row(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step) {
+    for (; n >= 2; n -= 2, xr += 2 * c_step) {
+        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
+        __asm__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                : "+r"(br)
+                : "r"(dsp_even(v0)), "r"(dsp_odd(v0)), "r"(dsp_even(v1)), "r"(dsp_odd(v1))
+                : "memory");
+    }
+    if (n) {
+        const uint32_t v = dsp_load4(xr);
+        br[0] = (uint32_t)dsp_even(v);
+        br[1] = (uint32_t)dsp_odd(v);
+    }
+}
+
 /* Image b's windows of one group from the padded buffer (filled), in asm for form FORM.
  * rec[34]: corr[4], the widened weights w4[9][2], then the group record's words 4..15
  * (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's LDMs in order (the
@@ -635,15 +653,9 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                               pw, (const uint32_t *)gq);
                 continue;
             }
-            for (iy = 0; iy < p->h; ++iy) { /* the group's pixels widened into the interior */
-                uint32_t *br = buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left);
-                const int8_t *xr = xb + iy * row, *const xr_end = xr + row;
-                for (; xr < xr_end; xr += c_step, br += 2) {
-                    const uint32_t v = dsp_load4(xr);
-                    br[0] = (uint32_t)dsp_even(v);
-                    br[1] = (uint32_t)dsp_odd(v);
-                }
-            }
+            for (iy = 0; iy < p->h; ++iy) /* the group's pixels widened into the interior */
+                dsp_dw_widen_row(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
+                                 xb + iy * row, p->w, c_step);
             if (form == DSP_RQ_DOUBLE2)
                 dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2);
             else if (form == DSP_RQ_DOUBLE)
