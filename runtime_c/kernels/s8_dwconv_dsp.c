@@ -340,6 +340,56 @@ DSP_ALWAYS_INLINE int32_t dsp_dw3x3_pair_asm(const uint32_t *r, int32_t rowb, co
     return a1; /* the second output, saturated to int8 */
 }
 
+/* Outputs (ox, ox + 1) of rows oy and oy + 1 in asm: the two rows share the middle input
+ * rows, so a kernel row's weights (one LDRD) serve both output rows where they meet the
+ * same input row: 4 LDRD of the plane, 3 of weights and 24 multiplies for 4 outputs (the
+ * pair form: 6 and 6 loads, 24 multiplies). rec[13] = corr x 4, (W01, W21) per kernel row,
+ * m, c, e. Returns the four saturated outputs in out[0..3]: (oy, ox), (oy, ox + 1),
+ * (oy + 1, ox), (oy + 1, ox + 1). */
+/* clang-format off */
+#define DSP_ASM_DW4_MUL(p, q)                              \
+    "smlad %[" p "], %[xa], %[wa], %[" p "]\n\t"            \
+    "smlabb %[" p "], %[xb], %[wb], %[" p "]\n\t"           \
+    "smlatb %[" q "], %[xa], %[wa], %[" q "]\n\t"           \
+    "smladx %[" q "], %[xb], %[wb], %[" q "]\n\t"
+#define DSP_ASM_DW4_TAPS                                   \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3]}\n\t"          \
+    "ldrd %[wa], %[wb], [%[rec], #16]\n\t"                  \
+    "ldrd %[xa], %[xb], [%[r]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "add %[t], %[r], %[rowb]\n\t"                           \
+    "ldrd %[xa], %[xb], [%[t]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #24]\n\t"                  \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "add %[t], %[t], %[rowb]\n\t"                           \
+    "ldrd %[xa], %[xb], [%[t]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "add %[t], %[t], %[rowb]\n\t"                           \
+    "ldrd %[xa], %[xb], [%[t]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #40]\n\t"                  \
+    "ldr %[xa], [%[rec], #48]\n\t"
+/* clang-format on */
+#define DSP_ASM_DW4(RQ)                                                                    \
+    __asm__ __volatile__(                                                                  \
+        DSP_ASM_DW4_TAPS RQ("a0", "wa", "wb", "xa") RQ("a1", "wa", "wb", "xa")             \
+            RQ("a2", "wa", "wb", "xa") RQ("a3", "wa", "wb", "xa") "strb %[a0], [%[y]]\n\t" \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wa] "=&r"(wa),  \
+          [wb] "=&r"(wb), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t)                     \
+        : [r] "r"(r), [rowb] "r"(rowb), [rec] "r"(rec), [y] "r"(y)                         \
+        : "memory")
+
+DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const uint32_t *rec,
+                                          int8_t *y, int32_t form, int32_t out[3]) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    uint32_t wa, wb, xa, xb, t;
+    DSP_ASM_BY_FORM(form, DSP_ASM_DW4, DSP_ASM_RQ_NOSTORE_);
+    out[0] = a1, out[1] = a2, out[2] = a3;
+}
+
 /* One channel's outputs (channel c of image b): y at stride c_step per pixel; wt[3][2]
  * the rows' (W01, W21). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uint32_t *plane,
@@ -351,15 +401,31 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
     if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
-        uint32_t rec[11]; /* dsp_dw3x3_pair_asm's */
-        rec[0] = rec[1] = (uint32_t)corr;
-        memcpy(rec + 2, wt, 6 * sizeof *wt);
-        rec[8] = (uint32_t)rq->m, rec[9] = (uint32_t)rq->c, rec[10] = (uint32_t)rq->e;
+        uint32_t quad[13]; /* dsp_dw3x3_quad_asm's; from word 2 on, dsp_dw3x3_pair_asm's */
+        const uint32_t *const rec = quad + 2;
         const int32_t rowb = 4 * pww, odd = p->out_w & 1;
         const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
         int8_t *yr = y, *const y_end = y + (size_t)p->out_h * y_row;
+        quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
+        memcpy(quad + 4, wt, 6 * sizeof *wt);
+        quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
         /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled */
-        for (; yr < y_end; yr += y_row, plane += pww) {
+        for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
+            const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
+            int8_t *yp = yr;
+            int32_t o[3];
+            for (; r < r_end; ++r, yp += y_pair) {
+                dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
+                yp[c_step] = (int8_t)o[0];
+                yp[y_row] = (int8_t)o[1];
+                yp[y_row + c_step] = (int8_t)o[2];
+            }
+            if (odd) { /* the last output of both rows; their partners dropped */
+                dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
+                yp[y_row] = (int8_t)o[1];
+            }
+        }
+        for (; yr < y_end; yr += y_row, plane += pww) { /* an odd last row */
             const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
             int8_t *yp = yr;
             for (; r < r_end; ++r, yp += y_pair)
