@@ -104,7 +104,8 @@ DW_GEOMETRIES = [
     (9, 7, 3, 2, 2),  # padding 2
     (5, 9, 3, 1, 0),  # 3x7 outputs
     (16, 16, 3, 2, 1),  # 8x8 outputs: >= 32 pixels, the doubled sums
-    (12, 11, 3, 1, 1),  # the planes (dsp_dw3x3_planar), odd row
+    (12, 11, 3, 1, 1),  # the planes (dsp_dw3x3_planar): row pairs, an odd last column
+    (9, 8, 3, 1, 1),  # the planes: an odd last row
     (3, 10, 3, 1, 0),  # the planes, one row of 8
     (24, 24, 3, 2, 1),  # padded image past the buffer: windows with bounds checks
     (7, 6, 5, 2, 2),  # 5x5: the generic windows over the buffer
