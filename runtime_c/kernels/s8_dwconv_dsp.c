@@ -477,21 +477,31 @@ CNNC_INLINE void dsp_dw_pair4(uint32_t *dst, int32_t psz, uint32_t va, uint32_t 
  * image's edge, which takes the padding word x_zero_point there. */
 static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32_t *plane,
                           int32_t psz, int32_t pww, uint32_t pad4) {
-    const int32_t j0 = p->pad_left / 2, j1 = (p->pad_left + p->w - 1) / 2;
-    const int32_t c_step = p->c, first = p->pad_left & 1, last = (p->pad_left + p->w) & 1;
-    int32_t iy, j;
-    for (iy = 0; iy < p->h; ++iy) {
-        const int8_t *xr = xb + (size_t)iy * p->w * c_step;
-        uint32_t *dst = plane + (size_t)(iy + p->pad_top) * pww + j0;
-        const int8_t *xp = xr + (first ? c_step : 0); /* the first whole pair's left pixel */
-        j = j0;
+    const int32_t c_step = p->c, first = p->pad_left & 1, pairs = (p->w - first) >> 1,
+                  last = (p->w - first) & 1;
+    const uint32_t pe = (uint32_t)dsp_even(pad4), po = (uint32_t)dsp_odd(pad4);
+    const size_t row = (size_t)p->w * c_step;
+    const int8_t *xr = xb, *const x_end = xb + (size_t)p->h * row;
+    uint32_t *dst_row = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
+    for (; xr < x_end; xr += row, dst_row += pww) {
+        uint32_t *d = dst_row;
+        const int8_t *xp = xr;
+        int32_t j;
         if (first) { /* column 2 j0 is padding, 2 j0 + 1 is pixel 0 */
-            dsp_dw_pair4(dst++, psz, pad4, dsp_load4(xr));
-            ++j;
+            const uint32_t v = dsp_load4(xp);
+            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            d[0] = dsp_pkhbt(pe, e), d[psz] = dsp_pkhbt(po, o);
+            d[2 * psz] = dsp_pkhtb(e, pe), d[3 * psz] = dsp_pkhtb(o, po);
+            ++d, xp += c_step;
         }
-        for (; j < j1 + 1 - last; ++j, xp += 2 * c_step)
-            dsp_dw_pair4(dst++, psz, dsp_load4(xp), dsp_load4(xp + c_step));
-        if (last) dsp_dw_pair4(dst, psz, dsp_load4(xp), pad4); /* the last pixel alone */
+        for (j = 0; j < pairs; ++j, ++d, xp += 2 * c_step)
+            dsp_dw_pair4(d, psz, dsp_load4(xp), dsp_load4(xp + c_step));
+        if (last) { /* the last pixel alone */
+            const uint32_t v = dsp_load4(xp);
+            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            d[0] = dsp_pkhbt(e, pe), d[psz] = dsp_pkhbt(o, po);
+            d[2 * psz] = dsp_pkhtb(pe, e), d[3 * psz] = dsp_pkhtb(po, o);
+        }
     }
 }
 
