@@ -234,6 +234,35 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
     }
 }
 
+#if DSP_DW_FAST
+/* |bias| below which the doubled sums of a 3 x 3 window are exact (s8_dsp.h,
+ * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30. */
+#define DSP_DW3_DOUBLE_BIAS (((int32_t)1 << 30) - 9 * ((int32_t)1 << 14) - 9 * 128 * 128)
+
+/* The record gq (corr left to the caller) of four channels from mult[0..3], shift[0..3];
+ * returns the form they share (DSP_RQ_SINGLE or DSP_RQ_DOUBLE as dsp_rq_make picks it),
+ * or DSP_RQ_SLOW when a channel has no fast form. rounding: single or double. */
+DSP_ALWAYS_INLINE int dsp_dw_gq_one(int32_t *e_at, int32_t *mc_at, int32_t m, int32_t s, int dbl,
+                                    int32_t zero_point) {
+    const int32_t e = dbl ? -s : -1 - s; /* right shift: 1..20 (double), 1..22 */
+    if (dbl ? m < ((int32_t)1 << 30) || e < 1 || e > 20 : e < 1 || e > 22) return 0;
+    *e_at = e;
+    mc_at[0] = m;
+    mc_at[1] = (int32_t)((1u << (e - 1)) + (uint32_t)zero_point * (1u << e));
+    return 1;
+}
+DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, const int32_t *shift,
+                                         int32_t rounding, int32_t zero_point) {
+    const int dbl = rounding == CNNC_ROUND_DOUBLE;
+    if (dsp_dw_gq_one(gq + 4, gq + 6, mult[0], shift[0], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 5, gq + 8, mult[1], shift[1], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 10, gq + 12, mult[2], shift[2], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 11, gq + 14, mult[3], shift[3], dbl, zero_point))
+        return dbl ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
+    return DSP_RQ_SLOW;
+}
+#endif
+
 /* ---------------------------------------------------------------------------------
  * 3 x 3, stride 1, one channel at a time over an int16 plane (dsp_dw3x3_planar).
  * The channel's padded image is widened once into plane[ph][pw] int16 (padding holds
@@ -390,6 +419,41 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
     out[0] = a1, out[1] = a2, out[2] = a3;
 }
 
+/* One channel's outputs from its plane in asm for a fast form with the full clamp: two
+ * output rows at a time (dsp_dw3x3_quad_asm), an odd last row by pairs
+ * (dsp_dw3x3_pair_asm). quad[13]: corr x 4, (W01, W21) per kernel row, m, c, e (from word 2
+ * on, the pairs' record). */
+DSP_ALWAYS_INLINE void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane,
+                                      int32_t pww, const uint32_t *quad, int8_t *y, int32_t form) {
+    const uint32_t *const rec = quad + 2;
+    const int32_t c_step = p->c, rowb = 4 * pww, odd = p->out_w & 1;
+    const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
+    int8_t *yr = y, *const y_end = y + (size_t)p->out_h * y_row;
+    /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled */
+    for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
+        const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
+        int8_t *yp = yr;
+        int32_t o[3];
+        for (; r < r_end; ++r, yp += y_pair) {
+            dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
+            yp[c_step] = (int8_t)o[0];
+            yp[y_row] = (int8_t)o[1];
+            yp[y_row + c_step] = (int8_t)o[2];
+        }
+        if (odd) { /* the last output of both rows; their partners dropped */
+            dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
+            yp[y_row] = (int8_t)o[1];
+        }
+    }
+    for (; yr < y_end; yr += y_row, plane += pww) { /* an odd last row */
+        const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
+        int8_t *yp = yr;
+        for (; r < r_end; ++r, yp += y_pair)
+            yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
+        if (odd) (void)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
+    }
+}
+
 /* One channel's outputs (channel c of image b): y at stride c_step per pixel; wt[3][2]
  * the rows' (W01, W21). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uint32_t *plane,
@@ -401,37 +465,11 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
     if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
-        uint32_t quad[13]; /* dsp_dw3x3_quad_asm's; from word 2 on, dsp_dw3x3_pair_asm's */
-        const uint32_t *const rec = quad + 2;
-        const int32_t rowb = 4 * pww, odd = p->out_w & 1;
-        const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
-        int8_t *yr = y, *const y_end = y + (size_t)p->out_h * y_row;
+        uint32_t quad[13]; /* dsp_dw3x3_rows' record */
         quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
         memcpy(quad + 4, wt, 6 * sizeof *wt);
         quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
-        /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled */
-        for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
-            const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
-            int8_t *yp = yr;
-            int32_t o[3];
-            for (; r < r_end; ++r, yp += y_pair) {
-                dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
-                yp[c_step] = (int8_t)o[0];
-                yp[y_row] = (int8_t)o[1];
-                yp[y_row + c_step] = (int8_t)o[2];
-            }
-            if (odd) { /* the last output of both rows; their partners dropped */
-                dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
-                yp[y_row] = (int8_t)o[1];
-            }
-        }
-        for (; yr < y_end; yr += y_row, plane += pww) { /* an odd last row */
-            const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
-            int8_t *yp = yr;
-            for (; r < r_end; ++r, yp += y_pair)
-                yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
-            if (odd) (void)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
-        }
+        dsp_dw3x3_rows(p, plane, pww, quad, y, form);
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy) {
@@ -505,6 +543,58 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
     }
 }
 
+#if DSP_DW_FAST
+/* The dsp_dw3x3_rows records quad[j] of channels c0 + j, j < 4, in one pass over the
+ * group's weight words (per kernel row three loads, SXTB16 into lanes (c0, c0+2) and
+ * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel, SADD16 for the sums) when all
+ * four have a fast form under the full clamp; returns that form (DSP_RQ_DOUBLE2: weights
+ * and corr doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. */
+static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
+                                      const int32_t *bias, const int32_t *mult,
+                                      const int32_t *shift, uint32_t quad[4][13]) {
+    const int32_t c_step = p->c, zp = p->x_zero_point;
+    int32_t gq[16], se = 0, so = 0, ky, j, dbl;
+    int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
+    if (form == DSP_RQ_SLOW) return form;
+    dbl = form == DSP_RQ_DOUBLE;
+    for (j = 0; j < 4; ++j)
+        dbl = dbl && bias[j] < DSP_DW3_DOUBLE_BIAS && bias[j] > -DSP_DW3_DOUBLE_BIAS;
+    for (ky = 0; ky < 3; ++ky, w += 3 * (size_t)c_step) {
+        const uint32_t v0 = dsp_load4(w), v1 = dsp_load4(w + c_step),
+                       v2 = dsp_load4(w + 2 * (size_t)c_step);
+        int32_t e0 = dsp_even(v0), o0 = dsp_odd(v0), e1 = dsp_even(v1), o1 = dsp_odd(v1),
+                e2 = dsp_even(v2), o2 = dsp_odd(v2);
+        if (dbl) { /* |2 w| <= 256 */
+            e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
+            o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
+        }
+        se = __sadd16(se, __sadd16(e0, __sadd16(e1, e2))); /* |sum| <= 9 * 256 */
+        so = __sadd16(so, __sadd16(o0, __sadd16(o1, o2)));
+        quad[0][4 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
+        quad[0][5 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
+        quad[1][4 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
+        quad[1][5 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
+        quad[2][4 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
+        quad[2][5 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
+        quad[3][4 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
+        quad[3][5 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
+    }
+    {
+        const int32_t sums[4] = {(int16_t)se, (int16_t)so, se >> 16, so >> 16};
+        for (j = 0; j < 4; ++j) { /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w) */
+            const int32_t at = 6 * (j >> 1) + (j & 1);
+            const uint32_t corr =
+                (uint32_t)bias[j] * (1u + (uint32_t)dbl) - (uint32_t)zp * (uint32_t)sums[j];
+            quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
+            quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
+            quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
+            quad[j][12] = (uint32_t)gq[4 + at];
+        }
+    }
+    return dbl ? DSP_RQ_DOUBLE2 : form;
+}
+#endif
+
 /* Every channel of every image through the planes; plane[4][ph * pw / 2] words. */
 static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x,
                                                   const int8_t *w, const int32_t *bias,
@@ -517,6 +607,10 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const uint32_t pad = ((uint32_t)p->x_zero_point << 16) | ((uint32_t)p->x_zero_point & 0xFFFFu);
     int32_t i, b, c, iy, ix, ky;
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
+#if DSP_DW_FAST
+    uint32_t quad[4][13]; /* dsp_dw3x3_planar_group's records of a group */
+    int32_t gform = DSP_RQ_SLOW;
+#endif
     for (b = 0; b < p->n; ++b) {
         for (c = 0; c < p->c; ++c) {
             const int8_t *xc = x + (size_t)b * in_px * p->c + c;
@@ -525,6 +619,25 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
             uint32_t wt[6]; /* per kernel row (W01, W21) */
             int32_t wsum = 0, corr, form;
             dsp_rq rq;
+#if DSP_DW_FAST
+            if (c < c4 && full) { /* the group's records at its first channel */
+                if ((c & 3) == 0) {
+                    gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+                    if (gform != DSP_RQ_SLOW)
+                        dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
+                }
+                if (gform != DSP_RQ_SLOW) {
+                    plane_c = plane + (size_t)(c & 3) * psz;
+                    if (gform == DSP_RQ_DOUBLE2)
+                        dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, DSP_RQ_DOUBLE2);
+                    else if (gform == DSP_RQ_DOUBLE)
+                        dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, DSP_RQ_DOUBLE);
+                    else
+                        dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, DSP_RQ_SINGLE);
+                    continue;
+                }
+            }
+#endif
             for (ky = 0; ky < 3; ++ky) {
                 const int32_t v0 = w[(ky * 3) * p->c + c], v1 = w[(ky * 3 + 1) * p->c + c],
                               v2 = w[(ky * 3 + 2) * p->c + c];
@@ -582,33 +695,6 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
  * form), the weights are widened (and doubled for DSP_RQ_DOUBLE2) in one pass that also
  * sums them, and the windows run in asm in loops specialised by form. */
 #if DSP_DW_FAST
-/* |bias| below which the doubled sums of a 3 x 3 window are exact (s8_dsp.h,
- * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30. */
-#define DSP_DW3_DOUBLE_BIAS (((int32_t)1 << 30) - 9 * ((int32_t)1 << 14) - 9 * 128 * 128)
-
-/* The record gq (corr left to the caller) of four channels from mult[0..3], shift[0..3];
- * returns the form they share (DSP_RQ_SINGLE or DSP_RQ_DOUBLE as dsp_rq_make picks it),
- * or DSP_RQ_SLOW when a channel has no fast form. rounding: single or double. */
-DSP_ALWAYS_INLINE int dsp_dw_gq_one(int32_t *e_at, int32_t *mc_at, int32_t m, int32_t s, int dbl,
-                                    int32_t zero_point) {
-    const int32_t e = dbl ? -s : -1 - s; /* right shift: 1..20 (double), 1..22 */
-    if (dbl ? m < ((int32_t)1 << 30) || e < 1 || e > 20 : e < 1 || e > 22) return 0;
-    *e_at = e;
-    mc_at[0] = m;
-    mc_at[1] = (int32_t)((1u << (e - 1)) + (uint32_t)zero_point * (1u << e));
-    return 1;
-}
-DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, const int32_t *shift,
-                                         int32_t rounding, int32_t zero_point) {
-    const int dbl = rounding == CNNC_ROUND_DOUBLE;
-    if (dsp_dw_gq_one(gq + 4, gq + 6, mult[0], shift[0], dbl, zero_point) &&
-        dsp_dw_gq_one(gq + 5, gq + 8, mult[1], shift[1], dbl, zero_point) &&
-        dsp_dw_gq_one(gq + 10, gq + 12, mult[2], shift[2], dbl, zero_point) &&
-        dsp_dw_gq_one(gq + 11, gq + 14, mult[3], shift[3], dbl, zero_point))
-        return dbl ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
-    return DSP_RQ_SLOW;
-}
-
 /* n pixels from xr (c_step bytes apart) as the SXTB16 words (even, odd) into br[2n]: two
  * pixels per step, each pair of words one STRD with post-increment (which gcc does not
  * form from the two stores). */
