@@ -166,6 +166,13 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
     DSP_ASM_DW_TAP("8", "w2", "w3")                         \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
     DSP_ASM_DW_TAP("16", "w0", "w1")
+/* The row at byte offsets o0, o1, o2 of xr (a buffer of fixed pitch) */
+#define DSP_ASM_DW_ROW3_AT(o0, o1, o2)                      \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"          \
+    DSP_ASM_DW_TAP(o0, "w0", "w1")                          \
+    DSP_ASM_DW_TAP(o1, "w2", "w3")                          \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
+    DSP_ASM_DW_TAP(o2, "w0", "w1")
 /* clang-format on */
 
 DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, const uint32_t *w4,
@@ -237,6 +244,9 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
 #if DSP_DW_FAST
 /* |bias| below which the doubled sums of a 3 x 3 window are exact (s8_dsp.h,
  * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30. */
+/* Row pitch (pixels) of dsp_dw3x3_groups' buffer when a padded image's rows fit it: 144
+ * bytes, the immediate row offsets of DSP_ASM_DW_ROW3_AT's callers. */
+#define DSP_DW_PITCH 18
 #define DSP_DW3_DOUBLE_BIAS (((int32_t)1 << 30) - 9 * ((int32_t)1 << 14) - 9 * 128 * 128)
 
 /* The record gq (corr left to the caller) of four channels from mult[0..3], shift[0..3];
@@ -718,8 +728,8 @@ CNNC_INLINE void dsp_dw_widen_row(uint32_t *br, const int8_t *xr, int32_t n, int
  * (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's LDMs in order (the
  * accumulators, three kernel rows, the requantisation). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
-                                         int32_t pw, const uint32_t *rec, int8_t *yb,
-                                         int32_t form) {
+                                         int32_t pw, const uint32_t *rec, int8_t *yb, int32_t form,
+                                         int pitched) {
     const int32_t rowb = 8 * pw, stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
     const size_t stepy = 2 * (size_t)p->stride_h * pw, y_row = (size_t)out_w * c_step;
     int32_t oy;
@@ -745,6 +755,13 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp)                   \
                          : [xr] "r"(xr)                                                    \
                          : "memory")
+#define DSP_DW_ROW_AT(ROW)                                                                 \
+    __asm__ __volatile__(ROW                                                               \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp)                   \
+                         : [xr] "r"(br)                                                    \
+                         : "memory")
 #define DSP_DW_STORE_REC(RQ)                                                               \
     __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
@@ -752,13 +769,20 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
                          :                                                                 \
                          : "memory")
-            DSP_DW_ROW_REC();
-            xr = (const uint32_t *)((const char *)xr + rowb);
-            DSP_DW_ROW_REC();
-            xr = (const uint32_t *)((const char *)xr + rowb);
-            DSP_DW_ROW_REC();
+            if (pitched) { /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("0", "8", "16"));
+                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
+                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
+            } else {
+                DSP_DW_ROW_REC();
+                xr = (const uint32_t *)((const char *)xr + rowb);
+                DSP_DW_ROW_REC();
+                xr = (const uint32_t *)((const char *)xr + rowb);
+                DSP_DW_ROW_REC();
+            }
             DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
 #undef DSP_DW_ROW_REC
+#undef DSP_DW_ROW_AT
 #undef DSP_DW_STORE_REC
         }
     }
@@ -775,7 +799,10 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                  out_img = (size_t)p->out_h * p->out_w * c_step;
     const int may_double = p->n * p->out_h * p->out_w >= DSP_DW_DOUBLE_MIN_PX;
     const uint32_t pad2 = (uint32_t)dsp_even(dsp_splat4(zp)); /* (zp, zp) */
+    /* rows DSP_DW_PITCH pixels apart where they fit: the windows' row offsets immediate */
+    const int pitched = pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS;
     int32_t t, c0, b, iy, j;
+    if (pitched) pw = DSP_DW_PITCH;
     for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t rec[34];             /* corr[4], w4[9][2], gq[4..15]: dsp_dw3x3_windows */
@@ -819,11 +846,19 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                 dsp_dw_widen_row(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
                                  xb + iy * row, p->w, c_step);
             if (form == DSP_RQ_DOUBLE2)
-                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2);
+                if (pitched)
+                    dsp_dw3x3_windows(p, buf, DSP_DW_PITCH, rec, yb, DSP_RQ_DOUBLE2, 1);
+                else
+                    dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2, 0);
             else if (form == DSP_RQ_DOUBLE)
-                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE);
+                if (pitched)
+                    dsp_dw3x3_windows(p, buf, DSP_DW_PITCH, rec, yb, DSP_RQ_DOUBLE, 1);
+                else
+                    dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE, 0);
+            else if (pitched)
+                dsp_dw3x3_windows(p, buf, DSP_DW_PITCH, rec, yb, DSP_RQ_SINGLE, 1);
             else
-                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_SINGLE);
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_SINGLE, 0);
         }
     }
     if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);

@@ -107,6 +107,8 @@ DW_GEOMETRIES = [
     (12, 11, 3, 1, 1),  # the planes (dsp_dw3x3_planar): row pairs, an odd last column
     (9, 8, 3, 1, 1),  # the planes: an odd last row
     (3, 10, 3, 1, 0),  # the planes, one row of 8
+    (5, 21, 3, 2, 1),  # padded rows wider than the buffer's fixed pitch (DSP_DW_PITCH)
+    (29, 5, 3, 2, 1),  # more padded rows than the fixed pitch leaves room for
     (24, 24, 3, 2, 1),  # padded image past the buffer: windows with bounds checks
     (7, 6, 5, 2, 2),  # 5x5: the generic windows over the buffer
     (6, 5, 1, 1, 0),  # 1x1 kernel
