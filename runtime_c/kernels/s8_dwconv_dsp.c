@@ -247,6 +247,9 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
 /* Row pitch (pixels) of dsp_dw3x3_groups' buffer when a padded image's rows fit it: 144
  * bytes, the immediate row offsets of DSP_ASM_DW_ROW3_AT's callers. */
 #define DSP_DW_PITCH 18
+/* Output pixels from which dsp_dw3x3_groups doubles a group's weights while widening them
+ * (18 SADD16 and the bias checks) to save a QADD per output */
+#define DSP_DW3_DOUBLE_MIN_PX 8
 #define DSP_DW3_DOUBLE_BIAS (((int32_t)1 << 30) - 9 * ((int32_t)1 << 14) - 9 * 128 * 128)
 
 /* The record gq (corr left to the caller) of four channels from mult[0..3], shift[0..3];
@@ -797,7 +800,7 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
     const int32_t c_step = p->c, c4 = c_step & ~3, zp = p->x_zero_point;
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  out_img = (size_t)p->out_h * p->out_w * c_step;
-    const int may_double = p->n * p->out_h * p->out_w >= DSP_DW_DOUBLE_MIN_PX;
+    const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
     const uint32_t pad2 = (uint32_t)dsp_even(dsp_splat4(zp)); /* (zp, zp) */
     /* rows DSP_DW_PITCH pixels apart where they fit: the windows' row offsets immediate */
     const int pitched = pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS;

@@ -99,6 +99,7 @@ DW_GEOMETRIES = [
     (2, 2, 3, 2, 1),  # 1x1 output of a 2x2 image (every window holds the image: dsp_dw_whole)
     (3, 3, 5, 1, 2),  # 3x3 outputs, each window the whole 3x3 image
     (4, 4, 3, 1, 1),  # 4x4 outputs, stride 1 (too narrow for the planes)
+    (1, 5, 3, 2, 1),  # 1x3 outputs: too few pixels to double the sums
     (8, 8, 3, 2, 1),  # 4x4 outputs, stride 2
     (7, 5, 3, 2, 0),  # odd sizes, no padding
     (9, 7, 3, 2, 2),  # padding 2
