@@ -442,18 +442,26 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32
     const int32_t c_step = p->c, rowb = 4 * pww, odd = p->out_w & 1;
     const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
     int8_t *yr = y, *const y_end = y + (size_t)p->out_h * y_row;
-    /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled */
+    const int32_t half = p->out_w >> 1;
+    const size_t y_half = (size_t)half * y_pair;
+    const uint32_t *const plane0 = plane;
+    int32_t o[3];
+    /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled; the odd
+     * last column in a pass of its own (the loop then keeps nothing past its end) */
     for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
-        const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
+        const uint32_t *r = plane, *const r_end = plane + half;
         int8_t *yp = yr;
-        int32_t o[3];
         for (; r < r_end; ++r, yp += y_pair) {
             dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
             yp[c_step] = (int8_t)o[0];
             yp[y_row] = (int8_t)o[1];
             yp[y_row + c_step] = (int8_t)o[2];
         }
-        if (odd) { /* the last output of both rows; their partners dropped */
+    }
+    if (odd) { /* the last output of each row pair; the partners dropped */
+        const uint32_t *r = plane0 + half;
+        int8_t *yp = y + y_half;
+        for (; yp < yr; yp += 2 * y_row, r += 2 * pww) {
             dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
             yp[y_row] = (int8_t)o[1];
         }
