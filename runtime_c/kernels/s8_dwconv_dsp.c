@@ -436,8 +436,9 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
  * output rows at a time (dsp_dw3x3_quad_asm), an odd last row by pairs
  * (dsp_dw3x3_pair_asm). quad[13]: corr x 4, (W01, W21) per kernel row, m, c, e (from word 2
  * on, the pairs' record). */
-DSP_ALWAYS_INLINE void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane,
-                                      int32_t pww, const uint32_t *quad, int8_t *y, int32_t form) {
+DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uint32_t *plane,
+                                         int32_t pww, const uint32_t *quad, int8_t *y,
+                                         int32_t form) {
     const uint32_t *const rec = quad + 2;
     const int32_t c_step = p->c, rowb = 4 * pww, odd = p->out_w & 1;
     const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
@@ -473,6 +474,17 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32
             yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
         if (odd) (void)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
     }
+}
+
+/* dsp_dw3x3_rows_as for a fast form (one copy of each, called per channel). */
+static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t pww,
+                           const uint32_t *quad, int8_t *y, int32_t form) {
+    if (form == DSP_RQ_DOUBLE2)
+        dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE2);
+    else if (form == DSP_RQ_DOUBLE)
+        dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE);
+    else
+        dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_SINGLE);
 }
 
 /* One channel's outputs (channel c of image b): y at stride c_step per pixel; wt[3][2]
@@ -649,12 +661,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                 }
                 if (gform != DSP_RQ_SLOW) {
                     plane_c = plane + (size_t)(c & 3) * psz;
-                    if (gform == DSP_RQ_DOUBLE2)
-                        dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, DSP_RQ_DOUBLE2);
-                    else if (gform == DSP_RQ_DOUBLE)
-                        dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, DSP_RQ_DOUBLE);
-                    else
-                        dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, DSP_RQ_SINGLE);
+                    dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, gform);
                     continue;
                 }
             }
@@ -739,10 +746,9 @@ CNNC_INLINE void dsp_dw_widen_row(uint32_t *br, const int8_t *xr, int32_t n, int
  * (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's LDMs in order (the
  * accumulators, three kernel rows, the requantisation). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
-                                         int32_t pw, const uint32_t *rec, int8_t *yb, int32_t form,
-                                         int pitched) {
-    const int32_t rowb = 8 * pw, stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
-    const size_t stepy = 2 * (size_t)p->stride_h * pw, y_row = (size_t)out_w * c_step;
+                                         const uint32_t *rec, int8_t *yb, int32_t form) {
+    const int32_t stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
+    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * c_step;
     int32_t oy;
     for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row) {
         const uint32_t *br = buf;
@@ -752,20 +758,13 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
             register uint32_t xe __asm__("r4"), xo __asm__("r5");
             register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"),
                 w3 __asm__("r11");
-            const uint32_t *rp = rec, *xr = br;
+            const uint32_t *rp = rec;
             int8_t *y = yp;
             __asm__ __volatile__(
                 "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
                 : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
                 :
                 : "memory");
-#define DSP_DW_ROW_REC()                                                                   \
-    __asm__ __volatile__(DSP_ASM_DW_ROW3                                                   \
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
-                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
-                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp)                   \
-                         : [xr] "r"(xr)                                                    \
-                         : "memory")
 #define DSP_DW_ROW_AT(ROW)                                                                 \
     __asm__ __volatile__(ROW                                                               \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
@@ -780,19 +779,11 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
                          :                                                                 \
                          : "memory")
-            if (pitched) { /* rows DSP_DW_PITCH pixels apart: immediate offsets */
-                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("0", "8", "16"));
-                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
-                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
-            } else {
-                DSP_DW_ROW_REC();
-                xr = (const uint32_t *)((const char *)xr + rowb);
-                DSP_DW_ROW_REC();
-                xr = (const uint32_t *)((const char *)xr + rowb);
-                DSP_DW_ROW_REC();
-            }
+            /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("0", "8", "16"));
+            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
+            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
             DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
-#undef DSP_DW_ROW_REC
 #undef DSP_DW_ROW_AT
 #undef DSP_DW_STORE_REC
         }
@@ -803,17 +794,15 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                                                        const int8_t *x, const int8_t *w,
                                                        const int32_t *bias, const int32_t *mult,
                                                        const int32_t *shift, int8_t *y,
-                                                       uint32_t *buf, int32_t ph, int32_t pw) {
+                                                       uint32_t *buf, int32_t ph) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t c_step = p->c, c4 = c_step & ~3, zp = p->x_zero_point;
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  out_img = (size_t)p->out_h * p->out_w * c_step;
     const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
     const uint32_t pad2 = (uint32_t)dsp_even(dsp_splat4(zp)); /* (zp, zp) */
-    /* rows DSP_DW_PITCH pixels apart where they fit: the windows' row offsets immediate */
-    const int pitched = pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS;
+    const int32_t pw = DSP_DW_PITCH; /* buffer rows: the windows' immediate row offsets */
     int32_t t, c0, b, iy, j;
-    if (pitched) pw = DSP_DW_PITCH;
     for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t rec[34];             /* corr[4], w4[9][2], gq[4..15]: dsp_dw3x3_windows */
@@ -857,19 +846,11 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                 dsp_dw_widen_row(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
                                  xb + iy * row, p->w, c_step);
             if (form == DSP_RQ_DOUBLE2)
-                if (pitched)
-                    dsp_dw3x3_windows(p, buf, DSP_DW_PITCH, rec, yb, DSP_RQ_DOUBLE2, 1);
-                else
-                    dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2, 0);
+                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE2);
             else if (form == DSP_RQ_DOUBLE)
-                if (pitched)
-                    dsp_dw3x3_windows(p, buf, DSP_DW_PITCH, rec, yb, DSP_RQ_DOUBLE, 1);
-                else
-                    dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE, 0);
-            else if (pitched)
-                dsp_dw3x3_windows(p, buf, DSP_DW_PITCH, rec, yb, DSP_RQ_SINGLE, 1);
+                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE);
             else
-                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_SINGLE, 0);
+                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_SINGLE);
         }
     }
     if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
@@ -1015,9 +996,10 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         }
     }
 #if DSP_DW_FAST
-    if (padded && c4 > 0 && p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
+    if (pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS && c4 > 0 &&
+        p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
         (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE)) {
-        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph, pw);
+        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph);
         return;
     }
 #endif
