@@ -8,7 +8,11 @@
  * widened once per image into a stack buffer (two words per pixel, the SXTB16 lanes;
  * padding pixels hold x_zero_point) and every window reads it without bounds checks or
  * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
- * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar).
+ * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar, two output rows
+ * per step). Where the clamp is full and the rounding single or double, other 3x3 layers
+ * whose padded image fits a buffer of fixed row pitch run dsp_dw3x3_groups (a lighter
+ * set-up per group, asm windows at immediate row offsets), and layers whose every window
+ * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
