@@ -2,7 +2,8 @@
 precision its activations would need for the issue's per-input cosine >= 0.98.
 
     python bench/bench_int8_precision.py [--family mobilenetv3_large] [--inputs 200]
-                                         [--no-simulate]
+                                         [--no-simulate] [--no-options] [--onnxruntime]
+                                         [--widths 0.5,0.75,1.0]
 
 Model, size and calibration as tests/e2e/test_model_families.py (calibration: 32 normal
 samples, rng 123; the test's inputs: 20 per seed 0, 1, 2). The cosine is between the
@@ -27,6 +28,10 @@ float reference's output and the dequantised int8 output, per input. Prints:
    outputs; all of them, which is TFLite's 16x8 scheme) or to 10 bits, to show which
    precision the goal needs.
    The whole run takes ~7 minutes on this machine.
+3. with --widths, cnnc's default int8 (minmax, double rounding) of the same family at
+   other widths (other random weights: the spread between draws);
+4. with --onnxruntime, onnxruntime's own int8 of the model (quantize_static, QDQ, MinMax
+   calibration on the same data, int8 and uint8 activations) against its float run.
 """
 
 from __future__ import annotations
@@ -70,6 +75,11 @@ def main() -> None:
     ap.add_argument("--family", default="mobilenetv3_large")
     ap.add_argument("--inputs", type=int, default=200)
     ap.add_argument("--no-simulate", action="store_true")
+    ap.add_argument("--no-options", action="store_true", help="skip the per-option rows")
+    ap.add_argument("--onnxruntime", action="store_true",
+                    help="also onnxruntime's int8 (quantize_static, QDQ)")  # fmt: skip
+    ap.add_argument("--widths", default="",
+                    help="comma-separated other widths: cnnc's default int8 at each")  # fmt: skip
     args = ap.parse_args()
     logging.disable(logging.WARNING)
     from cnnc import api
@@ -96,12 +106,46 @@ def main() -> None:
     for bc in ("weights", "empirical"):  # --bias-correction
         builds.append((f"minmax double, BC {bc}", graph, "minmax", "double", bc))
     builds.append(("mse double, BC empirical", graph, "mse", "double", "empirical"))
-    for label, source, method, rounding, bc in builds:
+    for label, source, method, rounding, bc in [] if args.no_options else builds:
         g = quantize.quantize(source, cal, method=method, rounding=rounding, bias_correction=bc)
         print(row(label, cosines(want_test, run(g, test)), cosines(want_fresh, run(g, fresh))),
               flush=True)  # fmt: skip
+    for width in [float(w) for w in args.widths.split(",") if w]:
+        other = api.lowered_graph(
+            FAMILIES[args.family](size=size, seed=7, **{**kwargs, "width": width})
+        )
+        g = quantize.quantize(other, cal)
+        print(row(f"minmax double, width {width}", cosines(run(other, test), run(g, test)),
+                  cosines(run(other, fresh), run(g, fresh))), flush=True)  # fmt: skip
+    if args.onnxruntime:
+        onnxruntime_rows(FAMILIES[args.family](size=size, seed=7, **kwargs), cal, test, fresh)
     if not args.no_simulate:
         simulate(graph, cal, (test, want_test), (fresh, want_fresh))
+
+
+def onnxruntime_rows(model, cal: np.ndarray, test: np.ndarray, fresh: np.ndarray) -> None:
+    """onnxruntime's own int8: quantize_static (QDQ, per-channel int8 weights, MinMax
+    calibration on the same data) run by onnxruntime, against onnxruntime's float run of
+    the same (BatchNorm-folded) model."""
+    import onnxruntime as ort
+    from qdq_models import fold_batchnorm, quantize_static
+
+    def run(m, x):
+        opts = ort.SessionOptions()
+        opts.log_severity_level = 3
+        sess = ort.InferenceSession(m.SerializeToString(), opts,
+                                    providers=["CPUExecutionProvider"])  # fmt: skip
+        name = sess.get_inputs()[0].name
+        return np.concatenate([sess.run(None, {name: x[i : i + 1]})[0] for i in range(len(x))])
+
+    model = fold_batchnorm(model)
+    want_test, want_fresh = run(model, test), run(model, fresh)
+    print("\nonnxruntime quantize_static (QDQ, per-channel weights) run by onnxruntime:")
+    print(header())
+    for act in ("QInt8", "QUInt8"):
+        qm = quantize_static(model, cal, "QDQ", act)
+        print(row(f"onnxruntime {act}", cosines(want_test, run(qm, test)),
+                  cosines(want_fresh, run(qm, fresh))), flush=True)  # fmt: skip
 
 
 def equalize_stream(graph, cal: np.ndarray, floor: float = 0.5):

@@ -11,7 +11,9 @@ Columns: the layer-by-layer arena bound and the planned arena (bytes), the arena
 same model compiled with `--memory min` (int8 blocks fused into row bands,
 cnnc.passes.schedule, recompute budget 0.15) and its recomputed halo MACs, flash of the
 firmware at -O2 (the target's flags) and at -Os split into code (flash minus the embedded
-weights) and weights, RAM (data + bss: arena, I/O buffers, statics), and instructions per MAC of one
+weights) and weights, RAM (data + bss: arena, I/O buffers, statics), the worst-case stack
+of an inference or init on top of it (static frames of the deepest call chain at the
+target's flags, cnnc.host.mcu_stack: the DSP kernels' buffers), and instructions per MAC of one
 inference counted under qemu-system-arm on MPS2-AN386 (cnnc.host.mcu_trace), built with
 the DSP kernels (__ARM_FEATURE_DSP, the default) and with them capped off
 (-DCNNC_CPU_MASK=0: the __ref kernels on the same core); "pw" is the pointwise/dense
@@ -24,7 +26,8 @@ branches 1 + 2, ...).
 Counting traces every executed block, a few minutes per model and build on this machine;
 the 0.35@96 network (11 M MACs) is counted only with --count-all.
 
-    .venv/bin/python bench/bench_mcu.py [--count-all] [--layers] [--models digits,xnornet]
+    .venv/bin/python bench/bench_mcu.py [--count-all] [--layers] [--no-ref]
+                                        [--models digits,xnornet]
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ def print_layers(out_dir: Path, ref, dsp) -> None:
           f"{'dsp/MAC':>7} {'cyc/MAC':>7}  kernel (DSP build)")  # fmt: skip
     for layer in layers:
         i, ops = layer["index"], layer["macs"] + layer.get("bops", 0)
-        r, d = ref.layers.get(i, 0), dsp.layers.get(i, 0)
+        r, d = ref.layers.get(i, 0) if ref else 0, dsp.layers.get(i, 0)
         top = dsp.layer_symbols.get(i)
         kernel = top.most_common(1)[0][0] if top else "-"
         cyc = dsp.cycles.get(i, 0)
@@ -112,15 +115,18 @@ def main() -> None:
     ap.add_argument("--count-all", action="store_true", help="also count mnv2-0.35@96")
     ap.add_argument("--models", default=",".join(MODELS), help="comma-separated subset")
     ap.add_argument("--layers", action="store_true", help="also a per-layer instructions table")
+    ap.add_argument("--no-ref", action="store_true",
+                    help="count the DSP build only (__ref of 0.35@96: ~40 min)")  # fmt: skip
     args = ap.parse_args()
     if not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")):
         print("bench_mcu: arm-none-eabi-gcc or qemu-system-arm not installed; skipped")
         return
     from cnnc import api
-    from cnnc.host import mcu, mcu_trace
+    from cnnc.host import mcu, mcu_stack, mcu_trace
 
     print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
-          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'i/MAC ref':>9} {'i/MAC dsp':>9} "
+          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'i/MAC ref':>9} "
+          f"{'i/MAC dsp':>9} "
           f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cnnc-bench-mcu-") as tmp:
         for name in args.models.split(","):
@@ -134,25 +140,32 @@ def main() -> None:
             o2 = mcu.mcu_size(m.out_dir, TARGET)
             os_ = mcu.mcu_size(m.out_dir, TARGET, ("-Os",))
             weights = info["weights_bytes"]
+            stack = mcu_stack.stack_usage(m.out_dir, TARGET)
             ref = dsp = None
             if args.count_all or name != "mnv2-0.35@96":
                 sample = x[:1]  # the float entry point (an int8-io model's shares the layers)
-                ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
+                if not args.no_ref:
+                    ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
                 dsp = mcu_trace.count_instructions(m.out_dir, TARGET, sample)
             macs = layer_macs(m.out_dir)
             cells = ["-"] * 6
-            if ref and dsp:
-                cells = [f"{per_mac(c, macs, pw):.2f}" for pw in (False, True) for c in (ref, dsp)]
+            if dsp:
+                cells = [f"{per_mac(c, macs, pw):.2f}" if c else "-"
+                         for pw in (False, True) for c in (ref, dsp)]  # fmt: skip
                 cells += [f"{per_mac(dsp, macs, pw, cycles=True):.2f}" for pw in (False, True)]
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
                   f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
-                  f"{weights:>8} {o2['ram']:>7} {cells[0]:>9} {cells[1]:>9} {cells[2]:>7} "
-                  f"{cells[3]:>7} {cells[4]:>7} {cells[5]:>7}", flush=True)  # fmt: skip
+                  f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {cells[0]:>9} {cells[1]:>9} "
+                  f"{cells[2]:>7} {cells[3]:>7} {cells[4]:>7} {cells[5]:>7}",
+                  flush=True)  # fmt: skip
+            dynamic = f"; dynamic frames: {', '.join(stack.dynamic)}" if stack.dynamic else ""
+            print(f"  stack: {' > '.join(stack.path)}{dynamic}")
             if dsp and args.layers:
                 print_layers(m.out_dir, ref, dsp)
             if dsp:
-                print(f"  {sum(macs.values())} MACs; {ref.inference} instructions __ref, "
+                print(f"  {sum(macs.values())} MACs; {ref.inference if ref else '-'} "
+                      "instructions __ref, "
                       f"{dsp.inference} DSP; DSP split: " + ", ".join(
                           f"{s} {100 * n / dsp.inference:.1f}%"
                           for s, n in dsp.symbols.most_common(5)), flush=True)  # fmt: skip

@@ -364,6 +364,11 @@ def print_report(compiled: api.CompiledModel) -> None:
         print(f"{target} (arm-none-eabi-size of a minimal firmware): flash {size['flash']} B "
               f"(text {size['text']} + data {size['data']}), RAM {size['ram']} B "
               f"(data + bss {size['bss']}, arena {size['arena']})")  # fmt: skip
+        from .host import mcu_stack
+
+        stack = mcu_stack.stack_usage(compiled.out_dir, target)
+        print(f"{target} worst-case stack on top of the RAM: {stack.bytes} B (static frames of "
+              f"{' > '.join(stack.path)})")  # fmt: skip
 
 
 def cmd_eval(args) -> int:

@@ -36,6 +36,11 @@ FORBIDDEN_SYMBOLS = frozenset({
 })  # fmt: skip
 
 
+# GCC's call graph with each function's stack frame, written next to each object as .ci
+# (cnnc.host.mcu_stack reads it).
+CALLGRAPH_FLAGS = ("-fcallgraph-info=su",)
+
+
 def run_tool(cmd: list[str], what: str) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -69,7 +74,7 @@ def binutil(target_name: str, tool: str) -> str:
 def build_dir(out_dir: str | Path, target_name: str, extra_flags: tuple[str, ...] = ()) -> Path:
     """A cache folder keyed by the target, flags and every model/runtime source and header."""
     sources, includes = model_sources(out_dir)
-    flags = [*build_flags(check_toolchain(target_name)), *extra_flags]
+    flags = [*build_flags(check_toolchain(target_name)), *extra_flags, *CALLGRAPH_FLAGS]
     key = hashlib.sha256(" ".join([target_name, *flags]).encode())
     for path in [*sources, *(h for d in includes for h in sorted(d.glob("*.h")))]:
         key.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -86,7 +91,8 @@ def compile_objects(out_dir: str | Path, target_name: str = "cortex-m4",
     sources, includes = model_sources(out_dir)
     folder = build_dir(out_dir, target_name, extra_flags)
     folder.mkdir(parents=True, exist_ok=True)
-    flags = [*build_flags(target), *extra_flags, "-ffreestanding", *(f"-I{d}" for d in includes)]
+    flags = [*build_flags(target), *extra_flags, "-ffreestanding", *CALLGRAPH_FLAGS,
+             *(f"-I{d}" for d in includes)]  # fmt: skip
     objects = []
     for k, src in enumerate(sources):
         obj = folder / f"{k:02d}_{src.stem}.o"
@@ -94,6 +100,7 @@ def compile_objects(out_dir: str | Path, target_name: str = "cortex-m4",
             with atomic_output(obj) as tmp:
                 run_tool([target_cc(target), *flags, "-c", str(src), "-o", str(tmp)],
                          f"{target_name} compile of {src.name}")  # fmt: skip
+                os.replace(tmp.with_suffix(".ci"), obj.with_suffix(".ci"))  # before the object
         objects.append(obj)
     return objects
 

@@ -147,6 +147,8 @@ VARIANTS: tuple[Variant, ...] = tuple(
         *_neon("cnnc_b1_s8conv_bits__ref"),
         *_dsp("cnnc_b1_s8conv_bits__ref"),
         *_dsp("cnnc_s8_add__ref"),
+        *_dsp("cnnc_s8_quantize__ref"),
+        *_dsp("cnnc_s8_global_avgpool__ref"),
         # the binary conv's int8 / float outputs on NEON (b1_conv_neon.c: its popcounts, the
         # __ref's scalar transform)
         *(v for k in ("conv_s8", "conv_f32") for v in _neon(f"cnnc_b1_{k}__ref")),

@@ -425,6 +425,11 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
                          const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 /* DSP elementwise add (s8_add_dsp.c), same contract as cnnc_s8_add__ref. */
 void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y);
+/* Cortex-M boundary quantisation with the FPU's VCVTR (s8_quant_dsp.c) and the DSP global
+ * average pool (s8_pool_dsp.c), same contracts as their __ref. */
+void cnnc_s8_quantize__dsp(const cnnc_s8_quant_params *p, const float *x, int8_t *y);
+void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
+                                 int8_t *y);
 
 /* Kernel types: generated code keeps the variant of each kernel that model init picked
  * (cnnc.ops.variants, cnnc_cpu.h) as a pointer of one of these types. */

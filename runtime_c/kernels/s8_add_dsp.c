@@ -42,13 +42,36 @@ DSP_ALWAYS_INLINE int32_t dsp_add_scale(int32_t v, int32_t ls1, const dsp_add_in
 DSP_ALWAYS_INLINE void dsp_add_loop(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b,
                                     int8_t *y, const dsp_add_in *qa, const dsp_add_in *qb,
                                     const dsp_rq *qy, const dsp_out *out, int full) {
-    const int32_t ls1 = p->left_shift + 1;
+    const int32_t ls1 = p->left_shift + 1, size = p->size;
     int32_t i;
-    for (i = 0; i < p->size; ++i) {
+    for (i = 0; i < size; ++i) {
         const int32_t sum = dsp_add_scale(a[i], ls1, qa) + dsp_add_scale(b[i], ls1, qb);
         y[i] = dsp_requant_as(sum, qy, out, DSP_RQ_DOUBLE, full);
     }
 }
+
+#if !defined(__OPTIMIZE_SIZE__)
+/* Elements from which two 256-entry tables of a' and b' (one per input byte value, built
+ * by dsp_add_scale: the same integers, doubled for DSP_RQ_DOUBLE2, exact as |a'| + |b'| <
+ * 2^28) repay their set-up: a table read is two instructions where dsp_add_scale is
+ * about eight. */
+#define DSP_ADD_LUT_MIN 512
+
+DSP_ALWAYS_INLINE void dsp_add_lut_loop(const cnnc_s8_add_params *p, const int8_t *a,
+                                        const int8_t *b, int8_t *y, const dsp_add_in *qa,
+                                        const dsp_add_in *qb, const dsp_rq *qy, const dsp_out *out,
+                                        int full) {
+    const int32_t ls1 = p->left_shift + 1, size = p->size;
+    int32_t ta[256], tb[256], v, i;
+    const int32_t *ra = ta + 128, *rb = tb + 128; /* indexed by the signed byte */
+    for (v = -128; v < 128; ++v) { /* 2a', 2b': |2a' + 2b'| < 2^30, DSP_RQ_DOUBLE2's input */
+        ta[v + 128] = 2 * dsp_add_scale(v, ls1, qa);
+        tb[v + 128] = 2 * dsp_add_scale(v, ls1, qb);
+    }
+    for (i = 0; i < size; ++i)
+        y[i] = dsp_requant_as(ra[a[i]] + rb[b[i]], qy, out, DSP_RQ_DOUBLE2, full);
+}
+#endif
 
 void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -64,7 +87,11 @@ void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
 #if defined(__OPTIMIZE_SIZE__)
     dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, dsp_out_full(&out));
 #else
-    if (dsp_out_full(&out))
+    if (p->size >= DSP_ADD_LUT_MIN && dsp_out_full(&out))
+        dsp_add_lut_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
+    else if (p->size >= DSP_ADD_LUT_MIN)
+        dsp_add_lut_loop(p, a, b, y, &qa, &qb, &qy, &out, 0);
+    else if (dsp_out_full(&out))
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
     else
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 0);

@@ -955,9 +955,61 @@ static __attribute__((noinline)) int32_t dsp_dw_whole(const cnnc_s8_conv_params 
 }
 #endif
 
-void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                         int8_t *y) {
+static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias,
+                                           const int32_t *mult, const int32_t *shift, int8_t *y);
+
+/* Output rows per band such that a band's padded image (and, for the planes, its plane)
+ * fits the stack buffer, or 0 when the whole image fits, or when not even one row does. */
+static int32_t dsp_dw_band_rows(const cnnc_s8_conv_params *p) {
+    const int32_t pw_need = (p->out_w - 1) * p->stride_w + p->kernel_w;
+    const int32_t ph_need = (p->out_h - 1) * p->stride_h + p->kernel_h;
+    const int32_t ph = ph_need > p->pad_top + p->h ? ph_need : p->pad_top + p->h;
+    int32_t cols = pw_need > p->pad_left + p->w ? pw_need : p->pad_left + p->w, rows, band;
+    if ((int64_t)ph * cols * 2 <= DSP_DW_BUF_WORDS) return 0; /* it fits whole */
+    if (cols < p->out_w + 5) cols = p->out_w + 5;             /* the plane's columns, rounded up */
+    rows = DSP_DW_BUF_WORDS / (2 * cols);                     /* padded rows that fit */
+    band = rows < p->kernel_h ? 0 : (rows - p->kernel_h) / p->stride_h + 1;
+    return band > 0 && band < p->out_h ? band : 0;
+}
+
+/* A layer whose padded image does not fit the buffer, as bands of output rows, each a
+ * layer of its own: the input rows its windows read (the halo read twice), the real
+ * image's top padding where the band starts above it, the bottom implied by its output
+ * rows; the same sums, so the same bytes. Returns 0 (nothing done) if bands cannot help. */
+static int dsp_dw_bands(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
+    const int32_t band = dsp_dw_band_rows(p);
+    const size_t row = (size_t)p->w * p->c, out_row = (size_t)p->out_w * p->c;
+    int32_t b, oy0;
+    if (!band) return 0;
+    for (oy0 = 0; oy0 < p->out_h; oy0 += band) { /* every band must read a real row */
+        const int32_t oy1 = oy0 + band < p->out_h ? oy0 + band : p->out_h;
+        const int32_t first = oy0 * p->stride_h - p->pad_top;
+        const int32_t end = (oy1 - 1) * p->stride_h - p->pad_top + p->kernel_h;
+        if ((end < p->h ? end : p->h) <= (first > 0 ? first : 0)) return 0;
+    }
+    for (b = 0; b < p->n; ++b)
+        for (oy0 = 0; oy0 < p->out_h; oy0 += band) {
+            cnnc_s8_conv_params q = *p;
+            const int32_t oy1 = oy0 + band < p->out_h ? oy0 + band : p->out_h;
+            const int32_t first = oy0 * p->stride_h - p->pad_top;
+            const int32_t end = (oy1 - 1) * p->stride_h - p->pad_top + p->kernel_h;
+            const int32_t lo = first > 0 ? first : 0, hi = end < p->h ? end : p->h;
+            q.n = 1;
+            q.h = hi - lo;
+            q.pad_top = lo - first;
+            q.out_h = oy1 - oy0;
+            dsp_dwconv_image(&q, x + ((size_t)b * p->h + lo) * row, w, bias, mult, shift,
+                             y + ((size_t)b * p->out_h + oy0) * out_row);
+        }
+    return 1;
+}
+
+/* A layer (or a band of one) with its stack buffers: the kernel proper. */
+static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const int8_t *x,
+                                           const int8_t *w, const int32_t *bias,
+                                           const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t taps = p->kernel_h * p->kernel_w, c4 = p->c & ~3;
     const uint32_t pad = dsp_splat4(p->x_zero_point); /* a padding tap's four inputs */
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -1112,6 +1164,16 @@ void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const in
         }
     }
     if (c4 < p->c) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+}
+
+/* Bands call dsp_dwconv_image, not this entry point, so the stack holds one set of
+ * buffers whether or not a layer is banded. */
+void cnnc_s8_dwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                         int8_t *y) {
+    if (p->dilation_h != 1 || p->dilation_w != 1 || p->kernel_h * p->kernel_w > DSP_MAX_TAPS ||
+        !dsp_dw_bands(p, x, w, bias, mult, shift, y))
+        dsp_dwconv_image(p, x, w, bias, mult, shift, y);
 }
 #else
 typedef int cnnc_s8_dwconv_dsp_empty; /* ISO C forbids an empty translation unit */

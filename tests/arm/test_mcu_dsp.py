@@ -42,7 +42,7 @@ def test_dsp_rows_compiled_in_per_target(target):
     t = require_target(target, run=False)
     rows = [v for v in VARIANTS if v.guard == DSP]
     assert {v.name for v in rows} == {f"cnnc_s8_{k}__dsp" for k in ("conv", "dense", "pwconv",
-                                                                    "dwconv", "add")} | {
+                                                                    "dwconv", "add", "quantize", "global_avgpool")} | {
         "cnnc_b1_s8conv_bits__dsp"}  # fmt: skip
     for v in rows:
         defined = defined_by_build(t, f"{v.family}_*_dsp.c", v.name)
@@ -110,7 +110,7 @@ DW_GEOMETRIES = [
     (3, 10, 3, 1, 0),  # the planes, one row of 8
     (5, 21, 3, 2, 1),  # padded rows wider than the buffer's fixed pitch (DSP_DW_PITCH)
     (29, 5, 3, 2, 1),  # more padded rows than the fixed pitch leaves room for
-    (24, 24, 3, 2, 1),  # padded image past the buffer: windows with bounds checks
+    (24, 24, 3, 2, 1),  # padded image past the buffer: bands of output rows
     (7, 6, 5, 2, 2),  # 5x5: the generic windows over the buffer
     (6, 5, 1, 1, 0),  # 1x1 kernel
 ]  # fmt: skip

@@ -41,6 +41,10 @@ COSINE = 0.98
 # 600 fresh inputs by 5-8 % and the share below 0.98 from 7.7 % to 5.5-6.3 %, but draws
 # 0.969 ("weights") or 0.976 ("empirical") on these seeds: the error is noise, not bias.
 # The goal needs wider activations (TFLite's 16x8 scheme), not better int8 scales.
+# Other random draws of the same architecture (other widths) leave 0.5 % (width 0.75),
+# 1.5 % (1.0) and 43.5 % (0.5) of fresh inputs below 0.98, and onnxruntime's own int8 of
+# this model (quantize_static, QDQ, same calibration data) 77 % (worst 0.84):
+# `bench/bench_int8_precision.py --onnxruntime --widths 0.5,0.75,1.0`.
 # MobileNetV3-Small, 0.998, meets it. The bound guards the measured value; it is not the goal.
 COSINE_MISSED = {"mobilenetv3_large": 0.975}
 SEEDS = (0, 1, 2)
