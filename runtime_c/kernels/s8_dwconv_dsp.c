@@ -8,7 +8,11 @@
  * widened once per image into a stack buffer (two words per pixel, the SXTB16 lanes;
  * padding pixels hold x_zero_point) and every window reads it without bounds checks or
  * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
- * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar).
+ * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar, two output rows
+ * per step). Where the clamp is full and the rounding single or double, other 3x3 layers
+ * whose padded image fits a buffer of fixed row pitch run dsp_dw3x3_groups (a lighter
+ * set-up per group, asm windows at immediate row offsets), and layers whose every window
+ * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
@@ -166,6 +170,13 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
     DSP_ASM_DW_TAP("8", "w2", "w3")                         \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
     DSP_ASM_DW_TAP("16", "w0", "w1")
+/* The row at byte offsets o0, o1, o2 of xr (a buffer of fixed pitch) */
+#define DSP_ASM_DW_ROW3_AT(o0, o1, o2)                      \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"          \
+    DSP_ASM_DW_TAP(o0, "w0", "w1")                          \
+    DSP_ASM_DW_TAP(o1, "w2", "w3")                          \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
+    DSP_ASM_DW_TAP(o2, "w0", "w1")
 /* clang-format on */
 
 DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, const uint32_t *w4,
@@ -233,6 +244,41 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
         }
     }
 }
+
+#if DSP_DW_FAST
+/* |bias| below which the doubled sums of a 3 x 3 window are exact (s8_dsp.h,
+ * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30. */
+/* Row pitch (pixels) of dsp_dw3x3_groups' buffer when a padded image's rows fit it: 144
+ * bytes, the immediate row offsets of DSP_ASM_DW_ROW3_AT's callers. */
+#define DSP_DW_PITCH 18
+/* Output pixels from which dsp_dw3x3_groups doubles a group's weights while widening them
+ * (18 SADD16 and the bias checks) to save a QADD per output */
+#define DSP_DW3_DOUBLE_MIN_PX 8
+#define DSP_DW3_DOUBLE_BIAS (((int32_t)1 << 30) - 9 * ((int32_t)1 << 14) - 9 * 128 * 128)
+
+/* The record gq (corr left to the caller) of four channels from mult[0..3], shift[0..3];
+ * returns the form they share (DSP_RQ_SINGLE or DSP_RQ_DOUBLE as dsp_rq_make picks it),
+ * or DSP_RQ_SLOW when a channel has no fast form. rounding: single or double. */
+DSP_ALWAYS_INLINE int dsp_dw_gq_one(int32_t *e_at, int32_t *mc_at, int32_t m, int32_t s, int dbl,
+                                    int32_t zero_point) {
+    const int32_t e = dbl ? -s : -1 - s; /* right shift: 1..20 (double), 1..22 */
+    if (dbl ? m < ((int32_t)1 << 30) || e < 1 || e > 20 : e < 1 || e > 22) return 0;
+    *e_at = e;
+    mc_at[0] = m;
+    mc_at[1] = (int32_t)((1u << (e - 1)) + (uint32_t)zero_point * (1u << e));
+    return 1;
+}
+DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, const int32_t *shift,
+                                         int32_t rounding, int32_t zero_point) {
+    const int dbl = rounding == CNNC_ROUND_DOUBLE;
+    if (dsp_dw_gq_one(gq + 4, gq + 6, mult[0], shift[0], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 5, gq + 8, mult[1], shift[1], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 10, gq + 12, mult[2], shift[2], dbl, zero_point) &&
+        dsp_dw_gq_one(gq + 11, gq + 14, mult[3], shift[3], dbl, zero_point))
+        return dbl ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
+    return DSP_RQ_SLOW;
+}
+#endif
 
 /* ---------------------------------------------------------------------------------
  * 3 x 3, stride 1, one channel at a time over an int16 plane (dsp_dw3x3_planar).
@@ -340,6 +386,111 @@ DSP_ALWAYS_INLINE int32_t dsp_dw3x3_pair_asm(const uint32_t *r, int32_t rowb, co
     return a1; /* the second output, saturated to int8 */
 }
 
+/* Outputs (ox, ox + 1) of rows oy and oy + 1 in asm: the two rows share the middle input
+ * rows, so a kernel row's weights (one LDRD) serve both output rows where they meet the
+ * same input row: 4 LDRD of the plane, 3 of weights and 24 multiplies for 4 outputs (the
+ * pair form: 6 and 6 loads, 24 multiplies). rec[13] = corr x 4, (W01, W21) per kernel row,
+ * m, c, e. Returns the four saturated outputs in out[0..3]: (oy, ox), (oy, ox + 1),
+ * (oy + 1, ox), (oy + 1, ox + 1). */
+/* clang-format off */
+#define DSP_ASM_DW4_MUL(p, q)                              \
+    "smlad %[" p "], %[xa], %[wa], %[" p "]\n\t"            \
+    "smlabb %[" p "], %[xb], %[wb], %[" p "]\n\t"           \
+    "smlatb %[" q "], %[xa], %[wa], %[" q "]\n\t"           \
+    "smladx %[" q "], %[xb], %[wb], %[" q "]\n\t"
+#define DSP_ASM_DW4_TAPS                                   \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3]}\n\t"          \
+    "ldrd %[wa], %[wb], [%[rec], #16]\n\t"                  \
+    "ldrd %[xa], %[xb], [%[r]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "add %[t], %[r], %[rowb]\n\t"                           \
+    "ldrd %[xa], %[xb], [%[t]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #24]\n\t"                  \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "add %[t], %[t], %[rowb]\n\t"                           \
+    "ldrd %[xa], %[xb], [%[t]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "add %[t], %[t], %[rowb]\n\t"                           \
+    "ldrd %[xa], %[xb], [%[t]]\n\t"                         \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #40]\n\t"                  \
+    "ldr %[xa], [%[rec], #48]\n\t"
+/* clang-format on */
+#define DSP_ASM_DW4(RQ)                                                                    \
+    __asm__ __volatile__(                                                                  \
+        DSP_ASM_DW4_TAPS RQ("a0", "wa", "wb", "xa") RQ("a1", "wa", "wb", "xa")             \
+            RQ("a2", "wa", "wb", "xa") RQ("a3", "wa", "wb", "xa") "strb %[a0], [%[y]]\n\t" \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wa] "=&r"(wa),  \
+          [wb] "=&r"(wb), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t)                     \
+        : [r] "r"(r), [rowb] "r"(rowb), [rec] "r"(rec), [y] "r"(y)                         \
+        : "memory")
+
+DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const uint32_t *rec,
+                                          int8_t *y, int32_t form, int32_t out[3]) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    uint32_t wa, wb, xa, xb, t;
+    DSP_ASM_BY_FORM(form, DSP_ASM_DW4, DSP_ASM_RQ_NOSTORE_);
+    out[0] = a1, out[1] = a2, out[2] = a3;
+}
+
+/* One channel's outputs from its plane in asm for a fast form with the full clamp: two
+ * output rows at a time (dsp_dw3x3_quad_asm), an odd last row by pairs
+ * (dsp_dw3x3_pair_asm). quad[13]: corr x 4, (W01, W21) per kernel row, m, c, e (from word 2
+ * on, the pairs' record). */
+DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uint32_t *plane,
+                                         int32_t pww, const uint32_t *quad, int8_t *y,
+                                         int32_t form) {
+    const uint32_t *const rec = quad + 2;
+    const int32_t c_step = p->c, rowb = 4 * pww, odd = p->out_w & 1;
+    const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
+    int8_t *yr = y, *const y_end = y + (size_t)p->out_h * y_row;
+    const int32_t half = p->out_w >> 1;
+    const size_t y_half = (size_t)half * y_pair;
+    const uint32_t *const plane0 = plane;
+    int32_t o[3];
+    /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled; the odd
+     * last column in a pass of its own (the loop then keeps nothing past its end) */
+    for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
+        const uint32_t *r = plane, *const r_end = plane + half;
+        int8_t *yp = yr;
+        for (; r < r_end; ++r, yp += y_pair) {
+            dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
+            yp[c_step] = (int8_t)o[0];
+            yp[y_row] = (int8_t)o[1];
+            yp[y_row + c_step] = (int8_t)o[2];
+        }
+    }
+    if (odd) { /* the last output of each row pair; the partners dropped */
+        const uint32_t *r = plane0 + half;
+        int8_t *yp = y + y_half;
+        for (; yp < yr; yp += 2 * y_row, r += 2 * pww) {
+            dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
+            yp[y_row] = (int8_t)o[1];
+        }
+    }
+    for (; yr < y_end; yr += y_row, plane += pww) { /* an odd last row */
+        const uint32_t *r = plane, *const r_end = plane + (p->out_w >> 1);
+        int8_t *yp = yr;
+        for (; r < r_end; ++r, yp += y_pair)
+            yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
+        if (odd) (void)dsp_dw3x3_pair_asm(r, rowb, rec, yp, form);
+    }
+}
+
+/* dsp_dw3x3_rows_as for a fast form (one copy of each, called per channel). */
+static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t pww,
+                           const uint32_t *quad, int8_t *y, int32_t form) {
+    if (form == DSP_RQ_DOUBLE2)
+        dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE2);
+    else if (form == DSP_RQ_DOUBLE)
+        dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE);
+    else
+        dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_SINGLE);
+}
+
 /* One channel's outputs (channel c of image b): y at stride c_step per pixel; wt[3][2]
  * the rows' (W01, W21). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uint32_t *plane,
@@ -351,17 +502,11 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
     if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
-        uint32_t rec[11]; /* dsp_dw3x3_pair_asm's */
-        rec[0] = rec[1] = (uint32_t)corr;
-        memcpy(rec + 2, wt, 6 * sizeof *wt);
-        rec[8] = (uint32_t)rq->m, rec[9] = (uint32_t)rq->c, rec[10] = (uint32_t)rq->e;
-        for (oy = 0; oy < p->out_h; ++oy) {
-            const uint32_t *r = plane + (size_t)oy * pww;
-            int8_t *yp = y + (size_t)oy * p->out_w * c_step;
-            for (ox = 0; ox < last; ox += 2, yp += 2 * (size_t)c_step, ++r)
-                yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, 4 * pww, rec, yp, form);
-            if (ox == last) (void)dsp_dw3x3_pair_asm(r, 4 * pww, rec, yp, form);
-        }
+        uint32_t quad[13]; /* dsp_dw3x3_rows' record */
+        quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
+        memcpy(quad + 4, wt, 6 * sizeof *wt);
+        quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
+        dsp_dw3x3_rows(p, plane, pww, quad, y, form);
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy) {
@@ -407,23 +552,85 @@ CNNC_INLINE void dsp_dw_pair4(uint32_t *dst, int32_t psz, uint32_t va, uint32_t 
  * image's edge, which takes the padding word x_zero_point there. */
 static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32_t *plane,
                           int32_t psz, int32_t pww, uint32_t pad4) {
-    const int32_t j0 = p->pad_left / 2, j1 = (p->pad_left + p->w - 1) / 2;
-    const int32_t c_step = p->c, first = p->pad_left & 1, last = (p->pad_left + p->w) & 1;
-    int32_t iy, j;
-    for (iy = 0; iy < p->h; ++iy) {
-        const int8_t *xr = xb + (size_t)iy * p->w * c_step;
-        uint32_t *dst = plane + (size_t)(iy + p->pad_top) * pww + j0;
-        const int8_t *xp = xr + (first ? c_step : 0); /* the first whole pair's left pixel */
-        j = j0;
+    const int32_t c_step = p->c, first = p->pad_left & 1, pairs = (p->w - first) >> 1,
+                  last = (p->w - first) & 1;
+    const uint32_t pe = (uint32_t)dsp_even(pad4), po = (uint32_t)dsp_odd(pad4);
+    const size_t row = (size_t)p->w * c_step;
+    const int8_t *xr = xb, *const x_end = xb + (size_t)p->h * row;
+    uint32_t *dst_row = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
+    for (; xr < x_end; xr += row, dst_row += pww) {
+        uint32_t *d = dst_row;
+        const int8_t *xp = xr;
+        int32_t j;
         if (first) { /* column 2 j0 is padding, 2 j0 + 1 is pixel 0 */
-            dsp_dw_pair4(dst++, psz, pad4, dsp_load4(xr));
-            ++j;
+            const uint32_t v = dsp_load4(xp);
+            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            d[0] = dsp_pkhbt(pe, e), d[psz] = dsp_pkhbt(po, o);
+            d[2 * psz] = dsp_pkhtb(e, pe), d[3 * psz] = dsp_pkhtb(o, po);
+            ++d, xp += c_step;
         }
-        for (; j < j1 + 1 - last; ++j, xp += 2 * c_step)
-            dsp_dw_pair4(dst++, psz, dsp_load4(xp), dsp_load4(xp + c_step));
-        if (last) dsp_dw_pair4(dst, psz, dsp_load4(xp), pad4); /* the last pixel alone */
+        for (j = 0; j < pairs; ++j, ++d, xp += 2 * c_step)
+            dsp_dw_pair4(d, psz, dsp_load4(xp), dsp_load4(xp + c_step));
+        if (last) { /* the last pixel alone */
+            const uint32_t v = dsp_load4(xp);
+            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            d[0] = dsp_pkhbt(e, pe), d[psz] = dsp_pkhbt(o, po);
+            d[2 * psz] = dsp_pkhtb(pe, e), d[3 * psz] = dsp_pkhtb(po, o);
+        }
     }
 }
+
+#if DSP_DW_FAST
+/* The dsp_dw3x3_rows records quad[j] of channels c0 + j, j < 4, in one pass over the
+ * group's weight words (per kernel row three loads, SXTB16 into lanes (c0, c0+2) and
+ * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel, SADD16 for the sums) when all
+ * four have a fast form under the full clamp; returns that form (DSP_RQ_DOUBLE2: weights
+ * and corr doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. */
+static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
+                                      const int32_t *bias, const int32_t *mult,
+                                      const int32_t *shift, uint32_t quad[4][13]) {
+    const int32_t c_step = p->c, zp = p->x_zero_point;
+    int32_t gq[16], se = 0, so = 0, ky, j, dbl;
+    int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
+    if (form == DSP_RQ_SLOW) return form;
+    dbl = form == DSP_RQ_DOUBLE;
+    for (j = 0; j < 4; ++j)
+        dbl = dbl && bias[j] < DSP_DW3_DOUBLE_BIAS && bias[j] > -DSP_DW3_DOUBLE_BIAS;
+    for (ky = 0; ky < 3; ++ky, w += 3 * (size_t)c_step) {
+        const uint32_t v0 = dsp_load4(w), v1 = dsp_load4(w + c_step),
+                       v2 = dsp_load4(w + 2 * (size_t)c_step);
+        int32_t e0 = dsp_even(v0), o0 = dsp_odd(v0), e1 = dsp_even(v1), o1 = dsp_odd(v1),
+                e2 = dsp_even(v2), o2 = dsp_odd(v2);
+        if (dbl) { /* |2 w| <= 256 */
+            e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
+            o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
+        }
+        se = __sadd16(se, __sadd16(e0, __sadd16(e1, e2))); /* |sum| <= 9 * 256 */
+        so = __sadd16(so, __sadd16(o0, __sadd16(o1, o2)));
+        quad[0][4 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
+        quad[0][5 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
+        quad[1][4 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
+        quad[1][5 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
+        quad[2][4 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
+        quad[2][5 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
+        quad[3][4 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
+        quad[3][5 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
+    }
+    {
+        const int32_t sums[4] = {(int16_t)se, (int16_t)so, se >> 16, so >> 16};
+        for (j = 0; j < 4; ++j) { /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w) */
+            const int32_t at = 6 * (j >> 1) + (j & 1);
+            const uint32_t corr =
+                (uint32_t)bias[j] * (1u + (uint32_t)dbl) - (uint32_t)zp * (uint32_t)sums[j];
+            quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
+            quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
+            quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
+            quad[j][12] = (uint32_t)gq[4 + at];
+        }
+    }
+    return dbl ? DSP_RQ_DOUBLE2 : form;
+}
+#endif
 
 /* Every channel of every image through the planes; plane[4][ph * pw / 2] words. */
 static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x,
@@ -437,6 +644,10 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const uint32_t pad = ((uint32_t)p->x_zero_point << 16) | ((uint32_t)p->x_zero_point & 0xFFFFu);
     int32_t i, b, c, iy, ix, ky;
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
+#if DSP_DW_FAST
+    uint32_t quad[4][13]; /* dsp_dw3x3_planar_group's records of a group */
+    int32_t gform = DSP_RQ_SLOW;
+#endif
     for (b = 0; b < p->n; ++b) {
         for (c = 0; c < p->c; ++c) {
             const int8_t *xc = x + (size_t)b * in_px * p->c + c;
@@ -445,6 +656,20 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
             uint32_t wt[6]; /* per kernel row (W01, W21) */
             int32_t wsum = 0, corr, form;
             dsp_rq rq;
+#if DSP_DW_FAST
+            if (c < c4 && full) { /* the group's records at its first channel */
+                if ((c & 3) == 0) {
+                    gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+                    if (gform != DSP_RQ_SLOW)
+                        dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
+                }
+                if (gform != DSP_RQ_SLOW) {
+                    plane_c = plane + (size_t)(c & 3) * psz;
+                    dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, gform);
+                    continue;
+                }
+            }
+#endif
             for (ky = 0; ky < 3; ++ky) {
                 const int32_t v0 = w[(ky * 3) * p->c + c], v1 = w[(ky * 3 + 1) * p->c + c],
                               v2 = w[(ky * 3 + 2) * p->c + c];
@@ -492,6 +717,243 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
         }
     }
 }
+
+/* ---------------------------------------------------------------------------------
+ * 3 x 3 layers whose padded image fits the buffer, with the full clamp and the single or
+ * double rounding (dsp_dw3x3_groups): the four-channel windows of dsp_dw_padded with a
+ * lighter set-up per group, which the layers of few outputs (4x4, 2x2 with 96-192
+ * channels) pay once per four channels: the group's record (dsp_gq_fill's layout) comes
+ * straight from mult and shift (dsp_dw_gq_fast; dsp_rq only for a group without a fast
+ * form), the weights are widened (and doubled for DSP_RQ_DOUBLE2) in one pass that also
+ * sums them, and the windows run in asm in loops specialised by form. */
+#if DSP_DW_FAST
+/* n pixels from xr (c_step bytes apart) as the SXTB16 words (even, odd) into br[2n]: two
+ * pixels per step, each pair of words one STRD with post-increment (which gcc does not
+ * form from the two stores). */
+CNNC_INLINE void dsp_dw_widen_row(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step) {
+    for (; n >= 2; n -= 2, xr += 2 * c_step) {
+        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
+        __asm__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                : "+r"(br)
+                : "r"(dsp_even(v0)), "r"(dsp_odd(v0)), "r"(dsp_even(v1)), "r"(dsp_odd(v1))
+                : "memory");
+    }
+    if (n) {
+        const uint32_t v = dsp_load4(xr);
+        br[0] = (uint32_t)dsp_even(v);
+        br[1] = (uint32_t)dsp_odd(v);
+    }
+}
+
+/* Image b's windows of one group from the padded buffer (filled), in asm for form FORM.
+ * rec[34]: corr[4], the widened weights w4[9][2], then the group record's words 4..15
+ * (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's LDMs in order (the
+ * accumulators, three kernel rows, the requantisation). */
+DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
+                                         const uint32_t *rec, int8_t *yb, int32_t form) {
+    const int32_t stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
+    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * c_step;
+    int32_t oy;
+    for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row) {
+        const uint32_t *br = buf;
+        int8_t *yp = yb, *const y_end = yb + y_row;
+        for (; yp < y_end; br += stepx, yp += c_step) {
+            register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+            register uint32_t xe __asm__("r4"), xo __asm__("r5");
+            register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"),
+                w3 __asm__("r11");
+            const uint32_t *rp = rec;
+            int8_t *y = yp;
+            __asm__ __volatile__(
+                "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
+                : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
+                :
+                : "memory");
+#define DSP_DW_ROW_AT(ROW)                                                                 \
+    __asm__ __volatile__(ROW                                                               \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp)                   \
+                         : [xr] "r"(br)                                                    \
+                         : "memory")
+#define DSP_DW_STORE_REC(RQ)                                                               \
+    __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
+                         :                                                                 \
+                         : "memory")
+            /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("0", "8", "16"));
+            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
+            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
+            DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
+#undef DSP_DW_ROW_AT
+#undef DSP_DW_STORE_REC
+        }
+    }
+}
+
+static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params *p,
+                                                       const int8_t *x, const int8_t *w,
+                                                       const int32_t *bias, const int32_t *mult,
+                                                       const int32_t *shift, int8_t *y,
+                                                       uint32_t *buf, int32_t ph) {
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    const int32_t c_step = p->c, c4 = c_step & ~3, zp = p->x_zero_point;
+    const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
+                 out_img = (size_t)p->out_h * p->out_w * c_step;
+    const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
+    const uint32_t pad2 = (uint32_t)dsp_even(dsp_splat4(zp)); /* (zp, zp) */
+    const int32_t pw = DSP_DW_PITCH; /* buffer rows: the windows' immediate row offsets */
+    int32_t t, c0, b, iy, j;
+    for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t rec[34];             /* corr[4], w4[9][2], gq[4..15]: dsp_dw3x3_windows */
+        uint32_t *const w4 = rec + 4; /* [tap][even, odd channel lanes] */
+        int32_t gq[16], se = 0, so = 0, dbl;
+        int32_t form = dsp_dw_gq_fast(gq, mult + c0, shift + c0, p->rounding, p->y_zero_point);
+        const int8_t *wt = w + c0;
+        dbl = form == DSP_RQ_DOUBLE && may_double;
+        for (j = 0; j < 4; ++j)
+            dbl = dbl && bias[c0 + j] < DSP_DW3_DOUBLE_BIAS && bias[c0 + j] > -DSP_DW3_DOUBLE_BIAS;
+        for (t = 0; t < 18; t += 2, wt += c_step) {
+            const uint32_t v = dsp_load4(wt);
+            int32_t e = dsp_even(v), o = dsp_odd(v);
+            if (dbl) e = __sadd16(e, e), o = __sadd16(o, o); /* |2 w| <= 256 */
+            w4[t] = (uint32_t)e, w4[t + 1] = (uint32_t)o;
+            se = __sadd16(se, e), so = __sadd16(so, o); /* |sum| <= 9 * 256 */
+        }
+        /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w), modulo 2^32 */
+        gq[0] = (int32_t)((uint32_t)bias[c0] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)se);
+        gq[1] = (int32_t)((uint32_t)bias[c0 + 1] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)so);
+        gq[2] = (int32_t)((uint32_t)bias[c0 + 2] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(se >> 16));
+        gq[3] = (int32_t)((uint32_t)bias[c0 + 3] * (1u + (uint32_t)dbl) -
+                          (uint32_t)zp * (uint32_t)(so >> 16));
+        if (dbl) form = DSP_RQ_DOUBLE2;
+        memcpy(rec, gq, 4 * sizeof *gq);
+        memcpy(rec + 22, gq + 4, 12 * sizeof *gq);
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *xb = x + b * in_img + c0;
+            int8_t *yb = y + b * out_img + c0;
+            if (form == DSP_RQ_SLOW) { /* the C windows with dsp_rq */
+                dsp_rq rq[4];
+                (void)dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
+                dsp_dw_padded(p, xb, yb, w4, (const uint32_t *)gq, DSP_RQ_SLOW, rq, &out, buf, ph,
+                              pw, (const uint32_t *)gq);
+                continue;
+            }
+            for (iy = 0; iy < p->h; ++iy) /* the group's pixels widened into the interior */
+                dsp_dw_widen_row(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
+                                 xb + iy * row, p->w, c_step);
+            if (form == DSP_RQ_DOUBLE2)
+                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE2);
+            else if (form == DSP_RQ_DOUBLE)
+                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE);
+            else
+                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_SINGLE);
+        }
+    }
+    if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+}
+/* ---------------------------------------------------------------------------------
+ * Layers whose every window covers the whole image (a 2x2 image under a 3x3 kernel with
+ * padding 1: the last stage of a network at 32x32 input), with the full clamp and a fast
+ * form: a window's padding taps, most of its taps there, are skipped rather than read as
+ * x_zero_point. The image's pixels are widened once per group as x - zp (SXTB16, SSUB16:
+ * |x - zp| <= 255 fits the int16 lanes), so a window's sum starts at the bias and adds
+ * (x - zp) w over its image taps only, the reference's sum exactly (modulo 2^32 on the way,
+ * as in s8_dsp.h). */
+#define DSP_DW_WHOLE_MAX_PX 16 /* pixels per image (widened on the stack) */
+
+/* Whether every output window of p holds the whole image. */
+static int dsp_dw_whole_image(const cnnc_s8_conv_params *p) {
+    return p->h * p->w <= DSP_DW_WHOLE_MAX_PX && p->pad_top >= (p->out_h - 1) * p->stride_h &&
+           p->pad_left >= (p->out_w - 1) * p->stride_w && p->kernel_h - p->pad_top >= p->h &&
+           p->kernel_w - p->pad_left >= p->w;
+}
+
+/* Image xb's windows for the group of record gq (dsp_gq_fill's layout),
+ * h x w pixels (literals where inlined for the 2x2 image). */
+DSP_ALWAYS_INLINE void dsp_dw_whole_windows(const cnnc_s8_conv_params *p, const int8_t *xb,
+                                            const uint32_t *w4, const int32_t *bias,
+                                            const uint32_t *gq, int8_t *yb, int32_t form, int32_t h,
+                                            int32_t w) {
+    const uint32_t zp2 = (uint32_t)dsp_even(dsp_splat4(p->x_zero_point)); /* (zp, zp) */
+    const int32_t c_step = p->c, kw = p->kernel_w;
+    uint32_t xw[2 * DSP_DW_WHOLE_MAX_PX]; /* [pixel][even, odd lanes] of x - zp */
+    int32_t i, j, oy, ox;
+    for (i = 0; i < h * w; ++i) {
+        const uint32_t v = dsp_load4(xb + (size_t)i * c_step);
+        xw[2 * i] = (uint32_t)__ssub16(dsp_even(v), (int32_t)zp2);
+        xw[2 * i + 1] = (uint32_t)__ssub16(dsp_odd(v), (int32_t)zp2);
+    }
+    for (oy = 0; oy < p->out_h; ++oy) {
+        for (ox = 0; ox < p->out_w; ++ox, yb += c_step) {
+            /* pixel (iy, ix) meets tap (iy + pad_top - oy s, ix + pad_left - ox s) */
+            const uint32_t *wr =
+                w4 + 2 * ((p->pad_top - oy * p->stride_h) * kw + p->pad_left - ox * p->stride_w);
+            const uint32_t *xp = xw;
+            int32_t s0 = bias[0], s1 = bias[1], s2 = bias[2], s3 = bias[3];
+            for (i = 0; i < h; ++i, wr += 2 * kw) {
+                for (j = 0; j < w; ++j, xp += 2) {
+                    const int32_t xe = (int32_t)xp[0], xo = (int32_t)xp[1];
+                    const int32_t we = (int32_t)wr[2 * j], wo = (int32_t)wr[2 * j + 1];
+                    s0 = __smlabb(xe, we, s0);
+                    s2 = __smlatt(xe, we, s2);
+                    s1 = __smlabb(xo, wo, s1);
+                    s3 = __smlatt(xo, wo, s3);
+                }
+            }
+            /* in C: the asm's fixed registers and memory clobber would spill the loops */
+            yb[0] = dsp_gq_one(s0, gq[6], gq[7], gq[4], NULL, form, 1);
+            yb[1] = dsp_gq_one(s1, gq[8], gq[9], gq[5], NULL, form, 1);
+            yb[2] = dsp_gq_one(s2, gq[12], gq[13], gq[10], NULL, form, 1);
+            yb[3] = dsp_gq_one(s3, gq[14], gq[15], gq[11], NULL, form, 1);
+        }
+    }
+}
+
+/* Every group of four channels of p (dsp_dw_whole_image) whose requantisation has a fast
+ * form; returns the first channel it left (a group without one, or c mod 4 channels). */
+static __attribute__((noinline)) int32_t dsp_dw_whole(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                      const int8_t *w, const int32_t *bias,
+                                                      const int32_t *mult, const int32_t *shift,
+                                                      int8_t *y) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, taps = p->kernel_h * p->kernel_w;
+    const size_t in_img = (size_t)p->h * p->w * c_step,
+                 out_img = (size_t)p->out_h * p->out_w * c_step;
+    int32_t c0, t, b;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t w4[2 * DSP_MAX_TAPS]; /* [tap][even, odd channel lanes] */
+        int32_t gq[16];
+        const int32_t form =
+            dsp_dw_gq_fast(gq, mult + c0, shift + c0, p->rounding, p->y_zero_point);
+        const int8_t *wt = w + c0;
+        uint32_t *wp = w4;
+        if (form == DSP_RQ_SLOW) return c0;
+        for (t = 0; t < taps; ++t, wt += c_step, wp += 2) {
+            const uint32_t v = dsp_load4(wt);
+            wp[0] = (uint32_t)dsp_even(v), wp[1] = (uint32_t)dsp_odd(v);
+        }
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *xb = x + b * in_img + c0;
+            int8_t *yb = y + b * out_img + c0;
+            const uint32_t *rq = (const uint32_t *)gq;
+            if (p->h == 2 && p->w == 2 && form == DSP_RQ_DOUBLE)
+                dsp_dw_whole_windows(p, xb, w4, bias + c0, rq, yb, DSP_RQ_DOUBLE, 2, 2);
+            else if (form == DSP_RQ_DOUBLE)
+                dsp_dw_whole_windows(p, xb, w4, bias + c0, rq, yb, DSP_RQ_DOUBLE, p->h, p->w);
+            else
+                dsp_dw_whole_windows(p, xb, w4, bias + c0, rq, yb, DSP_RQ_SINGLE, p->h, p->w);
+        }
+    }
+    return c4;
+}
+#endif
 
 static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const int8_t *x,
                                            const int8_t *w, const int32_t *bias,
@@ -569,6 +1031,18 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
         cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y);
         return;
     }
+#if DSP_DW_FAST
+    if (dsp_out_full(&out) &&
+        (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE) &&
+        dsp_dw_whole_image(p)) {
+        const int32_t done = dsp_dw_whole(p, x, w, bias, mult, shift, y);
+        if (done == p->c) return;
+        if (done == c4) {
+            dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+            return;
+        }
+    }
+#endif
     if (p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 && p->stride_w == 1 &&
         p->out_w >= DSP_DW_PLANE_MIN_W) {
         int32_t plane_h, plane_w;
@@ -577,6 +1051,14 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
             return;
         }
     }
+#if DSP_DW_FAST
+    if (pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS && c4 > 0 &&
+        p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
+        (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE)) {
+        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph);
+        return;
+    }
+#endif
     if (padded) { /* the border's x_zero_point pixels, (zp, zp) in both words */
         const uint32_t pad2 = (uint32_t)dsp_even(pad);
         for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;

@@ -15,7 +15,7 @@ from cnnc.host.cbuild import runtime_dir
 from cnnc.ops.variants import DSP, VARIANTS
 
 from .conftest import require_target
-from .mcu_run import run_driver
+from .mcu_run import C_RANDOM, run_driver
 from .test_s8_simd_arm import CASES, DRIVER, NEON_LAYER_CASES, defined_by_build
 
 pytestmark = pytest.mark.arm
@@ -87,3 +87,124 @@ def test_build_only_targets_size_a_model(tmp_path, target):
     assert size["flash"] == size["text"] + size["data"] > 18 * 4
     with pytest.raises(cnnc_errors.ToolchainError, match="no emulated board"):
         targets.check_toolchain(target, run=True)
+
+
+# h, w, kernel, stride, pad of the depthwise grid below, and the DSP path each one takes
+DW_GEOMETRIES = [
+    (2, 2, 3, 1, 1),  # 2x2 outputs, stride 1: dsp_dw_whole (the digits model's 2x2x192)
+    (4, 4, 3, 2, 1),  # 2x2 outputs, stride 2 (4x4x96)
+    (3, 3, 3, 2, 1),  # 2x2 outputs from an odd image
+    (1, 1, 3, 1, 1),  # 1x1 output, stride 1
+    (1, 1, 3, 2, 1),  # 1x1 output, stride 2
+    (2, 2, 3, 2, 1),  # 1x1 output of a 2x2 image (every window holds the image: dsp_dw_whole)
+    (3, 3, 5, 1, 2),  # 3x3 outputs, each window the whole 3x3 image
+    (4, 4, 3, 1, 1),  # 4x4 outputs, stride 1 (too narrow for the planes)
+    (1, 5, 3, 2, 1),  # 1x3 outputs: too few pixels to double the sums
+    (8, 8, 3, 2, 1),  # 4x4 outputs, stride 2
+    (7, 5, 3, 2, 0),  # odd sizes, no padding
+    (9, 7, 3, 2, 2),  # padding 2
+    (5, 9, 3, 1, 0),  # 3x7 outputs
+    (16, 16, 3, 2, 1),  # 8x8 outputs: >= 32 pixels, the doubled sums
+    (12, 11, 3, 1, 1),  # the planes (dsp_dw3x3_planar): row pairs, an odd last column
+    (9, 8, 3, 1, 1),  # the planes: an odd last row
+    (3, 10, 3, 1, 0),  # the planes, one row of 8
+    (5, 21, 3, 2, 1),  # padded rows wider than the buffer's fixed pitch (DSP_DW_PITCH)
+    (29, 5, 3, 2, 1),  # more padded rows than the fixed pitch leaves room for
+    (24, 24, 3, 2, 1),  # padded image past the buffer: bands of output rows
+    (7, 6, 5, 2, 2),  # 5x5: the generic windows over the buffer
+    (6, 5, 1, 1, 0),  # 1x1 kernel
+]  # fmt: skip
+DW_CHANNELS = (1, 4, 5, 8, 13)
+# (x_zero_point, y_zero_point, act_min, act_max): the full clamp at both zero-point ends,
+# then a narrow one
+DW_OUTS = ((-128, 127, -128, 127), (127, -128, -128, 127), (5, -3, -3, 97))
+# (rounding, requantisation kind): single and double with kind 0 (fast forms), 1 (the
+# contract's corners: slow and mixed forms per group), 2 (fast forms, biases near 2^30 on
+# every other channel: groups that may not double their sums); onnxruntime once
+DW_REQUANTS = ((0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 1))
+DW_CASES = len(DW_GEOMETRIES) * len(DW_CHANNELS) * len(DW_OUTS) * len(DW_REQUANTS)
+
+DW_DRIVER = (
+    r"""
+#include <stdio.h>
+#include <string.h>
+#include "cnnc_s8.h"
+"""
+    + C_RANDOM
+    + r"""
+#define GUARD 16
+#define MAX_C 13
+static int8_t x[2 * 24 * 24 * MAX_C], w[25 * MAX_C], y_ref[2 * 12 * 12 * MAX_C + GUARD],
+    y_dsp[2 * 12 * 12 * MAX_C + GUARD];
+static int32_t bias[MAX_C], mult[MAX_C], shift[MAX_C];
+static const int32_t geo[][5] = {@GEO}, chans[] = {@CHANS}, outs[][4] = {@OUTS},
+                     requants[][2] = {@REQUANTS};
+int main(void) {
+    int g, ci, o, r, i, cases = 0, failures = 0;
+    for (g = 0; g < (int)(sizeof geo / sizeof geo[0]); ++g)
+    for (ci = 0; ci < (int)(sizeof chans / sizeof chans[0]); ++ci)
+    for (o = 0; o < (int)(sizeof outs / sizeof outs[0]); ++o)
+    for (r = 0; r < (int)(sizeof requants / sizeof requants[0]); ++r) {
+        cnnc_s8_conv_params p;
+        int32_t size;
+        const int32_t kind = requants[r][1];
+        memset(&p, 0, sizeof p);
+        p.n = 2; p.h = geo[g][0]; p.w = geo[g][1]; p.c = p.out_c = p.groups = chans[ci];
+        p.kernel_h = p.kernel_w = geo[g][2]; p.stride_h = p.stride_w = geo[g][3];
+        p.pad_top = p.pad_left = geo[g][4]; p.dilation_h = p.dilation_w = 1;
+        p.out_h = (p.h + 2 * p.pad_top - p.kernel_h) / p.stride_h + 1;
+        p.out_w = (p.w + 2 * p.pad_left - p.kernel_w) / p.stride_w + 1;
+        p.x_zero_point = outs[o][0]; p.y_zero_point = outs[o][1];
+        p.act_min = outs[o][2]; p.act_max = outs[o][3]; p.rounding = requants[r][0];
+        for (i = 0; i < p.n * p.h * p.w * p.c; ++i) x[i] = (int8_t)uniform(-128, 127);
+        for (i = 0; i < p.kernel_h * p.kernel_w * p.c; ++i) w[i] = (int8_t)uniform(-128, 127);
+        for (i = 0; i < p.c; ++i) {
+            const int32_t corner = kind == 1 ? uniform(0, 3) : 1;
+            bias[i] = uniform(-5000, 5000);
+            mult[i] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+            shift[i] = kind == 1 ? uniform(-31, 30) : -uniform(2, 14);
+            if (corner == 0) { mult[i] = 1 << 30; shift[i] = -uniform(0, 8); }
+            if (corner == 2) { mult[i] = 0; shift[i] = 0; }
+            if (corner == 3) { mult[i] = INT32_MAX; shift[i] = uniform(0, 1) ? 30 : -31; }
+            if (kind == 2 && (i & 1)) bias[i] = (i & 2 ? -1 : 1) * ((1 << 30) - (1 << 17));
+        }
+        size = p.n * p.out_h * p.out_w * p.c;
+        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        for (i = 0; i < size; ++i) y_dsp[i] = (int8_t)~y_ref[i]; /* unwritten bytes differ */
+        memset(y_dsp + size, 0x5A, GUARD);
+        cnnc_s8_dwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
+        ++cases;
+        for (i = 0; i < size + GUARD; ++i)
+            if (i >= size ? y_dsp[i] != 0x5A : y_ref[i] != y_dsp[i]) {
+                printf("MISMATCH geometry %d c %d out %d requant %d byte %d: ref %d dsp %d\n",
+                       g, (int)p.c, o, r, i, i < size ? y_ref[i] : 0x5A, y_dsp[i]);
+                ++failures;
+                break;
+            }
+    }
+    printf("%d cases, %d failures\n", cases, failures);
+    return 0;
+}
+"""
+)
+
+
+def c_rows(rows) -> str:
+    return ", ".join("{" + ", ".join(map(str, row)) + "}" for row in rows)
+
+
+@pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
+def test_dsp_dwconv_grid_equals_ref(tmp_path, opt):
+    """cnnc_s8_dwconv__dsp against __ref bit for bit on every path it has (the 3x3 groups
+    over the padded buffer, the planes, the bounds-checked windows, other kernels, the
+    channels past the last multiple of 4) and their edges: 1x1 and 2x2 outputs, strides 1
+    and 2, odd sizes, paddings 0-2, channel counts not a multiple of 4, two images, every
+    rounding, fast, slow and mixed requantisation forms, sums that may or may not be
+    doubled, full and narrow clamps; output bytes past the tensor must stay untouched."""
+    driver = DW_DRIVER
+    for name, rows in (("@GEO", DW_GEOMETRIES), ("@OUTS", DW_OUTS), ("@REQUANTS", DW_REQUANTS)):
+        driver = driver.replace(name, c_rows(rows))
+    driver = driver.replace("@CHANS", ", ".join(map(str, DW_CHANNELS)))
+    kernels = ["s8_dwconv.c", "s8_dwconv_dsp.c"]
+    out = run_driver(tmp_path, driver, kernels, opt)
+    assert f"{DW_CASES} cases, 0 failures" in out, out
