@@ -110,10 +110,11 @@ CNNC_INLINE int32_t dsp_smmlar(int32_t a, int32_t b, int32_t c) {
  *     magnitude >= 2^(29-e) >= 512 and clamp to the same bound (the bounds minus the zero
  *     point lie in [-255, 255]).
  *   DSP_RQ_DOUBLE2, the GEMM core's DSP_RQ_DOUBLE when the accumulator arrives doubled:
- *     the inputs were widened as 2x_k (|2 x_k| <= 256 fits the int16 lanes) and the
- *     corrected bias doubled, which dsp_repack allows only where it proved |x| < 2^30 for
- *     every input (|corr| + 128 sum_k |w_k| < 2^30), so the doubled sum is exact and the
- *     QADD goes.
+ *     the inputs were widened as 2x_k (|2 x_k| <= 256 fits the int16 lanes; the GEMM
+ *     core's 2 (x_k - zp), |.| <= 510) and the corrected bias (the GEMM core's bias)
+ *     doubled, which the kernels allow only where they proved |x| < 2^30 for every input
+ *     (|corr| + 128 sum_k |w_k| < 2^30; dsp_repack: |bias| + 255 * 128 * K < 2^30), so
+ *     the doubled sum is exact and the QADD goes.
  * Both add the output zero point inside the shift: c = 2^(e-1) + zp 2^e gives v + zp
  * exactly (|c| <= 2^21 + 2^29 for single, 2^19 + 2^27 for double: no overflow next to
  * |H|, |h| <= 2^30), then the clamp to [act_min, act_max]. */
@@ -233,8 +234,10 @@ CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o-
  * inputs (a pixel, or an im2col row) and weights w[K][M] as packed for __ref (row stride M).
  * A block of outputs is repacked once per call onto the stack (dsp_block) and then serves
  * every row: for output o and input quad q, the words (w[4q][o], w[4q+2][o]) and
- * (w[4q+1][o], w[4q+3][o]) as int16 lanes, which meet SXTB16's even and odd bytes of the
- * four inputs x[4q..4q+3] in two SMLADs (4 MACs). Inputs past K are zero in both. */
+ * (w[4q+1][o], w[4q+3][o]) as int16 lanes, which meet the even and odd bytes of the four
+ * inputs x[4q..4q+3], widened by SXTAB16 onto the lanes (-zp, -zp) as x - zp (in -255..255:
+ * exact in int16), in two SMLADs (4 MACs). The sums then start at the bias itself (no
+ * weight sums, no corrected bias). Weights past K are zero (their inputs need not be). */
 #define DSP_WBUF_WORDS 1024 /* 4 KB of stack for the repacked weights of one block */
 #define DSP_MAX_K 512       /* K such that one quad of outputs fits: ceil(K/4) * 8 words */
 #define DSP_BLOCK_MAX 32    /* outputs per block */
@@ -244,9 +247,10 @@ typedef struct {
     int32_t k, quads; /* K, ceil(K / 4) */
     int32_t count;    /* outputs in the block, <= DSP_BLOCK_MAX */
     int32_t form;     /* the requantisation form all outputs share, or DSP_RQ_SLOW; DSP_RQ_DOUBLE2:
-                         corr (and the widened rows) doubled */
+                         the bias (and the widened rows) doubled */
+    uint32_t nzp;     /* (-x_zero_point, -x_zero_point) as int16 lanes (dsp_widen_row) */
     uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
-    uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32; 0 past count */
+    uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] (doubled for DSP_RQ_DOUBLE2); 0 past count */
     dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
     /* per group of 4 outputs: corr 0..3, e 0, e 1, (m, c) 0, (m, c) 1, e 2, e 3, (m, c) 2,
      * (m, c) 3 of rq, in the order the group's LDMs read them (dsp_row_groups_asm) */
@@ -265,27 +269,18 @@ CNNC_INLINE int32_t dsp_w_at(const int8_t *w, int32_t k, int32_t m, int32_t kk, 
 
 /* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row,
  * SXTB16 splits each into outputs (o, o+2) and (o+1, o+3), PKHBT/PKHTB pair rows 4q with
- * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. Adds to *s0 .. *s3 the sums
- * of the four weights of outputs o .. o+3 (SMLAD against lanes (1, 1)). */
-CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int32_t *s0,
-                                 int32_t *s1, int32_t *s2, int32_t *s3) {
+ * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. */
+CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m) {
     const uint32_t r0 = dsp_load4(w0), r1 = dsp_load4(w0 + m), r2 = dsp_load4(w0 + 2 * (size_t)m),
                    r3 = dsp_load4(w0 + 3 * (size_t)m);
     const uint32_t e0 = (uint32_t)dsp_even(r0), o0 = (uint32_t)dsp_odd(r0);
     const uint32_t e1 = (uint32_t)dsp_even(r1), o1 = (uint32_t)dsp_odd(r1);
     const uint32_t e2 = (uint32_t)dsp_even(r2), o2 = (uint32_t)dsp_odd(r2);
     const uint32_t e3 = (uint32_t)dsp_even(r3), o3 = (uint32_t)dsp_odd(r3);
-    const uint32_t p0 = dsp_pkhbt(e0, e2), p1 = dsp_pkhbt(e1, e3); /* output o */
-    const uint32_t p2 = dsp_pkhbt(o0, o2), p3 = dsp_pkhbt(o1, o3); /* o + 1 */
-    const uint32_t p4 = dsp_pkhtb(e2, e0), p5 = dsp_pkhtb(e3, e1); /* o + 2 */
-    const uint32_t p6 = dsp_pkhtb(o2, o0), p7 = dsp_pkhtb(o3, o1); /* o + 3 */
-    const int32_t ones = 0x00010001;
-    wp[0] = p0, wp[1] = p1, wp[2] = p2, wp[3] = p3;
-    wp[4] = p4, wp[5] = p5, wp[6] = p6, wp[7] = p7;
-    *s0 = __smlad((int32_t)p1, ones, __smlad((int32_t)p0, ones, *s0));
-    *s1 = __smlad((int32_t)p3, ones, __smlad((int32_t)p2, ones, *s1));
-    *s2 = __smlad((int32_t)p5, ones, __smlad((int32_t)p4, ones, *s2));
-    *s3 = __smlad((int32_t)p7, ones, __smlad((int32_t)p6, ones, *s3));
+    wp[0] = dsp_pkhbt(e0, e2), wp[1] = dsp_pkhbt(e1, e3); /* output o */
+    wp[2] = dsp_pkhbt(o0, o2), wp[3] = dsp_pkhbt(o1, o3); /* o + 1 */
+    wp[4] = dsp_pkhtb(e2, e0), wp[5] = dsp_pkhtb(e3, e1); /* o + 2 */
+    wp[6] = dsp_pkhtb(o2, o0), wp[7] = dsp_pkhtb(o3, o1); /* o + 3 */
 }
 
 /* The record of a group of four outputs (dsp_block.gq, read by the asm groups): corr[j]
@@ -303,31 +298,27 @@ CNNC_INLINE void dsp_gq_fill(int32_t gq[16], const uint32_t *corr, const dsp_rq 
     }
 }
 
-/* Repacks outputs o0 .. o0+count-1 of w[K][M] (their corrected biases and requantisation)
- * into blk. Whole groups of 4 outputs and whole quads of inputs go through
- * dsp_repack_quad; the rest byte by byte. */
+/* Repacks outputs o0 .. o0+count-1 of w[K][M] (their biases and requantisation) into blk.
+ * Whole groups of 4 outputs and whole quads of inputs go through dsp_repack_quad; the rest
+ * byte by byte. DSP_RQ_DOUBLE2 when every final sum is proved below 2^30 in magnitude:
+ * |bias| + 255 * 128 * K < 2^30 (|x - zp| <= 255, |w| <= 128). */
 CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t m, int32_t o0,
                             int32_t count, const int32_t *bias, const int32_t *mult,
                             const int32_t *shift, const dsp_out *out, int32_t x_zero_point) {
     uint32_t *wp = blk->w;
-    const int32_t full = k / 4;
-    const int64_t limit = ((int64_t)1 << 30) - ((int64_t)k << 14);
+    const int32_t full = k / 4, groups = (count + 3) & ~3;
+    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
     int fits = 1;
     int32_t g, q, j;
     blk->k = k;
     blk->quads = (k + 3) / 4;
     blk->count = count;
+    blk->nzp = dsp_pack16(-x_zero_point, -x_zero_point);
     blk->form = dsp_rq_make_n(blk->rq, mult + o0, shift + o0, count, out);
-    for (j = count; j < DSP_BLOCK_MAX; ++j) blk->corr[j] = 0;
     for (g = 0; g < count; g += 4) {
-        int32_t wsum[4] = {0, 0, 0, 0};
         q = 0;
-        if (g + 4 <= count) {
-            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* scalars: stores to wp cannot alias them */
-            for (; q < full; ++q, wp += 8)
-                dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m, &s0, &s1, &s2, &s3);
-            wsum[0] = s0, wsum[1] = s1, wsum[2] = s2, wsum[3] = s3;
-        }
+        if (g + 4 <= count)
+            for (; q < full; ++q, wp += 8) dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m);
         for (; q < blk->quads; ++q) {
             for (j = 0; j < 4; ++j, wp += 2) {
                 const int32_t o = o0 + g + j;
@@ -337,24 +328,23 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
                     w1 = dsp_w_at(w, k, m, 4 * q + 1, o);
                     w2 = dsp_w_at(w, k, m, 4 * q + 2, o);
                     w3 = dsp_w_at(w, k, m, 4 * q + 3, o);
-                    wsum[j] += w0 + w1 + w2 + w3;
                 }
                 wp[0] = dsp_pack16(w0, w2);
                 wp[1] = dsp_pack16(w1, w3);
             }
         }
-        for (j = 0; j < 4 && g + j < count; ++j) {
-            const int64_t corr = (int64_t)bias[o0 + g + j] - (int64_t)x_zero_point * wsum[j];
-            /* |sum| <= |corr| + 128 * 128 * K: below 2^30, the doubled sum is exact */
-            fits = fits && corr < limit && corr > -limit;
-            blk->corr[g + j] = (uint32_t)corr;
-        }
     }
+    for (j = 0; j < count; ++j) {
+        const int32_t b = bias[o0 + j];
+        fits = fits && b < limit && b > -limit;
+        blk->corr[j] = (uint32_t)b;
+    }
+    for (; j < groups; ++j) blk->corr[j] = 0;
     if (blk->form == DSP_RQ_DOUBLE && fits) {
         blk->form = DSP_RQ_DOUBLE2;
         for (j = 0; j < count; ++j) blk->corr[j] *= 2u;
     }
-    for (g = 0; g < DSP_BLOCK_MAX; g += 4)
+    for (g = 0; g < count; g += 4)
         dsp_gq_fill(blk->gq[g / 4], blk->corr + g, blk->rq + g, count - g);
 }
 
@@ -373,15 +363,29 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
         a3 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a3)); \
     } while (0)
 
-/* Row x[K] widened into xw[2 * quads]: per input quad the SXTB16 even and odd lanes,
- * doubled for DSP_RQ_DOUBLE2 (SADD16, exact: |2 x_k| <= 256); the K mod 4 inputs past the
- * last whole quad with zeros above (their weights are zero too). */
-DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, int dbl) {
+/* SXTAB16 Rd, Rn, Rm, ROR #r: Rd = Rn + (the lanes SXTB16 makes of Rm), per int16 lane. */
+CNNC_INLINE uint32_t dsp_even_add(uint32_t n, uint32_t v) {
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(n), "r"(v));
+    return r;
+}
+CNNC_INLINE uint32_t dsp_odd_add(uint32_t n, uint32_t v) {
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(n), "r"(v));
+    return r;
+}
+
+/* Row x[K] widened into xw[2 * quads]: per input quad the even and odd lanes of x - zp
+ * (SXTAB16 onto nzp = (-zp, -zp)), doubled for DSP_RQ_DOUBLE2 (SADD16, exact:
+ * |2 (x_k - zp)| <= 510); the K mod 4 inputs past the last whole quad with zero bytes
+ * above (their weights are zero). */
+DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, uint32_t nzp,
+                                     int dbl) {
     const int32_t rest = k & 3;
     int32_t q;
     for (q = 0; q < k / 4; ++q) {
         const uint32_t v = dsp_load4(x + 4 * q);
-        uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+        uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
         if (dbl)
             e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
             o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
@@ -393,7 +397,7 @@ DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, i
         uint32_t v = (uint32_t)(uint8_t)end[0], e, o;
         if (rest > 1) v |= (uint32_t)(uint8_t)end[1] << 8;
         if (rest > 2) v |= (uint32_t)(uint8_t)end[2] << 16;
-        e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+        e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
         if (dbl)
             e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
             o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
@@ -567,7 +571,7 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     for (r = 0; r < n; ++r, x += x_stride, y += y_stride) {
         const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
         int8_t *yr = y;
-        dsp_widen_row(x, blk->k, xw, form == DSP_RQ_DOUBLE2);
+        dsp_widen_row(x, blk->k, xw, blk->nzp, form == DSP_RQ_DOUBLE2);
         if (full && form != DSP_RQ_SLOW) {
             dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
         } else {
