@@ -249,11 +249,11 @@ typedef struct {
     int32_t form;     /* the requantisation form all outputs share, or DSP_RQ_SLOW; DSP_RQ_DOUBLE2:
                          the bias (and the widened rows) doubled */
     uint32_t nzp;     /* (-x_zero_point, -x_zero_point) as int16 lanes (dsp_widen_row) */
-    uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
-    uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] (doubled for DSP_RQ_DOUBLE2); 0 past count */
-    dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
-    /* per group of 4 outputs: corr 0..3, e 0, e 1, (m, c) 0, (m, c) 1, e 2, e 3, (m, c) 2,
-     * (m, c) 3 of rq, in the order the group's LDMs read them (dsp_row_groups_asm) */
+    uint32_t w[DSP_WBUF_WORDS]; /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
+    dsp_rq rq[DSP_BLOCK_MAX];   /* requantisation of each output */
+    /* per group of 4 outputs: bias 0..3 (doubled for DSP_RQ_DOUBLE2), e 0, e 1, (m, c) 0, (m, c) 1,
+     * e 2, e 3, (m, c) 2, (m, c) 3 of rq, in the order the group's LDMs read them
+     * (dsp_row_groups_asm) */
     int32_t gq[DSP_BLOCK_MAX / 4][16];
 } dsp_block;
 
@@ -298,23 +298,75 @@ CNNC_INLINE void dsp_gq_fill(int32_t gq[16], const uint32_t *corr, const dsp_rq 
     }
 }
 
+/* Output j of the block (slots ie, im of its group record gq, and rq): its bias, the fast
+ * form's (m, c, e) for the layer's rounding (single: e = -1 - s; double: e = -s), *form
+ * turned DSP_RQ_SLOW where the output is outside that form, *fits cleared where its bias
+ * is out of the doubled form's bound; zeros for j >= count. */
+DSP_ALWAYS_INLINE void dsp_param_one(dsp_block *blk, int32_t *gq, int32_t jj, int32_t ie,
+                                     int32_t im, int32_t j, int32_t count, const int32_t *bias,
+                                     const int32_t *mult, const int32_t *shift, int32_t single,
+                                     uint32_t zp, int32_t limit, int32_t *form, int32_t *fits) {
+    const uint32_t span = single ? 22u : 20u;
+    int32_t m, s, b;
+    uint32_t e, c;
+    if (j >= count) {
+        gq[jj] = gq[ie] = gq[im] = gq[im + 1] = 0;
+        return;
+    }
+    m = mult[j], s = shift[j], b = bias[j];
+    e = single ? ~(uint32_t)s : 0u - (uint32_t)s;
+    c = (1u << ((e - 1u) & 31u)) + (zp << (e & 31u));
+    if (e - 1u >= span || (!single && m < ((int32_t)1 << 30))) *form = DSP_RQ_SLOW;
+    *fits &= (b < limit) & (b > -limit);
+    blk->rq[j].m = m, blk->rq[j].c = (int32_t)c, blk->rq[j].e = (int32_t)e, blk->rq[j].s = s;
+    gq[jj] = b, gq[ie] = (int32_t)e, gq[im] = m, gq[im + 1] = (int32_t)c;
+}
+
+/* The requantisation (rq, the gq records) and the biases of the block's count outputs in
+ * one pass: dsp_rq_make's fast forms for the layer's rounding, checked per output (any
+ * output outside them makes the block DSP_RQ_SLOW, as dsp_rq_make_n); DSP_RQ_DOUBLE2 when
+ * every final sum is proved below 2^30 in magnitude: |bias| + 255 * 128 * K < 2^30
+ * (|x - zp| <= 255, |w| <= 128). Outputs from count to the next multiple of 4 get zeros. */
+CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int32_t *mult,
+                                  const int32_t *shift, int32_t count, const dsp_out *out) {
+    const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
+    const int32_t limit = ((int32_t)1 << 30) - blk->k * 32640;
+    const uint32_t zp = (uint32_t)out->zero_point;
+    int32_t form =
+        single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
+    int32_t fits = 1, g, j;
+    for (g = 0; g < count; g += 4) {
+        int32_t *gq = blk->gq[g / 4];
+        dsp_param_one(blk, gq, 0, 4, 6, g, count, bias, mult, shift, single, zp, limit, &form,
+                      &fits);
+        dsp_param_one(blk, gq, 1, 5, 8, g + 1, count, bias, mult, shift, single, zp, limit, &form,
+                      &fits);
+        dsp_param_one(blk, gq, 2, 10, 12, g + 2, count, bias, mult, shift, single, zp, limit, &form,
+                      &fits);
+        dsp_param_one(blk, gq, 3, 11, 14, g + 3, count, bias, mult, shift, single, zp, limit, &form,
+                      &fits);
+    }
+    if (form == DSP_RQ_DOUBLE && fits) {
+        form = DSP_RQ_DOUBLE2;
+        for (j = 0; j < count; ++j) blk->gq[j >> 2][j & 3] *= 2;
+    }
+    blk->form = form;
+}
+
 /* Repacks outputs o0 .. o0+count-1 of w[K][M] (their biases and requantisation) into blk.
  * Whole groups of 4 outputs and whole quads of inputs go through dsp_repack_quad; the rest
- * byte by byte. DSP_RQ_DOUBLE2 when every final sum is proved below 2^30 in magnitude:
- * |bias| + 255 * 128 * K < 2^30 (|x - zp| <= 255, |w| <= 128). */
+ * byte by byte. */
 CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t m, int32_t o0,
                             int32_t count, const int32_t *bias, const int32_t *mult,
                             const int32_t *shift, const dsp_out *out, int32_t x_zero_point) {
     uint32_t *wp = blk->w;
-    const int32_t full = k / 4, groups = (count + 3) & ~3;
-    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
-    int fits = 1;
+    const int32_t full = k / 4;
     int32_t g, q, j;
     blk->k = k;
     blk->quads = (k + 3) / 4;
     blk->count = count;
     blk->nzp = dsp_pack16(-x_zero_point, -x_zero_point);
-    blk->form = dsp_rq_make_n(blk->rq, mult + o0, shift + o0, count, out);
+    dsp_block_params(blk, bias + o0, mult + o0, shift + o0, count, out);
     for (g = 0; g < count; g += 4) {
         q = 0;
         if (g + 4 <= count)
@@ -334,18 +386,6 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
             }
         }
     }
-    for (j = 0; j < count; ++j) {
-        const int32_t b = bias[o0 + j];
-        fits = fits && b < limit && b > -limit;
-        blk->corr[j] = (uint32_t)b;
-    }
-    for (; j < groups; ++j) blk->corr[j] = 0;
-    if (blk->form == DSP_RQ_DOUBLE && fits) {
-        blk->form = DSP_RQ_DOUBLE2;
-        for (j = 0; j < count; ++j) blk->corr[j] *= 2u;
-    }
-    for (g = 0; g < count; g += 4)
-        dsp_gq_fill(blk->gq[g / 4], blk->corr + g, blk->rq + g, count - g);
 }
 
 /* Input quad q as SXTB16 lanes (xe, xo) = words 2q, 2q+1 of xw, into 4 outputs: 8 SMLADs on
