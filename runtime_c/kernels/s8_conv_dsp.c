@@ -37,7 +37,9 @@ CNNC_INLINE void dsp_copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
 
 /* col[K]: the inputs of output pixel (b, oy, ox) in group g, in the weights' tap order. A
  * window inside the image with one group copies each kernel row's kw * C contiguous
- * bytes at once. */
+ * bytes at once: rows of at most 4 bytes (the stems' 3x3 of 1 channel) as one unaligned
+ * word each where that word lies in x, whose extra bytes the next row or pixel overwrites
+ * (col has DSP_COL_SPARE bytes past the last row for the last one's). */
 static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
                        int32_t ox, int32_t g, int8_t *col) {
     const int32_t cg = p->c / p->groups;
@@ -49,6 +51,14 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
         ix0 + p->kernel_w <= p->w) {
         const int32_t row = p->kernel_w * p->c;
         const int8_t *src = x + (((size_t)b * p->h + iy0) * p->w + ix0) * p->c;
+        const int8_t *const last = src + (size_t)(p->kernel_h - 1) * p->w * p->c;
+        if (row <= 4 && last + 4 <= x + (size_t)p->n * p->h * p->w * p->c) {
+            for (ky = 0; ky < p->kernel_h; ++ky, col += row, src += (size_t)p->w * p->c) {
+                const uint32_t v = dsp_load4(src);
+                memcpy(col, &v, sizeof v);
+            }
+            return;
+        }
         for (ky = 0; ky < p->kernel_h; ++ky, col += row, src += (size_t)p->w * p->c)
             dsp_copy_bytes(col, src, row);
         return;
@@ -71,6 +81,7 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
 }
 
 #define DSP_COL_BYTES 2048 /* im2col rows of a batch of output pixels */
+#define DSP_COL_SPARE 4    /* past them: the last word copy's extra bytes (dsp_im2col) */
 
 void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
@@ -78,7 +89,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_block blk;                                  /* 5 KB of stack */
-    int8_t col[DSP_COL_BYTES];                      /* [batch][K]: im2col rows */
+    int8_t col[DSP_COL_BYTES + DSP_COL_SPARE];      /* [batch][K]: im2col rows */
     if (p->dilation_h != 1 || p->dilation_w != 1) { /* the im2col reads adjacent taps */
         cnnc_s8_conv__ref(p, x, w, bias, mult, shift, y);
         return;

@@ -105,8 +105,9 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
 
 /* n rows x[r * x_stride][K] through the whole block: y[r * y_stride + o0 + j] for
  * j < blk->count. A copy of the loop per fast requantisation form with the full clamp
- * (and, for the doubled form, K of 8 and 16 written out: the expansions of the small
- * MobileNet blocks), one for the rest; at -Os one copy that picks per group. */
+ * (and, for the doubled form, K of 8, 12 and 16 written out: the expansions of the small
+ * MobileNet blocks, the 3x3 stems of one channel), one for the rest; at -Os one copy that picks per
+ * group. */
 void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stride, int32_t n,
                             int32_t o0, const dsp_out *out, int8_t *y, size_t y_stride) {
     const int full = dsp_out_full(out);
@@ -114,9 +115,11 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 #if defined(__OPTIMIZE_SIZE__)
     dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, blk->form, full, 0);
 #else
-    const int32_t nq = blk->quads == 2 ? 2 : (blk->quads == 4 ? 4 : 0);
+    const int32_t nq = blk->quads >= 2 && blk->quads <= 4 ? blk->quads : 0;
     if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 2)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 2);
+    else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 3)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 3);
     else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 4)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 4);
     else if (blk->form == DSP_RQ_DOUBLE2 && full)

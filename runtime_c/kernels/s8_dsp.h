@@ -565,7 +565,8 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
         STMT(RQ##SINGLE)
 
 /* Whole groups of a row (count4 outputs) for a fast form with the full clamp; moves
- * *wpp, *gqp, *yp past them. nq = 2 or 4: that many quads written out; 0: quads, looped. */
+ * *wpp, *gqp, *yp past them. nq = 2, 3 or 4: that many quads written out; 0: quads,
+ * looped. */
 DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
                                           const uint32_t *xw, int32_t count4, int32_t quads,
                                           int32_t form, int32_t nq) {
@@ -576,10 +577,11 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
         register uint32_t xe __asm__("r4"), xo __asm__("r5");
         register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
         DSP_ASM_ACC_INIT();
-        if (nq == 2 || nq == 4) {
+        if (nq == 2 || nq == 3 || nq == 4) {
             const uint32_t *xp = xw;
             DSP_ASM_QUAD_AT("0");
             DSP_ASM_QUAD_AT("8");
+            if (nq == 3) DSP_ASM_QUAD_AT("16");
             if (nq == 4) {
                 DSP_ASM_QUAD_AT("16");
                 DSP_ASM_QUAD_AT("24");
