@@ -37,9 +37,7 @@ CNNC_INLINE void dsp_copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
 
 /* col[K]: the inputs of output pixel (b, oy, ox) in group g, in the weights' tap order. A
  * window inside the image with one group copies each kernel row's kw * C contiguous
- * bytes at once: rows of at most 4 bytes (the stems' 3x3 of 1 channel) as one unaligned
- * word each where that word lies in x, whose extra bytes the next row or pixel overwrites
- * (col has DSP_COL_SPARE bytes past the last row for the last one's). */
+ * bytes at once. */
 static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
                        int32_t ox, int32_t g, int8_t *col) {
     const int32_t cg = p->c / p->groups;
@@ -51,14 +49,6 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
         ix0 + p->kernel_w <= p->w) {
         const int32_t row = p->kernel_w * p->c;
         const int8_t *src = x + (((size_t)b * p->h + iy0) * p->w + ix0) * p->c;
-        const int8_t *const last = src + (size_t)(p->kernel_h - 1) * p->w * p->c;
-        if (row <= 4 && last + 4 <= x + (size_t)p->n * p->h * p->w * p->c) {
-            for (ky = 0; ky < p->kernel_h; ++ky, col += row, src += (size_t)p->w * p->c) {
-                const uint32_t v = dsp_load4(src);
-                memcpy(col, &v, sizeof v);
-            }
-            return;
-        }
         for (ky = 0; ky < p->kernel_h; ++ky, col += row, src += (size_t)p->w * p->c)
             dsp_copy_bytes(col, src, row);
         return;
@@ -77,6 +67,35 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
             else
                 memset(col, p->x_zero_point, (size_t)cg);
         }
+    }
+}
+
+/* The im2col rows col[rows][K] of output pixels (b, oy, ox .. ox+rows-1), one group,
+ * kernel rows of at most 4 bytes (the stems' 3x3 of 1 channel): a window inside the image
+ * whose last word lies in x takes one unaligned word per kernel row, whose extra bytes the
+ * next kernel row or pixel overwrites (col has DSP_COL_SPARE bytes past the last row for
+ * the last one's); the other windows dsp_im2col. */
+static void dsp_im2col_words(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
+                             int32_t ox, int32_t rows, int32_t k, int8_t *col) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, row = p->kernel_w * p->c;
+    const size_t pitch = (size_t)p->w * p->c;
+    const int8_t *const xend = x + (size_t)p->n * p->h * pitch;
+    const int inside = iy0 >= 0 && iy0 + p->kernel_h <= p->h;
+    int32_t i, ky;
+    for (i = 0; i < rows; ++i, col += k) {
+        const int32_t ix0 = (ox + i) * p->stride_w - p->pad_left;
+        if (inside && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
+            const int8_t *src = x + ((size_t)b * p->h + iy0) * pitch + (size_t)ix0 * p->c;
+            if (src + (size_t)(p->kernel_h - 1) * pitch + 4 <= xend) {
+                int8_t *cp = col;
+                for (ky = 0; ky < p->kernel_h; ++ky, cp += row, src += pitch) {
+                    const uint32_t v = dsp_load4(src);
+                    memcpy(cp, &v, sizeof v);
+                }
+                continue;
+            }
+        }
+        dsp_im2col(p, x, b, oy, ox + i, 0, col);
     }
 }
 
@@ -113,8 +132,11 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                         const int32_t rows = p->out_w - ox < batch ? p->out_w - ox : batch;
                         int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
                                      (size_t)g * og; /* [rows][out_c] */
-                        for (i = 0; i < rows; ++i)
-                            dsp_im2col(p, x, b, oy, ox + i, g, col + (size_t)i * k);
+                        if (p->groups == 1 && p->kernel_w * p->c <= 4)
+                            dsp_im2col_words(p, x, b, oy, ox, rows, k, col);
+                        else
+                            for (i = 0; i < rows; ++i)
+                                dsp_im2col(p, x, b, oy, ox + i, g, col + (size_t)i * k);
                         cnnc_s8_dsp_block_rows(&blk, col, (size_t)k, rows, o0, &out, yp,
                                                (size_t)p->out_c);
                     }
