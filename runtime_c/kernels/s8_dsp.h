@@ -415,15 +415,53 @@ CNNC_INLINE uint32_t dsp_odd_add(uint32_t n, uint32_t v) {
     return r;
 }
 
-/* Row x[K] widened into xw[2 * quads]: per input quad the even and odd lanes of x - zp
- * (SXTAB16 onto nzp = (-zp, -zp)), doubled for DSP_RQ_DOUBLE2 (SADD16, exact:
- * |2 (x_k - zp)| <= 510); the K mod 4 inputs past the last whole quad with zero bytes
- * above (their weights are zero). */
+/* Row x[K] widened into xw[2 * quads] (word aligned): per input quad the even and odd
+ * lanes of x - zp (SXTAB16 onto nzp = (-zp, -zp)), doubled for DSP_RQ_DOUBLE2 (SADD16,
+ * exact: |2 (x_k - zp)| <= 510), pairs of quads in asm (unaligned LDRs of x); the K mod 4
+ * inputs past the last whole quad with zero bytes above (their weights are zero). */
 DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, uint32_t nzp,
                                      int dbl) {
     const int32_t rest = k & 3;
-    int32_t q;
-    for (q = 0; q < k / 4; ++q) {
+    int32_t q = k / 4 & ~1;
+    uint32_t *wq = xw;
+    const uint32_t *const wend = xw + 2 * q;
+    while (wq < wend) { /* two quads: 2 LDR, 4 SXTAB16 (4 SADD16), 2 STRD (gcc: 8 STR) */
+        uint32_t v0, v1, e0, e1;
+        if (dbl)
+            __asm__(
+                "ldr %[v0], [%[x]], #4\n\t"
+                "ldr %[v1], [%[x]], #4\n\t"
+                "sxtab16 %[e0], %[n], %[v0]\n\t"
+                "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
+                "sxtab16 %[e1], %[n], %[v1]\n\t"
+                "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
+                "sadd16 %[e0], %[e0], %[e0]\n\t"
+                "sadd16 %[v0], %[v0], %[v0]\n\t"
+                "sadd16 %[e1], %[e1], %[e1]\n\t"
+                "sadd16 %[v1], %[v1], %[v1]\n\t"
+                "strd %[e0], %[v0], [%[wq]], #8\n\t"
+                "strd %[e1], %[v1], [%[wq]], #8"
+                : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(x),
+                  [wq] "+r"(wq)
+                : [n] "r"(nzp)
+                : "memory");
+        else
+            __asm__(
+                "ldr %[v0], [%[x]], #4\n\t"
+                "ldr %[v1], [%[x]], #4\n\t"
+                "sxtab16 %[e0], %[n], %[v0]\n\t"
+                "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
+                "sxtab16 %[e1], %[n], %[v1]\n\t"
+                "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
+                "strd %[e0], %[v0], [%[wq]], #8\n\t"
+                "strd %[e1], %[v1], [%[wq]], #8"
+                : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(x),
+                  [wq] "+r"(wq)
+                : [n] "r"(nzp)
+                : "memory");
+    }
+    x -= 4 * q;
+    for (; q < k / 4; ++q) {
         const uint32_t v = dsp_load4(x + 4 * q);
         uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
         if (dbl)
