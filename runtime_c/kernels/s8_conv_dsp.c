@@ -99,6 +99,11 @@ static void dsp_im2col_words(const cnnc_s8_conv_params *p, const int8_t *x, int3
     }
 }
 
+#if defined(__OPTIMIZE_SIZE__)
+#define DSP_SIZE 1 /* -Os: the pixel by pixel im2col alone (dsp_im2col_words is not kept) */
+#else
+#define DSP_SIZE 0
+#endif
 #define DSP_COL_BYTES 2048 /* im2col rows of a batch of output pixels */
 #define DSP_COL_SPARE 4    /* past them: the last word copy's extra bytes (dsp_im2col) */
 
@@ -132,7 +137,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                         const int32_t rows = p->out_w - ox < batch ? p->out_w - ox : batch;
                         int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
                                      (size_t)g * og; /* [rows][out_c] */
-                        if (p->groups == 1 && p->kernel_w * p->c <= 4)
+                        if (!DSP_SIZE && p->groups == 1 && p->kernel_w * p->c <= 4)
                             dsp_im2col_words(p, x, b, oy, ox, rows, k, col);
                         else
                             for (i = 0; i < rows; ++i)

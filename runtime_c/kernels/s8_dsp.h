@@ -334,9 +334,17 @@ CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int
     const uint32_t zp = (uint32_t)out->zero_point;
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
+#if defined(__OPTIMIZE_SIZE__)
+    static const int8_t slot_e[4] = {4, 5, 10, 11}, slot_m[4] = {6, 8, 12, 14};
+#endif
     int32_t fits = 1, g, j;
     for (g = 0; g < count; g += 4) {
         int32_t *gq = blk->gq[g / 4];
+#if defined(__OPTIMIZE_SIZE__)
+        for (j = 0; j < 4; ++j)
+            dsp_param_one(blk, gq, j, slot_e[j], slot_m[j], g + j, count, bias, mult, shift, single,
+                          zp, limit, &form, &fits);
+#else /* the slots known: stores at fixed offsets */
         dsp_param_one(blk, gq, 0, 4, 6, g, count, bias, mult, shift, single, zp, limit, &form,
                       &fits);
         dsp_param_one(blk, gq, 1, 5, 8, g + 1, count, bias, mult, shift, single, zp, limit, &form,
@@ -345,6 +353,7 @@ CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int
                       &fits);
         dsp_param_one(blk, gq, 3, 11, 14, g + 3, count, bias, mult, shift, single, zp, limit, &form,
                       &fits);
+#endif
     }
     if (form == DSP_RQ_DOUBLE && fits) {
         form = DSP_RQ_DOUBLE2;
