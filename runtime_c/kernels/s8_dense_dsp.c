@@ -12,32 +12,30 @@
 #define DSP_DIRECT_MAX_K 2048 /* x pairs of one row on the stack: 4 KB */
 
 /* One input pair of one row into outputs o..o+3 (dsp_dense_direct's loop body): the words
- * w[k][o..o+3] and w[k+1][o..o+3] (at w and w + m; w then moves 2 rows on), SXTB16 into
- * their even and odd bytes, PKHBT/PKHTB into the pairs (w[k][j], w[k+1][j]) of the four
- * outputs j, each one SMLAD with the row's (x[k] - zp, x[k+1] - zp) at *xp (then xp + 1).
- * In asm: gcc's allocation of the C form spilled the sums. */
-#define DSP_ASM_PAIR()                                                                            \
-    __asm__ __volatile__(                                                                         \
-        "ldr %[r0], [%[w]]\n\t"                                                                   \
-        "ldr %[r1], [%[w], %[m]]\n\t"                                                             \
-        "add %[w], %[w], %[m], lsl #1\n\t"                                                        \
-        "ldr %[x], [%[xp]], #4\n\t"                                                               \
-        "sxtb16 %[t], %[r0]\n\t"                                                                  \
-        "sxtb16 %[r0], %[r0], ror #8\n\t"                                                         \
-        "sxtb16 %[u], %[r1]\n\t"                                                                  \
-        "sxtb16 %[r1], %[r1], ror #8\n\t"                                                         \
-        "pkhbt %[v], %[t], %[u], lsl #16\n\t"                                                     \
-        "smlad %[a0], %[x], %[v], %[a0]\n\t"                                                      \
-        "pkhtb %[u], %[u], %[t], asr #16\n\t"                                                     \
-        "smlad %[a2], %[x], %[u], %[a2]\n\t"                                                      \
-        "pkhbt %[v], %[r0], %[r1], lsl #16\n\t"                                                   \
-        "smlad %[a1], %[x], %[v], %[a1]\n\t"                                                      \
-        "pkhtb %[r1], %[r1], %[r0], asr #16\n\t"                                                  \
-        "smlad %[a3], %[x], %[r1], %[a3]\n\t"                                                     \
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(xv),              \
-          [r0] "=&r"(r0), [r1] "=&r"(r1), [t] "=&r"(t), [u] "=&r"(u), [v] "=&r"(v), [w] "+r"(wr), \
-          [xp] "+r"(xq)                                                                           \
-        : [m] "r"(m)                                                                              \
+ * w[k][o..o+3] and w[k+1][o..o+3] (at w and w + m; w then moves 2 rows on), PKHBT/PKHTB
+ * into their low and high halves side by side, whose SXTB16 even and odd bytes are the
+ * pairs (w[k][j], w[k+1][j]) of the four outputs j, each one SMLAD with the row's
+ * (x[k] - zp, x[k+1] - zp) at *xp (then xp + 1). In asm: gcc's allocation of the C form
+ * spilled the sums. */
+#define DSP_ASM_PAIR()                                                               \
+    __asm__ __volatile__(                                                            \
+        "ldr %[r0], [%[w]]\n\t"                                                      \
+        "ldr %[r1], [%[w], %[m]]\n\t"                                                \
+        "add %[w], %[w], %[m], lsl #1\n\t"                                           \
+        "ldr %[x], [%[xp]], #4\n\t"                                                  \
+        "pkhbt %[t], %[r0], %[r1], lsl #16\n\t"                                      \
+        "pkhtb %[r1], %[r1], %[r0], asr #16\n\t"                                     \
+        "sxtb16 %[r0], %[t]\n\t"                                                     \
+        "smlad %[a0], %[x], %[r0], %[a0]\n\t"                                        \
+        "sxtb16 %[t], %[t], ror #8\n\t"                                              \
+        "smlad %[a1], %[x], %[t], %[a1]\n\t"                                         \
+        "sxtb16 %[r0], %[r1]\n\t"                                                    \
+        "smlad %[a2], %[x], %[r0], %[a2]\n\t"                                        \
+        "sxtb16 %[r1], %[r1], ror #8\n\t"                                            \
+        "smlad %[a3], %[x], %[r1], %[a3]\n\t"                                        \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(xv), \
+          [r0] "=&r"(r0), [r1] "=&r"(r1), [t] "=&r"(t), [w] "+r"(wr), [xp] "+r"(xq)  \
+        : [m] "r"(m)                                                                 \
         : "memory")
 
 /* Few rows (the classifier's one; fewer than DSP_MIN_ROWS, or K above DSP_MAX_K): no
@@ -72,7 +70,7 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             const uint32_t *xq = xp, *const xend = xp + whole;
             dsp_rq rq[4];
             while (xq < xend) {
-                uint32_t xv, r0, r1, t, u, v;
+                uint32_t xv, r0, r1, t;
                 DSP_ASM_PAIR();
             }
             if (k & 1) { /* the last input alone: w[k][o] in the low lanes */

@@ -267,20 +267,20 @@ CNNC_INLINE int32_t dsp_w_at(const int8_t *w, int32_t k, int32_t m, int32_t kk, 
     return kk < k ? w[(size_t)kk * m + o] : 0;
 }
 
-/* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row,
- * SXTB16 splits each into outputs (o, o+2) and (o+1, o+3), PKHBT/PKHTB pair rows 4q with
- * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. */
+/* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row;
+ * PKHBT pairs the low halves of rows 4q and 4q+2 (bytes w[4q][o], w[4q][o+1], w[4q+2][o],
+ * w[4q+2][o+1]) and PKHTB the high halves, whose SXTB16 even and odd bytes are the even
+ * words of outputs o, o+1 and o+2, o+3; rows 4q+1 and 4q+3 the same for the odd words
+ * (2 PKH and 4 SXTB16 per two rows). */
 CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m) {
     const uint32_t r0 = dsp_load4(w0), r1 = dsp_load4(w0 + m), r2 = dsp_load4(w0 + 2 * (size_t)m),
                    r3 = dsp_load4(w0 + 3 * (size_t)m);
-    const uint32_t e0 = (uint32_t)dsp_even(r0), o0 = (uint32_t)dsp_odd(r0);
-    const uint32_t e1 = (uint32_t)dsp_even(r1), o1 = (uint32_t)dsp_odd(r1);
-    const uint32_t e2 = (uint32_t)dsp_even(r2), o2 = (uint32_t)dsp_odd(r2);
-    const uint32_t e3 = (uint32_t)dsp_even(r3), o3 = (uint32_t)dsp_odd(r3);
-    wp[0] = dsp_pkhbt(e0, e2), wp[1] = dsp_pkhbt(e1, e3); /* output o */
-    wp[2] = dsp_pkhbt(o0, o2), wp[3] = dsp_pkhbt(o1, o3); /* o + 1 */
-    wp[4] = dsp_pkhtb(e2, e0), wp[5] = dsp_pkhtb(e3, e1); /* o + 2 */
-    wp[6] = dsp_pkhtb(o2, o0), wp[7] = dsp_pkhtb(o3, o1); /* o + 3 */
+    const uint32_t lo02 = dsp_pkhbt(r0, r2), hi02 = dsp_pkhtb(r2, r0);
+    const uint32_t lo13 = dsp_pkhbt(r1, r3), hi13 = dsp_pkhtb(r3, r1);
+    wp[0] = (uint32_t)dsp_even(lo02), wp[1] = (uint32_t)dsp_even(lo13); /* output o */
+    wp[2] = (uint32_t)dsp_odd(lo02), wp[3] = (uint32_t)dsp_odd(lo13);   /* o + 1 */
+    wp[4] = (uint32_t)dsp_even(hi02), wp[5] = (uint32_t)dsp_even(hi13); /* o + 2 */
+    wp[6] = (uint32_t)dsp_odd(hi02), wp[7] = (uint32_t)dsp_odd(hi13);   /* o + 3 */
 }
 
 /* The record of a group of four outputs (dsp_block.gq, read by the asm groups): corr[j]
