@@ -1,10 +1,11 @@
 /* Cortex-M DSP variant of the int8 fully connected layer (and, through
  * cnnc_s8_pwconv__dsp in s8_conv_dsp.c, the pointwise conv), bit-exact to
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
- * row through them, 4 MACs per two SMLADs (s8_dsp.h). Rows fewer than DSP_MIN_ROWS, or K
- * above DSP_MAX_K, read the weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K
- * runs the reference loop. Compiled when the build targets the DSP extension
- * (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP); empty otherwise. */
+ * row through them, 4 MACs per two SMLADs (s8_dsp.h). Rows fewer than DSP_MIN_ROWS (or
+ * DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights
+ * directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
+ * when the build targets the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with
+ * DSP); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -136,7 +137,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_block blk; /* on the stack: 5 KB */
     int32_t o0, per;
-    if (p->k > DSP_MAX_K || p->n < DSP_MIN_ROWS) {
+    if (p->k > DSP_MAX_K || p->n < (p->m % 4 ? DSP_MIN_ROWS : DSP_MIN_ROWS_M4)) {
         if (p->k <= DSP_DIRECT_MAX_K)
             dsp_dense_direct(p, x, w, bias, mult, shift, y);
         else

@@ -241,7 +241,8 @@ CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o-
 #define DSP_WBUF_WORDS 1024 /* 4 KB of stack for the repacked weights of one block */
 #define DSP_MAX_K 512       /* K such that one quad of outputs fits: ceil(K/4) * 8 words */
 #define DSP_BLOCK_MAX 32    /* outputs per block */
-#define DSP_MIN_ROWS 4      /* fewer rows than this: repacking costs more than it saves */
+#define DSP_MIN_ROWS 4      /* fewer rows than this: repacking costs more than it saves, */
+#define DSP_MIN_ROWS_M4 2   /* or this with M a multiple of 4 (no group repacked by bytes) */
 
 typedef struct {
     int32_t k, quads; /* K, ceil(K / 4) */
