@@ -284,6 +284,50 @@ CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m) {
     wp[6] = (uint32_t)dsp_odd(hi02), wp[7] = (uint32_t)dsp_odd(hi13);   /* o + 3 */
 }
 
+/* dsp_repack_quad for quads 0 .. n-1 (n >= 1) of outputs o..o+3 (w0 at w[0][o]) in asm:
+ * per quad 4 LDR, 2 ADD, 4 PKH, 8 SXTB16, 4 STRD (gcc's C form stores word by word). At
+ * -Os the C form. */
+CNNC_INLINE void dsp_repack_quads(uint32_t *wp, const int8_t *w0, int32_t m, int32_t n) {
+#if defined(__OPTIMIZE_SIZE__)
+    int32_t q;
+    for (q = 0; q < n; ++q, wp += 8) dsp_repack_quad(wp, w0 + (size_t)4 * q * m, m);
+#else
+    const int8_t *w1 = w0 + m;
+    const uint32_t *const end = wp + 8 * n;
+    uint32_t a, b, c, d, e, t;
+    __asm__ __volatile__(
+        "1:\n\t"
+        "ldr %[a], [%[w0]]\n\t"
+        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"
+        "ldr %[b], [%[w1]]\n\t"
+        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"
+        "add %[w0], %[w0], %[m], lsl #2\n\t"
+        "add %[w1], %[w1], %[m], lsl #2\n\t"
+        "pkhbt %[t], %[a], %[c], lsl #16\n\t"
+        "pkhtb %[c], %[c], %[a], asr #16\n\t"
+        "pkhbt %[a], %[b], %[d], lsl #16\n\t"
+        "pkhtb %[d], %[d], %[b], asr #16\n\t"
+        "sxtb16 %[b], %[t]\n\t"
+        "sxtb16 %[t], %[t], ror #8\n\t"
+        "sxtb16 %[e], %[a]\n\t"
+        "sxtb16 %[a], %[a], ror #8\n\t"
+        "strd %[b], %[e], [%[wp]], #8\n\t"
+        "strd %[t], %[a], [%[wp]], #8\n\t"
+        "sxtb16 %[b], %[c]\n\t"
+        "sxtb16 %[c], %[c], ror #8\n\t"
+        "sxtb16 %[e], %[d]\n\t"
+        "sxtb16 %[d], %[d], ror #8\n\t"
+        "strd %[b], %[e], [%[wp]], #8\n\t"
+        "strd %[c], %[d], [%[wp]], #8\n\t"
+        "cmp %[wp], %[end]\n\t"
+        "bne 1b"
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t),
+          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp)
+        : [m] "r"(m), [end] "r"(end)
+        : "memory", "cc");
+#endif
+}
+
 /* The record of a group of four outputs (dsp_block.gq, read by the asm groups): corr[j]
  * at j; e of outputs 0, 1 at 4, 5 and of 2, 3 at 10, 11; (m, c) of output j at 6 + 2j
  * for j < 2 and 8 + 2j for j >= 2. Outputs from count on get zeros. */
@@ -379,8 +423,10 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
     dsp_block_params(blk, bias + o0, mult + o0, shift + o0, count, out);
     for (g = 0; g < count; g += 4) {
         q = 0;
-        if (g + 4 <= count)
-            for (; q < full; ++q, wp += 8) dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m);
+        if (g + 4 <= count && full > 0) {
+            dsp_repack_quads(wp, w + o0 + g, m, full);
+            wp += 8 * full, q = full;
+        }
         for (; q < blk->quads; ++q) {
             for (j = 0; j < 4; ++j, wp += 2) {
                 const int32_t o = o0 + g + j;
