@@ -131,6 +131,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
             const int32_t count = og - o0 < per ? og - o0 : per;
             dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
                        &out, p->x_zero_point);
+            blk.spare = 1; /* each im2col row is followed by another or DSP_COL_SPARE bytes */
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
                     for (ox = 0; ox < p->out_w; ox += batch) {

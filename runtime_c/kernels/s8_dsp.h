@@ -250,6 +250,7 @@ typedef struct {
     int32_t form;     /* the requantisation form all outputs share, or DSP_RQ_SLOW; DSP_RQ_DOUBLE2:
                          the bias (and the widened rows) doubled */
     uint32_t nzp;     /* (-x_zero_point, -x_zero_point) as int16 lanes (dsp_widen_row) */
+    int32_t spare;    /* 1: the rows may be read by whole words past K (dsp_widen_row) */
     uint32_t w[DSP_WBUF_WORDS]; /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
     dsp_rq rq[DSP_BLOCK_MAX];   /* requantisation of each output */
     /* per group of 4 outputs: bias 0..3 (doubled for DSP_RQ_DOUBLE2), e 0, e 1, (m, c) 0, (m, c) 1,
@@ -420,6 +421,7 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
     blk->quads = (k + 3) / 4;
     blk->count = count;
     blk->nzp = dsp_pack16(-x_zero_point, -x_zero_point);
+    blk->spare = 0;
     dsp_block_params(blk, bias + o0, mult + o0, shift + o0, count, out);
     for (g = 0; g < count; g += 4) {
         q = 0;
@@ -474,7 +476,8 @@ CNNC_INLINE uint32_t dsp_odd_add(uint32_t n, uint32_t v) {
 /* Row x[K] widened into xw[2 * quads] (word aligned): per input quad the even and odd
  * lanes of x - zp (SXTAB16 onto nzp = (-zp, -zp)), doubled for DSP_RQ_DOUBLE2 (SADD16,
  * exact: |2 (x_k - zp)| <= 510), pairs of quads in asm (unaligned LDRs of x); the K mod 4
- * inputs past the last whole quad with zero bytes above (their weights are zero). */
+ * inputs past the last whole quad with zero bytes above (their weights are zero; a
+ * block's spare rows are widened whole, the bytes past K whatever they hold). */
 DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, uint32_t nzp,
                                      int dbl) {
     const int32_t rest = k & 3;
@@ -702,12 +705,14 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
                                          int32_t n, const dsp_out *out, int8_t *y, size_t y_stride,
                                          int32_t form, int full, int32_t nq) {
     const int32_t quads = nq ? nq : blk->quads, count = blk->count, count4 = count & ~3;
+    const int32_t kw = blk->spare ? 4 * blk->quads : blk->k; /* inputs widened per row */
+    const uint32_t nzp = blk->nzp;
     uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
     int32_t r, g, j, q;
     for (r = 0; r < n; ++r, x += x_stride, y += y_stride) {
         const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
         int8_t *yr = y;
-        dsp_widen_row(x, blk->k, xw, blk->nzp, form == DSP_RQ_DOUBLE2);
+        dsp_widen_row(x, kw, xw, nzp, form == DSP_RQ_DOUBLE2);
         if (full && form != DSP_RQ_SLOW) {
             dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
         } else {
