@@ -54,13 +54,16 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
         return;
     }
     for (ky = 0; ky < p->kernel_h; ++ky) {
-        const int32_t iy = iy0 + ky;
+        const int32_t iy = iy0 + ky, row_in = iy >= 0 && iy < p->h;
+        const int8_t *const xrow =
+            row_in ? x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg : zp;
         for (kx = 0; kx < p->kernel_w; ++kx, col += cg) {
             const int32_t ix = ix0 + kx;
-            const int inside = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w;
-            const int8_t *src =
-                inside ? x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg : zp;
-            if (cg <= 4)
+            const int inside = row_in && ix >= 0 && ix < p->w;
+            const int8_t *src = inside ? xrow + (size_t)ix * p->c : zp;
+            if (cg == 1)
+                col[0] = src[0];
+            else if (cg <= 4)
                 dsp_copy_small(col, src, cg);
             else if (inside)
                 memcpy(col, src, (size_t)cg);
