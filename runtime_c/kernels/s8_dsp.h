@@ -473,9 +473,69 @@ CNNC_INLINE uint32_t dsp_odd_add(uint32_t n, uint32_t v) {
     return r;
 }
 
+/* Two input quads at *x (any alignment) widened into the words *wq .. *wq + 3 as
+ * dsp_widen_row does, moving both pointers on: 2 LDR, 4 SXTAB16 (4 SADD16 doubled), 2 STRD
+ * (gcc's C form stores word by word). Volatile: its stores are its purpose, and gcc drops
+ * a plain asm whose outputs go unused. */
+DSP_ALWAYS_INLINE void dsp_widen_pair(const int8_t **x, uint32_t **wq, uint32_t nzp, int dbl) {
+    const int8_t *xp = *x;
+    uint32_t *wp = *wq, v0, v1, e0, e1;
+    if (dbl)
+        __asm__ __volatile__(
+            "ldr %[v0], [%[x]], #4\n\t"
+            "ldr %[v1], [%[x]], #4\n\t"
+            "sxtab16 %[e0], %[n], %[v0]\n\t"
+            "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
+            "sxtab16 %[e1], %[n], %[v1]\n\t"
+            "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
+            "sadd16 %[e0], %[e0], %[e0]\n\t"
+            "sadd16 %[v0], %[v0], %[v0]\n\t"
+            "sadd16 %[e1], %[e1], %[e1]\n\t"
+            "sadd16 %[v1], %[v1], %[v1]\n\t"
+            "strd %[e0], %[v0], [%[wq]], #8\n\t"
+            "strd %[e1], %[v1], [%[wq]], #8"
+            : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(xp),
+              [wq] "+r"(wp)
+            : [n] "r"(nzp)
+            : "memory");
+    else
+        __asm__ __volatile__(
+            "ldr %[v0], [%[x]], #4\n\t"
+            "ldr %[v1], [%[x]], #4\n\t"
+            "sxtab16 %[e0], %[n], %[v0]\n\t"
+            "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
+            "sxtab16 %[e1], %[n], %[v1]\n\t"
+            "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
+            "strd %[e0], %[v0], [%[wq]], #8\n\t"
+            "strd %[e1], %[v1], [%[wq]], #8"
+            : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(xp),
+              [wq] "+r"(wp)
+            : [n] "r"(nzp)
+            : "memory");
+    *x = xp, *wq = wp;
+}
+
+/* One input quad at x widened into xw[0], xw[1] (dsp_widen_row's form). */
+DSP_ALWAYS_INLINE void dsp_widen_one(const int8_t *x, uint32_t *xw, uint32_t nzp, int dbl) {
+    const uint32_t v = dsp_load4(x);
+    uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
+    if (dbl)
+        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
+        o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
+    xw[0] = e, xw[1] = o;
+}
+
+/* Row x[4 nq] (nq known where inlined: no loop, no rest) widened into xw[2 nq]. */
+DSP_ALWAYS_INLINE void dsp_widen_quads(const int8_t *x, uint32_t *xw, uint32_t nzp, int dbl,
+                                       int32_t nq) {
+    int32_t q;
+    for (q = 0; q + 2 <= nq; q += 2) dsp_widen_pair(&x, &xw, nzp, dbl);
+    if (nq & 1) dsp_widen_one(x, xw, nzp, dbl);
+}
+
 /* Row x[K] widened into xw[2 * quads] (word aligned): per input quad the even and odd
  * lanes of x - zp (SXTAB16 onto nzp = (-zp, -zp)), doubled for DSP_RQ_DOUBLE2 (SADD16,
- * exact: |2 (x_k - zp)| <= 510), pairs of quads in asm (unaligned LDRs of x); the K mod 4
+ * exact: |2 (x_k - zp)| <= 510), pairs of quads in asm (dsp_widen_pair); the K mod 4
  * inputs past the last whole quad with zero bytes above (their weights are zero; a
  * block's spare rows are widened whole, the bytes past K whatever they hold). */
 DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, uint32_t nzp,
@@ -484,51 +544,9 @@ DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, u
     int32_t q = k / 4 & ~1;
     uint32_t *wq = xw;
     const uint32_t *const wend = xw + 2 * q;
-    while (wq < wend) { /* two quads: 2 LDR, 4 SXTAB16 (4 SADD16), 2 STRD (gcc: 8 STR) */
-        uint32_t v0, v1, e0, e1;
-        if (dbl)
-            __asm__(
-                "ldr %[v0], [%[x]], #4\n\t"
-                "ldr %[v1], [%[x]], #4\n\t"
-                "sxtab16 %[e0], %[n], %[v0]\n\t"
-                "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
-                "sxtab16 %[e1], %[n], %[v1]\n\t"
-                "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
-                "sadd16 %[e0], %[e0], %[e0]\n\t"
-                "sadd16 %[v0], %[v0], %[v0]\n\t"
-                "sadd16 %[e1], %[e1], %[e1]\n\t"
-                "sadd16 %[v1], %[v1], %[v1]\n\t"
-                "strd %[e0], %[v0], [%[wq]], #8\n\t"
-                "strd %[e1], %[v1], [%[wq]], #8"
-                : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(x),
-                  [wq] "+r"(wq)
-                : [n] "r"(nzp)
-                : "memory");
-        else
-            __asm__(
-                "ldr %[v0], [%[x]], #4\n\t"
-                "ldr %[v1], [%[x]], #4\n\t"
-                "sxtab16 %[e0], %[n], %[v0]\n\t"
-                "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
-                "sxtab16 %[e1], %[n], %[v1]\n\t"
-                "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
-                "strd %[e0], %[v0], [%[wq]], #8\n\t"
-                "strd %[e1], %[v1], [%[wq]], #8"
-                : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(x),
-                  [wq] "+r"(wq)
-                : [n] "r"(nzp)
-                : "memory");
-    }
+    while (wq < wend) dsp_widen_pair(&x, &wq, nzp, dbl);
     x -= 4 * q;
-    for (; q < k / 4; ++q) {
-        const uint32_t v = dsp_load4(x + 4 * q);
-        uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
-        if (dbl)
-            e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
-            o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
-        xw[2 * q] = e;
-        xw[2 * q + 1] = o;
-    }
+    for (; q < k / 4; ++q) dsp_widen_one(x + 4 * q, xw + 2 * q, nzp, dbl);
     if (rest) {
         const int8_t *end = x + 4 * q;
         uint32_t v = (uint32_t)(uint8_t)end[0], e, o;
@@ -712,7 +730,10 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     for (r = 0; r < n; ++r, x += x_stride, y += y_stride) {
         const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
         int8_t *yr = y;
-        dsp_widen_row(x, kw, xw, nzp, form == DSP_RQ_DOUBLE2);
+        if (nq && kw == 4 * nq) /* the written-out quads, nothing past them */
+            dsp_widen_quads(x, xw, nzp, form == DSP_RQ_DOUBLE2, nq);
+        else
+            dsp_widen_row(x, kw, xw, nzp, form == DSP_RQ_DOUBLE2);
         if (full && form != DSP_RQ_SLOW) {
             dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
         } else {
