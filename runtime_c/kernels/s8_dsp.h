@@ -240,7 +240,7 @@ CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o-
  * weight sums, no corrected bias). Weights past K are zero (their inputs need not be). */
 #define DSP_WBUF_WORDS 1024 /* 4 KB of stack for the repacked weights of one block */
 #define DSP_MAX_K 512       /* K such that one quad of outputs fits: ceil(K/4) * 8 words */
-#define DSP_BLOCK_MAX 32    /* outputs per block */
+#define DSP_BLOCK_MAX 48    /* outputs per block */
 #define DSP_MIN_ROWS 4      /* fewer rows than this: repacking costs more than it saves, */
 #define DSP_MIN_ROWS_M4 2   /* or this with M a multiple of 4 (no group repacked by bytes) */
 
@@ -252,9 +252,9 @@ typedef struct {
     uint32_t nzp;     /* (-x_zero_point, -x_zero_point) as int16 lanes (dsp_widen_row) */
     int32_t spare;    /* 1: the rows may be read by whole words past K (dsp_widen_row) */
     uint32_t w[DSP_WBUF_WORDS]; /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
-    dsp_rq rq[DSP_BLOCK_MAX];   /* requantisation of each output */
+    const int32_t *shift;       /* the outputs' shifts (the slow form; the rest is in gq) */
     /* per group of 4 outputs: bias 0..3 (doubled for DSP_RQ_DOUBLE2), e 0, e 1, (m, c) 0, (m, c) 1,
-     * e 2, e 3, (m, c) 2, (m, c) 3 of rq, in the order the group's LDMs read them
+     * e 2, e 3, (m, c) 2, (m, c) 3 (dsp_rq's fields), in the order the group's LDMs read them
      * (dsp_row_groups_asm) */
     int32_t gq[DSP_BLOCK_MAX / 4][16];
 } dsp_block;
@@ -344,14 +344,14 @@ CNNC_INLINE void dsp_gq_fill(int32_t gq[16], const uint32_t *corr, const dsp_rq 
     }
 }
 
-/* Output j of the block (slots ie, im of its group record gq, and rq): its bias, the fast
+/* Output j of the block (slots ie, im of its group record gq): its bias, the fast
  * form's (m, c, e) for the layer's rounding (single: e = -1 - s; double: e = -s), *form
  * turned DSP_RQ_SLOW where the output is outside that form, *fits cleared where its bias
  * is out of the doubled form's bound; zeros for j >= count. */
-DSP_ALWAYS_INLINE void dsp_param_one(dsp_block *blk, int32_t *gq, int32_t jj, int32_t ie,
-                                     int32_t im, int32_t j, int32_t count, const int32_t *bias,
-                                     const int32_t *mult, const int32_t *shift, int32_t single,
-                                     uint32_t zp, int32_t limit, int32_t *form, int32_t *fits) {
+DSP_ALWAYS_INLINE void dsp_param_one(int32_t *gq, int32_t jj, int32_t ie, int32_t im, int32_t j,
+                                     int32_t count, const int32_t *bias, const int32_t *mult,
+                                     const int32_t *shift, int32_t single, uint32_t zp,
+                                     int32_t limit, int32_t *form, int32_t *fits) {
     const uint32_t span = single ? 22u : 20u;
     int32_t m, s, b;
     uint32_t e, c;
@@ -364,11 +364,10 @@ DSP_ALWAYS_INLINE void dsp_param_one(dsp_block *blk, int32_t *gq, int32_t jj, in
     c = (1u << ((e - 1u) & 31u)) + (zp << (e & 31u));
     if (e - 1u >= span || (!single && m < ((int32_t)1 << 30))) *form = DSP_RQ_SLOW;
     *fits &= (b < limit) & (b > -limit);
-    blk->rq[j].m = m, blk->rq[j].c = (int32_t)c, blk->rq[j].e = (int32_t)e, blk->rq[j].s = s;
     gq[jj] = b, gq[ie] = (int32_t)e, gq[im] = m, gq[im + 1] = (int32_t)c;
 }
 
-/* The requantisation (rq, the gq records) and the biases of the block's count outputs in
+/* The requantisation (the gq records) and the biases of the block's count outputs in
  * one pass: dsp_rq_make's fast forms for the layer's rounding, checked per output (any
  * output outside them makes the block DSP_RQ_SLOW, as dsp_rq_make_n); DSP_RQ_DOUBLE2 when
  * every final sum is proved below 2^30 in magnitude: |bias| + 255 * 128 * K < 2^30
@@ -388,16 +387,15 @@ CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int
         int32_t *gq = blk->gq[g / 4];
 #if defined(__OPTIMIZE_SIZE__)
         for (j = 0; j < 4; ++j)
-            dsp_param_one(blk, gq, j, slot_e[j], slot_m[j], g + j, count, bias, mult, shift, single,
-                          zp, limit, &form, &fits);
+            dsp_param_one(gq, j, slot_e[j], slot_m[j], g + j, count, bias, mult, shift, single, zp,
+                          limit, &form, &fits);
 #else /* the slots known: stores at fixed offsets */
-        dsp_param_one(blk, gq, 0, 4, 6, g, count, bias, mult, shift, single, zp, limit, &form,
+        dsp_param_one(gq, 0, 4, 6, g, count, bias, mult, shift, single, zp, limit, &form, &fits);
+        dsp_param_one(gq, 1, 5, 8, g + 1, count, bias, mult, shift, single, zp, limit, &form,
                       &fits);
-        dsp_param_one(blk, gq, 1, 5, 8, g + 1, count, bias, mult, shift, single, zp, limit, &form,
+        dsp_param_one(gq, 2, 10, 12, g + 2, count, bias, mult, shift, single, zp, limit, &form,
                       &fits);
-        dsp_param_one(blk, gq, 2, 10, 12, g + 2, count, bias, mult, shift, single, zp, limit, &form,
-                      &fits);
-        dsp_param_one(blk, gq, 3, 11, 14, g + 3, count, bias, mult, shift, single, zp, limit, &form,
+        dsp_param_one(gq, 3, 11, 14, g + 3, count, bias, mult, shift, single, zp, limit, &form,
                       &fits);
 #endif
     }
@@ -406,6 +404,7 @@ CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int
         for (j = 0; j < count; ++j) blk->gq[j >> 2][j & 3] *= 2;
     }
     blk->form = form;
+    blk->shift = shift;
 }
 
 /* Repacks outputs o0 .. o0+count-1 of w[K][M] (their biases and requantisation) into blk.
@@ -561,17 +560,21 @@ DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, u
     }
 }
 
-/* y[0..3] from the sums a0..a3 of a group (dsp_block's gq record: corr, m, c, e) for a
- * fast form known where inlined (the slow one reads rq). */
+/* The slow form of multiplier m, shift s (dsp_rq_slow's). */
+static __attribute__((noinline, unused)) int8_t dsp_gq_slow(int32_t acc, int32_t m, int32_t s,
+                                                            const dsp_out *o) {
+    return cnnc_requant_s8(acc, m, s, o->rounding, o->zero_point, o->act_min, o->act_max);
+}
+
 /* y[0..3] from the sums a0..a3 of a group (dsp_block's gq record) for a form and clamp
  * known where inlined (the C form of dsp_row_groups_asm, for the other clamps). */
-#define DSP_GQ_STORE4(gq, rq, y, out, form, full)                           \
+#define DSP_GQ_STORE4(gq, sh, y, out, form, full)                           \
     do {                                                                    \
         if ((form) == DSP_RQ_SLOW) {                                        \
-            y[0] = dsp_rq_slow(a0, &(rq)[0], out);                          \
-            y[1] = dsp_rq_slow(a1, &(rq)[1], out);                          \
-            y[2] = dsp_rq_slow(a2, &(rq)[2], out);                          \
-            y[3] = dsp_rq_slow(a3, &(rq)[3], out);                          \
+            y[0] = dsp_gq_slow(a0, (int32_t)gq[6], (sh)[0], out);           \
+            y[1] = dsp_gq_slow(a1, (int32_t)gq[8], (sh)[1], out);           \
+            y[2] = dsp_gq_slow(a2, (int32_t)gq[12], (sh)[2], out);          \
+            y[3] = dsp_gq_slow(a3, (int32_t)gq[14], (sh)[3], out);          \
         } else {                                                            \
             y[0] = dsp_gq_one(a0, gq[6], gq[7], gq[4], out, form, full);    \
             y[1] = dsp_gq_one(a1, gq[8], gq[9], gq[5], out, form, full);    \
@@ -737,13 +740,13 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
         if (full && form != DSP_RQ_SLOW) {
             dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
         } else {
-            const dsp_rq *rq = blk->rq;
-            for (g = 0; g < count4; g += 4, yr += 4, rq += 4, gq += 16) {
+            const int32_t *sh = blk->shift;
+            for (g = 0; g < count4; g += 4, yr += 4, sh += 4, gq += 16) {
                 int32_t a0 = (int32_t)gq[0], a1 = (int32_t)gq[1], a2 = (int32_t)gq[2],
                         a3 = (int32_t)gq[3];
                 for (q = 0; q < quads; ++q, wp += 8)
                     DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
-                DSP_GQ_STORE4(gq, rq, yr, out, form, full);
+                DSP_GQ_STORE4(gq, sh, yr, out, form, full);
             }
         }
         if (count4 < count) { /* the last 1 to 3 outputs (their padding weights are zero) */
@@ -752,8 +755,13 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
             for (q = 0; q < quads; ++q, wp += 8)
                 DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
             accs[0] = a0, accs[1] = a1, accs[2] = a2, accs[3] = a3;
-            for (j = 0; count4 + j < count; ++j)
-                yr[j] = dsp_requant(accs[j], form, &blk->rq[count4 + j], out);
+            for (j = 0; count4 + j < count; ++j) { /* the record's slots (dsp_param_one) */
+                const int32_t base = 6 * (j >> 1) + 2 * (j & 1);
+                dsp_rq q;
+                q.m = (int32_t)gq[6 + base], q.c = (int32_t)gq[7 + base];
+                q.e = (int32_t)gq[4 + base - (j & 1)], q.s = blk->shift[count4 + j];
+                yr[j] = dsp_requant(accs[j], form, &q, out);
+            }
         }
     }
 }

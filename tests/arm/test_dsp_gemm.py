@@ -2,14 +2,14 @@
 the C form for the other clamps) behind cnnc_s8_dense__dsp and cnnc_s8_pwconv__dsp equal
 their __ref byte for byte on an emulated Cortex-M4: K around the quads and the written-out
 K of 8, 12 and 16 (1..9, 11, 12, 13, 15, 16, 17, 31, 33), outputs around the groups of four
-and the blocks of 32 (1..5, 7, 31, 33, 48), rows at and past DSP_MIN_ROWS, every rounding
+and the blocks of 48 (1..5, 7, 31, 33, 47, 49), rows at and past DSP_MIN_ROWS, every rounding
 (single, double, onnxruntime), the extreme values (all inputs -128 or 127 against weights
 of -128 or 127), biases near 2^30 that the doubled accumulator must refuse (its QADD form
 then runs), multipliers and shifts outside the fast forms (the reference form), full and
 narrow clamps, zero points at the range ends; at the target's flags and at -Os.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
-odd K, the last M mod 4 outputs by bytes) run for every K and M, and K past DSP_MAX_K (513,
-700, 1023) with 1 to 5 rows. The general conv's im2col by words (dsp_im2col_words: kernel
+odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
+run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. The general conv's im2col by words (dsp_im2col_words: kernel
 rows of at most 4 bytes) runs over 1 to 4 channels, kernels 3x3, 2x2, 1x4 and 3x1, strides
 1 and 2, with and without padding, batches of 1 and 2, the input ending exactly at the
 last window (whose word would cross the end: the byte copy then), and groups of 2."""
@@ -21,7 +21,7 @@ from .mcu_run import C_RANDOM, run_driver
 pytestmark = pytest.mark.arm
 
 KS = (1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 31, 33)
-MS = (1, 2, 3, 4, 5, 7, 31, 33, 48)
+MS = (1, 2, 3, 4, 5, 7, 31, 33, 47, 49)
 BIG_KS = (513, 700, 1023)
 BIG_MS = (5, 8)
 CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
@@ -41,10 +41,10 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
-#define MAX_W 8184 /* 33 * 48, 1023 * 8, 3 * 3 * 4 * 20 */
-#define MAX_Y 4096 /* MAX_N * 48, 2 * 10 * 10 * 20 */
+#define MAX_W 8184 /* 33 * 49, 1023 * 8, 3 * 3 * 4 * 20 */
+#define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
-static int32_t bias[48], mult[48], shift[48];
+static int32_t bias[64], mult[64], shift[64];
 static int cases = 0, failures = 0;
 
 /* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
