@@ -54,13 +54,16 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
         return;
     }
     for (ky = 0; ky < p->kernel_h; ++ky) {
-        const int32_t iy = iy0 + ky;
+        const int32_t iy = iy0 + ky, row_in = iy >= 0 && iy < p->h;
+        const int8_t *const xrow =
+            row_in ? x + ((size_t)b * p->h + iy) * p->w * p->c + (size_t)g * cg : zp;
         for (kx = 0; kx < p->kernel_w; ++kx, col += cg) {
             const int32_t ix = ix0 + kx;
-            const int inside = iy >= 0 && iy < p->h && ix >= 0 && ix < p->w;
-            const int8_t *src =
-                inside ? x + (((size_t)b * p->h + iy) * p->w + ix) * p->c + (size_t)g * cg : zp;
-            if (cg <= 4)
+            const int inside = row_in && ix >= 0 && ix < p->w;
+            const int8_t *src = inside ? xrow + (size_t)ix * p->c : zp;
+            if (cg == 1)
+                col[0] = src[0];
+            else if (cg <= 4)
                 dsp_copy_small(col, src, cg);
             else if (inside)
                 memcpy(col, src, (size_t)cg);
@@ -70,7 +73,42 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
     }
 }
 
+/* The im2col rows col[rows][K] of output pixels (b, oy, ox .. ox+rows-1), one group,
+ * kernel rows of at most 4 bytes (the stems' 3x3 of 1 channel): a window inside the image
+ * whose last word lies in x takes one unaligned word per kernel row, whose extra bytes the
+ * next kernel row or pixel overwrites (col has DSP_COL_SPARE bytes past the last row for
+ * the last one's); the other windows dsp_im2col. */
+static void dsp_im2col_words(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
+                             int32_t ox, int32_t rows, int32_t k, int8_t *col) {
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, row = p->kernel_w * p->c;
+    const size_t pitch = (size_t)p->w * p->c;
+    const int8_t *const xend = x + (size_t)p->n * p->h * pitch;
+    const int inside = iy0 >= 0 && iy0 + p->kernel_h <= p->h;
+    int32_t i, ky;
+    for (i = 0; i < rows; ++i, col += k) {
+        const int32_t ix0 = (ox + i) * p->stride_w - p->pad_left;
+        if (inside && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
+            const int8_t *src = x + ((size_t)b * p->h + iy0) * pitch + (size_t)ix0 * p->c;
+            if (src + (size_t)(p->kernel_h - 1) * pitch + 4 <= xend) {
+                int8_t *cp = col;
+                for (ky = 0; ky < p->kernel_h; ++ky, cp += row, src += pitch) {
+                    const uint32_t v = dsp_load4(src);
+                    memcpy(cp, &v, sizeof v);
+                }
+                continue;
+            }
+        }
+        dsp_im2col(p, x, b, oy, ox + i, 0, col);
+    }
+}
+
+#if defined(__OPTIMIZE_SIZE__)
+#define DSP_SIZE 1 /* -Os: the pixel by pixel im2col alone (dsp_im2col_words is not kept) */
+#else
+#define DSP_SIZE 0
+#endif
 #define DSP_COL_BYTES 2048 /* im2col rows of a batch of output pixels */
+#define DSP_COL_SPARE 4    /* past them: the last word copy's extra bytes (dsp_im2col) */
 
 void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
@@ -78,7 +116,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
     const int32_t k = p->kernel_h * p->kernel_w * cg;
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_block blk;                                  /* 5 KB of stack */
-    int8_t col[DSP_COL_BYTES];                      /* [batch][K]: im2col rows */
+    int8_t col[DSP_COL_BYTES + DSP_COL_SPARE];      /* [batch][K]: im2col rows */
     if (p->dilation_h != 1 || p->dilation_w != 1) { /* the im2col reads adjacent taps */
         cnnc_s8_conv__ref(p, x, w, bias, mult, shift, y);
         return;
@@ -96,14 +134,18 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
             const int32_t count = og - o0 < per ? og - o0 : per;
             dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
                        &out, p->x_zero_point);
+            blk.spare = 1; /* each im2col row is followed by another or DSP_COL_SPARE bytes */
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
                     for (ox = 0; ox < p->out_w; ox += batch) {
                         const int32_t rows = p->out_w - ox < batch ? p->out_w - ox : batch;
                         int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
                                      (size_t)g * og; /* [rows][out_c] */
-                        for (i = 0; i < rows; ++i)
-                            dsp_im2col(p, x, b, oy, ox + i, g, col + (size_t)i * k);
+                        if (!DSP_SIZE && p->groups == 1 && p->kernel_w * p->c <= 4)
+                            dsp_im2col_words(p, x, b, oy, ox, rows, k, col);
+                        else
+                            for (i = 0; i < rows; ++i)
+                                dsp_im2col(p, x, b, oy, ox + i, g, col + (size_t)i * k);
                         cnnc_s8_dsp_block_rows(&blk, col, (size_t)k, rows, o0, &out, yp,
                                                (size_t)p->out_c);
                     }

@@ -110,10 +110,11 @@ CNNC_INLINE int32_t dsp_smmlar(int32_t a, int32_t b, int32_t c) {
  *     magnitude >= 2^(29-e) >= 512 and clamp to the same bound (the bounds minus the zero
  *     point lie in [-255, 255]).
  *   DSP_RQ_DOUBLE2, the GEMM core's DSP_RQ_DOUBLE when the accumulator arrives doubled:
- *     the inputs were widened as 2x_k (|2 x_k| <= 256 fits the int16 lanes) and the
- *     corrected bias doubled, which dsp_repack allows only where it proved |x| < 2^30 for
- *     every input (|corr| + 128 sum_k |w_k| < 2^30), so the doubled sum is exact and the
- *     QADD goes.
+ *     the inputs were widened as 2x_k (|2 x_k| <= 256 fits the int16 lanes; the GEMM
+ *     core's 2 (x_k - zp), |.| <= 510) and the corrected bias (the GEMM core's bias)
+ *     doubled, which the kernels allow only where they proved |x| < 2^30 for every input
+ *     (|corr| + 128 sum_k |w_k| < 2^30; dsp_repack: |bias| + 255 * 128 * K < 2^30), so
+ *     the doubled sum is exact and the QADD goes.
  * Both add the output zero point inside the shift: c = 2^(e-1) + zp 2^e gives v + zp
  * exactly (|c| <= 2^21 + 2^29 for single, 2^19 + 2^27 for double: no overflow next to
  * |H|, |h| <= 2^30), then the clamp to [act_min, act_max]. */
@@ -233,23 +234,28 @@ CNNC_INLINE int dsp_out_full(const dsp_out *o) { return o->act_min == -128 && o-
  * inputs (a pixel, or an im2col row) and weights w[K][M] as packed for __ref (row stride M).
  * A block of outputs is repacked once per call onto the stack (dsp_block) and then serves
  * every row: for output o and input quad q, the words (w[4q][o], w[4q+2][o]) and
- * (w[4q+1][o], w[4q+3][o]) as int16 lanes, which meet SXTB16's even and odd bytes of the
- * four inputs x[4q..4q+3] in two SMLADs (4 MACs). Inputs past K are zero in both. */
+ * (w[4q+1][o], w[4q+3][o]) as int16 lanes, which meet the even and odd bytes of the four
+ * inputs x[4q..4q+3], widened by SXTAB16 onto the lanes (-zp, -zp) as x - zp (in -255..255:
+ * exact in int16), in two SMLADs (4 MACs). The sums then start at the bias itself (no
+ * weight sums, no corrected bias). Weights past K are zero (their inputs need not be). */
 #define DSP_WBUF_WORDS 1024 /* 4 KB of stack for the repacked weights of one block */
 #define DSP_MAX_K 512       /* K such that one quad of outputs fits: ceil(K/4) * 8 words */
-#define DSP_BLOCK_MAX 32    /* outputs per block */
-#define DSP_MIN_ROWS 4      /* fewer rows than this: repacking costs more than it saves */
+#define DSP_BLOCK_MAX 48    /* outputs per block */
+#define DSP_MIN_ROWS 4      /* fewer rows than this: repacking costs more than it saves, */
+#define DSP_MIN_ROWS_M4 2   /* or this with M a multiple of 4 (no group repacked by bytes) */
 
 typedef struct {
     int32_t k, quads; /* K, ceil(K / 4) */
     int32_t count;    /* outputs in the block, <= DSP_BLOCK_MAX */
     int32_t form;     /* the requantisation form all outputs share, or DSP_RQ_SLOW; DSP_RQ_DOUBLE2:
-                         corr (and the widened rows) doubled */
-    uint32_t w[DSP_WBUF_WORDS];   /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
-    uint32_t corr[DSP_BLOCK_MAX]; /* bias[o] - zp * sum_k w[k][o], modulo 2^32; 0 past count */
-    dsp_rq rq[DSP_BLOCK_MAX];     /* requantisation of each output */
-    /* per group of 4 outputs: corr 0..3, e 0, e 1, (m, c) 0, (m, c) 1, e 2, e 3, (m, c) 2,
-     * (m, c) 3 of rq, in the order the group's LDMs read them (dsp_row_groups_asm) */
+                         the bias (and the widened rows) doubled */
+    uint32_t nzp;     /* (-x_zero_point, -x_zero_point) as int16 lanes (dsp_widen_row) */
+    int32_t spare;    /* 1: the rows may be read by whole words past K (dsp_widen_row) */
+    uint32_t w[DSP_WBUF_WORDS]; /* [ceil(count/4)][quads][4 outputs][even, odd] int16 pairs */
+    const int32_t *shift;       /* the outputs' shifts (the slow form; the rest is in gq) */
+    /* per group of 4 outputs: bias 0..3 (doubled for DSP_RQ_DOUBLE2), e 0, e 1, (m, c) 0, (m, c) 1,
+     * e 2, e 3, (m, c) 2, (m, c) 3 (dsp_rq's fields), in the order the group's LDMs read them
+     * (dsp_row_groups_asm) */
     int32_t gq[DSP_BLOCK_MAX / 4][16];
 } dsp_block;
 
@@ -263,29 +269,64 @@ CNNC_INLINE int32_t dsp_w_at(const int8_t *w, int32_t k, int32_t m, int32_t kk, 
     return kk < k ? w[(size_t)kk * m + o] : 0;
 }
 
-/* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row,
- * SXTB16 splits each into outputs (o, o+2) and (o+1, o+3), PKHBT/PKHTB pair rows 4q with
- * 4q+2 (even word) and 4q+1 with 4q+3 (odd word) per output. Adds to *s0 .. *s3 the sums
- * of the four weights of outputs o .. o+3 (SMLAD against lanes (1, 1)). */
-CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m, int32_t *s0,
-                                 int32_t *s1, int32_t *s2, int32_t *s3) {
+/* Four outputs o..o+3 (all < M) of four whole input rows 4q..4q+3: one word per row;
+ * PKHBT pairs the low halves of rows 4q and 4q+2 (bytes w[4q][o], w[4q][o+1], w[4q+2][o],
+ * w[4q+2][o+1]) and PKHTB the high halves, whose SXTB16 even and odd bytes are the even
+ * words of outputs o, o+1 and o+2, o+3; rows 4q+1 and 4q+3 the same for the odd words
+ * (2 PKH and 4 SXTB16 per two rows). */
+CNNC_INLINE void dsp_repack_quad(uint32_t *wp, const int8_t *w0, int32_t m) {
     const uint32_t r0 = dsp_load4(w0), r1 = dsp_load4(w0 + m), r2 = dsp_load4(w0 + 2 * (size_t)m),
                    r3 = dsp_load4(w0 + 3 * (size_t)m);
-    const uint32_t e0 = (uint32_t)dsp_even(r0), o0 = (uint32_t)dsp_odd(r0);
-    const uint32_t e1 = (uint32_t)dsp_even(r1), o1 = (uint32_t)dsp_odd(r1);
-    const uint32_t e2 = (uint32_t)dsp_even(r2), o2 = (uint32_t)dsp_odd(r2);
-    const uint32_t e3 = (uint32_t)dsp_even(r3), o3 = (uint32_t)dsp_odd(r3);
-    const uint32_t p0 = dsp_pkhbt(e0, e2), p1 = dsp_pkhbt(e1, e3); /* output o */
-    const uint32_t p2 = dsp_pkhbt(o0, o2), p3 = dsp_pkhbt(o1, o3); /* o + 1 */
-    const uint32_t p4 = dsp_pkhtb(e2, e0), p5 = dsp_pkhtb(e3, e1); /* o + 2 */
-    const uint32_t p6 = dsp_pkhtb(o2, o0), p7 = dsp_pkhtb(o3, o1); /* o + 3 */
-    const int32_t ones = 0x00010001;
-    wp[0] = p0, wp[1] = p1, wp[2] = p2, wp[3] = p3;
-    wp[4] = p4, wp[5] = p5, wp[6] = p6, wp[7] = p7;
-    *s0 = __smlad((int32_t)p1, ones, __smlad((int32_t)p0, ones, *s0));
-    *s1 = __smlad((int32_t)p3, ones, __smlad((int32_t)p2, ones, *s1));
-    *s2 = __smlad((int32_t)p5, ones, __smlad((int32_t)p4, ones, *s2));
-    *s3 = __smlad((int32_t)p7, ones, __smlad((int32_t)p6, ones, *s3));
+    const uint32_t lo02 = dsp_pkhbt(r0, r2), hi02 = dsp_pkhtb(r2, r0);
+    const uint32_t lo13 = dsp_pkhbt(r1, r3), hi13 = dsp_pkhtb(r3, r1);
+    wp[0] = (uint32_t)dsp_even(lo02), wp[1] = (uint32_t)dsp_even(lo13); /* output o */
+    wp[2] = (uint32_t)dsp_odd(lo02), wp[3] = (uint32_t)dsp_odd(lo13);   /* o + 1 */
+    wp[4] = (uint32_t)dsp_even(hi02), wp[5] = (uint32_t)dsp_even(hi13); /* o + 2 */
+    wp[6] = (uint32_t)dsp_odd(hi02), wp[7] = (uint32_t)dsp_odd(hi13);   /* o + 3 */
+}
+
+/* dsp_repack_quad for quads 0 .. n-1 (n >= 1) of outputs o..o+3 (w0 at w[0][o]) in asm:
+ * per quad 4 LDR, 2 ADD, 4 PKH, 8 SXTB16, 4 STRD (gcc's C form stores word by word). At
+ * -Os the C form. */
+CNNC_INLINE void dsp_repack_quads(uint32_t *wp, const int8_t *w0, int32_t m, int32_t n) {
+#if defined(__OPTIMIZE_SIZE__)
+    int32_t q;
+    for (q = 0; q < n; ++q, wp += 8) dsp_repack_quad(wp, w0 + (size_t)4 * q * m, m);
+#else
+    const int8_t *w1 = w0 + m;
+    const uint32_t *const end = wp + 8 * n;
+    uint32_t a, b, c, d, e, t;
+    __asm__ __volatile__(
+        "1:\n\t"
+        "ldr %[a], [%[w0]]\n\t"
+        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"
+        "ldr %[b], [%[w1]]\n\t"
+        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"
+        "add %[w0], %[w0], %[m], lsl #2\n\t"
+        "add %[w1], %[w1], %[m], lsl #2\n\t"
+        "pkhbt %[t], %[a], %[c], lsl #16\n\t"
+        "pkhtb %[c], %[c], %[a], asr #16\n\t"
+        "pkhbt %[a], %[b], %[d], lsl #16\n\t"
+        "pkhtb %[d], %[d], %[b], asr #16\n\t"
+        "sxtb16 %[b], %[t]\n\t"
+        "sxtb16 %[t], %[t], ror #8\n\t"
+        "sxtb16 %[e], %[a]\n\t"
+        "sxtb16 %[a], %[a], ror #8\n\t"
+        "strd %[b], %[e], [%[wp]], #8\n\t"
+        "strd %[t], %[a], [%[wp]], #8\n\t"
+        "sxtb16 %[b], %[c]\n\t"
+        "sxtb16 %[c], %[c], ror #8\n\t"
+        "sxtb16 %[e], %[d]\n\t"
+        "sxtb16 %[d], %[d], ror #8\n\t"
+        "strd %[b], %[e], [%[wp]], #8\n\t"
+        "strd %[c], %[d], [%[wp]], #8\n\t"
+        "cmp %[wp], %[end]\n\t"
+        "bne 1b"
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t),
+          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp)
+        : [m] "r"(m), [end] "r"(end)
+        : "memory", "cc");
+#endif
 }
 
 /* The record of a group of four outputs (dsp_block.gq, read by the asm groups): corr[j]
@@ -303,30 +344,89 @@ CNNC_INLINE void dsp_gq_fill(int32_t gq[16], const uint32_t *corr, const dsp_rq 
     }
 }
 
-/* Repacks outputs o0 .. o0+count-1 of w[K][M] (their corrected biases and requantisation)
- * into blk. Whole groups of 4 outputs and whole quads of inputs go through
- * dsp_repack_quad; the rest byte by byte. */
+/* Output j of the block (slots ie, im of its group record gq): its bias, the fast
+ * form's (m, c, e) for the layer's rounding (single: e = -1 - s; double: e = -s), *form
+ * turned DSP_RQ_SLOW where the output is outside that form, *fits cleared where its bias
+ * is out of the doubled form's bound; zeros for j >= count. */
+DSP_ALWAYS_INLINE void dsp_param_one(int32_t *gq, int32_t jj, int32_t ie, int32_t im, int32_t j,
+                                     int32_t count, const int32_t *bias, const int32_t *mult,
+                                     const int32_t *shift, int32_t single, uint32_t zp,
+                                     int32_t limit, int32_t *form, int32_t *fits) {
+    const uint32_t span = single ? 22u : 20u;
+    int32_t m, s, b;
+    uint32_t e, c;
+    if (j >= count) {
+        gq[jj] = gq[ie] = gq[im] = gq[im + 1] = 0;
+        return;
+    }
+    m = mult[j], s = shift[j], b = bias[j];
+    e = single ? ~(uint32_t)s : 0u - (uint32_t)s;
+    c = (1u << ((e - 1u) & 31u)) + (zp << (e & 31u));
+    if (e - 1u >= span || (!single && m < ((int32_t)1 << 30))) *form = DSP_RQ_SLOW;
+    *fits &= (b < limit) & (b > -limit);
+    gq[jj] = b, gq[ie] = (int32_t)e, gq[im] = m, gq[im + 1] = (int32_t)c;
+}
+
+/* The requantisation (the gq records) and the biases of the block's count outputs in
+ * one pass: dsp_rq_make's fast forms for the layer's rounding, checked per output (any
+ * output outside them makes the block DSP_RQ_SLOW, as dsp_rq_make_n); DSP_RQ_DOUBLE2 when
+ * every final sum is proved below 2^30 in magnitude: |bias| + 255 * 128 * K < 2^30
+ * (|x - zp| <= 255, |w| <= 128). Outputs from count to the next multiple of 4 get zeros. */
+CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int32_t *mult,
+                                  const int32_t *shift, int32_t count, const dsp_out *out) {
+    const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
+    const int32_t limit = ((int32_t)1 << 30) - blk->k * 32640;
+    const uint32_t zp = (uint32_t)out->zero_point;
+    int32_t form =
+        single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
+#if defined(__OPTIMIZE_SIZE__)
+    static const int8_t slot_e[4] = {4, 5, 10, 11}, slot_m[4] = {6, 8, 12, 14};
+#endif
+    int32_t fits = 1, g, j;
+    for (g = 0; g < count; g += 4) {
+        int32_t *gq = blk->gq[g / 4];
+#if defined(__OPTIMIZE_SIZE__)
+        for (j = 0; j < 4; ++j)
+            dsp_param_one(gq, j, slot_e[j], slot_m[j], g + j, count, bias, mult, shift, single, zp,
+                          limit, &form, &fits);
+#else /* the slots known: stores at fixed offsets */
+        dsp_param_one(gq, 0, 4, 6, g, count, bias, mult, shift, single, zp, limit, &form, &fits);
+        dsp_param_one(gq, 1, 5, 8, g + 1, count, bias, mult, shift, single, zp, limit, &form,
+                      &fits);
+        dsp_param_one(gq, 2, 10, 12, g + 2, count, bias, mult, shift, single, zp, limit, &form,
+                      &fits);
+        dsp_param_one(gq, 3, 11, 14, g + 3, count, bias, mult, shift, single, zp, limit, &form,
+                      &fits);
+#endif
+    }
+    if (form == DSP_RQ_DOUBLE && fits) {
+        form = DSP_RQ_DOUBLE2;
+        for (j = 0; j < count; ++j) blk->gq[j >> 2][j & 3] *= 2;
+    }
+    blk->form = form;
+    blk->shift = shift;
+}
+
+/* Repacks outputs o0 .. o0+count-1 of w[K][M] (their biases and requantisation) into blk.
+ * Whole groups of 4 outputs and whole quads of inputs go through dsp_repack_quad; the rest
+ * byte by byte. */
 CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t m, int32_t o0,
                             int32_t count, const int32_t *bias, const int32_t *mult,
                             const int32_t *shift, const dsp_out *out, int32_t x_zero_point) {
     uint32_t *wp = blk->w;
     const int32_t full = k / 4;
-    const int64_t limit = ((int64_t)1 << 30) - ((int64_t)k << 14);
-    int fits = 1;
     int32_t g, q, j;
     blk->k = k;
     blk->quads = (k + 3) / 4;
     blk->count = count;
-    blk->form = dsp_rq_make_n(blk->rq, mult + o0, shift + o0, count, out);
-    for (j = count; j < DSP_BLOCK_MAX; ++j) blk->corr[j] = 0;
+    blk->nzp = dsp_pack16(-x_zero_point, -x_zero_point);
+    blk->spare = 0;
+    dsp_block_params(blk, bias + o0, mult + o0, shift + o0, count, out);
     for (g = 0; g < count; g += 4) {
-        int32_t wsum[4] = {0, 0, 0, 0};
         q = 0;
-        if (g + 4 <= count) {
-            int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0; /* scalars: stores to wp cannot alias them */
-            for (; q < full; ++q, wp += 8)
-                dsp_repack_quad(wp, w + (size_t)4 * q * m + o0 + g, m, &s0, &s1, &s2, &s3);
-            wsum[0] = s0, wsum[1] = s1, wsum[2] = s2, wsum[3] = s3;
+        if (g + 4 <= count && full > 0) {
+            dsp_repack_quads(wp, w + o0 + g, m, full);
+            wp += 8 * full, q = full;
         }
         for (; q < blk->quads; ++q) {
             for (j = 0; j < 4; ++j, wp += 2) {
@@ -337,25 +437,12 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
                     w1 = dsp_w_at(w, k, m, 4 * q + 1, o);
                     w2 = dsp_w_at(w, k, m, 4 * q + 2, o);
                     w3 = dsp_w_at(w, k, m, 4 * q + 3, o);
-                    wsum[j] += w0 + w1 + w2 + w3;
                 }
                 wp[0] = dsp_pack16(w0, w2);
                 wp[1] = dsp_pack16(w1, w3);
             }
         }
-        for (j = 0; j < 4 && g + j < count; ++j) {
-            const int64_t corr = (int64_t)bias[o0 + g + j] - (int64_t)x_zero_point * wsum[j];
-            /* |sum| <= |corr| + 128 * 128 * K: below 2^30, the doubled sum is exact */
-            fits = fits && corr < limit && corr > -limit;
-            blk->corr[g + j] = (uint32_t)corr;
-        }
     }
-    if (blk->form == DSP_RQ_DOUBLE && fits) {
-        blk->form = DSP_RQ_DOUBLE2;
-        for (j = 0; j < count; ++j) blk->corr[j] *= 2u;
-    }
-    for (g = 0; g < DSP_BLOCK_MAX; g += 4)
-        dsp_gq_fill(blk->gq[g / 4], blk->corr + g, blk->rq + g, count - g);
 }
 
 /* Input quad q as SXTB16 lanes (xe, xo) = words 2q, 2q+1 of xw, into 4 outputs: 8 SMLADs on
@@ -373,27 +460,98 @@ CNNC_INLINE void dsp_repack(dsp_block *blk, const int8_t *w, int32_t k, int32_t 
         a3 = __smlad((int32_t)(xo), (int32_t)wo_, __smlad((int32_t)(xe), (int32_t)we_, a3)); \
     } while (0)
 
-/* Row x[K] widened into xw[2 * quads]: per input quad the SXTB16 even and odd lanes,
- * doubled for DSP_RQ_DOUBLE2 (SADD16, exact: |2 x_k| <= 256); the K mod 4 inputs past the
- * last whole quad with zeros above (their weights are zero too). */
-DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, int dbl) {
-    const int32_t rest = k & 3;
+/* SXTAB16 Rd, Rn, Rm, ROR #r: Rd = Rn + (the lanes SXTB16 makes of Rm), per int16 lane. */
+CNNC_INLINE uint32_t dsp_even_add(uint32_t n, uint32_t v) {
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(n), "r"(v));
+    return r;
+}
+CNNC_INLINE uint32_t dsp_odd_add(uint32_t n, uint32_t v) {
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(n), "r"(v));
+    return r;
+}
+
+/* Two input quads at *x (any alignment) widened into the words *wq .. *wq + 3 as
+ * dsp_widen_row does, moving both pointers on: 2 LDR, 4 SXTAB16 (4 SADD16 doubled), 2 STRD
+ * (gcc's C form stores word by word). Volatile: its stores are its purpose, and gcc drops
+ * a plain asm whose outputs go unused. */
+DSP_ALWAYS_INLINE void dsp_widen_pair(const int8_t **x, uint32_t **wq, uint32_t nzp, int dbl) {
+    const int8_t *xp = *x;
+    uint32_t *wp = *wq, v0, v1, e0, e1;
+    if (dbl)
+        __asm__ __volatile__(
+            "ldr %[v0], [%[x]], #4\n\t"
+            "ldr %[v1], [%[x]], #4\n\t"
+            "sxtab16 %[e0], %[n], %[v0]\n\t"
+            "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
+            "sxtab16 %[e1], %[n], %[v1]\n\t"
+            "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
+            "sadd16 %[e0], %[e0], %[e0]\n\t"
+            "sadd16 %[v0], %[v0], %[v0]\n\t"
+            "sadd16 %[e1], %[e1], %[e1]\n\t"
+            "sadd16 %[v1], %[v1], %[v1]\n\t"
+            "strd %[e0], %[v0], [%[wq]], #8\n\t"
+            "strd %[e1], %[v1], [%[wq]], #8"
+            : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(xp),
+              [wq] "+r"(wp)
+            : [n] "r"(nzp)
+            : "memory");
+    else
+        __asm__ __volatile__(
+            "ldr %[v0], [%[x]], #4\n\t"
+            "ldr %[v1], [%[x]], #4\n\t"
+            "sxtab16 %[e0], %[n], %[v0]\n\t"
+            "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
+            "sxtab16 %[e1], %[n], %[v1]\n\t"
+            "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
+            "strd %[e0], %[v0], [%[wq]], #8\n\t"
+            "strd %[e1], %[v1], [%[wq]], #8"
+            : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x] "+r"(xp),
+              [wq] "+r"(wp)
+            : [n] "r"(nzp)
+            : "memory");
+    *x = xp, *wq = wp;
+}
+
+/* One input quad at x widened into xw[0], xw[1] (dsp_widen_row's form). */
+DSP_ALWAYS_INLINE void dsp_widen_one(const int8_t *x, uint32_t *xw, uint32_t nzp, int dbl) {
+    const uint32_t v = dsp_load4(x);
+    uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
+    if (dbl)
+        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
+        o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
+    xw[0] = e, xw[1] = o;
+}
+
+/* Row x[4 nq] (nq known where inlined: no loop, no rest) widened into xw[2 nq]. */
+DSP_ALWAYS_INLINE void dsp_widen_quads(const int8_t *x, uint32_t *xw, uint32_t nzp, int dbl,
+                                       int32_t nq) {
     int32_t q;
-    for (q = 0; q < k / 4; ++q) {
-        const uint32_t v = dsp_load4(x + 4 * q);
-        uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
-        if (dbl)
-            e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
-            o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
-        xw[2 * q] = e;
-        xw[2 * q + 1] = o;
-    }
+    for (q = 0; q + 2 <= nq; q += 2) dsp_widen_pair(&x, &xw, nzp, dbl);
+    if (nq & 1) dsp_widen_one(x, xw, nzp, dbl);
+}
+
+/* Row x[K] widened into xw[2 * quads] (word aligned): per input quad the even and odd
+ * lanes of x - zp (SXTAB16 onto nzp = (-zp, -zp)), doubled for DSP_RQ_DOUBLE2 (SADD16,
+ * exact: |2 (x_k - zp)| <= 510), pairs of quads in asm (dsp_widen_pair); the K mod 4
+ * inputs past the last whole quad with zero bytes above (their weights are zero; a
+ * block's spare rows are widened whole, the bytes past K whatever they hold). */
+DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, uint32_t nzp,
+                                     int dbl) {
+    const int32_t rest = k & 3;
+    int32_t q = k / 4 & ~1;
+    uint32_t *wq = xw;
+    const uint32_t *const wend = xw + 2 * q;
+    while (wq < wend) dsp_widen_pair(&x, &wq, nzp, dbl);
+    x -= 4 * q;
+    for (; q < k / 4; ++q) dsp_widen_one(x + 4 * q, xw + 2 * q, nzp, dbl);
     if (rest) {
         const int8_t *end = x + 4 * q;
         uint32_t v = (uint32_t)(uint8_t)end[0], e, o;
         if (rest > 1) v |= (uint32_t)(uint8_t)end[1] << 8;
         if (rest > 2) v |= (uint32_t)(uint8_t)end[2] << 16;
-        e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+        e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
         if (dbl)
             e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
             o = (uint32_t)__sadd16((int32_t)o, (int32_t)o);
@@ -402,17 +560,21 @@ DSP_ALWAYS_INLINE void dsp_widen_row(const int8_t *x, int32_t k, uint32_t *xw, i
     }
 }
 
-/* y[0..3] from the sums a0..a3 of a group (dsp_block's gq record: corr, m, c, e) for a
- * fast form known where inlined (the slow one reads rq). */
+/* The slow form of multiplier m, shift s (dsp_rq_slow's). */
+static __attribute__((noinline, unused)) int8_t dsp_gq_slow(int32_t acc, int32_t m, int32_t s,
+                                                            const dsp_out *o) {
+    return cnnc_requant_s8(acc, m, s, o->rounding, o->zero_point, o->act_min, o->act_max);
+}
+
 /* y[0..3] from the sums a0..a3 of a group (dsp_block's gq record) for a form and clamp
  * known where inlined (the C form of dsp_row_groups_asm, for the other clamps). */
-#define DSP_GQ_STORE4(gq, rq, y, out, form, full)                           \
+#define DSP_GQ_STORE4(gq, sh, y, out, form, full)                           \
     do {                                                                    \
         if ((form) == DSP_RQ_SLOW) {                                        \
-            y[0] = dsp_rq_slow(a0, &(rq)[0], out);                          \
-            y[1] = dsp_rq_slow(a1, &(rq)[1], out);                          \
-            y[2] = dsp_rq_slow(a2, &(rq)[2], out);                          \
-            y[3] = dsp_rq_slow(a3, &(rq)[3], out);                          \
+            y[0] = dsp_gq_slow(a0, (int32_t)gq[6], (sh)[0], out);           \
+            y[1] = dsp_gq_slow(a1, (int32_t)gq[8], (sh)[1], out);           \
+            y[2] = dsp_gq_slow(a2, (int32_t)gq[12], (sh)[2], out);          \
+            y[3] = dsp_gq_slow(a3, (int32_t)gq[14], (sh)[3], out);          \
         } else {                                                            \
             y[0] = dsp_gq_one(a0, gq[6], gq[7], gq[4], out, form, full);    \
             y[1] = dsp_gq_one(a1, gq[8], gq[9], gq[5], out, form, full);    \
@@ -521,7 +683,8 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
         STMT(RQ##SINGLE)
 
 /* Whole groups of a row (count4 outputs) for a fast form with the full clamp; moves
- * *wpp, *gqp, *yp past them. nq = 2 or 4: that many quads written out; 0: quads, looped. */
+ * *wpp, *gqp, *yp past them. nq = 2, 3 or 4: that many quads written out; 0: quads,
+ * looped. */
 DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
                                           const uint32_t *xw, int32_t count4, int32_t quads,
                                           int32_t form, int32_t nq) {
@@ -532,10 +695,11 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
         register uint32_t xe __asm__("r4"), xo __asm__("r5");
         register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
         DSP_ASM_ACC_INIT();
-        if (nq == 2 || nq == 4) {
+        if (nq == 2 || nq == 3 || nq == 4) {
             const uint32_t *xp = xw;
             DSP_ASM_QUAD_AT("0");
             DSP_ASM_QUAD_AT("8");
+            if (nq == 3) DSP_ASM_QUAD_AT("16");
             if (nq == 4) {
                 DSP_ASM_QUAD_AT("16");
                 DSP_ASM_QUAD_AT("24");
@@ -562,22 +726,27 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
                                          int32_t n, const dsp_out *out, int8_t *y, size_t y_stride,
                                          int32_t form, int full, int32_t nq) {
     const int32_t quads = nq ? nq : blk->quads, count = blk->count, count4 = count & ~3;
+    const int32_t kw = blk->spare ? 4 * blk->quads : blk->k; /* inputs widened per row */
+    const uint32_t nzp = blk->nzp;
     uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
     int32_t r, g, j, q;
     for (r = 0; r < n; ++r, x += x_stride, y += y_stride) {
         const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
         int8_t *yr = y;
-        dsp_widen_row(x, blk->k, xw, form == DSP_RQ_DOUBLE2);
+        if (nq && kw == 4 * nq) /* the written-out quads, nothing past them */
+            dsp_widen_quads(x, xw, nzp, form == DSP_RQ_DOUBLE2, nq);
+        else
+            dsp_widen_row(x, kw, xw, nzp, form == DSP_RQ_DOUBLE2);
         if (full && form != DSP_RQ_SLOW) {
             dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
         } else {
-            const dsp_rq *rq = blk->rq;
-            for (g = 0; g < count4; g += 4, yr += 4, rq += 4, gq += 16) {
+            const int32_t *sh = blk->shift;
+            for (g = 0; g < count4; g += 4, yr += 4, sh += 4, gq += 16) {
                 int32_t a0 = (int32_t)gq[0], a1 = (int32_t)gq[1], a2 = (int32_t)gq[2],
                         a3 = (int32_t)gq[3];
                 for (q = 0; q < quads; ++q, wp += 8)
                     DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
-                DSP_GQ_STORE4(gq, rq, yr, out, form, full);
+                DSP_GQ_STORE4(gq, sh, yr, out, form, full);
             }
         }
         if (count4 < count) { /* the last 1 to 3 outputs (their padding weights are zero) */
@@ -586,8 +755,13 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
             for (q = 0; q < quads; ++q, wp += 8)
                 DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
             accs[0] = a0, accs[1] = a1, accs[2] = a2, accs[3] = a3;
-            for (j = 0; count4 + j < count; ++j)
-                yr[j] = dsp_requant(accs[j], form, &blk->rq[count4 + j], out);
+            for (j = 0; count4 + j < count; ++j) { /* the record's slots (dsp_param_one) */
+                const int32_t base = 6 * (j >> 1) + 2 * (j & 1);
+                dsp_rq q;
+                q.m = (int32_t)gq[6 + base], q.c = (int32_t)gq[7 + base];
+                q.e = (int32_t)gq[4 + base - (j & 1)], q.s = blk->shift[count4 + j];
+                yr[j] = dsp_requant(accs[j], form, &q, out);
+            }
         }
     }
 }

@@ -1,12 +1,18 @@
 """The Cortex-M DSP GEMM rows (s8_dsp.h: dsp_block_rows, its asm groups of four outputs and
 the C form for the other clamps) behind cnnc_s8_dense__dsp and cnnc_s8_pwconv__dsp equal
 their __ref byte for byte on an emulated Cortex-M4: K around the quads and the written-out
-K of 8 and 16 (1..9, 15, 16, 17, 31, 33), outputs around the groups of four and the blocks
-of 32 (1..5, 7, 31, 33, 48), rows at and past DSP_MIN_ROWS, every rounding (single, double,
-onnxruntime), the extreme values (all inputs -128 or 127 against weights of -128 or 127),
-biases near 2^30 that the doubled accumulator must refuse (its QADD form then runs),
-multipliers and shifts outside the fast forms (the reference form), full and narrow clamps,
-zero points at the range ends; at the target's flags and at -Os."""
+K of 8, 12 and 16 (1..9, 11, 12, 13, 15, 16, 17, 31, 33), outputs around the groups of four
+and the blocks of 48 (1..5, 7, 31, 33, 47, 49), rows at and past DSP_MIN_ROWS, every rounding
+(single, double, onnxruntime), the extreme values (all inputs -128 or 127 against weights
+of -128 or 127), biases near 2^30 that the doubled accumulator must refuse (its QADD form
+then runs), multipliers and shifts outside the fast forms (the reference form), full and
+narrow clamps, zero points at the range ends; at the target's flags and at -Os.
+The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
+odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
+run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. The general conv's im2col by words (dsp_im2col_words: kernel
+rows of at most 4 bytes) runs over 1 to 4 channels, kernels 3x3, 2x2, 1x4 and 3x1, strides
+1 and 2, with and without padding, batches of 1 and 2, the input ending exactly at the
+last window (whose word would cross the end: the byte copy then), and groups of 2."""
 
 import pytest
 
@@ -14,9 +20,12 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-KS = (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33)
-MS = (1, 2, 3, 4, 5, 7, 31, 33, 48)
-CASES = len(KS) * len(MS) * 2 * 3
+KS = (1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 31, 33)
+MS = (1, 2, 3, 4, 5, 7, 31, 33, 47, 49)
+BIG_KS = (513, 700, 1023)
+BIG_MS = (5, 8)
+CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
+CASES = len(KS) * len(MS) * 2 * 3 + len(BIG_KS) * len(BIG_MS) * 2 + CONV_CASES
 
 DRIVER = (
     r"""
@@ -27,11 +36,15 @@ DRIVER = (
 """
     + C_RANDOM
     + r"""
-static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST};
+static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
+                     big_ms[] = {BIG_MS_LIST};
 #define MAX_N 9
 #define GUARD 16
-static int8_t x[MAX_N * 33], w[33 * 48], y_ref[MAX_N * 48 + GUARD], y_dsp[MAX_N * 48 + GUARD];
-static int32_t bias[48], mult[48], shift[48];
+#define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
+#define MAX_W 8184 /* 33 * 49, 1023 * 8, 3 * 3 * 4 * 20 */
+#define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
+static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
+static int32_t bias[64], mult[64], shift[64];
 static int cases = 0, failures = 0;
 
 /* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
@@ -78,13 +91,58 @@ static void compare(const char *what, int32_t size, int32_t k, int32_t m, int32_
         }
 }
 
+/* A dense layer of n rows through both kernels. */
+static void dense_case(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
+    const int32_t zx = uniform(0, 2) ? uniform(-128, 127) : (uniform(0, 1) ? 127 : -128);
+    const int32_t zy = uniform(-128, 127), narrow = uniform(0, 3) == 0;
+    cnnc_s8_dense_params d;
+    fill(n, k, m, kind, rounding);
+    memset(y_dsp, 0x5A, sizeof y_dsp);
+    d.n = n; d.k = k; d.m = m; d.x_zero_point = zx; d.y_zero_point = zy;
+    d.rounding = rounding;
+    d.act_min = narrow ? zy : -128; d.act_max = narrow ? (zy < 27 ? zy + 100 : 127) : 127;
+    cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
+    cnnc_s8_dense__dsp(&d, x, w, bias, mult, shift, y_dsp);
+    compare("dense", n * m, k, m, n, kind, rounding);
+}
+
+/* A general conv (kernel kh x kw, channels c, stride s, padding pad on every side) of a
+ * random image of 4..9 x 4..9 through both kernels; the input sits at the end of x. */
+static void conv_case(int32_t batch, int32_t c, int32_t kh, int32_t kw, int32_t s, int32_t pad,
+                      int32_t groups, int32_t kind, int32_t rounding) {
+    const int32_t h = uniform(kh > 4 ? kh : 4, 9), wd = uniform(kw > 4 ? kw : 4, 9);
+    const int32_t oc = groups * uniform(1, 10), zy = uniform(-128, 127);
+    const int32_t k = kh * kw * (c / groups), size = batch * h * wd * c;
+    int8_t *xs = x + MAX_X - size; /* the last window's word would cross the end */
+    cnnc_s8_conv_params p;
+    int32_t i;
+    fill(1, k * groups, oc, kind, rounding); /* weights [K][oc] per group, biases, mults */
+    for (i = 0; i < size; ++i) xs[i] = kind == 1 ? x[0] : (int8_t)uniform(-128, 127);
+    memset(&p, 0, sizeof p);
+    p.n = batch; p.h = h; p.w = wd; p.c = c; p.out_c = oc;
+    p.kernel_h = kh; p.kernel_w = kw; p.stride_h = p.stride_w = s;
+    p.dilation_h = p.dilation_w = 1; p.pad_top = p.pad_left = pad; p.groups = groups;
+    p.out_h = (h + 2 * pad - kh) / s + 1; p.out_w = (wd + 2 * pad - kw) / s + 1;
+    p.x_zero_point = uniform(0, 2) ? uniform(-128, 127) : (uniform(0, 1) ? 127 : -128);
+    p.y_zero_point = zy; p.rounding = rounding; p.act_min = -128; p.act_max = 127;
+    if (uniform(0, 3) == 0) p.act_min = zy, p.act_max = zy < 27 ? zy + 100 : 127;
+    memset(y_dsp, 0x5A, sizeof y_dsp);
+    cnnc_s8_conv__ref(&p, xs, w, bias, mult, shift, y_ref);
+    cnnc_s8_conv__dsp(&p, xs, w, bias, mult, shift, y_dsp);
+    compare("conv", batch * p.out_h * p.out_w * oc, k, oc, batch, kind, rounding);
+}
+
 int main(void) {
-    int32_t ki, mi, pw, rep;
+    static const int32_t kernels[4][2] = {{3, 3}, {2, 2}, {1, 4}, {3, 1}};
+    int32_t ki, mi, pw, rep, ci, s, pad, batch;
     for (ki = 0; ki < (int32_t)(sizeof ks / sizeof ks[0]); ++ki)
     for (mi = 0; mi < (int32_t)(sizeof ms / sizeof ms[0]); ++mi)
     for (pw = 0; pw < 2; ++pw)
     for (rep = 0; rep < 3; ++rep) {
-        const int32_t k = ks[ki], m = ms[mi], n = pw ? uniform(4, MAX_N) : uniform(1, MAX_N);
+        /* dense: 1 row, 2 or 3 rows (the direct path), then any */
+        const int32_t k = ks[ki], m = ms[mi],
+                      n = pw ? uniform(4, MAX_N)
+                             : (rep == 0 ? 1 : (rep == 1 ? uniform(2, 3) : uniform(1, MAX_N)));
         const int32_t kind = uniform(0, 3), rounding = uniform(0, 4) == 0 ? 2 : uniform(0, 1);
         const int32_t zx = uniform(0, 2) ? uniform(-128, 127) : (uniform(0, 1) ? 127 : -128);
         const int32_t zy = uniform(-128, 127), narrow = uniform(0, 3) == 0;
@@ -113,6 +171,21 @@ int main(void) {
             compare("dense", n * m, k, m, n, kind, rounding);
         }
     }
+    for (ki = 0; ki < (int32_t)(sizeof big_ks / sizeof big_ks[0]); ++ki)
+    for (mi = 0; mi < (int32_t)(sizeof big_ms / sizeof big_ms[0]); ++mi)
+    for (rep = 0; rep < 2; ++rep)
+        dense_case(rep ? uniform(2, 5) : 1, big_ks[ki], big_ms[mi], uniform(0, 3),
+                   uniform(0, 4) == 0 ? 2 : uniform(0, 1));
+    for (ci = 1; ci <= 4; ++ci)
+    for (ki = 0; ki < 4; ++ki)
+    for (s = 1; s <= 2; ++s)
+    for (pad = 0; pad <= 1; ++pad)
+    for (batch = 1; batch <= 2; ++batch)
+        conv_case(batch, ci, kernels[ki][0], kernels[ki][1], s, pad, 1, uniform(0, 3),
+                  uniform(0, 4) == 0 ? 2 : uniform(0, 1));
+    for (rep = 0; rep < 8; ++rep) /* groups of 2: the per-tap im2col */
+        conv_case(uniform(1, 2), 2 * uniform(1, 2), 3, 3, uniform(1, 2), uniform(0, 1), 2,
+                  uniform(0, 3), uniform(0, 4) == 0 ? 2 : uniform(0, 1));
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
@@ -124,7 +197,7 @@ KERNELS = ["s8_conv.c", "s8_dense.c", "s8_dense_dsp.c", "s8_conv_dsp.c"]
 
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
-    lists = {"KS_LIST": KS, "MS_LIST": MS}
+    lists = {"BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS, "KS_LIST": KS, "MS_LIST": MS}
     driver = DRIVER
     for name, values in lists.items():
         driver = driver.replace(name, ", ".join(map(str, values)))
