@@ -9,10 +9,11 @@ then runs), multipliers and shifts outside the fast forms (the reference form), 
 narrow clamps, zero points at the range ends; at the target's flags and at -Os.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
-run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. The general conv's im2col by words (dsp_im2col_words: kernel
-rows of at most 4 bytes) runs over 1 to 4 channels, kernels 3x3, 2x2, 1x4 and 3x1, strides
-1 and 2, with and without padding, batches of 1 and 2, the input ending exactly at the
-last window (whose word would cross the end: the byte copy then), and groups of 2."""
+run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. The general
+conv's im2col by words (dsp_im2col_words: kernel rows of at most 4 bytes) runs over 1 to 4
+channels, kernels 3x3, 2x2, 1x4 and 3x1, strides 1 and 2, with and without padding,
+batches of 1 and 2, the input ending exactly at the last window (whose word would cross
+the end: the byte copy then), and groups of 2."""
 
 import pytest
 
