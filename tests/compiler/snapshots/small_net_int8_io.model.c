@@ -93,6 +93,9 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__avx2;
 #endif
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+    if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__dsp;
+#endif
     ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__avx2;
