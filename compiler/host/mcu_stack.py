@@ -8,9 +8,9 @@ others of model.h) summed over frames. Two things the graph cannot say are fille
 - the layer kernels are called through the pointers ``select_kernels`` chose, which the
   graph shows as an indirect call: it stands for every kernel model.c names (a global
   function ``cnnc_<family>_<op>__<isa>``), so the worst one counts;
-- a call back into a function already on the path is the DSP depthwise kernel running a
-  band of its own image (``dsp_dw_bands``, one level deep by construction): its frames
-  count once more and the search stops there.
+- a call back into a function already on the path (recursion, which the runtime avoids:
+  the depthwise bands call the kernel's body, not its entry) counts the cycle's frames
+  once more and stops there, an assumption of one level the result states by its path.
 Library calls (memcpy, memset, the compiler's division helpers) have no frame in the
 graph and count 0; a frame GCC marks dynamic (a variable-length array) is reported, not
 guessed.
@@ -64,25 +64,19 @@ def deepest(frames: dict[str, int], calls: dict[str, set[str]],
             kernels: list[str]) -> tuple[int, list[str]]:  # fmt: skip
     """The deepest path from the entry points, an indirect call standing for any of
     ``kernels`` (see the module docstring)."""
-    memo: dict[str, tuple[int, list[str]]] = {}
 
     def visit(f: str, on_path: tuple[str, ...]) -> tuple[int, list[str]]:
-        if f in on_path:  # a band of the same kernel: its frames once more, no deeper
+        if f in on_path:  # recursion: the cycle's frames once more, no deeper
             i = on_path.index(f)
             loop = list(on_path[i:])
             return sum(frames.get(g, 0) for g in loop), loop
-        if f in memo and not on_path:
-            return memo[f]
         best, best_path = 0, []
         for g in sorted(calls.get(f, ())):
             for h in kernels if g == "__indirect_call" else [g]:
                 size, path = visit(h, (*on_path, f))
                 if size > best:
                     best, best_path = size, path
-        result = (frames.get(f, 0) + best, [f, *best_path])
-        if not on_path:
-            memo[f] = result
-        return result
+        return frames.get(f, 0) + best, [f, *best_path]
 
     found = [visit(e, ()) for e in ENTRY_POINTS if e in frames]
     if not found:
