@@ -8,7 +8,8 @@
  *   QADD adds the zero point without overflow and SSAT #8 clamps to [-128, 127], which is
  *     __ref's clamp to [-512, 512] followed by the int8 clamp (|zero point| <= 128, so
  *     every v beyond +-512 saturates either way).
- * Seven instructions an element (__ref's branches on the fraction took ~40). Without a
+ * About 9 instructions an element counted under qemu (__ref's branches on the fraction
+ * took ~43: bench/bench_mcu.py --layers, the digits model's 1,024 inputs). Without a
  * single-precision FPU the variant is __ref. Compiled when the build targets the DSP
  * extension (__ARM_FEATURE_DSP, M-profile); empty otherwise. */
 #include "cnnc_s8.h"
@@ -18,7 +19,7 @@
 void cnnc_s8_quantize__dsp(const cnnc_s8_quant_params *p, const float *x, int8_t *y) {
 #if defined(__ARM_FP) && (__ARM_FP & 4)
     const float scale = p->scale;
-    const int32_t zp = p->zero_point;
+    const int32_t zp = p->zero_point, size = p->size; /* y's stores may alias p */
     uint32_t fpscr;
     int32_t i;
     __asm__ __volatile__("vmrs %0, fpscr" : "=r"(fpscr));
@@ -26,7 +27,7 @@ void cnnc_s8_quantize__dsp(const cnnc_s8_quant_params *p, const float *x, int8_t
         cnnc_s8_quantize__ref(p, x, y);
         return;
     }
-    for (i = 0; i < p->size; ++i) {
+    for (i = 0; i < size; ++i) {
         const float v = x[i] / scale;
         float t;
         int32_t q;
