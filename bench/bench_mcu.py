@@ -17,11 +17,14 @@ target's flags, cnnc.host.mcu_stack: the DSP kernels' buffers), and instructions
 inference counted under qemu-system-arm on MPS2-AN386 (cnnc.host.mcu_trace), built with
 the DSP kernels (__ARM_FEATURE_DSP, the default) and with them capped off
 (-DCNNC_CPU_MASK=0: the __ref kernels on the same core); "pw" is the pointwise/dense
-layers alone. Instruction counts are exact and board-independent. "cyc/MAC" is an
-estimate, not a measurement: the DSP build's executed instructions priced by the
-Cortex-M4 TRM's cycle counts per instruction class with zero wait states
-(cnnc.host.mcu_trace states the model: loads 2, LDRD 3, multiplies and DSP 1, taken
-branches 1 + 2, ...).
+layers alone. "floor" is the arithmetic floor of the int8 conv and dense layers per MAC
+(cnnc.host.mcu_floor: the products at two MACs an instruction, the inputs' widening and a
+4- or 5-instruction requantisation per output; no loads, loops or calls; the other layers
+count 0), the whole model's and the pointwise layers'. Instruction counts are exact and
+board-independent. "cyc/MAC" is an estimate, not a measurement: the DSP build's executed
+instructions priced by the Cortex-M4 TRM's cycle counts per instruction class with zero
+wait states (cnnc.host.mcu_trace states the model: loads 2, LDRD 3, multiplies and DSP 1,
+taken branches 1 + 2, ...).
 
 Counting traces every executed block, a few minutes per model and build on this machine;
 the 0.35@96 network (11 M MACs) is counted only with --count-all.
@@ -85,8 +88,7 @@ def layer_macs(out_dir: Path) -> dict[int, int]:
 
 def per_mac(count, macs: dict[int, int], pointwise: bool = False, cycles: bool = False) -> float:
     if pointwise:
-        layers = [i for i, syms in count.layer_symbols.items()
-                  if any(s.startswith(POINTWISE) for s in syms)]  # fmt: skip
+        layers = pointwise_layers(count)
     else:
         layers = list(count.layers)
     total = sum(macs.get(i, 0) for i in layers)
@@ -94,11 +96,24 @@ def per_mac(count, macs: dict[int, int], pointwise: bool = False, cycles: bool =
     return sum(per_layer.get(i, 0) for i in layers) / total if total else float("nan")
 
 
-def print_layers(out_dir: Path, ref, dsp) -> None:
-    """Per layer: MACs (or binary ops), instructions __ref and DSP, per MAC, its kernel."""
+def pointwise_layers(count) -> list[int]:
+    """The layers whose kernels are the pointwise or dense ones (by the counted symbols)."""
+    return [i for i, syms in count.layer_symbols.items()
+            if any(s.startswith(POINTWISE) for s in syms)]  # fmt: skip
+
+
+def floor_per_mac(floors, macs: dict[int, int], layers=None) -> float:
+    layers = list(macs) if layers is None else layers
+    total = sum(macs.get(i, 0) for i in layers)
+    return sum(floors[i].total for i in layers if i in floors) / total if total else float("nan")
+
+
+def print_layers(out_dir: Path, ref, dsp, floors) -> None:
+    """Per layer: MACs (or binary ops), instructions __ref and DSP, per MAC, the floor per
+    MAC, its kernel."""
     layers = json.loads((Path(out_dir) / "report.json").read_text())["layers"]
     print(f"  {'layer':>5} {'op':<18} {'MACs':>9} {'ref':>9} {'dsp':>9} {'ref/MAC':>7} "
-          f"{'dsp/MAC':>7} {'cyc/MAC':>7}  kernel (DSP build)")  # fmt: skip
+          f"{'dsp/MAC':>7} {'cyc/MAC':>7} {'floor':>6}  kernel (DSP build)")  # fmt: skip
     for layer in layers:
         i, ops = layer["index"], layer["macs"] + layer.get("bops", 0)
         r, d = ref.layers.get(i, 0) if ref else 0, dsp.layers.get(i, 0)
@@ -107,6 +122,7 @@ def print_layers(out_dir: Path, ref, dsp) -> None:
         cyc = dsp.cycles.get(i, 0)
         per = (f"{r / ops:>7.2f} {d / ops:>7.2f} {cyc / ops:>7.2f}" if ops
                else f"{'-':>7} {'-':>7} {'-':>7}")  # fmt: skip
+        per += f" {floors[i].total / ops:>6.2f}" if i in floors and ops else f" {'-':>6}"
         print(f"  {i:>5} {layer['op']:<18} {ops:>9} {r:>9} {d:>9} {per}  {kernel}")
 
 
@@ -122,12 +138,13 @@ def main() -> None:
         print("bench_mcu: arm-none-eabi-gcc or qemu-system-arm not installed; skipped")
         return
     from cnnc import api
-    from cnnc.host import mcu, mcu_stack, mcu_trace
+    from cnnc.host import mcu, mcu_floor, mcu_stack, mcu_trace
 
     print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
           f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'i/MAC ref':>9} "
           f"{'i/MAC dsp':>9} "
-          f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7}")  # fmt: skip
+          f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7} {'floor':>6} "
+          f"{'pw flr':>6}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cnnc-bench-mcu-") as tmp:
         for name in args.models.split(","):
             model, precision, x, opts = MODELS[name]()
@@ -148,6 +165,12 @@ def main() -> None:
                     ref = mcu_trace.count_instructions(m.out_dir, TARGET, sample, REF_FLAGS)
                 dsp = mcu_trace.count_instructions(m.out_dir, TARGET, sample)
             macs = layer_macs(m.out_dir)
+            floors = mcu_floor.model_floor(m.graph)
+            pointwise = [i for i, n in enumerate(m.graph.nodes)
+                         if mcu_floor.is_pointwise(n, m.graph)]  # fmt: skip
+            covered = all(i in floors for i, n in macs.items() if n)  # no binary layers
+            flr = [f"{floor_per_mac(floors, macs, sel):.2f}" if covered else "-"
+                   for sel in (None, pointwise)]  # fmt: skip
             cells = ["-"] * 6
             if dsp:
                 cells = [f"{per_mac(c, macs, pw):.2f}" if c else "-"
@@ -157,12 +180,13 @@ def main() -> None:
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
                   f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
                   f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {cells[0]:>9} {cells[1]:>9} "
-                  f"{cells[2]:>7} {cells[3]:>7} {cells[4]:>7} {cells[5]:>7}",
+                  f"{cells[2]:>7} {cells[3]:>7} {cells[4]:>7} {cells[5]:>7} {flr[0]:>6} "
+                  f"{flr[1]:>6}",
                   flush=True)  # fmt: skip
             dynamic = f"; dynamic frames: {', '.join(stack.dynamic)}" if stack.dynamic else ""
             print(f"  stack: {' > '.join(stack.path)}{dynamic}")
             if dsp and args.layers:
-                print_layers(m.out_dir, ref, dsp)
+                print_layers(m.out_dir, ref, dsp, floors)
             if dsp:
                 print(f"  {sum(macs.values())} MACs; {ref.inference if ref else '-'} "
                       "instructions __ref, "
