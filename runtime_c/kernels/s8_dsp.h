@@ -397,10 +397,8 @@ CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int
 #else /* the slots known: stores at fixed offsets */
         dsp_param_one(gq, 0, 4, 6, g, count, bias, mult, shift, neg, zp2, dbl, &emax, &mbits);
         dsp_param_one(gq, 1, 5, 8, g + 1, count, bias, mult, shift, neg, zp2, dbl, &emax, &mbits);
-        dsp_param_one(gq, 2, 10, 12, g + 2, count, bias, mult, shift, neg, zp2, dbl, &emax,
-                      &mbits);
-        dsp_param_one(gq, 3, 11, 14, g + 3, count, bias, mult, shift, neg, zp2, dbl, &emax,
-                      &mbits);
+        dsp_param_one(gq, 2, 10, 12, g + 2, count, bias, mult, shift, neg, zp2, dbl, &emax, &mbits);
+        dsp_param_one(gq, 3, 11, 14, g + 3, count, bias, mult, shift, neg, zp2, dbl, &emax, &mbits);
 #endif
     }
     if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
