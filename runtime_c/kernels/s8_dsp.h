@@ -374,8 +374,8 @@ DSP_ALWAYS_INLINE void dsp_param_one(int32_t *gq, int32_t jj, int32_t ie, int32_
  * refuses at most a few biases near the limit the exact test would take), so that the
  * biases are stored doubled in the same pass (halved back in the rare case that an output
  * then leaves the fast form). Outputs from count to the next multiple of 4 get zeros. */
-CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int32_t *mult,
-                                  const int32_t *shift, int32_t count, const dsp_out *out) {
+DSP_ALWAYS_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int32_t *mult,
+                                        const int32_t *shift, int32_t count, const dsp_out *out) {
     const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
     const int32_t limit = ((int32_t)1 << 30) - blk->k * 32640;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
