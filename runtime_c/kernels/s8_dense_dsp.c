@@ -89,7 +89,34 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             yb[o + 2] = dsp_requant(a2, form, &rq[2], &out);
             yb[o + 3] = dsp_requant(a3, form, &rq[3], &out);
         }
-        for (o = m4; o < m; ++o) { /* the last 1 to 3 outputs: pairs (w[2i][o], w[2i+1][o]) */
+        o = m4;
+#if !defined(__OPTIMIZE_SIZE__)
+        if (m - m4 >= 2) { /* outputs o, o+1 of the last 2 or 3: halfwords w[k][o..o+1] and
+                              w[k+1][o..o+1] side by side, their SXTB16 even and odd bytes the
+                              two outputs' pairs (as dsp_rows4_pair) */
+            const int8_t *wr = w + o;
+            int32_t a0 = bias[o], a1 = bias[o + 1], form;
+            dsp_rq rq[2];
+            for (i = 0; i < whole; ++i, wr += 2 * (size_t)m) {
+                uint16_t h0, h1;
+                uint32_t t;
+                memcpy(&h0, wr, sizeof h0);
+                memcpy(&h1, wr + m, sizeof h1);
+                t = dsp_pkhbt(h0, h1);
+                a0 = __smlad((int32_t)xp[i], dsp_even(t), a0);
+                a1 = __smlad((int32_t)xp[i], dsp_odd(t), a1);
+            }
+            if (k & 1) {
+                a0 = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, a0);
+                a1 = __smlad((int32_t)xp[whole], wr[1] & 0xFFFF, a1);
+            }
+            form = dsp_rq_make_n(rq, mult + o, shift + o, 2, &out);
+            yb[o] = dsp_requant(a0, form, &rq[0], &out);
+            yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
+            o += 2;
+        }
+#endif
+        for (; o < m; ++o) { /* the last 1 to 3 outputs: pairs (w[2i][o], w[2i+1][o]) */
             const int8_t *wr = w + o;
             int32_t acc = bias[o], form;
             dsp_rq rq;
