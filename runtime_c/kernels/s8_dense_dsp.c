@@ -159,22 +159,22 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
 /* clang-format on */
 
 /* The loop of dsp_rows4_pair and dsp_rows4_pair_rq: the sums r0..r7 start at the pair's
- * biases (r0 at them), then two input pairs per iteration until r12 reaches wend ([sp, #4]). */
-#define DSP_ASM_ROWS4_LOOP                         \
-    "ldrd r0, r1, [r0]\n\t"                        \
-    "mov r2, r0\n\t"                               \
-    "mov r3, r1\n\t"                               \
-    "mov r4, r0\n\t"                               \
-    "mov r5, r1\n\t"                               \
-    "mov r6, r0\n\t"                               \
-    "mov r7, r1\n\t"                               \
-    "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
-    "ldr r8, [sp, #4]\n\t"                         \
-    "cmp r12, r8\n\t"                              \
+ * biases (r0 at them), then four input pairs per iteration until r12 reaches wend ([sp, #4]). */
+#define DSP_ASM_ROWS4_LOOP                                                               \
+    "ldrd r0, r1, [r0]\n\t"                                                              \
+    "mov r2, r0\n\t"                                                                     \
+    "mov r3, r1\n\t"                                                                     \
+    "mov r4, r0\n\t"                                                                     \
+    "mov r5, r1\n\t"                                                                     \
+    "mov r6, r0\n\t"                                                                     \
+    "mov r7, r1\n\t"                                                                     \
+    "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
+    "ldr r8, [sp, #4]\n\t"                                                               \
+    "cmp r12, r8\n\t"                                                                    \
     "bne 1b\n\t"
 
 /* acc[2 r + t] = bias2[t] + sum_k (x_r[k] - zp) w[k][o + t] for the four rows r and t = 0, 1
- * (w at w[0][o], xb the widened pairs [K/2][4 rows], K a multiple of 4, wend = w + K m as
+ * (w at w[0][o], xb the widened pairs [K/2][4 rows], K a multiple of 8, wend = w + K m as
  * an address). All 14 registers hold the loop (8 sums, 2 weight words, 2 input words, the
  * two pointers), so m, wend and acc wait on the stack, pushed and popped inside the
  * statement (no gcc operand refers to sp in between). */
@@ -265,7 +265,7 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
         }
 }
 
-/* Four rows (the pointwise convs of 2x2 images; K a multiple of 4, M even): no repacking.
+/* Four rows (the pointwise convs of 2x2 images; K a multiple of 8, M even): no repacking.
  * The rows are widened once into pairs (x[2i] - zp, x[2i+1] - zp), the four rows' words of
  * pair i side by side (blk->w holds them: 8 K bytes <= 4 KB), doubled when the block's form
  * is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once for all four rows
@@ -356,7 +356,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     dsp_block blk; /* on the stack: 5 KB */
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
-    if (p->n == 4 && p->k % 4 == 0 && p->k >= 4 && p->k <= DSP_MAX_K && p->m % 2 == 0) {
+    if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_MAX_K && p->m % 2 == 0) {
         dsp_dense_rows4(p, x, w, bias, mult, shift, y, &blk, &out);
         return;
     }

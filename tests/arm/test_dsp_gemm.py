@@ -10,8 +10,8 @@ narrow clamps, zero points at the range ends; at the target's flags and at -Os.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
-K a multiple of 4 and M even (dsp_dense_rows4: the weights read once for the four rows)
-run K of 4 to 512 and M of 2 to 62, every kind with the double rounding (the doubled form's
+K a multiple of 8 and M even (dsp_dense_rows4: the weights read once for the four rows)
+run K of 8 to 512 and M of 2 to 62, every kind with the double rounding (the doubled form's
 asm requantisation, the C one for the other forms and the narrow clamps), single and
 onnxruntime. The general
 conv's im2col by words (dsp_im2col_words: kernel rows of at most 4 bytes) runs over 1 to 4
@@ -30,9 +30,9 @@ MS = (1, 2, 3, 4, 5, 7, 31, 33, 47, 49)
 BIG_KS = (513, 700, 1023)
 BIG_MS = (5, 8)
 CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
-# The four-row path (dsp_dense_rows4: K a multiple of 4, M even): K from one quad to
-# DSP_MAX_K, M from one pair to past a block of 48 (blocks with different doubled forms).
-ROWS4 = ((4, 2), (4, 50), (8, 46), (12, 4), (40, 62), (44, 6), (96, 50), (192, 34), (512, 14))
+# The four-row path (dsp_dense_rows4: K a multiple of 8, M even): K from one iteration to
+# DSP_MAX_K (and 44, the block path beside it), M from one pair to past a block of 48.
+ROWS4 = ((8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (512, 14))
 ROWS4_REPS = 6
 CASES = (
     len(KS) * len(MS) * 2 * 3 + len(BIG_KS) * len(BIG_MS) * 2 + CONV_CASES + len(ROWS4) * ROWS4_REPS
