@@ -213,8 +213,8 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, int32_t m, uint3
     "add r12, r12, lr, lsl #1\n\t" DSP_ASM_ROWS4_RQ(a2, "[r12]") DSP_ASM_ROWS4_RQ(a3, "[r12, lr]")
 
 /* dsp_rows4_pair with the requantisation in the statement for DSP_RQ_DOUBLE2 and the full
- * clamp: y[r m + t] from the pair's record pr (e0, e1, m0, c0, m1, c1: dsp_block's gq
- * layout), the stack holding m (y's row stride too), wend, pr and y. 5 instructions per
+ * clamp: y[r m + t] from the pair's record pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params),
+ * the stack holding m (y's row stride too), wend, pr and y. 5 instructions per
  * output and 6 loads per pair. */
 static void dsp_rows4_pair_rq(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
                               const int32_t *pr, int8_t *y, const int32_t *bias2) {
@@ -245,7 +245,7 @@ static void dsp_rows4_pair_rq(const int8_t *w, const uint32_t *xb, int32_t m, ui
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
- * record at pr (e0, e1, m0, c0, m1, c1 of its group's gq record), for a form and clamp
+ * record at pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params), for a form and clamp
  * known where inlined. */
 DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, int8_t *y, int32_t m,
                                        const int32_t *shift, const dsp_out *out, int32_t form,
@@ -265,13 +265,50 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
         }
 }
 
+/* The records of the four-row path for outputs 0 .. count-1 (count even): per pair of
+ * outputs (b0, b1, e0, e1, m0, c0, m1, c1), the fields of dsp_block_params (e - 1 = neg - s,
+ * c = zp2 2^(e-1); its checks on the running max of e - 1, the OR of m ^ 2^30 and of
+ * b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the biases
+ * doubled for DSP_RQ_DOUBLE2). Out of line: inlined, its loop shared the registers of the
+ * caller's and spilled its pointers. */
+static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
+                                                          const int32_t *mult, const int32_t *shift,
+                                                          int32_t count, const dsp_out *out,
+                                                          int32_t k) {
+    const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
+    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
+    int32_t form =
+        single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
+    uint32_t emax = 0, mbits = 0, bbits = 0;
+    int32_t *r = rec, *const end = rec + 4 * count;
+    for (; r < end; r += 8, bias += 2, mult += 2, shift += 2) {
+        const int32_t b0 = bias[0], b1 = bias[1];
+        const uint32_t e0 = neg - (uint32_t)shift[0], e1 = neg - (uint32_t)shift[1];
+        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
+        emax = e0 > emax ? e0 : emax;
+        emax = e1 > emax ? e1 : emax;
+        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
+        bbits |= (uint32_t)(b0 ^ (b0 >> 31)) | (uint32_t)(b1 ^ (b1 >> 31));
+        r[0] = b0, r[1] = b1, r[2] = (int32_t)(e0 + 1u), r[3] = (int32_t)(e1 + 1u);
+        r[4] = (int32_t)m0, r[5] = (int32_t)(zp2 << (e0 & 31u));
+        r[6] = (int32_t)m1, r[7] = (int32_t)(zp2 << (e1 & 31u));
+    }
+    if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
+    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) {
+        form = DSP_RQ_DOUBLE2;
+        for (r = rec; r < end; r += 8) r[0] *= 2, r[1] *= 2;
+    }
+    return form;
+}
+
 /* Four rows (the pointwise convs of 2x2 images; K a multiple of 8, M even): no repacking.
  * The rows are widened once into pairs (x[2i] - zp, x[2i+1] - zp), the four rows' words of
  * pair i side by side (blk->w holds them: 8 K bytes <= 4 KB), doubled when the block's form
  * is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once for all four rows
  * (dsp_rows4_pair: 17 instructions per 16 MACs where the repacked block costs about 1.5 per
- * weight and 11 per 16 MACs per row). Requantisation parameters come from dsp_block_params
- * per block of DSP_BLOCK_MAX outputs. */
+ * weight and 11 per 16 MACs per row). Requantisation parameters come from dsp_rows4_params
+ * per block of DSP_BLOCK_MAX outputs (blk->gq holds their records). */
 static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
                             int8_t *y, dsp_block *blk, const dsp_out *out) {
@@ -280,12 +317,10 @@ static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, cons
     uint32_t *const xb = blk->w;
     const uint32_t km = (uint32_t)k * (uint32_t)m; /* w + K m: the end of a column */
     int32_t o0, j, r, i, widened = -1, acc[8];
-    blk->k = k;
     for (o0 = 0; o0 < m; o0 += DSP_BLOCK_MAX) {
         const int32_t count = m - o0 < DSP_BLOCK_MAX ? m - o0 : DSP_BLOCK_MAX;
-        int32_t form;
-        dsp_block_params(blk, bias + o0, mult + o0, shift + o0, count, out);
-        form = blk->form;
+        int32_t *const rec = blk->gq[0]; /* [count / 2][8]: 192 words */
+        const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
             for (r = 0; r < 4; ++r)
@@ -298,22 +333,18 @@ static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, cons
                     xb[2 * i + r] = dsp_pkhbt(e, od), xb[2 * i + 4 + r] = dsp_pkhtb(od, e);
                 }
         }
-        if (form == DSP_RQ_DOUBLE2 && full) { /* the pairs of each group: records at 4, 10 */
-            const int32_t *gq = blk->gq[0];
+        if (form == DSP_RQ_DOUBLE2 && full) {
+            const int32_t *pr = rec, *const end = rec + 4 * count;
             const int8_t *wo = w + o0;
             int8_t *yo = y + o0;
-            for (j = 0; j < count; j += 4, gq += 16, wo += 4, yo += 4) {
-                dsp_rows4_pair_rq(wo, xb, m, (uint32_t)(uintptr_t)wo + km, gq + 4, yo, gq);
-                if (j + 2 < count)
-                    dsp_rows4_pair_rq(wo + 2, xb, m, (uint32_t)(uintptr_t)(wo + 2) + km, gq + 10,
-                                      yo + 2, gq + 2);
-            }
+            for (; pr < end; pr += 8, wo += 2, yo += 2)
+                dsp_rows4_pair_rq(wo, xb, m, (uint32_t)(uintptr_t)wo + km, pr + 2, yo, pr);
         } else {
             for (j = 0; j < count; j += 2) {
-                const int32_t *gq = blk->gq[j >> 2], *pr = gq + 4 + 6 * ((j >> 1) & 1);
                 const int8_t *wo = w + o0 + j;
-                dsp_rows4_pair(wo, xb, m, (uint32_t)(uintptr_t)wo + km, acc, gq + (j & 3));
-                dsp_rows4_store(acc, pr, y + o0 + j, m, shift + o0 + j, out, form, full);
+                dsp_rows4_pair(wo, xb, m, (uint32_t)(uintptr_t)wo + km, acc, rec + 4 * j);
+                dsp_rows4_store(acc, rec + 4 * j + 2, y + o0 + j, m, shift + o0 + j, out, form,
+                                full);
             }
         }
     }
