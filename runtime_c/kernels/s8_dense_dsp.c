@@ -177,7 +177,10 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
  * (w at w[0][o], xb the widened pairs [K/2][4 rows], K a multiple of 8, wend = w + K m as
  * an address). All 14 registers hold the loop (8 sums, 2 weight words, 2 input words, the
  * two pointers), so m, wend and acc wait on the stack, pushed and popped inside the
- * statement (no gcc operand refers to sp in between). */
+ * statement (no gcc operand refers to sp in between). Those 16 bytes are not in GCC's
+ * frame sizes (cnnc.host.mcu_stack): this path's frames (dsp_rows4_pair* under
+ * cnnc_s8_dense__dsp) stay well below the block path's (cnnc_s8_dsp_block_rows and its
+ * 1 KB row), which bounds the worst case. */
 static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
                            int32_t *acc, const int32_t *bias2) {
     register const int32_t *rb __asm__("r0") = bias2;
