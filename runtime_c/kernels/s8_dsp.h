@@ -739,6 +739,20 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     const uint32_t nzp = blk->nzp;
     uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
     int32_t r, g, j, q;
+#if !defined(__OPTIMIZE_SIZE__)
+    if (nq && kw == 4 * nq && count4 == count && full && form != DSP_RQ_SLOW) {
+        /* the quads written out, whole groups, the asm groups: a row loop of few live values
+           (every register but four holds the groups, so each value is reloaded per row) */
+        const int8_t *const xend = x + (size_t)n * x_stride;
+        for (; x < xend; x += x_stride, y += y_stride) {
+            const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
+            int8_t *yr = y;
+            dsp_widen_quads(x, xw, blk->nzp, form == DSP_RQ_DOUBLE2, nq);
+            dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
+        }
+        return;
+    }
+#endif
     for (r = 0; r < n; ++r, x += x_stride, y += y_stride) {
         const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
         int8_t *yr = y;
