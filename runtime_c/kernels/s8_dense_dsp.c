@@ -1,11 +1,11 @@
 /* Cortex-M DSP variant of the int8 fully connected layer (and, through
  * cnnc_s8_pwconv__dsp in s8_conv_dsp.c, the pointwise conv), bit-exact to
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
- * row through them, 4 MACs per two SMLADs (s8_dsp.h). Rows fewer than DSP_MIN_ROWS (or
- * DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights
- * directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
- * when the build targets the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with
- * DSP); empty otherwise. */
+ * row through them, 4 MACs per two SMLADs (s8_dsp.h). Four rows (K a multiple of 8, M even;
+ * not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS
+ * (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights directly
+ * (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled when the build
+ * targets the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -200,20 +200,20 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, int32_t m, uint3
 
 /* One sum a of the pair requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8, m r10,
  * c r11, r9 spare) and stored at [r12] or [r12, lr] (y's row stride M in lr). */
-#define DSP_ASM_ROWS4_RQ(a, at) \
-    "add r9, r11, " a           \
-    ", asr #31\n\t"             \
-    "smmlar " a ", " a          \
-    ", r10, r9\n\t"             \
-    "asr " a ", " a             \
-    ", r8\n\t"                  \
-    "ssat " a ", #8, " a        \
-    "\n\t"                      \
+/* clang-format off */
+#define DSP_ASM_ROWS4_RQ(a, at)                   \
+    "add r9, r11, " a ", asr #31\n\t"             \
+    "smmlar " a ", " a ", r10, r9\n\t"            \
+    "asr " a ", " a ", r8\n\t"                    \
+    "ssat " a ", #8, " a "\n\t"                   \
     "strb " a ", " at "\n\t"
-#define DSP_ASM_ROWS4_OUT(a0, a1, a2, a3) \
-    DSP_ASM_ROWS4_RQ(a0, "[r12]")         \
-    DSP_ASM_ROWS4_RQ(a1, "[r12, lr]")     \
-    "add r12, r12, lr, lsl #1\n\t" DSP_ASM_ROWS4_RQ(a2, "[r12]") DSP_ASM_ROWS4_RQ(a3, "[r12, lr]")
+#define DSP_ASM_ROWS4_OUT(a0, a1, a2, a3)         \
+    DSP_ASM_ROWS4_RQ(a0, "[r12]")                 \
+    DSP_ASM_ROWS4_RQ(a1, "[r12, lr]")             \
+    "add r12, r12, lr, lsl #1\n\t"               \
+    DSP_ASM_ROWS4_RQ(a2, "[r12]")                 \
+    DSP_ASM_ROWS4_RQ(a3, "[r12, lr]")
+/* clang-format on */
 
 /* dsp_rows4_pair with the requantisation in the statement for DSP_RQ_DOUBLE2 and the full
  * clamp: y[r m + t] from the pair's record pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params),
