@@ -1,11 +1,11 @@
 /* Cortex-M DSP variant of the int8 fully connected layer (and, through
  * cnnc_s8_pwconv__dsp in s8_conv_dsp.c, the pointwise conv), bit-exact to
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
- * row through them, 4 MACs per two SMLADs (s8_dsp.h). Rows fewer than DSP_MIN_ROWS (or
- * DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights
- * directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
- * when the build targets the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with
- * DSP); empty otherwise. */
+ * row through them, 4 MACs per two SMLADs (s8_dsp.h). Four rows (K a multiple of 8, M even;
+ * not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS
+ * (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights directly
+ * (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled when the build
+ * targets the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -89,7 +89,34 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             yb[o + 2] = dsp_requant(a2, form, &rq[2], &out);
             yb[o + 3] = dsp_requant(a3, form, &rq[3], &out);
         }
-        for (o = m4; o < m; ++o) { /* the last 1 to 3 outputs: pairs (w[2i][o], w[2i+1][o]) */
+        o = m4;
+#if !defined(__OPTIMIZE_SIZE__)
+        if (m - m4 >= 2) { /* outputs o, o+1 of the last 2 or 3: halfwords w[k][o..o+1] and
+                              w[k+1][o..o+1] side by side, their SXTB16 even and odd bytes the
+                              two outputs' pairs (as dsp_rows4_pair) */
+            const int8_t *wr = w + o;
+            int32_t a0 = bias[o], a1 = bias[o + 1], form;
+            dsp_rq rq[2];
+            for (i = 0; i < whole; ++i, wr += 2 * (size_t)m) {
+                uint16_t h0, h1;
+                uint32_t t;
+                memcpy(&h0, wr, sizeof h0);
+                memcpy(&h1, wr + m, sizeof h1);
+                t = dsp_pkhbt(h0, h1);
+                a0 = __smlad((int32_t)xp[i], dsp_even(t), a0);
+                a1 = __smlad((int32_t)xp[i], dsp_odd(t), a1);
+            }
+            if (k & 1) {
+                a0 = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, a0);
+                a1 = __smlad((int32_t)xp[whole], wr[1] & 0xFFFF, a1);
+            }
+            form = dsp_rq_make_n(rq, mult + o, shift + o, 2, &out);
+            yb[o] = dsp_requant(a0, form, &rq[0], &out);
+            yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
+            o += 2;
+        }
+#endif
+        for (; o < m; ++o) { /* the last 1 to 3 outputs: pairs (w[2i][o], w[2i+1][o]) */
             const int8_t *wr = w + o;
             int32_t acc = bias[o], form;
             dsp_rq rq;
@@ -101,6 +128,231 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
         }
     }
 }
+
+#if !defined(__OPTIMIZE_SIZE__)
+/* One input pair k, k+1 of the four rows into outputs o, o+1 (dsp_rows4_pair): the
+ * halfwords w[k][o..o+1] and w[k+1][o..o+1] (r12 at row k; m on the stack at [sp]; r12
+ * then moves 2 rows on), PKHBT side by side, whose SXTB16 even and odd bytes are the pairs
+ * (w[k][o], w[k+1][o]) and (w[k][o+1], w[k+1][o+1]), each one SMLAD with the widened
+ * (x[k] - zp, x[k+1] - zp) of every row (lr: the four rows' words of this pair, two
+ * LDRDs): accumulators r0..r7 = (row 0: o, o+1), (row 1: o, o+1), ... 17 instructions
+ * for 16 MACs. */
+/* clang-format off */
+#define DSP_ASM_ROWS4_PAIR                \
+    "ldr r10, [sp]\n\t"                   \
+    "ldrh r9, [r12, r10]\n\t"             \
+    "ldrh r8, [r12]\n\t"                  \
+    "add r12, r12, r10, lsl #1\n\t"       \
+    "pkhbt r8, r8, r9, lsl #16\n\t"       \
+    "sxtb16 r9, r8\n\t"                   \
+    "sxtb16 r8, r8, ror #8\n\t"           \
+    "ldrd r10, r11, [lr], #8\n\t"         \
+    "smlad r0, r10, r9, r0\n\t"           \
+    "smlad r1, r10, r8, r1\n\t"           \
+    "smlad r2, r11, r9, r2\n\t"           \
+    "smlad r3, r11, r8, r3\n\t"           \
+    "ldrd r10, r11, [lr], #8\n\t"         \
+    "smlad r4, r10, r9, r4\n\t"           \
+    "smlad r5, r10, r8, r5\n\t"           \
+    "smlad r6, r11, r9, r6\n\t"           \
+    "smlad r7, r11, r8, r7\n\t"
+/* clang-format on */
+
+/* The loop of dsp_rows4_pair and dsp_rows4_pair_rq: the sums r0..r7 start at the pair's
+ * biases (r0 at them), then four input pairs per iteration until r12 reaches wend ([sp, #4]). */
+#define DSP_ASM_ROWS4_LOOP                                                               \
+    "ldrd r0, r1, [r0]\n\t"                                                              \
+    "mov r2, r0\n\t"                                                                     \
+    "mov r3, r1\n\t"                                                                     \
+    "mov r4, r0\n\t"                                                                     \
+    "mov r5, r1\n\t"                                                                     \
+    "mov r6, r0\n\t"                                                                     \
+    "mov r7, r1\n\t"                                                                     \
+    "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
+    "ldr r8, [sp, #4]\n\t"                                                               \
+    "cmp r12, r8\n\t"                                                                    \
+    "bne 1b\n\t"
+
+/* acc[2 r + t] = bias2[t] + sum_k (x_r[k] - zp) w[k][o + t] for the four rows r and t = 0, 1
+ * (w at w[0][o], xb the widened pairs [K/2][4 rows], K a multiple of 8, wend = w + K m as
+ * an address). All 14 registers hold the loop (8 sums, 2 weight words, 2 input words, the
+ * two pointers), so m, wend and acc wait on the stack, pushed and popped inside the
+ * statement (no gcc operand refers to sp in between). Those 16 bytes are not in GCC's
+ * frame sizes (cnnc.host.mcu_stack): this path's frames (dsp_rows4_pair* under
+ * cnnc_s8_dense__dsp) stay well below the block path's (cnnc_s8_dsp_block_rows and its
+ * 1 KB row), which bounds the worst case. */
+static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
+                           int32_t *acc, const int32_t *bias2) {
+    register const int32_t *rb __asm__("r0") = bias2;
+    register int32_t rm __asm__("r8") = m;
+    register uint32_t re __asm__("r9") = wend;
+    register int32_t *ra __asm__("r10") = acc;
+    register const int8_t *rw __asm__("r12") = w;
+    register const uint32_t *rx __asm__("lr") = xb;
+    __asm__ __volatile__("push {r8, r9, r10, r11}\n\t" DSP_ASM_ROWS4_LOOP
+                         "ldr r8, [sp, #8]\n\t"
+                         "stm r8, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
+                         "add sp, sp, #16"
+                         : "+r"(rb), "+r"(rm), "+r"(re), "+r"(ra), "+r"(rw), "+r"(rx)
+                         :
+                         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r11", "cc", "memory");
+}
+
+/* One sum a of the pair requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8, m r10,
+ * c r11, r9 spare) and stored at [r12] or [r12, lr] (y's row stride M in lr). */
+/* clang-format off */
+#define DSP_ASM_ROWS4_RQ(a, at)                   \
+    "add r9, r11, " a ", asr #31\n\t"             \
+    "smmlar " a ", " a ", r10, r9\n\t"            \
+    "asr " a ", " a ", r8\n\t"                    \
+    "ssat " a ", #8, " a "\n\t"                   \
+    "strb " a ", " at "\n\t"
+#define DSP_ASM_ROWS4_OUT(a0, a1, a2, a3)         \
+    DSP_ASM_ROWS4_RQ(a0, "[r12]")                 \
+    DSP_ASM_ROWS4_RQ(a1, "[r12, lr]")             \
+    "add r12, r12, lr, lsl #1\n\t"               \
+    DSP_ASM_ROWS4_RQ(a2, "[r12]")                 \
+    DSP_ASM_ROWS4_RQ(a3, "[r12, lr]")
+/* clang-format on */
+
+/* dsp_rows4_pair with the requantisation in the statement for DSP_RQ_DOUBLE2 and the full
+ * clamp: y[r m + t] from the pair's record pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params),
+ * the stack holding m (y's row stride too), wend, pr and y. 5 instructions per
+ * output and 6 loads per pair. */
+static void dsp_rows4_pair_rq(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
+                              const int32_t *pr, int8_t *y, const int32_t *bias2) {
+    register const int32_t *rb __asm__("r0") = bias2;
+    register int32_t rm __asm__("r8") = m;
+    register uint32_t re __asm__("r9") = wend;
+    register const int32_t *rp __asm__("r10") = pr;
+    register int8_t *ry __asm__("r11") = y;
+    register const int8_t *rw __asm__("r12") = w;
+    register const uint32_t *rx __asm__("lr") = xb;
+    __asm__ __volatile__("push {r8, r9, r10, r11}\n\t" DSP_ASM_ROWS4_LOOP
+                         "ldr r12, [sp, #8]\n\t"
+                         "ldr r8, [r12]\n\t"
+                         "ldrd r10, r11, [r12, #8]\n\t"
+                         "ldr r12, [sp, #12]\n\t"
+                         "ldr lr, [sp]\n\t"
+                         DSP_ASM_ROWS4_OUT("r0", "r2", "r4", "r6")
+                         "ldr r12, [sp, #8]\n\t"
+                         "ldr r8, [r12, #4]\n\t"
+                         "ldrd r10, r11, [r12, #16]\n\t"
+                         "ldr r12, [sp, #12]\n\t"
+                         "add r12, r12, #1\n\t"
+                         DSP_ASM_ROWS4_OUT("r1", "r3", "r5", "r7")
+                         "add sp, sp, #16"
+                         : "+r"(rb), "+r"(rm), "+r"(re), "+r"(rp), "+r"(ry), "+r"(rw), "+r"(rx)
+                         :
+                         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "cc", "memory");
+}
+
+/* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
+ * record at pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params), for a form and clamp
+ * known where inlined. */
+DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, int8_t *y, int32_t m,
+                                       const int32_t *shift, const dsp_out *out, int32_t form,
+                                       int full) {
+    int32_t r, t;
+    for (r = 0; r < 4; ++r)
+        for (t = 0; t < 2; ++t) {
+            if (form == DSP_RQ_SLOW || !full) {
+                dsp_rq q;
+                q.m = pr[2 + 2 * t], q.c = pr[3 + 2 * t], q.e = pr[t], q.s = shift[t];
+                y[(size_t)r * m + t] = dsp_requant(acc[2 * r + t], form, &q, out);
+            } else {
+                y[(size_t)r * m + t] =
+                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[2 + 2 * t], (uint32_t)pr[3 + 2 * t],
+                               (uint32_t)pr[t], out, form, 1);
+            }
+        }
+}
+
+/* The records of the four-row path for outputs 0 .. count-1 (count even): per pair of
+ * outputs (b0, b1, e0, e1, m0, c0, m1, c1), the fields of dsp_block_params (e - 1 = neg - s,
+ * c = zp2 2^(e-1); its checks on the running max of e - 1, the OR of m ^ 2^30 and of
+ * b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the biases
+ * doubled for DSP_RQ_DOUBLE2). Out of line: inlined, its loop shared the registers of the
+ * caller's and spilled its pointers. */
+static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
+                                                          const int32_t *mult, const int32_t *shift,
+                                                          int32_t count, const dsp_out *out,
+                                                          int32_t k) {
+    const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
+    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
+    int32_t form =
+        single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
+    uint32_t emax = 0, mbits = 0, bbits = 0;
+    int32_t *r = rec, *const end = rec + 4 * count;
+    for (; r < end; r += 8, bias += 2, mult += 2, shift += 2) {
+        const int32_t b0 = bias[0], b1 = bias[1];
+        const uint32_t e0 = neg - (uint32_t)shift[0], e1 = neg - (uint32_t)shift[1];
+        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
+        emax = e0 > emax ? e0 : emax;
+        emax = e1 > emax ? e1 : emax;
+        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
+        bbits |= (uint32_t)(b0 ^ (b0 >> 31)) | (uint32_t)(b1 ^ (b1 >> 31));
+        r[0] = b0, r[1] = b1, r[2] = (int32_t)(e0 + 1u), r[3] = (int32_t)(e1 + 1u);
+        r[4] = (int32_t)m0, r[5] = (int32_t)(zp2 << (e0 & 31u));
+        r[6] = (int32_t)m1, r[7] = (int32_t)(zp2 << (e1 & 31u));
+    }
+    if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
+    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) {
+        form = DSP_RQ_DOUBLE2;
+        for (r = rec; r < end; r += 8) r[0] *= 2, r[1] *= 2;
+    }
+    return form;
+}
+
+/* Four rows (the pointwise convs of 2x2 images; K a multiple of 8, M even): no repacking.
+ * The rows are widened once into pairs (x[2i] - zp, x[2i+1] - zp), the four rows' words of
+ * pair i side by side (blk->w holds them: 8 K bytes <= 4 KB), doubled when the block's form
+ * is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once for all four rows
+ * (dsp_rows4_pair: 17 instructions per 16 MACs where the repacked block costs about 1.5 per
+ * weight and 11 per 16 MACs per row). Requantisation parameters come from dsp_rows4_params
+ * per block of DSP_BLOCK_MAX outputs (blk->gq holds their records). */
+static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
+                            int8_t *y, dsp_block *blk, const dsp_out *out) {
+    const int32_t k = p->k, m = p->m, full = dsp_out_full(out);
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    uint32_t *const xb = blk->w;
+    const uint32_t km = (uint32_t)k * (uint32_t)m; /* w + K m: the end of a column */
+    int32_t o0, j, r, i, widened = -1, acc[8];
+    for (o0 = 0; o0 < m; o0 += DSP_BLOCK_MAX) {
+        const int32_t count = m - o0 < DSP_BLOCK_MAX ? m - o0 : DSP_BLOCK_MAX;
+        int32_t *const rec = blk->gq[0]; /* [count / 2][8]: 192 words */
+        const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
+        if (widened != (form == DSP_RQ_DOUBLE2)) {
+            widened = form == DSP_RQ_DOUBLE2;
+            for (r = 0; r < 4; ++r)
+                for (i = 0; i < k; i += 4) {
+                    const uint32_t v = dsp_load4(x + (size_t)r * k + i);
+                    uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
+                    if (widened)
+                        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
+                        od = (uint32_t)__sadd16((int32_t)od, (int32_t)od);
+                    xb[2 * i + r] = dsp_pkhbt(e, od), xb[2 * i + 4 + r] = dsp_pkhtb(od, e);
+                }
+        }
+        if (form == DSP_RQ_DOUBLE2 && full) {
+            const int32_t *pr = rec, *const end = rec + 4 * count;
+            const int8_t *wo = w + o0;
+            int8_t *yo = y + o0;
+            for (; pr < end; pr += 8, wo += 2, yo += 2)
+                dsp_rows4_pair_rq(wo, xb, m, (uint32_t)(uintptr_t)wo + km, pr + 2, yo, pr);
+        } else {
+            for (j = 0; j < count; j += 2) {
+                const int8_t *wo = w + o0 + j;
+                dsp_rows4_pair(wo, xb, m, (uint32_t)(uintptr_t)wo + km, acc, rec + 4 * j);
+                dsp_rows4_store(acc, rec + 4 * j + 2, y + o0 + j, m, shift + o0 + j, out, form,
+                                full);
+            }
+        }
+    }
+}
+#endif
 
 /* n rows x[r * x_stride][K] through the whole block: y[r * y_stride + o0 + j] for
  * j < blk->count. A copy of the loop per fast requantisation form with the full clamp
@@ -137,6 +389,12 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_block blk; /* on the stack: 5 KB */
     int32_t o0, per;
+#if !defined(__OPTIMIZE_SIZE__)
+    if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_MAX_K && p->m % 2 == 0) {
+        dsp_dense_rows4(p, x, w, bias, mult, shift, y, &blk, &out);
+        return;
+    }
+#endif
     if (p->k > DSP_MAX_K || p->n < (p->m % 4 ? DSP_MIN_ROWS : DSP_MIN_ROWS_M4)) {
         if (p->k <= DSP_DIRECT_MAX_K)
             dsp_dense_direct(p, x, w, bias, mult, shift, y);

@@ -344,64 +344,73 @@ CNNC_INLINE void dsp_gq_fill(int32_t gq[16], const uint32_t *corr, const dsp_rq 
     }
 }
 
-/* Output j of the block (slots ie, im of its group record gq): its bias, the fast
- * form's (m, c, e) for the layer's rounding (single: e = -1 - s; double: e = -s), *form
- * turned DSP_RQ_SLOW where the output is outside that form, *fits cleared where its bias
- * is out of the doubled form's bound; zeros for j >= count. */
+/* Output j of the block (slots ie, im of its group record gq): its bias, the fast form's (m, c, e)
+ * for the layer's rounding from em1 = e - 1 = neg - s (neg: single -2, e = -1 - s; double -1, e =
+ * -s), c = 2^(e-1) + zp 2^e = zp2 2^(e-1) with zp2 = 2 zp + 1; *emax keeps the largest e - 1
+ * (unsigned) and *mbits the OR of m ^ 2^30 (both top bits clear iff every m lies in [2^30, 2^31)),
+ * *bbits the OR of b ^ (b >> 31) (at least max |b| - 1); zeros for j >= count. */
 DSP_ALWAYS_INLINE void dsp_param_one(int32_t *gq, int32_t jj, int32_t ie, int32_t im, int32_t j,
                                      int32_t count, const int32_t *bias, const int32_t *mult,
-                                     const int32_t *shift, int32_t single, uint32_t zp,
-                                     int32_t limit, int32_t *form, int32_t *fits) {
-    const uint32_t span = single ? 22u : 20u;
-    int32_t m, s, b;
-    uint32_t e, c;
+                                     const int32_t *shift, uint32_t neg, uint32_t zp2,
+                                     uint32_t *emax, uint32_t *mbits, uint32_t *bbits) {
+    uint32_t em1, m;
+    int32_t b;
     if (j >= count) {
         gq[jj] = gq[ie] = gq[im] = gq[im + 1] = 0;
         return;
     }
-    m = mult[j], s = shift[j], b = bias[j];
-    e = single ? ~(uint32_t)s : 0u - (uint32_t)s;
-    c = (1u << ((e - 1u) & 31u)) + (zp << (e & 31u));
-    if (e - 1u >= span || (!single && m < ((int32_t)1 << 30))) *form = DSP_RQ_SLOW;
-    *fits &= (b < limit) & (b > -limit);
-    gq[jj] = b, gq[ie] = (int32_t)e, gq[im] = m, gq[im + 1] = (int32_t)c;
+    em1 = neg - (uint32_t)shift[j], m = (uint32_t)mult[j], b = bias[j];
+    *emax = em1 > *emax ? em1 : *emax;
+    *mbits |= m ^ (1u << 30);
+    *bbits |= (uint32_t)(b ^ (b >> 31));
+    gq[jj] = b, gq[ie] = (int32_t)(em1 + 1u);
+    gq[im] = (int32_t)m, gq[im + 1] = (int32_t)(zp2 << (em1 & 31u));
 }
 
 /* The requantisation (the gq records) and the biases of the block's count outputs in
  * one pass: dsp_rq_make's fast forms for the layer's rounding, checked per output (any
- * output outside them makes the block DSP_RQ_SLOW, as dsp_rq_make_n); DSP_RQ_DOUBLE2 when
- * every final sum is proved below 2^30 in magnitude: |bias| + 255 * 128 * K < 2^30
- * (|x - zp| <= 255, |w| <= 128). Outputs from count to the next multiple of 4 get zeros. */
-CNNC_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int32_t *mult,
-                                  const int32_t *shift, int32_t count, const dsp_out *out) {
+ * output outside them makes the block DSP_RQ_SLOW, as dsp_rq_make_n; single: e - 1 < 22,
+ * double: e - 1 < 20 and 2^30 <= m); DSP_RQ_DOUBLE2 when every final sum is proved below
+ * 2^30 in magnitude: |bias| + 255 * 128 * K < 2^30 (|x - zp| <= 255, |w| <= 128), checked
+ * on the OR of b ^ (b >> 31) over the biases (at least max |b| - 1: a bound that refuses
+ * at most a few biases near the limit the exact test would take); the biases are then
+ * doubled group by group. Outputs from count to the next multiple of 4 get zeros. */
+DSP_ALWAYS_INLINE void dsp_block_params(dsp_block *blk, const int32_t *bias, const int32_t *mult,
+                                        const int32_t *shift, int32_t count, const dsp_out *out) {
     const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
     const int32_t limit = ((int32_t)1 << 30) - blk->k * 32640;
-    const uint32_t zp = (uint32_t)out->zero_point;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
 #if defined(__OPTIMIZE_SIZE__)
     static const int8_t slot_e[4] = {4, 5, 10, 11}, slot_m[4] = {6, 8, 12, 14};
 #endif
-    int32_t fits = 1, g, j;
+    uint32_t emax = 0, mbits = 0, bbits = 0;
+    int32_t g;
     for (g = 0; g < count; g += 4) {
         int32_t *gq = blk->gq[g / 4];
 #if defined(__OPTIMIZE_SIZE__)
+        int32_t j;
         for (j = 0; j < 4; ++j)
-            dsp_param_one(gq, j, slot_e[j], slot_m[j], g + j, count, bias, mult, shift, single, zp,
-                          limit, &form, &fits);
+            dsp_param_one(gq, j, slot_e[j], slot_m[j], g + j, count, bias, mult, shift, neg, zp2,
+                          &emax, &mbits, &bbits);
 #else /* the slots known: stores at fixed offsets */
-        dsp_param_one(gq, 0, 4, 6, g, count, bias, mult, shift, single, zp, limit, &form, &fits);
-        dsp_param_one(gq, 1, 5, 8, g + 1, count, bias, mult, shift, single, zp, limit, &form,
-                      &fits);
-        dsp_param_one(gq, 2, 10, 12, g + 2, count, bias, mult, shift, single, zp, limit, &form,
-                      &fits);
-        dsp_param_one(gq, 3, 11, 14, g + 3, count, bias, mult, shift, single, zp, limit, &form,
-                      &fits);
+        dsp_param_one(gq, 0, 4, 6, g, count, bias, mult, shift, neg, zp2, &emax, &mbits, &bbits);
+        dsp_param_one(gq, 1, 5, 8, g + 1, count, bias, mult, shift, neg, zp2, &emax, &mbits,
+                      &bbits);
+        dsp_param_one(gq, 2, 10, 12, g + 2, count, bias, mult, shift, neg, zp2, &emax, &mbits,
+                      &bbits);
+        dsp_param_one(gq, 3, 11, 14, g + 3, count, bias, mult, shift, neg, zp2, &emax, &mbits,
+                      &bbits);
 #endif
     }
-    if (form == DSP_RQ_DOUBLE && fits) {
+    if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
+    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) {
         form = DSP_RQ_DOUBLE2;
-        for (j = 0; j < count; ++j) blk->gq[j >> 2][j & 3] *= 2;
+        for (g = 0; g < count; g += 4) { /* the padding slots' zeros stay zero */
+            int32_t *gq = blk->gq[g / 4];
+            gq[0] *= 2, gq[1] *= 2, gq[2] *= 2, gq[3] *= 2;
+        }
     }
     blk->form = form;
     blk->shift = shift;
@@ -730,6 +739,20 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     const uint32_t nzp = blk->nzp;
     uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
     int32_t r, g, j, q;
+#if !defined(__OPTIMIZE_SIZE__)
+    if (nq && kw == 4 * nq && count4 == count && full && form != DSP_RQ_SLOW) {
+        /* the quads written out, whole groups, the asm groups: a row loop of few live values
+           (every register but four holds the groups, so each value is reloaded per row) */
+        const int8_t *const xend = x + (size_t)n * x_stride;
+        for (; x < xend; x += x_stride, y += y_stride) {
+            const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
+            int8_t *yr = y;
+            dsp_widen_quads(x, xw, blk->nzp, form == DSP_RQ_DOUBLE2, nq);
+            dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
+        }
+        return;
+    }
+#endif
     for (r = 0; r < n; ++r, x += x_stride, y += y_stride) {
         const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
         int8_t *yr = y;

@@ -9,7 +9,11 @@ then runs), multipliers and shifts outside the fast forms (the reference form), 
 narrow clamps, zero points at the range ends; at the target's flags and at -Os.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
-run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. The general
+run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
+K a multiple of 8 and M even (dsp_dense_rows4: the weights read once for the four rows)
+run K of 8 to 512 and M of 2 to 62, every kind with the double rounding (the doubled form's
+asm requantisation, the C one for the other forms and the narrow clamps), single and
+onnxruntime. The general
 conv's im2col by words (dsp_im2col_words: kernel rows of at most 4 bytes) runs over 1 to 4
 channels, kernels 3x3, 2x2, 1x4 and 3x1, strides 1 and 2, with and without padding,
 batches of 1 and 2, the input ending exactly at the last window (whose word would cross
@@ -26,7 +30,13 @@ MS = (1, 2, 3, 4, 5, 7, 31, 33, 47, 49)
 BIG_KS = (513, 700, 1023)
 BIG_MS = (5, 8)
 CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
-CASES = len(KS) * len(MS) * 2 * 3 + len(BIG_KS) * len(BIG_MS) * 2 + CONV_CASES
+# The four-row path (dsp_dense_rows4: K a multiple of 8, M even): K from one iteration to
+# DSP_MAX_K (and 44, the block path beside it), M from one pair to past a block of 48.
+ROWS4 = ((8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (512, 14))
+ROWS4_REPS = 6
+CASES = (
+    len(KS) * len(MS) * 2 * 3 + len(BIG_KS) * len(BIG_MS) * 2 + CONV_CASES + len(ROWS4) * ROWS4_REPS
+)
 
 DRIVER = (
     r"""
@@ -38,7 +48,7 @@ DRIVER = (
     + C_RANDOM
     + r"""
 static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
-                     big_ms[] = {BIG_MS_LIST};
+                     big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST};
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
@@ -181,6 +191,13 @@ int main(void) {
     for (rep = 0; rep < 8; ++rep) /* groups of 2: the per-tap im2col */
         conv_case(uniform(1, 2), 2 * uniform(1, 2), 3, 3, uniform(1, 2), uniform(0, 1), 2,
                   uniform(0, 3), uniform(0, 4) == 0 ? 2 : uniform(0, 1));
+    /* four rows: every kind with the double rounding (its doubled form in asm with the
+     * full clamp; biases near 2^30, narrow clamps, other shifts through C), then single
+     * and onnxruntime */
+    for (ki = 0; ki < (int32_t)(sizeof rows4 / sizeof rows4[0]); ++ki)
+    for (rep = 0; rep < ROWS4_REPS; ++rep)
+        dense_case(4, rows4[ki][0], rows4[ki][1], rep < 4 ? rep : uniform(0, 3),
+                   rep < 4 ? CNNC_ROUND_DOUBLE : rep - 4);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
@@ -193,7 +210,8 @@ KERNELS = ["s8_conv.c", "s8_dense.c", "s8_dense_dsp.c", "s8_conv_dsp.c"]
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     lists = {"BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS, "KS_LIST": KS, "MS_LIST": MS}
-    driver = DRIVER
+    driver = DRIVER.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
+    driver = driver.replace("ROWS4_REPS", str(ROWS4_REPS))
     for name, values in lists.items():
         driver = driver.replace(name, ", ".join(map(str, values)))
     out = run_driver(tmp_path, driver, KERNELS, opt)
