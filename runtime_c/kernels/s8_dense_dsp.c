@@ -357,8 +357,8 @@ static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, cons
 /* n rows x[r * x_stride][K] through the whole block: y[r * y_stride + o0 + j] for
  * j < blk->count. A copy of the loop per fast requantisation form with the full clamp
  * (and, for the doubled form, K of 8, 12 and 16 written out: the expansions of the small
- * MobileNet blocks, the 3x3 stems of one channel), one for the rest; at -Os one copy that picks per
- * group. */
+ * MobileNet blocks, the 3x3 stems of one channel; with the output zero point -128, K of 8
+ * and 16 as DSP_RQ_DOUBLE2Z), one for the rest; at -Os one copy that picks per group. */
 void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stride, int32_t n,
                             int32_t o0, const dsp_out *out, int8_t *y, size_t y_stride) {
     const int full = dsp_out_full(out);
@@ -367,7 +367,12 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
     dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, blk->form, full, 0);
 #else
     const int32_t nq = blk->quads >= 2 && blk->quads <= 4 ? blk->quads : 0;
-    if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 2)
+    const int relu = out->zero_point == -128; /* DSP_RQ_DOUBLE2Z: no sign's term */
+    if (blk->form == DSP_RQ_DOUBLE2 && full && relu && nq == 2)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2Z, 1, 2);
+    else if (blk->form == DSP_RQ_DOUBLE2 && full && relu && nq == 4)
+        dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2Z, 1, 4);
+    else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 2)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 2);
     else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 3)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 3);

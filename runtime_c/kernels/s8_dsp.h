@@ -119,6 +119,13 @@ CNNC_INLINE int32_t dsp_smmlar(int32_t a, int32_t b, int32_t c) {
  * exactly (|c| <= 2^21 + 2^29 for single, 2^19 + 2^27 for double: no overflow next to
  * |H|, |h| <= 2^30), then the clamp to [act_min, act_max]. */
 enum { DSP_RQ_SLOW = 0, DSP_RQ_SINGLE = 1, DSP_RQ_DOUBLE = 2, DSP_RQ_DOUBLE2 = 3 };
+/* DSP_RQ_DOUBLE2 with the full clamp and output zero point -128, where the sign's term
+ * (acc >> 31) can go: for h < 0 (so acc < 0) both floor((h + 2^(e-1) - 1) / 2^e) and
+ * floor((h + 2^(e-1)) / 2^e) are <= 0 (h + 2^(e-1) < 2^e), so either plus the zero point
+ * is <= -128 and SSAT #8 gives -128; for h >= 0 the term is 0. The layers behind a ReLU
+ * (their calibrated range starts at 0: zero point -128) take it. A template form of the
+ * GEMM rows (dsp_block_rows_as) only: a block's own form stays DSP_RQ_DOUBLE2. */
+enum { DSP_RQ_DOUBLE2Z = 4 };
 
 typedef struct {
     int32_t m, c, e; /* multiplier, rounding term 2^(e-1), right shift (fast forms) */
@@ -639,6 +646,11 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
     "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
     "ssat %[" a "], #8, %[" a "]\n\t"                      \
     "strb %[" a "], [%[y]], #1\n\t"
+#define DSP_ASM_RQ_DOUBLE2Z(a, m, c, e)                    \
+    "smmlar %[" a "], %[" a "], %[" m "], %[" c "]\n\t"    \
+    "asr %[" a "], %[" a "], %[" e "]\n\t"                 \
+    "ssat %[" a "], #8, %[" a "]\n\t"                      \
+    "strb %[" a "], [%[y]], #1\n\t"
 #define DSP_ASM_RQ_DOUBLE(a, m, c, e)                      \
     "add %[" c "], %[" c "], %[" a "], asr #31\n\t"        \
     "qadd %[" a "], %[" a "], %[" a "]\n\t"                \
@@ -721,7 +733,12 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
             }
             if (quads & 1) DSP_ASM_QUAD_AT("0");
         }
-        DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
+#if !defined(__OPTIMIZE_SIZE__)
+        if (form == DSP_RQ_DOUBLE2Z)
+            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2Z);
+        else
+#endif
+            DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
     }
     *wpp = wp, *gqp = gq, *yp = y;
 }
@@ -730,7 +747,8 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
  * clamp known where it is inlined: y[j] for j < blk->count (rows y_stride apart). Each row
  * is widened once into xw (dsp_widen_row); then the whole groups of 4 outputs run in asm
  * for the fast forms with the full clamp (dsp_row_groups_asm; nq = 2 or 4: that many quads
- * written out, 0: any) and in C otherwise; the last count mod 4 outputs in C. */
+ * written out, 0: any; form DSP_RQ_DOUBLE2Z: theirs without the sign's term) and in C
+ * otherwise; the last count mod 4 outputs in C. */
 DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, size_t x_stride,
                                          int32_t n, const dsp_out *out, int8_t *y, size_t y_stride,
                                          int32_t form, int full, int32_t nq) {
@@ -738,6 +756,8 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     const int32_t kw = blk->spare ? 4 * blk->quads : blk->k; /* inputs widened per row */
     const uint32_t nzp = blk->nzp;
     uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
+    /* the block's form (DSP_RQ_DOUBLE2Z only chooses the asm groups' requantisation) */
+    const int32_t rq = form == DSP_RQ_DOUBLE2Z ? DSP_RQ_DOUBLE2 : form;
     int32_t r, g, j, q;
 #if !defined(__OPTIMIZE_SIZE__)
     if (nq && kw == 4 * nq && count4 == count && full && form != DSP_RQ_SLOW) {
@@ -747,7 +767,7 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
         for (; x < xend; x += x_stride, y += y_stride) {
             const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
             int8_t *yr = y;
-            dsp_widen_quads(x, xw, blk->nzp, form == DSP_RQ_DOUBLE2, nq);
+            dsp_widen_quads(x, xw, blk->nzp, rq == DSP_RQ_DOUBLE2, nq);
             dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
         }
         return;
@@ -757,9 +777,9 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
         const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0]; /* group record */
         int8_t *yr = y;
         if (nq && kw == 4 * nq) /* the written-out quads, nothing past them */
-            dsp_widen_quads(x, xw, nzp, form == DSP_RQ_DOUBLE2, nq);
+            dsp_widen_quads(x, xw, nzp, rq == DSP_RQ_DOUBLE2, nq);
         else
-            dsp_widen_row(x, kw, xw, nzp, form == DSP_RQ_DOUBLE2);
+            dsp_widen_row(x, kw, xw, nzp, rq == DSP_RQ_DOUBLE2);
         if (full && form != DSP_RQ_SLOW) {
             dsp_row_groups_asm(&wp, &gq, &yr, xw, count4, quads, form, nq);
         } else {
@@ -769,7 +789,7 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
                         a3 = (int32_t)gq[3];
                 for (q = 0; q < quads; ++q, wp += 8)
                     DSP_QUADW(xw[2 * q], xw[2 * q + 1], wp, 0, 1, 2, 3, 4, 5, 6, 7);
-                DSP_GQ_STORE4(gq, sh, yr, out, form, full);
+                DSP_GQ_STORE4(gq, sh, yr, out, rq, full);
             }
         }
         if (count4 < count) { /* the last 1 to 3 outputs (their padding weights are zero) */
@@ -783,7 +803,7 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
                 dsp_rq q;
                 q.m = (int32_t)gq[6 + base], q.c = (int32_t)gq[7 + base];
                 q.e = (int32_t)gq[4 + base - (j & 1)], q.s = blk->shift[count4 + j];
-                yr[j] = dsp_requant(accs[j], form, &q, out);
+                yr[j] = dsp_requant(accs[j], rq, &q, out);
             }
         }
     }
