@@ -73,33 +73,76 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
     }
 }
 
+/* nw (1, 2 or 3, known where inlined) unaligned words from src to dst. */
+DSP_ALWAYS_INLINE void dsp_copy_words(int8_t *dst, const int8_t *src, int32_t nw) {
+    uint32_t v = dsp_load4(src);
+    memcpy(dst, &v, sizeof v);
+    if (nw > 1) v = dsp_load4(src + 4), memcpy(dst + 4, &v, sizeof v);
+    if (nw > 2) v = dsp_load4(src + 8), memcpy(dst + 8, &v, sizeof v);
+}
+
 /* The im2col rows col[rows][K] of output pixels (b, oy, ox .. ox+rows-1), one group,
- * kernel rows of at most 4 bytes (the stems' 3x3 of 1 channel): a window inside the image
- * whose last word lies in x takes one unaligned word per kernel row, whose extra bytes the
- * next kernel row or pixel overwrites (col has DSP_COL_SPARE bytes past the last row for
- * the last one's); the other windows dsp_im2col. */
-static void dsp_im2col_words(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t oy,
-                             int32_t ox, int32_t rows, int32_t k, int8_t *col) {
-    const int32_t iy0 = oy * p->stride_h - p->pad_top, row = p->kernel_w * p->c;
-    const size_t pitch = (size_t)p->w * p->c;
-    const int8_t *const xend = x + (size_t)p->n * p->h * pitch;
-    const int inside = iy0 >= 0 && iy0 + p->kernel_h <= p->h;
-    int32_t i, ky;
-    for (i = 0; i < rows; ++i, col += k) {
-        const int32_t ix0 = (ox + i) * p->stride_w - p->pad_left;
-        if (inside && ix0 >= 0 && ix0 + p->kernel_w <= p->w) {
-            const int8_t *src = x + ((size_t)b * p->h + iy0) * pitch + (size_t)ix0 * p->c;
-            if (src + (size_t)(p->kernel_h - 1) * pitch + 4 <= xend) {
-                int8_t *cp = col;
-                for (ky = 0; ky < p->kernel_h; ++ky, cp += row, src += pitch) {
-                    const uint32_t v = dsp_load4(src);
-                    memcpy(cp, &v, sizeof v);
-                }
-                continue;
-            }
+ * kernel rows of kw * C <= 4 nw bytes (nw = 1, 2 or 3, known where inlined: the stems' 3x3
+ * of 1 or 3 channels): a window inside the image whose last word lies in x takes nw
+ * unaligned words per kernel row, whose extra bytes the next kernel row or pixel
+ * overwrites (col has DSP_COL_SPARE bytes past the last row for the last one's); the
+ * other windows dsp_im2col. */
+DSP_ALWAYS_INLINE void dsp_im2col_nw(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
+                                     int32_t oy, int32_t ox, int32_t rows, int32_t k, int8_t *col,
+                                     int32_t nw, int32_t kh) {
+    /* the fields in locals: the stores to col may alias *p, which gcc reloads otherwise */
+    const int32_t row = p->kernel_w * p->c, sw = p->stride_w, step = sw * p->c;
+    const int32_t iy0 = oy * p->stride_h - p->pad_top, last = p->w - p->kernel_w;
+    const ptrdiff_t pitch = (ptrdiff_t)p->w * p->c;
+    /* the last window offset in x whose last word lies in x */
+    const ptrdiff_t lim = (ptrdiff_t)p->n * p->h * pitch - (kh - 1) * pitch - 4 * nw;
+    const int inside = iy0 >= 0 && iy0 + kh <= p->h;
+    int32_t i = 0, ix0 = ox * sw - p->pad_left;
+    ptrdiff_t at = ((ptrdiff_t)b * p->h + iy0) * pitch + (ptrdiff_t)ix0 * p->c;
+    while (i < rows) {
+        int32_t run = 0; /* windows from i on that take the words (increasing ix0 and at) */
+        if (inside && ix0 >= 0 && ix0 <= last && at <= lim) {
+            const int32_t by_w = (last - ix0) / sw + 1, by_end = (int32_t)((lim - at) / step) + 1;
+            run = rows - i < by_w ? rows - i : by_w;
+            run = run < by_end ? run : by_end;
         }
-        dsp_im2col(p, x, b, oy, ox + i, 0, col);
+        if (run) {
+            const int8_t *sp = x + at;
+            int8_t *const end = col + (size_t)run * k;
+            for (; col < end; col += k, sp += step) {
+                if (kh == 3) { /* written out (gcc keeps a counted loop) */
+                    dsp_copy_words(col, sp, nw);
+                    dsp_copy_words(col + row, sp + pitch, nw);
+                    dsp_copy_words(col + 2 * row, sp + 2 * pitch, nw);
+                } else {
+                    const int8_t *r = sp;
+                    int8_t *cp = col;
+                    int32_t ky;
+                    for (ky = 0; ky < kh; ++ky, cp += row, r += pitch) dsp_copy_words(cp, r, nw);
+                }
+            }
+        } else {
+            dsp_im2col(p, x, b, oy, ox + i, 0, col);
+            col += k, run = 1;
+        }
+        i += run, ix0 += run * sw, at += (ptrdiff_t)run * step;
     }
+}
+
+/* dsp_im2col_nw for kernel rows of at most 12 bytes. */
+static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params *p,
+                                                       const int8_t *x, int32_t b, int32_t oy,
+                                                       int32_t ox, int32_t rows, int32_t k,
+                                                       int8_t *col) {
+    const int32_t row = p->kernel_w * p->c, kh = p->kernel_h;
+    if (row <= 4)
+        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 1, kh);
+    else if (row <= 8)
+        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 2, kh);
+    else if (kh == 3) /* the 3x3 stem of 3 channels: the kernel rows written out */
+        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 3, 3);
+    else
+        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 3, kh);
 }
 
 #if defined(__OPTIMIZE_SIZE__)
@@ -141,7 +184,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                         const int32_t rows = p->out_w - ox < batch ? p->out_w - ox : batch;
                         int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
                                      (size_t)g * og; /* [rows][out_c] */
-                        if (!DSP_SIZE && p->groups == 1 && p->kernel_w * p->c <= 4)
+                        if (!DSP_SIZE && p->groups == 1 && p->kernel_w * p->c <= 12)
                             dsp_im2col_words(p, x, b, oy, ox, rows, k, col);
                         else
                             for (i = 0; i < rows; ++i)
