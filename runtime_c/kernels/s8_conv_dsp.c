@@ -153,6 +153,245 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_COL_BYTES 2048 /* im2col rows of a batch of output pixels */
 #define DSP_COL_SPARE 4    /* past them: the last word copy's extra bytes (dsp_im2col) */
 
+#if !defined(__OPTIMIZE_SIZE__) && defined(__OPTIMIZE__)
+#define DSP_DIRECT 1 /* not at -Os (code size) nor -O0 (the asm's 14 registers) */
+/* ---------------------------------------------------------------------------------
+ * Direct path for K = kh * kw * C <= 10 (the 3x3 stems of one channel): no im2col. The
+ * input rows a row of outputs reads are widened once each into int16 rows of the padded
+ * width (dsp_widen_padded: (x - zp), doubled for DSP_RQ_DOUBLE2, zero in the padding, so
+ * the sums start at the bias itself as in the GEMM core). A window's kernel row of
+ * l = kw * C inputs is contiguous there: its whole pairs are unaligned words, and with l
+ * odd the last inputs of two kernel rows make one pair (PKHBT), the last row's alone
+ * with a zero weight above: at most 5 words (DSP_DIRECT_PAIRS), held in registers while
+ * every output of the block runs on them: per output one LDM of its 5 weight pairs
+ * (the same order, as int16 lanes) and bias, 5 SMLADs, one LDM of its (m, c, e) and the
+ * fast requantisation with the full clamp (dsp_direct_pixel). */
+#define DSP_DIRECT_PAIRS 5 /* K <= 10 */
+#define DSP_DIRECT_REC 9   /* words per output: 5 weight pairs, bias, m, c, e */
+
+/* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment): element e is
+ * channel e mod C of padded column e / C (column pad_left is the image's first), (x - zp)
+ * there (doubled when dbl, known where inlined), zero outside the image. The zeros go
+ * first by whole words (the lead rounded up, the tail from an even element), then the
+ * inputs over them. */
+DSP_ALWAYS_INLINE void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
+                                        int32_t iy, int8_t *r, int32_t rl, int32_t dbl) {
+    const int32_t zp = p->x_zero_point, wc = p->w * p->c;
+    const uint32_t nzp = dsp_pack16(-zp, -zp), zero = 0;
+    const int32_t lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
+    const int32_t n = iy < 0 || iy >= p->h ? 0 : (wc < rl - lead ? wc : rl - lead);
+    const int8_t *src = x + ((size_t)b * p->h + (n ? iy : 0)) * wc;
+    int8_t *dst = r + 2 * lead;
+    int32_t j;
+    for (j = 0; j < lead; j += 2) memcpy(r + 2 * j, &zero, sizeof zero);
+    for (j = (lead + n) & ~1; j < rl; j += 2) memcpy(r + 2 * j, &zero, sizeof zero);
+    for (j = 0; j + 4 <= n; j += 4) { /* (x0, x1), (x2, x3) from the even and odd lanes */
+        const uint32_t v = dsp_load4(src + j);
+        const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
+        uint32_t lo = dsp_pkhbt(e, o), hi = dsp_pkhtb(o, e);
+        if (dbl)
+            lo = (uint32_t)__sadd16((int32_t)lo, (int32_t)lo),
+            hi = (uint32_t)__sadd16((int32_t)hi, (int32_t)hi);
+        memcpy(dst + 2 * j, &lo, sizeof lo);
+        memcpy(dst + 2 * j + 4, &hi, sizeof hi);
+    }
+    for (; j < n; ++j) {
+        const int16_t v = (int16_t)((src[j] - zp) * (dbl ? 2 : 1));
+        memcpy(dst + 2 * j, &v, sizeof v);
+    }
+}
+
+/* The pairs of the windows of n output pixels whose kernel row ky starts at r[ky] +
+ * step * i (bytes of int16 rows), for kh kernel rows of l inputs (known where inlined: the
+ * loops unrolled), into the records xv[i] (DSP_DIRECT_XREC words: the pairs, then 1 when
+ * another pixel follows, else 0). */
+#define DSP_DIRECT_XREC 6
+static void dsp_direct_xrow(const int8_t *const *r, int32_t kh, int32_t l, int32_t step, int32_t n,
+                            uint32_t *xv) {
+    int32_t i, off;
+    for (i = 0, off = 0; i < n; ++i, off += step, xv += DSP_DIRECT_XREC) {
+        int32_t m = 0, ky, q;
+        for (ky = 0; ky < kh; ++ky)
+            for (q = 0; q < l / 2; ++q) xv[m++] = dsp_load4(r[ky] + off + 4 * q);
+        if (l & 1)
+            for (ky = 0; ky < kh; ky += 2) {
+                const uint32_t lo = dsp_load4(r[ky] + off + 2 * (l - 1));
+                xv[m++] =
+                    ky + 1 < kh ? dsp_pkhbt(lo, dsp_load4(r[ky + 1] + off + 2 * (l - 1))) : lo;
+            }
+        for (; m < DSP_DIRECT_PAIRS; ++m) xv[m] = 0;
+        xv[DSP_DIRECT_PAIRS] = i + 1 < n;
+    }
+}
+
+/* dsp_direct_xrow for kh = l = 3 (the rows' pointers apart, the pairs written out); with
+ * step 4 (stride 2 over one channel) a window's last pairs are the next one's first. */
+static void dsp_direct_x33(const int8_t *r0, const int8_t *r1, const int8_t *r2, int32_t step,
+                           int32_t n, uint32_t *xv) {
+    uint32_t *const end = xv + DSP_DIRECT_XREC * n;
+    if (step == 4) {
+        uint32_t a0 = dsp_load4(r0), a1 = dsp_load4(r1), a2 = dsp_load4(r2);
+        for (; xv < end; r0 += 4, r1 += 4, r2 += 4, xv += DSP_DIRECT_XREC) {
+            const uint32_t b0 = dsp_load4(r0 + 4), b1 = dsp_load4(r1 + 4), b2 = dsp_load4(r2 + 4);
+            xv[0] = a0, xv[1] = a1, xv[2] = a2, xv[3] = dsp_pkhbt(b0, b1), xv[4] = b2, xv[5] = 1;
+            a0 = b0, a1 = b1, a2 = b2;
+        }
+    } else {
+        for (; xv < end; r0 += step, r1 += step, r2 += step, xv += DSP_DIRECT_XREC) {
+            xv[0] = dsp_load4(r0), xv[1] = dsp_load4(r1), xv[2] = dsp_load4(r2);
+            xv[3] = dsp_pkhbt(dsp_load4(r0 + 4), dsp_load4(r1 + 4)), xv[4] = dsp_load4(r2 + 4);
+            xv[5] = 1;
+        }
+    }
+    end[-1] = 0;
+}
+
+/* The requantisation of the sum in a with (m, c, e) in w0, w1, w2 (dsp_gq_one's forms),
+ * before the SSAT #8 of the full clamp. */
+#define DSP_DIRECT_RQ_DOUBLE2             \
+    "add %[w1], %[w1], %[a], asr #31\n\t" \
+    "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
+    "asr %[a], %[a], %[w2]\n\t"
+#define DSP_DIRECT_RQ_DOUBLE              \
+    "add %[w1], %[w1], %[a], asr #31\n\t" \
+    "qadd %[a], %[a], %[a]\n\t"           \
+    "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
+    "asr %[a], %[a], %[w2]\n\t"
+#define DSP_DIRECT_RQ_SINGLE             \
+    "smmla %[a], %[a], %[w0], %[w1]\n\t" \
+    "asr %[a], %[a], %[w2]\n\t"
+
+/* The pixels of the records at xp (dsp_direct_xrow) through every output of the table at
+ * wp, outputs stored from y on: per pixel an LDM of its pairs into x0..x4; per output an
+ * LDM of its record (DSP_DIRECT_REC words: the weight pairs and bias into w0..w4 and a,
+ * 5 SMLADs, then (m, c, e) into w0..w2), the requantisation RQ, SSAT #8, STRB; the last
+ * record's e has bit 31 set, which ends the outputs (ASR reads the shift's low byte);
+ * then the table's trailer (-its bytes, the outputs to skip in y) rewinds wp and moves
+ * y on, and the pixel's last word says whether another follows. The LDMs fix x0..x4 and
+ * w0..w4, a (ascending registers); gcc places wp, xp and y in the three left. */
+#define DSP_DIRECT_OUT(RQ)                                      \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3], %[w4], %[a]}\n\t" \
+    "smlad %[a], %[x0], %[w0], %[a]\n\t"                        \
+    "smlad %[a], %[x1], %[w1], %[a]\n\t"                        \
+    "smlad %[a], %[x2], %[w2], %[a]\n\t"                        \
+    "smlad %[a], %[x3], %[w3], %[a]\n\t"                        \
+    "smlad %[a], %[x4], %[w4], %[a]\n\t"                        \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2]}\n\t" RQ                  \
+    "ssat %[a], #8, %[a]\n\t"                                   \
+    "strb %[a], [%[y]], #1\n\t"
+/* OUTS: the outputs per turn of the loop (one, or two for an even count). */
+#define DSP_DIRECT_ROW(OUTS)                                                              \
+    __asm__ __volatile__(                                                                 \
+        "1:\n\t"                                                                          \
+        "ldm %[xp]!, {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"                             \
+        "2:\n\t" OUTS                                                                     \
+        "cmp %[w2], #0\n\t"                                                               \
+        "bpl 2b\n\t"                                                                      \
+        "ldm %[wp], {%[w0], %[w1]}\n\t"                                                   \
+        "add %[wp], %[wp], %[w0]\n\t"                                                     \
+        "add %[y], %[y], %[w1]\n\t"                                                       \
+        "ldr %[w0], [%[xp]], #4\n\t"                                                      \
+        "cmp %[w0], #0\n\t"                                                               \
+        "bne 1b"                                                                          \
+        : [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), \
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [w4] "=&r"(w4), \
+          [a] "=&r"(a), [wp] "+r"(wp), [xp] "+r"(xp), [y] "+r"(y)                         \
+        :                                                                                 \
+        : "memory", "cc")
+
+/* dsp_direct_xrow's records at xv through the table of count outputs for a fast form. */
+static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, const uint32_t *xv,
+                                                        int8_t *y, int32_t count, int32_t form) {
+    register uint32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
+    register uint32_t x4 __asm__("r4"), w0 __asm__("r5"), w1 __asm__("r6"), w2 __asm__("r8");
+    register uint32_t w3 __asm__("r9"), w4 __asm__("r10"), a __asm__("r11");
+    const uint32_t *wp = tab, *xp = xv;
+    if (form == DSP_RQ_DOUBLE2 && !(count & 1)) /* two outputs a turn */
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2) DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
+    else if (form == DSP_RQ_DOUBLE2)
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
+    else if (form == DSP_RQ_DOUBLE)
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE));
+    else
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_SINGLE));
+    (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)w0, (void)w1, (void)w2, (void)w3,
+        (void)w4, (void)a;
+}
+
+/* Whether the direct path takes the conv: one group, K <= 10, the full clamp, and the
+ * padded rows of a kernel's height fit in col. */
+static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_out *out,
+                           int32_t bytes) {
+    const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1;
+    return p->groups == 1 && k <= 2 * DSP_DIRECT_PAIRS && dsp_out_full(out) &&
+           p->kernel_h * 2 * rl <= bytes;
+}
+
+/* Outputs o0 .. o0+count-1 of the conv through the direct path, blk->gq and blk->form
+ * already made (dsp_block_params, a fast form): the table of records and the pixels'
+ * records in blk->w, the widened rows (a ring of kh) in col. */
+static void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
+                            int32_t o0, int32_t count, dsp_block *blk, int8_t *col, int8_t *y) {
+    const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c, form = blk->form;
+    const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1; /* int16 */
+    const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
+    uint32_t *const tab = blk->w, *const xv = tab + DSP_DIRECT_REC * count + 2;
+    const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xv - tab)) / DSP_DIRECT_XREC;
+    const int8_t *r[DSP_MAX_K], *rr[DSP_MAX_K];
+    int32_t j, b, oy, ox, ky, q, n;
+    for (j = 0; j < count; ++j) { /* the records: pairs in dsp_direct_xrow's order */
+        const int8_t *wo = w + o0 + j;
+        const int32_t *gq = blk->gq[j >> 2];
+        const int32_t jj = j & 3, base = 6 * (jj >> 1) + (jj & 1);
+        uint32_t *t = tab + DSP_DIRECT_REC * j;
+        n = 0;
+        for (ky = 0; ky < kh; ++ky)
+            for (q = 0; q < l / 2; ++q)
+                t[n++] = dsp_pack16(wo[(size_t)(ky * l + 2 * q) * oc],
+                                    wo[(size_t)(ky * l + 2 * q + 1) * oc]);
+        if (l & 1)
+            for (ky = 0; ky < kh; ky += 2)
+                t[n++] = dsp_pack16(wo[(size_t)(ky * l + l - 1) * oc],
+                                    ky + 1 < kh ? wo[(size_t)((ky + 1) * l + l - 1) * oc] : 0);
+        for (; n < DSP_DIRECT_PAIRS; ++n) t[n] = 0;
+        t[5] = (uint32_t)gq[jj];
+        t[6] = (uint32_t)gq[6 + base + (jj & 1)];
+        t[7] = (uint32_t)gq[7 + base + (jj & 1)];
+        t[8] = (uint32_t)gq[4 + base] | (j + 1 == count ? 0x80000000u : 0u);
+    }
+    tab[DSP_DIRECT_REC * count] = 0u - (uint32_t)(4 * DSP_DIRECT_REC * count); /* the trailer */
+    tab[DSP_DIRECT_REC * count + 1] = (uint32_t)(oc - count);
+    for (b = 0; b < p->n; ++b) {
+        int32_t next = -p->pad_top; /* the first input row not yet widened */
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            int8_t *yr = y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0;
+            for (ky = 0; ky < kh; ++ky) { /* row iy in slot (iy + pad_top) mod kh */
+                const int32_t iy = iy0 + ky;
+                int8_t *slot = col + (size_t)((iy + p->pad_top) % kh) * 2 * rl;
+                if (iy < next)
+                    ;
+                else if (form == DSP_RQ_DOUBLE2)
+                    dsp_widen_padded(p, x, b, iy, slot, rl, 1);
+                else
+                    dsp_widen_padded(p, x, b, iy, slot, rl, 0);
+                r[ky] = slot;
+            }
+            next = iy0 + kh;
+            for (ox = 0; ox < p->out_w; ox += chunk) {
+                const int32_t np = p->out_w - ox < chunk ? p->out_w - ox : chunk;
+                for (ky = 0; ky < kh; ++ky) rr[ky] = r[ky] + (size_t)ox * step;
+                if (kh == 3 && l == 3) /* the 3x3 stem of one channel */
+                    dsp_direct_x33(rr[0], rr[1], rr[2], step, np, xv);
+                else
+                    dsp_direct_xrow(rr, kh, l, step, np, xv);
+                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count, form);
+            }
+        }
+    }
+}
+#endif
+
 void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const int32_t cg = p->c / p->groups, og = p->out_c / p->groups;
@@ -170,11 +409,24 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
         return;
     }
     per = dsp_block_outputs(k);
+#if DSP_DIRECT
+    const int direct = dsp_direct_fits(p, k, &out, (int32_t)sizeof col);
+#endif
     batch = DSP_COL_BYTES / k < p->out_w ? DSP_COL_BYTES / k : p->out_w; /* >= 4 */
     for (g = 0; g < p->groups; ++g) {
         const int8_t *wg = w + (size_t)g * k * og; /* [K][og] */
         for (o0 = 0; o0 < og; o0 += per) {
             const int32_t count = og - o0 < per ? og - o0 : per;
+#if DSP_DIRECT
+            if (direct) {
+                blk.k = k;
+                dsp_block_params(&blk, bias + o0, mult + o0, shift + o0, count, &out);
+                if (blk.form != DSP_RQ_SLOW) {
+                    dsp_conv_direct(p, x, w, o0, count, &blk, col, y);
+                    continue;
+                }
+            }
+#endif
             dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
                        &out, p->x_zero_point);
             blk.spare = 1; /* each im2col row is followed by another or DSP_COL_SPARE bytes */
