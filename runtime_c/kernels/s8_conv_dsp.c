@@ -318,6 +318,104 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, con
         (void)w4, (void)a;
 }
 
+/* ---------------------------------------------------------------------------------
+ * The 3x3 conv of 3 channels (the RGB stems, K = 27) without im2col: the GEMM core's
+ * groups (dsp_row_groups_asm) on input quads built from the same widened rows. Quad q
+ * is the taps 4q..4q+3 in the weights' order (tap t: kernel row t / 9, element t mod 9
+ * of the window's row; tap 27 has a zero weight and reads tap 26's place): its lanes
+ * (t, t+2) and (t+1, t+3) are PKHBT of the words at taps t and t+2 and PKHTB of the same
+ * when t, t+1 and t+2, t+3 lie in one kernel row, else PKHBT of four words. */
+DSP_ALWAYS_INLINE uint32_t dsp_tap_word(const int8_t *r0, const int8_t *r1, const int8_t *r2,
+                                        int32_t t) {
+    const int32_t u = t < 27 ? t : 26;
+    return dsp_load4((u < 9 ? r0 : (u < 18 ? r1 : r2)) + 2 * (u % 9));
+}
+
+/* dsp_row_groups_asm with its 7 quads written out (its loop over pairs of quads costs 4
+ * instructions a turn): whole groups of count4 outputs for a fast form, full clamp. */
+DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
+                                      const uint32_t *xw, int32_t count4, int32_t form) {
+    const uint32_t *wp = *wpp, *gq = *gqp;
+    int8_t *y = *yp, *const yend = *yp + count4;
+    while (y < yend) {
+        register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+        register uint32_t xe __asm__("r4"), xo __asm__("r5");
+        register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+        const uint32_t *xp = xw;
+        DSP_ASM_ACC_INIT();
+        DSP_ASM_QUAD_AT("0");
+        DSP_ASM_QUAD_AT("8");
+        DSP_ASM_QUAD_AT("16");
+        DSP_ASM_QUAD_AT("24");
+        DSP_ASM_QUAD_AT("32");
+        DSP_ASM_QUAD_AT("40");
+        DSP_ASM_QUAD_AT("48");
+        DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
+    }
+    *wpp = wp, *gqp = gq, *yp = y;
+}
+
+/* One output row of pixels: the window of pixel i at r0 + step * i (rows r0, r1, r2),
+ * its quads into xw, then every whole group of the block (count4 outputs) into y. */
+static __attribute__((noinline)) void dsp_rgb_row(const dsp_block *blk, const int8_t *r0,
+                                                  const int8_t *r1, const int8_t *r2, int32_t step,
+                                                  int32_t n, int8_t *y, int32_t oc) {
+    uint32_t xw[14];
+    int32_t i, q;
+    for (i = 0; i < n; ++i, r0 += step, r1 += step, r2 += step, y += oc) {
+        const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
+        int8_t *yp = y;
+#pragma GCC unroll 7
+        for (q = 0; q < 7; ++q) {
+            const int32_t t = 4 * q;
+            const uint32_t a = dsp_tap_word(r0, r1, r2, t), c = dsp_tap_word(r0, r1, r2, t + 2);
+            xw[2 * q] = dsp_pkhbt(a, c);
+            if ((t + 1) % 9 != 0 && (t + 3) % 9 != 0 && t + 3 < 27)
+                xw[2 * q + 1] = dsp_pkhtb(c, a);
+            else
+                xw[2 * q + 1] =
+                    dsp_pkhbt(dsp_tap_word(r0, r1, r2, t + 1), dsp_tap_word(r0, r1, r2, t + 3));
+        }
+        if (blk->form == DSP_RQ_DOUBLE2)
+            dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count, DSP_RQ_DOUBLE2);
+        else if (blk->form == DSP_RQ_DOUBLE)
+            dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count, DSP_RQ_DOUBLE);
+        else
+            dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count, DSP_RQ_SINGLE);
+    }
+}
+
+/* Outputs o0 .. o0+count-1 (a multiple of 4) of a 3x3 conv of 3 channels, blk repacked
+ * (a fast form, the full clamp): the widened rows (a ring of 3) in col. */
+static void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x, int32_t o0,
+                         const dsp_block *blk, int8_t *col, int8_t *y) {
+    const int32_t oc = p->out_c, form = blk->form;
+    const int32_t rl = (((p->out_w - 1) * p->stride_w + 3) * 3 + 3) & ~1; /* int16 */
+    const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
+    const int8_t *r[3];
+    int32_t b, oy, ky;
+    for (b = 0; b < p->n; ++b) {
+        int32_t next = -p->pad_top; /* the first input row not yet widened */
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            for (ky = 0; ky < 3; ++ky) { /* row iy in slot (iy + pad_top) mod 3 */
+                const int32_t iy = iy0 + ky;
+                int8_t *slot = col + (size_t)((iy + p->pad_top) % 3) * 2 * rl;
+                if (iy < next)
+                    ;
+                else if (form == DSP_RQ_DOUBLE2)
+                    dsp_widen_padded(p, x, b, iy, slot, rl, 1);
+                else
+                    dsp_widen_padded(p, x, b, iy, slot, rl, 0);
+                r[ky] = slot;
+            }
+            next = iy0 + 3;
+            dsp_rgb_row(blk, r[0], r[1], r[2], step, p->out_w,
+                        y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0, oc);
+        }
+    }
+}
+
 /* Whether the direct path takes the conv: one group, K <= 10, the full clamp, and the
  * padded rows of a kernel's height fit in col. */
 static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_out *out,
@@ -411,6 +509,9 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
     per = dsp_block_outputs(k);
 #if DSP_DIRECT
     const int direct = dsp_direct_fits(p, k, &out, (int32_t)sizeof col);
+    const int rgb =
+        p->groups == 1 && p->c == 3 && p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
+        3 * 2 * ((((p->out_w - 1) * p->stride_w + 3) * 3 + 3) & ~1) <= (int32_t)sizeof col;
 #endif
     batch = DSP_COL_BYTES / k < p->out_w ? DSP_COL_BYTES / k : p->out_w; /* >= 4 */
     for (g = 0; g < p->groups; ++g) {
@@ -429,6 +530,12 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
 #endif
             dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
                        &out, p->x_zero_point);
+#if DSP_DIRECT
+            if (rgb && !(count & 3) && blk.form != DSP_RQ_SLOW) {
+                dsp_conv_rgb(p, x, o0, &blk, col, y);
+                continue;
+            }
+#endif
             blk.spare = 1; /* each im2col row is followed by another or DSP_COL_SPARE bytes */
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {

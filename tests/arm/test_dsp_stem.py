@@ -1,14 +1,17 @@
 """The Cortex-M DSP general conv's direct path (s8_conv_dsp.c: dsp_conv_direct, K <= 10,
-one group, the full clamp, a fast requantisation form) and its word im2col (kernel rows
-of 5 to 12 bytes) equal cnnc_s8_conv__ref byte for byte on an emulated Cortex-M4: the
-digits stem itself (32x32x1, 3x3 stride 2 pad 1, 16 outputs) and the 0.35@96 stem's
+one group, the full clamp, a fast requantisation form), its RGB rows (dsp_conv_rgb: 3x3
+of 3 channels, whole groups of 4 outputs, from the same widened rows) and its word im2col
+(kernel rows of 5 to 12 bytes) equal cnnc_s8_conv__ref byte for byte on an emulated
+Cortex-M4: the digits stem itself (32x32x1, 3x3 stride 2 pad 1, 16 outputs) and the 0.35@96 stem's
 kind (3x3 stride 2 of 3 channels, a narrower image), then random convs of K 1..10 over
 kernels 1x1..3x3, 1x5, 5x2, 10x1, 2x5 of 1 or 2 channels, strides 1..3, paddings 0..2,
 batches of 1 and 2, with 1 to 5, 16, 48 (one whole block) and 49 to 60 outputs (a second
-block, whose outputs skip the first's in y), under every requantisation form the path
-runs (the doubled form with an even and an odd count of outputs, the plain double
-rounding with biases near 2^30, single rounding) and the ones it leaves to the GEMM
-(narrow clamps, onnxruntime rounding, multipliers outside the fast forms); rows wider
+block, whose outputs skip the first's in y), random 3x3 convs of 3 channels with 4 to 52
+outputs (a last block not a multiple of 4, and 6 outputs: the GEMM for it), under every
+requantisation form the paths run (the doubled form with an even and an odd count of
+outputs, the plain double rounding with biases near 2^30, single rounding) and the ones
+they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
+fast forms); rows wider
 than the pixel records' chunk (out_w above 98) and rows too wide for the widened ring
 (the GEMM then); at the target's flags (the direct path) and at -Os (no direct path)."""
 
@@ -18,7 +21,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 2 + 160 + 6
+CASES = 2 + 160 + 7 + 40
 
 DRIVER = (
     r"""
@@ -32,7 +35,7 @@ DRIVER = (
 #define GUARD 16
 #define MAX_X 6144
 #define MAX_Y 20480
-static int8_t x[MAX_X], w[10 * 64 + 27 * 16], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
+static int8_t x[MAX_X], w[27 * 64], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[64], mult[64], shift[64];
 static int cases = 0, failures = 0;
 
@@ -114,12 +117,19 @@ int main(void) {
         conv_case(batch, h, wd, c, kr[0], kr[1], s, pad, counts[uniform(0, 9)], kind,
                   uniform(0, 5) == 0);
     }
+    for (rep = 0; rep < 40; ++rep) { /* 3x3 of 3 channels: the RGB rows (whole groups) */
+        static const int32_t rgb_counts[] = {4, 8, 12, 16, 20, 48, 52, 6};
+        const int32_t kind = uniform(0, 6) < 3 ? 0 : uniform(1, 4);
+        conv_case(uniform(1, 2), uniform(3, 9), uniform(3, 12), 3, 3, 3, uniform(1, 3),
+                  uniform(0, 2), rgb_counts[uniform(0, 7)], kind, uniform(0, 5) == 0);
+    }
     /* rows past the pixel records' chunk (98 pixels with 48 outputs, 146 with 16) */
     conv_case(1, 3, 150, 1, 3, 3, 1, 1, 16, 0, 0);
     conv_case(1, 2, 120, 1, 1, 3, 1, 0, 49, 0, 0);
     conv_case(2, 2, 110, 2, 2, 2, 1, 0, 48, 1, 0);
     /* a widened ring of 3 rows past the im2col buffer's 2 KB: the GEMM */
     conv_case(1, 3, 400, 1, 3, 3, 1, 1, 4, 0, 0);
+    conv_case(1, 3, 120, 3, 3, 3, 1, 1, 4, 0, 0);
     /* odd sizes of the doubled form's two outputs a turn */
     conv_case(1, 9, 9, 1, 3, 3, 2, 1, 7, 0, 0);
     conv_case(1, 9, 9, 1, 3, 3, 2, 1, 8, 0, 0);
