@@ -82,16 +82,16 @@ DSP_ALWAYS_INLINE void dsp_copy_words(int8_t *dst, const int8_t *src, int32_t nw
 }
 
 /* The im2col rows col[rows][K] of output pixels (b, oy, ox .. ox+rows-1), one group,
- * kernel rows of kw * C <= 4 nw bytes (nw = 1, 2 or 3, known where inlined: the stems' 3x3
- * of 1 or 3 channels): a window inside the image whose last word lies in x takes nw
+ * kernel rows of kw * C <= 4 nw bytes (nw = 1, 2 or 3, known where inlined: the 3x3
+ * convs of 1 to 4 channels): a window inside the image whose last word lies in x takes nw
  * unaligned words per kernel row, whose extra bytes the next kernel row or pixel
  * overwrites (col has DSP_COL_SPARE bytes past the last row for the last one's); the
  * other windows dsp_im2col. */
 DSP_ALWAYS_INLINE void dsp_im2col_nw(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
                                      int32_t oy, int32_t ox, int32_t rows, int32_t k, int8_t *col,
-                                     int32_t nw, int32_t kh) {
+                                     int32_t nw) {
     /* the fields in locals: the stores to col may alias *p, which gcc reloads otherwise */
-    const int32_t row = p->kernel_w * p->c, sw = p->stride_w, step = sw * p->c;
+    const int32_t kh = p->kernel_h, row = p->kernel_w * p->c, sw = p->stride_w, step = sw * p->c;
     const int32_t iy0 = oy * p->stride_h - p->pad_top, last = p->w - p->kernel_w;
     const ptrdiff_t pitch = (ptrdiff_t)p->w * p->c;
     /* the last window offset in x whose last word lies in x */
@@ -110,16 +110,10 @@ DSP_ALWAYS_INLINE void dsp_im2col_nw(const cnnc_s8_conv_params *p, const int8_t 
             const int8_t *sp = x + at;
             int8_t *const end = col + (size_t)run * k;
             for (; col < end; col += k, sp += step) {
-                if (kh == 3) { /* written out (gcc keeps a counted loop) */
-                    dsp_copy_words(col, sp, nw);
-                    dsp_copy_words(col + row, sp + pitch, nw);
-                    dsp_copy_words(col + 2 * row, sp + 2 * pitch, nw);
-                } else {
-                    const int8_t *r = sp;
-                    int8_t *cp = col;
-                    int32_t ky;
-                    for (ky = 0; ky < kh; ++ky, cp += row, r += pitch) dsp_copy_words(cp, r, nw);
-                }
+                const int8_t *r = sp;
+                int8_t *cp = col;
+                int32_t ky;
+                for (ky = 0; ky < kh; ++ky, cp += row, r += pitch) dsp_copy_words(cp, r, nw);
             }
         } else {
             dsp_im2col(p, x, b, oy, ox + i, 0, col);
@@ -134,15 +128,13 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
                                                        const int8_t *x, int32_t b, int32_t oy,
                                                        int32_t ox, int32_t rows, int32_t k,
                                                        int8_t *col) {
-    const int32_t row = p->kernel_w * p->c, kh = p->kernel_h;
+    const int32_t row = p->kernel_w * p->c;
     if (row <= 4)
-        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 1, kh);
+        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 1);
     else if (row <= 8)
-        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 2, kh);
-    else if (kh == 3) /* the 3x3 stem of 3 channels: the kernel rows written out */
-        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 3, 3);
+        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 2);
     else
-        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 3, kh);
+        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 3);
 }
 
 #if defined(__OPTIMIZE_SIZE__)
@@ -158,24 +150,25 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 /* ---------------------------------------------------------------------------------
  * Direct path for K = kh * kw * C <= 10 (the 3x3 stems of one channel): no im2col. The
  * input rows a row of outputs reads are widened once each into int16 rows of the padded
- * width (dsp_widen_padded: (x - zp), doubled for DSP_RQ_DOUBLE2, zero in the padding, so
- * the sums start at the bias itself as in the GEMM core). A window's kernel row of
+ * width (dsp_widen_padded: 2 (x - zp), zero in the padding, so the sums start at the
+ * bias itself as in the GEMM core, doubled: the direct paths take the doubled
+ * requantisation, DSP_RQ_DOUBLE2, alone; the other forms run the GEMM). A window's kernel row of
  * l = kw * C inputs is contiguous there: its whole pairs are unaligned words, and with l
  * odd the last inputs of two kernel rows make one pair (PKHBT), the last row's alone
  * with a zero weight above: at most 5 words (DSP_DIRECT_PAIRS), held in registers while
  * every output of the block runs on them: per output one LDM of its 5 weight pairs
  * (the same order, as int16 lanes) and bias, 5 SMLADs, one LDM of its (m, c, e) and the
- * fast requantisation with the full clamp (dsp_direct_pixel). */
+ * requantisation with the full clamp (dsp_direct_pixels). */
 #define DSP_DIRECT_PAIRS 5 /* K <= 10 */
 #define DSP_DIRECT_REC 9   /* words per output: 5 weight pairs, bias, m, c, e */
 
 /* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment): element e is
- * channel e mod C of padded column e / C (column pad_left is the image's first), (x - zp)
- * there (doubled when dbl, known where inlined), zero outside the image. The zeros go
+ * channel e mod C of padded column e / C (column pad_left is the image's first), 2 (x - zp)
+ * there, zero outside the image. The zeros go
  * first by whole words (the lead rounded up, the tail from an even element), then the
  * inputs over them. */
-DSP_ALWAYS_INLINE void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
-                                        int32_t iy, int8_t *r, int32_t rl, int32_t dbl) {
+static void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t iy,
+                             int8_t *r, int32_t rl) {
     const int32_t zp = p->x_zero_point, wc = p->w * p->c;
     const uint32_t nzp = dsp_pack16(-zp, -zp), zero = 0;
     const int32_t lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
@@ -189,14 +182,13 @@ DSP_ALWAYS_INLINE void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8
         const uint32_t v = dsp_load4(src + j);
         const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
         uint32_t lo = dsp_pkhbt(e, o), hi = dsp_pkhtb(o, e);
-        if (dbl)
-            lo = (uint32_t)__sadd16((int32_t)lo, (int32_t)lo),
-            hi = (uint32_t)__sadd16((int32_t)hi, (int32_t)hi);
+        lo = (uint32_t)__sadd16((int32_t)lo, (int32_t)lo);
+        hi = (uint32_t)__sadd16((int32_t)hi, (int32_t)hi);
         memcpy(dst + 2 * j, &lo, sizeof lo);
         memcpy(dst + 2 * j + 4, &hi, sizeof hi);
     }
     for (; j < n; ++j) {
-        const int16_t v = (int16_t)((src[j] - zp) * (dbl ? 2 : 1));
+        const int16_t v = (int16_t)((src[j] - zp) * 2);
         memcpy(dst + 2 * j, &v, sizeof v);
     }
 }
@@ -246,21 +238,12 @@ static void dsp_direct_x33(const int8_t *r0, const int8_t *r1, const int8_t *r2,
     end[-1] = 0;
 }
 
-/* The requantisation of the sum in a with (m, c, e) in w0, w1, w2 (dsp_gq_one's forms),
- * before the SSAT #8 of the full clamp. */
+/* The doubled requantisation of the sum in a with (m, c, e) in w0, w1, w2 (dsp_gq_one's
+ * DSP_RQ_DOUBLE2), before the SSAT #8 of the full clamp. */
 #define DSP_DIRECT_RQ_DOUBLE2             \
     "add %[w1], %[w1], %[a], asr #31\n\t" \
     "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
     "asr %[a], %[a], %[w2]\n\t"
-#define DSP_DIRECT_RQ_DOUBLE              \
-    "add %[w1], %[w1], %[a], asr #31\n\t" \
-    "qadd %[a], %[a], %[a]\n\t"           \
-    "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
-    "asr %[a], %[a], %[w2]\n\t"
-#define DSP_DIRECT_RQ_SINGLE             \
-    "smmla %[a], %[a], %[w0], %[w1]\n\t" \
-    "asr %[a], %[a], %[w2]\n\t"
-
 /* The pixels of the records at xp (dsp_direct_xrow) through every output of the table at
  * wp, outputs stored from y on: per pixel an LDM of its pairs into x0..x4; per output an
  * LDM of its record (DSP_DIRECT_REC words: the weight pairs and bias into w0..w4 and a,
@@ -299,21 +282,17 @@ static void dsp_direct_x33(const int8_t *r0, const int8_t *r1, const int8_t *r2,
         :                                                                                 \
         : "memory", "cc")
 
-/* dsp_direct_xrow's records at xv through the table of count outputs for a fast form. */
+/* dsp_direct_xrow's records at xv through the table of count outputs. */
 static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, const uint32_t *xv,
-                                                        int8_t *y, int32_t count, int32_t form) {
+                                                        int8_t *y, int32_t count) {
     register uint32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
     register uint32_t x4 __asm__("r4"), w0 __asm__("r5"), w1 __asm__("r6"), w2 __asm__("r8");
     register uint32_t w3 __asm__("r9"), w4 __asm__("r10"), a __asm__("r11");
     const uint32_t *wp = tab, *xp = xv;
-    if (form == DSP_RQ_DOUBLE2 && !(count & 1)) /* two outputs a turn */
+    if (!(count & 1)) /* two outputs a turn */
         DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2) DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
-    else if (form == DSP_RQ_DOUBLE2)
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
-    else if (form == DSP_RQ_DOUBLE)
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE));
     else
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_SINGLE));
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
     (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)w0, (void)w1, (void)w2, (void)w3,
         (void)w4, (void)a;
 }
@@ -332,9 +311,9 @@ DSP_ALWAYS_INLINE uint32_t dsp_tap_word(const int8_t *r0, const int8_t *r1, cons
 }
 
 /* dsp_row_groups_asm with its 7 quads written out (its loop over pairs of quads costs 4
- * instructions a turn): whole groups of count4 outputs for a fast form, full clamp. */
+ * instructions a turn): whole groups of count4 outputs, DSP_RQ_DOUBLE2, full clamp. */
 DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
-                                      const uint32_t *xw, int32_t count4, int32_t form) {
+                                      const uint32_t *xw, int32_t count4) {
     const uint32_t *wp = *wpp, *gq = *gqp;
     int8_t *y = *yp, *const yend = *yp + count4;
     while (y < yend) {
@@ -350,7 +329,7 @@ DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp
         DSP_ASM_QUAD_AT("32");
         DSP_ASM_QUAD_AT("40");
         DSP_ASM_QUAD_AT("48");
-        DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
+        DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
     }
     *wpp = wp, *gqp = gq, *yp = y;
 }
@@ -376,20 +355,15 @@ static __attribute__((noinline)) void dsp_rgb_row(const dsp_block *blk, const in
                 xw[2 * q + 1] =
                     dsp_pkhbt(dsp_tap_word(r0, r1, r2, t + 1), dsp_tap_word(r0, r1, r2, t + 3));
         }
-        if (blk->form == DSP_RQ_DOUBLE2)
-            dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count, DSP_RQ_DOUBLE2);
-        else if (blk->form == DSP_RQ_DOUBLE)
-            dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count, DSP_RQ_DOUBLE);
-        else
-            dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count, DSP_RQ_SINGLE);
+        dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count);
     }
 }
 
 /* Outputs o0 .. o0+count-1 (a multiple of 4) of a 3x3 conv of 3 channels, blk repacked
- * (a fast form, the full clamp): the widened rows (a ring of 3) in col. */
+ * (DSP_RQ_DOUBLE2, the full clamp): the widened rows (a ring of 3) in col. */
 static void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x, int32_t o0,
                          const dsp_block *blk, int8_t *col, int8_t *y) {
-    const int32_t oc = p->out_c, form = blk->form;
+    const int32_t oc = p->out_c;
     const int32_t rl = (((p->out_w - 1) * p->stride_w + 3) * 3 + 3) & ~1; /* int16 */
     const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
     const int8_t *r[3];
@@ -401,12 +375,7 @@ static void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x, int32_t 
             for (ky = 0; ky < 3; ++ky) { /* row iy in slot (iy + pad_top) mod 3 */
                 const int32_t iy = iy0 + ky;
                 int8_t *slot = col + (size_t)((iy + p->pad_top) % 3) * 2 * rl;
-                if (iy < next)
-                    ;
-                else if (form == DSP_RQ_DOUBLE2)
-                    dsp_widen_padded(p, x, b, iy, slot, rl, 1);
-                else
-                    dsp_widen_padded(p, x, b, iy, slot, rl, 0);
+                if (iy >= next) dsp_widen_padded(p, x, b, iy, slot, rl);
                 r[ky] = slot;
             }
             next = iy0 + 3;
@@ -426,11 +395,11 @@ static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_ou
 }
 
 /* Outputs o0 .. o0+count-1 of the conv through the direct path, blk->gq and blk->form
- * already made (dsp_block_params, a fast form): the table of records and the pixels'
+ * already made (dsp_block_params, DSP_RQ_DOUBLE2): the table of records and the pixels'
  * records in blk->w, the widened rows (a ring of kh) in col. */
 static void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                             int32_t o0, int32_t count, dsp_block *blk, int8_t *col, int8_t *y) {
-    const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c, form = blk->form;
+    const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c;
     const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1; /* int16 */
     const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
     uint32_t *const tab = blk->w, *const xv = tab + DSP_DIRECT_REC * count + 2;
@@ -467,12 +436,7 @@ static void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x, const
             for (ky = 0; ky < kh; ++ky) { /* row iy in slot (iy + pad_top) mod kh */
                 const int32_t iy = iy0 + ky;
                 int8_t *slot = col + (size_t)((iy + p->pad_top) % kh) * 2 * rl;
-                if (iy < next)
-                    ;
-                else if (form == DSP_RQ_DOUBLE2)
-                    dsp_widen_padded(p, x, b, iy, slot, rl, 1);
-                else
-                    dsp_widen_padded(p, x, b, iy, slot, rl, 0);
+                if (iy >= next) dsp_widen_padded(p, x, b, iy, slot, rl);
                 r[ky] = slot;
             }
             next = iy0 + kh;
@@ -483,7 +447,7 @@ static void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x, const
                     dsp_direct_x33(rr[0], rr[1], rr[2], step, np, xv);
                 else
                     dsp_direct_xrow(rr, kh, l, step, np, xv);
-                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count, form);
+                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count);
             }
         }
     }
@@ -522,7 +486,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
             if (direct) {
                 blk.k = k;
                 dsp_block_params(&blk, bias + o0, mult + o0, shift + o0, count, &out);
-                if (blk.form != DSP_RQ_SLOW) {
+                if (blk.form == DSP_RQ_DOUBLE2) {
                     dsp_conv_direct(p, x, w, o0, count, &blk, col, y);
                     continue;
                 }
@@ -531,7 +495,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
             dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
                        &out, p->x_zero_point);
 #if DSP_DIRECT
-            if (rgb && !(count & 3) && blk.form != DSP_RQ_SLOW) {
+            if (rgb && !(count & 3) && blk.form == DSP_RQ_DOUBLE2) {
                 dsp_conv_rgb(p, x, o0, &blk, col, y);
                 continue;
             }
