@@ -170,12 +170,14 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 static void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t iy,
                              int8_t *r, int32_t rl) {
     const int32_t zp = p->x_zero_point, wc = p->w * p->c;
-    const uint32_t nzp = dsp_pack16(-zp, -zp), zero = 0;
+    const uint32_t nzp = dsp_pack16(-zp, -zp);
+    uint32_t zero = 0;
     const int32_t lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
     const int32_t n = iy < 0 || iy >= p->h ? 0 : (wc < rl - lead ? wc : rl - lead);
     const int8_t *src = x + ((size_t)b * p->h + (n ? iy : 0)) * wc;
     int8_t *dst = r + 2 * lead;
     int32_t j;
+    __asm__("" : "+r"(zero)); /* a value gcc cannot see: the loops stay (not memset calls) */
     for (j = 0; j < lead; j += 2) memcpy(r + 2 * j, &zero, sizeof zero);
     for (j = (lead + n) & ~1; j < rl; j += 2) memcpy(r + 2 * j, &zero, sizeof zero);
     for (j = 0; j + 4 <= n; j += 4) { /* (x0, x1), (x2, x3) from the even and odd lanes */
@@ -262,7 +264,9 @@ static void dsp_direct_x33(const int8_t *r0, const int8_t *r1, const int8_t *r2,
     "ldm %[wp]!, {%[w0], %[w1], %[w2]}\n\t" RQ                  \
     "ssat %[a], #8, %[a]\n\t"                                   \
     "strb %[a], [%[y]], #1\n\t"
-/* OUTS: the outputs per turn of the loop (one, or two for an even count). */
+#define DSP_DIRECT_OUT2 DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2) DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2)
+/* OUTS: the outputs per turn of the loop (one; two for an even count, four for a multiple
+ * of 4). */
 #define DSP_DIRECT_ROW(OUTS)                                                              \
     __asm__ __volatile__(                                                                 \
         "1:\n\t"                                                                          \
@@ -289,8 +293,10 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, con
     register uint32_t x4 __asm__("r4"), w0 __asm__("r5"), w1 __asm__("r6"), w2 __asm__("r8");
     register uint32_t w3 __asm__("r9"), w4 __asm__("r10"), a __asm__("r11");
     const uint32_t *wp = tab, *xp = xv;
-    if (!(count & 1)) /* two outputs a turn */
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2) DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
+    if (!(count & 3)) /* four outputs a turn */
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT2 DSP_DIRECT_OUT2);
+    else if (!(count & 1)) /* two */
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT2);
     else
         DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
     (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)w0, (void)w1, (void)w2, (void)w3,
@@ -404,23 +410,23 @@ static void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x, const
     const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
     uint32_t *const tab = blk->w, *const xv = tab + DSP_DIRECT_REC * count + 2;
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xv - tab)) / DSP_DIRECT_XREC;
-    const int8_t *r[DSP_MAX_K], *rr[DSP_MAX_K];
-    int32_t j, b, oy, ox, ky, q, n;
-    for (j = 0; j < count; ++j) { /* the records: pairs in dsp_direct_xrow's order */
+    const int8_t *r[2 * DSP_DIRECT_PAIRS], *rr[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 10 */
+    int32_t tap[2 * DSP_DIRECT_PAIRS], j, b, oy, ox, ky, q, n;
+    n = 0; /* the taps of the pairs in dsp_direct_xrow's order (-1: a zero weight) */
+    for (ky = 0; ky < kh; ++ky)
+        for (q = 0; q < l / 2; ++q) tap[n++] = ky * l + 2 * q, tap[n++] = ky * l + 2 * q + 1;
+    if (l & 1)
+        for (ky = 0; ky < kh; ky += 2)
+            tap[n++] = ky * l + l - 1, tap[n++] = ky + 1 < kh ? (ky + 1) * l + l - 1 : -1;
+    for (; n < 2 * DSP_DIRECT_PAIRS; ++n) tap[n] = -1;
+    for (j = 0; j < count; ++j) { /* the records */
         const int8_t *wo = w + o0 + j;
         const int32_t *gq = blk->gq[j >> 2];
         const int32_t jj = j & 3, base = 6 * (jj >> 1) + (jj & 1);
         uint32_t *t = tab + DSP_DIRECT_REC * j;
-        n = 0;
-        for (ky = 0; ky < kh; ++ky)
-            for (q = 0; q < l / 2; ++q)
-                t[n++] = dsp_pack16(wo[(size_t)(ky * l + 2 * q) * oc],
-                                    wo[(size_t)(ky * l + 2 * q + 1) * oc]);
-        if (l & 1)
-            for (ky = 0; ky < kh; ky += 2)
-                t[n++] = dsp_pack16(wo[(size_t)(ky * l + l - 1) * oc],
-                                    ky + 1 < kh ? wo[(size_t)((ky + 1) * l + l - 1) * oc] : 0);
-        for (; n < DSP_DIRECT_PAIRS; ++n) t[n] = 0;
+        for (n = 0; n < DSP_DIRECT_PAIRS; ++n)
+            t[n] = dsp_pack16(tap[2 * n] < 0 ? 0 : wo[(size_t)tap[2 * n] * oc],
+                              tap[2 * n + 1] < 0 ? 0 : wo[(size_t)tap[2 * n + 1] * oc]);
         t[5] = (uint32_t)gq[jj];
         t[6] = (uint32_t)gq[6 + base + (jj & 1)];
         t[7] = (uint32_t)gq[7 + base + (jj & 1)];
