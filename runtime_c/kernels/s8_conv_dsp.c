@@ -220,8 +220,9 @@ static void dsp_direct_xrow(const int8_t *const *r, int32_t kh, int32_t l, int32
 
 /* dsp_direct_xrow for kh = l = 3 (the rows' pointers apart, the pairs written out); with
  * step 4 (stride 2 over one channel) a window's last pairs are the next one's first. */
-static void dsp_direct_x33(const int8_t *r0, const int8_t *r1, const int8_t *r2, int32_t step,
-                           int32_t n, uint32_t *xv) {
+static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int8_t *r1,
+                                                     const int8_t *r2, int32_t step, int32_t n,
+                                                     uint32_t *xv) {
     uint32_t *const end = xv + DSP_DIRECT_XREC * n;
     if (step == 4) {
         uint32_t a0 = dsp_load4(r0), a1 = dsp_load4(r1), a2 = dsp_load4(r2);
@@ -367,8 +368,9 @@ static __attribute__((noinline)) void dsp_rgb_row(const dsp_block *blk, const in
 
 /* Outputs o0 .. o0+count-1 (a multiple of 4) of a 3x3 conv of 3 channels, blk repacked
  * (DSP_RQ_DOUBLE2, the full clamp): the widened rows (a ring of 3) in col. */
-static void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x, int32_t o0,
-                         const dsp_block *blk, int8_t *col, int8_t *y) {
+static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                   int32_t o0, const dsp_block *blk, int8_t *col,
+                                                   int8_t *y) {
     const int32_t oc = p->out_c;
     const int32_t rl = (((p->out_w - 1) * p->stride_w + 3) * 3 + 3) & ~1; /* int16 */
     const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
@@ -403,8 +405,9 @@ static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_ou
 /* Outputs o0 .. o0+count-1 of the conv through the direct path, blk->gq and blk->form
  * already made (dsp_block_params, DSP_RQ_DOUBLE2): the table of records and the pixels'
  * records in blk->w, the widened rows (a ring of kh) in col. */
-static void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
-                            int32_t o0, int32_t count, dsp_block *blk, int8_t *col, int8_t *y) {
+static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                      const int8_t *w, int32_t o0, int32_t count,
+                                                      dsp_block *blk, int8_t *col, int8_t *y) {
     const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c;
     const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1; /* int16 */
     const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
