@@ -3,7 +3,12 @@
  * conv runs as a dense layer on cnnc_s8_dense__dsp. The general conv is, per group, a GEMM
  * over im2col rows of K = kh*kw*C/G inputs (padding taps hold x_zero_point, which the
  * corrected bias cancels: s8_dsp.h) against w[KH][KW][C/G][Co/G], the layout dense reads
- * as w[K][Co/G]. K above DSP_MAX_K runs the reference loop. Compiled when the build
+ * as w[K][Co/G]. K above DSP_MAX_K runs the reference loop. Two stems skip the im2col
+ * at the target's flags (not at -Os) when the requantisation is the doubled form with the
+ * full clamp: K <= 10 (the 3x3 of one channel) runs dsp_conv_direct, the 3x3 of 3
+ * channels dsp_conv_rgb, both on input rows widened once into zero-padded int16 rows
+ * (measured on the digits stem, 32x32x1 -> 16x16x16: 101,587 -> 68,912 instructions;
+ * 0.35@96's, 96x96x3 -> 48x48x16: 1,747,756 -> 1,216,374). Compiled when the build
  * targets the DSP extension (__ARM_FEATURE_DSP); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
@@ -73,7 +78,7 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
     }
 }
 
-/* nw (1, 2 or 3, known where inlined) unaligned words from src to dst. */
+/* nw (1 or 3, known where inlined) unaligned words from src to dst. */
 DSP_ALWAYS_INLINE void dsp_copy_words(int8_t *dst, const int8_t *src, int32_t nw) {
     uint32_t v = dsp_load4(src);
     memcpy(dst, &v, sizeof v);
@@ -82,7 +87,7 @@ DSP_ALWAYS_INLINE void dsp_copy_words(int8_t *dst, const int8_t *src, int32_t nw
 }
 
 /* The im2col rows col[rows][K] of output pixels (b, oy, ox .. ox+rows-1), one group,
- * kernel rows of kw * C <= 4 nw bytes (nw = 1, 2 or 3, known where inlined: the 3x3
+ * kernel rows of kw * C <= 4 nw bytes (nw = 1 or 3, known where inlined: the 3x3
  * convs of 1 to 4 channels): a window inside the image whose last word lies in x takes nw
  * unaligned words per kernel row, whose extra bytes the next kernel row or pixel
  * overwrites (col has DSP_COL_SPARE bytes past the last row for the last one's); the
@@ -128,12 +133,9 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
                                                        const int8_t *x, int32_t b, int32_t oy,
                                                        int32_t ox, int32_t rows, int32_t k,
                                                        int8_t *col) {
-    const int32_t row = p->kernel_w * p->c;
-    if (row <= 4)
+    if (p->kernel_w * p->c <= 4)
         dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 1);
-    else if (row <= 8)
-        dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 2);
-    else
+    else /* 5 to 12 bytes: 3 words (up to 7 bytes past the row: DSP_COL_SPARE) */
         dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 3);
 }
 
@@ -143,7 +145,7 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_SIZE 0
 #endif
 #define DSP_COL_BYTES 2048 /* im2col rows of a batch of output pixels */
-#define DSP_COL_SPARE 4    /* past them: the last word copy's extra bytes (dsp_im2col) */
+#define DSP_COL_SPARE 8    /* past them: the last word copies' extra bytes (dsp_im2col_nw) */
 
 #if !defined(__OPTIMIZE_SIZE__) && defined(__OPTIMIZE__)
 #define DSP_DIRECT 1 /* not at -Os (code size) nor -O0 (the asm's 14 registers) */
