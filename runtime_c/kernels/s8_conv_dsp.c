@@ -343,16 +343,15 @@ DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp
     *wpp = wp, *gqp = gq, *yp = y;
 }
 
-/* One output row of pixels: the window of pixel i at r0 + step * i (rows r0, r1, r2),
- * its quads into xw, then every whole group of the block (count4 outputs) into y. */
-static __attribute__((noinline)) void dsp_rgb_row(const dsp_block *blk, const int8_t *r0,
-                                                  const int8_t *r1, const int8_t *r2, int32_t step,
-                                                  int32_t n, int8_t *y, int32_t oc) {
-    uint32_t xw[14];
-    int32_t i, q;
-    for (i = 0; i < n; ++i, r0 += step, r1 += step, r2 += step, y += oc) {
-        const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
-        int8_t *yp = y;
+/* The quads of n pixels' windows, pixel i's at r0 + step * i (rows r0, r1, r2), into
+ * xw[i][14]. */
+#define DSP_RGB_XREC 14
+static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8_t *r1,
+                                                    const int8_t *r2, int32_t step, int32_t n,
+                                                    uint32_t *xw) {
+    uint32_t *const end = xw + DSP_RGB_XREC * n;
+    int32_t q;
+    for (; xw < end; r0 += step, r1 += step, r2 += step, xw += DSP_RGB_XREC) {
 #pragma GCC unroll 7
         for (q = 0; q < 7; ++q) {
             const int32_t t = 4 * q;
@@ -364,14 +363,35 @@ static __attribute__((noinline)) void dsp_rgb_row(const dsp_block *blk, const in
                 xw[2 * q + 1] =
                     dsp_pkhbt(dsp_tap_word(r0, r1, r2, t + 1), dsp_tap_word(r0, r1, r2, t + 3));
         }
-        dsp_rgb_groups(&wp, &gq, &yp, xw, blk->count);
+    }
+}
+
+/* One output row of pixels: their quads (dsp_rgb_quads) into blk->w past the repacked
+ * weights, chunk pixels at a time, then every whole group of the block (count4 outputs)
+ * of each pixel into y. */
+static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *r0,
+                                                  const int8_t *r1, const int8_t *r2, int32_t step,
+                                                  int32_t n, int8_t *y, int32_t oc) {
+    uint32_t *const xw = blk->w + (size_t)blk->count / 4 * 7 * 8;
+    const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xw - blk->w)) / DSP_RGB_XREC; /* >= 25 */
+    int32_t i, i0;
+    for (i0 = 0; i0 < n; i0 += chunk) {
+        const int32_t np = n - i0 < chunk ? n - i0 : chunk;
+        const uint32_t *xp = xw;
+        dsp_rgb_quads(r0 + (size_t)i0 * step, r1 + (size_t)i0 * step, r2 + (size_t)i0 * step, step,
+                      np, xw);
+        for (i = 0; i < np; ++i, y += oc, xp += DSP_RGB_XREC) {
+            const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
+            int8_t *yp = y;
+            dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count);
+        }
     }
 }
 
 /* Outputs o0 .. o0+count-1 (a multiple of 4) of a 3x3 conv of 3 channels, blk repacked
  * (DSP_RQ_DOUBLE2, the full clamp): the widened rows (a ring of 3) in col. */
 static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x,
-                                                   int32_t o0, const dsp_block *blk, int8_t *col,
+                                                   int32_t o0, dsp_block *blk, int8_t *col,
                                                    int8_t *y) {
     const int32_t oc = p->out_c;
     const int32_t rl = (((p->out_w - 1) * p->stride_w + 3) * 3 + 3) & ~1; /* int16 */

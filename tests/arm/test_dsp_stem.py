@@ -11,9 +11,9 @@ outputs (a last block not a multiple of 4, and 6 outputs: the GEMM for it), unde
 requantisation form the paths run (the doubled form with an even and an odd count of
 outputs, the plain double rounding with biases near 2^30, single rounding) and the ones
 they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
-fast forms); rows wider
-than the pixel records' chunk (out_w above 98) and rows too wide for the widened ring
-(the GEMM then); at the target's flags (the direct path) and at -Os (no direct path)."""
+fast forms); rows wider than the pixel records' and RGB quads' chunks (out_w above 98
+and 25) and rows too wide for the widened ring (the GEMM then); at the target's flags
+(the direct paths) and at -Os (none)."""
 
 import pytest
 
@@ -21,7 +21,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 2 + 160 + 7 + 40
+CASES = 2 + 160 + 8 + 40
 
 DRIVER = (
     r"""
@@ -41,7 +41,8 @@ static int cases = 0, failures = 0;
 
 /* kind 0: random, double or single rounding (the doubled or single fast form); 1: some
  * biases near +-2^30 (the block's plain double form); 2: extreme inputs and weights; 3: shifts and
- * multipliers across the contract (the GEMM's slow form); 4: onnxruntime rounding. */
+ * multipliers across the contract (the GEMM's slow form); 4: onnxruntime rounding; 5: as 0,
+ * double rounding (the direct paths' doubled form). */
 static void fill(int32_t nx, int32_t k, int32_t m, int32_t kind, int32_t *rounding) {
     int32_t i, j;
     const int8_t xv = uniform(0, 1) ? 127 : -128;
@@ -50,7 +51,8 @@ static void fill(int32_t nx, int32_t k, int32_t m, int32_t kind, int32_t *roundi
         for (i = 0; i < k; ++i)
             w[i * m + j] = kind == 2 ? ((j & 1) ? 127 : -128) : (int8_t)uniform(-128, 127);
     *rounding = kind == 4 ? CNNC_ROUND_ONNXRUNTIME
-                          : (kind == 1 || uniform(0, 1) ? CNNC_ROUND_DOUBLE : CNNC_ROUND_SINGLE);
+                          : (kind == 1 || kind == 5 || uniform(0, 1) ? CNNC_ROUND_DOUBLE
+                                                                      : CNNC_ROUND_SINGLE);
     for (j = 0; j < m; ++j) {
         bias[j] = uniform(-20000, 20000);
         mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
@@ -106,8 +108,8 @@ int main(void) {
                                          {1, 5}, {5, 2}, {10, 1}, {2, 5}};
     static const int32_t counts[] = {1, 2, 3, 4, 5, 16, 48, 49, 53, 60};
     int32_t rep;
-    conv_case(1, 32, 32, 1, 3, 3, 2, 1, 16, 0, 0); /* the digits stem */
-    conv_case(1, 20, 22, 3, 3, 3, 2, 1, 16, 0, 0); /* the 0.35@96 stem's kind */
+    conv_case(1, 32, 32, 1, 3, 3, 2, 1, 16, 5, 0); /* the digits stem */
+    conv_case(1, 20, 22, 3, 3, 3, 2, 1, 16, 5, 0); /* the 0.35@96 stem's kind */
     for (rep = 0; rep < 160; ++rep) {
         const int32_t *kr = kernels[uniform(0, 9)];
         const int32_t c = kr[0] * kr[1] <= 5 && uniform(0, 1) ? 2 : 1;
@@ -124,15 +126,16 @@ int main(void) {
                   uniform(0, 2), rgb_counts[uniform(0, 7)], kind, uniform(0, 5) == 0);
     }
     /* rows past the pixel records' chunk (98 pixels with 48 outputs, 146 with 16) */
-    conv_case(1, 3, 150, 1, 3, 3, 1, 1, 16, 0, 0);
-    conv_case(1, 2, 120, 1, 1, 3, 1, 0, 49, 0, 0);
-    conv_case(2, 2, 110, 2, 2, 2, 1, 0, 48, 1, 0);
+    conv_case(1, 3, 150, 1, 3, 3, 1, 1, 16, 5, 0);
+    conv_case(1, 2, 120, 1, 1, 3, 1, 0, 49, 5, 0);
+    conv_case(2, 2, 110, 2, 2, 2, 1, 0, 48, 5, 0);
+    conv_case(1, 3, 60, 3, 3, 3, 1, 1, 48, 5, 0); /* RGB quads: 25 pixels a chunk */
     /* a widened ring of 3 rows past the im2col buffer's 2 KB: the GEMM */
     conv_case(1, 3, 400, 1, 3, 3, 1, 1, 4, 0, 0);
     conv_case(1, 3, 120, 3, 3, 3, 1, 1, 4, 0, 0);
     /* odd sizes of the doubled form's two outputs a turn */
-    conv_case(1, 9, 9, 1, 3, 3, 2, 1, 7, 0, 0);
-    conv_case(1, 9, 9, 1, 3, 3, 2, 1, 8, 0, 0);
+    conv_case(1, 9, 9, 1, 3, 3, 2, 1, 7, 5, 0);
+    conv_case(1, 9, 9, 1, 3, 3, 2, 1, 8, 5, 0);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
