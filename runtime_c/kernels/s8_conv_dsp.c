@@ -145,7 +145,9 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_SIZE 0
 #endif
 #define DSP_COL_BYTES 2048 /* im2col rows of a batch of output pixels */
-#define DSP_COL_SPARE 8    /* past them: the last word copies' extra bytes (dsp_im2col_nw) */
+/* past them: the last word copies' extra bytes (dsp_im2col_nw's 7; at -Os, the last word of
+ * the GEMM's widening, 3) */
+#define DSP_COL_SPARE (DSP_SIZE ? 4 : 8)
 
 #if !defined(__OPTIMIZE_SIZE__) && defined(__OPTIMIZE__)
 #define DSP_DIRECT 1 /* not at -Os (code size) nor -O0 (the asm's 14 registers) */
