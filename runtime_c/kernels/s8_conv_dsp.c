@@ -7,8 +7,8 @@
  * at the target's flags (not at -Os) when the requantisation is the doubled form with the
  * full clamp: K <= 10 (the 3x3 of one channel) runs dsp_conv_direct, the 3x3 of 3
  * channels dsp_conv_rgb, both on input rows widened once into zero-padded int16 rows
- * (measured on the digits stem, 32x32x1 -> 16x16x16: 101,587 -> 68,912 instructions;
- * 0.35@96's, 96x96x3 -> 48x48x16: 1,747,756 -> 1,216,374). Compiled when the build
+ * (bench/bench_mcu.py --layers: the digits stem, 32x32x1 -> 16x16x16, 101,587 -> 68,911
+ * instructions; 0.35@96's, 96x96x3 -> 48x48x16, 1,747,756 -> 1,194,293). Compiled when the build
  * targets the DSP extension (__ARM_FEATURE_DSP); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
