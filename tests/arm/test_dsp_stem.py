@@ -1,0 +1,151 @@
+"""The Cortex-M DSP general conv's direct path (s8_conv_dsp.c: dsp_conv_direct, K <= 10,
+one group, the full clamp, a fast requantisation form), its RGB rows (dsp_conv_rgb: 3x3
+of 3 channels, whole groups of 4 outputs, from the same widened rows) and its word im2col
+(kernel rows of 5 to 12 bytes) equal cnnc_s8_conv__ref byte for byte on an emulated
+Cortex-M4: the digits stem itself (32x32x1, 3x3 stride 2 pad 1, 16 outputs) and the 0.35@96 stem's
+kind (3x3 stride 2 of 3 channels, a narrower image), then random convs of K 1..10 over
+kernels 1x1..3x3, 1x5, 5x2, 10x1, 2x5 of 1 or 2 channels, strides 1..3, paddings 0..2,
+batches of 1 and 2, with 1 to 5, 16, 48 (one whole block) and 49 to 60 outputs (a second
+block, whose outputs skip the first's in y), random 3x3 convs of 3 channels with 4 to 52
+outputs (a last block not a multiple of 4, and 6 outputs: the GEMM for it), under every
+requantisation form the paths run (the doubled form with an even and an odd count of
+outputs, the plain double rounding with biases near 2^30, single rounding) and the ones
+they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
+fast forms); rows wider than the pixel records' and RGB quads' chunks (out_w above 98
+and 25) and rows too wide for the widened ring (the GEMM then); at the target's flags
+(the direct paths) and at -Os (none)."""
+
+import pytest
+
+from .mcu_run import C_RANDOM, run_driver
+
+pytestmark = pytest.mark.arm
+
+CASES = 2 + 160 + 8 + 40
+
+DRIVER = (
+    r"""
+#include <stdio.h>
+#include <string.h>
+#include "cnnc_s8.h"
+
+"""
+    + C_RANDOM
+    + r"""
+#define GUARD 16
+#define MAX_X 6144
+#define MAX_Y 20480
+static int8_t x[MAX_X], w[27 * 64], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
+static int32_t bias[64], mult[64], shift[64];
+static int cases = 0, failures = 0;
+
+/* kind 0: random, double or single rounding (the doubled or single fast form); 1: some
+ * biases near +-2^30 (the block's plain double form); 2: extreme inputs and weights; 3: shifts and
+ * multipliers across the contract (the GEMM's slow form); 4: onnxruntime rounding; 5: as 0,
+ * double rounding (the direct paths' doubled form). */
+static void fill(int32_t nx, int32_t k, int32_t m, int32_t kind, int32_t *rounding) {
+    int32_t i, j;
+    const int8_t xv = uniform(0, 1) ? 127 : -128;
+    for (i = 0; i < nx; ++i) x[MAX_X - nx + i] = kind == 2 ? xv : (int8_t)uniform(-128, 127);
+    for (j = 0; j < m; ++j)
+        for (i = 0; i < k; ++i)
+            w[i * m + j] = kind == 2 ? ((j & 1) ? 127 : -128) : (int8_t)uniform(-128, 127);
+    *rounding = kind == 4 ? CNNC_ROUND_ONNXRUNTIME
+                          : (kind == 1 || kind == 5 || uniform(0, 1) ? CNNC_ROUND_DOUBLE
+                                                                      : CNNC_ROUND_SINGLE);
+    for (j = 0; j < m; ++j) {
+        bias[j] = uniform(-20000, 20000);
+        mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+        shift[j] = -uniform(1, 14);
+        if (kind == 1 && (j == 0 || uniform(0, 3) == 0)) /* the others' sums unsaturated */
+            bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
+        if (kind == 2) shift[j] = -uniform(1, 3);
+        if (kind == 3) {
+            shift[j] = uniform(-31, 30);
+            if (uniform(0, 1)) mult[j] = (int32_t)(next_word() >> 1);
+        }
+        if (kind == 4) {
+            const float f = (float)uniform(1, 100000) * 1e-7f;
+            memcpy(&mult[j], &f, sizeof f);
+            shift[j] = 0;
+        }
+    }
+}
+
+/* A conv of batch x h x wd x c (the input at the end of x) through both kernels. */
+static void conv_case(int32_t batch, int32_t h, int32_t wd, int32_t c, int32_t kh, int32_t kw,
+                      int32_t s, int32_t pad, int32_t oc, int32_t kind, int32_t narrow) {
+    const int32_t k = kh * kw * c, nx = batch * h * wd * c, zy = uniform(-128, 127);
+    cnnc_s8_conv_params p;
+    int32_t i, size, rounding;
+    fill(nx, k, oc, kind, &rounding);
+    memset(&p, 0, sizeof p);
+    p.n = batch; p.h = h; p.w = wd; p.c = c; p.out_c = oc;
+    p.kernel_h = kh; p.kernel_w = kw; p.stride_h = p.stride_w = s;
+    p.dilation_h = p.dilation_w = 1; p.pad_top = p.pad_left = pad; p.groups = 1;
+    p.out_h = (h + 2 * pad - kh) / s + 1; p.out_w = (wd + 2 * pad - kw) / s + 1;
+    p.x_zero_point = uniform(0, 2) ? uniform(-128, 127) : (uniform(0, 1) ? 127 : -128);
+    p.y_zero_point = zy; p.rounding = rounding; p.act_min = -128; p.act_max = 127;
+    if (narrow) p.act_min = zy, p.act_max = zy < 27 ? zy + 100 : 127;
+    size = batch * p.out_h * p.out_w * oc;
+    memset(y_dsp, 0x5A, sizeof y_dsp);
+    cnnc_s8_conv__ref(&p, x + MAX_X - nx, w, bias, mult, shift, y_ref);
+    cnnc_s8_conv__dsp(&p, x + MAX_X - nx, w, bias, mult, shift, y_dsp);
+    ++cases;
+    for (i = 0; i < size + GUARD; ++i)
+        if (i >= size ? y_dsp[i] != 0x5A : y_ref[i] != y_dsp[i]) {
+            if (++failures <= 20)
+                printf("MISMATCH %dx%dx%dx%d k %dx%d s %d pad %d oc %d kind %d narrow %d "
+                       "byte %d: ref %d dsp %d\n", (int)batch, (int)h, (int)wd, (int)c,
+                       (int)kh, (int)kw, (int)s, (int)pad, (int)oc, (int)kind, (int)narrow,
+                       (int)i, i < size ? y_ref[i] : 0x5A, y_dsp[i]);
+            return;
+        }
+}
+
+int main(void) {
+    static const int32_t kernels[][2] = {{3, 3}, {1, 1}, {2, 2}, {3, 1}, {1, 3}, {2, 3},
+                                         {1, 5}, {5, 2}, {10, 1}, {2, 5}};
+    static const int32_t counts[] = {1, 2, 3, 4, 5, 16, 48, 49, 53, 60};
+    int32_t rep;
+    conv_case(1, 32, 32, 1, 3, 3, 2, 1, 16, 5, 0); /* the digits stem */
+    conv_case(1, 20, 22, 3, 3, 3, 2, 1, 16, 5, 0); /* the 0.35@96 stem's kind */
+    for (rep = 0; rep < 160; ++rep) {
+        const int32_t *kr = kernels[uniform(0, 9)];
+        const int32_t c = kr[0] * kr[1] <= 5 && uniform(0, 1) ? 2 : 1;
+        const int32_t s = uniform(1, 3), pad = uniform(0, 2), batch = uniform(1, 2);
+        const int32_t h = kr[0] + uniform(0, 5), wd = kr[1] + uniform(0, 6);
+        const int32_t kind = uniform(0, 6) < 3 ? 0 : uniform(1, 4);
+        conv_case(batch, h, wd, c, kr[0], kr[1], s, pad, counts[uniform(0, 9)], kind,
+                  uniform(0, 5) == 0);
+    }
+    for (rep = 0; rep < 40; ++rep) { /* 3x3 of 3 channels: the RGB rows (whole groups) */
+        static const int32_t rgb_counts[] = {4, 8, 12, 16, 20, 48, 52, 6};
+        const int32_t kind = uniform(0, 6) < 3 ? 0 : uniform(1, 4);
+        conv_case(uniform(1, 2), uniform(3, 9), uniform(3, 12), 3, 3, 3, uniform(1, 3),
+                  uniform(0, 2), rgb_counts[uniform(0, 7)], kind, uniform(0, 5) == 0);
+    }
+    /* rows past the pixel records' chunk (98 pixels with 48 outputs, 146 with 16) */
+    conv_case(1, 3, 150, 1, 3, 3, 1, 1, 16, 5, 0);
+    conv_case(1, 2, 120, 1, 1, 3, 1, 0, 49, 5, 0);
+    conv_case(2, 2, 110, 2, 2, 2, 1, 0, 48, 5, 0);
+    conv_case(1, 3, 60, 3, 3, 3, 1, 1, 48, 5, 0); /* RGB quads: 25 pixels a chunk */
+    /* a widened ring of 3 rows past the im2col buffer's 2 KB: the GEMM */
+    conv_case(1, 3, 400, 1, 3, 3, 1, 1, 4, 0, 0);
+    conv_case(1, 3, 120, 3, 3, 3, 1, 1, 4, 0, 0);
+    /* odd sizes of the doubled form's two outputs a turn */
+    conv_case(1, 9, 9, 1, 3, 3, 2, 1, 7, 5, 0);
+    conv_case(1, 9, 9, 1, 3, 3, 2, 1, 8, 5, 0);
+    printf("%d cases, %d failures\n", cases, failures);
+    return failures != 0;
+}
+"""
+)
+
+KERNELS = ["s8_conv.c", "s8_dense.c", "s8_dense_dsp.c", "s8_conv_dsp.c"]
+
+
+@pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
+def test_dsp_conv_direct_equals_ref_on_emulated_cortex_m4(tmp_path, opt):
+    out = run_driver(tmp_path, DRIVER, KERNELS, opt)
+    assert f"{CASES} cases, 0 failures" in out, out
