@@ -6,7 +6,8 @@ and the blocks of 48 (1..5, 7, 31, 33, 47, 49), rows at and past DSP_MIN_ROWS, e
 (single, double, onnxruntime), the extreme values (all inputs -128 or 127 against weights
 of -128 or 127), biases near 2^30 that the doubled accumulator must refuse (its QADD form
 then runs), multipliers and shifts outside the fast forms (the reference form), full and
-narrow clamps, zero points at the range ends; at the target's flags and at -Os.
+narrow clamps, zero points at the range ends (an output zero point of -128 one time in four:
+the doubled form without the sign's term, DSP_RQ_DOUBLE2Z); at the target's flags and at -Os.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
@@ -14,10 +15,11 @@ K a multiple of 8 and M even (dsp_dense_rows4: the weights read once for the fou
 run K of 8 to 512 and M of 2 to 62, every kind with the double rounding (the doubled form's
 asm requantisation, the C one for the other forms and the narrow clamps), single and
 onnxruntime. The general
-conv's im2col by words (dsp_im2col_words: kernel rows of at most 4 bytes) runs over 1 to 4
-channels, kernels 3x3, 2x2, 1x4 and 3x1, strides 1 and 2, with and without padding,
-batches of 1 and 2, the input ending exactly at the last window (whose word would cross
-the end: the byte copy then), and groups of 2."""
+conv runs over 1 to 4 channels, kernels 3x3, 2x2, 1x4 and 3x1, strides 1 and 2, with and
+without padding, batches of 1 and 2, the input ending exactly at the last window (whose
+word would cross the end: the byte copy then), and groups of 2: the im2col by words and
+the GEMM where K > 10 or the requantisation is not the doubled form with the full clamp,
+the direct path otherwise (test_dsp_stem.py covers the direct and RGB paths)."""
 
 import pytest
 
