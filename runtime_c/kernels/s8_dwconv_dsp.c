@@ -917,6 +917,108 @@ DSP_ALWAYS_INLINE void dsp_dw_whole_windows(const cnnc_s8_conv_params *p, const 
     }
 }
 
+/* dsp_dw_whole for a 2 x 2 image, 3 x 3 kernel, stride 1 and padding 1 (2 x 2 outputs,
+ * each window four taps of the kernel's centre), in asm: one array u per group holds the
+ * record (u[0..15]: the biases, then dsp_dw_gq_fast's words 4..15), the weights w4[9][2]
+ * (u[16..33], dsp_dw_widen_row) and the pixels as x - zp (u[34..41], SXTAB16 onto
+ * (-zp, -zp)), so every load of a window is an immediate offset from u: one LDM of the
+ * biases, per pixel one LDRD of its words and one of its tap's weights (pixel (i, j) of the
+ * window at (oy, ox) meets tap (1 - oy + i, 1 - ox + j)) and four SMLAxy, then the fast
+ * form's requantisation with the full clamp (DSP_ASM_STORE4): 26 instructions and 22 or 26
+ * per window of four outputs, where the C form's windows spill. */
+#define DSP_DW_U_W4 "64"  /* byte offset of w4 in u */
+#define DSP_DW_U_XW "136" /* of the pixels */
+/* clang-format off */
+#define DSP_ASM_WHOLE_TAP(px, tap)                                      \
+    "ldrd %[xe], %[xo], [%[u], #" DSP_DW_U_XW "+8*(" px ")]\n\t"       \
+    "ldrd %[w0], %[w1], [%[u], #" DSP_DW_U_W4 "+8*(" tap ")]\n\t"      \
+    "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                            \
+    "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                            \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                            \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
+/* the window whose pixel 0 meets tap t0 (pixels 1, 2, 3: t0 + 1, t0 + 3, t0 + 4) */
+#define DSP_ASM_WHOLE_TAPS(t0)                                          \
+    "mov %[gq], %[u]\n\t"                                               \
+    "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t"                      \
+    DSP_ASM_WHOLE_TAP("0", t0) DSP_ASM_WHOLE_TAP("1", t0 "+1")          \
+    DSP_ASM_WHOLE_TAP("2", t0 "+3") DSP_ASM_WHOLE_TAP("3", t0 "+4")
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_whole2x2_as(const uint32_t *u, int8_t *yb, int32_t c_step,
+                                          int32_t form) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t xe __asm__("r4"), xo __asm__("r5");
+    register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    const uint32_t *rp;
+    int8_t *y;
+#define DSP_DW_WHOLE_TAPS(T0)                                                             \
+    __asm__ __volatile__(                                                                 \
+        DSP_ASM_WHOLE_TAPS(T0)                                                            \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xe] "=&r"(xe), \
+          [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), [gq] "=&r"(rp)                  \
+        : [u] "r"(u)                                                                      \
+        : "memory")
+#define DSP_DW_WHOLE_STORE(RQ)                                                             \
+    __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
+                         :                                                                 \
+                         : "memory")
+    y = yb;
+    DSP_DW_WHOLE_TAPS("4"); /* output (0, 0) */
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+    y = yb + c_step;
+    DSP_DW_WHOLE_TAPS("3"); /* (0, 1) */
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+    y = yb + 2 * c_step;
+    DSP_DW_WHOLE_TAPS("1"); /* (1, 0) */
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+    y = yb + 3 * c_step;
+    DSP_DW_WHOLE_TAPS("0"); /* (1, 1) */
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+#undef DSP_DW_WHOLE_TAPS
+#undef DSP_DW_WHOLE_STORE
+}
+
+/* The layers dsp_dw_whole2x2_as serves. */
+static int dsp_dw_whole2x2_fits(const cnnc_s8_conv_params *p) {
+    return p->h == 2 && p->w == 2 && p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 &&
+           p->stride_w == 1 && p->pad_top == 1 && p->pad_left == 1 && p->out_h == 2 &&
+           p->out_w == 2;
+}
+
+/* dsp_dw_whole for the layers of dsp_dw_whole2x2_fits, out of dsp_dw_whole's loop (whose
+ * registers the C windows take). */
+static __attribute__((noinline)) int32_t dsp_dw_whole2x2(const cnnc_s8_conv_params *p,
+                                                         const int8_t *x, const int8_t *w,
+                                                         const int32_t *bias, const int32_t *mult,
+                                                         const int32_t *shift, int8_t *y) {
+    const int32_t c_step = p->c, c4 = c_step & ~3;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const size_t img = 4 * (size_t)c_step;
+    int32_t c0, b, i;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t u[42]; /* record, weights, pixels: dsp_dw_whole2x2_as */
+        const int32_t form =
+            dsp_dw_gq_fast((int32_t *)u, mult + c0, shift + c0, p->rounding, p->y_zero_point);
+        if (form == DSP_RQ_SLOW) return c0;
+        memcpy(u, bias + c0, 4 * sizeof *u);
+        dsp_dw_widen_row(u + 16, w + c0, 9, c_step);
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *xb = x + b * img + c0;
+            for (i = 0; i < 4; ++i, xb += c_step) {
+                const uint32_t v = dsp_load4(xb);
+                u[34 + 2 * i] = dsp_even_add(nzp, v), u[35 + 2 * i] = dsp_odd_add(nzp, v);
+            }
+            if (form == DSP_RQ_DOUBLE)
+                dsp_dw_whole2x2_as(u, y + b * img + c0, c_step, DSP_RQ_DOUBLE);
+            else
+                dsp_dw_whole2x2_as(u, y + b * img + c0, c_step, DSP_RQ_SINGLE);
+        }
+    }
+    return c4;
+}
+
 /* Every group of four channels of p (dsp_dw_whole_image) whose requantisation has a fast
  * form; returns the first channel it left (a group without one, or c mod 4 channels). */
 static __attribute__((noinline)) int32_t dsp_dw_whole(const cnnc_s8_conv_params *p, const int8_t *x,
@@ -927,6 +1029,7 @@ static __attribute__((noinline)) int32_t dsp_dw_whole(const cnnc_s8_conv_params 
     const size_t in_img = (size_t)p->h * p->w * c_step,
                  out_img = (size_t)p->out_h * p->out_w * c_step;
     int32_t c0, t, b;
+    if (dsp_dw_whole2x2_fits(p)) return dsp_dw_whole2x2(p, x, w, bias, mult, shift, y);
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t w4[2 * DSP_MAX_TAPS]; /* [tap][even, odd channel lanes] */
         int32_t gq[16];
