@@ -203,13 +203,14 @@ DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, co
 }
 
 /* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
- * fits buf: the input words are widened into buf's interior (SXTB16 even and odd lanes;
- * the caller filled buf with x_zero_point pixels once, and the border is never written),
- * then every output window reads buf without bounds checks or widening. */
+ * fits buf: the input words are widened into buf's interior (SXTAB16 even and odd lanes
+ * onto nzp: 0, or (-zp, -zp) for x - zp; the caller filled buf's border once with
+ * x_zero_point pixels, or zeros, and corr to match), then every output window reads buf
+ * without bounds checks or widening. */
 static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t *yb,
                           const uint32_t *w4, const uint32_t corr[4], int32_t form,
                           const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
-                          int32_t pw, const uint32_t *gq) {
+                          int32_t pw, const uint32_t *gq, uint32_t nzp) {
     const size_t row = (size_t)p->w * p->c;
     const int fast = DSP_DW_FAST && p->kernel_h == 3 && p->kernel_w == 3 && form != DSP_RQ_SLOW &&
                      dsp_out_full(out);
@@ -220,8 +221,8 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
         const int8_t *xr = xb + (size_t)iy * row;
         for (ix = 0; ix < p->w; ++ix, xr += p->c, br += 2) {
             const uint32_t v = dsp_load4(xr);
-            br[0] = (uint32_t)dsp_even(v);
-            br[1] = (uint32_t)dsp_odd(v);
+            br[0] = dsp_even_add(nzp, v);
+            br[1] = dsp_odd_add(nzp, v);
         }
     }
     for (oy = 0; oy < p->out_h; ++oy) {
@@ -247,7 +248,8 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
 
 #if DSP_DW_FAST
 /* |bias| below which the doubled sums of a 3 x 3 window are exact (s8_dsp.h,
- * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30. */
+ * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30;
+ * the sums of x - zp of dsp_dw3x3_groups: |sum| <= |bias| + 9 * 255 * 128, below that too. */
 /* Row pitch (pixels) of dsp_dw3x3_groups' buffer when a padded image's rows fit it: 144
  * bytes, the immediate row offsets of DSP_ASM_DW_ROW3_AT's callers. */
 #define DSP_DW_PITCH 18
@@ -724,8 +726,10 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
  * lighter set-up per group, which the layers of few outputs (4x4, 2x2 with 96-192
  * channels) pay once per four channels: the group's record (dsp_gq_fill's layout) comes
  * straight from mult and shift (dsp_dw_gq_fast; dsp_rq only for a group without a fast
- * form), the weights are widened (and doubled for DSP_RQ_DOUBLE2) in one pass that also
- * sums them, and the windows run in asm in loops specialised by form. */
+ * form), the pixels are widened as x - zp (SXTAB16 onto (-zp, -zp): |x - zp| <= 255 fits
+ * the int16 lanes) into a buffer whose padding holds zeros, so the sums start at the bias
+ * (no weight sums, no corrected bias), the weights are widened (and doubled for
+ * DSP_RQ_DOUBLE2) in one pass, and the windows run in asm in loops specialised by form. */
 #if DSP_DW_FAST
 /* n pixels from xr (c_step bytes apart) as the SXTB16 words (even, odd) into br[2n]: two
  * pixels per step, each pair of words one STRD with post-increment (which gcc does not
@@ -742,6 +746,57 @@ CNNC_INLINE void dsp_dw_widen_row(uint32_t *br, const int8_t *xr, int32_t n, int
         const uint32_t v = dsp_load4(xr);
         br[0] = (uint32_t)dsp_even(v);
         br[1] = (uint32_t)dsp_odd(v);
+    }
+}
+
+/* dsp_dw_widen_row with the lanes added onto nzp (SXTAB16): x - zp for nzp = (-zp, -zp). */
+CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step,
+                                      uint32_t nzp) {
+    for (; n >= 2; n -= 2, xr += 2 * c_step) {
+        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
+        __asm__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                : "+r"(br)
+                : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)), "r"(dsp_even_add(nzp, v1)),
+                  "r"(dsp_odd_add(nzp, v1))
+                : "memory");
+    }
+    if (n) {
+        const uint32_t v = dsp_load4(xr);
+        br[0] = dsp_even_add(nzp, v);
+        br[1] = dsp_odd_add(nzp, v);
+    }
+}
+
+/* The h x w pixels from xb (w even, c_step bytes apart) into the interior of a buffer of
+ * DSP_DW_PITCH pixels per row from br, as dsp_dw_widen_row_add: pairs of pixels, no rest. */
+CNNC_INLINE void dsp_dw_widen_even(uint32_t *br, const int8_t *xb, int32_t h, int32_t w,
+                                   int32_t c_step, uint32_t nzp) {
+    const size_t row = (size_t)w * c_step, gap = 2 * (size_t)(DSP_DW_PITCH - w);
+    const int8_t *const x_end = xb + (size_t)h * row;
+    while (xb < x_end) {
+        const int8_t *const r_end = xb + row;
+        do {
+            const uint32_t v0 = dsp_load4(xb), v1 = dsp_load4(xb + c_step);
+            __asm__ __volatile__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                                 : "+r"(br)
+                                 : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)),
+                                   "r"(dsp_even_add(nzp, v1)), "r"(dsp_odd_add(nzp, v1))
+                                 : "memory");
+            xb += 2 * c_step;
+        } while (xb < r_end);
+        br += gap;
+    }
+}
+
+/* The weights of 9 taps from w (c_step bytes apart) widened into w4[9][2] (SXTB16), doubled
+ * for dbl (SADD16: |2 w| <= 256). */
+DSP_ALWAYS_INLINE void dsp_dw_widen_taps9(uint32_t *w4, const int8_t *w, int32_t c_step, int dbl) {
+    int32_t t;
+    for (t = 0; t < 9; ++t, w += c_step) {
+        const uint32_t v = dsp_load4(w);
+        int32_t e = dsp_even(v), o = dsp_odd(v);
+        if (dbl) e = __sadd16(e, e), o = __sadd16(o, o);
+        w4[2 * t] = (uint32_t)e, w4[2 * t + 1] = (uint32_t)o;
     }
 }
 
@@ -804,51 +859,43 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  out_img = (size_t)p->out_h * p->out_w * c_step;
     const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
-    const uint32_t pad2 = (uint32_t)dsp_even(dsp_splat4(zp)); /* (zp, zp) */
-    const int32_t pw = DSP_DW_PITCH; /* buffer rows: the windows' immediate row offsets */
+    const uint32_t nzp = dsp_pack16(-zp, -zp); /* the pixels widened as x - zp */
+    const int32_t pw = DSP_DW_PITCH;           /* buffer rows: the windows' immediate row offsets */
     int32_t t, c0, b, iy, j;
-    for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
+    for (t = 0; t < 2 * ph * pw; ++t) buf[t] = 0; /* padding: x - zp = 0 */
     for (c0 = 0; c0 < c4; c0 += 4) {
-        uint32_t rec[34];             /* corr[4], w4[9][2], gq[4..15]: dsp_dw3x3_windows */
+        uint32_t rec[34];             /* biases, w4[9][2], gq[4..15]: dsp_dw3x3_windows */
         uint32_t *const w4 = rec + 4; /* [tap][even, odd channel lanes] */
-        int32_t gq[16], se = 0, so = 0, dbl;
-        int32_t form = dsp_dw_gq_fast(gq, mult + c0, shift + c0, p->rounding, p->y_zero_point);
-        const int8_t *wt = w + c0;
-        dbl = form == DSP_RQ_DOUBLE && may_double;
+        int32_t form = dsp_dw_gq_fast((int32_t *)rec + 18, mult + c0, shift + c0, p->rounding,
+                                      p->y_zero_point);
+        int dbl = form == DSP_RQ_DOUBLE && may_double;
         for (j = 0; j < 4; ++j)
             dbl = dbl && bias[c0 + j] < DSP_DW3_DOUBLE_BIAS && bias[c0 + j] > -DSP_DW3_DOUBLE_BIAS;
-        for (t = 0; t < 18; t += 2, wt += c_step) {
-            const uint32_t v = dsp_load4(wt);
-            int32_t e = dsp_even(v), o = dsp_odd(v);
-            if (dbl) e = __sadd16(e, e), o = __sadd16(o, o); /* |2 w| <= 256 */
-            w4[t] = (uint32_t)e, w4[t + 1] = (uint32_t)o;
-            se = __sadd16(se, e), so = __sadd16(so, o); /* |sum| <= 9 * 256 */
+        if (dbl) { /* the sums doubled: 2 bias, 2 w (|2 w| <= 256) */
+            form = DSP_RQ_DOUBLE2;
+            for (j = 0; j < 4; ++j) rec[j] = 2u * (uint32_t)bias[c0 + j];
+            dsp_dw_widen_taps9(w4, w + c0, c_step, 1);
+        } else {
+            memcpy(rec, bias + c0, 4 * sizeof *rec);
+            dsp_dw_widen_taps9(w4, w + c0, c_step, 0);
         }
-        /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w), modulo 2^32 */
-        gq[0] = (int32_t)((uint32_t)bias[c0] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)se);
-        gq[1] = (int32_t)((uint32_t)bias[c0 + 1] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)so);
-        gq[2] = (int32_t)((uint32_t)bias[c0 + 2] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(se >> 16));
-        gq[3] = (int32_t)((uint32_t)bias[c0 + 3] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(so >> 16));
-        if (dbl) form = DSP_RQ_DOUBLE2;
-        memcpy(rec, gq, 4 * sizeof *gq);
-        memcpy(rec + 22, gq + 4, 12 * sizeof *gq);
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + b * in_img + c0;
             int8_t *yb = y + b * out_img + c0;
             if (form == DSP_RQ_SLOW) { /* the C windows with dsp_rq */
                 dsp_rq rq[4];
                 (void)dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
-                dsp_dw_padded(p, xb, yb, w4, (const uint32_t *)gq, DSP_RQ_SLOW, rq, &out, buf, ph,
-                              pw, (const uint32_t *)gq);
+                dsp_dw_padded(p, xb, yb, w4, rec, DSP_RQ_SLOW, rq, &out, buf, ph, pw, rec, nzp);
                 continue;
             }
-            for (iy = 0; iy < p->h; ++iy) /* the group's pixels widened into the interior */
-                dsp_dw_widen_row(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
-                                 xb + iy * row, p->w, c_step);
+            if (p->w & 1) {
+                for (iy = 0; iy < p->h; ++iy) /* the group's pixels widened into the interior */
+                    dsp_dw_widen_row_add(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
+                                         xb + iy * row, p->w, c_step, nzp);
+            } else {
+                dsp_dw_widen_even(buf + 2 * ((size_t)p->pad_top * pw + p->pad_left), xb, p->h, p->w,
+                                  c_step, nzp);
+            }
             if (form == DSP_RQ_DOUBLE2)
                 dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE2);
             else if (form == DSP_RQ_DOUBLE)
@@ -1212,7 +1259,7 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
             const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
             if (padded) {
                 dsp_dw_padded(p, xb, y + (size_t)b * p->out_h * p->out_w * p->c + c0, w4[0], corr,
-                              form, rq, &out, buf, ph, pw, (const uint32_t *)gq);
+                              form, rq, &out, buf, ph, pw, (const uint32_t *)gq, 0);
                 continue;
             }
             for (oy = 0; oy < p->out_h; ++oy) {
