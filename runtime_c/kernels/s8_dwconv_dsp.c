@@ -790,13 +790,18 @@ CNNC_INLINE void dsp_dw_widen_even(uint32_t *br, const int8_t *xb, int32_t h, in
 
 /* The weights of 9 taps from w (c_step bytes apart) widened into w4[9][2] (SXTB16), doubled
  * for dbl (SADD16: |2 w| <= 256). */
+DSP_ALWAYS_INLINE void dsp_dw_widen_tap(uint32_t *w4, const int8_t *w, int dbl) {
+    const uint32_t v = dsp_load4(w);
+    int32_t e = dsp_even(v), o = dsp_odd(v);
+    if (dbl) e = __sadd16(e, e), o = __sadd16(o, o);
+    w4[0] = (uint32_t)e, w4[1] = (uint32_t)o;
+}
 DSP_ALWAYS_INLINE void dsp_dw_widen_taps9(uint32_t *w4, const int8_t *w, int32_t c_step, int dbl) {
-    int32_t t;
-    for (t = 0; t < 9; ++t, w += c_step) {
-        const uint32_t v = dsp_load4(w);
-        int32_t e = dsp_even(v), o = dsp_odd(v);
-        if (dbl) e = __sadd16(e, e), o = __sadd16(o, o);
-        w4[2 * t] = (uint32_t)e, w4[2 * t + 1] = (uint32_t)o;
+    int32_t ky; /* three taps per step, written out (gcc keeps a loop of 9 otherwise) */
+    for (ky = 0; ky < 3; ++ky, w += 3 * (size_t)c_step, w4 += 6) {
+        dsp_dw_widen_tap(w4, w, dbl);
+        dsp_dw_widen_tap(w4 + 2, w + c_step, dbl);
+        dsp_dw_widen_tap(w4 + 4, w + 2 * (size_t)c_step, dbl);
     }
 }
 
@@ -868,9 +873,13 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
         uint32_t *const w4 = rec + 4; /* [tap][even, odd channel lanes] */
         int32_t form = dsp_dw_gq_fast((int32_t *)rec + 18, mult + c0, shift + c0, p->rounding,
                                       p->y_zero_point);
-        int dbl = form == DSP_RQ_DOUBLE && may_double;
-        for (j = 0; j < 4; ++j)
-            dbl = dbl && bias[c0 + j] < DSP_DW3_DOUBLE_BIAS && bias[c0 + j] > -DSP_DW3_DOUBLE_BIAS;
+        const int32_t *const bg = bias + c0;
+        /* |bias| < DSP_DW3_DOUBLE_BIAS for the four, as unsigned compares (no loop) */
+        const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                       off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+        const int dbl = form == DSP_RQ_DOUBLE && may_double && (uint32_t)bg[0] + off < lim &&
+                        (uint32_t)bg[1] + off < lim && (uint32_t)bg[2] + off < lim &&
+                        (uint32_t)bg[3] + off < lim;
         if (dbl) { /* the sums doubled: 2 bias, 2 w (|2 w| <= 256) */
             form = DSP_RQ_DOUBLE2;
             for (j = 0; j < 4; ++j) rec[j] = 2u * (uint32_t)bias[c0 + j];
