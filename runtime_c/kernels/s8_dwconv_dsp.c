@@ -805,30 +805,27 @@ DSP_ALWAYS_INLINE void dsp_dw_widen_taps9(uint32_t *w4, const int8_t *w, int32_t
     }
 }
 
-/* Image b's windows of one group from the padded buffer (filled), in asm for form FORM.
- * rec[34]: corr[4], the widened weights w4[9][2], then the group record's words 4..15
- * (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's LDMs in order (the
- * accumulators, three kernel rows, the requantisation). */
-DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
-                                         const uint32_t *rec, int8_t *yb, int32_t form) {
-    const int32_t stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
-    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * c_step;
-    int32_t oy;
-    for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row) {
-        const uint32_t *br = buf;
-        int8_t *yp = yb, *const y_end = yb + y_row;
-        for (; yp < y_end; br += stepx, yp += c_step) {
-            register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
-            register uint32_t xe __asm__("r4"), xo __asm__("r5");
-            register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"),
-                w3 __asm__("r11");
-            const uint32_t *rp = rec;
-            int8_t *y = yp;
-            __asm__ __volatile__(
-                "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
-                : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
-                :
-                : "memory");
+/* The windows of one output row (buffer row br, outputs yb, c_step apart) of one group, in
+ * asm for form FORM. rec[34]: the biases, the widened weights w4[9][2], then the group
+ * record's words 4..15 (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's
+ * LDMs in order (the accumulators, three kernel rows, the requantisation). top (bottom):
+ * the kernel's first (last) row lies in the padding (zeros) for every window of the row
+ * and is skipped, its weights stepped over. */
+DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t *rec, int8_t *yb,
+                                             int32_t stepx, int32_t c_step, int32_t out_w,
+                                             int32_t form, int top, int bottom) {
+    int8_t *yp = yb, *const y_end = yb + (size_t)out_w * c_step;
+    for (; yp < y_end; br += stepx, yp += c_step) {
+        register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+        register uint32_t xe __asm__("r4"), xo __asm__("r5");
+        register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+        const uint32_t *rp = rec;
+        int8_t *y = yp;
+        __asm__ __volatile__(
+            "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
+            : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
+            :
+            : "memory");
 #define DSP_DW_ROW_AT(ROW)                                                                 \
     __asm__ __volatile__(ROW                                                               \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
@@ -843,14 +840,38 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
                          :                                                                 \
                          : "memory")
-            /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+        /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+        if (top)
+            rp += 6;
+        else
             DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("0", "8", "16"));
-            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
+        DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
+        if (bottom)
+            rp += 6;
+        else
             DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
-            DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
+        DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
 #undef DSP_DW_ROW_AT
 #undef DSP_DW_STORE_REC
-        }
+    }
+}
+
+/* Image b's windows of one group from the padded buffer (filled) for form FORM: the output
+ * rows whose windows' first or last kernel row is padding skip it (for DSP_RQ_DOUBLE2, the
+ * default rounding's form where a layer has 8 outputs or more; the others read the zeros:
+ * the copies would outweigh the rows saved). */
+DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
+                                         const uint32_t *rec, int8_t *yb, int32_t form) {
+    const int32_t stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
+    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * c_step;
+    int32_t oy, iy0 = -p->pad_top;
+    for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row, iy0 += p->stride_h) {
+        if (form == DSP_RQ_DOUBLE2 && iy0 < 0)
+            dsp_dw3x3_row_windows(buf, rec, yb, stepx, c_step, out_w, form, 1, 0);
+        else if (form == DSP_RQ_DOUBLE2 && iy0 + 2 >= p->h)
+            dsp_dw3x3_row_windows(buf, rec, yb, stepx, c_step, out_w, form, 0, 1);
+        else
+            dsp_dw3x3_row_windows(buf, rec, yb, stepx, c_step, out_w, form, 0, 0);
     }
 }
 
