@@ -1080,13 +1080,14 @@ static __attribute__((noinline)) int32_t dsp_dw_whole2x2(const cnnc_s8_conv_para
             dsp_dw_gq_fast((int32_t *)u, mult + c0, shift + c0, p->rounding, p->y_zero_point);
         if (form == DSP_RQ_SLOW) return c0;
         memcpy(u, bias + c0, 4 * sizeof *u);
-        dsp_dw_widen_row(u + 16, w + c0, 9, c_step);
+        dsp_dw_widen_taps9(u + 16, w + c0, c_step, 0);
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + b * img + c0;
-            for (i = 0; i < 4; ++i, xb += c_step) {
-                const uint32_t v = dsp_load4(xb);
-                u[34 + 2 * i] = dsp_even_add(nzp, v), u[35 + 2 * i] = dsp_odd_add(nzp, v);
-            }
+            uint32_t v[4];
+            v[0] = dsp_load4(xb), v[1] = dsp_load4(xb + c_step);
+            v[2] = dsp_load4(xb + 2 * (size_t)c_step), v[3] = dsp_load4(xb + 3 * (size_t)c_step);
+            for (i = 0; i < 4; ++i) /* written out */
+                u[34 + 2 * i] = dsp_even_add(nzp, v[i]), u[35 + 2 * i] = dsp_odd_add(nzp, v[i]);
             if (form == DSP_RQ_DOUBLE)
                 dsp_dw_whole2x2_as(u, y + b * img + c0, c_step, DSP_RQ_DOUBLE);
             else
