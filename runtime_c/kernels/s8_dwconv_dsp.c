@@ -806,21 +806,22 @@ DSP_ALWAYS_INLINE void dsp_dw_widen_taps9(uint32_t *w4, const int8_t *w, int32_t
 }
 
 /* The windows of one output row (buffer row br, outputs yb, c_step apart) of one group, in
- * asm for form FORM. rec[34]: the biases, the widened weights w4[9][2], then the group
+ * asm for form FORM. rec[36]: the biases, the widened weights w4[9][2], then the group
  * record's words 4..15 (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's
- * LDMs in order (the accumulators, three kernel rows, the requantisation). top (bottom):
+ * LDMs in order (the accumulators, three kernel rows, the requantisation), and last the
+ * steps to the next window, c_step - 4 (after the four stores) and the buffer's bytes,
+ * which the requantisation's asm adds (registers the loop would spill). top (bottom):
  * the kernel's first (last) row lies in the padding (zeros) for every window of the row
  * and is skipped, its weights stepped over. */
 DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t *rec, int8_t *yb,
-                                             int32_t stepx, int32_t c_step, int32_t out_w,
-                                             int32_t form, int top, int bottom) {
-    int8_t *yp = yb, *const y_end = yb + (size_t)out_w * c_step;
-    for (; yp < y_end; br += stepx, yp += c_step) {
+                                             int32_t out_w, int32_t form, int top, int bottom) {
+    const uint32_t *const br_end = br + (size_t)out_w * rec[35] / 4;
+    int8_t *y = yb; /* the requantisation's stores walk it, rec[34] steps it to the next */
+    while (br < br_end) {
         register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
         register uint32_t xe __asm__("r4"), xo __asm__("r5");
         register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
         const uint32_t *rp = rec;
-        int8_t *y = yp;
         __asm__ __volatile__(
             "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
             : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
@@ -833,12 +834,15 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp)                   \
                          : [xr] "r"(br)                                                    \
                          : "memory")
-#define DSP_DW_STORE_REC(RQ)                                                               \
-    __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
-                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
-                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
-                         :                                                                 \
+#define DSP_DW_STORE_REC(RQ) \
+    __asm__ __volatile__(DSP_ASM_STORE4(RQ) "ldrd %[xe], %[xo], [%[gq]]\n\t"                   \
+                                            "add %[y], %[y], %[xe]\n\t"                        \
+                                            "add %[xr], %[xr], %[xo]"                          \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),   \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y),       \
+                           [xr] "+r"(br)                                                     \
+                         :                                                                   \
                          : "memory")
         /* rows DSP_DW_PITCH pixels apart: immediate offsets */
         if (top)
@@ -862,16 +866,16 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
  * the copies would outweigh the rows saved). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
                                          const uint32_t *rec, int8_t *yb, int32_t form) {
-    const int32_t stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
-    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * c_step;
+    const int32_t out_w = p->out_w;
+    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * p->c;
     int32_t oy, iy0 = -p->pad_top;
     for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row, iy0 += p->stride_h) {
         if (form == DSP_RQ_DOUBLE2 && iy0 < 0)
-            dsp_dw3x3_row_windows(buf, rec, yb, stepx, c_step, out_w, form, 1, 0);
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 1, 0);
         else if (form == DSP_RQ_DOUBLE2 && iy0 + 2 >= p->h)
-            dsp_dw3x3_row_windows(buf, rec, yb, stepx, c_step, out_w, form, 0, 1);
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 1);
         else
-            dsp_dw3x3_row_windows(buf, rec, yb, stepx, c_step, out_w, form, 0, 0);
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0);
     }
 }
 
@@ -890,10 +894,11 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
     int32_t t, c0, b, iy, j;
     for (t = 0; t < 2 * ph * pw; ++t) buf[t] = 0; /* padding: x - zp = 0 */
     for (c0 = 0; c0 < c4; c0 += 4) {
-        uint32_t rec[34];             /* biases, w4[9][2], gq[4..15]: dsp_dw3x3_windows */
+        uint32_t rec[36]; /* biases, w4[9][2], gq[4..15], steps: dsp_dw3x3_row_windows */
         uint32_t *const w4 = rec + 4; /* [tap][even, odd channel lanes] */
         int32_t form = dsp_dw_gq_fast((int32_t *)rec + 18, mult + c0, shift + c0, p->rounding,
                                       p->y_zero_point);
+        rec[34] = (uint32_t)c_step - 4u, rec[35] = 8u * (uint32_t)p->stride_w;
         const int32_t *const bg = bias + c0;
         /* |bias| < DSP_DW3_DOUBLE_BIAS for the four, as unsigned compares (no loop) */
         const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
