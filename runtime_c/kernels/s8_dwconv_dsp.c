@@ -12,7 +12,9 @@
  * per step). Where the clamp is full and the rounding single or double, other 3x3 layers
  * whose padded image fits a buffer of fixed row pitch run dsp_dw3x3_groups (a lighter
  * set-up per group, asm windows at immediate row offsets), and layers whose every window
- * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole).
+ * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole), as do the 3x3
+ * layers of 2x2 outputs from a 2x2 image at stride 1 or a 4x4 image at stride 2
+ * (dsp_dw_small: asm windows of their image taps only).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
@@ -731,34 +733,19 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
  * (no weight sums, no corrected bias), the weights are widened (and doubled for
  * DSP_RQ_DOUBLE2) in one pass, and the windows run in asm in loops specialised by form. */
 #if DSP_DW_FAST
-/* n pixels from xr (c_step bytes apart) as the SXTB16 words (even, odd) into br[2n]: two
- * pixels per step, each pair of words one STRD with post-increment (which gcc does not
- * form from the two stores). */
-CNNC_INLINE void dsp_dw_widen_row(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step) {
-    for (; n >= 2; n -= 2, xr += 2 * c_step) {
-        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
-        __asm__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
-                : "+r"(br)
-                : "r"(dsp_even(v0)), "r"(dsp_odd(v0)), "r"(dsp_even(v1)), "r"(dsp_odd(v1))
-                : "memory");
-    }
-    if (n) {
-        const uint32_t v = dsp_load4(xr);
-        br[0] = (uint32_t)dsp_even(v);
-        br[1] = (uint32_t)dsp_odd(v);
-    }
-}
-
-/* dsp_dw_widen_row with the lanes added onto nzp (SXTAB16): x - zp for nzp = (-zp, -zp). */
+/* n pixels from xr (c_step bytes apart) as the SXTAB16 words (even, odd) onto nzp (x - zp
+ * for nzp = (-zp, -zp)) into br[2n]: two pixels per step, each pair of words one STRD with
+ * post-increment (which gcc does not form from the two stores; volatile: gcc drops the
+ * stores when br is not read after them). */
 CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step,
                                       uint32_t nzp) {
     for (; n >= 2; n -= 2, xr += 2 * c_step) {
         const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
-        __asm__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
-                : "+r"(br)
-                : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)), "r"(dsp_even_add(nzp, v1)),
-                  "r"(dsp_odd_add(nzp, v1))
-                : "memory");
+        __asm__ __volatile__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                             : "+r"(br)
+                             : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)),
+                               "r"(dsp_even_add(nzp, v1)), "r"(dsp_odd_add(nzp, v1))
+                             : "memory");
     }
     if (n) {
         const uint32_t v = dsp_load4(xr);
@@ -999,42 +986,61 @@ DSP_ALWAYS_INLINE void dsp_dw_whole_windows(const cnnc_s8_conv_params *p, const 
     }
 }
 
-/* dsp_dw_whole for a 2 x 2 image, 3 x 3 kernel, stride 1 and padding 1 (2 x 2 outputs,
- * each window four taps of the kernel's centre), in asm: one array u per group holds the
- * record (u[0..15]: the biases, then dsp_dw_gq_fast's words 4..15), the weights w4[9][2]
- * (u[16..33], dsp_dw_widen_row) and the pixels as x - zp (u[34..41], SXTAB16 onto
- * (-zp, -zp)), so every load of a window is an immediate offset from u: one LDM of the
- * biases, per pixel one LDRD of its words and one of its tap's weights (pixel (i, j) of the
- * window at (oy, ox) meets tap (1 - oy + i, 1 - ox + j)) and four SMLAxy, then the fast
- * form's requantisation with the full clamp (DSP_ASM_STORE4): 26 instructions and 22 or 26
- * per window of four outputs, where the C form's windows spill. */
+/* The two smallest 3 x 3 layers of a 32 x 32 network with padding 1 and 2 x 2 outputs,
+ * in asm with their padding taps skipped: DSP_DW_SMALL_2X2, a 2 x 2 image at stride 1 (each
+ * window four taps of the kernel), and DSP_DW_SMALL_4X4, a 4 x 4 image at stride 2 (4, 6,
+ * 6 and 9 taps). One array u per group holds the record (u[0..15]: the biases, then
+ * dsp_dw_gq_fast's words 4..15), the weights w4[9][2] (u[16..33]) and the pixels as
+ * x - zp (u[34..]: SXTAB16 onto (-zp, -zp), so a sum starts at the bias and the padding
+ * needs no term), so every load of a window is an immediate offset from u: one LDM of the
+ * biases, per tap one LDRD of its pixel's words and one of its weights and four SMLAxy,
+ * then the fast form's requantisation with the full clamp (DSP_ASM_STORE4). */
+enum { DSP_DW_SMALL_2X2 = 0, DSP_DW_SMALL_4X4 = 1 };
 #define DSP_DW_U_W4 "64"  /* byte offset of w4 in u */
 #define DSP_DW_U_XW "136" /* of the pixels */
 /* clang-format off */
 #define DSP_ASM_WHOLE_TAP(px, tap)                                      \
-    "ldrd %[xe], %[xo], [%[u], #" DSP_DW_U_XW "+8*(" px ")]\n\t"       \
-    "ldrd %[w0], %[w1], [%[u], #" DSP_DW_U_W4 "+8*(" tap ")]\n\t"      \
+    "ldrd %[xe], %[xo], [%[u], #" DSP_DW_U_XW "+8*" #px "]\n\t"        \
+    "ldrd %[w0], %[w1], [%[u], #" DSP_DW_U_W4 "+8*" #tap "]\n\t"       \
     "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                            \
     "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                            \
     "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                            \
     "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
-/* the window whose pixel 0 meets tap t0 (pixels 1, 2, 3: t0 + 1, t0 + 3, t0 + 4) */
-#define DSP_ASM_WHOLE_TAPS(t0)                                          \
+#define DSP_ASM_WHOLE_ACC                                               \
     "mov %[gq], %[u]\n\t"                                               \
-    "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t"                      \
-    DSP_ASM_WHOLE_TAP("0", t0) DSP_ASM_WHOLE_TAP("1", t0 "+1")          \
-    DSP_ASM_WHOLE_TAP("2", t0 "+3") DSP_ASM_WHOLE_TAP("3", t0 "+4")
+    "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t"
+/* the windows (pixel, tap), pixel (i, j) = w i + j, tap (ky, kx) = 3 ky + kx */
+#define DSP_ASM_2X2_00 DSP_ASM_WHOLE_TAP(0, 4) DSP_ASM_WHOLE_TAP(1, 5)                    \
+    DSP_ASM_WHOLE_TAP(2, 7) DSP_ASM_WHOLE_TAP(3, 8)
+#define DSP_ASM_2X2_01 DSP_ASM_WHOLE_TAP(0, 3) DSP_ASM_WHOLE_TAP(1, 4)                    \
+    DSP_ASM_WHOLE_TAP(2, 6) DSP_ASM_WHOLE_TAP(3, 7)
+#define DSP_ASM_2X2_10 DSP_ASM_WHOLE_TAP(0, 1) DSP_ASM_WHOLE_TAP(1, 2)                    \
+    DSP_ASM_WHOLE_TAP(2, 4) DSP_ASM_WHOLE_TAP(3, 5)
+#define DSP_ASM_2X2_11 DSP_ASM_WHOLE_TAP(0, 0) DSP_ASM_WHOLE_TAP(1, 1)                    \
+    DSP_ASM_WHOLE_TAP(2, 3) DSP_ASM_WHOLE_TAP(3, 4)
+#define DSP_ASM_4X4_00 DSP_ASM_WHOLE_TAP(0, 4) DSP_ASM_WHOLE_TAP(1, 5)                    \
+    DSP_ASM_WHOLE_TAP(4, 7) DSP_ASM_WHOLE_TAP(5, 8)
+#define DSP_ASM_4X4_01 DSP_ASM_WHOLE_TAP(1, 3) DSP_ASM_WHOLE_TAP(2, 4)                    \
+    DSP_ASM_WHOLE_TAP(3, 5) DSP_ASM_WHOLE_TAP(5, 6) DSP_ASM_WHOLE_TAP(6, 7)               \
+    DSP_ASM_WHOLE_TAP(7, 8)
+#define DSP_ASM_4X4_10 DSP_ASM_WHOLE_TAP(4, 1) DSP_ASM_WHOLE_TAP(5, 2)                    \
+    DSP_ASM_WHOLE_TAP(8, 4) DSP_ASM_WHOLE_TAP(9, 5) DSP_ASM_WHOLE_TAP(12, 7)               \
+    DSP_ASM_WHOLE_TAP(13, 8)
+#define DSP_ASM_4X4_11 DSP_ASM_WHOLE_TAP(5, 0) DSP_ASM_WHOLE_TAP(6, 1)                    \
+    DSP_ASM_WHOLE_TAP(7, 2) DSP_ASM_WHOLE_TAP(9, 3) DSP_ASM_WHOLE_TAP(10, 4)              \
+    DSP_ASM_WHOLE_TAP(11, 5) DSP_ASM_WHOLE_TAP(13, 6) DSP_ASM_WHOLE_TAP(14, 7)            \
+    DSP_ASM_WHOLE_TAP(15, 8)
 /* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_whole2x2_as(const uint32_t *u, int8_t *yb, int32_t c_step,
-                                          int32_t form) {
+DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_step, int32_t form,
+                                       int kind) {
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
     register uint32_t xe __asm__("r4"), xo __asm__("r5");
     register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
     const uint32_t *rp;
     int8_t *y;
-#define DSP_DW_WHOLE_TAPS(T0)                                                             \
+#define DSP_DW_WHOLE_TAPS(TAPS)                                                           \
     __asm__ __volatile__(                                                                 \
-        DSP_ASM_WHOLE_TAPS(T0)                                                            \
+        DSP_ASM_WHOLE_ACC TAPS                                                            \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xe] "=&r"(xe), \
           [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), [gq] "=&r"(rp)                  \
         : [u] "r"(u)                                                                      \
@@ -1046,41 +1052,58 @@ DSP_ALWAYS_INLINE void dsp_dw_whole2x2_as(const uint32_t *u, int8_t *yb, int32_t
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
                          :                                                                 \
                          : "memory")
-    y = yb;
-    DSP_DW_WHOLE_TAPS("4"); /* output (0, 0) */
+    y = yb; /* output (0, 0) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_00);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_00);
     DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
-    y = yb + c_step;
-    DSP_DW_WHOLE_TAPS("3"); /* (0, 1) */
+    y = yb + c_step; /* (0, 1) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_01);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_01);
     DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
-    y = yb + 2 * c_step;
-    DSP_DW_WHOLE_TAPS("1"); /* (1, 0) */
+    y = yb + 2 * c_step; /* (1, 0) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_10);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_10);
     DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
-    y = yb + 3 * c_step;
-    DSP_DW_WHOLE_TAPS("0"); /* (1, 1) */
+    y = yb + 3 * c_step; /* (1, 1) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_11);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_11);
     DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
 #undef DSP_DW_WHOLE_TAPS
 #undef DSP_DW_WHOLE_STORE
 }
 
-/* The layers dsp_dw_whole2x2_as serves. */
-static int dsp_dw_whole2x2_fits(const cnnc_s8_conv_params *p) {
-    return p->h == 2 && p->w == 2 && p->kernel_h == 3 && p->kernel_w == 3 && p->stride_h == 1 &&
-           p->stride_w == 1 && p->pad_top == 1 && p->pad_left == 1 && p->out_h == 2 &&
-           p->out_w == 2;
+/* The kind of dsp_dw_small_as that serves p, or -1. */
+static int dsp_dw_small_kind(const cnnc_s8_conv_params *p) {
+    const int common = p->kernel_h == 3 && p->kernel_w == 3 && p->pad_top == 1 &&
+                       p->pad_left == 1 && p->out_h == 2 && p->out_w == 2;
+    if (common && p->h == 2 && p->w == 2 && p->stride_h == 1 && p->stride_w == 1)
+        return DSP_DW_SMALL_2X2;
+    if (common && p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 &&
+        p->rounding == CNNC_ROUND_DOUBLE) /* the default rounding's form only (code size) */
+        return DSP_DW_SMALL_4X4;
+    return -1;
 }
 
-/* dsp_dw_whole for the layers of dsp_dw_whole2x2_fits, out of dsp_dw_whole's loop (whose
- * registers the C windows take). */
-static __attribute__((noinline)) int32_t dsp_dw_whole2x2(const cnnc_s8_conv_params *p,
-                                                         const int8_t *x, const int8_t *w,
-                                                         const int32_t *bias, const int32_t *mult,
-                                                         const int32_t *shift, int8_t *y) {
-    const int32_t c_step = p->c, c4 = c_step & ~3;
+/* Every group of four channels of a layer of dsp_dw_small_kind with a fast form; returns
+ * the first channel it left (a group without one, or c mod 4 channels). */
+DSP_ALWAYS_INLINE int32_t dsp_dw_small_kind_as(const cnnc_s8_conv_params *p, const int8_t *x,
+                                               const int8_t *w, const int32_t *bias,
+                                               const int32_t *mult, const int32_t *shift, int8_t *y,
+                                               int kind) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, px = p->h * p->w;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    const size_t img = 4 * (size_t)c_step;
+    const size_t img = (size_t)px * c_step, out_img = 4 * (size_t)c_step;
     int32_t c0, b, i;
     for (c0 = 0; c0 < c4; c0 += 4) {
-        uint32_t u[42]; /* record, weights, pixels: dsp_dw_whole2x2_as */
+        uint32_t u[34 + 2 * 16]; /* record, weights, pixels: dsp_dw_small_as */
         const int32_t form =
             dsp_dw_gq_fast((int32_t *)u, mult + c0, shift + c0, p->rounding, p->y_zero_point);
         if (form == DSP_RQ_SLOW) return c0;
@@ -1088,18 +1111,33 @@ static __attribute__((noinline)) int32_t dsp_dw_whole2x2(const cnnc_s8_conv_para
         dsp_dw_widen_taps9(u + 16, w + c0, c_step, 0);
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + b * img + c0;
-            uint32_t v[4];
-            v[0] = dsp_load4(xb), v[1] = dsp_load4(xb + c_step);
-            v[2] = dsp_load4(xb + 2 * (size_t)c_step), v[3] = dsp_load4(xb + 3 * (size_t)c_step);
-            for (i = 0; i < 4; ++i) /* written out */
-                u[34 + 2 * i] = dsp_even_add(nzp, v[i]), u[35 + 2 * i] = dsp_odd_add(nzp, v[i]);
-            if (form == DSP_RQ_DOUBLE)
-                dsp_dw_whole2x2_as(u, y + b * img + c0, c_step, DSP_RQ_DOUBLE);
-            else
-                dsp_dw_whole2x2_as(u, y + b * img + c0, c_step, DSP_RQ_SINGLE);
+            int8_t *const yb = y + b * out_img + c0;
+            if (kind == DSP_DW_SMALL_2X2) {
+                uint32_t v[4];
+                v[0] = dsp_load4(xb), v[1] = dsp_load4(xb + c_step);
+                v[2] = dsp_load4(xb + 2 * (size_t)c_step);
+                v[3] = dsp_load4(xb + 3 * (size_t)c_step);
+                for (i = 0; i < 4; ++i) /* written out */
+                    u[34 + 2 * i] = dsp_even_add(nzp, v[i]), u[35 + 2 * i] = dsp_odd_add(nzp, v[i]);
+                if (form == DSP_RQ_DOUBLE)
+                    dsp_dw_small_as(u, yb, c_step, DSP_RQ_DOUBLE, DSP_DW_SMALL_2X2);
+                else
+                    dsp_dw_small_as(u, yb, c_step, DSP_RQ_SINGLE, DSP_DW_SMALL_2X2);
+            } else {
+                dsp_dw_widen_row_add(u + 34, xb, 16, c_step, nzp);
+                dsp_dw_small_as(u, yb, c_step, DSP_RQ_DOUBLE, DSP_DW_SMALL_4X4);
+            }
         }
     }
     return c4;
+}
+static __attribute__((noinline)) int32_t dsp_dw_small(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                      const int8_t *w, const int32_t *bias,
+                                                      const int32_t *mult, const int32_t *shift,
+                                                      int8_t *y, int kind) {
+    if (kind == DSP_DW_SMALL_2X2)
+        return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_2X2);
+    return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_4X4);
 }
 
 /* Every group of four channels of p (dsp_dw_whole_image) whose requantisation has a fast
@@ -1112,7 +1150,6 @@ static __attribute__((noinline)) int32_t dsp_dw_whole(const cnnc_s8_conv_params 
     const size_t in_img = (size_t)p->h * p->w * c_step,
                  out_img = (size_t)p->out_h * p->out_w * c_step;
     int32_t c0, t, b;
-    if (dsp_dw_whole2x2_fits(p)) return dsp_dw_whole2x2(p, x, w, bias, mult, shift, y);
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t w4[2 * DSP_MAX_TAPS]; /* [tap][even, odd channel lanes] */
         int32_t gq[16];
@@ -1220,8 +1257,10 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
 #if DSP_DW_FAST
     if (dsp_out_full(&out) &&
         (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE) &&
-        dsp_dw_whole_image(p)) {
-        const int32_t done = dsp_dw_whole(p, x, w, bias, mult, shift, y);
+        (dsp_dw_small_kind(p) >= 0 || dsp_dw_whole_image(p))) {
+        const int kind = dsp_dw_small_kind(p);
+        const int32_t done = kind >= 0 ? dsp_dw_small(p, x, w, bias, mult, shift, y, kind)
+                                       : dsp_dw_whole(p, x, w, bias, mult, shift, y);
         if (done == p->c) return;
         if (done == c4) {
             dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
