@@ -537,17 +537,6 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     }
 }
 
-/* Plane words j of planes 0..3 from pixels va (column 2j) and vb (2j + 1), four channels
- * each. */
-CNNC_INLINE void dsp_dw_pair4(uint32_t *dst, int32_t psz, uint32_t va, uint32_t vb) {
-    const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
-    const uint32_t eb = (uint32_t)dsp_even(vb), ob = (uint32_t)dsp_odd(vb);
-    dst[0] = dsp_pkhbt(ea, eb);
-    dst[psz] = dsp_pkhbt(oa, ob);
-    dst[2 * psz] = dsp_pkhtb(eb, ea);
-    dst[3 * psz] = dsp_pkhtb(ob, oa);
-}
-
 /* Channels c0..c0+3 of image b (xb: its first byte) widened into planes 0..3 (psz words
  * apart): per plane word the column pair (2j, 2j+1), that is inputs ix = 2j - pad_left and
  * ix + 1; one word load per pixel gives the four channels, SXTB16 splits them into lanes
@@ -562,6 +551,9 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
     const size_t row = (size_t)p->w * c_step;
     const int8_t *xr = xb, *const x_end = xb + (size_t)p->h * row;
     uint32_t *dst_row = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
+    /* planes 1..3 as byte offsets from plane 0's word: the pairs' register-offset stores
+     * (asm: gcc's C form keeps a pointer per plane, set up again per row) */
+    const size_t o1 = 4 * (size_t)psz, o2 = 8 * (size_t)psz, o3 = 12 * (size_t)psz;
     for (; xr < x_end; xr += row, dst_row += pww) {
         uint32_t *d = dst_row;
         const int8_t *xp = xr;
@@ -573,8 +565,21 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
             d[2 * psz] = dsp_pkhtb(e, pe), d[3 * psz] = dsp_pkhtb(o, po);
             ++d, xp += c_step;
         }
-        for (j = 0; j < pairs; ++j, ++d, xp += 2 * c_step)
-            dsp_dw_pair4(d, psz, dsp_load4(xp), dsp_load4(xp + c_step));
+        for (j = 0; j < pairs; ++j, xp += 2 * c_step) { /* plane words j of the pair */
+            const uint32_t va = dsp_load4(xp), vb = dsp_load4(xp + c_step);
+            const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
+            const uint32_t eb = (uint32_t)dsp_even(vb), ob = (uint32_t)dsp_odd(vb);
+            __asm__ __volatile__(
+                "str %[v1], [%[d], %[o1]]\n\t"
+                "str %[v2], [%[d], %[o2]]\n\t"
+                "str %[v3], [%[d], %[o3]]\n\t"
+                "str %[v0], [%[d]], #4"
+                : [d] "+r"(d)
+                : [v0] "r"(dsp_pkhbt(ea, eb)), [v1] "r"(dsp_pkhbt(oa, ob)),
+                  [v2] "r"(dsp_pkhtb(eb, ea)), [v3] "r"(dsp_pkhtb(ob, oa)), [o1] "r"(o1),
+                  [o2] "r"(o2), [o3] "r"(o3)
+                : "memory");
+        }
         if (last) { /* the last pixel alone */
             const uint32_t v = dsp_load4(xp);
             const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
