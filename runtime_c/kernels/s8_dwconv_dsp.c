@@ -204,6 +204,29 @@ DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, co
     DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
 }
 
+#if DSP_DW_FAST
+/* n pixels from xr (c_step bytes apart) as the SXTAB16 words (even, odd) onto nzp (x - zp
+ * for nzp = (-zp, -zp)) into br[2n]: two pixels per step, each pair of words one STRD with
+ * post-increment (which gcc does not form from the two stores; volatile: gcc drops the
+ * stores when br is not read after them). */
+CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step,
+                                      uint32_t nzp) {
+    for (; n >= 2; n -= 2, xr += 2 * c_step) {
+        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
+        __asm__ __volatile__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                             : "+r"(br)
+                             : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)),
+                               "r"(dsp_even_add(nzp, v1)), "r"(dsp_odd_add(nzp, v1))
+                             : "memory");
+    }
+    if (n) {
+        const uint32_t v = dsp_load4(xr);
+        br[0] = dsp_even_add(nzp, v);
+        br[1] = dsp_odd_add(nzp, v);
+    }
+}
+#endif
+
 /* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
  * fits buf: the input words are widened into buf's interior (SXTAB16 even and odd lanes
  * onto nzp: 0, or (-zp, -zp) for x - zp; the caller filled buf's border once with
@@ -221,11 +244,16 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
     for (iy = 0; iy < p->h; ++iy) {
         uint32_t *br = buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left);
         const int8_t *xr = xb + (size_t)iy * row;
+#if DSP_DW_FAST
+        (void)ix; /* pairs of pixels per step (the loop below reloads p's fields per pixel) */
+        dsp_dw_widen_row_add(br, xr, p->w, p->c, nzp);
+#else
         for (ix = 0; ix < p->w; ++ix, xr += p->c, br += 2) {
             const uint32_t v = dsp_load4(xr);
             br[0] = dsp_even_add(nzp, v);
             br[1] = dsp_odd_add(nzp, v);
         }
+#endif
     }
     for (oy = 0; oy < p->out_h; ++oy) {
         const uint32_t *br = buf + 2 * (size_t)oy * p->stride_h * pw;
@@ -738,27 +766,6 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
  * (no weight sums, no corrected bias), the weights are widened (and doubled for
  * DSP_RQ_DOUBLE2) in one pass, and the windows run in asm in loops specialised by form. */
 #if DSP_DW_FAST
-/* n pixels from xr (c_step bytes apart) as the SXTAB16 words (even, odd) onto nzp (x - zp
- * for nzp = (-zp, -zp)) into br[2n]: two pixels per step, each pair of words one STRD with
- * post-increment (which gcc does not form from the two stores; volatile: gcc drops the
- * stores when br is not read after them). */
-CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step,
-                                      uint32_t nzp) {
-    for (; n >= 2; n -= 2, xr += 2 * c_step) {
-        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
-        __asm__ __volatile__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
-                             : "+r"(br)
-                             : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)),
-                               "r"(dsp_even_add(nzp, v1)), "r"(dsp_odd_add(nzp, v1))
-                             : "memory");
-    }
-    if (n) {
-        const uint32_t v = dsp_load4(xr);
-        br[0] = dsp_even_add(nzp, v);
-        br[1] = dsp_odd_add(nzp, v);
-    }
-}
-
 /* The h x w pixels from xb (w even, c_step bytes apart) into the interior of a buffer of
  * DSP_DW_PITCH pixels per row from br, as dsp_dw_widen_row_add: pairs of pixels, no rest. */
 CNNC_INLINE void dsp_dw_widen_even(uint32_t *br, const int8_t *xb, int32_t h, int32_t w,
