@@ -10,8 +10,9 @@
  * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
  * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar, two output rows
  * per step). Where the clamp is full and the rounding single or double, other 3x3 layers
- * whose padded image fits a buffer of fixed row pitch run dsp_dw3x3_groups (a lighter
- * set-up per group, asm windows at immediate row offsets), and layers whose every window
+ * whose padded image fits the buffer run dsp_dw3x3_groups (a lighter set-up per group,
+ * asm windows; at immediate row offsets where the image fits a fixed row pitch), and
+ * layers whose every window
  * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole), as do the 3x3
  * layers of 2x2 outputs from a 2x2 image at stride 1 or a 4x4 image at stride 2
  * (dsp_dw_small: asm windows of their image taps only).
@@ -179,6 +180,25 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
     DSP_ASM_DW_TAP(o1, "w2", "w3")                          \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
     DSP_ASM_DW_TAP(o2, "w0", "w1")
+/* The row at t (a buffer row of any pitch) */
+#define DSP_ASM_DW_ROW3_T                                   \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"          \
+    "ldrd %[xe], %[xo], [%[t]]\n\t"                         \
+    "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                 \
+    "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                 \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                 \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"                 \
+    "ldrd %[xe], %[xo], [%[t], #8]\n\t"                     \
+    "smlabb %[a0], %[xe], %[w2], %[a0]\n\t"                 \
+    "smlatt %[a2], %[xe], %[w2], %[a2]\n\t"                 \
+    "smlabb %[a1], %[xo], %[w3], %[a1]\n\t"                 \
+    "smlatt %[a3], %[xo], %[w3], %[a3]\n\t"                 \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
+    "ldrd %[xe], %[xo], [%[t], #16]\n\t"                    \
+    "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                 \
+    "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                 \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                 \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
 /* clang-format on */
 
 DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, const uint32_t *w4,
@@ -764,13 +784,15 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
  * form), the pixels are widened as x - zp (SXTAB16 onto (-zp, -zp): |x - zp| <= 255 fits
  * the int16 lanes) into a buffer whose padding holds zeros, so the sums start at the bias
  * (no weight sums, no corrected bias), the weights are widened (and doubled for
- * DSP_RQ_DOUBLE2) in one pass, and the windows run in asm in loops specialised by form. */
+ * DSP_RQ_DOUBLE2) in one pass, and the windows run in asm in loops specialised by form:
+ * rows DSP_DW_PITCH pixels apart (immediate offsets, padding rows skipped) where the image
+ * fits them, else the image's own pitch (the rows' pointer stepped by a record word). */
 #if DSP_DW_FAST
 /* The h x w pixels from xb (w even, c_step bytes apart) into the interior of a buffer of
- * DSP_DW_PITCH pixels per row from br, as dsp_dw_widen_row_add: pairs of pixels, no rest. */
+ * pitch pixels per row from br, as dsp_dw_widen_row_add: pairs of pixels, no rest. */
 CNNC_INLINE void dsp_dw_widen_even(uint32_t *br, const int8_t *xb, int32_t h, int32_t w,
-                                   int32_t c_step, uint32_t nzp) {
-    const size_t row = (size_t)w * c_step, gap = 2 * (size_t)(DSP_DW_PITCH - w);
+                                   int32_t c_step, uint32_t nzp, int32_t pitch) {
+    const size_t row = (size_t)w * c_step, gap = 2 * (size_t)(pitch - w);
     const int8_t *const x_end = xb + (size_t)h * row;
     while (xb < x_end) {
         const int8_t *const r_end = xb + row;
@@ -813,14 +835,15 @@ DSP_ALWAYS_INLINE void dsp_dw_widen_taps9(uint32_t *w4, const int8_t *w, int32_t
  * the kernel's first (last) row lies in the padding (zeros) for every window of the row
  * and is skipped, its weights stepped over. */
 DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t *rec, int8_t *yb,
-                                             int32_t out_w, int32_t form, int top, int bottom) {
+                                             int32_t out_w, int32_t form, int top, int bottom,
+                                             int wide) {
     const uint32_t *const br_end = br + (size_t)out_w * rec[35] / 4;
     int8_t *y = yb; /* the requantisation's stores walk it, rec[34] steps it to the next */
     while (br < br_end) {
         register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
         register uint32_t xe __asm__("r4"), xo __asm__("r5");
         register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
-        const uint32_t *rp = rec;
+        const uint32_t *rp = rec, *t;
         __asm__ __volatile__(
             "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
             : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
@@ -843,18 +866,38 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
                            [xr] "+r"(br)                                                     \
                          :                                                                   \
                          : "memory")
-        /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+/* wide: rows rec[36] bytes apart, the row pointer t (the row's first asm reads the pitch
+ * at its offset from wp: rec + 10 words for the kernel's row 1, rec + 16 for row 2) */
+#define DSP_DW_ROW_NEXT(ROW, OFF, T_IN)                                                    \
+    __asm__ __volatile__("ldr %[xe], [%[wp], #" OFF                                        \
+                         "]\n\t"                                                           \
+                         "add %[t], %[" T_IN "], %[xe]\n\t" ROW                            \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp), [t] "+&r"(t)     \
+                         : [br] "r"(br)                                                    \
+                         : "memory")
         if (top)
             rp += 6;
         else
             DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("0", "8", "16"));
-        DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
-        if (bottom)
-            rp += 6;
-        else
-            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
+        if (wide) {
+            t = br;
+            DSP_DW_ROW_NEXT(DSP_ASM_DW_ROW3_T, "104", "br");
+            if (bottom)
+                rp += 6;
+            else
+                DSP_DW_ROW_NEXT(DSP_ASM_DW_ROW3_T, "80", "t");
+        } else { /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
+            if (bottom)
+                rp += 6;
+            else
+                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
+        }
         DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
 #undef DSP_DW_ROW_AT
+#undef DSP_DW_ROW_NEXT
 #undef DSP_DW_STORE_REC
     }
 }
@@ -864,17 +907,25 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
  * default rounding's form where a layer has 8 outputs or more; the others read the zeros:
  * the copies would outweigh the rows saved). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
-                                         const uint32_t *rec, int8_t *yb, int32_t form) {
+                                         int32_t pitch, const uint32_t *rec, int8_t *yb,
+                                         int32_t form) {
     const int32_t out_w = p->out_w;
-    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * p->c;
+    const size_t y_row = (size_t)out_w * p->c;
     int32_t oy, iy0 = -p->pad_top;
-    for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row, iy0 += p->stride_h) {
+    if (pitch != DSP_DW_PITCH) { /* rows of any pitch (rec[36]): no rows skipped */
+        const size_t stepy = 2 * (size_t)p->stride_h * pitch;
+        for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row)
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0, 1);
+        return;
+    }
+    for (oy = 0; oy < p->out_h; ++oy, iy0 += p->stride_h) {
         if (form == DSP_RQ_DOUBLE2 && iy0 < 0)
-            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 1, 0);
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 1, 0, 0);
         else if (form == DSP_RQ_DOUBLE2 && iy0 + 2 >= p->h)
-            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 1);
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 1, 0);
         else
-            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0);
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0, 0);
+        buf += 2 * (size_t)p->stride_h * DSP_DW_PITCH, yb += y_row;
     }
 }
 
@@ -882,22 +933,22 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                                                        const int8_t *x, const int8_t *w,
                                                        const int32_t *bias, const int32_t *mult,
                                                        const int32_t *shift, int8_t *y,
-                                                       uint32_t *buf, int32_t ph) {
+                                                       uint32_t *buf, int32_t ph, int32_t pw) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t c_step = p->c, c4 = c_step & ~3, zp = p->x_zero_point;
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  out_img = (size_t)p->out_h * p->out_w * c_step;
     const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
     const uint32_t nzp = dsp_pack16(-zp, -zp); /* the pixels widened as x - zp */
-    const int32_t pw = DSP_DW_PITCH;           /* buffer rows: the windows' immediate row offsets */
     int32_t t, c0, b, iy, j;
     for (t = 0; t < 2 * ph * pw; ++t) buf[t] = 0; /* padding: x - zp = 0 */
     for (c0 = 0; c0 < c4; c0 += 4) {
-        uint32_t rec[36]; /* biases, w4[9][2], gq[4..15], steps: dsp_dw3x3_row_windows */
+        uint32_t rec[37]; /* biases, w4[9][2], gq[4..15], steps, pitch: dsp_dw3x3_row_windows */
         uint32_t *const w4 = rec + 4; /* [tap][even, odd channel lanes] */
         int32_t form = dsp_dw_gq_fast((int32_t *)rec + 18, mult + c0, shift + c0, p->rounding,
                                       p->y_zero_point);
         rec[34] = (uint32_t)c_step - 4u, rec[35] = 8u * (uint32_t)p->stride_w;
+        rec[36] = 8u * (uint32_t)pw;
         const int32_t *const bg = bias + c0;
         /* |bias| < DSP_DW3_DOUBLE_BIAS for the four, as unsigned compares (no loop) */
         const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
@@ -928,14 +979,14 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                                          xb + iy * row, p->w, c_step, nzp);
             } else {
                 dsp_dw_widen_even(buf + 2 * ((size_t)p->pad_top * pw + p->pad_left), xb, p->h, p->w,
-                                  c_step, nzp);
+                                  c_step, nzp, pw);
             }
             if (form == DSP_RQ_DOUBLE2)
-                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE2);
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2);
             else if (form == DSP_RQ_DOUBLE)
-                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE);
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE);
             else
-                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_SINGLE);
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_SINGLE);
         }
     }
     if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
@@ -1289,10 +1340,11 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
         }
     }
 #if DSP_DW_FAST
-    if (pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS && c4 > 0 &&
-        p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
+    if (padded && c4 > 0 && p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
         (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE)) {
-        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph);
+        /* the fixed pitch (immediate row offsets) where it fits, else the image's own */
+        const int fixed = pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS;
+        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph, fixed ? DSP_DW_PITCH : pw);
         return;
     }
 #endif
