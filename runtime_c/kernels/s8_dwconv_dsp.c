@@ -10,9 +10,12 @@
  * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
  * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar, two output rows
  * per step). Where the clamp is full and the rounding single or double, other 3x3 layers
- * whose padded image fits a buffer of fixed row pitch run dsp_dw3x3_groups (a lighter
- * set-up per group, asm windows at immediate row offsets), and layers whose every window
- * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole).
+ * whose padded image fits the buffer run dsp_dw3x3_groups (a lighter set-up per group,
+ * asm windows; at immediate row offsets where the image fits a fixed row pitch), and
+ * layers whose every window
+ * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole), as do the 3x3
+ * layers of 2x2 outputs from a 2x2 image at stride 1 or a 4x4 image at stride 2
+ * (dsp_dw_small: asm windows of their image taps only).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (__ARM_FEATURE_DSP); empty otherwise. */
@@ -177,6 +180,25 @@ CNNC_INLINE void dsp_dw_store4(int8_t *yp, const int32_t acc[4], int32_t form, c
     DSP_ASM_DW_TAP(o1, "w2", "w3")                          \
     "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
     DSP_ASM_DW_TAP(o2, "w0", "w1")
+/* The row at t (a buffer row of any pitch) */
+#define DSP_ASM_DW_ROW3_T                                   \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"          \
+    "ldrd %[xe], %[xo], [%[t]]\n\t"                         \
+    "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                 \
+    "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                 \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                 \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"                 \
+    "ldrd %[xe], %[xo], [%[t], #8]\n\t"                     \
+    "smlabb %[a0], %[xe], %[w2], %[a0]\n\t"                 \
+    "smlatt %[a2], %[xe], %[w2], %[a2]\n\t"                 \
+    "smlabb %[a1], %[xo], %[w3], %[a1]\n\t"                 \
+    "smlatt %[a3], %[xo], %[w3], %[a3]\n\t"                 \
+    "ldrd %[w0], %[w1], [%[wp]], #8\n\t"                    \
+    "ldrd %[xe], %[xo], [%[t], #16]\n\t"                    \
+    "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                 \
+    "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                 \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                 \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
 /* clang-format on */
 
 DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, const uint32_t *w4,
@@ -202,14 +224,38 @@ DSP_ALWAYS_INLINE void dsp_dw_window3x3_asm(const uint32_t *xr, int32_t rowb, co
     DSP_ASM_BY_FORM(form, DSP_ASM_STORE, DSP_ASM_RQ_);
 }
 
+#if DSP_DW_FAST
+/* n pixels from xr (c_step bytes apart) as the SXTAB16 words (even, odd) onto nzp (x - zp
+ * for nzp = (-zp, -zp)) into br[2n]: two pixels per step, each pair of words one STRD with
+ * post-increment (which gcc does not form from the two stores; volatile: gcc drops the
+ * stores when br is not read after them). */
+CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step,
+                                      uint32_t nzp) {
+    for (; n >= 2; n -= 2, xr += 2 * c_step) {
+        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
+        __asm__ __volatile__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                             : "+r"(br)
+                             : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)),
+                               "r"(dsp_even_add(nzp, v1)), "r"(dsp_odd_add(nzp, v1))
+                             : "memory");
+    }
+    if (n) {
+        const uint32_t v = dsp_load4(xr);
+        br[0] = dsp_even_add(nzp, v);
+        br[1] = dsp_odd_add(nzp, v);
+    }
+}
+#endif
+
 /* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
- * fits buf: the input words are widened into buf's interior (SXTB16 even and odd lanes;
- * the caller filled buf with x_zero_point pixels once, and the border is never written),
- * then every output window reads buf without bounds checks or widening. */
+ * fits buf: the input words are widened into buf's interior (SXTAB16 even and odd lanes
+ * onto nzp: 0, or (-zp, -zp) for x - zp; the caller filled buf's border once with
+ * x_zero_point pixels, or zeros, and corr to match), then every output window reads buf
+ * without bounds checks or widening. */
 static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t *yb,
                           const uint32_t *w4, const uint32_t corr[4], int32_t form,
                           const dsp_rq *rq, const dsp_out *out, uint32_t *buf, int32_t ph,
-                          int32_t pw, const uint32_t *gq) {
+                          int32_t pw, const uint32_t *gq, uint32_t nzp) {
     const size_t row = (size_t)p->w * p->c;
     const int fast = DSP_DW_FAST && p->kernel_h == 3 && p->kernel_w == 3 && form != DSP_RQ_SLOW &&
                      dsp_out_full(out);
@@ -218,11 +264,16 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
     for (iy = 0; iy < p->h; ++iy) {
         uint32_t *br = buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left);
         const int8_t *xr = xb + (size_t)iy * row;
+#if DSP_DW_FAST
+        (void)ix; /* pairs of pixels per step (the loop below reloads p's fields per pixel) */
+        dsp_dw_widen_row_add(br, xr, p->w, p->c, nzp);
+#else
         for (ix = 0; ix < p->w; ++ix, xr += p->c, br += 2) {
             const uint32_t v = dsp_load4(xr);
-            br[0] = (uint32_t)dsp_even(v);
-            br[1] = (uint32_t)dsp_odd(v);
+            br[0] = dsp_even_add(nzp, v);
+            br[1] = dsp_odd_add(nzp, v);
         }
+#endif
     }
     for (oy = 0; oy < p->out_h; ++oy) {
         const uint32_t *br = buf + 2 * (size_t)oy * p->stride_h * pw;
@@ -247,7 +298,8 @@ static void dsp_dw_padded(const cnnc_s8_conv_params *p, const int8_t *xb, int8_t
 
 #if DSP_DW_FAST
 /* |bias| below which the doubled sums of a 3 x 3 window are exact (s8_dsp.h,
- * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30. */
+ * DSP_RQ_DOUBLE2): |corr| <= |bias| + 128 * 9 * 128 and |sum| <= |corr| + 9 * 2^14 < 2^30;
+ * the sums of x - zp of dsp_dw3x3_groups: |sum| <= |bias| + 9 * 255 * 128, below that too. */
 /* Row pitch (pixels) of dsp_dw3x3_groups' buffer when a padded image's rows fit it: 144
  * bytes, the immediate row offsets of DSP_ASM_DW_ROW3_AT's callers. */
 #define DSP_DW_PITCH 18
@@ -533,17 +585,6 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     }
 }
 
-/* Plane words j of planes 0..3 from pixels va (column 2j) and vb (2j + 1), four channels
- * each. */
-CNNC_INLINE void dsp_dw_pair4(uint32_t *dst, int32_t psz, uint32_t va, uint32_t vb) {
-    const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
-    const uint32_t eb = (uint32_t)dsp_even(vb), ob = (uint32_t)dsp_odd(vb);
-    dst[0] = dsp_pkhbt(ea, eb);
-    dst[psz] = dsp_pkhbt(oa, ob);
-    dst[2 * psz] = dsp_pkhtb(eb, ea);
-    dst[3 * psz] = dsp_pkhtb(ob, oa);
-}
-
 /* Channels c0..c0+3 of image b (xb: its first byte) widened into planes 0..3 (psz words
  * apart): per plane word the column pair (2j, 2j+1), that is inputs ix = 2j - pad_left and
  * ix + 1; one word load per pixel gives the four channels, SXTB16 splits them into lanes
@@ -558,6 +599,9 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
     const size_t row = (size_t)p->w * c_step;
     const int8_t *xr = xb, *const x_end = xb + (size_t)p->h * row;
     uint32_t *dst_row = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
+    /* planes 1..3 as byte offsets from plane 0's word: the pairs' register-offset stores
+     * (asm: gcc's C form keeps a pointer per plane, set up again per row) */
+    const size_t o1 = 4 * (size_t)psz, o2 = 8 * (size_t)psz, o3 = 12 * (size_t)psz;
     for (; xr < x_end; xr += row, dst_row += pww) {
         uint32_t *d = dst_row;
         const int8_t *xp = xr;
@@ -569,8 +613,21 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
             d[2 * psz] = dsp_pkhtb(e, pe), d[3 * psz] = dsp_pkhtb(o, po);
             ++d, xp += c_step;
         }
-        for (j = 0; j < pairs; ++j, ++d, xp += 2 * c_step)
-            dsp_dw_pair4(d, psz, dsp_load4(xp), dsp_load4(xp + c_step));
+        for (j = 0; j < pairs; ++j, xp += 2 * c_step) { /* plane words j of the pair */
+            const uint32_t va = dsp_load4(xp), vb = dsp_load4(xp + c_step);
+            const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
+            const uint32_t eb = (uint32_t)dsp_even(vb), ob = (uint32_t)dsp_odd(vb);
+            __asm__ __volatile__(
+                "str %[v1], [%[d], %[o1]]\n\t"
+                "str %[v2], [%[d], %[o2]]\n\t"
+                "str %[v3], [%[d], %[o3]]\n\t"
+                "str %[v0], [%[d]], #4"
+                : [d] "+r"(d)
+                : [v0] "r"(dsp_pkhbt(ea, eb)), [v1] "r"(dsp_pkhbt(oa, ob)),
+                  [v2] "r"(dsp_pkhtb(eb, ea)), [v3] "r"(dsp_pkhtb(ob, oa)), [o1] "r"(o1),
+                  [o2] "r"(o2), [o3] "r"(o3)
+                : "memory");
+        }
         if (last) { /* the last pixel alone */
             const uint32_t v = dsp_load4(xp);
             const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
@@ -724,51 +781,74 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
  * lighter set-up per group, which the layers of few outputs (4x4, 2x2 with 96-192
  * channels) pay once per four channels: the group's record (dsp_gq_fill's layout) comes
  * straight from mult and shift (dsp_dw_gq_fast; dsp_rq only for a group without a fast
- * form), the weights are widened (and doubled for DSP_RQ_DOUBLE2) in one pass that also
- * sums them, and the windows run in asm in loops specialised by form. */
+ * form), the pixels are widened as x - zp (SXTAB16 onto (-zp, -zp): |x - zp| <= 255 fits
+ * the int16 lanes) into a buffer whose padding holds zeros, so the sums start at the bias
+ * (no weight sums, no corrected bias), the weights are widened (and doubled for
+ * DSP_RQ_DOUBLE2) in one pass, and the windows run in asm in loops specialised by form:
+ * rows DSP_DW_PITCH pixels apart (immediate offsets, padding rows skipped) where the image
+ * fits them, else the image's own pitch (the rows' pointer stepped by a record word). */
 #if DSP_DW_FAST
-/* n pixels from xr (c_step bytes apart) as the SXTB16 words (even, odd) into br[2n]: two
- * pixels per step, each pair of words one STRD with post-increment (which gcc does not
- * form from the two stores). */
-CNNC_INLINE void dsp_dw_widen_row(uint32_t *br, const int8_t *xr, int32_t n, int32_t c_step) {
-    for (; n >= 2; n -= 2, xr += 2 * c_step) {
-        const uint32_t v0 = dsp_load4(xr), v1 = dsp_load4(xr + c_step);
-        __asm__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
-                : "+r"(br)
-                : "r"(dsp_even(v0)), "r"(dsp_odd(v0)), "r"(dsp_even(v1)), "r"(dsp_odd(v1))
-                : "memory");
-    }
-    if (n) {
-        const uint32_t v = dsp_load4(xr);
-        br[0] = (uint32_t)dsp_even(v);
-        br[1] = (uint32_t)dsp_odd(v);
+/* The h x w pixels from xb (w even, c_step bytes apart) into the interior of a buffer of
+ * pitch pixels per row from br, as dsp_dw_widen_row_add: pairs of pixels, no rest. */
+CNNC_INLINE void dsp_dw_widen_even(uint32_t *br, const int8_t *xb, int32_t h, int32_t w,
+                                   int32_t c_step, uint32_t nzp, int32_t pitch) {
+    const size_t row = (size_t)w * c_step, gap = 2 * (size_t)(pitch - w);
+    const int8_t *const x_end = xb + (size_t)h * row;
+    while (xb < x_end) {
+        const int8_t *const r_end = xb + row;
+        do {
+            const uint32_t v0 = dsp_load4(xb), v1 = dsp_load4(xb + c_step);
+            __asm__ __volatile__("strd %1, %2, [%0], #8\n\tstrd %3, %4, [%0], #8"
+                                 : "+r"(br)
+                                 : "r"(dsp_even_add(nzp, v0)), "r"(dsp_odd_add(nzp, v0)),
+                                   "r"(dsp_even_add(nzp, v1)), "r"(dsp_odd_add(nzp, v1))
+                                 : "memory");
+            xb += 2 * c_step;
+        } while (xb < r_end);
+        br += gap;
     }
 }
 
-/* Image b's windows of one group from the padded buffer (filled), in asm for form FORM.
- * rec[34]: corr[4], the widened weights w4[9][2], then the group record's words 4..15
- * (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's LDMs in order (the
- * accumulators, three kernel rows, the requantisation). */
-DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
-                                         const uint32_t *rec, int8_t *yb, int32_t form) {
-    const int32_t stepx = 2 * p->stride_w, c_step = p->c, out_w = p->out_w;
-    const size_t stepy = 2 * (size_t)p->stride_h * DSP_DW_PITCH, y_row = (size_t)out_w * c_step;
-    int32_t oy;
-    for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row) {
-        const uint32_t *br = buf;
-        int8_t *yp = yb, *const y_end = yb + y_row;
-        for (; yp < y_end; br += stepx, yp += c_step) {
-            register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
-            register uint32_t xe __asm__("r4"), xo __asm__("r5");
-            register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"),
-                w3 __asm__("r11");
-            const uint32_t *rp = rec;
-            int8_t *y = yp;
-            __asm__ __volatile__(
-                "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
-                : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
-                :
-                : "memory");
+/* The weights of 9 taps from w (c_step bytes apart) widened into w4[9][2] (SXTB16), doubled
+ * for dbl (SADD16: |2 w| <= 256). */
+DSP_ALWAYS_INLINE void dsp_dw_widen_tap(uint32_t *w4, const int8_t *w, int dbl) {
+    const uint32_t v = dsp_load4(w);
+    int32_t e = dsp_even(v), o = dsp_odd(v);
+    if (dbl) e = __sadd16(e, e), o = __sadd16(o, o);
+    w4[0] = (uint32_t)e, w4[1] = (uint32_t)o;
+}
+DSP_ALWAYS_INLINE void dsp_dw_widen_taps9(uint32_t *w4, const int8_t *w, int32_t c_step, int dbl) {
+    int32_t ky; /* three taps per step, written out (gcc keeps a loop of 9 otherwise) */
+    for (ky = 0; ky < 3; ++ky, w += 3 * (size_t)c_step, w4 += 6) {
+        dsp_dw_widen_tap(w4, w, dbl);
+        dsp_dw_widen_tap(w4 + 2, w + c_step, dbl);
+        dsp_dw_widen_tap(w4 + 4, w + 2 * (size_t)c_step, dbl);
+    }
+}
+
+/* The windows of one output row (buffer row br, outputs yb, c_step apart) of one group, in
+ * asm for form FORM. rec[36]: the biases, the widened weights w4[9][2], then the group
+ * record's words 4..15 (e, m, c: dsp_gq_fill's layout), so one pointer walks the window's
+ * LDMs in order (the accumulators, three kernel rows, the requantisation), and last the
+ * steps to the next window, c_step - 4 (after the four stores) and the buffer's bytes,
+ * which the requantisation's asm adds (registers the loop would spill). top (bottom):
+ * the kernel's first (last) row lies in the padding (zeros) for every window of the row
+ * and is skipped, its weights stepped over. */
+DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t *rec, int8_t *yb,
+                                             int32_t out_w, int32_t form, int top, int bottom,
+                                             int wide) {
+    const uint32_t *const br_end = br + (size_t)out_w * rec[35] / 4;
+    int8_t *y = yb; /* the requantisation's stores walk it, rec[34] steps it to the next */
+    while (br < br_end) {
+        register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+        register uint32_t xe __asm__("r4"), xo __asm__("r5");
+        register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+        const uint32_t *rp = rec, *t;
+        __asm__ __volatile__(
+            "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}"
+            : [a0] "=r"(a0), [a1] "=r"(a1), [a2] "=r"(a2), [a3] "=r"(a3), [gq] "+r"(rp)
+            :
+            : "memory");
 #define DSP_DW_ROW_AT(ROW)                                                                 \
     __asm__ __volatile__(ROW                                                               \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
@@ -776,21 +856,76 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp)                   \
                          : [xr] "r"(br)                                                    \
                          : "memory")
-#define DSP_DW_STORE_REC(RQ)                                                               \
-    __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
+#define DSP_DW_STORE_REC(RQ) \
+    __asm__ __volatile__(DSP_ASM_STORE4(RQ) "ldrd %[xe], %[xo], [%[gq]]\n\t"                   \
+                                            "add %[y], %[y], %[xe]\n\t"                        \
+                                            "add %[xr], %[xr], %[xo]"                          \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),   \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y),       \
+                           [xr] "+r"(br)                                                     \
+                         :                                                                   \
+                         : "memory")
+/* wide: rows rec[36] bytes apart, the row pointer t (the row's first asm reads the pitch
+ * at its offset from wp: rec + 10 words for the kernel's row 1, rec + 16 for row 2) */
+#define DSP_DW_ROW_NEXT(ROW, OFF, T_IN)                                                    \
+    __asm__ __volatile__("ldr %[xe], [%[wp], #" OFF                                        \
+                         "]\n\t"                                                           \
+                         "add %[t], %[" T_IN "], %[xe]\n\t" ROW                            \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
                            [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
-                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
-                         :                                                                 \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(rp), [t] "+&r"(t)     \
+                         : [br] "r"(br)                                                    \
                          : "memory")
-            /* rows DSP_DW_PITCH pixels apart: immediate offsets */
+        if (top)
+            rp += 6;
+        else
             DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("0", "8", "16"));
+        if (wide) {
+            t = br;
+            DSP_DW_ROW_NEXT(DSP_ASM_DW_ROW3_T, "104", "br");
+            if (bottom)
+                rp += 6;
+            else
+                DSP_DW_ROW_NEXT(DSP_ASM_DW_ROW3_T, "80", "t");
+        } else { /* rows DSP_DW_PITCH pixels apart: immediate offsets */
             DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("144", "152", "160"));
-            DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
-            DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
-#undef DSP_DW_ROW_AT
-#undef DSP_DW_STORE_REC
+            if (bottom)
+                rp += 6;
+            else
+                DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
         }
+        DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
+#undef DSP_DW_ROW_AT
+#undef DSP_DW_ROW_NEXT
+#undef DSP_DW_STORE_REC
+    }
+}
+
+/* Image b's windows of one group from the padded buffer (filled) for form FORM: the output
+ * rows whose windows' first or last kernel row is padding skip it (for DSP_RQ_DOUBLE2, the
+ * default rounding's form where a layer has 8 outputs or more; the others read the zeros:
+ * the copies would outweigh the rows saved). */
+DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
+                                         int32_t pitch, const uint32_t *rec, int8_t *yb,
+                                         int32_t form) {
+    const int32_t out_w = p->out_w;
+    const size_t y_row = (size_t)out_w * p->c;
+    int32_t oy, iy0 = -p->pad_top;
+    if (pitch != DSP_DW_PITCH) { /* rows of any pitch (rec[36]): no rows skipped */
+        const size_t stepy = 2 * (size_t)p->stride_h * pitch;
+        for (oy = 0; oy < p->out_h; ++oy, buf += stepy, yb += y_row)
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0, 1);
+        return;
+    }
+    for (oy = 0; oy < p->out_h; ++oy, iy0 += p->stride_h) {
+        if (form == DSP_RQ_DOUBLE2 && iy0 < 0)
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 1, 0, 0);
+        else if (form == DSP_RQ_DOUBLE2 && iy0 + 2 >= p->h)
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 1, 0);
+        else
+            dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0, 0);
+        buf += 2 * (size_t)p->stride_h * DSP_DW_PITCH, yb += y_row;
     }
 }
 
@@ -798,63 +933,60 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                                                        const int8_t *x, const int8_t *w,
                                                        const int32_t *bias, const int32_t *mult,
                                                        const int32_t *shift, int8_t *y,
-                                                       uint32_t *buf, int32_t ph) {
+                                                       uint32_t *buf, int32_t ph, int32_t pw) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t c_step = p->c, c4 = c_step & ~3, zp = p->x_zero_point;
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  out_img = (size_t)p->out_h * p->out_w * c_step;
     const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
-    const uint32_t pad2 = (uint32_t)dsp_even(dsp_splat4(zp)); /* (zp, zp) */
-    const int32_t pw = DSP_DW_PITCH; /* buffer rows: the windows' immediate row offsets */
+    const uint32_t nzp = dsp_pack16(-zp, -zp); /* the pixels widened as x - zp */
     int32_t t, c0, b, iy, j;
-    for (t = 0; t < 2 * ph * pw; ++t) buf[t] = pad2;
+    for (t = 0; t < 2 * ph * pw; ++t) buf[t] = 0; /* padding: x - zp = 0 */
     for (c0 = 0; c0 < c4; c0 += 4) {
-        uint32_t rec[34];             /* corr[4], w4[9][2], gq[4..15]: dsp_dw3x3_windows */
+        uint32_t rec[37]; /* biases, w4[9][2], gq[4..15], steps, pitch: dsp_dw3x3_row_windows */
         uint32_t *const w4 = rec + 4; /* [tap][even, odd channel lanes] */
-        int32_t gq[16], se = 0, so = 0, dbl;
-        int32_t form = dsp_dw_gq_fast(gq, mult + c0, shift + c0, p->rounding, p->y_zero_point);
-        const int8_t *wt = w + c0;
-        dbl = form == DSP_RQ_DOUBLE && may_double;
-        for (j = 0; j < 4; ++j)
-            dbl = dbl && bias[c0 + j] < DSP_DW3_DOUBLE_BIAS && bias[c0 + j] > -DSP_DW3_DOUBLE_BIAS;
-        for (t = 0; t < 18; t += 2, wt += c_step) {
-            const uint32_t v = dsp_load4(wt);
-            int32_t e = dsp_even(v), o = dsp_odd(v);
-            if (dbl) e = __sadd16(e, e), o = __sadd16(o, o); /* |2 w| <= 256 */
-            w4[t] = (uint32_t)e, w4[t + 1] = (uint32_t)o;
-            se = __sadd16(se, e), so = __sadd16(so, o); /* |sum| <= 9 * 256 */
+        int32_t form = dsp_dw_gq_fast((int32_t *)rec + 18, mult + c0, shift + c0, p->rounding,
+                                      p->y_zero_point);
+        rec[34] = (uint32_t)c_step - 4u, rec[35] = 8u * (uint32_t)p->stride_w;
+        rec[36] = 8u * (uint32_t)pw;
+        const int32_t *const bg = bias + c0;
+        /* |bias| < DSP_DW3_DOUBLE_BIAS for the four, as unsigned compares (no loop) */
+        const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                       off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+        const int dbl = form == DSP_RQ_DOUBLE && may_double && (uint32_t)bg[0] + off < lim &&
+                        (uint32_t)bg[1] + off < lim && (uint32_t)bg[2] + off < lim &&
+                        (uint32_t)bg[3] + off < lim;
+        if (dbl) { /* the sums doubled: 2 bias, 2 w (|2 w| <= 256) */
+            form = DSP_RQ_DOUBLE2;
+            for (j = 0; j < 4; ++j) rec[j] = 2u * (uint32_t)bias[c0 + j];
+            dsp_dw_widen_taps9(w4, w + c0, c_step, 1);
+        } else {
+            memcpy(rec, bias + c0, 4 * sizeof *rec);
+            dsp_dw_widen_taps9(w4, w + c0, c_step, 0);
         }
-        /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w), modulo 2^32 */
-        gq[0] = (int32_t)((uint32_t)bias[c0] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)se);
-        gq[1] = (int32_t)((uint32_t)bias[c0 + 1] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(int32_t)(int16_t)so);
-        gq[2] = (int32_t)((uint32_t)bias[c0 + 2] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(se >> 16));
-        gq[3] = (int32_t)((uint32_t)bias[c0 + 3] * (1u + (uint32_t)dbl) -
-                          (uint32_t)zp * (uint32_t)(so >> 16));
-        if (dbl) form = DSP_RQ_DOUBLE2;
-        memcpy(rec, gq, 4 * sizeof *gq);
-        memcpy(rec + 22, gq + 4, 12 * sizeof *gq);
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + b * in_img + c0;
             int8_t *yb = y + b * out_img + c0;
             if (form == DSP_RQ_SLOW) { /* the C windows with dsp_rq */
                 dsp_rq rq[4];
                 (void)dsp_rq_make_n(rq, mult + c0, shift + c0, 4, &out);
-                dsp_dw_padded(p, xb, yb, w4, (const uint32_t *)gq, DSP_RQ_SLOW, rq, &out, buf, ph,
-                              pw, (const uint32_t *)gq);
+                dsp_dw_padded(p, xb, yb, w4, rec, DSP_RQ_SLOW, rq, &out, buf, ph, pw, rec, nzp);
                 continue;
             }
-            for (iy = 0; iy < p->h; ++iy) /* the group's pixels widened into the interior */
-                dsp_dw_widen_row(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
-                                 xb + iy * row, p->w, c_step);
+            if (p->w & 1) {
+                for (iy = 0; iy < p->h; ++iy) /* the group's pixels widened into the interior */
+                    dsp_dw_widen_row_add(buf + 2 * ((size_t)(iy + p->pad_top) * pw + p->pad_left),
+                                         xb + iy * row, p->w, c_step, nzp);
+            } else {
+                dsp_dw_widen_even(buf + 2 * ((size_t)p->pad_top * pw + p->pad_left), xb, p->h, p->w,
+                                  c_step, nzp, pw);
+            }
             if (form == DSP_RQ_DOUBLE2)
-                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE2);
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2);
             else if (form == DSP_RQ_DOUBLE)
-                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_DOUBLE);
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE);
             else
-                dsp_dw3x3_windows(p, buf, rec, yb, DSP_RQ_SINGLE);
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_SINGLE);
         }
     }
     if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
@@ -915,6 +1047,160 @@ DSP_ALWAYS_INLINE void dsp_dw_whole_windows(const cnnc_s8_conv_params *p, const 
             yb[3] = dsp_gq_one(s3, gq[14], gq[15], gq[11], NULL, form, 1);
         }
     }
+}
+
+/* The two smallest 3 x 3 layers of a 32 x 32 network with padding 1 and 2 x 2 outputs,
+ * in asm with their padding taps skipped: DSP_DW_SMALL_2X2, a 2 x 2 image at stride 1 (each
+ * window four taps of the kernel), and DSP_DW_SMALL_4X4, a 4 x 4 image at stride 2 (4, 6,
+ * 6 and 9 taps). One array u per group holds the record (u[0..15]: the biases, then
+ * dsp_dw_gq_fast's words 4..15), the weights w4[9][2] (u[16..33]) and the pixels as
+ * x - zp (u[34..]: SXTAB16 onto (-zp, -zp), so a sum starts at the bias and the padding
+ * needs no term), so every load of a window is an immediate offset from u: one LDM of the
+ * biases, per tap one LDRD of its pixel's words and one of its weights and four SMLAxy,
+ * then the fast form's requantisation with the full clamp (DSP_ASM_STORE4). */
+enum { DSP_DW_SMALL_2X2 = 0, DSP_DW_SMALL_4X4 = 1 };
+#define DSP_DW_U_W4 "64"  /* byte offset of w4 in u */
+#define DSP_DW_U_XW "136" /* of the pixels */
+/* clang-format off */
+#define DSP_ASM_WHOLE_TAP(px, tap)                                      \
+    "ldrd %[xe], %[xo], [%[u], #" DSP_DW_U_XW "+8*" #px "]\n\t"        \
+    "ldrd %[w0], %[w1], [%[u], #" DSP_DW_U_W4 "+8*" #tap "]\n\t"       \
+    "smlabb %[a0], %[xe], %[w0], %[a0]\n\t"                            \
+    "smlatt %[a2], %[xe], %[w0], %[a2]\n\t"                            \
+    "smlabb %[a1], %[xo], %[w1], %[a1]\n\t"                            \
+    "smlatt %[a3], %[xo], %[w1], %[a3]\n\t"
+#define DSP_ASM_WHOLE_ACC                                               \
+    "mov %[gq], %[u]\n\t"                                               \
+    "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t"
+/* the windows (pixel, tap), pixel (i, j) = w i + j, tap (ky, kx) = 3 ky + kx */
+#define DSP_ASM_2X2_00 DSP_ASM_WHOLE_TAP(0, 4) DSP_ASM_WHOLE_TAP(1, 5)                    \
+    DSP_ASM_WHOLE_TAP(2, 7) DSP_ASM_WHOLE_TAP(3, 8)
+#define DSP_ASM_2X2_01 DSP_ASM_WHOLE_TAP(0, 3) DSP_ASM_WHOLE_TAP(1, 4)                    \
+    DSP_ASM_WHOLE_TAP(2, 6) DSP_ASM_WHOLE_TAP(3, 7)
+#define DSP_ASM_2X2_10 DSP_ASM_WHOLE_TAP(0, 1) DSP_ASM_WHOLE_TAP(1, 2)                    \
+    DSP_ASM_WHOLE_TAP(2, 4) DSP_ASM_WHOLE_TAP(3, 5)
+#define DSP_ASM_2X2_11 DSP_ASM_WHOLE_TAP(0, 0) DSP_ASM_WHOLE_TAP(1, 1)                    \
+    DSP_ASM_WHOLE_TAP(2, 3) DSP_ASM_WHOLE_TAP(3, 4)
+#define DSP_ASM_4X4_00 DSP_ASM_WHOLE_TAP(0, 4) DSP_ASM_WHOLE_TAP(1, 5)                    \
+    DSP_ASM_WHOLE_TAP(4, 7) DSP_ASM_WHOLE_TAP(5, 8)
+#define DSP_ASM_4X4_01 DSP_ASM_WHOLE_TAP(1, 3) DSP_ASM_WHOLE_TAP(2, 4)                    \
+    DSP_ASM_WHOLE_TAP(3, 5) DSP_ASM_WHOLE_TAP(5, 6) DSP_ASM_WHOLE_TAP(6, 7)               \
+    DSP_ASM_WHOLE_TAP(7, 8)
+#define DSP_ASM_4X4_10 DSP_ASM_WHOLE_TAP(4, 1) DSP_ASM_WHOLE_TAP(5, 2)                    \
+    DSP_ASM_WHOLE_TAP(8, 4) DSP_ASM_WHOLE_TAP(9, 5) DSP_ASM_WHOLE_TAP(12, 7)               \
+    DSP_ASM_WHOLE_TAP(13, 8)
+#define DSP_ASM_4X4_11 DSP_ASM_WHOLE_TAP(5, 0) DSP_ASM_WHOLE_TAP(6, 1)                    \
+    DSP_ASM_WHOLE_TAP(7, 2) DSP_ASM_WHOLE_TAP(9, 3) DSP_ASM_WHOLE_TAP(10, 4)              \
+    DSP_ASM_WHOLE_TAP(11, 5) DSP_ASM_WHOLE_TAP(13, 6) DSP_ASM_WHOLE_TAP(14, 7)            \
+    DSP_ASM_WHOLE_TAP(15, 8)
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_step, int32_t form,
+                                       int kind) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t xe __asm__("r4"), xo __asm__("r5");
+    register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    const uint32_t *rp;
+    int8_t *y;
+#define DSP_DW_WHOLE_TAPS(TAPS)                                                           \
+    __asm__ __volatile__(                                                                 \
+        DSP_ASM_WHOLE_ACC TAPS                                                            \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xe] "=&r"(xe), \
+          [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), [gq] "=&r"(rp)                  \
+        : [u] "r"(u)                                                                      \
+        : "memory")
+#define DSP_DW_WHOLE_STORE(RQ)                                                             \
+    __asm__ __volatile__(DSP_ASM_STORE4(RQ)                                                \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1), \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [gq] "+r"(rp), [y] "+r"(y)      \
+                         :                                                                 \
+                         : "memory")
+    y = yb; /* output (0, 0) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_00);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_00);
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+    y = yb + c_step; /* (0, 1) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_01);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_01);
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+    y = yb + 2 * c_step; /* (1, 0) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_10);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_10);
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+    y = yb + 3 * c_step; /* (1, 1) */
+    if (kind == DSP_DW_SMALL_2X2)
+        DSP_DW_WHOLE_TAPS(DSP_ASM_2X2_11);
+    else
+        DSP_DW_WHOLE_TAPS(DSP_ASM_4X4_11);
+    DSP_ASM_BY_FORM(form, DSP_DW_WHOLE_STORE, DSP_ASM_RQ_);
+#undef DSP_DW_WHOLE_TAPS
+#undef DSP_DW_WHOLE_STORE
+}
+
+/* The kind of dsp_dw_small_as that serves p, or -1. */
+static int dsp_dw_small_kind(const cnnc_s8_conv_params *p) {
+    const int common = p->kernel_h == 3 && p->kernel_w == 3 && p->pad_top == 1 &&
+                       p->pad_left == 1 && p->out_h == 2 && p->out_w == 2;
+    if (common && p->h == 2 && p->w == 2 && p->stride_h == 1 && p->stride_w == 1)
+        return DSP_DW_SMALL_2X2;
+    if (common && p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 &&
+        p->rounding == CNNC_ROUND_DOUBLE) /* the default rounding's form only (code size) */
+        return DSP_DW_SMALL_4X4;
+    return -1;
+}
+
+/* Every group of four channels of a layer of dsp_dw_small_kind with a fast form; returns
+ * the first channel it left (a group without one, or c mod 4 channels). */
+DSP_ALWAYS_INLINE int32_t dsp_dw_small_kind_as(const cnnc_s8_conv_params *p, const int8_t *x,
+                                               const int8_t *w, const int32_t *bias,
+                                               const int32_t *mult, const int32_t *shift, int8_t *y,
+                                               int kind) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, px = p->h * p->w;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const size_t img = (size_t)px * c_step, out_img = 4 * (size_t)c_step;
+    int32_t c0, b, i;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t u[34 + 2 * 16]; /* record, weights, pixels: dsp_dw_small_as */
+        const int32_t form =
+            dsp_dw_gq_fast((int32_t *)u, mult + c0, shift + c0, p->rounding, p->y_zero_point);
+        if (form == DSP_RQ_SLOW) return c0;
+        memcpy(u, bias + c0, 4 * sizeof *u);
+        dsp_dw_widen_taps9(u + 16, w + c0, c_step, 0);
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *xb = x + b * img + c0;
+            int8_t *const yb = y + b * out_img + c0;
+            if (kind == DSP_DW_SMALL_2X2) {
+                uint32_t v[4];
+                v[0] = dsp_load4(xb), v[1] = dsp_load4(xb + c_step);
+                v[2] = dsp_load4(xb + 2 * (size_t)c_step);
+                v[3] = dsp_load4(xb + 3 * (size_t)c_step);
+                for (i = 0; i < 4; ++i) /* written out */
+                    u[34 + 2 * i] = dsp_even_add(nzp, v[i]), u[35 + 2 * i] = dsp_odd_add(nzp, v[i]);
+                if (form == DSP_RQ_DOUBLE)
+                    dsp_dw_small_as(u, yb, c_step, DSP_RQ_DOUBLE, DSP_DW_SMALL_2X2);
+                else
+                    dsp_dw_small_as(u, yb, c_step, DSP_RQ_SINGLE, DSP_DW_SMALL_2X2);
+            } else {
+                dsp_dw_widen_row_add(u + 34, xb, 16, c_step, nzp);
+                dsp_dw_small_as(u, yb, c_step, DSP_RQ_DOUBLE, DSP_DW_SMALL_4X4);
+            }
+        }
+    }
+    return c4;
+}
+static __attribute__((noinline)) int32_t dsp_dw_small(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                      const int8_t *w, const int32_t *bias,
+                                                      const int32_t *mult, const int32_t *shift,
+                                                      int8_t *y, int kind) {
+    if (kind == DSP_DW_SMALL_2X2)
+        return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_2X2);
+    return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_4X4);
 }
 
 /* Every group of four channels of p (dsp_dw_whole_image) whose requantisation has a fast
@@ -1034,8 +1320,10 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
 #if DSP_DW_FAST
     if (dsp_out_full(&out) &&
         (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE) &&
-        dsp_dw_whole_image(p)) {
-        const int32_t done = dsp_dw_whole(p, x, w, bias, mult, shift, y);
+        (dsp_dw_small_kind(p) >= 0 || dsp_dw_whole_image(p))) {
+        const int kind = dsp_dw_small_kind(p);
+        const int32_t done = kind >= 0 ? dsp_dw_small(p, x, w, bias, mult, shift, y, kind)
+                                       : dsp_dw_whole(p, x, w, bias, mult, shift, y);
         if (done == p->c) return;
         if (done == c4) {
             dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
@@ -1052,10 +1340,11 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
         }
     }
 #if DSP_DW_FAST
-    if (pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS && c4 > 0 &&
-        p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
+    if (padded && c4 > 0 && p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
         (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE)) {
-        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph);
+        /* the fixed pitch (immediate row offsets) where it fits, else the image's own */
+        const int fixed = pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS;
+        dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph, fixed ? DSP_DW_PITCH : pw);
         return;
     }
 #endif
@@ -1109,7 +1398,7 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
             const int8_t *xb = x + (size_t)b * p->h * row + c0; /* channel c0 of image b */
             if (padded) {
                 dsp_dw_padded(p, xb, y + (size_t)b * p->out_h * p->out_w * p->c + c0, w4[0], corr,
-                              form, rq, &out, buf, ph, pw, (const uint32_t *)gq);
+                              form, rq, &out, buf, ph, pw, (const uint32_t *)gq, 0);
                 continue;
             }
             for (oy = 0; oy < p->out_h; ++oy) {

@@ -113,6 +113,7 @@ DW_GEOMETRIES = [
     (24, 24, 3, 2, 1),  # padded image past the buffer: bands of output rows
     (7, 6, 5, 2, 2),  # 5x5: the generic windows over the buffer
     (6, 5, 1, 1, 0),  # 1x1 kernel
+    (1, 9, 3, 2, 1),  # 1x5 outputs: the 3x3 groups' doubled sums, kernel rows 0 and 2 padding
 ]  # fmt: skip
 DW_CHANNELS = (1, 4, 5, 8, 13)
 # (x_zero_point, y_zero_point, act_min, act_max): the full clamp at both zero-point ends,
