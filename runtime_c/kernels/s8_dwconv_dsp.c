@@ -405,6 +405,13 @@ CNNC_INLINE void dsp_dw_put16(uint32_t *plane, int32_t i, int32_t v) {
     "asr %[" a "], %[" a "], %[" e             \
     "]\n\t"                                    \
     "ssat %[" a "], #8, %[" a "]\n\t"
+/* DSP_RQ_DOUBLE2Z (s8_dsp.h): DSP_RQ_DOUBLE2 without the sign's term. */
+#define DSP_ASM_RQ_NOSTORE_DOUBLE2Z(a, m, c, e) \
+    "smmlar %[" a "], %[" a "], %[" m "], %[" c \
+    "]\n\t"                                     \
+    "asr %[" a "], %[" a "], %[" e              \
+    "]\n\t"                                     \
+    "ssat %[" a "], #8, %[" a "]\n\t"
 #define DSP_ASM_RQ_NOSTORE_DOUBLE(a, m, c, e) \
     "add %[xb], %[" c "], %[" a               \
     "], asr #31\n\t"                          \
@@ -434,7 +441,10 @@ DSP_ALWAYS_INLINE int32_t dsp_dw3x3_pair_asm(const uint32_t *r, int32_t rowb, co
     register int32_t a0 __asm__("r0"), a1 __asm__("r1");
     register uint32_t wa __asm__("r2"), wb __asm__("r3");
     uint32_t xa, xb, t;
-    DSP_ASM_BY_FORM(form, DSP_ASM_PAIR, DSP_ASM_RQ_NOSTORE_);
+    if (form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_PAIR(DSP_ASM_RQ_NOSTORE_DOUBLE2Z);
+    else
+        DSP_ASM_BY_FORM(form, DSP_ASM_PAIR, DSP_ASM_RQ_NOSTORE_);
     return a1; /* the second output, saturated to int8 */
 }
 
@@ -484,7 +494,10 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
                                           int8_t *y, int32_t form, int32_t out[3]) {
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
     uint32_t wa, wb, xa, xb, t;
-    DSP_ASM_BY_FORM(form, DSP_ASM_DW4, DSP_ASM_RQ_NOSTORE_);
+    if (form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_DW4(DSP_ASM_RQ_NOSTORE_DOUBLE2Z);
+    else
+        DSP_ASM_BY_FORM(form, DSP_ASM_DW4, DSP_ASM_RQ_NOSTORE_);
     out[0] = a1, out[1] = a2, out[2] = a3;
 }
 
@@ -535,7 +548,9 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uin
 /* dsp_dw3x3_rows_as for a fast form (one copy of each, called per channel). */
 static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t pww,
                            const uint32_t *quad, int8_t *y, int32_t form) {
-    if (form == DSP_RQ_DOUBLE2)
+    if (form == DSP_RQ_DOUBLE2Z)
+        dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE2Z);
+    else if (form == DSP_RQ_DOUBLE2)
         dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE2);
     else if (form == DSP_RQ_DOUBLE)
         dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE);
@@ -558,7 +573,8 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
         quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
         memcpy(quad + 4, wt, 6 * sizeof *wt);
         quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
-        dsp_dw3x3_rows(p, plane, pww, quad, y, form);
+        dsp_dw3x3_rows(p, plane, pww, quad, y,
+                       form == DSP_RQ_DOUBLE2 && out->zero_point == -128 ? DSP_RQ_DOUBLE2Z : form);
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy) {
@@ -717,6 +733,8 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
             if (c < c4 && full) { /* the group's records at its first channel */
                 if ((c & 3) == 0) {
                     gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+                    if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
+                        gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
                     if (gform != DSP_RQ_SLOW)
                         dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
                 }

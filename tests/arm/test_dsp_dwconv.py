@@ -12,7 +12,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 4 * 2 * 6 * 2 * 2
+CASES = 4 * 2 * 6 * 3 * 2
 
 DRIVER = (
     r"""
@@ -34,10 +34,11 @@ static int32_t bias[17], mult[17], shift[17];
 int main(void) {
     static const int32_t sizes[4][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}}; /* h, w */
     static const int32_t chans[6] = {1, 3, 4, 5, 8, 17};
-    static const int32_t zps[2][2] = {{-128, 127}, {127, -128}};
+    /* z 2: output zero point -128 under the full clamp (DSP_RQ_DOUBLE2Z) */
+    static const int32_t zps[3][2] = {{-128, 127}, {127, -128}, {5, -128}};
     int32_t si, pad, ci, z, edge, i, cases = 0, failures = 0;
     for (si = 0; si < 4; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
-    for (z = 0; z < 2; ++z) for (edge = 0; edge < 2; ++edge) {
+    for (z = 0; z < 3; ++z) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
         memset(&p, 0, sizeof p);
@@ -47,8 +48,8 @@ int main(void) {
         p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
         p.out_h = p.h + 2 * pad - 2; p.out_w = p.w + 2 * pad - 2;
         p.x_zero_point = edge ? uniform(-128, 127) : zps[z][0];
-        p.y_zero_point = edge ? uniform(-128, 127) : zps[z][1];
-        p.act_min = z ? p.y_zero_point : -128; p.act_max = z ? 100 : 127;
+        p.y_zero_point = edge && z != 2 ? uniform(-128, 127) : zps[z][1];
+        p.act_min = z == 1 ? p.y_zero_point : -128; p.act_max = z == 1 ? 100 : 127;
         if (p.act_max < p.act_min) p.act_max = p.act_min;
         p.rounding = (si + ci + z) & 1;
         out = p.n * p.out_h * p.out_w * p.c;
