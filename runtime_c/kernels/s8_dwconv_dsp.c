@@ -351,6 +351,8 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, co
  * four-channel windows below, which measured fewer instructions there (bench_mcu --layers:
  * the per-channel set-up outweighs the cheaper windows on 4x4 and 2x2 outputs). */
 #define DSP_DW_PLANE_MIN_W 8
+/* The planes' pitch in words where they fit it (out_w <= 16): dsp_dw3x3_quads_fixed */
+#define DSP_DW_PLANE_PITCH 10
 
 /* The plane's geometry for p (int16 columns pw, even; rows ph), or 0 if it does not fit. */
 static int dsp_dw_plane_size(const cnnc_s8_conv_params *p, int32_t *ph, int32_t *pw) {
@@ -358,6 +360,10 @@ static int dsp_dw_plane_size(const cnnc_s8_conv_params *p, int32_t *ph, int32_t 
     if (rows < p->pad_top + p->h) rows = p->pad_top + p->h;
     if (cols < p->pad_left + p->w) cols = p->pad_left + p->w;
     cols = (cols + 1) & ~1;
+    /* narrower planes widened to the fixed pitch where it fits (dsp_dw3x3_quads_fixed) */
+    if (DSP_DW_FAST && cols < 2 * DSP_DW_PLANE_PITCH &&
+        (int64_t)rows * DSP_DW_PLANE_PITCH * 4 <= DSP_DW_PLANE_WORDS)
+        cols = 2 * DSP_DW_PLANE_PITCH;
     *ph = rows;
     *pw = cols;
     return (int64_t)rows * (cols / 2) * 4 <= DSP_DW_PLANE_WORDS;
@@ -501,6 +507,60 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
     out[0] = a1, out[1] = a2, out[2] = a3;
 }
 
+/* A row pair's whole quads (r .. r_end, the plane's columns of outputs (ox, ox + 1)) in one
+ * asm loop where the plane's pitch is DSP_DW_PLANE_PITCH words: the plane rows at
+ * immediate offsets from r (post-incremented by the first row's LDRD), and the four stores
+ * in the asm from rec[13], rec[14] = c_step, out_w * c_step (no pointer of gcc's spilled
+ * and reloaded per quad). */
+/* clang-format off */
+#define DSP_ASM_DW4_LOOP_TAPS                              \
+    "1:\n\t"                                              \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3]}\n\t"         \
+    "ldrd %[wa], %[wb], [%[rec], #16]\n\t"                 \
+    "ldrd %[xa], %[xb], [%[r]], #4\n\t"                    \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "ldrd %[xa], %[xb], [%[r], #(%c[pb] - 4)]\n\t"         \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #24]\n\t"                 \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "ldrd %[xa], %[xb], [%[r], #(2 * %c[pb] - 4)]\n\t"     \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                 \
+    DSP_ASM_DW4_MUL("a0", "a1")                            \
+    "ldrd %[xa], %[xb], [%[r], #(3 * %c[pb] - 4)]\n\t"     \
+    DSP_ASM_DW4_MUL("a2", "a3")                            \
+    "ldrd %[wa], %[wb], [%[rec], #40]\n\t"                 \
+    "ldr %[xa], [%[rec], #48]\n\t"
+#define DSP_ASM_DW4_LOOP_STORE                             \
+    "ldrd %[xa], %[xb], [%[rec], #52]\n\t"                 \
+    "strb %[a0], [%[y]]\n\t"                               \
+    "strb %[a1], [%[y], %[xa]]\n\t"                        \
+    "add %[xb], %[y], %[xb]\n\t"                           \
+    "strb %[a2], [%[xb]]\n\t"                              \
+    "strb %[a3], [%[xb], %[xa]]\n\t"                       \
+    "add %[y], %[y], %[xa], lsl #1\n\t"                    \
+    "cmp %[r], %[r_end]\n\t"                               \
+    "blo 1b\n\t"
+/* clang-format on */
+#define DSP_ASM_DW4_LOOP(RQ)                                                              \
+    __asm__ __volatile__(                                                                 \
+        DSP_ASM_DW4_LOOP_TAPS RQ("a0", "wa", "wb", "xa") RQ("a1", "wa", "wb", "xa")       \
+            RQ("a2", "wa", "wb", "xa") RQ("a3", "wa", "wb", "xa") DSP_ASM_DW4_LOOP_STORE  \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wa] "=&r"(wa), \
+          [wb] "=&r"(wb), [xa] "=&r"(xa), [xb] "=&r"(xb), [r] "+&r"(r), [y] "+&r"(y)      \
+        : [r_end] "r"(r_end), [rec] "r"(rec), [pb] "i"(4 * DSP_DW_PLANE_PITCH)            \
+        : "cc", "memory")
+
+DSP_ALWAYS_INLINE void dsp_dw3x3_quads_fixed(const uint32_t *r, const uint32_t *r_end,
+                                             const uint32_t *rec, int8_t *y, int32_t form) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    uint32_t wa, wb, xa, xb;
+    if (form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_DW4_LOOP(DSP_ASM_RQ_NOSTORE_DOUBLE2Z);
+    else
+        DSP_ASM_BY_FORM(form, DSP_ASM_DW4_LOOP, DSP_ASM_RQ_NOSTORE_);
+}
+
 /* One channel's outputs from its plane in asm for a fast form with the full clamp: two
  * output rows at a time (dsp_dw3x3_quad_asm), an odd last row by pairs
  * (dsp_dw3x3_pair_asm). quad[13]: corr x 4, (W01, W21) per kernel row, m, c, e (from word 2
@@ -521,6 +581,10 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uin
     for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
         const uint32_t *r = plane, *const r_end = plane + half;
         int8_t *yp = yr;
+        if (DSP_DW_FAST && pww == DSP_DW_PLANE_PITCH) {
+            dsp_dw3x3_quads_fixed(r, r_end, quad, yp, form);
+            continue;
+        }
         for (; r < r_end; ++r, yp += y_pair) {
             dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
             yp[c_step] = (int8_t)o[0];
@@ -569,10 +633,11 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
     if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
-        uint32_t quad[13]; /* dsp_dw3x3_rows' record */
+        uint32_t quad[15]; /* dsp_dw3x3_rows' record */
         quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
         memcpy(quad + 4, wt, 6 * sizeof *wt);
         quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
+        quad[13] = (uint32_t)c_step, quad[14] = (uint32_t)(p->out_w * c_step);
         dsp_dw3x3_rows(p, plane, pww, quad, y,
                        form == DSP_RQ_DOUBLE2 && out->zero_point == -128 ? DSP_RQ_DOUBLE2Z : form);
         return;
@@ -661,7 +726,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
  * and corr doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, uint32_t quad[4][13]) {
+                                      const int32_t *shift, uint32_t quad[4][15]) {
     const int32_t c_step = p->c, zp = p->x_zero_point;
     int32_t gq[16], se = 0, so = 0, ky, j, dbl;
     int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
@@ -699,6 +764,7 @@ static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t
             quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
             quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
             quad[j][12] = (uint32_t)gq[4 + at];
+            quad[j][13] = (uint32_t)c_step, quad[j][14] = (uint32_t)(p->out_w * c_step);
         }
     }
     return dbl ? DSP_RQ_DOUBLE2 : form;
@@ -718,7 +784,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     int32_t i, b, c, iy, ix, ky;
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
 #if DSP_DW_FAST
-    uint32_t quad[4][13]; /* dsp_dw3x3_planar_group's records of a group */
+    uint32_t quad[4][15]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
 #endif
     for (b = 0; b < p->n; ++b) {

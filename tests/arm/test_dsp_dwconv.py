@@ -12,7 +12,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 4 * 2 * 6 * 3 * 2
+CASES = 5 * 2 * 6 * 3 * 2
 
 DRIVER = (
     r"""
@@ -32,12 +32,13 @@ static int8_t x[MAX_X], w[9 * 17], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
 static int32_t bias[17], mult[17], shift[17];
 
 int main(void) {
-    static const int32_t sizes[4][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}}; /* h, w */
+    /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own */
+    static const int32_t sizes[5][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}, {6, 18}};
     static const int32_t chans[6] = {1, 3, 4, 5, 8, 17};
     /* z 2: output zero point -128 under the full clamp (DSP_RQ_DOUBLE2Z) */
     static const int32_t zps[3][2] = {{-128, 127}, {127, -128}, {5, -128}};
     int32_t si, pad, ci, z, edge, i, cases = 0, failures = 0;
-    for (si = 0; si < 4; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
+    for (si = 0; si < 5; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
     for (z = 0; z < 3; ++z) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
