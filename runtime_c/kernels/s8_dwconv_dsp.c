@@ -507,11 +507,12 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
     out[0] = a1, out[1] = a2, out[2] = a3;
 }
 
-/* A row pair's whole quads (r .. r_end, the plane's columns of outputs (ox, ox + 1)) in one
- * asm loop where the plane's pitch is DSP_DW_PLANE_PITCH words: the plane rows at
- * immediate offsets from r (post-incremented by the first row's LDRD), and the four stores
- * in the asm from rec[13], rec[14] = c_step, out_w * c_step (no pointer of gcc's spilled
- * and reloaded per quad). */
+/* Every row pair's whole quads in one asm loop where the plane's pitch is
+ * DSP_DW_PLANE_PITCH words: the first pair's quads at plane words r .. r_end (the columns of
+ * outputs (ox, ox + 1)), the plane rows at immediate offsets from r (post-incremented by
+ * the first row's LDRD), the four stores in the asm from rec[13], rec[14] = c_step,
+ * out_w * c_step (no pointer of gcc's spilled and reloaded per quad); then r and y step
+ * by rec[15], rec[16] to the next pair, r_end by two rows, up to the last pair's r_stop. */
 /* clang-format off */
 #define DSP_ASM_DW4_LOOP_TAPS                              \
     "1:\n\t"                                              \
@@ -540,25 +541,42 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
     "strb %[a3], [%[xb], %[xa]]\n\t"                       \
     "add %[y], %[y], %[xa], lsl #1\n\t"                    \
     "cmp %[r], %[r_end]\n\t"                               \
-    "blo 1b\n\t"
+    "blo 1b\n\t"                                           \
+    "ldrd %[xa], %[xb], [%[rec], #60]\n\t"                 \
+    "add %[r], %[r], %[xa]\n\t"                            \
+    "add %[y], %[y], %[xb]\n\t"                            \
+    "add %[r_end], %[r_end], #(2 * %c[pb])\n\t"            \
+    "cmp %[r_end], %[r_stop]\n\t"                          \
+    "bls 1b\n\t"
 /* clang-format on */
-#define DSP_ASM_DW4_LOOP(RQ)                                                              \
-    __asm__ __volatile__(                                                                 \
-        DSP_ASM_DW4_LOOP_TAPS RQ("a0", "wa", "wb", "xa") RQ("a1", "wa", "wb", "xa")       \
-            RQ("a2", "wa", "wb", "xa") RQ("a3", "wa", "wb", "xa") DSP_ASM_DW4_LOOP_STORE  \
-        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [wa] "=&r"(wa), \
-          [wb] "=&r"(wb), [xa] "=&r"(xa), [xb] "=&r"(xb), [r] "+&r"(r), [y] "+&r"(y)      \
-        : [r_end] "r"(r_end), [rec] "r"(rec), [pb] "i"(4 * DSP_DW_PLANE_PITCH)            \
-        : "cc", "memory")
+#define DSP_ASM_DW4_LOOP(RQ)                                                                      \
+    __asm__ __volatile__(DSP_ASM_DW4_LOOP_TAPS RQ("a0", "wa", "wb", "xa")                         \
+                             RQ("a1", "wa", "wb", "xa") RQ("a2", "wa", "wb", "xa")                \
+                                 RQ("a3", "wa", "wb", "xa") DSP_ASM_DW4_LOOP_STORE                \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),        \
+                           [wa] "=&r"(wa), [wb] "=&r"(wb), [xa] "=&r"(xa), [xb] "=&r"(xb),        \
+                           [r] "+&r"(r), [y] "+&r"(y), [r_end] "+&r"(r_end)                       \
+                         : [r_stop] "r"(r_stop), [rec] "r"(rec), [pb] "i"(4 * DSP_DW_PLANE_PITCH) \
+                         : "cc", "memory")
 
 DSP_ALWAYS_INLINE void dsp_dw3x3_quads_fixed(const uint32_t *r, const uint32_t *r_end,
-                                             const uint32_t *rec, int8_t *y, int32_t form) {
+                                             const uint32_t *r_stop, const uint32_t *rec, int8_t *y,
+                                             int32_t form) {
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
     uint32_t wa, wb, xa, xb;
     if (form == DSP_RQ_DOUBLE2Z)
         DSP_ASM_DW4_LOOP(DSP_ASM_RQ_NOSTORE_DOUBLE2Z);
     else
         DSP_ASM_BY_FORM(form, DSP_ASM_DW4_LOOP, DSP_ASM_RQ_NOSTORE_);
+}
+
+/* The record's words 13..16 for dsp_dw3x3_quads_fixed: c_step, out_w * c_step (bytes), the
+ * steps of r (bytes) and y from a row pair's end to the next pair's start. */
+CNNC_INLINE void dsp_dw3x3_rec_steps(const cnnc_s8_conv_params *p, uint32_t *rec) {
+    const int32_t half = p->out_w >> 1, y_row = p->out_w * p->c;
+    rec[13] = (uint32_t)p->c, rec[14] = (uint32_t)y_row;
+    rec[15] = (uint32_t)(4 * (2 * DSP_DW_PLANE_PITCH - half));
+    rec[16] = (uint32_t)(2 * y_row - half * 2 * p->c);
 }
 
 /* One channel's outputs from its plane in asm for a fast form with the full clamp: two
@@ -578,13 +596,15 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uin
     int32_t o[3];
     /* pointer walks only: the asm's memory clobber reloads whatever gcc spilled; the odd
      * last column in a pass of its own (the loop then keeps nothing past its end) */
+    if (DSP_DW_FAST && pww == DSP_DW_PLANE_PITCH && p->out_h >= 2) {
+        const int32_t pairs = p->out_h >> 1;
+        dsp_dw3x3_quads_fixed(plane, plane + half, plane + (pairs - 1) * 2 * pww + half, quad, yr,
+                              form);
+        yr += 2 * (size_t)pairs * y_row, plane += 2 * (size_t)pairs * pww;
+    }
     for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
         const uint32_t *r = plane, *const r_end = plane + half;
         int8_t *yp = yr;
-        if (DSP_DW_FAST && pww == DSP_DW_PLANE_PITCH) {
-            dsp_dw3x3_quads_fixed(r, r_end, quad, yp, form);
-            continue;
-        }
         for (; r < r_end; ++r, yp += y_pair) {
             dsp_dw3x3_quad_asm(r, rowb, quad, yp, form, o);
             yp[c_step] = (int8_t)o[0];
@@ -633,11 +653,11 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
     if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
-        uint32_t quad[15]; /* dsp_dw3x3_rows' record */
+        uint32_t quad[17]; /* dsp_dw3x3_rows' record */
         quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
         memcpy(quad + 4, wt, 6 * sizeof *wt);
         quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
-        quad[13] = (uint32_t)c_step, quad[14] = (uint32_t)(p->out_w * c_step);
+        dsp_dw3x3_rec_steps(p, quad);
         dsp_dw3x3_rows(p, plane, pww, quad, y,
                        form == DSP_RQ_DOUBLE2 && out->zero_point == -128 ? DSP_RQ_DOUBLE2Z : form);
         return;
@@ -726,7 +746,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
  * and corr doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, uint32_t quad[4][15]) {
+                                      const int32_t *shift, uint32_t quad[4][17]) {
     const int32_t c_step = p->c, zp = p->x_zero_point;
     int32_t gq[16], se = 0, so = 0, ky, j, dbl;
     int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
@@ -764,7 +784,7 @@ static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t
             quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
             quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
             quad[j][12] = (uint32_t)gq[4 + at];
-            quad[j][13] = (uint32_t)c_step, quad[j][14] = (uint32_t)(p->out_w * c_step);
+            dsp_dw3x3_rec_steps(p, quad[j]);
         }
     }
     return dbl ? DSP_RQ_DOUBLE2 : form;
@@ -784,7 +804,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     int32_t i, b, c, iy, ix, ky;
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
 #if DSP_DW_FAST
-    uint32_t quad[4][15]; /* dsp_dw3x3_planar_group's records of a group */
+    uint32_t quad[4][17]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
 #endif
     for (b = 0; b < p->n; ++b) {
