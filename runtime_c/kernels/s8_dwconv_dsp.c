@@ -642,6 +642,17 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
         dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_SINGLE);
 }
 
+#if DSP_DW_FAST
+/* dsp_dw3x3_rows for the four channels of a group (planes psz words apart, records
+ * quad[j], outputs y + j) in one call: the fixed-pitch layers of many channels paid the
+ * call and its set-up per channel. */
+static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t psz,
+                            int32_t pww, const uint32_t (*quad)[17], int8_t *y, int32_t form) {
+    int32_t j;
+    for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, quad[j], y + j, form);
+}
+#endif
+
 /* One channel's outputs (channel c of image b): y at stride c_step per pixel; wt[3][2]
  * the rows' (W01, W21). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uint32_t *plane,
@@ -821,13 +832,12 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                     gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
                     if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
                         gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
-                    if (gform != DSP_RQ_SLOW)
+                    if (gform != DSP_RQ_SLOW) {
                         dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
-                }
-                if (gform != DSP_RQ_SLOW) {
-                    plane_c = plane + (size_t)(c & 3) * psz;
-                    dsp_dw3x3_rows(p, plane_c, pww, quad[c & 3], yc, gform);
-                    continue;
+                        dsp_dw3x3_rows4(p, plane, psz, pww, (const uint32_t(*)[17])quad, yc, gform);
+                        c += 3; /* the group's four channels done */
+                        continue;
+                    }
                 }
             }
 #endif
