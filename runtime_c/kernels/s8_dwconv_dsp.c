@@ -725,6 +725,36 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
             d[2 * psz] = dsp_pkhtb(e, pe), d[3 * psz] = dsp_pkhtb(o, po);
             ++d, xp += c_step;
         }
+#if DSP_DW_FAST
+        if (pairs > 0) { /* the pairs in one asm loop (gcc's kept a counter and spilled) */
+            uint32_t *const d_end = d + pairs;
+            uint32_t va, vb, ea, oa, eb, ob;
+            (void)j, (void)o2; /* the C loop's */
+            __asm__ __volatile__(
+                "1:\n\t"
+                "ldr %[va], [%[xp]]\n\t"
+                "ldr %[vb], [%[xp], %[cs]]\n\t"
+                "add %[xp], %[xp], %[cs], lsl #1\n\t"
+                "sxtb16 %[ea], %[va]\n\t"
+                "sxtb16 %[oa], %[va], ror #8\n\t"
+                "sxtb16 %[eb], %[vb]\n\t"
+                "sxtb16 %[ob], %[vb], ror #8\n\t"
+                "pkhbt %[va], %[oa], %[ob], lsl #16\n\t"
+                "str %[va], [%[d], %[o1]]\n\t"
+                "pkhtb %[vb], %[eb], %[ea], asr #16\n\t"
+                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+                "pkhtb %[va], %[ob], %[oa], asr #16\n\t"
+                "str %[va], [%[d], %[o3]]\n\t"
+                "pkhbt %[vb], %[ea], %[eb], lsl #16\n\t"
+                "str %[vb], [%[d]], #4\n\t"
+                "cmp %[d], %[d_end]\n\t"
+                "bne 1b"
+                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [eb] "=&r"(eb),
+                  [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
+                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3)
+                : "cc", "memory");
+        }
+#else
         for (j = 0; j < pairs; ++j, xp += 2 * c_step) { /* plane words j of the pair */
             const uint32_t va = dsp_load4(xp), vb = dsp_load4(xp + c_step);
             const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
@@ -740,6 +770,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
                   [o2] "r"(o2), [o3] "r"(o3)
                 : "memory");
         }
+#endif
         if (last) { /* the last pixel alone */
             const uint32_t v = dsp_load4(xp);
             const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
