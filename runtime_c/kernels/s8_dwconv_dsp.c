@@ -844,7 +844,12 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const size_t in_px = (size_t)p->h * p->w, out_px = (size_t)p->out_h * p->out_w;
     const uint32_t pad = ((uint32_t)p->x_zero_point << 16) | ((uint32_t)p->x_zero_point & 0xFFFFu);
     int32_t i, b, c, iy, ix, ky;
+#if DSP_DW_FAST
+    for (i = 0; i < 4 * psz; i += 4) /* four words a step (4 psz is a multiple of 4) */
+        plane[i] = plane[i + 1] = plane[i + 2] = plane[i + 3] = pad;
+#else
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
+#endif
 #if DSP_DW_FAST
     uint32_t quad[4][17]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
