@@ -510,14 +510,14 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
 /* Every row pair's whole quads in one asm loop where the plane's pitch is
  * DSP_DW_PLANE_PITCH words: the first pair's quads at plane words r .. r_end (the columns of
  * outputs (ox, ox + 1)), the plane rows at immediate offsets from r (post-incremented by
- * the first row's LDRD), the four stores in the asm from rec[13], rec[14] = c_step,
+ * the first row's LDRD; the sums' start and the first row's weights one LDM), the four
+ * stores in the asm from rec[13], rec[14] = c_step,
  * out_w * c_step (no pointer of gcc's spilled and reloaded per quad); then r and y step
  * by rec[15], rec[16] to the next pair, r_end by two rows, up to the last pair's r_stop. */
 /* clang-format off */
 #define DSP_ASM_DW4_LOOP_TAPS                              \
     "1:\n\t"                                              \
-    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3]}\n\t"         \
-    "ldrd %[wa], %[wb], [%[rec], #16]\n\t"                 \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
     "ldrd %[xa], %[xb], [%[r]], #4\n\t"                    \
     DSP_ASM_DW4_MUL("a0", "a1")                            \
     "ldrd %[xa], %[xb], [%[r], #(%c[pb] - 4)]\n\t"         \
@@ -563,7 +563,8 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quads_fixed(const uint32_t *r, const uint32_t *
                                              const uint32_t *r_stop, const uint32_t *rec, int8_t *y,
                                              int32_t form) {
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
-    uint32_t wa, wb, xa, xb;
+    register uint32_t wa __asm__("r4"), wb __asm__("r5"); /* the LDM's order */
+    uint32_t xa, xb;
     if (form == DSP_RQ_DOUBLE2Z)
         DSP_ASM_DW4_LOOP(DSP_ASM_RQ_NOSTORE_DOUBLE2Z);
     else
