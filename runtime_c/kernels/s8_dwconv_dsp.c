@@ -513,7 +513,8 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
  * the first row's LDRD; the sums' start and the first row's weights one LDM), the four
  * stores in the asm from rec[13], rec[14] = c_step,
  * out_w * c_step (no pointer of gcc's spilled and reloaded per quad); then r and y step
- * by rec[15], rec[16] to the next pair, r_end by two rows, up to the last pair's r_stop. */
+ * by rec[15], rec[16] to the next pair, r_end by two rows, up to the last pair's r_end in
+ * rec[17] (written per call: no register left for it). */
 /* clang-format off */
 #define DSP_ASM_DW4_LOOP_TAPS                              \
     "1:\n\t"                                              \
@@ -530,8 +531,7 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
     DSP_ASM_DW4_MUL("a0", "a1")                            \
     "ldrd %[xa], %[xb], [%[r], #(3 * %c[pb] - 4)]\n\t"     \
     DSP_ASM_DW4_MUL("a2", "a3")                            \
-    "ldrd %[wa], %[wb], [%[rec], #40]\n\t"                 \
-    "ldr %[xa], [%[rec], #48]\n\t"
+    "ldm %[rq], {%[wa], %[wb], %[xa]}\n\t"
 #define DSP_ASM_DW4_LOOP_STORE                             \
     "ldrd %[xa], %[xb], [%[rec], #52]\n\t"                 \
     "strb %[a0], [%[y]]\n\t"                               \
@@ -546,25 +546,26 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_quad_asm(const uint32_t *r, int32_t rowb, const
     "add %[r], %[r], %[xa]\n\t"                            \
     "add %[y], %[y], %[xb]\n\t"                            \
     "add %[r_end], %[r_end], #(2 * %c[pb])\n\t"            \
-    "cmp %[r_end], %[r_stop]\n\t"                          \
+    "ldr %[xa], [%[rec], #68]\n\t"                         \
+    "cmp %[r_end], %[xa]\n\t"                              \
     "bls 1b\n\t"
 /* clang-format on */
-#define DSP_ASM_DW4_LOOP(RQ)                                                                      \
-    __asm__ __volatile__(DSP_ASM_DW4_LOOP_TAPS RQ("a0", "wa", "wb", "xa")                         \
-                             RQ("a1", "wa", "wb", "xa") RQ("a2", "wa", "wb", "xa")                \
-                                 RQ("a3", "wa", "wb", "xa") DSP_ASM_DW4_LOOP_STORE                \
-                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),        \
-                           [wa] "=&r"(wa), [wb] "=&r"(wb), [xa] "=&r"(xa), [xb] "=&r"(xb),        \
-                           [r] "+&r"(r), [y] "+&r"(y), [r_end] "+&r"(r_end)                       \
-                         : [r_stop] "r"(r_stop), [rec] "r"(rec), [pb] "i"(4 * DSP_DW_PLANE_PITCH) \
+#define DSP_ASM_DW4_LOOP(RQ)                                                                    \
+    __asm__ __volatile__(DSP_ASM_DW4_LOOP_TAPS RQ("a0", "wa", "wb", "xa")                       \
+                             RQ("a1", "wa", "wb", "xa") RQ("a2", "wa", "wb", "xa")              \
+                                 RQ("a3", "wa", "wb", "xa") DSP_ASM_DW4_LOOP_STORE              \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),      \
+                           [wa] "=&r"(wa), [wb] "=&r"(wb), [xa] "=&r"(xa), [xb] "=&r"(xb),      \
+                           [r] "+&r"(r), [y] "+&r"(y), [r_end] "+&r"(r_end)                     \
+                         : [rec] "r"(rec), [rq] "r"(rec + 10), [pb] "i"(4 * DSP_DW_PLANE_PITCH) \
                          : "cc", "memory")
 
 DSP_ALWAYS_INLINE void dsp_dw3x3_quads_fixed(const uint32_t *r, const uint32_t *r_end,
-                                             const uint32_t *r_stop, const uint32_t *rec, int8_t *y,
-                                             int32_t form) {
+                                             const uint32_t *rec, int8_t *y, int32_t form) {
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
     register uint32_t wa __asm__("r4"), wb __asm__("r5"); /* the LDM's order */
-    uint32_t xa, xb;
+    register uint32_t xa __asm__("r8");                   /* after wa, wb: the LDM's order */
+    uint32_t xb;
     if (form == DSP_RQ_DOUBLE2Z)
         DSP_ASM_DW4_LOOP(DSP_ASM_RQ_NOSTORE_DOUBLE2Z);
     else
@@ -585,8 +586,7 @@ CNNC_INLINE void dsp_dw3x3_rec_steps(const cnnc_s8_conv_params *p, uint32_t *rec
  * (dsp_dw3x3_pair_asm). quad[13]: corr x 4, (W01, W21) per kernel row, m, c, e (from word 2
  * on, the pairs' record). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uint32_t *plane,
-                                         int32_t pww, const uint32_t *quad, int8_t *y,
-                                         int32_t form) {
+                                         int32_t pww, uint32_t *quad, int8_t *y, int32_t form) {
     const uint32_t *const rec = quad + 2;
     const int32_t c_step = p->c, rowb = 4 * pww, odd = p->out_w & 1;
     const size_t y_row = (size_t)p->out_w * c_step, y_pair = 2 * (size_t)c_step;
@@ -599,8 +599,8 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uin
      * last column in a pass of its own (the loop then keeps nothing past its end) */
     if (DSP_DW_FAST && pww == DSP_DW_PLANE_PITCH && p->out_h >= 2) {
         const int32_t pairs = p->out_h >> 1;
-        dsp_dw3x3_quads_fixed(plane, plane + half, plane + (pairs - 1) * 2 * pww + half, quad, yr,
-                              form);
+        quad[17] = (uint32_t)(uintptr_t)(plane + (pairs - 1) * 2 * pww + half); /* r_stop */
+        dsp_dw3x3_quads_fixed(plane, plane + half, quad, yr, form);
         yr += 2 * (size_t)pairs * y_row, plane += 2 * (size_t)pairs * pww;
     }
     for (; yr + y_row < y_end; yr += 2 * y_row, plane += 2 * pww) { /* two rows */
@@ -632,7 +632,7 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_rows_as(const cnnc_s8_conv_params *p, const uin
 
 /* dsp_dw3x3_rows_as for a fast form (one copy of each, called per channel). */
 static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t pww,
-                           const uint32_t *quad, int8_t *y, int32_t form) {
+                           uint32_t *quad, int8_t *y, int32_t form) {
     if (form == DSP_RQ_DOUBLE2Z)
         dsp_dw3x3_rows_as(p, plane, pww, quad, y, DSP_RQ_DOUBLE2Z);
     else if (form == DSP_RQ_DOUBLE2)
@@ -648,7 +648,7 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * quad[j], outputs y + j) in one call: the fixed-pitch layers of many channels paid the
  * call and its set-up per channel. */
 static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t psz,
-                            int32_t pww, const uint32_t (*quad)[17], int8_t *y, int32_t form) {
+                            int32_t pww, uint32_t (*quad)[18], int8_t *y, int32_t form) {
     int32_t j;
     for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, quad[j], y + j, form);
 }
@@ -665,7 +665,7 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     const int32_t wb0 = (int32_t)wt[1], wb1 = (int32_t)wt[3], wb2 = (int32_t)wt[5];
     int32_t oy, ox;
     if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
-        uint32_t quad[17]; /* dsp_dw3x3_rows' record */
+        uint32_t quad[18]; /* dsp_dw3x3_rows' record */
         quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
         memcpy(quad + 4, wt, 6 * sizeof *wt);
         quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
@@ -789,7 +789,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
  * and corr doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, uint32_t quad[4][17]) {
+                                      const int32_t *shift, uint32_t quad[4][18]) {
     const int32_t c_step = p->c, zp = p->x_zero_point;
     int32_t gq[16], se = 0, so = 0, ky, j, dbl;
     int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
@@ -852,7 +852,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
 #endif
 #if DSP_DW_FAST
-    uint32_t quad[4][17]; /* dsp_dw3x3_planar_group's records of a group */
+    uint32_t quad[4][18]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
 #endif
     for (b = 0; b < p->n; ++b) {
@@ -871,7 +871,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                         gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
                     if (gform != DSP_RQ_SLOW) {
                         dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
-                        dsp_dw3x3_rows4(p, plane, psz, pww, (const uint32_t(*)[17])quad, yc, gform);
+                        dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
                         c += 3; /* the group's four channels done */
                         continue;
                     }
