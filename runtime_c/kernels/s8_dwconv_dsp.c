@@ -715,6 +715,68 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
     /* planes 1..3 as byte offsets from plane 0's word: the pairs' register-offset stores
      * (asm: gcc's C form keeps a pointer per plane, set up again per row) */
     const size_t o1 = 4 * (size_t)psz, o2 = 8 * (size_t)psz, o3 = 12 * (size_t)psz;
+#if DSP_DW_FAST
+    if (first && last && pairs > 0) { /* odd padding, even width: a row in one asm */
+        for (; xr < x_end; xr += row, dst_row += pww) {
+            uint32_t *d = dst_row;
+            const uint32_t *const d_end = d + 1 + pairs;
+            const int8_t *xp = xr;
+            uint32_t va, vb, ea, oa, eb, ob;
+            __asm__ __volatile__(
+                /* pixel 0 after a padding column: (pad, x) per channel */
+                "ldr %[va], [%[xp]]\n\t"
+                "add %[xp], %[xp], %[cs]\n\t"
+                "sxtb16 %[ea], %[va]\n\t"
+                "sxtb16 %[oa], %[va], ror #8\n\t"
+                "pkhbt %[vb], %[pz], %[ea], lsl #16\n\t"
+                "str %[vb], [%[d]]\n\t"
+                "pkhbt %[vb], %[pz], %[oa], lsl #16\n\t"
+                "str %[vb], [%[d], %[o1]]\n\t"
+                "pkhtb %[vb], %[ea], %[pz], asr #16\n\t"
+                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+                "pkhtb %[vb], %[oa], %[pz], asr #16\n\t"
+                "str %[vb], [%[d], %[o3]]\n\t"
+                "add %[d], %[d], #4\n\t"
+                /* the pairs, as below */
+                "1:\n\t"
+                "ldr %[va], [%[xp]]\n\t"
+                "ldr %[vb], [%[xp], %[cs]]\n\t"
+                "add %[xp], %[xp], %[cs], lsl #1\n\t"
+                "sxtb16 %[ea], %[va]\n\t"
+                "sxtb16 %[oa], %[va], ror #8\n\t"
+                "sxtb16 %[eb], %[vb]\n\t"
+                "sxtb16 %[ob], %[vb], ror #8\n\t"
+                "pkhbt %[va], %[oa], %[ob], lsl #16\n\t"
+                "str %[va], [%[d], %[o1]]\n\t"
+                "pkhtb %[vb], %[eb], %[ea], asr #16\n\t"
+                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+                "pkhtb %[va], %[ob], %[oa], asr #16\n\t"
+                "str %[va], [%[d], %[o3]]\n\t"
+                "pkhbt %[vb], %[ea], %[eb], lsl #16\n\t"
+                "str %[vb], [%[d]], #4\n\t"
+                "cmp %[d], %[d_end]\n\t"
+                "bne 1b\n\t"
+                /* the last pixel before a padding column: (x, pad) */
+                "ldr %[va], [%[xp]]\n\t"
+                "sxtb16 %[ea], %[va]\n\t"
+                "sxtb16 %[oa], %[va], ror #8\n\t"
+                "pkhbt %[vb], %[ea], %[pz], lsl #16\n\t"
+                "str %[vb], [%[d]]\n\t"
+                "pkhbt %[vb], %[oa], %[pz], lsl #16\n\t"
+                "str %[vb], [%[d], %[o1]]\n\t"
+                "pkhtb %[vb], %[pz], %[ea], asr #16\n\t"
+                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+                "pkhtb %[vb], %[pz], %[oa], asr #16\n\t"
+                "str %[vb], [%[d], %[o3]]"
+                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [eb] "=&r"(eb),
+                  [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
+                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [pz] "r"(pe)
+                : "cc", "memory");
+        }
+        (void)po, (void)o2;
+        return;
+    }
+#endif
     for (; xr < x_end; xr += row, dst_row += pww) {
         uint32_t *d = dst_row;
         const int8_t *xp = xr;
