@@ -39,7 +39,9 @@ NEONDOT = "defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >
 # AArch64 NEON only: the float32 exact rows (ARMv7's Advanced SIMD flushes subnormals to
 # zero, so only AArch64's IEEE vector unit can match the scalar __ref bit for bit).
 NEON_A64 = "defined(__ARM_NEON) && defined(__aarch64__)"
-DSP = "defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'"
+# cnnc_cpu.h's CNNC_M_DSP: M profile, __ARM_FEATURE_DSP and an optimising build (the DSP
+# kernels' asm needs registers gcc allocates only when optimising; -O0 runs __ref).
+DSP = "defined(CNNC_M_DSP)"
 
 AVX2 = ("CNNC_CPU_AVX2",)
 AVX512 = ("CNNC_CPU_AVX2", "CNNC_CPU_AVX512")

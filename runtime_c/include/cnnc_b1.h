@@ -235,7 +235,7 @@ void cnnc_b1_s8conv_bits__neon(const cnnc_b1_s8conv_params *p, const int8_t *CNN
                                const int8_t *CNNC_RESTRICT w,
                                const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);
 /* Cortex-M DSP extension (b1_s8conv_dsp.c): one SMLAD per tap pair and channel, bit-exact
- * to __ref; defined in M-profile builds with __ARM_FEATURE_DSP. */
+ * to __ref; defined where cnnc_cpu.h defines CNNC_M_DSP. */
 void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
                               const int8_t *CNNC_RESTRICT w,
                               const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y);

@@ -25,6 +25,15 @@
 #define CNNC_CPU_DOTPROD (1u << 9)    /* ARMv8.2 SDOT/UDOT (Cortex-A76: Raspberry Pi 5) */
 #define CNNC_CPU_DSP (1u << 16)       /* Cortex-M DSP extension (__ARM_FEATURE_DSP) */
 
+/* The Cortex-M DSP kernels (*_dsp.c) exist in M-profile builds with the DSP extension
+ * (Cortex-M4, M7, M33; ARMv7-A also has __ARM_FEATURE_DSP but keeps NEON) that optimise
+ * (-O1 and up, -Os): at -O0 gcc cannot give their inline asm the registers it names, so a
+ * debug build runs the portable kernels, the same bytes. */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M' && \
+    defined(__OPTIMIZE__)
+#define CNNC_M_DSP 1
+#endif
+
 /* The features of this CPU, capped by CNNC_ISA when set (hosted builds). */
 uint32_t cnnc_cpu_features(void);
 /* The features a tier name stands for (unknown name: 0xFFFFFFFF). */

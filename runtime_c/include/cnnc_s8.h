@@ -413,8 +413,8 @@ void cnnc_s8_softmax__ref(const cnnc_s8_softmax_params *p, const int8_t *x,
 /* cffi-end */
 
 /* Cortex-M DSP variants (s8_<family>_dsp.c: SXTB16, SMLAD, SMLABB/SMLATT), same contract,
- * defined in M-profile builds with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with
- * DSP); outside the cffi block, as no host build defines them. */
+ * defined in optimising M-profile builds with the DSP extension (cnnc_cpu.h's CNNC_M_DSP:
+ * Cortex-M4, M7, M33 with DSP); outside the cffi block, as no host build defines them. */
 void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                        const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y);
 void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,

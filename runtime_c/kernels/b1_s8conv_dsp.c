@@ -13,8 +13,9 @@
  * sums; the dot fits int32 (cnnc_b1.h), so the result is __ref's. Kernels of more than
  * B1SD_TAPS tap pairs, groups or dilation other than 1 run __ref. */
 #include "cnnc_b1.h"
+#include "cnnc_cpu.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
 #include <arm_acle.h>
 
 #define B1SD_WORDS 1024 /* widened weight words on the stack (4 KiB) */

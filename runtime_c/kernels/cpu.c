@@ -102,7 +102,7 @@ static uint32_t detected_features(void) {
         f |= CNNC_CPU_DOTPROD;
     }
 #endif
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
     f |= CNNC_CPU_DSP; /* Cortex-M4/M7/M33: SMLAD and friends */
 #endif
     return f;

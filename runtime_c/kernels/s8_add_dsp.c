@@ -17,7 +17,7 @@
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
 /* One input's scaling: 2x = (v << (ls + 1)) - zp2, then the rounding right shift. */
 typedef struct {
     int32_t zp2, m, r, k, e;

@@ -9,7 +9,7 @@
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
 #define DSP_DIRECT_MAX_K 2048 /* x pairs of one row on the stack: 4 KB */
 
 /* One input pair of one row into outputs o..o+3 (dsp_dense_direct's loop body): the words

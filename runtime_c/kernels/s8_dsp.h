@@ -21,9 +21,10 @@
 
 #include <string.h>
 
+#include "cnnc_cpu.h"
 #include "cnnc_s8.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
 #include <arm_acle.h>
 
 /* Four int8 at p, any alignment (ARMv7-M LDR allows unaligned word loads from RAM and
@@ -814,5 +815,5 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
 void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stride, int32_t n,
                             int32_t o0, const dsp_out *out, int8_t *y, size_t y_stride);
 
-#endif /* __ARM_FEATURE_DSP */
+#endif /* CNNC_M_DSP */
 #endif /* CNNC_S8_DSP_H */

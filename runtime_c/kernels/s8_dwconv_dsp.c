@@ -22,7 +22,7 @@
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
 #define DSP_MAX_TAPS 64
 #define DSP_DW_BUF_WORDS 1024 /* 4 KB of stack: a padded image of up to 512 pixels */
 /* The asm windows and pairs and the doubled sums, left out at -Os (2 KB of flash; the C

@@ -17,7 +17,7 @@
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
 #if defined(__OPTIMIZE_SIZE__)
 void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
                                  int8_t *y) {

@@ -15,7 +15,7 @@
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
 void cnnc_s8_quantize__dsp(const cnnc_s8_quant_params *p, const float *x, int8_t *y) {
 #if defined(__ARM_FP) && (__ARM_FP & 4)
     const float scale = p->scale;

@@ -4,13 +4,14 @@ picked by a generated model, which then runs bit-exact and in fewer instructions
 per layer by cnnc.host.mcu_trace) than the same firmware capped to __ref."""
 
 import json
+import subprocess
 
 import numpy as np
 import pytest
 from asserts import assert_bit_exact
 from cnnc import api
 from cnnc import errors as cnnc_errors
-from cnnc.host import cross, mcu_trace, targets
+from cnnc.host import cross, mcu, mcu_trace, targets
 from cnnc.host.cbuild import runtime_dir
 from cnnc.ops.variants import DSP, VARIANTS
 
@@ -32,7 +33,7 @@ def test_dsp_equals_ref_on_emulated_cortex_m4(tmp_path, opt):
     assert f"{CASES - NEON_LAYER_CASES} cases, 0 failures" in out, out
 
 
-# Whether a target's build defines the DSP rows (their guard, defined(__ARM_FEATURE_DSP)).
+# Whether a target's build defines the DSP rows (their guard, cnnc_cpu.h's CNNC_M_DSP).
 DSP_BUILD = {"cortex-m4": True, "cortex-m7": True, "cortex-m33": True, "cortex-m0plus": False,
              "armv7": False, "aarch64": False, "host": False}  # fmt: skip
 
@@ -47,6 +48,28 @@ def test_dsp_rows_compiled_in_per_target(target):
     for v in rows:
         defined = defined_by_build(t, f"{v.family}_*_dsp.c", v.name)
         assert defined == DSP_BUILD[target], f"{target}: {v.name} defined: {defined}"
+
+
+def test_debug_build_links_on_the_portable_kernels(trained_models, tmp_path):
+    """At -O0 (an IDE's debug build) gcc cannot give the DSP kernels' inline asm the
+    registers it names: the kernels drop out (cnnc_cpu.h's CNNC_M_DSP needs __OPTIMIZE__)
+    and model.c's dispatch with them, so the firmware compiles and links on __ref; at the
+    target's flags it holds the DSP kernels."""
+    require_target("cortex-m4", run=False)
+    t = trained_models("mobilenetv2")
+    m = api.compile(t.model, tmp_path / "m4", "int8", t.calibration, embed_weights=True,
+                    target="cortex-m4")  # fmt: skip
+    nm = mcu.binutil("cortex-m4", "nm")
+
+    def kernels(flags):
+        elf = mcu.link_firmware(m.out_dir, "cortex-m4", flags)
+        names = subprocess.run([nm, str(elf)], capture_output=True, text=True, check=True)
+        return {line.split()[-1] for line in names.stdout.splitlines() if "cnnc_s8_" in line}
+
+    assert {"cnnc_s8_pwconv__dsp", "cnnc_s8_dwconv__dsp"} <= kernels(())
+    debug = kernels(("-O0",))
+    assert "cnnc_s8_pwconv__ref" in debug
+    assert not {k for k in debug if k.endswith("__dsp")}, debug
 
 
 def test_model_picks_dsp_runs_bit_exact_and_is_counted_per_layer(trained_models, tmp_path):

@@ -62,7 +62,7 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #if defined(__ARM_NEON)
     if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__neon;
 #endif
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
     if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[0] = (cnnc_kernel_fn)cnnc_s8_conv__dsp;
 #endif
 #if defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >= 10)
@@ -76,7 +76,7 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #if defined(__ARM_NEON)
     if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__neon;
 #endif
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
     if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[1] = (cnnc_kernel_fn)cnnc_s8_dwconv__dsp;
 #endif
     ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__ref;
@@ -86,14 +86,14 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #if defined(__ARM_NEON)
     if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__neon;
 #endif
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
     if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[2] = (cnnc_kernel_fn)cnnc_s8_add__dsp;
 #endif
     ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__ref;
 #if defined(__x86_64__)
     if ((cpu & (CNNC_CPU_AVX2)) == (CNNC_CPU_AVX2)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__avx2;
 #endif
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
     if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[3] = (cnnc_kernel_fn)cnnc_s8_global_avgpool__dsp;
 #endif
     ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__ref;
@@ -106,7 +106,7 @@ static void select_kernels(cnnc_model_ctx *ctx) {
 #if defined(__ARM_NEON)
     if ((cpu & (CNNC_CPU_NEON)) == (CNNC_CPU_NEON)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__neon;
 #endif
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M'
+#if defined(CNNC_M_DSP)
     if ((cpu & (CNNC_CPU_DSP)) == (CNNC_CPU_DSP)) ctx->kernels[4] = (cnnc_kernel_fn)cnnc_s8_dense__dsp;
 #endif
 #if defined(__aarch64__) && (defined(__ARM_FEATURE_DOTPROD) || __GNUC__ >= 10)
