@@ -703,6 +703,60 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
     else                                \
         STMT(RQ##SINGLE)
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* The groups of dsp_row_groups_asm with nq = 2 or 3 quads written out, all in one asm
+ * statement: the three statements' form lets gcc spill and reload the record pointer
+ * around them (4 instructions a group at K = 8). The loop's 14 registers are the 10 fixed
+ * ones, wp, gq, y and the row xp; its end waits in memory (yend, read into w0 once the
+ * group is stored: 1 LDR a group). count4 >= 4. */
+#define DSP_ASM_GROUPS1(NQ, QUADS, RQ) \
+    __asm__ __volatile__("1:\n\t"                                                             \
+                         "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t" QUADS DSP_ASM_STORE4( \
+                             RQ) "ldr %[w0], [%[xp], %[yend]]\n\t"                                      \
+                                 "cmp %[y], %[w0]\n\t"                                         \
+                                 "blo 1b"                                                      \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),     \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp), [gq] "+r"(gq),       \
+                           [y] "+r"(y)                                                         \
+                         : [xp] "r"(xp), [yend] "I"(8 * (NQ))                                  \
+                         : "memory", "cc")
+#define DSP_ASM_QUADS2 DSP_ASM_QUAD("0") DSP_ASM_QUAD("8")
+#define DSP_ASM_QUADS3 DSP_ASM_QUADS2 DSP_ASM_QUAD("16")
+#define DSP_ASM_GROUPS1_BY_FORM(FORM, NQ)                            \
+    if ((FORM) == DSP_RQ_DOUBLE2Z)                                   \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_DOUBLE2Z); \
+    else if ((FORM) == DSP_RQ_DOUBLE2)                               \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_DOUBLE2);  \
+    else if ((FORM) == DSP_RQ_DOUBLE)                                \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_DOUBLE);   \
+    else                                                             \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_SINGLE)
+
+/* dsp_row_groups_asm's written-out quads (nq = 2 or 3) in one statement (DSP_ASM_GROUPS1). */
+DSP_ALWAYS_INLINE void dsp_row_groups1(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
+                                       const uint32_t *xw, int32_t count4, int32_t form,
+                                       int32_t nq) {
+    register const uint32_t *wp __asm__("r6") = *wpp;
+    register const uint32_t *gq __asm__("r7") = *gqp;
+    register const uint32_t *xp __asm__("lr") = xw;
+    register int8_t *y __asm__("r12") = *yp;
+    uint32_t *const slot = (uint32_t *)xw + 2 * nq; /* the word past the row: the loop's end */
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t xe __asm__("r4"), xo __asm__("r5");
+    register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    *slot = (uint32_t)(uintptr_t)(*yp + count4);
+    if (nq == 2) {
+        DSP_ASM_GROUPS1_BY_FORM(form, 2);
+    } else {
+        DSP_ASM_GROUPS1_BY_FORM(form, 3);
+    }
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)w0, (void)w1, (void)w2,
+        (void)w3;
+    *wpp = wp, *gqp = gq, *yp = y;
+}
+#endif
+
 /* Whole groups of a row (count4 outputs) for a fast form with the full clamp; moves
  * *wpp, *gqp, *yp past them. nq = 2, 3 or 4: that many quads written out; 0: quads,
  * looped. */
@@ -711,6 +765,12 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
                                           int32_t form, int32_t nq) {
     const uint32_t *wp = *wpp, *gq = *gqp;
     int8_t *y = *yp, *const yend = *yp + count4;
+#if !defined(__OPTIMIZE_SIZE__)
+    if ((nq == 2 || nq == 3) && count4 >= 4) { /* at nq = 4 gcc's form spills nothing */
+        dsp_row_groups1(wpp, gqp, yp, xw, count4, form, nq);
+        return;
+    }
+#endif
     while (y < yend) {
         register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
         register uint32_t xe __asm__("r4"), xo __asm__("r5");
