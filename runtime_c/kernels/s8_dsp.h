@@ -787,6 +787,16 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
             }
         } else {
             const uint32_t *xp = xw, *const xend = xw + 2 * (quads & ~1);
+#if !defined(__OPTIMIZE_SIZE__)
+            if (!(quads & 3)) { /* four quads a turn: the loop's 3 instructions per 4 quads */
+                for (; xp < xend; xp += 8) {
+                    DSP_ASM_QUAD_AT("0");
+                    DSP_ASM_QUAD_AT("8");
+                    DSP_ASM_QUAD_AT("16");
+                    DSP_ASM_QUAD_AT("24");
+                }
+            }
+#endif
             for (; xp < xend; xp += 4) {
                 DSP_ASM_QUAD_AT("0");
                 DSP_ASM_QUAD_AT("8");
