@@ -704,25 +704,27 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
         STMT(RQ##SINGLE)
 
 #if !defined(__OPTIMIZE_SIZE__)
-/* The groups of dsp_row_groups_asm with nq = 2 or 3 quads written out, all in one asm
+/* The groups of dsp_row_groups_asm with nq = 2, 3 or 4 quads written out, all in one asm
  * statement: the three statements' form lets gcc spill and reload the record pointer
  * around them (4 instructions a group at K = 8). The loop's 14 registers are the 10 fixed
- * ones, wp, gq, y and the row xp; its end waits in memory (yend, read into w0 once the
- * group is stored: 1 LDR a group). count4 >= 4. */
+ * ones, wp, gq, y and the row xp; its end, the record pointer past the last group, waits
+ * in the word past the row (xw[2 nq], which the caller writes once per block: the widened
+ * rows stop before it), read into w0 once the group is stored (1 LDR a group). count4 >= 4. */
 #define DSP_ASM_GROUPS1(NQ, QUADS, RQ) \
     __asm__ __volatile__("1:\n\t"                                                             \
                          "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t" QUADS DSP_ASM_STORE4( \
-                             RQ) "ldr %[w0], [%[xp], %[yend]]\n\t"                                      \
-                                 "cmp %[y], %[w0]\n\t"                                         \
+                             RQ) "ldr %[w0], [%[xp], %[gend]]\n\t"                                      \
+                                 "cmp %[gq], %[w0]\n\t"                                         \
                                  "blo 1b"                                                      \
                          : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),     \
                            [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),     \
                            [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp), [gq] "+r"(gq),       \
                            [y] "+r"(y)                                                         \
-                         : [xp] "r"(xp), [yend] "I"(8 * (NQ))                                  \
+                         : [xp] "r"(xp), [gend] "I"(8 * (NQ))                                  \
                          : "memory", "cc")
 #define DSP_ASM_QUADS2 DSP_ASM_QUAD("0") DSP_ASM_QUAD("8")
 #define DSP_ASM_QUADS3 DSP_ASM_QUADS2 DSP_ASM_QUAD("16")
+#define DSP_ASM_QUADS4 DSP_ASM_QUADS3 DSP_ASM_QUAD("24")
 #define DSP_ASM_GROUPS1_BY_FORM(FORM, NQ)                            \
     if ((FORM) == DSP_RQ_DOUBLE2Z)                                   \
         DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_DOUBLE2Z); \
@@ -733,23 +735,23 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
     else                                                             \
         DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_SINGLE)
 
-/* dsp_row_groups_asm's written-out quads (nq = 2 or 3) in one statement (DSP_ASM_GROUPS1). */
+/* dsp_row_groups_asm's written-out quads (nq = 2, 3 or 4) in one statement (DSP_ASM_GROUPS1);
+ * xw[2 nq] holds the record pointer past the last group (dsp_block_rows_as). */
 DSP_ALWAYS_INLINE void dsp_row_groups1(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
-                                       const uint32_t *xw, int32_t count4, int32_t form,
-                                       int32_t nq) {
+                                       const uint32_t *xw, int32_t form, int32_t nq) {
     register const uint32_t *wp __asm__("r6") = *wpp;
     register const uint32_t *gq __asm__("r7") = *gqp;
     register const uint32_t *xp __asm__("lr") = xw;
     register int8_t *y __asm__("r12") = *yp;
-    uint32_t *const slot = (uint32_t *)xw + 2 * nq; /* the word past the row: the loop's end */
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
     register uint32_t xe __asm__("r4"), xo __asm__("r5");
     register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
-    *slot = (uint32_t)(uintptr_t)(*yp + count4);
     if (nq == 2) {
         DSP_ASM_GROUPS1_BY_FORM(form, 2);
-    } else {
+    } else if (nq == 3) {
         DSP_ASM_GROUPS1_BY_FORM(form, 3);
+    } else {
+        DSP_ASM_GROUPS1_BY_FORM(form, 4);
     }
     (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)w0, (void)w1, (void)w2,
         (void)w3;
@@ -766,8 +768,8 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
     const uint32_t *wp = *wpp, *gq = *gqp;
     int8_t *y = *yp, *const yend = *yp + count4;
 #if !defined(__OPTIMIZE_SIZE__)
-    if ((nq == 2 || nq == 3) && count4 >= 4) { /* at nq = 4 gcc's form spills nothing */
-        dsp_row_groups1(wpp, gqp, yp, xw, count4, form, nq);
+    if ((nq == 2 || nq == 3 || nq == 4) && count4 >= 4) {
+        dsp_row_groups1(wpp, gqp, yp, xw, form, nq);
         return;
     }
 #endif
@@ -788,20 +790,24 @@ DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t *
         } else {
             const uint32_t *xp = xw, *const xend = xw + 2 * (quads & ~1);
 #if !defined(__OPTIMIZE_SIZE__)
-            if (!(quads & 3)) { /* four quads a turn: the loop's 3 instructions per 4 quads */
-                for (; xp < xend; xp += 8) {
+            if (!(quads & 3)) { /* four quads a turn (at least one turn): the loop's 3
+                                   instructions per 4 quads */
+                do {
                     DSP_ASM_QUAD_AT("0");
                     DSP_ASM_QUAD_AT("8");
                     DSP_ASM_QUAD_AT("16");
                     DSP_ASM_QUAD_AT("24");
-                }
-            }
+                    xp += 8;
+                } while (xp < xend);
+            } else
 #endif
-            for (; xp < xend; xp += 4) {
-                DSP_ASM_QUAD_AT("0");
-                DSP_ASM_QUAD_AT("8");
+            {
+                for (; xp < xend; xp += 4) {
+                    DSP_ASM_QUAD_AT("0");
+                    DSP_ASM_QUAD_AT("8");
+                }
+                if (quads & 1) DSP_ASM_QUAD_AT("0");
             }
-            if (quads & 1) DSP_ASM_QUAD_AT("0");
         }
 #if !defined(__OPTIMIZE_SIZE__)
         if (form == DSP_RQ_DOUBLE2Z)
@@ -825,11 +831,13 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     const int32_t quads = nq ? nq : blk->quads, count = blk->count, count4 = count & ~3;
     const int32_t kw = blk->spare ? 4 * blk->quads : blk->k; /* inputs widened per row */
     const uint32_t nzp = blk->nzp;
-    uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
+    uint32_t xw[2 * (DSP_MAX_K / 4) + 1]; /* [quads][even, odd], and dsp_row_groups1's end */
     /* the block's form (DSP_RQ_DOUBLE2Z only chooses the asm groups' requantisation) */
     const int32_t rq = form == DSP_RQ_DOUBLE2Z ? DSP_RQ_DOUBLE2 : form;
     int32_t r, g, j, q;
 #if !defined(__OPTIMIZE_SIZE__)
+    if (nq) /* the end of the groups' records for dsp_row_groups1, past the widened row */
+        xw[2 * nq] = (uint32_t)(uintptr_t)((const uint32_t *)blk->gq[0] + 4 * count4);
     if (nq && kw == 4 * nq && count4 == count && full && form != DSP_RQ_SLOW) {
         /* the quads written out, whole groups, the asm groups: a row loop of few live values
            (every register but four holds the groups, so each value is reloaded per row) */
