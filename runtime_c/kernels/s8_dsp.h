@@ -760,34 +760,27 @@ DSP_ALWAYS_INLINE void dsp_row_groups1(const uint32_t **wpp, const uint32_t **gq
 #endif
 
 /* Whole groups of a row (count4 outputs) for a fast form with the full clamp; moves
- * *wpp, *gqp, *yp past them. nq = 2, 3 or 4: that many quads written out; 0: quads,
- * looped. */
+ * *wpp, *gqp, *yp past them. nq = 2, 3 or 4: that many quads written out (dsp_row_groups1,
+ * not at -Os); 0: quads, looped (four a turn when their count allows, not at -Os). */
 DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
                                           const uint32_t *xw, int32_t count4, int32_t quads,
                                           int32_t form, int32_t nq) {
     const uint32_t *wp = *wpp, *gq = *gqp;
     int8_t *y = *yp, *const yend = *yp + count4;
 #if !defined(__OPTIMIZE_SIZE__)
-    if ((nq == 2 || nq == 3 || nq == 4) && count4 >= 4) {
-        dsp_row_groups1(wpp, gqp, yp, xw, form, nq);
+    if (nq == 2 || nq == 3 || nq == 4) { /* the loop below then serves -Os alone (nq = 0) */
+        if (count4 >= 4) dsp_row_groups1(wpp, gqp, yp, xw, form, nq);
         return;
     }
+#else
+    (void)nq;
 #endif
     while (y < yend) {
         register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
         register uint32_t xe __asm__("r4"), xo __asm__("r5");
         register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
         DSP_ASM_ACC_INIT();
-        if (nq == 2 || nq == 3 || nq == 4) {
-            const uint32_t *xp = xw;
-            DSP_ASM_QUAD_AT("0");
-            DSP_ASM_QUAD_AT("8");
-            if (nq == 3) DSP_ASM_QUAD_AT("16");
-            if (nq == 4) {
-                DSP_ASM_QUAD_AT("16");
-                DSP_ASM_QUAD_AT("24");
-            }
-        } else {
+        {
             const uint32_t *xp = xw, *const xend = xw + 2 * (quads & ~1);
 #if !defined(__OPTIMIZE_SIZE__)
             if (!(quads & 3)) { /* four quads a turn (at least one turn): the loop's 3
@@ -831,7 +824,11 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     const int32_t quads = nq ? nq : blk->quads, count = blk->count, count4 = count & ~3;
     const int32_t kw = blk->spare ? 4 * blk->quads : blk->k; /* inputs widened per row */
     const uint32_t nzp = blk->nzp;
+#if defined(__OPTIMIZE_SIZE__)
+    uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
+#else
     uint32_t xw[2 * (DSP_MAX_K / 4) + 1]; /* [quads][even, odd], and dsp_row_groups1's end */
+#endif
     /* the block's form (DSP_RQ_DOUBLE2Z only chooses the asm groups' requantisation) */
     const int32_t rq = form == DSP_RQ_DOUBLE2Z ? DSP_RQ_DOUBLE2 : form;
     int32_t r, g, j, q;
