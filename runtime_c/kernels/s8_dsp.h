@@ -540,10 +540,65 @@ DSP_ALWAYS_INLINE void dsp_widen_one(const int8_t *x, uint32_t *xw, uint32_t nzp
     xw[0] = e, xw[1] = o;
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* Quad q of the row at x (LDR: any alignment) doubled-widened into registers e, o
+ * (dsp_widen_pair's form with dbl). */
+/* clang-format off */
+#define DSP_ASM_WIDEN2(q, e, o)                            \
+    "ldr %[" e "], [%[x], #" #q "*4]\n\t"                  \
+    "sxtab16 %[" o "], %[n], %[" e "], ror #8\n\t"        \
+    "sxtab16 %[" e "], %[n], %[" e "]\n\t"                \
+    "sadd16 %[" e "], %[" e "], %[" e "]\n\t"             \
+    "sadd16 %[" o "], %[" o "], %[" o "]\n\t"
+/* clang-format on */
+
+/* dsp_widen_quads doubled for nq = 2, 3 or 4 in one statement: the row's words in the
+ * ascending registers r0..r7 that one STM writes (per quad LDR, 2 SXTAB16, 2 SADD16; one
+ * STM: gcc's form looped over pairs of quads and stored by STRDs). */
+DSP_ALWAYS_INLINE void dsp_widen_quads2(const int8_t *xr, uint32_t *xwr, uint32_t nzpr,
+                                        int32_t nq) {
+    register const int8_t *x __asm__("r8") = xr;
+    register uint32_t *xw __asm__("r9") = xwr;
+    register uint32_t nzp __asm__("r10") = nzpr;
+    register uint32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
+    register uint32_t e2 __asm__("r4"), o2 __asm__("r5"), e3 __asm__("r6"), o3 __asm__("r7");
+    if (nq == 2)
+        __asm__ __volatile__(DSP_ASM_WIDEN2(0, "e0", "o0") DSP_ASM_WIDEN2(
+                                 1, "e1", "o1") "stm %[xw], {%[e0], %[o0], %[e1], %[o1]}"
+                             : [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1)
+                             : [x] "r"(x), [n] "r"(nzp), [xw] "r"(xw)
+                             : "memory");
+    else if (nq == 3)
+        __asm__ __volatile__(
+            DSP_ASM_WIDEN2(0, "e0", "o0") DSP_ASM_WIDEN2(1, "e1", "o1") DSP_ASM_WIDEN2(
+                2, "e2", "o2") "stm %[xw], {%[e0], %[o0], %[e1], %[o1], %[e2], %[o2]}"
+            : [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1), [e2] "=&r"(e2),
+              [o2] "=&r"(o2)
+            : [x] "r"(x), [n] "r"(nzp), [xw] "r"(xw)
+            : "memory");
+    else
+        __asm__ __volatile__(
+            DSP_ASM_WIDEN2(0, "e0", "o0") DSP_ASM_WIDEN2(1, "e1", "o1") DSP_ASM_WIDEN2(
+                2, "e2", "o2") DSP_ASM_WIDEN2(3, "e3", "o3") "stm %[xw], {%[e0], %[o0], %[e1], "
+                                                             "%[o1], %[e2], %[o2], %[e3], %[o3]}"
+            : [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1), [e2] "=&r"(e2),
+              [o2] "=&r"(o2), [e3] "=&r"(e3), [o3] "=&r"(o3)
+            : [x] "r"(x), [n] "r"(nzp), [xw] "r"(xw)
+            : "memory");
+    (void)e0, (void)o0, (void)e1, (void)o1, (void)e2, (void)o2, (void)e3, (void)o3;
+}
+#endif
+
 /* Row x[4 nq] (nq known where inlined: no loop, no rest) widened into xw[2 nq]. */
 DSP_ALWAYS_INLINE void dsp_widen_quads(const int8_t *x, uint32_t *xw, uint32_t nzp, int dbl,
                                        int32_t nq) {
     int32_t q;
+#if !defined(__OPTIMIZE_SIZE__)
+    if (dbl && (nq == 2 || nq == 3 || nq == 4)) {
+        dsp_widen_quads2(x, xw, nzp, nq);
+        return;
+    }
+#endif
     for (q = 0; q + 2 <= nq; q += 2) dsp_widen_pair(&x, &xw, nzp, dbl);
     if (nq & 1) dsp_widen_one(x, xw, nzp, dbl);
 }
