@@ -541,10 +541,65 @@ DSP_ALWAYS_INLINE void dsp_widen_one(const int8_t *x, uint32_t *xw, uint32_t nzp
     xw[0] = e, xw[1] = o;
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* Quad q of the row at x (LDR: any alignment) doubled-widened into registers e, o
+ * (dsp_widen_pair's form with dbl). */
+/* clang-format off */
+#define DSP_ASM_WIDEN2(q, e, o)                            \
+    "ldr %[" e "], [%[x], #" #q "*4]\n\t"                  \
+    "sxtab16 %[" o "], %[n], %[" e "], ror #8\n\t"        \
+    "sxtab16 %[" e "], %[n], %[" e "]\n\t"                \
+    "sadd16 %[" e "], %[" e "], %[" e "]\n\t"             \
+    "sadd16 %[" o "], %[" o "], %[" o "]\n\t"
+/* clang-format on */
+
+/* dsp_widen_quads doubled for nq = 2, 3 or 4 in one statement: the row's words in the
+ * ascending registers r0..r7 that one STM writes (per quad LDR, 2 SXTAB16, 2 SADD16; one
+ * STM: gcc's form looped over pairs of quads and stored by STRDs). */
+DSP_ALWAYS_INLINE void dsp_widen_quads2(const int8_t *xr, uint32_t *xwr, uint32_t nzpr,
+                                        int32_t nq) {
+    register const int8_t *x __asm__("r8") = xr;
+    register uint32_t *xw __asm__("r9") = xwr;
+    register uint32_t nzp __asm__("r10") = nzpr;
+    register uint32_t e0 __asm__("r0"), o0 __asm__("r1"), e1 __asm__("r2"), o1 __asm__("r3");
+    register uint32_t e2 __asm__("r4"), o2 __asm__("r5"), e3 __asm__("r6"), o3 __asm__("r7");
+    if (nq == 2)
+        __asm__ __volatile__(DSP_ASM_WIDEN2(0, "e0", "o0") DSP_ASM_WIDEN2(
+                                 1, "e1", "o1") "stm %[xw], {%[e0], %[o0], %[e1], %[o1]}"
+                             : [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1)
+                             : [x] "r"(x), [n] "r"(nzp), [xw] "r"(xw)
+                             : "memory");
+    else if (nq == 3)
+        __asm__ __volatile__(
+            DSP_ASM_WIDEN2(0, "e0", "o0") DSP_ASM_WIDEN2(1, "e1", "o1") DSP_ASM_WIDEN2(
+                2, "e2", "o2") "stm %[xw], {%[e0], %[o0], %[e1], %[o1], %[e2], %[o2]}"
+            : [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1), [e2] "=&r"(e2),
+              [o2] "=&r"(o2)
+            : [x] "r"(x), [n] "r"(nzp), [xw] "r"(xw)
+            : "memory");
+    else
+        __asm__ __volatile__(
+            DSP_ASM_WIDEN2(0, "e0", "o0") DSP_ASM_WIDEN2(1, "e1", "o1") DSP_ASM_WIDEN2(
+                2, "e2", "o2") DSP_ASM_WIDEN2(3, "e3", "o3") "stm %[xw], {%[e0], %[o0], %[e1], "
+                                                             "%[o1], %[e2], %[o2], %[e3], %[o3]}"
+            : [e0] "=&r"(e0), [o0] "=&r"(o0), [e1] "=&r"(e1), [o1] "=&r"(o1), [e2] "=&r"(e2),
+              [o2] "=&r"(o2), [e3] "=&r"(e3), [o3] "=&r"(o3)
+            : [x] "r"(x), [n] "r"(nzp), [xw] "r"(xw)
+            : "memory");
+    (void)e0, (void)o0, (void)e1, (void)o1, (void)e2, (void)o2, (void)e3, (void)o3;
+}
+#endif
+
 /* Row x[4 nq] (nq known where inlined: no loop, no rest) widened into xw[2 nq]. */
 DSP_ALWAYS_INLINE void dsp_widen_quads(const int8_t *x, uint32_t *xw, uint32_t nzp, int dbl,
                                        int32_t nq) {
     int32_t q;
+#if !defined(__OPTIMIZE_SIZE__)
+    if (dbl && (nq == 2 || nq == 3 || nq == 4)) {
+        dsp_widen_quads2(x, xw, nzp, nq);
+        return;
+    }
+#endif
     for (q = 0; q + 2 <= nq; q += 2) dsp_widen_pair(&x, &xw, nzp, dbl);
     if (nq & 1) dsp_widen_one(x, xw, nzp, dbl);
 }
@@ -704,35 +759,104 @@ DSP_ALWAYS_INLINE int8_t dsp_gq_one(int32_t acc, uint32_t m, uint32_t c, uint32_
     else                                \
         STMT(RQ##SINGLE)
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* The groups of dsp_row_groups_asm with nq = 2, 3 or 4 quads written out, all in one asm
+ * statement: the three statements' form lets gcc spill and reload the record pointer
+ * around them (4 instructions a group at K = 8). The loop's 14 registers are the 10 fixed
+ * ones, wp, gq, y and the row xp; its end, the record pointer past the last group, waits
+ * in the word past the row (xw[2 nq], which the caller writes once per block: the widened
+ * rows stop before it), read into w0 once the group is stored (1 LDR a group). count4 >= 4. */
+#define DSP_ASM_GROUPS1(NQ, QUADS, RQ) \
+    __asm__ __volatile__("1:\n\t"                                                             \
+                         "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t" QUADS DSP_ASM_STORE4( \
+                             RQ) "ldr %[w0], [%[xp], %[gend]]\n\t"                                      \
+                                 "cmp %[gq], %[w0]\n\t"                                         \
+                                 "blo 1b"                                                      \
+                         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),     \
+                           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),     \
+                           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp), [gq] "+r"(gq),       \
+                           [y] "+r"(y)                                                         \
+                         : [xp] "r"(xp), [gend] "I"(8 * (NQ))                                  \
+                         : "memory", "cc")
+#define DSP_ASM_QUADS2 DSP_ASM_QUAD("0") DSP_ASM_QUAD("8")
+#define DSP_ASM_QUADS3 DSP_ASM_QUADS2 DSP_ASM_QUAD("16")
+#define DSP_ASM_QUADS4 DSP_ASM_QUADS3 DSP_ASM_QUAD("24")
+#define DSP_ASM_GROUPS1_BY_FORM(FORM, NQ)                            \
+    if ((FORM) == DSP_RQ_DOUBLE2Z)                                   \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_DOUBLE2Z); \
+    else if ((FORM) == DSP_RQ_DOUBLE2)                               \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_DOUBLE2);  \
+    else if ((FORM) == DSP_RQ_DOUBLE)                                \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_DOUBLE);   \
+    else                                                             \
+        DSP_ASM_GROUPS1(NQ, DSP_ASM_QUADS##NQ, DSP_ASM_RQ_SINGLE)
+
+/* dsp_row_groups_asm's written-out quads (nq = 2, 3 or 4) in one statement (DSP_ASM_GROUPS1);
+ * xw[2 nq] holds the record pointer past the last group (dsp_block_rows_as). */
+DSP_ALWAYS_INLINE void dsp_row_groups1(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
+                                       const uint32_t *xw, int32_t form, int32_t nq) {
+    register const uint32_t *wp __asm__("r6") = *wpp;
+    register const uint32_t *gq __asm__("r7") = *gqp;
+    register const uint32_t *xp __asm__("lr") = xw;
+    register int8_t *y __asm__("r12") = *yp;
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t xe __asm__("r4"), xo __asm__("r5");
+    register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    if (nq == 2) {
+        DSP_ASM_GROUPS1_BY_FORM(form, 2);
+    } else if (nq == 3) {
+        DSP_ASM_GROUPS1_BY_FORM(form, 3);
+    } else {
+        DSP_ASM_GROUPS1_BY_FORM(form, 4);
+    }
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)w0, (void)w1, (void)w2,
+        (void)w3;
+    *wpp = wp, *gqp = gq, *yp = y;
+}
+#endif
+
 /* Whole groups of a row (count4 outputs) for a fast form with the full clamp; moves
- * *wpp, *gqp, *yp past them. nq = 2, 3 or 4: that many quads written out; 0: quads,
- * looped. */
+ * *wpp, *gqp, *yp past them. nq = 2, 3 or 4: that many quads written out (dsp_row_groups1,
+ * not at -Os); 0: quads, looped (four a turn when their count allows, not at -Os). */
 DSP_ALWAYS_INLINE void dsp_row_groups_asm(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
                                           const uint32_t *xw, int32_t count4, int32_t quads,
                                           int32_t form, int32_t nq) {
     const uint32_t *wp = *wpp, *gq = *gqp;
     int8_t *y = *yp, *const yend = *yp + count4;
+#if !defined(__OPTIMIZE_SIZE__)
+    if (nq == 2 || nq == 3 || nq == 4) { /* the loop below then serves -Os alone (nq = 0) */
+        if (count4 >= 4) dsp_row_groups1(wpp, gqp, yp, xw, form, nq);
+        return;
+    }
+#else
+    (void)nq;
+#endif
     while (y < yend) {
         register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
         register uint32_t xe __asm__("r4"), xo __asm__("r5");
         register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
         DSP_ASM_ACC_INIT();
-        if (nq == 2 || nq == 3 || nq == 4) {
-            const uint32_t *xp = xw;
-            DSP_ASM_QUAD_AT("0");
-            DSP_ASM_QUAD_AT("8");
-            if (nq == 3) DSP_ASM_QUAD_AT("16");
-            if (nq == 4) {
-                DSP_ASM_QUAD_AT("16");
-                DSP_ASM_QUAD_AT("24");
-            }
-        } else {
+        {
             const uint32_t *xp = xw, *const xend = xw + 2 * (quads & ~1);
-            for (; xp < xend; xp += 4) {
-                DSP_ASM_QUAD_AT("0");
-                DSP_ASM_QUAD_AT("8");
+#if !defined(__OPTIMIZE_SIZE__)
+            if (!(quads & 3)) { /* four quads a turn (at least one turn): the loop's 3
+                                   instructions per 4 quads */
+                do {
+                    DSP_ASM_QUAD_AT("0");
+                    DSP_ASM_QUAD_AT("8");
+                    DSP_ASM_QUAD_AT("16");
+                    DSP_ASM_QUAD_AT("24");
+                    xp += 8;
+                } while (xp < xend);
+            } else
+#endif
+            {
+                for (; xp < xend; xp += 4) {
+                    DSP_ASM_QUAD_AT("0");
+                    DSP_ASM_QUAD_AT("8");
+                }
+                if (quads & 1) DSP_ASM_QUAD_AT("0");
             }
-            if (quads & 1) DSP_ASM_QUAD_AT("0");
         }
 #if !defined(__OPTIMIZE_SIZE__)
         if (form == DSP_RQ_DOUBLE2Z)
@@ -756,11 +880,17 @@ DSP_ALWAYS_INLINE void dsp_block_rows_as(const dsp_block *blk, const int8_t *x, 
     const int32_t quads = nq ? nq : blk->quads, count = blk->count, count4 = count & ~3;
     const int32_t kw = blk->spare ? 4 * blk->quads : blk->k; /* inputs widened per row */
     const uint32_t nzp = blk->nzp;
+#if defined(__OPTIMIZE_SIZE__)
     uint32_t xw[2 * (DSP_MAX_K / 4)]; /* [quads][even, odd] */
+#else
+    uint32_t xw[2 * (DSP_MAX_K / 4) + 1]; /* [quads][even, odd], and dsp_row_groups1's end */
+#endif
     /* the block's form (DSP_RQ_DOUBLE2Z only chooses the asm groups' requantisation) */
     const int32_t rq = form == DSP_RQ_DOUBLE2Z ? DSP_RQ_DOUBLE2 : form;
     int32_t r, g, j, q;
 #if !defined(__OPTIMIZE_SIZE__)
+    if (nq) /* the end of the groups' records for dsp_row_groups1, past the widened row */
+        xw[2 * nq] = (uint32_t)(uintptr_t)((const uint32_t *)blk->gq[0] + 4 * count4);
     if (nq && kw == 4 * nq && count4 == count && full && form != DSP_RQ_SLOW) {
         /* the quads written out, whole groups, the asm groups: a row loop of few live values
            (every register but four holds the groups, so each value is reloaded per row) */

@@ -8,6 +8,9 @@ of -128 or 127), biases near 2^30 that the doubled accumulator must refuse (its 
 then runs), multipliers and shifts outside the fast forms (the reference form), full and
 narrow clamps, zero points at the range ends (an output zero point of -128 one time in four:
 the doubled form without the sign's term, DSP_RQ_DOUBLE2Z); at the target's flags and at -Os.
+K of 5 to 16 take the written-out quads (2, 3 or 4: the groups in one asm statement,
+dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the quads looped
+four a turn (8 quads), each checked to fail under a deliberate mutation.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
