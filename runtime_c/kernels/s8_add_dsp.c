@@ -13,7 +13,7 @@
  * |a'|, |b'| <= |x| < 2^29, so a' + b' is the reference's int32 sum, and the output's
  * requantisation is s8_dsp.h's DSP_RQ_DOUBLE form (dsp_rq_make: multiplier >= 2^30, shift
  * -20..-1), which adds the zero point and clamps. Compiled when the build targets the DSP
- * extension (__ARM_FEATURE_DSP, M-profile); empty otherwise. */
+ * extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 

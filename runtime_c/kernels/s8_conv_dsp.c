@@ -9,7 +9,7 @@
  * channels dsp_conv_rgb, both on input rows widened once into zero-padded int16 rows
  * (bench/bench_mcu.py --layers: the digits stem, 32x32x1 -> 16x16x16, 101,587 -> 68,911
  * instructions; 0.35@96's, 96x96x3 -> 48x48x16, 1,747,756 -> 1,194,293). Compiled when the build
- * targets the DSP extension (__ARM_FEATURE_DSP); empty otherwise. */
+ * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
 #include "s8_dsp.h"

@@ -5,7 +5,7 @@
  * not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS
  * (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights directly
  * (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled when the build
- * targets the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP); empty otherwise. */
+ * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 

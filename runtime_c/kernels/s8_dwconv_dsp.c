@@ -18,7 +18,7 @@
  * (dsp_dw_small: asm windows of their image taps only).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
- * (__ARM_FEATURE_DSP); empty otherwise. */
+ * (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 

@@ -13,7 +13,7 @@
  * SMMLAR(2x, m, zp) = zp + h (2x exact: |x| <= 255 hw < 2^30 for hw <= 2^22).
  * The last c mod 4 channels sum one byte at a time. At -Os the variant is __ref (600 B of
  * flash for ~1 % of a MobileNetV2's instructions). Compiled when the build targets the
- * DSP extension (__ARM_FEATURE_DSP, M-profile); empty otherwise. */
+ * DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 

@@ -11,7 +11,7 @@
  * About 9 instructions an element counted under qemu (__ref's branches on the fraction
  * took ~43: bench/bench_mcu.py --layers, the digits model's 1,024 inputs). Without a
  * single-precision FPU the variant is __ref. Compiled when the build targets the DSP
- * extension (__ARM_FEATURE_DSP, M-profile); empty otherwise. */
+ * extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
