@@ -247,6 +247,31 @@ CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n,
 }
 #endif
 
+/* The widening's loop over pixel pairs (dsp_dw_widen4, operands va vb ea oa eb ob d xp,
+ * d_end cs o1 o3): two pixels' words, SXTB16 even/odd, PKHBT/PKHTB per channel into
+ * planes 0..3 at d, d + o1, d + 2 o1, d + o3. */
+/* clang-format off */
+#define DSP_DW_WIDEN_PAIRS                           \
+    "1:\n\t" \
+    "ldr %[va], [%[xp]]\n\t" \
+    "ldr %[vb], [%[xp], %[cs]]\n\t" \
+    "add %[xp], %[xp], %[cs], lsl #1\n\t" \
+    "sxtb16 %[ea], %[va]\n\t" \
+    "sxtb16 %[oa], %[va], ror #8\n\t" \
+    "sxtb16 %[eb], %[vb]\n\t" \
+    "sxtb16 %[ob], %[vb], ror #8\n\t" \
+    "pkhbt %[va], %[oa], %[ob], lsl #16\n\t" \
+    "str %[va], [%[d], %[o1]]\n\t" \
+    "pkhtb %[vb], %[eb], %[ea], asr #16\n\t" \
+    "str %[vb], [%[d], %[o1], lsl #1]\n\t" \
+    "pkhtb %[va], %[ob], %[oa], asr #16\n\t" \
+    "str %[va], [%[d], %[o3]]\n\t" \
+    "pkhbt %[vb], %[ea], %[eb], lsl #16\n\t" \
+    "str %[vb], [%[d]], #4\n\t" \
+    "cmp %[d], %[d_end]\n\t" \
+    "bne 1b"
+/* clang-format on */
+
 /* Channels c0..c0+3 of image b when the padded image (ph x pw pixels, two words each)
  * fits buf: the input words are widened into buf's interior (SXTAB16 even and odd lanes
  * onto nzp: 0, or (-zp, -zp) for x - zp; the caller filled buf's border once with
@@ -736,26 +761,8 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
                 "str %[vb], [%[d], %[o1], lsl #1]\n\t"
                 "pkhtb %[vb], %[oa], %[pz], asr #16\n\t"
                 "str %[vb], [%[d], %[o3]]\n\t"
-                "add %[d], %[d], #4\n\t"
-                /* the pairs, as below */
-                "1:\n\t"
-                "ldr %[va], [%[xp]]\n\t"
-                "ldr %[vb], [%[xp], %[cs]]\n\t"
-                "add %[xp], %[xp], %[cs], lsl #1\n\t"
-                "sxtb16 %[ea], %[va]\n\t"
-                "sxtb16 %[oa], %[va], ror #8\n\t"
-                "sxtb16 %[eb], %[vb]\n\t"
-                "sxtb16 %[ob], %[vb], ror #8\n\t"
-                "pkhbt %[va], %[oa], %[ob], lsl #16\n\t"
-                "str %[va], [%[d], %[o1]]\n\t"
-                "pkhtb %[vb], %[eb], %[ea], asr #16\n\t"
-                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
-                "pkhtb %[va], %[ob], %[oa], asr #16\n\t"
-                "str %[va], [%[d], %[o3]]\n\t"
-                "pkhbt %[vb], %[ea], %[eb], lsl #16\n\t"
-                "str %[vb], [%[d]], #4\n\t"
-                "cmp %[d], %[d_end]\n\t"
-                "bne 1b\n\t"
+                "add %[d], %[d], #4\n\t" DSP_DW_WIDEN_PAIRS
+                "\n\t"
                 /* the last pixel before a padding column: (x, pad) */
                 "ldr %[va], [%[xp]]\n\t"
                 "sxtb16 %[ea], %[va]\n\t"
@@ -793,29 +800,11 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
             uint32_t *const d_end = d + pairs;
             uint32_t va, vb, ea, oa, eb, ob;
             (void)j, (void)o2; /* the C loop's */
-            __asm__ __volatile__(
-                "1:\n\t"
-                "ldr %[va], [%[xp]]\n\t"
-                "ldr %[vb], [%[xp], %[cs]]\n\t"
-                "add %[xp], %[xp], %[cs], lsl #1\n\t"
-                "sxtb16 %[ea], %[va]\n\t"
-                "sxtb16 %[oa], %[va], ror #8\n\t"
-                "sxtb16 %[eb], %[vb]\n\t"
-                "sxtb16 %[ob], %[vb], ror #8\n\t"
-                "pkhbt %[va], %[oa], %[ob], lsl #16\n\t"
-                "str %[va], [%[d], %[o1]]\n\t"
-                "pkhtb %[vb], %[eb], %[ea], asr #16\n\t"
-                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
-                "pkhtb %[va], %[ob], %[oa], asr #16\n\t"
-                "str %[va], [%[d], %[o3]]\n\t"
-                "pkhbt %[vb], %[ea], %[eb], lsl #16\n\t"
-                "str %[vb], [%[d]], #4\n\t"
-                "cmp %[d], %[d_end]\n\t"
-                "bne 1b"
-                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [eb] "=&r"(eb),
-                  [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
-                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3)
-                : "cc", "memory");
+            __asm__ __volatile__(DSP_DW_WIDEN_PAIRS
+                                 : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa),
+                                   [eb] "=&r"(eb), [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
+                                 : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3)
+                                 : "cc", "memory");
         }
 #else
         for (j = 0; j < pairs; ++j, xp += 2 * c_step) { /* plane words j of the pair */
