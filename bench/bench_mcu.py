@@ -17,7 +17,8 @@ target's flags, cnnc.host.mcu_stack: the DSP kernels' buffers), and instructions
 inference counted under qemu-system-arm on MPS2-AN386 (cnnc.host.mcu_trace), built with
 the DSP kernels (__ARM_FEATURE_DSP, the default) and with them capped off
 (-DCNNC_CPU_MASK=0: the __ref kernels on the same core); "pw" is the pointwise/dense
-layers alone. "floor" is the arithmetic floor of the int8 conv and dense layers per MAC
+layers alone (1x1 convs over all channels and dense layers: mcu_floor.is_pointwise).
+"floor" is the arithmetic floor of the int8 conv and dense layers per MAC
 (cnnc.host.mcu_floor: the products at two MACs an instruction, the inputs' widening and a
 4- or 5-instruction requantisation per output; no loads, loops or calls; the other layers
 count 0), the whole model's and the pointwise layers'. Instruction counts are exact and
@@ -48,7 +49,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 TARGET = "cortex-m4"
 REF_FLAGS = ("-DCNNC_CPU_MASK=0",)
-POINTWISE = ("cnnc_s8_pwconv__", "cnnc_s8_dense__")
 
 
 def digits_model(name: str, precision: str):
@@ -86,26 +86,10 @@ def layer_macs(out_dir: Path) -> dict[int, int]:
     return {layer["index"]: layer["macs"] + layer.get("bops", 0) for layer in layers}
 
 
-def per_mac(count, macs: dict[int, int], pointwise: bool = False, cycles: bool = False) -> float:
-    if pointwise:
-        layers = pointwise_layers(count)
-    else:
-        layers = list(count.layers)
+def per_mac(per_layer: dict[int, float], macs: dict[int, int], layers: list[int]) -> float:
+    """The layers' sum of per_layer (instructions, cycles, floor) over their MACs."""
     total = sum(macs.get(i, 0) for i in layers)
-    per_layer = count.cycles if cycles else count.layers
     return sum(per_layer.get(i, 0) for i in layers) / total if total else float("nan")
-
-
-def pointwise_layers(count) -> list[int]:
-    """The layers whose kernels are the pointwise or dense ones (by the counted symbols)."""
-    return [i for i, syms in count.layer_symbols.items()
-            if any(s.startswith(POINTWISE) for s in syms)]  # fmt: skip
-
-
-def floor_per_mac(floors, macs: dict[int, int], layers=None) -> float:
-    layers = list(macs) if layers is None else layers
-    total = sum(macs.get(i, 0) for i in layers)
-    return sum(floors[i].total for i in layers if i in floors) / total if total else float("nan")
 
 
 def print_layers(out_dir: Path, ref, dsp, floors) -> None:
@@ -168,14 +152,15 @@ def main() -> None:
             floors = mcu_floor.model_floor(m.graph)
             pointwise = [i for i, n in enumerate(m.graph.nodes)
                          if mcu_floor.is_pointwise(n, m.graph)]  # fmt: skip
+            floor = {i: f.total for i, f in floors.items()}
             covered = all(i in floors for i, n in macs.items() if n)  # no binary layers
-            flr = [f"{floor_per_mac(floors, macs, sel):.2f}" if covered else "-"
-                   for sel in (None, pointwise)]  # fmt: skip
+            both = (list(macs), pointwise)  # the whole model, the pointwise layers
+            flr = [f"{per_mac(floor, macs, sel):.2f}" if covered else "-" for sel in both]
             cells = ["-"] * 6
             if dsp:
-                cells = [f"{per_mac(c, macs, pw):.2f}" if c else "-"
-                         for pw in (False, True) for c in (ref, dsp)]  # fmt: skip
-                cells += [f"{per_mac(dsp, macs, pw, cycles=True):.2f}" for pw in (False, True)]
+                cells = [f"{per_mac(c.layers, macs, sel):.2f}" if c else "-"
+                         for sel in both for c in (ref, dsp)]  # fmt: skip
+                cells += [f"{per_mac(dsp.cycles, macs, sel):.2f}" for sel in both]
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
                   f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
