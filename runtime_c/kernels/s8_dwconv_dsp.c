@@ -425,7 +425,6 @@ CNNC_INLINE void dsp_dw_put16(uint32_t *plane, int32_t i, int32_t v) {
     DSP_ASM_PAIR_ROW("24")                                  \
     "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
     "ldr %[xa], [%[rec], #40]\n\t"
-#define DSP_ASM_PAIR_RQ(RQ) RQ("a0", "wa", "wb", "xa")
 /* clang-format on */
 /* The requantisation of DSP_ASM_RQ_* without the store (the pair stores at c_step). */
 #define DSP_ASM_RQ_NOSTORE_DOUBLE2(a, m, c, e) \
