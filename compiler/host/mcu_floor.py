@@ -11,10 +11,11 @@ bench/bench_mcu.py sets beside the counted instructions:
   element is sign-extended once (SXTB16, SXTAB16: two per instruction);
 - requantisation and store, per output: SMMLA (single rounding) or SMMLAR (double, the
   output zero point and the rounding term folded into its accumulate operand), ASR by the
-  channel's shift, SSAT (or two compares for a narrower clamp), STRB: 4 instructions; the
-  double rounding's ties away from zero add one (the sign's correction of the accumulate
-  operand) unless the clamp absorbs it: with act_min >= the output zero point every
-  negative pre-clamp value clamps to act_min either way (cnnc's DSP_RQ_* forms, s8_dsp.h).
+  channel's shift, SSAT (the full int8 clamp; a narrower one costs more, which the floor
+  leaves out), STRB: 4 instructions; the double rounding's ties away from zero add one
+  (the sign's correction of the accumulate operand) unless the clamp absorbs it: with
+  act_min >= the output zero point every negative pre-clamp value clamps to act_min either
+  way (cnnc's DSP_RQ_* forms, s8_dsp.h).
 It leaves out everything a real kernel adds: loads of weights and activations, loop and
 call overhead, setup per call. The sequences of the requantisation are the shortest known
 to this project, not proved minimal; the other two terms are bounds of the instruction set.
