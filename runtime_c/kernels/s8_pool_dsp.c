@@ -1,8 +1,8 @@
 /* Cortex-M DSP variant of the int8 global average pool, bit-exact to
  * cnnc_s8_global_avgpool__ref.
  *
- * Four channels at a time: per pixel one word of channels c..c+3, SXTB16 (even and odd
- * bytes) and SADD16 into two words of int16 lane sums, exact over up to 256 pixels
+ * Four channels at a time: per pixel one word of channels c..c+3, SXTAB16 (even and odd
+ * bytes added lane-wise) into two words of int16 lane sums, exact over up to 256 pixels
  * (|sum| <= 128 * 256 = 2^15, and -2^15 is an int16); longer images add such runs into
  * int32. Each channel's sum of x minus hw * zero point is __ref's sum of (x - zero point),
  * requantised by s8_dsp.h's fast forms (the others run __ref) or,
@@ -28,8 +28,8 @@ void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const i
 
 /* The requantisation of a channel's sum for the fast forms (no call of cnnc_requant_s8:
  * the other forms run __ref whole, which keeps this file small at -Os). */
-static int8_t dsp_gap_out(int32_t acc, int32_t once, int32_t form, const dsp_rq *q,
-                          const dsp_out *o) {
+DSP_ALWAYS_INLINE int8_t dsp_gap_out(int32_t acc, int32_t once, int32_t form, const dsp_rq *q,
+                                     const dsp_out *o) {
     if (once) return dsp_clamp(dsp_smmlar(2 * acc, q->m, o->zero_point), o);
     if (form == DSP_RQ_DOUBLE) return dsp_rq_double(acc, q, o);
     return dsp_rq_single(acc, q, o);
@@ -60,13 +60,16 @@ void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const i
                 int32_t se = 0, so = 0; /* lanes: channels (0, 2) and (1, 3) */
                 for (; i < end; ++i) {
                     const uint32_t v = dsp_load4(xb + (size_t)i * c + ch);
-                    se = __sadd16(se, dsp_even(v));
-                    so = __sadd16(so, dsp_odd(v));
+                    se = (int32_t)dsp_even_add((uint32_t)se, v);
+                    so = (int32_t)dsp_odd_add((uint32_t)so, v);
                 }
                 sum[0] += (int16_t)se, sum[2] += se >> 16;
                 sum[1] += (int16_t)so, sum[3] += so >> 16;
             }
-            for (j = 0; j < 4; ++j) yb[ch + j] = dsp_gap_out(sum[j] - zsum, once, form, &q, &out);
+            if (once) /* the global pools' form (the quantiser's): its own loop, inlined */
+                for (j = 0; j < 4; ++j) yb[ch + j] = dsp_gap_out(sum[j] - zsum, 1, 0, &q, &out);
+            else
+                for (j = 0; j < 4; ++j) yb[ch + j] = dsp_gap_out(sum[j] - zsum, 0, form, &q, &out);
         }
         for (; ch < c; ++ch) {
             int32_t sum = 0;
