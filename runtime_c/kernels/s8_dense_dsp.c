@@ -389,6 +389,176 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 #endif
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* ---------------------------------------------------------------------------------
+ * K = 8 (two input quads) with the doubled requantisation and the full clamp: the row's
+ * four widened words stay in registers (r0..r3) for the whole row, and each output reads
+ * one record of DSP_REC2_WORDS words in one LDM: its bias (doubled), the (even, odd) words
+ * of quads 0 and 1 (dsp_repack's pairs) and its m, c, e (dsp_rq's fields), so an output
+ * costs the LDM, 4 SMLADs and the requantisation's 4 (5 with the sign's term): the groups
+ * of four outputs spent 11 an output on their reloads of x, the weights in two LDMs per
+ * quad, the records and the loop (bench_mcu --layers, digits layer 5, pw 8 -> 48).
+ * All 14 registers hold the row (x 4, the record 8, its pointer, y), so the loop's end is
+ * a flag: DSP_REC_LAST in e of the block's last output (ASR by a register reads its low
+ * byte only), tested after every fourth output (the block's count a multiple of 4). */
+#define DSP_REC2_WORDS 8   /* bias, even 0, odd 0, even 1, odd 1, m, c, e */
+#define DSP_REC_LAST 0x100 /* in e of a block's last record */
+
+/* Outputs o..o+3 (w0 at w[0][o]) of input quads 0 .. nq-1 into four records of `words`
+ * words at rec (output j's pair of quad q at rec[words j + 1 + 2 q]): dsp_repack_quads's
+ * sequence, its stores at the four records' offsets. */
+#define DSP_ASM_REC_QUADS(words)                                                              \
+    __asm__ __volatile__(                                                                     \
+        "1:\n\t"                                                                              \
+        "ldr %[a], [%[w0]]\n\t"                                                               \
+        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
+        "ldr %[b], [%[w1]]\n\t"                                                               \
+        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
+        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
+        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
+        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
+        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
+        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
+        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
+        "sxtb16 %[b], %[t]\n\t"                                                               \
+        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[a]\n\t"                                                               \
+        "sxtb16 %[a], %[a], ror #8\n\t"                                                       \
+        "strd %[b], %[e], [%[wp], #4]\n\t"                                                    \
+        "strd %[t], %[a], [%[wp], %[o1]]\n\t"                                                 \
+        "sxtb16 %[b], %[c]\n\t"                                                               \
+        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[d]\n\t"                                                               \
+        "sxtb16 %[d], %[d], ror #8\n\t"                                                       \
+        "strd %[b], %[e], [%[wp], %[o2]]\n\t"                                                 \
+        "strd %[c], %[d], [%[wp], %[o3]]\n\t"                                                 \
+        "add %[wp], %[wp], #8\n\t"                                                            \
+        "cmp %[wp], %[end]\n\t"                                                               \
+        "bne 1b"                                                                              \
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
+          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp)                                         \
+        : [m] "r"(m), [end] "r"(end), [o1] "I"(4 + 4 * (words)), [o2] "I"(4 + 8 * (words)),   \
+          [o3] "I"(4 + 12 * (words))                                                          \
+        : "memory", "cc")
+
+static void dsp_rec2_quads(uint32_t *rec, const int8_t *w0, int32_t m) {
+    const int8_t *w1 = w0 + m;
+    uint32_t *wp = rec;
+    const uint32_t *const end = rec + 2 * 2;
+    uint32_t a, b, c, d, e, t;
+    DSP_ASM_REC_QUADS(DSP_REC2_WORDS);
+}
+
+/* The records' bias, m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST in the
+ * last e: dsp_block_params's fields and checks, in one linear pass; returns the form
+ * (the biases doubled for DSP_RQ_DOUBLE2). */
+static __attribute__((noinline)) int32_t dsp_rec_params(uint32_t *rec, int32_t words,
+                                                        const int32_t *bias, const int32_t *mult,
+                                                        const int32_t *shift, int32_t count,
+                                                        const dsp_out *out, int32_t k) {
+    const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
+    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
+    int32_t form =
+        single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec;
+    int32_t j;
+    for (j = 0; j < count; ++j, r += words) {
+        const int32_t b = bias[j];
+        const uint32_t em1 = neg - (uint32_t)shift[j], mj = (uint32_t)mult[j];
+        emax = em1 > emax ? em1 : emax;
+        mbits |= mj ^ (1u << 30);
+        bbits |= (uint32_t)(b ^ (b >> 31));
+        r[0] = (uint32_t)b, r[words - 3] = mj, r[words - 2] = zp2 << (em1 & 31u);
+        r[words - 1] = em1 + 1u;
+    }
+    if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
+    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) {
+        form = DSP_RQ_DOUBLE2;
+        for (r = rec; r < rec + (size_t)words * count; r += words) r[0] *= 2u;
+    }
+    rec[(size_t)words * count - 1] |= DSP_REC_LAST;
+    return form;
+}
+
+/* clang-format off */
+/* One output of the row: its record into r4 (bias), r5..r8 (weights), r9..r11 (m, c, e);
+ * 4 SMLADs on the row's r0..r3; SIGN (the sign's term, or nothing for DSP_RQ_DOUBLE2Z),
+ * SMMLAR, ASR, SSAT #8, STRB at y (lr). */
+#define DSP_ASM_REC2_OUT(SIGN)                            \
+    "ldm r12!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"    \
+    "smlad r4, r0, r5, r4\n\t"                            \
+    "smlad r4, r1, r6, r4\n\t"                            \
+    "smlad r4, r2, r7, r4\n\t"                            \
+    "smlad r4, r3, r8, r4\n\t"                            \
+    SIGN                                                  \
+    "smmlar r4, r4, r9, r10\n\t"                          \
+    "asr r4, r4, r11\n\t"                                 \
+    "ssat r4, #8, r4\n\t"                                 \
+    "strb r4, [lr], #1\n\t"
+#define DSP_ASM_REC_SIGN "add r10, r10, r4, asr #31\n\t"
+#define DSP_ASM_REC_NOSIGN ""
+/* The row at r4 (any alignment) doubled-widened into r0..r3 on the lanes (-zp, -zp) in r5
+ * (dsp_widen_pair's form), then its outputs four a turn until the flagged record. */
+#define DSP_ASM_REC2_ROW(SIGN)                                                        \
+    __asm__ __volatile__("ldr r0, [r4]\n\t"                                           \
+                         "ldr r2, [r4, #4]\n\t"                                       \
+                         "sxtab16 r1, r5, r0, ror #8\n\t"                             \
+                         "sxtab16 r0, r5, r0\n\t"                                     \
+                         "sxtab16 r3, r5, r2, ror #8\n\t"                             \
+                         "sxtab16 r2, r5, r2\n\t"                                     \
+                         "sadd16 r0, r0, r0\n\t"                                      \
+                         "sadd16 r1, r1, r1\n\t"                                      \
+                         "sadd16 r2, r2, r2\n\t"                                      \
+                         "sadd16 r3, r3, r3\n\t"                                      \
+                         "1:\n\t"                                                     \
+                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                \
+                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                \
+                         "tst r11, #256\n\t"                                          \
+                         "beq 1b"                                                     \
+                         : "+r"(xr), "+r"(nz), "+r"(wp), "+r"(yr)                     \
+                         :                                                            \
+                         : "r0", "r1", "r2", "r3", "r6", "r7", "r8", "r9", "r10", "r11", \
+                           "cc", "memory")
+/* clang-format on */
+
+/* n rows x[K = 8] (x_stride apart) through the records at rec (a multiple of 4 of them,
+ * the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
+static void dsp_rec2_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
+                          int8_t *y, size_t y_stride, uint32_t nzp, int relu) {
+    const int8_t *const xend = x + (size_t)n * x_stride;
+    for (; x < xend; x += x_stride, y += y_stride) {
+        register const int8_t *xr __asm__("r4") = x;
+        register uint32_t nz __asm__("r5") = nzp;
+        register const uint32_t *wp __asm__("r12") = rec;
+        register int8_t *yr __asm__("lr") = y;
+        if (relu)
+            DSP_ASM_REC2_ROW(DSP_ASM_REC_NOSIGN);
+        else
+            DSP_ASM_REC2_ROW(DSP_ASM_REC_SIGN);
+    }
+}
+
+/* Outputs o0 .. o0+count-1 of the n rows through per-output records in blk->w when K = 8,
+ * count is a multiple of 4 and the requantisation is the doubled form with the full
+ * clamp; returns 0 (nothing written to y) otherwise. */
+static int dsp_rec2_block(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
+                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                          const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
+                          int8_t *y) {
+    uint32_t *const rec = blk->w;
+    int32_t g;
+    if (p->k != 8 || count % 4 || !dsp_out_full(out)) return 0;
+    if (dsp_rec_params(rec, DSP_REC2_WORDS, bias + o0, mult + o0, shift + o0, count, out, 8) !=
+        DSP_RQ_DOUBLE2)
+        return 0;
+    for (g = 0; g < count; g += 4) dsp_rec2_quads(rec + DSP_REC2_WORDS * g, w + o0 + g, p->m);
+    dsp_rec2_rows(rec, x, (size_t)p->k, p->n, y + o0, (size_t)p->m,
+                  dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128);
+    return 1;
+}
+#endif
+
 void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -410,6 +580,9 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     per = dsp_block_outputs(p->k);
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
+#if !defined(__OPTIMIZE_SIZE__)
+        if (dsp_rec2_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+#endif
         dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
         cnnc_s8_dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
     }
