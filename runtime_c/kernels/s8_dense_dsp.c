@@ -391,18 +391,20 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 
 #if !defined(__OPTIMIZE_SIZE__)
 /* ---------------------------------------------------------------------------------
- * K = 8 (two input quads) with the doubled requantisation and the full clamp: the row's
- * four widened words stay in registers (r0..r3) for the whole row, and each output reads
- * one record of DSP_REC2_WORDS words in one LDM: its bias (doubled), the (even, odd) words
- * of quads 0 and 1 (dsp_repack's pairs) and its m, c, e (dsp_rq's fields), so an output
- * costs the LDM, 4 SMLADs and the requantisation's 4 (5 with the sign's term): the groups
- * of four outputs spent 11 an output on their reloads of x, the weights in two LDMs per
- * quad, the records and the loop (bench_mcu --layers, digits layer 5, pw 8 -> 48).
- * All 14 registers hold the row (x 4, the record 8, its pointer, y), so the loop's end is
- * a flag: DSP_REC_LAST in e of the block's last output (ASR by a register reads its low
- * byte only), tested after every fourth output (the block's count a multiple of 4). */
-#define DSP_REC2_WORDS 8   /* bias, even 0, odd 0, even 1, odd 1, m, c, e */
-#define DSP_REC_LAST 0x100 /* in e of a block's last record */
+ * K = 8 or 16 (two or four input quads) with the doubled requantisation and the full clamp:
+ * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
+ * output reads one record of 2 K / 4 + 4 words by LDMs: its bias (doubled), the (even, odd)
+ * words of each quad (dsp_repack's pairs) and its m, c, e (dsp_rq's fields). An output then
+ * costs 1 (K = 8) or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the
+ * sign's term), where the groups of four outputs reloaded x per quad and their records
+ * apart (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers
+ * hold the row (x, the record, its pointer, y), so the output loop's end is a flag:
+ * DSP_REC_LAST in e of the block's last output (ASR by a register reads its low byte only),
+ * tested after every fourth output (the block's count a multiple of 4); the row loop's
+ * values wait on the stack, pushed and popped inside the statement (24 bytes that GCC's
+ * frame sizes do not see, below the block path's frames as dsp_rows4_pair's). */
+#define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
+#define DSP_REC_LAST 0x100               /* in e of a block's last record */
 
 /* Outputs o..o+3 (w0 at w[0][o]) of input quads 0 .. nq-1 into four records of `words`
  * words at rec (output j's pair of quad q at rec[words j + 1 + 2 q]): dsp_repack_quads's
@@ -441,12 +443,15 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
           [o3] "I"(4 + 12 * (words))                                                          \
         : "memory", "cc")
 
-static void dsp_rec2_quads(uint32_t *rec, const int8_t *w0, int32_t m) {
+static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq) {
     const int8_t *w1 = w0 + m;
     uint32_t *wp = rec;
-    const uint32_t *const end = rec + 2 * 2;
+    const uint32_t *const end = rec + 2 * nq;
     uint32_t a, b, c, d, e, t;
-    DSP_ASM_REC_QUADS(DSP_REC2_WORDS);
+    if (nq == 2)
+        DSP_ASM_REC_QUADS(DSP_REC_WORDS(2));
+    else
+        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4));
 }
 
 /* The records' bias, m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST in the
@@ -482,79 +487,143 @@ static __attribute__((noinline)) int32_t dsp_rec_params(uint32_t *rec, int32_t w
 }
 
 /* clang-format off */
-/* One output of the row: its record into r4 (bias), r5..r8 (weights), r9..r11 (m, c, e);
- * 4 SMLADs on the row's r0..r3; SIGN (the sign's term, or nothing for DSP_RQ_DOUBLE2Z),
- * SMMLAR, ASR, SSAT #8, STRB at y (lr). */
-#define DSP_ASM_REC2_OUT(SIGN)                            \
-    "ldm r12!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"    \
-    "smlad r4, r0, r5, r4\n\t"                            \
-    "smlad r4, r1, r6, r4\n\t"                            \
-    "smlad r4, r2, r7, r4\n\t"                            \
-    "smlad r4, r3, r8, r4\n\t"                            \
-    SIGN                                                  \
-    "smmlar r4, r4, r9, r10\n\t"                          \
-    "asr r4, r4, r11\n\t"                                 \
-    "ssat r4, #8, r4\n\t"                                 \
+/* The row's values on the stack, [sp]: x, nzp, x_stride, xend, rec, y_step (y_stride minus
+ * the block's outputs). The row at x (any alignment) is doubled-widened on the lanes
+ * (-zp, -zp) (dsp_widen_pair's form) into r0..r(2 nq - 1), its outputs run four a turn
+ * until the flagged record, then the next row's x, y. */
+#define DSP_ASM_REC_NEXT_ROW                             \
+    "ldm sp, {r0, r1, r2, r3, r4, r5}\n\t"               \
+    "add r0, r0, r2\n\t"                                 \
+    "add lr, lr, r5\n\t"                                 \
+    "str r0, [sp]\n\t"                                   \
+    "cmp r0, r3\n\t"                                     \
+    "bne 2b\n\t"
+#define DSP_ASM_REC_WIDEN(e, o, n)                       \
+    "sxtab16 " o ", " n ", " e ", ror #8\n\t"            \
+    "sxtab16 " e ", " n ", " e "\n\t"                    \
+    "sadd16 " e ", " e ", " e "\n\t"                     \
+    "sadd16 " o ", " o ", " o "\n\t"
+/* One output of K = 8: its record into r4 (bias), r5..r8 (weights), r9..r11 (m, c, e);
+ * 4 SMLADs on the row's r0..r3; SIGN (the sign's term into c, or nothing for
+ * DSP_RQ_DOUBLE2Z), SMMLAR, ASR, SSAT #8, STRB at y (lr). */
+#define DSP_ASM_REC2_OUT(SIGN)                           \
+    "ldm r12!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"   \
+    "smlad r4, r0, r5, r4\n\t"                           \
+    "smlad r4, r1, r6, r4\n\t"                           \
+    "smlad r4, r2, r7, r4\n\t"                           \
+    "smlad r4, r3, r8, r4\n\t"                           \
+    SIGN                                                 \
+    "smmlar r4, r4, r9, r10\n\t"                         \
+    "asr r4, r4, r11\n\t"                                \
+    "ssat r4, #8, r4\n\t"                                \
     "strb r4, [lr], #1\n\t"
-#define DSP_ASM_REC_SIGN "add r10, r10, r4, asr #31\n\t"
-#define DSP_ASM_REC_NOSIGN ""
-/* The row at r4 (any alignment) doubled-widened into r0..r3 on the lanes (-zp, -zp) in r5
- * (dsp_widen_pair's form), then its outputs four a turn until the flagged record. */
-#define DSP_ASM_REC2_ROW(SIGN)                                                        \
-    __asm__ __volatile__("ldr r0, [r4]\n\t"                                           \
-                         "ldr r2, [r4, #4]\n\t"                                       \
-                         "sxtab16 r1, r5, r0, ror #8\n\t"                             \
-                         "sxtab16 r0, r5, r0\n\t"                                     \
-                         "sxtab16 r3, r5, r2, ror #8\n\t"                             \
-                         "sxtab16 r2, r5, r2\n\t"                                     \
-                         "sadd16 r0, r0, r0\n\t"                                      \
-                         "sadd16 r1, r1, r1\n\t"                                      \
-                         "sadd16 r2, r2, r2\n\t"                                      \
-                         "sadd16 r3, r3, r3\n\t"                                      \
-                         "1:\n\t"                                                     \
-                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                \
-                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                \
-                         "tst r11, #256\n\t"                                          \
-                         "beq 1b"                                                     \
-                         : "+r"(xr), "+r"(nz), "+r"(wp), "+r"(yr)                     \
-                         :                                                            \
-                         : "r0", "r1", "r2", "r3", "r6", "r7", "r8", "r9", "r10", "r11", \
-                           "cc", "memory")
+#define DSP_ASM_REC2_SIGN "add r10, r10, r4, asr #31\n\t"
+/* One output of K = 16: the record's 12 words through r8 (bias, the sum), r9..r11 in four
+ * LDMs (weights 3, 3, 2 and m, then c, e); 8 SMLADs on the row's r0..r7. */
+#define DSP_ASM_REC4_OUT(SIGN)                           \
+    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
+    "smlad r8, r0, r9, r8\n\t"                           \
+    "smlad r8, r1, r10, r8\n\t"                          \
+    "smlad r8, r2, r11, r8\n\t"                          \
+    "ldm r12!, {r9, r10, r11}\n\t"                       \
+    "smlad r8, r3, r9, r8\n\t"                           \
+    "smlad r8, r4, r10, r8\n\t"                          \
+    "smlad r8, r5, r11, r8\n\t"                          \
+    "ldm r12!, {r9, r10, r11}\n\t"                       \
+    "smlad r8, r6, r9, r8\n\t"                           \
+    "smlad r8, r7, r10, r8\n\t"                          \
+    "ldm r12!, {r9, r10}\n\t"                            \
+    SIGN                                                 \
+    "smmlar r8, r8, r11, r9\n\t"                         \
+    "asr r8, r8, r10\n\t"                                \
+    "ssat r8, #8, r8\n\t"                                \
+    "strb r8, [lr], #1\n\t"
+#define DSP_ASM_REC4_SIGN "add r9, r9, r8, asr #31\n\t"
+#define DSP_ASM_REC2_ROWS(SIGN)                                                        \
+    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "2:\n\t"                                                      \
+                         "ldrd r4, r5, [sp]\n\t"                                       \
+                         "ldr r12, [sp, #16]\n\t"                                      \
+                         "ldr r2, [r4, #4]\n\t"                                        \
+                         "ldr r0, [r4]\n\t"                                            \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r5")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r5")                           \
+                         "1:\n\t"                                                      \
+                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                 \
+                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                 \
+                         "tst r11, #256\n\t"                                           \
+                         "beq 1b\n\t"                                                  \
+                         DSP_ASM_REC_NEXT_ROW                                          \
+                         "add sp, sp, #24"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+#define DSP_ASM_REC4_ROWS(SIGN)                                                        \
+    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "2:\n\t"                                                      \
+                         "ldrd r8, r9, [sp]\n\t"                                       \
+                         "ldr r12, [sp, #16]\n\t"                                      \
+                         "ldr r0, [r8]\n\t"                                            \
+                         "ldr r2, [r8, #4]\n\t"                                        \
+                         "ldr r4, [r8, #8]\n\t"                                        \
+                         "ldr r6, [r8, #12]\n\t"                                       \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r9")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r9")                           \
+                         DSP_ASM_REC_WIDEN("r4", "r5", "r9")                           \
+                         DSP_ASM_REC_WIDEN("r6", "r7", "r9")                           \
+                         "1:\n\t"                                                      \
+                         DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)                 \
+                         DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)                 \
+                         "tst r10, #256\n\t"                                           \
+                         "beq 1b\n\t"                                                  \
+                         DSP_ASM_REC_NEXT_ROW                                          \
+                         "add sp, sp, #24"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
 /* clang-format on */
 
-/* n rows x[K = 8] (x_stride apart) through the records at rec (a multiple of 4 of them,
- * the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
-static void dsp_rec2_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
-                          int8_t *y, size_t y_stride, uint32_t nzp, int relu) {
-    const int8_t *const xend = x + (size_t)n * x_stride;
-    for (; x < xend; x += x_stride, y += y_stride) {
-        register const int8_t *xr __asm__("r4") = x;
-        register uint32_t nz __asm__("r5") = nzp;
-        register const uint32_t *wp __asm__("r12") = rec;
-        register int8_t *yr __asm__("lr") = y;
-        if (relu)
-            DSP_ASM_REC2_ROW(DSP_ASM_REC_NOSIGN);
-        else
-            DSP_ASM_REC2_ROW(DSP_ASM_REC_SIGN);
-    }
+/* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
+ * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
+static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
+                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
+                         int32_t nq) {
+    register const int8_t *rx __asm__("r4") = x;
+    register uint32_t rn __asm__("r5") = nzp;
+    register size_t rs __asm__("r6") = x_stride;
+    register const int8_t *re __asm__("r7") = x + (size_t)n * x_stride;
+    register const uint32_t *rr __asm__("r8") = rec;
+    register size_t ry __asm__("r9") = y_stride - (size_t)count;
+    register int8_t *yr __asm__("lr") = y;
+    if (nq == 2 && relu)
+        DSP_ASM_REC2_ROWS("");
+    else if (nq == 2)
+        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN);
+    else if (relu)
+        DSP_ASM_REC4_ROWS("");
+    else
+        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN);
 }
 
-/* Outputs o0 .. o0+count-1 of the n rows through per-output records in blk->w when K = 8,
- * count is a multiple of 4 and the requantisation is the doubled form with the full
+/* Outputs o0 .. o0+count-1 of the n rows through per-output records in blk->w when K is
+ * 8 or 16, count a multiple of 4 and the requantisation the doubled form with the full
  * clamp; returns 0 (nothing written to y) otherwise. */
-static int dsp_rec2_block(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
-                          const int8_t *w, const int32_t *bias, const int32_t *mult,
-                          const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
-                          int8_t *y) {
+static int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
+                         const int8_t *w, const int32_t *bias, const int32_t *mult,
+                         const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
+                         int8_t *y) {
     uint32_t *const rec = blk->w;
+    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
     int32_t g;
-    if (p->k != 8 || count % 4 || !dsp_out_full(out)) return 0;
-    if (dsp_rec_params(rec, DSP_REC2_WORDS, bias + o0, mult + o0, shift + o0, count, out, 8) !=
+    if ((p->k != 8 && p->k != 16) || count % 4 || !dsp_out_full(out)) return 0;
+    if (dsp_rec_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, p->k) !=
         DSP_RQ_DOUBLE2)
         return 0;
-    for (g = 0; g < count; g += 4) dsp_rec2_quads(rec + DSP_REC2_WORDS * g, w + o0 + g, p->m);
-    dsp_rec2_rows(rec, x, (size_t)p->k, p->n, y + o0, (size_t)p->m,
-                  dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128);
+    for (g = 0; g < count; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + o0 + g, p->m, nq);
+    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + o0, (size_t)p->m, count,
+                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq);
     return 1;
 }
 #endif
@@ -581,7 +650,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
 #if !defined(__OPTIMIZE_SIZE__)
-        if (dsp_rec2_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (dsp_rec_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
 #endif
         dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
         cnnc_s8_dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);

@@ -39,7 +39,7 @@ CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # DSP_MAX_K (and 44, the block path beside it), M from one pair to past a block of 48.
 ROWS4 = ((8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (512, 14))
 ROWS4_REPS = 6
-# K = 8 with M a multiple of 4 (dsp_rec2_block): one block, and past one and two of 48.
+# K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block, and past one and two of 48.
 REC_MS = (4, 8, 48, 52, 100)
 REC_REPS = 10
 CASES = (
@@ -47,7 +47,7 @@ CASES = (
     + len(BIG_KS) * len(BIG_MS) * 2
     + CONV_CASES
     + len(ROWS4) * ROWS4_REPS
-    + len(REC_MS) * REC_REPS
+    + 2 * len(REC_MS) * REC_REPS
 )
 
 DRIVER = (
@@ -221,12 +221,14 @@ int main(void) {
     for (rep = 0; rep < ROWS4_REPS; ++rep)
         dense_case(4, rows4[ki][0], rows4[ki][1], rep < 4 ? rep : uniform(0, 3),
                    rep < 4 ? CNNC_ROUND_DOUBLE : rep - 4);
-    /* K = 8, M a multiple of 4 (dsp_rec2_block: per-output records, the row in registers):
-     * one block, two (52: 48 + 4; 100: 48 + 48 + 4), every kind with the double rounding,
-     * the output zero point -128 (no sign's term) and any, the full clamp and a narrow one */
+    /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
+     * registers): one block, more (52: 48 + 4; 100: 48 + 48 + 4), every kind with the double
+     * rounding, the output zero point -128 (no sign's term) and any, the full clamp and a
+     * narrow one, single and onnxruntime */
+    for (ki = 8; ki <= 16; ki += 8)
     for (mi = 0; mi < (int32_t)(sizeof rec_ms / sizeof rec_ms[0]); ++mi)
     for (rep = 0; rep < REC_REPS; ++rep)
-        dense_case_zy(uniform(4, MAX_N), 8, rec_ms[mi], rep % 4,
+        dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 4,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
     printf("%d cases, %d failures\n", cases, failures);
