@@ -454,36 +454,29 @@ static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq
         DSP_ASM_REC_QUADS(DSP_REC_WORDS(4));
 }
 
-/* The records' bias, m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST in the
- * last e: dsp_block_params's fields and checks, in one linear pass; returns the form
- * (the biases doubled for DSP_RQ_DOUBLE2). */
-static __attribute__((noinline)) int32_t dsp_rec_params(uint32_t *rec, int32_t words,
-                                                        const int32_t *bias, const int32_t *mult,
-                                                        const int32_t *shift, int32_t count,
-                                                        const dsp_out *out, int32_t k) {
-    const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
-    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
-    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
-    int32_t form =
-        single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec;
-    int32_t j;
-    for (j = 0; j < count; ++j, r += words) {
-        const int32_t b = bias[j];
-        const uint32_t em1 = neg - (uint32_t)shift[j], mj = (uint32_t)mult[j];
+/* The records' bias (doubled), m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST
+ * in the last e, for the double rounding: dsp_block_params's fields and checks in one pass
+ * that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether every output
+ * takes it (else the records are garbage and the caller repacks the block). */
+static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words,
+                                                    const int32_t *bias, const int32_t *mult,
+                                                    const int32_t *shift, int32_t count,
+                                                    const dsp_out *out, int32_t k) {
+    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec + words - 3;
+    const uint32_t *const end = r + (size_t)words * count;
+    if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
+    do {
+        const uint32_t b = (uint32_t)*bias++, em1 = ~(uint32_t)*shift++, mj = (uint32_t)*mult++;
         emax = em1 > emax ? em1 : emax;
         mbits |= mj ^ (1u << 30);
-        bbits |= (uint32_t)(b ^ (b >> 31));
-        r[0] = (uint32_t)b, r[words - 3] = mj, r[words - 2] = zp2 << (em1 & 31u);
-        r[words - 1] = em1 + 1u;
-    }
-    if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
-    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) {
-        form = DSP_RQ_DOUBLE2;
-        for (r = rec; r < rec + (size_t)words * count; r += words) r[0] *= 2u;
-    }
+        bbits |= b ^ (uint32_t)((int32_t)b >> 31);
+        r[3 - words] = 2u * b, r[0] = mj, r[1] = zp2 << (em1 & 31u), r[2] = em1 + 1u;
+        r += words;
+    } while (r < end);
     rec[(size_t)words * count - 1] |= DSP_REC_LAST;
-    return form;
+    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
 /* clang-format off */
@@ -618,9 +611,7 @@ static int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p, const in
     const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
     int32_t g;
     if ((p->k != 8 && p->k != 16) || count % 4 || !dsp_out_full(out)) return 0;
-    if (dsp_rec_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, p->k) !=
-        DSP_RQ_DOUBLE2)
-        return 0;
+    if (!dsp_rec_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, p->k)) return 0;
     for (g = 0; g < count; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + o0 + g, p->m, nq);
     dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + o0, (size_t)p->m, count,
                  dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq);
