@@ -617,6 +617,222 @@ static int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p, const in
                  dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq);
     return 1;
 }
+
+/* ---------------------------------------------------------------------------------
+ * K a multiple of 16 from 32 to 128 with the doubled requantisation and the full clamp: two
+ * rows by two outputs a pass, the four sums in r0..r3, so per input quad one LDM of both
+ * rows' widened words (interleaved: row 0 even, odd, row 1 even, odd) and one of both
+ * outputs' weight words feed 8 SMLADs (10 instructions per 16 MACs where the groups of four
+ * outputs of one row spent 11: an LDRD of x and two LDMs of weights). A pair of outputs
+ * reads one record of DSP_PAIR_WORDS(nq) words: its biases (doubled) for the four sums,
+ * per quad (even, odd) of output 0 then of output 1, then e0, e1, m0, c0, m1, c1. All 14
+ * registers hold the quad loop (sums, x, weights, both pointers), so its end is a sentinel
+ * word past the rows' words (DSP_PAIR_END, which no widened word equals: their int16 lanes
+ * lie in [-510, 510]), tested after every fourth quad; y, its stride, the rows' words and
+ * the records' end wait on the stack (16 bytes, as dsp_rec_rows's). */
+#define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
+#define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
+
+/* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
+ * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words. */
+static void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m, int32_t nq) {
+    const int8_t *w1 = w0 + m;
+    uint32_t *wp = pa + 4, *wq = pb + 4, a, b, c, d, e, t;
+    const uint32_t *const end = wp + 4 * nq;
+    __asm__ __volatile__(
+        "1:\n\t"
+        "ldr %[a], [%[w0]]\n\t"
+        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"
+        "ldr %[b], [%[w1]]\n\t"
+        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"
+        "add %[w0], %[w0], %[m], lsl #2\n\t"
+        "add %[w1], %[w1], %[m], lsl #2\n\t"
+        "pkhbt %[t], %[a], %[c], lsl #16\n\t"
+        "pkhtb %[c], %[c], %[a], asr #16\n\t"
+        "pkhbt %[a], %[b], %[d], lsl #16\n\t"
+        "pkhtb %[d], %[d], %[b], asr #16\n\t"
+        "sxtb16 %[b], %[t]\n\t"
+        "sxtb16 %[t], %[t], ror #8\n\t"
+        "sxtb16 %[e], %[a]\n\t"
+        "sxtb16 %[a], %[a], ror #8\n\t"
+        "strd %[t], %[a], [%[wp], #8]\n\t"
+        "strd %[b], %[e], [%[wp]], #16\n\t"
+        "sxtb16 %[b], %[c]\n\t"
+        "sxtb16 %[c], %[c], ror #8\n\t"
+        "sxtb16 %[e], %[d]\n\t"
+        "sxtb16 %[d], %[d], ror #8\n\t"
+        "strd %[c], %[d], [%[wq], #8]\n\t"
+        "strd %[b], %[e], [%[wq]], #16\n\t"
+        "cmp %[wp], %[end]\n\t"
+        "bne 1b"
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t),
+          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp), [wq] "+r"(wq)
+        : [m] "r"(m), [end] "r"(end)
+        : "memory", "cc");
+}
+
+/* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even), for the double
+ * rounding, assuming DSP_RQ_DOUBLE2 (dsp_rec_params's checks); returns whether every output
+ * takes it. */
+static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t words,
+                                                     const int32_t *bias, const int32_t *mult,
+                                                     const int32_t *shift, int32_t count,
+                                                     const dsp_out *out, int32_t k) {
+    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec;
+    const uint32_t *const end = rec + (size_t)words * (count / 2);
+    if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
+    for (; r < end; r += words, bias += 2, mult += 2, shift += 2) {
+        const uint32_t b0 = (uint32_t)bias[0], b1 = (uint32_t)bias[1];
+        const uint32_t e0 = ~(uint32_t)shift[0], e1 = ~(uint32_t)shift[1];
+        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
+        uint32_t *const q = r + words - 6;
+        emax = e0 > emax ? e0 : emax;
+        emax = e1 > emax ? e1 : emax;
+        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
+        bbits |= (b0 ^ (uint32_t)((int32_t)b0 >> 31)) | (b1 ^ (uint32_t)((int32_t)b1 >> 31));
+        r[0] = r[2] = 2u * b0, r[1] = r[3] = 2u * b1;
+        q[0] = e0 + 1u, q[1] = e1 + 1u, q[2] = m0, q[3] = zp2 << (e0 & 31u);
+        q[4] = m1, q[5] = zp2 << (e1 & 31u);
+    }
+    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
+}
+
+/* Rows x0 and x1 (K = 4 nq, any alignment) doubled-widened (dsp_widen_pair's form) into xb
+ * interleaved: per quad row 0's (even, odd) then row 1's. */
+static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uint32_t nzp,
+                           int32_t nq) {
+    const uint32_t *const end = xb + 4 * nq;
+    uint32_t v0, v1, e0, e1;
+    __asm__ __volatile__(
+        "1:\n\t"
+        "ldr %[v0], [%[x0]], #4\n\t"
+        "ldr %[v1], [%[x1]], #4\n\t"
+        "sxtab16 %[e0], %[n], %[v0]\n\t"
+        "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
+        "sxtab16 %[e1], %[n], %[v1]\n\t"
+        "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
+        "sadd16 %[e0], %[e0], %[e0]\n\t"
+        "sadd16 %[v0], %[v0], %[v0]\n\t"
+        "sadd16 %[e1], %[e1], %[e1]\n\t"
+        "sadd16 %[v1], %[v1], %[v1]\n\t"
+        "strd %[e1], %[v1], [%[xb], #8]\n\t"
+        "strd %[e0], %[v0], [%[xb]], #16\n\t"
+        "cmp %[xb], %[end]\n\t"
+        "bne 1b"
+        : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x0] "+r"(x0),
+          [x1] "+r"(x1), [xb] "+r"(xb)
+        : [n] "r"(nzp), [end] "r"(end)
+        : "memory", "cc");
+}
+
+/* clang-format off */
+#define DSP_ASM_PAIR_QUAD                                \
+    "ldm lr!, {r4, r5, r6, r7}\n\t"                      \
+    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
+    "smlad r0, r4, r8, r0\n\t"                           \
+    "smlad r0, r5, r9, r0\n\t"                           \
+    "smlad r1, r4, r10, r1\n\t"                          \
+    "smlad r1, r5, r11, r1\n\t"                          \
+    "smlad r2, r6, r8, r2\n\t"                           \
+    "smlad r2, r7, r9, r2\n\t"                           \
+    "smlad r3, r6, r10, r3\n\t"                          \
+    "smlad r3, r7, r11, r3\n\t"
+/* Sum a with m, c, e into y's byte at `at`; the sign's term into lr (free once the quads
+ * are done; c serves both rows) or, for DSP_RQ_DOUBLE2Z, c itself. */
+#define DSP_ASM_PAIR_RQ(a, m, c, e, at)                  \
+    "add lr, " c ", " a ", asr #31\n\t"                  \
+    "smmlar " a ", " a ", " m ", lr\n\t"                 \
+    "asr " a ", " a ", " e "\n\t"                        \
+    "ssat " a ", #8, " a "\n\t"                          \
+    "strb " a ", " at "\n\t"
+#define DSP_ASM_PAIR_RQZ(a, m, c, e, at)                 \
+    "smmlar " a ", " a ", " m ", " c "\n\t"              \
+    "asr " a ", " a ", " e "\n\t"                        \
+    "ssat " a ", #8, " a "\n\t"                          \
+    "strb " a ", " at "\n\t"
+/* The pairs of the block (records from r12 to [sp, #12]) for the two rows at lr ([sp, #8]),
+ * into y ([sp]) and y + y_stride ([sp, #4]): sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
+#define DSP_ASM_PAIR_ROWS(RQ)                                                         \
+    __asm__ __volatile__("push {r4, r5, r6, r7}\n\t"                                  \
+                         "3:\n\t"                                                     \
+                         "ldm r12!, {r0, r1, r2, r3}\n\t"                             \
+                         "1:\n\t"                                                     \
+                         DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD                          \
+                         DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD                          \
+                         "ldr r4, [lr]\n\t"                                           \
+                         "cmp r4, #0x40004000\n\t"                                    \
+                         "bne 1b\n\t"                                                 \
+                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                     \
+                         "ldrd r10, r11, [sp]\n\t"                                    \
+                         RQ("r0", "r6", "r7", "r4", "[r10]")                          \
+                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                      \
+                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                     \
+                         "add r11, r11, #1\n\t"                                       \
+                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                     \
+                         "add r10, r10, #2\n\t"                                       \
+                         "str r10, [sp]\n\t"                                          \
+                         "ldrd lr, r4, [sp, #8]\n\t"                                  \
+                         "cmp r12, r4\n\t"                                            \
+                         "bne 3b\n\t"                                                 \
+                         "add sp, sp, #16"                                            \
+                         : "+r"(ry), "+r"(rs), "+r"(rx), "+r"(re), "+r"(rr), "+r"(rb) \
+                         :                                                            \
+                         : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "cc",    \
+                           "memory")
+/* clang-format on */
+
+/* Outputs o0 .. o0+count-1 of the n rows by pairs of rows and of outputs (records in
+ * blk->w, the rows' words in blk->gq) when K is a multiple of 16 in 32..128, count is even
+ * and its records fit, and the requantisation is the doubled form with the full clamp;
+ * returns 0 (nothing written to y) otherwise. An odd last row pairs with itself (y_stride
+ * 0: both write the same bytes). */
+static int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
+                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                          const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
+                          int8_t *y) {
+    const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
+    const uint32_t *const rend = rec + (size_t)words * (count / 2);
+    int32_t g, r;
+    if (k % 16 || k < 32 || k > 128 || count % 2 || !dsp_out_full(out) ||
+        words * (count / 2) > DSP_WBUF_WORDS)
+        return 0;
+    if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, k)) return 0;
+    for (g = 0; g + 4 <= count; g += 4)
+        dsp_pair_quads(rec + (size_t)words * (g / 2), rec + (size_t)words * (g / 2 + 1), w + o0 + g,
+                       p->m, nq);
+    if (g < count) /* the last pair of a count of 4 j + 2: its quads by bytes */
+        for (r = 0; r < nq; ++r) {
+            uint32_t *const q = rec + (size_t)words * (g / 2) + 4 + 4 * r;
+            int32_t j;
+            for (j = 0; j < 2; ++j) {
+                const int8_t *const c = w + (size_t)4 * r * p->m + o0 + g + j;
+                q[2 * j] = dsp_pack16(c[0], c[2 * p->m]);
+                q[2 * j + 1] = dsp_pack16(c[p->m], c[3 * p->m]);
+            }
+        }
+    xb[4 * nq] = DSP_PAIR_END;
+    for (r = 0; r < p->n; r += 2) {
+        const int8_t *const x0 = x + (size_t)r * k, *const x1 = r + 1 < p->n ? x0 + k : x0;
+        dsp_pair_widen(x0, x1, xb, nzp, nq);
+        {
+            register int8_t *ry __asm__("r4") = y + (size_t)r * p->m + o0;
+            register size_t rs __asm__("r5") = r + 1 < p->n ? (size_t)p->m : 0;
+            register const uint32_t *rx __asm__("r6") = xb;
+            register const uint32_t *re __asm__("r7") = rend;
+            register const uint32_t *rr __asm__("r12") = rec;
+            register const uint32_t *rb __asm__("lr") = xb;
+            if (out->zero_point == -128)
+                DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ);
+            else
+                DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ);
+        }
+    }
+    return 1;
+}
 #endif
 
 void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
@@ -642,6 +858,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
 #if !defined(__OPTIMIZE_SIZE__)
         if (dsp_rec_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (dsp_pair_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
 #endif
         dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
         cnnc_s8_dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);

@@ -42,12 +42,18 @@ ROWS4_REPS = 6
 # K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block, and past one and two of 48.
 REC_MS = (4, 8, 48, 52, 100)
 REC_REPS = 10
+# K a multiple of 16 in 32..128 (dsp_pair_block), M even: one pair, pairs after groups of
+# four, one block of K = 48 (34), past it (the next block through the groups: 50).
+PAIR_KS = (32, 48, 96, 128)
+PAIR_MS = (2, 6, 16, 18, 50)
+PAIR_REPS = 10
 CASES = (
     len(KS) * len(MS) * 2 * 3
     + len(BIG_KS) * len(BIG_MS) * 2
     + CONV_CASES
     + len(ROWS4) * ROWS4_REPS
     + 2 * len(REC_MS) * REC_REPS
+    + len(PAIR_KS) * len(PAIR_MS) * PAIR_REPS
 )
 
 DRIVER = (
@@ -61,8 +67,10 @@ DRIVER = (
     + r"""
 static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
                      big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST},
-                     rec_ms[] = {REC_MS_LIST};
+                     rec_ms[] = {REC_MS_LIST}, pair_ks[] = {PAIR_KS_LIST},
+                     pair_ms[] = {PAIR_MS_LIST};
 #define REC_REPS 10
+#define PAIR_REPS 10
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
@@ -231,6 +239,16 @@ int main(void) {
         dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 4,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
+    /* K a multiple of 16 from 32 to 128 (dsp_pair_block: two rows by two outputs), M even
+     * (a last pair after the groups of four: 6, 18), within a block and past it, odd and
+     * even rows (never 4: the four-row path), as above */
+    for (ki = 0; ki < (int32_t)(sizeof pair_ks / sizeof pair_ks[0]); ++ki)
+    for (mi = 0; mi < (int32_t)(sizeof pair_ms / sizeof pair_ms[0]); ++mi)
+    for (rep = 0; rep < PAIR_REPS; ++rep)
+        dense_case_zy(rep & 2 || rep >= 8 ? 5 + 2 * uniform(0, 2) : 6 + 2 * uniform(0, 1),
+                      pair_ks[ki], pair_ms[mi], rep % 4,
+                      rep < 6 || rep >= 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
+                      rep & 1 ? -128 : uniform(-128, 127), rep == 5);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
@@ -243,7 +261,8 @@ KERNELS = ["s8_conv.c", "s8_dense.c", "s8_dense_dsp.c", "s8_conv_dsp.c"]
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     # the names that contain another name first
-    lists = {"REC_MS_LIST": REC_MS, "BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS}
+    lists = {"REC_MS_LIST": REC_MS, "PAIR_KS_LIST": PAIR_KS, "PAIR_MS_LIST": PAIR_MS}
+    lists |= {"BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS}
     lists |= {"KS_LIST": KS, "MS_LIST": MS}
     driver = DRIVER.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
     driver = driver.replace("ROWS4_REPS", str(ROWS4_REPS))
