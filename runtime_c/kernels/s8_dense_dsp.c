@@ -400,7 +400,8 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
  * apart (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers
  * hold the row (x, the record, its pointer, y), so the output loop's end is a flag:
  * DSP_REC_LAST in e of the block's last output (ASR by a register reads its low byte only),
- * tested after every fourth output (the block's count a multiple of 4); the row loop's
+ * tested after every eighth output where the block's count allows, else every fourth (the
+ * count a multiple of 4); the row loop's
  * values wait on the stack, pushed and popped inside the statement (24 bytes that GCC's
  * frame sizes do not see, below the block path's frames as dsp_rows4_pair's). */
 #define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
@@ -511,6 +512,8 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
     "ssat r4, #8, r4\n\t"                                \
     "strb r4, [lr], #1\n\t"
 #define DSP_ASM_REC2_SIGN "add r10, r10, r4, asr #31\n\t"
+#define DSP_ASM_REC2_OUT4(SIGN) \
+    DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)
 /* One output of K = 16: the record's 12 words through r8 (bias, the sum), r9..r11 in four
  * LDMs (weights 3, 3, 2 and m, then c, e); 8 SMLADs on the row's r0..r7. */
 #define DSP_ASM_REC4_OUT(SIGN)                           \
@@ -532,7 +535,9 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
     "ssat r8, #8, r8\n\t"                                \
     "strb r8, [lr], #1\n\t"
 #define DSP_ASM_REC4_SIGN "add r9, r9, r8, asr #31\n\t"
-#define DSP_ASM_REC2_ROWS(SIGN)                                                        \
+#define DSP_ASM_REC4_OUT4(SIGN) \
+    DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)
+#define DSP_ASM_REC2_ROWS(SIGN, MORE)                                                       \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
                          "2:\n\t"                                                      \
                          "ldrd r4, r5, [sp]\n\t"                                       \
@@ -542,8 +547,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                          DSP_ASM_REC_WIDEN("r0", "r1", "r5")                           \
                          DSP_ASM_REC_WIDEN("r2", "r3", "r5")                           \
                          "1:\n\t"                                                      \
-                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                 \
-                         DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)                 \
+                         DSP_ASM_REC2_OUT4(SIGN) MORE                                \
                          "tst r11, #256\n\t"                                           \
                          "beq 1b\n\t"                                                  \
                          DSP_ASM_REC_NEXT_ROW                                          \
@@ -552,7 +556,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
-#define DSP_ASM_REC4_ROWS(SIGN)                                                        \
+#define DSP_ASM_REC4_ROWS(SIGN, MORE)                                                       \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
                          "2:\n\t"                                                      \
                          "ldrd r8, r9, [sp]\n\t"                                       \
@@ -566,8 +570,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                          DSP_ASM_REC_WIDEN("r4", "r5", "r9")                           \
                          DSP_ASM_REC_WIDEN("r6", "r7", "r9")                           \
                          "1:\n\t"                                                      \
-                         DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)                 \
-                         DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)                 \
+                         DSP_ASM_REC4_OUT4(SIGN) MORE                                \
                          "tst r10, #256\n\t"                                           \
                          "beq 1b\n\t"                                                  \
                          DSP_ASM_REC_NEXT_ROW                                          \
@@ -579,7 +582,8 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 /* clang-format on */
 
 /* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
- * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
+ * of 4, the last flagged; MORE: the outputs past the first four of a turn): y[j] (rows y_stride
+ * apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
 static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
                          int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
                          int32_t nq) {
@@ -590,23 +594,34 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     register const uint32_t *rr __asm__("r8") = rec;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (nq == 2 && relu)
-        DSP_ASM_REC2_ROWS("");
-    else if (nq == 2)
-        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN);
-    else if (relu)
-        DSP_ASM_REC4_ROWS("");
-    else
-        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN);
+    if (count % 8 == 0) { /* eight outputs a turn: the flag's test per 8 */
+        if (nq == 2 && relu)
+            DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
+        else if (nq == 2)
+            DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
+        else if (relu)
+            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""));
+        else
+            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN));
+    } else if (nq == 2 && relu) {
+        DSP_ASM_REC2_ROWS("", "");
+    } else if (nq == 2) {
+        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, "");
+    } else if (relu) {
+        DSP_ASM_REC4_ROWS("", "");
+    } else {
+        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "");
+    }
 }
 
 /* Outputs o0 .. o0+count-1 of the n rows through per-output records in blk->w when K is
  * 8 or 16, count a multiple of 4 and the requantisation the doubled form with the full
  * clamp; returns 0 (nothing written to y) otherwise. */
-static int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
-                         const int8_t *w, const int32_t *bias, const int32_t *mult,
-                         const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
-                         int8_t *y) {
+static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p,
+                                                   const int8_t *x, const int8_t *w,
+                                                   const int32_t *bias, const int32_t *mult,
+                                                   const int32_t *shift, int32_t o0, int32_t count,
+                                                   const dsp_out *out, int8_t *y) {
     uint32_t *const rec = blk->w;
     const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
     int32_t g;
@@ -788,10 +803,11 @@ static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uin
  * and its records fit, and the requantisation is the doubled form with the full clamp;
  * returns 0 (nothing written to y) otherwise. An odd last row pairs with itself (y_stride
  * 0: both write the same bytes). */
-static int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
-                          const int8_t *w, const int32_t *bias, const int32_t *mult,
-                          const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
-                          int8_t *y) {
+static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
+                                                    const int8_t *x, const int8_t *w,
+                                                    const int32_t *bias, const int32_t *mult,
+                                                    const int32_t *shift, int32_t o0, int32_t count,
+                                                    const dsp_out *out, int8_t *y) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
