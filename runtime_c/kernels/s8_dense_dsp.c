@@ -407,10 +407,14 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 #define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
 #define DSP_REC_LAST 0x100               /* in e of a block's last record */
 
+/* A weight word doubled (SADD16: |2 w| <= 256 fits the int16 lanes), for the doubled
+ * requantisation's sums 2 sum (x - zp) w with the rows widened undoubled. */
+#define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
+
 /* Outputs o..o+3 (w0 at w[0][o]) of input quads 0 .. nq-1 into four records of `words`
  * words at rec (output j's pair of quad q at rec[words j + 1 + 2 q]): dsp_repack_quads's
  * sequence, its stores at the four records' offsets. */
-#define DSP_ASM_REC_QUADS(words)                                                              \
+#define DSP_ASM_REC_QUADS(words) \
     __asm__ __volatile__(                                                                     \
         "1:\n\t"                                                                              \
         "ldr %[a], [%[w0]]\n\t"                                                               \
@@ -426,13 +430,15 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
         "sxtb16 %[b], %[t]\n\t"                                                               \
         "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
         "sxtb16 %[e], %[a]\n\t"                                                               \
-        "sxtb16 %[a], %[a], ror #8\n\t"                                                       \
+        "sxtb16 %[a], %[a], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("t") DSP_ASM_DBL("e")       \
+            DSP_ASM_DBL("a")                                                                  \
         "strd %[b], %[e], [%[wp], #4]\n\t"                                                    \
         "strd %[t], %[a], [%[wp], %[o1]]\n\t"                                                 \
         "sxtb16 %[b], %[c]\n\t"                                                               \
         "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
         "sxtb16 %[e], %[d]\n\t"                                                               \
-        "sxtb16 %[d], %[d], ror #8\n\t"                                                       \
+        "sxtb16 %[d], %[d], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("c") DSP_ASM_DBL("e")       \
+            DSP_ASM_DBL("d")                                                                  \
         "strd %[b], %[e], [%[wp], %[o2]]\n\t"                                                 \
         "strd %[c], %[d], [%[wp], %[o3]]\n\t"                                                 \
         "add %[wp], %[wp], #8\n\t"                                                            \
@@ -494,9 +500,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
     "bne 2b\n\t"
 #define DSP_ASM_REC_WIDEN(e, o, n)                       \
     "sxtab16 " o ", " n ", " e ", ror #8\n\t"            \
-    "sxtab16 " e ", " n ", " e "\n\t"                    \
-    "sadd16 " e ", " e ", " e "\n\t"                     \
-    "sadd16 " o ", " o ", " o "\n\t"
+    "sxtab16 " e ", " n ", " e "\n\t"
 /* One output of K = 8: its record into r4 (bias), r5..r8 (weights), r9..r11 (m, c, e);
  * 4 SMLADs on the row's r0..r3; SIGN (the sign's term into c, or nothing for
  * DSP_RQ_DOUBLE2Z), SMMLAR, ASR, SSAT #8, STRB at y (lr). */
@@ -649,41 +653,50 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
 
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
- * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words. */
-static void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m, int32_t nq) {
+ * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
+ * words doubled (DSP_ASM_DBL) or not. */
+#define DSP_ASM_PAIR_QUADS(DA, DB)                                                            \
+    __asm__ __volatile__(                                                                     \
+        "1:\n\t"                                                                              \
+        "ldr %[a], [%[w0]]\n\t"                                                               \
+        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
+        "ldr %[b], [%[w1]]\n\t"                                                               \
+        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
+        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
+        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
+        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
+        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
+        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
+        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
+        "sxtb16 %[b], %[t]\n\t"                                                               \
+        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[a]\n\t"                                                               \
+        "sxtb16 %[a], %[a], ror #8\n\t" DA                                                    \
+        "strd %[t], %[a], [%[wp], #8]\n\t"                                                    \
+        "strd %[b], %[e], [%[wp]], #16\n\t"                                                   \
+        "sxtb16 %[b], %[c]\n\t"                                                               \
+        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[d]\n\t"                                                               \
+        "sxtb16 %[d], %[d], ror #8\n\t" DB                                                    \
+        "strd %[c], %[d], [%[wq], #8]\n\t"                                                    \
+        "strd %[b], %[e], [%[wq]], #16\n\t"                                                   \
+        "cmp %[wp], %[end]\n\t"                                                               \
+        "bne 1b"                                                                              \
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
+          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp), [wq] "+r"(wq)                          \
+        : [m] "r"(m), [end] "r"(end)                                                          \
+        : "memory", "cc")
+
+static void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m, int32_t nq,
+                           int dbl) {
     const int8_t *w1 = w0 + m;
     uint32_t *wp = pa + 4, *wq = pb + 4, a, b, c, d, e, t;
     const uint32_t *const end = wp + 4 * nq;
-    __asm__ __volatile__(
-        "1:\n\t"
-        "ldr %[a], [%[w0]]\n\t"
-        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"
-        "ldr %[b], [%[w1]]\n\t"
-        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"
-        "add %[w0], %[w0], %[m], lsl #2\n\t"
-        "add %[w1], %[w1], %[m], lsl #2\n\t"
-        "pkhbt %[t], %[a], %[c], lsl #16\n\t"
-        "pkhtb %[c], %[c], %[a], asr #16\n\t"
-        "pkhbt %[a], %[b], %[d], lsl #16\n\t"
-        "pkhtb %[d], %[d], %[b], asr #16\n\t"
-        "sxtb16 %[b], %[t]\n\t"
-        "sxtb16 %[t], %[t], ror #8\n\t"
-        "sxtb16 %[e], %[a]\n\t"
-        "sxtb16 %[a], %[a], ror #8\n\t"
-        "strd %[t], %[a], [%[wp], #8]\n\t"
-        "strd %[b], %[e], [%[wp]], #16\n\t"
-        "sxtb16 %[b], %[c]\n\t"
-        "sxtb16 %[c], %[c], ror #8\n\t"
-        "sxtb16 %[e], %[d]\n\t"
-        "sxtb16 %[d], %[d], ror #8\n\t"
-        "strd %[c], %[d], [%[wq], #8]\n\t"
-        "strd %[b], %[e], [%[wq]], #16\n\t"
-        "cmp %[wp], %[end]\n\t"
-        "bne 1b"
-        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t),
-          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp), [wq] "+r"(wq)
-        : [m] "r"(m), [end] "r"(end)
-        : "memory", "cc");
+    if (dbl)
+        DSP_ASM_PAIR_QUADS(DSP_ASM_DBL("b") DSP_ASM_DBL("t") DSP_ASM_DBL("e") DSP_ASM_DBL("a"),
+                           DSP_ASM_DBL("b") DSP_ASM_DBL("c") DSP_ASM_DBL("e") DSP_ASM_DBL("d"));
+    else
+        DSP_ASM_PAIR_QUADS("", "");
 }
 
 /* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even), for the double
@@ -714,32 +727,35 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
-/* Rows x0 and x1 (K = 4 nq, any alignment) doubled-widened (dsp_widen_pair's form) into xb
- * interleaved: per quad row 0's (even, odd) then row 1's. */
+/* Rows x0 and x1 (K = 4 nq, any alignment) widened on the lanes (-zp, -zp) into xb
+ * interleaved: per quad row 0's (even, odd) then row 1's; D: doubled (dsp_widen_pair's
+ * form: the weights then are not) or not. */
+#define DSP_ASM_PAIR_WIDEN(D)                                                            \
+    __asm__ __volatile__(                                                                \
+        "1:\n\t"                                                                         \
+        "ldr %[v0], [%[x0]], #4\n\t"                                                     \
+        "ldr %[v1], [%[x1]], #4\n\t"                                                     \
+        "sxtab16 %[e0], %[n], %[v0]\n\t"                                                 \
+        "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"                                         \
+        "sxtab16 %[e1], %[n], %[v1]\n\t"                                                 \
+        "sxtab16 %[v1], %[n], %[v1], ror #8\n\t" D                                       \
+        "strd %[e1], %[v1], [%[xb], #8]\n\t"                                             \
+        "strd %[e0], %[v0], [%[xb]], #16\n\t"                                            \
+        "cmp %[xb], %[end]\n\t"                                                          \
+        "bne 1b"                                                                         \
+        : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x0] "+r"(x0), \
+          [x1] "+r"(x1), [xb] "+r"(xb)                                                   \
+        : [n] "r"(nzp), [end] "r"(end)                                                   \
+        : "memory", "cc")
+
 static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uint32_t nzp,
-                           int32_t nq) {
+                           int32_t nq, int dbl) {
     const uint32_t *const end = xb + 4 * nq;
     uint32_t v0, v1, e0, e1;
-    __asm__ __volatile__(
-        "1:\n\t"
-        "ldr %[v0], [%[x0]], #4\n\t"
-        "ldr %[v1], [%[x1]], #4\n\t"
-        "sxtab16 %[e0], %[n], %[v0]\n\t"
-        "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"
-        "sxtab16 %[e1], %[n], %[v1]\n\t"
-        "sxtab16 %[v1], %[n], %[v1], ror #8\n\t"
-        "sadd16 %[e0], %[e0], %[e0]\n\t"
-        "sadd16 %[v0], %[v0], %[v0]\n\t"
-        "sadd16 %[e1], %[e1], %[e1]\n\t"
-        "sadd16 %[v1], %[v1], %[v1]\n\t"
-        "strd %[e1], %[v1], [%[xb], #8]\n\t"
-        "strd %[e0], %[v0], [%[xb]], #16\n\t"
-        "cmp %[xb], %[end]\n\t"
-        "bne 1b"
-        : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x0] "+r"(x0),
-          [x1] "+r"(x1), [xb] "+r"(xb)
-        : [n] "r"(nzp), [end] "r"(end)
-        : "memory", "cc");
+    if (dbl)
+        DSP_ASM_PAIR_WIDEN(DSP_ASM_DBL("e0") DSP_ASM_DBL("v0") DSP_ASM_DBL("e1") DSP_ASM_DBL("v1"));
+    else
+        DSP_ASM_PAIR_WIDEN("");
 }
 
 /* clang-format off */
@@ -812,6 +828,8 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
     const uint32_t *const rend = rec + (size_t)words * (count / 2);
+    /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
+    const int wdbl = p->n > count;
     int32_t g, r;
     if (k % 16 || k < 32 || k > 128 || count % 2 || !dsp_out_full(out) ||
         words * (count / 2) > DSP_WBUF_WORDS)
@@ -819,21 +837,21 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
     if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, k)) return 0;
     for (g = 0; g + 4 <= count; g += 4)
         dsp_pair_quads(rec + (size_t)words * (g / 2), rec + (size_t)words * (g / 2 + 1), w + o0 + g,
-                       p->m, nq);
+                       p->m, nq, wdbl);
     if (g < count) /* the last pair of a count of 4 j + 2: its quads by bytes */
         for (r = 0; r < nq; ++r) {
             uint32_t *const q = rec + (size_t)words * (g / 2) + 4 + 4 * r;
             int32_t j;
             for (j = 0; j < 2; ++j) {
                 const int8_t *const c = w + (size_t)4 * r * p->m + o0 + g + j;
-                q[2 * j] = dsp_pack16(c[0], c[2 * p->m]);
-                q[2 * j + 1] = dsp_pack16(c[p->m], c[3 * p->m]);
+                q[2 * j] = dsp_pack16(c[0] * (1 + wdbl), c[2 * p->m] * (1 + wdbl));
+                q[2 * j + 1] = dsp_pack16(c[p->m] * (1 + wdbl), c[3 * p->m] * (1 + wdbl));
             }
         }
     xb[4 * nq] = DSP_PAIR_END;
     for (r = 0; r < p->n; r += 2) {
         const int8_t *const x0 = x + (size_t)r * k, *const x1 = r + 1 < p->n ? x0 + k : x0;
-        dsp_pair_widen(x0, x1, xb, nzp, nq);
+        dsp_pair_widen(x0, x1, xb, nzp, nq, !wdbl);
         {
             register int8_t *ry __asm__("r4") = y + (size_t)r * p->m + o0;
             register size_t rs __asm__("r5") = r + 1 < p->n ? (size_t)p->m : 0;
