@@ -1,7 +1,10 @@
 /* Cortex-M DSP variant of the int8 fully connected layer (and, through
  * cnnc_s8_pwconv__dsp in s8_conv_dsp.c, the pointwise conv), bit-exact to
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
- * row through them, 4 MACs per two SMLADs (s8_dsp.h). Four rows (K a multiple of 8, M even;
+ * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
+ * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
+ * held in registers (dsp_rec_block) and one of K a multiple of 16 in 32..128 two rows by two
+ * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8, M even;
  * not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS
  * (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights directly
  * (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled when the build
@@ -393,17 +396,18 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 /* ---------------------------------------------------------------------------------
  * K = 8 or 16 (two or four input quads) with the doubled requantisation and the full clamp:
  * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
- * output reads one record of 2 K / 4 + 4 words by LDMs: its bias (doubled), the (even, odd)
- * words of each quad (dsp_repack's pairs) and its m, c, e (dsp_rq's fields). An output then
+ * output reads one record of 2 K / 4 + 4 words by LDMs: its bias and the (even, odd) words
+ * of each quad (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per
+ * block, not per row), and its m, c, e (dsp_rq's fields). An output then
  * costs 1 (K = 8) or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the
  * sign's term), where the groups of four outputs reloaded x per quad and their records
  * apart (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers
  * hold the row (x, the record, its pointer, y), so the output loop's end is a flag:
  * DSP_REC_LAST in e of the block's last output (ASR by a register reads its low byte only),
  * tested after every eighth output where the block's count allows, else every fourth (the
- * count a multiple of 4); the row loop's
- * values wait on the stack, pushed and popped inside the statement (24 bytes that GCC's
- * frame sizes do not see, below the block path's frames as dsp_rows4_pair's). */
+ * count a multiple of 4); the row loop's values wait on the stack, pushed and popped inside the
+ * statement (24 bytes that GCC's frame sizes do not see, below the block path's frames as
+ * dsp_rows4_pair's). */
 #define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
 #define DSP_REC_LAST 0x100               /* in e of a block's last record */
 
@@ -488,9 +492,9 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 
 /* clang-format off */
 /* The row's values on the stack, [sp]: x, nzp, x_stride, xend, rec, y_step (y_stride minus
- * the block's outputs). The row at x (any alignment) is doubled-widened on the lanes
- * (-zp, -zp) (dsp_widen_pair's form) into r0..r(2 nq - 1), its outputs run four a turn
- * until the flagged record, then the next row's x, y. */
+ * the block's outputs). The row at x (any alignment) is widened on the lanes (-zp, -zp)
+ * (SXTAB16, undoubled: the records hold 2 w) into r0..r(2 nq - 1), its outputs run four
+ * (and MORE) a turn until the flagged record, then the next row's x, y. */
 #define DSP_ASM_REC_NEXT_ROW                             \
     "ldm sp, {r0, r1, r2, r3, r4, r5}\n\t"               \
     "add r0, r0, r2\n\t"                                 \
@@ -586,8 +590,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 /* clang-format on */
 
 /* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
- * of 4, the last flagged; MORE: the outputs past the first four of a turn): y[j] (rows y_stride
- * apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
+ * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
 static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
                          int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
                          int32_t nq) {

@@ -10,7 +10,12 @@ narrow clamps, zero points at the range ends (an output zero point of -128 one t
 the doubled form without the sign's term, DSP_RQ_DOUBLE2Z); at the target's flags and at -Os.
 K of 5 to 16 take the written-out quads (2, 3 or 4: the groups in one asm statement,
 dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the quads looped
-four a turn (8 quads), each checked to fail under a deliberate mutation.
+four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 and 16 with M
+a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
+turn where the block's count allows) and K of 32, 48, 96 and 128 with M even (two rows by
+two outputs: dsp_pair_block; odd rows, a last pair after the groups of four, the factor 2
+on the weights or on the rows) run every kind with the double rounding, the output zero
+point -128 and any, a narrow clamp (the groups then), single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
