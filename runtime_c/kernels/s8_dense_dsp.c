@@ -3,12 +3,12 @@
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
- * held in registers (dsp_rec_block) and one of K a multiple of 16 in 32..128 two rows by two
- * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8, M even;
- * not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS
- * (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights directly
- * (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled when the build
- * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
+ * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..184 two rows by two
+ * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8, M
+ * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
+ * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
+ * weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
+ * when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -641,8 +641,8 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
 }
 
 /* ---------------------------------------------------------------------------------
- * K a multiple of 16 from 32 to 128 with the doubled requantisation and the full clamp: two
- * rows by two outputs a pass, the four sums in r0..r3, so per input quad one LDM of both
+ * K a multiple of 8 from 24 to DSP_PAIR_MAX_K with the doubled requantisation and the full
+ * clamp: two rows by two outputs a pass, the four sums in r0..r3, so per input quad one LDM of both
  * rows' widened words (interleaved: row 0 even, odd, row 1 even, odd) and one of both
  * outputs' weight words feed 8 SMLADs (10 instructions per 16 MACs where the groups of four
  * outputs of one row spent 11: an LDRD of x and two LDMs of weights). A pair of outputs
@@ -650,9 +650,10 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * per quad (even, odd) of output 0 then of output 1, then e0, e1, m0, c0, m1, c1. All 14
  * registers hold the quad loop (sums, x, weights, both pointers), so its end is a sentinel
  * word past the rows' words (DSP_PAIR_END, which no widened word equals: their int16 lanes
- * lie in [-510, 510]), tested after every fourth quad; y, its stride, the rows' words and
- * the records' end wait on the stack (16 bytes, as dsp_rec_rows's). */
+ * lie in [-510, 510]), tested after every fourth quad (second where K mod 16 is 8); y, its stride,
+ * the rows' words and the records' end wait on the stack (16 bytes, as dsp_rec_rows's). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
+#define DSP_PAIR_MAX_K 184 /* the rows' words and the sentinel in blk->gq: 4 K / 4 + 1 <= 192 */
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
 
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
@@ -773,6 +774,9 @@ static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uin
     "smlad r2, r7, r9, r2\n\t"                           \
     "smlad r3, r6, r10, r3\n\t"                          \
     "smlad r3, r7, r11, r3\n\t"
+/* The quad loop's turn: four quads (K a multiple of 16) or two. */
+#define DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD
+#define DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD2
 /* Sum a with m, c, e into y's byte at `at`; the sign's term into lr (free once the quads
  * are done; c serves both rows) or, for DSP_RQ_DOUBLE2Z, c itself. */
 #define DSP_ASM_PAIR_RQ(a, m, c, e, at)                  \
@@ -788,13 +792,12 @@ static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uin
     "strb " a ", " at "\n\t"
 /* The pairs of the block (records from r12 to [sp, #12]) for the two rows at lr ([sp, #8]),
  * into y ([sp]) and y + y_stride ([sp, #4]): sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
-#define DSP_ASM_PAIR_ROWS(RQ)                                                         \
+#define DSP_ASM_PAIR_ROWS(RQ, QUADS)                                                  \
     __asm__ __volatile__("push {r4, r5, r6, r7}\n\t"                                  \
                          "3:\n\t"                                                     \
                          "ldm r12!, {r0, r1, r2, r3}\n\t"                             \
                          "1:\n\t"                                                     \
-                         DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD                          \
-                         DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD                          \
+                         QUADS                                                        \
                          "ldr r4, [lr]\n\t"                                           \
                          "cmp r4, #0x40004000\n\t"                                    \
                          "bne 1b\n\t"                                                 \
@@ -817,16 +820,42 @@ static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uin
                            "memory")
 /* clang-format on */
 
-/* Outputs o0 .. o0+count-1 of the n rows by pairs of rows and of outputs (records in
- * blk->w, the rows' words in blk->gq) when K is a multiple of 16 in 32..128, count is even
- * and its records fit, and the requantisation is the doubled form with the full clamp;
- * returns 0 (nothing written to y) otherwise. An odd last row pairs with itself (y_stride
- * 0: both write the same bytes). */
-static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
-                                                    const int8_t *x, const int8_t *w,
-                                                    const int32_t *bias, const int32_t *mult,
-                                                    const int32_t *shift, int32_t o0, int32_t count,
-                                                    const dsp_out *out, int8_t *y) {
+/* The n rows by pairs through the records rec .. rend into y (at the block's first output):
+ * each pair widened into xb (xdbl: doubled), then DSP_ASM_PAIR_ROWS (relu: DSP_RQ_DOUBLE2Z;
+ * q4: four quads a turn). */
+DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
+                                     uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
+                                     uint32_t nzp, int xdbl, int relu, int q4) {
+    const int32_t k = p->k, nq = k / 4;
+    int32_t r;
+    for (r = 0; r < p->n; r += 2) {
+        const int8_t *const x0 = x + (size_t)r * k, *const x1 = r + 1 < p->n ? x0 + k : x0;
+        register int8_t *ry __asm__("r4");
+        register size_t rs __asm__("r5");
+        register const uint32_t *rx __asm__("r6"), *re __asm__("r7"), *rr __asm__("r12"),
+            *rb __asm__("lr");
+        dsp_pair_widen(x0, x1, xb, nzp, nq, xdbl);
+        ry = y + (size_t)r * p->m, rs = r + 1 < p->n ? (size_t)p->m : 0;
+        rx = xb, re = rend, rr = rec, rb = xb;
+        if (q4 && relu)
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4);
+        else if (q4)
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4);
+        else if (relu)
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2);
+        else
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2);
+    }
+}
+
+/* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
+ * pairs of rows and of outputs (the rows' words in blk->gq) when every output takes the
+ * doubled form; returns 0 (nothing written to y) otherwise. An odd last row pairs with
+ * itself (y_stride 0: both write the same bytes). */
+static int dsp_pair_chunk(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
+                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                          const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
+                          int8_t *y) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
@@ -834,9 +863,6 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
     /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
     const int wdbl = p->n > count;
     int32_t g, r;
-    if (k % 16 || k < 32 || k > 128 || count % 2 || !dsp_out_full(out) ||
-        words * (count / 2) > DSP_WBUF_WORDS)
-        return 0;
     if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, k)) return 0;
     for (g = 0; g + 4 <= count; g += 4)
         dsp_pair_quads(rec + (size_t)words * (g / 2), rec + (size_t)words * (g / 2 + 1), w + o0 + g,
@@ -852,22 +878,31 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
             }
         }
     xb[4 * nq] = DSP_PAIR_END;
-    for (r = 0; r < p->n; r += 2) {
-        const int8_t *const x0 = x + (size_t)r * k, *const x1 = r + 1 < p->n ? x0 + k : x0;
-        dsp_pair_widen(x0, x1, xb, nzp, nq, !wdbl);
-        {
-            register int8_t *ry __asm__("r4") = y + (size_t)r * p->m + o0;
-            register size_t rs __asm__("r5") = r + 1 < p->n ? (size_t)p->m : 0;
-            register const uint32_t *rx __asm__("r6") = xb;
-            register const uint32_t *re __asm__("r7") = rend;
-            register const uint32_t *rr __asm__("r12") = rec;
-            register const uint32_t *rb __asm__("lr") = xb;
-            if (out->zero_point == -128)
-                DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ);
-            else
-                DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ);
-        }
-    }
+    if (nq % 4 == 0 && out->zero_point == -128) /* the row loop once per variant */
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 1);
+    else if (nq % 4 == 0)
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 1);
+    else if (out->zero_point == -128)
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 0);
+    else
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 0);
+    return 1;
+}
+
+/* Outputs o0 .. o0+count-1 in chunks of the pairs whose records fit blk->w (the rows
+ * widened again per chunk). */
+static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
+                                                    const int8_t *x, const int8_t *w,
+                                                    const int32_t *bias, const int32_t *mult,
+                                                    const int32_t *shift, int32_t o0, int32_t count,
+                                                    const dsp_out *out, int8_t *y) {
+    const int32_t k = p->k, cap = 2 * (DSP_WBUF_WORDS / DSP_PAIR_WORDS(k / 4));
+    int32_t c0;
+    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out)) return 0;
+    for (c0 = 0; c0 < count; c0 += cap) /* a chunk refused after others: the block redone */
+        if (!dsp_pair_chunk(blk, p, x, w, bias, mult, shift, o0 + c0,
+                            count - c0 < cap ? count - c0 : cap, out, y))
+            return 0;
     return 1;
 }
 #endif

@@ -12,10 +12,11 @@ K of 5 to 16 take the written-out quads (2, 3 or 4: the groups in one asm statem
 dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the quads looped
 four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 and 16 with M
 a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
-turn where the block's count allows) and K of 32, 48, 96 and 128 with M even (two rows by
-two outputs: dsp_pair_block; odd rows, a last pair after the groups of four, the factor 2
-on the weights or on the rows) run every kind with the double rounding, the output zero
-point -128 and any, a narrow clamp (the groups then), single and onnxruntime.
+turn where the block's count allows) and K of 24, 40, 48, 96, 144 and 184 with M even (two
+rows by two outputs: dsp_pair_block; quads two or four a turn, odd rows, a last pair after
+the groups of four, chunks of a block, the factor 2 on the weights or on the rows) run every
+kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
+groups then), single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
@@ -47,9 +48,10 @@ ROWS4_REPS = 6
 # K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block, and past one and two of 48.
 REC_MS = (4, 8, 48, 52, 100)
 REC_REPS = 10
-# K a multiple of 16 in 32..128 (dsp_pair_block), M even: one pair, pairs after groups of
-# four, one block of K = 48 (34), past it (the next block through the groups: 50).
-PAIR_KS = (32, 48, 96, 128)
+# K a multiple of 8 in 24..184 (dsp_pair_block: quads two or four a turn), M even: one pair,
+# pairs after groups of four, blocks of 48 and past (50), chunks of a block whose records
+# do not fit at once (K 40: 40 + 8, K 96: 18 + 2).
+PAIR_KS = (24, 40, 48, 96, 144, 184)
 PAIR_MS = (2, 6, 16, 18, 50)
 PAIR_REPS = 10
 CASES = (
@@ -79,7 +81,7 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
-#define MAX_W 8184 /* 33 * 49, 1023 * 8, 3 * 3 * 4 * 20 */
+#define MAX_W 9216 /* 33 * 49, 1023 * 8, 184 * 50 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[128], mult[128], shift[128];
