@@ -852,10 +852,10 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t
  * pairs of rows and of outputs (the rows' words in blk->gq) when every output takes the
  * doubled form; returns 0 (nothing written to y) otherwise. An odd last row pairs with
  * itself (y_stride 0: both write the same bytes). */
-static int dsp_pair_chunk(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
-                          const int8_t *w, const int32_t *bias, const int32_t *mult,
-                          const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
-                          int8_t *y) {
+static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
+                        const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
+                        int8_t *y) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
@@ -889,21 +889,19 @@ static int dsp_pair_chunk(dsp_block *blk, const cnnc_s8_dense_params *p, const i
     return 1;
 }
 
-/* Outputs o0 .. o0+count-1 in chunks of the pairs whose records fit blk->w (the rows
- * widened again per chunk). */
+/* Outputs o0 .. o0+count-1 by pairs when K is a multiple of 8 in 24..DSP_PAIR_MAX_K, count
+ * is even, their records fit blk->w (cnnc_s8_dense__dsp sizes the blocks so) and the clamp
+ * is full; returns 0 (nothing written to y) otherwise. */
 static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
                                                     const int8_t *x, const int8_t *w,
                                                     const int32_t *bias, const int32_t *mult,
                                                     const int32_t *shift, int32_t o0, int32_t count,
                                                     const dsp_out *out, int8_t *y) {
-    const int32_t k = p->k, cap = 2 * (DSP_WBUF_WORDS / DSP_PAIR_WORDS(k / 4));
-    int32_t c0;
-    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out)) return 0;
-    for (c0 = 0; c0 < count; c0 += cap) /* a chunk refused after others: the block redone */
-        if (!dsp_pair_chunk(blk, p, x, w, bias, mult, shift, o0 + c0,
-                            count - c0 < cap ? count - c0 : cap, out, y))
-            return 0;
-    return 1;
+    const int32_t k = p->k;
+    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
+        DSP_PAIR_WORDS(k / 4) * (count / 2) > DSP_WBUF_WORDS)
+        return 0;
+    return dsp_pair_run(blk, p, x, w, bias, mult, shift, o0, count, out, y);
 }
 #endif
 
@@ -926,6 +924,13 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
         return;
     }
     per = dsp_block_outputs(p->k);
+#if !defined(__OPTIMIZE_SIZE__)
+    if (p->k % 8 == 0 && p->k >= 24 && p->k <= DSP_PAIR_MAX_K) { /* blocks whose pair records
+        fit blk->w (dsp_pair_block) */
+        const int32_t fit = (DSP_WBUF_WORDS / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
+        per = per < fit ? per : fit;
+    }
+#endif
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
 #if !defined(__OPTIMIZE_SIZE__)

@@ -14,7 +14,7 @@ four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 
 a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
 turn where the block's count allows) and K of 24, 40, 48, 96, 144 and 184 with M even (two
 rows by two outputs: dsp_pair_block; quads two or four a turn, odd rows, a last pair after
-the groups of four, chunks of a block, the factor 2 on the weights or on the rows) run every
+the groups of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every
 kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
 groups then), single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
@@ -49,8 +49,8 @@ ROWS4_REPS = 6
 REC_MS = (4, 8, 48, 52, 100)
 REC_REPS = 10
 # K a multiple of 8 in 24..184 (dsp_pair_block: quads two or four a turn), M even: one pair,
-# pairs after groups of four, blocks of 48 and past (50), chunks of a block whose records
-# do not fit at once (K 40: 40 + 8, K 96: 18 + 2).
+# pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
+# (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2).
 PAIR_KS = (24, 40, 48, 96, 144, 184)
 PAIR_MS = (2, 6, 16, 18, 50)
 PAIR_REPS = 10
