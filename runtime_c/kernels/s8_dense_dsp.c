@@ -4,10 +4,10 @@
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
  * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..184 two rows by two
- * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8, M
- * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
- * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
- * weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
+ * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8, M even; not at -Os) read
+ * each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS (or
+ * DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights
+ * directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
  * when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
@@ -398,14 +398,14 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
  * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
  * output reads one record of 2 K / 4 + 4 words by LDMs: its bias and the (even, odd) words
  * of each quad (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per
- * block, not per row), and its m, c, e (dsp_rq's fields). An output then
- * costs 1 (K = 8) or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the
- * sign's term), where the groups of four outputs reloaded x per quad and their records
- * apart (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers
- * hold the row (x, the record, its pointer, y), so the output loop's end is a flag:
- * DSP_REC_LAST in e of the block's last output (ASR by a register reads its low byte only),
- * tested after every eighth output where the block's count allows, else every fourth (the
- * count a multiple of 4); the row loop's values wait on the stack, pushed and popped inside the
+ * block, not per row), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
+ * or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the sign's term),
+ * where the groups of four outputs reloaded x per quad and their records apart
+ * (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers hold
+ * the row (x, the record, its pointer, y), so the output loop's end is a flag: DSP_REC_LAST
+ * in e of the block's last output (ASR by a register reads its low byte only), tested after
+ * every eighth output where the block's count allows, else every fourth (the count a
+ * multiple of 4); the row loop's values wait on the stack, pushed and popped inside the
  * statement (24 bytes that GCC's frame sizes do not see, below the block path's frames as
  * dsp_rows4_pair's). */
 #define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
@@ -642,16 +642,18 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
 
 /* ---------------------------------------------------------------------------------
  * K a multiple of 8 from 24 to DSP_PAIR_MAX_K with the doubled requantisation and the full
- * clamp: two rows by two outputs a pass, the four sums in r0..r3, so per input quad one LDM of both
- * rows' widened words (interleaved: row 0 even, odd, row 1 even, odd) and one of both
- * outputs' weight words feed 8 SMLADs (10 instructions per 16 MACs where the groups of four
- * outputs of one row spent 11: an LDRD of x and two LDMs of weights). A pair of outputs
- * reads one record of DSP_PAIR_WORDS(nq) words: its biases (doubled) for the four sums,
- * per quad (even, odd) of output 0 then of output 1, then e0, e1, m0, c0, m1, c1. All 14
- * registers hold the quad loop (sums, x, weights, both pointers), so its end is a sentinel
- * word past the rows' words (DSP_PAIR_END, which no widened word equals: their int16 lanes
- * lie in [-510, 510]), tested after every fourth quad (second where K mod 16 is 8); y, its stride,
- * the rows' words and the records' end wait on the stack (16 bytes, as dsp_rec_rows's). */
+ * clamp: two rows by two outputs a pass, the four sums in r0..r3, so per input quad one LDM
+ * of both rows' widened words (interleaved: row 0 even, odd, row 1 even, odd) and one of
+ * both outputs' weight words feed 8 SMLADs (10 instructions per 16 MACs where the groups of
+ * four outputs of one row spent 11: an LDRD of x and two LDMs of weights). A pair of outputs
+ * reads one record of DSP_PAIR_WORDS(nq) words: its biases (doubled) for the four sums, per
+ * quad (even, odd) of output 0 then of output 1, then e0, e1, m0, c0, m1, c1. The factor 2
+ * of the doubled form sits on the weights (once per block) where the rows outnumber the
+ * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
+ * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
+ * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every fourth
+ * quad (every second where K mod 16 is 8); y, its stride, the rows' words and the records'
+ * end wait on the stack (16 bytes, as dsp_rec_rows's). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
 #define DSP_PAIR_MAX_K 184 /* the rows' words and the sentinel in blk->gq: 4 K / 4 + 1 <= 192 */
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
