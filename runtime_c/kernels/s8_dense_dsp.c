@@ -1,11 +1,14 @@
 /* Cortex-M DSP variant of the int8 fully connected layer (and, through
  * cnnc_s8_pwconv__dsp in s8_conv_dsp.c, the pointwise conv), bit-exact to
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
- * row through them, 4 MACs per two SMLADs (s8_dsp.h). Four rows (K a multiple of 8, M even;
- * not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS
- * (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights directly
- * (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled when the build
- * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
+ * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
+ * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
+ * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..184 two rows by two
+ * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8, M even; not at -Os) read
+ * each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS (or
+ * DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights
+ * directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
+ * when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -389,6 +392,521 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 #endif
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* ---------------------------------------------------------------------------------
+ * K = 8 or 16 (two or four input quads) with the doubled requantisation and the full clamp:
+ * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
+ * output reads one record of 2 K / 4 + 4 words by LDMs: its bias and the (even, odd) words
+ * of each quad (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per
+ * block, not per row), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
+ * or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the sign's term),
+ * where the groups of four outputs reloaded x per quad and their records apart
+ * (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers hold
+ * the row (x, the record, its pointer, y), so the output loop's end is a flag: DSP_REC_LAST
+ * in e of the block's last output (ASR by a register reads its low byte only), tested after
+ * every eighth output where the block's count allows, else every fourth (the count a
+ * multiple of 4); the row loop's values wait on the stack, pushed and popped inside the
+ * statement (24 bytes that GCC's frame sizes do not see, below the block path's frames as
+ * dsp_rows4_pair's). */
+#define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
+#define DSP_REC_LAST 0x100               /* in e of a block's last record */
+
+/* A weight word doubled (SADD16: |2 w| <= 256 fits the int16 lanes), for the doubled
+ * requantisation's sums 2 sum (x - zp) w with the rows widened undoubled. */
+#define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
+
+/* Outputs o..o+3 (w0 at w[0][o]) of input quads 0 .. nq-1 into four records of `words`
+ * words at rec (output j's pair of quad q at rec[words j + 1 + 2 q]): dsp_repack_quads's
+ * sequence, its stores at the four records' offsets. */
+#define DSP_ASM_REC_QUADS(words) \
+    __asm__ __volatile__(                                                                     \
+        "1:\n\t"                                                                              \
+        "ldr %[a], [%[w0]]\n\t"                                                               \
+        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
+        "ldr %[b], [%[w1]]\n\t"                                                               \
+        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
+        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
+        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
+        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
+        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
+        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
+        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
+        "sxtb16 %[b], %[t]\n\t"                                                               \
+        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[a]\n\t"                                                               \
+        "sxtb16 %[a], %[a], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("t") DSP_ASM_DBL("e")       \
+            DSP_ASM_DBL("a")                                                                  \
+        "strd %[b], %[e], [%[wp], #4]\n\t"                                                    \
+        "strd %[t], %[a], [%[wp], %[o1]]\n\t"                                                 \
+        "sxtb16 %[b], %[c]\n\t"                                                               \
+        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[d]\n\t"                                                               \
+        "sxtb16 %[d], %[d], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("c") DSP_ASM_DBL("e")       \
+            DSP_ASM_DBL("d")                                                                  \
+        "strd %[b], %[e], [%[wp], %[o2]]\n\t"                                                 \
+        "strd %[c], %[d], [%[wp], %[o3]]\n\t"                                                 \
+        "add %[wp], %[wp], #8\n\t"                                                            \
+        "cmp %[wp], %[end]\n\t"                                                               \
+        "bne 1b"                                                                              \
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
+          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp)                                         \
+        : [m] "r"(m), [end] "r"(end), [o1] "I"(4 + 4 * (words)), [o2] "I"(4 + 8 * (words)),   \
+          [o3] "I"(4 + 12 * (words))                                                          \
+        : "memory", "cc")
+
+static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq) {
+    const int8_t *w1 = w0 + m;
+    uint32_t *wp = rec;
+    const uint32_t *const end = rec + 2 * nq;
+    uint32_t a, b, c, d, e, t;
+    if (nq == 2)
+        DSP_ASM_REC_QUADS(DSP_REC_WORDS(2));
+    else
+        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4));
+}
+
+/* The records' bias (doubled), m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST
+ * in the last e, for the double rounding: dsp_block_params's fields and checks in one pass
+ * that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether every output
+ * takes it (else the records are garbage and the caller repacks the block). */
+static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words,
+                                                    const int32_t *bias, const int32_t *mult,
+                                                    const int32_t *shift, int32_t count,
+                                                    const dsp_out *out, int32_t k) {
+    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec + words - 3;
+    const uint32_t *const end = r + (size_t)words * count;
+    if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
+    do {
+        const uint32_t b = (uint32_t)*bias++, em1 = ~(uint32_t)*shift++, mj = (uint32_t)*mult++;
+        emax = em1 > emax ? em1 : emax;
+        mbits |= mj ^ (1u << 30);
+        bbits |= b ^ (uint32_t)((int32_t)b >> 31);
+        r[3 - words] = 2u * b, r[0] = mj, r[1] = zp2 << (em1 & 31u), r[2] = em1 + 1u;
+        r += words;
+    } while (r < end);
+    rec[(size_t)words * count - 1] |= DSP_REC_LAST;
+    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
+}
+
+/* clang-format off */
+/* The row's values on the stack, [sp]: x, nzp, x_stride, xend, rec, y_step (y_stride minus
+ * the block's outputs). The row at x (any alignment) is widened on the lanes (-zp, -zp)
+ * (SXTAB16, undoubled: the records hold 2 w) into r0..r(2 nq - 1), its outputs run four
+ * (and MORE) a turn until the flagged record, then the next row's x, y. */
+#define DSP_ASM_REC_NEXT_ROW                             \
+    "ldm sp, {r0, r1, r2, r3, r4, r5}\n\t"               \
+    "add r0, r0, r2\n\t"                                 \
+    "add lr, lr, r5\n\t"                                 \
+    "str r0, [sp]\n\t"                                   \
+    "cmp r0, r3\n\t"                                     \
+    "bne 2b\n\t"
+#define DSP_ASM_REC_WIDEN(e, o, n)                       \
+    "sxtab16 " o ", " n ", " e ", ror #8\n\t"            \
+    "sxtab16 " e ", " n ", " e "\n\t"
+/* One output of K = 8: its record into r4 (bias), r5..r8 (weights), r9..r11 (m, c, e);
+ * 4 SMLADs on the row's r0..r3; SIGN (the sign's term into c, or nothing for
+ * DSP_RQ_DOUBLE2Z), SMMLAR, ASR, SSAT #8, STRB at y (lr). */
+#define DSP_ASM_REC2_OUT(SIGN)                           \
+    "ldm r12!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"   \
+    "smlad r4, r0, r5, r4\n\t"                           \
+    "smlad r4, r1, r6, r4\n\t"                           \
+    "smlad r4, r2, r7, r4\n\t"                           \
+    "smlad r4, r3, r8, r4\n\t"                           \
+    SIGN                                                 \
+    "smmlar r4, r4, r9, r10\n\t"                         \
+    "asr r4, r4, r11\n\t"                                \
+    "ssat r4, #8, r4\n\t"                                \
+    "strb r4, [lr], #1\n\t"
+#define DSP_ASM_REC2_SIGN "add r10, r10, r4, asr #31\n\t"
+#define DSP_ASM_REC2_OUT4(SIGN) \
+    DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)
+/* One output of K = 16: the record's 12 words through r8 (bias, the sum), r9..r11 in four
+ * LDMs (weights 3, 3, 2 and m, then c, e); 8 SMLADs on the row's r0..r7. */
+#define DSP_ASM_REC4_OUT(SIGN)                           \
+    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
+    "smlad r8, r0, r9, r8\n\t"                           \
+    "smlad r8, r1, r10, r8\n\t"                          \
+    "smlad r8, r2, r11, r8\n\t"                          \
+    "ldm r12!, {r9, r10, r11}\n\t"                       \
+    "smlad r8, r3, r9, r8\n\t"                           \
+    "smlad r8, r4, r10, r8\n\t"                          \
+    "smlad r8, r5, r11, r8\n\t"                          \
+    "ldm r12!, {r9, r10, r11}\n\t"                       \
+    "smlad r8, r6, r9, r8\n\t"                           \
+    "smlad r8, r7, r10, r8\n\t"                          \
+    "ldm r12!, {r9, r10}\n\t"                            \
+    SIGN                                                 \
+    "smmlar r8, r8, r11, r9\n\t"                         \
+    "asr r8, r8, r10\n\t"                                \
+    "ssat r8, #8, r8\n\t"                                \
+    "strb r8, [lr], #1\n\t"
+#define DSP_ASM_REC4_SIGN "add r9, r9, r8, asr #31\n\t"
+#define DSP_ASM_REC4_OUT4(SIGN) \
+    DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)
+#define DSP_ASM_REC2_ROWS(SIGN, MORE)                                                       \
+    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "2:\n\t"                                                      \
+                         "ldrd r4, r5, [sp]\n\t"                                       \
+                         "ldr r12, [sp, #16]\n\t"                                      \
+                         "ldr r2, [r4, #4]\n\t"                                        \
+                         "ldr r0, [r4]\n\t"                                            \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r5")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r5")                           \
+                         "1:\n\t"                                                      \
+                         DSP_ASM_REC2_OUT4(SIGN) MORE                                \
+                         "tst r11, #256\n\t"                                           \
+                         "beq 1b\n\t"                                                  \
+                         DSP_ASM_REC_NEXT_ROW                                          \
+                         "add sp, sp, #24"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+#define DSP_ASM_REC4_ROWS(SIGN, MORE)                                                       \
+    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "2:\n\t"                                                      \
+                         "ldrd r8, r9, [sp]\n\t"                                       \
+                         "ldr r12, [sp, #16]\n\t"                                      \
+                         "ldr r0, [r8]\n\t"                                            \
+                         "ldr r2, [r8, #4]\n\t"                                        \
+                         "ldr r4, [r8, #8]\n\t"                                        \
+                         "ldr r6, [r8, #12]\n\t"                                       \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r9")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r9")                           \
+                         DSP_ASM_REC_WIDEN("r4", "r5", "r9")                           \
+                         DSP_ASM_REC_WIDEN("r6", "r7", "r9")                           \
+                         "1:\n\t"                                                      \
+                         DSP_ASM_REC4_OUT4(SIGN) MORE                                \
+                         "tst r10, #256\n\t"                                           \
+                         "beq 1b\n\t"                                                  \
+                         DSP_ASM_REC_NEXT_ROW                                          \
+                         "add sp, sp, #24"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+/* clang-format on */
+
+/* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
+ * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
+static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
+                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
+                         int32_t nq) {
+    register const int8_t *rx __asm__("r4") = x;
+    register uint32_t rn __asm__("r5") = nzp;
+    register size_t rs __asm__("r6") = x_stride;
+    register const int8_t *re __asm__("r7") = x + (size_t)n * x_stride;
+    register const uint32_t *rr __asm__("r8") = rec;
+    register size_t ry __asm__("r9") = y_stride - (size_t)count;
+    register int8_t *yr __asm__("lr") = y;
+    if (count % 8 == 0) { /* eight outputs a turn: the flag's test per 8 */
+        if (nq == 2 && relu)
+            DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
+        else if (nq == 2)
+            DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
+        else if (relu)
+            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""));
+        else
+            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN));
+    } else if (nq == 2 && relu) {
+        DSP_ASM_REC2_ROWS("", "");
+    } else if (nq == 2) {
+        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, "");
+    } else if (relu) {
+        DSP_ASM_REC4_ROWS("", "");
+    } else {
+        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "");
+    }
+}
+
+/* Outputs o0 .. o0+count-1 of the n rows through per-output records in blk->w when K is
+ * 8 or 16, count a multiple of 4 and the requantisation the doubled form with the full
+ * clamp; returns 0 (nothing written to y) otherwise. */
+static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p,
+                                                   const int8_t *x, const int8_t *w,
+                                                   const int32_t *bias, const int32_t *mult,
+                                                   const int32_t *shift, int32_t o0, int32_t count,
+                                                   const dsp_out *out, int8_t *y) {
+    uint32_t *const rec = blk->w;
+    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
+    int32_t g;
+    if ((p->k != 8 && p->k != 16) || count % 4 || !dsp_out_full(out)) return 0;
+    if (!dsp_rec_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, p->k)) return 0;
+    for (g = 0; g < count; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + o0 + g, p->m, nq);
+    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + o0, (size_t)p->m, count,
+                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq);
+    return 1;
+}
+
+/* ---------------------------------------------------------------------------------
+ * K a multiple of 8 from 24 to DSP_PAIR_MAX_K with the doubled requantisation and the full
+ * clamp: two rows by two outputs a pass, the four sums in r0..r3, so per input quad one LDM
+ * of both rows' widened words (interleaved: row 0 even, odd, row 1 even, odd) and one of
+ * both outputs' weight words feed 8 SMLADs (10 instructions per 16 MACs where the groups of
+ * four outputs of one row spent 11: an LDRD of x and two LDMs of weights). A pair of outputs
+ * reads one record of DSP_PAIR_WORDS(nq) words: its biases (doubled) for the four sums, per
+ * quad (even, odd) of output 0 then of output 1, then e0, e1, m0, c0, m1, c1. The factor 2
+ * of the doubled form sits on the weights (once per block) where the rows outnumber the
+ * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
+ * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
+ * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every fourth
+ * quad (every second where K mod 16 is 8); y, its stride, the rows' words and the records'
+ * end wait on the stack (16 bytes, as dsp_rec_rows's). */
+#define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
+#define DSP_PAIR_MAX_K 184 /* the rows' words and the sentinel in blk->gq: 4 K / 4 + 1 <= 192 */
+#define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
+
+/* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
+ * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
+ * words doubled (DSP_ASM_DBL) or not. */
+#define DSP_ASM_PAIR_QUADS(DA, DB)                                                            \
+    __asm__ __volatile__(                                                                     \
+        "1:\n\t"                                                                              \
+        "ldr %[a], [%[w0]]\n\t"                                                               \
+        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
+        "ldr %[b], [%[w1]]\n\t"                                                               \
+        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
+        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
+        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
+        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
+        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
+        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
+        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
+        "sxtb16 %[b], %[t]\n\t"                                                               \
+        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[a]\n\t"                                                               \
+        "sxtb16 %[a], %[a], ror #8\n\t" DA                                                    \
+        "strd %[t], %[a], [%[wp], #8]\n\t"                                                    \
+        "strd %[b], %[e], [%[wp]], #16\n\t"                                                   \
+        "sxtb16 %[b], %[c]\n\t"                                                               \
+        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
+        "sxtb16 %[e], %[d]\n\t"                                                               \
+        "sxtb16 %[d], %[d], ror #8\n\t" DB                                                    \
+        "strd %[c], %[d], [%[wq], #8]\n\t"                                                    \
+        "strd %[b], %[e], [%[wq]], #16\n\t"                                                   \
+        "cmp %[wp], %[end]\n\t"                                                               \
+        "bne 1b"                                                                              \
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
+          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp), [wq] "+r"(wq)                          \
+        : [m] "r"(m), [end] "r"(end)                                                          \
+        : "memory", "cc")
+
+static void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m, int32_t nq,
+                           int dbl) {
+    const int8_t *w1 = w0 + m;
+    uint32_t *wp = pa + 4, *wq = pb + 4, a, b, c, d, e, t;
+    const uint32_t *const end = wp + 4 * nq;
+    if (dbl)
+        DSP_ASM_PAIR_QUADS(DSP_ASM_DBL("b") DSP_ASM_DBL("t") DSP_ASM_DBL("e") DSP_ASM_DBL("a"),
+                           DSP_ASM_DBL("b") DSP_ASM_DBL("c") DSP_ASM_DBL("e") DSP_ASM_DBL("d"));
+    else
+        DSP_ASM_PAIR_QUADS("", "");
+}
+
+/* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even), for the double
+ * rounding, assuming DSP_RQ_DOUBLE2 (dsp_rec_params's checks); returns whether every output
+ * takes it. */
+static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t words,
+                                                     const int32_t *bias, const int32_t *mult,
+                                                     const int32_t *shift, int32_t count,
+                                                     const dsp_out *out, int32_t k) {
+    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec;
+    const uint32_t *const end = rec + (size_t)words * (count / 2);
+    if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
+    for (; r < end; r += words, bias += 2, mult += 2, shift += 2) {
+        const uint32_t b0 = (uint32_t)bias[0], b1 = (uint32_t)bias[1];
+        const uint32_t e0 = ~(uint32_t)shift[0], e1 = ~(uint32_t)shift[1];
+        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
+        uint32_t *const q = r + words - 6;
+        emax = e0 > emax ? e0 : emax;
+        emax = e1 > emax ? e1 : emax;
+        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
+        bbits |= (b0 ^ (uint32_t)((int32_t)b0 >> 31)) | (b1 ^ (uint32_t)((int32_t)b1 >> 31));
+        r[0] = r[2] = 2u * b0, r[1] = r[3] = 2u * b1;
+        q[0] = e0 + 1u, q[1] = e1 + 1u, q[2] = m0, q[3] = zp2 << (e0 & 31u);
+        q[4] = m1, q[5] = zp2 << (e1 & 31u);
+    }
+    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
+}
+
+/* Rows x0 and x1 (K = 4 nq, any alignment) widened on the lanes (-zp, -zp) into xb
+ * interleaved: per quad row 0's (even, odd) then row 1's; D: doubled (dsp_widen_pair's
+ * form: the weights then are not) or not. */
+#define DSP_ASM_PAIR_WIDEN(D)                                                            \
+    __asm__ __volatile__(                                                                \
+        "1:\n\t"                                                                         \
+        "ldr %[v0], [%[x0]], #4\n\t"                                                     \
+        "ldr %[v1], [%[x1]], #4\n\t"                                                     \
+        "sxtab16 %[e0], %[n], %[v0]\n\t"                                                 \
+        "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"                                         \
+        "sxtab16 %[e1], %[n], %[v1]\n\t"                                                 \
+        "sxtab16 %[v1], %[n], %[v1], ror #8\n\t" D                                       \
+        "strd %[e1], %[v1], [%[xb], #8]\n\t"                                             \
+        "strd %[e0], %[v0], [%[xb]], #16\n\t"                                            \
+        "cmp %[xb], %[end]\n\t"                                                          \
+        "bne 1b"                                                                         \
+        : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x0] "+r"(x0), \
+          [x1] "+r"(x1), [xb] "+r"(xb)                                                   \
+        : [n] "r"(nzp), [end] "r"(end)                                                   \
+        : "memory", "cc")
+
+static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uint32_t nzp,
+                           int32_t nq, int dbl) {
+    const uint32_t *const end = xb + 4 * nq;
+    uint32_t v0, v1, e0, e1;
+    if (dbl)
+        DSP_ASM_PAIR_WIDEN(DSP_ASM_DBL("e0") DSP_ASM_DBL("v0") DSP_ASM_DBL("e1") DSP_ASM_DBL("v1"));
+    else
+        DSP_ASM_PAIR_WIDEN("");
+}
+
+/* clang-format off */
+#define DSP_ASM_PAIR_QUAD                                \
+    "ldm lr!, {r4, r5, r6, r7}\n\t"                      \
+    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
+    "smlad r0, r4, r8, r0\n\t"                           \
+    "smlad r0, r5, r9, r0\n\t"                           \
+    "smlad r1, r4, r10, r1\n\t"                          \
+    "smlad r1, r5, r11, r1\n\t"                          \
+    "smlad r2, r6, r8, r2\n\t"                           \
+    "smlad r2, r7, r9, r2\n\t"                           \
+    "smlad r3, r6, r10, r3\n\t"                          \
+    "smlad r3, r7, r11, r3\n\t"
+/* The quad loop's turn: four quads (K a multiple of 16) or two. */
+#define DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD
+#define DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD2
+/* Sum a with m, c, e into y's byte at `at`; the sign's term into lr (free once the quads
+ * are done; c serves both rows) or, for DSP_RQ_DOUBLE2Z, c itself. */
+#define DSP_ASM_PAIR_RQ(a, m, c, e, at)                  \
+    "add lr, " c ", " a ", asr #31\n\t"                  \
+    "smmlar " a ", " a ", " m ", lr\n\t"                 \
+    "asr " a ", " a ", " e "\n\t"                        \
+    "ssat " a ", #8, " a "\n\t"                          \
+    "strb " a ", " at "\n\t"
+#define DSP_ASM_PAIR_RQZ(a, m, c, e, at)                 \
+    "smmlar " a ", " a ", " m ", " c "\n\t"              \
+    "asr " a ", " a ", " e "\n\t"                        \
+    "ssat " a ", #8, " a "\n\t"                          \
+    "strb " a ", " at "\n\t"
+/* The pairs of the block (records from r12 to [sp, #12]) for the two rows at lr ([sp, #8]),
+ * into y ([sp]) and y + y_stride ([sp, #4]): sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
+#define DSP_ASM_PAIR_ROWS(RQ, QUADS)                                                  \
+    __asm__ __volatile__("push {r4, r5, r6, r7}\n\t"                                  \
+                         "3:\n\t"                                                     \
+                         "ldm r12!, {r0, r1, r2, r3}\n\t"                             \
+                         "1:\n\t"                                                     \
+                         QUADS                                                        \
+                         "ldr r4, [lr]\n\t"                                           \
+                         "cmp r4, #0x40004000\n\t"                                    \
+                         "bne 1b\n\t"                                                 \
+                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                     \
+                         "ldrd r10, r11, [sp]\n\t"                                    \
+                         RQ("r0", "r6", "r7", "r4", "[r10]")                          \
+                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                      \
+                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                     \
+                         "add r11, r11, #1\n\t"                                       \
+                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                     \
+                         "add r10, r10, #2\n\t"                                       \
+                         "str r10, [sp]\n\t"                                          \
+                         "ldrd lr, r4, [sp, #8]\n\t"                                  \
+                         "cmp r12, r4\n\t"                                            \
+                         "bne 3b\n\t"                                                 \
+                         "add sp, sp, #16"                                            \
+                         : "+r"(ry), "+r"(rs), "+r"(rx), "+r"(re), "+r"(rr), "+r"(rb) \
+                         :                                                            \
+                         : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "cc",    \
+                           "memory")
+/* clang-format on */
+
+/* The n rows by pairs through the records rec .. rend into y (at the block's first output):
+ * each pair widened into xb (xdbl: doubled), then DSP_ASM_PAIR_ROWS (relu: DSP_RQ_DOUBLE2Z;
+ * q4: four quads a turn). */
+DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
+                                     uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
+                                     uint32_t nzp, int xdbl, int relu, int q4) {
+    const int32_t k = p->k, nq = k / 4;
+    int32_t r;
+    for (r = 0; r < p->n; r += 2) {
+        const int8_t *const x0 = x + (size_t)r * k, *const x1 = r + 1 < p->n ? x0 + k : x0;
+        register int8_t *ry __asm__("r4");
+        register size_t rs __asm__("r5");
+        register const uint32_t *rx __asm__("r6"), *re __asm__("r7"), *rr __asm__("r12"),
+            *rb __asm__("lr");
+        dsp_pair_widen(x0, x1, xb, nzp, nq, xdbl);
+        ry = y + (size_t)r * p->m, rs = r + 1 < p->n ? (size_t)p->m : 0;
+        rx = xb, re = rend, rr = rec, rb = xb;
+        if (q4 && relu)
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4);
+        else if (q4)
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4);
+        else if (relu)
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2);
+        else
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2);
+    }
+}
+
+/* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
+ * pairs of rows and of outputs (the rows' words in blk->gq) when every output takes the
+ * doubled form; returns 0 (nothing written to y) otherwise. An odd last row pairs with
+ * itself (y_stride 0: both write the same bytes). */
+static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
+                        const int8_t *w, const int32_t *bias, const int32_t *mult,
+                        const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
+                        int8_t *y) {
+    const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
+    const uint32_t *const rend = rec + (size_t)words * (count / 2);
+    /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
+    const int wdbl = p->n > count;
+    int32_t g, r;
+    if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, k)) return 0;
+    for (g = 0; g + 4 <= count; g += 4)
+        dsp_pair_quads(rec + (size_t)words * (g / 2), rec + (size_t)words * (g / 2 + 1), w + o0 + g,
+                       p->m, nq, wdbl);
+    if (g < count) /* the last pair of a count of 4 j + 2: its quads by bytes */
+        for (r = 0; r < nq; ++r) {
+            uint32_t *const q = rec + (size_t)words * (g / 2) + 4 + 4 * r;
+            int32_t j;
+            for (j = 0; j < 2; ++j) {
+                const int8_t *const c = w + (size_t)4 * r * p->m + o0 + g + j;
+                q[2 * j] = dsp_pack16(c[0] * (1 + wdbl), c[2 * p->m] * (1 + wdbl));
+                q[2 * j + 1] = dsp_pack16(c[p->m] * (1 + wdbl), c[3 * p->m] * (1 + wdbl));
+            }
+        }
+    xb[4 * nq] = DSP_PAIR_END;
+    if (nq % 4 == 0 && out->zero_point == -128) /* the row loop once per variant */
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 1);
+    else if (nq % 4 == 0)
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 1);
+    else if (out->zero_point == -128)
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 0);
+    else
+        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 0);
+    return 1;
+}
+
+/* Outputs o0 .. o0+count-1 by pairs when K is a multiple of 8 in 24..DSP_PAIR_MAX_K, count
+ * is even, their records fit blk->w (cnnc_s8_dense__dsp sizes the blocks so) and the clamp
+ * is full; returns 0 (nothing written to y) otherwise. */
+static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
+                                                    const int8_t *x, const int8_t *w,
+                                                    const int32_t *bias, const int32_t *mult,
+                                                    const int32_t *shift, int32_t o0, int32_t count,
+                                                    const dsp_out *out, int8_t *y) {
+    const int32_t k = p->k;
+    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
+        DSP_PAIR_WORDS(k / 4) * (count / 2) > DSP_WBUF_WORDS)
+        return 0;
+    return dsp_pair_run(blk, p, x, w, bias, mult, shift, o0, count, out, y);
+}
+#endif
+
 void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -408,8 +926,19 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
         return;
     }
     per = dsp_block_outputs(p->k);
+#if !defined(__OPTIMIZE_SIZE__)
+    if (p->k % 8 == 0 && p->k >= 24 && p->k <= DSP_PAIR_MAX_K) { /* blocks whose pair records
+        fit blk->w (dsp_pair_block) */
+        const int32_t fit = (DSP_WBUF_WORDS / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
+        per = per < fit ? per : fit;
+    }
+#endif
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
+#if !defined(__OPTIMIZE_SIZE__)
+        if (dsp_rec_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (dsp_pair_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+#endif
         dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
         cnnc_s8_dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
     }

@@ -10,7 +10,13 @@ narrow clamps, zero points at the range ends (an output zero point of -128 one t
 the doubled form without the sign's term, DSP_RQ_DOUBLE2Z); at the target's flags and at -Os.
 K of 5 to 16 take the written-out quads (2, 3 or 4: the groups in one asm statement,
 dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the quads looped
-four a turn (8 quads), each checked to fail under a deliberate mutation.
+four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 and 16 with M
+a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
+turn where the block's count allows) and K of 24, 40, 48, 96, 144 and 184 with M even (two
+rows by two outputs: dsp_pair_block; quads two or four a turn, odd rows, a last pair after
+the groups of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every
+kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
+groups then), single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
@@ -39,8 +45,22 @@ CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # DSP_MAX_K (and 44, the block path beside it), M from one pair to past a block of 48.
 ROWS4 = ((8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (512, 14))
 ROWS4_REPS = 6
+# K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block, and past one and two of 48.
+REC_MS = (4, 8, 48, 52, 100)
+REC_REPS = 10
+# K a multiple of 8 in 24..184 (dsp_pair_block: quads two or four a turn), M even: one pair,
+# pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
+# (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2).
+PAIR_KS = (24, 40, 48, 96, 144, 184)
+PAIR_MS = (2, 6, 16, 18, 50)
+PAIR_REPS = 10
 CASES = (
-    len(KS) * len(MS) * 2 * 3 + len(BIG_KS) * len(BIG_MS) * 2 + CONV_CASES + len(ROWS4) * ROWS4_REPS
+    len(KS) * len(MS) * 2 * 3
+    + len(BIG_KS) * len(BIG_MS) * 2
+    + CONV_CASES
+    + len(ROWS4) * ROWS4_REPS
+    + 2 * len(REC_MS) * REC_REPS
+    + len(PAIR_KS) * len(PAIR_MS) * PAIR_REPS
 )
 
 DRIVER = (
@@ -53,14 +73,18 @@ DRIVER = (
     + C_RANDOM
     + r"""
 static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
-                     big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST};
+                     big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST},
+                     rec_ms[] = {REC_MS_LIST}, pair_ks[] = {PAIR_KS_LIST},
+                     pair_ms[] = {PAIR_MS_LIST};
+#define REC_REPS 10
+#define PAIR_REPS 10
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
-#define MAX_W 8184 /* 33 * 49, 1023 * 8, 3 * 3 * 4 * 20 */
+#define MAX_W 9216 /* 33 * 49, 1023 * 8, 184 * 50 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
-static int32_t bias[64], mult[64], shift[64];
+static int32_t bias[128], mult[128], shift[128];
 static int cases = 0, failures = 0;
 
 /* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
@@ -111,10 +135,10 @@ static void compare(const char *what, int32_t size, int32_t k, int32_t m, int32_
  * term) one time in four, else any. */
 static int32_t out_zero_point(void) { return uniform(0, 3) == 0 ? -128 : uniform(-128, 127); }
 
-/* A dense layer of n rows through both kernels. */
-static void dense_case(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
+/* A dense layer of n rows through both kernels, output zero point zy, narrow clamp or full. */
+static void dense_case_zy(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding,
+                          int32_t zy, int32_t narrow) {
     const int32_t zx = uniform(0, 2) ? uniform(-128, 127) : (uniform(0, 1) ? 127 : -128);
-    const int32_t zy = out_zero_point(), narrow = uniform(0, 3) == 0;
     cnnc_s8_dense_params d;
     fill(n, k, m, kind, rounding);
     memset(y_dsp, 0x5A, sizeof y_dsp);
@@ -124,6 +148,11 @@ static void dense_case(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t ro
     cnnc_s8_dense__ref(&d, x, w, bias, mult, shift, y_ref);
     cnnc_s8_dense__dsp(&d, x, w, bias, mult, shift, y_dsp);
     compare("dense", n * m, k, m, n, kind, rounding);
+}
+
+static void dense_case(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
+    const int32_t zy = out_zero_point();
+    dense_case_zy(n, k, m, kind, rounding, zy, uniform(0, 3) == 0);
 }
 
 /* A general conv (kernel kh x kw, channels c, stride s, padding pad on every side) of a
@@ -207,6 +236,26 @@ int main(void) {
     for (rep = 0; rep < ROWS4_REPS; ++rep)
         dense_case(4, rows4[ki][0], rows4[ki][1], rep < 4 ? rep : uniform(0, 3),
                    rep < 4 ? CNNC_ROUND_DOUBLE : rep - 4);
+    /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
+     * registers): one block, more (52: 48 + 4; 100: 48 + 48 + 4), every kind with the double
+     * rounding, the output zero point -128 (no sign's term) and any, the full clamp and a
+     * narrow one, single and onnxruntime */
+    for (ki = 8; ki <= 16; ki += 8)
+    for (mi = 0; mi < (int32_t)(sizeof rec_ms / sizeof rec_ms[0]); ++mi)
+    for (rep = 0; rep < REC_REPS; ++rep)
+        dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 4,
+                      rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
+                      rep & 1 ? -128 : uniform(-128, 127), rep == 9);
+    /* K a multiple of 16 from 32 to 128 (dsp_pair_block: two rows by two outputs), M even
+     * (a last pair after the groups of four: 6, 18), within a block and past it, odd and
+     * even rows (never 4: the four-row path), as above */
+    for (ki = 0; ki < (int32_t)(sizeof pair_ks / sizeof pair_ks[0]); ++ki)
+    for (mi = 0; mi < (int32_t)(sizeof pair_ms / sizeof pair_ms[0]); ++mi)
+    for (rep = 0; rep < PAIR_REPS; ++rep)
+        dense_case_zy(rep & 2 || rep >= 8 ? 5 + 2 * uniform(0, 2) : 6 + 2 * uniform(0, 1),
+                      pair_ks[ki], pair_ms[mi], rep % 4,
+                      rep < 6 || rep >= 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
+                      rep & 1 ? -128 : uniform(-128, 127), rep == 5);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
@@ -218,7 +267,10 @@ KERNELS = ["s8_conv.c", "s8_dense.c", "s8_dense_dsp.c", "s8_conv_dsp.c"]
 
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
-    lists = {"BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS, "KS_LIST": KS, "MS_LIST": MS}
+    # the names that contain another name first
+    lists = {"REC_MS_LIST": REC_MS, "PAIR_KS_LIST": PAIR_KS, "PAIR_MS_LIST": PAIR_MS}
+    lists |= {"BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS}
+    lists |= {"KS_LIST": KS, "MS_LIST": MS}
     driver = DRIVER.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
     driver = driver.replace("ROWS4_REPS", str(ROWS4_REPS))
     for name, values in lists.items():
