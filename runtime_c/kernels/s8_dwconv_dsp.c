@@ -1344,15 +1344,212 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
 #undef DSP_DW_WHOLE_STORE
 }
 
-/* The kind of dsp_dw_small_as that serves p, or -1. */
+/* The 3 x 3 layers of padding 1 on 2x2 and 4x4 images (the last stages of a network at
+ * 32x32 input) with the double rounding and the full clamp, one channel at a time in int16
+ * pairs of one channel (dsp_dw_pairs_group): a pixel pair (x[r][2k], x[r][2k+1]) against a
+ * weight pair (w[ky][kx], w[ky][kx+1]) is one SMLAD, two taps an instruction where
+ * dsp_dw_small_as and dsp_dw3x3_groups take one (lanes of four channels), and a channel's
+ * multiplier, rounding term and shift serve all its outputs (4 or 16) from registers. The
+ * pairs come from a group's words of four channels: PKHBT / PKHTB of two words gives the
+ * bytes of channels (0, 1) / (2, 3) of both, SXTB16 (SXTAB16 onto (-zp, -zp) for x - zp,
+ * |x - zp| <= 255) without or with ROR #8 the pair of one channel. A sum starts at the bias
+ * and adds the image taps only (padding taps are left out, not read as x_zero_point), so it
+ * is the reference's sum exactly (|sum| <= |bias| + 9 * 255 * 128: modulo 2^32 as
+ * s8_dsp.h). Each output row oy of a stride-1 kernel row reads image row oy - 1 + ky with
+ * A = columns (0, 1) and B = (2, 3): column ox takes A (w1, w2) at ox = 0, A (w0, w1) and
+ * B.lo w2 at 1, B (w1, w2) and A.hi w0 at 2, B (w0, w1) at 3 (w0 and w2 from the halves of
+ * the pairs (w0, w1), (w1, w2): SMLATB, SMLABT); at stride 2 (4x4 into 2x2) row 2 oy - 1 +
+ * ky, output 0 A (w1, w2), output 1 A.hi w0 and B (w1, w2). */
+enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
+
+/* Channel j's bytes of words a (lo lane) and b (hi lane): the PKH half of a pair. */
+DSP_ALWAYS_INLINE uint32_t dsp_dw_pair_pk(uint32_t a, uint32_t b, int j) {
+    return j < 2 ? dsp_pkhbt(a, b) : dsp_pkhtb(b, a);
+}
+/* The pair of weights (ta, tb) of channel j as int16 lanes (lo, hi). */
+DSP_ALWAYS_INLINE int32_t dsp_dw_wpair(uint32_t ta, uint32_t tb, int j) {
+    const uint32_t v = dsp_dw_pair_pk(ta, tb, j);
+    return j & 1 ? dsp_odd(v) : dsp_even(v);
+}
+/* The pair of pixels (pa, pb) of channel j as x - zp (nzp = (-zp, -zp)). */
+DSP_ALWAYS_INLINE int32_t dsp_dw_xpair(uint32_t pa, uint32_t pb, uint32_t nzp, int j) {
+    const uint32_t v = dsp_dw_pair_pk(pa, pb, j);
+    return (int32_t)(j & 1 ? dsp_odd_add(nzp, v) : dsp_even_add(nzp, v));
+}
+
+/* A channel's requantisation: DSP_RQ_DOUBLE with the full clamp on m, c (zp folded in),
+ * e where the channel has that form (fast: e - 1 = ~shift in 0..19, 2^30 <= m, as
+ * dsp_dw_gq_one), else cnnc_requant_s8 on m, shift. */
+typedef struct {
+    int32_t fast, m, c, e, shift;
+} dsp_dw_chq;
+
+DSP_ALWAYS_INLINE dsp_dw_chq dsp_dw_chq_make(int32_t m, int32_t shift, int32_t zp) {
+    const uint32_t e1 = ~(uint32_t)shift;
+    dsp_dw_chq q;
+    q.fast = e1 < 20u && m >= ((int32_t)1 << 30);
+    q.m = m, q.shift = shift;
+    q.c = (int32_t)((2u * (uint32_t)zp + 1u) << (e1 & 31u)); /* 2^(e-1) + zp 2^e */
+    q.e = (int32_t)e1 + 1;
+    return q;
+}
+
+/* zsign: the output zero point is -128, where the sign's term can go (s8_dsp.h,
+ * DSP_RQ_DOUBLE2Z: the same argument holds for h of the QADD's 2x). */
+DSP_ALWAYS_INLINE int8_t dsp_dw_pairs_rq(int32_t acc, const dsp_dw_chq *q, int zsign) {
+    const int32_t t = zsign ? q->c : q->c + (acc >> 31);
+    return (int8_t)__ssat(dsp_smmlar(__qadd(acc, acc), q->m, t) >> q->e, 8);
+}
+
+/* Sums s0..s3 of one channel into y[0], y[step], y[2 step], y[3 step]. */
+DSP_ALWAYS_INLINE void dsp_dw_pairs_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3,
+                                           int8_t *y, int32_t step, const dsp_dw_chq *q,
+                                           const dsp_out *out, int zsign) {
+    if (q->fast) {
+        y[0] = dsp_dw_pairs_rq(s0, q, zsign);
+        y[step] = dsp_dw_pairs_rq(s1, q, zsign);
+        y[2 * step] = dsp_dw_pairs_rq(s2, q, zsign);
+        y[3 * step] = dsp_dw_pairs_rq(s3, q, zsign);
+    } else {
+        y[0] = dsp_gq_slow(s0, q->m, q->shift, out);
+        y[step] = dsp_gq_slow(s1, q->m, q->shift, out);
+        y[2 * step] = dsp_gq_slow(s2, q->m, q->shift, out);
+        y[3 * step] = dsp_gq_slow(s3, q->m, q->shift, out);
+    }
+}
+
+/* One output row of a 4-wide stride-1 image: s0..s3 += kernel row (w01, w12) on image row
+ * (xa, xb) (columns (0, 1), (2, 3)). */
+#define DSP_DW_PAIRS_ROW4(xa, xb, w01, w12)                      \
+    do {                                                         \
+        s0 = __smlad(xa, w12, s0);                               \
+        s1 = __smlabt(xb, w12, __smlad(xa, w01, s1));            \
+        s2 = __smlatb(xa, w01, __smlad(xb, w12, s2));            \
+        s3 = __smlad(xb, w01, s3);                               \
+    } while (0)
+/* The two outputs of a stride-2 row from a 4-wide image row */
+#define DSP_DW_PAIRS_ROW2S2(xa, xb, w01, w12, u0, u1)            \
+    do {                                                         \
+        u0 = __smlad(xa, w12, u0);                               \
+        u1 = __smlatb(xa, w01, __smlad(xb, w12, u1));            \
+    } while (0)
+
+/* Channel j of a group: tap words t[9], pixel words x[h * w] (four channels each), its
+ * outputs from y (pixel i at y[i * c_step]). */
+DSP_ALWAYS_INLINE void dsp_dw_pairs_channel(const uint32_t *t, const uint32_t *x, uint32_t nzp,
+                                            int32_t bias, const dsp_dw_chq *q, int8_t *y,
+                                            int32_t c_step, const dsp_out *out, int kind,
+                                            int zsign, int j) {
+    /* (w0, w1), (w1, w2) of kernel rows 0..2 */
+    const int32_t w01a = dsp_dw_wpair(t[0], t[1], j), w12a = dsp_dw_wpair(t[1], t[2], j);
+    const int32_t w01b = dsp_dw_wpair(t[3], t[4], j), w12b = dsp_dw_wpair(t[4], t[5], j);
+    const int32_t w01c = dsp_dw_wpair(t[6], t[7], j), w12c = dsp_dw_wpair(t[7], t[8], j);
+    int32_t s0, s1, s2, s3;
+    if (kind == DSP_DW_PAIRS_2X2) { /* output row 0: image rows 0, 1 under kernel rows 1, 2 */
+        const int32_t a0 = dsp_dw_xpair(x[0], x[1], nzp, j), a1 = dsp_dw_xpair(x[2], x[3], nzp, j);
+        s0 = __smlad(a1, w12c, __smlad(a0, w12b, bias));
+        s1 = __smlad(a1, w01c, __smlad(a0, w01b, bias));
+        s2 = __smlad(a1, w12b, __smlad(a0, w12a, bias));
+        s3 = __smlad(a1, w01b, __smlad(a0, w01a, bias));
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q, out, zsign);
+    } else {
+        /* image rows 0..3 as (columns 0, 1), (2, 3) */
+        const int32_t x0a = dsp_dw_xpair(x[0], x[1], nzp, j), x0b = dsp_dw_xpair(x[2], x[3], nzp, j);
+        const int32_t x1a = dsp_dw_xpair(x[4], x[5], nzp, j), x1b = dsp_dw_xpair(x[6], x[7], nzp, j);
+        const int32_t x2a = dsp_dw_xpair(x[8], x[9], nzp, j),
+                      x2b = dsp_dw_xpair(x[10], x[11], nzp, j);
+        const int32_t x3a = dsp_dw_xpair(x[12], x[13], nzp, j),
+                      x3b = dsp_dw_xpair(x[14], x[15], nzp, j);
+        if (kind == DSP_DW_PAIRS_4X4S2) { /* rows 0, 1 under kernel rows 1, 2; 1..3 under 0..2 */
+            s0 = s1 = s2 = s3 = bias;
+            DSP_DW_PAIRS_ROW2S2(x0a, x0b, w01b, w12b, s0, s1);
+            DSP_DW_PAIRS_ROW2S2(x1a, x1b, w01c, w12c, s0, s1);
+            DSP_DW_PAIRS_ROW2S2(x1a, x1b, w01a, w12a, s2, s3);
+            DSP_DW_PAIRS_ROW2S2(x2a, x2b, w01b, w12b, s2, s3);
+            DSP_DW_PAIRS_ROW2S2(x3a, x3b, w01c, w12c, s2, s3);
+            dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q, out, zsign);
+            return;
+        }
+        s0 = s1 = s2 = s3 = bias; /* output row 0: image rows 0, 1 */
+        DSP_DW_PAIRS_ROW4(x0a, x0b, w01b, w12b);
+        DSP_DW_PAIRS_ROW4(x1a, x1b, w01c, w12c);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q, out, zsign);
+        s0 = s1 = s2 = s3 = bias; /* 1: rows 0..2 */
+        DSP_DW_PAIRS_ROW4(x0a, x0b, w01a, w12a);
+        DSP_DW_PAIRS_ROW4(x1a, x1b, w01b, w12b);
+        DSP_DW_PAIRS_ROW4(x2a, x2b, w01c, w12c);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 4 * c_step, c_step, q, out, zsign);
+        s0 = s1 = s2 = s3 = bias; /* 2: rows 1..3 */
+        DSP_DW_PAIRS_ROW4(x1a, x1b, w01a, w12a);
+        DSP_DW_PAIRS_ROW4(x2a, x2b, w01b, w12b);
+        DSP_DW_PAIRS_ROW4(x3a, x3b, w01c, w12c);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 8 * c_step, c_step, q, out, zsign);
+        s0 = s1 = s2 = s3 = bias; /* 3: rows 2, 3 */
+        DSP_DW_PAIRS_ROW4(x2a, x2b, w01a, w12a);
+        DSP_DW_PAIRS_ROW4(x3a, x3b, w01b, w12b);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 12 * c_step, c_step, q, out, zsign);
+    }
+}
+#undef DSP_DW_PAIRS_ROW4
+#undef DSP_DW_PAIRS_ROW2S2
+
+/* Every group of four channels of a layer of dsp_dw_pairs_kind; returns the first channel
+ * left (c mod 4 channels). */
+DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
+                                          const int8_t *w, const int32_t *bias,
+                                          const int32_t *mult, const int32_t *shift, int8_t *y,
+                                          const dsp_out *out, int kind, int zsign) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, zp = zsign ? -128 : p->y_zero_point;
+    const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16, out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    int32_t c0, b;
+    for (b = 0; b < p->n; ++b) {
+        const int8_t *const xb = x + (size_t)b * px * c_step;
+        int8_t *const yb = y + (size_t)b * out_px * c_step;
+        for (c0 = 0; c0 < c4; c0 += 4) {
+            uint32_t t[9], xw[16]; /* the group's tap words, pixel words (written out) */
+            const int8_t *const wg = w + c0, *const xg = xb + c0;
+#define DSP_DW_LD4(dst, src, i) dst[i] = dsp_load4(src + (i) * (size_t)c_step)
+            DSP_DW_LD4(t, wg, 0), DSP_DW_LD4(t, wg, 1), DSP_DW_LD4(t, wg, 2);
+            DSP_DW_LD4(t, wg, 3), DSP_DW_LD4(t, wg, 4), DSP_DW_LD4(t, wg, 5);
+            DSP_DW_LD4(t, wg, 6), DSP_DW_LD4(t, wg, 7), DSP_DW_LD4(t, wg, 8);
+            DSP_DW_LD4(xw, xg, 0), DSP_DW_LD4(xw, xg, 1), DSP_DW_LD4(xw, xg, 2);
+            DSP_DW_LD4(xw, xg, 3);
+            if (px == 16) {
+                DSP_DW_LD4(xw, xg, 4), DSP_DW_LD4(xw, xg, 5), DSP_DW_LD4(xw, xg, 6);
+                DSP_DW_LD4(xw, xg, 7), DSP_DW_LD4(xw, xg, 8), DSP_DW_LD4(xw, xg, 9);
+                DSP_DW_LD4(xw, xg, 10), DSP_DW_LD4(xw, xg, 11), DSP_DW_LD4(xw, xg, 12);
+                DSP_DW_LD4(xw, xg, 13), DSP_DW_LD4(xw, xg, 14), DSP_DW_LD4(xw, xg, 15);
+            }
+#undef DSP_DW_LD4
+#define DSP_DW_PAIRS_CH(j)                                                                   \
+    do {                                                                                     \
+        const dsp_dw_chq q_ = dsp_dw_chq_make(mult[c0 + j], shift[c0 + j], zp);              \
+        dsp_dw_pairs_channel(t, xw, nzp, bias[c0 + j], &q_, yb + c0 + j, c_step, out, kind, \
+                             zsign, j);                                                      \
+    } while (0)
+            DSP_DW_PAIRS_CH(0);
+            DSP_DW_PAIRS_CH(1);
+            DSP_DW_PAIRS_CH(2);
+            DSP_DW_PAIRS_CH(3);
+#undef DSP_DW_PAIRS_CH
+        }
+    }
+    return c4;
+}
+
+/* The kind of dsp_dw_small_as or dsp_dw_pairs_as that serves p, or -1. */
 static int dsp_dw_small_kind(const cnnc_s8_conv_params *p) {
-    const int common = p->kernel_h == 3 && p->kernel_w == 3 && p->pad_top == 1 &&
-                       p->pad_left == 1 && p->out_h == 2 && p->out_w == 2;
-    if (common && p->h == 2 && p->w == 2 && p->stride_h == 1 && p->stride_w == 1)
-        return DSP_DW_SMALL_2X2;
-    if (common && p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 &&
-        p->rounding == CNNC_ROUND_DOUBLE) /* the default rounding's form only (code size) */
-        return DSP_DW_SMALL_4X4;
+    const int pad1 = p->kernel_h == 3 && p->kernel_w == 3 && p->pad_top == 1 && p->pad_left == 1;
+    const int s1 = p->stride_h == 1 && p->stride_w == 1, dbl = p->rounding == CNNC_ROUND_DOUBLE;
+    if (!pad1) return -1;
+    if (s1 && p->h == 2 && p->w == 2 && p->out_h == 2 && p->out_w == 2)
+        return dbl ? DSP_DW_PAIRS_2X2 : DSP_DW_SMALL_2X2;
+    if (dbl && s1 && p->h == 4 && p->w == 4 && p->out_h == 4 && p->out_w == 4)
+        return DSP_DW_PAIRS_4X4;
+    if (dbl && p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 && p->out_h == 2 &&
+        p->out_w == 2)
+        return DSP_DW_PAIRS_4X4S2;
     return -1;
 }
 
@@ -1399,6 +1596,15 @@ static __attribute__((noinline)) int32_t dsp_dw_small(const cnnc_s8_conv_params 
                                                       const int8_t *w, const int32_t *bias,
                                                       const int32_t *mult, const int32_t *shift,
                                                       int8_t *y, int kind) {
+    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+    const int zsign = p->y_zero_point == -128;
+#define DSP_DW_PAIRS_BY(K)                                                                  \
+    return zsign ? dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, &out, K, 1)               \
+                 : dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, &out, K, 0)
+    if (kind == DSP_DW_PAIRS_2X2) DSP_DW_PAIRS_BY(DSP_DW_PAIRS_2X2);
+    if (kind == DSP_DW_PAIRS_4X4) DSP_DW_PAIRS_BY(DSP_DW_PAIRS_4X4);
+    if (kind == DSP_DW_PAIRS_4X4S2) DSP_DW_PAIRS_BY(DSP_DW_PAIRS_4X4S2);
+#undef DSP_DW_PAIRS_BY
     if (kind == DSP_DW_SMALL_2X2)
         return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_2X2);
     return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_4X4);
