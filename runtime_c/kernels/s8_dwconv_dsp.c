@@ -1377,45 +1377,37 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_xpair(uint32_t pa, uint32_t pb, uint32_t nzp, i
     return (int32_t)(j & 1 ? dsp_odd_add(nzp, v) : dsp_even_add(nzp, v));
 }
 
-/* A channel's requantisation: DSP_RQ_DOUBLE with the full clamp on m, c (zp folded in),
- * e where the channel has that form (fast: e - 1 = ~shift in 0..19, 2^30 <= m, as
- * dsp_dw_gq_one), else cnnc_requant_s8 on m, shift. */
+/* A channel's requantisation, DSP_RQ_DOUBLE with the full clamp and output zero point
+ * -128, where the sign's term can go (s8_dsp.h, DSP_RQ_DOUBLE2Z: the same argument holds
+ * for h of the QADD's 2x): m, c = 2^(e-1) - 128 2^e, e. */
 typedef struct {
-    int32_t fast, m, c, e, shift;
+    int32_t m, c, e;
 } dsp_dw_chq;
 
-DSP_ALWAYS_INLINE dsp_dw_chq dsp_dw_chq_make(int32_t m, int32_t shift, int32_t zp) {
+/* Whether m, shift have that form (e - 1 = ~shift in 0..19, 2^30 <= m: dsp_dw_gq_one's). */
+DSP_ALWAYS_INLINE int dsp_dw_chq_fast(int32_t m, int32_t shift) {
+    return ~(uint32_t)shift < 20u && m >= ((int32_t)1 << 30);
+}
+DSP_ALWAYS_INLINE dsp_dw_chq dsp_dw_chq_make(int32_t m, int32_t shift) {
     const uint32_t e1 = ~(uint32_t)shift;
     dsp_dw_chq q;
-    q.fast = e1 < 20u && m >= ((int32_t)1 << 30);
-    q.m = m, q.shift = shift;
-    q.c = (int32_t)((2u * (uint32_t)zp + 1u) << (e1 & 31u)); /* 2^(e-1) + zp 2^e */
+    q.m = m;
+    q.c = (int32_t)(0xFFFFFF01u << e1); /* (2 zp + 1) 2^(e-1) */
     q.e = (int32_t)e1 + 1;
     return q;
 }
 
-/* zsign: the output zero point is -128, where the sign's term can go (s8_dsp.h,
- * DSP_RQ_DOUBLE2Z: the same argument holds for h of the QADD's 2x). */
-DSP_ALWAYS_INLINE int8_t dsp_dw_pairs_rq(int32_t acc, const dsp_dw_chq *q, int zsign) {
-    const int32_t t = zsign ? q->c : q->c + (acc >> 31);
-    return (int8_t)__ssat(dsp_smmlar(__qadd(acc, acc), q->m, t) >> q->e, 8);
+DSP_ALWAYS_INLINE int8_t dsp_dw_pairs_rq(int32_t acc, const dsp_dw_chq *q) {
+    return (int8_t)__ssat(dsp_smmlar(__qadd(acc, acc), q->m, q->c) >> q->e, 8);
 }
 
 /* Sums s0..s3 of one channel into y[0], y[step], y[2 step], y[3 step]. */
 DSP_ALWAYS_INLINE void dsp_dw_pairs_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3,
-                                           int8_t *y, int32_t step, const dsp_dw_chq *q,
-                                           const dsp_out *out, int zsign) {
-    if (q->fast) {
-        y[0] = dsp_dw_pairs_rq(s0, q, zsign);
-        y[step] = dsp_dw_pairs_rq(s1, q, zsign);
-        y[2 * step] = dsp_dw_pairs_rq(s2, q, zsign);
-        y[3 * step] = dsp_dw_pairs_rq(s3, q, zsign);
-    } else {
-        y[0] = dsp_gq_slow(s0, q->m, q->shift, out);
-        y[step] = dsp_gq_slow(s1, q->m, q->shift, out);
-        y[2 * step] = dsp_gq_slow(s2, q->m, q->shift, out);
-        y[3 * step] = dsp_gq_slow(s3, q->m, q->shift, out);
-    }
+                                           int8_t *y, int32_t step, const dsp_dw_chq *q) {
+    y[0] = dsp_dw_pairs_rq(s0, q);
+    y[step] = dsp_dw_pairs_rq(s1, q);
+    y[2 * step] = dsp_dw_pairs_rq(s2, q);
+    y[3 * step] = dsp_dw_pairs_rq(s3, q);
 }
 
 /* One output row of a 4-wide stride-1 image: s0..s3 += kernel row (w01, w12) on image row
@@ -1434,12 +1426,134 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_store4(int32_t s0, int32_t s1, int32_t s2, i
         u1 = __smlatb(xa, w01, __smlad(xb, w12, u1));            \
     } while (0)
 
+/* The 2x2 image's four channels from their records rec[4][12] (bias, image row 0's pair
+ * a0, kernel row 0's pairs (w0, w1), (w1, w2), row 1's, image row 1's pair a1, row 2's,
+ * then m, c, e) in asm (gcc's C form spills the pairs and keeps a pointer per output):
+ * outputs (0, 0), (0, 1) take a0 under kernel row 1 and a1 under row 2, (1, 0), (1, 1) a0
+ * under row 0 and a1 under row 1; column 0 the pairs (w1, w2), column 1 (w0, w1). Sums
+ * s0..s3 in r0..r3, the LDMs' lists r4, r5, r8, r9 in order. */
+/* clang-format off */
+#define DSP_ASM_PAIRS_RQ(a)                                 \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r5, r8\n\t"                       \
+    "asr " a ", " a ", r9\n\t"                              \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_PAIRS_CH2X2                                 \
+    "ldm %[rp]!, {r4, r5, r8, r9}\n\t"                      \
+    "smlad r3, r5, r8, r4\n\t"                              \
+    "smlad r2, r5, r9, r4\n\t"                              \
+    "ldm %[rp]!, {r8, r9}\n\t"                              \
+    "smlad r1, r5, r8, r4\n\t"                              \
+    "smlad r0, r5, r9, r4\n\t"                              \
+    "ldr r4, [%[rp]], #4\n\t"                               \
+    "smlad r3, r4, r8, r3\n\t"                              \
+    "smlad r2, r4, r9, r2\n\t"                              \
+    "ldm %[rp]!, {r8, r9}\n\t"                              \
+    "smlad r1, r4, r8, r1\n\t"                              \
+    "smlad r0, r4, r9, r0\n\t"                              \
+    "ldm %[rp]!, {r5, r8, r9}\n\t"                          \
+    "add r4, %[y], %[cs], lsl #1\n\t"                       \
+    DSP_ASM_PAIRS_RQ("r1") "strb r1, [%[y], %[cs]]\n\t"     \
+    DSP_ASM_PAIRS_RQ("r0") "strb r0, [%[y]], #1\n\t"        \
+    DSP_ASM_PAIRS_RQ("r3") "strb r3, [r4, %[cs]]\n\t"       \
+    DSP_ASM_PAIRS_RQ("r2") "strb r2, [r4]\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2
+                             DSP_ASM_PAIRS_CH2X2
+                         : [rp] "+r"(rec), [y] "+r"(y)
+                         : [cs] "r"(c_step)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "cc", "memory");
+}
+#undef DSP_ASM_PAIRS_RQ
+#undef DSP_ASM_PAIRS_CH2X2
+
+/* The words 1..8 (the pairs) of the records of channels 2 hi, 2 hi + 1 (rec + 1, rec + 13)
+ * of dsp_dw_pairs2x2_asm in asm (gcc's C form spills and recomputes the 13 addresses): the
+ * group's pixel words (xg, c_step bytes apart) and tap words (wg) read into r0..r3, each
+ * PKH of two (channels (0, 1): PKHBT, (2, 3): PKHTB) into r8..r11 serves both channels
+ * (SXTB16, or SXTAB16 onto nzp for x - zp, without and with ROR #8), four words of a
+ * channel stored by one STM. */
+/* clang-format off */
+#define DSP_ASM_PK_LO(d, a, b) "pkhbt " d ", " a ", " b ", lsl #16\n\t"
+#define DSP_ASM_PK_HI(d, a, b) "pkhtb " d ", " b ", " a ", asr #16\n\t"
+#define DSP_ASM_PAIRS_REC2X2(PK)                            \
+    "ldr r0, [%[xg]]\n\t"                                   \
+    "ldr r1, [%[xg], %[cs]]\n\t"                            \
+    PK("r8", "r0", "r1")                                    \
+    "ldr r0, [%[wg]]\n\t"                                   \
+    "ldr r1, [%[wg], %[cs]]\n\t"                            \
+    "ldr r2, [%[wg], %[cs], lsl #1]\n\t"                    \
+    PK("r9", "r0", "r1")                                    \
+    PK("r10", "r1", "r2")                                   \
+    "add r3, %[wg], %[cs], lsl #1\n\t"                      \
+    "add r3, r3, %[cs]\n\t"                                 \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    PK("r11", "r0", "r1")                                   \
+    "sxtab16 r0, %[nzp], r8\n\t"                            \
+    "sxtb16 r1, r9\n\t"                                     \
+    "sxtb16 r2, r10\n\t"                                    \
+    "sxtb16 r3, r11\n\t"                                    \
+    "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
+    "sxtab16 r0, %[nzp], r8, ror #8\n\t"                    \
+    "sxtb16 r1, r9, ror #8\n\t"                             \
+    "sxtb16 r2, r10, ror #8\n\t"                            \
+    "sxtb16 r3, r11, ror #8\n\t"                            \
+    "add r8, %[rp], #48\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"                          \
+    "add r3, %[wg], %[cs], lsl #1\n\t"                      \
+    "add r3, r3, %[cs]\n\t"                                 \
+    "ldr r0, [r3, %[cs]]\n\t"                               \
+    "ldr r1, [r3, %[cs], lsl #1]\n\t"                       \
+    PK("r8", "r0", "r1")                                    \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    "add r3, r3, %[cs]\n\t"                                 \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "ldr r2, [r3, %[cs], lsl #1]\n\t"                       \
+    PK("r10", "r0", "r1")                                   \
+    PK("r11", "r1", "r2")                                   \
+    "add r3, %[xg], %[cs], lsl #1\n\t"                      \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    PK("r9", "r0", "r1")                                    \
+    "sxtb16 r0, r8\n\t"                                     \
+    "sxtab16 r1, %[nzp], r9\n\t"                            \
+    "sxtb16 r2, r10\n\t"                                    \
+    "sxtb16 r3, r11\n\t"                                    \
+    "add %[rp], %[rp], #16\n\t"                             \
+    "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
+    "sxtb16 r0, r8, ror #8\n\t"                             \
+    "sxtab16 r1, %[nzp], r9, ror #8\n\t"                    \
+    "sxtb16 r2, r10, ror #8\n\t"                            \
+    "sxtb16 r3, r11, ror #8\n\t"                            \
+    "add r8, %[rp], #48\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs_rec2x2(uint32_t *rec, const int8_t *wg, const int8_t *xg,
+                                           int32_t c_step, uint32_t nzp, int hi) {
+    uint32_t *rp = rec + 1;
+    if (hi)
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_HI)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+    else
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_LO)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+}
+#undef DSP_ASM_PK_LO
+#undef DSP_ASM_PK_HI
+#undef DSP_ASM_PAIRS_REC2X2
+
 /* Channel j of a group: tap words t[9], pixel words x[h * w] (four channels each), its
  * outputs from y (pixel i at y[i * c_step]). */
 DSP_ALWAYS_INLINE void dsp_dw_pairs_channel(const uint32_t *t, const uint32_t *x, uint32_t nzp,
                                             int32_t bias, const dsp_dw_chq *q, int8_t *y,
-                                            int32_t c_step, const dsp_out *out, int kind,
-                                            int zsign, int j) {
+                                            int32_t c_step, int kind, int j) {
     /* (w0, w1), (w1, w2) of kernel rows 0..2 */
     const int32_t w01a = dsp_dw_wpair(t[0], t[1], j), w12a = dsp_dw_wpair(t[1], t[2], j);
     const int32_t w01b = dsp_dw_wpair(t[3], t[4], j), w12b = dsp_dw_wpair(t[4], t[5], j);
@@ -1451,7 +1565,7 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_channel(const uint32_t *t, const uint32_t *x
         s1 = __smlad(a1, w01c, __smlad(a0, w01b, bias));
         s2 = __smlad(a1, w12b, __smlad(a0, w12a, bias));
         s3 = __smlad(a1, w01b, __smlad(a0, w01a, bias));
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q, out, zsign);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q);
     } else {
         /* image rows 0..3 as (columns 0, 1), (2, 3) */
         const int32_t x0a = dsp_dw_xpair(x[0], x[1], nzp, j), x0b = dsp_dw_xpair(x[2], x[3], nzp, j);
@@ -1467,48 +1581,51 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_channel(const uint32_t *t, const uint32_t *x
             DSP_DW_PAIRS_ROW2S2(x1a, x1b, w01a, w12a, s2, s3);
             DSP_DW_PAIRS_ROW2S2(x2a, x2b, w01b, w12b, s2, s3);
             DSP_DW_PAIRS_ROW2S2(x3a, x3b, w01c, w12c, s2, s3);
-            dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q, out, zsign);
+            dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q);
             return;
         }
         s0 = s1 = s2 = s3 = bias; /* output row 0: image rows 0, 1 */
         DSP_DW_PAIRS_ROW4(x0a, x0b, w01b, w12b);
         DSP_DW_PAIRS_ROW4(x1a, x1b, w01c, w12c);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q, out, zsign);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q);
         s0 = s1 = s2 = s3 = bias; /* 1: rows 0..2 */
         DSP_DW_PAIRS_ROW4(x0a, x0b, w01a, w12a);
         DSP_DW_PAIRS_ROW4(x1a, x1b, w01b, w12b);
         DSP_DW_PAIRS_ROW4(x2a, x2b, w01c, w12c);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 4 * c_step, c_step, q, out, zsign);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 4 * c_step, c_step, q);
         s0 = s1 = s2 = s3 = bias; /* 2: rows 1..3 */
         DSP_DW_PAIRS_ROW4(x1a, x1b, w01a, w12a);
         DSP_DW_PAIRS_ROW4(x2a, x2b, w01b, w12b);
         DSP_DW_PAIRS_ROW4(x3a, x3b, w01c, w12c);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 8 * c_step, c_step, q, out, zsign);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 8 * c_step, c_step, q);
         s0 = s1 = s2 = s3 = bias; /* 3: rows 2, 3 */
         DSP_DW_PAIRS_ROW4(x2a, x2b, w01a, w12a);
         DSP_DW_PAIRS_ROW4(x3a, x3b, w01b, w12b);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 12 * c_step, c_step, q, out, zsign);
+        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 12 * c_step, c_step, q);
     }
 }
 #undef DSP_DW_PAIRS_ROW4
 #undef DSP_DW_PAIRS_ROW2S2
 
-/* Every group of four channels of a layer of dsp_dw_pairs_kind; returns the first channel
- * left (c mod 4 channels). */
+/* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds; returns the
+ * first channel it left (a group without the fast form, or c mod 4 channels). */
 DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias,
                                           const int32_t *mult, const int32_t *shift, int8_t *y,
-                                          const dsp_out *out, int kind, int zsign) {
-    const int32_t c_step = p->c, c4 = c_step & ~3, zp = zsign ? -128 : p->y_zero_point;
+                                          int kind) {
+    const int32_t c_step = p->c, c4 = c_step & ~3;
     const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16, out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     int32_t c0, b;
-    for (b = 0; b < p->n; ++b) {
-        const int8_t *const xb = x + (size_t)b * px * c_step;
-        int8_t *const yb = y + (size_t)b * out_px * c_step;
-        for (c0 = 0; c0 < c4; c0 += 4) {
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        const int32_t *const mg = mult + c0, *const sg = shift + c0;
+        if (!(dsp_dw_chq_fast(mg[0], sg[0]) && dsp_dw_chq_fast(mg[1], sg[1]) &&
+              dsp_dw_chq_fast(mg[2], sg[2]) && dsp_dw_chq_fast(mg[3], sg[3])))
+            return c0;
+        for (b = 0; b < p->n; ++b) {
             uint32_t t[9], xw[16]; /* the group's tap words, pixel words (written out) */
-            const int8_t *const wg = w + c0, *const xg = xb + c0;
+            const int8_t *const wg = w + c0, *const xg = x + (size_t)b * px * c_step + c0;
+            int8_t *const yg = y + (size_t)b * out_px * c_step + c0;
 #define DSP_DW_LD4(dst, src, i) dst[i] = dsp_load4(src + (i) * (size_t)c_step)
             DSP_DW_LD4(t, wg, 0), DSP_DW_LD4(t, wg, 1), DSP_DW_LD4(t, wg, 2);
             DSP_DW_LD4(t, wg, 3), DSP_DW_LD4(t, wg, 4), DSP_DW_LD4(t, wg, 5);
@@ -1522,12 +1639,25 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
                 DSP_DW_LD4(xw, xg, 13), DSP_DW_LD4(xw, xg, 14), DSP_DW_LD4(xw, xg, 15);
             }
 #undef DSP_DW_LD4
-#define DSP_DW_PAIRS_CH(j)                                                                   \
-    do {                                                                                     \
-        const dsp_dw_chq q_ = dsp_dw_chq_make(mult[c0 + j], shift[c0 + j], zp);              \
-        dsp_dw_pairs_channel(t, xw, nzp, bias[c0 + j], &q_, yb + c0 + j, c_step, out, kind, \
-                             zsign, j);                                                      \
+#define DSP_DW_PAIRS_CH(j)                                                                  \
+    do {                                                                                    \
+        const dsp_dw_chq q_ = dsp_dw_chq_make(mg[j], sg[j]);                                \
+        dsp_dw_pairs_channel(t, xw, nzp, bias[c0 + j], &q_, yg + j, c_step, kind, j);       \
     } while (0)
+            if (kind == DSP_DW_PAIRS_2X2) {
+                uint32_t rec[4 * 12]; /* dsp_dw_pairs2x2_asm's records */
+                int32_t j;
+                for (j = 0; j < 4; ++j) {
+                    const dsp_dw_chq q = dsp_dw_chq_make(mg[j], sg[j]);
+                    rec[12 * j] = (uint32_t)bias[c0 + j];
+                    rec[12 * j + 9] = (uint32_t)q.m, rec[12 * j + 10] = (uint32_t)q.c;
+                    rec[12 * j + 11] = (uint32_t)q.e;
+                }
+                dsp_dw_pairs_rec2x2(rec, wg, xg, c_step, nzp, 0);
+                dsp_dw_pairs_rec2x2(rec + 24, wg, xg, c_step, nzp, 1);
+                dsp_dw_pairs2x2_asm(rec, yg, c_step);
+                continue;
+            }
             DSP_DW_PAIRS_CH(0);
             DSP_DW_PAIRS_CH(1);
             DSP_DW_PAIRS_CH(2);
@@ -1541,15 +1671,16 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
 /* The kind of dsp_dw_small_as or dsp_dw_pairs_as that serves p, or -1. */
 static int dsp_dw_small_kind(const cnnc_s8_conv_params *p) {
     const int pad1 = p->kernel_h == 3 && p->kernel_w == 3 && p->pad_top == 1 && p->pad_left == 1;
-    const int s1 = p->stride_h == 1 && p->stride_w == 1, dbl = p->rounding == CNNC_ROUND_DOUBLE;
+    const int s1 = p->stride_h == 1 && p->stride_w == 1,
+              dbl = p->rounding == CNNC_ROUND_DOUBLE && p->y_zero_point == -128;
     if (!pad1) return -1;
     if (s1 && p->h == 2 && p->w == 2 && p->out_h == 2 && p->out_w == 2)
         return dbl ? DSP_DW_PAIRS_2X2 : DSP_DW_SMALL_2X2;
     if (dbl && s1 && p->h == 4 && p->w == 4 && p->out_h == 4 && p->out_w == 4)
         return DSP_DW_PAIRS_4X4;
-    if (dbl && p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 && p->out_h == 2 &&
-        p->out_w == 2)
-        return DSP_DW_PAIRS_4X4S2;
+    if (p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 && p->out_h == 2 &&
+        p->out_w == 2 && p->rounding == CNNC_ROUND_DOUBLE) /* code size: the default rounding */
+        return dbl ? DSP_DW_PAIRS_4X4S2 : DSP_DW_SMALL_4X4;
     return -1;
 }
 
@@ -1596,15 +1727,12 @@ static __attribute__((noinline)) int32_t dsp_dw_small(const cnnc_s8_conv_params 
                                                       const int8_t *w, const int32_t *bias,
                                                       const int32_t *mult, const int32_t *shift,
                                                       int8_t *y, int kind) {
-    const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    const int zsign = p->y_zero_point == -128;
-#define DSP_DW_PAIRS_BY(K)                                                                  \
-    return zsign ? dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, &out, K, 1)               \
-                 : dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, &out, K, 0)
-    if (kind == DSP_DW_PAIRS_2X2) DSP_DW_PAIRS_BY(DSP_DW_PAIRS_2X2);
-    if (kind == DSP_DW_PAIRS_4X4) DSP_DW_PAIRS_BY(DSP_DW_PAIRS_4X4);
-    if (kind == DSP_DW_PAIRS_4X4S2) DSP_DW_PAIRS_BY(DSP_DW_PAIRS_4X4S2);
-#undef DSP_DW_PAIRS_BY
+    if (kind == DSP_DW_PAIRS_2X2)
+        return dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, DSP_DW_PAIRS_2X2);
+    if (kind == DSP_DW_PAIRS_4X4)
+        return dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, DSP_DW_PAIRS_4X4);
+    if (kind == DSP_DW_PAIRS_4X4S2)
+        return dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, DSP_DW_PAIRS_4X4S2);
     if (kind == DSP_DW_SMALL_2X2)
         return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_2X2);
     return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_4X4);
