@@ -1549,6 +1549,177 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_rec2x2(uint32_t *rec, const int8_t *wg, cons
 #undef DSP_ASM_PK_HI
 #undef DSP_ASM_PAIRS_REC2X2
 
+/* The 4x4 image at stride 1 as dsp_dw_pairs2x2_asm: records rec[4][18] of bias, the image
+ * rows' pairs (A, B) = columns (0, 1), (2, 3) (words 1..8), the kernel rows' (w0, w1),
+ * (w1, w2) (9..14), m, c, e (15..17), written by dsp_dw_pairs_rec4x4 (the same transpose:
+ * four PKH words of a block in r8..r11, both channels' words by STM). */
+/* clang-format off */
+#define DSP_ASM_PK_LO(d, a, b) "pkhbt " d ", " a ", " b ", lsl #16\n\t"
+#define DSP_ASM_PK_HI(d, a, b) "pkhtb " d ", " b ", " a ", asr #16\n\t"
+/* r8..r11 into words of channels 2 hi (at rp, then rp += 16) and 2 hi + 1 (rp + 72): SXT
+ * is sxtab16 with nzp for pixels, sxtb16 for weights */
+#define DSP_ASM_PAIRS_X4                                    \
+    "sxtab16 r0, %[nzp], r8\n\t"                            \
+    "sxtab16 r1, %[nzp], r9\n\t"                            \
+    "sxtab16 r2, %[nzp], r10\n\t"                           \
+    "sxtab16 r3, %[nzp], r11\n\t"                           \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtab16 r0, %[nzp], r8, ror #8\n\t"                    \
+    "sxtab16 r1, %[nzp], r9, ror #8\n\t"                    \
+    "sxtab16 r2, %[nzp], r10, ror #8\n\t"                   \
+    "sxtab16 r3, %[nzp], r11, ror #8\n\t"                   \
+    "add r8, %[rp], #56\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"
+/* two image rows from the row at r3 (r3 advances two rows; DSP_ASM_PAIRS_X4 overwrites it) */
+#define DSP_ASM_PAIRS_XROWS(PK)                             \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r8", "r0", "r1")                                    \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r9", "r0", "r1")                                    \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r10", "r0", "r1")                                   \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r11", "r0", "r1")
+/* one kernel row's taps from r3 (r3 advances a kernel row) into d01, d12 */
+#define DSP_ASM_PAIRS_WROW(PK, d01, d12)                    \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "ldr r2, [r3, %[cs], lsl #1]\n\t"                       \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    "add r3, r3, %[cs]\n\t"                                 \
+    PK(d01, "r0", "r1")                                     \
+    PK(d12, "r1", "r2")
+#define DSP_ASM_PAIRS_REC4X4(PK)                            \
+    "mov r3, %[xg]\n\t"                                     \
+    DSP_ASM_PAIRS_XROWS(PK)                                 \
+    DSP_ASM_PAIRS_X4                                        \
+    "add r3, %[xg], %[cs], lsl #3\n\t"                      \
+    DSP_ASM_PAIRS_XROWS(PK)                                 \
+    DSP_ASM_PAIRS_X4                                        \
+    "mov r3, %[wg]\n\t"                                     \
+    DSP_ASM_PAIRS_WROW(PK, "r8", "r9")                      \
+    DSP_ASM_PAIRS_WROW(PK, "r10", "r11")                    \
+    "sxtb16 r0, r8\n\t"                                     \
+    "sxtb16 r1, r9\n\t"                                     \
+    "sxtb16 r2, r10\n\t"                                    \
+    "sxtb16 r3, r11\n\t"                                    \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtb16 r0, r8, ror #8\n\t"                             \
+    "sxtb16 r1, r9, ror #8\n\t"                             \
+    "sxtb16 r2, r10, ror #8\n\t"                            \
+    "sxtb16 r3, r11, ror #8\n\t"                            \
+    "add r8, %[rp], #56\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"                          \
+    "add r3, %[wg], %[cs], lsl #2\n\t"                      \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    DSP_ASM_PAIRS_WROW(PK, "r8", "r9")                      \
+    "sxtb16 r0, r8\n\t"                                     \
+    "sxtb16 r1, r9\n\t"                                     \
+    "sxtb16 r2, r8, ror #8\n\t"                             \
+    "sxtb16 r3, r9, ror #8\n\t"                             \
+    "strd r0, r1, [%[rp]]\n\t"                              \
+    "strd r2, r3, [%[rp], #72]\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs_rec4x4(uint32_t *rec, const int8_t *wg, const int8_t *xg,
+                                           int32_t c_step, uint32_t nzp, int hi) {
+    uint32_t *rp = rec + 1;
+    if (hi)
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC4X4(DSP_ASM_PK_HI)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+    else
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC4X4(DSP_ASM_PK_LO)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+}
+#undef DSP_ASM_PK_LO
+#undef DSP_ASM_PK_HI
+#undef DSP_ASM_PAIRS_X4
+#undef DSP_ASM_PAIRS_XROWS
+#undef DSP_ASM_PAIRS_WROW
+#undef DSP_ASM_PAIRS_REC4X4
+
+/* The four channels' 16 outputs each from their records, a channel a turn of an asm loop:
+ * per output row the sums s0..s3 (r0..r3) of its columns start at the bias (r4) on the
+ * first kernel row, each kernel row one LDRD of the image row's (A, B) (r5, r6) and one of
+ * its (w0, w1), (w1, w2) (r8, r9): column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT),
+ * 2 B (w1, w2) + A.hi w0 (SMLATB), 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four
+ * stores of the row, yr stepping 4 rows of c_step bytes. */
+/* clang-format off */
+#define DSP_ASM_PAIRS_RQ4(a)                                \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r5, r6\n\t"                       \
+    "asr " a ", " a ", r8\n\t"                              \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_PAIRS_KROW0(xoff, woff)                     \
+    "ldrd r5, r6, [%[rp], #" xoff "]\n\t"                   \
+    "ldrd r8, r9, [%[rp], #" woff "]\n\t"                   \
+    "smlad r0, r5, r9, r4\n\t"                              \
+    "smlad r1, r5, r8, r4\n\t"                              \
+    "smlabt r1, r6, r9, r1\n\t"                             \
+    "smlad r2, r6, r9, r4\n\t"                              \
+    "smlatb r2, r5, r8, r2\n\t"                             \
+    "smlad r3, r6, r8, r4\n\t"
+#define DSP_ASM_PAIRS_KROW(xoff, woff)                      \
+    "ldrd r5, r6, [%[rp], #" xoff "]\n\t"                   \
+    "ldrd r8, r9, [%[rp], #" woff "]\n\t"                   \
+    "smlad r0, r5, r9, r0\n\t"                              \
+    "smlad r1, r5, r8, r1\n\t"                              \
+    "smlabt r1, r6, r9, r1\n\t"                             \
+    "smlad r2, r6, r9, r2\n\t"                              \
+    "smlatb r2, r5, r8, r2\n\t"                             \
+    "smlad r3, r6, r8, r3\n\t"
+#define DSP_ASM_PAIRS_STORE4                                \
+    "ldrd r5, r6, [%[rp], #60]\n\t"                         \
+    "ldr r8, [%[rp], #68]\n\t"                              \
+    "add r9, %[yr], %[cs], lsl #1\n\t"                      \
+    DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
+    DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
+    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
+    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
+    "add %[yr], %[yr], %[cs], lsl #2\n\t"
+/* record byte offsets: image row r at 4 + 8 r, kernel row k at 36 + 8 k */
+#define DSP_ASM_PAIRS_CH4X4                                 \
+    "1:\n\t"                                                \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("4", "44") DSP_ASM_PAIRS_KROW("12", "52") DSP_ASM_PAIRS_STORE4 \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("4", "36") DSP_ASM_PAIRS_KROW("12", "44")                      \
+    DSP_ASM_PAIRS_KROW("20", "52") DSP_ASM_PAIRS_STORE4     \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("12", "36") DSP_ASM_PAIRS_KROW("20", "44")                     \
+    DSP_ASM_PAIRS_KROW("28", "52") DSP_ASM_PAIRS_STORE4     \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("20", "36") DSP_ASM_PAIRS_KROW("28", "44") DSP_ASM_PAIRS_STORE4 \
+    "sub %[yr], %[yr], %[cs], lsl #4\n\t"                   \
+    "add %[yr], %[yr], #1\n\t"                              \
+    "add %[rp], %[rp], #72\n\t"                             \
+    "cmp %[rp], %[re]\n\t"                                  \
+    "bne 1b\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
+    const uint32_t *const re = rec + 4 * 18;
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4
+                         : [rp] "+r"(rec), [yr] "+r"(y)
+                         : [cs] "r"(c_step), [re] "r"(re)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
+}
+#undef DSP_ASM_PAIRS_RQ4
+#undef DSP_ASM_PAIRS_KROW0
+#undef DSP_ASM_PAIRS_KROW
+#undef DSP_ASM_PAIRS_STORE4
+#undef DSP_ASM_PAIRS_CH4X4
+
 /* Channel j of a group: tap words t[9], pixel words x[h * w] (four channels each), its
  * outputs from y (pixel i at y[i * c_step]). */
 DSP_ALWAYS_INLINE void dsp_dw_pairs_channel(const uint32_t *t, const uint32_t *x, uint32_t nzp,
@@ -1644,6 +1815,20 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
         const dsp_dw_chq q_ = dsp_dw_chq_make(mg[j], sg[j]);                                \
         dsp_dw_pairs_channel(t, xw, nzp, bias[c0 + j], &q_, yg + j, c_step, kind, j);       \
     } while (0)
+            if (kind == DSP_DW_PAIRS_4X4) {
+                uint32_t rec[4 * 18]; /* dsp_dw_pairs4x4_asm's records */
+                int32_t j;
+                for (j = 0; j < 4; ++j) {
+                    const dsp_dw_chq q = dsp_dw_chq_make(mg[j], sg[j]);
+                    rec[18 * j] = (uint32_t)bias[c0 + j];
+                    rec[18 * j + 15] = (uint32_t)q.m, rec[18 * j + 16] = (uint32_t)q.c;
+                    rec[18 * j + 17] = (uint32_t)q.e;
+                }
+                dsp_dw_pairs_rec4x4(rec, wg, xg, c_step, nzp, 0);
+                dsp_dw_pairs_rec4x4(rec + 36, wg, xg, c_step, nzp, 1);
+                dsp_dw_pairs4x4_asm(rec, yg, c_step);
+                continue;
+            }
             if (kind == DSP_DW_PAIRS_2X2) {
                 uint32_t rec[4 * 12]; /* dsp_dw_pairs2x2_asm's records */
                 int32_t j;
