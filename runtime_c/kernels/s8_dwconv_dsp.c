@@ -1345,86 +1345,26 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
 }
 
 /* The 3 x 3 layers of padding 1 on 2x2 and 4x4 images (the last stages of a network at
- * 32x32 input) with the double rounding and the full clamp, one channel at a time in int16
- * pairs of one channel (dsp_dw_pairs_group): a pixel pair (x[r][2k], x[r][2k+1]) against a
- * weight pair (w[ky][kx], w[ky][kx+1]) is one SMLAD, two taps an instruction where
- * dsp_dw_small_as and dsp_dw3x3_groups take one (lanes of four channels), and a channel's
- * multiplier, rounding term and shift serve all its outputs (4 or 16) from registers. The
- * pairs come from a group's words of four channels: PKHBT / PKHTB of two words gives the
- * bytes of channels (0, 1) / (2, 3) of both, SXTB16 (SXTAB16 onto (-zp, -zp) for x - zp,
- * |x - zp| <= 255) without or with ROR #8 the pair of one channel. A sum starts at the bias
- * and adds the image taps only (padding taps are left out, not read as x_zero_point), so it
- * is the reference's sum exactly (|sum| <= |bias| + 9 * 255 * 128: modulo 2^32 as
- * s8_dsp.h). Each output row oy of a stride-1 kernel row reads image row oy - 1 + ky with
- * A = columns (0, 1) and B = (2, 3): column ox takes A (w1, w2) at ox = 0, A (w0, w1) and
- * B.lo w2 at 1, B (w1, w2) and A.hi w0 at 2, B (w0, w1) at 3 (w0 and w2 from the halves of
- * the pairs (w0, w1), (w1, w2): SMLATB, SMLABT); at stride 2 (4x4 into 2x2) row 2 oy - 1 +
- * ky, output 0 A (w1, w2), output 1 A.hi w0 and B (w1, w2). */
+ * 32x32 input) with the double rounding, the full clamp and output zero point -128 (the
+ * depthwise layers behind a ReLU), one channel at a time in int16 pairs of one channel
+ * (dsp_dw_pairs_as): a pixel pair (x[r][2k], x[r][2k+1]) against a weight pair
+ * (w[ky][kx], w[ky][kx+1]) is one SMLAD, two taps an instruction where dsp_dw_small_as and
+ * dsp_dw3x3_groups take one (lanes of four channels), and a channel's m, c, e serve all its
+ * outputs. Per group of four channels a record per channel (bias, the pairs, m, c, e) is
+ * written first: the pairs by a transpose in asm (PKHBT / PKHTB of two words of four
+ * channels gives the bytes of channels (0, 1) / (2, 3) of both, SXTB16 without and with
+ * ROR #8 the pair of one channel, SXTAB16 onto (-zp, -zp) for x - zp: |x - zp| <= 255),
+ * then an asm pass over the four records computes and stores the outputs. A sum starts at
+ * the bias and adds the image taps only (padding taps left out, not read as x_zero_point):
+ * the reference's sum exactly (|sum| <= |bias| + 9 * 255 * 128, modulo 2^32 as s8_dsp.h).
+ * Output column ox of a kernel row over image row (A, B) = columns (0, 1), (2, 3) of a 4-wide
+ * image takes, at stride 1, A (w1, w2) at 0, A (w0, w1) and B.lo w2 at 1 (SMLABT on (w1, w2)),
+ * B (w1, w2) and A.hi w0 at 2 (SMLATB on (w0, w1)), B (w0, w1) at 3; at stride 2, A (w1, w2)
+ * at 0, A.hi w0 and B (w1, w2) at 1; a 2-wide image has A only (columns 0 and 1 of stride 1).
+ * The requantisation is DSP_RQ_DOUBLE's without the sign's term (s8_dsp.h, DSP_RQ_DOUBLE2Z:
+ * the same argument holds for h of the QADD's 2x): QADD, SMMLAR with c = 2^(e-1) - 128 2^e,
+ * ASR e, SSAT #8, STRB. */
 enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
-
-/* Channel j's bytes of words a (lo lane) and b (hi lane): the PKH half of a pair. */
-DSP_ALWAYS_INLINE uint32_t dsp_dw_pair_pk(uint32_t a, uint32_t b, int j) {
-    return j < 2 ? dsp_pkhbt(a, b) : dsp_pkhtb(b, a);
-}
-/* The pair of weights (ta, tb) of channel j as int16 lanes (lo, hi). */
-DSP_ALWAYS_INLINE int32_t dsp_dw_wpair(uint32_t ta, uint32_t tb, int j) {
-    const uint32_t v = dsp_dw_pair_pk(ta, tb, j);
-    return j & 1 ? dsp_odd(v) : dsp_even(v);
-}
-/* The pair of pixels (pa, pb) of channel j as x - zp (nzp = (-zp, -zp)). */
-DSP_ALWAYS_INLINE int32_t dsp_dw_xpair(uint32_t pa, uint32_t pb, uint32_t nzp, int j) {
-    const uint32_t v = dsp_dw_pair_pk(pa, pb, j);
-    return (int32_t)(j & 1 ? dsp_odd_add(nzp, v) : dsp_even_add(nzp, v));
-}
-
-/* A channel's requantisation, DSP_RQ_DOUBLE with the full clamp and output zero point
- * -128, where the sign's term can go (s8_dsp.h, DSP_RQ_DOUBLE2Z: the same argument holds
- * for h of the QADD's 2x): m, c = 2^(e-1) - 128 2^e, e. */
-typedef struct {
-    int32_t m, c, e;
-} dsp_dw_chq;
-
-/* Whether m, shift have that form (e - 1 = ~shift in 0..19, 2^30 <= m: dsp_dw_gq_one's). */
-DSP_ALWAYS_INLINE int dsp_dw_chq_fast(int32_t m, int32_t shift) {
-    return ~(uint32_t)shift < 20u && m >= ((int32_t)1 << 30);
-}
-DSP_ALWAYS_INLINE dsp_dw_chq dsp_dw_chq_make(int32_t m, int32_t shift) {
-    const uint32_t e1 = ~(uint32_t)shift;
-    dsp_dw_chq q;
-    q.m = m;
-    q.c = (int32_t)(0xFFFFFF01u << e1); /* (2 zp + 1) 2^(e-1) */
-    q.e = (int32_t)e1 + 1;
-    return q;
-}
-
-DSP_ALWAYS_INLINE int8_t dsp_dw_pairs_rq(int32_t acc, const dsp_dw_chq *q) {
-    return (int8_t)__ssat(dsp_smmlar(__qadd(acc, acc), q->m, q->c) >> q->e, 8);
-}
-
-/* Sums s0..s3 of one channel into y[0], y[step], y[2 step], y[3 step]. */
-DSP_ALWAYS_INLINE void dsp_dw_pairs_store4(int32_t s0, int32_t s1, int32_t s2, int32_t s3,
-                                           int8_t *y, int32_t step, const dsp_dw_chq *q) {
-    y[0] = dsp_dw_pairs_rq(s0, q);
-    y[step] = dsp_dw_pairs_rq(s1, q);
-    y[2 * step] = dsp_dw_pairs_rq(s2, q);
-    y[3 * step] = dsp_dw_pairs_rq(s3, q);
-}
-
-/* One output row of a 4-wide stride-1 image: s0..s3 += kernel row (w01, w12) on image row
- * (xa, xb) (columns (0, 1), (2, 3)). */
-#define DSP_DW_PAIRS_ROW4(xa, xb, w01, w12)                      \
-    do {                                                         \
-        s0 = __smlad(xa, w12, s0);                               \
-        s1 = __smlabt(xb, w12, __smlad(xa, w01, s1));            \
-        s2 = __smlatb(xa, w01, __smlad(xb, w12, s2));            \
-        s3 = __smlad(xb, w01, s3);                               \
-    } while (0)
-/* The two outputs of a stride-2 row from a 4-wide image row */
-#define DSP_DW_PAIRS_ROW2S2(xa, xb, w01, w12, u0, u1)            \
-    do {                                                         \
-        u0 = __smlad(xa, w12, u0);                               \
-        u1 = __smlatb(xa, w01, __smlad(xb, w12, u1));            \
-    } while (0)
 
 /* The 2x2 image's four channels from their records rec[4][12] (bias, image row 0's pair
  * a0, kernel row 0's pairs (w0, w1), (w1, w2), row 1's, image row 1's pair a1, row 2's,
@@ -1720,134 +1660,102 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32
 #undef DSP_ASM_PAIRS_STORE4
 #undef DSP_ASM_PAIRS_CH4X4
 
-/* Channel j of a group: tap words t[9], pixel words x[h * w] (four channels each), its
- * outputs from y (pixel i at y[i * c_step]). */
-DSP_ALWAYS_INLINE void dsp_dw_pairs_channel(const uint32_t *t, const uint32_t *x, uint32_t nzp,
-                                            int32_t bias, const dsp_dw_chq *q, int8_t *y,
-                                            int32_t c_step, int kind, int j) {
-    /* (w0, w1), (w1, w2) of kernel rows 0..2 */
-    const int32_t w01a = dsp_dw_wpair(t[0], t[1], j), w12a = dsp_dw_wpair(t[1], t[2], j);
-    const int32_t w01b = dsp_dw_wpair(t[3], t[4], j), w12b = dsp_dw_wpair(t[4], t[5], j);
-    const int32_t w01c = dsp_dw_wpair(t[6], t[7], j), w12c = dsp_dw_wpair(t[7], t[8], j);
-    int32_t s0, s1, s2, s3;
-    if (kind == DSP_DW_PAIRS_2X2) { /* output row 0: image rows 0, 1 under kernel rows 1, 2 */
-        const int32_t a0 = dsp_dw_xpair(x[0], x[1], nzp, j), a1 = dsp_dw_xpair(x[2], x[3], nzp, j);
-        s0 = __smlad(a1, w12c, __smlad(a0, w12b, bias));
-        s1 = __smlad(a1, w01c, __smlad(a0, w01b, bias));
-        s2 = __smlad(a1, w12b, __smlad(a0, w12a, bias));
-        s3 = __smlad(a1, w01b, __smlad(a0, w01a, bias));
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q);
-    } else {
-        /* image rows 0..3 as (columns 0, 1), (2, 3) */
-        const int32_t x0a = dsp_dw_xpair(x[0], x[1], nzp, j), x0b = dsp_dw_xpair(x[2], x[3], nzp, j);
-        const int32_t x1a = dsp_dw_xpair(x[4], x[5], nzp, j), x1b = dsp_dw_xpair(x[6], x[7], nzp, j);
-        const int32_t x2a = dsp_dw_xpair(x[8], x[9], nzp, j),
-                      x2b = dsp_dw_xpair(x[10], x[11], nzp, j);
-        const int32_t x3a = dsp_dw_xpair(x[12], x[13], nzp, j),
-                      x3b = dsp_dw_xpair(x[14], x[15], nzp, j);
-        if (kind == DSP_DW_PAIRS_4X4S2) { /* rows 0, 1 under kernel rows 1, 2; 1..3 under 0..2 */
-            s0 = s1 = s2 = s3 = bias;
-            DSP_DW_PAIRS_ROW2S2(x0a, x0b, w01b, w12b, s0, s1);
-            DSP_DW_PAIRS_ROW2S2(x1a, x1b, w01c, w12c, s0, s1);
-            DSP_DW_PAIRS_ROW2S2(x1a, x1b, w01a, w12a, s2, s3);
-            DSP_DW_PAIRS_ROW2S2(x2a, x2b, w01b, w12b, s2, s3);
-            DSP_DW_PAIRS_ROW2S2(x3a, x3b, w01c, w12c, s2, s3);
-            dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q);
-            return;
-        }
-        s0 = s1 = s2 = s3 = bias; /* output row 0: image rows 0, 1 */
-        DSP_DW_PAIRS_ROW4(x0a, x0b, w01b, w12b);
-        DSP_DW_PAIRS_ROW4(x1a, x1b, w01c, w12c);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y, c_step, q);
-        s0 = s1 = s2 = s3 = bias; /* 1: rows 0..2 */
-        DSP_DW_PAIRS_ROW4(x0a, x0b, w01a, w12a);
-        DSP_DW_PAIRS_ROW4(x1a, x1b, w01b, w12b);
-        DSP_DW_PAIRS_ROW4(x2a, x2b, w01c, w12c);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 4 * c_step, c_step, q);
-        s0 = s1 = s2 = s3 = bias; /* 2: rows 1..3 */
-        DSP_DW_PAIRS_ROW4(x1a, x1b, w01a, w12a);
-        DSP_DW_PAIRS_ROW4(x2a, x2b, w01b, w12b);
-        DSP_DW_PAIRS_ROW4(x3a, x3b, w01c, w12c);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 8 * c_step, c_step, q);
-        s0 = s1 = s2 = s3 = bias; /* 3: rows 2, 3 */
-        DSP_DW_PAIRS_ROW4(x2a, x2b, w01a, w12a);
-        DSP_DW_PAIRS_ROW4(x3a, x3b, w01b, w12b);
-        dsp_dw_pairs_store4(s0, s1, s2, s3, y + 12 * c_step, c_step, q);
-    }
+/* The 4x4 image at stride 2 from dsp_dw_pairs_rec4x4's records: outputs (0, 0), (0, 1)
+ * (r0, r1) from image rows 0, 1 under kernel rows 1, 2, (1, 0), (1, 1) (r2, r3) from rows
+ * 1..3 under kernel rows 0..2 (row 1's pairs loaded once for both). */
+/* clang-format off */
+#define DSP_ASM_PAIRS_RQ4(a)                                \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r5, r6\n\t"                       \
+    "asr " a ", " a ", r8\n\t"                              \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_PAIRS_S2(u0, u1, acc)                       \
+    "smlad " u0 ", r5, r9, " acc "\n\t"                     \
+    "smlatb " u1 ", r5, r8, " acc "\n\t"                    \
+    "smlad " u1 ", r6, r9, " u1 "\n\t"
+#define DSP_ASM_PAIRS_S2ADD(u0, u1)                         \
+    "smlad " u0 ", r5, r9, " u0 "\n\t"                      \
+    "smlatb " u1 ", r5, r8, " u1 "\n\t"                     \
+    "smlad " u1 ", r6, r9, " u1 "\n\t"
+#define DSP_ASM_PAIRS_CH4X4S2                               \
+    "1:\n\t"                                                \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    "ldrd r5, r6, [%[rp], #4]\n\t"                          \
+    "ldrd r8, r9, [%[rp], #44]\n\t"                         \
+    DSP_ASM_PAIRS_S2("r0", "r1", "r4")                      \
+    "ldrd r5, r6, [%[rp], #12]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #52]\n\t"                         \
+    DSP_ASM_PAIRS_S2ADD("r0", "r1")                         \
+    "ldrd r8, r9, [%[rp], #36]\n\t"                         \
+    DSP_ASM_PAIRS_S2("r2", "r3", "r4")                      \
+    "ldrd r5, r6, [%[rp], #20]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #44]\n\t"                         \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
+    "ldrd r5, r6, [%[rp], #28]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #52]\n\t"                         \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
+    "ldrd r5, r6, [%[rp], #60]\n\t"                         \
+    "ldr r8, [%[rp], #68]\n\t"                              \
+    "add r9, %[yr], %[cs], lsl #1\n\t"                      \
+    DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
+    DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
+    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
+    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
+    "add %[yr], %[yr], #1\n\t"                              \
+    "add %[rp], %[rp], #72\n\t"                             \
+    "cmp %[rp], %[re]\n\t"                                  \
+    "bne 1b\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
+    const uint32_t *const re = rec + 4 * 18;
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2
+                         : [rp] "+r"(rec), [yr] "+r"(y)
+                         : [cs] "r"(c_step), [re] "r"(re)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
 }
-#undef DSP_DW_PAIRS_ROW4
-#undef DSP_DW_PAIRS_ROW2S2
+#undef DSP_ASM_PAIRS_RQ4
+#undef DSP_ASM_PAIRS_S2
+#undef DSP_ASM_PAIRS_S2ADD
+#undef DSP_ASM_PAIRS_CH4X4S2
 
-/* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds; returns the
- * first channel it left (a group without the fast form, or c mod 4 channels). */
+/* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
+ * multipliers and shifts have DSP_RQ_DOUBLE's form (e - 1 = ~shift in 0..19, 2^30 <= m:
+ * dsp_dw_gq_one's); returns the first channel it left (a group without, c mod 4). */
 DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias,
                                           const int32_t *mult, const int32_t *shift, int8_t *y,
                                           int kind) {
-    const int32_t c_step = p->c, c4 = c_step & ~3;
+    const int32_t c_step = p->c, c4 = c_step & ~3, rw = kind == DSP_DW_PAIRS_2X2 ? 12 : 18;
     const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16, out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    int32_t c0, b;
+    int32_t c0, b, j;
     for (c0 = 0; c0 < c4; c0 += 4) {
-        const int32_t *const mg = mult + c0, *const sg = shift + c0;
-        if (!(dsp_dw_chq_fast(mg[0], sg[0]) && dsp_dw_chq_fast(mg[1], sg[1]) &&
-              dsp_dw_chq_fast(mg[2], sg[2]) && dsp_dw_chq_fast(mg[3], sg[3])))
-            return c0;
+        uint32_t rec[4 * 18]; /* the four channels' records, rw words each */
+        for (j = 0; j < 4; ++j) {
+            const int32_t m = mult[c0 + j];
+            const uint32_t e1 = ~(uint32_t)shift[c0 + j]; /* e - 1 */
+            uint32_t *const r = rec + rw * j;
+            if (e1 >= 20u || m < ((int32_t)1 << 30)) return c0;
+            r[0] = (uint32_t)bias[c0 + j];
+            r[rw - 3] = (uint32_t)m;
+            r[rw - 2] = 0xFFFFFF01u << e1; /* (2 zp + 1) 2^(e-1) */
+            r[rw - 1] = e1 + 1u;
+        }
         for (b = 0; b < p->n; ++b) {
-            uint32_t t[9], xw[16]; /* the group's tap words, pixel words (written out) */
-            const int8_t *const wg = w + c0, *const xg = x + (size_t)b * px * c_step + c0;
+            const int8_t *const xg = x + (size_t)b * px * c_step + c0, *const wg = w + c0;
             int8_t *const yg = y + (size_t)b * out_px * c_step + c0;
-#define DSP_DW_LD4(dst, src, i) dst[i] = dsp_load4(src + (i) * (size_t)c_step)
-            DSP_DW_LD4(t, wg, 0), DSP_DW_LD4(t, wg, 1), DSP_DW_LD4(t, wg, 2);
-            DSP_DW_LD4(t, wg, 3), DSP_DW_LD4(t, wg, 4), DSP_DW_LD4(t, wg, 5);
-            DSP_DW_LD4(t, wg, 6), DSP_DW_LD4(t, wg, 7), DSP_DW_LD4(t, wg, 8);
-            DSP_DW_LD4(xw, xg, 0), DSP_DW_LD4(xw, xg, 1), DSP_DW_LD4(xw, xg, 2);
-            DSP_DW_LD4(xw, xg, 3);
-            if (px == 16) {
-                DSP_DW_LD4(xw, xg, 4), DSP_DW_LD4(xw, xg, 5), DSP_DW_LD4(xw, xg, 6);
-                DSP_DW_LD4(xw, xg, 7), DSP_DW_LD4(xw, xg, 8), DSP_DW_LD4(xw, xg, 9);
-                DSP_DW_LD4(xw, xg, 10), DSP_DW_LD4(xw, xg, 11), DSP_DW_LD4(xw, xg, 12);
-                DSP_DW_LD4(xw, xg, 13), DSP_DW_LD4(xw, xg, 14), DSP_DW_LD4(xw, xg, 15);
-            }
-#undef DSP_DW_LD4
-#define DSP_DW_PAIRS_CH(j)                                                                  \
-    do {                                                                                    \
-        const dsp_dw_chq q_ = dsp_dw_chq_make(mg[j], sg[j]);                                \
-        dsp_dw_pairs_channel(t, xw, nzp, bias[c0 + j], &q_, yg + j, c_step, kind, j);       \
-    } while (0)
-            if (kind == DSP_DW_PAIRS_4X4) {
-                uint32_t rec[4 * 18]; /* dsp_dw_pairs4x4_asm's records */
-                int32_t j;
-                for (j = 0; j < 4; ++j) {
-                    const dsp_dw_chq q = dsp_dw_chq_make(mg[j], sg[j]);
-                    rec[18 * j] = (uint32_t)bias[c0 + j];
-                    rec[18 * j + 15] = (uint32_t)q.m, rec[18 * j + 16] = (uint32_t)q.c;
-                    rec[18 * j + 17] = (uint32_t)q.e;
-                }
-                dsp_dw_pairs_rec4x4(rec, wg, xg, c_step, nzp, 0);
-                dsp_dw_pairs_rec4x4(rec + 36, wg, xg, c_step, nzp, 1);
-                dsp_dw_pairs4x4_asm(rec, yg, c_step);
-                continue;
-            }
             if (kind == DSP_DW_PAIRS_2X2) {
-                uint32_t rec[4 * 12]; /* dsp_dw_pairs2x2_asm's records */
-                int32_t j;
-                for (j = 0; j < 4; ++j) {
-                    const dsp_dw_chq q = dsp_dw_chq_make(mg[j], sg[j]);
-                    rec[12 * j] = (uint32_t)bias[c0 + j];
-                    rec[12 * j + 9] = (uint32_t)q.m, rec[12 * j + 10] = (uint32_t)q.c;
-                    rec[12 * j + 11] = (uint32_t)q.e;
-                }
                 dsp_dw_pairs_rec2x2(rec, wg, xg, c_step, nzp, 0);
                 dsp_dw_pairs_rec2x2(rec + 24, wg, xg, c_step, nzp, 1);
                 dsp_dw_pairs2x2_asm(rec, yg, c_step);
-                continue;
+            } else {
+                dsp_dw_pairs_rec4x4(rec, wg, xg, c_step, nzp, 0);
+                dsp_dw_pairs_rec4x4(rec + 36, wg, xg, c_step, nzp, 1);
+                if (kind == DSP_DW_PAIRS_4X4)
+                    dsp_dw_pairs4x4_asm(rec, yg, c_step);
+                else
+                    dsp_dw_pairs4x4s2_asm(rec, yg, c_step);
             }
-            DSP_DW_PAIRS_CH(0);
-            DSP_DW_PAIRS_CH(1);
-            DSP_DW_PAIRS_CH(2);
-            DSP_DW_PAIRS_CH(3);
-#undef DSP_DW_PAIRS_CH
         }
     }
     return c4;
