@@ -1399,11 +1399,11 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     DSP_ASM_PAIRS_RQ("r2") "strb r2, [r4]\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    __asm__ __volatile__(DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2
-                             DSP_ASM_PAIRS_CH2X2
-                         : [rp] "+r"(rec), [y] "+r"(y)
-                         : [cs] "r"(c_step)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "cc", "memory");
+    __asm__ __volatile__(
+        DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2
+        : [rp] "+r"(rec), [y] "+r"(y)
+        : [cs] "r"(c_step)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "cc", "memory");
 }
 #undef DSP_ASM_PAIRS_RQ
 #undef DSP_ASM_PAIRS_CH2X2
@@ -1722,11 +1722,11 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int
  * multipliers and shifts have DSP_RQ_DOUBLE's form (e - 1 = ~shift in 0..19, 2^30 <= m:
  * dsp_dw_gq_one's); returns the first channel it left (a group without, c mod 4). */
 DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
-                                          const int8_t *w, const int32_t *bias,
-                                          const int32_t *mult, const int32_t *shift, int8_t *y,
-                                          int kind) {
+                                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                          const int32_t *shift, int8_t *y, int kind) {
     const int32_t c_step = p->c, c4 = c_step & ~3, rw = kind == DSP_DW_PAIRS_2X2 ? 12 : 18;
-    const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16, out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
+    const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16,
+                  out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     int32_t c0, b, j;
     for (c0 = 0; c0 < c4; c0 += 4) {

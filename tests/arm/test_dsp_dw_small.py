@@ -1,0 +1,36 @@
+"""The Cortex-M DSP depthwise convolution on 2x2 and 4x4 images (s8_dwconv_dsp.c,
+dsp_dw_pairs_as: 3x3, padding 1, stride 1 on 2x2 and 4x4 images, stride 2 on 4x4, the
+double rounding, the full clamp and output zero point -128: int16 pairs of one channel, two
+taps an SMLAD) equals cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4, with the
+shared depthwise driver of test_mcu_dsp.py: input zero points -128 (x - zp up to 255), 127
+and one between; channel counts of one to three groups of four and a rest; two images;
+groups whose multipliers or shifts have no fast form (the layer then runs the other
+paths), biases near 2^30 (saturating doubled sums); and beside them the layers the path
+must leave to the others (output zero point 127, a narrower clamp, the single rounding).
+At -Os the path is compiled out and the same grid checks the compact paths."""
+
+import pytest
+
+from .mcu_run import run_driver
+from .test_mcu_dsp import DW_DRIVER, c_rows
+
+pytestmark = pytest.mark.arm
+
+GEOMETRIES = [(2, 2, 3, 1, 1), (4, 4, 3, 1, 1), (4, 4, 3, 2, 1)]  # h, w, kernel, stride, pad
+CHANNELS = (4, 8, 12, 13)
+# (x_zero_point, y_zero_point, act_min, act_max): the path's three, then three it leaves
+OUTS = ((-128, -128, -128, 127), (127, -128, -128, 127), (-7, -128, -128, 127),
+        (-128, 127, -128, 127), (-128, -128, -128, 100), (3, 5, -128, 127))  # fmt: skip
+# (rounding, requantisation kind) as test_mcu_dsp.py's DW_REQUANTS
+REQUANTS = ((1, 0), (1, 1), (1, 2), (0, 0))
+CASES = len(GEOMETRIES) * len(CHANNELS) * len(OUTS) * len(REQUANTS)
+
+
+@pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
+def test_dsp_dwconv_small_images_equal_ref(tmp_path, opt):
+    driver = DW_DRIVER
+    for name, rows in (("@GEO", GEOMETRIES), ("@OUTS", OUTS), ("@REQUANTS", REQUANTS)):
+        driver = driver.replace(name, c_rows(rows))
+    driver = driver.replace("@CHANS", ", ".join(map(str, CHANNELS)))
+    out = run_driver(tmp_path, driver, ["s8_dwconv.c", "s8_dwconv_dsp.c"], opt)
+    assert f"{CASES} cases, 0 failures" in out, out
