@@ -1096,7 +1096,10 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
             else
                 DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
         }
-        DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
+        if (form == DSP_RQ_DOUBLE2Z)
+            DSP_DW_STORE_REC(DSP_ASM_RQ_DOUBLE2Z);
+        else
+            DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
 #undef DSP_DW_ROW_AT
 #undef DSP_DW_ROW_NEXT
 #undef DSP_DW_STORE_REC
@@ -1105,8 +1108,9 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
 
 /* Image b's windows of one group from the padded buffer (filled) for form FORM: the output
  * rows whose windows' first or last kernel row is padding skip it (for DSP_RQ_DOUBLE2, the
- * default rounding's form where a layer has 8 outputs or more; the others read the zeros:
- * the copies would outweigh the rows saved). */
+ * default rounding's form where a layer has 8 outputs or more, and DSP_RQ_DOUBLE2Z, the same
+ * for output zero point -128 (s8_dsp.h); the others read the zeros: the copies would
+ * outweigh the rows saved). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
                                          int32_t pitch, const uint32_t *rec, int8_t *yb,
                                          int32_t form) {
@@ -1120,9 +1124,10 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy, iy0 += p->stride_h) {
-        if (form == DSP_RQ_DOUBLE2 && iy0 < 0)
+        const int dbl2 = form == DSP_RQ_DOUBLE2 || form == DSP_RQ_DOUBLE2Z;
+        if (dbl2 && iy0 < 0)
             dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 1, 0, 0);
-        else if (form == DSP_RQ_DOUBLE2 && iy0 + 2 >= p->h)
+        else if (dbl2 && iy0 + 2 >= p->h)
             dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 1, 0);
         else
             dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0, 0);
@@ -1182,7 +1187,9 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                 dsp_dw_widen_even(buf + 2 * ((size_t)p->pad_top * pw + p->pad_left), xb, p->h, p->w,
                                   c_step, nzp, pw);
             }
-            if (form == DSP_RQ_DOUBLE2)
+            if (form == DSP_RQ_DOUBLE2 && p->y_zero_point == -128) /* the sign's term goes */
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2Z);
+            else if (form == DSP_RQ_DOUBLE2)
                 dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2);
             else if (form == DSP_RQ_DOUBLE)
                 dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE);

@@ -6,8 +6,11 @@ shared depthwise driver of test_mcu_dsp.py: input zero points -128 (x - zp up to
 and one between; channel counts of one to three groups of four and a rest; two images;
 groups whose multipliers or shifts have no fast form (the layer then runs the other
 paths), biases near 2^30 (saturating doubled sums); and beside them the layers the path
-must leave to the others (output zero point 127, a narrower clamp, the single rounding).
-At -Os the path is compiled out and the same grid checks the compact paths."""
+must leave to the others (output zero points 127 and -20, a narrower clamp, the single
+rounding). Two geometries of the 3x3 groups (dsp_dw3x3_groups: 4x4 outputs at stride 2, 3x7
+without padding) check their doubled sums' requantisation without the sign's term
+(DSP_RQ_DOUBLE2Z) where the output zero point is -128. At -Os the fast paths are compiled
+out and the same grid checks the compact ones."""
 
 import pytest
 
@@ -16,11 +19,12 @@ from .test_mcu_dsp import DW_DRIVER, c_rows
 
 pytestmark = pytest.mark.arm
 
-GEOMETRIES = [(2, 2, 3, 1, 1), (4, 4, 3, 1, 1), (4, 4, 3, 2, 1)]  # h, w, kernel, stride, pad
+# h, w, kernel, stride, pad
+GEOMETRIES = [(2, 2, 3, 1, 1), (4, 4, 3, 1, 1), (4, 4, 3, 2, 1), (8, 8, 3, 2, 1), (5, 9, 3, 1, 0)]
 CHANNELS = (4, 8, 12, 13)
 # (x_zero_point, y_zero_point, act_min, act_max): the path's three, then three it leaves
 OUTS = ((-128, -128, -128, 127), (127, -128, -128, 127), (-7, -128, -128, 127),
-        (-128, 127, -128, 127), (-128, -128, -128, 100), (3, 5, -128, 127))  # fmt: skip
+        (-128, 127, -128, 127), (-128, -128, -128, 100), (3, -20, -128, 127))  # fmt: skip
 # (rounding, requantisation kind) as test_mcu_dsp.py's DW_REQUANTS
 REQUANTS = ((1, 0), (1, 1), (1, 2), (0, 0))
 CASES = len(GEOMETRIES) * len(CHANNELS) * len(OUTS) * len(REQUANTS)
