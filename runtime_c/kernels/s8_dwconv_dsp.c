@@ -15,7 +15,9 @@
  * layers whose every window
  * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole), as do the 3x3
  * layers of 2x2 outputs from a 2x2 image at stride 1 or a 4x4 image at stride 2
- * (dsp_dw_small: asm windows of their image taps only).
+ * (dsp_dw_small: asm windows of their image taps only); with output zero point -128 and the
+ * double rounding those and the 4x4 image at stride 1 run a channel at a time, two taps an
+ * SMLAD on int16 pairs of one channel (dsp_dw_pairs_as).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
