@@ -1727,6 +1727,55 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int
 #undef DSP_ASM_PAIRS_S2ADD
 #undef DSP_ASM_PAIRS_CH4X4S2
 
+/* The four channels' bias, m, c, e into their records (words 0 and rw - 3 .. rw - 1 of
+ * rw; byte offsets ob, om, oe of channel j's) in asm (gcc's loop spills the group's
+ * pointers); 0 when a channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19,
+ * 2^30 <= m: dsp_dw_gq_one's). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+/* clang-format off */
+#define DSP_ASM_PAIRS_PRM(j4, ob, om, oe)                   \
+    "ldr r0, [%[mp], #" j4 "]\n\t"                          \
+    "ldr r1, [%[sp], #" j4 "]\n\t"                          \
+    "mvn r1, r1\n\t"                                        \
+    "cmp r1, #19\n\t"                                       \
+    "bhi 9f\n\t"                                            \
+    "cmp r0, #0x40000000\n\t"                               \
+    "blt 9f\n\t"                                            \
+    "lsl r3, %[k], r1\n\t"                                  \
+    "add r1, r1, #1\n\t"                                    \
+    "ldr r2, [%[bp], #" j4 "]\n\t"                          \
+    "str r2, [%[rec], #" ob "]\n\t"                         \
+    "strd r0, r3, [%[rec], #" om "]\n\t"                    \
+    "str r1, [%[rec], #" oe "]\n\t"
+#define DSP_ASM_PAIRS_PRM_END                               \
+    "mov %[ok], #1\n\t"                                     \
+    "b 8f\n"                                                \
+    "9:\n\t"                                                \
+    "mov %[ok], #0\n"                                       \
+    "8:\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const int32_t *mult,
+                                       const int32_t *shift, int rw) {
+    int ok;
+#define DSP_DW_PRM(TEXT)                                                                        \
+    __asm__ __volatile__(                                                                       \
+        TEXT DSP_ASM_PAIRS_PRM_END                                                              \
+        : [ok] "=r"(ok)                                                                         \
+        : [bp] "r"(bias), [mp] "r"(mult), [sp] "r"(shift), [rec] "r"(rec), [k] "r"(0xFFFFFF01u) \
+        : "r0", "r1", "r2", "r3", "cc", "memory")
+    if (rw == 12)
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "0", "36", "44") DSP_ASM_PAIRS_PRM("4", "48", "84", "92")
+                       DSP_ASM_PAIRS_PRM("8", "96", "132", "140")
+                           DSP_ASM_PAIRS_PRM("12", "144", "180", "188"));
+    else
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "0", "60", "68") DSP_ASM_PAIRS_PRM(
+            "4", "72", "132", "140") DSP_ASM_PAIRS_PRM("8", "144", "204", "212")
+                       DSP_ASM_PAIRS_PRM("12", "216", "276", "284"));
+#undef DSP_DW_PRM
+    return ok;
+}
+#undef DSP_ASM_PAIRS_PRM
+#undef DSP_ASM_PAIRS_PRM_END
+
 /* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
  * multipliers and shifts have DSP_RQ_DOUBLE's form (e - 1 = ~shift in 0..19, 2^30 <= m:
  * dsp_dw_gq_one's); returns the first channel it left (a group without, c mod 4). */
@@ -1737,19 +1786,10 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
     const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16,
                   out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    int32_t c0, b, j;
+    int32_t c0, b;
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t rec[4 * 18]; /* the four channels' records, rw words each */
-        for (j = 0; j < 4; ++j) {
-            const int32_t m = mult[c0 + j];
-            const uint32_t e1 = ~(uint32_t)shift[c0 + j]; /* e - 1 */
-            uint32_t *const r = rec + rw * j;
-            if (e1 >= 20u || m < ((int32_t)1 << 30)) return c0;
-            r[0] = (uint32_t)bias[c0 + j];
-            r[rw - 3] = (uint32_t)m;
-            r[rw - 2] = 0xFFFFFF01u << e1; /* (2 zp + 1) 2^(e-1) */
-            r[rw - 1] = e1 + 1u;
-        }
+        if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rw)) return c0;
         for (b = 0; b < p->n; ++b) {
             const int8_t *const xg = x + (size_t)b * px * c_step + c0, *const wg = w + c0;
             int8_t *const yg = y + (size_t)b * out_px * c_step + c0;
