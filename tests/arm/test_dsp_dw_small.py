@@ -7,10 +7,11 @@ and one between; channel counts of one to three groups of four and a rest; two i
 groups whose multipliers or shifts have no fast form (the layer then runs the other
 paths), shifts past the path's (e 21..31) beside those it takes, biases near 2^30
 (saturating doubled sums); and beside them the layers the path must leave to the others
-(output zero points 127 and -20, a narrower clamp, the single rounding). Two geometries of the 3x3 groups (dsp_dw3x3_groups: 4x4 outputs at stride 2, 3x7
-without padding) check their doubled sums' requantisation without the sign's term
-(DSP_RQ_DOUBLE2Z) where the output zero point is -128. At -Os the fast paths are compiled
-out and the same grid checks the compact ones."""
+(output zero points 127 and -20, a narrower clamp, the single rounding). Two geometries
+of the 3x3 groups (dsp_dw3x3_groups: 4x4 outputs at stride 2, 3x7 without padding) check
+their doubled sums' requantisation without the sign's term (DSP_RQ_DOUBLE2Z) where the
+output zero point is -128. At -Os the fast paths are compiled out and the same grid checks
+the compact ones."""
 
 import pytest
 
