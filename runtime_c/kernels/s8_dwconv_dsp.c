@@ -15,7 +15,9 @@
  * layers whose every window
  * holds the whole image (2x2 images) skip the padding taps (dsp_dw_whole), as do the 3x3
  * layers of 2x2 outputs from a 2x2 image at stride 1 or a 4x4 image at stride 2
- * (dsp_dw_small: asm windows of their image taps only).
+ * (dsp_dw_small: asm windows of their image taps only); with output zero point -128 and the
+ * double rounding those and the 4x4 image at stride 1 run a channel at a time, two taps an
+ * SMLAD on int16 pairs of one channel (dsp_dw_pairs_as).
  * Channels past the last multiple of 4, and kernels of more than DSP_MAX_TAPS taps, run
  * the reference loop. Compiled when the build targets the DSP extension
  * (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
@@ -1096,7 +1098,10 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
             else
                 DSP_DW_ROW_AT(DSP_ASM_DW_ROW3_AT("288", "296", "304"));
         }
-        DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
+        if (form == DSP_RQ_DOUBLE2Z)
+            DSP_DW_STORE_REC(DSP_ASM_RQ_DOUBLE2Z);
+        else
+            DSP_ASM_BY_FORM(form, DSP_DW_STORE_REC, DSP_ASM_RQ_);
 #undef DSP_DW_ROW_AT
 #undef DSP_DW_ROW_NEXT
 #undef DSP_DW_STORE_REC
@@ -1105,8 +1110,9 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_row_windows(const uint32_t *br, const uint32_t 
 
 /* Image b's windows of one group from the padded buffer (filled) for form FORM: the output
  * rows whose windows' first or last kernel row is padding skip it (for DSP_RQ_DOUBLE2, the
- * default rounding's form where a layer has 8 outputs or more; the others read the zeros:
- * the copies would outweigh the rows saved). */
+ * default rounding's form where a layer has 8 outputs or more, and DSP_RQ_DOUBLE2Z, the same
+ * for output zero point -128 (s8_dsp.h); the others read the zeros: the copies would
+ * outweigh the rows saved). */
 DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uint32_t *buf,
                                          int32_t pitch, const uint32_t *rec, int8_t *yb,
                                          int32_t form) {
@@ -1120,9 +1126,10 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
         return;
     }
     for (oy = 0; oy < p->out_h; ++oy, iy0 += p->stride_h) {
-        if (form == DSP_RQ_DOUBLE2 && iy0 < 0)
+        const int dbl2 = form == DSP_RQ_DOUBLE2 || form == DSP_RQ_DOUBLE2Z;
+        if (dbl2 && iy0 < 0)
             dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 1, 0, 0);
-        else if (form == DSP_RQ_DOUBLE2 && iy0 + 2 >= p->h)
+        else if (dbl2 && iy0 + 2 >= p->h)
             dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 1, 0);
         else
             dsp_dw3x3_row_windows(buf, rec, yb, out_w, form, 0, 0, 0);
@@ -1182,7 +1189,9 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
                 dsp_dw_widen_even(buf + 2 * ((size_t)p->pad_top * pw + p->pad_left), xb, p->h, p->w,
                                   c_step, nzp, pw);
             }
-            if (form == DSP_RQ_DOUBLE2)
+            if (form == DSP_RQ_DOUBLE2 && p->y_zero_point == -128) /* the sign's term goes */
+                dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2Z);
+            else if (form == DSP_RQ_DOUBLE2)
                 dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE2);
             else if (form == DSP_RQ_DOUBLE)
                 dsp_dw3x3_windows(p, buf, pw, rec, yb, DSP_RQ_DOUBLE);
@@ -1344,15 +1353,476 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
 #undef DSP_DW_WHOLE_STORE
 }
 
-/* The kind of dsp_dw_small_as that serves p, or -1. */
+/* The 3 x 3 layers of padding 1 on 2x2 and 4x4 images (the last stages of a network at
+ * 32x32 input) with the double rounding, the full clamp and output zero point -128 (the
+ * depthwise layers behind a ReLU), one channel at a time in int16 pairs of one channel
+ * (dsp_dw_pairs_as): a pixel pair (x[r][2k], x[r][2k+1]) against a weight pair
+ * (w[ky][kx], w[ky][kx+1]) is one SMLAD, two taps an instruction where dsp_dw_small_as and
+ * dsp_dw3x3_groups take one (lanes of four channels), and a channel's m, c, e serve all its
+ * outputs. Per group of four channels a record per channel (bias, the pairs, m, c, e) is
+ * written first: the pairs by a transpose in asm (PKHBT / PKHTB of two words of four
+ * channels gives the bytes of channels (0, 1) / (2, 3) of both, SXTB16 without and with
+ * ROR #8 the pair of one channel, SXTAB16 onto (-zp, -zp) for x - zp: |x - zp| <= 255),
+ * then an asm pass over the four records computes and stores the outputs. A sum starts at
+ * the bias and adds the image taps only (padding taps left out, not read as x_zero_point):
+ * the reference's sum exactly (|sum| <= |bias| + 9 * 255 * 128, modulo 2^32 as s8_dsp.h).
+ * Output column ox of a kernel row over image row (A, B) = columns (0, 1), (2, 3) of a 4-wide
+ * image takes, at stride 1, A (w1, w2) at 0, A (w0, w1) and B.lo w2 at 1 (SMLABT on (w1, w2)),
+ * B (w1, w2) and A.hi w0 at 2 (SMLATB on (w0, w1)), B (w0, w1) at 3; at stride 2, A (w1, w2)
+ * at 0, A.hi w0 and B (w1, w2) at 1; a 2-wide image has A only (columns 0 and 1 of stride 1).
+ * The requantisation is DSP_RQ_DOUBLE's without the sign's term (s8_dsp.h, DSP_RQ_DOUBLE2Z:
+ * the same argument holds for h of the QADD's 2x): QADD, SMMLAR with c = 2^(e-1) - 128 2^e,
+ * ASR e, SSAT #8, STRB. */
+enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
+
+/* The 2x2 image's four channels from their records rec[4][12] (bias, image row 0's pair
+ * a0, kernel row 0's pairs (w0, w1), (w1, w2), row 1's, image row 1's pair a1, row 2's,
+ * then m, c, e) in asm (gcc's C form spills the pairs and keeps a pointer per output):
+ * outputs (0, 0), (0, 1) take a0 under kernel row 1 and a1 under row 2, (1, 0), (1, 1) a0
+ * under row 0 and a1 under row 1; column 0 the pairs (w1, w2), column 1 (w0, w1). Sums
+ * s0..s3 in r0..r3, the LDMs' lists r4, r5, r8, r9 in order. */
+/* clang-format off */
+#define DSP_ASM_PAIRS_RQ(a)                                 \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r5, r8\n\t"                       \
+    "asr " a ", " a ", r9\n\t"                              \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_PAIRS_CH2X2                                 \
+    "ldm %[rp]!, {r4, r5, r8, r9}\n\t"                      \
+    "smlad r3, r5, r8, r4\n\t"                              \
+    "smlad r2, r5, r9, r4\n\t"                              \
+    "ldm %[rp]!, {r8, r9}\n\t"                              \
+    "smlad r1, r5, r8, r4\n\t"                              \
+    "smlad r0, r5, r9, r4\n\t"                              \
+    "ldr r4, [%[rp]], #4\n\t"                               \
+    "smlad r3, r4, r8, r3\n\t"                              \
+    "smlad r2, r4, r9, r2\n\t"                              \
+    "ldm %[rp]!, {r8, r9}\n\t"                              \
+    "smlad r1, r4, r8, r1\n\t"                              \
+    "smlad r0, r4, r9, r0\n\t"                              \
+    "ldm %[rp]!, {r5, r8, r9}\n\t"                          \
+    "add r4, %[y], %[cs], lsl #1\n\t"                       \
+    DSP_ASM_PAIRS_RQ("r1") "strb r1, [%[y], %[cs]]\n\t"     \
+    DSP_ASM_PAIRS_RQ("r0") "strb r0, [%[y]], #1\n\t"        \
+    DSP_ASM_PAIRS_RQ("r3") "strb r3, [r4, %[cs]]\n\t"       \
+    DSP_ASM_PAIRS_RQ("r2") "strb r2, [r4]\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
+    __asm__ __volatile__(
+        DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2
+        : [rp] "+r"(rec), [y] "+r"(y)
+        : [cs] "r"(c_step)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "cc", "memory");
+}
+#undef DSP_ASM_PAIRS_RQ
+#undef DSP_ASM_PAIRS_CH2X2
+
+/* The words 1..8 (the pairs) of the records of channels 2 hi, 2 hi + 1 (rec + 1, rec + 13)
+ * of dsp_dw_pairs2x2_asm in asm (gcc's C form spills and recomputes the 13 addresses): the
+ * group's pixel words (xg, c_step bytes apart) and tap words (wg) read into r0..r3, each
+ * PKH of two (channels (0, 1): PKHBT, (2, 3): PKHTB) into r8..r11 serves both channels
+ * (SXTB16, or SXTAB16 onto nzp for x - zp, without and with ROR #8), four words of a
+ * channel stored by one STM. */
+/* clang-format off */
+#define DSP_ASM_PK_LO(d, a, b) "pkhbt " d ", " a ", " b ", lsl #16\n\t"
+#define DSP_ASM_PK_HI(d, a, b) "pkhtb " d ", " b ", " a ", asr #16\n\t"
+#define DSP_ASM_PAIRS_REC2X2(PK)                            \
+    "ldr r0, [%[xg]]\n\t"                                   \
+    "ldr r1, [%[xg], %[cs]]\n\t"                            \
+    PK("r8", "r0", "r1")                                    \
+    "ldr r0, [%[wg]]\n\t"                                   \
+    "ldr r1, [%[wg], %[cs]]\n\t"                            \
+    "ldr r2, [%[wg], %[cs], lsl #1]\n\t"                    \
+    PK("r9", "r0", "r1")                                    \
+    PK("r10", "r1", "r2")                                   \
+    "add r3, %[wg], %[cs], lsl #1\n\t"                      \
+    "add r3, r3, %[cs]\n\t"                                 \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    PK("r11", "r0", "r1")                                   \
+    "sxtab16 r0, %[nzp], r8\n\t"                            \
+    "sxtb16 r1, r9\n\t"                                     \
+    "sxtb16 r2, r10\n\t"                                    \
+    "sxtb16 r3, r11\n\t"                                    \
+    "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
+    "sxtab16 r0, %[nzp], r8, ror #8\n\t"                    \
+    "sxtb16 r1, r9, ror #8\n\t"                             \
+    "sxtb16 r2, r10, ror #8\n\t"                            \
+    "sxtb16 r3, r11, ror #8\n\t"                            \
+    "add r8, %[rp], #48\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"                          \
+    "add r3, %[wg], %[cs], lsl #1\n\t"                      \
+    "add r3, r3, %[cs]\n\t"                                 \
+    "ldr r0, [r3, %[cs]]\n\t"                               \
+    "ldr r1, [r3, %[cs], lsl #1]\n\t"                       \
+    PK("r8", "r0", "r1")                                    \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    "add r3, r3, %[cs]\n\t"                                 \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "ldr r2, [r3, %[cs], lsl #1]\n\t"                       \
+    PK("r10", "r0", "r1")                                   \
+    PK("r11", "r1", "r2")                                   \
+    "add r3, %[xg], %[cs], lsl #1\n\t"                      \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    PK("r9", "r0", "r1")                                    \
+    "sxtb16 r0, r8\n\t"                                     \
+    "sxtab16 r1, %[nzp], r9\n\t"                            \
+    "sxtb16 r2, r10\n\t"                                    \
+    "sxtb16 r3, r11\n\t"                                    \
+    "add %[rp], %[rp], #16\n\t"                             \
+    "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
+    "sxtb16 r0, r8, ror #8\n\t"                             \
+    "sxtab16 r1, %[nzp], r9, ror #8\n\t"                    \
+    "sxtb16 r2, r10, ror #8\n\t"                            \
+    "sxtb16 r3, r11, ror #8\n\t"                            \
+    "add r8, %[rp], #48\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs_rec2x2(uint32_t *rec, const int8_t *wg, const int8_t *xg,
+                                           int32_t c_step, uint32_t nzp, int hi) {
+    uint32_t *rp = rec + 1;
+    if (hi)
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_HI)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+    else
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_LO)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+}
+#undef DSP_ASM_PK_LO
+#undef DSP_ASM_PK_HI
+#undef DSP_ASM_PAIRS_REC2X2
+
+/* The 4x4 image at stride 1 as dsp_dw_pairs2x2_asm: records rec[4][18] of bias, the image
+ * rows' pairs (A, B) = columns (0, 1), (2, 3) (words 1..8), the kernel rows' (w0, w1),
+ * (w1, w2) (9..14), m, c, e (15..17), written by dsp_dw_pairs_rec4x4 (the same transpose:
+ * four PKH words of a block in r8..r11, both channels' words by STM). */
+/* clang-format off */
+#define DSP_ASM_PK_LO(d, a, b) "pkhbt " d ", " a ", " b ", lsl #16\n\t"
+#define DSP_ASM_PK_HI(d, a, b) "pkhtb " d ", " b ", " a ", asr #16\n\t"
+/* r8..r11 into words of channels 2 hi (at rp, then rp += 16) and 2 hi + 1 (rp + 72): SXT
+ * is sxtab16 with nzp for pixels, sxtb16 for weights */
+#define DSP_ASM_PAIRS_X4                                    \
+    "sxtab16 r0, %[nzp], r8\n\t"                            \
+    "sxtab16 r1, %[nzp], r9\n\t"                            \
+    "sxtab16 r2, %[nzp], r10\n\t"                           \
+    "sxtab16 r3, %[nzp], r11\n\t"                           \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtab16 r0, %[nzp], r8, ror #8\n\t"                    \
+    "sxtab16 r1, %[nzp], r9, ror #8\n\t"                    \
+    "sxtab16 r2, %[nzp], r10, ror #8\n\t"                   \
+    "sxtab16 r3, %[nzp], r11, ror #8\n\t"                   \
+    "add r8, %[rp], #56\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"
+/* two image rows from the row at r3 (r3 advances two rows; DSP_ASM_PAIRS_X4 overwrites it) */
+#define DSP_ASM_PAIRS_XROWS(PK)                             \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r8", "r0", "r1")                                    \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r9", "r0", "r1")                                    \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r10", "r0", "r1")                                   \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    PK("r11", "r0", "r1")
+/* one kernel row's taps from r3 (r3 advances a kernel row) into d01, d12 */
+#define DSP_ASM_PAIRS_WROW(PK, d01, d12)                    \
+    "ldr r0, [r3]\n\t"                                      \
+    "ldr r1, [r3, %[cs]]\n\t"                               \
+    "ldr r2, [r3, %[cs], lsl #1]\n\t"                       \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    "add r3, r3, %[cs]\n\t"                                 \
+    PK(d01, "r0", "r1")                                     \
+    PK(d12, "r1", "r2")
+#define DSP_ASM_PAIRS_REC4X4(PK)                            \
+    "mov r3, %[xg]\n\t"                                     \
+    DSP_ASM_PAIRS_XROWS(PK)                                 \
+    DSP_ASM_PAIRS_X4                                        \
+    "add r3, %[xg], %[cs], lsl #3\n\t"                      \
+    DSP_ASM_PAIRS_XROWS(PK)                                 \
+    DSP_ASM_PAIRS_X4                                        \
+    "mov r3, %[wg]\n\t"                                     \
+    DSP_ASM_PAIRS_WROW(PK, "r8", "r9")                      \
+    DSP_ASM_PAIRS_WROW(PK, "r10", "r11")                    \
+    "sxtb16 r0, r8\n\t"                                     \
+    "sxtb16 r1, r9\n\t"                                     \
+    "sxtb16 r2, r10\n\t"                                    \
+    "sxtb16 r3, r11\n\t"                                    \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtb16 r0, r8, ror #8\n\t"                             \
+    "sxtb16 r1, r9, ror #8\n\t"                             \
+    "sxtb16 r2, r10, ror #8\n\t"                            \
+    "sxtb16 r3, r11, ror #8\n\t"                            \
+    "add r8, %[rp], #56\n\t"                                \
+    "stm r8, {r0, r1, r2, r3}\n\t"                          \
+    "add r3, %[wg], %[cs], lsl #2\n\t"                      \
+    "add r3, r3, %[cs], lsl #1\n\t"                         \
+    DSP_ASM_PAIRS_WROW(PK, "r8", "r9")                      \
+    "sxtb16 r0, r8\n\t"                                     \
+    "sxtb16 r1, r9\n\t"                                     \
+    "sxtb16 r2, r8, ror #8\n\t"                             \
+    "sxtb16 r3, r9, ror #8\n\t"                             \
+    "strd r0, r1, [%[rp]]\n\t"                              \
+    "strd r2, r3, [%[rp], #72]\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs_rec4x4(uint32_t *rec, const int8_t *wg, const int8_t *xg,
+                                           int32_t c_step, uint32_t nzp, int hi) {
+    uint32_t *rp = rec + 1;
+    if (hi)
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC4X4(DSP_ASM_PK_HI)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+    else
+        __asm__ __volatile__(DSP_ASM_PAIRS_REC4X4(DSP_ASM_PK_LO)
+                             : [rp] "+r"(rp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
+}
+#undef DSP_ASM_PK_LO
+#undef DSP_ASM_PK_HI
+#undef DSP_ASM_PAIRS_X4
+#undef DSP_ASM_PAIRS_XROWS
+#undef DSP_ASM_PAIRS_WROW
+#undef DSP_ASM_PAIRS_REC4X4
+
+/* The four channels' 16 outputs each from their records, a channel a turn of an asm loop:
+ * per output row the sums s0..s3 (r0..r3) of its columns start at the bias (r4) on the
+ * first kernel row, each kernel row one LDRD of the image row's (A, B) (r5, r6) and one of
+ * its (w0, w1), (w1, w2) (r8, r9): column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT),
+ * 2 B (w1, w2) + A.hi w0 (SMLATB), 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four
+ * stores of the row, yr stepping 4 rows of c_step bytes. */
+/* clang-format off */
+#define DSP_ASM_PAIRS_RQ4(a)                                \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r5, r6\n\t"                       \
+    "asr " a ", " a ", r8\n\t"                              \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_PAIRS_KROW0(xoff, woff)                     \
+    "ldrd r5, r6, [%[rp], #" xoff "]\n\t"                   \
+    "ldrd r8, r9, [%[rp], #" woff "]\n\t"                   \
+    "smlad r0, r5, r9, r4\n\t"                              \
+    "smlad r1, r5, r8, r4\n\t"                              \
+    "smlabt r1, r6, r9, r1\n\t"                             \
+    "smlad r2, r6, r9, r4\n\t"                              \
+    "smlatb r2, r5, r8, r2\n\t"                             \
+    "smlad r3, r6, r8, r4\n\t"
+#define DSP_ASM_PAIRS_KROW(xoff, woff)                      \
+    "ldrd r5, r6, [%[rp], #" xoff "]\n\t"                   \
+    "ldrd r8, r9, [%[rp], #" woff "]\n\t"                   \
+    "smlad r0, r5, r9, r0\n\t"                              \
+    "smlad r1, r5, r8, r1\n\t"                              \
+    "smlabt r1, r6, r9, r1\n\t"                             \
+    "smlad r2, r6, r9, r2\n\t"                              \
+    "smlatb r2, r5, r8, r2\n\t"                             \
+    "smlad r3, r6, r8, r3\n\t"
+#define DSP_ASM_PAIRS_STORE4                                \
+    "ldrd r5, r6, [%[rp], #60]\n\t"                         \
+    "ldr r8, [%[rp], #68]\n\t"                              \
+    "add r9, %[yr], %[cs], lsl #1\n\t"                      \
+    DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
+    DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
+    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
+    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
+    "add %[yr], %[yr], %[cs], lsl #2\n\t"
+/* record byte offsets: image row r at 4 + 8 r, kernel row k at 36 + 8 k */
+#define DSP_ASM_PAIRS_CH4X4                                 \
+    "1:\n\t"                                                \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("4", "44") DSP_ASM_PAIRS_KROW("12", "52") DSP_ASM_PAIRS_STORE4 \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("4", "36") DSP_ASM_PAIRS_KROW("12", "44")                      \
+    DSP_ASM_PAIRS_KROW("20", "52") DSP_ASM_PAIRS_STORE4     \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("12", "36") DSP_ASM_PAIRS_KROW("20", "44")                     \
+    DSP_ASM_PAIRS_KROW("28", "52") DSP_ASM_PAIRS_STORE4     \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    DSP_ASM_PAIRS_KROW0("20", "36") DSP_ASM_PAIRS_KROW("28", "44") DSP_ASM_PAIRS_STORE4 \
+    "sub %[yr], %[yr], %[cs], lsl #4\n\t"                   \
+    "add %[yr], %[yr], #1\n\t"                              \
+    "add %[rp], %[rp], #72\n\t"                             \
+    "cmp %[rp], %[re]\n\t"                                  \
+    "bne 1b\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
+    const uint32_t *const re = rec + 4 * 18;
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4
+                         : [rp] "+r"(rec), [yr] "+r"(y)
+                         : [cs] "r"(c_step), [re] "r"(re)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
+}
+#undef DSP_ASM_PAIRS_RQ4
+#undef DSP_ASM_PAIRS_KROW0
+#undef DSP_ASM_PAIRS_KROW
+#undef DSP_ASM_PAIRS_STORE4
+#undef DSP_ASM_PAIRS_CH4X4
+
+/* The 4x4 image at stride 2 from dsp_dw_pairs_rec4x4's records: outputs (0, 0), (0, 1)
+ * (r0, r1) from image rows 0, 1 under kernel rows 1, 2, (1, 0), (1, 1) (r2, r3) from rows
+ * 1..3 under kernel rows 0..2 (row 1's pairs loaded once for both). */
+/* clang-format off */
+#define DSP_ASM_PAIRS_RQ4(a)                                \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r5, r6\n\t"                       \
+    "asr " a ", " a ", r8\n\t"                              \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_PAIRS_S2(u0, u1, acc)                       \
+    "smlad " u0 ", r5, r9, " acc "\n\t"                     \
+    "smlatb " u1 ", r5, r8, " acc "\n\t"                    \
+    "smlad " u1 ", r6, r9, " u1 "\n\t"
+#define DSP_ASM_PAIRS_S2ADD(u0, u1)                         \
+    "smlad " u0 ", r5, r9, " u0 "\n\t"                      \
+    "smlatb " u1 ", r5, r8, " u1 "\n\t"                     \
+    "smlad " u1 ", r6, r9, " u1 "\n\t"
+#define DSP_ASM_PAIRS_CH4X4S2                               \
+    "1:\n\t"                                                \
+    "ldr r4, [%[rp]]\n\t"                                   \
+    "ldrd r5, r6, [%[rp], #4]\n\t"                          \
+    "ldrd r8, r9, [%[rp], #44]\n\t"                         \
+    DSP_ASM_PAIRS_S2("r0", "r1", "r4")                      \
+    "ldrd r5, r6, [%[rp], #12]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #52]\n\t"                         \
+    DSP_ASM_PAIRS_S2ADD("r0", "r1")                         \
+    "ldrd r8, r9, [%[rp], #36]\n\t"                         \
+    DSP_ASM_PAIRS_S2("r2", "r3", "r4")                      \
+    "ldrd r5, r6, [%[rp], #20]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #44]\n\t"                         \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
+    "ldrd r5, r6, [%[rp], #28]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #52]\n\t"                         \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
+    "ldrd r5, r6, [%[rp], #60]\n\t"                         \
+    "ldr r8, [%[rp], #68]\n\t"                              \
+    "add r9, %[yr], %[cs], lsl #1\n\t"                      \
+    DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
+    DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
+    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
+    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
+    "add %[yr], %[yr], #1\n\t"                              \
+    "add %[rp], %[rp], #72\n\t"                             \
+    "cmp %[rp], %[re]\n\t"                                  \
+    "bne 1b\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
+    const uint32_t *const re = rec + 4 * 18;
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2
+                         : [rp] "+r"(rec), [yr] "+r"(y)
+                         : [cs] "r"(c_step), [re] "r"(re)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
+}
+#undef DSP_ASM_PAIRS_RQ4
+#undef DSP_ASM_PAIRS_S2
+#undef DSP_ASM_PAIRS_S2ADD
+#undef DSP_ASM_PAIRS_CH4X4S2
+
+/* The four channels' bias, m, c, e into their records (words 0 and rw - 3 .. rw - 1 of
+ * rw; byte offsets ob, om, oe of channel j's) in asm (gcc's loop spills the group's
+ * pointers); 0 when a channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19,
+ * 2^30 <= m: dsp_dw_gq_one's). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+/* clang-format off */
+#define DSP_ASM_PAIRS_PRM(j4, ob, om, oe)                   \
+    "ldr r0, [%[mp], #" j4 "]\n\t"                          \
+    "ldr r1, [%[sp], #" j4 "]\n\t"                          \
+    "mvn r1, r1\n\t"                                        \
+    "cmp r1, #19\n\t"                                       \
+    "bhi 9f\n\t"                                            \
+    "cmp r0, #0x40000000\n\t"                               \
+    "blt 9f\n\t"                                            \
+    "lsl r3, %[k], r1\n\t"                                  \
+    "add r1, r1, #1\n\t"                                    \
+    "ldr r2, [%[bp], #" j4 "]\n\t"                          \
+    "str r2, [%[rec], #" ob "]\n\t"                         \
+    "strd r0, r3, [%[rec], #" om "]\n\t"                    \
+    "str r1, [%[rec], #" oe "]\n\t"
+#define DSP_ASM_PAIRS_PRM_END                               \
+    "mov %[ok], #1\n\t"                                     \
+    "b 8f\n"                                                \
+    "9:\n\t"                                                \
+    "mov %[ok], #0\n"                                       \
+    "8:\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const int32_t *mult,
+                                       const int32_t *shift, int rw) {
+    int ok;
+#define DSP_DW_PRM(TEXT)                                                                        \
+    __asm__ __volatile__(                                                                       \
+        TEXT DSP_ASM_PAIRS_PRM_END                                                              \
+        : [ok] "=r"(ok)                                                                         \
+        : [bp] "r"(bias), [mp] "r"(mult), [sp] "r"(shift), [rec] "r"(rec), [k] "r"(0xFFFFFF01u) \
+        : "r0", "r1", "r2", "r3", "cc", "memory")
+    if (rw == 12)
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "0", "36", "44") DSP_ASM_PAIRS_PRM("4", "48", "84", "92")
+                       DSP_ASM_PAIRS_PRM("8", "96", "132", "140")
+                           DSP_ASM_PAIRS_PRM("12", "144", "180", "188"));
+    else
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "0", "60", "68") DSP_ASM_PAIRS_PRM(
+            "4", "72", "132", "140") DSP_ASM_PAIRS_PRM("8", "144", "204", "212")
+                       DSP_ASM_PAIRS_PRM("12", "216", "276", "284"));
+#undef DSP_DW_PRM
+    return ok;
+}
+#undef DSP_ASM_PAIRS_PRM
+#undef DSP_ASM_PAIRS_PRM_END
+
+/* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
+ * multipliers and shifts have DSP_RQ_DOUBLE's form (e - 1 = ~shift in 0..19, 2^30 <= m:
+ * dsp_dw_gq_one's); returns the first channel it left (a group without, c mod 4). */
+DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
+                                          const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                          const int32_t *shift, int8_t *y, int kind) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, rw = kind == DSP_DW_PAIRS_2X2 ? 12 : 18;
+    const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16,
+                  out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    int32_t c0, b;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        uint32_t rec[4 * 18]; /* the four channels' records, rw words each */
+        if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rw)) return c0;
+        for (b = 0; b < p->n; ++b) {
+            const int8_t *const xg = x + (size_t)b * px * c_step + c0, *const wg = w + c0;
+            int8_t *const yg = y + (size_t)b * out_px * c_step + c0;
+            if (kind == DSP_DW_PAIRS_2X2) {
+                dsp_dw_pairs_rec2x2(rec, wg, xg, c_step, nzp, 0);
+                dsp_dw_pairs_rec2x2(rec + 24, wg, xg, c_step, nzp, 1);
+                dsp_dw_pairs2x2_asm(rec, yg, c_step);
+            } else {
+                dsp_dw_pairs_rec4x4(rec, wg, xg, c_step, nzp, 0);
+                dsp_dw_pairs_rec4x4(rec + 36, wg, xg, c_step, nzp, 1);
+                if (kind == DSP_DW_PAIRS_4X4)
+                    dsp_dw_pairs4x4_asm(rec, yg, c_step);
+                else
+                    dsp_dw_pairs4x4s2_asm(rec, yg, c_step);
+            }
+        }
+    }
+    return c4;
+}
+
+/* The kind of dsp_dw_small_as or dsp_dw_pairs_as that serves p, or -1. */
 static int dsp_dw_small_kind(const cnnc_s8_conv_params *p) {
-    const int common = p->kernel_h == 3 && p->kernel_w == 3 && p->pad_top == 1 &&
-                       p->pad_left == 1 && p->out_h == 2 && p->out_w == 2;
-    if (common && p->h == 2 && p->w == 2 && p->stride_h == 1 && p->stride_w == 1)
-        return DSP_DW_SMALL_2X2;
-    if (common && p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 &&
-        p->rounding == CNNC_ROUND_DOUBLE) /* the default rounding's form only (code size) */
-        return DSP_DW_SMALL_4X4;
+    const int pad1 = p->kernel_h == 3 && p->kernel_w == 3 && p->pad_top == 1 && p->pad_left == 1;
+    const int s1 = p->stride_h == 1 && p->stride_w == 1,
+              dbl = p->rounding == CNNC_ROUND_DOUBLE && p->y_zero_point == -128;
+    if (!pad1) return -1;
+    if (s1 && p->h == 2 && p->w == 2 && p->out_h == 2 && p->out_w == 2)
+        return dbl ? DSP_DW_PAIRS_2X2 : DSP_DW_SMALL_2X2;
+    if (dbl && s1 && p->h == 4 && p->w == 4 && p->out_h == 4 && p->out_w == 4)
+        return DSP_DW_PAIRS_4X4;
+    if (p->h == 4 && p->w == 4 && p->stride_h == 2 && p->stride_w == 2 && p->out_h == 2 &&
+        p->out_w == 2 && p->rounding == CNNC_ROUND_DOUBLE) /* code size: the default rounding */
+        return dbl ? DSP_DW_PAIRS_4X4S2 : DSP_DW_SMALL_4X4;
     return -1;
 }
 
@@ -1399,6 +1869,12 @@ static __attribute__((noinline)) int32_t dsp_dw_small(const cnnc_s8_conv_params 
                                                       const int8_t *w, const int32_t *bias,
                                                       const int32_t *mult, const int32_t *shift,
                                                       int8_t *y, int kind) {
+    if (kind == DSP_DW_PAIRS_2X2)
+        return dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, DSP_DW_PAIRS_2X2);
+    if (kind == DSP_DW_PAIRS_4X4)
+        return dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, DSP_DW_PAIRS_4X4);
+    if (kind == DSP_DW_PAIRS_4X4S2)
+        return dsp_dw_pairs_as(p, x, w, bias, mult, shift, y, DSP_DW_PAIRS_4X4S2);
     if (kind == DSP_DW_SMALL_2X2)
         return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_2X2);
     return dsp_dw_small_kind_as(p, x, w, bias, mult, shift, y, DSP_DW_SMALL_4X4);
