@@ -248,26 +248,26 @@ CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n,
 #endif
 
 /* The widening's loop over pixel pairs (dsp_dw_widen4, operands va vb ea oa eb ob d xp,
- * d_end cs o1 o3): two pixels' words, SXTB16 even/odd, PKHBT/PKHTB per channel into
- * planes 0..3 at d, d + o1, d + 2 o1, d + o3. */
+ * d_end cs o1 o3): two pixels' words a, b; PKHBT/PKHTB first pair their halves, bytes
+ * (a0, a1, b0, b1) and (a2, a3, b2, b3), so that the two SXTB16 of each give the channels'
+ * words (a0, b0), (a1, b1) and (a2, b2), (a3, b3) (two pack instructions a pair, not four)
+ * into planes 0..3 at d, d + o1, d + 2 o1, d + o3. */
 /* clang-format off */
 #define DSP_DW_WIDEN_PAIRS                           \
     "1:\n\t" \
     "ldr %[va], [%[xp]]\n\t" \
     "ldr %[vb], [%[xp], %[cs]]\n\t" \
     "add %[xp], %[xp], %[cs], lsl #1\n\t" \
-    "sxtb16 %[ea], %[va]\n\t" \
-    "sxtb16 %[oa], %[va], ror #8\n\t" \
-    "sxtb16 %[eb], %[vb]\n\t" \
-    "sxtb16 %[ob], %[vb], ror #8\n\t" \
-    "pkhbt %[va], %[oa], %[ob], lsl #16\n\t" \
-    "str %[va], [%[d], %[o1]]\n\t" \
-    "pkhtb %[vb], %[eb], %[ea], asr #16\n\t" \
-    "str %[vb], [%[d], %[o1], lsl #1]\n\t" \
-    "pkhtb %[va], %[ob], %[oa], asr #16\n\t" \
-    "str %[va], [%[d], %[o3]]\n\t" \
-    "pkhbt %[vb], %[ea], %[eb], lsl #16\n\t" \
-    "str %[vb], [%[d]], #4\n\t" \
+    "pkhbt %[ea], %[va], %[vb], lsl #16\n\t" \
+    "pkhtb %[oa], %[vb], %[va], asr #16\n\t" \
+    "sxtb16 %[eb], %[ea], ror #8\n\t" \
+    "str %[eb], [%[d], %[o1]]\n\t" \
+    "sxtb16 %[ob], %[oa]\n\t" \
+    "str %[ob], [%[d], %[o1], lsl #1]\n\t" \
+    "sxtb16 %[oa], %[oa], ror #8\n\t" \
+    "str %[oa], [%[d], %[o3]]\n\t" \
+    "sxtb16 %[ea], %[ea]\n\t" \
+    "str %[ea], [%[d]], #4\n\t" \
     "cmp %[d], %[d_end]\n\t" \
     "bne 1b"
 /* clang-format on */
