@@ -247,11 +247,12 @@ CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n,
 }
 #endif
 
-/* The widening's loop over pixel pairs (dsp_dw_widen4, operands va vb ea oa eb ob d xp,
- * d_end cs o1 o3): two pixels' words a, b; PKHBT/PKHTB first pair their halves, bytes
- * (a0, a1, b0, b1) and (a2, a3, b2, b3), so that the two SXTB16 of each give the channels'
- * words (a0, b0), (a1, b1) and (a2, b2), (a3, b3) (two pack instructions a pair, not four)
- * into planes 0..3 at d, d + o1, d + 2 o1, d + o3. */
+/* The widening's loop over pixel pairs (dsp_dw_widen4, operands va vb ea oa d xp d_end cs
+ * o1 o3 nz): two pixels' words a, b; PKHBT/PKHTB first pair their halves, bytes
+ * (a0, a1, b0, b1) and (a2, a3, b2, b3), so that the two SXTAB16 of each onto
+ * nz = (-zp, -zp) give the channels' words (a0, b0), (a1, b1) and (a2, b2), (a3, b3) less
+ * the zero point (two pack instructions a pair, not four) into planes 0..3 at d, d + o1,
+ * d + 2 o1, d + o3. */
 /* clang-format off */
 #define DSP_DW_WIDEN_PAIRS                           \
     "1:\n\t" \
@@ -260,13 +261,13 @@ CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n,
     "add %[xp], %[xp], %[cs], lsl #1\n\t" \
     "pkhbt %[ea], %[va], %[vb], lsl #16\n\t" \
     "pkhtb %[oa], %[vb], %[va], asr #16\n\t" \
-    "sxtb16 %[eb], %[ea], ror #8\n\t" \
-    "str %[eb], [%[d], %[o1]]\n\t" \
-    "sxtb16 %[ob], %[oa]\n\t" \
-    "str %[ob], [%[d], %[o1], lsl #1]\n\t" \
-    "sxtb16 %[oa], %[oa], ror #8\n\t" \
+    "sxtab16 %[va], %[nz], %[ea], ror #8\n\t" \
+    "str %[va], [%[d], %[o1]]\n\t" \
+    "sxtab16 %[vb], %[nz], %[oa]\n\t" \
+    "str %[vb], [%[d], %[o1], lsl #1]\n\t" \
+    "sxtab16 %[oa], %[nz], %[oa], ror #8\n\t" \
     "str %[oa], [%[d], %[o3]]\n\t" \
-    "sxtb16 %[ea], %[ea]\n\t" \
+    "sxtab16 %[ea], %[nz], %[ea]\n\t" \
     "str %[ea], [%[d]], #4\n\t" \
     "cmp %[d], %[d_end]\n\t" \
     "bne 1b"
@@ -359,15 +360,16 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, co
 
 /* ---------------------------------------------------------------------------------
  * 3 x 3, stride 1, one channel at a time over an int16 plane (dsp_dw3x3_planar).
- * The channel's padded image is widened once into plane[ph][pw] int16 (padding holds
- * x_zero_point, written once per call; the interior is rewritten per channel), so a word
- * of the plane is two horizontally adjacent inputs (x[2j], x[2j+1]) as int16 lanes. Per
+ * The channel's padded image is widened once into plane[ph][pw] int16 as x - zp (so the
+ * padding holds 0, written once per call, and the sums start at the bias: no weight sums;
+ * the interior is rewritten per channel), so a word of the plane is two horizontally
+ * adjacent inputs (x[2j], x[2j+1]) as int16 lanes. Per
  * kernel row the weights are two words, W01 = (w0, w1) and W21 = (w2, w1), and with
  * A = (x0, x1), B = (x2, x3) the words at the left edge of outputs ox (even) and ox + 1:
  *     x0 w0 + x1 w1 + x2 w2 = SMLAD(A, W01) + SMLABB(B, W21)
  *     x1 w0 + x2 w1 + x3 w2 = SMLATB(A, W01) + SMLADX(B, W21)
  * so a kernel row costs one LDRD and 4 multiplies for 6 MACs. Four channels are widened
- * together (dsp_dw_widen4: one word load per pixel, SXTB16 and PKHBT/PKHTB), the last
+ * together (dsp_dw_widen4: one word load per pixel, PKHBT/PKHTB and SXTAB16), the last
  * c mod 4 channels one input at a time. Sums are exact modulo 2^32 as in s8_dsp.h.
  * The last output of an odd row is computed as the pair's first and its partner (reading
  * the plane's padding columns) dropped. */
@@ -722,17 +724,18 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     }
 }
 
-/* Channels c0..c0+3 of image b (xb: its first byte) widened into planes 0..3 (psz words
- * apart): per plane word the column pair (2j, 2j+1), that is inputs ix = 2j - pad_left and
- * ix + 1; one word load per pixel gives the four channels, SXTB16 splits them into lanes
- * (c0, c0+2) and (c0+1, c0+3), PKHBT/PKHTB pair the two pixels per channel. Columns
- * outside the image keep the plane's padding except in a pair that straddles the
- * image's edge, which takes the padding word x_zero_point there. */
+/* Channels c0..c0+3 of image b (xb: its first byte) widened as x - zp into planes 0..3
+ * (psz words apart): per plane word the column pair (2j, 2j+1), that is inputs
+ * ix = 2j - pad_left and ix + 1; one word load per pixel gives the four channels, SXTAB16
+ * onto nzp = (-zp, -zp) splits them into lanes (c0, c0+2) and (c0+1, c0+3) (|x - zp| <=
+ * 255: exact in int16), PKHBT/PKHTB pair the two pixels per channel. Columns outside the
+ * image keep the plane's padding (0) except in a pair that straddles the image's edge,
+ * which takes 0 there. */
 static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32_t *plane,
-                          int32_t psz, int32_t pww, uint32_t pad4) {
+                          int32_t psz, int32_t pww, uint32_t nzp) {
     const int32_t c_step = p->c, first = p->pad_left & 1, pairs = (p->w - first) >> 1,
                   last = (p->w - first) & 1;
-    const uint32_t pe = (uint32_t)dsp_even(pad4), po = (uint32_t)dsp_odd(pad4);
+    const uint32_t pe = 0, po = 0; /* the padding's lanes: x - zp = 0 */
     const size_t row = (size_t)p->w * c_step;
     const int8_t *xr = xb, *const x_end = xb + (size_t)p->h * row;
     uint32_t *dst_row = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
@@ -745,13 +748,13 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
             uint32_t *d = dst_row;
             const uint32_t *const d_end = d + 1 + pairs;
             const int8_t *xp = xr;
-            uint32_t va, vb, ea, oa, eb, ob;
+            uint32_t va, vb, ea, oa;
             __asm__ __volatile__(
                 /* pixel 0 after a padding column: (pad, x) per channel */
                 "ldr %[va], [%[xp]]\n\t"
                 "add %[xp], %[xp], %[cs]\n\t"
-                "sxtb16 %[ea], %[va]\n\t"
-                "sxtb16 %[oa], %[va], ror #8\n\t"
+                "sxtab16 %[ea], %[nz], %[va]\n\t"
+                "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
                 "pkhbt %[vb], %[pz], %[ea], lsl #16\n\t"
                 "str %[vb], [%[d]]\n\t"
                 "pkhbt %[vb], %[pz], %[oa], lsl #16\n\t"
@@ -764,8 +767,8 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
                 "\n\t"
                 /* the last pixel before a padding column: (x, pad) */
                 "ldr %[va], [%[xp]]\n\t"
-                "sxtb16 %[ea], %[va]\n\t"
-                "sxtb16 %[oa], %[va], ror #8\n\t"
+                "sxtab16 %[ea], %[nz], %[va]\n\t"
+                "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
                 "pkhbt %[vb], %[ea], %[pz], lsl #16\n\t"
                 "str %[vb], [%[d]]\n\t"
                 "pkhbt %[vb], %[oa], %[pz], lsl #16\n\t"
@@ -774,9 +777,10 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
                 "str %[vb], [%[d], %[o1], lsl #1]\n\t"
                 "pkhtb %[vb], %[pz], %[oa], asr #16\n\t"
                 "str %[vb], [%[d], %[o3]]"
-                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [eb] "=&r"(eb),
-                  [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
-                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [pz] "r"(pe)
+                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [d] "+&r"(d),
+                  [xp] "+&r"(xp)
+                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [pz] "r"(pe),
+                  [nz] "r"(nzp)
                 : "cc", "memory");
         }
         (void)po, (void)o2;
@@ -789,7 +793,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
         int32_t j;
         if (first) { /* column 2 j0 is padding, 2 j0 + 1 is pixel 0 */
             const uint32_t v = dsp_load4(xp);
-            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
             d[0] = dsp_pkhbt(pe, e), d[psz] = dsp_pkhbt(po, o);
             d[2 * psz] = dsp_pkhtb(e, pe), d[3 * psz] = dsp_pkhtb(o, po);
             ++d, xp += c_step;
@@ -797,19 +801,20 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 #if DSP_DW_FAST
         if (pairs > 0) { /* the pairs in one asm loop (gcc's kept a counter and spilled) */
             uint32_t *const d_end = d + pairs;
-            uint32_t va, vb, ea, oa, eb, ob;
+            uint32_t va, vb, ea, oa;
             (void)j, (void)o2; /* the C loop's */
             __asm__ __volatile__(DSP_DW_WIDEN_PAIRS
                                  : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa),
-                                   [eb] "=&r"(eb), [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
-                                 : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3)
+                                   [d] "+&r"(d), [xp] "+&r"(xp)
+                                 : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3),
+                                   [nz] "r"(nzp)
                                  : "cc", "memory");
         }
 #else
         for (j = 0; j < pairs; ++j, xp += 2 * c_step) { /* plane words j of the pair */
             const uint32_t va = dsp_load4(xp), vb = dsp_load4(xp + c_step);
-            const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
-            const uint32_t eb = (uint32_t)dsp_even(vb), ob = (uint32_t)dsp_odd(vb);
+            const uint32_t ea = dsp_even_add(nzp, va), oa = dsp_odd_add(nzp, va);
+            const uint32_t eb = dsp_even_add(nzp, vb), ob = dsp_odd_add(nzp, vb);
             __asm__ __volatile__(
                 "str %[v1], [%[d], %[o1]]\n\t"
                 "str %[v2], [%[d], %[o2]]\n\t"
@@ -824,7 +829,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 #endif
         if (last) { /* the last pixel alone */
             const uint32_t v = dsp_load4(xp);
-            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
             d[0] = dsp_pkhbt(e, pe), d[psz] = dsp_pkhbt(o, po);
             d[2 * psz] = dsp_pkhtb(pe, e), d[3 * psz] = dsp_pkhtb(po, o);
         }
@@ -834,14 +839,16 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 #if DSP_DW_FAST
 /* The dsp_dw3x3_rows records quad[j] of channels c0 + j, j < 4, in one pass over the
  * group's weight words (per kernel row three loads, SXTB16 into lanes (c0, c0+2) and
- * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel, SADD16 for the sums) when all
- * four have a fast form under the full clamp; returns that form (DSP_RQ_DOUBLE2: weights
- * and corr doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. */
+ * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel) when all four have a fast form
+ * under the full clamp; the sums start at the bias (the planes hold x - zp: no weight
+ * sums); returns that form (DSP_RQ_DOUBLE2: weights and bias doubled, where |bias| allows
+ * it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. Words 13..17 of the records are the
+ * caller's. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
                                       const int32_t *shift, uint32_t quad[4][18]) {
-    const int32_t c_step = p->c, zp = p->x_zero_point;
-    int32_t gq[16], se = 0, so = 0, ky, j, dbl;
+    const int32_t c_step = p->c;
+    int32_t gq[16], ky, j, dbl;
     int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
     if (form == DSP_RQ_SLOW) return form;
     dbl = form == DSP_RQ_DOUBLE;
@@ -856,8 +863,6 @@ static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t
             e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
             o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
         }
-        se = __sadd16(se, __sadd16(e0, __sadd16(e1, e2))); /* |sum| <= 9 * 256 */
-        so = __sadd16(so, __sadd16(o0, __sadd16(o1, o2)));
         quad[0][4 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
         quad[0][5 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
         quad[1][4 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
@@ -867,18 +872,13 @@ static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t
         quad[3][4 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
         quad[3][5 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
     }
-    {
-        const int32_t sums[4] = {(int16_t)se, (int16_t)so, se >> 16, so >> 16};
-        for (j = 0; j < 4; ++j) { /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w) */
-            const int32_t at = 6 * (j >> 1) + (j & 1);
-            const uint32_t corr =
-                (uint32_t)bias[j] * (1u + (uint32_t)dbl) - (uint32_t)zp * (uint32_t)sums[j];
-            quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
-            quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
-            quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
-            quad[j][12] = (uint32_t)gq[4 + at];
-            dsp_dw3x3_rec_steps(p, quad[j]);
-        }
+    for (j = 0; j < 4; ++j) { /* the sums' start: bias (doubled: 2 bias) */
+        const int32_t at = 6 * (j >> 1) + (j & 1);
+        const uint32_t corr = (uint32_t)bias[j] << dbl;
+        quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
+        quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
+        quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
+        quad[j][12] = (uint32_t)gq[4 + at];
     }
     return dbl ? DSP_RQ_DOUBLE2 : form;
 }
@@ -893,7 +893,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t pww = pw / 2, full = dsp_out_full(&out), psz = ph * pww, c4 = p->c & ~3;
     const size_t in_px = (size_t)p->h * p->w, out_px = (size_t)p->out_h * p->out_w;
-    const uint32_t pad = ((uint32_t)p->x_zero_point << 16) | ((uint32_t)p->x_zero_point & 0xFFFFu);
+    const uint32_t pad = 0, nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point); /* x - zp */
     int32_t i, b, c, iy, ix, ky;
 #if DSP_DW_FAST
     for (i = 0; i < 4 * psz; i += 4) /* four words a step (4 psz is a multiple of 4) */
@@ -904,6 +904,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
 #if DSP_DW_FAST
     uint32_t quad[4][18]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
+    for (i = 0; i < 4; ++i) dsp_dw3x3_rec_steps(p, quad[i]); /* the layer's words 13..16 */
 #endif
     for (b = 0; b < p->n; ++b) {
         for (c = 0; c < p->c; ++c) {
@@ -911,7 +912,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
             int8_t *yc = y + (size_t)b * out_px * p->c + c;
             const uint32_t *plane_c = plane;
             uint32_t wt[6]; /* per kernel row (W01, W21) */
-            int32_t wsum = 0, corr, form;
+            int32_t corr = bias[c], form; /* the planes hold x - zp: the sums start at bias */
             dsp_rq rq;
 #if DSP_DW_FAST
             if (c < c4 && full) { /* the group's records at its first channel */
@@ -920,7 +921,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                     if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
                         gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
                     if (gform != DSP_RQ_SLOW) {
-                        dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
+                        dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
                         dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
                         c += 3; /* the group's four channels done */
                         continue;
@@ -933,15 +934,13 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                               v2 = w[(ky * 3 + 2) * p->c + c];
                 wt[2 * ky] = dsp_pack16(v0, v1);
                 wt[2 * ky + 1] = dsp_pack16(v2, v1);
-                wsum += v0 + v1 + v2;
             }
-            corr = (int32_t)((uint32_t)bias[c] - (uint32_t)p->x_zero_point * (uint32_t)wsum);
             form = dsp_rq_make(&rq, mult[c], shift[c], &out);
             if (DSP_DW_FAST &&
                 form == DSP_RQ_DOUBLE) { /* doubled where |sum| < 2^30 (DSP_RQ_DOUBLE2) */
-                const int64_t c64 = (int64_t)bias[c] - (int64_t)p->x_zero_point * wsum;
-                const int64_t limit = ((int64_t)1 << 30) - ((int64_t)9 << 14);
-                if (c64 < limit && c64 > -limit) {
+                /* |sum| <= |bias| + 9 * 255 * 128 (|x - zp| <= 255, |w| <= 128) */
+                const int32_t limit = ((int32_t)1 << 30) - 9 * 255 * 128;
+                if (bias[c] < limit && bias[c] > -limit) {
                     form = DSP_RQ_DOUBLE2;
                     corr = (int32_t)((uint32_t)corr * 2u);
                     for (ky = 0; ky < 6; ++ky)
@@ -949,15 +948,14 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                 }
             }
             if (c < c4) { /* a group of four, widened at its first channel */
-                if ((c & 3) == 0)
-                    dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
+                if ((c & 3) == 0) dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
                 plane_c = plane + (size_t)(c & 3) * psz;
             } else {
                 for (iy = 0; iy < p->h; ++iy) {
                     const int32_t row = (iy + p->pad_top) * pw + p->pad_left;
                     const int8_t *xr = xc + (size_t)iy * p->w * p->c;
                     for (ix = 0; ix < p->w; ++ix)
-                        dsp_dw_put16(plane, row + ix, xr[(size_t)ix * p->c]);
+                        dsp_dw_put16(plane, row + ix, xr[(size_t)ix * p->c] - p->x_zero_point);
                 }
             }
 #if defined(__OPTIMIZE_SIZE__)
