@@ -670,13 +670,163 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
 }
 
 #if DSP_DW_FAST
+/* Two output rows by four columns of one channel (a tile) per step, at the fixed pitch, in
+ * one asm loop over every row pair whose registers are allocated by hand: the eight sums
+ * r0..r7 (row oy: r0..r3, oy + 1: r4..r7), a kernel row's (W01, W21) in r8, r9, a plane
+ * row's words A, B, C (columns ox .. ox + 5) in r10..r12, the plane pointer in lr. A tile
+ * loads each of its four plane rows once (LDRD and LDR) and each kernel row's weights
+ * once: 8 + 3 loads and 48 multiplies for 8 outputs (the quads of dsp_dw3x3_quads_fixed:
+ * 2 x (4 + 3) and 2 x 24), per row, with X = (A, B) for columns ox, ox + 1 and (B, C)
+ * for ox + 2, ox + 3, the pair formulas of dsp_dw3x3_channel. The channel's record
+ * (DSP_DW_TREC words, below) is pushed on entry, so that sp addresses it and no register
+ * holds its pointer; y, the row pair's end and the steps live there too. */
+#define DSP_DW_TREC 32 /* words of a channel's record, dsp_dw3x3_tiles */
+/* The record: 0..7 the sums' start (8 copies, one LDM with the first weights), 8..13
+ * (W01, W21) per kernel row, 14..16 m, c, e, 17 c_step, 18 out_w * c_step (bytes), 19..21
+ * dsp_dw3x3_quads_fixed's (the quads' record is rec + 4: its 13 words then line up), 22
+ * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
+ * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
+ * next pair's start, 28 the plane. */
+/* clang-format off */
+#define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
+    "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
+    "smlabb " p0 ", r11, r9, " p0 "\n\t"                    \
+    "smlatb " p1 ", r10, r8, " p1 "\n\t"                    \
+    "smladx " p1 ", r11, r9, " p1 "\n\t"                    \
+    "smlad " p2 ", r11, r8, " p2 "\n\t"                     \
+    "smlabb " p2 ", r12, r9, " p2 "\n\t"                    \
+    "smlatb " p3 ", r11, r8, " p3 "\n\t"                    \
+    "smladx " p3 ", r12, r9, " p3 "\n\t"
+#define DSP_ASM_TILE_LOAD(k)                               \
+    "ldrd r10, r11, [lr, #(" #k " * %c[pb] - 8)]\n\t"        \
+    "ldr r12, [lr, #(" #k " * %c[pb])]\n\t"
+/* m, c, e in r8, r9, r10; r11 a scratch */
+#define DSP_ASM_TILE_RQ_DOUBLE2Z(a)                        \
+    "smmlar " a ", " a ", r8, r9\n\t"                       \
+    "asr " a ", " a ", r10\n\t"                             \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_TILE_RQ_DOUBLE2(a)                         \
+    "add r11, r9, " a ", asr #31\n\t"                       \
+    "smmlar " a ", " a ", r8, r11\n\t"                      \
+    "asr " a ", " a ", r10\n\t"                             \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_TILE_RQ_DOUBLE(a)                          \
+    "add r11, r9, " a ", asr #31\n\t"                       \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r8, r11\n\t"                      \
+    "asr " a ", " a ", r10\n\t"                             \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_TILE_RQ_SINGLE(a)                          \
+    "smmla " a ", " a ", r8, r9\n\t"                        \
+    "asr " a ", " a ", r10\n\t"                             \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_TILES(RQ)                                                     \
+    __asm__ __volatile__(                                                     \
+        "add lr, r12, #64\n\t"                                                \
+        "ldm lr, {r0-r12}\n\t"                                                \
+        "push {r0-r12}\n\t"                                                   \
+        "sub lr, lr, #32\n\t"                                                 \
+        "ldm lr, {r0-r7}\n\t"                                                 \
+        "push {r0-r7}\n\t"                                                    \
+        "sub lr, lr, #32\n\t"                                                 \
+        "ldm lr, {r0-r7}\n\t"                                                 \
+        "push {r0-r7}\n\t"                                                    \
+        "ldr lr, [sp, #112]\n\t"                                              \
+        "1:\n\t"                                                              \
+        "ldm sp, {r0-r9}\n\t"                                                 \
+        "ldrd r10, r11, [lr], #8\n\t"                                         \
+        "ldr r12, [lr]\n\t"                                                   \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(1)                                                  \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #40]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(2)                                                  \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #48]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(3)                                                  \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #56]\n\t"                                          \
+        "ldr r10, [sp, #64]\n\t"                                              \
+        RQ("r0") RQ("r1") RQ("r2") RQ("r3") RQ("r4") RQ("r5") RQ("r6") RQ("r7") \
+        "ldrd r8, r9, [sp, #68]\n\t"                                          \
+        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        "strb r0, [r11]\n\t"                                                  \
+        "strb r1, [r11, r8]\n\t"                                              \
+        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
+        "strb r3, [r11, r10]\n\t"                                             \
+        "add r9, r11, r9\n\t"                                                 \
+        "strb r4, [r9]\n\t"                                                   \
+        "strb r5, [r9, r8]\n\t"                                               \
+        "strb r6, [r9, r8, lsl #1]\n\t"                                       \
+        "strb r7, [r9, r10]\n\t"                                              \
+        "add r11, r11, r8, lsl #2\n\t"                                        \
+        "ldr r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #92]\n\t"                                              \
+        "cmp lr, r12\n\t"                                                     \
+        "blo 1b\n\t"                                                          \
+        "ldrd r0, r1, [sp, #104]\n\t"                                         \
+        "ldr r2, [sp, #100]\n\t"                                              \
+        "add lr, lr, r0\n\t"                                                  \
+        "add r11, r11, r1\n\t"                                                \
+        "add r12, r12, #(2 * %c[pb])\n\t"                                     \
+        "str r11, [sp, #92]\n\t"                                              \
+        "str r12, [sp, #96]\n\t"                                              \
+        "cmp r12, r2\n\t"                                                     \
+        "bls 1b\n\t"                                                          \
+        "add sp, sp, #116"                                                    \
+        : "+r"(rp)                                                            \
+        : [pb] "i"(4 * DSP_DW_PLANE_PITCH)                                    \
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
+          "r11", "lr", "cc", "memory")
+/* clang-format on */
+
+/* One channel's whole tiles from its record rec (words 23..25 and 28 set per channel). */
+static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form) {
+    register const uint32_t *rp __asm__("r12") = rec;
+    if (form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ_DOUBLE2Z);
+    else if (form == DSP_RQ_DOUBLE2)
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ_DOUBLE2);
+    else if (form == DSP_RQ_DOUBLE)
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ_DOUBLE);
+    else
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ_SINGLE);
+}
+#endif
+
+#if DSP_DW_FAST
+/* The record words of dsp_dw3x3_tiles that depend on the layer alone (22, 26, 27). */
+CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec) {
+    const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c;
+    rec[22] = (uint32_t)(3 * p->c);
+    rec[26] = (uint32_t)(4 * 2 * DSP_DW_PLANE_PITCH - 8 * tiles);
+    rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
+}
+
 /* dsp_dw3x3_rows for the four channels of a group (planes psz words apart, records
- * quad[j], outputs y + j) in one call: the fixed-pitch layers of many channels paid the
- * call and its set-up per channel. */
+ * rec[j] (the quads' at rec[j] + 4), outputs y + j) in one call: the fixed-pitch layers
+ * of many channels paid the call and its set-up per channel. */
 static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t psz,
-                            int32_t pww, uint32_t (*quad)[18], int8_t *y, int32_t form) {
+                            int32_t pww, uint32_t (*rec)[DSP_DW_TREC], int8_t *y, int32_t form) {
     int32_t j;
+    if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 3) == 0) {
+        /* whole tiles (dsp_dw3x3_tiles) */
+        const int32_t end = 2 * (p->out_w >> 2), stop = (p->out_h - 2) * pww + end;
+        for (j = 0; j < 4; ++j) {
+            const uint32_t *const pj = plane + j * psz;
+            rec[j][23] = (uint32_t)(uintptr_t)(y + j);
+            rec[j][24] = (uint32_t)(uintptr_t)(pj + end);
+            rec[j][25] = (uint32_t)(uintptr_t)(pj + stop);
+            rec[j][28] = (uint32_t)(uintptr_t)pj;
+            dsp_dw3x3_tiles(rec[j], form);
+        }
+        return;
+    }
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
+        uint32_t *quad[4];
+        for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
         /* whole quads only: the four channels' loops straight from here (the rows'
          * call, form dispatch and tail checks per channel cost ~100 instructions on
          * 8 x 8 outputs) */
@@ -700,7 +850,7 @@ static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane,
                                       DSP_RQ_SINGLE);
         return;
     }
-    for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, quad[j], y + j, form);
+    for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, rec[j] + 4, y + j, form);
 }
 #endif
 
@@ -827,12 +977,12 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
             uint32_t *const d_end = d + pairs;
             uint32_t va, vb, ea, oa;
             (void)j, (void)o2; /* the C loop's */
-            __asm__ __volatile__(DSP_DW_WIDEN_PAIRS
-                                 : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa),
-                                   [d] "+&r"(d), [xp] "+&r"(xp)
-                                 : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3),
-                                   [nz] "r"(nzp)
-                                 : "cc", "memory");
+            __asm__ __volatile__(
+                DSP_DW_WIDEN_PAIRS
+                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [d] "+&r"(d),
+                  [xp] "+&r"(xp)
+                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [nz] "r"(nzp)
+                : "cc", "memory");
         }
 #else
         for (j = 0; j < pairs; ++j, xp += 2 * c_step) { /* plane words j of the pair */
@@ -866,14 +1016,15 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
  * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel) when all four have a fast form
  * under the full clamp; the sums start at the bias (the planes hold x - zp: no weight
  * sums); returns that form (DSP_RQ_DOUBLE2: weights and bias doubled, where |bias| allows
- * it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. Words 13..17 of the records are the
- * caller's. */
+ * it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j] (dsp_dw3x3_tiles'
+ * layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the caller's. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, uint32_t quad[4][18]) {
+                                      const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
     const int32_t c_step = p->c;
     int32_t gq[16], ky, j, dbl;
     int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
+    uint32_t *const quad[4] = {rec[0] + 4, rec[1] + 4, rec[2] + 4, rec[3] + 4};
     if (form == DSP_RQ_SLOW) return form;
     dbl = form == DSP_RQ_DOUBLE;
     for (j = 0; j < 4; ++j)
@@ -899,6 +1050,7 @@ static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t
     for (j = 0; j < 4; ++j) { /* the sums' start: bias (doubled: 2 bias) */
         const int32_t at = 6 * (j >> 1) + (j & 1);
         const uint32_t corr = (uint32_t)bias[j] << dbl;
+        rec[j][0] = rec[j][1] = rec[j][2] = rec[j][3] = corr; /* 8 copies */
         quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
         quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
         quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
@@ -926,16 +1078,19 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
 #endif
 #if DSP_DW_FAST
-    uint32_t quad[4][18]; /* dsp_dw3x3_planar_group's records of a group */
+    uint32_t quad[4][DSP_DW_TREC]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
-    for (i = 0; i < 4; ++i) dsp_dw3x3_rec_steps(p, quad[i]); /* the layer's words 13..16 */
+    for (i = 0; i < 4; ++i) { /* the layer's words */
+        dsp_dw3x3_rec_steps(p, quad[i] + 4);
+        dsp_dw3x3_tile_steps(p, quad[i]);
+    }
 #endif
     for (b = 0; b < p->n; ++b) {
         for (c = 0; c < p->c; ++c) {
             const int8_t *xc = x + (size_t)b * in_px * p->c + c;
             int8_t *yc = y + (size_t)b * out_px * p->c + c;
             const uint32_t *plane_c = plane;
-            uint32_t wt[6]; /* per kernel row (W01, W21) */
+            uint32_t wt[6];               /* per kernel row (W01, W21) */
             int32_t corr = bias[c], form; /* the planes hold x - zp: the sums start at bias */
             dsp_rq rq;
 #if DSP_DW_FAST

@@ -3,7 +3,8 @@
 byte for byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1,
 channel counts around the groups of four (the widened four and the one-at-a-time rest),
 two images, zero points at the range ends, both roundings, requantisation corners (the
-reference form), weights of -128, clamps; at the target's flags and at -Os. The shared
+reference form), biases too large for the doubled sums, weights of -128, clamps; rows of one, three and four two-by-four tiles
+(dsp_dw3x3_tiles); at the target's flags and at -Os. The shared
 grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
 
 import pytest
@@ -12,7 +13,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 5 * 2 * 6 * 3 * 2
+CASES = 7 * 2 * 6 * 3 * 2
 
 DRIVER = (
     r"""
@@ -32,13 +33,15 @@ static int8_t x[MAX_X], w[9 * 17], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
 static int32_t bias[17], mult[17], shift[17];
 
 int main(void) {
-    /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own */
-    static const int32_t sizes[5][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}, {6, 18}};
+    /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own; out_w 8, 12, 16
+     * with even out_h the two-by-four tiles (one, three, four a row) */
+    static const int32_t sizes[7][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}, {6, 18}, {12, 12},
+                                        {9, 16}};
     static const int32_t chans[6] = {1, 3, 4, 5, 8, 17};
     /* z 2: output zero point -128 under the full clamp (DSP_RQ_DOUBLE2Z) */
     static const int32_t zps[3][2] = {{-128, 127}, {127, -128}, {5, -128}};
     int32_t si, pad, ci, z, edge, i, cases = 0, failures = 0;
-    for (si = 0; si < 5; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
+    for (si = 0; si < 7; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
     for (z = 0; z < 3; ++z) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
@@ -57,6 +60,8 @@ int main(void) {
         fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, 9 * p.c, edge ? -128 : -127);
         for (i = 0; i < p.c; ++i) {
             bias[i] = uniform(-5000, 5000);
+            /* past DSP_DW3_DOUBLE_BIAS: the group's sums not doubled (DSP_RQ_DOUBLE) */
+            if (edge && i == 1) bias[i] = uniform(0, 1) ? 1100000000 : -1100000000;
             mult[i] = (int32_t)((1u << 30) + next_word() % (1u << 30));
             shift[i] = edge && uniform(0, 2) == 0 ? uniform(-31, 3) : -uniform(6, 12);
         }
