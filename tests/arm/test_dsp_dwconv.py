@@ -1,11 +1,11 @@
-"""The Cortex-M DSP depthwise conv's int16-plane path (s8_dwconv_dsp.c, dsp_dw3x3_planar:
-3x3, stride 1, rows of at least DSP_DW_PLANE_MIN_W outputs) equals cnnc_s8_dwconv__ref
-byte for byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1,
-channel counts around the groups of four (the widened four and the one-at-a-time rest),
-two images, zero points at the range ends, both roundings, requantisation corners (the
-reference form), biases too large for the doubled sums, weights of -128, clamps; rows of one, three and four two-by-four tiles
-(dsp_dw3x3_tiles); at the target's flags and at -Os. The shared
-grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
+"""The Cortex-M DSP depthwise conv's int16-plane path (s8_dwconv_dsp.c, dsp_dw3x3_planar: 3x3,
+stride 1, rows of at least DSP_DW_PLANE_MIN_W outputs) equals cnnc_s8_dwconv__ref byte for
+byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1, channel
+counts around the groups of four (the widened four and the one-at-a-time rest), two images,
+zero points at the range ends, both roundings, requantisation corners (the reference form),
+biases too large for the doubled sums, weights of -128, clamps; rows of one, three and four
+two-by-four tiles (dsp_dw3x3_tiles); at the target's flags and at -Os. The shared grid of
+test_mcu_dsp.py covers the narrower rows and the other geometries."""
 
 import pytest
 
