@@ -1080,6 +1080,8 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
 #if DSP_DW_FAST
     uint32_t quad[4][DSP_DW_TREC]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
+    /* dsp_dw_gq_fast reads any other rounding as single */
+    const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
     for (i = 0; i < 4; ++i) { /* the layer's words */
         dsp_dw3x3_rec_steps(p, quad[i] + 4);
         dsp_dw3x3_tile_steps(p, quad[i]);
@@ -1094,7 +1096,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
             int32_t corr = bias[c], form; /* the planes hold x - zp: the sums start at bias */
             dsp_rq rq;
 #if DSP_DW_FAST
-            if (c < c4 && full) { /* the group's records at its first channel */
+            if (c < c4 && full && fast_rounding) { /* the group's records at its first channel */
                 if ((c & 3) == 0) {
                     gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
                     if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)

@@ -2,7 +2,7 @@
 stride 1, rows of at least DSP_DW_PLANE_MIN_W outputs) equals cnnc_s8_dwconv__ref byte for
 byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1, channel
 counts around the groups of four (the widened four and the one-at-a-time rest), two images,
-zero points at the range ends, both roundings, requantisation corners (the reference form),
+zero points at the range ends, the three roundings, requantisation corners (the reference form),
 biases too large for the doubled sums, weights of -128, clamps; rows of one, three and four
 two-by-four tiles (dsp_dw3x3_tiles); at the target's flags and at -Os. The shared grid of
 test_mcu_dsp.py covers the narrower rows and the other geometries."""
@@ -56,6 +56,7 @@ int main(void) {
         p.act_min = z == 1 ? p.y_zero_point : -128; p.act_max = z == 1 ? 100 : 127;
         if (p.act_max < p.act_min) p.act_max = p.act_min;
         p.rounding = (si + ci + z) & 1;
+        if (edge && z == 0) p.rounding = CNNC_ROUND_ONNXRUNTIME; /* no fast form */
         out = p.n * p.out_h * p.out_w * p.c;
         fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, 9 * p.c, edge ? -128 : -127);
         for (i = 0; i < p.c; ++i) {
@@ -63,6 +64,10 @@ int main(void) {
             /* past DSP_DW3_DOUBLE_BIAS: the group's sums not doubled (DSP_RQ_DOUBLE) */
             if (edge && i == 1) bias[i] = uniform(0, 1) ? 1100000000 : -1100000000;
             mult[i] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+            if (p.rounding == CNNC_ROUND_ONNXRUNTIME) { /* a float scale's bits */
+                const float f = (float)uniform(1, 4000) / 65536.0f;
+                memcpy(&mult[i], &f, sizeof f);
+            }
             shift[i] = edge && uniform(0, 2) == 0 ? uniform(-31, 3) : -uniform(6, 12);
         }
         memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
