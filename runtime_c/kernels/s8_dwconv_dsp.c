@@ -701,10 +701,6 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     "ldrd r10, r11, [lr, #(" #k " * %c[pb] - 8)]\n\t"        \
     "ldr r12, [lr, #(" #k " * %c[pb])]\n\t"
 /* m, c, e in r8, r9, r10; r11 a scratch */
-#define DSP_ASM_TILE_RQ_DOUBLE2Z(a)                        \
-    "smmlar " a ", " a ", r8, r9\n\t"                       \
-    "asr " a ", " a ", r10\n\t"                             \
-    "ssat " a ", #8, " a "\n\t"
 #define DSP_ASM_TILE_RQ_DOUBLE2(a)                         \
     "add r11, r9, " a ", asr #31\n\t"                       \
     "smmlar " a ", " a ", r8, r11\n\t"                      \
@@ -720,7 +716,42 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     "smmla " a ", " a ", r8, r9\n\t"                        \
     "asr " a ", " a ", r10\n\t"                             \
     "ssat " a ", #8, " a "\n\t"
-#define DSP_ASM_TILES(RQ)                                                     \
+/* The eight requantisations of a tile: m, c, e loaded, then RQ per sum. */
+#define DSP_ASM_TILE_RQ8(RQ)                                                  \
+    "ldrd r8, r9, [sp, #56]\n\t"                                              \
+    "ldr r10, [sp, #64]\n\t"                                                  \
+    RQ("r0") RQ("r1") RQ("r2") RQ("r3") RQ("r4") RQ("r5") RQ("r6") RQ("r7")
+/* DSP_RQ_DOUBLE2Z's with the shift inside SSAT (SSAT's ASR #e: the shift is an immediate,
+ * so TBH on e jumps to the eight SMMLAR, SSAT of that e, one of 20 written-out blocks, and
+ * B back: 19 instructions for 8 outputs, not 25). */
+#define DSP_ASM_TILE_E1(a, e) "smmlar " a ", " a ", r8, r9\n\tssat " a ", #8, " a ", asr #" #e "\n\t"
+#define DSP_ASM_TILE_EBLK(e)                                                  \
+    ".Ldw_e" #e "_%=:\n\t"                                                    \
+    DSP_ASM_TILE_E1("r0", e) DSP_ASM_TILE_E1("r1", e) DSP_ASM_TILE_E1("r2", e) \
+    DSP_ASM_TILE_E1("r3", e) DSP_ASM_TILE_E1("r4", e) DSP_ASM_TILE_E1("r5", e) \
+    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e) "b 3f\n\t"
+#define DSP_ASM_TILE_EENT(e) ".hword (.Ldw_e" #e "_%= - .Ldw_et_%=) / 2\n\t"
+#define DSP_ASM_TILE_RQ8_E                                                    \
+    "ldrd r8, r9, [sp, #56]\n\t"                                              \
+    "ldr r10, [sp, #64]\n\t"                                                  \
+    "tbh [pc, r10, lsl #1]\n\t"                                               \
+    ".Ldw_et_%=:\n\t"                                                         \
+    DSP_ASM_TILE_EENT(1) DSP_ASM_TILE_EENT(1) DSP_ASM_TILE_EENT(2)            \
+    DSP_ASM_TILE_EENT(3) DSP_ASM_TILE_EENT(4) DSP_ASM_TILE_EENT(5)            \
+    DSP_ASM_TILE_EENT(6) DSP_ASM_TILE_EENT(7) DSP_ASM_TILE_EENT(8)            \
+    DSP_ASM_TILE_EENT(9) DSP_ASM_TILE_EENT(10) DSP_ASM_TILE_EENT(11)          \
+    DSP_ASM_TILE_EENT(12) DSP_ASM_TILE_EENT(13) DSP_ASM_TILE_EENT(14)         \
+    DSP_ASM_TILE_EENT(15) DSP_ASM_TILE_EENT(16) DSP_ASM_TILE_EENT(17)         \
+    DSP_ASM_TILE_EENT(18) DSP_ASM_TILE_EENT(19) DSP_ASM_TILE_EENT(20)         \
+    DSP_ASM_TILE_EBLK(1) DSP_ASM_TILE_EBLK(2) DSP_ASM_TILE_EBLK(3)            \
+    DSP_ASM_TILE_EBLK(4) DSP_ASM_TILE_EBLK(5) DSP_ASM_TILE_EBLK(6)            \
+    DSP_ASM_TILE_EBLK(7) DSP_ASM_TILE_EBLK(8) DSP_ASM_TILE_EBLK(9)            \
+    DSP_ASM_TILE_EBLK(10) DSP_ASM_TILE_EBLK(11) DSP_ASM_TILE_EBLK(12)         \
+    DSP_ASM_TILE_EBLK(13) DSP_ASM_TILE_EBLK(14) DSP_ASM_TILE_EBLK(15)         \
+    DSP_ASM_TILE_EBLK(16) DSP_ASM_TILE_EBLK(17) DSP_ASM_TILE_EBLK(18)         \
+    DSP_ASM_TILE_EBLK(19) DSP_ASM_TILE_EBLK(20)                               \
+    "3:\n\t"
+#define DSP_ASM_TILES(RQ8)                                                    \
     __asm__ __volatile__(                                                     \
         "add lr, r12, #64\n\t"                                                \
         "ldm lr, {r0-r12}\n\t"                                                \
@@ -747,9 +778,7 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
         DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
         DSP_ASM_TILE_LOAD(3)                                                  \
         DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
-        "ldrd r8, r9, [sp, #56]\n\t"                                          \
-        "ldr r10, [sp, #64]\n\t"                                              \
-        RQ("r0") RQ("r1") RQ("r2") RQ("r3") RQ("r4") RQ("r5") RQ("r6") RQ("r7") \
+        RQ8                                                                   \
         "ldrd r8, r9, [sp, #68]\n\t"                                          \
         "ldrd r10, r11, [sp, #88]\n\t"                                        \
         "strb r0, [r11]\n\t"                                                  \
@@ -785,14 +814,14 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
 /* One channel's whole tiles from its record rec (words 23..25 and 28 set per channel). */
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form) {
     register const uint32_t *rp __asm__("r12") = rec;
-    if (form == DSP_RQ_DOUBLE2Z)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ_DOUBLE2Z);
+    if (form == DSP_RQ_DOUBLE2Z) /* e in 1..20 (dsp_dw_gq_fast) */
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E);
     else if (form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ_DOUBLE2);
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2));
     else if (form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ_DOUBLE);
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE));
     else
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ_SINGLE);
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE));
 }
 #endif
 
