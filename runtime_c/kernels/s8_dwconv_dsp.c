@@ -946,46 +946,56 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
      * (asm: gcc's C form keeps a pointer per plane, set up again per row) */
     const size_t o1 = 4 * (size_t)psz, o2 = 8 * (size_t)psz, o3 = 12 * (size_t)psz;
 #if DSP_DW_FAST
-    if (first && last && pairs > 0) { /* odd padding, even width: a row in one asm */
-        for (; xr < x_end; xr += row, dst_row += pww) {
-            uint32_t *d = dst_row;
-            const uint32_t *const d_end = d + 1 + pairs;
-            const int8_t *xp = xr;
-            uint32_t va, vb, ea, oa;
-            __asm__ __volatile__(
-                /* pixel 0 after a padding column: (pad, x) per channel */
-                "ldr %[va], [%[xp]]\n\t"
-                "add %[xp], %[xp], %[cs]\n\t"
-                "sxtab16 %[ea], %[nz], %[va]\n\t"
-                "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
-                "pkhbt %[vb], %[pz], %[ea], lsl #16\n\t"
-                "str %[vb], [%[d]]\n\t"
-                "pkhbt %[vb], %[pz], %[oa], lsl #16\n\t"
-                "str %[vb], [%[d], %[o1]]\n\t"
-                "pkhtb %[vb], %[ea], %[pz], asr #16\n\t"
-                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
-                "pkhtb %[vb], %[oa], %[pz], asr #16\n\t"
-                "str %[vb], [%[d], %[o3]]\n\t"
-                "add %[d], %[d], #4\n\t" DSP_DW_WIDEN_PAIRS
-                "\n\t"
-                /* the last pixel before a padding column: (x, pad) */
-                "ldr %[va], [%[xp]]\n\t"
-                "sxtab16 %[ea], %[nz], %[va]\n\t"
-                "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
-                "pkhbt %[vb], %[ea], %[pz], lsl #16\n\t"
-                "str %[vb], [%[d]]\n\t"
-                "pkhbt %[vb], %[oa], %[pz], lsl #16\n\t"
-                "str %[vb], [%[d], %[o1]]\n\t"
-                "pkhtb %[vb], %[pz], %[ea], asr #16\n\t"
-                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
-                "pkhtb %[vb], %[pz], %[oa], asr #16\n\t"
-                "str %[vb], [%[d], %[o3]]"
-                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [d] "+&r"(d),
-                  [xp] "+&r"(xp)
-                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [pz] "r"(pe),
-                  [nz] "r"(nzp)
-                : "cc", "memory");
-        }
+    if (first && last && pairs > 0) { /* odd padding, even width: the image in one asm */
+        /* per row: d from its first word to d_end past the pairs (the last pixel's word),
+         * then both a plane row on (xp is already at the next input row) */
+        uint32_t *d = dst_row;
+        uint32_t *d_end = d + 1 + pairs;
+        const int8_t *xp = xr;
+        const int32_t d_step = 4 * (pww - 1 - pairs), pitch = 4 * pww; /* bytes */
+        uint32_t va, vb, ea, oa;
+        __asm__ __volatile__(
+            "2:\n\t"
+            /* pixel 0 after a padding column: (0, x - zp) per channel (the padding's 0
+             * by the shifts: no register holds it) */
+            "ldr %[va], [%[xp]]\n\t"
+            "add %[xp], %[xp], %[cs]\n\t"
+            "sxtab16 %[ea], %[nz], %[va]\n\t"
+            "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
+            "lsl %[vb], %[ea], #16\n\t"
+            "str %[vb], [%[d]]\n\t"
+            "lsl %[vb], %[oa], #16\n\t"
+            "str %[vb], [%[d], %[o1]]\n\t"
+            "lsr %[vb], %[ea], #16\n\t"
+            "lsl %[vb], %[vb], #16\n\t"
+            "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+            "lsr %[vb], %[oa], #16\n\t"
+            "lsl %[vb], %[vb], #16\n\t"
+            "str %[vb], [%[d], %[o3]]\n\t"
+            "add %[d], %[d], #4\n\t" DSP_DW_WIDEN_PAIRS
+            "\n\t"
+            /* the last pixel before a padding column: (x - zp, 0) */
+            "ldr %[va], [%[xp]]\n\t"
+            "add %[xp], %[xp], %[cs]\n\t"
+            "sxtab16 %[ea], %[nz], %[va]\n\t"
+            "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
+            "uxth %[vb], %[ea]\n\t"
+            "str %[vb], [%[d]]\n\t"
+            "uxth %[vb], %[oa]\n\t"
+            "str %[vb], [%[d], %[o1]]\n\t"
+            "lsr %[vb], %[ea], #16\n\t"
+            "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+            "lsr %[vb], %[oa], #16\n\t"
+            "str %[vb], [%[d], %[o3]]\n\t"
+            "add %[d], %[d], %[ds]\n\t"
+            "add %[d_end], %[d_end], %[pitch]\n\t"
+            "cmp %[xp], %[x_end]\n\t"
+            "bne 2b"
+            : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [d] "+&r"(d),
+              [xp] "+&r"(xp), [d_end] "+&r"(d_end)
+            : [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [nz] "r"(nzp), [x_end] "r"(x_end),
+              [ds] "r"(d_step), [pitch] "r"(pitch)
+            : "cc", "memory");
         (void)po, (void)o2;
         return;
     }
