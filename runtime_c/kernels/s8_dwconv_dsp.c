@@ -9,7 +9,8 @@
  * padding pixels hold x_zero_point) and every window reads it without bounds checks or
  * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
  * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar, two output rows
- * per step). Where the clamp is full and the rounding single or double, other 3x3 layers
+ * per step; two rows by four columns in one asm loop, dsp_dw3x3_tiles, where the plane fits
+ * the fixed pitch). Where the clamp is full and the rounding single or double, other 3x3 layers
  * whose padded image fits the buffer run dsp_dw3x3_groups (a lighter set-up per group,
  * asm windows; at immediate row offsets where the image fits a fixed row pitch), and
  * layers whose every window
@@ -372,7 +373,9 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, co
  * together (dsp_dw_widen4: one word load per pixel, PKHBT/PKHTB and SXTAB16), the last
  * c mod 4 channels one input at a time. Sums are exact modulo 2^32 as in s8_dsp.h.
  * The last output of an odd row is computed as the pair's first and its partner (reading
- * the plane's padding columns) dropped. */
+ * the plane's padding columns) dropped. Where the plane fits the fixed pitch and the
+ * outputs come in whole two-by-four tiles, a group's four channels run dsp_dw3x3_tiles
+ * (eight sums in registers, each plane row and kernel row loaded once per tile). */
 #define DSP_DW_PLANE_WORDS 1024 /* 4 KB of stack: the int16 planes of four channels */
 /* Narrower rows, and stride 2 (whose plane would widen four inputs per output), run the
  * four-channel windows below, which measured fewer instructions there (bench_mcu --layers:
