@@ -689,7 +689,8 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * dsp_dw3x3_quads_fixed's (the quads' record is rec + 4: its 13 words then line up), 22
  * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
  * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
- * next pair's start, 28 the plane. */
+ * next pair's start, 28 the plane, 29 the next channel's record or 0 (a group's four
+ * channels in one asm loop). */
 /* clang-format off */
 #define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
     "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
@@ -756,15 +757,16 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     "3:\n\t"
 #define DSP_ASM_TILES(RQ8)                                                    \
     __asm__ __volatile__(                                                     \
-        "add lr, r12, #64\n\t"                                                \
-        "ldm lr, {r0-r12}\n\t"                                                \
-        "push {r0-r12}\n\t"                                                   \
-        "sub lr, lr, #32\n\t"                                                 \
-        "ldm lr, {r0-r7}\n\t"                                                 \
-        "push {r0-r7}\n\t"                                                    \
-        "sub lr, lr, #32\n\t"                                                 \
-        "ldm lr, {r0-r7}\n\t"                                                 \
-        "push {r0-r7}\n\t"                                                    \
+        "0:\n\t"                                                              \
+        "add lr, r12, #80\n\t"                                                \
+        "ldm lr, {r0-r9}\n\t"                                                 \
+        "push {r0-r9}\n\t"                                                    \
+        "sub lr, lr, #40\n\t"                                                 \
+        "ldm lr, {r0-r9}\n\t"                                                 \
+        "push {r0-r9}\n\t"                                                    \
+        "sub lr, lr, #40\n\t"                                                 \
+        "ldm lr, {r0-r9}\n\t"                                                 \
+        "push {r0-r9}\n\t"                                                    \
         "ldr lr, [sp, #112]\n\t"                                              \
         "1:\n\t"                                                              \
         "ldm sp, {r0-r9}\n\t"                                                 \
@@ -807,14 +809,17 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
         "str r12, [sp, #96]\n\t"                                              \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
-        "add sp, sp, #116"                                                    \
+        "ldr r12, [sp, #116]\n\t"                                             \
+        "add sp, sp, #120\n\t"                                                \
+        "cmp r12, #0\n\t"                                                     \
+        "bne 0b"                                                              \
         : "+r"(rp)                                                            \
         : [pb] "i"(4 * DSP_DW_PLANE_PITCH)                                    \
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
           "r11", "lr", "cc", "memory")
 /* clang-format on */
 
-/* One channel's whole tiles from its record rec (words 23..25 and 28 set per channel). */
+/* The whole tiles of the channels whose records are chained from rec by word 29. */
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form) {
     register const uint32_t *rp __asm__("r12") = rec;
     if (form == DSP_RQ_DOUBLE2Z) /* e in 1..20 (dsp_dw_gq_fast) */
@@ -829,12 +834,18 @@ static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form) {
 #endif
 
 #if DSP_DW_FAST
-/* The record words of dsp_dw3x3_tiles that depend on the layer alone (22, 26, 27). */
-CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec) {
-    const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c;
+/* The record words of dsp_dw3x3_tiles that do not change from group to group (all but
+ * y, word 23), for the channel of plane pj, next the next channel's record or 0. */
+CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec,
+                                      const uint32_t *pj, const uint32_t *next) {
+    const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c, end = 2 * tiles;
     rec[22] = (uint32_t)(3 * p->c);
+    rec[24] = (uint32_t)(uintptr_t)(pj + end);
+    rec[25] = (uint32_t)(uintptr_t)(pj + (p->out_h - 2) * DSP_DW_PLANE_PITCH + end);
     rec[26] = (uint32_t)(4 * 2 * DSP_DW_PLANE_PITCH - 8 * tiles);
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
+    rec[28] = (uint32_t)(uintptr_t)pj;
+    rec[29] = (uint32_t)(uintptr_t)next;
 }
 
 /* dsp_dw3x3_rows for the four channels of a group (planes psz words apart, records
@@ -844,16 +855,9 @@ static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane,
                             int32_t pww, uint32_t (*rec)[DSP_DW_TREC], int8_t *y, int32_t form) {
     int32_t j;
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 3) == 0) {
-        /* whole tiles (dsp_dw3x3_tiles) */
-        const int32_t end = 2 * (p->out_w >> 2), stop = (p->out_h - 2) * pww + end;
-        for (j = 0; j < 4; ++j) {
-            const uint32_t *const pj = plane + j * psz;
-            rec[j][23] = (uint32_t)(uintptr_t)(y + j);
-            rec[j][24] = (uint32_t)(uintptr_t)(pj + end);
-            rec[j][25] = (uint32_t)(uintptr_t)(pj + stop);
-            rec[j][28] = (uint32_t)(uintptr_t)pj;
-            dsp_dw3x3_tiles(rec[j], form);
-        }
+        /* whole tiles (dsp_dw3x3_tiles; the other words set once per call) */
+        for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
+        dsp_dw3x3_tiles(rec[0], form);
         return;
     }
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
@@ -1126,7 +1130,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
     for (i = 0; i < 4; ++i) { /* the layer's words */
         dsp_dw3x3_rec_steps(p, quad[i] + 4);
-        dsp_dw3x3_tile_steps(p, quad[i]);
+        dsp_dw3x3_tile_steps(p, quad[i], plane + i * psz, i < 3 ? quad[i + 1] : NULL);
     }
 #endif
     for (b = 0; b < p->n; ++b) {
