@@ -755,7 +755,7 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     DSP_ASM_TILE_EBLK(16) DSP_ASM_TILE_EBLK(17) DSP_ASM_TILE_EBLK(18)         \
     DSP_ASM_TILE_EBLK(19) DSP_ASM_TILE_EBLK(20)                               \
     "3:\n\t"
-#define DSP_ASM_TILES(RQ8)                                                    \
+#define DSP_ASM_TILES(RQ8, PITCH)                                             \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
         "add lr, r12, #80\n\t"                                                \
@@ -814,35 +814,54 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
         "cmp r12, #0\n\t"                                                     \
         "bne 0b"                                                              \
         : "+r"(rp)                                                            \
-        : [pb] "i"(4 * DSP_DW_PLANE_PITCH)                                    \
+        : [pb] "i"(4 * (PITCH))                                               \
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
           "r11", "lr", "cc", "memory")
 /* clang-format on */
 
-/* The whole tiles of the channels whose records are chained from rec by word 29. */
-static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form) {
+/* Plane pitches (words) of the image's own for rows of 24 and 48 outputs (0.35@96's
+ * stride-1 layers at 24x24 and 48x48, in bands), whose tiles are written out for
+ * DSP_RQ_DOUBLE2Z alone (the layers behind a ReLU; 1.7 KB of code each). */
+#define DSP_DW_TILE_PITCH_24 14
+#define DSP_DW_TILE_PITCH_48 26
+
+/* Whether dsp_dw3x3_tiles has a loop for plane pitch pww (words) and form. */
+CNNC_INLINE int dsp_dw3x3_tiles_fit(int32_t pww, int32_t form) {
+    return pww == DSP_DW_PLANE_PITCH ||
+           ((pww == DSP_DW_TILE_PITCH_24 || pww == DSP_DW_TILE_PITCH_48) &&
+            form == DSP_RQ_DOUBLE2Z);
+}
+
+/* The whole tiles of the channels whose records are chained from rec by word 29, planes
+ * pww words a row (dsp_dw3x3_tiles_fit). */
+static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
     register const uint32_t *rp __asm__("r12") = rec;
-    if (form == DSP_RQ_DOUBLE2Z) /* e in 1..20 (dsp_dw_gq_fast) */
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E);
+    if (pww == DSP_DW_TILE_PITCH_24)
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_24);
+    else if (pww == DSP_DW_TILE_PITCH_48)
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_48);
+    else if (form == DSP_RQ_DOUBLE2Z) /* e in 1..20 (dsp_dw_gq_fast) */
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E, DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2));
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE));
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
     else
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE));
+        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
 }
 #endif
 
 #if DSP_DW_FAST
 /* The record words of dsp_dw3x3_tiles that do not change from group to group (all but
- * y, word 23), for the channel of plane pj, next the next channel's record or 0. */
+ * y, word 23), for the channel of plane pj (pww words a row), next the next channel's
+ * record or 0; the row pairs of an odd out_h stop before its last row. */
 CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec,
-                                      const uint32_t *pj, const uint32_t *next) {
+                                      const uint32_t *pj, const uint32_t *next, int32_t pww) {
     const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c, end = 2 * tiles;
     rec[22] = (uint32_t)(3 * p->c);
     rec[24] = (uint32_t)(uintptr_t)(pj + end);
-    rec[25] = (uint32_t)(uintptr_t)(pj + (p->out_h - 2) * DSP_DW_PLANE_PITCH + end);
-    rec[26] = (uint32_t)(4 * 2 * DSP_DW_PLANE_PITCH - 8 * tiles);
+    rec[25] = (uint32_t)(uintptr_t)(pj + ((p->out_h & ~1) - 2) * pww + end);
+    rec[26] = (uint32_t)(4 * 2 * pww - 8 * tiles);
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
     rec[28] = (uint32_t)(uintptr_t)pj;
     rec[29] = (uint32_t)(uintptr_t)next;
@@ -854,10 +873,22 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
 static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t psz,
                             int32_t pww, uint32_t (*rec)[DSP_DW_TREC], int8_t *y, int32_t form) {
     int32_t j;
-    if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 3) == 0) {
-        /* whole tiles (dsp_dw3x3_tiles; the other words set once per call) */
+    if (dsp_dw3x3_tiles_fit(pww, form) && p->out_h >= 2 && (p->out_w & 3) == 0) {
+        /* whole tiles (dsp_dw3x3_tiles; the other words set once per call), an odd last
+         * row by pairs (the bands of 0.35@96's 48x48 and 24x24 layers are 7 and 15 rows) */
         for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
-        dsp_dw3x3_tiles(rec[0], form);
+        dsp_dw3x3_tiles(rec[0], form, pww);
+        if (p->out_h & 1) {
+            const int32_t c_step = p->c, last = p->out_h - 1;
+            const size_t y_last = (size_t)last * p->out_w * c_step;
+            for (j = 0; j < 4; ++j) {
+                const uint32_t *r = plane + j * psz + (size_t)last * pww;
+                const uint32_t *const r_end = r + (p->out_w >> 1);
+                int8_t *yp = y + j + y_last;
+                for (; r < r_end; ++r, yp += 2 * c_step)
+                    yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, 4 * pww, rec[j] + 6, yp, form);
+            }
+        }
         return;
     }
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
@@ -1130,7 +1161,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
     for (i = 0; i < 4; ++i) { /* the layer's words */
         dsp_dw3x3_rec_steps(p, quad[i] + 4);
-        dsp_dw3x3_tile_steps(p, quad[i], plane + i * psz, i < 3 ? quad[i + 1] : NULL);
+        dsp_dw3x3_tile_steps(p, quad[i], plane + i * psz, i < 3 ? quad[i + 1] : NULL, pww);
     }
 #endif
     for (b = 0; b < p->n; ++b) {
