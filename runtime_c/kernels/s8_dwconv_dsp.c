@@ -690,7 +690,7 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
  * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
  * next pair's start, 28 the plane, 29 the next channel's record or 0 (a group's four
- * channels in one asm loop). */
+ * channels in one asm loop), 30 and 31 DSP_ASM_TILE_PRO_E's (the asm's own). */
 /* clang-format off */
 #define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
     "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
@@ -725,48 +725,61 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     "ldrd r8, r9, [sp, #56]\n\t"                                              \
     "ldr r10, [sp, #64]\n\t"                                                  \
     RQ("r0") RQ("r1") RQ("r2") RQ("r3") RQ("r4") RQ("r5") RQ("r6") RQ("r7")
-/* DSP_RQ_DOUBLE2Z's with the shift inside SSAT (SSAT's ASR #e: the shift is an immediate,
- * so TBH on e jumps to the eight SMMLAR, SSAT of that e, one of 20 written-out blocks, and
- * B back: 19 instructions for 8 outputs, not 25). */
-#define DSP_ASM_TILE_E1(a, e) "smmlar " a ", " a ", r8, r9\n\tssat " a ", #8, " a ", asr #" #e "\n\t"
-#define DSP_ASM_TILE_EBLK(e)                                                  \
-    ".Ldw_e" #e "_%=:\n\t"                                                    \
+/* DSP_RQ_DOUBLE2Z's with the shift inside SSAT (SSAT's ASR #e: the shift is an immediate):
+ * 20 written-out blocks of the eight SMMLAR, SSAT, one per e, shared by every tile loop
+ * (dsp_dw_tile_rq below, 68 bytes each: every instruction 32-bit); a tile jumps to its
+ * channel's block by LDR PC of record word 31 and the block returns by LDR PC of word 30,
+ * both set on the channel's entry (DSP_ASM_TILE_PRO_E): 18 instructions for 8 outputs,
+ * not 25. */
+#define DSP_ASM_TILE_E1(a, e) \
+    "smmlar.w " a ", " a ", r8, r9\n\tssat.w " a ", #8, " a ", asr #" #e "\n\t"
+#define DSP_ASM_TILE_EBLK(e)                                                   \
     DSP_ASM_TILE_E1("r0", e) DSP_ASM_TILE_E1("r1", e) DSP_ASM_TILE_E1("r2", e) \
     DSP_ASM_TILE_E1("r3", e) DSP_ASM_TILE_E1("r4", e) DSP_ASM_TILE_E1("r5", e) \
-    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e) "b 3f\n\t"
-#define DSP_ASM_TILE_EENT(e) ".hword (.Ldw_e" #e "_%= - .Ldw_et_%=) / 2\n\t"
+    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e) "ldr.w pc, [sp, #120]\n\t"
+#define DSP_DW_TILE_RQ_BLOCK 68 /* bytes */
+#define DSP_DW_STR_(x) #x
+#define DSP_DW_STR(x) DSP_DW_STR_(x)
+__asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n"
+        "dsp_dw_tile_rq:\n\t" DSP_ASM_TILE_EBLK(1) DSP_ASM_TILE_EBLK(2) DSP_ASM_TILE_EBLK(3)
+            DSP_ASM_TILE_EBLK(4) DSP_ASM_TILE_EBLK(5) DSP_ASM_TILE_EBLK(6) DSP_ASM_TILE_EBLK(7)
+                DSP_ASM_TILE_EBLK(8) DSP_ASM_TILE_EBLK(9) DSP_ASM_TILE_EBLK(10)
+                    DSP_ASM_TILE_EBLK(11) DSP_ASM_TILE_EBLK(12) DSP_ASM_TILE_EBLK(13)
+                        DSP_ASM_TILE_EBLK(14) DSP_ASM_TILE_EBLK(15) DSP_ASM_TILE_EBLK(16)
+                            DSP_ASM_TILE_EBLK(17) DSP_ASM_TILE_EBLK(18) DSP_ASM_TILE_EBLK(19)
+                                DSP_ASM_TILE_EBLK(20) ".popsection");
+/* On a channel's entry: word 31 = its e's block (Thumb bit set), word 30 = the tile's
+ * return point 3 (e in 1..20: dsp_dw_gq_fast). */
+#define DSP_ASM_TILE_PRO_E                                                    \
+    "movw r0, #:lower16:dsp_dw_tile_rq\n\t"                                   \
+    "movt r0, #:upper16:dsp_dw_tile_rq\n\t"                                   \
+    "ldr r1, [sp, #64]\n\t"                                                   \
+    "movs r2, #" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"                        \
+    "mla r0, r1, r2, r0\n\t"                                                  \
+    "sub r0, r0, #(" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) " - 1)\n\t"               \
+    "adr r1, 3f\n\t"                                                          \
+    "add r1, r1, #1\n\t"                                                      \
+    "strd r1, r0, [sp, #120]\n\t"
 #define DSP_ASM_TILE_RQ8_E                                                    \
     "ldrd r8, r9, [sp, #56]\n\t"                                              \
-    "ldr r10, [sp, #64]\n\t"                                                  \
-    "tbh [pc, r10, lsl #1]\n\t"                                               \
-    ".Ldw_et_%=:\n\t"                                                         \
-    DSP_ASM_TILE_EENT(1) DSP_ASM_TILE_EENT(1) DSP_ASM_TILE_EENT(2)            \
-    DSP_ASM_TILE_EENT(3) DSP_ASM_TILE_EENT(4) DSP_ASM_TILE_EENT(5)            \
-    DSP_ASM_TILE_EENT(6) DSP_ASM_TILE_EENT(7) DSP_ASM_TILE_EENT(8)            \
-    DSP_ASM_TILE_EENT(9) DSP_ASM_TILE_EENT(10) DSP_ASM_TILE_EENT(11)          \
-    DSP_ASM_TILE_EENT(12) DSP_ASM_TILE_EENT(13) DSP_ASM_TILE_EENT(14)         \
-    DSP_ASM_TILE_EENT(15) DSP_ASM_TILE_EENT(16) DSP_ASM_TILE_EENT(17)         \
-    DSP_ASM_TILE_EENT(18) DSP_ASM_TILE_EENT(19) DSP_ASM_TILE_EENT(20)         \
-    DSP_ASM_TILE_EBLK(1) DSP_ASM_TILE_EBLK(2) DSP_ASM_TILE_EBLK(3)            \
-    DSP_ASM_TILE_EBLK(4) DSP_ASM_TILE_EBLK(5) DSP_ASM_TILE_EBLK(6)            \
-    DSP_ASM_TILE_EBLK(7) DSP_ASM_TILE_EBLK(8) DSP_ASM_TILE_EBLK(9)            \
-    DSP_ASM_TILE_EBLK(10) DSP_ASM_TILE_EBLK(11) DSP_ASM_TILE_EBLK(12)         \
-    DSP_ASM_TILE_EBLK(13) DSP_ASM_TILE_EBLK(14) DSP_ASM_TILE_EBLK(15)         \
-    DSP_ASM_TILE_EBLK(16) DSP_ASM_TILE_EBLK(17) DSP_ASM_TILE_EBLK(18)         \
-    DSP_ASM_TILE_EBLK(19) DSP_ASM_TILE_EBLK(20)                               \
+    "ldr pc, [sp, #124]\n\t"                                                  \
     "3:\n\t"
-#define DSP_ASM_TILES(RQ8, PITCH)                                             \
+#define DSP_ASM_TILES(PRO, RQ8, PITCH)                                        \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
-        "add lr, r12, #80\n\t"                                                \
-        "ldm lr, {r0-r9}\n\t"                                                 \
-        "push {r0-r9}\n\t"                                                    \
+        "add lr, r12, #84\n\t"                                                \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
+        "sub lr, lr, #44\n\t"                                                 \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
         "sub lr, lr, #40\n\t"                                                 \
         "ldm lr, {r0-r9}\n\t"                                                 \
         "push {r0-r9}\n\t"                                                    \
-        "sub lr, lr, #40\n\t"                                                 \
-        "ldm lr, {r0-r9}\n\t"                                                 \
-        "push {r0-r9}\n\t"                                                    \
+        PRO                                                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
         "1:\n\t"                                                              \
         "ldm sp, {r0-r9}\n\t"                                                 \
@@ -810,7 +823,7 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
         "ldr r12, [sp, #116]\n\t"                                             \
-        "add sp, sp, #120\n\t"                                                \
+        "add sp, sp, #128\n\t"                                                \
         "cmp r12, #0\n\t"                                                     \
         "bne 0b"                                                              \
         : "+r"(rp)                                                            \
@@ -837,17 +850,17 @@ CNNC_INLINE int dsp_dw3x3_tiles_fit(int32_t pww, int32_t form) {
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
     register const uint32_t *rp __asm__("r12") = rec;
     if (pww == DSP_DW_TILE_PITCH_24)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_24);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_24);
     else if (pww == DSP_DW_TILE_PITCH_48)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_48);
-    else if (form == DSP_RQ_DOUBLE2Z) /* e in 1..20 (dsp_dw_gq_fast) */
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8_E, DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_48);
+    else if (form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
     else
-        DSP_ASM_TILES(DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
 }
 #endif
 
