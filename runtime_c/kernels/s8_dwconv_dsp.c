@@ -673,7 +673,9 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
 }
 
 #if DSP_DW_FAST
-/* Two output rows by four columns of one channel (a tile) per step, at the fixed pitch, in
+/* Two output rows by four columns of one channel (a tile) per step, at a plane pitch known
+ * when compiling (the plane rows at immediate offsets: DSP_DW_PLANE_PITCH, and for
+ * DSP_RQ_DOUBLE2Z DSP_DW_TILE_PITCH_24, _48), in
  * one asm loop over every row pair whose registers are allocated by hand: the eight sums
  * r0..r7 (row oy: r0..r3, oy + 1: r4..r7), a kernel row's (W01, W21) in r8, r9, a plane
  * row's words A, B, C (columns ox .. ox + 5) in r10..r12, the plane pointer in lr. A tile
@@ -682,7 +684,8 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * 2 x (4 + 3) and 2 x 24), per row, with X = (A, B) for columns ox, ox + 1 and (B, C)
  * for ox + 2, ox + 3, the pair formulas of dsp_dw3x3_channel. The channel's record
  * (DSP_DW_TREC words, below) is pushed on entry, so that sp addresses it and no register
- * holds its pointer; y, the row pair's end and the steps live there too. */
+ * holds its pointer; y, the row pair's end and the steps live there too. Those 128 bytes
+ * of stack are the asm's own: cnnc.host.mcu_stack's frames (gcc's) do not count them. */
 #define DSP_DW_TREC 32 /* words of a channel's record, dsp_dw3x3_tiles */
 /* The record: 0..7 the sums' start (8 copies, one LDM with the first weights), 8..13
  * (W01, W21) per kernel row, 14..16 m, c, e, 17 c_step, 18 out_w * c_step (bytes), 19..21
