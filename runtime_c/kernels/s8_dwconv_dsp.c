@@ -9,7 +9,8 @@
  * padding pixels hold x_zero_point) and every window reads it without bounds checks or
  * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
  * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar, two output rows
- * per step). Where the clamp is full and the rounding single or double, other 3x3 layers
+ * per step; two rows by four columns in one asm loop, dsp_dw3x3_tiles, where the plane fits
+ * the fixed pitch). Where the clamp is full and the rounding single or double, other 3x3 layers
  * whose padded image fits the buffer run dsp_dw3x3_groups (a lighter set-up per group,
  * asm windows; at immediate row offsets where the image fits a fixed row pitch), and
  * layers whose every window
@@ -249,27 +250,28 @@ CNNC_INLINE void dsp_dw_widen_row_add(uint32_t *br, const int8_t *xr, int32_t n,
 }
 #endif
 
-/* The widening's loop over pixel pairs (dsp_dw_widen4, operands va vb ea oa eb ob d xp,
- * d_end cs o1 o3): two pixels' words, SXTB16 even/odd, PKHBT/PKHTB per channel into
- * planes 0..3 at d, d + o1, d + 2 o1, d + o3. */
+/* The widening's loop over pixel pairs (dsp_dw_widen4, operands va vb ea oa d xp d_end cs
+ * o1 o3 nz): two pixels' words a, b; PKHBT/PKHTB first pair their halves, bytes
+ * (a0, a1, b0, b1) and (a2, a3, b2, b3), so that the two SXTAB16 of each onto
+ * nz = (-zp, -zp) give the channels' words (a0, b0), (a1, b1) and (a2, b2), (a3, b3) less
+ * the zero point (two pack instructions a pair, not four) into planes 0..3 at d, d + o1,
+ * d + 2 o1, d + o3. */
 /* clang-format off */
 #define DSP_DW_WIDEN_PAIRS                           \
     "1:\n\t" \
     "ldr %[va], [%[xp]]\n\t" \
     "ldr %[vb], [%[xp], %[cs]]\n\t" \
     "add %[xp], %[xp], %[cs], lsl #1\n\t" \
-    "sxtb16 %[ea], %[va]\n\t" \
-    "sxtb16 %[oa], %[va], ror #8\n\t" \
-    "sxtb16 %[eb], %[vb]\n\t" \
-    "sxtb16 %[ob], %[vb], ror #8\n\t" \
-    "pkhbt %[va], %[oa], %[ob], lsl #16\n\t" \
+    "pkhbt %[ea], %[va], %[vb], lsl #16\n\t" \
+    "pkhtb %[oa], %[vb], %[va], asr #16\n\t" \
+    "sxtab16 %[va], %[nz], %[ea], ror #8\n\t" \
     "str %[va], [%[d], %[o1]]\n\t" \
-    "pkhtb %[vb], %[eb], %[ea], asr #16\n\t" \
+    "sxtab16 %[vb], %[nz], %[oa]\n\t" \
     "str %[vb], [%[d], %[o1], lsl #1]\n\t" \
-    "pkhtb %[va], %[ob], %[oa], asr #16\n\t" \
-    "str %[va], [%[d], %[o3]]\n\t" \
-    "pkhbt %[vb], %[ea], %[eb], lsl #16\n\t" \
-    "str %[vb], [%[d]], #4\n\t" \
+    "sxtab16 %[oa], %[nz], %[oa], ror #8\n\t" \
+    "str %[oa], [%[d], %[o3]]\n\t" \
+    "sxtab16 %[ea], %[nz], %[ea]\n\t" \
+    "str %[ea], [%[d]], #4\n\t" \
     "cmp %[d], %[d_end]\n\t" \
     "bne 1b"
 /* clang-format on */
@@ -361,18 +363,21 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, co
 
 /* ---------------------------------------------------------------------------------
  * 3 x 3, stride 1, one channel at a time over an int16 plane (dsp_dw3x3_planar).
- * The channel's padded image is widened once into plane[ph][pw] int16 (padding holds
- * x_zero_point, written once per call; the interior is rewritten per channel), so a word
- * of the plane is two horizontally adjacent inputs (x[2j], x[2j+1]) as int16 lanes. Per
+ * The channel's padded image is widened once into plane[ph][pw] int16 as x - zp (so the
+ * padding holds 0, written once per call, and the sums start at the bias: no weight sums;
+ * the interior is rewritten per channel), so a word of the plane is two horizontally
+ * adjacent inputs (x[2j], x[2j+1]) as int16 lanes. Per
  * kernel row the weights are two words, W01 = (w0, w1) and W21 = (w2, w1), and with
  * A = (x0, x1), B = (x2, x3) the words at the left edge of outputs ox (even) and ox + 1:
  *     x0 w0 + x1 w1 + x2 w2 = SMLAD(A, W01) + SMLABB(B, W21)
  *     x1 w0 + x2 w1 + x3 w2 = SMLATB(A, W01) + SMLADX(B, W21)
  * so a kernel row costs one LDRD and 4 multiplies for 6 MACs. Four channels are widened
- * together (dsp_dw_widen4: one word load per pixel, SXTB16 and PKHBT/PKHTB), the last
+ * together (dsp_dw_widen4: one word load per pixel, PKHBT/PKHTB and SXTAB16), the last
  * c mod 4 channels one input at a time. Sums are exact modulo 2^32 as in s8_dsp.h.
  * The last output of an odd row is computed as the pair's first and its partner (reading
- * the plane's padding columns) dropped. */
+ * the plane's padding columns) dropped. Where the plane fits the fixed pitch and the
+ * outputs come in whole two-by-four tiles, a group's four channels run dsp_dw3x3_tiles
+ * (eight sums in registers, each plane row and kernel row loaded once per tile). */
 #define DSP_DW_PLANE_WORDS 1024 /* 4 KB of stack: the int16 planes of four channels */
 /* Narrower rows, and stride 2 (whose plane would widen four inputs per output), run the
  * four-channel windows below, which measured fewer instructions there (bench_mcu --layers:
@@ -670,13 +675,267 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
 }
 
 #if DSP_DW_FAST
+/* Two output rows by four columns of one channel (a tile) per step, at a plane pitch known
+ * when compiling (the plane rows at immediate offsets: DSP_DW_PLANE_PITCH, and for
+ * DSP_RQ_DOUBLE2Z DSP_DW_TILE_PITCH_24, _48), in
+ * one asm loop over every row pair whose registers are allocated by hand: the eight sums
+ * r0..r7 (row oy: r0..r3, oy + 1: r4..r7), a kernel row's (W01, W21) in r8, r9, a plane
+ * row's words A, B, C (columns ox .. ox + 5) in r10..r12, the plane pointer in lr. A tile
+ * loads each of its four plane rows once (LDRD and LDR) and each kernel row's weights
+ * once: 8 + 3 loads and 48 multiplies for 8 outputs (the quads of dsp_dw3x3_quads_fixed:
+ * 2 x (4 + 3) and 2 x 24), per row, with X = (A, B) for columns ox, ox + 1 and (B, C)
+ * for ox + 2, ox + 3, the pair formulas of dsp_dw3x3_channel. The channel's record
+ * (DSP_DW_TREC words, below) is pushed on entry, so that sp addresses it and no register
+ * holds its pointer; y, the row pair's end and the steps live there too. Those 128 bytes
+ * of stack are the asm's own: cnnc.host.mcu_stack's frames (gcc's) do not count them. */
+#define DSP_DW_TREC 32 /* words of a channel's record, dsp_dw3x3_tiles */
+/* The record: 0..7 the sums' start (8 copies, one LDM with the first weights), 8..13
+ * (W01, W21) per kernel row, 14..16 m, c, e, 17 c_step, 18 out_w * c_step (bytes), 19..21
+ * dsp_dw3x3_quads_fixed's (the quads' record is rec + 4: its 13 words then line up), 22
+ * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
+ * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
+ * next pair's start, 28 the plane, 29 the next channel's record or 0 (a group's four
+ * channels in one asm loop), 30 and 31 DSP_ASM_TILE_PRO_E's (the asm's own). */
+/* clang-format off */
+#define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
+    "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
+    "smlabb " p0 ", r11, r9, " p0 "\n\t"                    \
+    "smlatb " p1 ", r10, r8, " p1 "\n\t"                    \
+    "smladx " p1 ", r11, r9, " p1 "\n\t"                    \
+    "smlad " p2 ", r11, r8, " p2 "\n\t"                     \
+    "smlabb " p2 ", r12, r9, " p2 "\n\t"                    \
+    "smlatb " p3 ", r11, r8, " p3 "\n\t"                    \
+    "smladx " p3 ", r12, r9, " p3 "\n\t"
+#define DSP_ASM_TILE_LOAD(k)                               \
+    "ldrd r10, r11, [lr, #(" #k " * %c[pb] - 8)]\n\t"        \
+    "ldr r12, [lr, #(" #k " * %c[pb])]\n\t"
+/* m, c, e in r8, r9, r10; r11 a scratch */
+#define DSP_ASM_TILE_RQ_DOUBLE2(a)                         \
+    "add r11, r9, " a ", asr #31\n\t"                       \
+    "smmlar " a ", " a ", r8, r11\n\t"                      \
+    "asr " a ", " a ", r10\n\t"                             \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_TILE_RQ_DOUBLE(a)                          \
+    "add r11, r9, " a ", asr #31\n\t"                       \
+    "qadd " a ", " a ", " a "\n\t"                          \
+    "smmlar " a ", " a ", r8, r11\n\t"                      \
+    "asr " a ", " a ", r10\n\t"                             \
+    "ssat " a ", #8, " a "\n\t"
+#define DSP_ASM_TILE_RQ_SINGLE(a)                          \
+    "smmla " a ", " a ", r8, r9\n\t"                        \
+    "asr " a ", " a ", r10\n\t"                             \
+    "ssat " a ", #8, " a "\n\t"
+/* The eight requantisations of a tile: m, c, e loaded, then RQ per sum. */
+#define DSP_ASM_TILE_RQ8(RQ)                                                  \
+    "ldrd r8, r9, [sp, #56]\n\t"                                              \
+    "ldr r10, [sp, #64]\n\t"                                                  \
+    RQ("r0") RQ("r1") RQ("r2") RQ("r3") RQ("r4") RQ("r5") RQ("r6") RQ("r7")
+/* DSP_RQ_DOUBLE2Z's with the shift inside SSAT (SSAT's ASR #e: the shift is an immediate):
+ * 20 written-out blocks of the eight SMMLAR, SSAT, one per e, shared by every tile loop
+ * (dsp_dw_tile_rq below, 68 bytes each: every instruction 32-bit); a tile jumps to its
+ * channel's block by LDR PC of record word 31 and the block returns by LDR PC of word 30,
+ * both set on the channel's entry (DSP_ASM_TILE_PRO_E): 18 instructions for 8 outputs,
+ * not 25. */
+#define DSP_ASM_TILE_E1(a, e) \
+    "smmlar.w " a ", " a ", r8, r9\n\tssat.w " a ", #8, " a ", asr #" #e "\n\t"
+#define DSP_ASM_TILE_EBLK(e)                                                   \
+    DSP_ASM_TILE_E1("r0", e) DSP_ASM_TILE_E1("r1", e) DSP_ASM_TILE_E1("r2", e) \
+    DSP_ASM_TILE_E1("r3", e) DSP_ASM_TILE_E1("r4", e) DSP_ASM_TILE_E1("r5", e) \
+    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e) "ldr.w pc, [sp, #120]\n\t"
+#define DSP_DW_TILE_RQ_BLOCK 68 /* bytes */
+#define DSP_DW_STR_(x) #x
+#define DSP_DW_STR(x) DSP_DW_STR_(x)
+__asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n"
+        "dsp_dw_tile_rq:\n\t" DSP_ASM_TILE_EBLK(1) DSP_ASM_TILE_EBLK(2) DSP_ASM_TILE_EBLK(3)
+            DSP_ASM_TILE_EBLK(4) DSP_ASM_TILE_EBLK(5) DSP_ASM_TILE_EBLK(6) DSP_ASM_TILE_EBLK(7)
+                DSP_ASM_TILE_EBLK(8) DSP_ASM_TILE_EBLK(9) DSP_ASM_TILE_EBLK(10)
+                    DSP_ASM_TILE_EBLK(11) DSP_ASM_TILE_EBLK(12) DSP_ASM_TILE_EBLK(13)
+                        DSP_ASM_TILE_EBLK(14) DSP_ASM_TILE_EBLK(15) DSP_ASM_TILE_EBLK(16)
+                            DSP_ASM_TILE_EBLK(17) DSP_ASM_TILE_EBLK(18) DSP_ASM_TILE_EBLK(19)
+                                DSP_ASM_TILE_EBLK(20) ".popsection");
+/* On a channel's entry: word 31 = its e's block (Thumb bit set), word 30 = the tile's
+ * return point 3 (e in 1..20: dsp_dw_gq_fast). */
+#define DSP_ASM_TILE_PRO_E                                                    \
+    "movw r0, #:lower16:dsp_dw_tile_rq\n\t"                                   \
+    "movt r0, #:upper16:dsp_dw_tile_rq\n\t"                                   \
+    "ldr r1, [sp, #64]\n\t"                                                   \
+    "movs r2, #" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"                        \
+    "mla r0, r1, r2, r0\n\t"                                                  \
+    "sub r0, r0, #(" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) " - 1)\n\t"               \
+    "adr r1, 3f\n\t"                                                          \
+    "add r1, r1, #1\n\t"                                                      \
+    "strd r1, r0, [sp, #120]\n\t"
+#define DSP_ASM_TILE_RQ8_E                                                    \
+    "ldrd r8, r9, [sp, #56]\n\t"                                              \
+    "ldr pc, [sp, #124]\n\t"                                                  \
+    "3:\n\t"
+#define DSP_ASM_TILES(PRO, RQ8, PITCH)                                        \
+    __asm__ __volatile__(                                                     \
+        "0:\n\t"                                                              \
+        "add lr, r12, #84\n\t"                                                \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
+        "sub lr, lr, #44\n\t"                                                 \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
+        "sub lr, lr, #40\n\t"                                                 \
+        "ldm lr, {r0-r9}\n\t"                                                 \
+        "push {r0-r9}\n\t"                                                    \
+        PRO                                                                   \
+        "ldr lr, [sp, #112]\n\t"                                              \
+        "1:\n\t"                                                              \
+        "ldm sp, {r0-r9}\n\t"                                                 \
+        "ldrd r10, r11, [lr], #8\n\t"                                         \
+        "ldr r12, [lr]\n\t"                                                   \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(1)                                                  \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #40]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(2)                                                  \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #48]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(3)                                                  \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        RQ8                                                                   \
+        "ldrd r8, r9, [sp, #68]\n\t"                                          \
+        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        "strb r0, [r11]\n\t"                                                  \
+        "strb r1, [r11, r8]\n\t"                                              \
+        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
+        "strb r3, [r11, r10]\n\t"                                             \
+        "add r9, r11, r9\n\t"                                                 \
+        "strb r4, [r9]\n\t"                                                   \
+        "strb r5, [r9, r8]\n\t"                                               \
+        "strb r6, [r9, r8, lsl #1]\n\t"                                       \
+        "strb r7, [r9, r10]\n\t"                                              \
+        "add r11, r11, r8, lsl #2\n\t"                                        \
+        "ldr r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #92]\n\t"                                              \
+        "cmp lr, r12\n\t"                                                     \
+        "blo 1b\n\t"                                                          \
+        "ldrd r0, r1, [sp, #104]\n\t"                                         \
+        "ldr r2, [sp, #100]\n\t"                                              \
+        "add lr, lr, r0\n\t"                                                  \
+        "add r11, r11, r1\n\t"                                                \
+        "add r12, r12, #(2 * %c[pb])\n\t"                                     \
+        "str r11, [sp, #92]\n\t"                                              \
+        "str r12, [sp, #96]\n\t"                                              \
+        "cmp r12, r2\n\t"                                                     \
+        "bls 1b\n\t"                                                          \
+        "ldr r12, [sp, #116]\n\t"                                             \
+        "add sp, sp, #128\n\t"                                                \
+        "cmp r12, #0\n\t"                                                     \
+        "bne 0b"                                                              \
+        : "+r"(rp)                                                            \
+        : [pb] "i"(4 * (PITCH))                                               \
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
+          "r11", "lr", "cc", "memory")
+/* clang-format on */
+
+/* Plane pitches (words) of the image's own for rows of 24 and 48 outputs (0.35@96's
+ * stride-1 layers at 24x24 and 48x48, in bands), whose tiles are written out for
+ * DSP_RQ_DOUBLE2Z alone (the layers behind a ReLU; 1.7 KB of code each). */
+#define DSP_DW_TILE_PITCH_24 14
+#define DSP_DW_TILE_PITCH_48 26
+
+/* Whether dsp_dw3x3_tiles has a loop for plane pitch pww (words) and form. */
+CNNC_INLINE int dsp_dw3x3_tiles_fit(int32_t pww, int32_t form) {
+    return pww == DSP_DW_PLANE_PITCH ||
+           ((pww == DSP_DW_TILE_PITCH_24 || pww == DSP_DW_TILE_PITCH_48) &&
+            form == DSP_RQ_DOUBLE2Z);
+}
+
+/* The whole tiles of the channels whose records are chained from rec by word 29, planes
+ * pww words a row (dsp_dw3x3_tiles_fit). */
+static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
+    register const uint32_t *rp __asm__("r12") = rec;
+    if (pww == DSP_DW_TILE_PITCH_24)
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_24);
+    else if (pww == DSP_DW_TILE_PITCH_48)
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_48);
+    else if (form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_PLANE_PITCH);
+    else if (form == DSP_RQ_DOUBLE2)
+        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
+    else if (form == DSP_RQ_DOUBLE)
+        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
+    else
+        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
+}
+#endif
+
+#if DSP_DW_FAST
+/* The record words of dsp_dw3x3_tiles that do not change from group to group (all but
+ * y, word 23), for the channel of plane pj (pww words a row), next the next channel's
+ * record or 0; the row pairs of an odd out_h stop before its last row. */
+CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec,
+                                      const uint32_t *pj, const uint32_t *next, int32_t pww) {
+    const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c, end = 2 * tiles;
+    rec[22] = (uint32_t)(3 * p->c);
+    rec[24] = (uint32_t)(uintptr_t)(pj + end);
+    rec[25] = (uint32_t)(uintptr_t)(pj + ((p->out_h & ~1) - 2) * pww + end);
+    rec[26] = (uint32_t)(4 * 2 * pww - 8 * tiles);
+    rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
+    rec[28] = (uint32_t)(uintptr_t)pj;
+    rec[29] = (uint32_t)(uintptr_t)next;
+}
+
 /* dsp_dw3x3_rows for the four channels of a group (planes psz words apart, records
- * quad[j], outputs y + j) in one call: the fixed-pitch layers of many channels paid the
- * call and its set-up per channel. */
+ * rec[j] (the quads' at rec[j] + 4), outputs y + j) in one call: the fixed-pitch layers
+ * of many channels paid the call and its set-up per channel. */
 static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t psz,
-                            int32_t pww, uint32_t (*quad)[18], int8_t *y, int32_t form) {
+                            int32_t pww, uint32_t (*rec)[DSP_DW_TREC], int8_t *y, int32_t form) {
     int32_t j;
-    for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, quad[j], y + j, form);
+    if (dsp_dw3x3_tiles_fit(pww, form) && p->out_h >= 2 && (p->out_w & 3) == 0) {
+        /* whole tiles (dsp_dw3x3_tiles; the other words set once per call), an odd last
+         * row by pairs (the bands of 0.35@96's 48x48 and 24x24 layers are 7 and 15 rows) */
+        for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
+        dsp_dw3x3_tiles(rec[0], form, pww);
+        if (p->out_h & 1) {
+            const int32_t c_step = p->c, last = p->out_h - 1;
+            const size_t y_last = (size_t)last * p->out_w * c_step;
+            for (j = 0; j < 4; ++j) {
+                const uint32_t *r = plane + j * psz + (size_t)last * pww;
+                const uint32_t *const r_end = r + (p->out_w >> 1);
+                int8_t *yp = y + j + y_last;
+                for (; r < r_end; ++r, yp += 2 * c_step)
+                    yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, 4 * pww, rec[j] + 6, yp, form);
+            }
+        }
+        return;
+    }
+    if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
+        uint32_t *quad[4];
+        for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
+        /* whole quads only: the four channels' loops straight from here (the rows'
+         * call, form dispatch and tail checks per channel cost ~100 instructions on
+         * 8 x 8 outputs) */
+        const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
+        for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
+        if (form == DSP_RQ_DOUBLE2Z)
+            for (j = 0; j < 4; ++j)
+                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                      DSP_RQ_DOUBLE2Z);
+        else if (form == DSP_RQ_DOUBLE2)
+            for (j = 0; j < 4; ++j)
+                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                      DSP_RQ_DOUBLE2);
+        else if (form == DSP_RQ_DOUBLE)
+            for (j = 0; j < 4; ++j)
+                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                      DSP_RQ_DOUBLE);
+        else
+            for (j = 0; j < 4; ++j)
+                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                      DSP_RQ_SINGLE);
+        return;
+    }
+    for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, rec[j] + 4, y + j, form);
 }
 #endif
 
@@ -724,17 +983,18 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     }
 }
 
-/* Channels c0..c0+3 of image b (xb: its first byte) widened into planes 0..3 (psz words
- * apart): per plane word the column pair (2j, 2j+1), that is inputs ix = 2j - pad_left and
- * ix + 1; one word load per pixel gives the four channels, SXTB16 splits them into lanes
- * (c0, c0+2) and (c0+1, c0+3), PKHBT/PKHTB pair the two pixels per channel. Columns
- * outside the image keep the plane's padding except in a pair that straddles the
- * image's edge, which takes the padding word x_zero_point there. */
+/* Channels c0..c0+3 of image b (xb: its first byte) widened as x - zp into planes 0..3
+ * (psz words apart): per plane word the column pair (2j, 2j+1), that is inputs
+ * ix = 2j - pad_left and ix + 1; one word load per pixel gives the four channels, SXTAB16
+ * onto nzp = (-zp, -zp) splits them into lanes (c0, c0+2) and (c0+1, c0+3) (|x - zp| <=
+ * 255: exact in int16), PKHBT/PKHTB pair the two pixels per channel. Columns outside the
+ * image keep the plane's padding (0) except in a pair that straddles the image's edge,
+ * which takes 0 there. */
 static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32_t *plane,
-                          int32_t psz, int32_t pww, uint32_t pad4) {
+                          int32_t psz, int32_t pww, uint32_t nzp) {
     const int32_t c_step = p->c, first = p->pad_left & 1, pairs = (p->w - first) >> 1,
                   last = (p->w - first) & 1;
-    const uint32_t pe = (uint32_t)dsp_even(pad4), po = (uint32_t)dsp_odd(pad4);
+    const uint32_t pe = 0, po = 0; /* the padding's lanes: x - zp = 0 */
     const size_t row = (size_t)p->w * c_step;
     const int8_t *xr = xb, *const x_end = xb + (size_t)p->h * row;
     uint32_t *dst_row = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
@@ -742,45 +1002,56 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
      * (asm: gcc's C form keeps a pointer per plane, set up again per row) */
     const size_t o1 = 4 * (size_t)psz, o2 = 8 * (size_t)psz, o3 = 12 * (size_t)psz;
 #if DSP_DW_FAST
-    if (first && last && pairs > 0) { /* odd padding, even width: a row in one asm */
-        for (; xr < x_end; xr += row, dst_row += pww) {
-            uint32_t *d = dst_row;
-            const uint32_t *const d_end = d + 1 + pairs;
-            const int8_t *xp = xr;
-            uint32_t va, vb, ea, oa, eb, ob;
-            __asm__ __volatile__(
-                /* pixel 0 after a padding column: (pad, x) per channel */
-                "ldr %[va], [%[xp]]\n\t"
-                "add %[xp], %[xp], %[cs]\n\t"
-                "sxtb16 %[ea], %[va]\n\t"
-                "sxtb16 %[oa], %[va], ror #8\n\t"
-                "pkhbt %[vb], %[pz], %[ea], lsl #16\n\t"
-                "str %[vb], [%[d]]\n\t"
-                "pkhbt %[vb], %[pz], %[oa], lsl #16\n\t"
-                "str %[vb], [%[d], %[o1]]\n\t"
-                "pkhtb %[vb], %[ea], %[pz], asr #16\n\t"
-                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
-                "pkhtb %[vb], %[oa], %[pz], asr #16\n\t"
-                "str %[vb], [%[d], %[o3]]\n\t"
-                "add %[d], %[d], #4\n\t" DSP_DW_WIDEN_PAIRS
-                "\n\t"
-                /* the last pixel before a padding column: (x, pad) */
-                "ldr %[va], [%[xp]]\n\t"
-                "sxtb16 %[ea], %[va]\n\t"
-                "sxtb16 %[oa], %[va], ror #8\n\t"
-                "pkhbt %[vb], %[ea], %[pz], lsl #16\n\t"
-                "str %[vb], [%[d]]\n\t"
-                "pkhbt %[vb], %[oa], %[pz], lsl #16\n\t"
-                "str %[vb], [%[d], %[o1]]\n\t"
-                "pkhtb %[vb], %[pz], %[ea], asr #16\n\t"
-                "str %[vb], [%[d], %[o1], lsl #1]\n\t"
-                "pkhtb %[vb], %[pz], %[oa], asr #16\n\t"
-                "str %[vb], [%[d], %[o3]]"
-                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [eb] "=&r"(eb),
-                  [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
-                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [pz] "r"(pe)
-                : "cc", "memory");
-        }
+    if (first && last && pairs > 0) { /* odd padding, even width: the image in one asm */
+        /* per row: d from its first word to d_end past the pairs (the last pixel's word),
+         * then both a plane row on (xp is already at the next input row) */
+        uint32_t *d = dst_row;
+        uint32_t *d_end = d + 1 + pairs;
+        const int8_t *xp = xr;
+        const int32_t d_step = 4 * (pww - 1 - pairs), pitch = 4 * pww; /* bytes */
+        uint32_t va, vb, ea, oa;
+        __asm__ __volatile__(
+            "2:\n\t"
+            /* pixel 0 after a padding column: (0, x - zp) per channel (the padding's 0
+             * by the shifts: no register holds it) */
+            "ldr %[va], [%[xp]]\n\t"
+            "add %[xp], %[xp], %[cs]\n\t"
+            "sxtab16 %[ea], %[nz], %[va]\n\t"
+            "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
+            "lsl %[vb], %[ea], #16\n\t"
+            "str %[vb], [%[d]]\n\t"
+            "lsl %[vb], %[oa], #16\n\t"
+            "str %[vb], [%[d], %[o1]]\n\t"
+            "lsr %[vb], %[ea], #16\n\t"
+            "lsl %[vb], %[vb], #16\n\t"
+            "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+            "lsr %[vb], %[oa], #16\n\t"
+            "lsl %[vb], %[vb], #16\n\t"
+            "str %[vb], [%[d], %[o3]]\n\t"
+            "add %[d], %[d], #4\n\t" DSP_DW_WIDEN_PAIRS
+            "\n\t"
+            /* the last pixel before a padding column: (x - zp, 0) */
+            "ldr %[va], [%[xp]]\n\t"
+            "add %[xp], %[xp], %[cs]\n\t"
+            "sxtab16 %[ea], %[nz], %[va]\n\t"
+            "sxtab16 %[oa], %[nz], %[va], ror #8\n\t"
+            "uxth %[vb], %[ea]\n\t"
+            "str %[vb], [%[d]]\n\t"
+            "uxth %[vb], %[oa]\n\t"
+            "str %[vb], [%[d], %[o1]]\n\t"
+            "lsr %[vb], %[ea], #16\n\t"
+            "str %[vb], [%[d], %[o1], lsl #1]\n\t"
+            "lsr %[vb], %[oa], #16\n\t"
+            "str %[vb], [%[d], %[o3]]\n\t"
+            "add %[d], %[d], %[ds]\n\t"
+            "add %[d_end], %[d_end], %[pitch]\n\t"
+            "cmp %[xp], %[x_end]\n\t"
+            "bne 2b"
+            : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [d] "+&r"(d),
+              [xp] "+&r"(xp), [d_end] "+&r"(d_end)
+            : [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [nz] "r"(nzp), [x_end] "r"(x_end),
+              [ds] "r"(d_step), [pitch] "r"(pitch)
+            : "cc", "memory");
         (void)po, (void)o2;
         return;
     }
@@ -791,7 +1062,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
         int32_t j;
         if (first) { /* column 2 j0 is padding, 2 j0 + 1 is pixel 0 */
             const uint32_t v = dsp_load4(xp);
-            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
             d[0] = dsp_pkhbt(pe, e), d[psz] = dsp_pkhbt(po, o);
             d[2 * psz] = dsp_pkhtb(e, pe), d[3 * psz] = dsp_pkhtb(o, po);
             ++d, xp += c_step;
@@ -799,19 +1070,20 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 #if DSP_DW_FAST
         if (pairs > 0) { /* the pairs in one asm loop (gcc's kept a counter and spilled) */
             uint32_t *const d_end = d + pairs;
-            uint32_t va, vb, ea, oa, eb, ob;
+            uint32_t va, vb, ea, oa;
             (void)j, (void)o2; /* the C loop's */
-            __asm__ __volatile__(DSP_DW_WIDEN_PAIRS
-                                 : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa),
-                                   [eb] "=&r"(eb), [ob] "=&r"(ob), [d] "+&r"(d), [xp] "+&r"(xp)
-                                 : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3)
-                                 : "cc", "memory");
+            __asm__ __volatile__(
+                DSP_DW_WIDEN_PAIRS
+                : [va] "=&r"(va), [vb] "=&r"(vb), [ea] "=&r"(ea), [oa] "=&r"(oa), [d] "+&r"(d),
+                  [xp] "+&r"(xp)
+                : [d_end] "r"(d_end), [cs] "r"(c_step), [o1] "r"(o1), [o3] "r"(o3), [nz] "r"(nzp)
+                : "cc", "memory");
         }
 #else
         for (j = 0; j < pairs; ++j, xp += 2 * c_step) { /* plane words j of the pair */
             const uint32_t va = dsp_load4(xp), vb = dsp_load4(xp + c_step);
-            const uint32_t ea = (uint32_t)dsp_even(va), oa = (uint32_t)dsp_odd(va);
-            const uint32_t eb = (uint32_t)dsp_even(vb), ob = (uint32_t)dsp_odd(vb);
+            const uint32_t ea = dsp_even_add(nzp, va), oa = dsp_odd_add(nzp, va);
+            const uint32_t eb = dsp_even_add(nzp, vb), ob = dsp_odd_add(nzp, vb);
             __asm__ __volatile__(
                 "str %[v1], [%[d], %[o1]]\n\t"
                 "str %[v2], [%[d], %[o2]]\n\t"
@@ -826,7 +1098,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 #endif
         if (last) { /* the last pixel alone */
             const uint32_t v = dsp_load4(xp);
-            const uint32_t e = (uint32_t)dsp_even(v), o = (uint32_t)dsp_odd(v);
+            const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
             d[0] = dsp_pkhbt(e, pe), d[psz] = dsp_pkhbt(o, po);
             d[2 * psz] = dsp_pkhtb(pe, e), d[3 * psz] = dsp_pkhtb(po, o);
         }
@@ -836,15 +1108,18 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 #if DSP_DW_FAST
 /* The dsp_dw3x3_rows records quad[j] of channels c0 + j, j < 4, in one pass over the
  * group's weight words (per kernel row three loads, SXTB16 into lanes (c0, c0+2) and
- * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel, SADD16 for the sums) when all
- * four have a fast form under the full clamp; returns that form (DSP_RQ_DOUBLE2: weights
- * and corr doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. */
+ * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel) when all four have a fast form
+ * under the full clamp; the sums start at the bias (the planes hold x - zp: no weight
+ * sums); returns that form (DSP_RQ_DOUBLE2: weights and bias doubled, where |bias| allows
+ * it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j] (dsp_dw3x3_tiles'
+ * layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the caller's. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, uint32_t quad[4][18]) {
-    const int32_t c_step = p->c, zp = p->x_zero_point;
-    int32_t gq[16], se = 0, so = 0, ky, j, dbl;
+                                      const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
+    const int32_t c_step = p->c;
+    int32_t gq[16], ky, j, dbl;
     int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
+    uint32_t *const quad[4] = {rec[0] + 4, rec[1] + 4, rec[2] + 4, rec[3] + 4};
     if (form == DSP_RQ_SLOW) return form;
     dbl = form == DSP_RQ_DOUBLE;
     for (j = 0; j < 4; ++j)
@@ -858,8 +1133,6 @@ static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t
             e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
             o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
         }
-        se = __sadd16(se, __sadd16(e0, __sadd16(e1, e2))); /* |sum| <= 9 * 256 */
-        so = __sadd16(so, __sadd16(o0, __sadd16(o1, o2)));
         quad[0][4 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
         quad[0][5 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
         quad[1][4 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
@@ -869,18 +1142,14 @@ static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t
         quad[3][4 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
         quad[3][5 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
     }
-    {
-        const int32_t sums[4] = {(int16_t)se, (int16_t)so, se >> 16, so >> 16};
-        for (j = 0; j < 4; ++j) { /* corr = bias - zp sum w (doubled: 2 bias - zp sum 2w) */
-            const int32_t at = 6 * (j >> 1) + (j & 1);
-            const uint32_t corr =
-                (uint32_t)bias[j] * (1u + (uint32_t)dbl) - (uint32_t)zp * (uint32_t)sums[j];
-            quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
-            quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
-            quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
-            quad[j][12] = (uint32_t)gq[4 + at];
-            dsp_dw3x3_rec_steps(p, quad[j]);
-        }
+    for (j = 0; j < 4; ++j) { /* the sums' start: bias (doubled: 2 bias) */
+        const int32_t at = 6 * (j >> 1) + (j & 1);
+        const uint32_t corr = (uint32_t)bias[j] << dbl;
+        rec[j][0] = rec[j][1] = rec[j][2] = rec[j][3] = corr; /* 8 copies */
+        quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
+        quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
+        quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
+        quad[j][12] = (uint32_t)gq[4 + at];
     }
     return dbl ? DSP_RQ_DOUBLE2 : form;
 }
@@ -895,7 +1164,7 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t pww = pw / 2, full = dsp_out_full(&out), psz = ph * pww, c4 = p->c & ~3;
     const size_t in_px = (size_t)p->h * p->w, out_px = (size_t)p->out_h * p->out_w;
-    const uint32_t pad = ((uint32_t)p->x_zero_point << 16) | ((uint32_t)p->x_zero_point & 0xFFFFu);
+    const uint32_t pad = 0, nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point); /* x - zp */
     int32_t i, b, c, iy, ix, ky;
 #if DSP_DW_FAST
     for (i = 0; i < 4 * psz; i += 4) /* four words a step (4 psz is a multiple of 4) */
@@ -904,25 +1173,31 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
 #endif
 #if DSP_DW_FAST
-    uint32_t quad[4][18]; /* dsp_dw3x3_planar_group's records of a group */
+    uint32_t quad[4][DSP_DW_TREC]; /* dsp_dw3x3_planar_group's records of a group */
     int32_t gform = DSP_RQ_SLOW;
+    /* dsp_dw_gq_fast reads any other rounding as single */
+    const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
+    for (i = 0; i < 4; ++i) { /* the layer's words */
+        dsp_dw3x3_rec_steps(p, quad[i] + 4);
+        dsp_dw3x3_tile_steps(p, quad[i], plane + i * psz, i < 3 ? quad[i + 1] : NULL, pww);
+    }
 #endif
     for (b = 0; b < p->n; ++b) {
         for (c = 0; c < p->c; ++c) {
             const int8_t *xc = x + (size_t)b * in_px * p->c + c;
             int8_t *yc = y + (size_t)b * out_px * p->c + c;
             const uint32_t *plane_c = plane;
-            uint32_t wt[6]; /* per kernel row (W01, W21) */
-            int32_t wsum = 0, corr, form;
+            uint32_t wt[6];               /* per kernel row (W01, W21) */
+            int32_t corr = bias[c], form; /* the planes hold x - zp: the sums start at bias */
             dsp_rq rq;
 #if DSP_DW_FAST
-            if (c < c4 && full) { /* the group's records at its first channel */
+            if (c < c4 && full && fast_rounding) { /* the group's records at its first channel */
                 if ((c & 3) == 0) {
                     gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
                     if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
                         gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
                     if (gform != DSP_RQ_SLOW) {
-                        dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
+                        dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
                         dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
                         c += 3; /* the group's four channels done */
                         continue;
@@ -935,15 +1210,13 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                               v2 = w[(ky * 3 + 2) * p->c + c];
                 wt[2 * ky] = dsp_pack16(v0, v1);
                 wt[2 * ky + 1] = dsp_pack16(v2, v1);
-                wsum += v0 + v1 + v2;
             }
-            corr = (int32_t)((uint32_t)bias[c] - (uint32_t)p->x_zero_point * (uint32_t)wsum);
             form = dsp_rq_make(&rq, mult[c], shift[c], &out);
             if (DSP_DW_FAST &&
                 form == DSP_RQ_DOUBLE) { /* doubled where |sum| < 2^30 (DSP_RQ_DOUBLE2) */
-                const int64_t c64 = (int64_t)bias[c] - (int64_t)p->x_zero_point * wsum;
-                const int64_t limit = ((int64_t)1 << 30) - ((int64_t)9 << 14);
-                if (c64 < limit && c64 > -limit) {
+                /* |sum| <= |bias| + 9 * 255 * 128 (|x - zp| <= 255, |w| <= 128) */
+                const int32_t limit = ((int32_t)1 << 30) - 9 * 255 * 128;
+                if (bias[c] < limit && bias[c] > -limit) {
                     form = DSP_RQ_DOUBLE2;
                     corr = (int32_t)((uint32_t)corr * 2u);
                     for (ky = 0; ky < 6; ++ky)
@@ -951,15 +1224,14 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                 }
             }
             if (c < c4) { /* a group of four, widened at its first channel */
-                if ((c & 3) == 0)
-                    dsp_dw_widen4(p, xc, plane, psz, pww, dsp_splat4(p->x_zero_point));
+                if ((c & 3) == 0) dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
                 plane_c = plane + (size_t)(c & 3) * psz;
             } else {
                 for (iy = 0; iy < p->h; ++iy) {
                     const int32_t row = (iy + p->pad_top) * pw + p->pad_left;
                     const int8_t *xr = xc + (size_t)iy * p->w * p->c;
                     for (ix = 0; ix < p->w; ++ix)
-                        dsp_dw_put16(plane, row + ix, xr[(size_t)ix * p->c]);
+                        dsp_dw_put16(plane, row + ix, xr[(size_t)ix * p->c] - p->x_zero_point);
                 }
             }
 #if defined(__OPTIMIZE_SIZE__)

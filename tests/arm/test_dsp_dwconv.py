@@ -1,10 +1,12 @@
-"""The Cortex-M DSP depthwise conv's int16-plane path (s8_dwconv_dsp.c, dsp_dw3x3_planar:
-3x3, stride 1, rows of at least DSP_DW_PLANE_MIN_W outputs) equals cnnc_s8_dwconv__ref
-byte for byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1,
-channel counts around the groups of four (the widened four and the one-at-a-time rest),
-two images, zero points at the range ends, both roundings, requantisation corners (the
-reference form), weights of -128, clamps; at the target's flags and at -Os. The shared
-grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
+"""The Cortex-M DSP depthwise conv's int16-plane path (s8_dwconv_dsp.c, dsp_dw3x3_planar: 3x3,
+stride 1, rows of at least DSP_DW_PLANE_MIN_W outputs) equals cnnc_s8_dwconv__ref byte for
+byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1, channel
+counts around the groups of four (the widened four and the one-at-a-time rest), two images,
+zero points at the range ends, the three roundings, requantisation corners (the reference
+form), biases too large for the doubled sums, weights of -128, clamps; rows of one, three
+and four two-by-four tiles (dsp_dw3x3_tiles) at the three pitches; at the target's flags and
+at -Os. The shared grid of test_mcu_dsp.py covers the narrower rows and the other
+geometries."""
 
 import pytest
 
@@ -12,7 +14,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 5 * 2 * 6 * 3 * 2
+CASES = 9 * 2 * 6 * 3 * 2
 
 DRIVER = (
     r"""
@@ -27,18 +29,21 @@ static void fill8(int8_t *v, int32_t n, int32_t lo) {
     int32_t i;
     for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
 }
-#define MAX_X (2 * 17 * 17 * 17)
+#define MAX_X (2 * 8 * 50 * 17)
 static int8_t x[MAX_X], w[9 * 17], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
 static int32_t bias[17], mult[17], shift[17];
 
 int main(void) {
-    /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own */
-    static const int32_t sizes[5][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}, {6, 18}};
+    /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own; out_w 8, 12, 16
+     * the two-by-four tiles (one, three, four a row), 24 and 48 theirs at the pitches of
+     * 0.35@96's bands (DSP_RQ_DOUBLE2Z), odd out_h its last row by pairs */
+    static const int32_t sizes[9][2] = {{8, 8}, {9, 11}, {16, 13}, {17, 10}, {6, 18}, {12, 12},
+                                        {9, 16}, {8, 24}, {7, 48}};
     static const int32_t chans[6] = {1, 3, 4, 5, 8, 17};
     /* z 2: output zero point -128 under the full clamp (DSP_RQ_DOUBLE2Z) */
     static const int32_t zps[3][2] = {{-128, 127}, {127, -128}, {5, -128}};
     int32_t si, pad, ci, z, edge, i, cases = 0, failures = 0;
-    for (si = 0; si < 5; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
+    for (si = 0; si < 9; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 6; ++ci)
     for (z = 0; z < 3; ++z) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
@@ -53,12 +58,20 @@ int main(void) {
         p.act_min = z == 1 ? p.y_zero_point : -128; p.act_max = z == 1 ? 100 : 127;
         if (p.act_max < p.act_min) p.act_max = p.act_min;
         p.rounding = (si + ci + z) & 1;
+        if (edge && z == 0) p.rounding = CNNC_ROUND_ONNXRUNTIME; /* no fast form */
         out = p.n * p.out_h * p.out_w * p.c;
         fill8(x, p.n * p.h * p.w * p.c, -128); fill8(w, 9 * p.c, edge ? -128 : -127);
         for (i = 0; i < p.c; ++i) {
             bias[i] = uniform(-5000, 5000);
+            /* past DSP_DW3_DOUBLE_BIAS: the group's sums not doubled (DSP_RQ_DOUBLE) */
+            if (edge && i == 1) bias[i] = uniform(0, 1) ? 1100000000 : -1100000000;
             mult[i] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+            if (p.rounding == CNNC_ROUND_ONNXRUNTIME) { /* a float scale's bits */
+                const float f = (float)uniform(1, 4000) / 65536.0f;
+                memcpy(&mult[i], &f, sizeof f);
+            }
             shift[i] = edge && uniform(0, 2) == 0 ? uniform(-31, 3) : -uniform(6, 12);
+            if (z == 2 && !edge) shift[i] = -uniform(1, 20); /* every e of DSP_RQ_DOUBLE2Z */
         }
         memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
         cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
