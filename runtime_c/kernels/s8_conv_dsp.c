@@ -246,9 +246,14 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
 }
 
 /* The doubled requantisation of the sum in a with (m, c, e) in w0, w1, w2 (dsp_gq_one's
- * DSP_RQ_DOUBLE2), before the SSAT #8 of the full clamp. */
+ * DSP_RQ_DOUBLE2), before the SSAT #8 of the full clamp; DSP_DIRECT_RQ_DOUBLE2Z without the
+ * sign's term where the output zero point is -128 (DSP_RQ_DOUBLE2Z, s8_dsp.h: the clamp is
+ * full on this path). */
 #define DSP_DIRECT_RQ_DOUBLE2             \
     "add %[w1], %[w1], %[a], asr #31\n\t" \
+    "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
+    "asr %[a], %[a], %[w2]\n\t"
+#define DSP_DIRECT_RQ_DOUBLE2Z            \
     "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
     "asr %[a], %[a], %[w2]\n\t"
 /* The pixels of the records at xp (dsp_direct_xrow) through every output of the table at
@@ -269,9 +274,11 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
     "ldm %[wp]!, {%[w0], %[w1], %[w2]}\n\t" RQ                  \
     "ssat %[a], #8, %[a]\n\t"                                   \
     "strb %[a], [%[y]], #1\n\t"
-#define DSP_DIRECT_OUT2 DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2) DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2)
+#define DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT(RQ) DSP_DIRECT_OUT(RQ)
+#define DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT2(RQ)
+#define DSP_DIRECT_OUT8(RQ) DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT4(RQ)
 /* OUTS: the outputs per turn of the loop (one; two for an even count, four for a multiple
- * of 4). */
+ * of 4, eight for a multiple of 8: the turn's CMP and branch per 8 outputs). */
 #define DSP_DIRECT_ROW(OUTS)                                                              \
     __asm__ __volatile__(                                                                 \
         "1:\n\t"                                                                          \
@@ -291,19 +298,30 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
         :                                                                                 \
         : "memory", "cc")
 
-/* dsp_direct_xrow's records at xv through the table of count outputs. */
+/* DSP_DIRECT_ROW with the outputs a turn that count allows, requantised by RQ. */
+#define DSP_DIRECT_ROW_BY_COUNT(RQ)          \
+    if (!(count & 7)) /* eight a turn */     \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT8(RQ)); \
+    else if (!(count & 3)) /* four */        \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT4(RQ)); \
+    else if (!(count & 1)) /* two */         \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT2(RQ)); \
+    else                                     \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT(RQ))
+
+/* dsp_direct_xrow's records at xv through the table of count outputs; relu: the output zero
+ * point is -128 (DSP_DIRECT_RQ_DOUBLE2Z). */
 static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, const uint32_t *xv,
-                                                        int8_t *y, int32_t count) {
+                                                        int8_t *y, int32_t count, int relu) {
     register uint32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
     register uint32_t x4 __asm__("r4"), w0 __asm__("r5"), w1 __asm__("r6"), w2 __asm__("r8");
     register uint32_t w3 __asm__("r9"), w4 __asm__("r10"), a __asm__("r11");
     const uint32_t *wp = tab, *xp = xv;
-    if (!(count & 3)) /* four outputs a turn */
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT2 DSP_DIRECT_OUT2);
-    else if (!(count & 1)) /* two */
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT2);
-    else
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
+    if (relu) {
+        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_RQ_DOUBLE2Z);
+    } else {
+        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_RQ_DOUBLE2);
+    }
     (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)w0, (void)w1, (void)w2, (void)w3,
         (void)w4, (void)a;
 }
@@ -480,7 +498,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
                     dsp_direct_x33(rr[0], rr[1], rr[2], step, np, xv);
                 else
                     dsp_direct_xrow(rr, kh, l, step, np, xv);
-                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count);
+                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count, p->y_zero_point == -128);
             }
         }
     }
