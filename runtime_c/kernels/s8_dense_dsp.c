@@ -130,23 +130,22 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
 }
 
 #if !defined(__OPTIMIZE_SIZE__)
-/* One input pair k, k+1 of the four rows into outputs o, o+1 (dsp_rows4_pair): the
- * halfwords w[k][o..o+1] and w[k+1][o..o+1] (r12 at row k; m on the stack at [sp]; r12
- * then moves 2 rows on), PKHBT side by side, whose SXTB16 even and odd bytes are the pairs
- * (w[k][o], w[k+1][o]) and (w[k][o+1], w[k+1][o+1]), each one SMLAD with the widened
- * (x[k] - zp, x[k+1] - zp) of every row (lr: the four rows' words of this pair, two
- * LDRDs): accumulators r0..r7 = (row 0: o, o+1), (row 1: o, o+1), ... 17 instructions
- * for 16 MACs. */
+/* One input pair k, k+1 of the four rows into outputs o, o+1 (dsp_rows4_pair,
+ * dsp_rows4_block): the record of the pair at lr (dsp_dense_rows4's xb: the byte offsets
+ * k m and (k+1) m of weight rows k and k+1, then the four rows' (x[k] - zp, x[k+1] - zp))
+ * in one LDM and one LDRD; the halfwords w[k][o..o+1] and w[k+1][o..o+1] (r12 at w[0][o],
+ * fixed for the pair) PKHBT side by side, whose SXTB16 even and odd bytes are the pairs
+ * (w[k][o], w[k+1][o]) and (w[k][o+1], w[k+1][o+1]), each one SMLAD with every row's
+ * word: accumulators r0..r7 = (row 0: o, o+1), (row 1: o, o+1), ... 15 instructions for
+ * 16 MACs (the offsets in the record spare a register for M and the pointer's ADD). */
 /* clang-format off */
 #define DSP_ASM_ROWS4_PAIR                \
-    "ldr r10, [sp]\n\t"                   \
-    "ldrh r9, [r12, r10]\n\t"             \
-    "ldrh r8, [r12]\n\t"                  \
-    "add r12, r12, r10, lsl #1\n\t"       \
+    "ldm lr!, {r8, r9, r10, r11}\n\t"     \
+    "ldrh r8, [r12, r8]\n\t"              \
+    "ldrh r9, [r12, r9]\n\t"              \
     "pkhbt r8, r8, r9, lsl #16\n\t"       \
     "sxtb16 r9, r8\n\t"                   \
     "sxtb16 r8, r8, ror #8\n\t"           \
-    "ldrd r10, r11, [lr], #8\n\t"         \
     "smlad r0, r10, r9, r0\n\t"           \
     "smlad r1, r10, r8, r1\n\t"           \
     "smlad r2, r11, r9, r2\n\t"           \
@@ -158,10 +157,11 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
     "smlad r7, r11, r8, r7\n\t"
 /* clang-format on */
 
-/* The loop of dsp_rows4_pair and dsp_rows4_pair_rq: the sums r0..r7 start at the pair's
- * biases (r0 at them), then four input pairs per iteration until r12 reaches wend ([sp, #4]). */
-#define DSP_ASM_ROWS4_LOOP                                                               \
-    "ldrd r0, r1, [r0]\n\t"                                                              \
+/* The loop of dsp_rows4_pair and dsp_rows4_block: the sums r0..r7 start at the pair's
+ * biases (r8 at them), then four input pairs per iteration until lr reaches the records'
+ * end, the word at [sp, #END]. */
+#define DSP_ASM_ROWS4_LOOP(END)                                                          \
+    "ldrd r0, r1, [r8]\n\t"                                                              \
     "mov r2, r0\n\t"                                                                     \
     "mov r3, r1\n\t"                                                                     \
     "mov r4, r0\n\t"                                                                     \
@@ -169,82 +169,114 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
     "mov r6, r0\n\t"                                                                     \
     "mov r7, r1\n\t"                                                                     \
     "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
-    "ldr r8, [sp, #4]\n\t"                                                               \
-    "cmp r12, r8\n\t"                                                                    \
+    "ldr r8, [sp, #" END                                                                 \
+    "]\n\t"                                                                              \
+    "cmp lr, r8\n\t"                                                                     \
     "bne 1b\n\t"
 
 /* acc[2 r + t] = bias2[t] + sum_k (x_r[k] - zp) w[k][o + t] for the four rows r and t = 0, 1
- * (w at w[0][o], xb the widened pairs [K/2][4 rows], K a multiple of 8, wend = w + K m as
- * an address). All 14 registers hold the loop (8 sums, 2 weight words, 2 input words, the
- * two pointers), so m, wend and acc wait on the stack, pushed and popped inside the
- * statement (no gcc operand refers to sp in between). Those 16 bytes are not in GCC's
- * frame sizes (cnnc.host.mcu_stack): this path's frames (dsp_rows4_pair* under
- * cnnc_s8_dense__dsp) stay well below the block path's (cnnc_s8_dsp_block_rows and its
- * 1 KB row), which bounds the worst case. */
-static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
-                           int32_t *acc, const int32_t *bias2) {
-    register const int32_t *rb __asm__("r0") = bias2;
-    register int32_t rm __asm__("r8") = m;
-    register uint32_t re __asm__("r9") = wend;
+ * (w at w[0][o], xb the records of dsp_dense_rows4, xend past them). All 14 registers hold
+ * the loop (8 sums, 2 weight words, 2 input words, the two pointers), so xend and acc wait
+ * on the stack, pushed and popped inside the statement (no gcc operand refers to sp in
+ * between). Those bytes are not in GCC's frame sizes (cnnc.host.mcu_stack): this path's
+ * frames (dsp_rows4_* under cnnc_s8_dense__dsp) stay well below the block path's
+ * (cnnc_s8_dsp_block_rows and its 1 KB row), which bounds the worst case. */
+static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *xend, int32_t *acc,
+                           const int32_t *bias2) {
+    register const int32_t *rb __asm__("r8") = bias2;
+    register const uint32_t *re __asm__("r9") = xend;
     register int32_t *ra __asm__("r10") = acc;
     register const int8_t *rw __asm__("r12") = w;
     register const uint32_t *rx __asm__("lr") = xb;
-    __asm__ __volatile__("push {r8, r9, r10, r11}\n\t" DSP_ASM_ROWS4_LOOP
-                         "ldr r8, [sp, #8]\n\t"
+    __asm__ __volatile__("push {r9, r10}\n\t" DSP_ASM_ROWS4_LOOP("0")
+                         "ldr r8, [sp, #4]\n\t"
                          "stm r8, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
-                         "add sp, sp, #16"
-                         : "+r"(rb), "+r"(rm), "+r"(re), "+r"(ra), "+r"(rw), "+r"(rx)
+                         "add sp, sp, #8"
+                         : "+r"(rb), "+r"(re), "+r"(ra), "+r"(rw), "+r"(rx)
                          :
-                         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r11", "cc", "memory");
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r11", "cc",
+                           "memory");
 }
 
-/* One sum a of the pair requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8, m r10,
- * c r11, r9 spare) and stored at [r12] or [r12, lr] (y's row stride M in lr). */
+/* One sum a of a pair's output requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8,
+ * m r9, c r10, r11 spare) and stored at AT; DSP_ASM_ROWS4_RQZ: DSP_RQ_DOUBLE2Z (no sign's
+ * term; s8_dsp.h). */
 /* clang-format off */
 #define DSP_ASM_ROWS4_RQ(a, at)                   \
-    "add r9, r11, " a ", asr #31\n\t"             \
-    "smmlar " a ", " a ", r10, r9\n\t"            \
+    "add r11, r10, " a ", asr #31\n\t"            \
+    "smmlar " a ", " a ", r9, r11\n\t"            \
     "asr " a ", " a ", r8\n\t"                    \
     "ssat " a ", #8, " a "\n\t"                   \
     "strb " a ", " at "\n\t"
-#define DSP_ASM_ROWS4_OUT(a0, a1, a2, a3)         \
-    DSP_ASM_ROWS4_RQ(a0, "[r12]")                 \
-    DSP_ASM_ROWS4_RQ(a1, "[r12, lr]")             \
-    "add r12, r12, lr, lsl #1\n\t"               \
-    DSP_ASM_ROWS4_RQ(a2, "[r12]")                 \
-    DSP_ASM_ROWS4_RQ(a3, "[r12, lr]")
+#define DSP_ASM_ROWS4_RQZ(a, at)                  \
+    "smmlar " a ", " a ", r9, r10\n\t"            \
+    "asr " a ", " a ", r8\n\t"                    \
+    "ssat " a ", #8, " a "\n\t"                   \
+    "strb " a ", " at "\n\t"
 /* clang-format on */
 
-/* dsp_rows4_pair with the requantisation in the statement for DSP_RQ_DOUBLE2 and the full
- * clamp: y[r m + t] from the pair's record pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params),
- * the stack holding m (y's row stride too), wend, pr and y. 5 instructions per
- * output and 6 loads per pair. */
-static void dsp_rows4_pair_rq(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
-                              const int32_t *pr, int8_t *y, const int32_t *bias2) {
-    register const int32_t *rb __asm__("r0") = bias2;
-    register int32_t rm __asm__("r8") = m;
-    register uint32_t re __asm__("r9") = wend;
-    register const int32_t *rp __asm__("r10") = pr;
-    register int8_t *ry __asm__("r11") = y;
-    register const int8_t *rw __asm__("r12") = w;
-    register const uint32_t *rx __asm__("lr") = xb;
-    __asm__ __volatile__("push {r8, r9, r10, r11}\n\t" DSP_ASM_ROWS4_LOOP
-                         "ldr r12, [sp, #8]\n\t"
-                         "ldr r8, [r12]\n\t"
-                         "ldrd r10, r11, [r12, #8]\n\t"
-                         "ldr r12, [sp, #12]\n\t"
-                         "ldr lr, [sp]\n\t"
-                         DSP_ASM_ROWS4_OUT("r0", "r2", "r4", "r6")
-                         "ldr r12, [sp, #8]\n\t"
-                         "ldr r8, [r12, #4]\n\t"
-                         "ldrd r10, r11, [r12, #16]\n\t"
-                         "ldr r12, [sp, #12]\n\t"
-                         "add r12, r12, #1\n\t"
-                         DSP_ASM_ROWS4_OUT("r1", "r3", "r5", "r7")
-                         "add sp, sp, #16"
-                         : "+r"(rb), "+r"(rm), "+r"(re), "+r"(rp), "+r"(ry), "+r"(rw), "+r"(rx)
-                         :
-                         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "cc", "memory");
+/* The pairs of a block through the loop and the requantisation in one statement, RQ
+ * (DSP_ASM_ROWS4_RQ or _RQZ) with the full clamp: the stack holds xb [sp], xend [sp, #4],
+ * the pair's record [sp, #8] (b0, b1, e0, e1, m0, c0, m1, c1: dsp_rows4_params), y at
+ * the pair's column of row 0 [sp, #12], M (y's row stride) [sp, #16], the weights' end
+ * column [sp, #20] and the pair's column w[0][o] [sp, #24]; y[r M + o + t] written in the
+ * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M. 5 instructions per
+ * output (4 with RQZ) and 21 more per pair. */
+/* clang-format off */
+#define DSP_ASM_ROWS4_BLOCK(RQ)                                                     \
+    __asm__ __volatile__(                                                           \
+        "push {r0, r1, r2, r3, r4, r5, r12}\n\t"                                    \
+        "3:\n\t"                                                                    \
+        "ldr r8, [sp, #8]\n\t"                                                      \
+        "ldr lr, [sp]\n\t"                                                          \
+        DSP_ASM_ROWS4_LOOP("4")                                                     \
+        "ldr r11, [sp, #8]\n\t"                                                     \
+        "ldr r8, [r11, #8]\n\t"                                                     \
+        "ldrd r9, r10, [r11, #16]\n\t"                                              \
+        "ldr r12, [sp, #12]\n\t"                                                    \
+        "ldr lr, [sp, #16]\n\t"                                                     \
+        RQ("r0", "[r12]") RQ("r2", "[r12, lr]")                                     \
+        "add r12, r12, lr, lsl #1\n\t"                                              \
+        RQ("r4", "[r12]") RQ("r6", "[r12, lr]")                                     \
+        "ldr r11, [sp, #8]\n\t"                                                     \
+        "ldr r8, [r11, #12]\n\t"                                                    \
+        "ldrd r9, r10, [r11, #24]\n\t"                                              \
+        "add r11, r11, #32\n\t"                                                     \
+        "str r11, [sp, #8]\n\t"                                                     \
+        "add r12, r12, #1\n\t"                                                      \
+        RQ("r7", "[r12, lr]") RQ("r5", "[r12]")                                     \
+        "sub r12, r12, lr, lsl #1\n\t"                                              \
+        RQ("r3", "[r12, lr]") RQ("r1", "[r12]")                                     \
+        "add r12, r12, #1\n\t"                                                      \
+        "str r12, [sp, #12]\n\t"                                                    \
+        "ldr r12, [sp, #24]\n\t"                                                    \
+        "ldr r8, [sp, #20]\n\t"                                                     \
+        "add r12, r12, #2\n\t"                                                      \
+        "str r12, [sp, #24]\n\t"                                                    \
+        "cmp r12, r8\n\t"                                                           \
+        "bne 3b\n\t"                                                                \
+        "add sp, sp, #28"                                                           \
+        : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r12)     \
+        :                                                                           \
+        : "r6", "r7", "r8", "r9", "r10", "r11", "lr", "cc", "memory")
+/* clang-format on */
+
+/* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
+ * clamp, the records rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
+ * -128 (DSP_ASM_ROWS4_RQZ). */
+static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const uint32_t *xend,
+                            const int32_t *rec, int8_t *y, int32_t m, int32_t count, int relu) {
+    register const uint32_t *r0 __asm__("r0") = xb;
+    register const uint32_t *r1 __asm__("r1") = xend;
+    register const int32_t *r2 __asm__("r2") = rec;
+    register int8_t *r3 __asm__("r3") = y;
+    register int32_t r4 __asm__("r4") = m;
+    register const int8_t *r5 __asm__("r5") = w + count;
+    register const int8_t *r12 __asm__("r12") = w;
+    if (relu)
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ);
+    else
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ);
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
@@ -305,21 +337,24 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     return form;
 }
 
-/* Four rows (the pointwise convs of 2x2 images; K a multiple of 8, M even): no repacking.
- * The rows are widened once into pairs (x[2i] - zp, x[2i+1] - zp), the four rows' words of
- * pair i side by side (blk->w holds them: 8 K bytes <= 4 KB), doubled when the block's form
- * is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once for all four rows
- * (dsp_rows4_pair: 17 instructions per 16 MACs where the repacked block costs about 1.5 per
- * weight and 11 per 16 MACs per row). Requantisation parameters come from dsp_rows4_params
- * per block of DSP_BLOCK_MAX outputs (blk->gq holds their records). */
+/* Four rows (the pointwise convs of 2x2 images; K a multiple of 8 up to DSP_ROWS4_MAX_K, M
+ * even): no repacking. The rows are widened once into records per input pair (blk->w holds
+ * them: 3 K words), the byte offsets k m and (k+1) m of the pair's weight rows, then the
+ * four rows' (x[k] - zp, x[k+1] - zp), doubled when the block's form is DSP_RQ_DOUBLE2;
+ * each pair of outputs then reads its weights once for all four rows (DSP_ASM_ROWS4_PAIR:
+ * 15 instructions per 16 MACs where the repacked block costs about 1.5 per weight and 11
+ * per 16 MACs per row). Requantisation parameters come from dsp_rows4_params per block of
+ * DSP_BLOCK_MAX outputs (blk->gq holds their records); the doubled form with the full clamp
+ * runs the block's pairs in one statement (dsp_rows4_block), the others pair by pair. */
+#define DSP_ROWS4_MAX_K 336 /* 3 K words of records in blk->w (DSP_WBUF_WORDS) */
 static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
                             int8_t *y, dsp_block *blk, const dsp_out *out) {
-    const int32_t k = p->k, m = p->m, full = dsp_out_full(out);
+    const int32_t k = p->k, m = p->m, full = dsp_out_full(out), relu = out->zero_point == -128;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t *const xb = blk->w;
-    const uint32_t km = (uint32_t)k * (uint32_t)m; /* w + K m: the end of a column */
+    uint32_t *const xb = blk->w, *const xend = blk->w + 3 * k; /* [K/2][offsets 2, rows 4] */
     int32_t o0, j, r, i, widened = -1, acc[8];
+    for (i = 0; i < k; i += 2) xb[3 * i] = (uint32_t)(i * m), xb[3 * i + 1] = (uint32_t)(i * m + m);
     for (o0 = 0; o0 < m; o0 += DSP_BLOCK_MAX) {
         const int32_t count = m - o0 < DSP_BLOCK_MAX ? m - o0 : DSP_BLOCK_MAX;
         int32_t *const rec = blk->gq[0]; /* [count / 2][8]: 192 words */
@@ -333,19 +368,14 @@ static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, cons
                     if (widened)
                         e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
                         od = (uint32_t)__sadd16((int32_t)od, (int32_t)od);
-                    xb[2 * i + r] = dsp_pkhbt(e, od), xb[2 * i + 4 + r] = dsp_pkhtb(od, e);
+                    xb[3 * i + 2 + r] = dsp_pkhbt(e, od), xb[3 * i + 8 + r] = dsp_pkhtb(od, e);
                 }
         }
         if (form == DSP_RQ_DOUBLE2 && full) {
-            const int32_t *pr = rec, *const end = rec + 4 * count;
-            const int8_t *wo = w + o0;
-            int8_t *yo = y + o0;
-            for (; pr < end; pr += 8, wo += 2, yo += 2)
-                dsp_rows4_pair_rq(wo, xb, m, (uint32_t)(uintptr_t)wo + km, pr + 2, yo, pr);
+            dsp_rows4_block(w + o0, xb, xend, rec, y + o0, m, count, relu);
         } else {
             for (j = 0; j < count; j += 2) {
-                const int8_t *wo = w + o0 + j;
-                dsp_rows4_pair(wo, xb, m, (uint32_t)(uintptr_t)wo + km, acc, rec + 4 * j);
+                dsp_rows4_pair(w + o0 + j, xb, xend, acc, rec + 4 * j);
                 dsp_rows4_store(acc, rec + 4 * j + 2, y + o0 + j, m, shift + o0 + j, out, form,
                                 full);
             }
@@ -395,7 +425,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     dsp_block blk; /* on the stack: 5 KB */
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
-    if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_MAX_K && p->m % 2 == 0) {
+    if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_ROWS4_MAX_K && p->m % 2 == 0) {
         dsp_dense_rows4(p, x, w, bias, mult, shift, y, &blk, &out);
         return;
     }
