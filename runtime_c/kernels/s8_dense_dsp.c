@@ -158,21 +158,20 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
 /* clang-format on */
 
 /* The loop of dsp_rows4_pair and dsp_rows4_block: the sums r0..r7 start at the pair's
- * biases (r8 at them), then four input pairs per iteration until lr reaches the records'
- * end, the word at [sp, #END]. */
-#define DSP_ASM_ROWS4_LOOP(END)                                                          \
-    "ldrd r0, r1, [r8]\n\t"                                                              \
-    "mov r2, r0\n\t"                                                                     \
-    "mov r3, r1\n\t"                                                                     \
-    "mov r4, r0\n\t"                                                                     \
-    "mov r5, r1\n\t"                                                                     \
-    "mov r6, r0\n\t"                                                                     \
-    "mov r7, r1\n\t"                                                                     \
-    "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
-    "ldr r8, [sp, #" END                                                                 \
-    "]\n\t"                                                                              \
-    "cmp lr, r8\n\t"                                                                     \
-    "bne 1b\n\t"
+ * biases (INIT puts them in r0, r1 from r8), then four input pairs per iteration until lr
+ * reaches the records' end, the word at [sp, #END]. */
+#define DSP_ASM_ROWS4_LOOP(INIT, END)                                                         \
+    INIT "mov r2, r0\n\t"                                                                     \
+         "mov r3, r1\n\t"                                                                     \
+         "mov r4, r0\n\t"                                                                     \
+         "mov r5, r1\n\t"                                                                     \
+         "mov r6, r0\n\t"                                                                     \
+         "mov r7, r1\n\t"                                                                     \
+         "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
+         "ldr r8, [sp, #" END                                                                 \
+         "]\n\t"                                                                              \
+         "cmp lr, r8\n\t"                                                                     \
+         "bne 1b\n\t"
 
 /* acc[2 r + t] = bias2[t] + sum_k (x_r[k] - zp) w[k][o + t] for the four rows r and t = 0, 1
  * (w at w[0][o], xb the records of dsp_dense_rows4, xend past them). All 14 registers hold
@@ -188,7 +187,7 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
     register int32_t *ra __asm__("r10") = acc;
     register const int8_t *rw __asm__("r12") = w;
     register const uint32_t *rx __asm__("lr") = xb;
-    __asm__ __volatile__("push {r9, r10}\n\t" DSP_ASM_ROWS4_LOOP("0")
+    __asm__ __volatile__("push {r9, r10}\n\t" DSP_ASM_ROWS4_LOOP("ldrd r0, r1, [r8]\n\t", "0")
                          "ldr r8, [sp, #4]\n\t"
                          "stm r8, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
                          "add sp, sp, #8"
@@ -215,9 +214,16 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
     "strb " a ", " at "\n\t"
 /* clang-format on */
 
+/* The biases b0, b1 of the pair's records at r8 (dsp_rows4_params), doubled. */
+#define DSP_ASM_ROWS4_BIAS2 \
+    "ldr r0, [r8]\n\t"      \
+    "ldr r1, [r8, #16]\n\t" \
+    "lsl r0, r0, #1\n\t"    \
+    "lsl r1, r1, #1\n\t"
+
 /* The pairs of a block through the loop and the requantisation in one statement, RQ
  * (DSP_ASM_ROWS4_RQ or _RQZ) with the full clamp: the stack holds xb [sp], xend [sp, #4],
- * the pair's record [sp, #8] (b0, b1, e0, e1, m0, c0, m1, c1: dsp_rows4_params), y at
+ * the pair's records [sp, #8] ((b, e, m, c) of o and o+1: dsp_rows4_params), y at
  * the pair's column of row 0 [sp, #12], M (y's row stride) [sp, #16], the weights' end
  * column [sp, #20] and the pair's column w[0][o] [sp, #24]; y[r M + o + t] written in the
  * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M. 5 instructions per
@@ -229,17 +235,17 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
         "3:\n\t"                                                                    \
         "ldr r8, [sp, #8]\n\t"                                                      \
         "ldr lr, [sp]\n\t"                                                          \
-        DSP_ASM_ROWS4_LOOP("4")                                                     \
+        DSP_ASM_ROWS4_LOOP(DSP_ASM_ROWS4_BIAS2, "4")                                \
         "ldr r11, [sp, #8]\n\t"                                                     \
-        "ldr r8, [r11, #8]\n\t"                                                     \
-        "ldrd r9, r10, [r11, #16]\n\t"                                              \
+        "ldr r8, [r11, #4]\n\t"                                                     \
+        "ldrd r9, r10, [r11, #8]\n\t"                                               \
         "ldr r12, [sp, #12]\n\t"                                                    \
         "ldr lr, [sp, #16]\n\t"                                                     \
         RQ("r0", "[r12]") RQ("r2", "[r12, lr]")                                     \
         "add r12, r12, lr, lsl #1\n\t"                                              \
         RQ("r4", "[r12]") RQ("r6", "[r12, lr]")                                     \
         "ldr r11, [sp, #8]\n\t"                                                     \
-        "ldr r8, [r11, #12]\n\t"                                                    \
+        "ldr r8, [r11, #20]\n\t"                                                    \
         "ldrd r9, r10, [r11, #24]\n\t"                                              \
         "add r11, r11, #32\n\t"                                                     \
         "str r11, [sp, #8]\n\t"                                                     \
@@ -280,7 +286,7 @@ static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const uint32_t 
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
- * record at pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params), for a form and clamp
+ * records at pr ((b, e, m, c) of o and o+1: dsp_rows4_params), for a form and clamp
  * known where inlined. */
 DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, int8_t *y, int32_t m,
                                        const int32_t *shift, const dsp_out *out, int32_t form,
@@ -290,22 +296,22 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
         for (t = 0; t < 2; ++t) {
             if (form == DSP_RQ_SLOW || !full) {
                 dsp_rq q;
-                q.m = pr[2 + 2 * t], q.c = pr[3 + 2 * t], q.e = pr[t], q.s = shift[t];
+                q.m = pr[4 * t + 2], q.c = pr[4 * t + 3], q.e = pr[4 * t + 1], q.s = shift[t];
                 y[(size_t)r * m + t] = dsp_requant(acc[2 * r + t], form, &q, out);
             } else {
                 y[(size_t)r * m + t] =
-                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[2 + 2 * t], (uint32_t)pr[3 + 2 * t],
-                               (uint32_t)pr[t], out, form, 1);
+                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[4 * t + 2], (uint32_t)pr[4 * t + 3],
+                               (uint32_t)pr[4 * t + 1], out, form, 1);
             }
         }
 }
 
-/* The records of the four-row path for outputs 0 .. count-1 (count even): per pair of
- * outputs (b0, b1, e0, e1, m0, c0, m1, c1), the fields of dsp_block_params (e - 1 = neg - s,
- * c = zp2 2^(e-1); its checks on the running max of e - 1, the OR of m ^ 2^30 and of
- * b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the biases
- * doubled for DSP_RQ_DOUBLE2). Out of line: inlined, its loop shared the registers of the
- * caller's and spilled its pointers. */
+/* The records of the four-row path for outputs 0 .. count-1 (count even): per output
+ * (b, e, m, c), the fields of dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks
+ * on the running max of e - 1, the OR of m ^ 2^30 and of b ^ (b >> 31)) in one linear pass
+ * without its group slots; returns the form (DSP_RQ_DOUBLE2: the biases to be doubled by the
+ * reader). The pass in asm, 16 instructions an output with one STM of the record (gcc's C
+ * form spilled its pointers: 26). */
 static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
                                                           const int32_t *mult, const int32_t *shift,
                                                           int32_t count, const dsp_out *out,
@@ -316,24 +322,36 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
     uint32_t emax = 0, mbits = 0, bbits = 0;
-    int32_t *r = rec, *const end = rec + 4 * count;
-    for (; r < end; r += 8, bias += 2, mult += 2, shift += 2) {
-        const int32_t b0 = bias[0], b1 = bias[1];
-        const uint32_t e0 = neg - (uint32_t)shift[0], e1 = neg - (uint32_t)shift[1];
-        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
-        emax = e0 > emax ? e0 : emax;
-        emax = e1 > emax ? e1 : emax;
-        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
-        bbits |= (uint32_t)(b0 ^ (b0 >> 31)) | (uint32_t)(b1 ^ (b1 >> 31));
-        r[0] = b0, r[1] = b1, r[2] = (int32_t)(e0 + 1u), r[3] = (int32_t)(e1 + 1u);
-        r[4] = (int32_t)m0, r[5] = (int32_t)(zp2 << (e0 & 31u));
-        r[6] = (int32_t)m1, r[7] = (int32_t)(zp2 << (e1 & 31u));
-    }
+    int32_t *r = rec;
+    const int32_t *const end = rec + 4 * count;
+    register uint32_t b __asm__("r0"), e __asm__("r1"), mv __asm__("r2"), c __asm__("r3");
+    /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
+    __asm__ __volatile__(
+        "1:\n\t"
+        "ldr %[b], [%[bias]], #4\n\t"
+        "ldr %[e], [%[shift]], #4\n\t"
+        "ldr %[m], [%[mult]], #4\n\t"
+        "sub %[e], %[neg], %[e]\n\t"
+        "cmp %[e], %[emax]\n\t"
+        "it hi\n\t"
+        "movhi %[emax], %[e]\n\t"
+        "eor %[c], %[b], %[b], asr #31\n\t"
+        "orr %[bbits], %[bbits], %[c]\n\t"
+        "eor %[c], %[m], #0x40000000\n\t"
+        "orr %[mbits], %[mbits], %[c]\n\t"
+        "lsl %[c], %[zp2], %[e]\n\t"
+        "add %[e], %[e], #1\n\t"
+        "stm %[r]!, {%[b], %[e], %[m], %[c]}\n\t"
+        "cmp %[r], %[end]\n\t"
+        "blo 1b"
+        : [b] "=&r"(b), [e] "=&r"(e), [m] "=&r"(mv), [c] "=&r"(c), [emax] "+r"(emax),
+          [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r), [bias] "+r"(bias),
+          [mult] "+r"(mult), [shift] "+r"(shift)
+        : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
+        : "cc", "memory");
+    (void)b, (void)e, (void)mv, (void)c;
     if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
-    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) {
-        form = DSP_RQ_DOUBLE2;
-        for (r = rec; r < end; r += 8) r[0] *= 2, r[1] *= 2;
-    }
+    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) form = DSP_RQ_DOUBLE2;
     return form;
 }
 
@@ -374,10 +392,11 @@ static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, cons
         if (form == DSP_RQ_DOUBLE2 && full) {
             dsp_rows4_block(w + o0, xb, xend, rec, y + o0, m, count, relu);
         } else {
+            const int32_t dbl = form == DSP_RQ_DOUBLE2 ? 2 : 1;
             for (j = 0; j < count; j += 2) {
-                dsp_rows4_pair(w + o0 + j, xb, xend, acc, rec + 4 * j);
-                dsp_rows4_store(acc, rec + 4 * j + 2, y + o0 + j, m, shift + o0 + j, out, form,
-                                full);
+                const int32_t bias2[2] = {rec[4 * j] * dbl, rec[4 * j + 4] * dbl};
+                dsp_rows4_pair(w + o0 + j, xb, xend, acc, bias2);
+                dsp_rows4_store(acc, rec + 4 * j, y + o0 + j, m, shift + o0 + j, out, form, full);
             }
         }
     }
