@@ -158,20 +158,26 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
 /* clang-format on */
 
 /* The loop of dsp_rows4_pair and dsp_rows4_block: the sums r0..r7 start at the pair's
- * biases (INIT puts them in r0, r1 from r8), then four input pairs per iteration until lr
- * reaches the records' end, the word at [sp, #END]. */
-#define DSP_ASM_ROWS4_LOOP(INIT, END)                                                         \
-    INIT "mov r2, r0\n\t"                                                                     \
-         "mov r3, r1\n\t"                                                                     \
-         "mov r4, r0\n\t"                                                                     \
-         "mov r5, r1\n\t"                                                                     \
-         "mov r6, r0\n\t"                                                                     \
-         "mov r7, r1\n\t"                                                                     \
-         "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
-         "ldr r8, [sp, #" END                                                                 \
-         "]\n\t"                                                                              \
-         "cmp lr, r8\n\t"                                                                     \
-         "bne 1b\n\t"
+ * biases (INIT puts them in r0, r1 from r8), then the input pairs PAIRS per iteration
+ * (DSP_ASM_ROWS4_PAIRS4 or 8) until lr reaches the records' end, the word at [sp, #END]. */
+/* clang-format off */
+#define DSP_ASM_ROWS4_PAIRS4 \
+    DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR
+#define DSP_ASM_ROWS4_PAIRS8 DSP_ASM_ROWS4_PAIRS4 DSP_ASM_ROWS4_PAIRS4
+#define DSP_ASM_ROWS4_LOOP(INIT, END, PAIRS)      \
+    INIT                                          \
+    "mov r2, r0\n\t"                              \
+    "mov r3, r1\n\t"                              \
+    "mov r4, r0\n\t"                              \
+    "mov r5, r1\n\t"                              \
+    "mov r6, r0\n\t"                              \
+    "mov r7, r1\n\t"                              \
+    "1:\n\t"                                      \
+    PAIRS                                         \
+    "ldr r8, [sp, #" END "]\n\t"                  \
+    "cmp lr, r8\n\t"                              \
+    "bne 1b\n\t"
+/* clang-format on */
 
 /* acc[2 r + t] = bias2[t] + sum_k (x_r[k] - zp) w[k][o + t] for the four rows r and t = 0, 1
  * (w at w[0][o], xb the records of dsp_dense_rows4, xend past them). All 14 registers hold
@@ -187,7 +193,7 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
     register int32_t *ra __asm__("r10") = acc;
     register const int8_t *rw __asm__("r12") = w;
     register const uint32_t *rx __asm__("lr") = xb;
-    __asm__ __volatile__("push {r9, r10}\n\t" DSP_ASM_ROWS4_LOOP("ldrd r0, r1, [r8]\n\t", "0")
+    __asm__ __volatile__("push {r9, r10}\n\t" DSP_ASM_ROWS4_LOOP("ldrd r0, r1, [r8]\n\t", "0", DSP_ASM_ROWS4_PAIRS4)
                          "ldr r8, [sp, #4]\n\t"
                          "stm r8, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
                          "add sp, sp, #8"
@@ -229,13 +235,13 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
  * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M. 5 instructions per
  * output (4 with RQZ) and 21 more per pair. */
 /* clang-format off */
-#define DSP_ASM_ROWS4_BLOCK(RQ)                                                     \
+#define DSP_ASM_ROWS4_BLOCK(RQ, PAIRS)                                                     \
     __asm__ __volatile__(                                                           \
         "push {r0, r1, r2, r3, r4, r5, r12}\n\t"                                    \
         "3:\n\t"                                                                    \
         "ldr r8, [sp, #8]\n\t"                                                      \
         "ldr lr, [sp]\n\t"                                                          \
-        DSP_ASM_ROWS4_LOOP(DSP_ASM_ROWS4_BIAS2, "4")                                \
+        DSP_ASM_ROWS4_LOOP(DSP_ASM_ROWS4_BIAS2, "4", PAIRS)                         \
         "ldr r11, [sp, #8]\n\t"                                                     \
         "ldr r8, [r11, #4]\n\t"                                                     \
         "ldrd r9, r10, [r11, #8]\n\t"                                               \
@@ -269,9 +275,11 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
 
 /* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
  * clamp, the records rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
- * -128 (DSP_ASM_ROWS4_RQZ). */
+ * -128 (DSP_ASM_ROWS4_RQZ); eight: K is a multiple of 16, eight input pairs an iteration
+ * (the loop's 3 instructions per 128 MACs). */
 static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const uint32_t *xend,
-                            const int32_t *rec, int8_t *y, int32_t m, int32_t count, int relu) {
+                            const int32_t *rec, int8_t *y, int32_t m, int32_t count, int relu,
+                            int eight) {
     register const uint32_t *r0 __asm__("r0") = xb;
     register const uint32_t *r1 __asm__("r1") = xend;
     register const int32_t *r2 __asm__("r2") = rec;
@@ -279,10 +287,14 @@ static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const uint32_t 
     register int32_t r4 __asm__("r4") = m;
     register const int8_t *r5 __asm__("r5") = w + count;
     register const int8_t *r12 __asm__("r12") = w;
-    if (relu)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ);
+    if (relu && eight)
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS8);
+    else if (relu)
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS4);
+    else if (eight)
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS8);
     else
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ);
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS4);
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
@@ -390,7 +402,7 @@ static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, cons
                 }
         }
         if (form == DSP_RQ_DOUBLE2 && full) {
-            dsp_rows4_block(w + o0, xb, xend, rec, y + o0, m, count, relu);
+            dsp_rows4_block(w + o0, xb, xend, rec, y + o0, m, count, relu, k % 16 == 0);
         } else {
             const int32_t dbl = form == DSP_RQ_DOUBLE2 ? 2 : 1;
             for (j = 0; j < count; j += 2) {
