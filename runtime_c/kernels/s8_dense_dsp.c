@@ -377,29 +377,53 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
  * DSP_BLOCK_MAX outputs (blk->gq holds their records); the doubled form with the full clamp
  * runs the block's pairs in one statement (dsp_rows4_block), the others pair by pair. */
 #define DSP_ROWS4_MAX_K 336 /* 3 K words of records in blk->w (DSP_WBUF_WORDS) */
+
+/* Row r's quad of inputs at x into the pair records at xb (xb[2 + r], xb[8 + r]). */
+DSP_ALWAYS_INLINE void dsp_rows4_widen_one(uint32_t *xb, const int8_t *x, uint32_t nzp, int dbl) {
+    const uint32_t v = dsp_load4(x);
+    uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
+    if (dbl)
+        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
+        od = (uint32_t)__sadd16((int32_t)od, (int32_t)od);
+    xb[0] = dsp_pkhbt(e, od), xb[6] = dsp_pkhtb(od, e);
+}
+
+/* The records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp); dbl: doubled),
+ * the four rows of each quad of inputs in one turn (the quad's two records), a copy per dbl. */
+DSP_ALWAYS_INLINE void dsp_rows4_widen_as(uint32_t *xb, const int8_t *x, int32_t k, int32_t m,
+                                          uint32_t nzp, int dbl) {
+    const int8_t *const xend = x + k;
+    uint32_t off = 0;
+    for (; x < xend; x += 4, xb += 12, off += 4 * (uint32_t)m) {
+        xb[0] = off, xb[1] = off + (uint32_t)m, xb[6] = off + 2 * (uint32_t)m;
+        xb[7] = off + 3 * (uint32_t)m;
+        dsp_rows4_widen_one(xb + 2, x, nzp, dbl);
+        dsp_rows4_widen_one(xb + 3, x + k, nzp, dbl);
+        dsp_rows4_widen_one(xb + 4, x + 2 * (size_t)k, nzp, dbl);
+        dsp_rows4_widen_one(xb + 5, x + 3 * (size_t)k, nzp, dbl);
+    }
+}
+static __attribute__((noinline)) void dsp_rows4_widen(uint32_t *xb, const int8_t *x, int32_t k,
+                                                      int32_t m, uint32_t nzp, int dbl) {
+    if (dbl)
+        dsp_rows4_widen_as(xb, x, k, m, nzp, 1);
+    else
+        dsp_rows4_widen_as(xb, x, k, m, nzp, 0);
+}
 static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
                             int8_t *y, dsp_block *blk, const dsp_out *out) {
     const int32_t k = p->k, m = p->m, full = dsp_out_full(out), relu = out->zero_point == -128;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     uint32_t *const xb = blk->w, *const xend = blk->w + 3 * k; /* [K/2][offsets 2, rows 4] */
-    int32_t o0, j, r, i, widened = -1, acc[8];
-    for (i = 0; i < k; i += 2) xb[3 * i] = (uint32_t)(i * m), xb[3 * i + 1] = (uint32_t)(i * m + m);
+    int32_t o0, j, widened = -1, acc[8];
     for (o0 = 0; o0 < m; o0 += DSP_BLOCK_MAX) {
         const int32_t count = m - o0 < DSP_BLOCK_MAX ? m - o0 : DSP_BLOCK_MAX;
         int32_t *const rec = blk->gq[0]; /* [count / 2][8]: 192 words */
         const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
-            for (r = 0; r < 4; ++r)
-                for (i = 0; i < k; i += 4) {
-                    const uint32_t v = dsp_load4(x + (size_t)r * k + i);
-                    uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
-                    if (widened)
-                        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
-                        od = (uint32_t)__sadd16((int32_t)od, (int32_t)od);
-                    xb[3 * i + 2 + r] = dsp_pkhbt(e, od), xb[3 * i + 8 + r] = dsp_pkhtb(od, e);
-                }
+            dsp_rows4_widen(xb, x, k, m, nzp, widened);
         }
         if (form == DSP_RQ_DOUBLE2 && full) {
             dsp_rows4_block(w + o0, xb, xend, rec, y + o0, m, count, relu, k % 16 == 0);
