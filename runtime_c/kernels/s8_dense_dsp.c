@@ -227,6 +227,46 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
     "lsl r0, r0, #1\n\t"    \
     "lsl r1, r1, #1\n\t"
 
+/* The first input pair of dsp_rows4_block's loop: its SMLADs start the sums from the
+ * biases in r0, r1 (rows 1..3 first, row 0 last; x2 and x3 by two LDRs, x0 kept), sparing
+ * DSP_ASM_ROWS4_LOOP's six MOVs. */
+/* clang-format off */
+#define DSP_ASM_ROWS4_FIRST               \
+    "ldm lr!, {r8, r9, r10, r11}\n\t"     \
+    "ldrh r8, [r12, r8]\n\t"              \
+    "ldrh r9, [r12, r9]\n\t"              \
+    "pkhbt r8, r8, r9, lsl #16\n\t"       \
+    "sxtb16 r9, r8\n\t"                   \
+    "sxtb16 r8, r8, ror #8\n\t"           \
+    "smlad r2, r11, r9, r0\n\t"           \
+    "smlad r3, r11, r8, r1\n\t"           \
+    "ldr r11, [lr], #4\n\t"               \
+    "smlad r4, r11, r9, r0\n\t"           \
+    "smlad r5, r11, r8, r1\n\t"           \
+    "ldr r11, [lr], #4\n\t"               \
+    "smlad r6, r11, r9, r0\n\t"           \
+    "smlad r7, r11, r8, r1\n\t"           \
+    "smlad r0, r10, r9, r0\n\t"           \
+    "smlad r1, r10, r8, r1\n\t"
+#define DSP_ASM_ROWS4_PAIRS3 DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR
+#define DSP_ASM_ROWS4_PAIRS7 DSP_ASM_ROWS4_PAIRS4 DSP_ASM_ROWS4_PAIRS3
+/* DSP_ASM_ROWS4_LOOP for dsp_rows4_block: its first iteration written out, beginning with
+ * DSP_ASM_ROWS4_FIRST (then REST: the PAIRS less one). */
+#define DSP_ASM_ROWS4_LOOP1(END, REST, PAIRS)     \
+    DSP_ASM_ROWS4_BIAS2                           \
+    DSP_ASM_ROWS4_FIRST                           \
+    REST                                          \
+    "ldr r8, [sp, #" END "]\n\t"                  \
+    "cmp lr, r8\n\t"                              \
+    "beq 2f\n\t"                                  \
+    "1:\n\t"                                      \
+    PAIRS                                         \
+    "ldr r8, [sp, #" END "]\n\t"                  \
+    "cmp lr, r8\n\t"                              \
+    "bne 1b\n\t"                                  \
+    "2:\n\t"
+/* clang-format on */
+
 /* The pairs of a block through the loop and the requantisation in one statement, RQ
  * (DSP_ASM_ROWS4_RQ or _RQZ) with the full clamp: the stack holds xb [sp], xend [sp, #4],
  * the pair's records [sp, #8] ((b, e, m, c) of o and o+1: dsp_rows4_params), y at
@@ -235,13 +275,13 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
  * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M. 5 instructions per
  * output (4 with RQZ) and 21 more per pair. */
 /* clang-format off */
-#define DSP_ASM_ROWS4_BLOCK(RQ, PAIRS)                                                     \
+#define DSP_ASM_ROWS4_BLOCK(RQ, REST, PAIRS)                                                     \
     __asm__ __volatile__(                                                           \
         "push {r0, r1, r2, r3, r4, r5, r12}\n\t"                                    \
         "3:\n\t"                                                                    \
         "ldr r8, [sp, #8]\n\t"                                                      \
         "ldr lr, [sp]\n\t"                                                          \
-        DSP_ASM_ROWS4_LOOP(DSP_ASM_ROWS4_BIAS2, "4", PAIRS)                         \
+        DSP_ASM_ROWS4_LOOP1("4", REST, PAIRS)                                       \
         "ldr r11, [sp, #8]\n\t"                                                     \
         "ldr r8, [r11, #4]\n\t"                                                     \
         "ldrd r9, r10, [r11, #8]\n\t"                                               \
@@ -288,13 +328,13 @@ static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const uint32_t 
     register const int8_t *r5 __asm__("r5") = w + count;
     register const int8_t *r12 __asm__("r12") = w;
     if (relu && eight)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS8);
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS7, DSP_ASM_ROWS4_PAIRS8);
     else if (relu)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS4);
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS3, DSP_ASM_ROWS4_PAIRS4);
     else if (eight)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS8);
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS7, DSP_ASM_ROWS4_PAIRS8);
     else
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS4);
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS3, DSP_ASM_ROWS4_PAIRS4);
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
