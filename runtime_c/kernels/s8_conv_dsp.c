@@ -444,6 +444,9 @@ static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_ou
            p->kernel_h * 2 * rl <= bytes;
 }
 
+/* The weights of a tap past the kernel (a pair's zero half) for every output of a block. */
+static const int8_t dsp_direct_zeros[DSP_BLOCK_MAX] = {0};
+
 /* Outputs o0 .. o0+count-1 of the conv through the direct path, blk->gq and blk->form
  * already made (dsp_block_params, DSP_RQ_DOUBLE2): the table of records and the pixels'
  * records in blk->w, the widened rows (a ring of kh) in col. */
@@ -464,14 +467,17 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
         for (ky = 0; ky < kh; ky += 2)
             tap[n++] = ky * l + l - 1, tap[n++] = ky + 1 < kh ? (ky + 1) * l + l - 1 : -1;
     for (; n < 2 * DSP_DIRECT_PAIRS; ++n) tap[n] = -1;
-    for (j = 0; j < count; ++j) { /* the records */
-        const int8_t *wo = w + o0 + j;
+    for (n = 0; n < DSP_DIRECT_PAIRS; ++n) { /* the records' weight pairs, pair by pair */
+        const int32_t lo = tap[2 * n], hi = tap[2 * n + 1];
+        const int8_t *const wl = lo < 0 ? dsp_direct_zeros : w + o0 + (size_t)lo * oc;
+        const int8_t *const wh = hi < 0 ? dsp_direct_zeros : w + o0 + (size_t)hi * oc;
+        uint32_t *t = tab + n;
+        for (j = 0; j < count; ++j, t += DSP_DIRECT_REC) *t = dsp_pack16(wl[j], wh[j]);
+    }
+    for (j = 0; j < count; ++j) { /* the records' bias and requantisation */
         const int32_t *gq = blk->gq[j >> 2];
         const int32_t jj = j & 3, base = 6 * (jj >> 1) + (jj & 1);
         uint32_t *t = tab + DSP_DIRECT_REC * j;
-        for (n = 0; n < DSP_DIRECT_PAIRS; ++n)
-            t[n] = dsp_pack16(tap[2 * n] < 0 ? 0 : wo[(size_t)tap[2 * n] * oc],
-                              tap[2 * n + 1] < 0 ? 0 : wo[(size_t)tap[2 * n + 1] * oc]);
         t[5] = (uint32_t)gq[jj];
         t[6] = (uint32_t)gq[6 + base + (jj & 1)];
         t[7] = (uint32_t)gq[7 + base + (jj & 1)];
