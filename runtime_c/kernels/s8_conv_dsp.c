@@ -228,13 +228,49 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
                                                      const int8_t *r2, int32_t step, int32_t n,
                                                      uint32_t *xv) {
     uint32_t *const end = xv + DSP_DIRECT_XREC * n;
-    if (step == 4) {
-        uint32_t a0 = dsp_load4(r0), a1 = dsp_load4(r1), a2 = dsp_load4(r2);
-        for (; xv < end; r0 += 4, r1 += 4, r2 += 4, xv += DSP_DIRECT_XREC) {
-            const uint32_t b0 = dsp_load4(r0 + 4), b1 = dsp_load4(r1 + 4), b2 = dsp_load4(r2 + 4);
-            xv[0] = a0, xv[1] = a1, xv[2] = a2, xv[3] = dsp_pkhbt(b0, b1), xv[4] = b2, xv[5] = 1;
-            a0 = b0, a1 = b1, a2 = b2;
-        }
+    if (step == 4) { /* two pixels a turn in asm, each record by two STMs (gcc's C form: 15
+                        instructions a pixel, this 7), the words of a pixel's right half
+                        (r7..r9, then r4..r6) its successor's left */
+        register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
+                                  *p2 __asm__("r2") = r2;
+        register uint32_t *xp __asm__("r11") = xv;
+        register uint32_t *pend __asm__("r12") = xv + DSP_DIRECT_XREC * (n & ~1);
+        register uint32_t *xend __asm__("lr") = end;
+        register uint32_t one __asm__("r10") = 1;
+        __asm__ __volatile__(
+            "ldr r4, [r0], #4\n\t"
+            "ldr r5, [r1], #4\n\t"
+            "ldr r6, [r2], #4\n\t"
+            "cmp r11, r12\n\t"
+            "beq 2f\n\t"
+            "1:\n\t"
+            "ldr r7, [r0], #4\n\t"
+            "ldr r8, [r1], #4\n\t"
+            "ldr r9, [r2], #4\n\t"
+            "pkhbt r3, r7, r8, lsl #16\n\t"
+            "stm r11!, {r4, r5, r6}\n\t"
+            "stm r11!, {r3, r9, r10}\n\t"
+            "ldr r4, [r0], #4\n\t"
+            "ldr r5, [r1], #4\n\t"
+            "ldr r6, [r2], #4\n\t"
+            "pkhbt r3, r4, r5, lsl #16\n\t"
+            "stm r11!, {r7, r8, r9}\n\t"
+            "stm r11!, {r3, r6, r10}\n\t"
+            "cmp r11, r12\n\t"
+            "bne 1b\n\t"
+            "2:\n\t"
+            "cmp r11, lr\n\t"
+            "beq 3f\n\t"
+            "ldr r7, [r0]\n\t"
+            "ldr r8, [r1]\n\t"
+            "ldr r9, [r2]\n\t"
+            "pkhbt r3, r7, r8, lsl #16\n\t"
+            "stm r11!, {r4, r5, r6}\n\t"
+            "stm r11!, {r3, r9, r10}\n\t"
+            "3:"
+            : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(xp)
+            : "r"(pend), "r"(xend), "r"(one)
+            : "r3", "r4", "r5", "r6", "r7", "r8", "r9", "cc", "memory");
     } else {
         for (; xv < end; r0 += step, r1 += step, r2 += step, xv += DSP_DIRECT_XREC) {
             xv[0] = dsp_load4(r0), xv[1] = dsp_load4(r1), xv[2] = dsp_load4(r2);

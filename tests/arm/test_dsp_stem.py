@@ -13,7 +13,8 @@ outputs, four and eight a turn, and without the sign's term where the output zer
 -128 one time in four, the plain double rounding with biases near 2^30, single rounding)
 and the ones they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
 fast forms); rows wider than the pixel records' and RGB quads' chunks (out_w above 98
-and 25) and rows too wide for the widened ring (the GEMM then); at the target's flags
+and 25), rows too wide for the widened ring (the GEMM then) and odd counts of stride-2
+windows ending inside the image (the pixel records' last one alone); at the target's flags
 (the direct paths) and at -Os (none)."""
 
 import pytest
@@ -22,7 +23,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 3 + 160 + 8 + 40
+CASES = 3 + 160 + 10 + 40
 
 DRIVER = (
     r"""
@@ -141,6 +142,10 @@ int main(void) {
     /* odd sizes of the doubled form's two outputs a turn */
     conv_case(1, 9, 9, 1, 3, 3, 2, 1, 7, 5, 0);
     conv_case(1, 9, 9, 1, 3, 3, 2, 1, 8, 5, 0);
+    /* an odd count of stride-2 windows, the last inside the image (its right column real):
+     * the last pixel alone after the pairs (dsp_direct_x33) */
+    conv_case(1, 7, 10, 1, 3, 3, 2, 1, 16, 5, 0);
+    conv_case(2, 5, 11, 1, 3, 3, 2, 0, 16, 5, 0);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
