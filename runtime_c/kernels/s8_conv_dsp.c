@@ -515,14 +515,15 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
         for (j = 0; j < count; ++j, t += DSP_DIRECT_REC) *t = dsp_pack16(wl[j], wh[j]);
     }
     for (j = 0; j < count; ++j) { /* the records' bias and requantisation */
+        /* output j mod 4's e, m, c in its group's slots (dsp_block's gq) */
+        static const uint8_t slot[4][3] = {{4, 6, 7}, {5, 8, 9}, {10, 12, 13}, {11, 14, 15}};
         const int32_t *gq = blk->gq[j >> 2];
-        const int32_t jj = j & 3, base = 6 * (jj >> 1) + (jj & 1);
+        const uint8_t *q = slot[j & 3];
         uint32_t *t = tab + DSP_DIRECT_REC * j;
-        t[5] = (uint32_t)gq[jj];
-        t[6] = (uint32_t)gq[6 + base + (jj & 1)];
-        t[7] = (uint32_t)gq[7 + base + (jj & 1)];
-        t[8] = (uint32_t)gq[4 + base] | (j + 1 == count ? 0x80000000u : 0u);
+        t[5] = (uint32_t)gq[j & 3], t[6] = (uint32_t)gq[q[1]], t[7] = (uint32_t)gq[q[2]];
+        t[8] = (uint32_t)gq[q[0]];
     }
+    tab[DSP_DIRECT_REC * count - 1] |= 0x80000000u; /* the last record's e ends the outputs */
     tab[DSP_DIRECT_REC * count] = 0u - (uint32_t)(4 * DSP_DIRECT_REC * count); /* the trailer */
     tab[DSP_DIRECT_REC * count + 1] = (uint32_t)(oc - count);
     for (b = 0; b < p->n; ++b) {
