@@ -1,11 +1,12 @@
 /* Cortex-M DSP variant of the int8 fully connected layer (and, through
  * cnnc_s8_pwconv__dsp in s8_conv_dsp.c, the pointwise conv), bit-exact to
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
- * row through them, 4 MACs per two SMLADs (s8_dsp.h). Four rows (K a multiple of 8, M even;
- * not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS
- * (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights directly
- * (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled when the build
- * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
+ * row through them, 4 MACs per two SMLADs (s8_dsp.h). Four rows (K a multiple of 8 up to
+ * DSP_ROWS4_MAX_K, M even; not at -Os) read each weight once for all four (dsp_dense_rows4).
+ * Rows fewer than DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above
+ * DSP_MAX_K, read the weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the
+ * reference loop. Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h);
+ * empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -183,9 +184,10 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
  * (w at w[0][o], xb the records of dsp_dense_rows4, xend past them). All 14 registers hold
  * the loop (8 sums, 2 weight words, 2 input words, the two pointers), so xend and acc wait
  * on the stack, pushed and popped inside the statement (no gcc operand refers to sp in
- * between). Those bytes are not in GCC's frame sizes (cnnc.host.mcu_stack): this path's
- * frames (dsp_rows4_* under cnnc_s8_dense__dsp) stay well below the block path's
- * (cnnc_s8_dsp_block_rows and its 1 KB row), which bounds the worst case. */
+ * between). Those bytes (8 here, 28 in dsp_rows4_block) are not in GCC's frame sizes
+ * (cnnc.host.mcu_stack): this path's frames (dsp_rows4_* under cnnc_s8_dense__dsp) stay well
+ * below the block path's (cnnc_s8_dsp_block_rows and its 1 KB row), which bounds the worst
+ * case. */
 static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *xend, int32_t *acc,
                            const int32_t *bias2) {
     register const int32_t *rb __asm__("r8") = bias2;
