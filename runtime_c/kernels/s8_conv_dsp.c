@@ -313,10 +313,8 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
 #define DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT(RQ) DSP_DIRECT_OUT(RQ)
 #define DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT2(RQ)
 #define DSP_DIRECT_OUT8(RQ) DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT4(RQ)
-#define DSP_DIRECT_OUT16(RQ) DSP_DIRECT_OUT8(RQ) DSP_DIRECT_OUT8(RQ)
 /* OUTS: the outputs per turn of the loop (one; two for an even count, four for a multiple
- * of 4, eight or sixteen for a multiple of 8 or 16: the turn's CMP and branch per 8 or 16
- * outputs). */
+ * of 4, eight for a multiple of 8: the turn's CMP and branch per 8 outputs). */
 #define DSP_DIRECT_ROW(OUTS)                                                              \
     __asm__ __volatile__(                                                                 \
         "1:\n\t"                                                                          \
@@ -337,16 +335,14 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
         : "memory", "cc")
 
 /* DSP_DIRECT_ROW with the outputs a turn that count allows, requantised by RQ. */
-#define DSP_DIRECT_ROW_BY_COUNT(RQ)           \
-    if (!(count & 15)) /* sixteen a turn */   \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT16(RQ)); \
-    else if (!(count & 7)) /* eight */        \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT8(RQ));  \
-    else if (!(count & 3)) /* four */         \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT4(RQ));  \
-    else if (!(count & 1)) /* two */          \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT2(RQ));  \
-    else                                      \
+#define DSP_DIRECT_ROW_BY_COUNT(RQ)          \
+    if (!(count & 7)) /* eight a turn */     \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT8(RQ)); \
+    else if (!(count & 3)) /* four */        \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT4(RQ)); \
+    else if (!(count & 1)) /* two */         \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT2(RQ)); \
+    else                                     \
         DSP_DIRECT_ROW(DSP_DIRECT_OUT(RQ))
 
 /* dsp_direct_xrow's records at xv through the table of count outputs; relu: the output zero
