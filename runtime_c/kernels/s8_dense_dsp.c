@@ -360,12 +360,31 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
         }
 }
 
+/* One output of dsp_rows4_params' pass (operands of its asm statement). */
+/* clang-format off */
+#define DSP_ASM_ROWS4_PARAM                    \
+    "ldr %[b], [%[bias]], #4\n\t"              \
+    "ldr %[e], [%[shift]], #4\n\t"             \
+    "ldr %[m], [%[mult]], #4\n\t"              \
+    "sub %[e], %[neg], %[e]\n\t"               \
+    "cmp %[e], %[emax]\n\t"                    \
+    "it hi\n\t"                                \
+    "movhi %[emax], %[e]\n\t"                  \
+    "eor %[c], %[b], %[b], asr #31\n\t"        \
+    "orr %[bbits], %[bbits], %[c]\n\t"         \
+    "eor %[c], %[m], #0x40000000\n\t"          \
+    "orr %[mbits], %[mbits], %[c]\n\t"         \
+    "lsl %[c], %[zp2], %[e]\n\t"               \
+    "add %[e], %[e], #1\n\t"                   \
+    "stm %[r]!, {%[b], %[e], %[m], %[c]}\n\t"
+/* clang-format on */
+
 /* The records of the four-row path for outputs 0 .. count-1 (count even): per output
  * (b, e, m, c), the fields of dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks
  * on the running max of e - 1, the OR of m ^ 2^30 and of b ^ (b >> 31)) in one linear pass
  * without its group slots; returns the form (DSP_RQ_DOUBLE2: the biases to be doubled by the
- * reader). The pass in asm, 16 instructions an output with one STM of the record (gcc's C
- * form spilled its pointers: 26). */
+ * reader). The pass in asm, two outputs a turn (count is even), 15 instructions an output
+ * with one STM of the record (gcc's C form spilled its pointers: 26). */
 static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
                                                           const int32_t *mult, const int32_t *shift,
                                                           int32_t count, const dsp_out *out,
@@ -380,29 +399,14 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     const int32_t *const end = rec + 4 * count;
     register uint32_t b __asm__("r0"), e __asm__("r1"), mv __asm__("r2"), c __asm__("r3");
     /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
-    __asm__ __volatile__(
-        "1:\n\t"
-        "ldr %[b], [%[bias]], #4\n\t"
-        "ldr %[e], [%[shift]], #4\n\t"
-        "ldr %[m], [%[mult]], #4\n\t"
-        "sub %[e], %[neg], %[e]\n\t"
-        "cmp %[e], %[emax]\n\t"
-        "it hi\n\t"
-        "movhi %[emax], %[e]\n\t"
-        "eor %[c], %[b], %[b], asr #31\n\t"
-        "orr %[bbits], %[bbits], %[c]\n\t"
-        "eor %[c], %[m], #0x40000000\n\t"
-        "orr %[mbits], %[mbits], %[c]\n\t"
-        "lsl %[c], %[zp2], %[e]\n\t"
-        "add %[e], %[e], #1\n\t"
-        "stm %[r]!, {%[b], %[e], %[m], %[c]}\n\t"
-        "cmp %[r], %[end]\n\t"
-        "blo 1b"
-        : [b] "=&r"(b), [e] "=&r"(e), [m] "=&r"(mv), [c] "=&r"(c), [emax] "+r"(emax),
-          [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r), [bias] "+r"(bias),
-          [mult] "+r"(mult), [shift] "+r"(shift)
-        : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
-        : "cc", "memory");
+    __asm__ __volatile__("1:\n\t" DSP_ASM_ROWS4_PARAM DSP_ASM_ROWS4_PARAM
+                         "cmp %[r], %[end]\n\t"
+                         "blo 1b"
+                         : [b] "=&r"(b), [e] "=&r"(e), [m] "=&r"(mv), [c] "=&r"(c),
+                           [emax] "+r"(emax), [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r),
+                           [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift)
+                         : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
+                         : "cc", "memory");
     (void)b, (void)e, (void)mv, (void)c;
     if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
     if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) form = DSP_RQ_DOUBLE2;
