@@ -274,8 +274,10 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
  * the pair's records [sp, #8] ((b, e, m, c) of o and o+1: dsp_rows4_params), y at
  * the pair's column of row 0 [sp, #12], M (y's row stride) [sp, #16], the weights' end
  * column [sp, #20] and the pair's column w[0][o] [sp, #24]; y[r M + o + t] written in the
- * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M. 5 instructions per
- * output (4 with RQZ) and 21 more per pair. */
+ * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M; REST and PAIRS: the input
+ * pairs of the loop's first iteration after DSP_ASM_ROWS4_FIRST and of the others. 5
+ * instructions per output (4 with RQZ) and 27 more per pair (the biases, the pointers kept
+ * on the stack, the records' loads). */
 /* clang-format off */
 #define DSP_ASM_ROWS4_BLOCK(RQ, REST, PAIRS)                                                     \
     __asm__ __volatile__(                                                           \
