@@ -228,13 +228,49 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
                                                      const int8_t *r2, int32_t step, int32_t n,
                                                      uint32_t *xv) {
     uint32_t *const end = xv + DSP_DIRECT_XREC * n;
-    if (step == 4) {
-        uint32_t a0 = dsp_load4(r0), a1 = dsp_load4(r1), a2 = dsp_load4(r2);
-        for (; xv < end; r0 += 4, r1 += 4, r2 += 4, xv += DSP_DIRECT_XREC) {
-            const uint32_t b0 = dsp_load4(r0 + 4), b1 = dsp_load4(r1 + 4), b2 = dsp_load4(r2 + 4);
-            xv[0] = a0, xv[1] = a1, xv[2] = a2, xv[3] = dsp_pkhbt(b0, b1), xv[4] = b2, xv[5] = 1;
-            a0 = b0, a1 = b1, a2 = b2;
-        }
+    if (step == 4) { /* two pixels a turn in asm, each record by two STMs (gcc's C form: 15
+                        instructions a pixel, this 7), the words of a pixel's right half
+                        (r7..r9, then r4..r6) its successor's left */
+        register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
+                                  *p2 __asm__("r2") = r2;
+        register uint32_t *xp __asm__("r11") = xv;
+        register uint32_t *pend __asm__("r12") = xv + DSP_DIRECT_XREC * (n & ~1);
+        register uint32_t *xend __asm__("lr") = end;
+        register uint32_t one __asm__("r10") = 1;
+        __asm__ __volatile__(
+            "ldr r4, [r0], #4\n\t"
+            "ldr r5, [r1], #4\n\t"
+            "ldr r6, [r2], #4\n\t"
+            "cmp r11, r12\n\t"
+            "beq 2f\n\t"
+            "1:\n\t"
+            "ldr r7, [r0], #4\n\t"
+            "ldr r8, [r1], #4\n\t"
+            "ldr r9, [r2], #4\n\t"
+            "pkhbt r3, r7, r8, lsl #16\n\t"
+            "stm r11!, {r4, r5, r6}\n\t"
+            "stm r11!, {r3, r9, r10}\n\t"
+            "ldr r4, [r0], #4\n\t"
+            "ldr r5, [r1], #4\n\t"
+            "ldr r6, [r2], #4\n\t"
+            "pkhbt r3, r4, r5, lsl #16\n\t"
+            "stm r11!, {r7, r8, r9}\n\t"
+            "stm r11!, {r3, r6, r10}\n\t"
+            "cmp r11, r12\n\t"
+            "bne 1b\n\t"
+            "2:\n\t"
+            "cmp r11, lr\n\t"
+            "beq 3f\n\t"
+            "ldr r7, [r0]\n\t"
+            "ldr r8, [r1]\n\t"
+            "ldr r9, [r2]\n\t"
+            "pkhbt r3, r7, r8, lsl #16\n\t"
+            "stm r11!, {r4, r5, r6}\n\t"
+            "stm r11!, {r3, r9, r10}\n\t"
+            "3:"
+            : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(xp)
+            : "r"(pend), "r"(xend), "r"(one)
+            : "r3", "r4", "r5", "r6", "r7", "r8", "r9", "cc", "memory");
     } else {
         for (; xv < end; r0 += step, r1 += step, r2 += step, xv += DSP_DIRECT_XREC) {
             xv[0] = dsp_load4(r0), xv[1] = dsp_load4(r1), xv[2] = dsp_load4(r2);
@@ -246,9 +282,14 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
 }
 
 /* The doubled requantisation of the sum in a with (m, c, e) in w0, w1, w2 (dsp_gq_one's
- * DSP_RQ_DOUBLE2), before the SSAT #8 of the full clamp. */
+ * DSP_RQ_DOUBLE2), before the SSAT #8 of the full clamp; DSP_DIRECT_RQ_DOUBLE2Z without the
+ * sign's term where the output zero point is -128 (DSP_RQ_DOUBLE2Z, s8_dsp.h: the clamp is
+ * full on this path). */
 #define DSP_DIRECT_RQ_DOUBLE2             \
     "add %[w1], %[w1], %[a], asr #31\n\t" \
+    "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
+    "asr %[a], %[a], %[w2]\n\t"
+#define DSP_DIRECT_RQ_DOUBLE2Z            \
     "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
     "asr %[a], %[a], %[w2]\n\t"
 /* The pixels of the records at xp (dsp_direct_xrow) through every output of the table at
@@ -269,9 +310,11 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
     "ldm %[wp]!, {%[w0], %[w1], %[w2]}\n\t" RQ                  \
     "ssat %[a], #8, %[a]\n\t"                                   \
     "strb %[a], [%[y]], #1\n\t"
-#define DSP_DIRECT_OUT2 DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2) DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2)
+#define DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT(RQ) DSP_DIRECT_OUT(RQ)
+#define DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT2(RQ)
+#define DSP_DIRECT_OUT8(RQ) DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT4(RQ)
 /* OUTS: the outputs per turn of the loop (one; two for an even count, four for a multiple
- * of 4). */
+ * of 4, eight for a multiple of 8: the turn's CMP and branch per 8 outputs). */
 #define DSP_DIRECT_ROW(OUTS)                                                              \
     __asm__ __volatile__(                                                                 \
         "1:\n\t"                                                                          \
@@ -291,19 +334,30 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
         :                                                                                 \
         : "memory", "cc")
 
-/* dsp_direct_xrow's records at xv through the table of count outputs. */
+/* DSP_DIRECT_ROW with the outputs a turn that count allows, requantised by RQ. */
+#define DSP_DIRECT_ROW_BY_COUNT(RQ)          \
+    if (!(count & 7)) /* eight a turn */     \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT8(RQ)); \
+    else if (!(count & 3)) /* four */        \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT4(RQ)); \
+    else if (!(count & 1)) /* two */         \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT2(RQ)); \
+    else                                     \
+        DSP_DIRECT_ROW(DSP_DIRECT_OUT(RQ))
+
+/* dsp_direct_xrow's records at xv through the table of count outputs; relu: the output zero
+ * point is -128 (DSP_DIRECT_RQ_DOUBLE2Z). */
 static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, const uint32_t *xv,
-                                                        int8_t *y, int32_t count) {
+                                                        int8_t *y, int32_t count, int relu) {
     register uint32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
     register uint32_t x4 __asm__("r4"), w0 __asm__("r5"), w1 __asm__("r6"), w2 __asm__("r8");
     register uint32_t w3 __asm__("r9"), w4 __asm__("r10"), a __asm__("r11");
     const uint32_t *wp = tab, *xp = xv;
-    if (!(count & 3)) /* four outputs a turn */
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT2 DSP_DIRECT_OUT2);
-    else if (!(count & 1)) /* two */
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT2);
-    else
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT(DSP_DIRECT_RQ_DOUBLE2));
+    if (relu) {
+        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_RQ_DOUBLE2Z);
+    } else {
+        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_RQ_DOUBLE2);
+    }
     (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)w0, (void)w1, (void)w2, (void)w3,
         (void)w4, (void)a;
 }
@@ -426,6 +480,9 @@ static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_ou
            p->kernel_h * 2 * rl <= bytes;
 }
 
+/* The weights of a tap past the kernel (a pair's zero half) for every output of a block. */
+static const int8_t dsp_direct_zeros[DSP_BLOCK_MAX] = {0};
+
 /* Outputs o0 .. o0+count-1 of the conv through the direct path, blk->gq and blk->form
  * already made (dsp_block_params, DSP_RQ_DOUBLE2): the table of records and the pixels'
  * records in blk->w, the widened rows (a ring of kh) in col. */
@@ -446,19 +503,23 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
         for (ky = 0; ky < kh; ky += 2)
             tap[n++] = ky * l + l - 1, tap[n++] = ky + 1 < kh ? (ky + 1) * l + l - 1 : -1;
     for (; n < 2 * DSP_DIRECT_PAIRS; ++n) tap[n] = -1;
-    for (j = 0; j < count; ++j) { /* the records */
-        const int8_t *wo = w + o0 + j;
-        const int32_t *gq = blk->gq[j >> 2];
-        const int32_t jj = j & 3, base = 6 * (jj >> 1) + (jj & 1);
-        uint32_t *t = tab + DSP_DIRECT_REC * j;
-        for (n = 0; n < DSP_DIRECT_PAIRS; ++n)
-            t[n] = dsp_pack16(tap[2 * n] < 0 ? 0 : wo[(size_t)tap[2 * n] * oc],
-                              tap[2 * n + 1] < 0 ? 0 : wo[(size_t)tap[2 * n + 1] * oc]);
-        t[5] = (uint32_t)gq[jj];
-        t[6] = (uint32_t)gq[6 + base + (jj & 1)];
-        t[7] = (uint32_t)gq[7 + base + (jj & 1)];
-        t[8] = (uint32_t)gq[4 + base] | (j + 1 == count ? 0x80000000u : 0u);
+    for (n = 0; n < DSP_DIRECT_PAIRS; ++n) { /* the records' weight pairs, pair by pair */
+        const int32_t lo = tap[2 * n], hi = tap[2 * n + 1];
+        const int8_t *const wl = lo < 0 ? dsp_direct_zeros : w + o0 + (size_t)lo * oc;
+        const int8_t *const wh = hi < 0 ? dsp_direct_zeros : w + o0 + (size_t)hi * oc;
+        uint32_t *t = tab + n;
+        for (j = 0; j < count; ++j, t += DSP_DIRECT_REC) *t = dsp_pack16(wl[j], wh[j]);
     }
+    for (j = 0; j < count; ++j) { /* the records' bias and requantisation */
+        /* output j mod 4's e, m, c in its group's slots (dsp_block's gq) */
+        static const uint8_t slot[4][3] = {{4, 6, 7}, {5, 8, 9}, {10, 12, 13}, {11, 14, 15}};
+        const int32_t *gq = blk->gq[j >> 2];
+        const uint8_t *q = slot[j & 3];
+        uint32_t *t = tab + DSP_DIRECT_REC * j;
+        t[5] = (uint32_t)gq[j & 3], t[6] = (uint32_t)gq[q[1]], t[7] = (uint32_t)gq[q[2]];
+        t[8] = (uint32_t)gq[q[0]];
+    }
+    tab[DSP_DIRECT_REC * count - 1] |= 0x80000000u; /* the last record's e ends the outputs */
     tab[DSP_DIRECT_REC * count] = 0u - (uint32_t)(4 * DSP_DIRECT_REC * count); /* the trailer */
     tab[DSP_DIRECT_REC * count + 1] = (uint32_t)(oc - count);
     for (b = 0; b < p->n; ++b) {
@@ -480,7 +541,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
                     dsp_direct_x33(rr[0], rr[1], rr[2], step, np, xv);
                 else
                     dsp_direct_xrow(rr, kh, l, step, np, xv);
-                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count);
+                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count, p->y_zero_point == -128);
             }
         }
     }

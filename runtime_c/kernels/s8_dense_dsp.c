@@ -4,11 +4,12 @@
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
  * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..184 two rows by two
- * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8, M even; not at -Os) read
- * each weight once for all four (dsp_dense_rows4). Rows fewer than DSP_MIN_ROWS (or
- * DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the weights
- * directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop. Compiled
- * when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
+ * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8 up to DSP_ROWS4_MAX_K, M
+ * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
+ * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
+ * weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop.
+ * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
+ * otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -133,23 +134,22 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
 }
 
 #if !defined(__OPTIMIZE_SIZE__)
-/* One input pair k, k+1 of the four rows into outputs o, o+1 (dsp_rows4_pair): the
- * halfwords w[k][o..o+1] and w[k+1][o..o+1] (r12 at row k; m on the stack at [sp]; r12
- * then moves 2 rows on), PKHBT side by side, whose SXTB16 even and odd bytes are the pairs
- * (w[k][o], w[k+1][o]) and (w[k][o+1], w[k+1][o+1]), each one SMLAD with the widened
- * (x[k] - zp, x[k+1] - zp) of every row (lr: the four rows' words of this pair, two
- * LDRDs): accumulators r0..r7 = (row 0: o, o+1), (row 1: o, o+1), ... 17 instructions
- * for 16 MACs. */
+/* One input pair k, k+1 of the four rows into outputs o, o+1 (dsp_rows4_pair,
+ * dsp_rows4_block): the record of the pair at lr (dsp_dense_rows4's xb: the byte offsets
+ * k m and (k+1) m of weight rows k and k+1, then the four rows' (x[k] - zp, x[k+1] - zp))
+ * in one LDM and one LDRD; the halfwords w[k][o..o+1] and w[k+1][o..o+1] (r12 at w[0][o],
+ * fixed for the pair) PKHBT side by side, whose SXTB16 even and odd bytes are the pairs
+ * (w[k][o], w[k+1][o]) and (w[k][o+1], w[k+1][o+1]), each one SMLAD with every row's
+ * word: accumulators r0..r7 = (row 0: o, o+1), (row 1: o, o+1), ... 15 instructions for
+ * 16 MACs (the offsets in the record spare a register for M and the pointer's ADD). */
 /* clang-format off */
 #define DSP_ASM_ROWS4_PAIR                \
-    "ldr r10, [sp]\n\t"                   \
-    "ldrh r9, [r12, r10]\n\t"             \
-    "ldrh r8, [r12]\n\t"                  \
-    "add r12, r12, r10, lsl #1\n\t"       \
+    "ldm lr!, {r8, r9, r10, r11}\n\t"     \
+    "ldrh r8, [r12, r8]\n\t"              \
+    "ldrh r9, [r12, r9]\n\t"              \
     "pkhbt r8, r8, r9, lsl #16\n\t"       \
     "sxtb16 r9, r8\n\t"                   \
     "sxtb16 r8, r8, ror #8\n\t"           \
-    "ldrd r10, r11, [lr], #8\n\t"         \
     "smlad r0, r10, r9, r0\n\t"           \
     "smlad r1, r10, r8, r1\n\t"           \
     "smlad r2, r11, r9, r2\n\t"           \
@@ -161,97 +161,191 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
     "smlad r7, r11, r8, r7\n\t"
 /* clang-format on */
 
-/* The loop of dsp_rows4_pair and dsp_rows4_pair_rq: the sums r0..r7 start at the pair's
- * biases (r0 at them), then four input pairs per iteration until r12 reaches wend ([sp, #4]). */
-#define DSP_ASM_ROWS4_LOOP                                                               \
-    "ldrd r0, r1, [r0]\n\t"                                                              \
-    "mov r2, r0\n\t"                                                                     \
-    "mov r3, r1\n\t"                                                                     \
-    "mov r4, r0\n\t"                                                                     \
-    "mov r5, r1\n\t"                                                                     \
-    "mov r6, r0\n\t"                                                                     \
-    "mov r7, r1\n\t"                                                                     \
-    "1:\n\t" DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR \
-    "ldr r8, [sp, #4]\n\t"                                                               \
-    "cmp r12, r8\n\t"                                                                    \
+/* The loop of dsp_rows4_pair and dsp_rows4_block: the sums r0..r7 start at the pair's
+ * biases (INIT puts them in r0, r1 from r8), then the input pairs PAIRS per iteration
+ * (DSP_ASM_ROWS4_PAIRS4 or 8) until lr reaches the records' end, the word at [sp, #END]. */
+/* clang-format off */
+#define DSP_ASM_ROWS4_PAIRS4 \
+    DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR
+#define DSP_ASM_ROWS4_PAIRS8 DSP_ASM_ROWS4_PAIRS4 DSP_ASM_ROWS4_PAIRS4
+#define DSP_ASM_ROWS4_LOOP(INIT, END, PAIRS)      \
+    INIT                                          \
+    "mov r2, r0\n\t"                              \
+    "mov r3, r1\n\t"                              \
+    "mov r4, r0\n\t"                              \
+    "mov r5, r1\n\t"                              \
+    "mov r6, r0\n\t"                              \
+    "mov r7, r1\n\t"                              \
+    "1:\n\t"                                      \
+    PAIRS                                         \
+    "ldr r8, [sp, #" END "]\n\t"                  \
+    "cmp lr, r8\n\t"                              \
     "bne 1b\n\t"
+/* clang-format on */
 
 /* acc[2 r + t] = bias2[t] + sum_k (x_r[k] - zp) w[k][o + t] for the four rows r and t = 0, 1
- * (w at w[0][o], xb the widened pairs [K/2][4 rows], K a multiple of 8, wend = w + K m as
- * an address). All 14 registers hold the loop (8 sums, 2 weight words, 2 input words, the
- * two pointers), so m, wend and acc wait on the stack, pushed and popped inside the
- * statement (no gcc operand refers to sp in between). Those 16 bytes are not in GCC's
- * frame sizes (cnnc.host.mcu_stack): this path's frames (dsp_rows4_pair* under
- * cnnc_s8_dense__dsp) stay well below the block path's (cnnc_s8_dsp_block_rows and its
- * 1 KB row), which bounds the worst case. */
-static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
-                           int32_t *acc, const int32_t *bias2) {
-    register const int32_t *rb __asm__("r0") = bias2;
-    register int32_t rm __asm__("r8") = m;
-    register uint32_t re __asm__("r9") = wend;
+ * (w at w[0][o], xb the records of dsp_dense_rows4, xend past them). All 14 registers hold
+ * the loop (8 sums, 2 weight words, 2 input words, the two pointers), so xend and acc wait
+ * on the stack, pushed and popped inside the statement (no gcc operand refers to sp in
+ * between). Those bytes (8 here, 28 in dsp_rows4_block) are not in GCC's frame sizes
+ * (cnnc.host.mcu_stack): this path's frames (dsp_rows4_* under cnnc_s8_dense__dsp) stay well
+ * below the block path's (cnnc_s8_dsp_block_rows and its 1 KB row), which bounds the worst
+ * case. */
+static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *xend, int32_t *acc,
+                           const int32_t *bias2) {
+    register const int32_t *rb __asm__("r8") = bias2;
+    register const uint32_t *re __asm__("r9") = xend;
     register int32_t *ra __asm__("r10") = acc;
     register const int8_t *rw __asm__("r12") = w;
     register const uint32_t *rx __asm__("lr") = xb;
-    __asm__ __volatile__("push {r8, r9, r10, r11}\n\t" DSP_ASM_ROWS4_LOOP
-                         "ldr r8, [sp, #8]\n\t"
+    __asm__ __volatile__("push {r9, r10}\n\t" DSP_ASM_ROWS4_LOOP("ldrd r0, r1, [r8]\n\t", "0", DSP_ASM_ROWS4_PAIRS4)
+                         "ldr r8, [sp, #4]\n\t"
                          "stm r8, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t"
-                         "add sp, sp, #16"
-                         : "+r"(rb), "+r"(rm), "+r"(re), "+r"(ra), "+r"(rw), "+r"(rx)
+                         "add sp, sp, #8"
+                         : "+r"(rb), "+r"(re), "+r"(ra), "+r"(rw), "+r"(rx)
                          :
-                         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r11", "cc", "memory");
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r11", "cc",
+                           "memory");
 }
 
-/* One sum a of the pair requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8, m r10,
- * c r11, r9 spare) and stored at [r12] or [r12, lr] (y's row stride M in lr). */
+/* One sum a of a pair's output requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8,
+ * m r9, c r10, r11 spare) and stored at AT; DSP_ASM_ROWS4_RQZ: DSP_RQ_DOUBLE2Z (no sign's
+ * term; s8_dsp.h). */
 /* clang-format off */
 #define DSP_ASM_ROWS4_RQ(a, at)                   \
-    "add r9, r11, " a ", asr #31\n\t"             \
-    "smmlar " a ", " a ", r10, r9\n\t"            \
+    "add r11, r10, " a ", asr #31\n\t"            \
+    "smmlar " a ", " a ", r9, r11\n\t"            \
     "asr " a ", " a ", r8\n\t"                    \
     "ssat " a ", #8, " a "\n\t"                   \
     "strb " a ", " at "\n\t"
-#define DSP_ASM_ROWS4_OUT(a0, a1, a2, a3)         \
-    DSP_ASM_ROWS4_RQ(a0, "[r12]")                 \
-    DSP_ASM_ROWS4_RQ(a1, "[r12, lr]")             \
-    "add r12, r12, lr, lsl #1\n\t"               \
-    DSP_ASM_ROWS4_RQ(a2, "[r12]")                 \
-    DSP_ASM_ROWS4_RQ(a3, "[r12, lr]")
+#define DSP_ASM_ROWS4_RQZ(a, at)                  \
+    "smmlar " a ", " a ", r9, r10\n\t"            \
+    "asr " a ", " a ", r8\n\t"                    \
+    "ssat " a ", #8, " a "\n\t"                   \
+    "strb " a ", " at "\n\t"
 /* clang-format on */
 
-/* dsp_rows4_pair with the requantisation in the statement for DSP_RQ_DOUBLE2 and the full
- * clamp: y[r m + t] from the pair's record pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params),
- * the stack holding m (y's row stride too), wend, pr and y. 5 instructions per
- * output and 6 loads per pair. */
-static void dsp_rows4_pair_rq(const int8_t *w, const uint32_t *xb, int32_t m, uint32_t wend,
-                              const int32_t *pr, int8_t *y, const int32_t *bias2) {
-    register const int32_t *rb __asm__("r0") = bias2;
-    register int32_t rm __asm__("r8") = m;
-    register uint32_t re __asm__("r9") = wend;
-    register const int32_t *rp __asm__("r10") = pr;
-    register int8_t *ry __asm__("r11") = y;
-    register const int8_t *rw __asm__("r12") = w;
-    register const uint32_t *rx __asm__("lr") = xb;
-    __asm__ __volatile__("push {r8, r9, r10, r11}\n\t" DSP_ASM_ROWS4_LOOP
-                         "ldr r12, [sp, #8]\n\t"
-                         "ldr r8, [r12]\n\t"
-                         "ldrd r10, r11, [r12, #8]\n\t"
-                         "ldr r12, [sp, #12]\n\t"
-                         "ldr lr, [sp]\n\t"
-                         DSP_ASM_ROWS4_OUT("r0", "r2", "r4", "r6")
-                         "ldr r12, [sp, #8]\n\t"
-                         "ldr r8, [r12, #4]\n\t"
-                         "ldrd r10, r11, [r12, #16]\n\t"
-                         "ldr r12, [sp, #12]\n\t"
-                         "add r12, r12, #1\n\t"
-                         DSP_ASM_ROWS4_OUT("r1", "r3", "r5", "r7")
-                         "add sp, sp, #16"
-                         : "+r"(rb), "+r"(rm), "+r"(re), "+r"(rp), "+r"(ry), "+r"(rw), "+r"(rx)
-                         :
-                         : "r1", "r2", "r3", "r4", "r5", "r6", "r7", "cc", "memory");
+/* The biases b0, b1 of the pair's records at r8 (dsp_rows4_params), doubled. */
+#define DSP_ASM_ROWS4_BIAS2 \
+    "ldr r0, [r8]\n\t"      \
+    "ldr r1, [r8, #16]\n\t" \
+    "lsl r0, r0, #1\n\t"    \
+    "lsl r1, r1, #1\n\t"
+
+/* The first input pair of dsp_rows4_block's loop: its SMLADs start the sums from the
+ * biases in r0, r1 (rows 1..3 first, row 0 last; x2 and x3 by two LDRs, x0 kept), sparing
+ * DSP_ASM_ROWS4_LOOP's six MOVs. */
+/* clang-format off */
+#define DSP_ASM_ROWS4_FIRST               \
+    "ldm lr!, {r8, r9, r10, r11}\n\t"     \
+    "ldrh r8, [r12, r8]\n\t"              \
+    "ldrh r9, [r12, r9]\n\t"              \
+    "pkhbt r8, r8, r9, lsl #16\n\t"       \
+    "sxtb16 r9, r8\n\t"                   \
+    "sxtb16 r8, r8, ror #8\n\t"           \
+    "smlad r2, r11, r9, r0\n\t"           \
+    "smlad r3, r11, r8, r1\n\t"           \
+    "ldr r11, [lr], #4\n\t"               \
+    "smlad r4, r11, r9, r0\n\t"           \
+    "smlad r5, r11, r8, r1\n\t"           \
+    "ldr r11, [lr], #4\n\t"               \
+    "smlad r6, r11, r9, r0\n\t"           \
+    "smlad r7, r11, r8, r1\n\t"           \
+    "smlad r0, r10, r9, r0\n\t"           \
+    "smlad r1, r10, r8, r1\n\t"
+#define DSP_ASM_ROWS4_PAIRS3 DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR
+#define DSP_ASM_ROWS4_PAIRS7 DSP_ASM_ROWS4_PAIRS4 DSP_ASM_ROWS4_PAIRS3
+/* DSP_ASM_ROWS4_LOOP for dsp_rows4_block: its first iteration written out, beginning with
+ * DSP_ASM_ROWS4_FIRST (then REST: the PAIRS less one). */
+#define DSP_ASM_ROWS4_LOOP1(END, REST, PAIRS)     \
+    DSP_ASM_ROWS4_BIAS2                           \
+    DSP_ASM_ROWS4_FIRST                           \
+    REST                                          \
+    "ldr r8, [sp, #" END "]\n\t"                  \
+    "cmp lr, r8\n\t"                              \
+    "beq 2f\n\t"                                  \
+    "1:\n\t"                                      \
+    PAIRS                                         \
+    "ldr r8, [sp, #" END "]\n\t"                  \
+    "cmp lr, r8\n\t"                              \
+    "bne 1b\n\t"                                  \
+    "2:\n\t"
+/* clang-format on */
+
+/* The pairs of a block through the loop and the requantisation in one statement, RQ
+ * (DSP_ASM_ROWS4_RQ or _RQZ) with the full clamp: the stack holds xb [sp], xend [sp, #4],
+ * the pair's records [sp, #8] ((b, e, m, c) of o and o+1: dsp_rows4_params), y at
+ * the pair's column of row 0 [sp, #12], M (y's row stride) [sp, #16], the weights' end
+ * column [sp, #20] and the pair's column w[0][o] [sp, #24]; y[r M + o + t] written in the
+ * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M; REST and PAIRS: the input
+ * pairs of the loop's first iteration after DSP_ASM_ROWS4_FIRST and of the others. 5
+ * instructions per output (4 with RQZ) and 27 more per pair (the biases, the pointers kept
+ * on the stack, the records' loads). */
+/* clang-format off */
+#define DSP_ASM_ROWS4_BLOCK(RQ, REST, PAIRS)                                                     \
+    __asm__ __volatile__(                                                           \
+        "push {r0, r1, r2, r3, r4, r5, r12}\n\t"                                    \
+        "3:\n\t"                                                                    \
+        "ldr r8, [sp, #8]\n\t"                                                      \
+        "ldr lr, [sp]\n\t"                                                          \
+        DSP_ASM_ROWS4_LOOP1("4", REST, PAIRS)                                       \
+        "ldr r11, [sp, #8]\n\t"                                                     \
+        "ldr r8, [r11, #4]\n\t"                                                     \
+        "ldrd r9, r10, [r11, #8]\n\t"                                               \
+        "ldr r12, [sp, #12]\n\t"                                                    \
+        "ldr lr, [sp, #16]\n\t"                                                     \
+        RQ("r0", "[r12]") RQ("r2", "[r12, lr]")                                     \
+        "add r12, r12, lr, lsl #1\n\t"                                              \
+        RQ("r4", "[r12]") RQ("r6", "[r12, lr]")                                     \
+        "ldr r11, [sp, #8]\n\t"                                                     \
+        "ldr r8, [r11, #20]\n\t"                                                    \
+        "ldrd r9, r10, [r11, #24]\n\t"                                              \
+        "add r11, r11, #32\n\t"                                                     \
+        "str r11, [sp, #8]\n\t"                                                     \
+        "add r12, r12, #1\n\t"                                                      \
+        RQ("r7", "[r12, lr]") RQ("r5", "[r12]")                                     \
+        "sub r12, r12, lr, lsl #1\n\t"                                              \
+        RQ("r3", "[r12, lr]") RQ("r1", "[r12]")                                     \
+        "add r12, r12, #1\n\t"                                                      \
+        "str r12, [sp, #12]\n\t"                                                    \
+        "ldr r12, [sp, #24]\n\t"                                                    \
+        "ldr r8, [sp, #20]\n\t"                                                     \
+        "add r12, r12, #2\n\t"                                                      \
+        "str r12, [sp, #24]\n\t"                                                    \
+        "cmp r12, r8\n\t"                                                           \
+        "bne 3b\n\t"                                                                \
+        "add sp, sp, #28"                                                           \
+        : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r12)     \
+        :                                                                           \
+        : "r6", "r7", "r8", "r9", "r10", "r11", "lr", "cc", "memory")
+/* clang-format on */
+
+/* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
+ * clamp, the records rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
+ * -128 (DSP_ASM_ROWS4_RQZ); eight: K is a multiple of 16, eight input pairs an iteration
+ * (the loop's 3 instructions per 128 MACs). */
+static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const uint32_t *xend,
+                            const int32_t *rec, int8_t *y, int32_t m, int32_t count, int relu,
+                            int eight) {
+    register const uint32_t *r0 __asm__("r0") = xb;
+    register const uint32_t *r1 __asm__("r1") = xend;
+    register const int32_t *r2 __asm__("r2") = rec;
+    register int8_t *r3 __asm__("r3") = y;
+    register int32_t r4 __asm__("r4") = m;
+    register const int8_t *r5 __asm__("r5") = w + count;
+    register const int8_t *r12 __asm__("r12") = w;
+    if (relu && eight)
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS7, DSP_ASM_ROWS4_PAIRS8);
+    else if (relu)
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS3, DSP_ASM_ROWS4_PAIRS4);
+    else if (eight)
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS7, DSP_ASM_ROWS4_PAIRS8);
+    else
+        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS3, DSP_ASM_ROWS4_PAIRS4);
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
- * record at pr (e0, e1, m0, c0, m1, c1: dsp_rows4_params), for a form and clamp
+ * records at pr ((b, e, m, c) of o and o+1: dsp_rows4_params), for a form and clamp
  * known where inlined. */
 DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, int8_t *y, int32_t m,
                                        const int32_t *shift, const dsp_out *out, int32_t form,
@@ -261,22 +355,41 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
         for (t = 0; t < 2; ++t) {
             if (form == DSP_RQ_SLOW || !full) {
                 dsp_rq q;
-                q.m = pr[2 + 2 * t], q.c = pr[3 + 2 * t], q.e = pr[t], q.s = shift[t];
+                q.m = pr[4 * t + 2], q.c = pr[4 * t + 3], q.e = pr[4 * t + 1], q.s = shift[t];
                 y[(size_t)r * m + t] = dsp_requant(acc[2 * r + t], form, &q, out);
             } else {
                 y[(size_t)r * m + t] =
-                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[2 + 2 * t], (uint32_t)pr[3 + 2 * t],
-                               (uint32_t)pr[t], out, form, 1);
+                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[4 * t + 2], (uint32_t)pr[4 * t + 3],
+                               (uint32_t)pr[4 * t + 1], out, form, 1);
             }
         }
 }
 
-/* The records of the four-row path for outputs 0 .. count-1 (count even): per pair of
- * outputs (b0, b1, e0, e1, m0, c0, m1, c1), the fields of dsp_block_params (e - 1 = neg - s,
- * c = zp2 2^(e-1); its checks on the running max of e - 1, the OR of m ^ 2^30 and of
- * b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the biases
- * doubled for DSP_RQ_DOUBLE2). Out of line: inlined, its loop shared the registers of the
- * caller's and spilled its pointers. */
+/* One output of dsp_rows4_params' pass (operands of its asm statement). */
+/* clang-format off */
+#define DSP_ASM_ROWS4_PARAM                    \
+    "ldr %[b], [%[bias]], #4\n\t"              \
+    "ldr %[e], [%[shift]], #4\n\t"             \
+    "ldr %[m], [%[mult]], #4\n\t"              \
+    "sub %[e], %[neg], %[e]\n\t"               \
+    "cmp %[e], %[emax]\n\t"                    \
+    "it hi\n\t"                                \
+    "movhi %[emax], %[e]\n\t"                  \
+    "eor %[c], %[b], %[b], asr #31\n\t"        \
+    "orr %[bbits], %[bbits], %[c]\n\t"         \
+    "eor %[c], %[m], #0x40000000\n\t"          \
+    "orr %[mbits], %[mbits], %[c]\n\t"         \
+    "lsl %[c], %[zp2], %[e]\n\t"               \
+    "add %[e], %[e], #1\n\t"                   \
+    "stm %[r]!, {%[b], %[e], %[m], %[c]}\n\t"
+/* clang-format on */
+
+/* The records of the four-row path for outputs 0 .. count-1 (count even): per output
+ * (b, e, m, c), the fields of dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks
+ * on the running max of e - 1, the OR of m ^ 2^30 and of b ^ (b >> 31)) in one linear pass
+ * without its group slots; returns the form (DSP_RQ_DOUBLE2: the biases to be doubled by the
+ * reader). The pass in asm, two outputs a turn (count is even), 15 instructions an output
+ * with one STM of the record (gcc's C form spilled its pointers: 26). */
 static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
                                                           const int32_t *mult, const int32_t *shift,
                                                           int32_t count, const dsp_out *out,
@@ -287,70 +400,90 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
     uint32_t emax = 0, mbits = 0, bbits = 0;
-    int32_t *r = rec, *const end = rec + 4 * count;
-    for (; r < end; r += 8, bias += 2, mult += 2, shift += 2) {
-        const int32_t b0 = bias[0], b1 = bias[1];
-        const uint32_t e0 = neg - (uint32_t)shift[0], e1 = neg - (uint32_t)shift[1];
-        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
-        emax = e0 > emax ? e0 : emax;
-        emax = e1 > emax ? e1 : emax;
-        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
-        bbits |= (uint32_t)(b0 ^ (b0 >> 31)) | (uint32_t)(b1 ^ (b1 >> 31));
-        r[0] = b0, r[1] = b1, r[2] = (int32_t)(e0 + 1u), r[3] = (int32_t)(e1 + 1u);
-        r[4] = (int32_t)m0, r[5] = (int32_t)(zp2 << (e0 & 31u));
-        r[6] = (int32_t)m1, r[7] = (int32_t)(zp2 << (e1 & 31u));
-    }
+    int32_t *r = rec;
+    const int32_t *const end = rec + 4 * count;
+    register uint32_t b __asm__("r0"), e __asm__("r1"), mv __asm__("r2"), c __asm__("r3");
+    /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
+    __asm__ __volatile__("1:\n\t" DSP_ASM_ROWS4_PARAM DSP_ASM_ROWS4_PARAM
+                         "cmp %[r], %[end]\n\t"
+                         "blo 1b"
+                         : [b] "=&r"(b), [e] "=&r"(e), [m] "=&r"(mv), [c] "=&r"(c),
+                           [emax] "+r"(emax), [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r),
+                           [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift)
+                         : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
+                         : "cc", "memory");
+    (void)b, (void)e, (void)mv, (void)c;
     if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
-    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) {
-        form = DSP_RQ_DOUBLE2;
-        for (r = rec; r < end; r += 8) r[0] *= 2, r[1] *= 2;
-    }
+    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) form = DSP_RQ_DOUBLE2;
     return form;
 }
 
-/* Four rows (the pointwise convs of 2x2 images; K a multiple of 8, M even): no repacking.
- * The rows are widened once into pairs (x[2i] - zp, x[2i+1] - zp), the four rows' words of
- * pair i side by side (blk->w holds them: 8 K bytes <= 4 KB), doubled when the block's form
- * is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once for all four rows
- * (dsp_rows4_pair: 17 instructions per 16 MACs where the repacked block costs about 1.5 per
- * weight and 11 per 16 MACs per row). Requantisation parameters come from dsp_rows4_params
- * per block of DSP_BLOCK_MAX outputs (blk->gq holds their records). */
+/* Four rows (the pointwise convs of 2x2 images; K a multiple of 8 up to DSP_ROWS4_MAX_K, M
+ * even): no repacking. The rows are widened once into records per input pair (blk->w holds
+ * them: 3 K words), the byte offsets k m and (k+1) m of the pair's weight rows, then the
+ * four rows' (x[k] - zp, x[k+1] - zp), doubled when the block's form is DSP_RQ_DOUBLE2;
+ * each pair of outputs then reads its weights once for all four rows (DSP_ASM_ROWS4_PAIR:
+ * 15 instructions per 16 MACs where the repacked block costs about 1.5 per weight and 11
+ * per 16 MACs per row). Requantisation parameters come from dsp_rows4_params per block of
+ * DSP_BLOCK_MAX outputs (blk->gq holds their records); the doubled form with the full clamp
+ * runs the block's pairs in one statement (dsp_rows4_block), the others pair by pair. */
+#define DSP_ROWS4_MAX_K 336 /* 3 K words of records in blk->w (DSP_WBUF_WORDS) */
+
+/* Row r's quad of inputs at x into the pair records at xb (xb[2 + r], xb[8 + r]). */
+DSP_ALWAYS_INLINE void dsp_rows4_widen_one(uint32_t *xb, const int8_t *x, uint32_t nzp, int dbl) {
+    const uint32_t v = dsp_load4(x);
+    uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
+    if (dbl)
+        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
+        od = (uint32_t)__sadd16((int32_t)od, (int32_t)od);
+    xb[0] = dsp_pkhbt(e, od), xb[6] = dsp_pkhtb(od, e);
+}
+
+/* The records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp); dbl: doubled),
+ * the four rows of each quad of inputs in one turn (the quad's two records), a copy per dbl. */
+DSP_ALWAYS_INLINE void dsp_rows4_widen_as(uint32_t *xb, const int8_t *x, int32_t k, int32_t m,
+                                          uint32_t nzp, int dbl) {
+    const int8_t *const xend = x + k;
+    uint32_t off = 0;
+    for (; x < xend; x += 4, xb += 12, off += 4 * (uint32_t)m) {
+        xb[0] = off, xb[1] = off + (uint32_t)m, xb[6] = off + 2 * (uint32_t)m;
+        xb[7] = off + 3 * (uint32_t)m;
+        dsp_rows4_widen_one(xb + 2, x, nzp, dbl);
+        dsp_rows4_widen_one(xb + 3, x + k, nzp, dbl);
+        dsp_rows4_widen_one(xb + 4, x + 2 * (size_t)k, nzp, dbl);
+        dsp_rows4_widen_one(xb + 5, x + 3 * (size_t)k, nzp, dbl);
+    }
+}
+static __attribute__((noinline)) void dsp_rows4_widen(uint32_t *xb, const int8_t *x, int32_t k,
+                                                      int32_t m, uint32_t nzp, int dbl) {
+    if (dbl)
+        dsp_rows4_widen_as(xb, x, k, m, nzp, 1);
+    else
+        dsp_rows4_widen_as(xb, x, k, m, nzp, 0);
+}
 static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                             const int32_t *bias, const int32_t *mult, const int32_t *shift,
                             int8_t *y, dsp_block *blk, const dsp_out *out) {
-    const int32_t k = p->k, m = p->m, full = dsp_out_full(out);
+    const int32_t k = p->k, m = p->m, full = dsp_out_full(out), relu = out->zero_point == -128;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t *const xb = blk->w;
-    const uint32_t km = (uint32_t)k * (uint32_t)m; /* w + K m: the end of a column */
-    int32_t o0, j, r, i, widened = -1, acc[8];
+    uint32_t *const xb = blk->w, *const xend = blk->w + 3 * k; /* [K/2][offsets 2, rows 4] */
+    int32_t o0, j, widened = -1, acc[8];
     for (o0 = 0; o0 < m; o0 += DSP_BLOCK_MAX) {
         const int32_t count = m - o0 < DSP_BLOCK_MAX ? m - o0 : DSP_BLOCK_MAX;
         int32_t *const rec = blk->gq[0]; /* [count / 2][8]: 192 words */
         const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
-            for (r = 0; r < 4; ++r)
-                for (i = 0; i < k; i += 4) {
-                    const uint32_t v = dsp_load4(x + (size_t)r * k + i);
-                    uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
-                    if (widened)
-                        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
-                        od = (uint32_t)__sadd16((int32_t)od, (int32_t)od);
-                    xb[2 * i + r] = dsp_pkhbt(e, od), xb[2 * i + 4 + r] = dsp_pkhtb(od, e);
-                }
+            dsp_rows4_widen(xb, x, k, m, nzp, widened);
         }
         if (form == DSP_RQ_DOUBLE2 && full) {
-            const int32_t *pr = rec, *const end = rec + 4 * count;
-            const int8_t *wo = w + o0;
-            int8_t *yo = y + o0;
-            for (; pr < end; pr += 8, wo += 2, yo += 2)
-                dsp_rows4_pair_rq(wo, xb, m, (uint32_t)(uintptr_t)wo + km, pr + 2, yo, pr);
+            dsp_rows4_block(w + o0, xb, xend, rec, y + o0, m, count, relu, k % 16 == 0);
         } else {
+            const int32_t dbl = form == DSP_RQ_DOUBLE2 ? 2 : 1;
             for (j = 0; j < count; j += 2) {
-                const int8_t *wo = w + o0 + j;
-                dsp_rows4_pair(wo, xb, m, (uint32_t)(uintptr_t)wo + km, acc, rec + 4 * j);
-                dsp_rows4_store(acc, rec + 4 * j + 2, y + o0 + j, m, shift + o0 + j, out, form,
-                                full);
+                const int32_t bias2[2] = {rec[4 * j] * dbl, rec[4 * j + 4] * dbl};
+                dsp_rows4_pair(w + o0 + j, xb, xend, acc, bias2);
+                dsp_rows4_store(acc, rec + 4 * j, y + o0 + j, m, shift + o0 + j, out, form, full);
             }
         }
     }
@@ -913,7 +1046,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     dsp_block blk; /* on the stack: 5 KB */
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
-    if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_MAX_K && p->m % 2 == 0) {
+    if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_ROWS4_MAX_K && p->m % 2 == 0) {
         dsp_dense_rows4(p, x, w, bias, mult, shift, y, &blk, &out);
         return;
     }

@@ -20,10 +20,12 @@ groups then), single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
-K a multiple of 8 and M even (dsp_dense_rows4: the weights read once for the four rows)
-run K of 8 to 512 and M of 2 to 62, every kind with the double rounding (the doubled form's
-asm requantisation, the C one for the other forms and the narrow clamps), single and
-onnxruntime. The general
+K a multiple of 8 and M even (dsp_dense_rows4: the weights read once for the four rows, up to
+K = 336; 344 and 512 the block path) run K of 8 to 512 and M of 2 to 62, every kind with the
+double rounding (the doubled form's pairs of a block in one asm statement, the C
+requantisation for the other forms and the narrow clamps), single and onnxruntime, the
+output zero point -128 (the doubled form without the sign's term) and rounding ties (small
+weights and shifts: where that term decides). The general
 conv runs over 1 to 4 channels, kernels 3x3, 2x2, 1x4 and 3x1, strides 1 and 2, with and
 without padding, batches of 1 and 2, the input ending exactly at the last window (whose
 word would cross the end: the byte copy then), and groups of 2: the im2col by words and
@@ -42,9 +44,13 @@ BIG_KS = (513, 700, 1023)
 BIG_MS = (5, 8)
 CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # The four-row path (dsp_dense_rows4: K a multiple of 8, M even): K from one iteration to
-# DSP_MAX_K (and 44, the block path beside it), M from one pair to past a block of 48.
-ROWS4 = ((8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (512, 14))
-ROWS4_REPS = 6
+# its limit of 336 (and 44, 344 and 512: the block path beside it), M from one pair to past a
+# block of 48.
+ROWS4 = (
+    (8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (336, 10),
+    (344, 4), (512, 14),
+)  # fmt: skip
+ROWS4_REPS = 9
 # K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block, and past one and two of 48.
 REC_MS = (4, 8, 48, 52, 100)
 REC_REPS = 10
@@ -88,7 +94,9 @@ static int32_t bias[128], mult[128], shift[128];
 static int cases = 0, failures = 0;
 
 /* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
- * +-2^30; 3: multipliers/shifts across the whole contract (the reference form) */
+ * +-2^30; 3: multipliers/shifts across the whole contract (the reference form); 4: weights
+ * in -2..2 and shifts of -3 to -6: outputs mostly inside the clamp, one in 8 to 64 a tie of
+ * the rounding shift, where the sign's term decides */
 static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
     int32_t i, j;
     for (i = 0; i < n * k; ++i) x[i] = (int8_t)uniform(-128, 127);
@@ -104,6 +112,10 @@ static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding
         mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
         shift[j] = -uniform(1, 14);
         if (kind == 1) shift[j] = -uniform(1, 3);
+        if (kind == 4) {
+            shift[j] = -uniform(3, 6);
+            for (i = 0; i < k; ++i) w[i * m + j] = (int8_t)uniform(-2, 2);
+        }
         if (kind == 2) bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
         if (kind == 3) {
             shift[j] = uniform(-31, 30);
@@ -133,7 +145,10 @@ static void compare(const char *what, int32_t size, int32_t k, int32_t m, int32_
 
 /* An output zero point: -128 (a ReLU's range, where the doubled form drops the sign's
  * term) one time in four, else any. */
-static int32_t out_zero_point(void) { return uniform(0, 3) == 0 ? -128 : uniform(-128, 127); }
+static int relu_only = 0; /* 1: always -128 */
+static int32_t out_zero_point(void) {
+    return relu_only || uniform(0, 3) == 0 ? -128 : uniform(-128, 127);
+}
 
 /* A dense layer of n rows through both kernels, output zero point zy, narrow clamp or full. */
 static void dense_case_zy(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding,
@@ -230,12 +245,18 @@ int main(void) {
         conv_case(uniform(1, 2), 2 * uniform(1, 2), 3, 3, uniform(1, 2), uniform(0, 1), 2,
                   uniform(0, 3), uniform(0, 4) == 0 ? 2 : uniform(0, 1));
     /* four rows: every kind with the double rounding (its doubled form in asm with the
-     * full clamp; biases near 2^30, narrow clamps, other shifts through C), then single
-     * and onnxruntime */
+     * full clamp; biases near 2^30, narrow clamps, other shifts through C), single and
+     * onnxruntime, twice the doubled form with the output zero point -128, then rounding
+     * ties */
     for (ki = 0; ki < (int32_t)(sizeof rows4 / sizeof rows4[0]); ++ki)
-    for (rep = 0; rep < ROWS4_REPS; ++rep)
-        dense_case(4, rows4[ki][0], rows4[ki][1], rep < 4 ? rep : uniform(0, 3),
-                   rep < 4 ? CNNC_ROUND_DOUBLE : rep - 4);
+    for (rep = 0; rep < ROWS4_REPS; ++rep) {
+        static const int32_t kinds[] = {0, 1, 2, 3, -1, -1, 0, 0, 4};
+        relu_only = rep == 6 || rep == 7; /* the doubled form without the sign's term */
+        dense_case(4, rows4[ki][0], rows4[ki][1], kinds[rep] < 0 ? uniform(0, 3) : kinds[rep],
+                   rep == 4 ? CNNC_ROUND_SINGLE
+                            : (rep == 5 ? CNNC_ROUND_ONNXRUNTIME : CNNC_ROUND_DOUBLE));
+    }
+    relu_only = 0;
     /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
      * registers): one block, more (52: 48 + 4; 100: 48 + 48 + 4), every kind with the double
      * rounding, the output zero point -128 (no sign's term) and any, the full clamp and a
@@ -246,7 +267,7 @@ int main(void) {
         dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 4,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
-    /* K a multiple of 16 from 32 to 128 (dsp_pair_block: two rows by two outputs), M even
+    /* K a multiple of 8 from 24 to 184 (dsp_pair_block: two rows by two outputs), M even
      * (a last pair after the groups of four: 6, 18), within a block and past it, odd and
      * even rows (never 4: the four-row path), as above */
     for (ki = 0; ki < (int32_t)(sizeof pair_ks / sizeof pair_ks[0]); ++ki)

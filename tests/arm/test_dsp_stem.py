@@ -9,10 +9,12 @@ batches of 1 and 2, with 1 to 5, 16, 48 (one whole block) and 49 to 60 outputs (
 block, whose outputs skip the first's in y), random 3x3 convs of 3 channels with 4 to 52
 outputs (a last block not a multiple of 4, and 6 outputs: the GEMM for it), under every
 requantisation form the paths run (the doubled form with an even and an odd count of
-outputs, the plain double rounding with biases near 2^30, single rounding) and the ones
-they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
+outputs, four and eight a turn, and without the sign's term where the output zero point is
+-128 one time in four, the plain double rounding with biases near 2^30, single rounding)
+and the ones they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
 fast forms); rows wider than the pixel records' and RGB quads' chunks (out_w above 98
-and 25) and rows too wide for the widened ring (the GEMM then); at the target's flags
+and 25), rows too wide for the widened ring (the GEMM then) and odd counts of stride-2
+windows ending inside the image (the pixel records' last one alone); at the target's flags
 (the direct paths) and at -Os (none)."""
 
 import pytest
@@ -21,7 +23,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 2 + 160 + 8 + 40
+CASES = 3 + 160 + 10 + 40
 
 DRIVER = (
     r"""
@@ -75,7 +77,10 @@ static void fill(int32_t nx, int32_t k, int32_t m, int32_t kind, int32_t *roundi
 /* A conv of batch x h x wd x c (the input at the end of x) through both kernels. */
 static void conv_case(int32_t batch, int32_t h, int32_t wd, int32_t c, int32_t kh, int32_t kw,
                       int32_t s, int32_t pad, int32_t oc, int32_t kind, int32_t narrow) {
-    const int32_t k = kh * kw * c, nx = batch * h * wd * c, zy = uniform(-128, 127);
+    /* an output zero point of -128 (a ReLU's range) one time in four: the direct path's
+     * requantisation without the sign's term */
+    const int32_t k = kh * kw * c, nx = batch * h * wd * c;
+    const int32_t zy = uniform(0, 3) == 0 ? -128 : uniform(-128, 127);
     cnnc_s8_conv_params p;
     int32_t i, size, rounding;
     fill(nx, k, oc, kind, &rounding);
@@ -109,6 +114,7 @@ int main(void) {
     static const int32_t counts[] = {1, 2, 3, 4, 5, 16, 48, 49, 53, 60};
     int32_t rep;
     conv_case(1, 32, 32, 1, 3, 3, 2, 1, 16, 5, 0); /* the digits stem */
+    conv_case(1, 9, 11, 1, 3, 3, 2, 1, 24, 5, 0);  /* eight outputs a turn, three turns */
     conv_case(1, 20, 22, 3, 3, 3, 2, 1, 16, 5, 0); /* the 0.35@96 stem's kind */
     for (rep = 0; rep < 160; ++rep) {
         const int32_t *kr = kernels[uniform(0, 9)];
@@ -136,6 +142,10 @@ int main(void) {
     /* odd sizes of the doubled form's two outputs a turn */
     conv_case(1, 9, 9, 1, 3, 3, 2, 1, 7, 5, 0);
     conv_case(1, 9, 9, 1, 3, 3, 2, 1, 8, 5, 0);
+    /* an odd count of stride-2 windows, the last inside the image (its right column real):
+     * the last pixel alone after the pairs (dsp_direct_x33) */
+    conv_case(1, 7, 10, 1, 3, 3, 2, 1, 16, 5, 0);
+    conv_case(2, 5, 11, 1, 3, 3, 2, 0, 16, 5, 0);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
