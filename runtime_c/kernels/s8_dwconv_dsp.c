@@ -1694,7 +1694,9 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
  * group's pixel words (xg, c_step bytes apart) and tap words (wg) read into r0..r3, each
  * PKH of two (channels (0, 1): PKHBT, (2, 3): PKHTB) into r8..r11 serves both channels
  * (SXTB16, or SXTAB16 onto nzp for x - zp, without and with ROR #8), four words of a
- * channel stored by one STM. */
+ * channel stored by one STM. nzp is read from its stack slot into the destination first:
+ * eight scratch registers and five register operands were more than gcc -O1 could allocate
+ * ("impossible constraints"). */
 /* clang-format off */
 #define DSP_ASM_PK_LO(d, a, b) "pkhbt " d ", " a ", " b ", lsl #16\n\t"
 #define DSP_ASM_PK_HI(d, a, b) "pkhtb " d ", " b ", " a ", asr #16\n\t"
@@ -1712,12 +1714,14 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
     "ldr r0, [r3]\n\t"                                      \
     "ldr r1, [r3, %[cs]]\n\t"                               \
     PK("r11", "r0", "r1")                                   \
-    "sxtab16 r0, %[nzp], r8\n\t"                            \
+    "ldr r0, %[nzp]\n\t"                                     \
+    "sxtab16 r0, r0, r8\n\t"                                 \
     "sxtb16 r1, r9\n\t"                                     \
     "sxtb16 r2, r10\n\t"                                    \
     "sxtb16 r3, r11\n\t"                                    \
     "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
-    "sxtab16 r0, %[nzp], r8, ror #8\n\t"                    \
+    "ldr r0, %[nzp]\n\t"                                     \
+    "sxtab16 r0, r0, r8, ror #8\n\t"                         \
     "sxtb16 r1, r9, ror #8\n\t"                             \
     "sxtb16 r2, r10, ror #8\n\t"                            \
     "sxtb16 r3, r11, ror #8\n\t"                            \
@@ -1740,13 +1744,15 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
     "ldr r1, [r3, %[cs]]\n\t"                               \
     PK("r9", "r0", "r1")                                    \
     "sxtb16 r0, r8\n\t"                                     \
-    "sxtab16 r1, %[nzp], r9\n\t"                            \
+    "ldr r1, %[nzp]\n\t"                                     \
+    "sxtab16 r1, r1, r9\n\t"                                 \
     "sxtb16 r2, r10\n\t"                                    \
     "sxtb16 r3, r11\n\t"                                    \
     "add %[rp], %[rp], #16\n\t"                             \
     "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
     "sxtb16 r0, r8, ror #8\n\t"                             \
-    "sxtab16 r1, %[nzp], r9, ror #8\n\t"                    \
+    "ldr r1, %[nzp]\n\t"                                     \
+    "sxtab16 r1, r1, r9, ror #8\n\t"                         \
     "sxtb16 r2, r10, ror #8\n\t"                            \
     "sxtb16 r3, r11, ror #8\n\t"                            \
     "add r8, %[rp], #48\n\t"                                \
@@ -1758,12 +1764,12 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_rec2x2(uint32_t *rec, const int8_t *wg, cons
     if (hi)
         __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_HI)
                              : [rp] "+r"(rp)
-                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "m"(nzp)
                              : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
     else
         __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_LO)
                              : [rp] "+r"(rp)
-                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
+                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "m"(nzp)
                              : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
 }
 #undef DSP_ASM_PK_LO
