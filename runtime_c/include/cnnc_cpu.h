@@ -28,9 +28,11 @@
 /* The Cortex-M DSP kernels (*_dsp.c) exist in M-profile builds with the DSP extension
  * (Cortex-M4, M7, M33; ARMv7-A also has __ARM_FEATURE_DSP but keeps NEON) that optimise
  * (-O1 and up, -Os): at -O0 gcc cannot give their inline asm the registers it names, so a
- * debug build runs the portable kernels, the same bytes. */
+ * debug build runs the portable kernels, the same bytes. -DCNNC_NO_DSP leaves them out too:
+ * a build that reserves a register (-fno-omit-frame-pointer keeps r7) has too few for the
+ * asm, and no macro tells. */
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_ARCH_PROFILE) && __ARM_ARCH_PROFILE == 'M' && \
-    defined(__OPTIMIZE__)
+    defined(__OPTIMIZE__) && !defined(CNNC_NO_DSP)
 #define CNNC_M_DSP 1
 #endif
 
