@@ -35,7 +35,7 @@
 CNNC_INLINE float cnnc_pow2i(int32_t n) { /* 2^n for -126 <= n <= 127 */
     const uint32_t bits = (uint32_t)(n + 127) << 23;
     float f;
-    memcpy(&f, &bits, sizeof f);
+    CNNC_COPY(&f, &bits, sizeof f);
     return f;
 }
 

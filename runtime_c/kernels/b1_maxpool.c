@@ -12,12 +12,12 @@ CNNC_NOINLINE static void b1_maxpool_row64(const uint32_t *a, const uint32_t *b,
     for (o = 0; o < out_w; ++o, a += 4 * nq, b += 4 * nq, out += 2 * nq)
         for (q = 0; q < nq; ++q) {
             uint64_t v0, v1, v2, v3; /* scalars, not an array: kept in registers */
-            memcpy(&v0, a + 2 * q, 8);
-            memcpy(&v1, a + 2 * (nq + q), 8);
-            memcpy(&v2, b + 2 * q, 8);
-            memcpy(&v3, b + 2 * (nq + q), 8);
+            CNNC_COPY(&v0, a + 2 * q, 8);
+            CNNC_COPY(&v1, a + 2 * (nq + q), 8);
+            CNNC_COPY(&v2, b + 2 * q, 8);
+            CNNC_COPY(&v3, b + 2 * (nq + q), 8);
             v0 &= v1 & v2 & v3;
-            memcpy(out + 2 * q, &v0, 8);
+            CNNC_COPY(out + 2 * q, &v0, 8);
         }
 }
 

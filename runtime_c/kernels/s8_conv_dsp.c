@@ -35,7 +35,7 @@ CNNC_INLINE void dsp_copy_bytes(int8_t *dst, const int8_t *src, int32_t n) {
     int32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         const uint32_t v = dsp_load4(src + i);
-        memcpy(dst + i, &v, sizeof v);
+        CNNC_COPY(dst + i, &v, sizeof v);
     }
     for (; i < n; ++i) dst[i] = src[i];
 }
@@ -81,9 +81,9 @@ static void dsp_im2col(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b,
 /* nw (1 or 3, known where inlined) unaligned words from src to dst. */
 DSP_ALWAYS_INLINE void dsp_copy_words(int8_t *dst, const int8_t *src, int32_t nw) {
     uint32_t v = dsp_load4(src);
-    memcpy(dst, &v, sizeof v);
-    if (nw > 1) v = dsp_load4(src + 4), memcpy(dst + 4, &v, sizeof v);
-    if (nw > 2) v = dsp_load4(src + 8), memcpy(dst + 8, &v, sizeof v);
+    CNNC_COPY(dst, &v, sizeof v);
+    if (nw > 1) v = dsp_load4(src + 4), CNNC_COPY(dst + 4, &v, sizeof v);
+    if (nw > 2) v = dsp_load4(src + 8), CNNC_COPY(dst + 8, &v, sizeof v);
 }
 
 /* The im2col rows col[rows][K] of output pixels (b, oy, ox .. ox+rows-1), one group,
@@ -182,20 +182,20 @@ static void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int3
     int8_t *dst = r + 2 * lead;
     int32_t j;
     __asm__("" : "+r"(zero)); /* a value gcc cannot see: the loops stay (not memset calls) */
-    for (j = 0; j < lead; j += 2) memcpy(r + 2 * j, &zero, sizeof zero);
-    for (j = (lead + n) & ~1; j < rl; j += 2) memcpy(r + 2 * j, &zero, sizeof zero);
+    for (j = 0; j < lead; j += 2) CNNC_COPY(r + 2 * j, &zero, sizeof zero);
+    for (j = (lead + n) & ~1; j < rl; j += 2) CNNC_COPY(r + 2 * j, &zero, sizeof zero);
     for (j = 0; j + 4 <= n; j += 4) { /* (x0, x1), (x2, x3) from the even and odd lanes */
         const uint32_t v = dsp_load4(src + j);
         const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
         uint32_t lo = dsp_pkhbt(e, o), hi = dsp_pkhtb(o, e);
         lo = (uint32_t)__sadd16((int32_t)lo, (int32_t)lo);
         hi = (uint32_t)__sadd16((int32_t)hi, (int32_t)hi);
-        memcpy(dst + 2 * j, &lo, sizeof lo);
-        memcpy(dst + 2 * j + 4, &hi, sizeof hi);
+        CNNC_COPY(dst + 2 * j, &lo, sizeof lo);
+        CNNC_COPY(dst + 2 * j + 4, &hi, sizeof hi);
     }
     for (; j < n; ++j) {
         const int16_t v = (int16_t)((src[j] - zp) * 2);
-        memcpy(dst + 2 * j, &v, sizeof v);
+        CNNC_COPY(dst + 2 * j, &v, sizeof v);
     }
 }
 

@@ -104,8 +104,8 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             for (i = 0; i < whole; ++i, wr += 2 * (size_t)m) {
                 uint16_t h0, h1;
                 uint32_t t;
-                memcpy(&h0, wr, sizeof h0);
-                memcpy(&h1, wr + m, sizeof h1);
+                CNNC_COPY(&h0, wr, sizeof h0);
+                CNNC_COPY(&h1, wr + m, sizeof h1);
                 t = dsp_pkhbt(h0, h1);
                 a0 = __smlad((int32_t)xp[i], dsp_even(t), a0);
                 a1 = __smlad((int32_t)xp[i], dsp_odd(t), a1);

@@ -28,10 +28,10 @@
 #include <arm_acle.h>
 
 /* Four int8 at p, any alignment (ARMv7-M LDR allows unaligned word loads from RAM and
- * flash; memcpy lets the compiler emit one). */
+ * flash; CNNC_COPY lets the compiler emit one, whatever the build's -fno-builtin). */
 CNNC_INLINE uint32_t dsp_load4(const int8_t *p) {
     uint32_t v;
-    memcpy(&v, p, sizeof v);
+    CNNC_COPY(&v, p, sizeof v);
     return v;
 }
 
