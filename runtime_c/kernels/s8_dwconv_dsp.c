@@ -1460,23 +1460,24 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * words and 8 SMLAD for 12 MACs (the four-channel windows: 9 LDRD-fed SMLAxy for 9).
  * The four channels of a group are widened together (dsp_dw_s2_widen: PKHBT/PKHTB pair
  * two pixels' bytes, SXTAB16 splits the channels), their planes interleaved by row
- * (channel k's row at word k DSP_DW_S2_PITCH of a 4 DSP_DW_S2_PITCH-word row), so every
- * offset in both loops is an immediate. */
-#define DSP_DW_S2_PITCH 9 /* words per channel row (out_w <= 8) */
-#define DSP_DW_S2_REC 24  /* words per channel record (dsp_dw_s2_macs) */
+ * (channel k's row at word k P of a 4 P-word row, P = 9, 13 or 25, the narrowest of them
+ * that holds the image's pairs and out_w + 1 words: dsp_dw_s2_pitch), so every offset in
+ * both loops is an immediate. */
+#define DSP_DW_S2_REC 26 /* words per channel record (dsp_dw_s2_macs): 104 bytes */
 
-/* Channels c0..c0+3 of h rows of w pixels (w a multiple of 4, c_step bytes apart; xb: the
- * first pixel's channel c0) as x - zp (SXTAB16 onto nzp = (-zp, -zp)) into the planes from
- * d (channel 0's plane word of the first pixel pair): per four pixels four word loads,
+/* Channels c0..c0+3 of the rows of w pixels from xb (its first pixel's channel c0) to
+ * x_end (w a multiple of 4, c_step bytes apart, cs3 = 3 c_step) as x - zp (SXTAB16 onto
+ * nzp = (-zp, -zp)) into the planes from d (channel 0's plane word of the first pixel
+ * pair; d_end: channel 3's word past the first row's, d_step = 16 P - 2 w the
+ * bytes from a row's end to the next's start): per four pixels four word loads,
  * PKHBT/PKHTB into the bytes of channels (c, c + 1) of two pixels, SXTAB16 (plain and
  * ROR #8) into each channel's pair words, one STRD per channel (channel 3's with
  * post-increment, the others at immediate offsets below it). */
-DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, int32_t h, int32_t w,
-                                       int32_t c_step, uint32_t nzp) {
-    const int8_t *xp = xb, *const x_end = xb + (size_t)h * w * c_step;
-    uint32_t *dp = d + 3 * DSP_DW_S2_PITCH, *d_end = dp + w / 2;
-    const uint32_t d_step = 16 * DSP_DW_S2_PITCH - 2 * (uint32_t)w; /* bytes to the next row */
-    const int32_t cs3 = 3 * c_step;
+DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
+                                       uint32_t *d_end, uint32_t d_step, int32_t c_step,
+                                       int32_t cs3, uint32_t nzp, const int32_t P) {
+    const int8_t *xp = xb;
+    uint32_t *dp = d + 3 * P;
     uint32_t va, vb, vc, vd, t, u;
     __asm__ __volatile__(
         "1:\n\t"
@@ -1510,14 +1511,13 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, int32_t h,
         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t),
           [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp), [d_end] "+&r"(d_end)
         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step),
-          [x_end] "r"(x_end), [o1] "i"(4 * DSP_DW_S2_PITCH), [o2] "i"(8 * DSP_DW_S2_PITCH),
-          [o3] "i"(12 * DSP_DW_S2_PITCH), [rowb] "i"(16 * DSP_DW_S2_PITCH)
+          [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P), [rowb] "i"(16 * P)
         : "cc", "memory");
 }
 
 /* Every output of the group's four channels in one asm loop (gcc's loops around asm of
  * 14 registers reload their state per call), column by column of four outputs down the
- * rows; a block: per kernel row one LDM of five plane words (the rows 16 DSP_DW_S2_PITCH
+ * rows; a block: per kernel row one LDM of five plane words (the rows 16 P
  * bytes apart), the row's (U, V) and 8 SMLAD, then the requantisation and four STRB.
  * rec (word 7 of the first of four records of DSP_DW_S2_REC words, byte offsets from it):
  *   -28 the column's end for r (rewritten per column), -24 m, -20 c, -16 e, -12 c_step,
@@ -1557,7 +1557,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, int32_t h,
     "ldr %[x0], [%[rec], #-28]\n\t"
 #define DSP_ASM_S2_LOOP(STORE)                              \
     "0:\n\t"                                                \
-    "ldrd %[r], %[y], [%[rec], #52]\n\t"                    \
+    "ldr %[r], [%[rec], #52]\n\t"                           \
     "3:\n\t"                                                \
     "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
     "ldr %[x0], [%[rec], #60]\n\t"                          \
@@ -1594,8 +1594,12 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, int32_t h,
     "ldr %[x0], [%[rec], #48]\n\t"                          \
     "cmp %[r], %[x0]\n\t"                                   \
     "blo 3b\n\t"                                            \
+    "ldr %[x1], [%[rec], #56]\n\t"                          \
+    "str %[x1], [%[rec], #-28]\n\t"                         \
+    "ldr %[x1], [%[rec], #68]\n\t"                          \
+    "add %[y], %[y], %[x1]\n\t"                             \
     "ldr %[x0], [%[rec], #64]\n\t"                          \
-    "add %[rec], %[rec], #96\n\t"                           \
+    "add %[rec], %[rec], #104\n\t"                          \
     "cmp %[rec], %[x0]\n\t"                                 \
     "blo 0b"
 /* clang-format on */
@@ -1604,18 +1608,18 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, int32_t h,
         DSP_ASM_S2_LOOP(STORE)                                                            \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
-          [wb] "=&r"(wb), [r] "=&r"(r), [y] "=&r"(y), [rec] "+r"(rec)                     \
-        : [rowb] "i"(16 * DSP_DW_S2_PITCH)                                                \
+          [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
+        : [rowb] "i"(16 * P)                                                              \
         : "cc", "memory")
 
-DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int z) {
+DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const int32_t P) {
     /* the LDMs' register order: (a0..a3, wa, wb), (x0..x4), (x0..x4, wa, wb) */
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
     register uint32_t x0 __asm__("r4"), x1 __asm__("r5"), x2 __asm__("r6"), x3 __asm__("r7"),
         x4 __asm__("r8"), wa __asm__("r9"), wb __asm__("r10");
     register const uint32_t *r __asm__("r11");
     register uint32_t *rec __asm__("r12") = rec0;
-    register int8_t *y __asm__("lr");
+    register int8_t *y __asm__("lr") = y0;
     if (z)
         DSP_DW_S2_MACS(DSP_ASM_S2_STOREZ);
     else
@@ -1656,8 +1660,8 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int z) {
     "ldr %[v0], [%[wr]]\n\t"                                \
     "ldr %[v1], [%[wr], %[cs]]\n\t"                         \
     "ldr %[v2], [%[wr], %[cs], lsl #1]\n\t"                 \
-    DSP_ASM_S2_W_LANES("") PAIRS("0", "192")                \
-    DSP_ASM_S2_W_LANES(", ror #8") PAIRS("96", "288")
+    DSP_ASM_S2_W_LANES("") PAIRS("0", "208")                \
+    DSP_ASM_S2_W_LANES(", ror #8") PAIRS("104", "312")
 /* clang-format on */
 #define DSP_DW_S2_W_ROW(PAIRS)                                                             \
     __asm__ __volatile__(DSP_ASM_S2_W_ROW(PAIRS)                                           \
@@ -1719,9 +1723,9 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
     uint32_t m, s, b, t;
     int ok;
     __asm__ __volatile__(DSP_ASM_S2_RQ("0", "4", "12", "28", "36")
-                             DSP_ASM_S2_RQ("4", "100", "108", "124", "132")
-                                 DSP_ASM_S2_RQ("8", "196", "204", "220", "228")
-                                     DSP_ASM_S2_RQ("12", "292", "300", "316", "324")
+                             DSP_ASM_S2_RQ("4", "108", "116", "132", "140")
+                                 DSP_ASM_S2_RQ("8", "212", "220", "236", "244")
+                                     DSP_ASM_S2_RQ("12", "316", "324", "340", "348")
                          "movs %[ok], #1\n\t"
                          "b 8f\n\t"
                          "9:\n\t"
@@ -1735,7 +1739,7 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
 }
 
 /* The layer through the stride-2 planes if it fits them (3 x 3, stride 2, out_w a multiple
- * of 4 up to DSP_DW_S2_PITCH - 1, w a multiple of 4, the planes within buf's
+ * of 4 up to 24, w a multiple of 4, the planes within buf's
  * DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
  * otherwise. A group without DSP_RQ_DOUBLE2 (a shift out of the fast range, or a bias too
  * large to double) sends it and the channels after it to the reference loop. */
@@ -1743,51 +1747,75 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
                                                   const int8_t *w, const int32_t *bias,
                                                   const int32_t *mult, const int32_t *shift,
                                                   int8_t *y, uint32_t *buf) {
-    enum { P = DSP_DW_S2_PITCH };
     const int32_t c_step = p->c, c4 = c_step & ~3, word0 = (p->pad_left + 1) >> 1;
     const int32_t rows =
         2 * p->out_h + 1 > p->pad_top + p->h ? 2 * p->out_h + 1 : p->pad_top + p->h;
+    /* the words a channel's row needs: the image's pairs, out_w + 1 for the last block */
+    const int32_t need = word0 + p->w / 2 > p->out_w + 1 ? word0 + p->w / 2 : p->out_w + 1;
+    const int32_t P = need <= 9 ? 9 : need <= 13 ? 13 : 25;
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     const uint32_t col_b = 32 * P * (uint32_t)p->out_h; /* bytes of r down a column */
+    const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
+    const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
+    uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
+    uint32_t *const d_end = d0 + 3 * P + p->w / 2;
+    const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
+    const int32_t cs3 = 3 * c_step;
+    const int8_t *const x_last = x + (size_t)p->n * in_img; /* past the last image */
     uint32_t rec[4][DSP_DW_S2_REC];
-    int32_t c0, b, k, i;
+    int32_t c0, k, i;
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
-        p->out_w < 4 || (p->out_w & 3) || p->out_w >= P || (p->w & 3) || word0 + p->w / 2 > P ||
+        p->out_w < 4 || (p->out_w & 3) || need > P || (p->w & 3) ||
         rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
         p->act_min != -128 || p->act_max != 127)
         return 0;
     for (i = 0; i < rows * 4 * P; ++i) buf[i] = 0; /* padding: x - zp = 0 */
     for (k = 0; k < 4; ++k) {                      /* the layer's words of the records */
         uint32_t *const q = rec[k];
-        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P);
+        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P), nb = (uint32_t)p->out_w >> 2;
+        q[0] = q[21] = r0 + col_b;
         q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
         q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
-        q[19] = r0 + 16u * (uint32_t)(p->out_w >> 2), q[20] = r0;
+        q[19] = r0 + 16u * nb, q[20] = r0;
         q[22] = p->pad_top > 0;
         q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
+        q[24] = 1u - 4u * nb * (uint32_t)c_step;
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
-        const uint32_t zp = 2u * (uint32_t)p->y_zero_point + 1u;
-        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp)) {
+        const int8_t *xb = x + c0;
+        int8_t *yb = y + c0;
+        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21)) {
             dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c0);
             return 1;
         }
-        if (p->pad_left & 1)
+        if (odd)
             dsp_dw_s2_weights(rec, w + c0, c_step, 1);
         else
             dsp_dw_s2_weights(rec, w + c0, c_step, 0);
-        for (b = 0; b < p->n; ++b) {
-            int8_t *const yb = y + b * out_img + c0;
-            dsp_dw_s2_widen(buf + p->pad_top * 4 * P + word0, x + b * in_img + c0, p->h, p->w,
-                            c_step, nzp);
-            rec[0][0] = rec[0][20] + col_b, rec[0][21] = (uint32_t)(uintptr_t)yb;
-            rec[1][0] = rec[1][20] + col_b, rec[1][21] = (uint32_t)(uintptr_t)(yb + 1);
-            rec[2][0] = rec[2][20] + col_b, rec[2][21] = (uint32_t)(uintptr_t)(yb + 2);
-            rec[3][0] = rec[3][20] + col_b, rec[3][21] = (uint32_t)(uintptr_t)(yb + 3);
-            dsp_dw_s2_macs(rec[0] + 7, p->y_zero_point == -128);
-        }
+        do {              /* every image */
+            if (P == 9) { /* the immediates of each pitch */
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 9);
+                if (z)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
+                else
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
+            } else if (P == 13) {
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 13);
+                if (z)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 1, 13);
+                else
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 0, 13);
+            } else {
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 25);
+                if (z)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 1, 25);
+                else
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 0, 25);
+            }
+            xb += in_img, yb += out_img;
+        } while (xb < x_last);
     }
     if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
     return 1;

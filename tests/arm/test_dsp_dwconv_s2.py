@@ -1,5 +1,6 @@
 """The Cortex-M DSP depthwise conv's stride-2 planes (s8_dwconv_dsp.c, dsp_dw3x3_s2: 3x3,
-stride 2, out_w 4 or 8, the full clamp, the double rounding) equal cnnc_s8_dwconv__ref byte
+stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, banded where the
+planes outgrow the buffer, the full clamp, the double rounding) equal cnnc_s8_dwconv__ref byte
 for byte on an emulated Cortex-M4: pad_left 0..3 (both parities of the tap pairs), pad_top
 0..2 (the skipped top kernel row), odd heights and output rows past the image, channel
 counts around the groups of four, two images, output zero point -128 (no sign term) and
@@ -13,7 +14,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-SIZES = 8
+SIZES = 11
 CASES = SIZES * 5 * 4 * 2
 
 DRIVER = (
@@ -29,7 +30,7 @@ static void fill8(int8_t *v, int32_t n, int32_t lo) {
     int32_t i;
     for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
 }
-#define MAX_X (2 * 17 * 16 * 17)
+#define MAX_X (2 * 48 * 48 * 17)
 static int8_t x[MAX_X], w[9 * 17], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
 static int32_t bias[17], mult[17], shift[17];
 /* DSP_DW3_DOUBLE_BIAS: the largest |bias| whose sums are doubled */
@@ -39,7 +40,8 @@ int main(void) {
     /* h, w, out_h, out_w, pad_top, pad_left */
     static const int32_t sizes[SIZES][6] = {
         {16, 16, 8, 8, 1, 1}, {8, 8, 4, 4, 1, 1}, {16, 16, 8, 8, 0, 0}, {9, 12, 4, 4, 2, 2},
-        {7, 8, 5, 4, 1, 3},   {17, 16, 9, 8, 1, 1}, {12, 12, 6, 6, 1, 1}, {6, 6, 3, 3, 1, 1}};
+        {7, 8, 5, 4, 1, 3},   {17, 16, 9, 8, 1, 1}, {12, 12, 6, 6, 1, 1}, {6, 6, 3, 3, 1, 1},
+        {24, 24, 12, 12, 1, 1}, {13, 32, 7, 16, 0, 0}, {48, 48, 24, 24, 1, 1}};
     static const int32_t chans[5] = {4, 5, 8, 12, 17};
     /* z 0: -128 out (DSP_RQ_DOUBLE2Z); 1: a narrower clamp; 2: 127 in, 5 out; 3: random */
     static const int32_t zps[4][2] = {{-128, -128}, {-128, -128}, {127, 5}, {0, 0}};
