@@ -1466,13 +1466,37 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
 #define DSP_DW_S2_REC 26 /* words per channel record (dsp_dw_s2_macs): 104 bytes */
 
 /* Channels c0..c0+3 of the rows of w pixels from xb (its first pixel's channel c0) to
- * x_end (w a multiple of 4, c_step bytes apart, cs3 = 3 c_step) as x - zp (SXTAB16 onto
+ * x_end (w a multiple of 8, c_step bytes apart, cs3 = 3 c_step) as x - zp (SXTAB16 onto
  * nzp = (-zp, -zp)) into the planes from d (channel 0's plane word of the first pixel
  * pair; d_end: channel 3's word past the first row's, d_step = 16 P - 2 w the
  * bytes from a row's end to the next's start): per four pixels four word loads,
  * PKHBT/PKHTB into the bytes of channels (c, c + 1) of two pixels, SXTAB16 (plain and
  * ROR #8) into each channel's pair words, one STRD per channel (channel 3's with
- * post-increment, the others at immediate offsets below it). */
+ * post-increment, the others at immediate offsets below it); eight pixels a turn. */
+/* clang-format off */
+#define DSP_ASM_S2_WIDEN4 \
+    "ldr %[va], [%[xp]]\n\t" \
+    "ldr %[vb], [%[xp], %[cs]]\n\t" \
+    "ldr %[vc], [%[xp], %[cs], lsl #1]\n\t" \
+    "ldr %[vd], [%[xp], %[cs3]]\n\t" \
+    "add %[xp], %[xp], %[cs], lsl #2\n\t" \
+    "pkhbt %[t], %[va], %[vb], lsl #16\n\t" \
+    "pkhtb %[vb], %[vb], %[va], asr #16\n\t" \
+    "pkhbt %[va], %[vc], %[vd], lsl #16\n\t" \
+    "pkhtb %[vd], %[vd], %[vc], asr #16\n\t" \
+    "sxtab16 %[vc], %[nzp], %[t]\n\t" \
+    "sxtab16 %[u], %[nzp], %[va]\n\t" \
+    "strd %[vc], %[u], [%[d], #-%c[o3]]\n\t" \
+    "sxtab16 %[vc], %[nzp], %[t], ror #8\n\t" \
+    "sxtab16 %[t], %[nzp], %[va], ror #8\n\t" \
+    "strd %[vc], %[t], [%[d], #-%c[o2]]\n\t" \
+    "sxtab16 %[vc], %[nzp], %[vb]\n\t" \
+    "sxtab16 %[va], %[nzp], %[vd]\n\t" \
+    "strd %[vc], %[va], [%[d], #-%c[o1]]\n\t" \
+    "sxtab16 %[vc], %[nzp], %[vb], ror #8\n\t" \
+    "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
+    "strd %[vc], %[vb], [%[d]], #8\n\t"
+/* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                        uint32_t *d_end, uint32_t d_step, int32_t c_step,
                                        int32_t cs3, uint32_t nzp, const int32_t P) {
@@ -1480,28 +1504,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
     uint32_t *dp = d + 3 * P;
     uint32_t va, vb, vc, vd, t, u;
     __asm__ __volatile__(
-        "1:\n\t"
-        "ldr %[va], [%[xp]]\n\t"
-        "ldr %[vb], [%[xp], %[cs]]\n\t"
-        "ldr %[vc], [%[xp], %[cs], lsl #1]\n\t"
-        "ldr %[vd], [%[xp], %[cs3]]\n\t"
-        "add %[xp], %[xp], %[cs], lsl #2\n\t"
-        "pkhbt %[t], %[va], %[vb], lsl #16\n\t"
-        "pkhtb %[vb], %[vb], %[va], asr #16\n\t"
-        "pkhbt %[va], %[vc], %[vd], lsl #16\n\t"
-        "pkhtb %[vd], %[vd], %[vc], asr #16\n\t"
-        "sxtab16 %[vc], %[nzp], %[t]\n\t"
-        "sxtab16 %[u], %[nzp], %[va]\n\t"
-        "strd %[vc], %[u], [%[d], #-%c[o3]]\n\t"
-        "sxtab16 %[vc], %[nzp], %[t], ror #8\n\t"
-        "sxtab16 %[t], %[nzp], %[va], ror #8\n\t"
-        "strd %[vc], %[t], [%[d], #-%c[o2]]\n\t"
-        "sxtab16 %[vc], %[nzp], %[vb]\n\t"
-        "sxtab16 %[va], %[nzp], %[vd]\n\t"
-        "strd %[vc], %[va], [%[d], #-%c[o1]]\n\t"
-        "sxtab16 %[vc], %[nzp], %[vb], ror #8\n\t"
-        "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t"
-        "strd %[vc], %[vb], [%[d]], #8\n\t"
+        "1:\n\t" DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
         "cmp %[d], %[d_end]\n\t"
         "blo 1b\n\t"
         "add %[d], %[d], %[d_step]\n\t"
@@ -1739,7 +1742,7 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
 }
 
 /* The layer through the stride-2 planes if it fits them (3 x 3, stride 2, out_w a multiple
- * of 4 up to 24, w a multiple of 4, the planes within buf's
+ * of 4 up to 24, w a multiple of 8, the planes within buf's
  * DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
  * otherwise. A group without DSP_RQ_DOUBLE2 (a shift out of the fast range, or a bias too
  * large to double) sends it and the channels after it to the reference loop. */
@@ -1767,7 +1770,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     uint32_t rec[4][DSP_DW_S2_REC];
     int32_t c0, k, i;
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
-        p->out_w < 4 || (p->out_w & 3) || need > P || (p->w & 3) ||
+        p->out_w < 4 || (p->out_w & 3) || need > P || (p->w & 7) ||
         rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
         p->act_min != -128 || p->act_max != 127)
         return 0;

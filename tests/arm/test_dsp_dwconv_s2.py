@@ -1,12 +1,13 @@
 """The Cortex-M DSP depthwise conv's stride-2 planes (s8_dwconv_dsp.c, dsp_dw3x3_s2: 3x3,
-stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, banded where the
-planes outgrow the buffer, the full clamp, the double rounding) equal cnnc_s8_dwconv__ref byte
-for byte on an emulated Cortex-M4: pad_left 0..3 (both parities of the tap pairs), pad_top
-0..2 (the skipped top kernel row), odd heights and output rows past the image, channel
-counts around the groups of four, two images, output zero point -128 (no sign term) and
-others, weights of -128, biases at the doubling's limit; and the layers it leaves (a
-narrower clamp, the single rounding, shifts out of the fast range, larger biases, out_w 3
-and 6) through the other paths. At the target's flags and at -Os (no stride-2 planes)."""
+stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, w a multiple of 8,
+banded where the planes outgrow the buffer, the full clamp, the double rounding) equal
+cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: pad_left 0..3 (both parities
+of the tap pairs), pad_top 0..2 (the skipped top kernel row), odd heights and output rows
+past the image, channel counts around the groups of four, two images, output zero point
+-128 (no sign term) and others, weights of -128, biases at the doubling's limit; and the
+layers it leaves (a narrower clamp, the single rounding, shifts out of the fast range,
+larger biases, out_w 3 and 6) through the other paths. At the target's flags and at -Os
+(no stride-2 planes)."""
 
 import pytest
 
@@ -39,7 +40,7 @@ static int32_t bias[17], mult[17], shift[17];
 int main(void) {
     /* h, w, out_h, out_w, pad_top, pad_left */
     static const int32_t sizes[SIZES][6] = {
-        {16, 16, 8, 8, 1, 1}, {8, 8, 4, 4, 1, 1}, {16, 16, 8, 8, 0, 0}, {9, 12, 4, 4, 2, 2},
+        {16, 16, 8, 8, 1, 1}, {8, 8, 4, 4, 1, 1}, {16, 16, 8, 8, 0, 0}, {9, 16, 4, 4, 2, 2},
         {7, 8, 5, 4, 1, 3},   {17, 16, 9, 8, 1, 1}, {12, 12, 6, 6, 1, 1}, {6, 6, 3, 3, 1, 1},
         {24, 24, 12, 12, 1, 1}, {13, 32, 7, 16, 0, 0}, {48, 48, 24, 24, 1, 1}};
     static const int32_t chans[5] = {4, 5, 8, 12, 17};
