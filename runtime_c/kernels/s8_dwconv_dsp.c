@@ -1522,12 +1522,15 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
  * 14 registers reload their state per call), column by column of four outputs down the
  * rows; a block: per kernel row one LDM of five plane words (the rows 16 P
  * bytes apart), the row's (U, V) and 8 SMLAD, then the requantisation and four STRB.
- * rec (word 7 of the first of four records of DSP_DW_S2_REC words, byte offsets from it):
- *   -28 the column's end for r (rewritten per column), -24 m, -20 c, -16 e, -12 c_step,
- *   -8 3 c_step, -4 out_w c_step (one LDMDB); 0 2 bias x 4, 16 (U, V) x 3 (one LDM with
- *   the sums' start, two LDRD); 40 the steps of r and y to the next column, 48 r's end of
- *   the last column, 52 the plane's word 0 and y of the channel, 60 1 where the first
- *   output row's top kernel row is padding (skipped), 64 the end of the four records.
+ * y (lr) walks the outputs: the first channel's first output on entry, stepped per block,
+ * column and channel by the records' words. rec (word 7 of the first of four records of
+ * DSP_DW_S2_REC words, byte offsets from it):
+ *   -28 the column's end for r (rewritten per column, reset per channel), -24 m, -20 c,
+ *   -16 e, -12 c_step, -8 3 c_step, -4 out_w c_step (one LDMDB); 0 2 bias x 4, 16 (U, V)
+ *   x 3 (one LDM with the sums' start, two LDRD); 40 the steps of r and y to the next
+ *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel, 56 the
+ *   first column's end, 60 1 where the first output row's top kernel row is padding
+ *   (skipped), 64 the end of the four records, 68 the step of y to the next channel.
  * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z), else DSP_RQ_DOUBLE2's sign term
  * through x0 (the column's end then reloaded). */
 /* clang-format off */
@@ -1589,14 +1592,16 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
     "add %[y], %[y], %[wb]\n\t"                             \
     "cmp %[r], %[x0]\n\t"                                   \
     "blo 1b\n\t"                                            \
+    "ldr %[x1], [%[rec], #48]\n\t"                          \
+    "cmp %[r], %[x1]\n\t"                                   \
+    "bhs 6f\n\t"                                            \
     "add %[x0], %[x0], #16\n\t"                             \
     "str %[x0], [%[rec], #-28]\n\t"                         \
     "ldrd %[x0], %[x1], [%[rec], #40]\n\t"                  \
     "add %[r], %[r], %[x0]\n\t"                             \
     "add %[y], %[y], %[x1]\n\t"                             \
-    "ldr %[x0], [%[rec], #48]\n\t"                          \
-    "cmp %[r], %[x0]\n\t"                                   \
-    "blo 3b\n\t"                                            \
+    "b 3b\n\t"                                              \
+    "6:\n\t"                                                \
     "ldr %[x1], [%[rec], #56]\n\t"                          \
     "str %[x1], [%[rec], #-28]\n\t"                         \
     "ldr %[x1], [%[rec], #68]\n\t"                          \
@@ -1781,10 +1786,10 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         q[0] = q[21] = r0 + col_b;
         q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
         q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
-        q[19] = r0 + 16u * nb, q[20] = r0;
+        q[19] = r0 + 16u * (nb - 1u) + col_b, q[20] = r0;
         q[22] = p->pad_top > 0;
         q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
-        q[24] = 1u - 4u * nb * (uint32_t)c_step;
+        q[24] = 1u - 4u * (nb - 1u) * (uint32_t)c_step - (uint32_t)out_img;
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
         const int8_t *xb = x + c0;
