@@ -1792,16 +1792,19 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         q[24] = 1u - 4u * (nb - 1u) * (uint32_t)c_step - (uint32_t)out_img;
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
-        const int8_t *xb = x + c0;
-        int8_t *yb = y + c0;
+        const int8_t *xb, *wc;
+        int8_t *yb;
+        /* c0 opaque: gcc keeps one pointer per array otherwise, each spilled and stepped */
+        __asm__("" : "+r"(c0));
+        xb = x + c0, yb = y + c0, wc = w + c0;
         if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21)) {
             dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c0);
             return 1;
         }
         if (odd)
-            dsp_dw_s2_weights(rec, w + c0, c_step, 1);
+            dsp_dw_s2_weights(rec, wc, c_step, 1);
         else
-            dsp_dw_s2_weights(rec, w + c0, c_step, 0);
+            dsp_dw_s2_weights(rec, wc, c_step, 0);
         do {              /* every image */
             if (P == 9) { /* the immediates of each pitch */
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 9);
