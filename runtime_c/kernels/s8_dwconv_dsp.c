@@ -1779,8 +1779,25 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
         p->act_min != -128 || p->act_max != 127)
         return 0;
-    for (i = 0; i < rows * 4 * P; ++i) buf[i] = 0; /* padding: x - zp = 0 */
-    for (k = 0; k < 4; ++k) {                      /* the layer's words of the records */
+    { /* the padding the windows read (x - zp = 0): the rows above and below the image,
+         and in its rows the words left of its pairs and right of them up to word out_w
+         (the widening rewrites only the pairs) */
+        const int32_t top = p->pad_top * 4 * P, bottom = (p->pad_top + p->h) * 4 * P;
+        int32_t j;
+        for (i = 0; i < top; i += 4) { /* the empty asm: gcc would call memset */
+            buf[i] = buf[i + 1] = buf[i + 2] = buf[i + 3] = 0;
+            __asm__("" ::: "memory");
+        }
+        for (i = bottom; i < rows * 4 * P; i += 4) {
+            buf[i] = buf[i + 1] = buf[i + 2] = buf[i + 3] = 0;
+            __asm__("" ::: "memory");
+        }
+        for (j = 0; j < word0; ++j) /* a word of every channel's row */
+            for (i = top + j; i < bottom; i += P) buf[i] = 0;
+        for (j = word0 + p->w / 2; j <= p->out_w; ++j)
+            for (i = top + j; i < bottom; i += P) buf[i] = 0;
+    }
+    for (k = 0; k < 4; ++k) { /* the layer's words of the records */
         uint32_t *const q = rec[k];
         const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P), nb = (uint32_t)p->out_w >> 2;
         q[0] = q[21] = r0 + col_b;
