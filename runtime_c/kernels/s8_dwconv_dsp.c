@@ -1463,7 +1463,7 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * (channel k's row at word k P of a 4 P-word row, P = 9, 13 or 25, the narrowest of them
  * that holds the image's pairs and out_w + 1 words: dsp_dw_s2_pitch), so every offset in
  * both loops is an immediate. */
-#define DSP_DW_S2_REC 26 /* words per channel record (dsp_dw_s2_macs): 104 bytes */
+#define DSP_DW_S2_REC 28 /* words per channel record (dsp_dw_s2_macs): 112 bytes */
 
 /* Channels c0..c0+3 of the rows of w pixels from xb (its first pixel's channel c0) to
  * x_end (w a multiple of 8, c_step bytes apart, cs3 = 3 c_step) as x - zp (SXTAB16 onto
@@ -1545,10 +1545,37 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
     "smlad %[a3], %[x4], %[wb], %[a3]\n\t"
 #define DSP_ASM_S2_ROW                                      \
     "ldm %[r], {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"
-#define DSP_ASM_S2_RQZ(a)                                   \
-    "smmlar %[" a "], %[" a "], %[x1], %[x2]\n\t"           \
-    "asr %[" a "], %[" a "], %[x3]\n\t"                     \
-    "ssat %[" a "], #8, %[" a "]\n\t"
+/* DSP_RQ_DOUBLE2Z's four outputs with the shift inside SSAT (ASR #e is an immediate): one
+ * block per e in 1..20 of SMMLAR and SSAT per output (the sums in r0..r3, m and c in r5,
+ * r6: dsp_dw_s2_macs' registers), every instruction 32-bit so block e sits at
+ * dsp_dw_s2_rqz + 36 (e - 1); a block is entered by LDR PC of the channel's record word 25
+ * (dsp_dw_s2_rq4 writes it) and returns by LDR PC of word 26 (written on the asm's entry):
+ * 10 instructions for the four, not 12. */
+#define DSP_ASM_S2_RQZ_E1(a, e) \
+    "smmlar.w " a ", " a ", r5, r6\n\tssat.w " a ", #8, " a ", asr #" #e "\n\t"
+#define DSP_ASM_S2_RQZ_BLK(e)                                                      \
+    DSP_ASM_S2_RQZ_E1("r0", e) DSP_ASM_S2_RQZ_E1("r1", e) DSP_ASM_S2_RQZ_E1("r2", e) \
+        DSP_ASM_S2_RQZ_E1("r3", e) "ldr.w pc, [r12, #76]\n\t"
+__asm__(".pushsection .text.dsp_dw_s2_rqz,\"ax\",%progbits\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n"
+        "dsp_dw_s2_rqz:\n\t" DSP_ASM_S2_RQZ_BLK(1) DSP_ASM_S2_RQZ_BLK(2) DSP_ASM_S2_RQZ_BLK(3)
+            DSP_ASM_S2_RQZ_BLK(4) DSP_ASM_S2_RQZ_BLK(5) DSP_ASM_S2_RQZ_BLK(6)
+                DSP_ASM_S2_RQZ_BLK(7) DSP_ASM_S2_RQZ_BLK(8) DSP_ASM_S2_RQZ_BLK(9)
+                    DSP_ASM_S2_RQZ_BLK(10) DSP_ASM_S2_RQZ_BLK(11) DSP_ASM_S2_RQZ_BLK(12)
+                        DSP_ASM_S2_RQZ_BLK(13) DSP_ASM_S2_RQZ_BLK(14) DSP_ASM_S2_RQZ_BLK(15)
+                            DSP_ASM_S2_RQZ_BLK(16) DSP_ASM_S2_RQZ_BLK(17) DSP_ASM_S2_RQZ_BLK(18)
+                                DSP_ASM_S2_RQZ_BLK(19) DSP_ASM_S2_RQZ_BLK(20) ".popsection");
+extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
+/* The blocks' return point into the four records' word 26 */
+#define DSP_ASM_S2_PROZ               \
+    "adr %[x0], 7f\n\t"               \
+    "orr %[x0], %[x0], #1\n\t"        \
+    "str %[x0], [%[rec], #76]\n\t"    \
+    "str %[x0], [%[rec], #188]\n\t"   \
+    "str %[x0], [%[rec], #300]\n\t"   \
+    "str %[x0], [%[rec], #412]\n\t"
 #define DSP_ASM_S2_RQ2(a)                                   \
     "add %[x0], %[x2], %[" a "], asr #31\n\t"               \
     "smmlar %[" a "], %[" a "], %[x1], %[x0]\n\t"           \
@@ -1556,13 +1583,14 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
     "ssat %[" a "], #8, %[" a "]\n\t"
 #define DSP_ASM_S2_STOREZ                                                       \
     "ldmdb %[rec], {%[x0], %[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"       \
-    DSP_ASM_S2_RQZ("a0") DSP_ASM_S2_RQZ("a1") DSP_ASM_S2_RQZ("a2") DSP_ASM_S2_RQZ("a3")
+    "ldr pc, [%[rec], #72]\n\t"                                                 \
+    "7:\n\t"
 #define DSP_ASM_S2_STORE2                                                       \
     "ldmdb %[rec], {%[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"              \
     DSP_ASM_S2_RQ2("a0") DSP_ASM_S2_RQ2("a1") DSP_ASM_S2_RQ2("a2") DSP_ASM_S2_RQ2("a3") \
     "ldr %[x0], [%[rec], #-28]\n\t"
-#define DSP_ASM_S2_LOOP(STORE)                              \
-    "0:\n\t"                                                \
+#define DSP_ASM_S2_LOOP(PRO, STORE)                              \
+    PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
     "3:\n\t"                                                \
     "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
@@ -1607,13 +1635,13 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
     "ldr %[x1], [%[rec], #68]\n\t"                          \
     "add %[y], %[y], %[x1]\n\t"                             \
     "ldr %[x0], [%[rec], #64]\n\t"                          \
-    "add %[rec], %[rec], #104\n\t"                          \
+    "add %[rec], %[rec], #112\n\t"                          \
     "cmp %[rec], %[x0]\n\t"                                 \
     "blo 0b"
 /* clang-format on */
-#define DSP_DW_S2_MACS(STORE)                                                             \
+#define DSP_DW_S2_MACS(PRO, STORE)                                                        \
     __asm__ __volatile__(                                                                 \
-        DSP_ASM_S2_LOOP(STORE)                                                            \
+        DSP_ASM_S2_LOOP(PRO, STORE)                                                       \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
           [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
@@ -1629,9 +1657,9 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register uint32_t *rec __asm__("r12") = rec0;
     register int8_t *y __asm__("lr") = y0;
     if (z)
-        DSP_DW_S2_MACS(DSP_ASM_S2_STOREZ);
+        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ, DSP_ASM_S2_STOREZ);
     else
-        DSP_DW_S2_MACS(DSP_ASM_S2_STORE2);
+        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2);
     (void)a0, (void)a1, (void)a2, (void)a3, (void)x0, (void)x1, (void)x2, (void)x3, (void)x4,
         (void)wa, (void)wb, (void)r, (void)y;
 }
@@ -1668,8 +1696,8 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     "ldr %[v0], [%[wr]]\n\t"                                \
     "ldr %[v1], [%[wr], %[cs]]\n\t"                         \
     "ldr %[v2], [%[wr], %[cs], lsl #1]\n\t"                 \
-    DSP_ASM_S2_W_LANES("") PAIRS("0", "208")                \
-    DSP_ASM_S2_W_LANES(", ror #8") PAIRS("104", "312")
+    DSP_ASM_S2_W_LANES("") PAIRS("0", "224")                \
+    DSP_ASM_S2_W_LANES(", ror #8") PAIRS("112", "336")
 /* clang-format on */
 #define DSP_DW_S2_W_ROW(PAIRS)                                                             \
     __asm__ __volatile__(DSP_ASM_S2_W_ROW(PAIRS)                                           \
@@ -1704,7 +1732,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const i
  * DSP_RQ_DOUBLE2 form: a multiplier below 2^30, a shift out of -20..-1, |bias| >=
  * DSP_DW3_DOUBLE_BIAS. zp21 = 2 zp + 1: c = 2^(e-1) + zp 2^e = zp21 2^(e-1). */
 /* clang-format off */
-#define DSP_ASM_S2_RQ(K, Q1, Q3, Q7, Q9)                    \
+#define DSP_ASM_S2_RQ(K, Q1, Q3, Q7, Q9, Q25)                    \
     "ldr %[m], [%[mp], #" K "]\n\t"                        \
     "ldr %[s], [%[sp], #" K "]\n\t"                        \
     "ldr %[b], [%[bp], #" K "]\n\t"                        \
@@ -1716,6 +1744,9 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const i
     "add %[t], %[b], %[off]\n\t"                           \
     "cmp %[t], %[lim]\n\t"                                 \
     "bhs 9f\n\t"                                           \
+    "add %[t], %[s], %[s], lsl #3\n\t"                     \
+    "add %[t], %[rqz], %[t], lsl #2\n\t"                   \
+    "str %[t], [%[q], #" Q25 "]\n\t"                       \
     "lsl %[t], %[zp21], %[s]\n\t"                          \
     "strd %[m], %[t], [%[q], #" Q1 "]\n\t"                 \
     "add %[s], %[s], #1\n\t"                               \
@@ -1730,10 +1761,10 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
                    off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
     uint32_t m, s, b, t;
     int ok;
-    __asm__ __volatile__(DSP_ASM_S2_RQ("0", "4", "12", "28", "36")
-                             DSP_ASM_S2_RQ("4", "108", "116", "132", "140")
-                                 DSP_ASM_S2_RQ("8", "212", "220", "236", "244")
-                                     DSP_ASM_S2_RQ("12", "316", "324", "340", "348")
+    __asm__ __volatile__(DSP_ASM_S2_RQ("0", "4", "12", "28", "36", "100")
+                             DSP_ASM_S2_RQ("4", "116", "124", "140", "148", "212")
+                                 DSP_ASM_S2_RQ("8", "228", "236", "252", "260", "324")
+                                     DSP_ASM_S2_RQ("12", "340", "348", "364", "372", "436")
                          "movs %[ok], #1\n\t"
                          "b 8f\n\t"
                          "9:\n\t"
@@ -1741,7 +1772,8 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
                          "8:"
                          : [m] "=&r"(m), [s] "=&r"(s), [b] "=&r"(b), [t] "=&r"(t), [ok] "=&r"(ok)
                          : [mp] "r"(mult), [sp] "r"(shift), [bp] "r"(bias), [q] "r"(rec[0]),
-                           [zp21] "r"(zp21), [off] "r"(off), [lim] "r"(lim)
+                           [zp21] "r"(zp21), [off] "r"(off), [lim] "r"(lim),
+                           [rqz] "r"((uint32_t)(uintptr_t)dsp_dw_s2_rqz + 1u)
                          : "cc", "memory");
     return ok;
 }
