@@ -2200,6 +2200,442 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
                                            const int8_t *w, const int32_t *bias,
                                            const int32_t *mult, const int32_t *shift, int8_t *y);
 
+#if DSP_DW_FAST
+/* ---------------------------------------------------------------------------------
+ * 3 x 3, stride 2 (dsp_dw3x3_s2): one channel at a time over int16 planes of pixel pairs,
+ * the full clamp and the double rounding's doubled sums (DSP_RQ_DOUBLE2, and its form
+ * without the sign's term where the output zero point is -128). A plane word is two
+ * horizontally adjacent inputs as x - zp (padding 0, so a sum starts at the bias), image
+ * column ix at plane column ix + pad_left + (pad_left & 1), so the image's pixel pairs
+ * (2j, 2j + 1) are words. Output ox's kernel row then reads the words ox and ox + 1:
+ *     sum = SMLAD(word ox, U) + SMLAD(word ox + 1, V)
+ * U = (w0, w1), V = (w2, 0) for even pad_left; U = (0, w0), V = (w1, w2) for odd; so
+ * each word serves two outputs, and four outputs of a kernel row take one LDM of five
+ * words and 8 SMLAD for 12 MACs (the four-channel windows: 9 LDRD-fed SMLAxy for 9).
+ * The four channels of a group are widened together (dsp_dw_s2_widen: PKHBT/PKHTB pair
+ * two pixels' bytes, SXTAB16 splits the channels), their planes interleaved by row
+ * (channel k's row at word k P of a 4 P-word row, P = 9, 13 or 25, the narrowest of them
+ * that holds the image's pairs and out_w + 1 words: dsp_dw_s2_pitch), so every offset in
+ * both loops is an immediate. */
+#define DSP_DW_S2_REC 28 /* words per channel record (dsp_dw_s2_macs): 112 bytes */
+
+/* Channels c0..c0+3 of the rows of w pixels from xb (its first pixel's channel c0) to
+ * x_end (w a multiple of 8, c_step bytes apart, cs3 = 3 c_step) as x - zp (SXTAB16 onto
+ * nzp = (-zp, -zp)) into the planes from d (channel 0's plane word of the first pixel
+ * pair; d_end: channel 3's word past the first row's, d_step = 16 P - 2 w the
+ * bytes from a row's end to the next's start): per four pixels four word loads,
+ * PKHBT/PKHTB into the bytes of channels (c, c + 1) of two pixels, SXTAB16 (plain and
+ * ROR #8) into each channel's pair words, one STRD per channel (channel 3's with
+ * post-increment, the others at immediate offsets below it); eight pixels a turn. */
+/* clang-format off */
+#define DSP_ASM_S2_WIDEN4 \
+    "ldr %[va], [%[xp]]\n\t" \
+    "ldr %[vb], [%[xp], %[cs]]\n\t" \
+    "ldr %[vc], [%[xp], %[cs], lsl #1]\n\t" \
+    "ldr %[vd], [%[xp], %[cs3]]\n\t" \
+    "add %[xp], %[xp], %[cs], lsl #2\n\t" \
+    "pkhbt %[t], %[va], %[vb], lsl #16\n\t" \
+    "pkhtb %[vb], %[vb], %[va], asr #16\n\t" \
+    "pkhbt %[va], %[vc], %[vd], lsl #16\n\t" \
+    "pkhtb %[vd], %[vd], %[vc], asr #16\n\t" \
+    "sxtab16 %[vc], %[nzp], %[t]\n\t" \
+    "sxtab16 %[u], %[nzp], %[va]\n\t" \
+    "strd %[vc], %[u], [%[d], #-%c[o3]]\n\t" \
+    "sxtab16 %[vc], %[nzp], %[t], ror #8\n\t" \
+    "sxtab16 %[t], %[nzp], %[va], ror #8\n\t" \
+    "strd %[vc], %[t], [%[d], #-%c[o2]]\n\t" \
+    "sxtab16 %[vc], %[nzp], %[vb]\n\t" \
+    "sxtab16 %[va], %[nzp], %[vd]\n\t" \
+    "strd %[vc], %[va], [%[d], #-%c[o1]]\n\t" \
+    "sxtab16 %[vc], %[nzp], %[vb], ror #8\n\t" \
+    "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
+    "strd %[vc], %[vb], [%[d]], #8\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
+                                       uint32_t *d_end, uint32_t d_step, int32_t c_step,
+                                       int32_t cs3, uint32_t nzp, const int32_t P) {
+    const int8_t *xp = xb;
+    uint32_t *dp = d + 3 * P;
+    uint32_t va, vb, vc, vd, t, u;
+    __asm__ __volatile__(
+        "1:\n\t" DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
+        "cmp %[d], %[d_end]\n\t"
+        "blo 1b\n\t"
+        "add %[d], %[d], %[d_step]\n\t"
+        "add %[d_end], %[d_end], #%c[rowb]\n\t"
+        "cmp %[xp], %[x_end]\n\t"
+        "blo 1b"
+        : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t),
+          [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp), [d_end] "+&r"(d_end)
+        : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step),
+          [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P), [rowb] "i"(16 * P)
+        : "cc", "memory");
+}
+
+/* Every output of the group's four channels in one asm loop (gcc's loops around asm of
+ * 14 registers reload their state per call), column by column of four outputs down the
+ * rows; a block: per kernel row one LDM of five plane words (the rows 16 P
+ * bytes apart), the row's (U, V) and 8 SMLAD, then the requantisation and four STRB.
+ * y (lr) walks the outputs: the first channel's first output on entry, stepped per block,
+ * column and channel by the records' words. rec (word 7 of the first of four records of
+ * DSP_DW_S2_REC words, byte offsets from it):
+ *   -28 the column's end for r (rewritten per column, reset per channel), -24 m, -20 c,
+ *   -16 e, -12 c_step, -8 3 c_step, -4 out_w c_step (one LDMDB); 0 2 bias x 4, 16 (U, V)
+ *   x 3 (one LDM with the sums' start, two LDRD); 40 the steps of r and y to the next
+ *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel, 56 the
+ *   first column's end, 60 1 where the first output row's top kernel row is padding
+ *   (skipped), 64 the end of the four records, 68 the step of y to the next channel.
+ * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z), else DSP_RQ_DOUBLE2's sign term
+ * through x0 (the column's end then reloaded). */
+/* clang-format off */
+#define DSP_ASM_S2_MAC8                                     \
+    "smlad %[a0], %[x0], %[wa], %[a0]\n\t"                  \
+    "smlad %[a0], %[x1], %[wb], %[a0]\n\t"                  \
+    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                  \
+    "smlad %[a1], %[x2], %[wb], %[a1]\n\t"                  \
+    "smlad %[a2], %[x2], %[wa], %[a2]\n\t"                  \
+    "smlad %[a2], %[x3], %[wb], %[a2]\n\t"                  \
+    "smlad %[a3], %[x3], %[wa], %[a3]\n\t"                  \
+    "smlad %[a3], %[x4], %[wb], %[a3]\n\t"
+#define DSP_ASM_S2_ROW                                      \
+    "ldm %[r], {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"
+/* DSP_RQ_DOUBLE2Z's four outputs with the shift inside SSAT (ASR #e is an immediate): one
+ * block per e in 1..20 of SMMLAR and SSAT per output (the sums in r0..r3, m and c in r5,
+ * r6: dsp_dw_s2_macs' registers), every instruction 32-bit so block e sits at
+ * dsp_dw_s2_rqz + 36 (e - 1); a block is entered by LDR PC of the channel's record word 25
+ * (dsp_dw_s2_rq4 writes it) and returns by LDR PC of word 26 (written on the asm's entry):
+ * 10 instructions for the four, not 12. */
+#define DSP_ASM_S2_RQZ_E1(a, e) \
+    "smmlar.w " a ", " a ", r5, r6\n\tssat.w " a ", #8, " a ", asr #" #e "\n\t"
+#define DSP_ASM_S2_RQZ_BLK(e)                                                      \
+    DSP_ASM_S2_RQZ_E1("r0", e) DSP_ASM_S2_RQZ_E1("r1", e) DSP_ASM_S2_RQZ_E1("r2", e) \
+        DSP_ASM_S2_RQZ_E1("r3", e) "ldr.w pc, [r12, #76]\n\t"
+__asm__(".pushsection .text.dsp_dw_s2_rqz,\"ax\",%progbits\n\t"
+        ".syntax unified\n\t"
+        ".thumb\n\t"
+        ".p2align 2\n"
+        "dsp_dw_s2_rqz:\n\t" DSP_ASM_S2_RQZ_BLK(1) DSP_ASM_S2_RQZ_BLK(2) DSP_ASM_S2_RQZ_BLK(3)
+            DSP_ASM_S2_RQZ_BLK(4) DSP_ASM_S2_RQZ_BLK(5) DSP_ASM_S2_RQZ_BLK(6)
+                DSP_ASM_S2_RQZ_BLK(7) DSP_ASM_S2_RQZ_BLK(8) DSP_ASM_S2_RQZ_BLK(9)
+                    DSP_ASM_S2_RQZ_BLK(10) DSP_ASM_S2_RQZ_BLK(11) DSP_ASM_S2_RQZ_BLK(12)
+                        DSP_ASM_S2_RQZ_BLK(13) DSP_ASM_S2_RQZ_BLK(14) DSP_ASM_S2_RQZ_BLK(15)
+                            DSP_ASM_S2_RQZ_BLK(16) DSP_ASM_S2_RQZ_BLK(17) DSP_ASM_S2_RQZ_BLK(18)
+                                DSP_ASM_S2_RQZ_BLK(19) DSP_ASM_S2_RQZ_BLK(20) ".popsection");
+extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
+/* The blocks' return point into the four records' word 26 */
+#define DSP_ASM_S2_PROZ               \
+    "adr %[x0], 7f\n\t"               \
+    "orr %[x0], %[x0], #1\n\t"        \
+    "str %[x0], [%[rec], #76]\n\t"    \
+    "str %[x0], [%[rec], #188]\n\t"   \
+    "str %[x0], [%[rec], #300]\n\t"   \
+    "str %[x0], [%[rec], #412]\n\t"
+#define DSP_ASM_S2_RQ2(a)                                   \
+    "add %[x0], %[x2], %[" a "], asr #31\n\t"               \
+    "smmlar %[" a "], %[" a "], %[x1], %[x0]\n\t"           \
+    "asr %[" a "], %[" a "], %[x3]\n\t"                     \
+    "ssat %[" a "], #8, %[" a "]\n\t"
+#define DSP_ASM_S2_STOREZ                                                       \
+    "ldmdb %[rec], {%[x0], %[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"       \
+    "ldr pc, [%[rec], #72]\n\t"                                                 \
+    "7:\n\t"
+#define DSP_ASM_S2_STORE2                                                       \
+    "ldmdb %[rec], {%[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"              \
+    DSP_ASM_S2_RQ2("a0") DSP_ASM_S2_RQ2("a1") DSP_ASM_S2_RQ2("a2") DSP_ASM_S2_RQ2("a3") \
+    "ldr %[x0], [%[rec], #-28]\n\t"
+#define DSP_ASM_S2_LOOP(PRO, STORE)                              \
+    PRO "0:\n\t"                                                \
+    "ldr %[r], [%[rec], #52]\n\t"                           \
+    "3:\n\t"                                                \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
+    "ldr %[x0], [%[rec], #60]\n\t"                          \
+    "cbz %[x0], 4f\n\t"                                     \
+    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    "b 5f\n\t"                                              \
+    "1:\n\t"                                                \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
+    "4:\n\t"                                                \
+    DSP_ASM_S2_ROW                                          \
+    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    DSP_ASM_S2_MAC8                                         \
+    "5:\n\t"                                                \
+    "ldrd %[wa], %[wb], [%[rec], #24]\n\t"                  \
+    DSP_ASM_S2_ROW                                          \
+    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    DSP_ASM_S2_MAC8                                         \
+    "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
+    DSP_ASM_S2_ROW                                          \
+    DSP_ASM_S2_MAC8                                         \
+    STORE                                                   \
+    "strb %[a0], [%[y]]\n\t"                                \
+    "strb %[a1], [%[y], %[x4]]\n\t"                         \
+    "strb %[a2], [%[y], %[x4], lsl #1]\n\t"                 \
+    "strb %[a3], [%[y], %[wa]]\n\t"                         \
+    "add %[y], %[y], %[wb]\n\t"                             \
+    "cmp %[r], %[x0]\n\t"                                   \
+    "blo 1b\n\t"                                            \
+    "ldr %[x1], [%[rec], #48]\n\t"                          \
+    "cmp %[r], %[x1]\n\t"                                   \
+    "bhs 6f\n\t"                                            \
+    "add %[x0], %[x0], #16\n\t"                             \
+    "str %[x0], [%[rec], #-28]\n\t"                         \
+    "ldrd %[x0], %[x1], [%[rec], #40]\n\t"                  \
+    "add %[r], %[r], %[x0]\n\t"                             \
+    "add %[y], %[y], %[x1]\n\t"                             \
+    "b 3b\n\t"                                              \
+    "6:\n\t"                                                \
+    "ldr %[x1], [%[rec], #56]\n\t"                          \
+    "str %[x1], [%[rec], #-28]\n\t"                         \
+    "ldr %[x1], [%[rec], #68]\n\t"                          \
+    "add %[y], %[y], %[x1]\n\t"                             \
+    "ldr %[x0], [%[rec], #64]\n\t"                          \
+    "add %[rec], %[rec], #112\n\t"                          \
+    "cmp %[rec], %[x0]\n\t"                                 \
+    "blo 0b"
+/* clang-format on */
+#define DSP_DW_S2_MACS(PRO, STORE)                                                        \
+    __asm__ __volatile__(                                                                 \
+        DSP_ASM_S2_LOOP(PRO, STORE)                                                       \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
+          [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
+          [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
+        : [rowb] "i"(16 * P)                                                              \
+        : "cc", "memory")
+
+DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const int32_t P) {
+    /* the LDMs' register order: (a0..a3, wa, wb), (x0..x4), (x0..x4, wa, wb) */
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t x0 __asm__("r4"), x1 __asm__("r5"), x2 __asm__("r6"), x3 __asm__("r7"),
+        x4 __asm__("r8"), wa __asm__("r9"), wb __asm__("r10");
+    register const uint32_t *r __asm__("r11");
+    register uint32_t *rec __asm__("r12") = rec0;
+    register int8_t *y __asm__("lr") = y0;
+    if (z)
+        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ, DSP_ASM_S2_STOREZ);
+    else
+        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2);
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)x0, (void)x1, (void)x2, (void)x3, (void)x4,
+        (void)wa, (void)wb, (void)r, (void)y;
+}
+
+/* The (U, V) words of channels c0..c0+3 into their records (words 11 + 2 ky, 12 + 2 ky of
+ * rec[k], 96 bytes apart) from the weights w (tap (ky, kx) of channel c0 at
+ * w[(3 ky + kx) c_step]), per kernel row in asm (gcc's C form spilled the lanes): the
+ * three taps' words, SXTB16 into (c0, c0 + 2) and (c0 + 1, c0 + 3) lanes, doubled
+ * (SADD16: |2 w| <= 256), each channel's pair by PKHBT/PKHTB, a shift or a mask, one STRD
+ * per channel. odd: U = (0, w0), V = (w1, w2); else U = (w0, w1), V = (w2, 0). */
+/* clang-format off */
+#define DSP_ASM_S2_W_LANES(ROT)                             \
+    "sxtb16 %[e0], %[v0]" ROT "\n\t"                        \
+    "sadd16 %[e0], %[e0], %[e0]\n\t"                        \
+    "sxtb16 %[e1], %[v1]" ROT "\n\t"                        \
+    "sadd16 %[e1], %[e1], %[e1]\n\t"                        \
+    "sxtb16 %[e2], %[v2]" ROT "\n\t"                        \
+    "sadd16 %[e2], %[e2], %[e2]\n\t"
+#define DSP_ASM_S2_W_ODD(OFF_LO, OFF_HI)                    \
+    "lsl %[u], %[e0], #16\n\t"                              \
+    "pkhbt %[t], %[e1], %[e2], lsl #16\n\t"                  \
+    "strd %[u], %[t], [%[q], #" OFF_LO "]\n\t"               \
+    "and %[u], %[e0], %[mask]\n\t"                          \
+    "pkhtb %[t], %[e2], %[e1], asr #16\n\t"                  \
+    "strd %[u], %[t], [%[q], #" OFF_HI "]\n\t"
+#define DSP_ASM_S2_W_EVEN(OFF_LO, OFF_HI)                   \
+    "pkhbt %[u], %[e0], %[e1], lsl #16\n\t"                  \
+    "uxth %[t], %[e2]\n\t"                                  \
+    "strd %[u], %[t], [%[q], #" OFF_LO "]\n\t"               \
+    "pkhtb %[u], %[e1], %[e0], asr #16\n\t"                  \
+    "lsr %[t], %[e2], #16\n\t"                              \
+    "strd %[u], %[t], [%[q], #" OFF_HI "]\n\t"
+#define DSP_ASM_S2_W_ROW(PAIRS)                             \
+    "ldr %[v0], [%[wr]]\n\t"                                \
+    "ldr %[v1], [%[wr], %[cs]]\n\t"                         \
+    "ldr %[v2], [%[wr], %[cs], lsl #1]\n\t"                 \
+    DSP_ASM_S2_W_LANES("") PAIRS("0", "224")                \
+    DSP_ASM_S2_W_LANES(", ror #8") PAIRS("112", "336")
+/* clang-format on */
+#define DSP_DW_S2_W_ROW(PAIRS)                                                             \
+    __asm__ __volatile__(DSP_ASM_S2_W_ROW(PAIRS)                                           \
+                         : [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [e0] "=&r"(e0), \
+                           [e1] "=&r"(e1), [e2] "=&r"(e2), [u] "=&r"(u), [t] "=&r"(t)      \
+                         : [wr] "r"(wr), [cs] "r"(c_step), [q] "r"(q), [mask] "r"(mask)    \
+                         : "memory")
+DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const int8_t *w,
+                                         int32_t c_step, int odd) {
+    const uint32_t mask = 0xFFFF0000u;
+    const size_t c3 = 3 * (size_t)c_step;
+    uint32_t v0, v1, v2, e0, e1, e2, u, t, *q = rec[0] + 11;
+    const int8_t *wr = w;
+    if (odd) {
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        wr += c3, q += 2;
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        wr += c3, q += 2;
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+    } else {
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        wr += c3, q += 2;
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        wr += c3, q += 2;
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+    }
+}
+
+/* The requantisation words (m, c, e: DSP_RQ_DOUBLE's, dsp_rq_make) and the sums' start
+ * 2 bias of channels c0..c0+3 into their records (words 1..3 and 7..10 of rec[k]) in asm
+ * (gcc's C form spilled them); returns 0 (the records partly written) if a channel has no
+ * DSP_RQ_DOUBLE2 form: a multiplier below 2^30, a shift out of -20..-1, |bias| >=
+ * DSP_DW3_DOUBLE_BIAS. zp21 = 2 zp + 1: c = 2^(e-1) + zp 2^e = zp21 2^(e-1). */
+/* clang-format off */
+#define DSP_ASM_S2_RQ(K, Q1, Q3, Q7, Q9, Q25)                    \
+    "ldr %[m], [%[mp], #" K "]\n\t"                        \
+    "ldr %[s], [%[sp], #" K "]\n\t"                        \
+    "ldr %[b], [%[bp], #" K "]\n\t"                        \
+    "cmp %[m], #0x40000000\n\t"                            \
+    "blt 9f\n\t"                                           \
+    "mvn %[s], %[s]\n\t"                                   \
+    "cmp %[s], #19\n\t"                                    \
+    "bhi 9f\n\t"                                           \
+    "add %[t], %[b], %[off]\n\t"                           \
+    "cmp %[t], %[lim]\n\t"                                 \
+    "bhs 9f\n\t"                                           \
+    "add %[t], %[s], %[s], lsl #3\n\t"                     \
+    "add %[t], %[rqz], %[t], lsl #2\n\t"                   \
+    "str %[t], [%[q], #" Q25 "]\n\t"                       \
+    "lsl %[t], %[zp21], %[s]\n\t"                          \
+    "strd %[m], %[t], [%[q], #" Q1 "]\n\t"                 \
+    "add %[s], %[s], #1\n\t"                               \
+    "str %[s], [%[q], #" Q3 "]\n\t"                        \
+    "lsl %[b], %[b], #1\n\t"                               \
+    "strd %[b], %[b], [%[q], #" Q7 "]\n\t"                 \
+    "strd %[b], %[b], [%[q], #" Q9 "]\n\t"
+/* clang-format on */
+DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_t *mult,
+                                    const int32_t *shift, const int32_t *bias, uint32_t zp21) {
+    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+    uint32_t m, s, b, t;
+    int ok;
+    __asm__ __volatile__(DSP_ASM_S2_RQ("0", "4", "12", "28", "36", "100")
+                             DSP_ASM_S2_RQ("4", "116", "124", "140", "148", "212")
+                                 DSP_ASM_S2_RQ("8", "228", "236", "252", "260", "324")
+                                     DSP_ASM_S2_RQ("12", "340", "348", "364", "372", "436")
+                         "movs %[ok], #1\n\t"
+                         "b 8f\n\t"
+                         "9:\n\t"
+                         "movs %[ok], #0\n\t"
+                         "8:"
+                         : [m] "=&r"(m), [s] "=&r"(s), [b] "=&r"(b), [t] "=&r"(t), [ok] "=&r"(ok)
+                         : [mp] "r"(mult), [sp] "r"(shift), [bp] "r"(bias), [q] "r"(rec[0]),
+                           [zp21] "r"(zp21), [off] "r"(off), [lim] "r"(lim),
+                           [rqz] "r"((uint32_t)(uintptr_t)dsp_dw_s2_rqz + 1u)
+                         : "cc", "memory");
+    return ok;
+}
+
+/* The layer through the stride-2 planes if it fits them (3 x 3, stride 2, out_w a multiple
+ * of 4 up to 24, w a multiple of 8, the planes within buf's
+ * DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
+ * otherwise. A group without DSP_RQ_DOUBLE2 (a shift out of the fast range, or a bias too
+ * large to double) sends it and the channels after it to the reference loop. */
+static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                  const int8_t *w, const int32_t *bias,
+                                                  const int32_t *mult, const int32_t *shift,
+                                                  int8_t *y, uint32_t *buf) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, word0 = (p->pad_left + 1) >> 1;
+    const int32_t rows =
+        2 * p->out_h + 1 > p->pad_top + p->h ? 2 * p->out_h + 1 : p->pad_top + p->h;
+    /* the words a channel's row needs: the image's pairs, out_w + 1 for the last block */
+    const int32_t need = word0 + p->w / 2 > p->out_w + 1 ? word0 + p->w / 2 : p->out_w + 1;
+    const int32_t P = need <= 9 ? 9 : need <= 13 ? 13 : 25;
+    const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
+                 y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const uint32_t col_b = 32 * P * (uint32_t)p->out_h; /* bytes of r down a column */
+    const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
+    const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
+    uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
+    uint32_t *const d_end = d0 + 3 * P + p->w / 2;
+    const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
+    const int32_t cs3 = 3 * c_step;
+    const int8_t *const x_last = x + (size_t)p->n * in_img; /* past the last image */
+    uint32_t rec[4][DSP_DW_S2_REC];
+    int32_t c0, k, i;
+    if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
+        p->out_w < 4 || (p->out_w & 3) || need > P || (p->w & 7) ||
+        rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
+        p->act_min != -128 || p->act_max != 127)
+        return 0;
+    { /* the padding the windows read (x - zp = 0): the rows above and below the image,
+         and in its rows the words left of its pairs and right of them up to word out_w
+         (the widening rewrites only the pairs) */
+        const int32_t top = p->pad_top * 4 * P, bottom = (p->pad_top + p->h) * 4 * P;
+        int32_t j;
+        for (i = 0; i < top; i += 4) { /* the empty asm: gcc would call memset */
+            buf[i] = buf[i + 1] = buf[i + 2] = buf[i + 3] = 0;
+            __asm__("" ::: "memory");
+        }
+        for (i = bottom; i < rows * 4 * P; i += 4) {
+            buf[i] = buf[i + 1] = buf[i + 2] = buf[i + 3] = 0;
+            __asm__("" ::: "memory");
+        }
+        for (j = 0; j < word0; ++j) /* a word of every channel's row */
+            for (i = top + j; i < bottom; i += P) buf[i] = 0;
+        for (j = word0 + p->w / 2; j <= p->out_w; ++j)
+            for (i = top + j; i < bottom; i += P) buf[i] = 0;
+    }
+    for (k = 0; k < 4; ++k) { /* the layer's words of the records */
+        uint32_t *const q = rec[k];
+        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P), nb = (uint32_t)p->out_w >> 2;
+        q[0] = q[21] = r0 + col_b;
+        q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
+        q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
+        q[19] = r0 + 16u * (nb - 1u) + col_b, q[20] = r0;
+        q[22] = p->pad_top > 0;
+        q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
+        q[24] = 1u - 4u * (nb - 1u) * (uint32_t)c_step - (uint32_t)out_img;
+    }
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        const int8_t *xb, *wc;
+        int8_t *yb;
+        /* c0 opaque: gcc keeps one pointer per array otherwise, each spilled and stepped */
+        __asm__("" : "+r"(c0));
+        xb = x + c0, yb = y + c0, wc = w + c0;
+        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21)) {
+            dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c0);
+            return 1;
+        }
+        if (odd)
+            dsp_dw_s2_weights(rec, wc, c_step, 1);
+        else
+            dsp_dw_s2_weights(rec, wc, c_step, 0);
+        do {              /* every image */
+            if (P == 9) { /* the immediates of each pitch */
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 9);
+                if (z)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
+                else
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
+            } else if (P == 13) {
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 13);
+                if (z)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 1, 13);
+                else
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 0, 13);
+            } else {
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 25);
+                if (z)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 1, 25);
+                else
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 0, 25);
+            }
+            xb += in_img, yb += out_img;
+        } while (xb < x_last);
+    }
+    if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+    return 1;
+}
+#endif
+
 /* Output rows per band such that a band's padded image (and, for the planes, its plane)
  * fits the stack buffer, or 0 when the whole image fits, or when not even one row does. */
 static int32_t dsp_dw_band_rows(const cnnc_s8_conv_params *p) {
@@ -2295,6 +2731,7 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
         }
     }
 #if DSP_DW_FAST
+    if (p->stride_h == 2 && dsp_dw3x3_s2(p, x, w, bias, mult, shift, y, buf)) return;
     if (padded && c4 > 0 && p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
         (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE)) {
         /* the fixed pitch (immediate row offsets) where it fits, else the image's own */
