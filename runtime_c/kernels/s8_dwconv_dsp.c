@@ -403,7 +403,7 @@ static int dsp_dw_plane_size(const cnnc_s8_conv_params *p, int32_t *ph, int32_t 
 
 CNNC_INLINE void dsp_dw_put16(uint32_t *plane, int32_t i, int32_t v) {
     const int16_t h = (int16_t)v;
-    memcpy((char *)plane + 2 * (size_t)i, &h, sizeof h); /* any type may alias char */
+    CNNC_COPY((char *)plane + 2 * (size_t)i, &h, sizeof h); /* any type may alias char */
 }
 
 /* Outputs ox, ox + 1 of one channel in asm (gcc's C form spills the channel's ten
@@ -952,7 +952,7 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_channel(const cnnc_s8_conv_params *p, const uin
     if (DSP_DW_FAST && full && form != DSP_RQ_SLOW) {
         uint32_t quad[18]; /* dsp_dw3x3_rows' record */
         quad[0] = quad[1] = quad[2] = quad[3] = (uint32_t)corr;
-        memcpy(quad + 4, wt, 6 * sizeof *wt);
+        CNNC_COPY(quad + 4, wt, 6 * sizeof *wt);
         quad[10] = (uint32_t)rq->m, quad[11] = (uint32_t)rq->c, quad[12] = (uint32_t)rq->e;
         dsp_dw3x3_rec_steps(p, quad);
         dsp_dw3x3_rows(p, plane, pww, quad, y,
@@ -1441,7 +1441,7 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
             for (j = 0; j < 4; ++j) rec[j] = 2u * (uint32_t)bias[c0 + j];
             dsp_dw_widen_taps9(w4, w + c0, c_step, 1);
         } else {
-            memcpy(rec, bias + c0, 4 * sizeof *rec);
+            CNNC_COPY(rec, bias + c0, 4 * sizeof *rec);
             dsp_dw_widen_taps9(w4, w + c0, c_step, 0);
         }
         for (b = 0; b < p->n; ++b) {
@@ -2119,7 +2119,7 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_small_kind_as(const cnnc_s8_conv_params *p, con
         const int32_t form =
             dsp_dw_gq_fast((int32_t *)u, mult + c0, shift + c0, p->rounding, p->y_zero_point);
         if (form == DSP_RQ_SLOW) return c0;
-        memcpy(u, bias + c0, 4 * sizeof *u);
+        CNNC_COPY(u, bias + c0, 4 * sizeof *u);
         dsp_dw_widen_taps9(u + 16, w + c0, c_step, 0);
         for (b = 0; b < p->n; ++b) {
             const int8_t *xb = x + b * img + c0;
