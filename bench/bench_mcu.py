@@ -13,7 +13,9 @@ cnnc.passes.schedule, recompute budget 0.15) and its recomputed halo MACs, flash
 firmware at -O2 (the target's flags) and at -Os split into code (flash minus the embedded
 weights) and weights, RAM (data + bss: arena, I/O buffers, statics), the worst-case stack
 of an inference or init on top of it (static frames of the deepest call chain at the
-target's flags, cnnc.host.mcu_stack: the DSP kernels' buffers), and instructions per MAC of one
+target's flags, cnnc.host.mcu_stack: the DSP kernels' buffers) and the stack one inference
+took on the emulated board ("run B", mcu_stack.measured_stack: at most the static bound, which
+misses registers an asm statement pushes), and instructions per MAC of one
 inference counted under qemu-system-arm on MPS2-AN386 (cnnc.host.mcu_trace), built with
 the DSP kernels (__ARM_FEATURE_DSP, the default) and with them capped off
 (-DCNNC_CPU_MASK=0: the __ref kernels on the same core); "pw" is the pointwise/dense
@@ -125,7 +127,7 @@ def main() -> None:
     from cnnc.host import mcu, mcu_floor, mcu_stack, mcu_trace
 
     print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
-          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'i/MAC ref':>9} "
+          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'run B':>6} {'i/MAC ref':>9} "
           f"{'i/MAC dsp':>9} "
           f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7} {'floor':>6} "
           f"{'pw flr':>6}")  # fmt: skip
@@ -143,6 +145,7 @@ def main() -> None:
             weights = info["weights_bytes"]
             stack = mcu_stack.stack_usage(m.out_dir, TARGET)
             ref = dsp = None
+            run_stack = mcu_stack.measured_stack(m.out_dir, TARGET, x[:1])
             if args.count_all or name != "mnv2-0.35@96":
                 sample = x[:1]  # the float entry point (an int8-io model's shares the layers)
                 if not args.no_ref:
@@ -164,7 +167,7 @@ def main() -> None:
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
                   f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
-                  f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {cells[0]:>9} {cells[1]:>9} "
+                  f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {run_stack:>6} {cells[0]:>9} {cells[1]:>9} "
                   f"{cells[2]:>7} {cells[3]:>7} {cells[4]:>7} {cells[5]:>7} {flr[0]:>6} "
                   f"{flr[1]:>6}",
                   flush=True)  # fmt: skip

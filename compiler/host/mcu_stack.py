@@ -14,6 +14,9 @@ others of model.h) summed over frames. Two things the graph cannot say are fille
 Library calls (memcpy, memset, the compiler's division helpers) have no frame in the
 graph and count 0; a frame GCC marks dynamic (a variable-length array) is reported, not
 guessed.
+Nor does the graph see registers an inline asm statement pushes inside itself (some DSP
+kernels save up to 128 bytes so): ``measured_stack`` measures one inference's stack on the
+emulated board, a check of the bound from below.
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ToolchainError
-from .cross import model_sources
+import numpy as np
+
+from .cross import build_program, model_sources, run_board, runner_args
 from .mcu import CALLGRAPH_FLAGS, compile_objects
+from .targets import check_toolchain
 
 ENTRY_POINTS = (
     "cnnc_model_init",
@@ -103,3 +109,29 @@ def stack_usage(out_dir: str | Path, target_name: str = "cortex-m4",
     kernels = sorted(f for f in frames if KERNEL.match(f) and f in named)
     size, path = deepest(frames, calls, kernels)
     return StackReport(size, [p.rsplit(":", 1)[-1] for p in path], sorted(dynamic))
+
+
+PROBE_BYTES = 32768  # the stack runner.c paints below main's frame: more than any model takes
+_PROBE = re.compile(r"runner: stack (\d+) bytes")
+
+
+def measured_stack(out_dir: str | Path, target_name: str, x: np.ndarray,
+                   extra_flags: tuple[str, ...] = ()) -> int:  # fmt: skip
+    """Bytes of stack one inference of sample ``x`` took on the target's emulated board:
+    the runner built with -DCNNC_STACK_PROBE paints the stack below main's frame before
+    cnnc_model_run and finds the deepest word it changed (runner.c)."""
+    target = check_toolchain(target_name, run=True)
+    if not target.board:
+        raise ToolchainError(f"target {target_name}: no emulated board to measure the stack on")
+    flags = (*extra_flags, f"-DCNNC_STACK_PROBE={PROBE_BYTES}")
+    binary = build_program(out_dir, target_name, extra_flags=flags)
+    sample = np.ascontiguousarray(x, dtype="<f4").tobytes()
+    status, _, messages = run_board(binary, target, runner_args(out_dir, []), sample)
+    found = _PROBE.findall(messages)
+    if status != 0 or not found:
+        raise ToolchainError(f"{out_dir} on {target_name}: stack probe failed "
+                             f"(exit status {status}): {messages.strip()}")  # fmt: skip
+    depth = int(found[-1])
+    if depth >= PROBE_BYTES:
+        raise ToolchainError(f"{out_dir}: the run took all {PROBE_BYTES} probed bytes of stack")
+    return depth

@@ -21,6 +21,35 @@
 
 static FILE *out_file; /* stdout, or the -o file */
 
+#if defined(CNNC_STACK_PROBE)
+/* The stack an inference takes, measured on the emulated board (cnnc.host.mcu_stack.
+ * measured_stack builds the runner with -DCNNC_STACK_PROBE=<bytes>): that many bytes below
+ * this call's frame are painted before the run, and the deepest word the run changed is
+ * found after it. The run's frames start at main's stack pointer, a few words above the
+ * returned mark, so the measure may fall short by this call's frame, never exceed. */
+#define PROBE_WORD 0xC5A5C5A5u
+#define PROBE_GAP 256 /* bytes left between the mark and the paint: this frame's own */
+
+static CNNC_NOINLINE uintptr_t probe_paint(void) {
+    volatile uint32_t mark = 0;
+    const uintptr_t top = (uintptr_t)&mark & ~(uintptr_t)3;
+    volatile uint32_t *w = (volatile uint32_t *)(top - PROBE_GAP);
+    size_t i;
+    for (i = 0; i < CNNC_STACK_PROBE / 4; i++) {
+        *--w = PROBE_WORD;
+    }
+    return top;
+}
+
+static CNNC_NOINLINE unsigned long probe_depth(uintptr_t top) {
+    const volatile uint32_t *w = (const volatile uint32_t *)(top - PROBE_GAP - CNNC_STACK_PROBE);
+    while ((uintptr_t)w < top - PROBE_GAP && *w == PROBE_WORD) {
+        w++;
+    }
+    return (unsigned long)(top - (uintptr_t)w);
+}
+#endif
+
 static int write_layer(const cnnc_model_ctx *ctx, const float *input, void *arena, int n) {
     const void *out = NULL;
     size_t out_bytes = 0;
@@ -112,10 +141,19 @@ int main(int argc, char **argv) {
             for (n = 1; n <= CNNC_MODEL_NUM_LAYERS && rc == 0; n++) {
                 rc = write_layer(&ctx, input, arena, n);
             }
-        } else if ((rc = cnnc_model_run(&ctx, input, output, arena, CNNC_MODEL_ARENA_BYTES)) != 0) {
-            fprintf(stderr, "runner: cnnc_model_run failed with status %d\n", rc);
-            rc = 4;
         } else {
+#if defined(CNNC_STACK_PROBE)
+            const uintptr_t top = probe_paint();
+#endif
+            rc = cnnc_model_run(&ctx, input, output, arena, CNNC_MODEL_ARENA_BYTES);
+#if defined(CNNC_STACK_PROBE)
+            fprintf(stderr, "runner: stack %lu bytes\n", probe_depth(top));
+#endif
+            if (rc != 0) {
+                fprintf(stderr, "runner: cnnc_model_run failed with status %d\n", rc);
+                rc = 4;
+                break;
+            }
             fwrite(output, sizeof(float), CNNC_MODEL_OUTPUT_SIZE, out_file);
         }
     }
