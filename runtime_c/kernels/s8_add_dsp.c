@@ -12,7 +12,9 @@
  *     one form, (h + r - (k & [h < 0])) >> e with r = 2^(e-1), k = 1 (e >= 1) or r = k = 0.
  * |a'|, |b'| <= |x| < 2^29, so a' + b' is the reference's int32 sum, and the output's
  * requantisation is s8_dsp.h's DSP_RQ_DOUBLE form (dsp_rq_make: multiplier >= 2^30, shift
- * -20..-1), which adds the zero point and clamps. Compiled when the build targets the DSP
+ * -20..-1), which adds the zero point and clamps. Where one input's multiplier is 1/2
+ * (the TFLite scheme's larger input) its a' needs no rounding and the other's comes from a
+ * table (dsp_add_half_full, below; full clamp, not at -Os). Compiled when the build targets the DSP
  * extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
@@ -71,6 +73,87 @@ DSP_ALWAYS_INLINE void dsp_add_lut_loop(const cnnc_s8_add_params *p, const int8_
     for (i = 0; i < size; ++i)
         y[i] = dsp_requant_as(ra[a[i]] + rb[b[i]], qy, out, DSP_RQ_DOUBLE2, full);
 }
+
+/* The TFLite add scheme makes the larger input's multiplier M = 1/2 exactly
+ * (quantize_multiplier(0.5) = (2^30, 0)), and with a left shift ls >= 1 its x = (v - zp) << ls
+ * is even, so its a' = SMMULR(2x, 2^30) = x / 2 has no rounding: 2a' = v 2^ls - zp 2^ls, one
+ * MLA from the byte. The other input's 2b' - zp 2^ls comes from a table of its 256 byte
+ * values (dsp_add_scale's integers), and the output takes 2a' + 2b' in DSP_RQ_DOUBLE2's form
+ * (|2a' + 2b'| <= 2^29 + 2^30 < 2^31: |a'| <= 255 2^20, |b'| <= |x_b| < 2^29). */
+
+/* t[v + 128] = 2b'(v) - zp_h 2^ls for every byte v (nk = -zp_h 2^ls), x2 = 2x stepping by
+ * 2^(ls+1). [x < 0] stands in for dsp_add_scale's [h < 0] (h < 0 implies x < 0, and x < 0
+ * with h = 0 gives floor((2^(e-1) - 1) / 2^e) = 0 either way), so the rounding term is
+ * r - k below the zero point and r from it on, which SMMLAR adds to h: 5 instructions an
+ * entry. */
+#define DSP_ADD_TABLE_ENTRY              \
+    "smmlar %[w], %[x2], %[m], %[r]\n\t" \
+    "add %[x2], %[x2], %[step2]\n\t"     \
+    "asr %[w], %[w], %[e]\n\t"           \
+    "add %[w], %[nk], %[w], lsl #1\n\t"  \
+    "str %[w], [%[t]], #4\n\t"
+#define DSP_ADD_TABLE_LOOP(BODY)                                                     \
+    __asm__ __volatile__("1:\n\t" BODY                                               \
+                         "cmp %[t], %[end]\n\t"                                      \
+                         "blo 1b"                                                    \
+                         : [w] "=&r"(w), [x2] "+r"(x2), [t] "+r"(t)                  \
+                         : [end] "r"(end), [m] "r"(q->m), [r] "r"(r), [e] "r"(q->e), \
+                           [step2] "r"(step2), [nk] "r"(nk)                          \
+                         : "memory", "cc")
+
+static void dsp_add_half_table(int32_t *t, const dsp_add_in *q, int32_t zero_point, int32_t ls1,
+                               int32_t nk) {
+    const int32_t step2 = (int32_t)1 << ls1;
+    int32_t x2 = (int32_t)(((uint32_t)-128 << ls1) - (uint32_t)q->zp2), r = q->r - q->k, w;
+    int32_t *const last = t + 256, *split = t + (zero_point + 128), *end;
+    for (;;) {
+        end = t + ((split - t) & ~3);
+        if (t < end)
+            DSP_ADD_TABLE_LOOP(
+                DSP_ADD_TABLE_ENTRY DSP_ADD_TABLE_ENTRY DSP_ADD_TABLE_ENTRY DSP_ADD_TABLE_ENTRY);
+        end = split;
+        if (t < end) DSP_ADD_TABLE_LOOP(DSP_ADD_TABLE_ENTRY);
+        if (split == last) break;
+        split = last;
+        r = q->r;
+    }
+}
+
+/* One element: y = SSAT8(DSP_RQ_DOUBLE2(t[o] + h 2^ls)) (full clamp). */
+#define DSP_ADD_HALF_ELEMENT                \
+    "ldrsb %[vo], [%[o]], #1\n\t"           \
+    "ldrsb %[vh], [%[h]], #1\n\t"           \
+    "ldr %[vo], [%[rt], %[vo], lsl #2]\n\t" \
+    "mla %[vo], %[vh], %[step], %[vo]\n\t"  \
+    "add %[vh], %[c], %[vo], asr #31\n\t"   \
+    "smmlar %[vo], %[vo], %[m], %[vh]\n\t"  \
+    "asr %[vo], %[vo], %[e]\n\t"            \
+    "ssat %[vo], #8, %[vo]\n\t"             \
+    "strb %[vo], [%[y]], #1\n\t"
+#define DSP_ADD_HALF_LOOP(BODY)                                                                  \
+    __asm__ __volatile__("1:\n\t" BODY                                                           \
+                         "cmp %[y], %[end]\n\t"                                                  \
+                         "blo 1b"                                                                \
+                         : [vo] "=&r"(vo), [vh] "=&r"(vh), [o] "+r"(o), [h] "+r"(h), [y] "+r"(y) \
+                         : [end] "r"(end), [rt] "r"(rt), [step] "r"(step), [c] "r"(qy->c),       \
+                           [m] "r"(qy->m), [e] "r"(qy->e)                                        \
+                         : "memory", "cc")
+
+/* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp. */
+static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32_t n, int32_t zp_h,
+                              int32_t zp_o, int32_t ls, const dsp_add_in *q, const dsp_rq *qy) {
+    const int32_t step = (int32_t)1 << ls;
+    int32_t t[256], vo, vh;
+    const int32_t *rt = t + 128; /* indexed by the signed byte */
+    const int8_t *end;
+    dsp_add_half_table(t, q, zp_o, ls + 1, (int32_t)(0u - ((uint32_t)zp_h << ls)));
+    end = y + (n & ~3);
+    if (n >= 4)
+        DSP_ADD_HALF_LOOP(
+            DSP_ADD_HALF_ELEMENT DSP_ADD_HALF_ELEMENT DSP_ADD_HALF_ELEMENT DSP_ADD_HALF_ELEMENT);
+    end = y + (n & 3);
+    if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT);
+}
 #endif
 
 void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
@@ -87,6 +170,16 @@ void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
 #if defined(__OPTIMIZE_SIZE__)
     dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, dsp_out_full(&out));
 #else
+    if (p->left_shift >= 1 && p->a_mult == (1 << 30) && p->a_shift == 0 && dsp_out_full(&out)) {
+        dsp_add_half_full(a, b, y, p->size, p->a_zero_point, p->b_zero_point, p->left_shift, &qb,
+                          &qy);
+        return;
+    }
+    if (p->left_shift >= 1 && p->b_mult == (1 << 30) && p->b_shift == 0 && dsp_out_full(&out)) {
+        dsp_add_half_full(b, a, y, p->size, p->b_zero_point, p->a_zero_point, p->left_shift, &qa,
+                          &qy);
+        return;
+    }
     if (p->size >= DSP_ADD_LUT_MIN && dsp_out_full(&out))
         dsp_add_lut_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
     else if (p->size >= DSP_ADD_LUT_MIN)
