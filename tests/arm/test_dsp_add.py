@@ -78,7 +78,7 @@ int main(void) {
         if (half == 1) { p.b_mult = 1 << 30; p.b_shift = 0; p.a_shift = other_shift; }
         /* y's scale follows the left shift (M_y ~ 2^(1 - ls)): its steps of one are a's */
         ys = p.left_shift > 1 ? p.left_shift - 1 : 1;
-        p.y_shift = -uniform(ys, ys + 1);
+        p.y_shift = -uniform(ys > 1 ? ys - 1 : 1, ys + 1); /* 18..20 at ls 20 */
         if (kind == 2) p.y_shift = -uniform(0, 24);
         if (kind == 3) p.y_mult = (int32_t)(next_word() >> 1);    /* below 2^30 too */
         if (kind == 4) { p.a_mult = 0; p.b_shift = uniform(0, 2); } /* m = 0, left shifts */
