@@ -123,15 +123,55 @@ static void dsp_add_half_table(int32_t *t, const dsp_add_in *q, int32_t zero_poi
     }
 }
 
-/* One element: y = SSAT8(DSP_RQ_DOUBLE2(t[o] + h 2^ls)) (full clamp); RQ_SHIFT ends it,
- * the right shift by e and SSAT #8: ASR and SSAT, or SSAT's own ASR #e where e is known. */
-#define DSP_ADD_HALF_ELEMENT(RQ_SHIFT)      \
-    "ldrsb %[vo], [%[o]], #1\n\t"           \
-    "ldrsb %[vh], [%[h]], #1\n\t"           \
-    "ldr %[vo], [%[rt], %[vo], lsl #2]\n\t" \
-    "mla %[vo], %[vh], %[step], %[vo]\n\t"  \
-    "add %[vh], %[c], %[vo], asr #31\n\t"   \
-    "smmlar %[vo], %[vo], %[m], %[vh]\n\t" RQ_SHIFT "strb %[vo], [%[y]], #1\n\t"
+/* Below this many elements the other input is scaled per element into a buffer (7.5
+ * instructions an element, its shift e >= 1) instead of a table of all 256 bytes (~1,300). */
+#define DSP_ADD_HALF_TABLE_MIN 176
+
+/* u[i] = 2b'(o[i]) - zp_h 2^ls for i < n, dsp_add_half_table's entry with the rounding term
+ * r + [x < 0] (k = 1) read from x2's sign. */
+#define DSP_ADD_SCALED_ENTRY                \
+    "ldrsb %[w], [%[o]], #1\n\t"            \
+    "mla %[w], %[w], %[step2], %[nzp2]\n\t" \
+    "add %[tb], %[r], %[w], asr #31\n\t"    \
+    "smmlar %[w], %[w], %[m], %[tb]\n\t"    \
+    "asr %[w], %[w], %[e]\n\t"              \
+    "add %[w], %[nk], %[w], lsl #1\n\t"     \
+    "str %[w], [%[u]], #4\n\t"
+#define DSP_ADD_SCALED_LOOP(BODY)                                                               \
+    __asm__ __volatile__("1:\n\t" BODY                                                          \
+                         "cmp %[u], %[end]\n\t"                                                 \
+                         "blo 1b"                                                               \
+                         : [w] "=&r"(w), [tb] "=&r"(tb), [o] "+r"(o), [u] "+r"(u)               \
+                         : [end] "r"(end), [step2] "r"(step2), [nzp2] "r"(nzp2), [r] "r"(q->r), \
+                           [m] "r"(q->m), [e] "r"(q->e), [nk] "r"(nk)                           \
+                         : "memory", "cc")
+
+static void dsp_add_half_scaled(int32_t *u, const int8_t *o, int32_t n, const dsp_add_in *q,
+                                int32_t ls1, int32_t nk) {
+    const int32_t step2 = (int32_t)1 << ls1, nzp2 = (int32_t)(0u - (uint32_t)q->zp2);
+    int32_t w, tb, *end = u + (n & ~3);
+    if (n >= 4)
+        DSP_ADD_SCALED_LOOP(
+            DSP_ADD_SCALED_ENTRY DSP_ADD_SCALED_ENTRY DSP_ADD_SCALED_ENTRY DSP_ADD_SCALED_ENTRY);
+    end = u + (n & 3);
+    if (n & 3) DSP_ADD_SCALED_LOOP(DSP_ADD_SCALED_ENTRY);
+}
+
+/* One element: y = SSAT8(DSP_RQ_DOUBLE2(t + h 2^ls)) (full clamp). LOAD reads t and h: t
+ * from the table at the other input's byte, or the scaled buffer's next word; RQ_SHIFT
+ * ends it, the right shift by e and SSAT #8: ASR and SSAT, or SSAT's own ASR #e where e
+ * is known. */
+#define DSP_ADD_LOAD_TABLE        \
+    "ldrsb %[vo], [%[o]], #1\n\t" \
+    "ldrsb %[vh], [%[h]], #1\n\t" \
+    "ldr %[vo], [%[rt], %[vo], lsl #2]\n\t"
+#define DSP_ADD_LOAD_SCALED     \
+    "ldr %[vo], [%[o]], #4\n\t" \
+    "ldrsb %[vh], [%[h]], #1\n\t"
+#define DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT)    \
+    LOAD "mla %[vo], %[vh], %[step], %[vo]\n\t" \
+         "add %[vh], %[c], %[vo], asr #31\n\t"  \
+         "smmlar %[vo], %[vo], %[m], %[vh]\n\t" RQ_SHIFT "strb %[vo], [%[y]], #1\n\t"
 #define DSP_ADD_RQ_SHIFT "asr %[vo], %[vo], %[e]\n\tssat %[vo], #8, %[vo]\n\t"
 #define DSP_ADD_RQ_SHIFT_BY(E) "ssat %[vo], #8, %[vo], asr #" #E "\n\t"
 #define DSP_ADD_HALF_LOOP(BODY)                                                                  \
@@ -142,34 +182,43 @@ static void dsp_add_half_table(int32_t *t, const dsp_add_in *q, int32_t zero_poi
                          : [end] "r"(end), [rt] "r"(rt), [step] "r"(step), [c] "r"(qy->c),       \
                            [m] "r"(qy->m), [e] "r"(qy->e)                                        \
                          : "memory", "cc")
-#define DSP_ADD_HALF_LOOP4(RQ_SHIFT)                                                \
-    DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(RQ_SHIFT) DSP_ADD_HALF_ELEMENT(RQ_SHIFT) \
-                          DSP_ADD_HALF_ELEMENT(RQ_SHIFT) DSP_ADD_HALF_ELEMENT(RQ_SHIFT))
+#define DSP_ADD_HALF_LOOP4(LOAD, RQ_SHIFT)                                       \
+    DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT( \
+        LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT))
 
 /* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp.
  * The TFLite scheme's output shift is -19 about (M_y = 2 max(s_a, s_b) / (2^20 s_y)): the
- * four-element loop is written out for e = 18, 19, 20 too (8.5 instructions an element
- * instead of 9.5). */
+ * table's four-element loop is written out for e = 18, 19, 20 too (8.5 instructions an
+ * element instead of 9.5). */
 static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32_t n, int32_t zp_h,
                               int32_t zp_o, int32_t ls, const dsp_add_in *q, const dsp_rq *qy) {
-    const int32_t step = (int32_t)1 << ls;
-    int32_t t[256], vo, vh;
-    const int32_t *rt = t + 128; /* indexed by the signed byte */
+    const int32_t step = (int32_t)1 << ls, nk = (int32_t)(0u - ((uint32_t)zp_h << ls));
+    int32_t t[256], vo, vh;      /* the table, or the scaled buffer (n < 256) */
+    const int32_t *rt = t + 128; /* the table indexed by the signed byte */
     const int8_t *end;
-    dsp_add_half_table(t, q, zp_o, ls + 1, (int32_t)(0u - ((uint32_t)zp_h << ls)));
+    if (n < DSP_ADD_HALF_TABLE_MIN && q->e >= 1) {
+        dsp_add_half_scaled(t, o, n, q, ls + 1, nk);
+        o = (const int8_t *)t;
+        end = y + (n & ~3);
+        if (n >= 4) DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_SCALED, DSP_ADD_RQ_SHIFT);
+        end = y + (n & 3);
+        if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_SCALED, DSP_ADD_RQ_SHIFT));
+        return;
+    }
+    dsp_add_half_table(t, q, zp_o, ls + 1, nk);
     end = y + (n & ~3);
     if (n >= 4) {
         if (qy->e == 19)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_RQ_SHIFT_BY(19));
+            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(19));
         else if (qy->e == 18)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_RQ_SHIFT_BY(18));
+            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(18));
         else if (qy->e == 20)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_RQ_SHIFT_BY(20));
+            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(20));
         else
-            DSP_ADD_HALF_LOOP4(DSP_ADD_RQ_SHIFT);
+            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT);
     }
     end = y + (n & 3);
-    if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_RQ_SHIFT));
+    if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT));
 }
 #endif
 
