@@ -392,6 +392,13 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 #endif
 }
 
+/* The block path's 5 KB of stack: a dsp_block, or its words past the header for the records
+ * (dsp_rec_block). */
+typedef union {
+    dsp_block blk;
+    uint32_t words[sizeof(dsp_block) / 4];
+} dsp_block_words;
+
 #if !defined(__OPTIMIZE_SIZE__)
 /* ---------------------------------------------------------------------------------
  * K = 8 or 16 (two or four input quads) with the doubled requantisation and the full clamp:
@@ -621,22 +628,32 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     }
 }
 
-/* Outputs o0 .. o0+count-1 of the n rows through per-output records in blk->w when K is
- * 8 or 16, count a multiple of 4 and the requantisation the doubled form with the full
- * clamp; returns 0 (nothing written to y) otherwise. */
+/* Outputs o0 .. o0+count-1 of the n rows through per-output records when K is 8 or 16 and the
+ * requantisation the doubled form with the full clamp; returns 0 (nothing written to y past
+ * the outputs an earlier call did) otherwise. blk is the blk of a dsp_block_words, and the
+ * records take all its words past the header (from blk->w: 1,217 words, at K = 16 96 outputs
+ * where blk->w holds 48 outputs' groups), so one call may run past count, up to the buffer's
+ * capacity (a multiple of 8 outputs, the rest a multiple of 4): blk->count then says where
+ * its outputs end, and later calls within them return 1 at once (the groups' dsp_repack sets
+ * blk->count to a block's count, which never reaches past the next block's o0). */
 static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p,
                                                    const int8_t *x, const int8_t *w,
                                                    const int32_t *bias, const int32_t *mult,
                                                    const int32_t *shift, int32_t o0, int32_t count,
                                                    const dsp_out *out, int8_t *y) {
-    uint32_t *const rec = blk->w;
-    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
+    enum { HEADER = offsetof(dsp_block, w) / 4, TOTAL = sizeof(dsp_block_words) / 4 };
+    uint32_t *const rec = ((dsp_block_words *)(void *)blk)->words + HEADER;
+    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq), cap = ((TOTAL - HEADER) / words) & ~7;
+    const int32_t s = o0 > 0 && blk->count > o0 ? blk->count : o0; /* done below s */
+    const int32_t n = (p->m - s < cap ? p->m - s : cap) & ~3;
     int32_t g;
-    if ((p->k != 8 && p->k != 16) || count % 4 || !dsp_out_full(out)) return 0;
-    if (!dsp_rec_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, p->k)) return 0;
-    for (g = 0; g < count; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + o0 + g, p->m, nq);
-    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + o0, (size_t)p->m, count,
+    if (s >= o0 + count) return 1;
+    if ((p->k != 8 && p->k != 16) || s + n < o0 + count || !dsp_out_full(out)) return 0;
+    if (!dsp_rec_params(rec, words, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
+    for (g = 0; g < n; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + s + g, p->m, nq);
+    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n,
                  dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq);
+    blk->count = s + n;
     return 1;
 }
 
@@ -910,11 +927,12 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
 void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    dsp_block blk; /* on the stack: 5 KB */
+    dsp_block_words buf; /* on the stack: 5 KB */
+    dsp_block *const blk = &buf.blk;
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
     if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_MAX_K && p->m % 2 == 0) {
-        dsp_dense_rows4(p, x, w, bias, mult, shift, y, &blk, &out);
+        dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk, &out);
         return;
     }
 #endif
@@ -936,11 +954,11 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
 #if !defined(__OPTIMIZE_SIZE__)
-        if (dsp_rec_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
-        if (dsp_pair_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (dsp_rec_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (dsp_pair_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
 #endif
-        dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
-        cnnc_s8_dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
+        dsp_repack(blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
+        cnnc_s8_dsp_block_rows(blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
     }
 }
 #else

@@ -45,8 +45,10 @@ CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # DSP_MAX_K (and 44, the block path beside it), M from one pair to past a block of 48.
 ROWS4 = ((8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (512, 14))
 ROWS4_REPS = 6
-# K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block, and past one and two of 48.
-REC_MS = (4, 8, 48, 52, 100)
+# K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block; past one of 48 (the groups'
+# blocks where the records refuse); the records' whole buffer (K = 16: 96, K = 8: 152) and
+# past it; counts of 4 j (four outputs a turn) and 8 j.
+REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
 # K a multiple of 8 in 24..184 (dsp_pair_block: quads two or four a turn), M even: one pair,
 # pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
@@ -84,7 +86,7 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
 #define MAX_W 9216 /* 33 * 49, 1023 * 8, 184 * 50 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
-static int32_t bias[128], mult[128], shift[128];
+static int32_t bias[160], mult[160], shift[160];
 static int cases = 0, failures = 0;
 
 /* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
@@ -237,7 +239,8 @@ int main(void) {
         dense_case(4, rows4[ki][0], rows4[ki][1], rep < 4 ? rep : uniform(0, 3),
                    rep < 4 ? CNNC_ROUND_DOUBLE : rep - 4);
     /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
-     * registers): one block, more (52: 48 + 4; 100: 48 + 48 + 4), every kind with the double
+     * registers): one block, more (K = 16: 100 = 96 + 4, 160 = 96 + 64; K = 8: 160 = 152 + 8;
+     * the groups' blocks of 48 where a record refuses), every kind with the double
      * rounding, the output zero point -128 (no sign's term) and any, the full clamp and a
      * narrow one, single and onnxruntime */
     for (ki = 8; ki <= 16; ki += 8)
