@@ -421,11 +421,12 @@ typedef union {
 /* A weight word doubled (SADD16: |2 w| <= 256 fits the int16 lanes), for the doubled
  * requantisation's sums 2 sum (x - zp) w with the rows widened undoubled. */
 #define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
+#define DSP_ASM_NODBL(r) ""
 
 /* Outputs o..o+3 (w0 at w[0][o]) of input quads 0 .. nq-1 into four records of `words`
  * words at rec (output j's pair of quad q at rec[words j + 1 + 2 q]): dsp_repack_quads's
  * sequence, its stores at the four records' offsets. */
-#define DSP_ASM_REC_QUADS(words) \
+#define DSP_ASM_REC_QUADS(words, DBL) \
     __asm__ __volatile__(                                                                     \
         "1:\n\t"                                                                              \
         "ldr %[a], [%[w0]]\n\t"                                                               \
@@ -441,15 +442,13 @@ typedef union {
         "sxtb16 %[b], %[t]\n\t"                                                               \
         "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
         "sxtb16 %[e], %[a]\n\t"                                                               \
-        "sxtb16 %[a], %[a], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("t") DSP_ASM_DBL("e")       \
-            DSP_ASM_DBL("a")                                                                  \
+        "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e") DBL("a")                     \
         "strd %[b], %[e], [%[wp], #4]\n\t"                                                    \
         "strd %[t], %[a], [%[wp], %[o1]]\n\t"                                                 \
         "sxtb16 %[b], %[c]\n\t"                                                               \
         "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
         "sxtb16 %[e], %[d]\n\t"                                                               \
-        "sxtb16 %[d], %[d], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("c") DSP_ASM_DBL("e")       \
-            DSP_ASM_DBL("d")                                                                  \
+        "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e") DBL("d")                     \
         "strd %[b], %[e], [%[wp], %[o2]]\n\t"                                                 \
         "strd %[c], %[d], [%[wp], %[o3]]\n\t"                                                 \
         "add %[wp], %[wp], #8\n\t"                                                            \
@@ -461,15 +460,17 @@ typedef union {
           [o3] "I"(4 + 12 * (words))                                                          \
         : "memory", "cc")
 
-static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq) {
+static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq, int dbl) {
     const int8_t *w1 = w0 + m;
     uint32_t *wp = rec;
     const uint32_t *const end = rec + 2 * nq;
     uint32_t a, b, c, d, e, t;
     if (nq == 2)
-        DSP_ASM_REC_QUADS(DSP_REC_WORDS(2));
+        DSP_ASM_REC_QUADS(DSP_REC_WORDS(2), DSP_ASM_DBL);
+    else if (dbl)
+        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4), DSP_ASM_DBL);
     else
-        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4));
+        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4), DSP_ASM_NODBL);
 }
 
 /* The records' bias (doubled), m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST
@@ -571,7 +572,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
-#define DSP_ASM_REC4_ROWS(SIGN, MORE)                                                       \
+#define DSP_ASM_REC4_ROWS(SIGN, MORE, XDBL)                                                 \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
                          "2:\n\t"                                                      \
                          "ldrd r8, r9, [sp]\n\t"                                       \
@@ -584,6 +585,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                          DSP_ASM_REC_WIDEN("r2", "r3", "r9")                           \
                          DSP_ASM_REC_WIDEN("r4", "r5", "r9")                           \
                          DSP_ASM_REC_WIDEN("r6", "r7", "r9")                           \
+                         XDBL                                                          \
                          "1:\n\t"                                                      \
                          DSP_ASM_REC4_OUT4(SIGN) MORE                                \
                          "tst r10, #256\n\t"                                           \
@@ -594,13 +596,23 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+/* The row's r0..r7 doubled (K = 16 where the records' weights are not). */
+#define DSP_ASM_REC4_XDBL                                \
+    "sadd16 r0, r0, r0\n\t"                              \
+    "sadd16 r1, r1, r1\n\t"                              \
+    "sadd16 r2, r2, r2\n\t"                              \
+    "sadd16 r3, r3, r3\n\t"                              \
+    "sadd16 r4, r4, r4\n\t"                              \
+    "sadd16 r5, r5, r5\n\t"                              \
+    "sadd16 r6, r6, r6\n\t"                              \
+    "sadd16 r7, r7, r7\n\t"
 /* clang-format on */
 
 /* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
  * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
 static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
                          int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
-                         int32_t nq) {
+                         int32_t nq, int xdbl) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register size_t rs __asm__("r6") = x_stride;
@@ -613,19 +625,41 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
             DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
         else if (nq == 2)
             DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
+        else if (relu && xdbl)
+            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), DSP_ASM_REC4_XDBL);
         else if (relu)
-            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""));
+            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), "");
+        else if (xdbl)
+            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN),
+                              DSP_ASM_REC4_XDBL);
         else
-            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN));
+            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN), "");
     } else if (nq == 2 && relu) {
         DSP_ASM_REC2_ROWS("", "");
     } else if (nq == 2) {
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, "");
     } else if (relu) {
-        DSP_ASM_REC4_ROWS("", "");
+        DSP_ASM_REC4_ROWS("", "", "");
     } else {
-        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "");
+        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "", "");
     }
+}
+
+/* Outputs s .. s+n-1 (n a multiple of 4) of the n rows through their records at rec when
+ * every output takes the doubled form; returns 0 (nothing written to y) otherwise. */
+static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_t *x,
+                       const int8_t *w, const int32_t *bias, const int32_t *mult,
+                       const int32_t *shift, int32_t s, int32_t n, const dsp_out *out, int8_t *y) {
+    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
+    /* the factor 2 on the rows where the block's outputs outnumber them (K = 16, eight
+     * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
+    const int xdbl = nq == 4 && n % 8 == 0 && p->n < n;
+    int32_t g;
+    if (!dsp_rec_params(rec, words, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
+    for (g = 0; g < n; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + s + g, p->m, nq, !xdbl);
+    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n,
+                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq, xdbl);
+    return 1;
 }
 
 /* Outputs o0 .. o0+count-1 of the n rows through per-output records when K is 8 or 16 and the
@@ -642,17 +676,15 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
                                                    const int32_t *shift, int32_t o0, int32_t count,
                                                    const dsp_out *out, int8_t *y) {
     enum { HEADER = offsetof(dsp_block, w) / 4, TOTAL = sizeof(dsp_block_words) / 4 };
-    uint32_t *const rec = ((dsp_block_words *)(void *)blk)->words + HEADER;
-    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq), cap = ((TOTAL - HEADER) / words) & ~7;
-    const int32_t s = o0 > 0 && blk->count > o0 ? blk->count : o0; /* done below s */
-    const int32_t n = (p->m - s < cap ? p->m - s : cap) & ~3;
-    int32_t g;
+    int32_t s, n, cap;
+    if ((p->k != 8 && p->k != 16) || !dsp_out_full(out)) return 0;
+    s = o0 > 0 && blk->count > o0 ? blk->count : o0; /* outputs done below s */
     if (s >= o0 + count) return 1;
-    if ((p->k != 8 && p->k != 16) || s + n < o0 + count || !dsp_out_full(out)) return 0;
-    if (!dsp_rec_params(rec, words, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
-    for (g = 0; g < n; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + s + g, p->m, nq);
-    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n,
-                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq);
+    cap = ((TOTAL - HEADER) / DSP_REC_WORDS(p->k / 4)) & ~7;
+    n = (p->m - s < cap ? p->m - s : cap) & ~3;
+    if (s + n < o0 + count || !dsp_rec_run(((dsp_block_words *)(void *)blk)->words + HEADER, p, x,
+                                           w, bias, mult, shift, s, n, out, y))
+        return 0;
     blk->count = s + n;
     return 1;
 }

@@ -12,7 +12,8 @@ K of 5 to 16 take the written-out quads (2, 3 or 4: the groups in one asm statem
 dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the quads looped
 four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 and 16 with M
 a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
-turn where the block's count allows) and K of 24, 40, 48, 96, 144 and 184 with M even (two
+turn where the block's count allows; at K = 16 the factor 2 on the rows where the block's
+outputs outnumber them) and K of 24, 40, 48, 96, 144 and 184 with M even (two
 rows by two outputs: dsp_pair_block; quads two or four a turn, odd rows, a last pair after
 the groups of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every
 kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
