@@ -803,8 +803,8 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
         : [n] "r"(nzp), [end] "r"(end)                                                   \
         : "memory", "cc")
 
-static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uint32_t nzp,
-                           int32_t nq, int dbl) {
+DSP_ALWAYS_INLINE void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb,
+                                      uint32_t nzp, int32_t nq, int dbl) {
     const uint32_t *const end = xb + 4 * nq;
     uint32_t v0, v1, e0, e1;
     if (dbl)
