@@ -701,8 +701,9 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
  * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
  * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every fourth
- * quad (every second where K mod 16 is 8); y, its stride, the rows' words and the records'
- * end wait on the stack (16 bytes, as dsp_rec_rows's). */
+ * quad (every second where K mod 16 is 8); the loop over pairs of rows (their widening too)
+ * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
+ * not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
 #define DSP_PAIR_MAX_K 184 /* the rows' words and the sentinel in blk->gq: 4 K / 4 + 1 <= 192 */
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
@@ -782,37 +783,6 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
-/* Rows x0 and x1 (K = 4 nq, any alignment) widened on the lanes (-zp, -zp) into xb
- * interleaved: per quad row 0's (even, odd) then row 1's; D: doubled (dsp_widen_pair's
- * form: the weights then are not) or not. */
-#define DSP_ASM_PAIR_WIDEN(D)                                                            \
-    __asm__ __volatile__(                                                                \
-        "1:\n\t"                                                                         \
-        "ldr %[v0], [%[x0]], #4\n\t"                                                     \
-        "ldr %[v1], [%[x1]], #4\n\t"                                                     \
-        "sxtab16 %[e0], %[n], %[v0]\n\t"                                                 \
-        "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"                                         \
-        "sxtab16 %[e1], %[n], %[v1]\n\t"                                                 \
-        "sxtab16 %[v1], %[n], %[v1], ror #8\n\t" D                                       \
-        "strd %[e1], %[v1], [%[xb], #8]\n\t"                                             \
-        "strd %[e0], %[v0], [%[xb]], #16\n\t"                                            \
-        "cmp %[xb], %[end]\n\t"                                                          \
-        "bne 1b"                                                                         \
-        : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x0] "+r"(x0), \
-          [x1] "+r"(x1), [xb] "+r"(xb)                                                   \
-        : [n] "r"(nzp), [end] "r"(end)                                                   \
-        : "memory", "cc")
-
-DSP_ALWAYS_INLINE void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb,
-                                      uint32_t nzp, int32_t nq, int dbl) {
-    const uint32_t *const end = xb + 4 * nq;
-    uint32_t v0, v1, e0, e1;
-    if (dbl)
-        DSP_ASM_PAIR_WIDEN(DSP_ASM_DBL("e0") DSP_ASM_DBL("v0") DSP_ASM_DBL("e1") DSP_ASM_DBL("v1"));
-    else
-        DSP_ASM_PAIR_WIDEN("");
-}
-
 /* clang-format off */
 #define DSP_ASM_PAIR_QUAD                                \
     "ldm lr!, {r4, r5, r6, r7}\n\t"                      \
@@ -841,61 +811,120 @@ DSP_ALWAYS_INLINE void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32
     "asr " a ", " a ", " e "\n\t"                        \
     "ssat " a ", #8, " a "\n\t"                          \
     "strb " a ", " at "\n\t"
-/* The pairs of the block (records from r12 to [sp, #12]) for the two rows at lr ([sp, #8]),
- * into y ([sp]) and y + y_stride ([sp, #4]): sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
-#define DSP_ASM_PAIR_ROWS(RQ, QUADS)                                                  \
-    __asm__ __volatile__("push {r4, r5, r6, r7}\n\t"                                  \
-                         "3:\n\t"                                                     \
-                         "ldm r12!, {r0, r1, r2, r3}\n\t"                             \
-                         "1:\n\t"                                                     \
-                         QUADS                                                        \
-                         "ldr r4, [lr]\n\t"                                           \
-                         "cmp r4, #0x40004000\n\t"                                    \
-                         "bne 1b\n\t"                                                 \
-                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                     \
-                         "ldrd r10, r11, [sp]\n\t"                                    \
-                         RQ("r0", "r6", "r7", "r4", "[r10]")                          \
-                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                      \
-                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                     \
-                         "add r11, r11, #1\n\t"                                       \
-                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                     \
-                         "add r10, r10, #2\n\t"                                       \
-                         "str r10, [sp]\n\t"                                          \
-                         "ldrd lr, r4, [sp, #8]\n\t"                                  \
-                         "cmp r12, r4\n\t"                                            \
-                         "bne 3b\n\t"                                                 \
-                         "add sp, sp, #16"                                            \
-                         : "+r"(ry), "+r"(rs), "+r"(rx), "+r"(re), "+r"(rr), "+r"(rb) \
-                         :                                                            \
-                         : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "cc",    \
-                           "memory")
+/* Rows x0 and x1 (r4, r1; K bytes, any alignment; the loop ends at x0 + K in r6) widened on
+ * the lanes (-zp, -zp) (nzp in r10) into xb (r2) interleaved: per quad row 0's (even, odd)
+ * then row 1's; D: doubled (the weights then are not) or not. */
+#define DSP_ASM_PAIR_WIDEN(D)                            \
+    "5:\n\t"                                             \
+    "ldr r3, [r4], #4\n\t"                               \
+    "ldr r5, [r1], #4\n\t"                               \
+    "sxtab16 r7, r10, r3\n\t"                            \
+    "sxtab16 r3, r10, r3, ror #8\n\t"                    \
+    "sxtab16 r8, r10, r5\n\t"                            \
+    "sxtab16 r5, r10, r5, ror #8\n\t"                    \
+    D                                                    \
+    "strd r8, r5, [r2, #8]\n\t"                          \
+    "strd r7, r3, [r2], #16\n\t"                         \
+    "cmp r4, r6\n\t"                                     \
+    "bne 5b\n\t"
+#define DSP_ASM_PAIR_XDBL                                \
+    "sadd16 r7, r7, r7\n\t"                              \
+    "sadd16 r3, r3, r3\n\t"                              \
+    "sadd16 r8, r8, r8\n\t"                              \
+    "sadd16 r5, r5, r5\n\t"
+/* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
+ * current output pair (row 0), y_stride (m, or 0 where the last row pairs with itself), xb,
+ * the records' end, x0 (the pair's first row), the last row, K, y of the pair's first output,
+ * 2 m, the records, nzp, m. Per pair of rows the rows are widened into xb (D), then every
+ * record's two outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
+#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
+    __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
+                         "4:\n\t"                                                   \
+                         "ldrd r4, r5, [sp, #16]\n\t"                               \
+                         "ldr r6, [sp, #24]\n\t"                                    \
+                         "ldr r11, [sp, #44]\n\t"                                   \
+                         "add r1, r4, r6\n\t"                                       \
+                         "cmp r4, r5\n\t"                                           \
+                         "itt eq\n\t"                                               \
+                         "moveq r1, r4\n\t"                                         \
+                         "moveq r11, #0\n\t"                                        \
+                         "str r11, [sp, #4]\n\t"                                    \
+                         "add r6, r4, r6\n\t"                                       \
+                         "ldr r2, [sp, #8]\n\t"                                     \
+                         "ldr r10, [sp, #40]\n\t"                                   \
+                         DSP_ASM_PAIR_WIDEN(D)                                      \
+                         "ldr r0, [sp, #28]\n\t"                                   \
+                         "str r0, [sp]\n\t"                                         \
+                         "ldr r12, [sp, #36]\n\t"                                   \
+                         "ldr lr, [sp, #8]\n\t"                                     \
+                         "3:\n\t"                                                   \
+                         "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
+                         "1:\n\t"                                                   \
+                         QUADS                                                      \
+                         "ldr r4, [lr]\n\t"                                         \
+                         "cmp r4, #0x40004000\n\t"                                  \
+                         "bne 1b\n\t"                                               \
+                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
+                         "ldrd r10, r11, [sp]\n\t"                                  \
+                         RQ("r0", "r6", "r7", "r4", "[r10]")                        \
+                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                    \
+                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                   \
+                         "add r11, r11, #1\n\t"                                     \
+                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                   \
+                         "add r10, r10, #2\n\t"                                     \
+                         "str r10, [sp]\n\t"                                        \
+                         "ldrd lr, r4, [sp, #8]\n\t"                                \
+                         "cmp r12, r4\n\t"                                          \
+                         "bne 3b\n\t"                                               \
+                         "ldrd r4, r5, [sp, #16]\n\t"                               \
+                         "ldr r6, [sp, #24]\n\t"                                    \
+                         "ldrd r7, r8, [sp, #28]\n\t"                               \
+                         "add r4, r4, r6, lsl #1\n\t"                               \
+                         "add r7, r7, r8\n\t"                                       \
+                         "str r4, [sp, #16]\n\t"                                    \
+                         "str r7, [sp, #28]\n\t"                                    \
+                         "cmp r4, r5\n\t"                                           \
+                         "bls 4b\n\t"                                               \
+                         "add sp, sp, #48"                                          \
+                         : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5),  \
+                           "+r"(r6), "+r"(r7), "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r11) \
+                         :                                                          \
+                         : "r12", "lr", "cc", "memory")
 /* clang-format on */
 
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
- * each pair widened into xb (xdbl: doubled), then DSP_ASM_PAIR_ROWS (relu: DSP_RQ_DOUBLE2Z;
- * q4: four quads a turn). */
+ * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q4: four
+ * quads a turn). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
                                      uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
                                      uint32_t nzp, int xdbl, int relu, int q4) {
-    const int32_t k = p->k, nq = k / 4;
-    int32_t r;
-    for (r = 0; r < p->n; r += 2) {
-        const int8_t *const x0 = x + (size_t)r * k, *const x1 = r + 1 < p->n ? x0 + k : x0;
-        register int8_t *ry __asm__("r4");
-        register size_t rs __asm__("r5");
-        register const uint32_t *rx __asm__("r6"), *re __asm__("r7"), *rr __asm__("r12"),
-            *rb __asm__("lr");
-        dsp_pair_widen(x0, x1, xb, nzp, nq, xdbl);
-        ry = y + (size_t)r * p->m, rs = r + 1 < p->n ? (size_t)p->m : 0;
-        rx = xb, re = rend, rr = rec, rb = xb;
+    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = 0;
+    register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
+    register const int8_t *r4 __asm__("r4") = x;
+    register const int8_t *r5 __asm__("r5") = x + (size_t)(p->n - 1) * p->k;
+    register int32_t r6 __asm__("r6") = p->k;
+    register int8_t *r7 __asm__("r7") = y;
+    register int32_t r8 __asm__("r8") = 2 * p->m;
+    register const uint32_t *r9 __asm__("r9") = rec;
+    register uint32_t r10 __asm__("r10") = nzp;
+    register int32_t r11 __asm__("r11") = p->m;
+    if (xdbl) {
         if (q4 && relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
         else if (q4)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
         else if (relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
         else
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
+    } else if (q4 && relu) {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, "");
+    } else if (q4) {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, "");
+    } else if (relu) {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, "");
+    } else {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, "");
     }
 }
 
