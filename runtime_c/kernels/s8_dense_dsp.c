@@ -473,27 +473,56 @@ static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq
         DSP_ASM_REC_QUADS(DSP_REC_WORDS(4), DSP_ASM_NODBL);
 }
 
+/* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
+ * per output 2 b at [rec], then m, c = zp2 << em1, e = em1 + 1 = -shift in the record's last
+ * three words, and the checks' accumulators (emax, mbits, bbits). LSL by a register reads the
+ * shift's low byte: em1 outside 0..31 stores garbage in c, which the caller's emax < 20
+ * refuses. */
+#define DSP_ASM_REC_PARAMS(W)                                                           \
+    __asm__ __volatile__(                                                               \
+        "1:\n\t"                                                                        \
+        "ldr %[b], [%[bias]], #4\n\t"                                                   \
+        "ldr %[sh], [%[shift]], #4\n\t"                                                 \
+        "ldr %[mj], [%[mult]], #4\n\t"                                                  \
+        "eor %[t], %[b], %[b], asr #31\n\t"                                             \
+        "orr %[bbits], %[bbits], %[t]\n\t"                                              \
+        "lsl %[b], %[b], #1\n\t"                                                        \
+        "str %[b], [%[r]], %[w]\n\t"                                                    \
+        "mvn %[t], %[sh]\n\t"                                                           \
+        "cmp %[t], %[emax]\n\t"                                                         \
+        "it hi\n\t"                                                                     \
+        "movhi %[emax], %[t]\n\t"                                                       \
+        "lsl %[b], %[zp2], %[t]\n\t"                                                    \
+        "rsb %[sh], %[sh], #0\n\t"                                                      \
+        "str %[sh], [%[r], #-4]\n\t"                                                    \
+        "strd %[mj], %[b], [%[r], #-12]\n\t"                                            \
+        "eor %[t], %[mj], #0x40000000\n\t"                                              \
+        "orr %[mbits], %[mbits], %[t]\n\t"                                              \
+        "cmp %[r], %[end]\n\t"                                                          \
+        "bne 1b"                                                                        \
+        : [b] "=&r"(b), [sh] "=&r"(sh), [mj] "=&r"(mj), [t] "=&r"(t), [r] "+r"(r),      \
+          [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), \
+          [mbits] "+r"(mbits), [bbits] "+r"(bbits)                                      \
+        : [end] "r"(end), [zp2] "r"(zp2), [w] "I"(W)                                    \
+        : "memory", "cc")
+
 /* The records' bias (doubled), m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST
  * in the last e, for the double rounding: dsp_block_params's fields and checks in one pass
- * that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether every output
- * takes it (else the records are garbage and the caller repacks the block). */
+ * (DSP_ASM_REC_PARAMS) that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether
+ * every output takes it (else the records are garbage and the caller repacks the block). */
 static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words,
                                                     const int32_t *bias, const int32_t *mult,
                                                     const int32_t *shift, int32_t count,
                                                     const dsp_out *out, int32_t k) {
     const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec + words - 3;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b, sh, mj, t;
     const uint32_t *const end = r + (size_t)words * count;
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    do {
-        const uint32_t b = (uint32_t)*bias++, em1 = ~(uint32_t)*shift++, mj = (uint32_t)*mult++;
-        emax = em1 > emax ? em1 : emax;
-        mbits |= mj ^ (1u << 30);
-        bbits |= b ^ (uint32_t)((int32_t)b >> 31);
-        r[3 - words] = 2u * b, r[0] = mj, r[1] = zp2 << (em1 & 31u), r[2] = em1 + 1u;
-        r += words;
-    } while (r < end);
+    if (words == DSP_REC_WORDS(2))
+        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
+    else
+        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(4));
     rec[(size_t)words * count - 1] |= DSP_REC_LAST;
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
