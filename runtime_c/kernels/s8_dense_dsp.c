@@ -423,54 +423,70 @@ typedef union {
 #define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
 #define DSP_ASM_NODBL(r) ""
 
-/* Outputs o..o+3 (w0 at w[0][o]) of input quads 0 .. nq-1 into four records of `words`
- * words at rec (output j's pair of quad q at rec[words j + 1 + 2 q]): dsp_repack_quads's
- * sequence, its stores at the four records' offsets. */
-#define DSP_ASM_REC_QUADS(words, DBL) \
+/* Quad Q of outputs o..o+3 (rows at w0 and w1 = w0 + m, stepped on by 4 m) into the four
+ * records of W words at wp (output j's pair of quad Q at wp[W j + 1 + 2 Q]):
+ * dsp_repack_quads's sequence, its stores at the four records' offsets (gas evaluates them). */
+#define DSP_ASM_REC_QUAD(W, Q, DBL)                                                 \
+    "ldr %[a], [%[w0]]\n\t"                                                         \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                           \
+    "ldr %[b], [%[w1]]\n\t"                                                         \
+    "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                           \
+    "add %[w0], %[w0], %[m], lsl #2\n\t"                                            \
+    "add %[w1], %[w1], %[m], lsl #2\n\t"                                            \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                           \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t"                                           \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                           \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t"                                           \
+    "sxtb16 %[b], %[t]\n\t"                                                         \
+    "sxtb16 %[t], %[t], ror #8\n\t"                                                 \
+    "sxtb16 %[e], %[a]\n\t"                                                         \
+    "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                      \
+        DBL("a") "strd %[b], %[e], [%[wp], #(4 + 8 * " #Q                           \
+                 ")]\n\t"                                                           \
+                 "strd %[t], %[a], [%[wp], #(4 + 4 * " #W " + 8 * " #Q              \
+                 ")]\n\t"                                                           \
+                 "sxtb16 %[b], %[c]\n\t"                                            \
+                 "sxtb16 %[c], %[c], ror #8\n\t"                                    \
+                 "sxtb16 %[e], %[d]\n\t"                                            \
+                 "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e")         \
+                     DBL("d") "strd %[b], %[e], [%[wp], #(4 + 8 * " #W " + 8 * " #Q \
+                              ")]\n\t"                                              \
+                              "strd %[c], %[d], [%[wp], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
+/* Every group of four outputs (w0 at wg, then wg + 4, ...) of the block's records (W words,
+ * rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
+#define DSP_ASM_REC_GROUPS(W, QUADS)                                                          \
     __asm__ __volatile__(                                                                     \
-        "1:\n\t"                                                                              \
-        "ldr %[a], [%[w0]]\n\t"                                                               \
-        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
-        "ldr %[b], [%[w1]]\n\t"                                                               \
-        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
-        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
-        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
-        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
-        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
-        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
-        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
-        "sxtb16 %[b], %[t]\n\t"                                                               \
-        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[a]\n\t"                                                               \
-        "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e") DBL("a")                     \
-        "strd %[b], %[e], [%[wp], #4]\n\t"                                                    \
-        "strd %[t], %[a], [%[wp], %[o1]]\n\t"                                                 \
-        "sxtb16 %[b], %[c]\n\t"                                                               \
-        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[d]\n\t"                                                               \
-        "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e") DBL("d")                     \
-        "strd %[b], %[e], [%[wp], %[o2]]\n\t"                                                 \
-        "strd %[c], %[d], [%[wp], %[o3]]\n\t"                                                 \
-        "add %[wp], %[wp], #8\n\t"                                                            \
+        "2:\n\t"                                                                              \
+        "mov %[w0], %[wg]\n\t"                                                                \
+        "add %[w1], %[wg], %[m]\n\t"                                                          \
+        "add %[wg], %[wg], #4\n\t" QUADS "add %[wp], %[wp], #(16 * " #W                       \
+        ")\n\t"                                                                               \
         "cmp %[wp], %[end]\n\t"                                                               \
-        "bne 1b"                                                                              \
+        "bne 2b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp)                                         \
-        : [m] "r"(m), [end] "r"(end), [o1] "I"(4 + 4 * (words)), [o2] "I"(4 + 8 * (words)),   \
-          [o3] "I"(4 + 12 * (words))                                                          \
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp)                        \
+        : [m] "r"(m), [end] "r"(end)                                                          \
         : "memory", "cc")
 
-static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq, int dbl) {
-    const int8_t *w1 = w0 + m;
+/* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
+ * records at rec, doubled (dbl; always at K = 8) or not. */
+static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq, int32_t count,
+                           int dbl) {
+    const int8_t *wg = w0, *w1;
     uint32_t *wp = rec;
-    const uint32_t *const end = rec + 2 * nq;
+    const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(nq) * count;
     uint32_t a, b, c, d, e, t;
     if (nq == 2)
-        DSP_ASM_REC_QUADS(DSP_REC_WORDS(2), DSP_ASM_DBL);
+        DSP_ASM_REC_GROUPS(8,
+                           DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL));
     else if (dbl)
-        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4), DSP_ASM_DBL);
+        DSP_ASM_REC_GROUPS(
+            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_DBL)
+                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_DBL));
     else
-        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4), DSP_ASM_NODBL);
+        DSP_ASM_REC_GROUPS(
+            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_NODBL)
+                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_NODBL));
 }
 
 /* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
@@ -683,9 +699,8 @@ static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_
     /* the factor 2 on the rows where the block's outputs outnumber them (K = 16, eight
      * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
     const int xdbl = nq == 4 && n % 8 == 0 && p->n < n;
-    int32_t g;
     if (!dsp_rec_params(rec, words, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
-    for (g = 0; g < n; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + s + g, p->m, nq, !xdbl);
+    dsp_rec_groups(rec, w + s, p->m, nq, n, !xdbl);
     dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n,
                  dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq, xdbl);
     return 1;
