@@ -405,7 +405,8 @@ typedef union {
  * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
  * output reads one record of 2 K / 4 + 4 words by LDMs: its bias and the (even, odd) words
  * of each quad (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per
- * block, not per row), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
+ * block, not per row; at K = 16 where the block's outputs outnumber the rows, the rows are
+ * doubled instead), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
  * or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the sign's term),
  * where the groups of four outputs reloaded x per quad and their records apart
  * (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers hold
@@ -690,7 +691,7 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     }
 }
 
-/* Outputs s .. s+n-1 (n a multiple of 4) of the n rows through their records at rec when
+/* Outputs s .. s+n-1 (n a multiple of 4) of the p->n rows through their records at rec when
  * every output takes the doubled form; returns 0 (nothing written to y) otherwise. */
 static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_t *x,
                        const int8_t *w, const int32_t *bias, const int32_t *mult,
