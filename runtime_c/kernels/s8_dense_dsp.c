@@ -525,13 +525,21 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 #endif
 }
 
+/* The block path's 5 KB of stack: a dsp_block, or its words past the header for the records
+ * (dsp_rec_block). */
+typedef union {
+    dsp_block blk;
+    uint32_t words[sizeof(dsp_block) / 4];
+} dsp_block_words;
+
 #if !defined(__OPTIMIZE_SIZE__)
 /* ---------------------------------------------------------------------------------
  * K = 8 or 16 (two or four input quads) with the doubled requantisation and the full clamp:
  * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
  * output reads one record of 2 K / 4 + 4 words by LDMs: its bias and the (even, odd) words
  * of each quad (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per
- * block, not per row), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
+ * block, not per row; at K = 16 where the block's outputs outnumber the rows, the rows are
+ * doubled instead), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
  * or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the sign's term),
  * where the groups of four outputs reloaded x per quad and their records apart
  * (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers hold
@@ -547,78 +555,124 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 /* A weight word doubled (SADD16: |2 w| <= 256 fits the int16 lanes), for the doubled
  * requantisation's sums 2 sum (x - zp) w with the rows widened undoubled. */
 #define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
+#define DSP_ASM_NODBL(r) ""
 
-/* Outputs o..o+3 (w0 at w[0][o]) of input quads 0 .. nq-1 into four records of `words`
- * words at rec (output j's pair of quad q at rec[words j + 1 + 2 q]): dsp_repack_quads's
- * sequence, its stores at the four records' offsets. */
-#define DSP_ASM_REC_QUADS(words) \
+/* Quad Q of outputs o..o+3 (rows at w0 and w1 = w0 + m, stepped on by 4 m) into the four
+ * records of W words at wp (output j's pair of quad Q at wp[W j + 1 + 2 Q]):
+ * dsp_repack_quads's sequence, its stores at the four records' offsets (gas evaluates them). */
+#define DSP_ASM_REC_QUAD(W, Q, DBL)                                                 \
+    "ldr %[a], [%[w0]]\n\t"                                                         \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                           \
+    "ldr %[b], [%[w1]]\n\t"                                                         \
+    "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                           \
+    "add %[w0], %[w0], %[m], lsl #2\n\t"                                            \
+    "add %[w1], %[w1], %[m], lsl #2\n\t"                                            \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                           \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t"                                           \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                           \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t"                                           \
+    "sxtb16 %[b], %[t]\n\t"                                                         \
+    "sxtb16 %[t], %[t], ror #8\n\t"                                                 \
+    "sxtb16 %[e], %[a]\n\t"                                                         \
+    "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                      \
+        DBL("a") "strd %[b], %[e], [%[wp], #(4 + 8 * " #Q                           \
+                 ")]\n\t"                                                           \
+                 "strd %[t], %[a], [%[wp], #(4 + 4 * " #W " + 8 * " #Q              \
+                 ")]\n\t"                                                           \
+                 "sxtb16 %[b], %[c]\n\t"                                            \
+                 "sxtb16 %[c], %[c], ror #8\n\t"                                    \
+                 "sxtb16 %[e], %[d]\n\t"                                            \
+                 "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e")         \
+                     DBL("d") "strd %[b], %[e], [%[wp], #(4 + 8 * " #W " + 8 * " #Q \
+                              ")]\n\t"                                              \
+                              "strd %[c], %[d], [%[wp], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
+/* Every group of four outputs (w0 at wg, then wg + 4, ...) of the block's records (W words,
+ * rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
+#define DSP_ASM_REC_GROUPS(W, QUADS)                                                          \
     __asm__ __volatile__(                                                                     \
-        "1:\n\t"                                                                              \
-        "ldr %[a], [%[w0]]\n\t"                                                               \
-        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
-        "ldr %[b], [%[w1]]\n\t"                                                               \
-        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
-        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
-        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
-        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
-        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
-        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
-        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
-        "sxtb16 %[b], %[t]\n\t"                                                               \
-        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[a]\n\t"                                                               \
-        "sxtb16 %[a], %[a], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("t") DSP_ASM_DBL("e")       \
-            DSP_ASM_DBL("a")                                                                  \
-        "strd %[b], %[e], [%[wp], #4]\n\t"                                                    \
-        "strd %[t], %[a], [%[wp], %[o1]]\n\t"                                                 \
-        "sxtb16 %[b], %[c]\n\t"                                                               \
-        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[d]\n\t"                                                               \
-        "sxtb16 %[d], %[d], ror #8\n\t" DSP_ASM_DBL("b") DSP_ASM_DBL("c") DSP_ASM_DBL("e")       \
-            DSP_ASM_DBL("d")                                                                  \
-        "strd %[b], %[e], [%[wp], %[o2]]\n\t"                                                 \
-        "strd %[c], %[d], [%[wp], %[o3]]\n\t"                                                 \
-        "add %[wp], %[wp], #8\n\t"                                                            \
+        "2:\n\t"                                                                              \
+        "mov %[w0], %[wg]\n\t"                                                                \
+        "add %[w1], %[wg], %[m]\n\t"                                                          \
+        "add %[wg], %[wg], #4\n\t" QUADS "add %[wp], %[wp], #(16 * " #W                       \
+        ")\n\t"                                                                               \
         "cmp %[wp], %[end]\n\t"                                                               \
-        "bne 1b"                                                                              \
+        "bne 2b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp)                                         \
-        : [m] "r"(m), [end] "r"(end), [o1] "I"(4 + 4 * (words)), [o2] "I"(4 + 8 * (words)),   \
-          [o3] "I"(4 + 12 * (words))                                                          \
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp)                        \
+        : [m] "r"(m), [end] "r"(end)                                                          \
         : "memory", "cc")
 
-static void dsp_rec_quads(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq) {
-    const int8_t *w1 = w0 + m;
+/* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
+ * records at rec, doubled (dbl; always at K = 8) or not. */
+static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq, int32_t count,
+                           int dbl) {
+    const int8_t *wg = w0, *w1;
     uint32_t *wp = rec;
-    const uint32_t *const end = rec + 2 * nq;
+    const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(nq) * count;
     uint32_t a, b, c, d, e, t;
     if (nq == 2)
-        DSP_ASM_REC_QUADS(DSP_REC_WORDS(2));
+        DSP_ASM_REC_GROUPS(8,
+                           DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL));
+    else if (dbl)
+        DSP_ASM_REC_GROUPS(
+            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_DBL)
+                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_DBL));
     else
-        DSP_ASM_REC_QUADS(DSP_REC_WORDS(4));
+        DSP_ASM_REC_GROUPS(
+            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_NODBL)
+                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_NODBL));
 }
+
+/* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
+ * per output 2 b at [rec], then m, c = zp2 << em1, e = em1 + 1 = -shift in the record's last
+ * three words, and the checks' accumulators (emax, mbits, bbits). LSL by a register reads the
+ * shift's low byte: em1 outside 0..31 stores garbage in c, which the caller's emax < 20
+ * refuses. */
+#define DSP_ASM_REC_PARAMS(W)                                                           \
+    __asm__ __volatile__(                                                               \
+        "1:\n\t"                                                                        \
+        "ldr %[b], [%[bias]], #4\n\t"                                                   \
+        "ldr %[sh], [%[shift]], #4\n\t"                                                 \
+        "ldr %[mj], [%[mult]], #4\n\t"                                                  \
+        "eor %[t], %[b], %[b], asr #31\n\t"                                             \
+        "orr %[bbits], %[bbits], %[t]\n\t"                                              \
+        "lsl %[b], %[b], #1\n\t"                                                        \
+        "str %[b], [%[r]], %[w]\n\t"                                                    \
+        "mvn %[t], %[sh]\n\t"                                                           \
+        "cmp %[t], %[emax]\n\t"                                                         \
+        "it hi\n\t"                                                                     \
+        "movhi %[emax], %[t]\n\t"                                                       \
+        "lsl %[b], %[zp2], %[t]\n\t"                                                    \
+        "rsb %[sh], %[sh], #0\n\t"                                                      \
+        "str %[sh], [%[r], #-4]\n\t"                                                    \
+        "strd %[mj], %[b], [%[r], #-12]\n\t"                                            \
+        "eor %[t], %[mj], #0x40000000\n\t"                                              \
+        "orr %[mbits], %[mbits], %[t]\n\t"                                              \
+        "cmp %[r], %[end]\n\t"                                                          \
+        "bne 1b"                                                                        \
+        : [b] "=&r"(b), [sh] "=&r"(sh), [mj] "=&r"(mj), [t] "=&r"(t), [r] "+r"(r),      \
+          [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), \
+          [mbits] "+r"(mbits), [bbits] "+r"(bbits)                                      \
+        : [end] "r"(end), [zp2] "r"(zp2), [w] "I"(W)                                    \
+        : "memory", "cc")
 
 /* The records' bias (doubled), m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST
  * in the last e, for the double rounding: dsp_block_params's fields and checks in one pass
- * that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether every output
- * takes it (else the records are garbage and the caller repacks the block). */
+ * (DSP_ASM_REC_PARAMS) that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether
+ * every output takes it (else the records are garbage and the caller repacks the block). */
 static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words,
                                                     const int32_t *bias, const int32_t *mult,
                                                     const int32_t *shift, int32_t count,
                                                     const dsp_out *out, int32_t k) {
     const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec + words - 3;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b, sh, mj, t;
     const uint32_t *const end = r + (size_t)words * count;
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    do {
-        const uint32_t b = (uint32_t)*bias++, em1 = ~(uint32_t)*shift++, mj = (uint32_t)*mult++;
-        emax = em1 > emax ? em1 : emax;
-        mbits |= mj ^ (1u << 30);
-        bbits |= b ^ (uint32_t)((int32_t)b >> 31);
-        r[3 - words] = 2u * b, r[0] = mj, r[1] = zp2 << (em1 & 31u), r[2] = em1 + 1u;
-        r += words;
-    } while (r < end);
+    if (words == DSP_REC_WORDS(2))
+        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
+    else
+        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(4));
     rec[(size_t)words * count - 1] |= DSP_REC_LAST;
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
@@ -697,7 +751,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
-#define DSP_ASM_REC4_ROWS(SIGN, MORE)                                                       \
+#define DSP_ASM_REC4_ROWS(SIGN, MORE, XDBL)                                                 \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
                          "2:\n\t"                                                      \
                          "ldrd r8, r9, [sp]\n\t"                                       \
@@ -710,6 +764,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                          DSP_ASM_REC_WIDEN("r2", "r3", "r9")                           \
                          DSP_ASM_REC_WIDEN("r4", "r5", "r9")                           \
                          DSP_ASM_REC_WIDEN("r6", "r7", "r9")                           \
+                         XDBL                                                          \
                          "1:\n\t"                                                      \
                          DSP_ASM_REC4_OUT4(SIGN) MORE                                \
                          "tst r10, #256\n\t"                                           \
@@ -720,13 +775,23 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+/* The row's r0..r7 doubled (K = 16 where the records' weights are not). */
+#define DSP_ASM_REC4_XDBL                                \
+    "sadd16 r0, r0, r0\n\t"                              \
+    "sadd16 r1, r1, r1\n\t"                              \
+    "sadd16 r2, r2, r2\n\t"                              \
+    "sadd16 r3, r3, r3\n\t"                              \
+    "sadd16 r4, r4, r4\n\t"                              \
+    "sadd16 r5, r5, r5\n\t"                              \
+    "sadd16 r6, r6, r6\n\t"                              \
+    "sadd16 r7, r7, r7\n\t"
 /* clang-format on */
 
 /* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
  * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
 static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
                          int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
-                         int32_t nq) {
+                         int32_t nq, int xdbl) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register size_t rs __asm__("r6") = x_stride;
@@ -739,37 +804,66 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
             DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
         else if (nq == 2)
             DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
+        else if (relu && xdbl)
+            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), DSP_ASM_REC4_XDBL);
         else if (relu)
-            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""));
+            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), "");
+        else if (xdbl)
+            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN),
+                              DSP_ASM_REC4_XDBL);
         else
-            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN));
+            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN), "");
     } else if (nq == 2 && relu) {
         DSP_ASM_REC2_ROWS("", "");
     } else if (nq == 2) {
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, "");
     } else if (relu) {
-        DSP_ASM_REC4_ROWS("", "");
+        DSP_ASM_REC4_ROWS("", "", "");
     } else {
-        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "");
+        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "", "");
     }
 }
 
-/* Outputs o0 .. o0+count-1 of the n rows through per-output records in blk->w when K is
- * 8 or 16, count a multiple of 4 and the requantisation the doubled form with the full
- * clamp; returns 0 (nothing written to y) otherwise. */
+/* Outputs s .. s+n-1 (n a multiple of 4) of the p->n rows through their records at rec when
+ * every output takes the doubled form; returns 0 (nothing written to y) otherwise. */
+static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_t *x,
+                       const int8_t *w, const int32_t *bias, const int32_t *mult,
+                       const int32_t *shift, int32_t s, int32_t n, const dsp_out *out, int8_t *y) {
+    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
+    /* the factor 2 on the rows where the block's outputs outnumber them (K = 16, eight
+     * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
+    const int xdbl = nq == 4 && n % 8 == 0 && p->n < n;
+    if (!dsp_rec_params(rec, words, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
+    dsp_rec_groups(rec, w + s, p->m, nq, n, !xdbl);
+    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n,
+                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq, xdbl);
+    return 1;
+}
+
+/* Outputs o0 .. o0+count-1 of the n rows through per-output records when K is 8 or 16 and the
+ * requantisation the doubled form with the full clamp; returns 0 (nothing written to y past
+ * the outputs an earlier call did) otherwise. blk is the blk of a dsp_block_words, and the
+ * records take all its words past the header (from blk->w: 1,217 words, at K = 16 96 outputs
+ * where blk->w holds 48 outputs' groups), so one call may run past count, up to the buffer's
+ * capacity (a multiple of 8 outputs, the rest a multiple of 4): blk->count then says where
+ * its outputs end, and later calls within them return 1 at once (the groups' dsp_repack sets
+ * blk->count to a block's count, which never reaches past the next block's o0). */
 static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8_dense_params *p,
                                                    const int8_t *x, const int8_t *w,
                                                    const int32_t *bias, const int32_t *mult,
                                                    const int32_t *shift, int32_t o0, int32_t count,
                                                    const dsp_out *out, int8_t *y) {
-    uint32_t *const rec = blk->w;
-    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
-    int32_t g;
-    if ((p->k != 8 && p->k != 16) || count % 4 || !dsp_out_full(out)) return 0;
-    if (!dsp_rec_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, p->k)) return 0;
-    for (g = 0; g < count; g += 4) dsp_rec_quads(rec + (size_t)words * g, w + o0 + g, p->m, nq);
-    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + o0, (size_t)p->m, count,
-                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq);
+    enum { HEADER = offsetof(dsp_block, w) / 4, TOTAL = sizeof(dsp_block_words) / 4 };
+    int32_t s, n, cap;
+    if ((p->k != 8 && p->k != 16) || !dsp_out_full(out)) return 0;
+    s = o0 > 0 && blk->count > o0 ? blk->count : o0; /* outputs done below s */
+    if (s >= o0 + count) return 1;
+    cap = ((TOTAL - HEADER) / DSP_REC_WORDS(p->k / 4)) & ~7;
+    n = (p->m - s < cap ? p->m - s : cap) & ~3;
+    if (s + n < o0 + count || !dsp_rec_run(((dsp_block_words *)(void *)blk)->words + HEADER, p, x,
+                                           w, bias, mult, shift, s, n, out, y))
+        return 0;
+    blk->count = s + n;
     return 1;
 }
 
@@ -785,8 +879,9 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
  * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
  * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every fourth
- * quad (every second where K mod 16 is 8); y, its stride, the rows' words and the records'
- * end wait on the stack (16 bytes, as dsp_rec_rows's). */
+ * quad (every second where K mod 16 is 8); the loop over pairs of rows (their widening too)
+ * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
+ * not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
 #define DSP_PAIR_MAX_K 184 /* the rows' words and the sentinel in blk->gq: 4 K / 4 + 1 <= 192 */
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
@@ -866,37 +961,6 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
-/* Rows x0 and x1 (K = 4 nq, any alignment) widened on the lanes (-zp, -zp) into xb
- * interleaved: per quad row 0's (even, odd) then row 1's; D: doubled (dsp_widen_pair's
- * form: the weights then are not) or not. */
-#define DSP_ASM_PAIR_WIDEN(D)                                                            \
-    __asm__ __volatile__(                                                                \
-        "1:\n\t"                                                                         \
-        "ldr %[v0], [%[x0]], #4\n\t"                                                     \
-        "ldr %[v1], [%[x1]], #4\n\t"                                                     \
-        "sxtab16 %[e0], %[n], %[v0]\n\t"                                                 \
-        "sxtab16 %[v0], %[n], %[v0], ror #8\n\t"                                         \
-        "sxtab16 %[e1], %[n], %[v1]\n\t"                                                 \
-        "sxtab16 %[v1], %[n], %[v1], ror #8\n\t" D                                       \
-        "strd %[e1], %[v1], [%[xb], #8]\n\t"                                             \
-        "strd %[e0], %[v0], [%[xb]], #16\n\t"                                            \
-        "cmp %[xb], %[end]\n\t"                                                          \
-        "bne 1b"                                                                         \
-        : [v0] "=&r"(v0), [v1] "=&r"(v1), [e0] "=&r"(e0), [e1] "=&r"(e1), [x0] "+r"(x0), \
-          [x1] "+r"(x1), [xb] "+r"(xb)                                                   \
-        : [n] "r"(nzp), [end] "r"(end)                                                   \
-        : "memory", "cc")
-
-static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uint32_t nzp,
-                           int32_t nq, int dbl) {
-    const uint32_t *const end = xb + 4 * nq;
-    uint32_t v0, v1, e0, e1;
-    if (dbl)
-        DSP_ASM_PAIR_WIDEN(DSP_ASM_DBL("e0") DSP_ASM_DBL("v0") DSP_ASM_DBL("e1") DSP_ASM_DBL("v1"));
-    else
-        DSP_ASM_PAIR_WIDEN("");
-}
-
 /* clang-format off */
 #define DSP_ASM_PAIR_QUAD                                \
     "ldm lr!, {r4, r5, r6, r7}\n\t"                      \
@@ -925,61 +989,120 @@ static void dsp_pair_widen(const int8_t *x0, const int8_t *x1, uint32_t *xb, uin
     "asr " a ", " a ", " e "\n\t"                        \
     "ssat " a ", #8, " a "\n\t"                          \
     "strb " a ", " at "\n\t"
-/* The pairs of the block (records from r12 to [sp, #12]) for the two rows at lr ([sp, #8]),
- * into y ([sp]) and y + y_stride ([sp, #4]): sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
-#define DSP_ASM_PAIR_ROWS(RQ, QUADS)                                                  \
-    __asm__ __volatile__("push {r4, r5, r6, r7}\n\t"                                  \
-                         "3:\n\t"                                                     \
-                         "ldm r12!, {r0, r1, r2, r3}\n\t"                             \
-                         "1:\n\t"                                                     \
-                         QUADS                                                        \
-                         "ldr r4, [lr]\n\t"                                           \
-                         "cmp r4, #0x40004000\n\t"                                    \
-                         "bne 1b\n\t"                                                 \
-                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                     \
-                         "ldrd r10, r11, [sp]\n\t"                                    \
-                         RQ("r0", "r6", "r7", "r4", "[r10]")                          \
-                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                      \
-                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                     \
-                         "add r11, r11, #1\n\t"                                       \
-                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                     \
-                         "add r10, r10, #2\n\t"                                       \
-                         "str r10, [sp]\n\t"                                          \
-                         "ldrd lr, r4, [sp, #8]\n\t"                                  \
-                         "cmp r12, r4\n\t"                                            \
-                         "bne 3b\n\t"                                                 \
-                         "add sp, sp, #16"                                            \
-                         : "+r"(ry), "+r"(rs), "+r"(rx), "+r"(re), "+r"(rr), "+r"(rb) \
-                         :                                                            \
-                         : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "cc",    \
-                           "memory")
+/* Rows x0 and x1 (r4, r1; K bytes, any alignment; the loop ends at x0 + K in r6) widened on
+ * the lanes (-zp, -zp) (nzp in r10) into xb (r2) interleaved: per quad row 0's (even, odd)
+ * then row 1's; D: doubled (the weights then are not) or not. */
+#define DSP_ASM_PAIR_WIDEN(D)                            \
+    "5:\n\t"                                             \
+    "ldr r3, [r4], #4\n\t"                               \
+    "ldr r5, [r1], #4\n\t"                               \
+    "sxtab16 r7, r10, r3\n\t"                            \
+    "sxtab16 r3, r10, r3, ror #8\n\t"                    \
+    "sxtab16 r8, r10, r5\n\t"                            \
+    "sxtab16 r5, r10, r5, ror #8\n\t"                    \
+    D                                                    \
+    "strd r8, r5, [r2, #8]\n\t"                          \
+    "strd r7, r3, [r2], #16\n\t"                         \
+    "cmp r4, r6\n\t"                                     \
+    "bne 5b\n\t"
+#define DSP_ASM_PAIR_XDBL                                \
+    "sadd16 r7, r7, r7\n\t"                              \
+    "sadd16 r3, r3, r3\n\t"                              \
+    "sadd16 r8, r8, r8\n\t"                              \
+    "sadd16 r5, r5, r5\n\t"
+/* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
+ * current output pair (row 0), y_stride (m, or 0 where the last row pairs with itself), xb,
+ * the records' end, x0 (the pair's first row), the last row, K, y of the pair's first output,
+ * 2 m, the records, nzp, m. Per pair of rows the rows are widened into xb (D), then every
+ * record's two outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
+#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
+    __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
+                         "4:\n\t"                                                   \
+                         "ldrd r4, r5, [sp, #16]\n\t"                               \
+                         "ldr r6, [sp, #24]\n\t"                                    \
+                         "ldr r11, [sp, #44]\n\t"                                   \
+                         "add r1, r4, r6\n\t"                                       \
+                         "cmp r4, r5\n\t"                                           \
+                         "itt eq\n\t"                                               \
+                         "moveq r1, r4\n\t"                                         \
+                         "moveq r11, #0\n\t"                                        \
+                         "str r11, [sp, #4]\n\t"                                    \
+                         "add r6, r4, r6\n\t"                                       \
+                         "ldr r2, [sp, #8]\n\t"                                     \
+                         "ldr r10, [sp, #40]\n\t"                                   \
+                         DSP_ASM_PAIR_WIDEN(D)                                      \
+                         "ldr r0, [sp, #28]\n\t"                                   \
+                         "str r0, [sp]\n\t"                                         \
+                         "ldr r12, [sp, #36]\n\t"                                   \
+                         "ldr lr, [sp, #8]\n\t"                                     \
+                         "3:\n\t"                                                   \
+                         "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
+                         "1:\n\t"                                                   \
+                         QUADS                                                      \
+                         "ldr r4, [lr]\n\t"                                         \
+                         "cmp r4, #0x40004000\n\t"                                  \
+                         "bne 1b\n\t"                                               \
+                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
+                         "ldrd r10, r11, [sp]\n\t"                                  \
+                         RQ("r0", "r6", "r7", "r4", "[r10]")                        \
+                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                    \
+                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                   \
+                         "add r11, r11, #1\n\t"                                     \
+                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                   \
+                         "add r10, r10, #2\n\t"                                     \
+                         "str r10, [sp]\n\t"                                        \
+                         "ldrd lr, r4, [sp, #8]\n\t"                                \
+                         "cmp r12, r4\n\t"                                          \
+                         "bne 3b\n\t"                                               \
+                         "ldrd r4, r5, [sp, #16]\n\t"                               \
+                         "ldr r6, [sp, #24]\n\t"                                    \
+                         "ldrd r7, r8, [sp, #28]\n\t"                               \
+                         "add r4, r4, r6, lsl #1\n\t"                               \
+                         "add r7, r7, r8\n\t"                                       \
+                         "str r4, [sp, #16]\n\t"                                    \
+                         "str r7, [sp, #28]\n\t"                                    \
+                         "cmp r4, r5\n\t"                                           \
+                         "bls 4b\n\t"                                               \
+                         "add sp, sp, #48"                                          \
+                         : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5),  \
+                           "+r"(r6), "+r"(r7), "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r11) \
+                         :                                                          \
+                         : "r12", "lr", "cc", "memory")
 /* clang-format on */
 
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
- * each pair widened into xb (xdbl: doubled), then DSP_ASM_PAIR_ROWS (relu: DSP_RQ_DOUBLE2Z;
- * q4: four quads a turn). */
+ * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q4: four
+ * quads a turn). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
                                      uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
                                      uint32_t nzp, int xdbl, int relu, int q4) {
-    const int32_t k = p->k, nq = k / 4;
-    int32_t r;
-    for (r = 0; r < p->n; r += 2) {
-        const int8_t *const x0 = x + (size_t)r * k, *const x1 = r + 1 < p->n ? x0 + k : x0;
-        register int8_t *ry __asm__("r4");
-        register size_t rs __asm__("r5");
-        register const uint32_t *rx __asm__("r6"), *re __asm__("r7"), *rr __asm__("r12"),
-            *rb __asm__("lr");
-        dsp_pair_widen(x0, x1, xb, nzp, nq, xdbl);
-        ry = y + (size_t)r * p->m, rs = r + 1 < p->n ? (size_t)p->m : 0;
-        rx = xb, re = rend, rr = rec, rb = xb;
+    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = 0;
+    register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
+    register const int8_t *r4 __asm__("r4") = x;
+    register const int8_t *r5 __asm__("r5") = x + (size_t)(p->n - 1) * p->k;
+    register int32_t r6 __asm__("r6") = p->k;
+    register int8_t *r7 __asm__("r7") = y;
+    register int32_t r8 __asm__("r8") = 2 * p->m;
+    register const uint32_t *r9 __asm__("r9") = rec;
+    register uint32_t r10 __asm__("r10") = nzp;
+    register int32_t r11 __asm__("r11") = p->m;
+    if (xdbl) {
         if (q4 && relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
         else if (q4)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
         else if (relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
         else
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2);
+            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
+    } else if (q4 && relu) {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, "");
+    } else if (q4) {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, "");
+    } else if (relu) {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, "");
+    } else {
+        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, "");
     }
 }
 
@@ -1043,11 +1166,12 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
 void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                         const int32_t *bias, const int32_t *mult, const int32_t *shift, int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
-    dsp_block blk; /* on the stack: 5 KB */
+    dsp_block_words buf; /* on the stack: 5 KB */
+    dsp_block *const blk = &buf.blk;
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
     if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_ROWS4_MAX_K && p->m % 2 == 0) {
-        dsp_dense_rows4(p, x, w, bias, mult, shift, y, &blk, &out);
+        dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk, &out);
         return;
     }
 #endif
@@ -1069,11 +1193,11 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
 #if !defined(__OPTIMIZE_SIZE__)
-        if (dsp_rec_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
-        if (dsp_pair_block(&blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (dsp_rec_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (dsp_pair_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
 #endif
-        dsp_repack(&blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
-        cnnc_s8_dsp_block_rows(&blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
+        dsp_repack(blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
+        cnnc_s8_dsp_block_rows(blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);
     }
 }
 #else

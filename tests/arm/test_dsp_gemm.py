@@ -12,7 +12,8 @@ K of 5 to 16 take the written-out quads (2, 3 or 4: the groups in one asm statem
 dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the quads looped
 four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 and 16 with M
 a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
-turn where the block's count allows) and K of 24, 40, 48, 96, 144 and 184 with M even (two
+turn where the block's count allows; at K = 16 the factor 2 on the rows where the block's
+outputs outnumber them) and K of 24, 40, 48, 96, 144 and 184 with M even (two
 rows by two outputs: dsp_pair_block; quads two or four a turn, odd rows, a last pair after
 the groups of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every
 kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
@@ -51,8 +52,10 @@ ROWS4 = (
     (344, 4), (512, 14),
 )  # fmt: skip
 ROWS4_REPS = 9
-# K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block, and past one and two of 48.
-REC_MS = (4, 8, 48, 52, 100)
+# K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block; past one of 48 (the groups'
+# blocks where the records refuse); the records' whole buffer (K = 16: 96, K = 8: 152) and
+# past it; counts of 4 j (four outputs a turn) and 8 j.
+REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
 # K a multiple of 8 in 24..184 (dsp_pair_block: quads two or four a turn), M even: one pair,
 # pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
@@ -90,13 +93,14 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
 #define MAX_W 9216 /* 33 * 49, 1023 * 8, 184 * 50 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
-static int32_t bias[128], mult[128], shift[128];
+static int32_t bias[160], mult[160], shift[160];
 static int cases = 0, failures = 0;
 
 /* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
  * +-2^30; 3: multipliers/shifts across the whole contract (the reference form); 4: weights
  * in -2..2 and shifts of -3 to -6: outputs mostly inside the clamp, one in 8 to 64 a tie of
- * the rounding shift, where the sign's term decides */
+ * the rounding shift, where the sign's term decides; 5: as 0 but one output's multiplier
+ * below 2^30 (the records' and pairs' check refuses the block) */
 static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
     int32_t i, j;
     for (i = 0; i < n * k; ++i) x[i] = (int8_t)uniform(-128, 127);
@@ -117,6 +121,7 @@ static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding
             for (i = 0; i < k; ++i) w[i * m + j] = (int8_t)uniform(-2, 2);
         }
         if (kind == 2) bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
+        if (kind == 5 && j == m / 2) mult[j] = (int32_t)(next_word() >> 2);
         if (kind == 3) {
             shift[j] = uniform(-31, 30);
             if (uniform(0, 1)) mult[j] = (int32_t)(next_word() >> 1);
@@ -258,13 +263,14 @@ int main(void) {
     }
     relu_only = 0;
     /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
-     * registers): one block, more (52: 48 + 4; 100: 48 + 48 + 4), every kind with the double
+     * registers): one block, more (K = 16: 100 = 96 + 4, 160 = 96 + 64; K = 8: 160 = 152 + 8;
+     * the groups' blocks of 48 where a record refuses), every kind with the double
      * rounding, the output zero point -128 (no sign's term) and any, the full clamp and a
      * narrow one, single and onnxruntime */
     for (ki = 8; ki <= 16; ki += 8)
     for (mi = 0; mi < (int32_t)(sizeof rec_ms / sizeof rec_ms[0]); ++mi)
     for (rep = 0; rep < REC_REPS; ++rep)
-        dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 4,
+        dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 6,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
     /* K a multiple of 8 from 24 to 184 (dsp_pair_block: two rows by two outputs), M even
@@ -274,7 +280,7 @@ int main(void) {
     for (mi = 0; mi < (int32_t)(sizeof pair_ms / sizeof pair_ms[0]); ++mi)
     for (rep = 0; rep < PAIR_REPS; ++rep)
         dense_case_zy(rep & 2 || rep >= 8 ? 5 + 2 * uniform(0, 2) : 6 + 2 * uniform(0, 1),
-                      pair_ks[ki], pair_ms[mi], rep % 4,
+                      pair_ks[ki], pair_ms[mi], rep % 6,
                       rep < 6 || rep >= 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 5);
     printf("%d cases, %d failures\n", cases, failures);
