@@ -127,8 +127,8 @@ def main() -> None:
     from cnnc.host import mcu, mcu_floor, mcu_stack, mcu_trace
 
     print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
-          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'run B':>6} {'i/MAC ref':>9} "
-          f"{'i/MAC dsp':>9} "
+          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'run B':>6} "
+          f"{'i/MAC ref':>9} {'i/MAC dsp':>9} "
           f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7} {'floor':>6} "
           f"{'pw flr':>6}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cnnc-bench-mcu-") as tmp:
@@ -167,7 +167,8 @@ def main() -> None:
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
                   f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
-                  f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {run_stack:>6} {cells[0]:>9} {cells[1]:>9} "
+                  f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {run_stack:>6} "
+                  f"{cells[0]:>9} {cells[1]:>9} "
                   f"{cells[2]:>7} {cells[3]:>7} {cells[4]:>7} {cells[5]:>7} {flr[0]:>6} "
                   f"{flr[1]:>6}",
                   flush=True)  # fmt: skip

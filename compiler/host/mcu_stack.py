@@ -25,9 +25,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ToolchainError
 import numpy as np
 
+from ..errors import ToolchainError
 from .cross import build_program, model_sources, run_board, runner_args
 from .mcu import CALLGRAPH_FLAGS, compile_objects
 from .targets import check_toolchain
