@@ -1106,52 +1106,64 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 }
 
 #if DSP_DW_FAST
+/* One kernel row's weights of the group (ky: w = the row's first tap word) into records
+ * words 8 + 2 ky, 9 + 2 ky: written out, so that every store's offset is an immediate. */
+DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const int8_t *w,
+                                            int32_t c_step, int32_t ky, int dbl) {
+    const uint32_t v0 = dsp_load4(w), v1 = dsp_load4(w + c_step),
+                   v2 = dsp_load4(w + 2 * (size_t)c_step);
+    int32_t e0 = dsp_even(v0), o0 = dsp_odd(v0), e1 = dsp_even(v1), o1 = dsp_odd(v1),
+            e2 = dsp_even(v2), o2 = dsp_odd(v2);
+    if (dbl) { /* |2 w| <= 256 */
+        e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
+        o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
+    }
+    rec[0][8 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
+    rec[0][9 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
+    rec[1][8 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
+    rec[1][9 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
+    rec[2][8 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
+    rec[2][9 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
+    rec[3][8 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
+    rec[3][9 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
+}
+
+/* A channel's sums' start (8 copies: corr) and its m, c, e (words 14..16) straight into
+ * its record (dsp_dw_gq_one: no gq in between); 0 if it has no fast form. */
+DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m, int32_t s,
+                                         int dbl_round, int32_t zero_point) {
+    rec[0] = rec[1] = rec[2] = rec[3] = corr;
+    rec[4] = rec[5] = rec[6] = rec[7] = corr;
+    return dsp_dw_gq_one((int32_t *)rec + 16, (int32_t *)rec + 14, m, s, dbl_round, zero_point);
+}
+
 /* The dsp_dw3x3_rows records quad[j] of channels c0 + j, j < 4, in one pass over the
  * group's weight words (per kernel row three loads, SXTB16 into lanes (c0, c0+2) and
  * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel) when all four have a fast form
  * under the full clamp; the sums start at the bias (the planes hold x - zp: no weight
- * sums); returns that form (DSP_RQ_DOUBLE2: weights and bias doubled, where |bias| allows
- * it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j] (dsp_dw3x3_tiles'
- * layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the caller's. */
+ * sums; m, c, e straight from mult and shift); returns that form (DSP_RQ_DOUBLE2: weights and bias
+ * doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j]
+ * (dsp_dw3x3_tiles' layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the
+ * caller's. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
                                       const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
-    const int32_t c_step = p->c;
-    int32_t gq[16], ky, j, dbl;
-    int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
-    uint32_t *const quad[4] = {rec[0] + 4, rec[1] + 4, rec[2] + 4, rec[3] + 4};
-    if (form == DSP_RQ_SLOW) return form;
-    dbl = form == DSP_RQ_DOUBLE;
-    for (j = 0; j < 4; ++j)
-        dbl = dbl && bias[j] < DSP_DW3_DOUBLE_BIAS && bias[j] > -DSP_DW3_DOUBLE_BIAS;
-    for (ky = 0; ky < 3; ++ky, w += 3 * (size_t)c_step) {
-        const uint32_t v0 = dsp_load4(w), v1 = dsp_load4(w + c_step),
-                       v2 = dsp_load4(w + 2 * (size_t)c_step);
-        int32_t e0 = dsp_even(v0), o0 = dsp_odd(v0), e1 = dsp_even(v1), o1 = dsp_odd(v1),
-                e2 = dsp_even(v2), o2 = dsp_odd(v2);
-        if (dbl) { /* |2 w| <= 256 */
-            e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
-            o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
-        }
-        quad[0][4 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
-        quad[0][5 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
-        quad[1][4 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
-        quad[1][5 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
-        quad[2][4 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
-        quad[2][5 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
-        quad[3][4 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
-        quad[3][5 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
-    }
-    for (j = 0; j < 4; ++j) { /* the sums' start: bias (doubled: 2 bias) */
-        const int32_t at = 6 * (j >> 1) + (j & 1);
-        const uint32_t corr = (uint32_t)bias[j] << dbl;
-        rec[j][0] = rec[j][1] = rec[j][2] = rec[j][3] = corr; /* 8 copies */
-        quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
-        quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
-        quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
-        quad[j][12] = (uint32_t)gq[4 + at];
-    }
-    return dbl ? DSP_RQ_DOUBLE2 : form;
+    const int32_t c_step = p->c, zp = p->y_zero_point;
+    const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
+    /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
+    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+    const int dbl = dbl_round && (uint32_t)bias[0] + off < lim && (uint32_t)bias[1] + off < lim &&
+                    (uint32_t)bias[2] + off < lim && (uint32_t)bias[3] + off < lim;
+    if (!(dsp_dw3x3_group_rq(rec[0], (uint32_t)bias[0] << dbl, mult[0], shift[0], dbl_round, zp) &&
+          dsp_dw3x3_group_rq(rec[1], (uint32_t)bias[1] << dbl, mult[1], shift[1], dbl_round, zp) &&
+          dsp_dw3x3_group_rq(rec[2], (uint32_t)bias[2] << dbl, mult[2], shift[2], dbl_round, zp) &&
+          dsp_dw3x3_group_rq(rec[3], (uint32_t)bias[3] << dbl, mult[3], shift[3], dbl_round, zp)))
+        return DSP_RQ_SLOW;
+    dsp_dw3x3_group_wrow(rec, w, c_step, 0, dbl);
+    dsp_dw3x3_group_wrow(rec, w + 3 * (size_t)c_step, c_step, 1, dbl);
+    dsp_dw3x3_group_wrow(rec, w + 6 * (size_t)c_step, c_step, 2, dbl);
+    return dbl ? DSP_RQ_DOUBLE2 : dbl_round ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
 }
 #endif
 
