@@ -768,11 +768,16 @@ __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
     "adr r1, 3f\n\t"                                                          \
     "add r1, r1, #1\n\t"                                                      \
     "strd r1, r0, [sp, #120]\n\t"
+/* The odd last row's loop: its own return point 3 (the one after the loop's RQ8_E). */
+#define DSP_ASM_TILE_PRO1_E                                                   \
+    "adr r0, 3f\n\t"                                                          \
+    "add r0, r0, #1\n\t"                                                      \
+    "str r0, [sp, #120]\n\t"
 #define DSP_ASM_TILE_RQ8_E                                                    \
     "ldrd r8, r9, [sp, #56]\n\t"                                              \
     "ldr pc, [sp, #124]\n\t"                                                  \
     "3:\n\t"
-#define DSP_ASM_TILES(PRO, RQ8, PITCH)                                        \
+#define DSP_ASM_TILES(PRO, PRO1, RQ8, PITCH)                                        \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
         "add lr, r12, #84\n\t"                                                \
@@ -827,10 +832,41 @@ __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
         "str r12, [sp, #96]\n\t"                                              \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
+        "ldr r0, [sp, #84]\n\t"                                               \
+        "cbnz r0, 5f\n\t"                                                     \
+        "6:\n\t"                                                              \
         "ldr r12, [sp, #116]\n\t"                                             \
         "add sp, sp, #128\n\t"                                                \
         "cmp r12, #0\n\t"                                                     \
-        "bne 0b"                                                              \
+        "bne 0b\n\t"                                                          \
+        "b 7f\n\t"                                                            \
+        "5:\n\t"                                                              \
+        PRO1                                                                  \
+        "4:\n\t"                                                              \
+        "ldm sp, {r0-r9}\n\t"                                                 \
+        "ldrd r10, r11, [lr], #8\n\t"                                         \
+        "ldr r12, [lr]\n\t"                                                   \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(1)                                                  \
+        "ldrd r8, r9, [sp, #40]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(2)                                                  \
+        "ldrd r8, r9, [sp, #48]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        RQ8                                                                   \
+        "ldr r8, [sp, #68]\n\t"                                               \
+        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        "strb r0, [r11]\n\t"                                                  \
+        "strb r1, [r11, r8]\n\t"                                              \
+        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
+        "strb r3, [r11, r10]\n\t"                                             \
+        "add r11, r11, r8, lsl #2\n\t"                                        \
+        "ldr r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #92]\n\t"                                              \
+        "cmp lr, r12\n\t"                                                     \
+        "blo 4b\n\t"                                                          \
+        "b 6b\n\t"                                                            \
+        "7:"                                                                  \
         : "+r"(rp)                                                            \
         : [pb] "i"(4 * (PITCH))                                               \
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
@@ -855,17 +891,20 @@ CNNC_INLINE int dsp_dw3x3_tiles_fit(int32_t pww, int32_t form) {
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
     register const uint32_t *rp __asm__("r12") = rec;
     if (pww == DSP_DW_TILE_PITCH_24)
-        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_24);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
+                      DSP_DW_TILE_PITCH_24);
     else if (pww == DSP_DW_TILE_PITCH_48)
-        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_48);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
+                      DSP_DW_TILE_PITCH_48);
     else if (form == DSP_RQ_DOUBLE2Z)
-        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
+                      DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
     else
-        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
 }
 #endif
 
@@ -876,6 +915,9 @@ static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
 CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec,
                                       const uint32_t *pj, const uint32_t *next, int32_t pww) {
     const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c, end = 2 * tiles;
+    /* the odd last row: the one-row loop after the row pairs (the quads' and the rows' own
+     * use of word 21 runs only in calls without tiles: at their pitch every form fits) */
+    rec[21] = (uint32_t)(p->out_h & 1);
     rec[22] = (uint32_t)(3 * p->c);
     rec[24] = (uint32_t)(uintptr_t)(pj + end);
     rec[25] = (uint32_t)(uintptr_t)(pj + ((p->out_h & ~1) - 2) * pww + end);
@@ -883,6 +925,37 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
     rec[28] = (uint32_t)(uintptr_t)pj;
     rec[29] = (uint32_t)(uintptr_t)next;
+}
+
+/* The whole quads of a group's four channels (dsp_dw3x3_rows4 at the fixed pitch, even
+ * out_h and out_w) straight from here: the rows' call, form dispatch and tail checks per
+ * channel cost ~100 instructions on 8 x 8 outputs. Not inlined: inside
+ * dsp_dw3x3_planar gcc -O3 could not allocate the quads' asm (13 registers). */
+static __attribute__((noinline)) void dsp_dw3x3_quads4(const cnnc_s8_conv_params *p,
+                                                       const uint32_t *plane, int32_t psz,
+                                                       int32_t pww, uint32_t (*rec)[DSP_DW_TREC],
+                                                       int8_t *y, int32_t form) {
+    int32_t j;
+    uint32_t *quad[4];
+    for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
+    const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
+    for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
+    if (form == DSP_RQ_DOUBLE2Z)
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_DOUBLE2Z);
+    else if (form == DSP_RQ_DOUBLE2)
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_DOUBLE2);
+    else if (form == DSP_RQ_DOUBLE)
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_DOUBLE);
+    else
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_SINGLE);
 }
 
 /* dsp_dw3x3_rows for the four channels of a group (planes psz words apart, records
@@ -893,46 +966,14 @@ static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane,
     int32_t j;
     if (dsp_dw3x3_tiles_fit(pww, form) && p->out_h >= 2 && (p->out_w & 3) == 0) {
         /* whole tiles (dsp_dw3x3_tiles; the other words set once per call), an odd last
-         * row by pairs (the bands of 0.35@96's 48x48 and 24x24 layers are 7 and 15 rows) */
+         * row by the one-row loop after the row pairs (the bands of 0.35@96's 48x48 and
+         * 24x24 layers are 7 and 15 rows) */
         for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
         dsp_dw3x3_tiles(rec[0], form, pww);
-        if (p->out_h & 1) {
-            const int32_t c_step = p->c, last = p->out_h - 1;
-            const size_t y_last = (size_t)last * p->out_w * c_step;
-            for (j = 0; j < 4; ++j) {
-                const uint32_t *r = plane + j * psz + (size_t)last * pww;
-                const uint32_t *const r_end = r + (p->out_w >> 1);
-                int8_t *yp = y + j + y_last;
-                for (; r < r_end; ++r, yp += 2 * c_step)
-                    yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, 4 * pww, rec[j] + 6, yp, form);
-            }
-        }
         return;
     }
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
-        uint32_t *quad[4];
-        for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
-        /* whole quads only: the four channels' loops straight from here (the rows'
-         * call, form dispatch and tail checks per channel cost ~100 instructions on
-         * 8 x 8 outputs) */
-        const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
-        for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
-        if (form == DSP_RQ_DOUBLE2Z)
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_DOUBLE2Z);
-        else if (form == DSP_RQ_DOUBLE2)
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_DOUBLE2);
-        else if (form == DSP_RQ_DOUBLE)
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_DOUBLE);
-        else
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_SINGLE);
+        dsp_dw3x3_quads4(p, plane, psz, pww, rec, y, form);
         return;
     }
     for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, rec[j] + 4, y + j, form);
