@@ -1173,8 +1173,15 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const 
  * its record (dsp_dw_gq_one: no gq in between); 0 if it has no fast form. */
 DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m, int32_t s,
                                          int dbl_round, int32_t zero_point) {
-    rec[0] = rec[1] = rec[2] = rec[3] = corr;
-    rec[4] = rec[5] = rec[6] = rec[7] = corr;
+    /* the sums' start, 8 copies: four STRD (gcc wrote eight STR) */
+    __asm__ __volatile__(
+        "strd %1, %1, [%0]\n\t"
+        "strd %1, %1, [%0, #8]\n\t"
+        "strd %1, %1, [%0, #16]\n\t"
+        "strd %1, %1, [%0, #24]"
+        :
+        : "r"(rec), "r"(corr)
+        : "memory");
     return dsp_dw_gq_one((int32_t *)rec + 16, (int32_t *)rec + 14, m, s, dbl_round, zero_point);
 }
 
