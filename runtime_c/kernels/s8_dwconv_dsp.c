@@ -768,11 +768,16 @@ __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
     "adr r1, 3f\n\t"                                                          \
     "add r1, r1, #1\n\t"                                                      \
     "strd r1, r0, [sp, #120]\n\t"
+/* The odd last row's loop: its own return point 3 (the one after the loop's RQ8_E). */
+#define DSP_ASM_TILE_PRO1_E                                                   \
+    "adr r0, 3f\n\t"                                                          \
+    "add r0, r0, #1\n\t"                                                      \
+    "str r0, [sp, #120]\n\t"
 #define DSP_ASM_TILE_RQ8_E                                                    \
     "ldrd r8, r9, [sp, #56]\n\t"                                              \
     "ldr pc, [sp, #124]\n\t"                                                  \
     "3:\n\t"
-#define DSP_ASM_TILES(PRO, RQ8, PITCH)                                        \
+#define DSP_ASM_TILES(PRO, PRO1, RQ8, PITCH)                                        \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
         "add lr, r12, #84\n\t"                                                \
@@ -827,10 +832,41 @@ __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
         "str r12, [sp, #96]\n\t"                                              \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
+        "ldr r0, [sp, #84]\n\t"                                               \
+        "cbnz r0, 5f\n\t"                                                     \
+        "6:\n\t"                                                              \
         "ldr r12, [sp, #116]\n\t"                                             \
         "add sp, sp, #128\n\t"                                                \
         "cmp r12, #0\n\t"                                                     \
-        "bne 0b"                                                              \
+        "bne 0b\n\t"                                                          \
+        "b 7f\n\t"                                                            \
+        "5:\n\t"                                                              \
+        PRO1                                                                  \
+        "4:\n\t"                                                              \
+        "ldm sp, {r0-r9}\n\t"                                                 \
+        "ldrd r10, r11, [lr], #8\n\t"                                         \
+        "ldr r12, [lr]\n\t"                                                   \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(1)                                                  \
+        "ldrd r8, r9, [sp, #40]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD(2)                                                  \
+        "ldrd r8, r9, [sp, #48]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        RQ8                                                                   \
+        "ldr r8, [sp, #68]\n\t"                                               \
+        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        "strb r0, [r11]\n\t"                                                  \
+        "strb r1, [r11, r8]\n\t"                                              \
+        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
+        "strb r3, [r11, r10]\n\t"                                             \
+        "add r11, r11, r8, lsl #2\n\t"                                        \
+        "ldr r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #92]\n\t"                                              \
+        "cmp lr, r12\n\t"                                                     \
+        "blo 4b\n\t"                                                          \
+        "b 6b\n\t"                                                            \
+        "7:"                                                                  \
         : "+r"(rp)                                                            \
         : [pb] "i"(4 * (PITCH))                                               \
         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
@@ -855,17 +891,20 @@ CNNC_INLINE int dsp_dw3x3_tiles_fit(int32_t pww, int32_t form) {
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
     register const uint32_t *rp __asm__("r12") = rec;
     if (pww == DSP_DW_TILE_PITCH_24)
-        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_24);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
+                      DSP_DW_TILE_PITCH_24);
     else if (pww == DSP_DW_TILE_PITCH_48)
-        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_TILE_PITCH_48);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
+                      DSP_DW_TILE_PITCH_48);
     else if (form == DSP_RQ_DOUBLE2Z)
-        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E, DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
+                      DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_DW_PLANE_PITCH);
     else if (form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_DW_PLANE_PITCH);
     else
-        DSP_ASM_TILES("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
+        DSP_ASM_TILES("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_DW_PLANE_PITCH);
 }
 #endif
 
@@ -876,6 +915,9 @@ static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
 CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec,
                                       const uint32_t *pj, const uint32_t *next, int32_t pww) {
     const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c, end = 2 * tiles;
+    /* the odd last row: the one-row loop after the row pairs (the quads' and the rows' own
+     * use of word 21 runs only in calls without tiles: at their pitch every form fits) */
+    rec[21] = (uint32_t)(p->out_h & 1);
     rec[22] = (uint32_t)(3 * p->c);
     rec[24] = (uint32_t)(uintptr_t)(pj + end);
     rec[25] = (uint32_t)(uintptr_t)(pj + ((p->out_h & ~1) - 2) * pww + end);
@@ -883,6 +925,37 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
     rec[28] = (uint32_t)(uintptr_t)pj;
     rec[29] = (uint32_t)(uintptr_t)next;
+}
+
+/* The whole quads of a group's four channels (dsp_dw3x3_rows4 at the fixed pitch, even
+ * out_h and out_w) straight from here: the rows' call, form dispatch and tail checks per
+ * channel cost ~100 instructions on 8 x 8 outputs. Not inlined: inside
+ * dsp_dw3x3_planar gcc -O3 could not allocate the quads' asm (13 registers). */
+static __attribute__((noinline)) void dsp_dw3x3_quads4(const cnnc_s8_conv_params *p,
+                                                       const uint32_t *plane, int32_t psz,
+                                                       int32_t pww, uint32_t (*rec)[DSP_DW_TREC],
+                                                       int8_t *y, int32_t form) {
+    int32_t j;
+    uint32_t *quad[4];
+    for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
+    const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
+    for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
+    if (form == DSP_RQ_DOUBLE2Z)
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_DOUBLE2Z);
+    else if (form == DSP_RQ_DOUBLE2)
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_DOUBLE2);
+    else if (form == DSP_RQ_DOUBLE)
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_DOUBLE);
+    else
+        for (j = 0; j < 4; ++j)
+            dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
+                                  DSP_RQ_SINGLE);
 }
 
 /* dsp_dw3x3_rows for the four channels of a group (planes psz words apart, records
@@ -893,46 +966,14 @@ static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane,
     int32_t j;
     if (dsp_dw3x3_tiles_fit(pww, form) && p->out_h >= 2 && (p->out_w & 3) == 0) {
         /* whole tiles (dsp_dw3x3_tiles; the other words set once per call), an odd last
-         * row by pairs (the bands of 0.35@96's 48x48 and 24x24 layers are 7 and 15 rows) */
+         * row by the one-row loop after the row pairs (the bands of 0.35@96's 48x48 and
+         * 24x24 layers are 7 and 15 rows) */
         for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
         dsp_dw3x3_tiles(rec[0], form, pww);
-        if (p->out_h & 1) {
-            const int32_t c_step = p->c, last = p->out_h - 1;
-            const size_t y_last = (size_t)last * p->out_w * c_step;
-            for (j = 0; j < 4; ++j) {
-                const uint32_t *r = plane + j * psz + (size_t)last * pww;
-                const uint32_t *const r_end = r + (p->out_w >> 1);
-                int8_t *yp = y + j + y_last;
-                for (; r < r_end; ++r, yp += 2 * c_step)
-                    yp[c_step] = (int8_t)dsp_dw3x3_pair_asm(r, 4 * pww, rec[j] + 6, yp, form);
-            }
-        }
         return;
     }
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
-        uint32_t *quad[4];
-        for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
-        /* whole quads only: the four channels' loops straight from here (the rows'
-         * call, form dispatch and tail checks per channel cost ~100 instructions on
-         * 8 x 8 outputs) */
-        const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
-        for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
-        if (form == DSP_RQ_DOUBLE2Z)
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_DOUBLE2Z);
-        else if (form == DSP_RQ_DOUBLE2)
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_DOUBLE2);
-        else if (form == DSP_RQ_DOUBLE)
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_DOUBLE);
-        else
-            for (j = 0; j < 4; ++j)
-                dsp_dw3x3_quads_fixed(plane + j * psz, plane + j * psz + half, quad[j], y + j,
-                                      DSP_RQ_SINGLE);
+        dsp_dw3x3_quads4(p, plane, psz, pww, rec, y, form);
         return;
     }
     for (j = 0; j < 4; ++j) dsp_dw3x3_rows(p, plane + j * psz, pww, rec[j] + 4, y + j, form);
@@ -1106,52 +1147,113 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 }
 
 #if DSP_DW_FAST
+/* One kernel row's weights of the group (ky: w = the row's first tap word) into records
+ * words 8 + 2 ky, 9 + 2 ky: written out, so that every store's offset is an immediate. */
+DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const int8_t *w,
+                                            int32_t c_step, int32_t ky, int dbl) {
+    const uint32_t v0 = dsp_load4(w), v1 = dsp_load4(w + c_step),
+                   v2 = dsp_load4(w + 2 * (size_t)c_step);
+    int32_t e0 = dsp_even(v0), o0 = dsp_odd(v0), e1 = dsp_even(v1), o1 = dsp_odd(v1),
+            e2 = dsp_even(v2), o2 = dsp_odd(v2);
+    if (dbl) { /* |2 w| <= 256 */
+        e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
+        o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
+    }
+    rec[0][8 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
+    rec[0][9 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
+    rec[1][8 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
+    rec[1][9 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
+    rec[2][8 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
+    rec[2][9 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
+    rec[3][8 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
+    rec[3][9 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
+}
+
+/* A channel's sums' start (8 copies: corr) and its m, c, e (words 14..16) straight into
+ * its record (dsp_dw_gq_one: no gq in between); 0 if it has no fast form. */
+DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m, int32_t s,
+                                         int dbl_round, int32_t zero_point) {
+    /* the sums' start, 8 copies: four STRD (gcc wrote eight STR) */
+    __asm__ __volatile__(
+        "strd %1, %1, [%0]\n\t"
+        "strd %1, %1, [%0, #8]\n\t"
+        "strd %1, %1, [%0, #16]\n\t"
+        "strd %1, %1, [%0, #24]"
+        :
+        : "r"(rec), "r"(corr)
+        : "memory");
+    return dsp_dw_gq_one((int32_t *)rec + 16, (int32_t *)rec + 14, m, s, dbl_round, zero_point);
+}
+
 /* The dsp_dw3x3_rows records quad[j] of channels c0 + j, j < 4, in one pass over the
  * group's weight words (per kernel row three loads, SXTB16 into lanes (c0, c0+2) and
  * (c0+1, c0+3), PKHBT/PKHTB into (W01, W21) per channel) when all four have a fast form
  * under the full clamp; the sums start at the bias (the planes hold x - zp: no weight
- * sums); returns that form (DSP_RQ_DOUBLE2: weights and bias doubled, where |bias| allows
- * it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j] (dsp_dw3x3_tiles'
- * layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the caller's. */
+ * sums; m, c, e straight from mult and shift); returns that form (DSP_RQ_DOUBLE2: weights and bias
+ * doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j]
+ * (dsp_dw3x3_tiles' layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the
+ * caller's. */
 static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
                                       const int32_t *bias, const int32_t *mult,
                                       const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
-    const int32_t c_step = p->c;
-    int32_t gq[16], ky, j, dbl;
-    int32_t form = dsp_dw_gq_fast(gq, mult, shift, p->rounding, p->y_zero_point);
-    uint32_t *const quad[4] = {rec[0] + 4, rec[1] + 4, rec[2] + 4, rec[3] + 4};
-    if (form == DSP_RQ_SLOW) return form;
-    dbl = form == DSP_RQ_DOUBLE;
-    for (j = 0; j < 4; ++j)
-        dbl = dbl && bias[j] < DSP_DW3_DOUBLE_BIAS && bias[j] > -DSP_DW3_DOUBLE_BIAS;
-    for (ky = 0; ky < 3; ++ky, w += 3 * (size_t)c_step) {
-        const uint32_t v0 = dsp_load4(w), v1 = dsp_load4(w + c_step),
-                       v2 = dsp_load4(w + 2 * (size_t)c_step);
-        int32_t e0 = dsp_even(v0), o0 = dsp_odd(v0), e1 = dsp_even(v1), o1 = dsp_odd(v1),
-                e2 = dsp_even(v2), o2 = dsp_odd(v2);
-        if (dbl) { /* |2 w| <= 256 */
-            e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
-            o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
-        }
-        quad[0][4 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
-        quad[0][5 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
-        quad[1][4 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
-        quad[1][5 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
-        quad[2][4 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
-        quad[2][5 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
-        quad[3][4 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
-        quad[3][5 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
+    const int32_t c_step = p->c, zp = p->y_zero_point;
+    const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
+    /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
+    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+    const int dbl = dbl_round && (uint32_t)bias[0] + off < lim && (uint32_t)bias[1] + off < lim &&
+                    (uint32_t)bias[2] + off < lim && (uint32_t)bias[3] + off < lim;
+    if (!(dsp_dw3x3_group_rq(rec[0], (uint32_t)bias[0] << dbl, mult[0], shift[0], dbl_round, zp) &&
+          dsp_dw3x3_group_rq(rec[1], (uint32_t)bias[1] << dbl, mult[1], shift[1], dbl_round, zp) &&
+          dsp_dw3x3_group_rq(rec[2], (uint32_t)bias[2] << dbl, mult[2], shift[2], dbl_round, zp) &&
+          dsp_dw3x3_group_rq(rec[3], (uint32_t)bias[3] << dbl, mult[3], shift[3], dbl_round, zp)))
+        return DSP_RQ_SLOW;
+    dsp_dw3x3_group_wrow(rec, w, c_step, 0, dbl);
+    dsp_dw3x3_group_wrow(rec, w + 3 * (size_t)c_step, c_step, 1, dbl);
+    dsp_dw3x3_group_wrow(rec, w + 6 * (size_t)c_step, c_step, 2, dbl);
+    return dbl ? DSP_RQ_DOUBLE2 : dbl_round ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
+}
+#endif
+
+#if DSP_DW_FAST
+/* The zeros of the four planes (psz words apart) outside the image: the rows above and
+ * below it and the words beside its pixels that hold a padding column, as far as the
+ * windows read (the fixed pitch's words past them are never read). The widening writes only the
+ * interior (and the straddling words in full), so these zeros serve every group of the call: ~30%
+ * of the planes' words at 8x8, not all of them. */
+/* Words [d, end) of the four planes (o1, o3: planes 1 and 3 as byte offsets) zeroed, in
+ * asm: gcc's C form became calls of memset per range and plane. */
+CNNC_INLINE void dsp_dw_zero4(uint32_t *d, const uint32_t *end, size_t o1, size_t o3) {
+    const uint32_t z = 0;
+    if (d < end)
+        __asm__ __volatile__(
+            "1:\n\t"
+            "str %[z], [%[d], %[o1]]\n\t"
+            "str %[z], [%[d], %[o1], lsl #1]\n\t"
+            "str %[z], [%[d], %[o3]]\n\t"
+            "str %[z], [%[d]], #4\n\t"
+            "cmp %[d], %[end]\n\t"
+            "blo 1b"
+            : [d] "+&r"(d)
+            : [end] "r"(end), [o1] "r"(o1), [o3] "r"(o3), [z] "r"(z)
+            : "cc", "memory");
+}
+
+static void dsp_dw_plane_border(const cnnc_s8_conv_params *p, uint32_t *plane, int32_t ph,
+                                int32_t pww, int32_t psz) {
+    /* the last window pair (ox = out_w - 1 or - 2, even) reads words ox / 2 and ox / 2 + 1;
+     * a tile's last word is that one too */
+    const int32_t nw = ((p->out_w + 1) >> 1) + 1;
+    const size_t o1 = 4 * (size_t)psz, o3 = 12 * (size_t)psz; /* planes 1, 3 (bytes) */
+    const int32_t left = (p->pad_left + 1) >> 1, right = (p->pad_left + p->w) >> 1;
+    const int32_t top = p->pad_top, bottom = p->pad_top + p->h;
+    uint32_t *row = plane;
+    int32_t r;
+    for (r = 0; r < ph; ++r, row += pww) {
+        const int inside = r >= top && r < bottom;
+        dsp_dw_zero4(row, row + (inside ? left : nw), o1, o3);
+        if (inside) dsp_dw_zero4(row + right, row + nw, o1, o3);
     }
-    for (j = 0; j < 4; ++j) { /* the sums' start: bias (doubled: 2 bias) */
-        const int32_t at = 6 * (j >> 1) + (j & 1);
-        const uint32_t corr = (uint32_t)bias[j] << dbl;
-        rec[j][0] = rec[j][1] = rec[j][2] = rec[j][3] = corr; /* 8 copies */
-        quad[j][0] = quad[j][1] = quad[j][2] = quad[j][3] = corr;
-        quad[j][10] = (uint32_t)gq[6 + at + (j & 1)];
-        quad[j][11] = (uint32_t)gq[7 + at + (j & 1)];
-        quad[j][12] = (uint32_t)gq[4 + at];
-    }
-    return dbl ? DSP_RQ_DOUBLE2 : form;
 }
 #endif
 
@@ -1167,8 +1269,8 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     const uint32_t pad = 0, nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point); /* x - zp */
     int32_t i, b, c, iy, ix, ky;
 #if DSP_DW_FAST
-    for (i = 0; i < 4 * psz; i += 4) /* four words a step (4 psz is a multiple of 4) */
-        plane[i] = plane[i + 1] = plane[i + 2] = plane[i + 3] = pad;
+    dsp_dw_plane_border(p, plane, ph, pww, psz);
+    (void)pad;
 #else
     for (i = 0; i < 4 * psz; ++i) plane[i] = pad;
 #endif
