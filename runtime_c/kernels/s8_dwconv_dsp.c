@@ -1733,7 +1733,7 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const in
 /* The 2x2 image's four channels from their records (rows = 1) in asm (gcc's C form spills
  * the pairs and keeps a pointer per output): outputs (0, 0), (0, 1) take a0 under kernel
  * row 1 and a1 under row 2, (1, 0), (1, 1) a0 under row 0 and a1 under row 1; column 0
- * the pairs (w1, w2), column 1 (w0, w1). Sums s0..s3 in r0..r3, bias r4 (then a1), a0 r5,
+ * the pairs (w1, w2), column 1 (w0, w1). Sums s0..s3 in r0..r3, bias r4, (a0, a1) r5, r6,
  * a kernel row's pairs r8, r9; o the channel's byte offset 8 j in a block. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ(a)                                 \
@@ -1743,19 +1743,18 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const in
     "ssat " a ", #8, " a "\n\t"
 #define DSP_ASM_PAIRS_CH2X2(o)                              \
     "ldr r4, [%[rp], #(128 + " o ")]\n\t"                   \
-    "ldr r5, [%[rp], #" o "]\n\t"                           \
+    "ldrd r5, r6, [%[rp], #" o "]\n\t"                      \
     "ldrd r8, r9, [%[rp], #(32 + " o ")]\n\t"               \
     "smlad r3, r5, r8, r4\n\t"                              \
     "smlad r2, r5, r9, r4\n\t"                              \
     "ldrd r8, r9, [%[rp], #(64 + " o ")]\n\t"               \
     "smlad r1, r5, r8, r4\n\t"                              \
     "smlad r0, r5, r9, r4\n\t"                              \
-    "ldr r4, [%[rp], #(4 + " o ")]\n\t"                     \
-    "smlad r3, r4, r8, r3\n\t"                              \
-    "smlad r2, r4, r9, r2\n\t"                              \
+    "smlad r3, r6, r8, r3\n\t"                              \
+    "smlad r2, r6, r9, r2\n\t"                              \
     "ldrd r8, r9, [%[rp], #(96 + " o ")]\n\t"               \
-    "smlad r1, r4, r8, r1\n\t"                              \
-    "smlad r0, r4, r9, r0\n\t"                              \
+    "smlad r1, r6, r8, r1\n\t"                              \
+    "smlad r0, r6, r9, r0\n\t"                              \
     "ldr r5, [%[rp], #(132 + " o ")]\n\t"                   \
     "ldrd r8, r9, [%[rp], #(160 + " o ")]\n\t"              \
     "add r4, %[y], %[cs], lsl #1\n\t"                       \
@@ -1769,15 +1768,16 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
                              DSP_ASM_PAIRS_CH2X2("24")
                          : [y] "+r"(y)
                          : [rp] "r"(rec), [cs] "r"(c_step)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "cc", "memory");
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
 }
 #undef DSP_ASM_PAIRS_RQ
 #undef DSP_ASM_PAIRS_CH2X2
 
 /* The four channels' 16 outputs each from their records, a channel a turn of an asm loop:
- * per output row the sums s0..s3 (r0..r3) of its columns start at the bias (r4) on the
- * first kernel row, each kernel row one LDRD of the image row's (A, B) (r5, r6) and one of
- * its (w0, w1), (w1, w2) (r8, r9): column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT),
+ * per output row the sums s0..s3 (r0..r3) of its columns start at the bias (r4, read once a
+ * channel: neither the rows nor the stores write it) on the first kernel row, each kernel
+ * row one LDRD of the image row's (A, B) (r5, r6) and one of its (w0, w1), (w1, w2) (r8,
+ * r9): column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT),
  * 2 B (w1, w2) + A.hi w0 (SMLATB), 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four
  * stores of the row, yr stepping 4 rows of c_step bytes. */
 /* clang-format off */
@@ -1819,13 +1819,10 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
     "1:\n\t"                                                \
     "ldr r4, [%[rp], #224]\n\t"                            \
     DSP_ASM_PAIRS_KROW0("0", "160") DSP_ASM_PAIRS_KROW("32", "192") DSP_ASM_PAIRS_STORE4 \
-    "ldr r4, [%[rp], #224]\n\t"                            \
     DSP_ASM_PAIRS_KROW0("0", "128") DSP_ASM_PAIRS_KROW("32", "160")                     \
     DSP_ASM_PAIRS_KROW("64", "192") DSP_ASM_PAIRS_STORE4     \
-    "ldr r4, [%[rp], #224]\n\t"                            \
     DSP_ASM_PAIRS_KROW0("32", "128") DSP_ASM_PAIRS_KROW("64", "160")                    \
     DSP_ASM_PAIRS_KROW("96", "192") DSP_ASM_PAIRS_STORE4     \
-    "ldr r4, [%[rp], #224]\n\t"                            \
     DSP_ASM_PAIRS_KROW0("64", "128") DSP_ASM_PAIRS_KROW("96", "160") DSP_ASM_PAIRS_STORE4 \
     "sub %[yr], %[yr], %[cs], lsl #4\n\t"                   \
     "add %[yr], %[yr], #1\n\t"                              \
