@@ -1947,23 +1947,19 @@ DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const
 #undef DSP_ASM_PAIRS_PRM
 #undef DSP_ASM_PAIRS_PRM_END
 
-/* One group's pairs and outputs from its records' (bias, m), (c, e); a function of its own
- * so that the asm statements meet few live values (inlined into dsp_dw_pairs_as's loop,
- * gcc -O1..-O3 found 'impossible constraints' for one or another of them). */
-static __attribute__((noinline)) void dsp_dw_pairs_group(uint32_t *rec, const int8_t *wg,
-                                                         const int8_t *xg, int8_t *yg,
-                                                         int32_t c_step, uint32_t nzp, int kind) {
-    if (kind == DSP_DW_PAIRS_2X2) {
-        dsp_dw_pairs_tr(rec, wg, xg, c_step, nzp, 1);
-        dsp_dw_pairs2x2_asm(rec, yg, c_step);
-    } else {
-        dsp_dw_pairs_tr(rec, wg, xg, c_step, nzp, 4);
-        if (kind == DSP_DW_PAIRS_4X4)
-            dsp_dw_pairs4x4_asm(rec, yg, c_step);
-        else
-            dsp_dw_pairs4x4s2_asm(rec, yg, c_step);
+/* One group's pairs and outputs from its records' (bias, m), (c, e), a function of its own
+ * per kind so that the asm statements meet few live values (inlined into dsp_dw_pairs_as's
+ * loop, gcc -O1..-O3 found 'impossible constraints' for one or another of them). */
+#define DSP_DW_PAIRS_GROUP(NAME, ROWS, COMPUTE)                                                   \
+    static __attribute__((noinline)) void NAME(uint32_t *rec, const int8_t *wg, const int8_t *xg, \
+                                               int8_t *yg, int32_t c_step, uint32_t nzp) {        \
+        dsp_dw_pairs_tr(rec, wg, xg, c_step, nzp, ROWS);                                          \
+        COMPUTE(rec, yg, c_step);                                                                 \
     }
-}
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, dsp_dw_pairs2x2_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4, 4, dsp_dw_pairs4x4_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, dsp_dw_pairs4x4s2_asm)
+#undef DSP_DW_PAIRS_GROUP
 
 /* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
  * multipliers and shifts have DSP_RQ_DOUBLE's form (e - 1 = ~shift in 0..19, 2^30 <= m:
@@ -1982,7 +1978,12 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
         for (b = 0; b < p->n; ++b) {
             const int8_t *const xg = x + (size_t)b * px * c_step + c0, *const wg = w + c0;
             int8_t *const yg = y + (size_t)b * out_px * c_step + c0;
-            dsp_dw_pairs_group(rec, wg, xg, yg, c_step, nzp, kind);
+            if (kind == DSP_DW_PAIRS_2X2)
+                dsp_dw_pairs_g2x2(rec, wg, xg, yg, c_step, nzp);
+            else if (kind == DSP_DW_PAIRS_4X4)
+                dsp_dw_pairs_g4x4(rec, wg, xg, yg, c_step, nzp);
+            else
+                dsp_dw_pairs_g4x4s2(rec, wg, xg, yg, c_step, nzp);
         }
     }
     return c4;
