@@ -1967,26 +1967,31 @@ DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, dsp_dw_pairs4x4s2_asm)
 DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias, const int32_t *mult,
                                           const int32_t *shift, int8_t *y, int kind) {
-    const int32_t c_step = p->c, c4 = c_step & ~3, rows = kind == DSP_DW_PAIRS_2X2 ? 1 : 4;
+    const int32_t c_step = p->c, rows = kind == DSP_DW_PAIRS_2X2 ? 1 : 4;
     const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16,
                   out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    int32_t c0, b;
-    for (c0 = 0; c0 < c4; c0 += 4) {
-        uint32_t rec[8 * (4 + 5)]; /* the four channels' records, 8 (rows + 5) words */
-        if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rows)) return c0;
-        for (b = 0; b < p->n; ++b) {
-            const int8_t *const xg = x + (size_t)b * px * c_step + c0, *const wg = w + c0;
-            int8_t *const yg = y + (size_t)b * out_px * c_step + c0;
+    int32_t c0, b, c_end = c_step & ~3;
+    /* images outside, groups inside (the group loop is the one that runs: one image); the
+     * first group without the form ends the first image's loop and every later one */
+    for (b = 0; b < p->n; ++b) {
+        const int8_t *xg = x + (size_t)b * px * c_step;
+        int8_t *yg = y + (size_t)b * out_px * c_step;
+        for (c0 = 0; c0 < c_end; c0 += 4, xg += 4, yg += 4) {
+            uint32_t rec[8 * (4 + 5)]; /* the four channels' records, 8 (rows + 5) words */
+            if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rows)) {
+                c_end = c0;
+                break;
+            }
             if (kind == DSP_DW_PAIRS_2X2)
-                dsp_dw_pairs_g2x2(rec, wg, xg, yg, c_step, nzp);
+                dsp_dw_pairs_g2x2(rec, w + c0, xg, yg, c_step, nzp);
             else if (kind == DSP_DW_PAIRS_4X4)
-                dsp_dw_pairs_g4x4(rec, wg, xg, yg, c_step, nzp);
+                dsp_dw_pairs_g4x4(rec, w + c0, xg, yg, c_step, nzp);
             else
-                dsp_dw_pairs_g4x4s2(rec, wg, xg, yg, c_step, nzp);
+                dsp_dw_pairs_g4x4s2(rec, w + c0, xg, yg, c_step, nzp);
         }
     }
-    return c4;
+    return c_end;
 }
 
 /* The kind of dsp_dw_small_as or dsp_dw_pairs_as that serves p, or -1. */
