@@ -1949,11 +1949,15 @@ DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const
 
 /* One group's pairs and outputs from its records' (bias, m), (c, e), a function of its own
  * per kind so that the asm statements meet few live values (inlined into dsp_dw_pairs_as's
- * loop, gcc -O1..-O3 found 'impossible constraints' for one or another of them). */
+ * loop, gcc -O1..-O3 found 'impossible constraints' for one or another of them); c_step
+ * and nzp come in the records' last two words (set once a call: no arguments on the
+ * stack). */
+#define DSP_DW_PAIRS_REC 72 /* words of a group's records (rows = 4), then c_step, nzp */
 #define DSP_DW_PAIRS_GROUP(NAME, ROWS, COMPUTE)                                                   \
     static __attribute__((noinline)) void NAME(uint32_t *rec, const int8_t *wg, const int8_t *xg, \
-                                               int8_t *yg, int32_t c_step, uint32_t nzp) {        \
-        dsp_dw_pairs_tr(rec, wg, xg, c_step, nzp, ROWS);                                          \
+                                               int8_t *yg) {                                      \
+        const int32_t c_step = (int32_t)rec[DSP_DW_PAIRS_REC];                                    \
+        dsp_dw_pairs_tr(rec, wg, xg, c_step, rec[DSP_DW_PAIRS_REC + 1], ROWS);                    \
         COMPUTE(rec, yg, c_step);                                                                 \
     }
 DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, dsp_dw_pairs2x2_asm)
@@ -1972,23 +1976,24 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
                   out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     int32_t c0, b, c_end = c_step & ~3;
+    uint32_t rec[DSP_DW_PAIRS_REC + 2]; /* the four channels' records, 8 (rows + 5) words */
+    rec[DSP_DW_PAIRS_REC] = (uint32_t)c_step, rec[DSP_DW_PAIRS_REC + 1] = nzp;
     /* images outside, groups inside (the group loop is the one that runs: one image); the
      * first group without the form ends the first image's loop and every later one */
     for (b = 0; b < p->n; ++b) {
         const int8_t *xg = x + (size_t)b * px * c_step;
         int8_t *yg = y + (size_t)b * out_px * c_step;
         for (c0 = 0; c0 < c_end; c0 += 4, xg += 4, yg += 4) {
-            uint32_t rec[8 * (4 + 5)]; /* the four channels' records, 8 (rows + 5) words */
             if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rows)) {
                 c_end = c0;
                 break;
             }
             if (kind == DSP_DW_PAIRS_2X2)
-                dsp_dw_pairs_g2x2(rec, w + c0, xg, yg, c_step, nzp);
+                dsp_dw_pairs_g2x2(rec, w + c0, xg, yg);
             else if (kind == DSP_DW_PAIRS_4X4)
-                dsp_dw_pairs_g4x4(rec, w + c0, xg, yg, c_step, nzp);
+                dsp_dw_pairs_g4x4(rec, w + c0, xg, yg);
             else
-                dsp_dw_pairs_g4x4s2(rec, w + c0, xg, yg, c_step, nzp);
+                dsp_dw_pairs_g4x4s2(rec, w + c0, xg, yg);
         }
     }
     return c_end;
