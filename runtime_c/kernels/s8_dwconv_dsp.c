@@ -1757,16 +1757,16 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const in
     "smlad r0, r6, r9, r0\n\t"                              \
     "ldr r5, [%[rp], #(132 + " o ")]\n\t"                   \
     "ldrd r8, r9, [%[rp], #(160 + " o ")]\n\t"              \
-    "add r4, %[y], %[cs], lsl #1\n\t"                       \
     DSP_ASM_PAIRS_RQ("r1") "strb r1, [%[y], %[cs]]\n\t"     \
     DSP_ASM_PAIRS_RQ("r0") "strb r0, [%[y]], #1\n\t"        \
-    DSP_ASM_PAIRS_RQ("r3") "strb r3, [r4, %[cs]]\n\t"       \
-    DSP_ASM_PAIRS_RQ("r2") "strb r2, [r4]\n\t"
+    DSP_ASM_PAIRS_RQ("r3") "strb r3, [%[y2], %[cs]]\n\t"    \
+    DSP_ASM_PAIRS_RQ("r2") "strb r2, [%[y2]], #1\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
+    int8_t *y2 = y + 2 * c_step; /* output row 1 */
     __asm__ __volatile__(DSP_ASM_PAIRS_CH2X2("0") DSP_ASM_PAIRS_CH2X2("8") DSP_ASM_PAIRS_CH2X2("16")
                              DSP_ASM_PAIRS_CH2X2("24")
-                         : [y] "+r"(y)
+                         : [y] "+r"(y), [y2] "+r"(y2)
                          : [rp] "r"(rec), [cs] "r"(c_step)
                          : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
 }
