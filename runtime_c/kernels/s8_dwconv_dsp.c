@@ -1904,37 +1904,32 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int
 /* The four channels' (bias, m) and (c, e) into their records (blocks rows + 3 and
  * rows + 4; byte offsets obm, oce of channel j's) in asm (gcc's loop spills the group's
  * pointers); 0 when a channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19,
- * 2^30 <= m: dsp_dw_gq_one's). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+ * 2^30 <= m: dsp_dw_gq_one's), the checks branching by asm goto straight to that return
+ * (no flag to set and test per group). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
 /* clang-format off */
 #define DSP_ASM_PAIRS_PRM(j4, obm, oce)                   \
     "ldr r0, [%[mp], #" j4 "]\n\t"                          \
     "ldr r1, [%[sp], #" j4 "]\n\t"                          \
     "mvn r1, r1\n\t"                                        \
     "cmp r1, #19\n\t"                                       \
-    "bhi 9f\n\t"                                            \
+    "bhi %l[fail]\n\t"                                       \
     "cmp r0, #0x40000000\n\t"                               \
-    "blt 9f\n\t"                                            \
+    "blt %l[fail]\n\t"                                       \
     "lsl r3, %[k], r1\n\t"                                  \
     "add r1, r1, #1\n\t"                                    \
     "ldr r2, [%[bp], #" j4 "]\n\t"                          \
     "strd r2, r0, [%[rec], #" obm "]\n\t"                   \
     "strd r3, r1, [%[rec], #" oce "]\n\t"
-#define DSP_ASM_PAIRS_PRM_END                               \
-    "mov %[ok], #1\n\t"                                     \
-    "b 8f\n"                                                \
-    "9:\n\t"                                                \
-    "mov %[ok], #0\n"                                       \
-    "8:\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const int32_t *mult,
                                        const int32_t *shift, int rows) {
-    int ok;
 #define DSP_DW_PRM(TEXT)                                                                        \
-    __asm__ __volatile__(                                                                       \
-        TEXT DSP_ASM_PAIRS_PRM_END                                                              \
-        : [ok] "=r"(ok)                                                                         \
+    __asm__ goto(                                                                               \
+        TEXT                                                                                    \
+        :                                                                                       \
         : [bp] "r"(bias), [mp] "r"(mult), [sp] "r"(shift), [rec] "r"(rec), [k] "r"(0xFFFFFF01u) \
-        : "r0", "r1", "r2", "r3", "cc", "memory")
+        : "r0", "r1", "r2", "r3", "cc", "memory"                                                \
+        : fail)
     if (rows == 1)
         DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "128", "160") DSP_ASM_PAIRS_PRM("4", "136", "168")
                        DSP_ASM_PAIRS_PRM("8", "144", "176") DSP_ASM_PAIRS_PRM("12", "152", "184"));
@@ -1942,10 +1937,11 @@ DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const
         DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "224", "256") DSP_ASM_PAIRS_PRM("4", "232", "264")
                        DSP_ASM_PAIRS_PRM("8", "240", "272") DSP_ASM_PAIRS_PRM("12", "248", "280"));
 #undef DSP_DW_PRM
-    return ok;
+    return 1;
+fail:
+    return 0;
 }
 #undef DSP_ASM_PAIRS_PRM
-#undef DSP_ASM_PAIRS_PRM_END
 
 /* One group's pairs and outputs from its records' (bias, m), (c, e), a function of its own
  * per kind so that the asm statements meet few live values (inlined into dsp_dw_pairs_as's
