@@ -1660,10 +1660,9 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * and the block's eight words leave by two STMs of r0..r3 (channels 0, 1 then 2, 3): 20
  * instructions an image row, 18 a kernel row, every word read once for the four channels
  * (the records of channel pairs (0, 1) and (2, 3) were written in two passes that each
- * read all of them). Six scratch registers and wg read from its stack slot into the
- * pointer after the pixels (gcc -O1..-O3 failed to allocate eight scratch registers
- * beside five register operands), nzp's register then holding 3 c_step, a kernel row's
- * step. */
+ * read all of them). Six scratch registers beside five register operands (gcc -O1..-O3
+ * failed to allocate eight), the pointer moved to wg after the pixels and nzp's register
+ * then holding 3 c_step, a kernel row's step. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_TX                                    \
     "ldr r0, [%[p]]\n\t"                                    \
@@ -1706,7 +1705,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r3, r5, ror #8\n\t"                             \
     "stm %[rp]!, {r0, r1, r2, r3}\n\t"
 #define DSP_ASM_PAIRS_TW3                                   \
-    "ldr %[p], %[wg]\n\t"                                   \
+    "mov %[p], %[wg]\n\t"                                   \
     "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
     DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW
 /* clang-format on */
@@ -1717,13 +1716,13 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const in
     if (rows == 1)
         __asm__ __volatile__(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
                              : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
-                             : [cs] "r"(c_step), [wg] "m"(wg)
+                             : [cs] "r"(c_step), [wg] "r"(wg)
                              : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
     else
         __asm__ __volatile__(
             DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
             : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
-            : [cs] "r"(c_step), [wg] "m"(wg)
+            : [cs] "r"(c_step), [wg] "r"(wg)
             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
 }
 #undef DSP_ASM_PAIRS_TX
