@@ -1733,11 +1733,9 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
  * (dsp_dw_pairs_as): a pixel pair (x[r][2k], x[r][2k+1]) against a weight pair
  * (w[ky][kx], w[ky][kx+1]) is one SMLAD, two taps an instruction where dsp_dw_small_as and
  * dsp_dw3x3_groups take one (lanes of four channels), and a channel's m, c, e serve all its
- * outputs. Per group of four channels a record per channel (bias, the pairs, m, c, e) is
- * written first: the pairs by a transpose in asm (PKHBT / PKHTB of two words of four
- * channels gives the bytes of channels (0, 1) / (2, 3) of both, SXTB16 without and with
- * ROR #8 the pair of one channel, SXTAB16 onto (-zp, -zp) for x - zp: |x - zp| <= 255),
- * then an asm pass over the four records computes and stores the outputs. A sum starts at
+ * outputs. Per group of four channels the records (the pairs, bias, m, c, e of each
+ * channel) are written first, the pairs by a transpose in asm (dsp_dw_pairs_tr), then an
+ * asm pass over the four channels computes and stores the outputs. A sum starts at
  * the bias and adds the image taps only (padding taps left out, not read as x_zero_point):
  * the reference's sum exactly (|sum| <= |bias| + 9 * 255 * 128, modulo 2^32 as s8_dsp.h).
  * Output column ox of a kernel row over image row (A, B) = columns (0, 1), (2, 3) of a 4-wide
@@ -1749,239 +1747,138 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
  * ASR e, SSAT #8, STRB. */
 enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
 
-/* The 2x2 image's four channels from their records rec[4][12] (bias, image row 0's pair
- * a0, kernel row 0's pairs (w0, w1), (w1, w2), row 1's, image row 1's pair a1, row 2's,
- * then m, c, e) in asm (gcc's C form spills the pairs and keeps a pointer per output):
- * outputs (0, 0), (0, 1) take a0 under kernel row 1 and a1 under row 2, (1, 0), (1, 1) a0
- * under row 0 and a1 under row 1; column 0 the pairs (w1, w2), column 1 (w0, w1). Sums
- * s0..s3 in r0..r3, the LDMs' lists r4, r5, r8, r9 in order. */
+/* A group's records, rec[8 * (rows + 5)] (rows = 1 for a 2x2 image, 4 for 4x4), hold
+ * blocks of 8 words, each block two words of every channel (channel j's at words 2 j,
+ * 2 j + 1), so one channel's words sit 32 bytes a block apart at 8 j: blocks 0 .. rows - 1
+ * an image row's pairs (A, B) = columns (0, 1), (2, 3) (a 2x2 image: its rows 0 and 1, the
+ * pairs a0, a1), blocks rows .. rows + 2 a kernel row's (w0, w1), (w1, w2), block rows + 3
+ * (bias, m), block rows + 4 (c, e). Written by dsp_dw_pairs_tr (the pairs) and
+ * dsp_dw_pairs_prm (the rest). */
+
+/* The pairs of the records by a transpose in asm: four pixel words (four channels each,
+ * c_step bytes apart) or three tap words of a kernel row, PKHBT / PKHTB of two words gives
+ * the bytes of channels (0, 1) / (2, 3) of both, SXTB16 without and with ROR #8 the pair
+ * of one channel (SXTAB16 onto nzp = (-zp, -zp) for the pixels: x - zp: |x - zp| <= 255),
+ * and the block's eight words leave by two STMs of r0..r3 (channels 0, 1 then 2, 3): 20
+ * instructions an image row, 18 a kernel row, every word read once for the four channels
+ * (the records of channel pairs (0, 1) and (2, 3) were written in two passes that each
+ * read all of them). Six scratch registers beside five register operands (gcc -O1..-O3
+ * failed to allocate eight), the pointer moved to wg after the pixels and nzp's register
+ * then holding 3 c_step, a kernel row's step. */
+/* clang-format off */
+#define DSP_ASM_PAIRS_TX                                    \
+    "ldr r0, [%[p]]\n\t"                                    \
+    "ldr r2, [%[p], %[cs]]\n\t"                             \
+    "add %[p], %[p], %[cs], lsl #1\n\t"                     \
+    "ldr r1, [%[p]]\n\t"                                    \
+    "ldr r3, [%[p], %[cs]]\n\t"                             \
+    "add %[p], %[p], %[cs], lsl #1\n\t"                     \
+    "pkhtb r4, r2, r0, asr #16\n\t"                         \
+    "pkhbt r0, r0, r2, lsl #16\n\t"                         \
+    "pkhtb r5, r3, r1, asr #16\n\t"                         \
+    "pkhbt r1, r1, r3, lsl #16\n\t"                         \
+    "sxtab16 r2, %[nzp], r0, ror #8\n\t"                    \
+    "sxtab16 r0, %[nzp], r0\n\t"                            \
+    "sxtab16 r3, %[nzp], r1, ror #8\n\t"                    \
+    "sxtab16 r1, %[nzp], r1\n\t"                            \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtab16 r0, %[nzp], r4\n\t"                            \
+    "sxtab16 r2, %[nzp], r4, ror #8\n\t"                    \
+    "sxtab16 r1, %[nzp], r5\n\t"                            \
+    "sxtab16 r3, %[nzp], r5, ror #8\n\t"                    \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW                                    \
+    "ldr r0, [%[p]]\n\t"                                    \
+    "ldr r2, [%[p], %[cs]]\n\t"                             \
+    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
+    "add %[p], %[p], %[nzp]\n\t"                            \
+    "pkhtb r4, r2, r0, asr #16\n\t"                         \
+    "pkhbt r0, r0, r2, lsl #16\n\t"                         \
+    "pkhtb r5, r3, r2, asr #16\n\t"                         \
+    "pkhbt r1, r2, r3, lsl #16\n\t"                         \
+    "sxtb16 r2, r0, ror #8\n\t"                             \
+    "sxtb16 r0, r0\n\t"                                     \
+    "sxtb16 r3, r1, ror #8\n\t"                             \
+    "sxtb16 r1, r1\n\t"                                     \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtb16 r0, r4\n\t"                                     \
+    "sxtb16 r2, r4, ror #8\n\t"                             \
+    "sxtb16 r1, r5\n\t"                                     \
+    "sxtb16 r3, r5, ror #8\n\t"                             \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW3                                   \
+    "mov %[p], %[wg]\n\t"                                   \
+    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
+    DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW
+/* clang-format on */
+DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const int8_t *xg,
+                                       int32_t c_step, uint32_t nzp, int rows) {
+    uint32_t *rp = rec;
+    const int8_t *p = xg;
+    if (rows == 1)
+        __asm__ __volatile__(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
+                             : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
+                             : [cs] "r"(c_step), [wg] "r"(wg)
+                             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+    else
+        __asm__ __volatile__(
+            DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
+            : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
+            : [cs] "r"(c_step), [wg] "r"(wg)
+            : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+}
+#undef DSP_ASM_PAIRS_TX
+#undef DSP_ASM_PAIRS_TW
+#undef DSP_ASM_PAIRS_TW3
+
+/* The 2x2 image's four channels from their records (rows = 1) in asm (gcc's C form spills
+ * the pairs and keeps a pointer per output): outputs (0, 0), (0, 1) take a0 under kernel
+ * row 1 and a1 under row 2, (1, 0), (1, 1) a0 under row 0 and a1 under row 1; column 0
+ * the pairs (w1, w2), column 1 (w0, w1). Sums s0..s3 in r0..r3, bias r4, (a0, a1) r5, r6,
+ * a kernel row's pairs r8, r9; o the channel's byte offset 8 j in a block. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ(a)                                 \
     "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r8\n\t"                       \
     "asr " a ", " a ", r9\n\t"                              \
     "ssat " a ", #8, " a "\n\t"
-#define DSP_ASM_PAIRS_CH2X2                                 \
-    "ldm %[rp]!, {r4, r5, r8, r9}\n\t"                      \
+#define DSP_ASM_PAIRS_CH2X2(o)                              \
+    "ldr r4, [%[rp], #(128 + " o ")]\n\t"                   \
+    "ldrd r5, r6, [%[rp], #" o "]\n\t"                      \
+    "ldrd r8, r9, [%[rp], #(32 + " o ")]\n\t"               \
     "smlad r3, r5, r8, r4\n\t"                              \
     "smlad r2, r5, r9, r4\n\t"                              \
-    "ldm %[rp]!, {r8, r9}\n\t"                              \
+    "ldrd r8, r9, [%[rp], #(64 + " o ")]\n\t"               \
     "smlad r1, r5, r8, r4\n\t"                              \
     "smlad r0, r5, r9, r4\n\t"                              \
-    "ldr r4, [%[rp]], #4\n\t"                               \
-    "smlad r3, r4, r8, r3\n\t"                              \
-    "smlad r2, r4, r9, r2\n\t"                              \
-    "ldm %[rp]!, {r8, r9}\n\t"                              \
-    "smlad r1, r4, r8, r1\n\t"                              \
-    "smlad r0, r4, r9, r0\n\t"                              \
-    "ldm %[rp]!, {r5, r8, r9}\n\t"                          \
-    "add r4, %[y], %[cs], lsl #1\n\t"                       \
+    "smlad r3, r6, r8, r3\n\t"                              \
+    "smlad r2, r6, r9, r2\n\t"                              \
+    "ldrd r8, r9, [%[rp], #(96 + " o ")]\n\t"               \
+    "smlad r1, r6, r8, r1\n\t"                              \
+    "smlad r0, r6, r9, r0\n\t"                              \
+    "ldr r5, [%[rp], #(132 + " o ")]\n\t"                   \
+    "ldrd r8, r9, [%[rp], #(160 + " o ")]\n\t"              \
     DSP_ASM_PAIRS_RQ("r1") "strb r1, [%[y], %[cs]]\n\t"     \
     DSP_ASM_PAIRS_RQ("r0") "strb r0, [%[y]], #1\n\t"        \
-    DSP_ASM_PAIRS_RQ("r3") "strb r3, [r4, %[cs]]\n\t"       \
-    DSP_ASM_PAIRS_RQ("r2") "strb r2, [r4]\n\t"
+    DSP_ASM_PAIRS_RQ("r3") "strb r3, [%[y2], %[cs]]\n\t"    \
+    DSP_ASM_PAIRS_RQ("r2") "strb r2, [%[y2]], #1\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    __asm__ __volatile__(
-        DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2 DSP_ASM_PAIRS_CH2X2
-        : [rp] "+r"(rec), [y] "+r"(y)
-        : [cs] "r"(c_step)
-        : "r0", "r1", "r2", "r3", "r4", "r5", "r8", "r9", "cc", "memory");
+    int8_t *y2 = y + 2 * c_step; /* output row 1 */
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH2X2("0") DSP_ASM_PAIRS_CH2X2("8") DSP_ASM_PAIRS_CH2X2("16")
+                             DSP_ASM_PAIRS_CH2X2("24")
+                         : [y] "+r"(y), [y2] "+r"(y2)
+                         : [rp] "r"(rec), [cs] "r"(c_step)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
 }
 #undef DSP_ASM_PAIRS_RQ
 #undef DSP_ASM_PAIRS_CH2X2
 
-/* The words 1..8 (the pairs) of the records of channels 2 hi, 2 hi + 1 (rec + 1, rec + 13)
- * of dsp_dw_pairs2x2_asm in asm (gcc's C form spills and recomputes the 13 addresses): the
- * group's pixel words (xg, c_step bytes apart) and tap words (wg) read into r0..r3, each
- * PKH of two (channels (0, 1): PKHBT, (2, 3): PKHTB) into r8..r11 serves both channels
- * (SXTB16, or SXTAB16 onto nzp for x - zp, without and with ROR #8), four words of a
- * channel stored by one STM. nzp is read from its stack slot into the destination first:
- * eight scratch registers and five register operands were more than gcc -O1 could allocate
- * ("impossible constraints"). */
-/* clang-format off */
-#define DSP_ASM_PK_LO(d, a, b) "pkhbt " d ", " a ", " b ", lsl #16\n\t"
-#define DSP_ASM_PK_HI(d, a, b) "pkhtb " d ", " b ", " a ", asr #16\n\t"
-#define DSP_ASM_PAIRS_REC2X2(PK)                            \
-    "ldr r0, [%[xg]]\n\t"                                   \
-    "ldr r1, [%[xg], %[cs]]\n\t"                            \
-    PK("r8", "r0", "r1")                                    \
-    "ldr r0, [%[wg]]\n\t"                                   \
-    "ldr r1, [%[wg], %[cs]]\n\t"                            \
-    "ldr r2, [%[wg], %[cs], lsl #1]\n\t"                    \
-    PK("r9", "r0", "r1")                                    \
-    PK("r10", "r1", "r2")                                   \
-    "add r3, %[wg], %[cs], lsl #1\n\t"                      \
-    "add r3, r3, %[cs]\n\t"                                 \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    PK("r11", "r0", "r1")                                   \
-    "ldr r0, %[nzp]\n\t"                                     \
-    "sxtab16 r0, r0, r8\n\t"                                 \
-    "sxtb16 r1, r9\n\t"                                     \
-    "sxtb16 r2, r10\n\t"                                    \
-    "sxtb16 r3, r11\n\t"                                    \
-    "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
-    "ldr r0, %[nzp]\n\t"                                     \
-    "sxtab16 r0, r0, r8, ror #8\n\t"                         \
-    "sxtb16 r1, r9, ror #8\n\t"                             \
-    "sxtb16 r2, r10, ror #8\n\t"                            \
-    "sxtb16 r3, r11, ror #8\n\t"                            \
-    "add r8, %[rp], #48\n\t"                                \
-    "stm r8, {r0, r1, r2, r3}\n\t"                          \
-    "add r3, %[wg], %[cs], lsl #1\n\t"                      \
-    "add r3, r3, %[cs]\n\t"                                 \
-    "ldr r0, [r3, %[cs]]\n\t"                               \
-    "ldr r1, [r3, %[cs], lsl #1]\n\t"                       \
-    PK("r8", "r0", "r1")                                    \
-    "add r3, r3, %[cs], lsl #1\n\t"                         \
-    "add r3, r3, %[cs]\n\t"                                 \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    "ldr r2, [r3, %[cs], lsl #1]\n\t"                       \
-    PK("r10", "r0", "r1")                                   \
-    PK("r11", "r1", "r2")                                   \
-    "add r3, %[xg], %[cs], lsl #1\n\t"                      \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    PK("r9", "r0", "r1")                                    \
-    "sxtb16 r0, r8\n\t"                                     \
-    "ldr r1, %[nzp]\n\t"                                     \
-    "sxtab16 r1, r1, r9\n\t"                                 \
-    "sxtb16 r2, r10\n\t"                                    \
-    "sxtb16 r3, r11\n\t"                                    \
-    "add %[rp], %[rp], #16\n\t"                             \
-    "stm %[rp], {r0, r1, r2, r3}\n\t"                       \
-    "sxtb16 r0, r8, ror #8\n\t"                             \
-    "ldr r1, %[nzp]\n\t"                                     \
-    "sxtab16 r1, r1, r9, ror #8\n\t"                         \
-    "sxtb16 r2, r10, ror #8\n\t"                            \
-    "sxtb16 r3, r11, ror #8\n\t"                            \
-    "add r8, %[rp], #48\n\t"                                \
-    "stm r8, {r0, r1, r2, r3}\n\t"
-/* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_pairs_rec2x2(uint32_t *rec, const int8_t *wg, const int8_t *xg,
-                                           int32_t c_step, uint32_t nzp, int hi) {
-    uint32_t *rp = rec + 1;
-    if (hi)
-        __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_HI)
-                             : [rp] "+r"(rp)
-                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "m"(nzp)
-                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
-    else
-        __asm__ __volatile__(DSP_ASM_PAIRS_REC2X2(DSP_ASM_PK_LO)
-                             : [rp] "+r"(rp)
-                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "m"(nzp)
-                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
-}
-#undef DSP_ASM_PK_LO
-#undef DSP_ASM_PK_HI
-#undef DSP_ASM_PAIRS_REC2X2
-
-/* The 4x4 image at stride 1 as dsp_dw_pairs2x2_asm: records rec[4][18] of bias, the image
- * rows' pairs (A, B) = columns (0, 1), (2, 3) (words 1..8), the kernel rows' (w0, w1),
- * (w1, w2) (9..14), m, c, e (15..17), written by dsp_dw_pairs_rec4x4 (the same transpose:
- * four PKH words of a block in r8..r11, both channels' words by STM). */
-/* clang-format off */
-#define DSP_ASM_PK_LO(d, a, b) "pkhbt " d ", " a ", " b ", lsl #16\n\t"
-#define DSP_ASM_PK_HI(d, a, b) "pkhtb " d ", " b ", " a ", asr #16\n\t"
-/* r8..r11 into words of channels 2 hi (at rp, then rp += 16) and 2 hi + 1 (rp + 72): SXT
- * is sxtab16 with nzp for pixels, sxtb16 for weights */
-#define DSP_ASM_PAIRS_X4                                    \
-    "sxtab16 r0, %[nzp], r8\n\t"                            \
-    "sxtab16 r1, %[nzp], r9\n\t"                            \
-    "sxtab16 r2, %[nzp], r10\n\t"                           \
-    "sxtab16 r3, %[nzp], r11\n\t"                           \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
-    "sxtab16 r0, %[nzp], r8, ror #8\n\t"                    \
-    "sxtab16 r1, %[nzp], r9, ror #8\n\t"                    \
-    "sxtab16 r2, %[nzp], r10, ror #8\n\t"                   \
-    "sxtab16 r3, %[nzp], r11, ror #8\n\t"                   \
-    "add r8, %[rp], #56\n\t"                                \
-    "stm r8, {r0, r1, r2, r3}\n\t"
-/* two image rows from the row at r3 (r3 advances two rows; DSP_ASM_PAIRS_X4 overwrites it) */
-#define DSP_ASM_PAIRS_XROWS(PK)                             \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    "add r3, r3, %[cs], lsl #1\n\t"                         \
-    PK("r8", "r0", "r1")                                    \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    "add r3, r3, %[cs], lsl #1\n\t"                         \
-    PK("r9", "r0", "r1")                                    \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    "add r3, r3, %[cs], lsl #1\n\t"                         \
-    PK("r10", "r0", "r1")                                   \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    "add r3, r3, %[cs], lsl #1\n\t"                         \
-    PK("r11", "r0", "r1")
-/* one kernel row's taps from r3 (r3 advances a kernel row) into d01, d12 */
-#define DSP_ASM_PAIRS_WROW(PK, d01, d12)                    \
-    "ldr r0, [r3]\n\t"                                      \
-    "ldr r1, [r3, %[cs]]\n\t"                               \
-    "ldr r2, [r3, %[cs], lsl #1]\n\t"                       \
-    "add r3, r3, %[cs], lsl #1\n\t"                         \
-    "add r3, r3, %[cs]\n\t"                                 \
-    PK(d01, "r0", "r1")                                     \
-    PK(d12, "r1", "r2")
-#define DSP_ASM_PAIRS_REC4X4(PK)                            \
-    "mov r3, %[xg]\n\t"                                     \
-    DSP_ASM_PAIRS_XROWS(PK)                                 \
-    DSP_ASM_PAIRS_X4                                        \
-    "add r3, %[xg], %[cs], lsl #3\n\t"                      \
-    DSP_ASM_PAIRS_XROWS(PK)                                 \
-    DSP_ASM_PAIRS_X4                                        \
-    "mov r3, %[wg]\n\t"                                     \
-    DSP_ASM_PAIRS_WROW(PK, "r8", "r9")                      \
-    DSP_ASM_PAIRS_WROW(PK, "r10", "r11")                    \
-    "sxtb16 r0, r8\n\t"                                     \
-    "sxtb16 r1, r9\n\t"                                     \
-    "sxtb16 r2, r10\n\t"                                    \
-    "sxtb16 r3, r11\n\t"                                    \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
-    "sxtb16 r0, r8, ror #8\n\t"                             \
-    "sxtb16 r1, r9, ror #8\n\t"                             \
-    "sxtb16 r2, r10, ror #8\n\t"                            \
-    "sxtb16 r3, r11, ror #8\n\t"                            \
-    "add r8, %[rp], #56\n\t"                                \
-    "stm r8, {r0, r1, r2, r3}\n\t"                          \
-    "add r3, %[wg], %[cs], lsl #2\n\t"                      \
-    "add r3, r3, %[cs], lsl #1\n\t"                         \
-    DSP_ASM_PAIRS_WROW(PK, "r8", "r9")                      \
-    "sxtb16 r0, r8\n\t"                                     \
-    "sxtb16 r1, r9\n\t"                                     \
-    "sxtb16 r2, r8, ror #8\n\t"                             \
-    "sxtb16 r3, r9, ror #8\n\t"                             \
-    "strd r0, r1, [%[rp]]\n\t"                              \
-    "strd r2, r3, [%[rp], #72]\n\t"
-/* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_pairs_rec4x4(uint32_t *rec, const int8_t *wg, const int8_t *xg,
-                                           int32_t c_step, uint32_t nzp, int hi) {
-    uint32_t *rp = rec + 1;
-    if (hi)
-        __asm__ __volatile__(DSP_ASM_PAIRS_REC4X4(DSP_ASM_PK_HI)
-                             : [rp] "+r"(rp)
-                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
-                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
-    else
-        __asm__ __volatile__(DSP_ASM_PAIRS_REC4X4(DSP_ASM_PK_LO)
-                             : [rp] "+r"(rp)
-                             : [wg] "r"(wg), [xg] "r"(xg), [cs] "r"(c_step), [nzp] "r"(nzp)
-                             : "r0", "r1", "r2", "r3", "r8", "r9", "r10", "r11", "memory");
-}
-#undef DSP_ASM_PK_LO
-#undef DSP_ASM_PK_HI
-#undef DSP_ASM_PAIRS_X4
-#undef DSP_ASM_PAIRS_XROWS
-#undef DSP_ASM_PAIRS_WROW
-#undef DSP_ASM_PAIRS_REC4X4
-
 /* The four channels' 16 outputs each from their records, a channel a turn of an asm loop:
- * per output row the sums s0..s3 (r0..r3) of its columns start at the bias (r4) on the
- * first kernel row, each kernel row one LDRD of the image row's (A, B) (r5, r6) and one of
- * its (w0, w1), (w1, w2) (r8, r9): column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT),
+ * per output row the sums s0..s3 (r0..r3) of its columns start at the bias (r4, read once a
+ * channel: neither the rows nor the stores write it) on the first kernel row, each kernel
+ * row one LDRD of the image row's (A, B) (r5, r6) and one of its (w0, w1), (w1, w2) (r8,
+ * r9): column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT),
  * 2 B (w1, w2) + A.hi w0 (SMLATB), 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four
  * stores of the row, yr stepping 4 rows of c_step bytes. */
 /* clang-format off */
@@ -2009,35 +1906,33 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs_rec4x4(uint32_t *rec, const int8_t *wg, cons
     "smlatb r2, r5, r8, r2\n\t"                             \
     "smlad r3, r6, r8, r3\n\t"
 #define DSP_ASM_PAIRS_STORE4                                \
-    "ldrd r5, r6, [%[rp], #60]\n\t"                         \
-    "ldr r8, [%[rp], #68]\n\t"                              \
+    "ldr r5, [%[rp], #228]\n\t"                            \
+    "ldrd r6, r8, [%[rp], #256]\n\t"                              \
     "add r9, %[yr], %[cs], lsl #1\n\t"                      \
     DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
     DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
     DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
     DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
     "add %[yr], %[yr], %[cs], lsl #2\n\t"
-/* record byte offsets: image row r at 4 + 8 r, kernel row k at 36 + 8 k */
+/* record byte offsets (rows = 4): image row r at 32 r, kernel row k at 128 + 32 k, bias
+ * at 224, m at 228, (c, e) at 256, each plus the channel's 8 j (rp steps 8) */
 #define DSP_ASM_PAIRS_CH4X4                                 \
     "1:\n\t"                                                \
-    "ldr r4, [%[rp]]\n\t"                                   \
-    DSP_ASM_PAIRS_KROW0("4", "44") DSP_ASM_PAIRS_KROW("12", "52") DSP_ASM_PAIRS_STORE4 \
-    "ldr r4, [%[rp]]\n\t"                                   \
-    DSP_ASM_PAIRS_KROW0("4", "36") DSP_ASM_PAIRS_KROW("12", "44")                      \
-    DSP_ASM_PAIRS_KROW("20", "52") DSP_ASM_PAIRS_STORE4     \
-    "ldr r4, [%[rp]]\n\t"                                   \
-    DSP_ASM_PAIRS_KROW0("12", "36") DSP_ASM_PAIRS_KROW("20", "44")                     \
-    DSP_ASM_PAIRS_KROW("28", "52") DSP_ASM_PAIRS_STORE4     \
-    "ldr r4, [%[rp]]\n\t"                                   \
-    DSP_ASM_PAIRS_KROW0("20", "36") DSP_ASM_PAIRS_KROW("28", "44") DSP_ASM_PAIRS_STORE4 \
+    "ldr r4, [%[rp], #224]\n\t"                            \
+    DSP_ASM_PAIRS_KROW0("0", "160") DSP_ASM_PAIRS_KROW("32", "192") DSP_ASM_PAIRS_STORE4 \
+    DSP_ASM_PAIRS_KROW0("0", "128") DSP_ASM_PAIRS_KROW("32", "160")                     \
+    DSP_ASM_PAIRS_KROW("64", "192") DSP_ASM_PAIRS_STORE4     \
+    DSP_ASM_PAIRS_KROW0("32", "128") DSP_ASM_PAIRS_KROW("64", "160")                    \
+    DSP_ASM_PAIRS_KROW("96", "192") DSP_ASM_PAIRS_STORE4     \
+    DSP_ASM_PAIRS_KROW0("64", "128") DSP_ASM_PAIRS_KROW("96", "160") DSP_ASM_PAIRS_STORE4 \
     "sub %[yr], %[yr], %[cs], lsl #4\n\t"                   \
     "add %[yr], %[yr], #1\n\t"                              \
-    "add %[rp], %[rp], #72\n\t"                             \
+    "add %[rp], %[rp], #8\n\t"                             \
     "cmp %[rp], %[re]\n\t"                                  \
     "bne 1b\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    const uint32_t *const re = rec + 4 * 18;
+    const uint32_t *const re = rec + 8;
     __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4
                          : [rp] "+r"(rec), [yr] "+r"(y)
                          : [cs] "r"(c_step), [re] "r"(re)
@@ -2049,7 +1944,7 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32
 #undef DSP_ASM_PAIRS_STORE4
 #undef DSP_ASM_PAIRS_CH4X4
 
-/* The 4x4 image at stride 2 from dsp_dw_pairs_rec4x4's records: outputs (0, 0), (0, 1)
+/* The 4x4 image at stride 2 from the records (rows = 4): outputs (0, 0), (0, 1)
  * (r0, r1) from image rows 0, 1 under kernel rows 1, 2, (1, 0), (1, 1) (r2, r3) from rows
  * 1..3 under kernel rows 0..2 (row 1's pairs loaded once for both). */
 /* clang-format off */
@@ -2068,35 +1963,35 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32
     "smlad " u1 ", r6, r9, " u1 "\n\t"
 #define DSP_ASM_PAIRS_CH4X4S2                               \
     "1:\n\t"                                                \
-    "ldr r4, [%[rp]]\n\t"                                   \
-    "ldrd r5, r6, [%[rp], #4]\n\t"                          \
-    "ldrd r8, r9, [%[rp], #44]\n\t"                         \
+    "ldr r4, [%[rp], #224]\n\t"                            \
+    "ldrd r5, r6, [%[rp], #0]\n\t"                          \
+    "ldrd r8, r9, [%[rp], #160]\n\t"                         \
     DSP_ASM_PAIRS_S2("r0", "r1", "r4")                      \
-    "ldrd r5, r6, [%[rp], #12]\n\t"                         \
-    "ldrd r8, r9, [%[rp], #52]\n\t"                         \
+    "ldrd r5, r6, [%[rp], #32]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #192]\n\t"                         \
     DSP_ASM_PAIRS_S2ADD("r0", "r1")                         \
-    "ldrd r8, r9, [%[rp], #36]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #128]\n\t"                         \
     DSP_ASM_PAIRS_S2("r2", "r3", "r4")                      \
-    "ldrd r5, r6, [%[rp], #20]\n\t"                         \
-    "ldrd r8, r9, [%[rp], #44]\n\t"                         \
+    "ldrd r5, r6, [%[rp], #64]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #160]\n\t"                         \
     DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
-    "ldrd r5, r6, [%[rp], #28]\n\t"                         \
-    "ldrd r8, r9, [%[rp], #52]\n\t"                         \
+    "ldrd r5, r6, [%[rp], #96]\n\t"                         \
+    "ldrd r8, r9, [%[rp], #192]\n\t"                         \
     DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
-    "ldrd r5, r6, [%[rp], #60]\n\t"                         \
-    "ldr r8, [%[rp], #68]\n\t"                              \
+    "ldr r5, [%[rp], #228]\n\t"                            \
+    "ldrd r6, r8, [%[rp], #256]\n\t"                              \
     "add r9, %[yr], %[cs], lsl #1\n\t"                      \
     DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
     DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
     DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
     DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
     "add %[yr], %[yr], #1\n\t"                              \
-    "add %[rp], %[rp], #72\n\t"                             \
+    "add %[rp], %[rp], #8\n\t"                             \
     "cmp %[rp], %[re]\n\t"                                  \
     "bne 1b\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    const uint32_t *const re = rec + 4 * 18;
+    const uint32_t *const re = rec + 8;
     __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2
                          : [rp] "+r"(rec), [yr] "+r"(y)
                          : [cs] "r"(c_step), [re] "r"(re)
@@ -2107,54 +2002,65 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int
 #undef DSP_ASM_PAIRS_S2ADD
 #undef DSP_ASM_PAIRS_CH4X4S2
 
-/* The four channels' bias, m, c, e into their records (words 0 and rw - 3 .. rw - 1 of
- * rw; byte offsets ob, om, oe of channel j's) in asm (gcc's loop spills the group's
+/* The four channels' (bias, m) and (c, e) into their records (blocks rows + 3 and
+ * rows + 4; byte offsets obm, oce of channel j's) in asm (gcc's loop spills the group's
  * pointers); 0 when a channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19,
- * 2^30 <= m: dsp_dw_gq_one's). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+ * 2^30 <= m: dsp_dw_gq_one's), the checks branching by asm goto straight to that return
+ * (no flag to set and test per group). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
 /* clang-format off */
-#define DSP_ASM_PAIRS_PRM(j4, ob, om, oe)                   \
+#define DSP_ASM_PAIRS_PRM(j4, obm, oce)                   \
     "ldr r0, [%[mp], #" j4 "]\n\t"                          \
     "ldr r1, [%[sp], #" j4 "]\n\t"                          \
     "mvn r1, r1\n\t"                                        \
     "cmp r1, #19\n\t"                                       \
-    "bhi 9f\n\t"                                            \
+    "bhi %l[fail]\n\t"                                       \
     "cmp r0, #0x40000000\n\t"                               \
-    "blt 9f\n\t"                                            \
+    "blt %l[fail]\n\t"                                       \
     "lsl r3, %[k], r1\n\t"                                  \
     "add r1, r1, #1\n\t"                                    \
     "ldr r2, [%[bp], #" j4 "]\n\t"                          \
-    "str r2, [%[rec], #" ob "]\n\t"                         \
-    "strd r0, r3, [%[rec], #" om "]\n\t"                    \
-    "str r1, [%[rec], #" oe "]\n\t"
-#define DSP_ASM_PAIRS_PRM_END                               \
-    "mov %[ok], #1\n\t"                                     \
-    "b 8f\n"                                                \
-    "9:\n\t"                                                \
-    "mov %[ok], #0\n"                                       \
-    "8:\n\t"
+    "strd r2, r0, [%[rec], #" obm "]\n\t"                   \
+    "strd r3, r1, [%[rec], #" oce "]\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const int32_t *mult,
-                                       const int32_t *shift, int rw) {
-    int ok;
+                                       const int32_t *shift, int rows) {
 #define DSP_DW_PRM(TEXT)                                                                        \
-    __asm__ __volatile__(                                                                       \
-        TEXT DSP_ASM_PAIRS_PRM_END                                                              \
-        : [ok] "=r"(ok)                                                                         \
+    __asm__ goto(                                                                               \
+        TEXT                                                                                    \
+        :                                                                                       \
         : [bp] "r"(bias), [mp] "r"(mult), [sp] "r"(shift), [rec] "r"(rec), [k] "r"(0xFFFFFF01u) \
-        : "r0", "r1", "r2", "r3", "cc", "memory")
-    if (rw == 12)
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "0", "36", "44") DSP_ASM_PAIRS_PRM("4", "48", "84", "92")
-                       DSP_ASM_PAIRS_PRM("8", "96", "132", "140")
-                           DSP_ASM_PAIRS_PRM("12", "144", "180", "188"));
+        : "r0", "r1", "r2", "r3", "cc", "memory"                                                \
+        : fail)
+    if (rows == 1)
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "128", "160") DSP_ASM_PAIRS_PRM("4", "136", "168")
+                       DSP_ASM_PAIRS_PRM("8", "144", "176") DSP_ASM_PAIRS_PRM("12", "152", "184"));
     else
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "0", "60", "68") DSP_ASM_PAIRS_PRM(
-            "4", "72", "132", "140") DSP_ASM_PAIRS_PRM("8", "144", "204", "212")
-                       DSP_ASM_PAIRS_PRM("12", "216", "276", "284"));
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "224", "256") DSP_ASM_PAIRS_PRM("4", "232", "264")
+                       DSP_ASM_PAIRS_PRM("8", "240", "272") DSP_ASM_PAIRS_PRM("12", "248", "280"));
 #undef DSP_DW_PRM
-    return ok;
+    return 1;
+fail:
+    return 0;
 }
 #undef DSP_ASM_PAIRS_PRM
-#undef DSP_ASM_PAIRS_PRM_END
+
+/* One group's pairs and outputs from its records' (bias, m), (c, e), a function of its own
+ * per kind so that the asm statements meet few live values (inlined into dsp_dw_pairs_as's
+ * loop, gcc -O1..-O3 found 'impossible constraints' for one or another of them); c_step
+ * and nzp come in the records' last two words (set once a call: no arguments on the
+ * stack). */
+#define DSP_DW_PAIRS_REC 72 /* words of a group's records (rows = 4), then c_step, nzp */
+#define DSP_DW_PAIRS_GROUP(NAME, ROWS, COMPUTE)                                                   \
+    static __attribute__((noinline)) void NAME(uint32_t *rec, const int8_t *wg, const int8_t *xg, \
+                                               int8_t *yg) {                                      \
+        const int32_t c_step = (int32_t)rec[DSP_DW_PAIRS_REC];                                    \
+        dsp_dw_pairs_tr(rec, wg, xg, c_step, rec[DSP_DW_PAIRS_REC + 1], ROWS);                    \
+        COMPUTE(rec, yg, c_step);                                                                 \
+    }
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, dsp_dw_pairs2x2_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4, 4, dsp_dw_pairs4x4_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, dsp_dw_pairs4x4s2_asm)
+#undef DSP_DW_PAIRS_GROUP
 
 /* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
  * multipliers and shifts have DSP_RQ_DOUBLE's form (e - 1 = ~shift in 0..19, 2^30 <= m:
@@ -2162,32 +2068,32 @@ DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const
 DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias, const int32_t *mult,
                                           const int32_t *shift, int8_t *y, int kind) {
-    const int32_t c_step = p->c, c4 = c_step & ~3, rw = kind == DSP_DW_PAIRS_2X2 ? 12 : 18;
+    const int32_t c_step = p->c, rows = kind == DSP_DW_PAIRS_2X2 ? 1 : 4;
     const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16,
                   out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    int32_t c0, b;
-    for (c0 = 0; c0 < c4; c0 += 4) {
-        uint32_t rec[4 * 18]; /* the four channels' records, rw words each */
-        if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rw)) return c0;
-        for (b = 0; b < p->n; ++b) {
-            const int8_t *const xg = x + (size_t)b * px * c_step + c0, *const wg = w + c0;
-            int8_t *const yg = y + (size_t)b * out_px * c_step + c0;
-            if (kind == DSP_DW_PAIRS_2X2) {
-                dsp_dw_pairs_rec2x2(rec, wg, xg, c_step, nzp, 0);
-                dsp_dw_pairs_rec2x2(rec + 24, wg, xg, c_step, nzp, 1);
-                dsp_dw_pairs2x2_asm(rec, yg, c_step);
-            } else {
-                dsp_dw_pairs_rec4x4(rec, wg, xg, c_step, nzp, 0);
-                dsp_dw_pairs_rec4x4(rec + 36, wg, xg, c_step, nzp, 1);
-                if (kind == DSP_DW_PAIRS_4X4)
-                    dsp_dw_pairs4x4_asm(rec, yg, c_step);
-                else
-                    dsp_dw_pairs4x4s2_asm(rec, yg, c_step);
+    int32_t c0, b, c_end = c_step & ~3;
+    uint32_t rec[DSP_DW_PAIRS_REC + 2]; /* the four channels' records, 8 (rows + 5) words */
+    rec[DSP_DW_PAIRS_REC] = (uint32_t)c_step, rec[DSP_DW_PAIRS_REC + 1] = nzp;
+    /* images outside, groups inside (the group loop is the one that runs: one image); the
+     * first group without the form ends the first image's loop and every later one */
+    for (b = 0; b < p->n; ++b) {
+        const int8_t *xg = x + (size_t)b * px * c_step;
+        int8_t *yg = y + (size_t)b * out_px * c_step;
+        for (c0 = 0; c0 < c_end; c0 += 4, xg += 4, yg += 4) {
+            if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rows)) {
+                c_end = c0;
+                break;
             }
+            if (kind == DSP_DW_PAIRS_2X2)
+                dsp_dw_pairs_g2x2(rec, w + c0, xg, yg);
+            else if (kind == DSP_DW_PAIRS_4X4)
+                dsp_dw_pairs_g4x4(rec, w + c0, xg, yg);
+            else
+                dsp_dw_pairs_g4x4s2(rec, w + c0, xg, yg);
         }
     }
-    return c4;
+    return c_end;
 }
 
 /* The kind of dsp_dw_small_as or dsp_dw_pairs_as that serves p, or -1. */
