@@ -2251,12 +2251,49 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
     "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
     "strd %[vc], %[vb], [%[d]], #8\n\t"
 /* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
-                                       uint32_t *d_end, uint32_t d_step, int32_t c_step,
-                                       int32_t cs3, uint32_t nzp, const int32_t P) {
+/* Rows of 8 turns pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
+ * 48, or 8 at P = 9), a row a loop turn (.rept of the eight-pixel step): no per-step
+ * compare, d_end unused. */
+#define DSP_DW_S2_TURNS(P, w) \
+    ((w) == ((P) == 9 ? 16 : (P) == 13 ? 24 : 48) ? (w) / 8 : (w) == 8 && (P) == 9)
+DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const int8_t *x_end,
+                                            uint32_t d_step, int32_t c_step, int32_t cs3,
+                                            uint32_t nzp, const int32_t turns, const int32_t P) {
     const int8_t *xp = xb;
     uint32_t *dp = d + 3 * P;
     uint32_t va, vb, vc, vd, t, u;
+    __asm__ __volatile__(
+        "1:\n\t"
+        ".rept %c[turns]\n\t" DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
+        ".endr\n\t"
+        "add %[d], %[d], %[d_step]\n\t"
+        "cmp %[xp], %[x_end]\n\t"
+        "blo 1b"
+        : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t),
+          [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)
+        : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step),
+          [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P), [turns] "i"(turns)
+        : "cc", "memory");
+}
+
+DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
+                                       uint32_t *d_end, uint32_t d_step, int32_t c_step,
+                                       int32_t cs3, uint32_t nzp, int turns, const int32_t P) {
+    const int8_t *xp = xb;
+    uint32_t *dp = d + 3 * P;
+    uint32_t va, vb, vc, vd, t, u;
+    if (turns == 1 && P == 9) { /* DSP_DW_S2_TURNS */
+        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 1, P);
+        return;
+    }
+    if (turns) {
+        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp,
+                             P == 9    ? 2
+                             : P == 13 ? 3
+                                       : 6,
+                             P);
+        return;
+    }
     __asm__ __volatile__(
         "1:\n\t" DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
         "cmp %[d], %[d_end]\n\t"
@@ -2553,6 +2590,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const uint32_t col_b = 32 * P * (uint32_t)p->out_h; /* bytes of r down a column */
     const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
     const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
+    const int turns = DSP_DW_S2_TURNS(P, p->w);
     uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
     uint32_t *const d_end = d0 + 3 * P + p->w / 2;
     const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
@@ -2610,19 +2648,19 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
             dsp_dw_s2_weights(rec, wc, c_step, 0);
         do {              /* every image */
             if (P == 9) { /* the immediates of each pitch */
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 9);
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, turns, 9);
                 if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
             } else if (P == 13) {
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 13);
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, turns, 13);
                 if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 13);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 13);
             } else {
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 25);
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, turns, 25);
                 if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 25);
                 else
