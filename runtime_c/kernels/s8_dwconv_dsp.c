@@ -2251,46 +2251,67 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
     "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
     "strd %[vc], %[vb], [%[d]], #8\n\t"
 /* clang-format on */
-/* Rows of 8 turns pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
- * 48, or 8 at P = 9), a row a loop turn (.rept of the eight-pixel step): no per-step
- * compare, d_end unused. */
-#define DSP_DW_S2_TURNS(P, w) \
-    ((w) == ((P) == 9 ? 16 : (P) == 13 ? 24 : 48) ? (w) / 8 : (w) == 8 && (P) == 9)
+/* Rows of 4 units pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
+ * 48, or 8 and 12 at P = 9), a row a loop turn (the four-pixel step written out): no per-step
+ * compare, d_end unused; 0 where the eight-pixel loop widens the rows (w a multiple of 8). */
+#define DSP_DW_S2_UNITS(P, w)                      \
+    ((w) == ((P) == 9    ? 16                      \
+             : (P) == 13 ? 24                      \
+                         : 48) ||                  \
+             ((P) == 9 && ((w) == 8 || (w) == 12)) \
+         ? (w) / 4                                 \
+         : 0)
+/* gcc sizes an asm statement by its lines (its literal pools must lie within reach), so the
+ * rows' steps are written out, not .rept */
+#define DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
+#define DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8
+#define DSP_DW_S2_WIDEN_ROWS(STEPS)                                                                \
+    __asm__ __volatile__("1:\n\t" STEPS                                                            \
+                         "add %[d], %[d], %[d_step]\n\t"                                           \
+                         "cmp %[xp], %[x_end]\n\t"                                                 \
+                         "blo 1b"                                                                  \
+                         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),         \
+                           [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)               \
+                         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step), \
+                           [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P)  \
+                         : "cc", "memory")
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                             uint32_t d_step, int32_t c_step, int32_t cs3,
-                                            uint32_t nzp, const int32_t turns, const int32_t P) {
+                                            uint32_t nzp, const int32_t units, const int32_t P) {
     const int8_t *xp = xb;
     uint32_t *dp = d + 3 * P;
     uint32_t va, vb, vc, vd, t, u;
-    __asm__ __volatile__(
-        "1:\n\t"
-        ".rept %c[turns]\n\t" DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
-        ".endr\n\t"
-        "add %[d], %[d], %[d_step]\n\t"
-        "cmp %[xp], %[x_end]\n\t"
-        "blo 1b"
-        : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t),
-          [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)
-        : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step),
-          [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P), [turns] "i"(turns)
-        : "cc", "memory");
+    if (units == 2)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
+    else if (units == 3)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
+    else if (units == 4)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8);
+    else if (units == 6)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24);
+    else
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN24);
 }
 
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                        uint32_t *d_end, uint32_t d_step, int32_t c_step,
-                                       int32_t cs3, uint32_t nzp, int turns, const int32_t P) {
+                                       int32_t cs3, uint32_t nzp, int units, const int32_t P) {
     const int8_t *xp = xb;
     uint32_t *dp = d + 3 * P;
     uint32_t va, vb, vc, vd, t, u;
-    if (turns == 1 && P == 9) { /* DSP_DW_S2_TURNS */
-        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 1, P);
+    if (P == 9 && units == 2) { /* DSP_DW_S2_UNITS */
+        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 2, P);
         return;
     }
-    if (turns) {
+    if (P == 9 && units == 3) {
+        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 3, P);
+        return;
+    }
+    if (units) {
         dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp,
-                             P == 9    ? 2
-                             : P == 13 ? 3
-                                       : 6,
+                             P == 9    ? 4
+                             : P == 13 ? 6
+                                       : 12,
                              P);
         return;
     }
@@ -2380,7 +2401,7 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "ldmdb %[rec], {%[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"              \
     DSP_ASM_S2_RQ2("a0") DSP_ASM_S2_RQ2("a1") DSP_ASM_S2_RQ2("a2") DSP_ASM_S2_RQ2("a3") \
     "ldr %[x0], [%[rec], #-28]\n\t"
-#define DSP_ASM_S2_LOOP(PRO, STORE)                              \
+#define DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                  \
     PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
     "3:\n\t"                                                \
@@ -2411,11 +2432,13 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "add %[y], %[y], %[wb]\n\t"                             \
     "cmp %[r], %[x0]\n\t"                                   \
     "blo 1b\n\t"                                            \
+    "9:\n\t"                                                \
     "ldr %[x1], [%[rec], #48]\n\t"                          \
     "cmp %[r], %[x1]\n\t"                                   \
     "bhs 6f\n\t"                                            \
     "add %[x0], %[x0], #16\n\t"                             \
     "str %[x0], [%[rec], #-28]\n\t"                         \
+    PART                                                    \
     "ldrd %[x0], %[x1], [%[rec], #40]\n\t"                  \
     "add %[r], %[r], %[x0]\n\t"                             \
     "add %[y], %[y], %[x1]\n\t"                             \
@@ -2428,17 +2451,44 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "ldr %[x0], [%[rec], #64]\n\t"                          \
     "add %[rec], %[rec], #112\n\t"                          \
     "cmp %[rec], %[x0]\n\t"                                 \
-    "blo 0b"
+    "blo 0b\n\t"                                            \
+    TAIL
 /* clang-format on */
-#define DSP_DW_S2_MACS(PRO, STORE)                                                        \
+#define DSP_DW_S2_MACS(PRO, STORE, PART, TAIL)                                            \
     __asm__ __volatile__(                                                                 \
-        DSP_ASM_S2_LOOP(PRO, STORE)                                                       \
+        DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                                           \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
           [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
         : [rowb] "i"(16 * P)                                                              \
         : "cc", "memory")
 
+/* out_w = 2 mod 4 (DSP_RQ_DOUBLE2Z only): the last column's four outputs computed, two
+ * stored. Its blocks return to label 8 (two STRB) instead of 7: PROZ_PART writes label 8's
+ * address into the records' word 27, PART copies it into word 26 at the column step (at
+ * P = 9 the columns are two, 4 nb + 1 <= 9: the step reaches the last; the next call's PROZ
+ * writes 7 back). */
+#define DSP_ASM_S2_PROZ_PART        \
+    DSP_ASM_S2_PROZ                 \
+    "adr %[x0], 8f\n\t"             \
+    "orr %[x0], %[x0], #1\n\t"      \
+    "str %[x0], [%[rec], #80]\n\t"  \
+    "str %[x0], [%[rec], #192]\n\t" \
+    "str %[x0], [%[rec], #304]\n\t" \
+    "str %[x0], [%[rec], #416]\n\t"
+#define DSP_ASM_S2_PART            \
+    "ldr %[x1], [%[rec], #80]\n\t" \
+    "str %[x1], [%[rec], #76]\n\t"
+#define DSP_ASM_S2_TAIL_PART        \
+    "b 2f\n\t"                      \
+    "8:\n\t"                        \
+    "strb %[a0], [%[y]]\n\t"        \
+    "strb %[a1], [%[y], %[x4]]\n\t" \
+    "add %[y], %[y], %[wb]\n\t"     \
+    "cmp %[r], %[x0]\n\t"           \
+    "blo 1b\n\t"                    \
+    "b 9b\n\t"                      \
+    "2:"
 DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const int32_t P) {
     /* the LDMs' register order: (a0..a3, wa, wb), (x0..x4), (x0..x4, wa, wb) */
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
@@ -2447,10 +2497,13 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register const uint32_t *r __asm__("r11");
     register uint32_t *rec __asm__("r12") = rec0;
     register int8_t *y __asm__("lr") = y0;
-    if (z)
-        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ, DSP_ASM_S2_STOREZ);
+    if (z == 2)
+        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
+                       DSP_ASM_S2_TAIL_PART);
+    else if (z)
+        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ, DSP_ASM_S2_STOREZ, "", "");
     else
-        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2);
+        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2, "", "");
     (void)a0, (void)a1, (void)a2, (void)a3, (void)x0, (void)x1, (void)x2, (void)x3, (void)x4,
         (void)wa, (void)wb, (void)r, (void)y;
 }
@@ -2570,8 +2623,8 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
 }
 
 /* The layer through the stride-2 planes if it fits them (3 x 3, stride 2, out_w a multiple
- * of 4 up to 24, w a multiple of 8, the planes within buf's
- * DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
+ * of 4 up to 24, or 6 with the output zero point -128; w a multiple of 8, or 12; the planes
+ * within buf's DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
  * otherwise. A group without DSP_RQ_DOUBLE2 (a shift out of the fast range, or a bias too
  * large to double) sends it and the channels after it to the reference loop. */
 static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, const int8_t *x,
@@ -2581,8 +2634,9 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const int32_t c_step = p->c, c4 = c_step & ~3, word0 = (p->pad_left + 1) >> 1;
     const int32_t rows =
         2 * p->out_h + 1 > p->pad_top + p->h ? 2 * p->out_h + 1 : p->pad_top + p->h;
-    /* the words a channel's row needs: the image's pairs, out_w + 1 for the last block */
-    const int32_t need = word0 + p->w / 2 > p->out_w + 1 ? word0 + p->w / 2 : p->out_w + 1;
+    /* the words a channel's row needs: the image's pairs, 4 nb + 1 for the last block */
+    const int32_t nb = (p->out_w + 3) >> 2; /* columns of four outputs, the last maybe two */
+    const int32_t need = word0 + p->w / 2 > 4 * nb + 1 ? word0 + p->w / 2 : 4 * nb + 1;
     const int32_t P = need <= 9 ? 9 : need <= 13 ? 13 : 25;
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
@@ -2590,7 +2644,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const uint32_t col_b = 32 * P * (uint32_t)p->out_h; /* bytes of r down a column */
     const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
     const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
-    const int turns = DSP_DW_S2_TURNS(P, p->w);
+    const int units = DSP_DW_S2_UNITS(P, p->w), part = (p->out_w & 3) != 0;
     uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
     uint32_t *const d_end = d0 + 3 * P + p->w / 2;
     const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
@@ -2599,12 +2653,13 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     uint32_t rec[4][DSP_DW_S2_REC];
     int32_t c0, k, i;
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
-        p->out_w < 4 || (p->out_w & 3) || need > P || (p->w & 7) ||
+        p->out_w < 4 || need > P || ((p->w & 7) && !units) ||
+        ((p->out_w & 3) && ((p->out_w & 3) != 2 || !z || P != 9)) ||
         rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
         p->act_min != -128 || p->act_max != 127)
         return 0;
     { /* the padding the windows read (x - zp = 0): the rows above and below the image,
-         and in its rows the words left of its pairs and right of them up to word out_w
+         and in its rows the words left of its pairs and right of them up to word 4 nb
          (the widening rewrites only the pairs) */
         const int32_t top = p->pad_top * 4 * P, bottom = (p->pad_top + p->h) * 4 * P;
         int32_t j;
@@ -2618,19 +2673,19 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         }
         for (j = 0; j < word0; ++j) /* a word of every channel's row */
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
-        for (j = word0 + p->w / 2; j <= p->out_w; ++j)
+        for (j = word0 + p->w / 2; j <= 4 * nb; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
     }
     for (k = 0; k < 4; ++k) { /* the layer's words of the records */
         uint32_t *const q = rec[k];
-        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P), nb = (uint32_t)p->out_w >> 2;
+        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P);
         q[0] = q[21] = r0 + col_b;
         q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
         q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
-        q[19] = r0 + 16u * (nb - 1u) + col_b, q[20] = r0;
+        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b, q[20] = r0;
         q[22] = p->pad_top > 0;
         q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
-        q[24] = 1u - 4u * (nb - 1u) * (uint32_t)c_step - (uint32_t)out_img;
+        q[24] = 1u - 4u * (uint32_t)(nb - 1) * (uint32_t)c_step - (uint32_t)out_img;
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
         const int8_t *xb, *wc;
@@ -2648,19 +2703,21 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
             dsp_dw_s2_weights(rec, wc, c_step, 0);
         do {              /* every image */
             if (P == 9) { /* the immediates of each pitch */
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, turns, 9);
-                if (z)
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 9);
+                if (part)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 2, 9);
+                else if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
             } else if (P == 13) {
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, turns, 13);
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 13);
                 if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 13);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 13);
             } else {
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, turns, 25);
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 25);
                 if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 25);
                 else
