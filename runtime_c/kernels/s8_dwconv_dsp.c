@@ -2444,11 +2444,10 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "add %[y], %[y], %[x1]\n\t"                             \
     "b 3b\n\t"                                              \
     "6:\n\t"                                                \
-    "ldr %[x1], [%[rec], #56]\n\t"                          \
-    "str %[x1], [%[rec], #-28]\n\t"                         \
-    "ldr %[x1], [%[rec], #68]\n\t"                          \
+    "ldr %[x2], [%[rec], #56]\n\t"                          \
+    "str %[x2], [%[rec], #-28]\n\t"                         \
+    "ldrd %[x0], %[x1], [%[rec], #64]\n\t"                  \
     "add %[y], %[y], %[x1]\n\t"                             \
-    "ldr %[x0], [%[rec], #64]\n\t"                          \
     "add %[rec], %[rec], #112\n\t"                          \
     "cmp %[rec], %[x0]\n\t"                                 \
     "blo 0b\n\t"                                            \
@@ -2511,62 +2510,64 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
 /* The (U, V) words of channels c0..c0+3 into their records (words 11 + 2 ky, 12 + 2 ky of
  * rec[k], 96 bytes apart) from the weights w (tap (ky, kx) of channel c0 at
  * w[(3 ky + kx) c_step]), per kernel row in asm (gcc's C form spilled the lanes): the
- * three taps' words, SXTB16 into (c0, c0 + 2) and (c0 + 1, c0 + 3) lanes, doubled
- * (SADD16: |2 w| <= 256), each channel's pair by PKHBT/PKHTB, a shift or a mask, one STRD
- * per channel. odd: U = (0, w0), V = (w1, w2); else U = (w0, w1), V = (w2, 0). */
+ * three taps' words, SXTB16 into (c0, c0 + 2) and (c0 + 1, c0 + 3) lanes, the paired taps'
+ * doubled (SADD16: |2 w| <= 256), each channel's pair by PKHBT/PKHTB, the lone tap by a
+ * shift or a shifted mask that doubles it, one STRD per channel. odd: U = (0, w0),
+ * V = (w1, w2); else U = (w0, w1), V = (w2, 0). */
 /* clang-format off */
-#define DSP_ASM_S2_W_LANES(ROT)                             \
-    "sxtb16 %[e0], %[v0]" ROT "\n\t"                        \
-    "sadd16 %[e0], %[e0], %[e0]\n\t"                        \
-    "sxtb16 %[e1], %[v1]" ROT "\n\t"                        \
-    "sadd16 %[e1], %[e1], %[e1]\n\t"                        \
-    "sxtb16 %[e2], %[v2]" ROT "\n\t"                        \
-    "sadd16 %[e2], %[e2], %[e2]\n\t"
+#define DSP_ASM_S2_W_LANES(ROT, a, b, c)                    \
+    "sxtb16 %[e" a "], %[v" a "]" ROT "\n\t"                  \
+    "sadd16 %[e" a "], %[e" a "], %[e" a "]\n\t"               \
+    "sxtb16 %[e" b "], %[v" b "]" ROT "\n\t"                  \
+    "sadd16 %[e" b "], %[e" b "], %[e" b "]\n\t"               \
+    "sxtb16 %[e" c "], %[v" c "]" ROT "\n\t"
+/* the lone tap's lane c left single: doubled by the shift that places it, the mask
+ * (0xFFFE0000 odd, 0xFFFE even) clearing the bit the other lane's sign shifts in */
 #define DSP_ASM_S2_W_ODD(OFF_LO, OFF_HI)                    \
-    "lsl %[u], %[e0], #16\n\t"                              \
+    "lsl %[u], %[e0], #17\n\t"                              \
     "pkhbt %[t], %[e1], %[e2], lsl #16\n\t"                  \
     "strd %[u], %[t], [%[q], #" OFF_LO "]\n\t"               \
-    "and %[u], %[e0], %[mask]\n\t"                          \
+    "and %[u], %[mask], %[e0], lsl #1\n\t"                   \
     "pkhtb %[t], %[e2], %[e1], asr #16\n\t"                  \
     "strd %[u], %[t], [%[q], #" OFF_HI "]\n\t"
 #define DSP_ASM_S2_W_EVEN(OFF_LO, OFF_HI)                   \
     "pkhbt %[u], %[e0], %[e1], lsl #16\n\t"                  \
-    "uxth %[t], %[e2]\n\t"                                  \
+    "and %[t], %[mask], %[e2], lsl #1\n\t"                   \
     "strd %[u], %[t], [%[q], #" OFF_LO "]\n\t"               \
     "pkhtb %[u], %[e1], %[e0], asr #16\n\t"                  \
-    "lsr %[t], %[e2], #16\n\t"                              \
+    "and %[t], %[mask], %[e2], lsr #15\n\t"                  \
     "strd %[u], %[t], [%[q], #" OFF_HI "]\n\t"
-#define DSP_ASM_S2_W_ROW(PAIRS)                             \
+#define DSP_ASM_S2_W_ROW(PAIRS, a, b, c)                    \
     "ldr %[v0], [%[wr]]\n\t"                                \
     "ldr %[v1], [%[wr], %[cs]]\n\t"                         \
     "ldr %[v2], [%[wr], %[cs], lsl #1]\n\t"                 \
-    DSP_ASM_S2_W_LANES("") PAIRS("0", "224")                \
-    DSP_ASM_S2_W_LANES(", ror #8") PAIRS("112", "336")
+    DSP_ASM_S2_W_LANES("", a, b, c) PAIRS("0", "224")       \
+    DSP_ASM_S2_W_LANES(", ror #8", a, b, c) PAIRS("112", "336")
 /* clang-format on */
-#define DSP_DW_S2_W_ROW(PAIRS)                                                             \
-    __asm__ __volatile__(DSP_ASM_S2_W_ROW(PAIRS)                                           \
+#define DSP_DW_S2_W_ROW(PAIRS, a, b, c)                                                    \
+    __asm__ __volatile__(DSP_ASM_S2_W_ROW(PAIRS, a, b, c)                                  \
                          : [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [e0] "=&r"(e0), \
                            [e1] "=&r"(e1), [e2] "=&r"(e2), [u] "=&r"(u), [t] "=&r"(t)      \
                          : [wr] "r"(wr), [cs] "r"(c_step), [q] "r"(q), [mask] "r"(mask)    \
                          : "memory")
 DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const int8_t *w,
                                          int32_t c_step, int odd) {
-    const uint32_t mask = 0xFFFF0000u;
+    const uint32_t mask = odd ? 0xFFFE0000u : 0xFFFEu;
     const size_t c3 = 3 * (size_t)c_step;
     uint32_t v0, v1, v2, e0, e1, e2, u, t, *q = rec[0] + 11;
     const int8_t *wr = w;
     if (odd) {
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD, "1", "2", "0");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD, "1", "2", "0");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD, "1", "2", "0");
     } else {
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN, "0", "1", "2");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN, "0", "1", "2");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN, "0", "1", "2");
     }
 }
 
