@@ -2401,6 +2401,41 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "ldmdb %[rec], {%[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"              \
     DSP_ASM_S2_RQ2("a0") DSP_ASM_S2_RQ2("a1") DSP_ASM_S2_RQ2("a2") DSP_ASM_S2_RQ2("a3") \
     "ldr %[x0], [%[rec], #-28]\n\t"
+/* DSP_RQ_DOUBLE2Z's blocks inside the loop's asm (full columns): TBH on the record's e
+ * (word 3) enters block e, which requantises and stores the four outputs and branches on
+ * to the next block or the column end itself, one LDR PC less a block than the shared
+ * dsp_dw_s2_rqz blocks (their return); %= names one asm statement's labels. */
+#define DSP_ASM_S2_TB_E1(a, e) \
+    "smmlar %[" a "], %[" a "], %[x1], %[x2]\n\tssat %[" a "], #8, %[" a "], asr #" #e "\n\t"
+#define DSP_ASM_S2_TB_BLK(e)                                               \
+    "s2b%=_" #e ":\n\t" DSP_ASM_S2_TB_E1("a0", e) DSP_ASM_S2_TB_E1("a1", e) \
+        DSP_ASM_S2_TB_E1("a2", e) DSP_ASM_S2_TB_E1("a3", e)                 \
+    "strb %[a0], [%[y]]\n\t"                                              \
+    "strb %[a1], [%[y], %[x4]]\n\t"                                       \
+    "strb %[a2], [%[y], %[x4], lsl #1]\n\t"                               \
+    "strb %[a3], [%[y], %[wa]]\n\t"                                       \
+    "add %[y], %[y], %[wb]\n\t"                                           \
+    "cmp %[r], %[x0]\n\t"                                                 \
+    "blo 1b\n\t"                                                          \
+    "b 9b\n\t"
+#define DSP_ASM_S2_TB_ENT(e) ".hword (s2b%=_" #e " - s2t%=) / 2\n\t"
+#define DSP_ASM_S2_STORETB                                                      \
+    "ldmdb %[rec], {%[x0], %[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"       \
+    "tbh [pc, %[x3], lsl #1]\n\t"                                              \
+    "s2t%=:\n\t" DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(2)   \
+    DSP_ASM_S2_TB_ENT(3) DSP_ASM_S2_TB_ENT(4) DSP_ASM_S2_TB_ENT(5) DSP_ASM_S2_TB_ENT(6) \
+    DSP_ASM_S2_TB_ENT(7) DSP_ASM_S2_TB_ENT(8) DSP_ASM_S2_TB_ENT(9) DSP_ASM_S2_TB_ENT(10) \
+    DSP_ASM_S2_TB_ENT(11) DSP_ASM_S2_TB_ENT(12) DSP_ASM_S2_TB_ENT(13) DSP_ASM_S2_TB_ENT(14) \
+    DSP_ASM_S2_TB_ENT(15) DSP_ASM_S2_TB_ENT(16) DSP_ASM_S2_TB_ENT(17) DSP_ASM_S2_TB_ENT(18) \
+    DSP_ASM_S2_TB_ENT(19) DSP_ASM_S2_TB_ENT(20)
+#define DSP_ASM_S2_TAIL_TB                                                      \
+    "b 2f\n\t"                                                                 \
+    DSP_ASM_S2_TB_BLK(1) DSP_ASM_S2_TB_BLK(2) DSP_ASM_S2_TB_BLK(3) DSP_ASM_S2_TB_BLK(4) \
+    DSP_ASM_S2_TB_BLK(5) DSP_ASM_S2_TB_BLK(6) DSP_ASM_S2_TB_BLK(7) DSP_ASM_S2_TB_BLK(8) \
+    DSP_ASM_S2_TB_BLK(9) DSP_ASM_S2_TB_BLK(10) DSP_ASM_S2_TB_BLK(11) DSP_ASM_S2_TB_BLK(12) \
+    DSP_ASM_S2_TB_BLK(13) DSP_ASM_S2_TB_BLK(14) DSP_ASM_S2_TB_BLK(15) DSP_ASM_S2_TB_BLK(16) \
+    DSP_ASM_S2_TB_BLK(17) DSP_ASM_S2_TB_BLK(18) DSP_ASM_S2_TB_BLK(19) DSP_ASM_S2_TB_BLK(20) \
+    "2:"
 #define DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                  \
     PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
@@ -2500,7 +2535,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
         DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
                        DSP_ASM_S2_TAIL_PART);
     else if (z)
-        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ, DSP_ASM_S2_STOREZ, "", "");
+        DSP_DW_S2_MACS("", DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB);
     else
         DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2, "", "");
     (void)a0, (void)a1, (void)a2, (void)a3, (void)x0, (void)x1, (void)x2, (void)x3, (void)x4,

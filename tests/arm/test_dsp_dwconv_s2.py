@@ -75,6 +75,8 @@ int main(void) {
         if (edge) { /* biases at the doubling's limit; a channel past it or out of range */
             bias[0] = BIAS_LIMIT; bias[p.c - 1] = -BIAS_LIMIT;
             shift[0] = -1; shift[p.c - 1] = -20;
+            /* the largest shift at mid-range outputs (its requantisation block) */
+            bias[1] = uniform(1 << 27, 1 << 28); shift[1] = -20;
             if (ci == 3) bias[5] = BIAS_LIMIT + 1;
             if (ci == 4) shift[9] = uniform(-31, 3);
         }
