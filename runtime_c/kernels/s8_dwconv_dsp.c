@@ -2259,12 +2259,70 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
     "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
     "strd %[vc], %[vb], [%[d]], #8\n\t"
 /* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
-                                       uint32_t *d_end, uint32_t d_step, int32_t c_step,
-                                       int32_t cs3, uint32_t nzp, const int32_t P) {
+/* Rows of 4 units pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
+ * 48, or 8 and 12 at P = 9), a row a loop turn (the four-pixel step written out): no per-step
+ * compare, d_end unused; 0 where the eight-pixel loop widens the rows (w a multiple of 8). */
+#define DSP_DW_S2_UNITS(P, w)                      \
+    ((w) == ((P) == 9    ? 16                      \
+             : (P) == 13 ? 24                      \
+                         : 48) ||                  \
+             ((P) == 9 && ((w) == 8 || (w) == 12)) \
+         ? (w) / 4                                 \
+         : 0)
+/* gcc sizes an asm statement by its lines (its literal pools must lie within reach), so the
+ * rows' steps are written out, not .rept */
+#define DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
+#define DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8
+#define DSP_DW_S2_WIDEN_ROWS(STEPS)                                                                \
+    __asm__ __volatile__("1:\n\t" STEPS                                                            \
+                         "add %[d], %[d], %[d_step]\n\t"                                           \
+                         "cmp %[xp], %[x_end]\n\t"                                                 \
+                         "blo 1b"                                                                  \
+                         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),         \
+                           [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)               \
+                         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step), \
+                           [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P)  \
+                         : "cc", "memory")
+DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const int8_t *x_end,
+                                            uint32_t d_step, int32_t c_step, int32_t cs3,
+                                            uint32_t nzp, const int32_t units, const int32_t P) {
     const int8_t *xp = xb;
     uint32_t *dp = d + 3 * P;
     uint32_t va, vb, vc, vd, t, u;
+    if (units == 2)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
+    else if (units == 3)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
+    else if (units == 4)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8);
+    else if (units == 6)
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24);
+    else
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN24);
+}
+
+DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
+                                       uint32_t *d_end, uint32_t d_step, int32_t c_step,
+                                       int32_t cs3, uint32_t nzp, int units, const int32_t P) {
+    const int8_t *xp = xb;
+    uint32_t *dp = d + 3 * P;
+    uint32_t va, vb, vc, vd, t, u;
+    if (P == 9 && units == 2) { /* DSP_DW_S2_UNITS */
+        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 2, P);
+        return;
+    }
+    if (P == 9 && units == 3) {
+        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 3, P);
+        return;
+    }
+    if (units) {
+        dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp,
+                             P == 9    ? 4
+                             : P == 13 ? 6
+                                       : 12,
+                             P);
+        return;
+    }
     __asm__ __volatile__(
         "1:\n\t" DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
         "cmp %[d], %[d_end]\n\t"
@@ -2351,7 +2409,42 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "ldmdb %[rec], {%[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"              \
     DSP_ASM_S2_RQ2("a0") DSP_ASM_S2_RQ2("a1") DSP_ASM_S2_RQ2("a2") DSP_ASM_S2_RQ2("a3") \
     "ldr %[x0], [%[rec], #-28]\n\t"
-#define DSP_ASM_S2_LOOP(PRO, STORE)                              \
+/* DSP_RQ_DOUBLE2Z's blocks inside the loop's asm (full columns): TBH on the record's e
+ * (word 3) enters block e, which requantises and stores the four outputs and branches on
+ * to the next block or the column end itself, one LDR PC less a block than the shared
+ * dsp_dw_s2_rqz blocks (their return); %= names one asm statement's labels. */
+#define DSP_ASM_S2_TB_E1(a, e) \
+    "smmlar %[" a "], %[" a "], %[x1], %[x2]\n\tssat %[" a "], #8, %[" a "], asr #" #e "\n\t"
+#define DSP_ASM_S2_TB_BLK(e)                                               \
+    "s2b%=_" #e ":\n\t" DSP_ASM_S2_TB_E1("a0", e) DSP_ASM_S2_TB_E1("a1", e) \
+        DSP_ASM_S2_TB_E1("a2", e) DSP_ASM_S2_TB_E1("a3", e)                 \
+    "strb %[a0], [%[y]]\n\t"                                              \
+    "strb %[a1], [%[y], %[x4]]\n\t"                                       \
+    "strb %[a2], [%[y], %[x4], lsl #1]\n\t"                               \
+    "strb %[a3], [%[y], %[wa]]\n\t"                                       \
+    "add %[y], %[y], %[wb]\n\t"                                           \
+    "cmp %[r], %[x0]\n\t"                                                 \
+    "blo 1b\n\t"                                                          \
+    "b 9b\n\t"
+#define DSP_ASM_S2_TB_ENT(e) ".hword (s2b%=_" #e " - s2t%=) / 2\n\t"
+#define DSP_ASM_S2_STORETB                                                      \
+    "ldmdb %[rec], {%[x0], %[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"       \
+    "tbh [pc, %[x3], lsl #1]\n\t"                                              \
+    "s2t%=:\n\t" DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(2)   \
+    DSP_ASM_S2_TB_ENT(3) DSP_ASM_S2_TB_ENT(4) DSP_ASM_S2_TB_ENT(5) DSP_ASM_S2_TB_ENT(6) \
+    DSP_ASM_S2_TB_ENT(7) DSP_ASM_S2_TB_ENT(8) DSP_ASM_S2_TB_ENT(9) DSP_ASM_S2_TB_ENT(10) \
+    DSP_ASM_S2_TB_ENT(11) DSP_ASM_S2_TB_ENT(12) DSP_ASM_S2_TB_ENT(13) DSP_ASM_S2_TB_ENT(14) \
+    DSP_ASM_S2_TB_ENT(15) DSP_ASM_S2_TB_ENT(16) DSP_ASM_S2_TB_ENT(17) DSP_ASM_S2_TB_ENT(18) \
+    DSP_ASM_S2_TB_ENT(19) DSP_ASM_S2_TB_ENT(20)
+#define DSP_ASM_S2_TAIL_TB                                                      \
+    "b 2f\n\t"                                                                 \
+    DSP_ASM_S2_TB_BLK(1) DSP_ASM_S2_TB_BLK(2) DSP_ASM_S2_TB_BLK(3) DSP_ASM_S2_TB_BLK(4) \
+    DSP_ASM_S2_TB_BLK(5) DSP_ASM_S2_TB_BLK(6) DSP_ASM_S2_TB_BLK(7) DSP_ASM_S2_TB_BLK(8) \
+    DSP_ASM_S2_TB_BLK(9) DSP_ASM_S2_TB_BLK(10) DSP_ASM_S2_TB_BLK(11) DSP_ASM_S2_TB_BLK(12) \
+    DSP_ASM_S2_TB_BLK(13) DSP_ASM_S2_TB_BLK(14) DSP_ASM_S2_TB_BLK(15) DSP_ASM_S2_TB_BLK(16) \
+    DSP_ASM_S2_TB_BLK(17) DSP_ASM_S2_TB_BLK(18) DSP_ASM_S2_TB_BLK(19) DSP_ASM_S2_TB_BLK(20) \
+    "2:"
+#define DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                  \
     PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
     "3:\n\t"                                                \
@@ -2382,34 +2475,62 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "add %[y], %[y], %[wb]\n\t"                             \
     "cmp %[r], %[x0]\n\t"                                   \
     "blo 1b\n\t"                                            \
+    "9:\n\t"                                                \
     "ldr %[x1], [%[rec], #48]\n\t"                          \
     "cmp %[r], %[x1]\n\t"                                   \
     "bhs 6f\n\t"                                            \
     "add %[x0], %[x0], #16\n\t"                             \
     "str %[x0], [%[rec], #-28]\n\t"                         \
+    PART                                                    \
     "ldrd %[x0], %[x1], [%[rec], #40]\n\t"                  \
     "add %[r], %[r], %[x0]\n\t"                             \
     "add %[y], %[y], %[x1]\n\t"                             \
     "b 3b\n\t"                                              \
     "6:\n\t"                                                \
-    "ldr %[x1], [%[rec], #56]\n\t"                          \
-    "str %[x1], [%[rec], #-28]\n\t"                         \
-    "ldr %[x1], [%[rec], #68]\n\t"                          \
+    "ldr %[x2], [%[rec], #56]\n\t"                          \
+    "str %[x2], [%[rec], #-28]\n\t"                         \
+    "ldrd %[x0], %[x1], [%[rec], #64]\n\t"                  \
     "add %[y], %[y], %[x1]\n\t"                             \
-    "ldr %[x0], [%[rec], #64]\n\t"                          \
     "add %[rec], %[rec], #112\n\t"                          \
     "cmp %[rec], %[x0]\n\t"                                 \
-    "blo 0b"
+    "blo 0b\n\t"                                            \
+    TAIL
 /* clang-format on */
-#define DSP_DW_S2_MACS(PRO, STORE)                                                        \
+#define DSP_DW_S2_MACS(PRO, STORE, PART, TAIL)                                            \
     __asm__ __volatile__(                                                                 \
-        DSP_ASM_S2_LOOP(PRO, STORE)                                                       \
+        DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                                           \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
           [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
         : [rowb] "i"(16 * P)                                                              \
         : "cc", "memory")
 
+/* out_w = 2 mod 4 (DSP_RQ_DOUBLE2Z only): the last column's four outputs computed, two
+ * stored. Its blocks return to label 8 (two STRB) instead of 7: PROZ_PART writes label 8's
+ * address into the records' word 27, PART copies it into word 26 at the column step (at
+ * P = 9 the columns are two, 4 nb + 1 <= 9: the step reaches the last; the next call's PROZ
+ * writes 7 back). */
+#define DSP_ASM_S2_PROZ_PART        \
+    DSP_ASM_S2_PROZ                 \
+    "adr %[x0], 8f\n\t"             \
+    "orr %[x0], %[x0], #1\n\t"      \
+    "str %[x0], [%[rec], #80]\n\t"  \
+    "str %[x0], [%[rec], #192]\n\t" \
+    "str %[x0], [%[rec], #304]\n\t" \
+    "str %[x0], [%[rec], #416]\n\t"
+#define DSP_ASM_S2_PART            \
+    "ldr %[x1], [%[rec], #80]\n\t" \
+    "str %[x1], [%[rec], #76]\n\t"
+#define DSP_ASM_S2_TAIL_PART        \
+    "b 2f\n\t"                      \
+    "8:\n\t"                        \
+    "strb %[a0], [%[y]]\n\t"        \
+    "strb %[a1], [%[y], %[x4]]\n\t" \
+    "add %[y], %[y], %[wb]\n\t"     \
+    "cmp %[r], %[x0]\n\t"           \
+    "blo 1b\n\t"                    \
+    "b 9b\n\t"                      \
+    "2:"
 DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const int32_t P) {
     /* the LDMs' register order: (a0..a3, wa, wb), (x0..x4), (x0..x4, wa, wb) */
     register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
@@ -2418,10 +2539,13 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register const uint32_t *r __asm__("r11");
     register uint32_t *rec __asm__("r12") = rec0;
     register int8_t *y __asm__("lr") = y0;
-    if (z)
-        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ, DSP_ASM_S2_STOREZ);
+    if (z == 2)
+        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
+                       DSP_ASM_S2_TAIL_PART);
+    else if (z)
+        DSP_DW_S2_MACS("", DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB);
     else
-        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2);
+        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2, "", "");
     (void)a0, (void)a1, (void)a2, (void)a3, (void)x0, (void)x1, (void)x2, (void)x3, (void)x4,
         (void)wa, (void)wb, (void)r, (void)y;
 }
@@ -2429,62 +2553,64 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
 /* The (U, V) words of channels c0..c0+3 into their records (words 11 + 2 ky, 12 + 2 ky of
  * rec[k], 96 bytes apart) from the weights w (tap (ky, kx) of channel c0 at
  * w[(3 ky + kx) c_step]), per kernel row in asm (gcc's C form spilled the lanes): the
- * three taps' words, SXTB16 into (c0, c0 + 2) and (c0 + 1, c0 + 3) lanes, doubled
- * (SADD16: |2 w| <= 256), each channel's pair by PKHBT/PKHTB, a shift or a mask, one STRD
- * per channel. odd: U = (0, w0), V = (w1, w2); else U = (w0, w1), V = (w2, 0). */
+ * three taps' words, SXTB16 into (c0, c0 + 2) and (c0 + 1, c0 + 3) lanes, the paired taps'
+ * doubled (SADD16: |2 w| <= 256), each channel's pair by PKHBT/PKHTB, the lone tap by a
+ * shift or a shifted mask that doubles it, one STRD per channel. odd: U = (0, w0),
+ * V = (w1, w2); else U = (w0, w1), V = (w2, 0). */
 /* clang-format off */
-#define DSP_ASM_S2_W_LANES(ROT)                             \
-    "sxtb16 %[e0], %[v0]" ROT "\n\t"                        \
-    "sadd16 %[e0], %[e0], %[e0]\n\t"                        \
-    "sxtb16 %[e1], %[v1]" ROT "\n\t"                        \
-    "sadd16 %[e1], %[e1], %[e1]\n\t"                        \
-    "sxtb16 %[e2], %[v2]" ROT "\n\t"                        \
-    "sadd16 %[e2], %[e2], %[e2]\n\t"
+#define DSP_ASM_S2_W_LANES(ROT, a, b, c)                    \
+    "sxtb16 %[e" a "], %[v" a "]" ROT "\n\t"                  \
+    "sadd16 %[e" a "], %[e" a "], %[e" a "]\n\t"               \
+    "sxtb16 %[e" b "], %[v" b "]" ROT "\n\t"                  \
+    "sadd16 %[e" b "], %[e" b "], %[e" b "]\n\t"               \
+    "sxtb16 %[e" c "], %[v" c "]" ROT "\n\t"
+/* the lone tap's lane c left single: doubled by the shift that places it, the mask
+ * (0xFFFE0000 odd, 0xFFFE even) clearing the bit the other lane's sign shifts in */
 #define DSP_ASM_S2_W_ODD(OFF_LO, OFF_HI)                    \
-    "lsl %[u], %[e0], #16\n\t"                              \
+    "lsl %[u], %[e0], #17\n\t"                              \
     "pkhbt %[t], %[e1], %[e2], lsl #16\n\t"                  \
     "strd %[u], %[t], [%[q], #" OFF_LO "]\n\t"               \
-    "and %[u], %[e0], %[mask]\n\t"                          \
+    "and %[u], %[mask], %[e0], lsl #1\n\t"                   \
     "pkhtb %[t], %[e2], %[e1], asr #16\n\t"                  \
     "strd %[u], %[t], [%[q], #" OFF_HI "]\n\t"
 #define DSP_ASM_S2_W_EVEN(OFF_LO, OFF_HI)                   \
     "pkhbt %[u], %[e0], %[e1], lsl #16\n\t"                  \
-    "uxth %[t], %[e2]\n\t"                                  \
+    "and %[t], %[mask], %[e2], lsl #1\n\t"                   \
     "strd %[u], %[t], [%[q], #" OFF_LO "]\n\t"               \
     "pkhtb %[u], %[e1], %[e0], asr #16\n\t"                  \
-    "lsr %[t], %[e2], #16\n\t"                              \
+    "and %[t], %[mask], %[e2], lsr #15\n\t"                  \
     "strd %[u], %[t], [%[q], #" OFF_HI "]\n\t"
-#define DSP_ASM_S2_W_ROW(PAIRS)                             \
+#define DSP_ASM_S2_W_ROW(PAIRS, a, b, c)                    \
     "ldr %[v0], [%[wr]]\n\t"                                \
     "ldr %[v1], [%[wr], %[cs]]\n\t"                         \
     "ldr %[v2], [%[wr], %[cs], lsl #1]\n\t"                 \
-    DSP_ASM_S2_W_LANES("") PAIRS("0", "224")                \
-    DSP_ASM_S2_W_LANES(", ror #8") PAIRS("112", "336")
+    DSP_ASM_S2_W_LANES("", a, b, c) PAIRS("0", "224")       \
+    DSP_ASM_S2_W_LANES(", ror #8", a, b, c) PAIRS("112", "336")
 /* clang-format on */
-#define DSP_DW_S2_W_ROW(PAIRS)                                                             \
-    __asm__ __volatile__(DSP_ASM_S2_W_ROW(PAIRS)                                           \
+#define DSP_DW_S2_W_ROW(PAIRS, a, b, c)                                                    \
+    __asm__ __volatile__(DSP_ASM_S2_W_ROW(PAIRS, a, b, c)                                  \
                          : [v0] "=&r"(v0), [v1] "=&r"(v1), [v2] "=&r"(v2), [e0] "=&r"(e0), \
                            [e1] "=&r"(e1), [e2] "=&r"(e2), [u] "=&r"(u), [t] "=&r"(t)      \
                          : [wr] "r"(wr), [cs] "r"(c_step), [q] "r"(q), [mask] "r"(mask)    \
                          : "memory")
 DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const int8_t *w,
                                          int32_t c_step, int odd) {
-    const uint32_t mask = 0xFFFF0000u;
+    const uint32_t mask = odd ? 0xFFFE0000u : 0xFFFEu;
     const size_t c3 = 3 * (size_t)c_step;
     uint32_t v0, v1, v2, e0, e1, e2, u, t, *q = rec[0] + 11;
     const int8_t *wr = w;
     if (odd) {
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD, "1", "2", "0");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD, "1", "2", "0");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_ODD, "1", "2", "0");
     } else {
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN, "0", "1", "2");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN, "0", "1", "2");
         wr += c3, q += 2;
-        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN);
+        DSP_DW_S2_W_ROW(DSP_ASM_S2_W_EVEN, "0", "1", "2");
     }
 }
 
@@ -2541,8 +2667,8 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
 }
 
 /* The layer through the stride-2 planes if it fits them (3 x 3, stride 2, out_w a multiple
- * of 4 up to 24, w a multiple of 8, the planes within buf's
- * DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
+ * of 4 up to 24, or 6 with the output zero point -128; w a multiple of 8, or 12; the planes
+ * within buf's DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
  * otherwise. A group without DSP_RQ_DOUBLE2 (a shift out of the fast range, or a bias too
  * large to double) sends it and the channels after it to the reference loop. */
 static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, const int8_t *x,
@@ -2552,8 +2678,9 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const int32_t c_step = p->c, c4 = c_step & ~3, word0 = (p->pad_left + 1) >> 1;
     const int32_t rows =
         2 * p->out_h + 1 > p->pad_top + p->h ? 2 * p->out_h + 1 : p->pad_top + p->h;
-    /* the words a channel's row needs: the image's pairs, out_w + 1 for the last block */
-    const int32_t need = word0 + p->w / 2 > p->out_w + 1 ? word0 + p->w / 2 : p->out_w + 1;
+    /* the words a channel's row needs: the image's pairs, 4 nb + 1 for the last block */
+    const int32_t nb = (p->out_w + 3) >> 2; /* columns of four outputs, the last maybe two */
+    const int32_t need = word0 + p->w / 2 > 4 * nb + 1 ? word0 + p->w / 2 : 4 * nb + 1;
     const int32_t P = need <= 9 ? 9 : need <= 13 ? 13 : 25;
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
@@ -2561,6 +2688,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const uint32_t col_b = 32 * P * (uint32_t)p->out_h; /* bytes of r down a column */
     const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
     const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
+    const int units = DSP_DW_S2_UNITS(P, p->w), part = (p->out_w & 3) != 0;
     uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
     uint32_t *const d_end = d0 + 3 * P + p->w / 2;
     const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
@@ -2569,12 +2697,13 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     uint32_t rec[4][DSP_DW_S2_REC];
     int32_t c0, k, i;
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
-        p->out_w < 4 || (p->out_w & 3) || need > P || (p->w & 7) ||
+        p->out_w < 4 || need > P || ((p->w & 7) && !units) ||
+        ((p->out_w & 3) && ((p->out_w & 3) != 2 || !z || P != 9)) ||
         rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
         p->act_min != -128 || p->act_max != 127)
         return 0;
     { /* the padding the windows read (x - zp = 0): the rows above and below the image,
-         and in its rows the words left of its pairs and right of them up to word out_w
+         and in its rows the words left of its pairs and right of them up to word 4 nb
          (the widening rewrites only the pairs) */
         const int32_t top = p->pad_top * 4 * P, bottom = (p->pad_top + p->h) * 4 * P;
         int32_t j;
@@ -2588,19 +2717,19 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         }
         for (j = 0; j < word0; ++j) /* a word of every channel's row */
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
-        for (j = word0 + p->w / 2; j <= p->out_w; ++j)
+        for (j = word0 + p->w / 2; j <= 4 * nb; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
     }
     for (k = 0; k < 4; ++k) { /* the layer's words of the records */
         uint32_t *const q = rec[k];
-        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P), nb = (uint32_t)p->out_w >> 2;
+        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P);
         q[0] = q[21] = r0 + col_b;
         q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
         q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
-        q[19] = r0 + 16u * (nb - 1u) + col_b, q[20] = r0;
+        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b, q[20] = r0;
         q[22] = p->pad_top > 0;
         q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
-        q[24] = 1u - 4u * (nb - 1u) * (uint32_t)c_step - (uint32_t)out_img;
+        q[24] = 1u - 4u * (uint32_t)(nb - 1) * (uint32_t)c_step - (uint32_t)out_img;
     }
     for (c0 = 0; c0 < c4; c0 += 4) {
         const int8_t *xb, *wc;
@@ -2618,19 +2747,21 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
             dsp_dw_s2_weights(rec, wc, c_step, 0);
         do {              /* every image */
             if (P == 9) { /* the immediates of each pitch */
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 9);
-                if (z)
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 9);
+                if (part)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 2, 9);
+                else if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
             } else if (P == 13) {
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 13);
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 13);
                 if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 13);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 13);
             } else {
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, 25);
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 25);
                 if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 25);
                 else

@@ -1,13 +1,15 @@
 """The Cortex-M DSP depthwise conv's stride-2 planes (s8_dwconv_dsp.c, dsp_dw3x3_s2: 3x3,
-stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, w a multiple of 8,
-banded where the planes outgrow the buffer, the full clamp, the double rounding) equal
+stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, or 6 (the last column's
+two outputs, output zero point -128), w a multiple of 8 or 12 (a row a loop turn at 8, 12,
+16, 24 and 48), banded where the planes outgrow the buffer, the full clamp, the double
+rounding) equal
 cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: pad_left 0..3 (both parities
 of the tap pairs), pad_top 0..2 (the skipped top kernel row), odd heights and output rows
 past the image, channel counts around the groups of four, two images, output zero point
 -128 (no sign term) and others, weights of -128, biases at the doubling's limit; and the
 layers it leaves (a narrower clamp, the single rounding, shifts out of the fast range,
-larger biases, out_w 3 and 6) through the other paths. At the target's flags and at -Os
-(no stride-2 planes)."""
+larger biases, out_w 3, out_w 6 with another output zero point) through the other paths. At
+the target's flags and at -Os (no stride-2 planes)."""
 
 import pytest
 
@@ -73,6 +75,8 @@ int main(void) {
         if (edge) { /* biases at the doubling's limit; a channel past it or out of range */
             bias[0] = BIAS_LIMIT; bias[p.c - 1] = -BIAS_LIMIT;
             shift[0] = -1; shift[p.c - 1] = -20;
+            /* the largest shift at mid-range outputs (its requantisation block) */
+            bias[1] = uniform(1 << 27, 1 << 28); shift[1] = -20;
             if (ci == 3) bias[5] = BIAS_LIMIT + 1;
             if (ci == 4) shift[9] = uniform(-31, 3);
         }
