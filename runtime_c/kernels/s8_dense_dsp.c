@@ -933,31 +933,68 @@ static void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t
         DSP_ASM_PAIR_QUADS("", "");
 }
 
-/* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even), for the double
- * rounding, assuming DSP_RQ_DOUBLE2 (dsp_rec_params's checks); returns whether every output
- * takes it. */
+/* The pair records' pass, a pair of outputs a turn (r: the pair's record, wb: a record's
+ * bytes): 2 b0, 2 b1, 2 b0, 2 b1 at [r], then -s0, -s1, m0, c0 = zp2 << e0, m1, c1 in the
+ * record's last six words (e = ~s: the caller's emax < 20 refuses the garbage LSL stores
+ * where e lies outside 0..31), and the checks' accumulators (emax, mbits, bbits): 35
+ * instructions a pair where gcc's loop spent ~57 (it spilled five values). */
+#define DSP_ASM_PAIR_PARAMS                                                               \
+    __asm__ __volatile__(                                                                 \
+        "1:\n\t"                                                                          \
+        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                            \
+        "eor %[t], %[b0], %[b0], asr #31\n\t"                                             \
+        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
+        "eor %[t], %[b1], %[b1], asr #31\n\t"                                             \
+        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
+        "lsl %[b0], %[b0], #1\n\t"                                                        \
+        "lsl %[b1], %[b1], #1\n\t"                                                        \
+        "strd %[b0], %[b1], [%[r]]\n\t"                                                   \
+        "strd %[b0], %[b1], [%[r], #8]\n\t"                                               \
+        "add %[r], %[r], %[wb]\n\t"                                                       \
+        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                            \
+        "str %[b0], [%[r], #-16]\n\t"                                                     \
+        "str %[b1], [%[r], #-8]\n\t"                                                      \
+        "eor %[b0], %[b0], #0x40000000\n\t"                                               \
+        "orr %[mbits], %[mbits], %[b0]\n\t"                                               \
+        "eor %[b1], %[b1], #0x40000000\n\t"                                               \
+        "orr %[mbits], %[mbits], %[b1]\n\t"                                               \
+        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                           \
+        "mvn %[t], %[b0]\n\t"                                                             \
+        "cmp %[t], %[emax]\n\t"                                                           \
+        "it hi\n\t"                                                                       \
+        "movhi %[emax], %[t]\n\t"                                                         \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
+        "str %[t], [%[r], #-12]\n\t"                                                      \
+        "mvn %[t], %[b1]\n\t"                                                             \
+        "cmp %[t], %[emax]\n\t"                                                           \
+        "it hi\n\t"                                                                       \
+        "movhi %[emax], %[t]\n\t"                                                         \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
+        "str %[t], [%[r], #-4]\n\t"                                                       \
+        "rsb %[b0], %[b0], #0\n\t"                                                        \
+        "rsb %[b1], %[b1], #0\n\t"                                                        \
+        "strd %[b0], %[b1], [%[r], #-24]\n\t"                                             \
+        "cmp %[r], %[end]\n\t"                                                            \
+        "bne 1b"                                                                          \
+        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [r] "+r"(r), [bias] "+r"(bias),   \
+          [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), [mbits] "+r"(mbits), \
+          [bbits] "+r"(bbits)                                                             \
+        : [end] "r"(end), [zp2] "r"(zp2), [wb] "r"(wb)                                    \
+        : "memory", "cc")
+
+/* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even, > 0), for the
+ * double rounding, assuming DSP_RQ_DOUBLE2 (dsp_rec_params's checks; DSP_ASM_PAIR_PARAMS);
+ * returns whether every output takes it. */
 static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t words,
                                                      const int32_t *bias, const int32_t *mult,
                                                      const int32_t *shift, int32_t count,
                                                      const dsp_out *out, int32_t k) {
     const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
-    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, wb = 4u * (uint32_t)words;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b0, b1, t;
     const uint32_t *const end = rec + (size_t)words * (count / 2);
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    for (; r < end; r += words, bias += 2, mult += 2, shift += 2) {
-        const uint32_t b0 = (uint32_t)bias[0], b1 = (uint32_t)bias[1];
-        const uint32_t e0 = ~(uint32_t)shift[0], e1 = ~(uint32_t)shift[1];
-        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
-        uint32_t *const q = r + words - 6;
-        emax = e0 > emax ? e0 : emax;
-        emax = e1 > emax ? e1 : emax;
-        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
-        bbits |= (b0 ^ (uint32_t)((int32_t)b0 >> 31)) | (b1 ^ (uint32_t)((int32_t)b1 >> 31));
-        r[0] = r[2] = 2u * b0, r[1] = r[3] = 2u * b1;
-        q[0] = e0 + 1u, q[1] = e1 + 1u, q[2] = m0, q[3] = zp2 << (e0 & 31u);
-        q[4] = m1, q[5] = zp2 << (e1 & 31u);
-    }
+    DSP_ASM_PAIR_PARAMS;
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
