@@ -888,32 +888,34 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
 
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
  * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
- * words doubled (DSP_ASM_DBL) or not. */
-#define DSP_ASM_PAIR_QUADS(DA, DB)                                                            \
+ * words doubled (DSP_ASM_DBL) or not; two quads a turn (nq is even: K a multiple of 8). */
+#define DSP_ASM_PAIR_QUAD1(DA, DB)        \
+    "ldr %[a], [%[w0]]\n\t"               \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
+    "ldr %[b], [%[w1]]\n\t"               \
+    "ldr %[d], [%[w1], %[m], lsl #1]\n\t" \
+    "add %[w0], %[w0], %[m], lsl #2\n\t"  \
+    "add %[w1], %[w1], %[m], lsl #2\n\t"  \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t" \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t" \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t" \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t" \
+    "sxtb16 %[b], %[t]\n\t"               \
+    "sxtb16 %[t], %[t], ror #8\n\t"       \
+    "sxtb16 %[e], %[a]\n\t"               \
+    "sxtb16 %[a], %[a], ror #8\n\t" DA    \
+    "strd %[t], %[a], [%[wp], #8]\n\t"    \
+    "strd %[b], %[e], [%[wp]], #16\n\t"   \
+    "sxtb16 %[b], %[c]\n\t"               \
+    "sxtb16 %[c], %[c], ror #8\n\t"       \
+    "sxtb16 %[e], %[d]\n\t"               \
+    "sxtb16 %[d], %[d], ror #8\n\t" DB    \
+    "strd %[c], %[d], [%[wq], #8]\n\t"    \
+    "strd %[b], %[e], [%[wq]], #16\n\t"
+#define DSP_ASM_PAIR_QUADS(DA, DB) \
     __asm__ __volatile__(                                                                     \
         "1:\n\t"                                                                              \
-        "ldr %[a], [%[w0]]\n\t"                                                               \
-        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
-        "ldr %[b], [%[w1]]\n\t"                                                               \
-        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
-        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
-        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
-        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
-        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
-        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
-        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
-        "sxtb16 %[b], %[t]\n\t"                                                               \
-        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[a]\n\t"                                                               \
-        "sxtb16 %[a], %[a], ror #8\n\t" DA                                                    \
-        "strd %[t], %[a], [%[wp], #8]\n\t"                                                    \
-        "strd %[b], %[e], [%[wp]], #16\n\t"                                                   \
-        "sxtb16 %[b], %[c]\n\t"                                                               \
-        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[d]\n\t"                                                               \
-        "sxtb16 %[d], %[d], ror #8\n\t" DB                                                    \
-        "strd %[c], %[d], [%[wq], #8]\n\t"                                                    \
-        "strd %[b], %[e], [%[wq]], #16\n\t"                                                   \
+        DSP_ASM_PAIR_QUAD1(DA, DB) DSP_ASM_PAIR_QUAD1(DA, DB) \
         "cmp %[wp], %[end]\n\t"                                                               \
         "bne 1b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
@@ -1028,9 +1030,9 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "strb " a ", " at "\n\t"
 /* Rows x0 and x1 (r4, r1; K bytes, any alignment; the loop ends at x0 + K in r6) widened on
  * the lanes (-zp, -zp) (nzp in r10) into xb (r2) interleaved: per quad row 0's (even, odd)
- * then row 1's; D: doubled (the weights then are not) or not. */
-#define DSP_ASM_PAIR_WIDEN(D)                            \
-    "5:\n\t"                                             \
+ * then row 1's; D: doubled (the weights then are not) or not. Two quads a turn (K is a
+ * multiple of 8): the loop's CMP and BNE once per 8 bytes. */
+#define DSP_ASM_PAIR_WIDEN1(D)                           \
     "ldr r3, [r4], #4\n\t"                               \
     "ldr r5, [r1], #4\n\t"                               \
     "sxtab16 r7, r10, r3\n\t"                            \
@@ -1039,7 +1041,11 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "sxtab16 r5, r10, r5, ror #8\n\t"                    \
     D                                                    \
     "strd r8, r5, [r2, #8]\n\t"                          \
-    "strd r7, r3, [r2], #16\n\t"                         \
+    "strd r7, r3, [r2], #16\n\t"
+#define DSP_ASM_PAIR_WIDEN(D)                            \
+    "5:\n\t"                                             \
+    DSP_ASM_PAIR_WIDEN1(D)                               \
+    DSP_ASM_PAIR_WIDEN1(D)                               \
     "cmp r4, r6\n\t"                                     \
     "bne 5b\n\t"
 #define DSP_ASM_PAIR_XDBL                                \
