@@ -3,7 +3,7 @@
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
- * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..184 two rows by two
+ * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..192 two rows by two
  * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8 up to DSP_ROWS4_MAX_K, M
  * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
  * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
@@ -883,7 +883,9 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
  * not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
-#define DSP_PAIR_MAX_K 184 /* the rows' words and the sentinel in blk->gq: 4 K / 4 + 1 <= 192 */
+/* The rows' words and the sentinel (K + 1) at the end of the dsp_block_words, past blk->w (the
+ * records): blk->shift and blk->gq, 193 words */
+#define DSP_PAIR_MAX_K 192
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
 
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
@@ -1150,7 +1152,7 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t
 }
 
 /* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
- * pairs of rows and of outputs (the rows' words in blk->gq) when every output takes the
+ * pairs of rows and of outputs (the rows' words at the buffer's end) when every output takes the
  * doubled form; returns 0 (nothing written to y) otherwise. An odd last row pairs with
  * itself (y_stride 0: both write the same bytes). */
 static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
@@ -1159,7 +1161,9 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
                         int8_t *y) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
+    uint32_t *const rec = blk->w;
+    uint32_t *const xb = ((dsp_block_words *)(void *)blk)->words + sizeof(dsp_block_words) / 4 -
+                         (size_t)(k + 1); /* past blk->w: blk->shift and blk->gq */
     const uint32_t *const rend = rec + (size_t)words * (count / 2);
     /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
     const int wdbl = p->n > count;
