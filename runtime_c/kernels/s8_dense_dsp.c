@@ -3,7 +3,7 @@
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
- * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..192 two rows by two
+ * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..336 two rows by two
  * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8 up to DSP_ROWS4_MAX_K, M
  * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
  * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
@@ -883,9 +883,13 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
  * not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
-/* The rows' words and the sentinel (K + 1) at the end of the dsp_block_words, past blk->w (the
- * records): blk->shift and blk->gq, 193 words */
-#define DSP_PAIR_MAX_K 192
+/* The rows' words and the sentinel (K + 1) at the end of the dsp_block_words (blk->shift and
+ * blk->gq, 193 words, then blk->w's tail), the records from blk->w up to them or its end. */
+#define DSP_PAIR_MAX_K 336
+#define DSP_PAIR_REC_ROOM(k)                                                                    \
+    ((int32_t)((sizeof(dsp_block_words) - offsetof(dsp_block, w)) / 4) - (k)-1 < DSP_WBUF_WORDS \
+         ? (int32_t)((sizeof(dsp_block_words) - offsetof(dsp_block, w)) / 4) - (k)-1            \
+         : DSP_WBUF_WORDS)
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
 
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
@@ -1204,7 +1208,7 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
                                                     const dsp_out *out, int8_t *y) {
     const int32_t k = p->k;
     if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
-        DSP_PAIR_WORDS(k / 4) * (count / 2) > DSP_WBUF_WORDS)
+        DSP_PAIR_WORDS(k / 4) * (count / 2) > DSP_PAIR_REC_ROOM(k))
         return 0;
     return dsp_pair_run(blk, p, x, w, bias, mult, shift, o0, count, out, y);
 }
@@ -1233,7 +1237,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
 #if !defined(__OPTIMIZE_SIZE__)
     if (p->k % 8 == 0 && p->k >= 24 && p->k <= DSP_PAIR_MAX_K) { /* blocks whose pair records
         fit blk->w (dsp_pair_block) */
-        const int32_t fit = (DSP_WBUF_WORDS / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
+        const int32_t fit = (DSP_PAIR_REC_ROOM(p->k) / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
         per = per < fit ? per : fit;
     }
 #endif
