@@ -1167,7 +1167,7 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     uint32_t *const rec = blk->w;
     uint32_t *const xb = ((dsp_block_words *)(void *)blk)->words + sizeof(dsp_block_words) / 4 -
-                         (size_t)(k + 1); /* past blk->w: blk->shift and blk->gq */
+                         (size_t)(k + 1); /* the buffer's last K + 1 words (DSP_PAIR_REC_ROOM) */
     const uint32_t *const rend = rec + (size_t)words * (count / 2);
     /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
     const int wdbl = p->n > count;
@@ -1199,8 +1199,8 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
 }
 
 /* Outputs o0 .. o0+count-1 by pairs when K is a multiple of 8 in 24..DSP_PAIR_MAX_K, count
- * is even, their records fit blk->w (cnnc_s8_dense__dsp sizes the blocks so) and the clamp
- * is full; returns 0 (nothing written to y) otherwise. */
+ * is even, their records fit DSP_PAIR_REC_ROOM (cnnc_s8_dense__dsp sizes the blocks so) and the
+ * clamp is full; returns 0 (nothing written to y) otherwise. */
 static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
                                                     const int8_t *x, const int8_t *w,
                                                     const int32_t *bias, const int32_t *mult,
