@@ -3,7 +3,7 @@
  * cnnc_s8_dense__ref: blocks of outputs repacked once per call into SMLAD pairs, then every
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
- * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..184 two rows by two
+ * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..336 two rows by two
  * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8 up to DSP_ROWS4_MAX_K, M
  * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
  * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
@@ -883,37 +883,45 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
  * not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
-#define DSP_PAIR_MAX_K 184 /* the rows' words and the sentinel in blk->gq: 4 K / 4 + 1 <= 192 */
+/* The rows' words and the sentinel (K + 1) at the end of the dsp_block_words (blk->shift and
+ * blk->gq, 193 words, then blk->w's tail), the records from blk->w up to them or its end. */
+#define DSP_PAIR_MAX_K 336
+#define DSP_PAIR_REC_ROOM(k)                                                                    \
+    ((int32_t)((sizeof(dsp_block_words) - offsetof(dsp_block, w)) / 4) - (k)-1 < DSP_WBUF_WORDS \
+         ? (int32_t)((sizeof(dsp_block_words) - offsetof(dsp_block, w)) / 4) - (k)-1            \
+         : DSP_WBUF_WORDS)
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
 
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
  * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
- * words doubled (DSP_ASM_DBL) or not. */
-#define DSP_ASM_PAIR_QUADS(DA, DB)                                                            \
+ * words doubled (DSP_ASM_DBL) or not; two quads a turn (nq is even: K a multiple of 8). */
+#define DSP_ASM_PAIR_QUAD1(DA, DB)        \
+    "ldr %[a], [%[w0]]\n\t"               \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
+    "ldr %[b], [%[w1]]\n\t"               \
+    "ldr %[d], [%[w1], %[m], lsl #1]\n\t" \
+    "add %[w0], %[w0], %[m], lsl #2\n\t"  \
+    "add %[w1], %[w1], %[m], lsl #2\n\t"  \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t" \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t" \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t" \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t" \
+    "sxtb16 %[b], %[t]\n\t"               \
+    "sxtb16 %[t], %[t], ror #8\n\t"       \
+    "sxtb16 %[e], %[a]\n\t"               \
+    "sxtb16 %[a], %[a], ror #8\n\t" DA    \
+    "strd %[t], %[a], [%[wp], #8]\n\t"    \
+    "strd %[b], %[e], [%[wp]], #16\n\t"   \
+    "sxtb16 %[b], %[c]\n\t"               \
+    "sxtb16 %[c], %[c], ror #8\n\t"       \
+    "sxtb16 %[e], %[d]\n\t"               \
+    "sxtb16 %[d], %[d], ror #8\n\t" DB    \
+    "strd %[c], %[d], [%[wq], #8]\n\t"    \
+    "strd %[b], %[e], [%[wq]], #16\n\t"
+#define DSP_ASM_PAIR_QUADS(DA, DB) \
     __asm__ __volatile__(                                                                     \
         "1:\n\t"                                                                              \
-        "ldr %[a], [%[w0]]\n\t"                                                               \
-        "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                                 \
-        "ldr %[b], [%[w1]]\n\t"                                                               \
-        "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                                 \
-        "add %[w0], %[w0], %[m], lsl #2\n\t"                                                  \
-        "add %[w1], %[w1], %[m], lsl #2\n\t"                                                  \
-        "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                                 \
-        "pkhtb %[c], %[c], %[a], asr #16\n\t"                                                 \
-        "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                                 \
-        "pkhtb %[d], %[d], %[b], asr #16\n\t"                                                 \
-        "sxtb16 %[b], %[t]\n\t"                                                               \
-        "sxtb16 %[t], %[t], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[a]\n\t"                                                               \
-        "sxtb16 %[a], %[a], ror #8\n\t" DA                                                    \
-        "strd %[t], %[a], [%[wp], #8]\n\t"                                                    \
-        "strd %[b], %[e], [%[wp]], #16\n\t"                                                   \
-        "sxtb16 %[b], %[c]\n\t"                                                               \
-        "sxtb16 %[c], %[c], ror #8\n\t"                                                       \
-        "sxtb16 %[e], %[d]\n\t"                                                               \
-        "sxtb16 %[d], %[d], ror #8\n\t" DB                                                    \
-        "strd %[c], %[d], [%[wq], #8]\n\t"                                                    \
-        "strd %[b], %[e], [%[wq]], #16\n\t"                                                   \
+        DSP_ASM_PAIR_QUAD1(DA, DB) DSP_ASM_PAIR_QUAD1(DA, DB) \
         "cmp %[wp], %[end]\n\t"                                                               \
         "bne 1b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
@@ -933,31 +941,68 @@ static void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t
         DSP_ASM_PAIR_QUADS("", "");
 }
 
-/* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even), for the double
- * rounding, assuming DSP_RQ_DOUBLE2 (dsp_rec_params's checks); returns whether every output
- * takes it. */
+/* The pair records' pass, a pair of outputs a turn (r: the pair's record, wb: a record's
+ * bytes): 2 b0, 2 b1, 2 b0, 2 b1 at [r], then -s0, -s1, m0, c0 = zp2 << e0, m1, c1 in the
+ * record's last six words (e = ~s: the caller's emax < 20 refuses the garbage LSL stores
+ * where e lies outside 0..31), and the checks' accumulators (emax, mbits, bbits): 35
+ * instructions a pair where gcc's loop spent ~57 (it spilled five values). */
+#define DSP_ASM_PAIR_PARAMS                                                               \
+    __asm__ __volatile__(                                                                 \
+        "1:\n\t"                                                                          \
+        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                            \
+        "eor %[t], %[b0], %[b0], asr #31\n\t"                                             \
+        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
+        "eor %[t], %[b1], %[b1], asr #31\n\t"                                             \
+        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
+        "lsl %[b0], %[b0], #1\n\t"                                                        \
+        "lsl %[b1], %[b1], #1\n\t"                                                        \
+        "strd %[b0], %[b1], [%[r]]\n\t"                                                   \
+        "strd %[b0], %[b1], [%[r], #8]\n\t"                                               \
+        "add %[r], %[r], %[wb]\n\t"                                                       \
+        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                            \
+        "str %[b0], [%[r], #-16]\n\t"                                                     \
+        "str %[b1], [%[r], #-8]\n\t"                                                      \
+        "eor %[b0], %[b0], #0x40000000\n\t"                                               \
+        "orr %[mbits], %[mbits], %[b0]\n\t"                                               \
+        "eor %[b1], %[b1], #0x40000000\n\t"                                               \
+        "orr %[mbits], %[mbits], %[b1]\n\t"                                               \
+        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                           \
+        "mvn %[t], %[b0]\n\t"                                                             \
+        "cmp %[t], %[emax]\n\t"                                                           \
+        "it hi\n\t"                                                                       \
+        "movhi %[emax], %[t]\n\t"                                                         \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
+        "str %[t], [%[r], #-12]\n\t"                                                      \
+        "mvn %[t], %[b1]\n\t"                                                             \
+        "cmp %[t], %[emax]\n\t"                                                           \
+        "it hi\n\t"                                                                       \
+        "movhi %[emax], %[t]\n\t"                                                         \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
+        "str %[t], [%[r], #-4]\n\t"                                                       \
+        "rsb %[b0], %[b0], #0\n\t"                                                        \
+        "rsb %[b1], %[b1], #0\n\t"                                                        \
+        "strd %[b0], %[b1], [%[r], #-24]\n\t"                                             \
+        "cmp %[r], %[end]\n\t"                                                            \
+        "bne 1b"                                                                          \
+        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [r] "+r"(r), [bias] "+r"(bias),   \
+          [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), [mbits] "+r"(mbits), \
+          [bbits] "+r"(bbits)                                                             \
+        : [end] "r"(end), [zp2] "r"(zp2), [wb] "r"(wb)                                    \
+        : "memory", "cc")
+
+/* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even, > 0), for the
+ * double rounding, assuming DSP_RQ_DOUBLE2 (dsp_rec_params's checks; DSP_ASM_PAIR_PARAMS);
+ * returns whether every output takes it. */
 static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t words,
                                                      const int32_t *bias, const int32_t *mult,
                                                      const int32_t *shift, int32_t count,
                                                      const dsp_out *out, int32_t k) {
     const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
-    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec;
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, wb = 4u * (uint32_t)words;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b0, b1, t;
     const uint32_t *const end = rec + (size_t)words * (count / 2);
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    for (; r < end; r += words, bias += 2, mult += 2, shift += 2) {
-        const uint32_t b0 = (uint32_t)bias[0], b1 = (uint32_t)bias[1];
-        const uint32_t e0 = ~(uint32_t)shift[0], e1 = ~(uint32_t)shift[1];
-        const uint32_t m0 = (uint32_t)mult[0], m1 = (uint32_t)mult[1];
-        uint32_t *const q = r + words - 6;
-        emax = e0 > emax ? e0 : emax;
-        emax = e1 > emax ? e1 : emax;
-        mbits |= (m0 ^ (1u << 30)) | (m1 ^ (1u << 30));
-        bbits |= (b0 ^ (uint32_t)((int32_t)b0 >> 31)) | (b1 ^ (uint32_t)((int32_t)b1 >> 31));
-        r[0] = r[2] = 2u * b0, r[1] = r[3] = 2u * b1;
-        q[0] = e0 + 1u, q[1] = e1 + 1u, q[2] = m0, q[3] = zp2 << (e0 & 31u);
-        q[4] = m1, q[5] = zp2 << (e1 & 31u);
-    }
+    DSP_ASM_PAIR_PARAMS;
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
@@ -991,9 +1036,9 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "strb " a ", " at "\n\t"
 /* Rows x0 and x1 (r4, r1; K bytes, any alignment; the loop ends at x0 + K in r6) widened on
  * the lanes (-zp, -zp) (nzp in r10) into xb (r2) interleaved: per quad row 0's (even, odd)
- * then row 1's; D: doubled (the weights then are not) or not. */
-#define DSP_ASM_PAIR_WIDEN(D)                            \
-    "5:\n\t"                                             \
+ * then row 1's; D: doubled (the weights then are not) or not. Two quads a turn (K is a
+ * multiple of 8): the loop's CMP and BNE once per 8 bytes. */
+#define DSP_ASM_PAIR_WIDEN1(D)                           \
     "ldr r3, [r4], #4\n\t"                               \
     "ldr r5, [r1], #4\n\t"                               \
     "sxtab16 r7, r10, r3\n\t"                            \
@@ -1002,7 +1047,11 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "sxtab16 r5, r10, r5, ror #8\n\t"                    \
     D                                                    \
     "strd r8, r5, [r2, #8]\n\t"                          \
-    "strd r7, r3, [r2], #16\n\t"                         \
+    "strd r7, r3, [r2], #16\n\t"
+#define DSP_ASM_PAIR_WIDEN(D)                            \
+    "5:\n\t"                                             \
+    DSP_ASM_PAIR_WIDEN1(D)                               \
+    DSP_ASM_PAIR_WIDEN1(D)                               \
     "cmp r4, r6\n\t"                                     \
     "bne 5b\n\t"
 #define DSP_ASM_PAIR_XDBL                                \
@@ -1107,7 +1156,7 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t
 }
 
 /* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
- * pairs of rows and of outputs (the rows' words in blk->gq) when every output takes the
+ * pairs of rows and of outputs (the rows' words at the buffer's end) when every output takes the
  * doubled form; returns 0 (nothing written to y) otherwise. An odd last row pairs with
  * itself (y_stride 0: both write the same bytes). */
 static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
@@ -1116,7 +1165,9 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
                         int8_t *y) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t *const rec = blk->w, *const xb = (uint32_t *)blk->gq[0];
+    uint32_t *const rec = blk->w;
+    uint32_t *const xb = ((dsp_block_words *)(void *)blk)->words + sizeof(dsp_block_words) / 4 -
+                         (size_t)(k + 1); /* the buffer's last K + 1 words (DSP_PAIR_REC_ROOM) */
     const uint32_t *const rend = rec + (size_t)words * (count / 2);
     /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
     const int wdbl = p->n > count;
@@ -1148,8 +1199,8 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
 }
 
 /* Outputs o0 .. o0+count-1 by pairs when K is a multiple of 8 in 24..DSP_PAIR_MAX_K, count
- * is even, their records fit blk->w (cnnc_s8_dense__dsp sizes the blocks so) and the clamp
- * is full; returns 0 (nothing written to y) otherwise. */
+ * is even, their records fit DSP_PAIR_REC_ROOM (cnnc_s8_dense__dsp sizes the blocks so) and the
+ * clamp is full; returns 0 (nothing written to y) otherwise. */
 static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
                                                     const int8_t *x, const int8_t *w,
                                                     const int32_t *bias, const int32_t *mult,
@@ -1157,7 +1208,7 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
                                                     const dsp_out *out, int8_t *y) {
     const int32_t k = p->k;
     if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
-        DSP_PAIR_WORDS(k / 4) * (count / 2) > DSP_WBUF_WORDS)
+        DSP_PAIR_WORDS(k / 4) * (count / 2) > DSP_PAIR_REC_ROOM(k))
         return 0;
     return dsp_pair_run(blk, p, x, w, bias, mult, shift, o0, count, out, y);
 }
@@ -1186,7 +1237,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
 #if !defined(__OPTIMIZE_SIZE__)
     if (p->k % 8 == 0 && p->k >= 24 && p->k <= DSP_PAIR_MAX_K) { /* blocks whose pair records
         fit blk->w (dsp_pair_block) */
-        const int32_t fit = (DSP_WBUF_WORDS / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
+        const int32_t fit = (DSP_PAIR_REC_ROOM(p->k) / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
         per = per < fit ? per : fit;
     }
 #endif

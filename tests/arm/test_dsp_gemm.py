@@ -13,7 +13,7 @@ dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the 
 four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 and 16 with M
 a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
 turn where the block's count allows; at K = 16 the factor 2 on the rows where the block's
-outputs outnumber them) and K of 24, 40, 48, 96, 144 and 184 with M even (two
+outputs outnumber them) and K of 24, 40, 48, 96, 144, 184, 192, 240 and 336 with M even (two
 rows by two outputs: dsp_pair_block; quads two or four a turn, odd rows, a last pair after
 the groups of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every
 kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
@@ -57,12 +57,14 @@ ROWS4_REPS = 9
 # past it; counts of 4 j (four outputs a turn) and 8 j.
 REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
-# K a multiple of 8 in 24..184 (dsp_pair_block: quads two or four a turn), M even: one pair,
+# K a multiple of 8 in 24..336 (dsp_pair_block: quads two or four a turn; from 200 the rows'
+# words end blk->w's room: 240), M even: one pair,
 # pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
-# (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2).
-PAIR_KS = (24, 40, 48, 96, 144, 184)
+# (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2); reps 10 and 11: kinds 4 and 5 with the full clamp
+# (rep 5's kind 5 has the narrow one, which refuses the pairs before their checks).
+PAIR_KS = (24, 40, 48, 96, 144, 184, 192, 240, 336)
 PAIR_MS = (2, 6, 16, 18, 50)
-PAIR_REPS = 10
+PAIR_REPS = 12
 CASES = (
     len(KS) * len(MS) * 2 * 3
     + len(BIG_KS) * len(BIG_MS) * 2
@@ -86,11 +88,11 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
                      rec_ms[] = {REC_MS_LIST}, pair_ks[] = {PAIR_KS_LIST},
                      pair_ms[] = {PAIR_MS_LIST};
 #define REC_REPS 10
-#define PAIR_REPS 10
+#define PAIR_REPS 12
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
-#define MAX_W 9216 /* 33 * 49, 1023 * 8, 184 * 50 */
+#define MAX_W 16800 /* 33 * 49, 1023 * 8, 336 * 50 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[160], mult[160], shift[160];
@@ -273,7 +275,7 @@ int main(void) {
         dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 6,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
-    /* K a multiple of 8 from 24 to 184 (dsp_pair_block: two rows by two outputs), M even
+    /* K a multiple of 8 from 24 to 336 (dsp_pair_block: two rows by two outputs), M even
      * (a last pair after the groups of four: 6, 18), within a block and past it, odd and
      * even rows (never 4: the four-row path), as above */
     for (ki = 0; ki < (int32_t)(sizeof pair_ks / sizeof pair_ks[0]); ++ki)
