@@ -1147,6 +1147,90 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 }
 
 #if DSP_DW_FAST
+/* dsp_dw_widen4's one-asm form (odd padding, even width) with its per-call words set once
+ * a call (dsp_dw_widen4_set) and loaded by one LDM per group: its entry computed them
+ * again per group (about 45 instructions, and a call of six arguments). Word layout: d
+ * (the first pixel's plane word), d_end (one past the row's pairs), c_step, o1, o3
+ * (planes 1, 3 as byte offsets), nzp, d_step and pitch (bytes, as dsp_dw_widen4), then
+ * the image's bytes (h w c_step) and 1 where the form applies. */
+#define DSP_DW_WCTX_OK 9
+static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int32_t psz,
+                              int32_t pww, uint32_t nzp, uint32_t *k) {
+    const int32_t first = p->pad_left & 1, pairs = (p->w - first) >> 1, last = (p->w - first) & 1;
+    uint32_t *const d = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
+    k[0] = (uint32_t)(uintptr_t)d, k[1] = (uint32_t)(uintptr_t)(d + 1 + pairs);
+    k[2] = (uint32_t)p->c, k[3] = 4u * (uint32_t)psz, k[4] = 12u * (uint32_t)psz, k[5] = nzp;
+    k[6] = 4u * (uint32_t)(pww - 1 - pairs), k[7] = 4u * (uint32_t)pww;
+    k[8] = (uint32_t)p->h * (uint32_t)p->w * (uint32_t)p->c;
+    k[DSP_DW_WCTX_OK] = first && last && pairs > 0;
+}
+
+/* Channels c0..c0+3 from xb into the planes as dsp_dw_widen4's one-asm form, its words
+ * from k (dsp_dw_widen4_set) in r4..r11 (d, d_end, cs, o1, o3, nz, ds, pitch), x_end in
+ * r0 (k's register once read), the pixels' words in r2, r3, r12, lr. */
+static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
+    register const int8_t *xp __asm__("r1") = xb;
+    register const uint32_t *kr __asm__("r0") = k;
+    /* clang-format off */
+    __asm__ __volatile__(
+        "ldr r2, [r0, #32]\n\t"
+        "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+        "add r0, r1, r2\n\t"
+        "2:\n\t"
+        "ldr r2, [r1]\n\t"
+        "add r1, r1, r6\n\t"
+        "sxtab16 r12, r9, r2\n\t"
+        "sxtab16 lr, r9, r2, ror #8\n\t"
+        "lsl r3, r12, #16\n\t"
+        "str r3, [r4]\n\t"
+        "lsl r3, lr, #16\n\t"
+        "str r3, [r4, r7]\n\t"
+        "lsr r3, r12, #16\n\t"
+        "lsl r3, r3, #16\n\t"
+        "str r3, [r4, r7, lsl #1]\n\t"
+        "lsr r3, lr, #16\n\t"
+        "lsl r3, r3, #16\n\t"
+        "str r3, [r4, r8]\n\t"
+        "add r4, r4, #4\n\t"
+        "1:\n\t"
+        "ldr r2, [r1]\n\t"
+        "ldr r3, [r1, r6]\n\t"
+        "add r1, r1, r6, lsl #1\n\t"
+        "pkhbt r12, r2, r3, lsl #16\n\t"
+        "pkhtb lr, r3, r2, asr #16\n\t"
+        "sxtab16 r2, r9, r12, ror #8\n\t"
+        "str r2, [r4, r7]\n\t"
+        "sxtab16 r3, r9, lr\n\t"
+        "str r3, [r4, r7, lsl #1]\n\t"
+        "sxtab16 lr, r9, lr, ror #8\n\t"
+        "str lr, [r4, r8]\n\t"
+        "sxtab16 r12, r9, r12\n\t"
+        "str r12, [r4], #4\n\t"
+        "cmp r4, r5\n\t"
+        "bne 1b\n\t"
+        "ldr r2, [r1]\n\t"
+        "add r1, r1, r6\n\t"
+        "sxtab16 r12, r9, r2\n\t"
+        "sxtab16 lr, r9, r2, ror #8\n\t"
+        "uxth r3, r12\n\t"
+        "str r3, [r4]\n\t"
+        "uxth r3, lr\n\t"
+        "str r3, [r4, r7]\n\t"
+        "lsr r3, r12, #16\n\t"
+        "str r3, [r4, r7, lsl #1]\n\t"
+        "lsr r3, lr, #16\n\t"
+        "str r3, [r4, r8]\n\t"
+        "add r4, r4, r10\n\t"
+        "add r5, r5, r11\n\t"
+        "cmp r1, r0\n\t"
+        "bne 2b"
+        : "+r"(xp), "+r"(kr)
+        :
+        : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc",
+          "memory");
+    /* clang-format on */
+}
+
 /* One kernel row's weights of the group (ky: w = the row's first tap word) into records
  * words 8 + 2 ky, 9 + 2 ky: written out, so that every store's offset is an immediate. */
 DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const int8_t *w,
@@ -1279,6 +1363,8 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     int32_t gform = DSP_RQ_SLOW;
     /* dsp_dw_gq_fast reads any other rounding as single */
     const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
+    uint32_t wk[DSP_DW_WCTX_OK + 1]; /* dsp_dw_widen4_k's words */
+    dsp_dw_widen4_set(p, plane, psz, pww, nzp, wk);
     for (i = 0; i < 4; ++i) { /* the layer's words */
         dsp_dw3x3_rec_steps(p, quad[i] + 4);
         dsp_dw3x3_tile_steps(p, quad[i], plane + i * psz, i < 3 ? quad[i + 1] : NULL, pww);
@@ -1299,7 +1385,10 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                     if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
                         gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
                     if (gform != DSP_RQ_SLOW) {
-                        dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
+                        if (wk[DSP_DW_WCTX_OK])
+                            dsp_dw_widen4_k(wk, xc);
+                        else
+                            dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
                         dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
                         c += 3; /* the group's four channels done */
                         continue;
