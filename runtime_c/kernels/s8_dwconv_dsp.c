@@ -1167,7 +1167,8 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 
 /* Channels c0..c0+3 from xb into the planes as dsp_dw_widen4's one-asm form, its words
  * from k (dsp_dw_widen4_set) in r4..r11 (d, d_end, cs, o1, o3, nz, ds, pitch), x_end in
- * r0 (k's register once read), the pixels' words in r2, r3, r12, lr. */
+ * r0 (k's register once read), the pixels' words in r2, r3, r12, lr; a row's first pixel's
+ * high lanes (0, x - zp) by BFC in place (dsp_dw_widen4: LSR and LSL). */
 static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
     register const int8_t *xp __asm__("r1") = xb;
     register const uint32_t *kr __asm__("r0") = k;
@@ -1185,12 +1186,10 @@ static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const i
         "str r3, [r4]\n\t"
         "lsl r3, lr, #16\n\t"
         "str r3, [r4, r7]\n\t"
-        "lsr r3, r12, #16\n\t"
-        "lsl r3, r3, #16\n\t"
-        "str r3, [r4, r7, lsl #1]\n\t"
-        "lsr r3, lr, #16\n\t"
-        "lsl r3, r3, #16\n\t"
-        "str r3, [r4, r8]\n\t"
+        "bfc r12, #0, #16\n\t"
+        "str r12, [r4, r7, lsl #1]\n\t"
+        "bfc lr, #0, #16\n\t"
+        "str lr, [r4, r8]\n\t"
         "add r4, r4, #4\n\t"
         "1:\n\t"
         "ldr r2, [r1]\n\t"
