@@ -695,7 +695,8 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
  * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
  * next pair's start, 28 the plane, 29 the next channel's record or 0 (a group's four
- * channels in one asm loop), 30 and 31 DSP_ASM_TILE_PRO_E's (the asm's own). */
+ * channels in one asm loop), 30 DSP_ASM_TILE_PRO_E's (the asm's own), 31 the e block's
+ * address (dsp_dw3x3_group_rq). */
 /* clang-format off */
 #define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
     "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
@@ -756,18 +757,13 @@ __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
                         DSP_ASM_TILE_EBLK(14) DSP_ASM_TILE_EBLK(15) DSP_ASM_TILE_EBLK(16)
                             DSP_ASM_TILE_EBLK(17) DSP_ASM_TILE_EBLK(18) DSP_ASM_TILE_EBLK(19)
                                 DSP_ASM_TILE_EBLK(20) ".popsection");
-/* On a channel's entry: word 31 = its e's block (Thumb bit set), word 30 = the tile's
- * return point 3 (e in 1..20: dsp_dw_gq_fast). */
+/* On a channel's entry: word 30 = the tile's return point 3; word 31, its e's block (Thumb
+ * bit set; e in 1..20: dsp_dw_gq_fast), comes with the record (dsp_dw3x3_group_rq). */
+extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILE_PRO_E                                                    \
-    "movw r0, #:lower16:dsp_dw_tile_rq\n\t"                                   \
-    "movt r0, #:upper16:dsp_dw_tile_rq\n\t"                                   \
-    "ldr r1, [sp, #64]\n\t"                                                   \
-    "movs r2, #" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"                        \
-    "mla r0, r1, r2, r0\n\t"                                                  \
-    "sub r0, r0, #(" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) " - 1)\n\t"               \
     "adr r1, 3f\n\t"                                                          \
     "add r1, r1, #1\n\t"                                                      \
-    "strd r1, r0, [sp, #120]\n\t"
+    "str r1, [sp, #120]\n\t"
 /* The odd last row's loop: its own return point 3 (the one after the loop's RQ8_E). */
 #define DSP_ASM_TILE_PRO1_E                                                   \
     "adr r0, 3f\n\t"                                                          \
@@ -1265,6 +1261,10 @@ DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m
         :
         : "r"(rec), "r"(corr)
         : "memory");
+    /* dsp_dw3x3_tiles' block of e = -s (DSP_RQ_DOUBLE2Z's; unused by the other forms), its
+     * Thumb bit set: 2 instructions here, not 6 per channel in the tiles' asm */
+    rec[31] = (uint32_t)(uintptr_t)dsp_dw_tile_rq - (DSP_DW_TILE_RQ_BLOCK - 1) -
+              (uint32_t)DSP_DW_TILE_RQ_BLOCK * (uint32_t)s;
     return dsp_dw_gq_one((int32_t *)rec + 16, (int32_t *)rec + 14, m, s, dbl_round, zero_point);
 }
 
