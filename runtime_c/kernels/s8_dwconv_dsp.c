@@ -1148,7 +1148,8 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
  * again per group (about 45 instructions, and a call of six arguments). Word layout: d
  * (the first pixel's plane word), d_end (one past the row's pairs), c_step, o1, o3
  * (planes 1, 3 as byte offsets), nzp, d_step and pitch (bytes, as dsp_dw_widen4), then
- * the image's bytes (h w c_step) and 1 where the form applies. */
+ * the image's bytes (h w c_step) and 1 where the form applies (2 for three pairs a row:
+ * dsp_dw_widen4_k's written-out row). */
 #define DSP_DW_WCTX_OK 9
 static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int32_t psz,
                               int32_t pww, uint32_t nzp, uint32_t *k) {
@@ -1158,72 +1159,90 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     k[2] = (uint32_t)p->c, k[3] = 4u * (uint32_t)psz, k[4] = 12u * (uint32_t)psz, k[5] = nzp;
     k[6] = 4u * (uint32_t)(pww - 1 - pairs), k[7] = 4u * (uint32_t)pww;
     k[8] = (uint32_t)p->h * (uint32_t)p->w * (uint32_t)p->c;
-    k[DSP_DW_WCTX_OK] = first && last && pairs > 0;
+    k[DSP_DW_WCTX_OK] = first && last && pairs > 0 ? 1u + (pairs == 3) : 0u;
 }
 
 /* Channels c0..c0+3 from xb into the planes as dsp_dw_widen4's one-asm form, its words
  * from k (dsp_dw_widen4_set) in r4..r11 (d, d_end, cs, o1, o3, nz, ds, pitch), x_end in
- * r0 (k's register once read), the pixels' words in r2, r3, r12, lr; a row's first pixel's
- * high lanes (0, x - zp) by BFC in place (dsp_dw_widen4: LSR and LSL). */
+ * r0 (k's register once read), the pixels' words in r2, r3, r12, lr: a row's first pixel
+ * (its words' high lanes (0, x - zp) by BFC in place, not dsp_dw_widen4's LSR and LSL),
+ * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. */
+/* clang-format off */
+#define DSP_ASM_WK_FIRST \
+    "ldr r2, [r1]\n\t"                            \
+    "add r1, r1, r6\n\t"                          \
+    "sxtab16 r12, r9, r2\n\t"                     \
+    "sxtab16 lr, r9, r2, ror #8\n\t"              \
+    "lsl r3, r12, #16\n\t"                        \
+    "str r3, [r4]\n\t"                            \
+    "lsl r3, lr, #16\n\t"                         \
+    "str r3, [r4, r7]\n\t"                        \
+    "bfc r12, #0, #16\n\t"                        \
+    "str r12, [r4, r7, lsl #1]\n\t"               \
+    "bfc lr, #0, #16\n\t"                         \
+    "str lr, [r4, r8]\n\t"                        \
+    "add r4, r4, #4\n\t"
+#define DSP_ASM_WK_PAIR \
+    "ldr r2, [r1]\n\t"                            \
+    "ldr r3, [r1, r6]\n\t"                        \
+    "add r1, r1, r6, lsl #1\n\t"                  \
+    "pkhbt r12, r2, r3, lsl #16\n\t"              \
+    "pkhtb lr, r3, r2, asr #16\n\t"               \
+    "sxtab16 r2, r9, r12, ror #8\n\t"             \
+    "str r2, [r4, r7]\n\t"                        \
+    "sxtab16 r3, r9, lr\n\t"                      \
+    "str r3, [r4, r7, lsl #1]\n\t"                \
+    "sxtab16 lr, r9, lr, ror #8\n\t"              \
+    "str lr, [r4, r8]\n\t"                        \
+    "sxtab16 r12, r9, r12\n\t"                    \
+    "str r12, [r4], #4\n\t"
+#define DSP_ASM_WK_LAST \
+    "ldr r2, [r1]\n\t"                            \
+    "add r1, r1, r6\n\t"                          \
+    "sxtab16 r12, r9, r2\n\t"                     \
+    "sxtab16 lr, r9, r2, ror #8\n\t"              \
+    "uxth r3, r12\n\t"                            \
+    "str r3, [r4]\n\t"                            \
+    "uxth r3, lr\n\t"                             \
+    "str r3, [r4, r7]\n\t"                        \
+    "lsr r3, r12, #16\n\t"                        \
+    "str r3, [r4, r7, lsl #1]\n\t"                \
+    "lsr r3, lr, #16\n\t"                         \
+    "str r3, [r4, r8]\n\t"
+/* clang-format on */
 static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
     register const int8_t *xp __asm__("r1") = xb;
     register const uint32_t *kr __asm__("r0") = k;
-    /* clang-format off */
-    __asm__ __volatile__(
-        "ldr r2, [r0, #32]\n\t"
-        "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
-        "add r0, r1, r2\n\t"
-        "2:\n\t"
-        "ldr r2, [r1]\n\t"
-        "add r1, r1, r6\n\t"
-        "sxtab16 r12, r9, r2\n\t"
-        "sxtab16 lr, r9, r2, ror #8\n\t"
-        "lsl r3, r12, #16\n\t"
-        "str r3, [r4]\n\t"
-        "lsl r3, lr, #16\n\t"
-        "str r3, [r4, r7]\n\t"
-        "bfc r12, #0, #16\n\t"
-        "str r12, [r4, r7, lsl #1]\n\t"
-        "bfc lr, #0, #16\n\t"
-        "str lr, [r4, r8]\n\t"
-        "add r4, r4, #4\n\t"
-        "1:\n\t"
-        "ldr r2, [r1]\n\t"
-        "ldr r3, [r1, r6]\n\t"
-        "add r1, r1, r6, lsl #1\n\t"
-        "pkhbt r12, r2, r3, lsl #16\n\t"
-        "pkhtb lr, r3, r2, asr #16\n\t"
-        "sxtab16 r2, r9, r12, ror #8\n\t"
-        "str r2, [r4, r7]\n\t"
-        "sxtab16 r3, r9, lr\n\t"
-        "str r3, [r4, r7, lsl #1]\n\t"
-        "sxtab16 lr, r9, lr, ror #8\n\t"
-        "str lr, [r4, r8]\n\t"
-        "sxtab16 r12, r9, r12\n\t"
-        "str r12, [r4], #4\n\t"
-        "cmp r4, r5\n\t"
-        "bne 1b\n\t"
-        "ldr r2, [r1]\n\t"
-        "add r1, r1, r6\n\t"
-        "sxtab16 r12, r9, r2\n\t"
-        "sxtab16 lr, r9, r2, ror #8\n\t"
-        "uxth r3, r12\n\t"
-        "str r3, [r4]\n\t"
-        "uxth r3, lr\n\t"
-        "str r3, [r4, r7]\n\t"
-        "lsr r3, r12, #16\n\t"
-        "str r3, [r4, r7, lsl #1]\n\t"
-        "lsr r3, lr, #16\n\t"
-        "str r3, [r4, r8]\n\t"
-        "add r4, r4, r10\n\t"
-        "add r5, r5, r11\n\t"
-        "cmp r1, r0\n\t"
-        "bne 2b"
-        : "+r"(xp), "+r"(kr)
-        :
-        : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc",
-          "memory");
-    /* clang-format on */
+    if (k[DSP_DW_WCTX_OK] == 2) /* three pairs a row (8 pixels): written out, no pairs' loop */
+        __asm__ __volatile__(
+            "ldr r2, [r0, #32]\n\t"
+            "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+            "add r0, r1, r2\n\t"
+            "2:\n\t" DSP_ASM_WK_FIRST DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR
+                DSP_ASM_WK_LAST
+            "add r4, r4, r10\n\t"
+            "cmp r1, r0\n\t"
+            "bne 2b"
+            : "+r"(xp), "+r"(kr)
+            :
+            : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc",
+              "memory");
+    else
+        __asm__ __volatile__(
+            "ldr r2, [r0, #32]\n\t"
+            "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+            "add r0, r1, r2\n\t"
+            "2:\n\t" DSP_ASM_WK_FIRST "1:\n\t" DSP_ASM_WK_PAIR
+            "cmp r4, r5\n\t"
+            "bne 1b\n\t" DSP_ASM_WK_LAST
+            "add r4, r4, r10\n\t"
+            "add r5, r5, r11\n\t"
+            "cmp r1, r0\n\t"
+            "bne 2b"
+            : "+r"(xp), "+r"(kr)
+            :
+            : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc",
+              "memory");
 }
 
 /* One kernel row's weights of the group (ky: w = the row's first tap word) into records
