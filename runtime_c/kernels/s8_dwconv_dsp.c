@@ -1148,8 +1148,8 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
  * again per group (about 45 instructions, and a call of six arguments). Word layout: d
  * (the first pixel's plane word), d_end (one past the row's pairs), c_step, o1, o3
  * (planes 1, 3 as byte offsets), nzp, d_step and pitch (bytes, as dsp_dw_widen4), then
- * the image's bytes (h w c_step) and 1 where the form applies (2, 3, 4 for 3, 5, 7 pairs
- * a row: dsp_dw_widen4_k's written-out rows). */
+ * the image's bytes (h w c_step) and 1 where the form applies (2..6 for 3, 5, 7, 11, 23
+ * pairs a row: dsp_dw_widen4_k's written-out rows). */
 #define DSP_DW_WCTX_OK 9
 static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int32_t psz,
                               int32_t pww, uint32_t nzp, uint32_t *k) {
@@ -1159,11 +1159,13 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     k[2] = (uint32_t)p->c, k[3] = 4u * (uint32_t)psz, k[4] = 12u * (uint32_t)psz, k[5] = nzp;
     k[6] = 4u * (uint32_t)(pww - 1 - pairs), k[7] = 4u * (uint32_t)pww;
     k[8] = (uint32_t)p->h * (uint32_t)p->w * (uint32_t)p->c;
-    /* dsp_dw_widen4_k's written-out rows: 2, 3, 4 */
+    /* dsp_dw_widen4_k's written-out rows: 2..6 */
     k[DSP_DW_WCTX_OK] = !(first && last && pairs > 0) ? 0u
                         : pairs == 3                  ? 2u
                         : pairs == 5                  ? 3u
                         : pairs == 7                  ? 4u
+                        : pairs == 11                 ? 5u
+                        : pairs == 23                 ? 6u
                                                       : 1u;
 }
 
@@ -1218,7 +1220,8 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
     register const int8_t *xp __asm__("r1") = xb;
     register const uint32_t *kr __asm__("r0") = k;
-    /* 3, 5 or 7 pairs a row (8, 12, 16 pixels): written out, no pairs' loop */
+    /* 3, 5, 7, 11 or 23 pairs a row (8, 12, 16, 24, 48 pixels: digits' and 0.35@96's
+     * layers): written out, no pairs' loop */
 #define DSP_ASM_WK_OUT(PAIRS)                                                              \
     __asm__ __volatile__(                                                                  \
         "ldr r2, [r0, #32]\n\t"                                                            \
@@ -1239,6 +1242,13 @@ static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const i
         DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
     else if (k[DSP_DW_WCTX_OK] == 4)
         DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR);
+    else if (k[DSP_DW_WCTX_OK] == 5)
+        DSP_ASM_WK_OUT(
+            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+    else if (k[DSP_DW_WCTX_OK] == 6)
+        DSP_ASM_WK_OUT(
+            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3
+                DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
     else
         __asm__ __volatile__(
             "ldr r2, [r0, #32]\n\t"
