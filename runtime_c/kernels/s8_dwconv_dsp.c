@@ -695,7 +695,8 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
  * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
  * next pair's start, 28 the plane, 29 the next channel's record or 0 (a group's four
- * channels in one asm loop), 30 and 31 DSP_ASM_TILE_PRO_E's (the asm's own). */
+ * channels in one asm loop), 30 DSP_ASM_TILE_PRO_E's (the asm's own), 31 the e block's
+ * address (dsp_dw3x3_group_rq). */
 /* clang-format off */
 #define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
     "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
@@ -756,18 +757,13 @@ __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
                         DSP_ASM_TILE_EBLK(14) DSP_ASM_TILE_EBLK(15) DSP_ASM_TILE_EBLK(16)
                             DSP_ASM_TILE_EBLK(17) DSP_ASM_TILE_EBLK(18) DSP_ASM_TILE_EBLK(19)
                                 DSP_ASM_TILE_EBLK(20) ".popsection");
-/* On a channel's entry: word 31 = its e's block (Thumb bit set), word 30 = the tile's
- * return point 3 (e in 1..20: dsp_dw_gq_fast). */
+/* On a channel's entry: word 30 = the tile's return point 3; word 31, its e's block (Thumb
+ * bit set; e in 1..20: dsp_dw_gq_fast), comes with the record (dsp_dw3x3_group_rq). */
+extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILE_PRO_E                                                    \
-    "movw r0, #:lower16:dsp_dw_tile_rq\n\t"                                   \
-    "movt r0, #:upper16:dsp_dw_tile_rq\n\t"                                   \
-    "ldr r1, [sp, #64]\n\t"                                                   \
-    "movs r2, #" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"                        \
-    "mla r0, r1, r2, r0\n\t"                                                  \
-    "sub r0, r0, #(" DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) " - 1)\n\t"               \
     "adr r1, 3f\n\t"                                                          \
     "add r1, r1, #1\n\t"                                                      \
-    "strd r1, r0, [sp, #120]\n\t"
+    "str r1, [sp, #120]\n\t"
 /* The odd last row's loop: its own return point 3 (the one after the loop's RQ8_E). */
 #define DSP_ASM_TILE_PRO1_E                                                   \
     "adr r0, 3f\n\t"                                                          \
@@ -1147,6 +1143,130 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
 }
 
 #if DSP_DW_FAST
+/* dsp_dw_widen4's one-asm form (odd padding, even width) with its per-call words set once
+ * a call (dsp_dw_widen4_set) and loaded by one LDM per group: its entry computed them
+ * again per group (about 45 instructions, and a call of six arguments). Word layout: d
+ * (the first pixel's plane word), d_end (one past the row's pairs), c_step, o1, o3
+ * (planes 1, 3 as byte offsets), nzp, d_step and pitch (bytes, as dsp_dw_widen4), then
+ * the image's bytes (h w c_step) and 1 where the form applies (2..6 for 3, 5, 7, 11, 23
+ * pairs a row: dsp_dw_widen4_k's written-out rows). */
+#define DSP_DW_WCTX_OK 9
+static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int32_t psz,
+                              int32_t pww, uint32_t nzp, uint32_t *k) {
+    const int32_t first = p->pad_left & 1, pairs = (p->w - first) >> 1, last = (p->w - first) & 1;
+    uint32_t *const d = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
+    k[0] = (uint32_t)(uintptr_t)d, k[1] = (uint32_t)(uintptr_t)(d + 1 + pairs);
+    k[2] = (uint32_t)p->c, k[3] = 4u * (uint32_t)psz, k[4] = 12u * (uint32_t)psz, k[5] = nzp;
+    k[6] = 4u * (uint32_t)(pww - 1 - pairs), k[7] = 4u * (uint32_t)pww;
+    k[8] = (uint32_t)p->h * (uint32_t)p->w * (uint32_t)p->c;
+    /* dsp_dw_widen4_k's written-out rows: 2..6 */
+    k[DSP_DW_WCTX_OK] = !(first && last && pairs > 0) ? 0u
+                        : pairs == 3                  ? 2u
+                        : pairs == 5                  ? 3u
+                        : pairs == 7                  ? 4u
+                        : pairs == 11                 ? 5u
+                        : pairs == 23                 ? 6u
+                                                      : 1u;
+}
+
+/* Channels c0..c0+3 from xb into the planes as dsp_dw_widen4's one-asm form, its words
+ * from k (dsp_dw_widen4_set) in r4..r11 (d, d_end, cs, o1, o3, nz, ds, pitch), x_end in
+ * r0 (k's register once read), the pixels' words in r2, r3, r12, lr: a row's first pixel
+ * (its words' high lanes (0, x - zp) by BFC in place, not dsp_dw_widen4's LSR and LSL),
+ * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. */
+/* clang-format off */
+#define DSP_ASM_WK_FIRST \
+    "ldr r2, [r1]\n\t"                            \
+    "add r1, r1, r6\n\t"                          \
+    "sxtab16 r12, r9, r2\n\t"                     \
+    "sxtab16 lr, r9, r2, ror #8\n\t"              \
+    "lsl r3, r12, #16\n\t"                        \
+    "str r3, [r4]\n\t"                            \
+    "lsl r3, lr, #16\n\t"                         \
+    "str r3, [r4, r7]\n\t"                        \
+    "bfc r12, #0, #16\n\t"                        \
+    "str r12, [r4, r7, lsl #1]\n\t"               \
+    "bfc lr, #0, #16\n\t"                         \
+    "str lr, [r4, r8]\n\t"                        \
+    "add r4, r4, #4\n\t"
+#define DSP_ASM_WK_PAIR \
+    "ldr r2, [r1]\n\t"                            \
+    "ldr r3, [r1, r6]\n\t"                        \
+    "add r1, r1, r6, lsl #1\n\t"                  \
+    "pkhbt r12, r2, r3, lsl #16\n\t"              \
+    "pkhtb lr, r3, r2, asr #16\n\t"               \
+    "sxtab16 r2, r9, r12, ror #8\n\t"             \
+    "str r2, [r4, r7]\n\t"                        \
+    "sxtab16 r3, r9, lr\n\t"                      \
+    "str r3, [r4, r7, lsl #1]\n\t"                \
+    "sxtab16 lr, r9, lr, ror #8\n\t"              \
+    "str lr, [r4, r8]\n\t"                        \
+    "sxtab16 r12, r9, r12\n\t"                    \
+    "str r12, [r4], #4\n\t"
+#define DSP_ASM_WK_LAST \
+    "ldr r2, [r1]\n\t"                            \
+    "add r1, r1, r6\n\t"                          \
+    "sxtab16 r12, r9, r2\n\t"                     \
+    "sxtab16 lr, r9, r2, ror #8\n\t"              \
+    "uxth r3, r12\n\t"                            \
+    "str r3, [r4]\n\t"                            \
+    "uxth r3, lr\n\t"                             \
+    "str r3, [r4, r7]\n\t"                        \
+    "lsr r3, r12, #16\n\t"                        \
+    "str r3, [r4, r7, lsl #1]\n\t"                \
+    "lsr r3, lr, #16\n\t"                         \
+    "str r3, [r4, r8]\n\t"
+/* clang-format on */
+static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
+    register const int8_t *xp __asm__("r1") = xb;
+    register const uint32_t *kr __asm__("r0") = k;
+    /* 3, 5, 7, 11 or 23 pairs a row (8, 12, 16, 24, 48 pixels: digits' and 0.35@96's
+     * layers): written out, no pairs' loop */
+#define DSP_ASM_WK_OUT(PAIRS)                                                              \
+    __asm__ __volatile__(                                                                  \
+        "ldr r2, [r0, #32]\n\t"                                                            \
+        "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                 \
+        "add r0, r1, r2\n\t"                                                               \
+        "2:\n\t" DSP_ASM_WK_FIRST PAIRS DSP_ASM_WK_LAST                                    \
+        "add r4, r4, r10\n\t"                                                              \
+        "cmp r1, r0\n\t"                                                                   \
+        "bne 2b"                                                                           \
+        : "+r"(xp), "+r"(kr)                                                               \
+        :                                                                                  \
+        : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", \
+          "memory")
+#define DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR
+    if (k[DSP_DW_WCTX_OK] == 2)
+        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3);
+    else if (k[DSP_DW_WCTX_OK] == 3)
+        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+    else if (k[DSP_DW_WCTX_OK] == 4)
+        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR);
+    else if (k[DSP_DW_WCTX_OK] == 5)
+        DSP_ASM_WK_OUT(
+            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+    else if (k[DSP_DW_WCTX_OK] == 6)
+        DSP_ASM_WK_OUT(
+            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3
+                DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+    else
+        __asm__ __volatile__(
+            "ldr r2, [r0, #32]\n\t"
+            "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+            "add r0, r1, r2\n\t"
+            "2:\n\t" DSP_ASM_WK_FIRST "1:\n\t" DSP_ASM_WK_PAIR
+            "cmp r4, r5\n\t"
+            "bne 1b\n\t" DSP_ASM_WK_LAST
+            "add r4, r4, r10\n\t"
+            "add r5, r5, r11\n\t"
+            "cmp r1, r0\n\t"
+            "bne 2b"
+            : "+r"(xp), "+r"(kr)
+            :
+            : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc",
+              "memory");
+}
+
 /* One kernel row's weights of the group (ky: w = the row's first tap word) into records
  * words 8 + 2 ky, 9 + 2 ky: written out, so that every store's offset is an immediate. */
 DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const int8_t *w,
@@ -1182,6 +1302,10 @@ DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m
         :
         : "r"(rec), "r"(corr)
         : "memory");
+    /* dsp_dw3x3_tiles' block of e = -s (DSP_RQ_DOUBLE2Z's; unused by the other forms), its
+     * Thumb bit set: 2 instructions here, not 6 per channel in the tiles' asm */
+    rec[31] = (uint32_t)(uintptr_t)dsp_dw_tile_rq - (DSP_DW_TILE_RQ_BLOCK - 1) -
+              (uint32_t)DSP_DW_TILE_RQ_BLOCK * (uint32_t)s;
     return dsp_dw_gq_one((int32_t *)rec + 16, (int32_t *)rec + 14, m, s, dbl_round, zero_point);
 }
 
@@ -1279,6 +1403,8 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
     int32_t gform = DSP_RQ_SLOW;
     /* dsp_dw_gq_fast reads any other rounding as single */
     const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
+    uint32_t wk[DSP_DW_WCTX_OK + 1]; /* dsp_dw_widen4_k's words */
+    dsp_dw_widen4_set(p, plane, psz, pww, nzp, wk);
     for (i = 0; i < 4; ++i) { /* the layer's words */
         dsp_dw3x3_rec_steps(p, quad[i] + 4);
         dsp_dw3x3_tile_steps(p, quad[i], plane + i * psz, i < 3 ? quad[i + 1] : NULL, pww);
@@ -1299,7 +1425,10 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
                     if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
                         gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
                     if (gform != DSP_RQ_SLOW) {
-                        dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
+                        if (wk[DSP_DW_WCTX_OK])
+                            dsp_dw_widen4_k(wk, xc);
+                        else
+                            dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
                         dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
                         c += 3; /* the group's four channels done */
                         continue;

@@ -3,10 +3,10 @@ stride 1, rows of at least DSP_DW_PLANE_MIN_W outputs) equals cnnc_s8_dwconv__re
 byte on an emulated Cortex-M4: even and odd widths and heights, padding 0 and 1, channel
 counts around the groups of four (the widened four and the one-at-a-time rest), two images,
 zero points at the range ends, the three roundings, requantisation corners (the reference
-form), biases too large for the doubled sums, weights of -128, clamps; rows of one, three
-and four two-by-four tiles (dsp_dw3x3_tiles) at the three pitches; at the target's flags and
-at -Os. The shared grid of test_mcu_dsp.py covers the narrower rows and the other
-geometries."""
+form), biases too large for the doubled sums and at their bound (extreme sums), weights of
+-128, clamps; rows of one, three and four two-by-four tiles (dsp_dw3x3_tiles) at the three
+pitches; at the target's flags and at -Os. The shared grid of test_mcu_dsp.py covers the
+narrower rows and the other geometries."""
 
 import pytest
 
@@ -14,7 +14,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 9 * 2 * 6 * 3 * 2
+CASES = 9 * 2 * 6 * 3 * 2 + 12
 
 DRIVER = (
     r"""
@@ -86,6 +86,42 @@ int main(void) {
                 break;
             }
         if (y_dsp[out] != 0x2a) { printf("wrote past the output\n"); ++failures; }
+    }
+    /* the doubled sums' bias bound (DSP_DW3_DOUBLE_BIAS, 2^30 - 294,912): every x - zp at
+     * 255 in the bias's sign and every weight -128, so an interior sum is bias + 293,760 in
+     * magnitude; biases at the bound less 1 (doubled: still below 2^30), at it, and past
+     * 2^30 - 293,760 (not doubled: the doubled sum would wrap) */
+    for (i = 0; i < 12; ++i) {
+        static const int32_t biases[3] = {1073446911, 1073446912, 1073449000};
+        cnnc_s8_conv_params p;
+        const int32_t sign = i & 1 ? -1 : 1, b_abs = biases[(i >> 1) % 3], c = 4 + 4 * (i >= 6);
+        int32_t j, out;
+        memset(&p, 0, sizeof p);
+        p.n = 1; p.h = p.w = p.out_h = p.out_w = 8; p.c = p.out_c = p.groups = c;
+        p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1;
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+        p.x_zero_point = sign > 0 ? 127 : -128;
+        p.y_zero_point = i >= 6 ? -128 : 3; p.act_min = -128; p.act_max = 127;
+        p.rounding = CNNC_ROUND_DOUBLE;
+        out = p.out_h * p.out_w * c;
+        memset(x, sign > 0 ? -128 : 127, (size_t)p.h * p.w * c);
+        memset(w, -128, 9 * (size_t)c);
+        for (j = 0; j < c; ++j) {
+            bias[j] = sign * b_abs;
+            mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+            shift[j] = -19 - (j & 1); /* outputs near 2^30 / 2^20: clamped */
+        }
+        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
+        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        cnnc_s8_dwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
+        ++cases;
+        for (j = 0; j < out; ++j)
+            if (y_ref[j] != y_dsp[j]) {
+                printf("bias bound %d: byte %d ref %d dsp %d\n", (int)(sign * b_abs), (int)j,
+                       y_ref[j], y_dsp[j]);
+                ++failures;
+                break;
+            }
     }
     printf("%d cases, %d failures\n", (int)cases, (int)failures);
     return failures != 0;
