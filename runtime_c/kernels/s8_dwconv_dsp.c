@@ -10,7 +10,9 @@
  * widening; otherwise windows inside the image skip the checks. 3x3 stride-1 layers with
  * rows of 8+ outputs take the int16 planes below instead (dsp_dw3x3_planar, two output rows
  * per step; two rows by four columns in one asm loop, dsp_dw3x3_tiles, where the plane fits
- * the fixed pitch). Where the clamp is full and the rounding single or double, other 3x3 layers
+ * the fixed pitch). 3x3 stride-2 layers of 4+ output columns with the full clamp and the
+ * double rounding run int16 planes of one channel's pixel pairs, two taps an SMLAD
+ * (dsp_dw3x3_s2). Where the clamp is full and the rounding single or double, other 3x3 layers
  * whose padded image fits the buffer run dsp_dw3x3_groups (a lighter set-up per group,
  * asm windows; at immediate row offsets where the image fits a fixed row pitch), and
  * layers whose every window
