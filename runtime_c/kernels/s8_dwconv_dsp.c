@@ -1940,30 +1940,90 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r1, r5\n\t"                                     \
     "sxtb16 r3, r5, ror #8\n\t"                             \
     "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+/* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), dsp_dw_pairs4x4_asm's */
+#define DSP_ASM_PAIRS_DBL4                                  \
+    "sadd16 r0, r0, r0\n\t"                                 \
+    "sadd16 r1, r1, r1\n\t"                                 \
+    "sadd16 r2, r2, r2\n\t"                                 \
+    "sadd16 r3, r3, r3\n\t"
+#define DSP_ASM_PAIRS_TW2                                   \
+    "ldr r0, [%[p]]\n\t"                                    \
+    "ldr r2, [%[p], %[cs]]\n\t"                             \
+    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
+    "add %[p], %[p], %[nzp]\n\t"                            \
+    "pkhtb r4, r2, r0, asr #16\n\t"                         \
+    "pkhbt r0, r0, r2, lsl #16\n\t"                         \
+    "pkhtb r5, r3, r2, asr #16\n\t"                         \
+    "pkhbt r1, r2, r3, lsl #16\n\t"                         \
+    "sxtb16 r2, r0, ror #8\n\t"                             \
+    "sxtb16 r0, r0\n\t"                                     \
+    "sxtb16 r3, r1, ror #8\n\t"                             \
+    "sxtb16 r1, r1\n\t"                                     \
+    DSP_ASM_PAIRS_DBL4                                      \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtb16 r0, r4\n\t"                                     \
+    "sxtb16 r2, r4, ror #8\n\t"                             \
+    "sxtb16 r1, r5\n\t"                                     \
+    "sxtb16 r3, r5, ror #8\n\t"                             \
+    DSP_ASM_PAIRS_DBL4                                      \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW3D                                  \
+    "mov %[p], %[wg]\n\t"                                   \
+    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
+    DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2
 #define DSP_ASM_PAIRS_TW3                                   \
     "mov %[p], %[wg]\n\t"                                   \
     "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
     DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW
+/* At stride 2 a kernel row's w0 meets one pixel (A.hi, SMLATB) and its (w0, w1) pair serves
+ * for w0 alone: the row's first word widened as it is, (w0 c0, w0 c2) and (w0 c1, w0 c3),
+ * stands in for the pairs of channels 0, 2 and 1, 3 (its low half for channels 0, 1, the
+ * high for 2, 3: dsp_dw_pairs4x4s2_asm), 14 instructions a kernel row for 18. */
+#define DSP_ASM_PAIRS_TWS2                                  \
+    "ldr r0, [%[p]]\n\t"                                    \
+    "ldr r2, [%[p], %[cs]]\n\t"                             \
+    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
+    "add %[p], %[p], %[nzp]\n\t"                            \
+    "pkhtb r5, r3, r2, asr #16\n\t"                         \
+    "pkhbt r4, r2, r3, lsl #16\n\t"                         \
+    "sxtb16 r2, r0, ror #8\n\t"                             \
+    "sxtb16 r0, r0\n\t"                                     \
+    "sxtb16 r1, r4\n\t"                                     \
+    "sxtb16 r3, r4, ror #8\n\t"                             \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtb16 r1, r5\n\t"                                     \
+    "sxtb16 r3, r5, ror #8\n\t"                             \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW3S2                                 \
+    "mov %[p], %[wg]\n\t"                                   \
+    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
+    DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const int8_t *xg,
-                                       int32_t c_step, uint32_t nzp, int rows) {
+                                       int32_t c_step, uint32_t nzp, int rows, int s2) {
     uint32_t *rp = rec;
     const int8_t *p = xg;
+#define DSP_DW_PAIRS_TR(TEXT)                                          \
+    __asm__ __volatile__(TEXT                                          \
+                         : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp) \
+                         : [cs] "r"(c_step), [wg] "r"(wg)              \
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "memory")
     if (rows == 1)
-        __asm__ __volatile__(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
-                             : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
-                             : [cs] "r"(c_step), [wg] "r"(wg)
-                             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
-    else
-        __asm__ __volatile__(
-            DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
-            : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
-            : [cs] "r"(c_step), [wg] "r"(wg)
-            : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+        DSP_DW_PAIRS_TR(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3);
+    else if (s2)
+        DSP_DW_PAIRS_TR(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX
+                            DSP_ASM_PAIRS_TW3S2);
+    else /* the 4x4 image at stride 1: weights doubled (dsp_dw_pairs4x4_asm) */
+        DSP_DW_PAIRS_TR(
+            DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3D);
+#undef DSP_DW_PAIRS_TR
 }
-#undef DSP_ASM_PAIRS_TX
-#undef DSP_ASM_PAIRS_TW
 #undef DSP_ASM_PAIRS_TW3
+#undef DSP_ASM_PAIRS_TWS2
+#undef DSP_ASM_PAIRS_TW3S2
+#undef DSP_ASM_PAIRS_DBL4
+#undef DSP_ASM_PAIRS_TW2
+#undef DSP_ASM_PAIRS_TW3D
 
 /* The 2x2 image's four channels from their records (rows = 1) in asm (gcc's C form spills
  * the pairs and keeps a pointer per output): outputs (0, 0), (0, 1) take a0 under kernel
@@ -2019,7 +2079,6 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
  * after the last back 12 rows (4 cs3) and on to the next channel. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ4(a)                                \
-    "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
     "ssat " a ", #8, " a "\n\t"
@@ -2091,31 +2150,31 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
     "ssat " a ", #8, " a "\n\t"
-#define DSP_ASM_PAIRS_S2(u0, u1, acc)                       \
+#define DSP_ASM_PAIRS_S2(u0, u1, acc, h)                    \
     "smlad " u0 ", r5, r9, " acc "\n\t"                     \
-    "smlatb " u1 ", r5, r8, " acc "\n\t"                    \
+    "smlat" h " " u1 ", r5, r8, " acc "\n\t"                \
     "smlad " u1 ", r6, r9, " u1 "\n\t"
-#define DSP_ASM_PAIRS_S2ADD(u0, u1)                         \
+#define DSP_ASM_PAIRS_S2ADD(u0, u1, h)                      \
     "smlad " u0 ", r5, r9, " u0 "\n\t"                      \
-    "smlatb " u1 ", r5, r8, " u1 "\n\t"                     \
+    "smlat" h " " u1 ", r5, r8, " u1 "\n\t"                 \
     "smlad " u1 ", r6, r9, " u1 "\n\t"
 #define DSP_ASM_PAIRS_LD(a, b, off, o) "ldrd " a ", " b ", [%[rp], #(" off " + " o ")]\n\t"
-#define DSP_ASM_PAIRS_CH4X4S2(o)                            \
+#define DSP_ASM_PAIRS_CH4X4S2(o, h)                          \
     "ldr r4, [%[rp], #(224 + " o ")]\n\t"                   \
     DSP_ASM_PAIRS_LD("r5", "r6", "0", o)                    \
     DSP_ASM_PAIRS_LD("r8", "r9", "160", o)                  \
-    DSP_ASM_PAIRS_S2("r0", "r1", "r4")                      \
+    DSP_ASM_PAIRS_S2("r0", "r1", "r4", h)                    \
     DSP_ASM_PAIRS_LD("r5", "r6", "32", o)                   \
     DSP_ASM_PAIRS_LD("r8", "r9", "192", o)                  \
-    DSP_ASM_PAIRS_S2ADD("r0", "r1")                         \
+    DSP_ASM_PAIRS_S2ADD("r0", "r1", h)                       \
     DSP_ASM_PAIRS_LD("r8", "r9", "128", o)                  \
-    DSP_ASM_PAIRS_S2("r2", "r3", "r4")                      \
+    DSP_ASM_PAIRS_S2("r2", "r3", "r4", h)                    \
     DSP_ASM_PAIRS_LD("r5", "r6", "64", o)                   \
     DSP_ASM_PAIRS_LD("r8", "r9", "160", o)                  \
-    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                       \
     DSP_ASM_PAIRS_LD("r5", "r6", "96", o)                   \
     DSP_ASM_PAIRS_LD("r8", "r9", "192", o)                  \
-    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                       \
     "ldr r5, [%[rp], #(228 + " o ")]\n\t"                   \
     DSP_ASM_PAIRS_LD("r6", "r8", "256", o)                  \
     DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
@@ -2124,9 +2183,8 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32
     DSP_ASM_PAIRS_RQ4("r3") "strb r3, [%[yr], %[cs3]]\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2("0") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2(
-                             "8") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("16")
-                             "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("24")
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2("0", "b") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("8", "b") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("16", "t")
+                             "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("24", "t")
                          : [yr] "+r"(y)
                          : [rp] "r"(rec), [cs] "r"(c_step), [cs3] "r"(3 * c_step)
                          : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
@@ -2143,32 +2201,44 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int
  * channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19, 2^30 <= m: dsp_dw_gq_one's),
  * the checks branching by asm goto straight to that return (no flag to set and test per
  * group). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+/* dbl: the biases doubled for doubled weights where |b| < 2^29 for both channels (else the
+ * group leaves the path), so the doubled sum 2 (b + sum), |.| < 2^30 + 2^20 (|sum| <=
+ * 9 * 255 * 127 < 2^19), needs no QADD (s8_dsp.h, DSP_RQ_DOUBLE2). */
 /* clang-format off */
-#define DSP_ASM_PAIRS_PRM2(j8, obm, obm1, oce, oce1)        \
+#define DSP_ASM_PAIRS_BIAS2                                 \
+    "eor r4, r0, r0, asr #31\n\t"                           \
+    "eor r5, r2, r2, asr #31\n\t"                           \
+    "orr r4, r4, r5\n\t"                                    \
+    "cmp r4, #0x20000000\n\t"                               \
+    "bhs %l[fail]\n\t"                                      \
+    "lsl r0, r0, #1\n\t"                                    \
+    "lsl r2, r2, #1\n\t"
+#define DSP_ASM_PAIRS_PRM2(j8, obm, obm1, oce, oce1, BD)    \
     "ldrd r1, r3, [%[mp], #" j8 "]\n\t"                     \
-    "ldrd r4, r5, [%[sp], #" j8 "]\n\t"                     \
+    "ldrd r0, r2, [%[bp], #" j8 "]\n\t"                     \
     "cmp r1, #0x40000000\n\t"                               \
     "blt %l[fail]\n\t"                                      \
     "cmp r3, #0x40000000\n\t"                               \
     "blt %l[fail]\n\t"                                      \
+    BD                                                      \
+    "strd r0, r1, [%[rec], #" obm "]\n\t"                   \
+    "strd r2, r3, [%[rec], #" obm1 "]\n\t"                  \
+    "ldrd r4, r5, [%[sp], #" j8 "]\n\t"                     \
     "mvn r4, r4\n\t"                                        \
     "cmp r4, #19\n\t"                                       \
     "bhi %l[fail]\n\t"                                      \
     "mvn r5, r5\n\t"                                        \
     "cmp r5, #19\n\t"                                       \
     "bhi %l[fail]\n\t"                                      \
-    "ldrd r0, r2, [%[bp], #" j8 "]\n\t"                     \
-    "strd r0, r1, [%[rec], #" obm "]\n\t"                  \
-    "strd r2, r3, [%[rec], #" obm1 "]\n\t"                 \
     "lsl r0, %[k], r4\n\t"                                  \
     "add r1, r4, #1\n\t"                                    \
-    "strd r0, r1, [%[rec], #" oce "]\n\t"                          \
+    "strd r0, r1, [%[rec], #" oce "]\n\t"                   \
     "lsl r2, %[k], r5\n\t"                                  \
     "add r3, r5, #1\n\t"                                    \
     "strd r2, r3, [%[rec], #" oce1 "]\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const int32_t *mult,
-                                       const int32_t *shift, int rows) {
+                                       const int32_t *shift, int rows, int dbl) {
 #define DSP_DW_PRM(TEXT)                                                                        \
     __asm__ goto(                                                                               \
         TEXT                                                                                    \
@@ -2177,17 +2247,21 @@ DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const
         : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory"                                    \
         : fail)
     if (rows == 1)
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "128", "136", "160", "168")
-                       DSP_ASM_PAIRS_PRM2("8", "144", "152", "176", "184"));
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "128", "136", "160", "168", "")
+                       DSP_ASM_PAIRS_PRM2("8", "144", "152", "176", "184", ""));
+    else if (dbl)
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "224", "232", "256", "264", DSP_ASM_PAIRS_BIAS2)
+                       DSP_ASM_PAIRS_PRM2("8", "240", "248", "272", "280", DSP_ASM_PAIRS_BIAS2));
     else
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "224", "232", "256", "264")
-                       DSP_ASM_PAIRS_PRM2("8", "240", "248", "272", "280"));
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "224", "232", "256", "264", "")
+                       DSP_ASM_PAIRS_PRM2("8", "240", "248", "272", "280", ""));
 #undef DSP_DW_PRM
     return 1;
 fail:
     return 0;
 }
 #undef DSP_ASM_PAIRS_PRM2
+#undef DSP_ASM_PAIRS_BIAS2
 
 /* A layer's state for its groups: the records first (the asm's offsets count from them),
  * then the image's pointers and steps, so a group's function takes two arguments. */
@@ -2205,16 +2279,17 @@ typedef struct {
  * DSP_RQ_DOUBLE form; a function of its own per kind so that the asm statements meet few
  * live values (inlined into dsp_dw_pairs_as's loop, gcc -O1..-O3 found 'impossible
  * constraints' for one or another of them). */
-#define DSP_DW_PAIRS_GROUP(NAME, ROWS, COMPUTE)                                                   \
-    static __attribute__((noinline)) int NAME(dsp_dw_pairs_ctx *g, int32_t c0) {                  \
-        if (!dsp_dw_pairs_prm(g->rec, g->bias + c0, g->mult + c0, g->shift + c0, ROWS)) return 0; \
-        dsp_dw_pairs_tr(g->rec, g->w + c0, g->x + c0, g->c_step, g->nzp, ROWS);                   \
-        COMPUTE(g->rec, g->y + c0, g->c_step);                                                    \
-        return 1;                                                                                 \
+#define DSP_DW_PAIRS_GROUP(NAME, ROWS, S2, DBL, COMPUTE)                                     \
+    static __attribute__((noinline)) int NAME(dsp_dw_pairs_ctx *g, int32_t c0) {             \
+        if (!dsp_dw_pairs_prm(g->rec, g->bias + c0, g->mult + c0, g->shift + c0, ROWS, DBL)) \
+            return 0;                                                                        \
+        dsp_dw_pairs_tr(g->rec, g->w + c0, g->x + c0, g->c_step, g->nzp, ROWS, S2);          \
+        COMPUTE(g->rec, g->y + c0, g->c_step);                                               \
+        return 1;                                                                            \
     }
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, dsp_dw_pairs2x2_asm)
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4, 4, dsp_dw_pairs4x4_asm)
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, dsp_dw_pairs4x4s2_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, 0, 0, dsp_dw_pairs2x2_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4, 4, 0, 1, dsp_dw_pairs4x4_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, 1, 0, dsp_dw_pairs4x4s2_asm)
 #undef DSP_DW_PAIRS_GROUP
 
 /* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
