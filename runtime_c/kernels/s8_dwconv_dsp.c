@@ -1940,30 +1940,90 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r1, r5\n\t"                                     \
     "sxtb16 r3, r5, ror #8\n\t"                             \
     "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+/* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), dsp_dw_pairs4x4_asm's */
+#define DSP_ASM_PAIRS_DBL4                                  \
+    "sadd16 r0, r0, r0\n\t"                                 \
+    "sadd16 r1, r1, r1\n\t"                                 \
+    "sadd16 r2, r2, r2\n\t"                                 \
+    "sadd16 r3, r3, r3\n\t"
+#define DSP_ASM_PAIRS_TW2                                   \
+    "ldr r0, [%[p]]\n\t"                                    \
+    "ldr r2, [%[p], %[cs]]\n\t"                             \
+    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
+    "add %[p], %[p], %[nzp]\n\t"                            \
+    "pkhtb r4, r2, r0, asr #16\n\t"                         \
+    "pkhbt r0, r0, r2, lsl #16\n\t"                         \
+    "pkhtb r5, r3, r2, asr #16\n\t"                         \
+    "pkhbt r1, r2, r3, lsl #16\n\t"                         \
+    "sxtb16 r2, r0, ror #8\n\t"                             \
+    "sxtb16 r0, r0\n\t"                                     \
+    "sxtb16 r3, r1, ror #8\n\t"                             \
+    "sxtb16 r1, r1\n\t"                                     \
+    DSP_ASM_PAIRS_DBL4                                      \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtb16 r0, r4\n\t"                                     \
+    "sxtb16 r2, r4, ror #8\n\t"                             \
+    "sxtb16 r1, r5\n\t"                                     \
+    "sxtb16 r3, r5, ror #8\n\t"                             \
+    DSP_ASM_PAIRS_DBL4                                      \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW3D                                  \
+    "mov %[p], %[wg]\n\t"                                   \
+    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
+    DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2
 #define DSP_ASM_PAIRS_TW3                                   \
     "mov %[p], %[wg]\n\t"                                   \
     "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
     DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW
+/* At stride 2 a kernel row's w0 meets one pixel (A.hi, SMLATB) and its (w0, w1) pair serves
+ * for w0 alone: the row's first word widened as it is, (w0 c0, w0 c2) and (w0 c1, w0 c3),
+ * stands in for the pairs of channels 0, 2 and 1, 3 (its low half for channels 0, 1, the
+ * high for 2, 3: dsp_dw_pairs4x4s2_asm), 14 instructions a kernel row for 18. */
+#define DSP_ASM_PAIRS_TWS2                                  \
+    "ldr r0, [%[p]]\n\t"                                    \
+    "ldr r2, [%[p], %[cs]]\n\t"                             \
+    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
+    "add %[p], %[p], %[nzp]\n\t"                            \
+    "pkhtb r5, r3, r2, asr #16\n\t"                         \
+    "pkhbt r4, r2, r3, lsl #16\n\t"                         \
+    "sxtb16 r2, r0, ror #8\n\t"                             \
+    "sxtb16 r0, r0\n\t"                                     \
+    "sxtb16 r1, r4\n\t"                                     \
+    "sxtb16 r3, r4, ror #8\n\t"                             \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "sxtb16 r1, r5\n\t"                                     \
+    "sxtb16 r3, r5, ror #8\n\t"                             \
+    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW3S2                                 \
+    "mov %[p], %[wg]\n\t"                                   \
+    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
+    DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const int8_t *xg,
-                                       int32_t c_step, uint32_t nzp, int rows) {
+                                       int32_t c_step, uint32_t nzp, int rows, int s2) {
     uint32_t *rp = rec;
     const int8_t *p = xg;
+#define DSP_DW_PAIRS_TR(TEXT)                                          \
+    __asm__ __volatile__(TEXT                                          \
+                         : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp) \
+                         : [cs] "r"(c_step), [wg] "r"(wg)              \
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "memory")
     if (rows == 1)
-        __asm__ __volatile__(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
-                             : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
-                             : [cs] "r"(c_step), [wg] "r"(wg)
-                             : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
-    else
-        __asm__ __volatile__(
-            DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3
-            : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp)
-            : [cs] "r"(c_step), [wg] "r"(wg)
-            : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+        DSP_DW_PAIRS_TR(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3);
+    else if (s2)
+        DSP_DW_PAIRS_TR(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX
+                            DSP_ASM_PAIRS_TW3S2);
+    else /* the 4x4 image at stride 1: weights doubled (dsp_dw_pairs4x4_asm) */
+        DSP_DW_PAIRS_TR(
+            DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3D);
+#undef DSP_DW_PAIRS_TR
 }
-#undef DSP_ASM_PAIRS_TX
-#undef DSP_ASM_PAIRS_TW
 #undef DSP_ASM_PAIRS_TW3
+#undef DSP_ASM_PAIRS_TWS2
+#undef DSP_ASM_PAIRS_TW3S2
+#undef DSP_ASM_PAIRS_DBL4
+#undef DSP_ASM_PAIRS_TW2
+#undef DSP_ASM_PAIRS_TW3D
 
 /* The 2x2 image's four channels from their records (rows = 1) in asm (gcc's C form spills
  * the pairs and keeps a pointer per output): outputs (0, 0), (0, 1) take a0 under kernel
@@ -2008,68 +2068,69 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
 #undef DSP_ASM_PAIRS_RQ
 #undef DSP_ASM_PAIRS_CH2X2
 
-/* The four channels' 16 outputs each from their records, a channel a turn of an asm loop:
- * per output row the sums s0..s3 (r0..r3) of its columns start at the bias (r4, read once a
- * channel: neither the rows nor the stores write it) on the first kernel row, each kernel
- * row one LDRD of the image row's (A, B) (r5, r6) and one of its (w0, w1), (w1, w2) (r8,
- * r9): column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT),
- * 2 B (w1, w2) + A.hi w0 (SMLATB), 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four
- * stores of the row, yr stepping 4 rows of c_step bytes. */
+/* The four channels' 16 outputs each from their records, a channel after the other in one
+ * asm statement (written out: the records at immediate offsets, no loop): per output row
+ * the sums s0..s3 (r0..r3) of its columns start at the bias (r4, read once a channel:
+ * neither the rows nor the stores write it) on the first kernel row, each kernel row one
+ * LDRD of the image row's (A, B) (r5, r6) and one of its (w0, w1), (w1, w2) (r8, r9):
+ * column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT), 2 B (w1, w2) + A.hi w0 (SMLATB),
+ * 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four stores of the row (columns at yr,
+ * yr + c_step, yr + 2 c_step and yr + cs3 = 3 c_step), yr stepping 4 rows of c_step bytes,
+ * after the last back 12 rows (4 cs3) and on to the next channel. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ4(a)                                \
-    "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
     "ssat " a ", #8, " a "\n\t"
-#define DSP_ASM_PAIRS_KROW0(xoff, woff)                     \
-    "ldrd r5, r6, [%[rp], #" xoff "]\n\t"                   \
-    "ldrd r8, r9, [%[rp], #" woff "]\n\t"                   \
+#define DSP_ASM_PAIRS_KROW0(xoff, woff, o)                  \
+    "ldrd r5, r6, [%[rp], #(" xoff " + " o ")]\n\t"         \
+    "ldrd r8, r9, [%[rp], #(" woff " + " o ")]\n\t"         \
     "smlad r0, r5, r9, r4\n\t"                              \
     "smlad r1, r5, r8, r4\n\t"                              \
     "smlabt r1, r6, r9, r1\n\t"                             \
     "smlad r2, r6, r9, r4\n\t"                              \
     "smlatb r2, r5, r8, r2\n\t"                             \
     "smlad r3, r6, r8, r4\n\t"
-#define DSP_ASM_PAIRS_KROW(xoff, woff)                      \
-    "ldrd r5, r6, [%[rp], #" xoff "]\n\t"                   \
-    "ldrd r8, r9, [%[rp], #" woff "]\n\t"                   \
+#define DSP_ASM_PAIRS_KROW(xoff, woff, o)                   \
+    "ldrd r5, r6, [%[rp], #(" xoff " + " o ")]\n\t"         \
+    "ldrd r8, r9, [%[rp], #(" woff " + " o ")]\n\t"         \
     "smlad r0, r5, r9, r0\n\t"                              \
     "smlad r1, r5, r8, r1\n\t"                              \
     "smlabt r1, r6, r9, r1\n\t"                             \
     "smlad r2, r6, r9, r2\n\t"                              \
     "smlatb r2, r5, r8, r2\n\t"                             \
     "smlad r3, r6, r8, r3\n\t"
-#define DSP_ASM_PAIRS_STORE4                                \
-    "ldr r5, [%[rp], #228]\n\t"                            \
-    "ldrd r6, r8, [%[rp], #256]\n\t"                              \
-    "add r9, %[yr], %[cs], lsl #1\n\t"                      \
+#define DSP_ASM_PAIRS_STORE4(o)                             \
+    "ldr r5, [%[rp], #(228 + " o ")]\n\t"                   \
+    "ldrd r6, r8, [%[rp], #(256 + " o ")]\n\t"              \
     DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
     DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
-    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
-    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
-    "add %[yr], %[yr], %[cs], lsl #2\n\t"
+    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [%[yr], %[cs], lsl #1]\n\t" \
+    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [%[yr], %[cs3]]\n\t"
 /* record byte offsets (rows = 4): image row r at 32 r, kernel row k at 128 + 32 k, bias
- * at 224, m at 228, (c, e) at 256, each plus the channel's 8 j (rp steps 8) */
-#define DSP_ASM_PAIRS_CH4X4                                 \
-    "1:\n\t"                                                \
-    "ldr r4, [%[rp], #224]\n\t"                            \
-    DSP_ASM_PAIRS_KROW0("0", "160") DSP_ASM_PAIRS_KROW("32", "192") DSP_ASM_PAIRS_STORE4 \
-    DSP_ASM_PAIRS_KROW0("0", "128") DSP_ASM_PAIRS_KROW("32", "160")                     \
-    DSP_ASM_PAIRS_KROW("64", "192") DSP_ASM_PAIRS_STORE4     \
-    DSP_ASM_PAIRS_KROW0("32", "128") DSP_ASM_PAIRS_KROW("64", "160")                    \
-    DSP_ASM_PAIRS_KROW("96", "192") DSP_ASM_PAIRS_STORE4     \
-    DSP_ASM_PAIRS_KROW0("64", "128") DSP_ASM_PAIRS_KROW("96", "160") DSP_ASM_PAIRS_STORE4 \
-    "sub %[yr], %[yr], %[cs], lsl #4\n\t"                   \
-    "add %[yr], %[yr], #1\n\t"                              \
-    "add %[rp], %[rp], #8\n\t"                             \
-    "cmp %[rp], %[re]\n\t"                                  \
-    "bne 1b\n\t"
+ * at 224, m at 228, (c, e) at 256, each plus the channel's o = 8 j */
+#define DSP_ASM_PAIRS_CH4X4(o)                              \
+    "ldr r4, [%[rp], #(224 + " o ")]\n\t"                   \
+    DSP_ASM_PAIRS_KROW0("0", "160", o) DSP_ASM_PAIRS_KROW("32", "192", o)                  \
+    DSP_ASM_PAIRS_STORE4(o) "add %[yr], %[yr], %[cs], lsl #2\n\t"                          \
+    DSP_ASM_PAIRS_KROW0("0", "128", o) DSP_ASM_PAIRS_KROW("32", "160", o)                  \
+    DSP_ASM_PAIRS_KROW("64", "192", o)                                                     \
+    DSP_ASM_PAIRS_STORE4(o) "add %[yr], %[yr], %[cs], lsl #2\n\t"                          \
+    DSP_ASM_PAIRS_KROW0("32", "128", o) DSP_ASM_PAIRS_KROW("64", "160", o)                 \
+    DSP_ASM_PAIRS_KROW("96", "192", o)                                                     \
+    DSP_ASM_PAIRS_STORE4(o) "add %[yr], %[yr], %[cs], lsl #2\n\t"                          \
+    DSP_ASM_PAIRS_KROW0("64", "128", o) DSP_ASM_PAIRS_KROW("96", "160", o)                 \
+    DSP_ASM_PAIRS_STORE4(o)
+#define DSP_ASM_PAIRS_NEXT4X4                               \
+    "sub %[yr], %[yr], %[cs3], lsl #2\n\t"                  \
+    "add %[yr], %[yr], #1\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    const uint32_t *const re = rec + 8;
-    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4
-                         : [rp] "+r"(rec), [yr] "+r"(y)
-                         : [cs] "r"(c_step), [re] "r"(re)
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4("0") DSP_ASM_PAIRS_NEXT4X4 DSP_ASM_PAIRS_CH4X4("8")
+                             DSP_ASM_PAIRS_NEXT4X4 DSP_ASM_PAIRS_CH4X4("16")
+                                 DSP_ASM_PAIRS_NEXT4X4 DSP_ASM_PAIRS_CH4X4("24")
+                         : [yr] "+r"(y)
+                         : [rp] "r"(rec), [cs] "r"(c_step), [cs3] "r"(3 * c_step)
                          : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
 }
 #undef DSP_ASM_PAIRS_RQ4
@@ -2077,123 +2138,158 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32
 #undef DSP_ASM_PAIRS_KROW
 #undef DSP_ASM_PAIRS_STORE4
 #undef DSP_ASM_PAIRS_CH4X4
+#undef DSP_ASM_PAIRS_NEXT4X4
 
-/* The 4x4 image at stride 2 from the records (rows = 4): outputs (0, 0), (0, 1)
- * (r0, r1) from image rows 0, 1 under kernel rows 1, 2, (1, 0), (1, 1) (r2, r3) from rows
- * 1..3 under kernel rows 0..2 (row 1's pairs loaded once for both). */
+/* The 4x4 image at stride 2 from the records (rows = 4), a channel after the other
+ * (written out): outputs (0, 0), (0, 1) (r0, r1) from image rows 0, 1 under kernel rows
+ * 1, 2, (1, 0), (1, 1) (r2, r3) from rows 1..3 under kernel rows 0..2 (row 1's pairs
+ * loaded once for both). */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ4(a)                                \
     "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
     "ssat " a ", #8, " a "\n\t"
-#define DSP_ASM_PAIRS_S2(u0, u1, acc)                       \
+#define DSP_ASM_PAIRS_S2(u0, u1, acc, h)                    \
     "smlad " u0 ", r5, r9, " acc "\n\t"                     \
-    "smlatb " u1 ", r5, r8, " acc "\n\t"                    \
+    "smlat" h " " u1 ", r5, r8, " acc "\n\t"                \
     "smlad " u1 ", r6, r9, " u1 "\n\t"
-#define DSP_ASM_PAIRS_S2ADD(u0, u1)                         \
+#define DSP_ASM_PAIRS_S2ADD(u0, u1, h)                      \
     "smlad " u0 ", r5, r9, " u0 "\n\t"                      \
-    "smlatb " u1 ", r5, r8, " u1 "\n\t"                     \
+    "smlat" h " " u1 ", r5, r8, " u1 "\n\t"                 \
     "smlad " u1 ", r6, r9, " u1 "\n\t"
-#define DSP_ASM_PAIRS_CH4X4S2                               \
-    "1:\n\t"                                                \
-    "ldr r4, [%[rp], #224]\n\t"                            \
-    "ldrd r5, r6, [%[rp], #0]\n\t"                          \
-    "ldrd r8, r9, [%[rp], #160]\n\t"                         \
-    DSP_ASM_PAIRS_S2("r0", "r1", "r4")                      \
-    "ldrd r5, r6, [%[rp], #32]\n\t"                         \
-    "ldrd r8, r9, [%[rp], #192]\n\t"                         \
-    DSP_ASM_PAIRS_S2ADD("r0", "r1")                         \
-    "ldrd r8, r9, [%[rp], #128]\n\t"                         \
-    DSP_ASM_PAIRS_S2("r2", "r3", "r4")                      \
-    "ldrd r5, r6, [%[rp], #64]\n\t"                         \
-    "ldrd r8, r9, [%[rp], #160]\n\t"                         \
-    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
-    "ldrd r5, r6, [%[rp], #96]\n\t"                         \
-    "ldrd r8, r9, [%[rp], #192]\n\t"                         \
-    DSP_ASM_PAIRS_S2ADD("r2", "r3")                         \
-    "ldr r5, [%[rp], #228]\n\t"                            \
-    "ldrd r6, r8, [%[rp], #256]\n\t"                              \
-    "add r9, %[yr], %[cs], lsl #1\n\t"                      \
+#define DSP_ASM_PAIRS_LD(a, b, off, o) "ldrd " a ", " b ", [%[rp], #(" off " + " o ")]\n\t"
+#define DSP_ASM_PAIRS_CH4X4S2(o, h)                          \
+    "ldr r4, [%[rp], #(224 + " o ")]\n\t"                   \
+    DSP_ASM_PAIRS_LD("r5", "r6", "0", o)                    \
+    DSP_ASM_PAIRS_LD("r8", "r9", "160", o)                  \
+    DSP_ASM_PAIRS_S2("r0", "r1", "r4", h)                    \
+    DSP_ASM_PAIRS_LD("r5", "r6", "32", o)                   \
+    DSP_ASM_PAIRS_LD("r8", "r9", "192", o)                  \
+    DSP_ASM_PAIRS_S2ADD("r0", "r1", h)                       \
+    DSP_ASM_PAIRS_LD("r8", "r9", "128", o)                  \
+    DSP_ASM_PAIRS_S2("r2", "r3", "r4", h)                    \
+    DSP_ASM_PAIRS_LD("r5", "r6", "64", o)                   \
+    DSP_ASM_PAIRS_LD("r8", "r9", "160", o)                  \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                       \
+    DSP_ASM_PAIRS_LD("r5", "r6", "96", o)                   \
+    DSP_ASM_PAIRS_LD("r8", "r9", "192", o)                  \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                       \
+    "ldr r5, [%[rp], #(228 + " o ")]\n\t"                   \
+    DSP_ASM_PAIRS_LD("r6", "r8", "256", o)                  \
     DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
     DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
-    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r9]\n\t"             \
-    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r9, %[cs]]\n\t"      \
-    "add %[yr], %[yr], #1\n\t"                              \
-    "add %[rp], %[rp], #8\n\t"                             \
-    "cmp %[rp], %[re]\n\t"                                  \
-    "bne 1b\n\t"
+    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [%[yr], %[cs], lsl #1]\n\t" \
+    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [%[yr], %[cs3]]\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    const uint32_t *const re = rec + 8;
-    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2
-                         : [rp] "+r"(rec), [yr] "+r"(y)
-                         : [cs] "r"(c_step), [re] "r"(re)
+    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2("0", "b") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("8", "b") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("16", "t")
+                             "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("24", "t")
+                         : [yr] "+r"(y)
+                         : [rp] "r"(rec), [cs] "r"(c_step), [cs3] "r"(3 * c_step)
                          : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
 }
 #undef DSP_ASM_PAIRS_RQ4
 #undef DSP_ASM_PAIRS_S2
 #undef DSP_ASM_PAIRS_S2ADD
+#undef DSP_ASM_PAIRS_LD
 #undef DSP_ASM_PAIRS_CH4X4S2
 
-/* The four channels' (bias, m) and (c, e) into their records (blocks rows + 3 and
- * rows + 4; byte offsets obm, oce of channel j's) in asm (gcc's loop spills the group's
- * pointers); 0 when a channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19,
- * 2^30 <= m: dsp_dw_gq_one's), the checks branching by asm goto straight to that return
- * (no flag to set and test per group). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+/* The four channels' (bias, m) and (c, e) into their records (blocks rows + 3 and rows + 4,
+ * channel j's words at 8 j in each) in asm, two channels a step (LDRD of their
+ * multipliers, shifts and biases: 20 instructions where one at a time took 24); 0 when a
+ * channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19, 2^30 <= m: dsp_dw_gq_one's),
+ * the checks branching by asm goto straight to that return (no flag to set and test per
+ * group). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+/* dbl: the biases doubled for doubled weights where |b| < 2^29 for both channels (else the
+ * group leaves the path), so the doubled sum 2 (b + sum), |.| < 2^30 + 2^20 (|sum| <=
+ * 9 * 255 * 127 < 2^19), needs no QADD (s8_dsp.h, DSP_RQ_DOUBLE2). */
 /* clang-format off */
-#define DSP_ASM_PAIRS_PRM(j4, obm, oce)                   \
-    "ldr r0, [%[mp], #" j4 "]\n\t"                          \
-    "ldr r1, [%[sp], #" j4 "]\n\t"                          \
-    "mvn r1, r1\n\t"                                        \
-    "cmp r1, #19\n\t"                                       \
-    "bhi %l[fail]\n\t"                                       \
-    "cmp r0, #0x40000000\n\t"                               \
-    "blt %l[fail]\n\t"                                       \
-    "lsl r3, %[k], r1\n\t"                                  \
-    "add r1, r1, #1\n\t"                                    \
-    "ldr r2, [%[bp], #" j4 "]\n\t"                          \
-    "strd r2, r0, [%[rec], #" obm "]\n\t"                   \
-    "strd r3, r1, [%[rec], #" oce "]\n\t"
+#define DSP_ASM_PAIRS_BIAS2                                 \
+    "eor r4, r0, r0, asr #31\n\t"                           \
+    "eor r5, r2, r2, asr #31\n\t"                           \
+    "orr r4, r4, r5\n\t"                                    \
+    "cmp r4, #0x20000000\n\t"                               \
+    "bhs %l[fail]\n\t"                                      \
+    "lsl r0, r0, #1\n\t"                                    \
+    "lsl r2, r2, #1\n\t"
+#define DSP_ASM_PAIRS_PRM2(j8, obm, obm1, oce, oce1, BD)    \
+    "ldrd r1, r3, [%[mp], #" j8 "]\n\t"                     \
+    "ldrd r0, r2, [%[bp], #" j8 "]\n\t"                     \
+    "cmp r1, #0x40000000\n\t"                               \
+    "blt %l[fail]\n\t"                                      \
+    "cmp r3, #0x40000000\n\t"                               \
+    "blt %l[fail]\n\t"                                      \
+    BD                                                      \
+    "strd r0, r1, [%[rec], #" obm "]\n\t"                   \
+    "strd r2, r3, [%[rec], #" obm1 "]\n\t"                  \
+    "ldrd r4, r5, [%[sp], #" j8 "]\n\t"                     \
+    "mvn r4, r4\n\t"                                        \
+    "cmp r4, #19\n\t"                                       \
+    "bhi %l[fail]\n\t"                                      \
+    "mvn r5, r5\n\t"                                        \
+    "cmp r5, #19\n\t"                                       \
+    "bhi %l[fail]\n\t"                                      \
+    "lsl r0, %[k], r4\n\t"                                  \
+    "add r1, r4, #1\n\t"                                    \
+    "strd r0, r1, [%[rec], #" oce "]\n\t"                   \
+    "lsl r2, %[k], r5\n\t"                                  \
+    "add r3, r5, #1\n\t"                                    \
+    "strd r2, r3, [%[rec], #" oce1 "]\n\t"
 /* clang-format on */
 DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const int32_t *mult,
-                                       const int32_t *shift, int rows) {
+                                       const int32_t *shift, int rows, int dbl) {
 #define DSP_DW_PRM(TEXT)                                                                        \
     __asm__ goto(                                                                               \
         TEXT                                                                                    \
         :                                                                                       \
         : [bp] "r"(bias), [mp] "r"(mult), [sp] "r"(shift), [rec] "r"(rec), [k] "r"(0xFFFFFF01u) \
-        : "r0", "r1", "r2", "r3", "cc", "memory"                                                \
+        : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory"                                    \
         : fail)
     if (rows == 1)
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "128", "160") DSP_ASM_PAIRS_PRM("4", "136", "168")
-                       DSP_ASM_PAIRS_PRM("8", "144", "176") DSP_ASM_PAIRS_PRM("12", "152", "184"));
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "128", "136", "160", "168", "")
+                       DSP_ASM_PAIRS_PRM2("8", "144", "152", "176", "184", ""));
+    else if (dbl)
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "224", "232", "256", "264", DSP_ASM_PAIRS_BIAS2)
+                       DSP_ASM_PAIRS_PRM2("8", "240", "248", "272", "280", DSP_ASM_PAIRS_BIAS2));
     else
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM("0", "224", "256") DSP_ASM_PAIRS_PRM("4", "232", "264")
-                       DSP_ASM_PAIRS_PRM("8", "240", "272") DSP_ASM_PAIRS_PRM("12", "248", "280"));
+        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "224", "232", "256", "264", "")
+                       DSP_ASM_PAIRS_PRM2("8", "240", "248", "272", "280", ""));
 #undef DSP_DW_PRM
     return 1;
 fail:
     return 0;
 }
-#undef DSP_ASM_PAIRS_PRM
+#undef DSP_ASM_PAIRS_PRM2
+#undef DSP_ASM_PAIRS_BIAS2
 
-/* One group's pairs and outputs from its records' (bias, m), (c, e), a function of its own
- * per kind so that the asm statements meet few live values (inlined into dsp_dw_pairs_as's
- * loop, gcc -O1..-O3 found 'impossible constraints' for one or another of them); c_step
- * and nzp come in the records' last two words (set once a call: no arguments on the
- * stack). */
-#define DSP_DW_PAIRS_REC 72 /* words of a group's records (rows = 4), then c_step, nzp */
-#define DSP_DW_PAIRS_GROUP(NAME, ROWS, COMPUTE)                                                   \
-    static __attribute__((noinline)) void NAME(uint32_t *rec, const int8_t *wg, const int8_t *xg, \
-                                               int8_t *yg) {                                      \
-        const int32_t c_step = (int32_t)rec[DSP_DW_PAIRS_REC];                                    \
-        dsp_dw_pairs_tr(rec, wg, xg, c_step, rec[DSP_DW_PAIRS_REC + 1], ROWS);                    \
-        COMPUTE(rec, yg, c_step);                                                                 \
+/* A layer's state for its groups: the records first (the asm's offsets count from them),
+ * then the image's pointers and steps, so a group's function takes two arguments. */
+#define DSP_DW_PAIRS_REC 72 /* words of a group's records (rows = 4) */
+typedef struct {
+    uint32_t rec[DSP_DW_PAIRS_REC]; /* the four channels' records, 8 (rows + 5) words */
+    const int8_t *w, *x;            /* the weights, image b's pixels */
+    int8_t *y;                      /* image b's outputs */
+    const int32_t *bias, *mult, *shift;
+    int32_t c_step;
+    uint32_t nzp; /* (-zp, -zp) */
+} dsp_dw_pairs_ctx;
+
+/* One group's records, pairs and outputs (channels c0..c0 + 3), 0 where a channel has no
+ * DSP_RQ_DOUBLE form; a function of its own per kind so that the asm statements meet few
+ * live values (inlined into dsp_dw_pairs_as's loop, gcc -O1..-O3 found 'impossible
+ * constraints' for one or another of them). */
+#define DSP_DW_PAIRS_GROUP(NAME, ROWS, S2, DBL, COMPUTE)                                     \
+    static __attribute__((noinline)) int NAME(dsp_dw_pairs_ctx *g, int32_t c0) {             \
+        if (!dsp_dw_pairs_prm(g->rec, g->bias + c0, g->mult + c0, g->shift + c0, ROWS, DBL)) \
+            return 0;                                                                        \
+        dsp_dw_pairs_tr(g->rec, g->w + c0, g->x + c0, g->c_step, g->nzp, ROWS, S2);          \
+        COMPUTE(g->rec, g->y + c0, g->c_step);                                               \
+        return 1;                                                                            \
     }
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, dsp_dw_pairs2x2_asm)
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4, 4, dsp_dw_pairs4x4_asm)
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, dsp_dw_pairs4x4s2_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, 0, 0, dsp_dw_pairs2x2_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4, 4, 0, 1, dsp_dw_pairs4x4_asm)
+DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, 1, 0, dsp_dw_pairs4x4s2_asm)
 #undef DSP_DW_PAIRS_GROUP
 
 /* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
@@ -2202,29 +2298,26 @@ DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, dsp_dw_pairs4x4s2_asm)
 DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const int8_t *x,
                                           const int8_t *w, const int32_t *bias, const int32_t *mult,
                                           const int32_t *shift, int8_t *y, int kind) {
-    const int32_t c_step = p->c, rows = kind == DSP_DW_PAIRS_2X2 ? 1 : 4;
+    const int32_t c_step = p->c;
     const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16,
                   out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
-    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     int32_t c0, b, c_end = c_step & ~3;
-    uint32_t rec[DSP_DW_PAIRS_REC + 2]; /* the four channels' records, 8 (rows + 5) words */
-    rec[DSP_DW_PAIRS_REC] = (uint32_t)c_step, rec[DSP_DW_PAIRS_REC + 1] = nzp;
+    dsp_dw_pairs_ctx g;
+    g.w = w, g.bias = bias, g.mult = mult, g.shift = shift, g.c_step = c_step;
+    g.nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     /* images outside, groups inside (the group loop is the one that runs: one image); the
      * first group without the form ends the first image's loop and every later one */
     for (b = 0; b < p->n; ++b) {
-        const int8_t *xg = x + (size_t)b * px * c_step;
-        int8_t *yg = y + (size_t)b * out_px * c_step;
-        for (c0 = 0; c0 < c_end; c0 += 4, xg += 4, yg += 4) {
-            if (!dsp_dw_pairs_prm(rec, bias + c0, mult + c0, shift + c0, rows)) {
+        g.x = x + (size_t)b * px * c_step;
+        g.y = y + (size_t)b * out_px * c_step;
+        for (c0 = 0; c0 < c_end; c0 += 4) {
+            const int ok = kind == DSP_DW_PAIRS_2X2   ? dsp_dw_pairs_g2x2(&g, c0)
+                           : kind == DSP_DW_PAIRS_4X4 ? dsp_dw_pairs_g4x4(&g, c0)
+                                                      : dsp_dw_pairs_g4x4s2(&g, c0);
+            if (!ok) {
                 c_end = c0;
                 break;
             }
-            if (kind == DSP_DW_PAIRS_2X2)
-                dsp_dw_pairs_g2x2(rec, w + c0, xg, yg);
-            else if (kind == DSP_DW_PAIRS_4X4)
-                dsp_dw_pairs_g4x4(rec, w + c0, xg, yg);
-            else
-                dsp_dw_pairs_g4x4s2(rec, w + c0, xg, yg);
         }
     }
     return c_end;

@@ -6,7 +6,10 @@ shared depthwise driver of test_mcu_dsp.py: input zero points -128 (x - zp up to
 and one between; channel counts of one to three groups of four and a rest; two images;
 groups whose multipliers or shifts have no fast form (the layer then runs the other
 paths), shifts past the path's (e 21..31) beside those it takes, biases near 2^30
-(saturating doubled sums); and beside them the layers the path must leave to the others
+(saturating doubled sums) and, kind 4, on the edges of the bound |bias| < 2^29 of the 4x4
+image's doubled sums (2^29 - 1, 2^29, -2^29, -2^29 - 1, +-2^30, INT32_MAX, INT32_MIN: the
+sums of the last two wrap);
+and beside them the layers the path must leave to the others
 (output zero points 127 and -20, a narrower clamp, the single rounding). Two geometries
 of the 3x3 groups (dsp_dw3x3_groups: 4x4 outputs at stride 2, 3x7 without padding) check
 their doubled sums' requantisation without the sign's term (DSP_RQ_DOUBLE2Z) where the
@@ -26,9 +29,16 @@ CHANNELS = (4, 8, 12, 13)
 # (x_zero_point, y_zero_point, act_min, act_max): the path's three, then three it leaves
 OUTS = ((-128, -128, -128, 127), (127, -128, -128, 127), (-7, -128, -128, 127),
         (-128, 127, -128, 127), (-128, -128, -128, 100), (3, -20, -128, 127))  # fmt: skip
-# (rounding, requantisation kind) as test_mcu_dsp.py's DW_REQUANTS, and kind 3: fast-form
-# multipliers with right shifts 17..31 (the path takes e <= 20: its c = -255 2^(e-1))
-REQUANTS = ((1, 0), (1, 1), (1, 2), (1, 3), (0, 0))
+# (rounding, requantisation kind) as test_mcu_dsp.py's DW_REQUANTS, kind 3: fast-form
+# multipliers with right shifts 17..31 (the path takes e <= 20: its c = -255 2^(e-1)), kind
+# 4: the odd channels' biases on the edges of the doubled 4x4 sums' bound (BIAS_EDGES)
+REQUANTS = ((1, 0), (1, 1), (1, 2), (1, 3), (1, 4), (0, 0))
+BIAS_LINE = "if (kind == 2 && (i & 1)) bias[i] = (i & 2 ? -1 : 1) * ((1 << 30) - (1 << 17));"
+BIAS_EDGES = (
+    "if (kind == 4 && (i & 1)) { static const int32_t e[] = {(1 << 29) - 1, 1 << 29,"
+    " -(1 << 29), -(1 << 29) - 1, INT32_MAX, INT32_MIN, 1 << 30, -(1 << 30)};"
+    " bias[i] = e[(i >> 1) % 8]; }"
+)
 SHIFTS = "shift[i] = kind == 1 ? uniform(-31, 30) : -uniform(2, 14);"
 CASES = len(GEOMETRIES) * len(CHANNELS) * len(OUTS) * len(REQUANTS)
 
@@ -43,5 +53,7 @@ def test_dsp_dwconv_small_images_equal_ref(tmp_path, opt):
     driver = driver.replace(
         SHIFTS, SHIFTS.replace(": -uniform", ": kind == 3 ? -uniform(17, 31) : -uniform")
     )
+    assert BIAS_LINE in driver
+    driver = driver.replace(BIAS_LINE, BIAS_LINE + "\n            " + BIAS_EDGES)
     out = run_driver(tmp_path, driver, ["s8_dwconv.c", "s8_dwconv_dsp.c"], opt)
     assert f"{CASES} cases, 0 failures" in out, out
