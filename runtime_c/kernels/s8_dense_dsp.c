@@ -91,13 +91,34 @@
                          : "memory", "cc")
 #endif
 
+/* One output of dsp_dense_direct: DSP_RQ_DOUBLE's arithmetic straight from the output's
+ * multiplier and shift (dsp_rq_make's test and rounding term, without the record: ~15
+ * instructions an output where dsp_rq_make_n and dsp_requant's dispatch took ~60), other
+ * forms (and all at -Os) through dsp_requant, out of line. */
+static __attribute__((noinline)) int8_t dsp_direct_rq_any(int32_t acc, int32_t m, int32_t s,
+                                                          const dsp_out *o) {
+    dsp_rq q;
+    const int32_t form = dsp_rq_make(&q, m, s, o);
+    return dsp_requant(acc, form, &q, o);
+}
+DSP_ALWAYS_INLINE int8_t dsp_direct_rq(int32_t acc, int32_t m, int32_t s, const dsp_out *o) {
+#if !defined(__OPTIMIZE_SIZE__)
+    if (o->rounding == CNNC_ROUND_DOUBLE && m >= ((int32_t)1 << 30) && s <= -1 && s >= -20) {
+        const int32_t e = -s;
+        const int32_t c = (int32_t)(((uint32_t)1 << (e - 1)) + (uint32_t)o->zero_point * (1u << e));
+        return dsp_clamp(dsp_smmlar(__qadd(acc, acc), m, c + (acc >> 31)) >> e, o);
+    }
+#endif
+    return dsp_direct_rq_any(acc, m, s, o);
+}
+
 /* Few rows (the classifier's one; fewer than DSP_MIN_ROWS, or K above DSP_MAX_K): no
  * repacking, each weight read once per row. The row's pairs (x[2i] - zp, x[2i+1] - zp)
  * (SXTAB16 onto (-zp, -zp), then PKHBT/PKHTB; 0 past K) are formed once; the weights of
  * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR; four
  * pairs a turn by DSP_ASM_PAIRS4, not at -Os), so the sums start at the bias. Two of the
  * last 2 or 3 outputs read halfwords (DSP_ASM_PAIRS4_2, not at -Os), the others bytes.
- * Sums exact modulo 2^32 (s8_dsp.h); requantised by dsp_requant (any form). */
+ * Sums exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
 static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
                              int8_t *y) {
@@ -121,10 +142,9 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             xp[i / 2] = dsp_pack16(xb[i] - p->x_zero_point, hi);
         }
         for (o = 0; o < m4; o += 4) {
-            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3], form;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
             const int8_t *wr = w + o; /* row k of outputs o..o+3 */
             const uint32_t *xq = xp, *const xend = xp + whole;
-            dsp_rq rq[4];
 #if !defined(__OPTIMIZE_SIZE__)
             if (whole >= 4) {
                 const uint32_t *const xend4 = xp + (whole & ~3);
@@ -145,11 +165,10 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 a2 = __smlad(xv, (int32_t)(ae >> 16), a2);
                 a3 = __smlad(xv, (int32_t)(ao >> 16), a3);
             }
-            form = dsp_rq_make_n(rq, mult + o, shift + o, 4, &out);
-            yb[o] = dsp_requant(a0, form, &rq[0], &out);
-            yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
-            yb[o + 2] = dsp_requant(a2, form, &rq[2], &out);
-            yb[o + 3] = dsp_requant(a3, form, &rq[3], &out);
+            yb[o] = dsp_direct_rq(a0, mult[o], shift[o], &out);
+            yb[o + 1] = dsp_direct_rq(a1, mult[o + 1], shift[o + 1], &out);
+            yb[o + 2] = dsp_direct_rq(a2, mult[o + 2], shift[o + 2], &out);
+            yb[o + 3] = dsp_direct_rq(a3, mult[o + 3], shift[o + 3], &out);
         }
         o = m4;
 #if !defined(__OPTIMIZE_SIZE__)
@@ -158,8 +177,7 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                               two outputs' pairs (as dsp_rows4_pair) */
             const int8_t *wr = w + o;
             const uint32_t *xq = xp;
-            int32_t a0 = bias[o], a1 = bias[o + 1], form;
-            dsp_rq rq[2];
+            int32_t a0 = bias[o], a1 = bias[o + 1];
             if (whole >= 4) {
                 const uint32_t *const xend4 = xp + (whole & ~3);
                 uint32_t x0, x1, r0, r1;
@@ -178,21 +196,18 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 a0 = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, a0);
                 a1 = __smlad((int32_t)xp[whole], wr[1] & 0xFFFF, a1);
             }
-            form = dsp_rq_make_n(rq, mult + o, shift + o, 2, &out);
-            yb[o] = dsp_requant(a0, form, &rq[0], &out);
-            yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
+            yb[o] = dsp_direct_rq(a0, mult[o], shift[o], &out);
+            yb[o + 1] = dsp_direct_rq(a1, mult[o + 1], shift[o + 1], &out);
             o += 2;
         }
 #endif
         for (; o < m; ++o) { /* the last 1 to 3 outputs: pairs (w[2i][o], w[2i+1][o]) */
             const int8_t *wr = w + o;
-            int32_t acc = bias[o], form;
-            dsp_rq rq;
+            int32_t acc = bias[o];
             for (i = 0; i < whole; ++i, wr += 2 * (size_t)m)
                 acc = __smlad((int32_t)xp[i], (int32_t)dsp_pack16(wr[0], wr[m]), acc);
             if (k & 1) acc = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, acc);
-            form = dsp_rq_make(&rq, mult[o], shift[o], &out);
-            yb[o] = dsp_requant(acc, form, &rq, &out);
+            yb[o] = dsp_direct_rq(acc, mult[o], shift[o], &out);
         }
     }
 }
