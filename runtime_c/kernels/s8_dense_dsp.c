@@ -49,20 +49,21 @@
         : "memory")
 
 #if !defined(__OPTIMIZE_SIZE__)
-/* Four input pairs a turn until xq reaches xend: the row's words two at a time by LDRD,
- * so a word of x is loaded once per 8 MACs and the loop's compare once per 32: 56
- * instructions for 32 MACs (DSP_ASM_PAIR alone: 16 for 8). */
-#define DSP_ASM_PAIRS4() \
-    __asm__ __volatile__("1:\n\t"                                                          \
-                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]")    \
-                             DSP_ASM_PAIR_MACS("%[x1]")                                    \
-                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]")    \
-                             DSP_ASM_PAIR_MACS("%[x1]") "cmp %[xp], %[end]\n\t"            \
+/* Input pairs BODY a turn (DSP_ASM_PAIRS4: four, or twice that) until xq reaches end: the
+ * row's words two at a time by LDRD, so a word of x is loaded once per 8 MACs and the
+ * loop's compare once per 64: 108 instructions for 64 MACs (DSP_ASM_PAIR alone: 16 for 8). */
+#define DSP_ASM_PAIRS4                                                                             \
+    "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]")                                \
+        DSP_ASM_PAIR_MACS("%[x1]") "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]") \
+            DSP_ASM_PAIR_MACS("%[x1]")
+#define DSP_ASM_PAIRS_LOOP(BODY, END)                                                      \
+    __asm__ __volatile__("1:\n\t" BODY                                                     \
+                         "cmp %[xp], %[end]\n\t"                                           \
                          "blo 1b"                                                          \
                          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
                            [x0] "=&r"(x0), [x1] "=&r"(x1), [r0] "=&r"(r0), [r1] "=&r"(r1), \
                            [t] "=&r"(t), [w] "+r"(wr), [xp] "+r"(xq)                       \
-                         : [m] "r"(m), [end] "r"(xend4)                                    \
+                         : [m] "r"(m), [end] "r"(END)                                      \
                          : "memory", "cc")
 
 /* One input pair of one row into outputs o, o+1 (the last 2 or 3 of M): the halfwords
@@ -116,9 +117,9 @@ DSP_ALWAYS_INLINE int8_t dsp_direct_rq(int32_t acc, int32_t m, int32_t s, const 
  * repacking, each weight read once per row. The row's pairs (x[2i] - zp, x[2i+1] - zp)
  * (SXTAB16 onto (-zp, -zp), then PKHBT/PKHTB; 0 past K) are formed once; the weights of
  * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR; four
- * pairs a turn by DSP_ASM_PAIRS4, not at -Os), so the sums start at the bias. Two of the
- * last 2 or 3 outputs read halfwords (DSP_ASM_PAIRS4_2, not at -Os), the others bytes.
- * Sums exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
+ * or eight pairs a turn by DSP_ASM_PAIRS_LOOP, not at -Os), so the sums start at the bias. Two of
+ * the last 2 or 3 outputs read halfwords (DSP_ASM_PAIRS4_2, not at -Os), the others bytes. Sums
+ * exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
 static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
                              int8_t *y) {
@@ -147,9 +148,10 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             const uint32_t *xq = xp, *const xend = xp + whole;
 #if !defined(__OPTIMIZE_SIZE__)
             if (whole >= 4) {
-                const uint32_t *const xend4 = xp + (whole & ~3);
                 uint32_t x0, x1, r0, r1, t;
-                DSP_ASM_PAIRS4();
+                if (whole >= 8)
+                    DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4 DSP_ASM_PAIRS4, xp + (whole & ~7));
+                if (whole & 4) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4, xq + 4);
             }
 #endif
             while (xq < xend) {
