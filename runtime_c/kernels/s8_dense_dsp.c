@@ -20,35 +20,106 @@
  * w[k][o..o+3] and w[k+1][o..o+3] (at w and w + m; w then moves 2 rows on), PKHBT/PKHTB
  * into their low and high halves side by side, whose SXTB16 even and odd bytes are the
  * pairs (w[k][j], w[k+1][j]) of the four outputs j, each one SMLAD with the row's
- * (x[k] - zp, x[k+1] - zp) at *xp (then xp + 1). In asm: gcc's allocation of the C form
- * spilled the sums. */
+ * (x[k] - zp, x[k+1] - zp) in X: 13 instructions for 8 MACs, the least for weights in
+ * [K, M] (each byte's widening is its own, two rows' bytes must meet in one word). In asm:
+ * gcc's allocation of the C form spilled the sums. */
+#define DSP_ASM_PAIR_MACS(X)                 \
+    "ldr %[r0], [%[w]]\n\t"                  \
+    "ldr %[r1], [%[w], %[m]]\n\t"            \
+    "add %[w], %[w], %[m], lsl #1\n\t"       \
+    "pkhbt %[t], %[r0], %[r1], lsl #16\n\t"  \
+    "pkhtb %[r1], %[r1], %[r0], asr #16\n\t" \
+    "sxtb16 %[r0], %[t]\n\t"                 \
+    "smlad %[a0], " X                        \
+    ", %[r0], %[a0]\n\t"                     \
+    "sxtb16 %[t], %[t], ror #8\n\t"          \
+    "smlad %[a1], " X                        \
+    ", %[t], %[a1]\n\t"                      \
+    "sxtb16 %[r0], %[r1]\n\t"                \
+    "smlad %[a2], " X                        \
+    ", %[r0], %[a2]\n\t"                     \
+    "sxtb16 %[r1], %[r1], ror #8\n\t"        \
+    "smlad %[a3], " X ", %[r1], %[a3]\n\t"
 #define DSP_ASM_PAIR()                                                               \
     __asm__ __volatile__(                                                            \
-        "ldr %[r0], [%[w]]\n\t"                                                      \
-        "ldr %[r1], [%[w], %[m]]\n\t"                                                \
-        "add %[w], %[w], %[m], lsl #1\n\t"                                           \
-        "ldr %[x], [%[xp]], #4\n\t"                                                  \
-        "pkhbt %[t], %[r0], %[r1], lsl #16\n\t"                                      \
-        "pkhtb %[r1], %[r1], %[r0], asr #16\n\t"                                     \
-        "sxtb16 %[r0], %[t]\n\t"                                                     \
-        "smlad %[a0], %[x], %[r0], %[a0]\n\t"                                        \
-        "sxtb16 %[t], %[t], ror #8\n\t"                                              \
-        "smlad %[a1], %[x], %[t], %[a1]\n\t"                                         \
-        "sxtb16 %[r0], %[r1]\n\t"                                                    \
-        "smlad %[a2], %[x], %[r0], %[a2]\n\t"                                        \
-        "sxtb16 %[r1], %[r1], ror #8\n\t"                                            \
-        "smlad %[a3], %[x], %[r1], %[a3]\n\t"                                        \
+        "ldr %[x], [%[xp]], #4\n\t" DSP_ASM_PAIR_MACS("%[x]")                        \
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "=&r"(xv), \
           [r0] "=&r"(r0), [r1] "=&r"(r1), [t] "=&r"(t), [w] "+r"(wr), [xp] "+r"(xq)  \
         : [m] "r"(m)                                                                 \
         : "memory")
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* Input pairs BODY a turn (DSP_ASM_PAIRS4: four, or twice that) until xq reaches end: the
+ * row's words two at a time by LDRD, so a word of x is loaded once per 8 MACs and the
+ * loop's compare once per 64: 108 instructions for 64 MACs (DSP_ASM_PAIR alone: 16 for 8). */
+#define DSP_ASM_PAIRS4                                                                             \
+    "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]")                                \
+        DSP_ASM_PAIR_MACS("%[x1]") "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]") \
+            DSP_ASM_PAIR_MACS("%[x1]")
+#define DSP_ASM_PAIRS_LOOP(BODY, END)                                                      \
+    __asm__ __volatile__("1:\n\t" BODY                                                     \
+                         "cmp %[xp], %[end]\n\t"                                           \
+                         "blo 1b"                                                          \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),     \
+                           [x0] "=&r"(x0), [x1] "=&r"(x1), [r0] "=&r"(r0), [r1] "=&r"(r1), \
+                           [t] "=&r"(t), [w] "+r"(wr), [xp] "+r"(xq)                       \
+                         : [m] "r"(m), [end] "r"(END)                                      \
+                         : "memory", "cc")
+
+/* One input pair of one row into outputs o, o+1 (the last 2 or 3 of M): the halfwords
+ * w[k][o..o+1] and w[k+1][o..o+1] PKHBT side by side, their SXTB16 even and odd bytes the
+ * two outputs' pairs: 8 instructions for 4 MACs; four pairs a turn as DSP_ASM_PAIRS4. */
+#define DSP_ASM_PAIR2_MACS(X)                \
+    "ldrh %[r0], [%[w]]\n\t"                 \
+    "ldrh %[r1], [%[w], %[m]]\n\t"           \
+    "add %[w], %[w], %[m], lsl #1\n\t"       \
+    "pkhbt %[r0], %[r0], %[r1], lsl #16\n\t" \
+    "sxtb16 %[r1], %[r0]\n\t"                \
+    "smlad %[a0], " X                        \
+    ", %[r1], %[a0]\n\t"                     \
+    "sxtb16 %[r0], %[r0], ror #8\n\t"        \
+    "smlad %[a1], " X ", %[r0], %[a1]\n\t"
+#define DSP_ASM_PAIRS4_2() \
+    __asm__ __volatile__("1:\n\t"                                                          \
+                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR2_MACS("%[x0]")   \
+                             DSP_ASM_PAIR2_MACS("%[x1]")                                   \
+                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR2_MACS("%[x0]")   \
+                             DSP_ASM_PAIR2_MACS("%[x1]") "cmp %[xp], %[end]\n\t"           \
+                         "blo 1b"                                                          \
+                         : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1),   \
+                           [r0] "=&r"(r0), [r1] "=&r"(r1), [w] "+r"(wr), [xp] "+r"(xq)     \
+                         : [m] "r"(m), [end] "r"(xend4)                                    \
+                         : "memory", "cc")
+#endif
+
+/* One output of dsp_dense_direct: DSP_RQ_DOUBLE's arithmetic straight from the output's
+ * multiplier and shift (dsp_rq_make's test and rounding term, without the record: ~15
+ * instructions an output where dsp_rq_make_n and dsp_requant's dispatch took ~60), other
+ * forms (and all at -Os) through dsp_requant, out of line. */
+static __attribute__((noinline)) int8_t dsp_direct_rq_any(int32_t acc, int32_t m, int32_t s,
+                                                          const dsp_out *o) {
+    dsp_rq q;
+    const int32_t form = dsp_rq_make(&q, m, s, o);
+    return dsp_requant(acc, form, &q, o);
+}
+DSP_ALWAYS_INLINE int8_t dsp_direct_rq(int32_t acc, int32_t m, int32_t s, const dsp_out *o) {
+#if !defined(__OPTIMIZE_SIZE__)
+    if (o->rounding == CNNC_ROUND_DOUBLE && m >= ((int32_t)1 << 30) && s <= -1 && s >= -20) {
+        const int32_t e = -s;
+        const int32_t c = (int32_t)(((uint32_t)1 << (e - 1)) + (uint32_t)o->zero_point * (1u << e));
+        return dsp_clamp(dsp_smmlar(__qadd(acc, acc), m, c + (acc >> 31)) >> e, o);
+    }
+#endif
+    return dsp_direct_rq_any(acc, m, s, o);
+}
+
 /* Few rows (the classifier's one; fewer than DSP_MIN_ROWS, or K above DSP_MAX_K): no
  * repacking, each weight read once per row. The row's pairs (x[2i] - zp, x[2i+1] - zp)
  * (SXTAB16 onto (-zp, -zp), then PKHBT/PKHTB; 0 past K) are formed once; the weights of
- * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR), so
- * the sums start at the bias. Outputs past the last multiple of 4 read their pairs by
- * bytes. Sums exact modulo 2^32 (s8_dsp.h); requantised by dsp_requant (any form). */
+ * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR; four
+ * or eight pairs a turn by DSP_ASM_PAIRS_LOOP, not at -Os), so the sums start at the bias. Two of
+ * the last 2 or 3 outputs read halfwords (DSP_ASM_PAIRS4_2, not at -Os), the others bytes. Sums
+ * exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
 static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
                              int8_t *y) {
@@ -60,20 +131,29 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
     for (b = 0; b < p->n; ++b) {
         const int8_t *xb = x + (size_t)b * k;
         int8_t *yb = y + (size_t)b * m;
-        for (i = 0; i + 4 <= k; i += 4) {
-            const uint32_t v = dsp_load4(xb + i);
+        const int8_t *xi = xb, *const x4 = xb + (k & ~3);
+        uint32_t *xo = xp;
+        for (; xi < x4; xi += 4, xo += 2) {
+            const uint32_t v = dsp_load4(xi);
             const uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
-            xp[i / 2] = dsp_pkhbt(e, od), xp[i / 2 + 1] = dsp_pkhtb(od, e);
+            xo[0] = dsp_pkhbt(e, od), xo[1] = dsp_pkhtb(od, e);
         }
-        for (; i < k; i += 2) {
+        for (i = k & ~3; i < k; i += 2) {
             const int32_t hi = i + 1 < k ? xb[i + 1] - p->x_zero_point : 0;
             xp[i / 2] = dsp_pack16(xb[i] - p->x_zero_point, hi);
         }
         for (o = 0; o < m4; o += 4) {
-            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3], form;
+            int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
             const int8_t *wr = w + o; /* row k of outputs o..o+3 */
             const uint32_t *xq = xp, *const xend = xp + whole;
-            dsp_rq rq[4];
+#if !defined(__OPTIMIZE_SIZE__)
+            if (whole >= 4) {
+                uint32_t x0, x1, r0, r1, t;
+                if (whole >= 8)
+                    DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4 DSP_ASM_PAIRS4, xp + (whole & ~7));
+                if (whole & 4) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4, xq + 4);
+            }
+#endif
             while (xq < xend) {
                 uint32_t xv, r0, r1, t;
                 DSP_ASM_PAIR();
@@ -87,11 +167,10 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 a2 = __smlad(xv, (int32_t)(ae >> 16), a2);
                 a3 = __smlad(xv, (int32_t)(ao >> 16), a3);
             }
-            form = dsp_rq_make_n(rq, mult + o, shift + o, 4, &out);
-            yb[o] = dsp_requant(a0, form, &rq[0], &out);
-            yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
-            yb[o + 2] = dsp_requant(a2, form, &rq[2], &out);
-            yb[o + 3] = dsp_requant(a3, form, &rq[3], &out);
+            yb[o] = dsp_direct_rq(a0, mult[o], shift[o], &out);
+            yb[o + 1] = dsp_direct_rq(a1, mult[o + 1], shift[o + 1], &out);
+            yb[o + 2] = dsp_direct_rq(a2, mult[o + 2], shift[o + 2], &out);
+            yb[o + 3] = dsp_direct_rq(a3, mult[o + 3], shift[o + 3], &out);
         }
         o = m4;
 #if !defined(__OPTIMIZE_SIZE__)
@@ -99,9 +178,14 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                               w[k+1][o..o+1] side by side, their SXTB16 even and odd bytes the
                               two outputs' pairs (as dsp_rows4_pair) */
             const int8_t *wr = w + o;
-            int32_t a0 = bias[o], a1 = bias[o + 1], form;
-            dsp_rq rq[2];
-            for (i = 0; i < whole; ++i, wr += 2 * (size_t)m) {
+            const uint32_t *xq = xp;
+            int32_t a0 = bias[o], a1 = bias[o + 1];
+            if (whole >= 4) {
+                const uint32_t *const xend4 = xp + (whole & ~3);
+                uint32_t x0, x1, r0, r1;
+                DSP_ASM_PAIRS4_2();
+            }
+            for (i = (int32_t)(xq - xp); i < whole; ++i, wr += 2 * (size_t)m) {
                 uint16_t h0, h1;
                 uint32_t t;
                 CNNC_COPY(&h0, wr, sizeof h0);
@@ -114,21 +198,18 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 a0 = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, a0);
                 a1 = __smlad((int32_t)xp[whole], wr[1] & 0xFFFF, a1);
             }
-            form = dsp_rq_make_n(rq, mult + o, shift + o, 2, &out);
-            yb[o] = dsp_requant(a0, form, &rq[0], &out);
-            yb[o + 1] = dsp_requant(a1, form, &rq[1], &out);
+            yb[o] = dsp_direct_rq(a0, mult[o], shift[o], &out);
+            yb[o + 1] = dsp_direct_rq(a1, mult[o + 1], shift[o + 1], &out);
             o += 2;
         }
 #endif
         for (; o < m; ++o) { /* the last 1 to 3 outputs: pairs (w[2i][o], w[2i+1][o]) */
             const int8_t *wr = w + o;
-            int32_t acc = bias[o], form;
-            dsp_rq rq;
+            int32_t acc = bias[o];
             for (i = 0; i < whole; ++i, wr += 2 * (size_t)m)
                 acc = __smlad((int32_t)xp[i], (int32_t)dsp_pack16(wr[0], wr[m]), acc);
             if (k & 1) acc = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, acc);
-            form = dsp_rq_make(&rq, mult[o], shift[o], &out);
-            yb[o] = dsp_requant(acc, form, &rq, &out);
+            yb[o] = dsp_direct_rq(acc, mult[o], shift[o], &out);
         }
     }
 }

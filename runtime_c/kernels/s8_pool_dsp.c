@@ -11,9 +11,11 @@
  * s8_dsp.h covers), by one SMMLAR: cnnc_requant_double's h = floor((x m + 2^30) / 2^31) is
  * floor((2x m + 2^31) / 2^32), and with the zero point as the accumulate operand
  * SMMLAR(2x, m, zp) = zp + h (2x exact: |x| <= 255 hw < 2^30 for hw <= 2^22).
- * The last c mod 4 channels sum one byte at a time. At -Os the variant is __ref (600 B of
- * flash for ~1 % of a MobileNetV2's instructions). Compiled when the build targets the
- * DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
+ * The last c mod 4 channels sum one byte at a time. The global pools' own form with the
+ * full clamp, c a multiple of 8 and hw <= 256 runs in asm (dsp_gap_once_full: 2,736
+ * instructions for the digits model's 2x2x256, was 8,590). At -Os the variant is __ref
+ * (600 B of flash for ~1 % of a MobileNetV2's instructions). Compiled when the build
+ * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_dsp.h"
 
@@ -35,6 +37,70 @@ DSP_ALWAYS_INLINE int8_t dsp_gap_out(int32_t acc, int32_t once, int32_t form, co
     return dsp_rq_single(acc, q, o);
 }
 
+/* Channels at and at + 2 (bytes AT and AT + 2 from y) from the int16 lane sums in S, in
+ * the global pools' form with the full clamp: 2 sum - 2 hw zp (SXTH or ASR #16, then RSB
+ * with LSL #1), SMMLAR onto the zero point, SSAT #8: 5 instructions a channel. */
+/* clang-format off */
+#define DSP_GAP_LANES(S, AT, AT2)                        \
+    "sxth %[t], " S "\n\t"                               \
+    "rsb %[t], %[z2], %[t], lsl #1\n\t"                  \
+    "smmlar %[t], %[t], %[m], %[zp]\n\t"                 \
+    "ssat %[t], #8, %[t]\n\t"                            \
+    "strb %[t], [%[y], #" #AT "]\n\t"                    \
+    "asr " S ", " S ", #16\n\t"                          \
+    "rsb " S ", %[z2], " S ", lsl #1\n\t"                \
+    "smmlar " S ", " S ", %[m], %[zp]\n\t"               \
+    "ssat " S ", #8, " S "\n\t"                          \
+    "strb " S ", [%[y], #" #AT2 "]\n\t"
+/* clang-format on */
+
+/* The global pools' form (once) with the full clamp and hw <= DSP_GAP_RUN, c a multiple of
+ * 8: eight channels a pass, their int16 lane sums in four words (the first pixel SXTB16s
+ * them, each further pixel two LDRs, four SXTAB16s, the pointer's ADD and the loop's
+ * compare: 9 instructions), then DSP_GAP_LANES. In asm: gcc's
+ * allocation of the C form spilled the pointers and split each RSB into LSL and SUB. */
+static __attribute__((noinline)) void dsp_gap_once_full(const int8_t *x, int8_t *y, int32_t hw,
+                                                        int32_t c, int32_t z2, int32_t m,
+                                                        int32_t zp) {
+    int8_t *const yend = y + c;
+    const size_t run = (size_t)hw * c;
+    for (; y < yend; y += 8, x += 8) {
+        const int8_t *xc = x, *const xend = x + run;
+        uint32_t s0, s1, s2, s3, v, t;
+        __asm__ __volatile__(
+            "ldr %[v], [%[xc]]\n\t"
+            "sxtb16 %[s0], %[v]\n\t"
+            "sxtb16 %[s1], %[v], ror #8\n\t"
+            "ldr %[v], [%[xc], #4]\n\t"
+            "sxtb16 %[s2], %[v]\n\t"
+            "sxtb16 %[s3], %[v], ror #8\n\t"
+            "add %[xc], %[xc], %[c]\n\t"
+            "cmp %[xc], %[xend]\n\t"
+            "bhs 2f\n\t"
+            "1:\n\t"
+            "ldr %[v], [%[xc]]\n\t"
+            "sxtab16 %[s0], %[s0], %[v]\n\t"
+            "sxtab16 %[s1], %[s1], %[v], ror #8\n\t"
+            "ldr %[v], [%[xc], #4]\n\t"
+            "sxtab16 %[s2], %[s2], %[v]\n\t"
+            "sxtab16 %[s3], %[s3], %[v], ror #8\n\t"
+            "add %[xc], %[xc], %[c]\n\t"
+            "cmp %[xc], %[xend]\n\t"
+            "blo 1b\n\t"
+            "2:\n\t"
+            : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [v] "=&r"(v),
+              [xc] "+r"(xc)
+            : [c] "r"(c), [xend] "r"(xend)
+            : "memory", "cc");
+        __asm__ __volatile__(
+            DSP_GAP_LANES("%[s0]", 0, 2) DSP_GAP_LANES("%[s1]", 1, 3) DSP_GAP_LANES("%[s2]", 4, 6)
+                DSP_GAP_LANES("%[s3]", 5, 7)
+            : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [t] "=&r"(t)
+            : [y] "r"(y), [z2] "r"(z2), [m] "r"(m), [zp] "r"(zp)
+            : "memory");
+    }
+}
+
 void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
                                  int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -48,6 +114,12 @@ void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const i
     int32_t b, ch, i, j;
     if (!once && form == DSP_RQ_SLOW) {
         cnnc_s8_global_avgpool__ref(p, x, y);
+        return;
+    }
+    if (once && c % 8 == 0 && c > 0 && hw >= 1 && hw <= DSP_GAP_RUN && dsp_out_full(&out)) {
+        for (b = 0; b < p->n; ++b)
+            dsp_gap_once_full(x + (size_t)b * hw * c, y + (size_t)b * c, hw, c, 2 * zsum, q.m,
+                              out.zero_point);
         return;
     }
     for (b = 0; b < p->n; ++b) {

@@ -9,7 +9,8 @@ at the target's flags and at -Os:
 - global average pool: 1..600 pixels (the int16 lane sums' run of 256 and past it),
   1..13 channels (the four-channel words and the tail), batch 1 and 2, inputs at the
   range ends, multipliers and shifts inside and outside the fast requantisation forms,
-  every rounding, zero points at the ends, clamps."""
+  every rounding, zero points at the ends, clamps; then the global pools' own form with the
+  full clamp over 8..32 channels and 1..256 pixels (the eight-channel asm pass)."""
 
 import pytest
 
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.arm
 
 QUANT_SETS = 24
 GAP_SETS = 60
+GAP_ONCE_SETS = 36
 
 DRIVER = (
     r"""
@@ -128,9 +130,40 @@ static void gap_sets(void) {
     }
 }
 
+/* The global pools' form (double rounding, shift 0) with the full clamp and channels a
+ * multiple of 8 (dsp_gap_once_full): 1..256 pixels, 8..32 channels, batch 1 and 2, zero
+ * points at the ends, inputs all -128 or all 127 (the lanes' sums at their int16 ends). */
+static void gap_once_sets(void) {
+    static const int32_t hws[] = {1, 2, 4, 9, 255, 256};
+    int32_t set, i;
+    for (set = 0; set < GAP_ONCE_SETS; ++set) {
+        cnnc_s8_global_avgpool_params p;
+        const int32_t kind = set % 4;
+        p.n = 1 + set % 2;
+        p.hw = hws[set % 6];
+        p.c = 8 * (1 + uniform(0, 3));
+        while (p.c > 8 && p.n * p.hw * p.c > N) p.c -= 8;
+        if (p.n * p.hw * p.c > N) p.n = 1;
+        p.x_zero_point = pick_zp();
+        p.y_zero_point = pick_zp();
+        for (i = 0; (1 << i) < p.hw; ++i) continue;
+        p.mult = (int32_t)(next_word() >> (1 + i + uniform(-1, 2) + (i > 0 ? 0 : 1)));
+        p.shift = 0;
+        p.rounding = CNNC_ROUND_DOUBLE;
+        p.act_min = -128, p.act_max = 127;
+        for (i = 0; i < p.n * p.hw * p.c; ++i)
+            x8[i] = (int8_t)(kind == 2 ? -128 : (kind == 3 ? 127 : uniform(-128, 127)));
+        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
+        cnnc_s8_global_avgpool__ref(&p, x8, y_ref);
+        cnnc_s8_global_avgpool__dsp(&p, x8, y_dsp);
+        check("global avgpool (once, full clamp)", set, p.n * p.c);
+    }
+}
+
 int main(void) {
     quantize_sets();
     gap_sets();
+    gap_once_sets();
     printf("%d cases, %d failures\n", (int)cases, (int)failures);
     return failures != 0;
 }
@@ -141,7 +174,8 @@ int main(void) {
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_boundary_and_global_avgpool_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     driver = f"#define QUANT_SETS {QUANT_SETS}\n#define GAP_SETS {GAP_SETS}\n" + DRIVER
+    driver = f"#define GAP_ONCE_SETS {GAP_ONCE_SETS}\n" + driver
     kernels = ["s8_quant.c", "s8_quant_dsp.c", "s8_pool.c", "s8_pool_dsp.c"]
     out = run_driver(tmp_path, driver, kernels, opt)
-    want = QUANT_SETS + (QUANT_SETS + 2) // 3 + GAP_SETS
+    want = QUANT_SETS + (QUANT_SETS + 2) // 3 + GAP_SETS + GAP_ONCE_SETS
     assert f"{want} cases, 0 failures" in out, out
