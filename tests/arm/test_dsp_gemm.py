@@ -46,10 +46,11 @@ BIG_MS = (5, 8)
 CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # The four-row path (dsp_dense_rows4: K a multiple of 8, M even): K from one iteration to
 # its limit of 336 (and 44, 344 and 512: the block path beside it), M from one pair to past a
-# block of 48.
+# block of 48; its loop's turns of 4 (8, 16, 40), 12 (24, 48, 336: one turn, two, 14) and 16
+# input pairs (32, 64, 96, 192: one turn, two, 3, 6).
 ROWS4 = (
-    (8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (336, 10),
-    (344, 4), (512, 14),
+    (8, 2), (8, 50), (16, 46), (24, 4), (32, 50), (40, 62), (44, 6), (48, 52), (64, 6),
+    (96, 50), (192, 34), (336, 10), (344, 4), (512, 14),
 )  # fmt: skip
 ROWS4_REPS = 9
 # K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block; past one of 48 (the groups'
