@@ -385,8 +385,9 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
  * b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the biases
  * doubled for DSP_RQ_DOUBLE2: a bias that the doubling would wrap refuses it, and the other
  * forms read bias[] itself). The pass in asm, 27 instructions a pair (gcc's C form spilled
- * its pointers: 52). The OR of the e - 1 bounds their maximum where it stays below 16 (real
- * layers' shifts); else a second pass finds it. */
+ * its pointers: 52). The OR of the e - 1 stands for their maximum, which it bounds from
+ * above (equal below 16, where real layers' shifts lie: past that a block the maximum would
+ * pass may take the C forms). */
 static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
                                                           const int32_t *mult, const int32_t *shift,
                                                           int32_t count, const dsp_out *out,
@@ -397,8 +398,8 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
     uint32_t ebits = 0, mbits = 0, bbits = 0;
-    int32_t *r = rec, j;
-    const int32_t *const end = rec + 4 * count, *sh = shift;
+    int32_t *r = rec;
+    const int32_t *const end = rec + 4 * count;
     register uint32_t t0 __asm__("r0"), t1 __asm__("r1"), t2 __asm__("r2"), t3 __asm__("r3");
     /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
     __asm__ __volatile__("1:\n\t"
@@ -416,13 +417,10 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
                          "blo 1b"
                          : "=&r"(t0), "=&r"(t1), "=&r"(t2), "=&r"(t3), [ebits] "+r"(ebits),
                            [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r),
-                           [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(sh)
+                           [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift)
                          : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
                          : "cc", "memory");
     (void)t0, (void)t1, (void)t2, (void)t3;
-    if (ebits >= 16u)
-        for (ebits = 0, j = 0; j < count; ++j)
-            ebits = neg - (uint32_t)shift[j] > ebits ? neg - (uint32_t)shift[j] : ebits;
     if (ebits >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
     if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) form = DSP_RQ_DOUBLE2;
     return form;
