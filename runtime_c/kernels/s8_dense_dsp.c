@@ -427,14 +427,16 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
 }
 
 /* Four rows (the pointwise convs of 2x2 images; K a multiple of 8 up to DSP_ROWS4_MAX_K, M
- * even): no repacking. The rows are widened once into the input records (blk->w holds them:
- * 3 K words and the end record), doubled when the block's form is DSP_RQ_DOUBLE2; each pair
- * of outputs then reads its weights once for all four rows (DSP_ASM_ROWS4_PAIR: 15
- * instructions per 16 MACs where the repacked block costs about 1.5 per weight and 11 per 16
- * MACs per row). Requantisation parameters come from dsp_rows4_params per block of
- * DSP_BLOCK_MAX outputs (blk->gq holds their records); the doubled form with the full clamp
- * runs the block's pairs in one statement (dsp_rows4_block), the others pair by pair. */
-#define DSP_ROWS4_MAX_K 336 /* 3 K + 4 words of records in blk->w (DSP_WBUF_WORDS) */
+ * even): no repacking. The rows are widened once into the input records (3 K words and the
+ * end record at the start of words, the stack buffer's room words from blk->w on), doubled
+ * when the block's form is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once
+ * for all four rows (DSP_ASM_ROWS4_PAIR: 15 instructions per 16 MACs where the repacked block
+ * costs about 1.5 per weight and 11 per 16 MACs per row). Requantisation parameters come
+ * from dsp_rows4_params per block of as many outputs as their records fit the rest of the
+ * room (4 words each: 1217 - 3 K - 4 words, 266 outputs at K = 48, 50 at 336); the doubled
+ * form with the full clamp runs the block's pairs in one statement (dsp_rows4_block), the
+ * others pair by pair. */
+#define DSP_ROWS4_MAX_K 336
 
 /* The input records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp) in %[nzp]),
  * a quad of inputs of the four rows a turn (its two records: rows 0 and 1 through x0, rows 2
@@ -490,14 +492,16 @@ static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params
                                                       const int8_t *x, const int8_t *w,
                                                       const int32_t *bias, const int32_t *mult,
                                                       const int32_t *shift, int8_t *y,
-                                                      dsp_block *blk, const dsp_out *out) {
+                                                      uint32_t *words, int32_t room,
+                                                      const dsp_out *out) {
     const int32_t k = p->k, m = p->m, full = dsp_out_full(out), relu = out->zero_point == -128;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t *const xb = blk->w, *const xend = blk->w + 3 * k; /* [K/2][offsets 2, rows 4] */
+    uint32_t *const xb = words, *const xend = words + 3 * k; /* [K/2][offsets 2, rows 4] */
+    int32_t *const rec = (int32_t *)(xend + 4);              /* [per / 2][8] */
+    const int32_t per = ((room - 3 * k - 4) / 4) & ~1;       /* >= 50: K <= 336 */
     int32_t o0, j, widened = -1, acc[8];
-    for (o0 = 0; o0 < m; o0 += DSP_BLOCK_MAX) {
-        const int32_t count = m - o0 < DSP_BLOCK_MAX ? m - o0 : DSP_BLOCK_MAX;
-        int32_t *const rec = blk->gq[0]; /* [count / 2][8]: 192 words */
+    for (o0 = 0; o0 < m; o0 += per) {
+        const int32_t count = m - o0 < per ? m - o0 : per;
         const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
@@ -1250,7 +1254,8 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
     if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_ROWS4_MAX_K && p->m % 2 == 0) {
-        dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk, &out);
+        dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk->w,
+                        (int32_t)((sizeof buf - offsetof(dsp_block, w)) / 4), &out);
         return;
     }
 #endif

@@ -46,11 +46,12 @@ BIG_MS = (5, 8)
 CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # The four-row path (dsp_dense_rows4: K a multiple of 8, M even): K from one iteration to
 # its limit of 336 (and 44, 344 and 512: the block path beside it), M from one pair to past a
-# block of 48; its loop's turns of 4 (8, 16, 40), 12 (24, 48, 336: one turn, two, 14) and 16
-# input pairs (32, 64, 96, 192: one turn, two, 3, 6).
+# block (as many outputs as their records fit: 50 at K = 336); its loop's turns of 4 (8, 16,
+# 40), 12 (24, 48, 336: one turn, two, 14) and 16 input pairs (32, 64, 96, 192: one turn,
+# two, 3, 6).
 ROWS4 = (
     (8, 2), (8, 50), (16, 46), (24, 4), (32, 50), (40, 62), (44, 6), (48, 52), (64, 6),
-    (96, 50), (192, 34), (336, 10), (344, 4), (512, 14),
+    (96, 50), (192, 34), (336, 52), (344, 4), (512, 14),
 )  # fmt: skip
 ROWS4_REPS = 10
 # K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block; past one of 48 (the groups'
@@ -93,7 +94,7 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
-#define MAX_W 16800 /* 33 * 49, 1023 * 8, 336 * 50 */
+#define MAX_W 17472 /* 33 * 49, 1023 * 8, 336 * 52 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[160], mult[160], shift[160];
