@@ -216,26 +216,26 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
                            "memory");
 }
 
-/* One sum a of a pair's output requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8,
- * m r9, c r10, r11 spare) and stored at AT; DSP_ASM_ROWS4_RQZ: DSP_RQ_DOUBLE2Z (no sign's
- * term; s8_dsp.h). */
+/* One sum a of a pair's output requantised by DSP_RQ_DOUBLE2 with the full clamp (e r9,
+ * m r10, c r11, r8 spare) and stored at AT; DSP_ASM_ROWS4_RQZ: DSP_RQ_DOUBLE2Z (no sign's
+ * term; s8_dsp.h). No instruction sets the flags (dsp_rows4_block's CMP waits over them). */
 /* clang-format off */
 #define DSP_ASM_ROWS4_RQ(a, at)                   \
-    "add r11, r10, " a ", asr #31\n\t"            \
-    "smmlar " a ", " a ", r9, r11\n\t"            \
-    "asr " a ", " a ", r8\n\t"                    \
+    "add r8, r11, " a ", asr #31\n\t"             \
+    "smmlar " a ", " a ", r10, r8\n\t"            \
+    "asr " a ", " a ", r9\n\t"                    \
     "ssat " a ", #8, " a "\n\t"                   \
     "strb " a ", " at "\n\t"
 #define DSP_ASM_ROWS4_RQZ(a, at)                  \
-    "smmlar " a ", " a ", r9, r10\n\t"            \
-    "asr " a ", " a ", r8\n\t"                    \
+    "smmlar " a ", " a ", r10, r11\n\t"           \
+    "asr " a ", " a ", r9\n\t"                    \
     "ssat " a ", #8, " a "\n\t"                   \
     "strb " a ", " at "\n\t"
 /* clang-format on */
 
 /* DSP_ASM_ROWS4_BODY for the pair's first record: its SMLADs start the sums from the doubled
- * biases in r0, r1 (rows 2 and 3 loaded into r6, r7, free until written; row 0 last),
- * sparing DSP_ASM_ROWS4_LOOP's six MOVs. */
+ * biases of o in r0 and of o+1 in r2 (rows 2 and 3 loaded into r5, r7, free until written;
+ * each bias's register last), sparing DSP_ASM_ROWS4_LOOP's six MOVs. */
 /* clang-format off */
 #define DSP_ASM_ROWS4_FIRST               \
     "ldrh r8, [r12, r8]\n\t"              \
@@ -243,15 +243,15 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
     "pkhbt r8, r8, r9, lsl #16\n\t"       \
     "sxtb16 r9, r8\n\t"                   \
     "sxtb16 r8, r8, ror #8\n\t"           \
-    "ldrd r6, r7, [lr], #8\n\t"           \
-    "smlad r2, r11, r9, r0\n\t"           \
-    "smlad r3, r11, r8, r1\n\t"           \
-    "smlad r4, r6, r9, r0\n\t"            \
-    "smlad r5, r6, r8, r1\n\t"            \
+    "ldrd r5, r7, [lr], #8\n\t"           \
+    "smlad r4, r5, r9, r0\n\t"            \
+    "smlad r5, r5, r8, r2\n\t"            \
     "smlad r6, r7, r9, r0\n\t"            \
-    "smlad r7, r7, r8, r1\n\t"            \
-    "smlad r0, r10, r9, r0\n\t"           \
-    "smlad r1, r10, r8, r1\n\t"
+    "smlad r7, r7, r8, r2\n\t"            \
+    "smlad r1, r10, r8, r2\n\t"           \
+    "smlad r3, r11, r8, r2\n\t"           \
+    "smlad r2, r11, r9, r0\n\t"           \
+    "smlad r0, r10, r9, r0\n\t"
 #define DSP_ASM_ROWS4_NEXT DSP_ASM_ROWS4_LDM DSP_ASM_ROWS4_BODY
 #define DSP_ASM_ROWS4_NEXT3 DSP_ASM_ROWS4_NEXT DSP_ASM_ROWS4_NEXT DSP_ASM_ROWS4_NEXT
 #define DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3 DSP_ASM_ROWS4_NEXT
@@ -276,77 +276,78 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
 
 /* The pairs of a block through the loop and the requantisation in one statement, RQ
  * (DSP_ASM_ROWS4_RQ or _RQZ) with the full clamp: the stack holds the pair's parameter
- * record [sp] (e0, m0, c0, e1, m1, c1, 2 b0, 2 b1: dsp_rows4_params), the weights' end
- * column [sp, #4], the pair's column w[0][o] [sp, #8], the input records [sp, #12], y at the
- * pair's column of row 0 [sp, #16] and M (y's row stride) [sp, #20] (one LDM for the first
- * three a pair); y[r M + o + t] written in the order (t, r) = (0, 0..3), (1, 3..0), r12
- * stepping the rows by M; REST: DSP_ASM_ROWS4_KLOOP's. 5 instructions per output (4 with
- * RQZ) and 21 more per pair (the biases, the pointers kept on the stack, the parameters). */
+ * record [sp] (its e0 of dsp_rows4_params), the pair's column w[0][o] [sp, #4], the input
+ * records [sp, #8], the weights' end column [sp, #12], y - w (y at column 0 of row 0)
+ * [sp, #16] and M (y's row stride) [sp, #20], one LDM for all a pair; the record's LDMs bring
+ * (e, m, c) of o, then the next pair's biases (into r0 and r2, free by then) and (e, m, c) of
+ * o+1. y[r M + o + t] written in the order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the
+ * rows by M; REST: DSP_ASM_ROWS4_KLOOP's; SAVE and LOAD keep the record's pointer on the
+ * stack where RQ spends r8. 5 instructions per output (4 with RQZ) and 16 more per pair
+ * (14 with RQZ). */
 /* clang-format off */
-#define DSP_ASM_ROWS4_BLOCK(RQ, REST)                                               \
+#define DSP_ASM_ROWS4_BLOCK(RQ, REST, SAVE, LOAD)                                   \
     __asm__ __volatile__(                                                           \
         "push {r0, r1, r2, r3, r4, r5}\n\t"                                         \
+        "ldrd r0, r2, [r0, #-20]\n\t"                                              \
         "3:\n\t"                                                                    \
-        "ldm sp, {r8, r9, r12, lr}\n\t"                                             \
-        "ldrd r0, r1, [r8, #24]\n\t"                                                \
+        "ldrd r12, lr, [sp, #4]\n\t"                                               \
         DSP_ASM_ROWS4_KLOOP(REST)                                                   \
-        "add r12, r12, #2\n\t"                                                      \
-        "str r12, [sp, #8]\n\t"                                                     \
-        "ldr r11, [sp]\n\t"                                                         \
-        "ldm r11, {r8, r9, r10}\n\t"                                                \
-        "ldrd r12, lr, [sp, #16]\n\t"                                               \
+        "ldm sp, {r8, r9, r10, r11, r12, lr}\n\t"                                   \
+        "add r12, r12, r9\n\t"                                                      \
+        "add r9, r9, #2\n\t"                                                        \
+        "str r9, [sp, #4]\n\t"                                                      \
+        "cmp r9, r11\n\t"                                                           \
+        "ldm r8!, {r9, r10, r11}\n\t"                                               \
+        SAVE                                                                        \
         RQ("r0", "[r12]") RQ("r2", "[r12, lr]")                                     \
         "add r12, r12, lr, lsl #1\n\t"                                              \
         RQ("r4", "[r12]") RQ("r6", "[r12, lr]")                                     \
-        "ldr r11, [sp]\n\t"                                                         \
-        "ldr r8, [r11, #12]\n\t"                                                    \
-        "ldrd r9, r10, [r11, #16]\n\t"                                              \
-        "add r11, r11, #32\n\t"                                                     \
-        "str r11, [sp]\n\t"                                                         \
+        LOAD                                                                        \
+        "ldm r8!, {r0, r2, r9, r10, r11}\n\t"                                       \
+        "str r8, [sp]\n\t"                                                          \
         "add r12, r12, #1\n\t"                                                      \
         RQ("r7", "[r12, lr]") RQ("r5", "[r12]")                                     \
         "sub r12, r12, lr, lsl #1\n\t"                                              \
         RQ("r3", "[r12, lr]") RQ("r1", "[r12]")                                     \
-        "add r12, r12, #1\n\t"                                                      \
-        "str r12, [sp, #16]\n\t"                                                    \
-        "ldrd r8, r9, [sp, #4]\n\t"                                                 \
-        "cmp r8, r9\n\t"                                                            \
         "bne 3b\n\t"                                                                \
         "add sp, sp, #24"                                                           \
         : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5)                \
         :                                                                           \
         : "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory")
+#define DSP_ASM_ROWS4_RQ_BLOCK(REST) \
+    DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, REST, "str r8, [sp]\n\t", "ldr r8, [sp]\n\t")
+#define DSP_ASM_ROWS4_RQZ_BLOCK(REST) DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, REST, "", "")
 /* clang-format on */
 
 /* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
- * clamp, the records rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
+ * clamp, the records at rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
  * -128 (DSP_ASM_ROWS4_RQZ); the records' loop 16 pairs a turn where K is a multiple of 32, 12
  * where of 24, else 4 (K is a multiple of 8). */
 static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *rec, int8_t *y,
                             int32_t m, int32_t count, int relu, int32_t k) {
     register const int32_t *r0 __asm__("r0") = rec;
-    register const int8_t *r1 __asm__("r1") = w + count;
-    register const int8_t *r2 __asm__("r2") = w;
-    register const uint32_t *r3 __asm__("r3") = xb;
-    register int8_t *r4 __asm__("r4") = y;
+    register const int8_t *r1 __asm__("r1") = w;
+    register const uint32_t *r2 __asm__("r2") = xb;
+    register const int8_t *r3 __asm__("r3") = w + count;
+    register uint32_t r4 __asm__("r4") = (uint32_t)(uintptr_t)y - (uint32_t)(uintptr_t)w;
     register int32_t r5 __asm__("r5") = m;
     if (k % 32 == 0 && relu)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_NEXT15);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT15);
     else if (k % 32 == 0)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_NEXT15);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT15);
     else if (k % 24 == 0 && relu)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_NEXT11);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT11);
     else if (k % 24 == 0)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_NEXT11);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT11);
     else if (relu)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_NEXT3);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT3);
     else
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_NEXT3);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT3);
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
- * parameter record at pr ((e, m, c) of o then o+1: dsp_rows4_params), for a form and clamp
- * known where inlined. */
+ * parameter record at pr ((e, m, c) of o at pr[0..2], of o+1 at pr[5..7]: dsp_rows4_params),
+ * for a form and clamp known where inlined. */
 DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, int8_t *y, int32_t m,
                                        const int32_t *shift, const dsp_out *out, int32_t form,
                                        int full) {
@@ -355,12 +356,12 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
         for (t = 0; t < 2; ++t) {
             if (form == DSP_RQ_SLOW || !full) {
                 dsp_rq q;
-                q.e = pr[3 * t], q.m = pr[3 * t + 1], q.c = pr[3 * t + 2], q.s = shift[t];
+                q.e = pr[5 * t], q.m = pr[5 * t + 1], q.c = pr[5 * t + 2], q.s = shift[t];
                 y[(size_t)r * m + t] = dsp_requant(acc[2 * r + t], form, &q, out);
             } else {
                 y[(size_t)r * m + t] =
-                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[3 * t + 1], (uint32_t)pr[3 * t + 2],
-                               (uint32_t)pr[3 * t], out, form, 1);
+                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[5 * t + 1], (uint32_t)pr[5 * t + 2],
+                               (uint32_t)pr[5 * t], out, form, 1);
             }
         }
 }
@@ -379,12 +380,13 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
     "orr %[mbits], %[mbits], r0\n\t"
 /* clang-format on */
 
-/* The parameter records of the four-row path for outputs 0 .. count-1 (count even): per pair
- * of outputs (e0, m0, c0, e1, m1, c1, 2 b0, 2 b1), the fields of dsp_block_params (e - 1 =
- * neg - s, c = zp2 2^(e-1); its checks on the largest e - 1, the OR of m ^ 2^30 and of
- * b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the biases
- * doubled for DSP_RQ_DOUBLE2: a bias that the doubling would wrap refuses it, and the other
- * forms read bias[] itself). The pass in asm, 27 instructions a pair (gcc's C form spilled
+/* The parameter records of the four-row path for outputs 0 .. count-1 (count even) from rec
+ * on: per pair of outputs (e0, m0, c0, the next pair's 2 b0, 2 b1, then e1, m1, c1; the first
+ * pair's biases in the 5 words before rec, the order of dsp_rows4_block's LDMs), the fields of
+ * dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks on the largest e - 1, the OR of m
+ * ^ 2^30 and of b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the
+ * biases doubled for DSP_RQ_DOUBLE2: a bias that the doubling would wrap refuses it, and the other
+ * forms read bias[] itself). The pass in asm, 28 instructions a pair (gcc's C form spilled
  * its pointers: 52). The OR of the e - 1 stands for their maximum, which it bounds from
  * above (equal below 16, where real layers' shifts lie: past that a block the maximum would
  * pass may take the C forms). */
@@ -404,7 +406,7 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
     __asm__ __volatile__("1:\n\t"
                          "ldrd r0, r3, [%[shift]], #8\n\t" DSP_ASM_ROWS4_PARAM("r0")
-                             DSP_ASM_ROWS4_PARAM("r3")
+                         "add %[r], %[r], #8\n\t" DSP_ASM_ROWS4_PARAM("r3")
                          "ldrd r0, r1, [%[bias]], #8\n\t"
                          "eor r3, r0, r0, asr #31\n\t"
                          "orr %[bbits], %[bbits], r3\n\t"
@@ -412,7 +414,7 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
                          "orr %[bbits], %[bbits], r3\n\t"
                          "lsl r0, r0, #1\n\t"
                          "lsl r1, r1, #1\n\t"
-                         "strd r0, r1, [%[r]], #8\n\t"
+                         "strd r0, r1, [%[r], #-52]\n\t"
                          "cmp %[r], %[end]\n\t"
                          "blo 1b"
                          : "=&r"(t0), "=&r"(t1), "=&r"(t2), "=&r"(t3), [ebits] "+r"(ebits),
@@ -433,7 +435,7 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
  * for all four rows (DSP_ASM_ROWS4_PAIR: 15 instructions per 16 MACs where the repacked block
  * costs about 1.5 per weight and 11 per 16 MACs per row). Requantisation parameters come
  * from dsp_rows4_params per block of as many outputs as their records fit the rest of the
- * room (4 words each: 1217 - 3 K - 4 words, 266 outputs at K = 48, 50 at 336); the doubled
+ * room (4 words each: 1217 - 3 K - 9 words, 266 outputs at K = 48, 50 at 336); the doubled
  * form with the full clamp runs the block's pairs in one statement (dsp_rows4_block), the
  * others pair by pair. */
 #define DSP_ROWS4_MAX_K 336
@@ -497,8 +499,8 @@ static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params
     const int32_t k = p->k, m = p->m, full = dsp_out_full(out), relu = out->zero_point == -128;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     uint32_t *const xb = words, *const xend = words + 3 * k; /* [K/2][offsets 2, rows 4] */
-    int32_t *const rec = (int32_t *)(xend + 4);              /* [per / 2][8] */
-    const int32_t per = ((room - 3 * k - 4) / 4) & ~1;       /* >= 50: K <= 336 */
+    int32_t *const rec = (int32_t *)(xend + 4) + 5;          /* [per / 2][8], 5 words before */
+    const int32_t per = ((room - 3 * k - 9) / 4) & ~1;       /* >= 50: K <= 336 */
     int32_t o0, j, widened = -1, acc[8];
     for (o0 = 0; o0 < m; o0 += per) {
         const int32_t count = m - o0 < per ? m - o0 : per;
@@ -512,8 +514,8 @@ static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params
         } else {
             for (j = 0; j < count; j += 2) {
                 const int32_t *const pr = rec + 4 * j;
-                const int32_t bias2[2] = {form == DSP_RQ_DOUBLE2 ? pr[6] : bias[o0 + j],
-                                          form == DSP_RQ_DOUBLE2 ? pr[7] : bias[o0 + j + 1]};
+                const int32_t bias2[2] = {form == DSP_RQ_DOUBLE2 ? pr[-5] : bias[o0 + j],
+                                          form == DSP_RQ_DOUBLE2 ? pr[-4] : bias[o0 + j + 1]};
                 dsp_rows4_pair(w + o0 + j, xb, xend, acc, bias2);
                 dsp_rows4_store(acc, pr, y + o0 + j, m, shift + o0 + j, out, form, full);
             }
