@@ -215,17 +215,25 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
 }
 
 #if !defined(__OPTIMIZE_SIZE__)
-/* One input pair k, k+1 of the four rows into outputs o, o+1 (dsp_rows4_pair,
- * dsp_rows4_block): the record of the pair at lr (dsp_dense_rows4's xb: the byte offsets
- * k m and (k+1) m of weight rows k and k+1, then the four rows' (x[k] - zp, x[k+1] - zp))
- * in one LDM and one LDRD; the halfwords w[k][o..o+1] and w[k+1][o..o+1] (r12 at w[0][o],
- * fixed for the pair) PKHBT side by side, whose SXTB16 even and odd bytes are the pairs
- * (w[k][o], w[k+1][o]) and (w[k][o+1], w[k+1][o+1]), each one SMLAD with every row's
- * word: accumulators r0..r7 = (row 0: o, o+1), (row 1: o, o+1), ... 15 instructions for
- * 16 MACs (the offsets in the record spare a register for M and the pointer's ADD). */
+/* The four-row path's input records (dsp_dense_rows4's xb, 6 words each): per quad q of inputs
+ * one record of the input pair (4q, 4q+2) and one of (4q+1, 4q+3), the even and odd bytes of
+ * the quad, so that SXTAB16 forms a row's two words without packing; a record holds the byte
+ * offsets j m and j' m of its pair's weight rows, then the four rows' (x[j] - zp, x[j'] - zp)
+ * (doubled for DSP_RQ_DOUBLE2). A record whose first word is DSP_ROWS4_END follows the last
+ * one: no offset reaches it (the weights would span 4 GB). */
+#define DSP_ROWS4_END 0xFF000000u /* a Thumb-2 modified immediate, CMP's operand below */
+
+/* One record's pair (j, j') of the four rows into outputs o, o+1 (dsp_rows4_pair,
+ * dsp_rows4_block): after DSP_ASM_ROWS4_LDM has loaded the record at lr (its offsets into r8,
+ * r9, rows 0 and 1 into r10, r11; rows 2 and 3 follow by LDRD), the halfwords w[j][o..o+1]
+ * and w[j'][o..o+1] (r12 at w[0][o], fixed for the pair) PKHBT side by side, whose SXTB16
+ * even and odd bytes are the pairs (w[j][o], w[j'][o]) and (w[j][o+1], w[j'][o+1]), each one
+ * SMLAD with every row's word: accumulators r0..r7 = (row 0: o, o+1), (row 1: o, o+1), ...
+ * 15 instructions for 16 MACs with the LDM (the offsets in the record spare a register for
+ * M and the pointer's ADD). */
 /* clang-format off */
-#define DSP_ASM_ROWS4_PAIR                \
-    "ldm lr!, {r8, r9, r10, r11}\n\t"     \
+#define DSP_ASM_ROWS4_LDM "ldm lr!, {r8, r9, r10, r11}\n\t"
+#define DSP_ASM_ROWS4_BODY                \
     "ldrh r8, [r12, r8]\n\t"              \
     "ldrh r9, [r12, r9]\n\t"              \
     "pkhbt r8, r8, r9, lsl #16\n\t"       \
@@ -240,15 +248,15 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
     "smlad r5, r10, r8, r5\n\t"           \
     "smlad r6, r11, r9, r6\n\t"           \
     "smlad r7, r11, r8, r7\n\t"
+#define DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_LDM DSP_ASM_ROWS4_BODY
 /* clang-format on */
 
-/* The loop of dsp_rows4_pair and dsp_rows4_block: the sums r0..r7 start at the pair's
- * biases (INIT puts them in r0, r1 from r8), then the input pairs PAIRS per iteration
- * (DSP_ASM_ROWS4_PAIRS4 or 8) until lr reaches the records' end, the word at [sp, #END]. */
+/* The loop of dsp_rows4_pair: the sums r0..r7 start at the pair's biases (INIT puts them in
+ * r0, r1 from r8), then the input pairs four per iteration (K is a multiple of 8) until lr
+ * reaches the records' end, the word at [sp, #END]. */
 /* clang-format off */
 #define DSP_ASM_ROWS4_PAIRS4 \
     DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR
-#define DSP_ASM_ROWS4_PAIRS8 DSP_ASM_ROWS4_PAIRS4 DSP_ASM_ROWS4_PAIRS4
 #define DSP_ASM_ROWS4_LOOP(INIT, END, PAIRS)      \
     INIT                                          \
     "mov r2, r0\n\t"                              \
@@ -268,7 +276,7 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
  * (w at w[0][o], xb the records of dsp_dense_rows4, xend past them). All 14 registers hold
  * the loop (8 sums, 2 weight words, 2 input words, the two pointers), so xend and acc wait
  * on the stack, pushed and popped inside the statement (no gcc operand refers to sp in
- * between). Those bytes (8 here, 28 in dsp_rows4_block) are not in GCC's frame sizes
+ * between). Those bytes (8 here, 24 in dsp_rows4_block) are not in GCC's frame sizes
  * (cnnc.host.mcu_stack): this path's frames (dsp_rows4_* under cnnc_s8_dense__dsp) stay well
  * below the block path's (cnnc_s8_dsp_block_rows and its 1 KB row), which bounds the worst
  * case. */
@@ -289,145 +297,138 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
                            "memory");
 }
 
-/* One sum a of a pair's output requantised by DSP_RQ_DOUBLE2 with the full clamp (e r8,
- * m r9, c r10, r11 spare) and stored at AT; DSP_ASM_ROWS4_RQZ: DSP_RQ_DOUBLE2Z (no sign's
- * term; s8_dsp.h). */
+/* One sum a of a pair's output requantised by DSP_RQ_DOUBLE2 with the full clamp (e r9,
+ * m r10, c r11, r8 spare) and stored at AT; DSP_ASM_ROWS4_RQZ: DSP_RQ_DOUBLE2Z (no sign's
+ * term; s8_dsp.h). No instruction sets the flags (dsp_rows4_block's CMP waits over them). */
 /* clang-format off */
 #define DSP_ASM_ROWS4_RQ(a, at)                   \
-    "add r11, r10, " a ", asr #31\n\t"            \
-    "smmlar " a ", " a ", r9, r11\n\t"            \
-    "asr " a ", " a ", r8\n\t"                    \
+    "add r8, r11, " a ", asr #31\n\t"             \
+    "smmlar " a ", " a ", r10, r8\n\t"            \
+    "asr " a ", " a ", r9\n\t"                    \
     "ssat " a ", #8, " a "\n\t"                   \
     "strb " a ", " at "\n\t"
 #define DSP_ASM_ROWS4_RQZ(a, at)                  \
-    "smmlar " a ", " a ", r9, r10\n\t"            \
-    "asr " a ", " a ", r8\n\t"                    \
+    "smmlar " a ", " a ", r10, r11\n\t"           \
+    "asr " a ", " a ", r9\n\t"                    \
     "ssat " a ", #8, " a "\n\t"                   \
     "strb " a ", " at "\n\t"
 /* clang-format on */
 
-/* The biases b0, b1 of the pair's records at r8 (dsp_rows4_params), doubled. */
-#define DSP_ASM_ROWS4_BIAS2 \
-    "ldr r0, [r8]\n\t"      \
-    "ldr r1, [r8, #16]\n\t" \
-    "lsl r0, r0, #1\n\t"    \
-    "lsl r1, r1, #1\n\t"
-
-/* The first input pair of dsp_rows4_block's loop: its SMLADs start the sums from the
- * biases in r0, r1 (rows 1..3 first, row 0 last; x2 and x3 by two LDRs, x0 kept), sparing
- * DSP_ASM_ROWS4_LOOP's six MOVs. */
+/* DSP_ASM_ROWS4_BODY for the pair's first record: its SMLADs start the sums from the doubled
+ * biases of o in r0 and of o+1 in r2 (rows 2 and 3 loaded into r5, r7, free until written;
+ * each bias's register last), sparing DSP_ASM_ROWS4_LOOP's six MOVs. */
 /* clang-format off */
 #define DSP_ASM_ROWS4_FIRST               \
-    "ldm lr!, {r8, r9, r10, r11}\n\t"     \
     "ldrh r8, [r12, r8]\n\t"              \
     "ldrh r9, [r12, r9]\n\t"              \
     "pkhbt r8, r8, r9, lsl #16\n\t"       \
     "sxtb16 r9, r8\n\t"                   \
     "sxtb16 r8, r8, ror #8\n\t"           \
+    "ldrd r5, r7, [lr], #8\n\t"           \
+    "smlad r4, r5, r9, r0\n\t"            \
+    "smlad r5, r5, r8, r2\n\t"            \
+    "smlad r6, r7, r9, r0\n\t"            \
+    "smlad r7, r7, r8, r2\n\t"            \
+    "smlad r1, r10, r8, r2\n\t"           \
+    "smlad r3, r11, r8, r2\n\t"           \
     "smlad r2, r11, r9, r0\n\t"           \
-    "smlad r3, r11, r8, r1\n\t"           \
-    "ldr r11, [lr], #4\n\t"               \
-    "smlad r4, r11, r9, r0\n\t"           \
-    "smlad r5, r11, r8, r1\n\t"           \
-    "ldr r11, [lr], #4\n\t"               \
-    "smlad r6, r11, r9, r0\n\t"           \
-    "smlad r7, r11, r8, r1\n\t"           \
-    "smlad r0, r10, r9, r0\n\t"           \
-    "smlad r1, r10, r8, r1\n\t"
-#define DSP_ASM_ROWS4_PAIRS3 DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR DSP_ASM_ROWS4_PAIR
-#define DSP_ASM_ROWS4_PAIRS7 DSP_ASM_ROWS4_PAIRS4 DSP_ASM_ROWS4_PAIRS3
-/* DSP_ASM_ROWS4_LOOP for dsp_rows4_block: its first iteration written out, beginning with
- * DSP_ASM_ROWS4_FIRST (then REST: the PAIRS less one). */
-#define DSP_ASM_ROWS4_LOOP1(END, REST, PAIRS)     \
-    DSP_ASM_ROWS4_BIAS2                           \
+    "smlad r0, r10, r9, r0\n\t"
+#define DSP_ASM_ROWS4_NEXT DSP_ASM_ROWS4_LDM DSP_ASM_ROWS4_BODY
+#define DSP_ASM_ROWS4_NEXT3 DSP_ASM_ROWS4_NEXT DSP_ASM_ROWS4_NEXT DSP_ASM_ROWS4_NEXT
+#define DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3 DSP_ASM_ROWS4_NEXT
+#define DSP_ASM_ROWS4_NEXT11 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3
+#define DSP_ASM_ROWS4_NEXT15 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT11
+/* The input records of one pair of outputs, U a turn (REST: the U - 1 after the first): the
+ * first turn enters after its first record (DSP_ASM_ROWS4_FIRST), and each turn loads the
+ * next turn's first record at its end, whose first word DSP_ROWS4_END ends the loop: 2
+ * instructions a turn and one a pair of outputs. */
+#define DSP_ASM_ROWS4_KLOOP(REST)                 \
+    DSP_ASM_ROWS4_LDM                             \
     DSP_ASM_ROWS4_FIRST                           \
-    REST                                          \
-    "ldr r8, [sp, #" END "]\n\t"                  \
-    "cmp lr, r8\n\t"                              \
-    "beq 2f\n\t"                                  \
+    "b 5f\n\t"                                    \
     "1:\n\t"                                      \
-    PAIRS                                         \
-    "ldr r8, [sp, #" END "]\n\t"                  \
-    "cmp lr, r8\n\t"                              \
-    "bne 1b\n\t"                                  \
-    "2:\n\t"
+    DSP_ASM_ROWS4_BODY                            \
+    "5:\n\t"                                      \
+    REST                                          \
+    DSP_ASM_ROWS4_LDM                             \
+    "cmp r8, #0xff000000\n\t"                     \
+    "bne 1b\n\t"
 /* clang-format on */
 
 /* The pairs of a block through the loop and the requantisation in one statement, RQ
- * (DSP_ASM_ROWS4_RQ or _RQZ) with the full clamp: the stack holds xb [sp], xend [sp, #4],
- * the pair's records [sp, #8] ((b, e, m, c) of o and o+1: dsp_rows4_params), y at
- * the pair's column of row 0 [sp, #12], M (y's row stride) [sp, #16], the weights' end
- * column [sp, #20] and the pair's column w[0][o] [sp, #24]; y[r M + o + t] written in the
- * order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the rows by M; REST and PAIRS: the input
- * pairs of the loop's first iteration after DSP_ASM_ROWS4_FIRST and of the others. 5
- * instructions per output (4 with RQZ) and 27 more per pair (the biases, the pointers kept
- * on the stack, the records' loads). */
+ * (DSP_ASM_ROWS4_RQ or _RQZ) with the full clamp: the stack holds the pair's parameter
+ * record [sp] (its e0 of dsp_rows4_params), the pair's column w[0][o] [sp, #4], the input
+ * records [sp, #8], the weights' end column [sp, #12], y - w (y at column 0 of row 0)
+ * [sp, #16] and M (y's row stride) [sp, #20], one LDM for all a pair; the record's LDMs bring
+ * (e, m, c) of o, then the next pair's biases (into r0 and r2, free by then) and (e, m, c) of
+ * o+1. y[r M + o + t] written in the order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the
+ * rows by M; REST: DSP_ASM_ROWS4_KLOOP's; SAVE and LOAD keep the record's pointer on the
+ * stack where RQ spends r8. 5 instructions per output (4 with RQZ) and 16 more per pair
+ * (14 with RQZ). */
 /* clang-format off */
-#define DSP_ASM_ROWS4_BLOCK(RQ, REST, PAIRS)                                                     \
+#define DSP_ASM_ROWS4_BLOCK(RQ, REST, SAVE, LOAD)                                   \
     __asm__ __volatile__(                                                           \
-        "push {r0, r1, r2, r3, r4, r5, r12}\n\t"                                    \
+        "push {r0, r1, r2, r3, r4, r5}\n\t"                                         \
+        "ldrd r0, r2, [r0, #-20]\n\t"                                              \
         "3:\n\t"                                                                    \
-        "ldr r8, [sp, #8]\n\t"                                                      \
-        "ldr lr, [sp]\n\t"                                                          \
-        DSP_ASM_ROWS4_LOOP1("4", REST, PAIRS)                                       \
-        "ldr r11, [sp, #8]\n\t"                                                     \
-        "ldr r8, [r11, #4]\n\t"                                                     \
-        "ldrd r9, r10, [r11, #8]\n\t"                                               \
-        "ldr r12, [sp, #12]\n\t"                                                    \
-        "ldr lr, [sp, #16]\n\t"                                                     \
+        "ldrd r12, lr, [sp, #4]\n\t"                                               \
+        DSP_ASM_ROWS4_KLOOP(REST)                                                   \
+        "ldm sp, {r8, r9, r10, r11, r12, lr}\n\t"                                   \
+        "add r12, r12, r9\n\t"                                                      \
+        "add r9, r9, #2\n\t"                                                        \
+        "str r9, [sp, #4]\n\t"                                                      \
+        "cmp r9, r11\n\t"                                                           \
+        "ldm r8!, {r9, r10, r11}\n\t"                                               \
+        SAVE                                                                        \
         RQ("r0", "[r12]") RQ("r2", "[r12, lr]")                                     \
         "add r12, r12, lr, lsl #1\n\t"                                              \
         RQ("r4", "[r12]") RQ("r6", "[r12, lr]")                                     \
-        "ldr r11, [sp, #8]\n\t"                                                     \
-        "ldr r8, [r11, #20]\n\t"                                                    \
-        "ldrd r9, r10, [r11, #24]\n\t"                                              \
-        "add r11, r11, #32\n\t"                                                     \
-        "str r11, [sp, #8]\n\t"                                                     \
+        LOAD                                                                        \
+        "ldm r8!, {r0, r2, r9, r10, r11}\n\t"                                       \
+        "str r8, [sp]\n\t"                                                          \
         "add r12, r12, #1\n\t"                                                      \
         RQ("r7", "[r12, lr]") RQ("r5", "[r12]")                                     \
         "sub r12, r12, lr, lsl #1\n\t"                                              \
         RQ("r3", "[r12, lr]") RQ("r1", "[r12]")                                     \
-        "add r12, r12, #1\n\t"                                                      \
-        "str r12, [sp, #12]\n\t"                                                    \
-        "ldr r12, [sp, #24]\n\t"                                                    \
-        "ldr r8, [sp, #20]\n\t"                                                     \
-        "add r12, r12, #2\n\t"                                                      \
-        "str r12, [sp, #24]\n\t"                                                    \
-        "cmp r12, r8\n\t"                                                           \
         "bne 3b\n\t"                                                                \
-        "add sp, sp, #28"                                                           \
-        : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r12)     \
+        "add sp, sp, #24"                                                           \
+        : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5)                \
         :                                                                           \
-        : "r6", "r7", "r8", "r9", "r10", "r11", "lr", "cc", "memory")
+        : "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory")
+#define DSP_ASM_ROWS4_RQ_BLOCK(REST) \
+    DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, REST, "str r8, [sp]\n\t", "ldr r8, [sp]\n\t")
+#define DSP_ASM_ROWS4_RQZ_BLOCK(REST) DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, REST, "", "")
 /* clang-format on */
 
 /* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
- * clamp, the records rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
- * -128 (DSP_ASM_ROWS4_RQZ); eight: K is a multiple of 16, eight input pairs an iteration
- * (the loop's 3 instructions per 128 MACs). */
-static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const uint32_t *xend,
-                            const int32_t *rec, int8_t *y, int32_t m, int32_t count, int relu,
-                            int eight) {
-    register const uint32_t *r0 __asm__("r0") = xb;
-    register const uint32_t *r1 __asm__("r1") = xend;
-    register const int32_t *r2 __asm__("r2") = rec;
-    register int8_t *r3 __asm__("r3") = y;
-    register int32_t r4 __asm__("r4") = m;
-    register const int8_t *r5 __asm__("r5") = w + count;
-    register const int8_t *r12 __asm__("r12") = w;
-    if (relu && eight)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS7, DSP_ASM_ROWS4_PAIRS8);
+ * clamp, the records at rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
+ * -128 (DSP_ASM_ROWS4_RQZ); the records' loop 16 pairs a turn where K is a multiple of 32, 12
+ * where of 24, else 4 (K is a multiple of 8). */
+static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *rec, int8_t *y,
+                            int32_t m, int32_t count, int relu, int32_t k) {
+    register const int32_t *r0 __asm__("r0") = rec;
+    register const int8_t *r1 __asm__("r1") = w;
+    register const uint32_t *r2 __asm__("r2") = xb;
+    register const int8_t *r3 __asm__("r3") = w + count;
+    register uint32_t r4 __asm__("r4") = (uint32_t)(uintptr_t)y - (uint32_t)(uintptr_t)w;
+    register int32_t r5 __asm__("r5") = m;
+    if (k % 32 == 0 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT15);
+    else if (k % 32 == 0)
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT15);
+    else if (k % 24 == 0 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT11);
+    else if (k % 24 == 0)
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT11);
     else if (relu)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, DSP_ASM_ROWS4_PAIRS3, DSP_ASM_ROWS4_PAIRS4);
-    else if (eight)
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS7, DSP_ASM_ROWS4_PAIRS8);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT3);
     else
-        DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, DSP_ASM_ROWS4_PAIRS3, DSP_ASM_ROWS4_PAIRS4);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT3);
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
- * records at pr ((b, e, m, c) of o and o+1: dsp_rows4_params), for a form and clamp
- * known where inlined. */
+ * parameter record at pr ((e, m, c) of o at pr[0..2], of o+1 at pr[5..7]: dsp_rows4_params),
+ * for a form and clamp known where inlined. */
 DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, int8_t *y, int32_t m,
                                        const int32_t *shift, const dsp_out *out, int32_t form,
                                        int full) {
@@ -436,41 +437,40 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
         for (t = 0; t < 2; ++t) {
             if (form == DSP_RQ_SLOW || !full) {
                 dsp_rq q;
-                q.m = pr[4 * t + 2], q.c = pr[4 * t + 3], q.e = pr[4 * t + 1], q.s = shift[t];
+                q.e = pr[5 * t], q.m = pr[5 * t + 1], q.c = pr[5 * t + 2], q.s = shift[t];
                 y[(size_t)r * m + t] = dsp_requant(acc[2 * r + t], form, &q, out);
             } else {
                 y[(size_t)r * m + t] =
-                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[4 * t + 2], (uint32_t)pr[4 * t + 3],
-                               (uint32_t)pr[4 * t + 1], out, form, 1);
+                    dsp_gq_one(acc[2 * r + t], (uint32_t)pr[5 * t + 1], (uint32_t)pr[5 * t + 2],
+                               (uint32_t)pr[5 * t], out, form, 1);
             }
         }
 }
 
-/* One output of dsp_rows4_params' pass (operands of its asm statement). */
+/* One output of dsp_rows4_params' pass, its shift in S (operands of its asm statement; the
+ * temporaries r0..r2 in the order of the STM). */
 /* clang-format off */
-#define DSP_ASM_ROWS4_PARAM                    \
-    "ldr %[b], [%[bias]], #4\n\t"              \
-    "ldr %[e], [%[shift]], #4\n\t"             \
-    "ldr %[m], [%[mult]], #4\n\t"              \
-    "sub %[e], %[neg], %[e]\n\t"               \
-    "cmp %[e], %[emax]\n\t"                    \
-    "it hi\n\t"                                \
-    "movhi %[emax], %[e]\n\t"                  \
-    "eor %[c], %[b], %[b], asr #31\n\t"        \
-    "orr %[bbits], %[bbits], %[c]\n\t"         \
-    "eor %[c], %[m], #0x40000000\n\t"          \
-    "orr %[mbits], %[mbits], %[c]\n\t"         \
-    "lsl %[c], %[zp2], %[e]\n\t"               \
-    "add %[e], %[e], #1\n\t"                   \
-    "stm %[r]!, {%[b], %[e], %[m], %[c]}\n\t"
+#define DSP_ASM_ROWS4_PARAM(S)                 \
+    "sub r0, %[neg], " S "\n\t"                \
+    "orr %[ebits], %[ebits], r0\n\t"           \
+    "lsl r2, %[zp2], r0\n\t"                   \
+    "add r0, r0, #1\n\t"                       \
+    "ldr r1, [%[mult]], #4\n\t"                \
+    "stm %[r]!, {r0, r1, r2}\n\t"              \
+    "eor r0, r1, #0x40000000\n\t"              \
+    "orr %[mbits], %[mbits], r0\n\t"
 /* clang-format on */
 
-/* The records of the four-row path for outputs 0 .. count-1 (count even): per output
- * (b, e, m, c), the fields of dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks
- * on the running max of e - 1, the OR of m ^ 2^30 and of b ^ (b >> 31)) in one linear pass
- * without its group slots; returns the form (DSP_RQ_DOUBLE2: the biases to be doubled by the
- * reader). The pass in asm, two outputs a turn (count is even), 15 instructions an output
- * with one STM of the record (gcc's C form spilled its pointers: 26). */
+/* The parameter records of the four-row path for outputs 0 .. count-1 (count even) from rec
+ * on: per pair of outputs (e0, m0, c0, the next pair's 2 b0, 2 b1, then e1, m1, c1; the first
+ * pair's biases in the 5 words before rec, the order of dsp_rows4_block's LDMs), the fields of
+ * dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks on the largest e - 1, the OR of m
+ * ^ 2^30 and of b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the
+ * biases doubled for DSP_RQ_DOUBLE2: a bias that the doubling would wrap refuses it, and the other
+ * forms read bias[] itself). The pass in asm, 28 instructions a pair (gcc's C form spilled
+ * its pointers: 52). The OR of the e - 1 stands for their maximum, which it bounds from
+ * above (equal below 16, where real layers' shifts lie: past that a block the maximum would
+ * pass may take the C forms). */
 static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
                                                           const int32_t *mult, const int32_t *shift,
                                                           int32_t count, const dsp_out *out,
@@ -480,91 +480,125 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
-    uint32_t emax = 0, mbits = 0, bbits = 0;
+    uint32_t ebits = 0, mbits = 0, bbits = 0;
     int32_t *r = rec;
     const int32_t *const end = rec + 4 * count;
-    register uint32_t b __asm__("r0"), e __asm__("r1"), mv __asm__("r2"), c __asm__("r3");
+    register uint32_t t0 __asm__("r0"), t1 __asm__("r1"), t2 __asm__("r2"), t3 __asm__("r3");
     /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
-    __asm__ __volatile__("1:\n\t" DSP_ASM_ROWS4_PARAM DSP_ASM_ROWS4_PARAM
+    __asm__ __volatile__("1:\n\t"
+                         "ldrd r0, r3, [%[shift]], #8\n\t" DSP_ASM_ROWS4_PARAM("r0")
+                         "add %[r], %[r], #8\n\t" DSP_ASM_ROWS4_PARAM("r3")
+                         "ldrd r0, r1, [%[bias]], #8\n\t"
+                         "eor r3, r0, r0, asr #31\n\t"
+                         "orr %[bbits], %[bbits], r3\n\t"
+                         "eor r3, r1, r1, asr #31\n\t"
+                         "orr %[bbits], %[bbits], r3\n\t"
+                         "lsl r0, r0, #1\n\t"
+                         "lsl r1, r1, #1\n\t"
+                         "strd r0, r1, [%[r], #-52]\n\t"
                          "cmp %[r], %[end]\n\t"
                          "blo 1b"
-                         : [b] "=&r"(b), [e] "=&r"(e), [m] "=&r"(mv), [c] "=&r"(c),
-                           [emax] "+r"(emax), [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r),
+                         : "=&r"(t0), "=&r"(t1), "=&r"(t2), "=&r"(t3), [ebits] "+r"(ebits),
+                           [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r),
                            [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift)
                          : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
                          : "cc", "memory");
-    (void)b, (void)e, (void)mv, (void)c;
-    if (emax >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
+    (void)t0, (void)t1, (void)t2, (void)t3;
+    if (ebits >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
     if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) form = DSP_RQ_DOUBLE2;
     return form;
 }
 
 /* Four rows (the pointwise convs of 2x2 images; K a multiple of 8 up to DSP_ROWS4_MAX_K, M
- * even): no repacking. The rows are widened once into records per input pair (blk->w holds
- * them: 3 K words), the byte offsets k m and (k+1) m of the pair's weight rows, then the
- * four rows' (x[k] - zp, x[k+1] - zp), doubled when the block's form is DSP_RQ_DOUBLE2;
- * each pair of outputs then reads its weights once for all four rows (DSP_ASM_ROWS4_PAIR:
- * 15 instructions per 16 MACs where the repacked block costs about 1.5 per weight and 11
- * per 16 MACs per row). Requantisation parameters come from dsp_rows4_params per block of
- * DSP_BLOCK_MAX outputs (blk->gq holds their records); the doubled form with the full clamp
- * runs the block's pairs in one statement (dsp_rows4_block), the others pair by pair. */
-#define DSP_ROWS4_MAX_K 336 /* 3 K words of records in blk->w (DSP_WBUF_WORDS) */
+ * even): no repacking. The rows are widened once into the input records (3 K words and the
+ * end record at the start of words, the stack buffer's room words from blk->w on), doubled
+ * when the block's form is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once
+ * for all four rows (DSP_ASM_ROWS4_PAIR: 15 instructions per 16 MACs where the repacked block
+ * costs about 1.5 per weight and 11 per 16 MACs per row). Requantisation parameters come
+ * from dsp_rows4_params per block of as many outputs as their records fit the rest of the
+ * room (4 words each: 1217 - 3 K - 9 words, 266 outputs at K = 48, 50 at 336); the doubled
+ * form with the full clamp runs the block's pairs in one statement (dsp_rows4_block), the
+ * others pair by pair. */
+#define DSP_ROWS4_MAX_K 336
 
-/* Row r's quad of inputs at x into the pair records at xb (xb[2 + r], xb[8 + r]). */
-DSP_ALWAYS_INLINE void dsp_rows4_widen_one(uint32_t *xb, const int8_t *x, uint32_t nzp, int dbl) {
-    const uint32_t v = dsp_load4(x);
-    uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
-    if (dbl)
-        e = (uint32_t)__sadd16((int32_t)e, (int32_t)e),
-        od = (uint32_t)__sadd16((int32_t)od, (int32_t)od);
-    xb[0] = dsp_pkhbt(e, od), xb[6] = dsp_pkhtb(od, e);
-}
-
-/* The records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp); dbl: doubled),
- * the four rows of each quad of inputs in one turn (the quad's two records), a copy per dbl. */
-DSP_ALWAYS_INLINE void dsp_rows4_widen_as(uint32_t *xb, const int8_t *x, int32_t k, int32_t m,
-                                          uint32_t nzp, int dbl) {
-    const int8_t *const xend = x + k;
-    uint32_t off = 0;
-    for (; x < xend; x += 4, xb += 12, off += 4 * (uint32_t)m) {
-        xb[0] = off, xb[1] = off + (uint32_t)m, xb[6] = off + 2 * (uint32_t)m;
-        xb[7] = off + 3 * (uint32_t)m;
-        dsp_rows4_widen_one(xb + 2, x, nzp, dbl);
-        dsp_rows4_widen_one(xb + 3, x + k, nzp, dbl);
-        dsp_rows4_widen_one(xb + 4, x + 2 * (size_t)k, nzp, dbl);
-        dsp_rows4_widen_one(xb + 5, x + 3 * (size_t)k, nzp, dbl);
-    }
-}
+/* The input records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp) in %[nzp]),
+ * a quad of inputs of the four rows a turn (its two records: rows 0 and 1 through x0, rows 2
+ * and 3 through x2, each pair of words by one STRD; the offsets j m of the next quad in off);
+ * D: the words doubled (DSP_ASM_ROWS4_XDBL) or not. 25 instructions a quad (33 doubled) where
+ * gcc's C form spent 52. */
+/* clang-format off */
+#define DSP_ASM_ROWS4_XDBL                     \
+    "sadd16 %[a], %[a], %[a]\n\t"              \
+    "sadd16 %[b], %[b], %[b]\n\t"              \
+    "sadd16 %[t0], %[t0], %[t0]\n\t"           \
+    "sadd16 %[t1], %[t1], %[t1]\n\t"
+#define DSP_ASM_ROWS4_WIDEN2(xp, at, D)                  \
+    "ldr %[t1], [" xp ", %[k]]\n\t"                      \
+    "ldr %[t0], [" xp "], #4\n\t"                        \
+    "sxtab16 %[a], %[nzp], %[t0]\n\t"                    \
+    "sxtab16 %[t0], %[nzp], %[t0], ror #8\n\t"           \
+    "sxtab16 %[b], %[nzp], %[t1]\n\t"                    \
+    "sxtab16 %[t1], %[nzp], %[t1], ror #8\n\t"           \
+    D                                                    \
+    "strd %[a], %[b], [%[xb], #" at "]\n\t"              \
+    "strd %[t0], %[t1], [%[xb], #" at " + 24]\n\t"
+#define DSP_ASM_ROWS4_WIDEN(D)                                                                 \
+    __asm__ __volatile__(                                                                     \
+        "1:\n\t"                                                                              \
+        DSP_ASM_ROWS4_WIDEN2("%[x0]", "8", D)                                                 \
+        DSP_ASM_ROWS4_WIDEN2("%[x2]", "16", D)                                                \
+        "add %[a], %[off], %[m], lsl #1\n\t"                                                  \
+        "strd %[off], %[a], [%[xb]]\n\t"                                                      \
+        "add %[off], %[off], %[m]\n\t"                                                        \
+        "add %[a], %[off], %[m], lsl #1\n\t"                                                  \
+        "strd %[off], %[a], [%[xb], #24]\n\t"                                                 \
+        "add %[off], %[a], %[m]\n\t"                                                          \
+        "add %[xb], %[xb], #48\n\t"                                                           \
+        "cmp %[x0], %[end]\n\t"                                                               \
+        "bne 1b"                                                                              \
+        : [a] "=&r"(a), [b] "=&r"(b), [t0] "=&r"(t0), [t1] "=&r"(t1), [x0] "+r"(x0),          \
+          [x2] "+r"(x2), [xb] "+r"(xb), [off] "+r"(off)                                       \
+        : [k] "r"(k), [m] "r"(m), [nzp] "r"(nzp), [end] "r"(end)                              \
+        : "memory", "cc")
+/* clang-format on */
 static __attribute__((noinline)) void dsp_rows4_widen(uint32_t *xb, const int8_t *x, int32_t k,
                                                       int32_t m, uint32_t nzp, int dbl) {
+    const int8_t *x0 = x, *x2 = x + 2 * (size_t)k, *const end = x + k;
+    uint32_t off = 0, a, b, t0, t1;
     if (dbl)
-        dsp_rows4_widen_as(xb, x, k, m, nzp, 1);
+        DSP_ASM_ROWS4_WIDEN(DSP_ASM_ROWS4_XDBL);
     else
-        dsp_rows4_widen_as(xb, x, k, m, nzp, 0);
+        DSP_ASM_ROWS4_WIDEN("");
+    xb[0] = DSP_ROWS4_END;
 }
-static void dsp_dense_rows4(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
-                            const int32_t *bias, const int32_t *mult, const int32_t *shift,
-                            int8_t *y, dsp_block *blk, const dsp_out *out) {
+static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params *p,
+                                                      const int8_t *x, const int8_t *w,
+                                                      const int32_t *bias, const int32_t *mult,
+                                                      const int32_t *shift, int8_t *y,
+                                                      uint32_t *words, int32_t room,
+                                                      const dsp_out *out) {
     const int32_t k = p->k, m = p->m, full = dsp_out_full(out), relu = out->zero_point == -128;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t *const xb = blk->w, *const xend = blk->w + 3 * k; /* [K/2][offsets 2, rows 4] */
+    uint32_t *const xb = words, *const xend = words + 3 * k; /* [K/2][offsets 2, rows 4] */
+    int32_t *const rec = (int32_t *)(xend + 4) + 5;          /* [per / 2][8], 5 words before */
+    const int32_t per = ((room - 3 * k - 9) / 4) & ~1;       /* >= 50: K <= 336 */
     int32_t o0, j, widened = -1, acc[8];
-    for (o0 = 0; o0 < m; o0 += DSP_BLOCK_MAX) {
-        const int32_t count = m - o0 < DSP_BLOCK_MAX ? m - o0 : DSP_BLOCK_MAX;
-        int32_t *const rec = blk->gq[0]; /* [count / 2][8]: 192 words */
+    for (o0 = 0; o0 < m; o0 += per) {
+        const int32_t count = m - o0 < per ? m - o0 : per;
         const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
             dsp_rows4_widen(xb, x, k, m, nzp, widened);
         }
         if (form == DSP_RQ_DOUBLE2 && full) {
-            dsp_rows4_block(w + o0, xb, xend, rec, y + o0, m, count, relu, k % 16 == 0);
+            dsp_rows4_block(w + o0, xb, rec, y + o0, m, count, relu, k);
         } else {
-            const int32_t dbl = form == DSP_RQ_DOUBLE2 ? 2 : 1;
             for (j = 0; j < count; j += 2) {
-                const int32_t bias2[2] = {rec[4 * j] * dbl, rec[4 * j + 4] * dbl};
+                const int32_t *const pr = rec + 4 * j;
+                const int32_t bias2[2] = {form == DSP_RQ_DOUBLE2 ? pr[-5] : bias[o0 + j],
+                                          form == DSP_RQ_DOUBLE2 ? pr[-4] : bias[o0 + j + 1]};
                 dsp_rows4_pair(w + o0 + j, xb, xend, acc, bias2);
-                dsp_rows4_store(acc, rec + 4 * j, y + o0 + j, m, shift + o0 + j, out, form, full);
+                dsp_rows4_store(acc, pr, y + o0 + j, m, shift + o0 + j, out, form, full);
             }
         }
     }
@@ -1303,7 +1337,8 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
     if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_ROWS4_MAX_K && p->m % 2 == 0) {
-        dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk, &out);
+        dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk->w,
+                        (int32_t)((sizeof buf - offsetof(dsp_block, w)) / 4), &out);
         return;
     }
 #endif

@@ -46,12 +46,14 @@ BIG_MS = (5, 8)
 CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # The four-row path (dsp_dense_rows4: K a multiple of 8, M even): K from one iteration to
 # its limit of 336 (and 44, 344 and 512: the block path beside it), M from one pair to past a
-# block of 48.
+# block (as many outputs as their records fit: 50 at K = 336); its loop's turns of 4 (8, 16,
+# 40), 12 (24, 48, 336: one turn, two, 14) and 16 input pairs (32, 64, 96, 192: one turn,
+# two, 3, 6).
 ROWS4 = (
-    (8, 2), (8, 50), (16, 46), (24, 4), (40, 62), (44, 6), (96, 50), (192, 34), (336, 10),
-    (344, 4), (512, 14),
+    (8, 2), (8, 50), (16, 46), (24, 4), (32, 50), (40, 62), (44, 6), (48, 52), (64, 6),
+    (96, 50), (192, 34), (336, 52), (344, 4), (512, 14),
 )  # fmt: skip
-ROWS4_REPS = 9
+ROWS4_REPS = 10
 # K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block; past one of 48 (the groups'
 # blocks where the records refuse); the records' whole buffer (K = 16: 96, K = 8: 152) and
 # past it; counts of 4 j (four outputs a turn) and 8 j.
@@ -92,7 +94,7 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
-#define MAX_W 16800 /* 33 * 49, 1023 * 8, 336 * 50 */
+#define MAX_W 17472 /* 33 * 49, 1023 * 8, 336 * 52 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[160], mult[160], shift[160];
@@ -102,7 +104,9 @@ static int cases = 0, failures = 0;
  * +-2^30; 3: multipliers/shifts across the whole contract (the reference form); 4: weights
  * in -2..2 and shifts of -3 to -6: outputs mostly inside the clamp, one in 8 to 64 a tie of
  * the rounding shift, where the sign's term decides; 5: as 0 but one output's multiplier
- * below 2^30 (the records' and pairs' check refuses the block) */
+ * below 2^30 (the records' and pairs' check refuses the block); 6: as 0 but one output's
+ * shift in -17..-24, around the doubled form's limit of -20 (the four-row records' OR of the
+ * shifts then falls back to their maximum) */
 static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
     int32_t i, j;
     for (i = 0; i < n * k; ++i) x[i] = (int8_t)uniform(-128, 127);
@@ -124,6 +128,7 @@ static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding
         }
         if (kind == 2) bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
         if (kind == 5 && j == m / 2) mult[j] = (int32_t)(next_word() >> 2);
+        if (kind == 6 && j == m / 2) shift[j] = -uniform(17, 24);
         if (kind == 3) {
             shift[j] = uniform(-31, 30);
             if (uniform(0, 1)) mult[j] = (int32_t)(next_word() >> 1);
@@ -254,10 +259,10 @@ int main(void) {
     /* four rows: every kind with the double rounding (its doubled form in asm with the
      * full clamp; biases near 2^30, narrow clamps, other shifts through C), single and
      * onnxruntime, twice the doubled form with the output zero point -128, then rounding
-     * ties */
+     * ties and a shift around the doubled form's limit */
     for (ki = 0; ki < (int32_t)(sizeof rows4 / sizeof rows4[0]); ++ki)
     for (rep = 0; rep < ROWS4_REPS; ++rep) {
-        static const int32_t kinds[] = {0, 1, 2, 3, -1, -1, 0, 0, 4};
+        static const int32_t kinds[] = {0, 1, 2, 3, -1, -1, 0, 0, 4, 6};
         relu_only = rep == 6 || rep == 7; /* the doubled form without the sign's term */
         dense_case(4, rows4[ki][0], rows4[ki][1], kinds[rep] < 0 ? uniform(0, 3) : kinds[rep],
                    rep == 4 ? CNNC_ROUND_SINGLE
