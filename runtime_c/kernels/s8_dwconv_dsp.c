@@ -874,6 +874,82 @@ extern const char dsp_dw_tile_rq[];
           "r11", "lr", "cc", "memory")
 /* clang-format on */
 
+/* DSP_ASM_TILES down the columns of tiles at the fixed pitch (DSP_DW_PLANE_PITCH) where the
+ * rows are even and the row pairs outnumber the tiles of a row (dsp_dw3x3_tiles_col: digits'
+ * 16x16 and 8x8 layers, 8 and 4 row pairs of 4 and 2 tiles): the same tile, its first LDRD
+ * post-incremented by two plane rows and y stepped by two output rows (RSB: 2 (y + y_row) - y),
+ * so the loop's end and its 9 instructions of steps come once per column, not per row pair.
+ * Record words 24..27 then hold the column's end, the last column's, and the plane and y steps
+ * from a column's end to the next column's start (dsp_dw3x3_tile_steps). */
+/* clang-format off */
+#define DSP_ASM_TILE_LOAD_COL(k)                           \
+    "ldrd r10, r11, [lr, #(" #k " * %c[pb])]\n\t"           \
+    "ldr r12, [lr, #(" #k " * %c[pb] + 8)]\n\t"
+#define DSP_ASM_TILES_COL(PRO, RQ8)                                           \
+    __asm__ __volatile__(                                                     \
+        "0:\n\t"                                                              \
+        "add lr, r12, #84\n\t"                                                \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
+        "sub lr, lr, #44\n\t"                                                 \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
+        "sub lr, lr, #40\n\t"                                                 \
+        "ldm lr, {r0-r9}\n\t"                                                 \
+        "push {r0-r9}\n\t"                                                    \
+        PRO                                                                   \
+        "ldr lr, [sp, #112]\n\t"                                              \
+        "1:\n\t"                                                              \
+        "ldm sp, {r0-r9}\n\t"                                                 \
+        "ldrd r10, r11, [lr], #(2 * %c[pb])\n\t"                              \
+        "ldr r12, [lr, #(8 - 2 * %c[pb])]\n\t"                                \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD_COL(-1)                                             \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #40]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD_COL(0)                                              \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #48]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD_COL(1)                                              \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        RQ8                                                                   \
+        "ldrd r8, r9, [sp, #68]\n\t"                                          \
+        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        "strb r0, [r11]\n\t"                                                  \
+        "strb r1, [r11, r8]\n\t"                                              \
+        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
+        "strb r3, [r11, r10]\n\t"                                             \
+        "add r9, r11, r9\n\t"                                                 \
+        "strb r4, [r9]\n\t"                                                   \
+        "strb r5, [r9, r8]\n\t"                                               \
+        "strb r6, [r9, r8, lsl #1]\n\t"                                       \
+        "strb r7, [r9, r10]\n\t"                                              \
+        "rsb r11, r11, r9, lsl #1\n\t"                                        \
+        "ldr r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #92]\n\t"                                              \
+        "cmp lr, r12\n\t"                                                     \
+        "blo 1b\n\t"                                                          \
+        "ldrd r0, r1, [sp, #104]\n\t"                                         \
+        "ldr r2, [sp, #100]\n\t"                                              \
+        "add lr, lr, r0\n\t"                                                  \
+        "add r11, r11, r1\n\t"                                                \
+        "add r12, r12, #8\n\t"                                                \
+        "str r11, [sp, #92]\n\t"                                              \
+        "str r12, [sp, #96]\n\t"                                              \
+        "cmp r12, r2\n\t"                                                     \
+        "bls 1b\n\t"                                                          \
+        "ldr r12, [sp, #116]\n\t"                                             \
+        "add sp, sp, #128\n\t"                                                \
+        "cmp r12, #0\n\t"                                                     \
+        "bne 0b"                                                              \
+        : "+r"(rp)                                                            \
+        : [pb] "i"(4 * DSP_DW_PLANE_PITCH)                                    \
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
+          "r11", "lr", "cc", "memory")
+/* clang-format on */
+
 /* Plane pitches (words) of the image's own for rows of 24 and 48 outputs (0.35@96's
  * stride-1 layers at 24x24 and 48x48, in bands), whose tiles are written out for
  * DSP_RQ_DOUBLE2Z alone (the layers behind a ReLU; 1.7 KB of code each). */
@@ -887,11 +963,24 @@ CNNC_INLINE int dsp_dw3x3_tiles_fit(int32_t pww, int32_t form) {
             form == DSP_RQ_DOUBLE2Z);
 }
 
+/* Whether dsp_dw3x3_tiles runs down the columns (DSP_ASM_TILES_COL) for p at plane pitch pww. */
+CNNC_INLINE int dsp_dw3x3_tiles_col(const cnnc_s8_conv_params *p, int32_t pww) {
+    return pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_h >> 1) > (p->out_w >> 2);
+}
+
 /* The whole tiles of the channels whose records are chained from rec by word 29, planes
- * pww words a row (dsp_dw3x3_tiles_fit). */
-static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
+ * pww words a row (dsp_dw3x3_tiles_fit); down the columns where col (dsp_dw3x3_tiles_col). */
+static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
     register const uint32_t *rp __asm__("r12") = rec;
-    if (pww == DSP_DW_TILE_PITCH_24)
+    if (col && form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_TILES_COL(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E);
+    else if (col && form == DSP_RQ_DOUBLE2)
+        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2));
+    else if (col && form == DSP_RQ_DOUBLE)
+        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE));
+    else if (col)
+        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE));
+    else if (pww == DSP_DW_TILE_PITCH_24)
         DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
                       DSP_DW_TILE_PITCH_24);
     else if (pww == DSP_DW_TILE_PITCH_48)
@@ -926,6 +1015,13 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
     rec[28] = (uint32_t)(uintptr_t)pj;
     rec[29] = (uint32_t)(uintptr_t)next;
+    if (dsp_dw3x3_tiles_col(p, pww)) { /* down the columns of out_h / 2 tiles */
+        const int32_t pairs = p->out_h >> 1;
+        rec[24] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww);
+        rec[25] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww + end - 2);
+        rec[26] = (uint32_t)(8 - 8 * pairs * pww);
+        rec[27] = (uint32_t)(4 * p->c - 2 * pairs * y_row);
+    }
 }
 
 /* The whole quads of a group's four channels (dsp_dw3x3_rows4 at the fixed pitch, even
@@ -970,7 +1066,7 @@ static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane,
          * row by the one-row loop after the row pairs (the bands of 0.35@96's 48x48 and
          * 24x24 layers are 7 and 15 rows) */
         for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
-        dsp_dw3x3_tiles(rec[0], form, pww);
+        dsp_dw3x3_tiles(rec[0], form, pww, dsp_dw3x3_tiles_col(p, pww));
         return;
     }
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
