@@ -1276,9 +1276,7 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
  * (its words' high lanes (0, x - zp) by BFC in place, not dsp_dw_widen4's LSR and LSL),
  * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. */
 /* clang-format off */
-#define DSP_ASM_WK_FIRST \
-    "ldr r2, [r1]\n\t"                            \
-    "add r1, r1, r6\n\t"                          \
+#define DSP_ASM_WK_FIRST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
     "lsl r3, r12, #16\n\t"                        \
@@ -1290,10 +1288,7 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     "bfc lr, #0, #16\n\t"                         \
     "str lr, [r4, r8]\n\t"                        \
     "add r4, r4, #4\n\t"
-#define DSP_ASM_WK_PAIR \
-    "ldr r2, [r1]\n\t"                            \
-    "ldr r3, [r1, r6]\n\t"                        \
-    "add r1, r1, r6, lsl #1\n\t"                  \
+#define DSP_ASM_WK_PAIR_BODY \
     "pkhbt r12, r2, r3, lsl #16\n\t"              \
     "pkhtb lr, r3, r2, asr #16\n\t"               \
     "sxtab16 r2, r9, r12, ror #8\n\t"             \
@@ -1304,9 +1299,7 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     "str lr, [r4, r8]\n\t"                        \
     "sxtab16 r12, r9, r12\n\t"                    \
     "str r12, [r4], #4\n\t"
-#define DSP_ASM_WK_LAST \
-    "ldr r2, [r1]\n\t"                            \
-    "add r1, r1, r6\n\t"                          \
+#define DSP_ASM_WK_LAST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
     "uxth r3, r12\n\t"                            \
@@ -1317,18 +1310,44 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     "str r3, [r4, r7, lsl #1]\n\t"                \
     "lsr r3, lr, #16\n\t"                         \
     "str r3, [r4, r8]\n\t"
+#define DSP_ASM_WK_FIRST "ldr r2, [r1]\n\tadd r1, r1, r6\n\t" DSP_ASM_WK_FIRST_BODY
+#define DSP_ASM_WK_PAIR \
+    "ldr r2, [r1]\n\tldr r3, [r1, r6]\n\tadd r1, r1, r6, lsl #1\n\t" DSP_ASM_WK_PAIR_BODY
+#define DSP_ASM_WK_LAST "ldr r2, [r1]\n\tadd r1, r1, r6\n\t" DSP_ASM_WK_LAST_BODY
+/* The written-out rows' pixels at register offsets from r1 (r6 = cs, r5 = 3 cs, r11 = 5 cs
+ * there: d_end and pitch are the loop's alone), so r1 steps once per six pixels, not per
+ * pixel pair: DSP_ASM_WK_SIX the pixels 1..6 from r1, then r1 on by 6; _T1, _T3, _T5 a row's
+ * last 1, 3, 5 pixels, then r1 on to the next row. */
+#define DSP_ASM_WK_PAIR_AT(oa, ob) \
+    "ldr r2, [r1" oa "]\n\tldr r3, [r1" ob "]\n\t" DSP_ASM_WK_PAIR_BODY
+#define DSP_ASM_WK_LAST_AT(o) "ldr r2, [r1" o "]\n\t" DSP_ASM_WK_LAST_BODY
+#define DSP_ASM_WK_SIX                                                        \
+    DSP_ASM_WK_PAIR_AT(", r6", ", r6, lsl #1")                                \
+    DSP_ASM_WK_PAIR_AT(", r5", ", r6, lsl #2")                                \
+    DSP_ASM_WK_PAIR_AT(", r11", ", r5, lsl #1") "add r1, r1, r5, lsl #1\n\t"
+#define DSP_ASM_WK_T1 DSP_ASM_WK_LAST_AT(", r6") "add r1, r1, r6, lsl #1\n\t"
+#define DSP_ASM_WK_T3                                                         \
+    DSP_ASM_WK_PAIR_AT(", r6", ", r6, lsl #1")                                \
+    DSP_ASM_WK_LAST_AT(", r5") "add r1, r1, r6, lsl #2\n\t"
+#define DSP_ASM_WK_T5                                                         \
+    DSP_ASM_WK_PAIR_AT(", r6", ", r6, lsl #1")                                \
+    DSP_ASM_WK_PAIR_AT(", r5", ", r6, lsl #2")                                \
+    DSP_ASM_WK_LAST_AT(", r11") "add r1, r1, r5, lsl #1\n\t"
 /* clang-format on */
 static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
     register const int8_t *xp __asm__("r1") = xb;
     register const uint32_t *kr __asm__("r0") = k;
     /* 3, 5, 7, 11 or 23 pairs a row (8, 12, 16, 24, 48 pixels: digits' and 0.35@96's
      * layers): written out, no pairs' loop */
-#define DSP_ASM_WK_OUT(PAIRS)                                                              \
+#define DSP_ASM_WK_OUT(ROW)                                                                \
     __asm__ __volatile__(                                                                  \
         "ldr r2, [r0, #32]\n\t"                                                            \
         "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                 \
         "add r0, r1, r2\n\t"                                                               \
-        "2:\n\t" DSP_ASM_WK_FIRST PAIRS DSP_ASM_WK_LAST                                    \
+        "add r5, r6, r6, lsl #1\n\t"                                                       \
+        "add r11, r6, r6, lsl #2\n\t"                                                      \
+        "2:\n\t"                                                                           \
+        "ldr r2, [r1]\n\t" DSP_ASM_WK_FIRST_BODY ROW                                       \
         "add r4, r4, r10\n\t"                                                              \
         "cmp r1, r0\n\t"                                                                   \
         "bne 2b"                                                                           \
@@ -1336,20 +1355,18 @@ static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const i
         :                                                                                  \
         : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", \
           "memory")
-#define DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR
+    /* pixels 1..w-1 after the first: 6 n + 1, 3 or 5 */
     if (k[DSP_DW_WCTX_OK] == 2)
-        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_T1);
     else if (k[DSP_DW_WCTX_OK] == 3)
-        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_T5);
     else if (k[DSP_DW_WCTX_OK] == 4)
-        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T3);
     else if (k[DSP_DW_WCTX_OK] == 5)
-        DSP_ASM_WK_OUT(
-            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T5);
     else if (k[DSP_DW_WCTX_OK] == 6)
-        DSP_ASM_WK_OUT(
-            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3
-                DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX
+                           DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T5);
     else
         __asm__ __volatile__(
             "ldr r2, [r0, #32]\n\t"
