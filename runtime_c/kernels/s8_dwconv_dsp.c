@@ -1499,6 +1499,32 @@ static void dsp_dw_plane_border(const cnnc_s8_conv_params *p, uint32_t *plane, i
 }
 #endif
 
+#if DSP_DW_FAST
+/* The groups of four channels from c0 on of image xb (outputs yb) while they have a fast
+ * form under the full clamp (dsp_dw3x3_planar_group): records, widening, every output
+ * (dsp_dw3x3_rows4); returns the first channel not done (a group without a fast form, or
+ * c4). Out of line: the caller's loop, spilled, cost ~40 instructions a group. */
+static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
+    const cnnc_s8_conv_params *p, const int8_t *xb, const int8_t *w, const int32_t *bias,
+    const int32_t *mult, const int32_t *shift, int8_t *yb, uint32_t *plane, int32_t psz,
+    int32_t pww, uint32_t (*quad)[DSP_DW_TREC], const uint32_t *wk, uint32_t nzp, int32_t c0) {
+    const int32_t c4 = p->c & ~3;
+    const int zz = p->y_zero_point == -128;
+    int32_t c;
+    for (c = c0; c < c4; c += 4) {
+        int32_t gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+        if (gform == DSP_RQ_SLOW) break;
+        if (gform == DSP_RQ_DOUBLE2 && zz) gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
+        if (wk[DSP_DW_WCTX_OK])
+            dsp_dw_widen4_k(wk, xb + c);
+        else
+            dsp_dw_widen4(p, xb + c, plane, psz, pww, nzp);
+        dsp_dw3x3_rows4(p, plane, psz, pww, quad, yb + c, gform);
+    }
+    return c;
+}
+#endif
+
 /* Every channel of every image through the planes; plane[4][ph * pw / 2] words. */
 static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x,
                                                   const int8_t *w, const int32_t *bias,
@@ -1518,7 +1544,6 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
 #endif
 #if DSP_DW_FAST
     uint32_t quad[4][DSP_DW_TREC]; /* dsp_dw3x3_planar_group's records of a group */
-    int32_t gform = DSP_RQ_SLOW;
     /* dsp_dw_gq_fast reads any other rounding as single */
     const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
     uint32_t wk[DSP_DW_WCTX_OK + 1]; /* dsp_dw_widen4_k's words */
@@ -1537,20 +1562,12 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
             int32_t corr = bias[c], form; /* the planes hold x - zp: the sums start at bias */
             dsp_rq rq;
 #if DSP_DW_FAST
-            if (c < c4 && full && fast_rounding) { /* the group's records at its first channel */
-                if ((c & 3) == 0) {
-                    gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
-                    if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
-                        gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
-                    if (gform != DSP_RQ_SLOW) {
-                        if (wk[DSP_DW_WCTX_OK])
-                            dsp_dw_widen4_k(wk, xc);
-                        else
-                            dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
-                        dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
-                        c += 3; /* the group's four channels done */
-                        continue;
-                    }
+            if (c < c4 && full && fast_rounding && (c & 3) == 0) { /* a run of groups */
+                const int32_t done = dsp_dw3x3_planar_groups(
+                    p, xc - c, w, bias, mult, shift, yc - c, plane, psz, pww, quad, wk, nzp, c);
+                if (done > c) {
+                    c = done - 1;
+                    continue;
                 }
             }
 #endif
