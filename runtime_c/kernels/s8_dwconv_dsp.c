@@ -1279,15 +1279,14 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 #define DSP_ASM_WK_FIRST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
-    "lsl r3, r12, #16\n\t"                        \
-    "str r3, [r4]\n\t"                            \
     "lsl r3, lr, #16\n\t"                         \
     "str r3, [r4, r7]\n\t"                        \
-    "bfc r12, #0, #16\n\t"                        \
-    "str r12, [r4, r7, lsl #1]\n\t"               \
     "bfc lr, #0, #16\n\t"                         \
     "str lr, [r4, r8]\n\t"                        \
-    "add r4, r4, #4\n\t"
+    "lsl r3, r12, #16\n\t"                        \
+    "bfc r12, #0, #16\n\t"                        \
+    "str r12, [r4, r7, lsl #1]\n\t"               \
+    "str r3, [r4], #4\n\t"
 #define DSP_ASM_WK_PAIR_BODY \
     "pkhbt r12, r2, r3, lsl #16\n\t"              \
     "pkhtb lr, r3, r2, asr #16\n\t"               \
