@@ -1433,10 +1433,11 @@ DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m
  * sums; m, c, e straight from mult and shift); returns that form (DSP_RQ_DOUBLE2: weights and bias
  * doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j]
  * (dsp_dw3x3_tiles' layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the
- * caller's. */
-static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
-                                      const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
+ * caller's. Out of line: inlined, its values competed with the caller's loop for registers
+ * (~20 instructions a group more, spilled and reloaded). */
+static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
+    const cnnc_s8_conv_params *p, const int8_t *w, const int32_t *bias, const int32_t *mult,
+    const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
     const int32_t c_step = p->c, zp = p->y_zero_point;
     const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
     /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
