@@ -5,8 +5,8 @@ cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: even and odd widths 
 images, zero points at the range ends, the three roundings, requantisation corners (the reference
 form), biases too large for the doubled sums and at their bound (extreme sums), weights of -128,
 clamps; rows of one, three and four two-by-four tiles (dsp_dw3x3_tiles) at the three pitches, along
-the rows and down the columns (DSP_ASM_TILES_COL); at the target's flags and at -Os. The shared grid of test_mcu_dsp.py covers the narrower rows and the other
-geometries."""
+the rows and down the columns (DSP_ASM_TILES_COL); at the target's flags and at -Os. The shared
+grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
 
 import pytest
 
