@@ -1061,14 +1061,7 @@ static __attribute__((noinline)) void dsp_dw3x3_quads4(const cnnc_s8_conv_params
 static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t psz,
                             int32_t pww, uint32_t (*rec)[DSP_DW_TREC], int8_t *y, int32_t form) {
     int32_t j;
-    if (dsp_dw3x3_tiles_fit(pww, form) && p->out_h >= 2 && (p->out_w & 3) == 0) {
-        /* whole tiles (dsp_dw3x3_tiles; the other words set once per call), an odd last
-         * row by the one-row loop after the row pairs (the bands of 0.35@96's 48x48 and
-         * 24x24 layers are 7 and 15 rows) */
-        for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
-        dsp_dw3x3_tiles(rec[0], form, pww, dsp_dw3x3_tiles_col(p, pww));
-        return;
-    }
+    /* (the whole tiles, dsp_dw3x3_tiles, are the caller's: dsp_dw3x3_planar_groups) */
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
         dsp_dw3x3_quads4(p, plane, psz, pww, rec, y, form);
         return;
@@ -1509,17 +1502,30 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
     const int32_t *mult, const int32_t *shift, int8_t *yb, uint32_t *plane, int32_t psz,
     int32_t pww, uint32_t (*quad)[DSP_DW_TREC], const uint32_t *wk, uint32_t nzp, int32_t c0) {
     const int32_t c4 = p->c & ~3;
-    const int zz = p->y_zero_point == -128;
+    const int zz = p->y_zero_point == -128, widen_k = wk[DSP_DW_WCTX_OK] != 0;
+    /* dsp_dw3x3_rows4's geometry checks and the tiles' order, once a call */
+    const int tiles = p->out_h >= 2 && (p->out_w & 3) == 0, col = dsp_dw3x3_tiles_col(p, pww);
     int32_t c;
     for (c = c0; c < c4; c += 4) {
         int32_t gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+        int8_t *const yc = yb + c;
         if (gform == DSP_RQ_SLOW) break;
         if (gform == DSP_RQ_DOUBLE2 && zz) gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
-        if (wk[DSP_DW_WCTX_OK])
+        if (widen_k)
             dsp_dw_widen4_k(wk, xb + c);
         else
             dsp_dw_widen4(p, xb + c, plane, psz, pww, nzp);
-        dsp_dw3x3_rows4(p, plane, psz, pww, quad, yb + c, gform);
+        if (tiles && dsp_dw3x3_tiles_fit(pww, gform)) {
+            /* whole tiles (the other words set once per call), an odd last row by the
+             * one-row loop after the row pairs (the bands of 0.35@96's 48x48 and 24x24
+             * layers are 7 and 15 rows) */
+            quad[0][23] = (uint32_t)(uintptr_t)yc, quad[1][23] = (uint32_t)(uintptr_t)(yc + 1);
+            quad[2][23] = (uint32_t)(uintptr_t)(yc + 2),
+            quad[3][23] = (uint32_t)(uintptr_t)(yc + 3);
+            dsp_dw3x3_tiles(quad[0], gform, pww, col);
+        } else {
+            dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
+        }
     }
     return c;
 }
