@@ -874,6 +874,82 @@ extern const char dsp_dw_tile_rq[];
           "r11", "lr", "cc", "memory")
 /* clang-format on */
 
+/* DSP_ASM_TILES down the columns of tiles at the fixed pitch (DSP_DW_PLANE_PITCH) where the
+ * rows are even and the row pairs outnumber the tiles of a row (dsp_dw3x3_tiles_col: digits'
+ * 16x16 and 8x8 layers, 8 and 4 row pairs of 4 and 2 tiles): the same tile, its first LDRD
+ * post-incremented by two plane rows and y stepped by two output rows (RSB: 2 (y + y_row) - y),
+ * so the loop's end and its 9 instructions of steps come once per column, not per row pair.
+ * Record words 24..27 then hold the column's end, the last column's, and the plane and y steps
+ * from a column's end to the next column's start (dsp_dw3x3_tile_steps). */
+/* clang-format off */
+#define DSP_ASM_TILE_LOAD_COL(k)                           \
+    "ldrd r10, r11, [lr, #(" #k " * %c[pb])]\n\t"           \
+    "ldr r12, [lr, #(" #k " * %c[pb] + 8)]\n\t"
+#define DSP_ASM_TILES_COL(PRO, RQ8)                                           \
+    __asm__ __volatile__(                                                     \
+        "0:\n\t"                                                              \
+        "add lr, r12, #84\n\t"                                                \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
+        "sub lr, lr, #44\n\t"                                                 \
+        "ldm lr, {r0-r10}\n\t"                                                \
+        "push {r0-r10}\n\t"                                                   \
+        "sub lr, lr, #40\n\t"                                                 \
+        "ldm lr, {r0-r9}\n\t"                                                 \
+        "push {r0-r9}\n\t"                                                    \
+        PRO                                                                   \
+        "ldr lr, [sp, #112]\n\t"                                              \
+        "1:\n\t"                                                              \
+        "ldm sp, {r0-r9}\n\t"                                                 \
+        "ldrd r10, r11, [lr], #(2 * %c[pb])\n\t"                              \
+        "ldr r12, [lr, #(8 - 2 * %c[pb])]\n\t"                                \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD_COL(-1)                                             \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #40]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD_COL(0)                                              \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        "ldrd r8, r9, [sp, #48]\n\t"                                          \
+        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
+        DSP_ASM_TILE_LOAD_COL(1)                                              \
+        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
+        RQ8                                                                   \
+        "ldrd r8, r9, [sp, #68]\n\t"                                          \
+        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        "strb r0, [r11]\n\t"                                                  \
+        "strb r1, [r11, r8]\n\t"                                              \
+        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
+        "strb r3, [r11, r10]\n\t"                                             \
+        "add r9, r11, r9\n\t"                                                 \
+        "strb r4, [r9]\n\t"                                                   \
+        "strb r5, [r9, r8]\n\t"                                               \
+        "strb r6, [r9, r8, lsl #1]\n\t"                                       \
+        "strb r7, [r9, r10]\n\t"                                              \
+        "rsb r11, r11, r9, lsl #1\n\t"                                        \
+        "ldr r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #92]\n\t"                                              \
+        "cmp lr, r12\n\t"                                                     \
+        "blo 1b\n\t"                                                          \
+        "ldrd r0, r1, [sp, #104]\n\t"                                         \
+        "ldr r2, [sp, #100]\n\t"                                              \
+        "add lr, lr, r0\n\t"                                                  \
+        "add r11, r11, r1\n\t"                                                \
+        "add r12, r12, #8\n\t"                                                \
+        "str r11, [sp, #92]\n\t"                                              \
+        "str r12, [sp, #96]\n\t"                                              \
+        "cmp r12, r2\n\t"                                                     \
+        "bls 1b\n\t"                                                          \
+        "ldr r12, [sp, #116]\n\t"                                             \
+        "add sp, sp, #128\n\t"                                                \
+        "cmp r12, #0\n\t"                                                     \
+        "bne 0b"                                                              \
+        : "+r"(rp)                                                            \
+        : [pb] "i"(4 * DSP_DW_PLANE_PITCH)                                    \
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",  \
+          "r11", "lr", "cc", "memory")
+/* clang-format on */
+
 /* Plane pitches (words) of the image's own for rows of 24 and 48 outputs (0.35@96's
  * stride-1 layers at 24x24 and 48x48, in bands), whose tiles are written out for
  * DSP_RQ_DOUBLE2Z alone (the layers behind a ReLU; 1.7 KB of code each). */
@@ -887,11 +963,24 @@ CNNC_INLINE int dsp_dw3x3_tiles_fit(int32_t pww, int32_t form) {
             form == DSP_RQ_DOUBLE2Z);
 }
 
+/* Whether dsp_dw3x3_tiles runs down the columns (DSP_ASM_TILES_COL) for p at plane pitch pww. */
+CNNC_INLINE int dsp_dw3x3_tiles_col(const cnnc_s8_conv_params *p, int32_t pww) {
+    return pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_h >> 1) > (p->out_w >> 2);
+}
+
 /* The whole tiles of the channels whose records are chained from rec by word 29, planes
- * pww words a row (dsp_dw3x3_tiles_fit). */
-static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww) {
+ * pww words a row (dsp_dw3x3_tiles_fit); down the columns where col (dsp_dw3x3_tiles_col). */
+static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
     register const uint32_t *rp __asm__("r12") = rec;
-    if (pww == DSP_DW_TILE_PITCH_24)
+    if (col && form == DSP_RQ_DOUBLE2Z)
+        DSP_ASM_TILES_COL(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E);
+    else if (col && form == DSP_RQ_DOUBLE2)
+        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2));
+    else if (col && form == DSP_RQ_DOUBLE)
+        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE));
+    else if (col)
+        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE));
+    else if (pww == DSP_DW_TILE_PITCH_24)
         DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
                       DSP_DW_TILE_PITCH_24);
     else if (pww == DSP_DW_TILE_PITCH_48)
@@ -926,6 +1015,13 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
     rec[28] = (uint32_t)(uintptr_t)pj;
     rec[29] = (uint32_t)(uintptr_t)next;
+    if (dsp_dw3x3_tiles_col(p, pww)) { /* down the columns of out_h / 2 tiles */
+        const int32_t pairs = p->out_h >> 1;
+        rec[24] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww);
+        rec[25] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww + end - 2);
+        rec[26] = (uint32_t)(8 - 8 * pairs * pww);
+        rec[27] = (uint32_t)(4 * p->c - 2 * pairs * y_row);
+    }
 }
 
 /* The whole quads of a group's four channels (dsp_dw3x3_rows4 at the fixed pitch, even
@@ -965,14 +1061,7 @@ static __attribute__((noinline)) void dsp_dw3x3_quads4(const cnnc_s8_conv_params
 static void dsp_dw3x3_rows4(const cnnc_s8_conv_params *p, const uint32_t *plane, int32_t psz,
                             int32_t pww, uint32_t (*rec)[DSP_DW_TREC], int8_t *y, int32_t form) {
     int32_t j;
-    if (dsp_dw3x3_tiles_fit(pww, form) && p->out_h >= 2 && (p->out_w & 3) == 0) {
-        /* whole tiles (dsp_dw3x3_tiles; the other words set once per call), an odd last
-         * row by the one-row loop after the row pairs (the bands of 0.35@96's 48x48 and
-         * 24x24 layers are 7 and 15 rows) */
-        for (j = 0; j < 4; ++j) rec[j][23] = (uint32_t)(uintptr_t)(y + j);
-        dsp_dw3x3_tiles(rec[0], form, pww);
-        return;
-    }
+    /* (the whole tiles, dsp_dw3x3_tiles, are the caller's: dsp_dw3x3_planar_groups) */
     if (pww == DSP_DW_PLANE_PITCH && (p->out_h & 1) == 0 && (p->out_w & 1) == 0) {
         dsp_dw3x3_quads4(p, plane, psz, pww, rec, y, form);
         return;
@@ -1180,24 +1269,18 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
  * (its words' high lanes (0, x - zp) by BFC in place, not dsp_dw_widen4's LSR and LSL),
  * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. */
 /* clang-format off */
-#define DSP_ASM_WK_FIRST \
-    "ldr r2, [r1]\n\t"                            \
-    "add r1, r1, r6\n\t"                          \
+#define DSP_ASM_WK_FIRST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
-    "lsl r3, r12, #16\n\t"                        \
-    "str r3, [r4]\n\t"                            \
     "lsl r3, lr, #16\n\t"                         \
     "str r3, [r4, r7]\n\t"                        \
-    "bfc r12, #0, #16\n\t"                        \
-    "str r12, [r4, r7, lsl #1]\n\t"               \
     "bfc lr, #0, #16\n\t"                         \
     "str lr, [r4, r8]\n\t"                        \
-    "add r4, r4, #4\n\t"
-#define DSP_ASM_WK_PAIR \
-    "ldr r2, [r1]\n\t"                            \
-    "ldr r3, [r1, r6]\n\t"                        \
-    "add r1, r1, r6, lsl #1\n\t"                  \
+    "lsl r3, r12, #16\n\t"                        \
+    "bfc r12, #0, #16\n\t"                        \
+    "str r12, [r4, r7, lsl #1]\n\t"               \
+    "str r3, [r4], #4\n\t"
+#define DSP_ASM_WK_PAIR_BODY \
     "pkhbt r12, r2, r3, lsl #16\n\t"              \
     "pkhtb lr, r3, r2, asr #16\n\t"               \
     "sxtab16 r2, r9, r12, ror #8\n\t"             \
@@ -1208,9 +1291,7 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     "str lr, [r4, r8]\n\t"                        \
     "sxtab16 r12, r9, r12\n\t"                    \
     "str r12, [r4], #4\n\t"
-#define DSP_ASM_WK_LAST \
-    "ldr r2, [r1]\n\t"                            \
-    "add r1, r1, r6\n\t"                          \
+#define DSP_ASM_WK_LAST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
     "uxth r3, r12\n\t"                            \
@@ -1221,18 +1302,44 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     "str r3, [r4, r7, lsl #1]\n\t"                \
     "lsr r3, lr, #16\n\t"                         \
     "str r3, [r4, r8]\n\t"
+#define DSP_ASM_WK_FIRST "ldr r2, [r1]\n\tadd r1, r1, r6\n\t" DSP_ASM_WK_FIRST_BODY
+#define DSP_ASM_WK_PAIR \
+    "ldr r2, [r1]\n\tldr r3, [r1, r6]\n\tadd r1, r1, r6, lsl #1\n\t" DSP_ASM_WK_PAIR_BODY
+#define DSP_ASM_WK_LAST "ldr r2, [r1]\n\tadd r1, r1, r6\n\t" DSP_ASM_WK_LAST_BODY
+/* The written-out rows' pixels at register offsets from r1 (r6 = cs, r5 = 3 cs, r11 = 5 cs
+ * there: d_end and pitch are the loop's alone), so r1 steps once per six pixels, not per
+ * pixel pair: DSP_ASM_WK_SIX the pixels 1..6 from r1, then r1 on by 6; _T1, _T3, _T5 a row's
+ * last 1, 3, 5 pixels, then r1 on to the next row. */
+#define DSP_ASM_WK_PAIR_AT(oa, ob) \
+    "ldr r2, [r1" oa "]\n\tldr r3, [r1" ob "]\n\t" DSP_ASM_WK_PAIR_BODY
+#define DSP_ASM_WK_LAST_AT(o) "ldr r2, [r1" o "]\n\t" DSP_ASM_WK_LAST_BODY
+#define DSP_ASM_WK_SIX                                                        \
+    DSP_ASM_WK_PAIR_AT(", r6", ", r6, lsl #1")                                \
+    DSP_ASM_WK_PAIR_AT(", r5", ", r6, lsl #2")                                \
+    DSP_ASM_WK_PAIR_AT(", r11", ", r5, lsl #1") "add r1, r1, r5, lsl #1\n\t"
+#define DSP_ASM_WK_T1 DSP_ASM_WK_LAST_AT(", r6") "add r1, r1, r6, lsl #1\n\t"
+#define DSP_ASM_WK_T3                                                         \
+    DSP_ASM_WK_PAIR_AT(", r6", ", r6, lsl #1")                                \
+    DSP_ASM_WK_LAST_AT(", r5") "add r1, r1, r6, lsl #2\n\t"
+#define DSP_ASM_WK_T5                                                         \
+    DSP_ASM_WK_PAIR_AT(", r6", ", r6, lsl #1")                                \
+    DSP_ASM_WK_PAIR_AT(", r5", ", r6, lsl #2")                                \
+    DSP_ASM_WK_LAST_AT(", r11") "add r1, r1, r5, lsl #1\n\t"
 /* clang-format on */
 static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
     register const int8_t *xp __asm__("r1") = xb;
     register const uint32_t *kr __asm__("r0") = k;
     /* 3, 5, 7, 11 or 23 pairs a row (8, 12, 16, 24, 48 pixels: digits' and 0.35@96's
      * layers): written out, no pairs' loop */
-#define DSP_ASM_WK_OUT(PAIRS)                                                              \
+#define DSP_ASM_WK_OUT(ROW)                                                                \
     __asm__ __volatile__(                                                                  \
         "ldr r2, [r0, #32]\n\t"                                                            \
         "ldmia r0, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"                                 \
         "add r0, r1, r2\n\t"                                                               \
-        "2:\n\t" DSP_ASM_WK_FIRST PAIRS DSP_ASM_WK_LAST                                    \
+        "add r5, r6, r6, lsl #1\n\t"                                                       \
+        "add r11, r6, r6, lsl #2\n\t"                                                      \
+        "2:\n\t"                                                                           \
+        "ldr r2, [r1]\n\t" DSP_ASM_WK_FIRST_BODY ROW                                       \
         "add r4, r4, r10\n\t"                                                              \
         "cmp r1, r0\n\t"                                                                   \
         "bne 2b"                                                                           \
@@ -1240,20 +1347,18 @@ static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const i
         :                                                                                  \
         : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", \
           "memory")
-#define DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR
+    /* pixels 1..w-1 after the first: 6 n + 1, 3 or 5 */
     if (k[DSP_DW_WCTX_OK] == 2)
-        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_T1);
     else if (k[DSP_DW_WCTX_OK] == 3)
-        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_T5);
     else if (k[DSP_DW_WCTX_OK] == 4)
-        DSP_ASM_WK_OUT(DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T3);
     else if (k[DSP_DW_WCTX_OK] == 5)
-        DSP_ASM_WK_OUT(
-            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T5);
     else if (k[DSP_DW_WCTX_OK] == 6)
-        DSP_ASM_WK_OUT(
-            DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3
-                DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR3 DSP_ASM_WK_PAIR DSP_ASM_WK_PAIR);
+        DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX
+                           DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T5);
     else
         __asm__ __volatile__(
             "ldr r2, [r0, #32]\n\t"
@@ -1321,10 +1426,11 @@ DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m
  * sums; m, c, e straight from mult and shift); returns that form (DSP_RQ_DOUBLE2: weights and bias
  * doubled, where |bias| allows it as in dsp_dw3x3_groups), or DSP_RQ_SLOW. The records are rec[j]
  * (dsp_dw3x3_tiles' layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the
- * caller's. */
-static int32_t dsp_dw3x3_planar_group(const cnnc_s8_conv_params *p, const int8_t *w,
-                                      const int32_t *bias, const int32_t *mult,
-                                      const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
+ * caller's. Out of line: inlined, its values competed with the caller's loop for registers
+ * (~20 instructions a group more, spilled and reloaded). */
+static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
+    const cnnc_s8_conv_params *p, const int8_t *w, const int32_t *bias, const int32_t *mult,
+    const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
     const int32_t c_step = p->c, zp = p->y_zero_point;
     const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
     /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
@@ -1386,6 +1492,45 @@ static void dsp_dw_plane_border(const cnnc_s8_conv_params *p, uint32_t *plane, i
 }
 #endif
 
+#if DSP_DW_FAST
+/* The groups of four channels from c0 on of image xb (outputs yb) while they have a fast
+ * form under the full clamp (dsp_dw3x3_planar_group): records, widening, every output
+ * (dsp_dw3x3_rows4); returns the first channel not done (a group without a fast form, or
+ * c4). Out of line: the caller's loop, spilled, cost ~40 instructions a group. */
+static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
+    const cnnc_s8_conv_params *p, const int8_t *xb, const int8_t *w, const int32_t *bias,
+    const int32_t *mult, const int32_t *shift, int8_t *yb, uint32_t *plane, int32_t psz,
+    int32_t pww, uint32_t (*quad)[DSP_DW_TREC], const uint32_t *wk, uint32_t nzp, int32_t c0) {
+    const int32_t c4 = p->c & ~3;
+    const int zz = p->y_zero_point == -128, widen_k = wk[DSP_DW_WCTX_OK] != 0;
+    /* dsp_dw3x3_rows4's geometry checks and the tiles' order, once a call */
+    const int tiles = p->out_h >= 2 && (p->out_w & 3) == 0, col = dsp_dw3x3_tiles_col(p, pww);
+    int32_t c;
+    for (c = c0; c < c4; c += 4) {
+        int32_t gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+        int8_t *const yc = yb + c;
+        if (gform == DSP_RQ_SLOW) break;
+        if (gform == DSP_RQ_DOUBLE2 && zz) gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
+        if (widen_k)
+            dsp_dw_widen4_k(wk, xb + c);
+        else
+            dsp_dw_widen4(p, xb + c, plane, psz, pww, nzp);
+        if (tiles && dsp_dw3x3_tiles_fit(pww, gform)) {
+            /* whole tiles (the other words set once per call), an odd last row by the
+             * one-row loop after the row pairs (the bands of 0.35@96's 48x48 and 24x24
+             * layers are 7 and 15 rows) */
+            quad[0][23] = (uint32_t)(uintptr_t)yc, quad[1][23] = (uint32_t)(uintptr_t)(yc + 1);
+            quad[2][23] = (uint32_t)(uintptr_t)(yc + 2),
+            quad[3][23] = (uint32_t)(uintptr_t)(yc + 3);
+            dsp_dw3x3_tiles(quad[0], gform, pww, col);
+        } else {
+            dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
+        }
+    }
+    return c;
+}
+#endif
+
 /* Every channel of every image through the planes; plane[4][ph * pw / 2] words. */
 static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, const int8_t *x,
                                                   const int8_t *w, const int32_t *bias,
@@ -1405,7 +1550,6 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
 #endif
 #if DSP_DW_FAST
     uint32_t quad[4][DSP_DW_TREC]; /* dsp_dw3x3_planar_group's records of a group */
-    int32_t gform = DSP_RQ_SLOW;
     /* dsp_dw_gq_fast reads any other rounding as single */
     const int fast_rounding = p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE;
     uint32_t wk[DSP_DW_WCTX_OK + 1]; /* dsp_dw_widen4_k's words */
@@ -1424,20 +1568,12 @@ static DSP_DW_PLANAR_INLINE void dsp_dw3x3_planar(const cnnc_s8_conv_params *p, 
             int32_t corr = bias[c], form; /* the planes hold x - zp: the sums start at bias */
             dsp_rq rq;
 #if DSP_DW_FAST
-            if (c < c4 && full && fast_rounding) { /* the group's records at its first channel */
-                if ((c & 3) == 0) {
-                    gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
-                    if (gform == DSP_RQ_DOUBLE2 && p->y_zero_point == -128)
-                        gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
-                    if (gform != DSP_RQ_SLOW) {
-                        if (wk[DSP_DW_WCTX_OK])
-                            dsp_dw_widen4_k(wk, xc);
-                        else
-                            dsp_dw_widen4(p, xc, plane, psz, pww, nzp);
-                        dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
-                        c += 3; /* the group's four channels done */
-                        continue;
-                    }
+            if (c < c4 && full && fast_rounding && (c & 3) == 0) { /* a run of groups */
+                const int32_t done = dsp_dw3x3_planar_groups(
+                    p, xc - c, w, bias, mult, shift, yc - c, plane, psz, pww, quad, wk, nzp, c);
+                if (done > c) {
+                    c = done - 1;
+                    continue;
                 }
             }
 #endif

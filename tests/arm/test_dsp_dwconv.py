@@ -4,9 +4,9 @@ cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: even and odd widths 
 0 and 1, channel counts around the groups of four (the widened four and the one-at-a-time rest), two
 images, zero points at the range ends, the three roundings, requantisation corners (the reference
 form), biases too large for the doubled sums and at their bound (extreme sums), weights of -128,
-clamps; rows of one, three and four two-by-four tiles (dsp_dw3x3_tiles) at the three pitches; at the
-target's flags and at -Os. The shared grid of test_mcu_dsp.py covers the narrower rows and the other
-geometries."""
+clamps; rows of one, three and four two-by-four tiles (dsp_dw3x3_tiles) at the three pitches, along
+the rows and down the columns (DSP_ASM_TILES_COL); at the target's flags and at -Os. The shared
+grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
 
 import pytest
 
@@ -14,7 +14,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 12 * 2 * 7 * 3 * 2 + 12
+CASES = 13 * 2 * 7 * 3 * 2 + 12
 
 DRIVER = (
     r"""
@@ -37,14 +37,17 @@ int main(void) {
     /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own; out_w 8, 12, 16
      * the two-by-four tiles (one, three, four a row), 24 and 48 theirs at the pitches of
      * 0.35@96's bands (DSP_RQ_DOUBLE2Z), odd out_h its last row by pairs; out_w 6 (planes
-     * where out_h is even: 0.35@96's 6x6 at padding 1) and 3 (four-channel windows) */
-    static const int32_t sizes[12][2] = {{8, 8},  {9, 11}, {16, 13}, {17, 10}, {6, 18}, {12, 12},
-                                         {9, 16}, {8, 24}, {7, 48},  {6, 6},   {7, 6},  {3, 3}};
+     * where out_h is even: 0.35@96's 6x6 at padding 1) and 3 (four-channel windows); the
+     * tiles down the columns where the row pairs outnumber a row's tiles (8x8, 12x12, 16x16,
+     * and 6x8, 10x12, 14x16 at padding 0) */
+    static const int32_t sizes[13][2] = {{8, 8},  {9, 11}, {16, 13}, {17, 10}, {6, 18},
+                                         {12, 12}, {9, 16}, {8, 24},  {7, 48},  {6, 6},
+                                         {7, 6},  {3, 3},  {16, 16}};
     static const int32_t chans[7] = {1, 3, 4, 5, 8, 13, 17};
     /* z 2: output zero point -128 under the full clamp (DSP_RQ_DOUBLE2Z) */
     static const int32_t zps[3][2] = {{-128, 127}, {127, -128}, {5, -128}};
     int32_t si, pad, ci, z, edge, i, cases = 0, failures = 0;
-    for (si = 0; si < 12; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 7; ++ci)
+    for (si = 0; si < 13; ++si) for (pad = 0; pad < 2; ++pad) for (ci = 0; ci < 7; ++ci)
     for (z = 0; z < 3; ++z) for (edge = 0; edge < 2; ++edge) {
         cnnc_s8_conv_params p;
         int32_t out;
