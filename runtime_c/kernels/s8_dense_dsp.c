@@ -878,8 +878,9 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * of the doubled form sits on the weights (once per block) where the rows outnumber the
  * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
  * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
- * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every fourth
- * quad (every second where K mod 16 is 8); the loop over pairs of rows (their widening too)
+ * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every twelfth
+ * quad where K is a multiple of 48 (never where it is 48), else every fourth (every second
+ * where K mod 16 is 8); the loop over pairs of rows (their widening too)
  * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
  * not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
@@ -1018,9 +1019,17 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "smlad r2, r7, r9, r2\n\t"                           \
     "smlad r3, r6, r10, r3\n\t"                          \
     "smlad r3, r7, r11, r3\n\t"
-/* The quad loop's turn: four quads (K a multiple of 16) or two. */
+/* The quad loop's turn: twelve quads (K a multiple of 48), four (of 16) or two; its end the
+ * sentinel past the rows' words. Where K is 48 the twelve run once, unchecked. */
 #define DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD
 #define DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD2
+#define DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4
+#define DSP_ASM_PAIR_LOOP(QUADS)                         \
+    "1:\n\t"                                             \
+    QUADS                                                \
+    "ldr r4, [lr]\n\t"                                   \
+    "cmp r4, #0x40004000\n\t"                            \
+    "bne 1b\n\t"
 /* Sum a with m, c, e into y's byte at `at`; the sign's term into lr (free once the quads
  * are done; c serves both rows) or, for DSP_RQ_DOUBLE2Z, c itself. */
 #define DSP_ASM_PAIR_RQ(a, m, c, e, at)                  \
@@ -1060,9 +1069,10 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "sadd16 r8, r8, r8\n\t"                              \
     "sadd16 r5, r5, r5\n\t"
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
- * current output pair (row 0), y_stride (m, or 0 where the last row pairs with itself), xb,
- * the records' end, x0 (the pair's first row), the last row, K, y of the pair's first output,
- * 2 m, the records, nzp, m. Per pair of rows the rows are widened into xb (D), then every
+ * current output pair (row 0), y_stride - 1 (m - 1, or -1 where the last row pairs with
+ * itself: row 1's bytes sit there past row 0's, whose STRBs step y on), xb, the records' end,
+ * x0 (the pair's first row), the last row, K, y of the pair's first output, 2 m, the
+ * records, nzp, m - 1. Per pair of rows the rows are widened into xb (D), then every
  * record's two outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
 #define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
@@ -1074,7 +1084,7 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "cmp r4, r5\n\t"                                           \
                          "itt eq\n\t"                                               \
                          "moveq r1, r4\n\t"                                         \
-                         "moveq r11, #0\n\t"                                        \
+                         "mvneq r11, #0\n\t"                                        \
                          "str r11, [sp, #4]\n\t"                                    \
                          "add r6, r4, r6\n\t"                                       \
                          "ldr r2, [sp, #8]\n\t"                                     \
@@ -1086,19 +1096,13 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "ldr lr, [sp, #8]\n\t"                                     \
                          "3:\n\t"                                                   \
                          "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
-                         "1:\n\t"                                                   \
                          QUADS                                                      \
-                         "ldr r4, [lr]\n\t"                                         \
-                         "cmp r4, #0x40004000\n\t"                                  \
-                         "bne 1b\n\t"                                               \
                          "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
                          "ldrd r10, r11, [sp]\n\t"                                  \
-                         RQ("r0", "r6", "r7", "r4", "[r10]")                        \
-                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                    \
+                         RQ("r0", "r6", "r7", "r4", "[r10], #1")                    \
                          RQ("r2", "r6", "r7", "r4", "[r10, r11]")                   \
-                         "add r11, r11, #1\n\t"                                     \
+                         RQ("r1", "r8", "r9", "r5", "[r10], #1")                    \
                          RQ("r3", "r8", "r9", "r5", "[r10, r11]")                   \
-                         "add r10, r10, #2\n\t"                                     \
                          "str r10, [sp]\n\t"                                        \
                          "ldrd lr, r4, [sp, #8]\n\t"                                \
                          "cmp r12, r4\n\t"                                          \
@@ -1119,12 +1123,30 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          : "r12", "lr", "cc", "memory")
 /* clang-format on */
 
+/* The quad loop by K (q: DSP_PAIR_Q). */
+#define DSP_PAIR_ROWS_Q(RQ, D)                                                \
+    do {                                                                      \
+        if (q == DSP_PAIR_Q12_ONCE)                                           \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD12, D);                    \
+        else if (q == DSP_PAIR_Q12)                                           \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12), D); \
+        else if (q == DSP_PAIR_Q4)                                            \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD4), D);  \
+        else                                                                  \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2), D);  \
+    } while (0)
+/* The quads a turn of K = 4 nq: twelve once (K 48), twelve, four or two a turn. */
+enum { DSP_PAIR_Q2, DSP_PAIR_Q4, DSP_PAIR_Q12, DSP_PAIR_Q12_ONCE };
+#define DSP_PAIR_Q(nq)              \
+    ((nq) == 12 ? DSP_PAIR_Q12_ONCE \
+                : ((nq) % 12 == 0 ? DSP_PAIR_Q12 : ((nq) % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2)))
+
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
- * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q4: four
- * quads a turn). */
+ * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
+ * quads a turn, DSP_PAIR_Q). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
                                      uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
-                                     uint32_t nzp, int xdbl, int relu, int q4) {
+                                     uint32_t nzp, int xdbl, int relu, int q) {
     register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = 0;
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
     register const int8_t *r4 __asm__("r4") = x;
@@ -1134,25 +1156,15 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t
     register int32_t r8 __asm__("r8") = 2 * p->m;
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
-    register int32_t r11 __asm__("r11") = p->m;
-    if (xdbl) {
-        if (q4 && relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
-        else if (q4)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
-        else if (relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
-        else
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
-    } else if (q4 && relu) {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, "");
-    } else if (q4) {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, "");
-    } else if (relu) {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, "");
-    } else {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, "");
-    }
+    register int32_t r11 __asm__("r11") = p->m - 1;
+    if (xdbl && relu)
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL);
+    else if (xdbl)
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL);
+    else if (relu)
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, "");
+    else
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, "");
 }
 
 /* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
@@ -1187,14 +1199,7 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
             }
         }
     xb[4 * nq] = DSP_PAIR_END;
-    if (nq % 4 == 0 && out->zero_point == -128) /* the row loop once per variant */
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 1);
-    else if (nq % 4 == 0)
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 1);
-    else if (out->zero_point == -128)
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 0);
-    else
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 0);
+    dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128, DSP_PAIR_Q(nq));
     return 1;
 }
 
