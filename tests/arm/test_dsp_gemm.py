@@ -15,9 +15,9 @@ a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight 
 turn where the block's count allows; at K = 16 the factor 2 on the rows where the block's
 outputs outnumber them) and K of 24, 40, 48, 64, 96, 144, 184, 192, 240 and 336 with M even
 (two rows by two outputs: dsp_pair_block; quads two, four or twelve a turn, K = 48's twelve
-once, odd rows, a last pair after the groups of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every
-kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
-groups then), single and onnxruntime.
+once, odd rows, a last pair after the groups of four, blocks sized to fit, the factor 2 on
+the weights or on the rows) run every kind with the double rounding, the output zero point
+-128 and any, a narrow clamp (the groups then), single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
