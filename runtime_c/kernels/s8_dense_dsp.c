@@ -526,31 +526,42 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 }
 
 /* The block path's 5 KB of stack: a dsp_block, or its words past the header for the records
- * (dsp_rec_block). */
+ * (dsp_rec_block; DSP_REC_PAD more words where they run, so that 96 records of K = 16 fit). */
+#if defined(__OPTIMIZE_SIZE__)
+#define DSP_REC_PAD 0
+#else
+#define DSP_REC_PAD 32
+#endif
 typedef union {
     dsp_block blk;
-    uint32_t words[sizeof(dsp_block) / 4];
+    uint32_t words[sizeof(dsp_block) / 4 + DSP_REC_PAD];
 } dsp_block_words;
 
 #if !defined(__OPTIMIZE_SIZE__)
 /* ---------------------------------------------------------------------------------
  * K = 8 or 16 (two or four input quads) with the doubled requantisation and the full clamp:
- * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
- * output reads one record of 2 K / 4 + 4 words by LDMs: its bias and the (even, odd) words
- * of each quad (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per
- * block, not per row; at K = 16 where the block's outputs outnumber the rows, the rows are
- * doubled instead), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
- * or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the sign's term),
- * where the groups of four outputs reloaded x per quad and their records apart
- * (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers hold
+ * the row's widened words stay in registers (r0..r3) for the whole row, and each output
+ * reads one record of 8 words by one LDM: its bias and the (even, odd) words of each quad
+ * (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per block, not
+ * per row; at K = 16 where the block's outputs outnumber the rows, the rows are doubled
+ * instead), and its m, c, e (dsp_rq's fields). K = 16 runs in halves: the row's first 8
+ * inputs through every output's first record (A: bias and quads 0, 1; 5 words), its sum
+ * stored into the output's second record (B: that sum, quads 2, 3, m, c, e; K = 8's
+ * layout), then the last 8 inputs through the B records as K = 8: an output costs 2 LDMs, a
+ * STR and 8 SMLADs where one record of 12 words needed 4 LDMs (free registers: 4, the row
+ * holding 8). An output then costs 1 (K = 8) or 3 (K = 16) loads and stores, K / 2 SMLADs
+ * and the requantisation's 4 (5 with the sign's term), where the groups of four outputs
+ * reloaded x per quad and their records apart (bench_mcu --layers, digits: 11 and 16.5
+ * instructions an output). All 14 registers hold
  * the row (x, the record, its pointer, y), so the output loop's end is a flag: DSP_REC_LAST
  * in e of the block's last output (ASR by a register reads its low byte only), tested after
  * every eighth output where the block's count allows, else every fourth (the count a
  * multiple of 4); the row loop's values wait on the stack, pushed and popped inside the
  * statement (24 bytes that GCC's frame sizes do not see, below the block path's frames as
  * dsp_rows4_pair's). */
-#define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
-#define DSP_REC_LAST 0x100               /* in e of a block's last record */
+/* bias, (even, odd) per quad, m, c, e; at K = 16 the sum of the first half */
+#define DSP_REC_WORDS(nq) (2 * (nq) + 4 + ((nq) == 4))
+#define DSP_REC_LAST 0x100 /* in e of a block's last record */
 
 /* A weight word doubled (SADD16: |2 w| <= 256 fits the int16 lanes), for the doubled
  * requantisation's sums 2 sum (x - zp) w with the rows widened undoubled. */
@@ -558,34 +569,34 @@ typedef union {
 #define DSP_ASM_NODBL(r) ""
 
 /* Quad Q of outputs o..o+3 (rows at w0 and w1 = w0 + m, stepped on by 4 m) into the four
- * records of W words at wp (output j's pair of quad Q at wp[W j + 1 + 2 Q]):
+ * records of W words at P (output j's pair of quad Q at P[W j + 1 + 2 Q]):
  * dsp_repack_quads's sequence, its stores at the four records' offsets (gas evaluates them). */
-#define DSP_ASM_REC_QUAD(W, Q, DBL)                                                 \
-    "ldr %[a], [%[w0]]\n\t"                                                         \
-    "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                           \
-    "ldr %[b], [%[w1]]\n\t"                                                         \
-    "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                           \
-    "add %[w0], %[w0], %[m], lsl #2\n\t"                                            \
-    "add %[w1], %[w1], %[m], lsl #2\n\t"                                            \
-    "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                           \
-    "pkhtb %[c], %[c], %[a], asr #16\n\t"                                           \
-    "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                           \
-    "pkhtb %[d], %[d], %[b], asr #16\n\t"                                           \
-    "sxtb16 %[b], %[t]\n\t"                                                         \
-    "sxtb16 %[t], %[t], ror #8\n\t"                                                 \
-    "sxtb16 %[e], %[a]\n\t"                                                         \
-    "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                      \
-        DBL("a") "strd %[b], %[e], [%[wp], #(4 + 8 * " #Q                           \
-                 ")]\n\t"                                                           \
-                 "strd %[t], %[a], [%[wp], #(4 + 4 * " #W " + 8 * " #Q              \
-                 ")]\n\t"                                                           \
-                 "sxtb16 %[b], %[c]\n\t"                                            \
-                 "sxtb16 %[c], %[c], ror #8\n\t"                                    \
-                 "sxtb16 %[e], %[d]\n\t"                                            \
-                 "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e")         \
-                     DBL("d") "strd %[b], %[e], [%[wp], #(4 + 8 * " #W " + 8 * " #Q \
-                              ")]\n\t"                                              \
-                              "strd %[c], %[d], [%[wp], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
+#define DSP_ASM_REC_QUAD(W, Q, DBL, P)                                                 \
+    "ldr %[a], [%[w0]]\n\t"                                                            \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                              \
+    "ldr %[b], [%[w1]]\n\t"                                                            \
+    "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                              \
+    "add %[w0], %[w0], %[m], lsl #2\n\t"                                               \
+    "add %[w1], %[w1], %[m], lsl #2\n\t"                                               \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                              \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t"                                              \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                              \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t"                                              \
+    "sxtb16 %[b], %[t]\n\t"                                                            \
+    "sxtb16 %[t], %[t], ror #8\n\t"                                                    \
+    "sxtb16 %[e], %[a]\n\t"                                                            \
+    "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                         \
+        DBL("a") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #Q                           \
+                 ")]\n\t"                                                              \
+                 "strd %[t], %[a], [%[" P "], #(4 + 4 * " #W " + 8 * " #Q              \
+                 ")]\n\t"                                                              \
+                 "sxtb16 %[b], %[c]\n\t"                                               \
+                 "sxtb16 %[c], %[c], ror #8\n\t"                                       \
+                 "sxtb16 %[e], %[d]\n\t"                                               \
+                 "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e")            \
+                     DBL("d") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #W " + 8 * " #Q \
+                              ")]\n\t"                                                 \
+                              "strd %[c], %[d], [%[" P "], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
 /* Every group of four outputs (w0 at wg, then wg + 4, ...) of the block's records (W words,
  * rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
 #define DSP_ASM_REC_GROUPS(W, QUADS)                                                          \
@@ -603,24 +614,50 @@ typedef union {
         : "memory", "cc")
 
 /* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
- * records at rec, doubled (dbl; always at K = 8) or not. */
-static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq, int32_t count,
-                           int dbl) {
+ * records of K = 8 at rec, doubled. */
+static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
     const int8_t *wg = w0, *w1;
     uint32_t *wp = rec;
-    const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(nq) * count;
+    const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(2) * count;
     uint32_t a, b, c, d, e, t;
-    if (nq == 2)
-        DSP_ASM_REC_GROUPS(8,
-                           DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL));
-    else if (dbl)
-        DSP_ASM_REC_GROUPS(
-            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_DBL)
-                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_DBL));
+    DSP_ASM_REC_GROUPS(
+        8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp") DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL, "wp"));
+}
+
+/* K = 16's groups: quads 0 and 1 into the A records (5 words, wp), 2 and 3 into the B
+ * records (8 words, wq, which start where the A records end: end, whose register wq's
+ * early clobber keeps apart). */
+#define DSP_ASM_REC_HALVES(QUADS)                                                             \
+    __asm__ __volatile__(                                                                     \
+        "2:\n\t"                                                                              \
+        "mov %[w0], %[wg]\n\t"                                                                \
+        "add %[w1], %[wg], %[m]\n\t"                                                          \
+        "add %[wg], %[wg], #4\n\t" QUADS                                                      \
+        "add %[wp], %[wp], #(16 * 5)\n\t"                                                     \
+        "add %[wq], %[wq], #(16 * 8)\n\t"                                                     \
+        "cmp %[wp], %[end]\n\t"                                                               \
+        "bne 2b"                                                                              \
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp), [wq] "+&r"(wq)        \
+        : [m] "r"(m), [end] "r"(end)                                                          \
+        : "memory", "cc")
+#define DSP_ASM_REC_HALVES_QUADS(DBL) \
+    DSP_ASM_REC_QUAD(5, 0, DBL, "wp") \
+    DSP_ASM_REC_QUAD(5, 1, DBL, "wp") \
+    DSP_ASM_REC_QUAD(8, 0, DBL, "wq") DSP_ASM_REC_QUAD(8, 1, DBL, "wq")
+
+/* K = 16's weights of the outputs (a multiple of 4; w0 at w[0][0]) into the A records at ra
+ * and the B records at rb = ra + 5 count, doubled (dbl) or not. */
+static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, int32_t m,
+                                  int dbl) {
+    const int8_t *wg = w0, *w1;
+    uint32_t *wp = ra, *wq = rb;
+    const uint32_t *const end = rb;
+    uint32_t a, b, c, d, e, t;
+    if (dbl)
+        DSP_ASM_REC_HALVES(DSP_ASM_REC_HALVES_QUADS(DSP_ASM_DBL));
     else
-        DSP_ASM_REC_GROUPS(
-            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_NODBL)
-                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_NODBL));
+        DSP_ASM_REC_HALVES(DSP_ASM_REC_HALVES_QUADS(DSP_ASM_NODBL));
 }
 
 /* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
@@ -669,10 +706,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
     uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b, sh, mj, t;
     const uint32_t *const end = r + (size_t)words * count;
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    if (words == DSP_REC_WORDS(2))
-        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
-    else
-        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(4));
+    DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
     rec[(size_t)words * count - 1] |= DSP_REC_LAST;
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
@@ -709,29 +743,6 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 #define DSP_ASM_REC2_SIGN "add r10, r10, r4, asr #31\n\t"
 #define DSP_ASM_REC2_OUT4(SIGN) \
     DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)
-/* One output of K = 16: the record's 12 words through r8 (bias, the sum), r9..r11 in four
- * LDMs (weights 3, 3, 2 and m, then c, e); 8 SMLADs on the row's r0..r7. */
-#define DSP_ASM_REC4_OUT(SIGN)                           \
-    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
-    "smlad r8, r0, r9, r8\n\t"                           \
-    "smlad r8, r1, r10, r8\n\t"                          \
-    "smlad r8, r2, r11, r8\n\t"                          \
-    "ldm r12!, {r9, r10, r11}\n\t"                       \
-    "smlad r8, r3, r9, r8\n\t"                           \
-    "smlad r8, r4, r10, r8\n\t"                          \
-    "smlad r8, r5, r11, r8\n\t"                          \
-    "ldm r12!, {r9, r10, r11}\n\t"                       \
-    "smlad r8, r6, r9, r8\n\t"                           \
-    "smlad r8, r7, r10, r8\n\t"                          \
-    "ldm r12!, {r9, r10}\n\t"                            \
-    SIGN                                                 \
-    "smmlar r8, r8, r11, r9\n\t"                         \
-    "asr r8, r8, r10\n\t"                                \
-    "ssat r8, #8, r8\n\t"                                \
-    "strb r8, [lr], #1\n\t"
-#define DSP_ASM_REC4_SIGN "add r9, r9, r8, asr #31\n\t"
-#define DSP_ASM_REC4_OUT4(SIGN) \
-    DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)
 #define DSP_ASM_REC2_ROWS(SIGN, MORE)                                                       \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
                          "2:\n\t"                                                      \
@@ -751,47 +762,74 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
-#define DSP_ASM_REC4_ROWS(SIGN, MORE, XDBL)                                                 \
-    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
-                         "2:\n\t"                                                      \
-                         "ldrd r8, r9, [sp]\n\t"                                       \
-                         "ldr r12, [sp, #16]\n\t"                                      \
-                         "ldr r0, [r8]\n\t"                                            \
-                         "ldr r2, [r8, #4]\n\t"                                        \
-                         "ldr r4, [r8, #8]\n\t"                                        \
-                         "ldr r6, [r8, #12]\n\t"                                       \
-                         DSP_ASM_REC_WIDEN("r0", "r1", "r9")                           \
-                         DSP_ASM_REC_WIDEN("r2", "r3", "r9")                           \
-                         DSP_ASM_REC_WIDEN("r4", "r5", "r9")                           \
-                         DSP_ASM_REC_WIDEN("r6", "r7", "r9")                           \
-                         XDBL                                                          \
-                         "1:\n\t"                                                      \
-                         DSP_ASM_REC4_OUT4(SIGN) MORE                                \
-                         "tst r10, #256\n\t"                                           \
-                         "beq 1b\n\t"                                                  \
-                         DSP_ASM_REC_NEXT_ROW                                          \
-                         "add sp, sp, #24"                                             \
-                         : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
-                           "+r"(yr)                                                    \
-                         :                                                             \
-                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
-/* The row's r0..r7 doubled (K = 16 where the records' weights are not). */
-#define DSP_ASM_REC4_XDBL                                \
+/* K = 16's first half, one output: its A record into r4 (bias), r5..r8; 4 SMLADs on the
+ * row's first r0..r3; the sum into the B record's first word (lr), then the next B. */
+#define DSP_ASM_REC_HALF_OUT                             \
+    "ldm r12!, {r4, r5, r6, r7, r8}\n\t"                 \
+    "smlad r4, r0, r5, r4\n\t"                           \
+    "smlad r4, r1, r6, r4\n\t"                           \
+    "smlad r4, r2, r7, r4\n\t"                           \
+    "smlad r4, r3, r8, r4\n\t"                           \
+    "str r4, [lr], #32\n\t"
+#define DSP_ASM_REC_HALF_OUT4                            \
+    DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT            \
+    DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT
+/* The row's four words doubled (K = 16 where the records' weights are not). */
+#define DSP_ASM_REC_XDBL                                 \
     "sadd16 r0, r0, r0\n\t"                              \
     "sadd16 r1, r1, r1\n\t"                              \
     "sadd16 r2, r2, r2\n\t"                              \
-    "sadd16 r3, r3, r3\n\t"                              \
-    "sadd16 r4, r4, r4\n\t"                              \
-    "sadd16 r5, r5, r5\n\t"                              \
-    "sadd16 r6, r6, r6\n\t"                              \
-    "sadd16 r7, r7, r7\n\t"
+    "sadd16 r3, r3, r3\n\t"
+/* K = 16 by halves, the values on the stack [sp]: x, nzp, the A records, the B records (the
+ * A records' end), xend, y_step; the row's x (x_stride 16) in r11 and y in r9 while the
+ * first half's sums go to the B records (lr); its end the A records' end (r10), tested per
+ * four (and MORE1) outputs; then the second half as K = 8 over the B records (MORE2). */
+#define DSP_ASM_REC_HALVES_ROWS(SIGN, MORE1, MORE2, XDBL)                                   \
+    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "2:\n\t"                                                      \
+                         "ldrd r11, r4, [sp]\n\t"                                      \
+                         "ldrd r12, r10, [sp, #8]\n\t"                                 \
+                         "mov r9, lr\n\t"                                              \
+                         "mov lr, r10\n\t"                                             \
+                         "ldr r0, [r11]\n\t"                                           \
+                         "ldr r2, [r11, #4]\n\t"                                       \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r4")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r4")                           \
+                         XDBL                                                          \
+                         "1:\n\t"                                                      \
+                         DSP_ASM_REC_HALF_OUT4 MORE1                                   \
+                         "cmp r12, r10\n\t"                                            \
+                         "bne 1b\n\t"                                                  \
+                         "ldr r4, [sp, #4]\n\t"                                        \
+                         "ldr r0, [r11, #8]\n\t"                                       \
+                         "ldr r2, [r11, #12]\n\t"                                      \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r4")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r4")                           \
+                         XDBL                                                          \
+                         "mov r12, r10\n\t"                                            \
+                         "mov lr, r9\n\t"                                              \
+                         "3:\n\t"                                                      \
+                         DSP_ASM_REC2_OUT4(SIGN) MORE2                                 \
+                         "tst r11, #256\n\t"                                           \
+                         "beq 3b\n\t"                                                  \
+                         "ldr r0, [sp]\n\t"                                            \
+                         "ldrd r2, r3, [sp, #16]\n\t"                                  \
+                         "add r0, r0, #16\n\t"                                         \
+                         "add lr, lr, r3\n\t"                                          \
+                         "str r0, [sp]\n\t"                                            \
+                         "cmp r0, r2\n\t"                                              \
+                         "bne 2b\n\t"                                                  \
+                         "add sp, sp, #24"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(ra), "+r"(rb), "+r"(re), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
 /* clang-format on */
 
-/* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
- * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
+/* n >= 1 rows x[8] (x_stride apart) through the `count` records at rec (a multiple of 4, the
+ * last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
 static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
-                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
-                         int32_t nq, int xdbl) {
+                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register size_t rs __asm__("r6") = x_stride;
@@ -799,28 +837,44 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     register const uint32_t *rr __asm__("r8") = rec;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count % 8 == 0) { /* eight outputs a turn: the flag's test per 8 */
-        if (nq == 2 && relu)
-            DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
-        else if (nq == 2)
-            DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
-        else if (relu && xdbl)
-            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), DSP_ASM_REC4_XDBL);
-        else if (relu)
-            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), "");
-        else if (xdbl)
-            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN),
-                              DSP_ASM_REC4_XDBL);
-        else
-            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN), "");
-    } else if (nq == 2 && relu) {
+    if (count % 8 == 0 && relu) /* eight outputs a turn: the flag's test per 8 */
+        DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
+    else if (count % 8 == 0)
+        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
+    else if (relu)
         DSP_ASM_REC2_ROWS("", "");
-    } else if (nq == 2) {
+    else
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, "");
+}
+
+/* n >= 1 rows x[16] (16 apart) through the `count` outputs' A records at a_rec and B records
+ * (flagged) at b_rec = a_rec + 5 count by halves (DSP_ASM_REC_HALVES_ROWS); xdbl: the rows
+ * doubled. */
+static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, const int8_t *x,
+                                int32_t n, int8_t *y, size_t y_stride, int32_t count, uint32_t nzp,
+                                int relu, int xdbl) {
+    register const int8_t *rx __asm__("r4") = x;
+    register uint32_t rn __asm__("r5") = nzp;
+    register const uint32_t *ra __asm__("r6") = a_rec, *rb __asm__("r7") = b_rec;
+    register const int8_t *re __asm__("r8") = x + (size_t)n * 16;
+    register size_t ry __asm__("r9") = y_stride - (size_t)count;
+    register int8_t *yr __asm__("lr") = y;
+    if (count % 8 == 0) { /* eight outputs a turn: the end's tests per 8 */
+        if (relu && xdbl)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4(""),
+                                    DSP_ASM_REC_XDBL);
+        else if (relu)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4(""), "");
+        else if (xdbl)
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT4,
+                                    DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN), DSP_ASM_REC_XDBL);
+        else
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT4,
+                                    DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN), "");
     } else if (relu) {
-        DSP_ASM_REC4_ROWS("", "", "");
+        DSP_ASM_REC_HALVES_ROWS("", "", "", "");
     } else {
-        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "", "");
+        DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, "", "", "");
     }
 }
 
@@ -829,14 +883,30 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
 static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_t *x,
                        const int8_t *w, const int32_t *bias, const int32_t *mult,
                        const int32_t *shift, int32_t s, int32_t n, const dsp_out *out, int8_t *y) {
-    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const int relu = out->zero_point == -128;
     /* the factor 2 on the rows where the block's outputs outnumber them (K = 16, eight
      * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
-    const int xdbl = nq == 4 && n % 8 == 0 && p->n < n;
-    if (!dsp_rec_params(rec, words, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
-    dsp_rec_groups(rec, w + s, p->m, nq, n, !xdbl);
-    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n,
-                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq, xdbl);
+    const int xdbl = p->k == 16 && n % 8 == 0 && p->n < n;
+    uint32_t *const rb = p->k == 16 ? rec + (size_t)5 * n : rec; /* the B (or K = 8) records */
+    int32_t j;
+    if (!dsp_rec_params(rb, DSP_REC_WORDS(2), bias + s, mult + s, shift + s, n, out, p->k))
+        return 0;
+    if (p->k == 8) {
+        dsp_rec_groups(rec, w + s, p->m, n);
+        dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n, nzp, relu);
+        return 1;
+    }
+    for (j = 0; j < n; j += 4) { /* the biases into the A records */
+        uint32_t *const a = rec + (size_t)5 * j;
+        const uint32_t *const b = rb + (size_t)8 * j;
+        a[0] = b[0];
+        a[5] = b[8];
+        a[10] = b[16];
+        a[15] = b[24];
+    }
+    dsp_rec_groups_halves(rec, rb, w + s, p->m, !xdbl);
+    dsp_rec_rows_halves(rec, rb, x, p->n, y + s, (size_t)p->m, n, nzp, relu, xdbl);
     return 1;
 }
 
