@@ -948,11 +948,11 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * of the doubled form sits on the weights (once per block) where the rows outnumber the
  * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
  * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
- * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every twelfth
- * quad where K is a multiple of 48 (never where it is 48), else every fourth (every second
- * where K mod 16 is 8); the loop over pairs of rows (their widening too)
- * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
- * not see, below the block path's frames as dsp_rec_rows's 24). */
+ * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every
+ * fourteenth quad where K is a multiple of 56, every twelfth where of 48 (never where K is 56
+ * or 48), else every fourth (every second where K mod 16 is 8); the loop over pairs of rows (their
+ * widening too) runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame
+ * sizes do not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
 /* The rows' words and the sentinel (K + 1) at the end of the dsp_block_words (blk->shift and
  * blk->gq, 193 words, then blk->w's tail), the records from blk->w up to them or its end. */
@@ -1089,11 +1089,13 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "smlad r2, r7, r9, r2\n\t"                           \
     "smlad r3, r6, r10, r3\n\t"                          \
     "smlad r3, r7, r11, r3\n\t"
-/* The quad loop's turn: twelve quads (K a multiple of 48), four (of 16) or two; its end the
- * sentinel past the rows' words. Where K is 48 the twelve run once, unchecked. */
+/* The quad loop's turn: fourteen quads (K a multiple of 56: 0.35@96's 56 and 112), twelve
+ * (of 48), four (of 16) or two; its end the sentinel past the rows' words. Where K is 48 or
+ * 56 one turn runs, unchecked. */
 #define DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD
 #define DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD2
 #define DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4
+#define DSP_ASM_PAIR_QUAD14 DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD2
 #define DSP_ASM_PAIR_LOOP(QUADS)                         \
     "1:\n\t"                                             \
     QUADS                                                \
@@ -1193,10 +1195,14 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          : "r12", "lr", "cc", "memory")
 /* clang-format on */
 
-/* The quad loop by K (q: DSP_PAIR_Q). */
+/* The quad loop by K (q: dsp_pair_q). */
 #define DSP_PAIR_ROWS_Q(RQ, D)                                                \
     do {                                                                      \
-        if (q == DSP_PAIR_Q12_ONCE)                                           \
+        if (q == DSP_PAIR_Q14_ONCE)                                           \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD14, D);                    \
+        else if (q == DSP_PAIR_Q14)                                           \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14), D); \
+        else if (q == DSP_PAIR_Q12_ONCE)                                      \
             DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD12, D);                    \
         else if (q == DSP_PAIR_Q12)                                           \
             DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12), D); \
@@ -1205,15 +1211,20 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
         else                                                                  \
             DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2), D);  \
     } while (0)
-/* The quads a turn of K = 4 nq: twelve once (K 48), twelve, four or two a turn. */
-enum { DSP_PAIR_Q2, DSP_PAIR_Q4, DSP_PAIR_Q12, DSP_PAIR_Q12_ONCE };
-#define DSP_PAIR_Q(nq)              \
-    ((nq) == 12 ? DSP_PAIR_Q12_ONCE \
-                : ((nq) % 12 == 0 ? DSP_PAIR_Q12 : ((nq) % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2)))
+/* The quads a turn of K = 4 nq: fourteen once (K 56), twelve once (K 48), fourteen, twelve,
+ * four or two a turn. */
+enum { DSP_PAIR_Q2, DSP_PAIR_Q4, DSP_PAIR_Q12, DSP_PAIR_Q12_ONCE, DSP_PAIR_Q14, DSP_PAIR_Q14_ONCE };
+CNNC_INLINE int dsp_pair_q(int32_t nq) {
+    if (nq == 14) return DSP_PAIR_Q14_ONCE;
+    if (nq == 12) return DSP_PAIR_Q12_ONCE;
+    if (nq % 14 == 0) return DSP_PAIR_Q14;
+    if (nq % 12 == 0) return DSP_PAIR_Q12;
+    return nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;
+}
 
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
  * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
- * quads a turn, DSP_PAIR_Q). */
+ * quads a turn, dsp_pair_q). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
                                      uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
                                      uint32_t nzp, int xdbl, int relu, int q) {
@@ -1269,7 +1280,7 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
             }
         }
     xb[4 * nq] = DSP_PAIR_END;
-    dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128, DSP_PAIR_Q(nq));
+    dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128, dsp_pair_q(nq));
     return 1;
 }
 
