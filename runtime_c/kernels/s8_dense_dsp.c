@@ -555,10 +555,10 @@ typedef union {
  * instructions an output). All 14 registers hold
  * the row (x, the record, its pointer, y), so the output loop's end is a flag: DSP_REC_LAST
  * in e of the block's last output (ASR by a register reads its low byte only), tested after
- * every eighth output where the block's count allows, else every fourth (the count a
- * multiple of 4); the row loop's values wait on the stack, pushed and popped inside the
- * statement (24 bytes that GCC's frame sizes do not see, below the block path's frames as
- * dsp_rows4_pair's). */
+ * every sixteenth or eighth output where the block's count allows, else every fourth (the
+ * count a multiple of 4; K = 16's first half: the A records' end); the row loop's values wait on
+ * the stack, pushed and popped inside the statement (24 bytes that GCC's frame sizes do not see,
+ * below the block path's frames as dsp_rows4_pair's). */
 /* bias, (even, odd) per quad, m, c, e; at K = 16 the sum of the first half */
 #define DSP_REC_WORDS(nq) (2 * (nq) + 4 + ((nq) == 4))
 #define DSP_REC_LAST 0x100 /* in e of a block's last record */
@@ -743,6 +743,8 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 #define DSP_ASM_REC2_SIGN "add r10, r10, r4, asr #31\n\t"
 #define DSP_ASM_REC2_OUT4(SIGN) \
     DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)
+#define DSP_ASM_REC2_OUT12(SIGN) \
+    DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN)
 #define DSP_ASM_REC2_ROWS(SIGN, MORE)                                                       \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
                          "2:\n\t"                                                      \
@@ -774,6 +776,9 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 #define DSP_ASM_REC_HALF_OUT4                            \
     DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT            \
     DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT
+#define DSP_ASM_REC_HALF_OUT12                           \
+    DSP_ASM_REC_HALF_OUT4 DSP_ASM_REC_HALF_OUT4          \
+    DSP_ASM_REC_HALF_OUT4
 /* The row's four words doubled (K = 16 where the records' weights are not). */
 #define DSP_ASM_REC_XDBL                                 \
     "sadd16 r0, r0, r0\n\t"                              \
@@ -837,7 +842,11 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     register const uint32_t *rr __asm__("r8") = rec;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count % 8 == 0 && relu) /* eight outputs a turn: the flag's test per 8 */
+    if (count % 16 == 0 && relu) /* sixteen or eight outputs a turn: the flag's test per 16, 8 */
+        DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT12(""));
+    else if (count % 16 == 0)
+        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN));
+    else if (count % 8 == 0 && relu)
         DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
     else if (count % 8 == 0)
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
@@ -859,7 +868,19 @@ static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, co
     register const int8_t *re __asm__("r8") = x + (size_t)n * 16;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count % 8 == 0) { /* eight outputs a turn: the end's tests per 8 */
+    if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
+        if (relu && xdbl)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""),
+                                    DSP_ASM_REC_XDBL);
+        else if (relu)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""), "");
+        else if (xdbl)
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT12,
+                                    DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN), DSP_ASM_REC_XDBL);
+        else
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT12,
+                                    DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN), "");
+    } else if (count % 8 == 0) { /* eight: per 8 */
         if (relu && xdbl)
             DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4(""),
                                     DSP_ASM_REC_XDBL);
