@@ -1162,23 +1162,16 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "sadd16 r8, r8, r8\n\t"                              \
     "sadd16 r5, r5, r5\n\t"
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
- * current output pair (row 0), y_stride - 1 (m - 1, or -1 where the last row pairs with
- * itself: row 1's bytes sit there past row 0's, whose STRBs step y on), xb, the records' end,
- * x0 (the pair's first row), the last row, K, y of the pair's first output, 2 m, the
- * records, nzp, m - 1. Per pair of rows the rows are widened into xb (D), then every
+ * current output pair (row 0), y_stride - 1 (m - 1: row 1's bytes sit there past row 0's,
+ * whose STRBs step y on), xb, the records' end, x0 (the pair's first row), the pairs' last
+ * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the rows are widened into xb (D), then every
  * record's two outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
 #define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
                          "4:\n\t"                                                   \
                          "ldrd r4, r5, [sp, #16]\n\t"                               \
                          "ldr r6, [sp, #24]\n\t"                                    \
-                         "ldr r11, [sp, #44]\n\t"                                   \
                          "add r1, r4, r6\n\t"                                       \
-                         "cmp r4, r5\n\t"                                           \
-                         "itt eq\n\t"                                               \
-                         "moveq r1, r4\n\t"                                         \
-                         "mvneq r11, #0\n\t"                                        \
-                         "str r11, [sp, #4]\n\t"                                    \
                          "add r6, r4, r6\n\t"                                       \
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
@@ -1216,6 +1209,90 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          : "r12", "lr", "cc", "memory")
 /* clang-format on */
 
+/* clang-format off */
+/* The last row of an odd count alone: widened (D1) into xb as (even, odd) per quad, then
+ * every record's two outputs against it (6 instructions per quad where pairing the row with
+ * itself spent 10 on the same 8 MACs): sums r0, r1 from the record's first two biases, the
+ * record's two words per output and quad, e0, e1, m0, c0, m1, c1; y in r2; xb and the
+ * records' end on the stack. */
+#define DSP_ASM_PAIR_ROW1_QUAD                           \
+    "ldrd r4, r5, [lr], #8\n\t"                          \
+    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
+    "smlad r0, r4, r8, r0\n\t"                           \
+    "smlad r0, r5, r9, r0\n\t"                           \
+    "smlad r1, r4, r10, r1\n\t"                          \
+    "smlad r1, r5, r11, r1\n\t"
+#define DSP_ASM_PAIR_ROW1_QUAD2 DSP_ASM_PAIR_ROW1_QUAD DSP_ASM_PAIR_ROW1_QUAD
+#define DSP_ASM_PAIR_ROW1_QUAD4 DSP_ASM_PAIR_ROW1_QUAD2 DSP_ASM_PAIR_ROW1_QUAD2
+#define DSP_ASM_PAIR_ROW1_QUAD14                         \
+    DSP_ASM_PAIR_ROW1_QUAD4 DSP_ASM_PAIR_ROW1_QUAD4      \
+    DSP_ASM_PAIR_ROW1_QUAD4 DSP_ASM_PAIR_ROW1_QUAD2
+#define DSP_ASM_PAIR_WIDEN1_ROW(D1)                      \
+    "ldr r3, [r4], #4\n\t"                               \
+    "sxtab16 r7, r10, r3\n\t"                            \
+    "sxtab16 r3, r10, r3, ror #8\n\t"                    \
+    D1                                                   \
+    "strd r7, r3, [r2], #8\n\t"
+#define DSP_ASM_PAIR_XDBL1                               \
+    "sadd16 r7, r7, r7\n\t"                              \
+    "sadd16 r3, r3, r3\n\t"
+#define DSP_ASM_PAIR_ROW1(RQ, QUADS, D1)                                            \
+    __asm__ __volatile__("push {r2, r3}\n\t"                                       \
+                         "5:\n\t"                                                   \
+                         DSP_ASM_PAIR_WIDEN1_ROW(D1)                                \
+                         DSP_ASM_PAIR_WIDEN1_ROW(D1)                                \
+                         "cmp r4, r6\n\t"                                           \
+                         "bne 5b\n\t"                                               \
+                         "mov r12, r9\n\t"                                          \
+                         "mov r2, r0\n\t"                                           \
+                         "3:\n\t"                                                   \
+                         "ldr lr, [sp]\n\t"                                         \
+                         "ldrd r0, r1, [r12], #16\n\t"                              \
+                         QUADS                                                      \
+                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
+                         RQ("r0", "r6", "r7", "r4", "[r2], #1")                     \
+                         RQ("r1", "r8", "r9", "r5", "[r2], #1")                     \
+                         "ldr r4, [sp, #4]\n\t"                                     \
+                         "cmp r12, r4\n\t"                                          \
+                         "bne 3b\n\t"                                               \
+                         "add sp, sp, #8"                                           \
+                         : "+r"(r0), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r6),        \
+                           "+r"(r9), "+r"(r10)                                      \
+                         :                                                          \
+                         : "r1", "r5", "r7", "r8", "r11", "r12", "lr", "cc", "memory")
+/* clang-format on */
+#define DSP_PAIR_ROW1_Q(RQ, D1)                                                     \
+    do {                                                                            \
+        if (nq % 14 == 0)                                                           \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), D1); \
+        else if (nq % 4 == 0)                                                       \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), D1);  \
+        else                                                                        \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), D1);  \
+    } while (0)
+
+/* Row x (K = 4 nq bytes) through the records rec .. rend into y (at the block's first output),
+ * widened into xb (its sentinel at xb[2 nq]); xdbl, relu as dsp_pair_rows. */
+static void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb, const uint32_t *rec,
+                          const uint32_t *rend, uint32_t nzp, int xdbl, int relu) {
+    register int8_t *r0 __asm__("r0") = y;
+    register uint32_t *r2 __asm__("r2") = xb;
+    register const uint32_t *r3 __asm__("r3") = rend;
+    register const int8_t *r4 __asm__("r4") = x;
+    register const int8_t *r6 __asm__("r6") = x + 4 * nq;
+    register const uint32_t *r9 __asm__("r9") = rec;
+    register uint32_t r10 __asm__("r10") = nzp;
+    xb[2 * nq] = DSP_PAIR_END;
+    if (xdbl && relu)
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL1);
+    else if (xdbl)
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL1);
+    else if (relu)
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, "");
+    else
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, "");
+}
+
 /* The quad loop by K (q: dsp_pair_q). */
 #define DSP_PAIR_ROWS_Q(RQ, D)                                                \
     do {                                                                      \
@@ -1246,19 +1323,20 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
  * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
  * quads a turn, dsp_pair_q). */
-DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
-                                     uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
-                                     uint32_t nzp, int xdbl, int relu, int q) {
-    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = 0;
+DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
+                                     int8_t *y, uint32_t *xb, const uint32_t *rec,
+                                     const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
+                                     int q) {
+    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
     register const int8_t *r4 __asm__("r4") = x;
-    register const int8_t *r5 __asm__("r5") = x + (size_t)(p->n - 1) * p->k;
+    register const int8_t *r5 __asm__("r5") = x + (size_t)(n - 1) * p->k;
     register int32_t r6 __asm__("r6") = p->k;
     register int8_t *r7 __asm__("r7") = y;
     register int32_t r8 __asm__("r8") = 2 * p->m;
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
-    register int32_t r11 __asm__("r11") = p->m - 1;
+    register int32_t r11 __asm__("r11") = 0;
     if (xdbl && relu)
         DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL);
     else if (xdbl)
@@ -1271,8 +1349,8 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t
 
 /* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
  * pairs of rows and of outputs (the rows' words at the buffer's end) when every output takes the
- * doubled form; returns 0 (nothing written to y) otherwise. An odd last row pairs with
- * itself (y_stride 0: both write the same bytes). */
+ * doubled form; returns 0 (nothing written to y) otherwise. An odd last row runs alone
+ * (dsp_pair_row1). */
 static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
                         const int8_t *w, const int32_t *bias, const int32_t *mult,
                         const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
@@ -1301,7 +1379,11 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
             }
         }
     xb[4 * nq] = DSP_PAIR_END;
-    dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128, dsp_pair_q(nq));
+    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128,
+                  dsp_pair_q(nq));
+    if (p->n % 2) /* the last row alone */
+        dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb, rec,
+                      rend, nzp, !wdbl, out->zero_point == -128);
     return 1;
 }
 
