@@ -713,16 +713,10 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 
 /* clang-format off */
 /* The row's values on the stack, [sp]: x, nzp, x_stride, xend, rec, y_step (y_stride minus
- * the block's outputs). The row at x (any alignment) is widened on the lanes (-zp, -zp)
- * (SXTAB16, undoubled: the records hold 2 w) into r0..r(2 nq - 1), its outputs run four
- * (and MORE) a turn until the flagged record, then the next row's x, y. */
-#define DSP_ASM_REC_NEXT_ROW                             \
-    "ldm sp, {r0, r1, r2, r3, r4, r5}\n\t"               \
-    "add r0, r0, r2\n\t"                                 \
-    "add lr, lr, r5\n\t"                                 \
-    "str r0, [sp]\n\t"                                   \
-    "cmp r0, r3\n\t"                                     \
-    "bne 2b\n\t"
+ * the block's outputs), in r4..r9 for the first row, then reloaded by one LDM per row. The
+ * row at x (any alignment) is widened on the lanes (-zp, -zp) (SXTAB16, undoubled: the
+ * records hold 2 w) into r0..r3, its outputs run four (and MORE) a turn until the flagged
+ * record, then the next row's x, y. */
 #define DSP_ASM_REC_WIDEN(e, o, n)                       \
     "sxtab16 " o ", " n ", " e ", ror #8\n\t"            \
     "sxtab16 " e ", " n ", " e "\n\t"
@@ -747,9 +741,8 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
     DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN)
 #define DSP_ASM_REC2_ROWS(SIGN, MORE)                                                       \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "mov r12, r8\n\t"                                             \
                          "2:\n\t"                                                      \
-                         "ldrd r4, r5, [sp]\n\t"                                       \
-                         "ldr r12, [sp, #16]\n\t"                                      \
                          "ldr r2, [r4, #4]\n\t"                                        \
                          "ldr r0, [r4]\n\t"                                            \
                          DSP_ASM_REC_WIDEN("r0", "r1", "r5")                           \
@@ -758,21 +751,27 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                          DSP_ASM_REC2_OUT4(SIGN) MORE                                \
                          "tst r11, #256\n\t"                                           \
                          "beq 1b\n\t"                                                  \
-                         DSP_ASM_REC_NEXT_ROW                                          \
+                         "ldm sp, {r4, r5, r6, r7, r8, r9}\n\t"                        \
+                         "add r4, r4, r6\n\t"                                          \
+                         "add lr, lr, r9\n\t"                                          \
+                         "str r4, [sp]\n\t"                                            \
+                         "mov r12, r8\n\t"                                             \
+                         "cmp r4, r7\n\t"                                              \
+                         "bne 2b\n\t"                                                  \
                          "add sp, sp, #24"                                             \
                          : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
 /* K = 16's first half, one output: its A record into r4 (bias), r5..r8; 4 SMLADs on the
- * row's first r0..r3; the sum into the B record's first word (lr), then the next B. */
+ * row's first r0..r3; the sum into the B record's first word (r9), then the next B. */
 #define DSP_ASM_REC_HALF_OUT                             \
     "ldm r12!, {r4, r5, r6, r7, r8}\n\t"                 \
     "smlad r4, r0, r5, r4\n\t"                           \
     "smlad r4, r1, r6, r4\n\t"                           \
     "smlad r4, r2, r7, r4\n\t"                           \
     "smlad r4, r3, r8, r4\n\t"                           \
-    "str r4, [lr], #32\n\t"
+    "str r4, [r9], #32\n\t"
 #define DSP_ASM_REC_HALF_OUT4                            \
     DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT            \
     DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT
@@ -786,16 +785,17 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
     "sadd16 r2, r2, r2\n\t"                              \
     "sadd16 r3, r3, r3\n\t"
 /* K = 16 by halves, the values on the stack [sp]: x, nzp, the A records, the B records (the
- * A records' end), xend, y_step; the row's x (x_stride 16) in r11 and y in r9 while the
- * first half's sums go to the B records (lr); its end the A records' end (r10), tested per
- * four (and MORE1) outputs; then the second half as K = 8 over the B records (MORE2). */
+ * A records' end), xend, y_step; the row's x (x_stride 16) in r11 and nzp in r4 from the
+ * row before (or the start); y in lr while the first half's sums go to the B records (r9);
+ * its end the A records' end (r10), tested per four (and MORE1) outputs; then the second
+ * half as K = 8 over the B records (MORE2). */
 #define DSP_ASM_REC_HALVES_ROWS(SIGN, MORE1, MORE2, XDBL)                                   \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "mov r11, r4\n\t"                                             \
+                         "mov r4, r5\n\t"                                              \
                          "2:\n\t"                                                      \
-                         "ldrd r11, r4, [sp]\n\t"                                      \
                          "ldrd r12, r10, [sp, #8]\n\t"                                 \
-                         "mov r9, lr\n\t"                                              \
-                         "mov lr, r10\n\t"                                             \
+                         "mov r9, r10\n\t"                                             \
                          "ldr r0, [r11]\n\t"                                           \
                          "ldr r2, [r11, #4]\n\t"                                       \
                          DSP_ASM_REC_WIDEN("r0", "r1", "r4")                           \
@@ -812,17 +812,16 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                          DSP_ASM_REC_WIDEN("r2", "r3", "r4")                           \
                          XDBL                                                          \
                          "mov r12, r10\n\t"                                            \
-                         "mov lr, r9\n\t"                                              \
                          "3:\n\t"                                                      \
                          DSP_ASM_REC2_OUT4(SIGN) MORE2                                 \
                          "tst r11, #256\n\t"                                           \
                          "beq 3b\n\t"                                                  \
-                         "ldr r0, [sp]\n\t"                                            \
+                         "ldrd r11, r4, [sp]\n\t"                                      \
                          "ldrd r2, r3, [sp, #16]\n\t"                                  \
-                         "add r0, r0, #16\n\t"                                         \
+                         "add r11, r11, #16\n\t"                                       \
                          "add lr, lr, r3\n\t"                                          \
-                         "str r0, [sp]\n\t"                                            \
-                         "cmp r0, r2\n\t"                                              \
+                         "str r11, [sp]\n\t"                                           \
+                         "cmp r11, r2\n\t"                                             \
                          "bne 2b\n\t"                                                  \
                          "add sp, sp, #24"                                             \
                          : "+r"(rx), "+r"(rn), "+r"(ra), "+r"(rb), "+r"(re), "+r"(ry), \
