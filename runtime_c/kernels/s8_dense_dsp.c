@@ -969,8 +969,8 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
  * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
  * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every
- * fourteenth quad where K is a multiple of 56, every twelfth where of 48 (never where K is 56
- * or 48), else every fourth (every second where K mod 16 is 8); the loop over pairs of rows (their
+ * fourteenth quad where K is a multiple of 56, every twelfth where of 48, else every fourth
+ * (every second where K mod 16 is 8); the loop over pairs of rows (their
  * widening too) runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame
  * sizes do not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
@@ -1109,9 +1109,8 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "smlad r2, r7, r9, r2\n\t"                           \
     "smlad r3, r6, r10, r3\n\t"                          \
     "smlad r3, r7, r11, r3\n\t"
-/* The quad loop's turn: fourteen quads (K a multiple of 56: 0.35@96's 56 and 112), twelve
- * (of 48), four (of 16) or two; its end the sentinel past the rows' words. Where K is 48 or
- * 56 one turn runs, unchecked. */
+/* The quad loop's turn: fourteen quads (K a multiple of 56: 0.35@96's 56, 112 and 336),
+ * twelve (of 48), four (of 16) or two; its end the sentinel past the rows' words. */
 #define DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD
 #define DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD2
 #define DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4
@@ -1295,12 +1294,8 @@ static void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb, 
 /* The quad loop by K (q: dsp_pair_q). */
 #define DSP_PAIR_ROWS_Q(RQ, D)                                                \
     do {                                                                      \
-        if (q == DSP_PAIR_Q14_ONCE)                                           \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD14, D);                    \
-        else if (q == DSP_PAIR_Q14)                                           \
+        if (q == DSP_PAIR_Q14)                                                \
             DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14), D); \
-        else if (q == DSP_PAIR_Q12_ONCE)                                      \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD12, D);                    \
         else if (q == DSP_PAIR_Q12)                                           \
             DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12), D); \
         else if (q == DSP_PAIR_Q4)                                            \
@@ -1308,12 +1303,10 @@ static void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb, 
         else                                                                  \
             DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2), D);  \
     } while (0)
-/* The quads a turn of K = 4 nq: fourteen once (K 56), twelve once (K 48), fourteen, twelve,
- * four or two a turn. */
-enum { DSP_PAIR_Q2, DSP_PAIR_Q4, DSP_PAIR_Q12, DSP_PAIR_Q12_ONCE, DSP_PAIR_Q14, DSP_PAIR_Q14_ONCE };
+/* The quads a turn of K = 4 nq: fourteen, twelve, four or two (a turn run once unchecked
+ * where K is 48 or 56 saved 3 instructions a record pass for 3 KB of code at -O2). */
+enum { DSP_PAIR_Q2, DSP_PAIR_Q4, DSP_PAIR_Q12, DSP_PAIR_Q14 };
 CNNC_INLINE int dsp_pair_q(int32_t nq) {
-    if (nq == 14) return DSP_PAIR_Q14_ONCE;
-    if (nq == 12) return DSP_PAIR_Q12_ONCE;
     if (nq % 14 == 0) return DSP_PAIR_Q14;
     if (nq % 12 == 0) return DSP_PAIR_Q12;
     return nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;

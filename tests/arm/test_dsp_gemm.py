@@ -15,8 +15,8 @@ a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight 
 turn where the block's count allows; at K = 16 the factor 2 on the rows where the block's
 outputs outnumber them) and K of 24, 40, 48, 56, 64, 96, 112, 144, 184, 192, 240 and 336 with
 M even (two rows by two outputs: dsp_pair_block; quads two, four, twelve or fourteen a turn,
-K = 48's twelve and 56's fourteen once, odd rows, a last pair after the groups of four,
-blocks sized to fit, the factor 2 on the weights or on the rows) run every kind with the
+odd rows (the last alone: two, four or fourteen quads a turn), a last pair after the groups
+of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every kind with the
 double rounding, the output zero point -128 and any, a narrow clamp (the groups then),
 single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
@@ -59,7 +59,7 @@ ROWS4_REPS = 9
 REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
 # K a multiple of 8 in 24..336 (dsp_pair_block: quads two (24, 40, 184), four (64), twelve
-# (96, 144, 192, 240), fourteen (112, 336) a turn or K = 48's twelve and 56's fourteen once;
+# (48, 96, 144, 192, 240) or fourteen (56, 112, 336) a turn;
 # from 200 the rows' words end blk->w's room: 240), M even: one pair,
 # pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
 # (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2); reps 10 and 11: kinds 4 and 5 with the full clamp
