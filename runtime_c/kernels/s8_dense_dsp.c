@@ -641,31 +641,42 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 }
 
 /* The block path's 5 KB of stack: a dsp_block, or its words past the header for the records
- * (dsp_rec_block). */
+ * (dsp_rec_block; DSP_REC_PAD more words where they run, so that 96 records of K = 16 fit). */
+#if defined(__OPTIMIZE_SIZE__)
+#define DSP_REC_PAD 0
+#else
+#define DSP_REC_PAD 32
+#endif
 typedef union {
     dsp_block blk;
-    uint32_t words[sizeof(dsp_block) / 4];
+    uint32_t words[sizeof(dsp_block) / 4 + DSP_REC_PAD];
 } dsp_block_words;
 
 #if !defined(__OPTIMIZE_SIZE__)
 /* ---------------------------------------------------------------------------------
  * K = 8 or 16 (two or four input quads) with the doubled requantisation and the full clamp:
- * the row's widened words stay in registers (r0..r3, r0..r7) for the whole row, and each
- * output reads one record of 2 K / 4 + 4 words by LDMs: its bias and the (even, odd) words
- * of each quad (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per
- * block, not per row; at K = 16 where the block's outputs outnumber the rows, the rows are
- * doubled instead), and its m, c, e (dsp_rq's fields). An output then costs 1 (K = 8)
- * or 4 (K = 16) LDMs, K / 2 SMLADs and the requantisation's 4 (5 with the sign's term),
- * where the groups of four outputs reloaded x per quad and their records apart
- * (bench_mcu --layers, digits: 11 and 16.5 instructions an output). All 14 registers hold
+ * the row's widened words stay in registers (r0..r3) for the whole row, and each output
+ * reads one record of 8 words by one LDM: its bias and the (even, odd) words of each quad
+ * (dsp_repack's pairs), both doubled (the doubled form's factor 2 paid once per block, not
+ * per row; at K = 16 where the block's outputs outnumber the rows, the rows are doubled
+ * instead), and its m, c, e (dsp_rq's fields). K = 16 runs in halves: the row's first 8
+ * inputs through every output's first record (A: bias and quads 0, 1; 5 words), its sum
+ * stored into the output's second record (B: that sum, quads 2, 3, m, c, e; K = 8's
+ * layout), then the last 8 inputs through the B records as K = 8: an output costs 2 LDMs, a
+ * STR and 8 SMLADs where one record of 12 words needed 4 LDMs (free registers: 4, the row
+ * holding 8). An output then costs 1 (K = 8) or 3 (K = 16) loads and stores, K / 2 SMLADs
+ * and the requantisation's 4 (5 with the sign's term), where the groups of four outputs
+ * reloaded x per quad and their records apart (bench_mcu --layers, digits: 11 and 16.5
+ * instructions an output). All 14 registers hold
  * the row (x, the record, its pointer, y), so the output loop's end is a flag: DSP_REC_LAST
  * in e of the block's last output (ASR by a register reads its low byte only), tested after
- * every eighth output where the block's count allows, else every fourth (the count a
- * multiple of 4); the row loop's values wait on the stack, pushed and popped inside the
- * statement (24 bytes that GCC's frame sizes do not see, below the block path's frames as
- * dsp_rows4_pair's). */
-#define DSP_REC_WORDS(nq) (2 * (nq) + 4) /* bias, (even, odd) per quad, m, c, e */
-#define DSP_REC_LAST 0x100               /* in e of a block's last record */
+ * every sixteenth or eighth output where the block's count allows, else every fourth (the
+ * count a multiple of 4; K = 16's first half: the A records' end); the row loop's values wait on
+ * the stack, pushed and popped inside the statement (24 bytes that GCC's frame sizes do not see,
+ * below the block path's frames as dsp_rows4_pair's). */
+/* bias, (even, odd) per quad, m, c, e; at K = 16 the sum of the first half */
+#define DSP_REC_WORDS(nq) (2 * (nq) + 4 + ((nq) == 4))
+#define DSP_REC_LAST 0x100 /* in e of a block's last record */
 
 /* A weight word doubled (SADD16: |2 w| <= 256 fits the int16 lanes), for the doubled
  * requantisation's sums 2 sum (x - zp) w with the rows widened undoubled. */
@@ -673,34 +684,34 @@ typedef union {
 #define DSP_ASM_NODBL(r) ""
 
 /* Quad Q of outputs o..o+3 (rows at w0 and w1 = w0 + m, stepped on by 4 m) into the four
- * records of W words at wp (output j's pair of quad Q at wp[W j + 1 + 2 Q]):
+ * records of W words at P (output j's pair of quad Q at P[W j + 1 + 2 Q]):
  * dsp_repack_quads's sequence, its stores at the four records' offsets (gas evaluates them). */
-#define DSP_ASM_REC_QUAD(W, Q, DBL)                                                 \
-    "ldr %[a], [%[w0]]\n\t"                                                         \
-    "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                           \
-    "ldr %[b], [%[w1]]\n\t"                                                         \
-    "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                           \
-    "add %[w0], %[w0], %[m], lsl #2\n\t"                                            \
-    "add %[w1], %[w1], %[m], lsl #2\n\t"                                            \
-    "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                           \
-    "pkhtb %[c], %[c], %[a], asr #16\n\t"                                           \
-    "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                           \
-    "pkhtb %[d], %[d], %[b], asr #16\n\t"                                           \
-    "sxtb16 %[b], %[t]\n\t"                                                         \
-    "sxtb16 %[t], %[t], ror #8\n\t"                                                 \
-    "sxtb16 %[e], %[a]\n\t"                                                         \
-    "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                      \
-        DBL("a") "strd %[b], %[e], [%[wp], #(4 + 8 * " #Q                           \
-                 ")]\n\t"                                                           \
-                 "strd %[t], %[a], [%[wp], #(4 + 4 * " #W " + 8 * " #Q              \
-                 ")]\n\t"                                                           \
-                 "sxtb16 %[b], %[c]\n\t"                                            \
-                 "sxtb16 %[c], %[c], ror #8\n\t"                                    \
-                 "sxtb16 %[e], %[d]\n\t"                                            \
-                 "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e")         \
-                     DBL("d") "strd %[b], %[e], [%[wp], #(4 + 8 * " #W " + 8 * " #Q \
-                              ")]\n\t"                                              \
-                              "strd %[c], %[d], [%[wp], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
+#define DSP_ASM_REC_QUAD(W, Q, DBL, P)                                                 \
+    "ldr %[a], [%[w0]]\n\t"                                                            \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                              \
+    "ldr %[b], [%[w1]]\n\t"                                                            \
+    "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                              \
+    "add %[w0], %[w0], %[m], lsl #2\n\t"                                               \
+    "add %[w1], %[w1], %[m], lsl #2\n\t"                                               \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                              \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t"                                              \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                              \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t"                                              \
+    "sxtb16 %[b], %[t]\n\t"                                                            \
+    "sxtb16 %[t], %[t], ror #8\n\t"                                                    \
+    "sxtb16 %[e], %[a]\n\t"                                                            \
+    "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                         \
+        DBL("a") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #Q                           \
+                 ")]\n\t"                                                              \
+                 "strd %[t], %[a], [%[" P "], #(4 + 4 * " #W " + 8 * " #Q              \
+                 ")]\n\t"                                                              \
+                 "sxtb16 %[b], %[c]\n\t"                                               \
+                 "sxtb16 %[c], %[c], ror #8\n\t"                                       \
+                 "sxtb16 %[e], %[d]\n\t"                                               \
+                 "sxtb16 %[d], %[d], ror #8\n\t" DBL("b") DBL("c") DBL("e")            \
+                     DBL("d") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #W " + 8 * " #Q \
+                              ")]\n\t"                                                 \
+                              "strd %[c], %[d], [%[" P "], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
 /* Every group of four outputs (w0 at wg, then wg + 4, ...) of the block's records (W words,
  * rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
 #define DSP_ASM_REC_GROUPS(W, QUADS)                                                          \
@@ -718,24 +729,50 @@ typedef union {
         : "memory", "cc")
 
 /* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
- * records at rec, doubled (dbl; always at K = 8) or not. */
-static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t nq, int32_t count,
-                           int dbl) {
+ * records of K = 8 at rec, doubled. */
+static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
     const int8_t *wg = w0, *w1;
     uint32_t *wp = rec;
-    const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(nq) * count;
+    const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(2) * count;
     uint32_t a, b, c, d, e, t;
-    if (nq == 2)
-        DSP_ASM_REC_GROUPS(8,
-                           DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL));
-    else if (dbl)
-        DSP_ASM_REC_GROUPS(
-            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_DBL)
-                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_DBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_DBL));
+    DSP_ASM_REC_GROUPS(
+        8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp") DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL, "wp"));
+}
+
+/* K = 16's groups: quads 0 and 1 into the A records (5 words, wp), 2 and 3 into the B
+ * records (8 words, wq, which start where the A records end: end, whose register wq's
+ * early clobber keeps apart). */
+#define DSP_ASM_REC_HALVES(QUADS)                                                             \
+    __asm__ __volatile__(                                                                     \
+        "2:\n\t"                                                                              \
+        "mov %[w0], %[wg]\n\t"                                                                \
+        "add %[w1], %[wg], %[m]\n\t"                                                          \
+        "add %[wg], %[wg], #4\n\t" QUADS                                                      \
+        "add %[wp], %[wp], #(16 * 5)\n\t"                                                     \
+        "add %[wq], %[wq], #(16 * 8)\n\t"                                                     \
+        "cmp %[wp], %[end]\n\t"                                                               \
+        "bne 2b"                                                                              \
+        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp), [wq] "+&r"(wq)        \
+        : [m] "r"(m), [end] "r"(end)                                                          \
+        : "memory", "cc")
+#define DSP_ASM_REC_HALVES_QUADS(DBL) \
+    DSP_ASM_REC_QUAD(5, 0, DBL, "wp") \
+    DSP_ASM_REC_QUAD(5, 1, DBL, "wp") \
+    DSP_ASM_REC_QUAD(8, 0, DBL, "wq") DSP_ASM_REC_QUAD(8, 1, DBL, "wq")
+
+/* K = 16's weights of the outputs (a multiple of 4; w0 at w[0][0]) into the A records at ra
+ * and the B records at rb = ra + 5 count, doubled (dbl) or not. */
+static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, int32_t m,
+                                  int dbl) {
+    const int8_t *wg = w0, *w1;
+    uint32_t *wp = ra, *wq = rb;
+    const uint32_t *const end = rb;
+    uint32_t a, b, c, d, e, t;
+    if (dbl)
+        DSP_ASM_REC_HALVES(DSP_ASM_REC_HALVES_QUADS(DSP_ASM_DBL));
     else
-        DSP_ASM_REC_GROUPS(
-            12, DSP_ASM_REC_QUAD(12, 0, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 1, DSP_ASM_NODBL)
-                    DSP_ASM_REC_QUAD(12, 2, DSP_ASM_NODBL) DSP_ASM_REC_QUAD(12, 3, DSP_ASM_NODBL));
+        DSP_ASM_REC_HALVES(DSP_ASM_REC_HALVES_QUADS(DSP_ASM_NODBL));
 }
 
 /* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
@@ -784,26 +821,17 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
     uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b, sh, mj, t;
     const uint32_t *const end = r + (size_t)words * count;
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    if (words == DSP_REC_WORDS(2))
-        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
-    else
-        DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(4));
+    DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
     rec[(size_t)words * count - 1] |= DSP_REC_LAST;
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
 /* clang-format off */
 /* The row's values on the stack, [sp]: x, nzp, x_stride, xend, rec, y_step (y_stride minus
- * the block's outputs). The row at x (any alignment) is widened on the lanes (-zp, -zp)
- * (SXTAB16, undoubled: the records hold 2 w) into r0..r(2 nq - 1), its outputs run four
- * (and MORE) a turn until the flagged record, then the next row's x, y. */
-#define DSP_ASM_REC_NEXT_ROW                             \
-    "ldm sp, {r0, r1, r2, r3, r4, r5}\n\t"               \
-    "add r0, r0, r2\n\t"                                 \
-    "add lr, lr, r5\n\t"                                 \
-    "str r0, [sp]\n\t"                                   \
-    "cmp r0, r3\n\t"                                     \
-    "bne 2b\n\t"
+ * the block's outputs), in r4..r9 for the first row, then reloaded by one LDM per row. The
+ * row at x (any alignment) is widened on the lanes (-zp, -zp) (SXTAB16, undoubled: the
+ * records hold 2 w) into r0..r3, its outputs run four (and MORE) a turn until the flagged
+ * record, then the next row's x, y. */
 #define DSP_ASM_REC_WIDEN(e, o, n)                       \
     "sxtab16 " o ", " n ", " e ", ror #8\n\t"            \
     "sxtab16 " e ", " n ", " e "\n\t"
@@ -824,34 +852,12 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 #define DSP_ASM_REC2_SIGN "add r10, r10, r4, asr #31\n\t"
 #define DSP_ASM_REC2_OUT4(SIGN) \
     DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN) DSP_ASM_REC2_OUT(SIGN)
-/* One output of K = 16: the record's 12 words through r8 (bias, the sum), r9..r11 in four
- * LDMs (weights 3, 3, 2 and m, then c, e); 8 SMLADs on the row's r0..r7. */
-#define DSP_ASM_REC4_OUT(SIGN)                           \
-    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
-    "smlad r8, r0, r9, r8\n\t"                           \
-    "smlad r8, r1, r10, r8\n\t"                          \
-    "smlad r8, r2, r11, r8\n\t"                          \
-    "ldm r12!, {r9, r10, r11}\n\t"                       \
-    "smlad r8, r3, r9, r8\n\t"                           \
-    "smlad r8, r4, r10, r8\n\t"                          \
-    "smlad r8, r5, r11, r8\n\t"                          \
-    "ldm r12!, {r9, r10, r11}\n\t"                       \
-    "smlad r8, r6, r9, r8\n\t"                           \
-    "smlad r8, r7, r10, r8\n\t"                          \
-    "ldm r12!, {r9, r10}\n\t"                            \
-    SIGN                                                 \
-    "smmlar r8, r8, r11, r9\n\t"                         \
-    "asr r8, r8, r10\n\t"                                \
-    "ssat r8, #8, r8\n\t"                                \
-    "strb r8, [lr], #1\n\t"
-#define DSP_ASM_REC4_SIGN "add r9, r9, r8, asr #31\n\t"
-#define DSP_ASM_REC4_OUT4(SIGN) \
-    DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN) DSP_ASM_REC4_OUT(SIGN)
+#define DSP_ASM_REC2_OUT12(SIGN) \
+    DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN)
 #define DSP_ASM_REC2_ROWS(SIGN, MORE)                                                       \
     __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "mov r12, r8\n\t"                                             \
                          "2:\n\t"                                                      \
-                         "ldrd r4, r5, [sp]\n\t"                                       \
-                         "ldr r12, [sp, #16]\n\t"                                      \
                          "ldr r2, [r4, #4]\n\t"                                        \
                          "ldr r0, [r4]\n\t"                                            \
                          DSP_ASM_REC_WIDEN("r0", "r1", "r5")                           \
@@ -860,53 +866,89 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                          DSP_ASM_REC2_OUT4(SIGN) MORE                                \
                          "tst r11, #256\n\t"                                           \
                          "beq 1b\n\t"                                                  \
-                         DSP_ASM_REC_NEXT_ROW                                          \
+                         "ldm sp, {r4, r5, r6, r7, r8, r9}\n\t"                        \
+                         "add r4, r4, r6\n\t"                                          \
+                         "add lr, lr, r9\n\t"                                          \
+                         "str r4, [sp]\n\t"                                            \
+                         "mov r12, r8\n\t"                                             \
+                         "cmp r4, r7\n\t"                                              \
+                         "bne 2b\n\t"                                                  \
                          "add sp, sp, #24"                                             \
                          : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
-#define DSP_ASM_REC4_ROWS(SIGN, MORE, XDBL)                                                 \
-    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
-                         "2:\n\t"                                                      \
-                         "ldrd r8, r9, [sp]\n\t"                                       \
-                         "ldr r12, [sp, #16]\n\t"                                      \
-                         "ldr r0, [r8]\n\t"                                            \
-                         "ldr r2, [r8, #4]\n\t"                                        \
-                         "ldr r4, [r8, #8]\n\t"                                        \
-                         "ldr r6, [r8, #12]\n\t"                                       \
-                         DSP_ASM_REC_WIDEN("r0", "r1", "r9")                           \
-                         DSP_ASM_REC_WIDEN("r2", "r3", "r9")                           \
-                         DSP_ASM_REC_WIDEN("r4", "r5", "r9")                           \
-                         DSP_ASM_REC_WIDEN("r6", "r7", "r9")                           \
-                         XDBL                                                          \
-                         "1:\n\t"                                                      \
-                         DSP_ASM_REC4_OUT4(SIGN) MORE                                \
-                         "tst r10, #256\n\t"                                           \
-                         "beq 1b\n\t"                                                  \
-                         DSP_ASM_REC_NEXT_ROW                                          \
-                         "add sp, sp, #24"                                             \
-                         : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
-                           "+r"(yr)                                                    \
-                         :                                                             \
-                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
-/* The row's r0..r7 doubled (K = 16 where the records' weights are not). */
-#define DSP_ASM_REC4_XDBL                                \
+/* K = 16's first half, one output: its A record into r4 (bias), r5..r8; 4 SMLADs on the
+ * row's first r0..r3; the sum into the B record's first word (r9), then the next B. */
+#define DSP_ASM_REC_HALF_OUT                             \
+    "ldm r12!, {r4, r5, r6, r7, r8}\n\t"                 \
+    "smlad r4, r0, r5, r4\n\t"                           \
+    "smlad r4, r1, r6, r4\n\t"                           \
+    "smlad r4, r2, r7, r4\n\t"                           \
+    "smlad r4, r3, r8, r4\n\t"                           \
+    "str r4, [r9], #32\n\t"
+#define DSP_ASM_REC_HALF_OUT4                            \
+    DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT            \
+    DSP_ASM_REC_HALF_OUT DSP_ASM_REC_HALF_OUT
+#define DSP_ASM_REC_HALF_OUT12                           \
+    DSP_ASM_REC_HALF_OUT4 DSP_ASM_REC_HALF_OUT4          \
+    DSP_ASM_REC_HALF_OUT4
+/* The row's four words doubled (K = 16 where the records' weights are not). */
+#define DSP_ASM_REC_XDBL                                 \
     "sadd16 r0, r0, r0\n\t"                              \
     "sadd16 r1, r1, r1\n\t"                              \
     "sadd16 r2, r2, r2\n\t"                              \
-    "sadd16 r3, r3, r3\n\t"                              \
-    "sadd16 r4, r4, r4\n\t"                              \
-    "sadd16 r5, r5, r5\n\t"                              \
-    "sadd16 r6, r6, r6\n\t"                              \
-    "sadd16 r7, r7, r7\n\t"
+    "sadd16 r3, r3, r3\n\t"
+/* K = 16 by halves, the values on the stack [sp]: x, nzp, the A records, the B records (the
+ * A records' end), xend, y_step; the row's x (x_stride 16) in r11 and nzp in r4 from the
+ * row before (or the start); y in lr while the first half's sums go to the B records (r9);
+ * its end the A records' end (r10), tested per four (and MORE1) outputs; then the second
+ * half as K = 8 over the B records (MORE2). */
+#define DSP_ASM_REC_HALVES_ROWS(SIGN, MORE1, MORE2, XDBL)                                   \
+    __asm__ __volatile__("push {r4, r5, r6, r7, r8, r9}\n\t"                           \
+                         "mov r11, r4\n\t"                                             \
+                         "mov r4, r5\n\t"                                              \
+                         "2:\n\t"                                                      \
+                         "ldrd r12, r10, [sp, #8]\n\t"                                 \
+                         "mov r9, r10\n\t"                                             \
+                         "ldr r0, [r11]\n\t"                                           \
+                         "ldr r2, [r11, #4]\n\t"                                       \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r4")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r4")                           \
+                         XDBL                                                          \
+                         "1:\n\t"                                                      \
+                         DSP_ASM_REC_HALF_OUT4 MORE1                                   \
+                         "cmp r12, r10\n\t"                                            \
+                         "bne 1b\n\t"                                                  \
+                         "ldr r4, [sp, #4]\n\t"                                        \
+                         "ldr r0, [r11, #8]\n\t"                                       \
+                         "ldr r2, [r11, #12]\n\t"                                      \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r4")                           \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r4")                           \
+                         XDBL                                                          \
+                         "mov r12, r10\n\t"                                            \
+                         "3:\n\t"                                                      \
+                         DSP_ASM_REC2_OUT4(SIGN) MORE2                                 \
+                         "tst r11, #256\n\t"                                           \
+                         "beq 3b\n\t"                                                  \
+                         "ldrd r11, r4, [sp]\n\t"                                      \
+                         "ldrd r2, r3, [sp, #16]\n\t"                                  \
+                         "add r11, r11, #16\n\t"                                       \
+                         "add lr, lr, r3\n\t"                                          \
+                         "str r11, [sp]\n\t"                                           \
+                         "cmp r11, r2\n\t"                                             \
+                         "bne 2b\n\t"                                                  \
+                         "add sp, sp, #24"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(ra), "+r"(rb), "+r"(re), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
 /* clang-format on */
 
-/* n >= 1 rows x[K = 4 nq] (x_stride apart) through the `count` records at rec (a multiple
- * of 4, the last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
+/* n >= 1 rows x[8] (x_stride apart) through the `count` records at rec (a multiple of 4, the
+ * last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
 static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
-                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu,
-                         int32_t nq, int xdbl) {
+                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register size_t rs __asm__("r6") = x_stride;
@@ -914,28 +956,60 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     register const uint32_t *rr __asm__("r8") = rec;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count % 8 == 0) { /* eight outputs a turn: the flag's test per 8 */
-        if (nq == 2 && relu)
-            DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
-        else if (nq == 2)
-            DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
-        else if (relu && xdbl)
-            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), DSP_ASM_REC4_XDBL);
-        else if (relu)
-            DSP_ASM_REC4_ROWS("", DSP_ASM_REC4_OUT4(""), "");
-        else if (xdbl)
-            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN),
-                              DSP_ASM_REC4_XDBL);
-        else
-            DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, DSP_ASM_REC4_OUT4(DSP_ASM_REC4_SIGN), "");
-    } else if (nq == 2 && relu) {
+    if (count % 16 == 0 && relu) /* sixteen or eight outputs a turn: the flag's test per 16, 8 */
+        DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT12(""));
+    else if (count % 16 == 0)
+        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN));
+    else if (count % 8 == 0 && relu)
+        DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
+    else if (count % 8 == 0)
+        DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
+    else if (relu)
         DSP_ASM_REC2_ROWS("", "");
-    } else if (nq == 2) {
+    else
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, "");
+}
+
+/* n >= 1 rows x[16] (16 apart) through the `count` outputs' A records at a_rec and B records
+ * (flagged) at b_rec = a_rec + 5 count by halves (DSP_ASM_REC_HALVES_ROWS); xdbl: the rows
+ * doubled. */
+static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, const int8_t *x,
+                                int32_t n, int8_t *y, size_t y_stride, int32_t count, uint32_t nzp,
+                                int relu, int xdbl) {
+    register const int8_t *rx __asm__("r4") = x;
+    register uint32_t rn __asm__("r5") = nzp;
+    register const uint32_t *ra __asm__("r6") = a_rec, *rb __asm__("r7") = b_rec;
+    register const int8_t *re __asm__("r8") = x + (size_t)n * 16;
+    register size_t ry __asm__("r9") = y_stride - (size_t)count;
+    register int8_t *yr __asm__("lr") = y;
+    if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
+        if (relu && xdbl)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""),
+                                    DSP_ASM_REC_XDBL);
+        else if (relu)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""), "");
+        else if (xdbl)
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT12,
+                                    DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN), DSP_ASM_REC_XDBL);
+        else
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT12,
+                                    DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN), "");
+    } else if (count % 8 == 0) { /* eight: per 8 */
+        if (relu && xdbl)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4(""),
+                                    DSP_ASM_REC_XDBL);
+        else if (relu)
+            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4(""), "");
+        else if (xdbl)
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT4,
+                                    DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN), DSP_ASM_REC_XDBL);
+        else
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT4,
+                                    DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN), "");
     } else if (relu) {
-        DSP_ASM_REC4_ROWS("", "", "");
+        DSP_ASM_REC_HALVES_ROWS("", "", "", "");
     } else {
-        DSP_ASM_REC4_ROWS(DSP_ASM_REC4_SIGN, "", "");
+        DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, "", "", "");
     }
 }
 
@@ -944,14 +1018,30 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
 static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_t *x,
                        const int8_t *w, const int32_t *bias, const int32_t *mult,
                        const int32_t *shift, int32_t s, int32_t n, const dsp_out *out, int8_t *y) {
-    const int32_t nq = p->k / 4, words = DSP_REC_WORDS(nq);
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const int relu = out->zero_point == -128;
     /* the factor 2 on the rows where the block's outputs outnumber them (K = 16, eight
      * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
-    const int xdbl = nq == 4 && n % 8 == 0 && p->n < n;
-    if (!dsp_rec_params(rec, words, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
-    dsp_rec_groups(rec, w + s, p->m, nq, n, !xdbl);
-    dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n,
-                 dsp_pack16(-p->x_zero_point, -p->x_zero_point), out->zero_point == -128, nq, xdbl);
+    const int xdbl = p->k == 16 && n % 8 == 0 && p->n < n;
+    uint32_t *const rb = p->k == 16 ? rec + (size_t)5 * n : rec; /* the B (or K = 8) records */
+    int32_t j;
+    if (!dsp_rec_params(rb, DSP_REC_WORDS(2), bias + s, mult + s, shift + s, n, out, p->k))
+        return 0;
+    if (p->k == 8) {
+        dsp_rec_groups(rec, w + s, p->m, n);
+        dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n, nzp, relu);
+        return 1;
+    }
+    for (j = 0; j < n; j += 4) { /* the biases into the A records */
+        uint32_t *const a = rec + (size_t)5 * j;
+        const uint32_t *const b = rb + (size_t)8 * j;
+        a[0] = b[0];
+        a[5] = b[8];
+        a[10] = b[16];
+        a[15] = b[24];
+    }
+    dsp_rec_groups_halves(rec, rb, w + s, p->m, !xdbl);
+    dsp_rec_rows_halves(rec, rb, x, p->n, y + s, (size_t)p->m, n, nzp, relu, xdbl);
     return 1;
 }
 
@@ -993,10 +1083,11 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * of the doubled form sits on the weights (once per block) where the rows outnumber the
  * block's outputs, else on the rows. All 14 registers hold the quad loop (sums, x, weights,
  * both pointers), so its end is a sentinel word past the rows' words (DSP_PAIR_END, which
- * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every fourth
- * quad (every second where K mod 16 is 8); the loop over pairs of rows (their widening too)
- * runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame sizes do
- * not see, below the block path's frames as dsp_rec_rows's 24). */
+ * no widened word equals: their int16 lanes lie in [-510, 510]), tested after every
+ * fourteenth quad where K is a multiple of 56, every twelfth where of 48, else every fourth
+ * (every second where K mod 16 is 8); the loop over pairs of rows (their
+ * widening too) runs inside the statement, its 12 values on the stack (48 bytes that GCC's frame
+ * sizes do not see, below the block path's frames as dsp_rec_rows's 24). */
 #define DSP_PAIR_WORDS(nq) (4 * (nq) + 10)
 /* The rows' words and the sentinel (K + 1) at the end of the dsp_block_words (blk->shift and
  * blk->gq, 193 words, then blk->w's tail), the records from blk->w up to them or its end. */
@@ -1133,9 +1224,18 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "smlad r2, r7, r9, r2\n\t"                           \
     "smlad r3, r6, r10, r3\n\t"                          \
     "smlad r3, r7, r11, r3\n\t"
-/* The quad loop's turn: four quads (K a multiple of 16) or two. */
+/* The quad loop's turn: fourteen quads (K a multiple of 56: 0.35@96's 56, 112 and 336),
+ * twelve (of 48), four (of 16) or two; its end the sentinel past the rows' words. */
 #define DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD DSP_ASM_PAIR_QUAD
 #define DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD2 DSP_ASM_PAIR_QUAD2
+#define DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4
+#define DSP_ASM_PAIR_QUAD14 DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD2
+#define DSP_ASM_PAIR_LOOP(QUADS)                         \
+    "1:\n\t"                                             \
+    QUADS                                                \
+    "ldr r4, [lr]\n\t"                                   \
+    "cmp r4, #0x40004000\n\t"                            \
+    "bne 1b\n\t"
 /* Sum a with m, c, e into y's byte at `at`; the sign's term into lr (free once the quads
  * are done; c serves both rows) or, for DSP_RQ_DOUBLE2Z, c itself. */
 #define DSP_ASM_PAIR_RQ(a, m, c, e, at)                  \
@@ -1175,22 +1275,16 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "sadd16 r8, r8, r8\n\t"                              \
     "sadd16 r5, r5, r5\n\t"
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
- * current output pair (row 0), y_stride (m, or 0 where the last row pairs with itself), xb,
- * the records' end, x0 (the pair's first row), the last row, K, y of the pair's first output,
- * 2 m, the records, nzp, m. Per pair of rows the rows are widened into xb (D), then every
+ * current output pair (row 0), y_stride - 1 (m - 1: row 1's bytes sit there past row 0's,
+ * whose STRBs step y on), xb, the records' end, x0 (the pair's first row), the pairs' last
+ * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the rows are widened into xb (D), then every
  * record's two outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
 #define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
                          "4:\n\t"                                                   \
                          "ldrd r4, r5, [sp, #16]\n\t"                               \
                          "ldr r6, [sp, #24]\n\t"                                    \
-                         "ldr r11, [sp, #44]\n\t"                                   \
                          "add r1, r4, r6\n\t"                                       \
-                         "cmp r4, r5\n\t"                                           \
-                         "itt eq\n\t"                                               \
-                         "moveq r1, r4\n\t"                                         \
-                         "moveq r11, #0\n\t"                                        \
-                         "str r11, [sp, #4]\n\t"                                    \
                          "add r6, r4, r6\n\t"                                       \
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
@@ -1201,19 +1295,13 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "ldr lr, [sp, #8]\n\t"                                     \
                          "3:\n\t"                                                   \
                          "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
-                         "1:\n\t"                                                   \
                          QUADS                                                      \
-                         "ldr r4, [lr]\n\t"                                         \
-                         "cmp r4, #0x40004000\n\t"                                  \
-                         "bne 1b\n\t"                                               \
                          "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
                          "ldrd r10, r11, [sp]\n\t"                                  \
-                         RQ("r0", "r6", "r7", "r4", "[r10]")                        \
-                         RQ("r1", "r8", "r9", "r5", "[r10, #1]")                    \
+                         RQ("r0", "r6", "r7", "r4", "[r10], #1")                    \
                          RQ("r2", "r6", "r7", "r4", "[r10, r11]")                   \
-                         "add r11, r11, #1\n\t"                                     \
+                         RQ("r1", "r8", "r9", "r5", "[r10], #1")                    \
                          RQ("r3", "r8", "r9", "r5", "[r10, r11]")                   \
-                         "add r10, r10, #2\n\t"                                     \
                          "str r10, [sp]\n\t"                                        \
                          "ldrd lr, r4, [sp, #8]\n\t"                                \
                          "cmp r12, r4\n\t"                                          \
@@ -1234,46 +1322,142 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          : "r12", "lr", "cc", "memory")
 /* clang-format on */
 
+/* clang-format off */
+/* The last row of an odd count alone: widened (D1) into xb as (even, odd) per quad, then
+ * every record's two outputs against it (6 instructions per quad where pairing the row with
+ * itself spent 10 on the same 8 MACs): sums r0, r1 from the record's first two biases, the
+ * record's two words per output and quad, e0, e1, m0, c0, m1, c1; y in r2; xb and the
+ * records' end on the stack. */
+#define DSP_ASM_PAIR_ROW1_QUAD                           \
+    "ldrd r4, r5, [lr], #8\n\t"                          \
+    "ldm r12!, {r8, r9, r10, r11}\n\t"                   \
+    "smlad r0, r4, r8, r0\n\t"                           \
+    "smlad r0, r5, r9, r0\n\t"                           \
+    "smlad r1, r4, r10, r1\n\t"                          \
+    "smlad r1, r5, r11, r1\n\t"
+#define DSP_ASM_PAIR_ROW1_QUAD2 DSP_ASM_PAIR_ROW1_QUAD DSP_ASM_PAIR_ROW1_QUAD
+#define DSP_ASM_PAIR_ROW1_QUAD4 DSP_ASM_PAIR_ROW1_QUAD2 DSP_ASM_PAIR_ROW1_QUAD2
+#define DSP_ASM_PAIR_ROW1_QUAD14                         \
+    DSP_ASM_PAIR_ROW1_QUAD4 DSP_ASM_PAIR_ROW1_QUAD4      \
+    DSP_ASM_PAIR_ROW1_QUAD4 DSP_ASM_PAIR_ROW1_QUAD2
+#define DSP_ASM_PAIR_WIDEN1_ROW(D1)                      \
+    "ldr r3, [r4], #4\n\t"                               \
+    "sxtab16 r7, r10, r3\n\t"                            \
+    "sxtab16 r3, r10, r3, ror #8\n\t"                    \
+    D1                                                   \
+    "strd r7, r3, [r2], #8\n\t"
+#define DSP_ASM_PAIR_XDBL1                               \
+    "sadd16 r7, r7, r7\n\t"                              \
+    "sadd16 r3, r3, r3\n\t"
+#define DSP_ASM_PAIR_ROW1(RQ, QUADS, D1)                                            \
+    __asm__ __volatile__("push {r2, r3}\n\t"                                       \
+                         "5:\n\t"                                                   \
+                         DSP_ASM_PAIR_WIDEN1_ROW(D1)                                \
+                         DSP_ASM_PAIR_WIDEN1_ROW(D1)                                \
+                         "cmp r4, r6\n\t"                                           \
+                         "bne 5b\n\t"                                               \
+                         "mov r12, r9\n\t"                                          \
+                         "mov r2, r0\n\t"                                           \
+                         "3:\n\t"                                                   \
+                         "ldr lr, [sp]\n\t"                                         \
+                         "ldrd r0, r1, [r12], #16\n\t"                              \
+                         QUADS                                                      \
+                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
+                         RQ("r0", "r6", "r7", "r4", "[r2], #1")                     \
+                         RQ("r1", "r8", "r9", "r5", "[r2], #1")                     \
+                         "ldr r4, [sp, #4]\n\t"                                     \
+                         "cmp r12, r4\n\t"                                          \
+                         "bne 3b\n\t"                                               \
+                         "add sp, sp, #8"                                           \
+                         : "+r"(r0), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r6),        \
+                           "+r"(r9), "+r"(r10)                                      \
+                         :                                                          \
+                         : "r1", "r5", "r7", "r8", "r11", "r12", "lr", "cc", "memory")
+/* clang-format on */
+#define DSP_PAIR_ROW1_Q(RQ, D1)                                                     \
+    do {                                                                            \
+        if (nq % 14 == 0)                                                           \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), D1); \
+        else if (nq % 4 == 0)                                                       \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), D1);  \
+        else                                                                        \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), D1);  \
+    } while (0)
+
+/* Row x (K = 4 nq bytes) through the records rec .. rend into y (at the block's first output),
+ * widened into xb (its sentinel at xb[2 nq]); xdbl, relu as dsp_pair_rows. */
+static void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb, const uint32_t *rec,
+                          const uint32_t *rend, uint32_t nzp, int xdbl, int relu) {
+    register int8_t *r0 __asm__("r0") = y;
+    register uint32_t *r2 __asm__("r2") = xb;
+    register const uint32_t *r3 __asm__("r3") = rend;
+    register const int8_t *r4 __asm__("r4") = x;
+    register const int8_t *r6 __asm__("r6") = x + 4 * nq;
+    register const uint32_t *r9 __asm__("r9") = rec;
+    register uint32_t r10 __asm__("r10") = nzp;
+    xb[2 * nq] = DSP_PAIR_END;
+    if (xdbl && relu)
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL1);
+    else if (xdbl)
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL1);
+    else if (relu)
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, "");
+    else
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, "");
+}
+
+/* The quad loop by K (q: dsp_pair_q). */
+#define DSP_PAIR_ROWS_Q(RQ, D)                                                \
+    do {                                                                      \
+        if (q == DSP_PAIR_Q14)                                                \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14), D); \
+        else if (q == DSP_PAIR_Q12)                                           \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12), D); \
+        else if (q == DSP_PAIR_Q4)                                            \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD4), D);  \
+        else                                                                  \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2), D);  \
+    } while (0)
+/* The quads a turn of K = 4 nq: fourteen, twelve, four or two (a turn run once unchecked
+ * where K is 48 or 56 saved 3 instructions a record pass for 3 KB of code at -O2). */
+enum { DSP_PAIR_Q2, DSP_PAIR_Q4, DSP_PAIR_Q12, DSP_PAIR_Q14 };
+CNNC_INLINE int dsp_pair_q(int32_t nq) {
+    if (nq % 14 == 0) return DSP_PAIR_Q14;
+    if (nq % 12 == 0) return DSP_PAIR_Q12;
+    return nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;
+}
+
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
- * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q4: four
- * quads a turn). */
-DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, const int8_t *x, int8_t *y,
-                                     uint32_t *xb, const uint32_t *rec, const uint32_t *rend,
-                                     uint32_t nzp, int xdbl, int relu, int q4) {
-    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = 0;
+ * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
+ * quads a turn, dsp_pair_q). */
+DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
+                                     int8_t *y, uint32_t *xb, const uint32_t *rec,
+                                     const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
+                                     int q) {
+    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
     register const int8_t *r4 __asm__("r4") = x;
-    register const int8_t *r5 __asm__("r5") = x + (size_t)(p->n - 1) * p->k;
+    register const int8_t *r5 __asm__("r5") = x + (size_t)(n - 1) * p->k;
     register int32_t r6 __asm__("r6") = p->k;
     register int8_t *r7 __asm__("r7") = y;
     register int32_t r8 __asm__("r8") = 2 * p->m;
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
-    register int32_t r11 __asm__("r11") = p->m;
-    if (xdbl) {
-        if (q4 && relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
-        else if (q4)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, DSP_ASM_PAIR_XDBL);
-        else if (relu)
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
-        else
-            DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, DSP_ASM_PAIR_XDBL);
-    } else if (q4 && relu) {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4, "");
-    } else if (q4) {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD4, "");
-    } else if (relu) {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD2, "");
-    } else {
-        DSP_ASM_PAIR_ROWS(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_QUAD2, "");
-    }
+    register int32_t r11 __asm__("r11") = 0;
+    if (xdbl && relu)
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL);
+    else if (xdbl)
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL);
+    else if (relu)
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, "");
+    else
+        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, "");
 }
 
 /* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
  * pairs of rows and of outputs (the rows' words at the buffer's end) when every output takes the
- * doubled form; returns 0 (nothing written to y) otherwise. An odd last row pairs with
- * itself (y_stride 0: both write the same bytes). */
+ * doubled form; returns 0 (nothing written to y) otherwise. An odd last row runs alone
+ * (dsp_pair_row1). */
 static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
                         const int8_t *w, const int32_t *bias, const int32_t *mult,
                         const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
@@ -1302,14 +1486,11 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
             }
         }
     xb[4 * nq] = DSP_PAIR_END;
-    if (nq % 4 == 0 && out->zero_point == -128) /* the row loop once per variant */
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 1);
-    else if (nq % 4 == 0)
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 1);
-    else if (out->zero_point == -128)
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 1, 0);
-    else
-        dsp_pair_rows(p, x, y + o0, xb, rec, rend, nzp, !wdbl, 0, 0);
+    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128,
+                  dsp_pair_q(nq));
+    if (p->n % 2) /* the last row alone */
+        dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb, rec,
+                      rend, nzp, !wdbl, out->zero_point == -128);
     return 1;
 }
 

@@ -13,11 +13,12 @@ dsp_row_groups1; a row of whole quads widened by one STM) and K of 29 to 32 the 
 four a turn (8 quads), each checked to fail under a deliberate mutation. K of 8 and 16 with M
 a multiple of 4 (per-output records, the row in registers: dsp_rec_block; eight outputs a
 turn where the block's count allows; at K = 16 the factor 2 on the rows where the block's
-outputs outnumber them) and K of 24, 40, 48, 96, 144, 184, 192, 240 and 336 with M even (two
-rows by two outputs: dsp_pair_block; quads two or four a turn, odd rows, a last pair after
-the groups of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every
-kind with the double rounding, the output zero point -128 and any, a narrow clamp (the
-groups then), single and onnxruntime.
+outputs outnumber them) and K of 24, 40, 48, 56, 64, 96, 112, 144, 184, 192, 240 and 336 with
+M even (two rows by two outputs: dsp_pair_block; quads two, four, twelve or fourteen a turn,
+odd rows (the last alone: two, four or fourteen quads a turn), a last pair after the groups
+of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every kind with the
+double rounding, the output zero point -128 and any, a narrow clamp (the groups then),
+single and onnxruntime.
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
@@ -59,12 +60,13 @@ ROWS4_REPS = 10
 # past it; counts of 4 j (four outputs a turn) and 8 j.
 REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
-# K a multiple of 8 in 24..336 (dsp_pair_block: quads two or four a turn; from 200 the rows'
-# words end blk->w's room: 240), M even: one pair,
+# K a multiple of 8 in 24..336 (dsp_pair_block: quads two (24, 40, 184), four (64), twelve
+# (48, 96, 144, 192, 240) or fourteen (56, 112, 336) a turn;
+# from 200 the rows' words end blk->w's room: 240), M even: one pair,
 # pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
 # (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2); reps 10 and 11: kinds 4 and 5 with the full clamp
 # (rep 5's kind 5 has the narrow one, which refuses the pairs before their checks).
-PAIR_KS = (24, 40, 48, 96, 144, 184, 192, 240, 336)
+PAIR_KS = (24, 40, 48, 56, 64, 96, 112, 144, 184, 192, 240, 336)
 PAIR_MS = (2, 6, 16, 18, 50)
 PAIR_REPS = 12
 CASES = (
