@@ -168,35 +168,73 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_DIRECT_REC 8   /* words per output: bias, 4 weight pairs, (e, w8), m, c */
 #define DSP_DIRECT_XREC 5  /* words per pixel: its 5 pairs */
 
-/* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment): element e is
- * channel e mod C of padded column e / C (column pad_left is the image's first), x - zp
- * there (2 (x - zp) with dbl), zero outside the image. The zeros go first by whole words
- * (the lead rounded up, the tail from an even element), then the inputs over them. */
+/* Eight inputs a turn from *src (any alignment) as int16 lanes x - zp (SXTAB16 onto nzp =
+ * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order; SADD16 doubles
+ * them with DBL) into *dst (even address: unaligned STRs), both moved on, until src is end:
+ * 16 instructions (20 doubled) per 8, gcc's C form 24 (24 + 4). */
+#define DSP_WIDEN8(DBL) \
+    __asm__ __volatile__("1:\n\t"                                                             \
+                         "ldr %[e0], [%[src]], #4\n\t"                                        \
+                         "ldr %[e1], [%[src]], #4\n\t"                                        \
+                         "sxtab16 %[o0], %[nzp], %[e0], ror #8\n\t"                           \
+                         "sxtab16 %[e0], %[nzp], %[e0]\n\t"                                   \
+                         "sxtab16 %[o1], %[nzp], %[e1], ror #8\n\t"                           \
+                         "sxtab16 %[e1], %[nzp], %[e1]\n\t"                                   \
+                         "pkhbt %[t], %[e0], %[o0], lsl #16\n\t"                              \
+                         "pkhtb %[o0], %[o0], %[e0], asr #16\n\t" DBL(t) DBL(o0)              \
+                         "str %[t], [%[dst]], #4\n\t"                                         \
+                         "str %[o0], [%[dst]], #4\n\t"                                        \
+                         "pkhbt %[t], %[e1], %[o1], lsl #16\n\t"                              \
+                         "pkhtb %[o1], %[o1], %[e1], asr #16\n\t" DBL(t) DBL(o1)              \
+                         "str %[t], [%[dst]], #4\n\t"                                         \
+                         "str %[o1], [%[dst]], #4\n\t"                                        \
+                         "cmp %[src], %[end]\n\t"                                             \
+                         "bne 1b"                                                             \
+                         : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), \
+                           [o0] "=&r"(o0), [o1] "=&r"(o1), [t] "=&r"(t)                       \
+                         : [nzp] "r"(nzp), [end] "r"(end)                                     \
+                         : "memory", "cc")
+#define DSP_WIDEN_DOUBLE(r) "sadd16 %[" #r "], %[" #r "], %[" #r "]\n\t"
+#define DSP_WIDEN_SINGLE(r) ""
+
+/* bytes (a multiple of 4) of zeros at r (any alignment), word by word. */
+static void dsp_zero_words(int8_t *r, int32_t bytes) {
+    uint32_t zero = 0;
+    int32_t j;
+    __asm__("" : "+r"(zero)); /* a value gcc cannot see: the loop stays (not a memset call) */
+    for (j = 0; j < bytes; j += 4) CNNC_COPY(r + j, &zero, sizeof zero);
+}
+
+/* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment), a slot of a
+ * ring the caller zeroed (dsp_zero_words) before its first row: element e is channel e mod
+ * C of padded column e / C (column pad_left is the image's first), x - zp there (2 (x - zp)
+ * with dbl), zero outside the image. Every row of the image writes the same elements (its
+ * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
+ * outside the image zeroes the slot. The inputs go 8 a turn (DSP_WIDEN8), the last n mod 8
+ * one by one. */
 static void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t iy,
                              int8_t *r, int32_t rl, int dbl) {
     const int32_t zp = p->x_zero_point, wc = p->w * p->c;
-    const uint32_t nzp = dsp_pack16(-zp, -zp);
-    uint32_t zero = 0;
     const int32_t lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
-    const int32_t n = iy < 0 || iy >= p->h ? 0 : (wc < rl - lead ? wc : rl - lead);
-    const int8_t *src = x + ((size_t)b * p->h + (n ? iy : 0)) * wc;
+    const int32_t n = wc < rl - lead ? wc : rl - lead;
+    const int8_t *src;
     int8_t *dst = r + 2 * lead;
     int32_t j;
-    __asm__("" : "+r"(zero)); /* a value gcc cannot see: the loops stay (not memset calls) */
-    for (j = 0; j < lead; j += 2) CNNC_COPY(r + 2 * j, &zero, sizeof zero);
-    for (j = (lead + n) & ~1; j < rl; j += 2) CNNC_COPY(r + 2 * j, &zero, sizeof zero);
-    for (j = 0; j + 4 <= n; j += 4) { /* (x0, x1), (x2, x3) from the even and odd lanes */
-        const uint32_t v = dsp_load4(src + j);
-        const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
-        uint32_t lo = dsp_pkhbt(e, o), hi = dsp_pkhtb(o, e);
-        if (dbl) {
-            lo = (uint32_t)__sadd16((int32_t)lo, (int32_t)lo);
-            hi = (uint32_t)__sadd16((int32_t)hi, (int32_t)hi);
-        }
-        CNNC_COPY(dst + 2 * j, &lo, sizeof lo);
-        CNNC_COPY(dst + 2 * j + 4, &hi, sizeof hi);
+    if (iy < 0 || iy >= p->h) {
+        dsp_zero_words(r, 2 * rl);
+        return;
     }
-    for (; j < n; ++j) {
+    src = x + ((size_t)b * p->h + iy) * wc;
+    if (n >= 8) {
+        const int8_t *const end = src + (n & ~7);
+        const uint32_t nzp = dsp_pack16(-zp, -zp);
+        uint32_t e0, e1, o0, o1, t;
+        if (dbl)
+            DSP_WIDEN8(DSP_WIDEN_DOUBLE);
+        else
+            DSP_WIDEN8(DSP_WIDEN_SINGLE);
+    }
+    for (j = 0; j < (n & 7); ++j) {
         const int16_t v = (int16_t)((src[j] - zp) * (dbl ? 2 : 1));
         CNNC_COPY(dst + 2 * j, &v, sizeof v);
     }
@@ -466,6 +504,7 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
     const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
     const int8_t *r[3];
     int32_t b, oy, ky;
+    dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
         int32_t next = -p->pad_top; /* the first input row not yet widened */
         for (oy = 0; oy < p->out_h; ++oy) {
@@ -495,17 +534,38 @@ static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_ou
 /* The weights of a tap past the kernel (a pair's zero half) for every output of a block. */
 static const int8_t dsp_direct_zeros[DSP_BLOCK_MAX] = {0};
 
+/* Outputs j .. j+3 of one tap pair's int8 weights at wl, wh (int16 lanes, doubled) into
+ * the table at t = tab + 1 + 8 j (two periods), the pair's words of outputs j, j+1 at t[a0],
+ * t[a1] (at[0][n], at[1][n]); n = 4: (0, 2 w) beside the shift (W4'). Per 4 outputs 2 LDR,
+ * 4 SXTB16 (even and odd outputs), 4 SADD16, 4 PKH. */
+DSP_ALWAYS_INLINE void dsp_direct_weights4(uint32_t *t, const int8_t *wl, const int8_t *wh,
+                                           int32_t a0, int32_t a1, int32_t n) {
+    const uint32_t l = dsp_load4(wl), h = dsp_load4(wh);
+    uint32_t el = (uint32_t)dsp_even(l), ol = (uint32_t)dsp_odd(l);
+    el = (uint32_t)__sadd16((int32_t)el, (int32_t)el),
+    ol = (uint32_t)__sadd16((int32_t)ol, (int32_t)ol);
+    if (n < 4) {
+        uint32_t eh = (uint32_t)dsp_even(h), oh = (uint32_t)dsp_odd(h);
+        eh = (uint32_t)__sadd16((int32_t)eh, (int32_t)eh),
+        oh = (uint32_t)__sadd16((int32_t)oh, (int32_t)oh);
+        t[a0] = dsp_pkhbt(el, eh), t[16 + a0] = dsp_pkhtb(eh, el);
+        t[a1] = dsp_pkhbt(ol, oh), t[16 + a1] = dsp_pkhtb(oh, ol);
+    } else {
+        t[a0] = el << 16, t[16 + a0] = el & 0xFFFF0000u;
+        t[a1] = ol << 16, t[16 + a1] = ol & 0xFFFF0000u;
+    }
+}
+
 /* The table of dsp_direct_pixels for outputs o0 .. o0+count-1 (count even) at tab: A_0,
  * then per period of outputs j, k = j + 1 its LDMs' 16 words in their registers' order
  * (a: W0_j..W3_j, W4'_j, m_j; b: c_j, W0_k, W1_k, A_k; c: A_{k+1}, W2_k, W3_k, W4'_k, m_k,
  * c_k; the last A_{k+1} is A_0 again), then the trailer's rewind and y skip. The weights
- * doubled (the rows are x - zp: the sums as the doubled requantisation wants them). */
+ * doubled (the rows are x - zp: the sums as the doubled requantisation wants them). The
+ * weights go 4 outputs at a time (dsp_direct_weights4), a last pair one by one. */
 static void dsp_direct_table(const cnnc_s8_conv_params *p, const int8_t *w, int32_t o0,
                              int32_t count, const dsp_block *blk, uint32_t *tab) {
-    /* W0..W3, W4', m, c of output j past its period's first word, tab + 1 + 16 (j / 2) */
-    static const uint8_t at[2][7] = {{0, 1, 2, 3, 4, 5, 6}, {7, 8, 11, 12, 13, 14, 15}};
-    /* output j mod 4's e, m, c in its group's slots (dsp_block's gq) */
-    static const uint8_t slot[4][3] = {{4, 6, 7}, {5, 8, 9}, {10, 12, 13}, {11, 14, 15}};
+    /* W0..W3, W4' of outputs j (even), j + 1 past their period's first word */
+    static const uint8_t at[2][5] = {{0, 1, 2, 3, 4}, {7, 8, 11, 12, 13}};
     const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c;
     int32_t tap[2 * DSP_DIRECT_PAIRS], j, ky, q, n = 0;
     /* the taps of the pairs in dsp_direct_xrow's order (-1: a zero weight; K <= 9 leaves the
@@ -516,24 +576,33 @@ static void dsp_direct_table(const cnnc_s8_conv_params *p, const int8_t *w, int3
         for (ky = 0; ky < kh; ky += 2)
             tap[n++] = ky * l + l - 1, tap[n++] = ky + 1 < kh ? (ky + 1) * l + l - 1 : -1;
     for (; n < 2 * DSP_DIRECT_PAIRS; ++n) tap[n] = -1;
+#pragma GCC unroll 5                         /* the records' offsets and W4' known */
     for (n = 0; n < DSP_DIRECT_PAIRS; ++n) { /* the records' weight pairs, pair by pair */
         const int32_t lo = tap[2 * n], hi = tap[2 * n + 1];
         const int8_t *const wl = lo < 0 ? dsp_direct_zeros : w + o0 + (size_t)lo * oc;
         const int8_t *const wh = hi < 0 ? dsp_direct_zeros : w + o0 + (size_t)hi * oc;
-        for (j = 0; j < count; ++j)
+        for (j = 0; j + 4 <= count; j += 4)
+            dsp_direct_weights4(tab + 1 + 8 * j, wl + j, wh + j, at[0][n], at[1][n], n);
+        for (; j < count; ++j) /* a last pair of outputs */
             tab[1 + 16 * (j >> 1) + at[j & 1][n]] =
                 n < 4 ? dsp_pack16(2 * wl[j], 2 * wh[j]) : (uint32_t)(2 * wl[j]) << 16;
     }
-    for (j = 0; j < count; ++j) { /* the records' bias and requantisation */
+    for (j = 0; j < count; j += 4) { /* bias and requantisation: a group's e, m, c (gq) */
         const int32_t *gq = blk->gq[j >> 2];
-        const uint8_t *s = slot[j & 3], *o = at[j & 1];
-        uint32_t *t = tab + 1 + 16 * (j >> 1);
-        t[o[4]] |= (uint32_t)gq[s[0]]; /* e, 1..20: the low byte */
-        t[o[5]] = (uint32_t)gq[s[1]], t[o[6]] = (uint32_t)gq[s[2]];
-        *(j & 1 ? t + 9 : (j ? t - 6 : tab)) = (uint32_t)gq[j & 3];
+        uint32_t *t = tab + 1 + 8 * j;
+        (j ? t - 6 : tab)[0] = (uint32_t)gq[0];
+        t[4] |= (uint32_t)gq[4], t[5] = (uint32_t)gq[6], t[6] = (uint32_t)gq[7]; /* e: 1..20 */
+        t[9] = (uint32_t)gq[1];
+        t[13] |= (uint32_t)gq[5], t[14] = (uint32_t)gq[8], t[15] = (uint32_t)gq[9];
+        if (j + 2 < count) {
+            t[10] = (uint32_t)gq[2];
+            t[20] |= (uint32_t)gq[10], t[21] = (uint32_t)gq[12], t[22] = (uint32_t)gq[13];
+            t[25] = (uint32_t)gq[3];
+            t[29] |= (uint32_t)gq[11], t[30] = (uint32_t)gq[14], t[31] = (uint32_t)gq[15];
+        }
     }
     tab[DSP_DIRECT_REC * count - 5] = tab[0];
-    tab[1 + 16 * ((count - 1) >> 1) + at[1][4]] |= 0x100u; /* the last output's W4' */
+    tab[DSP_DIRECT_REC * count - 2] |= 0x100u; /* the last output's W4' */
     tab[1 + DSP_DIRECT_REC * count] = 0u - (uint32_t)(4 * DSP_DIRECT_REC * count);
     tab[2 + DSP_DIRECT_REC * count] = (uint32_t)(oc - count);
 }
@@ -552,21 +621,24 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     uint32_t *const xv = trailer + 4;
     /* a record of slack: the pixels' loop loads the one past the last */
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xv - tab)) / DSP_DIRECT_XREC - 1;
+    const int32_t sh = p->stride_h, turn = sh % kh, bytes = 2 * rl;
     const int8_t *r[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 9 */
-    int32_t b, oy, ox, ky;
+    int32_t b, oy, ox, ky, s0 = 0;
     dsp_direct_table(p, w, o0, count, blk, tab);
+    dsp_zero_words(col, kh * bytes);
     for (b = 0; b < p->n; ++b) {
-        int32_t next = -p->pad_top; /* the first input row not yet widened */
         for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            /* window row ky in slot (s0 + ky) mod kh; the previous window's last kh - sh
+             * rows stay where they are (s0 turns by sh) */
+            const int32_t iy0 = oy * sh - p->pad_top, keep = oy && sh < kh ? kh - sh : 0;
             int8_t *yr = y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0;
-            int32_t s = (iy0 + p->pad_top) % kh; /* row iy in slot (iy + pad_top) mod kh */
-            for (ky = 0; ky < kh; ++ky, s = s + 1 < kh ? s + 1 : 0) {
-                int8_t *slot = col + (size_t)s * 2 * rl;
-                if (iy0 + ky >= next) dsp_widen_padded(p, x, b, iy0 + ky, slot, rl, 0);
+            int32_t s;
+            if (oy) s0 = s0 + turn < kh ? s0 + turn : s0 + turn - kh;
+            for (ky = 0, s = s0; ky < kh; ++ky, s = s + 1 < kh ? s + 1 : 0) {
+                int8_t *slot = col + (size_t)s * bytes;
+                if (ky >= keep) dsp_widen_padded(p, x, b, iy0 + ky, slot, rl, 0);
                 r[ky] = slot;
             }
-            next = iy0 + kh;
             for (ox = 0; ox < p->out_w; ox += chunk) {
                 const int32_t np = p->out_w - ox < chunk ? p->out_w - ox : chunk;
                 const size_t off = (size_t)ox * step;
