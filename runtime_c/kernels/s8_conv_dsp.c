@@ -607,6 +607,41 @@ static void dsp_direct_table(const cnnc_s8_conv_params *p, const int8_t *w, int3
     tab[2 + DSP_DIRECT_REC * count] = (uint32_t)(oc - count);
 }
 
+/* dsp_conv_direct's rows for the 3x3 stems of one channel (kh = l = 3) whose output rows fit
+ * one chunk of pixel records: the slots of the ring (3 rows, zeroed) turn by the stride,
+ * each new input row is widened, the records built (dsp_direct_x33) and run
+ * (dsp_direct_pixels) row by row, the loop's state in a few registers (the general loop's
+ * costs 150 instructions a row here). */
+static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_params *p,
+                                                        const int8_t *x, uint32_t *tab,
+                                                        int32_t count, int8_t *col, int8_t *y) {
+    const int32_t sh = p->stride_h, rl = ((p->out_w - 1) * p->stride_w + 3 + 3) & ~1;
+    const int32_t step = 2 * p->stride_w, ow = p->out_w, keep = sh < 3 ? 3 - sh : 0;
+    const int32_t yrow = ow * p->out_c, relu = p->y_zero_point == -128;
+    uint32_t *const trailer = tab + 1 + DSP_DIRECT_REC * count;
+    uint32_t *const xv = trailer + 4;
+    int8_t *r0 = col, *r1 = col + 2 * rl, *r2 = col + 4 * rl;
+    int32_t b, oy;
+    trailer[3] = (uint32_t)(xv + DSP_DIRECT_XREC * ow);
+    for (b = 0; b < p->n; ++b)
+        for (oy = 0; oy < p->out_h; ++oy, y += yrow) {
+            const int32_t iy0 = oy * sh - p->pad_top;
+            if (oy && keep) { /* the previous window's last keep rows come first */
+                int8_t *const t0 = r0;
+                if (keep == 2)
+                    r0 = r1, r1 = r2, r2 = t0;
+                else
+                    r0 = r2, r2 = r1, r1 = t0;
+            }
+            if (!oy || keep < 1) dsp_widen_padded(p, x, b, iy0, r0, rl, 0);
+            if (!oy || keep < 2) dsp_widen_padded(p, x, b, iy0 + 1, r1, rl, 0);
+            dsp_widen_padded(p, x, b, iy0 + 2, r2, rl, 0);
+            dsp_direct_x33(r0, r1, r2, step, ow, xv);
+            trailer[2] = (uint32_t)xv;
+            dsp_direct_pixels(tab, y, count, relu);
+        }
+}
+
 /* Outputs o0 .. o0+count-1 (count even) of the conv through the direct path, blk->gq and
  * blk->form already made (dsp_block_params, DSP_RQ_DOUBLE2): the table of records, its
  * trailer and the pixels' records in blk->w, the widened rows (a ring of kh) in col. */
@@ -626,6 +661,10 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     int32_t b, oy, ox, ky, s0 = 0;
     dsp_direct_table(p, w, o0, count, blk, tab);
     dsp_zero_words(col, kh * bytes);
+    if (kh == 3 && l == 3 && p->out_w <= chunk) {
+        dsp_direct_rows33(p, x, tab, count, col, y + o0);
+        return;
+    }
     for (b = 0; b < p->n; ++b) {
         for (oy = 0; oy < p->out_h; ++oy) {
             /* window row ky in slot (s0 + ky) mod kh; the previous window's last kh - sh

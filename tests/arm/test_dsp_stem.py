@@ -16,8 +16,8 @@ requantisation form the paths run (the doubled form with an even and an odd coun
 outputs, four and eight a turn, and without the sign's term where the output zero point is
 -128 one time in four, the plain double rounding with biases near 2^30, single rounding)
 and the ones they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
-fast forms); rows wider than the pixel records' and RGB quads' chunks (out_w above 98
-and 25), rows too wide for the widened ring (the GEMM then) and odd counts of stride-2
+fast forms); the stems' row loop (dsp_direct_rows33) at strides 1 to 3; rows wider than
+the pixel records' and RGB quads' chunks (out_w above 126 and 25), rows too wide for the widened ring (the GEMM then) and odd counts of stride-2
 windows ending inside the image (the pixel records' last one alone); at the target's flags
 (the direct paths) and at -Os (none)."""
 
@@ -139,10 +139,11 @@ int main(void) {
         conv_case(uniform(1, 2), uniform(3, 9), uniform(3, 12), 3, 3, 3, uniform(1, 3),
                   uniform(0, 2), rgb_counts[uniform(0, 7)], kind, uniform(0, 5) == 0);
     }
-    /* rows past the pixel records' chunk (98 pixels with 48 outputs, 146 with 16) */
-    conv_case(1, 3, 150, 1, 3, 3, 1, 1, 16, 5, 0);
-    conv_case(1, 2, 120, 1, 1, 3, 1, 0, 49, 5, 0);
-    conv_case(2, 2, 110, 2, 2, 2, 1, 0, 48, 5, 0);
+    /* rows past the pixel records' chunk (126 pixels with 48 outputs, 177 with 16): the
+     * general row loop, chunk by chunk */
+    conv_case(1, 3, 200, 1, 3, 3, 1, 1, 16, 5, 0);
+    conv_case(1, 2, 140, 1, 1, 3, 1, 0, 48, 5, 0);
+    conv_case(2, 2, 135, 2, 2, 2, 1, 0, 48, 5, 0);
     conv_case(1, 3, 60, 3, 3, 3, 1, 1, 48, 5, 0); /* RGB quads: 25 pixels a chunk */
     /* a widened ring of 3 rows past the im2col buffer's 2 KB: the GEMM */
     conv_case(1, 3, 400, 1, 3, 3, 1, 1, 4, 0, 0);
