@@ -27,7 +27,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 3 + 160 + 10 + 40 + 16
+CASES = 3 + 160 + 10 + 40 + 16 + 4
 
 DRIVER = (
     r"""
@@ -160,6 +160,11 @@ int main(void) {
         conv_case(1, 9, 11, 1, 3, 3, 2, 1, turns[rep >> 1], 5, 0);
     }
     zy_force = 0;
+    /* the stems' row loop at strides 1 (two rows kept) and 3 (none), paddings 0 and 2 */
+    conv_case(1, 9, 11, 1, 3, 3, 1, 1, 8, 5, 0);
+    conv_case(2, 8, 7, 1, 3, 3, 1, 0, 6, 5, 0);
+    conv_case(1, 10, 12, 1, 3, 3, 3, 2, 8, 5, 0);
+    conv_case(1, 11, 9, 1, 3, 3, 2, 2, 4, 5, 0);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
