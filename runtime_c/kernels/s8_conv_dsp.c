@@ -205,6 +205,25 @@ static void dsp_zero_words(int8_t *r, int32_t bytes) {
     for (j = 0; j < bytes; j += 4) CNNC_COPY(r + j, &zero, sizeof zero);
 }
 
+/* A conv's input rows as dsp_widen_padded writes them, fixed per call (the fields in one
+ * struct: its callers' asm clobbers memory, after which gcc reloads anything read from p). */
+typedef struct {
+    const int8_t *x;   /* [n][h][w * C] */
+    int32_t h, wc, rl; /* image rows, inputs a row (w * C), int16 elements a widened row */
+    int32_t lead, n;   /* the padding's elements before the inputs, the inputs a row writes */
+    int32_t zp, dbl;   /* x_zero_point; 1: 2 (x - zp) */
+    uint32_t nzp;      /* (-zp, -zp) as int16 lanes */
+} dsp_widen;
+
+CNNC_INLINE void dsp_widen_make(dsp_widen *wd, const cnnc_s8_conv_params *p, const int8_t *x,
+                                int32_t rl, int32_t dbl) {
+    const int32_t wc = p->w * p->c, lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
+    wd->x = x, wd->h = p->h, wd->wc = wc, wd->rl = rl, wd->lead = lead;
+    wd->n = wc < rl - lead ? wc : rl - lead;
+    wd->zp = p->x_zero_point, wd->dbl = dbl,
+    wd->nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+}
+
 /* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment), a slot of a
  * ring the caller zeroed (dsp_zero_words) before its first row: element e is channel e mod
  * C of padded column e / C (column pad_left is the image's first), x - zp there (2 (x - zp)
@@ -212,30 +231,27 @@ static void dsp_zero_words(int8_t *r, int32_t bytes) {
  * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
  * outside the image zeroes the slot. The inputs go 8 a turn (DSP_WIDEN8), the last n mod 8
  * one by one. */
-static void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t iy,
-                             int8_t *r, int32_t rl, int dbl) {
-    const int32_t zp = p->x_zero_point, wc = p->w * p->c;
-    const int32_t lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
-    const int32_t n = wc < rl - lead ? wc : rl - lead;
+static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t *r) {
+    const int32_t n = wd->n;
     const int8_t *src;
-    int8_t *dst = r + 2 * lead;
+    int8_t *dst = r + 2 * wd->lead;
     int32_t j;
-    if (iy < 0 || iy >= p->h) {
-        dsp_zero_words(r, 2 * rl);
+    if ((uint32_t)iy >= (uint32_t)wd->h) {
+        dsp_zero_words(r, 2 * wd->rl);
         return;
     }
-    src = x + ((size_t)b * p->h + iy) * wc;
+    src = wd->x + ((size_t)b * wd->h + iy) * wd->wc;
     if (n >= 8) {
         const int8_t *const end = src + (n & ~7);
-        const uint32_t nzp = dsp_pack16(-zp, -zp);
+        const uint32_t nzp = wd->nzp;
         uint32_t e0, e1, o0, o1, t;
-        if (dbl)
+        if (wd->dbl)
             DSP_WIDEN8(DSP_WIDEN_DOUBLE);
         else
             DSP_WIDEN8(DSP_WIDEN_SINGLE);
     }
     for (j = 0; j < (n & 7); ++j) {
-        const int16_t v = (int16_t)((src[j] - zp) * (dbl ? 2 : 1));
+        const int16_t v = (int16_t)((src[j] - wd->zp) * (wd->dbl ? 2 : 1));
         CNNC_COPY(dst + 2 * j, &v, sizeof v);
     }
 }
@@ -359,16 +375,14 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
 #define DSP_DIRECT_PERIOD2(SJ, SK) DSP_DIRECT_PERIOD(SJ, SK) DSP_DIRECT_PERIOD(SJ, SK)
 #define DSP_DIRECT_PERIOD4(SJ, SK) DSP_DIRECT_PERIOD2(SJ, SK) DSP_DIRECT_PERIOD2(SJ, SK)
 #define DSP_DIRECT_PERIOD8(SJ, SK) DSP_DIRECT_PERIOD4(SJ, SK) DSP_DIRECT_PERIOD4(SJ, SK)
-/* PERIODS: the periods a turn (1, 2, 4 or 8: the turn's TST and branch per 16 outputs at
- * most). After the last output the trailer (-the records' bytes, the outputs to skip in
+/* PERIODS: the periods a turn (1, 2, 4 or 8: the turn's TST and branch, TURNS, per 16
+ * outputs at most). After the last output the trailer (-the records' bytes, the outputs to skip in
  * y, the next pixel record's address, the end of the records) rewinds wp, moves y on and
  * loads the next pixel; the entry jumps there first (y starts one skip early). */
-#define DSP_DIRECT_ROW(PERIODS)                                                                 \
+#define DSP_DIRECT_ROW(PERIODS, TURNS)                                                          \
     __asm__ __volatile__(                                                                       \
         "b 3f\n\t"                                                                              \
-        "1:\n\t" PERIODS                                                                        \
-        "tst r8, #256\n\t"                                                                      \
-        "beq 1b\n\t"                                                                            \
+        "1:\n\t" PERIODS TURNS                                                                  \
         "3:\n\t"                                                                                \
         "ldm %[wp], {r6, r7, r8, r9}\n\t"                                                       \
         "ldm r8!, {r0, r1, r2, r3, r4}\n\t"                                                     \
@@ -382,16 +396,23 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
         :                                                                                       \
         : "memory", "cc")
 
-/* DSP_DIRECT_ROW with the periods a turn that count allows, signs SJ, SK. */
-#define DSP_DIRECT_ROW_BY_COUNT(SJ, SK)             \
-    if (!(count & 15)) /* eight periods a turn */   \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK)); \
-    else if (!(count & 7)) /* four */               \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD4(SJ, SK)); \
-    else if (!(count & 3)) /* two */                \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD2(SJ, SK)); \
-    else                                            \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD(SJ, SK))
+/* TURNS: another turn unless the last output's W4' has bit 8. */
+#define DSP_DIRECT_TURNS \
+    "tst r8, #256\n\t"   \
+    "beq 1b\n\t"
+/* DSP_DIRECT_ROW with the periods a turn that count allows, signs SJ, SK; 16 outputs (the
+ * stems' usual count) in one turn without the test. */
+#define DSP_DIRECT_ROW_BY_COUNT(SJ, SK)                               \
+    if (count == 16)                                                  \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), "");               \
+    else if (!(count & 15)) /* eight periods a turn */                \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), DSP_DIRECT_TURNS); \
+    else if (!(count & 7)) /* four */                                 \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD4(SJ, SK), DSP_DIRECT_TURNS); \
+    else if (!(count & 3)) /* two */                                  \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD2(SJ, SK), DSP_DIRECT_TURNS); \
+    else                                                              \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD(SJ, SK), DSP_DIRECT_TURNS)
 
 /* The pixel records named in the trailer at tab + 1 + 8 count (dsp_conv_direct) through the
  * table of count outputs (even) at tab, outputs stored from y on; relu: the output zero
@@ -504,6 +525,8 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
     const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
     const int8_t *r[3];
     int32_t b, oy, ky;
+    dsp_widen wd;
+    dsp_widen_make(&wd, p, x, rl, 1);
     dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
         int32_t next = -p->pad_top; /* the first input row not yet widened */
@@ -512,7 +535,7 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
             for (ky = 0; ky < 3; ++ky) { /* row iy in slot (iy + pad_top) mod 3 */
                 const int32_t iy = iy0 + ky;
                 int8_t *slot = col + (size_t)((iy + p->pad_top) % 3) * 2 * rl;
-                if (iy >= next) dsp_widen_padded(p, x, b, iy, slot, rl, 1);
+                if (iy >= next) dsp_widen_padded(&wd, b, iy, slot);
                 r[ky] = slot;
             }
             next = iy0 + 3;
@@ -622,6 +645,8 @@ static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_param
     uint32_t *const xv = trailer + 4;
     int8_t *r0 = col, *r1 = col + 2 * rl, *r2 = col + 4 * rl;
     int32_t b, oy;
+    dsp_widen wd;
+    dsp_widen_make(&wd, p, x, rl, 0);
     trailer[3] = (uint32_t)(xv + DSP_DIRECT_XREC * ow);
     for (b = 0; b < p->n; ++b)
         for (oy = 0; oy < p->out_h; ++oy, y += yrow) {
@@ -633,9 +658,9 @@ static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_param
                 else
                     r0 = r2, r2 = r1, r1 = t0;
             }
-            if (!oy || keep < 1) dsp_widen_padded(p, x, b, iy0, r0, rl, 0);
-            if (!oy || keep < 2) dsp_widen_padded(p, x, b, iy0 + 1, r1, rl, 0);
-            dsp_widen_padded(p, x, b, iy0 + 2, r2, rl, 0);
+            if (!oy || keep < 1) dsp_widen_padded(&wd, b, iy0, r0);
+            if (!oy || keep < 2) dsp_widen_padded(&wd, b, iy0 + 1, r1);
+            dsp_widen_padded(&wd, b, iy0 + 2, r2);
             dsp_direct_x33(r0, r1, r2, step, ow, xv);
             trailer[2] = (uint32_t)xv;
             dsp_direct_pixels(tab, y, count, relu);
@@ -659,6 +684,8 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     const int32_t sh = p->stride_h, turn = sh % kh, bytes = 2 * rl;
     const int8_t *r[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 9 */
     int32_t b, oy, ox, ky, s0 = 0;
+    dsp_widen wd;
+    dsp_widen_make(&wd, p, x, rl, 0);
     dsp_direct_table(p, w, o0, count, blk, tab);
     dsp_zero_words(col, kh * bytes);
     if (kh == 3 && l == 3 && p->out_w <= chunk) {
@@ -675,7 +702,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
             if (oy) s0 = s0 + turn < kh ? s0 + turn : s0 + turn - kh;
             for (ky = 0, s = s0; ky < kh; ++ky, s = s + 1 < kh ? s + 1 : 0) {
                 int8_t *slot = col + (size_t)s * bytes;
-                if (ky >= keep) dsp_widen_padded(p, x, b, iy0 + ky, slot, rl, 0);
+                if (ky >= keep) dsp_widen_padded(&wd, b, iy0 + ky, slot);
                 r[ky] = slot;
             }
             for (ox = 0; ox < p->out_w; ox += chunk) {
