@@ -447,9 +447,11 @@ DSP_ALWAYS_INLINE uint32_t dsp_tap_word(const int8_t *r0, const int8_t *r1, cons
 }
 
 /* dsp_row_groups_asm with its 7 quads written out (its loop over pairs of quads costs 4
- * instructions a turn): whole groups of count4 outputs, DSP_RQ_DOUBLE2, full clamp. */
+ * instructions a turn): whole groups of count4 outputs, DSP_RQ_DOUBLE2, full clamp; relu
+ * (known where inlined): the output zero point is -128, DSP_RQ_DOUBLE2Z's requantisation
+ * without the sign's term (s8_dsp.h). */
 DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
-                                      const uint32_t *xw, int32_t count4) {
+                                      const uint32_t *xw, int32_t count4, int relu) {
     const uint32_t *wp = *wpp, *gq = *gqp;
     int8_t *y = *yp, *const yend = *yp + count4;
     while (y < yend) {
@@ -465,7 +467,10 @@ DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp
         DSP_ASM_QUAD_AT("32");
         DSP_ASM_QUAD_AT("40");
         DSP_ASM_QUAD_AT("48");
-        DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
+        if (relu)
+            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2Z);
+        else
+            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
     }
     *wpp = wp, *gqp = gq, *yp = y;
 }
@@ -495,10 +500,10 @@ static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8
 
 /* One output row of pixels: their quads (dsp_rgb_quads) into blk->w past the repacked
  * weights, chunk pixels at a time, then every whole group of the block (count4 outputs)
- * of each pixel into y. */
+ * of each pixel into y; relu: the output zero point is -128. */
 static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *r0,
                                                   const int8_t *r1, const int8_t *r2, int32_t step,
-                                                  int32_t n, int8_t *y, int32_t oc) {
+                                                  int32_t n, int8_t *y, int32_t oc, int relu) {
     uint32_t *const xw = blk->w + (size_t)blk->count / 4 * 7 * 8;
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xw - blk->w)) / DSP_RGB_XREC; /* >= 25 */
     int32_t i, i0;
@@ -510,7 +515,10 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
         for (i = 0; i < np; ++i, y += oc, xp += DSP_RGB_XREC) {
             const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
             int8_t *yp = y;
-            dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count);
+            if (relu)
+                dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 1);
+            else
+                dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 0);
         }
     }
 }
@@ -540,7 +548,8 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
             }
             next = iy0 + 3;
             dsp_rgb_row(blk, r[0], r[1], r[2], step, p->out_w,
-                        y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0, oc);
+                        y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0, oc,
+                        p->y_zero_point == -128);
         }
     }
 }
