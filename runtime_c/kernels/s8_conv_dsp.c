@@ -5,11 +5,12 @@
  * corrected bias cancels: s8_dsp.h) against w[KH][KW][C/G][Co/G], the layout dense reads
  * as w[K][Co/G]. K above DSP_MAX_K runs the reference loop. Two stems skip the im2col
  * at the target's flags (not at -Os) when the requantisation is the doubled form with the
- * full clamp: K <= 10 (the 3x3 of one channel) runs dsp_conv_direct, the 3x3 of 3
- * channels dsp_conv_rgb, both on input rows widened once into zero-padded int16 rows
- * (bench/bench_mcu.py --layers: the digits stem, 32x32x1 -> 16x16x16, 101,587 -> 68,911
- * instructions; 0.35@96's, 96x96x3 -> 48x48x16, 1,747,756 -> 1,194,293). Compiled when the build
- * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
+ * full clamp: K <= 9 (the 3x3 of one channel) with an even count of outputs a block runs
+ * dsp_conv_direct, the 3x3 of 3 channels dsp_conv_rgb, both on input rows widened once
+ * into zero-padded int16 rows (bench/bench_mcu.py --layers: the digits stem, 32x32x1 ->
+ * 16x16x16, 101,587 instructions on the GEMM -> 52,770; 0.35@96's, 96x96x3 -> 48x48x16,
+ * 1,747,756 -> 1,141,428). Compiled when the build targets the DSP extension (CNNC_M_DSP,
+ * cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
 #include "s8_dsp.h"
