@@ -1,25 +1,24 @@
 """The Cortex-M DSP general conv's direct path (s8_conv_dsp.c: dsp_conv_direct, K <= 9,
 one group, the full clamp, the doubled requantisation, blocks of an even count of
-outputs), its RGB rows (dsp_conv_rgb: 3x3
-of 3 channels, whole groups of 4 outputs, from the same widened rows) and its word im2col
-(kernel rows of 5 to 12 bytes) equal cnnc_s8_conv__ref byte for byte on an emulated
-Cortex-M4: the digits stem itself (32x32x1, 3x3 stride 2 pad 1, 16 outputs) and the 0.35@96 stem's
-kind (3x3 stride 2 of 3 channels, a narrower image), then random convs of K 1..10 over
-kernels 1x1..3x3, 1x5, 5x2, 10x1, 2x5 of 1 or 2 channels, strides 1..3, paddings 0..2,
-batches of 1 and 2, with 1 to 6, 8, 10, 16, 24, 48 (one whole block) and 49 to 60 outputs
-(a second block, whose outputs skip the first's in y; odd blocks and K = 10 take the GEMM),
-the stem's shape with every count of the pixel loop's turns (one to eight periods of two
-outputs, a count of 2 mod 4 whose last weights go one by one) with and without the output
-zero point -128, random 3x3 convs of 3 channels with 4 to 52
-outputs (a last block not a multiple of 4, and 6 outputs: the GEMM for it), under every
-requantisation form the paths run (the doubled form with an even and an odd count of
-outputs, four and eight a turn, and without the sign's term where the output zero point is
--128 one time in four, the plain double rounding with biases near 2^30, single rounding)
-and the ones they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
-fast forms); the stems' row loop (dsp_direct_rows33) at strides 1 to 3; rows wider than
-the pixel records' and RGB quads' chunks (out_w above 126 and 25), rows too wide for the widened ring (the GEMM then) and odd counts of stride-2
-windows ending inside the image (the pixel records' last one alone); at the target's flags
-(the direct paths) and at -Os (none)."""
+outputs), its RGB rows (dsp_conv_rgb: 3x3 of 3 channels, whole groups of 4 outputs, from
+the same widened rows) and its word im2col (kernel rows of 5 to 12 bytes) equal
+cnnc_s8_conv__ref byte for byte on an emulated Cortex-M4: the digits stem itself (32x32x1,
+3x3 stride 2 pad 1, 16 outputs) and the 0.35@96 stem's kind (3x3 stride 2 of 3 channels, a
+narrower image), then random convs of K 1..10 over kernels 1x1..3x3, 1x5, 5x2, 10x1, 2x5
+of 1 or 2 channels, strides 1..3, paddings 0..2, batches of 1 and 2, with 1 to 6, 8, 10,
+16, 24, 48 (one whole block) and 49 to 60 outputs (a second block, whose outputs skip the
+first's in y; odd blocks and K = 10 take the GEMM), the stem's shape with every count of
+the pixel loop's turns (one to eight periods of two outputs, a count of 2 mod 4 whose last
+weights go one by one) with and without the output zero point -128, random 3x3 convs of
+3 channels with 4 to 52 outputs (a last block not a multiple of 4, and 6 outputs: the
+GEMM for it), under every requantisation form the paths run (the doubled form, and
+without the sign's term where the output zero point is -128 one time in four, the plain
+double rounding with biases near 2^30, single rounding) and the ones they leave to the
+GEMM (narrow clamps, onnxruntime rounding, multipliers outside the fast forms); the
+stems' row loop (dsp_direct_rows33) at strides 1 to 3; rows wider than the pixel records'
+and RGB quads' chunks (out_w above 126 and 25), rows too wide for the widened ring (the
+GEMM then) and odd counts of stride-2 windows ending inside the image (the pixel records'
+last one alone); at the target's flags (the direct paths) and at -Os (none)."""
 
 import pytest
 
