@@ -346,7 +346,7 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
  *   LDM c: A of the next even output into r5, k's W2, W3, W4' into r6..r8, m_k, c_k into
  *     r10, r11 (free once j is stored; the last period's next A is the table's first, for
  *     the next pixel).
- * DSP_DIRECT_RQ_J / _K: the doubled requantisation's sign term (c += acc >> 31, dsp_gq_one's
+ * DSP_DIRECT_SIGN_J / _K: the doubled requantisation's sign term (c += acc >> 31, dsp_gq_one's
  * DSP_RQ_DOUBLE2), or nothing where the output zero point is -128 (DSP_RQ_DOUBLE2Z,
  * s8_dsp.h: the clamp is full on this path). */
 #define DSP_DIRECT_SIGN_J "add r6, r6, r5, asr #31\n\t"
@@ -593,7 +593,8 @@ DSP_ALWAYS_INLINE void dsp_direct_weights4(uint32_t *t, const int8_t *wl, const 
  * then per period of outputs j, k = j + 1 its LDMs' 16 words in their registers' order
  * (a: W0_j..W3_j, W4'_j, m_j; b: c_j, W0_k, W1_k, A_k; c: A_{k+1}, W2_k, W3_k, W4'_k, m_k,
  * c_k; the last A_{k+1} is A_0 again), then the trailer's rewind and y skip. The weights
- * doubled (the rows are x - zp: the sums as the doubled requantisation wants them). The
+ * doubled (the rows are x - zp: the sums as the doubled requantisation wants them, 2 (x -
+ * zp) w exactly; |2 w| <= 256 fits the int16 lanes, each product |(x - zp) 2 w| <= 65,280). The
  * weights go 4 outputs at a time (dsp_direct_weights4), a last pair one by one. */
 static void dsp_direct_table(const cnnc_s8_conv_params *p, const int8_t *w, int32_t o0,
                              int32_t count, const dsp_block *blk, uint32_t *tab) {
