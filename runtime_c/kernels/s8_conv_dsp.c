@@ -5,11 +5,12 @@
  * corrected bias cancels: s8_dsp.h) against w[KH][KW][C/G][Co/G], the layout dense reads
  * as w[K][Co/G]. K above DSP_MAX_K runs the reference loop. Two stems skip the im2col
  * at the target's flags (not at -Os) when the requantisation is the doubled form with the
- * full clamp: K <= 10 (the 3x3 of one channel) runs dsp_conv_direct, the 3x3 of 3
- * channels dsp_conv_rgb, both on input rows widened once into zero-padded int16 rows
- * (bench/bench_mcu.py --layers: the digits stem, 32x32x1 -> 16x16x16, 101,587 -> 68,911
- * instructions; 0.35@96's, 96x96x3 -> 48x48x16, 1,747,756 -> 1,194,293). Compiled when the build
- * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
+ * full clamp: K <= 9 (the 3x3 of one channel) with an even count of outputs a block runs
+ * dsp_conv_direct, the 3x3 of 3 channels dsp_conv_rgb, both on input rows widened once
+ * into zero-padded int16 rows (bench/bench_mcu.py --layers: the digits stem, 32x32x1 ->
+ * 16x16x16, 101,587 instructions on the GEMM -> 52,770; 0.35@96's, 96x96x3 -> 48x48x16,
+ * 1,747,756 -> 1,141,428). Compiled when the build targets the DSP extension (CNNC_M_DSP,
+ * cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
 #include "s8_dsp.h"
@@ -152,58 +153,113 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #if !defined(__OPTIMIZE_SIZE__) && defined(__OPTIMIZE__)
 #define DSP_DIRECT 1 /* not at -Os (code size) nor -O0 (the asm's 14 registers) */
 /* ---------------------------------------------------------------------------------
- * Direct path for K = kh * kw * C <= 10 (the 3x3 stems of one channel): no im2col. The
- * input rows a row of outputs reads are widened once each into int16 rows of the padded
- * width (dsp_widen_padded: 2 (x - zp), zero in the padding, so the sums start at the
- * bias itself as in the GEMM core, doubled: the direct paths take the doubled
- * requantisation, DSP_RQ_DOUBLE2, alone; the other forms run the GEMM). A window's kernel row of
- * l = kw * C inputs is contiguous there: its whole pairs are unaligned words, and with l
- * odd the last inputs of two kernel rows make one pair (PKHBT), the last row's alone
- * with a zero weight above: at most 5 words (DSP_DIRECT_PAIRS), held in registers while
- * every output of the block runs on them: per output one LDM of its 5 weight pairs
- * (the same order, as int16 lanes) and bias, 5 SMLADs, one LDM of its (m, c, e) and the
- * requantisation with the full clamp (dsp_direct_pixels). */
-#define DSP_DIRECT_PAIRS 5 /* K <= 10 */
-#define DSP_DIRECT_REC 9   /* words per output: 5 weight pairs, bias, m, c, e */
+ * Direct path for K = kh * kw * C <= 9 (the 3x3 stems of one channel) and an even count of
+ * outputs a block: no im2col. The input rows a row of outputs reads are widened once each
+ * into int16 rows of the padded width (dsp_widen_padded: x - zp, zero in the padding, so
+ * the sums start at the bias itself as in the GEMM core; the weights doubled, so the sums
+ * are doubled: the direct paths take the doubled requantisation, DSP_RQ_DOUBLE2, alone; the
+ * other forms run the GEMM). A window's kernel row of l = kw * C inputs is contiguous there:
+ * its whole pairs are unaligned words, and with l odd the last inputs of two kernel rows
+ * make one pair (PKHBT), the last row's alone with a zero weight above: at most 5 words
+ * (DSP_DIRECT_PAIRS), the fifth's high lane a zero weight (K <= 9), held in registers
+ * while every output of the block runs on them: per two outputs three LDMs of their
+ * records (weight pairs as int16 lanes, bias, m, c, the shift beside the ninth weight), 10
+ * SMLAD-class products and the requantisation with the full clamp (dsp_direct_pixels). */
+#define DSP_DIRECT_PAIRS 5 /* K <= 9: the fifth pair's high lane unused */
+#define DSP_DIRECT_REC 8   /* words per output: bias, 4 weight pairs, (e, w8), m, c */
+#define DSP_DIRECT_XREC 5  /* words per pixel: its 5 pairs */
 
-/* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment): element e is
- * channel e mod C of padded column e / C (column pad_left is the image's first), 2 (x - zp)
- * there, zero outside the image. The zeros go
- * first by whole words (the lead rounded up, the tail from an even element), then the
- * inputs over them. */
-static void dsp_widen_padded(const cnnc_s8_conv_params *p, const int8_t *x, int32_t b, int32_t iy,
-                             int8_t *r, int32_t rl) {
-    const int32_t zp = p->x_zero_point, wc = p->w * p->c;
-    const uint32_t nzp = dsp_pack16(-zp, -zp);
+/* Eight inputs a turn from *src (any alignment) as int16 lanes x - zp (SXTAB16 onto nzp =
+ * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order; SADD16 doubles
+ * them with DBL) into *dst (even address: unaligned STRs), both moved on, until src is end:
+ * 16 instructions (20 doubled) per 8, gcc's C form 24 (24 + 4). */
+#define DSP_WIDEN8(DBL) \
+    __asm__ __volatile__("1:\n\t"                                                             \
+                         "ldr %[e0], [%[src]], #4\n\t"                                        \
+                         "ldr %[e1], [%[src]], #4\n\t"                                        \
+                         "sxtab16 %[o0], %[nzp], %[e0], ror #8\n\t"                           \
+                         "sxtab16 %[e0], %[nzp], %[e0]\n\t"                                   \
+                         "sxtab16 %[o1], %[nzp], %[e1], ror #8\n\t"                           \
+                         "sxtab16 %[e1], %[nzp], %[e1]\n\t"                                   \
+                         "pkhbt %[t], %[e0], %[o0], lsl #16\n\t"                              \
+                         "pkhtb %[o0], %[o0], %[e0], asr #16\n\t" DBL(t) DBL(o0)              \
+                         "str %[t], [%[dst]], #4\n\t"                                         \
+                         "str %[o0], [%[dst]], #4\n\t"                                        \
+                         "pkhbt %[t], %[e1], %[o1], lsl #16\n\t"                              \
+                         "pkhtb %[o1], %[o1], %[e1], asr #16\n\t" DBL(t) DBL(o1)              \
+                         "str %[t], [%[dst]], #4\n\t"                                         \
+                         "str %[o1], [%[dst]], #4\n\t"                                        \
+                         "cmp %[src], %[end]\n\t"                                             \
+                         "bne 1b"                                                             \
+                         : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), \
+                           [o0] "=&r"(o0), [o1] "=&r"(o1), [t] "=&r"(t)                       \
+                         : [nzp] "r"(nzp), [end] "r"(end)                                     \
+                         : "memory", "cc")
+#define DSP_WIDEN_DOUBLE(r) "sadd16 %[" #r "], %[" #r "], %[" #r "]\n\t"
+#define DSP_WIDEN_SINGLE(r) ""
+
+/* bytes (a multiple of 4) of zeros at r (any alignment), word by word. */
+static void dsp_zero_words(int8_t *r, int32_t bytes) {
     uint32_t zero = 0;
-    const int32_t lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
-    const int32_t n = iy < 0 || iy >= p->h ? 0 : (wc < rl - lead ? wc : rl - lead);
-    const int8_t *src = x + ((size_t)b * p->h + (n ? iy : 0)) * wc;
-    int8_t *dst = r + 2 * lead;
     int32_t j;
-    __asm__("" : "+r"(zero)); /* a value gcc cannot see: the loops stay (not memset calls) */
-    for (j = 0; j < lead; j += 2) CNNC_COPY(r + 2 * j, &zero, sizeof zero);
-    for (j = (lead + n) & ~1; j < rl; j += 2) CNNC_COPY(r + 2 * j, &zero, sizeof zero);
-    for (j = 0; j + 4 <= n; j += 4) { /* (x0, x1), (x2, x3) from the even and odd lanes */
-        const uint32_t v = dsp_load4(src + j);
-        const uint32_t e = dsp_even_add(nzp, v), o = dsp_odd_add(nzp, v);
-        uint32_t lo = dsp_pkhbt(e, o), hi = dsp_pkhtb(o, e);
-        lo = (uint32_t)__sadd16((int32_t)lo, (int32_t)lo);
-        hi = (uint32_t)__sadd16((int32_t)hi, (int32_t)hi);
-        CNNC_COPY(dst + 2 * j, &lo, sizeof lo);
-        CNNC_COPY(dst + 2 * j + 4, &hi, sizeof hi);
+    __asm__("" : "+r"(zero)); /* a value gcc cannot see: the loop stays (not a memset call) */
+    for (j = 0; j < bytes; j += 4) CNNC_COPY(r + j, &zero, sizeof zero);
+}
+
+/* A conv's input rows as dsp_widen_padded writes them, fixed per call (the fields in one
+ * struct: its callers' asm clobbers memory, after which gcc reloads anything read from p). */
+typedef struct {
+    const int8_t *x;   /* [n][h][w * C] */
+    int32_t h, wc, rl; /* image rows, inputs a row (w * C), int16 elements a widened row */
+    int32_t lead, n;   /* the padding's elements before the inputs, the inputs a row writes */
+    int32_t zp, dbl;   /* x_zero_point; 1: 2 (x - zp) */
+    uint32_t nzp;      /* (-zp, -zp) as int16 lanes */
+} dsp_widen;
+
+CNNC_INLINE void dsp_widen_make(dsp_widen *wd, const cnnc_s8_conv_params *p, const int8_t *x,
+                                int32_t rl, int32_t dbl) {
+    const int32_t wc = p->w * p->c, lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
+    wd->x = x, wd->h = p->h, wd->wc = wc, wd->rl = rl, wd->lead = lead;
+    wd->n = wc < rl - lead ? wc : rl - lead;
+    wd->zp = p->x_zero_point, wd->dbl = dbl,
+    wd->nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+}
+
+/* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment), a slot of a
+ * ring the caller zeroed (dsp_zero_words) before its first row: element e is channel e mod
+ * C of padded column e / C (column pad_left is the image's first), x - zp there (2 (x - zp)
+ * with dbl), zero outside the image. Every row of the image writes the same elements (its
+ * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
+ * outside the image zeroes the slot. The inputs go 8 a turn (DSP_WIDEN8), the last n mod 8
+ * one by one. */
+static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t *r) {
+    const int32_t n = wd->n;
+    const int8_t *src;
+    int8_t *dst = r + 2 * wd->lead;
+    int32_t j;
+    if ((uint32_t)iy >= (uint32_t)wd->h) {
+        dsp_zero_words(r, 2 * wd->rl);
+        return;
     }
-    for (; j < n; ++j) {
-        const int16_t v = (int16_t)((src[j] - zp) * 2);
+    src = wd->x + ((size_t)b * wd->h + iy) * wd->wc;
+    if (n >= 8) {
+        const int8_t *const end = src + (n & ~7);
+        const uint32_t nzp = wd->nzp;
+        uint32_t e0, e1, o0, o1, t;
+        if (wd->dbl)
+            DSP_WIDEN8(DSP_WIDEN_DOUBLE);
+        else
+            DSP_WIDEN8(DSP_WIDEN_SINGLE);
+    }
+    for (j = 0; j < (n & 7); ++j) {
+        const int16_t v = (int16_t)((src[j] - wd->zp) * (wd->dbl ? 2 : 1));
         CNNC_COPY(dst + 2 * j, &v, sizeof v);
     }
 }
 
 /* The pairs of the windows of n output pixels whose kernel row ky starts at r[ky] +
  * step * i (bytes of int16 rows), for kh kernel rows of l inputs (known where inlined: the
- * loops unrolled), into the records xv[i] (DSP_DIRECT_XREC words: the pairs, then 1 when
- * another pixel follows, else 0). */
-#define DSP_DIRECT_XREC 6
+ * loops unrolled), into the records xv[i] (DSP_DIRECT_XREC words). */
 static void dsp_direct_xrow(const int8_t *const *r, int32_t kh, int32_t l, int32_t step, int32_t n,
                             uint32_t *xv) {
     int32_t i, off;
@@ -218,7 +274,6 @@ static void dsp_direct_xrow(const int8_t *const *r, int32_t kh, int32_t l, int32
                     ky + 1 < kh ? dsp_pkhbt(lo, dsp_load4(r[ky + 1] + off + 2 * (l - 1))) : lo;
             }
         for (; m < DSP_DIRECT_PAIRS; ++m) xv[m] = 0;
-        xv[DSP_DIRECT_PAIRS] = i + 1 < n;
     }
 }
 
@@ -228,15 +283,14 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
                                                      const int8_t *r2, int32_t step, int32_t n,
                                                      uint32_t *xv) {
     uint32_t *const end = xv + DSP_DIRECT_XREC * n;
-    if (step == 4) { /* two pixels a turn in asm, each record by two STMs (gcc's C form: 15
-                        instructions a pixel, this 7), the words of a pixel's right half
-                        (r7..r9, then r4..r6) its successor's left */
+    if (step == 4) { /* two pixels a turn in asm, each record by an STM and an STRD (gcc's C
+                        form: 15 instructions a pixel, this 6.5), the words of a pixel's
+                        right half (r7..r9, then r4..r6) its successor's left */
         register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
                                   *p2 __asm__("r2") = r2;
         register uint32_t *xp __asm__("r11") = xv;
         register uint32_t *pend __asm__("r12") = xv + DSP_DIRECT_XREC * (n & ~1);
         register uint32_t *xend __asm__("lr") = end;
-        register uint32_t one __asm__("r10") = 1;
         __asm__ __volatile__(
             "ldr r4, [r0], #4\n\t"
             "ldr r5, [r1], #4\n\t"
@@ -249,13 +303,13 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
             "ldr r9, [r2], #4\n\t"
             "pkhbt r3, r7, r8, lsl #16\n\t"
             "stm r11!, {r4, r5, r6}\n\t"
-            "stm r11!, {r3, r9, r10}\n\t"
+            "strd r3, r9, [r11], #8\n\t"
             "ldr r4, [r0], #4\n\t"
             "ldr r5, [r1], #4\n\t"
             "ldr r6, [r2], #4\n\t"
             "pkhbt r3, r4, r5, lsl #16\n\t"
             "stm r11!, {r7, r8, r9}\n\t"
-            "stm r11!, {r3, r6, r10}\n\t"
+            "strd r3, r6, [r11], #8\n\t"
             "cmp r11, r12\n\t"
             "bne 1b\n\t"
             "2:\n\t"
@@ -266,102 +320,120 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
             "ldr r9, [r2]\n\t"
             "pkhbt r3, r7, r8, lsl #16\n\t"
             "stm r11!, {r4, r5, r6}\n\t"
-            "stm r11!, {r3, r9, r10}\n\t"
+            "strd r3, r9, [r11], #8\n\t"
             "3:"
             : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(xp)
-            : "r"(pend), "r"(xend), "r"(one)
+            : "r"(pend), "r"(xend)
             : "r3", "r4", "r5", "r6", "r7", "r8", "r9", "cc", "memory");
     } else {
         for (; xv < end; r0 += step, r1 += step, r2 += step, xv += DSP_DIRECT_XREC) {
             xv[0] = dsp_load4(r0), xv[1] = dsp_load4(r1), xv[2] = dsp_load4(r2);
             xv[3] = dsp_pkhbt(dsp_load4(r0 + 4), dsp_load4(r1 + 4)), xv[4] = dsp_load4(r2 + 4);
-            xv[5] = 1;
         }
     }
-    end[-1] = 0;
 }
 
-/* The doubled requantisation of the sum in a with (m, c, e) in w0, w1, w2 (dsp_gq_one's
- * DSP_RQ_DOUBLE2), before the SSAT #8 of the full clamp; DSP_DIRECT_RQ_DOUBLE2Z without the
- * sign's term where the output zero point is -128 (DSP_RQ_DOUBLE2Z, s8_dsp.h: the clamp is
- * full on this path). */
-#define DSP_DIRECT_RQ_DOUBLE2             \
-    "add %[w1], %[w1], %[a], asr #31\n\t" \
-    "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
-    "asr %[a], %[a], %[w2]\n\t"
-#define DSP_DIRECT_RQ_DOUBLE2Z            \
-    "smmlar %[a], %[a], %[w0], %[w1]\n\t" \
-    "asr %[a], %[a], %[w2]\n\t"
-/* The pixels of the records at xp (dsp_direct_xrow) through every output of the table at
- * wp, outputs stored from y on: per pixel an LDM of its pairs into x0..x4; per output an
- * LDM of its record (DSP_DIRECT_REC words: the weight pairs and bias into w0..w4 and a,
- * 5 SMLADs, then (m, c, e) into w0..w2), the requantisation RQ, SSAT #8, STRB; the last
- * record's e has bit 31 set, which ends the outputs (ASR reads the shift's low byte);
- * then the table's trailer (-its bytes, the outputs to skip in y) rewinds wp and moves
- * y on, and the pixel's last word says whether another follows. The LDMs fix x0..x4 and
- * w0..w4, a (ascending registers); gcc places wp, xp and y in the three left. */
-#define DSP_DIRECT_OUT(RQ)                                      \
-    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3], %[w4], %[a]}\n\t" \
-    "smlad %[a], %[x0], %[w0], %[a]\n\t"                        \
-    "smlad %[a], %[x1], %[w1], %[a]\n\t"                        \
-    "smlad %[a], %[x2], %[w2], %[a]\n\t"                        \
-    "smlad %[a], %[x3], %[w3], %[a]\n\t"                        \
-    "smlad %[a], %[x4], %[w4], %[a]\n\t"                        \
-    "ldm %[wp]!, {%[w0], %[w1], %[w2]}\n\t" RQ                  \
-    "ssat %[a], #8, %[a]\n\t"                                   \
-    "strb %[a], [%[y]], #1\n\t"
-#define DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT(RQ) DSP_DIRECT_OUT(RQ)
-#define DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT2(RQ) DSP_DIRECT_OUT2(RQ)
-#define DSP_DIRECT_OUT8(RQ) DSP_DIRECT_OUT4(RQ) DSP_DIRECT_OUT4(RQ)
-/* OUTS: the outputs per turn of the loop (one; two for an even count, four for a multiple
- * of 4, eight for a multiple of 8: the turn's CMP and branch per 8 outputs). */
-#define DSP_DIRECT_ROW(OUTS)                                                              \
-    __asm__ __volatile__(                                                                 \
-        "1:\n\t"                                                                          \
-        "ldm %[xp]!, {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"                             \
-        "2:\n\t" OUTS                                                                     \
-        "cmp %[w2], #0\n\t"                                                               \
-        "bpl 2b\n\t"                                                                      \
-        "ldm %[wp], {%[w0], %[w1]}\n\t"                                                   \
-        "add %[wp], %[wp], %[w0]\n\t"                                                     \
-        "add %[y], %[y], %[w1]\n\t"                                                       \
-        "ldr %[w0], [%[xp]], #4\n\t"                                                      \
-        "cmp %[w0], #0\n\t"                                                               \
-        "bne 1b"                                                                          \
-        : [x0] "=&r"(x0), [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), \
-          [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [w4] "=&r"(w4), \
-          [a] "=&r"(a), [wp] "+r"(wp), [xp] "+r"(xp), [y] "+r"(y)                         \
-        :                                                                                 \
+/* The pixels' outputs, two outputs j (even) and k = j + 1 a period. The table's records are
+ * 8 words an output: its bias A, weight pairs W0..W3, W4' = (e, w8) (the shift in the low
+ * byte, which ASR reads, the ninth tap's doubled weight above, which SMLABT reads against
+ * x4's low lane: K <= 9 leaves x4's high lane a zero weight), m and c; bit 8 of the last
+ * output's W4' ends the outputs (neither ASR nor SMLABT reads it). x0..x4 (r0..r4) hold the
+ * pixel, r5..r11 the records, which three LDMs of 6, 4 and 6 words carry through a period
+ * in the order of their registers (an output's 8 words through 7 registers, 1.5 LDMs an
+ * output where one LDM can hold no whole record):
+ *   LDM a: j's W0..W3, W4', m into r6..r11 (A_j is in r5);
+ *   LDM b: c_j, k's W0, W1 into r6..r8 and A_k into r9 (r6..r9 are free after j's SMLADs);
+ *   LDM c: A of the next even output into r5, k's W2, W3, W4' into r6..r8, m_k, c_k into
+ *     r10, r11 (free once j is stored; the last period's next A is the table's first, for
+ *     the next pixel).
+ * DSP_DIRECT_SIGN_J / _K: the doubled requantisation's sign term (c += acc >> 31, dsp_gq_one's
+ * DSP_RQ_DOUBLE2), or nothing where the output zero point is -128 (DSP_RQ_DOUBLE2Z,
+ * s8_dsp.h: the clamp is full on this path). */
+#define DSP_DIRECT_SIGN_J "add r6, r6, r5, asr #31\n\t"
+#define DSP_DIRECT_SIGN_K "add r11, r11, r9, asr #31\n\t"
+#define DSP_DIRECT_PERIOD(SJ, SK)                \
+    "ldm %[wp]!, {r6, r7, r8, r9, r10, r11}\n\t" \
+    "smlad r5, r0, r6, r5\n\t"                   \
+    "smlad r5, r1, r7, r5\n\t"                   \
+    "smlad r5, r2, r8, r5\n\t"                   \
+    "smlad r5, r3, r9, r5\n\t"                   \
+    "smlabt r5, r4, r10, r5\n\t"                 \
+    "ldm %[wp]!, {r6, r7, r8, r9}\n\t" SJ        \
+    "smmlar r5, r5, r11, r6\n\t"                 \
+    "asr r5, r5, r10\n\t"                        \
+    "ssat r5, #8, r5\n\t"                        \
+    "strb r5, [%[y]], #1\n\t"                    \
+    "smlad r9, r0, r7, r9\n\t"                   \
+    "smlad r9, r1, r8, r9\n\t"                   \
+    "ldm %[wp]!, {r5, r6, r7, r8, r10, r11}\n\t" \
+    "smlad r9, r2, r6, r9\n\t"                   \
+    "smlad r9, r3, r7, r9\n\t"                   \
+    "smlabt r9, r4, r8, r9\n\t" SK               \
+    "smmlar r9, r9, r10, r11\n\t"                \
+    "asr r9, r9, r8\n\t"                         \
+    "ssat r9, #8, r9\n\t"                        \
+    "strb r9, [%[y]], #1\n\t"
+#define DSP_DIRECT_PERIOD2(SJ, SK) DSP_DIRECT_PERIOD(SJ, SK) DSP_DIRECT_PERIOD(SJ, SK)
+#define DSP_DIRECT_PERIOD4(SJ, SK) DSP_DIRECT_PERIOD2(SJ, SK) DSP_DIRECT_PERIOD2(SJ, SK)
+#define DSP_DIRECT_PERIOD8(SJ, SK) DSP_DIRECT_PERIOD4(SJ, SK) DSP_DIRECT_PERIOD4(SJ, SK)
+/* PERIODS: the periods a turn (1, 2, 4 or 8: the turn's TST and branch, TURNS, per 16
+ * outputs at most). After the last output the trailer (-the records' bytes, the outputs to skip in
+ * y, the next pixel record's address, the end of the records) rewinds wp, moves y on and
+ * loads the next pixel; the entry jumps there first (y starts one skip early). */
+#define DSP_DIRECT_ROW(PERIODS, TURNS)                                                          \
+    __asm__ __volatile__(                                                                       \
+        "b 3f\n\t"                                                                              \
+        "1:\n\t" PERIODS TURNS                                                                  \
+        "3:\n\t"                                                                                \
+        "ldm %[wp], {r6, r7, r8, r9}\n\t"                                                       \
+        "ldm r8!, {r0, r1, r2, r3, r4}\n\t"                                                     \
+        "str r8, [%[wp], #8]\n\t"                                                               \
+        "add %[wp], %[wp], r6\n\t"                                                              \
+        "add %[y], %[y], r7\n\t"                                                                \
+        "cmp r8, r9\n\t"                                                                        \
+        "bls 1b"                                                                                \
+        : "=&r"(x0), "=&r"(x1), "=&r"(x2), "=&r"(x3), "=&r"(x4), "+r"(a), "=&r"(r6), "=&r"(r7), \
+          "=&r"(r8), "=&r"(r9), "=&r"(r10), "=&r"(r11), [wp] "+r"(wp), [y] "+r"(y)              \
+        :                                                                                       \
         : "memory", "cc")
 
-/* DSP_DIRECT_ROW with the outputs a turn that count allows, requantised by RQ. */
-#define DSP_DIRECT_ROW_BY_COUNT(RQ)          \
-    if (!(count & 7)) /* eight a turn */     \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT8(RQ)); \
-    else if (!(count & 3)) /* four */        \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT4(RQ)); \
-    else if (!(count & 1)) /* two */         \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT2(RQ)); \
-    else                                     \
-        DSP_DIRECT_ROW(DSP_DIRECT_OUT(RQ))
+/* TURNS: another turn unless the last output's W4' has bit 8. */
+#define DSP_DIRECT_TURNS \
+    "tst r8, #256\n\t"   \
+    "beq 1b\n\t"
+/* DSP_DIRECT_ROW with the periods a turn that count allows, signs SJ, SK; 16 outputs (the
+ * stems' usual count) in one turn without the test. */
+#define DSP_DIRECT_ROW_BY_COUNT(SJ, SK)                               \
+    if (count == 16)                                                  \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), "");               \
+    else if (!(count & 15)) /* eight periods a turn */                \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), DSP_DIRECT_TURNS); \
+    else if (!(count & 7)) /* four */                                 \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD4(SJ, SK), DSP_DIRECT_TURNS); \
+    else if (!(count & 3)) /* two */                                  \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD2(SJ, SK), DSP_DIRECT_TURNS); \
+    else                                                              \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD(SJ, SK), DSP_DIRECT_TURNS)
 
-/* dsp_direct_xrow's records at xv through the table of count outputs; relu: the output zero
- * point is -128 (DSP_DIRECT_RQ_DOUBLE2Z). */
-static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, const uint32_t *xv,
-                                                        int8_t *y, int32_t count, int relu) {
+/* The pixel records named in the trailer at tab + 1 + 8 count (dsp_conv_direct) through the
+ * table of count outputs (even) at tab, outputs stored from y on; relu: the output zero
+ * point is -128. */
+static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int8_t *y,
+                                                        int32_t count, int relu) {
     register uint32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
-    register uint32_t x4 __asm__("r4"), w0 __asm__("r5"), w1 __asm__("r6"), w2 __asm__("r8");
-    register uint32_t w3 __asm__("r9"), w4 __asm__("r10"), a __asm__("r11");
-    const uint32_t *wp = tab, *xp = xv;
+    register uint32_t x4 __asm__("r4"), a __asm__("r5") = tab[0], r6 __asm__("r6");
+    register uint32_t r7 __asm__("r7"), r8 __asm__("r8"), r9 __asm__("r9"), r10 __asm__("r10");
+    register uint32_t r11 __asm__("r11");
+    const uint32_t *wp = tab + 1 + DSP_DIRECT_REC * count;
+    y -= wp[1];
     if (relu) {
-        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_RQ_DOUBLE2Z);
+        DSP_DIRECT_ROW_BY_COUNT("", "");
     } else {
-        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_RQ_DOUBLE2);
+        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_SIGN_J, DSP_DIRECT_SIGN_K);
     }
-    (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)w0, (void)w1, (void)w2, (void)w3,
-        (void)w4, (void)a;
+    (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)a, (void)r6, (void)r7, (void)r8,
+        (void)r9, (void)r10, (void)r11;
 }
-
 /* ---------------------------------------------------------------------------------
  * The 3x3 conv of 3 channels (the RGB stems, K = 27) without im2col: the GEMM core's
  * groups (dsp_row_groups_asm) on input quads built from the same widened rows. Quad q
@@ -376,9 +448,11 @@ DSP_ALWAYS_INLINE uint32_t dsp_tap_word(const int8_t *r0, const int8_t *r1, cons
 }
 
 /* dsp_row_groups_asm with its 7 quads written out (its loop over pairs of quads costs 4
- * instructions a turn): whole groups of count4 outputs, DSP_RQ_DOUBLE2, full clamp. */
+ * instructions a turn): whole groups of count4 outputs, DSP_RQ_DOUBLE2, full clamp; relu
+ * (known where inlined): the output zero point is -128, DSP_RQ_DOUBLE2Z's requantisation
+ * without the sign's term (s8_dsp.h). */
 DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp, int8_t **yp,
-                                      const uint32_t *xw, int32_t count4) {
+                                      const uint32_t *xw, int32_t count4, int relu) {
     const uint32_t *wp = *wpp, *gq = *gqp;
     int8_t *y = *yp, *const yend = *yp + count4;
     while (y < yend) {
@@ -394,7 +468,10 @@ DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp
         DSP_ASM_QUAD_AT("32");
         DSP_ASM_QUAD_AT("40");
         DSP_ASM_QUAD_AT("48");
-        DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
+        if (relu)
+            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2Z);
+        else
+            DSP_ASM_STORE(DSP_ASM_RQ_DOUBLE2);
     }
     *wpp = wp, *gqp = gq, *yp = y;
 }
@@ -424,10 +501,10 @@ static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8
 
 /* One output row of pixels: their quads (dsp_rgb_quads) into blk->w past the repacked
  * weights, chunk pixels at a time, then every whole group of the block (count4 outputs)
- * of each pixel into y. */
+ * of each pixel into y; relu: the output zero point is -128. */
 static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *r0,
                                                   const int8_t *r1, const int8_t *r2, int32_t step,
-                                                  int32_t n, int8_t *y, int32_t oc) {
+                                                  int32_t n, int8_t *y, int32_t oc, int relu) {
     uint32_t *const xw = blk->w + (size_t)blk->count / 4 * 7 * 8;
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xw - blk->w)) / DSP_RGB_XREC; /* >= 25 */
     int32_t i, i0;
@@ -439,7 +516,10 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
         for (i = 0; i < np; ++i, y += oc, xp += DSP_RGB_XREC) {
             const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
             int8_t *yp = y;
-            dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count);
+            if (relu)
+                dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 1);
+            else
+                dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 0);
         }
     }
 }
@@ -454,6 +534,9 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
     const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
     const int8_t *r[3];
     int32_t b, oy, ky;
+    dsp_widen wd;
+    dsp_widen_make(&wd, p, x, rl, 1);
+    dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
         int32_t next = -p->pad_top; /* the first input row not yet widened */
         for (oy = 0; oy < p->out_h; ++oy) {
@@ -461,87 +544,190 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
             for (ky = 0; ky < 3; ++ky) { /* row iy in slot (iy + pad_top) mod 3 */
                 const int32_t iy = iy0 + ky;
                 int8_t *slot = col + (size_t)((iy + p->pad_top) % 3) * 2 * rl;
-                if (iy >= next) dsp_widen_padded(p, x, b, iy, slot, rl);
+                if (iy >= next) dsp_widen_padded(&wd, b, iy, slot);
                 r[ky] = slot;
             }
             next = iy0 + 3;
             dsp_rgb_row(blk, r[0], r[1], r[2], step, p->out_w,
-                        y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0, oc);
+                        y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0, oc,
+                        p->y_zero_point == -128);
         }
     }
 }
 
-/* Whether the direct path takes the conv: one group, K <= 10, the full clamp, and the
+/* Whether the direct path takes the conv: one group, K <= 9, the full clamp, and the
  * padded rows of a kernel's height fit in col. */
 static int dsp_direct_fits(const cnnc_s8_conv_params *p, int32_t k, const dsp_out *out,
                            int32_t bytes) {
     const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1;
-    return p->groups == 1 && k <= 2 * DSP_DIRECT_PAIRS && dsp_out_full(out) &&
+    return p->groups == 1 && k < 2 * DSP_DIRECT_PAIRS && dsp_out_full(out) &&
            p->kernel_h * 2 * rl <= bytes;
 }
 
 /* The weights of a tap past the kernel (a pair's zero half) for every output of a block. */
 static const int8_t dsp_direct_zeros[DSP_BLOCK_MAX] = {0};
 
-/* Outputs o0 .. o0+count-1 of the conv through the direct path, blk->gq and blk->form
- * already made (dsp_block_params, DSP_RQ_DOUBLE2): the table of records and the pixels'
- * records in blk->w, the widened rows (a ring of kh) in col. */
-static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x,
-                                                      const int8_t *w, int32_t o0, int32_t count,
-                                                      dsp_block *blk, int8_t *col, int8_t *y) {
+/* Outputs j .. j+3 of one tap pair's int8 weights at wl, wh (int16 lanes, doubled) into
+ * the table at t = tab + 1 + 8 j (two periods), the pair's words of outputs j, j+1 at t[a0],
+ * t[a1] (at[0][n], at[1][n]); n = 4: (0, 2 w) beside the shift (W4'). Per 4 outputs 2 LDR,
+ * 4 SXTB16 (even and odd outputs), 4 SADD16, 4 PKH. */
+DSP_ALWAYS_INLINE void dsp_direct_weights4(uint32_t *t, const int8_t *wl, const int8_t *wh,
+                                           int32_t a0, int32_t a1, int32_t n) {
+    const uint32_t l = dsp_load4(wl), h = dsp_load4(wh);
+    uint32_t el = (uint32_t)dsp_even(l), ol = (uint32_t)dsp_odd(l);
+    el = (uint32_t)__sadd16((int32_t)el, (int32_t)el),
+    ol = (uint32_t)__sadd16((int32_t)ol, (int32_t)ol);
+    if (n < 4) {
+        uint32_t eh = (uint32_t)dsp_even(h), oh = (uint32_t)dsp_odd(h);
+        eh = (uint32_t)__sadd16((int32_t)eh, (int32_t)eh),
+        oh = (uint32_t)__sadd16((int32_t)oh, (int32_t)oh);
+        t[a0] = dsp_pkhbt(el, eh), t[16 + a0] = dsp_pkhtb(eh, el);
+        t[a1] = dsp_pkhbt(ol, oh), t[16 + a1] = dsp_pkhtb(oh, ol);
+    } else {
+        t[a0] = el << 16, t[16 + a0] = el & 0xFFFF0000u;
+        t[a1] = ol << 16, t[16 + a1] = ol & 0xFFFF0000u;
+    }
+}
+
+/* The table of dsp_direct_pixels for outputs o0 .. o0+count-1 (count even) at tab: A_0,
+ * then per period of outputs j, k = j + 1 its LDMs' 16 words in their registers' order
+ * (a: W0_j..W3_j, W4'_j, m_j; b: c_j, W0_k, W1_k, A_k; c: A_{k+1}, W2_k, W3_k, W4'_k, m_k,
+ * c_k; the last A_{k+1} is A_0 again), then the trailer's rewind and y skip. The weights
+ * doubled (the rows are x - zp: the sums as the doubled requantisation wants them, 2 (x -
+ * zp) w exactly; |2 w| <= 256 fits the int16 lanes, each product |(x - zp) 2 w| <= 65,280). The
+ * weights go 4 outputs at a time (dsp_direct_weights4), a last pair one by one. */
+static void dsp_direct_table(const cnnc_s8_conv_params *p, const int8_t *w, int32_t o0,
+                             int32_t count, const dsp_block *blk, uint32_t *tab) {
+    /* W0..W3, W4' of outputs j (even), j + 1 past their period's first word */
+    static const uint8_t at[2][5] = {{0, 1, 2, 3, 4}, {7, 8, 11, 12, 13}};
     const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c;
-    const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1; /* int16 */
-    const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
-    uint32_t *const tab = blk->w, *const xv = tab + DSP_DIRECT_REC * count + 2;
-    const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xv - tab)) / DSP_DIRECT_XREC;
-    const int8_t *r[2 * DSP_DIRECT_PAIRS], *rr[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 10 */
-    int32_t tap[2 * DSP_DIRECT_PAIRS], j, b, oy, ox, ky, q, n;
-    n = 0; /* the taps of the pairs in dsp_direct_xrow's order (-1: a zero weight) */
+    int32_t tap[2 * DSP_DIRECT_PAIRS], j, ky, q, n = 0;
+    /* the taps of the pairs in dsp_direct_xrow's order (-1: a zero weight; K <= 9 leaves the
+     * last one -1) */
     for (ky = 0; ky < kh; ++ky)
         for (q = 0; q < l / 2; ++q) tap[n++] = ky * l + 2 * q, tap[n++] = ky * l + 2 * q + 1;
     if (l & 1)
         for (ky = 0; ky < kh; ky += 2)
             tap[n++] = ky * l + l - 1, tap[n++] = ky + 1 < kh ? (ky + 1) * l + l - 1 : -1;
     for (; n < 2 * DSP_DIRECT_PAIRS; ++n) tap[n] = -1;
+#pragma GCC unroll 5                         /* the records' offsets and W4' known */
     for (n = 0; n < DSP_DIRECT_PAIRS; ++n) { /* the records' weight pairs, pair by pair */
         const int32_t lo = tap[2 * n], hi = tap[2 * n + 1];
         const int8_t *const wl = lo < 0 ? dsp_direct_zeros : w + o0 + (size_t)lo * oc;
         const int8_t *const wh = hi < 0 ? dsp_direct_zeros : w + o0 + (size_t)hi * oc;
-        uint32_t *t = tab + n;
-        for (j = 0; j < count; ++j, t += DSP_DIRECT_REC) *t = dsp_pack16(wl[j], wh[j]);
+        for (j = 0; j + 4 <= count; j += 4)
+            dsp_direct_weights4(tab + 1 + 8 * j, wl + j, wh + j, at[0][n], at[1][n], n);
+        for (; j < count; ++j) /* a last pair of outputs */
+            tab[1 + 16 * (j >> 1) + at[j & 1][n]] =
+                n < 4 ? dsp_pack16(2 * wl[j], 2 * wh[j]) : (uint32_t)(2 * wl[j]) << 16;
     }
-    for (j = 0; j < count; ++j) { /* the records' bias and requantisation */
-        /* output j mod 4's e, m, c in its group's slots (dsp_block's gq) */
-        static const uint8_t slot[4][3] = {{4, 6, 7}, {5, 8, 9}, {10, 12, 13}, {11, 14, 15}};
+    for (j = 0; j < count; j += 4) { /* bias and requantisation: a group's e, m, c (gq) */
         const int32_t *gq = blk->gq[j >> 2];
-        const uint8_t *q = slot[j & 3];
-        uint32_t *t = tab + DSP_DIRECT_REC * j;
-        t[5] = (uint32_t)gq[j & 3], t[6] = (uint32_t)gq[q[1]], t[7] = (uint32_t)gq[q[2]];
-        t[8] = (uint32_t)gq[q[0]];
+        uint32_t *t = tab + 1 + 8 * j;
+        (j ? t - 6 : tab)[0] = (uint32_t)gq[0];
+        t[4] |= (uint32_t)gq[4], t[5] = (uint32_t)gq[6], t[6] = (uint32_t)gq[7]; /* e: 1..20 */
+        t[9] = (uint32_t)gq[1];
+        t[13] |= (uint32_t)gq[5], t[14] = (uint32_t)gq[8], t[15] = (uint32_t)gq[9];
+        if (j + 2 < count) {
+            t[10] = (uint32_t)gq[2];
+            t[20] |= (uint32_t)gq[10], t[21] = (uint32_t)gq[12], t[22] = (uint32_t)gq[13];
+            t[25] = (uint32_t)gq[3];
+            t[29] |= (uint32_t)gq[11], t[30] = (uint32_t)gq[14], t[31] = (uint32_t)gq[15];
+        }
     }
-    tab[DSP_DIRECT_REC * count - 1] |= 0x80000000u; /* the last record's e ends the outputs */
-    tab[DSP_DIRECT_REC * count] = 0u - (uint32_t)(4 * DSP_DIRECT_REC * count); /* the trailer */
-    tab[DSP_DIRECT_REC * count + 1] = (uint32_t)(oc - count);
+    tab[DSP_DIRECT_REC * count - 5] = tab[0];
+    tab[DSP_DIRECT_REC * count - 2] |= 0x100u; /* the last output's W4' */
+    tab[1 + DSP_DIRECT_REC * count] = 0u - (uint32_t)(4 * DSP_DIRECT_REC * count);
+    tab[2 + DSP_DIRECT_REC * count] = (uint32_t)(oc - count);
+}
+
+/* dsp_conv_direct's rows for the 3x3 stems of one channel (kh = l = 3) whose output rows fit
+ * one chunk of pixel records: the slots of the ring (3 rows, zeroed) turn by the stride,
+ * each new input row is widened, the records built (dsp_direct_x33) and run
+ * (dsp_direct_pixels) row by row, the loop's state in a few registers (the general loop's
+ * costs 150 instructions a row here). */
+static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_params *p,
+                                                        const int8_t *x, uint32_t *tab,
+                                                        int32_t count, int8_t *col, int8_t *y) {
+    const int32_t sh = p->stride_h, rl = ((p->out_w - 1) * p->stride_w + 3 + 3) & ~1;
+    const int32_t step = 2 * p->stride_w, ow = p->out_w, keep = sh < 3 ? 3 - sh : 0;
+    const int32_t yrow = ow * p->out_c, relu = p->y_zero_point == -128;
+    uint32_t *const trailer = tab + 1 + DSP_DIRECT_REC * count;
+    uint32_t *const xv = trailer + 4;
+    int8_t *r0 = col, *r1 = col + 2 * rl, *r2 = col + 4 * rl;
+    int32_t b, oy;
+    dsp_widen wd;
+    dsp_widen_make(&wd, p, x, rl, 0);
+    trailer[3] = (uint32_t)(xv + DSP_DIRECT_XREC * ow);
+    for (b = 0; b < p->n; ++b)
+        for (oy = 0; oy < p->out_h; ++oy, y += yrow) {
+            const int32_t iy0 = oy * sh - p->pad_top;
+            if (oy && keep) { /* the previous window's last keep rows come first */
+                int8_t *const t0 = r0;
+                if (keep == 2)
+                    r0 = r1, r1 = r2, r2 = t0;
+                else
+                    r0 = r2, r2 = r1, r1 = t0;
+            }
+            if (!oy || keep < 1) dsp_widen_padded(&wd, b, iy0, r0);
+            if (!oy || keep < 2) dsp_widen_padded(&wd, b, iy0 + 1, r1);
+            dsp_widen_padded(&wd, b, iy0 + 2, r2);
+            dsp_direct_x33(r0, r1, r2, step, ow, xv);
+            trailer[2] = (uint32_t)xv;
+            dsp_direct_pixels(tab, y, count, relu);
+        }
+}
+
+/* Outputs o0 .. o0+count-1 (count even) of the conv through the direct path, blk->gq and
+ * blk->form already made (dsp_block_params, DSP_RQ_DOUBLE2): the table of records, its
+ * trailer and the pixels' records in blk->w, the widened rows (a ring of kh) in col. */
+static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params *p, const int8_t *x,
+                                                      const int8_t *w, int32_t o0, int32_t count,
+                                                      dsp_block *blk, int8_t *col, int8_t *y) {
+    const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c;
+    const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1; /* int16 */
+    const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
+    const int relu = p->y_zero_point == -128;
+    uint32_t *const tab = blk->w, *const trailer = tab + 1 + DSP_DIRECT_REC * count;
+    uint32_t *const xv = trailer + 4;
+    /* a record of slack: the pixels' loop loads the one past the last */
+    const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xv - tab)) / DSP_DIRECT_XREC - 1;
+    const int32_t sh = p->stride_h, turn = sh % kh, bytes = 2 * rl;
+    const int8_t *r[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 9 */
+    int32_t b, oy, ox, ky, s0 = 0;
+    dsp_widen wd;
+    dsp_widen_make(&wd, p, x, rl, 0);
+    dsp_direct_table(p, w, o0, count, blk, tab);
+    dsp_zero_words(col, kh * bytes);
+    if (kh == 3 && l == 3 && p->out_w <= chunk) {
+        dsp_direct_rows33(p, x, tab, count, col, y + o0);
+        return;
+    }
     for (b = 0; b < p->n; ++b) {
-        int32_t next = -p->pad_top; /* the first input row not yet widened */
         for (oy = 0; oy < p->out_h; ++oy) {
-            const int32_t iy0 = oy * p->stride_h - p->pad_top;
+            /* window row ky in slot (s0 + ky) mod kh; the previous window's last kh - sh
+             * rows stay where they are (s0 turns by sh) */
+            const int32_t iy0 = oy * sh - p->pad_top, keep = oy && sh < kh ? kh - sh : 0;
             int8_t *yr = y + ((size_t)b * p->out_h + oy) * p->out_w * oc + o0;
-            for (ky = 0; ky < kh; ++ky) { /* row iy in slot (iy + pad_top) mod kh */
-                const int32_t iy = iy0 + ky;
-                int8_t *slot = col + (size_t)((iy + p->pad_top) % kh) * 2 * rl;
-                if (iy >= next) dsp_widen_padded(p, x, b, iy, slot, rl);
+            int32_t s;
+            if (oy) s0 = s0 + turn < kh ? s0 + turn : s0 + turn - kh;
+            for (ky = 0, s = s0; ky < kh; ++ky, s = s + 1 < kh ? s + 1 : 0) {
+                int8_t *slot = col + (size_t)s * bytes;
+                if (ky >= keep) dsp_widen_padded(&wd, b, iy0 + ky, slot);
                 r[ky] = slot;
             }
-            next = iy0 + kh;
             for (ox = 0; ox < p->out_w; ox += chunk) {
                 const int32_t np = p->out_w - ox < chunk ? p->out_w - ox : chunk;
-                for (ky = 0; ky < kh; ++ky) rr[ky] = r[ky] + (size_t)ox * step;
+                const size_t off = (size_t)ox * step;
                 if (kh == 3 && l == 3) /* the 3x3 stem of one channel */
-                    dsp_direct_x33(rr[0], rr[1], rr[2], step, np, xv);
-                else
+                    dsp_direct_x33(r[0] + off, r[1] + off, r[2] + off, step, np, xv);
+                else {
+                    const int8_t *rr[2 * DSP_DIRECT_PAIRS];
+                    for (ky = 0; ky < kh; ++ky) rr[ky] = r[ky] + off;
                     dsp_direct_xrow(rr, kh, l, step, np, xv);
-                dsp_direct_pixels(tab, xv, yr + (size_t)ox * oc, count, p->y_zero_point == -128);
+                }
+                trailer[2] = (uint32_t)xv, trailer[3] = (uint32_t)(xv + DSP_DIRECT_XREC * np);
+                dsp_direct_pixels(tab, yr + (size_t)ox * oc, count, relu);
             }
         }
     }
@@ -580,7 +766,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
             if (direct) {
                 blk.k = k;
                 dsp_block_params(&blk, bias + o0, mult + o0, shift + o0, count, &out);
-                if (blk.form == DSP_RQ_DOUBLE2) {
+                if (blk.form == DSP_RQ_DOUBLE2 && !(count & 1)) {
                     dsp_conv_direct(p, x, w, o0, count, &blk, col, y);
                     continue;
                 }

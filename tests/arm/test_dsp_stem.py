@@ -1,21 +1,24 @@
-"""The Cortex-M DSP general conv's direct path (s8_conv_dsp.c: dsp_conv_direct, K <= 10,
-one group, the full clamp, a fast requantisation form), its RGB rows (dsp_conv_rgb: 3x3
-of 3 channels, whole groups of 4 outputs, from the same widened rows) and its word im2col
-(kernel rows of 5 to 12 bytes) equal cnnc_s8_conv__ref byte for byte on an emulated
-Cortex-M4: the digits stem itself (32x32x1, 3x3 stride 2 pad 1, 16 outputs) and the 0.35@96 stem's
-kind (3x3 stride 2 of 3 channels, a narrower image), then random convs of K 1..10 over
-kernels 1x1..3x3, 1x5, 5x2, 10x1, 2x5 of 1 or 2 channels, strides 1..3, paddings 0..2,
-batches of 1 and 2, with 1 to 5, 16, 48 (one whole block) and 49 to 60 outputs (a second
-block, whose outputs skip the first's in y), random 3x3 convs of 3 channels with 4 to 52
-outputs (a last block not a multiple of 4, and 6 outputs: the GEMM for it), under every
-requantisation form the paths run (the doubled form with an even and an odd count of
-outputs, four and eight a turn, and without the sign's term where the output zero point is
--128 one time in four, the plain double rounding with biases near 2^30, single rounding)
-and the ones they leave to the GEMM (narrow clamps, onnxruntime rounding, multipliers outside the
-fast forms); rows wider than the pixel records' and RGB quads' chunks (out_w above 98
-and 25), rows too wide for the widened ring (the GEMM then) and odd counts of stride-2
-windows ending inside the image (the pixel records' last one alone); at the target's flags
-(the direct paths) and at -Os (none)."""
+"""The Cortex-M DSP general conv's direct path (s8_conv_dsp.c: dsp_conv_direct, K <= 9,
+one group, the full clamp, the doubled requantisation, blocks of an even count of
+outputs), its RGB rows (dsp_conv_rgb: 3x3 of 3 channels, whole groups of 4 outputs, from
+the same widened rows) and its word im2col (kernel rows of 5 to 12 bytes) equal
+cnnc_s8_conv__ref byte for byte on an emulated Cortex-M4: the digits stem itself (32x32x1,
+3x3 stride 2 pad 1, 16 outputs) and the 0.35@96 stem's kind (3x3 stride 2 of 3 channels, a
+narrower image), then random convs of K 1..10 over kernels 1x1..3x3, 1x5, 5x2, 10x1, 2x5
+of 1 or 2 channels, strides 1..3, paddings 0..2, batches of 1 and 2, with 1 to 6, 8, 10,
+16, 24, 48 (one whole block) and 49 to 60 outputs (a second block, whose outputs skip the
+first's in y; odd blocks and K = 10 take the GEMM), the stem's shape with every count of
+the pixel loop's turns (one to eight periods of two outputs, a count of 2 mod 4 whose last
+weights go one by one) with and without the output zero point -128, random 3x3 convs of
+3 channels with 4 to 52 outputs (a last block not a multiple of 4, and 6 outputs: the
+GEMM for it), under every requantisation form the paths run (the doubled form, and
+without the sign's term where the output zero point is -128 one time in four, the plain
+double rounding with biases near 2^30, single rounding) and the ones they leave to the
+GEMM (narrow clamps, onnxruntime rounding, multipliers outside the fast forms); the
+stems' row loop (dsp_direct_rows33) at strides 1 to 3; rows wider than the pixel records'
+and RGB quads' chunks (out_w above 126 and 25), rows too wide for the widened ring (the
+GEMM then) and odd counts of stride-2 windows ending inside the image (the pixel records'
+last one alone); at the target's flags (the direct paths) and at -Os (none)."""
 
 import pytest
 
@@ -23,7 +26,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 3 + 160 + 10 + 40
+CASES = 3 + 160 + 10 + 40 + 16 + 4
 
 DRIVER = (
     r"""
@@ -40,6 +43,7 @@ DRIVER = (
 static int8_t x[MAX_X], w[27 * 64], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[64], mult[64], shift[64];
 static int cases = 0, failures = 0;
+static int32_t zy_force = 0; /* 1: the output zero point -128; -1: 5 (not -128); 0: random */
 
 /* kind 0: random, double or single rounding (the doubled or single fast form); 1: some
  * biases near +-2^30 (the block's plain double form); 2: extreme inputs and weights; 3: shifts and
@@ -80,7 +84,8 @@ static void conv_case(int32_t batch, int32_t h, int32_t wd, int32_t c, int32_t k
     /* an output zero point of -128 (a ReLU's range) one time in four: the direct path's
      * requantisation without the sign's term */
     const int32_t k = kh * kw * c, nx = batch * h * wd * c;
-    const int32_t zy = uniform(0, 3) == 0 ? -128 : uniform(-128, 127);
+    const int32_t zy = zy_force ? (zy_force > 0 ? -128 : 5)
+                                : (uniform(0, 3) == 0 ? -128 : uniform(-128, 127));
     cnnc_s8_conv_params p;
     int32_t i, size, rounding;
     fill(nx, k, oc, kind, &rounding);
@@ -111,7 +116,9 @@ static void conv_case(int32_t batch, int32_t h, int32_t wd, int32_t c, int32_t k
 int main(void) {
     static const int32_t kernels[][2] = {{3, 3}, {1, 1}, {2, 2}, {3, 1}, {1, 3}, {2, 3},
                                          {1, 5}, {5, 2}, {10, 1}, {2, 5}};
-    static const int32_t counts[] = {1, 2, 3, 4, 5, 16, 48, 49, 53, 60};
+    static const int32_t counts[] = {1, 2, 3, 4, 5, 6, 8, 10, 16, 24, 48, 49, 53, 60};
+    /* the pixel loop's turns: one period (2, 6, 10), two (4, 12), four (8, 24), eight (16, 48) */
+    static const int32_t turns[] = {2, 6, 10, 12, 8, 24, 16, 48};
     int32_t rep;
     conv_case(1, 32, 32, 1, 3, 3, 2, 1, 16, 5, 0); /* the digits stem */
     conv_case(1, 9, 11, 1, 3, 3, 2, 1, 24, 5, 0);  /* eight outputs a turn, three turns */
@@ -122,7 +129,7 @@ int main(void) {
         const int32_t s = uniform(1, 3), pad = uniform(0, 2), batch = uniform(1, 2);
         const int32_t h = kr[0] + uniform(0, 5), wd = kr[1] + uniform(0, 6);
         const int32_t kind = uniform(0, 6) < 3 ? 0 : uniform(1, 4);
-        conv_case(batch, h, wd, c, kr[0], kr[1], s, pad, counts[uniform(0, 9)], kind,
+        conv_case(batch, h, wd, c, kr[0], kr[1], s, pad, counts[uniform(0, 13)], kind,
                   uniform(0, 5) == 0);
     }
     for (rep = 0; rep < 40; ++rep) { /* 3x3 of 3 channels: the RGB rows (whole groups) */
@@ -131,10 +138,11 @@ int main(void) {
         conv_case(uniform(1, 2), uniform(3, 9), uniform(3, 12), 3, 3, 3, uniform(1, 3),
                   uniform(0, 2), rgb_counts[uniform(0, 7)], kind, uniform(0, 5) == 0);
     }
-    /* rows past the pixel records' chunk (98 pixels with 48 outputs, 146 with 16) */
-    conv_case(1, 3, 150, 1, 3, 3, 1, 1, 16, 5, 0);
-    conv_case(1, 2, 120, 1, 1, 3, 1, 0, 49, 5, 0);
-    conv_case(2, 2, 110, 2, 2, 2, 1, 0, 48, 5, 0);
+    /* rows past the pixel records' chunk (126 pixels with 48 outputs, 177 with 16): the
+     * general row loop, chunk by chunk */
+    conv_case(1, 3, 200, 1, 3, 3, 1, 1, 16, 5, 0);
+    conv_case(1, 2, 140, 1, 1, 3, 1, 0, 48, 5, 0);
+    conv_case(2, 2, 135, 2, 2, 2, 1, 0, 48, 5, 0);
     conv_case(1, 3, 60, 3, 3, 3, 1, 1, 48, 5, 0); /* RGB quads: 25 pixels a chunk */
     /* a widened ring of 3 rows past the im2col buffer's 2 KB: the GEMM */
     conv_case(1, 3, 400, 1, 3, 3, 1, 1, 4, 0, 0);
@@ -146,6 +154,16 @@ int main(void) {
      * the last pixel alone after the pairs (dsp_direct_x33) */
     conv_case(1, 7, 10, 1, 3, 3, 2, 1, 16, 5, 0);
     conv_case(2, 5, 11, 1, 3, 3, 2, 0, 16, 5, 0);
+    for (rep = 0; rep < 16; ++rep) { /* the stem's shape, each turn, both requantisations */
+        zy_force = rep & 1 ? 1 : -1;
+        conv_case(1, 9, 11, 1, 3, 3, 2, 1, turns[rep >> 1], 5, 0);
+    }
+    zy_force = 0;
+    /* the stems' row loop at strides 1 (two rows kept) and 3 (none), paddings 0 and 2 */
+    conv_case(1, 9, 11, 1, 3, 3, 1, 1, 8, 5, 0);
+    conv_case(2, 8, 7, 1, 3, 3, 1, 0, 6, 5, 0);
+    conv_case(1, 10, 12, 1, 3, 3, 3, 2, 8, 5, 0);
+    conv_case(1, 11, 9, 1, 3, 3, 2, 2, 4, 5, 0);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
