@@ -7,6 +7,7 @@ real front end; expectations are derived by hand or from the float reference.
 import numpy as np
 import pytest
 from cnnc import passes, reference
+from cnnc.backend import planner
 from cnnc.backend.quant_report import (
     cosine,
     format_quant_error_table,
@@ -17,6 +18,7 @@ from cnnc.backend.quant_report import (
 from cnnc.errors import CalibrationError, CnncError
 from cnnc.frontend import onnx_import
 from cnnc.ops.requant import INT32_MAX
+from cnnc.passes import quantize as quantize_mod
 from cnnc.passes.quantize import (
     _mse_range,
     check_accumulator,
@@ -197,6 +199,29 @@ def test_pools_and_reshapes_keep_their_input_scale(rng):
         if node.op in ("s8_maxpool2d", "s8_avgpool2d", "reshape"):
             a, b = qg.tensors[node.inputs[0]].quant, qg.tensors[node.outputs[0]].quant
             assert (float(a.scale), int(a.zero_point)) == (float(b.scale), int(b.zero_point))
+
+
+def test_a_one_channel_input_is_quantised_before_its_reshape(rng, monkeypatch):
+    """Lowering gives a one-channel NCHW input an NHWC reshape; quantised before it, the
+    reshape aliases the int8 buffer (no float32 copy in the arena) and the reference gives
+    the same bytes as the graph quantised in the import's order."""
+    g = lowered(vgg_like_onnx(rng, c=1))
+    assert g.nodes[0].op == "reshape" and g.nodes[0].inputs == g.inputs
+    x = inputs(rng, g, 8)
+    qg = quantize(g, x)
+    first, second = qg.nodes[:2]
+    assert (first.op, second.op) == ("s8_quantize", "reshape") and first.inputs == qg.inputs
+    assert qg.tensors[first.outputs[0]].shape == g.tensors[g.inputs[0]].shape
+    assert second.inputs == first.outputs and qg.tensors[second.outputs[0]].dtype == "int8"
+    plan = planner.plan(qg)
+    assert plan.offsets[second.inputs[0]] == plan.offsets[second.outputs[0]]
+    monkeypatch.setattr(quantize_mod, "quantize_input_first", lambda graph: None)
+    plain = quantize(g, x)
+    assert [n.op for n in plain.nodes[:2]] == ["reshape", "s8_quantize"]
+    feeds = {g.inputs[0]: inputs(rng, g, 20)}
+    a, b = reference.run(qg, feeds, keep_all=True), reference.run(plain, feeds, keep_all=True)
+    assert np.array_equal(a[second.outputs[0]], b[plain.nodes[1].outputs[0]])
+    assert np.array_equal(a[qg.outputs[0]], b[plain.outputs[0]])
 
 
 def test_sigmoid_becomes_a_table_and_a_float_only_op_is_reported(rng):
