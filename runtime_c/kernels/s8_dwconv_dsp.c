@@ -2485,8 +2485,9 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
  *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel, 56 the
  *   first column's end, 60 1 where the first output row's top kernel row is padding
  *   (skipped), 64 the end of the four records, 68 the step of y to the next channel.
- * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z), else DSP_RQ_DOUBLE2's sign term
- * through x0 (the column's end then reloaded). */
+ * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left, the first
+ * column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4), else
+ * DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
 /* clang-format off */
 #define DSP_ASM_S2_MAC8                                     \
     "smlad %[a0], %[x0], %[wa], %[a0]\n\t"                  \
@@ -2549,8 +2550,9 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
  * dsp_dw_s2_rqz blocks (their return); %= names one asm statement's labels. */
 #define DSP_ASM_S2_TB_E1(a, e) \
     "smmlar %[" a "], %[" a "], %[x1], %[x2]\n\tssat %[" a "], #8, %[" a "], asr #" #e "\n\t"
-#define DSP_ASM_S2_TB_BLK(e)                                               \
-    "s2b%=_" #e ":\n\t" DSP_ASM_S2_TB_E1("a0", e) DSP_ASM_S2_TB_E1("a1", e) \
+/* block e of the table L, looping back to LOOP (the column's next block) */
+#define DSP_ASM_S2_TB_BLKX(e, L, LOOP)                                       \
+    "s2" L "%=_" #e ":\n\t" DSP_ASM_S2_TB_E1("a0", e) DSP_ASM_S2_TB_E1("a1", e) \
         DSP_ASM_S2_TB_E1("a2", e) DSP_ASM_S2_TB_E1("a3", e)                 \
     "strb %[a0], [%[y]]\n\t"                                              \
     "strb %[a1], [%[y], %[x4]]\n\t"                                       \
@@ -2558,29 +2560,72 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "strb %[a3], [%[y], %[wa]]\n\t"                                       \
     "add %[y], %[y], %[wb]\n\t"                                           \
     "cmp %[r], %[x0]\n\t"                                                 \
-    "blo 1b\n\t"                                                          \
+    "blo " LOOP "\n\t"                                                    \
     "b 9b\n\t"
-#define DSP_ASM_S2_TB_ENT(e) ".hword (s2b%=_" #e " - s2t%=) / 2\n\t"
-#define DSP_ASM_S2_STORETB                                                      \
+#define DSP_ASM_S2_TB_BLKS(L, LOOP)                                                              \
+    DSP_ASM_S2_TB_BLKX(1, L, LOOP) DSP_ASM_S2_TB_BLKX(2, L, LOOP) DSP_ASM_S2_TB_BLKX(3, L, LOOP) \
+    DSP_ASM_S2_TB_BLKX(4, L, LOOP) DSP_ASM_S2_TB_BLKX(5, L, LOOP) DSP_ASM_S2_TB_BLKX(6, L, LOOP) \
+    DSP_ASM_S2_TB_BLKX(7, L, LOOP) DSP_ASM_S2_TB_BLKX(8, L, LOOP) DSP_ASM_S2_TB_BLKX(9, L, LOOP) \
+    DSP_ASM_S2_TB_BLKX(10, L, LOOP) DSP_ASM_S2_TB_BLKX(11, L, LOOP)                             \
+    DSP_ASM_S2_TB_BLKX(12, L, LOOP) DSP_ASM_S2_TB_BLKX(13, L, LOOP)                             \
+    DSP_ASM_S2_TB_BLKX(14, L, LOOP) DSP_ASM_S2_TB_BLKX(15, L, LOOP)                             \
+    DSP_ASM_S2_TB_BLKX(16, L, LOOP) DSP_ASM_S2_TB_BLKX(17, L, LOOP)                             \
+    DSP_ASM_S2_TB_BLKX(18, L, LOOP) DSP_ASM_S2_TB_BLKX(19, L, LOOP)                             \
+    DSP_ASM_S2_TB_BLKX(20, L, LOOP)
+#define DSP_ASM_S2_TB_ENT(e, L, T) ".hword (s2" L "%=_" #e " - s2" T "%=) / 2\n\t"
+/* the table T of the blocks L, entered by e (1..20; entry 0 unused) */
+#define DSP_ASM_S2_STORETBX(L, T)                                               \
     "ldmdb %[rec], {%[x0], %[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"       \
     "tbh [pc, %[x3], lsl #1]\n\t"                                              \
-    "s2t%=:\n\t" DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(2)   \
-    DSP_ASM_S2_TB_ENT(3) DSP_ASM_S2_TB_ENT(4) DSP_ASM_S2_TB_ENT(5) DSP_ASM_S2_TB_ENT(6) \
-    DSP_ASM_S2_TB_ENT(7) DSP_ASM_S2_TB_ENT(8) DSP_ASM_S2_TB_ENT(9) DSP_ASM_S2_TB_ENT(10) \
-    DSP_ASM_S2_TB_ENT(11) DSP_ASM_S2_TB_ENT(12) DSP_ASM_S2_TB_ENT(13) DSP_ASM_S2_TB_ENT(14) \
-    DSP_ASM_S2_TB_ENT(15) DSP_ASM_S2_TB_ENT(16) DSP_ASM_S2_TB_ENT(17) DSP_ASM_S2_TB_ENT(18) \
-    DSP_ASM_S2_TB_ENT(19) DSP_ASM_S2_TB_ENT(20)
-#define DSP_ASM_S2_TAIL_TB                                                      \
-    "b 2f\n\t"                                                                 \
-    DSP_ASM_S2_TB_BLK(1) DSP_ASM_S2_TB_BLK(2) DSP_ASM_S2_TB_BLK(3) DSP_ASM_S2_TB_BLK(4) \
-    DSP_ASM_S2_TB_BLK(5) DSP_ASM_S2_TB_BLK(6) DSP_ASM_S2_TB_BLK(7) DSP_ASM_S2_TB_BLK(8) \
-    DSP_ASM_S2_TB_BLK(9) DSP_ASM_S2_TB_BLK(10) DSP_ASM_S2_TB_BLK(11) DSP_ASM_S2_TB_BLK(12) \
-    DSP_ASM_S2_TB_BLK(13) DSP_ASM_S2_TB_BLK(14) DSP_ASM_S2_TB_BLK(15) DSP_ASM_S2_TB_BLK(16) \
-    DSP_ASM_S2_TB_BLK(17) DSP_ASM_S2_TB_BLK(18) DSP_ASM_S2_TB_BLK(19) DSP_ASM_S2_TB_BLK(20) \
-    "2:"
-#define DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                  \
+    "s2" T "%=:\n\t" DSP_ASM_S2_TB_ENT(1, L, T) DSP_ASM_S2_TB_ENT(1, L, T)       \
+    DSP_ASM_S2_TB_ENT(2, L, T) DSP_ASM_S2_TB_ENT(3, L, T) DSP_ASM_S2_TB_ENT(4, L, T) \
+    DSP_ASM_S2_TB_ENT(5, L, T) DSP_ASM_S2_TB_ENT(6, L, T) DSP_ASM_S2_TB_ENT(7, L, T) \
+    DSP_ASM_S2_TB_ENT(8, L, T) DSP_ASM_S2_TB_ENT(9, L, T) DSP_ASM_S2_TB_ENT(10, L, T) \
+    DSP_ASM_S2_TB_ENT(11, L, T) DSP_ASM_S2_TB_ENT(12, L, T) DSP_ASM_S2_TB_ENT(13, L, T) \
+    DSP_ASM_S2_TB_ENT(14, L, T) DSP_ASM_S2_TB_ENT(15, L, T) DSP_ASM_S2_TB_ENT(16, L, T) \
+    DSP_ASM_S2_TB_ENT(17, L, T) DSP_ASM_S2_TB_ENT(18, L, T) DSP_ASM_S2_TB_ENT(19, L, T) \
+    DSP_ASM_S2_TB_ENT(20, L, T)
+#define DSP_ASM_S2_STORETB DSP_ASM_S2_STORETBX("b", "t")
+#define DSP_ASM_S2_TAIL_TB "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b") "2:"
+/* Odd pad_left: the first column's word 0 is padding (x - zp = 0 in both lanes), so its
+ * first output's U product adds 0 on every kernel row; the first column runs its own copy
+ * of the block loop (label 11, table c/d) without those 3 SMLAD, then the columns after it
+ * the loop at 3 (out_w = 4: the first column is the only one). */
+#define DSP_ASM_S2_MAC7                                     \
+    "smlad %[a0], %[x1], %[wb], %[a0]\n\t"                  \
+    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                  \
+    "smlad %[a1], %[x2], %[wb], %[a1]\n\t"                  \
+    "smlad %[a2], %[x2], %[wa], %[a2]\n\t"                  \
+    "smlad %[a2], %[x3], %[wb], %[a2]\n\t"                  \
+    "smlad %[a3], %[x3], %[wa], %[a3]\n\t"                  \
+    "smlad %[a3], %[x4], %[wb], %[a3]\n\t"
+#define DSP_ASM_S2_COL0                                         \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
+    "ldr %[x0], [%[rec], #60]\n\t"                          \
+    "cbz %[x0], 14f\n\t"                                     \
+    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    "b 15f\n\t"                                              \
+    "11:\n\t"                                               \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
+    "14:\n\t"                                               \
+    DSP_ASM_S2_ROW                                          \
+    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    DSP_ASM_S2_MAC7                                         \
+    "15:\n\t"                                               \
+    "ldrd %[wa], %[wb], [%[rec], #24]\n\t"                  \
+    DSP_ASM_S2_ROW                                          \
+    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    DSP_ASM_S2_MAC7                                         \
+    "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
+    DSP_ASM_S2_ROW                                          \
+    DSP_ASM_S2_MAC7                                         \
+    DSP_ASM_S2_STORETBX("c", "d")
+#define DSP_ASM_S2_TAIL_TB0 \
+    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b") DSP_ASM_S2_TB_BLKS("c", "11b") "2:"
+#define DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL)            \
     PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
+    COL0                                                    \
     "3:\n\t"                                                \
     "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
     "ldr %[x0], [%[rec], #60]\n\t"                          \
@@ -2630,9 +2675,9 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "blo 0b\n\t"                                            \
     TAIL
 /* clang-format on */
-#define DSP_DW_S2_MACS(PRO, STORE, PART, TAIL)                                            \
+#define DSP_DW_S2_MACS(PRO, COL0, STORE, PART, TAIL)                                      \
     __asm__ __volatile__(                                                                 \
-        DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                                           \
+        DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL)                                     \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
           [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
@@ -2673,13 +2718,15 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register const uint32_t *r __asm__("r11");
     register uint32_t *rec __asm__("r12") = rec0;
     register int8_t *y __asm__("lr") = y0;
-    if (z == 2)
-        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
+    if (z == 3)
+        DSP_DW_S2_MACS("", DSP_ASM_S2_COL0, DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB0);
+    else if (z == 2)
+        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, "", DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
                        DSP_ASM_S2_TAIL_PART);
     else if (z)
-        DSP_DW_S2_MACS("", DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB);
+        DSP_DW_S2_MACS("", "", DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB);
     else
-        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2, "", "");
+        DSP_DW_S2_MACS("", "", DSP_ASM_S2_STORE2, "", "");
     (void)a0, (void)a1, (void)a2, (void)a3, (void)x0, (void)x1, (void)x2, (void)x3, (void)x4,
         (void)wa, (void)wb, (void)r, (void)y;
 }
@@ -2884,19 +2931,25 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 9);
                 if (part)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 2, 9);
+                else if (z && odd)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 3, 9);
                 else if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
             } else if (P == 13) {
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 13);
-                if (z)
+                if (z && odd)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 3, 13);
+                else if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 13);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 13);
             } else {
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 25);
-                if (z)
+                if (z && odd)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 3, 25);
+                else if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 25);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 25);
