@@ -2544,7 +2544,7 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "ldmdb %[rec], {%[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"              \
     DSP_ASM_S2_RQ2("a0") DSP_ASM_S2_RQ2("a1") DSP_ASM_S2_RQ2("a2") DSP_ASM_S2_RQ2("a3") \
     "ldr %[x0], [%[rec], #-28]\n\t"
-/* DSP_RQ_DOUBLE2Z's blocks inside the loop's asm (full columns): TBH on the record's e
+/* DSP_RQ_DOUBLE2Z's blocks inside the loop's asm (full columns): TBH on the record's e - 1
  * (word 3) enters block e, which requantises and stores the four outputs and branches on
  * to the next block or the column end itself, one LDR PC less a block than the shared
  * dsp_dw_s2_rqz blocks (their return); %= names one asm statement's labels. */
@@ -2573,11 +2573,11 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     DSP_ASM_S2_TB_BLKX(18, L, LOOP) DSP_ASM_S2_TB_BLKX(19, L, LOOP)                             \
     DSP_ASM_S2_TB_BLKX(20, L, LOOP)
 #define DSP_ASM_S2_TB_ENT(e, L, T) ".hword (s2" L "%=_" #e " - s2" T "%=) / 2\n\t"
-/* the table T of the blocks L, entered by e (1..20; entry 0 unused) */
+/* the table T of the blocks L, entered by e - 1 (word 3: dsp_dw_s2_rq4's form 1) */
 #define DSP_ASM_S2_STORETBX(L, T)                                               \
     "ldmdb %[rec], {%[x0], %[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"       \
     "tbh [pc, %[x3], lsl #1]\n\t"                                              \
-    "s2" T "%=:\n\t" DSP_ASM_S2_TB_ENT(1, L, T) DSP_ASM_S2_TB_ENT(1, L, T)       \
+    "s2" T "%=:\n\t" DSP_ASM_S2_TB_ENT(1, L, T)                                  \
     DSP_ASM_S2_TB_ENT(2, L, T) DSP_ASM_S2_TB_ENT(3, L, T) DSP_ASM_S2_TB_ENT(4, L, T) \
     DSP_ASM_S2_TB_ENT(5, L, T) DSP_ASM_S2_TB_ENT(6, L, T) DSP_ASM_S2_TB_ENT(7, L, T) \
     DSP_ASM_S2_TB_ENT(8, L, T) DSP_ASM_S2_TB_ENT(9, L, T) DSP_ASM_S2_TB_ENT(10, L, T) \
@@ -2801,7 +2801,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const i
  * DSP_RQ_DOUBLE2 form: a multiplier below 2^30, a shift out of -20..-1, |bias| >=
  * DSP_DW3_DOUBLE_BIAS. zp21 = 2 zp + 1: c = 2^(e-1) + zp 2^e = zp21 2^(e-1). */
 /* clang-format off */
-#define DSP_ASM_S2_RQ(K, Q1, Q3, Q7, Q9, Q25)                    \
+#define DSP_ASM_S2_RQ(K, Q1, Q3, Q7, Q9, Q25, RQZ, E)           \
     "ldr %[m], [%[mp], #" K "]\n\t"                        \
     "ldr %[s], [%[sp], #" K "]\n\t"                        \
     "ldr %[b], [%[bp], #" K "]\n\t"                        \
@@ -2813,37 +2813,53 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const i
     "add %[t], %[b], %[off]\n\t"                           \
     "cmp %[t], %[lim]\n\t"                                 \
     "bhs 9f\n\t"                                           \
-    "add %[t], %[s], %[s], lsl #3\n\t"                     \
-    "add %[t], %[rqz], %[t], lsl #2\n\t"                   \
-    "str %[t], [%[q], #" Q25 "]\n\t"                       \
+    RQZ("str %[t], [%[q], #" Q25 "]\n\t")                  \
     "lsl %[t], %[zp21], %[s]\n\t"                          \
     "strd %[m], %[t], [%[q], #" Q1 "]\n\t"                 \
-    "add %[s], %[s], #1\n\t"                               \
+    E                                                      \
     "str %[s], [%[q], #" Q3 "]\n\t"                        \
     "lsl %[b], %[b], #1\n\t"                               \
     "strd %[b], %[b], [%[q], #" Q7 "]\n\t"                 \
     "strd %[b], %[b], [%[q], #" Q9 "]\n\t"
+/* word 25: the channel's dsp_dw_s2_rqz block (form 2 only) */
+#define DSP_ASM_S2_RQZ_ADDR(STR)             \
+    "add %[t], %[s], %[s], lsl #3\n\t"       \
+    "add %[t], %[rqz], %[t], lsl #2\n\t" STR
+#define DSP_ASM_S2_NO_RQZ(STR) ""
+#define DSP_ASM_S2_E1 "add %[s], %[s], #1\n\t"
 /* clang-format on */
+#define DSP_ASM_S2_RQ4(RQZ, E)                                     \
+    DSP_ASM_S2_RQ("0", "4", "12", "28", "36", "100", RQZ, E)       \
+    DSP_ASM_S2_RQ("4", "116", "124", "140", "148", "212", RQZ, E)  \
+    DSP_ASM_S2_RQ("8", "228", "236", "252", "260", "324", RQZ, E)  \
+    DSP_ASM_S2_RQ("12", "340", "348", "364", "372", "436", RQZ, E) \
+    "movs %[ok], #1\n\t"                                           \
+    "b 8f\n\t"                                                     \
+    "9:\n\t"                                                       \
+    "movs %[ok], #0\n\t"                                           \
+    "8:"
+#define DSP_DW_S2_RQ4(RQZ, E)                                                                 \
+    __asm__ __volatile__(                                                                     \
+        DSP_ASM_S2_RQ4(RQZ, E)                                                                \
+        : [m] "=&r"(m), [s] "=&r"(s), [b] "=&r"(b), [t] "=&r"(t), [ok] "=&r"(ok)              \
+        : [mp] "r"(mult), [sp] "r"(shift), [bp] "r"(bias), [q] "r"(rec[0]), [zp21] "r"(zp21), \
+          [off] "r"(off), [lim] "r"(lim), [rqz] "r"((uint32_t)(uintptr_t)dsp_dw_s2_rqz + 1u)  \
+        : "cc", "memory")
+/* form: the word 3 and 25 each loop reads: 0 e for DSP_ASM_S2_STORE2's ASR, 1 e - 1 for
+ * the TBH tables (DSP_ASM_S2_STORETBX), 2 the dsp_dw_s2_rqz block (DSP_ASM_S2_STOREZ) */
 DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_t *mult,
-                                    const int32_t *shift, const int32_t *bias, uint32_t zp21) {
+                                    const int32_t *shift, const int32_t *bias, uint32_t zp21,
+                                    int form) {
     const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
                    off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
     uint32_t m, s, b, t;
     int ok;
-    __asm__ __volatile__(DSP_ASM_S2_RQ("0", "4", "12", "28", "36", "100")
-                             DSP_ASM_S2_RQ("4", "116", "124", "140", "148", "212")
-                                 DSP_ASM_S2_RQ("8", "228", "236", "252", "260", "324")
-                                     DSP_ASM_S2_RQ("12", "340", "348", "364", "372", "436")
-                         "movs %[ok], #1\n\t"
-                         "b 8f\n\t"
-                         "9:\n\t"
-                         "movs %[ok], #0\n\t"
-                         "8:"
-                         : [m] "=&r"(m), [s] "=&r"(s), [b] "=&r"(b), [t] "=&r"(t), [ok] "=&r"(ok)
-                         : [mp] "r"(mult), [sp] "r"(shift), [bp] "r"(bias), [q] "r"(rec[0]),
-                           [zp21] "r"(zp21), [off] "r"(off), [lim] "r"(lim),
-                           [rqz] "r"((uint32_t)(uintptr_t)dsp_dw_s2_rqz + 1u)
-                         : "cc", "memory");
+    if (form == 2)
+        DSP_DW_S2_RQ4(DSP_ASM_S2_RQZ_ADDR, "");
+    else if (form == 1)
+        DSP_DW_S2_RQ4(DSP_ASM_S2_NO_RQZ, "");
+    else
+        DSP_DW_S2_RQ4(DSP_ASM_S2_NO_RQZ, DSP_ASM_S2_E1);
     return ok;
 }
 
@@ -2870,6 +2886,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
     const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
     const int units = DSP_DW_S2_UNITS(P, p->w), part = (p->out_w & 3) != 0;
+    const int form = !z ? 0 : part ? 2 : 1;                /* dsp_dw_s2_rq4's words for the loop */
     uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
     uint32_t *const d_end = d0 + 3 * P + p->w / 2;
     const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
@@ -2918,7 +2935,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         /* c0 opaque: gcc keeps one pointer per array otherwise, each spilled and stepped */
         __asm__("" : "+r"(c0));
         xb = x + c0, yb = y + c0, wc = w + c0;
-        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21)) {
+        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21, form)) {
             dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c0);
             return 1;
         }
