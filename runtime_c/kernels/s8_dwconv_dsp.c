@@ -2360,6 +2360,13 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * that holds the image's pairs and out_w + 1 words: dsp_dw_s2_pitch), so every offset in
  * both loops is an immediate. */
 #define DSP_DW_S2_REC 28 /* words per channel record (dsp_dw_s2_macs): 112 bytes */
+/* P = 5 (out_w = 4, odd pad_left, 8 columns: the column's five words a row): each channel's
+ * rows follow each other (a plane of up to 17 rows at word 85 k), so the block's LDMs step
+ * r themselves (DSP_ASM_S2_ROW_WB); the channels' planes lie within one STRD's reach of
+ * channel 3's (3 x 340 bytes). */
+#define DSP_DW_S2_P5_CW 85
+#define DSP_DW_S2_RW(P) ((P) == 5 ? 5 : 4 * (P))           /* words a plane row down */
+#define DSP_DW_S2_CW(P) ((P) == 5 ? DSP_DW_S2_P5_CW : (P)) /* words a channel on */
 
 /* Channels c0..c0+3 of the rows of w pixels from xb (its first pixel's channel c0) to
  * x_end (w a multiple of 8, c_step bytes apart, cs3 = 3 c_step) as x - zp (SXTAB16 onto
@@ -2394,12 +2401,14 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
     "strd %[vc], %[vb], [%[d]], #8\n\t"
 /* clang-format on */
 /* Rows of 4 units pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
- * 48, or 8 and 12 at P = 9), a row a loop turn (the four-pixel step written out): no per-step
- * compare, d_end unused; 0 where the eight-pixel loop widens the rows (w a multiple of 8). */
+ * 48, or 8 and 12 at P = 9; P = 5: 8), a row a loop turn (the four-pixel step written out): no
+ * per-step compare, d_end unused; 0 where the eight-pixel loop widens the rows (w a multiple of 8).
+ */
 #define DSP_DW_S2_UNITS(P, w)                      \
-    ((w) == ((P) == 9    ? 16                      \
-             : (P) == 13 ? 24                      \
-                         : 48) ||                  \
+    ((P) == 5 ? ((w) == 8 ? 2 : 0)                 \
+     : (w) == ((P) == 9    ? 16                    \
+               : (P) == 13 ? 24                    \
+                           : 48) ||                \
              ((P) == 9 && ((w) == 8 || (w) == 12)) \
          ? (w) / 4                                 \
          : 0)
@@ -2415,13 +2424,14 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
                          : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),         \
                            [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)               \
                          : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step), \
-                           [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P)  \
+                           [x_end] "r"(x_end), [o1] "i"(4 * DSP_DW_S2_CW(P)),                      \
+                           [o2] "i"(8 * DSP_DW_S2_CW(P)), [o3] "i"(12 * DSP_DW_S2_CW(P))           \
                          : "cc", "memory")
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                             uint32_t d_step, int32_t c_step, int32_t cs3,
                                             uint32_t nzp, const int32_t units, const int32_t P) {
     const int8_t *xp = xb;
-    uint32_t *dp = d + 3 * P;
+    uint32_t *dp = d + 3 * DSP_DW_S2_CW(P);
     uint32_t va, vb, vc, vd, t, u;
     if (units == 2)
         DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
@@ -2439,9 +2449,9 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
                                        uint32_t *d_end, uint32_t d_step, int32_t c_step,
                                        int32_t cs3, uint32_t nzp, int units, const int32_t P) {
     const int8_t *xp = xb;
-    uint32_t *dp = d + 3 * P;
+    uint32_t *dp = d + 3 * DSP_DW_S2_CW(P);
     uint32_t va, vb, vc, vd, t, u;
-    if (P == 9 && units == 2) { /* DSP_DW_S2_UNITS */
+    if (P == 5 || (P == 9 && units == 2)) { /* DSP_DW_S2_UNITS */
         dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 2, P);
         return;
     }
@@ -2468,7 +2478,8 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t),
           [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp), [d_end] "+&r"(d_end)
         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step),
-          [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P), [rowb] "i"(16 * P)
+          [x_end] "r"(x_end), [o1] "i"(4 * DSP_DW_S2_CW(P)), [o2] "i"(8 * DSP_DW_S2_CW(P)),
+          [o3] "i"(12 * DSP_DW_S2_CW(P)), [rowb] "i"(4 * DSP_DW_S2_RW(P))
         : "cc", "memory");
 }
 
@@ -2599,7 +2610,10 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "smlad %[a2], %[x3], %[wb], %[a2]\n\t"                  \
     "smlad %[a3], %[x3], %[wa], %[a3]\n\t"                  \
     "smlad %[a3], %[x4], %[wb], %[a3]\n\t"
-#define DSP_ASM_S2_COL0                                         \
+#define DSP_ASM_S2_ROW_ADD DSP_ASM_S2_ROW "add %[r], %[r], #%c[rowb]\n\t"
+/* P = 5: the rows one after the other */
+#define DSP_ASM_S2_ROW_WB "ldm %[r]!, {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"
+#define DSP_ASM_S2_COL0X(ROWN)                                  \
     "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
     "ldr %[x0], [%[rec], #60]\n\t"                          \
     "cbz %[x0], 14f\n\t"                                     \
@@ -2608,18 +2622,17 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "11:\n\t"                                               \
     "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
     "14:\n\t"                                               \
-    DSP_ASM_S2_ROW                                          \
-    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    ROWN                                                    \
     DSP_ASM_S2_MAC7                                         \
     "15:\n\t"                                               \
     "ldrd %[wa], %[wb], [%[rec], #24]\n\t"                  \
-    DSP_ASM_S2_ROW                                          \
-    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    ROWN                                                    \
     DSP_ASM_S2_MAC7                                         \
     "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
     DSP_ASM_S2_ROW                                          \
     DSP_ASM_S2_MAC7                                         \
     DSP_ASM_S2_STORETBX("c", "d")
+#define DSP_ASM_S2_COL0 DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_ADD)
 #define DSP_ASM_S2_TAIL_TB0 \
     "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b") DSP_ASM_S2_TB_BLKS("c", "11b") "2:"
 #define DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL)            \
@@ -2681,7 +2694,7 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
           [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
-        : [rowb] "i"(16 * P)                                                              \
+        : [rowb] "i"(4 * DSP_DW_S2_RW(P))                                                 \
         : "cc", "memory")
 
 /* out_w = 2 mod 4 (DSP_RQ_DOUBLE2Z only): the last column's four outputs computed, two
@@ -2718,7 +2731,10 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register const uint32_t *r __asm__("r11");
     register uint32_t *rec __asm__("r12") = rec0;
     register int8_t *y __asm__("lr") = y0;
-    if (z == 3)
+    if (z == 3 && P == 5)
+        DSP_DW_S2_MACS("", DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_WB), DSP_ASM_S2_STORETB, "",
+                       DSP_ASM_S2_TAIL_TB0);
+    else if (z == 3)
         DSP_DW_S2_MACS("", DSP_ASM_S2_COL0, DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB0);
     else if (z == 2)
         DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, "", DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
@@ -2878,18 +2894,22 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     /* the words a channel's row needs: the image's pairs, 4 nb + 1 for the last block */
     const int32_t nb = (p->out_w + 3) >> 2; /* columns of four outputs, the last maybe two */
     const int32_t need = word0 + p->w / 2 > 4 * nb + 1 ? word0 + p->w / 2 : 4 * nb + 1;
-    const int32_t P = need <= 9 ? 9 : need <= 13 ? 13 : 25;
+    const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
+    const int32_t P = z && odd && p->out_w == 4 && p->w == 8 && need <= 5 && rows <= 17 ? 5
+                      : need <= 9                                                       ? 9
+                      : need <= 13                                                      ? 13
+                                                                                        : 25;
+    const int32_t rw = DSP_DW_S2_RW(P), cw = DSP_DW_S2_CW(P);
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    const uint32_t col_b = 32 * P * (uint32_t)p->out_h; /* bytes of r down a column */
+    const uint32_t col_b = 8 * rw * (uint32_t)p->out_h; /* bytes of r down a column */
     const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
-    const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
     const int units = DSP_DW_S2_UNITS(P, p->w), part = (p->out_w & 3) != 0;
-    const int form = !z ? 0 : part ? 2 : 1;                /* dsp_dw_s2_rq4's words for the loop */
-    uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
-    uint32_t *const d_end = d0 + 3 * P + p->w / 2;
-    const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
+    const int form = !z ? 0 : part ? 2 : 1;             /* dsp_dw_s2_rq4's words for the loop */
+    uint32_t *const d0 = buf + p->pad_top * rw + word0; /* channel 0's first pair */
+    uint32_t *const d_end = d0 + 3 * cw + p->w / 2;
+    const uint32_t d_step = 4 * rw - 2 * (uint32_t)p->w;
     const int32_t cs3 = 3 * c_step;
     const int8_t *const x_last = x + (size_t)p->n * in_img; /* past the last image */
     uint32_t rec[4][DSP_DW_S2_REC];
@@ -2897,10 +2917,18 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
         p->out_w < 4 || need > P || ((p->w & 7) && !units) ||
         ((p->out_w & 3) && ((p->out_w & 3) != 2 || !z || P != 9)) ||
-        rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
-        p->act_min != -128 || p->act_max != 127)
+        (P == 5 ? 4 * cw : rows * 4 * P) > DSP_DW_BUF_WORDS || c4 == 0 ||
+        p->rounding != CNNC_ROUND_DOUBLE || p->act_min != -128 || p->act_max != 127)
         return 0;
-    { /* the padding the windows read (x - zp = 0): the rows above and below the image,
+    if (P == 5) { /* the rows above and below the image, channel by channel: the image's
+                     pairs fill words 1..4 of its rows, word 0 is never multiplied (COL0) */
+        for (k = 0; k < 4 * cw; k += cw)
+            for (i = 0; i < rows; ++i)
+                if (i < p->pad_top || i >= p->pad_top + p->h) {
+                    uint32_t *const q = buf + k + i * 5;
+                    q[1] = q[2] = q[3] = q[4] = 0;
+                }
+    } else { /* the padding the windows read (x - zp = 0): the rows above and below the image,
          and in its rows the words left of its pairs and right of them up to word 4 nb
          (the widening rewrites only the pairs) */
         const int32_t top = p->pad_top * 4 * P, bottom = (p->pad_top + p->h) * 4 * P;
@@ -2913,14 +2941,16 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
             buf[i] = buf[i + 1] = buf[i + 2] = buf[i + 3] = 0;
             __asm__("" ::: "memory");
         }
-        for (j = 0; j < word0; ++j) /* a word of every channel's row */
+        /* a word of every channel's row; word 0 unread where the first column leaves out
+           its padding products (DSP_ASM_S2_COL0) */
+        for (j = z && odd && !part; j < word0; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
         for (j = word0 + p->w / 2; j <= 4 * nb; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
     }
     for (k = 0; k < 4; ++k) { /* the layer's words of the records */
         uint32_t *const q = rec[k];
-        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P);
+        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * cw);
         q[0] = q[21] = r0 + col_b;
         q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
         q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
@@ -2954,6 +2984,9 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
+            } else if (P == 5) {
+                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 5);
+                dsp_dw_s2_macs(rec[0] + 7, yb, 3, 5);
             } else if (P == 13) {
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 13);
                 if (z && odd)
