@@ -2561,8 +2561,9 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
  * dsp_dw_s2_rqz blocks (their return); %= names one asm statement's labels. */
 #define DSP_ASM_S2_TB_E1(a, e) \
     "smmlar %[" a "], %[" a "], %[x1], %[x2]\n\tssat %[" a "], #8, %[" a "], asr #" #e "\n\t"
-/* block e of the table L, looping back to LOOP (the column's next block) */
-#define DSP_ASM_S2_TB_BLKX(e, L, LOOP)                                       \
+/* block e of the table L, looping back to LOOP (the column's next block), past the column
+ * on to END */
+#define DSP_ASM_S2_TB_BLKX(e, L, LOOP, END)                                  \
     "s2" L "%=_" #e ":\n\t" DSP_ASM_S2_TB_E1("a0", e) DSP_ASM_S2_TB_E1("a1", e) \
         DSP_ASM_S2_TB_E1("a2", e) DSP_ASM_S2_TB_E1("a3", e)                 \
     "strb %[a0], [%[y]]\n\t"                                              \
@@ -2572,17 +2573,18 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "add %[y], %[y], %[wb]\n\t"                                           \
     "cmp %[r], %[x0]\n\t"                                                 \
     "blo " LOOP "\n\t"                                                    \
-    "b 9b\n\t"
-#define DSP_ASM_S2_TB_BLKS(L, LOOP)                                                              \
-    DSP_ASM_S2_TB_BLKX(1, L, LOOP) DSP_ASM_S2_TB_BLKX(2, L, LOOP) DSP_ASM_S2_TB_BLKX(3, L, LOOP) \
-    DSP_ASM_S2_TB_BLKX(4, L, LOOP) DSP_ASM_S2_TB_BLKX(5, L, LOOP) DSP_ASM_S2_TB_BLKX(6, L, LOOP) \
-    DSP_ASM_S2_TB_BLKX(7, L, LOOP) DSP_ASM_S2_TB_BLKX(8, L, LOOP) DSP_ASM_S2_TB_BLKX(9, L, LOOP) \
-    DSP_ASM_S2_TB_BLKX(10, L, LOOP) DSP_ASM_S2_TB_BLKX(11, L, LOOP)                             \
-    DSP_ASM_S2_TB_BLKX(12, L, LOOP) DSP_ASM_S2_TB_BLKX(13, L, LOOP)                             \
-    DSP_ASM_S2_TB_BLKX(14, L, LOOP) DSP_ASM_S2_TB_BLKX(15, L, LOOP)                             \
-    DSP_ASM_S2_TB_BLKX(16, L, LOOP) DSP_ASM_S2_TB_BLKX(17, L, LOOP)                             \
-    DSP_ASM_S2_TB_BLKX(18, L, LOOP) DSP_ASM_S2_TB_BLKX(19, L, LOOP)                             \
-    DSP_ASM_S2_TB_BLKX(20, L, LOOP)
+    "b " END "\n\t"
+#define DSP_ASM_S2_TB_BLKS(L, LOOP, END)                                      \
+    DSP_ASM_S2_TB_BLKX(1, L, LOOP, END) DSP_ASM_S2_TB_BLKX(2, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(3, L, LOOP, END) DSP_ASM_S2_TB_BLKX(4, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(5, L, LOOP, END) DSP_ASM_S2_TB_BLKX(6, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(7, L, LOOP, END) DSP_ASM_S2_TB_BLKX(8, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(9, L, LOOP, END) DSP_ASM_S2_TB_BLKX(10, L, LOOP, END)  \
+    DSP_ASM_S2_TB_BLKX(11, L, LOOP, END) DSP_ASM_S2_TB_BLKX(12, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(13, L, LOOP, END) DSP_ASM_S2_TB_BLKX(14, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(15, L, LOOP, END) DSP_ASM_S2_TB_BLKX(16, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(17, L, LOOP, END) DSP_ASM_S2_TB_BLKX(18, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(19, L, LOOP, END) DSP_ASM_S2_TB_BLKX(20, L, LOOP, END)
 #define DSP_ASM_S2_TB_ENT(e, L, T) ".hword (s2" L "%=_" #e " - s2" T "%=) / 2\n\t"
 /* the table T of the blocks L, entered by e - 1 (word 3: dsp_dw_s2_rq4's form 1) */
 #define DSP_ASM_S2_STORETBX(L, T)                                               \
@@ -2597,7 +2599,7 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     DSP_ASM_S2_TB_ENT(17, L, T) DSP_ASM_S2_TB_ENT(18, L, T) DSP_ASM_S2_TB_ENT(19, L, T) \
     DSP_ASM_S2_TB_ENT(20, L, T)
 #define DSP_ASM_S2_STORETB DSP_ASM_S2_STORETBX("b", "t")
-#define DSP_ASM_S2_TAIL_TB "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b") "2:"
+#define DSP_ASM_S2_TAIL_TB "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") "2:"
 /* Odd pad_left: the first column's word 0 is padding (x - zp = 0 in both lanes), so its
  * first output's U product adds 0 on every kernel row; the first column runs its own copy
  * of the block loop (label 11, table c/d) without those 3 SMLAD, then the columns after it
@@ -2633,8 +2635,18 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     DSP_ASM_S2_MAC7                                         \
     DSP_ASM_S2_STORETBX("c", "d")
 #define DSP_ASM_S2_COL0 DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_ADD)
-#define DSP_ASM_S2_TAIL_TB0 \
-    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b") DSP_ASM_S2_TB_BLKS("c", "11b") "2:"
+#define DSP_ASM_S2_TAIL_TB0                                            \
+    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") DSP_ASM_S2_TB_BLKS("c", "11b", "9b") "2:"
+/* P = 5 (one column): the column's end is the channel's, its end word never rewritten */
+#define DSP_ASM_S2_TAIL_TB5                                        \
+    "b 2f\n\t"                                                    \
+    "16:\n\t"                                                     \
+    "ldrd %[x0], %[x1], [%[rec], #64]\n\t"                        \
+    "add %[y], %[y], %[x1]\n\t"                                   \
+    "add %[rec], %[rec], #112\n\t"                                \
+    "cmp %[rec], %[x0]\n\t"                                       \
+    "blo 0b\n\t"                                                  \
+    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") DSP_ASM_S2_TB_BLKS("c", "11b", "16b") "2:"
 #define DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL)            \
     PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
@@ -2733,7 +2745,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register int8_t *y __asm__("lr") = y0;
     if (z == 3 && P == 5)
         DSP_DW_S2_MACS("", DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_WB), DSP_ASM_S2_STORETB, "",
-                       DSP_ASM_S2_TAIL_TB0);
+                       DSP_ASM_S2_TAIL_TB5);
     else if (z == 3)
         DSP_DW_S2_MACS("", DSP_ASM_S2_COL0, DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB0);
     else if (z == 2)
