@@ -2496,8 +2496,8 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
  *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel, 56 the
  *   first column's end, 60 1 where the first output row's top kernel row is padding
  *   (skipped), 64 the end of the four records, 68 the step of y to the next channel.
- * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left, the first
- * column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4), else
+ * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left at P = 5 and 9,
+ * the first column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4), else
  * DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
 /* clang-format off */
 #define DSP_ASM_S2_MAC8                                     \
@@ -2637,16 +2637,18 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
 #define DSP_ASM_S2_COL0 DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_ADD)
 #define DSP_ASM_S2_TAIL_TB0                                            \
     "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") DSP_ASM_S2_TB_BLKS("c", "11b", "9b") "2:"
-/* P = 5 (one column): the column's end is the channel's, its end word never rewritten */
-#define DSP_ASM_S2_TAIL_TB5                                        \
-    "b 2f\n\t"                                                    \
+/* P = 5: the first column is the only one, its end the channel's (the end word never
+ * rewritten), so the loop is the first column's and the channel step */
+#define DSP_ASM_S2_LOOP5                                           \
+    "0:\n\t"                                                      \
+    "ldr %[r], [%[rec], #52]\n\t" DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_WB) \
     "16:\n\t"                                                     \
     "ldrd %[x0], %[x1], [%[rec], #64]\n\t"                        \
     "add %[y], %[y], %[x1]\n\t"                                   \
     "add %[rec], %[rec], #112\n\t"                                \
     "cmp %[rec], %[x0]\n\t"                                       \
     "blo 0b\n\t"                                                  \
-    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") DSP_ASM_S2_TB_BLKS("c", "11b", "16b") "2:"
+    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("c", "11b", "16b") "2:"
 #define DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL)            \
     PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
@@ -2700,9 +2702,11 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "blo 0b\n\t"                                            \
     TAIL
 /* clang-format on */
-#define DSP_DW_S2_MACS(PRO, COL0, STORE, PART, TAIL)                                      \
+#define DSP_DW_S2_MACS(PRO, COL0, STORE, PART, TAIL) \
+    DSP_DW_S2_MACS_ASM(DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL))
+#define DSP_DW_S2_MACS_ASM(LOOP)                                                          \
     __asm__ __volatile__(                                                                 \
-        DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL)                                     \
+        LOOP                                                                              \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
           [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
@@ -2744,8 +2748,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register uint32_t *rec __asm__("r12") = rec0;
     register int8_t *y __asm__("lr") = y0;
     if (z == 3 && P == 5)
-        DSP_DW_S2_MACS("", DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_WB), DSP_ASM_S2_STORETB, "",
-                       DSP_ASM_S2_TAIL_TB5);
+        DSP_DW_S2_MACS_ASM(DSP_ASM_S2_LOOP5);
     else if (z == 3)
         DSP_DW_S2_MACS("", DSP_ASM_S2_COL0, DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB0);
     else if (z == 2)
@@ -2955,7 +2958,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         }
         /* a word of every channel's row; word 0 unread where the first column leaves out
            its padding products (DSP_ASM_S2_COL0) */
-        for (j = z && odd && !part; j < word0; ++j)
+        for (j = z && odd && !part && P == 9; j < word0; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
         for (j = word0 + p->w / 2; j <= 4 * nb; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
@@ -3001,17 +3004,13 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
                 dsp_dw_s2_macs(rec[0] + 7, yb, 3, 5);
             } else if (P == 13) {
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 13);
-                if (z && odd)
-                    dsp_dw_s2_macs(rec[0] + 7, yb, 3, 13);
-                else if (z)
+                if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 13);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 13);
             } else {
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 25);
-                if (z && odd)
-                    dsp_dw_s2_macs(rec[0] + 7, yb, 3, 25);
-                else if (z)
+                if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 25);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 25);
