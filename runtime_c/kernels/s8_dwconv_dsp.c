@@ -2375,9 +2375,10 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * bytes from a row's end to the next's start): per four pixels four word loads,
  * PKHBT/PKHTB into the bytes of channels (c, c + 1) of two pixels, SXTAB16 (plain and
  * ROR #8) into each channel's pair words, one STRD per channel (channel 3's with
- * post-increment, the others at immediate offsets below it); eight pixels a turn. */
+ * post-increment, the others at immediate offsets below it); eight pixels a turn (rows of
+ * 4 units pixels: a row a turn, the last step's post-increment stepping d to the next). */
 /* clang-format off */
-#define DSP_ASM_S2_WIDEN4 \
+#define DSP_ASM_S2_WIDEN4X(POST) \
     "ldr %[va], [%[xp]]\n\t" \
     "ldr %[vb], [%[xp], %[cs]]\n\t" \
     "ldr %[vc], [%[xp], %[cs], lsl #1]\n\t" \
@@ -2398,7 +2399,10 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
     "strd %[vc], %[va], [%[d], #-%c[o1]]\n\t" \
     "sxtab16 %[vc], %[nzp], %[vb], ror #8\n\t" \
     "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
-    "strd %[vc], %[vb], [%[d]], #8\n\t"
+    "strd %[vc], %[vb], [%[d]], #" POST "\n\t"
+#define DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4X("8")
+/* a row's last step: channel 3's STRD steps d on to the next row (dsp_dw_s2_widen_rows) */
+#define DSP_ASM_S2_WIDEN4L DSP_ASM_S2_WIDEN4X("%c[dpost]")
 /* clang-format on */
 /* Rows of 4 units pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
  * 48, or 8 and 12 at P = 9; P = 5: 8), a row a loop turn (the four-pixel step written out): no
@@ -2416,16 +2420,16 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * rows' steps are written out, not .rept */
 #define DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
 #define DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8
-#define DSP_DW_S2_WIDEN_ROWS(STEPS)                                                                \
-    __asm__ __volatile__("1:\n\t" STEPS                                                            \
-                         "add %[d], %[d], %[d_step]\n\t"                                           \
-                         "cmp %[xp], %[x_end]\n\t"                                                 \
-                         "blo 1b"                                                                  \
-                         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),         \
-                           [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)               \
-                         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step), \
-                           [x_end] "r"(x_end), [o1] "i"(4 * DSP_DW_S2_CW(P)),                      \
-                           [o2] "i"(8 * DSP_DW_S2_CW(P)), [o3] "i"(12 * DSP_DW_S2_CW(P))           \
+#define DSP_DW_S2_WIDEN_ROWS(STEPS)                                                              \
+    __asm__ __volatile__("1:\n\t" STEPS DSP_ASM_S2_WIDEN4L                                       \
+                         "cmp %[xp], %[x_end]\n\t"                                               \
+                         "blo 1b"                                                                \
+                         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),       \
+                           [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)             \
+                         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp),                     \
+                           [dpost] "i"(4 * DSP_DW_S2_RW(P) - 8 * units + 8), [x_end] "r"(x_end), \
+                           [o1] "i"(4 * DSP_DW_S2_CW(P)), [o2] "i"(8 * DSP_DW_S2_CW(P)),         \
+                           [o3] "i"(12 * DSP_DW_S2_CW(P))                                        \
                          : "cc", "memory")
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                             uint32_t d_step, int32_t c_step, int32_t cs3,
@@ -2433,16 +2437,18 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const
     const int8_t *xp = xb;
     uint32_t *dp = d + 3 * DSP_DW_S2_CW(P);
     uint32_t va, vb, vc, vd, t, u;
+    (void)d_step; /* 4 RW(P) - 8 units, the last step's post-increment less 8 */
     if (units == 2)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN4);
     else if (units == 3)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
     else if (units == 4)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
     else if (units == 6)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
     else
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN24);
+        DSP_DW_S2_WIDEN_ROWS(
+            DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
 }
 
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
