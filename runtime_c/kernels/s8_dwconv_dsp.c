@@ -2499,12 +2499,12 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
  *   -28 the column's end for r (rewritten per column, reset per channel), -24 m, -20 c,
  *   -16 e, -12 c_step, -8 3 c_step, -4 out_w c_step (one LDMDB); 0 2 bias x 4, 16 (U, V)
  *   x 3 (one LDM with the sums' start, two LDRD); 40 the steps of r and y to the next
- *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel, 56 the
- *   first column's end, 60 1 where the first output row's top kernel row is padding
- *   (skipped), 64 the end of the four records, 68 the step of y to the next channel.
- * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left at P = 5 and 9,
- * the first column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4), else
- * DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
+ *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel (P = 5: of its
+ * second row where the top row is skipped), 56 the first column's end, 60 1 where the first output
+ * row's top kernel row is padding (skipped), 64 the end of the four records, 68 the step of y to
+ * the next channel. z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left at P =
+ * 5 and 9, the first column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4),
+ * else DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
 /* clang-format off */
 #define DSP_ASM_S2_MAC8                                     \
     "smlad %[a0], %[x0], %[wa], %[a0]\n\t"                  \
@@ -2621,12 +2621,19 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
 #define DSP_ASM_S2_ROW_ADD DSP_ASM_S2_ROW "add %[r], %[r], #%c[rowb]\n\t"
 /* P = 5: the rows one after the other */
 #define DSP_ASM_S2_ROW_WB "ldm %[r]!, {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"
-#define DSP_ASM_S2_COL0X(ROWN)                                  \
-    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
-    "ldr %[x0], [%[rec], #60]\n\t"                          \
+/* the column's first block, its top kernel row skipped where word 22 says so */
+#define DSP_ASM_S2_ENTRY                                    \
     "cbz %[x0], 14f\n\t"                                     \
     "add %[r], %[r], #%c[rowb]\n\t"                         \
-    "b 15f\n\t"                                              \
+    "b 15f\n\t"
+/* P = 5: r starts a row down where the top row is skipped (word 20) */
+#define DSP_ASM_S2_ENTRY5                                   \
+    "cbnz %[x0], 15f\n\t"                                    \
+    "b 14f\n\t"
+#define DSP_ASM_S2_COL0X(ROWN, ENTRY)                           \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
+    "ldr %[x0], [%[rec], #60]\n\t"                          \
+    ENTRY                                                   \
     "11:\n\t"                                               \
     "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
     "14:\n\t"                                               \
@@ -2640,14 +2647,14 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     DSP_ASM_S2_ROW                                          \
     DSP_ASM_S2_MAC7                                         \
     DSP_ASM_S2_STORETBX("c", "d")
-#define DSP_ASM_S2_COL0 DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_ADD)
+#define DSP_ASM_S2_COL0 DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_ADD, DSP_ASM_S2_ENTRY)
 #define DSP_ASM_S2_TAIL_TB0                                            \
     "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") DSP_ASM_S2_TB_BLKS("c", "11b", "9b") "2:"
 /* P = 5: the first column is the only one, its end the channel's (the end word never
  * rewritten), so the loop is the first column's and the channel step */
 #define DSP_ASM_S2_LOOP5                                           \
     "0:\n\t"                                                      \
-    "ldr %[r], [%[rec], #52]\n\t" DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_WB) \
+    "ldr %[r], [%[rec], #52]\n\t" DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_WB, DSP_ASM_S2_ENTRY5) \
     "16:\n\t"                                                     \
     "ldrd %[x0], %[x1], [%[rec], #64]\n\t"                        \
     "add %[y], %[y], %[x1]\n\t"                                   \
@@ -2975,7 +2982,8 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         q[0] = q[21] = r0 + col_b;
         q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
         q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
-        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b, q[20] = r0;
+        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b;
+        q[20] = r0 + (P == 5 && p->pad_top > 0 ? 4u * (uint32_t)rw : 0u); /* ENTRY5 */
         q[22] = p->pad_top > 0;
         q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
         q[24] = 1u - 4u * (uint32_t)(nb - 1) * (uint32_t)c_step - (uint32_t)out_img;
