@@ -2499,12 +2499,13 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
  *   -28 the column's end for r (rewritten per column, reset per channel), -24 m, -20 c,
  *   -16 e, -12 c_step, -8 3 c_step, -4 out_w c_step (one LDMDB); 0 2 bias x 4, 16 (U, V)
  *   x 3 (one LDM with the sums' start, two LDRD); 40 the steps of r and y to the next
- *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel (P = 5: of its
- * second row where the top row is skipped), 56 the first column's end, 60 1 where the first output
- * row's top kernel row is padding (skipped), 64 the end of the four records, 68 the step of y to
- * the next channel. z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left at P =
- * 5 and 9, the first column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4),
- * else DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
+ *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel (P = 5:
+ *   of its second row where the top row is skipped), 56 the first column's end, 60 1
+ *   where the first output row's top kernel row is padding (skipped), 64 the end of the
+ *   four records, 68 the step of y to the next channel.
+ * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left at P = 5 and 9,
+ * the first column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4), else
+ * DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
 /* clang-format off */
 #define DSP_ASM_S2_MAC8                                     \
     "smlad %[a0], %[x0], %[wa], %[a0]\n\t"                  \
