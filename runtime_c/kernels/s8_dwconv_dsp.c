@@ -2908,6 +2908,72 @@ DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_
     return ok;
 }
 
+/* The layer's words of ng records (dsp_dw_s2_macs) for the planes in buf at pitch P */
+DSP_ALWAYS_INLINE void dsp_dw_s2_records(const cnnc_s8_conv_params *p,
+                                         uint32_t (*rec)[DSP_DW_S2_REC], int32_t ng,
+                                         const uint32_t *buf, int32_t P) {
+    const int32_t c_step = p->c, rw = DSP_DW_S2_RW(P), cw = DSP_DW_S2_CW(P);
+    const int32_t nb = (p->out_w + 3) >> 2;
+    const uint32_t col_b = 8 * rw * (uint32_t)p->out_h; /* bytes of r down a column */
+    const uint32_t y_row = (uint32_t)(p->out_w * c_step), out_img = (uint32_t)p->out_h * y_row;
+    int32_t k;
+    for (k = 0; k < ng; ++k) {
+        uint32_t *const q = rec[k];
+        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * cw);
+        q[0] = q[21] = r0 + col_b;
+        q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = y_row;
+        q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - out_img;
+        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b;
+        q[20] = r0 + (P == 5 && p->pad_top > 0 ? 4u * (uint32_t)rw : 0u); /* ENTRY5 */
+        q[22] = p->pad_top > 0;
+        q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)(ng * sizeof rec[0]); /* past */
+        q[24] = 1u - 4u * (uint32_t)(nb - 1) * (uint32_t)c_step - out_img;
+    }
+}
+
+/* P = 5, eight channels a turn (c4 a multiple of 8): both halves' records, weights and
+ * planes (the second at word 4 DSP_DW_S2_P5_CW), one dsp_dw_s2_macs over the eight records
+ * (d0: channel 0's first pair, the padding zeroed); a function of its own so that
+ * dsp_dw3x3_s2's other loops keep their registers and stack. Channels from a group without
+ * DSP_RQ_DOUBLE2 on run the reference loop. */
+static __attribute__((noinline)) void dsp_dw_s2_eights(const cnnc_s8_conv_params *p,
+                                                       const int8_t *x, const int8_t *w,
+                                                       const int32_t *bias, const int32_t *mult,
+                                                       const int32_t *shift, int8_t *y,
+                                                       const uint32_t *buf, uint32_t *d0) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, cs3 = 3 * c_step;
+    const size_t in_img = (size_t)p->h * p->w * c_step,
+                 out_img = (size_t)p->out_h * p->out_w * c_step;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
+    const uint32_t d_step = 4 * DSP_DW_S2_RW(5) - 2 * (uint32_t)p->w;
+    const int8_t *const x_last = x + (size_t)p->n * in_img;
+    uint32_t rec[8][DSP_DW_S2_REC];
+    int32_t c0;
+    dsp_dw_s2_records(p, rec, 8, buf, 5);
+    for (c0 = 0; c0 < c4; c0 += 8) {
+        const int8_t *xb, *wc;
+        int8_t *yb;
+        __asm__("" : "+r"(c0));
+        xb = x + c0, yb = y + c0, wc = w + c0;
+        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21, 1) ||
+            !dsp_dw_s2_rq4(rec + 4, mult + c0 + 4, shift + c0 + 4, bias + c0 + 4, zp21, 1)) {
+            dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c0);
+            return;
+        }
+        dsp_dw_s2_weights(rec, wc, c_step, 1);
+        dsp_dw_s2_weights(rec + 4, wc + 4, c_step, 1);
+        do { /* every image */
+            dsp_dw_s2_widen(d0, xb, xb + in_img, d0, d_step, c_step, cs3, nzp, 2, 5);
+            dsp_dw_s2_widen(d0 + 4 * DSP_DW_S2_P5_CW, xb + 4, xb + 4 + in_img, d0, d_step, c_step,
+                            cs3, nzp, 2, 5);
+            dsp_dw_s2_macs(rec[0] + 7, yb, 3, 5);
+            xb += in_img, yb += out_img;
+        } while (xb < x_last);
+    }
+    if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+}
+
 /* The layer through the stride-2 planes if it fits them (3 x 3, stride 2, out_w a multiple
  * of 4 up to 24, or 6 with the output zero point -128; w a multiple of 8, or 12; the planes
  * within buf's DSP_DW_BUF_WORDS, the full clamp, the double rounding); returns 0 (nothing written)
@@ -2932,7 +2998,6 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    const uint32_t col_b = 8 * rw * (uint32_t)p->out_h; /* bytes of r down a column */
     const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
     const int units = DSP_DW_S2_UNITS(P, p->w), part = (p->out_w & 3) != 0;
     const int form = !z ? 0 : part ? 2 : 1;             /* dsp_dw_s2_rq4's words for the loop */
@@ -2941,17 +3006,19 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const uint32_t d_step = 4 * rw - 2 * (uint32_t)p->w;
     const int32_t cs3 = 3 * c_step;
     const int8_t *const x_last = x + (size_t)p->n * in_img; /* past the last image */
+    /* P = 5 takes eight channels a turn where c4 allows (one loop turn's glue for eight) */
+    const int32_t ng = P == 5 && (c4 & 7) == 0 ? 8 : 4;
     uint32_t rec[4][DSP_DW_S2_REC];
     int32_t c0, k, i;
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
         p->out_w < 4 || need > P || ((p->w & 7) && !units) ||
         ((p->out_w & 3) && ((p->out_w & 3) != 2 || !z || P != 9)) ||
-        (P == 5 ? 4 * cw : rows * 4 * P) > DSP_DW_BUF_WORDS || c4 == 0 ||
+        (P == 5 ? 8 * cw : rows * 4 * P) > DSP_DW_BUF_WORDS || c4 == 0 ||
         p->rounding != CNNC_ROUND_DOUBLE || p->act_min != -128 || p->act_max != 127)
         return 0;
     if (P == 5) { /* the rows above and below the image, channel by channel: the image's
                      pairs fill words 1..4 of its rows, word 0 is never multiplied (COL0) */
-        for (k = 0; k < 4 * cw; k += cw)
+        for (k = 0; k < ng * cw; k += cw)
             for (i = 0; i < rows; ++i)
                 if (i < p->pad_top || i >= p->pad_top + p->h) {
                     uint32_t *const q = buf + k + i * 5;
@@ -2977,18 +3044,11 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         for (j = word0 + p->w / 2; j <= 4 * nb; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
     }
-    for (k = 0; k < 4; ++k) { /* the layer's words of the records */
-        uint32_t *const q = rec[k];
-        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * cw);
-        q[0] = q[21] = r0 + col_b;
-        q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
-        q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
-        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b;
-        q[20] = r0 + (P == 5 && p->pad_top > 0 ? 4u * (uint32_t)rw : 0u); /* ENTRY5 */
-        q[22] = p->pad_top > 0;
-        q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
-        q[24] = 1u - 4u * (uint32_t)(nb - 1) * (uint32_t)c_step - (uint32_t)out_img;
+    if (ng == 8) { /* the channels' tail included */
+        dsp_dw_s2_eights(p, x, w, bias, mult, shift, y, buf, d0);
+        return 1;
     }
+    dsp_dw_s2_records(p, rec, 4, buf, P);
     for (c0 = 0; c0 < c4; c0 += 4) {
         const int8_t *xb, *wc;
         int8_t *yb;

@@ -80,6 +80,7 @@ int main(void) {
             bias[1] = uniform(1 << 27, 1 << 28); shift[1] = -20;
             if (ci == 3) bias[5] = BIAS_LIMIT + 1;
             if (ci == 4) shift[9] = uniform(-31, 3);
+            if (ci == 2) shift[6] = 1; /* the second half of an eight-channel group */
         }
         memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
         cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
