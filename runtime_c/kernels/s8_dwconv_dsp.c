@@ -2990,10 +2990,12 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const int32_t nb = (p->out_w + 3) >> 2; /* columns of four outputs, the last maybe two */
     const int32_t need = word0 + p->w / 2 > 4 * nb + 1 ? word0 + p->w / 2 : 4 * nb + 1;
     const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
-    const int32_t P = z && odd && p->out_w == 4 && p->w == 8 && need <= 5 && rows <= 17 ? 5
-                      : need <= 9                                                       ? 9
-                      : need <= 13                                                      ? 13
-                                                                                        : 25;
+    /* P = 5 eight channels a turn (dsp_dw_s2_eights), so only where c4 is a multiple of 8 */
+    const int32_t P =
+        z && odd && p->out_w == 4 && p->w == 8 && need <= 5 && rows <= 17 && (c_step & 4) == 0 ? 5
+        : need <= 9                                                                            ? 9
+        : need <= 13                                                                           ? 13
+                                                                                               : 25;
     const int32_t rw = DSP_DW_S2_RW(P), cw = DSP_DW_S2_CW(P);
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
@@ -3006,8 +3008,6 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     const uint32_t d_step = 4 * rw - 2 * (uint32_t)p->w;
     const int32_t cs3 = 3 * c_step;
     const int8_t *const x_last = x + (size_t)p->n * in_img; /* past the last image */
-    /* P = 5 takes eight channels a turn where c4 allows (one loop turn's glue for eight) */
-    const int32_t ng = P == 5 && (c4 & 7) == 0 ? 8 : 4;
     uint32_t rec[4][DSP_DW_S2_REC];
     int32_t c0, k, i;
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
@@ -3018,7 +3018,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         return 0;
     if (P == 5) { /* the rows above and below the image, channel by channel: the image's
                      pairs fill words 1..4 of its rows, word 0 is never multiplied (COL0) */
-        for (k = 0; k < ng * cw; k += cw)
+        for (k = 0; k < 8 * cw; k += cw)
             for (i = 0; i < rows; ++i)
                 if (i < p->pad_top || i >= p->pad_top + p->h) {
                     uint32_t *const q = buf + k + i * 5;
@@ -3044,7 +3044,7 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         for (j = word0 + p->w / 2; j <= 4 * nb; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
     }
-    if (ng == 8) { /* the channels' tail included */
+    if (P == 5) { /* the channels' tail included */
         dsp_dw_s2_eights(p, x, w, bias, mult, shift, y, buf, d0);
         return 1;
     }
@@ -3074,9 +3074,6 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
                 else
                     dsp_dw_s2_macs(rec[0] + 7, yb, 0, 9);
-            } else if (P == 5) {
-                dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 5);
-                dsp_dw_s2_macs(rec[0] + 7, yb, 3, 5);
             } else if (P == 13) {
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 13);
                 if (z)

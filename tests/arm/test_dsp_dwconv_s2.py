@@ -2,14 +2,15 @@
 stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, or 6 (the last
 column's two outputs, output zero point -128), w a multiple of 8 or 12 (a row a loop turn at
 8, 12, 16, 24 and 48; out_w 4 of 8 columns at odd pad_left in planes of five words a row,
-one after the other, up to 17 rows, past them the pitch 9), banded where the planes outgrow
-the buffer, the full clamp, the double rounding) equal cnnc_s8_dwconv__ref byte for byte on
-an emulated Cortex-M4: pad_left 0..3 (both parities of the tap pairs), pad_top 0..2 (the
-skipped top kernel row), odd heights and output rows past the image, channel counts around
-the groups of four, two images, output zero point -128 (no sign term) and others, weights of
--128, biases at the doubling's limit; and the layers it leaves (a narrower clamp, the single
-rounding, shifts out of the fast range, larger biases, out_w 3, out_w 6 with another output
-zero point) through the other paths. At the target's flags and at -Os (no stride-2 planes)."""
+one after the other, up to 17 rows, eight channels a turn (4 mod 8 channels and past 17
+rows: the pitch 9)), banded where the planes outgrow the buffer, the full clamp, the double
+rounding) equal cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: pad_left 0..3
+(both parities of the tap pairs), pad_top 0..2 (the skipped top kernel row), odd heights and
+output rows past the image, channel counts around the groups of four, two images, output
+zero point -128 (no sign term) and others, weights of -128, biases at the doubling's limit;
+and the layers it leaves (a narrower clamp, the single rounding, shifts out of the fast
+range, larger biases, out_w 3, out_w 6 with another output zero point) through the other
+paths. At the target's flags and at -Os (no stride-2 planes)."""
 
 import pytest
 
