@@ -2589,6 +2589,13 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * that holds the image's pairs and out_w + 1 words: dsp_dw_s2_pitch), so every offset in
  * both loops is an immediate. */
 #define DSP_DW_S2_REC 28 /* words per channel record (dsp_dw_s2_macs): 112 bytes */
+/* P = 5 (out_w = 4, odd pad_left, 8 columns: the column's five words a row): each channel's
+ * rows follow each other (a plane of up to 17 rows at word 85 k), so the block's LDMs step
+ * r themselves (DSP_ASM_S2_ROW_WB); the channels' planes lie within one STRD's reach of
+ * channel 3's (3 x 340 bytes). */
+#define DSP_DW_S2_P5_CW 85
+#define DSP_DW_S2_RW(P) ((P) == 5 ? 5 : 4 * (P))           /* words a plane row down */
+#define DSP_DW_S2_CW(P) ((P) == 5 ? DSP_DW_S2_P5_CW : (P)) /* words a channel on */
 
 /* Channels c0..c0+3 of the rows of w pixels from xb (its first pixel's channel c0) to
  * x_end (w a multiple of 8, c_step bytes apart, cs3 = 3 c_step) as x - zp (SXTAB16 onto
@@ -2597,9 +2604,10 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * bytes from a row's end to the next's start): per four pixels four word loads,
  * PKHBT/PKHTB into the bytes of channels (c, c + 1) of two pixels, SXTAB16 (plain and
  * ROR #8) into each channel's pair words, one STRD per channel (channel 3's with
- * post-increment, the others at immediate offsets below it); eight pixels a turn. */
+ * post-increment, the others at immediate offsets below it); eight pixels a turn (rows of
+ * 4 units pixels: a row a turn, the last step's post-increment stepping d to the next). */
 /* clang-format off */
-#define DSP_ASM_S2_WIDEN4 \
+#define DSP_ASM_S2_WIDEN4X(POST) \
     "ldr %[va], [%[xp]]\n\t" \
     "ldr %[vb], [%[xp], %[cs]]\n\t" \
     "ldr %[vc], [%[xp], %[cs], lsl #1]\n\t" \
@@ -2620,15 +2628,20 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
     "strd %[vc], %[va], [%[d], #-%c[o1]]\n\t" \
     "sxtab16 %[vc], %[nzp], %[vb], ror #8\n\t" \
     "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
-    "strd %[vc], %[vb], [%[d]], #8\n\t"
+    "strd %[vc], %[vb], [%[d]], #" POST "\n\t"
+#define DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4X("8")
+/* a row's last step: channel 3's STRD steps d on to the next row (dsp_dw_s2_widen_rows) */
+#define DSP_ASM_S2_WIDEN4L DSP_ASM_S2_WIDEN4X("%c[dpost]")
 /* clang-format on */
 /* Rows of 4 units pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
- * 48, or 8 and 12 at P = 9), a row a loop turn (the four-pixel step written out): no per-step
- * compare, d_end unused; 0 where the eight-pixel loop widens the rows (w a multiple of 8). */
+ * 48, or 8 and 12 at P = 9; P = 5: 8), a row a loop turn (the four-pixel step written out): no
+ * per-step compare, d_end unused; 0 where the eight-pixel loop widens the rows (w a multiple of 8).
+ */
 #define DSP_DW_S2_UNITS(P, w)                      \
-    ((w) == ((P) == 9    ? 16                      \
-             : (P) == 13 ? 24                      \
-                         : 48) ||                  \
+    ((P) == 5 ? ((w) == 8 ? 2 : 0)                 \
+     : (w) == ((P) == 9    ? 16                    \
+               : (P) == 13 ? 24                    \
+                           : 48) ||                \
              ((P) == 9 && ((w) == 8 || (w) == 12)) \
          ? (w) / 4                                 \
          : 0)
@@ -2636,41 +2649,44 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * rows' steps are written out, not .rept */
 #define DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
 #define DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8
-#define DSP_DW_S2_WIDEN_ROWS(STEPS)                                                                \
-    __asm__ __volatile__("1:\n\t" STEPS                                                            \
-                         "add %[d], %[d], %[d_step]\n\t"                                           \
-                         "cmp %[xp], %[x_end]\n\t"                                                 \
-                         "blo 1b"                                                                  \
-                         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),         \
-                           [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)               \
-                         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step), \
-                           [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P)  \
+#define DSP_DW_S2_WIDEN_ROWS(STEPS)                                                              \
+    __asm__ __volatile__("1:\n\t" STEPS DSP_ASM_S2_WIDEN4L                                       \
+                         "cmp %[xp], %[x_end]\n\t"                                               \
+                         "blo 1b"                                                                \
+                         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),       \
+                           [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)             \
+                         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp),                     \
+                           [dpost] "i"(4 * DSP_DW_S2_RW(P) - 8 * units + 8), [x_end] "r"(x_end), \
+                           [o1] "i"(4 * DSP_DW_S2_CW(P)), [o2] "i"(8 * DSP_DW_S2_CW(P)),         \
+                           [o3] "i"(12 * DSP_DW_S2_CW(P))                                        \
                          : "cc", "memory")
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                             uint32_t d_step, int32_t c_step, int32_t cs3,
                                             uint32_t nzp, const int32_t units, const int32_t P) {
     const int8_t *xp = xb;
-    uint32_t *dp = d + 3 * P;
+    uint32_t *dp = d + 3 * DSP_DW_S2_CW(P);
     uint32_t va, vb, vc, vd, t, u;
+    (void)d_step; /* 4 RW(P) - 8 units, the last step's post-increment less 8 */
     if (units == 2)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN4);
     else if (units == 3)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
     else if (units == 4)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
     else if (units == 6)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
     else
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN24);
+        DSP_DW_S2_WIDEN_ROWS(
+            DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
 }
 
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                        uint32_t *d_end, uint32_t d_step, int32_t c_step,
                                        int32_t cs3, uint32_t nzp, int units, const int32_t P) {
     const int8_t *xp = xb;
-    uint32_t *dp = d + 3 * P;
+    uint32_t *dp = d + 3 * DSP_DW_S2_CW(P);
     uint32_t va, vb, vc, vd, t, u;
-    if (P == 9 && units == 2) { /* DSP_DW_S2_UNITS */
+    if (P == 5 || (P == 9 && units == 2)) { /* DSP_DW_S2_UNITS */
         dsp_dw_s2_widen_rows(d, xb, x_end, d_step, c_step, cs3, nzp, 2, P);
         return;
     }
@@ -2697,7 +2713,8 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t),
           [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp), [d_end] "+&r"(d_end)
         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp), [d_step] "r"(d_step),
-          [x_end] "r"(x_end), [o1] "i"(4 * P), [o2] "i"(8 * P), [o3] "i"(12 * P), [rowb] "i"(16 * P)
+          [x_end] "r"(x_end), [o1] "i"(4 * DSP_DW_S2_CW(P)), [o2] "i"(8 * DSP_DW_S2_CW(P)),
+          [o3] "i"(12 * DSP_DW_S2_CW(P)), [rowb] "i"(4 * DSP_DW_S2_RW(P))
         : "cc", "memory");
 }
 
@@ -2711,11 +2728,13 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
  *   -28 the column's end for r (rewritten per column, reset per channel), -24 m, -20 c,
  *   -16 e, -12 c_step, -8 3 c_step, -4 out_w c_step (one LDMDB); 0 2 bias x 4, 16 (U, V)
  *   x 3 (one LDM with the sums' start, two LDRD); 40 the steps of r and y to the next
- *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel, 56 the
- *   first column's end, 60 1 where the first output row's top kernel row is padding
- *   (skipped), 64 the end of the four records, 68 the step of y to the next channel.
- * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z), else DSP_RQ_DOUBLE2's sign term
- * through x0 (the column's end then reloaded). */
+ *   column, 48 r's end of the last column, 52 the plane's word 0 of the channel (P = 5:
+ *   of its second row where the top row is skipped), 56 the first column's end, 60 1
+ *   where the first output row's top kernel row is padding (skipped), 64 the end of the
+ *   four records, 68 the step of y to the next channel.
+ * z: the output zero point is -128 (DSP_RQ_DOUBLE2Z; 3: also odd pad_left at P = 5 and 9,
+ * the first column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4), else
+ * DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
 /* clang-format off */
 #define DSP_ASM_S2_MAC8                                     \
     "smlad %[a0], %[x0], %[wa], %[a0]\n\t"                  \
@@ -2772,14 +2791,16 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "ldmdb %[rec], {%[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"              \
     DSP_ASM_S2_RQ2("a0") DSP_ASM_S2_RQ2("a1") DSP_ASM_S2_RQ2("a2") DSP_ASM_S2_RQ2("a3") \
     "ldr %[x0], [%[rec], #-28]\n\t"
-/* DSP_RQ_DOUBLE2Z's blocks inside the loop's asm (full columns): TBH on the record's e
+/* DSP_RQ_DOUBLE2Z's blocks inside the loop's asm (full columns): TBH on the record's e - 1
  * (word 3) enters block e, which requantises and stores the four outputs and branches on
  * to the next block or the column end itself, one LDR PC less a block than the shared
  * dsp_dw_s2_rqz blocks (their return); %= names one asm statement's labels. */
 #define DSP_ASM_S2_TB_E1(a, e) \
     "smmlar %[" a "], %[" a "], %[x1], %[x2]\n\tssat %[" a "], #8, %[" a "], asr #" #e "\n\t"
-#define DSP_ASM_S2_TB_BLK(e)                                               \
-    "s2b%=_" #e ":\n\t" DSP_ASM_S2_TB_E1("a0", e) DSP_ASM_S2_TB_E1("a1", e) \
+/* block e of the table L, looping back to LOOP (the column's next block), past the column
+ * on to END */
+#define DSP_ASM_S2_TB_BLKX(e, L, LOOP, END)                                  \
+    "s2" L "%=_" #e ":\n\t" DSP_ASM_S2_TB_E1("a0", e) DSP_ASM_S2_TB_E1("a1", e) \
         DSP_ASM_S2_TB_E1("a2", e) DSP_ASM_S2_TB_E1("a3", e)                 \
     "strb %[a0], [%[y]]\n\t"                                              \
     "strb %[a1], [%[y], %[x4]]\n\t"                                       \
@@ -2787,29 +2808,94 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "strb %[a3], [%[y], %[wa]]\n\t"                                       \
     "add %[y], %[y], %[wb]\n\t"                                           \
     "cmp %[r], %[x0]\n\t"                                                 \
-    "blo 1b\n\t"                                                          \
-    "b 9b\n\t"
-#define DSP_ASM_S2_TB_ENT(e) ".hword (s2b%=_" #e " - s2t%=) / 2\n\t"
-#define DSP_ASM_S2_STORETB                                                      \
+    "blo " LOOP "\n\t"                                                    \
+    "b " END "\n\t"
+#define DSP_ASM_S2_TB_BLKS(L, LOOP, END)                                      \
+    DSP_ASM_S2_TB_BLKX(1, L, LOOP, END) DSP_ASM_S2_TB_BLKX(2, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(3, L, LOOP, END) DSP_ASM_S2_TB_BLKX(4, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(5, L, LOOP, END) DSP_ASM_S2_TB_BLKX(6, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(7, L, LOOP, END) DSP_ASM_S2_TB_BLKX(8, L, LOOP, END)   \
+    DSP_ASM_S2_TB_BLKX(9, L, LOOP, END) DSP_ASM_S2_TB_BLKX(10, L, LOOP, END)  \
+    DSP_ASM_S2_TB_BLKX(11, L, LOOP, END) DSP_ASM_S2_TB_BLKX(12, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(13, L, LOOP, END) DSP_ASM_S2_TB_BLKX(14, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(15, L, LOOP, END) DSP_ASM_S2_TB_BLKX(16, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(17, L, LOOP, END) DSP_ASM_S2_TB_BLKX(18, L, LOOP, END) \
+    DSP_ASM_S2_TB_BLKX(19, L, LOOP, END) DSP_ASM_S2_TB_BLKX(20, L, LOOP, END)
+#define DSP_ASM_S2_TB_ENT(e, L, T) ".hword (s2" L "%=_" #e " - s2" T "%=) / 2\n\t"
+/* the table T of the blocks L, entered by e - 1 (word 3: dsp_dw_s2_rq4's form 1) */
+#define DSP_ASM_S2_STORETBX(L, T)                                               \
     "ldmdb %[rec], {%[x0], %[x1], %[x2], %[x3], %[x4], %[wa], %[wb]}\n\t"       \
     "tbh [pc, %[x3], lsl #1]\n\t"                                              \
-    "s2t%=:\n\t" DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(1) DSP_ASM_S2_TB_ENT(2)   \
-    DSP_ASM_S2_TB_ENT(3) DSP_ASM_S2_TB_ENT(4) DSP_ASM_S2_TB_ENT(5) DSP_ASM_S2_TB_ENT(6) \
-    DSP_ASM_S2_TB_ENT(7) DSP_ASM_S2_TB_ENT(8) DSP_ASM_S2_TB_ENT(9) DSP_ASM_S2_TB_ENT(10) \
-    DSP_ASM_S2_TB_ENT(11) DSP_ASM_S2_TB_ENT(12) DSP_ASM_S2_TB_ENT(13) DSP_ASM_S2_TB_ENT(14) \
-    DSP_ASM_S2_TB_ENT(15) DSP_ASM_S2_TB_ENT(16) DSP_ASM_S2_TB_ENT(17) DSP_ASM_S2_TB_ENT(18) \
-    DSP_ASM_S2_TB_ENT(19) DSP_ASM_S2_TB_ENT(20)
-#define DSP_ASM_S2_TAIL_TB                                                      \
-    "b 2f\n\t"                                                                 \
-    DSP_ASM_S2_TB_BLK(1) DSP_ASM_S2_TB_BLK(2) DSP_ASM_S2_TB_BLK(3) DSP_ASM_S2_TB_BLK(4) \
-    DSP_ASM_S2_TB_BLK(5) DSP_ASM_S2_TB_BLK(6) DSP_ASM_S2_TB_BLK(7) DSP_ASM_S2_TB_BLK(8) \
-    DSP_ASM_S2_TB_BLK(9) DSP_ASM_S2_TB_BLK(10) DSP_ASM_S2_TB_BLK(11) DSP_ASM_S2_TB_BLK(12) \
-    DSP_ASM_S2_TB_BLK(13) DSP_ASM_S2_TB_BLK(14) DSP_ASM_S2_TB_BLK(15) DSP_ASM_S2_TB_BLK(16) \
-    DSP_ASM_S2_TB_BLK(17) DSP_ASM_S2_TB_BLK(18) DSP_ASM_S2_TB_BLK(19) DSP_ASM_S2_TB_BLK(20) \
-    "2:"
-#define DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                  \
+    "s2" T "%=:\n\t" DSP_ASM_S2_TB_ENT(1, L, T)                                  \
+    DSP_ASM_S2_TB_ENT(2, L, T) DSP_ASM_S2_TB_ENT(3, L, T) DSP_ASM_S2_TB_ENT(4, L, T) \
+    DSP_ASM_S2_TB_ENT(5, L, T) DSP_ASM_S2_TB_ENT(6, L, T) DSP_ASM_S2_TB_ENT(7, L, T) \
+    DSP_ASM_S2_TB_ENT(8, L, T) DSP_ASM_S2_TB_ENT(9, L, T) DSP_ASM_S2_TB_ENT(10, L, T) \
+    DSP_ASM_S2_TB_ENT(11, L, T) DSP_ASM_S2_TB_ENT(12, L, T) DSP_ASM_S2_TB_ENT(13, L, T) \
+    DSP_ASM_S2_TB_ENT(14, L, T) DSP_ASM_S2_TB_ENT(15, L, T) DSP_ASM_S2_TB_ENT(16, L, T) \
+    DSP_ASM_S2_TB_ENT(17, L, T) DSP_ASM_S2_TB_ENT(18, L, T) DSP_ASM_S2_TB_ENT(19, L, T) \
+    DSP_ASM_S2_TB_ENT(20, L, T)
+#define DSP_ASM_S2_STORETB DSP_ASM_S2_STORETBX("b", "t")
+#define DSP_ASM_S2_TAIL_TB "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") "2:"
+/* Odd pad_left: the first column's word 0 is padding (x - zp = 0 in both lanes), so its
+ * first output's U product adds 0 on every kernel row; the first column runs its own copy
+ * of the block loop (label 11, table c/d) without those 3 SMLAD, then the columns after it
+ * the loop at 3 (out_w = 4: the first column is the only one). */
+#define DSP_ASM_S2_MAC7                                     \
+    "smlad %[a0], %[x1], %[wb], %[a0]\n\t"                  \
+    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                  \
+    "smlad %[a1], %[x2], %[wb], %[a1]\n\t"                  \
+    "smlad %[a2], %[x2], %[wa], %[a2]\n\t"                  \
+    "smlad %[a2], %[x3], %[wb], %[a2]\n\t"                  \
+    "smlad %[a3], %[x3], %[wa], %[a3]\n\t"                  \
+    "smlad %[a3], %[x4], %[wb], %[a3]\n\t"
+#define DSP_ASM_S2_ROW_ADD DSP_ASM_S2_ROW "add %[r], %[r], #%c[rowb]\n\t"
+/* P = 5: the rows one after the other */
+#define DSP_ASM_S2_ROW_WB "ldm %[r]!, {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"
+/* the column's first block, its top kernel row skipped where word 22 says so */
+#define DSP_ASM_S2_ENTRY                                    \
+    "cbz %[x0], 14f\n\t"                                     \
+    "add %[r], %[r], #%c[rowb]\n\t"                         \
+    "b 15f\n\t"
+/* P = 5: r starts a row down where the top row is skipped (word 20) */
+#define DSP_ASM_S2_ENTRY5                                   \
+    "cbnz %[x0], 15f\n\t"                                    \
+    "b 14f\n\t"
+#define DSP_ASM_S2_COL0X(ROWN, ENTRY)                           \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
+    "ldr %[x0], [%[rec], #60]\n\t"                          \
+    ENTRY                                                   \
+    "11:\n\t"                                               \
+    "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
+    "14:\n\t"                                               \
+    ROWN                                                    \
+    DSP_ASM_S2_MAC7                                         \
+    "15:\n\t"                                               \
+    "ldrd %[wa], %[wb], [%[rec], #24]\n\t"                  \
+    ROWN                                                    \
+    DSP_ASM_S2_MAC7                                         \
+    "ldrd %[wa], %[wb], [%[rec], #32]\n\t"                  \
+    DSP_ASM_S2_ROW                                          \
+    DSP_ASM_S2_MAC7                                         \
+    DSP_ASM_S2_STORETBX("c", "d")
+#define DSP_ASM_S2_COL0 DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_ADD, DSP_ASM_S2_ENTRY)
+#define DSP_ASM_S2_TAIL_TB0                                            \
+    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") DSP_ASM_S2_TB_BLKS("c", "11b", "9b") "2:"
+/* P = 5: the first column is the only one, its end the channel's (the end word never
+ * rewritten), so the loop is the first column's and the channel step */
+#define DSP_ASM_S2_LOOP5                                           \
+    "0:\n\t"                                                      \
+    "ldr %[r], [%[rec], #52]\n\t" DSP_ASM_S2_COL0X(DSP_ASM_S2_ROW_WB, DSP_ASM_S2_ENTRY5) \
+    "16:\n\t"                                                     \
+    "ldrd %[x0], %[x1], [%[rec], #64]\n\t"                        \
+    "add %[y], %[y], %[x1]\n\t"                                   \
+    "add %[rec], %[rec], #112\n\t"                                \
+    "cmp %[rec], %[x0]\n\t"                                       \
+    "blo 0b\n\t"                                                  \
+    "b 2f\n\t" DSP_ASM_S2_TB_BLKS("c", "11b", "16b") "2:"
+#define DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL)            \
     PRO "0:\n\t"                                                \
     "ldr %[r], [%[rec], #52]\n\t"                           \
+    COL0                                                    \
     "3:\n\t"                                                \
     "ldm %[rec], {%[a0], %[a1], %[a2], %[a3], %[wa], %[wb]}\n\t" \
     "ldr %[x0], [%[rec], #60]\n\t"                          \
@@ -2859,13 +2945,15 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     "blo 0b\n\t"                                            \
     TAIL
 /* clang-format on */
-#define DSP_DW_S2_MACS(PRO, STORE, PART, TAIL)                                            \
+#define DSP_DW_S2_MACS(PRO, COL0, STORE, PART, TAIL) \
+    DSP_DW_S2_MACS_ASM(DSP_ASM_S2_LOOP(PRO, COL0, STORE, PART, TAIL))
+#define DSP_DW_S2_MACS_ASM(LOOP)                                                          \
     __asm__ __volatile__(                                                                 \
-        DSP_ASM_S2_LOOP(PRO, STORE, PART, TAIL)                                           \
+        LOOP                                                                              \
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x0] "=&r"(x0), \
           [x1] "=&r"(x1), [x2] "=&r"(x2), [x3] "=&r"(x3), [x4] "=&r"(x4), [wa] "=&r"(wa), \
           [wb] "=&r"(wb), [r] "=&r"(r), [y] "+r"(y), [rec] "+r"(rec)                      \
-        : [rowb] "i"(16 * P)                                                              \
+        : [rowb] "i"(4 * DSP_DW_S2_RW(P))                                                 \
         : "cc", "memory")
 
 /* out_w = 2 mod 4 (DSP_RQ_DOUBLE2Z only): the last column's four outputs computed, two
@@ -2902,13 +2990,17 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_macs(uint32_t *rec0, int8_t *y0, int z, const i
     register const uint32_t *r __asm__("r11");
     register uint32_t *rec __asm__("r12") = rec0;
     register int8_t *y __asm__("lr") = y0;
-    if (z == 2)
-        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
+    if (z == 3 && P == 5)
+        DSP_DW_S2_MACS_ASM(DSP_ASM_S2_LOOP5);
+    else if (z == 3)
+        DSP_DW_S2_MACS("", DSP_ASM_S2_COL0, DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB0);
+    else if (z == 2)
+        DSP_DW_S2_MACS(DSP_ASM_S2_PROZ_PART, "", DSP_ASM_S2_STOREZ, DSP_ASM_S2_PART,
                        DSP_ASM_S2_TAIL_PART);
     else if (z)
-        DSP_DW_S2_MACS("", DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB);
+        DSP_DW_S2_MACS("", "", DSP_ASM_S2_STORETB, "", DSP_ASM_S2_TAIL_TB);
     else
-        DSP_DW_S2_MACS("", DSP_ASM_S2_STORE2, "", "");
+        DSP_DW_S2_MACS("", "", DSP_ASM_S2_STORE2, "", "");
     (void)a0, (void)a1, (void)a2, (void)a3, (void)x0, (void)x1, (void)x2, (void)x3, (void)x4,
         (void)wa, (void)wb, (void)r, (void)y;
 }
@@ -2983,7 +3075,7 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const i
  * DSP_RQ_DOUBLE2 form: a multiplier below 2^30, a shift out of -20..-1, |bias| >=
  * DSP_DW3_DOUBLE_BIAS. zp21 = 2 zp + 1: c = 2^(e-1) + zp 2^e = zp21 2^(e-1). */
 /* clang-format off */
-#define DSP_ASM_S2_RQ(K, Q1, Q3, Q7, Q9, Q25)                    \
+#define DSP_ASM_S2_RQ(K, Q1, Q3, Q7, Q9, Q25, RQZ, E)           \
     "ldr %[m], [%[mp], #" K "]\n\t"                        \
     "ldr %[s], [%[sp], #" K "]\n\t"                        \
     "ldr %[b], [%[bp], #" K "]\n\t"                        \
@@ -2995,38 +3087,120 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_weights(uint32_t (*rec)[DSP_DW_S2_REC], const i
     "add %[t], %[b], %[off]\n\t"                           \
     "cmp %[t], %[lim]\n\t"                                 \
     "bhs 9f\n\t"                                           \
-    "add %[t], %[s], %[s], lsl #3\n\t"                     \
-    "add %[t], %[rqz], %[t], lsl #2\n\t"                   \
-    "str %[t], [%[q], #" Q25 "]\n\t"                       \
+    RQZ("str %[t], [%[q], #" Q25 "]\n\t")                  \
     "lsl %[t], %[zp21], %[s]\n\t"                          \
     "strd %[m], %[t], [%[q], #" Q1 "]\n\t"                 \
-    "add %[s], %[s], #1\n\t"                               \
+    E                                                      \
     "str %[s], [%[q], #" Q3 "]\n\t"                        \
     "lsl %[b], %[b], #1\n\t"                               \
     "strd %[b], %[b], [%[q], #" Q7 "]\n\t"                 \
     "strd %[b], %[b], [%[q], #" Q9 "]\n\t"
+/* word 25: the channel's dsp_dw_s2_rqz block (form 2 only) */
+#define DSP_ASM_S2_RQZ_ADDR(STR)             \
+    "add %[t], %[s], %[s], lsl #3\n\t"       \
+    "add %[t], %[rqz], %[t], lsl #2\n\t" STR
+#define DSP_ASM_S2_NO_RQZ(STR) ""
+#define DSP_ASM_S2_E1 "add %[s], %[s], #1\n\t"
 /* clang-format on */
+#define DSP_ASM_S2_RQ4(RQZ, E)                                     \
+    DSP_ASM_S2_RQ("0", "4", "12", "28", "36", "100", RQZ, E)       \
+    DSP_ASM_S2_RQ("4", "116", "124", "140", "148", "212", RQZ, E)  \
+    DSP_ASM_S2_RQ("8", "228", "236", "252", "260", "324", RQZ, E)  \
+    DSP_ASM_S2_RQ("12", "340", "348", "364", "372", "436", RQZ, E) \
+    "movs %[ok], #1\n\t"                                           \
+    "b 8f\n\t"                                                     \
+    "9:\n\t"                                                       \
+    "movs %[ok], #0\n\t"                                           \
+    "8:"
+#define DSP_DW_S2_RQ4(RQZ, E)                                                                 \
+    __asm__ __volatile__(                                                                     \
+        DSP_ASM_S2_RQ4(RQZ, E)                                                                \
+        : [m] "=&r"(m), [s] "=&r"(s), [b] "=&r"(b), [t] "=&r"(t), [ok] "=&r"(ok)              \
+        : [mp] "r"(mult), [sp] "r"(shift), [bp] "r"(bias), [q] "r"(rec[0]), [zp21] "r"(zp21), \
+          [off] "r"(off), [lim] "r"(lim), [rqz] "r"((uint32_t)(uintptr_t)dsp_dw_s2_rqz + 1u)  \
+        : "cc", "memory")
+/* form: the word 3 and 25 each loop reads: 0 e for DSP_ASM_S2_STORE2's ASR, 1 e - 1 for
+ * the TBH tables (DSP_ASM_S2_STORETBX), 2 the dsp_dw_s2_rqz block (DSP_ASM_S2_STOREZ) */
 DSP_ALWAYS_INLINE int dsp_dw_s2_rq4(uint32_t (*rec)[DSP_DW_S2_REC], const int32_t *mult,
-                                    const int32_t *shift, const int32_t *bias, uint32_t zp21) {
+                                    const int32_t *shift, const int32_t *bias, uint32_t zp21,
+                                    int form) {
     const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
                    off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
     uint32_t m, s, b, t;
     int ok;
-    __asm__ __volatile__(DSP_ASM_S2_RQ("0", "4", "12", "28", "36", "100")
-                             DSP_ASM_S2_RQ("4", "116", "124", "140", "148", "212")
-                                 DSP_ASM_S2_RQ("8", "228", "236", "252", "260", "324")
-                                     DSP_ASM_S2_RQ("12", "340", "348", "364", "372", "436")
-                         "movs %[ok], #1\n\t"
-                         "b 8f\n\t"
-                         "9:\n\t"
-                         "movs %[ok], #0\n\t"
-                         "8:"
-                         : [m] "=&r"(m), [s] "=&r"(s), [b] "=&r"(b), [t] "=&r"(t), [ok] "=&r"(ok)
-                         : [mp] "r"(mult), [sp] "r"(shift), [bp] "r"(bias), [q] "r"(rec[0]),
-                           [zp21] "r"(zp21), [off] "r"(off), [lim] "r"(lim),
-                           [rqz] "r"((uint32_t)(uintptr_t)dsp_dw_s2_rqz + 1u)
-                         : "cc", "memory");
+    if (form == 2)
+        DSP_DW_S2_RQ4(DSP_ASM_S2_RQZ_ADDR, "");
+    else if (form == 1)
+        DSP_DW_S2_RQ4(DSP_ASM_S2_NO_RQZ, "");
+    else
+        DSP_DW_S2_RQ4(DSP_ASM_S2_NO_RQZ, DSP_ASM_S2_E1);
     return ok;
+}
+
+/* The layer's words of ng records (dsp_dw_s2_macs) for the planes in buf at pitch P */
+DSP_ALWAYS_INLINE void dsp_dw_s2_records(const cnnc_s8_conv_params *p,
+                                         uint32_t (*rec)[DSP_DW_S2_REC], int32_t ng,
+                                         const uint32_t *buf, int32_t P) {
+    const int32_t c_step = p->c, rw = DSP_DW_S2_RW(P), cw = DSP_DW_S2_CW(P);
+    const int32_t nb = (p->out_w + 3) >> 2;
+    const uint32_t col_b = 8 * rw * (uint32_t)p->out_h; /* bytes of r down a column */
+    const uint32_t y_row = (uint32_t)(p->out_w * c_step), out_img = (uint32_t)p->out_h * y_row;
+    int32_t k;
+    for (k = 0; k < ng; ++k) {
+        uint32_t *const q = rec[k];
+        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * cw);
+        q[0] = q[21] = r0 + col_b;
+        q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = y_row;
+        q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - out_img;
+        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b;
+        q[20] = r0 + (P == 5 && p->pad_top > 0 ? 4u * (uint32_t)rw : 0u); /* ENTRY5 */
+        q[22] = p->pad_top > 0;
+        q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)(ng * sizeof rec[0]); /* past */
+        q[24] = 1u - 4u * (uint32_t)(nb - 1) * (uint32_t)c_step - out_img;
+    }
+}
+
+/* P = 5, eight channels a turn (c4 a multiple of 8): both halves' records, weights and
+ * planes (the second at word 4 DSP_DW_S2_P5_CW), one dsp_dw_s2_macs over the eight records
+ * (d0: channel 0's first pair, the padding zeroed); a function of its own so that
+ * dsp_dw3x3_s2's other loops keep their registers and stack. Channels from a group without
+ * DSP_RQ_DOUBLE2 on run the reference loop. */
+static __attribute__((noinline)) void dsp_dw_s2_eights(const cnnc_s8_conv_params *p,
+                                                       const int8_t *x, const int8_t *w,
+                                                       const int32_t *bias, const int32_t *mult,
+                                                       const int32_t *shift, int8_t *y,
+                                                       const uint32_t *buf, uint32_t *d0) {
+    const int32_t c_step = p->c, c4 = c_step & ~3, cs3 = 3 * c_step;
+    const size_t in_img = (size_t)p->h * p->w * c_step,
+                 out_img = (size_t)p->out_h * p->out_w * c_step;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
+    const uint32_t d_step = 4 * DSP_DW_S2_RW(5) - 2 * (uint32_t)p->w;
+    const int8_t *const x_last = x + (size_t)p->n * in_img;
+    uint32_t rec[8][DSP_DW_S2_REC];
+    int32_t c0;
+    dsp_dw_s2_records(p, rec, 8, buf, 5);
+    for (c0 = 0; c0 < c4; c0 += 8) {
+        const int8_t *xb, *wc;
+        int8_t *yb;
+        __asm__("" : "+r"(c0));
+        xb = x + c0, yb = y + c0, wc = w + c0;
+        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21, 1) ||
+            !dsp_dw_s2_rq4(rec + 4, mult + c0 + 4, shift + c0 + 4, bias + c0 + 4, zp21, 1)) {
+            dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c0);
+            return;
+        }
+        dsp_dw_s2_weights(rec, wc, c_step, 1);
+        dsp_dw_s2_weights(rec + 4, wc + 4, c_step, 1);
+        do { /* every image */
+            dsp_dw_s2_widen(d0, xb, xb + in_img, d0, d_step, c_step, cs3, nzp, 2, 5);
+            dsp_dw_s2_widen(d0 + 4 * DSP_DW_S2_P5_CW, xb + 4, xb + 4 + in_img, d0, d_step, c_step,
+                            cs3, nzp, 2, 5);
+            dsp_dw_s2_macs(rec[0] + 7, yb, 3, 5);
+            xb += in_img, yb += out_img;
+        } while (xb < x_last);
+    }
+    if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
 }
 
 /* The layer through the stride-2 planes if it fits them (3 x 3, stride 2, out_w a multiple
@@ -3044,17 +3218,23 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     /* the words a channel's row needs: the image's pairs, 4 nb + 1 for the last block */
     const int32_t nb = (p->out_w + 3) >> 2; /* columns of four outputs, the last maybe two */
     const int32_t need = word0 + p->w / 2 > 4 * nb + 1 ? word0 + p->w / 2 : 4 * nb + 1;
-    const int32_t P = need <= 9 ? 9 : need <= 13 ? 13 : 25;
+    const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
+    /* P = 5 eight channels a turn (dsp_dw_s2_eights), so only where c4 is a multiple of 8 */
+    const int32_t P =
+        z && odd && p->out_w == 4 && p->w == 8 && need <= 5 && rows <= 17 && (c_step & 4) == 0 ? 5
+        : need <= 9                                                                            ? 9
+        : need <= 13                                                                           ? 13
+                                                                                               : 25;
+    const int32_t rw = DSP_DW_S2_RW(P), cw = DSP_DW_S2_CW(P);
     const size_t row = (size_t)p->w * c_step, in_img = (size_t)p->h * row,
                  y_row = (size_t)p->out_w * c_step, out_img = (size_t)p->out_h * y_row;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    const uint32_t col_b = 32 * P * (uint32_t)p->out_h; /* bytes of r down a column */
     const uint32_t zp21 = 2u * (uint32_t)p->y_zero_point + 1u;
-    const int odd = p->pad_left & 1, z = p->y_zero_point == -128;
     const int units = DSP_DW_S2_UNITS(P, p->w), part = (p->out_w & 3) != 0;
-    uint32_t *const d0 = buf + p->pad_top * 4 * P + word0; /* channel 0's first pair */
-    uint32_t *const d_end = d0 + 3 * P + p->w / 2;
-    const uint32_t d_step = 16 * P - 2 * (uint32_t)p->w;
+    const int form = !z ? 0 : part ? 2 : 1;             /* dsp_dw_s2_rq4's words for the loop */
+    uint32_t *const d0 = buf + p->pad_top * rw + word0; /* channel 0's first pair */
+    uint32_t *const d_end = d0 + 3 * cw + p->w / 2;
+    const uint32_t d_step = 4 * rw - 2 * (uint32_t)p->w;
     const int32_t cs3 = 3 * c_step;
     const int8_t *const x_last = x + (size_t)p->n * in_img; /* past the last image */
     uint32_t rec[4][DSP_DW_S2_REC];
@@ -3062,10 +3242,18 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
     if (p->kernel_h != 3 || p->kernel_w != 3 || p->stride_h != 2 || p->stride_w != 2 ||
         p->out_w < 4 || need > P || ((p->w & 7) && !units) ||
         ((p->out_w & 3) && ((p->out_w & 3) != 2 || !z || P != 9)) ||
-        rows * 4 * P > DSP_DW_BUF_WORDS || c4 == 0 || p->rounding != CNNC_ROUND_DOUBLE ||
-        p->act_min != -128 || p->act_max != 127)
+        (P == 5 ? 8 * cw : rows * 4 * P) > DSP_DW_BUF_WORDS || c4 == 0 ||
+        p->rounding != CNNC_ROUND_DOUBLE || p->act_min != -128 || p->act_max != 127)
         return 0;
-    { /* the padding the windows read (x - zp = 0): the rows above and below the image,
+    if (P == 5) { /* the rows above and below the image, channel by channel: the image's
+                     pairs fill words 1..4 of its rows, word 0 is never multiplied (COL0) */
+        for (k = 0; k < 8 * cw; k += cw)
+            for (i = 0; i < rows; ++i)
+                if (i < p->pad_top || i >= p->pad_top + p->h) {
+                    uint32_t *const q = buf + k + i * 5;
+                    q[1] = q[2] = q[3] = q[4] = 0;
+                }
+    } else { /* the padding the windows read (x - zp = 0): the rows above and below the image,
          and in its rows the words left of its pairs and right of them up to word 4 nb
          (the widening rewrites only the pairs) */
         const int32_t top = p->pad_top * 4 * P, bottom = (p->pad_top + p->h) * 4 * P;
@@ -3078,29 +3266,25 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
             buf[i] = buf[i + 1] = buf[i + 2] = buf[i + 3] = 0;
             __asm__("" ::: "memory");
         }
-        for (j = 0; j < word0; ++j) /* a word of every channel's row */
+        /* a word of every channel's row; word 0 unread where the first column leaves out
+           its padding products (DSP_ASM_S2_COL0) */
+        for (j = z && odd && !part && P == 9; j < word0; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
         for (j = word0 + p->w / 2; j <= 4 * nb; ++j)
             for (i = top + j; i < bottom; i += P) buf[i] = 0;
     }
-    for (k = 0; k < 4; ++k) { /* the layer's words of the records */
-        uint32_t *const q = rec[k];
-        const uint32_t r0 = (uint32_t)(uintptr_t)(buf + k * P);
-        q[0] = q[21] = r0 + col_b;
-        q[4] = (uint32_t)c_step, q[5] = 3u * (uint32_t)c_step, q[6] = (uint32_t)y_row;
-        q[17] = 16u - col_b, q[18] = 4u * (uint32_t)c_step - (uint32_t)out_img;
-        q[19] = r0 + 16u * (uint32_t)(nb - 1) + col_b, q[20] = r0;
-        q[22] = p->pad_top > 0;
-        q[23] = (uint32_t)(uintptr_t)(rec[0] + 7) + (uint32_t)sizeof rec; /* past rec[3] */
-        q[24] = 1u - 4u * (uint32_t)(nb - 1) * (uint32_t)c_step - (uint32_t)out_img;
+    if (P == 5) { /* the channels' tail included */
+        dsp_dw_s2_eights(p, x, w, bias, mult, shift, y, buf, d0);
+        return 1;
     }
+    dsp_dw_s2_records(p, rec, 4, buf, P);
     for (c0 = 0; c0 < c4; c0 += 4) {
         const int8_t *xb, *wc;
         int8_t *yb;
         /* c0 opaque: gcc keeps one pointer per array otherwise, each spilled and stepped */
         __asm__("" : "+r"(c0));
         xb = x + c0, yb = y + c0, wc = w + c0;
-        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21)) {
+        if (!dsp_dw_s2_rq4(rec, mult + c0, shift + c0, bias + c0, zp21, form)) {
             dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c0);
             return 1;
         }
@@ -3113,6 +3297,8 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
                 dsp_dw_s2_widen(d0, xb, xb + in_img, d_end, d_step, c_step, cs3, nzp, units, 9);
                 if (part)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 2, 9);
+                else if (z && odd)
+                    dsp_dw_s2_macs(rec[0] + 7, yb, 3, 9);
                 else if (z)
                     dsp_dw_s2_macs(rec[0] + 7, yb, 1, 9);
                 else

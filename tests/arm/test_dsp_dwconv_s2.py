@@ -1,15 +1,16 @@
 """The Cortex-M DSP depthwise conv's stride-2 planes (s8_dwconv_dsp.c, dsp_dw3x3_s2: 3x3,
-stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, or 6 (the last column's
-two outputs, output zero point -128), w a multiple of 8 or 12 (a row a loop turn at 8, 12,
-16, 24 and 48), banded where the planes outgrow the buffer, the full clamp, the double
-rounding) equal
-cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: pad_left 0..3 (both parities
-of the tap pairs), pad_top 0..2 (the skipped top kernel row), odd heights and output rows
-past the image, channel counts around the groups of four, two images, output zero point
--128 (no sign term) and others, weights of -128, biases at the doubling's limit; and the
-layers it leaves (a narrower clamp, the single rounding, shifts out of the fast range,
-larger biases, out_w 3, out_w 6 with another output zero point) through the other paths. At
-the target's flags and at -Os (no stride-2 planes)."""
+stride 2, out_w a multiple of 4 up to 24 at the pitches 9, 13 and 25, or 6 (the last
+column's two outputs, output zero point -128), w a multiple of 8 or 12 (a row a loop turn at
+8, 12, 16, 24 and 48; out_w 4 of 8 columns at odd pad_left in planes of five words a row,
+one after the other, up to 17 rows, eight channels a turn (4 mod 8 channels and past 17
+rows: the pitch 9)), banded where the planes outgrow the buffer, the full clamp, the double
+rounding) equal cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: pad_left 0..3
+(both parities of the tap pairs), pad_top 0..2 (the skipped top kernel row), odd heights and
+output rows past the image, channel counts around the groups of four, two images, output
+zero point -128 (no sign term) and others, weights of -128, biases at the doubling's limit;
+and the layers it leaves (a narrower clamp, the single rounding, shifts out of the fast
+range, larger biases, out_w 3, out_w 6 with another output zero point) through the other
+paths. At the target's flags and at -Os (no stride-2 planes)."""
 
 import pytest
 
@@ -17,7 +18,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-SIZES = 11
+SIZES = 14
 CASES = SIZES * 5 * 4 * 2
 
 DRIVER = (
@@ -44,7 +45,8 @@ int main(void) {
     static const int32_t sizes[SIZES][6] = {
         {16, 16, 8, 8, 1, 1}, {8, 8, 4, 4, 1, 1}, {16, 16, 8, 8, 0, 0}, {9, 16, 4, 4, 2, 2},
         {7, 8, 5, 4, 1, 3},   {17, 16, 9, 8, 1, 1}, {12, 12, 6, 6, 1, 1}, {6, 6, 3, 3, 1, 1},
-        {24, 24, 12, 12, 1, 1}, {13, 32, 7, 16, 0, 0}, {48, 48, 24, 24, 1, 1}};
+        {24, 24, 12, 12, 1, 1}, {13, 32, 7, 16, 0, 0}, {48, 48, 24, 24, 1, 1},
+        {9, 8, 5, 4, 2, 1},   {7, 8, 4, 4, 0, 1},   {17, 8, 9, 4, 1, 1}};
     static const int32_t chans[5] = {4, 5, 8, 12, 17};
     /* z 0: -128 out (DSP_RQ_DOUBLE2Z); 1: a narrower clamp; 2: 127 in, 5 out; 3: random */
     static const int32_t zps[4][2] = {{-128, -128}, {-128, -128}, {127, 5}, {0, 0}};
@@ -79,6 +81,7 @@ int main(void) {
             bias[1] = uniform(1 << 27, 1 << 28); shift[1] = -20;
             if (ci == 3) bias[5] = BIAS_LIMIT + 1;
             if (ci == 4) shift[9] = uniform(-31, 3);
+            if (ci == 2) shift[6] = 1; /* the second half of an eight-channel group */
         }
         memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
         cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
