@@ -9,7 +9,7 @@
  * dsp_conv_direct, the 3x3 of 3 channels dsp_conv_rgb, both on input rows widened once
  * into zero-padded int16 rows (bench/bench_mcu.py --layers: the digits stem, 32x32x1 ->
  * 16x16x16, 101,587 instructions on the GEMM -> 52,770; 0.35@96's, 96x96x3 -> 48x48x16,
- * 1,747,756 -> 1,141,428). Compiled when the build targets the DSP extension (CNNC_M_DSP,
+ * 1,747,756 -> 1,005,965). Compiled when the build targets the DSP extension (CNNC_M_DSP,
  * cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
@@ -436,15 +436,24 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
 }
 /* ---------------------------------------------------------------------------------
  * The 3x3 conv of 3 channels (the RGB stems, K = 27) without im2col: the GEMM core's
- * groups (dsp_row_groups_asm) on input quads built from the same widened rows. Quad q
- * is the taps 4q..4q+3 in the weights' order (tap t: kernel row t / 9, element t mod 9
- * of the window's row; tap 27 has a zero weight and reads tap 26's place): its lanes
- * (t, t+2) and (t+1, t+3) are PKHBT of the words at taps t and t+2 and PKHTB of the same
- * when t, t+1 and t+2, t+3 lie in one kernel row, else PKHBT of four words. */
-DSP_ALWAYS_INLINE uint32_t dsp_tap_word(const int8_t *r0, const int8_t *r1, const int8_t *r2,
-                                        int32_t t) {
-    const int32_t u = t < 27 ? t : 26;
-    return dsp_load4((u < 9 ? r0 : (u < 18 ? r1 : r2)) + 2 * (u % 9));
+ * groups (dsp_row_groups_asm) on input quads built from the same widened rows. A window's
+ * kernel row r holds taps 9r .. 9r+8 as int16 elements, its pairs (9r + 2j, 9r + 2j + 1)
+ * are words (j < 4), so a pixel's 14 words are 12 such pairs as they lie in the rows, then
+ * (x8, x17) (PKHBT of the ninth elements of rows 0 and 1) and (x26, the element past the
+ * window: a zero weight). The weights are repacked in that order instead of the taps':
+ * quad q's xe is word 2q and xo word 2q+1, which the GEMM pairs with the taps 4q, 4q+2 and
+ * 4q+1, 4q+3 of its K (dsp_repack), so tap 4q + i of the permuted weights is
+ * dsp_rgb_taps[4q + i] of the conv's (-1: a zero weight). */
+static const int8_t dsp_rgb_taps[28] = {0,  2,  1,  3,  4,  6,  5,  7,  9,  11, 10, 12, 13, 15,
+                                        14, 16, 18, 20, 19, 21, 22, 24, 23, 25, 8,  26, 17, -1};
+
+/* Outputs o0 .. o0+count-1 of w[27][og] in dsp_rgb_taps' order into wt[28][count]. */
+static void dsp_rgb_weights(const int8_t *w, int32_t og, int32_t o0, int32_t count, int8_t *wt) {
+    int32_t t, j;
+    for (t = 0; t < 28; ++t, wt += count) {
+        const int32_t u = dsp_rgb_taps[t];
+        for (j = 0; j < count; ++j) wt[j] = u < 0 ? 0 : w[(size_t)u * og + o0 + j];
+    }
 }
 
 /* dsp_row_groups_asm with its 7 quads written out (its loop over pairs of quads costs 4
@@ -477,31 +486,102 @@ DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp
 }
 
 /* The quads of n pixels' windows, pixel i's at r0 + step * i (rows r0, r1, r2), into
- * xw[i][14]. */
+ * xw[i][14] in dsp_rgb_taps' order. */
 #define DSP_RGB_XREC 14
 static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8_t *r1,
                                                     const int8_t *r2, int32_t step, int32_t n,
                                                     uint32_t *xw) {
     uint32_t *const end = xw + DSP_RGB_XREC * n;
-    int32_t q;
-    for (; xw < end; r0 += step, r1 += step, r2 += step, xw += DSP_RGB_XREC) {
-#pragma GCC unroll 7
-        for (q = 0; q < 7; ++q) {
-            const int32_t t = 4 * q;
-            const uint32_t a = dsp_tap_word(r0, r1, r2, t), c = dsp_tap_word(r0, r1, r2, t + 2);
-            xw[2 * q] = dsp_pkhbt(a, c);
-            if ((t + 1) % 9 != 0 && (t + 3) % 9 != 0 && t + 3 < 27)
-                xw[2 * q + 1] = dsp_pkhtb(c, a);
-            else
-                xw[2 * q + 1] =
-                    dsp_pkhbt(dsp_tap_word(r0, r1, r2, t + 1), dsp_tap_word(r0, r1, r2, t + 3));
-        }
+    int32_t j;
+    if (step == 12 && !(((uintptr_t)r0 | (uintptr_t)r1 | (uintptr_t)r2) & 3)) {
+        /* stride 2 on word-aligned rows: a pixel's 5 words of a row by one LDM, its record
+         * by three STMs (12 instructions a pixel) */
+        register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
+                                  *p2 __asm__("r2") = r2;
+        register uint32_t *xp __asm__("r3") = xw;
+        register uint32_t *xend __asm__("r12") = end;
+        __asm__ __volatile__(
+            "1:\n\t"
+            "ldm r0, {r4, r5, r6, r7, r8}\n\t"
+            "adds r0, r0, #12\n\t"
+            "stm r3!, {r4, r5, r6, r7}\n\t"
+            "ldm r1, {r4, r5, r6, r7, r9}\n\t"
+            "adds r1, r1, #12\n\t"
+            "stm r3!, {r4, r5, r6, r7}\n\t"
+            "pkhbt r8, r8, r9, lsl #16\n\t"
+            "ldm r2, {r4, r5, r6, r7, r9}\n\t"
+            "adds r2, r2, #12\n\t"
+            "stm r3!, {r4, r5, r6, r7, r8, r9}\n\t"
+            "cmp r3, r12\n\t"
+            "bne 1b"
+            : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(xp)
+            : "r"(xend)
+            : "r4", "r5", "r6", "r7", "r8", "r9", "cc", "memory");
+        return;
     }
+    for (; xw < end; r0 += step, r1 += step, r2 += step, xw += DSP_RGB_XREC) {
+        for (j = 0; j < 4; ++j) {
+            xw[j] = dsp_load4(r0 + 4 * j);
+            xw[4 + j] = dsp_load4(r1 + 4 * j);
+            xw[8 + j] = dsp_load4(r2 + 4 * j);
+        }
+        xw[12] = dsp_pkhbt(dsp_load4(r0 + 16), dsp_load4(r1 + 16));
+        xw[13] = dsp_load4(r2 + 16);
+    }
+}
+
+/* dsp_rgb_groups for blocks of 16 outputs (the stems' count) over n >= 1 pixels' records
+ * from xw on, in one asm statement: the 4 groups written out (their loop's test and the
+ * pixel loop's C cost 26 instructions a pixel), then the trailer blk->gq[4] (free: 16
+ * outputs fill 4 of DSP_BLOCK_MAX / 4 records) gives the outputs to skip in y and the end of
+ * the records, and wp and gq go back by the block's 896 and 256 bytes (7 instructions a
+ * pixel). The registers as dsp_row_groups_asm's, wp r6, gq r7, xp r12, y lr. */
+/* clang-format off */
+#define DSP_RGB_GROUP(RQ)                                 \
+    "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t"        \
+    DSP_ASM_QUAD("0") DSP_ASM_QUAD("8") DSP_ASM_QUAD("16") \
+    DSP_ASM_QUAD("24") DSP_ASM_QUAD("32") DSP_ASM_QUAD("40") \
+    DSP_ASM_QUAD("48") DSP_ASM_STORE4(RQ)
+#define DSP_RGB_PIXELS16(RQ)                                                            \
+    __asm__ __volatile__(                                                               \
+        "1:\n\t"                                                                        \
+        DSP_RGB_GROUP(RQ) DSP_RGB_GROUP(RQ) DSP_RGB_GROUP(RQ) DSP_RGB_GROUP(RQ)         \
+        "ldrd %[w0], %[w1], [%[gq]]\n\t"                                                \
+        "add %[y], %[y], %[w0]\n\t"                                                     \
+        "add %[xp], %[xp], #56\n\t"                                                     \
+        "sub %[wp], %[wp], #896\n\t"                                                    \
+        "sub %[gq], %[gq], #256\n\t"                                                    \
+        "cmp %[xp], %[w1]\n\t"                                                          \
+        "blo 1b"                                                                        \
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),               \
+          [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),               \
+          [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp), [gq] "+r"(gq),                 \
+          [xp] "+r"(xp), [y] "+r"(y)                                                    \
+        :                                                                               \
+        : "memory", "cc")
+/* clang-format on */
+static __attribute__((noinline)) void dsp_rgb_pixels16(dsp_block *blk, const uint32_t *xw,
+                                                       int32_t n, int8_t *yr, int32_t oc,
+                                                       int relu) {
+    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t xe __asm__("r4"), xo __asm__("r5");
+    register const uint32_t *wp __asm__("r6") = blk->w;
+    register const uint32_t *gq __asm__("r7") = (const uint32_t *)blk->gq[0];
+    register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    register const uint32_t *xp __asm__("r12") = xw;
+    register int8_t *y __asm__("lr") = yr;
+    blk->gq[4][0] = oc - 16, blk->gq[4][1] = (int32_t)(xw + DSP_RGB_XREC * n);
+    if (relu)
+        DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2Z);
+    else
+        DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2);
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)w0, (void)w1, (void)w2,
+        (void)w3;
 }
 
 /* One output row of pixels: their quads (dsp_rgb_quads) into blk->w past the repacked
  * weights, chunk pixels at a time, then every whole group of the block (count4 outputs)
- * of each pixel into y; relu: the output zero point is -128. */
+ * of each pixel into y (dsp_rgb_pixels16 for 16); relu: the output zero point is -128. */
 static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *r0,
                                                   const int8_t *r1, const int8_t *r2, int32_t step,
                                                   int32_t n, int8_t *y, int32_t oc, int relu) {
@@ -513,6 +593,11 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
         const uint32_t *xp = xw;
         dsp_rgb_quads(r0 + (size_t)i0 * step, r1 + (size_t)i0 * step, r2 + (size_t)i0 * step, step,
                       np, xw);
+        if (blk->count == 16) {
+            dsp_rgb_pixels16(blk, xw, np, y, oc, relu);
+            y += (size_t)np * oc;
+            continue;
+        }
         for (i = 0; i < np; ++i, y += oc, xp += DSP_RGB_XREC) {
             const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
             int8_t *yp = y;
@@ -525,7 +610,8 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
 }
 
 /* Outputs o0 .. o0+count-1 (a multiple of 4) of a 3x3 conv of 3 channels, blk repacked
- * (DSP_RQ_DOUBLE2, the full clamp): the widened rows (a ring of 3) in col. */
+ * in dsp_rgb_taps' order (DSP_RQ_DOUBLE2, the full clamp): the widened rows (a ring of 3,
+ * x - zp) in col. */
 static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x,
                                                    int32_t o0, dsp_block *blk, int8_t *col,
                                                    int8_t *y) {
@@ -534,8 +620,13 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
     const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
     const int8_t *r[3];
     int32_t b, oy, ky;
+    int32_t i;
     dsp_widen wd;
-    dsp_widen_make(&wd, p, x, rl, 1);
+    /* the doubled form's factor 2 on the weights' int16 lanes (2 w in -256..254), once a
+     * block, not on every widened input (4 instructions per 8 of dsp_widen_padded) */
+    for (i = 0; i < blk->count / 4 * 7 * 8; ++i)
+        blk->w[i] = (uint32_t)__sadd16((int32_t)blk->w[i], (int32_t)blk->w[i]);
+    dsp_widen_make(&wd, p, x, rl, 0);
     dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
         int32_t next = -p->pad_top; /* the first input row not yet widened */
@@ -772,14 +863,19 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                 }
             }
 #endif
-            dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
-                       &out, p->x_zero_point);
 #if DSP_DIRECT
-            if (rgb && !(count & 3) && blk.form == DSP_RQ_DOUBLE2) {
-                dsp_conv_rgb(p, x, o0, &blk, col, y);
-                continue;
+            if (rgb && !(count & 3)) { /* the weights in dsp_rgb_taps' order (28 x 48 <= 2 KB) */
+                dsp_rgb_weights(w, og, o0, count, col);
+                dsp_repack(&blk, col, 28, count, 0, count, bias + o0, mult + o0, shift + o0, &out,
+                           p->x_zero_point);
+                if (blk.form == DSP_RQ_DOUBLE2) {
+                    dsp_conv_rgb(p, x, o0, &blk, col, y);
+                    continue;
+                }
             }
 #endif
+            dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
+                       &out, p->x_zero_point);
             blk.spare = 1; /* each im2col row is followed by another or DSP_COL_SPARE bytes */
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
