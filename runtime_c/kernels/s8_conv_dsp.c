@@ -170,33 +170,32 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_DIRECT_XREC 5  /* words per pixel: its 5 pairs */
 
 /* Eight inputs a turn from *src (any alignment) as int16 lanes x - zp (SXTAB16 onto nzp =
- * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order; SADD16 doubles
- * them with DBL) into *dst (even address: unaligned STRs), both moved on, until src is end:
- * 16 instructions (20 doubled) per 8, gcc's C form 24 (24 + 4). */
-#define DSP_WIDEN8(DBL) \
-    __asm__ __volatile__("1:\n\t"                                                             \
-                         "ldr %[e0], [%[src]], #4\n\t"                                        \
-                         "ldr %[e1], [%[src]], #4\n\t"                                        \
-                         "sxtab16 %[o0], %[nzp], %[e0], ror #8\n\t"                           \
-                         "sxtab16 %[e0], %[nzp], %[e0]\n\t"                                   \
-                         "sxtab16 %[o1], %[nzp], %[e1], ror #8\n\t"                           \
-                         "sxtab16 %[e1], %[nzp], %[e1]\n\t"                                   \
-                         "pkhbt %[t], %[e0], %[o0], lsl #16\n\t"                              \
-                         "pkhtb %[o0], %[o0], %[e0], asr #16\n\t" DBL(t) DBL(o0)              \
-                         "str %[t], [%[dst]], #4\n\t"                                         \
-                         "str %[o0], [%[dst]], #4\n\t"                                        \
-                         "pkhbt %[t], %[e1], %[o1], lsl #16\n\t"                              \
-                         "pkhtb %[o1], %[o1], %[e1], asr #16\n\t" DBL(t) DBL(o1)              \
-                         "str %[t], [%[dst]], #4\n\t"                                         \
-                         "str %[o1], [%[dst]], #4\n\t"                                        \
-                         "cmp %[src], %[end]\n\t"                                             \
-                         "bne 1b"                                                             \
-                         : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), \
-                           [o0] "=&r"(o0), [o1] "=&r"(o1), [t] "=&r"(t)                       \
-                         : [nzp] "r"(nzp), [end] "r"(end)                                     \
-                         : "memory", "cc")
-#define DSP_WIDEN_DOUBLE(r) "sadd16 %[" #r "], %[" #r "], %[" #r "]\n\t"
-#define DSP_WIDEN_SINGLE(r) ""
+ * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order) into *dst (even
+ * address: unaligned STRs), both moved on, until src is end: 16 instructions per 8, gcc's C
+ * form 24. */
+#define DSP_WIDEN8()                                                                        \
+    __asm__ __volatile__(                                                                   \
+        "1:\n\t"                                                                            \
+        "ldr %[e0], [%[src]], #4\n\t"                                                       \
+        "ldr %[e1], [%[src]], #4\n\t"                                                       \
+        "sxtab16 %[o0], %[nzp], %[e0], ror #8\n\t"                                          \
+        "sxtab16 %[e0], %[nzp], %[e0]\n\t"                                                  \
+        "sxtab16 %[o1], %[nzp], %[e1], ror #8\n\t"                                          \
+        "sxtab16 %[e1], %[nzp], %[e1]\n\t"                                                  \
+        "pkhbt %[t], %[e0], %[o0], lsl #16\n\t"                                             \
+        "pkhtb %[o0], %[o0], %[e0], asr #16\n\t"                                            \
+        "str %[t], [%[dst]], #4\n\t"                                                        \
+        "str %[o0], [%[dst]], #4\n\t"                                                       \
+        "pkhbt %[t], %[e1], %[o1], lsl #16\n\t"                                             \
+        "pkhtb %[o1], %[o1], %[e1], asr #16\n\t"                                            \
+        "str %[t], [%[dst]], #4\n\t"                                                        \
+        "str %[o1], [%[dst]], #4\n\t"                                                       \
+        "cmp %[src], %[end]\n\t"                                                            \
+        "bne 1b"                                                                            \
+        : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), [o0] "=&r"(o0), \
+          [o1] "=&r"(o1), [t] "=&r"(t)                                                      \
+        : [nzp] "r"(nzp), [end] "r"(end)                                                    \
+        : "memory", "cc")
 
 /* bytes (a multiple of 4) of zeros at r (any alignment), word by word. */
 static void dsp_zero_words(int8_t *r, int32_t bytes) {
@@ -212,23 +211,22 @@ typedef struct {
     const int8_t *x;   /* [n][h][w * C] */
     int32_t h, wc, rl; /* image rows, inputs a row (w * C), int16 elements a widened row */
     int32_t lead, n;   /* the padding's elements before the inputs, the inputs a row writes */
-    int32_t zp, dbl;   /* x_zero_point; 1: 2 (x - zp) */
+    int32_t zp;        /* x_zero_point */
     uint32_t nzp;      /* (-zp, -zp) as int16 lanes */
 } dsp_widen;
 
 CNNC_INLINE void dsp_widen_make(dsp_widen *wd, const cnnc_s8_conv_params *p, const int8_t *x,
-                                int32_t rl, int32_t dbl) {
+                                int32_t rl) {
     const int32_t wc = p->w * p->c, lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
     wd->x = x, wd->h = p->h, wd->wc = wc, wd->rl = rl, wd->lead = lead;
     wd->n = wc < rl - lead ? wc : rl - lead;
-    wd->zp = p->x_zero_point, wd->dbl = dbl,
-    wd->nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    wd->zp = p->x_zero_point, wd->nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
 }
 
 /* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment), a slot of a
  * ring the caller zeroed (dsp_zero_words) before its first row: element e is channel e mod
- * C of padded column e / C (column pad_left is the image's first), x - zp there (2 (x - zp)
- * with dbl), zero outside the image. Every row of the image writes the same elements (its
+ * C of padded column e / C (column pad_left is the image's first), x - zp there, zero
+ * outside the image. Every row of the image writes the same elements (its
  * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
  * outside the image zeroes the slot. The inputs go 8 a turn (DSP_WIDEN8), the last n mod 8
  * one by one. */
@@ -246,13 +244,10 @@ static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t 
         const int8_t *const end = src + (n & ~7);
         const uint32_t nzp = wd->nzp;
         uint32_t e0, e1, o0, o1, t;
-        if (wd->dbl)
-            DSP_WIDEN8(DSP_WIDEN_DOUBLE);
-        else
-            DSP_WIDEN8(DSP_WIDEN_SINGLE);
+        DSP_WIDEN8();
     }
     for (j = 0; j < (n & 7); ++j) {
-        const int16_t v = (int16_t)((src[j] - wd->zp) * (wd->dbl ? 2 : 1));
+        const int16_t v = (int16_t)(src[j] - wd->zp);
         CNNC_COPY(dst + 2 * j, &v, sizeof v);
     }
 }
@@ -626,7 +621,7 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
      * block, not on every widened input (4 instructions per 8 of dsp_widen_padded) */
     for (i = 0; i < blk->count / 4 * 7 * 8; ++i)
         blk->w[i] = (uint32_t)__sadd16((int32_t)blk->w[i], (int32_t)blk->w[i]);
-    dsp_widen_make(&wd, p, x, rl, 0);
+    dsp_widen_make(&wd, p, x, rl);
     dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
         int32_t next = -p->pad_top; /* the first input row not yet widened */
@@ -748,7 +743,7 @@ static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_param
     int8_t *r0 = col, *r1 = col + 2 * rl, *r2 = col + 4 * rl;
     int32_t b, oy;
     dsp_widen wd;
-    dsp_widen_make(&wd, p, x, rl, 0);
+    dsp_widen_make(&wd, p, x, rl);
     trailer[3] = (uint32_t)(xv + DSP_DIRECT_XREC * ow);
     for (b = 0; b < p->n; ++b)
         for (oy = 0; oy < p->out_h; ++oy, y += yrow) {
@@ -787,7 +782,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     const int8_t *r[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 9 */
     int32_t b, oy, ox, ky, s0 = 0;
     dsp_widen wd;
-    dsp_widen_make(&wd, p, x, rl, 0);
+    dsp_widen_make(&wd, p, x, rl);
     dsp_direct_table(p, w, o0, count, blk, tab);
     dsp_zero_words(col, kh * bytes);
     if (kh == 3 && l == 3 && p->out_w <= chunk) {
