@@ -197,6 +197,31 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
         : [nzp] "r"(nzp), [end] "r"(end)                                                    \
         : "memory", "cc")
 
+/* DSP_WIDEN8 sixteen inputs a turn from a word-aligned src, read by one LDM: 27 instructions
+ * per 16 against 32 (the RGB stem's rows: 8.7 K of 0.35@96's 58 K of widening). */
+#define DSP_WIDEN16_ONE(e, o)        \
+    "sxtab16 %[" o "], %[nzp], %[" e \
+    "], ror #8\n\t"                  \
+    "sxtab16 %[" e "], %[nzp], %[" e \
+    "]\n\t"                          \
+    "pkhbt %[t], %[" e "], %[" o     \
+    "], lsl #16\n\t"                 \
+    "pkhtb %[" o "], %[" o "], %[" e \
+    "], asr #16\n\t"                 \
+    "str %[t], [%[dst]], #4\n\t"     \
+    "str %[" o "], [%[dst]], #4\n\t"
+#define DSP_WIDEN16() \
+    __asm__ __volatile__(                                                                   \
+        "1:\n\t"                                                                            \
+        "ldm %[src]!, {%[e0], %[e1], %[e2], %[e3]}\n\t" DSP_WIDEN16_ONE("e0", "o0")         \
+            DSP_WIDEN16_ONE("e1", "o1") DSP_WIDEN16_ONE("e2", "o0") DSP_WIDEN16_ONE("e3", "o1") \
+        "cmp %[src], %[end]\n\t"                                                            \
+        "bne 1b"                                                                            \
+        : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), [e2] "=&r"(e2), \
+          [e3] "=&r"(e3), [o0] "=&r"(o0), [o1] "=&r"(o1), [t] "=&r"(t)                      \
+        : [nzp] "r"(nzp), [end] "r"(end)                                                    \
+        : "memory", "cc")
+
 /* bytes (a multiple of 4) of zeros at r (any alignment), word by word. */
 static void dsp_zero_words(int8_t *r, int32_t bytes) {
     uint32_t zero = 0;
@@ -228,10 +253,10 @@ CNNC_INLINE void dsp_widen_make(dsp_widen *wd, const cnnc_s8_conv_params *p, con
  * C of padded column e / C (column pad_left is the image's first), x - zp there, zero
  * outside the image. Every row of the image writes the same elements (its
  * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
- * outside the image zeroes the slot. The inputs go 8 a turn (DSP_WIDEN8), the last n mod 8
- * one by one. */
+ * outside the image zeroes the slot. The inputs go 16 a turn from a word-aligned row
+ * (DSP_WIDEN16), then 8 (DSP_WIDEN8), the last n mod 8 one by one. */
 static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t *r) {
-    const int32_t n = wd->n;
+    int32_t n = wd->n;
     const int8_t *src;
     int8_t *dst = r + 2 * wd->lead;
     int32_t j;
@@ -240,6 +265,13 @@ static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t 
         return;
     }
     src = wd->x + ((size_t)b * wd->h + iy) * wd->wc;
+    if (n >= 16 && !((uintptr_t)src & 3)) {
+        const int8_t *const end = src + (n & ~15);
+        const uint32_t nzp = wd->nzp;
+        uint32_t e0, e1, e2, e3, o0, o1, t;
+        DSP_WIDEN16();
+        n -= n & ~15;
+    }
     if (n >= 8) {
         const int8_t *const end = src + (n & ~7);
         const uint32_t nzp = wd->nzp;
