@@ -9,7 +9,7 @@
  * dsp_conv_direct, the 3x3 of 3 channels dsp_conv_rgb, both on input rows widened once
  * into zero-padded int16 rows (bench/bench_mcu.py --layers: the digits stem, 32x32x1 ->
  * 16x16x16, 101,587 instructions on the GEMM -> 52,770; 0.35@96's, 96x96x3 -> 48x48x16,
- * 1,747,756 -> 1,005,965). Compiled when the build targets the DSP extension (CNNC_M_DSP,
+ * 1,747,756 -> 989,839). Compiled when the build targets the DSP extension (CNNC_M_DSP,
  * cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
@@ -557,18 +557,62 @@ static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8
     }
 }
 
-/* dsp_rgb_groups for blocks of 16 outputs (the stems' count) over n >= 1 pixels' records
- * from xw on, in one asm statement: the 4 groups written out (their loop's test and the
- * pixel loop's C cost 26 instructions a pixel), then the trailer blk->gq[4] (free: 16
- * outputs fill 4 of DSP_BLOCK_MAX / 4 records) gives the outputs to skip in y and the end of
- * the records, and wp and gq go back by the block's 896 and 256 bytes (7 instructions a
- * pixel). The registers as dsp_row_groups_asm's, wp r6, gq r7, xp r12, y lr. */
+/* Blocks of 16 outputs (the stems' count) run on their own layout in blk->w, which
+ * dsp_rgb_layout16 makes once a block from the repacked weights and gq: per group of 4
+ * outputs, the weight stream (DSP_RGB_WS words) holds quad 0's words of outputs 0, 1, then
+ * the biases of outputs 2, 3 before quad 0's words of outputs 2, 3 (one LDM of 6 loads
+ * both), then quads 1..6; the requantisation stream (DSP_RGB_GS words) holds e 0, e 1,
+ * (m, c) 0, (m, c) 1, then the next group's biases of outputs 0, 1 (group 0's after group
+ * 3) before e 2, e 3, (m, c) 2, (m, c) 3 (one LDM of 8 after outputs 0, 1 are stored). So
+ * no group loads its 4 biases by an LDM of its own (4 instructions a pixel). Then the
+ * trailer: the outputs to skip in y past a pixel's 16, the end of the records; the pixels'
+ * records (DSP_RGB_XREC words) from DSP_RGB_X16 on. */
+#define DSP_RGB_WS 58
+#define DSP_RGB_GS 14
+#define DSP_RGB_X16 (4 * DSP_RGB_WS + 4 * DSP_RGB_GS + 2)
+static void dsp_rgb_layout16(dsp_block *blk) {
+    uint32_t *const w = blk->w, *const gs = blk->w + 4 * DSP_RGB_WS;
+    int32_t g, j;
+    for (g = 3; g >= 0; --g) { /* backwards: a word moves up by 2 g (+ 2), never onto an
+                                  unread one */
+        uint32_t *const d = w + DSP_RGB_WS * g;
+        const uint32_t *const src = w + 56 * g;
+        const uint32_t *const gq = (const uint32_t *)blk->gq[g];
+        const uint32_t *const next = (const uint32_t *)blk->gq[(g + 1) & 3];
+        for (j = 55; j >= 4; --j) d[j + 2] = src[j];
+        d[5] = gq[3], d[4] = gq[2];
+        for (j = 3; j >= 0; --j) d[j] = src[j];
+        for (j = 0; j < 6; ++j) gs[DSP_RGB_GS * g + j] = gq[4 + j];
+        gs[DSP_RGB_GS * g + 6] = next[0], gs[DSP_RGB_GS * g + 7] = next[1];
+        for (j = 0; j < 6; ++j) gs[DSP_RGB_GS * g + 8 + j] = gq[10 + j];
+    }
+}
+
+/* One group on the pixel's record at xp (a0, a1 hold its first biases): quad 0 with the
+ * LDM of 6 that brings a2, a3, quads 1..6 as the GEMM core's, outputs 0, 1, the LDM of 8
+ * that brings the next group's a0, a1, outputs 2, 3. The registers as dsp_row_groups_asm's
+ * (s8_dsp.h), wp r6, gq r7, xp r12, y lr. */
 /* clang-format off */
-#define DSP_RGB_GROUP(RQ)                                 \
-    "ldm %[gq]!, {%[a0], %[a1], %[a2], %[a3]}\n\t"        \
-    DSP_ASM_QUAD("0") DSP_ASM_QUAD("8") DSP_ASM_QUAD("16") \
-    DSP_ASM_QUAD("24") DSP_ASM_QUAD("32") DSP_ASM_QUAD("40") \
-    DSP_ASM_QUAD("48") DSP_ASM_STORE4(RQ)
+#define DSP_RGB_GROUP(RQ)                                  \
+    "ldrd %[xe], %[xo], [%[xp]]\n\t"                       \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"         \
+    "smlad %[a0], %[xe], %[w0], %[a0]\n\t"                 \
+    "smlad %[a0], %[xo], %[w1], %[a0]\n\t"                 \
+    "smlad %[a1], %[xe], %[w2], %[a1]\n\t"                 \
+    "smlad %[a1], %[xo], %[w3], %[a1]\n\t"                 \
+    "ldm %[wp]!, {%[a2], %[a3], %[w0], %[w1], %[w2], %[w3]}\n\t" \
+    "smlad %[a2], %[xe], %[w0], %[a2]\n\t"                 \
+    "smlad %[a2], %[xo], %[w1], %[a2]\n\t"                 \
+    "smlad %[a3], %[xe], %[w2], %[a3]\n\t"                 \
+    "smlad %[a3], %[xo], %[w3], %[a3]\n\t"                 \
+    DSP_ASM_QUAD("8") DSP_ASM_QUAD("16") DSP_ASM_QUAD("24") \
+    DSP_ASM_QUAD("32") DSP_ASM_QUAD("40") DSP_ASM_QUAD("48") \
+    "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t" \
+    RQ("a0", "w0", "w1", "xe") RQ("a1", "w2", "w3", "xo")  \
+    "ldm %[gq]!, {%[a0], %[a1], %[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t" \
+    RQ("a2", "w0", "w1", "xe") RQ("a3", "w2", "w3", "xo")
+/* The pixels' loop: 4 groups, then the trailer's skip and end, wp and gq back by a
+ * block's 928 and 224 bytes (7 instructions a pixel; the C loops cost 26). */
 #define DSP_RGB_PIXELS16(RQ)                                                            \
     __asm__ __volatile__(                                                               \
         "1:\n\t"                                                                        \
@@ -576,28 +620,35 @@ static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8
         "ldrd %[w0], %[w1], [%[gq]]\n\t"                                                \
         "add %[y], %[y], %[w0]\n\t"                                                     \
         "add %[xp], %[xp], #56\n\t"                                                     \
-        "sub %[wp], %[wp], #896\n\t"                                                    \
-        "sub %[gq], %[gq], #256\n\t"                                                    \
+        "sub %[wp], %[wp], #928\n\t"                                                    \
+        "sub %[gq], %[gq], #224\n\t"                                                    \
         "cmp %[xp], %[w1]\n\t"                                                          \
         "blo 1b"                                                                        \
-        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),               \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),                 \
           [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),               \
           [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp), [gq] "+r"(gq),                 \
           [xp] "+r"(xp), [y] "+r"(y)                                                    \
         :                                                                               \
         : "memory", "cc")
 /* clang-format on */
+
+/* The 16 outputs of n >= 1 pixels, their records from xw on (dsp_rgb_layout16's blk->w),
+ * into yr on, oc apart; relu: the output zero point is -128. */
 static __attribute__((noinline)) void dsp_rgb_pixels16(dsp_block *blk, const uint32_t *xw,
                                                        int32_t n, int8_t *yr, int32_t oc,
                                                        int relu) {
-    register int32_t a0 __asm__("r0"), a1 __asm__("r1"), a2 __asm__("r2"), a3 __asm__("r3");
+    uint32_t *const gs = blk->w + 4 * DSP_RGB_WS;
+    register int32_t a0 __asm__("r0") = (int32_t)gs[DSP_RGB_GS * 3 + 6];
+    register int32_t a1 __asm__("r1") = (int32_t)gs[DSP_RGB_GS * 3 + 7];
+    register int32_t a2 __asm__("r2"), a3 __asm__("r3");
     register uint32_t xe __asm__("r4"), xo __asm__("r5");
     register const uint32_t *wp __asm__("r6") = blk->w;
-    register const uint32_t *gq __asm__("r7") = (const uint32_t *)blk->gq[0];
+    register const uint32_t *gq __asm__("r7") = gs;
     register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
     register const uint32_t *xp __asm__("r12") = xw;
     register int8_t *y __asm__("lr") = yr;
-    blk->gq[4][0] = oc - 16, blk->gq[4][1] = (int32_t)(xw + DSP_RGB_XREC * n);
+    gs[4 * DSP_RGB_GS] = (uint32_t)(oc - 16),
+           gs[4 * DSP_RGB_GS + 1] = (uint32_t)(xw + DSP_RGB_XREC * n);
     if (relu)
         DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2Z);
     else
@@ -612,7 +663,7 @@ static __attribute__((noinline)) void dsp_rgb_pixels16(dsp_block *blk, const uin
 static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *r0,
                                                   const int8_t *r1, const int8_t *r2, int32_t step,
                                                   int32_t n, int8_t *y, int32_t oc, int relu) {
-    uint32_t *const xw = blk->w + (size_t)blk->count / 4 * 7 * 8;
+    uint32_t *const xw = blk->w + (blk->count == 16 ? DSP_RGB_X16 : (size_t)blk->count / 4 * 7 * 8);
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xw - blk->w)) / DSP_RGB_XREC; /* >= 25 */
     int32_t i, i0;
     for (i0 = 0; i0 < n; i0 += chunk) {
@@ -653,6 +704,7 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
      * block, not on every widened input (4 instructions per 8 of dsp_widen_padded) */
     for (i = 0; i < blk->count / 4 * 7 * 8; ++i)
         blk->w[i] = (uint32_t)__sadd16((int32_t)blk->w[i], (int32_t)blk->w[i]);
+    if (blk->count == 16) dsp_rgb_layout16(blk);
     dsp_widen_make(&wd, p, x, rl);
     dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
