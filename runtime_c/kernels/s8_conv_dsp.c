@@ -9,7 +9,7 @@
  * dsp_conv_direct, the 3x3 of 3 channels dsp_conv_rgb, both on input rows widened once
  * into zero-padded int16 rows (bench/bench_mcu.py --layers: the digits stem, 32x32x1 ->
  * 16x16x16, 101,587 instructions on the GEMM -> 52,770; 0.35@96's, 96x96x3 -> 48x48x16,
- * 1,747,756 -> 1,141,428). Compiled when the build targets the DSP extension (CNNC_M_DSP,
+ * 1,747,756 -> 989,839). Compiled when the build targets the DSP extension (CNNC_M_DSP,
  * cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
 #include "s8_conv_loops.h"
@@ -170,33 +170,57 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_DIRECT_XREC 5  /* words per pixel: its 5 pairs */
 
 /* Eight inputs a turn from *src (any alignment) as int16 lanes x - zp (SXTAB16 onto nzp =
- * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order; SADD16 doubles
- * them with DBL) into *dst (even address: unaligned STRs), both moved on, until src is end:
- * 16 instructions (20 doubled) per 8, gcc's C form 24 (24 + 4). */
-#define DSP_WIDEN8(DBL) \
-    __asm__ __volatile__("1:\n\t"                                                             \
-                         "ldr %[e0], [%[src]], #4\n\t"                                        \
-                         "ldr %[e1], [%[src]], #4\n\t"                                        \
-                         "sxtab16 %[o0], %[nzp], %[e0], ror #8\n\t"                           \
-                         "sxtab16 %[e0], %[nzp], %[e0]\n\t"                                   \
-                         "sxtab16 %[o1], %[nzp], %[e1], ror #8\n\t"                           \
-                         "sxtab16 %[e1], %[nzp], %[e1]\n\t"                                   \
-                         "pkhbt %[t], %[e0], %[o0], lsl #16\n\t"                              \
-                         "pkhtb %[o0], %[o0], %[e0], asr #16\n\t" DBL(t) DBL(o0)              \
-                         "str %[t], [%[dst]], #4\n\t"                                         \
-                         "str %[o0], [%[dst]], #4\n\t"                                        \
-                         "pkhbt %[t], %[e1], %[o1], lsl #16\n\t"                              \
-                         "pkhtb %[o1], %[o1], %[e1], asr #16\n\t" DBL(t) DBL(o1)              \
-                         "str %[t], [%[dst]], #4\n\t"                                         \
-                         "str %[o1], [%[dst]], #4\n\t"                                        \
-                         "cmp %[src], %[end]\n\t"                                             \
-                         "bne 1b"                                                             \
-                         : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), \
-                           [o0] "=&r"(o0), [o1] "=&r"(o1), [t] "=&r"(t)                       \
-                         : [nzp] "r"(nzp), [end] "r"(end)                                     \
-                         : "memory", "cc")
-#define DSP_WIDEN_DOUBLE(r) "sadd16 %[" #r "], %[" #r "], %[" #r "]\n\t"
-#define DSP_WIDEN_SINGLE(r) ""
+ * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order) into *dst (even
+ * address: unaligned STRs), both moved on, until src is end: 16 instructions per 8, gcc's C
+ * form 24. */
+#define DSP_WIDEN8()                                                                        \
+    __asm__ __volatile__(                                                                   \
+        "1:\n\t"                                                                            \
+        "ldr %[e0], [%[src]], #4\n\t"                                                       \
+        "ldr %[e1], [%[src]], #4\n\t"                                                       \
+        "sxtab16 %[o0], %[nzp], %[e0], ror #8\n\t"                                          \
+        "sxtab16 %[e0], %[nzp], %[e0]\n\t"                                                  \
+        "sxtab16 %[o1], %[nzp], %[e1], ror #8\n\t"                                          \
+        "sxtab16 %[e1], %[nzp], %[e1]\n\t"                                                  \
+        "pkhbt %[t], %[e0], %[o0], lsl #16\n\t"                                             \
+        "pkhtb %[o0], %[o0], %[e0], asr #16\n\t"                                            \
+        "str %[t], [%[dst]], #4\n\t"                                                        \
+        "str %[o0], [%[dst]], #4\n\t"                                                       \
+        "pkhbt %[t], %[e1], %[o1], lsl #16\n\t"                                             \
+        "pkhtb %[o1], %[o1], %[e1], asr #16\n\t"                                            \
+        "str %[t], [%[dst]], #4\n\t"                                                        \
+        "str %[o1], [%[dst]], #4\n\t"                                                       \
+        "cmp %[src], %[end]\n\t"                                                            \
+        "bne 1b"                                                                            \
+        : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), [o0] "=&r"(o0), \
+          [o1] "=&r"(o1), [t] "=&r"(t)                                                      \
+        : [nzp] "r"(nzp), [end] "r"(end)                                                    \
+        : "memory", "cc")
+
+/* DSP_WIDEN8 sixteen inputs a turn from a word-aligned src, read by one LDM: 27 instructions
+ * per 16 against 32 (the RGB stem's rows: 8.7 K of 0.35@96's 58 K of widening). */
+#define DSP_WIDEN16_ONE(e, o)        \
+    "sxtab16 %[" o "], %[nzp], %[" e \
+    "], ror #8\n\t"                  \
+    "sxtab16 %[" e "], %[nzp], %[" e \
+    "]\n\t"                          \
+    "pkhbt %[t], %[" e "], %[" o     \
+    "], lsl #16\n\t"                 \
+    "pkhtb %[" o "], %[" o "], %[" e \
+    "], asr #16\n\t"                 \
+    "str %[t], [%[dst]], #4\n\t"     \
+    "str %[" o "], [%[dst]], #4\n\t"
+#define DSP_WIDEN16() \
+    __asm__ __volatile__(                                                                   \
+        "1:\n\t"                                                                            \
+        "ldm %[src]!, {%[e0], %[e1], %[e2], %[e3]}\n\t" DSP_WIDEN16_ONE("e0", "o0")         \
+            DSP_WIDEN16_ONE("e1", "o1") DSP_WIDEN16_ONE("e2", "o0") DSP_WIDEN16_ONE("e3", "o1") \
+        "cmp %[src], %[end]\n\t"                                                            \
+        "bne 1b"                                                                            \
+        : [src] "+r"(src), [dst] "+r"(dst), [e0] "=&r"(e0), [e1] "=&r"(e1), [e2] "=&r"(e2), \
+          [e3] "=&r"(e3), [o0] "=&r"(o0), [o1] "=&r"(o1), [t] "=&r"(t)                      \
+        : [nzp] "r"(nzp), [end] "r"(end)                                                    \
+        : "memory", "cc")
 
 /* bytes (a multiple of 4) of zeros at r (any alignment), word by word. */
 static void dsp_zero_words(int8_t *r, int32_t bytes) {
@@ -212,28 +236,27 @@ typedef struct {
     const int8_t *x;   /* [n][h][w * C] */
     int32_t h, wc, rl; /* image rows, inputs a row (w * C), int16 elements a widened row */
     int32_t lead, n;   /* the padding's elements before the inputs, the inputs a row writes */
-    int32_t zp, dbl;   /* x_zero_point; 1: 2 (x - zp) */
+    int32_t zp;        /* x_zero_point */
     uint32_t nzp;      /* (-zp, -zp) as int16 lanes */
 } dsp_widen;
 
 CNNC_INLINE void dsp_widen_make(dsp_widen *wd, const cnnc_s8_conv_params *p, const int8_t *x,
-                                int32_t rl, int32_t dbl) {
+                                int32_t rl) {
     const int32_t wc = p->w * p->c, lead = p->pad_left * p->c < rl ? p->pad_left * p->c : rl;
     wd->x = x, wd->h = p->h, wd->wc = wc, wd->rl = rl, wd->lead = lead;
     wd->n = wc < rl - lead ? wc : rl - lead;
-    wd->zp = p->x_zero_point, wd->dbl = dbl,
-    wd->nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    wd->zp = p->x_zero_point, wd->nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
 }
 
 /* Input row iy of image b into r[rl] int16 (rl even; bytes, any alignment), a slot of a
  * ring the caller zeroed (dsp_zero_words) before its first row: element e is channel e mod
- * C of padded column e / C (column pad_left is the image's first), x - zp there (2 (x - zp)
- * with dbl), zero outside the image. Every row of the image writes the same elements (its
+ * C of padded column e / C (column pad_left is the image's first), x - zp there, zero
+ * outside the image. Every row of the image writes the same elements (its
  * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
- * outside the image zeroes the slot. The inputs go 8 a turn (DSP_WIDEN8), the last n mod 8
- * one by one. */
+ * outside the image zeroes the slot. The inputs go 16 a turn from a word-aligned row
+ * (DSP_WIDEN16), then 8 (DSP_WIDEN8), the last n mod 8 one by one. */
 static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t *r) {
-    const int32_t n = wd->n;
+    int32_t n = wd->n;
     const int8_t *src;
     int8_t *dst = r + 2 * wd->lead;
     int32_t j;
@@ -242,17 +265,21 @@ static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t 
         return;
     }
     src = wd->x + ((size_t)b * wd->h + iy) * wd->wc;
+    if (n >= 16 && !((uintptr_t)src & 3)) {
+        const int8_t *const end = src + (n & ~15);
+        const uint32_t nzp = wd->nzp;
+        uint32_t e0, e1, e2, e3, o0, o1, t;
+        DSP_WIDEN16();
+        n -= n & ~15;
+    }
     if (n >= 8) {
         const int8_t *const end = src + (n & ~7);
         const uint32_t nzp = wd->nzp;
         uint32_t e0, e1, o0, o1, t;
-        if (wd->dbl)
-            DSP_WIDEN8(DSP_WIDEN_DOUBLE);
-        else
-            DSP_WIDEN8(DSP_WIDEN_SINGLE);
+        DSP_WIDEN8();
     }
     for (j = 0; j < (n & 7); ++j) {
-        const int16_t v = (int16_t)((src[j] - wd->zp) * (wd->dbl ? 2 : 1));
+        const int16_t v = (int16_t)(src[j] - wd->zp);
         CNNC_COPY(dst + 2 * j, &v, sizeof v);
     }
 }
@@ -436,15 +463,24 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
 }
 /* ---------------------------------------------------------------------------------
  * The 3x3 conv of 3 channels (the RGB stems, K = 27) without im2col: the GEMM core's
- * groups (dsp_row_groups_asm) on input quads built from the same widened rows. Quad q
- * is the taps 4q..4q+3 in the weights' order (tap t: kernel row t / 9, element t mod 9
- * of the window's row; tap 27 has a zero weight and reads tap 26's place): its lanes
- * (t, t+2) and (t+1, t+3) are PKHBT of the words at taps t and t+2 and PKHTB of the same
- * when t, t+1 and t+2, t+3 lie in one kernel row, else PKHBT of four words. */
-DSP_ALWAYS_INLINE uint32_t dsp_tap_word(const int8_t *r0, const int8_t *r1, const int8_t *r2,
-                                        int32_t t) {
-    const int32_t u = t < 27 ? t : 26;
-    return dsp_load4((u < 9 ? r0 : (u < 18 ? r1 : r2)) + 2 * (u % 9));
+ * groups (dsp_row_groups_asm) on input quads built from the same widened rows. A window's
+ * kernel row r holds taps 9r .. 9r+8 as int16 elements, its pairs (9r + 2j, 9r + 2j + 1)
+ * are words (j < 4), so a pixel's 14 words are 12 such pairs as they lie in the rows, then
+ * (x8, x17) (PKHBT of the ninth elements of rows 0 and 1) and (x26, the element past the
+ * window: a zero weight). The weights are repacked in that order instead of the taps':
+ * quad q's xe is word 2q and xo word 2q+1, which the GEMM pairs with the taps 4q, 4q+2 and
+ * 4q+1, 4q+3 of its K (dsp_repack), so tap 4q + i of the permuted weights is
+ * dsp_rgb_taps[4q + i] of the conv's (-1: a zero weight). */
+static const int8_t dsp_rgb_taps[28] = {0,  2,  1,  3,  4,  6,  5,  7,  9,  11, 10, 12, 13, 15,
+                                        14, 16, 18, 20, 19, 21, 22, 24, 23, 25, 8,  26, 17, -1};
+
+/* Outputs o0 .. o0+count-1 of w[27][og] in dsp_rgb_taps' order into wt[28][count]. */
+static void dsp_rgb_weights(const int8_t *w, int32_t og, int32_t o0, int32_t count, int8_t *wt) {
+    int32_t t, j;
+    for (t = 0; t < 28; ++t, wt += count) {
+        const int32_t u = dsp_rgb_taps[t];
+        for (j = 0; j < count; ++j) wt[j] = u < 0 ? 0 : w[(size_t)u * og + o0 + j];
+    }
 }
 
 /* dsp_row_groups_asm with its 7 quads written out (its loop over pairs of quads costs 4
@@ -477,35 +513,157 @@ DSP_ALWAYS_INLINE void dsp_rgb_groups(const uint32_t **wpp, const uint32_t **gqp
 }
 
 /* The quads of n pixels' windows, pixel i's at r0 + step * i (rows r0, r1, r2), into
- * xw[i][14]. */
+ * xw[i][14] in dsp_rgb_taps' order. */
 #define DSP_RGB_XREC 14
 static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8_t *r1,
                                                     const int8_t *r2, int32_t step, int32_t n,
                                                     uint32_t *xw) {
     uint32_t *const end = xw + DSP_RGB_XREC * n;
-    int32_t q;
-    for (; xw < end; r0 += step, r1 += step, r2 += step, xw += DSP_RGB_XREC) {
-#pragma GCC unroll 7
-        for (q = 0; q < 7; ++q) {
-            const int32_t t = 4 * q;
-            const uint32_t a = dsp_tap_word(r0, r1, r2, t), c = dsp_tap_word(r0, r1, r2, t + 2);
-            xw[2 * q] = dsp_pkhbt(a, c);
-            if ((t + 1) % 9 != 0 && (t + 3) % 9 != 0 && t + 3 < 27)
-                xw[2 * q + 1] = dsp_pkhtb(c, a);
-            else
-                xw[2 * q + 1] =
-                    dsp_pkhbt(dsp_tap_word(r0, r1, r2, t + 1), dsp_tap_word(r0, r1, r2, t + 3));
-        }
+    int32_t j;
+    if (step == 12 && !(((uintptr_t)r0 | (uintptr_t)r1 | (uintptr_t)r2) & 3)) {
+        /* stride 2 on word-aligned rows: a pixel's 5 words of a row by one LDM, its record
+         * by three STMs (12 instructions a pixel) */
+        register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
+                                  *p2 __asm__("r2") = r2;
+        register uint32_t *xp __asm__("r3") = xw;
+        register uint32_t *xend __asm__("r12") = end;
+        __asm__ __volatile__(
+            "1:\n\t"
+            "ldm r0, {r4, r5, r6, r7, r8}\n\t"
+            "adds r0, r0, #12\n\t"
+            "stm r3!, {r4, r5, r6, r7}\n\t"
+            "ldm r1, {r4, r5, r6, r7, r9}\n\t"
+            "adds r1, r1, #12\n\t"
+            "stm r3!, {r4, r5, r6, r7}\n\t"
+            "pkhbt r8, r8, r9, lsl #16\n\t"
+            "ldm r2, {r4, r5, r6, r7, r9}\n\t"
+            "adds r2, r2, #12\n\t"
+            "stm r3!, {r4, r5, r6, r7, r8, r9}\n\t"
+            "cmp r3, r12\n\t"
+            "bne 1b"
+            : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(xp)
+            : "r"(xend)
+            : "r4", "r5", "r6", "r7", "r8", "r9", "cc", "memory");
+        return;
     }
+    for (; xw < end; r0 += step, r1 += step, r2 += step, xw += DSP_RGB_XREC) {
+        for (j = 0; j < 4; ++j) {
+            xw[j] = dsp_load4(r0 + 4 * j);
+            xw[4 + j] = dsp_load4(r1 + 4 * j);
+            xw[8 + j] = dsp_load4(r2 + 4 * j);
+        }
+        xw[12] = dsp_pkhbt(dsp_load4(r0 + 16), dsp_load4(r1 + 16));
+        xw[13] = dsp_load4(r2 + 16);
+    }
+}
+
+/* Blocks of 16 outputs (the stems' count) run on their own layout in blk->w, which
+ * dsp_rgb_layout16 makes once a block from the repacked weights and gq: per group of 4
+ * outputs, the weight stream (DSP_RGB_WS words) holds quad 0's words of outputs 0, 1, then
+ * the biases of outputs 2, 3 before quad 0's words of outputs 2, 3 (one LDM of 6 loads
+ * both), then quads 1..6; the requantisation stream (DSP_RGB_GS words) holds e 0, e 1,
+ * (m, c) 0, (m, c) 1, then the next group's biases of outputs 0, 1 (group 0's after group
+ * 3) before e 2, e 3, (m, c) 2, (m, c) 3 (one LDM of 8 after outputs 0, 1 are stored). So
+ * no group loads its 4 biases by an LDM of its own (4 instructions a pixel). Then the
+ * trailer: the outputs to skip in y past a pixel's 16, the end of the records; the pixels'
+ * records (DSP_RGB_XREC words) from DSP_RGB_X16 on. */
+#define DSP_RGB_WS 58
+#define DSP_RGB_GS 14
+#define DSP_RGB_X16 (4 * DSP_RGB_WS + 4 * DSP_RGB_GS + 2)
+static void dsp_rgb_layout16(dsp_block *blk) {
+    uint32_t *const w = blk->w, *const gs = blk->w + 4 * DSP_RGB_WS;
+    int32_t g, j;
+    for (g = 3; g >= 0; --g) { /* backwards: a word moves up by 2 g (+ 2), never onto an
+                                  unread one */
+        uint32_t *const d = w + DSP_RGB_WS * g;
+        const uint32_t *const src = w + 56 * g;
+        const uint32_t *const gq = (const uint32_t *)blk->gq[g];
+        const uint32_t *const next = (const uint32_t *)blk->gq[(g + 1) & 3];
+        for (j = 55; j >= 4; --j) d[j + 2] = src[j];
+        d[5] = gq[3], d[4] = gq[2];
+        for (j = 3; j >= 0; --j) d[j] = src[j];
+        for (j = 0; j < 6; ++j) gs[DSP_RGB_GS * g + j] = gq[4 + j];
+        gs[DSP_RGB_GS * g + 6] = next[0], gs[DSP_RGB_GS * g + 7] = next[1];
+        for (j = 0; j < 6; ++j) gs[DSP_RGB_GS * g + 8 + j] = gq[10 + j];
+    }
+}
+
+/* One group on the pixel's record at xp (a0, a1 hold its first biases): quad 0 with the
+ * LDM of 6 that brings a2, a3, quads 1..6 as the GEMM core's, outputs 0, 1, the LDM of 8
+ * that brings the next group's a0, a1, outputs 2, 3. The registers as dsp_row_groups_asm's
+ * (s8_dsp.h), wp r6, gq r7, xp r12, y lr. */
+/* clang-format off */
+#define DSP_RGB_GROUP(RQ)                                  \
+    "ldrd %[xe], %[xo], [%[xp]]\n\t"                       \
+    "ldm %[wp]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"         \
+    "smlad %[a0], %[xe], %[w0], %[a0]\n\t"                 \
+    "smlad %[a0], %[xo], %[w1], %[a0]\n\t"                 \
+    "smlad %[a1], %[xe], %[w2], %[a1]\n\t"                 \
+    "smlad %[a1], %[xo], %[w3], %[a1]\n\t"                 \
+    "ldm %[wp]!, {%[a2], %[a3], %[w0], %[w1], %[w2], %[w3]}\n\t" \
+    "smlad %[a2], %[xe], %[w0], %[a2]\n\t"                 \
+    "smlad %[a2], %[xo], %[w1], %[a2]\n\t"                 \
+    "smlad %[a3], %[xe], %[w2], %[a3]\n\t"                 \
+    "smlad %[a3], %[xo], %[w3], %[a3]\n\t"                 \
+    DSP_ASM_QUAD("8") DSP_ASM_QUAD("16") DSP_ASM_QUAD("24") \
+    DSP_ASM_QUAD("32") DSP_ASM_QUAD("40") DSP_ASM_QUAD("48") \
+    "ldm %[gq]!, {%[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t" \
+    RQ("a0", "w0", "w1", "xe") RQ("a1", "w2", "w3", "xo")  \
+    "ldm %[gq]!, {%[a0], %[a1], %[xe], %[xo], %[w0], %[w1], %[w2], %[w3]}\n\t" \
+    RQ("a2", "w0", "w1", "xe") RQ("a3", "w2", "w3", "xo")
+/* The pixels' loop: 4 groups, then the trailer's skip and end, wp and gq back by a
+ * block's 928 and 224 bytes (7 instructions a pixel; the C loops cost 26). */
+#define DSP_RGB_PIXELS16(RQ)                                                            \
+    __asm__ __volatile__(                                                               \
+        "1:\n\t"                                                                        \
+        DSP_RGB_GROUP(RQ) DSP_RGB_GROUP(RQ) DSP_RGB_GROUP(RQ) DSP_RGB_GROUP(RQ)         \
+        "ldrd %[w0], %[w1], [%[gq]]\n\t"                                                \
+        "add %[y], %[y], %[w0]\n\t"                                                     \
+        "add %[xp], %[xp], #56\n\t"                                                     \
+        "sub %[wp], %[wp], #928\n\t"                                                    \
+        "sub %[gq], %[gq], #224\n\t"                                                    \
+        "cmp %[xp], %[w1]\n\t"                                                          \
+        "blo 1b"                                                                        \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3),                 \
+          [xe] "=&r"(xe), [xo] "=&r"(xo), [w0] "=&r"(w0), [w1] "=&r"(w1),               \
+          [w2] "=&r"(w2), [w3] "=&r"(w3), [wp] "+r"(wp), [gq] "+r"(gq),                 \
+          [xp] "+r"(xp), [y] "+r"(y)                                                    \
+        :                                                                               \
+        : "memory", "cc")
+/* clang-format on */
+
+/* The 16 outputs of n >= 1 pixels, their records from xw on (dsp_rgb_layout16's blk->w),
+ * into yr on, oc apart; relu: the output zero point is -128. */
+static __attribute__((noinline)) void dsp_rgb_pixels16(dsp_block *blk, const uint32_t *xw,
+                                                       int32_t n, int8_t *yr, int32_t oc,
+                                                       int relu) {
+    uint32_t *const gs = blk->w + 4 * DSP_RGB_WS;
+    register int32_t a0 __asm__("r0") = (int32_t)gs[DSP_RGB_GS * 3 + 6];
+    register int32_t a1 __asm__("r1") = (int32_t)gs[DSP_RGB_GS * 3 + 7];
+    register int32_t a2 __asm__("r2"), a3 __asm__("r3");
+    register uint32_t xe __asm__("r4"), xo __asm__("r5");
+    register const uint32_t *wp __asm__("r6") = blk->w;
+    register const uint32_t *gq __asm__("r7") = gs;
+    register uint32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
+    register const uint32_t *xp __asm__("r12") = xw;
+    register int8_t *y __asm__("lr") = yr;
+    gs[4 * DSP_RGB_GS] = (uint32_t)(oc - 16),
+           gs[4 * DSP_RGB_GS + 1] = (uint32_t)(xw + DSP_RGB_XREC * n);
+    if (relu)
+        DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2Z);
+    else
+        DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2);
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)w0, (void)w1, (void)w2,
+        (void)w3;
 }
 
 /* One output row of pixels: their quads (dsp_rgb_quads) into blk->w past the repacked
  * weights, chunk pixels at a time, then every whole group of the block (count4 outputs)
- * of each pixel into y; relu: the output zero point is -128. */
+ * of each pixel into y (dsp_rgb_pixels16 for 16); relu: the output zero point is -128. */
 static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *r0,
                                                   const int8_t *r1, const int8_t *r2, int32_t step,
                                                   int32_t n, int8_t *y, int32_t oc, int relu) {
-    uint32_t *const xw = blk->w + (size_t)blk->count / 4 * 7 * 8;
+    uint32_t *const xw = blk->w + (blk->count == 16 ? DSP_RGB_X16 : (size_t)blk->count / 4 * 7 * 8);
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xw - blk->w)) / DSP_RGB_XREC; /* >= 25 */
     int32_t i, i0;
     for (i0 = 0; i0 < n; i0 += chunk) {
@@ -513,6 +671,11 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
         const uint32_t *xp = xw;
         dsp_rgb_quads(r0 + (size_t)i0 * step, r1 + (size_t)i0 * step, r2 + (size_t)i0 * step, step,
                       np, xw);
+        if (blk->count == 16) {
+            dsp_rgb_pixels16(blk, xw, np, y, oc, relu);
+            y += (size_t)np * oc;
+            continue;
+        }
         for (i = 0; i < np; ++i, y += oc, xp += DSP_RGB_XREC) {
             const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
             int8_t *yp = y;
@@ -525,7 +688,8 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
 }
 
 /* Outputs o0 .. o0+count-1 (a multiple of 4) of a 3x3 conv of 3 channels, blk repacked
- * (DSP_RQ_DOUBLE2, the full clamp): the widened rows (a ring of 3) in col. */
+ * in dsp_rgb_taps' order (DSP_RQ_DOUBLE2, the full clamp): the widened rows (a ring of 3,
+ * x - zp) in col. */
 static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p, const int8_t *x,
                                                    int32_t o0, dsp_block *blk, int8_t *col,
                                                    int8_t *y) {
@@ -534,8 +698,14 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
     const int32_t step = 2 * p->stride_w * 3;                             /* bytes */
     const int8_t *r[3];
     int32_t b, oy, ky;
+    int32_t i;
     dsp_widen wd;
-    dsp_widen_make(&wd, p, x, rl, 1);
+    /* the doubled form's factor 2 on the weights' int16 lanes (2 w in -256..254), once a
+     * block, not on every widened input (4 instructions per 8 of dsp_widen_padded) */
+    for (i = 0; i < blk->count / 4 * 7 * 8; ++i)
+        blk->w[i] = (uint32_t)__sadd16((int32_t)blk->w[i], (int32_t)blk->w[i]);
+    if (blk->count == 16) dsp_rgb_layout16(blk);
+    dsp_widen_make(&wd, p, x, rl);
     dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
         int32_t next = -p->pad_top; /* the first input row not yet widened */
@@ -657,7 +827,7 @@ static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_param
     int8_t *r0 = col, *r1 = col + 2 * rl, *r2 = col + 4 * rl;
     int32_t b, oy;
     dsp_widen wd;
-    dsp_widen_make(&wd, p, x, rl, 0);
+    dsp_widen_make(&wd, p, x, rl);
     trailer[3] = (uint32_t)(xv + DSP_DIRECT_XREC * ow);
     for (b = 0; b < p->n; ++b)
         for (oy = 0; oy < p->out_h; ++oy, y += yrow) {
@@ -696,7 +866,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     const int8_t *r[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 9 */
     int32_t b, oy, ox, ky, s0 = 0;
     dsp_widen wd;
-    dsp_widen_make(&wd, p, x, rl, 0);
+    dsp_widen_make(&wd, p, x, rl);
     dsp_direct_table(p, w, o0, count, blk, tab);
     dsp_zero_words(col, kh * bytes);
     if (kh == 3 && l == 3 && p->out_w <= chunk) {
@@ -772,14 +942,19 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                 }
             }
 #endif
-            dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
-                       &out, p->x_zero_point);
 #if DSP_DIRECT
-            if (rgb && !(count & 3) && blk.form == DSP_RQ_DOUBLE2) {
-                dsp_conv_rgb(p, x, o0, &blk, col, y);
-                continue;
+            if (rgb && !(count & 3)) { /* the weights in dsp_rgb_taps' order (28 x 48 <= 2 KB) */
+                dsp_rgb_weights(w, og, o0, count, col);
+                dsp_repack(&blk, col, 28, count, 0, count, bias + o0, mult + o0, shift + o0, &out,
+                           p->x_zero_point);
+                if (blk.form == DSP_RQ_DOUBLE2) {
+                    dsp_conv_rgb(p, x, o0, &blk, col, y);
+                    continue;
+                }
             }
 #endif
+            dsp_repack(&blk, wg, k, og, o0, count, bias + g * og, mult + g * og, shift + g * og,
+                       &out, p->x_zero_point);
             blk.spare = 1; /* each im2col row is followed by another or DSP_COL_SPARE bytes */
             for (b = 0; b < p->n; ++b) {
                 for (oy = 0; oy < p->out_h; ++oy) {
