@@ -142,9 +142,11 @@ def test_quantize_dequantize_boundary(rng, scale, zp):
 
 @pytest.mark.parametrize(
     "shape, perm",
-    [((1, 3, 7, 5), (0, 2, 3, 1)), ((1, 5, 7, 3), (0, 3, 1, 2)), ((17, 33), (1, 0)),
-     ((2, 3, 1, 4, 5, 2), (5, 3, 1, 0, 4, 2))],
-    ids=["nchw-to-nhwc", "nhwc-to-nchw", "2d", "rank6"],
+    [((1, 3, 7, 5), (0, 2, 3, 1)), ((2, 3, 4, 9), (0, 2, 3, 1)), ((2, 4, 3, 5), (0, 2, 3, 1)),
+     ((1, 2, 1, 7), (0, 2, 3, 1)), ((1, 5, 7, 3), (0, 2, 3, 1)), ((1, 5, 7, 3), (0, 3, 1, 2)),
+     ((17, 33), (1, 0)), ((2, 3, 1, 4, 5, 2), (5, 3, 1, 0, 4, 2))],
+    ids=["nchw-to-nhwc", "rgb-batch2", "c4-batch2", "c2", "c5-walk", "nhwc-to-nchw", "2d",
+         "rank6"],
 )  # fmt: skip
 def test_transpose(rng, shape, perm):
     from cnnc.ops.s8 import TransposeParams
