@@ -959,7 +959,7 @@ extern const char dsp_dw_tile_rq[];
  * lr. The pushed record's words 0, 1 hold the first kernel row's weights (corr's copies there
  * are not needed), so one LDM starts a row: per row 8 LDRD, 36 multiplies, 15 instructions of
  * requantisation and 10 of stores for 6 outputs (the quads: 2 x 7 loads, 48 multiplies, 12 + 9
- * for 4 x 2). Record word 24 is the plane pointer past the last row (dsp_dw3x3_tile_steps). */
+ * for 4 x 2). Record word 24 is the plane pointer past the last row (dsp_dw3x3_quads4). */
 /* clang-format off */
 #define DSP_ASM_ROW6_MUL                                   \
     "smlad r2, r8, r0, r2\n\t"                              \
@@ -1098,7 +1098,6 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
         rec[26] = (uint32_t)(8 - 8 * pairs * pww);
         rec[27] = (uint32_t)(4 * p->c - 2 * pairs * y_row);
     }
-    if (p->out_w == 6) rec[24] = (uint32_t)(uintptr_t)(pj + p->out_h * pww); /* rows6 */
 }
 
 /* The whole quads of a group's four channels (dsp_dw3x3_rows4 at the fixed pitch, even
@@ -1113,6 +1112,14 @@ static __attribute__((noinline)) void dsp_dw3x3_quads4(const cnnc_s8_conv_params
     uint32_t *quad[4];
     for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
     const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
+    if (form == DSP_RQ_DOUBLE2Z && p->out_w == 6) { /* y and the plane's end per channel */
+        for (j = 0; j < 4; ++j) {
+            rec[j][23] = (uint32_t)(uintptr_t)(y + j);
+            rec[j][24] = (uint32_t)(uintptr_t)(plane + j * psz + p->out_h * pww);
+        }
+        dsp_dw3x3_rows6(rec[0]);
+        return;
+    }
     for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
     if (form == DSP_RQ_DOUBLE2Z)
         for (j = 0; j < 4; ++j)
@@ -1585,7 +1592,6 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
     const int zz = p->y_zero_point == -128, widen_k = wk[DSP_DW_WCTX_OK] != 0;
     /* dsp_dw3x3_rows4's geometry checks and the tiles' order, once a call */
     const int tiles = p->out_h >= 2 && (p->out_w & 3) == 0, col = dsp_dw3x3_tiles_col(p, pww);
-    const int six = DSP_DW_PLANE_W6(p) && pww == DSP_DW_PLANE_PITCH; /* dsp_dw3x3_rows6 */
     int32_t c;
     for (c = c0; c < c4; c += 4) {
         int32_t gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
@@ -1604,11 +1610,6 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
             quad[2][23] = (uint32_t)(uintptr_t)(yc + 2),
             quad[3][23] = (uint32_t)(uintptr_t)(yc + 3);
             dsp_dw3x3_tiles(quad[0], gform, pww, col);
-        } else if (six && gform == DSP_RQ_DOUBLE2Z) {
-            quad[0][23] = (uint32_t)(uintptr_t)yc, quad[1][23] = (uint32_t)(uintptr_t)(yc + 1);
-            quad[2][23] = (uint32_t)(uintptr_t)(yc + 2),
-            quad[3][23] = (uint32_t)(uintptr_t)(yc + 3);
-            dsp_dw3x3_rows6(quad[0]);
         } else {
             dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
         }
@@ -2029,6 +2030,10 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
     const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
     const uint32_t nzp = dsp_pack16(-zp, -zp); /* the pixels widened as x - zp */
     int32_t t, c0, b, iy, j;
+    if (DSP_DW_IMG3(p) && dsp_dw3x3_img3(p, x, w, bias, mult, shift, y) == c4) {
+        if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+        return;
+    }
     for (t = 0; t < 2 * ph * pw; ++t) buf[t] = 0; /* padding: x - zp = 0 */
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t rec[37]; /* biases, w4[9][2], gq[4..15], steps, pitch: dsp_dw3x3_row_windows */
@@ -3474,10 +3479,6 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
         (p->rounding == CNNC_ROUND_SINGLE || p->rounding == CNNC_ROUND_DOUBLE)) {
         /* the fixed pitch (immediate row offsets) where it fits, else the image's own */
         const int fixed = pw <= DSP_DW_PITCH && ph * DSP_DW_PITCH * 2 <= DSP_DW_BUF_WORDS;
-        if (DSP_DW_IMG3(p) && dsp_dw3x3_img3(p, x, w, bias, mult, shift, y) == c4) {
-            if (c4 < p->c) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
-            return;
-        }
         dsp_dw3x3_groups(p, x, w, bias, mult, shift, y, buf, ph, fixed ? DSP_DW_PITCH : pw);
         return;
     }
