@@ -1110,16 +1110,18 @@ static __attribute__((noinline)) void dsp_dw3x3_quads4(const cnnc_s8_conv_params
                                                        int8_t *y, int32_t form) {
     int32_t j;
     uint32_t *quad[4];
-    for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
-    const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
     if (form == DSP_RQ_DOUBLE2Z && p->out_w == 6) { /* y and the plane's end per channel */
-        for (j = 0; j < 4; ++j) {
-            rec[j][23] = (uint32_t)(uintptr_t)(y + j);
-            rec[j][24] = (uint32_t)(uintptr_t)(plane + j * psz + p->out_h * pww);
-        }
+        const uint32_t end = (uint32_t)(uintptr_t)(plane + p->out_h * pww),
+                       step = 4u * (uint32_t)psz;
+        rec[0][23] = (uint32_t)(uintptr_t)y, rec[1][23] = (uint32_t)(uintptr_t)(y + 1);
+        rec[2][23] = (uint32_t)(uintptr_t)(y + 2), rec[3][23] = (uint32_t)(uintptr_t)(y + 3);
+        rec[0][24] = end, rec[1][24] = end + step, rec[2][24] = end + 2 * step;
+        rec[3][24] = end + 3 * step;
         dsp_dw3x3_rows6(rec[0]);
         return;
     }
+    for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
+    const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
     for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
     if (form == DSP_RQ_DOUBLE2Z)
         for (j = 0; j < 4; ++j)
