@@ -385,7 +385,8 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, co
  * four-channel windows below, which measured fewer instructions there (bench_mcu --layers:
  * the per-channel set-up outweighs the cheaper windows on 4x4 and 2x2 outputs; 3x3 outputs
  * 5.64/MAC on the planes' rows against 3.47). Rows of 6 in an even number of rows take the
- * planes too (dsp_dw3x3_quads4 at the fixed pitch: 0.35@96's 6x6 layers 2.55 -> 2.21/MAC). */
+ * planes too (dsp_dw3x3_quads4 at the fixed pitch: 0.35@96's 6x6 layers 2.55 -> 2.21/MAC;
+ * dsp_dw3x3_rows6 for DSP_RQ_DOUBLE2Z: 2.18 -> 1.95). */
 #define DSP_DW_PLANE_MIN_W 8
 #define DSP_DW_PLANE_W6(p) ((p)->out_w == 6 && ((p)->out_h & 1) == 0)
 /* The planes' pitch in words where they fit it (out_w <= 16): dsp_dw3x3_quads_fixed */
