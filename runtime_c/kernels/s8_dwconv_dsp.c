@@ -385,7 +385,8 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_gq_fast(int32_t gq[16], const int32_t *mult, co
  * four-channel windows below, which measured fewer instructions there (bench_mcu --layers:
  * the per-channel set-up outweighs the cheaper windows on 4x4 and 2x2 outputs; 3x3 outputs
  * 5.64/MAC on the planes' rows against 3.47). Rows of 6 in an even number of rows take the
- * planes too (dsp_dw3x3_quads4 at the fixed pitch: 0.35@96's 6x6 layers 2.55 -> 2.21/MAC). */
+ * planes too (dsp_dw3x3_quads4 at the fixed pitch: 0.35@96's 6x6 layers 2.55 -> 2.21/MAC;
+ * dsp_dw3x3_rows6 for DSP_RQ_DOUBLE2Z: 2.18 -> 1.95). */
 #define DSP_DW_PLANE_MIN_W 8
 #define DSP_DW_PLANE_W6(p) ((p)->out_w == 6 && ((p)->out_h & 1) == 0)
 /* The planes' pitch in words where they fit it (out_w <= 16): dsp_dw3x3_quads_fixed */
@@ -950,6 +951,82 @@ extern const char dsp_dw_tile_rq[];
           "r11", "lr", "cc", "memory")
 /* clang-format on */
 
+/* Rows of six outputs (0.35@96's 6x6 layers: tiles of 2x4 do not divide them), DSP_RQ_DOUBLE2Z
+ * at the fixed pitch: one output row of one channel per step in one asm loop over the
+ * channels chained from rec by word 29 (dsp_dw3x3_tiles' records, pushed as there), the six
+ * sums in r2..r7 (so the tiles' requantisation blocks serve them entered two outputs in: record
+ * word 31 + 16), a kernel row's (W01, W21) in r0, r1, the plane row's words A..D (columns
+ * 0..7) in r8..r11, the plane pointer in r12 (post-incremented a row by the first LDRD), y in
+ * lr. The pushed record's words 0, 1 hold the first kernel row's weights (corr's copies there
+ * are not needed), so one LDM starts a row: per row 8 LDRD, 36 multiplies, 15 instructions of
+ * requantisation and 10 of stores for 6 outputs (the quads: 2 x 7 loads, 48 multiplies, 12 + 9
+ * for 4 x 2). Record word 24 is the plane pointer past the last row (dsp_dw3x3_quads4). */
+/* clang-format off */
+#define DSP_ASM_ROW6_MUL                                   \
+    "smlad r2, r8, r0, r2\n\t"                              \
+    "smlabb r2, r9, r1, r2\n\t"                             \
+    "smlatb r3, r8, r0, r3\n\t"                             \
+    "smladx r3, r9, r1, r3\n\t"                             \
+    "smlad r4, r9, r0, r4\n\t"                              \
+    "smlabb r4, r10, r1, r4\n\t"                            \
+    "smlatb r5, r9, r0, r5\n\t"                             \
+    "smladx r5, r10, r1, r5\n\t"                            \
+    "smlad r6, r10, r0, r6\n\t"                             \
+    "smlabb r6, r11, r1, r6\n\t"                            \
+    "smlatb r7, r10, r0, r7\n\t"                            \
+    "smladx r7, r11, r1, r7\n\t"
+/* clang-format on */
+static __attribute__((noinline)) void dsp_dw3x3_rows6(const uint32_t *rec) {
+    register const uint32_t *rp __asm__("r12") = rec;
+    __asm__ __volatile__(
+        "0:\n\t"
+        "add lr, r12, #84\n\t"
+        "ldm lr, {r0-r10}\n\t"
+        "add r10, r10, #16\n\t" /* the block's entry at r2 */
+        "push {r0-r10}\n\t"
+        "sub lr, lr, #44\n\t"
+        "ldm lr, {r0-r10}\n\t"
+        "push {r0-r10}\n\t"
+        "sub lr, lr, #40\n\t"
+        "ldm lr, {r0-r9}\n\t"
+        "mov r0, r8\n\t"
+        "mov r1, r9\n\t"
+        "push {r0-r9}\n\t" DSP_ASM_TILE_PRO_E
+        "ldr r12, [sp, #112]\n\t"
+        "ldr lr, [sp, #92]\n\t"
+        "1:\n\t"
+        "ldm sp, {r0-r7}\n\t"
+        "ldrd r8, r9, [r12], #%c[pb]\n\t"
+        "ldrd r10, r11, [r12, #(8 - %c[pb])]\n\t" DSP_ASM_ROW6_MUL
+        "ldrd r0, r1, [sp, #40]\n\t"
+        "ldrd r8, r9, [r12]\n\t"
+        "ldrd r10, r11, [r12, #8]\n\t" DSP_ASM_ROW6_MUL
+        "ldrd r0, r1, [sp, #48]\n\t"
+        "ldrd r8, r9, [r12, #%c[pb]]\n\t"
+        "ldrd r10, r11, [r12, #(%c[pb] + 8)]\n\t" DSP_ASM_ROW6_MUL DSP_ASM_TILE_RQ8_E
+        "ldr r0, [sp, #68]\n\t"
+        "strb r2, [lr]\n\t"
+        "strb r3, [lr, r0]\n\t"
+        "add lr, lr, r0, lsl #1\n\t"
+        "strb r4, [lr]\n\t"
+        "strb r5, [lr, r0]\n\t"
+        "add lr, lr, r0, lsl #1\n\t"
+        "strb r6, [lr]\n\t"
+        "strb r7, [lr, r0]\n\t"
+        "add lr, lr, r0, lsl #1\n\t"
+        "ldr r1, [sp, #96]\n\t"
+        "cmp r12, r1\n\t"
+        "blo 1b\n\t"
+        "ldr r12, [sp, #116]\n\t"
+        "add sp, sp, #128\n\t"
+        "cmp r12, #0\n\t"
+        "bne 0b"
+        : "+r"(rp)
+        : [pb] "i"(4 * DSP_DW_PLANE_PITCH)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "lr", "cc",
+          "memory");
+}
+
 /* Plane pitches (words) of the image's own for rows of 24 and 48 outputs (0.35@96's
  * stride-1 layers at 24x24 and 48x48, in bands), whose tiles are written out for
  * DSP_RQ_DOUBLE2Z alone (the layers behind a ReLU; 1.7 KB of code each). */
@@ -1034,6 +1111,16 @@ static __attribute__((noinline)) void dsp_dw3x3_quads4(const cnnc_s8_conv_params
                                                        int8_t *y, int32_t form) {
     int32_t j;
     uint32_t *quad[4];
+    if (form == DSP_RQ_DOUBLE2Z && p->out_w == 6) { /* y and the plane's end per channel */
+        const uint32_t end = (uint32_t)(uintptr_t)(plane + p->out_h * pww),
+                       step = 4u * (uint32_t)psz;
+        rec[0][23] = (uint32_t)(uintptr_t)y, rec[1][23] = (uint32_t)(uintptr_t)(y + 1);
+        rec[2][23] = (uint32_t)(uintptr_t)(y + 2), rec[3][23] = (uint32_t)(uintptr_t)(y + 3);
+        rec[0][24] = end, rec[1][24] = end + step, rec[2][24] = end + 2 * step;
+        rec[3][24] = end + 3 * step;
+        dsp_dw3x3_rows6(rec[0]);
+        return;
+    }
     for (j = 0; j < 4; ++j) quad[j] = rec[j] + 4;
     const int32_t half = p->out_w >> 1, stop = (p->out_h - 2) * pww + half;
     for (j = 0; j < 4; ++j) quad[j][17] = (uint32_t)(uintptr_t)(plane + j * psz + stop);
@@ -1242,7 +1329,7 @@ static void dsp_dw_widen4(const cnnc_s8_conv_params *p, const int8_t *xb, uint32
  * again per group (about 45 instructions, and a call of six arguments). Word layout: d
  * (the first pixel's plane word), d_end (one past the row's pairs), c_step, o1, o3
  * (planes 1, 3 as byte offsets), nzp, d_step and pitch (bytes, as dsp_dw_widen4), then
- * the image's bytes (h w c_step) and 1 where the form applies (2..6 for 3, 5, 7, 11, 23
+ * the image's bytes (h w c_step) and 1 where the form applies (2..7 for 3, 5, 7, 11, 23, 2
  * pairs a row: dsp_dw_widen4_k's written-out rows). */
 #define DSP_DW_WCTX_OK 9
 static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int32_t psz,
@@ -1253,13 +1340,14 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
     k[2] = (uint32_t)p->c, k[3] = 4u * (uint32_t)psz, k[4] = 12u * (uint32_t)psz, k[5] = nzp;
     k[6] = 4u * (uint32_t)(pww - 1 - pairs), k[7] = 4u * (uint32_t)pww;
     k[8] = (uint32_t)p->h * (uint32_t)p->w * (uint32_t)p->c;
-    /* dsp_dw_widen4_k's written-out rows: 2..6 */
+    /* dsp_dw_widen4_k's written-out rows: 2..7 */
     k[DSP_DW_WCTX_OK] = !(first && last && pairs > 0) ? 0u
                         : pairs == 3                  ? 2u
                         : pairs == 5                  ? 3u
                         : pairs == 7                  ? 4u
                         : pairs == 11                 ? 5u
                         : pairs == 23                 ? 6u
+                        : pairs == 2                  ? 7u
                                                       : 1u;
 }
 
@@ -1329,7 +1417,7 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const int8_t *xb) {
     register const int8_t *xp __asm__("r1") = xb;
     register const uint32_t *kr __asm__("r0") = k;
-    /* 3, 5, 7, 11 or 23 pairs a row (8, 12, 16, 24, 48 pixels: digits' and 0.35@96's
+    /* 3, 5, 7, 11, 23 or 2 pairs a row (8, 12, 16, 24, 48, 6 pixels: digits' and 0.35@96's
      * layers): written out, no pairs' loop */
 #define DSP_ASM_WK_OUT(ROW)                                                                \
     __asm__ __volatile__(                                                                  \
@@ -1356,6 +1444,8 @@ static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const i
         DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T3);
     else if (k[DSP_DW_WCTX_OK] == 5)
         DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T5);
+    else if (k[DSP_DW_WCTX_OK] == 7)
+        DSP_ASM_WK_OUT(DSP_ASM_WK_T5);
     else if (k[DSP_DW_WCTX_OK] == 6)
         DSP_ASM_WK_OUT(DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_SIX
                            DSP_ASM_WK_SIX DSP_ASM_WK_SIX DSP_ASM_WK_T5);
@@ -1781,6 +1871,156 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_windows(const cnnc_s8_conv_params *p, const uin
     }
 }
 
+/* 3 x 3 layers on a 3 x 3 image at stride 1 and padding 1 (0.35@96's last stage, 336
+ * channels), a fast form with the full clamp: one channel at a time, two taps an SMLAD.
+ * Per image row the int16 pairs P01 = (x0, x1) and P12 = (x1, x2) of x - zp, per kernel
+ * row W01 = (w0, w1) and W12 = (w1, w2) (both doubled for DSP_RQ_DOUBLE2); the padding
+ * columns drop out of the three outputs of a row,
+ *     out 0 = x0 w1 + x1 w2          = SMLAD(P01, W12)
+ *     out 1 = x0 w0 + x1 w1 + x2 w2  = SMLAD(P01, W01) + SMLATT(P12, W12)
+ *     out 2 = x1 w0 + x2 w1          = SMLAD(P12, W01)
+ * and the padding rows are skipped: 28 multiplies for a channel's 49 image taps, where the
+ * four-channel windows spend 63 taps of 4 SMLAxy per four channels (padding columns read).
+ * Sums exact modulo 2^32 as in dsp_dw3x3_groups (the same bias bound for the doubling). */
+#define DSP_DW_IMG3(p)                                                                         \
+    ((p)->h == 3 && (p)->w == 3 && (p)->out_h == 3 && (p)->out_w == 3 && (p)->stride_h == 1 && \
+     (p)->stride_w == 1 && (p)->pad_top == 1 && (p)->pad_left == 1)
+
+/* One row's (or kernel row's) three words of four channels (SXTB16 lanes (c0, c0+2) in
+ * e0..e2, (c0+1, c0+3) in o0..o2) as channel j's pairs (v01, v12) at pw[j][k], pw[j][k+1]. */
+DSP_ALWAYS_INLINE void dsp_dw_img3_pairs(uint32_t (*pw)[6], int32_t k, uint32_t e0, uint32_t e1,
+                                         uint32_t e2, uint32_t o0, uint32_t o1, uint32_t o2) {
+    pw[0][k] = dsp_pkhbt(e0, e1), pw[0][k + 1] = dsp_pkhbt(e1, e2);
+    pw[1][k] = dsp_pkhbt(o0, o1), pw[1][k + 1] = dsp_pkhbt(o1, o2);
+    pw[2][k] = dsp_pkhtb(e1, e0), pw[2][k + 1] = dsp_pkhtb(e2, e1);
+    pw[3][k] = dsp_pkhtb(o1, o0), pw[3][k + 1] = dsp_pkhtb(o2, o1);
+}
+
+/* The three words at v, v + step, v + 2 step widened (onto nzp: x - zp; 0: the weights),
+ * doubled where dbl, into pw's pairs at k. */
+DSP_ALWAYS_INLINE void dsp_dw_img3_row(uint32_t (*pw)[6], int32_t k, const int8_t *v, int32_t step,
+                                       uint32_t nzp, int dbl) {
+    const uint32_t v0 = dsp_load4(v), v1 = dsp_load4(v + step), v2 = dsp_load4(v + 2 * step);
+    uint32_t e0 = dsp_even_add(nzp, v0), e1 = dsp_even_add(nzp, v1), e2 = dsp_even_add(nzp, v2);
+    uint32_t o0 = dsp_odd_add(nzp, v0), o1 = dsp_odd_add(nzp, v1), o2 = dsp_odd_add(nzp, v2);
+    if (dbl) { /* |2 w| <= 256 */
+        e0 = (uint32_t)__sadd16((int32_t)e0, (int32_t)e0);
+        e1 = (uint32_t)__sadd16((int32_t)e1, (int32_t)e1);
+        e2 = (uint32_t)__sadd16((int32_t)e2, (int32_t)e2);
+        o0 = (uint32_t)__sadd16((int32_t)o0, (int32_t)o0);
+        o1 = (uint32_t)__sadd16((int32_t)o1, (int32_t)o1);
+        o2 = (uint32_t)__sadd16((int32_t)o2, (int32_t)o2);
+    }
+    dsp_dw_img3_pairs(pw, k, e0, e1, e2, o0, o1, o2);
+    __asm__ __volatile__("" ::: "memory"); /* a row at a time: gcc's interleaving spilled */
+}
+
+DSP_ALWAYS_INLINE int8_t dsp_dw_img3_rq(int32_t s, int32_t m, int32_t c, int32_t e, int32_t form) {
+    if (form == DSP_RQ_DOUBLE2Z) return (int8_t)__ssat(dsp_smmlar(s, m, c) >> e, 8);
+    return dsp_gq_one(s, (uint32_t)m, (uint32_t)c, (uint32_t)e, NULL, form, 1);
+}
+
+/* One output row's three sums from b: per kernel row k that meets an image row, one LDRD of
+ * its pairs xw[2 iy], xw[2 iy + 1] and one of the weights ww[2 k], ww[2 k + 1] (loads at the
+ * point of use: gcc's allocation of the channel's twelve words spilled), four multiplies. */
+#define DSP_DW_IMG3_TAPS(iy, k)                        \
+    do {                                               \
+        uint32_t xa_, xb_, wa_, wb_;                   \
+        DSP_LOAD2W(xw, 2 * (iy), xa_, xb_);            \
+        DSP_LOAD2W(ww, 2 * (k), wa_, wb_);             \
+        s0 = __smlad((int32_t)xa_, (int32_t)wb_, s0);  \
+        s1 = __smlad((int32_t)xa_, (int32_t)wa_, s1);  \
+        s1 = __smlatt((int32_t)xb_, (int32_t)wb_, s1); \
+        s2 = __smlad((int32_t)xb_, (int32_t)wa_, s2);  \
+    } while (0)
+#define DSP_DW_IMG3_STORE()                                \
+    do {                                                   \
+        y[0] = dsp_dw_img3_rq(s0, m, c, e, form);          \
+        y[c_step] = dsp_dw_img3_rq(s1, m, c, e, form);     \
+        y[2 * c_step] = dsp_dw_img3_rq(s2, m, c, e, form); \
+        y += 3 * c_step;                                   \
+    } while (0)
+
+/* Channel j's nine outputs (y: its first, c_step apart) from its pairs xw[6] (image rows),
+ * ww[6] (kernel rows), sums from b, requantised by m, c, e. */
+DSP_ALWAYS_INLINE void dsp_dw_img3_channel(const uint32_t *xw, const uint32_t *ww, int32_t b,
+                                           int32_t m, int32_t c, int32_t e, int8_t *y,
+                                           int32_t c_step, int32_t form) {
+    int32_t s0 = b, s1 = b, s2 = b;
+    DSP_DW_IMG3_TAPS(0, 1); /* output row 0: image rows 0, 1 under kernel rows 1, 2 */
+    DSP_DW_IMG3_TAPS(1, 2);
+    DSP_DW_IMG3_STORE();
+    s0 = s1 = s2 = b;
+    DSP_DW_IMG3_TAPS(0, 0);
+    DSP_DW_IMG3_TAPS(1, 1);
+    DSP_DW_IMG3_TAPS(2, 2);
+    DSP_DW_IMG3_STORE();
+    s0 = s1 = s2 = b;
+    DSP_DW_IMG3_TAPS(1, 0);
+    DSP_DW_IMG3_TAPS(2, 1);
+    DSP_DW_IMG3_STORE();
+}
+
+/* Channels c0..c0+3 (x, w, bias, y at c0) of every image; gq: the group's record (words
+ * 4..15: e, m, c per channel, dsp_dw_gq_fast); form a fast form, DSP_RQ_DOUBLE2 and
+ * DSP_RQ_DOUBLE2Z with the weights and biases doubled. */
+DSP_ALWAYS_INLINE void dsp_dw3x3_img3_as(const cnnc_s8_conv_params *p, const int8_t *x,
+                                         const int8_t *w, const int32_t *bias, const int32_t *gq,
+                                         int8_t *y, uint32_t nzp, int32_t form) {
+    const int32_t c_step = p->c, dbl = form == DSP_RQ_DOUBLE2 || form == DSP_RQ_DOUBLE2Z;
+    const size_t img = 9 * (size_t)c_step;
+    uint32_t ww[4][6], xw[4][6]; /* [channel][(W01, W12) per kernel row], (P01, P12) */
+    int32_t b;
+    dsp_dw_img3_row(ww, 0, w, c_step, 0, dbl);
+    dsp_dw_img3_row(ww, 2, w + 3 * (size_t)c_step, c_step, 0, dbl);
+    dsp_dw_img3_row(ww, 4, w + 6 * (size_t)c_step, c_step, 0, dbl);
+    for (b = 0; b < p->n; ++b, x += img, y += img) {
+        dsp_dw_img3_row(xw, 0, x, c_step, nzp, 0);
+        dsp_dw_img3_row(xw, 2, x + 3 * (size_t)c_step, c_step, nzp, 0);
+        dsp_dw_img3_row(xw, 4, x + 6 * (size_t)c_step, c_step, nzp, 0);
+        dsp_dw_img3_channel(xw[0], ww[0], (int32_t)((uint32_t)bias[0] << dbl), gq[6], gq[7], gq[4],
+                            y, c_step, form);
+        dsp_dw_img3_channel(xw[1], ww[1], (int32_t)((uint32_t)bias[1] << dbl), gq[8], gq[9], gq[5],
+                            y + 1, c_step, form);
+        dsp_dw_img3_channel(xw[2], ww[2], (int32_t)((uint32_t)bias[2] << dbl), gq[12], gq[13],
+                            gq[10], y + 2, c_step, form);
+        dsp_dw_img3_channel(xw[3], ww[3], (int32_t)((uint32_t)bias[3] << dbl), gq[14], gq[15],
+                            gq[11], y + 3, c_step, form);
+    }
+}
+
+/* The groups of four channels of a DSP_DW_IMG3 layer with the full clamp (the caller's
+ * check) while they have a fast form; returns the first channel not done. */
+static __attribute__((noinline)) int32_t dsp_dw3x3_img3(const cnnc_s8_conv_params *p,
+                                                        const int8_t *x, const int8_t *w,
+                                                        const int32_t *bias, const int32_t *mult,
+                                                        const int32_t *shift, int8_t *y) {
+    const int32_t c4 = p->c & ~3;
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point); /* x - zp */
+    /* |bias| < DSP_DW3_DOUBLE_BIAS for the four, as unsigned compares (dsp_dw3x3_groups) */
+    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+    int32_t c0;
+    for (c0 = 0; c0 < c4; c0 += 4) {
+        int32_t gq[16]; /* words 4..15: e, m, c per channel */
+        const int32_t *const bg = bias + c0;
+        int32_t form = dsp_dw_gq_fast(gq, mult + c0, shift + c0, p->rounding, p->y_zero_point);
+        if (form == DSP_RQ_SLOW) break;
+        if (form == DSP_RQ_DOUBLE && (uint32_t)bg[0] + off < lim && (uint32_t)bg[1] + off < lim &&
+            (uint32_t)bg[2] + off < lim && (uint32_t)bg[3] + off < lim)
+            form = p->y_zero_point == -128 ? DSP_RQ_DOUBLE2Z : DSP_RQ_DOUBLE2;
+        if (form == DSP_RQ_DOUBLE2Z)
+            dsp_dw3x3_img3_as(p, x + c0, w + c0, bg, gq, y + c0, nzp, DSP_RQ_DOUBLE2Z);
+        else if (form == DSP_RQ_DOUBLE2)
+            dsp_dw3x3_img3_as(p, x + c0, w + c0, bg, gq, y + c0, nzp, DSP_RQ_DOUBLE2);
+        else if (form == DSP_RQ_DOUBLE)
+            dsp_dw3x3_img3_as(p, x + c0, w + c0, bg, gq, y + c0, nzp, DSP_RQ_DOUBLE);
+        else
+            dsp_dw3x3_img3_as(p, x + c0, w + c0, bg, gq, y + c0, nzp, DSP_RQ_SINGLE);
+    }
+    return c0;
+}
+
 static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params *p,
                                                        const int8_t *x, const int8_t *w,
                                                        const int32_t *bias, const int32_t *mult,
@@ -1793,6 +2033,10 @@ static __attribute__((noinline)) void dsp_dw3x3_groups(const cnnc_s8_conv_params
     const int may_double = p->n * p->out_h * p->out_w >= DSP_DW3_DOUBLE_MIN_PX;
     const uint32_t nzp = dsp_pack16(-zp, -zp); /* the pixels widened as x - zp */
     int32_t t, c0, b, iy, j;
+    if (DSP_DW_IMG3(p) && dsp_dw3x3_img3(p, x, w, bias, mult, shift, y) == c4) {
+        if (c4 < c_step) dsp_dwconv_tail(p, x, w, bias, mult, shift, y, c4);
+        return;
+    }
     for (t = 0; t < 2 * ph * pw; ++t) buf[t] = 0; /* padding: x - zp = 0 */
     for (c0 = 0; c0 < c4; c0 += 4) {
         uint32_t rec[37]; /* biases, w4[9][2], gq[4..15], steps, pitch: dsp_dw3x3_row_windows */

@@ -5,7 +5,8 @@ cnnc_s8_dwconv__ref byte for byte on an emulated Cortex-M4: even and odd widths 
 images, zero points at the range ends, the three roundings, requantisation corners (the reference
 form), biases too large for the doubled sums and at their bound (extreme sums), weights of -128,
 clamps; rows of one, three and four two-by-four tiles (dsp_dw3x3_tiles) at the three pitches, along
-the rows and down the columns (DSP_ASM_TILES_COL); at the target's flags and at -Os. The shared
+the rows and down the columns (DSP_ASM_TILES_COL); 0.35@96's 6x6 and 3x3 images at many channels
+(dsp_dw3x3_rows6, dsp_dw3x3_img3); at the target's flags and at -Os. The shared
 grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
 
 import pytest
@@ -14,7 +15,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 13 * 2 * 7 * 3 * 2 + 12
+CASES = 13 * 2 * 7 * 3 * 2 + 12 + 16
 
 DRIVER = (
     r"""
@@ -30,8 +31,8 @@ static void fill8(int8_t *v, int32_t n, int32_t lo) {
     for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
 }
 #define MAX_X (2 * 8 * 50 * 17)
-static int8_t x[MAX_X], w[9 * 17], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
-static int32_t bias[17], mult[17], shift[17];
+static int8_t x[MAX_X], w[9 * 32], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
+static int32_t bias[32], mult[32], shift[32];
 
 int main(void) {
     /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own; out_w 8, 12, 16
@@ -126,6 +127,41 @@ int main(void) {
                 ++failures;
                 break;
             }
+    }
+    /* 0.35@96's shapes at many channels: 6x6 at padding 1 (dsp_dw3x3_rows6 for DSP_RQ_DOUBLE2Z)
+     * and 3x3 at padding 1 (dsp_dw3x3_img3), both roundings, output zero point -128 and
+     * another, one and two images */
+    for (i = 0; i < 16; ++i) {
+        cnnc_s8_conv_params p;
+        const int32_t side = i & 1 ? 3 : 6, c = 20 + 4 * ((i >> 3) & 1) + (i >> 2 & 1) * 3;
+        int32_t j, out;
+        memset(&p, 0, sizeof p);
+        p.n = 1 + (i >> 3 & 1); p.h = p.w = p.out_h = p.out_w = side;
+        p.c = p.out_c = p.groups = c;
+        p.kernel_h = p.kernel_w = 3; p.pad_top = p.pad_left = 1;
+        p.stride_h = p.stride_w = p.dilation_h = p.dilation_w = 1;
+        p.x_zero_point = uniform(-128, 127);
+        p.y_zero_point = i & 4 ? uniform(-128, 127) : -128; p.act_min = -128; p.act_max = 127;
+        p.rounding = i >> 1 & 1 ? CNNC_ROUND_SINGLE : CNNC_ROUND_DOUBLE;
+        out = p.n * p.out_h * p.out_w * c;
+        fill8(x, p.n * p.h * p.w * c, -128); fill8(w, 9 * c, -128);
+        for (j = 0; j < c; ++j) {
+            bias[j] = uniform(-300000, 300000);
+            mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
+            shift[j] = -uniform(1, 20);
+        }
+        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
+        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
+        cnnc_s8_dwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
+        ++cases;
+        for (j = 0; j < out; ++j)
+            if (y_ref[j] != y_dsp[j]) {
+                printf("shape %d c %d: byte %d ref %d dsp %d\n", (int)side, (int)c, (int)j,
+                       y_ref[j], y_dsp[j]);
+                ++failures;
+                break;
+            }
+        if (y_dsp[out] != 0x2a) { printf("wrote past the output\n"); ++failures; }
     }
     printf("%d cases, %d failures\n", (int)cases, (int)failures);
     return failures != 0;
