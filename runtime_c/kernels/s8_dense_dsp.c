@@ -1283,20 +1283,18 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
  * current output pair (row 0), y_stride - 1 (m - 1: row 1's bytes sit there past row 0's,
  * whose STRBs step y on), xb, the records' end, x0 (the pair's first row), the pairs' last
- * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the rows are widened into xb (D), then every
- * record's two outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
+ * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the
+ * rows are widened into xb (D), then every record's two outputs run against them: sums
+ * r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's x0, last row and K stay in
+ * r4..r6 from the loop's end (at the start: the inputs), its y goes to [sp] there. */
 #define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
                          "4:\n\t"                                                   \
-                         "ldrd r4, r5, [sp, #16]\n\t"                               \
-                         "ldr r6, [sp, #24]\n\t"                                    \
                          "add r1, r4, r6\n\t"                                       \
                          "add r6, r4, r6\n\t"                                       \
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
                          DSP_ASM_PAIR_WIDEN(D)                                      \
-                         "ldr r0, [sp, #28]\n\t"                                   \
-                         "str r0, [sp]\n\t"                                         \
                          "ldr r12, [sp, #36]\n\t"                                   \
                          "ldr lr, [sp, #8]\n\t"                                     \
                          "3:\n\t"                                                   \
@@ -1319,6 +1317,7 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "add r7, r7, r8\n\t"                                       \
                          "str r4, [sp, #16]\n\t"                                    \
                          "str r7, [sp, #28]\n\t"                                    \
+                         "str r7, [sp]\n\t"                                         \
                          "cmp r4, r5\n\t"                                           \
                          "bls 4b\n\t"                                               \
                          "add sp, sp, #48"                                          \
@@ -1336,11 +1335,9 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
  * pair's first output, 2 m, the records. */
 #define DSP_ASM_PAIR_KEPT(RQ, QUADS)                                                \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t"       \
+                         "mov lr, r2\n\t"                                           \
                          "4:\n\t"                                                   \
-                         "ldr r0, [sp, #28]\n\t"                                   \
-                         "str r0, [sp]\n\t"                                         \
                          "ldr r12, [sp, #36]\n\t"                                   \
-                         "ldr lr, [sp, #8]\n\t"                                     \
                          "3:\n\t"                                                   \
                          "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
                          QUADS                                                      \
@@ -1354,14 +1351,14 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "ldrd lr, r4, [sp, #8]\n\t"                                \
                          "cmp r12, r4\n\t"                                          \
                          "bne 3b\n\t"                                               \
-                         "ldr r4, [sp, #8]\n\t"                                     \
                          "ldrd r5, r6, [sp, #16]\n\t"                               \
                          "ldrd r7, r8, [sp, #28]\n\t"                               \
-                         "add r4, r4, r5\n\t"                                       \
+                         "add lr, lr, r5\n\t"                                       \
                          "add r7, r7, r8\n\t"                                       \
-                         "str r4, [sp, #8]\n\t"                                     \
+                         "str lr, [sp, #8]\n\t"                                     \
                          "str r7, [sp, #28]\n\t"                                    \
-                         "cmp r4, r6\n\t"                                           \
+                         "str r7, [sp]\n\t"                                         \
+                         "cmp lr, r6\n\t"                                           \
                          "bls 4b\n\t"                                               \
                          "add sp, sp, #40"                                          \
                          : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5),  \
@@ -1494,7 +1491,8 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, c
                                      int8_t *y, uint32_t *xb, const uint32_t *rec,
                                      const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
                                      int q) {
-    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = (uint32_t)(p->m - 1);
+    register int8_t *r0 __asm__("r0") = y;
+    register uint32_t r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
     register const int8_t *r4 __asm__("r4") = x;
     register const int8_t *r5 __asm__("r5") = x + (size_t)(n - 1) * p->k;
@@ -1533,7 +1531,8 @@ static __attribute__((noinline)) void dsp_pair_kept_rows(const cnnc_s8_dense_par
                                                          int8_t *y, const uint32_t *xs,
                                                          const uint32_t *rec, const uint32_t *rend,
                                                          int relu, int q) {
-    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = (uint32_t)(p->m - 1);
+    register int8_t *r0 __asm__("r0") = y;
+    register uint32_t r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xs, *r3 __asm__("r3") = rend;
     register int32_t r4 __asm__("r4") = 4 * (p->k + 1);
     register const uint32_t *r5 __asm__("r5") = xs + (size_t)(n / 2 - 1) * (size_t)(p->k + 1);
@@ -1696,8 +1695,10 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
         fit blk->w (dsp_pair_block) */
         const int32_t fit = (DSP_PAIR_REC_ROOM(p->k) / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
         per = per < fit ? per : fit;
-        kept =
-            dsp_out_full(&out) && p->rounding == CNNC_ROUND_DOUBLE ? dsp_pair_kept_per(p, per) : 0;
+        /* one block widens the rows once anyway */
+        kept = p->m > per && dsp_out_full(&out) && p->rounding == CNNC_ROUND_DOUBLE
+                   ? dsp_pair_kept_per(p, per)
+                   : 0;
         per = kept ? kept : per;
     }
 #endif
