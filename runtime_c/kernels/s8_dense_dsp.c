@@ -4,10 +4,11 @@
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
  * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..336 two rows by two
- * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8 up to DSP_ROWS4_MAX_K, M
- * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
- * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
- * weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop.
+ * outputs a pass (dsp_pair_block; few rows, as a 3x3 image's, widened once per call and kept
+ * at the buffer's end for all blocks: dsp_pair_block_kept). Four rows (K a multiple of 8 up to
+ * DSP_ROWS4_MAX_K, M even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows
+ * fewer than DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K,
+ * read the weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop.
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
