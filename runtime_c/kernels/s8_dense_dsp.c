@@ -4,10 +4,11 @@
  * row through them, 4 MACs per two SMLADs (s8_dsp.h). With the doubled requantisation and
  * the full clamp (not at -Os), a block of K 8 or 16 runs per-output records against the row
  * held in registers (dsp_rec_block) and one of K a multiple of 8 in 24..336 two rows by two
- * outputs a pass (dsp_pair_block). Four rows (K a multiple of 8 up to DSP_ROWS4_MAX_K, M
- * even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows fewer than
- * DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K, read the
- * weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop.
+ * outputs a pass (dsp_pair_block; few rows, as a 3x3 image's, widened once per call and kept
+ * at the buffer's end for all blocks: dsp_pair_block_kept). Four rows (K a multiple of 8 up to
+ * DSP_ROWS4_MAX_K, M even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows
+ * fewer than DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K,
+ * read the weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop.
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
@@ -1097,6 +1098,12 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
          ? (int32_t)((sizeof(dsp_block_words) - offsetof(dsp_block, w)) / 4) - (k)-1            \
          : DSP_WBUF_WORDS)
 #define DSP_PAIR_END 0x40004000u /* a Thumb-2 modified immediate: CMP takes it */
+/* The rows kept for the whole call (dsp_pair_keep): K + 1 words a pair of rows, K / 2 + 1 an
+ * odd last one, at the end of the dsp_block_words; the records from blk->w up to them. */
+#define DSP_PAIR_KEPT_WORDS(n, k) ((n) / 2 * ((k) + 1) + (n) % 2 * ((k) / 2 + 1))
+#define DSP_PAIR_KEPT_ROOM(n, k) \
+    ((int32_t)((sizeof(dsp_block_words) - offsetof(dsp_block, w)) / 4) - DSP_PAIR_KEPT_WORDS(n, k))
+#define DSP_PAIR_KEPT (-1) /* blk->count while the rows are kept (no block's count) */
 
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
  * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
@@ -1135,8 +1142,8 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
         : [m] "r"(m), [end] "r"(end)                                                          \
         : "memory", "cc")
 
-static void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m, int32_t nq,
-                           int dbl) {
+DSP_ALWAYS_INLINE void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m,
+                                      int32_t nq, int dbl) {
     const int8_t *w1 = w0 + m;
     uint32_t *wp = pa + 4, *wq = pb + 4, a, b, c, d, e, t;
     const uint32_t *const end = wp + 4 * nq;
@@ -1277,20 +1284,18 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
  * current output pair (row 0), y_stride - 1 (m - 1: row 1's bytes sit there past row 0's,
  * whose STRBs step y on), xb, the records' end, x0 (the pair's first row), the pairs' last
- * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the rows are widened into xb (D), then every
- * record's two outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1). */
+ * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the
+ * rows are widened into xb (D), then every record's two outputs run against them: sums
+ * r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's x0, last row and K stay in
+ * r4..r6 from the loop's end (at the start: the inputs), its y goes to [sp] there. */
 #define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
                          "4:\n\t"                                                   \
-                         "ldrd r4, r5, [sp, #16]\n\t"                               \
-                         "ldr r6, [sp, #24]\n\t"                                    \
                          "add r1, r4, r6\n\t"                                       \
                          "add r6, r4, r6\n\t"                                       \
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
                          DSP_ASM_PAIR_WIDEN(D)                                      \
-                         "ldr r0, [sp, #28]\n\t"                                   \
-                         "str r0, [sp]\n\t"                                         \
                          "ldr r12, [sp, #36]\n\t"                                   \
                          "ldr lr, [sp, #8]\n\t"                                     \
                          "3:\n\t"                                                   \
@@ -1313,6 +1318,7 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "add r7, r7, r8\n\t"                                       \
                          "str r4, [sp, #16]\n\t"                                    \
                          "str r7, [sp, #28]\n\t"                                    \
+                         "str r7, [sp]\n\t"                                         \
                          "cmp r4, r5\n\t"                                           \
                          "bls 4b\n\t"                                               \
                          "add sp, sp, #48"                                          \
@@ -1320,6 +1326,46 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                            "+r"(r6), "+r"(r7), "+r"(r8), "+r"(r9), "+r"(r10), "+r"(r11) \
                          :                                                          \
                          : "r12", "lr", "cc", "memory")
+/* clang-format on */
+
+/* clang-format off */
+/* All rows by pairs when they were widened once for the whole call (dsp_pair_keep, doubled):
+ * DSP_ASM_PAIR_ROWS without the widening, the pair's words in place. The values pushed
+ * ([sp + 4 i] = r i): y of the current output pair (row 0), m - 1, the pair's words, the
+ * records' end, a pair's words' bytes (4 (K + 1)), the last pair's words, (unused), y of the
+ * pair's first output, 2 m, the records. */
+#define DSP_ASM_PAIR_KEPT(RQ, QUADS)                                                \
+    __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9}\n\t"       \
+                         "mov lr, r2\n\t"                                           \
+                         "4:\n\t"                                                   \
+                         "ldr r12, [sp, #36]\n\t"                                   \
+                         "3:\n\t"                                                   \
+                         "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
+                         QUADS                                                      \
+                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
+                         "ldrd r10, r11, [sp]\n\t"                                  \
+                         RQ("r0", "r6", "r7", "r4", "[r10], #1")                    \
+                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                   \
+                         RQ("r1", "r8", "r9", "r5", "[r10], #1")                    \
+                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                   \
+                         "str r10, [sp]\n\t"                                        \
+                         "ldrd lr, r4, [sp, #8]\n\t"                                \
+                         "cmp r12, r4\n\t"                                          \
+                         "bne 3b\n\t"                                               \
+                         "ldrd r5, r6, [sp, #16]\n\t"                               \
+                         "ldrd r7, r8, [sp, #28]\n\t"                               \
+                         "add lr, lr, r5\n\t"                                       \
+                         "add r7, r7, r8\n\t"                                       \
+                         "str lr, [sp, #8]\n\t"                                     \
+                         "str r7, [sp, #28]\n\t"                                    \
+                         "str r7, [sp]\n\t"                                         \
+                         "cmp lr, r6\n\t"                                           \
+                         "bls 4b\n\t"                                               \
+                         "add sp, sp, #40"                                          \
+                         : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5),  \
+                           "+r"(r7), "+r"(r8), "+r"(r9)                   \
+                         :                                                          \
+                         : "r6", "r10", "r11", "r12", "lr", "cc", "memory")
 /* clang-format on */
 
 /* clang-format off */
@@ -1349,13 +1395,16 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
 #define DSP_ASM_PAIR_XDBL1                               \
     "sadd16 r7, r7, r7\n\t"                              \
     "sadd16 r3, r3, r3\n\t"
-#define DSP_ASM_PAIR_ROW1(RQ, QUADS, D1)                                            \
+/* The row's widening loop (D1: doubled or not); "" where its words are kept. */
+#define DSP_ASM_PAIR_WIDEN1_LOOP(D1)                     \
+    "5:\n\t"                                             \
+    DSP_ASM_PAIR_WIDEN1_ROW(D1)                          \
+    DSP_ASM_PAIR_WIDEN1_ROW(D1)                          \
+    "cmp r4, r6\n\t"                                     \
+    "bne 5b\n\t"
+#define DSP_ASM_PAIR_ROW1(RQ, QUADS, WIDEN)                                         \
     __asm__ __volatile__("push {r2, r3}\n\t"                                       \
-                         "5:\n\t"                                                   \
-                         DSP_ASM_PAIR_WIDEN1_ROW(D1)                                \
-                         DSP_ASM_PAIR_WIDEN1_ROW(D1)                                \
-                         "cmp r4, r6\n\t"                                           \
-                         "bne 5b\n\t"                                               \
+                         WIDEN                                                      \
                          "mov r12, r9\n\t"                                          \
                          "mov r2, r0\n\t"                                           \
                          "3:\n\t"                                                   \
@@ -1374,20 +1423,22 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          :                                                          \
                          : "r1", "r5", "r7", "r8", "r11", "r12", "lr", "cc", "memory")
 /* clang-format on */
-#define DSP_PAIR_ROW1_Q(RQ, D1)                                                     \
-    do {                                                                            \
-        if (nq % 14 == 0)                                                           \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), D1); \
-        else if (nq % 4 == 0)                                                       \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), D1);  \
-        else                                                                        \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), D1);  \
+#define DSP_PAIR_ROW1_Q(RQ, WIDEN)                                                     \
+    do {                                                                               \
+        if (nq % 14 == 0)                                                              \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), WIDEN); \
+        else if (nq % 4 == 0)                                                          \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), WIDEN);  \
+        else                                                                           \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), WIDEN);  \
     } while (0)
 
 /* Row x (K = 4 nq bytes) through the records rec .. rend into y (at the block's first output),
- * widened into xb (its sentinel at xb[2 nq]); xdbl, relu as dsp_pair_rows. */
-static void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb, const uint32_t *rec,
-                          const uint32_t *rend, uint32_t nzp, int xdbl, int relu) {
+ * widened into xb (its sentinel at xb[2 nq]; xdbl, relu as dsp_pair_rows), or, kept (a
+ * constant), its words already there (dsp_pair_keep). */
+DSP_ALWAYS_INLINE void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb,
+                                     const uint32_t *rec, const uint32_t *rend, uint32_t nzp,
+                                     int xdbl, int relu, int kept) {
     register int8_t *r0 __asm__("r0") = y;
     register uint32_t *r2 __asm__("r2") = xb;
     register const uint32_t *r3 __asm__("r3") = rend;
@@ -1395,15 +1446,22 @@ static void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb, 
     register const int8_t *r6 __asm__("r6") = x + 4 * nq;
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
+    if (kept && relu) {
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, "");
+        return;
+    } else if (kept) {
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, "");
+        return;
+    }
     xb[2 * nq] = DSP_PAIR_END;
     if (xdbl && relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL1);
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP(DSP_ASM_PAIR_XDBL1));
     else if (xdbl)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL1);
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP(DSP_ASM_PAIR_XDBL1));
     else if (relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, "");
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP(""));
     else
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, "");
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP(""));
 }
 
 /* The quad loop by K (q: dsp_pair_q). */
@@ -1434,7 +1492,8 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, c
                                      int8_t *y, uint32_t *xb, const uint32_t *rec,
                                      const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
                                      int q) {
-    register uint32_t r0 __asm__("r0") = 0, r1 __asm__("r1") = (uint32_t)(p->m - 1);
+    register int8_t *r0 __asm__("r0") = y;
+    register uint32_t r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
     register const int8_t *r4 __asm__("r4") = x;
     register const int8_t *r5 __asm__("r5") = x + (size_t)(n - 1) * p->k;
@@ -1454,22 +1513,67 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, c
         DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, "");
 }
 
-/* Outputs o0 .. o0+count-1 (count even, their records fitting blk->w) of the n rows by
- * pairs of rows and of outputs (the rows' words at the buffer's end) when every output takes the
- * doubled form; returns 0 (nothing written to y) otherwise. An odd last row runs alone
- * (dsp_pair_row1). */
-static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x,
-                        const int8_t *w, const int32_t *bias, const int32_t *mult,
-                        const int32_t *shift, int32_t o0, int32_t count, const dsp_out *out,
-                        int8_t *y) {
+/* The quad loop by K for the kept rows (q: dsp_pair_q). */
+#define DSP_PAIR_KEPT_Q(RQ)                                                \
+    do {                                                                   \
+        if (q == DSP_PAIR_Q14)                                             \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14)); \
+        else if (q == DSP_PAIR_Q12)                                        \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12)); \
+        else if (q == DSP_PAIR_Q4)                                         \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD4));  \
+        else                                                               \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2));  \
+    } while (0)
+
+/* The n rows (n even) by pairs through the records rec .. rend into y as dsp_pair_rows, their
+ * words kept at xs (dsp_pair_keep: K + 1 words a pair, doubled) (DSP_ASM_PAIR_KEPT). */
+static __attribute__((noinline)) void dsp_pair_kept_rows(const cnnc_s8_dense_params *p, int32_t n,
+                                                         int8_t *y, const uint32_t *xs,
+                                                         const uint32_t *rec, const uint32_t *rend,
+                                                         int relu, int q) {
+    register int8_t *r0 __asm__("r0") = y;
+    register uint32_t r1 __asm__("r1") = (uint32_t)(p->m - 1);
+    register const uint32_t *r2 __asm__("r2") = xs, *r3 __asm__("r3") = rend;
+    register int32_t r4 __asm__("r4") = 4 * (p->k + 1);
+    register const uint32_t *r5 __asm__("r5") = xs + (size_t)(n / 2 - 1) * (size_t)(p->k + 1);
+    register int8_t *r7 __asm__("r7") = y;
+    register int32_t r8 __asm__("r8") = 2 * p->m;
+    register const uint32_t *r9 __asm__("r9") = rec;
+    if (relu)
+        DSP_PAIR_KEPT_Q(DSP_ASM_PAIR_RQZ);
+    else
+        DSP_PAIR_KEPT_Q(DSP_ASM_PAIR_RQ);
+}
+
+/* The n rows widened once for the whole call (x - zp, doubled: the weights then are not) at xs,
+ * DSP_PAIR_KEPT_WORDS(n, K) words: per pair of rows DSP_ASM_PAIR_WIDEN's words (per quad
+ * row 0's (even, odd) then row 1's) and the sentinel, an odd last row's (even, odd) per quad
+ * and the sentinel (dsp_pair_row1's). Once per call, so in C. */
+static __attribute__((noinline)) void dsp_pair_keep(uint32_t *xs, const int8_t *x, int32_t n,
+                                                    int32_t k, uint32_t nzp) {
+    int32_t r, i, j;
+    for (r = 0; r < n; r += 2) {
+        const int32_t rows = r + 1 < n ? 2 : 1;
+        for (i = 0; i < k; i += 4)
+            for (j = 0; j < rows; ++j) {
+                const uint32_t v = dsp_load4(x + (size_t)(r + j) * k + i);
+                const int32_t e = (int32_t)dsp_even_add(nzp, v), o = (int32_t)dsp_odd_add(nzp, v);
+                *xs++ = (uint32_t)__sadd16(e, e);
+                *xs++ = (uint32_t)__sadd16(o, o);
+            }
+        *xs++ = DSP_PAIR_END;
+    }
+}
+
+/* The records of outputs o0 .. o0+count-1 (count even) at rec, DSP_PAIR_WORDS(nq) words a
+ * pair, the weights doubled (wdbl) or not; returns 0 unless every output takes the doubled
+ * form. */
+DSP_ALWAYS_INLINE int dsp_pair_records(uint32_t *rec, const cnnc_s8_dense_params *p,
+                                       const int8_t *w, const int32_t *bias, const int32_t *mult,
+                                       const int32_t *shift, int32_t o0, int32_t count,
+                                       const dsp_out *out, int wdbl) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
-    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t *const rec = blk->w;
-    uint32_t *const xb = ((dsp_block_words *)(void *)blk)->words + sizeof(dsp_block_words) / 4 -
-                         (size_t)(k + 1); /* the buffer's last K + 1 words (DSP_PAIR_REC_ROOM) */
-    const uint32_t *const rend = rec + (size_t)words * (count / 2);
-    /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
-    const int wdbl = p->n > count;
     int32_t g, r;
     if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, k)) return 0;
     for (g = 0; g + 4 <= count; g += 4)
@@ -1485,28 +1589,83 @@ static int dsp_pair_run(dsp_block *blk, const cnnc_s8_dense_params *p, const int
                 q[2 * j + 1] = dsp_pack16(c[p->m] * (1 + wdbl), c[3 * p->m] * (1 + wdbl));
             }
         }
-    xb[4 * nq] = DSP_PAIR_END;
-    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128,
-                  dsp_pair_q(nq));
-    if (p->n % 2) /* the last row alone */
-        dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb, rec,
-                      rend, nzp, !wdbl, out->zero_point == -128);
     return 1;
 }
 
 /* Outputs o0 .. o0+count-1 by pairs when K is a multiple of 8 in 24..DSP_PAIR_MAX_K, count
- * is even, their records fit DSP_PAIR_REC_ROOM (cnnc_s8_dense__dsp sizes the blocks so) and the
- * clamp is full; returns 0 (nothing written to y) otherwise. */
+ * is even, their records fit DSP_PAIR_REC_ROOM (cnnc_s8_dense__dsp sizes the blocks so), the
+ * clamp is full and every output takes the doubled form; returns 0 (nothing written to y)
+ * otherwise. Two rows by two outputs a pass, the rows' words (one pair's, widened per pair
+ * of rows) at the buffer's end; an odd last row runs alone (dsp_pair_row1). */
 static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s8_dense_params *p,
                                                     const int8_t *x, const int8_t *w,
                                                     const int32_t *bias, const int32_t *mult,
                                                     const int32_t *shift, int32_t o0, int32_t count,
                                                     const dsp_out *out, int8_t *y) {
-    const int32_t k = p->k;
+    const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
+    const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    uint32_t *const rec = blk->w;
+    uint32_t *const xb = ((dsp_block_words *)(void *)blk)->words + sizeof(dsp_block_words) / 4 -
+                         (size_t)(k + 1); /* the buffer's last K + 1 words (DSP_PAIR_REC_ROOM) */
+    const uint32_t *const rend = rec + (size_t)words * (count / 2);
+    /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
+    const int wdbl = p->n > count;
     if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
-        DSP_PAIR_WORDS(k / 4) * (count / 2) > DSP_PAIR_REC_ROOM(k))
+        words * (count / 2) > DSP_PAIR_REC_ROOM(k) ||
+        !dsp_pair_records(rec, p, w, bias, mult, shift, o0, count, out, wdbl))
         return 0;
-    return dsp_pair_run(blk, p, x, w, bias, mult, shift, o0, count, out, y);
+    xb[4 * nq] = DSP_PAIR_END;
+    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128,
+                  dsp_pair_q(nq));
+    if (p->n % 2) /* the last row alone */
+        dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb, rec,
+                      rend, nzp, !wdbl, out->zero_point == -128, 0);
+    return 1;
+}
+
+/* dsp_pair_block with the rows kept: widened once per call (doubled, so the weights are not)
+ * into the buffer's last DSP_PAIR_KEPT_WORDS, the records before them (DSP_PAIR_KEPT_ROOM;
+ * the blocks sized by dsp_pair_kept_per). They stay valid while blk->count is DSP_PAIR_KEPT
+ * past the call's first block (dsp_repack, which overwrites them where a block's records
+ * refuse, sets it to that block's count). */
+static __attribute__((noinline)) int dsp_pair_block_kept(
+    dsp_block *blk, const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
+    const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t o0, int32_t count,
+    const dsp_out *out, int8_t *y) {
+    const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq), n = p->n;
+    uint32_t *const rec = blk->w;
+    uint32_t *const xs = ((dsp_block_words *)(void *)blk)->words + sizeof(dsp_block_words) / 4 -
+                         (size_t)DSP_PAIR_KEPT_WORDS(n, k);
+    const uint32_t *const rend = rec + (size_t)words * (count / 2);
+    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
+        words * (count / 2) > DSP_PAIR_KEPT_ROOM(n, k) ||
+        !dsp_pair_records(rec, p, w, bias, mult, shift, o0, count, out, 0))
+        return 0;
+    if (o0 == 0 || blk->count != DSP_PAIR_KEPT) {
+        dsp_pair_keep(xs, x, n, k, dsp_pack16(-p->x_zero_point, -p->x_zero_point));
+        blk->count = DSP_PAIR_KEPT;
+    }
+    dsp_pair_kept_rows(p, n & ~1, y + o0, xs, rec, rend, out->zero_point == -128, dsp_pair_q(nq));
+    if (n % 2) /* the last row alone, its words after the pairs' */
+        dsp_pair_row1(x, nq, y + o0 + (size_t)(n - 1) * p->m, xs + (size_t)(n / 2) * (k + 1), rec,
+                      rend, 0, 1, out->zero_point == -128, 1);
+    return 1;
+}
+
+/* Outputs a block where the rows are kept (dsp_pair_block_kept), or 0 where widening them per
+ * block (per outputs a block, dsp_pair_block) costs less or the kept rows leave no room: ~1.6
+ * instructions a byte of rows widened per block against ~2.5 once (dsp_pair_keep), and ~60 +
+ * 7 n a block more where the kept rows leave room for fewer outputs. */
+static int32_t dsp_pair_kept_per(const cnnc_s8_dense_params *p, int32_t per) {
+    const int32_t n = p->n, k = p->k, room = DSP_PAIR_KEPT_ROOM(n, k);
+    const int32_t fit = room > 0 ? (room / DSP_PAIR_WORDS(k / 4) * 2) & ~3 : 0;
+    const int32_t kper = fit < per ? fit : per;
+    if (kper < 4) return 0;
+    {
+        const int32_t blocks = (p->m + per - 1) / per, kblocks = (p->m + kper - 1) / kper;
+        const int32_t widen = n * k * 8 / 5, more = 60 + 7 * n;
+        return blocks * (widen + more) > n * k * 5 / 2 + kblocks * more ? kper : 0;
+    }
 }
 #endif
 
@@ -1517,6 +1676,7 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     dsp_block *const blk = &buf.blk;
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
+    int32_t kept = 0;
     if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_ROWS4_MAX_K && p->m % 2 == 0) {
         dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk->w,
                         (int32_t)((sizeof buf - offsetof(dsp_block, w)) / 4), &out);
@@ -1536,13 +1696,20 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
         fit blk->w (dsp_pair_block) */
         const int32_t fit = (DSP_PAIR_REC_ROOM(p->k) / DSP_PAIR_WORDS(p->k / 4) * 2) & ~3;
         per = per < fit ? per : fit;
+        /* one block widens the rows once anyway */
+        kept = p->m > per && dsp_out_full(&out) && p->rounding == CNNC_ROUND_DOUBLE
+                   ? dsp_pair_kept_per(p, per)
+                   : 0;
+        per = kept ? kept : per;
     }
 #endif
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
 #if !defined(__OPTIMIZE_SIZE__)
         if (dsp_rec_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
-        if (dsp_pair_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if (kept ? dsp_pair_block_kept(blk, p, x, w, bias, mult, shift, o0, count, &out, y)
+                 : dsp_pair_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y))
+            continue;
 #endif
         dsp_repack(blk, w, p->k, p->m, o0, count, bias, mult, shift, &out, p->x_zero_point);
         cnnc_s8_dsp_block_rows(blk, x, (size_t)p->k, p->n, o0, &out, y, (size_t)p->m);

@@ -18,7 +18,8 @@ M even (two rows by two outputs: dsp_pair_block; quads two, four, twelve or four
 odd rows (the last alone: two, four or fourteen quads a turn), a last pair after the groups
 of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every kind with the
 double rounding, the output zero point -128 and any, a narrow clamp (the groups then),
-single and onnxruntime.
+single and onnxruntime; with few rows and several blocks the rows kept widened for the
+whole call (dsp_pair_block_kept: 3 to 10 rows, K of 24 to 336, a block refused in the middle).
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
@@ -69,6 +70,17 @@ REC_REPS = 10
 PAIR_KS = (24, 40, 48, 56, 64, 96, 112, 144, 184, 192, 240, 336)
 PAIR_MS = (2, 6, 16, 18, 50)
 PAIR_REPS = 12
+# The pair path's rows kept for the whole call (dsp_pair_block_kept: few rows, several blocks),
+# (K, rows, M): 3x3 images' K of 56 and 112 (blocks of 28 and 12; 150 = 12 * 12 + 6, a last
+# pair after a group of four), odd and even rows (3, 5, 7, 9, 10), quads two (24, 40), four
+# (64), twelve (48) and fourteen (336) a turn; and 33 rows of K 112 with the rows widened per
+# block (too many to keep). Kind 5 refuses one block in the middle: its groups' repacking
+# overwrites the kept rows, which the next block widens again.
+KEPT = (
+    (56, 9, 300), (112, 9, 150), (112, 3, 48), (24, 10, 200), (48, 9, 100), (64, 7, 90),
+    (40, 5, 130), (336, 3, 24), (112, 33, 40),
+)  # fmt: skip
+KEPT_REPS = 8
 CASES = (
     len(KS) * len(MS) * 2 * 3
     + len(BIG_KS) * len(BIG_MS) * 2
@@ -76,6 +88,7 @@ CASES = (
     + len(ROWS4) * ROWS4_REPS
     + 2 * len(REC_MS) * REC_REPS
     + len(PAIR_KS) * len(PAIR_MS) * PAIR_REPS
+    + len(KEPT) * KEPT_REPS
 )
 
 DRIVER = (
@@ -90,16 +103,17 @@ DRIVER = (
 static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
                      big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST},
                      rec_ms[] = {REC_MS_LIST}, pair_ks[] = {PAIR_KS_LIST},
-                     pair_ms[] = {PAIR_MS_LIST};
+                     pair_ms[] = {PAIR_MS_LIST}, kept[][3] = {KEPT_LIST};
 #define REC_REPS 10
 #define PAIR_REPS 12
+#define KEPT_REPS 8
 #define MAX_N 9
 #define GUARD 16
-#define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4 */
-#define MAX_W 17472 /* 33 * 49, 1023 * 8, 336 * 52 */
+#define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4, 33 * 112 */
+#define MAX_W 17472 /* 33 * 49, 1023 * 8, 336 * 52, 56 * 300 */
 #define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
-static int32_t bias[160], mult[160], shift[160];
+static int32_t bias[300], mult[300], shift[300]; /* M up to 300 (KEPT) */
 static int cases = 0, failures = 0;
 
 /* kind 0: random; 1: extreme inputs and weights (one sign per output); 2: biases near
@@ -292,6 +306,13 @@ int main(void) {
                       pair_ks[ki], pair_ms[mi], rep % 6,
                       rep < 6 || rep >= 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 5);
+    /* the kept rows (dsp_pair_block_kept) and, at 33 rows, the rows widened per block: as
+     * above */
+    for (ki = 0; ki < (int32_t)(sizeof kept / sizeof kept[0]); ++ki)
+    for (rep = 0; rep < KEPT_REPS; ++rep)
+        dense_case_zy(kept[ki][1], kept[ki][0], kept[ki][2], rep % 6,
+                      rep < 6 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
+                      rep & 1 ? -128 : uniform(-128, 127), rep == 7);
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
@@ -309,6 +330,7 @@ def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     lists |= {"KS_LIST": KS, "MS_LIST": MS}
     driver = DRIVER.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
     driver = driver.replace("ROWS4_REPS", str(ROWS4_REPS))
+    driver = driver.replace("KEPT_LIST", ", ".join(f"{{{k}, {n}, {m}}}" for k, n, m in KEPT))
     for name, values in lists.items():
         driver = driver.replace(name, ", ".join(map(str, values)))
     out = run_driver(tmp_path, driver, KERNELS, opt)
