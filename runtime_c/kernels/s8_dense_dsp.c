@@ -684,23 +684,30 @@ typedef union {
 #define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
 #define DSP_ASM_NODBL(r) ""
 
+/* The int8 weights of outputs o..o+3 in rows k, k+2 (at w0, w0 + 2 m) and k+1, k+3 (w1,
+ * w1 + 2 m; both stepped on by 4 m) split into int16 lanes: b = (w[k][o], w[k+2][o]), t
+ * the same of o+1, e = (w[k+1][o], w[k+3][o]); a keeps o+1's bytes of rows k+1, k+3 for
+ * the caller's SXTB16 ROR 8, c and d those of o+2 and o+3 (dsp_repack_quads's order). */
+#define DSP_ASM_QUAD_SPLIT                \
+    "ldr %[a], [%[w0]]\n\t"               \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
+    "ldr %[b], [%[w1]]\n\t"               \
+    "ldr %[d], [%[w1], %[m], lsl #1]\n\t" \
+    "add %[w0], %[w0], %[m], lsl #2\n\t"  \
+    "add %[w1], %[w1], %[m], lsl #2\n\t"  \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t" \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t" \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t" \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t" \
+    "sxtb16 %[b], %[t]\n\t"               \
+    "sxtb16 %[t], %[t], ror #8\n\t"       \
+    "sxtb16 %[e], %[a]\n\t"
+
 /* Quad Q of outputs o..o+3 (rows at w0 and w1 = w0 + m, stepped on by 4 m) into the four
  * records of W words at P (output j's pair of quad Q at P[W j + 1 + 2 Q]):
  * dsp_repack_quads's sequence, its stores at the four records' offsets (gas evaluates them). */
 #define DSP_ASM_REC_QUAD(W, Q, DBL, P)                                                 \
-    "ldr %[a], [%[w0]]\n\t"                                                            \
-    "ldr %[c], [%[w0], %[m], lsl #1]\n\t"                                              \
-    "ldr %[b], [%[w1]]\n\t"                                                            \
-    "ldr %[d], [%[w1], %[m], lsl #1]\n\t"                                              \
-    "add %[w0], %[w0], %[m], lsl #2\n\t"                                               \
-    "add %[w1], %[w1], %[m], lsl #2\n\t"                                               \
-    "pkhbt %[t], %[a], %[c], lsl #16\n\t"                                              \
-    "pkhtb %[c], %[c], %[a], asr #16\n\t"                                              \
-    "pkhbt %[a], %[b], %[d], lsl #16\n\t"                                              \
-    "pkhtb %[d], %[d], %[b], asr #16\n\t"                                              \
-    "sxtb16 %[b], %[t]\n\t"                                                            \
-    "sxtb16 %[t], %[t], ror #8\n\t"                                                    \
-    "sxtb16 %[e], %[a]\n\t"                                                            \
+    DSP_ASM_QUAD_SPLIT                                                                 \
     "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                         \
         DBL("a") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #Q                           \
                  ")]\n\t"                                                              \
@@ -1108,28 +1115,16 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
  * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
  * words doubled (DSP_ASM_DBL) or not; two quads a turn (nq is even: K a multiple of 8). */
-#define DSP_ASM_PAIR_QUAD1(DA, DB)        \
-    "ldr %[a], [%[w0]]\n\t"               \
-    "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
-    "ldr %[b], [%[w1]]\n\t"               \
-    "ldr %[d], [%[w1], %[m], lsl #1]\n\t" \
-    "add %[w0], %[w0], %[m], lsl #2\n\t"  \
-    "add %[w1], %[w1], %[m], lsl #2\n\t"  \
-    "pkhbt %[t], %[a], %[c], lsl #16\n\t" \
-    "pkhtb %[c], %[c], %[a], asr #16\n\t" \
-    "pkhbt %[a], %[b], %[d], lsl #16\n\t" \
-    "pkhtb %[d], %[d], %[b], asr #16\n\t" \
-    "sxtb16 %[b], %[t]\n\t"               \
-    "sxtb16 %[t], %[t], ror #8\n\t"       \
-    "sxtb16 %[e], %[a]\n\t"               \
-    "sxtb16 %[a], %[a], ror #8\n\t" DA    \
-    "strd %[t], %[a], [%[wp], #8]\n\t"    \
-    "strd %[b], %[e], [%[wp]], #16\n\t"   \
-    "sxtb16 %[b], %[c]\n\t"               \
-    "sxtb16 %[c], %[c], ror #8\n\t"       \
-    "sxtb16 %[e], %[d]\n\t"               \
-    "sxtb16 %[d], %[d], ror #8\n\t" DB    \
-    "strd %[c], %[d], [%[wq], #8]\n\t"    \
+#define DSP_ASM_PAIR_QUAD1(DA, DB)      \
+    DSP_ASM_QUAD_SPLIT                  \
+    "sxtb16 %[a], %[a], ror #8\n\t" DA  \
+    "strd %[t], %[a], [%[wp], #8]\n\t"  \
+    "strd %[b], %[e], [%[wp]], #16\n\t" \
+    "sxtb16 %[b], %[c]\n\t"             \
+    "sxtb16 %[c], %[c], ror #8\n\t"     \
+    "sxtb16 %[e], %[d]\n\t"             \
+    "sxtb16 %[d], %[d], ror #8\n\t" DB  \
+    "strd %[c], %[d], [%[wq], #8]\n\t"  \
     "strd %[b], %[e], [%[wq]], #16\n\t"
 #define DSP_ASM_PAIR_QUADS(DA, DB) \
     __asm__ __volatile__(                                                                     \

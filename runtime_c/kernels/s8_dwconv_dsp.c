@@ -770,6 +770,36 @@ extern const char dsp_dw_tile_rq[];
     "adr r1, 3f\n\t"                                                          \
     "add r1, r1, #1\n\t"                                                      \
     "str r1, [sp, #120]\n\t"
+/* A 2x4 tile's nine taps into the sums r0..r7: the kernel rows' weights in r8, r9 (row 0
+ * from the LDM before it, rows 1 and 2 from [sp, #40] and #48), the plane rows loaded by
+ * L1, L2, L3 between them. */
+#define DSP_ASM_TILE_MACS8(L1, L2, L3)                                        \
+    DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                                  \
+    L1                                                                        \
+    DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                                  \
+    "ldrd r8, r9, [sp, #40]\n\t"                                              \
+    DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                                  \
+    L2                                                                        \
+    DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                                  \
+    "ldrd r8, r9, [sp, #48]\n\t"                                              \
+    DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                                  \
+    L3                                                                        \
+    DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")
+/* The tile's eight outputs (requantised in r0..r7) to y at [sp, #92] (r11): a row's
+ * outputs [sp, #68] apart (r8; the fourth 3 of them, #88: r10), the second row [sp, #72]
+ * on (r9). */
+#define DSP_ASM_TILE_STORE8                                                   \
+    "ldrd r8, r9, [sp, #68]\n\t"                                              \
+    "ldrd r10, r11, [sp, #88]\n\t"                                            \
+    "strb r0, [r11]\n\t"                                                      \
+    "strb r1, [r11, r8]\n\t"                                                  \
+    "strb r2, [r11, r8, lsl #1]\n\t"                                          \
+    "strb r3, [r11, r10]\n\t"                                                 \
+    "add r9, r11, r9\n\t"                                                     \
+    "strb r4, [r9]\n\t"                                                       \
+    "strb r5, [r9, r8]\n\t"                                                   \
+    "strb r6, [r9, r8, lsl #1]\n\t"                                           \
+    "strb r7, [r9, r10]\n\t"
 /* The odd last row's loop: its own return point 3 (the one after the loop's RQ8_E). */
 #define DSP_ASM_TILE_PRO1_E                                                   \
     "adr r0, 3f\n\t"                                                          \
@@ -797,29 +827,9 @@ extern const char dsp_dw_tile_rq[];
         "ldm sp, {r0-r9}\n\t"                                                 \
         "ldrd r10, r11, [lr], #8\n\t"                                         \
         "ldr r12, [lr]\n\t"                                                   \
-        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
-        DSP_ASM_TILE_LOAD(1)                                                  \
-        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
-        "ldrd r8, r9, [sp, #40]\n\t"                                          \
-        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
-        DSP_ASM_TILE_LOAD(2)                                                  \
-        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
-        "ldrd r8, r9, [sp, #48]\n\t"                                          \
-        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
-        DSP_ASM_TILE_LOAD(3)                                                  \
-        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
-        RQ8                                                                   \
-        "ldrd r8, r9, [sp, #68]\n\t"                                          \
-        "ldrd r10, r11, [sp, #88]\n\t"                                        \
-        "strb r0, [r11]\n\t"                                                  \
-        "strb r1, [r11, r8]\n\t"                                              \
-        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
-        "strb r3, [r11, r10]\n\t"                                             \
-        "add r9, r11, r9\n\t"                                                 \
-        "strb r4, [r9]\n\t"                                                   \
-        "strb r5, [r9, r8]\n\t"                                               \
-        "strb r6, [r9, r8, lsl #1]\n\t"                                       \
-        "strb r7, [r9, r10]\n\t"                                              \
+        DSP_ASM_TILE_MACS8(DSP_ASM_TILE_LOAD(1),                              \
+                           DSP_ASM_TILE_LOAD(2), DSP_ASM_TILE_LOAD(3))        \
+        RQ8 DSP_ASM_TILE_STORE8                                               \
         "add r11, r11, r8, lsl #2\n\t"                                        \
         "ldr r12, [sp, #96]\n\t"                                              \
         "str r11, [sp, #92]\n\t"                                              \
@@ -904,29 +914,9 @@ extern const char dsp_dw_tile_rq[];
         "ldm sp, {r0-r9}\n\t"                                                 \
         "ldrd r10, r11, [lr], #(2 * %c[pb])\n\t"                              \
         "ldr r12, [lr, #(8 - 2 * %c[pb])]\n\t"                                \
-        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
-        DSP_ASM_TILE_LOAD_COL(-1)                                             \
-        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
-        "ldrd r8, r9, [sp, #40]\n\t"                                          \
-        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
-        DSP_ASM_TILE_LOAD_COL(0)                                              \
-        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
-        "ldrd r8, r9, [sp, #48]\n\t"                                          \
-        DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
-        DSP_ASM_TILE_LOAD_COL(1)                                              \
-        DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")                              \
-        RQ8                                                                   \
-        "ldrd r8, r9, [sp, #68]\n\t"                                          \
-        "ldrd r10, r11, [sp, #88]\n\t"                                        \
-        "strb r0, [r11]\n\t"                                                  \
-        "strb r1, [r11, r8]\n\t"                                              \
-        "strb r2, [r11, r8, lsl #1]\n\t"                                      \
-        "strb r3, [r11, r10]\n\t"                                             \
-        "add r9, r11, r9\n\t"                                                 \
-        "strb r4, [r9]\n\t"                                                   \
-        "strb r5, [r9, r8]\n\t"                                               \
-        "strb r6, [r9, r8, lsl #1]\n\t"                                       \
-        "strb r7, [r9, r10]\n\t"                                              \
+        DSP_ASM_TILE_MACS8(DSP_ASM_TILE_LOAD_COL(-1),                         \
+                           DSP_ASM_TILE_LOAD_COL(0), DSP_ASM_TILE_LOAD_COL(1))\
+        RQ8 DSP_ASM_TILE_STORE8                                               \
         "rsb r11, r11, r9, lsl #1\n\t"                                        \
         "ldr r12, [sp, #96]\n\t"                                              \
         "str r11, [sp, #92]\n\t"                                              \
