@@ -1276,6 +1276,23 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "sadd16 r3, r3, r3\n\t"                              \
     "sadd16 r8, r8, r8\n\t"                              \
     "sadd16 r5, r5, r5\n\t"
+/* The row pair's output pairs until the records' end ([sp, #12]): each pair's quads (QUADS:
+ * its records at r12, the rows' words at lr, reloaded from [sp, #8]), its four outputs'
+ * requantisation (RQ) to y at [sp] (row 0) and y + m (row 1, [sp, #4] = m - 1 past it). */
+#define DSP_ASM_PAIR_OUTPUTS(RQ, QUADS)                                       \
+    "3:\n\t"                                                                  \
+    "ldm r12!, {r0, r1, r2, r3}\n\t"                                          \
+    QUADS                                                                     \
+    "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                                  \
+    "ldrd r10, r11, [sp]\n\t"                                                 \
+    RQ("r0", "r6", "r7", "r4", "[r10], #1")                                   \
+    RQ("r2", "r6", "r7", "r4", "[r10, r11]")                                  \
+    RQ("r1", "r8", "r9", "r5", "[r10], #1")                                   \
+    RQ("r3", "r8", "r9", "r5", "[r10, r11]")                                  \
+    "str r10, [sp]\n\t"                                                       \
+    "ldrd lr, r4, [sp, #8]\n\t"                                               \
+    "cmp r12, r4\n\t"                                                         \
+    "bne 3b\n\t"
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
  * current output pair (row 0), y_stride - 1 (m - 1: row 1's bytes sit there past row 0's,
  * whose STRBs step y on), xb, the records' end, x0 (the pair's first row), the pairs' last
@@ -1293,19 +1310,7 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          DSP_ASM_PAIR_WIDEN(D)                                      \
                          "ldr r12, [sp, #36]\n\t"                                   \
                          "ldr lr, [sp, #8]\n\t"                                     \
-                         "3:\n\t"                                                   \
-                         "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
-                         QUADS                                                      \
-                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
-                         "ldrd r10, r11, [sp]\n\t"                                  \
-                         RQ("r0", "r6", "r7", "r4", "[r10], #1")                    \
-                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                   \
-                         RQ("r1", "r8", "r9", "r5", "[r10], #1")                    \
-                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                   \
-                         "str r10, [sp]\n\t"                                        \
-                         "ldrd lr, r4, [sp, #8]\n\t"                                \
-                         "cmp r12, r4\n\t"                                          \
-                         "bne 3b\n\t"                                               \
+                         DSP_ASM_PAIR_OUTPUTS(RQ, QUADS)                            \
                          "ldrd r4, r5, [sp, #16]\n\t"                               \
                          "ldr r6, [sp, #24]\n\t"                                    \
                          "ldrd r7, r8, [sp, #28]\n\t"                               \
@@ -1334,19 +1339,7 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "mov lr, r2\n\t"                                           \
                          "4:\n\t"                                                   \
                          "ldr r12, [sp, #36]\n\t"                                   \
-                         "3:\n\t"                                                   \
-                         "ldm r12!, {r0, r1, r2, r3}\n\t"                           \
-                         QUADS                                                      \
-                         "ldm r12!, {r4, r5, r6, r7, r8, r9}\n\t"                   \
-                         "ldrd r10, r11, [sp]\n\t"                                  \
-                         RQ("r0", "r6", "r7", "r4", "[r10], #1")                    \
-                         RQ("r2", "r6", "r7", "r4", "[r10, r11]")                   \
-                         RQ("r1", "r8", "r9", "r5", "[r10], #1")                    \
-                         RQ("r3", "r8", "r9", "r5", "[r10, r11]")                   \
-                         "str r10, [sp]\n\t"                                        \
-                         "ldrd lr, r4, [sp, #8]\n\t"                                \
-                         "cmp r12, r4\n\t"                                          \
-                         "bne 3b\n\t"                                               \
+                         DSP_ASM_PAIR_OUTPUTS(RQ, QUADS)                            \
                          "ldrd r5, r6, [sp, #16]\n\t"                               \
                          "ldrd r7, r8, [sp, #28]\n\t"                               \
                          "add lr, lr, r5\n\t"                                       \
