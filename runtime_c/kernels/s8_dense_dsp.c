@@ -339,6 +339,7 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
 #define DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3 DSP_ASM_ROWS4_NEXT
 #define DSP_ASM_ROWS4_NEXT11 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3
 #define DSP_ASM_ROWS4_NEXT15 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT11
+#define DSP_ASM_ROWS4_NEXT23 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT15
 /* The input records of one pair of outputs, U a turn (REST: the U - 1 after the first): the
  * first turn enters after its first record (DSP_ASM_ROWS4_FIRST), and each turn loads the
  * next turn's first record at its end, whose first word DSP_ROWS4_END ends the loop: 2
@@ -354,6 +355,10 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
     DSP_ASM_ROWS4_LDM                             \
     "cmp r8, #0xff000000\n\t"                     \
     "bne 1b\n\t"
+/* K of 32 and 48 written out (the MobileNets' 2x2 expansions, hence only with the output zero
+ * point -128: their projections' K is 6 times larger), REST all the records after the first: no
+ * turns, no end record's LDM (4 instructions a pair of outputs at K = 32, 7 at 48). */
+#define DSP_ASM_ROWS4_KLINE(REST) DSP_ASM_ROWS4_LDM DSP_ASM_ROWS4_FIRST REST
 /* clang-format on */
 
 /* The pairs of a block through the loop and the requantisation in one statement, RQ
@@ -363,17 +368,17 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
  * [sp, #16] and M (y's row stride) [sp, #20], one LDM for all a pair; the record's LDMs bring
  * (e, m, c) of o, then the next pair's biases (into r0 and r2, free by then) and (e, m, c) of
  * o+1. y[r M + o + t] written in the order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the
- * rows by M; REST: DSP_ASM_ROWS4_KLOOP's; SAVE and LOAD keep the record's pointer on the
- * stack where RQ spends r8. 5 instructions per output (4 with RQZ) and 16 more per pair
- * (14 with RQZ). */
+ * rows by M; KL: the input records' loop (DSP_ASM_ROWS4_KLOOP or _KLINE); SAVE and LOAD keep the
+ * record's pointer on the stack where RQ spends r8. 5 instructions per output (4 with RQZ) and 16
+ * more per pair (14 with RQZ). */
 /* clang-format off */
-#define DSP_ASM_ROWS4_BLOCK(RQ, REST, SAVE, LOAD)                                   \
+#define DSP_ASM_ROWS4_BLOCK(RQ, KL, SAVE, LOAD)                                     \
     __asm__ __volatile__(                                                           \
         "push {r0, r1, r2, r3, r4, r5}\n\t"                                         \
         "ldrd r0, r2, [r0, #-20]\n\t"                                              \
         "3:\n\t"                                                                    \
         "ldrd r12, lr, [sp, #4]\n\t"                                               \
-        DSP_ASM_ROWS4_KLOOP(REST)                                                   \
+        KL                                                                          \
         "ldm sp, {r8, r9, r10, r11, r12, lr}\n\t"                                   \
         "add r12, r12, r9\n\t"                                                      \
         "add r9, r9, #2\n\t"                                                        \
@@ -396,15 +401,15 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
         : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5)                \
         :                                                                           \
         : "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory")
-#define DSP_ASM_ROWS4_RQ_BLOCK(REST) \
-    DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, REST, "str r8, [sp]\n\t", "ldr r8, [sp]\n\t")
-#define DSP_ASM_ROWS4_RQZ_BLOCK(REST) DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, REST, "", "")
+#define DSP_ASM_ROWS4_RQ_BLOCK(KL) \
+    DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, KL, "str r8, [sp]\n\t", "ldr r8, [sp]\n\t")
+#define DSP_ASM_ROWS4_RQZ_BLOCK(KL) DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, KL, "", "")
 /* clang-format on */
 
 /* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
  * clamp, the records at rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
- * -128 (DSP_ASM_ROWS4_RQZ); the records' loop 16 pairs a turn where K is a multiple of 32, 12
- * where of 24, else 4 (K is a multiple of 8). */
+ * -128 (DSP_ASM_ROWS4_RQZ); the records' loop written out at K = 32 and 48 with relu, else 16
+ * pairs a turn where K is a multiple of 32, 12 where of 24, else 4 (K is a multiple of 8). */
 static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *rec, int8_t *y,
                             int32_t m, int32_t count, int relu, int32_t k) {
     register const int32_t *r0 __asm__("r0") = rec;
@@ -413,18 +418,22 @@ static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *
     register const int8_t *r3 __asm__("r3") = w + count;
     register uint32_t r4 __asm__("r4") = (uint32_t)(uintptr_t)y - (uint32_t)(uintptr_t)w;
     register int32_t r5 __asm__("r5") = m;
-    if (k % 32 == 0 && relu)
-        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT15);
+    if (k == 32 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT15));
+    else if (k == 48 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT23));
+    else if (k % 32 == 0 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT15));
     else if (k % 32 == 0)
-        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT15);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT15));
     else if (k % 24 == 0 && relu)
-        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT11);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT11));
     else if (k % 24 == 0)
-        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT11);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT11));
     else if (relu)
-        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT3);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT3));
     else
-        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT3);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT3));
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
