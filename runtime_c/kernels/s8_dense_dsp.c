@@ -475,47 +475,48 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
  * on: per pair of outputs (e0, m0, c0, the next pair's 2 b0, 2 b1, then e1, m1, c1; the first
  * pair's biases in the 5 words before rec, the order of dsp_rows4_block's LDMs), the fields of
  * dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks on the largest e - 1, the OR of m
- * ^ 2^30 and of b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the
- * biases doubled for DSP_RQ_DOUBLE2: a bias that the doubling would wrap refuses it, and the other
- * forms read bias[] itself). The pass in asm, 28 instructions a pair (gcc's C form spilled
- * its pointers: 52). The OR of the e - 1 stands for their maximum, which it bounds from
- * above (equal below 16, where real layers' shifts lie: past that a block the maximum would
- * pass may take the C forms). */
+ * ^ 2^30) in one linear pass without its group slots; returns the form (the biases doubled by
+ * QADD for DSP_RQ_DOUBLE2, then doubled once more into a scratch register: the sticky Q flag,
+ * cleared before the pass, marks a bias of 2^29 or more in magnitude, which refuses the form
+ * (below that, 2 |b| + K 255 128 2 < 2^31 for K up to DSP_ROWS4_MAX_K: stricter than
+ * dsp_block_params' bound, real biases lie far below both); the other forms read bias[]
+ * itself). The pass in asm, 26 instructions a pair (gcc's C form spilled its pointers: 52). The OR
+ * of the e - 1 stands for their maximum, which it bounds from above (equal below 16, where real
+ * layers' shifts lie: past that a block the maximum would pass may take the C forms). */
 static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
                                                           const int32_t *mult, const int32_t *shift,
-                                                          int32_t count, const dsp_out *out,
-                                                          int32_t k) {
+                                                          int32_t count, const dsp_out *out) {
     const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
-    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
-    uint32_t ebits = 0, mbits = 0, bbits = 0;
+    uint32_t ebits = 0, mbits = 0, apsr;
     int32_t *r = rec;
     const int32_t *const end = rec + 4 * count;
     register uint32_t t0 __asm__("r0"), t1 __asm__("r1"), t2 __asm__("r2"), t3 __asm__("r3");
     /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
-    __asm__ __volatile__("1:\n\t"
+    __asm__ __volatile__("mov r0, #0\n\t"
+                         "msr APSR_nzcvq, r0\n\t"
+                         "1:\n\t"
                          "ldrd r0, r3, [%[shift]], #8\n\t" DSP_ASM_ROWS4_PARAM("r0")
                          "add %[r], %[r], #8\n\t" DSP_ASM_ROWS4_PARAM("r3")
                          "ldrd r0, r1, [%[bias]], #8\n\t"
-                         "eor r3, r0, r0, asr #31\n\t"
-                         "orr %[bbits], %[bbits], r3\n\t"
-                         "eor r3, r1, r1, asr #31\n\t"
-                         "orr %[bbits], %[bbits], r3\n\t"
-                         "lsl r0, r0, #1\n\t"
-                         "lsl r1, r1, #1\n\t"
+                         "qadd r0, r0, r0\n\t"
+                         "qadd r1, r1, r1\n\t"
+                         "qadd r3, r0, r0\n\t"
+                         "qadd r3, r1, r1\n\t"
                          "strd r0, r1, [%[r], #-52]\n\t"
                          "cmp %[r], %[end]\n\t"
-                         "blo 1b"
+                         "blo 1b\n\t"
+                         "mrs %[apsr], APSR"
                          : "=&r"(t0), "=&r"(t1), "=&r"(t2), "=&r"(t3), [ebits] "+r"(ebits),
-                           [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r),
+                           [mbits] "+r"(mbits), [apsr] "=r"(apsr), [r] "+r"(r),
                            [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift)
                          : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
                          : "cc", "memory");
     (void)t0, (void)t1, (void)t2, (void)t3;
     if (ebits >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
-    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) form = DSP_RQ_DOUBLE2;
+    if (form == DSP_RQ_DOUBLE && !(apsr & (1u << 27))) form = DSP_RQ_DOUBLE2; /* Q clear */
     return form;
 }
 
@@ -595,7 +596,7 @@ static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params
     int32_t o0, j, widened = -1, acc[8];
     for (o0 = 0; o0 < m; o0 += per) {
         const int32_t count = m - o0 < per ? m - o0 : per;
-        const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
+        const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
             dsp_rows4_widen(xb, x, k, m, nzp, widened);
