@@ -340,6 +340,7 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
 #define DSP_ASM_ROWS4_NEXT11 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3
 #define DSP_ASM_ROWS4_NEXT15 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT11
 #define DSP_ASM_ROWS4_NEXT23 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT15
+#define DSP_ASM_ROWS4_NEXT31 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT23
 /* The input records of one pair of outputs, U a turn (REST: the U - 1 after the first): the
  * first turn enters after its first record (DSP_ASM_ROWS4_FIRST), and each turn loads the
  * next turn's first record at its end, whose first word DSP_ROWS4_END ends the loop: 2
@@ -408,8 +409,9 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
 
 /* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
  * clamp, the records at rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
- * -128 (DSP_ASM_ROWS4_RQZ); the records' loop written out at K = 32 and 48 with relu, else 16
- * pairs a turn where K is a multiple of 32, 12 where of 24, else 4 (K is a multiple of 8). */
+ * -128 (DSP_ASM_ROWS4_RQZ); the records' loop written out at K = 32 and 48 with relu, 32 pairs
+ * a turn where K is a multiple of 64 without (the projections, K 6 times the expansions'), else
+ * 16 where K is a multiple of 32, 12 where of 24, 4 otherwise (K is a multiple of 8). */
 static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *rec, int8_t *y,
                             int32_t m, int32_t count, int relu, int32_t k) {
     register const int32_t *r0 __asm__("r0") = rec;
@@ -422,6 +424,8 @@ static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT15));
     else if (k == 48 && relu)
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT23));
+    else if (k % 64 == 0 && !relu)
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT31));
     else if (k % 32 == 0 && relu)
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT15));
     else if (k % 32 == 0)
