@@ -339,6 +339,8 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
 #define DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3 DSP_ASM_ROWS4_NEXT
 #define DSP_ASM_ROWS4_NEXT11 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT3
 #define DSP_ASM_ROWS4_NEXT15 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT11
+#define DSP_ASM_ROWS4_NEXT23 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT15
+#define DSP_ASM_ROWS4_NEXT31 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT4 DSP_ASM_ROWS4_NEXT23
 /* The input records of one pair of outputs, U a turn (REST: the U - 1 after the first): the
  * first turn enters after its first record (DSP_ASM_ROWS4_FIRST), and each turn loads the
  * next turn's first record at its end, whose first word DSP_ROWS4_END ends the loop: 2
@@ -354,6 +356,10 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
     DSP_ASM_ROWS4_LDM                             \
     "cmp r8, #0xff000000\n\t"                     \
     "bne 1b\n\t"
+/* K of 32 and 48 written out (the MobileNets' 2x2 expansions, hence only with the output zero
+ * point -128: their projections' K is 6 times larger), REST all the records after the first: no
+ * turns, no end record's LDM (4 instructions a pair of outputs at K = 32, 7 at 48). */
+#define DSP_ASM_ROWS4_KLINE(REST) DSP_ASM_ROWS4_LDM DSP_ASM_ROWS4_FIRST REST
 /* clang-format on */
 
 /* The pairs of a block through the loop and the requantisation in one statement, RQ
@@ -363,17 +369,17 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
  * [sp, #16] and M (y's row stride) [sp, #20], one LDM for all a pair; the record's LDMs bring
  * (e, m, c) of o, then the next pair's biases (into r0 and r2, free by then) and (e, m, c) of
  * o+1. y[r M + o + t] written in the order (t, r) = (0, 0..3), (1, 3..0), r12 stepping the
- * rows by M; REST: DSP_ASM_ROWS4_KLOOP's; SAVE and LOAD keep the record's pointer on the
- * stack where RQ spends r8. 5 instructions per output (4 with RQZ) and 16 more per pair
- * (14 with RQZ). */
+ * rows by M; KL: the input records' loop (DSP_ASM_ROWS4_KLOOP or _KLINE); SAVE and LOAD keep the
+ * record's pointer on the stack where RQ spends r8. 5 instructions per output (4 with RQZ) and 16
+ * more per pair (14 with RQZ). */
 /* clang-format off */
-#define DSP_ASM_ROWS4_BLOCK(RQ, REST, SAVE, LOAD)                                   \
+#define DSP_ASM_ROWS4_BLOCK(RQ, KL, SAVE, LOAD)                                     \
     __asm__ __volatile__(                                                           \
         "push {r0, r1, r2, r3, r4, r5}\n\t"                                         \
         "ldrd r0, r2, [r0, #-20]\n\t"                                              \
         "3:\n\t"                                                                    \
         "ldrd r12, lr, [sp, #4]\n\t"                                               \
-        DSP_ASM_ROWS4_KLOOP(REST)                                                   \
+        KL                                                                          \
         "ldm sp, {r8, r9, r10, r11, r12, lr}\n\t"                                   \
         "add r12, r12, r9\n\t"                                                      \
         "add r9, r9, #2\n\t"                                                        \
@@ -396,15 +402,16 @@ static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *
         : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5)                \
         :                                                                           \
         : "r6", "r7", "r8", "r9", "r10", "r11", "r12", "lr", "cc", "memory")
-#define DSP_ASM_ROWS4_RQ_BLOCK(REST) \
-    DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, REST, "str r8, [sp]\n\t", "ldr r8, [sp]\n\t")
-#define DSP_ASM_ROWS4_RQZ_BLOCK(REST) DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, REST, "", "")
+#define DSP_ASM_ROWS4_RQ_BLOCK(KL) \
+    DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQ, KL, "str r8, [sp]\n\t", "ldr r8, [sp]\n\t")
+#define DSP_ASM_ROWS4_RQZ_BLOCK(KL) DSP_ASM_ROWS4_BLOCK(DSP_ASM_ROWS4_RQZ, KL, "", "")
 /* clang-format on */
 
 /* Outputs o0 .. o0+count-1 of the four rows (count even) for DSP_RQ_DOUBLE2 with the full
  * clamp, the records at rec of dsp_rows4_params: y[r m + o]; relu: the output zero point is
- * -128 (DSP_ASM_ROWS4_RQZ); the records' loop 16 pairs a turn where K is a multiple of 32, 12
- * where of 24, else 4 (K is a multiple of 8). */
+ * -128 (DSP_ASM_ROWS4_RQZ); the records' loop written out at K = 32 and 48 with relu, 32 pairs
+ * a turn where K is a multiple of 64 without (the projections, K 6 times the expansions'), else
+ * 16 where K is a multiple of 32, 12 where of 24, 4 otherwise (K is a multiple of 8). */
 static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *rec, int8_t *y,
                             int32_t m, int32_t count, int relu, int32_t k) {
     register const int32_t *r0 __asm__("r0") = rec;
@@ -413,18 +420,24 @@ static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *
     register const int8_t *r3 __asm__("r3") = w + count;
     register uint32_t r4 __asm__("r4") = (uint32_t)(uintptr_t)y - (uint32_t)(uintptr_t)w;
     register int32_t r5 __asm__("r5") = m;
-    if (k % 32 == 0 && relu)
-        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT15);
+    if (k == 32 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT15));
+    else if (k == 48 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT23));
+    else if (k % 64 == 0 && !relu)
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT31));
+    else if (k % 32 == 0 && relu)
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT15));
     else if (k % 32 == 0)
-        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT15);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT15));
     else if (k % 24 == 0 && relu)
-        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT11);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT11));
     else if (k % 24 == 0)
-        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT11);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT11));
     else if (relu)
-        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_NEXT3);
+        DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT3));
     else
-        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_NEXT3);
+        DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT3));
 }
 
 /* Outputs o, o+1 of the four rows from acc (dsp_rows4_pair) into y[r m + t], the pair's
@@ -466,47 +479,48 @@ DSP_ALWAYS_INLINE void dsp_rows4_store(const int32_t *acc, const int32_t *pr, in
  * on: per pair of outputs (e0, m0, c0, the next pair's 2 b0, 2 b1, then e1, m1, c1; the first
  * pair's biases in the 5 words before rec, the order of dsp_rows4_block's LDMs), the fields of
  * dsp_block_params (e - 1 = neg - s, c = zp2 2^(e-1); its checks on the largest e - 1, the OR of m
- * ^ 2^30 and of b ^ (b >> 31)) in one linear pass without its group slots; returns the form (the
- * biases doubled for DSP_RQ_DOUBLE2: a bias that the doubling would wrap refuses it, and the other
- * forms read bias[] itself). The pass in asm, 28 instructions a pair (gcc's C form spilled
- * its pointers: 52). The OR of the e - 1 stands for their maximum, which it bounds from
- * above (equal below 16, where real layers' shifts lie: past that a block the maximum would
- * pass may take the C forms). */
+ * ^ 2^30) in one linear pass without its group slots; returns the form (the biases doubled by
+ * QADD for DSP_RQ_DOUBLE2, then doubled once more into a scratch register: the sticky Q flag,
+ * cleared before the pass, marks a bias of 2^29 or more in magnitude, which refuses the form
+ * (below that, 2 |b| + K 255 128 2 < 2^31 for K up to DSP_ROWS4_MAX_K: stricter than
+ * dsp_block_params' bound, real biases lie far below both); the other forms read bias[]
+ * itself). The pass in asm, 26 instructions a pair (gcc's C form spilled its pointers: 52). The OR
+ * of the e - 1 stands for their maximum, which it bounds from above (equal below 16, where real
+ * layers' shifts lie: past that a block the maximum would pass may take the C forms). */
 static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const int32_t *bias,
                                                           const int32_t *mult, const int32_t *shift,
-                                                          int32_t count, const dsp_out *out,
-                                                          int32_t k) {
+                                                          int32_t count, const dsp_out *out) {
     const int32_t single = out->rounding == CNNC_ROUND_SINGLE;
-    const int32_t limit = ((int32_t)1 << 30) - k * 32640;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, neg = single ? ~1u : ~0u;
     int32_t form =
         single ? DSP_RQ_SINGLE : (out->rounding == CNNC_ROUND_DOUBLE ? DSP_RQ_DOUBLE : DSP_RQ_SLOW);
-    uint32_t ebits = 0, mbits = 0, bbits = 0;
+    uint32_t ebits = 0, mbits = 0, apsr;
     int32_t *r = rec;
     const int32_t *const end = rec + 4 * count;
     register uint32_t t0 __asm__("r0"), t1 __asm__("r1"), t2 __asm__("r2"), t3 __asm__("r3");
     /* e - 1 past 31 shifts zp2 out (LSL by a register); the form is then DSP_RQ_SLOW */
-    __asm__ __volatile__("1:\n\t"
+    __asm__ __volatile__("mov r0, #0\n\t"
+                         "msr APSR_nzcvq, r0\n\t"
+                         "1:\n\t"
                          "ldrd r0, r3, [%[shift]], #8\n\t" DSP_ASM_ROWS4_PARAM("r0")
                          "add %[r], %[r], #8\n\t" DSP_ASM_ROWS4_PARAM("r3")
                          "ldrd r0, r1, [%[bias]], #8\n\t"
-                         "eor r3, r0, r0, asr #31\n\t"
-                         "orr %[bbits], %[bbits], r3\n\t"
-                         "eor r3, r1, r1, asr #31\n\t"
-                         "orr %[bbits], %[bbits], r3\n\t"
-                         "lsl r0, r0, #1\n\t"
-                         "lsl r1, r1, #1\n\t"
+                         "qadd r0, r0, r0\n\t"
+                         "qadd r1, r1, r1\n\t"
+                         "qadd r3, r0, r0\n\t"
+                         "qadd r3, r1, r1\n\t"
                          "strd r0, r1, [%[r], #-52]\n\t"
                          "cmp %[r], %[end]\n\t"
-                         "blo 1b"
+                         "blo 1b\n\t"
+                         "mrs %[apsr], APSR"
                          : "=&r"(t0), "=&r"(t1), "=&r"(t2), "=&r"(t3), [ebits] "+r"(ebits),
-                           [mbits] "+r"(mbits), [bbits] "+r"(bbits), [r] "+r"(r),
+                           [mbits] "+r"(mbits), [apsr] "=r"(apsr), [r] "+r"(r),
                            [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift)
                          : [end] "r"(end), [neg] "r"(neg), [zp2] "r"(zp2)
                          : "cc", "memory");
     (void)t0, (void)t1, (void)t2, (void)t3;
     if (ebits >= (single ? 22u : 20u) || (!single && mbits >= (1u << 30))) form = DSP_RQ_SLOW;
-    if (form == DSP_RQ_DOUBLE && bbits < (uint32_t)limit - 1u) form = DSP_RQ_DOUBLE2;
+    if (form == DSP_RQ_DOUBLE && !(apsr & (1u << 27))) form = DSP_RQ_DOUBLE2; /* Q clear */
     return form;
 }
 
@@ -586,7 +600,7 @@ static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params
     int32_t o0, j, widened = -1, acc[8];
     for (o0 = 0; o0 < m; o0 += per) {
         const int32_t count = m - o0 < per ? m - o0 : per;
-        const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out, k);
+        const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
             dsp_rows4_widen(xb, x, k, m, nzp, widened);

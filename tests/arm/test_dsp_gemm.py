@@ -50,7 +50,7 @@ CONV_CASES = 4 * 4 * 2 * 2 * 2 + 8
 # its limit of 336 (and 44, 344 and 512: the block path beside it), M from one pair to past a
 # block (as many outputs as their records fit: 50 at K = 336); its loop's turns of 4 (8, 16,
 # 40), 12 (24, 48, 336: one turn, two, 14) and 16 input pairs (32, 64, 96, 192: one turn,
-# two, 3, 6).
+# two, 3, 6); K of 32 and 48 with relu written out (dsp_rows4_block).
 ROWS4 = (
     (8, 2), (8, 50), (16, 46), (24, 4), (32, 50), (40, 62), (44, 6), (48, 52), (64, 6),
     (96, 50), (192, 34), (336, 52), (344, 4), (512, 14),
@@ -85,7 +85,7 @@ CASES = (
     len(KS) * len(MS) * 2 * 3
     + len(BIG_KS) * len(BIG_MS) * 2
     + CONV_CASES
-    + len(ROWS4) * ROWS4_REPS
+    + len(ROWS4) * (ROWS4_REPS + 6)
     + 2 * len(REC_MS) * REC_REPS
     + len(PAIR_KS) * len(PAIR_MS) * PAIR_REPS
     + len(KEPT) * KEPT_REPS
@@ -122,12 +122,13 @@ static int cases = 0, failures = 0;
  * the rounding shift, where the sign's term decides; 5: as 0 but one output's multiplier
  * below 2^30 (the records' and pairs' check refuses the block); 6: as 0 but one output's
  * shift in -17..-24, around the doubled form's limit of -20 (the four-row records' OR of the
- * shifts then falls back to their maximum) */
+ * shifts then falls back to their maximum); 7: 1's inputs and weights, one output's bias
+ * within 1000 of +-2^30 (a doubled form that took it would wrap that output's sum) */
 static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
     int32_t i, j;
     for (i = 0; i < n * k; ++i) x[i] = (int8_t)uniform(-128, 127);
     for (i = 0; i < k * m; ++i) w[i] = (int8_t)uniform(-128, 127);
-    if (kind == 1) {
+    if (kind == 1 || kind == 7) {
         const int8_t xv = uniform(0, 1) ? 127 : -128;
         for (i = 0; i < n * k; ++i) x[i] = xv;
         for (j = 0; j < m; ++j)
@@ -142,6 +143,8 @@ static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding
             shift[j] = -uniform(3, 6);
             for (i = 0; i < k; ++i) w[i * m + j] = (int8_t)uniform(-2, 2);
         }
+        if (kind == 7 && j == m / 2)
+            bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(1, 1000));
         if (kind == 2) bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
         if (kind == 5 && j == m / 2) mult[j] = (int32_t)(next_word() >> 2);
         if (kind == 6 && j == m / 2) shift[j] = -uniform(17, 24);
@@ -285,6 +288,15 @@ int main(void) {
                             : (rep == 5 ? CNNC_ROUND_ONNXRUNTIME : CNNC_ROUND_DOUBLE));
     }
     relu_only = 0;
+    /* rounding ties with the full clamp and an output zero point near 0 for every K (the
+     * sign's term decides: the written-out K = 32 and 48 take it with relu only), and the
+     * extreme sums from biases near 2^30 (dsp_rows4_params' Q flag must refuse them) */
+    for (ki = 0; ki < (int32_t)(sizeof rows4 / sizeof rows4[0]); ++ki) {
+        for (rep = 0; rep < 3; ++rep)
+            dense_case_zy(4, rows4[ki][0], rows4[ki][1], 4, CNNC_ROUND_DOUBLE, uniform(-8, 8), 0);
+        for (rep = 0; rep < 3; ++rep)
+            dense_case_zy(4, rows4[ki][0], rows4[ki][1], 7, CNNC_ROUND_DOUBLE, out_zero_point(), 0);
+    }
     /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
      * registers): one block, more (K = 16: 100 = 96 + 4, 160 = 96 + 64; K = 8: 160 = 152 + 8;
      * the groups' blocks of 48 where a record refuses), every kind with the double
