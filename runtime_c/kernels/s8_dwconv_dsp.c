@@ -745,11 +745,42 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * not 25. */
 #define DSP_ASM_TILE_E1(a, e) \
     "smmlar.w " a ", " a ", r8, r9\n\tssat.w " a ", #8, " a ", asr #" #e "\n\t"
-#define DSP_ASM_TILE_EBLK(e)                                                   \
+#define DSP_ASM_TILE_E8(e)                                                     \
     DSP_ASM_TILE_E1("r0", e) DSP_ASM_TILE_E1("r1", e) DSP_ASM_TILE_E1("r2", e) \
     DSP_ASM_TILE_E1("r3", e) DSP_ASM_TILE_E1("r4", e) DSP_ASM_TILE_E1("r5", e) \
-    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e) "ldr.w pc, [sp, #120]\n\t"
-#define DSP_DW_TILE_RQ_BLOCK 68 /* bytes */
+    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e)
+/* Each e's block is followed by its copy for DSP_ASM_TILES_COL's DSP_RQ_DOUBLE2Z loop
+ * (entered DSP_DW_TILE_RQ_COL bytes on), which does not return: it stores the tile and
+ * steps y (DSP_ASM_TILE_STORE8's and the loop's own instructions) and branches to the
+ * loop's next tile or its column's end itself, labels of dsp_dw3x3_tiles_col_z's asm
+ * (one asm in one function: defined once a file). Per tile one LDR PC less, per channel
+ * no return point to set (3 instructions, 1 to add the offset): ~1.6 K on digits. Every
+ * instruction 32-bit, so that the blocks' size is a constant (checked by .error). */
+#define DSP_ASM_TILE_EBLK(e)                                                   \
+    "9:\n\t" DSP_ASM_TILE_E8(e) "ldr.w pc, [sp, #120]\n\t"                    \
+    DSP_ASM_TILE_E8(e)                                                         \
+    "ldrd r8, r9, [sp, #68]\n\t"                                              \
+    "ldrd r10, r11, [sp, #88]\n\t"                                            \
+    "strb.w r0, [r11]\n\t"                                                    \
+    "strb.w r1, [r11, r8]\n\t"                                                \
+    "strb.w r2, [r11, r8, lsl #1]\n\t"                                        \
+    "strb.w r3, [r11, r10]\n\t"                                               \
+    "add.w r9, r11, r9\n\t"                                                   \
+    "strb.w r4, [r9]\n\t"                                                     \
+    "strb.w r5, [r9, r8]\n\t"                                                 \
+    "strb.w r6, [r9, r8, lsl #1]\n\t"                                         \
+    "strb.w r7, [r9, r10]\n\t"                                                \
+    "rsb.w r11, r11, r9, lsl #1\n\t"                                          \
+    "ldr.w r12, [sp, #96]\n\t"                                                \
+    "str.w r11, [sp, #92]\n\t"                                                \
+    "cmp.w lr, r12\n\t"                                                       \
+    "blo.w .Ldsp_dw_tiles_col_z_tile\n\t"                                     \
+    "b.w .Ldsp_dw_tiles_col_z_next\n\t"                                       \
+    ".ifne (. - 9b) - " DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"               \
+    ".error \"dsp_dw_tile_rq: a block's size\"\n\t"                           \
+    ".endif\n\t"
+#define DSP_DW_TILE_RQ_BLOCK 200 /* bytes: the tiles' block (68) and the columns' (132) */
+#define DSP_DW_TILE_RQ_COL 68    /* bytes: the columns' block from the e's block */
 #define DSP_DW_STR_(x) #x
 #define DSP_DW_STR(x) DSP_DW_STR_(x)
 __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
@@ -896,11 +927,21 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILE_LOAD_COL(k)                           \
     "ldrd r10, r11, [lr, #(" #k " * %c[pb])]\n\t"           \
     "ldr r12, [lr, #(" #k " * %c[pb] + 8)]\n\t"
-#define DSP_ASM_TILES_COL(PRO, RQ8)                                           \
+/* The tile's stores and y's step to the next tile down the column (the other forms' tail;
+ * DSP_RQ_DOUBLE2Z's is in its requantisation block, DSP_ASM_TILE_EBLK). */
+#define DSP_ASM_TILES_COL_TAIL                                                \
+    DSP_ASM_TILE_STORE8                                                       \
+    "rsb r11, r11, r9, lsl #1\n\t"                                            \
+    "ldr r12, [sp, #96]\n\t"                                                  \
+    "str r11, [sp, #92]\n\t"                                                  \
+    "cmp lr, r12\n\t"                                                         \
+    "blo 1b\n\t"
+#define DSP_ASM_TILES_COL(W31, LTILE, RQ8, TAIL, LNEXT)                                         \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
         "add lr, r12, #84\n\t"                                                \
         "ldm lr, {r0-r10}\n\t"                                                \
+        W31                                                                   \
         "push {r0-r10}\n\t"                                                   \
         "sub lr, lr, #44\n\t"                                                 \
         "ldm lr, {r0-r10}\n\t"                                                \
@@ -908,20 +949,15 @@ extern const char dsp_dw_tile_rq[];
         "sub lr, lr, #40\n\t"                                                 \
         "ldm lr, {r0-r9}\n\t"                                                 \
         "push {r0-r9}\n\t"                                                    \
-        PRO                                                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
+        LTILE                                                                 \
         "1:\n\t"                                                              \
         "ldm sp, {r0-r9}\n\t"                                                 \
         "ldrd r10, r11, [lr], #(2 * %c[pb])\n\t"                              \
         "ldr r12, [lr, #(8 - 2 * %c[pb])]\n\t"                                \
         DSP_ASM_TILE_MACS8(DSP_ASM_TILE_LOAD_COL(-1),                         \
                            DSP_ASM_TILE_LOAD_COL(0), DSP_ASM_TILE_LOAD_COL(1))\
-        RQ8 DSP_ASM_TILE_STORE8                                               \
-        "rsb r11, r11, r9, lsl #1\n\t"                                        \
-        "ldr r12, [sp, #96]\n\t"                                              \
-        "str r11, [sp, #92]\n\t"                                              \
-        "cmp lr, r12\n\t"                                                     \
-        "blo 1b\n\t"                                                          \
+        RQ8 TAIL LNEXT                                                        \
         "ldrd r0, r1, [sp, #104]\n\t"                                         \
         "ldr r2, [sp, #100]\n\t"                                              \
         "add lr, lr, r0\n\t"                                                  \
@@ -1039,14 +1075,20 @@ CNNC_INLINE int dsp_dw3x3_tiles_col(const cnnc_s8_conv_params *p, int32_t pww) {
  * pww words a row (dsp_dw3x3_tiles_fit); down the columns where col (dsp_dw3x3_tiles_col). */
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
     register const uint32_t *rp __asm__("r12") = rec;
-    if (col && form == DSP_RQ_DOUBLE2Z)
-        DSP_ASM_TILES_COL(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E);
+    if (col && form == DSP_RQ_DOUBLE2Z) /* the columns' blocks: no return point, no tail */
+        DSP_ASM_TILES_COL("add r10, r10, #" DSP_DW_STR(DSP_DW_TILE_RQ_COL) "\n\t",
+                          ".Ldsp_dw_tiles_col_z_tile:\n\t",
+                          "ldrd r8, r9, [sp, #56]\n\tldr pc, [sp, #124]\n\t", "",
+                          ".Ldsp_dw_tiles_col_z_next:\n\t");
     else if (col && form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2));
+        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_ASM_TILES_COL_TAIL,
+                          "");
     else if (col && form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE));
+        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_ASM_TILES_COL_TAIL,
+                          "");
     else if (col)
-        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE));
+        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_ASM_TILES_COL_TAIL,
+                          "");
     else if (pww == DSP_DW_TILE_PITCH_24)
         DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
                       DSP_DW_TILE_PITCH_24);
