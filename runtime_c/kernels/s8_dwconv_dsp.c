@@ -1499,6 +1499,12 @@ static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const i
               "memory");
 }
 
+/* Two words to at[0], at[1] (8-byte aligned: a record's word 8 + 2 ky) by one STRD; the
+ * "m" operand keeps the offset from the record's base an immediate. */
+DSP_ALWAYS_INLINE void dsp_dw3x3_group_wpair(uint32_t *at, uint32_t a, uint32_t b) {
+    __asm__("strd %1, %2, %0" : "=m"(*(uint64_t *)at) : "r"(a), "r"(b));
+}
+
 /* One kernel row's weights of the group (ky: w = the row's first tap word) into records
  * words 8 + 2 ky, 9 + 2 ky: written out, so that every store's offset is an immediate. */
 DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const int8_t *w,
@@ -1511,14 +1517,15 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const 
         e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
         o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
     }
-    rec[0][8 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
-    rec[0][9 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
-    rec[1][8 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
-    rec[1][9 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
-    rec[2][8 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
-    rec[2][9 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
-    rec[3][8 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
-    rec[3][9 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
+    /* each channel's (W01, W21) by one STRD (gcc wrote two STR) */
+    dsp_dw3x3_group_wpair(&rec[0][8 + 2 * ky], dsp_pkhbt((uint32_t)e0, (uint32_t)e1),
+                          dsp_pkhbt((uint32_t)e2, (uint32_t)e1));
+    dsp_dw3x3_group_wpair(&rec[1][8 + 2 * ky], dsp_pkhbt((uint32_t)o0, (uint32_t)o1),
+                          dsp_pkhbt((uint32_t)o2, (uint32_t)o1));
+    dsp_dw3x3_group_wpair(&rec[2][8 + 2 * ky], dsp_pkhtb((uint32_t)e1, (uint32_t)e0),
+                          dsp_pkhtb((uint32_t)e1, (uint32_t)e2));
+    dsp_dw3x3_group_wpair(&rec[3][8 + 2 * ky], dsp_pkhtb((uint32_t)o1, (uint32_t)o0),
+                          dsp_pkhtb((uint32_t)o1, (uint32_t)o2));
 }
 
 /* A channel's sums' start (8 copies: corr) and its m, c, e (words 14..16) straight into
