@@ -1557,16 +1557,12 @@ DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m
  * (dsp_dw3x3_tiles' layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the
  * caller's. Out of line: inlined, its values competed with the caller's loop for registers
  * (~20 instructions a group more, spilled and reloaded). */
-static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
-    const cnnc_s8_conv_params *p, const int8_t *w, const int32_t *bias, const int32_t *mult,
-    const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
+DSP_ALWAYS_INLINE int32_t dsp_dw3x3_planar_group_k(const cnnc_s8_conv_params *p, const int8_t *w,
+                                                   const int32_t *bias, const int32_t *mult,
+                                                   const int32_t *shift,
+                                                   uint32_t (*rec)[DSP_DW_TREC], int dbl,
+                                                   int dbl_round) {
     const int32_t c_step = p->c, zp = p->y_zero_point;
-    const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
-    /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
-    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
-                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
-    const int dbl = dbl_round && (uint32_t)bias[0] + off < lim && (uint32_t)bias[1] + off < lim &&
-                    (uint32_t)bias[2] + off < lim && (uint32_t)bias[3] + off < lim;
     if (!(dsp_dw3x3_group_rq(rec[0], (uint32_t)bias[0] << dbl, mult[0], shift[0], dbl_round, zp) &&
           dsp_dw3x3_group_rq(rec[1], (uint32_t)bias[1] << dbl, mult[1], shift[1], dbl_round, zp) &&
           dsp_dw3x3_group_rq(rec[2], (uint32_t)bias[2] << dbl, mult[2], shift[2], dbl_round, zp) &&
@@ -1576,6 +1572,20 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
     dsp_dw3x3_group_wrow(rec, w + 3 * (size_t)c_step, c_step, 1, dbl);
     dsp_dw3x3_group_wrow(rec, w + 6 * (size_t)c_step, c_step, 2, dbl);
     return dbl ? DSP_RQ_DOUBLE2 : dbl_round ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
+}
+static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
+    const cnnc_s8_conv_params *p, const int8_t *w, const int32_t *bias, const int32_t *mult,
+    const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
+    const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
+    /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
+    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+    const int dbl = dbl_round && (uint32_t)bias[0] + off < lim && (uint32_t)bias[1] + off < lim &&
+                    (uint32_t)bias[2] + off < lim && (uint32_t)bias[3] + off < lim;
+    /* written out for the doubled sums (rounding known, no test a channel and a kernel row:
+     * ~17 instructions a group) and the rest */
+    return dbl ? dsp_dw3x3_planar_group_k(p, w, bias, mult, shift, rec, 1, 1)
+               : dsp_dw3x3_planar_group_k(p, w, bias, mult, shift, rec, 0, dbl_round);
 }
 #endif
 
