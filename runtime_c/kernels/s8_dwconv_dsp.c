@@ -1573,9 +1573,18 @@ DSP_ALWAYS_INLINE int32_t dsp_dw3x3_planar_group_k(const cnnc_s8_conv_params *p,
     dsp_dw3x3_group_wrow(rec, w + 6 * (size_t)c_step, c_step, 2, dbl);
     return dbl ? DSP_RQ_DOUBLE2 : dbl_round ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
 }
-static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
-    const cnnc_s8_conv_params *p, const int8_t *w, const int32_t *bias, const int32_t *mult,
-    const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
+/* A layer's parameters for dsp_dw3x3_planar_group: one pointer and the channel passed, so
+ * that the caller's loop steps c alone (it kept and stepped a spilled pointer per array). */
+typedef struct {
+    const cnnc_s8_conv_params *p;
+    const int8_t *w;
+    const int32_t *bias, *mult, *shift;
+} dsp_dw_gsrc;
+static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(const dsp_dw_gsrc *g, int32_t c,
+                                                                uint32_t (*rec)[DSP_DW_TREC]) {
+    const cnnc_s8_conv_params *p = g->p;
+    const int8_t *w = g->w + c;
+    const int32_t *bias = g->bias + c, *mult = g->mult + c, *shift = g->shift + c;
     const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
     /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
     const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
@@ -1644,9 +1653,10 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
     const int zz = p->y_zero_point == -128, widen_k = wk[DSP_DW_WCTX_OK] != 0;
     /* dsp_dw3x3_rows4's geometry checks and the tiles' order, once a call */
     const int tiles = p->out_h >= 2 && (p->out_w & 3) == 0, col = dsp_dw3x3_tiles_col(p, pww);
+    const dsp_dw_gsrc g = {p, w, bias, mult, shift};
     int32_t c;
     for (c = c0; c < c4; c += 4) {
-        int32_t gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+        int32_t gform = dsp_dw3x3_planar_group(&g, c, quad);
         int8_t *const yc = yb + c;
         if (gform == DSP_RQ_SLOW) break;
         if (gform == DSP_RQ_DOUBLE2 && zz) gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
