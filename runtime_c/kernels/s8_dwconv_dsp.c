@@ -745,11 +745,42 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * not 25. */
 #define DSP_ASM_TILE_E1(a, e) \
     "smmlar.w " a ", " a ", r8, r9\n\tssat.w " a ", #8, " a ", asr #" #e "\n\t"
-#define DSP_ASM_TILE_EBLK(e)                                                   \
+#define DSP_ASM_TILE_E8(e)                                                     \
     DSP_ASM_TILE_E1("r0", e) DSP_ASM_TILE_E1("r1", e) DSP_ASM_TILE_E1("r2", e) \
     DSP_ASM_TILE_E1("r3", e) DSP_ASM_TILE_E1("r4", e) DSP_ASM_TILE_E1("r5", e) \
-    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e) "ldr.w pc, [sp, #120]\n\t"
-#define DSP_DW_TILE_RQ_BLOCK 68 /* bytes */
+    DSP_ASM_TILE_E1("r6", e) DSP_ASM_TILE_E1("r7", e)
+/* Each e's block is followed by its copy for DSP_ASM_TILES_COL's DSP_RQ_DOUBLE2Z loop
+ * (entered DSP_DW_TILE_RQ_COL bytes on), which does not return: it stores the tile and
+ * steps y (DSP_ASM_TILE_STORE8's and the loop's own instructions) and branches to the
+ * loop's next tile or its column's end itself, labels of dsp_dw3x3_tiles_col_z's asm
+ * (one asm in one function: defined once a file). Per tile one LDR PC less, per channel
+ * no return point to set (3 instructions, 1 to add the offset): ~1.6 K on digits. Every
+ * instruction 32-bit, so that the blocks' size is a constant (checked by .error). */
+#define DSP_ASM_TILE_EBLK(e)                                                   \
+    "9:\n\t" DSP_ASM_TILE_E8(e) "ldr.w pc, [sp, #120]\n\t"                    \
+    DSP_ASM_TILE_E8(e)                                                         \
+    "ldrd r8, r9, [sp, #68]\n\t"                                              \
+    "ldrd r10, r11, [sp, #88]\n\t"                                            \
+    "strb.w r0, [r11]\n\t"                                                    \
+    "strb.w r1, [r11, r8]\n\t"                                                \
+    "strb.w r2, [r11, r8, lsl #1]\n\t"                                        \
+    "strb.w r3, [r11, r10]\n\t"                                               \
+    "add.w r9, r11, r9\n\t"                                                   \
+    "strb.w r4, [r9]\n\t"                                                     \
+    "strb.w r5, [r9, r8]\n\t"                                                 \
+    "strb.w r6, [r9, r8, lsl #1]\n\t"                                         \
+    "strb.w r7, [r9, r10]\n\t"                                                \
+    "rsb.w r11, r11, r9, lsl #1\n\t"                                          \
+    "ldr.w r12, [sp, #96]\n\t"                                                \
+    "str.w r11, [sp, #92]\n\t"                                                \
+    "cmp.w lr, r12\n\t"                                                       \
+    "blo.w .Ldsp_dw_tiles_col_z_tile\n\t"                                     \
+    "b.w .Ldsp_dw_tiles_col_z_next\n\t"                                       \
+    ".ifne (. - 9b) - " DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"               \
+    ".error \"dsp_dw_tile_rq: a block's size\"\n\t"                           \
+    ".endif\n\t"
+#define DSP_DW_TILE_RQ_BLOCK 200 /* bytes: the tiles' block (68) and the columns' (132) */
+#define DSP_DW_TILE_RQ_COL 68    /* bytes: the columns' block from the e's block */
 #define DSP_DW_STR_(x) #x
 #define DSP_DW_STR(x) DSP_DW_STR_(x)
 __asm__(".pushsection .text.dsp_dw_tile_rq,\"ax\",%progbits\n\t"
@@ -896,11 +927,21 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILE_LOAD_COL(k)                           \
     "ldrd r10, r11, [lr, #(" #k " * %c[pb])]\n\t"           \
     "ldr r12, [lr, #(" #k " * %c[pb] + 8)]\n\t"
-#define DSP_ASM_TILES_COL(PRO, RQ8)                                           \
+/* The tile's stores and y's step to the next tile down the column (the other forms' tail;
+ * DSP_RQ_DOUBLE2Z's is in its requantisation block, DSP_ASM_TILE_EBLK). */
+#define DSP_ASM_TILES_COL_TAIL                                                \
+    DSP_ASM_TILE_STORE8                                                       \
+    "rsb r11, r11, r9, lsl #1\n\t"                                            \
+    "ldr r12, [sp, #96]\n\t"                                                  \
+    "str r11, [sp, #92]\n\t"                                                  \
+    "cmp lr, r12\n\t"                                                         \
+    "blo 1b\n\t"
+#define DSP_ASM_TILES_COL(W31, LTILE, RQ8, TAIL, LNEXT)                                         \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
         "add lr, r12, #84\n\t"                                                \
         "ldm lr, {r0-r10}\n\t"                                                \
+        W31                                                                   \
         "push {r0-r10}\n\t"                                                   \
         "sub lr, lr, #44\n\t"                                                 \
         "ldm lr, {r0-r10}\n\t"                                                \
@@ -908,20 +949,15 @@ extern const char dsp_dw_tile_rq[];
         "sub lr, lr, #40\n\t"                                                 \
         "ldm lr, {r0-r9}\n\t"                                                 \
         "push {r0-r9}\n\t"                                                    \
-        PRO                                                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
+        LTILE                                                                 \
         "1:\n\t"                                                              \
         "ldm sp, {r0-r9}\n\t"                                                 \
         "ldrd r10, r11, [lr], #(2 * %c[pb])\n\t"                              \
         "ldr r12, [lr, #(8 - 2 * %c[pb])]\n\t"                                \
         DSP_ASM_TILE_MACS8(DSP_ASM_TILE_LOAD_COL(-1),                         \
                            DSP_ASM_TILE_LOAD_COL(0), DSP_ASM_TILE_LOAD_COL(1))\
-        RQ8 DSP_ASM_TILE_STORE8                                               \
-        "rsb r11, r11, r9, lsl #1\n\t"                                        \
-        "ldr r12, [sp, #96]\n\t"                                              \
-        "str r11, [sp, #92]\n\t"                                              \
-        "cmp lr, r12\n\t"                                                     \
-        "blo 1b\n\t"                                                          \
+        RQ8 TAIL LNEXT                                                        \
         "ldrd r0, r1, [sp, #104]\n\t"                                         \
         "ldr r2, [sp, #100]\n\t"                                              \
         "add lr, lr, r0\n\t"                                                  \
@@ -1039,14 +1075,20 @@ CNNC_INLINE int dsp_dw3x3_tiles_col(const cnnc_s8_conv_params *p, int32_t pww) {
  * pww words a row (dsp_dw3x3_tiles_fit); down the columns where col (dsp_dw3x3_tiles_col). */
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
     register const uint32_t *rp __asm__("r12") = rec;
-    if (col && form == DSP_RQ_DOUBLE2Z)
-        DSP_ASM_TILES_COL(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_RQ8_E);
+    if (col && form == DSP_RQ_DOUBLE2Z) /* the columns' blocks: no return point, no tail */
+        DSP_ASM_TILES_COL("add r10, r10, #" DSP_DW_STR(DSP_DW_TILE_RQ_COL) "\n\t",
+                          ".Ldsp_dw_tiles_col_z_tile:\n\t",
+                          "ldrd r8, r9, [sp, #56]\n\tldr pc, [sp, #124]\n\t", "",
+                          ".Ldsp_dw_tiles_col_z_next:\n\t");
     else if (col && form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2));
+        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_ASM_TILES_COL_TAIL,
+                          "");
     else if (col && form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE));
+        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_ASM_TILES_COL_TAIL,
+                          "");
     else if (col)
-        DSP_ASM_TILES_COL("", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE));
+        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_ASM_TILES_COL_TAIL,
+                          "");
     else if (pww == DSP_DW_TILE_PITCH_24)
         DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
                       DSP_DW_TILE_PITCH_24);
@@ -1457,6 +1499,12 @@ static __attribute__((noinline)) void dsp_dw_widen4_k(const uint32_t *k, const i
               "memory");
 }
 
+/* Two words to at[0], at[1] (8-byte aligned: a record's word 8 + 2 ky) by one STRD; the
+ * "m" operand keeps the offset from the record's base an immediate. */
+DSP_ALWAYS_INLINE void dsp_dw3x3_group_wpair(uint32_t *at, uint32_t a, uint32_t b) {
+    __asm__("strd %1, %2, %0" : "=m"(*(uint64_t *)at) : "r"(a), "r"(b));
+}
+
 /* One kernel row's weights of the group (ky: w = the row's first tap word) into records
  * words 8 + 2 ky, 9 + 2 ky: written out, so that every store's offset is an immediate. */
 DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const int8_t *w,
@@ -1469,14 +1517,15 @@ DSP_ALWAYS_INLINE void dsp_dw3x3_group_wrow(uint32_t (*rec)[DSP_DW_TREC], const 
         e0 = __sadd16(e0, e0), o0 = __sadd16(o0, o0), e1 = __sadd16(e1, e1);
         o1 = __sadd16(o1, o1), e2 = __sadd16(e2, e2), o2 = __sadd16(o2, o2);
     }
-    rec[0][8 + 2 * ky] = dsp_pkhbt((uint32_t)e0, (uint32_t)e1);
-    rec[0][9 + 2 * ky] = dsp_pkhbt((uint32_t)e2, (uint32_t)e1);
-    rec[1][8 + 2 * ky] = dsp_pkhbt((uint32_t)o0, (uint32_t)o1);
-    rec[1][9 + 2 * ky] = dsp_pkhbt((uint32_t)o2, (uint32_t)o1);
-    rec[2][8 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e0);
-    rec[2][9 + 2 * ky] = dsp_pkhtb((uint32_t)e1, (uint32_t)e2);
-    rec[3][8 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o0);
-    rec[3][9 + 2 * ky] = dsp_pkhtb((uint32_t)o1, (uint32_t)o2);
+    /* each channel's (W01, W21) by one STRD (gcc wrote two STR) */
+    dsp_dw3x3_group_wpair(&rec[0][8 + 2 * ky], dsp_pkhbt((uint32_t)e0, (uint32_t)e1),
+                          dsp_pkhbt((uint32_t)e2, (uint32_t)e1));
+    dsp_dw3x3_group_wpair(&rec[1][8 + 2 * ky], dsp_pkhbt((uint32_t)o0, (uint32_t)o1),
+                          dsp_pkhbt((uint32_t)o2, (uint32_t)o1));
+    dsp_dw3x3_group_wpair(&rec[2][8 + 2 * ky], dsp_pkhtb((uint32_t)e1, (uint32_t)e0),
+                          dsp_pkhtb((uint32_t)e1, (uint32_t)e2));
+    dsp_dw3x3_group_wpair(&rec[3][8 + 2 * ky], dsp_pkhtb((uint32_t)o1, (uint32_t)o0),
+                          dsp_pkhtb((uint32_t)o1, (uint32_t)o2));
 }
 
 /* A channel's sums' start (8 copies: corr) and its m, c, e (words 14..16) straight into
@@ -1508,16 +1557,12 @@ DSP_ALWAYS_INLINE int dsp_dw3x3_group_rq(uint32_t *rec, uint32_t corr, int32_t m
  * (dsp_dw3x3_tiles' layout, the quads' from word 4: quad[j] = rec[j] + 4); words 17 on are the
  * caller's. Out of line: inlined, its values competed with the caller's loop for registers
  * (~20 instructions a group more, spilled and reloaded). */
-static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
-    const cnnc_s8_conv_params *p, const int8_t *w, const int32_t *bias, const int32_t *mult,
-    const int32_t *shift, uint32_t (*rec)[DSP_DW_TREC]) {
+DSP_ALWAYS_INLINE int32_t dsp_dw3x3_planar_group_k(const cnnc_s8_conv_params *p, const int8_t *w,
+                                                   const int32_t *bias, const int32_t *mult,
+                                                   const int32_t *shift,
+                                                   uint32_t (*rec)[DSP_DW_TREC], int dbl,
+                                                   int dbl_round) {
     const int32_t c_step = p->c, zp = p->y_zero_point;
-    const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
-    /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
-    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
-                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
-    const int dbl = dbl_round && (uint32_t)bias[0] + off < lim && (uint32_t)bias[1] + off < lim &&
-                    (uint32_t)bias[2] + off < lim && (uint32_t)bias[3] + off < lim;
     if (!(dsp_dw3x3_group_rq(rec[0], (uint32_t)bias[0] << dbl, mult[0], shift[0], dbl_round, zp) &&
           dsp_dw3x3_group_rq(rec[1], (uint32_t)bias[1] << dbl, mult[1], shift[1], dbl_round, zp) &&
           dsp_dw3x3_group_rq(rec[2], (uint32_t)bias[2] << dbl, mult[2], shift[2], dbl_round, zp) &&
@@ -1527,6 +1572,29 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(
     dsp_dw3x3_group_wrow(rec, w + 3 * (size_t)c_step, c_step, 1, dbl);
     dsp_dw3x3_group_wrow(rec, w + 6 * (size_t)c_step, c_step, 2, dbl);
     return dbl ? DSP_RQ_DOUBLE2 : dbl_round ? DSP_RQ_DOUBLE : DSP_RQ_SINGLE;
+}
+/* A layer's parameters for dsp_dw3x3_planar_group: one pointer and the channel passed, so
+ * that the caller's loop steps c alone (it kept and stepped a spilled pointer per array). */
+typedef struct {
+    const cnnc_s8_conv_params *p;
+    const int8_t *w;
+    const int32_t *bias, *mult, *shift;
+} dsp_dw_gsrc;
+static __attribute__((noinline)) int32_t dsp_dw3x3_planar_group(const dsp_dw_gsrc *g, int32_t c,
+                                                                uint32_t (*rec)[DSP_DW_TREC]) {
+    const cnnc_s8_conv_params *p = g->p;
+    const int8_t *w = g->w + c;
+    const int32_t *bias = g->bias + c, *mult = g->mult + c, *shift = g->shift + c;
+    const int dbl_round = p->rounding == CNNC_ROUND_DOUBLE;
+    /* |bias| < DSP_DW3_DOUBLE_BIAS for all four: one unsigned compare each */
+    const uint32_t lim = 2u * (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u,
+                   off = (uint32_t)DSP_DW3_DOUBLE_BIAS - 1u;
+    const int dbl = dbl_round && (uint32_t)bias[0] + off < lim && (uint32_t)bias[1] + off < lim &&
+                    (uint32_t)bias[2] + off < lim && (uint32_t)bias[3] + off < lim;
+    /* written out for the doubled sums (rounding known, no test a channel and a kernel row:
+     * ~17 instructions a group) and the rest */
+    return dbl ? dsp_dw3x3_planar_group_k(p, w, bias, mult, shift, rec, 1, 1)
+               : dsp_dw3x3_planar_group_k(p, w, bias, mult, shift, rec, 0, dbl_round);
 }
 #endif
 
@@ -1585,9 +1653,10 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
     const int zz = p->y_zero_point == -128, widen_k = wk[DSP_DW_WCTX_OK] != 0;
     /* dsp_dw3x3_rows4's geometry checks and the tiles' order, once a call */
     const int tiles = p->out_h >= 2 && (p->out_w & 3) == 0, col = dsp_dw3x3_tiles_col(p, pww);
+    const dsp_dw_gsrc g = {p, w, bias, mult, shift};
     int32_t c;
     for (c = c0; c < c4; c += 4) {
-        int32_t gform = dsp_dw3x3_planar_group(p, w + c, bias + c, mult + c, shift + c, quad);
+        int32_t gform = dsp_dw3x3_planar_group(&g, c, quad);
         int8_t *const yc = yb + c;
         if (gform == DSP_RQ_SLOW) break;
         if (gform == DSP_RQ_DOUBLE2 && zz) gform = DSP_RQ_DOUBLE2Z; /* full clamp: no sign's term */
