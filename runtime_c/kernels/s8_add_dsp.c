@@ -15,7 +15,7 @@
  * -20..-1), which adds the zero point and clamps. Where one input's multiplier is 1/2
  * (the TFLite scheme's larger input) its a' needs no rounding and the other's comes from a
  * table or a buffer (dsp_add_half_full, below; full clamp, not at -Os): 8.5 instructions an
- * element, the digits model's adds 31,414 -> 16,001 instructions (bench_mcu --layers).
+ * element, the digits model's adds 31,414 -> 15,414 instructions (bench_mcu --layers).
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
@@ -83,51 +83,57 @@ DSP_ALWAYS_INLINE void dsp_add_lut_loop(const cnnc_s8_add_params *p, const int8_
  * values (dsp_add_scale's integers), and the output takes 2a' + 2b' in DSP_RQ_DOUBLE2's form
  * (|2a' + 2b'| <= 2^29 + 2^30 < 2^31: |a'| <= 255 2^20, |b'| <= |x_b| < 2^29). */
 
-/* t[v + 128] = 2b'(v) - zp_h 2^ls for every byte v (nk = -zp_h 2^ls), x2 = 2x stepping by
- * 2^(ls+1). [x < 0] stands in for dsp_add_scale's [h < 0] (h < 0 implies x < 0, and x < 0
- * with h = 0 gives floor((2^(e-1) - 1) / 2^e) = 0 either way), so the rounding term is
- * r - k below the zero point and r from it on, which SMMLAR adds to h: 4 instructions an
- * entry, and one STM for four (w0..w3 in ascending registers, r8..r11, for its list). */
+/* t[v + 128] = 2b'(v) - zp_h 2^ls for every byte v (nk = -zp_h 2^ls). [x < 0] stands in for
+ * dsp_add_scale's [h < 0] (h < 0 implies x < 0, and x < 0 with h = 0 gives
+ * floor((2^(e-1) - 1) / 2^e) = 0 either way), so the rounding term is r - k below the zero
+ * point and r from it on. The 64-bit {hi, lo} = x2 m + 2^31 + (rounding term) 2^32 is
+ * SMMLAR's sum: x2 steps by 2^(ls+1), so one SMLAL of 2^(ls+1) m (< 2^53, exact) steps it
+ * and hi is SMMLAR's result, h plus the rounding term: 3 instructions an entry, one STM for
+ * four (w0..w3 in ascending registers, r8..r11, for its list), eight a loop. */
 /* clang-format off */
-#define DSP_ADD_TABLE_ENTRY(W)                \
-    "smmlar " W ", %[x2], %[m], %[r]\n\t"     \
-    "add %[x2], %[x2], %[step2]\n\t"          \
-    "asr " W ", " W ", %[e]\n\t"              \
+#define DSP_ADD_TABLE_ENTRY(W)                      \
+    "asr " W ", %[hi], %[e]\n\t"                    \
+    "smlal %[lo], %[hi], %[step2], %[m]\n\t"        \
     "add " W ", %[nk], " W ", lsl #1\n\t"
 #define DSP_ADD_TABLE_ENTRIES4                                                          \
     DSP_ADD_TABLE_ENTRY("%[w0]") DSP_ADD_TABLE_ENTRY("%[w1]") DSP_ADD_TABLE_ENTRY("%[w2]") \
     DSP_ADD_TABLE_ENTRY("%[w3]") "stmia %[t]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
 /* clang-format on */
-#define DSP_ADD_TABLE_LOOP(BODY)                                                           \
-    __asm__ __volatile__("1:\n\t" BODY                                                     \
-                         "cmp %[t], %[end]\n\t"                                            \
-                         "blo 1b"                                                          \
-                         : [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), \
-                           [x2] "+r"(x2), [t] "+r"(t)                                      \
-                         : [end] "r"(end), [m] "r"(q->m), [r] "r"(r), [e] "r"(q->e),       \
-                           [step2] "r"(step2), [nk] "r"(nk)                                \
-                         : "memory", "cc")
+#define DSP_ADD_TABLE_LOOP(BODY)                                                         \
+    __asm__ __volatile__(                                                                \
+        "1:\n\t" BODY                                                                    \
+        "cmp %[t], %[end]\n\t"                                                           \
+        "blo 1b"                                                                         \
+        : [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [lo] "+r"(lo), \
+          [hi] "+r"(hi), [t] "+r"(t)                                                     \
+        : [end] "r"(end), [m] "r"(q->m), [e] "r"(q->e), [step2] "r"(step2), [nk] "r"(nk) \
+        : "memory", "cc")
 
 static void dsp_add_half_table(int32_t *t, const dsp_add_in *q, int32_t zero_point, int32_t ls1,
                                int32_t nk) {
     const int32_t step2 = (int32_t)1 << ls1;
-    int32_t x2 = (int32_t)(((uint32_t)-128 << ls1) - (uint32_t)q->zp2), r = q->r - q->k;
+    const int32_t x2 = (int32_t)(((uint32_t)-128 << ls1) - (uint32_t)q->zp2);
+    const int64_t acc = (int64_t)x2 * q->m + ((int64_t)(q->r - q->k) << 32) + 0x80000000LL;
+    uint32_t lo = (uint32_t)acc;
+    int32_t hi = (int32_t)(acc >> 32);
     register int32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
     int32_t *const last = t + 256, *split = t + (zero_point + 128), *end;
     for (;;) {
+        end = t + ((split - t) & ~7);
+        if (t < end) DSP_ADD_TABLE_LOOP(DSP_ADD_TABLE_ENTRIES4 DSP_ADD_TABLE_ENTRIES4);
         end = t + ((split - t) & ~3);
         if (t < end) DSP_ADD_TABLE_LOOP(DSP_ADD_TABLE_ENTRIES4);
         end = split;
         if (t < end) DSP_ADD_TABLE_LOOP(DSP_ADD_TABLE_ENTRY("%[w0]") "str %[w0], [%[t]], #4\n\t");
         if (split == last) break;
         split = last;
-        r = q->r;
+        hi += q->k; /* the rounding term r from the zero point on */
     }
 }
 
 /* Below this many elements the other input is scaled per element into a buffer (7.5
- * instructions an element, its shift e >= 1) instead of a table of all 256 bytes (~1,300). */
-#define DSP_ADD_HALF_TABLE_MIN 176
+ * instructions an element, its shift e >= 1) instead of a table of all 256 bytes (~950). */
+#define DSP_ADD_HALF_TABLE_MIN 132
 
 /* u[i] = 2b'(o[i]) - zp_h 2^ls for i < n, dsp_add_half_table's entry with the rounding term
  * r + [x < 0] (k = 1) read from x2's sign. */
