@@ -237,7 +237,9 @@ static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32
 }
 #endif
 
-void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
+/* Every path, its checks first (parameters outside the fast forms: __ref). */
+DSP_ALWAYS_INLINE void dsp_add_any(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b,
+                                   int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_add_in qa, qb;
     dsp_rq qy;
@@ -251,16 +253,6 @@ void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
 #if defined(__OPTIMIZE_SIZE__)
     dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, dsp_out_full(&out));
 #else
-    if (p->left_shift >= 1 && p->a_mult == (1 << 30) && p->a_shift == 0 && dsp_out_full(&out)) {
-        dsp_add_half_full(a, b, y, p->size, p->a_zero_point, p->b_zero_point, p->left_shift, &qb,
-                          &qy);
-        return;
-    }
-    if (p->left_shift >= 1 && p->b_mult == (1 << 30) && p->b_shift == 0 && dsp_out_full(&out)) {
-        dsp_add_half_full(b, a, y, p->size, p->b_zero_point, p->a_zero_point, p->left_shift, &qa,
-                          &qy);
-        return;
-    }
     if (p->size >= DSP_ADD_LUT_MIN && dsp_out_full(&out))
         dsp_add_lut_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
     else if (p->size >= DSP_ADD_LUT_MIN)
@@ -269,6 +261,41 @@ void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
     else
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 0);
+#endif
+}
+
+#if !defined(__OPTIMIZE_SIZE__)
+static __attribute__((noinline)) void dsp_add_other(const cnnc_s8_add_params *p, const int8_t *a,
+                                                    const int8_t *b, int8_t *y) {
+    dsp_add_any(p, a, b, y);
+}
+#endif
+
+void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
+#if defined(__OPTIMIZE_SIZE__)
+    dsp_add_any(p, a, b, y);
+#else
+    /* The M = 1/2 path (the TFLite scheme's adds) checked first with only the other input's
+     * and y's scalings made, the rest in a call of its own: the general paths' set-up (their
+     * tables' 2 KB of stack, the spills) cost ~30 instructions a call here. */
+    const int half_a = p->a_mult == (1 << 30) && p->a_shift == 0;
+    const int half_b = p->b_mult == (1 << 30) && p->b_shift == 0;
+    if (p->rounding == CNNC_ROUND_DOUBLE && p->left_shift >= 1 && p->left_shift <= 21 &&
+        p->act_min == -128 && p->act_max == 127 && (half_a || half_b)) {
+        const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+        const int8_t *const h = half_a ? a : b, *const o = half_a ? b : a;
+        const int32_t zp_h = half_a ? p->a_zero_point : p->b_zero_point;
+        const int32_t zp_o = half_a ? p->b_zero_point : p->a_zero_point;
+        dsp_add_in qo;
+        dsp_rq qy;
+        if (dsp_add_in_make(&qo, zp_o, p->left_shift, half_a ? p->b_mult : p->a_mult,
+                            half_a ? p->b_shift : p->a_shift) &&
+            dsp_rq_make(&qy, p->y_mult, p->y_shift, &out) == DSP_RQ_DOUBLE) {
+            dsp_add_half_full(h, o, y, p->size, zp_h, zp_o, p->left_shift, &qo, &qy);
+            return;
+        }
+    }
+    dsp_add_other(p, a, b, y);
 #endif
 }
 #else
