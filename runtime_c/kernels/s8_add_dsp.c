@@ -201,10 +201,22 @@ static void dsp_add_half_scaled(int32_t *u, const int8_t *o, int32_t n, const ds
                       DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT))
 /* clang-format on */
 
-/* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp.
- * The TFLite scheme's output shift is -19 about (M_y = 2 max(s_a, s_b) / (2^20 s_y)): the
- * table's four-element loop is written out for e = 18, 19, 20 too (8.5 instructions an
- * element instead of 9.5). */
+/* The four-element loop from LOAD with the right shift by qy->e: the TFLite scheme's
+ * output shift is -19 about (M_y = 2 max(s_a, s_b) / (2^20 s_y)), so it is written out for
+ * e = 18, 19, 20 too (8.5 instructions an element instead of 9.5). */
+#define DSP_ADD_HALF_LOOP4_BY_E(LOAD)                          \
+    do {                                                       \
+        if (qy->e == 19)                                       \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(19)); \
+        else if (qy->e == 18)                                  \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(18)); \
+        else if (qy->e == 20)                                  \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(20)); \
+        else                                                   \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT);        \
+    } while (0)
+
+/* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp. */
 static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32_t n, int32_t zp_h,
                               int32_t zp_o, int32_t ls, const dsp_add_in *q, const dsp_rq *qy) {
     const int32_t step = (int32_t)1 << ls, nk = (int32_t)(0u - ((uint32_t)zp_h << ls));
@@ -215,23 +227,14 @@ static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32
         dsp_add_half_scaled(t, o, n, q, ls + 1, nk);
         o = (const int8_t *)t;
         end = y + (n & ~3);
-        if (n >= 4) DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_SCALED, DSP_ADD_RQ_SHIFT);
+        if (n >= 4) DSP_ADD_HALF_LOOP4_BY_E(DSP_ADD_LOAD_SCALED);
         end = y + (n & 3);
         if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_SCALED, DSP_ADD_RQ_SHIFT));
         return;
     }
     dsp_add_half_table(t, q, zp_o, ls + 1, nk);
     end = y + (n & ~3);
-    if (n >= 4) {
-        if (qy->e == 19)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(19));
-        else if (qy->e == 18)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(18));
-        else if (qy->e == 20)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(20));
-        else
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT);
-    }
+    if (n >= 4) DSP_ADD_HALF_LOOP4_BY_E(DSP_ADD_LOAD_TABLE);
     end = y + (n & 3);
     if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT));
 }
