@@ -15,7 +15,7 @@
  * -20..-1), which adds the zero point and clamps. Where one input's multiplier is 1/2
  * (the TFLite scheme's larger input) its a' needs no rounding and the other's comes from a
  * table or a buffer (dsp_add_half_full, below; full clamp, not at -Os): 8.5 instructions an
- * element, the digits model's adds 31,414 -> 15,414 instructions (bench_mcu --layers).
+ * element, the digits model's adds 31,414 -> 15,200 instructions (bench_mcu --layers).
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
