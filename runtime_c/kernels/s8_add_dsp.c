@@ -15,7 +15,7 @@
  * -20..-1), which adds the zero point and clamps. Where one input's multiplier is 1/2
  * (the TFLite scheme's larger input) its a' needs no rounding and the other's comes from a
  * table or a buffer (dsp_add_half_full, below; full clamp, not at -Os): 8.5 instructions an
- * element, the digits model's adds 31,414 -> 16,001 instructions (bench_mcu --layers).
+ * element, the digits model's adds 31,414 -> 15,200 instructions (bench_mcu --layers).
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
@@ -83,51 +83,57 @@ DSP_ALWAYS_INLINE void dsp_add_lut_loop(const cnnc_s8_add_params *p, const int8_
  * values (dsp_add_scale's integers), and the output takes 2a' + 2b' in DSP_RQ_DOUBLE2's form
  * (|2a' + 2b'| <= 2^29 + 2^30 < 2^31: |a'| <= 255 2^20, |b'| <= |x_b| < 2^29). */
 
-/* t[v + 128] = 2b'(v) - zp_h 2^ls for every byte v (nk = -zp_h 2^ls), x2 = 2x stepping by
- * 2^(ls+1). [x < 0] stands in for dsp_add_scale's [h < 0] (h < 0 implies x < 0, and x < 0
- * with h = 0 gives floor((2^(e-1) - 1) / 2^e) = 0 either way), so the rounding term is
- * r - k below the zero point and r from it on, which SMMLAR adds to h: 4 instructions an
- * entry, and one STM for four (w0..w3 in ascending registers, r8..r11, for its list). */
+/* t[v + 128] = 2b'(v) - zp_h 2^ls for every byte v (nk = -zp_h 2^ls). [x < 0] stands in for
+ * dsp_add_scale's [h < 0] (h < 0 implies x < 0, and x < 0 with h = 0 gives
+ * floor((2^(e-1) - 1) / 2^e) = 0 either way), so the rounding term is r - k below the zero
+ * point and r from it on. The 64-bit {hi, lo} = x2 m + 2^31 + (rounding term) 2^32 is
+ * SMMLAR's sum: x2 steps by 2^(ls+1), so one SMLAL of 2^(ls+1) m (< 2^53, exact) steps it
+ * and hi is SMMLAR's result, h plus the rounding term: 3 instructions an entry, one STM for
+ * four (w0..w3 in ascending registers, r8..r11, for its list), eight a loop. */
 /* clang-format off */
-#define DSP_ADD_TABLE_ENTRY(W)                \
-    "smmlar " W ", %[x2], %[m], %[r]\n\t"     \
-    "add %[x2], %[x2], %[step2]\n\t"          \
-    "asr " W ", " W ", %[e]\n\t"              \
+#define DSP_ADD_TABLE_ENTRY(W)                      \
+    "asr " W ", %[hi], %[e]\n\t"                    \
+    "smlal %[lo], %[hi], %[step2], %[m]\n\t"        \
     "add " W ", %[nk], " W ", lsl #1\n\t"
 #define DSP_ADD_TABLE_ENTRIES4                                                          \
     DSP_ADD_TABLE_ENTRY("%[w0]") DSP_ADD_TABLE_ENTRY("%[w1]") DSP_ADD_TABLE_ENTRY("%[w2]") \
     DSP_ADD_TABLE_ENTRY("%[w3]") "stmia %[t]!, {%[w0], %[w1], %[w2], %[w3]}\n\t"
 /* clang-format on */
-#define DSP_ADD_TABLE_LOOP(BODY)                                                           \
-    __asm__ __volatile__("1:\n\t" BODY                                                     \
-                         "cmp %[t], %[end]\n\t"                                            \
-                         "blo 1b"                                                          \
-                         : [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), \
-                           [x2] "+r"(x2), [t] "+r"(t)                                      \
-                         : [end] "r"(end), [m] "r"(q->m), [r] "r"(r), [e] "r"(q->e),       \
-                           [step2] "r"(step2), [nk] "r"(nk)                                \
-                         : "memory", "cc")
+#define DSP_ADD_TABLE_LOOP(BODY)                                                         \
+    __asm__ __volatile__(                                                                \
+        "1:\n\t" BODY                                                                    \
+        "cmp %[t], %[end]\n\t"                                                           \
+        "blo 1b"                                                                         \
+        : [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3), [lo] "+r"(lo), \
+          [hi] "+r"(hi), [t] "+r"(t)                                                     \
+        : [end] "r"(end), [m] "r"(q->m), [e] "r"(q->e), [step2] "r"(step2), [nk] "r"(nk) \
+        : "memory", "cc")
 
 static void dsp_add_half_table(int32_t *t, const dsp_add_in *q, int32_t zero_point, int32_t ls1,
                                int32_t nk) {
     const int32_t step2 = (int32_t)1 << ls1;
-    int32_t x2 = (int32_t)(((uint32_t)-128 << ls1) - (uint32_t)q->zp2), r = q->r - q->k;
+    const int32_t x2 = (int32_t)(((uint32_t)-128 << ls1) - (uint32_t)q->zp2);
+    const int64_t acc = (int64_t)x2 * q->m + ((int64_t)(q->r - q->k) << 32) + 0x80000000LL;
+    uint32_t lo = (uint32_t)acc;
+    int32_t hi = (int32_t)(acc >> 32);
     register int32_t w0 __asm__("r8"), w1 __asm__("r9"), w2 __asm__("r10"), w3 __asm__("r11");
     int32_t *const last = t + 256, *split = t + (zero_point + 128), *end;
     for (;;) {
+        end = t + ((split - t) & ~7);
+        if (t < end) DSP_ADD_TABLE_LOOP(DSP_ADD_TABLE_ENTRIES4 DSP_ADD_TABLE_ENTRIES4);
         end = t + ((split - t) & ~3);
         if (t < end) DSP_ADD_TABLE_LOOP(DSP_ADD_TABLE_ENTRIES4);
         end = split;
         if (t < end) DSP_ADD_TABLE_LOOP(DSP_ADD_TABLE_ENTRY("%[w0]") "str %[w0], [%[t]], #4\n\t");
         if (split == last) break;
         split = last;
-        r = q->r;
+        hi += q->k; /* the rounding term r from the zero point on */
     }
 }
 
 /* Below this many elements the other input is scaled per element into a buffer (7.5
- * instructions an element, its shift e >= 1) instead of a table of all 256 bytes (~1,300). */
-#define DSP_ADD_HALF_TABLE_MIN 176
+ * instructions an element, its shift e >= 1) instead of a table of all 256 bytes (~950). */
+#define DSP_ADD_HALF_TABLE_MIN 132
 
 /* u[i] = 2b'(o[i]) - zp_h 2^ls for i < n, dsp_add_half_table's entry with the rounding term
  * r + [x < 0] (k = 1) read from x2's sign. */
@@ -195,10 +201,22 @@ static void dsp_add_half_scaled(int32_t *u, const int8_t *o, int32_t n, const ds
                       DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT))
 /* clang-format on */
 
-/* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp.
- * The TFLite scheme's output shift is -19 about (M_y = 2 max(s_a, s_b) / (2^20 s_y)): the
- * table's four-element loop is written out for e = 18, 19, 20 too (8.5 instructions an
- * element instead of 9.5). */
+/* The four-element loop from LOAD with the right shift by qy->e: the TFLite scheme's
+ * output shift is -19 about (M_y = 2 max(s_a, s_b) / (2^20 s_y)), so it is written out for
+ * e = 18, 19, 20 too (8.5 instructions an element instead of 9.5). */
+#define DSP_ADD_HALF_LOOP4_BY_E(LOAD)                          \
+    do {                                                       \
+        if (qy->e == 19)                                       \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(19)); \
+        else if (qy->e == 18)                                  \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(18)); \
+        else if (qy->e == 20)                                  \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(20)); \
+        else                                                   \
+            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT);        \
+    } while (0)
+
+/* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp. */
 static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32_t n, int32_t zp_h,
                               int32_t zp_o, int32_t ls, const dsp_add_in *q, const dsp_rq *qy) {
     const int32_t step = (int32_t)1 << ls, nk = (int32_t)(0u - ((uint32_t)zp_h << ls));
@@ -209,29 +227,22 @@ static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32
         dsp_add_half_scaled(t, o, n, q, ls + 1, nk);
         o = (const int8_t *)t;
         end = y + (n & ~3);
-        if (n >= 4) DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_SCALED, DSP_ADD_RQ_SHIFT);
+        if (n >= 4) DSP_ADD_HALF_LOOP4_BY_E(DSP_ADD_LOAD_SCALED);
         end = y + (n & 3);
         if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_SCALED, DSP_ADD_RQ_SHIFT));
         return;
     }
     dsp_add_half_table(t, q, zp_o, ls + 1, nk);
     end = y + (n & ~3);
-    if (n >= 4) {
-        if (qy->e == 19)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(19));
-        else if (qy->e == 18)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(18));
-        else if (qy->e == 20)
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT_BY(20));
-        else
-            DSP_ADD_HALF_LOOP4(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT);
-    }
+    if (n >= 4) DSP_ADD_HALF_LOOP4_BY_E(DSP_ADD_LOAD_TABLE);
     end = y + (n & 3);
     if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT));
 }
 #endif
 
-void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
+/* Every path, its checks first (parameters outside the fast forms: __ref). */
+DSP_ALWAYS_INLINE void dsp_add_any(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b,
+                                   int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     dsp_add_in qa, qb;
     dsp_rq qy;
@@ -245,16 +256,6 @@ void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
 #if defined(__OPTIMIZE_SIZE__)
     dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, dsp_out_full(&out));
 #else
-    if (p->left_shift >= 1 && p->a_mult == (1 << 30) && p->a_shift == 0 && dsp_out_full(&out)) {
-        dsp_add_half_full(a, b, y, p->size, p->a_zero_point, p->b_zero_point, p->left_shift, &qb,
-                          &qy);
-        return;
-    }
-    if (p->left_shift >= 1 && p->b_mult == (1 << 30) && p->b_shift == 0 && dsp_out_full(&out)) {
-        dsp_add_half_full(b, a, y, p->size, p->b_zero_point, p->a_zero_point, p->left_shift, &qa,
-                          &qy);
-        return;
-    }
     if (p->size >= DSP_ADD_LUT_MIN && dsp_out_full(&out))
         dsp_add_lut_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
     else if (p->size >= DSP_ADD_LUT_MIN)
@@ -263,6 +264,41 @@ void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
     else
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 0);
+#endif
+}
+
+#if !defined(__OPTIMIZE_SIZE__)
+static __attribute__((noinline)) void dsp_add_other(const cnnc_s8_add_params *p, const int8_t *a,
+                                                    const int8_t *b, int8_t *y) {
+    dsp_add_any(p, a, b, y);
+}
+#endif
+
+void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
+#if defined(__OPTIMIZE_SIZE__)
+    dsp_add_any(p, a, b, y);
+#else
+    /* The M = 1/2 path (the TFLite scheme's adds) checked first with only the other input's
+     * and y's scalings made, the rest in a call of its own: the general paths' set-up (their
+     * tables' 2 KB of stack, the spills) cost ~30 instructions a call here. */
+    const int half_a = p->a_mult == (1 << 30) && p->a_shift == 0;
+    const int half_b = p->b_mult == (1 << 30) && p->b_shift == 0;
+    if (p->rounding == CNNC_ROUND_DOUBLE && p->left_shift >= 1 && p->left_shift <= 21 &&
+        p->act_min == -128 && p->act_max == 127 && (half_a || half_b)) {
+        const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
+        const int8_t *const h = half_a ? a : b, *const o = half_a ? b : a;
+        const int32_t zp_h = half_a ? p->a_zero_point : p->b_zero_point;
+        const int32_t zp_o = half_a ? p->b_zero_point : p->a_zero_point;
+        dsp_add_in qo;
+        dsp_rq qy;
+        if (dsp_add_in_make(&qo, zp_o, p->left_shift, half_a ? p->b_mult : p->a_mult,
+                            half_a ? p->b_shift : p->a_shift) &&
+            dsp_rq_make(&qy, p->y_mult, p->y_shift, &out) == DSP_RQ_DOUBLE) {
+            dsp_add_half_full(h, o, y, p->size, zp_h, zp_o, p->left_shift, &qo, &qy);
+            return;
+        }
+    }
+    dsp_add_other(p, a, b, y);
 #endif
 }
 #else

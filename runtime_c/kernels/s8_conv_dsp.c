@@ -407,7 +407,7 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
  * outputs at most). After the last output the trailer (-the records' bytes, the outputs to skip in
  * y, the next pixel record's address, the end of the records) rewinds wp, moves y on and
  * loads the next pixel; the entry jumps there first (y starts one skip early). */
-#define DSP_DIRECT_ROW(PERIODS, TURNS)                                                          \
+#define DSP_DIRECT_ROW_Y(PERIODS, TURNS, YSTEP)                                                 \
     __asm__ __volatile__(                                                                       \
         "b 3f\n\t"                                                                              \
         "1:\n\t" PERIODS TURNS                                                                  \
@@ -415,23 +415,27 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
         "ldm %[wp], {r6, r7, r8, r9}\n\t"                                                       \
         "ldm r8!, {r0, r1, r2, r3, r4}\n\t"                                                     \
         "str r8, [%[wp], #8]\n\t"                                                               \
-        "add %[wp], %[wp], r6\n\t"                                                              \
-        "add %[y], %[y], r7\n\t"                                                                \
+        "add %[wp], %[wp], r6\n\t" YSTEP                                                        \
         "cmp r8, r9\n\t"                                                                        \
         "bls 1b"                                                                                \
         : "=&r"(x0), "=&r"(x1), "=&r"(x2), "=&r"(x3), "=&r"(x4), "+r"(a), "=&r"(r6), "=&r"(r7), \
           "=&r"(r8), "=&r"(r9), "=&r"(r10), "=&r"(r11), [wp] "+r"(wp), [y] "+r"(y)              \
         :                                                                                       \
         : "memory", "cc")
+#define DSP_DIRECT_YSTEP "add %[y], %[y], r7\n\t"
+#define DSP_DIRECT_ROW(PERIODS, TURNS) DSP_DIRECT_ROW_Y(PERIODS, TURNS, DSP_DIRECT_YSTEP)
 
 /* TURNS: another turn unless the last output's W4' has bit 8. */
 #define DSP_DIRECT_TURNS \
     "tst r8, #256\n\t"   \
     "beq 1b\n\t"
 /* DSP_DIRECT_ROW with the periods a turn that count allows, signs SJ, SK; 16 outputs (the
- * stems' usual count) in one turn without the test. */
+ * stems' usual count) in one turn without the test, and where they are all of a pixel's
+ * outputs (the trailer's skip 0) without the step of y. */
 #define DSP_DIRECT_ROW_BY_COUNT(SJ, SK)                               \
-    if (count == 16)                                                  \
+    if (count == 16 && !skip)                                         \
+        DSP_DIRECT_ROW_Y(DSP_DIRECT_PERIOD8(SJ, SK), "", "");         \
+    else if (count == 16)                                             \
         DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), "");               \
     else if (!(count & 15)) /* eight periods a turn */                \
         DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), DSP_DIRECT_TURNS); \
@@ -452,7 +456,8 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
     register uint32_t r7 __asm__("r7"), r8 __asm__("r8"), r9 __asm__("r9"), r10 __asm__("r10");
     register uint32_t r11 __asm__("r11");
     const uint32_t *wp = tab + 1 + DSP_DIRECT_REC * count;
-    y -= wp[1];
+    const uint32_t skip = wp[1];
+    y -= skip;
     if (relu) {
         DSP_DIRECT_ROW_BY_COUNT("", "");
     } else {

@@ -13,7 +13,8 @@ weights go one by one) with and without the output zero point -128, random 3x3 c
 3 channels with 4 to 52 outputs (a last block not a multiple of 4, and 6 outputs: the
 GEMM for it), its blocks of 16 outputs (dsp_rgb_pixels16: two chunks of stride-2 records,
 a block of 16 after one of 48, strides 1 and 3) with and without the output zero point
--128, under every requantisation form the paths run (the doubled form, and
+-128, the stem's shape with 64 outputs (a block of 16 after 48: y stepped between
+pixels), under every requantisation form the paths run (the doubled form, and
 without the sign's term where the output zero point is -128 one time in four, the plain
 double rounding with biases near 2^30, single rounding) and the ones they leave to the
 GEMM (narrow clamps, onnxruntime rounding, multipliers outside the fast forms); the
@@ -28,7 +29,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 3 + 160 + 10 + 40 + 16 + 8 + 4
+CASES = 3 + 160 + 10 + 40 + 16 + 8 + 2 + 4
 
 DRIVER = (
     r"""
@@ -168,6 +169,11 @@ int main(void) {
             conv_case(2, 7, 9, 3, 3, 3, 2, 0, 64, 5, 0);
         else /* strides 1 and 3: the records word by word */
             conv_case(1, 6, 10, 3, 3, 3, rep < 6 ? 1 : 3, 2 * (rep & 1), 16, 5, 0);
+    }
+    for (rep = 0; rep < 2; ++rep) { /* one channel, a block of 16 after one of 48: the
+                                       pixel loop of 16 outputs that steps y by 48 a pixel */
+        zy_force = rep & 1 ? 1 : -1;
+        conv_case(1, 9, 11, 1, 3, 3, 2, 1, 64, 5, 0);
     }
     zy_force = 0;
     /* the stems' row loop at strides 1 (two rows kept) and 3 (none), paddings 0 and 2 */
