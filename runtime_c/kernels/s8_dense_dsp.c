@@ -951,6 +951,56 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+/* K = 16's first half of eight outputs written out: output J's sum into its B record by an
+ * offset from r12 (past the A record: the A records' 160 bytes, then B records of 32). */
+#define DSP_ASM_REC_HALF_OUT_AT(J)                       \
+    "ldm r12!, {r4, r5, r6, r7, r8}\n\t"                 \
+    "smlad r4, r0, r5, r4\n\t"                           \
+    "smlad r4, r1, r6, r4\n\t"                           \
+    "smlad r4, r2, r7, r4\n\t"                           \
+    "smlad r4, r3, r8, r4\n\t"                           \
+    "str r4, [r12, #(140 + 12 * " #J ")]\n\t"
+/* K = 16 by halves where the block is eight outputs and the whole of M (y_stride 8: no y
+ * step): both halves written out, no output loop. The stack [sp] holds xend, nzp, x, reloaded
+ * by one LDM a row into r9..r11 (x in r11, nzp in r10 through the first half); the row's end
+ * is compared before the second half, whose instructions leave the flags (no S forms), and
+ * r12 steps back over the 8 outputs' 13 words: 18 instructions a row besides the outputs'
+ * where the loops' spent 27. */
+#define DSP_ASM_REC_HALVES8(SIGN, XDBL)                                                \
+    __asm__ __volatile__("sub sp, sp, #12\n\t"                                         \
+                         "str r8, [sp]\n\t"                                            \
+                         "strd r5, r4, [sp, #4]\n\t"                                   \
+                         "mov r12, r6\n\t"                                             \
+                         "mov r9, r8\n\t"                                              \
+                         "mov r10, r5\n\t"                                             \
+                         "mov r11, r4\n\t"                                             \
+                         "2:\n\t"                                                      \
+                         "ldr r0, [r11]\n\t"                                           \
+                         "ldr r2, [r11, #4]\n\t"                                       \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r10")                          \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r10")                          \
+                         XDBL                                                          \
+                         DSP_ASM_REC_HALF_OUT_AT(0) DSP_ASM_REC_HALF_OUT_AT(1)         \
+                         DSP_ASM_REC_HALF_OUT_AT(2) DSP_ASM_REC_HALF_OUT_AT(3)         \
+                         DSP_ASM_REC_HALF_OUT_AT(4) DSP_ASM_REC_HALF_OUT_AT(5)         \
+                         DSP_ASM_REC_HALF_OUT_AT(6) DSP_ASM_REC_HALF_OUT_AT(7)         \
+                         "ldr r0, [r11, #8]\n\t"                                       \
+                         "ldr r2, [r11, #12]\n\t"                                      \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r10")                          \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r10")                          \
+                         XDBL                                                          \
+                         "add r11, r11, #16\n\t"                                       \
+                         "str r11, [sp, #8]\n\t"                                       \
+                         "cmp r11, r9\n\t"                                             \
+                         DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN)               \
+                         "ldm sp, {r9, r10, r11}\n\t"                                  \
+                         "sub r12, r12, #(13 * 4 * 8)\n\t"                             \
+                         "bne 2b\n\t"                                                  \
+                         "add sp, sp, #12"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(ra), "+r"(rb), "+r"(re), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
 /* clang-format on */
 
 /* n >= 1 rows x[8] (x_stride apart) through the `count` records at rec (a multiple of 4, the
@@ -990,7 +1040,16 @@ static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, co
     register const int8_t *re __asm__("r8") = x + (size_t)n * 16;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
+    if (count == 8 && y_stride == 8) { /* the block the whole of M: no loops */
+        if (relu && xdbl)
+            DSP_ASM_REC_HALVES8("", DSP_ASM_REC_XDBL);
+        else if (relu)
+            DSP_ASM_REC_HALVES8("", "");
+        else if (xdbl)
+            DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, DSP_ASM_REC_XDBL);
+        else
+            DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, "");
+    } else if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
         if (relu && xdbl)
             DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""),
                                     DSP_ASM_REC_XDBL);
