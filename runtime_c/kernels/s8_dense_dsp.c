@@ -785,9 +785,11 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
 
 /* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
  * per output 2 b at [rec], then m, c = zp2 << em1, e = em1 + 1 = -shift in the record's last
- * three words, and the checks' accumulators (emax, mbits, bbits). LSL by a register reads the
- * shift's low byte: em1 outside 0..31 stores garbage in c, which the caller's emax < 20
- * refuses. */
+ * three words, and the checks' accumulators (emax, mbits, bbits; emax the bytewise maximum of
+ * em1 by USUB8 and SEL, one instruction less than a compare and a conditional move: an em1
+ * outside 0..255 sets an upper byte). LSL by a register reads the shift's low byte: em1
+ * outside 0..31 stores garbage in c, which the caller's emax < 20 refuses (as it refuses any
+ * upper byte of emax). */
 #define DSP_ASM_REC_PARAMS(W)                                                           \
     __asm__ __volatile__(                                                               \
         "1:\n\t"                                                                        \
@@ -799,9 +801,8 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
         "lsl %[b], %[b], #1\n\t"                                                        \
         "str %[b], [%[r]], %[w]\n\t"                                                    \
         "mvn %[t], %[sh]\n\t"                                                           \
-        "cmp %[t], %[emax]\n\t"                                                         \
-        "it hi\n\t"                                                                     \
-        "movhi %[emax], %[t]\n\t"                                                       \
+        "usub8 %[b], %[emax], %[t]\n\t"                                                 \
+        "sel %[emax], %[emax], %[t]\n\t"                                                \
         "lsl %[b], %[zp2], %[t]\n\t"                                                    \
         "rsb %[sh], %[sh], #0\n\t"                                                      \
         "str %[sh], [%[r], #-4]\n\t"                                                    \
