@@ -1013,6 +1013,10 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+#define DSP_ASM_REC_OUT96                                                          \
+    DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") \
+        DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("")                 \
+            DSP_ASM_REC2_OUT12("")
 #define DSP_ASM_REC_HALVES8(SIGN, XDBL)                                              \
     DSP_ASM_REC_HALVES_N(8, XDBL, DSP_ASM_REC_HALF_OUT_AT8(8, 0),                   \
                          DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN))
@@ -1064,13 +1068,13 @@ static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, co
             DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, DSP_ASM_REC_XDBL);
         else
             DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, "");
-    } else if (count == 96 && y_stride == 96 && relu && xdbl) { /* MobileNetV2's expansions of
-        16 channels to 96 (ReLU, the rows fewer than the outputs) */
-        DSP_ASM_REC_HALVES_N(96, DSP_ASM_REC_XDBL, DSP_ASM_REC_HALF_OUT_AT96,
-                             DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("")
-                                 DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("")
-                                     DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("")
-                                         DSP_ASM_REC2_OUT12(""));
+    } else if (count == 96 && y_stride == 96 && relu) { /* MobileNetV2's expansions of 16
+        channels to 96 (ReLU) */
+        if (xdbl)
+            DSP_ASM_REC_HALVES_N(96, DSP_ASM_REC_XDBL, DSP_ASM_REC_HALF_OUT_AT96,
+                                 DSP_ASM_REC_OUT96);
+        else
+            DSP_ASM_REC_HALVES_N(96, "", DSP_ASM_REC_HALF_OUT_AT96, DSP_ASM_REC_OUT96);
     } else if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
         if (relu && xdbl)
             DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""),
