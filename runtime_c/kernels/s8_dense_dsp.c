@@ -799,9 +799,11 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
 
 /* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
  * per output 2 b at [rec], then m, c = zp2 << em1, e = em1 + 1 = -shift in the record's last
- * three words, and the checks' accumulators (emax, mbits, bbits). LSL by a register reads the
- * shift's low byte: em1 outside 0..31 stores garbage in c, which the caller's emax < 20
- * refuses. */
+ * three words, and the checks' accumulators (emax, mbits, bbits; emax the bytewise maximum of
+ * em1 by USUB8 and SEL, one instruction less than a compare and a conditional move: an em1
+ * outside 0..255 sets an upper byte). LSL by a register reads the shift's low byte: em1
+ * outside 0..31 stores garbage in c, which the caller's emax < 20 refuses (as it refuses any
+ * upper byte of emax). */
 #define DSP_ASM_REC_PARAMS(W)                                                           \
     __asm__ __volatile__(                                                               \
         "1:\n\t"                                                                        \
@@ -813,9 +815,8 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
         "lsl %[b], %[b], #1\n\t"                                                        \
         "str %[b], [%[r]], %[w]\n\t"                                                    \
         "mvn %[t], %[sh]\n\t"                                                           \
-        "cmp %[t], %[emax]\n\t"                                                         \
-        "it hi\n\t"                                                                     \
-        "movhi %[emax], %[t]\n\t"                                                       \
+        "usub8 %[b], %[emax], %[t]\n\t"                                                 \
+        "sel %[emax], %[emax], %[t]\n\t"                                                \
         "lsl %[b], %[zp2], %[t]\n\t"                                                    \
         "rsb %[sh], %[sh], #0\n\t"                                                      \
         "str %[sh], [%[r], #-4]\n\t"                                                    \
@@ -965,6 +966,74 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
                            "+r"(yr)                                                    \
                          :                                                             \
                          : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+/* K = 16's first half of N outputs written out: output 16 H + L's sum into its B record by an
+ * offset from r12 (past the A records: their 20 N bytes, then B records of 32). */
+#define DSP_ASM_REC_HALF_OUT_AT(N, H, L)                 \
+    "ldm r12!, {r4, r5, r6, r7, r8}\n\t"                 \
+    "smlad r4, r0, r5, r4\n\t"                           \
+    "smlad r4, r1, r6, r4\n\t"                           \
+    "smlad r4, r2, r7, r4\n\t"                           \
+    "smlad r4, r3, r8, r4\n\t"                           \
+    "str r4, [r12, #(20 * " #N " - 20 + 12 * (16 * " #H " + " #L "))]\n\t"
+#define DSP_ASM_REC_HALF_OUT_AT8(N, H)                                               \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 0) DSP_ASM_REC_HALF_OUT_AT(N, H, 1)                \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 2) DSP_ASM_REC_HALF_OUT_AT(N, H, 3)                \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 4) DSP_ASM_REC_HALF_OUT_AT(N, H, 5)                \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 6) DSP_ASM_REC_HALF_OUT_AT(N, H, 7)
+#define DSP_ASM_REC_HALF_OUT_AT16(N, H)                                              \
+    DSP_ASM_REC_HALF_OUT_AT8(N, H)                                                   \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 8) DSP_ASM_REC_HALF_OUT_AT(N, H, 9)                \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 10) DSP_ASM_REC_HALF_OUT_AT(N, H, 11)              \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 12) DSP_ASM_REC_HALF_OUT_AT(N, H, 13)              \
+    DSP_ASM_REC_HALF_OUT_AT(N, H, 14) DSP_ASM_REC_HALF_OUT_AT(N, H, 15)
+#define DSP_ASM_REC_HALF_OUT_AT96                                                    \
+    DSP_ASM_REC_HALF_OUT_AT16(96, 0) DSP_ASM_REC_HALF_OUT_AT16(96, 1)                \
+    DSP_ASM_REC_HALF_OUT_AT16(96, 2) DSP_ASM_REC_HALF_OUT_AT16(96, 3)                \
+    DSP_ASM_REC_HALF_OUT_AT16(96, 4) DSP_ASM_REC_HALF_OUT_AT16(96, 5)
+/* K = 16 by halves where the block is N outputs (8 or 96) and the whole of M (y_stride N: no
+ * y step): both halves written out (FIRST, SECOND), no output loop. The stack [sp] holds xend,
+ * nzp, x, reloaded by one LDM a row into r9..r11 (x in r11, nzp in r10 through the first
+ * half); the row's end is compared before the second half, whose instructions leave the flags
+ * (no S forms), and r12 steps back over the N outputs' 13 words: 18 instructions a row
+ * besides the outputs' where the loops' spent 27 (N = 8) or 55 (N = 96). */
+#define DSP_ASM_REC_HALVES_N(N, XDBL, FIRST, SECOND)                                  \
+    __asm__ __volatile__("sub sp, sp, #12\n\t"                                         \
+                         "str r8, [sp]\n\t"                                            \
+                         "strd r5, r4, [sp, #4]\n\t"                                   \
+                         "mov r12, r6\n\t"                                             \
+                         "mov r9, r8\n\t"                                              \
+                         "mov r10, r5\n\t"                                             \
+                         "mov r11, r4\n\t"                                             \
+                         "2:\n\t"                                                      \
+                         "ldr r0, [r11]\n\t"                                           \
+                         "ldr r2, [r11, #4]\n\t"                                       \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r10")                          \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r10")                          \
+                         XDBL FIRST                                                    \
+                         "ldr r0, [r11, #8]\n\t"                                       \
+                         "ldr r2, [r11, #12]\n\t"                                      \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r10")                          \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r10")                          \
+                         XDBL                                                          \
+                         "add r11, r11, #16\n\t"                                       \
+                         "str r11, [sp, #8]\n\t"                                       \
+                         "cmp r11, r9\n\t"                                             \
+                         SECOND                                                        \
+                         "ldm sp, {r9, r10, r11}\n\t"                                  \
+                         "sub r12, r12, #(13 * 4 * " #N ")\n\t"                        \
+                         "bne 2b\n\t"                                                  \
+                         "add sp, sp, #12"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(ra), "+r"(rb), "+r"(re), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+#define DSP_ASM_REC_OUT96                                                          \
+    DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") \
+        DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("")                 \
+            DSP_ASM_REC2_OUT12("")
+#define DSP_ASM_REC_HALVES8(SIGN, XDBL)                                              \
+    DSP_ASM_REC_HALVES_N(8, XDBL, DSP_ASM_REC_HALF_OUT_AT8(8, 0),                   \
+                         DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN))
 /* clang-format on */
 
 /* n >= 1 rows x[8] (x_stride apart) through the `count` records at rec (a multiple of 4, the
@@ -1004,7 +1073,23 @@ static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, co
     register const int8_t *re __asm__("r8") = x + (size_t)n * 16;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
+    if (count == 8 && y_stride == 8) { /* the block the whole of M: no loops */
+        if (relu && xdbl)
+            DSP_ASM_REC_HALVES8("", DSP_ASM_REC_XDBL);
+        else if (relu)
+            DSP_ASM_REC_HALVES8("", "");
+        else if (xdbl)
+            DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, DSP_ASM_REC_XDBL);
+        else
+            DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, "");
+    } else if (count == 96 && y_stride == 96 && relu) { /* MobileNetV2's expansions of 16
+        channels to 96 (ReLU) */
+        if (xdbl)
+            DSP_ASM_REC_HALVES_N(96, DSP_ASM_REC_XDBL, DSP_ASM_REC_HALF_OUT_AT96,
+                                 DSP_ASM_REC_OUT96);
+        else
+            DSP_ASM_REC_HALVES_N(96, "", DSP_ASM_REC_HALF_OUT_AT96, DSP_ASM_REC_OUT96);
+    } else if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
         if (relu && xdbl)
             DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""),
                                     DSP_ASM_REC_XDBL);

@@ -61,6 +61,12 @@ ROWS4_REPS = 10
 # past it; counts of 4 j (four outputs a turn) and 8 j.
 REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
+# K = 16 with M = 8 or 96 (dsp_rec_block's outputs written out, DSP_ASM_REC_HALVES_N), (rows,
+# M): rows fewer than the outputs (the rows doubled: 5, 6; 5, 9 at M = 96) and not (8, 9; 97);
+# the sign's term on the rounding's ties (kind 4, three times) and not; the output zero point
+# -128 and any at M = 8, -128 at M = 96 (its path's only form).
+REC_FULL = ((5, 8), (6, 8), (8, 8), (9, 8), (5, 96), (9, 96), (97, 96))
+REC8_REPS = 6
 # K a multiple of 8 in 24..336 (dsp_pair_block: quads two (24, 40, 184), four (64), twelve
 # (48, 96, 144, 192, 240) or fourteen (56, 112, 336) a turn;
 # from 200 the rows' words end blk->w's room: 240), M even: one pair,
@@ -87,6 +93,7 @@ CASES = (
     + CONV_CASES
     + len(ROWS4) * (ROWS4_REPS + 6)
     + 2 * len(REC_MS) * REC_REPS
+    + len(REC_FULL) * REC8_REPS
     + len(PAIR_KS) * len(PAIR_MS) * PAIR_REPS
     + len(KEPT) * KEPT_REPS
 )
@@ -102,16 +109,18 @@ DRIVER = (
     + r"""
 static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
                      big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST},
-                     rec_ms[] = {REC_MS_LIST}, pair_ks[] = {PAIR_KS_LIST},
+                     rec_ms[] = {REC_MS_LIST}, rec_full[][2] = {REC_FULL_LIST},
+                     pair_ks[] = {PAIR_KS_LIST},
                      pair_ms[] = {PAIR_MS_LIST}, kept[][3] = {KEPT_LIST};
 #define REC_REPS 10
+#define REC8_REPS 6
 #define PAIR_REPS 12
 #define KEPT_REPS 8
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4, 33 * 112 */
 #define MAX_W 17472 /* 33 * 49, 1023 * 8, 336 * 52, 56 * 300 */
-#define MAX_Y 4096 /* MAX_N * 49, 2 * 10 * 10 * 20 */
+#define MAX_Y 9312 /* MAX_N * 49, 2 * 10 * 10 * 20, 97 * 96 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[300], mult[300], shift[300]; /* M up to 300 (KEPT) */
 static int cases = 0, failures = 0;
@@ -308,6 +317,15 @@ int main(void) {
         dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 6,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
+    /* K = 16, M = 8 or 96 (DSP_ASM_REC_HALVES_N): the rows doubled or not, ties of the
+     * rounding (kind 4), the output zero point -128 (M = 96; reps 1, 4) and any */
+    for (ki = 0; ki < (int32_t)(sizeof rec_full / sizeof rec_full[0]); ++ki)
+    for (rep = 0; rep < REC8_REPS; ++rep) {
+        static const int32_t kinds[] = {4, 4, 4, 0, 1, 2};
+        const int32_t m = rec_full[ki][1];
+        dense_case_zy(rec_full[ki][0], 16, m, kinds[rep], CNNC_ROUND_DOUBLE,
+                      m == 96 || rep == 1 || rep == 4 ? -128 : uniform(-127, 127), 0);
+    }
     /* K a multiple of 8 from 24 to 336 (dsp_pair_block: two rows by two outputs), M even
      * (a last pair after the groups of four: 6, 18), within a block and past it, odd and
      * even rows (never 4: the four-row path), as above */
@@ -337,11 +355,16 @@ KERNELS = ["s8_conv.c", "s8_dense.c", "s8_dense_dsp.c", "s8_conv_dsp.c"]
 @pytest.mark.parametrize("opt", [(), ("-Os",)], ids=["target-flags", "Os"])
 def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     # the names that contain another name first
-    lists = {"REC_MS_LIST": REC_MS, "PAIR_KS_LIST": PAIR_KS, "PAIR_MS_LIST": PAIR_MS}
+    lists = {
+        "REC_MS_LIST": REC_MS,
+        "PAIR_KS_LIST": PAIR_KS,
+        "PAIR_MS_LIST": PAIR_MS,
+    }
     lists |= {"BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS}
     lists |= {"KS_LIST": KS, "MS_LIST": MS}
     driver = DRIVER.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
     driver = driver.replace("ROWS4_REPS", str(ROWS4_REPS))
+    driver = driver.replace("REC_FULL_LIST", ", ".join(f"{{{n}, {m}}}" for n, m in REC_FULL))
     driver = driver.replace("KEPT_LIST", ", ".join(f"{{{k}, {n}, {m}}}" for k, n, m in KEPT))
     for name, values in lists.items():
         driver = driver.replace(name, ", ".join(map(str, values)))
