@@ -2360,7 +2360,10 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtab16 r1, %[nzp], r5\n\t"                            \
     "sxtab16 r3, %[nzp], r5, ror #8\n\t"                    \
     "stm %[rp]!, {r0, r1, r2, r3}\n\t"
-#define DSP_ASM_PAIRS_TW                                    \
+/* The weight words at p, p + cs and p + 2 cs (four channels each) as int16 pairs into the
+ * records at rp, p stepped on by nzp; DBL doubles each quad of pairs before its STM (or
+ * nothing). */
+#define DSP_ASM_PAIRS_TWX(DBL)                              \
     "ldr r0, [%[p]]\n\t"                                    \
     "ldr r2, [%[p], %[cs]]\n\t"                             \
     "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
@@ -2373,39 +2376,22 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r0, r0\n\t"                                     \
     "sxtb16 r3, r1, ror #8\n\t"                             \
     "sxtb16 r1, r1\n\t"                                     \
+    DBL                                                     \
     "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
     "sxtb16 r0, r4\n\t"                                     \
     "sxtb16 r2, r4, ror #8\n\t"                             \
     "sxtb16 r1, r5\n\t"                                     \
     "sxtb16 r3, r5, ror #8\n\t"                             \
+    DBL                                                     \
     "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TWX("")
 /* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), dsp_dw_pairs4x4_asm's */
 #define DSP_ASM_PAIRS_DBL4                                  \
     "sadd16 r0, r0, r0\n\t"                                 \
     "sadd16 r1, r1, r1\n\t"                                 \
     "sadd16 r2, r2, r2\n\t"                                 \
     "sadd16 r3, r3, r3\n\t"
-#define DSP_ASM_PAIRS_TW2                                   \
-    "ldr r0, [%[p]]\n\t"                                    \
-    "ldr r2, [%[p], %[cs]]\n\t"                             \
-    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
-    "add %[p], %[p], %[nzp]\n\t"                            \
-    "pkhtb r4, r2, r0, asr #16\n\t"                         \
-    "pkhbt r0, r0, r2, lsl #16\n\t"                         \
-    "pkhtb r5, r3, r2, asr #16\n\t"                         \
-    "pkhbt r1, r2, r3, lsl #16\n\t"                         \
-    "sxtb16 r2, r0, ror #8\n\t"                             \
-    "sxtb16 r0, r0\n\t"                                     \
-    "sxtb16 r3, r1, ror #8\n\t"                             \
-    "sxtb16 r1, r1\n\t"                                     \
-    DSP_ASM_PAIRS_DBL4                                      \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
-    "sxtb16 r0, r4\n\t"                                     \
-    "sxtb16 r2, r4, ror #8\n\t"                             \
-    "sxtb16 r1, r5\n\t"                                     \
-    "sxtb16 r3, r5, ror #8\n\t"                             \
-    DSP_ASM_PAIRS_DBL4                                      \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TWX(DSP_ASM_PAIRS_DBL4)
 #define DSP_ASM_PAIRS_TW3D                                  \
     "mov %[p], %[wg]\n\t"                                   \
     "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
