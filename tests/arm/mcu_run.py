@@ -20,6 +20,12 @@ static int32_t uniform(int32_t lo, int32_t hi) { /* lo..hi */
     return lo + (int32_t)(next_word() % (uint32_t)(hi - lo + 1));
 }
 """
+C_FILL8 = r"""
+static void fill8(int8_t *v, int32_t n, int32_t lo) { /* uniform in lo..127 */
+    int32_t i;
+    for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
+}
+"""
 
 
 def run_driver(tmp_path: Path, driver: str, kernels: list[str], opt=(), target="cortex-m4",

@@ -11,7 +11,7 @@ grid of test_mcu_dsp.py covers the narrower rows and the other geometries."""
 
 import pytest
 
-from .mcu_run import C_RANDOM, run_driver
+from .mcu_run import C_FILL8, C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
@@ -25,14 +25,23 @@ DRIVER = (
 
 """
     + C_RANDOM
+    + C_FILL8
     + r"""
-static void fill8(int8_t *v, int32_t n, int32_t lo) {
-    int32_t i;
-    for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
-}
 #define MAX_X (2 * 8 * 50 * 17)
 static int8_t x[MAX_X], w[9 * 32], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
 static int32_t bias[32], mult[32], shift[32];
+
+/* Runs __ref and __dsp on p (x, w, bias, mult, shift) into sentinel-filled outputs of `out`
+ * bytes; returns the first differing byte, `out` if the DSP kernel wrote past it, else -1. */
+static int32_t first_difference(const cnnc_s8_conv_params *p, int32_t out) {
+    int32_t i;
+    memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
+    cnnc_s8_dwconv__ref(p, x, w, bias, mult, shift, y_ref);
+    cnnc_s8_dwconv__dsp(p, x, w, bias, mult, shift, y_dsp);
+    for (i = 0; i < out; ++i)
+        if (y_ref[i] != y_dsp[i]) return i;
+    return y_dsp[out] != 0x2a ? out : -1;
+}
 
 int main(void) {
     /* h, out_w: out_w <= 16 the planes' fixed pitch, 18 the image's own; out_w 8, 12, 16
@@ -78,19 +87,13 @@ int main(void) {
             shift[i] = edge && uniform(0, 2) == 0 ? uniform(-31, 3) : -uniform(6, 12);
             if (z == 2 && !edge) shift[i] = -uniform(1, 20); /* every e of DSP_RQ_DOUBLE2Z */
         }
-        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
-        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
-        cnnc_s8_dwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
         ++cases;
-        for (i = 0; i < out; ++i)
-            if (y_ref[i] != y_dsp[i]) {
-                printf("h %d w %d c %d pad %d z %d edge %d: byte %d ref %d dsp %d\n", (int)p.h,
-                       (int)p.w, (int)p.c, (int)pad, (int)z, (int)edge, (int)i, y_ref[i],
-                       y_dsp[i]);
-                ++failures;
-                break;
-            }
-        if (y_dsp[out] != 0x2a) { printf("wrote past the output\n"); ++failures; }
+        if ((i = first_difference(&p, out)) >= 0) {
+            printf("h %d w %d c %d pad %d z %d edge %d: byte %d of %d ref %d dsp %d\n", (int)p.h,
+                   (int)p.w, (int)p.c, (int)pad, (int)z, (int)edge, (int)i, (int)out, y_ref[i],
+                   y_dsp[i]);
+            ++failures;
+        }
     }
     /* the doubled sums' bias bound (DSP_DW3_DOUBLE_BIAS, 2^30 - 294,912): every x - zp at
      * 255 in the bias's sign and every weight -128, so an interior sum is bias + 293,760 in
@@ -116,17 +119,12 @@ int main(void) {
             mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
             shift[j] = -19 - (j & 1); /* outputs near 2^30 / 2^20: clamped */
         }
-        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
-        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
-        cnnc_s8_dwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
         ++cases;
-        for (j = 0; j < out; ++j)
-            if (y_ref[j] != y_dsp[j]) {
-                printf("bias bound %d: byte %d ref %d dsp %d\n", (int)(sign * b_abs), (int)j,
-                       y_ref[j], y_dsp[j]);
-                ++failures;
-                break;
-            }
+        if ((j = first_difference(&p, out)) >= 0) {
+            printf("bias bound %d: byte %d of %d ref %d dsp %d\n", (int)(sign * b_abs), (int)j,
+                   (int)out, y_ref[j], y_dsp[j]);
+            ++failures;
+        }
     }
     /* 0.35@96's shapes at many channels: 6x6 at padding 1 (dsp_dw3x3_rows6 for DSP_RQ_DOUBLE2Z)
      * and 3x3 at padding 1 (dsp_dw3x3_img3), both roundings, output zero point -128 and
@@ -150,18 +148,12 @@ int main(void) {
             mult[j] = (int32_t)((1u << 30) + next_word() % (1u << 30));
             shift[j] = -uniform(1, 20);
         }
-        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
-        cnnc_s8_dwconv__ref(&p, x, w, bias, mult, shift, y_ref);
-        cnnc_s8_dwconv__dsp(&p, x, w, bias, mult, shift, y_dsp);
         ++cases;
-        for (j = 0; j < out; ++j)
-            if (y_ref[j] != y_dsp[j]) {
-                printf("shape %d c %d: byte %d ref %d dsp %d\n", (int)side, (int)c, (int)j,
-                       y_ref[j], y_dsp[j]);
-                ++failures;
-                break;
-            }
-        if (y_dsp[out] != 0x2a) { printf("wrote past the output\n"); ++failures; }
+        if ((j = first_difference(&p, out)) >= 0) {
+            printf("shape %d c %d: byte %d of %d ref %d dsp %d\n", (int)side, (int)c, (int)j,
+                   (int)out, y_ref[j], y_dsp[j]);
+            ++failures;
+        }
     }
     printf("%d cases, %d failures\n", (int)cases, (int)failures);
     return failures != 0;

@@ -14,7 +14,7 @@ paths. At the target's flags and at -Os (no stride-2 planes)."""
 
 import pytest
 
-from .mcu_run import C_RANDOM, run_driver
+from .mcu_run import C_FILL8, C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
@@ -29,11 +29,8 @@ DRIVER = (
 
 """
     + C_RANDOM
+    + C_FILL8
     + r"""
-static void fill8(int8_t *v, int32_t n, int32_t lo) {
-    int32_t i;
-    for (i = 0; i < n; ++i) v[i] = (int8_t)uniform(lo, 127);
-}
 #define MAX_X (2 * 48 * 48 * 17)
 static int8_t x[MAX_X], w[9 * 17], y_ref[MAX_X + 16], y_dsp[MAX_X + 16];
 static int32_t bias[17], mult[17], shift[17];
