@@ -831,6 +831,20 @@ extern const char dsp_dw_tile_rq[];
     "strb r5, [r9, r8]\n\t"                                                   \
     "strb r6, [r9, r8, lsl #1]\n\t"                                           \
     "strb r7, [r9, r10]\n\t"
+/* The channel's 32-word record at r12 pushed onto the stack ([sp + 4 i] = word i); W31 edits
+ * r10 (word 31) and W0 r0, r1 (words 0, 1) before their PUSH, or are "". */
+#define DSP_ASM_TILE_PUSH_REC(W31, W0)                                        \
+    "add lr, r12, #84\n\t"                                                    \
+    "ldm lr, {r0-r10}\n\t"                                                    \
+    W31                                                                       \
+    "push {r0-r10}\n\t"                                                       \
+    "sub lr, lr, #44\n\t"                                                     \
+    "ldm lr, {r0-r10}\n\t"                                                    \
+    "push {r0-r10}\n\t"                                                       \
+    "sub lr, lr, #40\n\t"                                                     \
+    "ldm lr, {r0-r9}\n\t"                                                     \
+    W0                                                                        \
+    "push {r0-r9}\n\t"
 /* The odd last row's loop: its own return point 3 (the one after the loop's RQ8_E). */
 #define DSP_ASM_TILE_PRO1_E                                                   \
     "adr r0, 3f\n\t"                                                          \
@@ -843,15 +857,7 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILES(PRO, PRO1, RQ8, PITCH)                                        \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
-        "add lr, r12, #84\n\t"                                                \
-        "ldm lr, {r0-r10}\n\t"                                                \
-        "push {r0-r10}\n\t"                                                   \
-        "sub lr, lr, #44\n\t"                                                 \
-        "ldm lr, {r0-r10}\n\t"                                                \
-        "push {r0-r10}\n\t"                                                   \
-        "sub lr, lr, #40\n\t"                                                 \
-        "ldm lr, {r0-r9}\n\t"                                                 \
-        "push {r0-r9}\n\t"                                                    \
+        DSP_ASM_TILE_PUSH_REC("", "")                                         \
         PRO                                                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
         "1:\n\t"                                                              \
@@ -939,16 +945,7 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILES_COL(W31, LTILE, RQ8, TAIL, LNEXT)                                         \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
-        "add lr, r12, #84\n\t"                                                \
-        "ldm lr, {r0-r10}\n\t"                                                \
-        W31                                                                   \
-        "push {r0-r10}\n\t"                                                   \
-        "sub lr, lr, #44\n\t"                                                 \
-        "ldm lr, {r0-r10}\n\t"                                                \
-        "push {r0-r10}\n\t"                                                   \
-        "sub lr, lr, #40\n\t"                                                 \
-        "ldm lr, {r0-r9}\n\t"                                                 \
-        "push {r0-r9}\n\t"                                                    \
+        DSP_ASM_TILE_PUSH_REC(W31, "")                                        \
         "ldr lr, [sp, #112]\n\t"                                              \
         LTILE                                                                 \
         "1:\n\t"                                                              \
@@ -1006,18 +1003,9 @@ static __attribute__((noinline)) void dsp_dw3x3_rows6(const uint32_t *rec) {
     register const uint32_t *rp __asm__("r12") = rec;
     __asm__ __volatile__(
         "0:\n\t"
-        "add lr, r12, #84\n\t"
-        "ldm lr, {r0-r10}\n\t"
-        "add r10, r10, #16\n\t" /* the block's entry at r2 */
-        "push {r0-r10}\n\t"
-        "sub lr, lr, #44\n\t"
-        "ldm lr, {r0-r10}\n\t"
-        "push {r0-r10}\n\t"
-        "sub lr, lr, #40\n\t"
-        "ldm lr, {r0-r9}\n\t"
-        "mov r0, r8\n\t"
-        "mov r1, r9\n\t"
-        "push {r0-r9}\n\t" DSP_ASM_TILE_PRO_E
+        /* the block's entry at r2; words 0, 1 = the first kernel row's weights */
+        DSP_ASM_TILE_PUSH_REC("add r10, r10, #16\n\t", "mov r0, r8\n\tmov r1, r9\n\t")
+            DSP_ASM_TILE_PRO_E
         "ldr r12, [sp, #112]\n\t"
         "ldr lr, [sp, #92]\n\t"
         "1:\n\t"
