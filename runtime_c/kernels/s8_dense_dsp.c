@@ -1064,6 +1064,20 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
 /* n >= 1 rows x[16] (16 apart) through the `count` outputs' A records at a_rec and B records
  * (flagged) at b_rec = a_rec + 5 count by halves (DSP_ASM_REC_HALVES_ROWS); xdbl: the rows
  * doubled. */
+/* DSP_ASM_REC_HALVES_ROWS for the row's four forms (relu: no sign's term; xdbl: the rows
+ * doubled), HALF and OUT the written-out turn's first- and second-half outputs. */
+#define DSP_REC_HALVES_BY_FORM(HALF, OUT)                                                 \
+    do {                                                                                  \
+        if (relu && xdbl)                                                                 \
+            DSP_ASM_REC_HALVES_ROWS("", HALF, OUT(""), DSP_ASM_REC_XDBL);                 \
+        else if (relu)                                                                    \
+            DSP_ASM_REC_HALVES_ROWS("", HALF, OUT(""), "");                               \
+        else if (xdbl)                                                                    \
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, HALF, OUT(DSP_ASM_REC2_SIGN),      \
+                                    DSP_ASM_REC_XDBL);                                    \
+        else                                                                              \
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, HALF, OUT(DSP_ASM_REC2_SIGN), ""); \
+    } while (0)
 static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, const int8_t *x,
                                 int32_t n, int8_t *y, size_t y_stride, int32_t count, uint32_t nzp,
                                 int relu, int xdbl) {
@@ -1090,29 +1104,9 @@ static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, co
         else
             DSP_ASM_REC_HALVES_N(96, "", DSP_ASM_REC_HALF_OUT_AT96, DSP_ASM_REC_OUT96);
     } else if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
-        if (relu && xdbl)
-            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""),
-                                    DSP_ASM_REC_XDBL);
-        else if (relu)
-            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12(""), "");
-        else if (xdbl)
-            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT12,
-                                    DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN), DSP_ASM_REC_XDBL);
-        else
-            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT12,
-                                    DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN), "");
+        DSP_REC_HALVES_BY_FORM(DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12);
     } else if (count % 8 == 0) { /* eight: per 8 */
-        if (relu && xdbl)
-            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4(""),
-                                    DSP_ASM_REC_XDBL);
-        else if (relu)
-            DSP_ASM_REC_HALVES_ROWS("", DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4(""), "");
-        else if (xdbl)
-            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT4,
-                                    DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN), DSP_ASM_REC_XDBL);
-        else
-            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC_HALF_OUT4,
-                                    DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN), "");
+        DSP_REC_HALVES_BY_FORM(DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4);
     } else if (relu) {
         DSP_ASM_REC_HALVES_ROWS("", "", "", "");
     } else {

@@ -3013,8 +3013,11 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
  * the first column without its padding products: DSP_ASM_S2_COL0; 2: out_w = 2 mod 4), else
  * DSP_RQ_DOUBLE2's sign term through x0 (the column's end then reloaded). */
 /* clang-format off */
-#define DSP_ASM_S2_MAC8                                     \
-    "smlad %[a0], %[x0], %[wa], %[a0]\n\t"                  \
+/* Odd pad_left: the first column's word 0 is padding (x - zp = 0 in both lanes), so its
+ * first output's U product adds 0 on every kernel row; the first column runs its own copy
+ * of the block loop (label 11, table c/d) without those 3 SMLAD, then the columns after it
+ * the loop at 3 (out_w = 4: the first column is the only one). */
+#define DSP_ASM_S2_MAC7                                     \
     "smlad %[a0], %[x1], %[wb], %[a0]\n\t"                  \
     "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                  \
     "smlad %[a1], %[x2], %[wb], %[a1]\n\t"                  \
@@ -3022,6 +3025,9 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8
     "smlad %[a2], %[x3], %[wb], %[a2]\n\t"                  \
     "smlad %[a3], %[x3], %[wa], %[a3]\n\t"                  \
     "smlad %[a3], %[x4], %[wb], %[a3]\n\t"
+/* One kernel row of the four outputs: MAC7 and the first output's product on word 0 */
+#define DSP_ASM_S2_MAC8                             \
+    "smlad %[a0], %[x0], %[wa], %[a0]\n\t" DSP_ASM_S2_MAC7
 #define DSP_ASM_S2_ROW                                      \
     "ldm %[r], {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"
 /* DSP_RQ_DOUBLE2Z's four outputs with the shift inside SSAT (ASR #e is an immediate): one
@@ -3113,18 +3119,6 @@ extern const uint32_t dsp_dw_s2_rqz[]; /* the blocks above */
     DSP_ASM_S2_TB_ENT(20, L, T)
 #define DSP_ASM_S2_STORETB DSP_ASM_S2_STORETBX("b", "t")
 #define DSP_ASM_S2_TAIL_TB "b 2f\n\t" DSP_ASM_S2_TB_BLKS("b", "1b", "9b") "2:"
-/* Odd pad_left: the first column's word 0 is padding (x - zp = 0 in both lanes), so its
- * first output's U product adds 0 on every kernel row; the first column runs its own copy
- * of the block loop (label 11, table c/d) without those 3 SMLAD, then the columns after it
- * the loop at 3 (out_w = 4: the first column is the only one). */
-#define DSP_ASM_S2_MAC7                                     \
-    "smlad %[a0], %[x1], %[wb], %[a0]\n\t"                  \
-    "smlad %[a1], %[x1], %[wa], %[a1]\n\t"                  \
-    "smlad %[a1], %[x2], %[wb], %[a1]\n\t"                  \
-    "smlad %[a2], %[x2], %[wa], %[a2]\n\t"                  \
-    "smlad %[a2], %[x3], %[wb], %[a2]\n\t"                  \
-    "smlad %[a3], %[x3], %[wa], %[a3]\n\t"                  \
-    "smlad %[a3], %[x4], %[wb], %[a3]\n\t"
 #define DSP_ASM_S2_ROW_ADD DSP_ASM_S2_ROW "add %[r], %[r], #%c[rowb]\n\t"
 /* P = 5: the rows one after the other */
 #define DSP_ASM_S2_ROW_WB "ldm %[r]!, {%[x0], %[x1], %[x2], %[x3], %[x4]}\n\t"
