@@ -54,6 +54,14 @@ static void check(const char *what, int32_t set, int32_t n) {
     if (y_dsp[n] != 0x2a) { printf("%s set %d wrote past its end\n", what, (int)set); ++failures; }
 }
 
+/* __ref and __dsp of the global pool on x8 (p), compared by check */
+static void check_gap(const cnnc_s8_global_avgpool_params *p, const char *what, int32_t set) {
+    memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
+    cnnc_s8_global_avgpool__ref(p, x8, y_ref);
+    cnnc_s8_global_avgpool__dsp(p, x8, y_dsp);
+    check(what, set, p->n * p->c);
+}
+
 static void quantize_sets(void) {
     static const float scales[] = {0.5f, 0.0375f, 1.0f / 3.0f, 7.25e-3f, 1e-30f, 3e30f};
     int32_t set, i;
@@ -123,10 +131,7 @@ static void gap_sets(void) {
         }
         for (i = 0; i < p.n * p.hw * p.c; ++i)
             x8[i] = (int8_t)(kind == 3 ? -128 : (kind == 4 ? 127 : uniform(-128, 127)));
-        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
-        cnnc_s8_global_avgpool__ref(&p, x8, y_ref);
-        cnnc_s8_global_avgpool__dsp(&p, x8, y_dsp);
-        check("global avgpool", set, p.n * p.c);
+        check_gap(&p, "global avgpool", set);
     }
 }
 
@@ -153,10 +158,7 @@ static void gap_once_sets(void) {
         p.act_min = -128, p.act_max = 127;
         for (i = 0; i < p.n * p.hw * p.c; ++i)
             x8[i] = (int8_t)(kind == 2 ? -128 : (kind == 3 ? 127 : uniform(-128, 127)));
-        memset(y_ref, 0x55, sizeof y_ref); memset(y_dsp, 0x2a, sizeof y_dsp);
-        cnnc_s8_global_avgpool__ref(&p, x8, y_ref);
-        cnnc_s8_global_avgpool__dsp(&p, x8, y_dsp);
-        check("global avgpool (once, full clamp)", set, p.n * p.c);
+        check_gap(&p, "global avgpool (once, full clamp)", set);
     }
 }
 
