@@ -604,8 +604,8 @@ static __attribute__((noinline)) int dsp_rows4_params_d2(int32_t *rec, const int
 /* The input records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp) in %[nzp]),
  * a quad of inputs of the four rows a turn (its two records: rows 0 and 1 through x0, rows 2
  * and 3 through x2, each pair of words by one STRD; the offsets j m of the next quad in off);
- * D: the words doubled (DSP_ASM_ROWS4_XDBL) or not. 25 instructions a quad (33 doubled) where
- * gcc's C form spent 52. */
+ * D: the words doubled (DSP_ASM_ROWS4_XDBL) or not; two quads a turn (K is a multiple of 8).
+ * 23 instructions a quad (31 doubled) where gcc's C form spent 52. */
 /* clang-format off */
 #define DSP_ASM_ROWS4_XDBL                     \
     "sadd16 %[a], %[a], %[a]\n\t"              \
@@ -622,18 +622,24 @@ static __attribute__((noinline)) int dsp_rows4_params_d2(int32_t *rec, const int
     D                                                    \
     "strd %[a], %[b], [%[xb], #" at "]\n\t"              \
     "strd %[t0], %[t1], [%[xb], #" at " + 24]\n\t"
+/* The quad's offsets (j m, j' m) = (off, off + 2 m) at xb, (off + m, off + 3 m) at xb + 24,
+ * xb then past the two records by the last STRD's writeback. */
+#define DSP_ASM_ROWS4_OFFS                               \
+    "add %[a], %[off], %[m]\n\t"                        \
+    "add %[b], %[a], %[m], lsl #1\n\t"                  \
+    "strd %[a], %[b], [%[xb], #24]\n\t"                 \
+    "add %[a], %[off], %[m], lsl #1\n\t"                \
+    "strd %[off], %[a], [%[xb]], #48\n\t"               \
+    "add %[off], %[b], %[m]\n\t"
 #define DSP_ASM_ROWS4_WIDEN(D)                                                                 \
     __asm__ __volatile__(                                                                     \
         "1:\n\t"                                                                              \
         DSP_ASM_ROWS4_WIDEN2("%[x0]", "8", D)                                                 \
         DSP_ASM_ROWS4_WIDEN2("%[x2]", "16", D)                                                \
-        "add %[a], %[off], %[m], lsl #1\n\t"                                                  \
-        "strd %[off], %[a], [%[xb]]\n\t"                                                      \
-        "add %[off], %[off], %[m]\n\t"                                                        \
-        "add %[a], %[off], %[m], lsl #1\n\t"                                                  \
-        "strd %[off], %[a], [%[xb], #24]\n\t"                                                 \
-        "add %[off], %[a], %[m]\n\t"                                                          \
-        "add %[xb], %[xb], #48\n\t"                                                           \
+        DSP_ASM_ROWS4_OFFS                                                                    \
+        DSP_ASM_ROWS4_WIDEN2("%[x0]", "8", D)                                                 \
+        DSP_ASM_ROWS4_WIDEN2("%[x2]", "16", D)                                                \
+        DSP_ASM_ROWS4_OFFS                                                                    \
         "cmp %[x0], %[end]\n\t"                                                               \
         "bne 1b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [t0] "=&r"(t0), [t1] "=&r"(t1), [x0] "+r"(x0),          \
