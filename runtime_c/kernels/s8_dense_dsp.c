@@ -557,11 +557,12 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
 /* clang-format on */
 
 /* dsp_rows4_params' records for the double rounding where every check passes (nonzero then:
- * the form is DSP_RQ_DOUBLE2; zero: some check refused, and dsp_rows4_params decides), 21
+ * the form is DSP_RQ_DOUBLE2; zero: some check refused, and dsp_rows4_params decides), 20.5
  * instructions a pair where dsp_rows4_params spends 26: the checks by saturation into the Q
- * flag (DSP_ASM_ROWS4_D2PAIR) instead of ORs of every field, two pairs a turn (an odd count of
- * pairs enters at the second). The e - 1 bound 16 is below dsp_rows4_params' 20 (real layers'
- * shifts lie below 16). All 14 registers hold the pass, as dsp_rows4_pair's loop. */
+ * flag (DSP_ASM_ROWS4_D2PAIR) instead of ORs of every field, four pairs a turn (the first turn
+ * enters where the count of pairs modulo 4 is left: 32 bytes of records a pair). The e - 1 bound 16
+ * is below dsp_rows4_params' 20 (real layers' shifts lie below 16). All 14 registers hold the pass,
+ * as dsp_rows4_pair's loop. */
 static __attribute__((noinline)) int dsp_rows4_params_d2(int32_t *rec, const int32_t *bias,
                                                          const int32_t *mult, const int32_t *shift,
                                                          int32_t count, uint32_t zp2) {
@@ -576,9 +577,14 @@ static __attribute__((noinline)) int dsp_rows4_params_d2(int32_t *rec, const int
         "mov r0, #0\n\t"
         "msr APSR_nzcvq, r0\n\t"
         "sub r0, r12, r11\n\t"
-        "tst r0, #32\n\t"
-        "bne 2f\n\t"
-        "1:\n\t" DSP_ASM_ROWS4_D2PAIR "2:\n\t" DSP_ASM_ROWS4_D2PAIR
+        "ands r0, r0, #96\n\t"
+        "beq 1f\n\t"
+        "cmp r0, #64\n\t"
+        "beq 3f\n\t"
+        "bhi 2f\n\t"
+        "b 4f\n\t"
+        "1:\n\t" DSP_ASM_ROWS4_D2PAIR "2:\n\t" DSP_ASM_ROWS4_D2PAIR "3:\n\t" DSP_ASM_ROWS4_D2PAIR
+        "4:\n\t" DSP_ASM_ROWS4_D2PAIR
         "cmp r11, r12\n\t"
         "blo 1b\n\t"
         "mrs r0, APSR\n\t"

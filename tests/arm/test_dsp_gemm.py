@@ -375,3 +375,46 @@ def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
         driver = driver.replace(name, ", ".join(map(str, values)))
     out = run_driver(tmp_path, driver, KERNELS, opt)
     assert f"{CASES} cases, 0 failures" in out, out
+
+
+# dsp_rows4_params_d2's pass enters its turn of four pairs by the count of pairs modulo 4: a
+# wrong entry runs past the last pair (its records' STM past the room, reads past the
+# arrays), which the outputs cannot show (the extra outputs' records are never read). The
+# driver includes the kernel file for the static pass and checks, for every count of pairs
+# 1..20, that no word past the last pair's record changes, that outputs past count (which
+# every check refuses) are not read, and each field.
+PARAMS_D2_DRIVER = r"""
+#include <stdio.h>
+#include "s8_dense_dsp.c"
+#define WORDS (5 + 4 * 40 + 16)
+static int32_t rec[WORDS], bias[64], mult[64], shift[64];
+static void set(int i, int refused) {
+    bias[i] = refused ? 1 << 30 : 1000 * i - 7;
+    mult[i] = refused ? 5 : (1 << 30) + 12345 * i;
+    shift[i] = refused ? 7 : -(i % 16) - 1;
+}
+int main(void) {
+    const uint32_t zp2 = 2u * (uint32_t)-128 + 1u;
+    int count, i, bad = 0;
+    for (count = 2; count <= 40; count += 2) {
+        for (i = 0; i < 64; ++i) set(i, i >= count);
+        for (i = 0; i < WORDS; ++i) rec[i] = 0x5A5A5A5A;
+        bad += !dsp_rows4_params_d2(rec + 5, bias, mult, shift, count, zp2);
+        for (i = 5 + 4 * count; i < WORDS; ++i) bad += rec[i] != 0x5A5A5A5A;
+        for (i = 0; i < count; ++i) {
+            const int32_t *pr = rec + 5 + 8 * (i / 2) + 5 * (i & 1);
+            bad += pr[0] != -shift[i] || pr[1] != mult[i];
+            bad += pr[2] != (int32_t)(zp2 << (-shift[i] - 1));
+            bad += rec[8 * (i / 2) + (i & 1)] != 2 * bias[i];
+        }
+    }
+    printf("bad=%d;\n", bad);
+    return 0;
+}
+"""
+
+
+def test_dsp_rows4_params_d2_writes_its_records_only(tmp_path):
+    kernels = ["s8_conv.c", "s8_dense.c", "s8_conv_dsp.c"]  # s8_dense_dsp.c: included
+    out = run_driver(tmp_path, PARAMS_D2_DRIVER, kernels)
+    assert "bad=0;" in out, out
