@@ -524,23 +524,94 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     return form;
 }
 
+/* One pair of outputs of dsp_rows4_params_d2's pass (registers fixed by its statement): the
+ * shifts and multipliers of o, o+1 into r0, r5 and r1, r6, e - 1 = ~s (the double rounding's
+ * neg - s), c = zp2 2^(e-1) into r2, r7, e into r0, r5; then the pair's (e0, m0, c0, r3, r4,
+ * e1, m1, c1) by one STM (r3, r4: whatever they hold, the gap where the next pair's STRD puts
+ * its biases), the pair's biases doubled at 5 words before the pair. Each check saturates
+ * where it refuses, setting the sticky Q flag: USAT #4 of (e0 - 1) | (e1 - 1) (both in 0..15),
+ * USAT16 #14 of the multipliers' top halfwords ^ 0x4000 (both m in [2^30, 2^31)), SSAT16 #14 of
+ * the biases' top halfwords (both b in [-2^29, 2^29): 4 b fits, dsp_rows4_params' bound). */
+/* clang-format off */
+#define DSP_ASM_ROWS4_D2PAIR                   \
+    "ldrd r0, r5, [r8], #8\n\t"                \
+    "ldrd r1, r6, [r9], #8\n\t"                \
+    "mvn r0, r0\n\t"                           \
+    "mvn r5, r5\n\t"                           \
+    "orr r3, r0, r5\n\t"                       \
+    "usat r3, #4, r3\n\t"                      \
+    "lsl r2, lr, r0\n\t"                       \
+    "lsl r7, lr, r5\n\t"                       \
+    "add r0, r0, #1\n\t"                       \
+    "add r5, r5, #1\n\t"                       \
+    "pkhtb r3, r6, r1, asr #16\n\t"            \
+    "eor r3, r3, #0x40004000\n\t"              \
+    "usat16 r3, #14, r3\n\t"                   \
+    "stm r11!, {r0, r1, r2, r3, r4, r5, r6, r7}\n\t" \
+    "ldrd r3, r4, [r10], #8\n\t"               \
+    "pkhtb r0, r4, r3, asr #16\n\t"            \
+    "ssat16 r0, #14, r0\n\t"                   \
+    "add r3, r3, r3\n\t"                       \
+    "add r4, r4, r4\n\t"                       \
+    "strd r3, r4, [r11, #-52]\n\t"
+/* clang-format on */
+
+/* dsp_rows4_params' records for the double rounding where every check passes (nonzero then:
+ * the form is DSP_RQ_DOUBLE2; zero: some check refused, and dsp_rows4_params decides), 20.5
+ * instructions a pair where dsp_rows4_params spends 26: the checks by saturation into the Q
+ * flag (DSP_ASM_ROWS4_D2PAIR) instead of ORs of every field, four pairs a turn (the first turn
+ * enters where the count of pairs modulo 4 is left: 32 bytes of records a pair). The e - 1 bound 16
+ * is below dsp_rows4_params' 20 (real layers' shifts lie below 16). All 14 registers hold the pass,
+ * as dsp_rows4_pair's loop. */
+static __attribute__((noinline)) int dsp_rows4_params_d2(int32_t *rec, const int32_t *bias,
+                                                         const int32_t *mult, const int32_t *shift,
+                                                         int32_t count, uint32_t zp2) {
+    register const int32_t *rs __asm__("r8") = shift;
+    register const int32_t *rm __asm__("r9") = mult;
+    register const int32_t *rb __asm__("r10") = bias;
+    register int32_t *rr __asm__("r11") = rec;
+    register int32_t *re __asm__("r12") = rec + 4 * count;
+    register uint32_t rz __asm__("lr") = zp2;
+    uint32_t apsr;
+    __asm__ __volatile__(
+        "mov r0, #0\n\t"
+        "msr APSR_nzcvq, r0\n\t"
+        "sub r0, r12, r11\n\t"
+        "ands r0, r0, #96\n\t"
+        "beq 1f\n\t"
+        "cmp r0, #64\n\t"
+        "beq 3f\n\t"
+        "bhi 2f\n\t"
+        "b 4f\n\t"
+        "1:\n\t" DSP_ASM_ROWS4_D2PAIR "2:\n\t" DSP_ASM_ROWS4_D2PAIR "3:\n\t" DSP_ASM_ROWS4_D2PAIR
+        "4:\n\t" DSP_ASM_ROWS4_D2PAIR
+        "cmp r11, r12\n\t"
+        "blo 1b\n\t"
+        "mrs r0, APSR\n\t"
+        "mov %[apsr], r0"
+        : [apsr] "=r"(apsr), "+r"(rs), "+r"(rm), "+r"(rb), "+r"(rr)
+        : "r"(re), "r"(rz)
+        : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "cc", "memory");
+    return !(apsr & (1u << 27));
+}
+
 /* Four rows (the pointwise convs of 2x2 images; K a multiple of 8 up to DSP_ROWS4_MAX_K, M
  * even): no repacking. The rows are widened once into the input records (3 K words and the
  * end record at the start of words, the stack buffer's room words from blk->w on), doubled
  * when the block's form is DSP_RQ_DOUBLE2; each pair of outputs then reads its weights once
  * for all four rows (DSP_ASM_ROWS4_PAIR: 15 instructions per 16 MACs where the repacked block
  * costs about 1.5 per weight and 11 per 16 MACs per row). Requantisation parameters come
- * from dsp_rows4_params per block of as many outputs as their records fit the rest of the
- * room (4 words each: 1217 - 3 K - 9 words, 266 outputs at K = 48, 50 at 336); the doubled
- * form with the full clamp runs the block's pairs in one statement (dsp_rows4_block), the
- * others pair by pair. */
+ * from dsp_rows4_params (dsp_rows4_params_d2 first with the double rounding) per block of as many
+ * outputs as their records fit the rest of the room (4 words each: 1217 - 3 K - 9 words, 266
+ * outputs at K = 48, 50 at 336); the doubled form with the full clamp runs the block's pairs in one
+ * statement (dsp_rows4_block), the others pair by pair. */
 #define DSP_ROWS4_MAX_K 336
 
 /* The input records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp) in %[nzp]),
  * a quad of inputs of the four rows a turn (its two records: rows 0 and 1 through x0, rows 2
  * and 3 through x2, each pair of words by one STRD; the offsets j m of the next quad in off);
- * D: the words doubled (DSP_ASM_ROWS4_XDBL) or not. 25 instructions a quad (33 doubled) where
- * gcc's C form spent 52. */
+ * D: the words doubled (DSP_ASM_ROWS4_XDBL) or not; two quads a turn (K is a multiple of 8).
+ * 23 instructions a quad (31 doubled) where gcc's C form spent 52. */
 /* clang-format off */
 #define DSP_ASM_ROWS4_XDBL                     \
     "sadd16 %[a], %[a], %[a]\n\t"              \
@@ -557,18 +628,24 @@ static __attribute__((noinline)) int32_t dsp_rows4_params(int32_t *rec, const in
     D                                                    \
     "strd %[a], %[b], [%[xb], #" at "]\n\t"              \
     "strd %[t0], %[t1], [%[xb], #" at " + 24]\n\t"
+/* The quad's offsets (j m, j' m) = (off, off + 2 m) at xb, (off + m, off + 3 m) at xb + 24,
+ * xb then past the two records by the last STRD's writeback. */
+#define DSP_ASM_ROWS4_OFFS                               \
+    "add %[a], %[off], %[m]\n\t"                        \
+    "add %[b], %[a], %[m], lsl #1\n\t"                  \
+    "strd %[a], %[b], [%[xb], #24]\n\t"                 \
+    "add %[a], %[off], %[m], lsl #1\n\t"                \
+    "strd %[off], %[a], [%[xb]], #48\n\t"               \
+    "add %[off], %[b], %[m]\n\t"
 #define DSP_ASM_ROWS4_WIDEN(D)                                                                 \
     __asm__ __volatile__(                                                                     \
         "1:\n\t"                                                                              \
         DSP_ASM_ROWS4_WIDEN2("%[x0]", "8", D)                                                 \
         DSP_ASM_ROWS4_WIDEN2("%[x2]", "16", D)                                                \
-        "add %[a], %[off], %[m], lsl #1\n\t"                                                  \
-        "strd %[off], %[a], [%[xb]]\n\t"                                                      \
-        "add %[off], %[off], %[m]\n\t"                                                        \
-        "add %[a], %[off], %[m], lsl #1\n\t"                                                  \
-        "strd %[off], %[a], [%[xb], #24]\n\t"                                                 \
-        "add %[off], %[a], %[m]\n\t"                                                          \
-        "add %[xb], %[xb], #48\n\t"                                                           \
+        DSP_ASM_ROWS4_OFFS                                                                    \
+        DSP_ASM_ROWS4_WIDEN2("%[x0]", "8", D)                                                 \
+        DSP_ASM_ROWS4_WIDEN2("%[x2]", "16", D)                                                \
+        DSP_ASM_ROWS4_OFFS                                                                    \
         "cmp %[x0], %[end]\n\t"                                                               \
         "bne 1b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [t0] "=&r"(t0), [t1] "=&r"(t1), [x0] "+r"(x0),          \
@@ -594,13 +671,18 @@ static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params
                                                       const dsp_out *out) {
     const int32_t k = p->k, m = p->m, full = dsp_out_full(out), relu = out->zero_point == -128;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
+    const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
     uint32_t *const xb = words, *const xend = words + 3 * k; /* [K/2][offsets 2, rows 4] */
     int32_t *const rec = (int32_t *)(xend + 4) + 5;          /* [per / 2][8], 5 words before */
     const int32_t per = ((room - 3 * k - 9) / 4) & ~1;       /* >= 50: K <= 336 */
     int32_t o0, j, widened = -1, acc[8];
     for (o0 = 0; o0 < m; o0 += per) {
         const int32_t count = m - o0 < per ? m - o0 : per;
-        const int32_t form = dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out);
+        const int32_t form =
+            out->rounding == CNNC_ROUND_DOUBLE &&
+                    dsp_rows4_params_d2(rec, bias + o0, mult + o0, shift + o0, count, zp2)
+                ? DSP_RQ_DOUBLE2
+                : dsp_rows4_params(rec, bias + o0, mult + o0, shift + o0, count, out);
         if (widened != (form == DSP_RQ_DOUBLE2)) {
             widened = form == DSP_RQ_DOUBLE2;
             dsp_rows4_widen(xb, x, k, m, nzp, widened);

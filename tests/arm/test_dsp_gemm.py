@@ -55,7 +55,7 @@ ROWS4 = (
     (8, 2), (8, 50), (16, 46), (24, 4), (32, 50), (40, 62), (44, 6), (48, 52), (64, 6),
     (96, 50), (192, 34), (336, 52), (344, 4), (512, 14),
 )  # fmt: skip
-ROWS4_REPS = 10
+ROWS4_REPS = 12
 # K = 8 and 16 with M a multiple of 4 (dsp_rec_block): one block; past one of 48 (the groups'
 # blocks where the records refuse); the records' whole buffer (K = 16: 96, K = 8: 152) and
 # past it; counts of 4 j (four outputs a turn) and 8 j.
@@ -132,7 +132,9 @@ static int cases = 0, failures = 0;
  * below 2^30 (the records' and pairs' check refuses the block); 6: as 0 but one output's
  * shift in -17..-24, around the doubled form's limit of -20 (the four-row records' OR of the
  * shifts then falls back to their maximum); 7: 1's inputs and weights, one output's bias
- * within 1000 of +-2^30 (a doubled form that took it would wrap that output's sum) */
+ * within 1000 of +-2^30 (a doubled form that took it would wrap that output's sum); 8: as 0
+ * but one output's shift in -15..-17 and one's bias within 1000 of +-2^29 (the edges of
+ * dsp_rows4_params_d2's checks) */
 static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
     int32_t i, j;
     for (i = 0; i < n * k; ++i) x[i] = (int8_t)uniform(-128, 127);
@@ -157,6 +159,9 @@ static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding
         if (kind == 2) bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
         if (kind == 5 && j == m / 2) mult[j] = (int32_t)(next_word() >> 2);
         if (kind == 6 && j == m / 2) shift[j] = -uniform(17, 24);
+        if (kind == 8 && j == m / 2) shift[j] = -uniform(15, 17);
+        if (kind == 8 && j == m - 1)
+            bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 29) + uniform(-1000, 1000));
         if (kind == 3) {
             shift[j] = uniform(-31, 30);
             if (uniform(0, 1)) mult[j] = (int32_t)(next_word() >> 1);
@@ -290,7 +295,7 @@ int main(void) {
      * ties and a shift around the doubled form's limit */
     for (ki = 0; ki < (int32_t)(sizeof rows4 / sizeof rows4[0]); ++ki)
     for (rep = 0; rep < ROWS4_REPS; ++rep) {
-        static const int32_t kinds[] = {0, 1, 2, 3, -1, -1, 0, 0, 4, 6};
+        static const int32_t kinds[] = {0, 1, 2, 3, -1, -1, 0, 0, 4, 6, 5, 8};
         relu_only = rep == 6 || rep == 7; /* the doubled form without the sign's term */
         dense_case(4, rows4[ki][0], rows4[ki][1], kinds[rep] < 0 ? uniform(0, 3) : kinds[rep],
                    rep == 4 ? CNNC_ROUND_SINGLE
@@ -370,3 +375,46 @@ def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
         driver = driver.replace(name, ", ".join(map(str, values)))
     out = run_driver(tmp_path, driver, KERNELS, opt)
     assert f"{CASES} cases, 0 failures" in out, out
+
+
+# dsp_rows4_params_d2's pass enters its turn of four pairs by the count of pairs modulo 4: a
+# wrong entry runs past the last pair (its records' STM past the room, reads past the
+# arrays), which the outputs cannot show (the extra outputs' records are never read). The
+# driver includes the kernel file for the static pass and checks, for every count of pairs
+# 1..20, that no word past the last pair's record changes, that outputs past count (which
+# every check refuses) are not read, and each field.
+PARAMS_D2_DRIVER = r"""
+#include <stdio.h>
+#include "s8_dense_dsp.c"
+#define WORDS (5 + 4 * 40 + 16)
+static int32_t rec[WORDS], bias[64], mult[64], shift[64];
+static void set(int i, int refused) {
+    bias[i] = refused ? 1 << 30 : 1000 * i - 7;
+    mult[i] = refused ? 5 : (1 << 30) + 12345 * i;
+    shift[i] = refused ? 7 : -(i % 16) - 1;
+}
+int main(void) {
+    const uint32_t zp2 = 2u * (uint32_t)-128 + 1u;
+    int count, i, bad = 0;
+    for (count = 2; count <= 40; count += 2) {
+        for (i = 0; i < 64; ++i) set(i, i >= count);
+        for (i = 0; i < WORDS; ++i) rec[i] = 0x5A5A5A5A;
+        bad += !dsp_rows4_params_d2(rec + 5, bias, mult, shift, count, zp2);
+        for (i = 5 + 4 * count; i < WORDS; ++i) bad += rec[i] != 0x5A5A5A5A;
+        for (i = 0; i < count; ++i) {
+            const int32_t *pr = rec + 5 + 8 * (i / 2) + 5 * (i & 1);
+            bad += pr[0] != -shift[i] || pr[1] != mult[i];
+            bad += pr[2] != (int32_t)(zp2 << (-shift[i] - 1));
+            bad += rec[8 * (i / 2) + (i & 1)] != 2 * bias[i];
+        }
+    }
+    printf("bad=%d;\n", bad);
+    return 0;
+}
+"""
+
+
+def test_dsp_rows4_params_d2_writes_its_records_only(tmp_path):
+    kernels = ["s8_conv.c", "s8_dense.c", "s8_conv_dsp.c"]  # s8_dense_dsp.c: included
+    out = run_driver(tmp_path, PARAMS_D2_DRIVER, kernels)
+    assert "bad=0;" in out, out
