@@ -310,7 +310,45 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
                                                      const int8_t *r2, int32_t step, int32_t n,
                                                      uint32_t *xv) {
     uint32_t *const end = xv + DSP_DIRECT_XREC * n;
-    if (step == 4) { /* two pixels a turn in asm, each record by an STM and an STRD (gcc's C
+    if (step == 4 && n >= 4 && !(n & 3) && !(((uintptr_t)r0 | (uintptr_t)r1 | (uintptr_t)r2) & 3)) {
+        /* four pixels a turn on word-aligned rows, each row's next two words by one LDM (5.5
+         * instructions a pixel): a row's words in three sets of registers X (r3..r5), Y
+         * (r6..r8), Z (r9, r10, lr); the pixels' left words from Z, X, Y, X, their right from
+         * the LDMs' pairs (X, Y), then (X, Z) (each LDM's first register below its second); a
+         * record's fourth word (PKHBT) into the register of a word just stored */
+        register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
+                                  *p2 __asm__("r2") = r2;
+        register uint32_t *xp __asm__("r11") = xv;
+        register uint32_t *xend __asm__("r12") = end;
+        __asm__ __volatile__(
+            "ldr r9, [r0], #4\n\t"
+            "ldr r10, [r1], #4\n\t"
+            "ldr lr, [r2], #4\n\t"
+            "1:\n\t"
+            "ldm r0!, {r3, r6}\n\t"
+            "ldm r1!, {r4, r7}\n\t"
+            "ldm r2!, {r5, r8}\n\t"
+            "stm r11!, {r9, r10, lr}\n\t"
+            "pkhbt r9, r3, r4, lsl #16\n\t"
+            "strd r9, r5, [r11], #8\n\t"
+            "stm r11!, {r3, r4, r5}\n\t"
+            "pkhbt r3, r6, r7, lsl #16\n\t"
+            "strd r3, r8, [r11], #8\n\t"
+            "ldm r0!, {r3, r9}\n\t"
+            "ldm r1!, {r4, r10}\n\t"
+            "ldm r2!, {r5, lr}\n\t"
+            "stm r11!, {r6, r7, r8}\n\t"
+            "pkhbt r6, r3, r4, lsl #16\n\t"
+            "strd r6, r5, [r11], #8\n\t"
+            "stm r11!, {r3, r4, r5}\n\t"
+            "pkhbt r3, r9, r10, lsl #16\n\t"
+            "strd r3, lr, [r11], #8\n\t"
+            "cmp r11, r12\n\t"
+            "bne 1b"
+            : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(xp)
+            : "r"(xend)
+            : "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "lr", "cc", "memory");
+    } else if (step == 4) { /* two pixels a turn in asm, each record by an STM and an STRD (gcc's C
                         form: 15 instructions a pixel, this 6.5), the words of a pixel's
                         right half (r7..r9, then r4..r6) its successor's left */
         register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,

@@ -29,7 +29,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 3 + 160 + 10 + 40 + 16 + 8 + 2 + 4 + 12 + 1 + 2 + 2 + 2
+CASES = 3 + 160 + 13 + 40 + 16 + 8 + 2 + 4 + 12 + 1 + 2 + 2 + 2
 
 DRIVER = (
     r"""
@@ -163,6 +163,10 @@ int main(void) {
      * the last pixel alone after the pairs (dsp_direct_x33) */
     conv_case(1, 7, 10, 1, 3, 3, 2, 1, 16, 5, 0);
     conv_case(2, 5, 11, 1, 3, 3, 2, 0, 16, 5, 0);
+    /* 4, 8 and 12 stride-2 windows a row: four records a turn (dsp_direct_x33's LDM pairs) */
+    conv_case(1, 5, 7, 1, 3, 3, 2, 1, 16, 5, 0);
+    conv_case(2, 6, 15, 1, 3, 3, 2, 1, 8, 5, 0);
+    conv_case(1, 7, 25, 1, 3, 3, 2, 0, 16, 5, 0);
     for (rep = 0; rep < 16; ++rep) { /* the stem's shape, each turn, both requantisations */
         zy_force = rep & 1 ? 1 : -1;
         conv_case(1, 9, 11, 1, 3, 3, 2, 1, turns[rep >> 1], 5, 0);
