@@ -14,8 +14,8 @@
  * requantisation is s8_dsp.h's DSP_RQ_DOUBLE form (dsp_rq_make: multiplier >= 2^30, shift
  * -20..-1), which adds the zero point and clamps. Where one input's multiplier is 1/2
  * (the TFLite scheme's larger input) its a' needs no rounding and the other's comes from a
- * table or a buffer (dsp_add_half_full, below; full clamp, not at -Os): 8.5 instructions an
- * element, the digits model's adds 31,414 -> 15,200 instructions (bench_mcu --layers).
+ * table or a buffer (dsp_add_half_full, below; full clamp, not at -Os): 8.25 instructions an
+ * element, the digits model's adds 31,414 -> 15,200 -> 14,8xx instructions (bench_mcu --layers).
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
@@ -199,21 +199,35 @@ static void dsp_add_half_scaled(int32_t *u, const int8_t *o, int32_t n, const ds
 #define DSP_ADD_HALF_LOOP4(LOAD, RQ_SHIFT)                                          \
     DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) \
                       DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT))
+#define DSP_ADD_HALF_ELEMENT4(LOAD, RQ_SHIFT)                                      \
+    DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) \
+    DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT(LOAD, RQ_SHIFT)
+#define DSP_ADD_HALF_LOOP8(LOAD, RQ_SHIFT) \
+    DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT4(LOAD, RQ_SHIFT) DSP_ADD_HALF_ELEMENT4(LOAD, RQ_SHIFT))
 /* clang-format on */
 
-/* The four-element loop from LOAD with the right shift by qy->e: the TFLite scheme's
- * output shift is -19 about (M_y = 2 max(s_a, s_b) / (2^20 s_y)), so it is written out for
- * e = 18, 19, 20 too (8.5 instructions an element instead of 9.5). */
-#define DSP_ADD_HALF_LOOP4_BY_E(LOAD)                          \
+/* The eight-element loop (the loop's compare and branch a quarter of an instruction an
+ * element) from LOAD with the right shift by qy->e: the TFLite scheme's output shift is -19
+ * about (M_y = 2 max(s_a, s_b) / (2^20 s_y)), so it is written out for e = 18, 19, 20 too
+ * (8.25 instructions an element instead of 9.25). */
+#define DSP_ADD_HALF_LOOP8_BY_E(LOAD)                          \
     do {                                                       \
         if (qy->e == 19)                                       \
-            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(19)); \
+            DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(19)); \
         else if (qy->e == 18)                                  \
-            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(18)); \
+            DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(18)); \
         else if (qy->e == 20)                                  \
-            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT_BY(20)); \
+            DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(20)); \
         else                                                   \
-            DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT);        \
+            DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT);        \
+    } while (0)
+/* The elements past the last eight from LOAD: four at once, then one by one. */
+#define DSP_ADD_HALF_TAIL(LOAD)                                                     \
+    do {                                                                            \
+        end = y + (n & 4);                                                          \
+        if (n & 4) DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT);                      \
+        end = y + (n & 3);                                                          \
+        if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(LOAD, DSP_ADD_RQ_SHIFT)); \
     } while (0)
 
 /* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp. */
@@ -226,17 +240,15 @@ static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32
     if (n < DSP_ADD_HALF_TABLE_MIN && q->e >= 1) {
         dsp_add_half_scaled(t, o, n, q, ls + 1, nk);
         o = (const int8_t *)t;
-        end = y + (n & ~3);
-        if (n >= 4) DSP_ADD_HALF_LOOP4_BY_E(DSP_ADD_LOAD_SCALED);
-        end = y + (n & 3);
-        if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_SCALED, DSP_ADD_RQ_SHIFT));
+        end = y + (n & ~7);
+        if (n >= 8) DSP_ADD_HALF_LOOP8_BY_E(DSP_ADD_LOAD_SCALED);
+        DSP_ADD_HALF_TAIL(DSP_ADD_LOAD_SCALED);
         return;
     }
     dsp_add_half_table(t, q, zp_o, ls + 1, nk);
-    end = y + (n & ~3);
-    if (n >= 4) DSP_ADD_HALF_LOOP4_BY_E(DSP_ADD_LOAD_TABLE);
-    end = y + (n & 3);
-    if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(DSP_ADD_LOAD_TABLE, DSP_ADD_RQ_SHIFT));
+    end = y + (n & ~7);
+    if (n >= 8) DSP_ADD_HALF_LOOP8_BY_E(DSP_ADD_LOAD_TABLE);
+    DSP_ADD_HALF_TAIL(DSP_ADD_LOAD_TABLE);
 }
 #endif
 

@@ -310,7 +310,45 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
                                                      const int8_t *r2, int32_t step, int32_t n,
                                                      uint32_t *xv) {
     uint32_t *const end = xv + DSP_DIRECT_XREC * n;
-    if (step == 4) { /* two pixels a turn in asm, each record by an STM and an STRD (gcc's C
+    if (step == 4 && n >= 4 && !(n & 3) && !(((uintptr_t)r0 | (uintptr_t)r1 | (uintptr_t)r2) & 3)) {
+        /* four pixels a turn on word-aligned rows, each row's next two words by one LDM (5.5
+         * instructions a pixel): a row's words in three sets of registers X (r3..r5), Y
+         * (r6..r8), Z (r9, r10, lr); the pixels' left words from Z, X, Y, X, their right from
+         * the LDMs' pairs (X, Y), then (X, Z) (each LDM's first register below its second); a
+         * record's fourth word (PKHBT) into the register of a word just stored */
+        register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
+                                  *p2 __asm__("r2") = r2;
+        register uint32_t *xp __asm__("r11") = xv;
+        register uint32_t *xend __asm__("r12") = end;
+        __asm__ __volatile__(
+            "ldr r9, [r0], #4\n\t"
+            "ldr r10, [r1], #4\n\t"
+            "ldr lr, [r2], #4\n\t"
+            "1:\n\t"
+            "ldm r0!, {r3, r6}\n\t"
+            "ldm r1!, {r4, r7}\n\t"
+            "ldm r2!, {r5, r8}\n\t"
+            "stm r11!, {r9, r10, lr}\n\t"
+            "pkhbt r9, r3, r4, lsl #16\n\t"
+            "strd r9, r5, [r11], #8\n\t"
+            "stm r11!, {r3, r4, r5}\n\t"
+            "pkhbt r3, r6, r7, lsl #16\n\t"
+            "strd r3, r8, [r11], #8\n\t"
+            "ldm r0!, {r3, r9}\n\t"
+            "ldm r1!, {r4, r10}\n\t"
+            "ldm r2!, {r5, lr}\n\t"
+            "stm r11!, {r6, r7, r8}\n\t"
+            "pkhbt r6, r3, r4, lsl #16\n\t"
+            "strd r6, r5, [r11], #8\n\t"
+            "stm r11!, {r3, r4, r5}\n\t"
+            "pkhbt r3, r9, r10, lsl #16\n\t"
+            "strd r3, lr, [r11], #8\n\t"
+            "cmp r11, r12\n\t"
+            "bne 1b"
+            : "+r"(p0), "+r"(p1), "+r"(p2), "+r"(xp)
+            : "r"(xend)
+            : "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "lr", "cc", "memory");
+    } else if (step == 4) { /* two pixels a turn in asm, each record by an STM and an STRD (gcc's C
                         form: 15 instructions a pixel, this 6.5), the words of a pixel's
                         right half (r7..r9, then r4..r6) its successor's left */
         register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
@@ -378,28 +416,29 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
  * s8_dsp.h: the clamp is full on this path). */
 #define DSP_DIRECT_SIGN_J "add r6, r6, r5, asr #31\n\t"
 #define DSP_DIRECT_SIGN_K "add r11, r11, r9, asr #31\n\t"
-#define DSP_DIRECT_PERIOD(SJ, SK)                \
+/* The requantisation of j (r5: m r11, c r6, e r10) and k (r9: m r10, c r11, e r8): SMMLAR,
+ * the right shift by e and SSAT; _SH: dsp_direct_scale's table, SMMLA and SSAT's own ASR by
+ * DSP_DIRECT_SH (one instruction an output less). */
+#define DSP_DIRECT_RQ_J "smmlar r5, r5, r11, r6\n\tasr r5, r5, r10\n\tssat r5, #8, r5\n\t"
+#define DSP_DIRECT_RQ_K "smmlar r9, r9, r10, r11\n\tasr r9, r9, r8\n\tssat r9, #8, r9\n\t"
+#define DSP_DIRECT_RQ_J_SH "smmla r5, r5, r11, r6\n\tssat r5, #8, r5, asr #12\n\t"
+#define DSP_DIRECT_RQ_K_SH "smmla r9, r9, r10, r11\n\tssat r9, #8, r9, asr #12\n\t"
+#define DSP_DIRECT_PERIOD(SJ, SK) DSP_DIRECT_PERIOD_RQ(SJ, SK, DSP_DIRECT_RQ_J, DSP_DIRECT_RQ_K)
+#define DSP_DIRECT_PERIOD_RQ(SJ, SK, RQJ, RQK)   \
     "ldm %[wp]!, {r6, r7, r8, r9, r10, r11}\n\t" \
     "smlad r5, r0, r6, r5\n\t"                   \
     "smlad r5, r1, r7, r5\n\t"                   \
     "smlad r5, r2, r8, r5\n\t"                   \
     "smlad r5, r3, r9, r5\n\t"                   \
     "smlabt r5, r4, r10, r5\n\t"                 \
-    "ldm %[wp]!, {r6, r7, r8, r9}\n\t" SJ        \
-    "smmlar r5, r5, r11, r6\n\t"                 \
-    "asr r5, r5, r10\n\t"                        \
-    "ssat r5, #8, r5\n\t"                        \
+    "ldm %[wp]!, {r6, r7, r8, r9}\n\t" SJ RQJ    \
     "strb r5, [%[y]], #1\n\t"                    \
     "smlad r9, r0, r7, r9\n\t"                   \
     "smlad r9, r1, r8, r9\n\t"                   \
     "ldm %[wp]!, {r5, r6, r7, r8, r10, r11}\n\t" \
     "smlad r9, r2, r6, r9\n\t"                   \
     "smlad r9, r3, r7, r9\n\t"                   \
-    "smlabt r9, r4, r8, r9\n\t" SK               \
-    "smmlar r9, r9, r10, r11\n\t"                \
-    "asr r9, r9, r8\n\t"                         \
-    "ssat r9, #8, r9\n\t"                        \
-    "strb r9, [%[y]], #1\n\t"
+    "smlabt r9, r4, r8, r9\n\t" SK RQK "strb r9, [%[y]], #1\n\t"
 #define DSP_DIRECT_PERIOD2(SJ, SK) DSP_DIRECT_PERIOD(SJ, SK) DSP_DIRECT_PERIOD(SJ, SK)
 #define DSP_DIRECT_PERIOD4(SJ, SK) DSP_DIRECT_PERIOD2(SJ, SK) DSP_DIRECT_PERIOD2(SJ, SK)
 #define DSP_DIRECT_PERIOD8(SJ, SK) DSP_DIRECT_PERIOD4(SJ, SK) DSP_DIRECT_PERIOD4(SJ, SK)
@@ -446,11 +485,20 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
     else                                                              \
         DSP_DIRECT_ROW(DSP_DIRECT_PERIOD(SJ, SK), DSP_DIRECT_TURNS)
 
+/* DSP_DIRECT_PERIOD on dsp_direct_scale's table (output zero point -128: no sign's term). */
+#define DSP_DIRECT_SH_PERIOD DSP_DIRECT_PERIOD_RQ("", "", DSP_DIRECT_RQ_J_SH, DSP_DIRECT_RQ_K_SH)
+#define DSP_DIRECT_SH_PERIOD2 DSP_DIRECT_SH_PERIOD DSP_DIRECT_SH_PERIOD
+#define DSP_DIRECT_SH_PERIOD4 DSP_DIRECT_SH_PERIOD2 DSP_DIRECT_SH_PERIOD2
+#define DSP_DIRECT_SH_PERIOD8 DSP_DIRECT_SH_PERIOD4 DSP_DIRECT_SH_PERIOD4
+
 /* The pixel records named in the trailer at tab + 1 + 8 count (dsp_conv_direct) through the
- * table of count outputs (even) at tab, outputs stored from y on; relu: the output zero
- * point is -128. */
+ * table of count outputs (even) at tab, outputs stored from y on; mode: DSP_DIRECT_SIGN,
+ * DSP_DIRECT_RELU (the output zero point is -128) or DSP_DIRECT_RELU_SH (that, on the table
+ * dsp_direct_scale made, count a multiple of 16: eight periods a turn, 16 outputs of a
+ * whole pixel in one). */
+enum { DSP_DIRECT_SIGN = 0, DSP_DIRECT_RELU = 1, DSP_DIRECT_RELU_SH = 2 };
 static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int8_t *y,
-                                                        int32_t count, int relu) {
+                                                        int32_t count, int mode) {
     register uint32_t x0 __asm__("r0"), x1 __asm__("r1"), x2 __asm__("r2"), x3 __asm__("r3");
     register uint32_t x4 __asm__("r4"), a __asm__("r5") = tab[0], r6 __asm__("r6");
     register uint32_t r7 __asm__("r7"), r8 __asm__("r8"), r9 __asm__("r9"), r10 __asm__("r10");
@@ -458,7 +506,12 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
     const uint32_t *wp = tab + 1 + DSP_DIRECT_REC * count;
     const uint32_t skip = wp[1];
     y -= skip;
-    if (relu) {
+    if (mode == DSP_DIRECT_RELU_SH) {
+        if (count == 16 && !skip)
+            DSP_DIRECT_ROW_Y(DSP_DIRECT_SH_PERIOD8, "", "");
+        else
+            DSP_DIRECT_ROW(DSP_DIRECT_SH_PERIOD8, DSP_DIRECT_TURNS);
+    } else if (mode == DSP_DIRECT_RELU) {
         DSP_DIRECT_ROW_BY_COUNT("", "");
     } else {
         DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_SIGN_J, DSP_DIRECT_SIGN_K);
@@ -816,6 +869,50 @@ static void dsp_direct_table(const cnnc_s8_conv_params *p, const int8_t *w, int3
     tab[2 + DSP_DIRECT_REC * count] = (uint32_t)(oc - count);
 }
 
+/* For the output zero point -128 (no sign's term): the table of count outputs at tab
+ * rewritten so that SMMLA and SSAT's ASR by a fixed DSP_DIRECT_SH = 12 replace SMMLAR and
+ * the ASR by each output's e, where every output's d = 12 - e is 1..7 and its sums stay
+ * below 2^31 times 2^d: (|A| + 9 * 255 * 256) 2^d < 2^31 (|x - zp| <= 255, |2 w| <= 256).
+ * Its bias and weight lanes times 2^d (|2 w 2^d| <= 2^15: still int16 lanes; W4' keeps e
+ * and the end's bit in its low lane, which nothing reads now), c' = c 2^d + 2^(d-1). With
+ * Z = acc m + c 2^32 + 2^31, SMMLAR(acc, m, c) >> e = floor(Z / 2^(32+e)), and
+ * SMMLA(acc 2^d, m, c') = floor(2^d Z / 2^32), whose floor by 2^12 is floor(Z / 2^(32+e))
+ * again (d >= 1 makes SMMLAR's 2^31 the integer 2^(d-1) of c'). Returns whether it did
+ * (every output checked first; the A of a period's even output is the previous period's
+ * A_{k+1}, the first's tab[0], copied again to the last period's A_{k+1}). */
+#define DSP_DIRECT_SH 12
+/* Whether the output of W4' w4 and bias a takes dsp_direct_scale (d = 12 - e in 1..7, the
+ * sums' bound). */
+CNNC_INLINE int dsp_direct_scales(uint32_t w4, uint32_t a) {
+    const int32_t d = DSP_DIRECT_SH - (int32_t)(w4 & 0xFFu), v = (int32_t)a;
+    return d >= 1 && d <= 7 && (v < 0 ? -v : v) <= (0x7FFFFFFF >> d) - 9 * 255 * 256;
+}
+/* A weight pair's int16 lanes times m = 2^d (SMLABB, SMLATB onto 0: exact, |2 w 2^d| <=
+ * 2^15). */
+CNNC_INLINE uint32_t dsp_direct_lanes(uint32_t v, uint32_t m) {
+    return dsp_pkhbt((uint32_t)__smlabb((int32_t)v, (int32_t)m, 0),
+                     (uint32_t)__smlatb((int32_t)v, (int32_t)m, 0));
+}
+static int dsp_direct_scale(uint32_t *tab, int32_t count) {
+    uint32_t *const end = tab + 1 + DSP_DIRECT_REC * count, *t, *aj = tab;
+    for (t = tab + 1; t < end; aj = t + 10, t += 16) /* period by period: j's A in aj */
+        if (!dsp_direct_scales(t[4], *aj) || !dsp_direct_scales(t[13], t[9])) return 0;
+    for (t = tab + 1, aj = tab; t < end; aj = t + 10, t += 16) {
+        const uint32_t mj = 1u << (DSP_DIRECT_SH - (t[4] & 0xFFu));
+        const uint32_t mk = 1u << (DSP_DIRECT_SH - (t[13] & 0xFFu));
+        t[0] = dsp_direct_lanes(t[0], mj), t[1] = dsp_direct_lanes(t[1], mj);
+        t[2] = dsp_direct_lanes(t[2], mj), t[3] = dsp_direct_lanes(t[3], mj);
+        t[4] = dsp_pkhbt(t[4], (uint32_t)__smlatb((int32_t)t[4], (int32_t)mj, 0));
+        t[6] = t[6] * mj + (mj >> 1), *aj *= mj;
+        t[7] = dsp_direct_lanes(t[7], mk), t[8] = dsp_direct_lanes(t[8], mk);
+        t[11] = dsp_direct_lanes(t[11], mk), t[12] = dsp_direct_lanes(t[12], mk);
+        t[13] = dsp_pkhbt(t[13], (uint32_t)__smlatb((int32_t)t[13], (int32_t)mk, 0));
+        t[15] = t[15] * mk + (mk >> 1), t[9] *= mk;
+    }
+    tab[DSP_DIRECT_REC * count - 5] = tab[0];
+    return 1;
+}
+
 /* dsp_conv_direct's rows for the 3x3 stems of one channel (kh = l = 3) whose output rows fit
  * one chunk of pixel records: the slots of the ring (3 rows, zeroed) turn by the stride,
  * each new input row is widened, the records built (dsp_direct_x33) and run
@@ -823,10 +920,11 @@ static void dsp_direct_table(const cnnc_s8_conv_params *p, const int8_t *w, int3
  * costs 150 instructions a row here). */
 static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_params *p,
                                                         const int8_t *x, uint32_t *tab,
-                                                        int32_t count, int8_t *col, int8_t *y) {
+                                                        int32_t count, int8_t *col, int8_t *y,
+                                                        int mode) {
     const int32_t sh = p->stride_h, rl = ((p->out_w - 1) * p->stride_w + 3 + 3) & ~1;
     const int32_t step = 2 * p->stride_w, ow = p->out_w, keep = sh < 3 ? 3 - sh : 0;
-    const int32_t yrow = ow * p->out_c, relu = p->y_zero_point == -128;
+    const int32_t yrow = ow * p->out_c;
     uint32_t *const trailer = tab + 1 + DSP_DIRECT_REC * count;
     uint32_t *const xv = trailer + 4;
     int8_t *r0 = col, *r1 = col + 2 * rl, *r2 = col + 4 * rl;
@@ -849,7 +947,7 @@ static __attribute__((noinline)) void dsp_direct_rows33(const cnnc_s8_conv_param
             dsp_widen_padded(&wd, b, iy0 + 2, r2);
             dsp_direct_x33(r0, r1, r2, step, ow, xv);
             trailer[2] = (uint32_t)xv;
-            dsp_direct_pixels(tab, y, count, relu);
+            dsp_direct_pixels(tab, y, count, mode);
         }
 }
 
@@ -862,7 +960,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c;
     const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1; /* int16 */
     const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
-    const int relu = p->y_zero_point == -128;
+    int mode = p->y_zero_point == -128 ? DSP_DIRECT_RELU : DSP_DIRECT_SIGN;
     uint32_t *const tab = blk->w, *const trailer = tab + 1 + DSP_DIRECT_REC * count;
     uint32_t *const xv = trailer + 4;
     /* a record of slack: the pixels' loop loads the one past the last */
@@ -873,9 +971,12 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     dsp_widen wd;
     dsp_widen_make(&wd, p, x, rl);
     dsp_direct_table(p, w, o0, count, blk, tab);
+    /* (with fewer than eight periods a turn, the turn's test costs what the scaling saves) */
+    if (mode == DSP_DIRECT_RELU && !(count & 15) && dsp_direct_scale(tab, count))
+        mode = DSP_DIRECT_RELU_SH;
     dsp_zero_words(col, kh * bytes);
     if (kh == 3 && l == 3 && p->out_w <= chunk) {
-        dsp_direct_rows33(p, x, tab, count, col, y + o0);
+        dsp_direct_rows33(p, x, tab, count, col, y + o0, mode);
         return;
     }
     for (b = 0; b < p->n; ++b) {
@@ -902,7 +1003,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
                     dsp_direct_xrow(rr, kh, l, step, np, xv);
                 }
                 trailer[2] = (uint32_t)xv, trailer[3] = (uint32_t)(xv + DSP_DIRECT_XREC * np);
-                dsp_direct_pixels(tab, yr + (size_t)ox * oc, count, relu);
+                dsp_direct_pixels(tab, yr + (size_t)ox * oc, count, mode);
             }
         }
     }

@@ -13,7 +13,8 @@
  * SMMLAR(2x, m, zp) = zp + h (2x exact: |x| <= 255 hw < 2^30 for hw <= 2^22).
  * The last c mod 4 channels sum one byte at a time. The global pools' own form with the
  * full clamp, c a multiple of 8 and hw <= 256 runs in asm (dsp_gap_once_full: 2,736
- * instructions for the digits model's 2x2x256, was 8,590). At -Os the variant is __ref
+ * instructions for the digits model's 2x2x256, was 8,590; for hw <= 128 with the lanes'
+ * sums minus hw zp and SMLAWB, dsp_gap_once_x: 2,1xx). At -Os the variant is __ref
  * (600 B of flash for ~1 % of a MobileNetV2's instructions). Compiled when the build
  * targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty otherwise. */
 #include "cnnc_s8.h"
@@ -101,6 +102,72 @@ static __attribute__((noinline)) void dsp_gap_once_full(const int8_t *x, int8_t 
     }
 }
 
+/* DSP_GAP_LANES where the lanes hold x = sum - hw zp itself (m in xc, ra in xend, the
+ * pixel loop's registers): SMLAWB (SMLAWT) of m and the
+ * lane onto ra = 2^14 + zp 2^15 is floor((x m + 2^30 + zp 2^31) / 2^16) (bits 47..16 of the
+ * exact sum: |x m| < 2^46), SSAT's ASR #15 floors it by 2^15 more: zp + floor((x m + 2^30) /
+ * 2^31) = zp + h, as SMMLAR(2x, m, zp): 3 instructions a channel. */
+/* clang-format off */
+#define DSP_GAP_LANES_X(S, AT, AT2)                      \
+    "smlawb %[v], %[xc], " S ", %[xend]\n\t"             \
+    "ssat %[v], #8, %[v], asr #15\n\t"                   \
+    "strb %[v], [%[y], #" #AT "]\n\t"                    \
+    "smlawt " S ", %[xc], " S ", %[xend]\n\t"            \
+    "ssat " S ", #8, " S ", asr #15\n\t"                 \
+    "strb " S ", [%[y], #" #AT2 "]\n\t"
+/* clang-format on */
+
+/* Pixels up to which the lanes can start at -hw zp and end at x = sum - hw zp itself: |x| <=
+ * 255 hw < 2^15. */
+#define DSP_GAP_RUN_X 128
+
+/* dsp_gap_once_full for hw <= DSP_GAP_RUN_X: the first pixel SXTAB16s the lanes onto nz =
+ * (-hw zp, -hw zp), so they end at x, then DSP_GAP_LANES_X; all passes in one asm (13
+ * registers; m and ra, read once a pass from memory, take the pointers' registers: gcc's
+ * loop around two asm statements spilled ~10 instructions a pass). */
+static __attribute__((noinline)) void dsp_gap_once_x(const int8_t *x, int8_t *y, int32_t hw,
+                                                     int32_t c, int32_t zp_hw, int32_t m,
+                                                     int32_t zp) {
+    const int8_t *const yend = y + c;
+    const int32_t run = hw * c, ra = (int32_t)((1u << 14) + ((uint32_t)zp << 15));
+    const uint32_t nz = dsp_pack16(-zp_hw, -zp_hw);
+    uint32_t s0, s1, s2, s3, v, xc, xend;
+    __asm__ __volatile__(
+        "1:\n\t"
+        "ldr %[v], [%[x]]\n\t"
+        "sxtab16 %[s0], %[nz], %[v]\n\t"
+        "sxtab16 %[s1], %[nz], %[v], ror #8\n\t"
+        "ldr %[v], [%[x], #4]\n\t"
+        "sxtab16 %[s2], %[nz], %[v]\n\t"
+        "sxtab16 %[s3], %[nz], %[v], ror #8\n\t"
+        "add %[xc], %[x], %[c]\n\t"
+        "add %[xend], %[x], %[run]\n\t"
+        "cmp %[xc], %[xend]\n\t"
+        "bhs 3f\n\t"
+        "2:\n\t"
+        "ldr %[v], [%[xc]]\n\t"
+        "sxtab16 %[s0], %[s0], %[v]\n\t"
+        "sxtab16 %[s1], %[s1], %[v], ror #8\n\t"
+        "ldr %[v], [%[xc], #4]\n\t"
+        "sxtab16 %[s2], %[s2], %[v]\n\t"
+        "sxtab16 %[s3], %[s3], %[v], ror #8\n\t"
+        "add %[xc], %[xc], %[c]\n\t"
+        "cmp %[xc], %[xend]\n\t"
+        "blo 2b\n\t"
+        "3:\n\t"
+        "ldr %[xc], %[mm]\n\t"
+        "ldr %[xend], %[rr]\n\t" DSP_GAP_LANES_X("%[s0]", 0, 2) DSP_GAP_LANES_X("%[s1]", 1, 3)
+            DSP_GAP_LANES_X("%[s2]", 4, 6) DSP_GAP_LANES_X("%[s3]", 5, 7)
+        "add %[x], %[x], #8\n\t"
+        "add %[y], %[y], #8\n\t"
+        "cmp %[y], %[yend]\n\t"
+        "blo 1b"
+        : [x] "+r"(x), [y] "+r"(y), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2),
+          [s3] "=&r"(s3), [v] "=&r"(v), [xc] "=&r"(xc), [xend] "=&r"(xend)
+        : [yend] "r"(yend), [run] "r"(run), [c] "r"(c), [nz] "r"(nz), [mm] "m"(m), [rr] "m"(ra)
+        : "memory", "cc");
+}
+
 void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
                                  int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -114,6 +181,12 @@ void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const i
     int32_t b, ch, i, j;
     if (!once && form == DSP_RQ_SLOW) {
         cnnc_s8_global_avgpool__ref(p, x, y);
+        return;
+    }
+    if (once && c % 8 == 0 && c > 0 && hw >= 1 && hw <= DSP_GAP_RUN_X && dsp_out_full(&out)) {
+        for (b = 0; b < p->n; ++b)
+            dsp_gap_once_x(x + (size_t)b * hw * c, y + (size_t)b * c, hw, c, zsum, q.m,
+                           out.zero_point);
         return;
     }
     if (once && c % 8 == 0 && c > 0 && hw >= 1 && hw <= DSP_GAP_RUN && dsp_out_full(&out)) {
@@ -150,7 +223,7 @@ void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const i
         }
     }
 }
-#endif                  /* __OPTIMIZE_SIZE__ */
+#endif /* __OPTIMIZE_SIZE__ */
 #else
 typedef int cnnc_s8_pool_dsp_empty; /* ISO C forbids an empty translation unit */
 #endif

@@ -1,12 +1,12 @@
 """The Cortex-M DSP elementwise add (s8_add_dsp.c) equals cnnc_s8_add__ref byte for byte on an
 emulated Cortex-M4: every input byte against every other (a 256 x 256 sweep per parameter
-set, sizes 65536 and up to 3 less: the 4-element loops' tails), short runs of random bytes
-(sizes 1..601; 4..127 at output shifts 18..20), input shifts 0..-30 (0 is the larger input's
-M = 1/2, on a, on b or on neither) and past the fast form's range, left shifts 0, 1, 21, 22,
-1..4 (where the inputs' own roundings reach y, whose scale follows the left shift) and 20,
-output multipliers and shifts inside and outside the fast form (DSP_RQ_DOUBLE), zero points
-at the range ends, clamps, both roundings (single runs __ref inside), at the target's flags
-and at -Os."""
+set, sizes 65536 and up to 3 less: the 8- and 4-element loops' tails), short runs of random
+bytes (sizes 1..601; 4..127 at output shifts 18..20, each side of the 8- and 4-element
+steps), input shifts 0..-30 (0 is the larger input's M = 1/2, on a, on b or on neither) and
+past the fast form's range, left shifts 0, 1, 21, 22, 1..4 (where the inputs' own roundings
+reach y, whose scale follows the left shift) and 20, output multipliers and shifts inside and
+outside the fast form (DSP_RQ_DOUBLE), zero points at the range ends, clamps, both roundings
+(single runs __ref inside), at the target's flags and at -Os."""
 
 import pytest
 
@@ -106,16 +106,17 @@ int main(void) {
         }
     }
     for (run = 0; run < 24; ++run) { /* the scaled buffer (below 132 elements) at output
-                                        shifts 18..20, M = 1/2 on a and on b */
-        static const int32_t sizes[] = {4, 7, 61, 127};
+                                        shifts 18..20, M = 1/2 on a and on b; sizes below,
+                                        at and past the 8-element loop's */
+        static const int32_t sizes[] = {4, 7, 61, 127, 8, 12, 15, 64};
         cnnc_s8_add_params p;
-        const int32_t size = sizes[run & 3], off = uniform(0, N - size);
+        const int32_t size = sizes[run & 7], off = uniform(0, N - size);
         p.size = size;
         p.a_zero_point = pick_zp(); p.b_zero_point = pick_zp(); p.y_zero_point = pick_zp();
         p.left_shift = 20;
         p.a_mult = real_mult(); p.b_mult = real_mult(); p.y_mult = real_mult();
         p.a_shift = -uniform(1, 8); p.b_shift = -uniform(1, 8);
-        if (run & 4) { p.a_mult = 1 << 30; p.a_shift = 0; }
+        if ((run ^ (run >> 3)) & 1) { p.a_mult = 1 << 30; p.a_shift = 0; }
         else { p.b_mult = 1 << 30; p.b_shift = 0; }
         p.y_shift = -(18 + run / 8);
         p.act_min = -128; p.act_max = 127; p.rounding = CNNC_ROUND_DOUBLE;

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.arm
 
 QUANT_SETS = 24
 GAP_SETS = 60
-GAP_ONCE_SETS = 36
+GAP_ONCE_SETS = 48
 
 DRIVER = (
     r"""
@@ -136,20 +136,23 @@ static void gap_sets(void) {
 }
 
 /* The global pools' form (double rounding, shift 0) with the full clamp and channels a
- * multiple of 8 (dsp_gap_once_full): 1..256 pixels, 8..32 channels, batch 1 and 2, zero
- * points at the ends, inputs all -128 or all 127 (the lanes' sums at their int16 ends). */
+ * multiple of 8 (dsp_gap_once_full): 1..256 pixels (the lanes holding the sums minus the
+ * zero point's up to 128, SMLAWB), 8..32 channels, batch 1 and 2, zero points at the ends,
+ * inputs all -128 or all 127 (the lanes' sums at their int16 ends). */
 static void gap_once_sets(void) {
-    static const int32_t hws[] = {1, 2, 4, 9, 255, 256};
+    static const int32_t hws[] = {1, 2, 4, 9, 128, 129, 255, 256};
     int32_t set, i;
     for (set = 0; set < GAP_ONCE_SETS; ++set) {
         cnnc_s8_global_avgpool_params p;
-        const int32_t kind = set % 4;
+        const int32_t kind = (set + set / 8) % 4; /* each hw at every kind */
         p.n = 1 + set % 2;
-        p.hw = hws[set % 6];
+        p.hw = hws[set % 8];
         p.c = 8 * (1 + uniform(0, 3));
         while (p.c > 8 && p.n * p.hw * p.c > N) p.c -= 8;
         if (p.n * p.hw * p.c > N) p.n = 1;
         p.x_zero_point = pick_zp();
+        if (kind >= 2 && uniform(0, 1)) /* |sum - hw zp| = 255 hw, past int16 at hw 129 */
+            p.x_zero_point = kind == 2 ? 127 : -128;
         p.y_zero_point = pick_zp();
         for (i = 0; (1 << i) < p.hw; ++i) continue;
         p.mult = (int32_t)(next_word() >> (1 + i + uniform(-1, 2) + (i > 0 ? 0 : 1)));

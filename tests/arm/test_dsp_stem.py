@@ -29,7 +29,7 @@ from .mcu_run import C_RANDOM, run_driver
 
 pytestmark = pytest.mark.arm
 
-CASES = 3 + 160 + 10 + 40 + 16 + 8 + 2 + 4
+CASES = 3 + 160 + 13 + 40 + 16 + 8 + 2 + 4 + 12 + 1 + 2 + 2 + 2
 
 DRIVER = (
     r"""
@@ -47,6 +47,9 @@ static int8_t x[MAX_X], w[27 * 64], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[64], mult[64], shift[64];
 static int cases = 0, failures = 0;
 static int32_t zy_force = 0; /* 1: the output zero point -128; -1: 5 (not -128); 0: random */
+/* e_hi > 0: every shift -e_lo..-e_hi (e_first > 0: the first output's -e_first); bias_big > 0:
+ * every bias +-bias_big (dsp_direct_scale's range and bound) */
+static int32_t e_lo = 0, e_hi = 0, e_first = 0, bias_big = 0;
 
 /* kind 0: random, double or single rounding (the doubled or single fast form); 1: some
  * biases near +-2^30 (the block's plain double form); 2: extreme inputs and weights; 3: shifts and
@@ -78,6 +81,9 @@ static void fill(int32_t nx, int32_t k, int32_t m, int32_t kind, int32_t *roundi
             memcpy(&mult[j], &f, sizeof f);
             shift[j] = 0;
         }
+        if (e_hi) shift[j] = -uniform(e_lo, e_hi);
+        if (e_first && j == 0) shift[j] = -e_first;
+        if (bias_big) bias[j] = uniform(0, 1) ? bias_big : -bias_big;
     }
 }
 
@@ -157,6 +163,10 @@ int main(void) {
      * the last pixel alone after the pairs (dsp_direct_x33) */
     conv_case(1, 7, 10, 1, 3, 3, 2, 1, 16, 5, 0);
     conv_case(2, 5, 11, 1, 3, 3, 2, 0, 16, 5, 0);
+    /* 4, 8 and 12 stride-2 windows a row: four records a turn (dsp_direct_x33's LDM pairs) */
+    conv_case(1, 5, 7, 1, 3, 3, 2, 1, 16, 5, 0);
+    conv_case(2, 6, 15, 1, 3, 3, 2, 1, 8, 5, 0);
+    conv_case(1, 7, 25, 1, 3, 3, 2, 0, 16, 5, 0);
     for (rep = 0; rep < 16; ++rep) { /* the stem's shape, each turn, both requantisations */
         zy_force = rep & 1 ? 1 : -1;
         conv_case(1, 9, 11, 1, 3, 3, 2, 1, turns[rep >> 1], 5, 0);
@@ -181,6 +191,34 @@ int main(void) {
     conv_case(2, 8, 7, 1, 3, 3, 1, 0, 6, 5, 0);
     conv_case(1, 10, 12, 1, 3, 3, 3, 2, 8, 5, 0);
     conv_case(1, 11, 9, 1, 3, 3, 2, 2, 4, 5, 0);
+    /* the output zero point -128 with every e in 5..11: the table dsp_direct_scale rewrites
+     * (SMMLA, SSAT's ASR #12) for counts a multiple of 16 (eight periods a turn: 48, a block of
+     * 16 after 48, y stepped; 16 of a pixel in one turn, as the digits stem itself with e 7
+     * and 8), the others' unscaled tables at each turn */
+    zy_force = 1, e_lo = 5, e_hi = 11;
+    for (rep = 0; rep < 8; ++rep) conv_case(1, 9, 11, 1, 3, 3, 2, 1, turns[rep], 5, 0);
+    conv_case(1, 9, 11, 1, 3, 3, 2, 1, 64, 5, 0);
+    conv_case(1, 3, 200, 1, 3, 3, 1, 1, 16, 5, 0); /* the general row loop */
+    conv_case(2, 6, 7, 1, 2, 3, 1, 1, 10, 5, 0);   /* a 2x3 kernel (dsp_direct_xrow) */
+    conv_case(1, 7, 9, 1, 3, 3, 2, 1, 16, 2, 0);   /* extreme inputs and weights */
+    e_lo = 7, e_hi = 8;
+    conv_case(1, 32, 32, 1, 3, 3, 2, 1, 16, 5, 0);
+    for (rep = 0; rep < 2; ++rep) { /* its ends: d = 7 and 1 */
+        e_lo = e_hi = rep ? 11 : 5;
+        conv_case(1, 9, 11, 1, 3, 3, 2, 1, 16, 5, 0);
+    }
+    e_lo = 5, e_hi = 11;
+    for (rep = 0; rep < 2; ++rep) { /* one output's e 4 or 12: the unscaled table */
+        e_first = rep ? 12 : 4;
+        conv_case(1, 9, 11, 1, 3, 3, 2, 1, 16, 5, 0);
+    }
+    e_first = 0, e_lo = e_hi = 5;
+    for (rep = 0; rep < 2; ++rep) { /* biases at the bound 2^31 / 2^7 - 9 * 255 * 256 and
+                                       past it (the unscaled table; scaled, 2^32 + 256000) */
+        bias_big = rep ? (1 << 24) + 1000 : (0x7FFFFFFF >> 7) / 2 - 9 * 255 * 128;
+        conv_case(1, 7, 9, 1, 3, 3, 2, 1, 16, rep ? 5 : 2, 0);
+    }
+    zy_force = 0, e_lo = e_hi = 0, bias_big = 0;
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
