@@ -2884,12 +2884,12 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
  * post-increment, the others at immediate offsets below it); eight pixels a turn (rows of
  * 4 units pixels: a row a turn, the last step's post-increment stepping d to the next). */
 /* clang-format off */
-#define DSP_ASM_S2_WIDEN4X(POST) \
-    "ldr %[va], [%[xp]]\n\t" \
-    "ldr %[vb], [%[xp], %[cs]]\n\t" \
-    "ldr %[vc], [%[xp], %[cs], lsl #1]\n\t" \
-    "ldr %[vd], [%[xp], %[cs3]]\n\t" \
-    "add %[xp], %[xp], %[cs], lsl #2\n\t" \
+#define DSP_ASM_S2_WIDEN4X(A, B, C, D, ADD, POST) \
+    "ldr %[va], " A "\n\t" \
+    "ldr %[vb], " B "\n\t" \
+    "ldr %[vc], " C "\n\t" \
+    "ldr %[vd], " D "\n\t" \
+    ADD \
     "pkhbt %[t], %[va], %[vb], lsl #16\n\t" \
     "pkhtb %[vb], %[vb], %[va], asr #16\n\t" \
     "pkhbt %[va], %[vc], %[vd], lsl #16\n\t" \
@@ -2906,12 +2906,26 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
     "sxtab16 %[vc], %[nzp], %[vb], ror #8\n\t" \
     "sxtab16 %[vb], %[nzp], %[vd], ror #8\n\t" \
     "strd %[vc], %[vb], [%[d]], #" POST "\n\t"
-#define DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4X("8")
+/* pixels 0..3 and 4..7 of xp (cs5 = 5 c_step, cs7 = 7 c_step): one ADD per eight pixels */
+#define DSP_ASM_S2_X03 "[%[xp]]", "[%[xp], %[cs]]", "[%[xp], %[cs], lsl #1]", "[%[xp], %[cs3]]"
+#define DSP_ASM_S2_X47 "[%[xp], %[cs], lsl #2]", "[%[xp], %[cs5]]", "[%[xp], %[cs3], lsl #1]", \
+    "[%[xp], %[cs7]]"
+#define DSP_ASM_S2_ADD4 "add %[xp], %[xp], %[cs], lsl #2\n\t"
+#define DSP_ASM_S2_ADD8 "add %[xp], %[xp], %[cs], lsl #3\n\t"
+#define DSP_ASM_S2_WIDEN4X_(...) DSP_ASM_S2_WIDEN4X(__VA_ARGS__)
+#define DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4X_(DSP_ASM_S2_X03, DSP_ASM_S2_ADD4, "8")
 /* a row's last step: channel 3's STRD steps d on to the next row (dsp_dw_s2_widen_rows) */
-#define DSP_ASM_S2_WIDEN4L DSP_ASM_S2_WIDEN4X("%c[dpost]")
+#define DSP_ASM_S2_WIDEN4L DSP_ASM_S2_WIDEN4X_(DSP_ASM_S2_X03, DSP_ASM_S2_ADD4, "%c[dpost]")
+#define DSP_ASM_S2_WIDEN8 \
+    DSP_ASM_S2_WIDEN4X_(DSP_ASM_S2_X03, "", "8") \
+    DSP_ASM_S2_WIDEN4X_(DSP_ASM_S2_X47, DSP_ASM_S2_ADD8, "8")
+#define DSP_ASM_S2_WIDEN8L \
+    DSP_ASM_S2_WIDEN4X_(DSP_ASM_S2_X03, "", "8") \
+    DSP_ASM_S2_WIDEN4X_(DSP_ASM_S2_X47, DSP_ASM_S2_ADD8, "%c[dpost]")
 /* clang-format on */
 /* Rows of 4 units pixels (the pitch's widest multiple of 8, P = 9: 16, P = 13: 24, P = 25:
- * 48, or 8 and 12 at P = 9; P = 5: 8), a row a loop turn (the four-pixel step written out): no
+ * 48, or 8 and 12 at P = 9; P = 5: 8), a row a loop turn (the steps written out, eight
+ * pixels at offsets 0..7 c_step from xp (registers cs..cs7) and one ADD: DSP_ASM_S2_WIDEN8): no
  * per-step compare, d_end unused; 0 where the eight-pixel loop widens the rows (w a multiple of 8).
  */
 #define DSP_DW_S2_UNITS(P, w)                      \
@@ -2924,19 +2938,19 @@ static CNNC_NOINLINE void dsp_dwconv_image(const cnnc_s8_conv_params *p, const i
          : 0)
 /* gcc sizes an asm statement by its lines (its literal pools must lie within reach), so the
  * rows' steps are written out, not .rept */
-#define DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4 DSP_ASM_S2_WIDEN4
 #define DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8
-#define DSP_DW_S2_WIDEN_ROWS(STEPS)                                                              \
-    __asm__ __volatile__("1:\n\t" STEPS DSP_ASM_S2_WIDEN4L                                       \
-                         "cmp %[xp], %[x_end]\n\t"                                               \
-                         "blo 1b"                                                                \
-                         : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd),       \
-                           [t] "=&r"(t), [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)             \
-                         : [cs] "r"(c_step), [cs3] "r"(cs3), [nzp] "r"(nzp),                     \
-                           [dpost] "i"(4 * DSP_DW_S2_RW(P) - 8 * units + 8), [x_end] "r"(x_end), \
-                           [o1] "i"(4 * DSP_DW_S2_CW(P)), [o2] "i"(8 * DSP_DW_S2_CW(P)),         \
-                           [o3] "i"(12 * DSP_DW_S2_CW(P))                                        \
-                         : "cc", "memory")
+#define DSP_DW_S2_WIDEN_ROWS(STEPS, LAST)                                                       \
+    __asm__ __volatile__(                                                                       \
+        "1:\n\t" STEPS LAST                                                                     \
+        "cmp %[xp], %[x_end]\n\t"                                                               \
+        "blo 1b"                                                                                \
+        : [va] "=&r"(va), [vb] "=&r"(vb), [vc] "=&r"(vc), [vd] "=&r"(vd), [t] "=&r"(t),         \
+          [u] "=&r"(u), [xp] "+&r"(xp), [d] "+&r"(dp)                                           \
+        : [cs] "r"(c_step), [cs3] "r"(cs3), [cs5] "r"(5 * c_step), [cs7] "r"(7 * c_step),       \
+          [nzp] "r"(nzp), [dpost] "i"(4 * DSP_DW_S2_RW(P) - 8 * units + 8), [x_end] "r"(x_end), \
+          [o1] "i"(4 * DSP_DW_S2_CW(P)), [o2] "i"(8 * DSP_DW_S2_CW(P)),                         \
+          [o3] "i"(12 * DSP_DW_S2_CW(P))                                                        \
+        : "cc", "memory")
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const int8_t *x_end,
                                             uint32_t d_step, int32_t c_step, int32_t cs3,
                                             uint32_t nzp, const int32_t units, const int32_t P) {
@@ -2945,16 +2959,16 @@ DSP_ALWAYS_INLINE void dsp_dw_s2_widen_rows(uint32_t *d, const int8_t *xb, const
     uint32_t va, vb, vc, vd, t, u;
     (void)d_step; /* 4 RW(P) - 8 units, the last step's post-increment less 8 */
     if (units == 2)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN4);
+        DSP_DW_S2_WIDEN_ROWS("", DSP_ASM_S2_WIDEN8L);
     else if (units == 3)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8, DSP_ASM_S2_WIDEN4L);
     else if (units == 4)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8, DSP_ASM_S2_WIDEN8L);
     else if (units == 6)
-        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8, DSP_ASM_S2_WIDEN8L);
     else
-        DSP_DW_S2_WIDEN_ROWS(
-            DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN4);
+        DSP_DW_S2_WIDEN_ROWS(DSP_ASM_S2_WIDEN24 DSP_ASM_S2_WIDEN8 DSP_ASM_S2_WIDEN8,
+                             DSP_ASM_S2_WIDEN8L);
 }
 
 DSP_ALWAYS_INLINE void dsp_dw_s2_widen(uint32_t *d, const int8_t *xb, const int8_t *x_end,
@@ -3517,13 +3531,19 @@ static __attribute__((noinline)) int dsp_dw3x3_s2(const cnnc_s8_conv_params *p, 
         p->rounding != CNNC_ROUND_DOUBLE || p->act_min != -128 || p->act_max != 127)
         return 0;
     if (P == 5) { /* the rows above and below the image, channel by channel: the image's
-                     pairs fill words 1..4 of its rows, word 0 is never multiplied (COL0) */
-        for (k = 0; k < 8 * cw; k += cw)
-            for (i = 0; i < rows; ++i)
-                if (i < p->pad_top || i >= p->pad_top + p->h) {
-                    uint32_t *const q = buf + k + i * 5;
-                    q[1] = q[2] = q[3] = q[4] = 0;
-                }
+                     pairs fill words 1..4 of its rows, word 0 is never multiplied (COL0);
+                     only those rows visited (a test per row cost ~10 instructions a row) */
+        const int32_t bottom = p->pad_top + p->h;
+        for (k = 0; k < 8 * cw; k += cw) {
+            for (i = 0; i < p->pad_top; ++i) {
+                uint32_t *const q = buf + k + i * 5;
+                q[1] = q[2] = q[3] = q[4] = 0;
+            }
+            for (i = bottom; i < rows; ++i) {
+                uint32_t *const q = buf + k + i * 5;
+                q[1] = q[2] = q[3] = q[4] = 0;
+            }
+        }
     } else { /* the padding the windows read (x - zp = 0): the rows above and below the image,
          and in its rows the words left of its pairs and right of them up to word 4 nb
          (the widening rewrites only the pairs) */
