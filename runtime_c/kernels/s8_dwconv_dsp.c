@@ -2295,7 +2295,7 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
  * (w[ky][kx], w[ky][kx+1]) is one SMLAD, two taps an instruction where dsp_dw_small_as and
  * dsp_dw3x3_groups take one (lanes of four channels), and a channel's m, c, e serve all its
  * outputs. Per group of four channels the records (the pairs, bias, m, c, e of each
- * channel) are written first, the pairs by a transpose in asm (dsp_dw_pairs_tr), then an
+ * channel) are written first, the pairs by a transpose in asm (DSP_ASM_PAIRS_TX, _TW*), then an
  * asm pass over the four channels computes and stores the outputs. A sum starts at
  * the bias and adds the image taps only (padding taps left out, not read as x_zero_point):
  * the reference's sum exactly (|sum| <= |bias| + 9 * 255 * 128, modulo 2^32 as s8_dsp.h).
@@ -2305,7 +2305,8 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
  * at 0, A.hi w0 and B (w1, w2) at 1; a 2-wide image has A only (columns 0 and 1 of stride 1).
  * The requantisation is DSP_RQ_DOUBLE's without the sign's term (s8_dsp.h, DSP_RQ_DOUBLE2Z:
  * the same argument holds for h of the QADD's 2x): QADD, SMMLAR with c = 2^(e-1) - 128 2^e,
- * ASR e, SSAT #8, STRB. */
+ * ASR e - 1, SSAT #8 of it ASR #1 (the shift by e in two: floor(floor(v / 2^(e-1)) / 2) =
+ * floor(v / 2^e), and the records keep e - 1 = ~shift, no ADD for e), STRB. */
 enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
 
 /* A group's records, rec[8 * (rows + 5)] (rows = 1 for a 2x2 image, 4 for 4x4), hold
@@ -2313,8 +2314,8 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * 2 j + 1), so one channel's words sit 32 bytes a block apart at 8 j: blocks 0 .. rows - 1
  * an image row's pairs (A, B) = columns (0, 1), (2, 3) (a 2x2 image: its rows 0 and 1, the
  * pairs a0, a1), blocks rows .. rows + 2 a kernel row's (w0, w1), (w1, w2), block rows + 3
- * (bias, m), block rows + 4 (c, e). Written by dsp_dw_pairs_tr (the pairs) and
- * dsp_dw_pairs_prm (the rest). */
+ * (bias, m), block rows + 4 (c, e - 1). Written by the groups' loop (DSP_ASM_PAIRS_LOOP:
+ * the pairs by DSP_ASM_PAIRS_TX and _TW*, the rest by DSP_ASM_PAIRS_PRM2). */
 
 /* The pairs of the records by a transpose in asm: four pixel words (four channels each,
  * c_step bytes apart) or three tap words of a kernel row, PKHBT / PKHTB of two words gives
@@ -2373,7 +2374,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     DBL                                                     \
     "stm r9!, {r0, r1, r2, r3}\n\t"
 #define DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TWX("")
-/* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), dsp_dw_pairs4x4_asm's */
+/* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), DSP_ASM_PAIRS_4X4's */
 #define DSP_ASM_PAIRS_DBL4                                  \
     "sadd16 r0, r0, r0\n\t"                                 \
     "sadd16 r1, r1, r1\n\t"                                 \
@@ -2391,7 +2392,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
 /* At stride 2 a kernel row's w0 meets one pixel (A.hi, SMLATB) and its (w0, w1) pair serves
  * for w0 alone: the row's first word widened as it is, (w0 c0, w0 c2) and (w0 c1, w0 c3),
  * stands in for the pairs of channels 0, 2 and 1, 3 (its low half for channels 0, 1, the
- * high for 2, 3: dsp_dw_pairs4x4s2_asm), 14 instructions a kernel row for 18. */
+ * high for 2, 3: DSP_ASM_PAIRS_CH4X4S2), 14 instructions a kernel row for 18. */
 #define DSP_ASM_PAIRS_TWS2                                  \
     "ldr r0, [r6]\n\t"                                      \
     "ldr r2, [r6, lr]\n\t"                                  \
@@ -2422,7 +2423,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r8\n\t"                       \
     "asr " a ", " a ", r9\n\t"                              \
-    "ssat " a ", #8, " a "\n\t"
+    "ssat " a ", #8, " a ", asr #1\n\t"
 #define DSP_ASM_PAIRS_CH2X2(o)                              \
     "ldr r4, [%[g], #(128 + " o ")]\n\t"                    \
     "ldrd r5, r6, [%[g], #" o "]\n\t"                       \
@@ -2451,14 +2452,14 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * neither the rows nor the stores write it) on the first kernel row, each kernel row one
  * LDRD of the image row's (A, B) (r5, r6) and one of its (w0, w1), (w1, w2) (r8, r9):
  * column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT), 2 B (w1, w2) + A.hi w0 (SMLATB),
- * 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four stores of the row (columns at yr,
+ * 3 B (w0, w1); then m, c, e - 1 (r5, r6, r8) and the four stores of the row (columns at yr,
  * yr + c_step, yr + 2 c_step and yr + cs3 = 3 c_step), yr stepping 4 rows of c_step bytes,
  * after the last back 12 rows (4 cs3) and on to the next channel. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ4(a)                                \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
-    "ssat " a ", #8, " a "\n\t"
+    "ssat " a ", #8, " a ", asr #1\n\t"
 #define DSP_ASM_PAIRS_KROW0(xoff, woff, o)                  \
     "ldrd r5, r6, [%[g], #(" xoff " + " o ")]\n\t"          \
     "ldrd r8, r9, [%[g], #(" woff " + " o ")]\n\t"          \
@@ -2485,7 +2486,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r10, lr, lsl #1]\n\t" \
     DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r10, r11]\n\t"
 /* record byte offsets (rows = 4): image row r at 32 r, kernel row k at 128 + 32 k, bias
- * at 224, m at 228, (c, e) at 256, each plus the channel's o = 8 j */
+ * at 224, m at 228, (c, e - 1) at 256, each plus the channel's o = 8 j */
 #define DSP_ASM_PAIRS_CH4X4(o)                              \
     "ldr r4, [%[g], #(224 + " o ")]\n\t"                    \
     DSP_ASM_PAIRS_KROW0("0", "160", o) DSP_ASM_PAIRS_KROW("32", "192", o) \
@@ -2512,7 +2513,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
-    "ssat " a ", #8, " a "\n\t"
+    "ssat " a ", #8, " a ", asr #1\n\t"
 #define DSP_ASM_PAIRS_S2(u0, u1, acc, h)                    \
     "smlad " u0 ", r5, r9, " acc "\n\t"                     \
     "smlat" h " " u1 ", r5, r8, " acc "\n\t"                \
@@ -2546,9 +2547,9 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     DSP_ASM_PAIRS_RQ4Q("r3") "strb r3, [r10, r11]\n\t"
 /* clang-format on */
 
-/* The four channels' (bias, m) and (c, e) into their records (blocks rows + 3 and rows + 4,
- * channel j's words at 8 j in each) in asm, two channels a step (LDRD of their
- * multipliers, shifts and biases: 20 instructions where one at a time took 24); where a
+/* The four channels' (bias, m) and (c, e - 1) into their records (blocks rows + 3 and
+ * rows + 4, channel j's words at 8 j in each) in asm, two channels a step (LDRD of their
+ * multipliers, shifts and biases: 19 instructions where one at a time took 24); where a
  * channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19, 2^30 <= m: dsp_dw_gq_one's)
  * the checks branch to the groups' loop's exit (label 9). MA, BA, SA: the addresses of
  * the multipliers, biases and shifts (r8, r6, r9); k = 2 zp + 1 = -255 (r11), so
@@ -2583,11 +2584,9 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "cmp r5, #19\n\t"                                       \
     "bhi 9f\n\t"                                            \
     "lsl r0, r11, r4\n\t"                                   \
-    "add r1, r4, #1\n\t"                                    \
-    "strd r0, r1, [%[g], #" oce "]\n\t"                     \
+    "strd r0, r4, [%[g], #" oce "]\n\t"                     \
     "lsl r2, r11, r5\n\t"                                   \
-    "add r3, r5, #1\n\t"                                    \
-    "strd r2, r3, [%[g], #" oce1 "]\n\t"
+    "strd r2, r5, [%[g], #" oce1 "]\n\t"
 /* clang-format on */
 /* A layer's state for its groups' loop: a group's records first (the asm's offsets count
  * from them), then the next group's bias, mult and shift, x - y and w - y (a group's x
@@ -2646,7 +2645,7 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
     "9:\n\t"                                                \
     "str r10, [%[g], #308]\n\t"
 /* the parameters of channels 0, 1 (the pointers stepped on by a group) and 2, 3; b the
- * records' (bias, m) block, (c, e) at b + 32 */
+ * records' (bias, m) block, (c, e - 1) at b + 32 */
 #define DSP_ASM_PAIRS_PRM(b, BD)                            \
     DSP_ASM_PAIRS_PRM2("[r8], #16", "[r6], #16", "[r9], #16", "(" b ")", "(" b " + 8)", \
                        "(" b " + 32)", "(" b " + 40)", BD)  \
