@@ -2325,16 +2325,15 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * instructions an image row, 18 a kernel row, every word read once for the four channels
  * (the records of channel pairs (0, 1) and (2, 3) were written in two passes that each
  * read all of them). The registers are the groups' loop's (DSP_ASM_PAIRS_LOOP): scratch
- * r0..r5, the pointer r6 (x, then w from r11), nzp r8 (then 3 c_step, a kernel row's
- * step), the records r9, c_step lr. */
+ * r0..r5, the pointer r6 (x, then w), nzp r8, the records r9, c_step lr and 3 c_step r11
+ * (a row's fourth pixel, a kernel row's step). */
 /* clang-format off */
 #define DSP_ASM_PAIRS_TX                                    \
     "ldr r0, [r6]\n\t"                                      \
     "ldr r2, [r6, lr]\n\t"                                  \
-    "add r6, r6, lr, lsl #1\n\t"                            \
-    "ldr r1, [r6]\n\t"                                      \
-    "ldr r3, [r6, lr]\n\t"                                  \
-    "add r6, r6, lr, lsl #1\n\t"                            \
+    "ldr r1, [r6, lr, lsl #1]\n\t"                          \
+    "ldr r3, [r6, r11]\n\t"                                 \
+    "add r6, r6, lr, lsl #2\n\t"                            \
     "pkhtb r4, r2, r0, asr #16\n\t"                         \
     "pkhbt r0, r0, r2, lsl #16\n\t"                         \
     "pkhtb r5, r3, r1, asr #16\n\t"                         \
@@ -2356,7 +2355,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "ldr r0, [r6]\n\t"                                      \
     "ldr r2, [r6, lr]\n\t"                                  \
     "ldr r3, [r6, lr, lsl #1]\n\t"                          \
-    "add r6, r6, r8\n\t"                                    \
+    "add r6, r6, r11\n\t"                                   \
     "pkhtb r4, r2, r0, asr #16\n\t"                         \
     "pkhbt r0, r0, r2, lsl #16\n\t"                         \
     "pkhtb r5, r3, r2, asr #16\n\t"                         \
@@ -2382,12 +2381,12 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sadd16 r3, r3, r3\n\t"
 #define DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TWX(DSP_ASM_PAIRS_DBL4)
 #define DSP_ASM_PAIRS_TW3D                                  \
-    "mov r6, r11\n\t"                                       \
-    "add r8, lr, lr, lsl #1\n\t"                            \
+    "ldr r6, [%[g], #304]\n\t"                              \
+    "add r6, r6, r10\n\t"                                   \
     DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2
 #define DSP_ASM_PAIRS_TW3                                   \
-    "mov r6, r11\n\t"                                       \
-    "add r8, lr, lr, lsl #1\n\t"                            \
+    "ldr r6, [%[g], #304]\n\t"                              \
+    "add r6, r6, r10\n\t"                                   \
     DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW
 /* At stride 2 a kernel row's w0 meets one pixel (A.hi, SMLATB) and its (w0, w1) pair serves
  * for w0 alone: the row's first word widened as it is, (w0 c0, w0 c2) and (w0 c1, w0 c3),
@@ -2397,7 +2396,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "ldr r0, [r6]\n\t"                                      \
     "ldr r2, [r6, lr]\n\t"                                  \
     "ldr r3, [r6, lr, lsl #1]\n\t"                          \
-    "add r6, r6, r8\n\t"                                    \
+    "add r6, r6, r11\n\t"                                   \
     "pkhtb r5, r3, r2, asr #16\n\t"                         \
     "pkhbt r4, r2, r3, lsl #16\n\t"                         \
     "sxtb16 r2, r0, ror #8\n\t"                             \
@@ -2409,8 +2408,8 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r3, r5, ror #8\n\t"                             \
     "stm r9!, {r0, r1, r2, r3}\n\t"
 #define DSP_ASM_PAIRS_TW3S2                                 \
-    "mov r6, r11\n\t"                                       \
-    "add r8, lr, lr, lsl #1\n\t"                            \
+    "ldr r6, [%[g], #304]\n\t"                              \
+    "add r6, r6, r10\n\t"                                   \
     DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2
 /* clang-format on */
 /* The 2x2 image's four channels from their records (rows = 1) in asm (gcc's C form spills
@@ -2618,9 +2617,10 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
  * first channel. The registers a phase takes:
  *   records' parameters (DSP_ASM_PAIRS_PRM2): scratch r0..r5, bias r6, mult r8, shift r9
  *     (post-indexed: the next group's), k r11;
- *   pairs (DSP_ASM_PAIRS_TX, _TW*): scratch r0..r5, x then w r6, nzp then 3 c_step r8,
- *     the records' pointer r9, w r11;
- *   outputs: scratch r0..r6, r8, r9, y r10, y + 2 c_step or 3 c_step r11, records g. */
+ *   pairs (DSP_ASM_PAIRS_TX, _TW*): scratch r0..r5, x then w r6, nzp r8, the records'
+ *     pointer r9, 3 c_step r11;
+ *   outputs: scratch r0..r6, r8, r9, y r10, y + 2 c_step (2x2) or 3 c_step (4x4) r11,
+ *     records g. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_LOOP(PRM, TR, COMPUTE)                \
     "ldr r10, [%[g], #308]\n\t"                             \
@@ -2632,10 +2632,10 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
     PRM                                                     \
     "strd r6, r8, [%[g], #288]\n\t"                         \
     "str r9, [%[g], #296]\n\t"                              \
-    "ldrd r6, r11, [%[g], #300]\n\t"                        \
+    "ldr r6, [%[g], #300]\n\t"                              \
     "ldr r8, [%[g], #320]\n\t"                              \
     "add r6, r6, r10\n\t"                                   \
-    "add r11, r11, r10\n\t"                                 \
+    "add r11, lr, lr, lsl #1\n\t"                           \
     "mov r9, %[g]\n\t"                                      \
     TR                                                      \
     COMPUTE                                                 \
@@ -2656,13 +2656,11 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
     DSP_ASM_PAIRS_CH2X2("0") DSP_ASM_PAIRS_CH2X2("8")       \
     DSP_ASM_PAIRS_CH2X2("16") DSP_ASM_PAIRS_CH2X2("24")
 #define DSP_ASM_PAIRS_4X4                                   \
-    "add r11, lr, lr, lsl #1\n\t"                           \
     DSP_ASM_PAIRS_CH4X4("0") DSP_ASM_PAIRS_NEXT4X4          \
     DSP_ASM_PAIRS_CH4X4("8") DSP_ASM_PAIRS_NEXT4X4          \
     DSP_ASM_PAIRS_CH4X4("16") DSP_ASM_PAIRS_NEXT4X4         \
     DSP_ASM_PAIRS_CH4X4("24") DSP_ASM_PAIRS_NEXT4X4
 #define DSP_ASM_PAIRS_4X4S2                                 \
-    "add r11, lr, lr, lsl #1\n\t"                           \
     DSP_ASM_PAIRS_CH4X4S2("0", "b") "add r10, r10, #1\n\t"  \
     DSP_ASM_PAIRS_CH4X4S2("8", "b") "add r10, r10, #1\n\t"  \
     DSP_ASM_PAIRS_CH4X4S2("16", "t") "add r10, r10, #1\n\t" \
