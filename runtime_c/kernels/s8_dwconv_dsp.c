@@ -2452,8 +2452,9 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * LDRD of the image row's (A, B) (r5, r6) and one of its (w0, w1), (w1, w2) (r8, r9):
  * column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT), 2 B (w1, w2) + A.hi w0 (SMLATB),
  * 3 B (w0, w1); then m, c, e - 1 (r5, r6, r8) and the four stores of the row (columns at yr,
- * yr + c_step, yr + 2 c_step and yr + cs3 = 3 c_step), yr stepping 4 rows of c_step bytes,
- * after the last back 12 rows (4 cs3) and on to the next channel. */
+ * yr + c_step, yr + 2 c_step and yr + cs3 = 3 c_step), yr stepping 4 rows of c_step bytes:
+ * down from row 0 for channels 0 and 2, up from row 3 for 1 and 3, so that the next
+ * channel starts where the last ended, one byte on. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ4(a)                                \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
@@ -2486,21 +2487,33 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r10, r11]\n\t"
 /* record byte offsets (rows = 4): image row r at 32 r, kernel row k at 128 + 32 k, bias
  * at 224, m at 228, (c, e - 1) at 256, each plus the channel's o = 8 j */
-#define DSP_ASM_PAIRS_CH4X4(o)                              \
-    "ldr r4, [%[g], #(224 + " o ")]\n\t"                    \
-    DSP_ASM_PAIRS_KROW0("0", "160", o) DSP_ASM_PAIRS_KROW("32", "192", o) \
-    DSP_ASM_PAIRS_STORE4(o) "add r10, r10, lr, lsl #2\n\t"  \
-    DSP_ASM_PAIRS_KROW0("0", "128", o) DSP_ASM_PAIRS_KROW("32", "160", o) \
-    DSP_ASM_PAIRS_KROW("64", "192", o)                      \
-    DSP_ASM_PAIRS_STORE4(o) "add r10, r10, lr, lsl #2\n\t"  \
-    DSP_ASM_PAIRS_KROW0("32", "128", o) DSP_ASM_PAIRS_KROW("64", "160", o) \
-    DSP_ASM_PAIRS_KROW("96", "192", o)                      \
-    DSP_ASM_PAIRS_STORE4(o) "add r10, r10, lr, lsl #2\n\t"  \
-    DSP_ASM_PAIRS_KROW0("64", "128", o) DSP_ASM_PAIRS_KROW("96", "160", o) \
+/* output rows 0 (kernel rows 1, 2 over image rows 0, 1), 1, 2 (0..2 over r - 1 .. r + 1),
+ * 3 (0, 1 over 2, 3) */
+#define DSP_ASM_PAIRS_ROW0(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("0", "160", o) DSP_ASM_PAIRS_KROW("32", "192", o)      \
     DSP_ASM_PAIRS_STORE4(o)
-#define DSP_ASM_PAIRS_NEXT4X4                               \
-    "sub r10, r10, r11, lsl #2\n\t"                         \
-    "add r10, r10, #1\n\t"
+#define DSP_ASM_PAIRS_ROW1(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("0", "128", o) DSP_ASM_PAIRS_KROW("32", "160", o)      \
+    DSP_ASM_PAIRS_KROW("64", "192", o) DSP_ASM_PAIRS_STORE4(o)
+#define DSP_ASM_PAIRS_ROW2(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("32", "128", o) DSP_ASM_PAIRS_KROW("64", "160", o)     \
+    DSP_ASM_PAIRS_KROW("96", "192", o) DSP_ASM_PAIRS_STORE4(o)
+#define DSP_ASM_PAIRS_ROW3(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("64", "128", o) DSP_ASM_PAIRS_KROW("96", "160", o)     \
+    DSP_ASM_PAIRS_STORE4(o)
+#define DSP_ASM_PAIRS_DOWN "add r10, r10, lr, lsl #2\n\t"
+#define DSP_ASM_PAIRS_UP "sub r10, r10, lr, lsl #2\n\t"
+/* a channel's rows down from row 0 (yr at its row 3 after) and up from row 3 */
+#define DSP_ASM_PAIRS_CH4X4(o)                                                 \
+    "ldr r4, [%[g], #(224 + " o ")]\n\t"                                       \
+    DSP_ASM_PAIRS_ROW0(o) DSP_ASM_PAIRS_DOWN DSP_ASM_PAIRS_ROW1(o)             \
+    DSP_ASM_PAIRS_DOWN DSP_ASM_PAIRS_ROW2(o) DSP_ASM_PAIRS_DOWN                \
+    DSP_ASM_PAIRS_ROW3(o)
+#define DSP_ASM_PAIRS_CH4X4U(o)                                                \
+    "ldr r4, [%[g], #(224 + " o ")]\n\t"                                       \
+    DSP_ASM_PAIRS_ROW3(o) DSP_ASM_PAIRS_UP DSP_ASM_PAIRS_ROW2(o)               \
+    DSP_ASM_PAIRS_UP DSP_ASM_PAIRS_ROW1(o) DSP_ASM_PAIRS_UP                    \
+    DSP_ASM_PAIRS_ROW0(o)
 /* clang-format on */
 
 /* The 4x4 image at stride 2 from the records (rows = 4), a channel after the other
@@ -2656,10 +2669,10 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
     DSP_ASM_PAIRS_CH2X2("0") DSP_ASM_PAIRS_CH2X2("8")       \
     DSP_ASM_PAIRS_CH2X2("16") DSP_ASM_PAIRS_CH2X2("24")
 #define DSP_ASM_PAIRS_4X4                                   \
-    DSP_ASM_PAIRS_CH4X4("0") DSP_ASM_PAIRS_NEXT4X4          \
-    DSP_ASM_PAIRS_CH4X4("8") DSP_ASM_PAIRS_NEXT4X4          \
-    DSP_ASM_PAIRS_CH4X4("16") DSP_ASM_PAIRS_NEXT4X4         \
-    DSP_ASM_PAIRS_CH4X4("24") DSP_ASM_PAIRS_NEXT4X4
+    DSP_ASM_PAIRS_CH4X4("0") "add r10, r10, #1\n\t"         \
+    DSP_ASM_PAIRS_CH4X4U("8") "add r10, r10, #1\n\t"        \
+    DSP_ASM_PAIRS_CH4X4("16") "add r10, r10, #1\n\t"        \
+    DSP_ASM_PAIRS_CH4X4U("24") "add r10, r10, #1\n\t"
 #define DSP_ASM_PAIRS_4X4S2                                 \
     DSP_ASM_PAIRS_CH4X4S2("0", "b") "add r10, r10, #1\n\t"  \
     DSP_ASM_PAIRS_CH4X4S2("8", "b") "add r10, r10, #1\n\t"  \
@@ -2741,7 +2754,13 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
 #undef DSP_ASM_PAIRS_KROW
 #undef DSP_ASM_PAIRS_STORE4
 #undef DSP_ASM_PAIRS_CH4X4
-#undef DSP_ASM_PAIRS_NEXT4X4
+#undef DSP_ASM_PAIRS_ROW0
+#undef DSP_ASM_PAIRS_ROW1
+#undef DSP_ASM_PAIRS_ROW2
+#undef DSP_ASM_PAIRS_ROW3
+#undef DSP_ASM_PAIRS_DOWN
+#undef DSP_ASM_PAIRS_UP
+#undef DSP_ASM_PAIRS_CH4X4U
 #undef DSP_ASM_PAIRS_RQ4Q
 #undef DSP_ASM_PAIRS_S2
 #undef DSP_ASM_PAIRS_S2ADD
