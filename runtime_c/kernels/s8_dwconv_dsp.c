@@ -2328,12 +2328,12 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * r0..r5, the pointer r6 (x, then w), nzp r8, the records r9, c_step lr and 3 c_step r11
  * (a row's fourth pixel, a kernel row's step). */
 /* clang-format off */
-#define DSP_ASM_PAIRS_TX                                    \
+#define DSP_ASM_PAIRS_TX(ADV)                               \
     "ldr r0, [r6]\n\t"                                      \
     "ldr r2, [r6, lr]\n\t"                                  \
     "ldr r1, [r6, lr, lsl #1]\n\t"                          \
     "ldr r3, [r6, r11]\n\t"                                 \
-    "add r6, r6, lr, lsl #2\n\t"                            \
+    ADV                                                     \
     "pkhtb r4, r2, r0, asr #16\n\t"                         \
     "pkhbt r0, r0, r2, lsl #16\n\t"                         \
     "pkhtb r5, r3, r1, asr #16\n\t"                         \
@@ -2349,13 +2349,13 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtab16 r3, r8, r5, ror #8\n\t"                        \
     "stm r9!, {r0, r1, r2, r3}\n\t"
 /* The weight words at p, p + cs and p + 2 cs (four channels each) as int16 pairs into the
- * records at rp, p stepped on by nzp; DBL doubles each quad of pairs before its STM (or
- * nothing). */
-#define DSP_ASM_PAIRS_TWX(DBL)                              \
+ * records at rp, p stepped on by ADV (or not, the last row); DBL doubles each quad of
+ * pairs before its STM (or nothing). */
+#define DSP_ASM_PAIRS_TWX(DBL, ADV)                         \
     "ldr r0, [r6]\n\t"                                      \
     "ldr r2, [r6, lr]\n\t"                                  \
     "ldr r3, [r6, lr, lsl #1]\n\t"                          \
-    "add r6, r6, r11\n\t"                                   \
+    ADV                                                     \
     "pkhtb r4, r2, r0, asr #16\n\t"                         \
     "pkhbt r0, r0, r2, lsl #16\n\t"                         \
     "pkhtb r5, r3, r2, asr #16\n\t"                         \
@@ -2372,31 +2372,32 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r3, r5, ror #8\n\t"                             \
     DBL                                                     \
     "stm r9!, {r0, r1, r2, r3}\n\t"
-#define DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TWX("")
+#define DSP_ASM_PAIRS_ROW3C "add r6, r6, r11\n\t" /* the next kernel row */
+#define DSP_ASM_PAIRS_TW(ADV) DSP_ASM_PAIRS_TWX("", ADV)
 /* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), DSP_ASM_PAIRS_4X4's */
 #define DSP_ASM_PAIRS_DBL4                                  \
     "sadd16 r0, r0, r0\n\t"                                 \
     "sadd16 r1, r1, r1\n\t"                                 \
     "sadd16 r2, r2, r2\n\t"                                 \
     "sadd16 r3, r3, r3\n\t"
-#define DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TWX(DSP_ASM_PAIRS_DBL4)
+#define DSP_ASM_PAIRS_TW2(ADV) DSP_ASM_PAIRS_TWX(DSP_ASM_PAIRS_DBL4, ADV)
 #define DSP_ASM_PAIRS_TW3D                                  \
     "ldr r6, [%[g], #304]\n\t"                              \
     "add r6, r6, r10\n\t"                                   \
-    DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2
+    DSP_ASM_PAIRS_TW2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW2("")
 #define DSP_ASM_PAIRS_TW3                                   \
     "ldr r6, [%[g], #304]\n\t"                              \
     "add r6, r6, r10\n\t"                                   \
-    DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW
+    DSP_ASM_PAIRS_TW(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW("")
 /* At stride 2 a kernel row's w0 meets one pixel (A.hi, SMLATB) and its (w0, w1) pair serves
  * for w0 alone: the row's first word widened as it is, (w0 c0, w0 c2) and (w0 c1, w0 c3),
  * stands in for the pairs of channels 0, 2 and 1, 3 (its low half for channels 0, 1, the
  * high for 2, 3: DSP_ASM_PAIRS_CH4X4S2), 14 instructions a kernel row for 18. */
-#define DSP_ASM_PAIRS_TWS2                                  \
+#define DSP_ASM_PAIRS_TWS2(ADV)                             \
     "ldr r0, [r6]\n\t"                                      \
     "ldr r2, [r6, lr]\n\t"                                  \
     "ldr r3, [r6, lr, lsl #1]\n\t"                          \
-    "add r6, r6, r11\n\t"                                   \
+    ADV                                                     \
     "pkhtb r5, r3, r2, asr #16\n\t"                         \
     "pkhbt r4, r2, r3, lsl #16\n\t"                         \
     "sxtb16 r2, r0, ror #8\n\t"                             \
@@ -2410,7 +2411,8 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
 #define DSP_ASM_PAIRS_TW3S2                                 \
     "ldr r6, [%[g], #304]\n\t"                              \
     "add r6, r6, r10\n\t"                                   \
-    DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2
+    DSP_ASM_PAIRS_TWS2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TWS2(DSP_ASM_PAIRS_ROW3C)    \
+    DSP_ASM_PAIRS_TWS2("")
 /* clang-format on */
 /* The 2x2 image's four channels from their records (rows = 1) in asm (gcc's C form spills
  * the pairs and keeps a pointer per output): outputs (0, 0), (0, 1) take a0 under kernel
@@ -2678,7 +2680,10 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
     DSP_ASM_PAIRS_CH4X4S2("8", "b") "add r10, r10, #1\n\t"  \
     DSP_ASM_PAIRS_CH4X4S2("16", "t") "add r10, r10, #1\n\t" \
     DSP_ASM_PAIRS_CH4X4S2("24", "t") "add r10, r10, #1\n\t"
-#define DSP_ASM_PAIRS_TX4 DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX
+#define DSP_ASM_PAIRS_ROW4 "add r6, r6, lr, lsl #2\n\t" /* the next row of four pixels */
+#define DSP_ASM_PAIRS_TX4                                                      \
+    DSP_ASM_PAIRS_TX(DSP_ASM_PAIRS_ROW4) DSP_ASM_PAIRS_TX(DSP_ASM_PAIRS_ROW4)  \
+    DSP_ASM_PAIRS_TX(DSP_ASM_PAIRS_ROW4) DSP_ASM_PAIRS_TX("")
 /* clang-format on */
 #define DSP_DW_PAIRS_RUN(NAME, TEXT)                                                               \
     static __attribute__((noinline)) void NAME(dsp_dw_pairs_ctx *g) {                              \
@@ -2690,7 +2695,7 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
     }
 DSP_DW_PAIRS_RUN(dsp_dw_pairs_run2x2,
                  DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS_PRM("128", ""),
-                                    DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3, DSP_ASM_PAIRS_2X2))
+                                    DSP_ASM_PAIRS_TX("") DSP_ASM_PAIRS_TW3, DSP_ASM_PAIRS_2X2))
 DSP_DW_PAIRS_RUN(dsp_dw_pairs_run4x4,
                  DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS_PRM("224", DSP_ASM_PAIRS_BIAS2),
                                     DSP_ASM_PAIRS_TX4 DSP_ASM_PAIRS_TW3D, DSP_ASM_PAIRS_4X4))
@@ -2738,6 +2743,8 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
 #undef DSP_ASM_PAIRS_4X4
 #undef DSP_ASM_PAIRS_4X4S2
 #undef DSP_ASM_PAIRS_TX4
+#undef DSP_ASM_PAIRS_ROW4
+#undef DSP_ASM_PAIRS_ROW3C
 #undef DSP_ASM_PAIRS_TX
 #undef DSP_ASM_PAIRS_TWX
 #undef DSP_ASM_PAIRS_TW
