@@ -2382,11 +2382,11 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sadd16 r3, r3, r3\n\t"
 #define DSP_ASM_PAIRS_TW2(ADV) DSP_ASM_PAIRS_TWX(DSP_ASM_PAIRS_DBL4, ADV)
 #define DSP_ASM_PAIRS_TW3D                                  \
-    "ldr r6, [%[g], #304]\n\t"                              \
+    "ldr r6, [%[g], #308]\n\t"                              \
     "add r6, r6, r10\n\t"                                   \
     DSP_ASM_PAIRS_TW2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW2("")
 #define DSP_ASM_PAIRS_TW3                                   \
-    "ldr r6, [%[g], #304]\n\t"                              \
+    "ldr r6, [%[g], #308]\n\t"                              \
     "add r6, r6, r10\n\t"                                   \
     DSP_ASM_PAIRS_TW(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW("")
 /* At stride 2 a kernel row's w0 meets one pixel (A.hi, SMLATB) and its (w0, w1) pair serves
@@ -2409,7 +2409,7 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r3, r5, ror #8\n\t"                             \
     "stm r9!, {r0, r1, r2, r3}\n\t"
 #define DSP_ASM_PAIRS_TW3S2                                 \
-    "ldr r6, [%[g], #304]\n\t"                              \
+    "ldr r6, [%[g], #308]\n\t"                              \
     "add r6, r6, r10\n\t"                                   \
     DSP_ASM_PAIRS_TWS2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TWS2(DSP_ASM_PAIRS_ROW3C)    \
     DSP_ASM_PAIRS_TWS2("")
@@ -2603,26 +2603,27 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "strd r2, r5, [%[g], #" oce1 "]\n\t"
 /* clang-format on */
 /* A layer's state for its groups' loop: a group's records first (the asm's offsets count
- * from them), then the next group's bias, mult and shift, x - y and w - y (a group's x
- * and w from its y: the three step 4 bytes a group), its y, the image's y_end, c_step and
- * nzp = (-zp, -zp), at the byte offsets 288..320 the loop reads. */
+ * from them), then the next group's bias, mult and shift, x - y, nzp = (-zp, -zp), w - y
+ * (a group's x and w from its y: the three step 4 bytes a group), its y, the image's
+ * y_end and c_step, at the byte offsets 288..320 the loop reads. */
 #define DSP_DW_PAIRS_REC 72 /* words of a group's records (rows = 4) */
 typedef struct {
     uint32_t rec[DSP_DW_PAIRS_REC]; /* the four channels' records, 8 (rows + 5) words */
     const int32_t *bias, *mult, *shift;
-    uint32_t dx, dw; /* x - y, w - y (modulo 2^32) */
+    uint32_t dx;  /* x - y (modulo 2^32) */
+    uint32_t nzp; /* beside dx: one LDRD */
+    uint32_t dw;  /* w - y */
     int8_t *y, *y_end;
     int32_t c_step;
-    uint32_t nzp;
 } dsp_dw_pairs_ctx;
 /* the offsets the loop reads (a negative array size breaks the build otherwise) */
-typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 &&
-                                        offsetof(dsp_dw_pairs_ctx, dx) == 300 &&
-                                        offsetof(dsp_dw_pairs_ctx, y) == 308 &&
-                                        offsetof(dsp_dw_pairs_ctx, c_step) == 316 &&
-                                        offsetof(dsp_dw_pairs_ctx, nzp) == 320)
-                                           ? 1
-                                           : -1];
+typedef char dsp_dw_pairs_layout_check
+    [(offsetof(dsp_dw_pairs_ctx, bias) == 288 && offsetof(dsp_dw_pairs_ctx, dx) == 300 &&
+      offsetof(dsp_dw_pairs_ctx, nzp) == 304 && offsetof(dsp_dw_pairs_ctx, dw) == 308 &&
+      offsetof(dsp_dw_pairs_ctx, y) == 312 && offsetof(dsp_dw_pairs_ctx, y_end) == 316 &&
+      offsetof(dsp_dw_pairs_ctx, c_step) == 320)
+         ? 1
+         : -1];
 
 /* Every group of a layer's image in one asm statement per kind, the groups' loop in it (a
  * function a group, its call and its state's loads cost ~30 instructions a group; gcc's
@@ -2638,8 +2639,8 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
  *     records g. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_LOOP(PRM, TR, COMPUTE)                \
-    "ldr r10, [%[g], #308]\n\t"                             \
-    "ldr lr, [%[g], #316]\n\t"                              \
+    "ldr r10, [%[g], #312]\n\t"                             \
+    "ldr lr, [%[g], #320]\n\t"                              \
     "1:\n\t"                                                \
     "ldrd r6, r8, [%[g], #288]\n\t"                         \
     "ldr r9, [%[g], #296]\n\t"                              \
@@ -2647,18 +2648,17 @@ typedef char dsp_dw_pairs_layout_check[(offsetof(dsp_dw_pairs_ctx, bias) == 288 
     PRM                                                     \
     "strd r6, r8, [%[g], #288]\n\t"                         \
     "str r9, [%[g], #296]\n\t"                              \
-    "ldr r6, [%[g], #300]\n\t"                              \
-    "ldr r8, [%[g], #320]\n\t"                              \
+    "ldrd r6, r8, [%[g], #300]\n\t"                         \
     "add r6, r6, r10\n\t"                                   \
     "add r11, lr, lr, lsl #1\n\t"                           \
     "mov r9, %[g]\n\t"                                      \
     TR                                                      \
     COMPUTE                                                 \
-    "ldr r0, [%[g], #312]\n\t"                              \
+    "ldr r0, [%[g], #316]\n\t"                              \
     "cmp r10, r0\n\t"                                       \
     "bne 1b\n\t"                                            \
     "9:\n\t"                                                \
-    "str r10, [%[g], #308]\n\t"
+    "str r10, [%[g], #312]\n\t"
 /* the parameters of channels 0, 1 (the pointers stepped on by a group) and 2, 3; b the
  * records' (bias, m) block, (c, e - 1) at b + 32 */
 #define DSP_ASM_PAIRS_PRM(b, BD)                            \
