@@ -2418,7 +2418,9 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * the pairs and keeps a pointer per output): outputs (0, 0), (0, 1) take a0 under kernel
  * row 1 and a1 under row 2, (1, 0), (1, 1) a0 under row 0 and a1 under row 1; column 0
  * the pairs (w1, w2), column 1 (w0, w1). Sums s0..s3 in r0..r3, bias r4, (a0, a1) r5, r6,
- * a kernel row's pairs r8, r9; o the channel's byte offset 8 j in a block. */
+ * a kernel row's pairs r8, r9; o the channel's byte offset 8 j in a block. The outputs
+ * (0, 1), (1, 1), (1, 0), (0, 0) at y + c_step, y + 3 c_step (r11), y + 2 c_step and y,
+ * the last post-incremented to the next channel. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ(a)                                 \
     "qadd " a ", " a ", " a "\n\t"                          \
@@ -2442,9 +2444,9 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "ldr r5, [%[g], #(132 + " o ")]\n\t"                    \
     "ldrd r8, r9, [%[g], #(160 + " o ")]\n\t"               \
     DSP_ASM_PAIRS_RQ("r1") "strb r1, [r10, lr]\n\t"         \
-    DSP_ASM_PAIRS_RQ("r0") "strb r0, [r10], #1\n\t"         \
-    DSP_ASM_PAIRS_RQ("r3") "strb r3, [r11, lr]\n\t"         \
-    DSP_ASM_PAIRS_RQ("r2") "strb r2, [r11], #1\n\t"
+    DSP_ASM_PAIRS_RQ("r3") "strb r3, [r10, r11]\n\t"        \
+    DSP_ASM_PAIRS_RQ("r2") "strb r2, [r10, lr, lsl #1]\n\t" \
+    DSP_ASM_PAIRS_RQ("r0") "strb r0, [r10], #1\n\t"
 /* clang-format on */
 
 /* The four channels' 16 outputs each from their records, a channel after the other in one
@@ -2635,8 +2637,7 @@ typedef char dsp_dw_pairs_layout_check
  *     (post-indexed: the next group's), k r11;
  *   pairs (DSP_ASM_PAIRS_TX, _TW*): scratch r0..r5, x then w r6, nzp r8, the records'
  *     pointer r9, 3 c_step r11;
- *   outputs: scratch r0..r6, r8, r9, y r10, y + 2 c_step (2x2) or 3 c_step (4x4) r11,
- *     records g. */
+ *   outputs: scratch r0..r6, r8, r9, y r10, 3 c_step r11, records g. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_LOOP(PRM, TR, COMPUTE)                \
     "ldr r10, [%[g], #312]\n\t"                             \
@@ -2667,7 +2668,6 @@ typedef char dsp_dw_pairs_layout_check
     DSP_ASM_PAIRS_PRM2("[r8, #-8]", "[r6, #-8]", "[r9, #-8]", "(" b " + 16)", "(" b " + 24)", \
                        "(" b " + 48)", "(" b " + 56)", BD)
 #define DSP_ASM_PAIRS_2X2                                   \
-    "add r11, r10, lr, lsl #1\n\t"                          \
     DSP_ASM_PAIRS_CH2X2("0") DSP_ASM_PAIRS_CH2X2("8")       \
     DSP_ASM_PAIRS_CH2X2("16") DSP_ASM_PAIRS_CH2X2("24")
 #define DSP_ASM_PAIRS_4X4                                   \
