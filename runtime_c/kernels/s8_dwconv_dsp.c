@@ -2295,7 +2295,7 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
  * (w[ky][kx], w[ky][kx+1]) is one SMLAD, two taps an instruction where dsp_dw_small_as and
  * dsp_dw3x3_groups take one (lanes of four channels), and a channel's m, c, e serve all its
  * outputs. Per group of four channels the records (the pairs, bias, m, c, e of each
- * channel) are written first, the pairs by a transpose in asm (dsp_dw_pairs_tr), then an
+ * channel) are written first, the pairs by a transpose in asm (DSP_ASM_PAIRS_TX, _TW*), then an
  * asm pass over the four channels computes and stores the outputs. A sum starts at
  * the bias and adds the image taps only (padding taps left out, not read as x_zero_point):
  * the reference's sum exactly (|sum| <= |bias| + 9 * 255 * 128, modulo 2^32 as s8_dsp.h).
@@ -2305,7 +2305,8 @@ DSP_ALWAYS_INLINE void dsp_dw_small_as(const uint32_t *u, int8_t *yb, int32_t c_
  * at 0, A.hi w0 and B (w1, w2) at 1; a 2-wide image has A only (columns 0 and 1 of stride 1).
  * The requantisation is DSP_RQ_DOUBLE's without the sign's term (s8_dsp.h, DSP_RQ_DOUBLE2Z:
  * the same argument holds for h of the QADD's 2x): QADD, SMMLAR with c = 2^(e-1) - 128 2^e,
- * ASR e, SSAT #8, STRB. */
+ * ASR e - 1, SSAT #8 of it ASR #1 (the shift by e in two: floor(floor(v / 2^(e-1)) / 2) =
+ * floor(v / 2^e), and the records keep e - 1 = ~shift, no ADD for e), STRB. */
 enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
 
 /* A group's records, rec[8 * (rows + 5)] (rows = 1 for a 2x2 image, 4 for 4x4), hold
@@ -2313,8 +2314,8 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * 2 j + 1), so one channel's words sit 32 bytes a block apart at 8 j: blocks 0 .. rows - 1
  * an image row's pairs (A, B) = columns (0, 1), (2, 3) (a 2x2 image: its rows 0 and 1, the
  * pairs a0, a1), blocks rows .. rows + 2 a kernel row's (w0, w1), (w1, w2), block rows + 3
- * (bias, m), block rows + 4 (c, e). Written by dsp_dw_pairs_tr (the pairs) and
- * dsp_dw_pairs_prm (the rest). */
+ * (bias, m), block rows + 4 (c, e - 1). Written by the groups' loop (DSP_ASM_PAIRS_LOOP:
+ * the pairs by DSP_ASM_PAIRS_TX and _TW*, the rest by DSP_ASM_PAIRS_PRM2). */
 
 /* The pairs of the records by a transpose in asm: four pixel words (four channels each,
  * c_step bytes apart) or three tap words of a kernel row, PKHBT / PKHTB of two words gives
@@ -2323,39 +2324,38 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
  * and the block's eight words leave by two STMs of r0..r3 (channels 0, 1 then 2, 3): 20
  * instructions an image row, 18 a kernel row, every word read once for the four channels
  * (the records of channel pairs (0, 1) and (2, 3) were written in two passes that each
- * read all of them). Six scratch registers beside five register operands (gcc -O1..-O3
- * failed to allocate eight), the pointer moved to wg after the pixels and nzp's register
- * then holding 3 c_step, a kernel row's step. */
+ * read all of them). The registers are the groups' loop's (DSP_ASM_PAIRS_LOOP): scratch
+ * r0..r5, the pointer r6 (x, then w), nzp r8, the records r9, c_step lr and 3 c_step r11
+ * (a row's fourth pixel, a kernel row's step). */
 /* clang-format off */
-#define DSP_ASM_PAIRS_TX                                    \
-    "ldr r0, [%[p]]\n\t"                                    \
-    "ldr r2, [%[p], %[cs]]\n\t"                             \
-    "add %[p], %[p], %[cs], lsl #1\n\t"                     \
-    "ldr r1, [%[p]]\n\t"                                    \
-    "ldr r3, [%[p], %[cs]]\n\t"                             \
-    "add %[p], %[p], %[cs], lsl #1\n\t"                     \
+#define DSP_ASM_PAIRS_TX(ADV)                               \
+    "ldr r0, [r6]\n\t"                                      \
+    "ldr r2, [r6, lr]\n\t"                                  \
+    "ldr r1, [r6, lr, lsl #1]\n\t"                          \
+    "ldr r3, [r6, r11]\n\t"                                 \
+    ADV                                                     \
     "pkhtb r4, r2, r0, asr #16\n\t"                         \
     "pkhbt r0, r0, r2, lsl #16\n\t"                         \
     "pkhtb r5, r3, r1, asr #16\n\t"                         \
     "pkhbt r1, r1, r3, lsl #16\n\t"                         \
-    "sxtab16 r2, %[nzp], r0, ror #8\n\t"                    \
-    "sxtab16 r0, %[nzp], r0\n\t"                            \
-    "sxtab16 r3, %[nzp], r1, ror #8\n\t"                    \
-    "sxtab16 r1, %[nzp], r1\n\t"                            \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
-    "sxtab16 r0, %[nzp], r4\n\t"                            \
-    "sxtab16 r2, %[nzp], r4, ror #8\n\t"                    \
-    "sxtab16 r1, %[nzp], r5\n\t"                            \
-    "sxtab16 r3, %[nzp], r5, ror #8\n\t"                    \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+    "sxtab16 r2, r8, r0, ror #8\n\t"                        \
+    "sxtab16 r0, r8, r0\n\t"                                \
+    "sxtab16 r3, r8, r1, ror #8\n\t"                        \
+    "sxtab16 r1, r8, r1\n\t"                                \
+    "stm r9!, {r0, r1, r2, r3}\n\t"                         \
+    "sxtab16 r0, r8, r4\n\t"                                \
+    "sxtab16 r2, r8, r4, ror #8\n\t"                        \
+    "sxtab16 r1, r8, r5\n\t"                                \
+    "sxtab16 r3, r8, r5, ror #8\n\t"                        \
+    "stm r9!, {r0, r1, r2, r3}\n\t"
 /* The weight words at p, p + cs and p + 2 cs (four channels each) as int16 pairs into the
- * records at rp, p stepped on by nzp; DBL doubles each quad of pairs before its STM (or
- * nothing). */
-#define DSP_ASM_PAIRS_TWX(DBL)                              \
-    "ldr r0, [%[p]]\n\t"                                    \
-    "ldr r2, [%[p], %[cs]]\n\t"                             \
-    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
-    "add %[p], %[p], %[nzp]\n\t"                            \
+ * records at rp, p stepped on by ADV (or not, the last row); DBL doubles each quad of
+ * pairs before its STM (or nothing). */
+#define DSP_ASM_PAIRS_TWX(DBL, ADV)                         \
+    "ldr r0, [r6]\n\t"                                      \
+    "ldr r2, [r6, lr]\n\t"                                  \
+    "ldr r3, [r6, lr, lsl #1]\n\t"                          \
+    ADV                                                     \
     "pkhtb r4, r2, r0, asr #16\n\t"                         \
     "pkhbt r0, r0, r2, lsl #16\n\t"                         \
     "pkhtb r5, r3, r2, asr #16\n\t"                         \
@@ -2365,121 +2365,89 @@ enum { DSP_DW_PAIRS_2X2 = 2, DSP_DW_PAIRS_4X4 = 3, DSP_DW_PAIRS_4X4S2 = 4 };
     "sxtb16 r3, r1, ror #8\n\t"                             \
     "sxtb16 r1, r1\n\t"                                     \
     DBL                                                     \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "stm r9!, {r0, r1, r2, r3}\n\t"                         \
     "sxtb16 r0, r4\n\t"                                     \
     "sxtb16 r2, r4, ror #8\n\t"                             \
     "sxtb16 r1, r5\n\t"                                     \
     "sxtb16 r3, r5, ror #8\n\t"                             \
     DBL                                                     \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
-#define DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TWX("")
-/* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), dsp_dw_pairs4x4_asm's */
+    "stm r9!, {r0, r1, r2, r3}\n\t"
+#define DSP_ASM_PAIRS_ROW3C "add r6, r6, r11\n\t" /* the next kernel row */
+#define DSP_ASM_PAIRS_TW(ADV) DSP_ASM_PAIRS_TWX("", ADV)
+/* DSP_ASM_PAIRS_TW with the pairs doubled (SADD16: |2 w| <= 254), DSP_ASM_PAIRS_4X4's */
 #define DSP_ASM_PAIRS_DBL4                                  \
     "sadd16 r0, r0, r0\n\t"                                 \
     "sadd16 r1, r1, r1\n\t"                                 \
     "sadd16 r2, r2, r2\n\t"                                 \
     "sadd16 r3, r3, r3\n\t"
-#define DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TWX(DSP_ASM_PAIRS_DBL4)
+#define DSP_ASM_PAIRS_TW2(ADV) DSP_ASM_PAIRS_TWX(DSP_ASM_PAIRS_DBL4, ADV)
 #define DSP_ASM_PAIRS_TW3D                                  \
-    "mov %[p], %[wg]\n\t"                                   \
-    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
-    DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2 DSP_ASM_PAIRS_TW2
+    "ldr r6, [%[g], #308]\n\t"                              \
+    "add r6, r6, r10\n\t"                                   \
+    DSP_ASM_PAIRS_TW2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW2("")
 #define DSP_ASM_PAIRS_TW3                                   \
-    "mov %[p], %[wg]\n\t"                                   \
-    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
-    DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW DSP_ASM_PAIRS_TW
+    "ldr r6, [%[g], #308]\n\t"                              \
+    "add r6, r6, r10\n\t"                                   \
+    DSP_ASM_PAIRS_TW(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TW("")
 /* At stride 2 a kernel row's w0 meets one pixel (A.hi, SMLATB) and its (w0, w1) pair serves
  * for w0 alone: the row's first word widened as it is, (w0 c0, w0 c2) and (w0 c1, w0 c3),
  * stands in for the pairs of channels 0, 2 and 1, 3 (its low half for channels 0, 1, the
- * high for 2, 3: dsp_dw_pairs4x4s2_asm), 14 instructions a kernel row for 18. */
-#define DSP_ASM_PAIRS_TWS2                                  \
-    "ldr r0, [%[p]]\n\t"                                    \
-    "ldr r2, [%[p], %[cs]]\n\t"                             \
-    "ldr r3, [%[p], %[cs], lsl #1]\n\t"                     \
-    "add %[p], %[p], %[nzp]\n\t"                            \
+ * high for 2, 3: DSP_ASM_PAIRS_CH4X4S2), 14 instructions a kernel row for 18. */
+#define DSP_ASM_PAIRS_TWS2(ADV)                             \
+    "ldr r0, [r6]\n\t"                                      \
+    "ldr r2, [r6, lr]\n\t"                                  \
+    "ldr r3, [r6, lr, lsl #1]\n\t"                          \
+    ADV                                                     \
     "pkhtb r5, r3, r2, asr #16\n\t"                         \
     "pkhbt r4, r2, r3, lsl #16\n\t"                         \
     "sxtb16 r2, r0, ror #8\n\t"                             \
     "sxtb16 r0, r0\n\t"                                     \
     "sxtb16 r1, r4\n\t"                                     \
     "sxtb16 r3, r4, ror #8\n\t"                             \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"                      \
+    "stm r9!, {r0, r1, r2, r3}\n\t"                         \
     "sxtb16 r1, r5\n\t"                                     \
     "sxtb16 r3, r5, ror #8\n\t"                             \
-    "stm %[rp]!, {r0, r1, r2, r3}\n\t"
+    "stm r9!, {r0, r1, r2, r3}\n\t"
 #define DSP_ASM_PAIRS_TW3S2                                 \
-    "mov %[p], %[wg]\n\t"                                   \
-    "add %[nzp], %[cs], %[cs], lsl #1\n\t"                  \
-    DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2 DSP_ASM_PAIRS_TWS2
+    "ldr r6, [%[g], #308]\n\t"                              \
+    "add r6, r6, r10\n\t"                                   \
+    DSP_ASM_PAIRS_TWS2(DSP_ASM_PAIRS_ROW3C) DSP_ASM_PAIRS_TWS2(DSP_ASM_PAIRS_ROW3C)    \
+    DSP_ASM_PAIRS_TWS2("")
 /* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_pairs_tr(uint32_t *rec, const int8_t *wg, const int8_t *xg,
-                                       int32_t c_step, uint32_t nzp, int rows, int s2) {
-    uint32_t *rp = rec;
-    const int8_t *p = xg;
-#define DSP_DW_PAIRS_TR(TEXT)                                          \
-    __asm__ __volatile__(TEXT                                          \
-                         : [rp] "+r"(rp), [p] "+r"(p), [nzp] "+r"(nzp) \
-                         : [cs] "r"(c_step), [wg] "r"(wg)              \
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "memory")
-    if (rows == 1)
-        DSP_DW_PAIRS_TR(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3);
-    else if (s2)
-        DSP_DW_PAIRS_TR(DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX
-                            DSP_ASM_PAIRS_TW3S2);
-    else /* the 4x4 image at stride 1: weights doubled (dsp_dw_pairs4x4_asm) */
-        DSP_DW_PAIRS_TR(
-            DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TX DSP_ASM_PAIRS_TW3D);
-#undef DSP_DW_PAIRS_TR
-}
-#undef DSP_ASM_PAIRS_TW3
-#undef DSP_ASM_PAIRS_TWS2
-#undef DSP_ASM_PAIRS_TW3S2
-#undef DSP_ASM_PAIRS_DBL4
-#undef DSP_ASM_PAIRS_TW2
-#undef DSP_ASM_PAIRS_TW3D
-
 /* The 2x2 image's four channels from their records (rows = 1) in asm (gcc's C form spills
  * the pairs and keeps a pointer per output): outputs (0, 0), (0, 1) take a0 under kernel
  * row 1 and a1 under row 2, (1, 0), (1, 1) a0 under row 0 and a1 under row 1; column 0
  * the pairs (w1, w2), column 1 (w0, w1). Sums s0..s3 in r0..r3, bias r4, (a0, a1) r5, r6,
- * a kernel row's pairs r8, r9; o the channel's byte offset 8 j in a block. */
+ * a kernel row's pairs r8, r9; o the channel's byte offset 8 j in a block. The outputs
+ * (0, 1), (1, 1), (1, 0), (0, 0) at y + c_step, y + 3 c_step (r11), y + 2 c_step and y,
+ * the last post-incremented to the next channel. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ(a)                                 \
     "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r8\n\t"                       \
     "asr " a ", " a ", r9\n\t"                              \
-    "ssat " a ", #8, " a "\n\t"
+    "ssat " a ", #8, " a ", asr #1\n\t"
 #define DSP_ASM_PAIRS_CH2X2(o)                              \
-    "ldr r4, [%[rp], #(128 + " o ")]\n\t"                   \
-    "ldrd r5, r6, [%[rp], #" o "]\n\t"                      \
-    "ldrd r8, r9, [%[rp], #(32 + " o ")]\n\t"               \
+    "ldr r4, [%[g], #(128 + " o ")]\n\t"                    \
+    "ldrd r5, r6, [%[g], #" o "]\n\t"                       \
+    "ldrd r8, r9, [%[g], #(32 + " o ")]\n\t"                \
     "smlad r3, r5, r8, r4\n\t"                              \
     "smlad r2, r5, r9, r4\n\t"                              \
-    "ldrd r8, r9, [%[rp], #(64 + " o ")]\n\t"               \
+    "ldrd r8, r9, [%[g], #(64 + " o ")]\n\t"                \
     "smlad r1, r5, r8, r4\n\t"                              \
     "smlad r0, r5, r9, r4\n\t"                              \
     "smlad r3, r6, r8, r3\n\t"                              \
     "smlad r2, r6, r9, r2\n\t"                              \
-    "ldrd r8, r9, [%[rp], #(96 + " o ")]\n\t"               \
+    "ldrd r8, r9, [%[g], #(96 + " o ")]\n\t"                \
     "smlad r1, r6, r8, r1\n\t"                              \
     "smlad r0, r6, r9, r0\n\t"                              \
-    "ldr r5, [%[rp], #(132 + " o ")]\n\t"                   \
-    "ldrd r8, r9, [%[rp], #(160 + " o ")]\n\t"              \
-    DSP_ASM_PAIRS_RQ("r1") "strb r1, [%[y], %[cs]]\n\t"     \
-    DSP_ASM_PAIRS_RQ("r0") "strb r0, [%[y]], #1\n\t"        \
-    DSP_ASM_PAIRS_RQ("r3") "strb r3, [%[y2], %[cs]]\n\t"    \
-    DSP_ASM_PAIRS_RQ("r2") "strb r2, [%[y2]], #1\n\t"
+    "ldr r5, [%[g], #(132 + " o ")]\n\t"                    \
+    "ldrd r8, r9, [%[g], #(160 + " o ")]\n\t"               \
+    DSP_ASM_PAIRS_RQ("r1") "strb r1, [r10, lr]\n\t"         \
+    DSP_ASM_PAIRS_RQ("r3") "strb r3, [r10, r11]\n\t"        \
+    DSP_ASM_PAIRS_RQ("r2") "strb r2, [r10, lr, lsl #1]\n\t" \
+    DSP_ASM_PAIRS_RQ("r0") "strb r0, [r10], #1\n\t"
 /* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    int8_t *y2 = y + 2 * c_step; /* output row 1 */
-    __asm__ __volatile__(DSP_ASM_PAIRS_CH2X2("0") DSP_ASM_PAIRS_CH2X2("8") DSP_ASM_PAIRS_CH2X2("16")
-                             DSP_ASM_PAIRS_CH2X2("24")
-                         : [y] "+r"(y), [y2] "+r"(y2)
-                         : [rp] "r"(rec), [cs] "r"(c_step)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
-}
-#undef DSP_ASM_PAIRS_RQ
-#undef DSP_ASM_PAIRS_CH2X2
 
 /* The four channels' 16 outputs each from their records, a channel after the other in one
  * asm statement (written out: the records at immediate offsets, no loop): per output row
@@ -2487,17 +2455,18 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
  * neither the rows nor the stores write it) on the first kernel row, each kernel row one
  * LDRD of the image row's (A, B) (r5, r6) and one of its (w0, w1), (w1, w2) (r8, r9):
  * column 0 A (w1, w2), 1 A (w0, w1) + B.lo w2 (SMLABT), 2 B (w1, w2) + A.hi w0 (SMLATB),
- * 3 B (w0, w1); then m, c, e (r5, r6, r8) and the four stores of the row (columns at yr,
- * yr + c_step, yr + 2 c_step and yr + cs3 = 3 c_step), yr stepping 4 rows of c_step bytes,
- * after the last back 12 rows (4 cs3) and on to the next channel. */
+ * 3 B (w0, w1); then m, c, e - 1 (r5, r6, r8) and the four stores of the row (columns at yr,
+ * yr + c_step, yr + 2 c_step and yr + cs3 = 3 c_step), yr stepping 4 rows of c_step bytes:
+ * down from row 0 for channels 0 and 2, up from row 3 for 1 and 3, so that the next
+ * channel starts where the last ended, one byte on. */
 /* clang-format off */
 #define DSP_ASM_PAIRS_RQ4(a)                                \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
-    "ssat " a ", #8, " a "\n\t"
+    "ssat " a ", #8, " a ", asr #1\n\t"
 #define DSP_ASM_PAIRS_KROW0(xoff, woff, o)                  \
-    "ldrd r5, r6, [%[rp], #(" xoff " + " o ")]\n\t"         \
-    "ldrd r8, r9, [%[rp], #(" woff " + " o ")]\n\t"         \
+    "ldrd r5, r6, [%[g], #(" xoff " + " o ")]\n\t"          \
+    "ldrd r8, r9, [%[g], #(" woff " + " o ")]\n\t"          \
     "smlad r0, r5, r9, r4\n\t"                              \
     "smlad r1, r5, r8, r4\n\t"                              \
     "smlabt r1, r6, r9, r1\n\t"                             \
@@ -2505,8 +2474,8 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
     "smlatb r2, r5, r8, r2\n\t"                             \
     "smlad r3, r6, r8, r4\n\t"
 #define DSP_ASM_PAIRS_KROW(xoff, woff, o)                   \
-    "ldrd r5, r6, [%[rp], #(" xoff " + " o ")]\n\t"         \
-    "ldrd r8, r9, [%[rp], #(" woff " + " o ")]\n\t"         \
+    "ldrd r5, r6, [%[g], #(" xoff " + " o ")]\n\t"          \
+    "ldrd r8, r9, [%[g], #(" woff " + " o ")]\n\t"          \
     "smlad r0, r5, r9, r0\n\t"                              \
     "smlad r1, r5, r8, r1\n\t"                              \
     "smlabt r1, r6, r9, r1\n\t"                             \
@@ -2514,55 +2483,53 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs2x2_asm(const uint32_t *rec, int8_t *y, int32
     "smlatb r2, r5, r8, r2\n\t"                             \
     "smlad r3, r6, r8, r3\n\t"
 #define DSP_ASM_PAIRS_STORE4(o)                             \
-    "ldr r5, [%[rp], #(228 + " o ")]\n\t"                   \
-    "ldrd r6, r8, [%[rp], #(256 + " o ")]\n\t"              \
-    DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
-    DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
-    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [%[yr], %[cs], lsl #1]\n\t" \
-    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [%[yr], %[cs3]]\n\t"
+    "ldr r5, [%[g], #(228 + " o ")]\n\t"                    \
+    "ldrd r6, r8, [%[g], #(256 + " o ")]\n\t"               \
+    DSP_ASM_PAIRS_RQ4("r0") "strb r0, [r10]\n\t"            \
+    DSP_ASM_PAIRS_RQ4("r1") "strb r1, [r10, lr]\n\t"        \
+    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [r10, lr, lsl #1]\n\t" \
+    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [r10, r11]\n\t"
 /* record byte offsets (rows = 4): image row r at 32 r, kernel row k at 128 + 32 k, bias
- * at 224, m at 228, (c, e) at 256, each plus the channel's o = 8 j */
-#define DSP_ASM_PAIRS_CH4X4(o)                              \
-    "ldr r4, [%[rp], #(224 + " o ")]\n\t"                   \
-    DSP_ASM_PAIRS_KROW0("0", "160", o) DSP_ASM_PAIRS_KROW("32", "192", o)                  \
-    DSP_ASM_PAIRS_STORE4(o) "add %[yr], %[yr], %[cs], lsl #2\n\t"                          \
-    DSP_ASM_PAIRS_KROW0("0", "128", o) DSP_ASM_PAIRS_KROW("32", "160", o)                  \
-    DSP_ASM_PAIRS_KROW("64", "192", o)                                                     \
-    DSP_ASM_PAIRS_STORE4(o) "add %[yr], %[yr], %[cs], lsl #2\n\t"                          \
-    DSP_ASM_PAIRS_KROW0("32", "128", o) DSP_ASM_PAIRS_KROW("64", "160", o)                 \
-    DSP_ASM_PAIRS_KROW("96", "192", o)                                                     \
-    DSP_ASM_PAIRS_STORE4(o) "add %[yr], %[yr], %[cs], lsl #2\n\t"                          \
-    DSP_ASM_PAIRS_KROW0("64", "128", o) DSP_ASM_PAIRS_KROW("96", "160", o)                 \
+ * at 224, m at 228, (c, e - 1) at 256, each plus the channel's o = 8 j */
+/* output rows 0 (kernel rows 1, 2 over image rows 0, 1), 1, 2 (0..2 over r - 1 .. r + 1),
+ * 3 (0, 1 over 2, 3) */
+#define DSP_ASM_PAIRS_ROW0(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("0", "160", o) DSP_ASM_PAIRS_KROW("32", "192", o)      \
     DSP_ASM_PAIRS_STORE4(o)
-#define DSP_ASM_PAIRS_NEXT4X4                               \
-    "sub %[yr], %[yr], %[cs3], lsl #2\n\t"                  \
-    "add %[yr], %[yr], #1\n\t"
+#define DSP_ASM_PAIRS_ROW1(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("0", "128", o) DSP_ASM_PAIRS_KROW("32", "160", o)      \
+    DSP_ASM_PAIRS_KROW("64", "192", o) DSP_ASM_PAIRS_STORE4(o)
+#define DSP_ASM_PAIRS_ROW2(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("32", "128", o) DSP_ASM_PAIRS_KROW("64", "160", o)     \
+    DSP_ASM_PAIRS_KROW("96", "192", o) DSP_ASM_PAIRS_STORE4(o)
+#define DSP_ASM_PAIRS_ROW3(o)                                                  \
+    DSP_ASM_PAIRS_KROW0("64", "128", o) DSP_ASM_PAIRS_KROW("96", "160", o)     \
+    DSP_ASM_PAIRS_STORE4(o)
+#define DSP_ASM_PAIRS_DOWN "add r10, r10, lr, lsl #2\n\t"
+#define DSP_ASM_PAIRS_UP "sub r10, r10, lr, lsl #2\n\t"
+/* a channel's rows down from row 0 (yr at its row 3 after) and up from row 3 */
+#define DSP_ASM_PAIRS_CH4X4(o)                                                 \
+    "ldr r4, [%[g], #(224 + " o ")]\n\t"                                       \
+    DSP_ASM_PAIRS_ROW0(o) DSP_ASM_PAIRS_DOWN DSP_ASM_PAIRS_ROW1(o)             \
+    DSP_ASM_PAIRS_DOWN DSP_ASM_PAIRS_ROW2(o) DSP_ASM_PAIRS_DOWN                \
+    DSP_ASM_PAIRS_ROW3(o)
+#define DSP_ASM_PAIRS_CH4X4U(o)                                                \
+    "ldr r4, [%[g], #(224 + " o ")]\n\t"                                       \
+    DSP_ASM_PAIRS_ROW3(o) DSP_ASM_PAIRS_UP DSP_ASM_PAIRS_ROW2(o)               \
+    DSP_ASM_PAIRS_UP DSP_ASM_PAIRS_ROW1(o) DSP_ASM_PAIRS_UP                    \
+    DSP_ASM_PAIRS_ROW0(o)
 /* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4("0") DSP_ASM_PAIRS_NEXT4X4 DSP_ASM_PAIRS_CH4X4("8")
-                             DSP_ASM_PAIRS_NEXT4X4 DSP_ASM_PAIRS_CH4X4("16")
-                                 DSP_ASM_PAIRS_NEXT4X4 DSP_ASM_PAIRS_CH4X4("24")
-                         : [yr] "+r"(y)
-                         : [rp] "r"(rec), [cs] "r"(c_step), [cs3] "r"(3 * c_step)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
-}
-#undef DSP_ASM_PAIRS_RQ4
-#undef DSP_ASM_PAIRS_KROW0
-#undef DSP_ASM_PAIRS_KROW
-#undef DSP_ASM_PAIRS_STORE4
-#undef DSP_ASM_PAIRS_CH4X4
-#undef DSP_ASM_PAIRS_NEXT4X4
 
 /* The 4x4 image at stride 2 from the records (rows = 4), a channel after the other
  * (written out): outputs (0, 0), (0, 1) (r0, r1) from image rows 0, 1 under kernel rows
  * 1, 2, (1, 0), (1, 1) (r2, r3) from rows 1..3 under kernel rows 0..2 (row 1's pairs
  * loaded once for both). */
 /* clang-format off */
-#define DSP_ASM_PAIRS_RQ4(a)                                \
+#define DSP_ASM_PAIRS_RQ4Q(a)                               \
     "qadd " a ", " a ", " a "\n\t"                          \
     "smmlar " a ", " a ", r5, r6\n\t"                       \
     "asr " a ", " a ", r8\n\t"                              \
-    "ssat " a ", #8, " a "\n\t"
+    "ssat " a ", #8, " a ", asr #1\n\t"
 #define DSP_ASM_PAIRS_S2(u0, u1, acc, h)                    \
     "smlad " u0 ", r5, r9, " acc "\n\t"                     \
     "smlat" h " " u1 ", r5, r8, " acc "\n\t"                \
@@ -2571,49 +2538,38 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4_asm(const uint32_t *rec, int8_t *y, int32
     "smlad " u0 ", r5, r9, " u0 "\n\t"                      \
     "smlat" h " " u1 ", r5, r8, " u1 "\n\t"                 \
     "smlad " u1 ", r6, r9, " u1 "\n\t"
-#define DSP_ASM_PAIRS_LD(a, b, off, o) "ldrd " a ", " b ", [%[rp], #(" off " + " o ")]\n\t"
-#define DSP_ASM_PAIRS_CH4X4S2(o, h)                          \
-    "ldr r4, [%[rp], #(224 + " o ")]\n\t"                   \
+#define DSP_ASM_PAIRS_LD(a, b, off, o) "ldrd " a ", " b ", [%[g], #(" off " + " o ")]\n\t"
+#define DSP_ASM_PAIRS_CH4X4S2(o, h)                         \
+    "ldr r4, [%[g], #(224 + " o ")]\n\t"                    \
     DSP_ASM_PAIRS_LD("r5", "r6", "0", o)                    \
     DSP_ASM_PAIRS_LD("r8", "r9", "160", o)                  \
-    DSP_ASM_PAIRS_S2("r0", "r1", "r4", h)                    \
+    DSP_ASM_PAIRS_S2("r0", "r1", "r4", h)                   \
     DSP_ASM_PAIRS_LD("r5", "r6", "32", o)                   \
     DSP_ASM_PAIRS_LD("r8", "r9", "192", o)                  \
-    DSP_ASM_PAIRS_S2ADD("r0", "r1", h)                       \
+    DSP_ASM_PAIRS_S2ADD("r0", "r1", h)                      \
     DSP_ASM_PAIRS_LD("r8", "r9", "128", o)                  \
-    DSP_ASM_PAIRS_S2("r2", "r3", "r4", h)                    \
+    DSP_ASM_PAIRS_S2("r2", "r3", "r4", h)                   \
     DSP_ASM_PAIRS_LD("r5", "r6", "64", o)                   \
     DSP_ASM_PAIRS_LD("r8", "r9", "160", o)                  \
-    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                       \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                      \
     DSP_ASM_PAIRS_LD("r5", "r6", "96", o)                   \
     DSP_ASM_PAIRS_LD("r8", "r9", "192", o)                  \
-    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                       \
-    "ldr r5, [%[rp], #(228 + " o ")]\n\t"                   \
+    DSP_ASM_PAIRS_S2ADD("r2", "r3", h)                      \
+    "ldr r5, [%[g], #(228 + " o ")]\n\t"                    \
     DSP_ASM_PAIRS_LD("r6", "r8", "256", o)                  \
-    DSP_ASM_PAIRS_RQ4("r0") "strb r0, [%[yr]]\n\t"          \
-    DSP_ASM_PAIRS_RQ4("r1") "strb r1, [%[yr], %[cs]]\n\t"   \
-    DSP_ASM_PAIRS_RQ4("r2") "strb r2, [%[yr], %[cs], lsl #1]\n\t" \
-    DSP_ASM_PAIRS_RQ4("r3") "strb r3, [%[yr], %[cs3]]\n\t"
+    DSP_ASM_PAIRS_RQ4Q("r0") "strb r0, [r10]\n\t"           \
+    DSP_ASM_PAIRS_RQ4Q("r1") "strb r1, [r10, lr]\n\t"       \
+    DSP_ASM_PAIRS_RQ4Q("r2") "strb r2, [r10, lr, lsl #1]\n\t" \
+    DSP_ASM_PAIRS_RQ4Q("r3") "strb r3, [r10, r11]\n\t"
 /* clang-format on */
-DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int32_t c_step) {
-    __asm__ __volatile__(DSP_ASM_PAIRS_CH4X4S2("0", "b") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("8", "b") "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("16", "t")
-                             "add %[yr], %[yr], #1\n\t" DSP_ASM_PAIRS_CH4X4S2("24", "t")
-                         : [yr] "+r"(y)
-                         : [rp] "r"(rec), [cs] "r"(c_step), [cs3] "r"(3 * c_step)
-                         : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "cc", "memory");
-}
-#undef DSP_ASM_PAIRS_RQ4
-#undef DSP_ASM_PAIRS_S2
-#undef DSP_ASM_PAIRS_S2ADD
-#undef DSP_ASM_PAIRS_LD
-#undef DSP_ASM_PAIRS_CH4X4S2
 
-/* The four channels' (bias, m) and (c, e) into their records (blocks rows + 3 and rows + 4,
- * channel j's words at 8 j in each) in asm, two channels a step (LDRD of their
- * multipliers, shifts and biases: 20 instructions where one at a time took 24); 0 when a
- * channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19, 2^30 <= m: dsp_dw_gq_one's),
- * the checks branching by asm goto straight to that return (no flag to set and test per
- * group). k = 2 zp + 1 = -255, so c = k 2^(e-1). */
+/* The four channels' (bias, m) and (c, e - 1) into their records (blocks rows + 3 and
+ * rows + 4, channel j's words at 8 j in each) in asm, two channels a step (LDRD of their
+ * multipliers, shifts and biases: 19 instructions where one at a time took 24); where a
+ * channel has no DSP_RQ_DOUBLE form (e - 1 = ~shift in 0..19, 2^30 <= m: dsp_dw_gq_one's)
+ * the checks branch to the groups' loop's exit (label 9). MA, BA, SA: the addresses of
+ * the multipliers, biases and shifts (r8, r6, r9); k = 2 zp + 1 = -255 (r11), so
+ * c = k 2^(e-1). */
 /* dbl: the biases doubled for doubled weights where |b| < 2^29 for both channels (else the
  * group leaves the path), so the doubled sum 2 (b + sum), |.| < 2^30 + 2^20 (|sum| <=
  * 9 * 255 * 127 < 2^19), needs no QADD (s8_dsp.h, DSP_RQ_DOUBLE2). */
@@ -2623,87 +2579,130 @@ DSP_ALWAYS_INLINE void dsp_dw_pairs4x4s2_asm(const uint32_t *rec, int8_t *y, int
     "eor r5, r2, r2, asr #31\n\t"                           \
     "orr r4, r4, r5\n\t"                                    \
     "cmp r4, #0x20000000\n\t"                               \
-    "bhs %l[fail]\n\t"                                      \
+    "bhs 9f\n\t"                                            \
     "lsl r0, r0, #1\n\t"                                    \
     "lsl r2, r2, #1\n\t"
-#define DSP_ASM_PAIRS_PRM2(j8, obm, obm1, oce, oce1, BD)    \
-    "ldrd r1, r3, [%[mp], #" j8 "]\n\t"                     \
-    "ldrd r0, r2, [%[bp], #" j8 "]\n\t"                     \
+#define DSP_ASM_PAIRS_PRM2(MA, BA, SA, obm, obm1, oce, oce1, BD) \
+    "ldrd r1, r3, " MA "\n\t"                               \
+    "ldrd r0, r2, " BA "\n\t"                               \
     "cmp r1, #0x40000000\n\t"                               \
-    "blt %l[fail]\n\t"                                      \
+    "blt 9f\n\t"                                            \
     "cmp r3, #0x40000000\n\t"                               \
-    "blt %l[fail]\n\t"                                      \
+    "blt 9f\n\t"                                            \
     BD                                                      \
-    "strd r0, r1, [%[rec], #" obm "]\n\t"                   \
-    "strd r2, r3, [%[rec], #" obm1 "]\n\t"                  \
-    "ldrd r4, r5, [%[sp], #" j8 "]\n\t"                     \
+    "strd r0, r1, [%[g], #" obm "]\n\t"                     \
+    "strd r2, r3, [%[g], #" obm1 "]\n\t"                    \
+    "ldrd r4, r5, " SA "\n\t"                               \
     "mvn r4, r4\n\t"                                        \
     "cmp r4, #19\n\t"                                       \
-    "bhi %l[fail]\n\t"                                      \
+    "bhi 9f\n\t"                                            \
     "mvn r5, r5\n\t"                                        \
     "cmp r5, #19\n\t"                                       \
-    "bhi %l[fail]\n\t"                                      \
-    "lsl r0, %[k], r4\n\t"                                  \
-    "add r1, r4, #1\n\t"                                    \
-    "strd r0, r1, [%[rec], #" oce "]\n\t"                   \
-    "lsl r2, %[k], r5\n\t"                                  \
-    "add r3, r5, #1\n\t"                                    \
-    "strd r2, r3, [%[rec], #" oce1 "]\n\t"
+    "bhi 9f\n\t"                                            \
+    "lsl r0, r11, r4\n\t"                                   \
+    "strd r0, r4, [%[g], #" oce "]\n\t"                     \
+    "lsl r2, r11, r5\n\t"                                   \
+    "strd r2, r5, [%[g], #" oce1 "]\n\t"
 /* clang-format on */
-DSP_ALWAYS_INLINE int dsp_dw_pairs_prm(uint32_t *rec, const int32_t *bias, const int32_t *mult,
-                                       const int32_t *shift, int rows, int dbl) {
-#define DSP_DW_PRM(TEXT)                                                                        \
-    __asm__ goto(                                                                               \
-        TEXT                                                                                    \
-        :                                                                                       \
-        : [bp] "r"(bias), [mp] "r"(mult), [sp] "r"(shift), [rec] "r"(rec), [k] "r"(0xFFFFFF01u) \
-        : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory"                                    \
-        : fail)
-    if (rows == 1)
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "128", "136", "160", "168", "")
-                       DSP_ASM_PAIRS_PRM2("8", "144", "152", "176", "184", ""));
-    else if (dbl)
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "224", "232", "256", "264", DSP_ASM_PAIRS_BIAS2)
-                       DSP_ASM_PAIRS_PRM2("8", "240", "248", "272", "280", DSP_ASM_PAIRS_BIAS2));
-    else
-        DSP_DW_PRM(DSP_ASM_PAIRS_PRM2("0", "224", "232", "256", "264", "")
-                       DSP_ASM_PAIRS_PRM2("8", "240", "248", "272", "280", ""));
-#undef DSP_DW_PRM
-    return 1;
-fail:
-    return 0;
-}
-#undef DSP_ASM_PAIRS_PRM2
-#undef DSP_ASM_PAIRS_BIAS2
-
-/* A layer's state for its groups: the records first (the asm's offsets count from them),
- * then the image's pointers and steps, so a group's function takes two arguments. */
+/* A layer's state for its groups' loop: a group's records first (the asm's offsets count
+ * from them), then the next group's bias, mult and shift, x - y, nzp = (-zp, -zp), w - y
+ * (a group's x and w from its y: the three step 4 bytes a group), its y, the image's
+ * y_end and c_step, at the byte offsets 288..320 the loop reads. */
 #define DSP_DW_PAIRS_REC 72 /* words of a group's records (rows = 4) */
 typedef struct {
     uint32_t rec[DSP_DW_PAIRS_REC]; /* the four channels' records, 8 (rows + 5) words */
-    const int8_t *w, *x;            /* the weights, image b's pixels */
-    int8_t *y;                      /* image b's outputs */
     const int32_t *bias, *mult, *shift;
+    uint32_t dx;  /* x - y (modulo 2^32) */
+    uint32_t nzp; /* beside dx: one LDRD */
+    uint32_t dw;  /* w - y */
+    int8_t *y, *y_end;
     int32_t c_step;
-    uint32_t nzp; /* (-zp, -zp) */
 } dsp_dw_pairs_ctx;
+/* the offsets the loop reads (a negative array size breaks the build otherwise) */
+typedef char dsp_dw_pairs_layout_check
+    [(offsetof(dsp_dw_pairs_ctx, bias) == 288 && offsetof(dsp_dw_pairs_ctx, dx) == 300 &&
+      offsetof(dsp_dw_pairs_ctx, nzp) == 304 && offsetof(dsp_dw_pairs_ctx, dw) == 308 &&
+      offsetof(dsp_dw_pairs_ctx, y) == 312 && offsetof(dsp_dw_pairs_ctx, y_end) == 316 &&
+      offsetof(dsp_dw_pairs_ctx, c_step) == 320)
+         ? 1
+         : -1];
 
-/* One group's records, pairs and outputs (channels c0..c0 + 3), 0 where a channel has no
- * DSP_RQ_DOUBLE form; a function of its own per kind so that the asm statements meet few
- * live values (inlined into dsp_dw_pairs_as's loop, gcc -O1..-O3 found 'impossible
- * constraints' for one or another of them). */
-#define DSP_DW_PAIRS_GROUP(NAME, ROWS, S2, DBL, COMPUTE)                                     \
-    static __attribute__((noinline)) int NAME(dsp_dw_pairs_ctx *g, int32_t c0) {             \
-        if (!dsp_dw_pairs_prm(g->rec, g->bias + c0, g->mult + c0, g->shift + c0, ROWS, DBL)) \
-            return 0;                                                                        \
-        dsp_dw_pairs_tr(g->rec, g->w + c0, g->x + c0, g->c_step, g->nzp, ROWS, S2);          \
-        COMPUTE(g->rec, g->y + c0, g->c_step);                                               \
-        return 1;                                                                            \
+/* Every group of a layer's image in one asm statement per kind, the groups' loop in it (a
+ * function a group, its call and its state's loads cost ~30 instructions a group; gcc's
+ * loop in C spilled the pointers): y (r10) and c_step (lr) live through the loop, the
+ * rest is read from the state where a phase needs it and the next group's pointers are
+ * written back. A group without the DSP_RQ_DOUBLE form leaves the loop at 9 with y at its
+ * first channel. The registers a phase takes:
+ *   records' parameters (DSP_ASM_PAIRS_PRM2): scratch r0..r5, bias r6, mult r8, shift r9
+ *     (post-indexed: the next group's), k r11;
+ *   pairs (DSP_ASM_PAIRS_TX, _TW*): scratch r0..r5, x then w r6, nzp r8, the records'
+ *     pointer r9, 3 c_step r11;
+ *   outputs: scratch r0..r6, r8, r9, y r10, 3 c_step r11, records g. */
+/* clang-format off */
+#define DSP_ASM_PAIRS_LOOP(PRM, TR, COMPUTE)                \
+    "ldr r10, [%[g], #312]\n\t"                             \
+    "ldr lr, [%[g], #320]\n\t"                              \
+    "1:\n\t"                                                \
+    "ldrd r6, r8, [%[g], #288]\n\t"                         \
+    "ldr r9, [%[g], #296]\n\t"                              \
+    "mvn r11, #254\n\t"                                     \
+    PRM                                                     \
+    "strd r6, r8, [%[g], #288]\n\t"                         \
+    "str r9, [%[g], #296]\n\t"                              \
+    "ldrd r6, r8, [%[g], #300]\n\t"                         \
+    "add r6, r6, r10\n\t"                                   \
+    "add r11, lr, lr, lsl #1\n\t"                           \
+    "mov r9, %[g]\n\t"                                      \
+    TR                                                      \
+    COMPUTE                                                 \
+    "ldr r0, [%[g], #316]\n\t"                              \
+    "cmp r10, r0\n\t"                                       \
+    "bne 1b\n\t"                                            \
+    "9:\n\t"                                                \
+    "str r10, [%[g], #312]\n\t"
+/* the parameters of channels 0, 1 (the pointers stepped on by a group) and 2, 3; b the
+ * records' (bias, m) block, (c, e - 1) at b + 32 */
+#define DSP_ASM_PAIRS_PRM(b, BD)                            \
+    DSP_ASM_PAIRS_PRM2("[r8], #16", "[r6], #16", "[r9], #16", "(" b ")", "(" b " + 8)", \
+                       "(" b " + 32)", "(" b " + 40)", BD)  \
+    DSP_ASM_PAIRS_PRM2("[r8, #-8]", "[r6, #-8]", "[r9, #-8]", "(" b " + 16)", "(" b " + 24)", \
+                       "(" b " + 48)", "(" b " + 56)", BD)
+#define DSP_ASM_PAIRS_2X2                                   \
+    DSP_ASM_PAIRS_CH2X2("0") DSP_ASM_PAIRS_CH2X2("8")       \
+    DSP_ASM_PAIRS_CH2X2("16") DSP_ASM_PAIRS_CH2X2("24")
+#define DSP_ASM_PAIRS_4X4                                   \
+    DSP_ASM_PAIRS_CH4X4("0") "add r10, r10, #1\n\t"         \
+    DSP_ASM_PAIRS_CH4X4U("8") "add r10, r10, #1\n\t"        \
+    DSP_ASM_PAIRS_CH4X4("16") "add r10, r10, #1\n\t"        \
+    DSP_ASM_PAIRS_CH4X4U("24") "add r10, r10, #1\n\t"
+#define DSP_ASM_PAIRS_4X4S2                                 \
+    DSP_ASM_PAIRS_CH4X4S2("0", "b") "add r10, r10, #1\n\t"  \
+    DSP_ASM_PAIRS_CH4X4S2("8", "b") "add r10, r10, #1\n\t"  \
+    DSP_ASM_PAIRS_CH4X4S2("16", "t") "add r10, r10, #1\n\t" \
+    DSP_ASM_PAIRS_CH4X4S2("24", "t") "add r10, r10, #1\n\t"
+#define DSP_ASM_PAIRS_ROW4 "add r6, r6, lr, lsl #2\n\t" /* the next row of four pixels */
+#define DSP_ASM_PAIRS_TX4                                                      \
+    DSP_ASM_PAIRS_TX(DSP_ASM_PAIRS_ROW4) DSP_ASM_PAIRS_TX(DSP_ASM_PAIRS_ROW4)  \
+    DSP_ASM_PAIRS_TX(DSP_ASM_PAIRS_ROW4) DSP_ASM_PAIRS_TX("")
+/* clang-format on */
+#define DSP_DW_PAIRS_RUN(NAME, TEXT)                                                               \
+    static __attribute__((noinline)) void NAME(dsp_dw_pairs_ctx *g) {                              \
+        __asm__ __volatile__(TEXT                                                                  \
+                             :                                                                     \
+                             : [g] "r"(g)                                                          \
+                             : "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r8", "r9", "r10", "r11", \
+                               "lr", "cc", "memory");                                              \
     }
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g2x2, 1, 0, 0, dsp_dw_pairs2x2_asm)
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4, 4, 0, 1, dsp_dw_pairs4x4_asm)
-DSP_DW_PAIRS_GROUP(dsp_dw_pairs_g4x4s2, 4, 1, 0, dsp_dw_pairs4x4s2_asm)
-#undef DSP_DW_PAIRS_GROUP
+DSP_DW_PAIRS_RUN(dsp_dw_pairs_run2x2,
+                 DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS_PRM("128", ""),
+                                    DSP_ASM_PAIRS_TX("") DSP_ASM_PAIRS_TW3, DSP_ASM_PAIRS_2X2))
+DSP_DW_PAIRS_RUN(dsp_dw_pairs_run4x4,
+                 DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS_PRM("224", DSP_ASM_PAIRS_BIAS2),
+                                    DSP_ASM_PAIRS_TX4 DSP_ASM_PAIRS_TW3D, DSP_ASM_PAIRS_4X4))
+DSP_DW_PAIRS_RUN(dsp_dw_pairs_run4x4s2,
+                 DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS_PRM("224", ""),
+                                    DSP_ASM_PAIRS_TX4 DSP_ASM_PAIRS_TW3S2, DSP_ASM_PAIRS_4X4S2))
+#undef DSP_DW_PAIRS_RUN
 
 /* Every group of four channels of a layer of dsp_dw_small_kind's pairs kinds whose
  * multipliers and shifts have DSP_RQ_DOUBLE's form (e - 1 = ~shift in 0..19, 2^30 <= m:
@@ -2714,27 +2713,66 @@ DSP_ALWAYS_INLINE int32_t dsp_dw_pairs_as(const cnnc_s8_conv_params *p, const in
     const int32_t c_step = p->c;
     const int32_t px = kind == DSP_DW_PAIRS_2X2 ? 4 : 16,
                   out_px = kind == DSP_DW_PAIRS_4X4 ? 16 : 4;
-    int32_t c0, b, c_end = c_step & ~3;
+    int32_t b, c_end = c_step & ~3;
     dsp_dw_pairs_ctx g;
-    g.w = w, g.bias = bias, g.mult = mult, g.shift = shift, g.c_step = c_step;
+    g.c_step = c_step;
     g.nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     /* images outside, groups inside (the group loop is the one that runs: one image); the
      * first group without the form ends the first image's loop and every later one */
-    for (b = 0; b < p->n; ++b) {
-        g.x = x + (size_t)b * px * c_step;
-        g.y = y + (size_t)b * out_px * c_step;
-        for (c0 = 0; c0 < c_end; c0 += 4) {
-            const int ok = kind == DSP_DW_PAIRS_2X2   ? dsp_dw_pairs_g2x2(&g, c0)
-                           : kind == DSP_DW_PAIRS_4X4 ? dsp_dw_pairs_g4x4(&g, c0)
-                                                      : dsp_dw_pairs_g4x4s2(&g, c0);
-            if (!ok) {
-                c_end = c0;
-                break;
-            }
-        }
+    for (b = 0; b < p->n && c_end > 0; ++b) {
+        int8_t *const yb = y + (size_t)b * out_px * c_step;
+        g.bias = bias, g.mult = mult, g.shift = shift;
+        g.dx = (uint32_t)(uintptr_t)(x + (size_t)b * px * c_step) - (uint32_t)(uintptr_t)yb;
+        g.dw = (uint32_t)(uintptr_t)w - (uint32_t)(uintptr_t)yb;
+        g.y = yb, g.y_end = yb + c_end;
+        if (kind == DSP_DW_PAIRS_2X2)
+            dsp_dw_pairs_run2x2(&g);
+        else if (kind == DSP_DW_PAIRS_4X4)
+            dsp_dw_pairs_run4x4(&g);
+        else
+            dsp_dw_pairs_run4x4s2(&g);
+        c_end = (int32_t)(g.y - yb);
     }
     return c_end;
 }
+#undef DSP_ASM_PAIRS_LOOP
+#undef DSP_ASM_PAIRS_PRM
+#undef DSP_ASM_PAIRS_PRM2
+#undef DSP_ASM_PAIRS_BIAS2
+#undef DSP_ASM_PAIRS_2X2
+#undef DSP_ASM_PAIRS_4X4
+#undef DSP_ASM_PAIRS_4X4S2
+#undef DSP_ASM_PAIRS_TX4
+#undef DSP_ASM_PAIRS_ROW4
+#undef DSP_ASM_PAIRS_ROW3C
+#undef DSP_ASM_PAIRS_TX
+#undef DSP_ASM_PAIRS_TWX
+#undef DSP_ASM_PAIRS_TW
+#undef DSP_ASM_PAIRS_DBL4
+#undef DSP_ASM_PAIRS_TW2
+#undef DSP_ASM_PAIRS_TW3D
+#undef DSP_ASM_PAIRS_TW3
+#undef DSP_ASM_PAIRS_TWS2
+#undef DSP_ASM_PAIRS_TW3S2
+#undef DSP_ASM_PAIRS_RQ
+#undef DSP_ASM_PAIRS_CH2X2
+#undef DSP_ASM_PAIRS_RQ4
+#undef DSP_ASM_PAIRS_KROW0
+#undef DSP_ASM_PAIRS_KROW
+#undef DSP_ASM_PAIRS_STORE4
+#undef DSP_ASM_PAIRS_CH4X4
+#undef DSP_ASM_PAIRS_ROW0
+#undef DSP_ASM_PAIRS_ROW1
+#undef DSP_ASM_PAIRS_ROW2
+#undef DSP_ASM_PAIRS_ROW3
+#undef DSP_ASM_PAIRS_DOWN
+#undef DSP_ASM_PAIRS_UP
+#undef DSP_ASM_PAIRS_CH4X4U
+#undef DSP_ASM_PAIRS_RQ4Q
+#undef DSP_ASM_PAIRS_S2
+#undef DSP_ASM_PAIRS_S2ADD
+#undef DSP_ASM_PAIRS_LD
+#undef DSP_ASM_PAIRS_CH4X4S2
 
 /* The kind of dsp_dw_small_as or dsp_dw_pairs_as that serves p, or -1. */
 static int dsp_dw_small_kind(const cnnc_s8_conv_params *p) {
