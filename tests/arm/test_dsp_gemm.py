@@ -61,11 +61,15 @@ ROWS4_REPS = 10
 # past it; counts of 4 j (four outputs a turn) and 8 j.
 REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
-# K = 16 with M = 8 or 96 (dsp_rec_block's outputs written out, DSP_ASM_REC_HALVES_N), (rows,
-# M): rows fewer than the outputs (the rows doubled: 5, 6; 5, 9 at M = 96) and not (8, 9; 97);
-# the sign's term on the rounding's ties (kind 4, three times) and not; the output zero point
-# -128 and any at M = 8, -128 at M = 96 (its path's only form).
-REC_FULL = ((5, 8), (6, 8), (8, 8), (9, 8), (5, 96), (9, 96), (97, 96))
+# K = 16 with M = 8 or 96 (dsp_rec_block's outputs written out, DSP_ASM_REC_HALVES_N) and K = 8
+# with M = 48 (DSP_ASM_REC_ROWS_N), (rows, K, M): rows fewer than the outputs (the rows
+# doubled: 5, 6; 5, 9 at M = 96) and not (8, 9; 97); one row, few and many at M = 48; the sign's
+# term on the rounding's ties (kind 4, three times) and not; the output zero point -128 and any
+# at M = 8, -128 at M = 96 and 48 (their paths' only form).
+REC_FULL = (
+    (5, 16, 8), (6, 16, 8), (8, 16, 8), (9, 16, 8), (5, 16, 96), (9, 16, 96), (97, 16, 96),
+    (2, 8, 48), (5, 8, 48), (49, 8, 48),
+)  # fmt: skip
 REC8_REPS = 6
 # K a multiple of 8 in 24..336 (dsp_pair_block: quads two (24, 40, 184), four (64), twelve
 # (48, 96, 144, 192, 240) or fourteen (56, 112, 336) a turn;
@@ -109,7 +113,7 @@ DRIVER = (
     + r"""
 static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
                      big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST},
-                     rec_ms[] = {REC_MS_LIST}, rec_full[][2] = {REC_FULL_LIST},
+                     rec_ms[] = {REC_MS_LIST}, rec_full[][3] = {REC_FULL_LIST},
                      pair_ks[] = {PAIR_KS_LIST},
                      pair_ms[] = {PAIR_MS_LIST}, kept[][3] = {KEPT_LIST};
 #define REC_REPS 10
@@ -317,14 +321,15 @@ int main(void) {
         dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 6,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
-    /* K = 16, M = 8 or 96 (DSP_ASM_REC_HALVES_N): the rows doubled or not, ties of the
-     * rounding (kind 4), the output zero point -128 (M = 96; reps 1, 4) and any */
+    /* K = 16, M = 8 or 96 (DSP_ASM_REC_HALVES_N) and K = 8, M = 48 (DSP_ASM_REC_ROWS_N): the
+     * rows doubled or not, ties of the rounding (kind 4), the output zero point -128 (M = 96
+     * and 48; reps 1, 4) and any */
     for (ki = 0; ki < (int32_t)(sizeof rec_full / sizeof rec_full[0]); ++ki)
     for (rep = 0; rep < REC8_REPS; ++rep) {
         static const int32_t kinds[] = {4, 4, 4, 0, 1, 2};
-        const int32_t m = rec_full[ki][1];
-        dense_case_zy(rec_full[ki][0], 16, m, kinds[rep], CNNC_ROUND_DOUBLE,
-                      m == 96 || rep == 1 || rep == 4 ? -128 : uniform(-127, 127), 0);
+        const int32_t m = rec_full[ki][2];
+        dense_case_zy(rec_full[ki][0], rec_full[ki][1], m, kinds[rep], CNNC_ROUND_DOUBLE,
+                      m >= 48 || rep == 1 || rep == 4 ? -128 : uniform(-127, 127), 0);
     }
     /* K a multiple of 8 from 24 to 336 (dsp_pair_block: two rows by two outputs), M even
      * (a last pair after the groups of four: 6, 18), within a block and past it, odd and
@@ -364,7 +369,9 @@ def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     lists |= {"KS_LIST": KS, "MS_LIST": MS}
     driver = DRIVER.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
     driver = driver.replace("ROWS4_REPS", str(ROWS4_REPS))
-    driver = driver.replace("REC_FULL_LIST", ", ".join(f"{{{n}, {m}}}" for n, m in REC_FULL))
+    driver = driver.replace(
+        "REC_FULL_LIST", ", ".join(f"{{{n}, {k}, {m}}}" for n, k, m in REC_FULL)
+    )
     driver = driver.replace("KEPT_LIST", ", ".join(f"{{{k}, {n}, {m}}}" for k, n, m in KEPT))
     for name, values in lists.items():
         driver = driver.replace(name, ", ".join(map(str, values)))
