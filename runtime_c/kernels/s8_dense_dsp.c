@@ -797,55 +797,72 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
         DSP_ASM_REC_HALVES(DSP_ASM_REC_HALVES_QUADS(DSP_ASM_NODBL));
 }
 
-/* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
- * per output 2 b at [rec], then m, c = zp2 << em1, e = em1 + 1 = -shift in the record's last
- * three words, and the checks' accumulators (emax, mbits, bbits; emax the bytewise maximum of
+/* The records' pass over outputs, two a turn (count even; LDRD of both biases, multipliers,
+ * shifts): 2 b at [ra] (the A records of K = 16, WA bytes apart, or K = 8's records, ra = rb),
+ * then m, c = zp2 << em1, e = em1 + 1 = -shift in words 5..7 of the B records at rb (32
+ * bytes), and the checks' accumulators (emax, mbits, bbits; emax the bytewise maximum of
  * em1 by USUB8 and SEL, one instruction less than a compare and a conditional move: an em1
  * outside 0..255 sets an upper byte). LSL by a register reads the shift's low byte: em1
  * outside 0..31 stores garbage in c, which the caller's emax < 20 refuses (as it refuses any
- * upper byte of emax). */
-#define DSP_ASM_REC_PARAMS(W)                                                           \
+ * upper byte of emax). 16 instructions an output where one a turn spent 18 and K = 16's
+ * copy of the biases into the A records 2.5 more. */
+#define DSP_ASM_REC_PARAMS_SHIFT(B, OFF)                                                \
+    "mvn %[t], %[" B "]\n\t"                                                            \
+    "usub8 %[" B "], %[emax], %[t]\n\t"                                                 \
+    "sel %[emax], %[emax], %[t]\n\t"                                                    \
+    "lsl %[" B "], %[zp2], %[t]\n\t"                                                    \
+    "add %[t], %[t], #1\n\t"                                                            \
+    "strd %[" B "], %[t], [%[rb], #" OFF "]\n\t"
+#define DSP_ASM_REC_PARAMS(WA)                                                          \
     __asm__ __volatile__(                                                               \
         "1:\n\t"                                                                        \
-        "ldr %[b], [%[bias]], #4\n\t"                                                   \
-        "ldr %[sh], [%[shift]], #4\n\t"                                                 \
-        "ldr %[mj], [%[mult]], #4\n\t"                                                  \
-        "eor %[t], %[b], %[b], asr #31\n\t"                                             \
+        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                          \
+        "eor %[t], %[b0], %[b0], asr #31\n\t"                                           \
         "orr %[bbits], %[bbits], %[t]\n\t"                                              \
-        "lsl %[b], %[b], #1\n\t"                                                        \
-        "str %[b], [%[r]], %[w]\n\t"                                                    \
-        "mvn %[t], %[sh]\n\t"                                                           \
-        "usub8 %[b], %[emax], %[t]\n\t"                                                 \
-        "sel %[emax], %[emax], %[t]\n\t"                                                \
-        "lsl %[b], %[zp2], %[t]\n\t"                                                    \
-        "rsb %[sh], %[sh], #0\n\t"                                                      \
-        "str %[sh], [%[r], #-4]\n\t"                                                    \
-        "strd %[mj], %[b], [%[r], #-12]\n\t"                                            \
-        "eor %[t], %[mj], #0x40000000\n\t"                                              \
-        "orr %[mbits], %[mbits], %[t]\n\t"                                              \
-        "cmp %[r], %[end]\n\t"                                                          \
+        "eor %[t], %[b1], %[b1], asr #31\n\t"                                           \
+        "orr %[bbits], %[bbits], %[t]\n\t"                                              \
+        "lsl %[b0], %[b0], #1\n\t"                                                      \
+        "lsl %[b1], %[b1], #1\n\t"                                                      \
+        "str %[b1], [%[ra], #" #WA "]\n\t"                                              \
+        "str %[b0], [%[ra]], #(2 * " #WA ")\n\t"                                        \
+        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                          \
+        "str %[b0], [%[rb], #20]\n\t"                                                   \
+        "str %[b1], [%[rb], #52]\n\t"                                                   \
+        "eor %[b0], %[b0], #0x40000000\n\t"                                             \
+        "orr %[mbits], %[mbits], %[b0]\n\t"                                             \
+        "eor %[b1], %[b1], #0x40000000\n\t"                                             \
+        "orr %[mbits], %[mbits], %[b1]\n\t"                                             \
+        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                         \
+        DSP_ASM_REC_PARAMS_SHIFT("b0", "24") DSP_ASM_REC_PARAMS_SHIFT("b1", "56")       \
+        "add %[rb], %[rb], #64\n\t"                                                     \
+        "cmp %[ra], %[end]\n\t"                                                         \
         "bne 1b"                                                                        \
-        : [b] "=&r"(b), [sh] "=&r"(sh), [mj] "=&r"(mj), [t] "=&r"(t), [r] "+r"(r),      \
+        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [ra] "+r"(ra), [rb] "+r"(rb),   \
           [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), \
           [mbits] "+r"(mbits), [bbits] "+r"(bbits)                                      \
-        : [end] "r"(end), [zp2] "r"(zp2), [w] "I"(W)                                    \
+        : [end] "r"(end), [zp2] "r"(zp2)                                                \
         : "memory", "cc")
 
-/* The records' bias (doubled), m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST
- * in the last e, for the double rounding: dsp_block_params's fields and checks in one pass
- * (DSP_ASM_REC_PARAMS) that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether
- * every output takes it (else the records are garbage and the caller repacks the block). */
-static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words,
+/* The records' bias (doubled; at a_rec, K = 16's A records, or K = 8's records, a_rec =
+ * b_rec) and m, c, e (at b_rec, 8 words apart; DSP_REC_LAST in the last e) of outputs 0 ..
+ * count-1 (count a multiple of 4), for the double rounding: dsp_block_params's fields and
+ * checks in one pass (DSP_ASM_REC_PARAMS) that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s =
+ * ~s); returns whether every output takes it (else the records are garbage and the caller
+ * repacks the block). */
+static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b_rec,
                                                     const int32_t *bias, const int32_t *mult,
                                                     const int32_t *shift, int32_t count,
                                                     const dsp_out *out, int32_t k) {
     const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b, sh, mj, t;
-    const uint32_t *const end = r + (size_t)words * count;
+    uint32_t emax = 0, mbits = 0, bbits = 0, *ra = a_rec, *rb = b_rec, b0, b1, t;
+    const uint32_t *const end = a_rec + (size_t)(k == 16 ? 5 : DSP_REC_WORDS(2)) * count;
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
-    rec[(size_t)words * count - 1] |= DSP_REC_LAST;
+    if (k == 16)
+        DSP_ASM_REC_PARAMS(20);
+    else
+        DSP_ASM_REC_PARAMS(32);
+    b_rec[(size_t)DSP_REC_WORDS(2) * count - 1] |= DSP_REC_LAST;
     return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
 }
 
@@ -1162,21 +1179,11 @@ static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_
      * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
     const int xdbl = p->k == 16 && n % 8 == 0 && p->n < n;
     uint32_t *const rb = p->k == 16 ? rec + (size_t)5 * n : rec; /* the B (or K = 8) records */
-    int32_t j;
-    if (!dsp_rec_params(rb, DSP_REC_WORDS(2), bias + s, mult + s, shift + s, n, out, p->k))
-        return 0;
+    if (!dsp_rec_params(rec, rb, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
     if (p->k == 8) {
         dsp_rec_groups(rec, w + s, p->m, n);
         dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n, nzp, relu);
         return 1;
-    }
-    for (j = 0; j < n; j += 4) { /* the biases into the A records */
-        uint32_t *const a = rec + (size_t)5 * j;
-        const uint32_t *const b = rb + (size_t)8 * j;
-        a[0] = b[0];
-        a[5] = b[8];
-        a[10] = b[16];
-        a[15] = b[24];
     }
     dsp_rec_groups_halves(rec, rb, w + s, p->m, !xdbl);
     dsp_rec_rows_halves(rec, rb, x, p->n, y + s, (size_t)p->m, n, nzp, relu, xdbl);
