@@ -806,6 +806,7 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
  * outside 0..31 stores garbage in c, which the caller's emax < 20 refuses (as it refuses any
  * upper byte of emax). 16 instructions an output where one a turn spent 18 and K = 16's
  * copy of the biases into the A records 2.5 more. */
+/* clang-format off */
 #define DSP_ASM_REC_PARAMS_SHIFT(B, OFF)                                                \
     "mvn %[t], %[" B "]\n\t"                                                            \
     "usub8 %[" B "], %[emax], %[t]\n\t"                                                 \
@@ -842,6 +843,7 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
           [mbits] "+r"(mbits), [bbits] "+r"(bbits)                                      \
         : [end] "r"(end), [zp2] "r"(zp2)                                                \
         : "memory", "cc")
+/* clang-format on */
 
 /* The records' bias (doubled; at a_rec, K = 16's A records, or K = 8's records, a_rec =
  * b_rec) and m, c, e (at b_rec, 8 words apart; DSP_REC_LAST in the last e) of outputs 0 ..

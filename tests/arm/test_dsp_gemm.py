@@ -316,8 +316,9 @@ int main(void) {
     /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
      * registers): one block, more (K = 16: 100 = 96 + 4, 160 = 96 + 64; K = 8: 160 = 152 + 8;
      * the groups' blocks of 48 where a record refuses), every kind with the double
-     * rounding (reps 6, 7: kind 7, whose doubled sum the records' check must refuse), the output zero point -128 (no sign's term) and any, the full clamp and a
-     * narrow one, single and onnxruntime */
+     * rounding (reps 6, 7: kind 7, whose doubled sum the records' check must refuse), the
+     * output zero point -128 (no sign's term) and any, the full clamp and a narrow one, single
+     * and onnxruntime */
     for (ki = 8; ki <= 16; ki += 8)
     for (mi = 0; mi < (int32_t)(sizeof rec_ms / sizeof rec_ms[0]); ++mi)
     for (rep = 0; rep < REC_REPS; ++rep)
