@@ -717,11 +717,29 @@ typedef union {
     "sxtb16 %[t], %[t], ror #8\n\t"       \
     "sxtb16 %[e], %[a]\n\t"
 
-/* Quad Q of outputs o..o+3 (rows at w0 and w1 = w0 + m, stepped on by 4 m) into the four
- * records of W words at P (output j's pair of quad Q at P[W j + 1 + 2 Q]):
- * dsp_repack_quads's sequence, its stores at the four records' offsets (gas evaluates them). */
-#define DSP_ASM_REC_QUAD(W, Q, DBL, P)                                                 \
-    DSP_ASM_QUAD_SPLIT                                                                 \
+/* DSP_ASM_QUAD_SPLIT for the records' groups: rows k .. k+3 at w0, w0 + m, w0 + 2 m, w0 + m3
+ * (m3 = 3 m) by register offsets, so one pointer steps on (STEP: by 4 m, or nothing after
+ * the group's last quad, whose loop steps w0 back to the next group's row 0 by mb): 1 ADD a
+ * quad where two pointers spent 2, and 1 SUB a group where MOV and 2 ADDs set them. */
+#define DSP_ASM_REC_SPLIT(STEP)           \
+    "ldr %[a], [%[w0]]\n\t"               \
+    "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
+    "ldr %[b], [%[w0], %[m]]\n\t"         \
+    "ldr %[d], [%[w0], %[m3]]\n\t" STEP   \
+    "pkhbt %[t], %[a], %[c], lsl #16\n\t" \
+    "pkhtb %[c], %[c], %[a], asr #16\n\t" \
+    "pkhbt %[a], %[b], %[d], lsl #16\n\t" \
+    "pkhtb %[d], %[d], %[b], asr #16\n\t" \
+    "sxtb16 %[b], %[t]\n\t"               \
+    "sxtb16 %[t], %[t], ror #8\n\t"       \
+    "sxtb16 %[e], %[a]\n\t"
+#define DSP_ASM_REC_STEP "add %[w0], %[w0], %[m], lsl #2\n\t"
+
+/* Quad Q of outputs o..o+3 (DSP_ASM_REC_SPLIT's rows, STEP) into the four records of W words
+ * at P (output j's pair of quad Q at P[W j + 1 + 2 Q]): dsp_repack_quads's sequence, its
+ * stores at the four records' offsets (gas evaluates them). */
+#define DSP_ASM_REC_QUAD(W, Q, DBL, P, STEP)                                           \
+    DSP_ASM_REC_SPLIT(STEP)                                                            \
     "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                         \
         DBL("a") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #Q                           \
                  ")]\n\t"                                                              \
@@ -734,60 +752,55 @@ typedef union {
                      DBL("d") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #W " + 8 * " #Q \
                               ")]\n\t"                                                 \
                               "strd %[c], %[d], [%[" P "], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
-/* Every group of four outputs (w0 at wg, then wg + 4, ...) of the block's records (W words,
- * rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
-#define DSP_ASM_REC_GROUPS(W, QUADS)                                                          \
-    __asm__ __volatile__(                                                                     \
-        "2:\n\t"                                                                              \
-        "mov %[w0], %[wg]\n\t"                                                                \
-        "add %[w1], %[wg], %[m]\n\t"                                                          \
-        "add %[wg], %[wg], #4\n\t" QUADS "add %[wp], %[wp], #(16 * " #W                       \
-        ")\n\t"                                                                               \
-        "cmp %[wp], %[end]\n\t"                                                               \
-        "bne 2b"                                                                              \
-        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp)                        \
-        : [m] "r"(m), [end] "r"(end)                                                          \
-        : "memory", "cc")
+/* Every group of four outputs (w0 at w[0][0], then 4 on, ...) of the block's records (W
+ * words, rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
+#define DSP_ASM_REC_GROUPS(W, QUADS)                                                             \
+    __asm__ __volatile__("2:\n\t" QUADS                                                          \
+                         "sub %[w0], %[w0], %[mb]\n\t"                                           \
+                         "add %[wp], %[wp], #(16 * " #W                                          \
+                         ")\n\t"                                                                 \
+                         "cmp %[wp], %[end]\n\t"                                                 \
+                         "bne 2b"                                                                \
+                         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), \
+                           [t] "=&r"(t), [w0] "+r"(w0), [wp] "+r"(wp)                            \
+                         : [m] "r"(m), [m3] "r"(3 * m), [mb] "r"(mb), [end] "r"(end)             \
+                         : "memory", "cc")
 
 /* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
  * records of K = 8 at rec, doubled. */
 static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
-    const int8_t *wg = w0, *w1;
+    const int32_t mb = 4 * m - 4; /* the second quad's row 4 back to the next group's row 0 */
     uint32_t *wp = rec;
     const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(2) * count;
     uint32_t a, b, c, d, e, t;
-    DSP_ASM_REC_GROUPS(
-        8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp") DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL, "wp"));
+    DSP_ASM_REC_GROUPS(8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp", DSP_ASM_REC_STEP)
+                              DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL, "wp", ""));
 }
 
 /* K = 16's groups: quads 0 and 1 into the A records (5 words, wp), 2 and 3 into the B
  * records (8 words, wq, which start where the A records end: end, whose register wq's
  * early clobber keeps apart). */
-#define DSP_ASM_REC_HALVES(QUADS)                                                             \
-    __asm__ __volatile__(                                                                     \
-        "2:\n\t"                                                                              \
-        "mov %[w0], %[wg]\n\t"                                                                \
-        "add %[w1], %[wg], %[m]\n\t"                                                          \
-        "add %[wg], %[wg], #4\n\t" QUADS                                                      \
-        "add %[wp], %[wp], #(16 * 5)\n\t"                                                     \
-        "add %[wq], %[wq], #(16 * 8)\n\t"                                                     \
-        "cmp %[wp], %[end]\n\t"                                                               \
-        "bne 2b"                                                                              \
-        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp), [wq] "+&r"(wq)        \
-        : [m] "r"(m), [end] "r"(end)                                                          \
-        : "memory", "cc")
-#define DSP_ASM_REC_HALVES_QUADS(DBL) \
-    DSP_ASM_REC_QUAD(5, 0, DBL, "wp") \
-    DSP_ASM_REC_QUAD(5, 1, DBL, "wp") \
-    DSP_ASM_REC_QUAD(8, 0, DBL, "wq") DSP_ASM_REC_QUAD(8, 1, DBL, "wq")
+#define DSP_ASM_REC_HALVES(QUADS)                                                                \
+    __asm__ __volatile__("2:\n\t" QUADS                                                          \
+                         "sub %[w0], %[w0], %[mb]\n\t"                                           \
+                         "add %[wp], %[wp], #(16 * 5)\n\t"                                       \
+                         "add %[wq], %[wq], #(16 * 8)\n\t"                                       \
+                         "cmp %[wp], %[end]\n\t"                                                 \
+                         "bne 2b"                                                                \
+                         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), \
+                           [t] "=&r"(t), [w0] "+r"(w0), [wp] "+r"(wp), [wq] "+&r"(wq)            \
+                         : [m] "r"(m), [m3] "r"(3 * m), [mb] "r"(mb), [end] "r"(end)             \
+                         : "memory", "cc")
+#define DSP_ASM_REC_HALVES_QUADS(DBL)                   \
+    DSP_ASM_REC_QUAD(5, 0, DBL, "wp", DSP_ASM_REC_STEP) \
+    DSP_ASM_REC_QUAD(5, 1, DBL, "wp", DSP_ASM_REC_STEP) \
+    DSP_ASM_REC_QUAD(8, 0, DBL, "wq", DSP_ASM_REC_STEP) DSP_ASM_REC_QUAD(8, 1, DBL, "wq", "")
 
 /* K = 16's weights of the outputs (a multiple of 4; w0 at w[0][0]) into the A records at ra
  * and the B records at rb = ra + 5 count, doubled (dbl) or not. */
 static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, int32_t m,
                                   int dbl) {
-    const int8_t *wg = w0, *w1;
+    const int32_t mb = 12 * m - 4; /* the last quad's row 12 back to the next group's row 0 */
     uint32_t *wp = ra, *wq = rb;
     const uint32_t *const end = rb;
     uint32_t a, b, c, d, e, t;
