@@ -1625,9 +1625,23 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
     return nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;
 }
 
+/* DSP_PAIR_ROWS_Q where K is 48 or 96 (q: DSP_PAIR_Q12X, DSP_PAIR_Q24X; the projections of
+ * MobileNetV2's 48 and 96 channels, linear): the quads written out for the whole of K, no
+ * sentinel's test (3 instructions a pass of the records, one or two per 12 quads). */
+#define DSP_PAIR_ROWS_QX(RQ, D)                                                \
+    do {                                                                       \
+        if (q == DSP_PAIR_Q12X)                                                \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD12, D);                     \
+        else if (q == DSP_PAIR_Q24X)                                           \
+            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD12, D); \
+        else                                                                   \
+            DSP_PAIR_ROWS_Q(RQ, D);                                            \
+    } while (0)
+enum { DSP_PAIR_Q12X = DSP_PAIR_Q14 + 1, DSP_PAIR_Q24X };
+
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
  * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
- * quads a turn, dsp_pair_q). */
+ * quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
                                      int8_t *y, uint32_t *xb, const uint32_t *rec,
                                      const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
@@ -1643,14 +1657,15 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, c
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
     register int32_t r11 __asm__("r11") = 0;
+    if (!relu && (p->k == 48 || p->k == 96)) q = p->k == 48 ? DSP_PAIR_Q12X : DSP_PAIR_Q24X;
     if (xdbl && relu)
         DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL);
     else if (xdbl)
-        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL);
+        DSP_PAIR_ROWS_QX(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL);
     else if (relu)
         DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, "");
     else
-        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, "");
+        DSP_PAIR_ROWS_QX(DSP_ASM_PAIR_RQ, "");
 }
 
 /* The quad loop by K for the kept rows (q: dsp_pair_q). */
