@@ -813,28 +813,29 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
 /* The records' pass over outputs, two a turn (count even; LDRD of both biases, multipliers,
  * shifts): 2 b at [ra] (the A records of K = 16, WA bytes apart, or K = 8's records, ra = rb),
  * then m, c = zp2 << em1, e = em1 + 1 = -shift in words 5..7 of the B records at rb (32
- * bytes), and the checks' accumulators (emax, mbits, bbits; emax the bytewise maximum of
- * em1 by USUB8 and SEL, one instruction less than a compare and a conditional move: an em1
- * outside 0..255 sets an upper byte). LSL by a register reads the shift's low byte: em1
- * outside 0..31 stores garbage in c, which the caller's emax < 20 refuses (as it refuses any
- * upper byte of emax). 16 instructions an output where one a turn spent 18 and K = 16's
- * copy of the biases into the A records 2.5 more. */
+ * bytes), and the checks: the OR of the em1 (ebits; it bounds their maximum from above, equal
+ * below 16 where real layers' shifts lie, as dsp_rows4_params'), that of m ^ 2^30 (mbits), and
+ * SSAT #30 of each b, whose sticky Q flag (cleared before the pass) marks a bias of 2^29 or
+ * more in magnitude (below that 2 |b| + 2 K 255 128 < 2^31 for K of 16: stricter than
+ * dsp_block_params' bound; real biases lie far below both). LSL by a register reads the
+ * shift's low byte: em1 outside 0..31 stores garbage in c, which the caller's ebits < 20
+ * refuses. 14 instructions an output where one a turn spent 18 and K = 16's copy of the
+ * biases into the A records 2.5 more. */
 /* clang-format off */
 #define DSP_ASM_REC_PARAMS_SHIFT(B, OFF)                                                \
     "mvn %[t], %[" B "]\n\t"                                                            \
-    "usub8 %[" B "], %[emax], %[t]\n\t"                                                 \
-    "sel %[emax], %[emax], %[t]\n\t"                                                    \
+    "orr %[ebits], %[ebits], %[t]\n\t"                                                  \
     "lsl %[" B "], %[zp2], %[t]\n\t"                                                    \
     "add %[t], %[t], #1\n\t"                                                            \
     "strd %[" B "], %[t], [%[rb], #" OFF "]\n\t"
 #define DSP_ASM_REC_PARAMS(WA)                                                          \
     __asm__ __volatile__(                                                               \
+        "mov %[t], #0\n\t"                                                              \
+        "msr APSR_nzcvq, %[t]\n\t"                                                      \
         "1:\n\t"                                                                        \
         "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                          \
-        "eor %[t], %[b0], %[b0], asr #31\n\t"                                           \
-        "orr %[bbits], %[bbits], %[t]\n\t"                                              \
-        "eor %[t], %[b1], %[b1], asr #31\n\t"                                           \
-        "orr %[bbits], %[bbits], %[t]\n\t"                                              \
+        "ssat %[t], #30, %[b0]\n\t"                                                     \
+        "ssat %[t], #30, %[b1]\n\t"                                                     \
         "lsl %[b0], %[b0], #1\n\t"                                                      \
         "lsl %[b1], %[b1], #1\n\t"                                                      \
         "str %[b1], [%[ra], #" #WA "]\n\t"                                              \
@@ -850,10 +851,11 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
         DSP_ASM_REC_PARAMS_SHIFT("b0", "24") DSP_ASM_REC_PARAMS_SHIFT("b1", "56")       \
         "add %[rb], %[rb], #64\n\t"                                                     \
         "cmp %[ra], %[end]\n\t"                                                         \
-        "bne 1b"                                                                        \
+        "bne 1b\n\t"                                                                    \
+        "mrs %[apsr], APSR"                                                             \
         : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [ra] "+r"(ra), [rb] "+r"(rb),   \
-          [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), \
-          [mbits] "+r"(mbits), [bbits] "+r"(bbits)                                      \
+          [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [ebits] "+r"(ebits), \
+          [mbits] "+r"(mbits), [apsr] "=r"(apsr)                                        \
         : [end] "r"(end), [zp2] "r"(zp2)                                                \
         : "memory", "cc")
 /* clang-format on */
@@ -868,9 +870,8 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b
                                                     const int32_t *bias, const int32_t *mult,
                                                     const int32_t *shift, int32_t count,
                                                     const dsp_out *out, int32_t k) {
-    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *ra = a_rec, *rb = b_rec, b0, b1, t;
+    uint32_t ebits = 0, mbits = 0, apsr, *ra = a_rec, *rb = b_rec, b0, b1, t;
     const uint32_t *const end = a_rec + (size_t)(k == 16 ? 5 : DSP_REC_WORDS(2)) * count;
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
     if (k == 16)
@@ -878,7 +879,7 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b
     else
         DSP_ASM_REC_PARAMS(32);
     b_rec[(size_t)DSP_REC_WORDS(2) * count - 1] |= DSP_REC_LAST;
-    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
+    return ebits < 20u && mbits < (1u << 30) && !(apsr & (1u << 27)); /* Q clear */
 }
 
 /* clang-format off */
