@@ -1304,51 +1304,50 @@ DSP_ALWAYS_INLINE void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *
 
 /* The pair records' pass, a pair of outputs a turn (r: the pair's record, wb: a record's
  * bytes): 2 b0, 2 b1, 2 b0, 2 b1 at [r], then -s0, -s1, m0, c0 = zp2 << e0, m1, c1 in the
- * record's last six words (e = ~s: the caller's emax < 20 refuses the garbage LSL stores
- * where e lies outside 0..31), and the checks' accumulators (emax, mbits, bbits): 35
- * instructions a pair where gcc's loop spent ~57 (it spilled five values). */
-#define DSP_ASM_PAIR_PARAMS                                                               \
-    __asm__ __volatile__(                                                                 \
-        "1:\n\t"                                                                          \
-        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                            \
-        "eor %[t], %[b0], %[b0], asr #31\n\t"                                             \
-        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
-        "eor %[t], %[b1], %[b1], asr #31\n\t"                                             \
-        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
-        "lsl %[b0], %[b0], #1\n\t"                                                        \
-        "lsl %[b1], %[b1], #1\n\t"                                                        \
-        "strd %[b0], %[b1], [%[r]]\n\t"                                                   \
-        "strd %[b0], %[b1], [%[r], #8]\n\t"                                               \
-        "add %[r], %[r], %[wb]\n\t"                                                       \
-        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                            \
-        "str %[b0], [%[r], #-16]\n\t"                                                     \
-        "str %[b1], [%[r], #-8]\n\t"                                                      \
-        "eor %[b0], %[b0], #0x40000000\n\t"                                               \
-        "orr %[mbits], %[mbits], %[b0]\n\t"                                               \
-        "eor %[b1], %[b1], #0x40000000\n\t"                                               \
-        "orr %[mbits], %[mbits], %[b1]\n\t"                                               \
-        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                           \
-        "mvn %[t], %[b0]\n\t"                                                             \
-        "cmp %[t], %[emax]\n\t"                                                           \
-        "it hi\n\t"                                                                       \
-        "movhi %[emax], %[t]\n\t"                                                         \
-        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
-        "str %[t], [%[r], #-12]\n\t"                                                      \
-        "mvn %[t], %[b1]\n\t"                                                             \
-        "cmp %[t], %[emax]\n\t"                                                           \
-        "it hi\n\t"                                                                       \
-        "movhi %[emax], %[t]\n\t"                                                         \
-        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
-        "str %[t], [%[r], #-4]\n\t"                                                       \
-        "rsb %[b0], %[b0], #0\n\t"                                                        \
-        "rsb %[b1], %[b1], #0\n\t"                                                        \
-        "strd %[b0], %[b1], [%[r], #-24]\n\t"                                             \
-        "cmp %[r], %[end]\n\t"                                                            \
-        "bne 1b"                                                                          \
-        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [r] "+r"(r), [bias] "+r"(bias),   \
-          [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), [mbits] "+r"(mbits), \
-          [bbits] "+r"(bbits)                                                             \
-        : [end] "r"(end), [zp2] "r"(zp2), [wb] "r"(wb)                                    \
+ * record's last six words (e = ~s: the caller's ebits < 20 refuses the garbage LSL stores
+ * where e lies outside 0..31), and the checks as dsp_rec_params' (ebits, the OR of the e;
+ * mbits; SSAT #30 of the biases into the Q flag: 2 |b| + 2 K 255 128 < 2^31 below 2^29 for K
+ * up to DSP_PAIR_MAX_K): 29 instructions a pair where gcc's loop spent ~57 (it spilled five
+ * values) and the maximum of the e and the biases' OR 35. */
+#define DSP_ASM_PAIR_PARAMS                                                                 \
+    __asm__ __volatile__(                                                                   \
+        "mov %[t], #0\n\t"                                                                  \
+        "msr APSR_nzcvq, %[t]\n\t"                                                          \
+        "1:\n\t"                                                                            \
+        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                              \
+        "ssat %[t], #30, %[b0]\n\t"                                                         \
+        "ssat %[t], #30, %[b1]\n\t"                                                         \
+        "lsl %[b0], %[b0], #1\n\t"                                                          \
+        "lsl %[b1], %[b1], #1\n\t"                                                          \
+        "strd %[b0], %[b1], [%[r]]\n\t"                                                     \
+        "strd %[b0], %[b1], [%[r], #8]\n\t"                                                 \
+        "add %[r], %[r], %[wb]\n\t"                                                         \
+        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                              \
+        "str %[b0], [%[r], #-16]\n\t"                                                       \
+        "str %[b1], [%[r], #-8]\n\t"                                                        \
+        "eor %[b0], %[b0], #0x40000000\n\t"                                                 \
+        "orr %[mbits], %[mbits], %[b0]\n\t"                                                 \
+        "eor %[b1], %[b1], #0x40000000\n\t"                                                 \
+        "orr %[mbits], %[mbits], %[b1]\n\t"                                                 \
+        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                             \
+        "mvn %[t], %[b0]\n\t"                                                               \
+        "orr %[ebits], %[ebits], %[t]\n\t"                                                  \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                        \
+        "str %[t], [%[r], #-12]\n\t"                                                        \
+        "mvn %[t], %[b1]\n\t"                                                               \
+        "orr %[ebits], %[ebits], %[t]\n\t"                                                  \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                        \
+        "str %[t], [%[r], #-4]\n\t"                                                         \
+        "rsb %[b0], %[b0], #0\n\t"                                                          \
+        "rsb %[b1], %[b1], #0\n\t"                                                          \
+        "strd %[b0], %[b1], [%[r], #-24]\n\t"                                               \
+        "cmp %[r], %[end]\n\t"                                                              \
+        "bne 1b\n\t"                                                                        \
+        "mrs %[apsr], APSR"                                                                 \
+        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [r] "+r"(r), [bias] "+r"(bias),     \
+          [mult] "+r"(mult), [shift] "+r"(shift), [ebits] "+r"(ebits), [mbits] "+r"(mbits), \
+          [apsr] "=r"(apsr)                                                                 \
+        : [end] "r"(end), [zp2] "r"(zp2), [wb] "r"(wb)                                      \
         : "memory", "cc")
 
 /* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even, > 0), for the
@@ -1357,14 +1356,13 @@ DSP_ALWAYS_INLINE void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *
 static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t words,
                                                      const int32_t *bias, const int32_t *mult,
                                                      const int32_t *shift, int32_t count,
-                                                     const dsp_out *out, int32_t k) {
-    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
+                                                     const dsp_out *out) {
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, wb = 4u * (uint32_t)words;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b0, b1, t;
+    uint32_t ebits = 0, mbits = 0, apsr, *r = rec, b0, b1, t;
     const uint32_t *const end = rec + (size_t)words * (count / 2);
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
     DSP_ASM_PAIR_PARAMS;
-    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
+    return ebits < 20u && mbits < (1u << 30) && !(apsr & (1u << 27)); /* Q clear */
 }
 
 /* clang-format off */
@@ -1731,7 +1729,7 @@ DSP_ALWAYS_INLINE int dsp_pair_records(uint32_t *rec, const cnnc_s8_dense_params
                                        const dsp_out *out, int wdbl) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
     int32_t g, r;
-    if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, k)) return 0;
+    if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out)) return 0;
     for (g = 0; g + 4 <= count; g += 4)
         dsp_pair_quads(rec + (size_t)words * (g / 2), rec + (size_t)words * (g / 2 + 1), w + o0 + g,
                        p->m, nq, wdbl);
