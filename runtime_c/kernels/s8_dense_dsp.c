@@ -698,30 +698,13 @@ typedef union {
 #define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
 #define DSP_ASM_NODBL(r) ""
 
-/* The int8 weights of outputs o..o+3 in rows k, k+2 (at w0, w0 + 2 m) and k+1, k+3 (w1,
- * w1 + 2 m; both stepped on by 4 m) split into int16 lanes: b = (w[k][o], w[k+2][o]), t
- * the same of o+1, e = (w[k+1][o], w[k+3][o]); a keeps o+1's bytes of rows k+1, k+3 for
- * the caller's SXTB16 ROR 8, c and d those of o+2 and o+3 (dsp_repack_quads's order). */
-#define DSP_ASM_QUAD_SPLIT                \
-    "ldr %[a], [%[w0]]\n\t"               \
-    "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
-    "ldr %[b], [%[w1]]\n\t"               \
-    "ldr %[d], [%[w1], %[m], lsl #1]\n\t" \
-    "add %[w0], %[w0], %[m], lsl #2\n\t"  \
-    "add %[w1], %[w1], %[m], lsl #2\n\t"  \
-    "pkhbt %[t], %[a], %[c], lsl #16\n\t" \
-    "pkhtb %[c], %[c], %[a], asr #16\n\t" \
-    "pkhbt %[a], %[b], %[d], lsl #16\n\t" \
-    "pkhtb %[d], %[d], %[b], asr #16\n\t" \
-    "sxtb16 %[b], %[t]\n\t"               \
-    "sxtb16 %[t], %[t], ror #8\n\t"       \
-    "sxtb16 %[e], %[a]\n\t"
-
-/* DSP_ASM_QUAD_SPLIT for the records' groups: rows k .. k+3 at w0, w0 + m, w0 + 2 m, w0 + m3
- * (m3 = 3 m) by register offsets, so one pointer steps on (STEP: by 4 m, or nothing after
- * the group's last quad, whose loop steps w0 back to the next group's row 0 by mb): 1 ADD a
- * quad where two pointers spent 2, and 1 SUB a group where MOV and 2 ADDs set them. */
-#define DSP_ASM_REC_SPLIT(STEP)           \
+/* The int8 weights of outputs o..o+3 in rows k .. k+3 (at w0, w0 + m, w0 + 2 m, w0 + m3; m3 =
+ * 3 m, register offsets, so one pointer steps on: STEP, by 4 m or nothing where the caller
+ * steps w0 itself) split into int16 lanes: b = (w[k][o], w[k+2][o]), t the same of o+1, e =
+ * (w[k+1][o], w[k+3][o]); a keeps o+1's bytes of rows k+1, k+3 for the caller's SXTB16 ROR 8,
+ * c and d those of o+2 and o+3 (dsp_repack_quads's order). 1 ADD a quad where two pointers
+ * spent 2 (and the records' groups 1 SUB a group where MOV and 2 ADDs set them). */
+#define DSP_ASM_QUAD_SPLIT(STEP)          \
     "ldr %[a], [%[w0]]\n\t"               \
     "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
     "ldr %[b], [%[w0], %[m]]\n\t"         \
@@ -733,13 +716,13 @@ typedef union {
     "sxtb16 %[b], %[t]\n\t"               \
     "sxtb16 %[t], %[t], ror #8\n\t"       \
     "sxtb16 %[e], %[a]\n\t"
-#define DSP_ASM_REC_STEP "add %[w0], %[w0], %[m], lsl #2\n\t"
+#define DSP_ASM_QUAD_STEP "add %[w0], %[w0], %[m], lsl #2\n\t"
 
-/* Quad Q of outputs o..o+3 (DSP_ASM_REC_SPLIT's rows, STEP) into the four records of W words
+/* Quad Q of outputs o..o+3 (DSP_ASM_QUAD_SPLIT's rows, STEP) into the four records of W words
  * at P (output j's pair of quad Q at P[W j + 1 + 2 Q]): dsp_repack_quads's sequence, its
  * stores at the four records' offsets (gas evaluates them). */
 #define DSP_ASM_REC_QUAD(W, Q, DBL, P, STEP)                                           \
-    DSP_ASM_REC_SPLIT(STEP)                                                            \
+    DSP_ASM_QUAD_SPLIT(STEP)                                                           \
     "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                         \
         DBL("a") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #Q                           \
                  ")]\n\t"                                                              \
@@ -773,7 +756,7 @@ static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t c
     uint32_t *wp = rec;
     const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(2) * count;
     uint32_t a, b, c, d, e, t;
-    DSP_ASM_REC_GROUPS(8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp", DSP_ASM_REC_STEP)
+    DSP_ASM_REC_GROUPS(8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp", DSP_ASM_QUAD_STEP)
                               DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL, "wp", ""));
 }
 
@@ -791,10 +774,10 @@ static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t c
                            [t] "=&r"(t), [w0] "+r"(w0), [wp] "+r"(wp), [wq] "+&r"(wq)            \
                          : [m] "r"(m), [m3] "r"(3 * m), [mb] "r"(mb), [end] "r"(end)             \
                          : "memory", "cc")
-#define DSP_ASM_REC_HALVES_QUADS(DBL)                   \
-    DSP_ASM_REC_QUAD(5, 0, DBL, "wp", DSP_ASM_REC_STEP) \
-    DSP_ASM_REC_QUAD(5, 1, DBL, "wp", DSP_ASM_REC_STEP) \
-    DSP_ASM_REC_QUAD(8, 0, DBL, "wq", DSP_ASM_REC_STEP) DSP_ASM_REC_QUAD(8, 1, DBL, "wq", "")
+#define DSP_ASM_REC_HALVES_QUADS(DBL)                    \
+    DSP_ASM_REC_QUAD(5, 0, DBL, "wp", DSP_ASM_QUAD_STEP) \
+    DSP_ASM_REC_QUAD(5, 1, DBL, "wp", DSP_ASM_QUAD_STEP) \
+    DSP_ASM_REC_QUAD(8, 0, DBL, "wq", DSP_ASM_QUAD_STEP) DSP_ASM_REC_QUAD(8, 1, DBL, "wq", "")
 
 /* K = 16's weights of the outputs (a multiple of 4; w0 at w[0][0]) into the A records at ra
  * and the B records at rb = ra + 5 count, doubled (dbl) or not. */
@@ -1268,16 +1251,16 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
  * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
  * words doubled (DSP_ASM_DBL) or not; two quads a turn (nq is even: K a multiple of 8). */
-#define DSP_ASM_PAIR_QUAD1(DA, DB)      \
-    DSP_ASM_QUAD_SPLIT                  \
-    "sxtb16 %[a], %[a], ror #8\n\t" DA  \
-    "strd %[t], %[a], [%[wp], #8]\n\t"  \
-    "strd %[b], %[e], [%[wp]], #16\n\t" \
-    "sxtb16 %[b], %[c]\n\t"             \
-    "sxtb16 %[c], %[c], ror #8\n\t"     \
-    "sxtb16 %[e], %[d]\n\t"             \
-    "sxtb16 %[d], %[d], ror #8\n\t" DB  \
-    "strd %[c], %[d], [%[wq], #8]\n\t"  \
+#define DSP_ASM_PAIR_QUAD1(DA, DB)        \
+    DSP_ASM_QUAD_SPLIT(DSP_ASM_QUAD_STEP) \
+    "sxtb16 %[a], %[a], ror #8\n\t" DA    \
+    "strd %[t], %[a], [%[wp], #8]\n\t"    \
+    "strd %[b], %[e], [%[wp]], #16\n\t"   \
+    "sxtb16 %[b], %[c]\n\t"               \
+    "sxtb16 %[c], %[c], ror #8\n\t"       \
+    "sxtb16 %[e], %[d]\n\t"               \
+    "sxtb16 %[d], %[d], ror #8\n\t" DB    \
+    "strd %[c], %[d], [%[wq], #8]\n\t"    \
     "strd %[b], %[e], [%[wq]], #16\n\t"
 #define DSP_ASM_PAIR_QUADS(DA, DB) \
     __asm__ __volatile__(                                                                     \
@@ -1286,13 +1269,12 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
         "cmp %[wp], %[end]\n\t"                                                               \
         "bne 1b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp), [wq] "+r"(wq)                          \
-        : [m] "r"(m), [end] "r"(end)                                                          \
+          [w0] "+r"(w0), [wp] "+r"(wp), [wq] "+r"(wq)                                         \
+        : [m] "r"(m), [m3] "r"(3 * m), [end] "r"(end)                                         \
         : "memory", "cc")
 
 DSP_ALWAYS_INLINE void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m,
                                       int32_t nq, int dbl) {
-    const int8_t *w1 = w0 + m;
     uint32_t *wp = pa + 4, *wq = pb + 4, a, b, c, d, e, t;
     const uint32_t *const end = wp + 4 * nq;
     if (dbl)
