@@ -1433,14 +1433,16 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
  * rows are widened into xb (D), then every record's two outputs run against them: sums
  * r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's x0, last row and K stay in
  * r4..r6 from the loop's end (at the start: the inputs), its y goes to [sp] there. */
-#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
+#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D) DSP_ASM_PAIR_ROWS_W(RQ, QUADS, DSP_ASM_PAIR_WIDEN(D))
+/* DSP_ASM_PAIR_ROWS with the rows' widening WIDEN (its loop, or its turns written out) */
+#define DSP_ASM_PAIR_ROWS_W(RQ, QUADS, WIDEN)                                       \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
                          "4:\n\t"                                                   \
                          "add r1, r4, r6\n\t"                                       \
                          "add r6, r4, r6\n\t"                                       \
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
-                         DSP_ASM_PAIR_WIDEN(D)                                      \
+                         WIDEN                                                      \
                          "ldr r12, [sp, #36]\n\t"                                   \
                          "ldr lr, [sp, #8]\n\t"                                     \
                          DSP_ASM_PAIR_OUTPUTS(RQ, QUADS)                            \
@@ -1607,16 +1609,21 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
 }
 
 /* DSP_PAIR_ROWS_Q where K is 48 or 96 (q: DSP_PAIR_Q12X, DSP_PAIR_Q24X; the projections of
- * MobileNetV2's 48 and 96 channels, linear): the quads written out for the whole of K, no
- * sentinel's test (3 instructions a pass of the records, one or two per 12 quads). */
-#define DSP_PAIR_ROWS_QX(RQ, D)                                                \
-    do {                                                                       \
-        if (q == DSP_PAIR_Q12X)                                                \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD12, D);                     \
-        else if (q == DSP_PAIR_Q24X)                                           \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD12, D); \
-        else                                                                   \
-            DSP_PAIR_ROWS_Q(RQ, D);                                            \
+ * MobileNetV2's 48 and 96 channels, linear): the quads and the rows' widening written out for
+ * the whole of K, no sentinel's test (3 instructions a pass of the records, one or two per 12
+ * quads) and no widening loop's (2 per 8 bytes of a pair of rows). */
+#define DSP_ASM_PAIR_WIDEN4(D) \
+    DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D)
+#define DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D)
+#define DSP_PAIR_ROWS_QX(RQ, D)                                                    \
+    do {                                                                           \
+        if (q == DSP_PAIR_Q12X)                                                    \
+            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12, DSP_ASM_PAIR_WIDEN12(D)); \
+        else if (q == DSP_PAIR_Q24X)                                               \
+            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD12,       \
+                                DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN12(D));  \
+        else                                                                       \
+            DSP_PAIR_ROWS_Q(RQ, D);                                                \
     } while (0)
 enum { DSP_PAIR_Q12X = DSP_PAIR_Q14 + 1, DSP_PAIR_Q24X };
 
