@@ -1051,15 +1051,16 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b
     DSP_ASM_REC_HALVES_N(8, XDBL, DSP_ASM_REC_HALF_OUT_AT8(8, 0),                   \
                          DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN))
 /* K = 8 where the block is N outputs and the whole of M (y_stride N: no y step), its N
- * outputs written out (OUTS), no output loop: the stack [sp] holds xend, nzp, x, reloaded
- * into r9..r11 by one LDM a row after the outputs (whose records take r4..r11); the row's
- * end is compared before the outputs, whose instructions leave the flags, and r12 steps
- * back over the N records: 12 instructions a row besides the outputs' where the output
- * loop's spent 19 (N = 48: MobileNetV2 0.35's expansion of 8 channels). */
+ * outputs written out (OUTS), no output loop: the stack [sp] holds xend, nzp, x and the
+ * records, reloaded into r9..r12 by one LDM a row after the outputs (whose records take
+ * r4..r11); the row's end is compared before the outputs, whose instructions leave the flags:
+ * 11 instructions a row besides the outputs' where the output loop's spent 19 (N = 48:
+ * MobileNetV2 0.35's expansion of 8 channels). */
 #define DSP_ASM_REC_ROWS_N(N, OUTS)                                                    \
-    __asm__ __volatile__("sub sp, sp, #12\n\t"                                         \
+    __asm__ __volatile__("sub sp, sp, #16\n\t"                                         \
                          "str r7, [sp]\n\t"                                            \
                          "strd r5, r4, [sp, #4]\n\t"                                   \
+                         "str r8, [sp, #12]\n\t"                                       \
                          "mov r12, r8\n\t"                                             \
                          "mov r9, r7\n\t"                                              \
                          "mov r10, r5\n\t"                                             \
@@ -1073,10 +1074,9 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b
                          "str r11, [sp, #8]\n\t"                                       \
                          "cmp r11, r9\n\t"                                             \
                          OUTS                                                          \
-                         "ldm sp, {r9, r10, r11}\n\t"                                  \
-                         "sub r12, r12, #(8 * 4 * " #N ")\n\t"                         \
+                         "ldm sp, {r9, r10, r11, r12}\n\t"                             \
                          "bne 2b\n\t"                                                  \
-                         "add sp, sp, #12"                                             \
+                         "add sp, sp, #16"                                             \
                          : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
                            "+r"(yr)                                                    \
                          :                                                             \
