@@ -780,17 +780,17 @@ typedef union {
 #define DSP_ASM_DBL(r) "sadd16 %[" r "], %[" r "], %[" r "]\n\t"
 #define DSP_ASM_NODBL(r) ""
 
-/* The int8 weights of outputs o..o+3 in rows k, k+2 (at w0, w0 + 2 m) and k+1, k+3 (w1,
- * w1 + 2 m; both stepped on by 4 m) split into int16 lanes: b = (w[k][o], w[k+2][o]), t
- * the same of o+1, e = (w[k+1][o], w[k+3][o]); a keeps o+1's bytes of rows k+1, k+3 for
- * the caller's SXTB16 ROR 8, c and d those of o+2 and o+3 (dsp_repack_quads's order). */
-#define DSP_ASM_QUAD_SPLIT                \
+/* The int8 weights of outputs o..o+3 in rows k .. k+3 (at w0, w0 + m, w0 + 2 m, w0 + m3; m3 =
+ * 3 m, register offsets, so one pointer steps on: STEP, by 4 m or nothing where the caller
+ * steps w0 itself) split into int16 lanes: b = (w[k][o], w[k+2][o]), t the same of o+1, e =
+ * (w[k+1][o], w[k+3][o]); a keeps o+1's bytes of rows k+1, k+3 for the caller's SXTB16 ROR 8,
+ * c and d those of o+2 and o+3 (dsp_repack_quads's order). 1 ADD a quad where two pointers
+ * spent 2 (and the records' groups 1 SUB a group where MOV and 2 ADDs set them). */
+#define DSP_ASM_QUAD_SPLIT(STEP)          \
     "ldr %[a], [%[w0]]\n\t"               \
     "ldr %[c], [%[w0], %[m], lsl #1]\n\t" \
-    "ldr %[b], [%[w1]]\n\t"               \
-    "ldr %[d], [%[w1], %[m], lsl #1]\n\t" \
-    "add %[w0], %[w0], %[m], lsl #2\n\t"  \
-    "add %[w1], %[w1], %[m], lsl #2\n\t"  \
+    "ldr %[b], [%[w0], %[m]]\n\t"         \
+    "ldr %[d], [%[w0], %[m3]]\n\t" STEP   \
     "pkhbt %[t], %[a], %[c], lsl #16\n\t" \
     "pkhtb %[c], %[c], %[a], asr #16\n\t" \
     "pkhbt %[a], %[b], %[d], lsl #16\n\t" \
@@ -798,12 +798,13 @@ typedef union {
     "sxtb16 %[b], %[t]\n\t"               \
     "sxtb16 %[t], %[t], ror #8\n\t"       \
     "sxtb16 %[e], %[a]\n\t"
+#define DSP_ASM_QUAD_STEP "add %[w0], %[w0], %[m], lsl #2\n\t"
 
-/* Quad Q of outputs o..o+3 (rows at w0 and w1 = w0 + m, stepped on by 4 m) into the four
- * records of W words at P (output j's pair of quad Q at P[W j + 1 + 2 Q]):
- * dsp_repack_quads's sequence, its stores at the four records' offsets (gas evaluates them). */
-#define DSP_ASM_REC_QUAD(W, Q, DBL, P)                                                 \
-    DSP_ASM_QUAD_SPLIT                                                                 \
+/* Quad Q of outputs o..o+3 (DSP_ASM_QUAD_SPLIT's rows, STEP) into the four records of W words
+ * at P (output j's pair of quad Q at P[W j + 1 + 2 Q]): dsp_repack_quads's sequence, its
+ * stores at the four records' offsets (gas evaluates them). */
+#define DSP_ASM_REC_QUAD(W, Q, DBL, P, STEP)                                           \
+    DSP_ASM_QUAD_SPLIT(STEP)                                                           \
     "sxtb16 %[a], %[a], ror #8\n\t" DBL("b") DBL("t") DBL("e")                         \
         DBL("a") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #Q                           \
                  ")]\n\t"                                                              \
@@ -816,60 +817,55 @@ typedef union {
                      DBL("d") "strd %[b], %[e], [%[" P "], #(4 + 8 * " #W " + 8 * " #Q \
                               ")]\n\t"                                                 \
                               "strd %[c], %[d], [%[" P "], #(4 + 12 * " #W " + 8 * " #Q ")]\n\t"
-/* Every group of four outputs (w0 at wg, then wg + 4, ...) of the block's records (W words,
- * rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
-#define DSP_ASM_REC_GROUPS(W, QUADS)                                                          \
-    __asm__ __volatile__(                                                                     \
-        "2:\n\t"                                                                              \
-        "mov %[w0], %[wg]\n\t"                                                                \
-        "add %[w1], %[wg], %[m]\n\t"                                                          \
-        "add %[wg], %[wg], #4\n\t" QUADS "add %[wp], %[wp], #(16 * " #W                       \
-        ")\n\t"                                                                               \
-        "cmp %[wp], %[end]\n\t"                                                               \
-        "bne 2b"                                                                              \
-        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp)                        \
-        : [m] "r"(m), [end] "r"(end)                                                          \
-        : "memory", "cc")
+/* Every group of four outputs (w0 at w[0][0], then 4 on, ...) of the block's records (W
+ * words, rec .. end) in one statement: the quads written out (QUADS), the group loop in asm. */
+#define DSP_ASM_REC_GROUPS(W, QUADS)                                                             \
+    __asm__ __volatile__("2:\n\t" QUADS                                                          \
+                         "sub %[w0], %[w0], %[mb]\n\t"                                           \
+                         "add %[wp], %[wp], #(16 * " #W                                          \
+                         ")\n\t"                                                                 \
+                         "cmp %[wp], %[end]\n\t"                                                 \
+                         "bne 2b"                                                                \
+                         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), \
+                           [t] "=&r"(t), [w0] "+r"(w0), [wp] "+r"(wp)                            \
+                         : [m] "r"(m), [m3] "r"(3 * m), [mb] "r"(mb), [end] "r"(end)             \
+                         : "memory", "cc")
 
 /* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
  * records of K = 8 at rec, doubled. */
 static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
-    const int8_t *wg = w0, *w1;
+    const int32_t mb = 4 * m - 4; /* the second quad's row 4 back to the next group's row 0 */
     uint32_t *wp = rec;
     const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(2) * count;
     uint32_t a, b, c, d, e, t;
-    DSP_ASM_REC_GROUPS(
-        8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp") DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL, "wp"));
+    DSP_ASM_REC_GROUPS(8, DSP_ASM_REC_QUAD(8, 0, DSP_ASM_DBL, "wp", DSP_ASM_QUAD_STEP)
+                              DSP_ASM_REC_QUAD(8, 1, DSP_ASM_DBL, "wp", ""));
 }
 
 /* K = 16's groups: quads 0 and 1 into the A records (5 words, wp), 2 and 3 into the B
  * records (8 words, wq, which start where the A records end: end, whose register wq's
  * early clobber keeps apart). */
-#define DSP_ASM_REC_HALVES(QUADS)                                                             \
-    __asm__ __volatile__(                                                                     \
-        "2:\n\t"                                                                              \
-        "mov %[w0], %[wg]\n\t"                                                                \
-        "add %[w1], %[wg], %[m]\n\t"                                                          \
-        "add %[wg], %[wg], #4\n\t" QUADS                                                      \
-        "add %[wp], %[wp], #(16 * 5)\n\t"                                                     \
-        "add %[wq], %[wq], #(16 * 8)\n\t"                                                     \
-        "cmp %[wp], %[end]\n\t"                                                               \
-        "bne 2b"                                                                              \
-        : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "=&r"(w0), [w1] "=&r"(w1), [wg] "+r"(wg), [wp] "+r"(wp), [wq] "+&r"(wq)        \
-        : [m] "r"(m), [end] "r"(end)                                                          \
-        : "memory", "cc")
-#define DSP_ASM_REC_HALVES_QUADS(DBL) \
-    DSP_ASM_REC_QUAD(5, 0, DBL, "wp") \
-    DSP_ASM_REC_QUAD(5, 1, DBL, "wp") \
-    DSP_ASM_REC_QUAD(8, 0, DBL, "wq") DSP_ASM_REC_QUAD(8, 1, DBL, "wq")
+#define DSP_ASM_REC_HALVES(QUADS)                                                                \
+    __asm__ __volatile__("2:\n\t" QUADS                                                          \
+                         "sub %[w0], %[w0], %[mb]\n\t"                                           \
+                         "add %[wp], %[wp], #(16 * 5)\n\t"                                       \
+                         "add %[wq], %[wq], #(16 * 8)\n\t"                                       \
+                         "cmp %[wp], %[end]\n\t"                                                 \
+                         "bne 2b"                                                                \
+                         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), \
+                           [t] "=&r"(t), [w0] "+r"(w0), [wp] "+r"(wp), [wq] "+&r"(wq)            \
+                         : [m] "r"(m), [m3] "r"(3 * m), [mb] "r"(mb), [end] "r"(end)             \
+                         : "memory", "cc")
+#define DSP_ASM_REC_HALVES_QUADS(DBL)                    \
+    DSP_ASM_REC_QUAD(5, 0, DBL, "wp", DSP_ASM_QUAD_STEP) \
+    DSP_ASM_REC_QUAD(5, 1, DBL, "wp", DSP_ASM_QUAD_STEP) \
+    DSP_ASM_REC_QUAD(8, 0, DBL, "wq", DSP_ASM_QUAD_STEP) DSP_ASM_REC_QUAD(8, 1, DBL, "wq", "")
 
 /* K = 16's weights of the outputs (a multiple of 4; w0 at w[0][0]) into the A records at ra
  * and the B records at rb = ra + 5 count, doubled (dbl) or not. */
 static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, int32_t m,
                                   int dbl) {
-    const int8_t *wg = w0, *w1;
+    const int32_t mb = 12 * m - 4; /* the last quad's row 12 back to the next group's row 0 */
     uint32_t *wp = ra, *wq = rb;
     const uint32_t *const end = rb;
     uint32_t a, b, c, d, e, t;
@@ -879,56 +875,76 @@ static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, 
         DSP_ASM_REC_HALVES(DSP_ASM_REC_HALVES_QUADS(DSP_ASM_NODBL));
 }
 
-/* The records' pass over outputs (rec: the first record, at its bias; W: a record's bytes):
- * per output 2 b at [rec], then m, c = zp2 << em1, e = em1 + 1 = -shift in the record's last
- * three words, and the checks' accumulators (emax, mbits, bbits; emax the bytewise maximum of
- * em1 by USUB8 and SEL, one instruction less than a compare and a conditional move: an em1
- * outside 0..255 sets an upper byte). LSL by a register reads the shift's low byte: em1
- * outside 0..31 stores garbage in c, which the caller's emax < 20 refuses (as it refuses any
- * upper byte of emax). */
-#define DSP_ASM_REC_PARAMS(W)                                                           \
+/* The records' pass over outputs, two a turn (count even; LDRD of both biases, multipliers,
+ * shifts): 2 b at [ra] (the A records of K = 16, WA bytes apart, or K = 8's records, ra = rb),
+ * then m, c = zp2 << em1, e = em1 + 1 = -shift in words 5..7 of the B records at rb (32
+ * bytes), and the checks: the OR of the em1 (ebits; it bounds their maximum from above, equal
+ * below 16 where real layers' shifts lie, as dsp_rows4_params'), that of m ^ 2^30 (mbits), and
+ * SSAT #30 of each b, whose sticky Q flag (cleared before the pass) marks a bias of 2^29 or
+ * more in magnitude (below that 2 |b| + 2 K 255 128 < 2^31 for K of 16: stricter than
+ * dsp_block_params' bound; real biases lie far below both). LSL by a register reads the
+ * shift's low byte: em1 outside 0..31 stores garbage in c, which the caller's ebits < 20
+ * refuses. 14 instructions an output where one a turn spent 18 and K = 16's copy of the
+ * biases into the A records 2.5 more. */
+/* clang-format off */
+#define DSP_ASM_REC_PARAMS_SHIFT(B, OFF)                                                \
+    "mvn %[t], %[" B "]\n\t"                                                            \
+    "orr %[ebits], %[ebits], %[t]\n\t"                                                  \
+    "lsl %[" B "], %[zp2], %[t]\n\t"                                                    \
+    "add %[t], %[t], #1\n\t"                                                            \
+    "strd %[" B "], %[t], [%[rb], #" OFF "]\n\t"
+#define DSP_ASM_REC_PARAMS(WA)                                                          \
     __asm__ __volatile__(                                                               \
+        "mov %[t], #0\n\t"                                                              \
+        "msr APSR_nzcvq, %[t]\n\t"                                                      \
         "1:\n\t"                                                                        \
-        "ldr %[b], [%[bias]], #4\n\t"                                                   \
-        "ldr %[sh], [%[shift]], #4\n\t"                                                 \
-        "ldr %[mj], [%[mult]], #4\n\t"                                                  \
-        "eor %[t], %[b], %[b], asr #31\n\t"                                             \
-        "orr %[bbits], %[bbits], %[t]\n\t"                                              \
-        "lsl %[b], %[b], #1\n\t"                                                        \
-        "str %[b], [%[r]], %[w]\n\t"                                                    \
-        "mvn %[t], %[sh]\n\t"                                                           \
-        "usub8 %[b], %[emax], %[t]\n\t"                                                 \
-        "sel %[emax], %[emax], %[t]\n\t"                                                \
-        "lsl %[b], %[zp2], %[t]\n\t"                                                    \
-        "rsb %[sh], %[sh], #0\n\t"                                                      \
-        "str %[sh], [%[r], #-4]\n\t"                                                    \
-        "strd %[mj], %[b], [%[r], #-12]\n\t"                                            \
-        "eor %[t], %[mj], #0x40000000\n\t"                                              \
-        "orr %[mbits], %[mbits], %[t]\n\t"                                              \
-        "cmp %[r], %[end]\n\t"                                                          \
-        "bne 1b"                                                                        \
-        : [b] "=&r"(b), [sh] "=&r"(sh), [mj] "=&r"(mj), [t] "=&r"(t), [r] "+r"(r),      \
-          [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), \
-          [mbits] "+r"(mbits), [bbits] "+r"(bbits)                                      \
-        : [end] "r"(end), [zp2] "r"(zp2), [w] "I"(W)                                    \
+        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                          \
+        "ssat %[t], #30, %[b0]\n\t"                                                     \
+        "ssat %[t], #30, %[b1]\n\t"                                                     \
+        "lsl %[b0], %[b0], #1\n\t"                                                      \
+        "lsl %[b1], %[b1], #1\n\t"                                                      \
+        "str %[b1], [%[ra], #" #WA "]\n\t"                                              \
+        "str %[b0], [%[ra]], #(2 * " #WA ")\n\t"                                        \
+        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                          \
+        "str %[b0], [%[rb], #20]\n\t"                                                   \
+        "str %[b1], [%[rb], #52]\n\t"                                                   \
+        "eor %[b0], %[b0], #0x40000000\n\t"                                             \
+        "orr %[mbits], %[mbits], %[b0]\n\t"                                             \
+        "eor %[b1], %[b1], #0x40000000\n\t"                                             \
+        "orr %[mbits], %[mbits], %[b1]\n\t"                                             \
+        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                         \
+        DSP_ASM_REC_PARAMS_SHIFT("b0", "24") DSP_ASM_REC_PARAMS_SHIFT("b1", "56")       \
+        "add %[rb], %[rb], #64\n\t"                                                     \
+        "cmp %[ra], %[end]\n\t"                                                         \
+        "bne 1b\n\t"                                                                    \
+        "mrs %[apsr], APSR"                                                             \
+        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [ra] "+r"(ra), [rb] "+r"(rb),   \
+          [bias] "+r"(bias), [mult] "+r"(mult), [shift] "+r"(shift), [ebits] "+r"(ebits), \
+          [mbits] "+r"(mbits), [apsr] "=r"(apsr)                                        \
+        : [end] "r"(end), [zp2] "r"(zp2)                                                \
         : "memory", "cc")
+/* clang-format on */
 
-/* The records' bias (doubled), m, c, e of outputs 0 .. count-1 (`words` apart), DSP_REC_LAST
- * in the last e, for the double rounding: dsp_block_params's fields and checks in one pass
- * (DSP_ASM_REC_PARAMS) that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s = ~s); returns whether
- * every output takes it (else the records are garbage and the caller repacks the block). */
-static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words,
+/* The records' bias (doubled; at a_rec, K = 16's A records, or K = 8's records, a_rec =
+ * b_rec) and m, c, e (at b_rec, 8 words apart; DSP_REC_LAST in the last e) of outputs 0 ..
+ * count-1 (count a multiple of 4), for the double rounding: dsp_block_params's fields and
+ * checks in one pass (DSP_ASM_REC_PARAMS) that assumes DSP_RQ_DOUBLE2 (em1 = e - 1 = -1 - s =
+ * ~s); returns whether every output takes it (else the records are garbage and the caller
+ * repacks the block). */
+static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b_rec,
                                                     const int32_t *bias, const int32_t *mult,
                                                     const int32_t *shift, int32_t count,
                                                     const dsp_out *out, int32_t k) {
-    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b, sh, mj, t;
-    const uint32_t *const end = r + (size_t)words * count;
+    uint32_t ebits = 0, mbits = 0, apsr, *ra = a_rec, *rb = b_rec, b0, b1, t;
+    const uint32_t *const end = a_rec + (size_t)(k == 16 ? 5 : DSP_REC_WORDS(2)) * count;
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
-    DSP_ASM_REC_PARAMS(4 * DSP_REC_WORDS(2));
-    rec[(size_t)words * count - 1] |= DSP_REC_LAST;
-    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
+    if (k == 16)
+        DSP_ASM_REC_PARAMS(20);
+    else
+        DSP_ASM_REC_PARAMS(32);
+    b_rec[(size_t)DSP_REC_WORDS(2) * count - 1] |= DSP_REC_LAST;
+    return ebits < 20u && mbits < (1u << 30) && !(apsr & (1u << 27)); /* Q clear */
 }
 
 /* clang-format off */
@@ -1116,6 +1132,39 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *rec, int32_t words
 #define DSP_ASM_REC_HALVES8(SIGN, XDBL)                                              \
     DSP_ASM_REC_HALVES_N(8, XDBL, DSP_ASM_REC_HALF_OUT_AT8(8, 0),                   \
                          DSP_ASM_REC2_OUT4(SIGN) DSP_ASM_REC2_OUT4(SIGN))
+/* K = 8 where the block is N outputs and the whole of M (y_stride N: no y step), its N
+ * outputs written out (OUTS), no output loop: the stack [sp] holds xend, nzp, x and the
+ * records, reloaded into r9..r12 by one LDM a row after the outputs (whose records take
+ * r4..r11); the row's end is compared before the outputs, whose instructions leave the flags:
+ * 11 instructions a row besides the outputs' where the output loop's spent 19 (N = 48:
+ * MobileNetV2 0.35's expansion of 8 channels). */
+#define DSP_ASM_REC_ROWS_N(N, OUTS)                                                    \
+    __asm__ __volatile__("sub sp, sp, #16\n\t"                                         \
+                         "str r7, [sp]\n\t"                                            \
+                         "strd r5, r4, [sp, #4]\n\t"                                   \
+                         "str r8, [sp, #12]\n\t"                                       \
+                         "mov r12, r8\n\t"                                             \
+                         "mov r9, r7\n\t"                                              \
+                         "mov r10, r5\n\t"                                             \
+                         "mov r11, r4\n\t"                                             \
+                         "2:\n\t"                                                      \
+                         "ldr r0, [r11]\n\t"                                           \
+                         "ldr r2, [r11, #4]\n\t"                                       \
+                         DSP_ASM_REC_WIDEN("r0", "r1", "r10")                          \
+                         DSP_ASM_REC_WIDEN("r2", "r3", "r10")                          \
+                         "add r11, r11, #8\n\t"                                        \
+                         "str r11, [sp, #8]\n\t"                                       \
+                         "cmp r11, r9\n\t"                                             \
+                         OUTS                                                          \
+                         "ldm sp, {r9, r10, r11, r12}\n\t"                             \
+                         "bne 2b\n\t"                                                  \
+                         "add sp, sp, #16"                                             \
+                         : "+r"(rx), "+r"(rn), "+r"(rs), "+r"(re), "+r"(rr), "+r"(ry), \
+                           "+r"(yr)                                                    \
+                         :                                                             \
+                         : "r0", "r1", "r2", "r3", "r10", "r11", "r12", "cc", "memory")
+#define DSP_ASM_REC_OUT48 \
+    DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("") DSP_ASM_REC2_OUT12("")
 /* clang-format on */
 
 /* n >= 1 rows x[8] (x_stride apart) through the `count` records at rec (a multiple of 4, the
@@ -1129,7 +1178,11 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     register const uint32_t *rr __asm__("r8") = rec;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count % 16 == 0 && relu) /* sixteen or eight outputs a turn: the flag's test per 16, 8 */
+    /* the block the whole of M: no output loop; else sixteen or eight outputs a turn (the
+     * flag's test per 16, 8) */
+    if (count == 48 && y_stride == 48 && relu && x_stride == 8)
+        DSP_ASM_REC_ROWS_N(48, DSP_ASM_REC_OUT48);
+    else if (count % 16 == 0 && relu)
         DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT12(""));
     else if (count % 16 == 0)
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN));
@@ -1207,21 +1260,11 @@ static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_
      * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
     const int xdbl = p->k == 16 && n % 8 == 0 && p->n < n;
     uint32_t *const rb = p->k == 16 ? rec + (size_t)5 * n : rec; /* the B (or K = 8) records */
-    int32_t j;
-    if (!dsp_rec_params(rb, DSP_REC_WORDS(2), bias + s, mult + s, shift + s, n, out, p->k))
-        return 0;
+    if (!dsp_rec_params(rec, rb, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
     if (p->k == 8) {
         dsp_rec_groups(rec, w + s, p->m, n);
         dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n, nzp, relu);
         return 1;
-    }
-    for (j = 0; j < n; j += 4) { /* the biases into the A records */
-        uint32_t *const a = rec + (size_t)5 * j;
-        const uint32_t *const b = rb + (size_t)8 * j;
-        a[0] = b[0];
-        a[5] = b[8];
-        a[10] = b[16];
-        a[15] = b[24];
     }
     dsp_rec_groups_halves(rec, rb, w + s, p->m, !xdbl);
     dsp_rec_rows_halves(rec, rb, x, p->n, y + s, (size_t)p->m, n, nzp, relu, xdbl);
@@ -1290,16 +1333,16 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
  * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
  * words doubled (DSP_ASM_DBL) or not; two quads a turn (nq is even: K a multiple of 8). */
-#define DSP_ASM_PAIR_QUAD1(DA, DB)      \
-    DSP_ASM_QUAD_SPLIT                  \
-    "sxtb16 %[a], %[a], ror #8\n\t" DA  \
-    "strd %[t], %[a], [%[wp], #8]\n\t"  \
-    "strd %[b], %[e], [%[wp]], #16\n\t" \
-    "sxtb16 %[b], %[c]\n\t"             \
-    "sxtb16 %[c], %[c], ror #8\n\t"     \
-    "sxtb16 %[e], %[d]\n\t"             \
-    "sxtb16 %[d], %[d], ror #8\n\t" DB  \
-    "strd %[c], %[d], [%[wq], #8]\n\t"  \
+#define DSP_ASM_PAIR_QUAD1(DA, DB)        \
+    DSP_ASM_QUAD_SPLIT(DSP_ASM_QUAD_STEP) \
+    "sxtb16 %[a], %[a], ror #8\n\t" DA    \
+    "strd %[t], %[a], [%[wp], #8]\n\t"    \
+    "strd %[b], %[e], [%[wp]], #16\n\t"   \
+    "sxtb16 %[b], %[c]\n\t"               \
+    "sxtb16 %[c], %[c], ror #8\n\t"       \
+    "sxtb16 %[e], %[d]\n\t"               \
+    "sxtb16 %[d], %[d], ror #8\n\t" DB    \
+    "strd %[c], %[d], [%[wq], #8]\n\t"    \
     "strd %[b], %[e], [%[wq]], #16\n\t"
 #define DSP_ASM_PAIR_QUADS(DA, DB) \
     __asm__ __volatile__(                                                                     \
@@ -1308,13 +1351,12 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
         "cmp %[wp], %[end]\n\t"                                                               \
         "bne 1b"                                                                              \
         : [a] "=&r"(a), [b] "=&r"(b), [c] "=&r"(c), [d] "=&r"(d), [e] "=&r"(e), [t] "=&r"(t), \
-          [w0] "+r"(w0), [w1] "+r"(w1), [wp] "+r"(wp), [wq] "+r"(wq)                          \
-        : [m] "r"(m), [end] "r"(end)                                                          \
+          [w0] "+r"(w0), [wp] "+r"(wp), [wq] "+r"(wq)                                         \
+        : [m] "r"(m), [m3] "r"(3 * m), [end] "r"(end)                                         \
         : "memory", "cc")
 
 DSP_ALWAYS_INLINE void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *w0, int32_t m,
                                       int32_t nq, int dbl) {
-    const int8_t *w1 = w0 + m;
     uint32_t *wp = pa + 4, *wq = pb + 4, a, b, c, d, e, t;
     const uint32_t *const end = wp + 4 * nq;
     if (dbl)
@@ -1326,51 +1368,50 @@ DSP_ALWAYS_INLINE void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *
 
 /* The pair records' pass, a pair of outputs a turn (r: the pair's record, wb: a record's
  * bytes): 2 b0, 2 b1, 2 b0, 2 b1 at [r], then -s0, -s1, m0, c0 = zp2 << e0, m1, c1 in the
- * record's last six words (e = ~s: the caller's emax < 20 refuses the garbage LSL stores
- * where e lies outside 0..31), and the checks' accumulators (emax, mbits, bbits): 35
- * instructions a pair where gcc's loop spent ~57 (it spilled five values). */
-#define DSP_ASM_PAIR_PARAMS                                                               \
-    __asm__ __volatile__(                                                                 \
-        "1:\n\t"                                                                          \
-        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                            \
-        "eor %[t], %[b0], %[b0], asr #31\n\t"                                             \
-        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
-        "eor %[t], %[b1], %[b1], asr #31\n\t"                                             \
-        "orr %[bbits], %[bbits], %[t]\n\t"                                                \
-        "lsl %[b0], %[b0], #1\n\t"                                                        \
-        "lsl %[b1], %[b1], #1\n\t"                                                        \
-        "strd %[b0], %[b1], [%[r]]\n\t"                                                   \
-        "strd %[b0], %[b1], [%[r], #8]\n\t"                                               \
-        "add %[r], %[r], %[wb]\n\t"                                                       \
-        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                            \
-        "str %[b0], [%[r], #-16]\n\t"                                                     \
-        "str %[b1], [%[r], #-8]\n\t"                                                      \
-        "eor %[b0], %[b0], #0x40000000\n\t"                                               \
-        "orr %[mbits], %[mbits], %[b0]\n\t"                                               \
-        "eor %[b1], %[b1], #0x40000000\n\t"                                               \
-        "orr %[mbits], %[mbits], %[b1]\n\t"                                               \
-        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                           \
-        "mvn %[t], %[b0]\n\t"                                                             \
-        "cmp %[t], %[emax]\n\t"                                                           \
-        "it hi\n\t"                                                                       \
-        "movhi %[emax], %[t]\n\t"                                                         \
-        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
-        "str %[t], [%[r], #-12]\n\t"                                                      \
-        "mvn %[t], %[b1]\n\t"                                                             \
-        "cmp %[t], %[emax]\n\t"                                                           \
-        "it hi\n\t"                                                                       \
-        "movhi %[emax], %[t]\n\t"                                                         \
-        "lsl %[t], %[zp2], %[t]\n\t"                                                      \
-        "str %[t], [%[r], #-4]\n\t"                                                       \
-        "rsb %[b0], %[b0], #0\n\t"                                                        \
-        "rsb %[b1], %[b1], #0\n\t"                                                        \
-        "strd %[b0], %[b1], [%[r], #-24]\n\t"                                             \
-        "cmp %[r], %[end]\n\t"                                                            \
-        "bne 1b"                                                                          \
-        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [r] "+r"(r), [bias] "+r"(bias),   \
-          [mult] "+r"(mult), [shift] "+r"(shift), [emax] "+r"(emax), [mbits] "+r"(mbits), \
-          [bbits] "+r"(bbits)                                                             \
-        : [end] "r"(end), [zp2] "r"(zp2), [wb] "r"(wb)                                    \
+ * record's last six words (e = ~s: the caller's ebits < 20 refuses the garbage LSL stores
+ * where e lies outside 0..31), and the checks as dsp_rec_params' (ebits, the OR of the e;
+ * mbits; SSAT #30 of the biases into the Q flag: 2 |b| + 2 K 255 128 < 2^31 below 2^29 for K
+ * up to DSP_PAIR_MAX_K): 29 instructions a pair where gcc's loop spent ~57 (it spilled five
+ * values) and the maximum of the e and the biases' OR 35. */
+#define DSP_ASM_PAIR_PARAMS                                                                 \
+    __asm__ __volatile__(                                                                   \
+        "mov %[t], #0\n\t"                                                                  \
+        "msr APSR_nzcvq, %[t]\n\t"                                                          \
+        "1:\n\t"                                                                            \
+        "ldrd %[b0], %[b1], [%[bias]], #8\n\t"                                              \
+        "ssat %[t], #30, %[b0]\n\t"                                                         \
+        "ssat %[t], #30, %[b1]\n\t"                                                         \
+        "lsl %[b0], %[b0], #1\n\t"                                                          \
+        "lsl %[b1], %[b1], #1\n\t"                                                          \
+        "strd %[b0], %[b1], [%[r]]\n\t"                                                     \
+        "strd %[b0], %[b1], [%[r], #8]\n\t"                                                 \
+        "add %[r], %[r], %[wb]\n\t"                                                         \
+        "ldrd %[b0], %[b1], [%[mult]], #8\n\t"                                              \
+        "str %[b0], [%[r], #-16]\n\t"                                                       \
+        "str %[b1], [%[r], #-8]\n\t"                                                        \
+        "eor %[b0], %[b0], #0x40000000\n\t"                                                 \
+        "orr %[mbits], %[mbits], %[b0]\n\t"                                                 \
+        "eor %[b1], %[b1], #0x40000000\n\t"                                                 \
+        "orr %[mbits], %[mbits], %[b1]\n\t"                                                 \
+        "ldrd %[b0], %[b1], [%[shift]], #8\n\t"                                             \
+        "mvn %[t], %[b0]\n\t"                                                               \
+        "orr %[ebits], %[ebits], %[t]\n\t"                                                  \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                        \
+        "str %[t], [%[r], #-12]\n\t"                                                        \
+        "mvn %[t], %[b1]\n\t"                                                               \
+        "orr %[ebits], %[ebits], %[t]\n\t"                                                  \
+        "lsl %[t], %[zp2], %[t]\n\t"                                                        \
+        "str %[t], [%[r], #-4]\n\t"                                                         \
+        "rsb %[b0], %[b0], #0\n\t"                                                          \
+        "rsb %[b1], %[b1], #0\n\t"                                                          \
+        "strd %[b0], %[b1], [%[r], #-24]\n\t"                                               \
+        "cmp %[r], %[end]\n\t"                                                              \
+        "bne 1b\n\t"                                                                        \
+        "mrs %[apsr], APSR"                                                                 \
+        : [b0] "=&r"(b0), [b1] "=&r"(b1), [t] "=&r"(t), [r] "+r"(r), [bias] "+r"(bias),     \
+          [mult] "+r"(mult), [shift] "+r"(shift), [ebits] "+r"(ebits), [mbits] "+r"(mbits), \
+          [apsr] "=r"(apsr)                                                                 \
+        : [end] "r"(end), [zp2] "r"(zp2), [wb] "r"(wb)                                      \
         : "memory", "cc")
 
 /* The pair records' biases and e, m, c of outputs 0 .. count-1 (count even, > 0), for the
@@ -1379,14 +1420,13 @@ DSP_ALWAYS_INLINE void dsp_pair_quads(uint32_t *pa, uint32_t *pb, const int8_t *
 static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t words,
                                                      const int32_t *bias, const int32_t *mult,
                                                      const int32_t *shift, int32_t count,
-                                                     const dsp_out *out, int32_t k) {
-    const uint32_t limit = ((uint32_t)1 << 30) - (uint32_t)k * 32640u;
+                                                     const dsp_out *out) {
     const uint32_t zp2 = 2u * (uint32_t)out->zero_point + 1u, wb = 4u * (uint32_t)words;
-    uint32_t emax = 0, mbits = 0, bbits = 0, *r = rec, b0, b1, t;
+    uint32_t ebits = 0, mbits = 0, apsr, *r = rec, b0, b1, t;
     const uint32_t *const end = rec + (size_t)words * (count / 2);
     if (out->rounding != CNNC_ROUND_DOUBLE) return 0;
     DSP_ASM_PAIR_PARAMS;
-    return emax < 20u && mbits < (1u << 30) && bbits < limit - 1u;
+    return ebits < 20u && mbits < (1u << 30) && !(apsr & (1u << 27)); /* Q clear */
 }
 
 /* clang-format off */
@@ -1475,14 +1515,16 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
  * rows are widened into xb (D), then every record's two outputs run against them: sums
  * r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's x0, last row and K stay in
  * r4..r6 from the loop's end (at the start: the inputs), its y goes to [sp] there. */
-#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D)                                             \
+#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D) DSP_ASM_PAIR_ROWS_W(RQ, QUADS, DSP_ASM_PAIR_WIDEN(D))
+/* DSP_ASM_PAIR_ROWS with the rows' widening WIDEN (its loop, or its turns written out) */
+#define DSP_ASM_PAIR_ROWS_W(RQ, QUADS, WIDEN)                                       \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
                          "4:\n\t"                                                   \
                          "add r1, r4, r6\n\t"                                       \
                          "add r6, r4, r6\n\t"                                       \
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
-                         DSP_ASM_PAIR_WIDEN(D)                                      \
+                         WIDEN                                                      \
                          "ldr r12, [sp, #36]\n\t"                                   \
                          "ldr lr, [sp, #8]\n\t"                                     \
                          DSP_ASM_PAIR_OUTPUTS(RQ, QUADS)                            \
@@ -1648,9 +1690,28 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
     return nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;
 }
 
+/* DSP_PAIR_ROWS_Q where K is 48 or 96 (q: DSP_PAIR_Q12X, DSP_PAIR_Q24X; the projections of
+ * MobileNetV2's 48 and 96 channels, linear): the quads and the rows' widening written out for
+ * the whole of K, no sentinel's test (3 instructions a pass of the records, one or two per 12
+ * quads) and no widening loop's (2 per 8 bytes of a pair of rows). */
+#define DSP_ASM_PAIR_WIDEN4(D) \
+    DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D)
+#define DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D)
+#define DSP_PAIR_ROWS_QX(RQ, D)                                                    \
+    do {                                                                           \
+        if (q == DSP_PAIR_Q12X)                                                    \
+            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12, DSP_ASM_PAIR_WIDEN12(D)); \
+        else if (q == DSP_PAIR_Q24X)                                               \
+            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD12,       \
+                                DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN12(D));  \
+        else                                                                       \
+            DSP_PAIR_ROWS_Q(RQ, D);                                                \
+    } while (0)
+enum { DSP_PAIR_Q12X = DSP_PAIR_Q14 + 1, DSP_PAIR_Q24X };
+
 /* The n rows by pairs through the records rec .. rend into y (at the block's first output):
  * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
- * quads a turn, dsp_pair_q). */
+ * quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
                                      int8_t *y, uint32_t *xb, const uint32_t *rec,
                                      const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
@@ -1666,14 +1727,15 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, c
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
     register int32_t r11 __asm__("r11") = 0;
+    if (!relu && (p->k == 48 || p->k == 96)) q = p->k == 48 ? DSP_PAIR_Q12X : DSP_PAIR_Q24X;
     if (xdbl && relu)
         DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL);
     else if (xdbl)
-        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL);
+        DSP_PAIR_ROWS_QX(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL);
     else if (relu)
         DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, "");
     else
-        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQ, "");
+        DSP_PAIR_ROWS_QX(DSP_ASM_PAIR_RQ, "");
 }
 
 /* The quad loop by K for the kept rows (q: dsp_pair_q). */
@@ -1738,7 +1800,7 @@ DSP_ALWAYS_INLINE int dsp_pair_records(uint32_t *rec, const cnnc_s8_dense_params
                                        const dsp_out *out, int wdbl) {
     const int32_t k = p->k, nq = k / 4, words = DSP_PAIR_WORDS(nq);
     int32_t g, r;
-    if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out, k)) return 0;
+    if (!dsp_pair_params(rec, words, bias + o0, mult + o0, shift + o0, count, out)) return 0;
     for (g = 0; g + 4 <= count; g += 4)
         dsp_pair_quads(rec + (size_t)words * (g / 2), rec + (size_t)words * (g / 2 + 1), w + o0 + g,
                        p->m, nq, wdbl);

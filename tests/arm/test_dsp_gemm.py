@@ -61,17 +61,22 @@ ROWS4_REPS = 12
 # past it; counts of 4 j (four outputs a turn) and 8 j.
 REC_MS = (4, 8, 48, 52, 96, 100, 160)
 REC_REPS = 10
-# K = 16 with M = 8 or 96 (dsp_rec_block's outputs written out, DSP_ASM_REC_HALVES_N), (rows,
-# M): rows fewer than the outputs (the rows doubled: 5, 6; 5, 9 at M = 96) and not (8, 9; 97);
-# the sign's term on the rounding's ties (kind 4, three times) and not; the output zero point
-# -128 and any at M = 8, -128 at M = 96 (its path's only form).
-REC_FULL = ((5, 8), (6, 8), (8, 8), (9, 8), (5, 96), (9, 96), (97, 96))
+# K = 16 with M = 8 or 96 (dsp_rec_block's outputs written out, DSP_ASM_REC_HALVES_N) and K = 8
+# with M = 48 (DSP_ASM_REC_ROWS_N), (rows, K, M): rows fewer than the outputs (the rows
+# doubled: 5, 6; 5, 9 at M = 96) and not (8, 9; 97); one row, few and many at M = 48; the sign's
+# term on the rounding's ties (kind 4, three times) and not; the output zero point -128 and any
+# at M = 8, -128 at M = 96 and 48 (their paths' only form).
+REC_FULL = (
+    (5, 16, 8), (6, 16, 8), (8, 16, 8), (9, 16, 8), (5, 16, 96), (9, 16, 96), (97, 16, 96),
+    (2, 8, 48), (5, 8, 48), (49, 8, 48),
+)  # fmt: skip
 REC8_REPS = 6
 # K a multiple of 8 in 24..336 (dsp_pair_block: quads two (24, 40, 184), four (64), twelve
 # (48, 96, 144, 192, 240) or fourteen (56, 112, 336) a turn;
 # from 200 the rows' words end blk->w's room: 240), M even: one pair,
 # pairs after groups of four, blocks of 48 and past (50), blocks sized to the pair records
-# (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2); reps 10 and 11: kinds 4 and 5 with the full clamp
+# (K 40: 40 + 10, K 96: 16 + 16 + 16 + 2); reps 8 and 9: kind 7 (a bias whose doubled sum
+# wraps: the records' check must refuse it), 10 and 11: kinds 4 and 5 with the full clamp
 # (rep 5's kind 5 has the narrow one, which refuses the pairs before their checks).
 PAIR_KS = (24, 40, 48, 56, 64, 96, 112, 144, 184, 192, 240, 336)
 PAIR_MS = (2, 6, 16, 18, 50)
@@ -109,7 +114,7 @@ DRIVER = (
     + r"""
 static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST},
                      big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST},
-                     rec_ms[] = {REC_MS_LIST}, rec_full[][2] = {REC_FULL_LIST},
+                     rec_ms[] = {REC_MS_LIST}, rec_full[][3] = {REC_FULL_LIST},
                      pair_ks[] = {PAIR_KS_LIST},
                      pair_ms[] = {PAIR_MS_LIST}, kept[][3] = {KEPT_LIST};
 #define REC_REPS 10
@@ -136,6 +141,9 @@ static int cases = 0, failures = 0;
  * but one output's shift in -15..-17 and one's bias within 1000 of +-2^29 (the edges of
  * dsp_rows4_params_d2's checks) */
 static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding) {
+    /* kinds 5, 6, 7's output and 8's shift: odd or even by the rows' parity (the records'
+     * passes take outputs by pairs) */
+    const int32_t bad = m / 2 - (m > 1 ? n % 2 : 0);
     int32_t i, j;
     for (i = 0; i < n * k; ++i) x[i] = (int8_t)uniform(-128, 127);
     for (i = 0; i < k * m; ++i) w[i] = (int8_t)uniform(-128, 127);
@@ -154,12 +162,12 @@ static void fill(int32_t n, int32_t k, int32_t m, int32_t kind, int32_t rounding
             shift[j] = -uniform(3, 6);
             for (i = 0; i < k; ++i) w[i * m + j] = (int8_t)uniform(-2, 2);
         }
-        if (kind == 7 && j == m / 2)
+        if (kind == 7 && j == bad)
             bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(1, 1000));
         if (kind == 2) bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 30) - uniform(0, 300000));
-        if (kind == 5 && j == m / 2) mult[j] = (int32_t)(next_word() >> 2);
-        if (kind == 6 && j == m / 2) shift[j] = -uniform(17, 24);
-        if (kind == 8 && j == m / 2) shift[j] = -uniform(15, 17);
+        if (kind == 5 && j == bad) mult[j] = (int32_t)(next_word() >> 2);
+        if (kind == 6 && j == bad) shift[j] = -uniform(17, 24);
+        if (kind == 8 && j == bad) shift[j] = -uniform(15, 17);
         if (kind == 8 && j == m - 1)
             bias[j] = (uniform(0, 1) ? 1 : -1) * ((1 << 29) + uniform(-1000, 1000));
         if (kind == 3) {
@@ -314,22 +322,24 @@ int main(void) {
     /* K = 8 and 16, M a multiple of 4 (dsp_rec_block: per-output records, the row in
      * registers): one block, more (K = 16: 100 = 96 + 4, 160 = 96 + 64; K = 8: 160 = 152 + 8;
      * the groups' blocks of 48 where a record refuses), every kind with the double
-     * rounding, the output zero point -128 (no sign's term) and any, the full clamp and a
-     * narrow one, single and onnxruntime */
+     * rounding (reps 6, 7: kind 7, whose doubled sum the records' check must refuse), the
+     * output zero point -128 (no sign's term) and any, the full clamp and a narrow one, single
+     * and onnxruntime */
     for (ki = 8; ki <= 16; ki += 8)
     for (mi = 0; mi < (int32_t)(sizeof rec_ms / sizeof rec_ms[0]); ++mi)
     for (rep = 0; rep < REC_REPS; ++rep)
-        dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep % 6,
+        dense_case_zy(uniform(4, MAX_N), ki, rec_ms[mi], rep == 6 || rep == 7 ? 7 : rep % 6,
                       rep < 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 9);
-    /* K = 16, M = 8 or 96 (DSP_ASM_REC_HALVES_N): the rows doubled or not, ties of the
-     * rounding (kind 4), the output zero point -128 (M = 96; reps 1, 4) and any */
+    /* K = 16, M = 8 or 96 (DSP_ASM_REC_HALVES_N) and K = 8, M = 48 (DSP_ASM_REC_ROWS_N): the
+     * rows doubled or not, ties of the rounding (kind 4), the output zero point -128 (M = 96
+     * and 48; reps 1, 4) and any */
     for (ki = 0; ki < (int32_t)(sizeof rec_full / sizeof rec_full[0]); ++ki)
     for (rep = 0; rep < REC8_REPS; ++rep) {
         static const int32_t kinds[] = {4, 4, 4, 0, 1, 2};
-        const int32_t m = rec_full[ki][1];
-        dense_case_zy(rec_full[ki][0], 16, m, kinds[rep], CNNC_ROUND_DOUBLE,
-                      m == 96 || rep == 1 || rep == 4 ? -128 : uniform(-127, 127), 0);
+        const int32_t m = rec_full[ki][2];
+        dense_case_zy(rec_full[ki][0], rec_full[ki][1], m, kinds[rep], CNNC_ROUND_DOUBLE,
+                      m >= 48 || rep == 1 || rep == 4 ? -128 : uniform(-127, 127), 0);
     }
     /* K a multiple of 8 from 24 to 336 (dsp_pair_block: two rows by two outputs), M even
      * (a last pair after the groups of four: 6, 18), within a block and past it, odd and
@@ -338,7 +348,7 @@ int main(void) {
     for (mi = 0; mi < (int32_t)(sizeof pair_ms / sizeof pair_ms[0]); ++mi)
     for (rep = 0; rep < PAIR_REPS; ++rep)
         dense_case_zy(rep & 2 || rep >= 8 ? 5 + 2 * uniform(0, 2) : 6 + 2 * uniform(0, 1),
-                      pair_ks[ki], pair_ms[mi], rep % 6,
+                      pair_ks[ki], pair_ms[mi], rep == 8 || rep == 9 ? 7 : rep % 6,
                       rep < 6 || rep >= 8 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 5);
     /* the kept rows (dsp_pair_block_kept) and, at 33 rows, the rows widened per block: as
@@ -369,7 +379,9 @@ def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     lists |= {"KS_LIST": KS, "MS_LIST": MS}
     driver = DRIVER.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
     driver = driver.replace("ROWS4_REPS", str(ROWS4_REPS))
-    driver = driver.replace("REC_FULL_LIST", ", ".join(f"{{{n}, {m}}}" for n, m in REC_FULL))
+    driver = driver.replace(
+        "REC_FULL_LIST", ", ".join(f"{{{n}, {k}, {m}}}" for n, k, m in REC_FULL)
+    )
     driver = driver.replace("KEPT_LIST", ", ".join(f"{{{k}, {n}, {m}}}" for k, n, m in KEPT))
     for name, values in lists.items():
         driver = driver.replace(name, ", ".join(map(str, values)))
