@@ -1375,7 +1375,10 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
  * from k (dsp_dw_widen4_set) in r4..r11 (d, d_end, cs, o1, o3, nz, ds, pitch), x_end in
  * r0 (k's register once read), the pixels' words in r2, r3, r12, lr: a row's first pixel
  * (its words' high lanes (0, x - zp) by BFC in place, not dsp_dw_widen4's LSR and LSL),
- * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. */
+ * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel: planes 0 and 1 by STRH of the low
+ * lanes alone, their words' padding lanes being the zeros of dsp_dw_plane_border (the
+ * straddling words are inside nw: written once a call, and only this lane after), so no
+ * UXTH (2 instructions a row). */
 /* clang-format off */
 #define DSP_ASM_WK_FIRST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
@@ -1402,10 +1405,8 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 #define DSP_ASM_WK_LAST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
-    "uxth r3, r12\n\t"                            \
-    "str r3, [r4]\n\t"                            \
-    "uxth r3, lr\n\t"                             \
-    "str r3, [r4, r7]\n\t"                        \
+    "strh r12, [r4]\n\t"                          \
+    "strh lr, [r4, r7]\n\t"                       \
     "lsr r3, r12, #16\n\t"                        \
     "str r3, [r4, r7, lsl #1]\n\t"                \
     "lsr r3, lr, #16\n\t"                         \
