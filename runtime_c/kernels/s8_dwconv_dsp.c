@@ -1356,9 +1356,10 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
                               int32_t pww, uint32_t nzp, uint32_t *k) {
     const int32_t first = p->pad_left & 1, pairs = (p->w - first) >> 1, last = (p->w - first) & 1;
     uint32_t *const d = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
-    k[0] = (uint32_t)(uintptr_t)d, k[1] = (uint32_t)(uintptr_t)(d + 1 + pairs);
+    /* d and d_step 2 bytes on: the first pixel's high lanes (dsp_dw_widen4_k) */
+    k[0] = (uint32_t)(uintptr_t)d + 2u, k[1] = (uint32_t)(uintptr_t)(d + 1 + pairs);
     k[2] = (uint32_t)p->c, k[3] = 4u * (uint32_t)psz, k[4] = 12u * (uint32_t)psz, k[5] = nzp;
-    k[6] = 4u * (uint32_t)(pww - 1 - pairs), k[7] = 4u * (uint32_t)pww;
+    k[6] = 4u * (uint32_t)(pww - 1 - pairs) + 2u, k[7] = 4u * (uint32_t)pww;
     k[8] = (uint32_t)p->h * (uint32_t)p->w * (uint32_t)p->c;
     /* dsp_dw_widen4_k's written-out rows: 2..7 */
     k[DSP_DW_WCTX_OK] = !(first && last && pairs > 0) ? 0u
@@ -1373,24 +1374,23 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 
 /* Channels c0..c0+3 from xb into the planes as dsp_dw_widen4's one-asm form, its words
  * from k (dsp_dw_widen4_set) in r4..r11 (d, d_end, cs, o1, o3, nz, ds, pitch), x_end in
- * r0 (k's register once read), the pixels' words in r2, r3, r12, lr: a row's first pixel
- * (its words' high lanes (0, x - zp) by BFC in place, not dsp_dw_widen4's LSR and LSL),
- * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel: planes 0 and 1 by STRH of the low
- * lanes alone, their words' padding lanes being the zeros of dsp_dw_plane_border (the
- * straddling words are inside nw: written once a call, and only this lane after), so no
- * UXTH (2 instructions a row). */
+ * r0 (k's register once read), the pixels' words in r2, r3, r12, lr: a row's first pixel,
+ * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. The single pixels store their own
+ * lanes alone (STRH), the straddling words' padding lanes being the zeros of
+ * dsp_dw_plane_border (written once a call, never by the groups): r4 comes to a row 2 bytes
+ * into its first word (k's d and d_step are 2 on: dsp_dw_widen4_set), so that the first
+ * pixel's high lanes are at r4's offsets and its last STRH steps r4 to the pairs' word;
+ * 4 instructions a row less than whole words (LSL, BFC; UXTH). */
 /* clang-format off */
 #define DSP_ASM_WK_FIRST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
-    "lsl r3, lr, #16\n\t"                         \
-    "str r3, [r4, r7]\n\t"                        \
-    "bfc lr, #0, #16\n\t"                         \
-    "str lr, [r4, r8]\n\t"                        \
-    "lsl r3, r12, #16\n\t"                        \
-    "bfc r12, #0, #16\n\t"                        \
-    "str r12, [r4, r7, lsl #1]\n\t"               \
-    "str r3, [r4], #4\n\t"
+    "strh lr, [r4, r7]\n\t"                       \
+    "lsr r3, r12, #16\n\t"                        \
+    "strh r3, [r4, r7, lsl #1]\n\t"               \
+    "lsr r3, lr, #16\n\t"                         \
+    "strh r3, [r4, r8]\n\t"                       \
+    "strh r12, [r4], #2\n\t"
 #define DSP_ASM_WK_PAIR_BODY \
     "pkhbt r12, r2, r3, lsl #16\n\t"              \
     "pkhtb lr, r3, r2, asr #16\n\t"               \
