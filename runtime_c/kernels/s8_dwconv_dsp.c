@@ -696,13 +696,15 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * of stack are the asm's own: cnnc.host.mcu_stack's frames (gcc's) do not count them. */
 #define DSP_DW_TREC 32 /* words of a channel's record, dsp_dw3x3_tiles */
 /* The record: 0..7 the sums' start (8 copies, one LDM with the first weights), 8..13
- * (W01, W21) per kernel row, 14..16 m, c, e, 17 c_step, 18 out_w * c_step (bytes), 19..21
- * dsp_dw3x3_quads_fixed's (the quads' record is rec + 4: its 13 words then line up), 22
- * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
- * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
- * next pair's start, 28 the plane, 29 the next channel's record or 0 (a group's four
- * channels in one asm loop), 30 DSP_ASM_TILE_PRO_E's (the asm's own), 31 the e block's
- * address (dsp_dw3x3_group_rq). */
+ * (W01, W21) per kernel row, 14..16 m, c, e, 17 c_step, 18 out_w * c_step (bytes), 19
+ * 3 c_step, 20 y of the next tile, 21 the plane pointer past the row pair's last tile (17..21
+ * one LDM after a tile: DSP_ASM_TILE_LDM5), 22 1 for an odd last row, 23 and 24 y and the
+ * plane's end of dsp_dw3x3_rows6, 25 the plane pointer past the last row pair's last tile,
+ * 26 and 27 the plane and y steps from a row pair's end to the next pair's start, 28 the
+ * plane, 29 the next channel's record or 0 (a group's four channels in one asm loop), 30
+ * DSP_ASM_TILE_PRO_E's (the asm's own), 31 the e block's address (dsp_dw3x3_group_rq).
+ * Words 17..21 from 4 on are dsp_dw3x3_quads_fixed's record too (its 13..17: the quads'
+ * record is rec + 4), in calls without tiles (dsp_dw3x3_tile_steps). */
 /* clang-format off */
 #define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
     "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
@@ -759,8 +761,8 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
 #define DSP_ASM_TILE_EBLK(e)                                                   \
     "9:\n\t" DSP_ASM_TILE_E8(e) "ldr.w pc, [sp, #120]\n\t"                    \
     DSP_ASM_TILE_E8(e)                                                         \
-    "ldrd r8, r9, [sp, #68]\n\t"                                              \
-    "ldrd r10, r11, [sp, #88]\n\t"                                            \
+    "add.w r12, sp, #68\n\t"                                                  \
+    "ldm.w r12, {r8-r12}\n\t"                                                 \
     "strb.w r0, [r11]\n\t"                                                    \
     "strb.w r1, [r11, r8]\n\t"                                                \
     "strb.w r2, [r11, r8, lsl #1]\n\t"                                        \
@@ -771,15 +773,14 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     "strb.w r6, [r9, r8, lsl #1]\n\t"                                         \
     "strb.w r7, [r9, r10]\n\t"                                                \
     "rsb.w r11, r11, r9, lsl #1\n\t"                                          \
-    "ldr.w r12, [sp, #96]\n\t"                                                \
-    "str.w r11, [sp, #92]\n\t"                                                \
+    "str.w r11, [sp, #80]\n\t"                                                \
     "cmp.w lr, r12\n\t"                                                       \
     "blo.w .Ldsp_dw_tiles_col_z_tile\n\t"                                     \
     "b.w .Ldsp_dw_tiles_col_z_next\n\t"                                       \
     ".ifne (. - 9b) - " DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"               \
     ".error \"dsp_dw_tile_rq: a block's size\"\n\t"                           \
     ".endif\n\t"
-#define DSP_DW_TILE_RQ_BLOCK 200 /* bytes: the tiles' block (68) and the columns' (132) */
+#define DSP_DW_TILE_RQ_BLOCK 196 /* bytes: the tiles' block (68) and the columns' (128) */
 #define DSP_DW_TILE_RQ_COL 68    /* bytes: the columns' block from the e's block */
 #define DSP_DW_STR_(x) #x
 #define DSP_DW_STR(x) DSP_DW_STR_(x)
@@ -816,12 +817,16 @@ extern const char dsp_dw_tile_rq[];
     DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                                  \
     L3                                                                        \
     DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")
-/* The tile's eight outputs (requantised in r0..r7) to y at [sp, #92] (r11): a row's
- * outputs [sp, #68] apart (r8; the fourth 3 of them, #88: r10), the second row [sp, #72]
- * on (r9). */
+/* Record words 17..21 into r8..r12 by one LDM (its base the last register loaded): c_step,
+ * out_w * c_step, 3 c_step, y, the row pair's end (three loads before). */
+#define DSP_ASM_TILE_LDM5                                                     \
+    "add r12, sp, #68\n\t"                                                    \
+    "ldm r12, {r8-r12}\n\t"
+/* The tile's eight outputs (requantised in r0..r7) to y (r11): a row's outputs c_step (r8;
+ * the fourth 3 c_step: r10) apart, the second row out_w * c_step (r9) on; the row pair's
+ * end in r12 (DSP_ASM_TILE_LDM5). */
 #define DSP_ASM_TILE_STORE8                                                   \
-    "ldrd r8, r9, [sp, #68]\n\t"                                              \
-    "ldrd r10, r11, [sp, #88]\n\t"                                            \
+    DSP_ASM_TILE_LDM5                                                         \
     "strb r0, [r11]\n\t"                                                      \
     "strb r1, [r11, r8]\n\t"                                                  \
     "strb r2, [r11, r8, lsl #1]\n\t"                                          \
@@ -868,8 +873,7 @@ extern const char dsp_dw_tile_rq[];
                            DSP_ASM_TILE_LOAD(2), DSP_ASM_TILE_LOAD(3))        \
         RQ8 DSP_ASM_TILE_STORE8                                               \
         "add r11, r11, r8, lsl #2\n\t"                                        \
-        "ldr r12, [sp, #96]\n\t"                                              \
-        "str r11, [sp, #92]\n\t"                                              \
+        "str r11, [sp, #80]\n\t"                                              \
         "cmp lr, r12\n\t"                                                     \
         "blo 1b\n\t"                                                          \
         "ldrd r0, r1, [sp, #104]\n\t"                                         \
@@ -877,11 +881,11 @@ extern const char dsp_dw_tile_rq[];
         "add lr, lr, r0\n\t"                                                  \
         "add r11, r11, r1\n\t"                                                \
         "add r12, r12, #(2 * %c[pb])\n\t"                                     \
-        "str r11, [sp, #92]\n\t"                                              \
-        "str r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #80]\n\t"                                              \
+        "str r12, [sp, #84]\n\t"                                              \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
-        "ldr r0, [sp, #84]\n\t"                                               \
+        "ldr r0, [sp, #88]\n\t"                                               \
         "cbnz r0, 5f\n\t"                                                     \
         "6:\n\t"                                                              \
         "ldr r12, [sp, #116]\n\t"                                             \
@@ -903,15 +907,13 @@ extern const char dsp_dw_tile_rq[];
         "ldrd r8, r9, [sp, #48]\n\t"                                          \
         DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
         RQ8                                                                   \
-        "ldr r8, [sp, #68]\n\t"                                               \
-        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        DSP_ASM_TILE_LDM5                                                     \
         "strb r0, [r11]\n\t"                                                  \
         "strb r1, [r11, r8]\n\t"                                              \
         "strb r2, [r11, r8, lsl #1]\n\t"                                      \
         "strb r3, [r11, r10]\n\t"                                             \
         "add r11, r11, r8, lsl #2\n\t"                                        \
-        "ldr r12, [sp, #96]\n\t"                                              \
-        "str r11, [sp, #92]\n\t"                                              \
+        "str r11, [sp, #80]\n\t"                                              \
         "cmp lr, r12\n\t"                                                     \
         "blo 4b\n\t"                                                          \
         "b 6b\n\t"                                                            \
@@ -927,7 +929,7 @@ extern const char dsp_dw_tile_rq[];
  * 16x16 and 8x8 layers, 8 and 4 row pairs of 4 and 2 tiles): the same tile, its first LDRD
  * post-incremented by two plane rows and y stepped by two output rows (RSB: 2 (y + y_row) - y),
  * so the loop's end and its 9 instructions of steps come once per column, not per row pair.
- * Record words 24..27 then hold the column's end, the last column's, and the plane and y steps
+ * Record words 21, 25..27 then hold the column's end, the last column's, and the plane and y steps
  * from a column's end to the next column's start (dsp_dw3x3_tile_steps). */
 /* clang-format off */
 #define DSP_ASM_TILE_LOAD_COL(k)                           \
@@ -938,8 +940,7 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILES_COL_TAIL                                                \
     DSP_ASM_TILE_STORE8                                                       \
     "rsb r11, r11, r9, lsl #1\n\t"                                            \
-    "ldr r12, [sp, #96]\n\t"                                                  \
-    "str r11, [sp, #92]\n\t"                                                  \
+    "str r11, [sp, #80]\n\t"                                                  \
     "cmp lr, r12\n\t"                                                         \
     "blo 1b\n\t"
 #define DSP_ASM_TILES_COL(W31, LTILE, RQ8, TAIL, LNEXT)                                         \
@@ -960,8 +961,8 @@ extern const char dsp_dw_tile_rq[];
         "add lr, lr, r0\n\t"                                                  \
         "add r11, r11, r1\n\t"                                                \
         "add r12, r12, #8\n\t"                                                \
-        "str r11, [sp, #92]\n\t"                                              \
-        "str r12, [sp, #96]\n\t"                                              \
+        "str r11, [sp, #80]\n\t"                                              \
+        "str r12, [sp, #84]\n\t"                                              \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
         "ldr r12, [sp, #116]\n\t"                                             \
@@ -1097,16 +1098,19 @@ static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int 
 
 #if DSP_DW_FAST
 /* The record words of dsp_dw3x3_tiles that do not change from group to group (all but
- * y, word 23), for the channel of plane pj (pww words a row), next the next channel's
- * record or 0; the row pairs of an odd out_h stop before its last row. */
+ * y, word 20), for the channel of plane pj (pww words a row), next the next channel's
+ * record or 0; the row pairs of an odd out_h stop before its last row. Words 19 and 21
+ * only in calls with tiles (dsp_dw3x3_planar_groups' test): the quads' words 15 and 17
+ * there (at the quads' pitch every form has tiles), rows6's chain (28, 29) in any call. */
 CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec,
                                       const uint32_t *pj, const uint32_t *next, int32_t pww) {
     const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c, end = 2 * tiles;
-    /* the odd last row: the one-row loop after the row pairs (the quads' and the rows' own
-     * use of word 21 runs only in calls without tiles: at their pitch every form fits) */
-    rec[21] = (uint32_t)(p->out_h & 1);
-    rec[22] = (uint32_t)(3 * p->c);
-    rec[24] = (uint32_t)(uintptr_t)(pj + end);
+    if (p->out_h >= 2 && (p->out_w & 3) == 0) {
+        rec[19] = (uint32_t)(3 * p->c);
+        rec[21] = (uint32_t)(uintptr_t)(pj + end);
+    }
+    /* the odd last row: the one-row loop after the row pairs */
+    rec[22] = (uint32_t)(p->out_h & 1);
     rec[25] = (uint32_t)(uintptr_t)(pj + ((p->out_h & ~1) - 2) * pww + end);
     rec[26] = (uint32_t)(4 * 2 * pww - 8 * tiles);
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
@@ -1114,7 +1118,7 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
     rec[29] = (uint32_t)(uintptr_t)next;
     if (dsp_dw3x3_tiles_col(p, pww)) { /* down the columns of out_h / 2 tiles */
         const int32_t pairs = p->out_h >> 1;
-        rec[24] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww);
+        rec[21] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww);
         rec[25] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww + end - 2);
         rec[26] = (uint32_t)(8 - 8 * pairs * pww);
         rec[27] = (uint32_t)(4 * p->c - 2 * pairs * y_row);
@@ -1657,9 +1661,9 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
             /* whole tiles (the other words set once per call), an odd last row by the
              * one-row loop after the row pairs (the bands of 0.35@96's 48x48 and 24x24
              * layers are 7 and 15 rows) */
-            quad[0][23] = (uint32_t)(uintptr_t)yc, quad[1][23] = (uint32_t)(uintptr_t)(yc + 1);
-            quad[2][23] = (uint32_t)(uintptr_t)(yc + 2),
-            quad[3][23] = (uint32_t)(uintptr_t)(yc + 3);
+            quad[0][20] = (uint32_t)(uintptr_t)yc, quad[1][20] = (uint32_t)(uintptr_t)(yc + 1);
+            quad[2][20] = (uint32_t)(uintptr_t)(yc + 2),
+            quad[3][20] = (uint32_t)(uintptr_t)(yc + 3);
             dsp_dw3x3_tiles(quad[0], gform, pww, col);
         } else {
             dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
