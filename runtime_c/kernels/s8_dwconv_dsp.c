@@ -881,8 +881,7 @@ extern const char dsp_dw_tile_rq[];
         "add lr, lr, r0\n\t"                                                  \
         "add r11, r11, r1\n\t"                                                \
         "add r12, r12, #(2 * %c[pb])\n\t"                                     \
-        "str r11, [sp, #80]\n\t"                                              \
-        "str r12, [sp, #84]\n\t"                                              \
+        "strd r11, r12, [sp, #80]\n\t"                                        \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
         "ldr r0, [sp, #88]\n\t"                                               \
@@ -928,9 +927,9 @@ extern const char dsp_dw_tile_rq[];
  * rows are even and the row pairs outnumber the tiles of a row (dsp_dw3x3_tiles_col: digits'
  * 16x16 and 8x8 layers, 8 and 4 row pairs of 4 and 2 tiles): the same tile, its first LDRD
  * post-incremented by two plane rows and y stepped by two output rows (RSB: 2 (y + y_row) - y),
- * so the loop's end and its 9 instructions of steps come once per column, not per row pair.
- * Record words 21, 25..27 then hold the column's end, the last column's, and the plane and y steps
- * from a column's end to the next column's start (dsp_dw3x3_tile_steps). */
+ * so the loop's end and its 8 instructions of steps come once per column, not per row pair.
+ * Record words 21, 25..27 then hold the column's end, the last column's, and the plane and
+ * y steps from a column's end to the next column's start (dsp_dw3x3_tile_steps). */
 /* clang-format off */
 #define DSP_ASM_TILE_LOAD_COL(k)                           \
     "ldrd r10, r11, [lr, #(" #k " * %c[pb])]\n\t"           \
@@ -961,8 +960,7 @@ extern const char dsp_dw_tile_rq[];
         "add lr, lr, r0\n\t"                                                  \
         "add r11, r11, r1\n\t"                                                \
         "add r12, r12, #8\n\t"                                                \
-        "str r11, [sp, #80]\n\t"                                              \
-        "str r12, [sp, #84]\n\t"                                              \
+        "strd r11, r12, [sp, #80]\n\t"                                        \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
         "ldr r12, [sp, #116]\n\t"                                             \
