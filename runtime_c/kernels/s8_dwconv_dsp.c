@@ -1623,11 +1623,37 @@ static void dsp_dw_plane_border(const cnnc_s8_conv_params *p, uint32_t *plane, i
     const int32_t top = p->pad_top, bottom = p->pad_top + p->h;
     uint32_t *row = plane;
     int32_t r;
-    for (r = 0; r < ph; ++r, row += pww) {
-        const int inside = r >= top && r < bottom;
-        dsp_dw_zero4(row, row + (inside ? left : nw), o1, o3);
-        if (inside) dsp_dw_zero4(row + right, row + nw, o1, o3);
+    for (r = 0; r < top; ++r, row += pww) dsp_dw_zero4(row, row + nw, o1, o3);
+    if (left == 1 && right + 1 == nw && top < bottom) {
+        /* one word each side (padding 1): the image's rows in one asm loop, 8 stores and 4
+         * instructions a row, not two loops' calls (~26) */
+        uint32_t *e = row + right;
+        const uint32_t *const stop = row + (size_t)(bottom - top) * pww;
+        const uint32_t z = 0;
+        __asm__ __volatile__(
+            "1:\n\t"
+            "str %[z], [%[d], %[o1]]\n\t"
+            "str %[z], [%[d], %[o1], lsl #1]\n\t"
+            "str %[z], [%[d], %[o3]]\n\t"
+            "str %[z], [%[d]]\n\t"
+            "str %[z], [%[e], %[o1]]\n\t"
+            "str %[z], [%[e], %[o1], lsl #1]\n\t"
+            "str %[z], [%[e], %[o3]]\n\t"
+            "str %[z], [%[e]]\n\t"
+            "add %[d], %[d], %[rb]\n\t"
+            "add %[e], %[e], %[rb]\n\t"
+            "cmp %[d], %[stop]\n\t"
+            "bne 1b"
+            : [d] "+&r"(row), [e] "+&r"(e)
+            : [stop] "r"(stop), [rb] "r"(4 * pww), [o1] "r"(o1), [o3] "r"(o3), [z] "r"(z)
+            : "cc", "memory");
+        r = bottom;
     }
+    for (; r < bottom; ++r, row += pww) {
+        dsp_dw_zero4(row, row + left, o1, o3);
+        dsp_dw_zero4(row + right, row + nw, o1, o3);
+    }
+    for (; r < ph; ++r, row += pww) dsp_dw_zero4(row, row + nw, o1, o3);
 }
 #endif
 
