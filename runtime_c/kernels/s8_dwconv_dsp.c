@@ -927,9 +927,10 @@ extern const char dsp_dw_tile_rq[];
  * rows are even and the row pairs outnumber the tiles of a row (dsp_dw3x3_tiles_col: digits'
  * 16x16 and 8x8 layers, 8 and 4 row pairs of 4 and 2 tiles): the same tile, its first LDRD
  * post-incremented by two plane rows and y stepped by two output rows (RSB: 2 (y + y_row) - y),
- * so the loop's end and its 8 instructions of steps come once per column, not per row pair.
- * Record words 21, 25..27 then hold the column's end, the last column's, and the plane and
- * y steps from a column's end to the next column's start (dsp_dw3x3_tile_steps). */
+ * so the loop's end and its steps come once per column, not per row pair (the last column's
+ * end first: its steps, 6 instructions, are not needed). Record words 21, 25..27 then hold
+ * the column's end, the last column's, and the plane and y steps from a column's end to the
+ * next column's start (dsp_dw3x3_tile_steps). */
 /* clang-format off */
 #define DSP_ASM_TILE_LOAD_COL(k)                           \
     "ldrd r10, r11, [lr, #(" #k " * %c[pb])]\n\t"           \
@@ -955,14 +956,16 @@ extern const char dsp_dw_tile_rq[];
         DSP_ASM_TILE_MACS8(DSP_ASM_TILE_LOAD_COL(-1),                         \
                            DSP_ASM_TILE_LOAD_COL(0), DSP_ASM_TILE_LOAD_COL(1))\
         RQ8 TAIL LNEXT                                                        \
-        "ldrd r0, r1, [sp, #104]\n\t"                                         \
         "ldr r2, [sp, #100]\n\t"                                              \
+        "cmp r12, r2\n\t"                                                     \
+        "beq 8f\n\t"                                                          \
+        "ldrd r0, r1, [sp, #104]\n\t"                                         \
         "add lr, lr, r0\n\t"                                                  \
         "add r11, r11, r1\n\t"                                                \
         "add r12, r12, #8\n\t"                                                \
         "strd r11, r12, [sp, #80]\n\t"                                        \
-        "cmp r12, r2\n\t"                                                     \
-        "bls 1b\n\t"                                                          \
+        "b 1b\n\t"                                                            \
+        "8:\n\t"                                                              \
         "ldr r12, [sp, #116]\n\t"                                             \
         "add sp, sp, #128\n\t"                                                \
         "cmp r12, #0\n\t"                                                     \
