@@ -756,12 +756,13 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * steps y (DSP_ASM_TILE_STORE8's and the loop's own instructions) and branches to the
  * loop's next tile or its column's end itself, labels of dsp_dw3x3_tiles_col_z's asm
  * (one asm in one function: defined once a file). Per tile one LDR PC less, per channel
- * no return point to set (3 instructions, 1 to add the offset): ~1.6 K on digits. Every
- * instruction 32-bit, so that the blocks' size is a constant (checked by .error). */
+ * no return point to set (3 instructions, 1 to add the offset): ~1.6 K on digits. That
+ * loop jumps here by LDM r12! of m, c and the block's address (its pushed word 16), so
+ * r12 enters at word 17 (DSP_ASM_TILE_LDM5's base: no ADD). Every instruction 32-bit, so
+ * that the blocks' size is a constant (checked by .error). */
 #define DSP_ASM_TILE_EBLK(e)                                                   \
     "9:\n\t" DSP_ASM_TILE_E8(e) "ldr.w pc, [sp, #120]\n\t"                    \
     DSP_ASM_TILE_E8(e)                                                         \
-    "add.w r12, sp, #68\n\t"                                                  \
     "ldm.w r12, {r8-r12}\n\t"                                                 \
     "strb.w r0, [r11]\n\t"                                                    \
     "strb.w r1, [r11, r8]\n\t"                                                \
@@ -780,7 +781,7 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     ".ifne (. - 9b) - " DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"               \
     ".error \"dsp_dw_tile_rq: a block's size\"\n\t"                           \
     ".endif\n\t"
-#define DSP_DW_TILE_RQ_BLOCK 196 /* bytes: the tiles' block (68) and the columns' (128) */
+#define DSP_DW_TILE_RQ_BLOCK 192 /* bytes: the tiles' block (68) and the columns' (124) */
 #define DSP_DW_TILE_RQ_COL 68    /* bytes: the columns' block from the e's block */
 #define DSP_DW_STR_(x) #x
 #define DSP_DW_STR(x) DSP_DW_STR_(x)
@@ -837,14 +838,16 @@ extern const char dsp_dw_tile_rq[];
     "strb r6, [r9, r8, lsl #1]\n\t"                                           \
     "strb r7, [r9, r10]\n\t"
 /* The channel's 32-word record at r12 pushed onto the stack ([sp + 4 i] = word i); W31 edits
- * r10 (word 31) and W0 r0, r1 (words 0, 1) before their PUSH, or are "". */
-#define DSP_ASM_TILE_PUSH_REC(W31, W0)                                        \
+ * r10 (word 31), W16 r6 (word 16) and W0 r0, r1 (words 0, 1) before their PUSH, or are ""
+ * (r11, and r12 once lr is set, are free for them). */
+#define DSP_ASM_TILE_PUSH_REC(W31, W16, W0)                                   \
     "add lr, r12, #84\n\t"                                                    \
     "ldm lr, {r0-r10}\n\t"                                                    \
     W31                                                                       \
     "push {r0-r10}\n\t"                                                       \
     "sub lr, lr, #44\n\t"                                                     \
     "ldm lr, {r0-r10}\n\t"                                                    \
+    W16                                                                       \
     "push {r0-r10}\n\t"                                                       \
     "sub lr, lr, #40\n\t"                                                     \
     "ldm lr, {r0-r9}\n\t"                                                     \
@@ -862,7 +865,7 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILES(PRO, PRO1, RQ8, PITCH)                                        \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
-        DSP_ASM_TILE_PUSH_REC("", "")                                         \
+        DSP_ASM_TILE_PUSH_REC("", "", "")                                     \
         PRO                                                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
         "1:\n\t"                                                              \
@@ -943,10 +946,10 @@ extern const char dsp_dw_tile_rq[];
     "str r11, [sp, #80]\n\t"                                                  \
     "cmp lr, r12\n\t"                                                         \
     "blo 1b\n\t"
-#define DSP_ASM_TILES_COL(W31, LTILE, RQ8, TAIL, LNEXT)                                         \
+#define DSP_ASM_TILES_COL(W31, W16, LTILE, RQ8, TAIL, LNEXT)                                         \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
-        DSP_ASM_TILE_PUSH_REC(W31, "")                                        \
+        DSP_ASM_TILE_PUSH_REC(W31, W16, "")                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
         LTILE                                                                 \
         "1:\n\t"                                                              \
@@ -1006,7 +1009,7 @@ static __attribute__((noinline)) void dsp_dw3x3_rows6(const uint32_t *rec) {
     __asm__ __volatile__(
         "0:\n\t"
         /* the block's entry at r2; words 0, 1 = the first kernel row's weights */
-        DSP_ASM_TILE_PUSH_REC("add r10, r10, #16\n\t", "mov r0, r8\n\tmov r1, r9\n\t")
+        DSP_ASM_TILE_PUSH_REC("add r10, r10, #16\n\t", "", "mov r0, r8\n\tmov r1, r9\n\t")
             DSP_ASM_TILE_PRO_E
         "ldr r12, [sp, #112]\n\t"
         "ldr lr, [sp, #92]\n\t"
@@ -1066,19 +1069,21 @@ CNNC_INLINE int dsp_dw3x3_tiles_col(const cnnc_s8_conv_params *p, int32_t pww) {
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
     register const uint32_t *rp __asm__("r12") = rec;
     if (col && form == DSP_RQ_DOUBLE2Z) /* the columns' blocks: no return point, no tail */
-        DSP_ASM_TILES_COL("add r10, r10, #" DSP_DW_STR(DSP_DW_TILE_RQ_COL) "\n\t",
-                          ".Ldsp_dw_tiles_col_z_tile:\n\t",
-                          "ldrd r8, r9, [sp, #56]\n\tldr pc, [sp, #124]\n\t", "",
+        /* the pushed word 16 (e, not needed there) the block's address: m, c and the jump by
+         * one LDM from sp + 56, which leaves r12 at word 17 for the block's LDM of 17..21 */
+        DSP_ASM_TILES_COL("add r12, r10, #" DSP_DW_STR(DSP_DW_TILE_RQ_COL) "\n\t",
+                          "mov r6, r12\n\t", ".Ldsp_dw_tiles_col_z_tile:\n\t",
+                          "add r12, sp, #56\n\tldm r12!, {r8, r9, pc}\n\t", "",
                           ".Ldsp_dw_tiles_col_z_next:\n\t");
     else if (col && form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_ASM_TILES_COL_TAIL,
-                          "");
+        DSP_ASM_TILES_COL("", "", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2),
+                          DSP_ASM_TILES_COL_TAIL, "");
     else if (col && form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_ASM_TILES_COL_TAIL,
-                          "");
+        DSP_ASM_TILES_COL("", "", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE),
+                          DSP_ASM_TILES_COL_TAIL, "");
     else if (col)
-        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_ASM_TILES_COL_TAIL,
-                          "");
+        DSP_ASM_TILES_COL("", "", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE),
+                          DSP_ASM_TILES_COL_TAIL, "");
     else if (pww == DSP_DW_TILE_PITCH_24)
         DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
                       DSP_DW_TILE_PITCH_24);
