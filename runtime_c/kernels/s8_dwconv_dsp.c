@@ -696,13 +696,15 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * of stack are the asm's own: cnnc.host.mcu_stack's frames (gcc's) do not count them. */
 #define DSP_DW_TREC 32 /* words of a channel's record, dsp_dw3x3_tiles */
 /* The record: 0..7 the sums' start (8 copies, one LDM with the first weights), 8..13
- * (W01, W21) per kernel row, 14..16 m, c, e, 17 c_step, 18 out_w * c_step (bytes), 19..21
- * dsp_dw3x3_quads_fixed's (the quads' record is rec + 4: its 13 words then line up), 22
- * 3 c_step, 23 y of the next tile, 24 the plane pointer past the row pair's last tile, 25
- * that of the last row pair, 26 and 27 the plane and y steps from a row pair's end to the
- * next pair's start, 28 the plane, 29 the next channel's record or 0 (a group's four
- * channels in one asm loop), 30 DSP_ASM_TILE_PRO_E's (the asm's own), 31 the e block's
- * address (dsp_dw3x3_group_rq). */
+ * (W01, W21) per kernel row, 14..16 m, c, e, 17 c_step, 18 out_w * c_step (bytes), 19
+ * 3 c_step, 20 y of the next tile, 21 the plane pointer past the row pair's last tile (17..21
+ * one LDM after a tile: DSP_ASM_TILE_LDM5), 22 1 for an odd last row, 23 and 24 y and the
+ * plane's end of dsp_dw3x3_rows6, 25 the plane pointer past the last row pair's last tile,
+ * 26 and 27 the plane and y steps from a row pair's end to the next pair's start, 28 the
+ * plane, 29 the next channel's record or 0 (a group's four channels in one asm loop), 30
+ * DSP_ASM_TILE_PRO_E's (the asm's own), 31 the e block's address (dsp_dw3x3_group_rq).
+ * Words 17..21 from 4 on are dsp_dw3x3_quads_fixed's record too (its 13..17: the quads'
+ * record is rec + 4), in calls without tiles (dsp_dw3x3_tile_steps). */
 /* clang-format off */
 #define DSP_ASM_TILE_ROW(p0, p1, p2, p3)                   \
     "smlad " p0 ", r10, r8, " p0 "\n\t"                     \
@@ -754,13 +756,14 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
  * steps y (DSP_ASM_TILE_STORE8's and the loop's own instructions) and branches to the
  * loop's next tile or its column's end itself, labels of dsp_dw3x3_tiles_col_z's asm
  * (one asm in one function: defined once a file). Per tile one LDR PC less, per channel
- * no return point to set (3 instructions, 1 to add the offset): ~1.6 K on digits. Every
- * instruction 32-bit, so that the blocks' size is a constant (checked by .error). */
+ * no return point to set (3 instructions, 1 to add the offset): ~1.6 K on digits. That
+ * loop jumps here by LDM r12! of m, c and the block's address (its pushed word 16), so
+ * r12 enters at word 17 (DSP_ASM_TILE_LDM5's base: no ADD). Every instruction 32-bit, so
+ * that the blocks' size is a constant (checked by .error). */
 #define DSP_ASM_TILE_EBLK(e)                                                   \
     "9:\n\t" DSP_ASM_TILE_E8(e) "ldr.w pc, [sp, #120]\n\t"                    \
     DSP_ASM_TILE_E8(e)                                                         \
-    "ldrd r8, r9, [sp, #68]\n\t"                                              \
-    "ldrd r10, r11, [sp, #88]\n\t"                                            \
+    "ldm.w r12, {r8-r12}\n\t"                                                 \
     "strb.w r0, [r11]\n\t"                                                    \
     "strb.w r1, [r11, r8]\n\t"                                                \
     "strb.w r2, [r11, r8, lsl #1]\n\t"                                        \
@@ -771,15 +774,14 @@ static void dsp_dw3x3_rows(const cnnc_s8_conv_params *p, const uint32_t *plane, 
     "strb.w r6, [r9, r8, lsl #1]\n\t"                                         \
     "strb.w r7, [r9, r10]\n\t"                                                \
     "rsb.w r11, r11, r9, lsl #1\n\t"                                          \
-    "ldr.w r12, [sp, #96]\n\t"                                                \
-    "str.w r11, [sp, #92]\n\t"                                                \
+    "str.w r11, [sp, #80]\n\t"                                                \
     "cmp.w lr, r12\n\t"                                                       \
     "blo.w .Ldsp_dw_tiles_col_z_tile\n\t"                                     \
     "b.w .Ldsp_dw_tiles_col_z_next\n\t"                                       \
     ".ifne (. - 9b) - " DSP_DW_STR(DSP_DW_TILE_RQ_BLOCK) "\n\t"               \
     ".error \"dsp_dw_tile_rq: a block's size\"\n\t"                           \
     ".endif\n\t"
-#define DSP_DW_TILE_RQ_BLOCK 200 /* bytes: the tiles' block (68) and the columns' (132) */
+#define DSP_DW_TILE_RQ_BLOCK 192 /* bytes: the tiles' block (68) and the columns' (124) */
 #define DSP_DW_TILE_RQ_COL 68    /* bytes: the columns' block from the e's block */
 #define DSP_DW_STR_(x) #x
 #define DSP_DW_STR(x) DSP_DW_STR_(x)
@@ -816,12 +818,16 @@ extern const char dsp_dw_tile_rq[];
     DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                                  \
     L3                                                                        \
     DSP_ASM_TILE_ROW("r4", "r5", "r6", "r7")
-/* The tile's eight outputs (requantised in r0..r7) to y at [sp, #92] (r11): a row's
- * outputs [sp, #68] apart (r8; the fourth 3 of them, #88: r10), the second row [sp, #72]
- * on (r9). */
+/* Record words 17..21 into r8..r12 by one LDM (its base the last register loaded): c_step,
+ * out_w * c_step, 3 c_step, y, the row pair's end (three loads before). */
+#define DSP_ASM_TILE_LDM5                                                     \
+    "add r12, sp, #68\n\t"                                                    \
+    "ldm r12, {r8-r12}\n\t"
+/* The tile's eight outputs (requantised in r0..r7) to y (r11): a row's outputs c_step (r8;
+ * the fourth 3 c_step: r10) apart, the second row out_w * c_step (r9) on; the row pair's
+ * end in r12 (DSP_ASM_TILE_LDM5). */
 #define DSP_ASM_TILE_STORE8                                                   \
-    "ldrd r8, r9, [sp, #68]\n\t"                                              \
-    "ldrd r10, r11, [sp, #88]\n\t"                                            \
+    DSP_ASM_TILE_LDM5                                                         \
     "strb r0, [r11]\n\t"                                                      \
     "strb r1, [r11, r8]\n\t"                                                  \
     "strb r2, [r11, r8, lsl #1]\n\t"                                          \
@@ -832,14 +838,16 @@ extern const char dsp_dw_tile_rq[];
     "strb r6, [r9, r8, lsl #1]\n\t"                                           \
     "strb r7, [r9, r10]\n\t"
 /* The channel's 32-word record at r12 pushed onto the stack ([sp + 4 i] = word i); W31 edits
- * r10 (word 31) and W0 r0, r1 (words 0, 1) before their PUSH, or are "". */
-#define DSP_ASM_TILE_PUSH_REC(W31, W0)                                        \
+ * r10 (word 31), W16 r6 (word 16) and W0 r0, r1 (words 0, 1) before their PUSH, or are ""
+ * (r11, and r12 once lr is set, are free for them). */
+#define DSP_ASM_TILE_PUSH_REC(W31, W16, W0)                                   \
     "add lr, r12, #84\n\t"                                                    \
     "ldm lr, {r0-r10}\n\t"                                                    \
     W31                                                                       \
     "push {r0-r10}\n\t"                                                       \
     "sub lr, lr, #44\n\t"                                                     \
     "ldm lr, {r0-r10}\n\t"                                                    \
+    W16                                                                       \
     "push {r0-r10}\n\t"                                                       \
     "sub lr, lr, #40\n\t"                                                     \
     "ldm lr, {r0-r9}\n\t"                                                     \
@@ -857,7 +865,7 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILES(PRO, PRO1, RQ8, PITCH)                                        \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
-        DSP_ASM_TILE_PUSH_REC("", "")                                         \
+        DSP_ASM_TILE_PUSH_REC("", "", "")                                     \
         PRO                                                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
         "1:\n\t"                                                              \
@@ -868,8 +876,7 @@ extern const char dsp_dw_tile_rq[];
                            DSP_ASM_TILE_LOAD(2), DSP_ASM_TILE_LOAD(3))        \
         RQ8 DSP_ASM_TILE_STORE8                                               \
         "add r11, r11, r8, lsl #2\n\t"                                        \
-        "ldr r12, [sp, #96]\n\t"                                              \
-        "str r11, [sp, #92]\n\t"                                              \
+        "str r11, [sp, #80]\n\t"                                              \
         "cmp lr, r12\n\t"                                                     \
         "blo 1b\n\t"                                                          \
         "ldrd r0, r1, [sp, #104]\n\t"                                         \
@@ -877,11 +884,10 @@ extern const char dsp_dw_tile_rq[];
         "add lr, lr, r0\n\t"                                                  \
         "add r11, r11, r1\n\t"                                                \
         "add r12, r12, #(2 * %c[pb])\n\t"                                     \
-        "str r11, [sp, #92]\n\t"                                              \
-        "str r12, [sp, #96]\n\t"                                              \
+        "strd r11, r12, [sp, #80]\n\t"                                        \
         "cmp r12, r2\n\t"                                                     \
         "bls 1b\n\t"                                                          \
-        "ldr r0, [sp, #84]\n\t"                                               \
+        "ldr r0, [sp, #88]\n\t"                                               \
         "cbnz r0, 5f\n\t"                                                     \
         "6:\n\t"                                                              \
         "ldr r12, [sp, #116]\n\t"                                             \
@@ -903,15 +909,13 @@ extern const char dsp_dw_tile_rq[];
         "ldrd r8, r9, [sp, #48]\n\t"                                          \
         DSP_ASM_TILE_ROW("r0", "r1", "r2", "r3")                              \
         RQ8                                                                   \
-        "ldr r8, [sp, #68]\n\t"                                               \
-        "ldrd r10, r11, [sp, #88]\n\t"                                        \
+        DSP_ASM_TILE_LDM5                                                     \
         "strb r0, [r11]\n\t"                                                  \
         "strb r1, [r11, r8]\n\t"                                              \
         "strb r2, [r11, r8, lsl #1]\n\t"                                      \
         "strb r3, [r11, r10]\n\t"                                             \
         "add r11, r11, r8, lsl #2\n\t"                                        \
-        "ldr r12, [sp, #96]\n\t"                                              \
-        "str r11, [sp, #92]\n\t"                                              \
+        "str r11, [sp, #80]\n\t"                                              \
         "cmp lr, r12\n\t"                                                     \
         "blo 4b\n\t"                                                          \
         "b 6b\n\t"                                                            \
@@ -926,9 +930,10 @@ extern const char dsp_dw_tile_rq[];
  * rows are even and the row pairs outnumber the tiles of a row (dsp_dw3x3_tiles_col: digits'
  * 16x16 and 8x8 layers, 8 and 4 row pairs of 4 and 2 tiles): the same tile, its first LDRD
  * post-incremented by two plane rows and y stepped by two output rows (RSB: 2 (y + y_row) - y),
- * so the loop's end and its 9 instructions of steps come once per column, not per row pair.
- * Record words 24..27 then hold the column's end, the last column's, and the plane and y steps
- * from a column's end to the next column's start (dsp_dw3x3_tile_steps). */
+ * so the loop's end and its steps come once per column, not per row pair (the last column's
+ * end first: its steps, 6 instructions, are not needed). Record words 21, 25..27 then hold
+ * the column's end, the last column's, and the plane and y steps from a column's end to the
+ * next column's start (dsp_dw3x3_tile_steps). */
 /* clang-format off */
 #define DSP_ASM_TILE_LOAD_COL(k)                           \
     "ldrd r10, r11, [lr, #(" #k " * %c[pb])]\n\t"           \
@@ -938,14 +943,13 @@ extern const char dsp_dw_tile_rq[];
 #define DSP_ASM_TILES_COL_TAIL                                                \
     DSP_ASM_TILE_STORE8                                                       \
     "rsb r11, r11, r9, lsl #1\n\t"                                            \
-    "ldr r12, [sp, #96]\n\t"                                                  \
-    "str r11, [sp, #92]\n\t"                                                  \
+    "str r11, [sp, #80]\n\t"                                                  \
     "cmp lr, r12\n\t"                                                         \
     "blo 1b\n\t"
-#define DSP_ASM_TILES_COL(W31, LTILE, RQ8, TAIL, LNEXT)                                         \
+#define DSP_ASM_TILES_COL(W31, W16, LTILE, RQ8, TAIL, LNEXT)                                         \
     __asm__ __volatile__(                                                     \
         "0:\n\t"                                                              \
-        DSP_ASM_TILE_PUSH_REC(W31, "")                                        \
+        DSP_ASM_TILE_PUSH_REC(W31, W16, "")                                   \
         "ldr lr, [sp, #112]\n\t"                                              \
         LTILE                                                                 \
         "1:\n\t"                                                              \
@@ -955,15 +959,16 @@ extern const char dsp_dw_tile_rq[];
         DSP_ASM_TILE_MACS8(DSP_ASM_TILE_LOAD_COL(-1),                         \
                            DSP_ASM_TILE_LOAD_COL(0), DSP_ASM_TILE_LOAD_COL(1))\
         RQ8 TAIL LNEXT                                                        \
-        "ldrd r0, r1, [sp, #104]\n\t"                                         \
         "ldr r2, [sp, #100]\n\t"                                              \
+        "cmp r12, r2\n\t"                                                     \
+        "beq 8f\n\t"                                                          \
+        "ldrd r0, r1, [sp, #104]\n\t"                                         \
         "add lr, lr, r0\n\t"                                                  \
         "add r11, r11, r1\n\t"                                                \
         "add r12, r12, #8\n\t"                                                \
-        "str r11, [sp, #92]\n\t"                                              \
-        "str r12, [sp, #96]\n\t"                                              \
-        "cmp r12, r2\n\t"                                                     \
-        "bls 1b\n\t"                                                          \
+        "strd r11, r12, [sp, #80]\n\t"                                        \
+        "b 1b\n\t"                                                            \
+        "8:\n\t"                                                              \
         "ldr r12, [sp, #116]\n\t"                                             \
         "add sp, sp, #128\n\t"                                                \
         "cmp r12, #0\n\t"                                                     \
@@ -1004,7 +1009,7 @@ static __attribute__((noinline)) void dsp_dw3x3_rows6(const uint32_t *rec) {
     __asm__ __volatile__(
         "0:\n\t"
         /* the block's entry at r2; words 0, 1 = the first kernel row's weights */
-        DSP_ASM_TILE_PUSH_REC("add r10, r10, #16\n\t", "mov r0, r8\n\tmov r1, r9\n\t")
+        DSP_ASM_TILE_PUSH_REC("add r10, r10, #16\n\t", "", "mov r0, r8\n\tmov r1, r9\n\t")
             DSP_ASM_TILE_PRO_E
         "ldr r12, [sp, #112]\n\t"
         "ldr lr, [sp, #92]\n\t"
@@ -1064,19 +1069,21 @@ CNNC_INLINE int dsp_dw3x3_tiles_col(const cnnc_s8_conv_params *p, int32_t pww) {
 static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
     register const uint32_t *rp __asm__("r12") = rec;
     if (col && form == DSP_RQ_DOUBLE2Z) /* the columns' blocks: no return point, no tail */
-        DSP_ASM_TILES_COL("add r10, r10, #" DSP_DW_STR(DSP_DW_TILE_RQ_COL) "\n\t",
-                          ".Ldsp_dw_tiles_col_z_tile:\n\t",
-                          "ldrd r8, r9, [sp, #56]\n\tldr pc, [sp, #124]\n\t", "",
+        /* the pushed word 16 (e, not needed there) the block's address: m, c and the jump by
+         * one LDM from sp + 56, which leaves r12 at word 17 for the block's LDM of 17..21 */
+        DSP_ASM_TILES_COL("add r12, r10, #" DSP_DW_STR(DSP_DW_TILE_RQ_COL) "\n\t",
+                          "mov r6, r12\n\t", ".Ldsp_dw_tiles_col_z_tile:\n\t",
+                          "add r12, sp, #56\n\tldm r12!, {r8, r9, pc}\n\t", "",
                           ".Ldsp_dw_tiles_col_z_next:\n\t");
     else if (col && form == DSP_RQ_DOUBLE2)
-        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2), DSP_ASM_TILES_COL_TAIL,
-                          "");
+        DSP_ASM_TILES_COL("", "", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE2),
+                          DSP_ASM_TILES_COL_TAIL, "");
     else if (col && form == DSP_RQ_DOUBLE)
-        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE), DSP_ASM_TILES_COL_TAIL,
-                          "");
+        DSP_ASM_TILES_COL("", "", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_DOUBLE),
+                          DSP_ASM_TILES_COL_TAIL, "");
     else if (col)
-        DSP_ASM_TILES_COL("", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE), DSP_ASM_TILES_COL_TAIL,
-                          "");
+        DSP_ASM_TILES_COL("", "", "", DSP_ASM_TILE_RQ8(DSP_ASM_TILE_RQ_SINGLE),
+                          DSP_ASM_TILES_COL_TAIL, "");
     else if (pww == DSP_DW_TILE_PITCH_24)
         DSP_ASM_TILES(DSP_ASM_TILE_PRO_E, DSP_ASM_TILE_PRO1_E, DSP_ASM_TILE_RQ8_E,
                       DSP_DW_TILE_PITCH_24);
@@ -1097,16 +1104,19 @@ static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int 
 
 #if DSP_DW_FAST
 /* The record words of dsp_dw3x3_tiles that do not change from group to group (all but
- * y, word 23), for the channel of plane pj (pww words a row), next the next channel's
- * record or 0; the row pairs of an odd out_h stop before its last row. */
+ * y, word 20), for the channel of plane pj (pww words a row), next the next channel's
+ * record or 0; the row pairs of an odd out_h stop before its last row. Words 19 and 21
+ * only in calls with tiles (dsp_dw3x3_planar_groups' test): the quads' words 15 and 17
+ * there (at the quads' pitch every form has tiles), rows6's chain (28, 29) in any call. */
 CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *rec,
                                       const uint32_t *pj, const uint32_t *next, int32_t pww) {
     const int32_t tiles = p->out_w >> 2, y_row = p->out_w * p->c, end = 2 * tiles;
-    /* the odd last row: the one-row loop after the row pairs (the quads' and the rows' own
-     * use of word 21 runs only in calls without tiles: at their pitch every form fits) */
-    rec[21] = (uint32_t)(p->out_h & 1);
-    rec[22] = (uint32_t)(3 * p->c);
-    rec[24] = (uint32_t)(uintptr_t)(pj + end);
+    if (p->out_h >= 2 && (p->out_w & 3) == 0) {
+        rec[19] = (uint32_t)(3 * p->c);
+        rec[21] = (uint32_t)(uintptr_t)(pj + end);
+    }
+    /* the odd last row: the one-row loop after the row pairs */
+    rec[22] = (uint32_t)(p->out_h & 1);
     rec[25] = (uint32_t)(uintptr_t)(pj + ((p->out_h & ~1) - 2) * pww + end);
     rec[26] = (uint32_t)(4 * 2 * pww - 8 * tiles);
     rec[27] = (uint32_t)(2 * y_row - 4 * tiles * p->c);
@@ -1114,7 +1124,7 @@ CNNC_INLINE void dsp_dw3x3_tile_steps(const cnnc_s8_conv_params *p, uint32_t *re
     rec[29] = (uint32_t)(uintptr_t)next;
     if (dsp_dw3x3_tiles_col(p, pww)) { /* down the columns of out_h / 2 tiles */
         const int32_t pairs = p->out_h >> 1;
-        rec[24] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww);
+        rec[21] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww);
         rec[25] = (uint32_t)(uintptr_t)(pj + pairs * 2 * pww + end - 2);
         rec[26] = (uint32_t)(8 - 8 * pairs * pww);
         rec[27] = (uint32_t)(4 * p->c - 2 * pairs * y_row);
@@ -1356,9 +1366,10 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
                               int32_t pww, uint32_t nzp, uint32_t *k) {
     const int32_t first = p->pad_left & 1, pairs = (p->w - first) >> 1, last = (p->w - first) & 1;
     uint32_t *const d = plane + (size_t)p->pad_top * pww + p->pad_left / 2;
-    k[0] = (uint32_t)(uintptr_t)d, k[1] = (uint32_t)(uintptr_t)(d + 1 + pairs);
+    /* d and d_step 2 bytes on: the first pixel's high lanes (dsp_dw_widen4_k) */
+    k[0] = (uint32_t)(uintptr_t)d + 2u, k[1] = (uint32_t)(uintptr_t)(d + 1 + pairs);
     k[2] = (uint32_t)p->c, k[3] = 4u * (uint32_t)psz, k[4] = 12u * (uint32_t)psz, k[5] = nzp;
-    k[6] = 4u * (uint32_t)(pww - 1 - pairs), k[7] = 4u * (uint32_t)pww;
+    k[6] = 4u * (uint32_t)(pww - 1 - pairs) + 2u, k[7] = 4u * (uint32_t)pww;
     k[8] = (uint32_t)p->h * (uint32_t)p->w * (uint32_t)p->c;
     /* dsp_dw_widen4_k's written-out rows: 2..7 */
     k[DSP_DW_WCTX_OK] = !(first && last && pairs > 0) ? 0u
@@ -1373,21 +1384,23 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 
 /* Channels c0..c0+3 from xb into the planes as dsp_dw_widen4's one-asm form, its words
  * from k (dsp_dw_widen4_set) in r4..r11 (d, d_end, cs, o1, o3, nz, ds, pitch), x_end in
- * r0 (k's register once read), the pixels' words in r2, r3, r12, lr: a row's first pixel
- * (its words' high lanes (0, x - zp) by BFC in place, not dsp_dw_widen4's LSR and LSL),
- * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. */
+ * r0 (k's register once read), the pixels' words in r2, r3, r12, lr: a row's first pixel,
+ * one pair (as DSP_DW_WIDEN_PAIRS), the last pixel. The single pixels store their own
+ * lanes alone (STRH), the straddling words' padding lanes being the zeros of
+ * dsp_dw_plane_border (written once a call, never by the groups): r4 comes to a row 2 bytes
+ * into its first word (k's d and d_step are 2 on: dsp_dw_widen4_set), so that the first
+ * pixel's high lanes are at r4's offsets and its last STRH steps r4 to the pairs' word;
+ * 4 instructions a row less than whole words (LSL, BFC; UXTH). */
 /* clang-format off */
 #define DSP_ASM_WK_FIRST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
-    "lsl r3, lr, #16\n\t"                         \
-    "str r3, [r4, r7]\n\t"                        \
-    "bfc lr, #0, #16\n\t"                         \
-    "str lr, [r4, r8]\n\t"                        \
-    "lsl r3, r12, #16\n\t"                        \
-    "bfc r12, #0, #16\n\t"                        \
-    "str r12, [r4, r7, lsl #1]\n\t"               \
-    "str r3, [r4], #4\n\t"
+    "strh lr, [r4, r7]\n\t"                       \
+    "lsr r3, r12, #16\n\t"                        \
+    "strh r3, [r4, r7, lsl #1]\n\t"               \
+    "lsr r3, lr, #16\n\t"                         \
+    "strh r3, [r4, r8]\n\t"                       \
+    "strh r12, [r4], #2\n\t"
 #define DSP_ASM_WK_PAIR_BODY \
     "pkhbt r12, r2, r3, lsl #16\n\t"              \
     "pkhtb lr, r3, r2, asr #16\n\t"               \
@@ -1402,10 +1415,8 @@ static void dsp_dw_widen4_set(const cnnc_s8_conv_params *p, uint32_t *plane, int
 #define DSP_ASM_WK_LAST_BODY \
     "sxtab16 r12, r9, r2\n\t"                     \
     "sxtab16 lr, r9, r2, ror #8\n\t"              \
-    "uxth r3, r12\n\t"                            \
-    "str r3, [r4]\n\t"                            \
-    "uxth r3, lr\n\t"                             \
-    "str r3, [r4, r7]\n\t"                        \
+    "strh r12, [r4]\n\t"                          \
+    "strh lr, [r4, r7]\n\t"                       \
     "lsr r3, r12, #16\n\t"                        \
     "str r3, [r4, r7, lsl #1]\n\t"                \
     "lsr r3, lr, #16\n\t"                         \
@@ -1620,11 +1631,37 @@ static void dsp_dw_plane_border(const cnnc_s8_conv_params *p, uint32_t *plane, i
     const int32_t top = p->pad_top, bottom = p->pad_top + p->h;
     uint32_t *row = plane;
     int32_t r;
-    for (r = 0; r < ph; ++r, row += pww) {
-        const int inside = r >= top && r < bottom;
-        dsp_dw_zero4(row, row + (inside ? left : nw), o1, o3);
-        if (inside) dsp_dw_zero4(row + right, row + nw, o1, o3);
+    for (r = 0; r < top; ++r, row += pww) dsp_dw_zero4(row, row + nw, o1, o3);
+    if (left == 1 && right + 1 == nw && top < bottom) {
+        /* one word each side (padding 1): the image's rows in one asm loop, 8 stores and 4
+         * instructions a row, not two loops' calls (~26) */
+        uint32_t *e = row + right;
+        const uint32_t *const stop = row + (size_t)(bottom - top) * pww;
+        const uint32_t z = 0;
+        __asm__ __volatile__(
+            "1:\n\t"
+            "str %[z], [%[d], %[o1]]\n\t"
+            "str %[z], [%[d], %[o1], lsl #1]\n\t"
+            "str %[z], [%[d], %[o3]]\n\t"
+            "str %[z], [%[d]]\n\t"
+            "str %[z], [%[e], %[o1]]\n\t"
+            "str %[z], [%[e], %[o1], lsl #1]\n\t"
+            "str %[z], [%[e], %[o3]]\n\t"
+            "str %[z], [%[e]]\n\t"
+            "add %[d], %[d], %[rb]\n\t"
+            "add %[e], %[e], %[rb]\n\t"
+            "cmp %[d], %[stop]\n\t"
+            "bne 1b"
+            : [d] "+&r"(row), [e] "+&r"(e)
+            : [stop] "r"(stop), [rb] "r"(4 * pww), [o1] "r"(o1), [o3] "r"(o3), [z] "r"(z)
+            : "cc", "memory");
+        r = bottom;
     }
+    for (; r < bottom; ++r, row += pww) {
+        dsp_dw_zero4(row, row + left, o1, o3);
+        dsp_dw_zero4(row + right, row + nw, o1, o3);
+    }
+    for (; r < ph; ++r, row += pww) dsp_dw_zero4(row, row + nw, o1, o3);
 }
 #endif
 
@@ -1656,9 +1693,9 @@ static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
             /* whole tiles (the other words set once per call), an odd last row by the
              * one-row loop after the row pairs (the bands of 0.35@96's 48x48 and 24x24
              * layers are 7 and 15 rows) */
-            quad[0][23] = (uint32_t)(uintptr_t)yc, quad[1][23] = (uint32_t)(uintptr_t)(yc + 1);
-            quad[2][23] = (uint32_t)(uintptr_t)(yc + 2),
-            quad[3][23] = (uint32_t)(uintptr_t)(yc + 3);
+            quad[0][20] = (uint32_t)(uintptr_t)yc, quad[1][20] = (uint32_t)(uintptr_t)(yc + 1);
+            quad[2][20] = (uint32_t)(uintptr_t)(yc + 2),
+            quad[3][20] = (uint32_t)(uintptr_t)(yc + 3);
             dsp_dw3x3_tiles(quad[0], gform, pww, col);
         } else {
             dsp_dw3x3_rows4(p, plane, psz, pww, quad, yc, gform);
