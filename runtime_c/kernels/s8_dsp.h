@@ -215,6 +215,15 @@ CNNC_INLINE int8_t dsp_requant(int32_t acc, int32_t form, const dsp_rq *q, const
 }
 
 #define DSP_ALWAYS_INLINE static __inline__ __attribute__((always_inline))
+/* On a function whose asm defines labels that another asm statement jumps to (the depthwise
+ * tiles' requantisation blocks): gcc's interprocedural constant propagation may emit a
+ * specialised copy (.constprop) beside the original, and a second copy of the labels fails to
+ * assemble. clang has no such attribute (nor such clones of asm). */
+#if defined(__clang__)
+#define DSP_NOCLONE
+#else
+#define DSP_NOCLONE __attribute__((noclone))
+#endif
 
 /* dsp_requant for a form and clamp known where it is inlined: full (act_min -128, act_max
  * 127) clamps by one SSAT #8. */

@@ -1065,8 +1065,10 @@ CNNC_INLINE int dsp_dw3x3_tiles_col(const cnnc_s8_conv_params *p, int32_t pww) {
 }
 
 /* The whole tiles of the channels whose records are chained from rec by word 29, planes
- * pww words a row (dsp_dw3x3_tiles_fit); down the columns where col (dsp_dw3x3_tiles_col). */
-static void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
+ * pww words a row (dsp_dw3x3_tiles_fit); down the columns where col (dsp_dw3x3_tiles_col).
+ * Its one caller (dsp_dw3x3_planar_groups) and it are never cloned (DSP_NOCLONE): the column
+ * loop's labels, which dsp_dw_tile_rq's blocks jump to, must be defined once. */
+static DSP_NOCLONE void dsp_dw3x3_tiles(const uint32_t *rec, int32_t form, int32_t pww, int col) {
     register const uint32_t *rp __asm__("r12") = rec;
     if (col && form == DSP_RQ_DOUBLE2Z) /* the columns' blocks: no return point, no tail */
         /* the pushed word 16 (e, not needed there) the block's address: m, c and the jump by
@@ -1670,7 +1672,7 @@ static void dsp_dw_plane_border(const cnnc_s8_conv_params *p, uint32_t *plane, i
  * form under the full clamp (dsp_dw3x3_planar_group): records, widening, every output
  * (dsp_dw3x3_rows4); returns the first channel not done (a group without a fast form, or
  * c4). Out of line: the caller's loop, spilled, cost ~40 instructions a group. */
-static __attribute__((noinline)) int32_t dsp_dw3x3_planar_groups(
+static __attribute__((noinline)) DSP_NOCLONE int32_t dsp_dw3x3_planar_groups(
     const cnnc_s8_conv_params *p, const int8_t *xb, const int8_t *w, const int32_t *bias,
     const int32_t *mult, const int32_t *shift, int8_t *yb, uint32_t *plane, int32_t psz,
     int32_t pww, uint32_t (*quad)[DSP_DW_TREC], const uint32_t *wk, uint32_t nzp, int32_t c0) {
