@@ -84,12 +84,13 @@ PAIR_REPS = 12
 # The pair path's rows kept for the whole call (dsp_pair_block_kept: few rows, several blocks),
 # (K, rows, M): 3x3 images' K of 56 and 112 (blocks of 28 and 12; 150 = 12 * 12 + 6, a last
 # pair after a group of four), odd and even rows (3, 5, 7, 9, 10), quads two (24, 40), four
-# (64), twelve (48) and fourteen (336) a turn; and 33 rows of K 112 with the rows widened per
+# (64), twelve (48) and fourteen (336) a turn, written out (24, 32: 0.35@96's 6x6 expansions,
+# 36 rows of K 32, and odd rows of K 24); and 33 rows of K 112 with the rows widened per
 # block (too many to keep). Kind 5 refuses one block in the middle: its groups' repacking
 # overwrites the kept rows, which the next block widens again.
 KEPT = (
     (56, 9, 300), (112, 9, 150), (112, 3, 48), (24, 10, 200), (48, 9, 100), (64, 7, 90),
-    (40, 5, 130), (336, 3, 24), (112, 33, 40),
+    (40, 5, 130), (336, 3, 24), (112, 33, 40), (32, 6, 100), (32, 36, 192), (24, 7, 60),
 )  # fmt: skip
 KEPT_REPS = 8
 CASES = (
