@@ -68,29 +68,30 @@
                          : [m] "r"(m), [end] "r"(END)                                      \
                          : "memory", "cc")
 
-/* The pair after a row's last whole pair while the turns of DSP_ASM_DIRECT_QUADS_LOOP run: no pair
- * is it (each half of a pair x - zp is in -255..255); a Thumb-2 modified immediate, CMP's
- * operand. */
+/* The pair after a row's last whole pair while DSP_ASM_DIRECT_QUADS_LOOP runs: no pair is
+ * it (each half of a pair x - zp is in -255..255); a Thumb-2 modified immediate, the
+ * operand of the loop's CMP. */
 #define DSP_DIRECT_END 0x80008000u
 /* Four rows 4q..4q+3 (the pairs in X0 and X1) into outputs o..o+3: their words at w, w + m,
  * w + 2m (m, lsl #1) and w + 3m (m3), one ADD for the four rows: 25 instructions for 16
  * MACs. */
 #define DSP_ASM_DIRECT_QUAD_MACS(X0, X1) \
-    "ldr %[r0], [%[w]]\n\t"                                                  \
-    "ldr %[r1], [%[w], %[m]]\n\t" DSP_ASM_PAIR_WORDS_MACS(X0)                \
-    "ldr %[r0], [%[w], %[m], lsl #1]\n\t"                                    \
-    "ldr %[r1], [%[w], %[m3]]\n\t"                                           \
+    "ldr %[r0], [%[w]]\n\t"                                       \
+    "ldr %[r1], [%[w], %[m]]\n\t" DSP_ASM_PAIR_WORDS_MACS(X0)     \
+    "ldr %[r0], [%[w], %[m], lsl #1]\n\t"                         \
+    "ldr %[r1], [%[w], %[m3]]\n\t"                                \
     "add %[w], %[w], %[m], lsl #2\n\t" DSP_ASM_PAIR_WORDS_MACS(X1)
 #define DSP_ASM_DIRECT_QUADX \
     DSP_ASM_DIRECT_QUAD_MACS("%[x0]", "%[x1]") "ldrd %[x0], %[x1], [%[xp]], #8\n\t"
-/* Eight input pairs a turn until the pair loaded next is DSP_DIRECT_END (whose place ends
- * the turns: no register for the end, one for 3m): x two words by LDRD a turn ahead, 106
- * instructions for 64 MACs (DSP_ASM_PAIRS_LOOP: 110). */
+#define DSP_ASM_DIRECT_QUADX4 \
+    DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX
+/* Sixteen input pairs a turn until the pair loaded next is DSP_DIRECT_END (whose place ends
+ * the turns: no register for the end, one for 3m): x two words by LDRD a turn ahead, 210
+ * instructions for 128 MACs (DSP_ASM_PAIRS_LOOP: 220). */
 #define DSP_ASM_DIRECT_QUADS_LOOP()                                                   \
     __asm__ __volatile__(                                                             \
         "ldrd %[x0], %[x1], [%[xp]], #8\n\t"                                          \
-        "1:\n\t" DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX       \
-            DSP_ASM_DIRECT_QUADX                                                      \
+        "1:\n\t" DSP_ASM_DIRECT_QUADX4 DSP_ASM_DIRECT_QUADX4                          \
         "cmp %[x0], #0x80008000\n\t"                                                  \
         "bne 1b"                                                                      \
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x0] "=&r"(x0), \
@@ -187,9 +188,10 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             const int8_t *wr = w + o; /* row k of outputs o..o+3 */
             const uint32_t *xq = xp;
 #if !defined(__OPTIMIZE_SIZE__)
-            /* the first whole mod 8 pairs, then the turns of eight up to DSP_DIRECT_END */
-            const uint32_t *const xend = xp + (whole & 7);
+            /* the first whole mod 16 pairs, then the turns of 16 up to DSP_DIRECT_END */
+            const uint32_t *const xend = xp + (whole & 15);
             uint32_t x0, x1, r0, r1, t;
+            if (whole & 8) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4 DSP_ASM_PAIRS4, xq + 8);
             if (whole & 4) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4, xq + 4);
 #else
             const uint32_t *const xend = xp + whole;
@@ -199,7 +201,7 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 DSP_ASM_PAIR();
             }
 #if !defined(__OPTIMIZE_SIZE__)
-            if (whole >= 8) {
+            if (whole >= 16) {
                 const int32_t m3 = 3 * m;
                 DSP_ASM_DIRECT_QUADS_LOOP();
             }
