@@ -139,8 +139,8 @@ static __attribute__((noinline)) int8_t dsp_direct_rq_any(int32_t acc, int32_t m
 DSP_ALWAYS_INLINE int8_t dsp_direct_rq(int32_t acc, int32_t m, int32_t s, const dsp_out *o) {
 #if !defined(__OPTIMIZE_SIZE__)
     if (o->rounding == CNNC_ROUND_DOUBLE && m >= ((int32_t)1 << 30) && s <= -1 && s >= -20) {
-        const int32_t e = -s;
-        const int32_t c = (int32_t)(((uint32_t)1 << (e - 1)) + (uint32_t)o->zero_point * (1u << e));
+        /* 2^(e-1) + zp 2^e as one shift (modulo 2^32 as dsp_rq_make's) */
+        const int32_t e = -s, c = (int32_t)((uint32_t)(2 * o->zero_point + 1) << (e - 1));
         return dsp_clamp(dsp_smmlar(__qadd(acc, acc), m, c + (acc >> 31)) >> e, o);
     }
 #endif
