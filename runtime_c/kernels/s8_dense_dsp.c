@@ -101,29 +101,38 @@
         : "memory", "cc")
 
 /* One input pair of one row into outputs o, o+1 (the last 2 or 3 of M): the halfwords
- * w[k][o..o+1] and w[k+1][o..o+1] PKHBT side by side, their SXTB16 even and odd bytes the
- * two outputs' pairs: 8 instructions for 4 MACs; four pairs a turn as DSP_ASM_PAIRS4. */
-#define DSP_ASM_PAIR2_MACS(X)                \
-    "ldrh %[r0], [%[w]]\n\t"                 \
-    "ldrh %[r1], [%[w], %[m]]\n\t"           \
-    "add %[w], %[w], %[m], lsl #1\n\t"       \
+ * w[k][o..o+1] and w[k+1][o..o+1] (in r0 and r1) PKHBT side by side, their SXTB16 even and
+ * odd bytes the two outputs' pairs: 5 instructions for 4 MACs besides the loads. */
+#define DSP_ASM_PAIR2_WORDS_MACS(X)          \
     "pkhbt %[r0], %[r0], %[r1], lsl #16\n\t" \
     "sxtb16 %[r1], %[r0]\n\t"                \
     "smlad %[a0], " X                        \
     ", %[r1], %[a0]\n\t"                     \
     "sxtb16 %[r0], %[r0], ror #8\n\t"        \
     "smlad %[a1], " X ", %[r0], %[a1]\n\t"
-#define DSP_ASM_PAIRS4_2() \
-    __asm__ __volatile__("1:\n\t"                                                          \
-                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR2_MACS("%[x0]")   \
-                             DSP_ASM_PAIR2_MACS("%[x1]")                                   \
-                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR2_MACS("%[x0]")   \
-                             DSP_ASM_PAIR2_MACS("%[x1]") "cmp %[xp], %[end]\n\t"           \
-                         "blo 1b"                                                          \
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1),   \
-                           [r0] "=&r"(r0), [r1] "=&r"(r1), [w] "+r"(wr), [xp] "+r"(xq)     \
-                         : [m] "r"(m), [end] "r"(xend4)                                    \
-                         : "memory", "cc")
+/* Four rows 4q..4q+3 into outputs o, o+1, their halfwords at w, w + m, w + 2m and w + 3m as
+ * DSP_ASM_DIRECT_QUAD_MACS': 15 instructions for 8 MACs. */
+#define DSP_ASM_DIRECT_QUAD2_MACS(X0, X1) \
+    "ldrh %[r0], [%[w]]\n\t"                                       \
+    "ldrh %[r1], [%[w], %[m]]\n\t" DSP_ASM_PAIR2_WORDS_MACS(X0)     \
+    "ldrh %[r0], [%[w], %[m], lsl #1]\n\t"                         \
+    "ldrh %[r1], [%[w], %[m3]]\n\t"                                \
+    "add %[w], %[w], %[m], lsl #2\n\t" DSP_ASM_PAIR2_WORDS_MACS(X1)
+#define DSP_ASM_DIRECT_QUAD2X \
+    DSP_ASM_DIRECT_QUAD2_MACS("%[x0]", "%[x1]") "ldrd %[x0], %[x1], [%[xp]], #8\n\t"
+/* Eight input pairs a turn into outputs o, o+1 until DSP_DIRECT_END, as
+ * DSP_ASM_DIRECT_QUADS_LOOP: 66 instructions for 32 MACs. */
+#define DSP_ASM_DIRECT_QUADS2_LOOP()                                                    \
+    __asm__ __volatile__(                                                               \
+        "ldrd %[x0], %[x1], [%[xp]], #8\n\t"                                            \
+        "1:\n\t" DSP_ASM_DIRECT_QUAD2X DSP_ASM_DIRECT_QUAD2X DSP_ASM_DIRECT_QUAD2X      \
+            DSP_ASM_DIRECT_QUAD2X                                                       \
+        "cmp %[x0], #0x80008000\n\t"                                                    \
+        "bne 1b"                                                                        \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1), [r0] "=&r"(r0), \
+          [r1] "=&r"(r1), [w] "+r"(wr), [xp] "+r"(xq)                                   \
+        : [m] "r"(m), [m3] "r"(m3)                                                      \
+        : "memory", "cc")
 #endif
 
 /* One output of dsp_dense_direct: DSP_RQ_DOUBLE's arithmetic straight from the output's
@@ -150,10 +159,12 @@ DSP_ALWAYS_INLINE int8_t dsp_direct_rq(int32_t acc, int32_t m, int32_t s, const 
 /* Few rows (the classifier's one; fewer than DSP_MIN_ROWS, or K above DSP_MAX_K): no
  * repacking, each weight read once per row. The row's pairs (x[2i] - zp, x[2i+1] - zp)
  * (SXTAB16 onto (-zp, -zp), then PKHBT/PKHTB; 0 past K) are formed once; the weights of
- * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR; four
- * or eight pairs a turn by DSP_ASM_PAIRS_LOOP, not at -Os), so the sums start at the bias. Two of
- * the last 2 or 3 outputs read halfwords (DSP_ASM_PAIRS4_2, not at -Os), the others bytes. Sums
- * exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
+ * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR). Not at
+ * -Os: the first whole mod 16 pairs by eight, four (DSP_ASM_PAIRS_LOOP) and one, then 16 a
+ * turn, four rows per ADD, until DSP_DIRECT_END after the last whole pair
+ * (DSP_ASM_DIRECT_QUADS_LOOP); two of the last 2 or 3 outputs read halfwords (the first whole
+ * mod 8 pairs in C, then DSP_ASM_DIRECT_QUADS2_LOOP), the others bytes. The sums start at the
+ * bias, exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
 static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
                              int8_t *y) {
@@ -226,14 +237,9 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                               w[k+1][o..o+1] side by side, their SXTB16 even and odd bytes the
                               two outputs' pairs (as dsp_rows4_pair) */
             const int8_t *wr = w + o;
-            const uint32_t *xq = xp;
             int32_t a0 = bias[o], a1 = bias[o + 1];
-            if (whole >= 4) {
-                const uint32_t *const xend4 = xp + (whole & ~3);
-                uint32_t x0, x1, r0, r1;
-                DSP_ASM_PAIRS4_2();
-            }
-            for (i = (int32_t)(xq - xp); i < whole; ++i, wr += 2 * (size_t)m) {
+            /* the first whole mod 8 pairs, then the turns of eight up to DSP_DIRECT_END */
+            for (i = 0; i < (whole & 7); ++i, wr += 2 * (size_t)m) {
                 uint16_t h0, h1;
                 uint32_t t;
                 CNNC_COPY(&h0, wr, sizeof h0);
@@ -241,6 +247,12 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 t = dsp_pkhbt(h0, h1);
                 a0 = __smlad((int32_t)xp[i], dsp_even(t), a0);
                 a1 = __smlad((int32_t)xp[i], dsp_odd(t), a1);
+            }
+            if (whole >= 8) {
+                const uint32_t *xq = xp + (whole & 7);
+                const int32_t m3 = 3 * m;
+                uint32_t x0, x1, r0, r1;
+                DSP_ASM_DIRECT_QUADS2_LOOP();
             }
             if (k & 1) {
                 a0 = __smlad((int32_t)xodd, wr[0] & 0xFFFF, a0);
