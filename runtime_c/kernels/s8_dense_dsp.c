@@ -181,6 +181,15 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
         int8_t *yb = y + (size_t)b * m;
         const int8_t *xi = xb, *const x4 = xb + (k & ~3);
         uint32_t *xo = xp;
+#if !defined(__OPTIMIZE_SIZE__)
+        for (; xi < xb + (k & ~7); xi += 8, xo += 4) { /* two words a turn */
+            const uint32_t v = dsp_load4(xi), u = dsp_load4(xi + 4);
+            const uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
+            const uint32_t eu = dsp_even_add(nzp, u), ou = dsp_odd_add(nzp, u);
+            xo[0] = dsp_pkhbt(e, od), xo[1] = dsp_pkhtb(od, e);
+            xo[2] = dsp_pkhbt(eu, ou), xo[3] = dsp_pkhtb(ou, eu);
+        }
+#endif
         for (; xi < x4; xi += 4, xo += 2) {
             const uint32_t v = dsp_load4(xi);
             const uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
