@@ -22,7 +22,8 @@ single and onnxruntime; with few rows and several blocks the rows kept widened f
 whole call (dsp_pair_block_kept: 3 to 10 rows, K of 24 to 336, a block refused in the middle).
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
-run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
+run for every K and M, K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows, and K of 32 to 2048
+(its turns of 16 pairs to the sentinel pair, DIRECT) with 1 to 3 rows. Four rows with
 K a multiple of 8 and M even (dsp_dense_rows4: the weights read once for the four rows, up to
 K = 336; 344 and 512 the block path) run K of 8 to 512 and M of 2 to 62, every kind with the
 double rounding (the doubled form's pairs of a block in one asm statement, the C
