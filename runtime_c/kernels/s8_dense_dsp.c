@@ -18,16 +18,13 @@
 #define DSP_DIRECT_MAX_K 2048 /* x pairs of one row on the stack: 4 KB */
 
 /* One input pair of one row into outputs o..o+3 (dsp_dense_direct's loop body): the words
- * w[k][o..o+3] and w[k+1][o..o+3] (at w and w + m; w then moves 2 rows on), PKHBT/PKHTB
- * into their low and high halves side by side, whose SXTB16 even and odd bytes are the
- * pairs (w[k][j], w[k+1][j]) of the four outputs j, each one SMLAD with the row's
- * (x[k] - zp, x[k+1] - zp) in X: 13 instructions for 8 MACs, the least for weights in
- * [K, M] (each byte's widening is its own, two rows' bytes must meet in one word). In asm:
- * gcc's allocation of the C form spilled the sums. */
-#define DSP_ASM_PAIR_MACS(X)                 \
-    "ldr %[r0], [%[w]]\n\t"                  \
-    "ldr %[r1], [%[w], %[m]]\n\t"            \
-    "add %[w], %[w], %[m], lsl #1\n\t"       \
+ * w[k][o..o+3] and w[k+1][o..o+3] (in r0 and r1) PKHBT/PKHTB into their low and high halves
+ * side by side, whose SXTB16 even and odd bytes are the pairs (w[k][j], w[k+1][j]) of the
+ * four outputs j, each one SMLAD with the row's (x[k] - zp, x[k+1] - zp) in X: 10
+ * instructions for 8 MACs besides the loads, the least for weights in [K, M] (each byte's
+ * widening is its own, two rows' bytes must meet in one word). In asm: gcc's allocation of
+ * the C form spilled the sums. */
+#define DSP_ASM_PAIR_WORDS_MACS(X)           \
     "pkhbt %[t], %[r0], %[r1], lsl #16\n\t"  \
     "pkhtb %[r1], %[r1], %[r0], asr #16\n\t" \
     "sxtb16 %[r0], %[t]\n\t"                 \
@@ -41,6 +38,11 @@
     ", %[r0], %[a2]\n\t"                     \
     "sxtb16 %[r1], %[r1], ror #8\n\t"        \
     "smlad %[a3], " X ", %[r1], %[a3]\n\t"
+/* The words at w and w + m (w then moves 2 rows on): 13 instructions for 8 MACs. */
+#define DSP_ASM_PAIR_MACS(X)      \
+    "ldr %[r0], [%[w]]\n\t"       \
+    "ldr %[r1], [%[w], %[m]]\n\t" \
+    "add %[w], %[w], %[m], lsl #1\n\t" DSP_ASM_PAIR_WORDS_MACS(X)
 #define DSP_ASM_PAIR()                                                               \
     __asm__ __volatile__(                                                            \
         "ldr %[x], [%[xp]], #4\n\t" DSP_ASM_PAIR_MACS("%[x]")                        \
@@ -50,9 +52,8 @@
         : "memory")
 
 #if !defined(__OPTIMIZE_SIZE__)
-/* Input pairs BODY a turn (DSP_ASM_PAIRS4: four, or twice that) until xq reaches end: the
- * row's words two at a time by LDRD, so a word of x is loaded once per 8 MACs and the
- * loop's compare once per 64: 108 instructions for 64 MACs (DSP_ASM_PAIR alone: 16 for 8). */
+/* Input pairs BODY a turn (DSP_ASM_PAIRS4: four) until xq reaches end: the row's words two at
+ * a time by LDRD, so a word of x is loaded once per 8 MACs: 54 instructions for 32 MACs. */
 #define DSP_ASM_PAIRS4                                                                             \
     "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]")                                \
         DSP_ASM_PAIR_MACS("%[x1]") "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR_MACS("%[x0]") \
@@ -67,30 +68,71 @@
                          : [m] "r"(m), [end] "r"(END)                                      \
                          : "memory", "cc")
 
+/* The pair after a row's last whole pair while DSP_ASM_DIRECT_QUADS_LOOP runs: no pair is
+ * it (each half of a pair x - zp is in -255..255); a Thumb-2 modified immediate, the
+ * operand of the loop's CMP. */
+#define DSP_DIRECT_END 0x80008000u
+/* Four rows 4q..4q+3 (the pairs in X0 and X1) into outputs o..o+3: their words at w, w + m,
+ * w + 2m (m, lsl #1) and w + 3m (m3), one ADD for the four rows: 25 instructions for 16
+ * MACs. */
+#define DSP_ASM_DIRECT_QUAD_MACS(X0, X1) \
+    "ldr %[r0], [%[w]]\n\t"                                       \
+    "ldr %[r1], [%[w], %[m]]\n\t" DSP_ASM_PAIR_WORDS_MACS(X0)     \
+    "ldr %[r0], [%[w], %[m], lsl #1]\n\t"                         \
+    "ldr %[r1], [%[w], %[m3]]\n\t"                                \
+    "add %[w], %[w], %[m], lsl #2\n\t" DSP_ASM_PAIR_WORDS_MACS(X1)
+#define DSP_ASM_DIRECT_QUADX \
+    DSP_ASM_DIRECT_QUAD_MACS("%[x0]", "%[x1]") "ldrd %[x0], %[x1], [%[xp]], #8\n\t"
+#define DSP_ASM_DIRECT_QUADX4 \
+    DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX DSP_ASM_DIRECT_QUADX
+/* Sixteen input pairs a turn until the pair loaded next is DSP_DIRECT_END (whose place ends
+ * the turns: no register for the end, one for 3m): x two words by LDRD a turn ahead, 210
+ * instructions for 128 MACs (DSP_ASM_PAIRS_LOOP: 220). */
+#define DSP_ASM_DIRECT_QUADS_LOOP()                                                   \
+    __asm__ __volatile__(                                                             \
+        "ldrd %[x0], %[x1], [%[xp]], #8\n\t"                                          \
+        "1:\n\t" DSP_ASM_DIRECT_QUADX4 DSP_ASM_DIRECT_QUADX4                          \
+        "cmp %[x0], #0x80008000\n\t"                                                  \
+        "bne 1b"                                                                      \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x0] "=&r"(x0), \
+          [x1] "=&r"(x1), [r0] "=&r"(r0), [r1] "=&r"(r1), [t] "=&r"(t), [w] "+r"(wr), \
+          [xp] "+r"(xq)                                                               \
+        : [m] "r"(m), [m3] "r"(m3)                                                    \
+        : "memory", "cc")
+
 /* One input pair of one row into outputs o, o+1 (the last 2 or 3 of M): the halfwords
- * w[k][o..o+1] and w[k+1][o..o+1] PKHBT side by side, their SXTB16 even and odd bytes the
- * two outputs' pairs: 8 instructions for 4 MACs; four pairs a turn as DSP_ASM_PAIRS4. */
-#define DSP_ASM_PAIR2_MACS(X)                \
-    "ldrh %[r0], [%[w]]\n\t"                 \
-    "ldrh %[r1], [%[w], %[m]]\n\t"           \
-    "add %[w], %[w], %[m], lsl #1\n\t"       \
+ * w[k][o..o+1] and w[k+1][o..o+1] (in r0 and r1) PKHBT side by side, their SXTB16 even and
+ * odd bytes the two outputs' pairs: 5 instructions for 4 MACs besides the loads. */
+#define DSP_ASM_PAIR2_WORDS_MACS(X)          \
     "pkhbt %[r0], %[r0], %[r1], lsl #16\n\t" \
     "sxtb16 %[r1], %[r0]\n\t"                \
     "smlad %[a0], " X                        \
     ", %[r1], %[a0]\n\t"                     \
     "sxtb16 %[r0], %[r0], ror #8\n\t"        \
     "smlad %[a1], " X ", %[r0], %[a1]\n\t"
-#define DSP_ASM_PAIRS4_2() \
-    __asm__ __volatile__("1:\n\t"                                                          \
-                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR2_MACS("%[x0]")   \
-                             DSP_ASM_PAIR2_MACS("%[x1]")                                   \
-                         "ldrd %[x0], %[x1], [%[xp]], #8\n\t" DSP_ASM_PAIR2_MACS("%[x0]")   \
-                             DSP_ASM_PAIR2_MACS("%[x1]") "cmp %[xp], %[end]\n\t"           \
-                         "blo 1b"                                                          \
-                         : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1),   \
-                           [r0] "=&r"(r0), [r1] "=&r"(r1), [w] "+r"(wr), [xp] "+r"(xq)     \
-                         : [m] "r"(m), [end] "r"(xend4)                                    \
-                         : "memory", "cc")
+/* Four rows 4q..4q+3 into outputs o, o+1, their halfwords at w, w + m, w + 2m and w + 3m as
+ * DSP_ASM_DIRECT_QUAD_MACS': 15 instructions for 8 MACs. */
+#define DSP_ASM_DIRECT_QUAD2_MACS(X0, X1) \
+    "ldrh %[r0], [%[w]]\n\t"                                       \
+    "ldrh %[r1], [%[w], %[m]]\n\t" DSP_ASM_PAIR2_WORDS_MACS(X0)     \
+    "ldrh %[r0], [%[w], %[m], lsl #1]\n\t"                         \
+    "ldrh %[r1], [%[w], %[m3]]\n\t"                                \
+    "add %[w], %[w], %[m], lsl #2\n\t" DSP_ASM_PAIR2_WORDS_MACS(X1)
+#define DSP_ASM_DIRECT_QUAD2X \
+    DSP_ASM_DIRECT_QUAD2_MACS("%[x0]", "%[x1]") "ldrd %[x0], %[x1], [%[xp]], #8\n\t"
+/* Eight input pairs a turn into outputs o, o+1 until DSP_DIRECT_END, as
+ * DSP_ASM_DIRECT_QUADS_LOOP: 66 instructions for 32 MACs. */
+#define DSP_ASM_DIRECT_QUADS2_LOOP()                                                    \
+    __asm__ __volatile__(                                                               \
+        "ldrd %[x0], %[x1], [%[xp]], #8\n\t"                                            \
+        "1:\n\t" DSP_ASM_DIRECT_QUAD2X DSP_ASM_DIRECT_QUAD2X DSP_ASM_DIRECT_QUAD2X      \
+            DSP_ASM_DIRECT_QUAD2X                                                       \
+        "cmp %[x0], #0x80008000\n\t"                                                    \
+        "bne 1b"                                                                        \
+        : [a0] "+r"(a0), [a1] "+r"(a1), [x0] "=&r"(x0), [x1] "=&r"(x1), [r0] "=&r"(r0), \
+          [r1] "=&r"(r1), [w] "+r"(wr), [xp] "+r"(xq)                                   \
+        : [m] "r"(m), [m3] "r"(m3)                                                      \
+        : "memory", "cc")
 #endif
 
 /* One output of dsp_dense_direct: DSP_RQ_DOUBLE's arithmetic straight from the output's
@@ -106,8 +148,8 @@ static __attribute__((noinline)) int8_t dsp_direct_rq_any(int32_t acc, int32_t m
 DSP_ALWAYS_INLINE int8_t dsp_direct_rq(int32_t acc, int32_t m, int32_t s, const dsp_out *o) {
 #if !defined(__OPTIMIZE_SIZE__)
     if (o->rounding == CNNC_ROUND_DOUBLE && m >= ((int32_t)1 << 30) && s <= -1 && s >= -20) {
-        const int32_t e = -s;
-        const int32_t c = (int32_t)(((uint32_t)1 << (e - 1)) + (uint32_t)o->zero_point * (1u << e));
+        /* 2^(e-1) + zp 2^e as one shift (modulo 2^32 as dsp_rq_make's) */
+        const int32_t e = -s, c = (int32_t)((uint32_t)(2 * o->zero_point + 1) << (e - 1));
         return dsp_clamp(dsp_smmlar(__qadd(acc, acc), m, c + (acc >> 31)) >> e, o);
     }
 #endif
@@ -117,23 +159,37 @@ DSP_ALWAYS_INLINE int8_t dsp_direct_rq(int32_t acc, int32_t m, int32_t s, const 
 /* Few rows (the classifier's one; fewer than DSP_MIN_ROWS, or K above DSP_MAX_K): no
  * repacking, each weight read once per row. The row's pairs (x[2i] - zp, x[2i+1] - zp)
  * (SXTAB16 onto (-zp, -zp), then PKHBT/PKHTB; 0 past K) are formed once; the weights of
- * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR; four
- * or eight pairs a turn by DSP_ASM_PAIRS_LOOP, not at -Os), so the sums start at the bias. Two of
- * the last 2 or 3 outputs read halfwords (DSP_ASM_PAIRS4_2, not at -Os), the others bytes. Sums
- * exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
+ * 4 outputs in rows k and k+1 become the four pairs of one SMLAD each (DSP_ASM_PAIR). Not at
+ * -Os: the first whole mod 16 pairs by eight, four (DSP_ASM_PAIRS_LOOP) and one, then 16 a
+ * turn, four rows per ADD, until DSP_DIRECT_END after the last whole pair
+ * (DSP_ASM_DIRECT_QUADS_LOOP); two of the last 2 or 3 outputs read halfwords (the first whole
+ * mod 8 pairs in C, then DSP_ASM_DIRECT_QUADS2_LOOP), the others bytes. The sums start at the
+ * bias, exact modulo 2^32 (s8_dsp.h); requantised by dsp_direct_rq (any form). */
 static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, const int8_t *w,
                              const int32_t *bias, const int32_t *mult, const int32_t *shift,
                              int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
     const int32_t k = p->k, m = p->m, m4 = m & ~3, pairs = (k + 1) / 2, whole = k / 2;
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
-    uint32_t xp[DSP_DIRECT_MAX_K / 2]; /* [pairs] (x[2i] - zp, x[2i+1] - zp), 0 past K */
+    /* [pairs] (x[2i] - zp, x[2i+1] - zp), 0 past K; in the turns DSP_DIRECT_END at [whole] and
+     * a word after it (their LDRD) */
+    uint32_t xp[DSP_DIRECT_MAX_K / 2 + 2];
     int32_t b, o, i;
+    uint32_t xodd;
     for (b = 0; b < p->n; ++b) {
         const int8_t *xb = x + (size_t)b * k;
         int8_t *yb = y + (size_t)b * m;
         const int8_t *xi = xb, *const x4 = xb + (k & ~3);
         uint32_t *xo = xp;
+#if !defined(__OPTIMIZE_SIZE__)
+        for (; xi < xb + (k & ~7); xi += 8, xo += 4) { /* two words a turn */
+            const uint32_t v = dsp_load4(xi), u = dsp_load4(xi + 4);
+            const uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
+            const uint32_t eu = dsp_even_add(nzp, u), ou = dsp_odd_add(nzp, u);
+            xo[0] = dsp_pkhbt(e, od), xo[1] = dsp_pkhtb(od, e);
+            xo[2] = dsp_pkhbt(eu, ou), xo[3] = dsp_pkhtb(ou, eu);
+        }
+#endif
         for (; xi < x4; xi += 4, xo += 2) {
             const uint32_t v = dsp_load4(xi);
             const uint32_t e = dsp_even_add(nzp, v), od = dsp_odd_add(nzp, v);
@@ -143,26 +199,37 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             const int32_t hi = i + 1 < k ? xb[i + 1] - p->x_zero_point : 0;
             xp[i / 2] = dsp_pack16(xb[i] - p->x_zero_point, hi);
         }
+        xodd = xp[pairs - 1]; /* the last input's pair where K is odd */
+#if !defined(__OPTIMIZE_SIZE__)
+        xp[whole] = DSP_DIRECT_END;
+#endif
         for (o = 0; o < m4; o += 4) {
             int32_t a0 = bias[o], a1 = bias[o + 1], a2 = bias[o + 2], a3 = bias[o + 3];
             const int8_t *wr = w + o; /* row k of outputs o..o+3 */
-            const uint32_t *xq = xp, *const xend = xp + whole;
+            const uint32_t *xq = xp;
 #if !defined(__OPTIMIZE_SIZE__)
-            if (whole >= 4) {
-                uint32_t x0, x1, r0, r1, t;
-                if (whole >= 8)
-                    DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4 DSP_ASM_PAIRS4, xp + (whole & ~7));
-                if (whole & 4) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4, xq + 4);
-            }
+            /* the first whole mod 16 pairs, then the turns of 16 up to DSP_DIRECT_END */
+            const uint32_t *const xend = xp + (whole & 15);
+            uint32_t x0, x1, r0, r1, t;
+            if (whole & 8) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4 DSP_ASM_PAIRS4, xq + 8);
+            if (whole & 4) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4, xq + 4);
+#else
+            const uint32_t *const xend = xp + whole;
 #endif
             while (xq < xend) {
                 uint32_t xv, r0, r1, t;
                 DSP_ASM_PAIR();
             }
+#if !defined(__OPTIMIZE_SIZE__)
+            if (whole >= 16) {
+                const int32_t m3 = 3 * m;
+                DSP_ASM_DIRECT_QUADS_LOOP();
+            }
+#endif
             if (k & 1) { /* the last input alone: w[k][o] in the low lanes */
                 const uint32_t wa = dsp_load4(wr);
                 const uint32_t ae = (uint32_t)dsp_even(wa), ao = (uint32_t)dsp_odd(wa);
-                const int32_t xv = (int32_t)xp[pairs - 1];
+                const int32_t xv = (int32_t)xodd;
                 a0 = __smlad(xv, (int32_t)(ae & 0xFFFFu), a0);
                 a1 = __smlad(xv, (int32_t)(ao & 0xFFFFu), a1);
                 a2 = __smlad(xv, (int32_t)(ae >> 16), a2);
@@ -179,14 +246,9 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                               w[k+1][o..o+1] side by side, their SXTB16 even and odd bytes the
                               two outputs' pairs (as dsp_rows4_pair) */
             const int8_t *wr = w + o;
-            const uint32_t *xq = xp;
             int32_t a0 = bias[o], a1 = bias[o + 1];
-            if (whole >= 4) {
-                const uint32_t *const xend4 = xp + (whole & ~3);
-                uint32_t x0, x1, r0, r1;
-                DSP_ASM_PAIRS4_2();
-            }
-            for (i = (int32_t)(xq - xp); i < whole; ++i, wr += 2 * (size_t)m) {
+            /* the first whole mod 8 pairs, then the turns of eight up to DSP_DIRECT_END */
+            for (i = 0; i < (whole & 7); ++i, wr += 2 * (size_t)m) {
                 uint16_t h0, h1;
                 uint32_t t;
                 CNNC_COPY(&h0, wr, sizeof h0);
@@ -195,9 +257,15 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 a0 = __smlad((int32_t)xp[i], dsp_even(t), a0);
                 a1 = __smlad((int32_t)xp[i], dsp_odd(t), a1);
             }
+            if (whole >= 8) {
+                const uint32_t *xq = xp + (whole & 7);
+                const int32_t m3 = 3 * m;
+                uint32_t x0, x1, r0, r1;
+                DSP_ASM_DIRECT_QUADS2_LOOP();
+            }
             if (k & 1) {
-                a0 = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, a0);
-                a1 = __smlad((int32_t)xp[whole], wr[1] & 0xFFFF, a1);
+                a0 = __smlad((int32_t)xodd, wr[0] & 0xFFFF, a0);
+                a1 = __smlad((int32_t)xodd, wr[1] & 0xFFFF, a1);
             }
             yb[o] = dsp_direct_rq(a0, mult[o], shift[o], &out);
             yb[o + 1] = dsp_direct_rq(a1, mult[o + 1], shift[o + 1], &out);
@@ -209,7 +277,7 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             int32_t acc = bias[o];
             for (i = 0; i < whole; ++i, wr += 2 * (size_t)m)
                 acc = __smlad((int32_t)xp[i], (int32_t)dsp_pack16(wr[0], wr[m]), acc);
-            if (k & 1) acc = __smlad((int32_t)xp[whole], wr[0] & 0xFFFF, acc);
+            if (k & 1) acc = __smlad((int32_t)xodd, wr[0] & 0xFFFF, acc);
             yb[o] = dsp_direct_rq(acc, mult[o], shift[o], &out);
         }
     }

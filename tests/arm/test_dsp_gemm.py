@@ -22,7 +22,8 @@ single and onnxruntime; with few rows and several blocks the rows kept widened f
 whole call (dsp_pair_block_kept: 3 to 10 rows, K of 24 to 336, a block refused in the middle).
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
-run for every K and M, and K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows. Four rows with
+run for every K and M, K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows, and K of 32 to 2048
+(its turns of 16 pairs to the sentinel pair, DIRECT) with 1 to 3 rows. Four rows with
 K a multiple of 8 and M even (dsp_dense_rows4: the weights read once for the four rows, up to
 K = 336; 344 and 512 the block path) run K of 8 to 512 and M of 2 to 62, every kind with the
 double rounding (the doubled form's pairs of a block in one asm statement, the C
@@ -93,6 +94,14 @@ KEPT = (
     (40, 5, 130), (336, 3, 24), (112, 33, 40), (32, 6, 100), (32, 36, 192), (24, 7, 60),
 )  # fmt: skip
 KEPT_REPS = 8
+# The direct path's turns of 16 input pairs (DSP_ASM_DIRECT_QUADS_LOOP, four rows per ADD, the
+# turns ended by DSP_DIRECT_END after the row's last whole pair), (K, M): one turn (32), one
+# after the first whole mod 16 pairs by eight, four and singles (95: 47 = 15 + 32), many
+# turns (256: digits' classifier; 1280: 0.35@96's, two and three blocks of four outputs and
+# the last 2 or 3 outputs after them) and DSP_DIRECT_MAX_K (2048: the sentinel's LDRD at the
+# buffer's end); K of 48 (24 pairs: eight first) and M of 6 with 2 or 3 rows.
+DIRECT = ((32, 12), (48, 6), (95, 10), (256, 10), (1280, 12), (1280, 11), (2048, 8))
+DIRECT_REPS = 6
 CASES = (
     len(KS) * len(MS) * 2 * 3
     + len(BIG_KS) * len(BIG_MS) * 2
@@ -102,6 +111,7 @@ CASES = (
     + len(REC_FULL) * REC8_REPS
     + len(PAIR_KS) * len(PAIR_MS) * PAIR_REPS
     + len(KEPT) * KEPT_REPS
+    + len(DIRECT) * DIRECT_REPS
 )
 
 DRIVER = (
@@ -117,7 +127,8 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
                      big_ms[] = {BIG_MS_LIST}, rows4[][2] = {ROWS4_LIST},
                      rec_ms[] = {REC_MS_LIST}, rec_full[][3] = {REC_FULL_LIST},
                      pair_ks[] = {PAIR_KS_LIST},
-                     pair_ms[] = {PAIR_MS_LIST}, kept[][3] = {KEPT_LIST};
+                     pair_ms[] = {PAIR_MS_LIST}, kept[][3] = {KEPT_LIST},
+                     direct[][2] = {DIRECT_LIST};
 #define REC_REPS 10
 #define REC8_REPS 6
 #define PAIR_REPS 12
@@ -125,7 +136,7 @@ static const int32_t ks[] = {KS_LIST}, ms[] = {MS_LIST}, big_ks[] = {BIG_KS_LIST
 #define MAX_N 9
 #define GUARD 16
 #define MAX_X 5120 /* MAX_N * 33, 5 * 1023, 2 * 9 * 9 * 4, 33 * 112 */
-#define MAX_W 17472 /* 33 * 49, 1023 * 8, 336 * 52, 56 * 300 */
+#define MAX_W 17472 /* 33 * 49, 1023 * 8, 336 * 52, 56 * 300, 2048 * 8, 1280 * 12 */
 #define MAX_Y 9312 /* MAX_N * 49, 2 * 10 * 10 * 20, 97 * 96 */
 static int8_t x[MAX_X], w[MAX_W], y_ref[MAX_Y + GUARD], y_dsp[MAX_Y + GUARD];
 static int32_t bias[300], mult[300], shift[300]; /* M up to 300 (KEPT) */
@@ -359,6 +370,17 @@ int main(void) {
         dense_case_zy(kept[ki][1], kept[ki][0], kept[ki][2], rep % 6,
                       rep < 6 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
                       rep & 1 ? -128 : uniform(-128, 127), rep == 7);
+    /* the direct path's turns (one row; 1 to 3 where M is not a multiple of 4): the extreme
+     * sums (kind 1), rounding ties (kind 4) and the reference form (kind 3) with the double
+     * rounding, the output zero point -128 and any, a narrow clamp, then any rounding */
+    for (ki = 0; ki < (int32_t)(sizeof direct / sizeof direct[0]); ++ki)
+    for (rep = 0; rep < 6; ++rep) {
+        static const int32_t kinds[] = {0, 1, 4, 3, 0, 2};
+        const int32_t m = direct[ki][1];
+        dense_case_zy(m % 4 ? uniform(1, 3) : 1, direct[ki][0], m, kinds[rep],
+                      rep < 4 ? CNNC_ROUND_DOUBLE : uniform(0, 2),
+                      rep & 1 ? -128 : uniform(-128, 127), rep == 5);
+    }
     printf("%d cases, %d failures\n", cases, failures);
     return failures != 0;
 }
@@ -383,6 +405,7 @@ def test_dsp_gemm_rows_equal_ref_on_emulated_cortex_m4(tmp_path, opt):
     driver = driver.replace(
         "REC_FULL_LIST", ", ".join(f"{{{n}, {k}, {m}}}" for n, k, m in REC_FULL)
     )
+    driver = driver.replace("DIRECT_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in DIRECT))
     driver = driver.replace("KEPT_LIST", ", ".join(f"{{{k}, {n}, {m}}}" for k, n, m in KEPT))
     for name, values in lists.items():
         driver = driver.replace(name, ", ".join(map(str, values)))
