@@ -1468,22 +1468,28 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "strb " a ", " at "\n\t"
 /* Rows x0 and x1 (r4, r1; K bytes, any alignment; the loop ends at x0 + K in r6) widened on
  * the lanes (-zp, -zp) (nzp in r10) into xb (r2) interleaved: per quad row 0's (even, odd)
- * then row 1's; D: doubled (the weights then are not) or not. Two quads a turn (K is a
- * multiple of 8): the loop's CMP and BNE once per 8 bytes. */
+ * then row 1's, in r3, r5, r7, r8 so that one STM stores the quad's four words (7
+ * instructions a quad where two STRDs spent 8; row 1's lanes first, before row 0's word in
+ * r3 and r5 is overwritten); D: doubled (the weights then are not) or not. WIDEN: as many
+ * quads a turn as the quad loop's (QW: DSP_ASM_PAIR_QUAD's count, a divisor of K / 4): the
+ * loop's CMP and BNE once per 4 QW bytes (K = 336: 6 turns where 2 quads a turn took 42;
+ * +3 KB of -O2 code). */
 #define DSP_ASM_PAIR_WIDEN1(D)                           \
     "ldr r3, [r4], #4\n\t"                               \
     "ldr r5, [r1], #4\n\t"                               \
-    "sxtab16 r7, r10, r3\n\t"                            \
-    "sxtab16 r3, r10, r3, ror #8\n\t"                    \
-    "sxtab16 r8, r10, r5\n\t"                            \
-    "sxtab16 r5, r10, r5, ror #8\n\t"                    \
+    "sxtab16 r7, r10, r5\n\t"                            \
+    "sxtab16 r8, r10, r5, ror #8\n\t"                    \
+    "sxtab16 r5, r10, r3, ror #8\n\t"                    \
+    "sxtab16 r3, r10, r3\n\t"                            \
     D                                                    \
-    "strd r8, r5, [r2, #8]\n\t"                          \
-    "strd r7, r3, [r2], #16\n\t"
-#define DSP_ASM_PAIR_WIDEN(D)                            \
+    "stm r2!, {r3, r5, r7, r8}\n\t"
+#define DSP_ASM_PAIR_WIDEN2(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D)
+#define DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN2(D) DSP_ASM_PAIR_WIDEN2(D)
+#define DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D)
+#define DSP_ASM_PAIR_WIDEN14(D) DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN2(D)
+#define DSP_ASM_PAIR_WIDEN(D, QW)                        \
     "5:\n\t"                                             \
-    DSP_ASM_PAIR_WIDEN1(D)                               \
-    DSP_ASM_PAIR_WIDEN1(D)                               \
+    DSP_ASM_PAIR_WIDEN##QW(D)                            \
     "cmp r4, r6\n\t"                                     \
     "bne 5b\n\t"
 #define DSP_ASM_PAIR_XDBL                                \
@@ -1515,7 +1521,8 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
  * rows are widened into xb (D), then every record's two outputs run against them: sums
  * r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's x0, last row and K stay in
  * r4..r6 from the loop's end (at the start: the inputs), its y goes to [sp] there. */
-#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D) DSP_ASM_PAIR_ROWS_W(RQ, QUADS, DSP_ASM_PAIR_WIDEN(D))
+#define DSP_ASM_PAIR_ROWS(RQ, QW, D) \
+    DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD##QW), DSP_ASM_PAIR_WIDEN(D, QW))
 /* DSP_ASM_PAIR_ROWS with the rows' widening WIDEN (its loop, or its turns written out) */
 #define DSP_ASM_PAIR_ROWS_W(RQ, QUADS, WIDEN)                                       \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
@@ -1670,16 +1677,16 @@ DSP_ALWAYS_INLINE void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uin
 }
 
 /* The quad loop by K (q: dsp_pair_q). */
-#define DSP_PAIR_ROWS_Q(RQ, D)                                                \
-    do {                                                                      \
-        if (q == DSP_PAIR_Q14)                                                \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14), D); \
-        else if (q == DSP_PAIR_Q12)                                           \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12), D); \
-        else if (q == DSP_PAIR_Q4)                                            \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD4), D);  \
-        else                                                                  \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2), D);  \
+#define DSP_PAIR_ROWS_Q(RQ, D)            \
+    do {                                  \
+        if (q == DSP_PAIR_Q14)            \
+            DSP_ASM_PAIR_ROWS(RQ, 14, D); \
+        else if (q == DSP_PAIR_Q12)       \
+            DSP_ASM_PAIR_ROWS(RQ, 12, D); \
+        else if (q == DSP_PAIR_Q4)        \
+            DSP_ASM_PAIR_ROWS(RQ, 4, D);  \
+        else                              \
+            DSP_ASM_PAIR_ROWS(RQ, 2, D);  \
     } while (0)
 /* The quads a turn of K = 4 nq: fourteen, twelve, four or two (a turn run once unchecked
  * where K is 48 or 56 saved 3 instructions a record pass for 3 KB of code at -O2). */
@@ -1694,9 +1701,6 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
  * MobileNetV2's 48 and 96 channels, linear): the quads and the rows' widening written out for
  * the whole of K, no sentinel's test (3 instructions a pass of the records, one or two per 12
  * quads) and no widening loop's (2 per 8 bytes of a pair of rows). */
-#define DSP_ASM_PAIR_WIDEN4(D) \
-    DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D)
-#define DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D)
 #define DSP_PAIR_ROWS_QX(RQ, D)                                                    \
     do {                                                                           \
         if (q == DSP_PAIR_Q12X)                                                    \
