@@ -1517,10 +1517,13 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
  * current output pair (row 0), y_stride - 1 (m - 1: row 1's bytes sit there past row 0's,
  * whose STRBs step y on), xb, the records' end, x0 (the pair's first row), the pairs' last
- * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the
- * rows are widened into xb (D), then every record's two outputs run against them: sums
- * r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's x0, last row and K stay in
- * r4..r6 from the loop's end (at the start: the inputs), its y goes to [sp] there. */
+ * row, K, 2 m - count (y's step from past the block's row 0 outputs to the next pair's
+ * first), (unused), the records, nzp, (unused). Per pair of rows the rows are widened into xb
+ * (D; row 1's pointer ends on the next pair's x0, stored at once), then every record's two
+ * outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's
+ * x0, last row and K stay in r4..r6 from the loop's end (at the start: the inputs), its y
+ * (r10, past the last output of row 0, plus the step) goes to [sp] there: 13 instructions a
+ * pair of rows around the widening and the outputs where storing x0 and y back took 16. */
 #define DSP_ASM_PAIR_ROWS(RQ, QW, D) \
     DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD##QW), DSP_ASM_PAIR_WIDEN(D, QW))
 /* DSP_ASM_PAIR_ROWS with the rows' widening WIDEN (its loop, or its turns written out) */
@@ -1532,17 +1535,14 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
                          WIDEN                                                      \
+                         "str r1, [sp, #16]\n\t"                                    \
                          "ldr r12, [sp, #36]\n\t"                                   \
                          "ldr lr, [sp, #8]\n\t"                                     \
                          DSP_ASM_PAIR_OUTPUTS(RQ, QUADS)                            \
                          "ldrd r4, r5, [sp, #16]\n\t"                               \
-                         "ldr r6, [sp, #24]\n\t"                                    \
-                         "ldrd r7, r8, [sp, #28]\n\t"                               \
-                         "add r4, r4, r6, lsl #1\n\t"                               \
-                         "add r7, r7, r8\n\t"                                       \
-                         "str r4, [sp, #16]\n\t"                                    \
-                         "str r7, [sp, #28]\n\t"                                    \
-                         "str r7, [sp]\n\t"                                         \
+                         "ldrd r6, r7, [sp, #24]\n\t"                               \
+                         "add r10, r10, r7\n\t"                                     \
+                         "str r10, [sp]\n\t"                                        \
                          "cmp r4, r5\n\t"                                           \
                          "bls 4b\n\t"                                               \
                          "add sp, sp, #48"                                          \
@@ -1713,21 +1713,21 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
     } while (0)
 enum { DSP_PAIR_Q12X = DSP_PAIR_Q14 + 1, DSP_PAIR_Q24X };
 
-/* The n rows by pairs through the records rec .. rend into y (at the block's first output):
- * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
- * quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX). */
+/* The n rows by pairs through the records rec .. rend (count outputs) into y (at the block's first
+ * output): DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z;
+ * q: the quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
                                      int8_t *y, uint32_t *xb, const uint32_t *rec,
-                                     const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
-                                     int q) {
+                                     const uint32_t *rend, int32_t count, uint32_t nzp, int xdbl,
+                                     int relu, int q) {
     register int8_t *r0 __asm__("r0") = y;
     register uint32_t r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
     register const int8_t *r4 __asm__("r4") = x;
     register const int8_t *r5 __asm__("r5") = x + (size_t)(n - 1) * p->k;
     register int32_t r6 __asm__("r6") = p->k;
-    register int8_t *r7 __asm__("r7") = y;
-    register int32_t r8 __asm__("r8") = 2 * p->m;
+    register int32_t r7 __asm__("r7") = 2 * p->m - count;
+    register int32_t r8 __asm__("r8") = 0;
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
     register int32_t r11 __asm__("r11") = 0;
@@ -1853,8 +1853,8 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
         !dsp_pair_records(rec, p, w, bias, mult, shift, o0, count, out, wdbl))
         return 0;
     xb[4 * nq] = DSP_PAIR_END;
-    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128,
-                  dsp_pair_q(nq));
+    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, count, nzp, !wdbl,
+                  out->zero_point == -128, dsp_pair_q(nq));
     if (p->n % 2) /* the last row alone */
         dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb, rec,
                       rend, nzp, !wdbl, out->zero_point == -128, 0);
