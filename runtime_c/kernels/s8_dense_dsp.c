@@ -1607,13 +1607,20 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
 #define DSP_ASM_PAIR_XDBL1                               \
     "sadd16 r7, r7, r7\n\t"                              \
     "sadd16 r3, r3, r3\n\t"
-/* The row's widening loop (D1: doubled or not); "" where its words are kept. */
-#define DSP_ASM_PAIR_WIDEN1_LOOP(D1)                     \
+/* The row's widening loop (D1: doubled or not), as many quads a turn as the quad loop's (QW:
+ * the loop's CMP and BNE once per 4 QW bytes; K = 336: 6 turns where 2 quads a turn took 42);
+ * DSP_ASM_PAIR_NOWIDEN where its words are kept. */
+#define DSP_ASM_PAIR_WIDEN1_ROW2(D1) DSP_ASM_PAIR_WIDEN1_ROW(D1) DSP_ASM_PAIR_WIDEN1_ROW(D1)
+#define DSP_ASM_PAIR_WIDEN1_ROW4(D1) DSP_ASM_PAIR_WIDEN1_ROW2(D1) DSP_ASM_PAIR_WIDEN1_ROW2(D1)
+#define DSP_ASM_PAIR_WIDEN1_ROW14(D1)                                               \
+    DSP_ASM_PAIR_WIDEN1_ROW4(D1) DSP_ASM_PAIR_WIDEN1_ROW4(D1) DSP_ASM_PAIR_WIDEN1_ROW4(D1) \
+    DSP_ASM_PAIR_WIDEN1_ROW2(D1)
+#define DSP_ASM_PAIR_WIDEN1_LOOP(D1, QW)                 \
     "5:\n\t"                                             \
-    DSP_ASM_PAIR_WIDEN1_ROW(D1)                          \
-    DSP_ASM_PAIR_WIDEN1_ROW(D1)                          \
+    DSP_ASM_PAIR_WIDEN1_ROW##QW(D1)                      \
     "cmp r4, r6\n\t"                                     \
     "bne 5b\n\t"
+#define DSP_ASM_PAIR_NOWIDEN(D1, QW) ""
 #define DSP_ASM_PAIR_ROW1(RQ, QUADS, WIDEN)                                         \
     __asm__ __volatile__("push {r2, r3}\n\t"                                       \
                          WIDEN                                                      \
@@ -1635,14 +1642,14 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          :                                                          \
                          : "r1", "r5", "r7", "r8", "r11", "r12", "lr", "cc", "memory")
 /* clang-format on */
-#define DSP_PAIR_ROW1_Q(RQ, WIDEN)                                                     \
-    do {                                                                               \
-        if (nq % 14 == 0)                                                              \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), WIDEN); \
-        else if (nq % 4 == 0)                                                          \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), WIDEN);  \
-        else                                                                           \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), WIDEN);  \
+#define DSP_PAIR_ROW1_Q(RQ, WL, D1)                                                         \
+    do {                                                                                    \
+        if (nq % 14 == 0)                                                                   \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), WL(D1, 14)); \
+        else if (nq % 4 == 0)                                                               \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), WL(D1, 4));   \
+        else                                                                                \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), WL(D1, 2));   \
     } while (0)
 
 /* Row x (K = 4 nq bytes) through the records rec .. rend into y (at the block's first output),
@@ -1659,21 +1666,21 @@ DSP_ALWAYS_INLINE void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uin
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
     if (kept && relu) {
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, "");
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_NOWIDEN, "");
         return;
     } else if (kept) {
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, "");
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_NOWIDEN, "");
         return;
     }
     xb[2 * nq] = DSP_PAIR_END;
     if (xdbl && relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP(DSP_ASM_PAIR_XDBL1));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1);
     else if (xdbl)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP(DSP_ASM_PAIR_XDBL1));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1);
     else if (relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP(""));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, "");
     else
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP(""));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, "");
 }
 
 /* The quad loop by K (q: dsp_pair_q). */
