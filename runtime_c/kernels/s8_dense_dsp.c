@@ -1536,22 +1536,28 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
     "strb " a ", " at "\n\t"
 /* Rows x0 and x1 (r4, r1; K bytes, any alignment; the loop ends at x0 + K in r6) widened on
  * the lanes (-zp, -zp) (nzp in r10) into xb (r2) interleaved: per quad row 0's (even, odd)
- * then row 1's; D: doubled (the weights then are not) or not. Two quads a turn (K is a
- * multiple of 8): the loop's CMP and BNE once per 8 bytes. */
+ * then row 1's, in r3, r5, r7, r8 so that one STM stores the quad's four words (7
+ * instructions a quad where two STRDs spent 8; row 1's lanes first, before row 0's word in
+ * r3 and r5 is overwritten); D: doubled (the weights then are not) or not. WIDEN: as many
+ * quads a turn as the quad loop's (QW: DSP_ASM_PAIR_QUAD's count, a divisor of K / 4): the
+ * loop's CMP and BNE once per 4 QW bytes (K = 336: 6 turns where 2 quads a turn took 42;
+ * +3 KB of -O2 code). */
 #define DSP_ASM_PAIR_WIDEN1(D)                           \
     "ldr r3, [r4], #4\n\t"                               \
     "ldr r5, [r1], #4\n\t"                               \
-    "sxtab16 r7, r10, r3\n\t"                            \
-    "sxtab16 r3, r10, r3, ror #8\n\t"                    \
-    "sxtab16 r8, r10, r5\n\t"                            \
-    "sxtab16 r5, r10, r5, ror #8\n\t"                    \
+    "sxtab16 r7, r10, r5\n\t"                            \
+    "sxtab16 r8, r10, r5, ror #8\n\t"                    \
+    "sxtab16 r5, r10, r3, ror #8\n\t"                    \
+    "sxtab16 r3, r10, r3\n\t"                            \
     D                                                    \
-    "strd r8, r5, [r2, #8]\n\t"                          \
-    "strd r7, r3, [r2], #16\n\t"
-#define DSP_ASM_PAIR_WIDEN(D)                            \
+    "stm r2!, {r3, r5, r7, r8}\n\t"
+#define DSP_ASM_PAIR_WIDEN2(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D)
+#define DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN2(D) DSP_ASM_PAIR_WIDEN2(D)
+#define DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D)
+#define DSP_ASM_PAIR_WIDEN14(D) DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN2(D)
+#define DSP_ASM_PAIR_WIDEN(D, QW)                        \
     "5:\n\t"                                             \
-    DSP_ASM_PAIR_WIDEN1(D)                               \
-    DSP_ASM_PAIR_WIDEN1(D)                               \
+    DSP_ASM_PAIR_WIDEN##QW(D)                            \
     "cmp r4, r6\n\t"                                     \
     "bne 5b\n\t"
 #define DSP_ASM_PAIR_XDBL                                \
@@ -1579,11 +1585,15 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
 /* All rows by pairs, the loop in the statement: its values pushed ([sp + 4 i] = r i): y of the
  * current output pair (row 0), y_stride - 1 (m - 1: row 1's bytes sit there past row 0's,
  * whose STRBs step y on), xb, the records' end, x0 (the pair's first row), the pairs' last
- * row, K, y of the pair's first output, 2 m, the records, nzp, (unused). Per pair of rows the
- * rows are widened into xb (D), then every record's two outputs run against them: sums
- * r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's x0, last row and K stay in
- * r4..r6 from the loop's end (at the start: the inputs), its y goes to [sp] there. */
-#define DSP_ASM_PAIR_ROWS(RQ, QUADS, D) DSP_ASM_PAIR_ROWS_W(RQ, QUADS, DSP_ASM_PAIR_WIDEN(D))
+ * row, K, 2 m - count (y's step from past the block's row 0 outputs to the next pair's
+ * first), (unused), the records, nzp, (unused). Per pair of rows the rows are widened into xb
+ * (D; row 1's pointer ends on the next pair's x0, stored at once), then every record's two
+ * outputs run against them: sums r0..r3 = (row 0: o, o+1), (row 1: o, o+1); the next pair's
+ * x0, last row and K stay in r4..r6 from the loop's end (at the start: the inputs), its y
+ * (r10, past the last output of row 0, plus the step) goes to [sp] there: 13 instructions a
+ * pair of rows around the widening and the outputs where storing x0 and y back took 16. */
+#define DSP_ASM_PAIR_ROWS(RQ, QW, D) \
+    DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD##QW), DSP_ASM_PAIR_WIDEN(D, QW))
 /* DSP_ASM_PAIR_ROWS with the rows' widening WIDEN (its loop, or its turns written out) */
 #define DSP_ASM_PAIR_ROWS_W(RQ, QUADS, WIDEN)                                       \
     __asm__ __volatile__("push {r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11}\n\t" \
@@ -1593,17 +1603,14 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          "ldr r2, [sp, #8]\n\t"                                     \
                          "ldr r10, [sp, #40]\n\t"                                   \
                          WIDEN                                                      \
+                         "str r1, [sp, #16]\n\t"                                    \
                          "ldr r12, [sp, #36]\n\t"                                   \
                          "ldr lr, [sp, #8]\n\t"                                     \
                          DSP_ASM_PAIR_OUTPUTS(RQ, QUADS)                            \
                          "ldrd r4, r5, [sp, #16]\n\t"                               \
-                         "ldr r6, [sp, #24]\n\t"                                    \
-                         "ldrd r7, r8, [sp, #28]\n\t"                               \
-                         "add r4, r4, r6, lsl #1\n\t"                               \
-                         "add r7, r7, r8\n\t"                                       \
-                         "str r4, [sp, #16]\n\t"                                    \
-                         "str r7, [sp, #28]\n\t"                                    \
-                         "str r7, [sp]\n\t"                                         \
+                         "ldrd r6, r7, [sp, #24]\n\t"                               \
+                         "add r10, r10, r7\n\t"                                     \
+                         "str r10, [sp]\n\t"                                        \
                          "cmp r4, r5\n\t"                                           \
                          "bls 4b\n\t"                                               \
                          "add sp, sp, #48"                                          \
@@ -1668,13 +1675,20 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
 #define DSP_ASM_PAIR_XDBL1                               \
     "sadd16 r7, r7, r7\n\t"                              \
     "sadd16 r3, r3, r3\n\t"
-/* The row's widening loop (D1: doubled or not); "" where its words are kept. */
-#define DSP_ASM_PAIR_WIDEN1_LOOP(D1)                     \
+/* The row's widening loop (D1: doubled or not), as many quads a turn as the quad loop's (QW:
+ * the loop's CMP and BNE once per 4 QW bytes; K = 336: 6 turns where 2 quads a turn took 42);
+ * DSP_ASM_PAIR_NOWIDEN where its words are kept. */
+#define DSP_ASM_PAIR_WIDEN1_ROW2(D1) DSP_ASM_PAIR_WIDEN1_ROW(D1) DSP_ASM_PAIR_WIDEN1_ROW(D1)
+#define DSP_ASM_PAIR_WIDEN1_ROW4(D1) DSP_ASM_PAIR_WIDEN1_ROW2(D1) DSP_ASM_PAIR_WIDEN1_ROW2(D1)
+#define DSP_ASM_PAIR_WIDEN1_ROW14(D1)                                               \
+    DSP_ASM_PAIR_WIDEN1_ROW4(D1) DSP_ASM_PAIR_WIDEN1_ROW4(D1) DSP_ASM_PAIR_WIDEN1_ROW4(D1) \
+    DSP_ASM_PAIR_WIDEN1_ROW2(D1)
+#define DSP_ASM_PAIR_WIDEN1_LOOP(D1, QW)                 \
     "5:\n\t"                                             \
-    DSP_ASM_PAIR_WIDEN1_ROW(D1)                          \
-    DSP_ASM_PAIR_WIDEN1_ROW(D1)                          \
+    DSP_ASM_PAIR_WIDEN1_ROW##QW(D1)                      \
     "cmp r4, r6\n\t"                                     \
     "bne 5b\n\t"
+#define DSP_ASM_PAIR_NOWIDEN(D1, QW) ""
 #define DSP_ASM_PAIR_ROW1(RQ, QUADS, WIDEN)                                         \
     __asm__ __volatile__("push {r2, r3}\n\t"                                       \
                          WIDEN                                                      \
@@ -1696,14 +1710,14 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          :                                                          \
                          : "r1", "r5", "r7", "r8", "r11", "r12", "lr", "cc", "memory")
 /* clang-format on */
-#define DSP_PAIR_ROW1_Q(RQ, WIDEN)                                                     \
-    do {                                                                               \
-        if (nq % 14 == 0)                                                              \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), WIDEN); \
-        else if (nq % 4 == 0)                                                          \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), WIDEN);  \
-        else                                                                           \
-            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), WIDEN);  \
+#define DSP_PAIR_ROW1_Q(RQ, WL, D1)                                                         \
+    do {                                                                                    \
+        if (nq % 14 == 0)                                                                   \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), WL(D1, 14)); \
+        else if (nq % 4 == 0)                                                               \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), WL(D1, 4));   \
+        else                                                                                \
+            DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), WL(D1, 2));   \
     } while (0)
 
 /* Row x (K = 4 nq bytes) through the records rec .. rend into y (at the block's first output),
@@ -1720,34 +1734,34 @@ DSP_ALWAYS_INLINE void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uin
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
     if (kept && relu) {
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, "");
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_NOWIDEN, "");
         return;
     } else if (kept) {
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, "");
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_NOWIDEN, "");
         return;
     }
     xb[2 * nq] = DSP_PAIR_END;
     if (xdbl && relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP(DSP_ASM_PAIR_XDBL1));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1);
     else if (xdbl)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP(DSP_ASM_PAIR_XDBL1));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1);
     else if (relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP(""));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, "");
     else
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP(""));
+        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, "");
 }
 
 /* The quad loop by K (q: dsp_pair_q). */
-#define DSP_PAIR_ROWS_Q(RQ, D)                                                \
-    do {                                                                      \
-        if (q == DSP_PAIR_Q14)                                                \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14), D); \
-        else if (q == DSP_PAIR_Q12)                                           \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12), D); \
-        else if (q == DSP_PAIR_Q4)                                            \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD4), D);  \
-        else                                                                  \
-            DSP_ASM_PAIR_ROWS(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2), D);  \
+#define DSP_PAIR_ROWS_Q(RQ, D)            \
+    do {                                  \
+        if (q == DSP_PAIR_Q14)            \
+            DSP_ASM_PAIR_ROWS(RQ, 14, D); \
+        else if (q == DSP_PAIR_Q12)       \
+            DSP_ASM_PAIR_ROWS(RQ, 12, D); \
+        else if (q == DSP_PAIR_Q4)        \
+            DSP_ASM_PAIR_ROWS(RQ, 4, D);  \
+        else                              \
+            DSP_ASM_PAIR_ROWS(RQ, 2, D);  \
     } while (0)
 /* The quads a turn of K = 4 nq: fourteen, twelve, four or two (a turn run once unchecked
  * where K is 48 or 56 saved 3 instructions a record pass for 3 KB of code at -O2). */
@@ -1762,9 +1776,6 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
  * MobileNetV2's 48 and 96 channels, linear): the quads and the rows' widening written out for
  * the whole of K, no sentinel's test (3 instructions a pass of the records, one or two per 12
  * quads) and no widening loop's (2 per 8 bytes of a pair of rows). */
-#define DSP_ASM_PAIR_WIDEN4(D) \
-    DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D) DSP_ASM_PAIR_WIDEN1(D)
-#define DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D) DSP_ASM_PAIR_WIDEN4(D)
 #define DSP_PAIR_ROWS_QX(RQ, D)                                                    \
     do {                                                                           \
         if (q == DSP_PAIR_Q12X)                                                    \
@@ -1777,21 +1788,21 @@ CNNC_INLINE int dsp_pair_q(int32_t nq) {
     } while (0)
 enum { DSP_PAIR_Q12X = DSP_PAIR_Q14 + 1, DSP_PAIR_Q24X };
 
-/* The n rows by pairs through the records rec .. rend into y (at the block's first output):
- * DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z; q: the
- * quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX). */
+/* The n rows by pairs through the records rec .. rend (count outputs) into y (at the block's first
+ * output): DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z;
+ * q: the quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX). */
 DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
                                      int8_t *y, uint32_t *xb, const uint32_t *rec,
-                                     const uint32_t *rend, uint32_t nzp, int xdbl, int relu,
-                                     int q) {
+                                     const uint32_t *rend, int32_t count, uint32_t nzp, int xdbl,
+                                     int relu, int q) {
     register int8_t *r0 __asm__("r0") = y;
     register uint32_t r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
     register const int8_t *r4 __asm__("r4") = x;
     register const int8_t *r5 __asm__("r5") = x + (size_t)(n - 1) * p->k;
     register int32_t r6 __asm__("r6") = p->k;
-    register int8_t *r7 __asm__("r7") = y;
-    register int32_t r8 __asm__("r8") = 2 * p->m;
+    register int32_t r7 __asm__("r7") = 2 * p->m - count;
+    register int32_t r8 __asm__("r8") = 0;
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
     register int32_t r11 __asm__("r11") = 0;
@@ -1917,8 +1928,8 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
         !dsp_pair_records(rec, p, w, bias, mult, shift, o0, count, out, wdbl))
         return 0;
     xb[4 * nq] = DSP_PAIR_END;
-    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, nzp, !wdbl, out->zero_point == -128,
-                  dsp_pair_q(nq));
+    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, count, nzp, !wdbl,
+                  out->zero_point == -128, dsp_pair_q(nq));
     if (p->n % 2) /* the last row alone */
         dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb, rec,
                       rend, nzp, !wdbl, out->zero_point == -128, 0);
