@@ -23,7 +23,9 @@ layers alone (1x1 convs over all channels and dense layers: mcu_floor.is_pointwi
 "floor" is the arithmetic floor of the int8 conv and dense layers per MAC
 (cnnc.host.mcu_floor: the products at two MACs an instruction, the inputs' widening and a
 4- or 5-instruction requantisation per output; no loads, loops or calls; the other layers
-count 0), the whole model's and the pointwise layers'. Instruction counts are exact and
+count 0), the whole model's and the pointwise layers'. "pw ld" adds to the pointwise floor
+one load per output of the layers of K <= 16, which no kernel avoids under the register model
+of mcu_floor.register_loads. Instruction counts are exact and
 board-independent. "cyc/MAC" is an estimate, not a measurement: the DSP build's executed
 instructions priced by the Cortex-M4 TRM's cycle counts per instruction class with zero
 wait states (cnnc.host.mcu_trace states the model: loads 2, LDRD 3, multiplies and DSP 1,
@@ -130,7 +132,7 @@ def main() -> None:
           f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'run B':>6} "
           f"{'i/MAC ref':>9} {'i/MAC dsp':>9} "
           f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7} {'floor':>6} "
-          f"{'pw flr':>6}")  # fmt: skip
+          f"{'pw flr':>6} {'pw ld':>6}")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cnnc-bench-mcu-") as tmp:
         for name in args.models.split(","):
             model, precision, x, opts = MODELS[name]()
@@ -159,6 +161,9 @@ def main() -> None:
             covered = all(i in floors for i, n in macs.items() if n)  # no binary layers
             both = (list(macs), pointwise)  # the whole model, the pointwise layers
             flr = [f"{per_mac(floor, macs, sel):.2f}" if covered else "-" for sel in both]
+            loads = {i: f + mcu_floor.register_loads(m.graph.nodes[i], m.graph)
+                     for i, f in floor.items()}  # fmt: skip
+            flr.append(f"{per_mac(loads, macs, pointwise):.3f}" if covered else "-")
             cells = ["-"] * 6
             if dsp:
                 cells = [f"{per_mac(c.layers, macs, sel):.2f}" if c else "-"
@@ -170,7 +175,7 @@ def main() -> None:
                   f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {run_stack:>6} "
                   f"{cells[0]:>9} {cells[1]:>9} "
                   f"{cells[2]:>7} {cells[3]:>7} {cells[4]:>7} {cells[5]:>7} {flr[0]:>6} "
-                  f"{flr[1]:>6}",
+                  f"{flr[1]:>6} {flr[2]:>6}",
                   flush=True)  # fmt: skip
             dynamic = f"; dynamic frames: {', '.join(stack.dynamic)}" if stack.dynamic else ""
             print(f"  stack: {' > '.join(stack.path)}{dynamic}")

@@ -98,6 +98,29 @@ def is_pointwise(node: Node, graph: Graph) -> bool:
     return kh == kw == 1 and node.attrs.get("groups", 1) == 1
 
 
+def register_loads(node: Node, graph: Graph) -> int:
+    """A lower bound on the load instructions of a pointwise layer of K <= 16 inputs: one per
+    output (each pixel's each output channel); 0 for every other layer (whose bound is left
+    to the floor). A kernel that fed two of a pixel's outputs from one load of its inputs
+    would hold, at once, both outputs' weight words (K / 2 each), multipliers and rounding
+    terms (SMMLAR takes both from registers), the pixel's input words (K / 2) and a sum:
+    at K = 8 18 words, one that fed two pixels from one output's weights 16 (4 + 2 + 8 +
+    2), more than the 14 general registers of ARMv7-M beside sp (r0-r12, lr); at K = 16 one
+    output and one pixel alone take 20. An LDM counts one however many words it loads, so
+    the bound is one load per output, not per word. A model, not a proof: it leaves out
+    kernels that fold the bias or keep sums in the input registers and stream through sp."""
+    if not is_pointwise(node, graph):
+        return 0
+    x, y = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
+    inputs = outputs = 1
+    for d in x:
+        inputs *= d
+    for d in y:
+        outputs *= d
+    k = inputs // x[0] if node.op == "s8_dense" else x[-1]
+    return outputs if k <= 16 else 0
+
+
 def model_floor(graph: Graph) -> dict[int, LayerFloor]:
     """Floor per layer index (the position in graph.nodes, as report.json numbers them)."""
     floors = {}

@@ -57,3 +57,19 @@ def test_dense_and_other_ops():
     assert mcu_floor.layer_floor(graph.nodes[1], graph) is None
     graph, node = graph_of("s8_conv2d", (1, 2, 2, 4), (4, 1, 1, 1), (1, 2, 2, 4), groups=4)
     assert not mcu_floor.is_pointwise(node, graph)
+
+
+def test_register_loads_one_per_output_where_k_is_at_most_16():
+    # 2x3 image, K = 16 -> 4: 24 outputs, each a load; K = 17 and depthwise: none
+    graph, node = graph_of("s8_conv2d", (1, 2, 3, 16), (4, 1, 1, 16), (1, 2, 3, 4), groups=1)
+    assert mcu_floor.register_loads(node, graph) == 24
+    graph, node = graph_of("s8_conv2d", (1, 2, 3, 17), (4, 1, 1, 17), (1, 2, 3, 4), groups=1)
+    assert mcu_floor.register_loads(node, graph) == 0
+    graph, node = graph_of("s8_conv2d", (1, 2, 3, 4), (4, 3, 3, 1), (1, 2, 3, 4), groups=4,
+                           pads=[1, 1, 1, 1])  # fmt: skip
+    assert mcu_floor.register_loads(node, graph) == 0
+    # dense: K is the row's size (2 rows of 8 -> 3 outputs each), not its last axis alone
+    graph, node = graph_of("s8_dense", (2, 8), (3, 8), (2, 3))
+    assert mcu_floor.register_loads(node, graph) == 6
+    graph, node = graph_of("s8_dense", (2, 4, 5), (3, 20), (2, 3))
+    assert mcu_floor.register_loads(node, graph) == 0
