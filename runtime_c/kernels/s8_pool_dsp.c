@@ -42,6 +42,20 @@ DSP_ALWAYS_INLINE int8_t dsp_gap_out(int32_t acc, int32_t once, int32_t form, co
  * the global pools' form with the full clamp: 2 sum - 2 hw zp (SXTH or ASR #16, then RSB
  * with LSL #1), SMMLAR onto the zero point, SSAT #8: 5 instructions a channel. */
 /* clang-format off */
+/* The lane sums' loop (label L) over the run's pixels xc .. xend, c bytes apart: the eight
+ * channels' bytes of a pixel added to s0..s3 (SXTAB16: even and odd bytes of each word). */
+#define DSP_ASM_GAP_SUMS(L)                      \
+    L ":\n\t"                                    \
+    "ldr %[v], [%[xc]]\n\t"                     \
+    "sxtab16 %[s0], %[s0], %[v]\n\t"            \
+    "sxtab16 %[s1], %[s1], %[v], ror #8\n\t"    \
+    "ldr %[v], [%[xc], #4]\n\t"                 \
+    "sxtab16 %[s2], %[s2], %[v]\n\t"            \
+    "sxtab16 %[s3], %[s3], %[v], ror #8\n\t"    \
+    "add %[xc], %[xc], %[c]\n\t"                \
+    "cmp %[xc], %[xend]\n\t"                    \
+    "blo " L "b\n\t"
+
 #define DSP_GAP_LANES(S, AT, AT2)                        \
     "sxth %[t], " S "\n\t"                               \
     "rsb %[t], %[z2], %[t], lsl #1\n\t"                  \
@@ -77,18 +91,7 @@ static __attribute__((noinline)) void dsp_gap_once_full(const int8_t *x, int8_t 
             "sxtb16 %[s3], %[v], ror #8\n\t"
             "add %[xc], %[xc], %[c]\n\t"
             "cmp %[xc], %[xend]\n\t"
-            "bhs 2f\n\t"
-            "1:\n\t"
-            "ldr %[v], [%[xc]]\n\t"
-            "sxtab16 %[s0], %[s0], %[v]\n\t"
-            "sxtab16 %[s1], %[s1], %[v], ror #8\n\t"
-            "ldr %[v], [%[xc], #4]\n\t"
-            "sxtab16 %[s2], %[s2], %[v]\n\t"
-            "sxtab16 %[s3], %[s3], %[v], ror #8\n\t"
-            "add %[xc], %[xc], %[c]\n\t"
-            "cmp %[xc], %[xend]\n\t"
-            "blo 1b\n\t"
-            "2:\n\t"
+            "bhs 2f\n\t" DSP_ASM_GAP_SUMS("1") "2:\n\t"
             : [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [v] "=&r"(v),
               [xc] "+r"(xc)
             : [c] "r"(c), [xend] "r"(xend)
@@ -144,16 +147,7 @@ static __attribute__((noinline)) void dsp_gap_once_x(const int8_t *x, int8_t *y,
         "add %[xend], %[x], %[run]\n\t"
         "cmp %[xc], %[xend]\n\t"
         "bhs 3f\n\t"
-        "2:\n\t"
-        "ldr %[v], [%[xc]]\n\t"
-        "sxtab16 %[s0], %[s0], %[v]\n\t"
-        "sxtab16 %[s1], %[s1], %[v], ror #8\n\t"
-        "ldr %[v], [%[xc], #4]\n\t"
-        "sxtab16 %[s2], %[s2], %[v]\n\t"
-        "sxtab16 %[s3], %[s3], %[v], ror #8\n\t"
-        "add %[xc], %[xc], %[c]\n\t"
-        "cmp %[xc], %[xend]\n\t"
-        "blo 2b\n\t"
+        DSP_ASM_GAP_SUMS("2")
         "3:\n\t"
         "ldr %[xc], %[mm]\n\t"
         "ldr %[xend], %[rr]\n\t" DSP_GAP_LANES_X("%[s0]", 0, 2) DSP_GAP_LANES_X("%[s1]", 1, 3)
