@@ -38,9 +38,6 @@ DSP_ALWAYS_INLINE int8_t dsp_gap_out(int32_t acc, int32_t once, int32_t form, co
     return dsp_rq_single(acc, q, o);
 }
 
-/* Channels at and at + 2 (bytes AT and AT + 2 from y) from the int16 lane sums in S, in
- * the global pools' form with the full clamp: 2 sum - 2 hw zp (SXTH or ASR #16, then RSB
- * with LSL #1), SMMLAR onto the zero point, SSAT #8: 5 instructions a channel. */
 /* clang-format off */
 /* The lane sums' loop (label L) over the run's pixels xc .. xend, c bytes apart: the eight
  * channels' bytes of a pixel added to s0..s3 (SXTAB16: even and odd bytes of each word). */
@@ -55,7 +52,12 @@ DSP_ALWAYS_INLINE int8_t dsp_gap_out(int32_t acc, int32_t once, int32_t form, co
     "add %[xc], %[xc], %[c]\n\t"                \
     "cmp %[xc], %[xend]\n\t"                    \
     "blo " L "b\n\t"
+/* clang-format on */
 
+/* Channels at and at + 2 (bytes AT and AT + 2 from y) from the int16 lane sums in S, in
+ * the global pools' form with the full clamp: 2 sum - 2 hw zp (SXTH or ASR #16, then RSB
+ * with LSL #1), SMMLAR onto the zero point, SSAT #8: 5 instructions a channel. */
+/* clang-format off */
 #define DSP_GAP_LANES(S, AT, AT2)                        \
     "sxth %[t], " S "\n\t"                               \
     "rsb %[t], %[z2], %[t], lsl #1\n\t"                  \
