@@ -104,11 +104,12 @@ def register_loads(node: Node, graph: Graph) -> int:
     to the floor). A kernel that fed two of a pixel's outputs from one load of its inputs
     would hold, at once, both outputs' weight words (K / 2 each), multipliers and rounding
     terms (SMMLAR takes both from registers), the pixel's input words (K / 2) and a sum:
-    at K = 8 18 words, one that fed two pixels from one output's weights 16 (4 + 2 + 8 +
-    2), more than the 14 general registers of ARMv7-M beside sp (r0-r12, lr); at K = 16 one
-    output and one pixel alone take 20. An LDM counts one however many words it loads, so
-    the bound is one load per output, not per word. A model, not a proof: it leaves out
-    kernels that fold the bias or keep sums in the input registers and stream through sp."""
+    at K = 8 17 words (8 + 4 + 4 + 1); one that fed two pixels from one load of an output's
+    weights 15 (4 + 2 + 8 + 1): more than the 14 general registers of ARMv7-M beside sp
+    (r0-r12, lr), and at K = 16 one output and one pixel alone take 19 (8 + 2 + 8 + 1). An
+    LDM counts one however many words it loads, so the bound is one load per output, not per
+    word. A model, not a proof: it leaves out kernels that write sums over spent input
+    registers and stream their loads through sp."""
     if not is_pointwise(node, graph):
         return 0
     x, y = graph.tensors[node.inputs[0]].shape, graph.tensors[node.outputs[0]].shape
