@@ -11,7 +11,9 @@ Columns: the layer-by-layer arena bound and the planned arena (bytes), the arena
 same model compiled with `--memory min` (int8 blocks fused into row bands,
 cnnc.passes.schedule, recompute budget 0.15) and its recomputed halo MACs, flash of the
 firmware at -O2 (the target's flags) and at -Os split into code (flash minus the embedded
-weights) and weights, RAM (data + bss: arena, I/O buffers, statics), the worst-case stack
+weights) and weights ("code O2" builds only the DSP kernels' paths the model's calls can take,
+cnnc_model_calls.h; "O2 all" every path, -DCNNC_ALL_PATHS), RAM (data + bss: arena, I/O
+buffers, statics), the worst-case stack
 of an inference or init on top of it (static frames of the deepest call chain at the
 target's flags, cnnc.host.mcu_stack: the DSP kernels' buffers) and the stack one inference
 took on the emulated board ("run B", mcu_stack.measured_stack: at most the static bound, which
@@ -129,7 +131,7 @@ def main() -> None:
     from cnnc.host import mcu, mcu_floor, mcu_stack, mcu_trace
 
     print(f"{'model':<14} {'bound B':>8} {'arena B':>8} {'min B':>7} {'recomp':>6} {'code O2':>8} "
-          f"{'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'run B':>6} "
+          f"{'O2 all':>8} {'code Os':>8} {'weights':>8} {'RAM B':>7} {'stack B':>7} {'run B':>6} "
           f"{'i/MAC ref':>9} {'i/MAC dsp':>9} "
           f"{'pw ref':>7} {'pw dsp':>7} {'cyc/MAC':>7} {'pw cyc':>7} {'floor':>6} "
           f"{'pw flr':>6} {'pw ld':>6}")  # fmt: skip
@@ -143,6 +145,7 @@ def main() -> None:
                               target=TARGET, memory="min", **opts)  # fmt: skip
             sched = json.loads((low.out_dir / "report.json").read_text())["schedule"]
             o2 = mcu.mcu_size(m.out_dir, TARGET)
+            o2_all = mcu.mcu_size(m.out_dir, TARGET, ("-DCNNC_ALL_PATHS",))
             os_ = mcu.mcu_size(m.out_dir, TARGET, ("-Os",))
             weights = info["weights_bytes"]
             stack = mcu_stack.stack_usage(m.out_dir, TARGET)
@@ -171,7 +174,8 @@ def main() -> None:
                 cells += [f"{per_mac(dsp.cycles, macs, sel):.2f}" for sel in both]
             print(f"{name:<14} {info['arena_lower_bound']:>8} {info['arena_bytes']:>8} "
                   f"{sched['arena_bytes']:>7} {100 * sched['recompute_ratio']:>5.1f}% "
-                  f"{o2['flash'] - weights:>8} {os_['flash'] - weights:>8} "
+                  f"{o2['flash'] - weights:>8} {o2_all['flash'] - weights:>8} "
+                  f"{os_['flash'] - weights:>8} "
                   f"{weights:>8} {o2['ram']:>7} {stack.bytes:>7} {run_stack:>6} "
                   f"{cells[0]:>9} {cells[1]:>9} "
                   f"{cells[2]:>7} {cells[3]:>7} {cells[4]:>7} {cells[5]:>7} {flr[0]:>6} "

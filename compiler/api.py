@@ -458,7 +458,7 @@ def write_output(
         golden.write_check_files(stage, graph, lambda x: run_reference(graph, feeds_of(graph, x)))
         if not embed_weights:
             (stage / "weights.bin").write_bytes(gen.blob)
-        codegen.copy_runtime(stage, gen.families, gen.variant_names)
+        codegen.copy_runtime(stage, gen.families, gen.variant_names, gen.model_calls_h)
         rep = report_mod.build_report(graph, plan, len(gen.blob), precision)
         report_mod.save(rep, stage)
         save_graph(graph, stage)

@@ -97,6 +97,25 @@ def band_call(bn: ir.Node, call: KernelCall, k: int, graph: ir.Graph) -> tuple[l
     return sets, KernelCall(call.fn, args, call.params_type, call.params)
 
 
+def band_params(node: ir.Node, graph: ir.Graph, calls: list[KernelCall]) -> list[tuple]:
+    """(kernel, params type, params) of every call the band loop makes: each body node's
+    params with the fields its band's table row replaces (``band_call``'s ``sets``)."""
+    body = fused.body_nodes(node)
+    found = []
+    for row in band_rows(node, graph):
+        for k, (bn, call) in enumerate(zip(body, calls, strict=True)):
+            kind, base = fused.BAND_KINDS[bn.op], k * ROW_FIELDS
+            if kind == "nchw_rows" or not call.params_type:
+                continue  # the transpose's band kernel takes rows, not a params struct
+            params = dict(call.params)
+            if kind == "window":
+                params.update(h=row[base + 1], pad_top=row[base + 2], out_h=row[base + 4])
+            else:
+                params["size"] = row[base + 4] * row_elems(graph, bn.outputs[0])
+            found.append((call.fn, call.params_type, params))
+    return found
+
+
 def render_group(layer, graph: ir.Graph, slots: dict, render_call, render_params, c_comment):
     """The layer function of a group: params structs, the band table and the band loop."""
     node, index = layer.node, layer.index

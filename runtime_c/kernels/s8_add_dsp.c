@@ -286,6 +286,13 @@ static __attribute__((noinline)) void dsp_add_other(const cnnc_s8_add_params *p,
 }
 #endif
 
+/* The M = 1/2 path's test of a call's params (the model's calls' at compile time too). */
+#define DSP_ADD_HALF_A(p) ((p).a_mult == (1 << 30) && (p).a_shift == 0)
+#define DSP_ADD_HALF_B(p) ((p).b_mult == (1 << 30) && (p).b_shift == 0)
+#define DSP_ADD_HALF(p)                                                                  \
+    ((p).rounding == CNNC_ROUND_DOUBLE && (p).left_shift >= 1 && (p).left_shift <= 21 && \
+     (p).act_min == -128 && (p).act_max == 127 && (DSP_ADD_HALF_A(p) || DSP_ADD_HALF_B(p)))
+
 void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
 #if defined(__OPTIMIZE_SIZE__)
     dsp_add_any(p, a, b, y);
@@ -293,10 +300,8 @@ void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t
     /* The M = 1/2 path (the TFLite scheme's adds) checked first with only the other input's
      * and y's scalings made, the rest in a call of its own: the general paths' set-up (their
      * tables' 2 KB of stack, the spills) cost ~30 instructions a call here. */
-    const int half_a = p->a_mult == (1 << 30) && p->a_shift == 0;
-    const int half_b = p->b_mult == (1 << 30) && p->b_shift == 0;
-    if (p->rounding == CNNC_ROUND_DOUBLE && p->left_shift >= 1 && p->left_shift <= 21 &&
-        p->act_min == -128 && p->act_max == 127 && (half_a || half_b)) {
+    const int half_a = DSP_ADD_HALF_A(*p);
+    if (CNNC_MODEL_CALLS(s8_add, DSP_ADD_HALF) && DSP_ADD_HALF(*p)) {
         const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
         const int8_t *const h = half_a ? a : b, *const o = half_a ? b : a;
         const int32_t zp_h = half_a ? p->a_zero_point : p->b_zero_point;

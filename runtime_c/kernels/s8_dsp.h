@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "cnnc_cpu.h"
+#include "cnnc_model_calls.h"
 #include "cnnc_s8.h"
 
 #if defined(CNNC_M_DSP)

@@ -1,0 +1,57 @@
+"""A compiled model's folder builds only the DSP kernels' paths its calls can take.
+
+codegen writes the model's calls into cnnc_runtime/include/cnnc_model_calls.h and the DSP
+kernels test their fast paths' shapes against them at compile time. A path left out that
+a call needed would hand the call to a slower path of the same bits: so with every path
+built (CNNC_ALL_PATHS) each layer must run no fewer instructions, and the same kernels,
+while the firmware's code is smaller."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from cnnc import api
+from cnnc.host import mcu, mcu_trace
+
+from .conftest import require_target
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+ALL_PATHS = ("-DCNNC_ALL_PATHS",)
+
+
+def bench_model(name: str):
+    import bench_mcu
+
+    return bench_mcu.MODELS[name]()
+
+
+# (bench model, compile options, -O level): the bench's digits MobileNetV2 (its shapes are
+# the ones the written-out paths serve) layer by layer and in row bands, XNOR-Net's int8
+# first and last layers.
+CASES = [
+    ("digits", {}, ()),
+    ("digits", {"memory": "min"}, ()),
+    ("digits", {}, ("-Os",)),
+    ("xnornet", {}, ()),
+]
+
+
+@pytest.mark.parametrize(("name", "options", "opt"), CASES,
+                         ids=lambda v: str(v).replace(" ", ""))  # fmt: skip
+def test_model_paths_run_what_every_path_runs_on_less_code(tmp_path, name, options, opt):
+    require_target("cortex-m4")
+    model, precision, x, opts = bench_model(name)
+    m = api.compile(model, tmp_path / name, precision, x, embed_weights=True,
+                    target="cortex-m4", **opts, **options)  # fmt: skip
+    pruned = mcu_trace.count_instructions(m.out_dir, "cortex-m4", x[:1], opt)
+    every = mcu_trace.count_instructions(m.out_dir, "cortex-m4", x[:1], opt + ALL_PATHS)
+    ran = lambda c: {s for s, n in c.symbols.items() if n}  # noqa: E731
+    assert ran(pruned) == ran(every), ran(pruned) ^ ran(every)
+    slower = {i: (n, every.layers[i]) for i, n in pruned.layers.items() if n > every.layers[i]}
+    assert not slower, f"layers slower with the model's paths only (pruned, all): {slower}"
+    small = mcu.mcu_size(m.out_dir, "cortex-m4", opt)["text"]
+    full = mcu.mcu_size(m.out_dir, "cortex-m4", opt + ALL_PATHS)["text"]
+    assert small < full, (small, full)
