@@ -12,6 +12,7 @@
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
+#include "s8_conv_loops.h" /* s8_pwconv_as_dense: DSP_DENSE_CALLS */
 #include "s8_dsp.h"
 
 #if defined(CNNC_M_DSP)
