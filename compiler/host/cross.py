@@ -208,15 +208,17 @@ def run_board(binary: Path, target: Target, args: list[str], x: bytes):
     return proc.returncode, stdout, messages
 
 
-def execute(out_dir: str | Path, target_name: str, x: np.ndarray, args: list[str]) -> bytes:
-    """Runs the folder's runner on the target with the samples of ``x``; returns its output."""
+def execute(out_dir: str | Path, target_name: str, x: np.ndarray, args: list[str],
+            extra_flags: tuple[str, ...] = ()) -> bytes:  # fmt: skip
+    """Runs the folder's runner on the target with the samples of ``x``; returns its output.
+    ``extra_flags`` go after the target's build flags (build_program)."""
     size = model_define(out_dir, "INPUT_SIZE")
     x = np.ascontiguousarray(x, dtype="<f4")
     if x.size == 0 or x.size % size:
         raise ShapeError(
             f"{out_dir}: input of shape {x.shape} is not a whole number of samples of {size} floats"
         )
-    binary = build_program(out_dir, target_name)
+    binary = build_program(out_dir, target_name, extra_flags=extra_flags)
     target = check_toolchain(target_name, run=True)
     runner = run_board if target.board else run_linux
     status, stdout, messages = runner(binary, target, runner_args(out_dir, args), x.tobytes())
@@ -231,14 +233,16 @@ def execute(out_dir: str | Path, target_name: str, x: np.ndarray, args: list[str
     return stdout
 
 
-def run(out_dir: str | Path, target: str, x: np.ndarray) -> np.ndarray:
-    """Model outputs for the samples in ``x`` (float32, ONNX layout, any leading batch shape).
+def run(out_dir: str | Path, target: str, x: np.ndarray,
+        extra_flags: tuple[str, ...] = ()) -> np.ndarray:  # fmt: skip
+    """Model outputs for the samples in ``x`` (float32, ONNX layout, any leading batch shape),
+    the runner built with ``extra_flags`` after the target's flags.
 
     Returns float32 of shape [N, CNNC_MODEL_OUTPUT_SIZE], N = x.size / CNNC_MODEL_INPUT_SIZE.
     """
     out_size = model_define(out_dir, "OUTPUT_SIZE")
     n = np.asarray(x).size // model_define(out_dir, "INPUT_SIZE")
-    raw = execute(out_dir, target, x, [])
+    raw = execute(out_dir, target, x, [], extra_flags)
     if len(raw) != n * out_size * 4:
         raise ToolchainError(
             f"{out_dir} on {target}: runner wrote {len(raw)} bytes, "
