@@ -1403,7 +1403,7 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
  * where K is 48 or 56 saved 3 instructions a record pass for 3 KB of code at -O2); then the
  * whole of K written out: 48 and 96 in dsp_pair_rows (DSP_PAIR_ROWS_QX), 24, 32 and 112 in
  * dsp_pair_kept_rows. Two quads a turn serve every K (a multiple of 8): a variant left out
- * of a build (dsp_pair_built) falls to it. */
+ * of a build (dsp_pair_built) falls to it where the build holds it. */
 enum {
     DSP_PAIR_Q2,
     DSP_PAIR_Q4,
@@ -1497,9 +1497,10 @@ DSP_ALWAYS_INLINE int dsp_pair_can(int32_t n, int32_t k, int32_t m, int32_t y_ze
 
 /* Whether some call of the model can take variant (f, xdbl, relu, q): constants folded to 0
  * or 1 (DSP_DENSE_CALLS), so an asm statement behind a 0 is not built. A block whose variant
- * a build left out runs a more general one of its family (two quads a turn: DSP_PAIR_Q2), or,
- * where its family's variant for xdbl and relu is out too, the path returns 0 and the general
- * path computes the whole block (the same bits), rows some variant already wrote included. */
+ * a build left out runs two quads a turn (DSP_PAIR_Q2) where the build holds that variant,
+ * else the path returns 0 and the general path computes the whole block (the same bits),
+ * rows some variant already wrote included (the kept rows always hold two quads a turn of a
+ * relu they hold: dsp_pair_kept_rows cannot refuse). */
 #define DSP_PAIR_CAN_AS(rows, in, out, call)                                         \
     dsp_pair_can(rows, in, out, (call).y_zero_point, (call).act_min, (call).act_max, \
                  (call).rounding, f, xdbl, relu, q) /* f .. q: dsp_pair_built's arguments */
@@ -1825,16 +1826,18 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          :                                                          \
                          : "r1", "r5", "r7", "r8", "r11", "r12", "lr", "cc", "memory")
 /* clang-format on */
-/* The row's quads a turn by K, of the variants family F, xdbl X, relu R the build holds
- * (dsp_pair_built; two quads a turn serve any K). */
+/* The row's quads a turn by K, of the variants of family F, xdbl X, relu R the build holds
+ * (dsp_pair_built; two quads a turn serve any K), else return 0. */
 #define DSP_PAIR_ROW1_Q(RQ, WL, D1, F, X, R)                                                \
     do {                                                                                    \
         if (dsp_pair_built(F, X, R, DSP_PAIR_Q14) && nq % 14 == 0)                          \
             DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), WL(D1, 14)); \
         else if (dsp_pair_built(F, X, R, DSP_PAIR_Q4) && nq % 4 == 0)                       \
             DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), WL(D1, 4));   \
-        else                                                                                \
+        else if (dsp_pair_built(F, X, R, DSP_PAIR_Q2))                                      \
             DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), WL(D1, 2));   \
+        else                                                                                \
+            return 0;                                                                       \
     } while (0)
 /* DSP_PAIR_ROW1_Q where the build holds a variant of F, X, R, else return 0 */
 #define DSP_PAIR_ROW1_IF(RQ, WL, D1, F, X, R)                 \
@@ -1881,7 +1884,7 @@ DSP_ALWAYS_INLINE int dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint
 }
 
 /* The quad loop by K (q: dsp_pair_q) of the variants of xdbl X, relu R the build holds
- * (dsp_pair_built; two quads a turn serve any K). */
+ * (dsp_pair_built; two quads a turn serve any K), else return 0. */
 #define DSP_PAIR_ROWS_Q(RQ, D, X, R)                                                       \
     do {                                                                                   \
         if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q14) && q == DSP_PAIR_Q14)      \
@@ -1890,8 +1893,10 @@ DSP_ALWAYS_INLINE int dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint
             DSP_ASM_PAIR_ROWS(RQ, 12, D);                                                  \
         else if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q4) && q == DSP_PAIR_Q4)   \
             DSP_ASM_PAIR_ROWS(RQ, 4, D);                                                   \
-        else                                                                               \
+        else if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q2))                       \
             DSP_ASM_PAIR_ROWS(RQ, 2, D);                                                   \
+        else                                                                               \
+            return 0;                                                                      \
     } while (0)
 
 /* DSP_PAIR_ROWS_Q where K is 48 or 96 (q: DSP_PAIR_Q12X, DSP_PAIR_Q24X; the projections of

@@ -459,17 +459,28 @@ def test_dsp_rows4_params_d2_writes_its_records_only(tmp_path):
 
 
 # A model's build holds only the pair paths' variants its calls can take (dsp_pair_built over
-# cnnc_model_calls.h); a call whose variant a build left out runs two quads a turn, or is
-# refused (before any row, after the pairs of rows, after the kept rows) to the general path:
-# the pair and kept grids above, built with a cnnc_model_calls.h of four dense calls that hold
-# two quads a turn for the rows doubled or not, linear (with an odd last row) and relu (without
-# one), and the kept rows of K 24 behind a ReLU (no other kept variant, no odd last row kept).
-PAIR_CALLS = (
-    (5, 24, 6, 0),  # the rows doubled, linear, an odd last row
-    (25, 40, 2, 0),  # the weights doubled, linear, an odd last row
-    (6, 24, 6, -128),  # the rows doubled, relu
-    (10, 24, 200, -128),  # kept, relu, K 24 written out
-)
+# cnnc_model_calls.h); a call whose variant a build left out runs two quads a turn where held,
+# or is refused (before any row, after the pairs of rows, after the kept rows) to the general
+# path: the pair and kept grids above, built with a cnnc_model_calls.h of a few dense calls,
+# (rows, K, M, output zero point). "few": no relu rows with the weights doubled, no relu odd
+# last row, no kept linear rows (refused before the rows, after them, before the kept rows);
+# "most": every kind of rows, some without two quads a turn (refused there).
+PAIR_CALLS = {
+    "few": (
+        (5, 24, 6, 0),  # the rows doubled, linear, two quads a turn, an odd last row
+        (25, 40, 2, 0),  # the weights doubled, linear, two quads a turn, an odd last row
+        (6, 24, 6, -128),  # the rows doubled, relu, two quads a turn
+        (10, 24, 200, -128),  # kept, relu, K 24 written out (no other kept variant)
+    ),
+    "most": (
+        (5, 24, 6, 0),  # the rows doubled, linear, two quads a turn, an odd last row
+        (26, 40, 2, 0),  # the weights doubled, linear, two quads a turn, no odd last row
+        (6, 24, 6, -128),  # the rows doubled, relu, two quads a turn
+        (5, 48, 6, -128),  # the rows doubled, relu, twelve quads a turn, an odd row of four
+        (25, 48, 2, -128),  # the weights doubled, relu, twelve quads, an odd row of four
+        (10, 24, 200, -128),  # kept, relu, K 24 written out (no other kept variant)
+    ),
+}
 PAIR_LEFT_OUT_REPS = 6
 PAIR_LEFT_OUT_CASES = (len(PAIR_KS) * len(PAIR_MS) + len(KEPT)) * PAIR_LEFT_OUT_REPS
 PAIR_LEFT_OUT_MAIN = r"""
@@ -512,10 +523,11 @@ def model_calls_header(dense_calls) -> str:
     return "\n".join([*lines, "#endif", ""])
 
 
-def test_dsp_gemm_pair_variants_left_out_equal_ref(tmp_path):
+@pytest.mark.parametrize("calls", list(PAIR_CALLS))
+def test_dsp_gemm_pair_variants_left_out_equal_ref(tmp_path, calls):
     include = tmp_path / "calls"
     include.mkdir()
-    (include / "cnnc_model_calls.h").write_text(model_calls_header(PAIR_CALLS))
+    (include / "cnnc_model_calls.h").write_text(model_calls_header(PAIR_CALLS[calls]))
     driver = DRIVER.split("int main(void) {")[0] + PAIR_LEFT_OUT_MAIN
     driver = driver.replace("PAIR_LEFT_OUT_REPS", str(PAIR_LEFT_OUT_REPS))
     driver = driver.replace("KEPT_LIST", ", ".join(f"{{{k}, {n}, {m}}}" for k, n, m in KEPT))
