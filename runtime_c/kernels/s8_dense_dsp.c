@@ -1399,6 +1399,121 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
     ((int32_t)((sizeof(dsp_block_words) - offsetof(dsp_block, w)) / 4) - DSP_PAIR_KEPT_WORDS(n, k))
 #define DSP_PAIR_KEPT (-1) /* blk->count while the rows are kept (no block's count) */
 
+/* The quads a turn of K = 4 nq: fourteen, twelve, four or two (a turn run once unchecked
+ * where K is 48 or 56 saved 3 instructions a record pass for 3 KB of code at -O2); then the
+ * whole of K written out: 48 and 96 in dsp_pair_rows (DSP_PAIR_ROWS_QX), 24, 32 and 112 in
+ * dsp_pair_kept_rows. Two quads a turn serve every K (a multiple of 8): a variant left out
+ * of a build (dsp_pair_built) falls to it where the build holds it. */
+enum {
+    DSP_PAIR_Q2,
+    DSP_PAIR_Q4,
+    DSP_PAIR_Q12,
+    DSP_PAIR_Q14,
+    DSP_PAIR_Q12X,
+    DSP_PAIR_Q24X,
+    DSP_PAIR_K24,
+    DSP_PAIR_K32,
+    DSP_PAIR_K112
+};
+DSP_ALWAYS_INLINE int dsp_pair_q(int32_t nq) {
+    if (nq % 14 == 0) return DSP_PAIR_Q14;
+    if (nq % 12 == 0) return DSP_PAIR_Q12;
+    return nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;
+}
+
+/* Outputs a block of a pair call, as cnnc_s8_dense__dsp sizes them: dsp_block_outputs, at
+ * most the pair records' room. Written out, not calling dsp_block_outputs: where dsp_pair_can
+ * folds, inlined into a large function, gcc's growth limits leave such calls out of line. */
+DSP_ALWAYS_INLINE int32_t dsp_pair_per(int32_t k) {
+    const int32_t fit = (DSP_PAIR_REC_ROOM(k) / DSP_PAIR_WORDS(k / 4) * 2) & ~3;
+    const int32_t wbuf = DSP_WBUF_WORDS / ((k + 3) / 4 * 8) * 4;
+    const int32_t per = wbuf < DSP_BLOCK_MAX ? wbuf : DSP_BLOCK_MAX;
+    return per < fit ? per : fit;
+}
+
+/* Outputs a block where the rows are kept (dsp_pair_block_kept), or 0 where widening them per
+ * block (per outputs a block, dsp_pair_block) costs less or the kept rows leave no room: ~1.6
+ * instructions a byte of rows widened per block against ~2.5 once (dsp_pair_keep), and ~60 +
+ * 7 n a block more where the kept rows leave room for fewer outputs. */
+DSP_ALWAYS_INLINE int32_t dsp_pair_kept_of(int32_t n, int32_t k, int32_t m, int32_t per) {
+    const int32_t room = DSP_PAIR_KEPT_ROOM(n, k);
+    const int32_t fit = room > 0 ? (room / DSP_PAIR_WORDS(k / 4) * 2) & ~3 : 0;
+    const int32_t kper = fit < per ? fit : per;
+    if (kper < 4) return 0;
+    {
+        const int32_t blocks = (m + per - 1) / per, kblocks = (m + kper - 1) / kper;
+        const int32_t widen = n * k * 8 / 5, more = 60 + 7 * n;
+        return blocks * (widen + more) > n * k * 5 / 2 + kblocks * more ? kper : 0;
+    }
+}
+
+/* The variants of the pair paths a model's calls can take, so that a build holds only those
+ * (cnnc_model_calls.h): the rows of a block (DSP_PAIR_F_ROWS: dsp_pair_rows) and its odd last
+ * row (DSP_PAIR_F_ROW1), or with the rows kept (DSP_PAIR_F_KEPT: dsp_pair_kept_rows;
+ * DSP_PAIR_F_KEPT1); the rows doubled (xdbl, not where kept: the rows are) or the weights;
+ * relu (the output's zero point -128, DSP_RQ_DOUBLE2Z); the quads a turn (q). DSP_PAIR_ANY:
+ * any value. */
+enum { DSP_PAIR_F_ROWS, DSP_PAIR_F_ROW1, DSP_PAIR_F_KEPT, DSP_PAIR_F_KEPT1 };
+#define DSP_PAIR_ANY (-1)
+DSP_ALWAYS_INLINE int dsp_pair_rows_q(int32_t k, int relu) {
+    if (!relu && (k == 48 || k == 96)) return k == 48 ? DSP_PAIR_Q12X : DSP_PAIR_Q24X;
+    return dsp_pair_q(k / 4);
+}
+DSP_ALWAYS_INLINE int dsp_pair_kept_q(int32_t k, int relu) {
+    if (relu && (k == 24 || k == 32 || k == 112))
+        return k == 24 ? DSP_PAIR_K24 : k == 32 ? DSP_PAIR_K32 : DSP_PAIR_K112;
+    return dsp_pair_q(k / 4);
+}
+DSP_ALWAYS_INLINE int dsp_pair_row1_q(int32_t nq) {
+    return nq % 14 == 0 ? DSP_PAIR_Q14 : nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;
+}
+
+/* Whether a call (n rows of K inputs into M outputs, its output's zero point, clamp and
+ * rounding) can take variant (f, xdbl, relu, q), from its params alone, as
+ * cnnc_s8_dense__dsp and the pair paths choose: K, the clamp and the rounding as their tests;
+ * rows enough for blocks (DSP_MIN_ROWS) and not the four-row path's (4 rows, M even); the rows
+ * kept where dsp_pair_kept_of says so for dsp_pair_per's blocks; xdbl where the rows number at
+ * most some block's outputs (M, or a whole block's where M is more), the weights doubled where
+ * more than the last block's. */
+DSP_ALWAYS_INLINE int dsp_pair_can(int32_t n, int32_t k, int32_t m, int32_t y_zero_point,
+                                   int32_t act_min, int32_t act_max, int32_t rounding, int f,
+                                   int xdbl, int relu, int q) {
+    const int r = y_zero_point == -128;
+    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || act_min != -128 || act_max != 127 ||
+        rounding != CNNC_ROUND_DOUBLE || n < (m % 4 ? DSP_MIN_ROWS : DSP_MIN_ROWS_M4) ||
+        (n == 4 && m % 2 == 0) || (relu != DSP_PAIR_ANY && relu != r))
+        return 0;
+    {
+        const int32_t per = dsp_pair_per(k);
+        const int32_t last = m - (m - 1) / per * per, row1 = dsp_pair_row1_q(k / 4);
+        const int kept = m > per && dsp_pair_kept_of(n, k, m, per) > 0;
+        if (f == DSP_PAIR_F_KEPT) return kept && (q == DSP_PAIR_ANY || q == dsp_pair_kept_q(k, r));
+        if (f == DSP_PAIR_F_KEPT1) return kept && n % 2 && (q == DSP_PAIR_ANY || q == row1);
+        if (kept || (xdbl == 1 && n > (per < m ? per : m)) || (xdbl == 0 && n <= last)) return 0;
+        if (f == DSP_PAIR_F_ROWS) return q == DSP_PAIR_ANY || q == dsp_pair_rows_q(k, r);
+        return n % 2 && (q == DSP_PAIR_ANY || q == row1);
+    }
+}
+
+/* Whether some call of the model can take variant (f, xdbl, relu, q): constants folded to 0
+ * or 1 (DSP_DENSE_CALLS), so an asm statement behind a 0 is not built. A block whose variant
+ * a build left out runs two quads a turn (DSP_PAIR_Q2) where the build holds that variant,
+ * else the path returns 0 and the general path computes the whole block (the same bits),
+ * rows some variant already wrote included (the kept rows always hold two quads a turn of a
+ * relu they hold: dsp_pair_kept_rows cannot refuse). */
+#define DSP_PAIR_CAN_AS(rows, in, out, call)                                         \
+    dsp_pair_can(rows, in, out, (call).y_zero_point, (call).act_min, (call).act_max, \
+                 (call).rounding, f, xdbl, relu, q) /* f .. q: dsp_pair_built's arguments */
+#define DSP_PAIR_CAN(d) DSP_PAIR_CAN_AS((d).n, (d).k, (d).m, d)
+/* a pointwise conv as s8_pwconv_as_dense's dense layer (its call, not inlined in a large
+ * function, would keep the test from folding: DSP_PW_AS) */
+#define DSP_PAIR_CAN_PW(conv) \
+    DSP_PAIR_CAN_AS((conv).n *(conv).h *(conv).w, (conv).c, (conv).out_c, conv)
+DSP_ALWAYS_INLINE int dsp_pair_built(int f, int xdbl, int relu, int q) {
+    (void)f, (void)xdbl, (void)relu, (void)q; /* unused where every path is built */
+    return DSP_DENSE_CALLS(DSP_PAIR_CAN);
+}
+
 /* Outputs o..o+3 (w0 at w[0][o]) of quads 0 .. nq-1 into the records of pairs (o, o+1) at pa
  * and (o+2, o+3) at pb: dsp_repack_quads's sequence, stored by pairs of words; DA, DB: the
  * words doubled (DSP_ASM_DBL) or not; two quads a turn (nq is even: K a multiple of 8). */
@@ -1711,22 +1826,33 @@ static __attribute__((noinline)) int dsp_pair_params(uint32_t *rec, int32_t word
                          :                                                          \
                          : "r1", "r5", "r7", "r8", "r11", "r12", "lr", "cc", "memory")
 /* clang-format on */
-#define DSP_PAIR_ROW1_Q(RQ, WL, D1)                                                         \
+/* The row's quads a turn by K, of the variants of family F, xdbl X, relu R the build holds
+ * (dsp_pair_built; two quads a turn serve any K), else return 0. */
+#define DSP_PAIR_ROW1_Q(RQ, WL, D1, F, X, R)                                                \
     do {                                                                                    \
-        if (nq % 14 == 0)                                                                   \
+        if (dsp_pair_built(F, X, R, DSP_PAIR_Q14) && nq % 14 == 0)                          \
             DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD14), WL(D1, 14)); \
-        else if (nq % 4 == 0)                                                               \
+        else if (dsp_pair_built(F, X, R, DSP_PAIR_Q4) && nq % 4 == 0)                       \
             DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD4), WL(D1, 4));   \
-        else                                                                                \
+        else if (dsp_pair_built(F, X, R, DSP_PAIR_Q2))                                      \
             DSP_ASM_PAIR_ROW1(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_ROW1_QUAD2), WL(D1, 2));   \
+        else                                                                                \
+            return 0;                                                                       \
+    } while (0)
+/* DSP_PAIR_ROW1_Q where the build holds a variant of F, X, R, else return 0 */
+#define DSP_PAIR_ROW1_IF(RQ, WL, D1, F, X, R)                 \
+    do {                                                      \
+        if (!dsp_pair_built(F, X, R, DSP_PAIR_ANY)) return 0; \
+        DSP_PAIR_ROW1_Q(RQ, WL, D1, F, X, R);                 \
     } while (0)
 
 /* Row x (K = 4 nq bytes) through the records rec .. rend into y (at the block's first output),
  * widened into xb (its sentinel at xb[2 nq]; xdbl, relu as dsp_pair_rows), or, kept (a
- * constant), its words already there (dsp_pair_keep). */
-DSP_ALWAYS_INLINE void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb,
-                                     const uint32_t *rec, const uint32_t *rend, uint32_t nzp,
-                                     int xdbl, int relu, int kept) {
+ * constant), its words already there (dsp_pair_keep); returns 0 where the build holds no
+ * variant for kept, xdbl and relu (dsp_pair_built). */
+DSP_ALWAYS_INLINE int dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uint32_t *xb,
+                                    const uint32_t *rec, const uint32_t *rend, uint32_t nzp,
+                                    int xdbl, int relu, int kept) {
     register int8_t *r0 __asm__("r0") = y;
     register uint32_t *r2 __asm__("r2") = xb;
     register const uint32_t *r3 __asm__("r3") = rend;
@@ -1735,67 +1861,73 @@ DSP_ALWAYS_INLINE void dsp_pair_row1(const int8_t *x, int32_t nq, int8_t *y, uin
     register const uint32_t *r9 __asm__("r9") = rec;
     register uint32_t r10 __asm__("r10") = nzp;
     if (kept && relu) {
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_NOWIDEN, "");
-        return;
+        DSP_PAIR_ROW1_IF(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_NOWIDEN, "", DSP_PAIR_F_KEPT1, DSP_PAIR_ANY,
+                         1);
+        return 1;
     } else if (kept) {
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_NOWIDEN, "");
-        return;
+        DSP_PAIR_ROW1_IF(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_NOWIDEN, "", DSP_PAIR_F_KEPT1, DSP_PAIR_ANY,
+                         0);
+        return 1;
     }
     xb[2 * nq] = DSP_PAIR_END;
     if (xdbl && relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1);
+        DSP_PAIR_ROW1_IF(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1,
+                         DSP_PAIR_F_ROW1, 1, 1);
     else if (xdbl)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1);
+        DSP_PAIR_ROW1_IF(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, DSP_ASM_PAIR_XDBL1,
+                         DSP_PAIR_F_ROW1, 1, 0);
     else if (relu)
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, "");
+        DSP_PAIR_ROW1_IF(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_WIDEN1_LOOP, "", DSP_PAIR_F_ROW1, 0, 1);
     else
-        DSP_PAIR_ROW1_Q(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, "");
+        DSP_PAIR_ROW1_IF(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_WIDEN1_LOOP, "", DSP_PAIR_F_ROW1, 0, 0);
+    return 1;
 }
 
-/* The quad loop by K (q: dsp_pair_q). */
-#define DSP_PAIR_ROWS_Q(RQ, D)            \
-    do {                                  \
-        if (q == DSP_PAIR_Q14)            \
-            DSP_ASM_PAIR_ROWS(RQ, 14, D); \
-        else if (q == DSP_PAIR_Q12)       \
-            DSP_ASM_PAIR_ROWS(RQ, 12, D); \
-        else if (q == DSP_PAIR_Q4)        \
-            DSP_ASM_PAIR_ROWS(RQ, 4, D);  \
-        else                              \
-            DSP_ASM_PAIR_ROWS(RQ, 2, D);  \
+/* The quad loop by K (q: dsp_pair_q) of the variants of xdbl X, relu R the build holds
+ * (dsp_pair_built; two quads a turn serve any K), else return 0. */
+#define DSP_PAIR_ROWS_Q(RQ, D, X, R)                                                       \
+    do {                                                                                   \
+        if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q14) && q == DSP_PAIR_Q14)      \
+            DSP_ASM_PAIR_ROWS(RQ, 14, D);                                                  \
+        else if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q12) && q == DSP_PAIR_Q12) \
+            DSP_ASM_PAIR_ROWS(RQ, 12, D);                                                  \
+        else if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q4) && q == DSP_PAIR_Q4)   \
+            DSP_ASM_PAIR_ROWS(RQ, 4, D);                                                   \
+        else if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q2))                       \
+            DSP_ASM_PAIR_ROWS(RQ, 2, D);                                                   \
+        else                                                                               \
+            return 0;                                                                      \
     } while (0)
-/* The quads a turn of K = 4 nq: fourteen, twelve, four or two (a turn run once unchecked
- * where K is 48 or 56 saved 3 instructions a record pass for 3 KB of code at -O2). */
-enum { DSP_PAIR_Q2, DSP_PAIR_Q4, DSP_PAIR_Q12, DSP_PAIR_Q14 };
-CNNC_INLINE int dsp_pair_q(int32_t nq) {
-    if (nq % 14 == 0) return DSP_PAIR_Q14;
-    if (nq % 12 == 0) return DSP_PAIR_Q12;
-    return nq % 4 == 0 ? DSP_PAIR_Q4 : DSP_PAIR_Q2;
-}
 
 /* DSP_PAIR_ROWS_Q where K is 48 or 96 (q: DSP_PAIR_Q12X, DSP_PAIR_Q24X; the projections of
  * MobileNetV2's 48 and 96 channels, linear): the quads and the rows' widening written out for
  * the whole of K, no sentinel's test (3 instructions a pass of the records, one or two per 12
  * quads) and no widening loop's (2 per 8 bytes of a pair of rows). */
-#define DSP_PAIR_ROWS_QX(RQ, D)                                                    \
-    do {                                                                           \
-        if (q == DSP_PAIR_Q12X)                                                    \
-            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12, DSP_ASM_PAIR_WIDEN12(D)); \
-        else if (q == DSP_PAIR_Q24X)                                               \
-            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD12,       \
-                                DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN12(D));  \
-        else                                                                       \
-            DSP_PAIR_ROWS_Q(RQ, D);                                                \
+#define DSP_PAIR_ROWS_QX(RQ, D, X, R)                                                        \
+    do {                                                                                     \
+        if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q12X) && q == DSP_PAIR_Q12X)      \
+            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12, DSP_ASM_PAIR_WIDEN12(D));           \
+        else if (dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_Q24X) && q == DSP_PAIR_Q24X) \
+            DSP_ASM_PAIR_ROWS_W(RQ, DSP_ASM_PAIR_QUAD12 DSP_ASM_PAIR_QUAD12,                 \
+                                DSP_ASM_PAIR_WIDEN12(D) DSP_ASM_PAIR_WIDEN12(D));            \
+        else                                                                                 \
+            DSP_PAIR_ROWS_Q(RQ, D, X, R);                                                    \
     } while (0)
-enum { DSP_PAIR_Q12X = DSP_PAIR_Q14 + 1, DSP_PAIR_Q24X };
+/* ROWS (DSP_PAIR_ROWS_Q or _QX) where the build holds a variant of X, R, else return 0 */
+#define DSP_PAIR_ROWS_IF(ROWS, RQ, D, X, R)                                 \
+    do {                                                                    \
+        if (!dsp_pair_built(DSP_PAIR_F_ROWS, X, R, DSP_PAIR_ANY)) return 0; \
+        ROWS(RQ, D, X, R);                                                  \
+    } while (0)
 
 /* The n rows by pairs through the records rec .. rend (count outputs) into y (at the block's first
  * output): DSP_ASM_PAIR_ROWS, the rows widened into xb (xdbl: doubled; relu: DSP_RQ_DOUBLE2Z;
- * q: the quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX). */
-DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
-                                     int8_t *y, uint32_t *xb, const uint32_t *rec,
-                                     const uint32_t *rend, int32_t count, uint32_t nzp, int xdbl,
-                                     int relu, int q) {
+ * q: the quads a turn, dsp_pair_q; without relu K of 48 and 96 written out, DSP_PAIR_ROWS_QX);
+ * returns 0 (nothing written) where the build holds no variant for xdbl and relu. */
+DSP_ALWAYS_INLINE int dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, const int8_t *x,
+                                    int8_t *y, uint32_t *xb, const uint32_t *rec,
+                                    const uint32_t *rend, int32_t count, uint32_t nzp, int xdbl,
+                                    int relu, int q) {
     register int8_t *r0 __asm__("r0") = y;
     register uint32_t r1 __asm__("r1") = (uint32_t)(p->m - 1);
     register const uint32_t *r2 __asm__("r2") = xb, *r3 __asm__("r3") = rend;
@@ -1809,30 +1941,34 @@ DSP_ALWAYS_INLINE void dsp_pair_rows(const cnnc_s8_dense_params *p, int32_t n, c
     register int32_t r11 __asm__("r11") = 0;
     if (!relu && (p->k == 48 || p->k == 96)) q = p->k == 48 ? DSP_PAIR_Q12X : DSP_PAIR_Q24X;
     if (xdbl && relu)
-        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL);
+        DSP_PAIR_ROWS_IF(DSP_PAIR_ROWS_Q, DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_XDBL, 1, 1);
     else if (xdbl)
-        DSP_PAIR_ROWS_QX(DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL);
+        DSP_PAIR_ROWS_IF(DSP_PAIR_ROWS_QX, DSP_ASM_PAIR_RQ, DSP_ASM_PAIR_XDBL, 1, 0);
     else if (relu)
-        DSP_PAIR_ROWS_Q(DSP_ASM_PAIR_RQZ, "");
+        DSP_PAIR_ROWS_IF(DSP_PAIR_ROWS_Q, DSP_ASM_PAIR_RQZ, "", 0, 1);
     else
-        DSP_PAIR_ROWS_QX(DSP_ASM_PAIR_RQ, "");
+        DSP_PAIR_ROWS_IF(DSP_PAIR_ROWS_QX, DSP_ASM_PAIR_RQ, "", 0, 0);
+    return 1;
 }
 
-/* The quad loop by K for the kept rows (q: dsp_pair_q). */
-#define DSP_PAIR_KEPT_Q(RQ)                                                \
-    do {                                                                   \
-        if (q == DSP_PAIR_Q14)                                             \
-            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14)); \
-        else if (q == DSP_PAIR_Q12)                                        \
-            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12)); \
-        else if (q == DSP_PAIR_Q4)                                         \
-            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD4));  \
-        else                                                               \
-            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2));  \
+/* The quad loop by K for the kept rows (q: dsp_pair_q) of the variants of relu R the build
+ * holds (dsp_pair_built; two quads a turn serve any K). */
+#define DSP_PAIR_KEPT_BUILT(R, Q) dsp_pair_built(DSP_PAIR_F_KEPT, DSP_PAIR_ANY, R, Q)
+#define DSP_PAIR_KEPT_Q(RQ, R)                                              \
+    do {                                                                    \
+        if (DSP_PAIR_KEPT_BUILT(R, DSP_PAIR_Q14) && q == DSP_PAIR_Q14)      \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD14));  \
+        else if (DSP_PAIR_KEPT_BUILT(R, DSP_PAIR_Q12) && q == DSP_PAIR_Q12) \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD12));  \
+        else if (DSP_PAIR_KEPT_BUILT(R, DSP_PAIR_Q4) && q == DSP_PAIR_Q4)   \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD4));   \
+        else                                                                \
+            DSP_ASM_PAIR_KEPT(RQ, DSP_ASM_PAIR_LOOP(DSP_ASM_PAIR_QUAD2));   \
     } while (0)
 
 /* The n rows (n even) by pairs through the records rec .. rend into y as dsp_pair_rows, their
- * words kept at xs (dsp_pair_keep: K + 1 words a pair, doubled) (DSP_ASM_PAIR_KEPT). */
+ * words kept at xs (dsp_pair_keep: K + 1 words a pair, doubled) (DSP_ASM_PAIR_KEPT). The
+ * caller refused relu where the build holds no kept variant of it (dsp_pair_block_kept). */
 static __attribute__((noinline)) void dsp_pair_kept_rows(const cnnc_s8_dense_params *p, int32_t n,
                                                          int8_t *y, const uint32_t *xs,
                                                          const uint32_t *rec, const uint32_t *rend,
@@ -1848,16 +1984,20 @@ static __attribute__((noinline)) void dsp_pair_kept_rows(const cnnc_s8_dense_par
     /* K of 24, 32 and 112 behind a ReLU (0.35@96's 6x6 expansions and its last 1x1 conv, 9
      * rows: its largest pair layer): the quads written out for the whole of K, no sentinel's
      * test (9, 6 and 6 instructions a pass of the records, ~1 KB of -O2 code for K 112) */
-    if (relu && p->k == 24)
+    if (!DSP_PAIR_KEPT_BUILT(0, DSP_PAIR_ANY)) /* relu where only its kept variants are built */
+        relu = 1;
+    else if (!DSP_PAIR_KEPT_BUILT(1, DSP_PAIR_ANY))
+        relu = 0;
+    if (DSP_PAIR_KEPT_BUILT(1, DSP_PAIR_K24) && relu && p->k == 24)
         DSP_ASM_PAIR_KEPT(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD2);
-    else if (relu && p->k == 32)
+    else if (DSP_PAIR_KEPT_BUILT(1, DSP_PAIR_K32) && relu && p->k == 32)
         DSP_ASM_PAIR_KEPT(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD4 DSP_ASM_PAIR_QUAD4);
-    else if (relu && p->k == 112)
+    else if (DSP_PAIR_KEPT_BUILT(1, DSP_PAIR_K112) && relu && p->k == 112)
         DSP_ASM_PAIR_KEPT(DSP_ASM_PAIR_RQZ, DSP_ASM_PAIR_QUAD14 DSP_ASM_PAIR_QUAD14);
     else if (relu)
-        DSP_PAIR_KEPT_Q(DSP_ASM_PAIR_RQZ);
+        DSP_PAIR_KEPT_Q(DSP_ASM_PAIR_RQZ, 1);
     else
-        DSP_PAIR_KEPT_Q(DSP_ASM_PAIR_RQ);
+        DSP_PAIR_KEPT_Q(DSP_ASM_PAIR_RQ, 0);
 }
 
 /* The n rows widened once for the whole call (x - zp, doubled: the weights then are not) at xs,
@@ -1924,16 +2064,18 @@ static __attribute__((noinline)) int dsp_pair_block(dsp_block *blk, const cnnc_s
     const uint32_t *const rend = rec + (size_t)words * (count / 2);
     /* the factor 2 on the weights (once per block) or on the rows (once per pair of rows) */
     const int wdbl = p->n > count;
-    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
+    if (!dsp_pair_built(DSP_PAIR_F_ROWS, DSP_PAIR_ANY, DSP_PAIR_ANY, DSP_PAIR_ANY) || k % 8 ||
+        k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
         words * (count / 2) > DSP_PAIR_REC_ROOM(k) ||
         !dsp_pair_records(rec, p, w, bias, mult, shift, o0, count, out, wdbl))
         return 0;
     xb[4 * nq] = DSP_PAIR_END;
-    dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, count, nzp, !wdbl,
-                  out->zero_point == -128, dsp_pair_q(nq));
+    if (!dsp_pair_rows(p, p->n & ~1, x, y + o0, xb, rec, rend, count, nzp, !wdbl,
+                       out->zero_point == -128, dsp_pair_q(nq)))
+        return 0;
     if (p->n % 2) /* the last row alone */
-        dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb, rec,
-                      rend, nzp, !wdbl, out->zero_point == -128, 0);
+        return dsp_pair_row1(x + (size_t)(p->n - 1) * k, nq, y + o0 + (size_t)(p->n - 1) * p->m, xb,
+                             rec, rend, nzp, !wdbl, out->zero_point == -128, 0);
     return 1;
 }
 
@@ -1951,7 +2093,10 @@ static __attribute__((noinline)) int dsp_pair_block_kept(
     uint32_t *const xs = ((dsp_block_words *)(void *)blk)->words + sizeof(dsp_block_words) / 4 -
                          (size_t)DSP_PAIR_KEPT_WORDS(n, k);
     const uint32_t *const rend = rec + (size_t)words * (count / 2);
-    if (k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
+    /* a relu the build holds kept variants of (constants, folded) */
+    const int built = out->zero_point == -128 ? DSP_PAIR_KEPT_BUILT(1, DSP_PAIR_ANY)
+                                              : DSP_PAIR_KEPT_BUILT(0, DSP_PAIR_ANY);
+    if (!built || k % 8 || k < 24 || k > DSP_PAIR_MAX_K || count % 2 || !dsp_out_full(out) ||
         words * (count / 2) > DSP_PAIR_KEPT_ROOM(n, k) ||
         !dsp_pair_records(rec, p, w, bias, mult, shift, o0, count, out, 0))
         return 0;
@@ -1961,25 +2106,14 @@ static __attribute__((noinline)) int dsp_pair_block_kept(
     }
     dsp_pair_kept_rows(p, n & ~1, y + o0, xs, rec, rend, out->zero_point == -128, dsp_pair_q(nq));
     if (n % 2) /* the last row alone, its words after the pairs' */
-        dsp_pair_row1(x, nq, y + o0 + (size_t)(n - 1) * p->m, xs + (size_t)(n / 2) * (k + 1), rec,
-                      rend, 0, 1, out->zero_point == -128, 1);
+        return dsp_pair_row1(x, nq, y + o0 + (size_t)(n - 1) * p->m, xs + (size_t)(n / 2) * (k + 1),
+                             rec, rend, 0, 1, out->zero_point == -128, 1);
     return 1;
 }
 
-/* Outputs a block where the rows are kept (dsp_pair_block_kept), or 0 where widening them per
- * block (per outputs a block, dsp_pair_block) costs less or the kept rows leave no room: ~1.6
- * instructions a byte of rows widened per block against ~2.5 once (dsp_pair_keep), and ~60 +
- * 7 n a block more where the kept rows leave room for fewer outputs. */
+/* dsp_pair_kept_of for call p and the dispatcher's per (dsp_pair_per). */
 static int32_t dsp_pair_kept_per(const cnnc_s8_dense_params *p, int32_t per) {
-    const int32_t n = p->n, k = p->k, room = DSP_PAIR_KEPT_ROOM(n, k);
-    const int32_t fit = room > 0 ? (room / DSP_PAIR_WORDS(k / 4) * 2) & ~3 : 0;
-    const int32_t kper = fit < per ? fit : per;
-    if (kper < 4) return 0;
-    {
-        const int32_t blocks = (p->m + per - 1) / per, kblocks = (p->m + kper - 1) / kper;
-        const int32_t widen = n * k * 8 / 5, more = 60 + 7 * n;
-        return blocks * (widen + more) > n * k * 5 / 2 + kblocks * more ? kper : 0;
-    }
+    return dsp_pair_kept_of(p->n, p->k, p->m, per);
 }
 #endif
 

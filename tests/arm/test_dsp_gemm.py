@@ -19,7 +19,9 @@ odd rows (the last alone: two, four or fourteen quads a turn), a last pair after
 of four, blocks sized to fit, the factor 2 on the weights or on the rows) run every kind with the
 double rounding, the output zero point -128 and any, a narrow clamp (the groups then),
 single and onnxruntime; with few rows and several blocks the rows kept widened for the
-whole call (dsp_pair_block_kept: 3 to 10 rows, K of 24 to 336, a block refused in the middle).
+whole call (dsp_pair_block_kept: 3 to 10 rows, K of 24 to 336, a block refused in the middle);
+the same grids built with a model's calls that leave most pair variants out (the fallbacks of
+dsp_pair_built: two quads a turn, a block refused before or after rows were written).
 The dense layers of 1, 2 and 3 rows (the direct path, dsp_dense_direct: its asm pair loop,
 odd K, the last M mod 4 outputs by bytes; 2 and 3 rows with M a multiple of 4 the block)
 run for every K and M, K past DSP_MAX_K (513, 700, 1023) with 1 to 5 rows, and K of 32 to 2048
@@ -454,3 +456,91 @@ def test_dsp_rows4_params_d2_writes_its_records_only(tmp_path):
     kernels = ["s8_conv.c", "s8_dense.c", "s8_conv_dsp.c"]  # s8_dense_dsp.c: included
     out = run_driver(tmp_path, PARAMS_D2_DRIVER, kernels)
     assert "bad=0;" in out, out
+
+
+# A model's build holds only the pair paths' variants its calls can take (dsp_pair_built over
+# cnnc_model_calls.h); a call whose variant a build left out runs two quads a turn where held,
+# or is refused (before any row, after the pairs of rows, after the kept rows) to the general
+# path: the pair and kept grids above, built with a cnnc_model_calls.h of a few dense calls,
+# (rows, K, M, output zero point). "few": no relu rows with the weights doubled, no relu odd
+# last row, no kept linear rows (refused before the rows, after them, before the kept rows);
+# "most": every kind of rows, some without two quads a turn (refused there).
+PAIR_CALLS = {
+    "few": (
+        (5, 24, 6, 0),  # the rows doubled, linear, two quads a turn, an odd last row
+        (25, 40, 2, 0),  # the weights doubled, linear, two quads a turn, an odd last row
+        (6, 24, 6, -128),  # the rows doubled, relu, two quads a turn
+        (10, 24, 200, -128),  # kept, relu, K 24 written out (no other kept variant)
+    ),
+    "most": (
+        (5, 24, 6, 0),  # the rows doubled, linear, two quads a turn, an odd last row
+        (26, 40, 2, 0),  # the weights doubled, linear, two quads a turn, no odd last row
+        (6, 24, 6, -128),  # the rows doubled, relu, two quads a turn
+        (5, 48, 6, -128),  # the rows doubled, relu, twelve quads a turn, an odd row of four
+        (25, 48, 2, -128),  # the weights doubled, relu, twelve quads, an odd row of four
+        (10, 24, 200, -128),  # kept, relu, K 24 written out (no other kept variant)
+    ),
+}
+PAIR_LEFT_OUT_REPS = 6
+PAIR_LEFT_OUT_CASES = (len(PAIR_KS) * len(PAIR_MS) + len(KEPT)) * PAIR_LEFT_OUT_REPS
+PAIR_LEFT_OUT_MAIN = r"""
+int main(void) {
+    int32_t ki, mi, rep;
+    for (ki = 0; ki < (int32_t)(sizeof pair_ks / sizeof pair_ks[0]); ++ki)
+    for (mi = 0; mi < (int32_t)(sizeof pair_ms / sizeof pair_ms[0]); ++mi)
+    for (rep = 0; rep < PAIR_LEFT_OUT_REPS; ++rep)
+        dense_case_zy(5 + uniform(0, 4), pair_ks[ki], pair_ms[mi], rep % 3 ? 0 : 4,
+                      CNNC_ROUND_DOUBLE, rep & 1 ? -128 : uniform(-128, 127), 0);
+    for (ki = 0; ki < (int32_t)(sizeof kept / sizeof kept[0]); ++ki)
+    for (rep = 0; rep < PAIR_LEFT_OUT_REPS; ++rep)
+        dense_case_zy(kept[ki][1], kept[ki][0], kept[ki][2], rep % 3 ? 0 : 4, CNNC_ROUND_DOUBLE,
+                      rep & 1 ? -128 : uniform(-128, 127), 0);
+    printf("%d cases, %d failures\n", cases, failures);
+    return failures != 0;
+}
+"""
+
+
+def model_calls_header(dense_calls) -> str:
+    """A cnnc_model_calls.h whose dense calls are (n, K, M, output zero point), with the full
+    clamp and the double rounding; no pointwise conv; every other kernel's paths built."""
+    from cnnc.ops.variants import FN_TYPES
+
+    lines = ["#ifndef CNNC_MODEL_CALLS_H", "#define CNNC_MODEL_CALLS_H",
+             "#define CNNC_MODEL_CALLS(kernel, P) CNNC_CALLS_##kernel(P)"]  # fmt: skip
+    for fn in sorted(FN_TYPES):
+        key = fn.removeprefix("cnnc_").removesuffix("__ref")
+        if key not in ("s8_dense", "s8_pwconv"):
+            lines.append(f"#define CNNC_CALLS_{key}(P) 1")
+    terms = [
+        f"P(((cnnc_s8_dense_params){{.n = {n}, .k = {k}, .m = {m}, .x_zero_point = 0, "
+        f".y_zero_point = {zy}, .act_min = -128, .act_max = 127, "
+        f".rounding = CNNC_ROUND_DOUBLE}}))"
+        for n, k, m, zy in dense_calls
+    ]
+    lines.append(f"#define CNNC_CALLS_s8_dense(P) ({' || '.join(terms)})")
+    lines.append("#define CNNC_CALLS_s8_pwconv(P) 0")
+    return "\n".join([*lines, "#endif", ""])
+
+
+@pytest.mark.parametrize("calls", list(PAIR_CALLS))
+def test_dsp_gemm_pair_variants_left_out_equal_ref(tmp_path, calls):
+    include = tmp_path / "calls"
+    include.mkdir()
+    (include / "cnnc_model_calls.h").write_text(model_calls_header(PAIR_CALLS[calls]))
+    driver = DRIVER.split("int main(void) {")[0] + PAIR_LEFT_OUT_MAIN
+    driver = driver.replace("PAIR_LEFT_OUT_REPS", str(PAIR_LEFT_OUT_REPS))
+    driver = driver.replace("KEPT_LIST", ", ".join(f"{{{k}, {n}, {m}}}" for k, n, m in KEPT))
+    driver = driver.replace("ROWS4_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in ROWS4))
+    driver = driver.replace(
+        "REC_FULL_LIST", ", ".join(f"{{{n}, {k}, {m}}}" for n, k, m in REC_FULL)
+    )
+    driver = driver.replace("DIRECT_LIST", ", ".join(f"{{{k}, {m}}}" for k, m in DIRECT))
+    lists = {"REC_MS_LIST": REC_MS, "PAIR_KS_LIST": PAIR_KS, "PAIR_MS_LIST": PAIR_MS}
+    lists |= {"BIG_KS_LIST": BIG_KS, "BIG_MS_LIST": BIG_MS, "KS_LIST": KS, "MS_LIST": MS}
+    for name, values in lists.items():
+        driver = driver.replace(name, ", ".join(map(str, values)))
+    # the grids' driver with this main: the other grids' lists and functions unused
+    quiet = ("-Wno-unused-const-variable", "-Wno-unused-function")
+    out = run_driver(tmp_path, driver, KERNELS, (f"-I{include}", *quiet))
+    assert f"{PAIR_LEFT_OUT_CASES} cases, 0 failures" in out, out

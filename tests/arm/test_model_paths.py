@@ -11,10 +11,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from cnnc import api
 from cnnc.host import mcu, mcu_trace
 
+from . import layer_models as oc
 from .conftest import require_target
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -46,6 +48,41 @@ def test_model_paths_run_what_every_path_runs_on_less_code(tmp_path, name, optio
     model, precision, x, opts = bench_model(name)
     m = api.compile(model, tmp_path / name, precision, x, embed_weights=True,
                     target="cortex-m4", **opts, **options)  # fmt: skip
+    assert_paths_run_what_every_path_runs(m, x, opt)
+
+
+# Pointwise convs on the dense pair paths' variants digits takes none of (s8_dense_dsp.c,
+# dsp_pair_built): 25 rows (5x5, odd) of K 24 into 96 behind a ReLU (the rows kept, K 24
+# written out, the odd last row kept), of K 96 into 48 (the weights doubled, 24 quads written
+# out) and of K 48 into 24 behind a ReLU (twelve quads a turn); past a 3x3 stride-2 conv, 9
+# rows of K 32 into 56 (kept, linear, four quads a turn), of K 56 into 112 behind a ReLU (kept,
+# fourteen quads a turn), of K 112 into 16 (the rows doubled, fourteen quads a turn) and, past
+# a K 16 layer, of K 24 into 40 behind a ReLU (the rows doubled).
+PAIR_LAYERS = (
+    (24, 5, 5),
+    [(oc.conv, dict(co=96, k=1, stride=1, pad=0, act="relu")),
+     (oc.conv, dict(co=48, k=1, stride=1, pad=0)),
+     (oc.conv, dict(co=24, k=1, stride=1, pad=0, act="relu")),
+     (oc.conv, dict(co=32, k=3, stride=2, pad=1)),
+     (oc.conv, dict(co=56, k=1, stride=1, pad=0)),
+     (oc.conv, dict(co=112, k=1, stride=1, pad=0, act="relu")),
+     (oc.conv, dict(co=16, k=1, stride=1, pad=0)),
+     (oc.conv, dict(co=24, k=1, stride=1, pad=0, act="relu")),
+     (oc.conv, dict(co=40, k=1, stride=1, pad=0, act="relu"))],
+)  # fmt: skip
+
+
+def test_model_paths_of_pair_layers_run_what_every_path_runs(tmp_path, rng):
+    require_target("cortex-m4")
+    shape, steps = PAIR_LAYERS
+    calibration = rng.standard_normal((16, *shape)).astype(np.float32)
+    m = api.compile(oc.build(rng, shape, steps), tmp_path / "pair", "int8", calibration,
+                    embed_weights=True, target="cortex-m4")  # fmt: skip
+    assert_paths_run_what_every_path_runs(m, calibration, ())
+
+
+def assert_paths_run_what_every_path_runs(m, x, opt):
+    """The model's paths run the kernels all paths run, no layer slower, on less code."""
     pruned = mcu_trace.count_instructions(m.out_dir, "cortex-m4", x[:1], opt)
     every = mcu_trace.count_instructions(m.out_dir, "cortex-m4", x[:1], opt + ALL_PATHS)
     ran = lambda c: {s for s, n in c.symbols.items() if n}  # noqa: E731
