@@ -27,18 +27,14 @@
 #include "cnnc_s8.h"
 #include "s8_dense_loops.h" /* s8_dense_panels, for the im2col path */
 
-/* The dense layer x[P][C] -> y[P][Co], P = n*h*w, that a pointwise conv p is. */
+/* The dense layer x[P][C] -> y[P][Co], P = n*h*w, that a pointwise conv is, as a value of the
+ * conv's params value cp (a constant where cp is, with no inlining: the DSP kernels' tests of
+ * cnnc_model_calls.h). */
+#define S8_PWCONV_AS_DENSE(cp)                                                               \
+    ((cnnc_s8_dense_params){(cp).n * (cp).h * (cp).w, (cp).c, (cp).out_c, (cp).x_zero_point, \
+                            (cp).y_zero_point, (cp).act_min, (cp).act_max, (cp).rounding})
 CNNC_INLINE cnnc_s8_dense_params s8_pwconv_as_dense(const cnnc_s8_conv_params *p) {
-    cnnc_s8_dense_params dense;
-    dense.n = p->n * p->h * p->w;
-    dense.k = p->c;
-    dense.m = p->out_c;
-    dense.x_zero_point = p->x_zero_point;
-    dense.y_zero_point = p->y_zero_point;
-    dense.act_min = p->act_min;
-    dense.act_max = p->act_max;
-    dense.rounding = p->rounding;
-    return dense;
+    return S8_PWCONV_AS_DENSE(*p);
 }
 
 #if defined(S8_TILE_ROWS)

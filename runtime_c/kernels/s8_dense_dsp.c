@@ -1505,10 +1505,7 @@ DSP_ALWAYS_INLINE int dsp_pair_can(int32_t n, int32_t k, int32_t m, int32_t y_ze
     dsp_pair_can(rows, in, out, (call).y_zero_point, (call).act_min, (call).act_max, \
                  (call).rounding, f, xdbl, relu, q) /* f .. q: dsp_pair_built's arguments */
 #define DSP_PAIR_CAN(d) DSP_PAIR_CAN_AS((d).n, (d).k, (d).m, d)
-/* a pointwise conv as s8_pwconv_as_dense's dense layer (its call, not inlined in a large
- * function, would keep the test from folding: DSP_PW_AS) */
-#define DSP_PAIR_CAN_PW(conv) \
-    DSP_PAIR_CAN_AS((conv).n *(conv).h *(conv).w, (conv).c, (conv).out_c, conv)
+#define DSP_PAIR_CAN_PW(conv) DSP_PW_AS(DSP_PAIR_CAN, conv)
 DSP_ALWAYS_INLINE int dsp_pair_built(int f, int xdbl, int relu, int q) {
     (void)f, (void)xdbl, (void)relu, (void)q; /* unused where every path is built */
     return DSP_DENSE_CALLS(DSP_PAIR_CAN);

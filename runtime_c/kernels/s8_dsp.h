@@ -27,11 +27,11 @@
 
 /* Paths only a model's calls can take (cnnc_model_calls.h). The calls that reach
  * cnnc_s8_dense__dsp are the model's dense calls and its pointwise convs as dense layers
- * (s8_pwconv_as_dense, s8_conv_loops.h). A dense path's predicate P(d), on a
+ * (S8_PWCONV_AS_DENSE, s8_conv_loops.h). A dense path's predicate P(d), on a
  * cnnc_s8_dense_params value, needs a companion for the convs, one line:
- *   #define DSP_X_PW(c) DSP_PW_AS(DSP_X, c)
+ *   #define DSP_X_PW(cp) DSP_PW_AS(DSP_X, cp)
  * and the path's test is then `DSP_DENSE_CALLS(DSP_X) && <the run-time test>`. */
-#define DSP_PW_AS(P, c) P(s8_pwconv_as_dense(&(c)))
+#define DSP_PW_AS(P, cp) P(S8_PWCONV_AS_DENSE(cp))
 #define DSP_DENSE_CALLS(P) (CNNC_MODEL_CALLS(s8_dense, P) || CNNC_MODEL_CALLS(s8_pwconv, P##_PW))
 
 #if defined(CNNC_M_DSP)
