@@ -151,6 +151,14 @@ def compile_object(cc: str, flags: list[str], includes: list[Path], src: Path, t
     return _cached_build(out, cmd, f"{target} build of {src}")
 
 
+def build_failure(proc: subprocess.CompletedProcess) -> bool:
+    """A compile failed, or the assembler spoke: gas only warns (and exits 0, even with
+    --fatal-warnings, which does not count this one) when an LDM/STM register list of the
+    DSP kernels' asm came out of ascending order, and then loads the registers in ascending
+    order: other values than the asm meant, wrong bytes without an error."""
+    return proc.returncode != 0 or "Assembler messages:" in proc.stderr
+
+
 def _cached_build(out: Path, cmd: list[str], what: str) -> Path:
     """``out``, made by running ``cmd`` + ``-o tmp`` if missing (temporary name, renamed; a lock
     per entry so pytest-xdist workers needing the same file build it once)."""
@@ -164,7 +172,7 @@ def _cached_build(out: Path, cmd: list[str], what: str) -> Path:
         fd, tmp = tempfile.mkstemp(dir=out.parent)
         os.close(fd)
         proc = subprocess.run([*cmd, "-o", tmp], capture_output=True, text=True)
-        if proc.returncode != 0:
+        if build_failure(proc):
             Path(tmp).unlink(missing_ok=True)  # gcc removes its output on failure
             raise ToolchainError(f"{what} failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
         os.replace(tmp, out)

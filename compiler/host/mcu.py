@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..errors import ToolchainError
 from .cbuild import cache_dir
-from .cross import build_flags, model_define, model_sources, program_source
+from .cross import build_failure, build_flags, model_define, model_sources, program_source
 from .targets import MCU_TARGETS, check_toolchain, install_hint, target_cc, templates_dir
 
 # Calls that must never appear in model or runtime objects built for a microcontroller.
@@ -43,7 +43,7 @@ CALLGRAPH_FLAGS = ("-fcallgraph-info=su",)
 
 def run_tool(cmd: list[str], what: str) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
+    if build_failure(proc):
         raise ToolchainError(f"{what} failed: {' '.join(cmd)}\n{proc.stderr.strip()}")
     return proc.stdout
 

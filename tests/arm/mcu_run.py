@@ -43,7 +43,7 @@ def run_driver(tmp_path: Path, driver: str, kernels: list[str], opt=(), target="
            f"-I{runtime_dir() / 'include'}", f"-I{kdir}", *map(str, sources), "-o", str(elf),
            "-lm"]  # fmt: skip
     build = subprocess.run(cmd, capture_output=True, text=True)
-    assert build.returncode == 0, build.stderr
+    assert not cross.build_failure(build), build.stderr
     run = subprocess.run(
         [targets.QEMU_SYSTEM, "-M", t.board, "-nographic", "-monitor", "none",
          "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],

@@ -88,3 +88,29 @@ def test_cortex_m_without_newlib_names_the_package(monkeypatch):
     monkeypatch.setattr(targets, "has_libc", lambda cc, cflags: False)
     with pytest.raises(ToolchainError, match="no C library.*libnewlib-arm-none-eabi"):
         targets.check_toolchain("cortex-m4")
+
+
+# An LDM whose list gcc allocated out of ascending order: the assembler loads the registers
+# in ascending order whatever the list says (a warning only), so the two values swap.
+SWAPPED_LDM = """
+unsigned f(const unsigned *p) {
+    register unsigned a __asm__("r5"), b __asm__("r3");
+    __asm__ volatile("ldm %[p], {%[a], %[b]}" : [a] "=r"(a), [b] "=r"(b) : [p] "r"(p));
+    return a - b;
+}
+"""
+
+
+def test_builds_fail_when_the_assembler_warns(tmp_path):
+    """gcc exits 0 on this source (the assembler's warning does not count, even with
+    --fatal-warnings); the host-side builds (cnnc verify, the tests, the benches) fail on it."""
+    from cnnc.host import mcu
+    from toolchains import require_target
+
+    target = require_target("cortex-m4", run=False)
+    src = tmp_path / "ldm.c"
+    src.write_text(SWAPPED_LDM)
+    cmd = [targets.target_cc(target), "-mcpu=cortex-m4", "-mthumb", "-O2", "-c", str(src),
+           "-o", str(tmp_path / "ldm.o")]  # fmt: skip
+    with pytest.raises(ToolchainError, match="not in ascending order"):
+        mcu.run_tool(cmd, "the swapped LDM's build")
