@@ -568,8 +568,9 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
  * (cnnc.host.mcu_stack): this path's frames (dsp_rows4_* under cnnc_s8_dense__dsp) stay well
  * below the block path's (cnnc_s8_dsp_block_rows and its 1 KB row), which bounds the worst
  * case. */
-static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *xend, int32_t *acc,
-                           const int32_t *bias2) {
+static __attribute__((noinline)) void dsp_rows4_pair(const int8_t *w, const uint32_t *xb,
+                                                     const uint32_t *xend, int32_t *acc,
+                                                     const int32_t *bias2) {
     register const int32_t *rb __asm__("r8") = bias2;
     register const uint32_t *re __asm__("r9") = xend;
     register int32_t *ra __asm__("r10") = acc;
@@ -1121,7 +1122,7 @@ typedef union {
 
 /* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
  * records of K = 8 at rec, doubled. */
-static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
+DSP_ALWAYS_INLINE void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
     const int32_t mb = 4 * m - 4; /* the second quad's row 4 back to the next group's row 0 */
     uint32_t *wp = rec;
     const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(2) * count;
@@ -1151,8 +1152,8 @@ static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t c
 
 /* K = 16's weights of the outputs (a multiple of 4; w0 at w[0][0]) into the A records at ra
  * and the B records at rb = ra + 5 count, doubled (dbl) or not. */
-static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, int32_t m,
-                                  int dbl) {
+DSP_ALWAYS_INLINE void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0,
+                                             int32_t m, int dbl) {
     const int32_t mb = 12 * m - 4; /* the last quad's row 12 back to the next group's row 0 */
     uint32_t *wp = ra, *wq = rb;
     const uint32_t *const end = rb;
@@ -1457,8 +1458,9 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b
 
 /* n >= 1 rows x[8] (x_stride apart) through the `count` records at rec (a multiple of 4, the
  * last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
-static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
-                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu) {
+DSP_ALWAYS_INLINE void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride,
+                                    int32_t n, int8_t *y, size_t y_stride, int32_t count,
+                                    uint32_t nzp, int relu) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register size_t rs __asm__("r6") = x_stride;
@@ -1512,9 +1514,9 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
             return;                                                                       \
         }                                                                                 \
     } while (0)
-static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, const int8_t *x,
-                                int32_t n, int8_t *y, size_t y_stride, int32_t count, uint32_t nzp,
-                                int relu, int xdbl) {
+static __attribute__((noinline)) DSP_NOCLONE void dsp_rec_rows_halves(
+    const uint32_t *a_rec, const uint32_t *b_rec, const int8_t *x, int32_t n, int8_t *y,
+    size_t y_stride, int32_t count, uint32_t nzp, int relu, int xdbl) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register const uint32_t *ra __asm__("r6") = a_rec, *rb __asm__("r7") = b_rec;
