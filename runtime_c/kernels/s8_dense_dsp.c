@@ -9,6 +9,9 @@
  * DSP_ROWS4_MAX_K, M even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows
  * fewer than DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K,
  * read the weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop.
+ * A compiled model builds only the paths and copies its calls can take (cnnc_model_calls.h: the
+ * DSP_* tests of a call's params below), the rest handing a call to one that computes the same
+ * bits (dsp_dense_direct's to the reference loop).
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
