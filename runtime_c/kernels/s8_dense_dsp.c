@@ -1560,7 +1560,8 @@ static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     const int relu = out->zero_point == -128;
     /* the factor 2 on the rows where the block's outputs outnumber them (K = 16, eight
-     * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
+     * outputs a turn: 8 SADD16s a row against 8 per four outputs); never where no call's rows
+     * are fewer than its outputs (DSP_REC16_X), whose copies are then not built */
     const int xdbl = dsp_calls_REC16_X() && p->k == 16 && n % 8 == 0 && p->n < n;
     uint32_t *const rb = p->k == 16 ? rec + (size_t)5 * n : rec; /* the B (or K = 8) records */
     if (!dsp_rec_params(rec, rb, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
