@@ -9,6 +9,9 @@
  * DSP_ROWS4_MAX_K, M even; not at -Os) read each weight once for all four (dsp_dense_rows4). Rows
  * fewer than DSP_MIN_ROWS (or DSP_MIN_ROWS_M4 when M is a multiple of 4), or K above DSP_MAX_K,
  * read the weights directly (dsp_dense_direct); K above DSP_DIRECT_MAX_K runs the reference loop.
+ * A compiled model builds only the paths and copies its calls can take (cnnc_model_calls.h: the
+ * DSP_* tests of a call's params below), the rest handing a call to one that computes the same
+ * bits (dsp_dense_direct's to the reference loop).
  * Compiled when the build targets the DSP extension (CNNC_M_DSP, cnnc_cpu.h); empty
  * otherwise. */
 #include "cnnc_s8.h"
@@ -17,6 +20,223 @@
 
 #if defined(CNNC_M_DSP)
 #define DSP_DIRECT_MAX_K 2048 /* x pairs of one row on the stack: 4 KB */
+#define DSP_ROWS4_MAX_K 336   /* dsp_dense_rows4 */
+
+/* The paths a model's calls can take (cnnc_model_calls.h; DSP_DENSE_CALLS, s8_dsp.h): each
+ * predicate, on a call's cnnc_s8_dense_params d, is the dispatcher's test of its path or a
+ * necessary condition of it (the block sizes, the outputs a record run takes and the blocks
+ * a run-time check refuses are not in the params: the bounds below hold for all of them). */
+/* A pointwise conv's dense params (s8_pwconv_as_dense) as a compound literal, which gcc folds
+ * before it inlines: through the function the tests folded late, after the copies that they
+ * leave out had been duplicated (cnnc_s8_dsp_block_rows: 38 KB at -O2 where 13 KB is all). */
+#define DSP_PW_LIT(P, v)                                        \
+    P(((cnnc_s8_dense_params){.n = (v).n * (v).h * (v).w,       \
+                              .k = (v).c,                       \
+                              .m = (v).out_c,                   \
+                              .x_zero_point = (v).x_zero_point, \
+                              .y_zero_point = (v).y_zero_point, \
+                              .act_min = (v).act_min,           \
+                              .act_max = (v).act_max,           \
+                              .rounding = (v).rounding}))
+#define DSP_P_FULL(d) ((d).act_min == -128 && (d).act_max == 127)
+#define DSP_P_RELU(d) ((d).y_zero_point == -128) /* DSP_RQ_DOUBLE2Z's zero point */
+#define DSP_P_D2(d) (DSP_P_FULL(d) && (d).rounding == CNNC_ROUND_DOUBLE) /* DSP_RQ_DOUBLE2 */
+/* Few rows or K past the block's: dsp_dense_direct (the reference loop in its stead where
+ * no call takes it, as past DSP_DIRECT_MAX_K). */
+#define DSP_DIRECT(d) ((d).k > DSP_MAX_K || (d).n < ((d).m % 4 ? DSP_MIN_ROWS : DSP_MIN_ROWS_M4))
+#define DSP_DIRECT_PW(c) DSP_PW_LIT(DSP_DIRECT, c)
+/* dsp_dense_direct's written-out loops: 16 pairs a turn (K >= 32), the first whole mod 16
+ * pairs by eight and four, the last 2 or 3 outputs by halfwords (eight pairs a turn) */
+#define DSP_DIRECT_Q16(d) (DSP_DIRECT(d) && (d).k >= 32)
+#define DSP_DIRECT_Q16_PW(c) DSP_PW_LIT(DSP_DIRECT_Q16, c)
+#define DSP_DIRECT_P8(d) (DSP_DIRECT(d) && (d).k / 2 % 16 >= 8)
+#define DSP_DIRECT_P8_PW(c) DSP_PW_LIT(DSP_DIRECT_P8, c)
+#define DSP_DIRECT_P4(d) (DSP_DIRECT(d) && (d).k / 2 % 8 >= 4)
+#define DSP_DIRECT_P4_PW(c) DSP_PW_LIT(DSP_DIRECT_P4, c)
+#define DSP_DIRECT_H2(d) (DSP_DIRECT(d) && (d).m % 4 >= 2)
+#define DSP_DIRECT_H2_PW(c) DSP_PW_LIT(DSP_DIRECT_H2, c)
+/* Four rows: dsp_dense_rows4 (its test); its one statement for all pairs with the doubled form
+ * and the full clamp (dsp_rows4_block) by K and the output zero point */
+#define DSP_ROWS4(d) \
+    ((d).n == 4 && (d).k % 8 == 0 && (d).k >= 8 && (d).k <= DSP_ROWS4_MAX_K && (d).m % 2 == 0)
+#define DSP_ROWS4_PW(c) DSP_PW_LIT(DSP_ROWS4, c)
+#define DSP_ROWS4_B(d) (DSP_ROWS4(d) && DSP_P_D2(d))
+#define DSP_ROWS4_B_PW(c) DSP_PW_LIT(DSP_ROWS4_B, c)
+/* (a call that an earlier copy's test takes, that copy built, never reaches a later one) */
+#define DSP_ROWS4_K32Z(d) (DSP_ROWS4_B(d) && (d).k == 32 && DSP_P_RELU(d))
+#define DSP_ROWS4_K32Z_PW(c) DSP_PW_LIT(DSP_ROWS4_K32Z, c)
+#define DSP_ROWS4_K48Z(d) (DSP_ROWS4_B(d) && (d).k == 48 && DSP_P_RELU(d))
+#define DSP_ROWS4_K48Z_PW(c) DSP_PW_LIT(DSP_ROWS4_K48Z, c)
+#define DSP_ROWS4_K64(d) (DSP_ROWS4_B(d) && (d).k % 64 == 0 && !DSP_P_RELU(d))
+#define DSP_ROWS4_K64_PW(c) DSP_PW_LIT(DSP_ROWS4_K64, c)
+#define DSP_ROWS4_K32RZ(d) (DSP_ROWS4_B(d) && (d).k % 32 == 0 && (d).k != 32 && DSP_P_RELU(d))
+#define DSP_ROWS4_K32RZ_PW(c) DSP_PW_LIT(DSP_ROWS4_K32RZ, c)
+#define DSP_ROWS4_K32R(d) (DSP_ROWS4_B(d) && (d).k % 64 == 32 && !DSP_P_RELU(d))
+#define DSP_ROWS4_K32R_PW(c) DSP_PW_LIT(DSP_ROWS4_K32R, c)
+#define DSP_ROWS4_K24Z(d) \
+    (DSP_ROWS4_B(d) && (d).k % 24 == 0 && (d).k % 32 && (d).k != 48 && DSP_P_RELU(d))
+#define DSP_ROWS4_K24Z_PW(c) DSP_PW_LIT(DSP_ROWS4_K24Z, c)
+#define DSP_ROWS4_K24(d) (DSP_ROWS4_B(d) && (d).k % 24 == 0 && (d).k % 32 && !DSP_P_RELU(d))
+#define DSP_ROWS4_K24_PW(c) DSP_PW_LIT(DSP_ROWS4_K24, c)
+#define DSP_ROWS4_Z(d) (DSP_ROWS4_B(d) && (d).k % 24 && (d).k % 32 && DSP_P_RELU(d))
+#define DSP_ROWS4_Z_PW(c) DSP_PW_LIT(DSP_ROWS4_Z, c)
+/* The blocks' paths (dsp_rec_block, dsp_pair_block, dsp_repack): neither of the above */
+#if defined(__OPTIMIZE_SIZE__)
+#define DSP_BLOCKS(d) (!DSP_DIRECT(d))
+#else
+#define DSP_BLOCKS(d) (!DSP_DIRECT(d) && !DSP_ROWS4(d))
+#endif
+/* The records of K = 8 (dsp_rec_rows: the block's outputs, at most M, by 48 where M is, by 16
+ * and 8) and K = 16 (dsp_rec_rows_halves: M of 8 or 96 written out; X: the rows doubled, fewer
+ * than the block's outputs, at most M; not X: at least the outputs of a multiple of 8). M of 8
+ * at K = 16 and of 48 at K = 8 with DSP_RQ_DOUBLE2Z are one record run of all M outputs or none
+ * (the first block's, whose refusal leaves the later blocks to dsp_repack): their written-out
+ * copies take them, never the loops. */
+#define DSP_REC8(d) (DSP_BLOCKS(d) && (d).k == 8 && DSP_P_D2(d))
+#define DSP_REC8_PW(c) DSP_PW_LIT(DSP_REC8, c)
+#define DSP_REC16(d) (DSP_BLOCKS(d) && (d).k == 16 && DSP_P_D2(d))
+#define DSP_REC16_PW(c) DSP_PW_LIT(DSP_REC16, c)
+#define DSP_REC8_M48Z(d) (DSP_REC8(d) && (d).m == 48 && DSP_P_RELU(d))
+#define DSP_REC8_M48Z_PW(c) DSP_PW_LIT(DSP_REC8_M48Z, c)
+#define DSP_REC8_16Z(d) (DSP_REC8(d) && (d).m >= 16 && (d).m != 48 && DSP_P_RELU(d))
+#define DSP_REC8_16Z_PW(c) DSP_PW_LIT(DSP_REC8_16Z, c)
+#define DSP_REC8_16(d) (DSP_REC8(d) && (d).m >= 16 && !DSP_P_RELU(d))
+#define DSP_REC8_16_PW(c) DSP_PW_LIT(DSP_REC8_16, c)
+#define DSP_REC8_8Z(d) (DSP_REC8(d) && (d).m >= 8 && (d).m != 48 && DSP_P_RELU(d))
+#define DSP_REC8_8Z_PW(c) DSP_PW_LIT(DSP_REC8_8Z, c)
+#define DSP_REC8_8(d) (DSP_REC8(d) && (d).m >= 8 && !DSP_P_RELU(d))
+#define DSP_REC8_8_PW(c) DSP_PW_LIT(DSP_REC8_8, c)
+#define DSP_REC8_Z(d) (DSP_REC8(d) && (d).m != 48 && DSP_P_RELU(d))
+#define DSP_REC8_Z_PW(c) DSP_PW_LIT(DSP_REC8_Z, c)
+#define DSP_REC16_X(d) (DSP_REC16(d) && (d).n < (d).m)
+#define DSP_REC16_X_PW(c) DSP_PW_LIT(DSP_REC16_X, c)
+#define DSP_REC16_OF(d, M, z, x) \
+    (DSP_REC16(d) && (M) && DSP_P_RELU(d) == ((z) > 0) && ((x) ? (d).n < (d).m : (d).n >= 8))
+#define DSP_REC16_H8ZX(d) DSP_REC16_OF(d, (d).m == 8, 1, 1)
+#define DSP_REC16_H8ZX_PW(c) DSP_PW_LIT(DSP_REC16_H8ZX, c)
+#define DSP_REC16_H8Z(d) DSP_REC16_OF(d, (d).m == 8, 1, 0)
+#define DSP_REC16_H8Z_PW(c) DSP_PW_LIT(DSP_REC16_H8Z, c)
+#define DSP_REC16_H8X(d) DSP_REC16_OF(d, (d).m == 8, 0, 1)
+#define DSP_REC16_H8X_PW(c) DSP_PW_LIT(DSP_REC16_H8X, c)
+#define DSP_REC16_H8(d) DSP_REC16_OF(d, (d).m == 8, 0, 0)
+#define DSP_REC16_H8_PW(c) DSP_PW_LIT(DSP_REC16_H8, c)
+#define DSP_REC16_H96X(d) DSP_REC16_OF(d, (d).m == 96, 1, 1)
+#define DSP_REC16_H96X_PW(c) DSP_PW_LIT(DSP_REC16_H96X, c)
+#define DSP_REC16_H96(d) DSP_REC16_OF(d, (d).m == 96 && (d).n >= 96, 1, 0)
+#define DSP_REC16_H96_PW(c) DSP_PW_LIT(DSP_REC16_H96, c)
+#define DSP_REC16_16ZX(d) DSP_REC16_OF(d, (d).m >= 16, 1, 1)
+#define DSP_REC16_16ZX_PW(c) DSP_PW_LIT(DSP_REC16_16ZX, c)
+#define DSP_REC16_16Z(d) DSP_REC16_OF(d, (d).m >= 16 && (d).n >= 16, 1, 0)
+#define DSP_REC16_16Z_PW(c) DSP_PW_LIT(DSP_REC16_16Z, c)
+#define DSP_REC16_16X(d) DSP_REC16_OF(d, (d).m >= 16, 0, 1)
+#define DSP_REC16_16X_PW(c) DSP_PW_LIT(DSP_REC16_16X, c)
+#define DSP_REC16_16(d) DSP_REC16_OF(d, (d).m >= 16 && (d).n >= 16, 0, 0)
+#define DSP_REC16_16_PW(c) DSP_PW_LIT(DSP_REC16_16, c)
+#define DSP_REC16_8ZX(d) DSP_REC16_OF(d, (d).m > 8, 1, 1)
+#define DSP_REC16_8ZX_PW(c) DSP_PW_LIT(DSP_REC16_8ZX, c)
+#define DSP_REC16_8Z(d) DSP_REC16_OF(d, (d).m > 8, 1, 0)
+#define DSP_REC16_8Z_PW(c) DSP_PW_LIT(DSP_REC16_8Z, c)
+#define DSP_REC16_8X(d) DSP_REC16_OF(d, (d).m > 8, 0, 1)
+#define DSP_REC16_8X_PW(c) DSP_PW_LIT(DSP_REC16_8X, c)
+#define DSP_REC16_8(d) DSP_REC16_OF(d, (d).m > 8, 0, 0)
+#define DSP_REC16_8_PW(c) DSP_PW_LIT(DSP_REC16_8, c)
+#define DSP_REC16_Z(d) (DSP_REC16(d) && (d).m != 8 && DSP_P_RELU(d))
+#define DSP_REC16_Z_PW(c) DSP_PW_LIT(DSP_REC16_Z, c)
+/* cnnc_s8_dsp_block_rows' copies by the block's form (r: the rounding it needs; the fast forms
+ * the full clamp), the output zero point (z: 1 DSP_RQ_DOUBLE2Z, 0 not, -1 either) and the
+ * quads written out (q: 2..4, 0 any, -1 none of them), over the dense calls that reach the
+ * blocks (dsp_repack: where a record path refuses too) and the convs (cnnc_s8_conv__dsp's
+ * im2col rows of K = kh kw C/G: DSP_BLOCK_CALLS). The copy without the output zero point's
+ * test serves its calls only where the copy with it is not built. */
+#define DSP_BR_OF(v, k, r, z, q)                                                        \
+    (DSP_P_FULL(v) && (v).rounding == (r) && ((z) < 0 || DSP_P_RELU(v) == ((z) > 0)) && \
+     ((q) == 0 || ((q) < 0 ? ((k) + 3) / 4 < 2 || ((k) + 3) / 4 > 4 : ((k) + 3) / 4 == (q))))
+#define DSP_BR_DENSE(d, r, z, q) (DSP_BLOCKS(d) && DSP_BR_OF(d, (d).k, r, z, q))
+#define DSP_CONV_K(v) ((v).kernel_h * (v).kernel_w * ((v).c / (v).groups))
+#define DSP_BR_CONV(v, r, z, q)                                                  \
+    ((v).dilation_h == 1 && (v).dilation_w == 1 && DSP_CONV_K(v) <= DSP_MAX_K && \
+     DSP_BR_OF(v, DSP_CONV_K(v), r, z, q))
+#define DSP_BLOCK_CALLS(P) (DSP_DENSE_CALLS(P) || CNNC_MODEL_CALLS(s8_conv, P##_CONV))
+#define DSP_BR_Z2(d) DSP_BR_DENSE(d, CNNC_ROUND_DOUBLE, 1, 2)
+#define DSP_BR_Z2_PW(c) DSP_PW_LIT(DSP_BR_Z2, c)
+#define DSP_BR_Z2_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_DOUBLE, 1, 2)
+#define DSP_BR_Z4(d) DSP_BR_DENSE(d, CNNC_ROUND_DOUBLE, 1, 4)
+#define DSP_BR_Z4_PW(c) DSP_PW_LIT(DSP_BR_Z4, c)
+#define DSP_BR_Z4_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_DOUBLE, 1, 4)
+#define DSP_BR_N2(d) DSP_BR_DENSE(d, CNNC_ROUND_DOUBLE, 0, 2)
+#define DSP_BR_N2_PW(c) DSP_PW_LIT(DSP_BR_N2, c)
+#define DSP_BR_N2_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_DOUBLE, 0, 2)
+#define DSP_BR_Q3(d) DSP_BR_DENSE(d, CNNC_ROUND_DOUBLE, -1, 3)
+#define DSP_BR_Q3_PW(c) DSP_PW_LIT(DSP_BR_Q3, c)
+#define DSP_BR_Q3_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_DOUBLE, -1, 3)
+#define DSP_BR_N4(d) DSP_BR_DENSE(d, CNNC_ROUND_DOUBLE, 0, 4)
+#define DSP_BR_N4_PW(c) DSP_PW_LIT(DSP_BR_N4, c)
+#define DSP_BR_N4_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_DOUBLE, 0, 4)
+#define DSP_BR_QX(d) DSP_BR_DENSE(d, CNNC_ROUND_DOUBLE, -1, -1)
+#define DSP_BR_QX_PW(c) DSP_PW_LIT(DSP_BR_QX, c)
+#define DSP_BR_QX_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_DOUBLE, -1, -1)
+#define DSP_BR_D(d) DSP_BR_DENSE(d, CNNC_ROUND_DOUBLE, -1, 0)
+#define DSP_BR_D_PW(c) DSP_PW_LIT(DSP_BR_D, c)
+#define DSP_BR_D_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_DOUBLE, -1, 0)
+#define DSP_BR_S(d) DSP_BR_DENSE(d, CNNC_ROUND_SINGLE, -1, 0)
+#define DSP_BR_S_PW(c) DSP_PW_LIT(DSP_BR_S, c)
+#define DSP_BR_S_CONV(v) DSP_BR_CONV(v, CNNC_ROUND_SINGLE, -1, 0)
+/* Each test of the model's calls in a function of its own: there gcc folds it to a constant
+ * before inlining; in the kernels' large bodies its limits left many of the calls' literals
+ * unfolded, built on the stack at run time (cnnc_s8_dsp_block_rows: 38 KB, 13 KB with all). */
+#define DSP_CALLS_FN(X) \
+    DSP_ALWAYS_INLINE int dsp_calls_##X(void) { return DSP_DENSE_CALLS(DSP_##X); }
+#define DSP_BLOCK_CALLS_FN(X) \
+    DSP_ALWAYS_INLINE int dsp_calls_##X(void) { return DSP_BLOCK_CALLS(DSP_##X); }
+DSP_CALLS_FN(DIRECT)
+DSP_CALLS_FN(DIRECT_Q16)
+DSP_CALLS_FN(DIRECT_P8)
+DSP_CALLS_FN(DIRECT_P4)
+DSP_CALLS_FN(DIRECT_H2)
+#if !defined(__OPTIMIZE_SIZE__)
+DSP_CALLS_FN(ROWS4)
+DSP_CALLS_FN(ROWS4_B)
+DSP_CALLS_FN(ROWS4_K32Z)
+DSP_CALLS_FN(ROWS4_K48Z)
+DSP_CALLS_FN(ROWS4_K64)
+DSP_CALLS_FN(ROWS4_K32RZ)
+DSP_CALLS_FN(ROWS4_K32R)
+DSP_CALLS_FN(ROWS4_K24Z)
+DSP_CALLS_FN(ROWS4_K24)
+DSP_CALLS_FN(ROWS4_Z)
+DSP_CALLS_FN(REC8)
+DSP_CALLS_FN(REC16)
+DSP_CALLS_FN(REC8_M48Z)
+DSP_CALLS_FN(REC8_16Z)
+DSP_CALLS_FN(REC8_16)
+DSP_CALLS_FN(REC8_8Z)
+DSP_CALLS_FN(REC8_8)
+DSP_CALLS_FN(REC8_Z)
+DSP_CALLS_FN(REC16_X)
+DSP_CALLS_FN(REC16_H8ZX)
+DSP_CALLS_FN(REC16_H8Z)
+DSP_CALLS_FN(REC16_H8X)
+DSP_CALLS_FN(REC16_H8)
+DSP_CALLS_FN(REC16_H96X)
+DSP_CALLS_FN(REC16_H96)
+DSP_CALLS_FN(REC16_16ZX)
+DSP_CALLS_FN(REC16_16Z)
+DSP_CALLS_FN(REC16_16X)
+DSP_CALLS_FN(REC16_16)
+DSP_CALLS_FN(REC16_8ZX)
+DSP_CALLS_FN(REC16_8Z)
+DSP_CALLS_FN(REC16_8X)
+DSP_CALLS_FN(REC16_8)
+DSP_CALLS_FN(REC16_Z)
+DSP_BLOCK_CALLS_FN(BR_Z2)
+DSP_BLOCK_CALLS_FN(BR_Z4)
+DSP_BLOCK_CALLS_FN(BR_N2)
+DSP_BLOCK_CALLS_FN(BR_Q3)
+DSP_BLOCK_CALLS_FN(BR_N4)
+DSP_BLOCK_CALLS_FN(BR_QX)
+DSP_BLOCK_CALLS_FN(BR_D)
+DSP_BLOCK_CALLS_FN(BR_S)
+#endif
 
 /* One input pair of one row into outputs o..o+3 (dsp_dense_direct's loop body): the words
  * w[k][o..o+3] and w[k+1][o..o+3] (in r0 and r1) PKHBT/PKHTB into their low and high halves
@@ -210,10 +430,11 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
             const uint32_t *xq = xp;
 #if !defined(__OPTIMIZE_SIZE__)
             /* the first whole mod 16 pairs, then the turns of 16 up to DSP_DIRECT_END */
-            const uint32_t *const xend = xp + (whole & 15);
+            const uint32_t *const xend = xp + (dsp_calls_DIRECT_Q16() ? whole & 15 : whole);
             uint32_t x0, x1, r0, r1, t;
-            if (whole & 8) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4 DSP_ASM_PAIRS4, xq + 8);
-            if (whole & 4) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4, xq + 4);
+            if (dsp_calls_DIRECT_P8() && (whole & 8))
+                DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4 DSP_ASM_PAIRS4, xq + 8);
+            if (dsp_calls_DIRECT_P4() && (whole & 4)) DSP_ASM_PAIRS_LOOP(DSP_ASM_PAIRS4, xq + 4);
 #else
             const uint32_t *const xend = xp + whole;
 #endif
@@ -222,7 +443,7 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
                 DSP_ASM_PAIR();
             }
 #if !defined(__OPTIMIZE_SIZE__)
-            if (whole >= 16) {
+            if (dsp_calls_DIRECT_Q16() && whole >= 16) {
                 const int32_t m3 = 3 * m;
                 DSP_ASM_DIRECT_QUADS_LOOP();
             }
@@ -243,9 +464,9 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
         }
         o = m4;
 #if !defined(__OPTIMIZE_SIZE__)
-        if (m - m4 >= 2) { /* outputs o, o+1 of the last 2 or 3: halfwords w[k][o..o+1] and
-                              w[k+1][o..o+1] side by side, their SXTB16 even and odd bytes the
-                              two outputs' pairs (as dsp_rows4_pair) */
+        if (dsp_calls_DIRECT_H2() && m - m4 >= 2) { /* outputs o, o+1 of the last 2 or 3: halfwords
+                              w[k][o..o+1] and w[k+1][o..o+1] side by side, their SXTB16 even and
+                              odd bytes the two outputs' pairs (as dsp_rows4_pair) */
             const int8_t *wr = w + o;
             int32_t a0 = bias[o], a1 = bias[o + 1];
             /* the first whole mod 8 pairs, then the turns of eight up to DSP_DIRECT_END */
@@ -350,8 +571,9 @@ static void dsp_dense_direct(const cnnc_s8_dense_params *p, const int8_t *x, con
  * (cnnc.host.mcu_stack): this path's frames (dsp_rows4_* under cnnc_s8_dense__dsp) stay well
  * below the block path's (cnnc_s8_dsp_block_rows and its 1 KB row), which bounds the worst
  * case. */
-static void dsp_rows4_pair(const int8_t *w, const uint32_t *xb, const uint32_t *xend, int32_t *acc,
-                           const int32_t *bias2) {
+static __attribute__((noinline)) void dsp_rows4_pair(const int8_t *w, const uint32_t *xb,
+                                                     const uint32_t *xend, int32_t *acc,
+                                                     const int32_t *bias2) {
     register const int32_t *rb __asm__("r8") = bias2;
     register const uint32_t *re __asm__("r9") = xend;
     register int32_t *ra __asm__("r10") = acc;
@@ -489,21 +711,22 @@ static void dsp_rows4_block(const int8_t *w, const uint32_t *xb, const int32_t *
     register const int8_t *r3 __asm__("r3") = w + count;
     register uint32_t r4 __asm__("r4") = (uint32_t)(uintptr_t)y - (uint32_t)(uintptr_t)w;
     register int32_t r5 __asm__("r5") = m;
-    if (k == 32 && relu)
+    /* each copy built where a call can take it (dsp_calls_ROWS4_*) */
+    if (dsp_calls_ROWS4_K32Z() && k == 32 && relu)
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT15));
-    else if (k == 48 && relu)
+    else if (dsp_calls_ROWS4_K48Z() && k == 48 && relu)
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLINE(DSP_ASM_ROWS4_NEXT23));
-    else if (k % 64 == 0 && !relu)
+    else if (dsp_calls_ROWS4_K64() && k % 64 == 0 && !relu)
         DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT31));
-    else if (k % 32 == 0 && relu)
+    else if (dsp_calls_ROWS4_K32RZ() && k % 32 == 0 && relu)
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT15));
-    else if (k % 32 == 0)
+    else if (dsp_calls_ROWS4_K32R() && k % 32 == 0)
         DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT15));
-    else if (k % 24 == 0 && relu)
+    else if (dsp_calls_ROWS4_K24Z() && k % 24 == 0 && relu)
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT11));
-    else if (k % 24 == 0)
+    else if (dsp_calls_ROWS4_K24() && k % 24 == 0)
         DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT11));
-    else if (relu)
+    else if (dsp_calls_ROWS4_Z() && relu)
         DSP_ASM_ROWS4_RQZ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT3));
     else
         DSP_ASM_ROWS4_RQ_BLOCK(DSP_ASM_ROWS4_KLOOP(DSP_ASM_ROWS4_NEXT3));
@@ -674,7 +897,6 @@ static __attribute__((noinline)) int dsp_rows4_params_d2(int32_t *rec, const int
  * outputs as their records fit the rest of the room (4 words each: 1217 - 3 K - 9 words, 266
  * outputs at K = 48, 50 at 336); the doubled form with the full clamp runs the block's pairs in one
  * statement (dsp_rows4_block), the others pair by pair. */
-#define DSP_ROWS4_MAX_K 336
 
 /* The input records of dsp_dense_rows4 for the four rows x[4][K] (nzp: (-zp, -zp) in %[nzp]),
  * a quad of inputs of the four rows a turn (its two records: rows 0 and 1 through x0, rows 2
@@ -756,7 +978,7 @@ static __attribute__((noinline)) void dsp_dense_rows4(const cnnc_s8_dense_params
             widened = form == DSP_RQ_DOUBLE2;
             dsp_rows4_widen(xb, x, k, m, nzp, widened);
         }
-        if (form == DSP_RQ_DOUBLE2 && full) {
+        if (dsp_calls_ROWS4_B() && form == DSP_RQ_DOUBLE2 && full) {
             dsp_rows4_block(w + o0, xb, rec, y + o0, m, count, relu, k);
         } else {
             for (j = 0; j < count; j += 2) {
@@ -785,21 +1007,22 @@ void cnnc_s8_dsp_block_rows(const dsp_block *blk, const int8_t *x, size_t x_stri
 #else
     const int32_t nq = blk->quads >= 2 && blk->quads <= 4 ? blk->quads : 0;
     const int relu = out->zero_point == -128; /* DSP_RQ_DOUBLE2Z: no sign's term */
-    if (blk->form == DSP_RQ_DOUBLE2 && full && relu && nq == 2)
+    /* each copy built where a call can take it (DSP_BR_*) */
+    if (dsp_calls_BR_Z2() && blk->form == DSP_RQ_DOUBLE2 && full && relu && nq == 2)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2Z, 1, 2);
-    else if (blk->form == DSP_RQ_DOUBLE2 && full && relu && nq == 4)
+    else if (dsp_calls_BR_Z4() && blk->form == DSP_RQ_DOUBLE2 && full && relu && nq == 4)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2Z, 1, 4);
-    else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 2)
+    else if (dsp_calls_BR_N2() && blk->form == DSP_RQ_DOUBLE2 && full && nq == 2)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 2);
-    else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 3)
+    else if (dsp_calls_BR_Q3() && blk->form == DSP_RQ_DOUBLE2 && full && nq == 3)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 3);
-    else if (blk->form == DSP_RQ_DOUBLE2 && full && nq == 4)
+    else if (dsp_calls_BR_N4() && blk->form == DSP_RQ_DOUBLE2 && full && nq == 4)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 4);
-    else if (blk->form == DSP_RQ_DOUBLE2 && full)
+    else if (dsp_calls_BR_QX() && blk->form == DSP_RQ_DOUBLE2 && full)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE2, 1, 0);
-    else if (blk->form == DSP_RQ_DOUBLE && full)
+    else if (dsp_calls_BR_D() && blk->form == DSP_RQ_DOUBLE && full)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_DOUBLE, 1, 0);
-    else if (blk->form == DSP_RQ_SINGLE && full)
+    else if (dsp_calls_BR_S() && blk->form == DSP_RQ_SINGLE && full)
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, DSP_RQ_SINGLE, 1, 0);
     else
         dsp_block_rows_as(blk, x, x_stride, n, out, y, y_stride, blk->form, full, 0);
@@ -902,7 +1125,7 @@ typedef union {
 
 /* The weights of outputs 0 .. count-1 (count a multiple of 4; w0 at w[0][0]) into their
  * records of K = 8 at rec, doubled. */
-static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
+DSP_ALWAYS_INLINE void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t count) {
     const int32_t mb = 4 * m - 4; /* the second quad's row 4 back to the next group's row 0 */
     uint32_t *wp = rec;
     const uint32_t *const end = rec + (size_t)DSP_REC_WORDS(2) * count;
@@ -932,8 +1155,8 @@ static void dsp_rec_groups(uint32_t *rec, const int8_t *w0, int32_t m, int32_t c
 
 /* K = 16's weights of the outputs (a multiple of 4; w0 at w[0][0]) into the A records at ra
  * and the B records at rb = ra + 5 count, doubled (dbl) or not. */
-static void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0, int32_t m,
-                                  int dbl) {
+DSP_ALWAYS_INLINE void dsp_rec_groups_halves(uint32_t *ra, uint32_t *rb, const int8_t *w0,
+                                             int32_t m, int dbl) {
     const int32_t mb = 12 * m - 4; /* the last quad's row 12 back to the next group's row 0 */
     uint32_t *wp = ra, *wq = rb;
     const uint32_t *const end = rb;
@@ -1238,8 +1461,9 @@ static __attribute__((noinline)) int dsp_rec_params(uint32_t *a_rec, uint32_t *b
 
 /* n >= 1 rows x[8] (x_stride apart) through the `count` records at rec (a multiple of 4, the
  * last flagged): y[j] (rows y_stride apart); relu: DSP_RQ_DOUBLE2Z (s8_dsp.h). */
-static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, int32_t n,
-                         int8_t *y, size_t y_stride, int32_t count, uint32_t nzp, int relu) {
+DSP_ALWAYS_INLINE void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride,
+                                    int32_t n, int8_t *y, size_t y_stride, int32_t count,
+                                    uint32_t nzp, int relu) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register size_t rs __asm__("r6") = x_stride;
@@ -1249,17 +1473,17 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
     register int8_t *yr __asm__("lr") = y;
     /* the block the whole of M: no output loop; else sixteen or eight outputs a turn (the
      * flag's test per 16, 8) */
-    if (count == 48 && y_stride == 48 && relu && x_stride == 8)
+    if (dsp_calls_REC8_M48Z() && count == 48 && y_stride == 48 && relu && x_stride == 8)
         DSP_ASM_REC_ROWS_N(48, DSP_ASM_REC_OUT48);
-    else if (count % 16 == 0 && relu)
+    else if (dsp_calls_REC8_16Z() && count % 16 == 0 && relu)
         DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT12(""));
-    else if (count % 16 == 0)
+    else if (dsp_calls_REC8_16() && count % 16 == 0)
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT12(DSP_ASM_REC2_SIGN));
-    else if (count % 8 == 0 && relu)
+    else if (dsp_calls_REC8_8Z() && count % 8 == 0 && relu)
         DSP_ASM_REC2_ROWS("", DSP_ASM_REC2_OUT4(""));
-    else if (count % 8 == 0)
+    else if (dsp_calls_REC8_8() && count % 8 == 0)
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, DSP_ASM_REC2_OUT4(DSP_ASM_REC2_SIGN));
-    else if (relu)
+    else if (dsp_calls_REC8_Z() && relu)
         DSP_ASM_REC2_ROWS("", "");
     else
         DSP_ASM_REC2_ROWS(DSP_ASM_REC2_SIGN, "");
@@ -1269,52 +1493,62 @@ static void dsp_rec_rows(const uint32_t *rec, const int8_t *x, size_t x_stride, 
  * (flagged) at b_rec = a_rec + 5 count by halves (DSP_ASM_REC_HALVES_ROWS); xdbl: the rows
  * doubled. */
 /* DSP_ASM_REC_HALVES_ROWS for the row's four forms (relu: no sign's term; xdbl: the rows
- * doubled), HALF and OUT the written-out turn's first- and second-half outputs. */
-#define DSP_REC_HALVES_BY_FORM(HALF, OUT)                                                 \
+ * doubled), HALF and OUT the written-out turn's first- and second-half outputs, where the
+ * count is a multiple of M (P: the calls' tests' suffix, dsp_calls_REC16_<M><Z><X>); a form
+ * not built hands relu to the sign's form of the same xdbl (the same bits), or the call to
+ * the next group (every xdbl call has one: its count is a multiple of 8). */
+#define DSP_REC_HALVES_BY_FORM(M, P, HALF, OUT)                                           \
     do {                                                                                  \
-        if (relu && xdbl)                                                                 \
+        if (dsp_calls_REC16_##P##ZX() && count % M == 0 && relu && xdbl) {                \
             DSP_ASM_REC_HALVES_ROWS("", HALF, OUT(""), DSP_ASM_REC_XDBL);                 \
-        else if (relu)                                                                    \
-            DSP_ASM_REC_HALVES_ROWS("", HALF, OUT(""), "");                               \
-        else if (xdbl)                                                                    \
+            return;                                                                       \
+        }                                                                                 \
+        if (dsp_calls_REC16_##P##X() && count % M == 0 && xdbl) {                         \
             DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, HALF, OUT(DSP_ASM_REC2_SIGN),      \
                                     DSP_ASM_REC_XDBL);                                    \
-        else                                                                              \
+            return;                                                                       \
+        }                                                                                 \
+        if (dsp_calls_REC16_##P##Z() && count % M == 0 && relu) {                         \
+            DSP_ASM_REC_HALVES_ROWS("", HALF, OUT(""), "");                               \
+            return;                                                                       \
+        }                                                                                 \
+        if (dsp_calls_REC16_##P() && count % M == 0) {                                    \
             DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, HALF, OUT(DSP_ASM_REC2_SIGN), ""); \
+            return;                                                                       \
+        }                                                                                 \
     } while (0)
-static void dsp_rec_rows_halves(const uint32_t *a_rec, const uint32_t *b_rec, const int8_t *x,
-                                int32_t n, int8_t *y, size_t y_stride, int32_t count, uint32_t nzp,
-                                int relu, int xdbl) {
+static __attribute__((noinline)) DSP_NOCLONE void dsp_rec_rows_halves(
+    const uint32_t *a_rec, const uint32_t *b_rec, const int8_t *x, int32_t n, int8_t *y,
+    size_t y_stride, int32_t count, uint32_t nzp, int relu, int xdbl) {
     register const int8_t *rx __asm__("r4") = x;
     register uint32_t rn __asm__("r5") = nzp;
     register const uint32_t *ra __asm__("r6") = a_rec, *rb __asm__("r7") = b_rec;
     register const int8_t *re __asm__("r8") = x + (size_t)n * 16;
     register size_t ry __asm__("r9") = y_stride - (size_t)count;
     register int8_t *yr __asm__("lr") = y;
-    if (count == 8 && y_stride == 8) { /* the block the whole of M: no loops */
-        if (relu && xdbl)
-            DSP_ASM_REC_HALVES8("", DSP_ASM_REC_XDBL);
-        else if (relu)
-            DSP_ASM_REC_HALVES8("", "");
-        else if (xdbl)
-            DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, DSP_ASM_REC_XDBL);
+    const int h8 = count == 8 && y_stride == 8; /* the block the whole of M: no loops */
+    /* MobileNetV2's expansions of 16 channels to 96 (ReLU) */
+    const int h96 = count == 96 && y_stride == 96 && relu;
+    /* each copy built where a call can take it (dsp_calls_REC16_*), xdbl's before relu's */
+    if (dsp_calls_REC16_H8ZX() && h8 && relu && xdbl)
+        DSP_ASM_REC_HALVES8("", DSP_ASM_REC_XDBL);
+    else if (dsp_calls_REC16_H8X() && h8 && xdbl)
+        DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, DSP_ASM_REC_XDBL);
+    else if (dsp_calls_REC16_H8Z() && h8 && relu)
+        DSP_ASM_REC_HALVES8("", "");
+    else if (dsp_calls_REC16_H8() && h8)
+        DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, "");
+    else if (dsp_calls_REC16_H96X() && h96 && xdbl)
+        DSP_ASM_REC_HALVES_N(96, DSP_ASM_REC_XDBL, DSP_ASM_REC_HALF_OUT_AT96, DSP_ASM_REC_OUT96);
+    else if (dsp_calls_REC16_H96() && h96)
+        DSP_ASM_REC_HALVES_N(96, "", DSP_ASM_REC_HALF_OUT_AT96, DSP_ASM_REC_OUT96);
+    else { /* sixteen outputs a turn: the end's tests per 16; eight: per 8 */
+        DSP_REC_HALVES_BY_FORM(16, 16, DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12);
+        DSP_REC_HALVES_BY_FORM(8, 8, DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4);
+        if (dsp_calls_REC16_Z() && relu)
+            DSP_ASM_REC_HALVES_ROWS("", "", "", "");
         else
-            DSP_ASM_REC_HALVES8(DSP_ASM_REC2_SIGN, "");
-    } else if (count == 96 && y_stride == 96 && relu) { /* MobileNetV2's expansions of 16
-        channels to 96 (ReLU) */
-        if (xdbl)
-            DSP_ASM_REC_HALVES_N(96, DSP_ASM_REC_XDBL, DSP_ASM_REC_HALF_OUT_AT96,
-                                 DSP_ASM_REC_OUT96);
-        else
-            DSP_ASM_REC_HALVES_N(96, "", DSP_ASM_REC_HALF_OUT_AT96, DSP_ASM_REC_OUT96);
-    } else if (count % 16 == 0) { /* sixteen outputs a turn: the end's tests per 16 */
-        DSP_REC_HALVES_BY_FORM(DSP_ASM_REC_HALF_OUT12, DSP_ASM_REC2_OUT12);
-    } else if (count % 8 == 0) { /* eight: per 8 */
-        DSP_REC_HALVES_BY_FORM(DSP_ASM_REC_HALF_OUT4, DSP_ASM_REC2_OUT4);
-    } else if (relu) {
-        DSP_ASM_REC_HALVES_ROWS("", "", "", "");
-    } else {
-        DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, "", "", "");
+            DSP_ASM_REC_HALVES_ROWS(DSP_ASM_REC2_SIGN, "", "", "");
     }
 }
 
@@ -1326,11 +1560,12 @@ static int dsp_rec_run(uint32_t *rec, const cnnc_s8_dense_params *p, const int8_
     const uint32_t nzp = dsp_pack16(-p->x_zero_point, -p->x_zero_point);
     const int relu = out->zero_point == -128;
     /* the factor 2 on the rows where the block's outputs outnumber them (K = 16, eight
-     * outputs a turn: 8 SADD16s a row against 8 per four outputs) */
-    const int xdbl = p->k == 16 && n % 8 == 0 && p->n < n;
+     * outputs a turn: 8 SADD16s a row against 8 per four outputs); never where no call's rows
+     * are fewer than its outputs (DSP_REC16_X), whose copies are then not built */
+    const int xdbl = dsp_calls_REC16_X() && p->k == 16 && n % 8 == 0 && p->n < n;
     uint32_t *const rb = p->k == 16 ? rec + (size_t)5 * n : rec; /* the B (or K = 8) records */
     if (!dsp_rec_params(rec, rb, bias + s, mult + s, shift + s, n, out, p->k)) return 0;
-    if (p->k == 8) {
+    if (dsp_calls_REC8() && (!dsp_calls_REC16() || p->k == 8)) { /* dsp_rec_block: 8 or 16 */
         dsp_rec_groups(rec, w + s, p->m, n);
         dsp_rec_rows(rec, x, (size_t)p->k, p->n, y + s, (size_t)p->m, n, nzp, relu);
         return 1;
@@ -1355,7 +1590,9 @@ static __attribute__((noinline)) int dsp_rec_block(dsp_block *blk, const cnnc_s8
                                                    const dsp_out *out, int8_t *y) {
     enum { HEADER = offsetof(dsp_block, w) / 4, TOTAL = sizeof(dsp_block_words) / 4 };
     int32_t s, n, cap;
-    if ((p->k != 8 && p->k != 16) || !dsp_out_full(out)) return 0;
+    if (!((dsp_calls_REC8() && p->k == 8) || (dsp_calls_REC16() && p->k == 16)) ||
+        !dsp_out_full(out))
+        return 0;
     s = o0 > 0 && blk->count > o0 ? blk->count : o0; /* outputs done below s */
     if (s >= o0 + count) return 1;
     cap = ((TOTAL - HEADER) / DSP_REC_WORDS(p->k / 4)) & ~7;
@@ -2122,14 +2359,14 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     int32_t o0, per;
 #if !defined(__OPTIMIZE_SIZE__)
     int32_t kept = 0;
-    if (p->n == 4 && p->k % 8 == 0 && p->k >= 8 && p->k <= DSP_ROWS4_MAX_K && p->m % 2 == 0) {
+    if (dsp_calls_ROWS4() && DSP_ROWS4(*p)) {
         dsp_dense_rows4(p, x, w, bias, mult, shift, y, blk->w,
                         (int32_t)((sizeof buf - offsetof(dsp_block, w)) / 4), &out);
         return;
     }
 #endif
-    if (p->k > DSP_MAX_K || p->n < (p->m % 4 ? DSP_MIN_ROWS : DSP_MIN_ROWS_M4)) {
-        if (p->k <= DSP_DIRECT_MAX_K)
+    if (DSP_DIRECT(*p)) {
+        if (dsp_calls_DIRECT() && p->k <= DSP_DIRECT_MAX_K)
             dsp_dense_direct(p, x, w, bias, mult, shift, y);
         else
             cnnc_s8_dense__ref(p, x, w, bias, mult, shift, y);
@@ -2151,7 +2388,9 @@ void cnnc_s8_dense__dsp(const cnnc_s8_dense_params *p, const int8_t *x, const in
     for (o0 = 0; o0 < p->m; o0 += per) {
         const int32_t count = p->m - o0 < per ? p->m - o0 : per;
 #if !defined(__OPTIMIZE_SIZE__)
-        if (dsp_rec_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y)) continue;
+        if ((dsp_calls_REC8() || dsp_calls_REC16()) &&
+            dsp_rec_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y))
+            continue;
         if (kept ? dsp_pair_block_kept(blk, p, x, w, bias, mult, shift, o0, count, &out, y)
                  : dsp_pair_block(blk, p, x, w, bias, mult, shift, o0, count, &out, y))
             continue;
