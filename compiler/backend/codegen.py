@@ -974,7 +974,7 @@ def render_model_calls(layers: list[Layer], graph: ir.Graph) -> str:
     ]
     for fn in sorted(variants.FN_TYPES):
         key = fn.removeprefix("cnnc_").removesuffix("__ref")
-        terms = [f"P((({t}){c_value(p)}))" for t, p in calls.get(key, [])]
+        terms = [f"P(((const {t}){c_value(p)}))" for t, p in calls.get(key, [])]
         if not terms:
             lines.append(f"#define CNNC_CALLS_{key}(P) 0")
             continue

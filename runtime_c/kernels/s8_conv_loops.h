@@ -30,9 +30,9 @@
 /* The dense layer x[P][C] -> y[P][Co], P = n*h*w, that a pointwise conv is, as a value of the
  * conv's params value cp (a constant where cp is, with no inlining: the DSP kernels' tests of
  * cnnc_model_calls.h). */
-#define S8_PWCONV_AS_DENSE(cp)                                                               \
-    ((cnnc_s8_dense_params){(cp).n * (cp).h * (cp).w, (cp).c, (cp).out_c, (cp).x_zero_point, \
-                            (cp).y_zero_point, (cp).act_min, (cp).act_max, (cp).rounding})
+#define S8_PWCONV_AS_DENSE(cp)                                                                     \
+    ((const cnnc_s8_dense_params){(cp).n * (cp).h * (cp).w, (cp).c, (cp).out_c, (cp).x_zero_point, \
+                                  (cp).y_zero_point, (cp).act_min, (cp).act_max, (cp).rounding})
 CNNC_INLINE cnnc_s8_dense_params s8_pwconv_as_dense(const cnnc_s8_conv_params *p) {
     return S8_PWCONV_AS_DENSE(*p);
 }

@@ -31,6 +31,8 @@
  * cnnc_s8_dense_params value, needs a companion for the convs, one line:
  *   #define DSP_X_PW(cp) DSP_PW_AS(DSP_X, cp)
  * and the path's test is then `DSP_DENSE_CALLS(DSP_X) && <the run-time test>`. */
+/* (a compound literal, which gcc folds before it inlines: through a function the tests folded
+ * late, after the paths they leave out had been copied: cnnc_s8_dsp_block_rows 38 KB at -O2) */
 #define DSP_PW_AS(P, cp) P(S8_PWCONV_AS_DENSE(cp))
 #define DSP_DENSE_CALLS(P) (CNNC_MODEL_CALLS(s8_dense, P) || CNNC_MODEL_CALLS(s8_pwconv, P##_PW))
 
