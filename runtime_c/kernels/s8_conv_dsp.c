@@ -339,7 +339,12 @@ CNNC_INLINE void dsp_widen_make(dsp_widen *wd, const cnnc_s8_conv_params *p, con
  * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
  * outside the image zeroes the slot. The inputs go 16 a turn from a word-aligned row
  * (DSP_WIDEN16), then 8 (DSP_WIDEN8), the last n mod 8 one by one. */
-static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t *r) {
+/* Not inlined, nor cloned: DSP_WIDEN16's LDM loads its list {e0, e1, e2, e3} in register
+ * order whatever order it is written in, so e0..e3 must get ascending registers, which gcc's
+ * allocation of this function gives (r6, r7, r12, lr) and its allocation inlined into
+ * dsp_conv_rgb (the RGB stem's only caller where the model has no direct path) did not. */
+static __attribute__((noinline)) DSP_NOCLONE void dsp_widen_padded(const dsp_widen *wd, int32_t b,
+                                                                   int32_t iy, int8_t *r) {
     int32_t n = wd->n;
     const int8_t *src;
     int8_t *dst = r + 2 * wd->lead;
