@@ -92,14 +92,12 @@ static inline __attribute__((always_inline)) void b1sd_pixel(const uint32_t *xw,
 
 /* The paths only a model's calls can take (cnnc_model_calls.h), each macro a test of a
  * call's params p: the 3x3 kernels on one or three input channels (their tap counts
- * constants) and the others. The loop a call runs is chosen by its params alone, so each
- * loop's predicate is the exact class of calls its test sends to it. */
+ * constants; the general loop computes their bits too). */
 #define B1SD_CALL(p)                                                  \
     ((p).groups == 1 && (p).dilation_h == 1 && (p).dilation_w == 1 && \
      (p).kernel_h * (((p).kernel_w * (p).c + 1) / 2) <= B1SD_TAPS)
 #define B1SD_33(p) (B1SD_CALL(p) && (p).kernel_h == 3 && (p).kernel_w * (p).c == 3)
 #define B1SD_39(p) (B1SD_CALL(p) && (p).kernel_h == 3 && (p).kernel_w * (p).c == 9)
-#define B1SD_ANY(p) (B1SD_CALL(p) && !B1SD_33(p) && !B1SD_39(p))
 
 void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
                               const int8_t *CNNC_RESTRICT w,
@@ -135,7 +133,7 @@ void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC
                                run == 9) { /* 3x3 on three */
                         b1sd_window(p, x, n, oy, ox, xw, 3, 9);
                         b1sd_pixel(xw, wv, thresholds + c0, nc, out, 15);
-                    } else if (CNNC_MODEL_CALLS(b1_s8conv_bits, B1SD_ANY)) {
+                    } else {
                         b1sd_window(p, x, n, oy, ox, xw, p->kernel_h, run);
                         b1sd_pixel(xw, wv, thresholds + c0, nc, out, taps);
                     }

@@ -31,10 +31,9 @@
 /* The paths below it only a model's calls can take (cnnc_model_calls.h), each macro a test
  * of a call's params p: HALF_OK, the calls the M = 1/2 path takes (its other input's and y's
  * scalings of the fast forms, dsp_add_in_make and dsp_rq_make); then its loops by the
- * elements (SCALED: dsp_add_half_scaled's buffer; TABLE: dsp_add_half_table), the shift e of
- * y (E19, E18, E20: written out; EANY: the others) and the tails (T4: n mod 8 >= 4; T1: n mod 4).
- * The loop a call runs is chosen by its params alone, so each loop's predicate is the exact
- * class of calls its test sends to it (no test the build of every path does not make). */
+ * elements (SCALED: dsp_add_half_scaled's buffer, else the table's), the shift e of y (E19,
+ * E18, E20: written out, else the loop of any e) and the four-element tail (T4: n mod 8 >= 4,
+ * else the one-element loop's): each falls through to a loop of the same bits. */
 #define DSP_ADD_O_SHIFT(p) (DSP_ADD_HALF_A(p) ? (p).b_shift : (p).a_shift)
 #define DSP_ADD_O_MULT(p) (DSP_ADD_HALF_A(p) ? (p).b_mult : (p).a_mult)
 #define DSP_ADD_Y_DOUBLE(p) ((p).y_mult >= (1 << 30) && (p).y_shift <= -1 && (p).y_shift >= -20)
@@ -44,19 +43,14 @@
 #define DSP_ADD_IS_SCALED(p) ((p).size < DSP_ADD_HALF_TABLE_MIN && DSP_ADD_O_SHIFT(p) <= -1)
 #define DSP_ADD_SCALED(p) (DSP_ADD_HALF_OK(p) && DSP_ADD_IS_SCALED(p))
 #define DSP_ADD_TABLE(p) (DSP_ADD_HALF_OK(p) && !DSP_ADD_IS_SCALED(p))
-#define DSP_ADD_EANY_(p) ((p).y_shift != -19 && (p).y_shift != -18 && (p).y_shift != -20)
 #define DSP_ADD_SCALED_E19(p) (DSP_ADD_SCALED(p) && (p).size >= 8 && (p).y_shift == -19)
 #define DSP_ADD_SCALED_E18(p) (DSP_ADD_SCALED(p) && (p).size >= 8 && (p).y_shift == -18)
 #define DSP_ADD_SCALED_E20(p) (DSP_ADD_SCALED(p) && (p).size >= 8 && (p).y_shift == -20)
-#define DSP_ADD_SCALED_EANY(p) (DSP_ADD_SCALED(p) && (p).size >= 8 && DSP_ADD_EANY_(p))
 #define DSP_ADD_SCALED_T4(p) (DSP_ADD_SCALED(p) && ((p).size & 4))
-#define DSP_ADD_SCALED_T1(p) (DSP_ADD_SCALED(p) && ((p).size & 3))
 #define DSP_ADD_TABLE_E19(p) (DSP_ADD_TABLE(p) && (p).size >= 8 && (p).y_shift == -19)
 #define DSP_ADD_TABLE_E18(p) (DSP_ADD_TABLE(p) && (p).size >= 8 && (p).y_shift == -18)
 #define DSP_ADD_TABLE_E20(p) (DSP_ADD_TABLE(p) && (p).size >= 8 && (p).y_shift == -20)
-#define DSP_ADD_TABLE_EANY(p) (DSP_ADD_TABLE(p) && (p).size >= 8 && DSP_ADD_EANY_(p))
 #define DSP_ADD_TABLE_T4(p) (DSP_ADD_TABLE(p) && ((p).size & 4))
-#define DSP_ADD_TABLE_T1(p) (DSP_ADD_TABLE(p) && ((p).size & 3))
 #define DSP_ADD_BUILT(V, N) CNNC_MODEL_CALLS(s8_add, DSP_ADD_##V##_##N)
 /* The general paths' calls (dsp_add_other: every call the M = 1/2 path does not take) and
  * their fast loops (the tables from DSP_ADD_LUT_MIN elements, the full clamp's SSAT). */
@@ -262,16 +256,17 @@ static void dsp_add_half_scaled(int32_t *u, const int8_t *o, int32_t n, const ds
             DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(18)); \
         else if (DSP_ADD_BUILT(V, E20) && qy->e == 20)         \
             DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(20)); \
-        else if (DSP_ADD_BUILT(V, EANY))                       \
+        else                                                   \
             DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT);        \
     } while (0)
-/* The elements past the last eight from LOAD: four at once, then one by one. */
+/* The elements past the last eight from LOAD: four at once, then one by one (all of them
+ * one by one where the four-element loop is not built). */
 #define DSP_ADD_HALF_TAIL(LOAD, V)                                                       \
     do {                                                                                 \
         end = y + (n & 4);                                                               \
         if (DSP_ADD_BUILT(V, T4) && (n & 4)) DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT); \
-        end = y + (n & 3);                                                               \
-        if (DSP_ADD_BUILT(V, T1) && (n & 3))                                             \
+        end = y + (n & (DSP_ADD_BUILT(V, T4) ? 3 : 7));                                  \
+        if (n & (DSP_ADD_BUILT(V, T4) ? 3 : 7))                                          \
             DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(LOAD, DSP_ADD_RQ_SHIFT));             \
     } while (0)
 

@@ -22,10 +22,8 @@
  * CNNC_MODEL_CALLS(s8_conv, DSP_CONV_*): a model none of whose calls can take the path does
  * not build it. Every call past __ref's fallbacks may reach the GEMM (a block's
  * requantisation form is known at run time only), and the direct and RGB paths' own fall
- * through to it. Inside those two paths the loop a block runs is chosen by the params alone
- * (the output zero point -128 or not, the block's count, the row's width): there each
- * loop's predicate is the exact class of calls its test sends to it, so a model's calls find
- * their loops built and the choice costs no test the build of every path does not make. */
+ * through to it; inside them each written-out loop (for the output zero point -128, a
+ * block's count, the row's width) falls through to a general loop of the same bits. */
 #define DSP_CONV_K(p) ((p).kernel_h * (p).kernel_w * ((p).c / (p).groups))
 #define DSP_CONV_GEMM(p) ((p).dilation_h == 1 && (p).dilation_w == 1 && DSP_CONV_K(p) <= DSP_MAX_K)
 /* X(count, p) for a block count of the call: dsp_block_outputs(K) a block, the rest last */
@@ -38,14 +36,12 @@
 #define DSP_COUNT_4_NOT16(n, p) ((n) % 4 == 0 && (n) != 16)
 #define DSP_COUNT_IS16(n, p) ((n) == 16)
 #define DSP_COUNT_WHOLE16(n, p) ((n) == 16 && (p).out_c == 16) /* a pixel's 16 outputs */
-#define DSP_COUNT_16_PART(n, p) ((n) % 16 == 0 && !DSP_COUNT_WHOLE16(n, p))
 /* dsp_direct_pixels' count loops in the order it tries them, each class the counts no loop
  * before it takes (that loop is built wherever the class's calls are) */
 #define DSP_COUNT_16_SKIP(n, p) ((n) == 16 && (p).out_c != 16)
 #define DSP_COUNT_16_MORE(n, p) ((n) % 16 == 0 && (n) != 16)
 #define DSP_COUNT_8_ONLY(n, p) ((n) % 16 == 8)
 #define DSP_COUNT_4_ONLY(n, p) ((n) % 8 == 4)
-#define DSP_COUNT_2_ONLY(n, p) ((n) % 4 == 2)
 #define DSP_COUNT_16_ANY(n, p) ((n) % 16 == 0)
 /* the doubled requantisation with the full clamp (the direct and RGB paths' blocks) */
 #define DSP_CONV_FULL2(p) \
@@ -230,28 +226,14 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_DIRECT_Z_16(p) DSP_DIRECT_ZN(p, DSP_COUNT_16_MORE)
 #define DSP_DIRECT_Z_8(p) DSP_DIRECT_ZN(p, DSP_COUNT_8_ONLY)
 #define DSP_DIRECT_Z_4(p) DSP_DIRECT_ZN(p, DSP_COUNT_4_ONLY)
-#define DSP_DIRECT_Z_16_PART(p) DSP_DIRECT_ZN(p, DSP_COUNT_16_PART)
 #define DSP_DIRECT_S_WHOLE16(p) DSP_DIRECT_SN(p, DSP_COUNT_WHOLE16)
 #define DSP_DIRECT_S_IS16(p) DSP_DIRECT_SN(p, DSP_COUNT_16_SKIP)
 #define DSP_DIRECT_S_16(p) DSP_DIRECT_SN(p, DSP_COUNT_16_MORE)
 #define DSP_DIRECT_S_8(p) DSP_DIRECT_SN(p, DSP_COUNT_8_ONLY)
 #define DSP_DIRECT_S_4(p) DSP_DIRECT_SN(p, DSP_COUNT_4_ONLY)
-#define DSP_DIRECT_S_2(p) DSP_DIRECT_SN(p, DSP_COUNT_2_ONLY)
-#define DSP_DIRECT_Z_2(p) DSP_DIRECT_ZN(p, DSP_COUNT_2_ONLY)
 #define DSP_DIRECT_Z_SH(p) DSP_DIRECT_ZN(p, DSP_COUNT_16_ANY) /* dsp_direct_scale's tables */
-/* dsp_conv_direct's pixels a chunk of records for count outputs (past the table, its
- * trailer and a record of slack: the pixels' loop loads the one past the last) */
-#define DSP_DIRECT_CHUNK(count) \
-    ((DSP_WBUF_WORDS - 5 - DSP_DIRECT_REC * (count)) / DSP_DIRECT_XREC - 1)
 /* the 3x3 stems of one channel (dsp_direct_rows33 where the row fits a chunk) */
-#define DSP_DIRECT_33_ROW(p) ((p).kernel_h == 3 && (p).kernel_w * (p).c == 3)
-#define DSP_DIRECT_33(p) (DSP_CONV_DIRECT(p) && DSP_DIRECT_33_ROW(p))
-/* the other direct calls: dsp_conv_direct's general loop (a chunk is smallest for the first
- * block's count, the largest) */
-#define DSP_DIRECT_GEN(p)      \
-    (DSP_CONV_DIRECT(p) &&     \
-     !(DSP_DIRECT_33_ROW(p) && \
-       (p).out_w <= DSP_DIRECT_CHUNK((p).out_c < DSP_CONV_PER(p) ? (p).out_c : DSP_CONV_PER(p))))
+#define DSP_DIRECT_33(p) (DSP_CONV_DIRECT(p) && (p).kernel_h == 3 && (p).kernel_w * (p).c == 3)
 
 /* Eight inputs a turn from *src (any alignment) as int16 lanes x - zp (SXTAB16 onto nzp =
  * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order) into *dst (even
@@ -574,8 +556,8 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
         DSP_DIRECT_ROW(DSP_DIRECT_PERIOD4(SJ, SK), DSP_DIRECT_TURNS);             \
     else if (DSP_DIRECT_BUILT(M, 4) && !(count & 3)) /* two */                    \
         DSP_DIRECT_ROW(DSP_DIRECT_PERIOD2(SJ, SK), DSP_DIRECT_TURNS);             \
-    else if (DSP_DIRECT_BUILT(M, 2))                                              \
-    DSP_DIRECT_ROW(DSP_DIRECT_PERIOD(SJ, SK), DSP_DIRECT_TURNS)
+    else                                                                          \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD(SJ, SK), DSP_DIRECT_TURNS)
 
 /* DSP_DIRECT_PERIOD on dsp_direct_scale's table (output zero point -128: no sign's term). */
 #define DSP_DIRECT_SH_PERIOD DSP_DIRECT_PERIOD_RQ("", "", DSP_DIRECT_RQ_J_SH, DSP_DIRECT_RQ_K_SH)
@@ -601,7 +583,7 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
     if (mode == DSP_DIRECT_RELU_SH) {
         if (DSP_DIRECT_BUILT(Z, WHOLE16) && count == 16 && !skip)
             DSP_DIRECT_ROW_Y(DSP_DIRECT_SH_PERIOD8, "", "");
-        else if (DSP_DIRECT_BUILT(Z, 16_PART))
+        else
             DSP_DIRECT_ROW(DSP_DIRECT_SH_PERIOD8, DSP_DIRECT_TURNS);
     } else if (CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_Z) && mode == DSP_DIRECT_RELU) {
         DSP_DIRECT_ROW_BY_COUNT("", "", Z);
@@ -635,8 +617,6 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
     (DSP_CONV_RGB(p) && (p).y_zero_point != -128 && DSP_CONV_COUNTS(p, DSP_COUNT_IS16))
 #define DSP_RGB_G_Z(p) \
     (DSP_CONV_RGB(p) && (p).y_zero_point == -128 && DSP_CONV_COUNTS(p, DSP_COUNT_4_NOT16))
-#define DSP_RGB_G_S(p) \
-    (DSP_CONV_RGB(p) && (p).y_zero_point != -128 && DSP_CONV_COUNTS(p, DSP_COUNT_4_NOT16))
 #define DSP_RGB_16(p) (DSP_RGB_16_Z(p) || DSP_RGB_16_S(p))
 #define DSP_RGB_IS16(count) (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_16) && (count) == 16)
 #define DSP_RGB_S2(p) (DSP_CONV_RGB(p) && (p).stride_w == 2) /* dsp_rgb_quads' asm */
@@ -820,11 +800,10 @@ static __attribute__((noinline)) void dsp_rgb_pixels16(dsp_block *blk, const uin
     register int8_t *y __asm__("lr") = yr;
     gs[4 * DSP_RGB_GS] = (uint32_t)(oc - 16),
            gs[4 * DSP_RGB_GS + 1] = (uint32_t)(xw + DSP_RGB_XREC * n);
-    if (relu) {
-        if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_16_Z)) DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2Z);
-    } else if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_16_S)) {
+    if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_16_Z) && relu)
+        DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2Z);
+    else /* DSP_RQ_DOUBLE2 computes DSP_RQ_DOUBLE2Z's bytes too */
         DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2);
-    }
     (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)w0, (void)w1, (void)w2,
         (void)w3;
 }
@@ -852,12 +831,10 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
         for (i = 0; i < np; ++i, y += oc, xp += DSP_RGB_XREC) {
             const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
             int8_t *yp = y;
-            if (relu) {
-                if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_G_Z))
-                    dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 1);
-            } else if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_G_S)) {
+            if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_G_Z) && relu)
+                dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 1);
+            else
                 dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 0);
-            }
         }
     }
 }
@@ -1082,7 +1059,7 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
                                                                                   : DSP_DIRECT_SIGN;
     uint32_t *const tab = blk->w, *const trailer = tab + 1 + DSP_DIRECT_REC * count;
     uint32_t *const xv = trailer + 4;
-    /* a record of slack: the pixels' loop loads the one past the last (DSP_DIRECT_CHUNK) */
+    /* a record of slack: the pixels' loop loads the one past the last */
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xv - tab)) / DSP_DIRECT_XREC - 1;
     const int32_t sh = p->stride_h, turn = sh % kh, bytes = 2 * rl;
     const int8_t *r[2 * DSP_DIRECT_PAIRS]; /* kh <= K <= 9 */
@@ -1099,7 +1076,6 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
         dsp_direct_rows33(p, x, tab, count, col, y + o0, mode);
         return;
     }
-    if (!CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_GEN)) return;
     for (b = 0; b < p->n; ++b) {
         for (oy = 0; oy < p->out_h; ++oy) {
             /* window row ky in slot (s0 + ky) mod kh; the previous window's last kh - sh
