@@ -615,8 +615,6 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
     (DSP_CONV_RGB(p) && (p).y_zero_point == -128 && DSP_CONV_COUNTS(p, DSP_COUNT_IS16))
 #define DSP_RGB_16_S(p) \
     (DSP_CONV_RGB(p) && (p).y_zero_point != -128 && DSP_CONV_COUNTS(p, DSP_COUNT_IS16))
-#define DSP_RGB_G_Z(p) \
-    (DSP_CONV_RGB(p) && (p).y_zero_point == -128 && DSP_CONV_COUNTS(p, DSP_COUNT_4_NOT16))
 #define DSP_RGB_16(p) (DSP_RGB_16_Z(p) || DSP_RGB_16_S(p))
 #define DSP_RGB_IS16(count) (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_16) && (count) == 16)
 #define DSP_RGB_S2(p) (DSP_CONV_RGB(p) && (p).stride_w == 2) /* dsp_rgb_quads' asm */
@@ -831,7 +829,7 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
         for (i = 0; i < np; ++i, y += oc, xp += DSP_RGB_XREC) {
             const uint32_t *wp = blk->w, *gq = (const uint32_t *)blk->gq[0];
             int8_t *yp = y;
-            if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_G_Z) && relu)
+            if (relu)
                 dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 1);
             else
                 dsp_rgb_groups(&wp, &gq, &yp, xp, blk->count, 0);
