@@ -14,6 +14,7 @@
  * B1SD_TAPS tap pairs, groups or dilation other than 1 run __ref. */
 #include "cnnc_b1.h"
 #include "cnnc_cpu.h"
+#include "cnnc_model_calls.h"
 
 #if defined(CNNC_M_DSP)
 #include <arm_acle.h>
@@ -89,6 +90,15 @@ static inline __attribute__((always_inline)) void b1sd_pixel(const uint32_t *xw,
     }
 }
 
+/* The paths only a model's calls can take (cnnc_model_calls.h), each macro a test of a
+ * call's params p: the 3x3 kernels on one or three input channels (their tap counts
+ * constants; the general loop computes their bits too). */
+#define B1SD_CALL(p)                                                  \
+    ((p).groups == 1 && (p).dilation_h == 1 && (p).dilation_w == 1 && \
+     (p).kernel_h * (((p).kernel_w * (p).c + 1) / 2) <= B1SD_TAPS)
+#define B1SD_33(p) (B1SD_CALL(p) && (p).kernel_h == 3 && (p).kernel_w * (p).c == 3)
+#define B1SD_39(p) (B1SD_CALL(p) && (p).kernel_h == 3 && (p).kernel_w * (p).c == 9)
+
 void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC_RESTRICT x,
                               const int8_t *CNNC_RESTRICT w,
                               const int32_t *CNNC_RESTRICT thresholds, uint32_t *CNNC_RESTRICT y) {
@@ -115,10 +125,12 @@ void cnnc_b1_s8conv_bits__dsp(const cnnc_b1_s8conv_params *p, const int8_t *CNNC
                 for (ox = 0; ox < p->out_w; ++ox) {
                     uint32_t *out =
                         y + ((size_t)(n * p->out_h + oy) * p->out_w + ox) * yw + c0 / 32;
-                    if (p->kernel_h == 3 && run == 3) { /* 3x3 on one input channel */
+                    if (CNNC_MODEL_CALLS(b1_s8conv_bits, B1SD_33) && p->kernel_h == 3 &&
+                        run == 3) { /* 3x3 on one input channel */
                         b1sd_window(p, x, n, oy, ox, xw, 3, 3);
                         b1sd_pixel(xw, wv, thresholds + c0, nc, out, 6);
-                    } else if (p->kernel_h == 3 && run == 9) { /* 3x3 on three */
+                    } else if (CNNC_MODEL_CALLS(b1_s8conv_bits, B1SD_39) && p->kernel_h == 3 &&
+                               run == 9) { /* 3x3 on three */
                         b1sd_window(p, x, n, oy, ox, xw, 3, 9);
                         b1sd_pixel(xw, wv, thresholds + c0, nc, out, 15);
                     } else {

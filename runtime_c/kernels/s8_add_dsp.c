@@ -22,6 +22,44 @@
 #include "s8_dsp.h"
 
 #if defined(CNNC_M_DSP)
+/* The M = 1/2 path's test of a call's params (the model's calls' at compile time too). */
+#define DSP_ADD_HALF_A(p) ((p).a_mult == (1 << 30) && (p).a_shift == 0)
+#define DSP_ADD_HALF_B(p) ((p).b_mult == (1 << 30) && (p).b_shift == 0)
+#define DSP_ADD_HALF(p)                                                                  \
+    ((p).rounding == CNNC_ROUND_DOUBLE && (p).left_shift >= 1 && (p).left_shift <= 21 && \
+     (p).act_min == -128 && (p).act_max == 127 && (DSP_ADD_HALF_A(p) || DSP_ADD_HALF_B(p)))
+/* The paths below it only a model's calls can take (cnnc_model_calls.h), each macro a test
+ * of a call's params p: HALF_OK, the calls the M = 1/2 path takes (its other input's and y's
+ * scalings of the fast forms, dsp_add_in_make and dsp_rq_make); then its loops by the
+ * elements (SCALED: dsp_add_half_scaled's buffer, else the table's), the shift e of y (E19,
+ * E18, E20: written out, else the loop of any e) and the four-element tail (T4: n mod 8 >= 4,
+ * else the one-element loop's): each falls through to a loop of the same bits. */
+#define DSP_ADD_O_SHIFT(p) (DSP_ADD_HALF_A(p) ? (p).b_shift : (p).a_shift)
+#define DSP_ADD_O_MULT(p) (DSP_ADD_HALF_A(p) ? (p).b_mult : (p).a_mult)
+#define DSP_ADD_Y_DOUBLE(p) ((p).y_mult >= (1 << 30) && (p).y_shift <= -1 && (p).y_shift >= -20)
+#define DSP_ADD_HALF_OK(p)                                                      \
+    (DSP_ADD_HALF(p) && DSP_ADD_O_SHIFT(p) <= 0 && DSP_ADD_O_SHIFT(p) >= -30 && \
+     DSP_ADD_O_MULT(p) >= 0 && DSP_ADD_Y_DOUBLE(p))
+#define DSP_ADD_IS_SCALED(p) ((p).size < DSP_ADD_HALF_TABLE_MIN && DSP_ADD_O_SHIFT(p) <= -1)
+#define DSP_ADD_SCALED(p) (DSP_ADD_HALF_OK(p) && DSP_ADD_IS_SCALED(p))
+#define DSP_ADD_TABLE(p) (DSP_ADD_HALF_OK(p) && !DSP_ADD_IS_SCALED(p))
+#define DSP_ADD_SCALED_E19(p) (DSP_ADD_SCALED(p) && (p).size >= 8 && (p).y_shift == -19)
+#define DSP_ADD_SCALED_E18(p) (DSP_ADD_SCALED(p) && (p).size >= 8 && (p).y_shift == -18)
+#define DSP_ADD_SCALED_E20(p) (DSP_ADD_SCALED(p) && (p).size >= 8 && (p).y_shift == -20)
+#define DSP_ADD_SCALED_T4(p) (DSP_ADD_SCALED(p) && ((p).size & 4))
+#define DSP_ADD_TABLE_E19(p) (DSP_ADD_TABLE(p) && (p).size >= 8 && (p).y_shift == -19)
+#define DSP_ADD_TABLE_E18(p) (DSP_ADD_TABLE(p) && (p).size >= 8 && (p).y_shift == -18)
+#define DSP_ADD_TABLE_E20(p) (DSP_ADD_TABLE(p) && (p).size >= 8 && (p).y_shift == -20)
+#define DSP_ADD_TABLE_T4(p) (DSP_ADD_TABLE(p) && ((p).size & 4))
+#define DSP_ADD_BUILT(V, N) CNNC_MODEL_CALLS(s8_add, DSP_ADD_##V##_##N)
+/* The general paths' calls (dsp_add_other: every call the M = 1/2 path does not take) and
+ * their fast loops (the tables from DSP_ADD_LUT_MIN elements, the full clamp's SSAT). */
+#define DSP_ADD_OTHER(p) (!DSP_ADD_HALF_OK(p))
+#define DSP_ADD_FULL_(p) ((p).act_min == -128 && (p).act_max == 127)
+#define DSP_ADD_LUT_FULL(p) (DSP_ADD_OTHER(p) && (p).size >= DSP_ADD_LUT_MIN && DSP_ADD_FULL_(p))
+#define DSP_ADD_LUT_CLAMP(p) (DSP_ADD_OTHER(p) && (p).size >= DSP_ADD_LUT_MIN && !DSP_ADD_FULL_(p))
+#define DSP_ADD_LOOP_FULL(p) (DSP_ADD_OTHER(p) && DSP_ADD_FULL_(p))
+
 /* One input's scaling: 2x = (v << (ls + 1)) - zp2, then the rounding right shift. */
 typedef struct {
     int32_t zp2, m, r, k, e;
@@ -210,24 +248,26 @@ static void dsp_add_half_scaled(int32_t *u, const int8_t *o, int32_t n, const ds
  * element) from LOAD with the right shift by qy->e: the TFLite scheme's output shift is -19
  * about (M_y = 2 max(s_a, s_b) / (2^20 s_y)), so it is written out for e = 18, 19, 20 too
  * (8.25 instructions an element instead of 9.25). */
-#define DSP_ADD_HALF_LOOP8_BY_E(LOAD)                          \
+#define DSP_ADD_HALF_LOOP8_BY_E(LOAD, V)                       \
     do {                                                       \
-        if (qy->e == 19)                                       \
+        if (DSP_ADD_BUILT(V, E19) && qy->e == 19)              \
             DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(19)); \
-        else if (qy->e == 18)                                  \
+        else if (DSP_ADD_BUILT(V, E18) && qy->e == 18)         \
             DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(18)); \
-        else if (qy->e == 20)                                  \
+        else if (DSP_ADD_BUILT(V, E20) && qy->e == 20)         \
             DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT_BY(20)); \
         else                                                   \
             DSP_ADD_HALF_LOOP8(LOAD, DSP_ADD_RQ_SHIFT);        \
     } while (0)
-/* The elements past the last eight from LOAD: four at once, then one by one. */
-#define DSP_ADD_HALF_TAIL(LOAD)                                                     \
-    do {                                                                            \
-        end = y + (n & 4);                                                          \
-        if (n & 4) DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT);                      \
-        end = y + (n & 3);                                                          \
-        if (n & 3) DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(LOAD, DSP_ADD_RQ_SHIFT)); \
+/* The elements past the last eight from LOAD: four at once, then one by one (all of them
+ * one by one where the four-element loop is not built). */
+#define DSP_ADD_HALF_TAIL(LOAD, V)                                                       \
+    do {                                                                                 \
+        end = y + (n & 4);                                                               \
+        if (DSP_ADD_BUILT(V, T4) && (n & 4)) DSP_ADD_HALF_LOOP4(LOAD, DSP_ADD_RQ_SHIFT); \
+        end = y + (n & (DSP_ADD_BUILT(V, T4) ? 3 : 7));                                  \
+        if (n & (DSP_ADD_BUILT(V, T4) ? 3 : 7))                                          \
+            DSP_ADD_HALF_LOOP(DSP_ADD_HALF_ELEMENT(LOAD, DSP_ADD_RQ_SHIFT));             \
     } while (0)
 
 /* y[0..n-1] for the half input h (zero point zp_h) and the other input o (q), full clamp. */
@@ -237,18 +277,18 @@ static void dsp_add_half_full(const int8_t *h, const int8_t *o, int8_t *y, int32
     int32_t t[256], vo, vh;      /* the table, or the scaled buffer (n < 256) */
     const int32_t *rt = t + 128; /* the table indexed by the signed byte */
     const int8_t *end;
-    if (n < DSP_ADD_HALF_TABLE_MIN && q->e >= 1) {
+    if (CNNC_MODEL_CALLS(s8_add, DSP_ADD_SCALED) && n < DSP_ADD_HALF_TABLE_MIN && q->e >= 1) {
         dsp_add_half_scaled(t, o, n, q, ls + 1, nk);
         o = (const int8_t *)t;
         end = y + (n & ~7);
-        if (n >= 8) DSP_ADD_HALF_LOOP8_BY_E(DSP_ADD_LOAD_SCALED);
-        DSP_ADD_HALF_TAIL(DSP_ADD_LOAD_SCALED);
+        if (n >= 8) DSP_ADD_HALF_LOOP8_BY_E(DSP_ADD_LOAD_SCALED, SCALED);
+        DSP_ADD_HALF_TAIL(DSP_ADD_LOAD_SCALED, SCALED);
         return;
     }
     dsp_add_half_table(t, q, zp_o, ls + 1, nk);
     end = y + (n & ~7);
-    if (n >= 8) DSP_ADD_HALF_LOOP8_BY_E(DSP_ADD_LOAD_TABLE);
-    DSP_ADD_HALF_TAIL(DSP_ADD_LOAD_TABLE);
+    if (n >= 8) DSP_ADD_HALF_LOOP8_BY_E(DSP_ADD_LOAD_TABLE, TABLE);
+    DSP_ADD_HALF_TAIL(DSP_ADD_LOAD_TABLE, TABLE);
 }
 #endif
 
@@ -268,11 +308,12 @@ DSP_ALWAYS_INLINE void dsp_add_any(const cnnc_s8_add_params *p, const int8_t *a,
 #if defined(__OPTIMIZE_SIZE__)
     dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, dsp_out_full(&out));
 #else
-    if (p->size >= DSP_ADD_LUT_MIN && dsp_out_full(&out))
+    if (CNNC_MODEL_CALLS(s8_add, DSP_ADD_LUT_FULL) && p->size >= DSP_ADD_LUT_MIN &&
+        dsp_out_full(&out))
         dsp_add_lut_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
-    else if (p->size >= DSP_ADD_LUT_MIN)
+    else if (CNNC_MODEL_CALLS(s8_add, DSP_ADD_LUT_CLAMP) && p->size >= DSP_ADD_LUT_MIN)
         dsp_add_lut_loop(p, a, b, y, &qa, &qb, &qy, &out, 0);
-    else if (dsp_out_full(&out))
+    else if (CNNC_MODEL_CALLS(s8_add, DSP_ADD_LOOP_FULL) && dsp_out_full(&out))
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 1);
     else
         dsp_add_loop(p, a, b, y, &qa, &qb, &qy, &out, 0);
@@ -285,13 +326,6 @@ static __attribute__((noinline)) void dsp_add_other(const cnnc_s8_add_params *p,
     dsp_add_any(p, a, b, y);
 }
 #endif
-
-/* The M = 1/2 path's test of a call's params (the model's calls' at compile time too). */
-#define DSP_ADD_HALF_A(p) ((p).a_mult == (1 << 30) && (p).a_shift == 0)
-#define DSP_ADD_HALF_B(p) ((p).b_mult == (1 << 30) && (p).b_shift == 0)
-#define DSP_ADD_HALF(p)                                                                  \
-    ((p).rounding == CNNC_ROUND_DOUBLE && (p).left_shift >= 1 && (p).left_shift <= 21 && \
-     (p).act_min == -128 && (p).act_max == 127 && (DSP_ADD_HALF_A(p) || DSP_ADD_HALF_B(p)))
 
 void cnnc_s8_add__dsp(const cnnc_s8_add_params *p, const int8_t *a, const int8_t *b, int8_t *y) {
 #if defined(__OPTIMIZE_SIZE__)

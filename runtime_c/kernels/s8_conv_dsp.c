@@ -16,6 +16,45 @@
 #include "s8_dsp.h"
 
 #if defined(CNNC_M_DSP)
+/* Paths only a model's calls can take (cnnc_model_calls.h): each DSP_CONV_* (DSP_DIRECT_*,
+ * DSP_RGB_*) below tests a call's params p (a cnnc_s8_conv_params value) for a necessary
+ * condition of its path's run-time test, and the path's test starts with
+ * CNNC_MODEL_CALLS(s8_conv, DSP_CONV_*): a model none of whose calls can take the path does
+ * not build it. Every call past __ref's fallbacks may reach the GEMM (a block's
+ * requantisation form is known at run time only), and the direct and RGB paths' own fall
+ * through to it; inside them each written-out loop (for the output zero point -128, a
+ * block's count, the row's width) falls through to a general loop of the same bits. */
+#define DSP_CONV_K(p) ((p).kernel_h * (p).kernel_w * ((p).c / (p).groups))
+#define DSP_CONV_GEMM(p) ((p).dilation_h == 1 && (p).dilation_w == 1 && DSP_CONV_K(p) <= DSP_MAX_K)
+/* X(count, p) for a block count of the call: dsp_block_outputs(K) a block, the rest last */
+#define DSP_CONV_OG(p) ((p).out_c / (p).groups)
+#define DSP_CONV_PER(p) dsp_block_outputs(DSP_CONV_K(p))
+#define DSP_CONV_COUNTS(p, X)                                                     \
+    (X(DSP_CONV_OG(p) < DSP_CONV_PER(p) ? DSP_CONV_OG(p) : DSP_CONV_PER(p), p) || \
+     (DSP_CONV_OG(p) % DSP_CONV_PER(p) != 0 && X(DSP_CONV_OG(p) % DSP_CONV_PER(p), p)))
+#define DSP_COUNT_EVEN(n, p) ((n) % 2 == 0)
+#define DSP_COUNT_4_NOT16(n, p) ((n) % 4 == 0 && (n) != 16)
+#define DSP_COUNT_IS16(n, p) ((n) == 16)
+#define DSP_COUNT_WHOLE16(n, p) ((n) == 16 && (p).out_c == 16) /* a pixel's 16 outputs */
+/* dsp_direct_pixels' count loops in the order it tries them, each class the counts no loop
+ * before it takes (that loop is built wherever the class's calls are) */
+#define DSP_COUNT_16_SKIP(n, p) ((n) == 16 && (p).out_c != 16)
+#define DSP_COUNT_16_MORE(n, p) ((n) % 16 == 0 && (n) != 16)
+#define DSP_COUNT_8_ONLY(n, p) ((n) % 16 == 8)
+#define DSP_COUNT_4_ONLY(n, p) ((n) % 8 == 4)
+#define DSP_COUNT_16_ANY(n, p) ((n) % 16 == 0)
+/* the doubled requantisation with the full clamp (the direct and RGB paths' blocks) */
+#define DSP_CONV_FULL2(p) \
+    ((p).rounding == CNNC_ROUND_DOUBLE && (p).act_min == -128 && (p).act_max == 127)
+/* the GEMM's im2col by words (dsp_im2col_words): kernel rows of <= 4 or of 5..12 bytes */
+#define DSP_CONV_WORDS1(p) (DSP_CONV_GEMM(p) && (p).groups == 1 && (p).kernel_w * (p).c <= 4)
+/* whether a kernel row of l bytes takes dsp_im2col_words' build */
+#define DSP_CONV_WORDS_BUILT(l)                                 \
+    ((CNNC_MODEL_CALLS(s8_conv, DSP_CONV_WORDS1) || (l) > 4) && \
+     (l) <= (CNNC_MODEL_CALLS(s8_conv, DSP_CONV_WORDS3) ? 12 : 4))
+#define DSP_CONV_WORDS3(p) \
+    (DSP_CONV_GEMM(p) && (p).groups == 1 && (p).kernel_w * (p).c > 4 && (p).kernel_w * (p).c <= 12)
+
 void cnnc_s8_pwconv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8_t *w,
                          const int32_t *bias, const int32_t *mult, const int32_t *shift,
                          int8_t *y) {
@@ -134,9 +173,10 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
                                                        const int8_t *x, int32_t b, int32_t oy,
                                                        int32_t ox, int32_t rows, int32_t k,
                                                        int8_t *col) {
-    if (p->kernel_w * p->c <= 4)
+    if (CNNC_MODEL_CALLS(s8_conv, DSP_CONV_WORDS1) && p->kernel_w * p->c <= 4)
         dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 1);
-    else /* 5 to 12 bytes: 3 words (up to 7 bytes past the row: DSP_COL_SPARE) */
+    else if (CNNC_MODEL_CALLS(s8_conv, DSP_CONV_WORDS3)) /* 5 to 12 bytes: 3 words (up to 7
+                                                             bytes past the row: DSP_COL_SPARE) */
         dsp_im2col_nw(p, x, b, oy, ox, rows, k, col, 3);
 }
 
@@ -168,6 +208,32 @@ static __attribute__((noinline)) void dsp_im2col_words(const cnnc_s8_conv_params
 #define DSP_DIRECT_PAIRS 5 /* K <= 9: the fifth pair's high lane unused */
 #define DSP_DIRECT_REC 8   /* words per output: bias, 4 weight pairs, (e, w8), m, c */
 #define DSP_DIRECT_XREC 5  /* words per pixel: its 5 pairs */
+/* The direct path's calls (dsp_direct_fits and a block's count even), then by the output
+ * zero point (DSP_DIRECT_Z: -128, dsp_direct_pixels' DSP_DIRECT_RELU; DSP_DIRECT_S: the
+ * others) and the block counts each of dsp_direct_pixels' loops serves. */
+#define DSP_DIRECT_RL(p) (((((p).out_w - 1) * (p).stride_w + (p).kernel_w) * (p).c + 3) & ~1)
+#define DSP_CONV_DIRECT(p)                                                                        \
+    (DSP_CONV_GEMM(p) && (p).groups == 1 && DSP_CONV_K(p) < 2 * DSP_DIRECT_PAIRS &&               \
+     DSP_CONV_FULL2(p) && (p).kernel_h * 2 * DSP_DIRECT_RL(p) <= DSP_COL_BYTES + DSP_COL_SPARE && \
+     DSP_CONV_COUNTS(p, DSP_COUNT_EVEN))
+#define DSP_DIRECT_ZN(p, X) \
+    (DSP_CONV_DIRECT(p) && (p).y_zero_point == -128 && DSP_CONV_COUNTS(p, X))
+#define DSP_DIRECT_SN(p, X) \
+    (DSP_CONV_DIRECT(p) && (p).y_zero_point != -128 && DSP_CONV_COUNTS(p, X))
+#define DSP_DIRECT_Z(p) DSP_DIRECT_ZN(p, DSP_COUNT_EVEN)
+#define DSP_DIRECT_Z_WHOLE16(p) DSP_DIRECT_ZN(p, DSP_COUNT_WHOLE16)
+#define DSP_DIRECT_Z_IS16(p) DSP_DIRECT_ZN(p, DSP_COUNT_16_SKIP)
+#define DSP_DIRECT_Z_16(p) DSP_DIRECT_ZN(p, DSP_COUNT_16_MORE)
+#define DSP_DIRECT_Z_8(p) DSP_DIRECT_ZN(p, DSP_COUNT_8_ONLY)
+#define DSP_DIRECT_Z_4(p) DSP_DIRECT_ZN(p, DSP_COUNT_4_ONLY)
+#define DSP_DIRECT_S_WHOLE16(p) DSP_DIRECT_SN(p, DSP_COUNT_WHOLE16)
+#define DSP_DIRECT_S_IS16(p) DSP_DIRECT_SN(p, DSP_COUNT_16_SKIP)
+#define DSP_DIRECT_S_16(p) DSP_DIRECT_SN(p, DSP_COUNT_16_MORE)
+#define DSP_DIRECT_S_8(p) DSP_DIRECT_SN(p, DSP_COUNT_8_ONLY)
+#define DSP_DIRECT_S_4(p) DSP_DIRECT_SN(p, DSP_COUNT_4_ONLY)
+#define DSP_DIRECT_Z_SH(p) DSP_DIRECT_ZN(p, DSP_COUNT_16_ANY) /* dsp_direct_scale's tables */
+/* the 3x3 stems of one channel (dsp_direct_rows33 where the row fits a chunk) */
+#define DSP_DIRECT_33(p) (DSP_CONV_DIRECT(p) && (p).kernel_h == 3 && (p).kernel_w * (p).c == 3)
 
 /* Eight inputs a turn from *src (any alignment) as int16 lanes x - zp (SXTAB16 onto nzp =
  * (-zp, -zp): even and odd bytes, PKHBT / PKHTB back to the bytes' order) into *dst (even
@@ -255,7 +321,12 @@ CNNC_INLINE void dsp_widen_make(dsp_widen *wd, const cnnc_s8_conv_params *p, con
  * whole pairs from pad_left * C on, the last one alone), so the padding's zeros stay; a row
  * outside the image zeroes the slot. The inputs go 16 a turn from a word-aligned row
  * (DSP_WIDEN16), then 8 (DSP_WIDEN8), the last n mod 8 one by one. */
-static void dsp_widen_padded(const dsp_widen *wd, int32_t b, int32_t iy, int8_t *r) {
+/* Not inlined, nor cloned: DSP_WIDEN16's LDM loads its list {e0, e1, e2, e3} in register
+ * order whatever order it is written in, so e0..e3 must get ascending registers, which gcc's
+ * allocation of this function gives (r6, r7, r12, lr) and its allocation inlined into
+ * dsp_conv_rgb (the RGB stem's only caller where the model has no direct path) did not. */
+static __attribute__((noinline)) DSP_NOCLONE void dsp_widen_padded(const dsp_widen *wd, int32_t b,
+                                                                   int32_t iy, int8_t *r) {
     int32_t n = wd->n;
     const int8_t *src;
     int8_t *dst = r + 2 * wd->lead;
@@ -471,18 +542,21 @@ static __attribute__((noinline)) void dsp_direct_x33(const int8_t *r0, const int
 /* DSP_DIRECT_ROW with the periods a turn that count allows, signs SJ, SK; 16 outputs (the
  * stems' usual count) in one turn without the test, and where they are all of a pixel's
  * outputs (the trailer's skip 0) without the step of y. */
-#define DSP_DIRECT_ROW_BY_COUNT(SJ, SK)                               \
-    if (count == 16 && !skip)                                         \
-        DSP_DIRECT_ROW_Y(DSP_DIRECT_PERIOD8(SJ, SK), "", "");         \
-    else if (count == 16)                                             \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), "");               \
-    else if (!(count & 15)) /* eight periods a turn */                \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), DSP_DIRECT_TURNS); \
-    else if (!(count & 7)) /* four */                                 \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD4(SJ, SK), DSP_DIRECT_TURNS); \
-    else if (!(count & 3)) /* two */                                  \
-        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD2(SJ, SK), DSP_DIRECT_TURNS); \
-    else                                                              \
+/* Each loop but the last (any even count) only where one of the model's calls (M: Z or S,
+ * DSP_DIRECT_Z_* or DSP_DIRECT_S_*) has a block of its counts; the others run the next. */
+#define DSP_DIRECT_BUILT(M, N) CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_##M##_##N)
+#define DSP_DIRECT_ROW_BY_COUNT(SJ, SK, M)                                        \
+    if (DSP_DIRECT_BUILT(M, WHOLE16) && count == 16 && !skip)                     \
+        DSP_DIRECT_ROW_Y(DSP_DIRECT_PERIOD8(SJ, SK), "", "");                     \
+    else if (DSP_DIRECT_BUILT(M, IS16) && count == 16)                            \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), "");                           \
+    else if (DSP_DIRECT_BUILT(M, 16) && !(count & 15)) /* eight periods a turn */ \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD8(SJ, SK), DSP_DIRECT_TURNS);             \
+    else if (DSP_DIRECT_BUILT(M, 8) && !(count & 7)) /* four */                   \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD4(SJ, SK), DSP_DIRECT_TURNS);             \
+    else if (DSP_DIRECT_BUILT(M, 4) && !(count & 3)) /* two */                    \
+        DSP_DIRECT_ROW(DSP_DIRECT_PERIOD2(SJ, SK), DSP_DIRECT_TURNS);             \
+    else                                                                          \
         DSP_DIRECT_ROW(DSP_DIRECT_PERIOD(SJ, SK), DSP_DIRECT_TURNS)
 
 /* DSP_DIRECT_PERIOD on dsp_direct_scale's table (output zero point -128: no sign's term). */
@@ -507,14 +581,14 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
     const uint32_t skip = wp[1];
     y -= skip;
     if (mode == DSP_DIRECT_RELU_SH) {
-        if (count == 16 && !skip)
+        if (DSP_DIRECT_BUILT(Z, WHOLE16) && count == 16 && !skip)
             DSP_DIRECT_ROW_Y(DSP_DIRECT_SH_PERIOD8, "", "");
         else
             DSP_DIRECT_ROW(DSP_DIRECT_SH_PERIOD8, DSP_DIRECT_TURNS);
-    } else if (mode == DSP_DIRECT_RELU) {
-        DSP_DIRECT_ROW_BY_COUNT("", "");
+    } else if (CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_Z) && mode == DSP_DIRECT_RELU) {
+        DSP_DIRECT_ROW_BY_COUNT("", "", Z);
     } else {
-        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_SIGN_J, DSP_DIRECT_SIGN_K);
+        DSP_DIRECT_ROW_BY_COUNT(DSP_DIRECT_SIGN_J, DSP_DIRECT_SIGN_K, S);
     }
     (void)x0, (void)x1, (void)x2, (void)x3, (void)x4, (void)a, (void)r6, (void)r7, (void)r8,
         (void)r9, (void)r10, (void)r11;
@@ -529,6 +603,22 @@ static __attribute__((noinline)) void dsp_direct_pixels(const uint32_t *tab, int
  * quad q's xe is word 2q and xo word 2q+1, which the GEMM pairs with the taps 4q, 4q+2 and
  * 4q+1, 4q+3 of its K (dsp_repack), so tap 4q + i of the permuted weights is
  * dsp_rgb_taps[4q + i] of the conv's (-1: a zero weight). */
+/* The RGB path's calls, then by the block counts (16: dsp_rgb_pixels16, the others
+ * dsp_rgb_groups' loop) and the output zero point (Z: -128, S: the others): each loop's own
+ * calls. */
+#define DSP_RGB_RL(p) (((((p).out_w - 1) * (p).stride_w + 3) * 3 + 3) & ~1) /* int16 */
+#define DSP_CONV_RGB(p)                                                        \
+    (DSP_CONV_GEMM(p) && (p).groups == 1 && (p).c == 3 && (p).kernel_h == 3 && \
+     (p).kernel_w == 3 && DSP_CONV_FULL2(p) &&                                 \
+     3 * 2 * DSP_RGB_RL(p) <= DSP_COL_BYTES + DSP_COL_SPARE)
+#define DSP_RGB_16_Z(p) \
+    (DSP_CONV_RGB(p) && (p).y_zero_point == -128 && DSP_CONV_COUNTS(p, DSP_COUNT_IS16))
+#define DSP_RGB_16_S(p) \
+    (DSP_CONV_RGB(p) && (p).y_zero_point != -128 && DSP_CONV_COUNTS(p, DSP_COUNT_IS16))
+#define DSP_RGB_16(p) (DSP_RGB_16_Z(p) || DSP_RGB_16_S(p))
+#define DSP_RGB_IS16(count) (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_16) && (count) == 16)
+#define DSP_RGB_S2(p) (DSP_CONV_RGB(p) && (p).stride_w == 2) /* dsp_rgb_quads' asm */
+
 static const int8_t dsp_rgb_taps[28] = {0,  2,  1,  3,  4,  6,  5,  7,  9,  11, 10, 12, 13, 15,
                                         14, 16, 18, 20, 19, 21, 22, 24, 23, 25, 8,  26, 17, -1};
 
@@ -578,7 +668,8 @@ static __attribute__((noinline)) void dsp_rgb_quads(const int8_t *r0, const int8
                                                     uint32_t *xw) {
     uint32_t *const end = xw + DSP_RGB_XREC * n;
     int32_t j;
-    if (step == 12 && !(((uintptr_t)r0 | (uintptr_t)r1 | (uintptr_t)r2) & 3)) {
+    if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_S2) && step == 12 &&
+        !(((uintptr_t)r0 | (uintptr_t)r1 | (uintptr_t)r2) & 3)) {
         /* stride 2 on word-aligned rows: a pixel's 5 words of a row by one LDM, its record
          * by three STMs (12 instructions a pixel) */
         register const int8_t *p0 __asm__("r0") = r0, *p1 __asm__("r1") = r1,
@@ -707,9 +798,9 @@ static __attribute__((noinline)) void dsp_rgb_pixels16(dsp_block *blk, const uin
     register int8_t *y __asm__("lr") = yr;
     gs[4 * DSP_RGB_GS] = (uint32_t)(oc - 16),
            gs[4 * DSP_RGB_GS + 1] = (uint32_t)(xw + DSP_RGB_XREC * n);
-    if (relu)
+    if (CNNC_MODEL_CALLS(s8_conv, DSP_RGB_16_Z) && relu)
         DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2Z);
-    else
+    else /* DSP_RQ_DOUBLE2 computes DSP_RQ_DOUBLE2Z's bytes too */
         DSP_RGB_PIXELS16(DSP_ASM_RQ_DOUBLE2);
     (void)a0, (void)a1, (void)a2, (void)a3, (void)xe, (void)xo, (void)w0, (void)w1, (void)w2,
         (void)w3;
@@ -721,7 +812,8 @@ static __attribute__((noinline)) void dsp_rgb_pixels16(dsp_block *blk, const uin
 static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *r0,
                                                   const int8_t *r1, const int8_t *r2, int32_t step,
                                                   int32_t n, int8_t *y, int32_t oc, int relu) {
-    uint32_t *const xw = blk->w + (blk->count == 16 ? DSP_RGB_X16 : (size_t)blk->count / 4 * 7 * 8);
+    uint32_t *const xw =
+        blk->w + (DSP_RGB_IS16(blk->count) ? DSP_RGB_X16 : (size_t)blk->count / 4 * 7 * 8);
     const int32_t chunk = (int32_t)(DSP_WBUF_WORDS - (xw - blk->w)) / DSP_RGB_XREC; /* >= 25 */
     int32_t i, i0;
     for (i0 = 0; i0 < n; i0 += chunk) {
@@ -729,7 +821,7 @@ static __attribute__((noinline)) void dsp_rgb_row(dsp_block *blk, const int8_t *
         const uint32_t *xp = xw;
         dsp_rgb_quads(r0 + (size_t)i0 * step, r1 + (size_t)i0 * step, r2 + (size_t)i0 * step, step,
                       np, xw);
-        if (blk->count == 16) {
+        if (DSP_RGB_IS16(blk->count)) {
             dsp_rgb_pixels16(blk, xw, np, y, oc, relu);
             y += (size_t)np * oc;
             continue;
@@ -762,7 +854,7 @@ static __attribute__((noinline)) void dsp_conv_rgb(const cnnc_s8_conv_params *p,
      * block, not on every widened input (4 instructions per 8 of dsp_widen_padded) */
     for (i = 0; i < blk->count / 4 * 7 * 8; ++i)
         blk->w[i] = (uint32_t)__sadd16((int32_t)blk->w[i], (int32_t)blk->w[i]);
-    if (blk->count == 16) dsp_rgb_layout16(blk);
+    if (DSP_RGB_IS16(blk->count)) dsp_rgb_layout16(blk);
     dsp_widen_make(&wd, p, x, rl);
     dsp_zero_words(col, 3 * 2 * rl);
     for (b = 0; b < p->n; ++b) {
@@ -960,7 +1052,9 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     const int32_t kh = p->kernel_h, l = p->kernel_w * p->c, oc = p->out_c;
     const int32_t rl = (((p->out_w - 1) * p->stride_w + p->kernel_w) * p->c + 3) & ~1; /* int16 */
     const int32_t step = 2 * p->stride_w * p->c;                                       /* bytes */
-    int mode = p->y_zero_point == -128 ? DSP_DIRECT_RELU : DSP_DIRECT_SIGN;
+    /* DSP_DIRECT_SIGN computes DSP_DIRECT_RELU's bytes too (DSP_RQ_DOUBLE2Z, s8_dsp.h) */
+    int mode = CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_Z) && p->y_zero_point == -128 ? DSP_DIRECT_RELU
+                                                                                  : DSP_DIRECT_SIGN;
     uint32_t *const tab = blk->w, *const trailer = tab + 1 + DSP_DIRECT_REC * count;
     uint32_t *const xv = trailer + 4;
     /* a record of slack: the pixels' loop loads the one past the last */
@@ -972,10 +1066,11 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
     dsp_widen_make(&wd, p, x, rl);
     dsp_direct_table(p, w, o0, count, blk, tab);
     /* (with fewer than eight periods a turn, the turn's test costs what the scaling saves) */
-    if (mode == DSP_DIRECT_RELU && !(count & 15) && dsp_direct_scale(tab, count))
+    if (CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_Z_SH) && mode == DSP_DIRECT_RELU && !(count & 15) &&
+        dsp_direct_scale(tab, count))
         mode = DSP_DIRECT_RELU_SH;
     dsp_zero_words(col, kh * bytes);
-    if (kh == 3 && l == 3 && p->out_w <= chunk) {
+    if (CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_33) && kh == 3 && l == 3 && p->out_w <= chunk) {
         dsp_direct_rows33(p, x, tab, count, col, y + o0, mode);
         return;
     }
@@ -995,7 +1090,8 @@ static __attribute__((noinline)) void dsp_conv_direct(const cnnc_s8_conv_params 
             for (ox = 0; ox < p->out_w; ox += chunk) {
                 const int32_t np = p->out_w - ox < chunk ? p->out_w - ox : chunk;
                 const size_t off = (size_t)ox * step;
-                if (kh == 3 && l == 3) /* the 3x3 stem of one channel */
+                if (CNNC_MODEL_CALLS(s8_conv, DSP_DIRECT_33) && kh == 3 &&
+                    l == 3) /* the 3x3 stem of one channel */
                     dsp_direct_x33(r[0] + off, r[1] + off, r[2] + off, step, np, xv);
                 else {
                     const int8_t *rr[2 * DSP_DIRECT_PAIRS];
@@ -1028,10 +1124,11 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
     }
     per = dsp_block_outputs(k);
 #if DSP_DIRECT
-    const int direct = dsp_direct_fits(p, k, &out, (int32_t)sizeof col);
-    const int rgb =
-        p->groups == 1 && p->c == 3 && p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
-        3 * 2 * ((((p->out_w - 1) * p->stride_w + 3) * 3 + 3) & ~1) <= (int32_t)sizeof col;
+    const int direct = CNNC_MODEL_CALLS(s8_conv, DSP_CONV_DIRECT) &&
+                       dsp_direct_fits(p, k, &out, (int32_t)sizeof col);
+    const int rgb = CNNC_MODEL_CALLS(s8_conv, DSP_CONV_RGB) && p->groups == 1 && p->c == 3 &&
+                    p->kernel_h == 3 && p->kernel_w == 3 && dsp_out_full(&out) &&
+                    3 * 2 * DSP_RGB_RL(*p) <= (int32_t)sizeof col;
 #endif
     batch = DSP_COL_BYTES / k < p->out_w ? DSP_COL_BYTES / k : p->out_w; /* >= 4 */
     for (g = 0; g < p->groups; ++g) {
@@ -1049,7 +1146,8 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
             }
 #endif
 #if DSP_DIRECT
-            if (rgb && !(count & 3)) { /* the weights in dsp_rgb_taps' order (28 x 48 <= 2 KB) */
+            if (rgb && !(count & 3)) {
+                /* the weights in dsp_rgb_taps' order (28 x 48 <= 2 KB) */
                 dsp_rgb_weights(w, og, o0, count, col);
                 dsp_repack(&blk, col, 28, count, 0, count, bias + o0, mult + o0, shift + o0, &out,
                            p->x_zero_point);
@@ -1068,7 +1166,7 @@ void cnnc_s8_conv__dsp(const cnnc_s8_conv_params *p, const int8_t *x, const int8
                         const int32_t rows = p->out_w - ox < batch ? p->out_w - ox : batch;
                         int8_t *yp = y + (((size_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c +
                                      (size_t)g * og; /* [rows][out_c] */
-                        if (!DSP_SIZE && p->groups == 1 && p->kernel_w * p->c <= 12)
+                        if (!DSP_SIZE && p->groups == 1 && DSP_CONV_WORDS_BUILT(p->kernel_w * p->c))
                             dsp_im2col_words(p, x, b, oy, ox, rows, k, col);
                         else
                             for (i = 0; i < rows; ++i)

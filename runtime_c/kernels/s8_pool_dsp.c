@@ -164,6 +164,19 @@ static __attribute__((noinline)) void dsp_gap_once_x(const int8_t *x, int8_t *y,
         : "memory", "cc");
 }
 
+/* The paths only a model's calls can take (cnnc_model_calls.h), each macro a test of a
+ * call's params p: FAST, the global pools' form with the full clamp, c a multiple of 8; X and
+ * FULL its asm loops (hw up to DSP_GAP_RUN_X, then up to DSP_GAP_RUN); GEN the calls the
+ * C loops may get (a model without any runs __ref where a call would reach them). */
+#define DSP_GAP_ONCE(p) \
+    ((p).rounding == CNNC_ROUND_DOUBLE && (p).shift == 0 && (p).mult >= 0 && (p).hw <= (1 << 22))
+#define DSP_GAP_FAST(p)                                                                      \
+    (DSP_GAP_ONCE(p) && (p).c % 8 == 0 && (p).c > 0 && (p).hw >= 1 && (p).act_min == -128 && \
+     (p).act_max == 127)
+#define DSP_GAP_X(p) (DSP_GAP_FAST(p) && (p).hw <= DSP_GAP_RUN_X)
+#define DSP_GAP_FULL(p) (DSP_GAP_FAST(p) && (p).hw > DSP_GAP_RUN_X && (p).hw <= DSP_GAP_RUN)
+#define DSP_GAP_GEN(p) (!DSP_GAP_FAST(p) || (p).hw > DSP_GAP_RUN)
+
 void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const int8_t *x,
                                  int8_t *y) {
     const dsp_out out = dsp_out_make(p->rounding, p->y_zero_point, p->act_min, p->act_max);
@@ -179,16 +192,22 @@ void cnnc_s8_global_avgpool__dsp(const cnnc_s8_global_avgpool_params *p, const i
         cnnc_s8_global_avgpool__ref(p, x, y);
         return;
     }
-    if (once && c % 8 == 0 && c > 0 && hw >= 1 && hw <= DSP_GAP_RUN_X && dsp_out_full(&out)) {
+    if (CNNC_MODEL_CALLS(s8_global_avgpool, DSP_GAP_X) && once && c % 8 == 0 && c > 0 && hw >= 1 &&
+        hw <= DSP_GAP_RUN_X && dsp_out_full(&out)) {
         for (b = 0; b < p->n; ++b)
             dsp_gap_once_x(x + (size_t)b * hw * c, y + (size_t)b * c, hw, c, zsum, q.m,
                            out.zero_point);
         return;
     }
-    if (once && c % 8 == 0 && c > 0 && hw >= 1 && hw <= DSP_GAP_RUN && dsp_out_full(&out)) {
+    if (CNNC_MODEL_CALLS(s8_global_avgpool, DSP_GAP_FULL) && once && c % 8 == 0 && c > 0 &&
+        hw >= 1 && hw <= DSP_GAP_RUN && dsp_out_full(&out)) {
         for (b = 0; b < p->n; ++b)
             dsp_gap_once_full(x + (size_t)b * hw * c, y + (size_t)b * c, hw, c, 2 * zsum, q.m,
                               out.zero_point);
+        return;
+    }
+    if (!CNNC_MODEL_CALLS(s8_global_avgpool, DSP_GAP_GEN)) {
+        cnnc_s8_global_avgpool__ref(p, x, y);
         return;
     }
     for (b = 0; b < p->n; ++b) {

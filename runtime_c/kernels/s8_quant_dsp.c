@@ -32,6 +32,9 @@
     "strb %[q2], [%[y]], #1\n\t"   \
     "strb %[q3], [%[y]], #1\n\t"
 
+/* The eight-element loop's calls (cnnc_model_calls.h: a model without any does not build it). */
+#define DSP_QUANT_8(p) ((p).size >= 8)
+
 void cnnc_s8_quantize__dsp(const cnnc_s8_quant_params *p, const float *x, int8_t *y) {
 #if defined(__ARM_FP) && (__ARM_FP & 4)
     const float scale = p->scale;
@@ -45,7 +48,8 @@ void cnnc_s8_quantize__dsp(const cnnc_s8_quant_params *p, const float *x, int8_t
         return;
     }
 #if !defined(__OPTIMIZE_SIZE__)
-    if (size >= 8) { /* 8 elements a turn: one VLDM, two words to core registers a VMOV */
+    if (CNNC_MODEL_CALLS(s8_quantize, DSP_QUANT_8) &&
+        size >= 8) { /* 8 elements a turn: one VLDM, two words to core registers a VMOV */
         const int8_t *const end = y + (size & ~7);
         int32_t q0, q1, q2, q3;
         __asm__ __volatile__(

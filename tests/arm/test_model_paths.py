@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cnnc import api
-from cnnc.host import mcu, mcu_trace
+from cnnc.host import cross, mcu, mcu_trace
 
 from . import layer_models as oc
 from .conftest import require_target
@@ -92,3 +92,30 @@ def assert_paths_run_what_every_path_runs(m, x, opt):
     small = mcu.mcu_size(m.out_dir, "cortex-m4", opt)["text"]
     full = mcu.mcu_size(m.out_dir, "cortex-m4", opt + ALL_PATHS)["text"]
     assert small < full, (small, full)
+
+
+# The bench models whose bytes the model's paths must reproduce: the cases above and
+# MobileNetV2 0.35@96 (its RGB stem, its adds' table loops), 4 samples each.
+BYTES_CASES = [*CASES, ("mnv2-0.35@96", {}, ())]
+
+
+@pytest.mark.parametrize(("name", "options", "opt"), BYTES_CASES,
+                         ids=lambda v: str(v).replace(" ", ""))  # fmt: skip
+def test_model_paths_compute_what_every_path_computes(tmp_path, name, options, opt):
+    """Inside a path the loop a call runs may be chosen by its params alone, and a loop no
+    call of the model can take is not built: every layer's output bytes, for several
+    inputs, must be those of the build of every path."""
+    require_target("cortex-m4")
+    model, precision, x, opts = bench_model(name)
+    m = api.compile(model, tmp_path / name, precision, x, embed_weights=True,
+                    target="cortex-m4", **opts, **options)  # fmt: skip
+    target = cross.check_toolchain("cortex-m4", run=True)
+    xs = np.ascontiguousarray(x[:4], dtype="<f4").tobytes()
+    args = cross.runner_args(m.out_dir, ["--layers", "all"])
+    outs = []
+    for flags in (opt, opt + ALL_PATHS):
+        binary = cross.build_program(m.out_dir, "cortex-m4", extra_flags=flags)
+        status, out, messages = cross.run_board(binary, target, args, xs)
+        assert status == 0, messages
+        outs.append(out)
+    assert outs[0] == outs[1]
