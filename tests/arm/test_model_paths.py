@@ -91,7 +91,8 @@ def assert_paths_run_what_every_path_runs(m, x, opt):
     assert not slower, f"layers slower with the model's paths only (pruned, all): {slower}"
     small = mcu.mcu_size(m.out_dir, "cortex-m4", opt)["text"]
     full = mcu.mcu_size(m.out_dir, "cortex-m4", opt + ALL_PATHS)["text"]
-    assert small < full, (small, full)
+    # -Os builds the compact paths alone, where a model may have nothing to leave out
+    assert small <= full if "-Os" in opt else small < full, (small, full)
 
 
 # The bench models whose bytes the model's paths must reproduce: the cases above and
