@@ -3,8 +3,9 @@
 codegen writes the model's calls into cnnc_runtime/include/cnnc_model_calls.h and the DSP
 kernels test their fast paths' shapes against them at compile time. A path left out that
 a call needed would hand the call to a slower path of the same bits: so with every path
-built (CNNC_ALL_PATHS) each layer must run no fewer instructions, and the same kernels,
-while the firmware's code is smaller."""
+built (CNNC_ALL_PATHS) each layer must run no fewer instructions and no function the model's
+build does not, while the firmware's code is smaller; and every layer's output bytes must be
+the same."""
 
 from __future__ import annotations
 
@@ -82,11 +83,12 @@ def test_model_paths_of_pair_layers_run_what_every_path_runs(tmp_path, rng):
 
 
 def assert_paths_run_what_every_path_runs(m, x, opt):
-    """The model's paths run the kernels all paths run, no layer slower, on less code."""
+    """The model's paths run no function all paths do not, no layer slower, on less code."""
     pruned = mcu_trace.count_instructions(m.out_dir, "cortex-m4", x[:1], opt)
     every = mcu_trace.count_instructions(m.out_dir, "cortex-m4", x[:1], opt + ALL_PATHS)
     ran = lambda c: {s for s, n in c.symbols.items() if n}  # noqa: E731
-    assert ran(pruned) == ran(every), ran(pruned) ^ ran(every)
+    # no other kernel runs (a fallback would); a function with fewer callers may be inlined
+    assert ran(pruned) <= ran(every), ran(pruned) - ran(every)
     slower = {i: (n, every.layers[i]) for i, n in pruned.layers.items() if n > every.layers[i]}
     assert not slower, f"layers slower with the model's paths only (pruned, all): {slower}"
     small = mcu.mcu_size(m.out_dir, "cortex-m4", opt)["text"]
