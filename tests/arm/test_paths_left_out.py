@@ -41,7 +41,6 @@ CASES = [
     ("digits", "none", ()),
     ("digits", 1, ()),
     ("xnornet", 2, ("-Os",)),
-    ("digits", 3, ()),
     ("xnornet", "none", ()),
     ("xnornet", 1, ()),
 ]
